@@ -1,0 +1,19 @@
+/* pylock — libcurl, loaded on first use; see dynlib.h. */
+#ifndef PYLOCK_DYN_CURL_H
+#define PYLOCK_DYN_CURL_H
+#include <curl/curl.h>
+#include "dynlib.h"
+
+#define PL_CURL_SYMBOLS(X) \
+  X(curl_global_init) \
+  X(curl_easy_init) \
+  X(curl_easy_cleanup) \
+  X(curl_easy_setopt) \
+  X(curl_easy_perform) \
+  X(curl_easy_getinfo) \
+  X(curl_easy_strerror)
+
+struct pl_curl_table { PL_CURL_SYMBOLS(PL_DYN_FIELD) };
+extern struct pl_curl_table pl_curl_fn;
+#include "dyn_curl_defs.h"
+#endif

@@ -1,0 +1,39 @@
+/* pylock CLI — shared by the command files. lib/ never prints; this layer does. */
+#ifndef PYLOCK_CLI_H
+#define PYLOCK_CLI_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* Exit codes (documented in pylock(1)). */
+enum { PL_EXIT_OK = 0, PL_EXIT_FAIL = 1, PL_EXIT_USAGE = 2 };
+
+struct pl_cli {
+  const char *project;  /* -C/--project DIR, or NULL */
+  int verbosity;        /* -q: -1, default 0, -v: 1+ */
+  bool color;           /* stderr is a terminal and NO_COLOR is unset */
+};
+extern struct pl_cli pl_cli;
+
+/* Print "pylock: CMD: message: strerror" and its hint; free err; return PL_EXIT_FAIL. */
+int pl_cli_report(const char *cmd, pl_error_t *err);
+/* Print a usage error for CMD and return PL_EXIT_USAGE. */
+int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Progress/info line on stderr unless -q. */
+void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True if argv[i] is -h/--help. */
+bool pl_cli_is_help(const char *arg);
+
+/* One function per command, one file per command (pylock/<name>.c). */
+#define PL_COMMANDS(X)                                                                  \
+  X(init, "create a project: pylock.toml and its first, empty environment")            \
+  X(run, "run a command inside the project's environment")                             \
+  X(shell, "start $SHELL inside the project's environment")                            \
+  X(doctor, "check that this machine can run pylock; name each cause and its fix")
+
+#define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
+PL_COMMANDS(PL_DECLARE_CMD)
+#undef PL_DECLARE_CMD
+
+#endif

@@ -1,0 +1,40 @@
+/* pylock CLI — how errors and progress reach the user. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int pl_cli_report(const char *cmd, pl_error_t *err) {
+  const char *red = pl_cli.color ? "\033[1;31m" : "", *reset = pl_cli.color ? "\033[0m" : "";
+  char *s = pl_error_string(err ? *err : NULL);
+  fprintf(stderr, "%spylock: %s: %s%s\n", red, cmd, s, reset);
+  if (err && *err && (*err)->hint) fprintf(stderr, "pylock: hint: %s\n", (*err)->hint);
+  free(s);
+  pl_error_free(err);
+  return PL_EXIT_FAIL;
+}
+
+int pl_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "pylock %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nRun 'pylock %s --help' for usage.\n", cmd);
+  return PL_EXIT_USAGE;
+}
+
+void pl_cli_info(const char *fmt, ...) {
+  if (pl_cli.verbosity < 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+bool pl_cli_is_help(const char *arg) {
+  return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Run the cmocka unit test binaries (TAP output); record counts in build/results.unit.
+set -u
+pass=0 fail=0
+for t in "$@"; do
+  out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1); rc=$?
+  printf '# %s\n%s\n' "$t" "$out"
+  p=$(printf '%s\n' "$out" | grep -c '^ok ')
+  f=$(printf '%s\n' "$out" | grep -c '^not ok ')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $t exited $rc"; fi
+  pass=$((pass + p)) fail=$((fail + f))
+done
+mkdir -p build
+echo "$pass $fail" > build/results.unit
+echo "unit: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
