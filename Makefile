@@ -30,11 +30,11 @@ LDFLAGS ?=
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(STATIC_PKGS) 2>/dev/null | sed 's/-lcap//; s/-lseccomp//') -lseccomp -lcap -Wl,-Bdynamic -ldl
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
 CLI_SRC := $(sort $(wildcard pylock/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 DYN_HDR := $(wildcard lib/dyn_*.h)
-GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR))
+GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR)) build/gen/seccomp_bpf.h
 
 LIB_OBJ := $(patsubst %.c,build/%.o,$(LIB_SRC))
 CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
@@ -52,9 +52,20 @@ build/gen/dyn_%_defs.h: lib/dyn_%.h
 	@lib=$*; { echo "/* generated from lib/dyn_$$lib.h — do not edit */"; echo "#ifndef PL_DYN_NO_DEFS"; \
 	  sed -n 's/^ *X(\([A-Za-z0-9_]*\)).*/#define \1 (pl_'$$lib'_fn.\1)/p' $<; echo "#endif"; } > $@
 
+# The seccomp policy, compiled to BPF by libseccomp at build time (see lib/seccomp_policy.h).
+build/seccomp-gen: lib/seccomp_gen.c lib/seccomp_policy.c lib/seccomp_policy.h
+	@mkdir -p $(@D)
+	@echo "  GEN     seccomp policy"
+	@$(CC) $(ALL_CFLAGS) -o $@ lib/seccomp_gen.c lib/seccomp_policy.c $(LIBS)
+
+build/gen/seccomp_bpf.h: build/seccomp-gen
+	@mkdir -p $(@D)
+	@$< > $@.tmp && mv $@.tmp $@
+
 build/%.o: %.c $(GEN_HDR) $(wildcard lib/*.h) $(wildcard pylock/*.h) CHANGELOG.md
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/libpylock.a: $(LIB_OBJ)
 	@rm -f $@

@@ -32,6 +32,9 @@ bool pl_cli_is_help(const char *arg);
   X(shell, "start $SHELL inside the project's environment")                            \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")
 
+/* Enter the project's environment and exec cmd; returns only on failure. */
+int pl_run_command(const char *cmd, char **cmd_argv, bool no_network);
+
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
 PL_COMMANDS(PL_DECLARE_CMD)
 #undef PL_DECLARE_CMD

@@ -1,0 +1,22 @@
+/* pylock — the environment a sandboxed command sees. */
+#ifndef PYLOCK_ENVIRON_H
+#define PYLOCK_ENVIRON_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* True for variables that would let the outside steer the interpreter or
+ * pip past the environment: PYTHONPATH, PYTHONHOME, PYTHONUSERBASE,
+ * VIRTUAL_ENV, CONDA_PREFIX and every PIP_*. */
+bool pl_environ_is_leak(const char *entry);
+
+/* Remove the leaks from the process environment, set PYLOCK_PROJECT and
+ * PYTHONNOUSERSITE, and put `bindirs` (NULL-terminated, may be empty) first
+ * on PATH without duplicates. */
+int pl_environ_prepare(const char *project, const char *const *bindirs, pl_error_t *err);
+
+/* PATH with `dirs` first and each directory once; newly allocated. */
+char *pl_environ_path_prepend(const char *path, const char *const *dirs);
+
+#endif

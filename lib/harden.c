@@ -1,0 +1,48 @@
+/* pylock — capabilities, no_new_privs, seccomp; see harden.h. */
+#include "harden.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "seccomp_bpf.h"
+
+int pl_harden_drop_caps(pl_error_t *err) {
+  /* Inside our user namespace we hold every capability over it.  Drop them
+   * all, the bounding and ambient sets too, so neither the command nor
+   * anything it execs can regain one. */
+  for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++)
+    if (cap_drop_bound(c) < 0 && errno != EINVAL)
+      return pl_fail(err, errno, "drop capability %d from the bounding set", (int)c);
+  if (cap_reset_ambient() < 0 && errno != EINVAL)
+    return pl_fail(err, errno, "clear ambient capabilities");
+  cap_t none = cap_init();
+  if (none == NULL) return pl_fail(err, errno, "cap_init");
+  int r = cap_set_proc(none);
+  int e = errno;
+  cap_free(none);
+  if (r < 0) return pl_fail(err, e, "drop capabilities");
+  return 0;
+}
+
+static int load_filter(const struct sock_filter *filter, size_t len, pl_error_t *err) {
+  struct sock_fprog prog = {.len = (unsigned short)len, .filter = (struct sock_filter *)filter};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return pl_fail_hint(err, errno, "run 'pylock doctor'; the kernel needs CONFIG_SECCOMP_FILTER",
+                        "load seccomp filter");
+  return 0;
+}
+
+int pl_harden_seccomp(pl_error_t *err) {
+  return load_filter(pl_seccomp_bpf, sizeof pl_seccomp_bpf / sizeof pl_seccomp_bpf[0], err);
+}
+
+int pl_harden(pl_error_t *err) {
+  if (pl_harden_drop_caps(err) < 0) return -1;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return pl_fail(err, errno, "set no_new_privs");
+  return pl_harden_seccomp(err);
+}

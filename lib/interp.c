@@ -1,0 +1,249 @@
+/* pylock — probing and recording the base interpreter; see interp.h. */
+#include "interp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define PROBE_OUTPUT_MAX 16384
+
+/* -I: ignore the environment and user site, so the answer is the
+ * interpreter's own, not the caller's shell's. */
+static const char probe_script[] =
+    "import sys, sysconfig\n"
+    "if sys.prefix != sys.base_prefix:\n"
+    "    print('venv=' + sys.base_prefix)\n"
+    "p = sysconfig.get_paths()\n"
+    "v = sys.version_info\n"
+    "print('version=%d.%d.%d' % (v[0], v[1], v[2]))\n"
+    "print('prefix=' + sys.prefix)\n"
+    "for k in ('purelib', 'platlib', 'scripts', 'include', 'data'):\n"
+    "    print(k + '=' + p[k])\n"
+    "print('cache_tag=' + (sys.implementation.cache_tag or ''))\n";
+
+static int find_in_path(const char *name, char **out) {
+  const char *path = getenv("PATH");
+  if (path == NULL || *path == '\0') path = "/usr/local/bin:/usr/bin:/bin";
+  const char *p = path;
+  while (*p) {
+    const char *end = strchrnul(p, ':');
+    char full[PATH_MAX];
+    int n = snprintf(full, sizeof full, "%.*s/%s", (int)(end - p), p, name);
+    if (n > 0 && (size_t)n < sizeof full && end > p && p[0] == '/' &&
+        access(full, X_OK) == 0) {
+      struct stat st;
+      if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+        *out = strdup(full);
+        return *out ? 0 : -1;
+      }
+    }
+    p = *end ? end + 1 : end;
+  }
+  return -1;
+}
+
+int pl_interp_resolve(const char *name, char **python, pl_error_t *err) {
+  char buf[64];
+  /* "3.12" means python3.12 on PATH. */
+  if (name[0] >= '0' && name[0] <= '9' && strlen(name) < 16) {
+    snprintf(buf, sizeof buf, "python%s", name);
+    name = buf;
+  }
+  if (strchr(name, '/')) {
+    char *abs = realpath(name, NULL); /* canonical dir, so the prefix is found */
+    if (abs == NULL) return pl_fail(err, errno, "interpreter %s", name);
+    if (access(abs, X_OK) < 0) {
+      int e = errno;
+      free(abs);
+      return pl_fail(err, e, "interpreter %s", name);
+    }
+    /* Keep the user's file name (python3 vs python3.12) in the canonical dir. */
+    const char *base = strrchr(name, '/') + 1;
+    char *slash = strrchr(abs, '/');
+    *slash = '\0';
+    int r = asprintf(python, "%s/%s", abs, base);
+    free(abs);
+    return r < 0 ? pl_fail(err, ENOMEM, "interpreter") : 0;
+  }
+  if (find_in_path(name, python) < 0)
+    return pl_fail_hint(err, ENOENT, "pass the interpreter with --python PATH",
+                        "no %s on PATH", name);
+  return 0;
+}
+
+int pl_interp_default(char **python, pl_error_t *err) {
+  if (find_in_path("python3.12", python) == 0) return 0;
+  if (find_in_path("python3", python) == 0) return 0;
+  return pl_fail_hint(err, ENOENT,
+                      "install Python 3 (Debian: apt install python3) or pass --python PATH",
+                      "neither python3.12 nor python3 is on PATH");
+}
+
+static int set_field(struct pl_interp *in, const char *key, const char *val) {
+  char **slot = NULL;
+#define FIELD(name) else if (strcmp(key, #name) == 0) slot = &in->name;
+  if (0) {
+  }
+  FIELD(python) FIELD(version) FIELD(prefix) FIELD(purelib) FIELD(platlib) FIELD(scripts)
+      FIELD(include) FIELD(data) FIELD(cache_tag)
+#undef FIELD
+  if (slot == NULL) return 0; /* unknown keys: written by a newer pylock; ignore */
+  free(*slot);
+  *slot = strdup(val);
+  return *slot ? 0 : -1;
+}
+
+static int derive_and_check(struct pl_interp *in, pl_error_t *err) {
+  if (!in->python || !in->version || !in->prefix || !in->purelib || !in->platlib ||
+      !in->scripts || !in->include || !in->data)
+    return pl_fail(err, 0, "incomplete interpreter description");
+  const char *dot = strchr(in->version, '.');
+  const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
+  size_t n = dot2 ? (size_t)(dot2 - in->version) : strlen(in->version);
+  free(in->short_version);
+  in->short_version = strndup(in->version, n);
+  if (in->short_version == NULL) return pl_fail(err, ENOMEM, "interpreter");
+  if (in->prefix[0] != '/' || strcmp(in->prefix, "/") == 0)
+    return pl_fail(err, 0, "interpreter prefix '%s' cannot be overlaid", in->prefix);
+#define CHECK(name)                                                                        \
+  if (pl_interp_relative(in, in->name) == NULL)                                            \
+    return pl_fail_hint(err, 0, "use an interpreter whose install scheme is under its prefix", \
+                        "%s path %s is outside the interpreter prefix %s", #name, in->name,  \
+                        in->prefix);
+  PL_SCHEME_DIRS(CHECK)
+#undef CHECK
+  return 0;
+}
+
+int pl_interp_parse(const char *buf, struct pl_interp *out, pl_error_t *err) {
+  const char *p = buf;
+  while (*p) {
+    const char *eol = strchrnul(p, '\n');
+    const char *eq = memchr(p, '=', (size_t)(eol - p));
+    if (eq) {
+      char key[32];
+      size_t klen = (size_t)(eq - p);
+      if (klen < sizeof key) {
+        memcpy(key, p, klen);
+        key[klen] = '\0';
+        cleanup_free char *val = strndup(eq + 1, (size_t)(eol - eq - 1));
+        if (val == NULL || set_field(out, key, val) < 0) return pl_fail(err, ENOMEM, "parse");
+      }
+    }
+    p = *eol ? eol + 1 : eol;
+  }
+  return derive_and_check(out, err);
+}
+
+char *pl_interp_format(const struct pl_interp *in) {
+  char *s = NULL;
+  if (asprintf(&s,
+               "python=%s\nversion=%s\nprefix=%s\npurelib=%s\nplatlib=%s\nscripts=%s\n"
+               "include=%s\ndata=%s\ncache_tag=%s\n",
+               in->python, in->version, in->prefix, in->purelib, in->platlib, in->scripts,
+               in->include, in->data, in->cache_tag ? in->cache_tag : "") < 0)
+    return NULL;
+  return s;
+}
+
+const char *pl_interp_relative(const struct pl_interp *in, const char *abs) {
+  size_t n = strlen(in->prefix);
+  if (strncmp(abs, in->prefix, n) != 0) return NULL;
+  if (abs[n] == '\0') return abs + n;
+  if (abs[n] != '/') return NULL;
+  if (strstr(abs + n, "/../") || strstr(abs + n, "/./")) return NULL;
+  return abs + n + 1;
+}
+
+/* Run `python -I -c probe_script`, bounded in output and time. */
+static int run_probe(const char *python, char **out, pl_error_t *err) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return pl_fail(err, errno, "fork");
+  }
+  if (pid == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execl(python, python, "-I", "-c", probe_script, (char *)NULL);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  cleanup_close int rfd = pipefd[0];
+  cleanup_free char *buf = malloc(PROBE_OUTPUT_MAX + 1);
+  size_t len = 0;
+  int rc = 0;
+  if (buf == NULL) rc = pl_fail(err, ENOMEM, "probe");
+  while (rc == 0) {
+    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+    int pr = poll(&pfd, 1, 30000);
+    if (pr == 0) {
+      rc = pl_fail(err, ETIMEDOUT, "%s did not answer within 30 s", python);
+      break;
+    }
+    if (pr < 0 && errno == EINTR) continue;
+    ssize_t n = read(rfd, buf + len, PROBE_OUTPUT_MAX - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+    if (len == PROBE_OUTPUT_MAX) {
+      rc = pl_fail(err, EFBIG, "%s printed too much while probed", python);
+      break;
+    }
+  }
+  if (rc < 0) kill(pid, SIGKILL);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (rc < 0) return rc;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return pl_fail_hint(err, 0, "check that it runs: PATH -c 'import sysconfig'",
+                        "%s failed when asked for its install scheme (status %d)", python,
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  buf[len] = '\0';
+  *out = steal_pointer(&buf);
+  return 0;
+}
+
+int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) {
+  cleanup_free char *text = NULL;
+  if (run_probe(python, &text, err) < 0) return -1;
+  const char *venv = strstr(text, "venv=");
+  if (venv == text || (venv && venv[-1] == '\n')) {
+    const char *eol = strchrnul(venv, '\n');
+    return pl_fail_hint(err, 0, "pass the base interpreter, e.g. --python <base prefix>/bin/python3",
+                        "%s belongs to a virtual environment (base prefix %.*s)", python,
+                        (int)(eol - venv - 5), venv + 5);
+  }
+  if (set_field(out, "python", python) < 0) return pl_fail(err, ENOMEM, "probe");
+  if (pl_interp_parse(text, out, err) < 0) return pl_error_wrap(err, "%s", python);
+  return 0;
+}
+
+void pl_interp_free(struct pl_interp *in) {
+  free(in->python);
+  free(in->version);
+  free(in->short_version);
+  free(in->prefix);
+  free(in->purelib);
+  free(in->platlib);
+  free(in->scripts);
+  free(in->include);
+  free(in->data);
+  free(in->cache_tag);
+  memset(in, 0, sizeof *in);
+}

@@ -1,0 +1,40 @@
+/* pylock — the base interpreter a project is built on. */
+#ifndef PYLOCK_INTERP_H
+#define PYLOCK_INTERP_H
+
+#include "error.h"
+
+/* What pylock needs to know of a base interpreter; all paths absolute. */
+struct pl_interp {
+  char *python;        /* the executable as the user named it, made absolute */
+  char *version;       /* "3.12.1" */
+  char *short_version; /* "3.12" */
+  char *prefix;        /* sys.prefix: the overlay's mount point */
+  char *purelib, *platlib, *scripts, *include, *data; /* sysconfig scheme paths */
+  char *cache_tag;     /* "cpython-312" */
+};
+
+/* The scheme directories pylock installs into, in struct order. */
+#define PL_SCHEME_DIRS(X) X(purelib) X(platlib) X(scripts) X(include) X(data)
+
+/* Default interpreter: python3.12 on PATH, else python3. */
+int pl_interp_default(char **python, pl_error_t *err);
+
+/* Resolve a name ("python3", "3.12") or path to an absolute executable path. */
+int pl_interp_resolve(const char *name, char **python, pl_error_t *err);
+
+/* Run the interpreter once to learn its version, prefix and scheme paths.
+ * Refuses a virtual environment's interpreter and scheme paths outside the prefix. */
+int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err);
+
+/* Serialize to / parse from the key=value form kept in .pylock/interp. */
+char *pl_interp_format(const struct pl_interp *in);
+int pl_interp_parse(const char *buf, struct pl_interp *out, pl_error_t *err);
+
+/* Path of scheme dir `abs` relative to the prefix ("lib/python3.12/site-packages");
+ * "" for the prefix itself; NULL if outside it. Points into abs. */
+const char *pl_interp_relative(const struct pl_interp *in, const char *abs);
+
+void pl_interp_free(struct pl_interp *in);
+
+#endif

@@ -1,0 +1,54 @@
+/* pylock — what the sandbox denies; see seccomp_policy.h. */
+#include "seccomp_policy.h"
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+
+/* Calls that would let a command undo the sandbox or reach the kernel's
+ * riskiest surfaces.  They fail with EPERM so programs that probe for them
+ * (feature tests) degrade instead of dying. */
+static const int denied[] = {
+    SCMP_SYS(mount),         SCMP_SYS(umount2),         SCMP_SYS(pivot_root),
+    SCMP_SYS(fsopen),        SCMP_SYS(fsconfig),        SCMP_SYS(fsmount),
+    SCMP_SYS(fspick),        SCMP_SYS(move_mount),      SCMP_SYS(open_tree),
+    SCMP_SYS(mount_setattr), SCMP_SYS(setns),           SCMP_SYS(chroot),
+    SCMP_SYS(keyctl),        SCMP_SYS(add_key),         SCMP_SYS(request_key),
+    SCMP_SYS(bpf),           SCMP_SYS(userfaultfd),     SCMP_SYS(perf_event_open),
+    SCMP_SYS(kexec_load),    SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+    SCMP_SYS(finit_module),  SCMP_SYS(delete_module),
+};
+
+/* --strict: no debugging other processes, no io_uring (a second syscall
+ * path that seccomp cannot see). */
+static const int denied_strict[] = {
+    SCMP_SYS(ptrace),           SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+    SCMP_SYS(io_uring_setup),   SCMP_SYS(io_uring_enter),   SCMP_SYS(io_uring_register),
+};
+
+int pl_seccomp_policy(scmp_filter_ctx ctx, int strict) {
+  int r = 0;
+  for (size_t i = 0; i < sizeof denied / sizeof denied[0] && r == 0; i++)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
+  for (size_t i = 0; strict && i < sizeof denied_strict / sizeof denied_strict[0] && r == 0; i++)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied_strict[i], 0);
+  /* A second user namespace would hand back every capability just dropped. */
+  if (r == 0)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+  if (r == 0)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+  /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes
+   * libc fall back to clone(2), whose flags the rule above checks. */
+  if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  /* TIOCSTI/TIOCLINUX push input into the terminal the user is typing in. */
+  if (r == 0)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+  if (r == 0)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+  return r;
+}
