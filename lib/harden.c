@@ -15,9 +15,10 @@ int pl_harden_drop_caps(pl_error_t *err) {
   /* Inside our user namespace we hold every capability over it.  Drop them
    * all, the bounding and ambient sets too, so neither the command nor
    * anything it execs can regain one. */
-  for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++)
-    if (cap_drop_bound(c) < 0 && errno != EINVAL)
-      return pl_fail(err, errno, "drop capability %d from the bounding set", (int)c);
+  int last = (int)cap_max_bits();
+  for (int c = 0; c < last; c++)
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+      return pl_fail(err, errno, "drop capability %d from the bounding set", c);
   if (cap_reset_ambient() < 0 && errno != EINVAL)
     return pl_fail(err, errno, "clear ambient capabilities");
   cap_t none = cap_init();
