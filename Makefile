@@ -69,25 +69,35 @@ build/%.o: %.c $(GEN_HDR) $(wildcard lib/*.h) $(wildcard pylock/*.h) CHANGELOG.m
 
 build/libpylock.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 pylock/pylock: $(CLI_OBJ) build/libpylock.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) build/libpylock.a $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) build/libpylock.a $(LIBS)
 
 build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# Helpers the integration suite runs (not installed).
+HELPERS := build/helpers/deny-userns
+build/helpers/%: integration/helpers/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-integration: pylock/pylock
+integration: pylock/pylock $(HELPERS)
 	@integration/run
 
 # The summary line counts both suites; a failure in either fails the target.
 check: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
 	 integration/run || true; \

@@ -35,12 +35,26 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t 
   if ((size_t)st.st_size > max)
     return pl_fail(err, EFBIG, "%s is %lld bytes, more than the %zu allowed", name,
                    (long long)st.st_size, max);
-  cleanup_free char *buf = malloc((size_t)st.st_size + 1);
+  /* /proc files report size 0: read until EOF, growing up to max. */
+  size_t cap = st.st_size > 0 ? (size_t)st.st_size : (max < 4096 ? max : 4096);
+  cleanup_free char *buf = malloc(cap + 1);
   if (buf == NULL) return pl_fail(err, ENOMEM, "read %s", name);
   size_t got = 0;
-  /* The size may change under us: never read past what we allocated. */
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+  for (;;) {
+    if (got == cap) {
+      if (st.st_size > 0 || cap >= max) {
+        char probe;
+        if (st.st_size == 0 && read(fd, &probe, 1) > 0)
+          return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+        break; /* a regular file never reads past the size we saw */
+      }
+      size_t ncap = cap * 2 < max ? cap * 2 : max;
+      char *nbuf = realloc(buf, ncap + 1);
+      if (nbuf == NULL) return pl_fail(err, ENOMEM, "read %s", name);
+      buf = nbuf;
+      cap = ncap;
+    }
+    ssize_t n = read(fd, buf + got, cap - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return pl_fail(err, errno, "read %s", name);
     if (n == 0) break;

@@ -60,20 +60,23 @@ int pl_interp_resolve(const char *name, char **python, pl_error_t *err) {
     name = buf;
   }
   if (strchr(name, '/')) {
-    char *abs = realpath(name, NULL); /* canonical dir, so the prefix is found */
-    if (abs == NULL) return pl_fail(err, errno, "interpreter %s", name);
-    if (access(abs, X_OK) < 0) {
+    /* Canonical directory, the user's file name: a venv's bin/python3 is a
+     * symlink to the base, and must still be seen as the venv's. */
+    cleanup_free char *copy = strdup(name);
+    if (copy == NULL) return pl_fail(err, ENOMEM, "interpreter");
+    char *slash = strrchr(copy, '/');
+    *slash = '\0';
+    cleanup_free char *dir = realpath(copy[0] ? copy : "/", NULL);
+    if (dir == NULL) return pl_fail(err, errno, "interpreter %s", name);
+    if (asprintf(python, "%s/%s", strcmp(dir, "/") ? dir : "", slash + 1) < 0)
+      return pl_fail(err, ENOMEM, "interpreter");
+    if (access(*python, X_OK) < 0) {
       int e = errno;
-      free(abs);
+      free(*python);
+      *python = NULL;
       return pl_fail(err, e, "interpreter %s", name);
     }
-    /* Keep the user's file name (python3 vs python3.12) in the canonical dir. */
-    const char *base = strrchr(name, '/') + 1;
-    char *slash = strrchr(abs, '/');
-    *slash = '\0';
-    int r = asprintf(python, "%s/%s", abs, base);
-    free(abs);
-    return r < 0 ? pl_fail(err, ENOMEM, "interpreter") : 0;
+    return 0;
   }
   if (find_in_path(name, python) < 0)
     return pl_fail_hint(err, ENOENT, "pass the interpreter with --python PATH",

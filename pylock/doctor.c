@@ -1,3 +1,86 @@
+/* pylock doctor — can this machine run pylock? */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cleanup.h"
 #include "cli.h"
-int pl_cmd_doctor(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "pylock doctor: not yet\n"); return 1; }
+#include "doctor.h"
+#include "file.h"
+#include "interp.h"
+#include "project.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: pylock doctor\n\n"
+          "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
+          "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
+          "the base interpreter. Each failed check names its cause and the fix.\n"
+          "Exit status 0 when every check passes, 1 otherwise.\n\n"
+          "Options:\n"
+          "  -h, --help  print this help and exit\n");
+}
+
+int pl_cmd_doctor(int argc, char **argv) {
+  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return PL_EXIT_OK;
+    }
+    return pl_cli_usage_error("doctor", "unknown option");
+  }
+  if (optind < argc) return pl_cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
+
+  /* Inside a project, test what `run` will use: its .pylock filesystem and
+   * its interpreter.  Elsewhere, the defaults. */
+  struct pl_doctor_opts o = {0};
+  cleanup_free char *root = NULL, *state = NULL, *text = NULL;
+  struct pl_interp in = {0};
+  pl_error_t err = NULL;
+  if (pl_project_find(pl_cli.project, &root, &err) == 0) {
+    int fd = pl_project_open_state(root, &err);
+    if (fd >= 0) {
+      if (asprintf(&state, "%s/.pylock", root) < 0) state = NULL;
+      if (pl_read_file_at(fd, PL_INTERP_FILE, 16384, &text, NULL, &err) == 0 &&
+          pl_interp_parse(text, &in, &err) == 0) {
+        o.python = in.python;
+        o.prefix = in.prefix;
+      }
+      close(fd);
+    }
+    o.state_dir = state;
+    printf("project %s\n", root);
+  }
+  pl_error_free(&err);
+
+  struct pl_check *checks = NULL;
+  int n = 0, failed = 0;
+  if (pl_doctor_run(&o, &checks, &n) < 0) {
+    pl_interp_free(&in);
+    fprintf(stderr, "pylock: doctor: out of memory\n");
+    return PL_EXIT_FAIL;
+  }
+  bool color = pl_cli.color && isatty(STDOUT_FILENO);
+  for (int i = 0; i < n; i++) {
+    if (checks[i].ok) {
+      printf("%sok%s    %-18s %s\n", color ? "\033[32m" : "", color ? "\033[0m" : "",
+             checks[i].name, checks[i].detail ? checks[i].detail : "");
+      continue;
+    }
+    failed++;
+    cleanup_free char *msg = pl_error_string(checks[i].err);
+    printf("%sFAIL%s  %-18s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
+           checks[i].name, msg);
+    if (checks[i].err && checks[i].err->hint) printf("      %-18s fix: %s\n", "", checks[i].err->hint);
+  }
+  pl_doctor_free(checks, n);
+  pl_interp_free(&in);
+  if (failed)
+    printf("%d of %d checks failed\n", failed, n);
+  else
+    printf("all %d checks passed\n", n);
+  return failed ? PL_EXIT_FAIL : PL_EXIT_OK;
+}

@@ -1,0 +1,50 @@
+# Shared by the .bats files: paths and tiny assert helpers.
+# PYLOCK_BIN, PYLOCK_TEST_PYTHON and PYLOCK_SCRATCH come from integration/run.
+
+PL="$PYLOCK_BIN/pylock"
+PY="$PYLOCK_TEST_PYTHON"
+
+# Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.
+new_project() {
+  PROJ="${1:-$BATS_TEST_TMPDIR/proj}"
+  "$PL" -q init --python "$PY" "$PROJ"
+}
+
+# A key of .pylock/interp (prefix, purelib, short version...).
+interp() {
+  sed -n "s/^$1=//p" "${2:-$PROJ}/.pylock/interp"
+}
+
+# The current generation's copy of a scheme directory.
+gen_dir() {
+  local abs rel prefix
+  abs=$(interp "$1")
+  prefix=$(interp prefix)
+  rel=${abs#"$prefix"}
+  echo "$PROJ/.pylock/$(readlink "$PROJ/.pylock/current")$rel"
+}
+
+short_version() {
+  interp version | cut -d. -f1-2
+}
+
+assert_eq() {
+  if [ "$1" != "$2" ]; then
+    echo "expected: $2" >&2
+    echo "     got: $1" >&2
+    return 1
+  fi
+}
+
+assert_contains() {
+  case "$1" in
+  *"$2"*) ;;
+  *) echo "expected to contain: $2" >&2; echo "got: $1" >&2; return 1 ;;
+  esac
+}
+
+assert_not_contains() {
+  case "$1" in
+  *"$2"*) echo "expected not to contain: $2" >&2; echo "got: $1" >&2; return 1 ;;
+  esac
+}

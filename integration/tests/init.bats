@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# pylock init: a valid PEP 751 file, the first empty generation, idempotence.
+
+load helpers
+
+@test "init writes a PEP 751 pylock.toml recording the base interpreter" {
+  new_project
+  run "$PY" -c '
+import sys, tomllib
+d = tomllib.load(open(sys.argv[1] + "/pylock.toml", "rb"))
+t = d["tool"]["pylock"]
+print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-version"], t["python-prefix"])
+' "$PROJ"
+  if [ "$status" -ne 0 ]; then
+    # Python 3.11+ has tomllib; both bases here do.
+    echo "$output"; return 1
+  fi
+  read -r lv cb pk py ver prefix <<<"$output"
+  assert_eq "$lv" "1.0"
+  assert_eq "$cb" "pylock"
+  assert_eq "$pk" "[]"
+  assert_eq "$ver" "$("$PY" -c 'import platform; print(platform.python_version())')"
+  assert_eq "$prefix" "$("$PY" -c 'import sys; print(sys.prefix)')"
+  [ -x "$py" ]
+}
+
+@test "init creates generation 1 with the scheme directories and points current at it" {
+  new_project
+  assert_eq "$(readlink "$PROJ/.pylock/current")" "generations/1"
+  for d in purelib platlib scripts include; do
+    [ -d "$(gen_dir "$d")" ] || { echo "missing $d: $(gen_dir "$d")"; return 1; }
+  done
+  # Nothing but directories: the environment starts empty.
+  assert_eq "$(find "$PROJ/.pylock/generations/1" -not -type d | wc -l)" "0"
+}
+
+@test "init on an existing project says so and changes nothing" {
+  new_project
+  before=$(cd "$PROJ" && find . -printf '%p %s %T@\n' | sort | sha256sum)
+  run "$PL" init --python "$PY" "$PROJ"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "already a pylock project"
+  after=$(cd "$PROJ" && find . -printf '%p %s %T@\n' | sort | sha256sum)
+  assert_eq "$after" "$before"
+}
+
+@test "init defaults to python3.12 on PATH, else python3" {
+  mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+  ln -s "$PY" "$BATS_TEST_TMPDIR/a/python3"
+  ln -s "$PY" "$BATS_TEST_TMPDIR/b/python3"
+  ln -s "$PY" "$BATS_TEST_TMPDIR/b/python3.12"
+  PATH="$BATS_TEST_TMPDIR/a:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pa"
+  [ "$status" -eq 0 ]
+  assert_eq "$(sed -n 's/^python=//p' "$BATS_TEST_TMPDIR/pa/.pylock/interp")" "$BATS_TEST_TMPDIR/a/python3"
+  PATH="$BATS_TEST_TMPDIR/b:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pb"
+  [ "$status" -eq 0 ]
+  assert_eq "$(sed -n 's/^python=//p' "$BATS_TEST_TMPDIR/pb/.pylock/interp")" "$BATS_TEST_TMPDIR/b/python3.12"
+}
+
+@test "init --python VERSION finds pythonVERSION on PATH" {
+  v=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  PATH="$(dirname "$PY"):/usr/bin:/bin" run "$PL" init --python "$v" "$BATS_TEST_TMPDIR/p"
+  [ "$status" -eq 0 ]
+  assert_eq "$(sed -n 's/^version=//p' "$BATS_TEST_TMPDIR/p/.pylock/interp" | cut -d. -f1-2)" "$v"
+}
+
+@test "init with a missing interpreter fails with the cause and leaves no project" {
+  run "$PL" init --python /nonexistent/python3 "$BATS_TEST_TMPDIR/p"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "/nonexistent/python3"
+  [ ! -e "$BATS_TEST_TMPDIR/p/pylock.toml" ]
+}
+
+@test "init refuses a virtual environment's interpreter and names the base" {
+  "$PY" -m venv --without-pip "$BATS_TEST_TMPDIR/venv"
+  run "$PL" init --python "$BATS_TEST_TMPDIR/venv/bin/python3" "$BATS_TEST_TMPDIR/p"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "virtual environment"
+  assert_contains "$output" "hint:"
+  [ ! -e "$BATS_TEST_TMPDIR/p/pylock.toml" ]
+}
+
+@test "commands outside any project fail with a hint to init" {
+  cd "$BATS_TEST_TMPDIR"
+  run "$PL" run true
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "not inside a pylock project"
+  assert_contains "$output" "pylock init"
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# The keep-alive holder: later runs join the first run's namespaces.
+
+load helpers
+
+setup() {
+  new_project
+  cd "$PROJ"
+  rec="$PROJ/.pylock/run/keepalive-$(id -u)"
+}
+
+holder_pid() { cut -d' ' -f3 "$rec"; }
+
+@test "a first run leaves a holder; the next run joins its namespaces" {
+  PYLOCK_KEEPALIVE=30 "$PL" run true
+  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  [ -s "$rec" ]
+  pid=$(holder_pid)
+  assert_eq "$(cat /proc/"$pid"/comm)" "pylock-keep"
+  run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
+  assert_eq "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+  # and what it joined is the full sandbox
+  run env PYLOCK_KEEPALIVE=30 "$PL" run grep -E '^(CapEff|Seccomp):' /proc/self/status
+  assert_contains "$output" "CapEff:	0000000000000000"
+  assert_contains "$output" "Seccomp:	2"
+  kill "$pid"
+}
+
+@test "PYLOCK_KEEPALIVE=0 leaves no holder and every run gets fresh namespaces" {
+  PYLOCK_KEEPALIVE=0 "$PL" run true
+  sleep 0.2
+  [ ! -e "$rec" ]
+  a=$(PYLOCK_KEEPALIVE=0 "$PL" run readlink /proc/self/ns/mnt)
+  b=$(PYLOCK_KEEPALIVE=0 "$PL" run readlink /proc/self/ns/mnt)
+  [ "$a" != "$b" ]
+}
+
+@test "a holder leaves when its generation stops being current, and runs use the new one" {
+  PYLOCK_KEEPALIVE=30 "$PL" run true
+  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  pid=$(holder_pid)
+  # A new generation with a package in it, switched to with one rename.
+  cp -a "$PROJ/.pylock/generations/1" "$PROJ/.pylock/generations/2"
+  purelib_rel=$(gen_dir purelib); purelib_rel=${purelib_rel#"$PROJ/.pylock/generations/1"}
+  mkdir -p "$PROJ/.pylock/generations/2$purelib_rel/gen2pkg"
+  touch "$PROJ/.pylock/generations/2$purelib_rel/gen2pkg/__init__.py"
+  ln -sfn generations/2 "$PROJ/.pylock/current.new" && mv -T "$PROJ/.pylock/current.new" "$PROJ/.pylock/current"
+  run env PYLOCK_KEEPALIVE=30 "$PL" run python3 -c 'import gen2pkg; print("gen2")'
+  assert_eq "$output" "gen2"
+  for _ in $(seq 100); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
+  [ ! -d /proc/"$pid" ]
+}
+
+@test "an idle holder leaves after PYLOCK_KEEPALIVE seconds" {
+  PYLOCK_KEEPALIVE=1 "$PL" run true
+  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  pid=$(holder_pid)
+  [ -d /proc/"$pid" ]
+  for _ in $(seq 60); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
+  [ ! -d /proc/"$pid" ]
+  [ ! -e "$rec" ]
+}
+
+@test "a forged record pointing at another process's namespaces is not joined" {
+  PYLOCK_KEEPALIVE=0 "$PL" run true
+  sleep 30 &
+  other=$!
+  mnt=$(stat -L -c %i /proc/$other/ns/mnt)
+  usr=$(stat -L -c %i /proc/$other/ns/user)
+  # Right pid and inodes but the digest of another configuration.
+  echo "pylock-keepalive 1 $other $usr $mnt 0000000000000000 generations/1" > "$rec"
+  run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
+  kill "$other"
+  [ "$output" != "$(readlink /proc/self/ns/mnt)" ]
+  assert_eq "$("$PL" run grep -c overlay /proc/self/mounts | tr -d ' ')" "$("$PL" run grep -c overlay /proc/self/mounts | tr -d ' ')"
+}
+
+@test "run output captured by \$(...) does not wait for the holder" {
+  start=$(date +%s)
+  out=$(PYLOCK_KEEPALIVE=30 "$PL" run echo captured)
+  end=$(date +%s)
+  assert_eq "$out" "captured"
+  [ $((end - start)) -lt 5 ]
+}
