@@ -51,13 +51,13 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
 int pl_archive_path_check(const char *name, bool is_dir, size_t *len, pl_error_t *err) {
   char q[PL_QUOTE_CAP];
   size_t n = strnlen(name, PL_PATH_MAX + 1);
-  if (n == 0) return pl_fail(err, EINVAL, "empty member name");
+  if (n == 0) return pl_fail(err, 0, "empty member name");
   if (n > PL_PATH_MAX)
-    return pl_fail(err, ENAMETOOLONG, "member name longer than %d bytes: \"%s\"", PL_PATH_MAX,
+    return pl_fail(err, 0, "member name longer than %d bytes: \"%s\"", PL_PATH_MAX,
                    pl_path_quote(q, sizeof q, name, 64));
   if (is_dir && n > 1 && name[n - 1] == '/') n--;
   if (name[0] == '/')
-    return pl_fail(err, EINVAL, "absolute member name \"%s\"", pl_path_quote(q, sizeof q, name, n));
+    return pl_fail(err, 0, "absolute member name \"%s\"", pl_path_quote(q, sizeof q, name, n));
   const unsigned char *s = (const unsigned char *)name;
   size_t comp_start = 0;
   int depth = 0;
@@ -66,13 +66,13 @@ int pl_archive_path_check(const char *name, bool is_dir, size_t *len, pl_error_t
       size_t clen = i - comp_start;
       const char *c = name + comp_start;
       if (clen == 0 || (clen == 1 && c[0] == '.') || (clen == 2 && c[0] == '.' && c[1] == '.'))
-        return pl_fail(err, EINVAL, "member name \"%s\" has an empty, \".\" or \"..\" component",
+        return pl_fail(err, 0, "member name \"%s\" has an empty, \".\" or \"..\" component",
                        pl_path_quote(q, sizeof q, name, n));
       if (clen > PL_PATH_COMPONENT_MAX)
-        return pl_fail(err, ENAMETOOLONG, "member name \"%s\" has a component longer than %d bytes",
+        return pl_fail(err, 0, "member name \"%s\" has a component longer than %d bytes",
                        pl_path_quote(q, sizeof q, name, n), PL_PATH_COMPONENT_MAX);
       if (++depth > PL_PATH_DEPTH_MAX)
-        return pl_fail(err, EINVAL, "member name \"%s\" is deeper than %d components",
+        return pl_fail(err, 0, "member name \"%s\" is deeper than %d components",
                        pl_path_quote(q, sizeof q, name, n), PL_PATH_DEPTH_MAX);
       comp_start = i + 1;
       continue;
@@ -80,12 +80,12 @@ int pl_archive_path_check(const char *name, bool is_dir, size_t *len, pl_error_t
     /* A backslash is a separator on Windows and in some unzip tools; a
      * control character can rewrite the terminal that shows the name. */
     if (s[i] == '\\' || s[i] < 0x20 || s[i] == 0x7f)
-      return pl_fail(err, EINVAL, "member name \"%s\" contains a backslash or control character",
+      return pl_fail(err, 0, "member name \"%s\" contains a backslash or control character",
                      pl_path_quote(q, sizeof q, name, n));
     if (s[i] >= 0x80) {
       size_t k = utf8_len(s + i, n - i);
       if (k == 0)
-        return pl_fail(err, EILSEQ, "member name \"%s\" is not valid UTF-8",
+        return pl_fail(err, 0, "member name \"%s\" is not valid UTF-8",
                        pl_path_quote(q, sizeof q, name, n));
       i += k - 1;
     }

@@ -76,7 +76,7 @@ static int read_field(const char *buf, size_t len, size_t *pos, char *out, size_
   if (quoted) i++;
   for (;;) {
     if (i >= len) {
-      if (quoted) return pl_fail(err, EINVAL, "RECORD line %zu: unterminated quoted field", line);
+      if (quoted) return pl_fail(err, 0, "RECORD line %zu: unterminated quoted field", line);
       *eol = true;
       break;
     }
@@ -88,19 +88,19 @@ static int read_field(const char *buf, size_t len, size_t *pos, char *out, size_
       } else {
         i++;
         if (i < len && buf[i] != ',' && buf[i] != '\n' && buf[i] != '\r')
-          return pl_fail(err, EINVAL, "RECORD line %zu: text after a closing quote", line);
+          return pl_fail(err, 0, "RECORD line %zu: text after a closing quote", line);
         quoted = false;
         continue;
       }
     } else if (!quoted && (c == ',' || c == '\n' || c == '\r')) {
       break;
     } else if (!quoted && c == '"') {
-      return pl_fail(err, EINVAL, "RECORD line %zu: quote inside an unquoted field", line);
+      return pl_fail(err, 0, "RECORD line %zu: quote inside an unquoted field", line);
     } else if (c == '\0') {
-      return pl_fail(err, EINVAL, "RECORD line %zu: NUL byte", line);
+      return pl_fail(err, 0, "RECORD line %zu: NUL byte", line);
     }
     if (o + 1 >= FIELD_MAX)
-      return pl_fail(err, E2BIG, "RECORD line %zu: field longer than %d bytes", line, FIELD_MAX - 1);
+      return pl_fail(err, 0, "RECORD line %zu: field longer than %d bytes", line, FIELD_MAX - 1);
     out[o++] = c;
     i++;
   }
@@ -123,7 +123,7 @@ static int parse_hash(const char *f, size_t n, struct pl_record_entry *e, size_t
   char q[PL_QUOTE_CAP];
   const char *eq = memchr(f, '=', n);
   if (eq == NULL)
-    return pl_fail(err, EINVAL, "RECORD line %zu: hash \"%s\" is not algorithm=digest", line,
+    return pl_fail(err, 0, "RECORD line %zu: hash \"%s\" is not algorithm=digest", line,
                    pl_path_quote(q, sizeof q, f, n));
   size_t alen = (size_t)(eq - f);
   static const struct {
@@ -139,17 +139,17 @@ static int parse_hash(const char *f, size_t n, struct pl_record_entry *e, size_t
      * two different files satisfy the same RECORD row. */
     for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
       if (alen == strlen(weak[i]) && memcmp(f, weak[i], alen) == 0)
-        return pl_fail(err, EINVAL,
+        return pl_fail(err, 0,
                        "RECORD line %zu: hash algorithm %s is weaker than sha256 (rejected)", line,
                        weak[i]);
-    return pl_fail(err, EINVAL,
+    return pl_fail(err, 0,
                    "RECORD line %zu: unsupported hash algorithm \"%s\" (expected sha256, sha384 "
                    "or sha512)",
                    line, pl_path_quote(q, sizeof q, f, alen));
   }
   e->digest_len = pl_hash_algo_len(e->algo);
   if (!b64url_decode(eq + 1, n - alen - 1, e->digest, e->digest_len))
-    return pl_fail(err, EINVAL,
+    return pl_fail(err, 0,
                    "RECORD line %zu: %s digest \"%s\" is not %zu bytes of unpadded urlsafe base64",
                    line, pl_hash_algo_name(e->algo),
                    pl_path_quote(q, sizeof q, eq + 1, n - alen - 1), e->digest_len);
@@ -169,7 +169,7 @@ static int parse_size(const char *f, size_t n, uint64_t *out, size_t line, pl_er
   *out = v;
   return 0;
 bad:
-  return pl_fail(err, EINVAL, "RECORD line %zu: size \"%s\" is not a decimal number", line,
+  return pl_fail(err, 0, "RECORD line %zu: size \"%s\" is not a decimal number", line,
                  pl_path_quote(q, sizeof q, f, n));
 }
 
@@ -196,7 +196,7 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
   cleanup_free char *f2 = malloc(FIELD_MAX);
   if (!f0 || !f1 || !f2) return pl_fail(err, ENOMEM, "parsing RECORD");
   if (len > PL_RECORD_MAX_BYTES)
-    return pl_fail(err, E2BIG, "RECORD is %zu bytes, more than the %u allowed", len,
+    return pl_fail(err, 0, "RECORD is %zu bytes, more than the %u allowed", len,
                    PL_RECORD_MAX_BYTES);
 
   size_t pos = 0, line = 0;
@@ -213,18 +213,18 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
     int nf = 0;
     while (!eol) {
       if (nf == 3) {
-        pl_fail(err, EINVAL, "RECORD line %zu: more than 3 fields", line);
+        pl_fail(err, 0, "RECORD line %zu: more than 3 fields", line);
         goto fail;
       }
       if (read_field(buf, len, &pos, fields[nf], &flen[nf], &eol, line, err) < 0) goto fail;
       nf++;
     }
     if (nf != 3) {
-      pl_fail(err, EINVAL, "RECORD line %zu: %d field(s), expected path,hash,size", line, nf);
+      pl_fail(err, 0, "RECORD line %zu: %d field(s), expected path,hash,size", line, nf);
       goto fail;
     }
     if (rec.n >= PL_RECORD_MAX_ROWS) {
-      pl_fail(err, E2BIG, "RECORD has more than %u rows", PL_RECORD_MAX_ROWS);
+      pl_fail(err, 0, "RECORD has more than %u rows", PL_RECORD_MAX_ROWS);
       goto fail;
     }
     size_t plen;
@@ -237,13 +237,13 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
     if (self) {
       /* RECORD cannot contain its own digest; its row carries none. */
       if (flen[1] != 0 || flen[2] != 0) {
-        pl_fail(err, EINVAL, "RECORD line %zu: the row for %s must have empty hash and size",
+        pl_fail(err, 0, "RECORD line %zu: the row for %s must have empty hash and size",
                 line, pl_path_quote(q, sizeof q, f0, flen[0]));
         goto fail;
       }
     } else {
       if (flen[1] == 0 || flen[2] == 0) {
-        pl_fail(err, EINVAL, "RECORD line %zu: \"%s\" has no %s", line,
+        pl_fail(err, 0, "RECORD line %zu: \"%s\" has no %s", line,
                 pl_path_quote(q, sizeof q, f0, flen[0]), flen[1] == 0 ? "hash" : "size");
         goto fail;
       }
@@ -271,7 +271,7 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
   if (rec.n) qsort(rec.entries, rec.n, sizeof *rec.entries, cmp_entry);
   for (size_t i = 1; i < rec.n; i++)
     if (strcmp(rec.entries[i - 1].path, rec.entries[i].path) == 0) {
-      pl_fail(err, EINVAL, "RECORD lists \"%s\" twice",
+      pl_fail(err, 0, "RECORD lists \"%s\" twice",
               pl_path_quote(q, sizeof q, rec.entries[i].path, strlen(rec.entries[i].path)));
       goto fail;
     }

@@ -32,9 +32,9 @@ static int split_set(char *s, const char **out, size_t *n, const char *what, pl_
   for (;;) {
     char *dot = strchr(s, '.');
     if (dot) *dot = '\0';
-    if (!all_of(s, "_")) return pl_fail(err, EINVAL, "bad %s tag \"%s\"", what, s);
+    if (!all_of(s, "_")) return pl_fail(err, 0, "bad %s tag \"%s\"", what, s);
     if (*n >= PL_TAGSET_MAX)
-      return pl_fail(err, E2BIG, "more than %d %s tags", PL_TAGSET_MAX, what);
+      return pl_fail(err, 0, "more than %d %s tags", PL_TAGSET_MAX, what);
     out[(*n)++] = s;
     if (dot == NULL) return 0;
     s = dot + 1;
@@ -102,7 +102,7 @@ int pl_wheel_filename_parse(const char *filename, struct pl_wheel_filename *out,
   return 0;
 bad:
   pl_wheel_filename_free(&fn);
-  return pl_fail(err, EINVAL,
+  return pl_fail(err, 0,
                  "wheel filename \"%s\" %s (expected "
                  "NAME-VERSION[-BUILD]-PYTHON-ABI-PLATFORM.whl)",
                  pl_path_quote(q, sizeof q, filename, len), why);
@@ -223,7 +223,7 @@ int pl_wheel_tags_check(const struct pl_wheel_filename *fn, const struct pl_whee
         if (pl_tag_supported(in, fn->python[p], fn->abi[a], fn->platform[l])) return 0;
   char tags[512];
   pl_wheel_tags_string(fn, tags, sizeof tags);
-  return pl_fail(err, EINVAL,
+  return pl_fail(err, 0,
                  "incompatible tags: no tag of %s fits the interpreter (%s%u%u, abi %s%s, %s %u.%u "
                  "%s)",
                  tags, in->impl, in->py_major, in->py_minor, in->abi ? in->abi : "none",
