@@ -35,10 +35,14 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   size_t k;
   unsigned cp, min;
   if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) k = 2, cp = c & 0x1f, min = 0x80;
-  else if (c >= 0xe0 && c <= 0xef) k = 3, cp = c & 0x0f, min = 0x800;
-  else if (c >= 0xf0 && c <= 0xf4) k = 4, cp = c & 0x07, min = 0x10000;
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf)
+    k = 2, cp = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    k = 3, cp = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    k = 4, cp = c & 0x07, min = 0x10000;
+  else
+    return 0;
   if (k > n) return 0;
   for (size_t i = 1; i < k; i++) {
     if ((s[i] & 0xc0) != 0x80) return 0;

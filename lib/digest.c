@@ -55,8 +55,7 @@ int pl_digest_check(struct pl_digest *d, const struct pl_record_entry *want, pl_
   if (want->has_size && size != want->size)
     return pl_fail(err, 0, "size mismatch: RECORD says %llu bytes, got %llu",
                    (unsigned long long)want->size, (unsigned long long)size);
-  if (algo != want->algo || glen != want->digest_len ||
-      memcmp(got, want->digest, glen) != 0) {
+  if (algo != want->algo || glen != want->digest_len || memcmp(got, want->digest, glen) != 0) {
     char w[2 * PL_HASH_MAX], g[2 * PL_HASH_MAX];
     pl_record_b64(w, sizeof w, want->digest, want->digest_len);
     pl_record_b64(g, sizeof g, got, glen);

@@ -7,7 +7,9 @@ static bool alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
 
 bool pl_distname_valid(const char *name, size_t len) {
   if (len == 0 || len > PL_DISTNAME_MAX) return false;
@@ -22,7 +24,8 @@ int pl_distname_normalize(const char *name, size_t len, char *out, size_t cap) {
   for (size_t i = 0; i < len; i++) {
     char c = name[i];
     if (c == '-' || c == '_' || c == '.') {
-      while (i + 1 < len && (name[i + 1] == '-' || name[i + 1] == '_' || name[i + 1] == '.')) i++;
+      while (i + 1 < len && (name[i + 1] == '-' || name[i + 1] == '_' || name[i + 1] == '.'))
+        i++;
       c = '-';
     }
     if (o + 1 >= cap) return -1;

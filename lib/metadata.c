@@ -9,7 +9,9 @@
 #include "archive_path.h"
 #include "distname.h"
 
-static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 int pl_headers_parse(const char *buf, size_t len, pl_header_fn fn, void *ctx, pl_error_t *err) {
   char q[PL_QUOTE_CAP];
@@ -21,8 +23,7 @@ int pl_headers_parse(const char *buf, size_t len, pl_header_fn fn, void *ctx, pl
     size_t end = nl ? (size_t)(nl - buf) : len;
     size_t lend = end > pos && buf[end - 1] == '\r' ? end - 1 : end;
     if (lend == pos) return 0; /* empty line: the body follows */
-    if (memchr(buf + pos, '\0', end - pos))
-      return pl_fail(err, 0, "line %zu: NUL byte", line);
+    if (memchr(buf + pos, '\0', end - pos)) return pl_fail(err, 0, "line %zu: NUL byte", line);
     if (is_blank(buf[pos]))
       return pl_fail(err, 0, "line %zu: continuation line without a field", line);
     const char *colon = memchr(buf + pos, ':', lend - pos);
@@ -48,13 +49,14 @@ int pl_headers_parse(const char *buf, size_t len, pl_header_fn fn, void *ctx, pl
       line++;
       const char *nl2 = memchr(buf + pos, '\n', len - pos);
       size_t e2 = nl2 ? (size_t)(nl2 - buf) : len;
-      if (memchr(buf + pos, '\0', e2 - pos))
-        return pl_fail(err, 0, "line %zu: NUL byte", line);
+      if (memchr(buf + pos, '\0', e2 - pos)) return pl_fail(err, 0, "line %zu: NUL byte", line);
       vend = e2 > pos && buf[e2 - 1] == '\r' ? e2 - 1 : e2;
       pos = nl2 ? e2 + 1 : len;
     }
-    while (vstart < vend && is_blank(buf[vstart])) vstart++;
-    while (vend > vstart && (is_blank(buf[vend - 1]) || buf[vend - 1] == '\r')) vend--;
+    while (vstart < vend && is_blank(buf[vstart]))
+      vstart++;
+    while (vend > vstart && (is_blank(buf[vend - 1]) || buf[vend - 1] == '\r'))
+      vend--;
     if (fn(ctx, buf + kstart, klen, buf + vstart, vend - vstart, err) < 0) return -1;
   }
   return 0;
@@ -123,14 +125,15 @@ int pl_metadata_parse(const char *buf, size_t len, struct pl_metadata *out, pl_e
   struct pl_metadata md = {0};
   unsigned major, minor;
   if (len > PL_METADATA_MAX_BYTES) {
-    pl_fail(err, 0, "METADATA is %zu bytes, more than the %u allowed", len,
-            PL_METADATA_MAX_BYTES);
+    pl_fail(err, 0, "METADATA is %zu bytes, more than the %u allowed", len, PL_METADATA_MAX_BYTES);
     goto fail;
   }
   if (pl_headers_parse(buf, len, metadata_field, &md, err) < 0) goto fail;
   if (!md.metadata_version || !md.name || !md.version) {
     pl_fail(err, 0, "METADATA lacks %s",
-            !md.metadata_version ? "Metadata-Version" : !md.name ? "Name" : "Version");
+            !md.metadata_version ? "Metadata-Version"
+            : !md.name           ? "Name"
+                                 : "Version");
     goto fail;
   }
   if (!parse_mm(md.metadata_version, &major, &minor) || major < 1 || major > 2) {
@@ -185,7 +188,8 @@ static int wheelfile_field(void *ctx, const char *key, size_t klen, const char *
 
 void pl_wheelfile_free(struct pl_wheelfile *wf) {
   if (wf == NULL) return;
-  for (size_t i = 0; i < wf->ntags; i++) free(wf->tags[i]);
+  for (size_t i = 0; i < wf->ntags; i++)
+    free(wf->tags[i]);
   free(wf->tags);
   free(wf->build);
   memset(wf, 0, sizeof *wf);
@@ -197,8 +201,7 @@ int pl_wheelfile_parse(const char *buf, size_t len, struct pl_wheelfile *out, pl
   struct wheelfile_ctx c = {.wf = &wf};
   int r = -1;
   if (len > PL_WHEELFILE_MAX_BYTES) {
-    pl_fail(err, 0, "WHEEL is %zu bytes, more than the %u allowed", len,
-            PL_WHEELFILE_MAX_BYTES);
+    pl_fail(err, 0, "WHEEL is %zu bytes, more than the %u allowed", len, PL_WHEELFILE_MAX_BYTES);
     goto out;
   }
   if (pl_headers_parse(buf, len, wheelfile_field, &c, err) < 0) goto out;
@@ -214,8 +217,8 @@ int pl_wheelfile_parse(const char *buf, size_t len, struct pl_wheelfile *out, pl
   /* A new major version of the wheel format may change what files mean;
    * installing it as 1.x could put files where they do not belong. */
   if (wf.version_major != 1) {
-    pl_fail(err, 0, "WHEEL: Wheel-Version %u.%u is not supported (expected 1.x)",
-            wf.version_major, wf.version_minor);
+    pl_fail(err, 0, "WHEEL: Wheel-Version %u.%u is not supported (expected 1.x)", wf.version_major,
+            wf.version_minor);
     goto out;
   }
   if (c.purelib == NULL) {

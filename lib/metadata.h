@@ -9,9 +9,9 @@
 
 #define PL_METADATA_MAX_BYTES (16u << 20) /* METADATA (long descriptions included) */
 #define PL_WHEELFILE_MAX_BYTES (64u << 10)
-#define PL_HEADERS_MAX 10000    /* header fields in one file */
+#define PL_HEADERS_MAX 10000     /* header fields in one file */
 #define PL_HEADER_VALUE_MAX 4096 /* bytes of a field we keep (Name, Version, Tag...) */
-#define PL_WHEEL_TAGS_MAX 1024  /* Tag lines in WHEEL */
+#define PL_WHEEL_TAGS_MAX 1024   /* Tag lines in WHEEL */
 
 /* Called for each header field; `val` spans continuation lines verbatim,
  * without the trailing newline or surrounding blanks.  Return -1 to stop. */

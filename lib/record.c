@@ -180,7 +180,8 @@ static int cmp_entry(const void *a, const void *b) {
 
 void pl_record_free(struct pl_record *rec) {
   if (rec == NULL) return;
-  for (size_t i = 0; i < rec->n; i++) free(rec->entries[i].path);
+  for (size_t i = 0; i < rec->n; i++)
+    free(rec->entries[i].path);
   free(rec->entries);
   rec->entries = NULL;
   rec->n = 0;
@@ -237,8 +238,8 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
     if (self) {
       /* RECORD cannot contain its own digest; its row carries none. */
       if (flen[1] != 0 || flen[2] != 0) {
-        pl_fail(err, 0, "RECORD line %zu: the row for %s must have empty hash and size",
-                line, pl_path_quote(q, sizeof q, f0, flen[0]));
+        pl_fail(err, 0, "RECORD line %zu: the row for %s must have empty hash and size", line,
+                pl_path_quote(q, sizeof q, f0, flen[0]));
         goto fail;
       }
     } else {

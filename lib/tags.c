@@ -33,8 +33,7 @@ static int split_set(char *s, const char **out, size_t *n, const char *what, pl_
     char *dot = strchr(s, '.');
     if (dot) *dot = '\0';
     if (!all_of(s, "_")) return pl_fail(err, 0, "bad %s tag \"%s\"", what, s);
-    if (*n >= PL_TAGSET_MAX)
-      return pl_fail(err, 0, "more than %d %s tags", PL_TAGSET_MAX, what);
+    if (*n >= PL_TAGSET_MAX) return pl_fail(err, 0, "more than %d %s tags", PL_TAGSET_MAX, what);
     out[(*n)++] = s;
     if (dot == NULL) return 0;
     s = dot + 1;
@@ -114,7 +113,8 @@ static bool take_uint(const char **s, unsigned *v) {
   unsigned x = 0;
   int d = 0;
   if (*p == '0' && p[1] >= '0' && p[1] <= '9') return false;
-  while (*p >= '0' && *p <= '9' && d < 4) x = x * 10 + (unsigned)(*p++ - '0'), d++;
+  while (*p >= '0' && *p <= '9' && d < 4)
+    x = x * 10 + (unsigned)(*p++ - '0'), d++;
   if (d == 0 || (*p >= '0' && *p <= '9')) return false;
   *v = x;
   *s = p;

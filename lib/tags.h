@@ -13,7 +13,7 @@
 
 /* {distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl */
 struct pl_wheel_filename {
-  char *buf; /* owns the strings below */
+  char *buf;           /* owns the strings below */
   const char *name;    /* escaped distribution name, as in the filename */
   const char *version; /* escaped version, as in the filename */
   const char *build;   /* build tag, or NULL */
@@ -36,14 +36,14 @@ enum pl_libc { PL_LIBC_GLIBC, PL_LIBC_MUSL };
  * (cpython_tags, compatible_tags, manylinux/musllinux) without expanding the
  * thousands of tags sys_tags() would produce.  Linux only. */
 struct pl_wheel_interp {
-  const char *impl;        /* interpreter tag prefix: "cp" (CPython), "pp" (PyPy) */
-  unsigned py_major;       /* 3 */
-  unsigned py_minor;       /* 12 */
-  const char *abi;         /* the interpreter's own ABI tag: "cp312", "cp313t" */
-  bool abi3;               /* the stable ABI is usable (CPython, not free-threaded) */
-  const char *arch;        /* "x86_64", "aarch64", "i686", ... */
-  enum pl_libc libc;       /* which libc the interpreter runs on */
-  unsigned libc_major;     /* glibc 2.36 -> 2, 36; musl 1.2 -> 1, 2 */
+  const char *impl;    /* interpreter tag prefix: "cp" (CPython), "pp" (PyPy) */
+  unsigned py_major;   /* 3 */
+  unsigned py_minor;   /* 12 */
+  const char *abi;     /* the interpreter's own ABI tag: "cp312", "cp313t" */
+  bool abi3;           /* the stable ABI is usable (CPython, not free-threaded) */
+  const char *arch;    /* "x86_64", "aarch64", "i686", ... */
+  enum pl_libc libc;   /* which libc the interpreter runs on */
+  unsigned libc_major; /* glibc 2.36 -> 2, 36; musl 1.2 -> 1, 2 */
   unsigned libc_minor;
 };
 

@@ -81,12 +81,15 @@ static void verify_free(struct verify *v) {
   free(v->m);
   free(v->sorted);
   free(v->meta_top);
-  for (int k = 0; k < META_COUNT; k++) free(v->meta[k].p);
+  for (int k = 0; k < META_COUNT; k++)
+    free(v->meta[k].p);
   free(v->record_path);
   free(v->ranges);
 }
 
-static const char *q(char *buf, const char *s) { return pl_path_quote(buf, PL_QUOTE_CAP, s, strlen(s)); }
+static const char *q(char *buf, const char *s) {
+  return pl_path_quote(buf, PL_QUOTE_CAP, s, strlen(s));
+}
 
 int pl_wheel_check_entry_type(const char *path, unsigned filetype, const char *hardlink,
                               const char *symlink, pl_error_t *err) {
@@ -97,8 +100,7 @@ int pl_wheel_check_entry_type(const char *path, unsigned filetype, const char *h
   if (hardlink)
     return pl_fail(err, 0, "entry \"%s\": hard links are not allowed in a wheel", q(qb, path));
   if (symlink || filetype == AE_IFLNK)
-    return pl_fail(err, 0, "entry \"%s\": symbolic links are not allowed in a wheel",
-                   q(qb, path));
+    return pl_fail(err, 0, "entry \"%s\": symbolic links are not allowed in a wheel", q(qb, path));
   if (filetype != AE_IFREG && filetype != AE_IFDIR)
     return pl_fail(err, 0,
                    "entry \"%s\": type %s is not allowed in a wheel (expected a regular file or "
@@ -140,8 +142,8 @@ typedef int (*chunk_fn)(void *ctx, const void *buf, size_t len, pl_error_t *err)
 
 /* Inflate the current entry, counting the bytes ourselves (the sizes the zip
  * declares are not trusted) and stopping as soon as a limit is passed. */
-static int read_data(struct verify *v, struct archive *a, const char *path, chunk_fn fn,
-                     void *ctx, uint64_t *got, pl_error_t *err) {
+static int read_data(struct verify *v, struct archive *a, const char *path, chunk_fn fn, void *ctx,
+                     uint64_t *got, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   const struct pl_wheel_limits *lim = v->lim;
   int64_t start = archive_filter_bytes(a, -1);
@@ -189,7 +191,8 @@ static int membuf_append(void *ctx, const void *buf, size_t len, pl_error_t *err
   if (len > b->max - b->len) return pl_fail(err, 0, "larger than %zu bytes", b->max);
   if (b->len + len > b->cap) {
     size_t ncap = b->cap ? b->cap : 4096;
-    while (ncap < b->len + len) ncap *= 2;
+    while (ncap < b->len + len)
+      ncap *= 2;
     if (ncap > b->max) ncap = b->max;
     char *p = realloc(b->p, ncap);
     if (p == NULL) return pl_fail(err, ENOMEM, "buffering metadata");
@@ -303,7 +306,8 @@ static int check_unique(struct verify *v, pl_error_t *err) {
   char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP];
   v->sorted = calloc(v->n ? v->n : 1, sizeof *v->sorted);
   if (v->sorted == NULL) return pl_fail(err, ENOMEM, "sorting entries");
-  for (size_t i = 0; i < v->n; i++) v->sorted[i] = &v->m[i];
+  for (size_t i = 0; i < v->n; i++)
+    v->sorted[i] = &v->m[i];
   qsort(v->sorted, v->n, sizeof *v->sorted, cmp_member);
   for (size_t i = 1; i < v->n; i++) {
     const struct member *p = v->sorted[i - 1], *c = v->sorted[i];
@@ -320,8 +324,8 @@ static int check_unique(struct verify *v, pl_error_t *err) {
       for (size_t j = 0; j < pl && under; j++)
         under = fold((unsigned char)p->path[j]) == fold((unsigned char)c->path[j]);
       if (under)
-        return pl_fail(err, 0, "entry \"%s\" is a file but \"%s\" is inside it",
-                       q(qb, p->path), q(qc, c->path));
+        return pl_fail(err, 0, "entry \"%s\" is a file but \"%s\" is inside it", q(qb, p->path),
+                       q(qc, c->path));
     }
   }
   return 0;
@@ -369,8 +373,8 @@ static int check_layout(struct verify *v, struct pl_wheel_info *info, pl_error_t
   const struct pl_wheel_filename *fn = &info->filename;
   if (!pl_distname_equal(di, nl, fn->name, strlen(fn->name)) ||
       !pl_version_matches_filename(ver, fn->version, strlen(fn->version)))
-    return pl_fail(err, 0, "dist-info mismatch: expected %s-%s.dist-info, got \"%s\"",
-                   fn->name, fn->version, q(qb, info->dist_info));
+    return pl_fail(err, 0, "dist-info mismatch: expected %s-%s.dist-info, got \"%s\"", fn->name,
+                   fn->version, q(qb, info->dist_info));
   if (v->meta_top && strcmp(v->meta_top, info->dist_info) != 0)
     return pl_fail(err, 0, "metadata files found under \"%s\", not \"%s\"", q(qb, v->meta_top),
                    q(qc, info->dist_info));
@@ -466,8 +470,7 @@ static int check_metadata(struct verify *v, const struct pl_wheel_interp *interp
     return pl_fail(err, 0, "METADATA name mismatch: filename says %s, METADATA says \"%s\"",
                    fn->name, q(qb, info->name));
   if (!pl_version_matches_filename(info->version, fn->version, strlen(fn->version)))
-    return pl_fail(err, 0,
-                   "METADATA version mismatch: filename says %s, METADATA says \"%s\"",
+    return pl_fail(err, 0, "METADATA version mismatch: filename says %s, METADATA says \"%s\"",
                    fn->version, q(qb, info->version));
   const char *wbuild = info->wheel.build;
   if ((fn->build == NULL) != (wbuild == NULL) || (wbuild && strcmp(fn->build, wbuild) != 0))
@@ -485,14 +488,17 @@ static int check_metadata(struct verify *v, const struct pl_wheel_interp *interp
           for (size_t t = 0; t < info->wheel.ntags && !found; t++)
             found = strcmp(info->wheel.tags[t], tag) == 0;
           if (!found)
-            return pl_fail(err, 0, "tag mismatch: filename has %s, WHEEL does not list it",
-                           tag);
+            return pl_fail(err, 0, "tag mismatch: filename has %s, WHEEL does not list it", tag);
         }
   if (interp && pl_wheel_tags_check(fn, interp, err) < 0) return -1;
   return 0;
 }
 
-/* Every file is in RECORD and every RECORD row is a file. */
+/* Every file is in RECORD and every RECORD row is a file.  Only RECORD itself
+ * goes unlisted.  RECORD.jws and RECORD.p7s (the wheel spec's optional
+ * signatures, unlisted by design) get no exemption: pylock's trust is TUF
+ * over the whole wheel and it checks neither, and a file installed without a
+ * digest could never be re-checked by `pylock verify`. */
 static int check_record(struct verify *v, struct pl_wheel_info *info, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   struct pl_record *rec = &info->record;
@@ -510,8 +516,7 @@ static int check_record(struct verify *v, struct pl_wheel_info *info, pl_error_t
       m->row = &v->record_self;
       continue;
     }
-    if (row == NULL)
-      return pl_fail(err, 0, "entry \"%s\": not listed in RECORD", q(qb, m->path));
+    if (row == NULL) return pl_fail(err, 0, "entry \"%s\": not listed in RECORD", q(qb, m->path));
     m->row = row;
     rec->entries[row - rec->entries].executable = m->executable;
   }
@@ -522,7 +527,9 @@ static int check_record(struct verify *v, struct pl_wheel_info *info, pl_error_t
   return 0;
 }
 
-static void digestp(struct pl_digest *d) { pl_digest_release(d); }
+static void digestp(struct pl_digest *d) {
+  pl_digest_release(d);
+}
 
 struct stream_ctx {
   struct pl_digest *d;
@@ -573,10 +580,10 @@ static int stream_members(struct verify *v, const struct pl_wheel_sink *sink, vo
       if (got) return pl_fail(err, 0, "entry \"%s\": a directory with data", q(qb, m->path));
     } else {
       if (archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) != got)
-        return pl_fail(err, 0,
-                       "entry \"%s\": size mismatch: the zip declares %lld bytes, got %llu",
+        return pl_fail(err, 0, "entry \"%s\": size mismatch: the zip declares %lld bytes, got %llu",
                        q(qb, m->path), (long long)archive_entry_size(e), (unsigned long long)got);
-      if (pl_digest_check(&d, m->row, err) < 0) return pl_error_wrap(err, "entry \"%s\"", q(qb, m->path));
+      if (pl_digest_check(&d, m->row, err) < 0)
+        return pl_error_wrap(err, "entry \"%s\"", q(qb, m->path));
       info->files++;
       info->total_size += got;
     }

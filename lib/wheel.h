@@ -27,12 +27,12 @@
 #include "tags.h"
 
 struct pl_wheel_limits {
-  uint64_t max_entries;      /* archive entries, files and directories */
-  uint64_t max_entry_size;   /* bytes of one file, counted while inflating */
-  uint64_t max_total_size;   /* bytes of all files */
-  uint64_t max_ratio;        /* one file: inflated / compressed bytes ... */
-  uint64_t ratio_floor;      /* ... checked once it is past this many bytes */
-  uint64_t max_total_ratio;  /* all files: inflated bytes / size of the .whl ... */
+  uint64_t max_entries;       /* archive entries, files and directories */
+  uint64_t max_entry_size;    /* bytes of one file, counted while inflating */
+  uint64_t max_total_size;    /* bytes of all files */
+  uint64_t max_ratio;         /* one file: inflated / compressed bytes ... */
+  uint64_t ratio_floor;       /* ... checked once it is past this many bytes */
+  uint64_t max_total_ratio;   /* all files: inflated bytes / size of the .whl ... */
   uint64_t total_ratio_floor; /* ... checked once past this many bytes */
 };
 
@@ -41,11 +41,11 @@ struct pl_wheel_limits {
 extern const struct pl_wheel_limits pl_wheel_default_limits;
 
 struct pl_wheel_info {
-  char *name;             /* METADATA Name, as written */
-  char *version;          /* METADATA Version, as written */
-  char *metadata_version; /* METADATA Metadata-Version */
-  char *dist_info;        /* "pip-23.0.1.dist-info" */
-  char *data_dir;         /* "pip-23.0.1.data" when the wheel has one, else NULL */
+  char *name;                        /* METADATA Name, as written */
+  char *version;                     /* METADATA Version, as written */
+  char *metadata_version;            /* METADATA Metadata-Version */
+  char *dist_info;                   /* "pip-23.0.1.dist-info" */
+  char *data_dir;                    /* "pip-23.0.1.data" when the wheel has one, else NULL */
   struct pl_wheel_filename filename; /* parsed filename: escaped name, version, build, tags */
   struct pl_wheelfile wheel;         /* WHEEL: version, Root-Is-Purelib, Tag lines, Build */
   struct pl_record record;           /* RECORD rows, sorted by path; each matched a file */

@@ -24,8 +24,15 @@
 #include "wheel.h"
 
 static const struct pl_wheel_interp cp312 = {
-    .impl = "cp", .py_major = 3, .py_minor = 12, .abi = "cp312", .abi3 = true,
-    .arch = "x86_64", .libc = PL_LIBC_GLIBC, .libc_major = 2, .libc_minor = 36,
+    .impl = "cp",
+    .py_major = 3,
+    .py_minor = 12,
+    .abi = "cp312",
+    .abi3 = true,
+    .arch = "x86_64",
+    .libc = PL_LIBC_GLIBC,
+    .libc_major = 2,
+    .libc_minor = 36,
 };
 
 /* ---- a tiny wheel builder ---------------------------------------------- */
@@ -115,7 +122,8 @@ static void record_row(char **rec, size_t *len, FILE *out, const struct spec *s,
 /* Build the wheel described by s into a memfd; returns the fd. */
 static int build(const struct spec *s) {
   assert_int_equal(pl_dynlib_load(PL_LIB_ARCHIVE, NULL), 0);
-  const char *md = s->metadata ? s->metadata : "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\nbody\n";
+  const char *md =
+      s->metadata ? s->metadata : "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\nbody\n";
   const char *wh = s->wheel ? s->wheel
                             : "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
                               "Tag: py3-none-any\n";
@@ -143,8 +151,10 @@ static int build(const struct spec *s) {
   assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
   assert_int_equal(archive_write_zip_set_compression_deflate(a), ARCHIVE_OK);
   assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
-  for (size_t i = 0; i < s->n; i++) write_entry(a, &s->files[i]);
-  for (int i = 0; i < 3; i++) write_entry(a, &meta[i]);
+  for (size_t i = 0; i < s->n; i++)
+    write_entry(a, &s->files[i]);
+  for (int i = 0; i < 3; i++)
+    write_entry(a, &meta[i]);
   assert_int_equal(archive_write_close(a), ARCHIVE_OK);
   archive_write_free(a);
   free(rec);
@@ -158,8 +168,8 @@ static int verify_with(const struct spec *s, const struct pl_wheel_limits *lim, 
   pl_error_t err = NULL;
   struct pl_wheel_info info = {0};
   int fd = build(s);
-  int r = pl_wheel_verify_stream(fd, s->filename ? s->filename : FN, &cp312, lim, NULL, NULL,
-                                 &info, &err);
+  int r = pl_wheel_verify_stream(fd, s->filename ? s->filename : FN, &cp312, lim, NULL, NULL, &info,
+                                 &err);
   close(fd);
   if (msg) *msg = r < 0 ? pl_error_string(err) : NULL;
   if (r == 0) assert_null(err);
@@ -591,9 +601,9 @@ static void test_archive_path_check_accepts_relative_and_rejects_escapes(void **
   assert_int_equal(pl_archive_path_check("a/..", false, &len, &err), -1);
   assert_int_equal(pl_archive_path_check("a\xff", false, &len, &err), -1);
   assert_int_equal(pl_archive_path_check("\xc0\xaf", false, &len, &err), -1); /* overlong '/' */
-  char deep[400] = "";
-  for (int i = 0; i < 70; i++) strcat(deep, "d/");
-  strcat(deep, "f");
+  char deep[400];
+  for (int i = 0; i < 70; i++) memcpy(deep + 2 * i, "d/", 2);
+  memcpy(deep + 140, "f", 2);
   assert_int_equal(pl_archive_path_check(deep, false, &len, &err), -1);
   assert_non_null(strstr(err->msg, "deeper than"));
   pl_error_free(&err);
@@ -647,13 +657,13 @@ static void test_metadata_parses_headers_and_rejects_bad_ones(void **state) {
   assert_string_equal(md.version, "1.0.post1");
   pl_metadata_free(&md);
   const char *bad[] = {
-      "Metadata-Version: 2.1\nName: a\nName: b\nVersion: 1\n",   /* twice */
-      "Metadata-Version: 2.1\nName: a\n b\nVersion: 1\n",         /* spans lines */
-      "Metadata-Version: 3.0\nName: a\nVersion: 1\n",            /* future major */
-      "Metadata-Version: 2.1\nName: -a\nVersion: 1\n",           /* invalid name */
-      "Metadata-Version: 2.1\nName: a\nVersion: 1 2\n",          /* invalid version */
-      "Metadata-Version: 2.1\nName a\nVersion: 1\n",             /* not a header */
-      "Metadata-Version: 2.1\nVersion: 1\n",                     /* no name */
+      "Metadata-Version: 2.1\nName: a\nName: b\nVersion: 1\n", /* twice */
+      "Metadata-Version: 2.1\nName: a\n b\nVersion: 1\n",      /* spans lines */
+      "Metadata-Version: 3.0\nName: a\nVersion: 1\n",          /* future major */
+      "Metadata-Version: 2.1\nName: -a\nVersion: 1\n",         /* invalid name */
+      "Metadata-Version: 2.1\nName: a\nVersion: 1 2\n",        /* invalid version */
+      "Metadata-Version: 2.1\nName a\nVersion: 1\n",           /* not a header */
+      "Metadata-Version: 2.1\nVersion: 1\n",                   /* no name */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pl_metadata_parse(bad[i], strlen(bad[i]), &md, &err), -1);
@@ -671,9 +681,8 @@ static void test_wheelfile_requires_version_1_and_purelib(void **state) {
   assert_string_equal(wf.build, "1");
   pl_wheelfile_free(&wf);
   const char *bad[] = {"Wheel-Version: 2.0\nRoot-Is-Purelib: true\n",
-                       "Wheel-Version: 1\nRoot-Is-Purelib: true\n",
-                       "Wheel-Version: 1.0\n", "Wheel-Version: 1.0\nRoot-Is-Purelib: yes\n",
-                       "Root-Is-Purelib: true\n"};
+                       "Wheel-Version: 1\nRoot-Is-Purelib: true\n", "Wheel-Version: 1.0\n",
+                       "Wheel-Version: 1.0\nRoot-Is-Purelib: yes\n", "Root-Is-Purelib: true\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pl_wheelfile_parse(bad[i], strlen(bad[i]), &wf, &err), -1);
   pl_error_free(&err);
@@ -695,10 +704,15 @@ static void test_filename_parses_build_tag_and_compressed_sets(void **state) {
   assert_int_equal(fn.nplatform, 2);
   assert_string_equal(fn.platform[1], "manylinux2014_x86_64");
   pl_wheel_filename_free(&fn);
-  const char *bad[] = {"foo-1.0-py3-none-any.zip", "foo-1.0-py3-none.whl",
-                       "foo-1.0-x-y-py3-none-any.whl", "foo-1.0-b1-py3-none-any.whl",
-                       "foo-1.0-py3..py2-none-any.whl", "../foo-1.0-py3-none-any.whl",
-                       "foo bar-1.0-py3-none-any.whl", "foo-1.0-py3-none-any/.whl", ".whl"};
+  const char *bad[] = {"foo-1.0-py3-none-any.zip",
+                       "foo-1.0-py3-none.whl",
+                       "foo-1.0-x-y-py3-none-any.whl",
+                       "foo-1.0-b1-py3-none-any.whl",
+                       "foo-1.0-py3..py2-none-any.whl",
+                       "../foo-1.0-py3-none-any.whl",
+                       "foo bar-1.0-py3-none-any.whl",
+                       "foo-1.0-py3-none-any/.whl",
+                       ".whl"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     if (pl_wheel_filename_parse(bad[i], &fn, &err) == 0) print_error("accepted %s\n", bad[i]);
     assert_non_null(err);
