@@ -114,3 +114,26 @@ lint:
 
 clean:
 	rm -rf build pylock/pylock
+
+# ---- fuzzing: make fuzz [FUZZ_TIME=seconds per target] ----------------------
+# libFuzzer targets for the parsers of untrusted wheel content, built with
+# clang, ASan and UBSan, each run for a short bounded time.  The parsers do
+# not need the dlopen'ed libraries, so the targets link only their sources.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/metadata.c lib/record.c lib/tags.c
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do t=$$(basename $$f); mkdir -p build/fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
+	    build/fuzz/corpus/$$t tests/fuzz/seeds/$$t 2>build/fuzz/$$t.log \
+	    || { tail -n 40 build/fuzz/$$t.log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|new_units_added)' build/fuzz/$$t.log; done

@@ -25,7 +25,27 @@
   X(archive_entry_size_is_set) \
   X(archive_entry_mode) \
   X(archive_entry_hardlink) \
-  X(archive_entry_symlink)
+  X(archive_entry_symlink) \
+  X(archive_entry_pathname_utf8) \
+  X(archive_filter_bytes) \
+  X(archive_entry_new) \
+  X(archive_entry_free) \
+  X(archive_entry_set_pathname) \
+  X(archive_entry_set_pathname_utf8) \
+  X(archive_entry_set_size) \
+  X(archive_entry_set_filetype) \
+  X(archive_entry_set_perm) \
+  X(archive_entry_set_symlink) \
+  X(archive_entry_set_hardlink) \
+  X(archive_write_new) \
+  X(archive_write_free) \
+  X(archive_write_set_format_zip) \
+  X(archive_write_zip_set_compression_deflate) \
+  X(archive_write_zip_set_compression_store) \
+  X(archive_write_open_fd) \
+  X(archive_write_header) \
+  X(archive_write_data) \
+  X(archive_write_close)
 
 struct pl_archive_table { PL_ARCHIVE_SYMBOLS(PL_DYN_FIELD) };
 extern struct pl_archive_table pl_archive_fn;

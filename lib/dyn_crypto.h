@@ -12,6 +12,7 @@
   X(EVP_MD_CTX_new) \
   X(EVP_MD_CTX_free) \
   X(EVP_sha256) \
+  X(EVP_sha384) \
   X(EVP_sha512) \
   X(EVP_DigestInit_ex) \
   X(EVP_DigestUpdate) \

@@ -1,0 +1,49 @@
+/* pylock — a wheel's RECORD (CSV: path,algo=urlsafe-b64-nopad-digest,size). */
+#ifndef PYLOCK_RECORD_H
+#define PYLOCK_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define PL_RECORD_MAX_BYTES (64u << 20) /* RECORD file size */
+#define PL_RECORD_MAX_ROWS 200000u      /* same as the wheel's entry cap */
+#define PL_HASH_MAX 64                  /* bytes of the largest digest (sha512) */
+
+enum pl_hash_algo { PL_HASH_NONE, PL_HASH_SHA256, PL_HASH_SHA384, PL_HASH_SHA512 };
+
+struct pl_record_entry {
+  char *path;             /* as listed, a checked relative path */
+  enum pl_hash_algo algo; /* PL_HASH_NONE only for RECORD itself */
+  unsigned char digest[PL_HASH_MAX];
+  size_t digest_len;
+  uint64_t size;
+  bool has_size;   /* false only for RECORD itself */
+  bool executable; /* set by pl_wheel_verify from the archive entry's mode */
+};
+
+struct pl_record {
+  struct pl_record_entry *entries; /* sorted by path (bytewise) */
+  size_t n;
+};
+
+/* Parse RECORD text.  `record_path` is the RECORD's own member name: its row
+ * (and only its row) may leave hash and size empty.  Rejects malformed CSV,
+ * unsafe paths, duplicate paths, hashes weaker than sha256 and bad digests. */
+int pl_record_parse(const char *buf, size_t len, const char *record_path, struct pl_record *out,
+                    pl_error_t *err);
+
+/* The row for `path`, or NULL. */
+const struct pl_record_entry *pl_record_find(const struct pl_record *rec, const char *path);
+
+void pl_record_free(struct pl_record *rec);
+
+const char *pl_hash_algo_name(enum pl_hash_algo algo);
+size_t pl_hash_algo_len(enum pl_hash_algo algo);
+
+/* Render a digest as urlsafe base64 without padding (RECORD's form). */
+void pl_record_b64(char *dst, size_t cap, const unsigned char *digest, size_t len);
+
+#endif

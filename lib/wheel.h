@@ -1,0 +1,92 @@
+/* pylock — deciding whether a wheel may enter an environment.
+ *
+ * The wheel's bytes have already matched a signed TUF target; this checks
+ * what is inside: a safe zip (relative, unique names; only files and
+ * directories; bounded counts, sizes and compression ratios), a RECORD that
+ * lists every file with its sha256 (or stronger) digest and size and nothing
+ * else, WHEEL and METADATA consistent with the filename, and tags that fit
+ * the base interpreter.
+ *
+ * Verification reads the archive twice.  The first pass reads only headers
+ * and the three .dist-info files (RECORD, WHEEL, METADATA), so every check
+ * that needs the whole listing is done before any file's data is read.  The
+ * second pass streams each file once and checks it against its RECORD row as
+ * it ends; a sink sees the bytes as they go, so the installer can extract
+ * while verifying (into a staging generation: a wheel is accepted only when
+ * pl_wheel_verify_stream() returns 0). */
+#ifndef PYLOCK_WHEEL_H
+#define PYLOCK_WHEEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "metadata.h"
+#include "record.h"
+#include "tags.h"
+
+struct pl_wheel_limits {
+  uint64_t max_entries;       /* archive entries, files and directories */
+  uint64_t max_entry_size;    /* bytes of one file, counted while inflating */
+  uint64_t max_total_size;    /* bytes of all files */
+  uint64_t max_ratio;         /* one file: inflated / compressed bytes ... */
+  uint64_t ratio_floor;       /* ... checked once it is past this many bytes */
+  uint64_t max_total_ratio;   /* all files: inflated bytes / size of the .whl ... */
+  uint64_t total_ratio_floor; /* ... checked once past this many bytes */
+};
+
+/* 200,000 entries, 4 GiB per file, 16 GiB in all, 200:1 per file past
+ * 1 MiB, 100:1 for the whole wheel past 64 MiB.  See wheel.c for why. */
+extern const struct pl_wheel_limits pl_wheel_default_limits;
+
+struct pl_wheel_info {
+  char *name;                        /* METADATA Name, as written */
+  char *version;                     /* METADATA Version, as written */
+  char *metadata_version;            /* METADATA Metadata-Version */
+  char *dist_info;                   /* "pip-23.0.1.dist-info" */
+  char *data_dir;                    /* "pip-23.0.1.data" when the wheel has one, else NULL */
+  struct pl_wheel_filename filename; /* parsed filename: escaped name, version, build, tags */
+  struct pl_wheelfile wheel;         /* WHEEL: version, Root-Is-Purelib, Tag lines, Build */
+  struct pl_record record;           /* RECORD rows, sorted by path; each matched a file */
+  uint64_t files;                    /* regular files in the archive */
+  uint64_t total_size;               /* their bytes */
+};
+
+void pl_wheel_info_free(struct pl_wheel_info *info);
+
+/* One archive member, as the sink sees it. */
+struct pl_wheel_entry {
+  const char *path; /* checked relative path, without a trailing '/' */
+  bool is_dir;
+  bool executable;                      /* any x bit in the zip's mode; nothing else of it */
+  const struct pl_record_entry *record; /* the row its bytes must match; NULL for directories */
+};
+
+/* Callbacks of the second pass, in archive order; any may be NULL.  Bytes
+ * passed to data() are not verified until end() is called for their entry,
+ * and the wheel as a whole is not accepted until verification returns 0. */
+struct pl_wheel_sink {
+  int (*begin)(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err);
+  int (*data)(void *ctx, const void *buf, size_t len, pl_error_t *err);
+  int (*end)(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err);
+};
+
+/* Verify the wheel open at `fd` (a regular file, read from offset 0),
+ * whose name is `filename` (a basename: the TUF target's).  `interp` NULL
+ * skips the tag check.  On success fills *out. */
+int pl_wheel_verify(int fd, const char *filename, const struct pl_wheel_interp *interp,
+                    struct pl_wheel_info *out, pl_error_t *err);
+
+/* The same with explicit limits (NULL: the defaults) and a sink. */
+int pl_wheel_verify_stream(int fd, const char *filename, const struct pl_wheel_interp *interp,
+                           const struct pl_wheel_limits *limits, const struct pl_wheel_sink *sink,
+                           void *ctx, struct pl_wheel_info *out, pl_error_t *err);
+
+/* Archive entry types: only regular files and directories may be in a wheel
+ * (filetype as archive_entry_filetype(); hardlink/symlink as libarchive
+ * reports them, or NULL). */
+int pl_wheel_check_entry_type(const char *path, unsigned filetype, const char *hardlink,
+                              const char *symlink, pl_error_t *err);
+
+#endif
