@@ -41,7 +41,7 @@ CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit integration demo bench lint clean install uninstall
+.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall
 all: pylock/pylock
 
 deps:
@@ -67,6 +67,12 @@ build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# toml-test decoder interface: toml-test -- build/toml-decoder
+toml-decoder: build/toml-decoder
+build/toml-decoder: tests/toml/decoder.c build/libpylock.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS)
 
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
