@@ -875,17 +875,30 @@ static int parse_value(struct parser *p, struct pl_toml *parent, struct pl_toml 
   return 0;
 }
 
+static int define_header(struct parser *p, const struct keypath *kp, bool aot);
+
 static int parse_header(struct parser *p) {
   struct keypath k __attribute__((cleanup(keypath_clear))) = {0};
-  char tmp[16], name[200];
+  char tmp[16];
   bool aot = p->i + 1 < p->n && p->s[p->i + 1] == '[';
+  size_t start = p->i;
   p->i += aot ? 2 : 1;
   skip_ws(p);
   if (parse_key(p, &k) < 0) return -1;
   if (!at(p, ']') || (aot && (p->i + 1 >= p->n || p->s[p->i + 1] != ']')))
     return perr(p, "expected '%s' to close the table header, found %s", aot ? "]]" : "]", found(p, tmp));
   p->i += aot ? 2 : 1;
-  if (expect_eol(p, "a table header") < 0) return -1;
+  size_t end = p->i;
+  p->i = start; /* definition errors point at the header */
+  if (define_header(p, &k, aot) < 0) return -1;
+  p->i = end;
+  return expect_eol(p, "a table header");
+}
+
+/* Walk/create the tables of a [header] or [[header]] path; set the section. */
+static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
+  const struct keypath k = *kp;
+  char name[200];
   struct pl_toml *t = p->root;
   for (size_t i = 0; i + 1 < k.n; i++) {
     struct entry *e = find(t, k.part[i].s, k.part[i].len);
@@ -1376,14 +1389,14 @@ static int put_scalar_or_inline(struct buf *b, const struct pl_toml *v, bool top
 static int put_inline(struct buf *b, const struct pl_toml *v, bool multiline) {
   if (v->type == PL_TOML_TABLE) {
     if (v->u.c.n == 0) return buf_str(b, "{}");
-    if (buf_str(b, "{ ") < 0) return -1;
+    if (buf_str(b, "{") < 0) return -1;
     for (size_t i = 0; i < v->u.c.n; i++) {
       const struct entry *e = &v->u.c.items[i];
       if ((i && buf_str(b, ", ") < 0) || put_key(b, e->key, e->klen) < 0 || buf_str(b, " = ") < 0 ||
           put_scalar_or_inline(b, e->val, false) < 0)
         return -1;
     }
-    return buf_str(b, " }");
+    return buf_str(b, "}");
   }
   bool lines = multiline && v->u.c.n > 1;
   for (size_t i = 0; lines && i < v->u.c.n; i++) {
@@ -1444,7 +1457,8 @@ static int write_sections(struct buf *b, const struct pl_toml *t, struct path *a
     if (is_dotted(v)) {
       r = write_sections(b, v, abs);
     } else if (is_section(v)) {
-      if (!(v->flags & F_IMPLICIT) || has_pairs(v) || v->u.c.n == 0)
+      /* A table holding only sub-tables needs no header of its own. */
+      if (has_pairs(v) || v->u.c.n == 0)
         r = (buf_str(b, b->n ? "\n[" : "[") < 0 || put_path(b, abs) < 0 || buf_str(b, "]\n") < 0) ? -1 : 0;
       if (r == 0) r = write_table(b, v, abs);
     } else {
