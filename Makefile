@@ -99,3 +99,18 @@ lint:
 
 clean:
 	rm -rf build pylock/pylock
+
+# --- fuzzing (clang, libFuzzer) ----------------------------------------------
+#   make fuzz-toml [FUZZ_SECONDS=120]   builds build/fuzz/fuzz_toml and runs it
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=undefined
+.PHONY: fuzz-toml
+build/fuzz/fuzz_toml: tests/fuzz/fuzz_toml.c lib/toml.c lib/toml.h lib/error.c lib/error.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_toml.c lib/toml.c lib/error.c -lm
+fuzz-toml: build/fuzz/fuzz_toml
+	@mkdir -p build/fuzz/corpus_toml
+	build/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -dict=tests/fuzz/toml.dict build/fuzz/corpus_toml tests/toml/valid tests/toml/invalid
