@@ -96,7 +96,8 @@ void pl_toml_free(struct pl_toml *doc) {
 
 static uint32_t hash_key(const char *k, size_t n) {
   uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 16777619u;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)k[i]) * 16777619u;
   return h;
 }
 
@@ -122,7 +123,8 @@ static void index_put(struct pl_toml *t, size_t item) {
   size_t mask = t->u.c.hcap - 1;
   struct entry *e = &t->u.c.items[item];
   size_t h = hash_key(e->key, e->klen) & mask;
-  while (t->u.c.hidx[h]) h = (h + 1) & mask;
+  while (t->u.c.hidx[h])
+    h = (h + 1) & mask;
   t->u.c.hidx[h] = (uint32_t)(item + 1);
 }
 
@@ -151,7 +153,8 @@ static int attach(struct pl_toml *c, const char *key, size_t klen, struct pl_tom
   if (c->type == PL_TOML_TABLE && c->u.c.n >= 8) {
     if (c->u.c.n * 2 > c->u.c.hcap) {
       size_t hcap = 16;
-      while (hcap < c->u.c.n * 4) hcap *= 2;
+      while (hcap < c->u.c.n * 4)
+        hcap *= 2;
       uint32_t *idx = calloc(hcap, sizeof *idx);
       if (idx == NULL) {
         c->u.c.n--;
@@ -161,7 +164,8 @@ static int attach(struct pl_toml *c, const char *key, size_t klen, struct pl_tom
       free(c->u.c.hidx);
       c->u.c.hidx = idx;
       c->u.c.hcap = hcap;
-      for (size_t i = 0; i < c->u.c.n; i++) index_put(c, i);
+      for (size_t i = 0; i < c->u.c.n; i++)
+        index_put(c, i);
     } else {
       index_put(c, c->u.c.n - 1);
     }
@@ -172,7 +176,9 @@ fail:
   return -1;
 }
 
-static int is_ctrl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+static int is_ctrl(unsigned char c) {
+  return (c < 0x20 && c != '\t') || c == 0x7f;
+}
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n) {
@@ -181,10 +187,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   if (c < 0x80) return 1;
   size_t len;
   uint32_t cp;
-  if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-  else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-  else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef)
+    len = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4)
+    len = 4, cp = c & 0x07;
+  else
+    return 0;
   if (n < len) return 0;
   for (size_t i = 1; i < len; i++) {
     if ((s[i] & 0xc0) != 0x80) return 0;
@@ -207,7 +217,8 @@ static int buf_put(struct buf *b, const void *p, size_t n) {
   if (n > b->max - b->n) return -1;
   if (b->n + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->n + n + 1) cap *= 2;
+    while (cap < b->n + n + 1)
+      cap *= 2;
     char *d = realloc(b->d, cap);
     if (d == NULL) return -1;
     b->d = d;
@@ -219,19 +230,24 @@ static int buf_put(struct buf *b, const void *p, size_t n) {
   return 0;
 }
 
-static int buf_str(struct buf *b, const char *s) { return buf_put(b, s, strlen(s)); }
+static int buf_str(struct buf *b, const char *s) {
+  return buf_put(b, s, strlen(s));
+}
 
 static int buf_utf8(struct buf *b, uint32_t cp) {
   unsigned char o[4];
   size_t n;
-  if (cp < 0x80) o[0] = (unsigned char)cp, n = 1;
-  else if (cp < 0x800) o[0] = (unsigned char)(0xc0 | (cp >> 6)), o[1] = (unsigned char)(0x80 | (cp & 0x3f)), n = 2;
+  if (cp < 0x80)
+    o[0] = (unsigned char)cp, n = 1;
+  else if (cp < 0x800)
+    o[0] = (unsigned char)(0xc0 | (cp >> 6)), o[1] = (unsigned char)(0x80 | (cp & 0x3f)), n = 2;
   else if (cp < 0x10000)
     o[0] = (unsigned char)(0xe0 | (cp >> 12)), o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f)),
     o[2] = (unsigned char)(0x80 | (cp & 0x3f)), n = 3;
   else
     o[0] = (unsigned char)(0xf0 | (cp >> 18)), o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f)),
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (unsigned char)(0x80 | (cp & 0x3f)), n = 4;
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (unsigned char)(0x80 | (cp & 0x3f)),
+    n = 4;
   return buf_put(b, o, n);
 }
 
@@ -270,19 +286,20 @@ struct keypath {
 };
 
 static void keypath_clear(struct keypath *k) {
-  for (size_t i = 0; i < k->n; i++) free(k->part[i].s);
+  for (size_t i = 0; i < k->n; i++)
+    free(k->part[i].s);
   k->n = 0;
 }
 
 static const char *type_article(unsigned char type, unsigned flags) {
   switch (type) {
-    case PL_TOML_TABLE: return flags & F_INLINE ? "an inline table" : "a table";
-    case PL_TOML_ARRAY: return flags & F_AOT ? "an array of tables" : "a static array";
-    case PL_TOML_STRING: return "a string";
-    case PL_TOML_INTEGER: return "an integer";
-    case PL_TOML_FLOAT: return "a float";
-    case PL_TOML_BOOL: return "a boolean";
-    default: return "a date/time";
+  case PL_TOML_TABLE: return flags & F_INLINE ? "an inline table" : "a table";
+  case PL_TOML_ARRAY: return flags & F_AOT ? "an array of tables" : "a static array";
+  case PL_TOML_STRING: return "a string";
+  case PL_TOML_INTEGER: return "an integer";
+  case PL_TOML_FLOAT: return "a float";
+  case PL_TOML_BOOL: return "a boolean";
+  default: return "a date/time";
   }
 }
 
@@ -322,17 +339,20 @@ static void key_text(const struct keypath *k, size_t upto, char *out, size_t siz
   size_t o = 0;
   out[0] = '\0';
   for (size_t i = 0; i < upto && i < k->n; i++) {
-    int w = snprintf(out + o, size - o, "%s%.*s", i ? "." : "", (int)(k->part[i].len > 64 ? 64 : k->part[i].len),
-                     k->part[i].s);
+    int w = snprintf(out + o, size - o, "%s%.*s", i ? "." : "",
+                     (int)(k->part[i].len > 64 ? 64 : k->part[i].len), k->part[i].s);
     if (w < 0 || (size_t)w >= size - o) break;
     o += (size_t)w;
   }
 }
 
-static bool at(const struct parser *p, char c) { return p->i < p->n && p->s[p->i] == (unsigned char)c; }
+static bool at(const struct parser *p, char c) {
+  return p->i < p->n && p->s[p->i] == (unsigned char)c;
+}
 
 static void skip_ws(struct parser *p) {
-  while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t')) p->i++;
+  while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t'))
+    p->i++;
 }
 
 /* Consume "\n" or "\r\n"; 1 if consumed, 0 if not at a newline, -1 on a lone CR. */
@@ -340,7 +360,8 @@ static int newline(struct parser *p) {
   if (at(p, '\n')) {
     p->i++;
   } else if (at(p, '\r')) {
-    if (p->i + 1 >= p->n || p->s[p->i + 1] != '\n') return perr(p, "carriage return not followed by line feed");
+    if (p->i + 1 >= p->n || p->s[p->i + 1] != '\n')
+      return perr(p, "carriage return not followed by line feed");
     p->i += 2;
   } else {
     return 0;
@@ -397,33 +418,36 @@ static int parse_escape(struct parser *p, struct buf *b) {
   unsigned char c = p->s[p->i];
   const char *simple = NULL;
   switch (c) {
-    case 'b': simple = "\b"; break;
-    case 't': simple = "\t"; break;
-    case 'n': simple = "\n"; break;
-    case 'f': simple = "\f"; break;
-    case 'r': simple = "\r"; break;
-    case '"': simple = "\""; break;
-    case '\\': simple = "\\"; break;
-    case 'u':
-    case 'U': {
-      size_t digits = c == 'u' ? 4 : 8;
-      uint32_t cp = 0;
-      for (size_t k = 1; k <= digits; k++) {
-        int h = p->i + k < p->n ? hexval(p->s[p->i + k]) : -1;
-        if (h < 0) {
-          p->i += k;
-          return perr(p, "expected %zu hex digits in \\%c escape, found %s", digits, c, found(p, tmp));
-        }
-        cp = (cp << 4) | (uint32_t)h;
+  case 'b': simple = "\b"; break;
+  case 't': simple = "\t"; break;
+  case 'n': simple = "\n"; break;
+  case 'f': simple = "\f"; break;
+  case 'r': simple = "\r"; break;
+  case '"': simple = "\""; break;
+  case '\\': simple = "\\"; break;
+  case 'u':
+  case 'U': {
+    size_t digits = c == 'u' ? 4 : 8;
+    uint32_t cp = 0;
+    for (size_t k = 1; k <= digits; k++) {
+      int h = p->i + k < p->n ? hexval(p->s[p->i + k]) : -1;
+      if (h < 0) {
+        p->i += k;
+        return perr(p, "expected %zu hex digits in \\%c escape, found %s", digits, c,
+                    found(p, tmp));
       }
-      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return perr(p, "escape \\%c%0*X is not a Unicode scalar value", c, (int)digits, cp);
-      p->i += digits + 1;
-      return buf_utf8(b, cp) < 0 ? perr(p, "string too long") : 0;
+      cp = (cp << 4) | (uint32_t)h;
     }
-    default:
-      return perr(p, "invalid escape sequence: expected one of \\b \\t \\n \\f \\r \\\" \\\\ \\u \\U, found %s",
-                  found(p, tmp));
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return perr(p, "escape \\%c%0*X is not a Unicode scalar value", c, (int)digits, cp);
+    p->i += digits + 1;
+    return buf_utf8(b, cp) < 0 ? perr(p, "string too long") : 0;
+  }
+  default:
+    return perr(
+        p,
+        "invalid escape sequence: expected one of \\b \\t \\n \\f \\r \\\" \\\\ \\u \\U, found %s",
+        found(p, tmp));
   }
   p->i++;
   return buf_put(b, simple, 1) < 0 ? perr(p, "string too long") : 0;
@@ -453,7 +477,8 @@ static int parse_string(struct parser *p, bool allow_multi, char **out, size_t *
         break;
       }
       size_t run = 0;
-      while (p->i + run < p->n && p->s[p->i + run] == q && run < 6) run++;
+      while (p->i + run < p->n && p->s[p->i + run] == q && run < 6)
+        run++;
       if (run >= 3) {
         if (run > 5) {
           p->i += 5;
@@ -470,7 +495,8 @@ static int parse_string(struct parser *p, bool allow_multi, char **out, size_t *
       if (multi) {
         /* Line-ending backslash: trims whitespace and newlines after it. */
         size_t j = p->i + 1;
-        while (j < p->n && (p->s[j] == ' ' || p->s[j] == '\t')) j++;
+        while (j < p->n && (p->s[j] == ' ' || p->s[j] == '\t'))
+          j++;
         if (j < p->n && (p->s[j] == '\n' || p->s[j] == '\r')) {
           p->i = j;
           for (;;) {
@@ -520,15 +546,18 @@ static int parse_key(struct parser *p, struct keypath *k) {
   char tmp[16];
   k->n = 0;
   for (;;) {
-    if (k->n == PL_TOML_MAX_DEPTH) return perr(p, "dotted key has more than %d parts", PL_TOML_MAX_DEPTH);
+    if (k->n == PL_TOML_MAX_DEPTH)
+      return perr(p, "dotted key has more than %d parts", PL_TOML_MAX_DEPTH);
     char *s = NULL;
     size_t len = 0;
     if (at(p, '"') || at(p, '\'')) {
       if (parse_string(p, false, &s, &len) < 0) return -1;
     } else {
       size_t st = p->i;
-      while (p->i < p->n && is_bare(p->s[p->i])) p->i++;
-      if (p->i == st) return perr(p, "expected a key (bare, \"quoted\" or 'literal'), found %s", found(p, tmp));
+      while (p->i < p->n && is_bare(p->s[p->i]))
+        p->i++;
+      if (p->i == st)
+        return perr(p, "expected a key (bare, \"quoted\" or 'literal'), found %s", found(p, tmp));
       len = p->i - st;
       s = strndup((const char *)p->s + st, len);
       if (s == NULL) return perr(p, "out of memory");
@@ -562,7 +591,9 @@ static int digits(struct parser *p, size_t count, int *out) {
   return 0;
 }
 
-static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int parse_time(struct parser *p, struct pl_toml *n) {
   struct pl_toml_datetime *d = &n->u.dt;
@@ -571,7 +602,8 @@ static int parse_time(struct parser *p, struct pl_toml *n) {
   if (!at(p, ':')) return perr(p, "expected ':' in time (HH:MM:SS)");
   p->i++;
   if (digits(p, 2, &d->minute) < 0) return -1;
-  if (!at(p, ':')) return perr(p, "expected ':' and seconds in time (HH:MM:SS; seconds are required in TOML 1.0)");
+  if (!at(p, ':'))
+    return perr(p, "expected ':' and seconds in time (HH:MM:SS; seconds are required in TOML 1.0)");
   p->i++;
   if (digits(p, 2, &d->second) < 0) return -1;
   if (d->hour > 23 || d->minute > 59 || d->second > 59) {
@@ -584,7 +616,8 @@ static int parse_time(struct parser *p, struct pl_toml *n) {
     int ns = 0, nd = 0;
     for (; digit_at(p, p->i); p->i++)
       if (nd < 9) ns = ns * 10 + (p->s[p->i] - '0'), nd++;
-    for (int k = nd; k < 9; k++) ns *= 10;
+    for (int k = nd; k < 9; k++)
+      ns *= 10;
     d->nanosecond = ns;
   }
   return 0;
@@ -612,8 +645,8 @@ static int parse_datetime(struct parser *p, struct pl_toml *n) {
   }
   n->type = PL_TOML_DATE_LOCAL;
   bool has_time = at(p, 'T') || at(p, 't') ||
-                  (at(p, ' ') && digit_at(p, p->i + 1) && digit_at(p, p->i + 2) && p->i + 3 < p->n &&
-                   p->s[p->i + 3] == ':');
+                  (at(p, ' ') && digit_at(p, p->i + 1) && digit_at(p, p->i + 2) &&
+                   p->i + 3 < p->n && p->s[p->i + 3] == ':');
   if (!has_time) return 0;
   p->i++;
   if (parse_time(p, n) < 0) return -1;
@@ -654,7 +687,8 @@ static int number_digits(const char *t, size_t m, size_t *j, int base) {
 
 static int parse_number(struct parser *p, struct pl_toml *n) {
   size_t st = p->i;
-  while (p->i < p->n && (is_bare(p->s[p->i]) || p->s[p->i] == '.' || p->s[p->i] == '+')) p->i++;
+  while (p->i < p->n && (is_bare(p->s[p->i]) || p->s[p->i] == '.' || p->s[p->i] == '+'))
+    p->i++;
   const char *t = (const char *)p->s + st;
   size_t m = p->i - st, j = 0;
   p->i = st;
@@ -675,12 +709,16 @@ static int parse_number(struct parser *p, struct pl_toml *n) {
     base = t[1] == 'x' ? 16 : t[1] == 'o' ? 8 : 2;
     j = 2;
     if (number_digits(t, m, &j, base) < 0 || j != m)
-      return perr(p, "invalid %s integer '%.*s'", base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary",
+      return perr(p, "invalid %s integer '%.*s'",
+                  base == 16  ? "hexadecimal"
+                  : base == 8 ? "octal"
+                              : "binary",
                   (int)(m > 40 ? 40 : m), t);
   } else {
     j = body;
     if (number_digits(t, m, &j, 10) < 0) goto bad;
-    if (t[body] == '0' && j - body > 1) return perr(p, "leading zeros are not allowed in '%.*s'", (int)(m > 40 ? 40 : m), t);
+    if (t[body] == '0' && j - body > 1)
+      return perr(p, "leading zeros are not allowed in '%.*s'", (int)(m > 40 ? 40 : m), t);
     bool is_float = false;
     if (j < m && t[j] == '.') {
       j++;
@@ -723,7 +761,8 @@ static int parse_number(struct parser *p, struct pl_toml *n) {
   p->i += m;
   return 0;
 bad:
-  return perr(p, "invalid number '%.*s': expected an integer, a float, inf or nan", (int)(m > 40 ? 40 : m), t);
+  return perr(p, "invalid number '%.*s': expected an integer, a float, inf or nan",
+              (int)(m > 40 ? 40 : m), t);
 }
 
 static struct pl_toml *child(struct parser *p, struct pl_toml *parent, enum pl_toml_type type) {
@@ -771,9 +810,14 @@ static int parse_keyval(struct parser *p, struct pl_toml *t) {
     }
     struct pl_toml *v = e->val;
     key_text(&k, i + 1, name, sizeof name);
-    if (v->type != PL_TOML_TABLE) return perr(p, "cannot use dotted key: '%s' is already %s", name, type_article(v->type, v->flags));
-    if (v->flags & F_INLINE) return perr(p, "cannot add keys to inline table '%s' after its definition", name);
-    if (!(v->flags & F_DOTTED)) return perr(p, "cannot extend table '%s' with a dotted key: it was defined by a [header]", name);
+    if (v->type != PL_TOML_TABLE)
+      return perr(p, "cannot use dotted key: '%s' is already %s", name,
+                  type_article(v->type, v->flags));
+    if (v->flags & F_INLINE)
+      return perr(p, "cannot add keys to inline table '%s' after its definition", name);
+    if (!(v->flags & F_DOTTED))
+      return perr(p, "cannot extend table '%s' with a dotted key: it was defined by a [header]",
+                  name);
     t = v;
   }
   const char *last = k.part[k.n - 1].s;
@@ -820,7 +864,9 @@ static int parse_inline_table(struct parser *p, struct pl_toml *t) {
     if (parse_keyval(p, t) < 0) return -1;
     skip_ws(p);
     if (at(p, '}')) break;
-    if (!at(p, ',')) return perr(p, "expected ',' or '}' in inline table (which must fit on one line), found %s", found(p, tmp));
+    if (!at(p, ','))
+      return perr(p, "expected ',' or '}' in inline table (which must fit on one line), found %s",
+                  found(p, tmp));
     p->i++;
     skip_ws(p);
     if (at(p, '}')) return perr(p, "trailing comma not allowed in an inline table");
@@ -841,7 +887,8 @@ static int parse_value(struct parser *p, struct pl_toml *parent, struct pl_toml 
   if (p->i >= p->n) return perr(p, "expected a value, found end of input");
   unsigned char c = p->s[p->i];
   bool container = c == '[' || c == '{';
-  struct pl_toml *n = child(p, parent, container ? (c == '[' ? PL_TOML_ARRAY : PL_TOML_TABLE) : PL_TOML_BOOL);
+  struct pl_toml *n =
+      child(p, parent, container ? (c == '[' ? PL_TOML_ARRAY : PL_TOML_TABLE) : PL_TOML_BOOL);
   if (n == NULL) return -1;
   int r;
   if (c == '"' || c == '\'') {
@@ -858,13 +905,15 @@ static int parse_value(struct parser *p, struct pl_toml *parent, struct pl_toml 
     r = 0;
   } else if (digit_at(p, p->i) && digit_at(p, p->i + 1) &&
              ((p->i + 2 < p->n && p->s[p->i + 2] == ':') ||
-              (digit_at(p, p->i + 2) && digit_at(p, p->i + 3) && p->i + 4 < p->n && p->s[p->i + 4] == '-'))) {
+              (digit_at(p, p->i + 2) && digit_at(p, p->i + 3) && p->i + 4 < p->n &&
+               p->s[p->i + 4] == '-'))) {
     r = parse_datetime(p, n);
   } else if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'i' || c == 'n') {
     r = parse_number(p, n);
   } else {
-    r = perr(p, "expected a value (string, number, boolean, date/time, array or inline table), found %s",
-             found(p, tmp));
+    r = perr(
+        p, "expected a value (string, number, boolean, date/time, array or inline table), found %s",
+        found(p, tmp));
   }
   if (r < 0) {
     if (n->type == PL_TOML_STRING) n->u.str.s = NULL;
@@ -886,7 +935,8 @@ static int parse_header(struct parser *p) {
   skip_ws(p);
   if (parse_key(p, &k) < 0) return -1;
   if (!at(p, ']') || (aot && (p->i + 1 >= p->n || p->s[p->i + 1] != ']')))
-    return perr(p, "expected '%s' to close the table header, found %s", aot ? "]]" : "]", found(p, tmp));
+    return perr(p, "expected '%s' to close the table header, found %s", aot ? "]]" : "]",
+                found(p, tmp));
   p->i += aot ? 2 : 1;
   size_t end = p->i;
   p->i = start; /* definition errors point at the header */
@@ -910,9 +960,13 @@ static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
     } else {
       v = e->val;
       key_text(&k, i + 1, name, sizeof name);
-      if (v->type == PL_TOML_ARRAY && (v->flags & F_AOT)) v = v->u.c.items[v->u.c.n - 1].val;
-      else if (v->type != PL_TOML_TABLE) return perr(p, "cannot define a table under '%s': it is %s", name, type_article(v->type, v->flags));
-      else if (v->flags & F_INLINE) return perr(p, "cannot extend inline table '%s' with a table header", name);
+      if (v->type == PL_TOML_ARRAY && (v->flags & F_AOT))
+        v = v->u.c.items[v->u.c.n - 1].val;
+      else if (v->type != PL_TOML_TABLE)
+        return perr(p, "cannot define a table under '%s': it is %s", name,
+                    type_article(v->type, v->flags));
+      else if (v->flags & F_INLINE)
+        return perr(p, "cannot extend inline table '%s' with a table header", name);
     }
     t = v;
   }
@@ -938,7 +992,8 @@ static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
     if (v->type == PL_TOML_TABLE && (v->flags & F_DOTTED))
       return perr(p, "table [%s] was already defined by dotted keys", name);
     if (v->type == PL_TOML_TABLE) return perr(p, "table [%s] is defined more than once", name);
-    return perr(p, "cannot define table [%s]: the key is already %s", name, type_article(v->type, v->flags));
+    return perr(p, "cannot define table [%s]: the key is already %s", name,
+                type_article(v->type, v->flags));
   }
   struct pl_toml *a;
   if (e == NULL) {
@@ -948,7 +1003,8 @@ static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
   } else {
     a = e->val;
     if (a->type != PL_TOML_ARRAY || !(a->flags & F_AOT))
-      return perr(p, "cannot define array of tables [[%s]]: the key is already %s", name, type_article(a->type, a->flags));
+      return perr(p, "cannot define array of tables [[%s]]: the key is already %s", name,
+                  type_article(a->type, a->flags));
   }
   struct pl_toml *v = child(p, a, PL_TOML_TABLE);
   if (v == NULL) return -1;
@@ -977,7 +1033,8 @@ static int validate_utf8(struct parser *p) {
 int pl_toml_parse(const char *buf, size_t len, struct pl_toml **out, pl_error_t *err) {
   *out = NULL;
   if (len > PL_TOML_MAX_DOCUMENT)
-    return pl_fail(err, EFBIG, "TOML document of %zu bytes exceeds the %u-byte limit", len, PL_TOML_MAX_DOCUMENT);
+    return pl_fail(err, EFBIG, "TOML document of %zu bytes exceeds the %u-byte limit", len,
+                   PL_TOML_MAX_DOCUMENT);
   struct parser p = {.s = (const unsigned char *)buf, .n = len, .line = 1, .err = err};
   if (validate_utf8(&p) < 0) return -1;
   if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) p.i = p.line_start = 3;
@@ -1009,12 +1066,15 @@ fail:
 
 /* ---------------------------------------------------------------- access */
 
-enum pl_toml_type pl_toml_type(const struct pl_toml *node) { return (enum pl_toml_type)node->type; }
+enum pl_toml_type pl_toml_type(const struct pl_toml *node) {
+  return (enum pl_toml_type)node->type;
+}
 
 const char *pl_toml_type_name(enum pl_toml_type type) {
-  static const char *const names[] = {"table",    "array",          "string",     "integer",   "float",
-                                      "boolean",  "offset date-time", "local date-time", "local date",
-                                      "local time"};
+  static const char *const names[] = {
+      "table",      "array",     "string",           "integer",
+      "float",      "boolean",   "offset date-time", "local date-time",
+      "local date", "local time"};
   return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "unknown";
 }
 
@@ -1031,7 +1091,8 @@ struct pl_toml *pl_toml_get(const struct pl_toml *table, const char *path) {
   int r = parse_key(&p, &k);
   if (r < 0 || p.i != p.n) return NULL;
   const struct pl_toml *t = table;
-  for (size_t i = 0; i < k.n && t; i++) t = pl_toml_get_key(t, k.part[i].s, k.part[i].len);
+  for (size_t i = 0; i < k.n && t; i++)
+    t = pl_toml_get_key(t, k.part[i].s, k.part[i].len);
   return (struct pl_toml *)t;
 }
 
@@ -1059,7 +1120,9 @@ int pl_toml_as_bool(const struct pl_toml *node, bool *out) {
   return 0;
 }
 
-static bool is_datetime(const struct pl_toml *n) { return n && n->type >= PL_TOML_DATETIME; }
+static bool is_datetime(const struct pl_toml *n) {
+  return n && n->type >= PL_TOML_DATETIME;
+}
 
 int pl_toml_as_datetime(const struct pl_toml *node, struct pl_toml_datetime *out) {
   if (!is_datetime(node)) return -1;
@@ -1078,14 +1141,16 @@ static int typed(const struct pl_toml *table, const char *path, enum pl_toml_typ
   return 0;
 }
 
-int pl_toml_get_string(const struct pl_toml *table, const char *path, const char **out, pl_error_t *err) {
+int pl_toml_get_string(const struct pl_toml *table, const char *path, const char **out,
+                       pl_error_t *err) {
   const struct pl_toml *n = NULL;
   if (typed(table, path, PL_TOML_STRING, &n, err) < 0) return -1;
   *out = n->u.str.s;
   return 0;
 }
 
-int pl_toml_get_integer(const struct pl_toml *table, const char *path, int64_t *out, pl_error_t *err) {
+int pl_toml_get_integer(const struct pl_toml *table, const char *path, int64_t *out,
+                        pl_error_t *err) {
   const struct pl_toml *n = NULL;
   if (typed(table, path, PL_TOML_INTEGER, &n, err) < 0) return -1;
   *out = n->u.i;
@@ -1099,14 +1164,16 @@ int pl_toml_get_bool(const struct pl_toml *table, const char *path, bool *out, p
   return 0;
 }
 
-int pl_toml_get_table(const struct pl_toml *table, const char *path, struct pl_toml **out, pl_error_t *err) {
+int pl_toml_get_table(const struct pl_toml *table, const char *path, struct pl_toml **out,
+                      pl_error_t *err) {
   const struct pl_toml *n = NULL;
   if (typed(table, path, PL_TOML_TABLE, &n, err) < 0) return -1;
   *out = (struct pl_toml *)n;
   return 0;
 }
 
-int pl_toml_get_array(const struct pl_toml *table, const char *path, struct pl_toml **out, pl_error_t *err) {
+int pl_toml_get_array(const struct pl_toml *table, const char *path, struct pl_toml **out,
+                      pl_error_t *err) {
   const struct pl_toml *n = NULL;
   if (typed(table, path, PL_TOML_ARRAY, &n, err) < 0) return -1;
   *out = (struct pl_toml *)n;
@@ -1117,7 +1184,9 @@ static bool is_container(const struct pl_toml *n) {
   return n && (n->type == PL_TOML_TABLE || n->type == PL_TOML_ARRAY);
 }
 
-size_t pl_toml_count(const struct pl_toml *node) { return is_container(node) ? node->u.c.n : 0; }
+size_t pl_toml_count(const struct pl_toml *node) {
+  return is_container(node) ? node->u.c.n : 0;
+}
 
 struct pl_toml *pl_toml_at(const struct pl_toml *node, size_t index) {
   return is_container(node) && index < node->u.c.n ? node->u.c.items[index].val : NULL;
@@ -1133,25 +1202,25 @@ bool pl_toml_equal(const struct pl_toml *a, const struct pl_toml *b) {
   if (a == NULL || b == NULL) return a == b;
   if (a->type != b->type) return false;
   switch (a->type) {
-    case PL_TOML_TABLE:
-      if (a->u.c.n != b->u.c.n) return false;
-      for (size_t i = 0; i < a->u.c.n; i++) {
-        struct entry *e = find(b, a->u.c.items[i].key, a->u.c.items[i].klen);
-        if (e == NULL || !pl_toml_equal(a->u.c.items[i].val, e->val)) return false;
-      }
-      return true;
-    case PL_TOML_ARRAY:
-      if (a->u.c.n != b->u.c.n) return false;
-      for (size_t i = 0; i < a->u.c.n; i++)
-        if (!pl_toml_equal(a->u.c.items[i].val, b->u.c.items[i].val)) return false;
-      return true;
-    case PL_TOML_STRING:
-      return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
-    case PL_TOML_INTEGER: return a->u.i == b->u.i;
-    case PL_TOML_FLOAT:
-      return (isnan(a->u.f) && isnan(b->u.f)) || memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
-    case PL_TOML_BOOL: return a->u.b == b->u.b;
-    default: return memcmp(&a->u.dt, &b->u.dt, sizeof a->u.dt) == 0;
+  case PL_TOML_TABLE:
+    if (a->u.c.n != b->u.c.n) return false;
+    for (size_t i = 0; i < a->u.c.n; i++) {
+      struct entry *e = find(b, a->u.c.items[i].key, a->u.c.items[i].klen);
+      if (e == NULL || !pl_toml_equal(a->u.c.items[i].val, e->val)) return false;
+    }
+    return true;
+  case PL_TOML_ARRAY:
+    if (a->u.c.n != b->u.c.n) return false;
+    for (size_t i = 0; i < a->u.c.n; i++)
+      if (!pl_toml_equal(a->u.c.items[i].val, b->u.c.items[i].val)) return false;
+    return true;
+  case PL_TOML_STRING:
+    return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+  case PL_TOML_INTEGER: return a->u.i == b->u.i;
+  case PL_TOML_FLOAT:
+    return (isnan(a->u.f) && isnan(b->u.f)) || memcmp(&a->u.f, &b->u.f, sizeof a->u.f) == 0;
+  case PL_TOML_BOOL: return a->u.b == b->u.b;
+  default: return memcmp(&a->u.dt, &b->u.dt, sizeof a->u.dt) == 0;
   }
 }
 
@@ -1160,11 +1229,11 @@ int pl_toml_datetime_text(const struct pl_toml *node, char *buf, size_t size) {
   const struct pl_toml_datetime *d = &node->u.dt;
   size_t o = 0;
   int w;
-#define EMIT(...)                                            \
-  do {                                                       \
-    w = snprintf(buf + o, size - o, __VA_ARGS__);            \
-    if (w < 0 || (size_t)w >= size - o) return -1;           \
-    o += (size_t)w;                                          \
+#define EMIT(...)                                                                                  \
+  do {                                                                                             \
+    w = snprintf(buf + o, size - o, __VA_ARGS__);                                                  \
+    if (w < 0 || (size_t)w >= size - o) return -1;                                                 \
+    o += (size_t)w;                                                                                \
   } while (0)
   if (node->type != PL_TOML_TIME_LOCAL) EMIT("%04d-%02d-%02d", d->year, d->month, d->day);
   if (node->type == PL_TOML_DATETIME || node->type == PL_TOML_DATETIME_LOCAL) EMIT("T");
@@ -1172,14 +1241,17 @@ int pl_toml_datetime_text(const struct pl_toml *node, char *buf, size_t size) {
     EMIT("%02d:%02d:%02d", d->hour, d->minute, d->second);
     if (d->nanosecond) {
       int ns = d->nanosecond, digits = 9;
-      for (; ns % 10 == 0; digits--) ns /= 10;
+      for (; ns % 10 == 0; digits--)
+        ns /= 10;
       EMIT(".%0*d", digits, ns);
     }
   }
   if (node->type == PL_TOML_DATETIME) {
     int off = d->offset_minutes;
-    if (off == 0) EMIT("Z");
-    else EMIT("%c%02d:%02d", off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+    if (off == 0)
+      EMIT("Z");
+    else
+      EMIT("%c%02d:%02d", off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
   }
 #undef EMIT
   return 0;
@@ -1187,16 +1259,22 @@ int pl_toml_datetime_text(const struct pl_toml *node, char *buf, size_t size) {
 
 /* ---------------------------------------------------------------- building */
 
-struct pl_toml *pl_toml_new(void) { return node_new(NULL, PL_TOML_TABLE); }
+struct pl_toml *pl_toml_new(void) {
+  return node_new(NULL, PL_TOML_TABLE);
+}
 
 /* A new node under parent (a table with a fresh key, or an array). */
-static struct pl_toml *add(struct pl_toml *parent, const char *key, enum pl_toml_type type, pl_error_t *err) {
+static struct pl_toml *add(struct pl_toml *parent, const char *key, enum pl_toml_type type,
+                           pl_error_t *err) {
   if (!is_container(parent)) {
-    pl_fail(err, EINVAL, "cannot add a value to a %s", parent ? pl_toml_type_name((enum pl_toml_type)parent->type) : "NULL");
+    pl_fail(err, EINVAL, "cannot add a value to a %s",
+            parent ? pl_toml_type_name((enum pl_toml_type)parent->type) : "NULL");
     return NULL;
   }
   if ((parent->type == PL_TOML_TABLE) != (key != NULL)) {
-    pl_fail(err, EINVAL, parent->type == PL_TOML_TABLE ? "a table entry needs a key" : "array elements have no key");
+    pl_fail(err, EINVAL,
+            parent->type == PL_TOML_TABLE ? "a table entry needs a key"
+                                          : "array elements have no key");
     return NULL;
   }
   if (key && find(parent, key, strlen(key))) {
@@ -1223,11 +1301,13 @@ static struct pl_toml *add(struct pl_toml *parent, const char *key, enum pl_toml
   return n;
 }
 
-int pl_toml_add_string(struct pl_toml *parent, const char *key, const char *value, size_t len, pl_error_t *err) {
+int pl_toml_add_string(struct pl_toml *parent, const char *key, const char *value, size_t len,
+                       pl_error_t *err) {
   if (len == (size_t)-1) len = strlen(value);
   for (size_t i = 0; i < len;) {
     size_t l = utf8_seq((const unsigned char *)value + i, len - i);
-    if (l == 0) return pl_fail(err, EILSEQ, "string for '%s' is not valid UTF-8", key ? key : "array");
+    if (l == 0)
+      return pl_fail(err, EILSEQ, "string for '%s' is not valid UTF-8", key ? key : "array");
     i += l;
   }
   char *s = malloc(len + 1);
@@ -1265,7 +1345,8 @@ int pl_toml_add_bool(struct pl_toml *parent, const char *key, bool value, pl_err
   return 0;
 }
 
-int pl_toml_add_datetime(struct pl_toml *parent, const char *key, const char *text, pl_error_t *err) {
+int pl_toml_add_datetime(struct pl_toml *parent, const char *key, const char *text,
+                         pl_error_t *err) {
   struct parser p = {.s = (const unsigned char *)text, .n = strlen(text), .line = 1, .err = err};
   struct pl_toml tmp = {0};
   if (!digit_at(&p, 0) || parse_datetime(&p, &tmp) < 0 || p.i != p.n) {
@@ -1283,14 +1364,16 @@ static bool inline_context(const struct pl_toml *parent) {
   return (parent->flags & F_INLINE) || (parent->type == PL_TOML_ARRAY && !(parent->flags & F_AOT));
 }
 
-struct pl_toml *pl_toml_add_table(struct pl_toml *parent, const char *key, enum pl_toml_style style, pl_error_t *err) {
+struct pl_toml *pl_toml_add_table(struct pl_toml *parent, const char *key, enum pl_toml_style style,
+                                  pl_error_t *err) {
   struct pl_toml *n = add(parent, key, PL_TOML_TABLE, err);
   if (n == NULL) return NULL;
   n->flags = style == PL_TOML_INLINE || inline_context(parent) ? F_INLINE : F_HEADER;
   return n;
 }
 
-struct pl_toml *pl_toml_add_array(struct pl_toml *parent, const char *key, enum pl_toml_style style, pl_error_t *err) {
+struct pl_toml *pl_toml_add_array(struct pl_toml *parent, const char *key, enum pl_toml_style style,
+                                  pl_error_t *err) {
   struct pl_toml *n = add(parent, key, PL_TOML_ARRAY, err);
   if (n == NULL) return NULL;
   if (style == PL_TOML_SECTION && !inline_context(parent)) n->flags = F_AOT;
@@ -1309,18 +1392,18 @@ static int put_quoted(struct buf *b, const char *s, size_t len) {
     const char *esc = NULL;
     char hex[8];
     switch (c) {
-      case '"': esc = "\\\""; break;
-      case '\\': esc = "\\\\"; break;
-      case '\b': esc = "\\b"; break;
-      case '\t': esc = "\\t"; break;
-      case '\n': esc = "\\n"; break;
-      case '\f': esc = "\\f"; break;
-      case '\r': esc = "\\r"; break;
-      default:
-        if (is_ctrl(c)) {
-          snprintf(hex, sizeof hex, "\\u%04X", c);
-          esc = hex;
-        }
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\b': esc = "\\b"; break;
+    case '\t': esc = "\\t"; break;
+    case '\n': esc = "\\n"; break;
+    case '\f': esc = "\\f"; break;
+    case '\r': esc = "\\r"; break;
+    default:
+      if (is_ctrl(c)) {
+        snprintf(hex, sizeof hex, "\\u%04X", c);
+        esc = hex;
+      }
     }
     if (esc == NULL) {
       run++;
@@ -1335,7 +1418,8 @@ static int put_quoted(struct buf *b, const char *s, size_t len) {
 
 static int put_key(struct buf *b, const char *k, size_t klen) {
   bool bare = klen > 0;
-  for (size_t i = 0; i < klen && bare; i++) bare = is_bare((unsigned char)k[i]);
+  for (size_t i = 0; i < klen && bare; i++)
+    bare = is_bare((unsigned char)k[i]);
   return bare ? buf_put(b, k, klen) : put_quoted(b, k, klen);
 }
 
@@ -1347,7 +1431,8 @@ struct path {
 
 static int put_path(struct buf *b, const struct path *pa) {
   for (size_t i = 0; i < pa->n; i++)
-    if ((i && buf_put(b, ".", 1) < 0) || put_key(b, pa->part[i]->key, pa->part[i]->klen) < 0) return -1;
+    if ((i && buf_put(b, ".", 1) < 0) || put_key(b, pa->part[i]->key, pa->part[i]->klen) < 0)
+      return -1;
   return 0;
 }
 
@@ -1370,17 +1455,15 @@ static int put_inline(struct buf *b, const struct pl_toml *v, bool multiline);
 static int put_scalar_or_inline(struct buf *b, const struct pl_toml *v, bool top) {
   char s[64];
   switch (v->type) {
-    case PL_TOML_STRING: return put_quoted(b, v->u.str.s, v->u.str.len);
-    case PL_TOML_INTEGER:
-      snprintf(s, sizeof s, "%lld", (long long)v->u.i);
-      return buf_str(b, s);
-    case PL_TOML_FLOAT: return put_float(b, v->u.f);
-    case PL_TOML_BOOL: return buf_str(b, v->u.b ? "true" : "false");
-    case PL_TOML_TABLE:
-    case PL_TOML_ARRAY: return put_inline(b, v, top);
-    default:
-      if (pl_toml_datetime_text(v, s, sizeof s) < 0) return -1;
-      return buf_str(b, s);
+  case PL_TOML_STRING: return put_quoted(b, v->u.str.s, v->u.str.len);
+  case PL_TOML_INTEGER: snprintf(s, sizeof s, "%lld", (long long)v->u.i); return buf_str(b, s);
+  case PL_TOML_FLOAT: return put_float(b, v->u.f);
+  case PL_TOML_BOOL: return buf_str(b, v->u.b ? "true" : "false");
+  case PL_TOML_TABLE:
+  case PL_TOML_ARRAY: return put_inline(b, v, top);
+  default:
+    if (pl_toml_datetime_text(v, s, sizeof s) < 0) return -1;
+    return buf_str(b, s);
   }
 }
 
@@ -1419,7 +1502,8 @@ static bool is_aot(const struct pl_toml *v) {
   return v->type == PL_TOML_ARRAY && (v->flags & F_AOT) && v->u.c.n > 0;
 }
 static bool is_dotted(const struct pl_toml *v) {
-  return v->type == PL_TOML_TABLE && (v->flags & F_DOTTED) && !(v->flags & F_INLINE) && v->u.c.n > 0;
+  return v->type == PL_TOML_TABLE && (v->flags & F_DOTTED) && !(v->flags & F_INLINE) &&
+         v->u.c.n > 0;
 }
 
 /* "key = value" lines of table t; dotted tables flatten into dotted keys. */
@@ -1429,9 +1513,13 @@ static int write_pairs(struct buf *b, const struct pl_toml *t, struct path *rel)
     if (is_section(e->val) || is_aot(e->val)) continue;
     rel->part[rel->n++] = e;
     int r;
-    if (is_dotted(e->val)) r = write_pairs(b, e->val, rel);
-    else r = (put_path(b, rel) < 0 || buf_str(b, " = ") < 0 || put_scalar_or_inline(b, e->val, true) < 0 ||
-              buf_str(b, "\n") < 0) ? -1 : 0;
+    if (is_dotted(e->val))
+      r = write_pairs(b, e->val, rel);
+    else
+      r = (put_path(b, rel) < 0 || buf_str(b, " = ") < 0 ||
+           put_scalar_or_inline(b, e->val, true) < 0 || buf_str(b, "\n") < 0)
+              ? -1
+              : 0;
     rel->n--;
     if (r < 0) return -1;
   }
@@ -1459,12 +1547,16 @@ static int write_sections(struct buf *b, const struct pl_toml *t, struct path *a
     } else if (is_section(v)) {
       /* A table holding only sub-tables needs no header of its own. */
       if (has_pairs(v) || v->u.c.n == 0)
-        r = (buf_str(b, b->n ? "\n[" : "[") < 0 || put_path(b, abs) < 0 || buf_str(b, "]\n") < 0) ? -1 : 0;
+        r = (buf_str(b, b->n ? "\n[" : "[") < 0 || put_path(b, abs) < 0 || buf_str(b, "]\n") < 0)
+                ? -1
+                : 0;
       if (r == 0) r = write_table(b, v, abs);
     } else {
       for (size_t k = 0; k < v->u.c.n && r == 0; k++)
-        r = (buf_str(b, b->n ? "\n[[" : "[[") < 0 || put_path(b, abs) < 0 || buf_str(b, "]]\n") < 0 ||
-             write_table(b, v->u.c.items[k].val, abs) < 0) ? -1 : 0;
+        r = (buf_str(b, b->n ? "\n[[" : "[[") < 0 || put_path(b, abs) < 0 ||
+             buf_str(b, "]]\n") < 0 || write_table(b, v->u.c.items[k].val, abs) < 0)
+                ? -1
+                : 0;
     }
     abs->n--;
     if (r < 0) return -1;
@@ -1484,7 +1576,8 @@ int pl_toml_write(const struct pl_toml *doc, char **out, size_t *len, pl_error_t
   if (doc == NULL || doc->type != PL_TOML_TABLE) return pl_fail(err, EINVAL, "not a TOML document");
   if (write_table(&b, doc, &abs) < 0 || (b.d == NULL && (b.d = strdup("")) == NULL)) {
     free(b.d);
-    return pl_fail(err, ENOMEM, "TOML output exceeds %u bytes or out of memory", PL_TOML_MAX_OUTPUT);
+    return pl_fail(err, ENOMEM, "TOML output exceeds %u bytes or out of memory",
+                   PL_TOML_MAX_OUTPUT);
   }
   *out = b.d;
   if (len) *len = b.n;
@@ -1512,8 +1605,9 @@ static int json_string(struct buf *b, const char *s, size_t len) {
 }
 
 static int json_value(struct buf *b, const struct pl_toml *v) {
-  static const char *const tags[] = {"", "", "string", "integer", "float", "bool",
-                                     "datetime", "datetime-local", "date-local", "time-local"};
+  static const char *const tags[] = {"",           "",          "string",   "integer",
+                                     "float",      "bool",      "datetime", "datetime-local",
+                                     "date-local", "time-local"};
   if (v->type == PL_TOML_TABLE || v->type == PL_TOML_ARRAY) {
     bool tab = v->type == PL_TOML_TABLE;
     if (buf_str(b, tab ? "{" : "[") < 0) return -1;
@@ -1525,27 +1619,28 @@ static int json_value(struct buf *b, const struct pl_toml *v) {
     }
     return buf_str(b, tab ? "}" : "]");
   }
-  if (buf_str(b, "{\"type\":\"") < 0 || buf_str(b, tags[v->type]) < 0 || buf_str(b, "\",\"value\":") < 0)
+  if (buf_str(b, "{\"type\":\"") < 0 || buf_str(b, tags[v->type]) < 0 ||
+      buf_str(b, "\",\"value\":") < 0)
     return -1;
   char s[64];
   switch (v->type) {
-    case PL_TOML_STRING:
-      if (json_string(b, v->u.str.s, v->u.str.len) < 0) return -1;
-      break;
-    case PL_TOML_INTEGER:
-      snprintf(s, sizeof s, "\"%lld\"", (long long)v->u.i);
-      if (buf_str(b, s) < 0) return -1;
-      break;
-    case PL_TOML_FLOAT:
-      if (buf_str(b, "\"") < 0 || put_float(b, v->u.f) < 0 || buf_str(b, "\"") < 0) return -1;
-      break;
-    case PL_TOML_BOOL:
-      if (buf_str(b, v->u.b ? "\"true\"" : "\"false\"") < 0) return -1;
-      break;
-    default:
-      if (pl_toml_datetime_text(v, s + 1, sizeof s - 2) < 0) return -1;
-      s[0] = '"';
-      if (buf_str(b, s) < 0 || buf_str(b, "\"") < 0) return -1;
+  case PL_TOML_STRING:
+    if (json_string(b, v->u.str.s, v->u.str.len) < 0) return -1;
+    break;
+  case PL_TOML_INTEGER:
+    snprintf(s, sizeof s, "\"%lld\"", (long long)v->u.i);
+    if (buf_str(b, s) < 0) return -1;
+    break;
+  case PL_TOML_FLOAT:
+    if (buf_str(b, "\"") < 0 || put_float(b, v->u.f) < 0 || buf_str(b, "\"") < 0) return -1;
+    break;
+  case PL_TOML_BOOL:
+    if (buf_str(b, v->u.b ? "\"true\"" : "\"false\"") < 0) return -1;
+    break;
+  default:
+    if (pl_toml_datetime_text(v, s + 1, sizeof s - 2) < 0) return -1;
+    s[0] = '"';
+    if (buf_str(b, s) < 0 || buf_str(b, "\"") < 0) return -1;
   }
   return buf_str(b, "}");
 }
@@ -1555,7 +1650,8 @@ int pl_toml_dump_json(const struct pl_toml *doc, char **out, size_t *len, pl_err
   if (doc == NULL) return pl_fail(err, EINVAL, "not a TOML document");
   if (json_value(&b, doc) < 0) {
     free(b.d);
-    return pl_fail(err, ENOMEM, "JSON output exceeds %u bytes or out of memory", PL_TOML_MAX_OUTPUT);
+    return pl_fail(err, ENOMEM, "JSON output exceeds %u bytes or out of memory",
+                   PL_TOML_MAX_OUTPUT);
   }
   *out = b.d;
   if (len) *len = b.n;

@@ -107,8 +107,7 @@ struct pl_toml *pl_toml_new(void);
  * NUL-terminated value.  Containers are returned for filling in. */
 int pl_toml_add_string(struct pl_toml *parent, const char *key, const char *value, size_t len,
                        pl_error_t *err);
-int pl_toml_add_integer(struct pl_toml *parent, const char *key, int64_t value,
-                        pl_error_t *err);
+int pl_toml_add_integer(struct pl_toml *parent, const char *key, int64_t value, pl_error_t *err);
 int pl_toml_add_float(struct pl_toml *parent, const char *key, double value, pl_error_t *err);
 int pl_toml_add_bool(struct pl_toml *parent, const char *key, bool value, pl_error_t *err);
 /* text in TOML syntax, e.g. "2025-01-25T11:30:10.164985+00:00"; its form
@@ -117,12 +116,12 @@ int pl_toml_add_datetime(struct pl_toml *parent, const char *key, const char *te
                          pl_error_t *err);
 /* A table: a [section] or {inline}.  Inside an inline table or a value
  * array every table is inline whatever the style asked. */
-struct pl_toml *pl_toml_add_table(struct pl_toml *parent, const char *key,
-                                  enum pl_toml_style style, pl_error_t *err);
+struct pl_toml *pl_toml_add_table(struct pl_toml *parent, const char *key, enum pl_toml_style style,
+                                  pl_error_t *err);
 /* An array: SECTION makes an array of tables written as [[key]] (append to it
  * with pl_toml_add_table(array, NULL, ...)); INLINE a [value, ...] array. */
-struct pl_toml *pl_toml_add_array(struct pl_toml *parent, const char *key,
-                                  enum pl_toml_style style, pl_error_t *err);
+struct pl_toml *pl_toml_add_array(struct pl_toml *parent, const char *key, enum pl_toml_style style,
+                                  pl_error_t *err);
 
 /* --- writing ------------------------------------------------------------ */
 

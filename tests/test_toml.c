@@ -103,7 +103,8 @@ static void test_corpus_valid(void **state) {
   snprintf(jpath, sizeof jpath, "%.*s.json", (int)(strlen(c->path) - 5), c->path);
   char *want = slurp(jpath, &jlen);
   assert_non_null(want);
-  while (jlen && want[jlen - 1] == '\n') want[--jlen] = '\0';
+  while (jlen && want[jlen - 1] == '\n')
+    want[--jlen] = '\0';
   struct pl_toml *doc = NULL;
   pl_error_t err = NULL;
   if (pl_toml_parse(text, len, &doc, &err) < 0) fail_msg("%s rejected: %s", c->path, err->msg);
@@ -142,11 +143,13 @@ static int add_corpus(struct CMUnitTest **tests, size_t *n, const char *sub) {
       snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
       *tests = realloc(*tests, (*n + 1) * sizeof **tests);
       char *tname = NULL;
-      if (asprintf(&tname, "toml_%s_%.*s", strcmp(sub, "valid") == 0 ? "accepts_and_round_trips" : "rejects",
-                   (int)(l - 5), name) < 0)
+      if (asprintf(&tname, "toml_%s_%.*s",
+                   strcmp(sub, "valid") == 0 ? "accepts_and_round_trips" : "rejects", (int)(l - 5),
+                   name) < 0)
         abort();
-      (*tests)[*n] = (struct CMUnitTest){tname, strcmp(sub, "valid") == 0 ? test_corpus_valid : test_corpus_invalid,
-                                         NULL, NULL, c};
+      (*tests)[*n] = (struct CMUnitTest){
+          tname, strcmp(sub, "valid") == 0 ? test_corpus_valid : test_corpus_invalid, NULL, NULL,
+          c};
       (*n)++;
     }
     free(ents[i]);
@@ -247,8 +250,10 @@ static void test_toml_rejects_document_over_size_cap(void **state) {
 static void test_toml_rejects_nesting_beyond_depth_cap(void **state) {
   char text[1024] = "a = ";
   size_t o = 4;
-  for (int i = 0; i < PL_TOML_MAX_DEPTH + 1; i++) text[o++] = '[';
-  for (int i = 0; i < PL_TOML_MAX_DEPTH + 1; i++) text[o++] = ']';
+  for (int i = 0; i < PL_TOML_MAX_DEPTH + 1; i++)
+    text[o++] = '[';
+  for (int i = 0; i < PL_TOML_MAX_DEPTH + 1; i++)
+    text[o++] = ']';
   text[o] = '\0';
   char *msg = parse_error(text, o);
   assert_non_null(strstr(msg, "nesting deeper than"));
@@ -315,8 +320,10 @@ static void test_toml_writer_produces_pep751_layout(void **state) {
   assert_int_equal(pl_toml_add_string(pkg, "version", "25.1.0", (size_t)-1, &err), 0);
   struct pl_toml *wheels = pl_toml_add_array(pkg, "wheels", PL_TOML_SECTION, &err);
   struct pl_toml *w = pl_toml_add_table(wheels, NULL, PL_TOML_SECTION, &err);
-  assert_int_equal(pl_toml_add_string(w, "name", "attrs-25.1.0-py3-none-any.whl", (size_t)-1, &err), 0);
-  assert_int_equal(pl_toml_add_datetime(w, "upload-time", "2025-01-25T11:30:10.164985+00:00", &err), 0);
+  assert_int_equal(pl_toml_add_string(w, "name", "attrs-25.1.0-py3-none-any.whl", (size_t)-1, &err),
+                   0);
+  assert_int_equal(pl_toml_add_datetime(w, "upload-time", "2025-01-25T11:30:10.164985+00:00", &err),
+                   0);
   assert_int_equal(pl_toml_add_integer(w, "size", 63152, &err), 0);
   struct pl_toml *h = pl_toml_add_table(w, "hashes", PL_TOML_INLINE, &err);
   assert_int_equal(pl_toml_add_string(h, "sha256", "c75a", (size_t)-1, &err), 0);
@@ -325,22 +332,21 @@ static void test_toml_writer_produces_pep751_layout(void **state) {
   assert_int_equal(pl_toml_add_bool(pkg2, "editable", false, &err), 0);
   assert_null(err);
   char *text = write_doc(doc);
-  assert_string_equal(text,
-                      "lock-version = \"1.0\"\n"
-                      "created-by = \"pylock\"\n"
-                      "\n[[packages]]\n"
-                      "name = \"attrs\"\n"
-                      "version = \"25.1.0\"\n"
-                      "\n[[packages.wheels]]\n"
-                      "name = \"attrs-25.1.0-py3-none-any.whl\"\n"
-                      "upload-time = 2025-01-25T11:30:10.164985Z\n"
-                      "size = 63152\n"
-                      "hashes = {sha256 = \"c75a\"}\n"
-                      "\n[[packages]]\n"
-                      "name = \"b\"\n"
-                      "editable = false\n"
-                      "\n[tool.pylock]\n"
-                      "requested = [\n    \"attrs\",\n    \"numpy>=2\",\n]\n");
+  assert_string_equal(text, "lock-version = \"1.0\"\n"
+                            "created-by = \"pylock\"\n"
+                            "\n[[packages]]\n"
+                            "name = \"attrs\"\n"
+                            "version = \"25.1.0\"\n"
+                            "\n[[packages.wheels]]\n"
+                            "name = \"attrs-25.1.0-py3-none-any.whl\"\n"
+                            "upload-time = 2025-01-25T11:30:10.164985Z\n"
+                            "size = 63152\n"
+                            "hashes = {sha256 = \"c75a\"}\n"
+                            "\n[[packages]]\n"
+                            "name = \"b\"\n"
+                            "editable = false\n"
+                            "\n[tool.pylock]\n"
+                            "requested = [\n    \"attrs\",\n    \"numpy>=2\",\n]\n");
   assert_round_trip(doc);
   free(text);
   pl_toml_free(doc);
@@ -348,7 +354,9 @@ static void test_toml_writer_produces_pep751_layout(void **state) {
 
 static void test_toml_writer_escapes_strings_and_quotes_keys(void **state) {
   struct pl_toml *doc = pl_toml_new();
-  const char raw[] = "q\"b\\n\nt\tc\x01" "d\x7f" "é";
+  const char raw[] = "q\"b\\n\nt\tc\x01"
+                     "d\x7f"
+                     "é";
   assert_int_equal(pl_toml_add_string(doc, "a b", raw, sizeof raw - 1, NULL), 0);
   assert_int_equal(pl_toml_add_string(doc, "", "nul\0in", 6, NULL), 0);
   assert_int_equal(pl_toml_add_float(doc, "f", 1e15, NULL), 0);
@@ -371,7 +379,8 @@ static void test_toml_writer_output_is_deterministic(void **state) {
   struct pl_toml *d1 = parse_ok(text), *d2 = parse_ok(text);
   char *o1 = write_doc(d1), *o2 = write_doc(d2);
   assert_string_equal(o1, o2);
-  assert_string_equal(o1, "b = 1\n\n[x]\nk = 1979-05-27\n\n[x.y]\nz = [1, {a = 2}]\n\n[[arr]]\nq.r = \"w\"\n");
+  assert_string_equal(
+      o1, "b = 1\n\n[x]\nk = 1979-05-27\n\n[x.y]\nz = [1, {a = 2}]\n\n[[arr]]\nq.r = \"w\"\n");
   assert_round_trip(d1);
   free(o1);
   free(o2);
@@ -402,10 +411,12 @@ static void test_toml_builder_rejects_bad_additions(void **state) {
 }
 
 static void test_toml_float_output_round_trips_exactly(void **state) {
-  const double vals[] = {0.1, 1.0 / 3, 1e300, 5e-324, 123456.0, -2.5e-5, 1.7976931348623157e308, INFINITY, -INFINITY};
+  const double vals[] = {
+      0.1, 1.0 / 3, 1e300, 5e-324, 123456.0, -2.5e-5, 1.7976931348623157e308, INFINITY, -INFINITY};
   struct pl_toml *doc = pl_toml_new();
   struct pl_toml *a = pl_toml_add_array(doc, "f", PL_TOML_INLINE, NULL);
-  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) assert_int_equal(pl_toml_add_float(a, NULL, vals[i], NULL), 0);
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+    assert_int_equal(pl_toml_add_float(a, NULL, vals[i], NULL), 0);
   assert_round_trip(doc);
   pl_toml_free(doc);
 }
