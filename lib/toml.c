@@ -740,7 +740,8 @@ static int parse_number(struct parser *p, struct pl_toml *n) {
         if (t[k] != '_') plain[o++] = t[k];
       plain[o] = '\0';
       n->type = PL_TOML_FLOAT;
-      n->u.f = strtod_l(plain, NULL, c_locale());
+      locale_t loc = c_locale();
+      n->u.f = loc ? strtod_l(plain, NULL, loc) : strtod(plain, NULL);
       p->i += m;
       return 0;
     }
@@ -924,7 +925,7 @@ static int parse_value(struct parser *p, struct pl_toml *parent, struct pl_toml 
   return 0;
 }
 
-static int define_header(struct parser *p, const struct keypath *kp, bool aot);
+static int define_header(struct parser *p, const struct keypath *k, bool aot);
 
 static int parse_header(struct parser *p) {
   struct keypath k __attribute__((cleanup(keypath_clear))) = {0};
@@ -946,20 +947,19 @@ static int parse_header(struct parser *p) {
 }
 
 /* Walk/create the tables of a [header] or [[header]] path; set the section. */
-static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
-  const struct keypath k = *kp;
+static int define_header(struct parser *p, const struct keypath *k, bool aot) {
   char name[200];
   struct pl_toml *t = p->root;
-  for (size_t i = 0; i + 1 < k.n; i++) {
-    struct entry *e = find(t, k.part[i].s, k.part[i].len);
+  for (size_t i = 0; i + 1 < k->n; i++) {
+    struct entry *e = find(t, k->part[i].s, k->part[i].len);
     struct pl_toml *v;
     if (e == NULL) {
       if ((v = child(p, t, PL_TOML_TABLE)) == NULL) return -1;
       v->flags = F_IMPLICIT;
-      if (put(p, t, k.part[i].s, k.part[i].len, v) < 0) return -1;
+      if (put(p, t, k->part[i].s, k->part[i].len, v) < 0) return -1;
     } else {
       v = e->val;
-      key_text(&k, i + 1, name, sizeof name);
+      key_text(k, i + 1, name, sizeof name);
       if (v->type == PL_TOML_ARRAY && (v->flags & F_AOT))
         v = v->u.c.items[v->u.c.n - 1].val;
       else if (v->type != PL_TOML_TABLE)
@@ -970,10 +970,10 @@ static int define_header(struct parser *p, const struct keypath *kp, bool aot) {
     }
     t = v;
   }
-  const char *last = k.part[k.n - 1].s;
-  size_t llen = k.part[k.n - 1].len;
+  const char *last = k->part[k->n - 1].s;
+  size_t llen = k->part[k->n - 1].len;
   struct entry *e = find(t, last, llen);
-  key_text(&k, k.n, name, sizeof name);
+  key_text(k, k->n, name, sizeof name);
   if (!aot) {
     if (e == NULL) {
       struct pl_toml *v = child(p, t, PL_TOML_TABLE);
@@ -1443,7 +1443,7 @@ static int put_float(struct buf *b, double f) {
   locale_t old = uselocale(c_locale());
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(s, sizeof s, "%.*g", prec, f);
-    if (strtod_l(s, NULL, c_locale()) == f) break;
+    if (strtod(s, NULL) == f) break; /* uselocale above makes this the C locale */
   }
   uselocale(old);
   if (buf_str(b, s) < 0) return -1;
