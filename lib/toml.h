@@ -56,6 +56,7 @@ int pl_toml_parse(const char *buf, size_t len, struct pl_toml **out, pl_error_t 
 /* Free a document (the root); NULL is fine. */
 void pl_toml_free(struct pl_toml *doc);
 
+/* node must not be NULL. */
 enum pl_toml_type pl_toml_type(const struct pl_toml *node);
 const char *pl_toml_type_name(enum pl_toml_type type);
 
