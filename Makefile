@@ -41,7 +41,7 @@ CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit integration demo bench lint clean install uninstall
+.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall
 all: pylock/pylock
 
 deps:
@@ -89,6 +89,12 @@ build/helpers/%: integration/helpers/%.c
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+# toml-test decoder interface: toml-test -- build/toml-decoder
+toml-decoder: build/toml-decoder
+build/toml-decoder: tests/toml/decoder.c build/libpylock.a
+	@mkdir -p $(@D)
+	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm
+
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
@@ -116,24 +122,29 @@ clean:
 	rm -rf build pylock/pylock
 
 # ---- fuzzing: make fuzz [FUZZ_TIME=seconds per target] ----------------------
-# libFuzzer targets for the parsers of untrusted wheel content, built with
-# clang, ASan and UBSan, each run for a short bounded time.  The parsers do
-# not need the dlopen'ed libraries, so the targets link only their sources.
+# libFuzzer targets for the parsers of untrusted input (wheel content, TOML),
+# built with clang, ASan and UBSan, each run for a short bounded time.  The
+# parsers do not need the dlopen'ed libraries, so the targets link only their
+# sources.  A target's dictionary, if any, is tests/fuzz/<name>.dict.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
-FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/metadata.c lib/record.c lib/tags.c
+FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/metadata.c lib/record.c lib/tags.c \
+            lib/toml.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB)
+	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB) -lm
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do t=$$(basename $$f); mkdir -p build/fuzz/corpus/$$t; \
+	  name=$${t#fuzz_}; dict=""; [ -f tests/fuzz/$$name.dict ] && dict="-dict=tests/fuzz/$$name.dict"; \
+	  seeds=tests/fuzz/seeds/$$t; [ -d $$seeds ] || seeds=""; \
+	  [ $$t = fuzz_toml ] && seeds="tests/toml/valid tests/toml/invalid"; \
 	  echo "fuzz: $$t for $(FUZZ_TIME)s"; \
-	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
-	    build/fuzz/corpus/$$t tests/fuzz/seeds/$$t 2>build/fuzz/$$t.log \
+	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -print_final_stats=1 $$dict \
+	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus/$$t $$seeds 2>build/fuzz/$$t.log \
 	    || { tail -n 40 build/fuzz/$$t.log; exit 1; }; \
 	  grep -E '^stat::(number_of_executed_units|new_units_added)' build/fuzz/$$t.log; done
