@@ -92,8 +92,11 @@ int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
 int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err) {
   cleanup_free char *copy = strdup(relpath);
   if (copy == NULL) return pl_fail(err, ENOMEM, "mkdir %s", relpath);
-  cleanup_close int cur = dup(dirfd);
-  if (cur < 0) return pl_fail(err, errno, "dup");
+  /* An absolute path starts at /, whatever dirfd is; AT_FDCWD at ".". */
+  const char *start = relpath[0] == '/' ? "/" : dirfd == AT_FDCWD ? "." : NULL;
+  cleanup_close int cur = start ? open(start, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (cur < 0) return pl_fail(err, errno, "open %s", start ? start : "directory");
   char *save = NULL;
   for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
     if (strcmp(part, ".") == 0) continue;

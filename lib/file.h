@@ -17,7 +17,8 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t 
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
                             mode_t mode, pl_error_t *err);
 
-/* mkdir -p of a relative path under dirfd, each component O_NOFOLLOW. */
+/* mkdir -p of a path under dirfd (absolute paths start at /), each component
+ * opened O_NOFOLLOW, '..' refused. */
 int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */

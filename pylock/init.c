@@ -14,6 +14,7 @@
 #include "file.h"
 #include "interp.h"
 #include "project.h"
+#include "toml.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -26,43 +27,39 @@ static void usage(FILE *out) {
           "  -h, --help                 print this help and exit\n");
 }
 
-/* A TOML basic string: quotes, backslashes and control characters escaped. */
-static void toml_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\u%04x", *p);
-    else fputc(*p, f);
-  }
-  fputc('"', f);
-}
+#define LOCK_HEADER "# Managed by pylock: change packages with 'pylock install' and 'pylock remove'.\n"
 
-static char *lock_text(const struct pl_interp *in) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  if (f == NULL) return NULL;
-  fprintf(f,
-          "# Managed by pylock: change packages with 'pylock install' and 'pylock remove'.\n"
-          "lock-version = \"1.0\"\n"
-          "created-by = \"pylock\"\n"
-          "requires-python = \"==%s.*\"\n"
-          "packages = []\n\n"
-          "[tool.pylock]\n"
-          "requested = []\n"
-          "python = ",
-          in->short_version);
-  toml_string(f, in->python);
-  fprintf(f, "\npython-version = ");
-  toml_string(f, in->version);
-  fprintf(f, "\npython-prefix = ");
-  toml_string(f, in->prefix);
-  fputc('\n', f);
-  if (fclose(f) != 0) {
-    free(buf);
+/* The first pylock.toml: PEP 751 with no packages, and the base interpreter
+ * under [tool.pylock]. */
+static char *lock_text(const struct pl_interp *in, pl_error_t *err) {
+  struct pl_toml *doc = pl_toml_new();
+  if (doc == NULL) {
+    pl_fail(err, ENOMEM, "pylock.toml");
     return NULL;
   }
-  return buf;
+  char requires[64];
+  snprintf(requires, sizeof requires, "==%s.*", in->short_version);
+  char *text = NULL, *out = NULL;
+  size_t len = 0;
+  struct pl_toml *tool, *pl;
+  if (pl_toml_add_string(doc, "lock-version", "1.0", 3, err) == 0 &&
+      pl_toml_add_string(doc, "created-by", "pylock", 6, err) == 0 &&
+      pl_toml_add_string(doc, "requires-python", requires, strlen(requires), err) == 0 &&
+      pl_toml_add_array(doc, "packages", PL_TOML_INLINE, err) &&
+      (tool = pl_toml_add_table(doc, "tool", PL_TOML_SECTION, err)) &&
+      (pl = pl_toml_add_table(tool, "pylock", PL_TOML_SECTION, err)) &&
+      pl_toml_add_array(pl, "requested", PL_TOML_INLINE, err) &&
+      pl_toml_add_string(pl, "python", in->python, strlen(in->python), err) == 0 &&
+      pl_toml_add_string(pl, "python-version", in->version, strlen(in->version), err) == 0 &&
+      pl_toml_add_string(pl, "python-prefix", in->prefix, strlen(in->prefix), err) == 0 &&
+      pl_toml_write(doc, &text, &len, err) == 0 &&
+      asprintf(&out, "%s%s", LOCK_HEADER, text) < 0) {
+    pl_fail(err, ENOMEM, "pylock.toml");
+    out = NULL;
+  }
+  free(text);
+  pl_toml_free(doc);
+  return out;
 }
 
 static int init_project(const char *dir, const char *python_opt, pl_error_t *err) {
@@ -84,9 +81,10 @@ static int init_project(const char *dir, const char *python_opt, pl_error_t *err
 
   int rc = -1;
   cleanup_free char *interp_text = pl_interp_format(&in);
-  cleanup_free char *lock = lock_text(&in);
+  cleanup_free char *lock = lock_text(&in, err);
   cleanup_close int sfd = -1;
-  if (!interp_text || !lock) {
+  if (lock == NULL) goto out;
+  if (interp_text == NULL) {
     pl_fail(err, ENOMEM, "init");
     goto out;
   }
