@@ -83,8 +83,8 @@ build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR)
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns
-build/helpers/%: integration/helpers/%.c
+HELPERS := build/helpers/deny-userns build/helpers/exec-floor
+build/helpers/%: integration/helpers/%.c $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)

@@ -4,7 +4,26 @@ turn, so drift in machine load hits all of them alike.  Prints the median
 and mean wall time of each in ms, and its difference from the first.
 
 usage: abtime.py ROUNDS WARMUP -- CMD1 -- CMD2 ...   (each CMD a shell-free argv)"""
-import os, statistics, subprocess, sys, time
+import os, statistics, sys, time
+
+
+def measure(cmds, rounds, warmup, envs=None):
+    """Interleaved runs; returns [{'median': ms, 'mean': ms}] per command.
+    envs, if given, holds one environment (or None) per command."""
+    times = [[] for _ in cmds]
+    envs = envs or [None] * len(cmds)
+    for r in range(warmup + rounds):
+        for i, c in enumerate(cmds):
+            t = time.perf_counter_ns()
+            pid = os.posix_spawn(c[0], c, envs[i] or os.environ, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
+            _, status = os.waitpid(pid, 0)
+            dt = (time.perf_counter_ns() - t) / 1e6
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit("abtime: %s failed (%d)" % (" ".join(c), status))
+            if r >= warmup:
+                times[i].append(dt)
+    return [{"median": statistics.median(t), "mean": statistics.fmean(t)} for t in times]
 
 
 def main():
@@ -16,24 +35,11 @@ def main():
             cmds.append(cur)
         else:
             cur.append(a)
-    times = [[] for _ in cmds]
-    devnull = subprocess.DEVNULL
-    for r in range(warmup + rounds):
-        for i, c in enumerate(cmds):
-            t = time.perf_counter_ns()
-            pid = os.posix_spawn(c[0], c, os.environ, file_actions=[
-                (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
-            _, status = os.waitpid(pid, 0)
-            dt = (time.perf_counter_ns() - t) / 1e6
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit("abtime: %s failed (%d)" % (" ".join(c), status))
-            if r >= warmup:
-                times[i].append(dt)
-    base = statistics.median(times[0])
-    for c, t in zip(cmds, times):
-        m = statistics.median(t)
+    res = measure(cmds, rounds, warmup)
+    base = res[0]["median"]
+    for c, r in zip(cmds, res):
         print("%-60s median %7.3f ms  mean %7.3f ms  %+7.3f ms" % (
-            " ".join(c)[:60], m, statistics.fmean(t), m - base))
+            " ".join(c)[:60], r["median"], r["mean"], r["median"] - base))
 
 
 if __name__ == "__main__":

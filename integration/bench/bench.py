@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""pylock benchmarks (run by integration/bench/run as an unprivileged user).
+
+startup: `pylock run python3 -c pass` against bare python, the exec+seccomp
+floor, pylock without keep-alive, and bubblewrap doing the equivalent setup,
+all interleaved in the same run; medians and ratios."""
+import argparse, os, shutil, subprocess, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from abtime import measure  # noqa: E402
+
+
+def project(d, pl, python):
+    proj = os.path.join(d, "proj-" + os.path.basename(os.path.dirname(os.path.dirname(python))))
+    if not os.path.exists(proj):
+        subprocess.run([pl, "-q", "init", "--python", python, proj], check=True)
+    info = dict(l.split("=", 1) for l in open(proj + "/.pylock/interp").read().splitlines() if "=" in l)
+    layer = os.path.join(proj, ".pylock", os.readlink(proj + "/.pylock/current"))
+    return proj, info, layer
+
+
+def startup(d, rounds, python):
+    pl = os.path.join(d, "pylock")
+    proj, info, layer = project(d, pl, python)
+    os.chdir(proj)
+    prefix, purelib = info["prefix"], info["purelib"]
+    layer_purelib = layer + purelib[len(prefix):]
+    py = info["python"]
+    cmds = {
+        "bare python": [py, "-c", "pass"],
+        "exec+seccomp floor": [os.path.join(d, "exec-floor"), py, "-c", "pass"],
+        "pylock run": [pl, "run", py, "-c", "pass"],
+    }
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        cmds["bwrap (equivalent setup)"] = [
+            bwrap, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev",
+            "--proc", "/proc", "--ro-bind", layer_purelib, purelib, py, "-c", "pass"]
+    cmds["pylock run, no keep-alive"] = [pl, "run", py, "-c", "pass"]
+    names = list(cmds)
+    envs = [dict(os.environ, PYLOCK_KEEPALIVE="0") if n.endswith("no keep-alive") else None
+            for n in names]
+    res = measure([cmds[n] for n in names], rounds, 20, envs)
+    med = dict(zip(names, (r["median"] for r in res)))
+    bare = med["bare python"]
+    print("\nstartup: run python -c pass  (%s, Python %s; %d interleaved rounds, median wall time)"
+          % (py, info["version"], rounds))
+    for n, m in med.items():
+        extra = "" if n == "bare python" else "  %+6.2f ms  x%.3f" % (m - bare, m / bare)
+        print("  %-28s %7.2f ms%s" % (n, m, extra))
+    over = med["pylock run"] - bare
+    print("  pylock run over bare python: %+.2f ms (goal <= +0.5 ms); over the exec+seccomp floor: %+.2f ms"
+          % (over, med["pylock run"] - med["exec+seccomp floor"]))
+    if bwrap:
+        bw = med["bwrap (equivalent setup)"] - bare
+        print("  overhead ratio pylock/bwrap: %.2f  (pylock %+.2f ms, bwrap %+.2f ms)" % (over / bw, over, bw))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--rounds", type=int, default=300)
+    a = ap.parse_args()
+    bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
+    for python in bases:
+        startup(a.dir, a.rounds, python)
+
+
+if __name__ == "__main__":
+    main()
