@@ -1,0 +1,132 @@
+/* pylock — bounded reads and atomic writes; see file.h. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+                    pl_error_t *err) {
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return pl_fail(err, errno, "open %s", name);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", name);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s is not a regular file", name);
+  if ((unsigned long long)st.st_size > max)
+    return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  cleanup_free char *b = malloc(cap + 1);
+  if (b == NULL) return pl_fail(err, ENOMEM, "read %s", name);
+  /* The file may grow while we read it: read at most max+1 bytes whatever stat said. */
+  for (;;) {
+    if (n == cap) {
+      if (cap > max) return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      char *nb = realloc(b, ncap + 1);
+      if (nb == NULL) return pl_fail(err, ENOMEM, "read %s", name);
+      b = nb;
+      cap = ncap;
+    }
+    ssize_t r = read(fd, b + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return pl_fail(err, errno, "read %s", name);
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  if (n > max) return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+  b[n] = '\0';
+  *len = n;
+  *buf = steal_pointer(&b);
+  return 0;
+}
+
+int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
+                        pl_error_t *err) {
+  const char *slash = strrchr(name, '/');
+  int dirlen = slash ? (int)(slash - name + 1) : 0;
+  const char *base = slash ? slash + 1 : name;
+  for (int attempt = 0; attempt < 16; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
+      return pl_fail(err, ENOMEM, "write %s", name);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) {
+      /* The umask must not loosen or tighten what the caller asked for. */
+      if (fchmod(fd, mode) < 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(dirfd, tmp, 0);
+        free(tmp);
+        return pl_fail(err, e, "chmod %s", name);
+      }
+      *tmpname = tmp;
+      return fd;
+    }
+    int e = errno;
+    free(tmp);
+    if (e != EEXIST) return pl_fail(err, e, "create a temporary file for %s", name);
+  }
+  return pl_fail(err, EEXIST, "create a temporary file for %s", name);
+}
+
+int pl_file_tmp_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
+                          pl_error_t *err) {
+  int e = 0;
+  if (fsync(fd) < 0) e = errno;
+  if (close(fd) < 0 && e == 0) e = errno;
+  if (e == 0 && renameat(dirfd, tmpname, dirfd, name) < 0) e = errno;
+  if (e != 0) {
+    unlinkat(dirfd, tmpname, 0);
+    return pl_fail(err, e, "write %s", name);
+  }
+  return 0;
+}
+
+int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+                            mode_t mode, pl_error_t *err) {
+  cleanup_free char *tmp = NULL;
+  int fd = pl_file_tmp_open_at(dirfd, name, mode, &tmp, err);
+  if (fd < 0) return -1;
+  const char *p = data;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      int e = errno;
+      close(fd);
+      unlinkat(dirfd, tmp, 0);
+      return pl_fail(err, e, "write %s", name);
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  return pl_file_tmp_commit_at(dirfd, fd, tmp, name, err);
+}
+
+int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err) {
+  size_t n = strlen(path);
+  if (n == 0 || n >= PATH_MAX) return pl_fail(err, ENAMETOOLONG, "mkdir %s", path);
+  char buf[PATH_MAX];
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", buf);
+    buf[i] = saved;
+  }
+  struct stat st;
+  if (stat(path, &st) < 0) return pl_fail(err, errno, "mkdir %s", path);
+  if (!S_ISDIR(st.st_mode)) return pl_fail(err, ENOTDIR, "mkdir %s", path);
+  return 0;
+}
