@@ -12,7 +12,7 @@
   X(curl_easy_perform) \
   X(curl_easy_getinfo) \
   X(curl_easy_strerror) \
-  X(curl_version_info)
+  X(curl_easy_reset)
 
 struct pl_curl_table { PL_CURL_SYMBOLS(PL_DYN_FIELD) };
 extern struct pl_curl_table pl_curl_fn;
