@@ -77,7 +77,7 @@ static int cmp_keys(const void *a, const void *b) {
 }
 
 static int emit(struct sbuf *b, const json_t *v, int depth, pl_error_t *err) {
-  if (depth > 64) return pl_fail(err, EINVAL, "canonical JSON: nested deeper than 64 levels");
+  if (depth > 64) return pl_fail(err, 0, "canonical JSON: nested deeper than 64 levels");
   switch (json_typeof(v)) {
   case JSON_OBJECT: {
     size_t n = json_object_size(v), i = 0;
@@ -119,9 +119,9 @@ static int emit(struct sbuf *b, const json_t *v, int depth, pl_error_t *err) {
   case JSON_FALSE: sb_add(b, "false", 5); return 0;
   case JSON_NULL: sb_add(b, "null", 4); return 0;
   case JSON_REAL:
-    return pl_fail(err, EINVAL, "canonical JSON: floating-point numbers are not allowed");
+    return pl_fail(err, 0, "canonical JSON: floating-point numbers are not allowed");
   }
-  return pl_fail(err, EINVAL, "canonical JSON: unknown value type");
+  return pl_fail(err, 0, "canonical JSON: unknown value type");
 }
 
 int pl_json_canonical(const json_t *v, char **out, size_t *len, pl_error_t *err) {

@@ -77,7 +77,7 @@ int pl_key_generate(struct pl_key *k, pl_error_t *err) {
 int pl_key_from_public_hex(const char *hex, struct pl_key *k, pl_error_t *err) {
   memset(k, 0, sizeof *k);
   if (!pl_hex_decode(hex, k->pub, 32))
-    return pl_fail(err, EINVAL, "ed25519 public key is not 64 hex digits");
+    return pl_fail(err, 0, "ed25519 public key is not 64 hex digits");
   return pl_key_compute_keyid(k->pub, k->keyid, err);
 }
 
@@ -85,17 +85,17 @@ int pl_key_from_json(const json_t *obj, struct pl_key *k, pl_error_t *err) {
   const char *type = json_string_value(json_object_get(obj, "keytype"));
   const char *scheme = json_string_value(json_object_get(obj, "scheme"));
   const char *pub = json_string_value(json_object_get(json_object_get(obj, "keyval"), "public"));
-  if (!json_is_object(obj)) return pl_fail(err, EINVAL, "key is not a JSON object");
+  if (!json_is_object(obj)) return pl_fail(err, 0, "key is not a JSON object");
   if (type == NULL || strcmp(type, "ed25519") != 0 || scheme == NULL ||
       strcmp(scheme, "ed25519") != 0)
-    return pl_fail(err, ENOTSUP, "key type %s/%s is not supported (only ed25519/ed25519)",
+    return pl_fail(err, 0, "key type %s/%s is not supported (only ed25519/ed25519)",
                    type ? type : "?", scheme ? scheme : "?");
   return pl_key_from_public_hex(pub, k, err);
 }
 
 int pl_key_sign(const struct pl_key *k, const void *msg, size_t len,
                 unsigned char sig[PL_ED25519_SIG], pl_error_t *err) {
-  if (!k->has_seed) return pl_fail(err, EINVAL, "key %.16s is public only; cannot sign", k->keyid);
+  if (!k->has_seed) return pl_fail(err, 0, "key %.16s is public only; cannot sign", k->keyid);
   if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   EVP_PKEY *p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->seed, 32);
   if (p == NULL) return crypto_fail(err, "ed25519 private key");
@@ -152,7 +152,7 @@ static int write_new_file(const char *path, const char *data, size_t n, mode_t m
 }
 
 int pl_key_save(const char *path, const struct pl_key *k, pl_error_t *err) {
-  if (!k->has_seed) return pl_fail(err, EINVAL, "cannot save a public-only key as private");
+  if (!k->has_seed) return pl_fail(err, 0, "cannot save a public-only key as private");
   cleanup_free char *pubpath = NULL;
   if (asprintf(&pubpath, "%s.pub", path) < 0) return pl_fail(err, ENOMEM, "save key");
   if (access(path, F_OK) == 0)
@@ -184,7 +184,7 @@ int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
   if (fd < 0) return pl_fail(err, errno, "open key %s", path);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);
-  if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "key %s is not a regular file", path);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "key %s is not a regular file", path);
   char buf[KEY_FILE_MAX + 1];
   size_t n = 0;
   while (n < sizeof buf - 1) {
@@ -204,7 +204,7 @@ int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
     /* A readable secret key lets anyone sign for the registry: refuse it the
      * way ssh does, before using it. */
     if (st.st_mode & 077) {
-      ret = pl_fail_hint(err, EPERM, NULL, "private key %s is readable by others (mode %04o)",
+      ret = pl_fail_hint(err, 0, NULL, "private key %s is readable by others (mode %04o)",
                          path, (unsigned)(st.st_mode & 07777));
       pl_error_set_hint(err, "chmod 600 %s", path);
     } else {
@@ -212,7 +212,7 @@ int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
       size_t hexlen = strcspn(hex, "\n");
       hex[hexlen] = '\0';
       if (hexlen != 64 || !pl_hex_decode(hex, k->seed, 32))
-        ret = pl_fail(err, EINVAL, "private key %s: second line is not 64 hex digits", path);
+        ret = pl_fail(err, 0, "private key %s: second line is not 64 hex digits", path);
       else
         ret = key_from_seed(k, err);
     }

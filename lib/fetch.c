@@ -59,9 +59,9 @@ int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) 
       path = base + 7;
       if (strncmp(path, "localhost/", 10) == 0) path += 9;
       if (*path != '/')
-        return pl_fail(err, EINVAL, "registry URL %s: file:// URLs need an absolute path", base);
+        return pl_fail(err, 0, "registry URL %s: file:// URLs need an absolute path", base);
     } else if (strstr(base, "://")) {
-      return pl_fail_hint(err, EINVAL, "use a directory, file:///DIR, http:// or https://",
+      return pl_fail_hint(err, 0, "use a directory, file:///DIR, http:// or https://",
                           "registry URL %s: unsupported scheme", base);
     }
     f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -85,7 +85,7 @@ static int fetch_local(struct pl_fetcher *f, const char *rel, uint64_t max, pl_f
   if (fd < 0) return pl_fail(err, errno, "%s", rel);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "%s", rel);
-  if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s: not a regular file", rel);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", rel);
   char buf[65536];
   uint64_t total = 0;
   for (;;) {
@@ -194,7 +194,7 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
 int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink,
              void *ctx, pl_error_t *err) {
   if (!pl_fetch_path_ok(relpath))
-    return pl_fail(err, EINVAL, "refusing unsafe registry path \"%s\"", relpath);
+    return pl_fail(err, 0, "refusing unsafe registry path \"%s\"", relpath);
   return f->url ? fetch_http(f, relpath, max, sink, ctx, err)
                 : fetch_local(f, relpath, max, sink, ctx, err);
 }

@@ -97,30 +97,30 @@ static int md_parse(char *raw, size_t len, const char *file, const char *type, s
   json_t *body = json_object_get(doc, "signed");
   if (!json_is_object(body) || !json_is_array(json_object_get(doc, "signatures"))) {
     md_clear(m);
-    return pl_fail(err, EINVAL, "%s: not TUF metadata (no \"signed\" object or \"signatures\" list)",
+    return pl_fail(err, 0, "%s: not TUF metadata (no \"signed\" object or \"signatures\" list)",
                    file);
   }
   m->body = body;
   const char *t = json_string_value(json_object_get(body, "_type"));
   if (t == NULL || strcmp(t, type) != 0) {
-    pl_fail(err, EINVAL, "%s: wrong _type: expected \"%s\", got \"%s\"", file, type, t ? t : "");
+    pl_fail(err, 0, "%s: wrong _type: expected \"%s\", got \"%s\"", file, type, t ? t : "");
     md_clear(m);
     return -1;
   }
   const char *sv = json_string_value(json_object_get(body, "spec_version"));
   if (sv == NULL || !(sv[0] == '1' && (sv[1] == '\0' || sv[1] == '.'))) {
-    pl_fail_hint(err, EINVAL, "pylock implements TUF specification 1.x",
+    pl_fail_hint(err, 0, "pylock implements TUF specification 1.x",
                  "%s: unsupported spec_version: expected 1.x, got \"%s\"", file, sv ? sv : "");
     md_clear(m);
     return -1;
   }
   if (get_int(body, "version", &m->version) < 0 || m->version < 1) {
     md_clear(m);
-    return pl_fail(err, EINVAL, "%s: version is missing or not a positive integer", file);
+    return pl_fail(err, 0, "%s: version is missing or not a positive integer", file);
   }
   const char *exp = json_string_value(json_object_get(body, "expires"));
   if (pl_tuf_parse_time(exp, &m->expires) < 0) {
-    pl_fail(err, EINVAL, "%s: expires is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"", file, exp ? exp : "");
+    pl_fail(err, 0, "%s: expires is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"", file, exp ? exp : "");
     md_clear(m);
     return -1;
   }
@@ -149,7 +149,7 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
   int64_t threshold = 0;
   if (!json_is_array(keyids) || !json_is_object(keys) || get_int(r, "threshold", &threshold) < 0 ||
       threshold < 1)
-    return pl_fail(err, EINVAL, "root: role %s has no valid keyids/threshold", role);
+    return pl_fail(err, 0, "root: role %s has no valid keyids/threshold", role);
   cleanup_free char *canon = NULL;
   size_t clen;
   if (pl_json_canonical(m->body, &canon, &clen, err) < 0) return pl_error_wrap(err, "%s", file);
@@ -188,7 +188,7 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
     counted[valid++] = keyid;
   }
   if (valid < threshold)
-    return pl_fail_hint(err, EPERM, "the registry's metadata is not signed by the keys you trust: "
+    return pl_fail_hint(err, 0, "the registry's metadata is not signed by the keys you trust: "
                         "it was tampered with, or signed with the wrong key",
                         "%s: signature threshold not met: expected %" PRId64
                         " valid signature(s) by %s keys, got %" PRId64
@@ -202,7 +202,7 @@ static int check_expiry(const struct md *m, const char *file, time_t now, pl_err
   char e[21], n[21];
   pl_tuf_format_time(m->expires, e);
   pl_tuf_format_time(now, n);
-  return pl_fail_hint(err, EKEYEXPIRED,
+  return pl_fail_hint(err, 0,
                       "the registry must re-sign its metadata (pylock registry sign); until then "
                       "nothing from it is trusted",
                       "%s: expired: valid until %s, now %s", file, e, n);
@@ -240,12 +240,12 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
                             const char *raw, size_t len, pl_error_t *err) {
   int64_t want_len;
   if (get_int(meta, "length", &want_len) == 0 && (uint64_t)want_len != len)
-    return pl_fail(err, EBADMSG, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu",
+    return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu",
                    file, want_len, from, len);
   json_t *hashes = json_object_get(meta, "hashes");
   if (hashes == NULL) return 0;
   if (!json_is_object(hashes) || json_object_size(hashes) == 0)
-    return pl_fail(err, EINVAL, "%s: %s lists an empty or malformed hashes object", file, from);
+    return pl_fail(err, 0, "%s: %s lists an empty or malformed hashes object", file, from);
   struct hashing h;
   if (pl_digest_init(&h.d, err) < 0) return -1;
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
@@ -257,12 +257,12 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
   const char *w256 = json_string_value(json_object_get(hashes, "sha256"));
   const char *w512 = json_string_value(json_object_get(hashes, "sha512"));
   if (w256 == NULL && w512 == NULL)
-    return pl_fail(err, ENOTSUP, "%s: %s lists no sha256 or sha512 hash", file, from);
+    return pl_fail(err, 0, "%s: %s lists no sha256 or sha512 hash", file, from);
   if (w256 && strcasecmp(w256, s256) != 0)
-    return pl_fail(err, EBADMSG, "%s: sha256 mismatch: expected %s (%s), got %s", file, w256, from,
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (%s), got %s", file, w256, from,
                    s256);
   if (w512 && strcasecmp(w512, s512) != 0)
-    return pl_fail(err, EBADMSG, "%s: sha512 mismatch: expected %s (%s), got %s", file, w512, from,
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (%s), got %s", file, w512, from,
                    s512);
   return 0;
 }
@@ -277,7 +277,7 @@ static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, co
                    file, from, want_len, max);
   if (pl_fetch_mem(t->f, file, has_len ? (size_t)want_len : max, raw, len, err) < 0) {
     if (has_len && (*err)->errnum == EFBIG)
-      return pl_fail(err, EBADMSG, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more",
+      return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more",
                      file, want_len, from);
     return -1;
   }
@@ -354,14 +354,14 @@ static int update_root(struct pl_tuf *t, pl_error_t *err) {
       return -1;
     }
     if (m.version != next) {
-      pl_fail(err, EBADMSG, "%s: version mismatch: expected %" PRId64 ", got %" PRId64, file, next,
+      pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 ", got %" PRId64, file, next,
               m.version);
       md_clear(&m);
       return -1;
     }
     md_move(&t->md[PL_TUF_ROOT], &m);
   }
-  return pl_fail(err, ELOOP, "more than %d root rotations in one update",
+  return pl_fail(err, 0, "more than %d root rotations in one update",
                  PL_TUF_MAX_ROOT_ROTATIONS);
 }
 
@@ -397,7 +397,7 @@ static int meta_version(const struct md *m, const char *file, const char *name, 
                         pl_error_t *err) {
   const json_t *e = meta_entry(m, name);
   if (!json_is_object(e) || get_int(e, "version", v) < 0 || *v < 1)
-    return pl_fail(err, EINVAL, "%s: meta has no valid entry for %s", file, name);
+    return pl_fail(err, 0, "%s: meta has no valid entry for %s", file, name);
   return 0;
 }
 
@@ -414,11 +414,11 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   struct md *old = &t->md[PL_TUF_TIMESTAMP];
   if (r == 0 && old->doc) {
     if (m.version < old->version)
-      r = pl_fail(err, EBADMSG, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
+      r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
                   file, old->version, m.version);
     else if (get_int(meta_entry(old, "snapshot.json"), "version", &old_snapv) == 0 &&
              snapv < old_snapv)
-      r = pl_fail(err, EBADMSG,
+      r = pl_fail(err, 0,
                   "%s: snapshot.json version rollback: trusted version %" PRId64 ", got %" PRId64,
                   file, old_snapv, snapv);
   }
@@ -449,7 +449,7 @@ static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
   if (md_parse(raw, len, file, "snapshot", &m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, "snapshot", &m, file, err);
   if (r == 0 && m.version != want)
-    r = pl_fail(err, EBADMSG,
+    r = pl_fail(err, 0,
                 "%s: version mismatch: expected %" PRId64 " (timestamp.json), got %" PRId64, file,
                 want, m.version);
   struct md *old = &t->md[PL_TUF_SNAPSHOT];
@@ -461,10 +461,10 @@ static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
       get_int(json_object_iter_value(it), "version", &ov);
       const json_t *ne = meta_entry(&m, name);
       if (ne == NULL)
-        r = pl_fail(err, EBADMSG, "%s: %s is missing, but the trusted snapshot lists it", file,
+        r = pl_fail(err, 0, "%s: %s is missing, but the trusted snapshot lists it", file,
                     name);
       else if (get_int(ne, "version", &nv) < 0 || nv < ov)
-        r = pl_fail(err, EBADMSG,
+        r = pl_fail(err, 0,
                     "%s: %s version rollback: trusted version %" PRId64 ", got %" PRId64, file,
                     name, ov, nv);
     }
@@ -484,7 +484,7 @@ static int cmp_target(const void *a, const void *b) {
 
 static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
   json_t *tg = json_object_get(t->md[PL_TUF_TARGETS].body, "targets");
-  if (!json_is_object(tg)) return pl_fail(err, EINVAL, "%s: no \"targets\" object", file);
+  if (!json_is_object(tg)) return pl_fail(err, 0, "%s: no \"targets\" object", file);
   size_t n = json_object_size(tg), i = 0;
   struct pl_tuf_target *list = calloc(n ? n : 1, sizeof *list);
   if (list == NULL) return pl_fail(err, ENOMEM, "%s", file);
@@ -498,7 +498,7 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
     const char *s512 = json_string_value(json_object_get(h, "sha512"));
     if (!pl_fetch_path_ok(e->name) || get_int(v, "length", &l) < 0 || l < 0 || !json_is_object(h) ||
         (s256 && strlen(s256) != 64) || (s512 && strlen(s512) != 128)) {
-      pl_fail(err, EINVAL, "%s: target \"%s\" has an unsafe path or malformed length/hashes", file,
+      pl_fail(err, 0, "%s: target \"%s\" has an unsafe path or malformed length/hashes", file,
               e->name);
       free(list);
       return -1;
@@ -532,12 +532,12 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   if (md_parse(raw, len, file, "targets", &m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, "targets", &m, file, err);
   if (r == 0 && m.version != want)
-    r = pl_fail(err, EBADMSG,
+    r = pl_fail(err, 0,
                 "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64, file,
                 want, m.version);
   struct md *old = &t->md[PL_TUF_TARGETS];
   if (r == 0 && old->doc && m.version < old->version)
-    r = pl_fail(err, EBADMSG, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
+    r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
                 file, old->version, m.version);
   if (r == 0) r = check_expiry(&m, file, t->now, err);
   if (r < 0) {
@@ -673,7 +673,7 @@ int pl_tuf_find_target(const struct pl_tuf *t, const char *name,
       t->ntargets ? bsearch(&key, t->targets, t->ntargets, sizeof key, cmp_target) : NULL;
   if (e == NULL) return pl_fail(err, ENOENT, "%s: not a signed target of this registry", name);
   if (e->sha256[0] == '\0')
-    return pl_fail(err, ENOTSUP, "%s: the signed target lists no sha256 hash", name);
+    return pl_fail(err, 0, "%s: the signed target lists no sha256 hash", name);
   *out = e;
   return 0;
 }
@@ -711,13 +711,13 @@ static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
   if (pl_digest_final(&s->d, s256, s512, err) < 0) return -1;
   if (got != e->length)
-    return pl_fail(err, EBADMSG, "%s: length mismatch: expected %" PRIu64
+    return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
                    " bytes (targets.json), got %" PRIu64, e->name, e->length, got);
   if (strcasecmp(e->sha256, s256) != 0)
-    return pl_fail(err, EBADMSG, "%s: sha256 mismatch: expected %s (targets.json), got %s",
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (targets.json), got %s",
                    e->name, e->sha256, s256);
   if (e->sha512[0] && strcasecmp(e->sha512, s512) != 0)
-    return pl_fail(err, EBADMSG, "%s: sha512 mismatch: expected %s (targets.json), got %s",
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (targets.json), got %s",
                    e->name, e->sha512, s512);
   return 0;
 }
@@ -737,7 +737,7 @@ static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct 
   if (pl_fetch(t->f, path, e->length, target_sink_write, s, err) < 0) {
     pl_digest_free(&s->d);
     if ((*err)->errnum == EFBIG)
-      return pl_fail(err, EBADMSG, "%s: length mismatch: expected %" PRIu64
+      return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
                      " bytes (targets.json), got more", e->name, e->length);
     return -1;
   }
@@ -794,7 +794,7 @@ int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl
     if (pl_digest_update(&s.d, buf, (size_t)r, err) < 0 || (uint64_t)off > e->length) {
       pl_digest_free(&s.d);
       if ((uint64_t)off > e->length)
-        return pl_fail(err, EBADMSG, "%s: length mismatch: expected %" PRIu64
+        return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
                        " bytes (targets.json), got more", name, e->length);
       return -1;
     }

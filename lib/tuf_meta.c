@@ -109,7 +109,7 @@ static int array_index(const json_t *arr, const char *s) {
 int pl_tuf_root_add_key(json_t *root, const char *role, const struct pl_key *k, pl_error_t *err) {
   json_t *r = role_obj(root, role);
   json_t *ids = json_object_get(r, "keyids");
-  if (!json_is_array(ids)) return pl_fail(err, EINVAL, "root has no role %s", role);
+  if (!json_is_array(ids)) return pl_fail(err, 0, "root has no role %s", role);
   json_t *kj = pl_key_to_json(k);
   if (kj == NULL) return pl_fail(err, ENOMEM, "add key");
   json_object_set_new(json_object_get(root, "keys"), k->keyid, kj);
@@ -143,12 +143,12 @@ int64_t pl_tuf_root_threshold(const json_t *root, const char *role) {
 int pl_tuf_targets_add(json_t *targets, const char *name, uint64_t length, const char *sha256,
                        pl_error_t *err) {
   json_t *tg = json_object_get(targets, "targets");
-  if (!json_is_object(tg)) return pl_fail(err, EINVAL, "targets body has no \"targets\" object");
+  if (!json_is_object(tg)) return pl_fail(err, 0, "targets body has no \"targets\" object");
   json_t *e = json_object(), *h = json_object();
   json_object_set_new(h, "sha256", json_string(sha256));
   json_object_set_new(e, "length", json_integer((json_int_t)length));
   json_object_set_new(e, "hashes", h);
-  if (json_object_set_new(tg, name, e) < 0) return pl_fail(err, EINVAL, "target name %s", name);
+  if (json_object_set_new(tg, name, e) < 0) return pl_fail(err, 0, "target name %s", name);
   return 0;
 }
 
