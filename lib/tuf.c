@@ -405,7 +405,11 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   const char *file = "timestamp.json";
   char *raw = NULL;
   size_t len;
-  if (fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) return -1;
+  if (fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) {
+    if ((*err)->errnum == ENOENT)
+      pl_error_set_hint(err, "is the URL the registry's top directory (where root.json is)?");
+    return -1;
+  }
   struct md m;
   if (md_parse(raw, len, file, "timestamp", &m, err) < 0) return -1;
   int64_t snapv, old_snapv;
