@@ -50,7 +50,12 @@ static void usage(FILE *out) {
           "  --targets               also download and check every target (verify)\n"
           "  -h, --help              print this help and exit\n\n"
           "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
-          "registry is consistent, not that it is the registry you meant.\n",
+          "registry is consistent, not that it is the registry you meant.\n\n"
+          "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
+          "YYYY-MM-DDTHH:MM:SSZ' line for root, timestamp, snapshot and targets in that order,\n"
+          "'target-count: N', and with --targets 'verified: N targets'.  Exit status: 0 ok,\n"
+          "1 a check or an operation failed (the message names the file, the check, expected\n"
+          "and got), 2 usage.\n",
           PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
 }
 
