@@ -12,7 +12,8 @@
 int pl_json_parse(const char *buf, size_t len, const char *what, json_t **out, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
   if (len > PL_JSON_MAX)
-    return pl_fail(err, EFBIG, "%s: %zu bytes is more than the %zu allowed", what, len, PL_JSON_MAX);
+    return pl_fail(err, EFBIG, "%s: %zu bytes is more than the %zu allowed", what, len,
+                   PL_JSON_MAX);
   json_error_t jerr;
   json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
   if (v == NULL)
@@ -44,7 +45,8 @@ static void sb_add(struct sbuf *b, const char *s, size_t n) {
   }
   if (b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < b->len + n + 1) ncap *= 2;
+    while (ncap < b->len + n + 1)
+      ncap *= 2;
     char *np = realloc(b->p, ncap);
     if (np == NULL) {
       b->failed = ENOMEM;
@@ -106,9 +108,7 @@ static int emit(struct sbuf *b, const json_t *v, int depth, pl_error_t *err) {
     sb_add(b, "]", 1);
     return 0;
   }
-  case JSON_STRING:
-    sb_string(b, json_string_value(v), json_string_length(v));
-    return 0;
+  case JSON_STRING: sb_string(b, json_string_value(v), json_string_length(v)); return 0;
   case JSON_INTEGER: {
     char num[32];
     int n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -118,8 +118,7 @@ static int emit(struct sbuf *b, const json_t *v, int depth, pl_error_t *err) {
   case JSON_TRUE: sb_add(b, "true", 4); return 0;
   case JSON_FALSE: sb_add(b, "false", 5); return 0;
   case JSON_NULL: sb_add(b, "null", 4); return 0;
-  case JSON_REAL:
-    return pl_fail(err, 0, "canonical JSON: floating-point numbers are not allowed");
+  case JSON_REAL: return pl_fail(err, 0, "canonical JSON: floating-point numbers are not allowed");
   }
   return pl_fail(err, 0, "canonical JSON: unknown value type");
 }

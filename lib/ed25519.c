@@ -50,7 +50,9 @@ int pl_key_compute_keyid(const unsigned char pub[32], char keyid[PL_KEYID_HEX], 
   return pl_sha256_hex(c, n, keyid, err);
 }
 
-json_t *pl_key_to_json(const struct pl_key *k) { return public_json(k->pub); }
+json_t *pl_key_to_json(const struct pl_key *k) {
+  return public_json(k->pub);
+}
 
 static int key_from_seed(struct pl_key *k, pl_error_t *err) {
   EVP_PKEY *p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->seed, 32);
@@ -204,8 +206,8 @@ int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
     /* A readable secret key lets anyone sign for the registry: refuse it the
      * way ssh does, before using it. */
     if (st.st_mode & 077) {
-      ret = pl_fail_hint(err, 0, NULL, "private key %s is readable by others (mode %04o)",
-                         path, (unsigned)(st.st_mode & 07777));
+      ret = pl_fail_hint(err, 0, NULL, "private key %s is readable by others (mode %04o)", path,
+                         (unsigned)(st.st_mode & 07777));
       pl_error_set_hint(err, "chmod 600 %s", path);
     } else {
       char *hex = buf + hl + 1;

@@ -14,8 +14,8 @@
 #include "dyn_curl.h"
 
 struct pl_fetcher {
-  int dirfd;  /* local registry, or -1 */
-  char *url;  /* http(s) base without trailing '/', or NULL */
+  int dirfd; /* local registry, or -1 */
+  char *url; /* http(s) base without trailing '/', or NULL */
   CURL *curl;
 };
 
@@ -35,10 +35,7 @@ int pl_fetch_path_ok(const char *p) {
   }
 }
 
-int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) {
-  cleanup_free struct pl_fetcher *f = calloc(1, sizeof *f);
-  if (f == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
-  f->dirfd = -1;
+static int fetcher_init(struct pl_fetcher *f, const char *base, pl_error_t *err) {
   if (strncmp(base, "http://", 7) == 0 || strncmp(base, "https://", 8) == 0) {
     if (pl_dynlib_load(PL_LIB_CURL, err) < 0) return -1;
     static bool curl_ready;
@@ -46,28 +43,37 @@ int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) 
       return pl_fail(err, 0, "cannot initialise libcurl");
     curl_ready = true;
     size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
+    while (n > 0 && base[n - 1] == '/')
+      n--;
     f->url = strndup(base, n);
     f->curl = curl_easy_init();
-    if (f->url == NULL || f->curl == NULL) {
-      free(f->url);
-      return pl_fail(err, ENOMEM, "open registry %s", base);
-    }
-  } else {
-    const char *path = base;
-    if (strncmp(base, "file://", 7) == 0) {
-      path = base + 7;
-      if (strncmp(path, "localhost/", 10) == 0) path += 9;
-      if (*path != '/')
-        return pl_fail(err, 0, "registry URL %s: file:// URLs need an absolute path", base);
-    } else if (strstr(base, "://")) {
-      return pl_fail_hint(err, 0, "use a directory, file:///DIR, http:// or https://",
-                          "registry URL %s: unsupported scheme", base);
-    }
-    f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (f->dirfd < 0) return pl_fail(err, errno, "open registry directory %s", path);
+    if (f->url == NULL || f->curl == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
+    return 0;
   }
-  *out = steal_pointer(&f);
+  const char *path = base;
+  if (strncmp(base, "file://", 7) == 0) {
+    path = base + 7;
+    if (strncmp(path, "localhost/", 10) == 0) path += 9;
+    if (*path != '/')
+      return pl_fail(err, 0, "registry URL %s: file:// URLs need an absolute path", base);
+  } else if (strstr(base, "://")) {
+    return pl_fail_hint(err, 0, "use a directory, file:///DIR, http:// or https://",
+                        "registry URL %s: unsupported scheme", base);
+  }
+  f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (f->dirfd < 0) return pl_fail(err, errno, "open registry directory %s", path);
+  return 0;
+}
+
+int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) {
+  struct pl_fetcher *f = calloc(1, sizeof *f);
+  if (f == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
+  f->dirfd = -1;
+  if (fetcher_init(f, base, err) < 0) {
+    pl_fetcher_free(f);
+    return -1;
+  }
+  *out = f;
   return 0;
 }
 
@@ -183,16 +189,16 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
     return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", url,
                    (unsigned long long)max);
   if (rc != CURLE_OK)
-    return pl_fail_hint(err, EIO, "check the registry URL and the network",
-                        "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return pl_fail_hint(err, EIO, "check the registry URL and the network", "%s: %s", url,
+                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
   if (status == 403 || status == 404 || status == 410)
     return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
   if (status != 200) return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
   return 0;
 }
 
-int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink,
-             void *ctx, pl_error_t *err) {
+int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink, void *ctx,
+             pl_error_t *err) {
   if (!pl_fetch_path_ok(relpath))
     return pl_fail(err, 0, "refusing unsafe registry path \"%s\"", relpath);
   return f->url ? fetch_http(f, relpath, max, sink, ctx, err)
@@ -208,7 +214,8 @@ static int mem_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
   struct membuf *m = ctx;
   if (m->len + n + 1 > m->cap) {
     size_t ncap = m->cap ? m->cap : 4096;
-    while (ncap < m->len + n + 1) ncap *= 2;
+    while (ncap < m->len + n + 1)
+      ncap *= 2;
     char *np = realloc(m->p, ncap);
     if (np == NULL) return pl_fail(err, ENOMEM, "fetch");
     m->p = np;

@@ -31,8 +31,8 @@ void pl_fetcher_free(struct pl_fetcher *f);
  * "/", no empty or "." segment, no control characters).  More than max bytes
  * fails with EFBIG; a missing file (ENOENT, HTTP 403/404/410) fails with
  * errno ENOENT, so the caller can tell "absent" from "broken". */
-int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink,
-             void *ctx, pl_error_t *err);
+int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink, void *ctx,
+             pl_error_t *err);
 
 /* Whole file into a new NUL-terminated buffer, at most max bytes. */
 int pl_fetch_mem(struct pl_fetcher *f, const char *relpath, size_t max, char **buf, size_t *len,

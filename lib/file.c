@@ -28,7 +28,8 @@ int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   /* The file may grow while we read it: read at most max+1 bytes whatever stat said. */
   for (;;) {
     if (n == cap) {
-      if (cap > max) return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+      if (cap > max)
+        return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
       size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
       char *nb = realloc(b, ncap + 1);
       if (nb == NULL) return pl_fail(err, ENOMEM, "read %s", name);
@@ -48,8 +49,7 @@ int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   return 0;
 }
 
-int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
-                        pl_error_t *err) {
+int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
   const char *slash = strrchr(name, '/');
   int dirlen = slash ? (int)(slash - name + 1) : 0;
   const char *base = slash ? slash + 1 : name;
@@ -92,8 +92,8 @@ int pl_file_tmp_commit_at(int dirfd, int fd, const char *tmpname, const char *na
   return 0;
 }
 
-int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                            mode_t mode, pl_error_t *err) {
+int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                            pl_error_t *err) {
   cleanup_free char *tmp = NULL;
   int fd = pl_file_tmp_open_at(dirfd, name, mode, &tmp, err);
   if (fd < 0) return -1;

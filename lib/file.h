@@ -16,13 +16,12 @@ int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t 
 /* Replace dirfd/name with data atomically: write a fresh temporary file
  * beside it (O_EXCL, O_NOFOLLOW), fsync, rename over.  `name` may hold one
  * directory part ("targets/x.whl"); that directory must exist. */
-int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                            mode_t mode, pl_error_t *err);
+int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                            pl_error_t *err);
 
 /* Open a fresh temporary file in the directory of dirfd/name for an atomic
  * replace; *tmpname receives its name (relative to dirfd). */
-int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
-                        pl_error_t *err);
+int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 /* fsync fd, close it and rename tmpname over name; unlinks tmpname on failure. */
 int pl_file_tmp_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
                           pl_error_t *err);

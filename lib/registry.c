@@ -27,7 +27,8 @@ struct reg {
 };
 
 static void reg_close(struct reg *r) {
-  for (int i = 0; i < PL_TUF_NROLES; i++) pl_json_decref(r->body[i]);
+  for (int i = 0; i < PL_TUF_NROLES; i++)
+    pl_json_decref(r->body[i]);
   if (r->fd >= 0) close(r->fd);
 }
 
@@ -85,7 +86,8 @@ struct batch {
 };
 
 static void batch_free(struct batch *b) {
-  for (int i = 0; i < b->n; i++) free(b->f[i].data);
+  for (int i = 0; i < b->n; i++)
+    free(b->f[i].data);
   b->n = 0;
 }
 
@@ -109,7 +111,8 @@ static int sign_body(struct reg *r, struct batch *b, const char *name, const jso
     const struct pl_key *key =
         i < r->o->nkeys ? &r->o->keys[i] : &r->o->add_root_keys[i - r->o->nkeys];
     bool dup = false;
-    for (size_t j = 0; j < k; j++) dup = dup || strcmp(keys[j]->keyid, key->keyid) == 0;
+    for (size_t j = 0; j < k; j++)
+      dup = dup || strcmp(keys[j]->keyid, key->keyid) == 0;
     bool in_new = pl_tuf_root_has_key(root, role, key->keyid);
     bool in_old = old_root && pl_tuf_root_has_key(old_root, role, key->keyid);
     if (dup || !(in_new || in_old)) continue;
@@ -120,8 +123,8 @@ static int sign_body(struct reg *r, struct batch *b, const char *name, const jso
   int64_t need = pl_tuf_root_threshold(root, role);
   if (have_new < need)
     return pl_fail_hint(err, 0, "pass the private key(s) of that role with --key FILE",
-                        "cannot sign %s: the %s role needs %" PRId64
-                        " signature(s), and %" PRId64 " of the given keys hold it",
+                        "cannot sign %s: the %s role needs %" PRId64 " signature(s), and %" PRId64
+                        " of the given keys hold it",
                         name, role, need, have_new);
   if (old_root && have_old < pl_tuf_root_threshold(old_root, role))
     return pl_fail_hint(err, 0, "a new root must be signed by the current root keys too",
@@ -150,7 +153,8 @@ static int resign_tail(struct reg *r, struct batch *b, pl_error_t *err) {
 
   const struct pending *sp = &b->f[b->n - 1];
   int64_t tsv = pl_tuf_get_version(r->body[PL_TUF_TIMESTAMP]) + 1;
-  cleanup_json json_t *ts = pl_tuf_new_timestamp(tsv, expiry(r, false), snapv, sp->data, sp->len, err);
+  cleanup_json json_t *ts =
+      pl_tuf_new_timestamp(tsv, expiry(r, false), snapv, sp->data, sp->len, err);
   if (ts == NULL) return -1;
   return sign_body(r, b, "timestamp.json", ts, "timestamp", root, NULL, err);
 }
@@ -180,8 +184,8 @@ static int check_can_sign(struct reg *r, pl_error_t *err) {
   for (int i = 0; i < 3 && ret == 0; i++) {
     char name[32];
     snprintf(name, sizeof name, "%s.json", roles[i]);
-    ret = sign_body(r, &b, name, r->body[PL_TUF_TARGETS], roles[i], r->body[PL_TUF_ROOT], NULL,
-                    err);
+    ret =
+        sign_body(r, &b, name, r->body[PL_TUF_TARGETS], roles[i], r->body[PL_TUF_ROOT], NULL, err);
     batch_free(&b);
   }
   return ret;
@@ -192,8 +196,8 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   unsigned threshold = o->threshold ? o->threshold : 1;
   if (o->nkeys == 0) return pl_fail(err, 0, "no signing key");
   if (threshold > o->nkeys)
-    return pl_fail(err, 0, "threshold %u needs at least %u keys, got %zu",
-                   threshold, threshold, o->nkeys);
+    return pl_fail(err, 0, "threshold %u needs at least %u keys, got %zu", threshold, threshold,
+                   o->nkeys);
   if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
   struct reg r = {.dir = dir, .o = o, .now = o->now ? o->now : time(NULL)};
   r.fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -376,7 +380,8 @@ static int add_target(struct reg *r, const char *name, uint64_t length, const ch
                       pl_error_t *err) {
   json_t *tg = r->body[PL_TUF_TARGETS];
   json_t *old = json_object_get(json_object_get(tg, "targets"), name);
-  const char *old_sha = json_string_value(json_object_get(json_object_get(old, "hashes"), "sha256"));
+  const char *old_sha =
+      json_string_value(json_object_get(json_object_get(old, "hashes"), "sha256"));
   if (old && (old_sha == NULL || strcmp(old_sha, sha256) != 0))
     return pl_fail_hint(err, EEXIST, "a published file never changes: build a new version",
                         "%s is already in the registry with different content", name);
@@ -414,7 +419,8 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
         if (fd < 0) pl_fail(err, errno, "open %s", wheels[i]);
         goto out;
       }
-      while ((n = read(fd, buf, sizeof buf)) > 0) pl_digest_update(&d, buf, (size_t)n, err);
+      while ((n = read(fd, buf, sizeof buf)) > 0)
+        pl_digest_update(&d, buf, (size_t)n, err);
       len = d.length;
       if (n < 0 || pl_digest_final(&d, sha, NULL, err) < 0 ||
           add_target(&r, base, len, sha, err) < 0)
@@ -461,7 +467,8 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
       }
       pl_tuf_root_remove_key(root, "root", o->remove_root_keyids[i]);
     }
-    json_t *ids = json_object_get(json_object_get(json_object_get(root, "roles"), "root"), "keyids");
+    json_t *ids =
+        json_object_get(json_object_get(json_object_get(root, "roles"), "root"), "keyids");
     if ((int64_t)json_array_size(ids) < pl_tuf_root_threshold(root, "root")) {
       pl_fail(err, 0, "the new root would list %zu root key(s), fewer than its threshold %" PRId64,
               json_array_size(ids), pl_tuf_root_threshold(root, "root"));

@@ -20,7 +20,7 @@
 #include "ed25519.h"
 #include "error.h"
 
-#define PL_REGISTRY_EXPIRES_DAYS 30   /* timestamp, snapshot, targets */
+#define PL_REGISTRY_EXPIRES_DAYS 30 /* timestamp, snapshot, targets */
 #define PL_REGISTRY_ROOT_EXPIRES_DAYS 365
 #define PL_REGISTRY_WHEEL_MAX ((uint64_t)4 << 30)
 #define PL_REGISTRY_METADATA_MAX ((size_t)16 << 20)
@@ -28,16 +28,16 @@
 struct pl_registry_opts {
   const struct pl_key *keys; /* private keys to sign with */
   size_t nkeys;
-  unsigned threshold;        /* init: signatures each role needs (0: 1) */
-  unsigned expires_days;     /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
-                                root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
-  time_t now;                /* 0: time(NULL) */
+  unsigned threshold;    /* init: signatures each role needs (0: 1) */
+  unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
+                            root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
+  time_t now;            /* 0: time(NULL) */
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
   size_t nadd_root_keys;
   const char *const *remove_root_keyids; /* keyids to drop from the root role */
   size_t nremove_root_keyids;
-  bool renew_root;           /* sign a new root version even without key changes */
+  bool renew_root; /* sign a new root version even without key changes */
 };
 
 /* Create DIR (and DIR/targets) with root version 1 (root.json, 1.root.json)
@@ -48,8 +48,8 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_er
 /* Copy each wheel to DIR/targets/, add it and its .metadata as targets, and
  * re-sign targets, snapshot and timestamp with bumped versions.  Adding the
  * same bytes again is a no-op; different bytes under a published name fail. */
-int pl_registry_add(const char *dir, const struct pl_registry_opts *opts,
-                    const char *const *wheels, size_t nwheels, pl_error_t *err);
+int pl_registry_add(const char *dir, const struct pl_registry_opts *opts, const char *const *wheels,
+                    size_t nwheels, pl_error_t *err);
 
 /* Re-sign timestamp, snapshot and targets with bumped versions and new
  * expiry; and root (N+1, signed by the old and the new root keys) when keys

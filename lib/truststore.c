@@ -52,8 +52,10 @@ static char *derive_name(const char *file, const char *raw, size_t len) {
   base = base ? base + 1 : file;
   size_t n = strlen(base);
   if (n > 5 && strcmp(base + n - 5, ".json") == 0) n -= 5;
-  while (n && *base >= '0' && *base <= '9') base++, n--; /* "3.root" -> ".root" */
-  while (n && *base == '.') base++, n--;
+  while (n && *base >= '0' && *base <= '9')
+    base++, n--; /* "3.root" -> ".root" */
+  while (n && *base == '.')
+    base++, n--;
   char *name = strndup(base, n);
   if (name && pl_trust_name_ok(name) && strcmp(name, "root") != 0) return name;
   free(name);
@@ -79,8 +81,8 @@ static char *derive_name(const char *file, const char *raw, size_t len) {
 
 int pl_trust_add(const char *root_file, const char *name, char **name_out, pl_error_t *err) {
   if (name && !pl_trust_name_ok(name))
-    return pl_fail(err, 0, "invalid name \"%s\": use 1-%d letters, digits, '.', '_', '-'",
-                   name, PL_TRUST_NAME_MAX);
+    return pl_fail(err, 0, "invalid name \"%s\": use 1-%d letters, digits, '.', '_', '-'", name,
+                   PL_TRUST_NAME_MAX);
   cleanup_free char *raw = NULL;
   size_t len;
   if (pl_file_read_at(AT_FDCWD, root_file, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
@@ -145,8 +147,8 @@ static int cmp_entry(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-static int scan(const char *dir, bool system, struct pl_trust_entry **list, size_t *n,
-                size_t *cap, pl_error_t *err) {
+static int scan(const char *dir, bool system, struct pl_trust_entry **list, size_t *n, size_t *cap,
+                pl_error_t *err) {
   cleanup_dir DIR *d = opendir(dir);
   if (d == NULL) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", dir);
   struct dirent *de;
@@ -192,7 +194,8 @@ int pl_trust_list(struct pl_trust_entry **out, size_t *n, pl_error_t *err) {
   size_t cnt = 0, cap = 0;
   cleanup_free char *user = NULL, *sys = pl_trust_system_dir();
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
-  if ((pl_config_path("trust.d", &user, NULL) == 0 && scan(user, false, &list, &cnt, &cap, err) < 0) ||
+  if ((pl_config_path("trust.d", &user, NULL) == 0 &&
+       scan(user, false, &list, &cnt, &cap, err) < 0) ||
       (sys && scan(sys, true, &list, &cnt, &cap, err) < 0)) {
     pl_trust_list_free(list, cnt);
     return -1;

@@ -36,11 +36,11 @@ int pl_trust_find(const char *name, char **path, pl_error_t *err);
 struct pl_trust_entry {
   char *name, *path;
   bool system;
-  bool shadowed;   /* a system root hidden by a user root of the same name */
-  bool valid;      /* parses and is self-signed */
+  bool shadowed; /* a system root hidden by a user root of the same name */
+  bool valid;    /* parses and is self-signed */
   int64_t version;
   time_t expires;
-  char *problem;   /* why not valid, or NULL */
+  char *problem; /* why not valid, or NULL */
 };
 /* Every root, user ones first, each sorted by name. */
 int pl_trust_list(struct pl_trust_entry **out, size_t *n, pl_error_t *err);

@@ -21,9 +21,9 @@ const char *const pl_tuf_role_names[PL_TUF_NROLES] = {"root", "timestamp", "snap
 
 /* One verified (or trusted-from-state) metadata file. */
 struct md {
-  json_t *doc;    /* the whole envelope */
-  json_t *body;   /* its "signed" object (borrowed from doc) */
-  char *raw;      /* the bytes as fetched, persisted as they are */
+  json_t *doc;  /* the whole envelope */
+  json_t *body; /* its "signed" object (borrowed from doc) */
+  char *raw;    /* the bytes as fetched, persisted as they are */
   size_t rawlen;
   int64_t version;
   time_t expires;
@@ -50,6 +50,13 @@ static void md_move(struct md *to, struct md *from) {
   memset(from, 0, sizeof *from);
 }
 
+static int digits(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++)
+    v = v * 10 + (s[i] - '0');
+  return v;
+}
+
 int pl_tuf_parse_time(const char *s, time_t *out) {
   /* Strictly YYYY-MM-DDTHH:MM:SSZ: no offsets, no fractions, no guessing. */
   static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
@@ -57,10 +64,12 @@ int pl_tuf_parse_time(const char *s, time_t *out) {
   for (size_t i = 0; pat[i]; i++) {
     if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return -1;
   }
-#define NUM(a, n) ({ int _v = 0; for (int _i = 0; _i < (n); _i++) _v = _v * 10 + (s[(a) + _i] - '0'); _v; })
-  struct tm tm = {.tm_year = NUM(0, 4) - 1900, .tm_mon = NUM(5, 2) - 1, .tm_mday = NUM(8, 2),
-                  .tm_hour = NUM(11, 2), .tm_min = NUM(14, 2), .tm_sec = NUM(17, 2)};
-#undef NUM
+  struct tm tm = {.tm_year = digits(s, 4) - 1900,
+                  .tm_mon = digits(s + 5, 2) - 1,
+                  .tm_mday = digits(s + 8, 2),
+                  .tm_hour = digits(s + 11, 2),
+                  .tm_min = digits(s + 14, 2),
+                  .tm_sec = digits(s + 17, 2)};
   if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
       tm.tm_sec > 60)
     return -1;
@@ -173,7 +182,8 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
       continue;
     }
     bool dup = false;
-    for (int64_t k = 0; k < valid; k++) dup = dup || strcmp(counted[k], keyid) == 0;
+    for (int64_t k = 0; k < valid; k++)
+      dup = dup || strcmp(counted[k], keyid) == 0;
     if (dup) continue;
     struct pl_key key;
     unsigned char sig[PL_ED25519_SIG];
@@ -188,7 +198,8 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
     counted[valid++] = keyid;
   }
   if (valid < threshold)
-    return pl_fail_hint(err, 0, "the registry's metadata is not signed by the keys you trust: "
+    return pl_fail_hint(err, 0,
+                        "the registry's metadata is not signed by the keys you trust: "
                         "it was tampered with, or signed with the wrong key",
                         "%s: signature threshold not met: expected %" PRId64
                         " valid signature(s) by %s keys, got %" PRId64
@@ -236,12 +247,12 @@ static int hash_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
 }
 
 /* Compare length and the hashes a meta entry lists against bytes. */
-static int check_meta_bytes(const json_t *meta, const char *file, const char *from,
-                            const char *raw, size_t len, pl_error_t *err) {
+static int check_meta_bytes(const json_t *meta, const char *file, const char *from, const char *raw,
+                            size_t len, pl_error_t *err) {
   int64_t want_len;
   if (get_int(meta, "length", &want_len) == 0 && (uint64_t)want_len != len)
-    return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu",
-                   file, want_len, from, len);
+    return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu", file,
+                   want_len, from, len);
   json_t *hashes = json_object_get(meta, "hashes");
   if (hashes == NULL) return 0;
   if (!json_is_object(hashes) || json_object_size(hashes) == 0)
@@ -259,11 +270,9 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
   if (w256 == NULL && w512 == NULL)
     return pl_fail(err, 0, "%s: %s lists no sha256 or sha512 hash", file, from);
   if (w256 && strcasecmp(w256, s256) != 0)
-    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (%s), got %s", file, w256, from,
-                   s256);
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (%s), got %s", file, w256, from, s256);
   if (w512 && strcasecmp(w512, s512) != 0)
-    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (%s), got %s", file, w512, from,
-                   s512);
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (%s), got %s", file, w512, from, s512);
   return 0;
 }
 
@@ -273,12 +282,13 @@ static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, co
   int64_t want_len;
   bool has_len = meta && get_int(meta, "length", &want_len) == 0;
   if (has_len && (want_len < 0 || (uint64_t)want_len > max))
-    return pl_fail(err, EFBIG, "%s: %s lists a length of %" PRId64 " bytes, more than the %zu allowed",
-                   file, from, want_len, max);
+    return pl_fail(err, EFBIG,
+                   "%s: %s lists a length of %" PRId64 " bytes, more than the %zu allowed", file,
+                   from, want_len, max);
   if (pl_fetch_mem(t->f, file, has_len ? (size_t)want_len : max, raw, len, err) < 0) {
     if (has_len && (*err)->errnum == EFBIG)
-      return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more",
-                     file, want_len, from);
+      return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more", file,
+                     want_len, from);
     return -1;
   }
   if (meta && check_meta_bytes(meta, file, from, *raw, *len, err) < 0) {
@@ -361,8 +371,7 @@ static int update_root(struct pl_tuf *t, pl_error_t *err) {
     }
     md_move(&t->md[PL_TUF_ROOT], &m);
   }
-  return pl_fail(err, 0, "more than %d root rotations in one update",
-                 PL_TUF_MAX_ROOT_ROTATIONS);
+  return pl_fail(err, 0, "more than %d root rotations in one update", PL_TUF_MAX_ROOT_ROTATIONS);
 }
 
 /* Trusted timestamp/snapshot/targets from the state directory: a baseline
@@ -418,8 +427,8 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   struct md *old = &t->md[PL_TUF_TIMESTAMP];
   if (r == 0 && old->doc) {
     if (m.version < old->version)
-      r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
-                  file, old->version, m.version);
+      r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
+                  old->version, m.version);
     else if (get_int(meta_entry(old, "snapshot.json"), "version", &old_snapv) == 0 &&
              snapv < old_snapv)
       r = pl_fail(err, 0,
@@ -453,9 +462,8 @@ static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
   if (md_parse(raw, len, file, "snapshot", &m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, "snapshot", &m, file, err);
   if (r == 0 && m.version != want)
-    r = pl_fail(err, 0,
-                "%s: version mismatch: expected %" PRId64 " (timestamp.json), got %" PRId64, file,
-                want, m.version);
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (timestamp.json), got %" PRId64,
+                file, want, m.version);
   struct md *old = &t->md[PL_TUF_SNAPSHOT];
   if (r == 0 && old->doc) {
     json_t *ometa = json_object_get(old->body, "meta");
@@ -465,12 +473,10 @@ static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
       get_int(json_object_iter_value(it), "version", &ov);
       const json_t *ne = meta_entry(&m, name);
       if (ne == NULL)
-        r = pl_fail(err, 0, "%s: %s is missing, but the trusted snapshot lists it", file,
-                    name);
+        r = pl_fail(err, 0, "%s: %s is missing, but the trusted snapshot lists it", file, name);
       else if (get_int(ne, "version", &nv) < 0 || nv < ov)
-        r = pl_fail(err, 0,
-                    "%s: %s version rollback: trusted version %" PRId64 ", got %" PRId64, file,
-                    name, ov, nv);
+        r = pl_fail(err, 0, "%s: %s version rollback: trusted version %" PRId64 ", got %" PRId64,
+                    file, name, ov, nv);
     }
   }
   if (r == 0) r = check_expiry(&m, file, t->now, err);
@@ -536,13 +542,12 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   if (md_parse(raw, len, file, "targets", &m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, "targets", &m, file, err);
   if (r == 0 && m.version != want)
-    r = pl_fail(err, 0,
-                "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64, file,
-                want, m.version);
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64,
+                file, want, m.version);
   struct md *old = &t->md[PL_TUF_TARGETS];
   if (r == 0 && old->doc && m.version < old->version)
-    r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
-                file, old->version, m.version);
+    r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
+                old->version, m.version);
   if (r == 0) r = check_expiry(&m, file, t->now, err);
   if (r < 0) {
     md_clear(&m);
@@ -554,8 +559,7 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
 
 /* Persist what passed: each file replaced atomically, root first so that a
  * crash in between leaves a state the next update accepts. */
-static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash,
-                      pl_error_t *err) {
+static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash, pl_error_t *err) {
   if (pl_mkdir_p(dir, 0700, err) < 0) return -1;
   cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return pl_fail(err, errno, "open state directory %s", dir);
@@ -652,7 +656,8 @@ fail:
 
 void pl_tuf_free(struct pl_tuf *t) {
   if (t == NULL) return;
-  for (int r = 0; r < PL_TUF_NROLES; r++) md_clear(&t->md[r]);
+  for (int r = 0; r < PL_TUF_NROLES; r++)
+    md_clear(&t->md[r]);
   pl_fetcher_free(t->f);
   free(t->targets);
   free(t);
@@ -664,14 +669,16 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
   if (expires) *expires = t->md[r].expires;
 }
 
-size_t pl_tuf_target_count(const struct pl_tuf *t) { return t->ntargets; }
+size_t pl_tuf_target_count(const struct pl_tuf *t) {
+  return t->ntargets;
+}
 
 const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i) {
   return i < t->ntargets ? &t->targets[i] : NULL;
 }
 
-int pl_tuf_find_target(const struct pl_tuf *t, const char *name,
-                       const struct pl_tuf_target **out, pl_error_t *err) {
+int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err) {
   struct pl_tuf_target key = {.name = name};
   const struct pl_tuf_target *e =
       t->ntargets ? bsearch(&key, t->targets, t->ntargets, sizeof key, cmp_target) : NULL;
@@ -686,8 +693,8 @@ int pl_tuf_find_target(const struct pl_tuf *t, const char *name,
 
 struct target_sink {
   struct pl_digest d;
-  int fd;            /* write here, or -1 */
-  char *buf;         /* or collect here (capacity length) */
+  int fd;    /* write here, or -1 */
+  char *buf; /* or collect here (capacity length) */
   size_t len;
 };
 
@@ -715,14 +722,15 @@ static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
   if (pl_digest_final(&s->d, s256, s512, err) < 0) return -1;
   if (got != e->length)
-    return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
-                   " bytes (targets.json), got %" PRIu64, e->name, e->length, got);
+    return pl_fail(err, 0,
+                   "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got %" PRIu64,
+                   e->name, e->length, got);
   if (strcasecmp(e->sha256, s256) != 0)
-    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (targets.json), got %s",
-                   e->name, e->sha256, s256);
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (targets.json), got %s", e->name,
+                   e->sha256, s256);
   if (e->sha512[0] && strcasecmp(e->sha512, s512) != 0)
-    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (targets.json), got %s",
-                   e->name, e->sha512, s512);
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (targets.json), got %s", e->name,
+                   e->sha512, s512);
   return 0;
 }
 
@@ -741,8 +749,9 @@ static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct 
   if (pl_fetch(t->f, path, e->length, target_sink_write, s, err) < 0) {
     pl_digest_free(&s->d);
     if ((*err)->errnum == EFBIG)
-      return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
-                     " bytes (targets.json), got more", e->name, e->length);
+      return pl_fail(err, 0,
+                     "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
+                     e->name, e->length);
     return -1;
   }
   return target_check(e, s, err);
@@ -798,8 +807,9 @@ int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl
     if (pl_digest_update(&s.d, buf, (size_t)r, err) < 0 || (uint64_t)off > e->length) {
       pl_digest_free(&s.d);
       if ((uint64_t)off > e->length)
-        return pl_fail(err, 0, "%s: length mismatch: expected %" PRIu64
-                       " bytes (targets.json), got more", name, e->length);
+        return pl_fail(err, 0,
+                       "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
+                       name, e->length);
       return -1;
     }
   }

@@ -40,10 +40,10 @@ struct pl_tuf_options {
 };
 
 struct pl_tuf_target {
-  const char *name;              /* target path, e.g. "foo-1.0-py3-none-any.whl" */
+  const char *name; /* target path, e.g. "foo-1.0-py3-none-any.whl" */
   uint64_t length;
-  char sha256[PL_SHA256_HEX];    /* "" if the target lists none */
-  char sha512[PL_SHA512_HEX];    /* "" if the target lists none */
+  char sha256[PL_SHA256_HEX]; /* "" if the target lists none */
+  char sha512[PL_SHA512_HEX]; /* "" if the target lists none */
 };
 
 struct pl_tuf;
@@ -60,8 +60,8 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
 size_t pl_tuf_target_count(const struct pl_tuf *t);
 const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i);
 /* The signed entry for name; fails with ENOENT naming the registry. */
-int pl_tuf_find_target(const struct pl_tuf *t, const char *name,
-                       const struct pl_tuf_target **out, pl_error_t *err);
+int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err);
 
 /* Download target `name` into fd (a fresh, empty, writable file) and check
  * its length and sha256 (and sha512 if signed).  On any failure fd is

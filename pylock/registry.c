@@ -18,49 +18,61 @@
 #define MAX_KEYS 32
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock registry init DIR [--key FILE]... [--threshold N] [--expires DAYS]\n"
-          "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
-          "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
-          "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
-          "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] [--targets]\n\n"
-          "A registry is a directory of TUF metadata and wheels that any static web server,\n"
-          "object store or file share can publish; see pylock-registry(5).\n\n"
-          "  init     create DIR with root version 1 and empty targets; every role is held by\n"
-          "           the given keys\n"
-          "  add      copy each WHEEL to DIR/targets/, add it and its .metadata (PEP 658) as\n"
-          "           targets, and re-sign targets, snapshot and timestamp\n"
-          "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
-          "           version when root keys change, with --renew-root, or when root would\n"
-          "           expire first (signed by the current and the new root keys)\n"
-          "  verify   run the full TUF client workflow against URL (a directory, file:///DIR,\n"
-          "           http:// or https://) and print each role's version and expiry\n\n"
-          "Options:\n"
-          "  --key FILE              private signing key (repeatable); default\n"
-          "                          $XDG_CONFIG_HOME/pylock/keys/default.key\n"
-          "  --threshold N           signatures each role requires (init; default 1)\n"
-          "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
-          "                          root is signed for at least %d days\n"
-          "  --add-root-key FILE     add this private key to the root role; it co-signs (sign)\n"
-          "  --remove-root-key KEYID drop a key from the root role (sign)\n"
-          "  --renew-root            sign a new root version even without key changes (sign)\n"
-          "  --root FILE             trusted root to verify against (verify)\n"
-          "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify)\n"
-          "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
-          "  --targets               also download and check every target (verify)\n"
-          "  -h, --help              print this help and exit\n\n"
-          "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
-          "registry is consistent, not that it is the registry you meant.\n\n"
-          "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
-          "YYYY-MM-DDTHH:MM:SSZ' line for root, timestamp, snapshot and targets in that order,\n"
-          "'target-count: N', and with --targets 'verified: N targets'.  Exit status: 0 ok,\n"
-          "1 a check or an operation failed (the message names the file, the check, expected\n"
-          "and got), 2 usage.\n",
-          PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
+  fprintf(
+      out,
+      "usage: pylock registry init DIR [--key FILE]... [--threshold N] [--expires DAYS]\n"
+      "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
+      "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
+      "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
+      "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
+      "[--targets]\n\n"
+      "A registry is a directory of TUF metadata and wheels that any static web server,\n"
+      "object store or file share can publish; see pylock-registry(5).\n\n"
+      "  init     create DIR with root version 1 and empty targets; every role is held by\n"
+      "           the given keys\n"
+      "  add      copy each WHEEL to DIR/targets/, add it and its .metadata (PEP 658) as\n"
+      "           targets, and re-sign targets, snapshot and timestamp\n"
+      "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
+      "           version when root keys change, with --renew-root, or when root would\n"
+      "           expire first (signed by the current and the new root keys)\n"
+      "  verify   run the full TUF client workflow against URL (a directory, file:///DIR,\n"
+      "           http:// or https://) and print each role's version and expiry\n\n"
+      "Options:\n"
+      "  --key FILE              private signing key (repeatable); default\n"
+      "                          $XDG_CONFIG_HOME/pylock/keys/default.key\n"
+      "  --threshold N           signatures each role requires (init; default 1)\n"
+      "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
+      "                          root is signed for at least %d days\n"
+      "  --add-root-key FILE     add this private key to the root role; it co-signs (sign)\n"
+      "  --remove-root-key KEYID drop a key from the root role (sign)\n"
+      "  --renew-root            sign a new root version even without key changes (sign)\n"
+      "  --root FILE             trusted root to verify against (verify)\n"
+      "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify)\n"
+      "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
+      "  --targets               also download and check every target (verify)\n"
+      "  -h, --help              print this help and exit\n\n"
+      "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
+      "registry is consistent, not that it is the registry you meant.\n\n"
+      "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
+      "YYYY-MM-DDTHH:MM:SSZ' line for root, timestamp, snapshot and targets in that order,\n"
+      "'target-count: N', and with --targets 'verified: N targets'.  Exit status: 0 ok,\n"
+      "1 a check or an operation failed (the message names the file, the check, expected\n"
+      "and got), 2 usage.\n",
+      PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
 }
 
-enum { OPT_KEY = 256, OPT_THRESHOLD, OPT_EXPIRES, OPT_ADD_ROOT, OPT_REMOVE_ROOT, OPT_RENEW_ROOT,
-       OPT_ROOT, OPT_TRUSTED, OPT_STATE, OPT_TARGETS };
+enum {
+  OPT_KEY = 256,
+  OPT_THRESHOLD,
+  OPT_EXPIRES,
+  OPT_ADD_ROOT,
+  OPT_REMOVE_ROOT,
+  OPT_RENEW_ROOT,
+  OPT_ROOT,
+  OPT_TRUSTED,
+  OPT_STATE,
+  OPT_TARGETS
+};
 
 struct args {
   const char *key_files[MAX_KEYS], *add_files[MAX_KEYS], *remove_ids[MAX_KEYS];
@@ -87,8 +99,10 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
-  static const struct { const char *sub; const char *allowed; } table[] = {
-      {"init", "kTe"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
+  static const struct {
+    const char *sub;
+    const char *allowed;
+  } table[] = {{"init", "kTe"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -106,7 +120,8 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
     case OPT_THRESHOLD:
       tag = 'T';
       if (!pl_cli_parse_uint(optarg, 1, MAX_KEYS, &a->threshold))
-        return pl_cli_usage_error("registry", "--threshold wants 1..%d, got '%s'", MAX_KEYS, optarg);
+        return pl_cli_usage_error("registry", "--threshold wants 1..%d, got '%s'", MAX_KEYS,
+                                  optarg);
       break;
     case OPT_EXPIRES:
       tag = 'e';
@@ -123,11 +138,26 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       if (a->nremove_ids == MAX_KEYS) return pl_cli_usage_error("registry", "too many keys");
       a->remove_ids[a->nremove_ids++] = optarg;
       break;
-    case OPT_RENEW_ROOT: tag = 'R'; a->renew_root = true; break;
-    case OPT_ROOT: tag = 'o'; a->root = optarg; break;
-    case OPT_TRUSTED: tag = 't'; a->trusted = optarg; break;
-    case OPT_STATE: tag = 's'; a->state = optarg; break;
-    case OPT_TARGETS: tag = 'g'; a->targets = true; break;
+    case OPT_RENEW_ROOT:
+      tag = 'R';
+      a->renew_root = true;
+      break;
+    case OPT_ROOT:
+      tag = 'o';
+      a->root = optarg;
+      break;
+    case OPT_TRUSTED:
+      tag = 't';
+      a->trusted = optarg;
+      break;
+    case OPT_STATE:
+      tag = 's';
+      a->state = optarg;
+      break;
+    case OPT_TARGETS:
+      tag = 'g';
+      a->targets = true;
+      break;
     default: return pl_cli_usage_error("registry", "invalid option");
     }
     if (!strchr(allowed, tag))
@@ -164,12 +194,14 @@ static int load_keys(const char *const *files, size_t n, bool default_key, struc
   }
   return 0;
 fail:
-  for (size_t i = 0; i < n; i++) pl_key_wipe(&keys[i]);
+  for (size_t i = 0; i < n; i++)
+    pl_key_wipe(&keys[i]);
   return -1;
 }
 
 static void wipe_keys(struct pl_key *keys, size_t n) {
-  for (size_t i = 0; i < n; i++) pl_key_wipe(&keys[i]);
+  for (size_t i = 0; i < n; i++)
+    pl_key_wipe(&keys[i]);
 }
 
 static int write_cmd(const char *sub, struct args *a) {
@@ -190,9 +222,12 @@ static int write_cmd(const char *sub, struct args *a) {
     wipe_keys(keys, nkeys);
     return pl_cli_report(cmd, &err);
   }
-  struct pl_registry_opts o = {.keys = keys, .nkeys = nkeys, .threshold = (unsigned)a->threshold,
+  struct pl_registry_opts o = {.keys = keys,
+                               .nkeys = nkeys,
+                               .threshold = (unsigned)a->threshold,
                                .expires_days = (unsigned)a->expires,
-                               .add_root_keys = add, .nadd_root_keys = nadd,
+                               .add_root_keys = add,
+                               .nadd_root_keys = nadd,
                                .remove_root_keyids = a->remove_ids,
                                .nremove_root_keyids = a->nremove_ids,
                                .renew_root = a->renew_root};
@@ -250,8 +285,10 @@ static int verify_cmd(struct args *a) {
     close(fd);
     pl_fetcher_free(f);
     free(raw);
-    fprintf(stderr, "pylock: registry verify: warning: no --root given: trusting %s/1.root.json "
-                    "as published (trust on first use)\n", url);
+    fprintf(stderr,
+            "pylock: registry verify: warning: no --root given: trusting %s/1.root.json "
+            "as published (trust on first use)\n",
+            url);
     root = strdup(tofu);
   }
   struct pl_tuf_options o = {.url = url, .root_path = root, .state_dir = a->state};
@@ -292,7 +329,8 @@ static int verify_cmd(struct args *a) {
 }
 
 int pl_cmd_registry(int argc, char **argv) {
-  if (argc < 2) return pl_cli_usage_error("registry", "missing subcommand (init, add, sign, verify)");
+  if (argc < 2)
+    return pl_cli_usage_error("registry", "missing subcommand (init, add, sign, verify)");
   if (pl_cli_is_help(argv[1])) {
     usage(stdout);
     return PL_EXIT_OK;

@@ -53,8 +53,8 @@ static void test_ed25519_keyid_is_sha256_of_canonical_public_key(void **state) {
   /* Expected value: sha256 of
    * {"keytype":"ed25519","keyval":{"public":"d75a...511a"},"scheme":"ed25519"}. */
   assert_int_equal(
-      pl_key_from_public_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-                             &k, &err),
+      pl_key_from_public_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", &k,
+                             &err),
       0);
   assert_string_equal(k.keyid, "74c181c7ad8a0855d4b55e44d2ba87aabdddb196832571f15f92fece332e4916");
   assert_false(k.has_seed);

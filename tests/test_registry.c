@@ -24,17 +24,21 @@ static uint32_t crc32(const void *data, size_t n) {
   uint32_t c = 0xffffffffu;
   for (size_t i = 0; i < n; i++) {
     c ^= p[i];
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    for (int k = 0; k < 8; k++)
+      c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
   }
   return ~c;
 }
 
-static void put16(FILE *f, unsigned v) { fputc(v & 255, f), fputc(v >> 8 & 255, f); }
-static void put32(FILE *f, uint32_t v) { put16(f, v & 0xffff), put16(f, v >> 16); }
+static void put16(FILE *f, unsigned v) {
+  fputc(v & 255, f), fputc(v >> 8 & 255, f);
+}
+static void put32(FILE *f, uint32_t v) {
+  put16(f, v & 0xffff), put16(f, v >> 16);
+}
 
 /* A stored (uncompressed) zip holding the given entries. */
-static void write_zip(const char *path, const char *const *names, const char *const *datas,
-                      int n) {
+static void write_zip(const char *path, const char *const *names, const char *const *datas, int n) {
   FILE *f = fopen(path, "wb");
   assert_non_null(f);
   long offs[8];
@@ -114,8 +118,8 @@ static void test_registry_written_by_init_and_add_verifies_in_client(void **stat
   assert_int_equal(pl_tuf_target_count(t), 2);
   char *buf;
   size_t len;
-  assert_int_equal(pl_tuf_fetch_target_mem(t, "demo-1.0-py3-none-any.whl.metadata", &buf, &len,
-                                           &f->err), 0);
+  assert_int_equal(
+      pl_tuf_fetch_target_mem(t, "demo-1.0-py3-none-any.whl.metadata", &buf, &len, &f->err), 0);
   assert_string_equal(buf, METADATA);
   free(buf);
   assert_int_equal(pl_tuf_fetch_target_mem(t, "demo-1.0-py3-none-any.whl", &buf, &len, &f->err), 0);
@@ -158,8 +162,11 @@ static void test_registry_sign_rotates_root_and_client_follows(void **state) {
   struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
   assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
   const char *rm[] = {f->k1.keyid};
-  struct pl_registry_opts rot = {.keys = &f->k1, .nkeys = 1, .add_root_keys = &f->k2,
-                                 .nadd_root_keys = 1, .remove_root_keyids = rm,
+  struct pl_registry_opts rot = {.keys = &f->k1,
+                                 .nkeys = 1,
+                                 .add_root_keys = &f->k2,
+                                 .nadd_root_keys = 1,
+                                 .remove_root_keyids = rm,
                                  .nremove_root_keyids = 1};
   assert_int_equal(pl_registry_sign(f->reg, &rot, &f->err), 0);
   struct pl_tuf *t = client(f);
@@ -173,7 +180,9 @@ static void test_registry_sign_rotates_root_and_client_follows(void **state) {
   assert_int_equal(pl_registry_sign(f->reg, &old, &f->err), -1);
   assert_non_null(strstr(f->err->msg, "cannot sign 3.root.json"));
   struct stat st;
-  assert_int_equal(stat(strcat(strcpy((char[160]){0}, f->reg), "/3.root.json"), &st), -1);
+  char p3[160];
+  snprintf(p3, sizeof p3, "%s/3.root.json", f->reg);
+  assert_int_equal(stat(p3, &st), -1);
 }
 
 static void test_registry_threshold_two_needs_both_keys(void **state) {
