@@ -168,8 +168,17 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
   /* Redirects may not leave http(s) (no file://, no gopher://...). */
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+      curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+    /* libcurl before 7.85 (RHEL 9) knows only the bitmask form. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#pragma GCC diagnostic pop
+  }
+  /* Error pages are not data: >= 400 ends the transfer before any body. */
+  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
   /* TLS is verified: metadata is signed, but wheels' confidentiality and
    * the registry's availability still rest on talking to the right host. */
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -188,12 +197,14 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   if (h.too_big || rc == CURLE_FILESIZE_EXCEEDED)
     return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", url,
                    (unsigned long long)max);
+  if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK && status != 200)) {
+    if (status == 403 || status == 404 || status == 410)
+      return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
+    return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
+  }
   if (rc != CURLE_OK)
     return pl_fail_hint(err, EIO, "check the registry URL and the network", "%s: %s", url,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
-  if (status == 403 || status == 404 || status == 410)
-    return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
-  if (status != 200) return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
   return 0;
 }
 

@@ -147,8 +147,9 @@ static bool array_has_string(const json_t *arr, const char *s) {
 /* The heart of trust: m counts as signed by `role` only when at least
  * `threshold` distinct keys that root assigns to that role produced valid
  * signatures over the canonical form of m's "signed".  Signatures by other
- * keys, repeated keyids, unknown key types and malformed entries count for
- * nothing; they do not fail the check by themselves, exactly as the TUF
+ * keys, a key counted once already (even under another keyid: one key
+ * listed twice must not pass a threshold of two), unknown key types and
+ * malformed entries count for nothing; they do not fail the check by themselves, exactly as the TUF
  * specification and python-tuf behave. */
 static int verify_role(const json_t *root_body, const char *role, const struct md *m,
                        const char *file, pl_error_t *err) {
@@ -165,7 +166,7 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
 
   json_t *sigs = json_object_get(m->doc, "signatures");
   size_t nsig = json_array_size(sigs);
-  cleanup_free const char **counted = calloc(nsig + 1, sizeof *counted);
+  cleanup_free unsigned char(*counted)[32] = calloc(nsig + 1, sizeof *counted);
   if (counted == NULL) return pl_fail(err, ENOMEM, "%s", file);
   int64_t valid = 0;
   int untrusted = 0, invalid = 0;
@@ -181,21 +182,25 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
       untrusted++;
       continue;
     }
-    bool dup = false;
-    for (int64_t k = 0; k < valid; k++)
-      dup = dup || strcmp(counted[k], keyid) == 0;
-    if (dup) continue;
     struct pl_key key;
     unsigned char sig[PL_ED25519_SIG];
     pl_error_t ignored = NULL;
-    if (pl_key_from_json(json_object_get(keys, keyid), &key, &ignored) < 0 ||
-        !pl_hex_decode(sighex, sig, sizeof sig) ||
+    if (pl_key_from_json(json_object_get(keys, keyid), &key, &ignored) < 0) {
+      pl_error_free(&ignored);
+      invalid++;
+      continue;
+    }
+    bool dup = false;
+    for (int64_t k = 0; k < valid; k++)
+      dup = dup || memcmp(counted[k], key.pub, 32) == 0;
+    if (dup) continue;
+    if (!pl_hex_decode(sighex, sig, sizeof sig) ||
         pl_key_verify(key.pub, canon, clen, sig, &ignored) < 0) {
       pl_error_free(&ignored);
       invalid++;
       continue;
     }
-    counted[valid++] = keyid;
+    memcpy(counted[valid++], key.pub, 32);
   }
   if (valid < threshold)
     return pl_fail_hint(err, 0,

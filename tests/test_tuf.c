@@ -274,6 +274,21 @@ static void test_tuf_rejects_threshold_not_met(void **state) {
   pl_json_decref(r2);
 }
 
+static void test_tuf_counts_one_key_listed_under_two_keyids_once(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  struct pl_key alias = f->ts_key;
+  memset(alias.keyid, 'b', 64);
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  assert_int_equal(pl_tuf_root_add_key(r2, "timestamp", &alias, &err), 0);
+  pl_tuf_root_set_threshold(r2, "timestamp", 2);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, &alias);
+  assert_update_fails(f, "timestamp.json: signature threshold not met: expected 2", "got 1");
+  pl_json_decref(r2);
+}
+
 static void test_tuf_rejects_wrong_type(void **state) {
   struct fx *f = *state;
   json_t *ts = json_deep_copy(f->timestamp);
@@ -597,6 +612,7 @@ int main(void) {
       T(test_tuf_rejects_bad_signature),
       T(test_tuf_rejects_untrusted_key),
       T(test_tuf_rejects_threshold_not_met),
+      T(test_tuf_counts_one_key_listed_under_two_keyids_once),
       T(test_tuf_rejects_wrong_type),
       T(test_tuf_rejects_unsupported_spec_version),
       T(test_tuf_rejects_expired_root),
