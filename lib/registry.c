@@ -375,6 +375,31 @@ fail:
   return -1;
 }
 
+static int hash_file(const char *path, uint64_t *length, char sha256[PL_SHA256_HEX],
+                     pl_error_t *err) {
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return pl_fail(err, errno, "open %s", path);
+  struct pl_digest d;
+  if (pl_digest_init(&d, err) < 0) return -1;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (n > 0 && pl_digest_update(&d, buf, (size_t)n, err) < 0)) {
+      if (n < 0) pl_fail(err, errno, "read %s", path);
+      pl_digest_free(&d);
+      return -1;
+    }
+    if (n == 0) break;
+    if (d.length > PL_REGISTRY_WHEEL_MAX) {
+      pl_digest_free(&d);
+      return pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", path, PL_REGISTRY_WHEEL_MAX);
+    }
+  }
+  *length = d.length;
+  return pl_digest_final(&d, sha256, NULL, err);
+}
+
 /* A published name must keep its bytes forever: clients and caches key on it. */
 static int add_target(struct reg *r, const char *name, uint64_t length, const char *sha256,
                       pl_error_t *err) {
@@ -411,19 +436,7 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
     json_t *existing = json_object_get(json_object_get(r.body[PL_TUF_TARGETS], "targets"), base);
     if (existing) {
       /* Hash first, touch nothing, if the name is taken. */
-      struct pl_digest d;
-      cleanup_close int fd = open(wheels[i], O_RDONLY | O_CLOEXEC);
-      char buf[65536];
-      ssize_t n;
-      if (fd < 0 || pl_digest_init(&d, err) < 0) {
-        if (fd < 0) pl_fail(err, errno, "open %s", wheels[i]);
-        goto out;
-      }
-      while ((n = read(fd, buf, sizeof buf)) > 0)
-        pl_digest_update(&d, buf, (size_t)n, err);
-      len = d.length;
-      if (n < 0 || pl_digest_final(&d, sha, NULL, err) < 0 ||
-          add_target(&r, base, len, sha, err) < 0)
+      if (hash_file(wheels[i], &len, sha, err) < 0 || add_target(&r, base, len, sha, err) < 0)
         goto out;
       continue;
     }
