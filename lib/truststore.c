@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "canonjson.h"
+#include "digest.h"
 #include "cleanup.h"
 #include "file.h"
 #include "tuf.h"
@@ -28,6 +29,22 @@ int pl_config_path(const char *sub, char **out, pl_error_t *err) {
     return pl_fail_hint(err, ENOENT, "set HOME or XDG_CONFIG_HOME to an absolute path",
                         "cannot locate the configuration directory");
   return r < 0 ? pl_fail(err, ENOMEM, "config path") : 0;
+}
+
+int pl_registry_state_dir(const char *url, char **out, pl_error_t *err) {
+  char hash[PL_SHA256_HEX];
+  if (pl_sha256_hex(url, strlen(url), hash, err) < 0) return -1;
+  const char *xdg = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  int r;
+  if (xdg && xdg[0] == '/')
+    r = asprintf(out, "%s/pylock/registries/%.32s", xdg, hash);
+  else if (home && home[0] == '/')
+    r = asprintf(out, "%s/.local/state/pylock/registries/%.32s", home, hash);
+  else
+    return pl_fail_hint(err, ENOENT, "set HOME or XDG_STATE_HOME to an absolute path",
+                        "cannot locate the state directory");
+  return r < 0 ? pl_fail(err, ENOMEM, "state path") : 0;
 }
 
 char *pl_trust_system_dir(void) {
