@@ -11,7 +11,7 @@
 
 #include "canonjson.h"
 #include "cleanup.h"
-#include "digest.h"
+#include "sha.h"
 #include "dyn_crypto.h"
 
 #define KEY_FILE_MAX 4096

@@ -12,9 +12,9 @@
 
 #include "canonjson.h"
 #include "cleanup.h"
-#include "digest.h"
+#include "sha.h"
 #include "dyn_archive.h"
-#include "file.h"
+#include "atomicio.h"
 #include "tuf.h"
 #include "tuf_meta.h"
 
@@ -54,7 +54,7 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
     cleanup_free char *raw = NULL;
     size_t len;
     json_t *doc = NULL;
-    if (pl_file_read_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+    if (pl_read_bounded_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
         pl_json_parse(raw, len, name, &doc, err) < 0) {
       if (i == PL_TUF_ROOT && (*err)->errnum == ENOENT)
         pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", dir);
@@ -93,7 +93,7 @@ static void batch_free(struct batch *b) {
 
 static int batch_write(struct reg *r, struct batch *b, pl_error_t *err) {
   for (int i = 0; i < b->n; i++)
-    if (pl_file_write_atomic_at(r->fd, b->f[i].name, b->f[i].data, b->f[i].len, 0644, err) < 0)
+    if (pl_replace_file_at(r->fd, b->f[i].name, b->f[i].data, b->f[i].len, 0644, err) < 0)
       return pl_error_wrap(err, "registry %s", r->dir);
   return 0;
 }
@@ -336,10 +336,10 @@ static int copy_wheel(struct reg *r, const char *src, const char *target, uint64
   if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
     return pl_fail(err, errno ? errno : EINVAL, "%s: not a regular file", src);
   cleanup_free char *tmp = NULL;
-  int out = pl_file_tmp_open_at(r->fd, target, 0644, &tmp, err);
+  int out = pl_tmpfile_open_at(r->fd, target, 0644, &tmp, err);
   if (out < 0) return -1;
-  struct pl_digest d;
-  if (pl_digest_init(&d, err) < 0) goto fail;
+  struct pl_sha d;
+  if (pl_sha_init(&d, err) < 0) goto fail;
   char buf[65536];
   for (;;) {
     ssize_t n = read(in, buf, sizeof buf);
@@ -353,7 +353,7 @@ static int copy_wheel(struct reg *r, const char *src, const char *target, uint64
       pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", src, PL_REGISTRY_WHEEL_MAX);
       goto fail_digest;
     }
-    if (pl_digest_update(&d, buf, (size_t)n, err) < 0) goto fail_digest;
+    if (pl_sha_update(&d, buf, (size_t)n, err) < 0) goto fail_digest;
     for (ssize_t off = 0; off < n;) {
       ssize_t w = write(out, buf + off, (size_t)(n - off));
       if (w < 0 && errno == EINTR) continue;
@@ -365,10 +365,10 @@ static int copy_wheel(struct reg *r, const char *src, const char *target, uint64
     }
   }
   *length = d.length;
-  if (pl_digest_final(&d, sha256, NULL, err) < 0) goto fail;
-  return pl_file_tmp_commit_at(r->fd, out, tmp, target, err);
+  if (pl_sha_final(&d, sha256, NULL, err) < 0) goto fail;
+  return pl_tmpfile_commit_at(r->fd, out, tmp, target, err);
 fail_digest:
-  pl_digest_free(&d);
+  pl_sha_free(&d);
 fail:
   close(out);
   unlinkat(r->fd, tmp, 0);
@@ -379,25 +379,25 @@ static int hash_file(const char *path, uint64_t *length, char sha256[PL_SHA256_H
                      pl_error_t *err) {
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return pl_fail(err, errno, "open %s", path);
-  struct pl_digest d;
-  if (pl_digest_init(&d, err) < 0) return -1;
+  struct pl_sha d;
+  if (pl_sha_init(&d, err) < 0) return -1;
   char buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (n > 0 && pl_digest_update(&d, buf, (size_t)n, err) < 0)) {
+    if (n < 0 || (n > 0 && pl_sha_update(&d, buf, (size_t)n, err) < 0)) {
       if (n < 0) pl_fail(err, errno, "read %s", path);
-      pl_digest_free(&d);
+      pl_sha_free(&d);
       return -1;
     }
     if (n == 0) break;
     if (d.length > PL_REGISTRY_WHEEL_MAX) {
-      pl_digest_free(&d);
+      pl_sha_free(&d);
       return pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", path, PL_REGISTRY_WHEEL_MAX);
     }
   }
   *length = d.length;
-  return pl_digest_final(&d, sha256, NULL, err);
+  return pl_sha_final(&d, sha256, NULL, err);
 }
 
 /* A published name must keep its bytes forever: clients and caches key on it. */
@@ -442,7 +442,7 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
     }
     if (copy_wheel(&r, wheels[i], target, &len, sha, err) < 0 ||
         pl_sha256_hex(md, mdlen, mdsha, err) < 0 ||
-        pl_file_write_atomic_at(r.fd, mdtarget, md, mdlen, 0644, err) < 0 ||
+        pl_replace_file_at(r.fd, mdtarget, md, mdlen, 0644, err) < 0 ||
         add_target(&r, base, len, sha, err) < 0 ||
         add_target(&r, mdtarget + strlen("targets/"), mdlen, mdsha, err) < 0)
       goto out;

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "canonjson.h"
-#include "digest.h"
+#include "sha.h"
 #include "cleanup.h"
-#include "file.h"
+#include "atomicio.h"
 #include "tuf.h"
 
 int pl_config_path(const char *sub, char **out, pl_error_t *err) {
@@ -102,7 +102,7 @@ int pl_trust_add(const char *root_file, const char *name, char **name_out, pl_er
                    PL_TRUST_NAME_MAX);
   cleanup_free char *raw = NULL;
   size_t len;
-  if (pl_file_read_at(AT_FDCWD, root_file, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
+  if (pl_read_bounded_at(AT_FDCWD, root_file, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
   if (pl_tuf_check_root(raw, len, root_file, NULL, NULL, err) < 0)
     return pl_error_set_hint(err, "give the registry's root.json, as its maintainer published it");
   cleanup_free char *chosen = name ? strdup(name) : derive_name(root_file, raw, len);
@@ -115,7 +115,7 @@ int pl_trust_add(const char *root_file, const char *name, char **name_out, pl_er
   if (faccessat(dfd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return pl_fail_hint(err, EEXIST, "pick another --name, or 'pylock trust remove' it first",
                         "a root named %s is already trusted (%s/%s)", chosen, dir, file);
-  if (pl_file_write_atomic_at(dfd, file, raw, len, 0644, err) < 0) return -1;
+  if (pl_replace_file_at(dfd, file, raw, len, 0644, err) < 0) return -1;
   if (name_out) *name_out = steal_pointer(&chosen);
   return 0;
 }
@@ -196,7 +196,7 @@ static int scan(const char *dir, bool system, struct pl_trust_entry **list, size
     cleanup_free char *raw = NULL;
     size_t len;
     pl_error_t pe = NULL;
-    if (e->path && pl_file_read_at(AT_FDCWD, e->path, PL_TUF_ROOT_MAX, &raw, &len, &pe) == 0 &&
+    if (e->path && pl_read_bounded_at(AT_FDCWD, e->path, PL_TUF_ROOT_MAX, &raw, &len, &pe) == 0 &&
         pl_tuf_check_root(raw, len, e->path, &e->version, &e->expires, &pe) == 0)
       e->valid = true;
     else

@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "ed25519.h"
 #include "fetch.h"
-#include "file.h"
+#include "atomicio.h"
 
 const char *const pl_tuf_role_names[PL_TUF_NROLES] = {"root", "timestamp", "snapshot", "targets"};
 
@@ -244,11 +244,11 @@ int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *ve
 /* ---- fetching metadata with the limits the referring role sets ---- */
 
 struct hashing {
-  struct pl_digest d;
+  struct pl_sha d;
 };
 
 static int hash_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
-  return pl_digest_update(&((struct hashing *)ctx)->d, data, n, err);
+  return pl_sha_update(&((struct hashing *)ctx)->d, data, n, err);
 }
 
 /* Compare length and the hashes a meta entry lists against bytes. */
@@ -263,13 +263,13 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
   if (!json_is_object(hashes) || json_object_size(hashes) == 0)
     return pl_fail(err, 0, "%s: %s lists an empty or malformed hashes object", file, from);
   struct hashing h;
-  if (pl_digest_init(&h.d, err) < 0) return -1;
+  if (pl_sha_init(&h.d, err) < 0) return -1;
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
   if (hash_sink(&h, raw, len, err) < 0) {
-    pl_digest_free(&h.d);
+    pl_sha_free(&h.d);
     return -1;
   }
-  if (pl_digest_final(&h.d, s256, s512, err) < 0) return -1;
+  if (pl_sha_final(&h.d, s256, s512, err) < 0) return -1;
   const char *w256 = json_string_value(json_object_get(hashes, "sha256"));
   const char *w512 = json_string_value(json_object_get(hashes, "sha512"));
   if (w256 == NULL && w512 == NULL)
@@ -309,7 +309,7 @@ static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, co
 static int load_root_file(int dirfd, const char *name, struct md *m, pl_error_t *err) {
   char *raw = NULL;
   size_t len;
-  if (pl_file_read_at(dirfd, name, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
+  if (pl_read_bounded_at(dirfd, name, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
   if (md_parse(raw, len, name, "root", m, err) < 0) return -1;
   if (verify_role(m->body, "root", m, name, err) < 0) {
     md_clear(m);
@@ -388,7 +388,7 @@ static void load_trusted(struct pl_tuf *t, int statefd, enum pl_tuf_role r) {
   size_t len;
   pl_error_t e = NULL;
   struct md m;
-  if (pl_file_read_at(statefd, name, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
+  if (pl_read_bounded_at(statefd, name, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
       md_parse(raw, len, name, pl_tuf_role_names[r], &m, &e) < 0) {
     pl_error_free(&e);
     return;
@@ -570,12 +570,12 @@ static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash
   if (fd < 0) return pl_fail(err, errno, "open state directory %s", dir);
   char line[PL_SHA256_HEX + 1];
   snprintf(line, sizeof line, "%s\n", anchor_hash);
-  if (pl_file_write_atomic_at(fd, "anchor.sha256", line, strlen(line), 0644, err) < 0)
+  if (pl_replace_file_at(fd, "anchor.sha256", line, strlen(line), 0644, err) < 0)
     return pl_error_wrap(err, "state %s", dir);
   for (int r = 0; r < PL_TUF_NROLES; r++) {
     char name[32];
     snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[r]);
-    if (pl_file_write_atomic_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
+    if (pl_replace_file_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
       return pl_error_wrap(err, "state %s", dir);
   }
   return 0;
@@ -594,7 +594,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
   {
     char *raw = NULL;
     size_t len;
-    if (pl_file_read_at(AT_FDCWD, o->root_path, PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
+    if (pl_read_bounded_at(AT_FDCWD, o->root_path, PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
         pl_sha256_hex(raw, len, anchor_hash, err) < 0 ||
         md_parse(raw, len, o->root_path, "root", &t->md[PL_TUF_ROOT], err) < 0 ||
         verify_role(t->md[PL_TUF_ROOT].body, "root", &t->md[PL_TUF_ROOT], o->root_path, err) < 0) {
@@ -610,7 +610,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     struct md sroot;
     /* The state's root only counts for the anchor it grew from: trusting a
      * different root file restarts the chain from that file. */
-    if (pl_file_read_at(statefd, "anchor.sha256", 128, &kept, &klen, &e) == 0 && klen >= 64 &&
+    if (pl_read_bounded_at(statefd, "anchor.sha256", 128, &kept, &klen, &e) == 0 && klen >= 64 &&
         memcmp(kept, anchor_hash, 64) == 0 &&
         load_root_file(statefd, "root.json", &sroot, &e) == 0) {
       if (sroot.version >= t->md[PL_TUF_ROOT].version)
@@ -697,7 +697,7 @@ int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl
 /* ---- targets ---- */
 
 struct target_sink {
-  struct pl_digest d;
+  struct pl_sha d;
   int fd;    /* write here, or -1 */
   char *buf; /* or collect here (capacity length) */
   size_t len;
@@ -705,7 +705,7 @@ struct target_sink {
 
 static int target_sink_write(void *ctx, const void *data, size_t n, pl_error_t *err) {
   struct target_sink *s = ctx;
-  if (pl_digest_update(&s->d, data, n, err) < 0) return -1;
+  if (pl_sha_update(&s->d, data, n, err) < 0) return -1;
   if (s->buf) {
     memcpy(s->buf + s->len, data, n); /* fits: the fetch is capped at the signed length */
     s->len += n;
@@ -725,7 +725,7 @@ static int target_sink_write(void *ctx, const void *data, size_t n, pl_error_t *
 static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl_error_t *err) {
   uint64_t got = s->d.length;
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
-  if (pl_digest_final(&s->d, s256, s512, err) < 0) return -1;
+  if (pl_sha_final(&s->d, s256, s512, err) < 0) return -1;
   if (got != e->length)
     return pl_fail(err, 0,
                    "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got %" PRIu64,
@@ -750,9 +750,9 @@ static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct 
   else
     r = asprintf(&path, "targets/%s", e->name);
   if (r < 0) return pl_fail(err, ENOMEM, "%s", e->name);
-  if (pl_digest_init(&s->d, err) < 0) return -1;
+  if (pl_sha_init(&s->d, err) < 0) return -1;
   if (pl_fetch(t->f, path, e->length, target_sink_write, s, err) < 0) {
-    pl_digest_free(&s->d);
+    pl_sha_free(&s->d);
     if ((*err)->errnum == EFBIG)
       return pl_fail(err, 0,
                      "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
@@ -797,20 +797,20 @@ int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl
   const struct pl_tuf_target *e;
   if (pl_tuf_find_target(t, name, &e, err) < 0) return -1;
   struct target_sink s = {.fd = -1};
-  if (pl_digest_init(&s.d, err) < 0) return -1;
+  if (pl_sha_init(&s.d, err) < 0) return -1;
   char buf[65536];
   off_t off = 0;
   for (;;) {
     ssize_t r = pread(fd, buf, sizeof buf, off);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      pl_digest_free(&s.d);
+      pl_sha_free(&s.d);
       return pl_fail(err, errno, "%s: read", name);
     }
     if (r == 0) break;
     off += r;
-    if (pl_digest_update(&s.d, buf, (size_t)r, err) < 0 || (uint64_t)off > e->length) {
-      pl_digest_free(&s.d);
+    if (pl_sha_update(&s.d, buf, (size_t)r, err) < 0 || (uint64_t)off > e->length) {
+      pl_sha_free(&s.d);
       if ((uint64_t)off > e->length)
         return pl_fail(err, 0,
                        "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "digest.h"
+#include "sha.h"
 #include "error.h"
 
 /* Size caps on metadata (a length listed by the referring role wins when smaller). */

@@ -7,7 +7,7 @@
 
 #include "canonjson.h"
 #include "cleanup.h"
-#include "digest.h"
+#include "sha.h"
 #include "tuf.h"
 
 static json_t *new_body(const char *type, int64_t version, time_t expires) {

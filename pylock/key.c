@@ -6,9 +6,9 @@
 
 #include "cli.h"
 #include "cleanup.h"
-#include "digest.h"
+#include "sha.h"
 #include "ed25519.h"
-#include "file.h"
+#include "atomicio.h"
 #include "truststore.h"
 
 static void usage(FILE *out) {

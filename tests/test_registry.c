@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "ed25519.h"
-#include "file.h"
+#include "atomicio.h"
 #include "registry.h"
 #include "tuf.h"
 

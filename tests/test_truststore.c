@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "ed25519.h"
-#include "file.h"
+#include "atomicio.h"
 #include "registry.h"
 #include "truststore.h"
 
@@ -84,13 +84,13 @@ static void test_trust_add_refuses_what_is_not_a_self_signed_root(void **state) 
   /* A root whose signature does not verify (one byte of `signed` changed). */
   char *raw;
   size_t len;
-  assert_int_equal(pl_file_read_at(AT_FDCWD, f->root, 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_bounded_at(AT_FDCWD, f->root, 1 << 20, &raw, &len, &f->err), 0);
   char *v = strstr(raw, "\"threshold\": 1");
   assert_non_null(v);
   v[13] = '2';
   char bad[128];
   snprintf(bad, sizeof bad, "%s/bad.json", f->dir);
-  assert_int_equal(pl_file_write_atomic_at(AT_FDCWD, bad, raw, len, 0644, &f->err), 0);
+  assert_int_equal(pl_replace_file_at(AT_FDCWD, bad, raw, len, 0644, &f->err), 0);
   free(raw);
   assert_int_equal(pl_trust_add(bad, "x", NULL, &f->err), -1);
   assert_non_null(strstr(f->err->msg, "signature threshold not met"));
@@ -104,9 +104,9 @@ static void test_trust_system_roots_are_found_but_never_removed(void **state) {
   assert_int_equal(pl_mkdir_p(sysd, 0755, &f->err), 0);
   char *raw;
   size_t len;
-  assert_int_equal(pl_file_read_at(AT_FDCWD, f->root, 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_bounded_at(AT_FDCWD, f->root, 1 << 20, &raw, &len, &f->err), 0);
   snprintf(dst, sizeof dst, "%s/site.json", sysd);
-  assert_int_equal(pl_file_write_atomic_at(AT_FDCWD, dst, raw, len, 0644, &f->err), 0);
+  assert_int_equal(pl_replace_file_at(AT_FDCWD, dst, raw, len, 0644, &f->err), 0);
   free(raw);
   char *path = NULL;
   assert_int_equal(pl_trust_find("site", &path, &f->err), 0);

@@ -13,9 +13,9 @@
 #include <cmocka.h>
 
 #include "canonjson.h"
-#include "digest.h"
+#include "sha.h"
 #include "ed25519.h"
-#include "file.h"
+#include "atomicio.h"
 #include "tuf.h"
 #include "tuf_meta.h"
 
@@ -35,7 +35,7 @@ struct fx {
 
 static void write_file(struct fx *f, const char *name, const char *data, size_t len) {
   pl_error_t err = NULL;
-  assert_int_equal(pl_file_write_atomic_at(f->repofd, name, data, len, 0644, &err), 0);
+  assert_int_equal(pl_replace_file_at(f->repofd, name, data, len, 0644, &err), 0);
 }
 
 /* Sign body with the given keys and publish it as `name` in the registry. */
@@ -100,8 +100,8 @@ static int setup(void **state) {
   publish(f, "root.json", f->root, &f->root_key, NULL);
   char *raw;
   size_t len;
-  assert_int_equal(pl_file_read_at(f->repofd, "1.root.json", 1 << 20, &raw, &len, &err), 0);
-  assert_int_equal(pl_file_write_atomic_at(AT_FDCWD, f->anchor, raw, len, 0644, &err), 0);
+  assert_int_equal(pl_read_bounded_at(f->repofd, "1.root.json", 1 << 20, &raw, &len, &err), 0);
+  assert_int_equal(pl_replace_file_at(AT_FDCWD, f->anchor, raw, len, 0644, &err), 0);
   free(raw);
 
   char sha[PL_SHA256_HEX];
@@ -541,12 +541,12 @@ static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
   pl_error_t err = NULL;
   char p[160];
   snprintf(p, sizeof p, "%s/timestamp.json", f->state);
-  assert_int_equal(pl_file_read_at(AT_FDCWD, p, 1 << 20, &before, &lb, &err), 0);
+  assert_int_equal(pl_read_bounded_at(AT_FDCWD, p, 1 << 20, &before, &lb, &err), 0);
   bump(f->timestamp);
   pl_tuf_set_expires(f->targets, NOW - 1);
   publish_tail(f);
   assert_update_fails(f, "targets.json: expired", NULL);
-  assert_int_equal(pl_file_read_at(AT_FDCWD, p, 1 << 20, &after, &la, &err), 0);
+  assert_int_equal(pl_read_bounded_at(AT_FDCWD, p, 1 << 20, &after, &la, &err), 0);
   assert_int_equal(la, lb);
   assert_memory_equal(before, after, la);
   free(before);
@@ -589,15 +589,16 @@ static void test_tuf_check_root_accepts_self_signed_and_rejects_other(void **sta
   char *raw;
   size_t len;
   int64_t v;
-  assert_int_equal(pl_file_read_at(AT_FDCWD, f->anchor, 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_bounded_at(AT_FDCWD, f->anchor, 1 << 20, &raw, &len, &f->err), 0);
   assert_int_equal(pl_tuf_check_root(raw, len, "root", &v, NULL, &f->err), 0);
   assert_int_equal(v, 1);
   free(raw);
-  assert_int_equal(pl_file_read_at(f->repofd, "timestamp.json", 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_bounded_at(f->repofd, "timestamp.json", 1 << 20, &raw, &len, &f->err),
+                   0);
   assert_int_equal(pl_tuf_check_root(raw, len, "ts", &v, NULL, &f->err), -1);
   free(raw);
   publish(f, "bad.json", f->root, &f->other_key, NULL);
-  assert_int_equal(pl_file_read_at(f->repofd, "bad.json", 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_bounded_at(f->repofd, "bad.json", 1 << 20, &raw, &len, &f->err), 0);
   assert_int_equal(pl_tuf_check_root(raw, len, "bad", &v, NULL, &f->err), -1);
   free(raw);
 }

@@ -1,6 +1,6 @@
 /* pylock — SHA-256/SHA-512 of bytes and streams, and hex. */
-#ifndef PYLOCK_DIGEST_H
-#define PYLOCK_DIGEST_H
+#ifndef PYLOCK_SHA_H
+#define PYLOCK_SHA_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,19 +12,19 @@
 #define PL_SHA512_HEX 129
 
 /* Both digests of one stream, computed in a single pass. */
-struct pl_digest {
+struct pl_sha {
   void *sha256, *sha512; /* EVP_MD_CTX */
   uint64_t length;
 };
 
 /* Start; loads libcrypto. */
-int pl_digest_init(struct pl_digest *d, pl_error_t *err);
-int pl_digest_update(struct pl_digest *d, const void *data, size_t n, pl_error_t *err);
+int pl_sha_init(struct pl_sha *d, pl_error_t *err);
+int pl_sha_update(struct pl_sha *d, const void *data, size_t n, pl_error_t *err);
 /* Finish into hex strings (either may be NULL) and release the contexts. */
-int pl_digest_final(struct pl_digest *d, char sha256[PL_SHA256_HEX], char sha512[PL_SHA512_HEX],
-                    pl_error_t *err);
+int pl_sha_final(struct pl_sha *d, char sha256[PL_SHA256_HEX], char sha512[PL_SHA512_HEX],
+                 pl_error_t *err);
 /* Release without a result (safe after final, or on a zeroed struct). */
-void pl_digest_free(struct pl_digest *d);
+void pl_sha_free(struct pl_sha *d);
 
 /* sha256 of a buffer, as lowercase hex. */
 int pl_sha256_hex(const void *data, size_t n, char out[PL_SHA256_HEX], pl_error_t *err);

@@ -1,5 +1,5 @@
-/* pylock — bounded reads and atomic writes; see file.h. */
-#include "file.h"
+/* pylock — bounded reads and atomic writes; see atomicio.h. */
+#include "atomicio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 
 #include "cleanup.h"
 
-int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
-                    pl_error_t *err) {
+int pl_read_bounded_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+                       pl_error_t *err) {
   cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return pl_fail(err, errno, "open %s", name);
   struct stat st;
@@ -49,7 +49,7 @@ int pl_file_read_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   return 0;
 }
 
-int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
+int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
   const char *slash = strrchr(name, '/');
   int dirlen = slash ? (int)(slash - name + 1) : 0;
   const char *base = slash ? slash + 1 : name;
@@ -79,8 +79,8 @@ int pl_file_tmp_open_at(int dirfd, const char *name, mode_t mode, char **tmpname
   return pl_fail(err, EEXIST, "create a temporary file for %s", name);
 }
 
-int pl_file_tmp_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
-                          pl_error_t *err) {
+int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
+                         pl_error_t *err) {
   int e = 0;
   if (fsync(fd) < 0) e = errno;
   if (close(fd) < 0 && e == 0) e = errno;
@@ -92,10 +92,10 @@ int pl_file_tmp_commit_at(int dirfd, int fd, const char *tmpname, const char *na
   return 0;
 }
 
-int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                            pl_error_t *err) {
+int pl_replace_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       pl_error_t *err) {
   cleanup_free char *tmp = NULL;
-  int fd = pl_file_tmp_open_at(dirfd, name, mode, &tmp, err);
+  int fd = pl_tmpfile_open_at(dirfd, name, mode, &tmp, err);
   if (fd < 0) return -1;
   const char *p = data;
   while (len > 0) {
@@ -110,7 +110,7 @@ int pl_file_write_atomic_at(int dirfd, const char *name, const void *data, size_
     p += w;
     len -= (size_t)w;
   }
-  return pl_file_tmp_commit_at(dirfd, fd, tmp, name, err);
+  return pl_tmpfile_commit_at(dirfd, fd, tmp, name, err);
 }
 
 int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err) {
