@@ -15,7 +15,9 @@
 
 int pl_read_bounded_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
                        pl_error_t *err) {
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO planted under the name must not hang us; it fails
+   * the regular-file check below instead. */
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "open %s", name);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", name);

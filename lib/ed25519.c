@@ -182,7 +182,7 @@ int pl_key_save(const char *path, const struct pl_key *k, pl_error_t *err) {
 int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
   memset(k, 0, sizeof *k);
   if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0 || pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "open key %s", path);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);

@@ -87,7 +87,7 @@ void pl_fetcher_free(struct pl_fetcher *f) {
 
 static int fetch_local(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
                        void *ctx, pl_error_t *err) {
-  cleanup_close int fd = openat(f->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  cleanup_close int fd = openat(f->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "%s", rel);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "%s", rel);

@@ -330,7 +330,7 @@ done:
 /* Copy src to DIR/targets/<base> atomically, hashing as it goes. */
 static int copy_wheel(struct reg *r, const char *src, const char *target, uint64_t *length,
                       char sha256[PL_SHA256_HEX], pl_error_t *err) {
-  cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (in < 0) return pl_fail(err, errno, "open %s", src);
   struct stat st;
   if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
@@ -377,8 +377,11 @@ fail:
 
 static int hash_file(const char *path, uint64_t *length, char sha256[PL_SHA256_HEX],
                      pl_error_t *err) {
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "open %s", path);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", path);
   struct pl_sha d;
   if (pl_sha_init(&d, err) < 0) return -1;
   char buf[65536];
@@ -422,7 +425,16 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
   for (size_t i = 0; i < nwheels; i++) {
     const char *base = strrchr(wheels[i], '/');
     base = base ? base + 1 : wheels[i];
+    struct stat st;
     if (check_wheel_name(base, err) < 0) goto out;
+    if (stat(wheels[i], &st) < 0) {
+      pl_fail(err, errno, "%s", wheels[i]);
+      goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      pl_fail(err, 0, "%s: not a regular file", wheels[i]);
+      goto out;
+    }
     cleanup_free char *md = NULL, *target = NULL, *mdtarget = NULL;
     size_t mdlen;
     if (pl_registry_wheel_metadata(wheels[i], &md, &mdlen, err) < 0) goto out;
