@@ -333,8 +333,8 @@ static int copy_wheel(struct reg *r, const char *src, const char *target, uint64
   cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (in < 0) return pl_fail(err, errno, "open %s", src);
   struct stat st;
-  if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
-    return pl_fail(err, errno ? errno : EINVAL, "%s: not a regular file", src);
+  if (fstat(in, &st) < 0) return pl_fail(err, errno, "stat %s", src);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", src);
   cleanup_free char *tmp = NULL;
   int out = pl_tmpfile_open_at(r->fd, target, 0644, &tmp, err);
   if (out < 0) return -1;
