@@ -11,9 +11,13 @@
   X(curl_easy_setopt) \
   X(curl_easy_perform) \
   X(curl_easy_getinfo) \
-  X(curl_easy_strerror)
+  X(curl_easy_strerror) \
+  X(curl_easy_reset)
 
 struct pl_curl_table { PL_CURL_SYMBOLS(PL_DYN_FIELD) };
 extern struct pl_curl_table pl_curl_fn;
+/* curl.h wraps these two in checking macros; the table entries replace them. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
 #include "dyn_curl_defs.h"
 #endif

@@ -23,7 +23,16 @@
   X(json_object_iter) \
   X(json_object_iter_next) \
   X(json_object_iter_key) \
-  X(json_object_iter_value)
+  X(json_object_iter_value) \
+  X(json_object_key_to_iter) \
+  X(json_object_del) \
+  X(json_string_length) \
+  X(json_stringn) \
+  X(json_true) \
+  X(json_false) \
+  X(json_null) \
+  X(json_deep_copy) \
+  X(json_array_remove)
 
 struct pl_jansson_table { PL_JANSSON_SYMBOLS(PL_DYN_FIELD) };
 extern struct pl_jansson_table pl_jansson_fn;

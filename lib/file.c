@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,68 +27,99 @@ int pl_write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len,
-                    pl_error_t *err) {
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+                       pl_error_t *err) {
+  /* O_NONBLOCK: a FIFO planted under the name must not hang us; it fails
+   * the regular-file check below instead. */
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "open %s", name);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", name);
-  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s is not a regular file", name);
-  if ((size_t)st.st_size > max)
-    return pl_fail(err, EFBIG, "%s is %lld bytes, more than the %zu allowed", name,
-                   (long long)st.st_size, max);
-  /* /proc files report size 0: read until EOF, growing up to max. */
-  size_t cap = st.st_size > 0 ? (size_t)st.st_size : (max < 4096 ? max : 4096);
-  cleanup_free char *buf = malloc(cap + 1);
-  if (buf == NULL) return pl_fail(err, ENOMEM, "read %s", name);
-  size_t got = 0;
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s is not a regular file", name);
+  if ((unsigned long long)st.st_size > max)
+    return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+  size_t cap = (size_t)st.st_size + 1, n = 0;
+  cleanup_free char *b = malloc(cap + 1);
+  if (b == NULL) return pl_fail(err, ENOMEM, "read %s", name);
+  /* The file may grow while we read it: read at most max+1 bytes whatever stat said. */
   for (;;) {
-    if (got == cap) {
-      if (st.st_size > 0 || cap >= max) {
-        char probe;
-        if (st.st_size == 0 && read(fd, &probe, 1) > 0)
-          return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
-        break; /* a regular file never reads past the size we saw */
-      }
-      size_t ncap = cap * 2 < max ? cap * 2 : max;
-      char *nbuf = realloc(buf, ncap + 1);
-      if (nbuf == NULL) return pl_fail(err, ENOMEM, "read %s", name);
-      buf = nbuf;
+    if (n == cap) {
+      if (cap > max)
+        return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      char *nb = realloc(b, ncap + 1);
+      if (nb == NULL) return pl_fail(err, ENOMEM, "read %s", name);
+      b = nb;
       cap = ncap;
     }
-    ssize_t n = read(fd, buf + got, cap - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return pl_fail(err, errno, "read %s", name);
-    if (n == 0) break;
-    got += (size_t)n;
+    ssize_t r = read(fd, b + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return pl_fail(err, errno, "read %s", name);
+    if (r == 0) break;
+    n += (size_t)r;
   }
-  buf[got] = '\0';
-  if (len) *len = got;
-  *out = steal_pointer(&buf);
+  if (n > max) return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
+  b[n] = '\0';
+  if (len) *len = n;
+  *buf = steal_pointer(&b);
   return 0;
 }
 
-int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                            mode_t mode, pl_error_t *err) {
-  char tmp[512];
-  int r = snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
-  if (r < 0 || (size_t)r >= sizeof tmp || strchr(name, '/'))
-    return pl_fail(err, EINVAL, "bad file name %s", name);
-  unlinkat(dirfd, tmp, 0);
-  cleanup_close int fd =
-      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return pl_fail(err, errno, "create %s", tmp);
-  if (pl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
+  const char *slash = strrchr(name, '/');
+  int dirlen = slash ? (int)(slash - name + 1) : 0;
+  const char *base = slash ? slash + 1 : name;
+  for (int attempt = 0; attempt < 16; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
+      return pl_fail(err, ENOMEM, "write %s", name);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0) {
+      /* The umask must not loosen or tighten what the caller asked for. */
+      if (fchmod(fd, mode) < 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(dirfd, tmp, 0);
+        free(tmp);
+        return pl_fail(err, e, "chmod %s", name);
+      }
+      *tmpname = tmp;
+      return fd;
+    }
     int e = errno;
+    free(tmp);
+    if (e != EEXIST) return pl_fail(err, e, "create a temporary file for %s", name);
+  }
+  return pl_fail(err, EEXIST, "create a temporary file for %s", name);
+}
+
+int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
+                         pl_error_t *err) {
+  int e = 0;
+  if (fsync(fd) < 0) e = errno;
+  if (close(fd) < 0 && e == 0) e = errno;
+  if (e == 0 && renameat(dirfd, tmpname, dirfd, name) < 0) e = errno;
+  if (e != 0) {
+    unlinkat(dirfd, tmpname, 0);
+    return pl_fail(err, e, "write %s", name);
+  }
+  return 0;
+}
+
+int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       pl_error_t *err) {
+  cleanup_free char *tmp = NULL;
+  int fd = pl_tmpfile_open_at(dirfd, name, mode, &tmp, err);
+  if (fd < 0) return -1;
+  if (pl_write_all(fd, data, len) < 0) {
+    int e = errno;
+    close(fd);
     unlinkat(dirfd, tmp, 0);
     return pl_fail(err, e, "write %s", name);
   }
-  if (renameat(dirfd, tmp, dirfd, name) < 0) {
-    int e = errno;
-    unlinkat(dirfd, tmp, 0);
-    return pl_fail(err, e, "rename %s to %s", tmp, name);
-  }
-  return 0;
+  return pl_tmpfile_commit_at(dirfd, fd, tmp, name, err);
 }
 
 int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err) {
@@ -108,5 +141,23 @@ int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err) 
     close(cur);
     cur = next;
   }
+  return 0;
+}
+
+int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err) {
+  size_t n = strlen(path);
+  if (n == 0 || n >= PATH_MAX) return pl_fail(err, ENAMETOOLONG, "mkdir %s", path);
+  char buf[PATH_MAX];
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", buf);
+    buf[i] = saved;
+  }
+  struct stat st;
+  if (stat(path, &st) < 0) return pl_fail(err, errno, "mkdir %s", path);
+  if (!S_ISDIR(st.st_mode)) return pl_fail(err, ENOTDIR, "mkdir %s", path);
   return 0;
 }

@@ -7,15 +7,28 @@
 
 #include "error.h"
 
-/* Read all of dirfd/name (O_NOFOLLOW) into a NUL-terminated buffer; fail if
- * it is larger than max bytes. */
+/* Read the regular file dirfd/name (AT_FDCWD and absolute paths work; a
+ * symlink is followed, a FIFO fails instead of hanging) into a new
+ * NUL-terminated buffer; EFBIG if it holds more than max bytes.  /proc files,
+ * which report size 0, are read to their end.  len may be NULL. */
 int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len,
                     pl_error_t *err);
 
-/* Replace dirfd/name atomically: write a temporary file beside it, fsync,
- * rename over.  A crash leaves the old content or the new, never a mix. */
+/* Replace dirfd/name atomically: write a fresh temporary file beside it
+ * (random name, O_EXCL, O_NOFOLLOW, exactly `mode`), fsync, rename over.  A
+ * crash leaves the old content or the new, never a mix.  `name` may hold one
+ * directory part ("targets/x.whl"); that directory must exist. */
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
                             mode_t mode, pl_error_t *err);
+
+/* The two halves of an atomic replace, for content written by the caller:
+ * open a temporary file beside dirfd/name (*tmpname receives its name), then
+ * fsync, close and rename it over name (unlinking it on failure). */
+int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
+int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
+
+/* mkdir -p of a user-given path, following symlinks (config and state dirs). */
+int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err);
 
 /* mkdir -p of a path under dirfd (absolute paths start at /), each component
  * opened O_NOFOLLOW, '..' refused. */

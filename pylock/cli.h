@@ -24,13 +24,18 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True if argv[i] is -h/--help. */
 bool pl_cli_is_help(const char *arg);
+/* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */
+bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /* One function per command, one file per command (pylock/<name>.c). */
 #define PL_COMMANDS(X)                                                                  \
   X(init, "create a project: pylock.toml and its first, empty environment")            \
   X(run, "run a command inside the project's environment")                             \
   X(shell, "start $SHELL inside the project's environment")                            \
-  X(doctor, "check that this machine can run pylock; name each cause and its fix")
+  X(doctor, "check that this machine can run pylock; name each cause and its fix")     \
+  X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")     \
+  X(key, "generate an ed25519 signing key, or show a key's id")                        \
+  X(trust, "add, list and remove the registry roots you trust")
 
 /* Enter the project's environment and exec cmd; returns only on failure. */
 int pl_run_command(const char *cmd, char **cmd_argv, bool no_network);

@@ -1,4 +1,5 @@
 /* pylock CLI — how errors and progress reach the user. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,4 +38,14 @@ void pl_cli_info(const char *fmt, ...) {
 
 bool pl_cli_is_help(const char *arg) {
   return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}
+
+bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
+  if (s == NULL || *s < '0' || *s > '9') return false;
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v < min || v > max) return false;
+  *out = v;
+  return true;
 }

@@ -1,0 +1,251 @@
+/* pylock — bounded registry reads; see fetch.h. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dyn_curl.h"
+
+struct pl_fetcher {
+  int dirfd; /* local registry, or -1 */
+  char *url; /* http(s) base without trailing '/', or NULL */
+  CURL *curl;
+};
+
+int pl_fetch_path_ok(const char *p) {
+  if (p == NULL || *p == '\0' || *p == '/' || strlen(p) > 1024) return 0;
+  const char *seg = p;
+  for (const char *c = p;; c++) {
+    if (*c == '/' || *c == '\0') {
+      size_t n = (size_t)(c - seg);
+      if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+        return 0;
+      if (*c == '\0') return 1;
+      seg = c + 1;
+    } else if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\') {
+      return 0;
+    }
+  }
+}
+
+static int fetcher_init(struct pl_fetcher *f, const char *base, pl_error_t *err) {
+  if (strncmp(base, "http://", 7) == 0 || strncmp(base, "https://", 8) == 0) {
+    if (pl_dynlib_load(PL_LIB_CURL, err) < 0) return -1;
+    static bool curl_ready;
+    if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+      return pl_fail(err, 0, "cannot initialise libcurl");
+    curl_ready = true;
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+      n--;
+    f->url = strndup(base, n);
+    f->curl = curl_easy_init();
+    if (f->url == NULL || f->curl == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
+    return 0;
+  }
+  const char *path = base;
+  if (strncmp(base, "file://", 7) == 0) {
+    path = base + 7;
+    if (strncmp(path, "localhost/", 10) == 0) path += 9;
+    if (*path != '/')
+      return pl_fail(err, 0, "registry URL %s: file:// URLs need an absolute path", base);
+  } else if (strstr(base, "://")) {
+    return pl_fail_hint(err, 0, "use a directory, file:///DIR, http:// or https://",
+                        "registry URL %s: unsupported scheme", base);
+  }
+  f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (f->dirfd < 0) return pl_fail(err, errno, "open registry directory %s", path);
+  return 0;
+}
+
+int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) {
+  struct pl_fetcher *f = calloc(1, sizeof *f);
+  if (f == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
+  f->dirfd = -1;
+  if (fetcher_init(f, base, err) < 0) {
+    pl_fetcher_free(f);
+    return -1;
+  }
+  *out = f;
+  return 0;
+}
+
+void pl_fetcher_free(struct pl_fetcher *f) {
+  if (f == NULL) return;
+  if (f->dirfd >= 0) close(f->dirfd);
+  if (f->curl) curl_easy_cleanup(f->curl);
+  free(f->url);
+  free(f);
+}
+
+static int fetch_local(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
+                       void *ctx, pl_error_t *err) {
+  cleanup_close int fd = openat(f->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return pl_fail(err, errno, "%s", rel);
+  struct stat st;
+  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "%s", rel);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", rel);
+  char buf[65536];
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return pl_fail(err, errno, "%s: read", rel);
+    if (r == 0) return 0;
+    total += (uint64_t)r;
+    if (total > max)
+      return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", rel,
+                     (unsigned long long)max);
+    if (sink(ctx, buf, (size_t)r, err) < 0) return -1;
+  }
+}
+
+struct http_ctx {
+  pl_fetch_sink sink;
+  void *ctx;
+  pl_error_t *err;
+  uint64_t max, total;
+  bool too_big, sink_failed;
+};
+
+static size_t http_write(char *data, size_t size, size_t nmemb, void *p) {
+  struct http_ctx *h = p;
+  size_t n = size * nmemb;
+  if (n > h->max - h->total) {
+    h->too_big = true;
+    return 0;
+  }
+  h->total += n;
+  if (h->sink(h->ctx, data, n, h->err) < 0) {
+    h->sink_failed = true;
+    return 0;
+  }
+  return n;
+}
+
+/* Percent-encode everything but unreserved characters and '/': '+' in a
+ * local version would mean a space to some object stores. */
+static char *url_join(const char *base, const char *rel) {
+  size_t bl = strlen(base), rl = strlen(rel);
+  char *u = malloc(bl + 1 + 3 * rl + 1);
+  if (u == NULL) return NULL;
+  memcpy(u, base, bl);
+  char *o = u + bl;
+  *o++ = '/';
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
+    if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+        *c == '-' || *c == '.' || *c == '_' || *c == '~' || *c == '/') {
+      *o++ = (char)*c;
+    } else {
+      *o++ = '%';
+      *o++ = hex[*c >> 4];
+      *o++ = hex[*c & 15];
+    }
+  }
+  *o = '\0';
+  return u;
+}
+
+static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
+                      void *ctx, pl_error_t *err) {
+  cleanup_free char *url = url_join(f->url, rel);
+  if (url == NULL) return pl_fail(err, ENOMEM, "%s", rel);
+  struct http_ctx h = {.sink = sink, .ctx = ctx, .err = err, .max = max};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  CURL *c = f->curl;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+  /* Redirects may not leave http(s) (no file://, no gopher://...). */
+  if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+      curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+    /* libcurl before 7.85 (RHEL 9) knows only the bitmask form. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#pragma GCC diagnostic pop
+  }
+  /* Error pages are not data: >= 400 ends the transfer before any body. */
+  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+  /* TLS is verified: metadata is signed, but wheels' confidentiality and
+   * the registry's availability still rest on talking to the right host. */
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PL_FETCH_CONNECT_TIMEOUT);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PL_FETCH_STALL_TIMEOUT);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "pylock/" PYLOCK_VERSION);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+  CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (h.sink_failed) return -1;
+  if (h.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+    return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", url,
+                   (unsigned long long)max);
+  if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK && status != 200)) {
+    if (status == 403 || status == 404 || status == 410)
+      return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
+    return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
+  }
+  if (rc != CURLE_OK)
+    return pl_fail_hint(err, EIO, "check the registry URL and the network", "%s: %s", url,
+                        errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  return 0;
+}
+
+int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink, void *ctx,
+             pl_error_t *err) {
+  if (!pl_fetch_path_ok(relpath))
+    return pl_fail(err, 0, "refusing unsafe registry path \"%s\"", relpath);
+  return f->url ? fetch_http(f, relpath, max, sink, ctx, err)
+                : fetch_local(f, relpath, max, sink, ctx, err);
+}
+
+struct membuf {
+  char *p;
+  size_t len, cap;
+};
+
+static int mem_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
+  struct membuf *m = ctx;
+  if (m->len + n + 1 > m->cap) {
+    size_t ncap = m->cap ? m->cap : 4096;
+    while (ncap < m->len + n + 1)
+      ncap *= 2;
+    char *np = realloc(m->p, ncap);
+    if (np == NULL) return pl_fail(err, ENOMEM, "fetch");
+    m->p = np;
+    m->cap = ncap;
+  }
+  memcpy(m->p + m->len, data, n);
+  m->len += n;
+  return 0;
+}
+
+int pl_fetch_mem(struct pl_fetcher *f, const char *relpath, size_t max, char **buf, size_t *len,
+                 pl_error_t *err) {
+  struct membuf m = {0};
+  if (pl_fetch(f, relpath, max, mem_sink, &m, err) < 0 || mem_sink(&m, "", 0, err) < 0) {
+    free(m.p);
+    return -1;
+  }
+  m.p[m.len] = '\0';
+  *buf = m.p;
+  *len = m.len;
+  return 0;
+}

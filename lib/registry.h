@@ -1,0 +1,63 @@
+/* pylock — writing a registry: a directory of TUF metadata and targets that
+ * any static web server, object store or file share can publish.
+ *
+ * Layout (man/pylock-registry.5):
+ *   DIR/root.json, DIR/<N>.root.json   every root version ever signed
+ *   DIR/timestamp.json, DIR/snapshot.json, DIR/targets.json
+ *   DIR/targets/<wheel>.whl            target "<wheel>.whl"
+ *   DIR/targets/<wheel>.whl.metadata   target "<wheel>.whl.metadata" (PEP 658)
+ * consistent_snapshot is false: metadata and targets keep their plain names.
+ * Every file is replaced atomically (temporary file + rename), targets
+ * before the metadata that lists them, root before the roles it keys. */
+#ifndef PYLOCK_REGISTRY_H
+#define PYLOCK_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ed25519.h"
+#include "error.h"
+
+#define PL_REGISTRY_EXPIRES_DAYS 30 /* timestamp, snapshot, targets */
+#define PL_REGISTRY_ROOT_EXPIRES_DAYS 365
+#define PL_REGISTRY_WHEEL_MAX ((uint64_t)4 << 30)
+#define PL_REGISTRY_METADATA_MAX ((size_t)16 << 20)
+
+struct pl_registry_opts {
+  const struct pl_key *keys; /* private keys to sign with */
+  size_t nkeys;
+  unsigned threshold;    /* init: signatures each role needs (0: 1) */
+  unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
+                            root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
+  time_t now;            /* 0: time(NULL) */
+  /* sign only: */
+  const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
+  size_t nadd_root_keys;
+  const char *const *remove_root_keyids; /* keyids to drop from the root role */
+  size_t nremove_root_keyids;
+  bool renew_root; /* sign a new root version even without key changes */
+};
+
+/* Create DIR (and DIR/targets) with root version 1 (root.json, 1.root.json)
+ * and empty targets, snapshot and timestamp, all roles held by opts->keys.
+ * Refuses a directory that already holds root.json. */
+int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
+
+/* Copy each wheel to DIR/targets/, add it and its .metadata as targets, and
+ * re-sign targets, snapshot and timestamp with bumped versions.  Adding the
+ * same bytes again is a no-op; different bytes under a published name fail. */
+int pl_registry_add(const char *dir, const struct pl_registry_opts *opts, const char *const *wheels,
+                    size_t nwheels, pl_error_t *err);
+
+/* Re-sign timestamp, snapshot and targets with bumped versions and new
+ * expiry; and root (N+1, signed by the old and the new root keys) when keys
+ * change, renew_root is set, or root would expire before the others. */
+int pl_registry_sign(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
+
+/* The METADATA file of a wheel (its *.dist-info/METADATA), at most
+ * PL_REGISTRY_METADATA_MAX bytes.  Loads libarchive. */
+int pl_registry_wheel_metadata(const char *wheel, char **buf, size_t *len, pl_error_t *err);
+
+#endif

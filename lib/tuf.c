@@ -1,0 +1,822 @@
+/* pylock — TUF 1.0 client workflow; see tuf.h. */
+#include "tuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "canonjson.h"
+#include "cleanup.h"
+#include "ed25519.h"
+#include "fetch.h"
+#include "file.h"
+
+const char *const pl_tuf_role_names[PL_TUF_NROLES] = {"root", "timestamp", "snapshot", "targets"};
+
+/* One verified (or trusted-from-state) metadata file. */
+struct md {
+  json_t *doc;  /* the whole envelope */
+  json_t *body; /* its "signed" object (borrowed from doc) */
+  char *raw;    /* the bytes as fetched, persisted as they are */
+  size_t rawlen;
+  int64_t version;
+  time_t expires;
+};
+
+struct pl_tuf {
+  struct pl_fetcher *f;
+  time_t now;
+  struct md md[PL_TUF_NROLES];
+  bool consistent;
+  struct pl_tuf_target *targets;
+  size_t ntargets;
+};
+
+static void md_clear(struct md *m) {
+  pl_json_decref(m->doc);
+  free(m->raw);
+  memset(m, 0, sizeof *m);
+}
+
+static void md_move(struct md *to, struct md *from) {
+  md_clear(to);
+  *to = *from;
+  memset(from, 0, sizeof *from);
+}
+
+static int digits(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++)
+    v = v * 10 + (s[i] - '0');
+  return v;
+}
+
+int pl_tuf_parse_time(const char *s, time_t *out) {
+  /* Strictly YYYY-MM-DDTHH:MM:SSZ: no offsets, no fractions, no guessing. */
+  static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+  if (s == NULL || strlen(s) != sizeof pat - 1) return -1;
+  for (size_t i = 0; pat[i]; i++) {
+    if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i]) return -1;
+  }
+  struct tm tm = {.tm_year = digits(s, 4) - 1900,
+                  .tm_mon = digits(s + 5, 2) - 1,
+                  .tm_mday = digits(s + 8, 2),
+                  .tm_hour = digits(s + 11, 2),
+                  .tm_min = digits(s + 14, 2),
+                  .tm_sec = digits(s + 17, 2)};
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60)
+    return -1;
+  *out = timegm(&tm);
+  return 0;
+}
+
+void pl_tuf_format_time(time_t t, char out[21]) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int get_int(const json_t *obj, const char *key, int64_t *out) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_integer(v)) return -1;
+  *out = json_integer_value(v);
+  return 0;
+}
+
+/* Parse an envelope and check what needs no key: _type, spec_version,
+ * version, expires. */
+static int md_parse(char *raw, size_t len, const char *file, const char *type, struct md *m,
+                    pl_error_t *err) {
+  memset(m, 0, sizeof *m);
+  json_t *doc = NULL;
+  if (pl_json_parse(raw, len, file, &doc, err) < 0) {
+    free(raw);
+    return -1;
+  }
+  m->doc = doc;
+  m->raw = raw;
+  m->rawlen = len;
+  json_t *body = json_object_get(doc, "signed");
+  if (!json_is_object(body) || !json_is_array(json_object_get(doc, "signatures"))) {
+    md_clear(m);
+    return pl_fail(err, 0, "%s: not TUF metadata (no \"signed\" object or \"signatures\" list)",
+                   file);
+  }
+  m->body = body;
+  const char *t = json_string_value(json_object_get(body, "_type"));
+  if (t == NULL || strcmp(t, type) != 0) {
+    pl_fail(err, 0, "%s: wrong _type: expected \"%s\", got \"%s\"", file, type, t ? t : "");
+    md_clear(m);
+    return -1;
+  }
+  const char *sv = json_string_value(json_object_get(body, "spec_version"));
+  if (sv == NULL || !(sv[0] == '1' && (sv[1] == '\0' || sv[1] == '.'))) {
+    pl_fail_hint(err, 0, "pylock implements TUF specification 1.x",
+                 "%s: unsupported spec_version: expected 1.x, got \"%s\"", file, sv ? sv : "");
+    md_clear(m);
+    return -1;
+  }
+  if (get_int(body, "version", &m->version) < 0 || m->version < 1) {
+    md_clear(m);
+    return pl_fail(err, 0, "%s: version is missing or not a positive integer", file);
+  }
+  const char *exp = json_string_value(json_object_get(body, "expires"));
+  if (pl_tuf_parse_time(exp, &m->expires) < 0) {
+    pl_fail(err, 0, "%s: expires is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"", file, exp ? exp : "");
+    md_clear(m);
+    return -1;
+  }
+  return 0;
+}
+
+static bool array_has_string(const json_t *arr, const char *s) {
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    const char *v = json_string_value(json_array_get(arr, i));
+    if (v && strcmp(v, s) == 0) return true;
+  }
+  return false;
+}
+
+/* The heart of trust: m counts as signed by `role` only when at least
+ * `threshold` distinct keys that root assigns to that role produced valid
+ * signatures over the canonical form of m's "signed".  Signatures by other
+ * keys, a key counted once already (even under another keyid: one key
+ * listed twice must not pass a threshold of two), unknown key types and
+ * malformed entries count for nothing; they do not fail the check by themselves, exactly as the TUF
+ * specification and python-tuf behave. */
+static int verify_role(const json_t *root_body, const char *role, const struct md *m,
+                       const char *file, pl_error_t *err) {
+  json_t *r = json_object_get(json_object_get(root_body, "roles"), role);
+  json_t *keyids = json_object_get(r, "keyids");
+  json_t *keys = json_object_get(root_body, "keys");
+  int64_t threshold = 0;
+  if (!json_is_array(keyids) || !json_is_object(keys) || get_int(r, "threshold", &threshold) < 0 ||
+      threshold < 1)
+    return pl_fail(err, 0, "root: role %s has no valid keyids/threshold", role);
+  cleanup_free char *canon = NULL;
+  size_t clen;
+  if (pl_json_canonical(m->body, &canon, &clen, err) < 0) return pl_error_wrap(err, "%s", file);
+
+  json_t *sigs = json_object_get(m->doc, "signatures");
+  size_t nsig = json_array_size(sigs);
+  cleanup_free unsigned char(*counted)[32] = calloc(nsig + 1, sizeof *counted);
+  if (counted == NULL) return pl_fail(err, ENOMEM, "%s", file);
+  int64_t valid = 0;
+  int untrusted = 0, invalid = 0;
+  for (size_t i = 0; i < nsig; i++) {
+    json_t *s = json_array_get(sigs, i);
+    const char *keyid = json_string_value(json_object_get(s, "keyid"));
+    const char *sighex = json_string_value(json_object_get(s, "sig"));
+    if (keyid == NULL || sighex == NULL) {
+      invalid++;
+      continue;
+    }
+    if (!array_has_string(keyids, keyid) || json_object_get(keys, keyid) == NULL) {
+      untrusted++;
+      continue;
+    }
+    struct pl_key key;
+    unsigned char sig[PL_ED25519_SIG];
+    pl_error_t ignored = NULL;
+    if (pl_key_from_json(json_object_get(keys, keyid), &key, &ignored) < 0) {
+      pl_error_free(&ignored);
+      invalid++;
+      continue;
+    }
+    bool dup = false;
+    for (int64_t k = 0; k < valid; k++)
+      dup = dup || memcmp(counted[k], key.pub, 32) == 0;
+    if (dup) continue;
+    if (!pl_hex_decode(sighex, sig, sizeof sig) ||
+        pl_key_verify(key.pub, canon, clen, sig, &ignored) < 0) {
+      pl_error_free(&ignored);
+      invalid++;
+      continue;
+    }
+    memcpy(counted[valid++], key.pub, 32);
+  }
+  if (valid < threshold)
+    return pl_fail_hint(err, 0,
+                        "the registry's metadata is not signed by the keys you trust: "
+                        "it was tampered with, or signed with the wrong key",
+                        "%s: signature threshold not met: expected %" PRId64
+                        " valid signature(s) by %s keys, got %" PRId64
+                        " (%d by keys not trusted for %s, %d invalid)",
+                        file, threshold, role, valid, untrusted, role, invalid);
+  return 0;
+}
+
+static int check_expiry(const struct md *m, const char *file, time_t now, pl_error_t *err) {
+  if (m->expires > now) return 0;
+  char e[21], n[21];
+  pl_tuf_format_time(m->expires, e);
+  pl_tuf_format_time(now, n);
+  return pl_fail_hint(err, 0,
+                      "the registry must re-sign its metadata (pylock registry sign); until then "
+                      "nothing from it is trusted",
+                      "%s: expired: valid until %s, now %s", file, e, n);
+}
+
+int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *version,
+                      time_t *expires, pl_error_t *err) {
+  char *copy = malloc(len + 1);
+  if (copy == NULL) return pl_fail(err, ENOMEM, "%s", what);
+  memcpy(copy, buf, len);
+  copy[len] = '\0';
+  struct md m;
+  if (md_parse(copy, len, what, "root", &m, err) < 0) return -1;
+  int r = verify_role(m.body, "root", &m, what, err);
+  if (r == 0) {
+    if (version) *version = m.version;
+    if (expires) *expires = m.expires;
+  }
+  md_clear(&m);
+  return r;
+}
+
+/* ---- fetching metadata with the limits the referring role sets ---- */
+
+struct hashing {
+  struct pl_sha d;
+};
+
+static int hash_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
+  return pl_sha_update(&((struct hashing *)ctx)->d, data, n, err);
+}
+
+/* Compare length and the hashes a meta entry lists against bytes. */
+static int check_meta_bytes(const json_t *meta, const char *file, const char *from, const char *raw,
+                            size_t len, pl_error_t *err) {
+  int64_t want_len;
+  if (get_int(meta, "length", &want_len) == 0 && (uint64_t)want_len != len)
+    return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu", file,
+                   want_len, from, len);
+  json_t *hashes = json_object_get(meta, "hashes");
+  if (hashes == NULL) return 0;
+  if (!json_is_object(hashes) || json_object_size(hashes) == 0)
+    return pl_fail(err, 0, "%s: %s lists an empty or malformed hashes object", file, from);
+  struct hashing h;
+  if (pl_sha_init(&h.d, err) < 0) return -1;
+  char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
+  if (hash_sink(&h, raw, len, err) < 0) {
+    pl_sha_free(&h.d);
+    return -1;
+  }
+  if (pl_sha_final(&h.d, s256, s512, err) < 0) return -1;
+  const char *w256 = json_string_value(json_object_get(hashes, "sha256"));
+  const char *w512 = json_string_value(json_object_get(hashes, "sha512"));
+  if (w256 == NULL && w512 == NULL)
+    return pl_fail(err, 0, "%s: %s lists no sha256 or sha512 hash", file, from);
+  if (w256 && strcasecmp(w256, s256) != 0)
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (%s), got %s", file, w256, from, s256);
+  if (w512 && strcasecmp(w512, s512) != 0)
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (%s), got %s", file, w512, from, s512);
+  return 0;
+}
+
+/* Fetch `file` (at most max bytes, or exactly the meta length when given). */
+static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, const char *from,
+                      size_t max, char **raw, size_t *len, pl_error_t *err) {
+  int64_t want_len;
+  bool has_len = meta && get_int(meta, "length", &want_len) == 0;
+  if (has_len && (want_len < 0 || (uint64_t)want_len > max))
+    return pl_fail(err, EFBIG,
+                   "%s: %s lists a length of %" PRId64 " bytes, more than the %zu allowed", file,
+                   from, want_len, max);
+  if (pl_fetch_mem(t->f, file, has_len ? (size_t)want_len : max, raw, len, err) < 0) {
+    if (has_len && (*err)->errnum == EFBIG)
+      return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more", file,
+                     want_len, from);
+    return -1;
+  }
+  if (meta && check_meta_bytes(meta, file, from, *raw, *len, err) < 0) {
+    free(*raw);
+    *raw = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- 5.3: the root chain ---- */
+
+static int load_root_file(int dirfd, const char *name, struct md *m, pl_error_t *err) {
+  char *raw = NULL;
+  size_t len;
+  if (pl_read_file_at(dirfd, name, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
+  if (md_parse(raw, len, name, "root", m, err) < 0) return -1;
+  if (verify_role(m->body, "root", m, name, err) < 0) {
+    md_clear(m);
+    return -1;
+  }
+  return 0;
+}
+
+static bool role_keys_equal(const json_t *a_root, const json_t *b_root, const char *role) {
+  json_t *a = json_object_get(json_object_get(a_root, "roles"), role);
+  json_t *b = json_object_get(json_object_get(b_root, "roles"), role);
+  int64_t ta = 0, tb = 0;
+  get_int(a, "threshold", &ta);
+  get_int(b, "threshold", &tb);
+  json_t *ka = json_object_get(a, "keyids"), *kb = json_object_get(b, "keyids");
+  if (ta != tb || json_array_size(ka) != json_array_size(kb)) return false;
+  for (size_t i = 0; i < json_array_size(ka); i++) {
+    const char *id = json_string_value(json_array_get(ka, i));
+    if (id == NULL || !array_has_string(kb, id)) return false;
+    /* Same keyid must also mean the same key material. */
+    cleanup_free char *ca = NULL, *cb = NULL;
+    size_t la, lb;
+    pl_error_t e = NULL;
+    json_t *va = json_object_get(json_object_get(a_root, "keys"), id);
+    json_t *vb = json_object_get(json_object_get(b_root, "keys"), id);
+    if (!va || !vb || pl_json_canonical(va, &ca, &la, &e) < 0 ||
+        pl_json_canonical(vb, &cb, &lb, &e) < 0 || la != lb || memcmp(ca, cb, la) != 0) {
+      pl_error_free(&e);
+      return false;
+    }
+  }
+  return true;
+}
+
+static int update_root(struct pl_tuf *t, pl_error_t *err) {
+  for (int i = 0; i < PL_TUF_MAX_ROOT_ROTATIONS; i++) {
+    int64_t next = t->md[PL_TUF_ROOT].version + 1;
+    char file[40];
+    snprintf(file, sizeof file, "%" PRId64 ".root.json", next);
+    char *raw = NULL;
+    size_t len;
+    if (pl_fetch_mem(t->f, file, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) {
+      if ((*err)->errnum == ENOENT) {
+        pl_error_free(err);
+        return 0;
+      }
+      return -1;
+    }
+    struct md m;
+    if (md_parse(raw, len, file, "root", &m, err) < 0) return -1;
+    /* A new root must convince both the keys we trust now and its own:
+     * the old keys authorise the change, the new ones prove they exist. */
+    if (verify_role(t->md[PL_TUF_ROOT].body, "root", &m, file, err) < 0 ||
+        verify_role(m.body, "root", &m, file, err) < 0) {
+      if ((*err)->msg) pl_error_wrap(err, "root rotation to version %" PRId64, next);
+      md_clear(&m);
+      return -1;
+    }
+    if (m.version != next) {
+      pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 ", got %" PRId64, file, next,
+              m.version);
+      md_clear(&m);
+      return -1;
+    }
+    md_move(&t->md[PL_TUF_ROOT], &m);
+  }
+  return pl_fail(err, 0, "more than %d root rotations in one update", PL_TUF_MAX_ROOT_ROTATIONS);
+}
+
+/* Trusted timestamp/snapshot/targets from the state directory: a baseline
+ * against rollback, kept only if the current root still vouches for it. */
+static void load_trusted(struct pl_tuf *t, int statefd, enum pl_tuf_role r) {
+  char name[32];
+  snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[r]);
+  char *raw = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  struct md m;
+  if (pl_read_file_at(statefd, name, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
+      md_parse(raw, len, name, pl_tuf_role_names[r], &m, &e) < 0) {
+    pl_error_free(&e);
+    return;
+  }
+  if (verify_role(t->md[PL_TUF_ROOT].body, pl_tuf_role_names[r], &m, name, &e) < 0) {
+    pl_error_free(&e);
+    md_clear(&m);
+    return;
+  }
+  md_move(&t->md[r], &m);
+}
+
+/* ---- 5.4-5.6 ---- */
+
+static const json_t *meta_entry(const struct md *m, const char *name) {
+  return json_object_get(json_object_get(m->body, "meta"), name);
+}
+
+static int meta_version(const struct md *m, const char *file, const char *name, int64_t *v,
+                        pl_error_t *err) {
+  const json_t *e = meta_entry(m, name);
+  if (!json_is_object(e) || get_int(e, "version", v) < 0 || *v < 1)
+    return pl_fail(err, 0, "%s: meta has no valid entry for %s", file, name);
+  return 0;
+}
+
+static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
+  const char *file = "timestamp.json";
+  char *raw = NULL;
+  size_t len;
+  if (fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) {
+    if ((*err)->errnum == ENOENT)
+      pl_error_set_hint(err, "is the URL the registry's top directory (where root.json is)?");
+    return -1;
+  }
+  struct md m;
+  if (md_parse(raw, len, file, "timestamp", &m, err) < 0) return -1;
+  int64_t snapv, old_snapv;
+  int r = verify_role(t->md[PL_TUF_ROOT].body, "timestamp", &m, file, err);
+  if (r == 0) r = meta_version(&m, file, "snapshot.json", &snapv, err);
+  struct md *old = &t->md[PL_TUF_TIMESTAMP];
+  if (r == 0 && old->doc) {
+    if (m.version < old->version)
+      r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
+                  old->version, m.version);
+    else if (get_int(meta_entry(old, "snapshot.json"), "version", &old_snapv) == 0 &&
+             snapv < old_snapv)
+      r = pl_fail(err, 0,
+                  "%s: snapshot.json version rollback: trusted version %" PRId64 ", got %" PRId64,
+                  file, old_snapv, snapv);
+  }
+  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r < 0) {
+    md_clear(&m);
+    return -1;
+  }
+  md_move(old, &m);
+  return 0;
+}
+
+static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
+  const json_t *meta = meta_entry(&t->md[PL_TUF_TIMESTAMP], "snapshot.json");
+  int64_t want;
+  if (meta_version(&t->md[PL_TUF_TIMESTAMP], "timestamp.json", "snapshot.json", &want, err) < 0)
+    return -1;
+  char file[48];
+  if (t->consistent)
+    snprintf(file, sizeof file, "%" PRId64 ".snapshot.json", want);
+  else
+    snprintf(file, sizeof file, "snapshot.json");
+  char *raw = NULL;
+  size_t len;
+  if (fetch_meta(t, file, meta, "timestamp.json", PL_TUF_SNAPSHOT_MAX, &raw, &len, err) < 0)
+    return -1;
+  struct md m;
+  if (md_parse(raw, len, file, "snapshot", &m, err) < 0) return -1;
+  int r = verify_role(t->md[PL_TUF_ROOT].body, "snapshot", &m, file, err);
+  if (r == 0 && m.version != want)
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (timestamp.json), got %" PRId64,
+                file, want, m.version);
+  struct md *old = &t->md[PL_TUF_SNAPSHOT];
+  if (r == 0 && old->doc) {
+    json_t *ometa = json_object_get(old->body, "meta");
+    for (void *it = json_object_iter(ometa); it && r == 0; it = json_object_iter_next(ometa, it)) {
+      const char *name = json_object_iter_key(it);
+      int64_t ov = 0, nv = 0;
+      get_int(json_object_iter_value(it), "version", &ov);
+      const json_t *ne = meta_entry(&m, name);
+      if (ne == NULL)
+        r = pl_fail(err, 0, "%s: %s is missing, but the trusted snapshot lists it", file, name);
+      else if (get_int(ne, "version", &nv) < 0 || nv < ov)
+        r = pl_fail(err, 0, "%s: %s version rollback: trusted version %" PRId64 ", got %" PRId64,
+                    file, name, ov, nv);
+    }
+  }
+  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r < 0) {
+    md_clear(&m);
+    return -1;
+  }
+  md_move(old, &m);
+  return 0;
+}
+
+static int cmp_target(const void *a, const void *b) {
+  return strcmp(((const struct pl_tuf_target *)a)->name, ((const struct pl_tuf_target *)b)->name);
+}
+
+static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
+  json_t *tg = json_object_get(t->md[PL_TUF_TARGETS].body, "targets");
+  if (!json_is_object(tg)) return pl_fail(err, 0, "%s: no \"targets\" object", file);
+  size_t n = json_object_size(tg), i = 0;
+  struct pl_tuf_target *list = calloc(n ? n : 1, sizeof *list);
+  if (list == NULL) return pl_fail(err, ENOMEM, "%s", file);
+  for (void *it = json_object_iter(tg); it && i < n; it = json_object_iter_next(tg, it), i++) {
+    struct pl_tuf_target *e = &list[i];
+    json_t *v = json_object_iter_value(it);
+    e->name = json_object_iter_key(it);
+    int64_t l;
+    json_t *h = json_object_get(v, "hashes");
+    const char *s256 = json_string_value(json_object_get(h, "sha256"));
+    const char *s512 = json_string_value(json_object_get(h, "sha512"));
+    if (!pl_fetch_path_ok(e->name) || get_int(v, "length", &l) < 0 || l < 0 || !json_is_object(h) ||
+        (s256 && strlen(s256) != 64) || (s512 && strlen(s512) != 128)) {
+      pl_fail(err, 0, "%s: target \"%s\" has an unsafe path or malformed length/hashes", file,
+              e->name);
+      free(list);
+      return -1;
+    }
+    e->length = (uint64_t)l;
+    snprintf(e->sha256, sizeof e->sha256, "%s", s256 ? s256 : "");
+    snprintf(e->sha512, sizeof e->sha512, "%s", s512 ? s512 : "");
+  }
+  qsort(list, i, sizeof *list, cmp_target);
+  free(t->targets);
+  t->targets = list;
+  t->ntargets = i;
+  return 0;
+}
+
+static int update_targets(struct pl_tuf *t, pl_error_t *err) {
+  const json_t *meta = meta_entry(&t->md[PL_TUF_SNAPSHOT], "targets.json");
+  int64_t want;
+  if (meta_version(&t->md[PL_TUF_SNAPSHOT], "snapshot.json", "targets.json", &want, err) < 0)
+    return -1;
+  char file[48];
+  if (t->consistent)
+    snprintf(file, sizeof file, "%" PRId64 ".targets.json", want);
+  else
+    snprintf(file, sizeof file, "targets.json");
+  char *raw = NULL;
+  size_t len;
+  if (fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0)
+    return -1;
+  struct md m;
+  if (md_parse(raw, len, file, "targets", &m, err) < 0) return -1;
+  int r = verify_role(t->md[PL_TUF_ROOT].body, "targets", &m, file, err);
+  if (r == 0 && m.version != want)
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64,
+                file, want, m.version);
+  struct md *old = &t->md[PL_TUF_TARGETS];
+  if (r == 0 && old->doc && m.version < old->version)
+    r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
+                old->version, m.version);
+  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r < 0) {
+    md_clear(&m);
+    return -1;
+  }
+  md_move(old, &m);
+  return index_targets(t, file, err);
+}
+
+/* Persist what passed: each file replaced atomically, root first so that a
+ * crash in between leaves a state the next update accepts. */
+static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash, pl_error_t *err) {
+  if (pl_mkdir_p(dir, 0700, err) < 0) return -1;
+  cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return pl_fail(err, errno, "open state directory %s", dir);
+  char line[PL_SHA256_HEX + 1];
+  snprintf(line, sizeof line, "%s\n", anchor_hash);
+  if (pl_write_file_atomic_at(fd, "anchor.sha256", line, strlen(line), 0644, err) < 0)
+    return pl_error_wrap(err, "state %s", dir);
+  for (int r = 0; r < PL_TUF_NROLES; r++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[r]);
+    if (pl_write_file_atomic_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
+      return pl_error_wrap(err, "state %s", dir);
+  }
+  return 0;
+}
+
+int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err) {
+  if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
+  cleanup_close int statefd = -1;
+  struct pl_tuf *t = calloc(1, sizeof *t);
+  if (t == NULL) return pl_fail(err, ENOMEM, "TUF update");
+  /* 5.1: one clock reading for the whole update. */
+  t->now = o->now ? o->now : time(NULL);
+
+  /* 5.2: the anchor, or the newer root the state kept for this anchor. */
+  char anchor_hash[PL_SHA256_HEX] = "";
+  {
+    char *raw = NULL;
+    size_t len;
+    if (pl_read_file_at(AT_FDCWD, o->root_path, PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
+        pl_sha256_hex(raw, len, anchor_hash, err) < 0 ||
+        md_parse(raw, len, o->root_path, "root", &t->md[PL_TUF_ROOT], err) < 0 ||
+        verify_role(t->md[PL_TUF_ROOT].body, "root", &t->md[PL_TUF_ROOT], o->root_path, err) < 0) {
+      pl_error_wrap(err, "trusted root");
+      goto fail;
+    }
+  }
+  if (o->state_dir) statefd = open(o->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (statefd >= 0) {
+    char *kept = NULL;
+    size_t klen;
+    pl_error_t e = NULL;
+    struct md sroot;
+    /* The state's root only counts for the anchor it grew from: trusting a
+     * different root file restarts the chain from that file. */
+    if (pl_read_file_at(statefd, "anchor.sha256", 128, &kept, &klen, &e) == 0 && klen >= 64 &&
+        memcmp(kept, anchor_hash, 64) == 0 &&
+        load_root_file(statefd, "root.json", &sroot, &e) == 0) {
+      if (sroot.version >= t->md[PL_TUF_ROOT].version)
+        md_move(&t->md[PL_TUF_ROOT], &sroot);
+      else
+        md_clear(&sroot);
+    }
+    free(kept);
+    pl_error_free(&e);
+  }
+  if (pl_fetcher_open(o->url, &t->f, err) < 0) goto fail;
+
+  /* 5.3 */
+  json_t *start_root = json_deep_copy(t->md[PL_TUF_ROOT].body);
+  if (start_root == NULL) {
+    pl_fail(err, ENOMEM, "TUF update");
+    goto fail;
+  }
+  if (update_root(t, err) < 0 || check_expiry(&t->md[PL_TUF_ROOT], "root.json", t->now, err) < 0) {
+    pl_json_decref(start_root);
+    goto fail;
+  }
+  json_t *cs = json_object_get(t->md[PL_TUF_ROOT].body, "consistent_snapshot");
+  t->consistent = json_is_true(cs);
+  if (statefd >= 0) {
+    /* 5.3.11 fast-forward recovery: after the timestamp or snapshot keys
+     * change, the versions signed by the old (maybe compromised) keys are no
+     * baseline: an attacker could have pushed them arbitrarily high to
+     * freeze us.  The same holds for targets keys and the targets version. */
+    bool ts_same = role_keys_equal(start_root, t->md[PL_TUF_ROOT].body, "timestamp");
+    bool sn_same = role_keys_equal(start_root, t->md[PL_TUF_ROOT].body, "snapshot");
+    bool tg_same = role_keys_equal(start_root, t->md[PL_TUF_ROOT].body, "targets");
+    if (ts_same && sn_same) load_trusted(t, statefd, PL_TUF_TIMESTAMP);
+    if (ts_same && sn_same && tg_same) load_trusted(t, statefd, PL_TUF_SNAPSHOT);
+    if (tg_same) load_trusted(t, statefd, PL_TUF_TARGETS);
+  }
+  pl_json_decref(start_root);
+
+  if (update_timestamp(t, err) < 0 || update_snapshot(t, err) < 0 || update_targets(t, err) < 0)
+    goto fail;
+  if (o->state_dir && save_state(t, o->state_dir, anchor_hash, err) < 0) goto fail;
+  *out = t;
+  return 0;
+fail:
+  pl_tuf_free(t);
+  return -1;
+}
+
+void pl_tuf_free(struct pl_tuf *t) {
+  if (t == NULL) return;
+  for (int r = 0; r < PL_TUF_NROLES; r++)
+    md_clear(&t->md[r]);
+  pl_fetcher_free(t->f);
+  free(t->targets);
+  free(t);
+}
+
+void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *version,
+                      time_t *expires) {
+  if (version) *version = t->md[r].version;
+  if (expires) *expires = t->md[r].expires;
+}
+
+size_t pl_tuf_target_count(const struct pl_tuf *t) {
+  return t->ntargets;
+}
+
+const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i) {
+  return i < t->ntargets ? &t->targets[i] : NULL;
+}
+
+int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err) {
+  struct pl_tuf_target key = {.name = name};
+  const struct pl_tuf_target *e =
+      t->ntargets ? bsearch(&key, t->targets, t->ntargets, sizeof key, cmp_target) : NULL;
+  if (e == NULL) return pl_fail(err, ENOENT, "%s: not a signed target of this registry", name);
+  if (e->sha256[0] == '\0')
+    return pl_fail(err, 0, "%s: the signed target lists no sha256 hash", name);
+  *out = e;
+  return 0;
+}
+
+/* ---- targets ---- */
+
+struct target_sink {
+  struct pl_sha d;
+  int fd;    /* write here, or -1 */
+  char *buf; /* or collect here (capacity length) */
+  size_t len;
+};
+
+static int target_sink_write(void *ctx, const void *data, size_t n, pl_error_t *err) {
+  struct target_sink *s = ctx;
+  if (pl_sha_update(&s->d, data, n, err) < 0) return -1;
+  if (s->buf) {
+    memcpy(s->buf + s->len, data, n); /* fits: the fetch is capped at the signed length */
+    s->len += n;
+    return 0;
+  }
+  const char *p = data;
+  while (n > 0) {
+    ssize_t w = write(s->fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return pl_fail(err, errno, "write target");
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl_error_t *err) {
+  uint64_t got = s->d.length;
+  char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX];
+  if (pl_sha_final(&s->d, s256, s512, err) < 0) return -1;
+  if (got != e->length)
+    return pl_fail(err, 0,
+                   "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got %" PRIu64,
+                   e->name, e->length, got);
+  if (strcasecmp(e->sha256, s256) != 0)
+    return pl_fail(err, 0, "%s: sha256 mismatch: expected %s (targets.json), got %s", e->name,
+                   e->sha256, s256);
+  if (e->sha512[0] && strcasecmp(e->sha512, s512) != 0)
+    return pl_fail(err, 0, "%s: sha512 mismatch: expected %s (targets.json), got %s", e->name,
+                   e->sha512, s512);
+  return 0;
+}
+
+static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct target_sink *s,
+                        pl_error_t *err) {
+  cleanup_free char *path = NULL;
+  const char *slash = strrchr(e->name, '/');
+  int r;
+  if (t->consistent)
+    r = asprintf(&path, "targets/%.*s%s.%s", slash ? (int)(slash - e->name + 1) : 0, e->name,
+                 e->sha256, slash ? slash + 1 : e->name);
+  else
+    r = asprintf(&path, "targets/%s", e->name);
+  if (r < 0) return pl_fail(err, ENOMEM, "%s", e->name);
+  if (pl_sha_init(&s->d, err) < 0) return -1;
+  if (pl_fetch(t->f, path, e->length, target_sink_write, s, err) < 0) {
+    pl_sha_free(&s->d);
+    if ((*err)->errnum == EFBIG)
+      return pl_fail(err, 0,
+                     "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
+                     e->name, e->length);
+    return -1;
+  }
+  return target_check(e, s, err);
+}
+
+int pl_tuf_fetch_target(struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
+  const struct pl_tuf_target *e;
+  if (pl_tuf_find_target(t, name, &e, err) < 0) return -1;
+  struct target_sink s = {.fd = fd};
+  if (target_fetch(t, e, &s, err) < 0) {
+    /* Whatever arrived is unverified: leave nothing of it behind. */
+    if (ftruncate(fd, 0) == 0) lseek(fd, 0, SEEK_SET);
+    return -1;
+  }
+  return 0;
+}
+
+int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size_t *len,
+                            pl_error_t *err) {
+  const struct pl_tuf_target *e;
+  if (pl_tuf_find_target(t, name, &e, err) < 0) return -1;
+  if (e->length > PL_JSON_MAX)
+    return pl_fail(err, EFBIG, "%s: %" PRIu64 " bytes is too large to hold in memory", name,
+                   e->length);
+  struct target_sink s = {.fd = -1, .buf = malloc(e->length + 1)};
+  if (s.buf == NULL) return pl_fail(err, ENOMEM, "%s", name);
+  if (target_fetch(t, e, &s, err) < 0) {
+    free(s.buf);
+    return -1;
+  }
+  s.buf[s.len] = '\0';
+  *buf = s.buf;
+  *len = s.len;
+  return 0;
+}
+
+int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
+  const struct pl_tuf_target *e;
+  if (pl_tuf_find_target(t, name, &e, err) < 0) return -1;
+  struct target_sink s = {.fd = -1};
+  if (pl_sha_init(&s.d, err) < 0) return -1;
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t r = pread(fd, buf, sizeof buf, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      pl_sha_free(&s.d);
+      return pl_fail(err, errno, "%s: read", name);
+    }
+    if (r == 0) break;
+    off += r;
+    if (pl_sha_update(&s.d, buf, (size_t)r, err) < 0 || (uint64_t)off > e->length) {
+      pl_sha_free(&s.d);
+      if ((uint64_t)off > e->length)
+        return pl_fail(err, 0,
+                       "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
+                       name, e->length);
+      return -1;
+    }
+  }
+  return target_check(e, &s, err);
+}

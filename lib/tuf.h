@@ -1,0 +1,86 @@
+/* pylock — TUF 1.0 client: the only way registry bytes become trusted.
+ *
+ * pl_tuf_update() runs the client workflow of the TUF specification (5.1-5.6)
+ * against a registry laid out as man/pylock-registry.5 describes:
+ *   root.json chain (N+1.root.json ..., each signed by a threshold of the old
+ *   and of its own root keys, versions strictly consecutive), then
+ *   timestamp.json -> snapshot.json -> targets.json, each checked for _type,
+ *   spec_version 1.x, signature threshold over its canonical `signed`, version
+ *   (no rollback below what the state directory last saw; exactly what the
+ *   referring role lists), expiry against one clock reading, and length and
+ *   hashes where the referring role gives them.
+ * Delegated targets roles are not followed: only top-level targets count.
+ * Nothing is written to the state directory unless the whole update passes. */
+#ifndef PYLOCK_TUF_H
+#define PYLOCK_TUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sha.h"
+#include "error.h"
+
+/* Size caps on metadata (a length listed by the referring role wins when smaller). */
+#define PL_TUF_ROOT_MAX ((size_t)512 << 10)
+#define PL_TUF_TIMESTAMP_MAX ((size_t)64 << 10)
+#define PL_TUF_SNAPSHOT_MAX ((size_t)4 << 20)
+#define PL_TUF_TARGETS_MAX ((size_t)32 << 20)
+/* Root rotations followed in one update (as python-tuf). */
+#define PL_TUF_MAX_ROOT_ROTATIONS 256
+
+enum pl_tuf_role { PL_TUF_ROOT, PL_TUF_TIMESTAMP, PL_TUF_SNAPSHOT, PL_TUF_TARGETS, PL_TUF_NROLES };
+extern const char *const pl_tuf_role_names[PL_TUF_NROLES];
+
+struct pl_tuf_options {
+  const char *url;       /* registry: directory, file:///DIR or http(s)://... */
+  const char *root_path; /* the trusted root this registry is anchored to */
+  const char *state_dir; /* per-registry state (last versions seen); NULL keeps none */
+  time_t now;            /* the clock for expiry; 0 means time(NULL) */
+};
+
+struct pl_tuf_target {
+  const char *name; /* target path, e.g. "foo-1.0-py3-none-any.whl" */
+  uint64_t length;
+  char sha256[PL_SHA256_HEX]; /* "" if the target lists none */
+  char sha512[PL_SHA512_HEX]; /* "" if the target lists none */
+};
+
+struct pl_tuf;
+
+/* Run the client workflow; on success *out holds the verified metadata. */
+int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err);
+void pl_tuf_free(struct pl_tuf *t);
+
+/* Version and expiry of a verified role. */
+void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *version,
+                      time_t *expires);
+
+/* Verified targets, sorted by name. */
+size_t pl_tuf_target_count(const struct pl_tuf *t);
+const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i);
+/* The signed entry for name; fails with ENOENT naming the registry. */
+int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err);
+
+/* Download target `name` into fd (a fresh, empty, writable file) and check
+ * its length and sha256 (and sha512 if signed).  On any failure fd is
+ * truncated to 0 bytes: its content is only ever the verified target. */
+int pl_tuf_fetch_target(struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
+/* The same into memory; *buf is returned only when verified. */
+int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size_t *len,
+                            pl_error_t *err);
+/* Check a local copy (e.g. from a cache) read from fd at offset 0. */
+int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
+
+/* Check that buf is a TUF root signed by a threshold of its own root keys
+ * (what `trust add` accepts).  Fills version and expiry; expiry is not
+ * judged here (the client judges the newest root after rotation). */
+int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *version,
+                      time_t *expires, pl_error_t *err);
+
+/* TUF time stamps: "YYYY-MM-DDTHH:MM:SSZ". */
+int pl_tuf_parse_time(const char *s, time_t *out);
+void pl_tuf_format_time(time_t t, char out[21]);
+
+#endif

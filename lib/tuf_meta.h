@@ -1,0 +1,50 @@
+/* pylock — writing TUF metadata: build `signed` bodies, sign envelopes.
+ * Used by the registry writer and by tests that need hostile metadata. */
+#ifndef PYLOCK_TUF_META_H
+#define PYLOCK_TUF_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dyn_jansson.h"
+#include "ed25519.h"
+#include "error.h"
+
+#define PL_TUF_SPEC_VERSION "1.0.31"
+
+/* New `signed` bodies (new references; NULL when out of memory).  A root has
+ * all four roles with no keys and threshold 1; consistent_snapshot false. */
+json_t *pl_tuf_new_root(int64_t version, time_t expires);
+json_t *pl_tuf_new_targets(int64_t version, time_t expires);
+/* snapshot meta {"targets.json": {"version": targets_version}} */
+json_t *pl_tuf_new_snapshot(int64_t version, time_t expires, int64_t targets_version);
+/* timestamp meta {"snapshot.json": {"version", and "length"+"hashes"
+ * ({"sha256"}) of snapshot_bytes when not NULL}} */
+json_t *pl_tuf_new_timestamp(int64_t version, time_t expires, int64_t snapshot_version,
+                             const char *snapshot_bytes, size_t snapshot_len, pl_error_t *err);
+
+/* Set version / expires of any body. */
+void pl_tuf_set_version(json_t *body, int64_t version);
+void pl_tuf_set_expires(json_t *body, time_t expires);
+int64_t pl_tuf_get_version(const json_t *body);
+
+/* Root editing: list key k for role (adds it to "keys"), drop keyid from a
+ * role (and from "keys" when no role uses it any more), set a threshold. */
+int pl_tuf_root_add_key(json_t *root, const char *role, const struct pl_key *k, pl_error_t *err);
+void pl_tuf_root_remove_key(json_t *root, const char *role, const char *keyid);
+void pl_tuf_root_set_threshold(json_t *root, const char *role, int64_t threshold);
+/* True if keyid is listed for role; threshold of role (0 if none). */
+int pl_tuf_root_has_key(const json_t *root, const char *role, const char *keyid);
+int64_t pl_tuf_root_threshold(const json_t *root, const char *role);
+
+/* Add or replace a target entry {"length", "hashes": {"sha256"}}. */
+int pl_tuf_targets_add(json_t *targets, const char *name, uint64_t length, const char *sha256,
+                       pl_error_t *err);
+
+/* Sign body with each of keys (private) and render the envelope
+ * {"signatures":[...],"signed":body} as indented JSON with a final newline. */
+int pl_tuf_sign(const json_t *body, const struct pl_key *const *keys, size_t nkeys, char **out,
+                size_t *len, pl_error_t *err);
+
+#endif

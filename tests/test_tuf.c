@@ -1,0 +1,639 @@
+/* Unit tests: lib/tuf.c — every check of the TUF client workflow, each with
+ * the metadata that passes it and the metadata that must fail it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "canonjson.h"
+#include "sha.h"
+#include "ed25519.h"
+#include "file.h"
+#include "tuf.h"
+#include "tuf_meta.h"
+
+#define NOW ((time_t)1800000000) /* 2027-01-15 */
+#define DAY 86400
+static const char WHEEL[] = "pretend this is a wheel";
+
+struct fx {
+  char dir[64], repo[96], state[96], anchor[128];
+  int repofd;
+  struct pl_key root_key, ts_key, snap_key, tg_key, other_key;
+  json_t *root, *timestamp, *snapshot, *targets;
+  char *snapshot_bytes;
+  size_t snapshot_len;
+  pl_error_t err;
+};
+
+static void write_file(struct fx *f, const char *name, const char *data, size_t len) {
+  pl_error_t err = NULL;
+  assert_int_equal(pl_write_file_atomic_at(f->repofd, name, data, len, 0644, &err), 0);
+}
+
+/* Sign body with the given keys and publish it as `name` in the registry. */
+static void publish(struct fx *f, const char *name, json_t *body, const struct pl_key *k1,
+                    const struct pl_key *k2) {
+  const struct pl_key *keys[2] = {k1, k2};
+  char *out = NULL;
+  size_t len;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_tuf_sign(body, keys, k2 ? 2 : 1, &out, &len, &err), 0);
+  write_file(f, name, out, len);
+  if (strcmp(name, "snapshot.json") == 0) {
+    free(f->snapshot_bytes);
+    f->snapshot_bytes = out;
+    f->snapshot_len = len;
+  } else {
+    free(out);
+  }
+}
+
+/* Re-publish the timestamp over the snapshot last published. */
+static void republish_timestamp(struct fx *f) {
+  json_t *ts = pl_tuf_new_timestamp(pl_tuf_get_version(f->timestamp), NOW + 7 * DAY,
+                                    pl_tuf_get_version(f->snapshot), f->snapshot_bytes,
+                                    f->snapshot_len, NULL);
+  json_object_set_new(ts, "expires", json_deep_copy(json_object_get(f->timestamp, "expires")));
+  pl_json_decref(f->timestamp);
+  f->timestamp = ts;
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+}
+
+/* Re-publish targets, snapshot and timestamp as they stand in the fixture. */
+static void publish_tail(struct fx *f) {
+  publish(f, "targets.json", f->targets, &f->tg_key, NULL);
+  publish(f, "snapshot.json", f->snapshot, &f->snap_key, NULL);
+  republish_timestamp(f);
+}
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof *f);
+  pl_error_t err = NULL;
+  snprintf(f->dir, sizeof f->dir, "/tmp/pl-test-tuf-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->repo, sizeof f->repo, "%s/repo", f->dir);
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  snprintf(f->anchor, sizeof f->anchor, "%s/anchor.json", f->dir);
+  assert_int_equal(mkdir(f->repo, 0755), 0);
+  f->repofd = open(f->repo, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(mkdirat(f->repofd, "targets", 0755), 0);
+  assert_int_equal(pl_key_generate(&f->root_key, &err), 0);
+  assert_int_equal(pl_key_generate(&f->ts_key, &err), 0);
+  assert_int_equal(pl_key_generate(&f->snap_key, &err), 0);
+  assert_int_equal(pl_key_generate(&f->tg_key, &err), 0);
+  assert_int_equal(pl_key_generate(&f->other_key, &err), 0);
+
+  f->root = pl_tuf_new_root(1, NOW + 365 * DAY);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "root", &f->root_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "timestamp", &f->ts_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "snapshot", &f->snap_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "targets", &f->tg_key, &err), 0);
+  publish(f, "1.root.json", f->root, &f->root_key, NULL);
+  publish(f, "root.json", f->root, &f->root_key, NULL);
+  char *raw;
+  size_t len;
+  assert_int_equal(pl_read_file_at(f->repofd, "1.root.json", 1 << 20, &raw, &len, &err), 0);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, f->anchor, raw, len, 0644, &err), 0);
+  free(raw);
+
+  char sha[PL_SHA256_HEX];
+  assert_int_equal(pl_sha256_hex(WHEEL, strlen(WHEEL), sha, &err), 0);
+  write_file(f, "targets/a-1.0-py3-none-any.whl", WHEEL, strlen(WHEEL));
+  f->targets = pl_tuf_new_targets(1, NOW + 30 * DAY);
+  assert_int_equal(
+      pl_tuf_targets_add(f->targets, "a-1.0-py3-none-any.whl", strlen(WHEEL), sha, &err), 0);
+  f->snapshot = pl_tuf_new_snapshot(1, NOW + 30 * DAY, 1);
+  f->timestamp = pl_tuf_new_timestamp(1, NOW + 7 * DAY, 1, NULL, 0, &err);
+  publish_tail(f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  close(f->repofd);
+  pl_json_decref(f->root);
+  pl_json_decref(f->timestamp);
+  pl_json_decref(f->snapshot);
+  pl_json_decref(f->targets);
+  free(f->snapshot_bytes);
+  pl_error_free(&f->err);
+  free(f);
+  return 0;
+}
+
+static int update_at(struct fx *f, time_t now, struct pl_tuf **out) {
+  struct pl_tuf_options o = {
+      .url = f->repo, .root_path = f->anchor, .state_dir = f->state, .now = now};
+  pl_error_free(&f->err);
+  return pl_tuf_update(&o, out, &f->err);
+}
+
+/* Update must pass; free the result. */
+static void assert_update_ok(struct fx *f) {
+  struct pl_tuf *t = NULL;
+  int r = update_at(f, NOW, &t);
+  if (r < 0) fail_msg("update failed: %s", f->err->msg);
+  pl_tuf_free(t);
+}
+
+/* Update must fail with a message containing each of the given words. */
+static void assert_update_fails(struct fx *f, const char *w1, const char *w2) {
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), -1);
+  assert_null(t);
+  assert_non_null(f->err);
+  if (!strstr(f->err->msg, w1) || (w2 && !strstr(f->err->msg, w2)))
+    fail_msg("error \"%s\" lacks \"%s\"/\"%s\"", f->err->msg, w1, w2 ? w2 : "");
+}
+
+static void bump(json_t *body) {
+  pl_tuf_set_version(body, pl_tuf_get_version(body) + 1);
+}
+
+/* ---- the happy path, and targets ---- */
+
+static void test_tuf_accepts_signed_registry_and_returns_verified_target(void **state) {
+  struct fx *f = *state;
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  int64_t v;
+  pl_tuf_role_info(t, PL_TUF_TARGETS, &v, NULL);
+  assert_int_equal(v, 1);
+  assert_int_equal(pl_tuf_target_count(t), 1);
+  char *buf = NULL;
+  size_t len;
+  assert_int_equal(pl_tuf_fetch_target_mem(t, "a-1.0-py3-none-any.whl", &buf, &len, &f->err), 0);
+  assert_int_equal(len, strlen(WHEEL));
+  assert_memory_equal(buf, WHEEL, len);
+  free(buf);
+  pl_tuf_free(t);
+  struct stat st;
+  assert_int_equal(stat(f->state, &st), 0); /* state written on success */
+}
+
+static void test_tuf_rejects_target_length_mismatch(void **state) {
+  struct fx *f = *state;
+  write_file(f, "targets/a-1.0-py3-none-any.whl", "pretend this is a wheel!", 24);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  char path[160];
+  snprintf(path, sizeof path, "%s/out", f->dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  assert_int_equal(pl_tuf_fetch_target(t, "a-1.0-py3-none-any.whl", fd, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "length mismatch: expected 23 bytes"));
+  struct stat st;
+  fstat(fd, &st);
+  assert_int_equal(st.st_size, 0); /* nothing unverified left behind */
+  close(fd);
+  pl_tuf_free(t);
+}
+
+static void test_tuf_rejects_target_hash_mismatch(void **state) {
+  struct fx *f = *state;
+  write_file(f, "targets/a-1.0-py3-none-any.whl", "pretend this is a whee!", 23);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  char *buf = NULL;
+  size_t len;
+  assert_int_equal(pl_tuf_fetch_target_mem(t, "a-1.0-py3-none-any.whl", &buf, &len, &f->err), -1);
+  assert_null(buf);
+  assert_non_null(strstr(f->err->msg, "sha256 mismatch"));
+  pl_error_free(&f->err);
+  assert_int_equal(pl_tuf_fetch_target_mem(t, "unsigned.whl", &buf, &len, &f->err), -1);
+  assert_int_equal(f->err->errnum, ENOENT);
+  pl_tuf_free(t);
+}
+
+static void test_tuf_verifies_local_copy_of_target(void **state) {
+  struct fx *f = *state;
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  int fd = openat(f->repofd, "targets/a-1.0-py3-none-any.whl", O_RDONLY);
+  assert_int_equal(pl_tuf_verify_target_fd(t, "a-1.0-py3-none-any.whl", fd, &f->err), 0);
+  close(fd);
+  write_file(f, "targets/a-1.0-py3-none-any.whl", "tampered", 8);
+  fd = openat(f->repofd, "targets/a-1.0-py3-none-any.whl", O_RDONLY);
+  assert_int_equal(pl_tuf_verify_target_fd(t, "a-1.0-py3-none-any.whl", fd, &f->err), -1);
+  close(fd);
+  pl_tuf_free(t);
+}
+
+/* ---- signatures ---- */
+
+static void test_tuf_rejects_bad_signature(void **state) {
+  struct fx *f = *state;
+  /* Signed by another key that claims the trusted timestamp keyid. */
+  struct pl_key forged = f->other_key;
+  memcpy(forged.keyid, f->ts_key.keyid, sizeof forged.keyid);
+  publish(f, "timestamp.json", f->timestamp, &forged, NULL);
+  assert_update_fails(f, "timestamp.json: signature threshold not met", "1 invalid");
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+}
+
+static void test_tuf_rejects_untrusted_key(void **state) {
+  struct fx *f = *state;
+  publish(f, "snapshot.json", f->snapshot, &f->other_key, NULL);
+  republish_timestamp(f);
+  assert_update_fails(f, "snapshot.json: signature threshold not met", "1 by keys not trusted");
+  /* The root key is trusted, but not for targets. */
+  publish(f, "snapshot.json", f->snapshot, &f->snap_key, NULL);
+  republish_timestamp(f);
+  publish(f, "targets.json", f->targets, &f->root_key, NULL);
+  assert_update_fails(f, "targets.json: signature threshold not met", NULL);
+}
+
+static void test_tuf_rejects_threshold_not_met(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  /* Root 2 asks for 2 timestamp signatures. */
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  assert_int_equal(pl_tuf_root_add_key(r2, "timestamp", &f->other_key, &err), 0);
+  pl_tuf_root_set_threshold(r2, "timestamp", 2);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "timestamp.json: signature threshold not met: expected 2", "got 1");
+  /* The same key twice still counts once. */
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, &f->ts_key);
+  assert_update_fails(f, "expected 2", "got 1");
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, &f->other_key);
+  assert_update_ok(f);
+  pl_json_decref(r2);
+}
+
+static void test_tuf_counts_one_key_listed_under_two_keyids_once(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  struct pl_key alias = f->ts_key;
+  memset(alias.keyid, 'b', 64);
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  assert_int_equal(pl_tuf_root_add_key(r2, "timestamp", &alias, &err), 0);
+  pl_tuf_root_set_threshold(r2, "timestamp", 2);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, &alias);
+  assert_update_fails(f, "timestamp.json: signature threshold not met: expected 2", "got 1");
+  pl_json_decref(r2);
+}
+
+static void test_tuf_rejects_wrong_type(void **state) {
+  struct fx *f = *state;
+  json_t *ts = json_deep_copy(f->timestamp);
+  json_object_set_new(ts, "_type", json_string("snapshot"));
+  publish(f, "timestamp.json", ts, &f->ts_key, NULL);
+  assert_update_fails(f, "timestamp.json: wrong _type: expected \"timestamp\", got \"snapshot\"",
+                      NULL);
+  pl_json_decref(ts);
+}
+
+static void test_tuf_rejects_unsupported_spec_version(void **state) {
+  struct fx *f = *state;
+  json_object_set_new(f->timestamp, "spec_version", json_string("2.0.0"));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "unsupported spec_version", "2.0.0");
+  json_object_set_new(f->timestamp, "spec_version", json_string("1.0.0"));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+}
+
+/* ---- expiry ---- */
+
+static void test_tuf_rejects_expired_root(void **state) {
+  struct fx *f = *state;
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW + 366 * DAY, &t), -1);
+  assert_non_null(strstr(f->err->msg, "root.json: expired"));
+  /* A newer root with a later expiry rescues an expired anchor. */
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_set_expires(r2, NOW + 400 * DAY);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  pl_tuf_set_expires(f->timestamp, NOW + 400 * DAY);
+  pl_tuf_set_expires(f->snapshot, NOW + 400 * DAY);
+  pl_tuf_set_expires(f->targets, NOW + 400 * DAY);
+  publish_tail(f);
+  assert_int_equal(update_at(f, NOW + 366 * DAY, &t), 0);
+  pl_tuf_free(t);
+  pl_json_decref(r2);
+}
+
+static void test_tuf_rejects_expired_timestamp(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_expires(f->timestamp, NOW);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "timestamp.json: expired", NULL);
+  pl_tuf_set_expires(f->timestamp, NOW + 1);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+}
+
+static void test_tuf_rejects_expired_snapshot(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_expires(f->snapshot, NOW - 1);
+  publish_tail(f);
+  assert_update_fails(f, "snapshot.json: expired", NULL);
+}
+
+static void test_tuf_rejects_expired_targets(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_expires(f->targets, NOW - DAY);
+  publish_tail(f);
+  assert_update_fails(f, "targets.json: expired", NULL);
+}
+
+/* ---- rollback ---- */
+
+static void test_tuf_rejects_timestamp_rollback(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_version(f->timestamp, 5);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+  pl_tuf_set_version(f->timestamp, 4);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "timestamp.json: version rollback: trusted version 5, got 4", NULL);
+  pl_tuf_set_version(f->timestamp, 5);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f); /* the same version again is no rollback */
+}
+
+static void test_tuf_rejects_snapshot_rollback(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_version(f->snapshot, 3);
+  bump(f->timestamp);
+  publish_tail(f);
+  assert_update_ok(f);
+  /* A newer timestamp pointing at an older snapshot. */
+  pl_tuf_set_version(f->snapshot, 2);
+  bump(f->timestamp);
+  publish_tail(f);
+  assert_update_fails(f, "timestamp.json: snapshot.json version rollback: trusted version 3, got 2",
+                      NULL);
+}
+
+static void test_tuf_rejects_targets_rollback(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_version(f->targets, 3);
+  json_object_set_new(json_object_get(json_object_get(f->snapshot, "meta"), "targets.json"),
+                      "version", json_integer(3));
+  publish_tail(f);
+  assert_update_ok(f);
+  /* A newer snapshot listing older targets. */
+  pl_tuf_set_version(f->targets, 2);
+  json_object_set_new(json_object_get(json_object_get(f->snapshot, "meta"), "targets.json"),
+                      "version", json_integer(2));
+  bump(f->snapshot);
+  bump(f->timestamp);
+  publish_tail(f);
+  assert_update_fails(f, "snapshot.json: targets.json version rollback: trusted version 3, got 2",
+                      NULL);
+  /* Without a trusted snapshot, the trusted targets still refuse it. */
+  char snap[128];
+  snprintf(snap, sizeof snap, "%s/snapshot.json", f->state);
+  assert_int_equal(unlink(snap), 0);
+  assert_update_fails(f, "targets.json: version rollback: trusted version 3, got 2", NULL);
+}
+
+static void test_tuf_rejects_root_rollback_kept_in_state(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  /* Root 2 moves the timestamp role to other_key; the state keeps it. */
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_root_remove_key(r2, "timestamp", f->ts_key.keyid);
+  assert_int_equal(pl_tuf_root_add_key(r2, "timestamp", &f->other_key, &err), 0);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish(f, "timestamp.json", f->timestamp, &f->other_key, NULL);
+  assert_update_ok(f);
+  /* The registry goes back to root 1 and the old timestamp key. */
+  assert_int_equal(unlinkat(f->repofd, "2.root.json", 0), 0);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "timestamp.json: signature threshold not met", NULL);
+  pl_json_decref(r2);
+}
+
+/* ---- root rotation ---- */
+
+static void test_tuf_follows_root_rotation_signed_by_old_and_new_keys(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_root_remove_key(r2, "root", f->root_key.keyid);
+  assert_int_equal(pl_tuf_root_add_key(r2, "root", &f->other_key, &err), 0);
+  publish(f, "2.root.json", r2, &f->root_key, &f->other_key);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  int64_t v;
+  pl_tuf_role_info(t, PL_TUF_ROOT, &v, NULL);
+  assert_int_equal(v, 2);
+  pl_tuf_free(t);
+  pl_json_decref(r2);
+}
+
+static void test_tuf_rejects_rotation_not_signed_by_old_keys(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_root_remove_key(r2, "root", f->root_key.keyid);
+  assert_int_equal(pl_tuf_root_add_key(r2, "root", &f->other_key, &err), 0);
+  publish(f, "2.root.json", r2, &f->other_key, NULL);
+  assert_update_fails(f, "root rotation to version 2", "2.root.json: signature threshold not met");
+  /* Nor only by the old ones: the new keys must prove themselves. */
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  assert_update_fails(f, "root rotation to version 2", "by root keys");
+  pl_json_decref(r2);
+}
+
+static void test_tuf_rejects_rotation_skipping_a_version(void **state) {
+  struct fx *f = *state;
+  json_t *r3 = json_deep_copy(f->root);
+  pl_tuf_set_version(r3, 3);
+  publish(f, "2.root.json", r3, &f->root_key, NULL);
+  assert_update_fails(f, "2.root.json: version mismatch: expected 2, got 3", NULL);
+  pl_json_decref(r3);
+}
+
+static void test_tuf_recovers_from_fast_forward_after_timestamp_key_rotation(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  /* An attacker with the timestamp key pushed version 1000 to clients. */
+  pl_tuf_set_version(f->timestamp, 1000);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+  /* Without a key rotation, version 1 is (rightly) a rollback... */
+  pl_tuf_set_version(f->timestamp, 1);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "version rollback", NULL);
+  /* ...after the registry rotates the timestamp key, it is the new start. */
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_root_remove_key(r2, "timestamp", f->ts_key.keyid);
+  assert_int_equal(pl_tuf_root_add_key(r2, "timestamp", &f->other_key, &err), 0);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish(f, "timestamp.json", f->timestamp, &f->other_key, NULL);
+  assert_update_ok(f);
+  pl_json_decref(r2);
+}
+
+/* ---- lengths and hashes from the referring role ---- */
+
+static void test_tuf_rejects_snapshot_hash_mismatch(void **state) {
+  struct fx *f = *state;
+  json_t *e = json_object_get(json_object_get(f->timestamp, "meta"), "snapshot.json");
+  json_object_set_new(
+      json_object_get(e, "hashes"), "sha256",
+      json_string("0000000000000000000000000000000000000000000000000000000000000000"));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: sha256 mismatch: expected 0000", "(timestamp.json), got");
+}
+
+static void test_tuf_rejects_snapshot_length_mismatch(void **state) {
+  struct fx *f = *state;
+  json_t *e = json_object_get(json_object_get(f->timestamp, "meta"), "snapshot.json");
+  json_object_set_new(e, "length", json_integer((json_int_t)f->snapshot_len - 1));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: length mismatch: expected", NULL);
+  json_object_set_new(e, "length", json_integer((json_int_t)f->snapshot_len + 1));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: length mismatch: expected", NULL);
+}
+
+static void test_tuf_rejects_snapshot_version_other_than_timestamp_lists(void **state) {
+  struct fx *f = *state;
+  bump(f->snapshot);
+  publish(f, "snapshot.json", f->snapshot, &f->snap_key, NULL);
+  /* timestamp still says version 1 (and its hash): use a timestamp without hashes. */
+  json_t *ts = pl_tuf_new_timestamp(2, NOW + DAY, 1, NULL, 0, &f->err);
+  publish(f, "timestamp.json", ts, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: version mismatch: expected 1 (timestamp.json), got 2",
+                      NULL);
+  pl_json_decref(ts);
+}
+
+/* ---- state ---- */
+
+static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
+  struct fx *f = *state;
+  pl_tuf_set_expires(f->targets, NOW - 1);
+  publish_tail(f);
+  assert_update_fails(f, "expired", NULL);
+  struct stat st;
+  assert_int_equal(stat(f->state, &st), -1); /* not even created */
+  pl_tuf_set_expires(f->targets, NOW + DAY);
+  publish_tail(f);
+  assert_update_ok(f);
+  char *before = NULL, *after = NULL;
+  size_t lb, la;
+  pl_error_t err = NULL;
+  char p[160];
+  snprintf(p, sizeof p, "%s/timestamp.json", f->state);
+  assert_int_equal(pl_read_file_at(AT_FDCWD, p, 1 << 20, &before, &lb, &err), 0);
+  bump(f->timestamp);
+  pl_tuf_set_expires(f->targets, NOW - 1);
+  publish_tail(f);
+  assert_update_fails(f, "targets.json: expired", NULL);
+  assert_int_equal(pl_read_file_at(AT_FDCWD, p, 1 << 20, &after, &la, &err), 0);
+  assert_int_equal(la, lb);
+  assert_memory_equal(before, after, la);
+  free(before);
+  free(after);
+}
+
+static void test_tuf_consistent_snapshot_reads_versioned_and_hashed_names(void **state) {
+  struct fx *f = *state;
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  json_object_set_new(r2, "consistent_snapshot", json_true());
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  publish_tail(f);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), -1); /* 1.snapshot.json is absent */
+  assert_int_equal(f->err->errnum, ENOENT);
+  publish(f, "1.snapshot.json", f->snapshot, &f->snap_key, NULL);
+  publish(f, "1.targets.json", f->targets, &f->tg_key, NULL);
+  publish_tail(f); /* timestamp must hash the same snapshot bytes */
+  publish(f, "1.snapshot.json", f->snapshot, &f->snap_key, NULL);
+  json_t *ts = pl_tuf_new_timestamp(1, NOW + DAY, 1, NULL, 0, &f->err);
+  publish(f, "timestamp.json", ts, &f->ts_key, NULL);
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  char sha[PL_SHA256_HEX], name[128];
+  pl_sha256_hex(WHEEL, strlen(WHEEL), sha, &f->err);
+  snprintf(name, sizeof name, "targets/%s.a-1.0-py3-none-any.whl", sha);
+  write_file(f, name, WHEEL, strlen(WHEEL));
+  assert_int_equal(unlinkat(f->repofd, "targets/a-1.0-py3-none-any.whl", 0), 0);
+  char *buf = NULL;
+  size_t len;
+  assert_int_equal(pl_tuf_fetch_target_mem(t, "a-1.0-py3-none-any.whl", &buf, &len, &f->err), 0);
+  free(buf);
+  pl_tuf_free(t);
+  pl_json_decref(ts);
+  pl_json_decref(r2);
+}
+
+static void test_tuf_check_root_accepts_self_signed_and_rejects_other(void **state) {
+  struct fx *f = *state;
+  char *raw;
+  size_t len;
+  int64_t v;
+  assert_int_equal(pl_read_file_at(AT_FDCWD, f->anchor, 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_tuf_check_root(raw, len, "root", &v, NULL, &f->err), 0);
+  assert_int_equal(v, 1);
+  free(raw);
+  assert_int_equal(pl_read_file_at(f->repofd, "timestamp.json", 1 << 20, &raw, &len, &f->err),
+                   0);
+  assert_int_equal(pl_tuf_check_root(raw, len, "ts", &v, NULL, &f->err), -1);
+  free(raw);
+  publish(f, "bad.json", f->root, &f->other_key, NULL);
+  assert_int_equal(pl_read_file_at(f->repofd, "bad.json", 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_tuf_check_root(raw, len, "bad", &v, NULL, &f->err), -1);
+  free(raw);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_tuf_accepts_signed_registry_and_returns_verified_target),
+      T(test_tuf_rejects_target_length_mismatch),
+      T(test_tuf_rejects_target_hash_mismatch),
+      T(test_tuf_verifies_local_copy_of_target),
+      T(test_tuf_rejects_bad_signature),
+      T(test_tuf_rejects_untrusted_key),
+      T(test_tuf_rejects_threshold_not_met),
+      T(test_tuf_counts_one_key_listed_under_two_keyids_once),
+      T(test_tuf_rejects_wrong_type),
+      T(test_tuf_rejects_unsupported_spec_version),
+      T(test_tuf_rejects_expired_root),
+      T(test_tuf_rejects_expired_timestamp),
+      T(test_tuf_rejects_expired_snapshot),
+      T(test_tuf_rejects_expired_targets),
+      T(test_tuf_rejects_timestamp_rollback),
+      T(test_tuf_rejects_snapshot_rollback),
+      T(test_tuf_rejects_targets_rollback),
+      T(test_tuf_rejects_root_rollback_kept_in_state),
+      T(test_tuf_follows_root_rotation_signed_by_old_and_new_keys),
+      T(test_tuf_rejects_rotation_not_signed_by_old_keys),
+      T(test_tuf_rejects_rotation_skipping_a_version),
+      T(test_tuf_recovers_from_fast_forward_after_timestamp_key_rotation),
+      T(test_tuf_rejects_snapshot_hash_mismatch),
+      T(test_tuf_rejects_snapshot_length_mismatch),
+      T(test_tuf_rejects_snapshot_version_other_than_timestamp_lists),
+      T(test_tuf_writes_nothing_to_state_on_rejection),
+      T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
+      T(test_tuf_check_root_accepts_self_signed_and_rejects_other),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
