@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static inline void pl_freep(void *p) { free(*(void **)p); }
+static inline void pl_freep(void *p) {
+  free(*(void **)p);
+}
 static inline void pl_closep(int *fd) {
   if (*fd >= 0) {
     int saved = errno;
@@ -29,7 +31,17 @@ static inline void pl_closedirp(DIR **d) {
 #define cleanup_dir __attribute__((cleanup(pl_closedirp)))
 
 /* Hand ownership out of a cleanup variable. */
-#define steal_pointer(pp) ({ __typeof__(*(pp)) _p = *(pp); *(pp) = NULL; _p; })
-#define steal_fd(pfd) ({ int _fd = *(pfd); *(pfd) = -1; _fd; })
+#define steal_pointer(pp)                                                                          \
+  ({                                                                                               \
+    __typeof__(*(pp)) _p = *(pp);                                                                  \
+    *(pp) = NULL;                                                                                  \
+    _p;                                                                                            \
+  })
+#define steal_fd(pfd)                                                                              \
+  ({                                                                                               \
+    int _fd = *(pfd);                                                                              \
+    *(pfd) = -1;                                                                                   \
+    _fd;                                                                                           \
+  })
 
 #endif

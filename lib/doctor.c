@@ -36,9 +36,9 @@ int pl_in_child(int (*fn)(void *arg, pl_error_t *err), void *arg, pl_error_t *er
     pl_error_t cerr = NULL;
     if (fn(arg, &cerr) == 0) _exit(0);
     char buf[CHILD_MSG_MAX];
-    int n = snprintf(buf, sizeof buf, "%d\n%s\n%s", cerr ? cerr->errnum : 0,
-                     cerr && cerr->msg ? cerr->msg : "failed",
-                     cerr && cerr->hint ? cerr->hint : "");
+    int n =
+        snprintf(buf, sizeof buf, "%d\n%s\n%s", cerr ? cerr->errnum : 0,
+                 cerr && cerr->msg ? cerr->msg : "failed", cerr && cerr->hint ? cerr->hint : "");
     if (n > 0) pl_write_all(p[1], buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
     _exit(1);
   }
@@ -62,8 +62,9 @@ int pl_in_child(int (*fn)(void *arg, pl_error_t *err), void *arg, pl_error_t *er
   char *hint = msg ? strchr(msg + 1, '\n') : NULL;
   if (msg) *msg++ = '\0';
   if (hint) *hint++ = '\0';
-  if (hint && *hint) return pl_fail_hint(err, atoi(buf), hint, "%s", msg ? msg : "failed");
-  return pl_fail(err, atoi(buf), "%s", msg ? msg : "failed");
+  int errnum = (int)strtol(buf, NULL, 10);
+  if (hint && *hint) return pl_fail_hint(err, errnum, hint, "%s", msg ? msg : "failed");
+  return pl_fail(err, errnum, "%s", msg ? msg : "failed");
 }
 
 static int check_kernel(char **detail, pl_error_t *err) {
@@ -83,8 +84,8 @@ static int child_userns(void *arg, pl_error_t *err) {
 }
 
 struct overlay_probe {
-  const char *dir;    /* where to make the scratch layer */
-  const char *lower;  /* a real lower layer (the prefix) */
+  const char *dir;   /* where to make the scratch layer */
+  const char *lower; /* a real lower layer (the prefix) */
 };
 
 static int child_overlay(void *arg, pl_error_t *err) {
@@ -114,8 +115,10 @@ static int child_overlay(void *arg, pl_error_t *err) {
     int status = 0;
     while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
       ;
-    if (pid < 0) pl_fail(err, errno, "fork");
-    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) r = 0;
+    if (pid < 0)
+      pl_fail(err, errno, "fork");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      r = 0;
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
       pl_fail(err, 0, "user namespaces unavailable (see above)");
     else {
@@ -184,9 +187,12 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
   const char *dir = o->state_dir;
   if (dir == NULL) {
     const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (cache && cache[0] == '/') dir = cache;
-    else if (home && home[0] == '/') dir = home;
-    else dir = "/tmp";
+    if (cache && cache[0] == '/')
+      dir = cache;
+    else if (home && home[0] == '/')
+      dir = home;
+    else
+      dir = "/tmp";
   }
   struct overlay_probe probe = {.dir = dir, .lower = o->prefix ? o->prefix : "/usr"};
   if (!userns_ok) {

@@ -8,10 +8,10 @@
 #include "error.h"
 
 struct pl_check {
-  const char *name;  /* "user namespaces" */
+  const char *name; /* "user namespaces" */
   bool ok;
-  char *detail;      /* what was found (ok) */
-  pl_error_t err;    /* cause and hint (failed) */
+  char *detail;   /* what was found (ok) */
+  pl_error_t err; /* cause and hint (failed) */
 };
 
 struct pl_doctor_opts {

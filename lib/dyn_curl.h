@@ -4,17 +4,19 @@
 #include <curl/curl.h>
 #include "dynlib.h"
 
-#define PL_CURL_SYMBOLS(X) \
-  X(curl_global_init) \
-  X(curl_easy_init) \
-  X(curl_easy_cleanup) \
-  X(curl_easy_setopt) \
-  X(curl_easy_perform) \
-  X(curl_easy_getinfo) \
-  X(curl_easy_strerror) \
+#define PL_CURL_SYMBOLS(X)                                                                         \
+  X(curl_global_init)                                                                              \
+  X(curl_easy_init)                                                                                \
+  X(curl_easy_cleanup)                                                                             \
+  X(curl_easy_setopt)                                                                              \
+  X(curl_easy_perform)                                                                             \
+  X(curl_easy_getinfo)                                                                             \
+  X(curl_easy_strerror)                                                                            \
   X(curl_easy_reset)
 
-struct pl_curl_table { PL_CURL_SYMBOLS(PL_DYN_FIELD) };
+struct pl_curl_table {
+  PL_CURL_SYMBOLS(PL_DYN_FIELD)
+};
 extern struct pl_curl_table pl_curl_fn;
 /* curl.h wraps these two in checking macros; the table entries replace them. */
 #undef curl_easy_setopt

@@ -6,15 +6,15 @@
 #include "dyn_curl.h"
 #include "dyn_jansson.h"
 
-#define PL_DYN_LOADER(lib, soname, package, LIST)                                        \
-  struct pl_##lib##_table pl_##lib##_fn;                                                   \
-  int pl_dyn_##lib##_load(pl_error_t *err);                                                \
-  int pl_dyn_##lib##_load(pl_error_t *err) {                                               \
-    static void *handle;                                                                   \
-    static const char *const names[] = {LIST(PL_DYN_NAME)};                                \
-    _Static_assert(sizeof(pl_##lib##_fn) == sizeof(void *) * (0 LIST(PL_DYN_COUNT)), "");  \
-    return pl_dynlib_resolve(soname, package, names, (void **)&pl_##lib##_fn,              \
-                             (int)(sizeof names / sizeof names[0]), &handle, err);         \
+#define PL_DYN_LOADER(lib, soname, package, LIST)                                                  \
+  struct pl_##lib##_table pl_##lib##_fn;                                                           \
+  int pl_dyn_##lib##_load(pl_error_t *err);                                                        \
+  int pl_dyn_##lib##_load(pl_error_t *err) {                                                       \
+    static void *handle;                                                                           \
+    static const char *const names[] = {LIST(PL_DYN_NAME)};                                        \
+    _Static_assert(sizeof(pl_##lib##_fn) == sizeof(void *) * (0 LIST(PL_DYN_COUNT)), "");          \
+    return pl_dynlib_resolve(soname, package, names, (void **)&pl_##lib##_fn,                      \
+                             (int)(sizeof names / sizeof names[0]), &handle, err);                 \
   }
 
 PL_DYN_LOADER(crypto, "libcrypto.so.3", "install OpenSSL 3 (Debian: apt install libssl3)",

@@ -9,8 +9,7 @@ int pl_dynlib_resolve(const char *soname, const char *package, const char *const
                       void **slots, int n, void **handle, pl_error_t *err) {
   if (*handle) return 0;
   void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (h == NULL)
-    return pl_fail_hint(err, 0, package, "cannot load %s: %s", soname, dlerror());
+  if (h == NULL) return pl_fail_hint(err, 0, package, "cannot load %s: %s", soname, dlerror());
   for (int i = 0; i < n; i++) {
     slots[i] = dlsym(h, names[i]);
     if (slots[i] == NULL) {

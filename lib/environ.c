@@ -9,8 +9,8 @@
 
 extern char **environ;
 
-static const char *const leaks[] = {"PYTHONPATH=", "PYTHONHOME=", "PYTHONUSERBASE=",
-                                    "VIRTUAL_ENV=", "CONDA_PREFIX=", "PIP_"};
+static const char *const leaks[] = {
+    "PYTHONPATH=", "PYTHONHOME=", "PYTHONUSERBASE=", "VIRTUAL_ENV=", "CONDA_PREFIX=", "PIP_"};
 
 bool pl_environ_is_leak(const char *entry) {
   for (size_t i = 0; i < sizeof leaks / sizeof leaks[0]; i++)
@@ -33,7 +33,8 @@ static bool path_has(const char *list, size_t len, const char *dir) {
 char *pl_environ_path_prepend(const char *path, const char *const *dirs) {
   if (path == NULL) path = "/usr/local/bin:/usr/bin:/bin";
   size_t cap = strlen(path) + 2;
-  for (const char *const *d = dirs; *d; d++) cap += strlen(*d) + 1;
+  for (const char *const *d = dirs; *d; d++)
+    cap += strlen(*d) + 1;
   char *out = malloc(cap);
   if (out == NULL) return NULL;
   size_t len = 0;

@@ -10,9 +10,9 @@
 #include <stdarg.h>
 
 struct pl_error {
-  int errnum;  /* errno of the underlying failure, or 0 */
-  char *msg;   /* what failed, with context */
-  char *hint;  /* how to fix it, or NULL */
+  int errnum; /* errno of the underlying failure, or 0 */
+  char *msg;  /* what failed, with context */
+  char *hint; /* how to fix it, or NULL */
 };
 typedef struct pl_error *pl_error_t;
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,7 @@ static int find_in_path(const char *name, char **out) {
     const char *end = strchrnul(p, ':');
     char full[PATH_MAX];
     int n = snprintf(full, sizeof full, "%.*s/%s", (int)(end - p), p, name);
-    if (n > 0 && (size_t)n < sizeof full && end > p && p[0] == '/' &&
-        access(full, X_OK) == 0) {
+    if (n > 0 && (size_t)n < sizeof full && end > p && p[0] == '/' && access(full, X_OK) == 0) {
       struct stat st;
       if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
         *out = strdup(full);
@@ -79,8 +79,8 @@ int pl_interp_resolve(const char *name, char **python, pl_error_t *err) {
     return 0;
   }
   if (find_in_path(name, python) < 0)
-    return pl_fail_hint(err, ENOENT, "pass the interpreter with --python PATH",
-                        "no %s on PATH", name);
+    return pl_fail_hint(err, ENOENT, "pass the interpreter with --python PATH", "no %s on PATH",
+                        name);
   return 0;
 }
 
@@ -92,23 +92,35 @@ int pl_interp_default(char **python, pl_error_t *err) {
                       "neither python3.12 nor python3 is on PATH");
 }
 
+static const struct {
+  const char *key;
+  size_t offset;
+} fields[] = {
+    {"python", offsetof(struct pl_interp, python)},
+    {"version", offsetof(struct pl_interp, version)},
+    {"prefix", offsetof(struct pl_interp, prefix)},
+    {"purelib", offsetof(struct pl_interp, purelib)},
+    {"platlib", offsetof(struct pl_interp, platlib)},
+    {"scripts", offsetof(struct pl_interp, scripts)},
+    {"include", offsetof(struct pl_interp, include)},
+    {"data", offsetof(struct pl_interp, data)},
+    {"cache_tag", offsetof(struct pl_interp, cache_tag)},
+};
+
 static int set_field(struct pl_interp *in, const char *key, const char *val) {
-  char **slot = NULL;
-#define FIELD(name) else if (strcmp(key, #name) == 0) slot = &in->name;
-  if (0) {
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (strcmp(key, fields[i].key) != 0) continue;
+    char **slot = (char **)((char *)in + fields[i].offset);
+    free(*slot);
+    *slot = strdup(val);
+    return *slot ? 0 : -1;
   }
-  FIELD(python) FIELD(version) FIELD(prefix) FIELD(purelib) FIELD(platlib) FIELD(scripts)
-      FIELD(include) FIELD(data) FIELD(cache_tag)
-#undef FIELD
-  if (slot == NULL) return 0; /* unknown keys: written by a newer pylock; ignore */
-  free(*slot);
-  *slot = strdup(val);
-  return *slot ? 0 : -1;
+  return 0; /* unknown keys: written by a newer pylock; ignore */
 }
 
 static int derive_and_check(struct pl_interp *in, pl_error_t *err) {
-  if (!in->python || !in->version || !in->prefix || !in->purelib || !in->platlib ||
-      !in->scripts || !in->include || !in->data)
+  if (!in->python || !in->version || !in->prefix || !in->purelib || !in->platlib || !in->scripts ||
+      !in->include || !in->data)
     return pl_fail(err, 0, "incomplete interpreter description");
   const char *dot = strchr(in->version, '.');
   const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
@@ -118,10 +130,10 @@ static int derive_and_check(struct pl_interp *in, pl_error_t *err) {
   if (in->short_version == NULL) return pl_fail(err, ENOMEM, "interpreter");
   if (in->prefix[0] != '/' || strcmp(in->prefix, "/") == 0)
     return pl_fail(err, 0, "interpreter prefix '%s' cannot be overlaid", in->prefix);
-#define CHECK(name)                                                                        \
-  if (pl_interp_relative(in, in->name) == NULL)                                            \
-    return pl_fail_hint(err, 0, "use an interpreter whose install scheme is under its prefix", \
-                        "%s path %s is outside the interpreter prefix %s", #name, in->name,  \
+#define CHECK(name)                                                                                \
+  if (pl_interp_relative(in, in->name) == NULL)                                                    \
+    return pl_fail_hint(err, 0, "use an interpreter whose install scheme is under its prefix",     \
+                        "%s path %s is outside the interpreter prefix %s", #name, in->name,        \
                         in->prefix);
   PL_SCHEME_DIRS(CHECK)
 #undef CHECK
@@ -228,7 +240,8 @@ int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) 
   const char *venv = strstr(text, "venv=");
   if (venv == text || (venv && venv[-1] == '\n')) {
     const char *eol = strchrnul(venv, '\n');
-    return pl_fail_hint(err, 0, "pass the base interpreter, e.g. --python <base prefix>/bin/python3",
+    return pl_fail_hint(err, 0,
+                        "pass the base interpreter, e.g. --python <base prefix>/bin/python3",
                         "%s belongs to a virtual environment (base prefix %.*s)", python,
                         (int)(eol - venv - 5), venv + 5);
   }

@@ -11,7 +11,7 @@ struct pl_interp {
   char *short_version; /* "3.12" */
   char *prefix;        /* sys.prefix: the overlay's mount point */
   char *purelib, *platlib, *scripts, *include, *data; /* sysconfig scheme paths */
-  char *cache_tag;     /* "cpython-312" */
+  char *cache_tag;                                    /* "cpython-312" */
 };
 
 /* The scheme directories pylock installs into, in struct order. */

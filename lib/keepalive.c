@@ -60,8 +60,8 @@ int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t s
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r) {
   int consumed = 0;
   memset(r, 0, sizeof *r);
-  if (sscanf(text, "pylock-keepalive 1 %ld %llu %llu %" SCNx64 " %63s%n", &r->pid,
-             &r->userns_ino, &r->mntns_ino, &r->digest, r->gen, &consumed) != 5)
+  if (sscanf(text, "pylock-keepalive 1 %ld %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->userns_ino,
+             &r->mntns_ino, &r->digest, r->gen, &consumed) != 5)
     return -1;
   if (r->pid <= 1 || text[consumed] != '\n' || text[consumed + 1] != '\0') return -1;
   return 0;
@@ -111,15 +111,16 @@ static int try_join(const struct pl_sandbox *sb, int state_fd, const char *gen, 
 }
 
 /* The holder: detached, quiet, holding the namespaces until unused. */
-static void __attribute__((noreturn)) holder_main(int run_fd, const char *gen, uint64_t digest,
-                                                  int ttl) {
+static void __attribute__((noreturn))
+holder_main(int run_fd, const char *gen, uint64_t digest, int ttl) {
   prctl(PR_SET_NAME, "pylock-keep", 0, 0, 0);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) _exit(1);
-  for (int i = 0; i < 3; i++) dup2(devnull, i);
+  for (int i = 0; i < 3; i++)
+    dup2(devnull, i);
   /* Nothing of the caller's may stay open here: a pipe held by the holder
    * would make `$(pylock run ...)` wait for it. */
   for (int i = 3; i < 1024; i++)
@@ -131,8 +132,8 @@ static void __attribute__((noreturn)) holder_main(int run_fd, const char *gen, u
 
   struct stat us, ms;
   if (stat("/proc/self/ns/user", &us) < 0 || stat("/proc/self/ns/mnt", &ms) < 0) _exit(1);
-  struct pl_keepalive_record r = {.pid = getpid(), .userns_ino = us.st_ino,
-                                  .mntns_ino = ms.st_ino, .digest = digest};
+  struct pl_keepalive_record r = {
+      .pid = getpid(), .userns_ino = us.st_ino, .mntns_ino = ms.st_ino, .digest = digest};
   snprintf(r.gen, sizeof r.gen, "%s", gen);
   char text[RECORD_MAX], name[64];
   int len = pl_keepalive_format(&r, text, sizeof text);

@@ -23,8 +23,7 @@
 
 /* Put the calling process in the sandbox `sb` describes: join a matching
  * holder, or create the namespaces (and a holder for the next run). */
-int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *gen,
-                       pl_error_t *err);
+int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *gen, pl_error_t *err);
 
 /* Digest of everything that shapes the mount namespace. */
 uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen);

@@ -23,8 +23,8 @@ int pl_project_find(const char *dir, char **root, pl_error_t *err) {
     cleanup_free char *abs = realpath(dir, NULL);
     if (abs == NULL) return pl_fail(err, errno, "project directory %s", dir);
     if (!has_lock_file(abs))
-      return pl_fail_hint(err, 0, "create one with: pylock init DIR", "no %s in %s",
-                          PL_LOCK_FILE, abs);
+      return pl_fail_hint(err, 0, "create one with: pylock init DIR", "no %s in %s", PL_LOCK_FILE,
+                          abs);
     *root = steal_pointer(&abs);
     return 0;
   }
@@ -58,8 +58,7 @@ int pl_project_open_state(const char *root, pl_error_t *err) {
   return fd;
 }
 
-int pl_project_current(const char *root, int state_fd, char **gen, char **layer,
-                       pl_error_t *err) {
+int pl_project_current(const char *root, int state_fd, char **gen, char **layer, pl_error_t *err) {
   char target[256];
   ssize_t n = readlinkat(state_fd, PL_CURRENT_LINK, target, sizeof target - 1);
   if (n < 0)

@@ -88,7 +88,8 @@ int pl_sandbox_mount_overlay(const char *layer, const char *prefix, pl_error_t *
   cleanup_close int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fsfd < 0 && errno == ENOSYS) return overlay_legacy(layer, prefix, err);
   if (fsfd < 0)
-    return pl_fail_hint(err, errno, "load the overlay module (modprobe overlay) or run 'pylock doctor'",
+    return pl_fail_hint(err, errno,
+                        "load the overlay module (modprobe overlay) or run 'pylock doctor'",
                         "overlayfs is not available");
   int r = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", layer, 0);
   if (r < 0 && errno == EINVAL) { /* before 6.8: one escaped list */
@@ -140,7 +141,8 @@ static int bind_read_only(const char *path, pl_error_t *err) {
   unsigned long keep = 0;
   if (statvfs(path, &sv) == 0)
     keep = sv.f_flag & (ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME);
-  if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | keep, NULL) < 0)
+  if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | keep,
+            NULL) < 0)
     return pl_fail(err, errno, "remount %s read-only", path);
   return 0;
 }
@@ -158,9 +160,9 @@ static int hide_dir(const char *path, pl_error_t *err) {
       fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
       fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return pl_fail(err, errno, "tmpfs to hide %s", path);
-  cleanup_close int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC,
-                                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                      MOUNT_ATTR_NOEXEC);
+  cleanup_close int mfd =
+      fsmount(fsfd, FSMOUNT_CLOEXEC,
+              MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
   if (mfd < 0 || move_mount(mfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return pl_fail(err, errno, "hide %s", path);
   return 0;
@@ -184,8 +186,7 @@ int pl_sandbox_isolate_network(pl_error_t *err) {
 }
 
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
-  if (pl_sandbox_unshare(sb->no_network ? CLONE_NEWNET : 0, getuid(), getgid(), err) < 0)
-    return -1;
+  if (pl_sandbox_unshare(sb->no_network ? CLONE_NEWNET : 0, getuid(), getgid(), err) < 0) return -1;
   if (sb->no_network && loopback_up(err) < 0) return -1;
   if (pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) return -1;
   if (sb->state_dir && bind_read_only(sb->state_dir, err) < 0) return -1;

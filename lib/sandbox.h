@@ -16,12 +16,12 @@
 #include "error.h"
 
 struct pl_sandbox {
-  const char *project;     /* absolute project root */
-  const char *state_dir;   /* absolute root/.pylock, bound read-only */
-  const char *prefix;      /* interpreter prefix: the overlay's mount point */
-  const char *layer;       /* current generation: the overlay's top layer */
-  const char *user_site;   /* ~/.local/lib/pythonX.Y to hide, or NULL */
-  bool no_network;         /* own network namespace, loopback only */
+  const char *project;   /* absolute project root */
+  const char *state_dir; /* absolute root/.pylock, bound read-only */
+  const char *prefix;    /* interpreter prefix: the overlay's mount point */
+  const char *layer;     /* current generation: the overlay's top layer */
+  const char *user_site; /* ~/.local/lib/pythonX.Y to hide, or NULL */
+  bool no_network;       /* own network namespace, loopback only */
 };
 
 /* Create the namespaces and mounts in the calling (single-threaded) process. */

@@ -23,8 +23,8 @@ static const int denied[] = {
 /* --strict: no debugging other processes, no io_uring (a second syscall
  * path that seccomp cannot see). */
 static const int denied_strict[] = {
-    SCMP_SYS(ptrace),           SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
-    SCMP_SYS(io_uring_setup),   SCMP_SYS(io_uring_enter),   SCMP_SYS(io_uring_register),
+    SCMP_SYS(ptrace),         SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),   SCMP_SYS(io_uring_register),
 };
 
 int pl_seccomp_policy(scmp_filter_ctx ctx, int strict) {

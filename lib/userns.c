@@ -29,30 +29,34 @@ static long status_field(const char *field) {
 int pl_userns_diagnose(int errnum, pl_error_t *err) {
   const char *nested = getenv("PYLOCK_PROJECT");
   if (nested && status_field("Seccomp:") == 2)
-    return pl_fail_hint(err, errnum, "run the command directly: this shell is already inside the project's environment",
-                        "cannot create a user namespace inside a pylock environment (PYLOCK_PROJECT=%s)",
-                        nested);
+    return pl_fail_hint(
+        err, errnum,
+        "run the command directly: this shell is already inside the project's environment",
+        "cannot create a user namespace inside a pylock environment (PYLOCK_PROJECT=%s)", nested);
   if (read_proc_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
-    return pl_fail_hint(err, errnum,
-                        "as root: sysctl kernel.apparmor_restrict_unprivileged_userns=0 "
-                        "(persist it in /etc/sysctl.d/), or load an AppArmor profile allowing "
-                        "'userns,' for pylock",
-                        "user namespaces are blocked: AppArmor restricts unprivileged user "
-                        "namespaces (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10+)");
+    return pl_fail_hint(
+        err, errnum,
+        "as root: sysctl kernel.apparmor_restrict_unprivileged_userns=0 "
+        "(persist it in /etc/sysctl.d/), or load an AppArmor profile allowing "
+        "'userns,' for pylock",
+        "user namespaces are blocked: AppArmor restricts unprivileged user "
+        "namespaces (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10+)");
   if (read_proc_long("/proc/sys/kernel/unprivileged_userns_clone") == 0)
-    return pl_fail_hint(err, errnum,
-                        "as root: sysctl kernel.unprivileged_userns_clone=1 (persist it in /etc/sysctl.d/)",
-                        "user namespaces are disabled for unprivileged users "
-                        "(kernel.unprivileged_userns_clone=0)");
+    return pl_fail_hint(
+        err, errnum,
+        "as root: sysctl kernel.unprivileged_userns_clone=1 (persist it in /etc/sysctl.d/)",
+        "user namespaces are disabled for unprivileged users "
+        "(kernel.unprivileged_userns_clone=0)");
   long max = read_proc_long("/proc/sys/user/max_user_namespaces");
   if (max == 0)
-    return pl_fail_hint(err, errnum,
-                        "as root: sysctl user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)",
-                        "user namespaces are disabled (user.max_user_namespaces=0)");
+    return pl_fail_hint(
+        err, errnum,
+        "as root: sysctl user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)",
+        "user namespaces are disabled (user.max_user_namespaces=0)");
   if (errnum == ENOSPC)
-    return pl_fail_hint(err, errnum,
-                        "raise user.max_user_namespaces, or end processes holding namespaces",
-                        "the limit of user namespaces is reached (user.max_user_namespaces=%ld)", max);
+    return pl_fail_hint(
+        err, errnum, "raise user.max_user_namespaces, or end processes holding namespaces",
+        "the limit of user namespaces is reached (user.max_user_namespaces=%ld)", max);
   if (errnum == EINVAL || errnum == ENOSYS)
     return pl_fail_hint(err, errnum, "use a kernel built with CONFIG_USER_NS=y (5.11 or newer)",
                         "this kernel does not support user namespaces");

@@ -10,9 +10,9 @@
 enum { PL_EXIT_OK = 0, PL_EXIT_FAIL = 1, PL_EXIT_USAGE = 2 };
 
 struct pl_cli {
-  const char *project;  /* -C/--project DIR, or NULL */
-  int verbosity;        /* -q: -1, default 0, -v: 1+ */
-  bool color;           /* stderr is a terminal and NO_COLOR is unset */
+  const char *project; /* -C/--project DIR, or NULL */
+  int verbosity;       /* -q: -1, default 0, -v: 1+ */
+  bool color;          /* stderr is a terminal and NO_COLOR is unset */
 };
 extern struct pl_cli pl_cli;
 
@@ -28,13 +28,13 @@ bool pl_cli_is_help(const char *arg);
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /* One function per command, one file per command (pylock/<name>.c). */
-#define PL_COMMANDS(X)                                                                  \
-  X(init, "create a project: pylock.toml and its first, empty environment")            \
-  X(run, "run a command inside the project's environment")                             \
-  X(shell, "start $SHELL inside the project's environment")                            \
-  X(doctor, "check that this machine can run pylock; name each cause and its fix")     \
-  X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")     \
-  X(key, "generate an ed25519 signing key, or show a key's id")                        \
+#define PL_COMMANDS(X)                                                                             \
+  X(init, "create a project: pylock.toml and its first, empty environment")                        \
+  X(run, "run a command inside the project's environment")                                         \
+  X(shell, "start $SHELL inside the project's environment")                                        \
+  X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
+  X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \
+  X(key, "generate an ed25519 signing key, or show a key's id")                                    \
   X(trust, "add, list and remove the registry roots you trust")
 
 /* Enter the project's environment and exec cmd; returns only on failure. */

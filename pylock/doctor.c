@@ -12,14 +12,13 @@
 #include "project.h"
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock doctor\n\n"
-          "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
-          "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
-          "the base interpreter. Each failed check names its cause and the fix.\n"
-          "Exit status 0 when every check passes, 1 otherwise.\n\n"
-          "Options:\n"
-          "  -h, --help  print this help and exit\n");
+  fprintf(out, "usage: pylock doctor\n\n"
+               "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
+               "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
+               "the base interpreter. Each failed check names its cause and the fix.\n"
+               "Exit status 0 when every check passes, 1 otherwise.\n\n"
+               "Options:\n"
+               "  -h, --help  print this help and exit\n");
 }
 
 int pl_cmd_doctor(int argc, char **argv) {
@@ -74,7 +73,8 @@ int pl_cmd_doctor(int argc, char **argv) {
     cleanup_free char *msg = pl_error_string(checks[i].err);
     printf("%sFAIL%s  %-18s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
            checks[i].name, msg);
-    if (checks[i].err && checks[i].err->hint) printf("      %-18s fix: %s\n", "", checks[i].err->hint);
+    if (checks[i].err && checks[i].err->hint)
+      printf("      %-18s fix: %s\n", "", checks[i].err->hint);
   }
   pl_doctor_free(checks, n);
   pl_interp_free(&in);

@@ -17,17 +17,19 @@
 #include "toml.h"
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock init [--python PATH|VERSION] [DIR]\n\n"
-          "Create DIR/pylock.toml and DIR/.pylock/ holding an empty environment on a\n"
-          "read-only base interpreter. DIR defaults to the working directory and is\n"
-          "created if missing. On an existing project it changes nothing.\n\n"
-          "Options:\n"
-          "  -p, --python PATH|VERSION  base interpreter (default: python3.12 on PATH, else python3)\n"
-          "  -h, --help                 print this help and exit\n");
+  fprintf(
+      out,
+      "usage: pylock init [--python PATH|VERSION] [DIR]\n\n"
+      "Create DIR/pylock.toml and DIR/.pylock/ holding an empty environment on a\n"
+      "read-only base interpreter. DIR defaults to the working directory and is\n"
+      "created if missing. On an existing project it changes nothing.\n\n"
+      "Options:\n"
+      "  -p, --python PATH|VERSION  base interpreter (default: python3.12 on PATH, else python3)\n"
+      "  -h, --help                 print this help and exit\n");
 }
 
-#define LOCK_HEADER "# Managed by pylock: change packages with 'pylock install' and 'pylock remove'.\n"
+#define LOCK_HEADER                                                                                \
+  "# Managed by pylock: change packages with 'pylock install' and 'pylock remove'.\n"
 
 /* The first pylock.toml: PEP 751 with no packages, and the base interpreter
  * under [tool.pylock]. */
@@ -52,8 +54,7 @@ static char *lock_text(const struct pl_interp *in, pl_error_t *err) {
       pl_toml_add_string(pl, "python", in->python, strlen(in->python), err) == 0 &&
       pl_toml_add_string(pl, "python-version", in->version, strlen(in->version), err) == 0 &&
       pl_toml_add_string(pl, "python-prefix", in->prefix, strlen(in->prefix), err) == 0 &&
-      pl_toml_write(doc, &text, &len, err) == 0 &&
-      asprintf(&out, "%s%s", LOCK_HEADER, text) < 0) {
+      pl_toml_write(doc, &text, &len, err) == 0 && asprintf(&out, "%s%s", LOCK_HEADER, text) < 0) {
     pl_fail(err, ENOMEM, "pylock.toml");
     out = NULL;
   }
@@ -69,12 +70,13 @@ static int init_project(const char *dir, const char *python_opt, pl_error_t *err
   if (faccessat(dfd, PL_LOCK_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
     bool built = faccessat(dfd, PL_STATE_DIR "/" PL_CURRENT_LINK, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
     pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed%s", dir,
-                PL_LOCK_FILE, built ? "" : "\npylock: hint: build its environment with: pylock sync");
+                PL_LOCK_FILE,
+                built ? "" : "\npylock: hint: build its environment with: pylock sync");
     return 0;
   }
   cleanup_free char *python = NULL;
-  if ((python_opt ? pl_interp_resolve(python_opt, &python, err)
-                  : pl_interp_default(&python, err)) < 0)
+  if ((python_opt ? pl_interp_resolve(python_opt, &python, err) : pl_interp_default(&python, err)) <
+      0)
     return -1;
   struct pl_interp in = {0};
   if (pl_interp_probe(python, &in, err) < 0) return -1;
@@ -100,7 +102,8 @@ static int init_project(const char *dir, const char *python_opt, pl_error_t *err
   /* Order matters for crashes: pylock.toml is written last, so an
    * interrupted init leaves no project and can simply be run again. */
   if (pl_write_file_atomic_at(sfd, ".gitignore", "*\n", 2, 0644, err) < 0 ||
-      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0644, err) < 0 ||
+      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0644, err) <
+          0 ||
       pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 || pl_envgen_create(sfd, 1, &in, err) < 0 ||
       pl_envgen_switch(sfd, 1, err) < 0 ||
       pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0)
@@ -113,8 +116,9 @@ out:
 }
 
 int pl_cmd_init(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"python", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"python", required_argument, NULL, 'p'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   const char *python = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {

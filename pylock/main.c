@@ -24,17 +24,16 @@ static const struct command commands[] = {PL_COMMANDS(PL_TABLE_ENTRY)};
 #undef PL_TABLE_ENTRY
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock [-C DIR] [-q|-v] COMMAND [ARGS...]\n"
-          "       pylock --version | --help\n\n"
-          "Per-project Python environments in unprivileged namespaces, from signed wheels.\n\n"
-          "Options:\n"
-          "  -C, --project DIR  use the project at DIR (default: nearest pylock.toml upward)\n"
-          "  -q, --quiet        print only errors\n"
-          "  -v, --verbose      say more (repeat for more)\n"
-          "  -V, --version      print the version and exit\n"
-          "  -h, --help         print this help and exit\n\n"
-          "Commands:\n");
+  fprintf(out, "usage: pylock [-C DIR] [-q|-v] COMMAND [ARGS...]\n"
+               "       pylock --version | --help\n\n"
+               "Per-project Python environments in unprivileged namespaces, from signed wheels.\n\n"
+               "Options:\n"
+               "  -C, --project DIR  use the project at DIR (default: nearest pylock.toml upward)\n"
+               "  -q, --quiet        print only errors\n"
+               "  -v, --verbose      say more (repeat for more)\n"
+               "  -V, --version      print the version and exit\n"
+               "  -h, --help         print this help and exit\n\n"
+               "Commands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun 'pylock COMMAND --help' for a command's options; see pylock(1).\n");

@@ -25,15 +25,14 @@
 #define INTERP_FILE_MAX 16384
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock run [--no-network] [--] CMD [ARGS...]\n\n"
-          "Run CMD inside the project's environment: the base interpreter's prefix is a\n"
-          "read-only overlay with the project's packages on top, in unprivileged user and\n"
-          "mount namespaces, with every capability dropped and a seccomp filter. The exit\n"
-          "status is CMD's; 127 if CMD is not found, 126 if it cannot be executed.\n\n"
-          "Options:\n"
-          "  -n, --no-network  own network namespace with only loopback up\n"
-          "  -h, --help        print this help and exit\n");
+  fprintf(out, "usage: pylock run [--no-network] [--] CMD [ARGS...]\n\n"
+               "Run CMD inside the project's environment: the base interpreter's prefix is a\n"
+               "read-only overlay with the project's packages on top, in unprivileged user and\n"
+               "mount namespaces, with every capability dropped and a seccomp filter. The exit\n"
+               "status is CMD's; 127 if CMD is not found, 126 if it cannot be executed.\n\n"
+               "Options:\n"
+               "  -n, --no-network  own network namespace with only loopback up\n"
+               "  -h, --help        print this help and exit\n");
 }
 
 int pl_run_command(const char *cmd, char **cmd_argv, bool no_network) {
@@ -58,8 +57,12 @@ int pl_run_command(const char *cmd, char **cmd_argv, bool no_network) {
       asprintf(&user_site, "%s/.local/lib/python%s", home, in.short_version) < 0)
     goto nomem;
 
-  struct pl_sandbox sb = {.project = root, .state_dir = state_dir, .prefix = in.prefix,
-                          .layer = layer, .user_site = user_site, .no_network = no_network};
+  struct pl_sandbox sb = {.project = root,
+                          .state_dir = state_dir,
+                          .prefix = in.prefix,
+                          .layer = layer,
+                          .user_site = user_site,
+                          .no_network = no_network};
   if (pl_keepalive_enter(&sb, state_fd, gen, &err) < 0) goto fail;
 
   pybin = strdup(in.python);
@@ -82,9 +85,8 @@ fail:
 }
 
 int pl_cmd_run(int argc, char **argv) {
-  static const struct option opts[] = {{"no-network", no_argument, NULL, 'n'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"no-network", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   bool no_network = false;
   int c;
   /* '+': options end at CMD, whose own options pass through untouched. */

@@ -15,9 +15,8 @@ static void usage(FILE *out) {
 }
 
 int pl_cmd_shell(int argc, char **argv) {
-  static const struct option opts[] = {{"no-network", no_argument, NULL, 'n'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"no-network", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   bool no_network = false;
   int c;
   while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {

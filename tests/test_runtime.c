@@ -27,12 +27,13 @@
 extern char **environ;
 
 static void test_environ_flags_every_leak_and_nothing_else(void **state) {
-  const char *leaks[] = {"PYTHONPATH=/x", "PYTHONHOME=/x", "PYTHONUSERBASE=/x", "VIRTUAL_ENV=/x",
-                         "CONDA_PREFIX=/x", "PIP_INDEX_URL=http://x", "PIP_=1"};
+  const char *leaks[] = {"PYTHONPATH=/x",  "PYTHONHOME=/x",   "PYTHONUSERBASE=/x",
+                         "VIRTUAL_ENV=/x", "CONDA_PREFIX=/x", "PIP_INDEX_URL=http://x",
+                         "PIP_=1"};
   for (size_t i = 0; i < sizeof leaks / sizeof leaks[0]; i++)
     assert_true(pl_environ_is_leak(leaks[i]));
-  const char *keep[] = {"PATH=/bin", "PYTHONPATHX=1", "PYTHONSTARTUP=/x", "PIPX_HOME=/x",
-                        "HOME=/h", "XPYTHONPATH=1", "PYTHONDONTWRITEBYTECODE=1"};
+  const char *keep[] = {"PATH=/bin", "PYTHONPATHX=1", "PYTHONSTARTUP=/x",         "PIPX_HOME=/x",
+                        "HOME=/h",   "XPYTHONPATH=1", "PYTHONDONTWRITEBYTECODE=1"};
   for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
     assert_false(pl_environ_is_leak(keep[i]));
 }
@@ -116,8 +117,10 @@ static void test_interp_rejects_incomplete_record(void **state) {
 }
 
 static void test_keepalive_record_round_trips(void **state) {
-  struct pl_keepalive_record r = {.pid = 4242, .userns_ino = 4026531837ULL,
-                                  .mntns_ino = 4026531841ULL, .digest = 0x0123456789abcdefULL},
+  struct pl_keepalive_record r = {.pid = 4242,
+                                  .userns_ino = 4026531837ULL,
+                                  .mntns_ino = 4026531841ULL,
+                                  .digest = 0x0123456789abcdefULL},
                              back;
   snprintf(r.gen, sizeof r.gen, "generations/7");
   char buf[256];
@@ -131,9 +134,10 @@ static void test_keepalive_record_round_trips(void **state) {
 
 static void test_keepalive_parse_rejects_malformed_records(void **state) {
   struct pl_keepalive_record r;
-  const char *bad[] = {"", "pylock-keepalive 2 10 1 2 00 generations/1\n",
+  const char *bad[] = {"",
+                       "pylock-keepalive 2 10 1 2 00 generations/1\n",
                        "pylock-keepalive 1 1 1 2 00 generations/1\n", /* pid 1 */
-                       "pylock-keepalive 1 10 1 2 00 generations/1",   /* no newline */
+                       "pylock-keepalive 1 10 1 2 00 generations/1",  /* no newline */
                        "pylock-keepalive 1 10 1 2 00 generations/1\nextra",
                        "pylock-keepalive 1 -5 1 2 00 generations/1\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -141,8 +145,11 @@ static void test_keepalive_parse_rejects_malformed_records(void **state) {
 }
 
 static void test_keepalive_digest_changes_with_any_field(void **state) {
-  struct pl_sandbox a = {.project = "/p", .state_dir = "/p/.pylock", .prefix = "/usr",
-                         .layer = "/p/.pylock/generations/1", .user_site = "/h/.local/lib/python3.11"};
+  struct pl_sandbox a = {.project = "/p",
+                         .state_dir = "/p/.pylock",
+                         .prefix = "/usr",
+                         .layer = "/p/.pylock/generations/1",
+                         .user_site = "/h/.local/lib/python3.11"};
   uint64_t base = pl_keepalive_digest(&a, "generations/1");
   assert_true(base == pl_keepalive_digest(&a, "generations/1"));
   assert_true(base != pl_keepalive_digest(&a, "generations/2"));

@@ -593,8 +593,7 @@ static void test_tuf_check_root_accepts_self_signed_and_rejects_other(void **sta
   assert_int_equal(pl_tuf_check_root(raw, len, "root", &v, NULL, &f->err), 0);
   assert_int_equal(v, 1);
   free(raw);
-  assert_int_equal(pl_read_file_at(f->repofd, "timestamp.json", 1 << 20, &raw, &len, &f->err),
-                   0);
+  assert_int_equal(pl_read_file_at(f->repofd, "timestamp.json", 1 << 20, &raw, &len, &f->err), 0);
   assert_int_equal(pl_tuf_check_root(raw, len, "ts", &v, NULL, &f->err), -1);
   free(raw);
   publish(f, "bad.json", f->root, &f->other_key, NULL);

@@ -602,7 +602,8 @@ static void test_archive_path_check_accepts_relative_and_rejects_escapes(void **
   assert_int_equal(pl_archive_path_check("a\xff", false, &len, &err), -1);
   assert_int_equal(pl_archive_path_check("\xc0\xaf", false, &len, &err), -1); /* overlong '/' */
   char deep[400];
-  for (int i = 0; i < 70; i++) memcpy(deep + 2 * i, "d/", 2);
+  for (int i = 0; i < 70; i++)
+    memcpy(deep + 2 * i, "d/", 2);
   memcpy(deep + 140, "f", 2);
   assert_int_equal(pl_archive_path_check(deep, false, &len, &err), -1);
   assert_non_null(strstr(err->msg, "deeper than"));
