@@ -105,7 +105,7 @@ integration: pylock/pylock $(HELPERS)
 check: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
-	 if tests/lint.sh; then echo "1 0"; else echo "0 1"; fi > build/results.lint; \
+	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
 	 integration/run || true; \
 	 tests/summarize.sh build/results.*

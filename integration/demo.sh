@@ -18,7 +18,7 @@ if [ "${PYLOCK_DEMO_INNER:-}" != 1 ]; then
     chown -R "$user:" "$dir"
     chmod 755 "$dir"
     home=$(getent passwd "$user" | cut -d: -f6)
-    trap 'pkill -u "$user" 2>/dev/null; rm -rf "$dir"' EXIT
+    trap 'rm -rf "$dir"' EXIT # keep-alive holders leave once it is gone
     cd "$dir"
     runuser -u "$user" -- env -i HOME="$home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
       TERM="${TERM:-dumb}" PYLOCK_DEMO_INNER=1 PYLOCK="$dir/pylock" bash "$dir/demo.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # pylock run: what the command sees inside the project's environment.
 
+bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
