@@ -158,6 +158,7 @@ async function fetchTarget(argv) {
   const { Updater } = require('tuf-js');
   const [url, rootFile, target, outFile] = argv;
   if (!outFile) die('fetch URL ROOT.json TARGET OUTFILE');
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
   const metadataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tufjs-meta-'));
   fs.copyFileSync(rootFile, path.join(metadataDir, 'root.json'));
   const updater = new Updater({
