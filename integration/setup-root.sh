@@ -2,7 +2,11 @@
 # Root-only preparation for the integration suite and benchmarks:
 #  - a readable Python 3.12 at /opt/python3.12 (copied from pyenv if this
 #    machine has one; RUNPATH fixed; site-packages reduced to pip);
-#  - an ordinary user, pylocktest, to run pylock as.
+#  - an ordinary user, pylocktest, to run pylock as;
+#  - Debian's pure-Python packages that integration/fixtures/make-wheels.py
+#    repacks into fixture wheels, and nginx for serving registries;
+#  - the pinned npm TUF implementation for the interop tests, cached in
+#    /var/cache/pylock-test/node (integration/setup-node.sh).
 # Idempotent. Prints what it could not do; never fails the suite by itself.
 set -u
 PY312=${PYLOCK_TEST_PY312:-/opt/python3.12}
@@ -21,4 +25,24 @@ fi
 if ! id "$USER_NAME" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash "$USER_NAME" || exit 1
 fi
+
+# Only what is missing, so a warm machine costs one dpkg-query.
+want="nginx-light python3-requests python3-urllib3 python3-idna python3-certifi
+  python3-charset-normalizer python3-chardet python3-click python3-jinja2
+  python3-markupsafe python3-pygments python3-docutils python3-six
+  python3-packaging python3-pyparsing python3-httplib2 python3-toml
+  python3-xmltodict python3-distro python3-colorama python3-blinker
+  python3-pip-whl python3-setuptools-whl python3-wheel-whl"
+[ -x /usr/sbin/nginx ] && want=${want#nginx-light }
+missing=$(for p in $want; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"
+done)
+if [ -n "$missing" ]; then
+  echo "setup: installing" $missing >&2
+  { apt-get install -y --no-install-recommends $missing ||
+    { apt-get update && apt-get install -y --no-install-recommends $missing; }; } >/dev/null ||
+    echo "setup: could not install" $missing >&2
+fi
+"$(dirname "$0")/setup-node.sh" "${PYLOCK_TEST_CACHE:-/var/cache/pylock-test}/node" ||
+  echo "setup: no npm TUF implementation; interop tests will fail" >&2
 exit 0

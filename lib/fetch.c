@@ -154,6 +154,17 @@ static char *url_join(const char *base, const char *rel) {
   return u;
 }
 
+/* PYLOCK_CA_BUNDLE, else SSL_CERT_FILE, else CURL_CA_BUNDLE; NULL for the
+ * system's trust store. */
+static const char *ca_bundle(void) {
+  const char *names[] = {"PYLOCK_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *v = getenv(names[i]);
+    if (v && v[0]) return v;
+  }
+  return NULL;
+}
+
 static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
                       void *ctx, pl_error_t *err) {
   cleanup_free char *url = url_join(f->url, rel);
@@ -183,6 +194,11 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
    * the registry's availability still rest on talking to the right host. */
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  /* A private CA (an internal registry): the bundle the user names replaces
+   * the system's, the way OpenSSL's and curl's own tools read it.  Verification
+   * stays on; only the anchors change. */
+  const char *ca = ca_bundle();
+  if (ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PL_FETCH_CONNECT_TIMEOUT);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PL_FETCH_STALL_TIMEOUT);
