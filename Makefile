@@ -18,7 +18,7 @@ PKG_CONFIG ?= pkg-config
 # heavy libraries (libcrypto, libarchive, libcurl, jansson) are dlopen'ed.
 STATIC_PKGS := libcap libseccomp
 # Only their headers are needed at build time.
-DLOPEN_PKGS := openssl libarchive libcurl jansson
+DLOPEN_PKGS := openssl libarchive libcurl jansson mount
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter

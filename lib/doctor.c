@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "file.h"
+#include "dyn_mount.h"
 #include "harden.h"
 #include "interp.h"
 #include "sandbox.h"
@@ -122,19 +123,38 @@ static int child_overlay(void *arg, pl_error_t *err) {
     else if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
       pl_fail(err, 0, "user namespaces unavailable (see above)");
     else {
-      struct statfs sf;
-      long type = statfs(o->dir, &sf) == 0 ? (long)sf.f_type : 0;
+      cleanup_free char *fs = pl_describe_filesystem(o->dir);
       pl_fail_hint(err, WIFEXITED(status) ? WEXITSTATUS(status) : 0,
                    "put the project on a local filesystem (ext4, xfs, btrfs, tmpfs); "
                    "network and FUSE filesystems may refuse overlay layers",
-                   "cannot mount overlayfs (userxattr) with a layer on %s (filesystem type 0x%lx)",
-                   o->dir, type);
+                   "cannot mount overlayfs (userxattr) with a layer on %s (%s)", o->dir, fs);
     }
   }
   rmdir(mnt);
   rmdir(layer);
   rmdir(base);
   return r;
+}
+
+char *pl_describe_filesystem(const char *path) {
+  char *out = NULL;
+  pl_error_t err = NULL;
+  if (pl_dynlib_load(PL_LIB_MOUNT, &err) == 0) {
+    struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+    struct libmnt_fs *fs = tb ? mnt_table_find_mountpoint(tb, path, MNT_ITER_BACKWARD) : NULL;
+    if (fs && asprintf(&out, "%s on %s, %s, %s", mnt_fs_get_fstype(fs), mnt_fs_get_target(fs),
+                       mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "no source",
+                       mnt_fs_get_options(fs) ? mnt_fs_get_options(fs) : "") < 0)
+      out = NULL;
+    if (tb) mnt_unref_table(tb);
+  }
+  pl_error_free(&err);
+  if (out == NULL) {
+    struct statfs sf;
+    if (statfs(path, &sf) < 0 || asprintf(&out, "filesystem type 0x%lx", (long)sf.f_type) < 0)
+      out = strdup("filesystem unknown");
+  }
+  return out;
 }
 
 static int child_seccomp(void *arg, pl_error_t *err) {
@@ -199,8 +219,10 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
     pl_fail(&c[i].err, 0, "not tested: needs user namespaces");
   } else {
     c[i].ok = pl_in_child(child_overlay, &probe, &c[i].err) == 0;
-    if (c[i].ok && asprintf(&c[i].detail, "read-only overlay with userxattr, layer on %s, lower %s",
-                            probe.dir, probe.lower) < 0)
+    cleanup_free char *fs = c[i].ok ? pl_describe_filesystem(probe.dir) : NULL;
+    if (c[i].ok &&
+        asprintf(&c[i].detail, "read-only overlay with userxattr, layer on %s (%s), lower %s",
+                 probe.dir, fs, probe.lower) < 0)
       c[i].detail = NULL;
   }
   i++;

@@ -28,4 +28,8 @@ void pl_doctor_free(struct pl_check *checks, int n);
  * if any, comes back through a pipe.  Returns 0 or -1 with *err filled. */
 int pl_in_child(int (*fn)(void *arg, pl_error_t *err), void *arg, pl_error_t *err);
 
+/* "ext4 on /home, /dev/sda2, rw,relatime" for the filesystem holding path
+ * (libmount; a statfs magic if libmount is missing).  Never NULL on success. */
+char *pl_describe_filesystem(const char *path);
+
 #endif

@@ -5,6 +5,7 @@
 #include "dyn_crypto.h"
 #include "dyn_curl.h"
 #include "dyn_jansson.h"
+#include "dyn_mount.h"
 
 #define PL_DYN_LOADER(lib, soname, package, LIST)                                                  \
   struct pl_##lib##_table pl_##lib##_fn;                                                           \
@@ -25,3 +26,5 @@ PL_DYN_LOADER(curl, "libcurl.so.4", "install libcurl (Debian: apt install libcur
               PL_CURL_SYMBOLS)
 PL_DYN_LOADER(jansson, "libjansson.so.4", "install jansson (Debian: apt install libjansson4)",
               PL_JANSSON_SYMBOLS)
+PL_DYN_LOADER(mount, "libmount.so.1", "install libmount (Debian: apt install libmount1)",
+              PL_MOUNT_SYMBOLS)

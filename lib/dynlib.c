@@ -26,6 +26,7 @@ int pl_dyn_crypto_load(pl_error_t *err);
 int pl_dyn_archive_load(pl_error_t *err);
 int pl_dyn_curl_load(pl_error_t *err);
 int pl_dyn_jansson_load(pl_error_t *err);
+int pl_dyn_mount_load(pl_error_t *err);
 
 int pl_dynlib_load(enum pl_dynlib which, pl_error_t *err) {
   switch (which) {
@@ -33,6 +34,7 @@ int pl_dynlib_load(enum pl_dynlib which, pl_error_t *err) {
   case PL_LIB_ARCHIVE: return pl_dyn_archive_load(err);
   case PL_LIB_CURL: return pl_dyn_curl_load(err);
   case PL_LIB_JANSSON: return pl_dyn_jansson_load(err);
+  case PL_LIB_MOUNT: return pl_dyn_mount_load(err);
   default: return pl_fail(err, EINVAL, "unknown library %d", (int)which);
   }
 }

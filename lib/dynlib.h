@@ -12,7 +12,14 @@
 
 #include "error.h"
 
-enum pl_dynlib { PL_LIB_CRYPTO, PL_LIB_ARCHIVE, PL_LIB_CURL, PL_LIB_JANSSON, PL_LIB_COUNT };
+enum pl_dynlib {
+  PL_LIB_CRYPTO,
+  PL_LIB_ARCHIVE,
+  PL_LIB_CURL,
+  PL_LIB_JANSSON,
+  PL_LIB_MOUNT,
+  PL_LIB_COUNT
+};
 
 /* Resolve every symbol the table of `which` lists; idempotent, cheap once
  * loaded.  Fails naming the library and the package that provides it. */

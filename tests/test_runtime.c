@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "doctor.h"
 #include "environ.h"
 #include "file.h"
 #include "interp.h"
@@ -264,6 +265,12 @@ static void test_seccomp_filter_matches_policy(void **state) {
   unlink(path);
 }
 
+static void test_describe_filesystem_names_type_and_mount_point(void **state) {
+  cleanup_free char *d = pl_describe_filesystem("/proc/self");
+  assert_non_null(d);
+  assert_non_null(strstr(d, "proc on /proc"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_environ_flags_every_leak_and_nothing_else),
@@ -281,6 +288,7 @@ int main(void) {
       cmocka_unit_test(test_read_file_is_bounded_and_reads_proc),
       cmocka_unit_test(test_atomic_write_replaces_whole_file),
       cmocka_unit_test(test_seccomp_filter_matches_policy),
+      cmocka_unit_test(test_describe_filesystem_names_type_and_mount_point),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
