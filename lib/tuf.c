@@ -449,26 +449,40 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   return 0;
 }
 
-static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
-  const json_t *meta = meta_entry(&t->md[PL_TUF_TIMESTAMP], "snapshot.json");
+/* 5.5.1-5.5.3 and 5.6.1-5.6.3: fetch the role `role` at the version its
+ * parent's meta names (bounded, hash/length-checked when the parent lists
+ * them), check its signatures against the trusted root and that version.
+ * *file receives the name it was fetched under. */
+static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const char *role,
+                             size_t max, struct md *m, char file[48], pl_error_t *err) {
+  char parent_file[32], listed[32];
+  snprintf(parent_file, sizeof parent_file, "%s.json", pl_tuf_role_names[parent]);
+  snprintf(listed, sizeof listed, "%s.json", role);
+  const json_t *meta = meta_entry(&t->md[parent], listed);
   int64_t want;
-  if (meta_version(&t->md[PL_TUF_TIMESTAMP], "timestamp.json", "snapshot.json", &want, err) < 0)
-    return -1;
-  char file[48];
+  if (meta_version(&t->md[parent], parent_file, listed, &want, err) < 0) return -1;
   if (t->consistent)
-    snprintf(file, sizeof file, "%" PRId64 ".snapshot.json", want);
+    snprintf(file, 48, "%" PRId64 ".%s", want, listed);
   else
-    snprintf(file, sizeof file, "snapshot.json");
+    snprintf(file, 48, "%s", listed);
   char *raw = NULL;
   size_t len;
-  if (fetch_meta(t, file, meta, "timestamp.json", PL_TUF_SNAPSHOT_MAX, &raw, &len, err) < 0)
-    return -1;
+  if (fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) return -1;
+  if (md_parse(raw, len, file, role, m, err) < 0) return -1;
+  int r = verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
+  if (r == 0 && m->version != want)
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (%s), got %" PRId64, file, want,
+                parent_file, m->version);
+  if (r < 0) md_clear(m);
+  return r;
+}
+
+static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
+  char file[48];
   struct md m;
-  if (md_parse(raw, len, file, "snapshot", &m, err) < 0) return -1;
-  int r = verify_role(t->md[PL_TUF_ROOT].body, "snapshot", &m, file, err);
-  if (r == 0 && m.version != want)
-    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (timestamp.json), got %" PRId64,
-                file, want, m.version);
+  if (fetch_listed_role(t, PL_TUF_TIMESTAMP, "snapshot", PL_TUF_SNAPSHOT_MAX, &m, file, err) < 0)
+    return -1;
+  int r = 0;
   struct md *old = &t->md[PL_TUF_SNAPSHOT];
   if (r == 0 && old->doc) {
     json_t *ometa = json_object_get(old->body, "meta");
@@ -530,25 +544,11 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
 }
 
 static int update_targets(struct pl_tuf *t, pl_error_t *err) {
-  const json_t *meta = meta_entry(&t->md[PL_TUF_SNAPSHOT], "targets.json");
-  int64_t want;
-  if (meta_version(&t->md[PL_TUF_SNAPSHOT], "snapshot.json", "targets.json", &want, err) < 0)
-    return -1;
   char file[48];
-  if (t->consistent)
-    snprintf(file, sizeof file, "%" PRId64 ".targets.json", want);
-  else
-    snprintf(file, sizeof file, "targets.json");
-  char *raw = NULL;
-  size_t len;
-  if (fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0)
-    return -1;
   struct md m;
-  if (md_parse(raw, len, file, "targets", &m, err) < 0) return -1;
-  int r = verify_role(t->md[PL_TUF_ROOT].body, "targets", &m, file, err);
-  if (r == 0 && m.version != want)
-    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64,
-                file, want, m.version);
+  if (fetch_listed_role(t, PL_TUF_SNAPSHOT, "targets", PL_TUF_TARGETS_MAX, &m, file, err) < 0)
+    return -1;
+  int r = 0;
   struct md *old = &t->md[PL_TUF_TARGETS];
   if (r == 0 && old->doc && m.version < old->version)
     r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
