@@ -1,0 +1,244 @@
+/* pylock — generations, rollback history, the change lock; see generations.h. */
+#include "generations.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "file.h"
+#include "project.h"
+
+int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ctx,
+                pl_error_t *err) {
+  int fd = openat(state_fd, PL_CHANGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_CHANGE_LOCK);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK) {
+      int e = errno;
+      close(fd);
+      return pl_fail(err, e, "lock .pylock/%s", PL_CHANGE_LOCK);
+    }
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (waiting) waiting(n > 0 ? (pid_t)strtol(buf, NULL, 10) : 0, ctx);
+    while (flock(fd, LOCK_EX) < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return pl_fail(err, e, "lock .pylock/%s", PL_CHANGE_LOCK);
+    }
+  }
+  /* Who holds it, for the next one's waiting message; advisory only. */
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0) {
+    /* the message is a courtesy; the lock is what matters */
+  }
+  return fd;
+}
+
+/* "N" → N; anything else → 0. */
+static unsigned parse_gen(const char *s) {
+  if (!isdigit((unsigned char)s[0]) || s[0] == '0') return 0;
+  char *end;
+  unsigned long v = strtoul(s, &end, 10);
+  return *end == '\0' && v < 1000000000UL ? (unsigned)v : 0;
+}
+
+static int read_link_gen(int state_fd, const char *link, unsigned *n, pl_error_t *err) {
+  char target[64];
+  ssize_t len = readlinkat(state_fd, link, target, sizeof target - 1);
+  *n = 0;
+  if (len < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "read .pylock/%s", link);
+  target[len] = '\0';
+  const char *prefix = PL_GENERATIONS_DIR "/";
+  if (strncmp(target, prefix, strlen(prefix)) == 0) *n = parse_gen(target + strlen(prefix));
+  if (*n == 0)
+    return pl_fail(err, 0, ".pylock/%s points to '%s', not to a generation", link, target);
+  return 0;
+}
+
+int pl_gen_current(int state_fd, unsigned *n, pl_error_t *err) {
+  return read_link_gen(state_fd, PL_CURRENT_LINK, n, err);
+}
+
+int pl_gen_previous(int state_fd, unsigned *n, pl_error_t *err) {
+  return read_link_gen(state_fd, PL_PREVIOUS_LINK, n, err);
+}
+
+static int cmp_unsigned(const void *a, const void *b) {
+  unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+  return (x > y) - (x < y);
+}
+
+/* Scan generations/: complete numbers into *nums (if given), and the largest
+ * number seen, partial ones included, into *max. */
+static int scan(int state_fd, unsigned **nums, size_t *n, unsigned *max, pl_error_t *err) {
+  int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  cleanup_dir DIR *d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return pl_fail(err, errno, "read .pylock/%s", PL_GENERATIONS_DIR);
+  }
+  size_t count = 0, cap = 0;
+  cleanup_free unsigned *list = NULL;
+  *max = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    bool partial = name[0] == '.';
+    char num[32];
+    if (partial) {
+      const char *dot = strchr(name + 1, '.');
+      if (dot == NULL || strcmp(dot, ".tmp") != 0 || (size_t)(dot - name - 1) >= sizeof num)
+        continue;
+      memcpy(num, name + 1, (size_t)(dot - name - 1));
+      num[dot - name - 1] = '\0';
+    } else {
+      if (strlen(name) >= sizeof num) continue;
+      memcpy(num, name, strlen(name) + 1);
+    }
+    unsigned g = parse_gen(num);
+    if (g == 0) continue;
+    if (g > *max) *max = g;
+    if (partial || nums == NULL) continue;
+    if (count == cap) {
+      cap = cap ? cap * 2 : 16;
+      unsigned *l = realloc(list, cap * sizeof *l);
+      if (l == NULL) return pl_fail(err, ENOMEM, "list generations");
+      list = l;
+    }
+    list[count++] = g;
+  }
+  if (nums) {
+    qsort(list, count, sizeof *list, cmp_unsigned);
+    *nums = steal_pointer(&list);
+    *n = count;
+  }
+  return 0;
+}
+
+int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err) {
+  unsigned max;
+  return scan(state_fd, nums, n, &max, err);
+}
+
+int pl_gen_next(int state_fd, unsigned *n, pl_error_t *err) {
+  unsigned max, cur = 0;
+  if (scan(state_fd, NULL, NULL, &max, err) < 0) return -1;
+  pl_gen_current(state_fd, &cur, NULL);
+  if (cur > max) max = cur;
+  *n = max + 1;
+  return 0;
+}
+
+static int set_link(int state_fd, const char *link, unsigned n, pl_error_t *err) {
+  char target[64], tmp[64];
+  snprintf(target, sizeof target, "%s/%u", PL_GENERATIONS_DIR, n);
+  snprintf(tmp, sizeof tmp, ".%s.tmp.%d", link, (int)getpid());
+  unlinkat(state_fd, tmp, 0);
+  if (symlinkat(target, state_fd, tmp) < 0) return pl_fail(err, errno, "symlink .pylock/%s", tmp);
+  if (renameat(state_fd, tmp, state_fd, link) < 0) {
+    int e = errno;
+    unlinkat(state_fd, tmp, 0);
+    return pl_fail(err, e, "point .pylock/%s at generation %u", link, n);
+  }
+  return 0;
+}
+
+int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err) {
+  unsigned cur = 0;
+  if (pl_gen_current(state_fd, &cur, err) < 0) return -1;
+  /* previous first: a crash between the two renames leaves previous ==
+   * current, which rollback reports as nothing to roll back to. */
+  if (cur && cur != n && set_link(state_fd, PL_PREVIOUS_LINK, cur, err) < 0) return -1;
+  if (set_link(state_fd, PL_CURRENT_LINK, n, err) < 0) return -1;
+  if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync .pylock");
+  return 0;
+}
+
+bool pl_gen_in_use(const char *layer) {
+  cleanup_dir DIR *proc = opendir("/proc");
+  if (proc == NULL) return true; /* cannot tell: assume it is */
+  char needle[4200], legacy[4200];
+  snprintf(needle, sizeof needle, "lowerdir+=%s,", layer);
+  snprintf(legacy, sizeof legacy, "lowerdir=%s:", layer);
+  struct dirent *e;
+  while ((e = readdir(proc)) != NULL) {
+    if (!isdigit((unsigned char)e->d_name[0])) continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/mountinfo", e->d_name);
+    cleanup_free char *info = NULL;
+    if (pl_read_file_at(AT_FDCWD, path, 16u << 20, &info, NULL, NULL) < 0) continue;
+    if (strstr(info, needle) || strstr(info, legacy)) return true;
+  }
+  return false;
+}
+
+/* rm -rf below dirfd/name, making read-only directories writable first. */
+static int remove_tree_at(int parent, const char *name, int depth, pl_error_t *err) {
+  if (depth > 256) return pl_fail(err, ELOOP, "%s: too deep", name);
+  struct stat st;
+  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : pl_fail(err, errno, "stat %s", name);
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+      return pl_fail(err, errno, "remove %s", name);
+    return 0;
+  }
+  if ((st.st_mode & 0700) != 0700 && fchmodat(parent, name, (st.st_mode & 07777) | 0700, 0) < 0)
+    return pl_fail(err, errno, "make %s writable to remove it", name);
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return pl_fail(err, errno, "open %s", name);
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return pl_fail(err, errno, "read %s", name);
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (remove_tree_at(dirfd(d), e->d_name, depth + 1, err) < 0) return -1;
+  }
+  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return pl_fail(err, errno, "remove %s", name);
+  return 0;
+}
+
+int pl_gen_remove(int state_fd, const char *name, pl_error_t *err) {
+  unsigned g = parse_gen(name), cur = 0, prev = 0;
+  pl_gen_current(state_fd, &cur, NULL);
+  pl_gen_previous(state_fd, &prev, NULL);
+  if (g && (g == cur || g == prev))
+    return pl_fail(err, EBUSY, "generation %u is %s", g, g == cur ? "current" : "previous");
+  cleanup_close int gfd =
+      openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  return remove_tree_at(gfd, name, 0, err);
+}
+
+int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
+  int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  cleanup_dir DIR *d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return pl_fail(err, errno, "read .pylock/%s", PL_GENERATIONS_DIR);
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] != '.' || len < 6 || strcmp(e->d_name + len - 4, ".tmp") != 0) continue;
+    if (remove_tree_at(dirfd(d), e->d_name, 0, err) < 0) return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+/* pylock — a project's environment generations over time.
+ *
+ * Every change builds a new generation beside the current one, in
+ * .pylock/generations/.N.tmp, renames it to generations/N when complete, and
+ * switches .pylock/current to it with one rename; .pylock/previous names the
+ * generation it replaced, for rollback.  A crash at any moment leaves the old
+ * generation current (and perhaps a .N.tmp that the next change removes) or
+ * the new one, never a mix.  Changes are serialized by an exclusive lock on
+ * .pylock/lock; runs never take it, so a run during a change keeps the
+ * generation it started with. */
+#ifndef PYLOCK_GENERATIONS_H
+#define PYLOCK_GENERATIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define PL_PREVIOUS_LINK "previous"
+#define PL_CHANGE_LOCK "lock"
+
+/* Take the project's change lock.  If another pylock holds it, call
+ * waiting(holder_pid, ctx) once, then wait.  Returns the lock fd (close it to
+ * release) or -1. */
+int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ctx, pl_error_t *err);
+
+/* Generation numbers present (complete ones only), ascending. */
+int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err);
+
+/* The generation .pylock/current (or previous) points to; 0 if none. */
+int pl_gen_current(int state_fd, unsigned *n, pl_error_t *err);
+int pl_gen_previous(int state_fd, unsigned *n, pl_error_t *err);
+
+/* The number a new generation gets: one more than any present or partial. */
+int pl_gen_next(int state_fd, unsigned *n, pl_error_t *err);
+
+/* Make generation n current; the one it replaces becomes previous. */
+int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err);
+
+/* Is the generation at absolute path `layer` the overlay layer of any mount
+ * namespace this user can see (a running `pylock run`, a keep-alive holder)? */
+bool pl_gen_in_use(const char *layer);
+
+/* Remove generations/N (or a partial .N.tmp), including read-only dirs.
+ * Refuses the current and previous generations. */
+int pl_gen_remove(int state_fd, const char *name, pl_error_t *err);
+
+/* Remove every partial .N.tmp a crashed change left behind. */
+int pl_gen_remove_partials(int state_fd, pl_error_t *err);
+
+#endif

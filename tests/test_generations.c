@@ -1,0 +1,200 @@
+/* Unit tests: lib/generations.c — numbering, switching and rollback history,
+ * removal, the change lock, in-use detection through mountinfo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "file.h"
+#include "generations.h"
+#include "project.h"
+#include "sandbox.h"
+
+struct fixture {
+  char dir[64];
+  int state_fd;
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/pylock-gen-XXXXXX");
+  if (mkdtemp(f->dir) == NULL) return -1;
+  f->state_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
+  pl_error_t err = NULL;
+  if (pl_mkdir_p_at(f->state_fd, "generations/1/lib", 0755, &err) < 0) return -1;
+  if (pl_mkdir_p_at(f->state_fd, "generations/2", 0755, &err) < 0) return -1;
+  if (pl_gen_switch(f->state_fd, 1, &err) < 0) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", f->dir, f->dir);
+  if (system(cmd) != 0) return -1;
+  close(f->state_fd);
+  free(f);
+  return 0;
+}
+
+static void test_gen_switch_records_previous_for_rollback(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  unsigned cur, prev;
+  assert_int_equal(pl_gen_previous(f->state_fd, &prev, &err), 0);
+  assert_int_equal(prev, 0); /* a first generation has nothing before it */
+  assert_int_equal(pl_gen_switch(f->state_fd, 2, &err), 0);
+  assert_int_equal(pl_gen_current(f->state_fd, &cur, &err), 0);
+  assert_int_equal(pl_gen_previous(f->state_fd, &prev, &err), 0);
+  assert_int_equal(cur, 2);
+  assert_int_equal(prev, 1);
+  /* rollback is a switch to previous: the two trade places */
+  assert_int_equal(pl_gen_switch(f->state_fd, prev, &err), 0);
+  pl_gen_current(f->state_fd, &cur, &err);
+  pl_gen_previous(f->state_fd, &prev, &err);
+  assert_int_equal(cur, 1);
+  assert_int_equal(prev, 2);
+}
+
+static void test_gen_next_counts_partial_generations(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  unsigned n;
+  assert_int_equal(pl_gen_next(f->state_fd, &n, &err), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/.7.tmp", 0755, &err), 0);
+  assert_int_equal(pl_gen_next(f->state_fd, &n, &err), 0);
+  assert_int_equal(n, 8); /* never reuse a number a crashed change took */
+  unsigned *list = NULL;
+  size_t count = 0;
+  assert_int_equal(pl_gen_list(f->state_fd, &list, &count, &err), 0);
+  assert_int_equal(count, 2); /* partials are not generations */
+  assert_int_equal(list[0], 1);
+  assert_int_equal(list[1], 2);
+  free(list);
+  assert_int_equal(pl_gen_remove_partials(f->state_fd, &err), 0);
+  assert_int_equal(faccessat(f->state_fd, "generations/.7.tmp", F_OK, 0), -1);
+}
+
+static void test_gen_current_rejects_a_link_outside_generations(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  unlinkat(f->state_fd, PL_CURRENT_LINK, 0);
+  assert_int_equal(symlinkat("/etc", f->state_fd, PL_CURRENT_LINK), 0);
+  unsigned cur;
+  assert_int_equal(pl_gen_current(f->state_fd, &cur, &err), -1);
+  assert_non_null(strstr(err->msg, "not to a generation"));
+  pl_error_free(&err);
+}
+
+static void test_gen_remove_refuses_current_and_previous_and_removes_read_only_trees(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_gen_switch(f->state_fd, 2, &err), 0);
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3/lib/site", 0755, &err), 0);
+  int fd = openat(f->state_fd, "generations/3/lib/site/m.py", O_CREAT | O_WRONLY, 0444);
+  close(fd);
+  assert_int_equal(fchmodat(f->state_fd, "generations/3/lib/site", 0555, 0), 0);
+  assert_int_equal(fchmodat(f->state_fd, "generations/3/lib", 0555, 0), 0);
+  assert_int_equal(pl_gen_remove(f->state_fd, "2", &err), -1);
+  assert_int_equal(err->errnum, EBUSY);
+  pl_error_free(&err);
+  assert_int_equal(pl_gen_remove(f->state_fd, "1", &err), -1);
+  pl_error_free(&err);
+  assert_int_equal(pl_gen_remove(f->state_fd, "3", &err), 0);
+  assert_int_equal(faccessat(f->state_fd, "generations/3", F_OK, 0), -1);
+}
+
+static void note_waiting(pid_t holder, void *ctx) {
+  *(pid_t *)ctx = holder;
+}
+
+static void test_gen_lock_serializes_and_names_the_holder(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  int lock = pl_gen_lock(f->state_fd, NULL, NULL, &err);
+  assert_true(lock >= 0);
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    close(lock); /* flock belongs to the open file: the child must not share it */
+    pid_t seen = -1;
+    int fd = pl_gen_lock(f->state_fd, note_waiting, &seen, NULL);
+    /* report who we waited for, then that we got it */
+    if (write(p[1], &seen, sizeof seen) != sizeof seen) _exit(2);
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  usleep(200 * 1000);
+  pid_t seen = 0;
+  /* the child must still be waiting: nothing written yet */
+  fcntl(p[0], F_SETFL, O_NONBLOCK);
+  assert_int_equal(read(p[0], &seen, sizeof seen), -1);
+  close(lock); /* release */
+  fcntl(p[0], F_SETFL, 0);
+  assert_int_equal(read(p[0], &seen, sizeof seen), sizeof seen);
+  assert_int_equal(seen, getpid());
+  int status;
+  waitpid(child, &status, 0);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_gen_in_use_sees_a_live_overlay_of_the_layer(void **state) {
+  struct fixture *f = *state;
+  char layer[PATH_MAX], lower[PATH_MAX];
+  snprintf(layer, sizeof layer, "%s/generations/1", f->dir);
+  snprintf(lower, sizeof lower, "%s/generations/2", f->dir);
+  assert_false(pl_gen_in_use(layer));
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    pl_error_t e = NULL;
+    char ok = pl_sandbox_unshare(0, getuid(), getgid(), &e) == 0 &&
+              pl_sandbox_mount_overlay(layer, lower, &e) == 0;
+    if (write(p[1], &ok, 1) != 1) _exit(2);
+    pause();
+    _exit(0);
+  }
+  char ok = 0;
+  assert_int_equal(read(p[0], &ok, 1), 1);
+  if (!ok) {
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    skip(); /* no user namespaces here: doctor's business, not this test's */
+  }
+  assert_true(pl_gen_in_use(layer));
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  assert_false(pl_gen_in_use(layer));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gen_next_counts_partial_generations, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_current_rejects_a_link_outside_generations, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(
+          test_gen_remove_refuses_current_and_previous_and_removes_read_only_trees, setup,
+          teardown),
+      cmocka_unit_test_setup_teardown(test_gen_lock_serializes_and_names_the_holder, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gen_in_use_sees_a_live_overlay_of_the_layer, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
