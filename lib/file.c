@@ -28,7 +28,7 @@ int pl_write_all(int fd, const void *buf, size_t len) {
 }
 
 int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
-                       pl_error_t *err) {
+                    pl_error_t *err) {
   /* O_NONBLOCK: a FIFO planted under the name must not hang us; it fails
    * the regular-file check below instead. */
   cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -75,7 +75,7 @@ int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
     char *tmp = NULL;
     if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
       return pl_fail(err, ENOMEM, "write %s", name);
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
       /* The umask must not loosen or tighten what the caller asked for. */
       if (fchmod(fd, mode) < 0) {
@@ -109,7 +109,7 @@ int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *nam
 }
 
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                       pl_error_t *err) {
+                            pl_error_t *err) {
   cleanup_free char *tmp = NULL;
   int fd = pl_tmpfile_open_at(dirfd, name, mode, &tmp, err);
   if (fd < 0) return -1;
@@ -127,8 +127,8 @@ int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err) 
   if (copy == NULL) return pl_fail(err, ENOMEM, "mkdir %s", relpath);
   /* An absolute path starts at /, whatever dirfd is; AT_FDCWD at ".". */
   const char *start = relpath[0] == '/' ? "/" : dirfd == AT_FDCWD ? "." : NULL;
-  cleanup_close int cur = start ? open(start, O_PATH | O_DIRECTORY | O_CLOEXEC)
-                                : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  cleanup_close int cur =
+      start ? open(start, O_PATH | O_DIRECTORY | O_CLOEXEC) : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
   if (cur < 0) return pl_fail(err, errno, "open %s", start ? start : "directory");
   char *save = NULL;
   for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {

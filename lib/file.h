@@ -18,11 +18,12 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t 
  * (random name, O_EXCL, O_NOFOLLOW, exactly `mode`), fsync, rename over.  A
  * crash leaves the old content or the new, never a mix.  `name` may hold one
  * directory part ("targets/x.whl"); that directory must exist. */
-int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
-                            mode_t mode, pl_error_t *err);
+int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                            pl_error_t *err);
 
 /* The two halves of an atomic replace, for content written by the caller:
- * open a temporary file beside dirfd/name (*tmpname receives its name), then
+ * open a temporary file beside dirfd/name (read-write, so that the content
+ * can be checked before it is committed; *tmpname receives its name), then
  * fsync, close and rename it over name (unlinking it on failure). */
 int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
