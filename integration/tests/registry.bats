@@ -7,15 +7,35 @@ load helpers
 setup() {
   export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/cfg" PYLOCK_SYSCONFDIR="$BATS_TEST_TMPDIR/etc"
   cd "$BATS_TEST_TMPDIR"
-  # Two tiny wheels (stored zips with a dist-info METADATA).
+  # Two tiny valid wheels, and one for each way a wheel must be refused.
   "$PY" - <<'PY'
-import zipfile
-for name, ver in [("demo", "1.0"), ("other", "2.0")]:
-    with zipfile.ZipFile(f"{name}-{ver}-py3-none-any.whl", "w") as z:
-        z.writestr(f"{name}/__init__.py", "x = 1\n")
-        z.writestr(f"{name}-{ver}.dist-info/METADATA",
-                   f"Metadata-Version: 2.1\nName: {name}\nVersion: {ver}\n")
-        z.writestr(f"{name}-{ver}.dist-info/RECORD", "")
+import base64, hashlib, os, zipfile
+def row(path, data):
+    d = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={d},{len(data)}"
+def wheel(name, ver, out=None, flaw=None):
+    di = f"{name}-{ver}.dist-info"
+    files = {f"{name}/__init__.py": b"x = 1\n",
+             f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {ver}\n".encode(),
+             f"{di}/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    if flaw == "dotdot":
+        files["../evil.py"] = b"x\n"
+    rows = [row(p, d) for p, d in files.items()] + [f"{di}/RECORD,,"]
+    if flaw == "record":
+        files[f"{name}/__init__.py"] = b"x = 2\n"
+    with zipfile.ZipFile(out or f"{name}-{ver}-py3-none-any.whl", "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(f"{di}/RECORD", "\n".join(rows) + "\n")
+        if flaw == "symlink":
+            zi = zipfile.ZipInfo(f"{name}/link")
+            zi.create_system, zi.external_attr = 3, 0o120777 << 16
+            z.writestr(zi, "/etc/passwd")
+wheel("demo", "1.0")
+wheel("other", "2.0")
+for flaw in ("dotdot", "symlink", "record"):
+    os.mkdir(f"bad-{flaw}")
+    wheel("bad", "1.0", f"bad-{flaw}/bad-1.0-py3-none-any.whl", flaw)
 PY
   "$PL" key generate > key.out
   "$PL" -q registry init reg
@@ -28,9 +48,41 @@ PY
   assert_contains "$output" "targets: version 2,"
   assert_contains "$output" "target-count: 4"
   assert_contains "$output" "verified: 4 targets"
+  assert_contains "$output" "verified-wheels: 2"
   assert_eq "$(cat reg/targets/demo-1.0-py3-none-any.whl.metadata)" \
     "$(printf 'Metadata-Version: 2.1\nName: demo\nVersion: 1.0')"
   [ "$(stat -c %a "$XDG_CONFIG_HOME/pylock/keys/default.key")" = 600 ]
+}
+
+@test "registry add refuses an unsafe wheel, naming wheel, entry and check, and changes nothing" {
+  find reg -type f | sort | xargs sha256sum > before
+  for flaw in dotdot symlink record; do
+    run "$PL" registry add reg demo-1.0-py3-none-any.whl "bad-$flaw/bad-1.0-py3-none-any.whl"
+    [ "$status" -eq 1 ]
+    assert_contains "$output" "registry add: wheel bad-1.0-py3-none-any.whl: "
+    case $flaw in
+    dotdot) assert_contains "$output" '"../evil.py" has an empty, "." or ".." component' ;;
+    symlink) assert_contains "$output" 'entry "bad/link": symbolic links are not allowed' ;;
+    record) assert_contains "$output" 'entry "bad/__init__.py": hash mismatch' ;;
+    esac
+  done
+  cp demo-1.0-py3-none-any.whl demo.whl
+  run "$PL" registry add reg demo.whl
+  [ "$status" -eq 1 ]
+  assert_contains "$output" 'wheel filename "demo.whl"'
+  find reg -type f | sort | xargs sha256sum > after
+  assert_eq "$(cat after)" "$(cat before)"
+}
+
+@test "verify --targets reports every bad target and exits 1" {
+  printf 'X' | dd of=reg/targets/demo-1.0-py3-none-any.whl bs=1 seek=10 conv=notrunc 2>/dev/null
+  echo junk >> reg/targets/other-2.0-py3-none-any.whl.metadata
+  run "$PL" registry verify reg --root reg/1.root.json --targets
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "demo-1.0-py3-none-any.whl: sha256 mismatch"
+  assert_contains "$output" "other-2.0-py3-none-any.whl.metadata: length mismatch"
+  assert_contains "$output" "2 of 4 targets failed, 1 verified"
+  assert_not_contains "$output" "verified-wheels"
 }
 
 @test "key show prints the same keyid for the private key and its .pub" {
