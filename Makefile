@@ -83,11 +83,17 @@ build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns build/helpers/exec-floor
+HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
 build/helpers/%: integration/helpers/%.c $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+
+# Helpers that call into the library (bench: wheel verification throughput).
+build/helpers/wheel-verify: integration/helpers/wheel-verify.c build/libpylock.a $(GEN_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS)
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
 toml-decoder: build/toml-decoder
@@ -112,7 +118,7 @@ check: deps
 demo: deps all
 	@integration/demo.sh
 
-bench: deps all
+bench: deps all $(HELPERS)
 	@integration/bench/run
 
 lint:
