@@ -61,7 +61,8 @@ static void usage(FILE *out) {
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
       "YYYY-MM-DDTHH:MM:SSZ' line for root, timestamp, snapshot and targets in that order,\n"
       "'target-count: N', and with --targets 'verified: N targets' and 'verified-wheels: N'\n"
-      "(each failed target is reported on stderr, and all are checked).  Exit status: 0 ok,\n"
+      "(all are checked: each that fails gets one line on stderr, and stdout ends with\n"
+      "'failed: N of M targets (K verified)').  Exit status: 0 ok,\n"
       "1 a check or an operation failed (the message names the file, the check, expected\n"
       "and got), 2 usage.\n",
       PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
@@ -331,8 +332,8 @@ static int verify_targets(struct pl_tuf *t) {
   }
   rmdir(scratch);
   if (failed) {
-    fprintf(stderr, "pylock: registry verify: %zu of %zu targets failed, %zu verified\n", failed, n,
-            verified);
+    /* On stdout: stderr holds exactly one line per failed target. */
+    printf("failed: %zu of %zu targets (%zu verified)\n", failed, n, verified);
     return -1;
   }
   printf("verified: %zu targets\n", verified);

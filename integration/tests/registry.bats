@@ -81,7 +81,7 @@ PY
   [ "$status" -eq 1 ]
   assert_contains "$output" "demo-1.0-py3-none-any.whl: sha256 mismatch"
   assert_contains "$output" "other-2.0-py3-none-any.whl.metadata: length mismatch"
-  assert_contains "$output" "2 of 4 targets failed, 1 verified"
+  assert_contains "$output" "failed: 2 of 4 targets (1 verified)"
   assert_not_contains "$output" "verified-wheels"
 }
 
