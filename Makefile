@@ -76,18 +76,24 @@ pylock/pylock: $(CLI_OBJ) build/libpylock.a
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) build/libpylock.a $(LIBS)
 
-build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR)
+build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns build/helpers/exec-floor
+HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
 build/helpers/%: integration/helpers/%.c $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+
+# Helpers that call into the library (bench: wheel verification throughput).
+build/helpers/wheel-verify: integration/helpers/wheel-verify.c build/libpylock.a $(GEN_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS)
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
 toml-decoder: build/toml-decoder
@@ -113,7 +119,7 @@ check: deps
 demo: deps all
 	@integration/demo.sh
 
-bench: deps all
+bench: deps all $(HELPERS)
 	@integration/bench/run
 
 lint:

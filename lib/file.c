@@ -75,7 +75,7 @@ int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
     char *tmp = NULL;
     if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
       return pl_fail(err, ENOMEM, "write %s", name);
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
       /* The umask must not loosen or tighten what the caller asked for. */
       if (fchmod(fd, mode) < 0) {

@@ -22,7 +22,8 @@ int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
                             pl_error_t *err);
 
 /* The two halves of an atomic replace, for content written by the caller:
- * open a temporary file beside dirfd/name (*tmpname receives its name), then
+ * open a temporary file beside dirfd/name (read-write, so that the content
+ * can be checked before it is committed; *tmpname receives its name), then
  * fsync, close and rename it over name (unlinking it on failure). */
 int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);

@@ -13,10 +13,10 @@
 #include "canonjson.h"
 #include "cleanup.h"
 #include "sha.h"
-#include "dyn_archive.h"
 #include "file.h"
 #include "tuf.h"
 #include "tuf_meta.h"
+#include "wheel.h"
 
 struct reg {
   const char *dir;
@@ -240,7 +240,8 @@ out:
 
 /* ---- wheels ---- */
 
-/* Wheel file names become target names and URLs: keep them boring. */
+/* Wheel file names become target names and URLs: keep them boring, and
+ * well-formed, so that every client can parse what it is offered. */
 static int check_wheel_name(const char *base, pl_error_t *err) {
   size_t n = strlen(base);
   if (n < 5 || n > 255 || strcmp(base + n - 4, ".whl") != 0 || base[0] == '.')
@@ -249,158 +250,84 @@ static int check_wheel_name(const char *base, pl_error_t *err) {
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
           strchr("._-+!", *c)))
       return pl_fail(err, 0, "%s: unexpected character '%c' in a wheel file name", base, *c);
+  struct pl_wheel_filename fn;
+  if (pl_wheel_filename_parse(base, &fn, err) < 0) return -1;
+  pl_wheel_filename_free(&fn);
   return 0;
 }
 
-/* Kept apart on purpose: lib/wheel.c owns zip reading; this only finds the
- * one *.dist-info/METADATA at the top of the archive. */
-int pl_registry_wheel_metadata(const char *wheel, char **buf, size_t *len, pl_error_t *err) {
-  if (pl_dynlib_load(PL_LIB_ARCHIVE, err) < 0) return -1;
-  struct archive *a = archive_read_new();
-  if (a == NULL) return pl_fail(err, ENOMEM, "%s", wheel);
-  archive_read_support_format_zip(a);
-  int ret = -1, found = 0;
-  char *out = NULL;
-  size_t outlen = 0;
-  if (archive_read_open_filename(a, wheel, 65536) != ARCHIVE_OK) {
-    pl_fail(err, 0, "%s: %s", wheel, archive_error_string(a));
-    goto done;
+/* A wheel of this add, copied into DIR/targets/ under a temporary name and
+ * verified there, waiting until every wheel of the add has passed. */
+struct staged {
+  const char *base;
+  char *tmp; /* "targets/.<base>.tmpXXXX", or NULL once renamed or dropped */
+  uint64_t length;
+  char sha256[PL_SHA256_HEX];
+  char *metadata; /* its METADATA, to publish as <base>.metadata */
+  size_t metadata_len;
+  bool publish; /* false: the registry already holds these very bytes */
+};
+
+static void staged_free(struct reg *r, struct staged *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (s[i].tmp) unlinkat(r->fd, s[i].tmp, 0);
+    free(s[i].tmp);
+    free(s[i].metadata);
   }
-  struct archive_entry *e;
-  int r;
-  while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-    const char *p = archive_entry_pathname(e);
-    const char *slash = p ? strchr(p, '/') : NULL;
-    if (slash == NULL || strcmp(slash + 1, "METADATA") != 0 || slash - p < 11 ||
-        memcmp(slash - 10, ".dist-info", 10) != 0 || archive_entry_filetype(e) != AE_IFREG)
-      continue;
-    if (found++) {
-      pl_fail(err, 0, "%s: more than one *.dist-info/METADATA", wheel);
-      goto done;
-    }
-    size_t cap = 65536;
-    out = malloc(cap + 1);
-    if (out == NULL) {
-      pl_fail(err, ENOMEM, "%s", wheel);
-      goto done;
-    }
-    for (;;) {
-      if (outlen == cap) {
-        if (cap >= PL_REGISTRY_METADATA_MAX) {
-          pl_fail(err, EFBIG, "%s: %s is larger than %zu bytes", wheel, p,
-                  PL_REGISTRY_METADATA_MAX);
-          goto done;
-        }
-        char *nb = realloc(out, cap * 2 + 1);
-        if (nb == NULL) {
-          pl_fail(err, ENOMEM, "%s", wheel);
-          goto done;
-        }
-        out = nb;
-        cap *= 2;
-      }
-      la_ssize_t got = archive_read_data(a, out + outlen, cap - outlen);
-      if (got < 0) {
-        pl_fail(err, 0, "%s: %s: %s", wheel, p, archive_error_string(a));
-        goto done;
-      }
-      if (got == 0) break;
-      outlen += (size_t)got;
-    }
-  }
-  if (r != ARCHIVE_EOF) {
-    pl_fail(err, 0, "%s: %s", wheel, archive_error_string(a));
-    goto done;
-  }
-  if (!found) {
-    pl_fail(err, 0, "%s: no *.dist-info/METADATA: not a wheel", wheel);
-    goto done;
-  }
-  out[outlen] = '\0';
-  *buf = out;
-  *len = outlen;
-  out = NULL;
-  ret = 0;
-done:
-  free(out);
-  archive_read_free(a);
-  return ret;
+  free(s);
 }
 
-/* Copy src to DIR/targets/<base> atomically, hashing as it goes. */
-static int copy_wheel(struct reg *r, const char *src, const char *target, uint64_t *length,
-                      char sha256[PL_SHA256_HEX], pl_error_t *err) {
+/* Copy src beside DIR/targets/<base>, hashing as it goes, then verify the
+ * copy: what is checked is what will be published, whatever happens to src
+ * meanwhile.  A wheel a client would refuse is never signed. */
+static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_error_t *err) {
   cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (in < 0) return pl_fail(err, errno, "open %s", src);
   struct stat st;
   if (fstat(in, &st) < 0) return pl_fail(err, errno, "stat %s", src);
   if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", src);
-  cleanup_free char *tmp = NULL;
-  int out = pl_tmpfile_open_at(r->fd, target, 0644, &tmp, err);
-  if (out < 0) return -1;
+  cleanup_free char *target = NULL;
+  if (asprintf(&target, "targets/%s", s->base) < 0) {
+    target = NULL;
+    return pl_fail(err, ENOMEM, "add %s", s->base);
+  }
+  cleanup_close int out = pl_tmpfile_open_at(r->fd, target, 0644, &s->tmp, err);
+  if (out < 0) return pl_error_wrap(err, "registry %s", r->dir);
   struct pl_sha d;
-  if (pl_sha_init(&d, err) < 0) goto fail;
+  if (pl_sha_init(&d, err) < 0) return -1;
   char buf[65536];
   for (;;) {
     ssize_t n = read(in, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      pl_fail(err, errno, "read %s", src);
-      goto fail_digest;
+      pl_sha_free(&d);
+      return pl_fail(err, errno, "read %s", src);
     }
     if (n == 0) break;
     if (d.length + (uint64_t)n > PL_REGISTRY_WHEEL_MAX) {
-      pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", src, PL_REGISTRY_WHEEL_MAX);
-      goto fail_digest;
+      pl_sha_free(&d);
+      return pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", src, PL_REGISTRY_WHEEL_MAX);
     }
-    if (pl_sha_update(&d, buf, (size_t)n, err) < 0) goto fail_digest;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(out, buf + off, (size_t)(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        pl_fail(err, errno, "write %s/%s", r->dir, target);
-        goto fail_digest;
-      }
-      off += w;
-    }
-  }
-  *length = d.length;
-  if (pl_sha_final(&d, sha256, NULL, err) < 0) goto fail;
-  return pl_tmpfile_commit_at(r->fd, out, tmp, target, err);
-fail_digest:
-  pl_sha_free(&d);
-fail:
-  close(out);
-  unlinkat(r->fd, tmp, 0);
-  return -1;
-}
-
-static int hash_file(const char *path, uint64_t *length, char sha256[PL_SHA256_HEX],
-                     pl_error_t *err) {
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return pl_fail(err, errno, "open %s", path);
-  struct stat st;
-  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);
-  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", path);
-  struct pl_sha d;
-  if (pl_sha_init(&d, err) < 0) return -1;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || (n > 0 && pl_sha_update(&d, buf, (size_t)n, err) < 0)) {
-      if (n < 0) pl_fail(err, errno, "read %s", path);
+    if (pl_sha_update(&d, buf, (size_t)n, err) < 0) {
       pl_sha_free(&d);
       return -1;
     }
-    if (n == 0) break;
-    if (d.length > PL_REGISTRY_WHEEL_MAX) {
+    if (pl_write_all(out, buf, (size_t)n) < 0) {
       pl_sha_free(&d);
-      return pl_fail(err, EFBIG, "%s: larger than %" PRIu64 " bytes", path, PL_REGISTRY_WHEEL_MAX);
+      return pl_fail(err, errno, "write %s/%s", r->dir, s->tmp);
     }
   }
-  *length = d.length;
-  return pl_sha_final(&d, sha256, NULL, err);
+  s->length = d.length;
+  if (pl_sha_final(&d, s->sha256, NULL, err) < 0) return -1;
+  struct pl_wheel_info info = {0};
+  if (pl_wheel_verify(out, s->base, NULL, &info, err) < 0)
+    return pl_error_set_hint(err,
+                             "a client would refuse it: fix or rebuild the wheel, then add it");
+  s->metadata = steal_pointer(&info.metadata);
+  s->metadata_len = info.metadata_len;
+  pl_wheel_info_free(&info);
+  if (fsync(out) < 0) return pl_fail(err, errno, "write %s/%s", r->dir, s->tmp);
+  return 0;
 }
 
 /* A published name must keep its bytes forever: clients and caches key on it. */
@@ -416,53 +343,77 @@ static int add_target(struct reg *r, const char *name, uint64_t length, const ch
   return pl_tuf_targets_add(tg, name, length, sha256, err);
 }
 
+/* Every wheel is named, copied and verified before anything is published:
+ * one bad wheel leaves the registry as it was. */
+static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
+                     pl_error_t *err) {
+  json_t *published = json_object_get(r->body[PL_TUF_TARGETS], "targets");
+  for (size_t i = 0; i < nwheels; i++) {
+    struct staged *s = &st[i];
+    const char *base = strrchr(wheels[i], '/');
+    s->base = base ? base + 1 : wheels[i];
+    if (check_wheel_name(s->base, err) < 0 || stage_wheel(r, wheels[i], s, err) < 0) return -1;
+    s->publish = true;
+    const char *old_sha = json_string_value(
+        json_object_get(json_object_get(json_object_get(published, s->base), "hashes"), "sha256"));
+    if (json_object_get(published, s->base) && (old_sha == NULL || strcmp(old_sha, s->sha256)))
+      return pl_fail_hint(err, EEXIST, "a published file never changes: build a new version",
+                          "%s is already in the registry with different content", s->base);
+    for (size_t j = 0; j < i && s->publish; j++)
+      if (strcmp(st[j].base, s->base) == 0) {
+        if (strcmp(st[j].sha256, s->sha256) != 0)
+          return pl_fail(err, EEXIST, "%s is given twice, with different content", s->base);
+        s->publish = false;
+      }
+    if (old_sha) s->publish = false;
+    if (!s->publish) {
+      unlinkat(r->fd, s->tmp, 0);
+      free(steal_pointer(&s->tmp));
+    }
+  }
+  return 0;
+}
+
 int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   struct reg r;
   int ret = -1;
+  struct staged *st = NULL;
   if (reg_open(&r, dir, o, err) < 0 || check_can_sign(&r, err) < 0) goto out;
+  st = calloc(nwheels ? nwheels : 1, sizeof *st);
+  if (st == NULL) {
+    pl_fail(err, ENOMEM, "registry add");
+    goto out;
+  }
+  if (stage_all(&r, wheels, nwheels, st, err) < 0) goto out;
+  /* Targets before the metadata that lists them. */
   for (size_t i = 0; i < nwheels; i++) {
-    const char *base = strrchr(wheels[i], '/');
-    base = base ? base + 1 : wheels[i];
-    struct stat st;
-    if (check_wheel_name(base, err) < 0) goto out;
-    if (stat(wheels[i], &st) < 0) {
-      pl_fail(err, errno, "%s", wheels[i]);
+    struct staged *s = &st[i];
+    if (!s->publish) continue;
+    cleanup_free char *target = NULL, *mdname = NULL;
+    char mdsha[PL_SHA256_HEX];
+    if (asprintf(&target, "targets/%s", s->base) < 0 ||
+        asprintf(&mdname, "targets/%s.metadata", s->base) < 0) {
+      pl_fail(err, ENOMEM, "add %s", s->base);
       goto out;
     }
-    if (!S_ISREG(st.st_mode)) {
-      pl_fail(err, 0, "%s: not a regular file", wheels[i]);
+    if (renameat(r.fd, s->tmp, r.fd, target) < 0) {
+      pl_fail(err, errno, "registry %s: write %s", dir, target);
       goto out;
     }
-    cleanup_free char *md = NULL, *target = NULL, *mdtarget = NULL;
-    size_t mdlen;
-    if (pl_registry_wheel_metadata(wheels[i], &md, &mdlen, err) < 0) goto out;
-    if (asprintf(&target, "targets/%s", base) < 0 ||
-        asprintf(&mdtarget, "targets/%s.metadata", base) < 0) {
-      pl_fail(err, ENOMEM, "add %s", base);
-      goto out;
-    }
-    uint64_t len = 0;
-    char sha[PL_SHA256_HEX], mdsha[PL_SHA256_HEX];
-    json_t *existing = json_object_get(json_object_get(r.body[PL_TUF_TARGETS], "targets"), base);
-    if (existing) {
-      /* Hash first, touch nothing, if the name is taken. */
-      if (hash_file(wheels[i], &len, sha, err) < 0 || add_target(&r, base, len, sha, err) < 0)
-        goto out;
-      continue;
-    }
-    if (copy_wheel(&r, wheels[i], target, &len, sha, err) < 0 ||
-        pl_sha256_hex(md, mdlen, mdsha, err) < 0 ||
-        pl_write_file_atomic_at(r.fd, mdtarget, md, mdlen, 0644, err) < 0 ||
-        add_target(&r, base, len, sha, err) < 0 ||
-        add_target(&r, mdtarget + strlen("targets/"), mdlen, mdsha, err) < 0)
+    free(steal_pointer(&s->tmp));
+    if (pl_sha256_hex(s->metadata, s->metadata_len, mdsha, err) < 0 ||
+        pl_write_file_atomic_at(r.fd, mdname, s->metadata, s->metadata_len, 0644, err) < 0 ||
+        add_target(&r, s->base, s->length, s->sha256, err) < 0 ||
+        add_target(&r, mdname + strlen("targets/"), s->metadata_len, mdsha, err) < 0)
       goto out;
   }
   struct batch b = {0};
   if (resign_tail(&r, &b, err) == 0 && batch_write(&r, &b, err) == 0) ret = 0;
   batch_free(&b);
 out:
+  if (st) staged_free(&r, st, nwheels);
   reg_close(&r);
   return ret;
 }

@@ -23,7 +23,6 @@
 #define PL_REGISTRY_EXPIRES_DAYS 30 /* timestamp, snapshot, targets */
 #define PL_REGISTRY_ROOT_EXPIRES_DAYS 365
 #define PL_REGISTRY_WHEEL_MAX ((uint64_t)4 << 30)
-#define PL_REGISTRY_METADATA_MAX ((size_t)16 << 20)
 
 struct pl_registry_opts {
   const struct pl_key *keys; /* private keys to sign with */
@@ -45,19 +44,19 @@ struct pl_registry_opts {
  * Refuses a directory that already holds root.json. */
 int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
 
-/* Copy each wheel to DIR/targets/, add it and its .metadata as targets, and
- * re-sign targets, snapshot and timestamp with bumped versions.  Adding the
- * same bytes again is a no-op; different bytes under a published name fail. */
-int pl_registry_add(const char *dir, const struct pl_registry_opts *opts, const char *const *wheels,
+/* Verify each wheel as a client would (pl_wheel_verify without the tag
+ * check: a safe zip, RECORD, WHEEL, METADATA consistent with its filename),
+ * copy it to DIR/targets/, add it and its METADATA (as <wheel>.metadata) as
+ * targets, and re-sign targets, snapshot and timestamp with bumped versions.
+ * Every wheel is checked before anything is published: one that fails leaves
+ * the registry as it was.  Adding the same bytes again is a no-op; different
+ * bytes under a published name fail. */
+int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err);
 
 /* Re-sign timestamp, snapshot and targets with bumped versions and new
  * expiry; and root (N+1, signed by the old and the new root keys) when keys
  * change, renew_root is set, or root would expire before the others. */
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
-
-/* The METADATA file of a wheel (its *.dist-info/METADATA), at most
- * PL_REGISTRY_METADATA_MAX bytes.  Loads libarchive. */
-int pl_registry_wheel_metadata(const char *wheel, char **buf, size_t *len, pl_error_t *err);
 
 #endif

@@ -449,6 +449,11 @@ static int check_metadata(struct verify *v, const struct pl_wheel_interp *interp
   info->name = md.name;
   info->version = md.version;
   info->metadata_version = md.metadata_version;
+  info->metadata = malloc(mb->len + 1);
+  if (info->metadata == NULL) return pl_fail(err, ENOMEM, "checking metadata");
+  if (mb->len) memcpy(info->metadata, mb->p, mb->len);
+  info->metadata[mb->len] = '\0';
+  info->metadata_len = mb->len;
 
   /* The copies parsed here must be the bytes RECORD vouches for. */
   for (int k = META_WHEEL; k < META_COUNT; k++) {
@@ -609,6 +614,7 @@ void pl_wheel_info_free(struct pl_wheel_info *info) {
   free(info->metadata_version);
   free(info->dist_info);
   free(info->data_dir);
+  free(info->metadata);
   pl_wheel_filename_free(&info->filename);
   pl_wheelfile_free(&info->wheel);
   pl_record_free(&info->record);

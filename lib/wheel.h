@@ -51,6 +51,9 @@ struct pl_wheel_info {
   struct pl_record record;           /* RECORD rows, sorted by path; each matched a file */
   uint64_t files;                    /* regular files in the archive */
   uint64_t total_size;               /* their bytes */
+  char *metadata;                    /* METADATA's bytes as RECORD vouches for them (what a
+                                        PEP 658 .metadata file must equal), NUL-terminated */
+  size_t metadata_len;
 };
 
 void pl_wheel_info_free(struct pl_wheel_info *info);

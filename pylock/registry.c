@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ed25519.h"
 #include "fetch.h"
+#include "fetchwheel.h"
 #include "registry.h"
 #include "truststore.h"
 #include "tuf.h"
@@ -30,8 +31,10 @@ static void usage(FILE *out) {
       "object store or file share can publish; see pylock-registry(5).\n\n"
       "  init     create DIR with root version 1 and empty targets; every role is held by\n"
       "           the given keys\n"
-      "  add      copy each WHEEL to DIR/targets/, add it and its .metadata (PEP 658) as\n"
-      "           targets, and re-sign targets, snapshot and timestamp\n"
+      "  add      verify each WHEEL as a client would (safe zip, RECORD, WHEEL, METADATA;\n"
+      "           not its tags), copy it to DIR/targets/, add it and its .metadata (PEP 658)\n"
+      "           as targets, and re-sign targets, snapshot and timestamp; one wheel that\n"
+      "           fails leaves the registry untouched\n"
       "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
       "           version when root keys change, with --renew-root, or when root would\n"
       "           expire first (signed by the current and the new root keys)\n"
@@ -49,13 +52,17 @@ static void usage(FILE *out) {
       "  --root FILE             trusted root to verify against (verify)\n"
       "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify)\n"
       "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
-      "  --targets               also download and check every target (verify)\n"
+      "  --targets               also download and check every target: length and sha256,\n"
+      "                          each wheel as add does, each .metadata equal to its\n"
+      "                          wheel's METADATA (verify)\n"
       "  -h, --help              print this help and exit\n\n"
       "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
       "registry is consistent, not that it is the registry you meant.\n\n"
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
       "YYYY-MM-DDTHH:MM:SSZ' line for root, timestamp, snapshot and targets in that order,\n"
-      "'target-count: N', and with --targets 'verified: N targets'.  Exit status: 0 ok,\n"
+      "'target-count: N', and with --targets 'verified: N targets' and 'verified-wheels: N'\n"
+      "(all are checked: each that fails gets one line on stderr, and stdout ends with\n"
+      "'failed: N of M targets (K verified)').  Exit status: 0 ok,\n"
       "1 a check or an operation failed (the message names the file, the check, expected\n"
       "and got), 2 usage.\n",
       PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
@@ -248,6 +255,92 @@ static int write_cmd(const char *sub, struct args *a) {
   return PL_EXIT_OK;
 }
 
+/* Report one failed target and keep going: a maintainer wants every bad
+ * file of a registry in one run. */
+static void target_failed(pl_error_t *err, size_t *failed) {
+  pl_cli_report("registry verify", err);
+  (*failed)++;
+}
+
+/* Each target against its signed length and sha256; each wheel, fetched to
+ * a private scratch file, also through pl_wheel_verify (no tag check: the
+ * registry serves every interpreter), with its .metadata equal to its
+ * METADATA.  A .metadata without its wheel has nothing to be checked against. */
+static int verify_targets(struct pl_tuf *t) {
+  pl_error_t err = NULL;
+  const char *tmpbase = getenv("TMPDIR");
+  cleanup_free char *scratch = NULL;
+  if (asprintf(&scratch, "%s/pylock-verify-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp") < 0) {
+    scratch = NULL;
+    pl_fail(&err, ENOMEM, "registry verify");
+    pl_cli_report("registry verify", &err);
+    return -1;
+  }
+  cleanup_close int dirfd =
+      mkdtemp(scratch) ? open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (dirfd < 0) {
+    pl_fail(&err, errno, "create a private scratch directory %s", scratch);
+    rmdir(scratch);
+    pl_cli_report("registry verify", &err);
+    return -1;
+  }
+  size_t n = pl_tuf_target_count(t), verified = 0, wheels = 0, failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = pl_tuf_target_at(t, i)->name;
+    size_t len = strlen(name);
+    const struct pl_tuf_target *sib;
+    if (len > 13 && strcmp(name + len - 13, ".whl.metadata") == 0) {
+      cleanup_free char *wheel = strndup(name, len - 9);
+      if (wheel && pl_tuf_find_target(t, wheel, &sib, &err) == 0) continue; /* with its wheel */
+      pl_error_free(&err);
+      cleanup_free char *buf = NULL;
+      size_t blen;
+      if (pl_tuf_fetch_target_mem(t, name, &buf, &blen, &err) == 0)
+        pl_fail(&err, 0, "%s: no signed wheel %s to check it against", name, wheel ? wheel : "");
+      target_failed(&err, &failed);
+      continue;
+    }
+    /* The scratch file is unlinked at once: nothing of it outlives us. */
+    cleanup_close int fd =
+        openat(dirfd, "target", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || unlinkat(dirfd, "target", 0) < 0) {
+      pl_fail(&err, errno, "create a scratch file in %s", scratch);
+      target_failed(&err, &failed);
+      break;
+    }
+    if (!pl_target_is_wheel(name)) {
+      if (pl_tuf_fetch_target(t, name, fd, &err) < 0) {
+        target_failed(&err, &failed);
+        continue;
+      }
+      verified++;
+      continue;
+    }
+    struct pl_wheel_info info = {0};
+    bool has_md = false;
+    if (pl_trusted_wheel_fetch_fd(t, name, fd, NULL, &info, &err) < 0) {
+      target_failed(&err, &failed); /* its .metadata goes unchecked */
+      continue;
+    }
+    wheels++;
+    verified++;
+    if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0)
+      target_failed(&err, &failed);
+    else if (has_md)
+      verified++;
+    pl_wheel_info_free(&info);
+  }
+  rmdir(scratch);
+  if (failed) {
+    /* On stdout: stderr holds exactly one line per failed target. */
+    printf("failed: %zu of %zu targets (%zu verified)\n", failed, n, verified);
+    return -1;
+  }
+  printf("verified: %zu targets\n", verified);
+  printf("verified-wheels: %zu\n", wheels);
+  return 0;
+}
+
 static int verify_cmd(struct args *a) {
   if (a->npos != 1) return pl_cli_usage_error("registry", "verify takes exactly one URL");
   if (a->root && a->trusted)
@@ -309,23 +402,9 @@ static int verify_cmd(struct args *a) {
     printf("%s: version %lld, expires %s\n", pl_tuf_role_names[i], (long long)v, es);
   }
   printf("target-count: %zu\n", pl_tuf_target_count(t));
-  if (a->targets) {
-    for (size_t i = 0; i < pl_tuf_target_count(t); i++) {
-      const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
-      FILE *tmp = tmpfile();
-      if (tmp == NULL) {
-        pl_fail(&err, errno, "tmpfile");
-        r = -1;
-      } else {
-        r = pl_tuf_fetch_target(t, tg->name, fileno(tmp), &err);
-        fclose(tmp);
-      }
-      if (r < 0) break;
-    }
-    if (r == 0) printf("verified: %zu targets\n", pl_tuf_target_count(t));
-  }
+  if (a->targets) r = verify_targets(t);
   pl_tuf_free(t);
-  return r < 0 ? pl_cli_report("registry verify", &err) : PL_EXIT_OK;
+  return r < 0 ? PL_EXIT_FAIL : PL_EXIT_OK;
 }
 
 int pl_cmd_registry(int argc, char **argv) {

@@ -1,4 +1,6 @@
-/* Unit tests: lib/registry.c — what the registry writer signs, the client accepts. */
+/* Unit tests: lib/registry.c and lib/fetchwheel.c — the writer signs only
+ * wheels a client accepts, and a client takes a wheel only signed, then
+ * verified. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -8,66 +10,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "canonjson.h"
 #include "ed25519.h"
+#include "fetchwheel.h"
 #include "file.h"
 #include "registry.h"
+#include "sha.h"
 #include "tuf.h"
+#include "tuf_meta.h"
+#include "wheelgen.h"
 
 static const char METADATA[] = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n";
-
-static uint32_t crc32(const void *data, size_t n) {
-  const unsigned char *p = data;
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    for (int k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-  }
-  return ~c;
-}
-
-static void put16(FILE *f, unsigned v) {
-  fputc(v & 255, f), fputc(v >> 8 & 255, f);
-}
-static void put32(FILE *f, uint32_t v) {
-  put16(f, v & 0xffff), put16(f, v >> 16);
-}
-
-/* A stored (uncompressed) zip holding the given entries. */
-static void write_zip(const char *path, const char *const *names, const char *const *datas, int n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  long offs[8];
-  for (int i = 0; i < n; i++) {
-    offs[i] = ftell(f);
-    size_t nl = strlen(names[i]), dl = strlen(datas[i]);
-    put32(f, 0x04034b50), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0x21);
-    put32(f, crc32(datas[i], dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
-    put16(f, (unsigned)nl), put16(f, 0);
-    fwrite(names[i], 1, nl, f);
-    fwrite(datas[i], 1, dl, f);
-  }
-  long cd = ftell(f);
-  for (int i = 0; i < n; i++) {
-    size_t nl = strlen(names[i]), dl = strlen(datas[i]);
-    put32(f, 0x02014b50), put16(f, 20), put16(f, 20), put16(f, 0), put16(f, 0), put16(f, 0);
-    put16(f, 0x21), put32(f, crc32(datas[i], dl)), put32(f, (uint32_t)dl), put32(f, (uint32_t)dl);
-    put16(f, (unsigned)nl), put16(f, 0), put16(f, 0), put16(f, 0), put16(f, 0), put32(f, 0);
-    put32(f, (uint32_t)offs[i]);
-    fwrite(names[i], 1, nl, f);
-  }
-  long end = ftell(f);
-  put32(f, 0x06054b50), put16(f, 0), put16(f, 0), put16(f, (unsigned)n), put16(f, (unsigned)n);
-  put32(f, (uint32_t)(end - cd)), put32(f, (uint32_t)cd), put16(f, 0);
-  fclose(f);
-}
+static const char *const WHL = "demo-1.0-py3-none-any.whl";
 
 struct fx {
-  char dir[64], reg[96], wheel[160], anchor[128];
+  char dir[64], reg[96], wheel[160], anchor[128], out[96];
   struct pl_key k1, k2;
   pl_error_t err;
 };
@@ -78,11 +41,10 @@ static int setup(void **state) {
   assert_non_null(mkdtemp(f->dir));
   snprintf(f->reg, sizeof f->reg, "%s/reg", f->dir);
   snprintf(f->anchor, sizeof f->anchor, "%s/reg/1.root.json", f->dir);
-  snprintf(f->wheel, sizeof f->wheel, "%s/demo-1.0-py3-none-any.whl", f->dir);
-  const char *names[] = {"demo/__init__.py", "demo-1.0.dist-info/METADATA",
-                         "demo-1.0.dist-info/RECORD"};
-  const char *datas[] = {"x = 1\n", METADATA, ""};
-  write_zip(f->wheel, names, datas, 3);
+  snprintf(f->out, sizeof f->out, "%s/out", f->dir);
+  assert_int_equal(mkdir(f->out, 0755), 0);
+  snprintf(f->wheel, sizeof f->wheel, "%s",
+           wheelgen(f->dir, "demo", "1.0", "py3-none-any", "x = 1\n", METADATA, WHEEL_OK));
   assert_int_equal(pl_key_generate(&f->k1, &f->err), 0);
   assert_int_equal(pl_key_generate(&f->k2, &f->err), 0);
   *state = f;
@@ -138,23 +100,273 @@ static void test_registry_add_refuses_new_bytes_under_published_name(void **stat
   assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
   const char *w[] = {f->wheel};
   assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
-  const char *names[] = {"demo-1.0.dist-info/METADATA"};
-  const char *datas[] = {"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: changed\n"};
-  write_zip(f->wheel, names, datas, 1);
+  wheelgen(f->dir, "demo", "1.0", "py3-none-any", "x = 2\n", NULL, WHEEL_OK);
   assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
   assert_non_null(strstr(f->err->msg, "already in the registry with different content"));
 }
 
-static void test_registry_add_refuses_wheel_without_metadata(void **state) {
+/* Every file of the registry, names and bytes, as one string. */
+static char *snapshot_dir(const char *dir) {
+  char cmd[256], *out = NULL;
+  size_t len = 0;
+  snprintf(cmd, sizeof cmd, "cd %s && find . -type f | sort | xargs sha256sum", dir);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  FILE *m = open_memstream(&out, &len);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    fwrite(buf, 1, n, m);
+  fclose(m);
+  assert_int_equal(pclose(p), 0);
+  return out;
+}
+
+static const struct {
+  enum wheel_flaw flaw;
+  const char *needle; /* names the entry and the check */
+} flaws[] = {
+    {WHEEL_DOTDOT, "\"../evil.py\" has an empty, \".\" or \"..\" component"},
+    {WHEEL_SYMLINK, "entry \"demo/link\": symbolic links are not allowed"},
+    {WHEEL_RECORD_MISMATCH, "entry \"demo/__init__.py\": hash mismatch: RECORD says sha256="},
+};
+
+static void test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched(void **state) {
   struct fx *f = *state;
   struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
   assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
-  const char *names[] = {"demo/__init__.py"};
-  const char *datas[] = {"x = 1\n"};
-  write_zip(f->wheel, names, datas, 1);
-  const char *w[] = {f->wheel};
+  char good[512];
+  snprintf(good, sizeof good, "%s",
+           wheelgen(f->dir, "other", "2.0", "py3-none-any", "y = 1\n", NULL, WHEEL_OK));
+  for (size_t i = 0; i < sizeof flaws / sizeof flaws[0]; i++) {
+    char *before = snapshot_dir(f->reg);
+    wheelgen(f->dir, "demo", "1.0", "py3-none-any", "x = 1\n", NULL, flaws[i].flaw);
+    /* A good wheel first: it must not be published either. */
+    const char *w[] = {good, f->wheel};
+    assert_int_equal(pl_registry_add(f->reg, &o, w, 2, &f->err), -1);
+    char *msg = pl_error_string(f->err);
+    if (strstr(msg, flaws[i].needle) == NULL ||
+        strstr(msg, "wheel demo-1.0-py3-none-any.whl") == NULL)
+      fail_msg("message \"%s\" lacks \"%s\" or the wheel's name", msg, flaws[i].needle);
+    free(msg);
+    char *after = snapshot_dir(f->reg);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+  }
+}
+
+static void test_registry_add_refuses_invalid_wheel_filename(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char bad[192];
+  snprintf(bad, sizeof bad, "%s/demo-1.0.whl", f->dir);
+  assert_int_equal(rename(f->wheel, bad), 0);
+  const char *w[] = {bad};
+  char *before = snapshot_dir(f->reg);
   assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
-  assert_non_null(strstr(f->err->msg, "no *.dist-info/METADATA"));
+  assert_non_null(strstr(f->err->msg, "wheel filename \"demo-1.0.whl\""));
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+}
+
+/* ---- the client side: pl_trusted_wheel_fetch ---- */
+
+/* Sign `name` (the bytes of file src) as a target without any wheel check,
+ * as a careless or hostile writer would, and re-sign snapshot and timestamp. */
+static void publish_unchecked(struct fx *f, const char *name, const char *src) {
+  pl_error_t err = NULL;
+  char *data, *raw, *out;
+  size_t len, rawlen, outlen;
+  assert_int_equal(pl_read_file_at(AT_FDCWD, src, 1 << 20, &data, &len, &err), 0);
+  int regfd = open(f->reg, O_RDONLY | O_DIRECTORY);
+  char tname[300], sha[PL_SHA256_HEX];
+  snprintf(tname, sizeof tname, "targets/%s", name);
+  assert_int_equal(pl_write_file_atomic_at(regfd, tname, data, len, 0644, &err), 0);
+  assert_int_equal(pl_sha256_hex(data, len, sha, &err), 0);
+  free(data);
+
+  json_t *doc;
+  assert_int_equal(pl_read_file_at(regfd, "targets.json", 1 << 24, &raw, &rawlen, &err), 0);
+  assert_int_equal(pl_json_parse(raw, rawlen, "targets.json", &doc, &err), 0);
+  free(raw);
+  json_t *tg = json_object_get(doc, "signed");
+  assert_int_equal(pl_tuf_targets_add(tg, name, len, sha, &err), 0);
+  int64_t tv = pl_tuf_get_version(tg) + 1;
+  pl_tuf_set_version(tg, tv);
+  const struct pl_key *keys[] = {&f->k1};
+  assert_int_equal(pl_tuf_sign(tg, keys, 1, &out, &outlen, &err), 0);
+  assert_int_equal(pl_write_file_atomic_at(regfd, "targets.json", out, outlen, 0644, &err), 0);
+  free(out);
+  pl_json_decref(doc);
+
+  time_t exp = time(NULL) + 7 * 86400;
+  json_t *snap = pl_tuf_new_snapshot(tv + 100, exp, tv);
+  char *sbytes;
+  size_t slen;
+  assert_int_equal(pl_tuf_sign(snap, keys, 1, &sbytes, &slen, &err), 0);
+  assert_int_equal(pl_write_file_atomic_at(regfd, "snapshot.json", sbytes, slen, 0644, &err), 0);
+  json_t *ts = pl_tuf_new_timestamp(tv + 100, exp, tv + 100, sbytes, slen, &err);
+  assert_int_equal(pl_tuf_sign(ts, keys, 1, &out, &outlen, &err), 0);
+  assert_int_equal(pl_write_file_atomic_at(regfd, "timestamp.json", out, outlen, 0644, &err), 0);
+  free(out);
+  free(sbytes);
+  pl_json_decref(snap);
+  pl_json_decref(ts);
+  close(regfd);
+}
+
+static int entries_in(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+}
+
+static const struct pl_wheel_interp cp312 = {
+    .impl = "cp",
+    .py_major = 3,
+    .py_minor = 12,
+    .abi = "cp312",
+    .abi3 = true,
+    .arch = "x86_64",
+    .libc = PL_LIBC_GLIBC,
+    .libc_major = 2,
+    .libc_minor = 36,
+};
+
+static void test_trusted_wheel_fetch_places_a_verified_wheel(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+  struct pl_tuf *t = client(f);
+  assert_non_null(t);
+  int outfd = open(f->out, O_RDONLY | O_DIRECTORY);
+  struct pl_wheel_info info = {0};
+  if (pl_trusted_wheel_fetch(t, WHL, outfd, "w.whl", &cp312, &info, &f->err) < 0)
+    fail_msg("%s", f->err->msg);
+  assert_string_equal(info.name, "demo");
+  assert_int_equal(info.metadata_len, strlen(METADATA));
+  assert_memory_equal(info.metadata, METADATA, strlen(METADATA));
+  bool present = false;
+  assert_int_equal(pl_trusted_wheel_check_metadata(t, WHL, &info, &present, &f->err), 0);
+  assert_true(present);
+  pl_wheel_info_free(&info);
+  assert_int_equal(entries_in(f->out), 1); /* w.whl, and no temporary file */
+  struct stat st;
+  assert_int_equal(fstatat(outfd, "w.whl", &st, 0), 0);
+  const struct pl_tuf_target *e;
+  assert_int_equal(pl_tuf_find_target(t, WHL, &e, &f->err), 0);
+  assert_int_equal((uint64_t)st.st_size, e->length);
+  int fd = openat(outfd, "w.whl", O_RDONLY);
+  assert_int_equal(pl_tuf_verify_target_fd(t, WHL, fd, &f->err), 0);
+  close(fd);
+  close(outfd);
+  pl_tuf_free(t);
+}
+
+static void test_trusted_wheel_fetch_refuses_signed_unsafe_wheels_leaving_nothing(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  int outfd = open(f->out, O_RDONLY | O_DIRECTORY);
+  for (size_t i = 0; i < sizeof flaws / sizeof flaws[0]; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "demo-1.%zu-py3-none-any.whl", i);
+    char ver[8];
+    snprintf(ver, sizeof ver, "1.%zu", i);
+    publish_unchecked(f, name,
+                      wheelgen(f->dir, "demo", ver, "py3-none-any", "x\n", NULL, flaws[i].flaw));
+    struct pl_tuf *t = client(f);
+    if (t == NULL) fail_msg("%s", f->err->msg);
+    struct pl_wheel_info info = {0};
+    assert_int_equal(pl_trusted_wheel_fetch(t, name, outfd, "w.whl", NULL, &info, &f->err), -1);
+    char *msg = pl_error_string(f->err);
+    if (strstr(msg, flaws[i].needle) == NULL)
+      fail_msg("message \"%s\" lacks \"%s\"", msg, flaws[i].needle);
+    assert_non_null(strstr(msg, name));
+    free(msg);
+    assert_null(info.name);
+    assert_int_equal(entries_in(f->out), 0);
+    pl_tuf_free(t);
+  }
+  close(outfd);
+}
+
+static void test_trusted_wheel_fetch_refuses_changed_bytes_and_wrong_tags(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+  const char *cp27 = "demo-2.0-cp27-none-any.whl";
+  publish_unchecked(f, cp27,
+                    wheelgen(f->dir, "demo", "2.0", "cp27-none-any", "x\n", NULL, WHEEL_OK));
+  struct pl_tuf *t = client(f);
+  assert_non_null(t);
+  int outfd = open(f->out, O_RDONLY | O_DIRECTORY);
+  struct pl_wheel_info info = {0};
+  /* Tags are judged only against an interpreter. */
+  assert_int_equal(pl_trusted_wheel_fetch(t, cp27, outfd, "w.whl", &cp312, &info, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "cp27"));
+  assert_int_equal(entries_in(f->out), 0);
+  assert_int_equal(pl_trusted_wheel_fetch(t, cp27, outfd, "w.whl", NULL, &info, &f->err), 0);
+  pl_wheel_info_free(&info);
+  assert_int_equal(unlinkat(outfd, "w.whl", 0), 0);
+  /* Bytes changed after signing never reach the wheel checks. */
+  char path[256];
+  snprintf(path, sizeof path, "%s/targets/%s", f->reg, WHL);
+  int fd = open(path, O_WRONLY);
+  assert_int_equal(pwrite(fd, "X", 1, 10), 1);
+  close(fd);
+  assert_int_equal(pl_trusted_wheel_fetch(t, WHL, outfd, "w.whl", &cp312, &info, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "sha256 mismatch"));
+  assert_int_equal(entries_in(f->out), 0);
+  /* Neither a non-wheel target nor a path as destination. */
+  assert_int_equal(pl_trusted_wheel_fetch(t, "demo-1.0-py3-none-any.whl.metadata", outfd, "w", NULL,
+                                          &info, &f->err),
+                   -1);
+  assert_int_equal(pl_trusted_wheel_fetch(t, cp27, outfd, "../w.whl", NULL, &info, &f->err), -1);
+  assert_int_equal(entries_in(f->out), 0);
+  close(outfd);
+  pl_tuf_free(t);
+}
+
+static void test_trusted_wheel_metadata_target_must_equal_the_wheels(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *wn = "demo-3.0-py3-none-any.whl";
+  publish_unchecked(f, wn, wheelgen(f->dir, "demo", "3.0", "py3-none-any", "x\n", NULL, WHEEL_OK));
+  struct pl_tuf *t = client(f);
+  int outfd = open(f->out, O_RDONLY | O_DIRECTORY);
+  struct pl_wheel_info info = {0};
+  assert_int_equal(pl_trusted_wheel_fetch(t, wn, outfd, "w.whl", NULL, &info, &f->err), 0);
+  bool present = true;
+  assert_int_equal(pl_trusted_wheel_check_metadata(t, wn, &info, &present, &f->err), 0);
+  assert_false(present); /* none signed: nothing to compare */
+  pl_tuf_free(t);
+  char lie[128];
+  snprintf(lie, sizeof lie, "%s/lie", f->dir);
+  FILE *l = fopen(lie, "w");
+  fputs("Metadata-Version: 2.1\nName: demo\nVersion: 3.0\nRequires-Dist: evil\n", l);
+  fclose(l);
+  publish_unchecked(f, "demo-3.0-py3-none-any.whl.metadata", lie);
+  t = client(f);
+  assert_int_equal(pl_trusted_wheel_check_metadata(t, wn, &info, &present, &f->err), -1);
+  assert_true(present);
+  assert_non_null(strstr(f->err->msg, "differs from demo-3.0.dist-info/METADATA"));
+  pl_wheel_info_free(&info);
+  close(outfd);
+  pl_tuf_free(t);
 }
 
 static void test_registry_sign_rotates_root_and_client_follows(void **state) {
@@ -205,7 +417,12 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_registry_written_by_init_and_add_verifies_in_client),
       T(test_registry_add_refuses_new_bytes_under_published_name),
-      T(test_registry_add_refuses_wheel_without_metadata),
+      T(test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched),
+      T(test_registry_add_refuses_invalid_wheel_filename),
+      T(test_trusted_wheel_fetch_places_a_verified_wheel),
+      T(test_trusted_wheel_fetch_refuses_signed_unsafe_wheels_leaving_nothing),
+      T(test_trusted_wheel_fetch_refuses_changed_bytes_and_wrong_tags),
+      T(test_trusted_wheel_metadata_target_must_equal_the_wheels),
       T(test_registry_sign_rotates_root_and_client_follows),
       T(test_registry_threshold_two_needs_both_keys),
   };

@@ -3,11 +3,13 @@
 
 startup: `pylock run python3 -c pass` against bare python, the exec+seccomp
 floor, pylock without keep-alive, and bubblewrap doing the equivalent setup,
-all interleaved in the same run; medians and ratios."""
+all interleaved in the same run; medians and ratios.
+registry, wheels: see bench_trust.py."""
 import argparse, os, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from abtime import measure  # noqa: E402
+import bench_trust  # noqa: E402
 
 
 def project(d, pl, python):
@@ -64,6 +66,9 @@ def main():
     bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
     for python in bases:
         startup(a.dir, a.rounds, python)
+    # Each round of these takes ~0.1 s, not ~10 ms: fewer of them.
+    bench_trust.registry(a.dir, max(5, a.rounds // 20))
+    bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
 
 
 if __name__ == "__main__":
