@@ -141,7 +141,8 @@ static int parse_wheel(const struct pl_toml *w, const char *pkg, struct pl_lock_
     return pl_error_wrap(err, "package %s", pkg);
   bool same = pl_distname_equal(fn.name, strlen(fn.name), pkg, strlen(pkg));
   pl_wheel_filename_free(&fn);
-  if (!same) return pl_fail(err, EINVAL, "package %s: wheel %s is another project's", pkg, out->name);
+  if (!same)
+    return pl_fail(err, EINVAL, "package %s: wheel %s is another project's", pkg, out->name);
   const struct pl_toml *size = pl_toml_get_key(w, "size", 4);
   if (size) {
     int64_t v;
@@ -267,8 +268,7 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
     bool aot = pl_toml_count(v) > 0;
     for (size_t i = 0; i < pl_toml_count(v); i++)
       if (pl_toml_type(pl_toml_at(v, i)) != PL_TOML_TABLE) aot = false;
-    struct pl_toml *c =
-        pl_toml_add_array(parent, key, aot ? PL_TOML_SECTION : PL_TOML_INLINE, err);
+    struct pl_toml *c = pl_toml_add_array(parent, key, aot ? PL_TOML_SECTION : PL_TOML_INLINE, err);
     if (c == NULL) return -1;
     for (size_t i = 0; i < pl_toml_count(v); i++)
       if (copy_value(c, NULL, pl_toml_at(v, i), err) < 0) return -1;
@@ -281,8 +281,8 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
 static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock";
   if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
-  if (string_array(pl, "requested", where, PL_LOCK_MAX_REQUESTED, &out->requested,
-                   &out->nrequested, err) < 0 ||
+  if (string_array(pl, "requested", where, PL_LOCK_MAX_REQUESTED, &out->requested, &out->nrequested,
+                   err) < 0 ||
       string_array(pl, "root-keyids", where, 1024, &out->root_keyids, &out->nroot_keyids, err) <
           0 ||
       opt_string(pl, "python", where, &out->python, err) < 0 ||
@@ -411,8 +411,8 @@ static int build_package(struct pl_toml *pkgs, struct pl_lock_package *p, pl_err
   for (size_t i = 0; i < p->nwheels; i++) {
     const struct pl_lock_wheel *w = &p->wheels[i];
     struct pl_toml *wt = pl_toml_add_table(ws, NULL, PL_TOML_SECTION, err), *h;
-    if (wt == NULL || add_str(wt, "name", w->name, err) < 0 || add_str(wt, "url", w->url, err) < 0 ||
-        add_str(wt, "path", w->path, err) < 0 ||
+    if (wt == NULL || add_str(wt, "name", w->name, err) < 0 ||
+        add_str(wt, "url", w->url, err) < 0 || add_str(wt, "path", w->path, err) < 0 ||
         (w->has_size && pl_toml_add_integer(wt, "size", (int64_t)w->size, err) < 0) ||
         (h = pl_toml_add_table(wt, "hashes", PL_TOML_INLINE, err)) == NULL ||
         pl_toml_add_string(h, "sha256", w->sha256, (size_t)-1, err) < 0)

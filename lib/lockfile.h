@@ -36,10 +36,10 @@
 #define PL_LOCK_MAX_REQUESTED 10000
 
 struct pl_lock_wheel {
-  char *name;                 /* the wheel's filename */
-  char *url;                  /* url or path (at least one) */
-  char *path;                 /* relative to the lock file's directory, or NULL */
-  uint64_t size;              /* 0 with has_size false when the lock gives none */
+  char *name;    /* the wheel's filename */
+  char *url;     /* url or path (at least one) */
+  char *path;    /* relative to the lock file's directory, or NULL */
+  uint64_t size; /* 0 with has_size false when the lock gives none */
   bool has_size;
   char sha256[PL_SHA256_HEX]; /* lowercase hex */
 };

@@ -76,8 +76,10 @@ static int report_item(json_t *item, size_t idx, const struct pl_tuf_target *tar
   json_t *di = json_object_get(item, "download_info");
   const char *name = jstr(md, "name"), *version = jstr(md, "version"), *url = jstr(di, "url");
   if (!name || !version || !url)
-    return pl_fail(err, EINVAL, "pip report: install[%zu] lacks metadata.name, .version or "
-                                "download_info.url", idx);
+    return pl_fail(err, EINVAL,
+                   "pip report: install[%zu] lacks metadata.name, .version or "
+                   "download_info.url",
+                   idx);
   if (!pl_distname_valid(name, strlen(name)) || !pl_version_valid(version, strlen(version)))
     return pl_fail(err, EINVAL, "pip report: install[%zu]: invalid name or version", idx);
   char file[PL_WHEEL_FILENAME_MAX + 1];
@@ -140,8 +142,7 @@ int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_tar
   struct pl_lock_package *out = calloc(cnt ? cnt : 1, sizeof *out);
   if (out == NULL) return pl_fail(err, ENOMEM, "pip report");
   for (size_t i = 0; i < cnt; i++) {
-    if (report_item(json_array_get(install, i), i, targets, ntargets, registry, &out[i], err) <
-        0) {
+    if (report_item(json_array_get(install, i), i, targets, ntargets, registry, &out[i], err) < 0) {
       for (size_t k = 0; k <= i; k++)
         pl_lock_package_free(&out[k]);
       free(out);
@@ -157,7 +158,7 @@ int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_tar
 int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
   char quoted[1024] = "";
   size_t used = 0;
-  const char *hint = "run it again with -v to see pip's full output";
+  const char *hint = "the quoted lines are pip's; check [tool.pylock] requested in pylock.toml";
   const char *setup = strstr(output, CHILD_MARK);
   if (setup) {
     const char *e = strchr(setup, '\n');
@@ -180,16 +181,16 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
     }
     line = end ? end + 1 : NULL;
   }
-  if (used == 0) {
-    /* No ERROR line: quote the last line pip printed. */
+  if (used == 0 || strstr(quoted, "\"Exception:\"")) {
+    /* No ERROR line, or a traceback: quote the last line pip printed. */
     size_t len = strlen(output);
     while (len > 0 && output[len - 1] == '\n')
       len--;
     size_t start = len;
     while (start > 0 && output[start - 1] != '\n')
       start--;
-    snprintf(quoted, sizeof quoted, "\"%.*s\"", (int)(len - start > 400 ? 400 : len - start),
-             output + start);
+    snprintf(quoted + used, sizeof quoted - used, "%s\"%.*s\"", used ? "; " : "",
+             (int)(len - start > 400 ? 400 : len - start), output + start);
   }
   if (WIFSIGNALED(status))
     return pl_fail_hint(err, 0, hint, "pip was killed by signal %d: %s", WTERMSIG(status), quoted);
@@ -322,19 +323,26 @@ static const char *registry_pip(const struct pl_tuf *t, char *version, size_t ca
   return best;
 }
 
-/* The wheel pip could not open, if its output names one in our files dir. */
-static bool missing_wheel(const char *output, const char *files_url, char *name, size_t cap) {
+/* The wheel pip could not open: the first one its ERROR lines name in our
+ * files directory that is not there yet. */
+static bool missing_wheel(const char *output, const char *dir, const char *files_url, char *name,
+                          size_t cap) {
   size_t plen = strlen(files_url);
   for (const char *s = strstr(output, files_url); s; s = strstr(s + 1, files_url)) {
+    const char *bol = s;
+    while (bol > output && bol[-1] != '\n')
+      bol--;
+    if (strncmp(bol, "ERROR: ", 7) != 0) continue;
     const char *f = s + plen;
     size_t l = strcspn(f, "#?\" \t\r\n)'");
-    if (l > 4 && l < cap && memcmp(f + l - 4, ".whl", 4) == 0) {
-      char enc[PL_WHEEL_FILENAME_MAX * 3 + 1];
-      if (l >= sizeof enc) continue;
-      memcpy(enc, f, l);
-      enc[l] = '\0';
-      if (url_filename(enc, name, cap) == 0) return true;
-    }
+    char enc[PL_WHEEL_FILENAME_MAX * 3 + 1], path[PATH_MAX];
+    struct stat st;
+    if (l <= 4 || l >= sizeof enc || memcmp(f + l - 4, ".whl", 4) != 0) continue;
+    memcpy(enc, f, l);
+    enc[l] = '\0';
+    if (url_filename(enc, name, cap) < 0) continue;
+    if (snprintf(path, sizeof path, "%s/files/%s", dir, name) >= (int)sizeof path) continue;
+    if (stat(path, &st) < 0 && errno == ENOENT) return true;
   }
   return false;
 }
@@ -358,6 +366,20 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
       return pl_fail(err, EINVAL, "requirement '%.64s' is not a PEP 508 requirement",
                      o->requirements[i]);
   if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
+  /* Wheels verified by an earlier resolution are offered at once (checked
+   * again on the way), sparing pip a run per wheel. */
+  for (size_t i = 0; o->cache_dir && i < pl_tuf_target_count(t); i++) {
+    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
+    size_t l = strlen(tg->name);
+    char cached[PATH_MAX];
+    struct stat st;
+    if (l < 5 || strcmp(tg->name + l - 4, ".whl") != 0 || tg->sha256[0] == '\0') continue;
+    if (snprintf(cached, sizeof cached, "%s/%s.whl", o->cache_dir, tg->sha256) >=
+            (int)sizeof cached ||
+        stat(cached, &st) < 0)
+      continue;
+    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, err) < 0) return -1;
+  }
 
   cleanup_free char *report = NULL, *index_url = NULL, *files_url = NULL, *pip_path = NULL;
   if (asprintf(&report, "%s/report.json", o->work_dir) < 0 ||
@@ -390,10 +412,12 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     argv[fixed++] = "-m";
     argv[fixed++] = "pip";
   }
-  const char *args[] = {"install", "--dry-run", "--report", report, "--ignore-installed",
-                        "--only-binary", ":all:", "--no-cache-dir", "--disable-pip-version-check",
-                        "--isolated", "--no-input", "--progress-bar", "off", "--index-url",
-                        index_url, "--"};
+  const char *args[] = {"install",    "--dry-run",          "--report",
+                        report,       "--ignore-installed", "--only-binary",
+                        ":all:",      "--no-cache-dir",     "--disable-pip-version-check",
+                        "--isolated", "--no-input",         "--progress-bar",
+                        "off",        "--index-url",        index_url,
+                        "--"};
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
     argv[fixed++] = args[i];
   for (size_t i = 0; i < o->nrequirements; i++)
@@ -420,12 +444,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
       return 0;
     }
     char wheel[PL_WHEEL_FILENAME_MAX + 1];
-    char path[PATH_MAX];
-    struct stat st;
     if (WIFEXITED(status) && WEXITSTATUS(status) != CHILD_SETUP_FAILED &&
-        missing_wheel(output, files_url, wheel, sizeof wheel) &&
-        snprintf(path, sizeof path, "%s/files/%s", o->work_dir, wheel) < (int)sizeof path &&
-        stat(path, &st) < 0) {
+        missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel)) {
       if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
       continue;
     }

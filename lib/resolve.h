@@ -27,7 +27,7 @@
 #include "lockfile.h"
 #include "tuf.h"
 
-#define PL_REPORT_MAX ((size_t)32 << 20) /* pip's JSON report */
+#define PL_REPORT_MAX ((size_t)32 << 20)          /* pip's JSON report */
 #define PL_RESOLVE_OUTPUT_MAX ((size_t)256 << 10) /* pip's output kept for errors */
 #define PL_RESOLVE_MAX_RUNS 512
 

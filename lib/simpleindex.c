@@ -209,8 +209,8 @@ int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
       pl_error_free(&ignored);
       continue;
     }
-    int nl = pl_distname_normalize(fn.name, strlen(fn.name), refs[n].project,
-                                   sizeof refs[n].project);
+    int nl =
+        pl_distname_normalize(fn.name, strlen(fn.name), refs[n].project, sizeof refs[n].project);
     pl_wheel_filename_free(&fn);
     if (nl < 0) continue;
     refs[n].wheel = tg;
@@ -248,8 +248,8 @@ int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
 }
 
 /* A verified copy of target `name` in cache_fd as <sha256>.whl. */
-static int cached_copy(struct pl_tuf *t, int cache_fd, const struct pl_tuf_target *tg,
-                       char *cname, size_t csize, pl_error_t *err) {
+static int cached_copy(struct pl_tuf *t, int cache_fd, const struct pl_tuf_target *tg, char *cname,
+                       size_t csize, pl_error_t *err) {
   snprintf(cname, csize, "%s.whl", tg->sha256);
   cleanup_close int fd = openat(cache_fd, cname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) {
