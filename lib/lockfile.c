@@ -184,11 +184,12 @@ static int parse_package(const struct pl_toml *p, size_t index, struct pl_lock_p
     return -1;
   /* PEP 751 makes vcs, directory and archive exclusive of wheels; an sdist
    * may come with wheels (uv, PDM), which pylock then uses alone. */
-  static const char *const kinds[] = {"vcs", "directory", "archive"};
+  static const char *const kinds[][2] = {{"vcs", "a"}, {"directory", "a"}, {"archive", "an"}};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-    if (pl_toml_get_key(p, kinds[k], strlen(kinds[k])))
+    if (pl_toml_get_key(p, kinds[k][0], strlen(kinds[k][0])))
       return pl_fail_hint(err, EINVAL, "lock it from a registry that publishes its wheels",
-                          "pylock installs wheels only; %s is locked as a %s", out->name, kinds[k]);
+                          "pylock installs wheels only; %s is locked as %s %s", out->name,
+                          kinds[k][1], kinds[k][0]);
   const struct pl_toml *wheels = pl_toml_get_key(p, "wheels", 6);
   if (wheels == NULL || (pl_toml_type(wheels) == PL_TOML_ARRAY && pl_toml_count(wheels) == 0)) {
     if (pl_toml_get_key(p, "sdist", 5))
