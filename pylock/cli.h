@@ -30,6 +30,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 /* One function per command, one file per command (pylock/<name>.c). */
 #define PL_COMMANDS(X)                                                                             \
   X(init, "create a project: pylock.toml and its first, empty environment")                        \
+  X(lock, "resolve the requested set against the registry into pylock.toml")                       \
   X(run, "run a command inside the project's environment")                                         \
   X(shell, "start $SHELL inside the project's environment")                                        \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \

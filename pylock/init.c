@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canonjson.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "envgen.h"
@@ -15,17 +16,100 @@
 #include "interp.h"
 #include "project.h"
 #include "toml.h"
+#include "truststore.h"
+#include "tuf.h"
+
+#define REGISTRY_ROOT_FILE "registry-root.json"
+
+/* Where the project's packages come from, as `init --registry` gives it. */
+struct registry_opt {
+  const char *url;     /* --registry */
+  const char *root;    /* --root FILE */
+  const char *trusted; /* --trusted NAME */
+  char *root_text;     /* the validated root (to copy into .pylock) */
+  size_t root_len;
+  char **keyids; /* its root role's key ids */
+  size_t nkeyids;
+  char *abs_url; /* url, made absolute when it is a local path */
+};
 
 static void usage(FILE *out) {
   fprintf(
       out,
-      "usage: pylock init [--python PATH|VERSION] [DIR]\n\n"
+      "usage: pylock init [--python PATH|VERSION] [--registry URL (--root FILE|--trusted NAME)]\n"
+      "                   [DIR]\n\n"
       "Create DIR/pylock.toml and DIR/.pylock/ holding an empty environment on a\n"
       "read-only base interpreter. DIR defaults to the working directory and is\n"
       "created if missing. On an existing project it changes nothing.\n\n"
       "Options:\n"
       "  -p, --python PATH|VERSION  base interpreter (default: python3.12 on PATH, else python3)\n"
+      "  --registry URL             the signed registry packages come from (a directory,\n"
+      "                             file://, http:// or https://)\n"
+      "  --root FILE                its trusted TUF root; a copy is kept in .pylock/\n"
+      "  --trusted NAME             or a root added with 'pylock trust add'\n"
       "  -h, --help                 print this help and exit\n");
+}
+
+static int add_registry(struct pl_toml *pl, const struct registry_opt *reg, pl_error_t *err) {
+  if (reg->url == NULL) return 0;
+  if (pl_toml_add_string(pl, "registry", reg->abs_url, (size_t)-1, err) < 0) return -1;
+  if (reg->trusted && pl_toml_add_string(pl, "registry-trusted", reg->trusted, (size_t)-1, err) < 0)
+    return -1;
+  struct pl_toml *ids = pl_toml_add_array(pl, "root-keyids", PL_TOML_INLINE, err);
+  if (ids == NULL) return -1;
+  for (size_t i = 0; i < reg->nkeyids; i++)
+    if (pl_toml_add_string(ids, NULL, reg->keyids[i], (size_t)-1, err) < 0) return -1;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Validate the registry's trusted root and learn its root key ids. */
+static int registry_load(struct registry_opt *reg, pl_error_t *err) {
+  if (reg->url == NULL) return 0;
+  cleanup_free char *path = NULL;
+  const char *file = reg->root;
+  if (reg->trusted) {
+    if (pl_trust_find(reg->trusted, &path, err) < 0) return -1;
+    file = path;
+  }
+  int64_t version;
+  time_t expires;
+  if (pl_read_file_at(AT_FDCWD, file, PL_TUF_ROOT_MAX, &reg->root_text, &reg->root_len, err) < 0 ||
+      pl_tuf_check_root(reg->root_text, reg->root_len, file, &version, &expires, err) < 0)
+    return -1;
+  cleanup_json json_t *doc = NULL;
+  if (pl_json_parse(reg->root_text, reg->root_len, file, &doc, err) < 0) return -1;
+  json_t *ids = json_object_get(
+      json_object_get(json_object_get(json_object_get(doc, "signed"), "roles"), "root"), "keyids");
+  size_t n = json_array_size(ids);
+  if (n == 0 || n > 1024) return pl_fail(err, EINVAL, "%s: no root keyids", file);
+  if ((reg->keyids = calloc(n, sizeof *reg->keyids)) == NULL) return pl_fail(err, ENOMEM, "init");
+  for (size_t i = 0; i < n; i++) {
+    const char *id = json_string_value(json_array_get(ids, i));
+    if (id == NULL || (reg->keyids[i] = strdup(id)) == NULL)
+      return pl_fail(err, EINVAL, "%s: root keyid %zu is not a string", file, i);
+    reg->nkeyids = i + 1;
+  }
+  qsort(reg->keyids, reg->nkeyids, sizeof *reg->keyids, cmp_str);
+  if (strstr(reg->url, "://") == NULL && reg->url[0] != '/') {
+    char *abs = realpath(reg->url, NULL);
+    if (abs == NULL) return pl_fail(err, errno, "registry %s", reg->url);
+    reg->abs_url = abs;
+  } else if ((reg->abs_url = strdup(reg->url)) == NULL) {
+    return pl_fail(err, ENOMEM, "init");
+  }
+  return 0;
+}
+
+static void registry_free(struct registry_opt *reg) {
+  for (size_t i = 0; i < reg->nkeyids; i++)
+    free(reg->keyids[i]);
+  free(reg->keyids);
+  free(reg->root_text);
+  free(reg->abs_url);
 }
 
 #define LOCK_HEADER                                                                                \
@@ -33,7 +117,8 @@ static void usage(FILE *out) {
 
 /* The first pylock.toml: PEP 751 with no packages, and the base interpreter
  * under [tool.pylock]. */
-static char *lock_text(const struct pl_interp *in, pl_error_t *err) {
+static char *lock_text(const struct pl_interp *in, const struct registry_opt *reg,
+                       pl_error_t *err) {
   struct pl_toml *doc = pl_toml_new();
   if (doc == NULL) {
     pl_fail(err, ENOMEM, "pylock.toml");
@@ -54,7 +139,8 @@ static char *lock_text(const struct pl_interp *in, pl_error_t *err) {
       pl_toml_add_string(pl, "python", in->python, strlen(in->python), err) == 0 &&
       pl_toml_add_string(pl, "python-version", in->version, strlen(in->version), err) == 0 &&
       pl_toml_add_string(pl, "python-prefix", in->prefix, strlen(in->prefix), err) == 0 &&
-      pl_toml_write(doc, &text, &len, err) == 0 && asprintf(&out, "%s%s", LOCK_HEADER, text) < 0) {
+      add_registry(pl, reg, err) == 0 && pl_toml_write(doc, &text, &len, err) == 0 &&
+      asprintf(&out, "%s%s", LOCK_HEADER, text) < 0) {
     pl_fail(err, ENOMEM, "pylock.toml");
     out = NULL;
   }
@@ -63,7 +149,8 @@ static char *lock_text(const struct pl_interp *in, pl_error_t *err) {
   return out;
 }
 
-static int init_project(const char *dir, const char *python_opt, pl_error_t *err) {
+static int init_project(const char *dir, const char *python_opt, struct registry_opt *reg,
+                        pl_error_t *err) {
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) return pl_fail(err, errno, "create %s", dir);
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
@@ -78,12 +165,13 @@ static int init_project(const char *dir, const char *python_opt, pl_error_t *err
   if ((python_opt ? pl_interp_resolve(python_opt, &python, err) : pl_interp_default(&python, err)) <
       0)
     return -1;
+  if (registry_load(reg, err) < 0) return -1;
   struct pl_interp in = {0};
   if (pl_interp_probe(python, &in, err) < 0) return -1;
 
   int rc = -1;
   cleanup_free char *interp_text = pl_interp_format(&in);
-  cleanup_free char *lock = lock_text(&in, err);
+  cleanup_free char *lock = lock_text(&in, reg, err);
   cleanup_close int sfd = -1;
   if (lock == NULL) goto out;
   if (interp_text == NULL) {
@@ -104,8 +192,10 @@ static int init_project(const char *dir, const char *python_opt, pl_error_t *err
   if (pl_write_file_atomic_at(sfd, ".gitignore", "*\n", 2, 0644, err) < 0 ||
       pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0644, err) <
           0 ||
-      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 || pl_envgen_create(sfd, 1, &in, err) < 0 ||
-      pl_envgen_switch(sfd, 1, err) < 0 ||
+      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 ||
+      (reg->root && pl_write_file_atomic_at(sfd, REGISTRY_ROOT_FILE, reg->root_text, reg->root_len,
+                                            0644, err) < 0) ||
+      pl_envgen_create(sfd, 1, &in, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
       pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0)
     goto out;
   pl_cli_info("pylock: created %s/%s on Python %s (%s)", dir, PL_LOCK_FILE, in.version, in.python);
@@ -116,21 +206,33 @@ out:
 }
 
 int pl_cmd_init(int argc, char **argv) {
-  static const struct option opts[] = {{"python", required_argument, NULL, 'p'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"python", required_argument, NULL, 'p'}, {"registry", required_argument, NULL, 'R'},
+      {"root", required_argument, NULL, 'r'},   {"trusted", required_argument, NULL, 't'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   const char *python = NULL;
+  struct registry_opt reg = {0};
   int c;
   while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
     switch (c) {
     case 'p': python = optarg; break;
+    case 'R': reg.url = optarg; break;
+    case 'r': reg.root = optarg; break;
+    case 't': reg.trusted = optarg; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
     default: return pl_cli_usage_error("init", "unknown option");
     }
   }
   if (argc - optind > 1) return pl_cli_usage_error("init", "expected at most one DIR");
+  if (reg.url && !reg.root == !reg.trusted)
+    return pl_cli_usage_error("init",
+                              "--registry needs exactly one of --root FILE, --trusted NAME");
+  if (!reg.url && (reg.root || reg.trusted))
+    return pl_cli_usage_error("init", "--root and --trusted need --registry URL");
   const char *dir = optind < argc ? argv[optind] : (pl_cli.project ? pl_cli.project : ".");
   pl_error_t err = NULL;
-  if (init_project(dir, python, &err) < 0) return pl_cli_report("init", &err);
+  int r = init_project(dir, python, &reg, &err);
+  registry_free(&reg);
+  if (r < 0) return pl_cli_report("init", &err);
   return PL_EXIT_OK;
 }

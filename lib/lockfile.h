@@ -1,0 +1,100 @@
+/* pylock — the lock file: PEP 751 pylock.toml.
+ *
+ * pylock writes:
+ *   lock-version = "1.0", created-by = "pylock", requires-python,
+ *   [[packages]] sorted by normalized name, each with name, version, index
+ *   (the registry), requires-python and marker when known, and
+ *   [[packages.wheels]] with name (the filename), url, size and
+ *   hashes = {sha256 = "..."}; a package the user asked for directly carries
+ *   [packages.tool.pylock] requested = true (the installer's REQUESTED file);
+ *   [tool.pylock]: requested (requirement strings, sorted, deduplicated),
+ *   python, python-version, python-prefix, registry, registry-trusted (a
+ *   `pylock trust` name) and root-keyids.
+ * Other tools' top-level [tool.*] tables are kept (content, not layout).
+ * Same model, same bytes: nothing in it depends on the clock.
+ *
+ * pylock reads its own files and those written by pip (`pip lock`), uv
+ * (`uv export --format pylock.toml`) and PDM (`pdm export -f pylock`).
+ * pylock installs wheels only: a package locked as an sdist, a VCS checkout,
+ * a local directory or an archive is refused by name.  Package markers are
+ * kept as written; evaluating them against the base interpreter is the
+ * installer's job (pylock's own locks are resolved for one interpreter and
+ * carry none). */
+#ifndef PYLOCK_LOCKFILE_H
+#define PYLOCK_LOCKFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "sha.h"
+
+#define PL_LOCK_MAX_BYTES ((size_t)16 << 20) /* a pylock.toml we read */
+#define PL_LOCK_MAX_PACKAGES 100000
+#define PL_LOCK_MAX_WHEELS 10000 /* per package */
+#define PL_LOCK_MAX_REQUESTED 10000
+
+struct pl_lock_wheel {
+  char *name;    /* the wheel's filename */
+  char *url;     /* url or path (at least one) */
+  char *path;    /* relative to the lock file's directory, or NULL */
+  uint64_t size; /* 0 with has_size false when the lock gives none */
+  bool has_size;
+  char sha256[PL_SHA256_HEX]; /* lowercase hex */
+};
+
+struct pl_lock_package {
+  char *name;            /* as written */
+  char *version;         /* as written */
+  char *index;           /* the registry or index URL, or NULL */
+  char *marker;          /* environment marker, or NULL: not evaluated here */
+  char *requires_python; /* or NULL */
+  bool requested;        /* asked for directly ([packages.tool.pylock] requested) */
+  struct pl_lock_wheel *wheels;
+  size_t nwheels;
+};
+
+struct pl_toml;
+
+struct pl_lockfile {
+  char *lock_version;    /* "1.0" */
+  char *created_by;      /* "pylock", "pip", "uv", "pdm"... */
+  char *requires_python; /* or NULL */
+  struct pl_lock_package *packages;
+  size_t npackages;
+  /* [tool.pylock] */
+  char **requested;
+  size_t nrequested;
+  char *python, *python_version, *python_prefix; /* base interpreter, or NULL */
+  char *registry;                                /* URL, or NULL */
+  char *registry_trusted;                        /* `pylock trust` name, or NULL */
+  char **root_keyids;
+  size_t nroot_keyids;
+  struct pl_toml *other_tools; /* other tools' [tool.*] tables, kept as read; may be NULL */
+};
+
+/* Parse a pylock.toml (at most PL_LOCK_MAX_BYTES).  `what` names the file in
+ * errors; TOML syntax errors carry their line and column.  Refuses packages
+ * that are not wheels (sdist only, vcs, directory, archive), naming them. */
+int pl_lockfile_parse(const char *buf, size_t len, const char *what, struct pl_lockfile *out,
+                      pl_error_t *err);
+
+/* Serialize deterministically (see above) into a new NUL-terminated buffer:
+ * sorts packages by normalized name, wheels by filename, requested and
+ * root-keyids with duplicates removed (in place). */
+int pl_lockfile_write(struct pl_lockfile *lf, char **out, size_t *len, pl_error_t *err);
+
+/* Set a string field (replacing what it held); value NULL clears it. */
+int pl_lockfile_set(char **field, const char *value, pl_error_t *err);
+
+/* Replace the package list with `pkgs` (ownership moves into lf). */
+void pl_lockfile_set_packages(struct pl_lockfile *lf, struct pl_lock_package *pkgs, size_t n);
+
+/* The package of that name (PEP 503 comparison), or NULL. */
+const struct pl_lock_package *pl_lockfile_find(const struct pl_lockfile *lf, const char *name);
+
+void pl_lock_package_free(struct pl_lock_package *p);
+void pl_lockfile_free(struct pl_lockfile *lf);
+
+#endif

@@ -1,0 +1,455 @@
+/* pylock — pip's resolver in the sandbox, and its report; see resolve.h. */
+#include "resolve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "canonjson.h"
+#include "cleanup.h"
+#include "distname.h"
+#include "environ.h"
+#include "file.h"
+#include "harden.h"
+#include "sandbox.h"
+#include "simpleindex.h"
+#include "tags.h"
+
+/* Exit status of the child when pylock itself failed before exec. */
+#define CHILD_SETUP_FAILED 125
+#define CHILD_MARK "pylock-resolve-child: "
+
+/* ------------------------------------------------------------ report */
+
+static const char *jstr(json_t *obj, const char *key) {
+  json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int cmp_target(const void *key, const void *elem) {
+  return strcmp(key, ((const struct pl_tuf_target *)elem)->name);
+}
+
+char *pl_resolve_target_url(const char *registry, const char *name) {
+  char *out = NULL;
+  size_t n = strlen(registry);
+  while (n > 1 && registry[n - 1] == '/')
+    n--;
+  bool has_scheme = strstr(registry, "://") != NULL;
+  if (asprintf(&out, "%s%.*s/targets/%s", has_scheme ? "" : "file://", (int)n, registry, name) < 0)
+    return NULL;
+  return out;
+}
+
+/* The file name at the end of a URL, percent-decoded. */
+static int url_filename(const char *url, char *out, size_t cap) {
+  size_t end = strcspn(url, "?#"), start = end, w = 0;
+  while (start > 0 && url[start - 1] != '/')
+    start--;
+  for (size_t i = start; i < end; i++) {
+    char c = url[i];
+    if (c == '%' && i + 2 < end + 1 && url[i + 1] && url[i + 2]) {
+      char hex[3] = {url[i + 1], url[i + 2], 0};
+      char *e;
+      long v = strtol(hex, &e, 16);
+      if (*e || v <= 0) return -1;
+      c = (char)v, i += 2;
+    }
+    if (w + 1 >= cap || c == '/') return -1;
+    out[w++] = c;
+  }
+  out[w] = '\0';
+  return w > 0 ? 0 : -1;
+}
+
+static int report_item(json_t *item, size_t idx, const struct pl_tuf_target *targets,
+                       size_t ntargets, const char *registry, struct pl_lock_package *p,
+                       pl_error_t *err) {
+  json_t *md = json_object_get(item, "metadata");
+  json_t *di = json_object_get(item, "download_info");
+  const char *name = jstr(md, "name"), *version = jstr(md, "version"), *url = jstr(di, "url");
+  if (!name || !version || !url)
+    return pl_fail(err, EINVAL,
+                   "pip report: install[%zu] lacks metadata.name, .version or "
+                   "download_info.url",
+                   idx);
+  if (!pl_distname_valid(name, strlen(name)) || !pl_version_valid(version, strlen(version)))
+    return pl_fail(err, EINVAL, "pip report: install[%zu]: invalid name or version", idx);
+  char file[PL_WHEEL_FILENAME_MAX + 1];
+  if (url_filename(url, file, sizeof file) < 0)
+    return pl_fail(err, EINVAL, "pip report: %s: no file name in %s", name, url);
+  const struct pl_tuf_target *tg =
+      ntargets ? bsearch(file, targets, ntargets, sizeof *targets, cmp_target) : NULL;
+  if (tg == NULL)
+    return pl_fail(err, EINVAL, "pip report: %s %s: %s is not a signed target of the registry",
+                   name, version, file);
+  if (tg->sha256[0] == '\0')
+    return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", file);
+  json_t *ai = json_object_get(di, "archive_info");
+  const char *sha = jstr(json_object_get(ai, "hashes"), "sha256");
+  const char *legacy = jstr(ai, "hash");
+  if (sha == NULL && legacy && strncmp(legacy, "sha256=", 7) == 0) sha = legacy + 7;
+  if (sha == NULL || strcmp(sha, tg->sha256) != 0)
+    return pl_fail(err, EINVAL,
+                   "pip report: %s: sha256 %s differs from the registry's signed %s; refusing it",
+                   file, sha ? sha : "(none)", tg->sha256);
+  struct pl_wheel_filename fn;
+  if (pl_wheel_filename_parse(file, &fn, err) < 0) return -1;
+  bool same = pl_distname_equal(fn.name, strlen(fn.name), name, strlen(name));
+  pl_wheel_filename_free(&fn);
+  if (!same) return pl_fail(err, EINVAL, "pip report: %s is not a wheel of %s", file, name);
+
+  const char *rp = jstr(md, "requires_python");
+  p->name = strdup(name);
+  p->version = strdup(version);
+  p->index = strdup(registry);
+  p->requires_python = rp ? strdup(rp) : NULL;
+  p->requested = json_is_true(json_object_get(item, "requested"));
+  p->wheels = calloc(1, sizeof *p->wheels);
+  if (!p->name || !p->version || !p->index || (rp && !p->requires_python) || !p->wheels)
+    return pl_fail(err, ENOMEM, "pip report");
+  p->nwheels = 1;
+  struct pl_lock_wheel *w = p->wheels;
+  w->name = strdup(file);
+  w->url = pl_resolve_target_url(registry, tg->name);
+  if (!w->name || !w->url) return pl_fail(err, ENOMEM, "pip report");
+  w->size = tg->length, w->has_size = true;
+  memcpy(w->sha256, tg->sha256, sizeof w->sha256);
+  return 0;
+}
+
+int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_target *targets,
+                            size_t ntargets, const char *registry, struct pl_lock_package **pkgs,
+                            size_t *n, pl_error_t *err) {
+  if (len > PL_REPORT_MAX) return pl_fail(err, EFBIG, "pip report: more than %zu bytes", len);
+  cleanup_json json_t *root = NULL;
+  if (pl_json_parse(buf, len, "pip report", &root, err) < 0) return -1;
+  const char *version = jstr(root, "version");
+  if (version == NULL || strcmp(version, "1") != 0)
+    return pl_fail(err, EINVAL, "pip report: format version %s is not supported (1 is)",
+                   version ? version : "(none)");
+  json_t *install = json_object_get(root, "install");
+  if (!json_is_array(install)) return pl_fail(err, EINVAL, "pip report: no install list");
+  size_t cnt = json_array_size(install);
+  if (cnt > PL_LOCK_MAX_PACKAGES) return pl_fail(err, E2BIG, "pip report: too many packages");
+  struct pl_lock_package *out = calloc(cnt ? cnt : 1, sizeof *out);
+  if (out == NULL) return pl_fail(err, ENOMEM, "pip report");
+  for (size_t i = 0; i < cnt; i++) {
+    if (report_item(json_array_get(install, i), i, targets, ntargets, registry, &out[i], err) < 0) {
+      for (size_t k = 0; k <= i; k++)
+        pl_lock_package_free(&out[k]);
+      free(out);
+      return -1;
+    }
+  }
+  *pkgs = out, *n = cnt;
+  return 0;
+}
+
+/* ------------------------------------------------------------ pip errors */
+
+int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
+  char quoted[1024] = "";
+  size_t used = 0;
+  const char *hint = "the quoted lines are pip's; check [tool.pylock] requested in pylock.toml";
+  const char *setup = strstr(output, CHILD_MARK);
+  if (setup) {
+    const char *e = strchr(setup, '\n');
+    int l = e ? (int)(e - setup) : (int)strlen(setup);
+    return pl_fail(err, 0, "resolver sandbox: %.*s", l - (int)strlen(CHILD_MARK),
+                   setup + strlen(CHILD_MARK));
+  }
+  for (const char *line = output; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t l = end ? (size_t)(end - line) : strlen(line);
+    if (l > 7 && strncmp(line, "ERROR: ", 7) == 0 && used < sizeof quoted - 8) {
+      int w = snprintf(quoted + used, sizeof quoted - used, "%s\"%.*s\"", used ? "; " : "",
+                       (int)(l - 7 > 400 ? 400 : l - 7), line + 7);
+      if (w > 0) used += (size_t)w < sizeof quoted - used ? (size_t)w : sizeof quoted - used - 1;
+      if (strstr(line, "No matching distribution") || strstr(line, "Could not find a version"))
+        hint = "check the requirement's spelling and that the registry publishes a wheel for it "
+               "(pylock registry verify URL --targets)";
+      else if (strstr(line, "conflict") || strstr(line, "ResolutionImpossible"))
+        hint = "relax the conflicting requirements";
+    }
+    line = end ? end + 1 : NULL;
+  }
+  if (used == 0 || strstr(quoted, "\"Exception:\"")) {
+    /* No ERROR line, or a traceback: quote the last line pip printed. */
+    size_t len = strlen(output);
+    while (len > 0 && output[len - 1] == '\n')
+      len--;
+    size_t start = len;
+    while (start > 0 && output[start - 1] != '\n')
+      start--;
+    snprintf(quoted + used, sizeof quoted - used, "%s\"%.*s\"", used ? "; " : "",
+             (int)(len - start > 400 ? 400 : len - start), output + start);
+  }
+  if (WIFSIGNALED(status))
+    return pl_fail_hint(err, 0, hint, "pip was killed by signal %d: %s", WTERMSIG(status), quoted);
+  return pl_fail_hint(err, 0, hint, "pip could not resolve the requested set: %s", quoted);
+}
+
+/* ------------------------------------------------------------ running pip */
+
+/* In the child: enter the sandbox and exec; never returns. */
+static void child_exec(const struct pl_resolve_opts *o, char **argv, int out_fd) {
+  pl_error_t err = NULL;
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+    _exit(CHILD_SETUP_FAILED);
+  struct pl_sandbox sb = {.project = o->project,
+                          .state_dir = o->state_dir,
+                          .prefix = o->prefix,
+                          .layer = o->layer,
+                          .user_site = o->user_site,
+                          .no_network = true};
+  const char *const bindirs[] = {NULL};
+  if (pl_sandbox_enter(&sb, &err) == 0 && chdir(o->work_dir) == 0 &&
+      pl_environ_prepare(o->project, bindirs, &err) == 0 && pl_harden(&err) == 0) {
+    execv(argv[0], argv);
+    pl_fail(&err, errno, "exec %s", argv[0]);
+  }
+  if (err == NULL) pl_fail(&err, errno, "chdir %s", o->work_dir);
+  char *s = pl_error_string(err);
+  dprintf(2, CHILD_MARK "%s%s%s\n", s ? s : "failed", err->hint ? "; hint: " : "",
+          err->hint ? err->hint : "");
+  _exit(CHILD_SETUP_FAILED);
+}
+
+/* Run argv in the sandbox; *output receives what it printed (the last
+ * PL_RESOLVE_OUTPUT_MAX bytes), *status its wait status. */
+static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **output, int *status,
+                         pl_error_t *err) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]), close(p[1]);
+    return pl_fail(err, errno, "fork");
+  }
+  if (pid == 0) {
+    close(p[0]);
+    child_exec(o, argv, p[1]);
+  }
+  close(p[1]);
+  size_t cap = PL_RESOLVE_OUTPUT_MAX, len = 0;
+  char *buf = malloc(cap + 1);
+  if (buf == NULL) {
+    close(p[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return pl_fail(err, ENOMEM, "resolve");
+  }
+  for (;;) {
+    if (len == cap) { /* keep the newest half: errors come last */
+      memmove(buf, buf + cap / 2, cap - cap / 2);
+      len = cap - cap / 2;
+    }
+    ssize_t r = read(p[0], buf + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  buf[len] = '\0';
+  close(p[0]);
+  while (waitpid(pid, status, 0) < 0)
+    if (errno != EINTR) {
+      free(buf);
+      return pl_fail(err, errno, "waitpid");
+    }
+  *output = buf;
+  return 0;
+}
+
+/* Does the base interpreter have pip?  (Asked outside the sandbox: it only
+ * imports the base's own modules.) */
+static bool base_has_pip(const char *python) {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+    execl(python, python, "-I", "-c", "import pip", (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return false;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Compare the release parts of two versions numerically ("23.0.1" < "23.2"). */
+static int cmp_release(const char *a, const char *b) {
+  while (*a || *b) {
+    char *ea, *eb;
+    unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+    if (x != y) return x < y ? -1 : 1;
+    a = *ea == '.' ? ea + 1 : ea;
+    b = *eb == '.' ? eb + 1 : eb;
+    if ((*a < '0' || *a > '9') && (*b < '0' || *b > '9')) return strcmp(a, b);
+  }
+  return 0;
+}
+
+/* The newest py3 pure pip wheel among the targets, or NULL. */
+static const char *registry_pip(const struct pl_tuf *t, char *version, size_t cap) {
+  const char *best = NULL;
+  for (size_t i = 0; i < pl_tuf_target_count(t); i++) {
+    const char *name = pl_tuf_target_at(t, i)->name;
+    struct pl_wheel_filename fn;
+    pl_error_t e = NULL;
+    if (strncmp(name, "pip-", 4) != 0 || pl_wheel_filename_parse(name, &fn, &e) < 0) {
+      pl_error_free(&e);
+      continue;
+    }
+    char tags[128];
+    pl_wheel_tags_string(&fn, tags, sizeof tags);
+    if (strstr(tags, "-none-any") && strstr(tags, "py3") &&
+        (best == NULL || cmp_release(fn.version, version) > 0)) {
+      best = name;
+      snprintf(version, cap, "%s", fn.version);
+    }
+    pl_wheel_filename_free(&fn);
+  }
+  return best;
+}
+
+/* The wheel pip could not open: the first one its ERROR lines name in our
+ * files directory that is not there yet. */
+static bool missing_wheel(const char *output, const char *dir, const char *files_url, char *name,
+                          size_t cap) {
+  size_t plen = strlen(files_url);
+  for (const char *s = strstr(output, files_url); s; s = strstr(s + 1, files_url)) {
+    const char *bol = s;
+    while (bol > output && bol[-1] != '\n')
+      bol--;
+    if (strncmp(bol, "ERROR: ", 7) != 0) continue;
+    const char *f = s + plen;
+    size_t l = strcspn(f, "#?\" \t\r\n)'");
+    char enc[PL_WHEEL_FILENAME_MAX * 3 + 1], path[PATH_MAX];
+    struct stat st;
+    if (l <= 4 || l >= sizeof enc || memcmp(f + l - 4, ".whl", 4) != 0) continue;
+    memcpy(enc, f, l);
+    enc[l] = '\0';
+    if (url_filename(enc, name, cap) < 0) continue;
+    if (snprintf(path, sizeof path, "%s/files/%s", dir, name) >= (int)sizeof path) continue;
+    if (stat(path, &st) < 0 && errno == ENOENT) return true;
+  }
+  return false;
+}
+
+static int cmp_pkg_name(const void *a, const void *b) {
+  const struct pl_lock_package *x = a, *y = b;
+  char nx[PL_DISTNAME_MAX + 1] = "", ny[PL_DISTNAME_MAX + 1] = "";
+  pl_distname_normalize(x->name, strlen(x->name), nx, sizeof nx);
+  pl_distname_normalize(y->name, strlen(y->name), ny, sizeof ny);
+  return strcmp(nx, ny);
+}
+
+int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock_package **pkgs,
+               size_t *n, pl_error_t *err) {
+  if (o->nrequirements == 0) {
+    *pkgs = NULL, *n = 0;
+    return 0;
+  }
+  for (size_t i = 0; i < o->nrequirements; i++)
+    if (o->requirements[i][0] == '-' || strlen(o->requirements[i]) > 4096)
+      return pl_fail(err, EINVAL, "requirement '%.64s' is not a PEP 508 requirement",
+                     o->requirements[i]);
+  if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
+  /* Wheels verified by an earlier resolution are offered at once (checked
+   * again on the way), sparing pip a run per wheel. */
+  for (size_t i = 0; o->cache_dir && i < pl_tuf_target_count(t); i++) {
+    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
+    size_t l = strlen(tg->name);
+    char cached[PATH_MAX];
+    struct stat st;
+    if (l < 5 || strcmp(tg->name + l - 4, ".whl") != 0 || tg->sha256[0] == '\0') continue;
+    if (snprintf(cached, sizeof cached, "%s/%s.whl", o->cache_dir, tg->sha256) >=
+            (int)sizeof cached ||
+        stat(cached, &st) < 0)
+      continue;
+    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, err) < 0) return -1;
+  }
+
+  cleanup_free char *report = NULL, *index_url = NULL, *files_url = NULL, *pip_path = NULL;
+  if (asprintf(&report, "%s/report.json", o->work_dir) < 0 ||
+      asprintf(&index_url, "file://%s/simple/", o->work_dir) < 0 ||
+      (files_url = pl_simpleindex_file_url(o->work_dir, "")) == NULL)
+    return pl_fail(err, ENOMEM, "resolve");
+
+  /* pip itself: the base's, else a verified pip wheel from the registry. */
+  bool use_registry = o->registry_pip || !base_has_pip(o->python);
+  if (use_registry) {
+    char version[64] = "";
+    const char *whl = registry_pip(t, version, sizeof version);
+    if (whl == NULL)
+      return pl_fail_hint(err, ENOENT, "add a pip wheel to the registry: pylock registry add",
+                          "%s has no pip module and the registry holds no pip wheel", o->python);
+    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, whl, err) < 0) return -1;
+    if (asprintf(&pip_path, "%s/files/%s/pip", o->work_dir, whl) < 0)
+      return pl_fail(err, ENOMEM, "resolve");
+  }
+
+  size_t fixed = 0;
+  const char *argv[32 + PL_LOCK_MAX_REQUESTED];
+  if (o->nrequirements > PL_LOCK_MAX_REQUESTED)
+    return pl_fail(err, E2BIG, "more than %d requirements", PL_LOCK_MAX_REQUESTED);
+  argv[fixed++] = o->python;
+  argv[fixed++] = "-I";
+  if (pip_path) {
+    argv[fixed++] = pip_path;
+  } else {
+    argv[fixed++] = "-m";
+    argv[fixed++] = "pip";
+  }
+  const char *args[] = {"install",    "--dry-run",          "--report",
+                        report,       "--ignore-installed", "--only-binary",
+                        ":all:",      "--no-cache-dir",     "--disable-pip-version-check",
+                        "--isolated", "--no-input",         "--progress-bar",
+                        "off",        "--index-url",        index_url,
+                        "--"};
+  for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+    argv[fixed++] = args[i];
+  for (size_t i = 0; i < o->nrequirements; i++)
+    argv[fixed++] = o->requirements[i];
+  argv[fixed] = NULL;
+
+  for (int run = 0; run < PL_RESOLVE_MAX_RUNS; run++) {
+    cleanup_free char *output = NULL;
+    int status = 0;
+    unlink(report);
+    if (run_sandboxed(o, (char **)argv, &output, &status, err) < 0) return -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      cleanup_free char *rbuf = NULL;
+      size_t rlen = 0;
+      if (pl_read_file_at(AT_FDCWD, report, PL_REPORT_MAX, &rbuf, &rlen, err) < 0) return -1;
+      size_t nt = pl_tuf_target_count(t);
+      cleanup_free struct pl_tuf_target *targets = calloc(nt ? nt : 1, sizeof *targets);
+      if (targets == NULL) return pl_fail(err, ENOMEM, "resolve");
+      for (size_t i = 0; i < nt; i++)
+        targets[i] = *pl_tuf_target_at(t, i);
+      if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0)
+        return -1;
+      qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
+      return 0;
+    }
+    char wheel[PL_WHEEL_FILENAME_MAX + 1];
+    if (WIFEXITED(status) && WEXITSTATUS(status) != CHILD_SETUP_FAILED &&
+        missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel)) {
+      if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
+      continue;
+    }
+    return pl_resolve_pip_error(output, status, err);
+  }
+  return pl_fail(err, ELOOP, "pip asked for more than %d wheels", PL_RESOLVE_MAX_RUNS);
+}

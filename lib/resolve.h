@@ -1,0 +1,72 @@
+/* pylock — resolution: pip's resolver, run where it can reach nothing but
+ * verified bytes, and its report turned into locked packages.
+ *
+ * pl_resolve() builds a simple index from the registry's verified targets
+ * (simpleindex.h) in a private work directory, then forks a child that
+ * enters the project's namespaces with its own, empty network namespace
+ * (loopback only), scrubs the environment, drops every capability, sets
+ * no_new_privs and the seccomp filter, and execs
+ *   python -I -m pip install --dry-run --report FILE --ignore-installed
+ *     --only-binary :all: --no-cache-dir --disable-pip-version-check
+ *     --isolated --no-input --index-url file://WORK/simple/ REQ...
+ * (--isolated: no pip configuration or PIP_* variable is read).  When the
+ * base interpreter has no pip, the newest pip wheel of the registry is
+ * fetched (verified) and run as `python -I WORK/files/pip-X.whl/pip ...`.
+ *
+ * pip 23 resolves from the PEP 658 metadata but opens the chosen wheels
+ * before writing its report; when it names a wheel the index does not hold
+ * yet, the resolver fetches that wheel through TUF and runs pip again, until
+ * pip succeeds (at most one run per package of the result, plus one). */
+#ifndef PYLOCK_RESOLVE_H
+#define PYLOCK_RESOLVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "lockfile.h"
+#include "tuf.h"
+
+#define PL_REPORT_MAX ((size_t)32 << 20)          /* pip's JSON report */
+#define PL_RESOLVE_OUTPUT_MAX ((size_t)256 << 10) /* pip's output kept for errors */
+#define PL_RESOLVE_MAX_RUNS 512
+
+struct pl_resolve_opts {
+  const char *python;    /* base interpreter (absolute) */
+  const char *prefix;    /* its sys.prefix: the overlay's mount point */
+  const char *project;   /* project root (absolute) */
+  const char *state_dir; /* project/.pylock, bound read-only */
+  const char *layer;     /* the overlay's top layer: the current generation */
+  const char *user_site; /* hidden in the sandbox, or NULL */
+  const char *work_dir;  /* existing empty private directory (absolute), outside state_dir */
+  const char *cache_dir; /* verified wheel copies (absolute), or NULL */
+  const char *registry;  /* URL recorded as each package's index */
+  const char *const *requirements; /* PEP 508 strings, as given */
+  size_t nrequirements;
+  bool registry_pip; /* use the registry's pip even if the base has one */
+};
+
+/* Resolve the requirements; *pkgs (sorted as the lock writes them) and *n
+ * receive the locked packages. */
+int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock_package **pkgs,
+               size_t *n, pl_error_t *err);
+
+/* Turn pip's installation report (format version 1) into locked packages:
+ * for each `install` item, name, version, requested, requires_python, and
+ * one wheel whose filename is the last segment of download_info.url, whose
+ * size and sha256 are those the registry signed for that target (targets:
+ * sorted by name, as pl_tuf_target_at() lists them), and whose url is
+ * REGISTRY/targets/FILE.  A wheel that is not a signed target, or whose
+ * report hash differs from the signed one, is refused. */
+int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_target *targets,
+                            size_t ntargets, const char *registry, struct pl_lock_package **pkgs,
+                            size_t *n, pl_error_t *err);
+
+/* The URL of target `name` in the registry at `registry` (a path,
+ * file:// or http(s)://); newly allocated. */
+char *pl_resolve_target_url(const char *registry, const char *name);
+
+/* Explain pip's failure from its output: its ERROR lines, quoted, with a hint. */
+int pl_resolve_pip_error(const char *output, int status, pl_error_t *err);
+
+#endif

@@ -1,0 +1,305 @@
+/* pylock — PEP 503 simple index from verified targets; see simpleindex.h. */
+#include "simpleindex.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "distname.h"
+#include "file.h"
+#include "metadata.h"
+#include "sha.h"
+#include "tags.h"
+
+#define HTML_MAX ((size_t)64 << 20) /* one page; bounded by the signed targets anyway */
+
+struct buf {
+  char *p;
+  size_t len, cap;
+  bool failed;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = cap <= HTML_MAX ? realloc(b->p, cap) : NULL;
+    if (p == NULL) {
+      b->failed = true;
+      return;
+    }
+    b->p = p, b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s) {
+  buf_add(b, s, strlen(s));
+}
+
+/* Text or attribute value, HTML-escaped. */
+static void buf_html(struct buf *b, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '&': buf_str(b, "&amp;"); break;
+    case '<': buf_str(b, "&lt;"); break;
+    case '>': buf_str(b, "&gt;"); break;
+    case '"': buf_str(b, "&quot;"); break;
+    case '\'': buf_str(b, "&#39;"); break;
+    default: buf_add(b, s, 1);
+    }
+  }
+}
+
+char *pl_simpleindex_file_url(const char *dir, const char *name) {
+  struct buf b = {0};
+  buf_str(&b, "file://");
+  const char *parts[] = {dir, "/files/", name};
+  for (size_t k = 0; k < 3; k++)
+    for (const unsigned char *s = (const unsigned char *)parts[k]; *s; s++) {
+      if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+          strchr("/-._~!+", *s)) {
+        buf_add(&b, (const char *)s, 1);
+      } else {
+        char esc[4];
+        snprintf(esc, sizeof esc, "%%%02X", *s);
+        buf_add(&b, esc, 3);
+      }
+    }
+  if (b.failed) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+struct wheel_ref {
+  char project[PL_DISTNAME_MAX + 1]; /* normalized */
+  const struct pl_tuf_target *wheel, *metadata;
+};
+
+static int cmp_ref(const void *a, const void *b) {
+  const struct wheel_ref *x = a, *y = b;
+  int c = strcmp(x->project, y->project);
+  return c ? c : strcmp(x->wheel->name, y->wheel->name);
+}
+
+struct rp_ctx {
+  char *requires_python;
+};
+
+static int find_requires_python(void *ctx, const char *key, size_t klen, const char *val,
+                                size_t vlen, pl_error_t *err) {
+  struct rp_ctx *c = ctx;
+  if (klen == 15 && strncasecmp(key, "Requires-Python", 15) == 0 && c->requires_python == NULL &&
+      vlen < PL_HEADER_VALUE_MAX) {
+    c->requires_python = strndup(val, vlen);
+    if (c->requires_python == NULL) return pl_fail(err, ENOMEM, "metadata");
+  }
+  return 0;
+}
+
+static int write_text(int dfd, const char *name, struct buf *b, pl_error_t *err) {
+  if (b->failed) return pl_fail(err, ENOMEM, "simple index: %s", name);
+  return pl_write_file_atomic_at(dfd, name, b->p ? b->p : "", b->len, 0644, err);
+}
+
+/* One project page (refs[0..n) share a project) and its metadata files. */
+static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int files_fd,
+                         const struct wheel_ref *refs, size_t n, pl_error_t *err) {
+  const char *project = refs[0].project;
+  if (mkdirat(simple_fd, project, 0755) < 0 && errno != EEXIST)
+    return pl_fail(err, errno, "simple index: create %s", project);
+  struct buf b = {0};
+  buf_str(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" "
+              "content=\"1.0\"><title>Links for ");
+  buf_html(&b, project);
+  buf_str(&b, "</title></head><body>\n");
+  int rc = -1;
+  for (size_t i = 0; i < n; i++) {
+    const struct pl_tuf_target *w = refs[i].wheel, *m = refs[i].metadata;
+    const char *base = strrchr(w->name, '/');
+    base = base ? base + 1 : w->name;
+    cleanup_free char *url = pl_simpleindex_file_url(dir, base);
+    cleanup_free char *rp = NULL;
+    if (url == NULL) {
+      pl_fail(err, ENOMEM, "simple index");
+      goto out;
+    }
+    if (m && m->sha256[0]) {
+      cleanup_free char *md = NULL;
+      size_t mlen = 0;
+      if (pl_tuf_fetch_target_mem(t, m->name, &md, &mlen, err) < 0) goto out;
+      struct rp_ctx c = {0};
+      if (pl_headers_parse(md, mlen, find_requires_python, &c, err) < 0) {
+        pl_error_wrap(err, "%s", m->name);
+        goto out;
+      }
+      rp = c.requires_python;
+      char mname[PL_WHEEL_FILENAME_MAX + 16];
+      snprintf(mname, sizeof mname, "%s.metadata", base);
+      if (pl_write_file_atomic_at(files_fd, mname, md, mlen, 0644, err) < 0) goto out;
+    }
+    buf_str(&b, "<a href=\"");
+    buf_html(&b, url);
+    if (w->sha256[0]) {
+      buf_str(&b, "#sha256=");
+      buf_str(&b, w->sha256);
+    }
+    buf_str(&b, "\"");
+    if (rp) {
+      buf_str(&b, " data-requires-python=\"");
+      buf_html(&b, rp);
+      buf_str(&b, "\"");
+    }
+    if (m && m->sha256[0]) {
+      buf_str(&b, " data-dist-info-metadata=\"sha256=");
+      buf_str(&b, m->sha256);
+      buf_str(&b, "\" data-core-metadata=\"sha256=");
+      buf_str(&b, m->sha256);
+      buf_str(&b, "\"");
+    }
+    buf_str(&b, ">");
+    buf_html(&b, base);
+    buf_str(&b, "</a><br>\n");
+  }
+  buf_str(&b, "</body></html>\n");
+  char page[PL_DISTNAME_MAX + 16];
+  snprintf(page, sizeof page, "%s/index.html", project);
+  rc = write_text(simple_fd, page, &b, err);
+out:
+  free(b.p);
+  return rc;
+}
+
+int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return pl_fail(err, errno, "simple index: open %s", dir);
+  if ((mkdirat(dfd, "simple", 0755) < 0 && errno != EEXIST) ||
+      (mkdirat(dfd, "files", 0755) < 0 && errno != EEXIST))
+    return pl_fail(err, errno, "simple index: create directories in %s", dir);
+  cleanup_close int simple_fd = openat(dfd, "simple", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  cleanup_close int files_fd = openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (simple_fd < 0 || files_fd < 0) return pl_fail(err, errno, "simple index: open %s", dir);
+
+  size_t nt = pl_tuf_target_count(t), n = 0;
+  cleanup_free struct wheel_ref *refs = calloc(nt ? nt : 1, sizeof *refs);
+  if (refs == NULL) return pl_fail(err, ENOMEM, "simple index");
+  for (size_t i = 0; i < nt; i++) {
+    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
+    size_t len = strlen(tg->name);
+    if (len < 5 || strcmp(tg->name + len - 4, ".whl") != 0) continue;
+    const char *base = strrchr(tg->name, '/');
+    base = base ? base + 1 : tg->name;
+    /* A target whose name is not a wheel filename is not offered to pip. */
+    struct pl_wheel_filename fn;
+    pl_error_t ignored = NULL;
+    if (pl_wheel_filename_parse(base, &fn, &ignored) < 0) {
+      pl_error_free(&ignored);
+      continue;
+    }
+    int nl =
+        pl_distname_normalize(fn.name, strlen(fn.name), refs[n].project, sizeof refs[n].project);
+    pl_wheel_filename_free(&fn);
+    if (nl < 0) continue;
+    refs[n].wheel = tg;
+    char mname[PL_WHEEL_FILENAME_MAX * 2 + 16];
+    snprintf(mname, sizeof mname, "%s.metadata", tg->name);
+    const struct pl_tuf_target *m = NULL;
+    pl_error_t none = NULL;
+    if (pl_tuf_find_target(t, mname, &m, &none) < 0) pl_error_free(&none);
+    refs[n++].metadata = m;
+  }
+  qsort(refs, n, sizeof *refs, cmp_ref);
+
+  struct buf b = {0};
+  buf_str(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" "
+              "content=\"1.0\"><title>Simple index</title></head><body>\n");
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && strcmp(refs[j].project, refs[i].project) == 0)
+      j++;
+    buf_str(&b, "<a href=\"");
+    buf_html(&b, refs[i].project);
+    buf_str(&b, "/\">");
+    buf_html(&b, refs[i].project);
+    buf_str(&b, "</a><br>\n");
+    if (write_project(t, dir, simple_fd, files_fd, refs + i, j - i, err) < 0) {
+      free(b.p);
+      return -1;
+    }
+    i = j;
+  }
+  buf_str(&b, "</body></html>\n");
+  int r = write_text(simple_fd, "index.html", &b, err);
+  free(b.p);
+  return r;
+}
+
+/* A verified copy of target `name` in cache_fd as <sha256>.whl. */
+static int cached_copy(struct pl_tuf *t, int cache_fd, const struct pl_tuf_target *tg, char *cname,
+                       size_t csize, pl_error_t *err) {
+  snprintf(cname, csize, "%s.whl", tg->sha256);
+  cleanup_close int fd = openat(cache_fd, cname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    pl_error_t stale = NULL;
+    if (pl_tuf_verify_target_fd(t, tg->name, fd, &stale) == 0) return 0;
+    pl_error_free(&stale);
+    unlinkat(cache_fd, cname, 0); /* damaged: fetch it again */
+  }
+  cleanup_free char *tmp = NULL;
+  int wfd = pl_tmpfile_open_at(cache_fd, cname, 0644, &tmp, err);
+  if (wfd < 0) return -1;
+  if (pl_tuf_fetch_target(t, tg->name, wfd, err) < 0) {
+    close(wfd);
+    unlinkat(cache_fd, tmp, 0);
+    return -1;
+  }
+  return pl_tmpfile_commit_at(cache_fd, wfd, tmp, cname, err);
+}
+
+int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
+                             const char *name, pl_error_t *err) {
+  const struct pl_tuf_target *tg;
+  if (pl_tuf_find_target(t, name, &tg, err) < 0) return -1;
+  if (tg->sha256[0] == '\0')
+    return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", name);
+  const char *base = strrchr(name, '/');
+  base = base ? base + 1 : name;
+  cleanup_free char *files = NULL;
+  if (asprintf(&files, "%s/files", dir) < 0) return pl_fail(err, ENOMEM, "simple index");
+  cleanup_close int files_fd = open(files, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (files_fd < 0) return pl_fail(err, errno, "open %s", files);
+  if (cache_dir == NULL) {
+    cleanup_free char *tmp = NULL;
+    int wfd = pl_tmpfile_open_at(files_fd, base, 0644, &tmp, err);
+    if (wfd < 0) return -1;
+    if (pl_tuf_fetch_target(t, name, wfd, err) < 0) {
+      close(wfd);
+      unlinkat(files_fd, tmp, 0);
+      return -1;
+    }
+    return pl_tmpfile_commit_at(files_fd, wfd, tmp, base, err);
+  }
+  if (pl_mkdir_p(cache_dir, 0700, err) < 0) return -1;
+  cleanup_close int cache_fd = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cache_fd < 0) return pl_fail(err, errno, "open %s", cache_dir);
+  char cname[PL_SHA256_HEX + 8];
+  if (cached_copy(t, cache_fd, tg, cname, sizeof cname, err) < 0) return -1;
+  cleanup_free char *target = NULL;
+  if (asprintf(&target, "%s/%s", cache_dir, cname) < 0) return pl_fail(err, ENOMEM, "index");
+  unlinkat(files_fd, base, 0);
+  if (symlinkat(target, files_fd, base) < 0) return pl_fail(err, errno, "link %s", base);
+  return 0;
+}
