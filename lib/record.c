@@ -361,6 +361,35 @@ int pl_record_format(struct pl_record *rec, char **out, size_t *len, pl_error_t 
   return 0;
 }
 
+bool pl_record_resolve(const char *base, const char *path, char *out, size_t cap) {
+  size_t o = 0;
+  if (cap == 0) return false;
+  out[0] = '\0';
+  for (int part = 0; part < 2; part++) {
+    const char *p = part ? path : base;
+    while (*p) {
+      const char *end = strchrnul(p, '/');
+      size_t n = (size_t)(end - p);
+      if (n == 0 || (n == 1 && p[0] == '.')) {
+        /* empty or "." component: nothing */
+      } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+        if (o == 0) return false;
+        char *slash = memrchr(out, '/', o);
+        o = slash ? (size_t)(slash - out) : 0;
+        out[o] = '\0';
+      } else {
+        if (o + (o ? 1 : 0) + n + 1 > cap) return false;
+        if (o) out[o++] = '/';
+        memcpy(out + o, p, n);
+        o += n;
+        out[o] = '\0';
+      }
+      p = *end ? end + 1 : end;
+    }
+  }
+  return o > 0;
+}
+
 const struct pl_record_entry *pl_record_find(const struct pl_record *rec, const char *path) {
   struct pl_record_entry key = {.path = (char *)path};
   if (rec->n == 0) return NULL;

@@ -46,6 +46,12 @@ int pl_record_parse_installed(const char *buf, size_t len, struct pl_record *out
  * entry with PL_HASH_NONE has empty hash and size.  Sorts rec->entries. */
 int pl_record_format(struct pl_record *rec, char **out, size_t *len, pl_error_t *err);
 
+/* Join an installed RECORD path to `base` (the directory holding the
+ * .dist-info, relative to the prefix) and fold its ".." components: the
+ * file's path relative to the prefix, in out.  False when it would leave
+ * the prefix or does not fit. */
+bool pl_record_resolve(const char *base, const char *path, char *out, size_t cap);
+
 /* The row for `path`, or NULL. */
 const struct pl_record_entry *pl_record_find(const struct pl_record *rec, const char *path);
 
