@@ -70,13 +70,16 @@ struct linker {
 
 static int conflict(struct linker *l, pl_error_t *err) {
   char qb[PL_QUOTE_CAP], theirs[256], ours[256];
-  if (!pl_envgen_find_owner(l->gen_fd, l->path, theirs, sizeof theirs))
-    snprintf(theirs, sizeof theirs, "another distribution");
-  if (!pl_envgen_find_owner(l->tree_fd, l->path, ours, sizeof ours))
-    snprintf(ours, sizeof ours, "the distribution being linked");
-  return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
-                      "conflicting files: %s is shipped by both %s and %s",
-                      pl_path_quote(qb, sizeof qb, l->path, strlen(l->path)), theirs, ours);
+  const char *q = pl_path_quote(qb, sizeof qb, l->path, strlen(l->path));
+  bool known = pl_envgen_find_owner(l->tree_fd, l->path, NULL, ours, sizeof ours);
+  if (!known) snprintf(ours, sizeof ours, "the distribution being linked");
+  /* The generation may already hold part of ours: look for another owner. */
+  if (pl_envgen_find_owner(l->gen_fd, l->path, known ? ours : NULL, theirs, sizeof theirs))
+    return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
+                        "conflicting files: %s is shipped by both %s and %s", q, theirs, ours);
+  if (known && pl_envgen_find_owner(l->gen_fd, l->path, NULL, theirs, sizeof theirs))
+    return pl_fail(err, EEXIST, "%s of %s is in the generation already (linked twice?)", q, ours);
+  return pl_fail(err, EEXIST, "conflicting files: %s of %s is in the generation already", q, ours);
 }
 
 /* Copy src to a new dst with the same mode and times: FICLONE first (no
@@ -282,8 +285,8 @@ static bool record_lists(int dfd, const char *base, const char *name, const char
   return found;
 }
 
-static bool owner_in(int dfd, char *base, size_t blen, int depth, const char *path, char *out,
-                     size_t cap) {
+static bool owner_in(int dfd, char *base, size_t blen, int depth, const char *path,
+                     const char *skip, char *out, size_t cap) {
   if (depth > OWNER_SEARCH_DEPTH) return false;
   int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return false;
@@ -298,7 +301,7 @@ static bool owner_in(int dfd, char *base, size_t blen, int depth, const char *pa
     size_t nl = strlen(n);
     if (n[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)) continue;
     if (nl > 10 && strcmp(n + nl - 10, ".dist-info") == 0) {
-      if (record_lists(dfd, base, n, path)) {
+      if ((skip == NULL || strcmp(n, skip) != 0) && record_lists(dfd, base, n, path)) {
         snprintf(out, cap, "%s", n);
         return true;
       }
@@ -309,14 +312,14 @@ static bool owner_in(int dfd, char *base, size_t blen, int depth, const char *pa
     if (sub < 0) continue;
     if (blen) base[blen] = '/';
     memcpy(base + blen + (blen ? 1 : 0), n, nl + 1);
-    bool found = owner_in(sub, base, blen + (blen ? 1 : 0) + nl, depth + 1, path, out, cap);
+    bool found = owner_in(sub, base, blen + (blen ? 1 : 0) + nl, depth + 1, path, skip, out, cap);
     base[blen] = '\0';
     if (found) return true;
   }
   return false;
 }
 
-bool pl_envgen_find_owner(int root_fd, const char *path, char *out, size_t cap) {
+bool pl_envgen_find_owner(int root_fd, const char *path, const char *skip, char *out, size_t cap) {
   char base[PL_PATH_MAX + 1] = "";
-  return owner_in(root_fd, base, 0, 0, path, out, cap);
+  return owner_in(root_fd, base, 0, 0, path, skip, out, cap);
 }

@@ -38,9 +38,10 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats, pl
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err);
 
 /* Which distribution of the tree `root_fd` (a generation or a cache tree)
- * lists `path` (relative to the prefix) in its RECORD: the .dist-info's name
- * into `out`; false when none does.  Walks the tree: for error messages. */
-bool pl_envgen_find_owner(int root_fd, const char *path, char *out, size_t cap);
+ * lists `path` (relative to the prefix) in its RECORD, the .dist-info named
+ * `skip` (or NULL) aside: its name into `out`; false when none does.  Walks
+ * the tree: for error messages. */
+bool pl_envgen_find_owner(int root_fd, const char *path, const char *skip, char *out, size_t cap);
 
 /* Point .pylock/current at generation n with one rename (atomic switch). */
 int pl_envgen_switch(int state_fd, unsigned n, pl_error_t *err);
