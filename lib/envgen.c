@@ -1,16 +1,27 @@
 /* pylock — creating and switching environment generations; see envgen.h. */
 #include "envgen.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_path.h"
 #include "cleanup.h"
+#include "digest.h"
 #include "file.h"
+#include "install.h"
 #include "project.h"
+#include "record.h"
+
+#define LINK_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
+#define OWNER_SEARCH_DEPTH 8 /* .dist-info directories sit at purelib/platlib depth */
 
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
   char gen[64];
@@ -45,4 +56,270 @@ int pl_envgen_switch(int state_fd, unsigned n, pl_error_t *err) {
   }
   if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync .pylock");
   return 0;
+}
+
+/* ---- linking a cache tree into a generation -------------------------------- */
+
+struct linker {
+  int gen_fd, tree_fd;
+  struct pl_link_stats *stats;
+  bool no_hardlink; /* a link failed with EXDEV/EPERM/EMLINK: stop trying */
+  bool no_reflink;
+  char path[PL_PATH_MAX + 1]; /* the entry being linked, relative to the prefix */
+};
+
+static int conflict(struct linker *l, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], theirs[256], ours[256];
+  const char *q = pl_path_quote(qb, sizeof qb, l->path, strlen(l->path));
+  bool known = pl_envgen_find_owner(l->tree_fd, l->path, NULL, ours, sizeof ours);
+  if (!known) snprintf(ours, sizeof ours, "the distribution being linked");
+  /* The generation may already hold part of ours: look for another owner. */
+  if (pl_envgen_find_owner(l->gen_fd, l->path, known ? ours : NULL, theirs, sizeof theirs))
+    return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
+                        "conflicting files: %s is shipped by both %s and %s", q, theirs, ours);
+  if (known && pl_envgen_find_owner(l->gen_fd, l->path, NULL, theirs, sizeof theirs))
+    return pl_fail(err, EEXIST, "%s of %s is in the generation already (linked twice?)", q, ours);
+  return pl_fail(err, EEXIST, "conflicting files: %s of %s is in the generation already", q, ours);
+}
+
+/* Copy src to a new dst with the same mode and times: FICLONE first (no
+ * data copied on btrfs/XFS), else copy_file_range. */
+static int copy_file(struct linker *l, int sdir, int ddir, const char *name, pl_error_t *err) {
+  cleanup_close int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (in < 0 || fstat(in, &st) < 0) return pl_fail(err, errno, "open %s", l->path);
+  if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s is not a regular file", l->path);
+  cleanup_close int out =
+      openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
+  if (out < 0 && errno == EEXIST) return conflict(l, err);
+  if (out < 0) return pl_fail(err, errno, "create %s", l->path);
+  bool cloned = !l->no_reflink && ioctl(out, FICLONE, in) == 0;
+  if (!cloned) {
+    l->no_reflink = true;
+    off_t left = st.st_size;
+    while (left > 0) {
+      ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int e = n < 0 ? errno : EIO;
+        unlinkat(ddir, name, 0);
+        return pl_fail(err, e, "copy %s", l->path);
+      }
+      left -= n;
+    }
+  }
+  /* The byte-code records its source's mtime: keep it, or Python would
+   * find every .pyc stale. */
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0)
+    return pl_fail(err, errno, "copy %s", l->path);
+  if (l->stats) {
+    if (cloned)
+      l->stats->reflinked++;
+    else
+      l->stats->copied++;
+  }
+  return 0;
+}
+
+static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth, pl_error_t *err) {
+  if (depth > LINK_DEPTH_MAX) return pl_fail(err, ELOOP, "%s: too deep", l->path);
+  /* A fresh open of ".": its own offset, unlike a dup of sdir. */
+  int rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return pl_fail(err, errno, "open %s", plen ? l->path : "tree");
+  cleanup_dir DIR *d = fdopendir(rfd);
+  if (d == NULL) {
+    close(rfd);
+    return pl_fail(err, errno, "read %s", plen ? l->path : "tree");
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    const char *name = e->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    if (depth == 0 && strcmp(name, PL_TREE_MARKER) == 0) continue;
+    size_t nl = strlen(name);
+    if (plen + 1 + nl > PL_PATH_MAX) return pl_fail(err, ENAMETOOLONG, "path in tree");
+    if (plen) l->path[plen] = '/';
+    memcpy(l->path + plen + (plen ? 1 : 0), name, nl + 1);
+    size_t sub = plen + (plen ? 1 : 0) + nl;
+    unsigned type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return pl_fail(err, errno, "stat %s", l->path);
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
+      bool made = mkdirat(ddir, name, 0755) == 0;
+      if (!made && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", l->path);
+      if (made && l->stats) l->stats->dirs++;
+      cleanup_close int s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s2 < 0) return pl_fail(err, errno, "open %s in the tree", l->path);
+      cleanup_close int d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (d2 < 0 && (errno == ENOTDIR || errno == ELOOP)) return conflict(l, err);
+      if (d2 < 0) return pl_fail(err, errno, "open %s", l->path);
+      if (link_dir(l, s2, d2, sub, depth + 1, err) < 0) return -1;
+    } else if (type == DT_REG) {
+      if (!l->no_hardlink) {
+        /* linkat without AT_SYMLINK_FOLLOW links the entry itself, never a
+         * symlink's target. */
+        if (linkat(sdir, name, ddir, name, 0) == 0) {
+          if (l->stats) l->stats->hardlinked++;
+          continue;
+        }
+        if (errno == EEXIST) return conflict(l, err);
+        if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+          return pl_fail(err, errno, "link %s", l->path);
+        l->no_hardlink = true;
+      }
+      if (copy_file(l, sdir, ddir, name, err) < 0) return -1;
+    } else {
+      return pl_fail(err, EINVAL, "%s in the tree is not a regular file or directory", l->path);
+    }
+    l->path[plen] = '\0';
+  }
+  if (errno) return pl_fail(err, errno, "read %s", plen ? l->path : "tree");
+  l->path[plen] = '\0';
+  return 0;
+}
+
+int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats, pl_error_t *err) {
+  struct linker *l = calloc(1, sizeof *l);
+  if (l == NULL) return pl_fail(err, ENOMEM, "link");
+  l->gen_fd = gen_fd;
+  l->tree_fd = tree_fd;
+  l->stats = stats;
+  int r = link_dir(l, tree_fd, gen_fd, 0, 0, err);
+  free(l);
+  return r;
+}
+
+/* Open directory `rel` under root, one component at a time, no symlinks. */
+static int open_beneath(int root, const char *rel, pl_error_t *err) {
+  int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return pl_fail(err, errno, "open generation");
+  cleanup_free char *copy = strdup(rel);
+  if (copy == NULL) {
+    close(fd);
+    return pl_fail(err, ENOMEM, "open %s", rel);
+  }
+  char *save = NULL;
+  for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    int next = strcmp(c, "..") == 0
+                   ? (errno = EINVAL, -1)
+                   : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    if (next < 0) return pl_fail(err, e, "open %s", rel);
+    fd = next;
+  }
+  return fd;
+}
+
+int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
+  cleanup_close int dfd = open_beneath(gen_fd, dist_info, err);
+  if (dfd < 0) return -1;
+  const char *base = strrchr(dist_info, '/');
+  base = base ? base + 1 : dist_info;
+  int fd = openat(dfd, "REQUESTED", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (fd < 0 && errno != EEXIST) return pl_fail(err, errno, "create %s/REQUESTED", dist_info);
+  if (fd >= 0) close(fd);
+  cleanup_free char *text = NULL, *row = NULL, *out = NULL;
+  size_t len, olen;
+  if (pl_read_file_at(dfd, "RECORD", PL_RECORD_MAX_BYTES, &text, &len, err) < 0)
+    return pl_error_wrap(err, "%s", dist_info);
+  struct pl_record rec = {0};
+  if (pl_record_parse_installed(text, len, &rec, err) < 0)
+    return pl_error_wrap(err, "%s/RECORD", dist_info);
+  if (asprintf(&row, "%s/REQUESTED", base) < 0) {
+    pl_record_free(&rec);
+    return pl_fail(err, ENOMEM, "REQUESTED");
+  }
+  if (pl_record_find(&rec, row)) {
+    pl_record_free(&rec);
+    return 0;
+  }
+  struct pl_record_entry *v = realloc(rec.entries, (rec.n + 1) * sizeof *v);
+  if (v == NULL) {
+    pl_record_free(&rec);
+    return pl_fail(err, ENOMEM, "REQUESTED");
+  }
+  rec.entries = v;
+  struct pl_record_entry *e = &rec.entries[rec.n];
+  memset(e, 0, sizeof *e);
+  e->algo = PL_HASH_SHA256;
+  e->has_size = true;
+  e->path = steal_pointer(&row);
+  rec.n++;
+  int r = pl_digest_buffer(PL_HASH_SHA256, "", 0, e->digest, &e->digest_len, err);
+  if (r == 0) r = pl_record_format(&rec, &out, &olen, err);
+  pl_record_free(&rec);
+  if (r < 0) return -1;
+  /* A new file renamed over the link: the cache's RECORD stays as it was. */
+  if (pl_write_file_atomic_at(dfd, "RECORD", out, olen, 0444, err) < 0)
+    return pl_error_wrap(err, "%s", dist_info);
+  return 0;
+}
+
+/* Does the RECORD of dist-info `name` in dfd (at `base`, relative to the
+ * prefix) list `path`? */
+static bool record_lists(int dfd, const char *base, const char *name, const char *path) {
+  char rel[PL_PATH_MAX + 1], got[PL_PATH_MAX + 1];
+  snprintf(rel, sizeof rel, "%s/RECORD", name);
+  cleanup_free char *text = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  if (pl_read_file_at(dfd, rel, PL_RECORD_MAX_BYTES, &text, &len, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  struct pl_record rec = {0};
+  if (pl_record_parse_installed(text, len, &rec, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  bool found = false;
+  for (size_t i = 0; i < rec.n && !found; i++)
+    found = pl_record_resolve(base, rec.entries[i].path, got, sizeof got) && !strcmp(got, path);
+  pl_record_free(&rec);
+  return found;
+}
+
+static bool owner_in(int dfd, char *base, size_t blen, int depth, const char *path,
+                     const char *skip, char *out, size_t cap) {
+  if (depth > OWNER_SEARCH_DEPTH) return false;
+  int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return false;
+  cleanup_dir DIR *d = fdopendir(rfd);
+  if (d == NULL) {
+    close(rfd);
+    return false;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *n = e->d_name;
+    size_t nl = strlen(n);
+    if (n[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)) continue;
+    if (nl > 10 && strcmp(n + nl - 10, ".dist-info") == 0) {
+      if ((skip == NULL || strcmp(n, skip) != 0) && record_lists(dfd, base, n, path)) {
+        snprintf(out, cap, "%s", n);
+        return true;
+      }
+      continue;
+    }
+    if (strcmp(n, "__pycache__") == 0 || blen + 1 + nl > PL_PATH_MAX) continue;
+    cleanup_close int sub = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) continue;
+    if (blen) base[blen] = '/';
+    memcpy(base + blen + (blen ? 1 : 0), n, nl + 1);
+    bool found = owner_in(sub, base, blen + (blen ? 1 : 0) + nl, depth + 1, path, skip, out, cap);
+    base[blen] = '\0';
+    if (found) return true;
+  }
+  return false;
+}
+
+bool pl_envgen_find_owner(int root_fd, const char *path, const char *skip, char *out, size_t cap) {
+  char base[PL_PATH_MAX + 1] = "";
+  return owner_in(root_fd, base, 0, 0, path, skip, out, cap);
 }

@@ -2,6 +2,7 @@
 #include "record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,8 +188,19 @@ void pl_record_free(struct pl_record *rec) {
   rec->n = 0;
 }
 
-int pl_record_parse(const char *buf, size_t len, const char *record_path, struct pl_record *out,
-                    pl_error_t *err) {
+/* Installed paths: leading "../" components, then a safe relative path. */
+static int installed_path_check(const char *p, pl_error_t *err) {
+  size_t up = 0;
+  while (strncmp(p, "../", 3) == 0 && up < PL_PATH_DEPTH_MAX) {
+    p += 3;
+    up++;
+  }
+  size_t plen;
+  return pl_archive_path_check(p, false, &plen, err);
+}
+
+static int parse_rows(const char *buf, size_t len, const char *record_path, bool installed,
+                      struct pl_record *out, pl_error_t *err) {
   char q[PL_QUOTE_CAP];
   struct pl_record rec = {0};
   size_t cap = 0;
@@ -229,12 +241,13 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
       goto fail;
     }
     size_t plen;
-    if (pl_archive_path_check(f0, false, &plen, err) < 0) {
+    if ((installed ? installed_path_check(f0, err) : pl_archive_path_check(f0, false, &plen, err)) <
+        0) {
       pl_error_wrap(err, "RECORD line %zu", line);
       goto fail;
     }
     struct pl_record_entry e = {0};
-    bool self = strcmp(f0, record_path) == 0;
+    bool self = installed ? flen[1] == 0 && flen[2] == 0 : strcmp(f0, record_path) == 0;
     if (self) {
       /* RECORD cannot contain its own digest; its row carries none. */
       if (flen[1] != 0 || flen[2] != 0) {
@@ -281,6 +294,100 @@ int pl_record_parse(const char *buf, size_t len, const char *record_path, struct
 fail:
   pl_record_free(&rec);
   return -1;
+}
+
+int pl_record_parse(const char *buf, size_t len, const char *record_path, struct pl_record *out,
+                    pl_error_t *err) {
+  return parse_rows(buf, len, record_path, false, out, err);
+}
+
+int pl_record_parse_installed(const char *buf, size_t len, struct pl_record *out, pl_error_t *err) {
+  return parse_rows(buf, len, NULL, true, out, err);
+}
+
+struct strbuf {
+  char *p;
+  size_t len, cap;
+};
+
+static int sb_add(struct strbuf *b, const char *s, size_t n) {
+  if (n > PL_RECORD_MAX_BYTES || b->len + n > PL_RECORD_MAX_BYTES) return -1;
+  if (b->len + n + 1 > b->cap) {
+    size_t ncap = b->cap ? b->cap : 4096;
+    while (ncap < b->len + n + 1)
+      ncap *= 2;
+    char *np = realloc(b->p, ncap);
+    if (np == NULL) return -1;
+    b->p = np;
+    b->cap = ncap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+/* Python's csv.writer, QUOTE_MINIMAL: quote a field holding the delimiter,
+ * the quote character or a line break; double quotes inside. */
+static int sb_field(struct strbuf *b, const char *f) {
+  if (strpbrk(f, ",\"\r\n") == NULL) return sb_add(b, f, strlen(f));
+  if (sb_add(b, "\"", 1) < 0) return -1;
+  for (const char *c = f; *c; c++)
+    if (sb_add(b, c, 1) < 0 || (*c == '"' && sb_add(b, "\"", 1) < 0)) return -1;
+  return sb_add(b, "\"", 1);
+}
+
+int pl_record_format(struct pl_record *rec, char **out, size_t *len, pl_error_t *err) {
+  struct strbuf b = {0};
+  if (rec->n) qsort(rec->entries, rec->n, sizeof *rec->entries, cmp_entry);
+  for (size_t i = 0; i < rec->n; i++) {
+    const struct pl_record_entry *e = &rec->entries[i];
+    char hash[16 + 2 * PL_HASH_MAX], size[24];
+    hash[0] = size[0] = '\0';
+    if (e->algo != PL_HASH_NONE) {
+      size_t n = (size_t)snprintf(hash, sizeof hash, "%s=", pl_hash_algo_name(e->algo));
+      pl_record_b64(hash + n, sizeof hash - n, e->digest, e->digest_len);
+    }
+    if (e->has_size) snprintf(size, sizeof size, "%llu", (unsigned long long)e->size);
+    if (sb_field(&b, e->path) < 0 || sb_add(&b, ",", 1) < 0 || sb_add(&b, hash, strlen(hash)) < 0 ||
+        sb_add(&b, ",", 1) < 0 || sb_add(&b, size, strlen(size)) < 0 || sb_add(&b, "\r\n", 2) < 0) {
+      free(b.p);
+      return pl_fail(err, ENOMEM, "rendering RECORD");
+    }
+  }
+  if (b.p == NULL && sb_add(&b, "", 0) < 0) return pl_fail(err, ENOMEM, "rendering RECORD");
+  *out = b.p;
+  *len = b.len;
+  return 0;
+}
+
+bool pl_record_resolve(const char *base, const char *path, char *out, size_t cap) {
+  size_t o = 0;
+  if (cap == 0) return false;
+  out[0] = '\0';
+  for (int part = 0; part < 2; part++) {
+    const char *p = part ? path : base;
+    while (*p) {
+      const char *end = strchrnul(p, '/');
+      size_t n = (size_t)(end - p);
+      if (n == 0 || (n == 1 && p[0] == '.')) {
+        /* empty or "." component: nothing */
+      } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+        if (o == 0) return false;
+        char *slash = memrchr(out, '/', o);
+        o = slash ? (size_t)(slash - out) : 0;
+        out[o] = '\0';
+      } else {
+        if (o + (o ? 1 : 0) + n + 1 > cap) return false;
+        if (o) out[o++] = '/';
+        memcpy(out + o, p, n);
+        o += n;
+        out[o] = '\0';
+      }
+      p = *end ? end + 1 : end;
+    }
+  }
+  return o > 0;
 }
 
 const struct pl_record_entry *pl_record_find(const struct pl_record *rec, const char *path) {

@@ -35,6 +35,23 @@ struct pl_record {
 int pl_record_parse(const char *buf, size_t len, const char *record_path, struct pl_record *out,
                     pl_error_t *err);
 
+/* Parse the RECORD of an installed distribution, as pip (and pylock) write
+ * it: paths are relative to the directory holding the .dist-info and may
+ * start with "../" components (scripts, data files); a row may leave both
+ * hash and size empty (RECORD itself, byte-code, files pip generated). */
+int pl_record_parse_installed(const char *buf, size_t len, struct pl_record *out, pl_error_t *err);
+
+/* Render rows as pip writes an installed RECORD: sorted by path (bytewise,
+ * as Python sorts str), CSV with minimal quoting, "\r\n" line ends; an
+ * entry with PL_HASH_NONE has empty hash and size.  Sorts rec->entries. */
+int pl_record_format(struct pl_record *rec, char **out, size_t *len, pl_error_t *err);
+
+/* Join an installed RECORD path to `base` (the directory holding the
+ * .dist-info, relative to the prefix) and fold its ".." components: the
+ * file's path relative to the prefix, in out.  False when it would leave
+ * the prefix or does not fit. */
+bool pl_record_resolve(const char *base, const char *path, char *out, size_t cap);
+
 /* The row for `path`, or NULL. */
 const struct pl_record_entry *pl_record_find(const struct pl_record *rec, const char *path);
 

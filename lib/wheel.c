@@ -649,6 +649,7 @@ int pl_wheel_verify_stream(int fd, const char *filename, const struct pl_wheel_i
   v.archive_size = (uint64_t)st.st_size;
   if (scan_members(&v, err) < 0 || check_unique(&v, err) < 0 || check_layout(&v, &info, err) < 0 ||
       check_metadata(&v, interp, &info, err) < 0 || check_record(&v, &info, err) < 0 ||
+      (sink && sink->prepare && sink->prepare(ctx, &info, err) < 0) ||
       stream_members(&v, sink, ctx, &info, err) < 0)
     goto out;
   *out = info;

@@ -73,6 +73,11 @@ struct pl_wheel_sink {
   int (*begin)(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err);
   int (*data)(void *ctx, const void *buf, size_t len, pl_error_t *err);
   int (*end)(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err);
+  /* Called once, after the first pass accepted the listing and the metadata
+   * and before any data is streamed: `info` holds the parsed WHEEL, METADATA,
+   * RECORD and directory names (name, version, dist_info, data_dir, wheel,
+   * record; files and total_size are not yet counted). */
+  int (*prepare)(void *ctx, const struct pl_wheel_info *info, pl_error_t *err);
 };
 
 /* Verify the wheel open at `fd` (a regular file, read from offset 0),

@@ -543,7 +543,7 @@ static int s_end(void *c, const struct pl_wheel_entry *e, pl_error_t *err) {
 
 static void test_wheel_stream_sink_sees_every_verified_entry_and_can_abort(void **state) {
   struct spec s = base();
-  const struct pl_wheel_sink sink = {s_begin, s_data, s_end};
+  const struct pl_wheel_sink sink = {s_begin, s_data, s_end, NULL};
   struct sink_state st = {0};
   struct pl_wheel_info info = {0};
   pl_error_t err = NULL;

@@ -1,0 +1,393 @@
+/* pylock — the shared cache of wheels and installed trees; see cache.h. */
+#include "cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive_path.h"
+#include "cleanup.h"
+#include "file.h"
+#include "install.h"
+
+#define MARKER_MAX 8192
+#define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
+#define COPY_BLOCK (128 * 1024)
+
+int pl_cache_default_path(char **path, pl_error_t *err) {
+  const char *dir = getenv("PYLOCK_CACHE_DIR");
+  if (dir && dir[0]) {
+    if (dir[0] != '/')
+      return pl_fail(err, EINVAL, "PYLOCK_CACHE_DIR must be an absolute path, not %s", dir);
+    *path = strdup(dir);
+    return *path ? 0 : pl_fail(err, ENOMEM, "cache path");
+  }
+  /* XDG: a relative XDG_CACHE_HOME is invalid and ignored. */
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  if (xdg && xdg[0] == '/') {
+    if (asprintf(path, "%s/pylock", xdg) < 0) return pl_fail(err, ENOMEM, "cache path");
+    return 0;
+  }
+  const char *home = getenv("HOME");
+  if (home == NULL || home[0] != '/') {
+    struct passwd *pw = getpwuid(getuid());
+    home = pw ? pw->pw_dir : NULL;
+  }
+  if (home == NULL || home[0] != '/')
+    return pl_fail_hint(err, ENOENT, "set PYLOCK_CACHE_DIR or XDG_CACHE_HOME",
+                        "cannot find a cache directory: no home directory");
+  if (asprintf(path, "%s/.cache/pylock", home) < 0) return pl_fail(err, ENOMEM, "cache path");
+  return 0;
+}
+
+static int open_subdir(int dirfd, const char *name, const char *root, pl_error_t *err) {
+  if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+    return pl_fail(err, errno, "mkdir %s/%s", root, name);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return pl_fail(err, errno, "open %s/%s", root, name);
+  return fd;
+}
+
+int pl_cache_open(struct pl_cache *c, const char *path, pl_error_t *err) {
+  memset(c, 0, sizeof *c);
+  c->fd = c->wheels_fd = c->trees_fd = -1;
+  cleanup_free char *dflt = NULL;
+  if (path == NULL) {
+    if (pl_cache_default_path(&dflt, err) < 0) return -1;
+    path = dflt;
+  }
+  if (pl_mkdir_p(path, 0700, err) < 0) return pl_error_wrap(err, "cache");
+  /* Canonical: byte-code is compiled at the tree's real path. */
+  c->path = realpath(path, NULL);
+  if (c->path == NULL) return pl_fail(err, errno, "cache %s", path);
+  c->fd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (c->fd < 0) {
+    pl_fail(err, errno, "open cache %s", c->path);
+    pl_cache_close(c);
+    return -1;
+  }
+  c->wheels_fd = open_subdir(c->fd, "wheels", c->path, err);
+  c->trees_fd = c->wheels_fd < 0 ? -1 : open_subdir(c->fd, "trees", c->path, err);
+  if (c->trees_fd < 0) {
+    pl_cache_close(c);
+    return -1;
+  }
+  return 0;
+}
+
+void pl_cache_close(struct pl_cache *c) {
+  if (c->fd >= 0) close(c->fd);
+  if (c->wheels_fd >= 0) close(c->wheels_fd);
+  if (c->trees_fd >= 0) close(c->trees_fd);
+  free(c->path);
+  memset(c, 0, sizeof *c);
+  c->fd = c->wheels_fd = c->trees_fd = -1;
+}
+
+int pl_cache_interp_key(const struct pl_interp *in, char key[PL_INTERP_KEY_LEN + 1],
+                        pl_error_t *err) {
+  cleanup_free char *rec = pl_interp_format(in);
+  if (rec == NULL) return pl_fail(err, ENOMEM, "interpreter key");
+  char hex[PL_SHA256_HEX];
+  if (pl_sha256_hex(rec, strlen(rec), hex, err) < 0) return -1;
+  memcpy(key, hex, PL_INTERP_KEY_LEN);
+  key[PL_INTERP_KEY_LEN] = '\0';
+  return 0;
+}
+
+static int check_sha(const char *sha256, pl_error_t *err) {
+  size_t n = 0;
+  for (; sha256[n]; n++)
+    if (!((sha256[n] >= '0' && sha256[n] <= '9') || (sha256[n] >= 'a' && sha256[n] <= 'f'))) break;
+  if (n != 64 || sha256[n])
+    return pl_fail(err, EINVAL, "\"%.80s\" is not a sha256 (64 lowercase hex digits)", sha256);
+  return 0;
+}
+
+int pl_cache_wheel_path(const struct pl_cache *c, const char *sha256, char **path,
+                        pl_error_t *err) {
+  if (check_sha(sha256, err) < 0) return -1;
+  if (asprintf(path, "%s/wheels/%s.whl", c->path, sha256) < 0)
+    return pl_fail(err, ENOMEM, "wheel path");
+  return 0;
+}
+
+/* Hash fd from its start; optionally copy the bytes to out_fd. */
+static int hash_fd(int fd, int out_fd, char hex[PL_SHA256_HEX], pl_error_t *err) {
+  if (lseek(fd, 0, SEEK_SET) < 0) return pl_fail(err, errno, "seek");
+  cleanup_free char *buf = malloc(COPY_BLOCK);
+  if (buf == NULL) return pl_fail(err, ENOMEM, "hash");
+  struct pl_sha d;
+  if (pl_sha_init(&d, err) < 0) return -1;
+  for (;;) {
+    ssize_t n = read(fd, buf, COPY_BLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      pl_sha_free(&d);
+      return pl_fail(err, errno, "read");
+    }
+    if (n == 0) break;
+    if (pl_sha_update(&d, buf, (size_t)n, err) < 0 ||
+        (out_fd >= 0 && pl_write_all(out_fd, buf, (size_t)n) < 0 &&
+         pl_fail(err, errno, "write") < 0)) {
+      pl_sha_free(&d);
+      return -1;
+    }
+  }
+  return pl_sha_final(&d, hex, NULL, err);
+}
+
+int pl_cache_wheel_store(struct pl_cache *c, int src_fd, const char *sha256, pl_error_t *err) {
+  if (check_sha(sha256, err) < 0) return -1;
+  char name[80], hex[PL_SHA256_HEX];
+  snprintf(name, sizeof name, "%s.whl", sha256);
+  cleanup_free char *tmp = NULL;
+  int fd = pl_tmpfile_open_at(c->wheels_fd, name, 0444, &tmp, err);
+  if (fd < 0) return pl_error_wrap(err, "cache");
+  if (hash_fd(src_fd, fd, hex, err) < 0 ||
+      (strcmp(hex, sha256) != 0 &&
+       pl_fail(err, 0, "wheel bytes hash to sha256 %s, expected %s", hex, sha256) < 0)) {
+    close(fd);
+    unlinkat(c->wheels_fd, tmp, 0);
+    return pl_error_wrap(err, "cache %s", name);
+  }
+  return pl_tmpfile_commit_at(c->wheels_fd, fd, tmp, name, err);
+}
+
+int pl_cache_wheel_open(struct pl_cache *c, const char *sha256, pl_error_t *err) {
+  if (check_sha(sha256, err) < 0) return -1;
+  char name[80];
+  snprintf(name, sizeof name, "%s.whl", sha256);
+  int fd = openat(c->wheels_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return pl_fail(err, errno, "open %s/wheels/%s", c->path, name);
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return pl_fail(err, EINVAL, "%s/wheels/%s is not a regular file", c->path, name);
+  }
+  return fd;
+}
+
+/* ---- directory walks ----------------------------------------------------- */
+
+static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
+  if (depth > TREE_DEPTH_MAX) return pl_fail(err, ELOOP, "remove %s: too deep", name);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOTDIR || errno == ELOOP) {
+      if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        return pl_fail(err, errno, "remove %s", name);
+      return 0;
+    }
+    return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", name);
+  }
+  /* Sealed trees are 0555: make them writable to empty them. */
+  fchmod(fd, 0700);
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return pl_fail(err, errno, "read %s", name);
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
+      if (remove_at(fd, e->d_name, depth + 1, err) < 0) return -1;
+    } else if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT) {
+      return pl_fail(err, errno, "remove %s/%s", name, e->d_name);
+    }
+  }
+  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return pl_fail(err, errno, "remove %s", name);
+  return 0;
+}
+
+int pl_cache_remove_tree(int dirfd, const char *name, pl_error_t *err) {
+  return remove_at(dirfd, name, 0, err);
+}
+
+/* Make every file 0444 (0555 when it has an x bit) and every directory
+ * below the root 0555; count the files. */
+static int seal(int fd, int depth, uint64_t *files, pl_error_t *err) {
+  if (depth > TREE_DEPTH_MAX) return pl_fail(err, ELOOP, "tree too deep");
+  int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dfd < 0) return pl_fail(err, errno, "seal");
+  cleanup_dir DIR *d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return pl_fail(err, errno, "seal");
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return pl_fail(err, errno, "stat %s", e->d_name);
+    if (S_ISDIR(st.st_mode)) {
+      cleanup_close int sub =
+          openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) return pl_fail(err, errno, "open %s", e->d_name);
+      if (seal(sub, depth + 1, files, err) < 0) return pl_error_wrap(err, "%s", e->d_name);
+      if (fchmod(sub, 0555) < 0) return pl_fail(err, errno, "chmod %s", e->d_name);
+    } else if (S_ISREG(st.st_mode)) {
+      mode_t mode = (st.st_mode & 0111) ? 0555 : 0444;
+      if ((st.st_mode & 07777) != mode && fchmodat(fd, e->d_name, mode, 0) < 0)
+        return pl_fail(err, errno, "chmod %s", e->d_name);
+      (*files)++;
+    } else {
+      return pl_fail(err, 0, "%s: not a regular file or directory", e->d_name);
+    }
+  }
+  if (errno) return pl_fail(err, errno, "read directory");
+  return 0;
+}
+
+/* ---- trees ----------------------------------------------------------------- */
+
+void pl_cache_tree_release(struct pl_cache_tree *t) {
+  if (t == NULL) return;
+  if (t->fd >= 0) close(t->fd);
+  free(t->dist_info);
+  memset(t, 0, sizeof *t);
+  t->fd = -1;
+}
+
+/* A complete tree: open it and read its marker.  1 if found, 0 if absent,
+ * -1 on error; a directory without a marker is moved aside and removed. */
+static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
+                     pl_error_t *err) {
+  int fd = openat(c->trees_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    return pl_fail(err, errno, "open %s/trees/%s", c->path, key);
+  }
+  cleanup_free char *marker = NULL;
+  if (pl_read_file_at(fd, PL_TREE_MARKER, MARKER_MAX, &marker, NULL, err) < 0) {
+    close(fd);
+    if ((*err)->errnum != ENOENT) return -1;
+    /* Only complete trees are renamed into place; this one was put here by
+     * something else.  Out of the way with it, and build anew. */
+    char aside[128];
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (unsigned long long)getpid();
+    snprintf(aside, sizeof aside, ".tmp-broken-%016llx", rnd);
+    if (renameat(c->trees_fd, key, c->trees_fd, aside) == 0)
+      pl_cache_remove_tree(c->trees_fd, aside, err);
+    return 0;
+  }
+  const char *di = strstr(marker, "dist_info=");
+  const char *files = strstr(marker, "\nfiles=");
+  if (di != marker || files == NULL) {
+    close(fd);
+    return pl_fail(err, 0, "%s/trees/%s/%s is malformed", c->path, key, PL_TREE_MARKER);
+  }
+  out->dist_info = strndup(di + 10, (size_t)(files - di - 10));
+  out->files = strtoull(files + 7, NULL, 10);
+  out->fd = fd;
+  out->built = false;
+  if (out->dist_info == NULL) {
+    pl_cache_tree_release(out);
+    return pl_fail(err, ENOMEM, "tree");
+  }
+  return 1;
+}
+
+static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel_fd,
+                 const char *wheel_filename, const struct pl_interp *interp, pl_error_t *err) {
+  cleanup_close int tfd = openat(c->trees_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tfd < 0) return pl_fail(err, errno, "open %s/trees/%s", c->path, tmp);
+  cleanup_free char *tree_path = NULL;
+  if (asprintf(&tree_path, "%s/trees/%s", c->path, tmp) < 0) return pl_fail(err, ENOMEM, "tree");
+  struct pl_install_result res = {0};
+  if (pl_install_wheel(tfd, tree_path, wheel_fd, wheel_filename, interp, true, &res, err) < 0)
+    return -1;
+  uint64_t files = 0;
+  cleanup_free char *marker = NULL;
+  int n =
+      asprintf(&marker, "dist_info=%s\nfiles=%llu\n", res.dist_info, (unsigned long long)res.files);
+  pl_install_result_free(&res);
+  if (n < 0) return pl_fail(err, ENOMEM, "tree");
+  if (seal(tfd, 0, &files, err) < 0) return pl_error_wrap(err, "seal %s", tree_path);
+  /* The marker last, once every byte is on disk, then the root sealed. */
+  if (syncfs(tfd) < 0) return pl_fail(err, errno, "sync %s", tree_path);
+  cleanup_close int mfd =
+      openat(tfd, PL_TREE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (mfd < 0 || pl_write_all(mfd, marker, strlen(marker)) < 0 || fsync(mfd) < 0)
+    return pl_fail(err, errno, "write %s/%s", tree_path, PL_TREE_MARKER);
+  if (fchmod(tfd, 0555) < 0 || fsync(tfd) < 0) return pl_fail(err, errno, "seal %s", tree_path);
+  (void)key;
+  return 0;
+}
+
+int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
+                               const char *wheel_filename, const struct pl_interp *interp,
+                               struct pl_cache_tree *out, pl_error_t *err) {
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  if (check_sha(wheel_sha256, err) < 0) return -1;
+  char ik[PL_INTERP_KEY_LEN + 1], key[128];
+  if (pl_cache_interp_key(interp, ik, err) < 0) return -1;
+  snprintf(key, sizeof key, "%s-%s", wheel_sha256, ik);
+  int r = tree_open(c, key, out, err);
+  if (r != 0) return r < 0 ? -1 : 0;
+
+  cleanup_close int own_fd = -1;
+  if (wheel_fd < 0) {
+    own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
+    if (own_fd < 0) return -1;
+    wheel_fd = own_fd;
+  }
+  /* The cache is only as good as what we check when reading it back: the
+   * bytes must still be the ones the signed target named. */
+  char hex[PL_SHA256_HEX];
+  if (hash_fd(wheel_fd, -1, hex, err) < 0) return pl_error_wrap(err, "wheel %s", wheel_filename);
+  if (strcmp(hex, wheel_sha256) != 0)
+    return pl_fail_hint(err, 0, "remove it from the cache (wheels/<sha256>.whl) to fetch it again",
+                        "wheel %s: its bytes hash to sha256 %s, expected %s (tampered or corrupt)",
+                        wheel_filename, hex, wheel_sha256);
+
+  char tmp[192];
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(tmp, sizeof tmp, ".tmp-%s-%016llx", key, rnd);
+  if (mkdirat(c->trees_fd, tmp, 0755) < 0)
+    return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
+  if (build(c, key, tmp, wheel_fd, wheel_filename, interp, err) < 0) {
+    pl_error_t ignored = NULL;
+    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+    pl_error_free(&ignored);
+    return -1;
+  }
+  bool lost = false;
+  if (renameat2(c->trees_fd, tmp, c->trees_fd, key, RENAME_NOREPLACE) < 0) {
+    int e = errno;
+    if (e == EINVAL || e == ENOSYS) /* no RENAME_NOREPLACE here: a full target is refused anyway */
+      e = renameat(c->trees_fd, tmp, c->trees_fd, key) < 0 ? errno : 0;
+    if (e == EEXIST || e == ENOTEMPTY) {
+      lost = true; /* another builder won the race: theirs is as good */
+    } else if (e != 0) {
+      pl_error_t ignored = NULL;
+      pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+      pl_error_free(&ignored);
+      return pl_fail(err, e, "rename %s/trees/%s into place", c->path, tmp);
+    }
+  }
+  if (lost) {
+    pl_error_t ignored = NULL;
+    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+    pl_error_free(&ignored);
+  } else if (fsync(c->trees_fd) < 0) {
+    return pl_fail(err, errno, "fsync %s/trees", c->path);
+  }
+  r = tree_open(c, key, out, err);
+  if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
+  out->built = !lost;
+  return 0;
+}

@@ -1,0 +1,81 @@
+/* pylock — the user's content-addressed cache, shared by all projects.
+ *
+ *   $PYLOCK_CACHE_DIR, else $XDG_CACHE_HOME/pylock, else ~/.cache/pylock:
+ *   wheels/<sha256>.whl               verified wheel bytes, 0444
+ *   trees/<sha256>-<interpkey>/       the wheel installed for one base
+ *                                     interpreter, laid out relative to its
+ *                                     prefix (see install.h); dirs 0555,
+ *                                     files 0444/0555, and .complete
+ *   trees/.tmp-*                      trees being built (or left by a crash)
+ *
+ * <interpkey> is the first 16 hex digits of the sha256 of the interpreter's
+ * .pylock/interp record (pl_interp_format): a tree holds absolute paths of
+ * that interpreter (shebangs, co_filename), so it is only valid for it.
+ *
+ * A tree is built in a temporary directory, sealed read-only, marked
+ * complete and renamed into place with RENAME_NOREPLACE: a crash at any
+ * point leaves no tree or a whole one, and of two concurrent builders the
+ * loser discards its copy and uses the winner's. */
+#ifndef PYLOCK_CACHE_H
+#define PYLOCK_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "interp.h"
+#include "sha.h"
+
+#define PL_INTERP_KEY_LEN 16
+
+struct pl_cache {
+  char *path;    /* absolute */
+  int fd;        /* the cache directory */
+  int wheels_fd; /* wheels/ */
+  int trees_fd;  /* trees/ */
+};
+
+struct pl_cache_tree {
+  int fd;          /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
+  char *dist_info; /* its .dist-info, relative to the prefix */
+  uint64_t files;  /* regular files, .complete not counted */
+  bool built;      /* built by this call (false: found in the cache) */
+};
+
+/* The cache directory for this user (not created). */
+int pl_cache_default_path(char **path, pl_error_t *err);
+
+/* Open (creating as needed, 0700) the cache at `path`, or at the default
+ * when `path` is NULL. */
+int pl_cache_open(struct pl_cache *c, const char *path, pl_error_t *err);
+void pl_cache_close(struct pl_cache *c);
+
+/* <interpkey> of an interpreter: 16 lowercase hex digits and NUL. */
+int pl_cache_interp_key(const struct pl_interp *in, char key[PL_INTERP_KEY_LEN + 1],
+                        pl_error_t *err);
+
+/* Absolute path of wheels/<sha256>.whl (whether or not it exists). */
+int pl_cache_wheel_path(const struct pl_cache *c, const char *sha256, char **path, pl_error_t *err);
+
+/* Copy the wheel open at src_fd into wheels/<sha256>.whl, refusing it
+ * unless its bytes hash to `sha256` (lowercase hex). */
+int pl_cache_wheel_store(struct pl_cache *c, int src_fd, const char *sha256, pl_error_t *err);
+
+/* Open wheels/<sha256>.whl for reading; returns the fd. */
+int pl_cache_wheel_open(struct pl_cache *c, const char *sha256, pl_error_t *err);
+
+/* The tree of wheel `wheel_sha256` for `interp`: found when complete, else
+ * built from the wheel (`wheel_fd`, or the cached wheel when -1), whose
+ * bytes must hash to wheel_sha256 and which must verify (lib/wheel.h).
+ * `wheel_filename` is its name (the TUF target's).  Release with
+ * pl_cache_tree_release(). */
+int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
+                               const char *wheel_filename, const struct pl_interp *interp,
+                               struct pl_cache_tree *out, pl_error_t *err);
+void pl_cache_tree_release(struct pl_cache_tree *t);
+
+/* Remove a directory tree under dirfd, making read-only directories
+ * writable first; never follows symlinks. */
+int pl_cache_remove_tree(int dirfd, const char *name, pl_error_t *err);
+
+#endif

@@ -1,0 +1,825 @@
+/* pylock — installing a wheel into a tree, as pip does; see install.h. */
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive_path.h"
+#include "cleanup.h"
+#include "digest.h"
+#include "file.h"
+#include "record.h"
+#include "wheel.h"
+
+#define ENTRY_POINTS_MAX (1u << 20) /* entry_points.txt */
+#define SCRIPT_MAX (64u << 20)      /* a .data/scripts file whose shebang is rewritten */
+#define ENTRY_POINTS_COUNT_MAX 10000
+#define COMPILE_OUTPUT_MAX 2048 /* of the compiler's complaints, kept for the error */
+#define PARALLEL_COMPILE_MIN 64 /* .py files from which compileall gets -j0 */
+
+/* One file of the wheel and where it went. */
+struct placed {
+  const struct pl_record_entry *row; /* its row in the wheel's RECORD */
+  char *dest;                        /* relative to the prefix (the tree's root) */
+  bool script;                       /* from .data/scripts */
+  bool skip;                         /* removed again: an entry-point wrapper, INSTALLER */
+  bool changed;                      /* shebang rewritten: digest and size below */
+  unsigned char digest[PL_HASH_MAX];
+  size_t digest_len;
+  uint64_t size;
+};
+
+struct entry_point {
+  char *name, *value;
+  bool gui;
+};
+
+struct install {
+  int tree_fd;
+  const struct pl_interp *in;
+  const char *purelib, *platlib, *scripts, *data; /* relative to the prefix */
+  char *headers;                                  /* <include>/<project name> */
+  const char *lib;                                /* purelib or platlib: where RECORD paths start */
+  char *dist_info, *data_dir, *record_path, *entry_points_path, *installer_path;
+  struct placed *p;
+  size_t n, cap;
+  int fd; /* the member being written */
+  bool in_entry_points;
+  char *ep_buf;
+  size_t ep_len;
+  char *dir_path; /* the last directory opened, and its fd */
+  int dir_fd;
+  const char *tree_path;
+  char *exclude; /* regex of generated scripts named *.py, which pip does not compile */
+  size_t xl, xc;
+  struct pl_record out; /* rows of the installed RECORD */
+  size_t out_cap;
+  uint64_t pyc;
+};
+
+static void install_free(struct install *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->p[i].dest);
+  free(s->p);
+  free(s->headers);
+  free(s->dist_info);
+  free(s->data_dir);
+  free(s->record_path);
+  free(s->entry_points_path);
+  free(s->installer_path);
+  free(s->ep_buf);
+  free(s->dir_path);
+  free(s->exclude);
+  if (s->fd >= 0) close(s->fd);
+  if (s->dir_fd >= 0) close(s->dir_fd);
+  pl_record_free(&s->out);
+}
+
+static const char *q(char *buf, const char *s) {
+  return pl_path_quote(buf, PL_QUOTE_CAP, s, strlen(s));
+}
+
+static char *join(const char *base, const char *rest) {
+  char *s = NULL;
+  if (asprintf(&s, "%s%s%s", base, base[0] ? "/" : "", rest) < 0) return NULL;
+  return s;
+}
+
+/* `dest` relative to `lib` (both relative to the prefix), as pip's
+ * os.path.relpath: "../../../bin/x" for a script. */
+static char *relative_to(const char *lib, const char *dest) {
+  /* Skip the whole components both share. */
+  size_t c = 0;
+  for (size_t i = 0;; i++) {
+    bool lend = lib[i] == '\0' || lib[i] == '/', dend = dest[i] == '\0' || dest[i] == '/';
+    if (lend && dend) {
+      c = i;
+      if (lib[i] == '\0' || dest[i] == '\0') break;
+    } else if (lib[i] != dest[i]) {
+      break;
+    }
+  }
+  const char *l = lib + c, *d = dest + c;
+  if (*l == '/') l++;
+  if (*d == '/') d++;
+  if (c == 0) l = lib, d = dest;
+  size_t up = 0;
+  if (*l) {
+    up = 1;
+    for (const char *k = l; *k; k++)
+      up += *k == '/';
+  }
+  size_t dl = strlen(d);
+  char *s = malloc(up * 3 + dl + 1);
+  if (s == NULL) return NULL;
+  char *o = s;
+  for (size_t k = 0; k < up; k++, o += 3)
+    memcpy(o, "../", 3);
+  memcpy(o, d, dl + 1);
+  if (dl == 0 && o > s) o[-1] = '\0'; /* dest is an ancestor of lib */
+  return s;
+}
+
+/* Open (creating as needed) directory `rel` of the tree, one component at a
+ * time without following links; the last one opened is kept. */
+static int tree_dir(struct install *s, const char *rel, pl_error_t *err) {
+  if (s->dir_path && strcmp(s->dir_path, rel) == 0) return s->dir_fd;
+  if (s->dir_fd >= 0) close(s->dir_fd);
+  free(s->dir_path);
+  s->dir_path = NULL;
+  s->dir_fd = -1;
+  if (rel[0] && pl_mkdir_p_at(s->tree_fd, rel, 0755, err) < 0) return -1;
+  int fd = fcntl(s->tree_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return pl_fail(err, errno, "open the tree");
+  cleanup_free char *copy = strdup(rel);
+  if (copy == NULL) {
+    close(fd);
+    return pl_fail(err, ENOMEM, "open %s", rel);
+  }
+  char *save = NULL;
+  for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    if (next < 0) return pl_fail(err, e, "open %s", rel);
+    fd = next;
+  }
+  s->dir_path = strdup(rel);
+  if (s->dir_path == NULL) {
+    close(fd);
+    return pl_fail(err, ENOMEM, "open %s", rel);
+  }
+  s->dir_fd = fd;
+  return fd;
+}
+
+/* Split dest into its directory (in buf) and base name. */
+static const char *split(const char *dest, char *buf, size_t cap) {
+  const char *slash = strrchr(dest, '/');
+  size_t n = slash ? (size_t)(slash - dest) : 0;
+  if (n >= cap) n = cap - 1;
+  memcpy(buf, dest, n);
+  buf[n] = '\0';
+  return slash ? slash + 1 : dest;
+}
+
+/* Create dest (a new file: a name already there is a conflict unless
+ * `replace`), read-only, executable or not. */
+static int create_file(struct install *s, const char *dest, bool executable, bool replace,
+                       pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], dir[PL_PATH_MAX + 1];
+  const char *base = split(dest, dir, sizeof dir);
+  int dfd = tree_dir(s, dir, err);
+  if (dfd < 0) return -1;
+  if (replace && unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
+    return pl_fail(err, errno, "replace %s", q(qb, dest));
+  mode_t mode = executable ? 0555 : 0444;
+  int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0 && errno == EEXIST)
+    return pl_fail(err, EEXIST, "two files of the wheel install to %s", q(qb, dest));
+  if (fd < 0) return pl_fail(err, errno, "create %s", q(qb, dest));
+  if (fchmod(fd, mode) < 0) {
+    int e = errno;
+    close(fd);
+    return pl_fail(err, e, "chmod %s", q(qb, dest));
+  }
+  return fd;
+}
+
+static int write_new(struct install *s, const char *dest, const void *data, size_t len,
+                     bool executable, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP];
+  int fd = create_file(s, dest, executable, true, err);
+  if (fd < 0) return -1;
+  int e = pl_write_all(fd, data, len) < 0 ? errno : 0;
+  if (close(fd) < 0 && e == 0) e = errno;
+  if (e) return pl_fail(err, e, "write %s", q(qb, dest));
+  return 0;
+}
+
+static int add_row(struct install *s, const char *dest, enum pl_hash_algo algo,
+                   const unsigned char *digest, size_t dlen, bool has_size, uint64_t size,
+                   pl_error_t *err) {
+  if (s->out.n == s->out_cap) {
+    size_t ncap = s->out_cap ? s->out_cap * 2 : 256;
+    struct pl_record_entry *v = realloc(s->out.entries, ncap * sizeof *v);
+    if (v == NULL) return pl_fail(err, ENOMEM, "RECORD");
+    s->out.entries = v;
+    s->out_cap = ncap;
+  }
+  struct pl_record_entry *e = &s->out.entries[s->out.n];
+  memset(e, 0, sizeof *e);
+  e->path = relative_to(s->lib, dest);
+  if (e->path == NULL) return pl_fail(err, ENOMEM, "RECORD");
+  e->algo = algo;
+  if (dlen) memcpy(e->digest, digest, dlen);
+  e->digest_len = dlen;
+  e->has_size = has_size;
+  e->size = size;
+  s->out.n++;
+  return 0;
+}
+
+/* A generated file: written, and listed with its sha256. */
+static int generate(struct install *s, const char *dest, const void *data, size_t len,
+                    bool executable, pl_error_t *err) {
+  unsigned char d[PL_HASH_MAX];
+  size_t dl;
+  if (write_new(s, dest, data, len, executable, err) < 0 ||
+      pl_digest_buffer(PL_HASH_SHA256, data, len, d, &dl, err) < 0)
+    return -1;
+  return add_row(s, dest, PL_HASH_SHA256, d, dl, true, len, err);
+}
+
+/* ---- the verifying stream's sink ----------------------------------------- */
+
+static int on_prepare(void *ctx, const struct pl_wheel_info *info, pl_error_t *err) {
+  struct install *s = ctx;
+  s->lib = info->wheel.root_is_purelib ? s->purelib : s->platlib;
+  /* pip's headers path: <include>/<name>, the name as the wheel's filename
+   * spells it with '_' back to '-' (pip's Wheel.name, for a wheel file). */
+  cleanup_free char *name = strdup(info->filename.name);
+  if (name == NULL) return pl_fail(err, ENOMEM, "install");
+  for (char *c = name; *c; c++)
+    if (*c == '_') *c = '-';
+  const char *include = pl_interp_relative(s->in, s->in->include);
+  s->headers = join(include ? include : "include", name);
+  s->dist_info = strdup(info->dist_info);
+  s->data_dir = info->data_dir ? strdup(info->data_dir) : NULL;
+  if (s->headers == NULL || s->dist_info == NULL || (info->data_dir && s->data_dir == NULL) ||
+      asprintf(&s->record_path, "%s/RECORD", info->dist_info) < 0 ||
+      asprintf(&s->entry_points_path, "%s/entry_points.txt", info->dist_info) < 0 ||
+      asprintf(&s->installer_path, "%s/INSTALLER", info->dist_info) < 0)
+    return pl_fail(err, ENOMEM, "install");
+  s->p = calloc(info->record.n ? info->record.n : 1, sizeof *s->p);
+  if (s->p == NULL) return pl_fail(err, ENOMEM, "install");
+  s->cap = info->record.n;
+  return 0;
+}
+
+/* Where a member goes, relative to the prefix; NULL when out of memory. */
+static char *destination(struct install *s, const char *path, bool *script) {
+  *script = false;
+  size_t dl = s->data_dir ? strlen(s->data_dir) : 0;
+  if (dl == 0 || strncmp(path, s->data_dir, dl) != 0 || path[dl] != '/') return join(s->lib, path);
+  /* <name>.data/<scheme key>/<rest>; wheel.c accepted only known keys. */
+  const char *key = path + dl + 1, *slash = strchr(key, '/');
+  size_t kl = (size_t)(slash - key);
+  const char *base = kl == 7 && !memcmp(key, "purelib", 7)   ? s->purelib
+                     : kl == 7 && !memcmp(key, "platlib", 7) ? s->platlib
+                     : kl == 7 && !memcmp(key, "headers", 7) ? s->headers
+                     : kl == 7 && !memcmp(key, "scripts", 7) ? s->scripts
+                                                             : s->data;
+  *script = base == s->scripts;
+  return join(base, slash + 1);
+}
+
+static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
+  struct install *s = ctx;
+  char qb[PL_QUOTE_CAP];
+  /* Directories are made as files need them, as pip does: an empty
+   * directory of the wheel is not installed. */
+  if (e->is_dir || strcmp(e->path, s->record_path) == 0) return 0;
+  if (s->n == s->cap) return pl_fail(err, EIO, "more files than RECORD rows");
+  struct placed *p = &s->p[s->n];
+  p->row = e->record;
+  p->dest = destination(s, e->path, &p->script);
+  if (p->dest == NULL) return pl_fail(err, ENOMEM, "install");
+  s->n++;
+  if (strcmp(p->dest, PL_TREE_MARKER) == 0)
+    return pl_fail(err, 0, "entry \"%s\" would install to the prefix's %s, which pylock reserves",
+                   q(qb, e->path), PL_TREE_MARKER);
+  s->fd = create_file(s, p->dest, e->executable, false, err);
+  if (s->fd < 0) return pl_error_wrap(err, "entry \"%s\"", q(qb, e->path));
+  s->in_entry_points = strcmp(e->path, s->entry_points_path) == 0;
+  return 0;
+}
+
+static int on_data(void *ctx, const void *buf, size_t len, pl_error_t *err) {
+  struct install *s = ctx;
+  if (s->fd < 0) return 0;
+  if (pl_write_all(s->fd, buf, len) < 0) return pl_fail(err, errno, "write");
+  if (s->in_entry_points) {
+    if (len > ENTRY_POINTS_MAX - s->ep_len)
+      return pl_fail(err, EFBIG, "entry_points.txt is larger than %u bytes", ENTRY_POINTS_MAX);
+    char *nb = realloc(s->ep_buf, s->ep_len + len + 1);
+    if (nb == NULL) return pl_fail(err, ENOMEM, "entry_points.txt");
+    memcpy(nb + s->ep_len, buf, len);
+    s->ep_buf = nb;
+    s->ep_len += len;
+    s->ep_buf[s->ep_len] = '\0';
+  }
+  return 0;
+}
+
+static int on_end(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
+  struct install *s = ctx;
+  if (s->fd < 0) return 0;
+  int fd = s->fd;
+  s->fd = -1;
+  s->in_entry_points = false;
+  if (close(fd) < 0) return pl_fail(err, errno, "write %s", e->path);
+  return 0;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+static bool word_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c >= 0x80;
+}
+
+static char *trim(char *a, char *b) {
+  while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
+    a++;
+  while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+    b--;
+  *b = '\0';
+  return a;
+}
+
+/* entry_points.txt (importlib.metadata's reading of it): the console_scripts
+ * and gui_scripts sections, name = value; a later name replaces an earlier. */
+static int parse_entry_points(char *buf, struct entry_point **out, size_t *n, pl_error_t *err) {
+  int section = 0; /* 1 console, 2 gui */
+  size_t cap = 0;
+  for (char *line = buf; line && *line;) {
+    char *eol = strchr(line, '\n');
+    char *next = eol ? eol + 1 : NULL;
+    char *t = trim(line, eol ? eol : line + strlen(line));
+    line = next;
+    if (*t == '\0' || *t == '#' || *t == ';') continue;
+    if (*t == '[') {
+      char *close = strchr(t, ']');
+      if (close == NULL) continue;
+      char *name = trim(t + 1, close);
+      section = strcmp(name, "console_scripts") == 0 ? 1 : strcmp(name, "gui_scripts") == 0 ? 2 : 0;
+      continue;
+    }
+    char *eq = strchr(t, '=');
+    if (section == 0 || eq == NULL) continue;
+    char *name = trim(t, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+    size_t i = 0;
+    for (; i < *n; i++)
+      if (strcmp((*out)[i].name, name) == 0) break;
+    if (i == *n) {
+      if (*n >= ENTRY_POINTS_COUNT_MAX)
+        return pl_fail(err, 0, "more than %d entry points", ENTRY_POINTS_COUNT_MAX);
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 16;
+        struct entry_point *v = realloc(*out, cap * sizeof *v);
+        if (v == NULL) return pl_fail(err, ENOMEM, "entry points");
+        *out = v;
+      }
+      (*n)++;
+    }
+    (*out)[i] = (struct entry_point){name, value, section == 2};
+  }
+  return 0;
+}
+
+/* distlib's export entry: module(.sub)*:func(.attr)* [flags]; pip requires
+ * the ":func" part.  Fills module and func (pointing into a copy). */
+static int parse_callable(const char *name, const char *value, char **copy, const char **module,
+                          const char **func, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP];
+  if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) goto bad_name;
+  for (const char *c = name; *c; c++)
+    if (!word_byte((unsigned char)*c) && *c != '-' && *c != '.' && *c != '+') goto bad_name;
+  *copy = strdup(value);
+  if (*copy == NULL) return pl_fail(err, ENOMEM, "entry points");
+  char *v = *copy, *colon = NULL, *c = v;
+  for (;;) {
+    if (!word_byte((unsigned char)*c)) goto bad_value;
+    while (word_byte((unsigned char)*c))
+      c++;
+    if (*c == ':' && colon == NULL) {
+      colon = c++;
+    } else if (*c == '.') {
+      c++;
+    } else {
+      break;
+    }
+  }
+  char *end = c;
+  while (*c == ' ' || *c == '\t')
+    c++;
+  if (*c == '[') { /* extras: only gate whether the script is wanted; pip ignores them */
+    char *close = strchr(c, ']');
+    if (close == NULL) goto bad_value;
+    c = close + 1;
+    while (*c == ' ' || *c == '\t')
+      c++;
+  }
+  if (*c != '\0') goto bad_value;
+  if (colon == NULL)
+    return pl_fail_hint(err, 0, "the wheel's author must name a function: module:function",
+                        "entry point %s = %s: a callable suffix is required", q(qb, name),
+                        q(qc, value));
+  *end = '\0';
+  *colon = '\0';
+  *module = v;
+  *func = colon + 1;
+  return 0;
+bad_name:
+  return pl_fail(err, 0, "entry point name \"%s\" is not a script name", q(qb, name));
+bad_value:
+  return pl_fail(err, 0, "entry point %s = %s is not module:function", q(qb, name), q(qc, value));
+}
+
+char *pl_install_script_text(const char *python, const char *module, const char *func) {
+  /* distlib's ScriptMaker._get_shebang and _build_shebang, POSIX: a path
+   * with a space is quoted, and a long or spaced one goes through /bin/sh. */
+  cleanup_free char *exe = NULL;
+  if (strchr(python, ' ') && python[0] != '"') {
+    if (strncmp(python, "/usr/bin/env ", 13) == 0) {
+      const char *rest = python + 13;
+      if (asprintf(&exe, strchr(rest, ' ') && rest[0] != '"' ? "/usr/bin/env \"%s\"" : "%s",
+                   strchr(rest, ' ') && rest[0] != '"' ? rest : python) < 0)
+        return NULL;
+    } else if (asprintf(&exe, "\"%s\"", python) < 0) {
+      return NULL;
+    }
+  } else if ((exe = strdup(python)) == NULL) {
+    return NULL;
+  }
+  cleanup_free char *shebang = NULL;
+  int r = strchr(exe, ' ') == NULL && strlen(exe) + 3 <= 127
+              ? asprintf(&shebang, "#!%s\n", exe)
+              : asprintf(&shebang, "#!/bin/sh\n'''exec' %s \"$0\" \"$@\"\n' '''\n", exe);
+  if (r < 0) return NULL;
+  size_t il = strcspn(func, ".");
+  char *text = NULL;
+  if (asprintf(&text,
+               "%s# -*- coding: utf-8 -*-\n"
+               "import re\n"
+               "import sys\n"
+               "from %s import %.*s\n"
+               "if __name__ == '__main__':\n"
+               "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+               "    sys.exit(%s())\n",
+               shebang, module, (int)il, func, func) < 0)
+    return NULL;
+  return text;
+}
+
+/* pip's get_console_script_specs: pip and easy_install get wrappers named
+ * for the interpreter installing them, whatever versions the wheel names. */
+static bool versioned_alias(const char *name, const char *base, char sep) {
+  size_t bl = strlen(base);
+  if (strncmp(name, base, bl) != 0) return false;
+  const char *c = name + bl;
+  if (*c == '\0') return true;
+  if (sep == '-' && *c++ != '-') return false;
+  const char *d = c;
+  while (*c >= '0' && *c <= '9')
+    c++;
+  if (c == d) return false;
+  if (*c == '\0') return sep != '-';
+  if (*c++ != '.') return false;
+  d = c;
+  while (*c >= '0' && *c <= '9')
+    c++;
+  return c > d && *c == '\0';
+}
+
+/* Append to a Python regular expression; `literal` escapes everything but
+ * [A-Za-z0-9_/] and non-ASCII. */
+static int re_append(char **dst, size_t *len, size_t *cap, const char *src, bool literal) {
+  for (const char *c = src; *c; c++) {
+    if (*len + 3 > *cap) {
+      size_t ncap = *cap ? *cap * 2 : 256;
+      char *n = realloc(*dst, ncap);
+      if (n == NULL) return -1;
+      *dst = n;
+      *cap = ncap;
+    }
+    unsigned char u = (unsigned char)*c;
+    if (literal && !((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                     u == '_' || u == '/' || u >= 0x80))
+      (*dst)[(*len)++] = '\\';
+    (*dst)[(*len)++] = *c;
+  }
+  (*dst)[*len] = '\0';
+  return 0;
+}
+
+static int make_script(struct install *s, const char *name, const char *value, pl_error_t *err) {
+  cleanup_free char *copy = NULL, *text = NULL, *dest = NULL;
+  const char *module, *func;
+  if (parse_callable(name, value, &copy, &module, &func, err) < 0) return -1;
+  text = pl_install_script_text(s->in->python, module, func);
+  dest = join(s->scripts, name);
+  if (text == NULL || dest == NULL) return pl_fail(err, ENOMEM, "scripts");
+  size_t nl = strlen(name);
+  if (nl > 3 && strcmp(name + nl - 3, ".py") == 0) {
+    /* compileall would byte-compile it; pip does not. */
+    if ((s->xl && re_append(&s->exclude, &s->xl, &s->xc, "|", false) < 0) ||
+        re_append(&s->exclude, &s->xl, &s->xc, "^", false) < 0 ||
+        re_append(&s->exclude, &s->xl, &s->xc, s->tree_path, true) < 0 ||
+        re_append(&s->exclude, &s->xl, &s->xc, "/", true) < 0 ||
+        re_append(&s->exclude, &s->xl, &s->xc, dest, true) < 0 ||
+        re_append(&s->exclude, &s->xl, &s->xc, "$", false) < 0)
+      return pl_fail(err, ENOMEM, "scripts");
+  }
+  /* Overwrites a file of .data/scripts by that name, as pip's clobber does. */
+  for (size_t i = 0; i < s->n; i++)
+    if (!s->p[i].skip && strcmp(s->p[i].dest, dest) == 0) s->p[i].skip = true;
+  return generate(s, dest, text, strlen(text), true, err);
+}
+
+static int make_entry_points(struct install *s, struct entry_point *ep, size_t n, pl_error_t *err) {
+  const char *major_minor = s->in->short_version ? s->in->short_version : "3";
+  char major[8];
+  snprintf(major, sizeof major, "%.*s", (int)strcspn(major_minor, "."), major_minor);
+  const char *pip = NULL, *easy = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (ep[i].gui) continue;
+    if (strcmp(ep[i].name, "pip") == 0) pip = ep[i].value;
+    if (strcmp(ep[i].name, "easy_install") == 0) easy = ep[i].value;
+  }
+  char alias[64];
+  if (pip) {
+    /* ENSUREPIP_OPTIONS is not honoured: pylock's installs are never ensurepip's. */
+    if (make_script(s, "pip", pip, err) < 0) return -1;
+    snprintf(alias, sizeof alias, "pip%s", major);
+    if (make_script(s, alias, pip, err) < 0) return -1;
+    snprintf(alias, sizeof alias, "pip%s", major_minor);
+    if (make_script(s, alias, pip, err) < 0) return -1;
+  }
+  if (easy) {
+    if (make_script(s, "easy_install", easy, err) < 0) return -1;
+    snprintf(alias, sizeof alias, "easy_install-%s", major_minor);
+    if (make_script(s, alias, easy, err) < 0) return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!ep[i].gui && ((pip && versioned_alias(ep[i].name, "pip", 0)) ||
+                       (easy && versioned_alias(ep[i].name, "easy_install", '-'))))
+      continue;
+    if (make_script(s, ep[i].name, ep[i].value, err) < 0) return -1;
+  }
+  return 0;
+}
+
+/* pip's is_entrypoint_wrapper: setuptools' EP, EP.exe, EP-script.py, EP.pya. */
+static bool is_wrapper(const char *dest, const struct entry_point *ep, size_t n) {
+  const char *base = strrchr(dest, '/');
+  base = base ? base + 1 : dest;
+  size_t bl = strlen(base), ml = bl;
+  if (bl > 4 && (strcasecmp(base + bl - 4, ".exe") == 0 || strcasecmp(base + bl - 4, ".pya") == 0))
+    ml = bl - 4;
+  else if (bl > 10 && strcasecmp(base + bl - 10, "-script.py") == 0)
+    ml = bl - 10;
+  for (size_t i = 0; i < n; i++)
+    if (strlen(ep[i].name) == ml && memcmp(ep[i].name, base, ml) == 0) return true;
+  return false;
+}
+
+/* pip's fix_script: a first line starting "#!python" becomes "#!<python>\n". */
+static int fix_script(struct install *s, struct placed *p, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP];
+  cleanup_free char *buf = NULL;
+  size_t len;
+  if (pl_read_file_at(s->tree_fd, p->dest, SCRIPT_MAX, &buf, &len, err) < 0) return -1;
+  if (len < 8 || memcmp(buf, "#!python", 8) != 0) return 0;
+  const char *nl = memchr(buf, '\n', len);
+  size_t rest = nl ? len - (size_t)(nl + 1 - buf) : 0;
+  size_t pl = strlen(s->in->python), nlen = 2 + pl + 1 + rest;
+  cleanup_free char *out = malloc(nlen);
+  if (out == NULL) return pl_fail(err, ENOMEM, "script %s", q(qb, p->dest));
+  memcpy(out, "#!", 2);
+  memcpy(out + 2, s->in->python, pl);
+  out[2 + pl] = '\n';
+  if (rest) memcpy(out + 3 + pl, nl + 1, rest);
+  bool exec = p->row->executable;
+  if (write_new(s, p->dest, out, nlen, exec, err) < 0) return -1;
+  p->changed = true;
+  p->size = nlen;
+  return pl_digest_buffer(PL_HASH_SHA256, out, nlen, p->digest, &p->digest_len, err);
+}
+
+/* ---- byte-code --------------------------------------------------------------- */
+
+/* Run `python -I -m compileall` over the tree, with co_filename as the files'
+ * final path under the prefix, in a child with an empty environment (PATH
+ * only) that dies with us.  Files that do not compile (Python 2 syntax in an
+ * old wheel) get no byte-code, as with pip; only a compiler that cannot run
+ * is an error. */
+static int compile_tree(struct install *s, const char *tree_path, const char *exclude,
+                        pl_error_t *err) {
+  const char *argv[16];
+  int a = 0;
+  argv[a++] = s->in->python;
+  argv[a++] = "-I";
+  argv[a++] = "-m";
+  argv[a++] = "compileall";
+  argv[a++] = "-q";
+  /* compileall's process pool costs ~120 ms to start: worth it for big
+   * wheels only (pip: 0.9 s with it, 1.2 s without; six: 0.16 s vs 0.04 s). */
+  size_t py = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    size_t l = strlen(s->p[i].dest);
+    py += !s->p[i].skip && l > 3 && strcmp(s->p[i].dest + l - 3, ".py") == 0;
+  }
+  argv[a++] = py >= PARALLEL_COMPILE_MIN ? "-j0" : "-j1";
+  argv[a++] = "-s";
+  argv[a++] = tree_path;
+  argv[a++] = "-p";
+  argv[a++] = s->in->prefix;
+  if (exclude) {
+    argv[a++] = "-x";
+    argv[a++] = exclude;
+  }
+  argv[a++] = tree_path;
+  argv[a] = NULL;
+  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return pl_fail(err, e, "fork");
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
+        dup2(pipefd[1], STDERR_FILENO) < 0)
+      _exit(127);
+    execve(argv[0], (char *const *)argv, (char *const *)envp);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  cleanup_close int rfd = pipefd[0];
+  char out[COMPILE_OUTPUT_MAX + 1];
+  size_t olen = 0;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  bool timeout = false;
+  for (;;) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = (long)(PL_INSTALL_COMPILE_TIMEOUT_S - (now.tv_sec - t0.tv_sec)) * 1000;
+    if (left <= 0) {
+      timeout = true;
+      break;
+    }
+    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+    int pr = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(rfd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    size_t keep = (size_t)n < COMPILE_OUTPUT_MAX - olen ? (size_t)n : COMPILE_OUTPUT_MAX - olen;
+    memcpy(out + olen, buf, keep);
+    olen += keep;
+  }
+  if (timeout) kill(pid, SIGKILL);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  out[olen] = '\0';
+  if (timeout)
+    return pl_fail(err, ETIMEDOUT, "byte-compiling with %s took more than %d s", s->in->python,
+                   PL_INSTALL_COMPILE_TIMEOUT_S);
+  if (WIFEXITED(status) && WEXITSTATUS(status) <= 1) return 0;
+  return pl_fail_hint(err, 0, "check that the interpreter runs: PYTHON -m compileall --help",
+                      "byte-compiling with %s failed (%s %d)%s%.200s", s->in->python,
+                      WIFEXITED(status) ? "status" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), olen ? ": " : "",
+                      out);
+}
+
+/* List the byte-code compileall wrote for each installed .py file. */
+static int record_pyc(struct install *s, pl_error_t *err) {
+  const char *tag = s->in->cache_tag;
+  for (size_t i = 0; i < s->n; i++) {
+    const struct placed *p = &s->p[i];
+    size_t dl = strlen(p->dest);
+    if (p->skip || dl < 3 || strcmp(p->dest + dl - 3, ".py") != 0) continue;
+    const char *slash = strrchr(p->dest, '/');
+    int dirlen = slash ? (int)(slash - p->dest + 1) : 0;
+    const char *base = p->dest + dirlen;
+    cleanup_free char *pyc = NULL;
+    if (asprintf(&pyc, "%.*s__pycache__/%.*s.%s.pyc", dirlen, p->dest, (int)(strlen(base) - 3),
+                 base, tag) < 0)
+      return pl_fail(err, ENOMEM, "byte-code");
+    struct stat st;
+    if (fstatat(s->tree_fd, pyc, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (add_row(s, pyc, PL_HASH_NONE, NULL, 0, false, 0, err) < 0) return -1;
+    s->pyc++;
+  }
+  return 0;
+}
+
+/* ---- the whole ------------------------------------------------------------- */
+
+static int finish(struct install *s, bool compile, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP];
+  cleanup_free struct entry_point *ep = NULL;
+  size_t nep = 0;
+  if (s->ep_buf && parse_entry_points(s->ep_buf, &ep, &nep, err) < 0)
+    return pl_error_wrap(err, "%s", s->entry_points_path);
+
+  for (size_t i = 0; i < s->n; i++) {
+    struct placed *p = &s->p[i];
+    bool drop = p->script && is_wrapper(p->dest, ep, nep);
+    /* The wheel's own INSTALLER gives way to pylock's. */
+    drop |= strcmp(p->row->path, s->installer_path) == 0;
+    if (drop) {
+      if (unlinkat(s->tree_fd, p->dest, 0) < 0)
+        return pl_fail(err, errno, "remove %s", q(qb, p->dest));
+      p->skip = true;
+    } else if (p->script && fix_script(s, p, err) < 0) {
+      return -1;
+    }
+  }
+  if (make_entry_points(s, ep, nep, err) < 0) return -1;
+  cleanup_free char *installer = join(s->lib, s->installer_path);
+  if (installer == NULL) return pl_fail(err, ENOMEM, "install");
+  if (generate(s, installer, "pylock\n", 7, false, err) < 0) return -1;
+
+  if (compile && s->in->cache_tag && s->in->cache_tag[0]) {
+    if (compile_tree(s, s->tree_path, s->exclude, err) < 0) return -1;
+    if (record_pyc(s, err) < 0) return -1;
+  }
+
+  for (size_t i = 0; i < s->n; i++) {
+    const struct placed *p = &s->p[i];
+    if (p->skip) continue;
+    int r = p->changed
+                ? add_row(s, p->dest, PL_HASH_SHA256, p->digest, p->digest_len, true, p->size, err)
+                : add_row(s, p->dest, p->row->algo, p->row->digest, p->row->digest_len, true,
+                          p->row->size, err);
+    if (r < 0) return -1;
+  }
+  cleanup_free char *record = join(s->lib, s->record_path);
+  if (record == NULL) return pl_fail(err, ENOMEM, "install");
+  if (add_row(s, record, PL_HASH_NONE, NULL, 0, false, 0, err) < 0) return -1;
+  cleanup_free char *text = NULL;
+  size_t tl;
+  if (pl_record_format(&s->out, &text, &tl, err) < 0) return -1;
+  return write_new(s, record, text, tl, false, err);
+}
+
+void pl_install_result_free(struct pl_install_result *r) {
+  if (r == NULL) return;
+  free(r->name);
+  free(r->version);
+  free(r->dist_info);
+  memset(r, 0, sizeof *r);
+}
+
+int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
+                     const struct pl_interp *interp, bool compile, struct pl_install_result *out,
+                     pl_error_t *err) {
+  struct install s = {
+      .tree_fd = tree_fd, .in = interp, .fd = -1, .dir_fd = -1, .tree_path = tree_path};
+  s.purelib = pl_interp_relative(interp, interp->purelib);
+  s.platlib = pl_interp_relative(interp, interp->platlib);
+  s.scripts = pl_interp_relative(interp, interp->scripts);
+  s.data = pl_interp_relative(interp, interp->data);
+  if (!s.purelib || !s.platlib || !s.scripts || !s.data)
+    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
+  struct pl_wheel_info info = {0};
+  const struct pl_wheel_sink sink = {on_begin, on_data, on_end, on_prepare};
+  int r = -1;
+  if (pl_wheel_verify_stream(wheel_fd, wheel_filename, NULL, NULL, &sink, &s, &info, err) < 0)
+    goto out;
+  if (finish(&s, compile, err) < 0) {
+    pl_error_wrap(err, "install %s", wheel_filename);
+    goto out;
+  }
+  memset(out, 0, sizeof *out);
+  out->name = strdup(info.name);
+  out->version = strdup(info.version);
+  out->dist_info = join(s.lib, s.dist_info);
+  out->files = s.out.n;
+  out->pyc = s.pyc;
+  if (!out->name || !out->version || !out->dist_info) {
+    pl_install_result_free(out);
+    pl_fail(err, ENOMEM, "install");
+    goto out;
+  }
+  r = 0;
+out:
+  pl_wheel_info_free(&info);
+  install_free(&s);
+  return r;
+}

@@ -1,0 +1,286 @@
+/* pylock — a generation against its RECORDs; see verify.h. */
+#include "verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "archive_path.h"
+#include "cleanup.h"
+#include "digest.h"
+#include "file.h"
+#include "record.h"
+
+#define WALK_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
+#define HASH_BLOCK (128 * 1024)
+
+struct verifier {
+  int gen_fd;
+  struct pl_verify_report *r;
+  char **claimed; /* every path some RECORD lists, relative to the prefix */
+  size_t nclaimed, cap;
+  char path[PL_PATH_MAX + 1];
+  char *buf;
+};
+
+const char *pl_verify_kind_name(enum pl_verify_kind kind) {
+  switch (kind) {
+  case PL_VERIFY_MODIFIED: return "modified";
+  case PL_VERIFY_MISSING: return "missing";
+  case PL_VERIFY_UNLISTED: return "unlisted";
+  }
+  return "?";
+}
+
+void pl_verify_report_free(struct pl_verify_report *r) {
+  if (r == NULL) return;
+  for (size_t i = 0; i < r->nissues; i++) {
+    free(r->issues[i].path);
+    free(r->issues[i].detail);
+  }
+  free(r->issues);
+  memset(r, 0, sizeof *r);
+}
+
+static int issue(struct verifier *v, enum pl_verify_kind kind, const char *path, const char *detail,
+                 pl_error_t *err) {
+  struct pl_verify_report *r = v->r;
+  if (kind == PL_VERIFY_MODIFIED) r->modified++;
+  if (kind == PL_VERIFY_MISSING) r->missing++;
+  if (kind == PL_VERIFY_UNLISTED) r->unlisted++;
+  if (r->nissues >= PL_VERIFY_ISSUES_MAX) return 0;
+  struct pl_verify_issue *n = realloc(r->issues, (r->nissues + 1) * sizeof *n);
+  if (n == NULL) return pl_fail(err, ENOMEM, "verify");
+  r->issues = n;
+  struct pl_verify_issue *i = &r->issues[r->nissues];
+  i->kind = kind;
+  i->path = strdup(path);
+  i->detail = strdup(detail ? detail : "");
+  if (i->path == NULL || i->detail == NULL) {
+    free(i->path);
+    free(i->detail);
+    return pl_fail(err, ENOMEM, "verify");
+  }
+  r->nissues++;
+  return 0;
+}
+
+/* Open a file of the generation without leaving it or following a symlink:
+ * openat2's RESOLVE_BENEATH, or component by component where the kernel
+ * lacks it. */
+static int open_beneath(int root, const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  long fd = syscall(SYS_openat2, root, path, &how, sizeof how);
+  if (fd >= 0 || errno != ENOSYS) return (int)fd;
+  char buf[PL_PATH_MAX + 1];
+  snprintf(buf, sizeof buf, "%s", path);
+  int cur = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char *save = NULL, *c = strtok_r(buf, "/", &save);
+  while (cur >= 0 && c) {
+    char *next = strtok_r(NULL, "/", &save);
+    int nfd = strcmp(c, "..") == 0 ? (errno = EXDEV, -1)
+                                   : openat(cur, c,
+                                            next ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                                                 : flags | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(cur);
+    errno = e;
+    cur = nfd;
+    c = next;
+  }
+  return cur;
+}
+
+static int check_row(struct verifier *v, const char *path, const struct pl_record_entry *row,
+                     pl_error_t *err) {
+  cleanup_close int fd = open_beneath(v->gen_fd, path, O_RDONLY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    return issue(v, PL_VERIFY_MISSING, path,
+                 fd < 0 && errno != ENOENT ? strerror(errno) : "listed in RECORD, not installed",
+                 err);
+  if (row->algo == PL_HASH_NONE) return 0; /* byte-code, RECORD: present is all RECORD says */
+  struct pl_digest d;
+  if (pl_digest_init(&d, row->algo, err) < 0) return -1;
+  for (;;) {
+    ssize_t n = read(fd, v->buf, HASH_BLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      pl_digest_release(&d);
+      return issue(v, PL_VERIFY_MODIFIED, path, strerror(e), err);
+    }
+    if (n == 0) break;
+    if (pl_digest_update(&d, v->buf, (size_t)n, err) < 0) {
+      pl_digest_release(&d);
+      return -1;
+    }
+  }
+  v->r->checked++;
+  pl_error_t mismatch = NULL;
+  if (pl_digest_check(&d, row, &mismatch) == 0) return 0;
+  int r = issue(v, PL_VERIFY_MODIFIED, path, mismatch->msg, err);
+  pl_error_free(&mismatch);
+  return r;
+}
+
+static int claim(struct verifier *v, const char *path, pl_error_t *err) {
+  if (v->nclaimed == v->cap) {
+    size_t ncap = v->cap ? v->cap * 2 : 1024;
+    char **n = realloc(v->claimed, ncap * sizeof *n);
+    if (n == NULL) return pl_fail(err, ENOMEM, "verify");
+    v->claimed = n;
+    v->cap = ncap;
+  }
+  v->claimed[v->nclaimed] = strdup(path);
+  if (v->claimed[v->nclaimed] == NULL) return pl_fail(err, ENOMEM, "verify");
+  v->nclaimed++;
+  return 0;
+}
+
+/* One distribution: base is its lib directory, name its .dist-info. */
+static int check_dist(struct verifier *v, int lib_fd, const char *base, const char *name,
+                      pl_error_t *err) {
+  char rel[PL_PATH_MAX + 1], got[PL_PATH_MAX + 1];
+  snprintf(rel, sizeof rel, "%s/RECORD", name);
+  v->r->dists++;
+  cleanup_free char *text = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  char where[2 * PL_PATH_MAX + 8];
+  snprintf(where, sizeof where, "%s%s%s", base, base[0] ? "/" : "", rel);
+  if (pl_read_file_at(lib_fd, rel, PL_RECORD_MAX_BYTES, &text, &len, &e) < 0) {
+    int r =
+        issue(v, e->errnum == ENOENT ? PL_VERIFY_MISSING : PL_VERIFY_MODIFIED, where, e->msg, err);
+    pl_error_free(&e);
+    return r;
+  }
+  struct pl_record rec = {0};
+  if (pl_record_parse_installed(text, len, &rec, &e) < 0) {
+    int r = issue(v, PL_VERIFY_MODIFIED, where, e->msg, err);
+    pl_error_free(&e);
+    return r;
+  }
+  int r = 0;
+  for (size_t i = 0; i < rec.n && r == 0; i++) {
+    if (!pl_record_resolve(base, rec.entries[i].path, got, sizeof got)) {
+      r = issue(v, PL_VERIFY_MODIFIED, where, "a RECORD row points outside the prefix", err);
+      continue;
+    }
+    r = claim(v, got, err);
+    if (r == 0) r = check_row(v, got, &rec.entries[i], err);
+  }
+  pl_record_free(&rec);
+  return r;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_claimed(struct verifier *v, const char *path) {
+  const char *key = path;
+  return v->nclaimed && bsearch(&key, v->claimed, v->nclaimed, sizeof key, cmp_str) != NULL;
+}
+
+/* Every entry of the generation: files must be claimed, nothing else may be. */
+static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t *err) {
+  if (depth > WALK_DEPTH_MAX) return issue(v, PL_VERIFY_UNLISTED, v->path, "too deep", err);
+  int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return pl_fail(err, errno, "open %s", plen ? v->path : "generation");
+  cleanup_dir DIR *d = fdopendir(rfd);
+  if (d == NULL) {
+    close(rfd);
+    return pl_fail(err, errno, "read %s", v->path);
+  }
+  size_t pl = strlen(v->path);
+  bool in_dist_info = pl > 10 && strcmp(&v->path[pl - 10], ".dist-info") == 0;
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    const char *n = e->d_name;
+    if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0) continue;
+    size_t nl = strlen(n);
+    if (plen + 1 + nl > PL_PATH_MAX) return pl_fail(err, ENAMETOOLONG, "path in generation");
+    if (plen) v->path[plen] = '/';
+    memcpy(v->path + plen + (plen ? 1 : 0), n, nl + 1);
+    size_t sub = plen + (plen ? 1 : 0) + nl;
+    struct stat st;
+    if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) return pl_fail(err, errno, "%s", v->path);
+    int r = 0;
+    if (S_ISDIR(st.st_mode)) {
+      cleanup_close int sfd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sfd < 0) return pl_fail(err, errno, "open %s", v->path);
+      r = walk(v, sfd, sub, depth + 1, err);
+    } else if (!S_ISREG(st.st_mode)) {
+      r = issue(v, PL_VERIFY_UNLISTED, v->path,
+                S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", err);
+    } else if (!is_claimed(v, v->path) && !(in_dist_info && strcmp(n, "REQUESTED") == 0)) {
+      r = issue(v, PL_VERIFY_UNLISTED, v->path, "listed in no RECORD", err);
+    }
+    v->path[plen] = '\0';
+    if (r < 0) return -1;
+  }
+  if (errno) return pl_fail(err, errno, "read %s", v->path);
+  return 0;
+}
+
+static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
+  cleanup_close int fd = lib[0] ? open_beneath(v->gen_fd, lib, O_RDONLY | O_DIRECTORY)
+                                : openat(v->gen_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
+  int rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return pl_fail(err, errno, "open %s", lib);
+  cleanup_dir DIR *d = fdopendir(rfd);
+  if (d == NULL) {
+    close(rfd);
+    return pl_fail(err, errno, "read %s", lib);
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    size_t nl = strlen(e->d_name);
+    if (nl <= 10 || strcmp(e->d_name + nl - 10, ".dist-info") != 0) continue;
+    struct stat st;
+    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) continue;
+    if (check_dist(v, fd, lib, e->d_name, err) < 0) return -1;
+  }
+  if (errno) return pl_fail(err, errno, "read %s", lib);
+  return 0;
+}
+
+int pl_verify_generation(int gen_fd, const struct pl_interp *interp, struct pl_verify_report *out,
+                         pl_error_t *err) {
+  memset(out, 0, sizeof *out);
+  const char *pure = pl_interp_relative(interp, interp->purelib);
+  const char *plat = pl_interp_relative(interp, interp->platlib);
+  if (pure == NULL || plat == NULL)
+    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
+  struct verifier v = {.gen_fd = gen_fd, .r = out};
+  v.buf = malloc(HASH_BLOCK);
+  int r = -1;
+  if (v.buf == NULL) {
+    pl_fail(err, ENOMEM, "verify");
+    goto out;
+  }
+  if (scan_lib(&v, pure, err) < 0 || (strcmp(pure, plat) != 0 && scan_lib(&v, plat, err) < 0))
+    goto out;
+  if (v.nclaimed) qsort(v.claimed, v.nclaimed, sizeof *v.claimed, cmp_str);
+  v.path[0] = '\0';
+  if (walk(&v, gen_fd, 0, 0, err) < 0) goto out;
+  r = 0;
+out:
+  for (size_t i = 0; i < v.nclaimed; i++)
+    free(v.claimed[i]);
+  free(v.claimed);
+  free(v.buf);
+  if (r < 0) pl_verify_report_free(out);
+  return r;
+}

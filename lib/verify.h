@@ -1,0 +1,51 @@
+/* pylock — `pylock verify`: every installed file of a generation against the
+ * RECORD of the distribution that installed it.
+ *
+ * Each .dist-info directory in purelib and platlib is read; every row with a
+ * hash is re-hashed (size and digest), every row without one (byte-code,
+ * RECORD itself) must at least exist as a regular file, and every file of
+ * the generation must be listed by some RECORD (a dist-info's REQUESTED
+ * excepted: it is per project and may be unlisted).  Problems are collected,
+ * each naming its path, not stopped at. */
+#ifndef PYLOCK_VERIFY_H
+#define PYLOCK_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "interp.h"
+
+#define PL_VERIFY_ISSUES_MAX 10000 /* kept in detail; all are counted */
+
+enum pl_verify_kind {
+  PL_VERIFY_MODIFIED, /* bytes or size differ from RECORD */
+  PL_VERIFY_MISSING,  /* listed, not there (or not a regular file) */
+  PL_VERIFY_UNLISTED, /* there, listed by no RECORD (or not a file or directory) */
+};
+
+struct pl_verify_issue {
+  enum pl_verify_kind kind;
+  char *path;   /* relative to the prefix */
+  char *detail; /* "hash mismatch: ...", the owning .dist-info, ... */
+};
+
+struct pl_verify_report {
+  uint64_t dists;   /* .dist-info directories read */
+  uint64_t checked; /* files re-hashed */
+  uint64_t modified, missing, unlisted;
+  struct pl_verify_issue *issues; /* the first PL_VERIFY_ISSUES_MAX, in the order found */
+  size_t nissues;
+};
+
+/* Verify the generation open at gen_fd, laid out like interp's prefix.
+ * Returns 0 when the check ran (problems are in *out: their sum is 0 when
+ * the generation is intact), -1 when it could not (unreadable RECORD, ...). */
+int pl_verify_generation(int gen_fd, const struct pl_interp *interp, struct pl_verify_report *out,
+                         pl_error_t *err);
+
+void pl_verify_report_free(struct pl_verify_report *r);
+
+const char *pl_verify_kind_name(enum pl_verify_kind kind);
+
+#endif
