@@ -26,6 +26,11 @@
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
+  return pl_envgen_create_at(state_fd, gen, in, err);
+}
+
+int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in,
+                        pl_error_t *err) {
   if (pl_mkdir_p_at(state_fd, gen, 0755, err) < 0) return -1;
   cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
@@ -37,7 +42,7 @@ int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_er
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     if (dirs[i] == NULL) return pl_fail(err, EINVAL, "scheme path outside the prefix");
     if (dirs[i][0] && pl_mkdir_p_at(gfd, dirs[i], 0755, err) < 0)
-      return pl_error_wrap(err, "generation %u", n);
+      return pl_error_wrap(err, "%s", gen);
   }
   if (fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
   return 0;

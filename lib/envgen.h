@@ -13,6 +13,8 @@
  * (purelib, platlib, scripts, include, data) mirrored relative to its prefix,
  * empty and owned by the caller: the only places an install may write. */
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err);
+/* The same at a path relative to state_fd (e.g. a partial "generations/.N.tmp"). */
+int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in, pl_error_t *err);
 
 /* How the files of a tree got into a generation. */
 struct pl_link_stats {

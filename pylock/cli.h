@@ -22,6 +22,8 @@ int pl_cli_report(const char *cmd, pl_error_t *err);
 int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Progress/info line on stderr unless -q. */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress callback for lib/env: one line on stderr unless -q. */
+void pl_cli_progress(void *ctx, const char *msg);
 /* True if argv[i] is -h/--help. */
 bool pl_cli_is_help(const char *arg);
 /* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */
@@ -31,6 +33,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 #define PL_COMMANDS(X)                                                                             \
   X(init, "create a project: pylock.toml and its first, empty environment")                        \
   X(lock, "resolve the requested set against the registry into pylock.toml")                       \
+  X(sync, "make the environment exactly match pylock.toml")                                        \
   X(run, "run a command inside the project's environment")                                         \
   X(shell, "start $SHELL inside the project's environment")                                        \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
@@ -40,6 +43,10 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 
 /* Enter the project's environment and exec cmd; returns only on failure. */
 int pl_run_command(const char *cmd, char **cmd_argv, bool no_network);
+
+struct pl_sync_result;
+/* Sync the project (-C or nearest); shared by sync, install, remove and ci. */
+int pl_sync_project(bool frozen, struct pl_sync_result *res, pl_error_t *err);
 
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
 PL_COMMANDS(PL_DECLARE_CMD)

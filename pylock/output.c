@@ -36,6 +36,11 @@ void pl_cli_info(const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+void pl_cli_progress(void *ctx, const char *msg) {
+  (void)ctx;
+  if (pl_cli.verbosity >= 0) fprintf(stderr, "%s\n", msg);
+}
+
 bool pl_cli_is_help(const char *arg) {
   return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
 }

@@ -1,0 +1,566 @@
+/* pylock — opening, locking and syncing a project's environment; see env.h. */
+#define _XOPEN_SOURCE 700
+#include "env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "canonjson.h"
+#include "cleanup.h"
+#include "distname.h"
+#include "dyn_jansson.h"
+#include "envgen.h"
+#include "fetch.h"
+#include "fetchwheel.h"
+#include "file.h"
+#include "generations.h"
+#include "project.h"
+#include "resolve.h"
+#include "sha.h"
+#include "truststore.h"
+
+#define INTERP_FILE_MAX 16384
+#define META_MAX 4096
+
+static void say(const struct pl_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct pl_env *e, const char *fmt, ...) {
+  if (e->progress == NULL) return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  e->progress(e->progress_ctx, buf);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int pl_requirement_name(const char *req, char *out, size_t cap) {
+  size_t n = 0;
+  while (req[n] == ' ')
+    req++;
+  while (req[n] &&
+         (req[n] == '-' || req[n] == '_' || req[n] == '.' || (req[n] >= 'a' && req[n] <= 'z') ||
+          (req[n] >= 'A' && req[n] <= 'Z') || (req[n] >= '0' && req[n] <= '9')))
+    n++;
+  if (n == 0 || !pl_distname_valid(req, n)) return -1;
+  return pl_distname_normalize(req, n, out, cap);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, size_t *n,
+                   pl_error_t *err) {
+  cleanup_json json_t *doc = NULL;
+  if (pl_json_parse(text, len, what, &doc, err) < 0) return -1;
+  json_t *arr = json_object_get(
+      json_object_get(json_object_get(json_object_get(doc, "signed"), "roles"), "root"), "keyids");
+  size_t count = json_array_size(arr);
+  if (count == 0 || count > 1024) return pl_fail(err, EINVAL, "%s: no root keyids", what);
+  char **list = calloc(count, sizeof *list);
+  if (list == NULL) return pl_fail(err, ENOMEM, "%s", what);
+  for (size_t i = 0; i < count; i++) {
+    const char *id = json_string_value(json_array_get(arr, i));
+    if (id == NULL || (list[i] = strdup(id)) == NULL) {
+      for (size_t j = 0; j < i; j++)
+        free(list[j]);
+      free(list);
+      return pl_fail(err, EINVAL, "%s: root keyid %zu is not a string", what, i);
+    }
+  }
+  qsort(list, count, sizeof *list, cmp_str);
+  *ids = list;
+  *n = count;
+  return 0;
+}
+
+/* A fresh checkout: .pylock/ made for the interpreter pylock.toml names. */
+static int create_state(struct pl_env *e, pl_error_t *err) {
+  if (e->lf.python == NULL)
+    return pl_fail_hint(err, ENOENT, "create the project with: pylock init",
+                        "%s/%s names no base interpreter ([tool.pylock] python)", e->root,
+                        PL_LOCK_FILE);
+  say(e, "pylock: no %s/ yet: creating it for %s", PL_STATE_DIR, e->lf.python);
+  struct pl_interp in = {0};
+  if (pl_interp_probe(e->lf.python, &in, err) < 0)
+    return pl_error_set_hint(err, "install that interpreter, or re-create the project with "
+                                  "pylock init --python PATH");
+  int r = -1;
+  cleanup_free char *text = pl_interp_format(&in);
+  cleanup_close int sfd = -1;
+  if (e->lf.python_version && strcmp(e->lf.python_version, in.version) != 0) {
+    pl_fail_hint(err, 0, "install Python %s there, or re-lock on this one",
+                 "%s is Python %s, but %s was locked on %s", e->lf.python, in.version, PL_LOCK_FILE,
+                 e->lf.python_version);
+    goto out;
+  }
+  if (text == NULL) {
+    pl_fail(err, ENOMEM, "interpreter record");
+    goto out;
+  }
+  if ((mkdirat(e->root_fd, PL_STATE_DIR, 0755) < 0 && errno != EEXIST)) {
+    pl_fail(err, errno, "create %s/%s", e->root, PL_STATE_DIR);
+    goto out;
+  }
+  sfd = openat(e->root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sfd < 0) {
+    pl_fail(err, errno, "open %s/%s", e->root, PL_STATE_DIR);
+    goto out;
+  }
+  if (pl_write_file_atomic_at(sfd, ".gitignore", "*\n", 2, 0644, err) < 0 ||
+      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, text, strlen(text), 0644, err) < 0 ||
+      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 ||
+      pl_mkdir_p_at(sfd, PL_GENERATIONS_DIR, 0755, err) < 0)
+    goto out;
+  r = 0;
+out:
+  pl_interp_free(&in);
+  return r;
+}
+
+int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
+                void *progress_ctx, pl_error_t *err) {
+  memset(e, 0, sizeof *e);
+  e->root_fd = e->state_fd = e->change_lock = -1;
+  e->progress = progress;
+  e->progress_ctx = progress_ctx;
+  if (pl_project_find(dir, &e->root, err) < 0) return -1;
+  e->root_fd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (e->root_fd < 0) return pl_fail(err, errno, "open %s", e->root);
+  if (pl_read_file_at(e->root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &e->lock_text, &e->lock_len,
+                      err) < 0 ||
+      pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &e->lf, err) < 0)
+    return -1;
+  if (asprintf(&e->state_dir, "%s/%s", e->root, PL_STATE_DIR) < 0)
+    return pl_fail(err, ENOMEM, "open project");
+  if (faccessat(e->root_fd, PL_STATE_DIR "/" PL_INTERP_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+      create_state(e, err) < 0)
+    return -1;
+  if ((e->state_fd = pl_project_open_state(e->root, err)) < 0) return -1;
+  cleanup_free char *text = NULL;
+  if (pl_read_file_at(e->state_fd, PL_INTERP_FILE, INTERP_FILE_MAX, &text, NULL, err) < 0 ||
+      pl_interp_parse(text, &e->in, err) < 0)
+    return pl_error_set_hint(err, "remove %s/%s and run: pylock sync", e->root, PL_STATE_DIR);
+  const char *home = getenv("HOME");
+  if (home && home[0] == '/' &&
+      asprintf(&e->user_site, "%s/.local/lib/python%s", home, e->in.short_version) < 0)
+    return pl_fail(err, ENOMEM, "open project");
+  return 0;
+}
+
+void pl_env_close(struct pl_env *e) {
+  free(e->root);
+  free(e->state_dir);
+  free(e->lock_text);
+  free(e->user_site);
+  if (e->root_fd >= 0) close(e->root_fd);
+  if (e->state_fd >= 0) close(e->state_fd);
+  if (e->change_lock >= 0) close(e->change_lock);
+  pl_lockfile_free(&e->lf);
+  pl_interp_free(&e->in);
+  pl_tuf_free(e->tuf);
+  memset(e, 0, sizeof *e);
+  e->root_fd = e->state_fd = e->change_lock = -1;
+}
+
+static void waiting(pid_t holder, void *ctx) {
+  const struct pl_env *e = ctx;
+  if (holder > 0)
+    say(e, "pylock: waiting for another pylock (pid %d) to finish changing this environment...",
+        (int)holder);
+  else
+    say(e, "pylock: waiting for another pylock to finish changing this environment...");
+}
+
+int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
+  if (e->change_lock >= 0) return 0;
+  e->change_lock = pl_gen_lock(e->state_fd, waiting, e, err);
+  return e->change_lock < 0 ? -1 : 0;
+}
+
+/* Anchor a fresh checkout: the registry's first root, accepted only if its
+ * root key ids are exactly those pylock.toml pins.  Trust then follows the
+ * normal TUF rotation from version 1. */
+static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
+  if (e->lf.nroot_keyids == 0)
+    return pl_fail_hint(err, ENOENT,
+                        "pin the registry's root: pylock init --registry URL --root FILE, or "
+                        "trust it: pylock trust add ROOT.json --name NAME",
+                        "no trusted root for %s: %s/%s is missing and %s pins no root key ids",
+                        e->lf.registry, PL_STATE_DIR, PL_REGISTRY_ROOT_FILE, PL_LOCK_FILE);
+  struct pl_fetcher *f = NULL;
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  char **ids = NULL;
+  size_t nids = 0;
+  int64_t version;
+  time_t expires;
+  int r = -1;
+  if (pl_fetcher_open(e->lf.registry, &f, err) < 0) return -1;
+  if (pl_fetch_mem(f, "1.root.json", PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
+      pl_tuf_check_root(raw, len, "1.root.json", &version, &expires, err) < 0 ||
+      pl_root_keyids(raw, len, "1.root.json", &ids, &nids, err) < 0)
+    goto out;
+  bool same = nids == e->lf.nroot_keyids;
+  for (size_t i = 0; same && i < nids; i++)
+    same = strcmp(ids[i], e->lf.root_keyids[i]) == 0;
+  if (!same) {
+    pl_fail_hint(err, EPERM, "if the registry rotated its keys legitimately, re-pin: pylock init",
+                 "%s/1.root.json is signed by other root keys than %s pins", e->lf.registry,
+                 PL_LOCK_FILE);
+    goto out;
+  }
+  if (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0644, err) < 0)
+    goto out;
+  r = 0;
+out:
+  for (size_t i = 0; i < nids; i++)
+    free(ids[i]);
+  free(ids);
+  pl_fetcher_free(f);
+  return r;
+}
+
+int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
+  if (e->tuf) return 0;
+  if (e->lf.registry == NULL)
+    return pl_fail_hint(
+        err, ENOENT, "name one when creating the project: pylock init --registry URL --root FILE",
+        "%s names no registry ([tool.pylock] registry)", PL_LOCK_FILE);
+  cleanup_free char *root = NULL, *state = NULL;
+  if (faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (e->lf.registry_trusted) {
+      if (pl_trust_find(e->lf.registry_trusted, &root, err) < 0) return -1;
+    } else if (anchor_from_pinned_keyids(e, err) < 0) {
+      return -1;
+    }
+  }
+  if (root == NULL && asprintf(&root, "%s/%s", e->state_dir, PL_REGISTRY_ROOT_FILE) < 0)
+    return pl_fail(err, ENOMEM, "trust");
+  if (pl_registry_state_dir(e->lf.registry, &state, err) < 0 || pl_mkdir_p(state, 0700, err) < 0)
+    return -1;
+  struct pl_tuf_options o = {.url = e->lf.registry, .root_path = root, .state_dir = state};
+  say(e, "pylock: updating signed metadata of %s", e->lf.registry);
+  return pl_tuf_update(&o, &e->tuf, err);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)ftw;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+/* One line naming the first difference between two package lists. */
+static char *describe_change(const struct pl_lockfile *old, const struct pl_lockfile *new) {
+  char *s = NULL;
+  for (size_t i = 0; i < new->npackages &&s == NULL; i++) {
+    const struct pl_lock_package *n = &new->packages[i], *o = pl_lockfile_find(old, n->name);
+    if (o == NULL && asprintf(&s, "%s %s would be added", n->name, n->version) < 0)
+      s = NULL;
+    else if (o && strcmp(o->version, n->version) != 0 &&
+             asprintf(&s, "%s would change from %s to %s", n->name, o->version, n->version) < 0)
+      s = NULL;
+  }
+  for (size_t i = 0; i < old->npackages && s == NULL; i++)
+    if (pl_lockfile_find(new, old->packages[i].name) == NULL &&
+        asprintf(&s, "%s would be removed", old->packages[i].name) < 0)
+      s = NULL;
+  return s ? s : strdup("the locked wheels, hashes or requested flags differ");
+}
+
+int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
+  if (pl_env_update_trust(e, err) < 0) return -1;
+  cleanup_free char *gen = NULL, *layer = NULL, *cache = NULL, *work = NULL, *old_text = NULL,
+                    *new_text = NULL;
+  if (pl_project_current(e->root, e->state_fd, &gen, &layer, err) < 0) {
+    /* A fresh checkout has no generation yet: resolve on an empty one. */
+    pl_error_free(err);
+    unsigned n;
+    if (pl_gen_next(e->state_fd, &n, err) < 0 ||
+        pl_envgen_create(e->state_fd, n, &e->in, err) < 0 ||
+        pl_gen_switch(e->state_fd, n, err) < 0 ||
+        pl_project_current(e->root, e->state_fd, &gen, &layer, err) < 0)
+      return -1;
+  }
+  if (pl_cache_default_path(&cache, err) < 0) return -1;
+  cleanup_free char *wheels = NULL;
+  if (asprintf(&wheels, "%s/wheels", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
+  if (pl_mkdir_p(wheels, 0755, err) < 0) return -1;
+  const char *tmp = getenv("TMPDIR");
+  if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
+  if (asprintf(&work, "%s/pylock-lock-XXXXXX", tmp) < 0) return pl_fail(err, ENOMEM, "resolve");
+  if (mkdtemp(work) == NULL) return pl_fail(err, errno, "create a work directory in %s", tmp);
+  const char *pip = getenv("PYLOCK_RESOLVE_PIP");
+  struct pl_resolve_opts ro = {.python = e->in.python,
+                               .prefix = e->in.prefix,
+                               .project = e->root,
+                               .state_dir = e->state_dir,
+                               .layer = layer,
+                               .user_site = e->user_site,
+                               .work_dir = work,
+                               .cache_dir = wheels,
+                               .registry = e->lf.registry,
+                               .requirements = (const char *const *)e->lf.requested,
+                               .nrequirements = e->lf.nrequested,
+                               .registry_pip = pip && strcmp(pip, "registry") == 0};
+  say(e, "pylock: resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
+  struct pl_lock_package *pkgs = NULL;
+  size_t npkgs = 0;
+  int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
+  nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (r < 0) return -1;
+  struct pl_lockfile old = {0};
+  if (pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &old, err) < 0) {
+    for (size_t i = 0; i < npkgs; i++)
+      pl_lock_package_free(&pkgs[i]);
+    free(pkgs);
+    return -1;
+  }
+  pl_lockfile_set_packages(&e->lf, pkgs, npkgs);
+  size_t new_len = 0;
+  if (pl_lockfile_write(&e->lf, &new_text, &new_len, err) < 0) {
+    pl_lockfile_free(&old);
+    return -1;
+  }
+  *changed = new_len != e->lock_len || memcmp(new_text, e->lock_text, new_len) != 0;
+  if (why) *why = *changed ? describe_change(&old, &e->lf) : NULL;
+  pl_lockfile_free(&old);
+  return 0;
+}
+
+int pl_env_write_lock(struct pl_env *e, pl_error_t *err) {
+  char *text = NULL;
+  size_t len = 0;
+  if (pl_lockfile_write(&e->lf, &text, &len, err) < 0) return -1;
+  if (len == e->lock_len && memcmp(text, e->lock_text, len) == 0) {
+    free(text);
+    return 0;
+  }
+  if (pl_write_file_atomic_at(e->root_fd, PL_LOCK_FILE, text, len, 0644, err) < 0) {
+    free(text);
+    return -1;
+  }
+  free(e->lock_text);
+  e->lock_text = text;
+  e->lock_len = len;
+  return 0;
+}
+
+int pl_env_lock_is_stale(const struct pl_env *e, char *why, size_t cap) {
+  size_t requested_pkgs = 0;
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    requested_pkgs += e->lf.packages[i].requested;
+  for (size_t i = 0; i < e->lf.nrequested; i++) {
+    char name[256];
+    if (pl_requirement_name(e->lf.requested[i], name, sizeof name) < 0) {
+      snprintf(why, cap, "requirement '%s' has no valid name", e->lf.requested[i]);
+      return 1;
+    }
+    bool found = false;
+    for (size_t j = 0; j < e->lf.npackages && !found; j++) {
+      char pkg[256];
+      const struct pl_lock_package *p = &e->lf.packages[j];
+      found = p->requested &&
+              pl_distname_normalize(p->name, strlen(p->name), pkg, sizeof pkg) == 0 &&
+              strcmp(pkg, name) == 0;
+    }
+    if (!found) {
+      snprintf(why, cap, "'%s' is requested but not locked", e->lf.requested[i]);
+      return 1;
+    }
+  }
+  /* Only pylock marks packages requested; other tools' locks carry none. */
+  if (requested_pkgs > e->lf.nrequested) {
+    snprintf(why, cap,
+             "the lock holds requested packages that [tool.pylock] requested no longer names");
+    return 1;
+  }
+  return 0;
+}
+
+int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err) {
+  return pl_sha256_hex(e->lock_text, e->lock_len, hash, err);
+}
+
+/* generations/N.meta: what generation N was built from. */
+static int meta_name(unsigned n, char *buf, size_t cap) {
+  int w = snprintf(buf, cap, "%s/%u.meta", PL_GENERATIONS_DIR, n);
+  return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err) {
+  unsigned cur = 0;
+  hash[0] = '\0';
+  if (pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
+  char name[64];
+  cleanup_free char *text = NULL;
+  if (cur == 0 || meta_name(cur, name, sizeof name) < 0 ||
+      pl_read_file_at(e->state_fd, name, META_MAX, &text, NULL, NULL) < 0)
+    return 0;
+  const char *p = strstr(text, "lock-sha256=");
+  if (p && strlen(p + 12) >= 64) {
+    memcpy(hash, p + 12, 64);
+    hash[64] = '\0';
+  }
+  return 0;
+}
+
+/* The wheel of a locked package pylock installs: its first wheel (pylock's
+ * own locks have exactly one; a foreign lock's extra platform wheels are
+ * for other machines). */
+static const struct pl_lock_wheel *chosen_wheel(const struct pl_lock_package *p, pl_error_t *err) {
+  if (p->nwheels == 0) {
+    pl_fail(err, EINVAL, "%s %s has no wheel in %s", p->name, p->version, PL_LOCK_FILE);
+    return NULL;
+  }
+  if (p->wheels[0].sha256[0] == '\0') {
+    pl_fail_hint(err, EINVAL, "re-lock it with: pylock lock",
+                 "%s %s: its wheel has no sha256 in %s; pylock installs only pinned wheels",
+                 p->name, p->version, PL_LOCK_FILE);
+    return NULL;
+  }
+  return &p->wheels[0];
+}
+
+/* The wheel of `w` in the cache: fetched through the registry when absent. */
+static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struct pl_lock_wheel *w,
+                               size_t *fetched, pl_error_t *err) {
+  int fd = pl_cache_wheel_open(c, w->sha256, NULL);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  if (pl_env_update_trust(e, err) < 0) return -1;
+  const struct pl_tuf_target *t = NULL;
+  if (pl_tuf_find_target(e->tuf, w->name, &t, err) < 0)
+    return pl_error_wrap(err, "%s is locked but the registry does not sign it", w->name);
+  if (strcmp(t->sha256, w->sha256) != 0)
+    return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
+                        "%s: the registry signs sha256 %s, but %s pins %s", w->name, t->sha256,
+                        PL_LOCK_FILE, w->sha256);
+  say(e, "pylock: fetching %s", w->name);
+  cleanup_free char *tmp = NULL;
+  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0600, &tmp, err);
+  if (tfd < 0) return pl_error_wrap(err, "cache %s/wheels", c->path);
+  struct pl_wheel_info info = {0};
+  int r = pl_trusted_wheel_fetch_fd(e->tuf, w->name, tfd, NULL, &info, err);
+  pl_wheel_info_free(&info);
+  if (r == 0) r = pl_cache_wheel_store(c, tfd, w->sha256, err);
+  unlinkat(c->wheels_fd, tmp, 0);
+  if (r == 0) (*fetched)++;
+  return r;
+}
+
+static int write_meta(struct pl_env *e, unsigned n, const char *lock_hash, size_t packages,
+                      pl_error_t *err) {
+  char name[64], text[256];
+  if (meta_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
+  int len = snprintf(text, sizeof text, "lock-sha256=%s\npackages=%zu\n", lock_hash, packages);
+  return pl_write_file_atomic_at(e->state_fd, name, text, (size_t)len, 0644, err);
+}
+
+int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
+  memset(res, 0, sizeof *res);
+  if (pl_env_begin_change(e, err) < 0) return -1;
+  char lock_hash[65], current_hash[65];
+  if (pl_env_lock_hash(e, lock_hash, err) < 0 || pl_env_current_lock_hash(e, current_hash, err) < 0)
+    return -1;
+  unsigned cur = 0;
+  pl_gen_current(e->state_fd, &cur, NULL);
+  res->packages = e->lf.npackages;
+  if (cur && strcmp(lock_hash, current_hash) == 0) {
+    res->generation = cur;
+    res->unchanged = true;
+    return 0;
+  }
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    if (chosen_wheel(&e->lf.packages[i], err) == NULL) return -1;
+
+  /* A crashed change left a partial generation: it was never current. */
+  if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
+  struct pl_cache c;
+  if (pl_cache_open(&c, NULL, err) < 0) return -1;
+  int rc = -1;
+  unsigned n = 0;
+  char tmpname[64] = "", final[64] = "";
+  cleanup_close int gen_fd = -1;
+  double t0 = now_ms();
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    if (ensure_cached_wheel(e, &c, chosen_wheel(&e->lf.packages[i], NULL), &res->fetched, err) < 0)
+      goto out;
+  double t1 = now_ms();
+  res->ms_fetch = t1 - t0;
+
+  if (pl_gen_next(e->state_fd, &n, err) < 0) goto out;
+  snprintf(tmpname, sizeof tmpname, "%s/.%u.tmp", PL_GENERATIONS_DIR, n);
+  snprintf(final, sizeof final, "%s/%u", PL_GENERATIONS_DIR, n);
+  if (pl_envgen_create_at(e->state_fd, tmpname, &e->in, err) < 0) goto out;
+  gen_fd = openat(e->state_fd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) {
+    pl_fail(err, errno, "open %s", tmpname);
+    goto out;
+  }
+  double build = 0, link = 0;
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    struct pl_cache_tree tree = {.fd = -1};
+    double a = now_ms();
+    if (pl_cache_tree_get_or_build(&c, w->sha256, -1, w->name, &e->in, &tree, err) < 0) {
+      pl_error_wrap(err, "%s %s", p->name, p->version);
+      goto out;
+    }
+    if (tree.built) {
+      res->built++;
+      say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
+          (unsigned long long)tree.files);
+    }
+    double b = now_ms();
+    struct pl_link_stats st = {0};
+    int r = pl_envgen_link_tree(gen_fd, tree.fd, &st, err);
+    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree.dist_info, err);
+    pl_cache_tree_release(&tree);
+    if (r < 0) goto out;
+    res->files += st.hardlinked + st.reflinked + st.copied;
+    build += b - a;
+    link += now_ms() - b;
+  }
+  res->ms_build = build;
+  res->ms_link = link;
+  /* Complete on disk before it can become current. */
+  if (fsync(gen_fd) < 0) {
+    pl_fail(err, errno, "fsync %s", tmpname);
+    goto out;
+  }
+  if (write_meta(e, n, lock_hash, e->lf.npackages, err) < 0) goto out;
+  if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
+    pl_fail(err, errno, "rename %s to %s", tmpname, final);
+    goto out;
+  }
+  tmpname[0] = '\0';
+  if (pl_gen_switch(e->state_fd, n, err) < 0) goto out;
+  res->generation = n;
+  rc = 0;
+out:
+  if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
+  pl_cache_close(&c);
+  return rc;
+}

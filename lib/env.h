@@ -1,0 +1,89 @@
+/* pylock — a project's environment as the commands that change it see it:
+ * pylock.toml (the lock), .pylock/ (interpreter record, generations), the
+ * registry it trusts, and the operations lock, sync, list, verify, rollback
+ * and gc.  The CLI files stay thin; progress reaches the user through a
+ * callback, since lib/ never prints. */
+#ifndef PYLOCK_ENV_H
+#define PYLOCK_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "interp.h"
+#include "lockfile.h"
+#include "tuf.h"
+
+#define PL_REGISTRY_ROOT_FILE "registry-root.json"
+
+struct pl_env {
+  char *root;      /* the project directory, absolute */
+  char *state_dir; /* root/.pylock */
+  int root_fd, state_fd;
+  char *lock_text; /* pylock.toml as read */
+  size_t lock_len;
+  struct pl_lockfile lf;
+  struct pl_interp in;
+  char *user_site;    /* ~/.local/lib/pythonX.Y, hidden in the sandbox */
+  struct pl_tuf *tuf; /* after pl_env_update_trust */
+  int change_lock;    /* held by pl_env_begin_change, else -1 */
+  void (*progress)(void *ctx, const char *msg);
+  void *progress_ctx;
+};
+
+/* Open the project at `dir` (NULL: nearest pylock.toml upward).  A project
+ * without .pylock/ (a fresh checkout) gets one, for the interpreter its
+ * pylock.toml names.  `progress` may be NULL. */
+int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
+                void *progress_ctx, pl_error_t *err);
+void pl_env_close(struct pl_env *e);
+
+/* Take the project's change lock (reporting through progress while waiting). */
+int pl_env_begin_change(struct pl_env *e, pl_error_t *err);
+
+/* Update the registry's TUF metadata from its trusted root: .pylock's copy,
+ * a `pylock trust` name, or the registry's 1.root.json when its root key ids
+ * are those pinned in pylock.toml (a fresh checkout). */
+int pl_env_update_trust(struct pl_env *e, pl_error_t *err);
+
+/* Resolve the requested set (pip, in the sandbox) into e->lf.  *changed
+ * tells whether pylock.toml's bytes would change; *why names the first
+ * difference (caller frees). */
+int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err);
+
+/* Write e->lf to pylock.toml atomically. */
+int pl_env_write_lock(struct pl_env *e, pl_error_t *err);
+
+/* Is the lock stale for the requested set (a requirement with no requested
+ * package, or the reverse)?  Cheap: no resolution.  0 fresh, 1 stale (*why). */
+int pl_env_lock_is_stale(const struct pl_env *e, char *why, size_t cap);
+
+struct pl_sync_result {
+  unsigned generation; /* now current */
+  bool unchanged;      /* the current generation already matched */
+  size_t packages, fetched, built;
+  uint64_t files;
+  double ms_fetch, ms_build, ms_link;
+};
+
+/* Make the environment match the lock: every wheel from the cache or fetched
+ * through the registry (length, sha256, wheel checks), a new generation built
+ * beside the current one and switched to with one rename. */
+int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
+
+/* sha256 of the lock the current generation was built from, or "" if unknown. */
+int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
+
+/* sha256 hex of the lock text as it is now. */
+int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
+
+/* A requirement string's distribution name, PEP 503-normalized, into out. */
+int pl_requirement_name(const char *req, char *out, size_t cap);
+
+/* Root key ids of a TUF root document, sorted. */
+int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, size_t *n,
+                   pl_error_t *err);
+
+#endif
