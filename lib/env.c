@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "install.h"
+#include "metadata.h"
+#include "verify.h"
+#include <dirent.h>
 #include "canonjson.h"
 #include "cleanup.h"
 #include "distname.h"
@@ -379,7 +383,7 @@ int pl_env_lock_is_stale(const struct pl_env *e, char *why, size_t cap) {
       char pkg[256];
       const struct pl_lock_package *p = &e->lf.packages[j];
       found = p->requested &&
-              pl_distname_normalize(p->name, strlen(p->name), pkg, sizeof pkg) == 0 &&
+              pl_distname_normalize(p->name, strlen(p->name), pkg, sizeof pkg) >= 0 &&
               strcmp(pkg, name) == 0;
     }
     if (!found) {
@@ -563,4 +567,278 @@ out:
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
   pl_cache_close(&c);
   return rc;
+}
+
+/* Each scheme directory that can hold .dist-info (purelib, platlib), once. */
+static int dist_dirs(const struct pl_env *e, int gen_fd, int fds[2], pl_error_t *err) {
+  const char *rels[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  fds[0] = fds[1] = -1;
+  for (int i = 0; i < 2; i++) {
+    if (rels[i] == NULL || (i == 1 && strcmp(rels[0], rels[1]) == 0)) continue;
+    fds[i] = openat(gen_fd, rels[i][0] ? rels[i] : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fds[i] < 0 && errno != ENOENT) return pl_fail(err, errno, "open %s", rels[i]);
+  }
+  return 0;
+}
+
+static int open_current(const struct pl_env *e, pl_error_t *err) {
+  unsigned cur = 0;
+  if (pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
+  if (cur == 0)
+    return pl_fail_hint(err, ENOENT, "build it with: pylock sync", "no environment yet");
+  char name[64];
+  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
+  int fd = openat(e->state_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return fd < 0 ? pl_fail(err, errno, "open .pylock/%s", name) : fd;
+}
+
+static int cmp_installed(const void *a, const void *b) {
+  return strcmp(((const struct pl_installed *)a)->name, ((const struct pl_installed *)b)->name);
+}
+
+int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *n,
+                     pl_error_t *err) {
+  cleanup_close int gen_fd = open_current(e, err);
+  if (gen_fd < 0) return -1;
+  int fds[2];
+  if (dist_dirs(e, gen_fd, fds, err) < 0) return -1;
+  struct pl_installed *list = NULL;
+  size_t count = 0, cap = 0;
+  int rc = 0;
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    if (fds[i] < 0) continue;
+    DIR *d = fdopendir(fds[i]);
+    if (d == NULL) {
+      close(fds[i]);
+      rc = pl_fail(err, errno, "read the environment");
+      break;
+    }
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+      size_t len = strlen(de->d_name);
+      if (len < 11 || strcmp(de->d_name + len - 10, ".dist-info") != 0) continue;
+      char path[600];
+      snprintf(path, sizeof path, "%s/METADATA", de->d_name);
+      cleanup_free char *text = NULL;
+      size_t tlen = 0;
+      struct pl_metadata md = {0};
+      if (pl_read_file_at(dirfd(d), path, 16u << 20, &text, &tlen, err) < 0 ||
+          pl_metadata_parse(text, tlen, &md, err) < 0) {
+        rc = pl_error_wrap(err, "%s", de->d_name);
+        break;
+      }
+      if (count == cap) {
+        cap = cap ? cap * 2 : 32;
+        struct pl_installed *l = realloc(list, cap * sizeof *l);
+        if (l == NULL) {
+          pl_metadata_free(&md);
+          rc = pl_fail(err, ENOMEM, "list");
+          break;
+        }
+        list = l;
+      }
+      snprintf(path, sizeof path, "%s/REQUESTED", de->d_name);
+      list[count++] = (struct pl_installed){
+          .name = md.name,
+          .version = md.version,
+          .requested = faccessat(dirfd(d), path, F_OK, AT_SYMLINK_NOFOLLOW) == 0};
+      md.name = md.version = NULL;
+      pl_metadata_free(&md);
+    }
+    closedir(d);
+  }
+  if (rc < 0) {
+    pl_installed_free(list, count);
+    return -1;
+  }
+  if (count) qsort(list, count, sizeof *list, cmp_installed);
+  *out = list;
+  *n = count;
+  return 0;
+}
+
+void pl_installed_free(struct pl_installed *list, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(list[i].name);
+    free(list[i].version);
+  }
+  free(list);
+}
+
+static int add_line(char ***lines, size_t *n, char *line) {
+  if (line == NULL) return -1;
+  char **l = realloc(*lines, (*n + 1) * sizeof *l);
+  if (l == NULL) {
+    free(line);
+    return -1;
+  }
+  l[(*n)++] = line;
+  *lines = l;
+  return 0;
+}
+
+int pl_env_verify(const struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
+                  size_t *nlock_issues, pl_error_t *err) {
+  *lock_issues = NULL;
+  *nlock_issues = 0;
+  cleanup_close int gen_fd = open_current(e, err);
+  if (gen_fd < 0) return -1;
+  if (pl_verify_generation(gen_fd, &e->in, report, err) < 0) return -1;
+  struct pl_installed *inst = NULL;
+  size_t ninst = 0;
+  if (pl_env_installed(e, &inst, &ninst, err) < 0) return -1;
+  /* The installed set against the lock, both ways, by normalized name. */
+  int rc = 0;
+  for (size_t i = 0; i < e->lf.npackages && rc == 0; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_installed *found = NULL;
+    for (size_t j = 0; j < ninst && !found; j++)
+      if (pl_distname_equal(inst[j].name, strlen(inst[j].name), p->name, strlen(p->name)))
+        found = &inst[j];
+    char *line = NULL;
+    if (found == NULL) {
+      if (asprintf(&line, "%s %s is locked but not installed", p->name, p->version) < 0)
+        line = NULL;
+      rc = add_line(lock_issues, nlock_issues, line);
+    } else if (strcmp(found->version, p->version) != 0) {
+      if (asprintf(&line, "%s is locked at %s but %s is installed", p->name, p->version,
+                   found->version) < 0)
+        line = NULL;
+      rc = add_line(lock_issues, nlock_issues, line);
+    }
+  }
+  for (size_t j = 0; j < ninst && rc == 0; j++) {
+    bool locked = false;
+    for (size_t i = 0; i < e->lf.npackages && !locked; i++)
+      locked = pl_distname_equal(inst[j].name, strlen(inst[j].name), e->lf.packages[i].name,
+                                 strlen(e->lf.packages[i].name));
+    char *line = NULL;
+    if (!locked) {
+      if (asprintf(&line, "%s %s is installed but not locked", inst[j].name, inst[j].version) < 0)
+        line = NULL;
+      rc = add_line(lock_issues, nlock_issues, line);
+    }
+  }
+  pl_installed_free(inst, ninst);
+  if (rc < 0) return pl_fail(err, ENOMEM, "verify");
+  return 0;
+}
+
+int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *err) {
+  if (pl_env_begin_change(e, err) < 0) return -1;
+  if (pl_gen_current(e->state_fd, from, err) < 0 || pl_gen_previous(e->state_fd, to, err) < 0)
+    return -1;
+  if (*to == 0 || *to == *from)
+    return pl_fail_hint(err, ENOENT, "each install, remove or sync makes one to roll back to",
+                        "no previous generation to roll back to");
+  char name[64];
+  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, *to);
+  if (faccessat(e->state_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    return pl_fail(err, errno, "previous generation %u", *to);
+  return pl_gen_switch(e->state_fd, *to, err);
+}
+
+/* A tree is referenced while any generation, of any project, links its
+ * files: a regular file in it with more than one link. */
+static bool tree_linked(int tree_fd, int depth) {
+  if (depth > 64) return true;
+  DIR *d = fdopendir(dup(tree_fd));
+  if (d == NULL) return true;
+  bool linked = false;
+  struct dirent *de;
+  while (!linked && (de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' &&
+        (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (S_ISREG(st.st_mode) && strcmp(de->d_name, PL_TREE_MARKER) != 0) {
+      linked = st.st_nlink > 1;
+      break; /* every file of a tree is linked together: one tells */
+    }
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        linked = tree_linked(sub, depth + 1);
+        close(sub);
+        break;
+      }
+    }
+  }
+  closedir(d);
+  return linked;
+}
+
+static int gc_cache(int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
+  struct pl_cache c;
+  if (pl_cache_open(&c, NULL, err) < 0) return -1;
+  int rc = 0;
+  time_t now = time(NULL);
+  DIR *d = fdopendir(dup(c.trees_fd));
+  struct dirent *de;
+  while (rc == 0 && d && (de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0)) continue;
+    struct stat st;
+    if (fstatat(c.trees_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+      continue;
+    bool partial = de->d_name[0] == '.';
+    if (partial && now - st.st_mtime < 3600) continue; /* a build may be running */
+    int fd = openat(c.trees_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    bool keep = !partial && tree_linked(fd, 0);
+    close(fd);
+    if (keep) continue;
+    rc = pl_cache_remove_tree(c.trees_fd, de->d_name, err);
+    if (rc == 0 && !partial) res->trees++;
+  }
+  if (d) closedir(d);
+  /* Wheels: kept while a tree of theirs exists, or while recently stored. */
+  d = rc == 0 ? fdopendir(dup(c.wheels_fd)) : NULL;
+  while (rc == 0 && d && (de = readdir(d)) != NULL) {
+    size_t len = strlen(de->d_name);
+    if (len != 64 + 4 || strcmp(de->d_name + 64, ".whl") != 0) continue;
+    struct stat st;
+    if (fstatat(c.wheels_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (now - st.st_mtime < (time_t)wheel_days * 86400) continue;
+    bool has_tree = false;
+    DIR *t = fdopendir(dup(c.trees_fd));
+    struct dirent *te;
+    while (t && !has_tree && (te = readdir(t)) != NULL)
+      has_tree = strncmp(te->d_name, de->d_name, 64) == 0;
+    if (t) closedir(t);
+    if (has_tree) continue;
+    if (unlinkat(c.wheels_fd, de->d_name, 0) == 0) res->wheels++;
+  }
+  if (d) closedir(d);
+  pl_cache_close(&c);
+  return rc;
+}
+
+int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
+  memset(res, 0, sizeof *res);
+  if (pl_env_begin_change(e, err) < 0) return -1;
+  if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
+  unsigned cur = 0, prev = 0, *gens = NULL;
+  size_t n = 0;
+  pl_gen_current(e->state_fd, &cur, NULL);
+  pl_gen_previous(e->state_fd, &prev, NULL);
+  if (pl_gen_list(e->state_fd, &gens, &n, err) < 0) return -1;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (gens[i] == cur || gens[i] == prev) continue;
+    char layer[4200], name[32], meta[64];
+    snprintf(layer, sizeof layer, "%s/%s/%u", e->state_dir, PL_GENERATIONS_DIR, gens[i]);
+    if (pl_gen_in_use(layer)) {
+      res->generations_in_use++;
+      continue;
+    }
+    snprintf(name, sizeof name, "%u", gens[i]);
+    rc = pl_gen_remove(e->state_fd, name, err);
+    if (rc == 0 && meta_name(gens[i], meta, sizeof meta) == 0) unlinkat(e->state_fd, meta, 0);
+    if (rc == 0) res->generations++;
+  }
+  free(gens);
+  if (rc < 0) return -1;
+  return gc_cache(wheel_days, res, err);
 }

@@ -79,7 +79,8 @@ int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *
 /* sha256 hex of the lock text as it is now. */
 int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 
-/* A requirement string's distribution name, PEP 503-normalized, into out. */
+/* A requirement string's distribution name, PEP 503-normalized, into out;
+ * returns its length, or -1. */
 int pl_requirement_name(const char *req, char *out, size_t cap);
 
 /* Root key ids of a TUF root document, sorted. */
@@ -87,3 +88,30 @@ int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, 
                    pl_error_t *err);
 
 #endif
+
+/* What the current generation holds, from its .dist-info directories. */
+struct pl_installed {
+  char *name, *version;
+  bool requested; /* has REQUESTED */
+};
+int pl_env_installed(const struct pl_env *e, struct pl_installed **list, size_t *n,
+                     pl_error_t *err);
+void pl_installed_free(struct pl_installed *list, size_t n);
+
+/* Re-check every file of the current generation against its RECORD
+ * (report), and the installed set against the lock: *lock_issues lines
+ * ("requests 2.28.1 is locked but not installed"), caller frees. */
+struct pl_verify_report;
+int pl_env_verify(const struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
+                  size_t *nlock_issues, pl_error_t *err);
+
+/* Switch back to the previous generation; *from and *to tell which. */
+int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *err);
+
+/* Remove generations other than current and previous that no running
+ * environment uses, partial ones, cache trees no generation links any more,
+ * and cached wheels with no tree unused for `wheel_days`. */
+struct pl_gc_result {
+  size_t generations, generations_in_use, trees, wheels;
+};
+int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err);

@@ -33,9 +33,16 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 #define PL_COMMANDS(X)                                                                             \
   X(init, "create a project: pylock.toml and its first, empty environment")                        \
   X(lock, "resolve the requested set against the registry into pylock.toml")                       \
+  X(install, "add requirements to the project, lock and sync")                                     \
+  X(remove, "remove packages from the project, lock and sync")                                     \
   X(sync, "make the environment exactly match pylock.toml")                                        \
   X(run, "run a command inside the project's environment")                                         \
+  X(ci, "sync --frozen, verify, then run a command: for CI jobs")                                  \
   X(shell, "start $SHELL inside the project's environment")                                        \
+  X(list, "list the packages of the environment")                                                  \
+  X(verify, "check every installed file against its RECORD and the lock")                          \
+  X(rollback, "switch back to the previous environment generation")                                \
+  X(gc, "remove unused generations and cache entries")                                             \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \
   X(key, "generate an ed25519 signing key, or show a key's id")                                    \

@@ -35,7 +35,7 @@ static void usage(FILE *out) {
                "  -h, --help         print this help and exit\n\n"
                "Commands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun 'pylock COMMAND --help' for a command's options; see pylock(1).\n");
 }
 

@@ -1,0 +1,76 @@
+/* pylock list — what the project's environment holds. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "env.h"
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: pylock list [--json]\n\n"
+               "List the packages of the current environment generation: name, version, and\n"
+               "whether it was requested (else it is a dependency).\n\n"
+               "Options:\n"
+               "  --json      one JSON object: {\"generation\": N, \"packages\": [{\"name\", "
+               "\"version\",\n"
+               "              \"requested\"}...]} (stable; see pylock-list(1))\n"
+               "  -h, --help  print this help and exit\n");
+}
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      printf("\\%c", *p);
+    else if (*p < 0x20)
+      printf("\\u%04x", *p);
+    else
+      putchar(*p);
+  }
+  putchar('"');
+}
+
+int pl_cmd_list(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  bool json = false;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': json = true; break;
+    case 'h': usage(stdout); return PL_EXIT_OK;
+    default: return pl_cli_usage_error("list", "unknown option");
+    }
+  }
+  if (optind < argc) return pl_cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
+  pl_error_t err = NULL;
+  struct pl_env e;
+  struct pl_installed *list = NULL;
+  size_t n = 0;
+  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, &err) < 0 ||
+      pl_env_installed(&e, &list, &n, &err) < 0) {
+    pl_env_close(&e);
+    return pl_cli_report("list", &err);
+  }
+  if (json) {
+    printf("{\"packages\": [");
+    for (size_t i = 0; i < n; i++) {
+      printf(i ? ", {\"name\": " : "{\"name\": ");
+      json_string(list[i].name);
+      printf(", \"version\": ");
+      json_string(list[i].version);
+      printf(", \"requested\": %s}", list[i].requested ? "true" : "false");
+    }
+    printf("]}\n");
+  } else {
+    size_t w = 7;
+    for (size_t i = 0; i < n; i++)
+      if (strlen(list[i].name) > w) w = strlen(list[i].name);
+    for (size_t i = 0; i < n; i++)
+      printf("%-*s  %-12s%s\n", (int)w, list[i].name, list[i].version,
+             list[i].requested ? "  requested" : "");
+  }
+  pl_installed_free(list, n);
+  pl_env_close(&e);
+  return PL_EXIT_OK;
+}

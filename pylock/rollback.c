@@ -1,0 +1,70 @@
+/* pylock rollback / pylock gc — generations over time. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "env.h"
+
+static int simple_options(const char *cmd, int argc, char **argv, const char *help) {
+  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(help, stdout);
+      return PL_EXIT_OK;
+    }
+    return pl_cli_usage_error(cmd, "unknown option");
+  }
+  if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  return -1;
+}
+
+int pl_cmd_rollback(int argc, char **argv) {
+  int r = simple_options(
+      "rollback", argc, argv,
+      "usage: pylock rollback\n\n"
+      "Switch the environment back to the generation before the current one (one rename;\n"
+      "runs in progress keep theirs). pylock.toml is not changed: 'pylock sync' returns to\n"
+      "what it describes. Rolling back twice returns to where you started.\n\n"
+      "Options:\n  -h, --help  print this help and exit\n");
+  if (r >= 0) return r;
+  pl_error_t err = NULL;
+  struct pl_env e;
+  unsigned from = 0, to = 0;
+  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, &err) < 0 ||
+      pl_env_rollback(&e, &from, &to, &err) < 0) {
+    pl_env_close(&e);
+    return pl_cli_report("rollback", &err);
+  }
+  pl_cli_info("pylock: rolled back from generation %u to %u; pylock.toml still describes %u "
+              "(pylock sync returns to it)",
+              from, to, from);
+  pl_env_close(&e);
+  return PL_EXIT_OK;
+}
+
+int pl_cmd_gc(int argc, char **argv) {
+  int r = simple_options(
+      "gc", argc, argv,
+      "usage: pylock gc\n\n"
+      "Remove the project's generations other than the current and previous ones, unless a\n"
+      "running 'pylock run' uses them; then, from the shared cache, unpacked trees no\n"
+      "generation of any project links any more, and cached wheels without a tree unused\n"
+      "for 7 days.\n\n"
+      "Options:\n  -h, --help  print this help and exit\n");
+  if (r >= 0) return r;
+  pl_error_t err = NULL;
+  struct pl_env e;
+  struct pl_gc_result res;
+  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, &err) < 0 ||
+      pl_env_gc(&e, 7, &res, &err) < 0) {
+    pl_env_close(&e);
+    return pl_cli_report("gc", &err);
+  }
+  pl_cli_info("pylock: removed %zu generation(s) (%zu kept: in use), %zu cache tree(s), %zu "
+              "wheel(s)",
+              res.generations, res.generations_in_use, res.trees, res.wheels);
+  pl_env_close(&e);
+  return PL_EXIT_OK;
+}
