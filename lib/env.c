@@ -473,12 +473,41 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   return r;
 }
 
-static int write_meta(struct pl_env *e, unsigned n, const char *lock_hash, size_t packages,
-                      pl_error_t *err) {
-  char name[64], text[256];
+/* The meta records the lock's hash, and its size and mtime as seen now, so
+ * that the shim can tell a stale environment with one stat (no hashing). */
+int pl_env_write_meta(int root_fd, int state_fd, unsigned n, size_t packages, pl_error_t *err) {
+  char name[64], text[256], hash[PL_SHA256_HEX];
+  struct stat st;
+  cleanup_free char *lock = NULL;
+  size_t len = 0;
   if (meta_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
-  int len = snprintf(text, sizeof text, "lock-sha256=%s\npackages=%zu\n", lock_hash, packages);
-  return pl_write_file_atomic_at(e->state_fd, name, text, (size_t)len, 0644, err);
+  /* Stat first: if the file changes meanwhile, the shim sees it as stale,
+   * never an old stat paired with new content. */
+  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0)
+    return pl_fail(err, errno, "stat %s", PL_LOCK_FILE);
+  if (pl_read_file_at(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &lock, &len, err) < 0) return -1;
+  if (pl_sha256_hex(lock, len, hash, err) < 0) return -1;
+  int w = snprintf(
+      text, sizeof text, "lock-sha256=%s\npackages=%zu\nlock-size=%lld\nlock-mtime=%lld.%09ld\n",
+      hash, packages, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0644, err);
+}
+
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd) {
+  char target[64];
+  ssize_t n = readlinkat(state_fd, PL_CURRENT_LINK, target, sizeof target - 6);
+  if (n <= 0) return PL_ENV_MISSING;
+  memcpy(target + n, ".meta", 6);
+  char text[META_MAX + 1];
+  cleanup_close int fd = openat(state_fd, target, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  ssize_t len = fd < 0 ? -1 : read(fd, text, META_MAX);
+  struct stat st;
+  if (len <= 0 || fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0) return PL_ENV_STALE;
+  text[len] = '\0';
+  char want[96];
+  snprintf(want, sizeof want, "\nlock-size=%lld\nlock-mtime=%lld.%09ld\n", (long long)st.st_size,
+           (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return strstr(text, want) ? PL_ENV_FRESH : PL_ENV_STALE;
 }
 
 int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
@@ -493,6 +522,10 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   if (cur && strcmp(lock_hash, current_hash) == 0) {
     res->generation = cur;
     res->unchanged = true;
+    /* Same content, perhaps a new mtime (a checkout): record it, so the
+     * shim's one-stat check sees the environment as fresh. */
+    if (pl_env_quick_state(e->root_fd, e->state_fd) != PL_ENV_FRESH)
+      return pl_env_write_meta(e->root_fd, e->state_fd, cur, e->lf.npackages, err);
     return 0;
   }
   for (size_t i = 0; i < e->lf.npackages; i++)
@@ -554,7 +587,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     pl_fail(err, errno, "fsync %s", tmpname);
     goto out;
   }
-  if (write_meta(e, n, lock_hash, e->lf.npackages, err) < 0) goto out;
+  if (pl_env_write_meta(e->root_fd, e->state_fd, n, e->lf.npackages, err) < 0) goto out;
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;

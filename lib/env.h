@@ -76,6 +76,15 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 
+/* Record in generations/N.meta that generation n was built from pylock.toml
+ * as it is now (sha256, size, mtime). */
+int pl_env_write_meta(int root_fd, int state_fd, unsigned n, size_t packages, pl_error_t *err);
+
+/* Without parsing anything: is there a current generation, and was it built
+ * from pylock.toml as it is now (same size and mtime as at sync)? */
+enum pl_env_state { PL_ENV_MISSING, PL_ENV_STALE, PL_ENV_FRESH };
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd);
+
 /* sha256 hex of the lock text as it is now. */
 int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 

@@ -43,6 +43,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \
   X(gc, "remove unused generations and cache entries")                                             \
+  X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \
   X(key, "generate an ed25519 signing key, or show a key's id")                                    \
@@ -50,6 +51,9 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 
 /* Enter the project's environment and exec cmd; returns only on failure. */
 int pl_run_command(const char *cmd, char **cmd_argv, bool no_network);
+
+/* Act as python3/pip (main() saw a shim's name); never returns on success. */
+int pl_shim_main(const char *name, bool is_pip, int argc, char **argv);
 
 struct pl_sync_result;
 /* Sync the project (-C or nearest); shared by sync, install, remove and ci. */

@@ -11,6 +11,7 @@
 #include "canonjson.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "env.h"
 #include "envgen.h"
 #include "file.h"
 #include "interp.h"
@@ -196,7 +197,8 @@ static int init_project(const char *dir, const char *python_opt, struct registry
       (reg->root && pl_write_file_atomic_at(sfd, REGISTRY_ROOT_FILE, reg->root_text, reg->root_len,
                                             0644, err) < 0) ||
       pl_envgen_create(sfd, 1, &in, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
-      pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0)
+      pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0 ||
+      pl_env_write_meta(dfd, sfd, 1, 0, err) < 0)
     goto out;
   pl_cli_info("pylock: created %s/%s on Python %s (%s)", dir, PL_LOCK_FILE, in.version, in.python);
   rc = 0;

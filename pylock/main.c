@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "shim.h"
 
 struct pl_cli pl_cli;
 
@@ -58,6 +59,12 @@ static int refuse_if_setid(void) {
 
 int main(int argc, char **argv) {
   if (refuse_if_setid() < 0) return PL_EXIT_FAIL;
+
+  /* Called as python3, pip...: a shim (see lib/shim.h). */
+  const char *base = strrchr(argv[0], '/');
+  base = base ? base + 1 : argv[0];
+  bool is_pip;
+  if (pl_shim_name(base, &is_pip)) return pl_shim_main(base, is_pip, argc, argv);
 
   const char *nc = getenv("NO_COLOR");
   pl_cli.color = isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');

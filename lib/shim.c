@@ -1,0 +1,192 @@
+/* pylock — locating shims and the programs they stand for; see shim.h. */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define MANIFEST_MAX 8192
+
+bool pl_shim_name(const char *name, bool *is_pip) {
+  const char *rest;
+  if (strncmp(name, "python", 6) == 0) {
+    *is_pip = false;
+    rest = name + 6;
+  } else if (strncmp(name, "pip", 3) == 0) {
+    *is_pip = true;
+    rest = name + 3;
+  } else {
+    return false;
+  }
+  if (*rest == '\0') return true; /* python, pip */
+  if (rest[0] != '3') return false;
+  if (rest[1] == '\0') return true; /* python3, pip3 */
+  if (rest[1] != '.' || rest[2] == '\0') return false;
+  for (const char *p = rest + 2; *p; p++) /* python3.12, pip3.12 */
+    if (*p < '0' || *p > '9') return false;
+  return strlen(rest + 2) <= 3;
+}
+
+int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max) {
+  int n = 0;
+  const char *p = text;
+  while (*p) {
+    const char *eol = strchrnul(p, '\n');
+    size_t len = (size_t)(eol - p);
+    if (len > 0 && p[0] != '#') {
+      const char *tab = memchr(p, '\t', len);
+      if (tab == NULL || n >= max) return -1;
+      size_t nlen = (size_t)(tab - p);
+      const char *real = tab + 1;
+      const char *tab2 = memchr(real, '\t', (size_t)(eol - real));
+      size_t rlen = (size_t)((tab2 ? tab2 : eol) - real);
+      bool is_pip;
+      if (nlen == 0 || nlen >= sizeof out[n].name || rlen == 0 || rlen >= sizeof out[n].real ||
+          real[0] != '/')
+        return -1;
+      memcpy(out[n].name, p, nlen);
+      out[n].name[nlen] = '\0';
+      memcpy(out[n].real, real, rlen);
+      out[n].real[rlen] = '\0';
+      out[n].module_pip =
+          tab2 && (size_t)(eol - tab2 - 1) == 6 && memcmp(tab2 + 1, "-m pip", 6) == 0;
+      if (tab2 && !out[n].module_pip) return -1;
+      if (!pl_shim_name(out[n].name, &is_pip) || strchr(out[n].name, '/')) return -1;
+      n++;
+    }
+    p = *eol ? eol + 1 : eol;
+  }
+  return n;
+}
+
+char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (f == NULL) return NULL;
+  fputs("# pylock shims: made by pylock shim install; do not edit\n", f);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%s\t%s%s\n", e[i].name, e[i].real, e[i].module_pip ? "\t-m pip" : "");
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+int pl_self_identity(dev_t *dev, ino_t *ino) {
+  static dev_t sdev;
+  static ino_t sino;
+  static bool known;
+  if (!known) {
+    struct stat st;
+    if (stat("/proc/self/exe", &st) < 0) return -1;
+    sdev = st.st_dev;
+    sino = st.st_ino;
+    known = true;
+  }
+  *dev = sdev;
+  *ino = sino;
+  return 0;
+}
+
+static bool is_self(const char *path) {
+  dev_t dev;
+  ino_t ino;
+  struct stat st;
+  return pl_self_identity(&dev, &ino) == 0 && stat(path, &st) == 0 && st.st_dev == dev &&
+         st.st_ino == ino;
+}
+
+/* dir/.pylock-shims lists `name`? */
+static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry) {
+  char path[PATH_MAX + 32], text[MANIFEST_MAX + 1];
+  if (snprintf(path, sizeof path, "%s/%s", dir, PL_SHIM_MANIFEST) >= (int)sizeof path) return -1;
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, text, MANIFEST_MAX);
+  if (n <= 0) return -1;
+  text[n] = '\0';
+  struct pl_shim_entry all[PL_SHIM_MAX];
+  int count = pl_shim_manifest_parse(text, all, PL_SHIM_MAX);
+  for (int i = 0; i < count; i++)
+    if (strcmp(all[i].name, name) == 0) {
+      *entry = all[i];
+      return 0;
+    }
+  return -1;
+}
+
+int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
+                   struct pl_shim_entry *entry) {
+  char cur[PATH_MAX];
+  if (strchr(argv0, '/') == NULL) {
+    /* Run by name: the shell took the first PATH entry holding it. */
+    const char *path = getenv("PATH");
+    if (path == NULL) return -1;
+    const char *p = path;
+    cur[0] = '\0';
+    while (*p) {
+      const char *end = strchrnul(p, ':');
+      int w = snprintf(cur, sizeof cur, "%.*s/%s", (int)(end - p), p, name);
+      if (end > p && w > 0 && (size_t)w < sizeof cur && is_self(cur)) break;
+      cur[0] = '\0';
+      p = *end ? end + 1 : end;
+    }
+    if (cur[0] == '\0') return -1;
+  } else if (snprintf(cur, sizeof cur, "%s", argv0) >= (int)sizeof cur) {
+    return -1;
+  }
+  /* Follow symlinks (a shim may be linked from elsewhere) until a directory
+   * whose manifest lists the link's own name. */
+  for (int hops = 0; hops < 16; hops++) {
+    char *slash = strrchr(cur, '/');
+    const char *base = slash ? slash + 1 : cur;
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%.*s", slash ? (int)(slash - cur) : 1, slash ? cur : ".");
+    if (d[0] == '\0') snprintf(d, sizeof d, "/");
+    if (manifest_entry(d, base, entry) == 0) {
+      if (snprintf(dir, cap, "%s", d) >= (int)cap) return -1;
+      return 0;
+    }
+    char target[PATH_MAX];
+    ssize_t n = readlink(cur, target, sizeof target - 1);
+    if (n <= 0) return -1;
+    target[n] = '\0';
+    if (target[0] == '/')
+      snprintf(cur, sizeof cur, "%s", target);
+    else if (snprintf(cur, sizeof cur, "%s/%s", d, target) >= (int)sizeof cur)
+      return -1;
+  }
+  return -1;
+}
+
+int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t cap) {
+  const char *path = getenv("PATH");
+  if (path == NULL || *path == '\0') path = "/usr/local/bin:/usr/bin:/bin";
+  char skip[PATH_MAX] = "";
+  if (skip_dir && realpath(skip_dir, skip) == NULL) skip[0] = '\0';
+  const char *p = path;
+  while (*p) {
+    const char *end = strchrnul(p, ':');
+    char cand[PATH_MAX], dirreal[PATH_MAX];
+    int w = snprintf(cand, sizeof cand, "%.*s/%s", (int)(end - p), p, name);
+    p = *end ? end + 1 : end;
+    if (w <= 0 || (size_t)w >= sizeof cand || cand[0] != '/') continue;
+    if (access(cand, X_OK) < 0 || is_self(cand)) continue;
+    char dirpart[PATH_MAX];
+    snprintf(dirpart, sizeof dirpart, "%s", cand);
+    *strrchr(dirpart, '/') = '\0';
+    if (skip[0] && realpath(dirpart[0] ? dirpart : "/", dirreal) && strcmp(dirreal, skip) == 0)
+      continue;
+    if (snprintf(out, cap, "%s", cand) >= (int)cap) return -1;
+    return 0;
+  }
+  return -1;
+}

@@ -1,0 +1,58 @@
+/* pylock — the python3/python/pip shims.
+ *
+ * A shim is a symlink to the pylock binary named python3, python, python3.X,
+ * pip or pip3, in a directory early on PATH.  pylock's main() sees the name
+ * and acts as the interpreter: inside a project (nearest pylock.toml upward)
+ * it runs the project's environment as `pylock run` would; elsewhere it
+ * execs the real program the shim was made for, recorded at install time in
+ * the directory's manifest, DIR/.pylock-shims:
+ *
+ *     # pylock shims: made by pylock shim install; do not edit
+ *     python3<TAB>/usr/bin/python3.11
+ *     pip<TAB>/usr/bin/python3.11<TAB>-m pip
+ *
+ * The real program is never a pylock binary (checked by inode), so a shim
+ * cannot find itself again, whatever PATH holds. */
+#ifndef PYLOCK_SHIM_H
+#define PYLOCK_SHIM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define PL_SHIM_MANIFEST ".pylock-shims"
+#define PL_SHIM_MAX 8
+
+struct pl_shim_entry {
+  char name[32];
+  char real[PATH_MAX];
+  bool module_pip; /* run as `real -m pip` */
+};
+
+/* Is `name` (a basename) one a shim can have: python, python3, python3.N,
+ * pip, pip3, pip3.N?  *is_pip tells which kind. */
+bool pl_shim_name(const char *name, bool *is_pip);
+
+/* Parse a manifest; returns the number of entries (at most max) or -1. */
+int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max);
+
+/* Text of a manifest for the given entries. */
+char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n);
+
+/* Where the running shim lives: from argv[0] (a path, following symlinks to
+ * a directory whose manifest lists it) or, for a bare name, the first PATH
+ * entry whose file is this very binary.  Fills dir and its entry for the
+ * name; -1 if no manifest claims it. */
+int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
+                   struct pl_shim_entry *entry);
+
+/* The first `name` on PATH that is not this binary (by device and inode)
+ * and not in skip_dir (may be NULL): out receives its path. */
+int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t cap);
+
+/* dev/ino of this running binary, cached. */
+int pl_self_identity(dev_t *dev, ino_t *ino);
+
+#endif

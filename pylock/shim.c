@@ -1,0 +1,354 @@
+/* pylock as python3/pip (the shim), and `pylock shim install|uninstall`. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "env.h"
+#include "file.h"
+#include "interp.h"
+#include "project.h"
+#include "shim.h"
+#include "toml.h"
+
+/* ---- the shim at run time: keep it lean, it stands in for python ---- */
+
+static int die(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int die(const char *name, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "pylock (%s shim): ", name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return 1;
+}
+
+/* Outside a project: the real program, as if the shim were not there. */
+static int exec_real(const char *name, char **argv) {
+  struct pl_shim_entry e;
+  char dir[PATH_MAX];
+  if (pl_shim_locate(argv[0], name, dir, sizeof dir, &e) < 0) {
+    /* No manifest claims us (a hand-made link): the next one on PATH. */
+    if (pl_shim_find_real(name, NULL, e.real, sizeof e.real) < 0)
+      return die(name, "no real %s on PATH besides pylock's shim", name);
+    e.module_pip = false;
+  }
+  dev_t dev;
+  ino_t ino;
+  struct stat st;
+  if (pl_self_identity(&dev, &ino) == 0 && stat(e.real, &st) == 0 && st.st_dev == dev &&
+      st.st_ino == ino)
+    return die(name, "the shim's manifest names pylock itself (%s); reinstall the shims", e.real);
+  if (e.module_pip) {
+    int argc = 0;
+    while (argv[argc])
+      argc++;
+    char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
+    if (nargv == NULL) return 1;
+    nargv[0] = e.real;
+    nargv[1] = "-m";
+    nargv[2] = "pip";
+    for (int i = 1; i < argc; i++)
+      nargv[i + 2] = argv[i];
+    execv(e.real, nargv);
+  } else {
+    argv[0] = e.real; /* sys.executable is the real interpreter */
+    execv(e.real, argv);
+  }
+  fprintf(stderr, "pylock (%s shim): %s: %s\n", name, e.real, strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
+/* [tool.pylock] auto-sync = true in pylock.toml? Read only when needed. */
+static bool wants_auto_sync(int root_fd) {
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  struct pl_toml *doc = NULL;
+  bool on = false;
+  if (pl_read_file_at(root_fd, PL_LOCK_FILE, 16u << 20, &text, &len, NULL) == 0 &&
+      pl_toml_parse(text, len, &doc, NULL) == 0) {
+    struct pl_toml *v = pl_toml_get(doc, "tool.pylock.auto-sync");
+    if (v) pl_toml_as_bool(v, &on);
+  }
+  pl_toml_free(doc);
+  return on;
+}
+
+int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
+  const char *off = getenv("PYLOCK_SHIM");
+  if (off && strcmp(off, "off") == 0) return exec_real(name, argv);
+  cleanup_free char *root = NULL;
+  if (pl_project_find(NULL, &root, NULL) < 0) return exec_real(name, argv);
+
+  cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int state_fd =
+      root_fd < 0 ? -1 : openat(root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const char *inside = getenv("PYLOCK_PROJECT");
+  bool nested = inside && strcmp(inside, root) == 0;
+  if (!nested) {
+    enum pl_env_state st = state_fd < 0 ? PL_ENV_MISSING : pl_env_quick_state(root_fd, state_fd);
+    if (st != PL_ENV_FRESH) {
+      if (root_fd < 0 || !wants_auto_sync(root_fd))
+        return st == PL_ENV_MISSING
+                   ? die(name, "%s has no environment yet; run: pylock sync", root)
+                   : die(name,
+                         "%s/pylock.toml changed since its environment was built; run: "
+                         "pylock sync",
+                         root);
+      pl_error_t err = NULL;
+      struct pl_sync_result res;
+      pl_cli.verbosity = -1;
+      if (pl_sync_project(false, &res, &err) < 0) return pl_cli_report("auto-sync", &err);
+      if (state_fd < 0)
+        state_fd = openat(root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+  }
+  cleanup_free char *text = NULL;
+  struct pl_interp in = {0};
+  if (state_fd < 0 || pl_read_file_at(state_fd, PL_INTERP_FILE, 16384, &text, NULL, NULL) < 0 ||
+      pl_interp_parse(text, &in, NULL) < 0)
+    return die(name, "%s has no usable environment; run: pylock sync", root);
+
+  /* Arguments: the project's interpreter by absolute path, so that
+   * sys.executable is the real one and never this shim again. */
+  char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
+  if (nargv == NULL) return 1;
+  int k = 0;
+  nargv[k++] = in.python;
+  if (is_pip) {
+    if (argc > 1 && (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)) {
+      fprintf(stderr,
+              "pylock: this project's environment is read-only: pip %s changes nothing here\n"
+              "pylock: hint: use: pylock %s %s\n",
+              argv[1], strcmp(argv[1], "install") == 0 ? "install" : "remove",
+              argc > 2 ? argv[2] : "NAME");
+      return 1;
+    }
+    nargv[k++] = "-m";
+    nargv[k++] = "pip";
+  }
+  for (int i = 1; i < argc; i++)
+    nargv[k++] = argv[i];
+  nargv[k] = NULL;
+  if (nested) {
+    /* Already inside this project's environment: the interpreter itself. */
+    execv(in.python, nargv);
+    return die(name, "cannot run %s", in.python);
+  }
+  pl_cli.project = root;
+  return pl_run_command(in.python, nargv, false);
+}
+
+/* ---- pylock shim install|uninstall ---- */
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: pylock shim install [--user|--system|--dir DIR] [--python PATH]\n"
+               "       pylock shim uninstall [--user|--system|--dir DIR]\n\n"
+               "Make python3, python, python3.X, pip and pip3 project-aware: shims (symlinks to\n"
+               "pylock) that, inside a project (nearest pylock.toml upward), run its environment\n"
+               "as 'pylock run' would, and elsewhere exec the real program with no other effect.\n"
+               "PYLOCK_SHIM=off bypasses them. uninstall removes exactly what install made.\n\n"
+               "Options:\n"
+               "  --user         in ~/.local/bin (default)\n"
+               "  --system       in /usr/local/bin, for every user\n"
+               "  --dir DIR      in DIR\n"
+               "  --python PATH  the real interpreter outside projects (default: python3.12 on\n"
+               "                 PATH, else python3, not counting the shim directory)\n"
+               "  -h, --help     print this help and exit\n");
+}
+
+static int self_path(char *out, size_t cap, pl_error_t *err) {
+  ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+  if (n <= 0) return pl_fail(err, errno, "find the pylock binary");
+  out[n] = '\0';
+  return 0;
+}
+
+static bool dir_on_path(const char *dir) {
+  const char *path = getenv("PATH");
+  size_t n = strlen(dir);
+  for (const char *p = path ? path : ""; *p;) {
+    const char *end = strchrnul(p, ':');
+    if ((size_t)(end - p) == n && memcmp(p, dir, n) == 0) return true;
+    p = *end ? end + 1 : end;
+  }
+  return false;
+}
+
+static int read_manifest(int dfd, struct pl_shim_entry *e, int *n) {
+  cleanup_free char *text = NULL;
+  *n = 0;
+  if (pl_read_file_at(dfd, PL_SHIM_MANIFEST, 8192, &text, NULL, NULL) < 0) return 0;
+  int r = pl_shim_manifest_parse(text, e, PL_SHIM_MAX);
+  if (r < 0) return -1;
+  *n = r;
+  return 0;
+}
+
+/* A shim we made: a symlink to a pylock binary, named in our manifest. */
+static bool ours(int dfd, const char *name, const struct pl_shim_entry *m, int n) {
+  bool listed = false;
+  for (int i = 0; i < n; i++)
+    listed |= strcmp(m[i].name, name) == 0;
+  char target[PATH_MAX];
+  ssize_t len = readlinkat(dfd, name, target, sizeof target - 1);
+  if (!listed || len <= 0) return false;
+  target[len] = '\0';
+  const char *base = strrchr(target, '/');
+  return strcmp(base ? base + 1 : target, "pylock") == 0;
+}
+
+static int shim_install(const char *dir, const char *python, pl_error_t *err) {
+  char self[PATH_MAX];
+  if (self_path(self, sizeof self, err) < 0) return -1;
+  if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  struct pl_shim_entry old[PL_SHIM_MAX];
+  int nold = 0;
+  if (read_manifest(dfd, old, &nold) < 0)
+    return pl_fail_hint(err, EINVAL, "remove it if pylock did not write it",
+                        "%s/%s is not a pylock shim manifest", dir, PL_SHIM_MANIFEST);
+
+  /* The real interpreter: never one in this directory, never pylock. */
+  char real_py[PATH_MAX];
+  if (python) {
+    if (realpath(python, real_py) == NULL) return pl_fail(err, errno, "interpreter %s", python);
+  } else if (pl_shim_find_real("python3.12", dir, real_py, sizeof real_py) < 0 &&
+             pl_shim_find_real("python3", dir, real_py, sizeof real_py) < 0) {
+    return pl_fail_hint(err, ENOENT, "pass it with --python PATH",
+                        "no python3.12 or python3 on PATH outside %s", dir);
+  }
+  struct pl_interp in = {0};
+  if (pl_interp_probe(real_py, &in, err) < 0) return -1;
+  struct pl_shim_entry e[PL_SHIM_MAX] = {0};
+  int n = 0;
+  const char *pynames[] = {"python3", "python", NULL};
+  for (int i = 0; pynames[i]; i++) {
+    snprintf(e[n].name, sizeof e[n].name, "%s", pynames[i]);
+    snprintf(e[n].real, sizeof e[n].real, "%s", real_py);
+    e[n++].module_pip = false;
+  }
+  snprintf(e[n].name, sizeof e[n].name, "python%s", in.short_version);
+  snprintf(e[n].real, sizeof e[n].real, "%s", real_py);
+  e[n++].module_pip = false;
+  const char *pipnames[] = {"pip", "pip3", NULL};
+  for (int i = 0; pipnames[i]; i++) {
+    /* pip for this interpreter: `python -m pip` is the one that matches it. */
+    snprintf(e[n].name, sizeof e[n].name, "%s", pipnames[i]);
+    snprintf(e[n].real, sizeof e[n].real, "%s", real_py);
+    e[n++].module_pip = true;
+  }
+  pl_interp_free(&in);
+
+  for (int i = 0; i < n; i++) {
+    struct stat st;
+    if (fstatat(dfd, e[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !ours(dfd, e[i].name, old, nold))
+      return pl_fail_hint(err, EEXIST, "move it away, or install the shims in another --dir",
+                          "%s/%s exists and pylock did not create it", dir, e[i].name);
+  }
+  cleanup_free char *text = pl_shim_manifest_format(e, n);
+  if (text == NULL) return pl_fail(err, ENOMEM, "shim manifest");
+  /* Manifest first: a crash leaves links the manifest already claims. */
+  if (pl_write_file_atomic_at(dfd, PL_SHIM_MANIFEST, text, strlen(text), 0644, err) < 0) return -1;
+  for (int i = 0; i < n; i++) {
+    char tmp[sizeof e[i].name + 16];
+    snprintf(tmp, sizeof tmp, ".%.31s.pylock-tmp", e[i].name);
+    unlinkat(dfd, tmp, 0);
+    if (symlinkat(self, dfd, tmp) < 0 || renameat(dfd, tmp, dfd, e[i].name) < 0)
+      return pl_fail(err, errno, "create shim %s/%s", dir, e[i].name);
+    printf("%s/%s -> %s\n", dir, e[i].name, e[i].real);
+  }
+  if (!dir_on_path(dir))
+    fprintf(stderr,
+            "pylock: %s is not on PATH; add it before the real interpreter's directory, e.g.\n"
+            "  export PATH=\"%s:$PATH\"\n",
+            dir, dir);
+  return 0;
+}
+
+static int shim_uninstall(const char *dir, pl_error_t *err) {
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  struct pl_shim_entry m[PL_SHIM_MAX];
+  int n = 0;
+  if (read_manifest(dfd, m, &n) < 0 || n == 0)
+    return pl_fail_hint(err, ENOENT, "nothing to remove", "no pylock shims in %s", dir);
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    if (!ours(dfd, m[i].name, m, n)) {
+      struct stat st;
+      if (fstatat(dfd, m[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        fprintf(stderr, "pylock: left %s/%s: it is no longer pylock's shim\n", dir, m[i].name);
+        kept++;
+      }
+      continue;
+    }
+    if (unlinkat(dfd, m[i].name, 0) < 0) return pl_fail(err, errno, "remove %s/%s", dir, m[i].name);
+    printf("removed %s/%s\n", dir, m[i].name);
+  }
+  if (unlinkat(dfd, PL_SHIM_MANIFEST, 0) < 0)
+    return pl_fail(err, errno, "remove %s/%s", dir, PL_SHIM_MANIFEST);
+  (void)kept;
+  return 0;
+}
+
+int pl_cmd_shim(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"user", no_argument, NULL, 'u'},      {"system", no_argument, NULL, 's'},
+      {"dir", required_argument, NULL, 'd'}, {"python", required_argument, NULL, 'p'},
+      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+  if (argc < 2 || pl_cli_is_help(argv[1])) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? PL_EXIT_USAGE : PL_EXIT_OK;
+  }
+  const char *action = argv[1];
+  bool install = strcmp(action, "install") == 0;
+  if (!install && strcmp(action, "uninstall") != 0)
+    return pl_cli_usage_error("shim", "unknown action '%s' (install or uninstall)", action);
+  const char *dir = NULL, *python = NULL;
+  bool system = false;
+  int c;
+  optind = 2;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'u':
+      system = false;
+      dir = NULL;
+      break;
+    case 's':
+      system = true;
+      dir = NULL;
+      break;
+    case 'd': dir = optarg; break;
+    case 'p':
+      if (!install) return pl_cli_usage_error("shim", "--python is for install");
+      python = optarg;
+      break;
+    case 'h': usage(stdout); return PL_EXIT_OK;
+    default: return pl_cli_usage_error("shim", "unknown option");
+    }
+  }
+  if (optind < argc) return pl_cli_usage_error("shim", "unexpected argument '%s'", argv[optind]);
+  cleanup_free char *userdir = NULL;
+  if (dir == NULL && system) dir = "/usr/local/bin";
+  if (dir == NULL) {
+    const char *home = getenv("HOME");
+    if (home == NULL || home[0] != '/' || asprintf(&userdir, "%s/.local/bin", home) < 0)
+      return pl_cli_usage_error("shim", "HOME is not set: pass --dir DIR");
+    dir = userdir;
+  }
+  pl_error_t err = NULL;
+  int r = install ? shim_install(dir, python, &err) : shim_uninstall(dir, &err);
+  return r < 0 ? pl_cli_report(install ? "shim install" : "shim uninstall", &err) : PL_EXIT_OK;
+}
