@@ -24,7 +24,8 @@ static void usage(FILE *out) {
                "\"generation\",\n"
                "              \"packages\", \"fetched\", \"unpacked\", \"files\", \"phases_ms\": "
                "{\"sync\",\n"
-               "              \"verify\", \"run\"}, \"exit_status\" | \"signal\", \"error\"}\n"
+               "              \"verify\", \"run\"}, \"installed\": [\"name==version\"...],\n"
+               "              \"exit_status\" | \"signal\", \"error\"}\n"
                "  -h, --help  print this help and exit\n");
 }
 
@@ -46,7 +47,21 @@ struct summary {
   double sync_ms, verify_ms, run_ms;
   int status; /* wait status of CMD, or -1 if it never ran */
   const char *error;
+  char **installed; /* "name==version", from the lock the environment was built from */
+  size_t ninstalled;
 };
+
+static void json_string(const char *s) {
+  fputc('"', stderr);
+  for (const char *p = s; *p; p++)
+    if (*p == '"' || *p == '\\')
+      fprintf(stderr, "\\%c", *p);
+    else if ((unsigned char)*p < 0x20)
+      fprintf(stderr, "\\u%04x", *p);
+    else
+      fputc(*p, stderr);
+  fputc('"', stderr);
+}
 
 static void print_summary(const struct summary *s, bool json) {
   if (!json) {
@@ -63,6 +78,12 @@ static void print_summary(const struct summary *s, bool json) {
           "%zu, \"files\": %llu, \"phases_ms\": {\"sync\": %.1f, \"verify\": %.1f, \"run\": %.1f}",
           s->ok ? "true" : "false", s->sync.generation, s->sync.packages, s->sync.fetched,
           s->sync.built, (unsigned long long)s->sync.files, s->sync_ms, s->verify_ms, s->run_ms);
+  fputs(", \"installed\": [", stderr);
+  for (size_t i = 0; i < s->ninstalled; i++) {
+    if (i) fputs(", ", stderr);
+    json_string(s->installed[i]);
+  }
+  fputc(']', stderr);
   if (s->status >= 0 && WIFSIGNALED(s->status))
     fprintf(stderr, ", \"signal\": \"SIG%s\"", sigabbrev_np(WTERMSIG(s->status)));
   else if (s->status >= 0)
@@ -93,7 +114,13 @@ static int prepare(struct summary *s, pl_error_t *err) {
   size_t nlock = 0;
   int rc = -1;
   if (pl_env_open(&e, pl_cli.project, NULL, NULL, err) == 0 &&
-      pl_env_verify(&e, &rep, &lock_issues, &nlock, err) == 0) {
+      (s->installed = calloc(e.lf.npackages + 1, sizeof *s->installed)) != NULL) {
+    for (size_t i = 0; i < e.lf.npackages; i++)
+      if (asprintf(&s->installed[s->ninstalled], "%s==%s", e.lf.packages[i].name,
+                   e.lf.packages[i].version) >= 0)
+        s->ninstalled++;
+  }
+  if (e.root && pl_env_verify(&e, &rep, &lock_issues, &nlock, err) == 0) {
     uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;
     if (bad == 0) {
       rc = 0;
