@@ -177,40 +177,8 @@ int pl_cache_wheel_open(struct pl_cache *c, const char *sha256, pl_error_t *err)
 
 /* ---- directory walks ----------------------------------------------------- */
 
-static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
-  if (depth > TREE_DEPTH_MAX) return pl_fail(err, ELOOP, "remove %s: too deep", name);
-  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOTDIR || errno == ELOOP) {
-      if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-        return pl_fail(err, errno, "remove %s", name);
-      return 0;
-    }
-    return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", name);
-  }
-  /* Sealed trees are 0555: make them writable to empty them. */
-  fchmod(fd, 0700);
-  cleanup_dir DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return pl_fail(err, errno, "read %s", name);
-  }
-  struct dirent *e;
-  while ((errno = 0, e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
-      if (remove_at(fd, e->d_name, depth + 1, err) < 0) return -1;
-    } else if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT) {
-      return pl_fail(err, errno, "remove %s/%s", name, e->d_name);
-    }
-  }
-  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return pl_fail(err, errno, "remove %s", name);
-  return 0;
-}
-
 int pl_cache_remove_tree(int dirfd, const char *name, pl_error_t *err) {
-  return remove_at(dirfd, name, 0, err);
+  return pl_remove_tree_at(dirfd, name, err);
 }
 
 /* Make every file 0444 (0555 when it has an x bit) and every directory

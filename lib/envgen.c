@@ -199,30 +199,8 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats, pl
   return r;
 }
 
-/* Open directory `rel` under root, one component at a time, no symlinks. */
-static int open_beneath(int root, const char *rel, pl_error_t *err) {
-  int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return pl_fail(err, errno, "open generation");
-  cleanup_free char *copy = strdup(rel);
-  if (copy == NULL) {
-    close(fd);
-    return pl_fail(err, ENOMEM, "open %s", rel);
-  }
-  char *save = NULL;
-  for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-    int next = strcmp(c, "..") == 0
-                   ? (errno = EINVAL, -1)
-                   : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
-    close(fd);
-    if (next < 0) return pl_fail(err, e, "open %s", rel);
-    fd = next;
-  }
-  return fd;
-}
-
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
-  cleanup_close int dfd = open_beneath(gen_fd, dist_info, err);
+  cleanup_close int dfd = pl_open_dir_beneath(gen_fd, dist_info, err);
   if (dfd < 0) return -1;
   const char *base = strrchr(dist_info, '/');
   base = base ? base + 1 : dist_info;

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #include "cleanup.h"
 
@@ -160,4 +163,76 @@ int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err) {
   if (stat(path, &st) < 0) return pl_fail(err, errno, "mkdir %s", path);
   if (!S_ISDIR(st.st_mode)) return pl_fail(err, ENOTDIR, "mkdir %s", path);
   return 0;
+}
+
+int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err) {
+  if (rel[0] == '\0') {
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? pl_fail(err, errno, "dup") : fd;
+  }
+  struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+  if (fd >= 0) return fd;
+  if (errno != ENOSYS) return pl_fail(err, errno, "open %s", rel);
+  /* Before 5.6: the same walk by hand. */
+  cleanup_free char *copy = strdup(rel);
+  if (copy == NULL) return pl_fail(err, ENOMEM, "open %s", rel);
+  fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return pl_fail(err, errno, "open %s", rel);
+  char *save = NULL;
+  for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    int next = strcmp(c, "..") == 0
+                   ? (errno = EXDEV, -1)
+                   : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    if (next < 0) return pl_fail(err, e, "open %s", rel);
+    fd = next;
+  }
+  return fd;
+}
+
+#define REMOVE_DEPTH_MAX 256
+
+static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
+  if (depth > REMOVE_DEPTH_MAX) return pl_fail(err, ELOOP, "remove %s: too deep", name);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOTDIR || errno == ELOOP) {
+      if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        return pl_fail(err, errno, "remove %s", name);
+      return 0;
+    }
+    return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", name);
+  }
+  /* Sealed trees and generations are 0555: make them writable to empty them. */
+  struct stat st;
+  if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700 && fchmod(fd, 0700) < 0) {
+    int e = errno;
+    close(fd);
+    return pl_fail(err, e, "make %s writable to remove it", name);
+  }
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return pl_fail(err, errno, "read %s", name);
+  }
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
+      if (remove_at(fd, e->d_name, depth + 1, err) < 0) return -1;
+    } else if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT) {
+      return pl_fail(err, errno, "remove %s/%s", name, e->d_name);
+    }
+  }
+  if (errno) return pl_fail(err, errno, "read %s", name);
+  if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return pl_fail(err, errno, "remove %s", name);
+  return 0;
+}
+
+int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err) {
+  return remove_at(dirfd, name, 0, err);
 }

@@ -35,6 +35,15 @@ int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err);
  * opened O_NOFOLLOW, '..' refused. */
 int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err);
 
+/* Open directory `rel` beneath dirfd: never above it, never through a
+ * symlink (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, else one component
+ * at a time with O_NOFOLLOW); "" opens dirfd itself.  Returns the fd. */
+int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err);
+
+/* rm -rf dirfd/name without following symlinks, making read-only
+ * directories writable first (sealed cache trees, generations). */
+int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err);
+
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int pl_write_all(int fd, const void *buf, size_t len);
 

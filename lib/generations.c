@@ -184,36 +184,6 @@ bool pl_gen_in_use(const char *layer) {
   return false;
 }
 
-/* rm -rf below dirfd/name, making read-only directories writable first. */
-static int remove_tree_at(int parent, const char *name, int depth, pl_error_t *err) {
-  if (depth > 256) return pl_fail(err, ELOOP, "%s: too deep", name);
-  struct stat st;
-  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : pl_fail(err, errno, "stat %s", name);
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
-      return pl_fail(err, errno, "remove %s", name);
-    return 0;
-  }
-  if ((st.st_mode & 0700) != 0700 && fchmodat(parent, name, (st.st_mode & 07777) | 0700, 0) < 0)
-    return pl_fail(err, errno, "make %s writable to remove it", name);
-  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return pl_fail(err, errno, "open %s", name);
-  cleanup_dir DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return pl_fail(err, errno, "read %s", name);
-  }
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    if (remove_tree_at(dirfd(d), e->d_name, depth + 1, err) < 0) return -1;
-  }
-  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return pl_fail(err, errno, "remove %s", name);
-  return 0;
-}
-
 int pl_gen_remove(int state_fd, const char *name, pl_error_t *err) {
   unsigned g = parse_gen(name), cur = 0, prev = 0;
   pl_gen_current(state_fd, &cur, NULL);
@@ -223,7 +193,7 @@ int pl_gen_remove(int state_fd, const char *name, pl_error_t *err) {
   cleanup_close int gfd =
       openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (gfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
-  return remove_tree_at(gfd, name, 0, err);
+  return pl_remove_tree_at(gfd, name, err);
 }
 
 int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
@@ -238,7 +208,7 @@ int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
     if (e->d_name[0] != '.' || len < 6 || strcmp(e->d_name + len - 4, ".tmp") != 0) continue;
-    if (remove_tree_at(dirfd(d), e->d_name, 0, err) < 0) return -1;
+    if (pl_remove_tree_at(dirfd(d), e->d_name, err) < 0) return -1;
   }
   return 0;
 }

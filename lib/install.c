@@ -139,21 +139,8 @@ static int tree_dir(struct install *s, const char *rel, pl_error_t *err) {
   s->dir_path = NULL;
   s->dir_fd = -1;
   if (rel[0] && pl_mkdir_p_at(s->tree_fd, rel, 0755, err) < 0) return -1;
-  int fd = fcntl(s->tree_fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return pl_fail(err, errno, "open the tree");
-  cleanup_free char *copy = strdup(rel);
-  if (copy == NULL) {
-    close(fd);
-    return pl_fail(err, ENOMEM, "open %s", rel);
-  }
-  char *save = NULL;
-  for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-    int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
-    close(fd);
-    if (next < 0) return pl_fail(err, e, "open %s", rel);
-    fd = next;
-  }
+  int fd = pl_open_dir_beneath(s->tree_fd, rel, err);
+  if (fd < 0) return -1;
   s->dir_path = strdup(rel);
   if (s->dir_path == NULL) {
     close(fd);
