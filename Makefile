@@ -6,6 +6,7 @@
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
+#   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local
@@ -50,7 +51,8 @@ CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man
+.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man \
+        dist deb rpm package
 all: pylock/pylock
 
 deps:
@@ -180,6 +182,50 @@ uninstall:
 	  else echo "kept $$c (edited)"; fi; fi
 	@for d in $(DESTDIR)$(SYSCONFDIR)/pylock/trust.d $(DESTDIR)$(SYSCONFDIR)/pylock; do \
 	  [ -d $$d ] || continue; rmdir $$d 2>/dev/null && echo "rmdir $$d" || echo "kept $$d (not empty)"; done
+
+# ---- packages: make package -> build/packages/*.deb *.rpm --------------------
+# Both are built from the same source tarball (make dist: git archive of the working
+# tree's tracked files, uncommitted changes included).  The version is CHANGELOG.md's.
+DIST := build/pylock-$(VERSION).tar.gz
+dist:
+	@mkdir -p build
+	@tree=$$(git stash create 2>/dev/null); \
+	 git archive --format=tar.gz --prefix=pylock-$(VERSION)/ -o $(DIST) $${tree:-HEAD}
+	@echo "  DIST    $(DIST)"
+
+# dpkg-buildpackage wants debian/ at the top of the tree it builds: the tarball is unpacked
+# into build/deb/, packaging/debian becomes its debian/, and debian/changelog is generated
+# from CHANGELOG.md.  The repository itself never holds a debian/.
+deb: dist
+	@rm -rf build/deb && mkdir -p build/deb build/packages
+	@tar -xzf $(DIST) -C build/deb
+	@cd build/deb/pylock-$(VERSION) && cp -r packaging/debian debian && \
+	  packaging/deb-changelog.sh CHANGELOG.md > debian/changelog && \
+	  dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	@cp build/deb/pylock_$(VERSION)-*.deb build/packages/
+	@echo "  DEB     $$(ls build/packages/*.deb)"
+
+# RPM build dependencies do not resolve on a Debian machine: --nodeps.  debug_package is
+# turned off because Debian's rpm lacks find-debuginfo; an RPM distribution keeps it.
+rpm: dist
+	@rm -rf build/rpm && mkdir -p build/rpm build/packages
+	@rpmbuild -bb --nodeps --define "_topdir $(CURDIR)/build/rpm" --define "_sourcedir $(CURDIR)/build" \
+	  --define "pylock_version $(VERSION)" $(if $(wildcard /etc/debian_version),--define "debug_package %{nil}") \
+	  packaging/rpm/pylock.spec > build/rpm/build.log 2>&1 || { tail -n 40 build/rpm/build.log; exit 1; }
+	@cp build/rpm/RPMS/*/pylock-$(VERSION)-*.rpm build/packages/
+	@echo "  RPM     $$(ls build/packages/*.rpm)"
+
+package: deb rpm
+
+# A program that links the dlopen'ed libraries and refers to exactly the symbols pylock
+# resolves (lib/dyn_*.h).  Never run: packaging hands it to dpkg-shlibdeps, which cannot
+# see dlopen, to derive those libraries' packages and versions.
+build/dlopen-probe: $(DYN_HDR)
+	@mkdir -p $(@D)
+	@{ sed -n 's/^ *X(\([A-Za-z0-9_]*\)).*/void \1(void);/p' $(DYN_HDR); echo 'void *const pl_probe[] = {'; \
+	   sed -n 's/^ *X(\([A-Za-z0-9_]*\)).*/  (void *)\1,/p' $(DYN_HDR); echo '};'; \
+	   echo 'int main(void) { return pl_probe[0] == 0; }'; } > $@.c
+	@$(CC) -o $@ $@.c -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs $(subst openssl,libcrypto,$(DLOPEN_PKGS)))
 
 # ---- fuzzing: make fuzz [FUZZ_TIME=seconds per target] ----------------------
 # libFuzzer targets for the parsers of untrusted input (wheel content, TOML),
