@@ -1,7 +1,8 @@
 # pylock — build, test, demo, benchmark, install.
 #
 #   make            build pylock/pylock
-#   make check      unit tests (cmocka) + integration suite (as an unprivileged user)
+#   make check      lint, unit tests (cmocka), integration suite (as an unprivileged user),
+#                   packaging (tests/packaging.bats)
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
@@ -118,13 +119,15 @@ unit: $(TEST_BIN)
 integration: pylock/pylock $(HELPERS)
 	@integration/run
 
-# The summary line counts both suites; a failure in either fails the target.
+# The summary line counts every suite (lint, unit, integration, packaging); a failure in any
+# fails the target.  The packaging suite installs the .deb into the system only as root.
 check: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
 	 integration/run || true; \
+	 tests/packaging.sh || true; \
 	 tests/summarize.sh build/results.*
 
 demo: deps all
