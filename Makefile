@@ -5,6 +5,7 @@
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
+#   make man        man pages from man/*.scd into build/man/ (scdoc)
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local
@@ -41,7 +42,7 @@ CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall
+.PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man
 all: pylock/pylock
 
 deps:
@@ -82,6 +83,18 @@ build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
 	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# Man pages: man/NAME.SECTION.scd -> build/man/NAME.SECTION (only *.1 and *.5).
+# The date in each page is the last commit's (SOURCE_DATE_EPOCH), so the same
+# tree gives the same bytes.
+MAN_SRC := $(sort $(wildcard man/*.scd))
+MAN_OUT := $(patsubst man/%.scd,build/man/%,$(MAN_SRC))
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+man: $(MAN_OUT)
+build/man/%: man/%.scd
+	@mkdir -p $(@D)
+	@echo "  SCDOC   $<"
+	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
+
 # Helpers the integration suite runs (not installed).
 HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
 build/helpers/%: integration/helpers/%.c $(GEN_HDR)
@@ -104,12 +117,12 @@ build/toml-decoder: tests/toml/decoder.c build/libpylock.a
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-integration: pylock/pylock $(HELPERS)
+integration: pylock/pylock $(HELPERS) man
 	@integration/run
 
 # The summary line counts both suites; a failure in either fails the target.
 check: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPERS)
+	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
