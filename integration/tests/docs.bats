@@ -16,13 +16,6 @@ commands() {
   "$PL" --help | awk '/^Commands:/ { c = 1; next } c && /^$/ { c = 0 } c { print $1 }'
 }
 
-# Options of an --help text on stdin: the lines of its "Options:" block that
-# start with an option, up to the two spaces before the description.
-help_options() {
-  awk '/^Options:/ { o = 1; next } o && /^$/ { o = 0 } o && /^  -/ { print }' |
-    sed -E 's/^  //; s/  .*//' | tr ', ' '\n\n' | grep -E '^--?[A-Za-z]' | sort -u
-}
-
 # Options of a generated man page: the terms (not the descriptions, which
 # are indented with .RS) of its OPTIONS section.
 man_options() {
