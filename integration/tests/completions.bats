@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # pylock-test: once
 # Shell completions (completions/): bash by calling its completion function
-# as bash would, fish by asking fish, zsh for syntax (its completion system
-# needs a terminal).  Each offers the options `pylock CMD --help` lists.
+# as bash would, fish by asking fish, zsh by typing TAB into an interactive
+# zsh on a pseudo-terminal.  bash and fish offer exactly the options
+# `pylock CMD --help` lists.
 
 load helpers
 
@@ -137,4 +138,30 @@ project_with_packages() {
                autoload +X _pylock && whence -w _pylock"
   [ "$status" -eq 0 ]
   assert_eq "$output" "_pylock: function"
+}
+
+# The command line zsh leaves after typing $1 and TAB, in an interactive zsh
+# on a pseudo-terminal (zsh/zpty); a widget bound to ^X writes $BUFFER out.
+zsh_complete() {
+  local out="$BATS_TEST_TMPDIR/zsh-buffer"
+  rm -f "$out"
+  zsh -f -c '
+    zmodload zsh/zpty || exit 1
+    zpty z zsh -f -i
+    zpty -w z "fpath=(${(q)1} \$fpath); autoload -Uz compinit; compinit -u -d ${(q)2}.zcd"
+    zpty -w z "dump() { print -r -- \"\$BUFFER\" > ${(q)2}; }; zle -N dump; bindkey ^X dump"
+    zpty -n -w z "$3"$'"'"'\t\x18'"'"'
+    for i in {1..100}; do [[ -s $2 ]] && break; sleep 0.05; done
+    zpty -d z' _ "$COMPL" "$out" "$1"
+  cat "$out"
+}
+
+@test "zsh: commands, options, subcommands and requested packages complete" {
+  command -v zsh >/dev/null || skip "zsh is not installed (apt install zsh)"
+  assert_eq "$(zsh_complete 'pylock sy')" "pylock sync "
+  assert_eq "$(zsh_complete 'pylock run --no-n')" "pylock run --no-network "
+  assert_eq "$(zsh_complete 'pylock registry ver')" "pylock registry verify "
+  project_with_packages
+  cd "$PROJ"
+  assert_eq "$(zsh_complete 'pylock remove ')" "pylock remove demo-pkg "
 }
