@@ -6,6 +6,7 @@
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
+#   make man        man pages from man/*.scd into build/man/ (scdoc)
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
 
@@ -94,6 +95,18 @@ build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
 	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
 	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# Man pages: man/NAME.SECTION.scd -> build/man/NAME.SECTION (only *.1 and *.5).
+# The date in each page is the last commit's (SOURCE_DATE_EPOCH), so the same
+# tree gives the same bytes.
+MAN_SRC := $(sort $(wildcard man/*.scd))
+MAN_OUT := $(patsubst man/%.scd,build/man/%,$(MAN_SRC))
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+man: $(MAN_OUT)
+build/man/%: man/%.scd
+	@mkdir -p $(@D)
+	@echo "  SCDOC   $<"
+	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
+
 # Helpers the integration suite runs (not installed).
 HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
 build/helpers/%: integration/helpers/%.c $(GEN_HDR)
@@ -116,13 +129,13 @@ build/toml-decoder: tests/toml/decoder.c build/libpylock.a
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-integration: pylock/pylock $(HELPERS)
+integration: pylock/pylock $(HELPERS) man
 	@integration/run
 
 # The summary line counts every suite (lint, unit, integration, packaging); a failure in any
 # fails the target.  The packaging suite installs the .deb into the system only as root.
 check: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPERS)
+	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
@@ -143,13 +156,9 @@ clean:
 	rm -rf build pylock/pylock
 
 # ---- man pages, install, uninstall ------------------------------------------
-# Man pages come from the scdoc sources in man/; install takes whatever pages and
-# completions (completions/pylock.bash, _pylock, pylock.fish) the tree has.
-MAN_PAGES := $(patsubst man/%.scd,build/man/%,$(wildcard man/*.scd))
-man: $(MAN_PAGES)
-build/man/%: man/%.scd
-	@mkdir -p $(@D)
-	scdoc < $< > $@
+# Install takes the man pages built above and whatever completions
+# (completions/pylock.bash, _pylock, pylock.fish) the tree has.
+MAN_PAGES := $(MAN_OUT)
 
 # The binary is installed 0755 and never setuid or setgid: pylock refuses to run so.
 # config.toml is not replaced when present (an admin's edits are kept).

@@ -14,6 +14,7 @@
 
 #include "archive_path.h"
 #include "cleanup.h"
+#include "config.h"
 #include "file.h"
 #include "install.h"
 
@@ -27,6 +28,13 @@ int pl_cache_default_path(char **path, pl_error_t *err) {
     if (dir[0] != '/')
       return pl_fail(err, EINVAL, "PYLOCK_CACHE_DIR must be an absolute path, not %s", dir);
     *path = strdup(dir);
+    return *path ? 0 : pl_fail(err, ENOMEM, "cache path");
+  }
+  /* Then cache-dir from the configuration files (validated absolute there). */
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  if (cfg->cache_dir) {
+    *path = strdup(cfg->cache_dir);
     return *path ? 0 : pl_fail(err, ENOMEM, "cache path");
   }
   /* XDG: a relative XDG_CACHE_HOME is invalid and ignored. */

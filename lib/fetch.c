@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "dyn_curl.h"
 
 struct pl_fetcher {
@@ -154,15 +155,32 @@ static char *url_join(const char *base, const char *rel) {
   return u;
 }
 
-/* PYLOCK_CA_BUNDLE, else SSL_CERT_FILE, else CURL_CA_BUNDLE; NULL for the
- * system's trust store. */
-static const char *ca_bundle(void) {
-  const char *names[] = {"PYLOCK_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    const char *v = getenv(names[i]);
-    if (v && v[0]) return v;
+/* PYLOCK_CA_BUNDLE, else ca-bundle from the configuration files, else
+ * SSL_CERT_FILE, else CURL_CA_BUNDLE; *out NULL for the system's trust
+ * store.  pylock's own settings come first: the generic variables may be
+ * set for other programs. */
+static int ca_bundle(const char **out, pl_error_t *err) {
+  const char *v = getenv("PYLOCK_CA_BUNDLE");
+  *out = NULL;
+  if (v && v[0]) {
+    *out = v;
+    return 0;
   }
-  return NULL;
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  if (cfg->ca_bundle) {
+    *out = cfg->ca_bundle;
+    return 0;
+  }
+  const char *names[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    v = getenv(names[i]);
+    if (v && v[0]) {
+      *out = v;
+      return 0;
+    }
+  }
+  return 0;
 }
 
 static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
@@ -197,7 +215,8 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   /* A private CA (an internal registry): the bundle the user names replaces
    * the system's, the way OpenSSL's and curl's own tools read it.  Verification
    * stays on; only the anchors change. */
-  const char *ca = ca_bundle();
+  const char *ca;
+  if (ca_bundle(&ca, err) < 0) return -1;
   if (ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PL_FETCH_CONNECT_TIMEOUT);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);

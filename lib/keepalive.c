@@ -16,19 +16,33 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "file.h"
 #include "harden.h"
 #include "project.h"
 
 #define RECORD_MAX 256
 
-int pl_keepalive_ttl(void) {
+/* PYLOCK_KEEPALIVE: true and *ttl when it is set (a malformed value means
+ * the default), false when unset.  Reads no file: the join path uses it. */
+static bool ttl_from_env(int *ttl) {
   const char *s = getenv("PYLOCK_KEEPALIVE");
-  if (s == NULL || *s == '\0') return PL_KEEPALIVE_DEFAULT_TTL;
+  if (s == NULL || *s == '\0') return false;
   char *end;
   long v = strtol(s, &end, 10);
-  if (*end != '\0' || v < 0) return PL_KEEPALIVE_DEFAULT_TTL;
-  return v > 86400 ? 86400 : (int)v;
+  if (*end != '\0' || v < 0)
+    *ttl = PL_KEEPALIVE_DEFAULT_TTL;
+  else
+    *ttl = v > PL_CONFIG_KEEPALIVE_MAX ? PL_CONFIG_KEEPALIVE_MAX : (int)v;
+  return true;
+}
+
+int pl_keepalive_ttl(pl_error_t *err) {
+  int ttl;
+  if (ttl_from_env(&ttl)) return ttl;
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  return cfg->keepalive >= 0 ? cfg->keepalive : PL_KEEPALIVE_DEFAULT_TTL;
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
@@ -180,12 +194,17 @@ static void spawn_holder(int state_fd, const char *gen, uint64_t digest, int ttl
 
 int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *gen,
                        pl_error_t *err) {
-  int ttl = pl_keepalive_ttl();
-  if (ttl > 0) {
+  /* The fast path reads no configuration file: only PYLOCK_KEEPALIVE=0 keeps
+   * a run from joining a holder.  A keepalive set in a file decides when the
+   * next holder is started (below) and how long it waits. */
+  int ttl;
+  bool from_env = ttl_from_env(&ttl);
+  if (!from_env || ttl > 0) {
     int joined = try_join(sb, state_fd, gen, err);
     if (joined < 0) return -1;
     if (joined) return sb->no_network ? pl_sandbox_isolate_network(err) : 0;
   }
+  if (!from_env && (ttl = pl_keepalive_ttl(err)) < 0) return -1;
   /* The holder is network-agnostic: a fresh network namespace, if asked
    * for, is added on top after it is spawned. */
   struct pl_sandbox base = *sb;

@@ -9,8 +9,8 @@
  * pid, the inode numbers of its user and mount namespaces, the generation
  * and a digest of the sandbox's configuration; a run joins only when all of
  * them match and the record is the caller's own.  The holder leaves after
- * PYLOCK_KEEPALIVE seconds (default 30) without a run, or as soon as the
- * generation changes; PYLOCK_KEEPALIVE=0 turns it off. */
+ * PYLOCK_KEEPALIVE seconds (else `keepalive` of pylock-config(5), default 30)
+ * without a run, or as soon as the generation changes; 0 turns it off. */
 #ifndef PYLOCK_KEEPALIVE_H
 #define PYLOCK_KEEPALIVE_H
 
@@ -38,7 +38,9 @@ struct pl_keepalive_record {
 int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t size);
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r);
 
-/* Seconds a holder waits for the next run: PYLOCK_KEEPALIVE, else the default. */
-int pl_keepalive_ttl(void);
+/* Seconds a holder waits for the next run: PYLOCK_KEEPALIVE, else keepalive
+ * from the configuration files (read only then), else the default; -1 if a
+ * configuration file is wrong. */
+int pl_keepalive_ttl(pl_error_t *err);
 
 #endif

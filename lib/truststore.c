@@ -13,6 +13,7 @@
 #include "canonjson.h"
 #include "sha.h"
 #include "cleanup.h"
+#include "config.h"
 #include "file.h"
 #include "tuf.h"
 
@@ -48,9 +49,8 @@ int pl_registry_state_dir(const char *url, char **out, pl_error_t *err) {
 }
 
 char *pl_trust_system_dir(void) {
-  const char *s = getenv("PYLOCK_SYSCONFDIR");
   char *out = NULL;
-  if (asprintf(&out, "%s/trust.d", s && s[0] ? s : "/etc/pylock") < 0) return NULL;
+  if (asprintf(&out, "%s/trust.d", pl_sysconf_dir()) < 0) return NULL;
   return out;
 }
 

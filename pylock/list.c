@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "env.h"
+#include "generations.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: pylock list [--json]\n\n"
@@ -52,8 +53,14 @@ int pl_cmd_list(int argc, char **argv) {
     pl_env_close(&e);
     return pl_cli_report("list", &err);
   }
+  unsigned gen = 0;
+  if (pl_gen_current(e.state_fd, &gen, &err) < 0) {
+    pl_installed_free(list, n);
+    pl_env_close(&e);
+    return pl_cli_report("list", &err);
+  }
   if (json) {
-    printf("{\"packages\": [");
+    printf("{\"generation\": %u, \"packages\": [", gen);
     for (size_t i = 0; i < n; i++) {
       printf(i ? ", {\"name\": " : "{\"name\": ");
       json_string(list[i].name);

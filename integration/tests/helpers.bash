@@ -48,3 +48,11 @@ assert_not_contains() {
   *"$2"*) echo "expected not to contain: $2" >&2; echo "got: $1" >&2; return 1 ;;
   esac
 }
+
+# Options of a `pylock ... --help` text on stdin, one per line, sorted: the
+# lines of its "Options:" block that start with an option, up to the two
+# spaces before the description.
+help_options() {
+  awk '/^Options:/ { o = 1; next } o && /^$/ { o = 0 } o && /^  -/ { print }' |
+    sed -E 's/^  //; s/  .*//' | tr ', ' '\n\n' | grep -E '^--?[A-Za-z]' | sort -u
+}

@@ -1,0 +1,157 @@
+# fish completion for pylock(1).  Install as
+# /usr/share/fish/vendor_completions.d/pylock.fish.
+
+# The command word (the first word after the global options), or nothing.
+function __pylock_command
+    set -l words (commandline -opc)
+    set -e words[1]
+    while set -q words[1]
+        switch $words[1]
+            case -C --project
+                set -e words[1..2]
+            case '-*'
+                set -e words[1]
+            case '*'
+                echo $words[1]
+                return 0
+        end
+    end
+    return 1
+end
+
+# True when the command is $argv[1] and its subcommand (if given) is $argv[2].
+function __pylock_using
+    set -l words (commandline -opc)
+    set -e words[1]
+    while set -q words[1]
+        switch $words[1]
+            case -C --project
+                set -e words[1..2]
+            case '-*'
+                set -e words[1]
+            case '*'
+                break
+        end
+    end
+    test "$words[1]" = "$argv[1]"; or return 1
+    set -q argv[2]; or return 0
+    test "$words[2]" = "$argv[2]"
+end
+
+# The command is $argv[1] and no subcommand is typed yet.
+function __pylock_needs_sub
+    set -l words (commandline -opc)
+    set -e words[1]
+    while set -q words[1]
+        switch $words[1]
+            case -C --project
+                set -e words[1..2]
+            case '-*'
+                set -e words[1]
+            case '*'
+                break
+        end
+    end
+    test "$words[1]" = "$argv[1]"; and test (count $words) -eq 1
+end
+
+# The -C argument, if any.
+function __pylock_project_arg
+    set -l words (commandline -opc)
+    for i in (seq 2 (count $words))
+        switch $words[$i]
+            case -C --project
+                set -l j (math $i + 1)
+                set -q words[$j]; and echo $words[$j]
+                return
+        end
+    end
+end
+
+# Requested packages (what `pylock remove` takes), from `pylock list --json`;
+# only where the environment exists, since listing a fresh checkout creates it.
+function __pylock_requested
+    set -l dir (__pylock_project_arg)
+    if test -z "$dir"
+        set dir $PWD
+        while not test -f $dir/pylock.toml
+            test "$dir" = /; and return
+            set dir (dirname $dir)
+        end
+    end
+    test -f $dir/pylock.toml -a -e $dir/.pylock/current; or return
+    command pylock -q -C $dir list --json 2>/dev/null | string match -ar '"name": "[^"]*", "version": "[^"]*", "requested": true' | string replace -r '^"name": "([^"]*)".*' '$1'
+end
+
+function __pylock_trusted
+    command pylock trust list 2>/dev/null | while read -l -d \t name kind rest
+        if test -z "$argv[1]" -o "$kind" = "$argv[1]"
+            echo $name
+        end
+    end
+end
+
+complete -c pylock -f
+
+# Global options and commands.
+complete -c pylock -n 'not __pylock_command' -s C -l project -r -a '(__fish_complete_directories)' -d 'Use the project at DIR'
+complete -c pylock -n 'not __pylock_command' -s q -l quiet -d 'Print only errors'
+complete -c pylock -n 'not __pylock_command' -s v -l verbose -d 'Say more'
+complete -c pylock -n 'not __pylock_command' -s V -l version -d 'Print the version and exit'
+complete -c pylock -n 'not __pylock_command' -s h -l help -d 'Print help and exit'
+complete -c pylock -n 'not __pylock_command' -a init -d 'Create a project'
+complete -c pylock -n 'not __pylock_command' -a lock -d 'Resolve the requested set into pylock.toml'
+complete -c pylock -n 'not __pylock_command' -a install -d 'Add requirements, lock and sync'
+complete -c pylock -n 'not __pylock_command' -a remove -d 'Remove packages, lock and sync'
+complete -c pylock -n 'not __pylock_command' -a sync -d 'Make the environment match pylock.toml'
+complete -c pylock -n 'not __pylock_command' -a run -d 'Run a command in the environment'
+complete -c pylock -n 'not __pylock_command' -a ci -d 'Sync --frozen, verify, then run'
+complete -c pylock -n 'not __pylock_command' -a shell -d 'Start $SHELL in the environment'
+complete -c pylock -n 'not __pylock_command' -a list -d 'List the packages of the environment'
+complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
+complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
+complete -c pylock -n 'not __pylock_command' -a gc -d 'Remove unused generations and cache entries'
+complete -c pylock -n 'not __pylock_command' -a doctor -d 'Check that this machine can run pylock'
+complete -c pylock -n 'not __pylock_command' -a registry -d 'Create, extend, re-sign, verify a registry'
+complete -c pylock -n 'not __pylock_command' -a key -d 'Generate or show a signing key'
+complete -c pylock -n 'not __pylock_command' -a trust -d 'Add, list, remove trusted roots'
+
+# -h/--help: every command and subcommand.
+complete -c pylock -n __pylock_command -s h -l help -d 'Print help and exit'
+
+complete -c pylock -n '__pylock_using init' -s p -l python -r -d 'Base interpreter: path or version'
+complete -c pylock -n '__pylock_using init' -l registry -r -a '(__fish_complete_directories)' -d 'Signed registry URL or directory'
+complete -c pylock -n '__pylock_using init' -l root -r -F -d 'Trusted TUF root of the registry'
+complete -c pylock -n '__pylock_using init' -l trusted -x -a '(__pylock_trusted)' -d 'A root added with pylock trust add'
+complete -c pylock -n '__pylock_using init' -a '(__fish_complete_directories)'
+complete -c pylock -n '__pylock_using lock' -l check -d 'Change nothing; exit 1 if out of date'
+complete -c pylock -n '__pylock_using sync' -l frozen -d 'Fail if pylock.toml is stale; never re-lock'
+complete -c pylock -n '__pylock_using remove' -a '(__pylock_requested)' -d 'Requested package'
+complete -c pylock -n '__pylock_using run' -s n -l no-network -d 'Own network namespace, loopback only'
+complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2)'
+complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
+complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2)'
+complete -c pylock -n '__pylock_using shell' -s n -l no-network -d 'Own network namespace, loopback only'
+complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
+
+complete -c pylock -n '__pylock_needs_sub registry' -a 'init add sign verify'
+complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l key -r -F -d 'Private signing key'
+complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l expires -x -d 'Validity in days'
+complete -c pylock -n '__pylock_using registry init' -l threshold -x -d 'Signatures each role requires'
+complete -c pylock -n '__pylock_using registry sign' -l add-root-key -r -F -d 'Add this key to the root role'
+complete -c pylock -n '__pylock_using registry sign' -l remove-root-key -x -d 'Drop a key id from the root role'
+complete -c pylock -n '__pylock_using registry sign' -l renew-root -d 'Sign a new root version'
+complete -c pylock -n '__pylock_using registry verify' -l root -r -F -d 'Trusted root to verify against'
+complete -c pylock -n '__pylock_using registry verify' -l trusted -x -a '(__pylock_trusted)' -d 'Trusted root name'
+complete -c pylock -n '__pylock_using registry verify' -l state -r -a '(__fish_complete_directories)' -d 'Keep the last versions seen'
+complete -c pylock -n '__pylock_using registry verify' -l targets -d 'Also check every target'
+complete -c pylock -n '__pylock_using registry; and not __pylock_needs_sub registry' -F
+
+complete -c pylock -n '__pylock_needs_sub key' -a 'generate show'
+complete -c pylock -n '__pylock_using key generate' -s o -l output -r -F -d 'Where to write the private key'
+complete -c pylock -n '__pylock_using key show' -F
+
+complete -c pylock -n '__pylock_needs_sub trust' -a 'add list remove'
+complete -c pylock -n '__pylock_using trust add' -l name -x -d 'Name to keep the root under'
+complete -c pylock -n '__pylock_using trust add' -F
+complete -c pylock -n '__pylock_using trust remove' -a '(__pylock_trusted user)' -d 'User root'
