@@ -36,7 +36,7 @@ _pylock_trusted() {
 
 _pylock() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="init lock install remove sync run ci shell list verify rollback gc doctor registry key trust"
+  local commands="init lock install remove sync run ci shell list verify rollback gc shim doctor registry key trust"
   local i=1 cmd="" project=""
   # Global options come before the command; -C takes an argument.
   while ((i < COMP_CWORD)); do
@@ -72,9 +72,10 @@ _pylock() {
 
   local cmd_at=$i sub="" opts="-h --help"
   case $cmd in
-  registry | key | trust)
+  registry | key | trust | shim)
     if ((COMP_CWORD == cmd_at + 1)); then
       case $cmd in
+      shim) COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
       registry) COMPREPLY=($(compgen -W "init add sign verify" -- "$cur")) ;;
       key) COMPREPLY=($(compgen -W "generate show" -- "$cur")) ;;
       trust) COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
@@ -91,7 +92,7 @@ _pylock() {
     COMPREPLY=($(compgen -c -- "${cur:-python}" | grep -E '^python[0-9.]*$' | sort -u) $(compgen -f -- "$cur"))
     return
     ;;
-  --registry | --state)
+  --registry | --state | --dir)
     COMPREPLY=($(compgen -d -- "$cur"))
     return
     ;;
@@ -149,6 +150,12 @@ _pylock() {
     esac
     ;;
   key) [[ $sub == generate ]] && opts="-o --output -h --help" ;;
+  shim)
+    case $sub in
+    install) opts="--user --system --dir --python -h --help" ;;
+    uninstall) opts="--user --system --dir -h --help" ;;
+    esac
+    ;;
   trust)
     case $sub in
     add) opts="--name -h --help" ;;

@@ -111,6 +111,7 @@ complete -c pylock -n 'not __pylock_command' -a list -d 'List the packages of th
 complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
 complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
 complete -c pylock -n 'not __pylock_command' -a gc -d 'Remove unused generations and cache entries'
+complete -c pylock -n 'not __pylock_command' -a shim -d 'Install or remove the python3/pip shims'
 complete -c pylock -n 'not __pylock_command' -a doctor -d 'Check that this machine can run pylock'
 complete -c pylock -n 'not __pylock_command' -a registry -d 'Create, extend, re-sign, verify a registry'
 complete -c pylock -n 'not __pylock_command' -a key -d 'Generate or show a signing key'
@@ -155,3 +156,9 @@ complete -c pylock -n '__pylock_needs_sub trust' -a 'add list remove'
 complete -c pylock -n '__pylock_using trust add' -l name -x -d 'Name to keep the root under'
 complete -c pylock -n '__pylock_using trust add' -F
 complete -c pylock -n '__pylock_using trust remove' -a '(__pylock_trusted user)' -d 'User root'
+
+complete -c pylock -n '__pylock_needs_sub shim' -a 'install uninstall'
+complete -c pylock -n '__pylock_using shim install; or __pylock_using shim uninstall' -l user -d 'In ~/.local/bin'
+complete -c pylock -n '__pylock_using shim install; or __pylock_using shim uninstall' -l system -d 'In /usr/local/bin'
+complete -c pylock -n '__pylock_using shim install; or __pylock_using shim uninstall' -l dir -r -a '(__fish_complete_directories)' -d 'In DIR'
+complete -c pylock -n '__pylock_using shim install' -l python -r -F -d 'The real interpreter outside projects'

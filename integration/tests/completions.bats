@@ -39,6 +39,7 @@ subcommands() {
   registry) echo "init add sign verify" ;;
   key) echo "generate show" ;;
   trust) echo "add list remove" ;;
+  shim) echo "install uninstall" ;;
   *) echo "" ;;
   esac
 }
