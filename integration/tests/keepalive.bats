@@ -30,9 +30,15 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   PYLOCK_KEEPALIVE=0 "$PL" run true
   sleep 0.2
   [ ! -e "$rec" ]
-  a=$(PYLOCK_KEEPALIVE=0 "$PL" run readlink /proc/self/ns/mnt)
+  # Two runs alive at once (namespace inode numbers are reused once freed).
+  PYLOCK_KEEPALIVE=0 "$PL" run sh -c 'readlink /proc/self/ns/mnt > "$1"; sleep 5' _ "$BATS_TEST_TMPDIR/a" &
+  first=$!
+  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/a" ] && break; sleep 0.05; done
   b=$(PYLOCK_KEEPALIVE=0 "$PL" run readlink /proc/self/ns/mnt)
-  [ "$a" != "$b" ]
+  kill "$first"
+  [ -s "$BATS_TEST_TMPDIR/a" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/a")" != "$b" ]
+  [ ! -e "$rec" ]
 }
 
 @test "a holder leaves when its generation stops being current, and runs use the new one" {
