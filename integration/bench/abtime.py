@@ -15,7 +15,8 @@ def measure(cmds, rounds, warmup, envs=None):
     for r in range(warmup + rounds):
         for i, c in enumerate(cmds):
             t = time.perf_counter_ns()
-            pid = os.posix_spawn(c[0], c, envs[i] or os.environ, file_actions=[
+            spawn = os.posix_spawn if "/" in c[0] else os.posix_spawnp  # bare name: PATH
+            pid = spawn(c[0], c, envs[i] or os.environ, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
             _, status = os.waitpid(pid, 0)
             dt = (time.perf_counter_ns() - t) / 1e6
