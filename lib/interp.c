@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "file.h"
 
 #define PROBE_OUTPUT_MAX 16384
 
@@ -234,8 +237,55 @@ static int run_probe(const char *python, char **out, pl_error_t *err) {
   return 0;
 }
 
+/* Probing starts the interpreter (~20 ms); its answer is cached per user,
+ * keyed by the executable's path and identity (device, inode, size, mtime
+ * of what it resolves to), so a reinstalled or upgraded interpreter is
+ * probed afresh.  The cache is only a shortcut: any doubt means a probe. */
+static int probe_cache_path(const char *python, char *path, size_t cap) {
+  struct stat st;
+  if (stat(python, &st) < 0) return -1;
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  char base[PATH_MAX];
+  if (xdg && xdg[0] == '/')
+    snprintf(base, sizeof base, "%s/pylock/interp", xdg);
+  else if (home && home[0] == '/')
+    snprintf(base, sizeof base, "%s/.cache/pylock/interp", home);
+  else
+    return -1;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char *p = (const unsigned char *)python; *p; p++)
+    h = (h ^ *p) * 0x100000001b3ULL;
+  int n =
+      snprintf(path, cap, "%s/%016llx-%llx-%llx-%llx-%lld.%09ld", base, (unsigned long long)h,
+               (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+               (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static void probe_cache_store(const char *path, const char *text) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) return;
+  *slash = '\0';
+  if (pl_mkdir_p(dir, 0700, NULL) < 0) return;
+  pl_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, NULL);
+}
+
 int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) {
   cleanup_free char *text = NULL;
+  char cache[PATH_MAX];
+  bool cacheable = probe_cache_path(python, cache, sizeof cache) == 0;
+  if (cacheable && pl_read_file_at(AT_FDCWD, cache, PROBE_OUTPUT_MAX, &text, NULL, NULL) == 0) {
+    struct pl_interp in = {0};
+    if (set_field(&in, "python", python) == 0 && pl_interp_parse(text, &in, NULL) == 0) {
+      *out = in;
+      return 0;
+    }
+    pl_interp_free(&in);
+    free(text);
+    text = NULL;
+  }
   if (run_probe(python, &text, err) < 0) return -1;
   const char *venv = strstr(text, "venv=");
   if (venv == text || (venv && venv[-1] == '\n')) {
@@ -247,6 +297,7 @@ int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) 
   }
   if (set_field(out, "python", python) < 0) return pl_fail(err, ENOMEM, "probe");
   if (pl_interp_parse(text, out, err) < 0) return pl_error_wrap(err, "%s", python);
+  if (cacheable) probe_cache_store(cache, text);
   return 0;
 }
 

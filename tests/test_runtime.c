@@ -265,6 +265,59 @@ static void test_seccomp_filter_matches_policy(void **state) {
   unlink(path);
 }
 
+/* A fake interpreter that answers the probe and counts how often it ran. */
+static void write_fake_python(const char *path, const char *counter, const char *version) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "#!/bin/sh\necho x >> %s\n"
+          "printf 'version=%s\\nprefix=/opt/fk\\npurelib=/opt/fk/lib/site\\n"
+          "platlib=/opt/fk/lib/site\\nscripts=/opt/fk/bin\\ninclude=/opt/fk/include\\n"
+          "data=/opt/fk\\ncache_tag=x\\n'\n",
+          counter, version);
+  fclose(f);
+  chmod(path, 0755);
+}
+
+static int count_lines(const char *path) {
+  FILE *f = fopen(path, "r");
+  int n = 0, c;
+  while (f && (c = fgetc(f)) != EOF)
+    n += c == '\n';
+  if (f) fclose(f);
+  return n;
+}
+
+static void test_interp_probe_is_cached_until_the_interpreter_changes(void **state) {
+  char dir[] = "/tmp/pylock-unit-probe-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char py[PATH_MAX], counter[PATH_MAX], cache[PATH_MAX];
+  snprintf(py, sizeof py, "%s/python3", dir);
+  snprintf(counter, sizeof counter, "%s/count", dir);
+  snprintf(cache, sizeof cache, "%s/cache", dir);
+  setenv("XDG_CACHE_HOME", cache, 1);
+  write_fake_python(py, counter, "3.99.1");
+  pl_error_t err = NULL;
+  struct pl_interp a = {0}, b = {0}, c = {0};
+  assert_int_equal(pl_interp_probe(py, &a, &err), 0);
+  assert_int_equal(pl_interp_probe(py, &b, &err), 0);
+  assert_int_equal(count_lines(counter), 1); /* the second came from the cache */
+  assert_string_equal(b.version, "3.99.1");
+  assert_string_equal(b.python, py);
+  sleep(1); /* a new mtime, even on coarse clocks */
+  write_fake_python(py, counter, "3.99.2");
+  assert_int_equal(pl_interp_probe(py, &c, &err), 0);
+  assert_int_equal(count_lines(counter), 2); /* upgraded: probed afresh */
+  assert_string_equal(c.version, "3.99.2");
+  pl_interp_free(&a);
+  pl_interp_free(&b);
+  pl_interp_free(&c);
+  unsetenv("XDG_CACHE_HOME");
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_describe_filesystem_names_type_and_mount_point(void **state) {
   cleanup_free char *d = pl_describe_filesystem("/proc/self");
   assert_non_null(d);
@@ -289,6 +342,7 @@ int main(void) {
       cmocka_unit_test(test_atomic_write_replaces_whole_file),
       cmocka_unit_test(test_seccomp_filter_matches_policy),
       cmocka_unit_test(test_describe_filesystem_names_type_and_mount_point),
+      cmocka_unit_test(test_interp_probe_is_cached_until_the_interpreter_changes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@ import argparse, os, shutil, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from abtime import measure  # noqa: E402
 from shim import shim  # noqa: E402
+from init import init  # noqa: E402
 import bench_trust  # noqa: E402
 
 
@@ -68,6 +69,7 @@ def main():
     for python in bases:
         startup(a.dir, a.rounds, python)
         shim(a.dir, a.rounds, python)
+        init(a.dir, a.rounds, python)
     # Each round of these takes ~0.1 s, not ~10 ms: fewer of them.
     bench_trust.registry(a.dir, max(5, a.rounds // 20))
     bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
