@@ -60,8 +60,8 @@ locked_names() {
   set_requested "requests"
   run --separate-stderr "$PL" -C "$PROJ" lock
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_eq "$(locked_names)" "certifi charset-normalizer idna requests urllib3"
-  for n in certifi charset-normalizer idna requests urllib3; do
+  assert_eq "$(locked_names)" "certifi charset-normalizer idna requests six urllib3"
+  for n in certifi charset-normalizer idna requests six urllib3; do
     f=$(locked "$n" name)
     assert_eq "$(locked "$n" size)" "$(stat -c %s "$FIX/reg/targets/$f")"
     assert_eq "$(locked "$n" sha256)" "$(sha256sum "$FIX/reg/targets/$f" | cut -c1-64)"
@@ -77,7 +77,7 @@ locked_names() {
   set_requested 'requests[use_chardet_on_py3]>=2' 'idna; python_version >= "3"'
   run --separate-stderr "$PL" -C "$PROJ" lock
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_eq "$(locked_names)" "certifi chardet charset-normalizer idna requests urllib3"
+  assert_eq "$(locked_names)" "certifi chardet charset-normalizer idna requests six urllib3"
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/first"
   before=$(stat -c %Y.%i "$PROJ/pylock.toml")
   run --separate-stderr "$PL" -C "$PROJ" lock
@@ -136,7 +136,7 @@ locked_names() {
   set_requested "requests"
   run --separate-stderr env PYLOCK_RESOLVE_PIP=registry "$PL" -C "$PROJ" lock
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_eq "$(locked_names)" "certifi charset-normalizer idna requests urllib3"
+  assert_eq "$(locked_names)" "certifi charset-normalizer idna requests six urllib3"
   # The pip wheel ran from the verified cache copy.
   sha=$(sha256sum "$FIX/reg/targets/pip-23.0.1-py3-none-any.whl" | cut -c1-64)
   [ -f "$XDG_CACHE_HOME/pylock/wheels/$sha.whl" ]
