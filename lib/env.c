@@ -579,6 +579,11 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   rc = 0;
 out:
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
+  if (rc < 0 && err && *err && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT))
+    pl_error_set_hint(err,
+                      "nothing changed; free space where %s and the cache %s live, then retry: "
+                      "pylock sync",
+                      e->state_dir, c.path ? c.path : "");
   pl_cache_close(&c);
   return rc;
 }
