@@ -4,11 +4,13 @@
 startup: `pylock run python3 -c pass` against bare python, the exec+seccomp
 floor, pylock without keep-alive, and bubblewrap doing the equivalent setup,
 all interleaved in the same run; medians and ratios.
-registry, wheels: see bench_trust.py."""
+registry, wheels: see bench_trust.py.
+sync: 14 wheels, warm and cold cache, against pip: see bench_sync.py."""
 import argparse, os, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from abtime import measure  # noqa: E402
+import bench_sync  # noqa: E402
 import bench_trust  # noqa: E402
 
 
@@ -69,6 +71,9 @@ def main():
     # Each round of these takes ~0.1 s, not ~10 ms: fewer of them.
     bench_trust.registry(a.dir, max(5, a.rounds // 20))
     bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
+    # A round of these takes seconds (pip ~3 s, venv creation ~3 s untimed).
+    if "/opt/python3.12/bin/python3.12" in bases:
+        bench_sync.sync(a.dir, max(3, a.rounds // 60), "/opt/python3.12/bin/python3.12")
 
 
 if __name__ == "__main__":
