@@ -194,7 +194,21 @@ static void waiting(pid_t holder, void *ctx) {
 int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
   if (e->change_lock >= 0) return 0;
   e->change_lock = pl_gen_lock(e->state_fd, waiting, e, err);
-  return e->change_lock < 0 ? -1 : 0;
+  if (e->change_lock < 0) return -1;
+  /* pylock.toml as the change we waited for left it: a change built on
+   * what was read before the wait would undo that one. */
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (pl_read_file_at(e->root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &text, &len, err) < 0) return -1;
+  if (len == e->lock_len && memcmp(text, e->lock_text, len) == 0) return 0;
+  struct pl_lockfile lf = {0};
+  if (pl_lockfile_parse(text, len, PL_LOCK_FILE, &lf, err) < 0) return -1;
+  pl_lockfile_free(&e->lf);
+  e->lf = lf;
+  free(e->lock_text);
+  e->lock_text = steal_pointer(&text);
+  e->lock_len = len;
+  return 0;
 }
 
 /* Anchor a fresh checkout: the registry's first root, accepted only if its
@@ -598,6 +612,11 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   rc = 0;
 out:
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
+  if (rc < 0 && err && *err && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT))
+    pl_error_set_hint(err,
+                      "nothing changed; free space where %s and the cache %s live, then retry: "
+                      "pylock sync",
+                      e->state_dir, c.path ? c.path : "");
   pl_cache_close(&c);
   return rc;
 }

@@ -40,7 +40,8 @@ int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, cons
                 void *progress_ctx, pl_error_t *err);
 void pl_env_close(struct pl_env *e);
 
-/* Take the project's change lock (reporting through progress while waiting). */
+/* Take the project's change lock (reporting through progress while waiting),
+ * then re-read pylock.toml: another change may have rewritten it meanwhile. */
 int pl_env_begin_change(struct pl_env *e, pl_error_t *err);
 
 /* Update the registry's TUF metadata from its trusted root: .pylock's copy,

@@ -70,6 +70,7 @@ struct linker {
   struct pl_link_stats *stats;
   bool no_hardlink; /* a link failed with EXDEV/EPERM/EMLINK: stop trying */
   bool no_reflink;
+  bool no_copy_range;         /* copy_file_range failed with EXDEV/EINVAL/ENOSYS: read and write */
   char path[PL_PATH_MAX + 1]; /* the entry being linked, relative to the prefix */
 };
 
@@ -85,6 +86,18 @@ static int conflict(struct linker *l, pl_error_t *err) {
   if (known && pl_envgen_find_owner(l->gen_fd, l->path, NULL, theirs, sizeof theirs))
     return pl_fail(err, EEXIST, "%s of %s is in the generation already (linked twice?)", q, ours);
   return pl_fail(err, EEXIST, "conflicting files: %s of %s is in the generation already", q, ours);
+}
+
+/* Up to `max` bytes from in to out by read/write; bytes copied, 0 at EOF, -1. */
+static ssize_t copy_by_reading(int in, int out, off_t max) {
+  char buf[64 * 1024];
+  size_t want = max < (off_t)sizeof buf ? (size_t)max : sizeof buf;
+  ssize_t n;
+  do
+    n = read(in, buf, want);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 && pl_write_all(out, buf, (size_t)n) < 0) return -1;
+  return n;
 }
 
 /* Copy src to a new dst with the same mode and times: FICLONE first (no
@@ -103,8 +116,20 @@ static int copy_file(struct linker *l, int sdir, int ddir, const char *name, pl_
     l->no_reflink = true;
     off_t left = st.st_size;
     while (left > 0) {
-      ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-      if (n < 0 && errno == EINTR) continue;
+      ssize_t n;
+      if (l->no_copy_range) {
+        n = copy_by_reading(in, out, left);
+      } else {
+        n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+        if (n < 0 && errno == EINTR) continue;
+        /* Across filesystems of different types (Linux 5.19+), or where
+         * the filesystem has no copy_file_range: plain reads and writes. */
+        if (n < 0 &&
+            (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+          l->no_copy_range = true;
+          n = copy_by_reading(in, out, left);
+        }
+      }
       if (n <= 0) {
         int e = n < 0 ? errno : EIO;
         unlinkat(ddir, name, 0);

@@ -4,13 +4,15 @@
 startup: `pylock run python3 -c pass` against bare python, the exec+seccomp
 floor, pylock without keep-alive, and bubblewrap doing the equivalent setup,
 all interleaved in the same run; medians and ratios.
-registry, wheels: see bench_trust.py."""
+registry, wheels: see bench_trust.py.
+sync: 14 wheels, warm and cold cache, against pip: see bench_sync.py."""
 import argparse, os, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from abtime import measure  # noqa: E402
-from shim import shim  # noqa: E402
-from init import init  # noqa: E402
+import bench_init  # noqa: E402
+import bench_shim  # noqa: E402
+import bench_sync  # noqa: E402
 import bench_trust  # noqa: E402
 
 
@@ -68,11 +70,14 @@ def main():
     bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
     for python in bases:
         startup(a.dir, a.rounds, python)
-        shim(a.dir, a.rounds, python)
-        init(a.dir, a.rounds, python)
+        bench_shim.shim(a.dir, a.rounds, python)
+        bench_init.init(a.dir, a.rounds, python)
     # Each round of these takes ~0.1 s, not ~10 ms: fewer of them.
     bench_trust.registry(a.dir, max(5, a.rounds // 20))
     bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
+    # A round of these takes seconds (pip ~3 s, venv creation ~3 s untimed).
+    if "/opt/python3.12/bin/python3.12" in bases:
+        bench_sync.sync(a.dir, max(3, a.rounds // 60), "/opt/python3.12/bin/python3.12")
 
 
 if __name__ == "__main__":

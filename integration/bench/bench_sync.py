@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Sync benchmark (run from bench.py): a 14-wheel set from the fixtures
+(integration/fixtures/make-wheels.py) into an empty project, against pip
+installing the same wheel files, interleaved in the same run.
+
+  pylock sync, warm cache   every tree already in the shared cache: link only
+  pylock sync, cold cache   an empty cache directory and no TUF state, the
+                            registry a local directory: TUF update, fetch and
+                            verify each wheel, unpack, byte-compile, link
+  pip install               python -m pip install --no-index --no-deps
+                            <the 14 wheel files> into a fresh venv
+
+Untimed, before each timed command: the project (pylock init, the prepared
+lock copied in), the empty cache, the venv (python -m venv, with pip: its
+creation is not part of pip's time).  Every command byte-compiles, as both
+tools do by default."""
+import os, re, shutil, statistics, subprocess, sys, time
+
+# Closed under the fixtures' dependencies: 14 distributions.
+REQUESTED = ["requests", "chardet", "click", "jinja2", "pygments", "docutils", "packaging",
+             "pyparsing"]
+
+
+def run(cmd, env=None, **kw):
+    return subprocess.run(cmd, env=env, check=True, **kw)
+
+
+def timed(cmd, env, err_path):
+    """Wall time of one command in ms (stdout to /dev/null, stderr to err_path).
+    The set-up's dirty pages are written back first, untimed: no command
+    pays for the one before it."""
+    os.sync()
+    t = time.perf_counter_ns()
+    pid = os.posix_spawn(cmd[0], cmd, env, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
+    _, status = os.waitpid(pid, 0)
+    dt = (time.perf_counter_ns() - t) / 1e6
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bench_sync: %s failed:\n%s" % (" ".join(cmd), open(err_path).read()))
+    return dt
+
+
+def rmtree(path):
+    """Cache trees are sealed read-only."""
+    if os.path.lexists(path):
+        for root, dirs, _ in os.walk(path):
+            for d in dirs:
+                try:
+                    os.chmod(os.path.join(root, d), 0o755)
+                except OSError:
+                    pass
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def count_files(top):
+    return sum(len(files) for _, _, files in os.walk(top))
+
+
+def prepare(d, pl, python):
+    """Fixture wheels, a signed registry, the lock of the 14, a warm cache."""
+    w = os.path.join(d, "sync")
+    rmtree(w)
+    os.makedirs(w)
+    wheels = os.path.join(w, "wheels")
+    run([sys.executable, os.path.join(d, "make-wheels.py"), wheels], stdout=subprocess.DEVNULL)
+    key, reg = os.path.join(w, "k.key"), os.path.join(w, "reg")
+    run([pl, "key", "generate", "-o", key], stdout=subprocess.DEVNULL)
+    run([pl, "-q", "registry", "init", reg, "--key", key])
+    run([pl, "-q", "registry", "add", reg, "--key", key] +
+        sorted(os.path.join(wheels, f) for f in os.listdir(wheels)))
+    root = os.path.join(w, "root.json")
+    shutil.copyfile(os.path.join(reg, "1.root.json"), root)
+    env = dict(os.environ, XDG_STATE_HOME=os.path.join(w, "state"),
+               XDG_CONFIG_HOME=os.path.join(w, "config"),
+               PYLOCK_CACHE_DIR=os.path.join(w, "warm-cache"))
+    tmpl = os.path.join(w, "template")
+    run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, tmpl], env=env)
+    lock = os.path.join(tmpl, "pylock.toml")
+    text = open(lock).read()
+    text = re.sub(r"(?ms)^requested = \[.*?\]$",
+                  "requested = [%s]" % ", ".join('"%s"' % r for r in REQUESTED), text, count=1)
+    open(lock, "w").write(text)
+    run([pl, "-q", "-C", tmpl, "lock"], env=env)
+    run([pl, "-q", "-C", tmpl, "sync"], env=env)  # fills the warm cache
+    names = re.findall(r'(?m)^\[\[packages\.wheels\]\]\nname = "([^"]+)"', open(lock).read())
+    if len(names) != 14:
+        sys.exit("bench_sync: the lock holds %d wheels, not 14: %s" % (len(names), names))
+    return w, env, lock, root, reg, [os.path.join(wheels, n) for n in names]
+
+
+def sync(d, rounds, python):
+    pl = os.path.join(d, "pylock")
+    w, env, lock, root, reg, wheel_files = prepare(d, pl, python)
+    names = ["pylock sync, warm cache", "pylock sync, cold cache", "pip install, fresh venv"]
+    times = {n: [] for n in names}
+    phases = []  # pylock's own split of the cold sync
+    files = {}
+    err = os.path.join(w, "stderr")
+    for r in range(rounds + 1):  # round 0 warms the page cache and is not counted
+        for n in names:
+            scratch = os.path.join(w, "round")
+            rmtree(scratch)
+            os.makedirs(scratch)
+            proj = os.path.join(scratch, "proj")
+            if n.startswith("pylock"):
+                run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, proj],
+                    env=env)
+                shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
+                e = env
+                if "cold" in n:
+                    e = dict(env, PYLOCK_CACHE_DIR=os.path.join(scratch, "cache"),
+                             XDG_STATE_HOME=os.path.join(scratch, "state"))
+                dt = timed([pl, "-C", proj, "sync"], e, err)
+                out = open(err).read()
+                m = re.search(r"(\d+) packages, (\d+) files .*fetch (\d+) ms, unpack (\d+) ms, "
+                              r"link (\d+) ms", out)
+                if m:
+                    files[n] = int(m.group(2))
+                    if "cold" in n and r > 0:
+                        phases.append(tuple(int(m.group(i)) for i in (3, 4, 5)))
+            else:
+                venv = os.path.join(scratch, "venv")
+                run([python, "-m", "venv", venv])
+                site = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
+                                       "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                      check=True, capture_output=True, text=True).stdout.strip()
+                before = count_files(site)
+                dt = timed([os.path.join(venv, "bin", "python"), "-m", "pip", "install",
+                            "--no-index", "--no-deps", "--disable-pip-version-check", "-q"] +
+                           wheel_files, dict(os.environ), err)
+                files[n] = count_files(site) - before
+            if r > 0:
+                times[n].append(dt)
+        rmtree(os.path.join(w, "round"))
+    med = {n: statistics.median(t) for n, t in times.items()}
+    pip = med[names[2]]
+    print("\nsync: 14 wheels from the fixtures into an empty project (%s; %d interleaved rounds, "
+          "median wall time)" % (python, rounds))
+    print("  pylock: %d files in the generation; pip: %d files added to the venv's site-packages"
+          % (files.get(names[0], 0), files.get(names[2], 0)))
+    for n in names:
+        ratio = med[n] / pip
+        extra = "" if n == names[2] else "  x%.3f of pip (%s)" % (
+            ratio, "%.1fx faster" % (1 / ratio) if ratio < 1 else "%.2fx slower" % ratio)
+        print("  %-26s %9.1f ms  (min %.1f, max %.1f)%s" % (n, med[n], min(times[n]), max(times[n]),
+                                                             extra))
+    print("  goals: warm <= 30 ms: %.1f ms; cold <= 1000 ms: %.1f ms  (pip's venv creation, "
+          "untimed, is not included)" % (med[names[0]], med[names[1]]))
+    if phases:
+        f, u, l = (statistics.median(p[i] for p in phases) for i in range(3))
+        print("  cold sync as pylock reports it (median): fetch %d ms, unpack+compile %d ms, link %d ms"
+              % (f, u, l))
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--python", default="/opt/python3.12/bin/python3.12")
+    a = ap.parse_args()
+    sync(a.dir, a.rounds, a.python)
