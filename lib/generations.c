@@ -196,7 +196,26 @@ int pl_gen_remove(int state_fd, const char *name, pl_error_t *err) {
   return pl_remove_tree_at(gfd, name, err);
 }
 
+/* A change killed between its symlink and its rename leaves .current.tmp.PID
+ * or .previous.tmp.PID beside .pylock/current: never followed, just litter. */
+static void remove_link_leftovers(int state_fd) {
+  int dfd = fcntl(state_fd, F_DUPFD_CLOEXEC, 0);
+  if (dfd < 0) return;
+  DIR *d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, "." PL_CURRENT_LINK ".tmp.", sizeof PL_CURRENT_LINK + 5) == 0 ||
+        strncmp(e->d_name, "." PL_PREVIOUS_LINK ".tmp.", sizeof PL_PREVIOUS_LINK + 5) == 0)
+      unlinkat(state_fd, e->d_name, 0);
+  closedir(d);
+}
+
 int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
+  remove_link_leftovers(state_fd);
   int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
   cleanup_dir DIR *d = fdopendir(dfd);

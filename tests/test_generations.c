@@ -84,8 +84,10 @@ static void test_gen_next_counts_partial_generations(void **state) {
   assert_int_equal(list[0], 1);
   assert_int_equal(list[1], 2);
   free(list);
+  assert_int_equal(symlinkat("generations/2", f->state_fd, ".current.tmp.4242"), 0);
   assert_int_equal(pl_gen_remove_partials(f->state_fd, &err), 0);
   assert_int_equal(faccessat(f->state_fd, "generations/.7.tmp", F_OK, 0), -1);
+  assert_int_equal(faccessat(f->state_fd, ".current.tmp.4242", F_OK, AT_SYMLINK_NOFOLLOW), -1);
 }
 
 static void test_gen_current_rejects_a_link_outside_generations(void **state) {
