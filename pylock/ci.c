@@ -51,18 +51,6 @@ struct summary {
   size_t ninstalled;
 };
 
-static void json_string(const char *s) {
-  fputc('"', stderr);
-  for (const char *p = s; *p; p++)
-    if (*p == '"' || *p == '\\')
-      fprintf(stderr, "\\%c", *p);
-    else if ((unsigned char)*p < 0x20)
-      fprintf(stderr, "\\u%04x", *p);
-    else
-      fputc(*p, stderr);
-  fputc('"', stderr);
-}
-
 static void print_summary(const struct summary *s, bool json) {
   if (!json) {
     if (s->status >= 0)
@@ -81,7 +69,7 @@ static void print_summary(const struct summary *s, bool json) {
   fputs(", \"installed\": [", stderr);
   for (size_t i = 0; i < s->ninstalled; i++) {
     if (i) fputs(", ", stderr);
-    json_string(s->installed[i]);
+    pl_cli_json_string(stderr, s->installed[i]);
   }
   fputc(']', stderr);
   if (s->status >= 0 && WIFSIGNALED(s->status))
@@ -89,15 +77,8 @@ static void print_summary(const struct summary *s, bool json) {
   else if (s->status >= 0)
     fprintf(stderr, ", \"exit_status\": %d", WEXITSTATUS(s->status));
   if (s->error) {
-    fputs(", \"error\": \"", stderr);
-    for (const char *p = s->error; *p; p++)
-      if (*p == '"' || *p == '\\')
-        fprintf(stderr, "\\%c", *p);
-      else if ((unsigned char)*p < 0x20)
-        fprintf(stderr, "\\u%04x", *p);
-      else
-        fputc(*p, stderr);
-    fputc('"', stderr);
+    fputs(", \"error\": ", stderr);
+    pl_cli_json_string(stderr, s->error);
   }
   fputs("}\n", stderr);
 }

@@ -3,6 +3,7 @@
 #define PYLOCK_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -24,6 +25,11 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress callback for lib/env: one line on stderr unless -q. */
 void pl_cli_progress(void *ctx, const char *msg);
+/* A JSON string literal of s on f. */
+void pl_cli_json_string(FILE *f, const char *s);
+/* Options of a command whose only option is --help: prints `help` for it.
+ * Returns -1 to go on, else the exit status to return now. */
+int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
 /* True if argv[i] is -h/--help. */
 bool pl_cli_is_help(const char *arg);
 /* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */

@@ -1,5 +1,4 @@
 /* pylock doctor — can this machine run pylock? */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,27 +10,18 @@
 #include "interp.h"
 #include "project.h"
 
-static void usage(FILE *out) {
-  fprintf(out, "usage: pylock doctor\n\n"
-               "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
-               "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
-               "the base interpreter. Each failed check names its cause and the fix.\n"
-               "Exit status 0 when every check passes, 1 otherwise.\n\n"
-               "Options:\n"
-               "  -h, --help  print this help and exit\n");
-}
+static const char help[] =
+    "usage: pylock doctor\n\n"
+    "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
+    "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
+    "the base interpreter. Each failed check names its cause and the fix.\n"
+    "Exit status 0 when every check passes, 1 otherwise.\n\n"
+    "Options:\n"
+    "  -h, --help  print this help and exit\n";
 
 int pl_cmd_doctor(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return PL_EXIT_OK;
-    }
-    return pl_cli_usage_error("doctor", "unknown option");
-  }
-  if (optind < argc) return pl_cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
+  int r = pl_cli_only_help("doctor", argc, argv, help);
+  if (r >= 0) return r;
 
   /* Inside a project, test what `run` will use: its .pylock filesystem and
    * its interpreter.  Elsewhere, the defaults. */

@@ -18,19 +18,6 @@ static void usage(FILE *out) {
                "  -h, --help  print this help and exit\n");
 }
 
-static void json_string(const char *s) {
-  putchar('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      printf("\\%c", *p);
-    else if (*p < 0x20)
-      printf("\\u%04x", *p);
-    else
-      putchar(*p);
-  }
-  putchar('"');
-}
-
 int pl_cmd_list(int argc, char **argv) {
   static const struct option opts[] = {
       {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -63,9 +50,9 @@ int pl_cmd_list(int argc, char **argv) {
     printf("{\"generation\": %u, \"packages\": [", gen);
     for (size_t i = 0; i < n; i++) {
       printf(i ? ", {\"name\": " : "{\"name\": ");
-      json_string(list[i].name);
+      pl_cli_json_string(stdout, list[i].name);
       printf(", \"version\": ");
-      json_string(list[i].version);
+      pl_cli_json_string(stdout, list[i].version);
       printf(", \"requested\": %s}", list[i].requested ? "true" : "false");
     }
     printf("]}\n");

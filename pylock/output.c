@@ -1,5 +1,6 @@
 /* pylock CLI — how errors and progress reach the user. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,4 +54,31 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   if (errno || *end || v < min || v > max) return false;
   *out = v;
   return true;
+}
+
+void pl_cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p < 0x20)
+      fprintf(f, "\\u%04x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help) {
+  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'h') {
+      fputs(help, stdout);
+      return PL_EXIT_OK;
+    }
+    return pl_cli_usage_error(cmd, "unknown option");
+  }
+  if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  return -1;
 }

@@ -1,27 +1,12 @@
 /* pylock rollback / pylock gc — generations over time. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "env.h"
 
-static int simple_options(const char *cmd, int argc, char **argv, const char *help) {
-  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      fputs(help, stdout);
-      return PL_EXIT_OK;
-    }
-    return pl_cli_usage_error(cmd, "unknown option");
-  }
-  if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  return -1;
-}
-
 int pl_cmd_rollback(int argc, char **argv) {
-  int r = simple_options(
+  int r = pl_cli_only_help(
       "rollback", argc, argv,
       "usage: pylock rollback\n\n"
       "Switch the environment back to the generation before the current one (one rename;\n"
@@ -45,7 +30,7 @@ int pl_cmd_rollback(int argc, char **argv) {
 }
 
 int pl_cmd_gc(int argc, char **argv) {
-  int r = simple_options(
+  int r = pl_cli_only_help(
       "gc", argc, argv,
       "usage: pylock gc\n\n"
       "Remove the project's generations other than the current and previous ones, unless a\n"

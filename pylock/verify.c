@@ -1,5 +1,4 @@
 /* pylock verify — every installed file against its RECORD, the env against the lock. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,27 +6,17 @@
 #include "env.h"
 #include "verify.h"
 
-static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock verify\n\n"
-          "Re-check every file of the current environment generation against its wheel's\n"
-          "RECORD (sha256 and size), and the installed packages against pylock.toml. Each\n"
-          "file or package that differs is named. Exit status 0 when all match, 1 otherwise.\n\n"
-          "Options:\n"
-          "  -h, --help  print this help and exit\n");
-}
+static const char help[] =
+    "usage: pylock verify\n\n"
+    "Re-check every file of the current environment generation against its wheel's\n"
+    "RECORD (sha256 and size), and the installed packages against pylock.toml. Each\n"
+    "file or package that differs is named. Exit status 0 when all match, 1 otherwise.\n\n"
+    "Options:\n"
+    "  -h, --help  print this help and exit\n";
 
 int pl_cmd_verify(int argc, char **argv) {
-  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return PL_EXIT_OK;
-    }
-    return pl_cli_usage_error("verify", "unknown option");
-  }
-  if (optind < argc) return pl_cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+  int r = pl_cli_only_help("verify", argc, argv, help);
+  if (r >= 0) return r;
   pl_error_t err = NULL;
   struct pl_env e;
   struct pl_verify_report rep = {0};
