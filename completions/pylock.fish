@@ -1,26 +1,9 @@
 # fish completion for pylock(1).  Install as
 # /usr/share/fish/vendor_completions.d/pylock.fish.
 
-# The command word (the first word after the global options), or nothing.
-function __pylock_command
-    set -l words (commandline -opc)
-    set -e words[1]
-    while set -q words[1]
-        switch $words[1]
-            case -C --project
-                set -e words[1..2]
-            case '-*'
-                set -e words[1]
-            case '*'
-                echo $words[1]
-                return 0
-        end
-    end
-    return 1
-end
-
-# True when the command is $argv[1] and its subcommand (if given) is $argv[2].
-function __pylock_using
+# The words typed from the command on: global options (and -C's argument)
+# before it are dropped.
+function __pylock_words
     set -l words (commandline -opc)
     set -e words[1]
     while set -q words[1]
@@ -33,6 +16,19 @@ function __pylock_using
                 break
         end
     end
+    set -q words[1]; and printf '%s\n' $words
+end
+
+# The command word (the first word after the global options), or nothing.
+function __pylock_command
+    set -l words (__pylock_words)
+    set -q words[1]; or return 1
+    echo $words[1]
+end
+
+# True when the command is $argv[1] and its subcommand (if given) is $argv[2].
+function __pylock_using
+    set -l words (__pylock_words)
     test "$words[1]" = "$argv[1]"; or return 1
     set -q argv[2]; or return 0
     test "$words[2]" = "$argv[2]"
@@ -40,18 +36,7 @@ end
 
 # The command is $argv[1] and no subcommand is typed yet.
 function __pylock_needs_sub
-    set -l words (commandline -opc)
-    set -e words[1]
-    while set -q words[1]
-        switch $words[1]
-            case -C --project
-                set -e words[1..2]
-            case '-*'
-                set -e words[1]
-            case '*'
-                break
-        end
-    end
+    set -l words (__pylock_words)
     test "$words[1]" = "$argv[1]"; and test (count $words) -eq 1
 end
 
