@@ -319,9 +319,6 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
       return -1;
   }
   if (pl_cache_default_path(&cache, err) < 0) return -1;
-  cleanup_free char *wheels = NULL;
-  if (asprintf(&wheels, "%s/wheels", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
-  if (pl_mkdir_p(wheels, 0755, err) < 0) return -1;
   const char *tmp = getenv("TMPDIR");
   if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
   if (asprintf(&work, "%s/pylock-lock-XXXXXX", tmp) < 0) return pl_fail(err, ENOMEM, "resolve");
@@ -334,7 +331,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
                                .layer = layer,
                                .user_site = e->user_site,
                                .work_dir = work,
-                               .cache_dir = wheels,
+                               .cache_dir = cache,
                                .registry = e->lf.registry,
                                .requirements = (const char *const *)e->lf.requested,
                                .nrequirements = e->lf.nrequested,

@@ -374,7 +374,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     char cached[PATH_MAX];
     struct stat st;
     if (l < 5 || strcmp(tg->name + l - 4, ".whl") != 0 || tg->sha256[0] == '\0') continue;
-    if (snprintf(cached, sizeof cached, "%s/%s.whl", o->cache_dir, tg->sha256) >=
+    if (snprintf(cached, sizeof cached, "%s/wheels/%s.whl", o->cache_dir, tg->sha256) >=
             (int)sizeof cached ||
         stat(cached, &st) < 0)
       continue;

@@ -39,7 +39,7 @@ struct pl_resolve_opts {
   const char *layer;     /* the overlay's top layer: the current generation */
   const char *user_site; /* hidden in the sandbox, or NULL */
   const char *work_dir;  /* existing empty private directory (absolute), outside state_dir */
-  const char *cache_dir; /* verified wheel copies (absolute), or NULL */
+  const char *cache_dir; /* the shared cache's root (lib/cache.h), or NULL */
   const char *registry;  /* URL recorded as each package's index */
   const char *const *requirements; /* PEP 508 strings, as given */
   size_t nrequirements;

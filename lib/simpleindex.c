@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cleanup.h"
 #include "distname.h"
 #include "file.h"
@@ -247,26 +248,32 @@ int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
   return r;
 }
 
-/* A verified copy of target `name` in cache_fd as <sha256>.whl. */
-static int cached_copy(struct pl_tuf *t, int cache_fd, const struct pl_tuf_target *tg, char *cname,
-                       size_t csize, pl_error_t *err) {
-  snprintf(cname, csize, "%s.whl", tg->sha256);
-  cleanup_close int fd = openat(cache_fd, cname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    pl_error_t stale = NULL;
-    if (pl_tuf_verify_target_fd(t, tg->name, fd, &stale) == 0) return 0;
-    pl_error_free(&stale);
-    unlinkat(cache_fd, cname, 0); /* damaged: fetch it again */
-  }
+/* The shared cache's copy of target tg (lib/cache.h): checked against the
+ * signed target on every use, fetched through TUF and stored when absent or
+ * damaged.  *path receives where it is. */
+static int cached_copy(struct pl_tuf *t, const char *cache_root, const struct pl_tuf_target *tg,
+                       char **path, pl_error_t *err) {
+  struct pl_cache c;
+  if (pl_cache_open(&c, cache_root, err) < 0) return -1;
+  int r = -1;
   cleanup_free char *tmp = NULL;
-  int wfd = pl_tmpfile_open_at(cache_fd, cname, 0644, &tmp, err);
-  if (wfd < 0) return -1;
-  if (pl_tuf_fetch_target(t, tg->name, wfd, err) < 0) {
-    close(wfd);
-    unlinkat(cache_fd, tmp, 0);
-    return -1;
+  cleanup_close int tfd = -1;
+  cleanup_close int fd = pl_cache_wheel_open(&c, tg->sha256, NULL);
+  pl_error_t stale = NULL;
+  if (fd >= 0 && pl_tuf_verify_target_fd(t, tg->name, fd, &stale) == 0) {
+    r = pl_cache_wheel_path(&c, tg->sha256, path, err);
+    goto out;
   }
-  return pl_tmpfile_commit_at(cache_fd, wfd, tmp, cname, err);
+  pl_error_free(&stale); /* damaged or absent: fetch it (again) */
+  tfd = pl_tmpfile_open_at(c.wheels_fd, "fetch", 0600, &tmp, err);
+  if (tfd < 0) goto out;
+  if (pl_tuf_fetch_target(t, tg->name, tfd, err) == 0 &&
+      pl_cache_wheel_store(&c, tfd, tg->sha256, err) == 0)
+    r = pl_cache_wheel_path(&c, tg->sha256, path, err);
+  unlinkat(c.wheels_fd, tmp, 0);
+out:
+  pl_cache_close(&c);
+  return r;
 }
 
 int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
@@ -292,13 +299,8 @@ int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cach
     }
     return pl_tmpfile_commit_at(files_fd, wfd, tmp, base, err);
   }
-  if (pl_mkdir_p(cache_dir, 0700, err) < 0) return -1;
-  cleanup_close int cache_fd = open(cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cache_fd < 0) return pl_fail(err, errno, "open %s", cache_dir);
-  char cname[PL_SHA256_HEX + 8];
-  if (cached_copy(t, cache_fd, tg, cname, sizeof cname, err) < 0) return -1;
   cleanup_free char *target = NULL;
-  if (asprintf(&target, "%s/%s", cache_dir, cname) < 0) return pl_fail(err, ENOMEM, "index");
+  if (cached_copy(t, cache_dir, tg, &target, err) < 0) return -1;
   unlinkat(files_fd, base, 0);
   if (symlinkat(target, files_fd, base) < 0) return pl_fail(err, errno, "link %s", base);
   return 0;

@@ -32,10 +32,10 @@
  * "*.whl.metadata" target when the registry signs one. */
 int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err);
 
-/* Put the verified wheel `name` (a target of t) at DIR/files/name.  With a
- * cache_dir, the copy is kept there as <sha256>.whl (checked again against
- * the target on every use) and DIR/files/name links to it; without one, it
- * is fetched straight into DIR/files. */
+/* Put the verified wheel `name` (a target of t) at DIR/files/name.  With
+ * cache_dir (the shared cache's root, lib/cache.h), the copy is the cache's
+ * wheels/<sha256>.whl (checked again against the target on every use) and
+ * DIR/files/name links to it; without one, it is fetched into DIR/files. */
 int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
                              const char *name, pl_error_t *err);
 
