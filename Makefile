@@ -138,6 +138,7 @@ check: deps
 	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
+	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
 	 integration/run || true; \
 	 tests/packaging.sh || true; \
