@@ -14,7 +14,7 @@
 
 #include "archive_path.h"
 #include "cleanup.h"
-#include "config.h"
+#include "state.h"
 #include "file.h"
 #include "install.h"
 
@@ -22,62 +22,30 @@
 #define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
 #define COPY_BLOCK (128 * 1024)
 
-int pl_cache_default_path(char **path, pl_error_t *err) {
-  const char *dir = getenv("PYLOCK_CACHE_DIR");
-  if (dir && dir[0]) {
-    if (dir[0] != '/')
-      return pl_fail(err, EINVAL, "PYLOCK_CACHE_DIR must be an absolute path, not %s", dir);
-    *path = strdup(dir);
-    return *path ? 0 : pl_fail(err, ENOMEM, "cache path");
-  }
-  /* Then cache-dir from the configuration files (validated absolute there). */
-  const struct pl_config *cfg = pl_config_get(err);
-  if (cfg == NULL) return -1;
-  if (cfg->cache_dir) {
-    *path = strdup(cfg->cache_dir);
-    return *path ? 0 : pl_fail(err, ENOMEM, "cache path");
-  }
-  /* XDG: a relative XDG_CACHE_HOME is invalid and ignored. */
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  if (xdg && xdg[0] == '/') {
-    if (asprintf(path, "%s/pylock", xdg) < 0) return pl_fail(err, ENOMEM, "cache path");
-    return 0;
-  }
-  const char *home = getenv("HOME");
-  if (home == NULL || home[0] != '/') {
-    struct passwd *pw = getpwuid(getuid());
-    home = pw ? pw->pw_dir : NULL;
-  }
-  if (home == NULL || home[0] != '/')
-    return pl_fail_hint(err, ENOENT, "set PYLOCK_CACHE_DIR or XDG_CACHE_HOME",
-                        "cannot find a cache directory: no home directory");
-  if (asprintf(path, "%s/.cache/pylock", home) < 0) return pl_fail(err, ENOMEM, "cache path");
-  return 0;
-}
-
 static int open_subdir(int dirfd, const char *name, const char *root, pl_error_t *err) {
   if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
     return pl_fail(err, errno, "mkdir %s/%s", root, name);
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return pl_fail(err, errno, "open %s/%s", root, name);
+  char shown[4200];
+  snprintf(shown, sizeof shown, "%s/%s", root, name);
+  if (pl_state_check_owned(fd, shown, err) < 0) {
+    close(fd);
+    return -1;
+  }
   return fd;
 }
 
 int pl_cache_open(struct pl_cache *c, const char *path, pl_error_t *err) {
   memset(c, 0, sizeof *c);
   c->fd = c->wheels_fd = c->trees_fd = -1;
-  cleanup_free char *dflt = NULL;
-  if (path == NULL) {
-    if (pl_cache_default_path(&dflt, err) < 0) return -1;
-    path = dflt;
-  }
   if (pl_mkdir_p(path, 0700, err) < 0) return pl_error_wrap(err, "cache");
   /* Canonical: byte-code is compiled at the tree's real path. */
   c->path = realpath(path, NULL);
   if (c->path == NULL) return pl_fail(err, errno, "cache %s", path);
-  c->fd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (c->fd < 0) {
-    pl_fail(err, errno, "open cache %s", c->path);
+  c->fd = open(c->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (c->fd < 0 || pl_state_check_owned(c->fd, c->path, err) < 0) {
+    if (c->fd < 0) pl_fail(err, errno, "open cache %s", c->path);
     pl_cache_close(c);
     return -1;
   }

@@ -1,6 +1,6 @@
 /* pylock — the user's content-addressed cache, shared by all projects.
  *
- *   $PYLOCK_CACHE_DIR, else $XDG_CACHE_HOME/pylock, else ~/.cache/pylock:
+ *   STATE/cache (state.h), shared by every project of the user:
  *   wheels/<sha256>.whl               verified wheel bytes, 0444
  *   trees/<sha256>-<interpkey>/       the wheel installed for one base
  *                                     interpreter, laid out relative to its
@@ -42,11 +42,8 @@ struct pl_cache_tree {
   bool built;      /* built by this call (false: found in the cache) */
 };
 
-/* The cache directory for this user (not created). */
-int pl_cache_default_path(char **path, pl_error_t *err);
-
-/* Open (creating as needed, 0700) the cache at `path`, or at the default
- * when `path` is NULL. */
+/* Open (creating as needed, 0700) the cache at `path`; it must be the
+ * caller's and writable by nobody else (state.h). */
 int pl_cache_open(struct pl_cache *c, const char *path, pl_error_t *err);
 void pl_cache_close(struct pl_cache *c);
 

@@ -12,23 +12,27 @@
 #include "cleanup.h"
 #include "file.h"
 #include "toml.h"
-#include "truststore.h"
+#include "paths.h"
+
+static void free_list(char **list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(list[i]);
+  free(list);
+}
 
 void pl_config_init(struct pl_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->keepalive = -1;
+  cfg->strict = -1;
 }
 
 void pl_config_free(struct pl_config *cfg) {
   if (cfg == NULL) return;
-  free(cfg->cache_dir);
+  free(cfg->state_dir);
   free(cfg->ca_bundle);
+  free_list(cfg->allow_write, cfg->nallow_write);
+  free_list(cfg->safe_dirs, cfg->nsafe_dirs);
   pl_config_init(cfg);
-}
-
-const char *pl_sysconf_dir(void) {
-  const char *s = getenv("PYLOCK_SYSCONFDIR");
-  return s && s[0] ? s : "/etc/pylock";
 }
 
 /* The line (1-based) where top-level key `key` is defined, or 0 if not
@@ -95,6 +99,106 @@ static int path_value(const struct pl_toml *v, const char *where, const char *na
   return *out ? 0 : pl_fail(err, ENOMEM, "%s", where);
 }
 
+/* A list of absolute paths (or, when star_ok, the single entry "*"),
+ * appended to *list. */
+static int path_list(const struct pl_toml *v, const char *where, const char *name, bool star_ok,
+                     char ***list, size_t *n, pl_error_t *err) {
+  if (pl_toml_type(v) != PL_TOML_ARRAY)
+    return pl_fail(err, EINVAL, "%s: %s must be a list of absolute paths, not %s", where, name,
+                   pl_toml_type_name(pl_toml_type(v)));
+  size_t count = pl_toml_count(v);
+  if (*n + count > PL_CONFIG_LIST_MAX)
+    return pl_fail(err, E2BIG, "%s: %s: more than %d entries", where, name, PL_CONFIG_LIST_MAX);
+  char **l = realloc(*list, (*n + count + 1) * sizeof *l);
+  if (l == NULL) return pl_fail(err, ENOMEM, "%s", where);
+  *list = l;
+  for (size_t i = 0; i < count; i++) {
+    size_t len;
+    const char *s = pl_toml_as_string(pl_toml_at(v, i), &len);
+    bool star = star_ok && s && len == 1 && s[0] == '*';
+    if (s == NULL || len == 0 || (s[0] != '/' && !star) || memchr(s, '\0', len) ||
+        len > PL_CONFIG_PATH_MAX)
+      return pl_fail(err, EINVAL, "%s: %s: entry %zu must be an absolute path%s", where, name,
+                     i + 1, star_ok ? " or \"*\"" : "");
+    if ((l[*n] = strndup(s, len)) == NULL) return pl_fail(err, ENOMEM, "%s", where);
+    (*n)++;
+  }
+  return 0;
+}
+
+static bool key_is(const char *key, size_t klen, const char *name) {
+  return klen == strlen(name) && memcmp(key, name, klen) == 0;
+}
+
+/* One key of a configuration file into next. */
+static int parse_key(const char *key, size_t klen, const struct pl_toml *v, const char *where,
+                     struct pl_config *next, pl_error_t *err) {
+  if (key_is(key, klen, "keepalive")) {
+    int64_t n;
+    if (pl_toml_as_integer(v, &n) < 0 || n < 0 || n > PL_CONFIG_KEEPALIVE_MAX)
+      return pl_fail(err, EINVAL, "%s: keepalive must be a whole number of seconds from 0 to %d",
+                     where, PL_CONFIG_KEEPALIVE_MAX);
+    next->keepalive = (int)n;
+  } else if (key_is(key, klen, "state-dir")) {
+    free(next->state_dir);
+    return path_value(v, where, "state-dir", &next->state_dir, err);
+  } else if (key_is(key, klen, "ca-bundle")) {
+    free(next->ca_bundle);
+    return path_value(v, where, "ca-bundle", &next->ca_bundle, err);
+  } else if (key_is(key, klen, "strict")) {
+    bool b;
+    if (pl_toml_as_bool(v, &b) < 0)
+      return pl_fail(err, EINVAL, "%s: strict must be true or false", where);
+    next->strict = b;
+  } else if (key_is(key, klen, "allow-write")) {
+    return path_list(v, where, "allow-write", false, &next->allow_write, &next->nallow_write, err);
+  } else if (key_is(key, klen, "safe-directories")) {
+    return path_list(v, where, "safe-directories", true, &next->safe_dirs, &next->nsafe_dirs, err);
+  } else if (key_is(key, klen, "cache-dir")) {
+    return pl_fail_hint(err, EINVAL,
+                        "rename it state-dir: the cache now lives in pylock's state directory, "
+                        "with everything else pylock trusts (pylock-config(5))",
+                        "%s: cache-dir is no longer a setting", where);
+  } else {
+    /* A misspelt key must not silently do nothing. */
+    char shown[80];
+    show_key(key, klen, shown, sizeof shown);
+    return pl_fail_hint(err, EINVAL, "see pylock-config(5)", "%s: unknown key '%s' (known keys: %s)",
+                        where, shown, PL_CONFIG_KEYS);
+  }
+  return 0;
+}
+
+/* Move what `from` sets into cfg: scalars replace, lists add up. */
+static void merge(struct pl_config *cfg, struct pl_config *from) {
+  if (from->keepalive >= 0) cfg->keepalive = from->keepalive;
+  if (from->strict >= 0) cfg->strict = from->strict;
+  if (from->state_dir) {
+    free(cfg->state_dir);
+    cfg->state_dir = steal_pointer(&from->state_dir);
+  }
+  if (from->ca_bundle) {
+    free(cfg->ca_bundle);
+    cfg->ca_bundle = steal_pointer(&from->ca_bundle);
+  }
+  char ***lists[2][2] = {{&cfg->allow_write, &from->allow_write},
+                         {&cfg->safe_dirs, &from->safe_dirs}};
+  size_t *counts[2][2] = {{&cfg->nallow_write, &from->nallow_write},
+                          {&cfg->nsafe_dirs, &from->nsafe_dirs}};
+  for (int i = 0; i < 2; i++) {
+    size_t add = *counts[i][1];
+    if (add == 0) continue;
+    char **l = realloc(*lists[i][0], (*counts[i][0] + add + 1) * sizeof *l);
+    if (l == NULL) continue; /* keeps from's list, freed with it */
+    memcpy(l + *counts[i][0], *lists[i][1], add * sizeof *l);
+    *counts[i][0] += add;
+    *lists[i][0] = l;
+    free(*lists[i][1]);
+    *lists[i][1] = NULL;
+    *counts[i][1] = 0;
+  }
+}
+
 int pl_config_parse(const char *text, size_t len, const char *what, struct pl_config *cfg,
                     pl_error_t *err) {
   if (len > PL_CONFIG_MAX_BYTES)
@@ -102,47 +206,18 @@ int pl_config_parse(const char *text, size_t len, const char *what, struct pl_co
   struct pl_toml *doc = NULL;
   if (pl_toml_parse(text, len, &doc, err) < 0) return pl_error_wrap(err, "%s", what);
   /* Build the result aside: a file with an error changes nothing. */
-  struct pl_config next = {.keepalive = cfg->keepalive};
-  int rc = -1;
-  for (size_t i = 0; i < pl_toml_count(doc); i++) {
+  struct pl_config next;
+  pl_config_init(&next);
+  int rc = 0;
+  for (size_t i = 0; i < pl_toml_count(doc) && rc == 0; i++) {
     size_t klen;
     const char *key = pl_toml_key_at(doc, i, &klen);
-    const struct pl_toml *v = pl_toml_at(doc, i);
-    char where[PL_CONFIG_PATH_MAX + 64], shown[80];
+    char where[PL_CONFIG_PATH_MAX + 64];
     where_key(where, sizeof where, what, text, len, key, klen);
-    if (klen == 9 && memcmp(key, "keepalive", 9) == 0) {
-      int64_t n;
-      if (pl_toml_as_integer(v, &n) < 0 || n < 0 || n > PL_CONFIG_KEEPALIVE_MAX) {
-        pl_fail(err, EINVAL, "%s: keepalive must be a whole number of seconds from 0 to %d", where,
-                PL_CONFIG_KEEPALIVE_MAX);
-        goto out;
-      }
-      next.keepalive = (int)n;
-    } else if (klen == 9 && memcmp(key, "cache-dir", 9) == 0) {
-      if (path_value(v, where, "cache-dir", &next.cache_dir, err) < 0) goto out;
-    } else if (klen == 9 && memcmp(key, "ca-bundle", 9) == 0) {
-      if (path_value(v, where, "ca-bundle", &next.ca_bundle, err) < 0) goto out;
-    } else {
-      /* A misspelt key must not silently do nothing. */
-      show_key(key, klen, shown, sizeof shown);
-      pl_fail_hint(err, EINVAL, "see pylock-config(5)", "%s: unknown key '%s' (known keys: %s)",
-                   where, shown, PL_CONFIG_KEYS);
-      goto out;
-    }
+    rc = parse_key(key, klen, pl_toml_at(doc, i), where, &next, err);
   }
-  cfg->keepalive = next.keepalive;
-  if (next.cache_dir) {
-    free(cfg->cache_dir);
-    cfg->cache_dir = steal_pointer(&next.cache_dir);
-  }
-  if (next.ca_bundle) {
-    free(cfg->ca_bundle);
-    cfg->ca_bundle = steal_pointer(&next.ca_bundle);
-  }
-  rc = 0;
-out:
-  free(next.cache_dir);
-  free(next.ca_bundle);
+  if (rc == 0) merge(cfg, &next);
+  pl_config_free(&next);
   pl_toml_free(doc);
   return rc;
 }
@@ -168,14 +243,14 @@ int pl_config_read_file(const char *path, struct pl_config *cfg, pl_error_t *err
 int pl_config_load(struct pl_config *cfg, pl_error_t *err) {
   pl_config_init(cfg);
   cleanup_free char *sys = NULL, *user = NULL;
-  if (asprintf(&sys, "%s/%s", pl_sysconf_dir(), PL_CONFIG_FILE) < 0) {
+  if (asprintf(&sys, "%s/%s", pl_path_system_config(), PL_CONFIG_FILE) < 0) {
     sys = NULL;
     return pl_fail(err, ENOMEM, "configuration");
   }
   if (pl_config_read_file(sys, cfg, err) < 0) goto fail;
   /* No home and no XDG_CONFIG_HOME: there is no user file to read. */
   pl_error_t e = NULL;
-  if (pl_config_path(PL_CONFIG_FILE, &user, &e) < 0) {
+  if (pl_path_user_config(PL_CONFIG_FILE, &user, &e) < 0) {
     pl_error_free(&e);
     return 0;
   }
@@ -200,4 +275,28 @@ const struct pl_config *pl_config_get(pl_error_t *err) {
 void pl_config_reset(void) {
   pl_config_free(&loaded);
   is_loaded = false;
+}
+
+int pl_config_ca_bundle(const char **out, pl_error_t *err) {
+  const char *v = getenv("PYLOCK_CA_BUNDLE");
+  *out = NULL;
+  if (v && v[0]) {
+    *out = v;
+    return 0;
+  }
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  if (cfg->ca_bundle) {
+    *out = cfg->ca_bundle;
+    return 0;
+  }
+  const char *names[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    v = getenv(names[i]);
+    if (v && v[0]) {
+      *out = v;
+      return 0;
+    }
+  }
+  return 0;
 }

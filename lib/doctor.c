@@ -159,7 +159,7 @@ char *pl_describe_filesystem(const char *path) {
 
 static int child_seccomp(void *arg, pl_error_t *err) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return pl_fail(err, errno, "no_new_privs");
-  return pl_harden_seccomp(err);
+  return pl_harden_seccomp(false, err);
 }
 
 static int child_netns(void *arg, pl_error_t *err) {
@@ -176,7 +176,7 @@ static int check_python(const struct pl_doctor_opts *o, char **detail, pl_error_
   }
   if (python == NULL) return pl_fail(err, ENOMEM, "python");
   struct pl_interp in = {0};
-  if (pl_interp_probe(python, &in, err) < 0) return -1;
+  if (pl_interp_probe(python, -1, &in, err) < 0) return -1;
   int r = 0;
   if (o->prefix && strcmp(o->prefix, in.prefix) != 0)
     r = pl_fail_hint(err, 0, "re-create the environment: pylock sync",
@@ -203,17 +203,12 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
   i++;
 
   c[i].name = "overlayfs";
-  cleanup_free char *fallback_dir = NULL;
-  const char *dir = o->state_dir;
-  if (dir == NULL) {
-    const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (cache && cache[0] == '/')
-      dir = cache;
-    else if (home && home[0] == '/')
-      dir = home;
-    else
-      dir = "/tmp";
-  }
+  /* The state root may not exist yet: its nearest existing ancestor. */
+  cleanup_free char *dir_copy = o->state_dir ? strdup(o->state_dir) : NULL;
+  struct stat dst;
+  while (dir_copy && stat(dir_copy, &dst) < 0 && strrchr(dir_copy, '/') > dir_copy)
+    *strrchr(dir_copy, '/') = '\0';
+  const char *dir = dir_copy ? dir_copy : "/tmp";
   struct overlay_probe probe = {.dir = dir, .lower = o->prefix ? o->prefix : "/usr"};
   if (!userns_ok) {
     pl_fail(&c[i].err, 0, "not tested: needs user namespaces");

@@ -15,7 +15,7 @@ struct pl_check {
 };
 
 struct pl_doctor_opts {
-  const char *state_dir; /* filesystem to test overlay on (project's .pylock), or NULL */
+  const char *state_dir; /* pylock's state root: its filesystem holds the overlay's layers */
   const char *python;    /* base interpreter to check, or NULL for the default */
   const char *prefix;    /* its prefix, if known */
 };

@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,12 +20,14 @@
 #include <dirent.h>
 #include "canonjson.h"
 #include "cleanup.h"
+#include "config.h"
 #include "distname.h"
 #include "dyn_jansson.h"
 #include "envgen.h"
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "file.h"
+#include "paths.h"
 #include "generations.h"
 #include "project.h"
 #include "resolve.h"
@@ -93,44 +95,90 @@ int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, 
   return 0;
 }
 
-/* A fresh checkout: .pylock/ made for the interpreter pylock.toml names. */
-static int create_state(struct pl_env *e, pl_error_t *err) {
+/* Does `a` (X.Y.Z) have the same major and minor version as `b`? */
+static bool same_minor(const char *a, const char *b) {
+  const char *da = strchr(a, '.'), *db = strchr(b, '.');
+  if (da == NULL || db == NULL) return false;
+  size_t na = strcspn(da + 1, "."), nb = strcspn(db + 1, ".");
+  return da - a == db - b && memcmp(a, b, (size_t)(da - a)) == 0 && na == nb &&
+         memcmp(da + 1, db + 1, na) == 0;
+}
+
+/* Projects made before the state root kept everything in DIR/.pylock/,
+ * which code in their sandbox could write: nothing of it is reused but the
+ * registry root, and that only when its root key ids are the ones
+ * pylock.toml pins.  The environment is rebuilt by the sync that follows. */
+static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
+  cleanup_free char *raw = NULL, *rel = NULL;
+  size_t len = 0;
+  if (asprintf(&rel, "%s/%s", PL_OLD_STATE_DIR, PL_REGISTRY_ROOT_FILE) < 0)
+    return pl_fail(err, ENOMEM, "migrate");
+  pl_error_t ignored = NULL;
+  if (e->lf.nroot_keyids &&
+      pl_read_file_at(e->root_fd, rel, PL_TUF_ROOT_MAX, &raw, &len, &ignored) == 0) {
+    char **ids = NULL;
+    size_t nids = 0;
+    int64_t version;
+    time_t expires;
+    bool same = pl_tuf_check_root(raw, len, rel, &version, &expires, &ignored) == 0 &&
+                pl_root_keyids(raw, len, rel, &ids, &nids, &ignored) == 0 &&
+                nids == e->lf.nroot_keyids;
+    for (size_t i = 0; same && i < nids; i++)
+      same = strcmp(ids[i], e->lf.root_keyids[i]) == 0;
+    for (size_t i = 0; i < nids; i++)
+      free(ids[i]);
+    free(ids);
+    if (same &&
+        pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0)
+      return -1;
+  }
+  pl_error_free(&ignored);
+  if (pl_remove_tree_at(e->root_fd, PL_OLD_STATE_DIR, err) < 0)
+    return pl_error_wrap(err, "remove the old %s/%s", e->root, PL_OLD_STATE_DIR);
+  say(e,
+      "pylock: moved this project's environment from %s/%s (which code in its sandbox could "
+      "change) to %s; it is rebuilt from %s",
+      e->root, PL_OLD_STATE_DIR, e->state_path, PL_LOCK_FILE);
+  return 0;
+}
+
+/* A project without state yet (a fresh checkout, a moved project, or one
+ * in the old layout): its state made for the interpreter pylock.toml names. */
+static int create_state(struct pl_env *e, bool old_layout, pl_error_t *err) {
   if (e->lf.python == NULL)
     return pl_fail_hint(err, ENOENT, "create the project with: pylock init",
                         "%s/%s names no base interpreter ([tool.pylock] python)", e->root,
                         PL_LOCK_FILE);
-  say(e, "pylock: no %s/ yet: creating it for %s", PL_STATE_DIR, e->lf.python);
   struct pl_interp in = {0};
-  if (pl_interp_probe(e->lf.python, &in, err) < 0)
+  cleanup_close int probe_cache = pl_state_subdir(&e->state, PL_STATE_INTERP, true, err);
+  if (probe_cache < 0) return -1;
+  if (pl_interp_probe(e->lf.python, probe_cache, &in, err) < 0)
     return pl_error_set_hint(err, "install that interpreter, or re-create the project with "
                                   "pylock init --python PATH");
   int r = -1;
   cleanup_free char *text = pl_interp_format(&in);
-  cleanup_close int sfd = -1;
   if (e->lf.python_version && strcmp(e->lf.python_version, in.version) != 0) {
-    pl_fail_hint(err, 0, "install Python %s there, or re-lock on this one",
-                 "%s is Python %s, but %s was locked on %s", e->lf.python, in.version, PL_LOCK_FILE,
-                 e->lf.python_version);
-    goto out;
+    if (!same_minor(e->lf.python_version, in.version)) {
+      pl_fail(err, 0, "%s is Python %s, but %s was locked on %s", e->lf.python, in.version,
+              PL_LOCK_FILE, e->lf.python_version);
+      pl_error_set_hint(err, "install Python %s at %s, or re-lock on this one: pylock lock",
+                        e->lf.python_version, e->lf.python);
+      goto out;
+    }
+    say(e, "pylock: %s is Python %s; %s was locked on %s (same minor version): going on",
+        e->lf.python, in.version, PL_LOCK_FILE, e->lf.python_version);
   }
   if (text == NULL) {
     pl_fail(err, ENOMEM, "interpreter record");
     goto out;
   }
-  if ((mkdirat(e->root_fd, PL_STATE_DIR, 0755) < 0 && errno != EEXIST)) {
-    pl_fail(err, errno, "create %s/%s", e->root, PL_STATE_DIR);
+  e->state_fd = pl_project_state_open(&e->state, e->root, true, &e->state_path, err);
+  if (e->state_fd < 0 ||
+      pl_write_file_atomic_at(e->state_fd, PL_INTERP_FILE, text, strlen(text), 0600, err) < 0 ||
+      pl_mkdir_p_at(e->state_fd, PL_RUN_DIR, 0700, err) < 0 ||
+      pl_mkdir_p_at(e->state_fd, PL_GENERATIONS_DIR, 0700, err) < 0)
     goto out;
-  }
-  sfd = openat(e->root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (sfd < 0) {
-    pl_fail(err, errno, "open %s/%s", e->root, PL_STATE_DIR);
-    goto out;
-  }
-  if (pl_write_file_atomic_at(sfd, ".gitignore", "*\n", 2, 0644, err) < 0 ||
-      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, text, strlen(text), 0644, err) < 0 ||
-      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 ||
-      pl_mkdir_p_at(sfd, PL_GENERATIONS_DIR, 0755, err) < 0)
-    goto out;
+  if (old_layout && migrate_old_state(e, err) < 0) goto out;
   r = 0;
 out:
   pl_interp_free(&in);
@@ -140,7 +188,7 @@ out:
 int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
                 void *progress_ctx, pl_error_t *err) {
   memset(e, 0, sizeof *e);
-  e->root_fd = e->state_fd = e->change_lock = -1;
+  e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
   e->progress = progress;
   e->progress_ctx = progress_ctx;
   if (pl_project_find(dir, &e->root, err) < 0) return -1;
@@ -148,28 +196,27 @@ int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, cons
   if (e->root_fd < 0) return pl_fail(err, errno, "open %s", e->root);
   if (pl_read_file_at(e->root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &e->lock_text, &e->lock_len,
                       err) < 0 ||
-      pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &e->lf, err) < 0)
+      pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &e->lf, err) < 0 ||
+      pl_state_open(&e->state, err) < 0)
     return -1;
-  if (asprintf(&e->state_dir, "%s/%s", e->root, PL_STATE_DIR) < 0)
-    return pl_fail(err, ENOMEM, "open project");
-  if (faccessat(e->root_fd, PL_STATE_DIR "/" PL_INTERP_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-      create_state(e, err) < 0)
-    return -1;
-  if ((e->state_fd = pl_project_open_state(e->root, err)) < 0) return -1;
+  e->state_fd = pl_project_state_open(&e->state, e->root, false, &e->state_path, err);
+  if (e->state_fd < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err);
+    if (create_state(e, pl_project_has_old_state(e->root), err) < 0) return -1;
+  }
   cleanup_free char *text = NULL;
   if (pl_read_file_at(e->state_fd, PL_INTERP_FILE, INTERP_FILE_MAX, &text, NULL, err) < 0 ||
       pl_interp_parse(text, &e->in, err) < 0)
-    return pl_error_set_hint(err, "remove %s/%s and run: pylock sync", e->root, PL_STATE_DIR);
-  const char *home = getenv("HOME");
-  if (home && home[0] == '/' &&
-      asprintf(&e->user_site, "%s/.local/lib/python%s", home, e->in.short_version) < 0)
-    return pl_fail(err, ENOMEM, "open project");
+    return pl_error_set_hint(err, "remove %s and run: pylock sync", e->state_path);
+  if (pl_path_user_site(e->in.short_version, &e->user_site, err) < 0) return -1;
   return 0;
 }
 
 void pl_env_close(struct pl_env *e) {
   free(e->root);
-  free(e->state_dir);
+  free(e->state_path);
+  pl_state_close(&e->state);
   free(e->lock_text);
   free(e->user_site);
   if (e->root_fd >= 0) close(e->root_fd);
@@ -179,7 +226,7 @@ void pl_env_close(struct pl_env *e) {
   pl_interp_free(&e->in);
   pl_tuf_free(e->tuf);
   memset(e, 0, sizeof *e);
-  e->root_fd = e->state_fd = e->change_lock = -1;
+  e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
 }
 
 static void waiting(pid_t holder, void *ctx) {
@@ -220,7 +267,7 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
                         "pin the registry's root: pylock init --registry URL --root FILE, or "
                         "trust it: pylock trust add ROOT.json --name NAME",
                         "no trusted root for %s: %s/%s is missing and %s pins no root key ids",
-                        e->lf.registry, PL_STATE_DIR, PL_REGISTRY_ROOT_FILE, PL_LOCK_FILE);
+                        e->lf.registry, e->state_path, PL_REGISTRY_ROOT_FILE, PL_LOCK_FILE);
   struct pl_fetcher *f = NULL;
   cleanup_free char *raw = NULL;
   size_t len = 0;
@@ -229,7 +276,9 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
   int64_t version;
   time_t expires;
   int r = -1;
-  if (pl_fetcher_open(e->lf.registry, &f, err) < 0) return -1;
+  const char *ca = NULL;
+  if (pl_config_ca_bundle(&ca, err) < 0 || pl_fetcher_open(e->lf.registry, ca, &f, err) < 0)
+    return -1;
   if (pl_fetch_mem(f, "1.root.json", PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
       pl_tuf_check_root(raw, len, "1.root.json", &version, &expires, err) < 0 ||
       pl_root_keyids(raw, len, "1.root.json", &ids, &nids, err) < 0)
@@ -268,22 +317,16 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
       return -1;
     }
   }
-  if (root == NULL && asprintf(&root, "%s/%s", e->state_dir, PL_REGISTRY_ROOT_FILE) < 0)
+  if (root == NULL && asprintf(&root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0)
     return pl_fail(err, ENOMEM, "trust");
-  if (pl_registry_state_dir(e->lf.registry, &state, err) < 0 || pl_mkdir_p(state, 0700, err) < 0)
+  const char *ca = NULL;
+  if (pl_state_registry_path(&e->state, e->lf.registry, &state, err) < 0 ||
+      pl_config_ca_bundle(&ca, err) < 0)
     return -1;
-  struct pl_tuf_options o = {.url = e->lf.registry, .root_path = root, .state_dir = state};
+  struct pl_tuf_options o = {
+      .url = e->lf.registry, .root_path = root, .state_dir = state, .ca_bundle = ca};
   say(e, "pylock: updating signed metadata of %s", e->lf.registry);
   return pl_tuf_update(&o, &e->tuf, err);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)ftw;
-  if (flag == FTW_DP)
-    rmdir(path);
-  else
-    unlink(path);
-  return 0;
 }
 
 /* One line naming the first difference between two package lists. */
@@ -308,26 +351,35 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   if (pl_env_update_trust(e, err) < 0) return -1;
   cleanup_free char *gen = NULL, *layer = NULL, *cache = NULL, *work = NULL, *old_text = NULL,
                     *new_text = NULL;
-  if (pl_project_current(e->root, e->state_fd, &gen, &layer, err) < 0) {
+  if (pl_project_current(e->state_path, e->state_fd, &gen, &layer, err) < 0) {
     /* A fresh checkout has no generation yet: resolve on an empty one. */
     pl_error_free(err);
     unsigned n;
     if (pl_gen_next(e->state_fd, &n, err) < 0 ||
         pl_envgen_create(e->state_fd, n, &e->in, err) < 0 ||
         pl_gen_switch(e->state_fd, n, err) < 0 ||
-        pl_project_current(e->root, e->state_fd, &gen, &layer, err) < 0)
+        pl_project_current(e->state_path, e->state_fd, &gen, &layer, err) < 0)
       return -1;
   }
-  if (pl_cache_default_path(&cache, err) < 0) return -1;
-  const char *tmp = getenv("TMPDIR");
-  if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
-  if (asprintf(&work, "%s/pylock-lock-XXXXXX", tmp) < 0) return pl_fail(err, ENOMEM, "resolve");
-  if (mkdtemp(work) == NULL) return pl_fail(err, errno, "create a work directory in %s", tmp);
+  if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
+    return pl_fail(err, ENOMEM, "resolve");
+  /* pip's work directory: in the state root, so that the resolver's sandbox
+   * can write there and nowhere else. */
+  cleanup_close int scratch_fd = pl_state_subdir(&e->state, PL_STATE_SCRATCH, true, err);
+  if (scratch_fd < 0) return -1;
+  char name[64];
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(name, sizeof name, "lock-%d-%016llx", (int)getpid(), rnd);
+  if (mkdirat(scratch_fd, name, 0700) < 0)
+    return pl_fail(err, errno, "create %s/%s/%s", e->state.path, PL_STATE_SCRATCH, name);
+  if (asprintf(&work, "%s/%s/%s", e->state.path, PL_STATE_SCRATCH, name) < 0)
+    return pl_fail(err, ENOMEM, "resolve");
   const char *pip = getenv("PYLOCK_RESOLVE_PIP");
   struct pl_resolve_opts ro = {.python = e->in.python,
                                .prefix = e->in.prefix,
                                .project = e->root,
-                               .state_dir = e->state_dir,
+                               .state_root = e->state.path,
                                .layer = layer,
                                .user_site = e->user_site,
                                .work_dir = work,
@@ -340,7 +392,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
-  nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  pl_remove_tree_at(scratch_fd, name, NULL);
   if (r < 0) return -1;
   struct pl_lockfile old = {0};
   if (pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &old, err) < 0) {
@@ -438,6 +490,14 @@ int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *
   return 0;
 }
 
+/* The user's cache, in the state root. */
+static int open_cache(struct pl_env *e, struct pl_cache *c, pl_error_t *err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
+    return pl_fail(err, ENOMEM, "cache");
+  return pl_cache_open(c, path, err);
+}
+
 /* The wheel of a locked package pylock installs: its first wheel (pylock's
  * own locks have exactly one; a foreign lock's extra platform wheels are
  * for other machines). */
@@ -486,8 +546,9 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
 
 /* The meta records the lock's hash, and its size and mtime as seen now, so
  * that the shim can tell a stale environment with one stat (no hashing). */
-int pl_env_write_meta(int root_fd, int state_fd, unsigned n, size_t packages, pl_error_t *err) {
-  char name[64], text[256], hash[PL_SHA256_HEX];
+int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
+                      pl_error_t *err) {
+  char name[64], text[320], hash[PL_SHA256_HEX];
   struct stat st;
   cleanup_free char *lock = NULL;
   size_t len = 0;
@@ -498,13 +559,15 @@ int pl_env_write_meta(int root_fd, int state_fd, unsigned n, size_t packages, pl
     return pl_fail(err, errno, "stat %s", PL_LOCK_FILE);
   if (pl_read_file_at(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &lock, &len, err) < 0) return -1;
   if (pl_sha256_hex(lock, len, hash, err) < 0) return -1;
-  int w = snprintf(
-      text, sizeof text, "lock-sha256=%s\npackages=%zu\nlock-size=%lld\nlock-mtime=%lld.%09ld\n",
-      hash, packages, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0644, err);
+  int w = snprintf(text, sizeof text,
+                   "lock-sha256=%s\npackages=%zu\nstrict=%d\nno-network=%d\nlock-size=%lld\n"
+                   "lock-mtime=%lld.%09ld\n",
+                   hash, lf->npackages, lf->strict, lf->no_network, (long long)st.st_size,
+                   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0600, err);
 }
 
-enum pl_env_state pl_env_quick_state(int root_fd, int state_fd) {
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
   char target[64];
   ssize_t n = readlinkat(state_fd, PL_CURRENT_LINK, target, sizeof target - 6);
   if (n <= 0) return PL_ENV_MISSING;
@@ -518,7 +581,12 @@ enum pl_env_state pl_env_quick_state(int root_fd, int state_fd) {
   char want[96];
   snprintf(want, sizeof want, "\nlock-size=%lld\nlock-mtime=%lld.%09ld\n", (long long)st.st_size,
            (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  return strstr(text, want) ? PL_ENV_FRESH : PL_ENV_STALE;
+  if (strstr(text, want) == NULL) return PL_ENV_STALE;
+  if (policy) {
+    policy->strict = strstr(text, "\nstrict=1\n") != NULL;
+    policy->no_network = strstr(text, "\nno-network=1\n") != NULL;
+  }
+  return PL_ENV_FRESH;
 }
 
 int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
@@ -535,8 +603,8 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     res->unchanged = true;
     /* Same content, perhaps a new mtime (a checkout): record it, so the
      * shim's one-stat check sees the environment as fresh. */
-    if (pl_env_quick_state(e->root_fd, e->state_fd) != PL_ENV_FRESH)
-      return pl_env_write_meta(e->root_fd, e->state_fd, cur, e->lf.npackages, err);
+    if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
+      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, err);
     return 0;
   }
   for (size_t i = 0; i < e->lf.npackages; i++)
@@ -545,7 +613,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
   struct pl_cache c;
-  if (pl_cache_open(&c, NULL, err) < 0) return -1;
+  if (open_cache(e, &c, err) < 0) return -1;
   int rc = -1;
   unsigned n = 0;
   char tmpname[64] = "", final[64] = "";
@@ -598,7 +666,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     pl_fail(err, errno, "fsync %s", tmpname);
     goto out;
   }
-  if (pl_env_write_meta(e->root_fd, e->state_fd, n, e->lf.npackages, err) < 0) goto out;
+  if (pl_env_write_meta(e->root_fd, e->state_fd, n, &e->lf, err) < 0) goto out;
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;
@@ -611,9 +679,9 @@ out:
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
   if (rc < 0 && err && *err && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT))
     pl_error_set_hint(err,
-                      "nothing changed; free space where %s and the cache %s live, then retry: "
+                      "nothing changed; free space where pylock's state (%s) lives, then retry: "
                       "pylock sync",
-                      e->state_dir, c.path ? c.path : "");
+                      e->state.path);
   pl_cache_close(&c);
   return rc;
 }
@@ -819,9 +887,9 @@ static bool tree_linked(int tree_fd, int depth) {
   return linked;
 }
 
-static int gc_cache(int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
+static int gc_cache(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
   struct pl_cache c;
-  if (pl_cache_open(&c, NULL, err) < 0) return -1;
+  if (open_cache(e, &c, err) < 0) return -1;
   int rc = 0;
   time_t now = time(NULL);
   DIR *d = fdopendir(dup(c.trees_fd));
@@ -877,7 +945,7 @@ int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_err
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (gens[i] == cur || gens[i] == prev) continue;
     char layer[4200], name[32], meta[64];
-    snprintf(layer, sizeof layer, "%s/%s/%u", e->state_dir, PL_GENERATIONS_DIR, gens[i]);
+    snprintf(layer, sizeof layer, "%s/%s/%u", e->state_path, PL_GENERATIONS_DIR, gens[i]);
     if (pl_gen_in_use(layer)) {
       res->generations_in_use++;
       continue;
@@ -889,5 +957,5 @@ int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_err
   }
   free(gens);
   if (rc < 0) return -1;
-  return gc_cache(wheel_days, res, err);
+  return gc_cache(e, wheel_days, res, err);
 }

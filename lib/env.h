@@ -1,6 +1,6 @@
 /* pylock — a project's environment as the commands that change it see it:
- * pylock.toml (the lock), .pylock/ (interpreter record, generations), the
- * registry it trusts, and the operations lock, sync, list, verify, rollback
+ * pylock.toml (the lock), its state (interpreter record, generations: see
+ * project.h), the registry it trusts, and the operations lock, sync, list, verify, rollback
  * and gc.  The CLI files stay thin; progress reaches the user through a
  * callback, since lib/ never prints. */
 #ifndef PYLOCK_ENV_H
@@ -14,13 +14,15 @@
 #include "error.h"
 #include "interp.h"
 #include "lockfile.h"
+#include "state.h"
 #include "tuf.h"
 
 #define PL_REGISTRY_ROOT_FILE "registry-root.json"
 
 struct pl_env {
-  char *root;      /* the project directory, absolute */
-  char *state_dir; /* root/.pylock */
+  char *root;          /* the project directory, absolute */
+  struct pl_state state; /* the per-user state root (state.h) */
+  char *state_path;    /* the project's state directory in it (project.h) */
   int root_fd, state_fd;
   char *lock_text; /* pylock.toml as read */
   size_t lock_len;
@@ -34,8 +36,9 @@ struct pl_env {
 };
 
 /* Open the project at `dir` (NULL: nearest pylock.toml upward).  A project
- * without .pylock/ (a fresh checkout) gets one, for the interpreter its
- * pylock.toml names.  `progress` may be NULL. */
+ * without state (a fresh checkout, a moved or copied project) gets it, for
+ * the interpreter its pylock.toml names; one in the old layout (.pylock/ in
+ * the project) is moved.  `progress` may be NULL. */
 int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
                 void *progress_ctx, pl_error_t *err);
 void pl_env_close(struct pl_env *e);
@@ -44,7 +47,7 @@ void pl_env_close(struct pl_env *e);
  * then re-read pylock.toml: another change may have rewritten it meanwhile. */
 int pl_env_begin_change(struct pl_env *e, pl_error_t *err);
 
-/* Update the registry's TUF metadata from its trusted root: .pylock's copy,
+/* Update the registry's TUF metadata from its trusted root: the state's copy,
  * a `pylock trust` name, or the registry's 1.root.json when its root key ids
  * are those pinned in pylock.toml (a fresh checkout). */
 int pl_env_update_trust(struct pl_env *e, pl_error_t *err);
@@ -78,13 +81,21 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 
 /* Record in generations/N.meta that generation n was built from pylock.toml
- * as it is now (sha256, size, mtime). */
-int pl_env_write_meta(int root_fd, int state_fd, unsigned n, size_t packages, pl_error_t *err);
+ * as it is now (sha256, size, mtime), and the sandbox settings `lf` makes. */
+int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
+                      pl_error_t *err);
+
+/* The project's own sandbox settings ([tool.pylock] strict,
+ * [tool.pylock.sandbox]), as a generation's record keeps them. */
+struct pl_env_policy {
+  bool strict, no_network;
+};
 
 /* Without parsing anything: is there a current generation, and was it built
- * from pylock.toml as it is now (same size and mtime as at sync)? */
+ * from pylock.toml as it is now (same size and mtime as at sync)?  When
+ * fresh, *policy (if not NULL) is the lock's sandbox settings. */
 enum pl_env_state { PL_ENV_MISSING, PL_ENV_STALE, PL_ENV_FRESH };
-enum pl_env_state pl_env_quick_state(int root_fd, int state_fd);
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy);
 
 /* sha256 hex of the lock text as it is now. */
 int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);

@@ -80,3 +80,27 @@ int pl_environ_prepare(const char *project, const char *const *bindirs, pl_error
   }
   return 0;
 }
+
+char **pl_environ_build(const char *const *extra) {
+  size_t n = 0, k = 0;
+  while (environ[n])
+    n++;
+  while (extra[k])
+    k++;
+  char **out = malloc((n + k + 1) * sizeof *out);
+  if (out == NULL) return NULL;
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pl_environ_is_leak(environ[i])) continue;
+    bool replaced = false;
+    for (size_t j = 0; j < k && !replaced; j++) {
+      size_t name = strcspn(extra[j], "=");
+      replaced = strncmp(environ[i], extra[j], name + 1) == 0;
+    }
+    if (!replaced) out[w++] = environ[i];
+  }
+  for (size_t j = 0; j < k; j++)
+    out[w++] = (char *)extra[j];
+  out[w] = NULL;
+  return out;
+}

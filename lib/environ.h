@@ -16,6 +16,12 @@ bool pl_environ_is_leak(const char *entry);
  * on PATH without duplicates. */
 int pl_environ_prepare(const char *project, const char *const *bindirs, pl_error_t *err);
 
+/* A new environment for a child: this process's without the leaks and
+ * without the variables `extra` ("NAME=value", NULL-terminated) sets, then
+ * those.  The array is one allocation (free it); its strings are environ's
+ * and extra's. */
+char **pl_environ_build(const char *const *extra);
+
 /* PATH with `dirs` first and each directory once; newly allocated. */
 char *pl_environ_path_prepend(const char *path, const char *const *dirs);
 

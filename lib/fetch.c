@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "config.h"
 #include "dyn_curl.h"
 
 struct pl_fetcher {
   int dirfd; /* local registry, or -1 */
   char *url; /* http(s) base without trailing '/', or NULL */
+  char *ca_bundle; /* CA file for https, or NULL for the system's store */
   CURL *curl;
 };
 
@@ -66,10 +66,15 @@ static int fetcher_init(struct pl_fetcher *f, const char *base, pl_error_t *err)
   return 0;
 }
 
-int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err) {
+int pl_fetcher_open(const char *base, const char *ca_bundle, struct pl_fetcher **out,
+                    pl_error_t *err) {
   struct pl_fetcher *f = calloc(1, sizeof *f);
   if (f == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
   f->dirfd = -1;
+  if (ca_bundle && (f->ca_bundle = strdup(ca_bundle)) == NULL) {
+    pl_fetcher_free(f);
+    return pl_fail(err, ENOMEM, "open registry %s", base);
+  }
   if (fetcher_init(f, base, err) < 0) {
     pl_fetcher_free(f);
     return -1;
@@ -83,6 +88,7 @@ void pl_fetcher_free(struct pl_fetcher *f) {
   if (f->dirfd >= 0) close(f->dirfd);
   if (f->curl) curl_easy_cleanup(f->curl);
   free(f->url);
+  free(f->ca_bundle);
   free(f);
 }
 
@@ -155,34 +161,6 @@ static char *url_join(const char *base, const char *rel) {
   return u;
 }
 
-/* PYLOCK_CA_BUNDLE, else ca-bundle from the configuration files, else
- * SSL_CERT_FILE, else CURL_CA_BUNDLE; *out NULL for the system's trust
- * store.  pylock's own settings come first: the generic variables may be
- * set for other programs. */
-static int ca_bundle(const char **out, pl_error_t *err) {
-  const char *v = getenv("PYLOCK_CA_BUNDLE");
-  *out = NULL;
-  if (v && v[0]) {
-    *out = v;
-    return 0;
-  }
-  const struct pl_config *cfg = pl_config_get(err);
-  if (cfg == NULL) return -1;
-  if (cfg->ca_bundle) {
-    *out = cfg->ca_bundle;
-    return 0;
-  }
-  const char *names[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    v = getenv(names[i]);
-    if (v && v[0]) {
-      *out = v;
-      return 0;
-    }
-  }
-  return 0;
-}
-
 static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
                       void *ctx, pl_error_t *err) {
   cleanup_free char *url = url_join(f->url, rel);
@@ -215,9 +193,7 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   /* A private CA (an internal registry): the bundle the user names replaces
    * the system's, the way OpenSSL's and curl's own tools read it.  Verification
    * stays on; only the anchors change. */
-  const char *ca;
-  if (ca_bundle(&ca, err) < 0) return -1;
-  if (ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+  if (f->ca_bundle) curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_bundle);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PL_FETCH_CONNECT_TIMEOUT);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PL_FETCH_STALL_TIMEOUT);

@@ -23,8 +23,11 @@ struct pl_fetcher;
 typedef int (*pl_fetch_sink)(void *ctx, const void *data, size_t n, pl_error_t *err);
 
 /* A fetcher for the registry at `base`: a directory path, file:///path, or
- * http(s)://host/path.  Loads libcurl only for http(s). */
-int pl_fetcher_open(const char *base, struct pl_fetcher **out, pl_error_t *err);
+ * http(s)://host/path.  Loads libcurl only for http(s).  `ca_bundle` is the
+ * CA file https is verified against (NULL: the system's store; see
+ * pl_config_ca_bundle). */
+int pl_fetcher_open(const char *base, const char *ca_bundle, struct pl_fetcher **out,
+                    pl_error_t *err);
 void pl_fetcher_free(struct pl_fetcher *f);
 
 /* Stream base/relpath into sink.  relpath is checked (no "..", no leading

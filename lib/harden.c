@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "seccomp_bpf.h"
 
 int pl_harden_drop_caps(pl_error_t *err) {
@@ -38,12 +39,16 @@ static int load_filter(const struct sock_filter *filter, size_t len, pl_error_t 
   return 0;
 }
 
-int pl_harden_seccomp(pl_error_t *err) {
-  return load_filter(pl_seccomp_bpf, sizeof pl_seccomp_bpf / sizeof pl_seccomp_bpf[0], err);
+#define FILTER(f) f, sizeof f / sizeof f[0]
+
+int pl_harden_seccomp(bool strict, pl_error_t *err) {
+  if (strict) return load_filter(FILTER(pl_seccomp_bpf_strict), err);
+  if (!pl_sandbox_has_landlock()) return load_filter(FILTER(pl_seccomp_bpf_no_ptrace), err);
+  return load_filter(FILTER(pl_seccomp_bpf), err);
 }
 
-int pl_harden(pl_error_t *err) {
+int pl_harden(bool strict, pl_error_t *err) {
   if (pl_harden_drop_caps(err) < 0) return -1;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return pl_fail(err, errno, "set no_new_privs");
-  return pl_harden_seccomp(err);
+  return pl_harden_seccomp(strict, err);
 }

@@ -5,9 +5,13 @@
 
 #include "error.h"
 
+#include <stdbool.h>
+
 int pl_harden_drop_caps(pl_error_t *err);
-int pl_harden_seccomp(pl_error_t *err);
+/* The filter for a sandbox: --strict's, or the default one (which denies
+ * ptrace too when the kernel has no Landlock to fence the process in). */
+int pl_harden_seccomp(bool strict, pl_error_t *err);
 /* All three, in the order that works: caps, no_new_privs, seccomp. */
-int pl_harden(pl_error_t *err);
+int pl_harden(bool strict, pl_error_t *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "archive_path.h"
+#include "child.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "file.h"
@@ -598,10 +599,11 @@ static int fix_script(struct install *s, struct placed *p, pl_error_t *err) {
 /* ---- byte-code --------------------------------------------------------------- */
 
 /* Run `python -I -m compileall` over the tree, with co_filename as the files'
- * final path under the prefix, in a child with an empty environment (PATH
- * only) that dies with us.  Files that do not compile (Python 2 syntax in an
- * old wheel) get no byte-code, as with pip; only a compiler that cannot run
- * is an error. */
+ * final path under the prefix, with an empty environment (PATH only), in a
+ * sandbox where it can write the tree and nothing else: the interpreter is
+ * the one pylock.toml names.  Files that do not compile (Python 2 syntax in
+ * an old wheel) get no byte-code, as with pip; only a compiler that cannot
+ * run is an error. */
 static int compile_tree(struct install *s, const char *tree_path, const char *exclude,
                         pl_error_t *err) {
   const char *argv[16];
@@ -630,67 +632,23 @@ static int compile_tree(struct install *s, const char *tree_path, const char *ex
   argv[a++] = tree_path;
   argv[a] = NULL;
   static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return pl_fail(err, e, "fork");
-  }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
-        dup2(pipefd[1], STDERR_FILENO) < 0)
-      _exit(127);
-    execve(argv[0], (char *const *)argv, (char *const *)envp);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  cleanup_close int rfd = pipefd[0];
-  char out[COMPILE_OUTPUT_MAX + 1];
-  size_t olen = 0;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  bool timeout = false;
-  for (;;) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long left = (long)(PL_INSTALL_COMPILE_TIMEOUT_S - (now.tv_sec - t0.tv_sec)) * 1000;
-    if (left <= 0) {
-      timeout = true;
-      break;
-    }
-    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
-    int pr = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(rfd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    size_t keep = (size_t)n < COMPILE_OUTPUT_MAX - olen ? (size_t)n : COMPILE_OUTPUT_MAX - olen;
-    memcpy(out + olen, buf, keep);
-    olen += keep;
-  }
-  if (timeout) kill(pid, SIGKILL);
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  out[olen] = '\0';
-  if (timeout)
-    return pl_fail(err, ETIMEDOUT, "byte-compiling with %s took more than %d s", s->in->python,
-                   PL_INSTALL_COMPILE_TIMEOUT_S);
-  if (WIFEXITED(status) && WEXITSTATUS(status) <= 1) return 0;
+  struct pl_sandbox sb = {.scratch = tree_path, .cwd = tree_path, .no_network = true};
+  struct pl_child_opts o = {.argv = (char *const *)argv,
+                            .envp = envp,
+                            .sandbox = &sb,
+                            .timeout_s = PL_INSTALL_COMPILE_TIMEOUT_S,
+                            .output_max = COMPILE_OUTPUT_MAX,
+                            .keep_tail = true};
+  struct pl_child_result r;
+  if (pl_child_run(&o, &r, err) < 0)
+    return pl_error_wrap(err, "byte-compile with %s", s->in->python);
+  cleanup_free char *out = r.output;
+  if (WIFEXITED(r.status) && WEXITSTATUS(r.status) <= 1) return 0;
   return pl_fail_hint(err, 0, "check that the interpreter runs: PYTHON -m compileall --help",
                       "byte-compiling with %s failed (%s %d)%s%.200s", s->in->python,
-                      WIFEXITED(status) ? "status" : "signal",
-                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), olen ? ": " : "",
-                      out);
+                      WIFEXITED(r.status) ? "status" : "signal",
+                      WIFEXITED(r.status) ? WEXITSTATUS(r.status) : WTERMSIG(r.status),
+                      r.len ? ": " : "", out);
 }
 
 /* List the byte-code compileall wrote for each installed .py file. */

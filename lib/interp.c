@@ -16,9 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cleanup.h"
 #include "file.h"
 
+#define PROBE_TIMEOUT_S 30
 #define PROBE_OUTPUT_MAX 16384
 
 /* -I: ignore the environment and user site, so the answer is the
@@ -183,100 +185,70 @@ const char *pl_interp_relative(const struct pl_interp *in, const char *abs) {
   return abs + n + 1;
 }
 
-/* Run `python -I -c probe_script`, bounded in output and time. */
+/* Run `python -I -c probe_script`, bounded in output and time, in a sandbox
+ * where it can write nothing: the interpreter may be one a pull request's
+ * pylock.toml names. */
 static int run_probe(const char *python, char **out, pl_error_t *err) {
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return pl_fail(err, errno, "fork");
-  }
-  if (pid == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execl(python, python, "-I", "-c", probe_script, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  cleanup_close int rfd = pipefd[0];
-  cleanup_free char *buf = malloc(PROBE_OUTPUT_MAX + 1);
-  size_t len = 0;
-  int rc = 0;
-  if (buf == NULL) rc = pl_fail(err, ENOMEM, "probe");
-  while (rc == 0) {
-    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
-    int pr = poll(&pfd, 1, 30000);
-    if (pr == 0) {
-      rc = pl_fail(err, ETIMEDOUT, "%s did not answer within 30 s", python);
-      break;
-    }
-    if (pr < 0 && errno == EINTR) continue;
-    ssize_t n = read(rfd, buf + len, PROBE_OUTPUT_MAX - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-    if (len == PROBE_OUTPUT_MAX) {
-      rc = pl_fail(err, EFBIG, "%s printed too much while probed", python);
-      break;
-    }
-  }
-  if (rc < 0) kill(pid, SIGKILL);
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (rc < 0) return rc;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  char *argv[] = {(char *)python, "-I", "-c", (char *)probe_script, NULL};
+  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL};
+  struct pl_sandbox sb = {.sealed = true, .no_network = true};
+  struct pl_child_opts o = {.argv = argv,
+                            .envp = envp,
+                            .sandbox = &sb,
+                            .timeout_s = PROBE_TIMEOUT_S,
+                            .output_max = PROBE_OUTPUT_MAX};
+  struct pl_child_result r;
+  if (pl_child_run(&o, &r, err) < 0) return pl_error_wrap(err, "probe %s", python);
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+    free(r.output);
     return pl_fail_hint(err, 0, "check that it runs: PATH -c 'import sysconfig'",
                         "%s failed when asked for its install scheme (status %d)", python,
-                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  buf[len] = '\0';
-  *out = steal_pointer(&buf);
+                        WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status));
+  }
+  *out = r.output;
   return 0;
 }
 
-/* Probing starts the interpreter (~20 ms); its answer is cached per user,
- * keyed by the executable's path and identity (device, inode, size, mtime
- * of what it resolves to), so a reinstalled or upgraded interpreter is
- * probed afresh.  The cache is only a shortcut: any doubt means a probe. */
-static int probe_cache_path(const char *python, char *path, size_t cap) {
+/* Probing starts the interpreter (~20 ms); its answer is cached per user in
+ * the state root, keyed by the executable's path and identity (device,
+ * inode, size, mtime of what it resolves to), so a reinstalled or upgraded
+ * interpreter is probed afresh.  The cache is only a shortcut: any doubt
+ * (a file that is not ours, or does not parse) means a probe. */
+static int probe_cache_name(const char *python, char *name, size_t cap) {
   struct stat st;
   if (stat(python, &st) < 0) return -1;
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  char base[PATH_MAX];
-  if (xdg && xdg[0] == '/')
-    snprintf(base, sizeof base, "%s/pylock/interp", xdg);
-  else if (home && home[0] == '/')
-    snprintf(base, sizeof base, "%s/.cache/pylock/interp", home);
-  else
-    return -1;
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const unsigned char *p = (const unsigned char *)python; *p; p++)
     h = (h ^ *p) * 0x100000001b3ULL;
-  int n =
-      snprintf(path, cap, "%s/%016llx-%llx-%llx-%llx-%lld.%09ld", base, (unsigned long long)h,
-               (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-               (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  int n = snprintf(name, cap, "%016llx-%llx-%llx-%llx-%lld.%09ld", (unsigned long long)h,
+                   (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                   (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static void probe_cache_store(const char *path, const char *text) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash == NULL) return;
-  *slash = '\0';
-  if (pl_mkdir_p(dir, 0700, NULL) < 0) return;
-  pl_write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, NULL);
+/* The cached answer, if it is a regular file of ours nobody else can write. */
+static char *probe_cache_read(int cache_fd, const char *name) {
+  cleanup_close int fd = openat(cache_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size <= 0 || st.st_size > PROBE_OUTPUT_MAX)
+    return NULL;
+  char *text = malloc((size_t)st.st_size + 1);
+  if (text == NULL) return NULL;
+  ssize_t n = read(fd, text, (size_t)st.st_size);
+  if (n != st.st_size) {
+    free(text);
+    return NULL;
+  }
+  text[n] = '\0';
+  return text;
 }
 
-int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) {
+int pl_interp_probe(const char *python, int cache_fd, struct pl_interp *out, pl_error_t *err) {
   cleanup_free char *text = NULL;
-  char cache[PATH_MAX];
-  bool cacheable = probe_cache_path(python, cache, sizeof cache) == 0;
-  if (cacheable && pl_read_file_at(AT_FDCWD, cache, PROBE_OUTPUT_MAX, &text, NULL, NULL) == 0) {
+  char name[256];
+  bool cacheable = cache_fd >= 0 && probe_cache_name(python, name, sizeof name) == 0;
+  if (cacheable && (text = probe_cache_read(cache_fd, name)) != NULL) {
     struct pl_interp in = {0};
     if (set_field(&in, "python", python) == 0 && pl_interp_parse(text, &in, NULL) == 0) {
       *out = in;
@@ -297,7 +269,7 @@ int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err) 
   }
   if (set_field(out, "python", python) < 0) return pl_fail(err, ENOMEM, "probe");
   if (pl_interp_parse(text, out, err) < 0) return pl_error_wrap(err, "%s", python);
-  if (cacheable) probe_cache_store(cache, text);
+  if (cacheable) pl_write_file_atomic_at(cache_fd, name, text, strlen(text), 0600, NULL);
   return 0;
 }
 

@@ -24,8 +24,9 @@ int pl_interp_default(char **python, pl_error_t *err);
 int pl_interp_resolve(const char *name, char **python, pl_error_t *err);
 
 /* Run the interpreter once to learn its version, prefix and scheme paths.
- * Refuses a virtual environment's interpreter and scheme paths outside the prefix. */
-int pl_interp_probe(const char *python, struct pl_interp *out, pl_error_t *err);
+ * Refuses a virtual environment's interpreter and scheme paths outside the
+ * prefix.  cache_fd: the state root's probe cache (STATE/interp), or -1. */
+int pl_interp_probe(const char *python, int cache_fd, struct pl_interp *out, pl_error_t *err);
 
 /* Serialize to / parse from the key=value form kept in .pylock/interp. */
 char *pl_interp_format(const struct pl_interp *in);

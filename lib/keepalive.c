@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/nsfs.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,9 +22,14 @@
 #include "config.h"
 #include "file.h"
 #include "harden.h"
+#include "landlock.h"
 #include "project.h"
 
 #define RECORD_MAX 256
+#define RECORD_NAME "keepalive"
+#define RECORD_NAME_STRICT "keepalive-strict"
+#define MOUNTINFO_MAX ((size_t)1 << 20)
+#define HOLDER_READY_MS 3000
 
 /* PYLOCK_KEEPALIVE: true and *ttl when it is set (a malformed value means
  * the default), false when unset.  Reads no file: the join path uses it. */
@@ -58,15 +66,23 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
   uint64_t h = 0xcbf29ce484222325ULL;
   h = fnv1a(h, sb->project);
-  h = fnv1a(h, sb->state_dir);
+  h = fnv1a(h, sb->state_root);
+  h = fnv1a(h, sb->config_dir);
   h = fnv1a(h, sb->prefix);
   h = fnv1a(h, sb->layer);
   h = fnv1a(h, sb->user_site);
+  h = fnv1a(h, sb->strict ? "strict" : "default");
+  /* Without Landlock the allow-list is made of mounts: part of the shape. */
+  if (!pl_sandbox_has_landlock()) {
+    h = fnv1a(h, sb->cache_home);
+    for (size_t i = 0; i < sb->nallow_write; i++)
+      h = fnv1a(h, sb->allow_write[i]);
+  }
   return fnv1a(h, gen);
 }
 
 int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t size) {
-  int n = snprintf(buf, size, "pylock-keepalive 1 %ld %llu %llu %016" PRIx64 " %s\n", r->pid,
+  int n = snprintf(buf, size, "pylock-keepalive 2 %ld %llu %llu %016" PRIx64 " %s\n", r->pid,
                    r->userns_ino, r->mntns_ino, r->digest, r->gen);
   return n < 0 || (size_t)n >= size ? -1 : n;
 }
@@ -74,133 +90,245 @@ int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t s
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r) {
   int consumed = 0;
   memset(r, 0, sizeof *r);
-  if (sscanf(text, "pylock-keepalive 1 %ld %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->userns_ino,
+  if (sscanf(text, "pylock-keepalive 2 %ld %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->userns_ino,
              &r->mntns_ino, &r->digest, r->gen, &consumed) != 5)
     return -1;
   if (r->pid <= 1 || text[consumed] != '\n' || text[consumed + 1] != '\0') return -1;
   return 0;
 }
 
-static void record_name(char *buf, size_t size) {
-  snprintf(buf, size, "%s/keepalive-%u", PL_RUN_DIR, (unsigned)getuid());
+static const char *record_name(const struct pl_sandbox *sb) {
+  return sb->strict ? RECORD_NAME_STRICT : RECORD_NAME;
 }
 
-/* Join the holder's namespaces if its record checks out.  Returns 1 when
- * joined, 0 when there is nothing (safe) to join, -1 on a failure after
- * which this process is no longer where it started. */
-static int try_join(const struct pl_sandbox *sb, int state_fd, const char *gen, pl_error_t *err) {
-  char name[64], text[RECORD_MAX + 1], path[64];
-  record_name(name, sizeof name);
-  cleanup_close int fd = openat(state_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return 0;
+/* ---- joining ------------------------------------------------------------------ */
+
+/* The record, if it is a regular file of ours that nobody else can write:
+ * opened without following links and without blocking (a FIFO planted
+ * there must not hang the run).  Returns the fd, or -1. */
+static int open_record(int run_fd, const char *name, struct pl_keepalive_record *r) {
+  int fd = openat(run_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
   struct stat st;
-  /* Only a record this user wrote may steer where this user's command runs. */
-  if (fstat(fd, &st) < 0 || st.st_uid != getuid() || !S_ISREG(st.st_mode)) return 0;
-  ssize_t n = read(fd, text, RECORD_MAX);
-  if (n <= 0) return 0;
-  text[n] = '\0';
+  char text[RECORD_MAX + 1];
+  ssize_t n = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() &&
+      !(st.st_mode & (S_IWGRP | S_IWOTH)))
+    n = read(fd, text, RECORD_MAX);
+  if (n > 0) {
+    text[n] = '\0';
+    if (pl_keepalive_parse(text, r) == 0) return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+bool pl_keepalive_userns_is_our_child(int nsfd) {
+  uid_t owner;
+  if (ioctl(nsfd, NS_GET_OWNER_UID, &owner) < 0 || owner != getuid()) return false;
+  cleanup_close int parent = ioctl(nsfd, NS_GET_PARENT);
+  struct stat ps, ours;
+  return parent >= 0 && fstat(parent, &ps) == 0 && stat("/proc/self/ns/user", &ours) == 0 &&
+         ps.st_ino == ours.st_ino && ps.st_dev == ours.st_dev;
+}
+
+/* Is `cwd` in the holder's mount namespace the directory it is here?  (A
+ * filesystem mounted after the holder started is not in there.) */
+static bool same_cwd_there(long pid, const char *cwd) {
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%ld/root", pid);
+  cleanup_close int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat here, there;
+  return rfd >= 0 && stat(cwd, &here) == 0 &&
+         fstatat(rfd, cwd[1] ? cwd + 1 : ".", &there, 0) == 0 && here.st_dev == there.st_dev &&
+         here.st_ino == there.st_ino;
+}
+
+/* Join the holder's namespaces if the kernel confirms what its record
+ * says.  Returns 1 when joined, 0 when there is nothing (safe) to join, -1
+ * on a failure after which this process is no longer where it started. */
+static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl_error_t *err) {
   struct pl_keepalive_record r;
-  if (pl_keepalive_parse(text, &r) < 0 || strcmp(r.gen, gen) != 0 ||
-      r.digest != pl_keepalive_digest(sb, gen))
-    return 0;
+  cleanup_close int fd = open_record(run_fd, record_name(sb), &r);
+  if (fd < 0 || strcmp(r.gen, gen) != 0 || r.digest != pl_keepalive_digest(sb, gen)) return 0;
   /* Namespace fds, not the pid, are what we join: checking their inodes
    * proves they are the holder's namespaces even if the pid was reused. */
+  char path[64];
   snprintf(path, sizeof path, "/proc/%ld/ns/user", r.pid);
   cleanup_close int userns = open(path, O_RDONLY | O_CLOEXEC);
   snprintf(path, sizeof path, "/proc/%ld/ns/mnt", r.pid);
   cleanup_close int mntns = open(path, O_RDONLY | O_CLOEXEC);
   struct stat us, ms;
   if (userns < 0 || mntns < 0 || fstat(userns, &us) < 0 || fstat(mntns, &ms) < 0 ||
-      us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino)
+      us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino || !pl_keepalive_userns_is_our_child(userns))
     return 0;
-  cleanup_free char *cwd = getcwd(NULL, 0);
-  if (cwd == NULL) return 0;
+  /* What the mount namespace really holds, from the kernel. */
+  snprintf(path, sizeof path, "/proc/%ld/mountinfo", r.pid);
+  cleanup_free char *info = NULL;
+  pl_error_t e = NULL;
+  bool ok = pl_read_file_at(AT_FDCWD, path, MOUNTINFO_MAX, &info, NULL, &e) == 0 &&
+            pl_sandbox_check_mounts(info, sb, false, &e) == 0 && same_cwd_there(r.pid, sb->cwd);
+  pl_error_free(&e);
+  /* The mountinfo read proves the namespace it came from only while the
+   * pid is still the holder's: the ns files must still be its own. */
+  struct stat us2;
+  snprintf(path, sizeof path, "/proc/%ld/ns/user", r.pid);
+  if (!ok || stat(path, &us2) < 0 || us2.st_ino != us.st_ino) return 0;
   if (setns(userns, CLONE_NEWUSER) < 0) return 0; /* not ours, or gone: build afresh */
   if (setns(mntns, CLONE_NEWNS) < 0)
     return pl_fail(err, errno, "join the project's mount namespace");
   /* setns(CLONE_NEWNS) moves us to the namespace's root; go back by name. */
-  if (chdir(cwd) < 0) return pl_fail(err, errno, "enter %s in the project's environment", cwd);
+  if (chdir(sb->cwd) < 0)
+    return pl_fail(err, errno, "enter %s in the project's environment", sb->cwd);
   futimens(fd, NULL); /* tell the holder it is still wanted */
   return 1;
 }
 
-/* The holder: detached, quiet, holding the namespaces until unused. */
-static void __attribute__((noreturn))
-holder_main(int run_fd, const char *gen, uint64_t digest, int ttl) {
-  prctl(PR_SET_NAME, "pylock-keep", 0, 0, 0);
+/* ---- the holder ------------------------------------------------------------ */
+
+/* Make the process a holder of nothing: see keepalive.h.  Its capabilities
+ * went before the exec (spawn_holder), bounding set included: it could not
+ * drop them itself now, without CAP_SETPCAP. */
+static int holder_harden(void) {
+  pl_error_t err = NULL;
+  int r = 0;
+  if (pl_sandbox_has_landlock()) r = pl_landlock_restrict(NULL, 0, &err);
+  if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) r = -1;
+  if (r == 0) r = pl_harden_seccomp(true, &err); /* the filter of --strict */
+  pl_error_free(&err);
+  cleanup_free char *status = NULL;
+  if (r == 0 && (pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) < 0 ||
+                 !strstr(status, "\nCapPrm:\t0000000000000000\n") ||
+                 !strstr(status, "\nCapEff:\t0000000000000000\n") ||
+                 !strstr(status, "\nCapBnd:\t0000000000000000\n")))
+    r = -1;
+  return r;
+}
+
+int pl_keepalive_holder_main(int argc, char **argv) {
+  /* First: nothing inside may attach to, or read the memory of, this process. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (argc != 6) _exit(2);
+  const char *record = argv[2], *current = argv[3], *gen = argv[4];
+  long ttl = strtol(argv[1], NULL, 10);
+  uint64_t digest = strtoull(argv[5], NULL, 16);
+  prctl(PR_SET_NAME, PL_KEEPALIVE_HOLDER_NAME, 0, 0, 0);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
+  /* fd 3 is the pipe to the run waiting for us; nothing else stays open. */
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) _exit(1);
   for (int i = 0; i < 3; i++)
     dup2(devnull, i);
-  /* Nothing of the caller's may stay open here: a pipe held by the holder
-   * would make `$(pylock run ...)` wait for it. */
-  for (int i = 3; i < 1024; i++)
-    if (i != run_fd) close(i);
-  if (chdir("/") < 0) _exit(1);
-  pl_error_t err = NULL;
-  if (pl_harden_drop_caps(&err) < 0) _exit(1);
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  for (int i = 4; i < 1024; i++)
+    close(i);
+  if (chdir("/") < 0 || ttl <= 0 || holder_harden() < 0) _exit(1);
 
   struct stat us, ms;
   if (stat("/proc/self/ns/user", &us) < 0 || stat("/proc/self/ns/mnt", &ms) < 0) _exit(1);
   struct pl_keepalive_record r = {
       .pid = getpid(), .userns_ino = us.st_ino, .mntns_ino = ms.st_ino, .digest = digest};
   snprintf(r.gen, sizeof r.gen, "%s", gen);
-  char text[RECORD_MAX], name[64];
-  int len = pl_keepalive_format(&r, text, sizeof text);
-  snprintf(name, sizeof name, "keepalive-%u", (unsigned)getuid());
-  if (len < 0 || pl_write_file_atomic_at(run_fd, name, text, (size_t)len, 0600, &err) < 0) _exit(1);
+  char want[RECORD_MAX], ready[32];
+  int len = pl_keepalive_format(&r, want, sizeof want);
+  int rl = snprintf(ready, sizeof ready, "%ld\n", r.pid);
+  if (len < 0 || write(3, ready, (size_t)rl) != rl) _exit(1);
+  close(3);
 
   unsigned nap = (unsigned)(ttl / 4 > 0 ? (ttl / 4 < 5 ? ttl / 4 : 5) : 1);
+  time_t started = time(NULL);
   for (;;) {
     sleep(nap);
-    char now_text[RECORD_MAX + 1];
-    cleanup_close int fd = openat(run_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) _exit(0); /* removed: asked to leave */
-    ssize_t n = read(fd, now_text, RECORD_MAX);
+    /* The record as the state root shows it here, read-only. */
+    char now[RECORD_MAX + 1];
+    cleanup_close int fd = open(record, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (n != len || memcmp(now_text, text, (size_t)len) != 0 || fstat(fd, &st) < 0)
-      _exit(0); /* another holder took over */
+    ssize_t n = fd < 0 ? -1 : read(fd, now, RECORD_MAX);
+    /* Give the run that spawned us a moment to write it. */
+    if (n < 0 && time(NULL) - started < 5) continue;
+    if (n != len || memcmp(now, want, (size_t)len) != 0 || fstat(fd, &st) < 0)
+      _exit(0); /* removed, or another holder took over */
     char cur[64];
-    ssize_t cl = readlinkat(run_fd, "../" PL_CURRENT_LINK, cur, sizeof cur - 1);
+    ssize_t cl = readlink(current, cur, sizeof cur - 1);
     bool stale = cl < 0 || (size_t)cl != strlen(gen) || memcmp(cur, gen, (size_t)cl) != 0;
-    bool idle = time(NULL) - st.st_mtime >= ttl;
-    if (stale || idle) {
-      unlinkat(run_fd, name, 0);
-      _exit(0);
-    }
+    if (stale || time(NULL) - st.st_mtime >= ttl) _exit(0);
   }
 }
 
-static void spawn_holder(int state_fd, const char *gen, uint64_t digest, int ttl) {
-  int run_fd = openat(state_fd, PL_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (run_fd < 0) return; /* no keep-alive: only slower, never wrong */
+/* Start a holder in the namespaces we are in, wait until it is hardened,
+ * and record it.  Failing leaves no holder: only slower, never wrong. */
+static void spawn_holder(const struct pl_sandbox *sb, int run_fd, const char *state_path,
+                         const char *gen, int ttl) {
+  char ttl_s[16], digest_s[24];
+  cleanup_free char *record = NULL, *current = NULL;
+  uint64_t digest = pl_keepalive_digest(sb, gen);
+  snprintf(ttl_s, sizeof ttl_s, "%d", ttl);
+  snprintf(digest_s, sizeof digest_s, "%016" PRIx64, digest);
+  if (asprintf(&record, "%s/%s/%s", state_path, PL_RUN_DIR, record_name(sb)) < 0 ||
+      asprintf(&current, "%s/%s", state_path, PL_CURRENT_LINK) < 0)
+    return;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return;
   pid_t child = fork();
   if (child == 0) {
     /* Double fork: the holder must not be our child, or the command we
      * exec next would inherit it and could reap it. */
     setsid();
-    if (fork() == 0) holder_main(run_fd, gen, digest, ttl);
+    if (fork() == 0) {
+      if (dup2(p[1], 3) < 0 || (p[1] == 3 && fcntl(3, F_SETFD, 0) < 0) ||
+          pl_harden_drop_caps(NULL) < 0)
+        _exit(1);
+      char *argv[] = {PL_KEEPALIVE_HOLDER_NAME, ttl_s, record, current, (char *)gen, digest_s, NULL};
+      execv("/proc/self/exe", argv);
+      _exit(127);
+    }
     _exit(0);
   }
-  close(run_fd);
-  if (child > 0)
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-      ;
+  close(p[1]);
+  cleanup_close int rfd = p[0];
+  if (child < 0) return;
+  while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+    ;
+  /* The command must not start before the holder is hardened. */
+  char buf[32];
+  size_t got = 0;
+  for (;;) {
+    struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+    int pr = poll(&pfd, 1, HOLDER_READY_MS);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) return;
+    ssize_t n = read(rfd, buf + got, sizeof buf - 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got == sizeof buf - 1 || memchr(buf, '\n', got)) break;
+  }
+  buf[got] = '\0';
+  char *end;
+  long pid = strtol(buf, &end, 10);
+  if (pid <= 1 || *end != '\n') return;
+  struct stat us, ms;
+  if (stat("/proc/self/ns/user", &us) < 0 || stat("/proc/self/ns/mnt", &ms) < 0) return;
+  struct pl_keepalive_record r = {
+      .pid = pid, .userns_ino = us.st_ino, .mntns_ino = ms.st_ino, .digest = digest};
+  snprintf(r.gen, sizeof r.gen, "%s", gen);
+  char text[RECORD_MAX];
+  int len = pl_keepalive_format(&r, text, sizeof text);
+  /* run_fd was opened on the host, before the namespaces: the state root is
+   * read-only in here, and this is the only writer of the record. */
+  if (len > 0) pl_write_file_atomic_at(run_fd, record_name(sb), text, (size_t)len, 0600, NULL);
 }
 
-int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *gen,
-                       pl_error_t *err) {
+int pl_keepalive_enter(const struct pl_sandbox *sb, int run_fd, const char *state_path,
+                       const char *gen, pl_error_t *err) {
   /* The fast path reads no configuration file: only PYLOCK_KEEPALIVE=0 keeps
    * a run from joining a holder.  A keepalive set in a file decides when the
    * next holder is started (below) and how long it waits. */
   int ttl;
   bool from_env = ttl_from_env(&ttl);
   if (!from_env || ttl > 0) {
-    int joined = try_join(sb, state_fd, gen, err);
+    int joined = try_join(sb, run_fd, gen, err);
     if (joined < 0) return -1;
     if (joined) return sb->no_network ? pl_sandbox_isolate_network(err) : 0;
   }
@@ -211,6 +339,6 @@ int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *ge
   base.no_network = false;
   if (pl_sandbox_enter(ttl > 0 ? &base : sb, err) < 0) return -1;
   if (ttl == 0) return 0;
-  spawn_holder(state_fd, gen, pl_keepalive_digest(sb, gen), ttl);
+  spawn_holder(sb, run_fd, state_path, gen, ttl);
   return sb->no_network ? pl_sandbox_isolate_network(err) : 0;
 }

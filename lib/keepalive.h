@@ -3,27 +3,54 @@
  * Building namespaces and an overlay costs ~1.5 ms per run, and a fresh
  * overlay starts with a cold dentry cache, so the interpreter's start-up
  * lookups are slower too.  The first `pylock run` of a generation therefore
- * leaves a small detached process (the holder) sitting in the namespaces it
- * built; later runs join them with setns(2) instead, which costs a few
- * microseconds.  Its record, .pylock/run/keepalive-<uid>, names the holder's
- * pid, the inode numbers of its user and mount namespaces, the generation
- * and a digest of the sandbox's configuration; a run joins only when all of
- * them match and the record is the caller's own.  The holder leaves after
- * PYLOCK_KEEPALIVE seconds (else `keepalive` of pylock-config(5), default 30)
- * without a run, or as soon as the generation changes; 0 turns it off. */
+ * leaves a small detached process (the holder, "pylock-keep") sitting in the
+ * namespaces it built; later runs join them with setns(2) instead.
+ *
+ * The holder holds nothing a run could use.  It is pylock itself, exec'ed
+ * inside the new user namespace, so that its memory belongs to that
+ * namespace: made non-dumpable, it can be inspected (its /proc/PID/ns files
+ * opened) by the user outside, who owns the namespace, but not by anything
+ * inside, which has no capability there: no ptrace, no /proc/PID/fd.  It
+ * keeps no descriptor of the host's mounts, has every capability dropped,
+ * no_new_privs, a Landlock domain that writes nothing, and the same
+ * seccomp filter as the command.
+ *
+ * Its record, STATE/projects/<id>/run/keepalive (keepalive-strict for
+ * --strict runs), names the holder's pid, the inode numbers of its user and
+ * mount namespaces, the generation and a digest of the sandbox's
+ * configuration.  pylock writes it from outside the sandbox (the state root
+ * is read-only inside), and a run reads it only as a hint: before joining
+ * it checks against the kernel that the user namespace is a child of its
+ * own and owned by it, that the mount namespace has the overlay of this
+ * generation on the prefix and pylock's state and configuration read-only
+ * (pl_sandbox_check_mounts on the holder's mountinfo), and that its working
+ * directory is the same directory in there.  Any doubt: a fresh sandbox.
+ *
+ * The holder leaves after PYLOCK_KEEPALIVE seconds (else `keepalive` of
+ * pylock-config(5), default 30) without a run, as soon as the generation
+ * changes, or when its record names another holder; 0 turns it off. */
 #ifndef PYLOCK_KEEPALIVE_H
 #define PYLOCK_KEEPALIVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
 #include "sandbox.h"
 
 #define PL_KEEPALIVE_DEFAULT_TTL 30
+#define PL_KEEPALIVE_HOLDER_NAME "pylock-keep" /* argv[0] of the holder */
 
 /* Put the calling process in the sandbox `sb` describes: join a matching
- * holder, or create the namespaces (and a holder for the next run). */
-int pl_keepalive_enter(const struct pl_sandbox *sb, int state_fd, const char *gen, pl_error_t *err);
+ * holder, or create the namespaces (and a holder for the next run).
+ * `run_fd` is the project state's run/ directory, opened on the host;
+ * `state_path` the project state's absolute path; `gen` the current
+ * generation ("generations/N"). */
+int pl_keepalive_enter(const struct pl_sandbox *sb, int run_fd, const char *state_path,
+                       const char *gen, pl_error_t *err);
+
+/* The holder's main (argv[0] is PL_KEEPALIVE_HOLDER_NAME); never returns. */
+int pl_keepalive_holder_main(int argc, char **argv) __attribute__((noreturn));
 
 /* Digest of everything that shapes the mount namespace. */
 uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen);
@@ -37,6 +64,10 @@ struct pl_keepalive_record {
 };
 int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t size);
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r);
+
+/* Is the user namespace open at nsfd a child of the caller's own, owned by
+ * the caller?  (A holder's must be: not a grandchild, not another user's.) */
+bool pl_keepalive_userns_is_our_child(int nsfd);
 
 /* Seconds a holder waits for the next run: PYLOCK_KEEPALIVE, else keepalive
  * from the configuration files (read only then), else the default; -1 if a

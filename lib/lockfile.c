@@ -80,6 +80,14 @@ static int opt_string(const struct pl_toml *t, const char *key, const char *wher
   return 0;
 }
 
+static int opt_bool(const struct pl_toml *t, const char *key, const char *where, bool *out,
+                    pl_error_t *err) {
+  const struct pl_toml *v = pl_toml_get_key(t, key, strlen(key));
+  if (v && pl_toml_as_bool(v, out) < 0)
+    return pl_fail(err, EINVAL, "%s: %s must be true or false", where, key);
+  return 0;
+}
+
 static int string_array(const struct pl_toml *t, const char *key, const char *where, size_t max,
                         char ***out, size_t *n, pl_error_t *err) {
   const struct pl_toml *a = pl_toml_get_key(t, key, strlen(key));
@@ -279,6 +287,32 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
   return pl_fail(err, EINVAL, "unknown TOML type");
 }
 
+/* [tool.pylock.sandbox]: a project may only tighten the sandbox its user
+ * chose (pylock-run(1)); a pull request must not be able to loosen it. */
+static int parse_sandbox(const struct pl_toml *sb, struct pl_lockfile *out, pl_error_t *err) {
+  const char *where = "tool.pylock.sandbox";
+  if (sb == NULL) return 0;
+  if (pl_toml_type(sb) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
+  for (size_t i = 0; i < pl_toml_count(sb); i++) {
+    size_t klen;
+    const char *k = pl_toml_key_at(sb, i, &klen);
+    bool b = false;
+    if (pl_toml_as_bool(pl_toml_at(sb, i), &b) < 0 ||
+        !((klen == 6 && memcmp(k, "strict", 6) == 0) ||
+          (klen == 7 && memcmp(k, "network", 7) == 0)))
+      return pl_fail_hint(err, EINVAL,
+                          "a project may only tighten the sandbox: strict = true or network = "
+                          "false; more writable places are the user's to give (allow-write in "
+                          "pylock-config(5))",
+                          "%s: '%.*s' is not a setting a project can make", where,
+                          (int)(klen > 40 ? 40 : klen), k);
+    if (klen == 6) out->strict |= b;
+    if (klen == 7) out->no_network |= !b;
+  }
+  out->sandbox_table = true;
+  return 0;
+}
+
 static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock";
   if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
@@ -290,9 +324,10 @@ static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, 
       opt_string(pl, "python-version", where, &out->python_version, err) < 0 ||
       opt_string(pl, "python-prefix", where, &out->python_prefix, err) < 0 ||
       opt_string(pl, "registry", where, &out->registry, err) < 0 ||
-      opt_string(pl, "registry-trusted", where, &out->registry_trusted, err) < 0)
+      opt_string(pl, "registry-trusted", where, &out->registry_trusted, err) < 0 ||
+      opt_bool(pl, "strict", where, &out->strict, err) < 0)
     return -1;
-  return 0;
+  return parse_sandbox(pl_toml_get_key(pl, "sandbox", 7), out, err);
 }
 
 static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_error_t *err) {
@@ -451,6 +486,13 @@ static int build_doc(struct pl_lockfile *lf, struct pl_toml *doc, pl_error_t *er
       add_str(pl, "registry-trusted", lf->registry_trusted, err) < 0 ||
       (lf->nroot_keyids && add_strv(pl, "root-keyids", lf->root_keyids, lf->nroot_keyids, err) < 0))
     return -1;
+  if (lf->strict && !lf->sandbox_table && pl_toml_add_bool(pl, "strict", true, err) < 0) return -1;
+  if (lf->sandbox_table) {
+    struct pl_toml *sb = pl_toml_add_table(pl, "sandbox", PL_TOML_SECTION, err);
+    if (sb == NULL || (lf->strict && pl_toml_add_bool(sb, "strict", true, err) < 0) ||
+        (lf->no_network && pl_toml_add_bool(sb, "network", false, err) < 0))
+      return -1;
+  }
   /* Other tools' tables follow pylock's, in the order they were read. */
   for (size_t i = 0; lf->other_tools && i < pl_toml_count(lf->other_tools); i++) {
     size_t klen;

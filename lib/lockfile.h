@@ -9,7 +9,8 @@
  *   [packages.tool.pylock] requested = true (the installer's REQUESTED file);
  *   [tool.pylock]: requested (requirement strings, sorted, deduplicated),
  *   python, python-version, python-prefix, registry, registry-trusted (a
- *   `pylock trust` name) and root-keyids.
+ *   `pylock trust` name), root-keyids, strict, and [tool.pylock.sandbox]
+ *   (strict, network = false: settings that only tighten the sandbox).
  * Other tools' top-level [tool.*] tables are kept (content, not layout).
  * Same model, same bytes: nothing in it depends on the clock.
  *
@@ -71,6 +72,9 @@ struct pl_lockfile {
   char *registry_trusted;                        /* `pylock trust` name, or NULL */
   char **root_keyids;
   size_t nroot_keyids;
+  bool strict;        /* [tool.pylock] strict, or [tool.pylock.sandbox] strict */
+  bool no_network;    /* [tool.pylock.sandbox] network = false */
+  bool sandbox_table; /* [tool.pylock.sandbox] was there (written back) */
   struct pl_toml *other_tools; /* other tools' [tool.*] tables, kept as read; may be NULL */
 };
 

@@ -13,18 +13,17 @@
 #include <unistd.h>
 
 #include "canonjson.h"
+#include "child.h"
 #include "cleanup.h"
 #include "distname.h"
 #include "environ.h"
 #include "file.h"
 #include "harden.h"
+#include "paths.h"
 #include "sandbox.h"
 #include "simpleindex.h"
 #include "tags.h"
 
-/* Exit status of the child when pylock itself failed before exec. */
-#define CHILD_SETUP_FAILED 125
-#define CHILD_MARK "pylock-resolve-child: "
 
 /* ------------------------------------------------------------ report */
 
@@ -159,13 +158,6 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
   char quoted[1024] = "";
   size_t used = 0;
   const char *hint = "the quoted lines are pip's; check [tool.pylock] requested in pylock.toml";
-  const char *setup = strstr(output, CHILD_MARK);
-  if (setup) {
-    const char *e = strchr(setup, '\n');
-    int l = e ? (int)(e - setup) : (int)strlen(setup);
-    return pl_fail(err, 0, "resolver sandbox: %.*s", l - (int)strlen(CHILD_MARK),
-                   setup + strlen(CHILD_MARK));
-  }
   for (const char *line = output; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t l = end ? (size_t)(end - line) : strlen(line);
@@ -199,92 +191,52 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
 
 /* ------------------------------------------------------------ running pip */
 
-/* In the child: enter the sandbox and exec; never returns. */
-static void child_exec(const struct pl_resolve_opts *o, char **argv, int out_fd) {
-  pl_error_t err = NULL;
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
-    _exit(CHILD_SETUP_FAILED);
+/* Run argv in the resolver's sandbox; *output receives what it printed (the
+ * last PL_RESOLVE_OUTPUT_MAX bytes), *status its wait status. */
+static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **output, int *status,
+                         pl_error_t *err) {
+  cleanup_free char *config_dir = NULL, *tmp = NULL, *tmp_env = NULL;
+  if (pl_path_user_config("", &config_dir, err) < 0) return -1;
+  if (asprintf(&tmp, "%s/tmp", o->work_dir) < 0 || asprintf(&tmp_env, "TMPDIR=%s", tmp) < 0)
+    return pl_fail(err, ENOMEM, "resolve");
+  if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", tmp);
   struct pl_sandbox sb = {.project = o->project,
-                          .state_dir = o->state_dir,
+                          .state_root = o->state_root,
+                          .config_dir = config_dir,
                           .prefix = o->prefix,
                           .layer = o->layer,
                           .user_site = o->user_site,
+                          .cwd = o->work_dir,
+                          .scratch = o->work_dir,
                           .no_network = true};
-  const char *const bindirs[] = {NULL};
-  if (pl_sandbox_enter(&sb, &err) == 0 && chdir(o->work_dir) == 0 &&
-      pl_environ_prepare(o->project, bindirs, &err) == 0 && pl_harden(&err) == 0) {
-    execv(argv[0], argv);
-    pl_fail(&err, errno, "exec %s", argv[0]);
-  }
-  if (err == NULL) pl_fail(&err, errno, "chdir %s", o->work_dir);
-  char *s = pl_error_string(err);
-  dprintf(2, CHILD_MARK "%s%s%s\n", s ? s : "failed", err->hint ? "; hint: " : "",
-          err->hint ? err->hint : "");
-  _exit(CHILD_SETUP_FAILED);
-}
-
-/* Run argv in the sandbox; *output receives what it printed (the last
- * PL_RESOLVE_OUTPUT_MAX bytes), *status its wait status. */
-static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **output, int *status,
-                         pl_error_t *err) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(p[0]), close(p[1]);
-    return pl_fail(err, errno, "fork");
-  }
-  if (pid == 0) {
-    close(p[0]);
-    child_exec(o, argv, p[1]);
-  }
-  close(p[1]);
-  size_t cap = PL_RESOLVE_OUTPUT_MAX, len = 0;
-  char *buf = malloc(cap + 1);
-  if (buf == NULL) {
-    close(p[0]);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return pl_fail(err, ENOMEM, "resolve");
-  }
-  for (;;) {
-    if (len == cap) { /* keep the newest half: errors come last */
-      memmove(buf, buf + cap / 2, cap - cap / 2);
-      len = cap - cap / 2;
-    }
-    ssize_t r = read(p[0], buf + len, cap - len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    len += (size_t)r;
-  }
-  buf[len] = '\0';
-  close(p[0]);
-  while (waitpid(pid, status, 0) < 0)
-    if (errno != EINTR) {
-      free(buf);
-      return pl_fail(err, errno, "waitpid");
-    }
-  *output = buf;
+  const char *extra[] = {tmp_env, "PYTHONNOUSERSITE=1", NULL};
+  char **envp = pl_environ_build(extra);
+  if (envp == NULL) return pl_fail(err, ENOMEM, "resolve");
+  struct pl_child_opts co = {.argv = argv,
+                             .envp = (const char *const *)envp,
+                             .sandbox = &sb,
+                             .timeout_s = PL_RESOLVE_TIMEOUT_S,
+                             .output_max = PL_RESOLVE_OUTPUT_MAX,
+                             .keep_tail = true};
+  struct pl_child_result r;
+  int rc = pl_child_run(&co, &r, err);
+  free(envp);
+  if (rc < 0) return pl_error_wrap(err, "resolver sandbox");
+  *output = r.output;
+  *status = r.status;
   return 0;
 }
 
-/* Does the base interpreter have pip?  (Asked outside the sandbox: it only
- * imports the base's own modules.) */
-static bool base_has_pip(const char *python) {
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-    execl(python, python, "-I", "-c", "import pip", (char *)NULL);
-    _exit(127);
-  }
-  int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return false;
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+/* Does the base interpreter have pip?  Asked in the sandbox too: the
+ * interpreter is what pylock.toml names, and a pull request writes that. */
+static bool base_has_pip(const struct pl_resolve_opts *o) {
+  char *argv[] = {(char *)o->python, "-I", "-c", "import pip", NULL};
+  cleanup_free char *output = NULL;
+  int status = 0;
+  pl_error_t err = NULL;
+  int r = run_sandboxed(o, argv, &output, &status, &err);
+  pl_error_free(&err);
+  return r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* Compare the release parts of two versions numerically ("23.0.1" < "23.2"). */
@@ -388,7 +340,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     return pl_fail(err, ENOMEM, "resolve");
 
   /* pip itself: the base's, else a verified pip wheel from the registry. */
-  bool use_registry = o->registry_pip || !base_has_pip(o->python);
+  bool use_registry = o->registry_pip || !base_has_pip(o);
   if (use_registry) {
     char version[64] = "";
     const char *whl = registry_pip(t, version, sizeof version);
@@ -444,7 +396,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
       return 0;
     }
     char wheel[PL_WHEEL_FILENAME_MAX + 1];
-    if (WIFEXITED(status) && WEXITSTATUS(status) != CHILD_SETUP_FAILED &&
+    if (WIFEXITED(status) &&
         missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel)) {
       if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
       continue;

@@ -3,9 +3,11 @@
  *
  * pl_resolve() builds a simple index from the registry's verified targets
  * (simpleindex.h) in a private work directory, then forks a child that
- * enters the project's namespaces with its own, empty network namespace
- * (loopback only), scrubs the environment, drops every capability, sets
- * no_new_privs and the seccomp filter, and execs
+ * enters a sandbox like the project's (sandbox.h) with its own, empty
+ * network namespace (loopback only), where it may write its work directory
+ * and nothing else (pylock's state, the home, the project: all read-only),
+ * scrubs the environment, drops every capability, sets no_new_privs and the
+ * seccomp filter, and execs
  *   python -I -m pip install --dry-run --report FILE --ignore-installed
  *     --only-binary :all: --no-cache-dir --disable-pip-version-check
  *     --isolated --no-input --index-url file://WORK/simple/ REQ...
@@ -30,15 +32,16 @@
 #define PL_REPORT_MAX ((size_t)32 << 20)          /* pip's JSON report */
 #define PL_RESOLVE_OUTPUT_MAX ((size_t)256 << 10) /* pip's output kept for errors */
 #define PL_RESOLVE_MAX_RUNS 512
+#define PL_RESOLVE_TIMEOUT_S 1800 /* one pip run */
 
 struct pl_resolve_opts {
   const char *python;    /* base interpreter (absolute) */
   const char *prefix;    /* its sys.prefix: the overlay's mount point */
   const char *project;   /* project root (absolute) */
-  const char *state_dir; /* project/.pylock, bound read-only */
+  const char *state_root; /* pylock's state root, bound read-only (work_dir stays writable) */
   const char *layer;     /* the overlay's top layer: the current generation */
   const char *user_site; /* hidden in the sandbox, or NULL */
-  const char *work_dir;  /* existing empty private directory (absolute), outside state_dir */
+  const char *work_dir;  /* existing empty private directory (absolute) in the state root */
   const char *cache_dir; /* the shared cache's root (lib/cache.h), or NULL */
   const char *registry;  /* URL recorded as each package's index */
   const char *const *requirements; /* PEP 508 strings, as given */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "cleanup.h"
 #include "file.h"
+#include "landlock.h"
 
 static int write_proc_self(const char *name, const char *text, pl_error_t *err) {
   char path[64];
@@ -185,14 +187,326 @@ int pl_sandbox_isolate_network(pl_error_t *err) {
   return loopback_up(err);
 }
 
+/* ---- the write allow-list ------------------------------------------------ */
+
+/* Devices every program writes to; file rules, so nothing else in /dev. */
+static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full",
+                                      "/dev/tty",  "/dev/ptmx", "/dev/pts"};
+#define WRITABLE_MAX (16 + 256)
+
+/* Where code in sb may write: the resolver its scratch directory only;
+ * a command the project, the temporary directories, the user's cache home
+ * (pylock's state stays read-only by mount even there) and what the user or
+ * admin added. */
+static size_t writable_places(const struct pl_sandbox *sb, const char **out) {
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+    out[n++] = devices[i];
+  if (sb->sealed) return n;
+  if (sb->scratch) {
+    out[n++] = sb->scratch;
+    return n;
+  }
+  out[n++] = sb->project;
+  out[n++] = "/tmp";
+  out[n++] = "/var/tmp";
+  out[n++] = "/dev/shm";
+  if (sb->cache_home && !sb->strict) out[n++] = sb->cache_home;
+  for (size_t i = 0; i < sb->nallow_write && n < WRITABLE_MAX; i++)
+    out[n++] = sb->allow_write[i];
+  return n;
+}
+
+bool pl_sandbox_has_landlock(void) {
+  static int abi = -1;
+  if (abi < 0) abi = pl_landlock_abi(NULL);
+  return abi > 0;
+}
+
+int pl_sandbox_restrict(const struct pl_sandbox *sb, pl_error_t *err) {
+  if (!pl_sandbox_has_landlock()) return 0;
+  const char *places[WRITABLE_MAX];
+  size_t n = writable_places(sb, places);
+  return pl_landlock_restrict(places, n, err);
+}
+
+/* ---- mounts ------------------------------------------------------------------ */
+
+/* A detached copy of the mount tree at path (as writable as it is now), to
+ * be attached again after everything around it became read-only. */
+static int clone_tree(const char *path, pl_error_t *err) {
+  int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (fd < 0) return pl_fail(err, errno, "copy the mount at %s", path);
+  return fd;
+}
+
+static int attach(int tree_fd, const char *path, pl_error_t *err) {
+  if (move_mount(tree_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return pl_fail(err, errno, "mount %s", path);
+  return 0;
+}
+
+/* Without Landlock, the allow-list as mounts: copies of the writable places
+ * are taken first, every mount is made read-only, and the copies are put
+ * back on top.  Paths that do not exist yet stay unwritable, as with
+ * Landlock. */
+static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
+  const char *places[WRITABLE_MAX];
+  size_t n = writable_places(sb, places);
+  int fds[WRITABLE_MAX];
+  size_t k = 0;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct stat st;
+    if (stat(places[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue; /* devices need no copy */
+    if ((fds[k] = clone_tree(places[i], err)) < 0)
+      rc = -1;
+    else
+      places[k++] = places[i];
+  }
+  struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (rc == 0 && mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) < 0)
+    rc = pl_fail(err, errno, "make every mount read-only");
+  for (size_t i = 0; i < k; i++) {
+    if (rc == 0) rc = attach(fds[i], places[i], err);
+    close(fds[i]);
+  }
+  return rc;
+}
+
+/* Make sure a directory exists before it is covered, so that nothing can
+ * create it later where we did not look. */
+static int ensure_dir(const char *path, pl_error_t *err) {
+  struct stat st;
+  if (stat(path, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : pl_fail(err, ENOTDIR, "%s", path);
+  return pl_mkdir_p(path, 0700, err);
+}
+
+/* git runs hooks, and what .git/config names (core.hooksPath, fsmonitor),
+ * outside any sandbox: those stay read-only inside. */
+static int protect_git(const char *project, pl_error_t *err) {
+  char path[PATH_MAX];
+  struct stat st;
+  if (snprintf(path, sizeof path, "%s/.git", project) >= (int)sizeof path ||
+      lstat(path, &st) < 0)
+    return 0;
+  if (S_ISREG(st.st_mode)) return bind_read_only(path, err); /* a worktree's gitdir pointer */
+  if (!S_ISDIR(st.st_mode)) return 0;
+  const char *parts[] = {"hooks", "config", "info"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    snprintf(path, sizeof path, "%s/.git/%s", project, parts[i]);
+    if (lstat(path, &st) < 0) {
+      if (strcmp(parts[i], "hooks") != 0 || mkdir(path, 0755) < 0) continue;
+    } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    if (bind_read_only(path, err) < 0) return -1;
+  }
+  return 0;
+}
+
+/* The session bus and the user service manager each run commands on
+ * request (systemd-run --user, D-Bus activation): outside the sandbox. */
+static int hide_session_services(pl_error_t *err) {
+  const char *run = getenv("XDG_RUNTIME_DIR");
+  if (run == NULL || run[0] != '/') return 0;
+  char path[PATH_MAX];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/bus", run);
+  if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    /* A socket cannot be covered by a directory: /dev/null over it, read-only. */
+    if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ||
+        mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+      return pl_fail(err, errno, "hide %s", path);
+  }
+  snprintf(path, sizeof path, "%s/systemd", run);
+  if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && hide_dir(path, err) < 0) return -1;
+  return 0;
+}
+
+/* --strict: temporary directories of its own, empty. */
+static int private_tmp(pl_error_t *err) {
+  const char *dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    struct stat st;
+    if (stat(dirs[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    if (mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=50%") < 0)
+      return pl_fail(err, errno, "a private %s", dirs[i]);
+  }
+  return 0;
+}
+
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
+  /* On the host, first: what gets covered must exist. */
+  if ((sb->config_dir && ensure_dir(sb->config_dir, err) < 0) ||
+      (sb->user_site && ensure_dir(sb->user_site, err) < 0))
+    return -1;
   if (pl_sandbox_unshare(sb->no_network ? CLONE_NEWNET : 0, getuid(), getgid(), err) < 0) return -1;
   if (sb->no_network && loopback_up(err) < 0) return -1;
-  if (pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) return -1;
-  if (sb->state_dir && bind_read_only(sb->state_dir, err) < 0) return -1;
-  struct stat st;
-  if (sb->user_site && stat(sb->user_site, &st) == 0 && S_ISDIR(st.st_mode) &&
-      hide_dir(sb->user_site, err) < 0)
+  cleanup_close int scratch = sb->scratch ? clone_tree(sb->scratch, err) : -1;
+  if (sb->scratch && scratch < 0) return -1;
+  if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) return -1;
+  if (sb->strict && private_tmp(err) < 0) return -1;
+  if (!pl_sandbox_has_landlock() && mount_allow_list(sb, err) < 0) return -1;
+  if (sb->state_root && bind_read_only(sb->state_root, err) < 0) return -1;
+  if (scratch >= 0 && attach(scratch, sb->scratch, err) < 0) return -1;
+  if (sb->config_dir && bind_read_only(sb->config_dir, err) < 0) return -1;
+  if (sb->user_site && hide_dir(sb->user_site, err) < 0) return -1;
+  if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
+  if (hide_session_services(err) < 0) return -1;
+  /* The working directory was looked up before the mounts: enter it again
+   * through them, or it would stay on the host's (writable) mount. */
+  const char *cwd = sb->cwd ? sb->cwd : "/";
+  if (chdir(cwd) < 0) return pl_fail(err, errno, "enter %s in the sandbox", cwd);
+  return 0;
+}
+
+/* ---- checking a namespace before joining it ------------------------------- */
+
+struct mnt {
+  unsigned long id, parent;
+  char *point;   /* unescaped, in the line's buffer */
+  char *opts;    /* per-mount options: "ro,nosuid,..." */
+  char *fstype;
+  char *super;   /* superblock options */
+};
+
+#define MOUNTS_MAX 4096
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s) {
+  char *o = s;
+  for (char *p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+        p[3] <= '7') {
+      *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 3;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = '\0';
+}
+
+/* One line into m (its fields point into the line, which is cut up). */
+static bool parse_mount(char *line, struct mnt *m) {
+  char *f[32];
+  size_t n = 0;
+  for (char *save = NULL, *t = strtok_r(line, " ", &save); t && n < 32;
+       t = strtok_r(NULL, " ", &save))
+    f[n++] = t;
+  size_t dash = 6;
+  while (dash < n && strcmp(f[dash], "-") != 0)
+    dash++;
+  if (dash + 3 >= n) return false;
+  char *end;
+  m->id = strtoul(f[0], &end, 10);
+  if (*end) return false;
+  m->parent = strtoul(f[1], &end, 10);
+  if (*end) return false;
+  m->point = f[4];
+  m->opts = f[5];
+  m->fstype = f[dash + 1];
+  m->super = f[dash + 3];
+  unescape(m->point);
+  unescape(m->super); /* pylock's layer paths hold no comma: the options stay apart */
+  return true;
+}
+
+static bool read_only(const struct mnt *m) {
+  return strncmp(m->opts, "ro", 2) == 0 && (m->opts[2] == ',' || m->opts[2] == '\0');
+}
+
+/* The mount on top at `point`: at that point, and no other there sits on it. */
+static const struct mnt *top_at(const struct mnt *ms, size_t n, const char *point) {
+  const struct mnt *top = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(ms[i].point, point) != 0) continue;
+    bool covered = false;
+    for (size_t j = 0; j < n && !covered; j++)
+      covered = j != i && ms[j].parent == ms[i].id && strcmp(ms[j].point, point) == 0;
+    if (!covered) top = &ms[i];
+  }
+  return top;
+}
+
+/* Is `path` below `dir` (or dir itself)? */
+static bool beneath(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
+}
+
+/* The top mount at dir read-only, and every mount under it too. */
+static int check_read_only_tree(const struct mnt *ms, size_t n, const char *dir, const char *what,
+                                pl_error_t *err) {
+  const struct mnt *top = top_at(ms, n, dir);
+  if (top == NULL || !read_only(top))
+    return pl_fail(err, 0, "%s %s is not mounted read-only there", what, dir);
+  for (size_t i = 0; i < n; i++)
+    if (beneath(ms[i].point, dir) && !read_only(&ms[i]) && ms[i].id != top->id &&
+        strcmp(ms[i].point, dir) != 0)
+      return pl_fail(err, 0, "%s is writable below %s %s", ms[i].point, what, dir);
+  return 0;
+}
+
+/* The overlay's layers, as the superblock options list them: "lowerdir+="
+ * once per layer (or one "lowerdir=" list, escaped): layer first, prefix.
+ * any_generation: the layer may be any generation beside `layer`. */
+static bool overlay_layers_ok(const char *super, const char *layer, const char *prefix,
+                              bool any_generation) {
+  cleanup_free char *l = pl_overlay_escape(layer), *p = pl_overlay_escape(prefix);
+  cleanup_free char *a = NULL, *b = NULL;
+  if (l == NULL || p == NULL) return false;
+  if (any_generation) {
+    /* ".../generations/N": the first layer starts with ".../generations/"
+     * and is one more component, then the prefix. */
+    const char *slash = strrchr(layer, '/');
+    if (slash == NULL) return false;
+    int dir = (int)(slash - layer + 1);
+    if (asprintf(&a, "lowerdir+=%.*s", dir, layer) < 0) return false;
+    const char *at = strstr(super, a);
+    if (at == NULL || (at != super && at[-1] != ',')) return false;
+    const char *num = at + strlen(a);
+    size_t digits = strspn(num, "0123456789");
+    free(b);
+    if (digits == 0 || asprintf(&b, ",lowerdir+=%s,", prefix) < 0) return false;
+    return strncmp(num + digits, b, strlen(b)) == 0;
+  }
+  if (asprintf(&a, "lowerdir+=%s,lowerdir+=%s,", layer, prefix) < 0) a = NULL;
+  if (asprintf(&b, "lowerdir=%s:%s,", l, p) < 0) b = NULL;
+  return (a && strstr(super, a)) || (b && strstr(super, b));
+}
+
+int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,
+                            pl_error_t *err) {
+  cleanup_free char *text = strdup(mountinfo);
+  cleanup_free struct mnt *ms = calloc(MOUNTS_MAX, sizeof *ms);
+  if (text == NULL || ms == NULL) return pl_fail(err, ENOMEM, "mountinfo");
+  size_t n = 0;
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    if (n == MOUNTS_MAX) return pl_fail(err, E2BIG, "more than %d mounts", MOUNTS_MAX);
+    if (!parse_mount(line, &ms[n])) return pl_fail(err, EINVAL, "a mountinfo line is malformed");
+    n++;
+  }
+  const struct mnt *ov = top_at(ms, n, sb->prefix);
+  if (ov == NULL || strcmp(ov->fstype, "overlay") != 0 || !read_only(ov))
+    return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
+  cleanup_free char *super = NULL;
+  if (asprintf(&super, "%s,", ov->super) < 0) return pl_fail(err, ENOMEM, "mountinfo");
+  if (!overlay_layers_ok(super, sb->layer, sb->prefix, any_generation))
+    return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
+  for (size_t i = 0; i < n; i++)
+    if (ms[i].parent == ov->id)
+      return pl_fail(err, 0, "%s is mounted inside the overlay on %s", ms[i].point, sb->prefix);
+  if (sb->state_root && check_read_only_tree(ms, n, sb->state_root, "pylock's state", err) < 0)
     return -1;
+  if (sb->config_dir && check_read_only_tree(ms, n, sb->config_dir, "pylock's configuration", err) < 0)
+    return -1;
+  if (sb->user_site) {
+    const struct mnt *us = top_at(ms, n, sb->user_site);
+    if (us == NULL || strcmp(us->fstype, "tmpfs") != 0 || !read_only(us))
+      return pl_fail(err, 0, "the user site %s is not hidden", sb->user_site);
+  }
   return 0;
 }

@@ -1,31 +1,74 @@
-/* pylock — entering a project's namespaces.
+/* pylock — the sandbox: namespaces, mounts and the write allow-list.
  *
- * After pl_sandbox_enter() the calling process is in a new user namespace
- * (its own uid/gid mapped 1:1, setgroups denied) and a new mount namespace
- * (propagation private) where the interpreter prefix is a read-only overlay
- * whose top layer is the project's current generation, .pylock/ is
- * read-only, and the user site directory is hidden.  Capabilities, no_new_privs
- * and seccomp are separate (harden.h): the caller still needs its namespace
- * capabilities to finish setting up. */
+ * pl_sandbox_enter() puts the calling process in a new user namespace (its
+ * own uid/gid mapped 1:1, setgroups denied) and a new mount namespace
+ * (propagation private) where:
+ *   - the interpreter prefix is a read-only overlay whose top layer is the
+ *     project's current generation;
+ *   - pylock's state root and its user configuration directory are bound
+ *     read-only (created first when missing, so nothing can plant one);
+ *   - the user site directory is hidden under an empty read-only tmpfs
+ *     (created first when missing, so that a later one stays hidden too);
+ *   - the project's .git/hooks and .git/config (or a .git file) are bound
+ *     read-only: git runs them outside any sandbox;
+ *   - the session bus ($XDG_RUNTIME_DIR/bus) and the user service manager
+ *     ($XDG_RUNTIME_DIR/systemd) are out of reach: either would run a command
+ *     outside the sandbox on request;
+ *   - --strict: /tmp, /var/tmp and /dev/shm are private and empty;
+ *   - without Landlock, the write allow-list is made of mounts instead:
+ *     everything read-only, then the allowed places bound back writable.
+ * and the working directory is entered again by name, so that a directory
+ * opened before the mounts (inside the state root, say) is not kept.
+ *
+ * pl_sandbox_restrict() is per process (a run that joins a keep-alive
+ * holder's namespaces calls it too): the Landlock allow-list of where code
+ * may write (landlock.h).  Capabilities, no_new_privs and seccomp come last
+ * (harden.h). */
 #ifndef PYLOCK_SANDBOX_H
 #define PYLOCK_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
 
 struct pl_sandbox {
-  const char *project;   /* absolute project root */
-  const char *state_dir; /* absolute root/.pylock, bound read-only */
-  const char *prefix;    /* interpreter prefix: the overlay's mount point */
-  const char *layer;     /* current generation: the overlay's top layer */
-  const char *user_site; /* ~/.local/lib/pythonX.Y to hide, or NULL */
-  bool no_network;       /* own network namespace, loopback only */
+  const char *project;    /* absolute project root: writable (default and strict) */
+  const char *state_root; /* pylock's state: read-only */
+  const char *config_dir; /* pylock's user configuration directory: read-only */
+  const char *prefix;     /* interpreter prefix: the overlay's mount point */
+  const char *layer;      /* current generation: the overlay's top layer; NULL: no overlay */
+  const char *user_site;  /* ~/.local/lib/pythonX.Y: hidden, or NULL */
+  const char *cwd;        /* entered by name after the mounts; NULL: "/" */
+  const char *scratch;    /* the resolver's work directory: its only writable place */
+  const char *cache_home; /* $XDG_CACHE_HOME: writable by default, or NULL */
+  const char *const *allow_write; /* more writable paths (config, --allow-write) */
+  size_t nallow_write;
+  bool no_network; /* own network namespace, loopback only */
+  bool strict;     /* --strict: see pylock-run(1) */
+  bool sealed;     /* nothing writable at all (probing an interpreter) */
 };
 
 /* Create the namespaces and mounts in the calling (single-threaded) process. */
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err);
+
+/* The Landlock allow-list of sb for the calling process.  Without Landlock,
+ * nothing (the mounts of pl_sandbox_enter hold the list). */
+int pl_sandbox_restrict(const struct pl_sandbox *sb, pl_error_t *err);
+
+/* Does this kernel enforce the allow-list with Landlock (cached)? */
+bool pl_sandbox_has_landlock(void);
+
+/* Check a mount namespace against sb before joining it: /proc/PID/mountinfo
+ * text of a process in it.  The overlay must be on the prefix with
+ * sb->layer over the prefix (any_generation: any generation beside it),
+ * read-only, with nothing mounted inside it; the state root and the
+ * configuration directory read-only, down to every mount below them; the
+ * user site hidden.  0 when it is what pl_sandbox_enter makes of sb, else
+ * -1 naming the first difference. */
+int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,
+                            pl_error_t *err);
 
 /* Namespaces only: user (+mount, +net as flags ask); used by doctor too. */
 int pl_sandbox_unshare(int extra_flags, uid_t uid, gid_t gid, pl_error_t *err);

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <linux/sched.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 
 /* Calls that would let a command undo the sandbox or reach the kernel's
@@ -20,19 +22,39 @@ static const int denied[] = {
     SCMP_SYS(finit_module),  SCMP_SYS(delete_module),
 };
 
-/* --strict: no debugging other processes, no io_uring (a second syscall
- * path that seccomp cannot see). */
-static const int denied_strict[] = {
-    SCMP_SYS(ptrace),         SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
-    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),   SCMP_SYS(io_uring_register),
+/* No debugging other processes.  With Landlock a sandbox can only reach its
+ * own descendants anyway; without it, this is what keeps a command from
+ * the user's other processes (and their writable view of the files). */
+static const int denied_ptrace[] = {
+    SCMP_SYS(ptrace),
+    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_writev),
 };
 
-int pl_seccomp_policy(scmp_filter_ctx ctx, int strict) {
+/* --strict: no io_uring (a second syscall path that seccomp cannot see). */
+static const int denied_strict[] = {
+    SCMP_SYS(io_uring_setup),
+    SCMP_SYS(io_uring_enter),
+    SCMP_SYS(io_uring_register),
+};
+
+int pl_seccomp_policy(scmp_filter_ctx ctx, int flags) {
   int r = 0;
+  bool strict = flags & PL_SECCOMP_STRICT;
   for (size_t i = 0; i < sizeof denied / sizeof denied[0] && r == 0; i++)
     r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
+  for (size_t i = 0; (flags & (PL_SECCOMP_NO_PTRACE | PL_SECCOMP_STRICT)) &&
+                     i < sizeof denied_ptrace / sizeof denied_ptrace[0] && r == 0;
+       i++)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied_ptrace[i], 0);
   for (size_t i = 0; strict && i < sizeof denied_strict / sizeof denied_strict[0] && r == 0; i++)
     r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied_strict[i], 0);
+  /* --strict: no unix sockets at all (socketpair stays): pathname sockets
+   * outside the sandbox (agents, docker, a listener in ~) and abstract ones
+   * are both out of reach, and no mount can hide every socket file. */
+  if (r == 0 && strict)
+    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+                         SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
   /* A second user namespace would hand back every capability just dropped. */
   if (r == 0)
     r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,

@@ -8,7 +8,10 @@
 
 #include <seccomp.h>
 
-/* Add the deny rules to ctx; strict adds the --strict set. 0 or -errno. */
-int pl_seccomp_policy(scmp_filter_ctx ctx, int strict);
+#define PL_SECCOMP_NO_PTRACE 1 /* no ptrace, process_vm_*: without Landlock, or --strict */
+#define PL_SECCOMP_STRICT 2    /* --strict: also no io_uring, no unix sockets */
+
+/* Add the deny rules to ctx, with the PL_SECCOMP_* flags. 0 or -errno. */
+int pl_seccomp_policy(scmp_filter_ctx ctx, int flags);
 
 #endif

@@ -13,44 +13,13 @@
 #include "canonjson.h"
 #include "sha.h"
 #include "cleanup.h"
-#include "config.h"
+#include "paths.h"
 #include "file.h"
 #include "tuf.h"
 
-int pl_config_path(const char *sub, char **out, pl_error_t *err) {
-  const char *xdg = getenv("XDG_CONFIG_HOME");
-  const char *home = getenv("HOME");
-  int r;
-  /* The XDG spec says relative values are to be ignored. */
-  if (xdg && xdg[0] == '/')
-    r = asprintf(out, "%s/pylock/%s", xdg, sub);
-  else if (home && home[0] == '/')
-    r = asprintf(out, "%s/.config/pylock/%s", home, sub);
-  else
-    return pl_fail_hint(err, ENOENT, "set HOME or XDG_CONFIG_HOME to an absolute path",
-                        "cannot locate the configuration directory");
-  return r < 0 ? pl_fail(err, ENOMEM, "config path") : 0;
-}
-
-int pl_registry_state_dir(const char *url, char **out, pl_error_t *err) {
-  char hash[PL_SHA256_HEX];
-  if (pl_sha256_hex(url, strlen(url), hash, err) < 0) return -1;
-  const char *xdg = getenv("XDG_STATE_HOME");
-  const char *home = getenv("HOME");
-  int r;
-  if (xdg && xdg[0] == '/')
-    r = asprintf(out, "%s/pylock/registries/%.32s", xdg, hash);
-  else if (home && home[0] == '/')
-    r = asprintf(out, "%s/.local/state/pylock/registries/%.32s", home, hash);
-  else
-    return pl_fail_hint(err, ENOENT, "set HOME or XDG_STATE_HOME to an absolute path",
-                        "cannot locate the state directory");
-  return r < 0 ? pl_fail(err, ENOMEM, "state path") : 0;
-}
-
 char *pl_trust_system_dir(void) {
   char *out = NULL;
-  if (asprintf(&out, "%s/trust.d", pl_sysconf_dir()) < 0) return NULL;
+  if (asprintf(&out, "%s/trust.d", pl_path_system_config()) < 0) return NULL;
   return out;
 }
 
@@ -107,7 +76,7 @@ int pl_trust_add(const char *root_file, const char *name, char **name_out, pl_er
     return pl_error_set_hint(err, "give the registry's root.json, as its maintainer published it");
   cleanup_free char *chosen = name ? strdup(name) : derive_name(root_file, raw, len);
   cleanup_free char *dir = NULL, *file = NULL;
-  if (chosen == NULL || pl_config_path("trust.d", &dir, err) < 0) return -1;
+  if (chosen == NULL || pl_path_user_config("trust.d", &dir, err) < 0) return -1;
   if (pl_mkdir_p(dir, 0700, err) < 0) return -1;
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
@@ -123,7 +92,7 @@ int pl_trust_add(const char *root_file, const char *name, char **name_out, pl_er
 int pl_trust_remove(const char *name, pl_error_t *err) {
   if (!pl_trust_name_ok(name)) return pl_fail(err, 0, "invalid name \"%s\"", name);
   cleanup_free char *dir = NULL, *path = NULL;
-  if (pl_config_path("trust.d", &dir, err) < 0) return -1;
+  if (pl_path_user_config("trust.d", &dir, err) < 0) return -1;
   if (asprintf(&path, "%s/%s.json", dir, name) < 0) return pl_fail(err, ENOMEM, "trust remove");
   if (unlink(path) == 0) return 0;
   int e = errno;
@@ -139,7 +108,7 @@ int pl_trust_find(const char *name, char **path, pl_error_t *err) {
   if (!pl_trust_name_ok(name)) return pl_fail(err, 0, "invalid trusted root name \"%s\"", name);
   cleanup_free char *dir = NULL, *sys = pl_trust_system_dir();
   char *p = NULL;
-  if (pl_config_path("trust.d", &dir, NULL) == 0 && asprintf(&p, "%s/%s.json", dir, name) >= 0) {
+  if (pl_path_user_config("trust.d", &dir, NULL) == 0 && asprintf(&p, "%s/%s.json", dir, name) >= 0) {
     if (access(p, F_OK) == 0) {
       *path = p;
       return 0;
@@ -211,7 +180,7 @@ int pl_trust_list(struct pl_trust_entry **out, size_t *n, pl_error_t *err) {
   size_t cnt = 0, cap = 0;
   cleanup_free char *user = NULL, *sys = pl_trust_system_dir();
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
-  if ((pl_config_path("trust.d", &user, NULL) == 0 &&
+  if ((pl_path_user_config("trust.d", &user, NULL) == 0 &&
        scan(user, false, &list, &cnt, &cap, err) < 0) ||
       (sys && scan(sys, true, &list, &cnt, &cap, err) < 0)) {
     pl_trust_list_free(list, cnt);

@@ -16,12 +16,6 @@
 
 #define PL_TRUST_NAME_MAX 64
 
-/* $XDG_CONFIG_HOME/pylock/<sub> (or ~/.config/pylock/<sub>), newly allocated. */
-int pl_config_path(const char *sub, char **out, pl_error_t *err);
-/* Default per-registry TUF state directory (last versions seen):
- * ${XDG_STATE_HOME:-~/.local/state}/pylock/registries/<first 32 hex digits of
- * sha256(url)>, newly allocated; not created. */
-int pl_registry_state_dir(const char *url, char **out, pl_error_t *err);
 /* The system trust directory, newly allocated. */
 char *pl_trust_system_dir(void);
 

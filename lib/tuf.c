@@ -621,7 +621,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     free(kept);
     pl_error_free(&e);
   }
-  if (pl_fetcher_open(o->url, &t->f, err) < 0) goto fail;
+  if (pl_fetcher_open(o->url, o->ca_bundle, &t->f, err) < 0) goto fail;
 
   /* 5.3 */
   json_t *start_root = json_deep_copy(t->md[PL_TUF_ROOT].body);

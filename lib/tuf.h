@@ -37,6 +37,7 @@ struct pl_tuf_options {
   const char *root_path; /* the trusted root this registry is anchored to */
   const char *state_dir; /* per-registry state (last versions seen); NULL keeps none */
   time_t now;            /* the clock for expiry; 0 means time(NULL) */
+  const char *ca_bundle; /* for https: NULL for the system's store (pl_config_ca_bundle) */
 };
 
 struct pl_tuf_target {

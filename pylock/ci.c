@@ -14,7 +14,8 @@
 #include "verify.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: pylock ci [--json] [--] CMD [ARGS...]\n\n"
+  fprintf(out, "usage: pylock ci [--json] [--strict] [--no-network] [--allow-write PATH]... [--] "
+               "CMD [ARGS...]\n\n"
                "For a CI job on a fresh runner: rebuild the environment exactly from pylock.toml\n"
                "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
                "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
@@ -26,6 +27,9 @@ static void usage(FILE *out) {
                "{\"sync\",\n"
                "              \"verify\", \"run\"}, \"installed\": [\"name==version\"...],\n"
                "              \"exit_status\" | \"signal\", \"error\"}\n"
+               "  -s, --strict            run CMD as 'pylock run --strict' would (pylock-run(1))\n"
+               "  -n, --no-network        own network namespace with only loopback up\n"
+               "  -w, --allow-write PATH  let CMD write PATH too (repeatable)\n"
                "  -h, --help  print this help and exit\n");
 }
 
@@ -123,16 +127,27 @@ static int prepare(struct summary *s, pl_error_t *err) {
 }
 
 int pl_cmd_ci(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                       {"no-network", no_argument, NULL, 'n'},
+                                       {"strict", no_argument, NULL, 's'},
+                                       {"allow-write", required_argument, NULL, 'w'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   bool json = false;
+  struct pl_run_opts ro = {0};
   int c;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("ci", "unknown option");
+  while ((c = getopt_long(argc, argv, "+nsw:h", opts, NULL)) != -1) {
+    if (c == 'j') {
+      json = true;
+      continue;
     }
+    if (c == 'h') {
+      usage(stdout);
+      return PL_EXIT_OK;
+    }
+    int r = pl_run_opts_parse(c, optarg, "ci", &ro);
+    if (r < 0) return PL_EXIT_USAGE;
+    if (r == 0) return pl_cli_usage_error("ci", "unknown option");
   }
   if (optind >= argc) return pl_cli_usage_error("ci", "missing CMD");
   struct summary s = {.status = -1};
@@ -148,7 +163,7 @@ int pl_cmd_ci(int argc, char **argv) {
   double t0 = now_ms();
   pid_t pid = fork();
   if (pid < 0) return pl_cli_report("ci", (pl_fail(&err, errno, "fork"), &err));
-  if (pid == 0) _exit(pl_run_command(argv[optind], &argv[optind], false));
+  if (pid == 0) _exit(pl_run_command(argv[optind], &argv[optind], &ro));
   /* The job runner signals us; the command must get it. */
   child_pid = pid;
   struct sigaction sa = {.sa_handler = forward};

@@ -55,8 +55,20 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(key, "generate an ed25519 signing key, or show a key's id")                                    \
   X(trust, "add, list and remove the registry roots you trust")
 
+/* How run, shell, ci and the shim sandbox their command (pylock-run(1)). */
+struct pl_run_opts {
+  bool no_network;
+  bool strict;
+  char *allow_write[64]; /* --allow-write, made absolute */
+  size_t nallow_write;
+};
+/* The options run, shell and ci share: n (--no-network), s (--strict), w
+ * (--allow-write PATH).  1 if c was one of them, 0 if not, -1 on a bad
+ * value (reported). */
+int pl_run_opts_parse(int c, const char *arg, const char *cmd, struct pl_run_opts *o);
+
 /* Enter the project's environment and exec cmd; returns only on failure. */
-int pl_run_command(const char *cmd, char **cmd_argv, bool no_network);
+int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o);
 
 /* Act as python3/pip (main() saw a shim's name); never returns on success. */
 int pl_shim_main(const char *name, bool is_pip, int argc, char **argv);

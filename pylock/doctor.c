@@ -9,12 +9,15 @@
 #include "file.h"
 #include "interp.h"
 #include "project.h"
+#include "state.h"
 
 static const char help[] =
     "usage: pylock doctor\n\n"
     "Check that this machine can run pylock: kernel, unprivileged user namespaces,\n"
-    "overlayfs on the filesystem holding the project, seccomp, network namespaces and\n"
-    "the base interpreter. Each failed check names its cause and the fix.\n"
+    "overlayfs on the filesystem holding pylock's state, seccomp, Landlock, network\n"
+    "namespaces, pylock's state directory and the base interpreter, then say what the\n"
+    "sandbox makes read-only, hides and denies. Each failed check names its cause and\n"
+    "the fix.\n"
     "Exit status 0 when every check passes, 1 otherwise.\n\n"
     "Options:\n"
     "  -h, --help  print this help and exit\n";
@@ -23,16 +26,18 @@ int pl_cmd_doctor(int argc, char **argv) {
   int r = pl_cli_only_help("doctor", argc, argv, help);
   if (r >= 0) return r;
 
-  /* Inside a project, test what `run` will use: its .pylock filesystem and
-   * its interpreter.  Elsewhere, the defaults. */
+  /* Inside a project, test what `run` will use: its interpreter.  The
+   * overlay's layers live in pylock's state directory: test its filesystem. */
   struct pl_doctor_opts o = {0};
-  cleanup_free char *root = NULL, *state = NULL, *text = NULL;
+  cleanup_free char *root = NULL, *location = NULL, *text = NULL;
   struct pl_interp in = {0};
+  struct pl_state st = {.fd = -1};
   pl_error_t err = NULL;
-  if (pl_project_find(pl_cli.project, &root, &err) == 0) {
-    int fd = pl_project_open_state(root, &err);
+  if (pl_state_location(&location, &err) == 0) o.state_dir = location;
+  pl_error_free(&err);
+  if (pl_project_find(pl_cli.project, &root, &err) == 0 && pl_state_open(&st, &err) == 0) {
+    int fd = pl_project_state_open(&st, root, false, NULL, &err);
     if (fd >= 0) {
-      if (asprintf(&state, "%s/.pylock", root) < 0) state = NULL;
       if (pl_read_file_at(fd, PL_INTERP_FILE, 16384, &text, NULL, &err) == 0 &&
           pl_interp_parse(text, &in, &err) == 0) {
         o.python = in.python;
@@ -40,9 +45,9 @@ int pl_cmd_doctor(int argc, char **argv) {
       }
       close(fd);
     }
-    o.state_dir = state;
     printf("project %s\n", root);
   }
+  pl_state_close(&st);
   pl_error_free(&err);
 
   struct pl_check *checks = NULL;

@@ -16,18 +16,17 @@
 #include "file.h"
 #include "interp.h"
 #include "project.h"
+#include "state.h"
 #include "toml.h"
 #include "truststore.h"
 #include "tuf.h"
-
-#define REGISTRY_ROOT_FILE "registry-root.json"
 
 /* Where the project's packages come from, as `init --registry` gives it. */
 struct registry_opt {
   const char *url;     /* --registry */
   const char *root;    /* --root FILE */
   const char *trusted; /* --trusted NAME */
-  char *root_text;     /* the validated root (to copy into .pylock) */
+  char *root_text;     /* the validated root (kept in the project's state) */
   size_t root_len;
   char **keyids; /* its root role's key ids */
   size_t nkeyids;
@@ -39,14 +38,14 @@ static void usage(FILE *out) {
       out,
       "usage: pylock init [--python PATH|VERSION] [--registry URL (--root FILE|--trusted NAME)]\n"
       "                   [DIR]\n\n"
-      "Create DIR/pylock.toml and DIR/.pylock/ holding an empty environment on a\n"
-      "read-only base interpreter. DIR defaults to the working directory and is\n"
-      "created if missing. On an existing project it changes nothing.\n\n"
+      "Create DIR/pylock.toml, and an empty environment on a read-only base\n"
+      "interpreter in pylock's state directory. DIR defaults to the working\n"
+      "directory and is created if missing. On an existing project it changes nothing.\n\n"
       "Options:\n"
       "  -p, --python PATH|VERSION  base interpreter (default: python3.12 on PATH, else python3)\n"
       "  --registry URL             the signed registry packages come from (a directory,\n"
       "                             file://, http:// or https://)\n"
-      "  --root FILE                its trusted TUF root; a copy is kept in .pylock/\n"
+      "  --root FILE                its trusted TUF root; pylock keeps a copy\n"
       "  --trusted NAME             or a root added with 'pylock trust add'\n"
       "  -h, --help                 print this help and exit\n");
 }
@@ -150,60 +149,73 @@ static char *lock_text(const struct pl_interp *in, const struct registry_opt *re
   return out;
 }
 
+/* The project's state, made fresh: what an interrupted init left goes. */
+static int fresh_state(const struct pl_state *st, const char *root, char **path, pl_error_t *err) {
+  char id[PL_PROJECT_ID_MAX], rel[PL_PROJECT_ID_MAX + 16];
+  pl_project_id(root, id);
+  snprintf(rel, sizeof rel, "%s/%s", PL_STATE_PROJECTS, id);
+  struct stat sst;
+  if (fstatat(st->fd, rel, &sst, AT_SYMLINK_NOFOLLOW) == 0 && pl_remove_tree_at(st->fd, rel, err) < 0)
+    return -1;
+  return pl_project_state_open(st, root, true, path, err);
+}
+
 static int init_project(const char *dir, const char *python_opt, struct registry_opt *reg,
                         pl_error_t *err) {
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) return pl_fail(err, errno, "create %s", dir);
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  cleanup_free char *root = realpath(dir, NULL);
+  if (root == NULL) return pl_fail(err, errno, "%s", dir);
+  if (pl_project_check_dir(root, err) < 0) return -1;
+  struct pl_state st = {.fd = -1};
+  if (pl_state_open(&st, err) < 0) return -1;
+  int rc = -1;
+  struct pl_interp in = {0};
+  cleanup_free char *python = NULL, *interp_text = NULL, *lock = NULL, *spath = NULL;
+  cleanup_close int sfd = -1, probe_cache = -1;
   if (faccessat(dfd, PL_LOCK_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-    bool built = faccessat(dfd, PL_STATE_DIR "/" PL_CURRENT_LINK, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+    pl_error_t e = NULL;
+    int fd = pl_project_state_open(&st, root, false, NULL, &e);
+    bool built = fd >= 0;
+    if (fd >= 0) close(fd);
+    pl_error_free(&e);
     pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed%s", dir,
                 PL_LOCK_FILE,
                 built ? "" : "\npylock: hint: build its environment with: pylock sync");
-    return 0;
+    rc = 0;
+    goto out;
   }
-  cleanup_free char *python = NULL;
   if ((python_opt ? pl_interp_resolve(python_opt, &python, err) : pl_interp_default(&python, err)) <
-      0)
-    return -1;
-  if (registry_load(reg, err) < 0) return -1;
-  struct pl_interp in = {0};
-  if (pl_interp_probe(python, &in, err) < 0) return -1;
-
-  int rc = -1;
-  cleanup_free char *interp_text = pl_interp_format(&in);
-  cleanup_free char *lock = lock_text(&in, reg, err);
-  cleanup_close int sfd = -1;
-  if (lock == NULL) goto out;
+          0 ||
+      registry_load(reg, err) < 0 ||
+      (probe_cache = pl_state_subdir(&st, PL_STATE_INTERP, true, err)) < 0 ||
+      pl_interp_probe(python, probe_cache, &in, err) < 0)
+    goto out;
+  interp_text = pl_interp_format(&in);
+  if ((lock = lock_text(&in, reg, err)) == NULL) goto out;
   if (interp_text == NULL) {
     pl_fail(err, ENOMEM, "init");
     goto out;
   }
-  if (mkdirat(dfd, PL_STATE_DIR, 0755) < 0 && errno != EEXIST) {
-    pl_fail(err, errno, "create %s/%s", dir, PL_STATE_DIR);
-    goto out;
-  }
-  sfd = openat(dfd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (sfd < 0) {
-    pl_fail(err, errno, "open %s/%s", dir, PL_STATE_DIR);
-    goto out;
-  }
   /* Order matters for crashes: pylock.toml is written last, so an
    * interrupted init leaves no project and can simply be run again. */
-  if (pl_write_file_atomic_at(sfd, ".gitignore", "*\n", 2, 0644, err) < 0 ||
-      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0644, err) <
+  struct pl_lockfile empty = {0};
+  if ((sfd = fresh_state(&st, root, &spath, err)) < 0 ||
+      pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0600, err) <
           0 ||
-      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0755, err) < 0 ||
-      (reg->root && pl_write_file_atomic_at(sfd, REGISTRY_ROOT_FILE, reg->root_text, reg->root_len,
-                                            0644, err) < 0) ||
+      pl_mkdir_p_at(sfd, PL_RUN_DIR, 0700, err) < 0 ||
+      (reg->root_text && pl_write_file_atomic_at(sfd, PL_REGISTRY_ROOT_FILE, reg->root_text,
+                                                 reg->root_len, 0600, err) < 0) ||
       pl_envgen_create(sfd, 1, &in, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
       pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0 ||
-      pl_env_write_meta(dfd, sfd, 1, 0, err) < 0)
+      pl_env_write_meta(dfd, sfd, 1, &empty, err) < 0)
     goto out;
   pl_cli_info("pylock: created %s/%s on Python %s (%s)", dir, PL_LOCK_FILE, in.version, in.python);
   rc = 0;
 out:
   pl_interp_free(&in);
+  pl_state_close(&st);
   return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "paths.h"
 #include "cleanup.h"
 #include "sha.h"
 #include "ed25519.h"
@@ -54,7 +55,7 @@ static int generate(int argc, char **argv) {
   cleanup_free char *path = NULL;
   if (out == NULL) {
     cleanup_free char *dir = NULL;
-    if (pl_config_path("keys", &dir, &err) < 0 || pl_mkdir_p(dir, 0700, &err) < 0)
+    if (pl_path_user_config("keys", &dir, &err) < 0 || pl_mkdir_p(dir, 0700, &err) < 0)
       return pl_cli_report("key generate", &err);
     if (asprintf(&path, "%s/default.key", dir) < 0) return PL_EXIT_FAIL;
     out = path;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keepalive.h"
 #include "shim.h"
 
 struct pl_cli pl_cli;
@@ -60,9 +61,12 @@ static int refuse_if_setid(void) {
 int main(int argc, char **argv) {
   if (refuse_if_setid() < 0) return PL_EXIT_FAIL;
 
-  /* Called as python3, pip...: a shim (see lib/shim.h). */
   const char *base = strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];
+  /* The keep-alive holder: pylock re-executed in a new sandbox (keepalive.h). */
+  if (strcmp(base, PL_KEEPALIVE_HOLDER_NAME) == 0) pl_keepalive_holder_main(argc, argv);
+
+  /* Called as python3, pip...: a shim (see lib/shim.h). */
   bool is_pip;
   if (pl_shim_name(base, &is_pip)) return pl_shim_main(base, is_pip, argc, argv);
 

@@ -9,6 +9,8 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "paths.h"
+#include "config.h"
 #include "ed25519.h"
 #include "fetch.h"
 #include "fetchwheel.h"
@@ -181,7 +183,7 @@ static int load_keys(const char *const *files, size_t n, bool default_key, struc
   const char *one[1];
   if (n == 0 && default_key) {
     cleanup_free char *dir = NULL;
-    if (pl_config_path("keys", &dir, err) < 0) return -1;
+    if (pl_path_user_config("keys", &dir, err) < 0) return -1;
     if (asprintf(&def, "%s/default.key", dir) < 0) return pl_fail(err, ENOMEM, "key");
     one[0] = def;
     files = one;
@@ -352,6 +354,8 @@ static int verify_cmd(struct args *a) {
   bool tmp_made = false;
   if (a->trusted && pl_trust_find(a->trusted, &root, &err) < 0)
     return pl_cli_report("registry verify", &err);
+  const char *ca = NULL;
+  if (pl_config_ca_bundle(&ca, &err) < 0) return pl_cli_report("registry verify", &err);
   if (a->root) root = strdup(a->root);
   if (root == NULL) {
     /* Trust on first use of the registry's own first root, for a
@@ -363,7 +367,7 @@ static int verify_cmd(struct args *a) {
     if (mkdtemp(tmpdir) == NULL) return PL_EXIT_FAIL;
     tmp_made = true;
     if (asprintf(&tofu, "%s/1.root.json", tmpdir) < 0) return PL_EXIT_FAIL;
-    if (pl_fetcher_open(url, &f, &err) < 0 ||
+    if (pl_fetcher_open(url, ca, &f, &err) < 0 ||
         pl_fetch_mem(f, "1.root.json", PL_TUF_ROOT_MAX, &raw, &len, &err) < 0 ||
         (fd = open(tofu, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)) < 0 ||
         write(fd, raw, len) != (ssize_t)len) {
@@ -384,7 +388,8 @@ static int verify_cmd(struct args *a) {
             url);
     root = strdup(tofu);
   }
-  struct pl_tuf_options o = {.url = url, .root_path = root, .state_dir = a->state};
+  struct pl_tuf_options o = {
+      .url = url, .root_path = root, .state_dir = a->state, .ca_bundle = ca};
   struct pl_tuf *t = NULL;
   int r = pl_tuf_update(&o, &t, &err);
   if (tmp_made) {

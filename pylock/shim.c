@@ -16,6 +16,7 @@
 #include "env.h"
 #include "file.h"
 #include "interp.h"
+#include "launch.h"
 #include "project.h"
 #include "shim.h"
 #include "toml.h"
@@ -84,47 +85,72 @@ static bool wants_auto_sync(int root_fd) {
   return on;
 }
 
+/* Are we inside this project's sandbox already (a shim run by code running
+ * in it)?  Decided from the kernel, never from the environment: a seccomp
+ * filter on us, and our own mount namespace being one that pylock made for
+ * this project (any of its generations). */
+static bool inside_project_sandbox(const struct pl_launch *l) {
+  const char *inside = getenv("PYLOCK_PROJECT");
+  if (inside == NULL || strcmp(inside, l->root) != 0) return false; /* only a hint */
+  cleanup_free char *status = NULL, *info = NULL;
+  if (pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) < 0 ||
+      strstr(status, "\nSeccomp:\t2\n") == NULL ||
+      pl_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1u << 20, &info, NULL, NULL) < 0)
+    return false;
+  pl_error_t err = NULL;
+  bool ok = pl_sandbox_check_mounts(info, &l->sb, true, &err) == 0;
+  pl_error_free(&err);
+  return ok;
+}
+
 int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   const char *off = getenv("PYLOCK_SHIM");
   if (off && strcmp(off, "off") == 0) return exec_real(name, argv);
+  pl_error_t err = NULL;
   cleanup_free char *root = NULL;
-  if (pl_project_find(NULL, &root, NULL) < 0) return exec_real(name, argv);
-
-  cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int state_fd =
-      root_fd < 0 ? -1 : openat(root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const char *inside = getenv("PYLOCK_PROJECT");
-  bool nested = inside && strcmp(inside, root) == 0;
-  if (!nested) {
-    enum pl_env_state st = state_fd < 0 ? PL_ENV_MISSING : pl_env_quick_state(root_fd, state_fd);
-    if (st != PL_ENV_FRESH) {
-      if (root_fd < 0 || !wants_auto_sync(root_fd))
-        return st == PL_ENV_MISSING
-                   ? die(name, "%s has no environment yet; run: pylock sync", root)
-                   : die(name,
-                         "%s/pylock.toml changed since its environment was built; run: "
-                         "pylock sync",
-                         root);
-      pl_error_t err = NULL;
-      struct pl_sync_result res;
-      pl_cli.verbosity = -1;
-      if (pl_sync_project(false, &res, &err) < 0) return pl_cli_report("auto-sync", &err);
-      if (state_fd < 0)
-        state_fd = openat(root_fd, PL_STATE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pl_project_find(NULL, &root, &err) < 0) {
+    /* A project someone else could have planted: not ours to run. */
+    if (err->errnum == EPERM) {
+      cleanup_free char *msg = pl_error_string(err);
+      fprintf(stderr, "pylock (%s shim): %s; running the real %s\n", name, msg, name);
     }
+    pl_error_free(&err);
+    return exec_real(name, argv);
   }
-  cleanup_free char *text = NULL;
-  struct pl_interp in = {0};
-  if (state_fd < 0 || pl_read_file_at(state_fd, PL_INTERP_FILE, 16384, &text, NULL, NULL) < 0 ||
-      pl_interp_parse(text, &in, NULL) < 0)
-    return die(name, "%s has no usable environment; run: pylock sync", root);
+  struct pl_launch l;
+  struct pl_launch_opts lo = {.project = root};
+  int opened = pl_launch_open(&l, &lo, &err);
+  bool missing = opened < 0 && err->errnum == ENOENT;
+  if ((opened < 0 && missing) || (opened == 0 && !l.fresh && !inside_project_sandbox(&l))) {
+    cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0 || !wants_auto_sync(root_fd)) {
+      if (opened < 0) {
+        pl_launch_close(&l);
+        return pl_cli_report(name, &err);
+      }
+      pl_launch_close(&l);
+      return die(name, "%s/%s changed since its environment was built; run: pylock sync", root,
+                 PL_LOCK_FILE);
+    }
+    pl_error_free(&err);
+    pl_launch_close(&l);
+    struct pl_sync_result res;
+    pl_cli.verbosity = -1;
+    pl_cli.project = root;
+    if (pl_sync_project(false, &res, &err) < 0) return pl_cli_report("auto-sync", &err);
+    opened = pl_launch_open(&l, &lo, &err);
+  }
+  if (opened < 0) {
+    pl_launch_close(&l);
+    return pl_cli_report(name, &err);
+  }
 
   /* Arguments: the project's interpreter by absolute path, so that
    * sys.executable is the real one and never this shim again. */
   char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
   if (nargv == NULL) return 1;
   int k = 0;
-  nargv[k++] = in.python;
+  nargv[k++] = l.in.python;
   if (is_pip) {
     if (argc > 1 && (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)) {
       fprintf(stderr,
@@ -140,13 +166,14 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     nargv[k++] = argv[i];
   nargv[k] = NULL;
-  if (nested) {
+  if (inside_project_sandbox(&l)) {
     /* Already inside this project's environment: the interpreter itself. */
-    execv(in.python, nargv);
-    return die(name, "cannot run %s", in.python);
+    execv(l.in.python, nargv);
+    return die(name, "cannot run %s", l.in.python);
   }
-  pl_cli.project = root;
-  return pl_run_command(in.python, nargv, false);
+  int e = pl_launch_exec(&l, l.in.python, nargv, &err);
+  if (e < 0) return pl_cli_report(name, &err);
+  return die(name, "%s: %s", l.in.python, strerror(e));
 }
 
 /* ---- pylock shim install|uninstall ---- */
@@ -230,7 +257,7 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
                         "no python3.12 or python3 on PATH outside %s", dir);
   }
   struct pl_interp in = {0};
-  if (pl_interp_probe(real_py, &in, err) < 0) return -1;
+  if (pl_interp_probe(real_py, -1, &in, err) < 0) return -1;
   struct pl_shim_entry e[PL_SHIM_MAX] = {0};
   int n = 0;
   const char *pynames[] = {"python3", "python", NULL};

@@ -53,7 +53,7 @@ static char *fx_rebase(const char *path, const char *old, const char *new_prefix
 static void fx_interp(const char *python, const char *prefix, struct pl_interp *in) {
   pl_error_t err = NULL;
   memset(in, 0, sizeof *in);
-  if (pl_interp_probe(python, in, &err) < 0) fail_msg("%s", pl_error_string(err));
+  if (pl_interp_probe(python, -1, in, &err) < 0) fail_msg("%s", pl_error_string(err));
   if (prefix == NULL) return;
   char *old = in->prefix;
 #define REBASE(f)                                                                                  \

@@ -11,9 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cache.h"
 #include "config.h"
 #include "keepalive.h"
+#include "paths.h"
+#include "state.h"
 #include "truststore.h"
 
 struct fx {
@@ -82,34 +83,80 @@ static void test_config_without_files_sets_nothing(void **state) {
   struct pl_config c;
   assert_int_equal(pl_config_load(&c, &f->err), 0);
   assert_int_equal(c.keepalive, -1);
-  assert_null(c.cache_dir);
+  assert_int_equal(c.strict, -1);
+  assert_null(c.state_dir);
   assert_null(c.ca_bundle);
+  assert_int_equal(c.nallow_write, 0);
+  assert_int_equal(c.nsafe_dirs, 0);
   pl_config_free(&c);
 }
 
 static void test_config_user_file_overrides_system_file_key_by_key(void **state) {
   struct fx *f = *state;
-  write_system(f, "# the administrator's\nkeepalive = 10\ncache-dir = \"/srv/sys-cache\"\n"
-                  "ca-bundle = \"/etc/ssl/corp.pem\"\n");
-  write_user(f, "keepalive = 0\ncache-dir = \"/home/u/cache\"\n");
+  write_system(f, "# the administrator's\nkeepalive = 10\nstate-dir = \"/srv/sys-state\"\n"
+                  "ca-bundle = \"/etc/ssl/corp.pem\"\nstrict = true\n");
+  write_user(f, "keepalive = 0\nstate-dir = \"/home/u/state\"\nstrict = false\n");
   struct pl_config c;
   assert_int_equal(pl_config_load(&c, &f->err), 0);
   assert_int_equal(c.keepalive, 0);
-  assert_string_equal(c.cache_dir, "/home/u/cache");
+  assert_string_equal(c.state_dir, "/home/u/state");
   assert_string_equal(c.ca_bundle, "/etc/ssl/corp.pem"); /* from the system file */
+  assert_int_equal(c.strict, 0);
   pl_config_free(&c);
+}
+
+static void test_config_lists_of_both_files_add_up(void **state) {
+  struct fx *f = *state;
+  write_system(f, "allow-write = [\"/srv/data\"]\nsafe-directories = [\"/srv/shared\"]\n");
+  write_user(f, "allow-write = [\"/home/u/work\", \"/mnt/scratch\"]\n");
+  struct pl_config c;
+  assert_int_equal(pl_config_load(&c, &f->err), 0);
+  assert_int_equal(c.nallow_write, 3);
+  assert_string_equal(c.allow_write[0], "/srv/data");
+  assert_string_equal(c.allow_write[1], "/home/u/work");
+  assert_string_equal(c.allow_write[2], "/mnt/scratch");
+  assert_int_equal(c.nsafe_dirs, 1);
+  assert_string_equal(c.safe_dirs[0], "/srv/shared");
+  pl_config_free(&c);
+}
+
+static void test_config_list_entries_must_be_absolute(void **state) {
+  struct fx *f = *state;
+  struct pl_config c;
+  pl_config_init(&c);
+  const char *t1 = "allow-write = [\"rel\"]\n";
+  assert_int_equal(pl_config_parse(t1, strlen(t1), "F", &c, &f->err), -1);
+  assert_non_null(strstr(message(f), "F, line 1: allow-write: entry 1 must be an absolute path"));
+  const char *t2 = "allow-write = [\"*\"]\n";
+  assert_int_equal(pl_config_parse(t2, strlen(t2), "F", &c, &f->err), -1);
+  const char *t3 = "safe-directories = [\"*\"]\n"; /* git's "every directory" */
+  assert_int_equal(pl_config_parse(t3, strlen(t3), "F", &c, &f->err), 0);
+  const char *t4 = "allow-write = \"/x\"\n";
+  assert_int_equal(pl_config_parse(t4, strlen(t4), "F", &c, &f->err), -1);
+  assert_non_null(strstr(message(f), "must be a list of absolute paths"));
+  pl_config_free(&c);
+}
+
+static void test_config_cache_dir_is_refused_with_its_new_name(void **state) {
+  struct fx *f = *state;
+  struct pl_config c;
+  pl_config_init(&c);
+  const char *t = "cache-dir = \"/x\"\n";
+  assert_int_equal(pl_config_parse(t, strlen(t), "F", &c, &f->err), -1);
+  assert_non_null(strstr(message(f), "cache-dir is no longer a setting"));
+  assert_non_null(strstr(f->err->hint, "state-dir"));
 }
 
 static void test_config_unknown_key_is_refused_naming_file_line_and_known_keys(void **state) {
   struct fx *f = *state;
-  write_user(f, "keepalive = 5\n\ncache_dir = \"/x\"\n");
+  write_user(f, "keepalive = 5\n\nstate_dir = \"/x\"\n");
   struct pl_config c;
   assert_int_equal(pl_config_load(&c, &f->err), -1);
   char want[200];
-  snprintf(want, sizeof want, "%s/pylock/config.toml, line 3: unknown key 'cache_dir'", f->user);
+  snprintf(want, sizeof want, "%s/pylock/config.toml, line 3: unknown key 'state_dir'", f->user);
   assert_non_null(strstr(message(f), want));
-  assert_non_null(strstr(message(f), "keepalive, cache-dir, ca-bundle"));
-  assert_null(c.cache_dir); /* nothing half-loaded */
+  assert_non_null(strstr(message(f), PL_CONFIG_KEYS));
+  assert_null(c.state_dir); /* nothing half-loaded */
 }
 
 static void test_config_table_is_an_unknown_key(void **state) {
@@ -142,9 +189,9 @@ static void test_config_relative_paths_are_refused(void **state) {
   struct fx *f = *state;
   struct pl_config c;
   pl_config_init(&c);
-  const char *t1 = "cache-dir = \"cache\"\n";
+  const char *t1 = "state-dir = \"state\"\n";
   assert_int_equal(pl_config_parse(t1, strlen(t1), "F", &c, &f->err), -1);
-  assert_non_null(strstr(message(f), "F, line 1: cache-dir must be an absolute path"));
+  assert_non_null(strstr(message(f), "F, line 1: state-dir must be an absolute path"));
   const char *t2 = "ca-bundle = \"\"\n";
   assert_int_equal(pl_config_parse(t2, strlen(t2), "F", &c, &f->err), -1);
   const char *t3 = "\"ca-bundle\" = 3\n";
@@ -166,12 +213,13 @@ static void test_config_error_leaves_the_configuration_unchanged(void **state) {
   struct fx *f = *state;
   struct pl_config c;
   pl_config_init(&c);
-  const char *good = "keepalive = 7\ncache-dir = \"/a\"\n";
+  const char *good = "keepalive = 7\nstate-dir = \"/a\"\nallow-write = [\"/w\"]\n";
   assert_int_equal(pl_config_parse(good, strlen(good), "F", &c, &f->err), 0);
-  const char *bad = "keepalive = 9\ncache-dir = \"/b\"\ntypo = 1\n";
+  const char *bad = "keepalive = 9\nstate-dir = \"/b\"\nallow-write = [\"/v\"]\ntypo = 1\n";
   assert_int_equal(pl_config_parse(bad, strlen(bad), "F", &c, &f->err), -1);
   assert_int_equal(c.keepalive, 7);
-  assert_string_equal(c.cache_dir, "/a");
+  assert_string_equal(c.state_dir, "/a");
+  assert_int_equal(c.nallow_write, 1);
   pl_config_free(&c);
 }
 
@@ -192,38 +240,45 @@ static void test_config_oversized_file_is_refused(void **state) {
 
 static void test_sysconf_dir_follows_pylock_sysconfdir(void **state) {
   struct fx *f = *state;
-  assert_string_equal(pl_sysconf_dir(), f->sys);
+  assert_string_equal(pl_path_system_config(), f->sys);
   char *trust = pl_trust_system_dir();
   char want[160];
   snprintf(want, sizeof want, "%s/trust.d", f->sys);
   assert_string_equal(trust, want);
   free(trust);
   unsetenv("PYLOCK_SYSCONFDIR");
-  assert_string_equal(pl_sysconf_dir(), "/etc/pylock");
+  assert_string_equal(pl_path_system_config(), "/etc/pylock");
 }
 
-static void test_cache_dir_environment_over_configuration_over_xdg(void **state) {
+static void test_state_dir_environment_over_configuration_over_xdg(void **state) {
   struct fx *f = *state;
-  write_user(f, "cache-dir = \"/from/config\"\n");
-  setenv("XDG_CACHE_HOME", "/from/xdg", 1);
+  write_user(f, "state-dir = \"/from/config\"\n");
+  setenv("XDG_STATE_HOME", "/from/xdg", 1);
   char *p = NULL;
-  assert_int_equal(pl_cache_default_path(&p, &f->err), 0);
+  assert_int_equal(pl_state_location(&p, &f->err), 0);
   assert_string_equal(p, "/from/config");
   free(p);
-  setenv("PYLOCK_CACHE_DIR", "/from/env", 1);
-  assert_int_equal(pl_cache_default_path(&p, &f->err), 0);
+  setenv("PYLOCK_STATE_DIR", "/from/env", 1);
+  assert_int_equal(pl_state_location(&p, &f->err), 0);
   assert_string_equal(p, "/from/env");
   free(p);
-  unsetenv("PYLOCK_CACHE_DIR");
-  unsetenv("XDG_CACHE_HOME");
+  setenv("PYLOCK_STATE_DIR", "relative", 1);
+  assert_int_equal(pl_state_location(&p, &f->err), -1);
+  unsetenv("PYLOCK_STATE_DIR");
+  pl_config_reset();
+  write_user(f, "keepalive = 1\n");
+  assert_int_equal(pl_state_location(&p, &f->err), 0);
+  assert_string_equal(p, "/from/xdg/pylock");
+  free(p);
+  unsetenv("XDG_STATE_HOME");
 }
 
-static void test_cache_dir_reports_a_broken_configuration(void **state) {
+static void test_state_dir_reports_a_broken_configuration(void **state) {
   struct fx *f = *state;
-  write_user(f, "cachedir = \"/x\"\n");
+  write_user(f, "statedir = \"/x\"\n");
   char *p = NULL;
-  assert_int_equal(pl_cache_default_path(&p, &f->err), -1);
-  assert_non_null(strstr(message(f), "unknown key 'cachedir'"));
+  assert_int_equal(pl_state_location(&p, &f->err), -1);
+  assert_non_null(strstr(message(f), "unknown key 'statedir'"));
 }
 
 static void test_keepalive_environment_over_configuration_over_default(void **state) {
@@ -281,6 +336,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(
           test_config_unknown_key_is_refused_naming_file_line_and_known_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_table_is_an_unknown_key, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_lists_of_both_files_add_up, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_list_entries_must_be_absolute, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_cache_dir_is_refused_with_its_new_name, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_config_wrong_type_names_the_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_keepalive_out_of_range_is_refused, setup,
                                       teardown),
@@ -291,9 +350,9 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_config_oversized_file_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sysconf_dir_follows_pylock_sysconfdir, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cache_dir_environment_over_configuration_over_xdg, setup,
+      cmocka_unit_test_setup_teardown(test_state_dir_environment_over_configuration_over_xdg, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_cache_dir_reports_a_broken_configuration, setup,
+      cmocka_unit_test_setup_teardown(test_state_dir_reports_a_broken_configuration, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_keepalive_environment_over_configuration_over_default,
                                       setup, teardown),

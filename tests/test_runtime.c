@@ -1,6 +1,7 @@
 /* Unit tests: the pure parts of the run path — environment scrubbing, PATH
  * building, interpreter records, keep-alive records, overlay escaping,
  * project discovery, bounded file reads, the build-time seccomp filter. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,20 +137,22 @@ static void test_keepalive_record_round_trips(void **state) {
 static void test_keepalive_parse_rejects_malformed_records(void **state) {
   struct pl_keepalive_record r;
   const char *bad[] = {"",
-                       "pylock-keepalive 2 10 1 2 00 generations/1\n",
-                       "pylock-keepalive 1 1 1 2 00 generations/1\n", /* pid 1 */
-                       "pylock-keepalive 1 10 1 2 00 generations/1",  /* no newline */
-                       "pylock-keepalive 1 10 1 2 00 generations/1\nextra",
-                       "pylock-keepalive 1 -5 1 2 00 generations/1\n"};
+                       "pylock-keepalive 1 10 1 2 00 generations/1\n", /* the old format */
+                       "pylock-keepalive 3 10 1 2 00 generations/1\n",
+                       "pylock-keepalive 2 1 1 2 00 generations/1\n", /* pid 1 */
+                       "pylock-keepalive 2 10 1 2 00 generations/1",  /* no newline */
+                       "pylock-keepalive 2 10 1 2 00 generations/1\nextra",
+                       "pylock-keepalive 2 -5 1 2 00 generations/1\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pl_keepalive_parse(bad[i], &r), -1);
 }
 
 static void test_keepalive_digest_changes_with_any_field(void **state) {
   struct pl_sandbox a = {.project = "/p",
-                         .state_dir = "/p/.pylock",
+                         .state_root = "/h/.local/state/pylock",
+                         .config_dir = "/h/.config/pylock",
                          .prefix = "/usr",
-                         .layer = "/p/.pylock/generations/1",
+                         .layer = "/h/.local/state/pylock/projects/p-1/generations/1",
                          .user_site = "/h/.local/lib/python3.11"};
   uint64_t base = pl_keepalive_digest(&a, "generations/1");
   assert_true(base == pl_keepalive_digest(&a, "generations/1"));
@@ -163,6 +166,12 @@ static void test_keepalive_digest_changes_with_any_field(void **state) {
   b = a;
   b.prefix = "/us";
   b.project = "r/p"; /* same concatenation, different fields */
+  assert_true(base != pl_keepalive_digest(&b, "generations/1"));
+  b = a;
+  b.strict = true; /* --strict runs get a holder of their own */
+  assert_true(base != pl_keepalive_digest(&b, "generations/1"));
+  b = a;
+  b.config_dir = "/h/.config/other";
   assert_true(base != pl_keepalive_digest(&b, "generations/1"));
 }
 
@@ -266,53 +275,81 @@ static void test_seccomp_filter_matches_policy(void **state) {
 }
 
 /* A fake interpreter that answers the probe and counts how often it ran. */
-static void write_fake_python(const char *path, const char *counter, const char *version) {
+/* A fake interpreter that answers the probe, and tries to leave a mark. */
+static void write_fake_python(const char *path, const char *mark, const char *version) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   fprintf(f,
-          "#!/bin/sh\necho x >> %s\n"
+          "#!/bin/sh\necho x >> %s 2>/dev/null\n"
           "printf 'version=%s\\nprefix=/opt/fk\\npurelib=/opt/fk/lib/site\\n"
           "platlib=/opt/fk/lib/site\\nscripts=/opt/fk/bin\\ninclude=/opt/fk/include\\n"
           "data=/opt/fk\\ncache_tag=x\\n'\n",
-          counter, version);
+          mark, version);
   fclose(f);
   chmod(path, 0755);
-}
-
-static int count_lines(const char *path) {
-  FILE *f = fopen(path, "r");
-  int n = 0, c;
-  while (f && (c = fgetc(f)) != EOF)
-    n += c == '\n';
-  if (f) fclose(f);
-  return n;
 }
 
 static void test_interp_probe_is_cached_until_the_interpreter_changes(void **state) {
   char dir[] = "/tmp/pylock-unit-probe-XXXXXX";
   assert_non_null(mkdtemp(dir));
-  char py[PATH_MAX], counter[PATH_MAX], cache[PATH_MAX];
+  char py[PATH_MAX], mark[PATH_MAX], cache[PATH_MAX];
   snprintf(py, sizeof py, "%s/python3", dir);
-  snprintf(counter, sizeof counter, "%s/count", dir);
+  snprintf(mark, sizeof mark, "%s/mark", dir);
   snprintf(cache, sizeof cache, "%s/cache", dir);
-  setenv("XDG_CACHE_HOME", cache, 1);
-  write_fake_python(py, counter, "3.99.1");
+  assert_int_equal(mkdir(cache, 0700), 0);
+  int cfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  write_fake_python(py, mark, "3.99.1");
   pl_error_t err = NULL;
   struct pl_interp a = {0}, b = {0}, c = {0};
-  assert_int_equal(pl_interp_probe(py, &a, &err), 0);
-  assert_int_equal(pl_interp_probe(py, &b, &err), 0);
-  assert_int_equal(count_lines(counter), 1); /* the second came from the cache */
-  assert_string_equal(b.version, "3.99.1");
+  assert_int_equal(pl_interp_probe(py, cfd, &a, &err), 0);
+  assert_string_equal(a.version, "3.99.1");
+  /* The answer is in the cache: change it there, and the next probe says so. */
+  DIR *d = fdopendir(dup(cfd));
+  struct dirent *e;
+  char cached[NAME_MAX + 1] = "";
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') snprintf(cached, sizeof cached, "%s", e->d_name);
+  closedir(d);
+  assert_true(cached[0]);
+  const char *text = "version=3.99.7\nprefix=/opt/fk\npurelib=/opt/fk/lib/site\n"
+                     "platlib=/opt/fk/lib/site\nscripts=/opt/fk/bin\ninclude=/opt/fk/include\n"
+                     "data=/opt/fk\ncache_tag=x\n";
+  assert_int_equal(pl_write_file_atomic_at(cfd, cached, text, strlen(text), 0600, &err), 0);
+  assert_int_equal(pl_interp_probe(py, cfd, &b, &err), 0);
+  assert_string_equal(b.version, "3.99.7"); /* from the cache */
   assert_string_equal(b.python, py);
+  /* A cached answer someone else could have written is not used. */
+  assert_int_equal(fchmodat(cfd, cached, 0622, 0), 0);
+  struct pl_interp d2 = {0};
+  assert_int_equal(pl_interp_probe(py, cfd, &d2, &err), 0);
+  assert_string_equal(d2.version, "3.99.1");
+  pl_interp_free(&d2);
   sleep(1); /* a new mtime, even on coarse clocks */
-  write_fake_python(py, counter, "3.99.2");
-  assert_int_equal(pl_interp_probe(py, &c, &err), 0);
-  assert_int_equal(count_lines(counter), 2); /* upgraded: probed afresh */
-  assert_string_equal(c.version, "3.99.2");
+  write_fake_python(py, mark, "3.99.2");
+  assert_int_equal(pl_interp_probe(py, cfd, &c, &err), 0);
+  assert_string_equal(c.version, "3.99.2"); /* upgraded: probed afresh */
   pl_interp_free(&a);
   pl_interp_free(&b);
   pl_interp_free(&c);
-  unsetenv("XDG_CACHE_HOME");
+  close(cfd);
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_interp_probe_runs_where_it_can_write_nothing(void **state) {
+  char dir[] = "/tmp/pylock-unit-probe-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char py[PATH_MAX], mark[PATH_MAX];
+  snprintf(py, sizeof py, "%s/python3", dir);
+  snprintf(mark, sizeof mark, "%s/mark", dir);
+  write_fake_python(py, mark, "3.99.1");
+  pl_error_t err = NULL;
+  struct pl_interp a = {0};
+  if (pl_interp_probe(py, -1, &a, &err) < 0) fail_msg("%s", pl_error_string(err));
+  assert_string_equal(a.version, "3.99.1");
+  assert_int_equal(access(mark, F_OK), -1); /* the interpreter's write failed */
+  pl_interp_free(&a);
   char cmd[PATH_MAX + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   assert_int_equal(system(cmd), 0);
@@ -343,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_seccomp_filter_matches_policy),
       cmocka_unit_test(test_describe_filesystem_names_type_and_mount_point),
       cmocka_unit_test(test_interp_probe_is_cached_until_the_interpreter_changes),
+      cmocka_unit_test(test_interp_probe_runs_where_it_can_write_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,27 +126,12 @@ static void test_trust_system_roots_are_found_but_never_removed(void **state) {
   pl_trust_list_free(list, n);
 }
 
-static void test_registry_state_dir_is_per_url_under_xdg_state_home(void **state) {
-  struct fx *f = *state;
-  setenv("XDG_STATE_HOME", "/st", 1);
-  char *a = NULL, *b = NULL;
-  assert_int_equal(pl_registry_state_dir("https://a.example/reg", &a, &f->err), 0);
-  assert_int_equal(pl_registry_state_dir("https://b.example/reg", &b, &f->err), 0);
-  assert_int_equal(strncmp(a, "/st/pylock/registries/", 22), 0);
-  assert_int_equal(strlen(a), 22 + 32);
-  assert_string_not_equal(a, b);
-  free(a);
-  free(b);
-  unsetenv("XDG_STATE_HOME");
-}
-
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_trust_add_keeps_self_signed_root_and_list_shows_it),
       T(test_trust_add_refuses_what_is_not_a_self_signed_root),
       T(test_trust_system_roots_are_found_but_never_removed),
-      T(test_registry_state_dir_is_per_url_under_xdg_state_home),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

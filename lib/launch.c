@@ -1,0 +1,148 @@
+/* pylock — running a command in a project's environment; see launch.h. */
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "env.h"
+#include "environ.h"
+#include "file.h"
+#include "harden.h"
+#include "keepalive.h"
+#include "lockfile.h"
+#include "paths.h"
+#include "project.h"
+
+#define INTERP_FILE_MAX 16384
+
+/* The project's own settings: from the generation's record while
+ * pylock.toml has not changed since the sync, else from pylock.toml. */
+static int project_policy(struct pl_launch *l, int root_fd, bool *strict, bool *no_network,
+                          pl_error_t *err) {
+  struct pl_env_policy p;
+  if (pl_env_quick_state(root_fd, l->state_fd, &p) == PL_ENV_FRESH) {
+    *strict = p.strict, *no_network = p.no_network;
+    l->fresh = true;
+    return 0;
+  }
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  struct pl_lockfile lf = {0};
+  if (pl_read_file_at(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &text, &len, err) < 0 ||
+      pl_lockfile_parse(text, len, PL_LOCK_FILE, &lf, err) < 0)
+    return -1;
+  *strict = lf.strict, *no_network = lf.no_network;
+  pl_lockfile_free(&lf);
+  return 0;
+}
+
+static int add_allowed(struct pl_launch *l, const char *path, pl_error_t *err) {
+  char **a = realloc(l->allow_write, (l->nallow_write + 1) * sizeof *a);
+  if (a == NULL) return pl_fail(err, ENOMEM, "allow-write");
+  l->allow_write = a;
+  if ((a[l->nallow_write] = strdup(path)) == NULL) return pl_fail(err, ENOMEM, "allow-write");
+  l->nallow_write++;
+  return 0;
+}
+
+int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error_t *err) {
+  memset(l, 0, sizeof *l);
+  l->state.fd = l->state_fd = l->run_fd = -1;
+  cleanup_free char *interp_text = NULL;
+  if (pl_project_find(o->project, &l->root, err) < 0 || pl_state_open(&l->state, err) < 0)
+    return -1;
+  l->state_fd = pl_project_state_open(&l->state, l->root, false, &l->state_path, err);
+  if (l->state_fd < 0) return -1;
+  if (pl_read_file_at(l->state_fd, PL_INTERP_FILE, INTERP_FILE_MAX, &interp_text, NULL, err) < 0 ||
+      pl_interp_parse(interp_text, &l->in, err) < 0)
+    return pl_error_set_hint(err, "rebuild the environment with: pylock sync");
+  if (pl_project_current(l->state_path, l->state_fd, &l->gen, &l->layer, err) < 0) return -1;
+  /* The record of the keep-alive holder: written from here, outside. */
+  if (mkdirat(l->state_fd, PL_RUN_DIR, 0700) < 0 && errno != EEXIST)
+    return pl_fail(err, errno, "create %s/%s", l->state_path, PL_RUN_DIR);
+  l->run_fd = openat(l->state_fd, PL_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (l->run_fd < 0) return pl_fail(err, errno, "open %s/%s", l->state_path, PL_RUN_DIR);
+  if (pl_path_user_site(l->in.short_version, &l->user_site, err) < 0 ||
+      pl_path_user_config("", &l->config_dir, err) < 0 ||
+      pl_path_cache_home(&l->cache_home, err) < 0)
+    return -1;
+  if ((l->cwd = getcwd(NULL, 0)) == NULL) return pl_fail(err, errno, "getcwd");
+
+  bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
+  cleanup_close int root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return pl_fail(err, errno, "open %s", l->root);
+  if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) return -1;
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  strict |= p_strict || cfg->strict > 0;
+  no_network |= p_nonet || strict;
+  for (size_t i = 0; i < o->nallow_write; i++)
+    if (add_allowed(l, o->allow_write[i], err) < 0) return -1;
+  for (size_t i = 0; i < cfg->nallow_write; i++)
+    if (add_allowed(l, cfg->allow_write[i], err) < 0) return -1;
+
+  l->sb = (struct pl_sandbox){.project = l->root,
+                              .state_root = l->state.path,
+                              .config_dir = l->config_dir,
+                              .prefix = l->in.prefix,
+                              .layer = l->layer,
+                              .user_site = l->user_site,
+                              .cwd = l->cwd,
+                              .cache_home = l->cache_home,
+                              .allow_write = (const char *const *)l->allow_write,
+                              .nallow_write = l->nallow_write,
+                              .no_network = no_network,
+                              .strict = strict};
+  return 0;
+}
+
+void pl_launch_close(struct pl_launch *l) {
+  free(l->root);
+  free(l->state_path);
+  free(l->gen);
+  free(l->layer);
+  free(l->user_site);
+  free(l->config_dir);
+  free(l->cache_home);
+  free(l->cwd);
+  for (size_t i = 0; i < l->nallow_write; i++)
+    free(l->allow_write[i]);
+  free(l->allow_write);
+  if (l->state_fd >= 0) close(l->state_fd);
+  if (l->run_fd >= 0) close(l->run_fd);
+  pl_state_close(&l->state);
+  pl_interp_free(&l->in);
+  memset(l, 0, sizeof *l);
+  l->state_fd = l->run_fd = -1;
+}
+
+/* --strict hides the credential agents too: their sockets are unreachable
+ * anyway (no unix sockets), and programs should not wait on them. */
+static void strict_environ(void) {
+  const char *agents[] = {"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO",
+                          "DBUS_SESSION_BUS_ADDRESS"};
+  for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
+    unsetenv(agents[i]);
+}
+
+int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  if (pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0) return -1;
+  if (pl_sandbox_restrict(&l->sb, err) < 0) return -1;
+  cleanup_free char *pybin = strdup(l->in.python);
+  if (pybin == NULL) return pl_fail(err, ENOMEM, "run");
+  const char *bindirs[] = {l->in.scripts, dirname(pybin), NULL};
+  if (pl_environ_prepare(l->root, bindirs, err) < 0) return -1;
+  if (l->sb.strict) strict_environ();
+  unsetenv("DBUS_SESSION_BUS_ADDRESS"); /* hidden: see sandbox.h */
+  if (pl_harden(l->sb.strict, err) < 0) return -1;
+  execvp(cmd, argv);
+  return errno;
+}

@@ -1,0 +1,56 @@
+/* pylock — running a command in a project's environment (run, shell, ci,
+ * the python3 shim).
+ *
+ * pl_launch_open() finds the project, its state and its current generation
+ * and works out the sandbox: the user's options (--strict, --no-network,
+ * --allow-write), the configuration's (strict, allow-write) and the
+ * project's own, which may only tighten it ([tool.pylock] strict,
+ * [tool.pylock.sandbox]; read from the generation's record while
+ * pylock.toml is unchanged since the sync, so that a run parses no TOML).
+ * pl_launch_exec() enters it (joining a keep-alive holder when one checks
+ * out), restricts where the command may write, scrubs the environment,
+ * drops every capability, sets no_new_privs and the seccomp filter, and
+ * execs: the command's exit status, signals and terminal are its own. */
+#ifndef PYLOCK_LAUNCH_H
+#define PYLOCK_LAUNCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "interp.h"
+#include "sandbox.h"
+#include "state.h"
+
+struct pl_launch_opts {
+  const char *project; /* -C DIR, or NULL: nearest pylock.toml upward */
+  bool no_network;
+  bool strict;
+  const char *const *allow_write; /* --allow-write, absolute */
+  size_t nallow_write;
+};
+
+struct pl_launch {
+  char *root;       /* the project, canonical */
+  char *state_path; /* its state directory */
+  char *gen;        /* "generations/N" */
+  char *layer, *user_site, *config_dir, *cache_home, *cwd;
+  char **allow_write; /* options' and configuration's, absolute */
+  size_t nallow_write;
+  struct pl_state state;
+  int state_fd, run_fd;
+  struct pl_interp in;
+  struct pl_sandbox sb;
+  bool fresh; /* the generation was built from pylock.toml as it is now */
+};
+
+int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error_t *err);
+void pl_launch_close(struct pl_launch *l);
+
+/* Enter the sandbox and exec cmd (searched on the sandbox's PATH).  Returns
+ * only on failure: -1 with err when the sandbox could not be made, or
+ * exec's errno (ENOENT: no such command), the process being in the sandbox
+ * by then. */
+int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err);
+
+#endif

@@ -1,0 +1,151 @@
+/* pylock — the per-user state root; see state.h. */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "file.h"
+#include "paths.h"
+#include "sha.h"
+
+#define STATE_HINT "set PYLOCK_STATE_DIR, or state-dir in pylock-config(5), to a directory you own"
+
+int pl_state_location(char **path, pl_error_t *err) {
+  const char *env = getenv("PYLOCK_STATE_DIR");
+  if (env && env[0]) {
+    if (env[0] != '/')
+      return pl_fail(err, EINVAL, "PYLOCK_STATE_DIR must be an absolute path, not %s", env);
+    *path = strdup(env);
+    return *path ? 0 : pl_fail(err, ENOMEM, "state path");
+  }
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  if (cfg->state_dir) {
+    *path = strdup(cfg->state_dir);
+    return *path ? 0 : pl_fail(err, ENOMEM, "state path");
+  }
+  return pl_path_state_default(path, err);
+}
+
+/* Owner and mode of what st describes, as the error needs them. */
+static int not_ours(const char *path, const struct stat *st, const char *what, pl_error_t *err) {
+  return pl_fail_hint(err, EPERM, STATE_HINT,
+                      "%s %s is owned by uid %u with mode %04o: pylock trusts what it keeps "
+                      "there, so it must be yours and writable by nobody else",
+                      what, path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+}
+
+int pl_state_check_owned(int fd, const char *path, pl_error_t *err) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);
+  if (st.st_uid != getuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return not_ours(path, &st, "pylock state", err);
+  return 0;
+}
+
+int pl_path_check_ancestors(const char *path, const char *what, pl_error_t *err) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (path[0] != '/' || n >= sizeof buf) return pl_fail(err, EINVAL, "%s: %s", what, path);
+  memcpy(buf, path, n + 1);
+  uid_t me = getuid();
+  /* Walk up: /a/b/c checks /a/b, /a, then /. */
+  for (char *slash = strrchr(buf, '/'); slash;) {
+    if (slash == buf)
+      buf[1] = '\0';
+    else
+      *slash = '\0';
+    struct stat st;
+    if (stat(buf, &st) < 0) return pl_fail(err, errno, "stat %s", buf);
+    bool owner_ok = st.st_uid == me || st.st_uid == 0;
+    bool write_ok = !(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX);
+    if (!owner_ok || !write_ok)
+      return pl_fail_hint(err, EPERM, STATE_HINT,
+                          "%s %s: %s is owned by uid %u with mode %04o, so another user could "
+                          "replace what is below it",
+                          what, path, buf, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    if (buf[1] == '\0') break;
+    slash = strrchr(buf, '/');
+  }
+  return 0;
+}
+
+/* Open the root at `path`; -1 with errno ENOENT when it does not exist. */
+static int open_root(const char *path, struct pl_state *s, pl_error_t *err) {
+  s->path = realpath(path, NULL);
+  if (s->path == NULL) return pl_fail(err, errno, "state directory %s", path);
+  s->fd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (s->fd < 0) return pl_fail(err, errno, "open state directory %s", s->path);
+  if (pl_state_check_owned(s->fd, s->path, err) < 0 ||
+      pl_path_check_ancestors(s->path, "pylock state directory", err) < 0)
+    return -1;
+  return 0;
+}
+
+int pl_state_open(struct pl_state *s, pl_error_t *err) {
+  s->path = NULL;
+  s->fd = -1;
+  cleanup_free char *path = NULL;
+  if (pl_state_location(&path, err) < 0) return -1;
+  pl_error_t e = NULL;
+  if (open_root(path, s, &e) == 0) return 0;
+  if (e->errnum != ENOENT) {
+    pl_error_free(err);
+    *err = e;
+    pl_state_close(s);
+    return -1;
+  }
+  pl_error_free(&e);
+  pl_state_close(s);
+  if (pl_mkdir_p(path, 0700, err) < 0) return pl_error_wrap(err, "pylock state");
+  if (open_root(path, s, err) < 0) {
+    pl_state_close(s);
+    return -1;
+  }
+  return 0;
+}
+
+void pl_state_close(struct pl_state *s) {
+  free(s->path);
+  if (s->fd >= 0) close(s->fd);
+  s->path = NULL;
+  s->fd = -1;
+}
+
+int pl_state_subdir(const struct pl_state *s, const char *name, bool create, pl_error_t *err) {
+  int fd = pl_open_dir_beneath(s->fd, name, err);
+  if (fd < 0) {
+    if (!create || (*err)->errnum != ENOENT) return pl_error_wrap(err, "pylock state %s", s->path);
+    pl_error_free(err);
+    if (pl_mkdir_p_at(s->fd, name, 0700, err) < 0) return pl_error_wrap(err, "%s", s->path);
+    if ((fd = pl_open_dir_beneath(s->fd, name, err)) < 0)
+      return pl_error_wrap(err, "pylock state %s", s->path);
+  }
+  char shown[PATH_MAX + 64];
+  snprintf(shown, sizeof shown, "%s/%s", s->path, name);
+  if (pl_state_check_owned(fd, shown, err) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int pl_state_registry_path(const struct pl_state *s, const char *url, char **path,
+                           pl_error_t *err) {
+  char hash[PL_SHA256_HEX], rel[64];
+  if (pl_sha256_hex(url, strlen(url), hash, err) < 0) return -1;
+  snprintf(rel, sizeof rel, "%s/%.32s", PL_STATE_REGISTRIES, hash);
+  int fd = pl_state_subdir(s, rel, true, err);
+  if (fd < 0) return -1;
+  close(fd);
+  if (asprintf(path, "%s/%s", s->path, rel) < 0) return pl_fail(err, ENOMEM, "registry state");
+  return 0;
+}

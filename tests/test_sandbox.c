@@ -1,0 +1,207 @@
+/* Unit tests: lib/sandbox.c's check of a mount namespace before joining it,
+ * and lib/keepalive.c's check of a holder's user namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "keepalive.h"
+#include "sandbox.h"
+
+#define STATE "/home/u/.local/state/pylock"
+#define LAYER STATE "/projects/app-0123456789abcdef/generations/3"
+
+static const struct pl_sandbox sb = {.project = "/home/u/app",
+                                     .state_root = STATE,
+                                     .config_dir = "/home/u/.config/pylock",
+                                     .prefix = "/usr",
+                                     .layer = LAYER,
+                                     .user_site = "/home/u/.local/lib/python3.11"};
+
+/* What pl_sandbox_enter makes of sb, on a small host. */
+#define HOST                                                                                       \
+  "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"                                      \
+  "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:2 - proc proc rw\n"                   \
+  "24 22 0:5 / /dev rw,nosuid shared:3 - devtmpfs udev rw,size=10m\n"
+#define OVERLAY(id, opts, layer)                                                                   \
+  id " 22 0:40 / /usr " opts " - overlay none ro,lowerdir+=" layer                                 \
+     ",lowerdir+=/usr,redirect_dir=nofollow,userxattr\n"
+#define REST                                                                                       \
+  "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro,nosuid,nodev - ext4 "    \
+  "/dev/vda1 rw\n"                                                                                 \
+  "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro,nosuid,nodev - ext4 /dev/vda1 "    \
+  "rw\n"                                                                                           \
+  "68 22 0:41 / /home/u/.local/lib/python3.11 ro,nosuid,nodev,noexec - tmpfs tmpfs ro,size=4k\n"
+
+static int check(const char *info, bool any, const char **why) {
+  static pl_error_t err;
+  pl_error_free(&err);
+  int r = pl_sandbox_check_mounts(info, &sb, any, &err);
+  *why = err ? err->msg : "";
+  return r;
+}
+
+static void test_mounts_as_pylock_makes_them_pass(void **state) {
+  const char *why;
+  assert_int_equal(check(HOST OVERLAY("65", "ro,nosuid,nodev,relatime", LAYER) REST, false, &why), 0);
+}
+
+static void test_mounts_of_another_project_or_generation_are_refused(void **state) {
+  const char *why;
+  const char *other = HOST OVERLAY("65", "ro", STATE "/projects/evil-0000000000000000/generations/3") REST;
+  assert_int_equal(check(other, false, &why), -1);
+  assert_non_null(strstr(why, "is not of"));
+  assert_int_equal(check(other, true, &why), -1);
+  const char *older = HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/2") REST;
+  assert_int_equal(check(older, false, &why), -1);
+  assert_int_equal(check(older, true, &why), 0); /* the shim's "inside this project" */
+  const char *prefixed = HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/3x") REST;
+  assert_int_equal(check(prefixed, true, &why), -1);
+}
+
+static void test_writable_overlay_is_refused(void **state) {
+  const char *why;
+  assert_int_equal(check(HOST OVERLAY("65", "rw,relatime", LAYER) REST, false, &why), -1);
+  assert_non_null(strstr(why, "no read-only overlay"));
+}
+
+static void test_a_mount_over_or_inside_the_overlay_is_refused(void **state) {
+  const char *why;
+  /* Something bind-mounted on top of the prefix: the overlay is no longer what runs. */
+  const char *over = HOST OVERLAY("65", "ro", LAYER) REST
+      "70 65 254:1 /home/u/evil /usr rw,relatime - ext4 /dev/vda1 rw\n";
+  assert_int_equal(check(over, false, &why), -1);
+  const char *inside = HOST OVERLAY("65", "ro", LAYER) REST
+      "70 65 254:1 /home/u/evil /usr/lib/python3.11 rw,relatime - ext4 /dev/vda1 rw\n";
+  assert_int_equal(check(inside, false, &why), -1);
+  assert_non_null(strstr(why, "inside the overlay"));
+}
+
+static void test_writable_state_or_configuration_is_refused(void **state) {
+  const char *why;
+  const char *rw_state = HOST OVERLAY("65", "ro", LAYER)
+      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock rw,nosuid - ext4 "
+      "/dev/vda1 rw\n"
+      "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n"
+      "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  assert_int_equal(check(rw_state, false, &why), -1);
+  assert_non_null(strstr(why, "pylock's state"));
+  const char *rw_below = HOST OVERLAY("65", "ro", LAYER) REST
+      "71 66 0:50 / /home/u/.local/state/pylock/cache rw - tmpfs tmpfs rw\n";
+  assert_int_equal(check(rw_below, false, &why), -1);
+  assert_non_null(strstr(why, "is writable below"));
+  const char *no_config = HOST OVERLAY("65", "ro", LAYER)
+      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
+      "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  assert_int_equal(check(no_config, false, &why), -1);
+  assert_non_null(strstr(why, "configuration"));
+}
+
+static void test_a_visible_user_site_is_refused(void **state) {
+  const char *why;
+  const char *site = HOST OVERLAY("65", "ro", LAYER)
+      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
+      "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n";
+  assert_int_equal(check(site, false, &why), -1);
+  assert_non_null(strstr(why, "user site"));
+}
+
+static void test_malformed_mountinfo_is_refused(void **state) {
+  const char *why;
+  assert_int_equal(check("65 22 0:40 / /usr ro\n", false, &why), -1);
+  assert_int_equal(check("", false, &why), -1);
+}
+
+static void test_escaped_mount_points_are_read(void **state) {
+  struct pl_sandbox s2 = sb;
+  s2.prefix = "/opt/my python";
+  s2.user_site = NULL;
+  s2.config_dir = NULL;
+  const char *info = HOST
+      "65 22 0:40 / /opt/my\\040python ro - overlay none ro,lowerdir+=" LAYER
+      ",lowerdir+=/opt/my\\040python,userxattr\n"
+      "66 22 254:1 / /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n";
+  pl_error_t err = NULL;
+  assert_int_equal(pl_sandbox_check_mounts(info, &s2, false, &err), 0);
+}
+
+/* Run fn in a child that made a user namespace (and, nested, a second one
+ * inside it); the parent opens the innermost one's ns file and asks. */
+static bool ask_about_child_userns(bool nested) {
+  int ready[2], done[2];
+  assert_int_equal(pipe(ready), 0);
+  assert_int_equal(pipe(done), 0);
+  unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    char c;
+    close(ready[0]);
+    close(done[1]);
+    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
+    /* Map ourselves, or the nested one cannot be made. */
+    char map[32];
+    int n = snprintf(map, sizeof map, "%u %u 1\n", me, me);
+    int fd = open("/proc/self/setgroups", O_WRONLY);
+    if (fd < 0 || write(fd, "deny", 4) != 4) _exit(1);
+    close(fd);
+    fd = open("/proc/self/uid_map", O_WRONLY);
+    if (fd < 0 || write(fd, map, (size_t)n) != n) _exit(1);
+    close(fd);
+    n = snprintf(map, sizeof map, "%u %u 1\n", group, group);
+    fd = open("/proc/self/gid_map", O_WRONLY);
+    if (fd < 0 || write(fd, map, (size_t)n) != n) _exit(1);
+    close(fd);
+    if (nested && unshare(CLONE_NEWUSER) < 0) _exit(1);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    if (read(done[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(done[0]);
+  char c;
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  bool ok = pl_keepalive_userns_is_our_child(fd);
+  close(fd);
+  assert_int_equal(write(done[1], "x", 1), 1);
+  waitpid(pid, NULL, 0);
+  close(ready[0]), close(done[1]);
+  return ok;
+}
+
+static void test_a_child_user_namespace_is_ours_and_a_nested_one_is_not(void **state) {
+  assert_true(ask_about_child_userns(false));
+  assert_false(ask_about_child_userns(true));
+  /* Our own namespace is not a child of itself. */
+  int fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  assert_false(pl_keepalive_userns_is_our_child(fd));
+  close(fd);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mounts_as_pylock_makes_them_pass),
+      cmocka_unit_test(test_mounts_of_another_project_or_generation_are_refused),
+      cmocka_unit_test(test_writable_overlay_is_refused),
+      cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
+      cmocka_unit_test(test_writable_state_or_configuration_is_refused),
+      cmocka_unit_test(test_a_visible_user_site_is_refused),
+      cmocka_unit_test(test_malformed_mountinfo_is_refused),
+      cmocka_unit_test(test_escaped_mount_points_are_read),
+      cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+/* Unit tests: lib/state.c and the project state of lib/project.c — where
+ * pylock keeps what it trusts, and who must own it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "file.h"
+#include "project.h"
+#include "state.h"
+
+#define NOBODY 65534
+
+struct fx {
+  char dir[64], state[200];
+  pl_error_t err;
+};
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/pl-test-state-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  chmod(f->dir, 0755);
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", f->state, 1);
+  char cfg[128];
+  snprintf(cfg, sizeof cfg, "%s/cfg", f->dir);
+  setenv("XDG_CONFIG_HOME", cfg, 1);
+  setenv("PYLOCK_SYSCONFDIR", cfg, 1);
+  pl_config_reset();
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", f->dir, f->dir);
+  assert_int_equal(system(cmd), 0);
+  pl_error_free(&f->err);
+  unsetenv("PYLOCK_STATE_DIR");
+  free(f);
+  return 0;
+}
+
+static void test_state_root_is_created_private(void **state) {
+  struct fx *f = *state;
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  struct stat st;
+  assert_int_equal(fstat(s.fd, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0700);
+  assert_int_equal(st.st_uid, getuid());
+  assert_string_equal(s.path, f->state);
+  pl_state_close(&s);
+}
+
+static void test_state_root_writable_by_others_is_refused(void **state) {
+  struct fx *f = *state;
+  assert_int_equal(mkdir(f->state, 0777), 0);
+  assert_int_equal(chmod(f->state, 0777), 0);
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "mode 0777"));
+  assert_non_null(strstr(f->err->hint, "PYLOCK_STATE_DIR"));
+  pl_state_close(&s);
+}
+
+static void test_state_root_of_another_user_is_refused(void **state) {
+  struct fx *f = *state;
+  if (getuid() != 0) skip(); /* needs to make a directory someone else's */
+  assert_int_equal(mkdir(f->state, 0700), 0);
+  assert_int_equal(chown(f->state, NOBODY, NOBODY), 0);
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "owned by uid 65534"));
+  pl_state_close(&s);
+}
+
+static void test_state_root_below_a_directory_others_can_write_is_refused(void **state) {
+  struct fx *f = *state;
+  char mid[160];
+  snprintf(mid, sizeof mid, "%s/shared", f->dir);
+  assert_int_equal(mkdir(mid, 0777), 0);
+  assert_int_equal(chmod(mid, 0777), 0); /* not sticky: others can rename our entry away */
+  snprintf(f->state, sizeof f->state, "%s/shared/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", f->state, 1);
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "another user could replace"));
+  pl_state_close(&s);
+  pl_error_free(&f->err);
+  /* Sticky, as /tmp is: fine. */
+  assert_int_equal(chmod(mid, 01777), 0);
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  pl_state_close(&s);
+}
+
+static void test_state_subdir_of_another_owner_is_refused(void **state) {
+  struct fx *f = *state;
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  int fd = pl_state_subdir(&s, "cache", true, &f->err);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(fchmodat(s.fd, "cache", 0770, 0), 0);
+  assert_int_equal(pl_state_subdir(&s, "cache", true, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "mode 0770"));
+  pl_state_close(&s);
+}
+
+static void test_state_registry_path_is_per_url(void **state) {
+  struct fx *f = *state;
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  cleanup_free char *a = NULL, *b = NULL;
+  assert_int_equal(pl_state_registry_path(&s, "https://a.example/reg", &a, &f->err), 0);
+  assert_int_equal(pl_state_registry_path(&s, "https://b.example/reg", &b, &f->err), 0);
+  char want[256];
+  snprintf(want, sizeof want, "%s/registries/", f->state);
+  assert_int_equal(strncmp(a, want, strlen(want)), 0);
+  assert_int_equal(strlen(a), strlen(want) + 32);
+  assert_string_not_equal(a, b);
+  struct stat st;
+  assert_int_equal(stat(a, &st), 0);
+  pl_state_close(&s);
+}
+
+static void test_project_id_is_readable_and_per_path(void **state) {
+  char a[PL_PROJECT_ID_MAX], b[PL_PROJECT_ID_MAX], c[PL_PROJECT_ID_MAX];
+  pl_project_id("/home/u/my app", a);
+  pl_project_id("/home/v/my app", b);
+  pl_project_id("/", c);
+  assert_int_equal(strncmp(a, "my_app-", 7), 0);
+  assert_int_equal(strlen(a), 7 + 16);
+  assert_string_not_equal(a, b);
+  assert_int_equal(strncmp(c, "root-", 5), 0);
+}
+
+static void test_project_state_is_created_with_its_path_and_checked(void **state) {
+  struct fx *f = *state;
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  assert_int_equal(pl_project_state_open(&s, "/p/one", false, NULL, &f->err), -1);
+  assert_int_equal(f->err->errnum, ENOENT);
+  assert_non_null(strstr(f->err->hint, "pylock sync"));
+  pl_error_free(&f->err);
+  cleanup_free char *path = NULL;
+  int fd = pl_project_state_open(&s, "/p/one", true, &path, &f->err);
+  assert_true(fd >= 0);
+  cleanup_free char *text = NULL;
+  assert_int_equal(pl_read_file_at(fd, PL_PROJECT_PATH_FILE, 4096, &text, NULL, &f->err), 0);
+  assert_string_equal(text, "/p/one\n");
+  /* Its `path` rewritten for another project: the state is not that project's. */
+  assert_int_equal(pl_write_file_atomic_at(fd, PL_PROJECT_PATH_FILE, "/p/two\n", 7, 0600, &f->err),
+                   0);
+  close(fd);
+  assert_int_equal(pl_project_state_open(&s, "/p/one", false, NULL, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "belongs to another project"));
+  pl_state_close(&s);
+}
+
+static void test_project_state_names_the_old_layout(void **state) {
+  struct fx *f = *state;
+  char proj[160], old[200];
+  snprintf(proj, sizeof proj, "%s/proj", f->dir);
+  snprintf(old, sizeof old, "%s/.pylock", proj);
+  assert_int_equal(mkdir(proj, 0755), 0);
+  assert_int_equal(mkdir(old, 0755), 0);
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  assert_int_equal(pl_project_state_open(&s, proj, false, NULL, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "old layout"));
+  assert_non_null(strstr(f->err->hint, "pylock sync"));
+  pl_state_close(&s);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_state_root_is_created_private),
+      T(test_state_root_writable_by_others_is_refused),
+      T(test_state_root_of_another_user_is_refused),
+      T(test_state_root_below_a_directory_others_can_write_is_refused),
+      T(test_state_subdir_of_another_owner_is_refused),
+      T(test_state_registry_path_is_per_url),
+      T(test_project_id_is_readable_and_per_path),
+      T(test_project_state_is_created_with_its_path_and_checked),
+      T(test_project_state_names_the_old_layout),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
