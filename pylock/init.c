@@ -157,9 +157,9 @@ static int init_project(const char *dir, const char *python_opt, struct registry
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
   if (faccessat(dfd, PL_LOCK_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
     bool built = faccessat(dfd, PL_STATE_DIR "/" PL_CURRENT_LINK, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-    pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed%s", dir,
-                PL_LOCK_FILE,
-                built ? "" : "\npylock: hint: build its environment with: pylock sync");
+    pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed", dir,
+                PL_LOCK_FILE);
+    if (!built) pl_cli_info("pylock: hint: build its environment with: pylock sync");
     return 0;
   }
   cleanup_free char *python = NULL;
