@@ -4,25 +4,22 @@
 #include <errno.h>
 #include <string.h>
 
+#include "escape.h"
+
 const char *pl_path_quote(char *dst, size_t cap, const char *src, size_t len) {
-  static const char hex[] = "0123456789abcdef";
   size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)src[i];
-    size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;
-    if (o + need + 4 > cap) {
+  while (len > 0) {
+    char unit[PL_ESCAPE_UNIT_MAX];
+    size_t ulen, took = pl_escape_unit(PL_ESCAPE_TEXT, src, len, unit, &ulen);
+    if (o + ulen + 4 > cap) {
       memcpy(dst + o, "...", 3);
       o += 3;
       break;
     }
-    if (need == 1) {
-      dst[o++] = (char)c;
-    } else {
-      dst[o++] = '\\';
-      dst[o++] = 'x';
-      dst[o++] = hex[c >> 4];
-      dst[o++] = hex[c & 15];
-    }
+    memcpy(dst + o, unit, ulen);
+    o += ulen;
+    src += took;
+    len -= took;
   }
   dst[o] = '\0';
   return dst;

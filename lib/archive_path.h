@@ -17,8 +17,8 @@
  * '/'.  *len receives the length without that '/'. */
 int pl_archive_path_check(const char *name, bool is_dir, size_t *len, pl_error_t *err);
 
-/* Render untrusted bytes for an error message: printable ASCII kept,
- * everything else as \xNN, cut with "..." to fit `cap` (>= 8). */
+/* Render untrusted bytes for an error message by the one escaping rule
+ * (escape.h, text mode), cut between characters with "..." to fit `cap` (>= 8). */
 const char *pl_path_quote(char *dst, size_t cap, const char *src, size_t len);
 
 #define PL_QUOTE_CAP 200

@@ -1,10 +1,12 @@
 /* pylock ci — a CI job: sync --frozen, verify, run; the exit status is the command's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,12 +41,6 @@ static double now_ms(void) {
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static volatile sig_atomic_t child_pid;
-
-static void forward(int sig) {
-  if (child_pid > 0) kill(child_pid, sig);
-}
-
 struct summary {
   bool ok;
   struct pl_sync_result sync;
@@ -54,6 +50,50 @@ struct summary {
   char **installed; /* "name==version", from the lock the environment was built from */
   size_t ninstalled;
 };
+
+/* "SIGTERM", "SIGRTMIN+2", "SIGRTMAX-1" (as bash's kill -l names them), or the
+ * number for a signal without a name (32 and 33, which glibc keeps). */
+static void signal_name(int sig, char *buf, size_t cap) {
+  const char *abbrev = sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+  int lo = sig - SIGRTMIN, hi = SIGRTMAX - sig;
+  if (abbrev)
+    snprintf(buf, cap, "SIG%s", abbrev);
+  else if (lo < 0 || hi < 0)
+    snprintf(buf, cap, "%d", sig);
+  else if (lo == 0 || hi == 0)
+    snprintf(buf, cap, "%s", lo == 0 ? "SIGRTMIN" : "SIGRTMAX");
+  else if (lo <= hi)
+    snprintf(buf, cap, "SIGRTMIN+%d", lo);
+  else
+    snprintf(buf, cap, "SIGRTMAX-%d", hi);
+}
+
+static void print_json(FILE *f, const struct summary *s) {
+  fprintf(f,
+          "{\"ok\": %s, \"generation\": %u, \"packages\": %zu, \"fetched\": %zu, \"unpacked\": "
+          "%zu, \"files\": %llu, \"phases_ms\": {\"sync\": %.1f, \"verify\": %.1f, \"run\": %.1f}",
+          s->ok ? "true" : "false", s->sync.generation, s->sync.packages, s->sync.fetched,
+          s->sync.built, (unsigned long long)s->sync.files, s->sync_ms, s->verify_ms, s->run_ms);
+  fputs(", \"installed\": [", f);
+  for (size_t i = 0; i < s->ninstalled; i++) {
+    if (i) fputs(", ", f);
+    pl_cli_json_string(f, s->installed[i]);
+  }
+  fputc(']', f);
+  if (s->status >= 0 && WIFSIGNALED(s->status)) {
+    char name[24];
+    signal_name(WTERMSIG(s->status), name, sizeof name);
+    fputs(", \"signal\": ", f);
+    pl_cli_json_string(f, name);
+  } else if (s->status >= 0) {
+    fprintf(f, ", \"exit_status\": %d", WEXITSTATUS(s->status));
+  }
+  if (s->error) {
+    fputs(", \"error\": ", f);
+    pl_cli_json_string(f, s->error);
+  }
+  fputs("}\n", f);
+}
 
 static void print_summary(const struct summary *s, bool json) {
   if (!json) {
@@ -65,26 +105,13 @@ static void print_summary(const struct summary *s, bool json) {
               s->verify_ms, s->run_ms);
     return;
   }
-  fprintf(stderr,
-          "{\"ok\": %s, \"generation\": %u, \"packages\": %zu, \"fetched\": %zu, \"unpacked\": "
-          "%zu, \"files\": %llu, \"phases_ms\": {\"sync\": %.1f, \"verify\": %.1f, \"run\": %.1f}",
-          s->ok ? "true" : "false", s->sync.generation, s->sync.packages, s->sync.fetched,
-          s->sync.built, (unsigned long long)s->sync.files, s->sync_ms, s->verify_ms, s->run_ms);
-  fputs(", \"installed\": [", stderr);
-  for (size_t i = 0; i < s->ninstalled; i++) {
-    if (i) fputs(", ", stderr);
-    pl_cli_json_string(stderr, s->installed[i]);
-  }
-  fputc(']', stderr);
-  if (s->status >= 0 && WIFSIGNALED(s->status))
-    fprintf(stderr, ", \"signal\": \"SIG%s\"", sigabbrev_np(WTERMSIG(s->status)));
-  else if (s->status >= 0)
-    fprintf(stderr, ", \"exit_status\": %d", WEXITSTATUS(s->status));
-  if (s->error) {
-    fputs(", \"error\": ", stderr);
-    pl_cli_json_string(stderr, s->error);
-  }
-  fputs("}\n", stderr);
+  /* One write: a reader of stderr gets the line whole. */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  print_json(m ? m : stderr, s);
+  if (m && fclose(m) == 0) fwrite(buf, 1, len, stderr);
+  free(buf);
 }
 
 /* sync --frozen, then verify; 0 when the environment is ready. */
@@ -126,6 +153,146 @@ static int prepare(struct summary *s, pl_error_t *err) {
   return rc;
 }
 
+/* ---------------------------------------------------------------- CMD's process
+ *
+ * Signals reach CMD exactly once, whoever sends them:
+ *
+ * - CMD runs in a process group of its own.  Had it stayed in pylock's, a
+ *   signal to the group (a terminal's Ctrl-C, a job runner killing the job)
+ *   would reach it directly and again through pylock, which cannot tell
+ *   such a signal from one sent to its pid alone.
+ * - So that a terminal still reaches CMD (Ctrl-C, Ctrl-Z, an interactive
+ *   REPL), CMD's group becomes the terminal's foreground group when pylock's
+ *   was; the terminal then signals CMD, never pylock.  pylock takes the
+ *   terminal back when CMD ends, and follows CMD when it stops (Ctrl-Z): it
+ *   stops too, so the shell sees the job stop, and when continued it gives the
+ *   terminal back and continues CMD.
+ * - What pylock itself receives (kill(1) of its pid, a runner's SIGTERM to
+ *   its group) it passes on to CMD's group, once.
+ * - The signals are blocked before fork() and their handler set while they
+ *   are: one that comes at any moment is passed on once CMD exists, never
+ *   lost and never fatal to pylock alone.  The child puts back the
+ *   dispositions pylock started with (so nohup's SIGHUP stays ignored) and
+ *   the signal mask, before anything of CMD runs.
+ * - CMD dies if pylock dies (PR_SET_PDEATHSIG, SIGKILL), so a killed job
+ *   leaves no command behind; a pylock that died before the child asked for
+ *   that is seen by the child's getppid() check. */
+
+static volatile sig_atomic_t child_pid;
+
+/* Pass a signal on to CMD's process group (to CMD if the group is gone). */
+static void forward(int sig) {
+  int saved = errno;
+  if (child_pid > 0 && kill(-child_pid, sig) < 0) kill(child_pid, sig);
+  errno = saved;
+}
+
+/* The signals passed on: those a user or a job runner sends with kill(1).
+ * Not: job control (followed, above), SIGCHLD, the faults and the resource
+ * signals pylock would raise itself (SIGSEGV, SIGPIPE, SIGXFSZ...), SIGABRT
+ * (abort() in pylock), SIGKILL and SIGSTOP (they cannot be caught). */
+static void forwarded_set(sigset_t *set) {
+  static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
+  sigemptyset(set);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaddset(set, sigs[i]);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+    sigaddset(set, sig);
+}
+
+/* Make pgrp the terminal's foreground group (SIGTTOU blocked: pylock may be
+ * in the background when it asks). */
+static void give_terminal(int tty, pid_t pgrp) {
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  sigprocmask(SIG_BLOCK, &ttou, &old);
+  tcsetpgrp(tty, pgrp);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+struct child_setup {
+  sigset_t forwarded, mask; /* mask: pylock's signal mask before the fork */
+  struct sigaction saved[NSIG];
+  int tty;      /* the controlling terminal, or -1 */
+  bool fg;      /* pylock's group was its foreground group */
+  pid_t parent; /* pylock's pid */
+  const struct pl_run_opts *run; /* --strict, --no-network, --allow-write */
+};
+
+/* In the child: own group, the terminal, pylock's dispositions and mask, then
+ * CMD; never returns. */
+static void child_main(const struct child_setup *c, char **cmd) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent) _exit(PL_EXIT_FAIL);
+  setpgid(0, 0);
+  if (c->fg) give_terminal(c->tty, getpid());
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sigismember(&c->forwarded, sig) == 1) sigaction(sig, &c->saved[sig], NULL);
+  sigprocmask(SIG_SETMASK, &c->mask, NULL);
+  _exit(pl_run_command(cmd[0], cmd, c->run));
+}
+
+/* Wait for CMD; when it stops on the terminal, stop with it (see above).
+ * CMD is reaped only after child_pid is cleared: no signal is ever passed on
+ * to a process group whose id the kernel may have given to another. */
+static int wait_child(const struct child_setup *c, pid_t pid, int *status, pl_error_t *err) {
+  for (;;) {
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | (c->fg ? WSTOPPED : 0)) < 0) {
+      if (errno == EINTR) continue;
+      return pl_fail(err, errno, "wait for %d", (int)pid);
+    }
+    if (si.si_code != CLD_STOPPED) break;
+    while (waitpid(pid, status, WUNTRACED) < 0)
+      if (errno != EINTR) return pl_fail(err, errno, "wait for %d", (int)pid);
+    if (!WIFSTOPPED(*status)) return 0; /* killed while stopped: reaped */
+    give_terminal(c->tty, getpgrp());
+    raise(SIGTSTP); /* until the shell continues us (a no-op in an orphaned group) */
+    if (tcgetpgrp(c->tty) == getpgrp()) give_terminal(c->tty, pid); /* fg, not bg */
+    kill(-pid, SIGCONT);
+  }
+  child_pid = 0;
+  while (waitpid(pid, status, 0) < 0)
+    if (errno != EINTR) return pl_fail(err, errno, "wait for %d", (int)pid);
+  return 0;
+}
+
+/* Run cmd (pylock run's way) in a child process; *status is its wait status. */
+static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_error_t *err) {
+  struct child_setup c = {.parent = getpid(), .run = ro};
+  forwarded_set(&c.forwarded);
+  sigprocmask(SIG_BLOCK, &c.forwarded, &c.mask);
+  struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+  sa.sa_mask = c.forwarded;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sigismember(&c.forwarded, sig) != 1) continue;
+    sigaction(sig, NULL, &c.saved[sig]);
+    if (c.saved[sig].sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
+  }
+  c.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  c.fg = c.tty >= 0 && tcgetpgrp(c.tty) == getpgrp();
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) child_main(&c, cmd);
+  int rc = 0;
+  if (pid < 0) {
+    rc = pl_fail(err, errno, "fork");
+  } else {
+    child_pid = pid;
+    setpgid(pid, pid); /* as the child does: whichever runs first */
+    sigprocmask(SIG_SETMASK, &c.mask, NULL);
+    rc = wait_child(&c, pid, status, err);
+    child_pid = 0;
+    if (c.fg) give_terminal(c.tty, getpgrp());
+  }
+  /* CMD is gone: a signal now is for pylock, as it was before. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sigismember(&c.forwarded, sig) == 1) sigaction(sig, &c.saved[sig], NULL);
+  sigprocmask(SIG_SETMASK, &c.mask, NULL);
+  if (c.tty >= 0) close(c.tty);
+  return rc;
+}
+
 int pl_cmd_ci(int argc, char **argv) {
   static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                        {"no-network", no_argument, NULL, 'n'},
@@ -159,23 +326,9 @@ int pl_cmd_ci(int argc, char **argv) {
     free(msg);
     return pl_cli_report("ci", &err);
   }
-  fflush(NULL);
   double t0 = now_ms();
-  pid_t pid = fork();
-  if (pid < 0) return pl_cli_report("ci", (pl_fail(&err, errno, "fork"), &err));
-  if (pid == 0) _exit(pl_run_command(argv[optind], &argv[optind], &ro));
-  /* The job runner signals us; the command must get it. */
-  child_pid = pid;
-  struct sigaction sa = {.sa_handler = forward};
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  sigaction(SIGQUIT, &sa, NULL);
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  if (run_child(&argv[optind], &ro, &status, &err) < 0) return pl_cli_report("ci", &err);
   s.run_ms = now_ms() - t0;
   s.status = status;
   s.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;

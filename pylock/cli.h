@@ -17,16 +17,28 @@ struct pl_cli {
 };
 extern struct pl_cli pl_cli;
 
+/* Everything below that prints text escapes it by lib/escape.h's rule (text
+ * mode): a control character, C1, bidi control or invalid UTF-8 byte in it,
+ * '\n' and '\t' included, shows as \x1b, \u009b, \n...  So each call prints
+ * exactly the lines it says, whatever the strings in it hold. */
+
 /* Print "pylock: CMD: message: strerror" and its hint; free err; return PL_EXIT_FAIL. */
 int pl_cli_report(const char *cmd, pl_error_t *err);
 /* Print a usage error for CMD and return PL_EXIT_USAGE. */
 int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Progress/info line on stderr unless -q. */
+/* Progress/info line on stderr unless -q (one line: a '\n' in it is escaped). */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress callback for lib/env: one line on stderr unless -q. */
 void pl_cli_progress(void *ctx, const char *msg);
-/* A JSON string literal of s on f. */
+/* A JSON string literal of s on f: valid UTF-8, every control, C1 and bidi
+ * control escaped, each invalid byte as \ufffd (lib/escape.h).  The only JSON
+ * string writer. */
 void pl_cli_json_string(FILE *f, const char *s);
+/* s on f, escaped (no newline added): a field of a line built piece by piece. */
+void pl_cli_put(FILE *f, const char *s);
+/* fmt's rendering on f as one line, escaped as a whole (so fmt itself holds no
+ * '\n' or '\t'), then '\n': output lines that carry outside text. */
+void pl_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Options of a command whose only option is --help: prints `help` for it.
  * Returns -1 to go on, else the exit status to return now. */
 int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
@@ -46,6 +58,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(ci, "sync --frozen, verify, then run a command: for CI jobs")                                  \
   X(shell, "start $SHELL inside the project's environment")                                        \
   X(list, "list the packages of the environment")                                                  \
+  X(info, "show where the environment lives and how commands are sandboxed")                       \
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \
   X(gc, "remove unused generations and cache entries")                                             \

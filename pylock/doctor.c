@@ -45,7 +45,7 @@ int pl_cmd_doctor(int argc, char **argv) {
       }
       close(fd);
     }
-    printf("project %s\n", root);
+    pl_cli_line(stdout, "project %s", root);
   }
   pl_state_close(&st);
   pl_error_free(&err);
@@ -60,16 +60,16 @@ int pl_cmd_doctor(int argc, char **argv) {
   bool color = pl_cli.color && isatty(STDOUT_FILENO);
   for (int i = 0; i < n; i++) {
     if (checks[i].ok) {
-      printf("%sok%s    %-18s %s\n", color ? "\033[32m" : "", color ? "\033[0m" : "",
-             checks[i].name, checks[i].detail ? checks[i].detail : "");
+      printf("%sok%s    %-18s ", color ? "\033[32m" : "", color ? "\033[0m" : "", checks[i].name);
+      pl_cli_line(stdout, "%s", checks[i].detail ? checks[i].detail : "");
       continue;
     }
     failed++;
     cleanup_free char *msg = pl_error_string(checks[i].err);
-    printf("%sFAIL%s  %-18s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
-           checks[i].name, msg);
+    printf("%sFAIL%s  %-18s ", color ? "\033[1;31m" : "", color ? "\033[0m" : "", checks[i].name);
+    pl_cli_line(stdout, "%s", msg);
     if (checks[i].err && checks[i].err->hint)
-      printf("      %-18s fix: %s\n", "", checks[i].err->hint);
+      pl_cli_line(stdout, "      %-18s fix: %s", "", checks[i].err->hint);
   }
   pl_doctor_free(checks, n);
   pl_interp_free(&in);

@@ -180,9 +180,9 @@ static int init_project(const char *dir, const char *python_opt, struct registry
     bool built = fd >= 0;
     if (fd >= 0) close(fd);
     pl_error_free(&e);
-    pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed%s", dir,
-                PL_LOCK_FILE,
-                built ? "" : "\npylock: hint: build its environment with: pylock sync");
+    pl_cli_info("pylock: %s is already a pylock project (%s exists); nothing changed", dir,
+                PL_LOCK_FILE);
+    if (!built) pl_cli_info("pylock: hint: build its environment with: pylock sync");
     rc = 0;
     goto out;
   }

@@ -67,7 +67,8 @@ static int generate(int argc, char **argv) {
   }
   pl_key_wipe(&k);
   print_key(&k);
-  printf("private-key: %s\npublic-key: %s.pub\n", out, out);
+  pl_cli_line(stdout, "private-key: %s", out);
+  pl_cli_line(stdout, "public-key: %s.pub", out);
   return PL_EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "env.h"
+#include "escape.h"
 #include "generations.h"
 
 static void usage(FILE *out) {
@@ -16,6 +17,10 @@ static void usage(FILE *out) {
                "\"version\",\n"
                "              \"requested\"}...]} (stable; see pylock-list(1))\n"
                "  -h, --help  print this help and exit\n");
+}
+
+static size_t escaped_len(const char *s) {
+  return pl_escape(PL_ESCAPE_TEXT, s, strlen(s), NULL, 0);
 }
 
 int pl_cmd_list(int argc, char **argv) {
@@ -57,12 +62,17 @@ int pl_cmd_list(int argc, char **argv) {
     }
     printf("]}\n");
   } else {
+    /* Columns as wide as the escaped names: what the terminal shows. */
     size_t w = 7;
     for (size_t i = 0; i < n; i++)
-      if (strlen(list[i].name) > w) w = strlen(list[i].name);
-    for (size_t i = 0; i < n; i++)
-      printf("%-*s  %-12s%s\n", (int)w, list[i].name, list[i].version,
-             list[i].requested ? "  requested" : "");
+      if (escaped_len(list[i].name) > w) w = escaped_len(list[i].name);
+    for (size_t i = 0; i < n; i++) {
+      pl_cli_put(stdout, list[i].name);
+      printf("%*s  ", (int)(w - escaped_len(list[i].name)), "");
+      pl_cli_put(stdout, list[i].version);
+      size_t vw = escaped_len(list[i].version);
+      printf("%*s%s\n", vw < 12 ? (int)(12 - vw) : 0, "", list[i].requested ? "  requested" : "");
+    }
   }
   pl_installed_free(list, n);
   pl_env_close(&e);

@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
       return commands[i].fn(argc - first, argv + first);
     }
   }
-  fprintf(stderr, "pylock: unknown command '%s'\npylock: hint: run 'pylock --help' for the list\n",
-          name);
+  pl_cli_line(stderr, "pylock: unknown command '%s'", name);
+  fputs("pylock: hint: run 'pylock --help' for the list\n", stderr);
   return PL_EXIT_USAGE;
 }

@@ -1,4 +1,11 @@
-/* pylock CLI — how errors and progress reach the user. */
+/* pylock CLI — how errors and progress reach the user.
+ *
+ * The single choke point for text from outside: lib/ puts names, URLs,
+ * metadata fields and pip's words into error messages as they are, and every
+ * byte of them that reaches a terminal or a log goes through pl_cli_put (text)
+ * or pl_cli_json_string (JSON) below, so one rule (lib/escape.h) covers them
+ * all.  A message is one line: the '\n' that ends it is the only one printed
+ * raw, so outside text can never begin a line of its own. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,39 +14,118 @@
 #include <string.h>
 
 #include "cli.h"
+#include "escape.h"
+
+/* Write s[0, len) on f in mode, unit by unit (no allocation, nothing cut). */
+static void put_escaped(FILE *f, enum pl_escape_mode mode, const char *s, size_t len) {
+  while (len > 0) {
+    char unit[PL_ESCAPE_UNIT_MAX];
+    size_t ulen, took = pl_escape_unit(mode, s, len, unit, &ulen);
+    fwrite(unit, 1, ulen, f);
+    s += took;
+    len -= took;
+  }
+}
+
+void pl_cli_put(FILE *f, const char *s) {
+  if (s) put_escaped(f, PL_ESCAPE_TEXT, s, strlen(s));
+}
+
+/* A message composed in memory and written with one call: stderr is
+ * unbuffered, and one write per message keeps it whole when several
+ * processes share the terminal.  Out of memory, pieces go straight to out. */
+struct msg {
+  FILE *m, *out;
+  char *buf;
+  size_t len;
+};
+
+static FILE *msg_open(struct msg *g, FILE *out) {
+  g->out = out;
+  g->buf = NULL;
+  g->m = open_memstream(&g->buf, &g->len);
+  return g->m ? g->m : out;
+}
+
+static void msg_close(struct msg *g) {
+  if (g->m && fclose(g->m) == 0) fwrite(g->buf, 1, g->len, g->out);
+  free(g->buf);
+}
+
+/* fmt's rendering on f, escaped as a whole, then a newline. */
+static void vline(FILE *f, const char *fmt, va_list ap) {
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+  pl_cli_put(f, s ? s : "(out of memory)");
+  fputc('\n', f);
+  free(s);
+}
+
+void pl_cli_line(FILE *f, const char *fmt, ...) {
+  struct msg g;
+  va_list ap;
+  va_start(ap, fmt);
+  vline(msg_open(&g, f), fmt, ap);
+  va_end(ap);
+  msg_close(&g);
+}
 
 int pl_cli_report(const char *cmd, pl_error_t *err) {
   const char *red = pl_cli.color ? "\033[1;31m" : "", *reset = pl_cli.color ? "\033[0m" : "";
   char *s = pl_error_string(err ? *err : NULL);
-  fprintf(stderr, "%spylock: %s: %s%s\n", red, cmd, s, reset);
-  if (err && *err && (*err)->hint) fprintf(stderr, "pylock: hint: %s\n", (*err)->hint);
+  struct msg g;
+  FILE *m = msg_open(&g, stderr);
+  fprintf(m, "%spylock: ", red);
+  pl_cli_put(m, cmd);
+  fputs(": ", m);
+  pl_cli_put(m, s);
+  fprintf(m, "%s\n", reset);
+  if (err && *err && (*err)->hint) {
+    fputs("pylock: hint: ", m);
+    pl_cli_put(m, (*err)->hint);
+    fputc('\n', m);
+  }
+  msg_close(&g);
   free(s);
   pl_error_free(err);
   return PL_EXIT_FAIL;
 }
 
 int pl_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  struct msg g;
+  FILE *m = msg_open(&g, stderr);
   va_list ap;
-  fprintf(stderr, "pylock %s: ", cmd);
+  fputs("pylock ", m);
+  pl_cli_put(m, cmd);
+  fputs(": ", m);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vline(m, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "\nRun 'pylock %s --help' for usage.\n", cmd);
+  fputs("Run 'pylock ", m);
+  pl_cli_put(m, cmd);
+  fputs(" --help' for usage.\n", m);
+  msg_close(&g);
   return PL_EXIT_USAGE;
 }
 
 void pl_cli_info(const char *fmt, ...) {
   if (pl_cli.verbosity < 0) return;
+  struct msg g;
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vline(msg_open(&g, stderr), fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  msg_close(&g);
 }
 
 void pl_cli_progress(void *ctx, const char *msg) {
   (void)ctx;
-  if (pl_cli.verbosity >= 0) fprintf(stderr, "%s\n", msg);
+  if (pl_cli.verbosity < 0) return;
+  struct msg g;
+  FILE *m = msg_open(&g, stderr);
+  pl_cli_put(m, msg);
+  fputc('\n', m);
+  msg_close(&g);
 }
 
 bool pl_cli_is_help(const char *arg) {
@@ -58,14 +144,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
 
 void pl_cli_json_string(FILE *f, const char *s) {
   fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
+  if (s) put_escaped(f, PL_ESCAPE_JSON, s, strlen(s));
   fputc('"', f);
 }
 

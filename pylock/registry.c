@@ -382,10 +382,10 @@ static int verify_cmd(struct args *a) {
     close(fd);
     pl_fetcher_free(f);
     free(raw);
-    fprintf(stderr,
-            "pylock: registry verify: warning: no --root given: trusting %s/1.root.json "
-            "as published (trust on first use)\n",
-            url);
+    pl_cli_line(stderr,
+                "pylock: registry verify: warning: no --root given: trusting %s/1.root.json "
+                "as published (trust on first use)",
+                url);
     root = strdup(tofu);
   }
   struct pl_tuf_options o = {
@@ -397,7 +397,7 @@ static int verify_cmd(struct args *a) {
     rmdir(tmpdir);
   }
   if (r < 0) return pl_cli_report("registry verify", &err);
-  printf("registry: %s\n", url);
+  pl_cli_line(stdout, "registry: %s", url);
   for (int i = 0; i < PL_TUF_NROLES; i++) {
     int64_t v;
     time_t e;

@@ -53,7 +53,7 @@ int pl_cmd_trust(int argc, char **argv) {
     if (npos != 1) return pl_cli_usage_error("trust", "add takes exactly one ROOT.json");
     char *used = NULL;
     if (pl_trust_add(pos[0], name, &used, &err) < 0) return pl_cli_report("trust add", &err);
-    printf("%s\n", used);
+    pl_cli_line(stdout, "%s", used);
     pl_cli_info("trusted %s as %s", pos[0], used);
     free(used);
     return PL_EXIT_OK;
@@ -67,14 +67,21 @@ int pl_cmd_trust(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       const struct pl_trust_entry *e = &list[i];
       const char *kind = e->system ? (e->shadowed ? "system(shadowed)" : "system") : "user";
+      /* Each field escaped alone: a tab or newline inside one cannot
+       * make a column or a line. */
+      pl_cli_put(stdout, e->name);
+      printf("\t%s\t", kind);
       if (e->valid) {
         char es[21];
         pl_tuf_format_time(e->expires, es);
-        printf("%s\t%s\tversion %lld\texpires %s\t%s\n", e->name, kind, (long long)e->version, es,
-               e->path);
+        printf("version %lld\texpires %s\t", (long long)e->version, es);
       } else {
-        printf("%s\t%s\tinvalid\t%s\t%s\n", e->name, kind, e->problem ? e->problem : "?", e->path);
+        fputs("invalid\t", stdout);
+        pl_cli_put(stdout, e->problem ? e->problem : "?");
+        fputc('\t', stdout);
       }
+      pl_cli_put(stdout, e->path);
+      fputc('\n', stdout);
     }
     pl_trust_list_free(list, n);
     return PL_EXIT_OK;

@@ -28,10 +28,10 @@ int pl_cmd_verify(int argc, char **argv) {
     return pl_cli_report("verify", &err);
   }
   for (size_t i = 0; i < rep.nissues; i++)
-    printf("%s: %s%s%s\n", pl_verify_kind_name(rep.issues[i].kind), rep.issues[i].path,
-           rep.issues[i].detail ? ": " : "", rep.issues[i].detail ? rep.issues[i].detail : "");
+    pl_cli_line(stdout, "%s: %s%s%s", pl_verify_kind_name(rep.issues[i].kind), rep.issues[i].path,
+                rep.issues[i].detail ? ": " : "", rep.issues[i].detail ? rep.issues[i].detail : "");
   for (size_t i = 0; i < nlock; i++) {
-    printf("lock: %s\n", lock_issues[i]);
+    pl_cli_line(stdout, "lock: %s", lock_issues[i]);
     free(lock_issues[i]);
   }
   free(lock_issues);
