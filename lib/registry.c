@@ -146,9 +146,13 @@ static int resign_tail(struct reg *r, struct batch *b, pl_error_t *err) {
   pl_tuf_set_expires(tg, expiry(r, false));
   if (sign_body(r, b, "targets.json", tg, "targets", root, NULL, err) < 0) return -1;
 
+  /* Length and hashes of targets.json: a client checks them before it
+   * parses a byte of it, and reads no more than that length. */
+  const struct pending *tp = &b->f[b->n - 1];
   int64_t snapv = pl_tuf_get_version(r->body[PL_TUF_SNAPSHOT]) + 1;
-  cleanup_json json_t *snap = pl_tuf_new_snapshot(snapv, expiry(r, false), pl_tuf_get_version(tg));
-  if (snap == NULL) return pl_fail(err, ENOMEM, "snapshot");
+  cleanup_json json_t *snap =
+      pl_tuf_new_snapshot(snapv, expiry(r, false), pl_tuf_get_version(tg), tp->data, tp->len, err);
+  if (snap == NULL) return -1;
   if (sign_body(r, b, "snapshot.json", snap, "snapshot", root, NULL, err) < 0) return -1;
 
   const struct pending *sp = &b->f[b->n - 1];
@@ -215,7 +219,7 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   r.body[PL_TUF_ROOT] = pl_tuf_new_root(1, expiry(&r, true));
   /* Versions 0 so that resign_tail publishes version 1 of each. */
   r.body[PL_TUF_TARGETS] = pl_tuf_new_targets(0, 0);
-  r.body[PL_TUF_SNAPSHOT] = pl_tuf_new_snapshot(0, 0, 0);
+  r.body[PL_TUF_SNAPSHOT] = pl_tuf_new_snapshot(0, 0, 0, NULL, 0, err);
   r.body[PL_TUF_TIMESTAMP] = pl_tuf_new_timestamp(0, 0, 0, NULL, 0, err);
   for (int i = 0; i < PL_TUF_NROLES; i++)
     if (r.body[i] == NULL) {

@@ -204,7 +204,7 @@ static void publish_unchecked(struct fx *f, const char *name, const char *src) {
   pl_json_decref(doc);
 
   time_t exp = time(NULL) + 7 * 86400;
-  json_t *snap = pl_tuf_new_snapshot(tv + 100, exp, tv);
+  json_t *snap = pl_tuf_new_snapshot(tv + 100, exp, tv, NULL, 0, &err);
   char *sbytes;
   size_t slen;
   assert_int_equal(pl_tuf_sign(snap, keys, 1, &sbytes, &slen, &err), 0);
@@ -412,6 +412,32 @@ static void test_registry_threshold_two_needs_both_keys(void **state) {
   assert_non_null(strstr(f->err->msg, "needs 2 signature(s)"));
 }
 
+static void test_registry_snapshot_lists_length_and_sha256_of_targets(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+  int regfd = open(f->reg, O_RDONLY | O_DIRECTORY);
+  char *raw, *tg;
+  size_t len, tglen;
+  json_t *doc;
+  char sha[PL_SHA256_HEX];
+  assert_int_equal(pl_read_file_at(regfd, "snapshot.json", 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_file_at(regfd, "targets.json", 1 << 20, &tg, &tglen, &f->err), 0);
+  assert_int_equal(pl_json_parse(raw, len, "snapshot.json", &doc, &f->err), 0);
+  assert_int_equal(pl_sha256_hex(tg, tglen, sha, &f->err), 0);
+  json_t *e =
+      json_object_get(json_object_get(json_object_get(doc, "signed"), "meta"), "targets.json");
+  assert_int_equal(json_integer_value(json_object_get(e, "length")), tglen);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(e, "hashes"), "sha256")),
+                      sha);
+  pl_json_decref(doc);
+  free(raw);
+  free(tg);
+  close(regfd);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -425,6 +451,7 @@ int main(void) {
       T(test_trusted_wheel_metadata_target_must_equal_the_wheels),
       T(test_registry_sign_rotates_root_and_client_follows),
       T(test_registry_threshold_two_needs_both_keys),
+      T(test_registry_snapshot_lists_length_and_sha256_of_targets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

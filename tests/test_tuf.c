@@ -110,7 +110,7 @@ static int setup(void **state) {
   f->targets = pl_tuf_new_targets(1, NOW + 30 * DAY);
   assert_int_equal(
       pl_tuf_targets_add(f->targets, "a-1.0-py3-none-any.whl", strlen(WHEEL), sha, &err), 0);
-  f->snapshot = pl_tuf_new_snapshot(1, NOW + 30 * DAY, 1);
+  f->snapshot = pl_tuf_new_snapshot(1, NOW + 30 * DAY, 1, NULL, 0, &err);
   f->timestamp = pl_tuf_new_timestamp(1, NOW + 7 * DAY, 1, NULL, 0, &err);
   publish_tail(f);
   *state = f;
