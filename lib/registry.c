@@ -139,6 +139,132 @@ static int open_registry_dir(const char *dir, bool create, pl_error_t *err) {
   return open_own_dir_at(pfd, name, dir, create, true, err);
 }
 
+/* ---- keys: never inside what gets published ---- */
+
+/* path made absolute (from the working directory) with ".", ".." and
+ * repeated slashes resolved textually: the directories the user named. */
+static int lexical_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
+  char buf[2 * PATH_MAX], cwd[PATH_MAX];
+  if (path[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)
+    return pl_fail(err, errno, "working directory");
+  int w = path[0] == '/' ? snprintf(buf, sizeof buf, "%s", path)
+                         : snprintf(buf, sizeof buf, "%s/%s", cwd, path);
+  if (w < 0 || (size_t)w >= sizeof buf) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  size_t n = 0;
+  out[0] = '\0';
+  char *save = NULL;
+  for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    if (strcmp(c, ".") == 0) continue;
+    if (strcmp(c, "..") == 0) {
+      char *s = strrchr(out, '/');
+      n = s ? (size_t)(s - out) : 0;
+      out[n] = '\0';
+      continue;
+    }
+    w = snprintf(out + n, PATH_MAX - n, "/%s", c);
+    if (w < 0 || (size_t)w >= PATH_MAX - n) return pl_fail(err, ENAMETOOLONG, "%s", path);
+    n += (size_t)w;
+  }
+  if (n == 0) snprintf(out, PATH_MAX, "/");
+  return 0;
+}
+
+/* path with its directory resolved (realpath), and its last component too
+ * when the whole path resolves: where the file is, or would be.  Returns 1
+ * when its directory does not exist. */
+static int resolved_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
+  if (realpath(path, out)) return 0;
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX], rdir[PATH_MAX];
+  int w = slash == NULL   ? snprintf(dir, sizeof dir, ".")
+          : slash == path ? snprintf(dir, sizeof dir, "/")
+                          : snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  if (w < 0 || (size_t)w >= sizeof dir) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  if (realpath(dir, rdir) == NULL) return 1;
+  w = snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", slash ? slash + 1 : path);
+  if (w < 0 || w >= PATH_MAX) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  return 0;
+}
+
+/* What a walk up from a key looks for, and where it found it. */
+struct key_walk {
+  const struct stat *reg; /* this registry's directory, or NULL */
+  char found[PATH_MAX];
+  bool is_reg;
+};
+
+/* True if dir holds a registry: a root.json that is TUF root metadata. */
+static bool holds_registry(const char *dir) {
+  cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstatat(fd, "root.json", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+    return false;
+  cleanup_free char *raw = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  cleanup_json json_t *doc = NULL;
+  if (pl_read_file_at(fd, "root.json", PL_TUF_ROOT_MAX, &raw, &len, &e) < 0 ||
+      pl_json_parse(raw, len, "root.json", &doc, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  const char *type = json_string_value(json_object_get(json_object_get(doc, "signed"), "_type"));
+  return type && strcmp(type, "root") == 0;
+}
+
+/* Walk up from abs (modified), nearest directory first, to /. */
+static bool walk_up(char *abs, struct key_walk *w) {
+  for (;;) {
+    char *slash = strrchr(abs, '/');
+    if (slash == NULL || (slash == abs && abs[1] == '\0')) return false;
+    if (slash == abs)
+      abs[1] = '\0';
+    else
+      *slash = '\0';
+    struct stat st;
+    if (w->reg && stat(abs, &st) == 0 && st.st_dev == w->reg->st_dev && st.st_ino == w->reg->st_ino)
+      w->is_reg = true;
+    if (w->is_reg || holds_registry(abs)) {
+      snprintf(w->found, sizeof w->found, "%s", abs);
+      return true;
+    }
+  }
+}
+
+/* A private key in a directory that gets published is published with it.
+ * The key's directories are compared by device and inode, not by name,
+ * both along the path as given and along the path it resolves to. */
+static int check_key_outside(const char *keyfile, const struct stat *reg, const char *regdir,
+                             pl_error_t *err) {
+  if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
+  struct key_walk w = {.reg = reg};
+  char given[PATH_MAX], real[PATH_MAX];
+  if (lexical_abs(keyfile, given, err) < 0) return -1;
+  int r = resolved_abs(keyfile, real, err);
+  if (r < 0) return -1;
+  if (!walk_up(given, &w) && !(r == 0 && walk_up(real, &w))) return 0;
+  return pl_fail_hint(
+      err, 0,
+      "keep signing keys outside every registry, e.g. in ~/.config/pylock/keys (the default)",
+      "refusing the private key %s: it is inside %s, %s, and publishing the directory would "
+      "publish the key",
+      keyfile, w.is_reg ? regdir : w.found,
+      w.is_reg ? "the registry directory" : "which holds a registry (root.json)");
+}
+
+int pl_registry_check_key_path(const char *keyfile, pl_error_t *err) {
+  return check_key_outside(keyfile, NULL, NULL, err);
+}
+
+/* Every key file given must lie outside the registry (and any other). */
+static int check_keys(struct reg *r, pl_error_t *err) {
+  struct stat st;
+  if (fstat(r->fd, &st) < 0) return pl_fail(err, errno, "stat %s", r->dir);
+  for (size_t i = 0; i < r->o->nkey_files; i++)
+    if (check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0) return -1;
+  return 0;
+}
+
 /* ---- reading the registry's own files ---- */
 
 /* dirfd/name must be a regular file, or absent (*exists false): a planted
@@ -168,7 +294,7 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
   r->targets = -1;
   r->now = o->now ? o->now : time(NULL);
   r->fd = open_registry_dir(dir, false, err);
-  if (r->fd < 0) return -1;
+  if (r->fd < 0 || check_keys(r, err) < 0) return -1;
   /* targets/ is checked whenever it exists: what it holds is published too. */
   char tdir[PATH_MAX];
   snprintf(tdir, sizeof tdir, "%s/targets", dir);
@@ -433,7 +559,7 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   struct batch b = {0};
   int ret = -1;
   r.fd = open_registry_dir(dir, true, err);
-  if (r.fd < 0) goto out;
+  if (r.fd < 0 || check_keys(&r, err) < 0) goto out;
   if (fstatat(r.fd, "root.json", &(struct stat){0}, AT_SYMLINK_NOFOLLOW) == 0) {
     pl_fail_hint(err, EEXIST, "use 'pylock registry sign' to renew or rotate keys",
                  "%s already holds a registry (root.json)", dir);

@@ -39,6 +39,11 @@ struct pl_registry_opts {
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
   time_t now;            /* 0: time(NULL) */
+  /* The files the private keys were read from: each is refused when it lies
+   * inside DIR (or inside any registry), since publishing the directory
+   * would publish the key. */
+  const char *const *key_files;
+  size_t nkey_files;
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
   size_t nadd_root_keys;
@@ -68,5 +73,11 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
  * expiry; and root (N+1, signed by the old and the new root keys) when keys
  * change, renew_root is set, or root would expire before the others. */
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
+
+/* Fail when keyfile (a private key, existing or about to be written) is in
+ * a directory that holds a registry (a TUF root.json) or below one:
+ * publishing that directory would publish the key.  Both the path as given
+ * and the path it resolves to are walked up to /. */
+int pl_registry_check_key_path(const char *keyfile, pl_error_t *err);
 
 #endif

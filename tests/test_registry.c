@@ -607,6 +607,41 @@ static void test_registry_add_checks_name_lengths_before_writing(void **state) {
   pl_tuf_free(t);
 }
 
+static void test_registry_refuses_keys_inside_the_registry(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char keys[128], key[192], outside[192], via[160];
+  snprintf(keys, sizeof keys, "%s/keys", f->reg);
+  snprintf(key, sizeof key, "%s/k1.key", keys);
+  assert_int_equal(mkdir(keys, 0700), 0);
+  assert_int_equal(pl_key_save(key, &f->k1, &f->err), 0);
+  char *before = snapshot_dir(f->reg);
+  /* By its path, and through a link from outside: the inode decides. */
+  snprintf(via, sizeof via, "%s/via", f->dir);
+  assert_int_equal(symlink(keys, via), 0);
+  snprintf(outside, sizeof outside, "%s/k1.key", via);
+  const char *const paths[] = {key, outside};
+  for (size_t i = 0; i < 2; i++) {
+    o.key_files = &paths[i];
+    o.nkey_files = 1;
+    assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), -1);
+    if (strstr(f->err->msg, "is inside") == NULL ||
+        strstr(f->err->msg, "publishing the directory would publish the key") == NULL)
+      fail_msg("message \"%s\" does not refuse %s", f->err->msg, paths[i]);
+  }
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  /* key generate's check: inside (even where nothing exists yet), outside. */
+  snprintf(key, sizeof key, "%s/targets/new/k.key", f->reg);
+  assert_int_equal(pl_registry_check_key_path(key, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "which holds a registry (root.json)"));
+  snprintf(key, sizeof key, "%s/out/k.key", f->dir);
+  assert_int_equal(pl_registry_check_key_path(key, &f->err), 0);
+}
+
 static void test_registry_init_makes_directories_0755_whatever_the_umask(void **state) {
   struct fx *f = *state;
   struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
@@ -646,6 +681,7 @@ int main(void) {
       T(test_registry_never_follows_a_planted_targets_link),
       T(test_registry_never_follows_a_planted_metadata_link),
       T(test_registry_add_checks_name_lengths_before_writing),
+      T(test_registry_refuses_keys_inside_the_registry),
       T(test_registry_init_makes_directories_0755_whatever_the_umask),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
