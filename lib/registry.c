@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,8 @@
 
 struct reg {
   const char *dir;
-  int fd;
+  int fd;      /* DIR, opened once without following a link; checked */
+  int targets; /* DIR/targets, likewise (-1 until init makes it, or if absent) */
   const struct pl_registry_opts *o;
   time_t now;
   json_t *body[PL_TUF_NROLES];
@@ -30,12 +33,255 @@ static void reg_close(struct reg *r) {
   for (int i = 0; i < PL_TUF_NROLES; i++)
     pl_json_decref(r->body[i]);
   if (r->fd >= 0) close(r->fd);
+  if (r->targets >= 0) close(r->targets);
 }
 
 static time_t expiry(const struct reg *r, bool root) {
   unsigned d = r->o->expires_days ? r->o->expires_days : PL_REGISTRY_EXPIRES_DAYS;
   if (root && d < PL_REGISTRY_ROOT_EXPIRES_DAYS) d = PL_REGISTRY_ROOT_EXPIRES_DAYS;
   return r->now + (time_t)d * 86400;
+}
+
+/* ---- the directories: the caller's alone, opened once ---- */
+
+/* "name (uid N)", or "uid N" for a uid without a name. */
+static void owner_name(uid_t uid, char *buf, size_t n) {
+  struct passwd pw, *res = NULL;
+  char tmp[1024];
+  if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+    snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
+  else
+    snprintf(buf, n, "uid %u", (unsigned)uid);
+}
+
+/* Everything pylock signs is read from these directories and written into
+ * them, so they must be the caller's alone (git's safe.directory rule, plus
+ * the write bits): whoever else owns or may write one can plant links and
+ * files among what gets signed, or point targets/ at the maintainer's own
+ * files.  The check is on the open handle, the one every later read and
+ * write goes through, so renaming paths afterwards changes nothing. */
+static int check_own_dir(int fd, const char *what, pl_error_t *err) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", what);
+  unsigned mode = (unsigned)st.st_mode & 07777;
+  if (st.st_uid != geteuid()) {
+    char owner[300], me[300];
+    owner_name(st.st_uid, owner, sizeof owner);
+    owner_name(geteuid(), me, sizeof me);
+    return pl_fail(err, 0,
+                   "registry directory %s is owned by %s with mode %04o, not by you (%s): "
+                   "use a directory of your own for the registry",
+                   what, owner, mode, me);
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return pl_fail(err, 0,
+                   "registry directory %s (yours, mode %04o) is writable by %s, who could plant "
+                   "files among what you sign: run chmod go-w %s",
+                   what, mode, st.st_mode & S_IWOTH ? "others" : "its group", what);
+  return 0;
+}
+
+/* Open directory name beneath parent (creating it 0755 when create is set
+ * and it is missing), never through a symbolic link, and check it is the
+ * caller's alone.  `what` names it in errors. */
+static int open_own_dir_at(int parent, const char *name, const char *what, bool create, bool top,
+                           pl_error_t *err) {
+  bool created = false;
+  if (create) {
+    if (mkdirat(parent, name, 0755) == 0)
+      created = true;
+    else if (errno != EEXIST)
+      return pl_fail(err, errno, "mkdir %s", what);
+  }
+  cleanup_close int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    struct stat st;
+    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+      return pl_fail(err, 0, "%s is a symbolic link: a registry is never written through one; %s",
+                     what, top ? "name the directory it points to" : "remove it");
+    pl_fail(err, e, "open %s", what);
+    if (e == ENOENT && top && !create)
+      pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", what);
+    return -1;
+  }
+  /* What we made is exactly 0755, whatever the umask. */
+  if (created && fchmod(fd, 0755) < 0) return pl_fail(err, errno, "chmod %s", what);
+  if (check_own_dir(fd, what, err) < 0) return -1;
+  return steal_fd(&fd);
+}
+
+/* Open the registry directory dir: its parent as the user names it (links
+ * in the path are theirs), its last component without following a link. */
+static int open_registry_dir(const char *dir, bool create, pl_error_t *err) {
+  size_t n = strlen(dir);
+  if (n == 0 || n >= PATH_MAX) return pl_fail(err, ENAMETOOLONG, "registry directory \"%s\"", dir);
+  char path[PATH_MAX];
+  memcpy(path, dir, n + 1);
+  while (n > 1 && path[n - 1] == '/') /* "reg/" would follow a link named reg */
+    path[--n] = '\0';
+  char *slash = strrchr(path, '/');
+  const char *parent = ".", *name = path;
+  if (slash == path && path[1] == '\0') {
+    parent = "/";
+    name = ".";
+  } else if (slash) {
+    *slash = '\0';
+    parent = slash == path ? "/" : path;
+    name = slash + 1;
+  }
+  cleanup_close int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0 && errno == ENOENT && create) {
+    if (pl_mkdir_p(parent, 0755, err) < 0) return -1;
+    pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (pfd < 0) return pl_fail(err, errno, "open %s", parent);
+  return open_own_dir_at(pfd, name, dir, create, true, err);
+}
+
+/* ---- keys: never inside what gets published ---- */
+
+/* path made absolute (from the working directory) with ".", ".." and
+ * repeated slashes resolved textually: the directories the user named. */
+static int lexical_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
+  char buf[2 * PATH_MAX], cwd[PATH_MAX];
+  if (path[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)
+    return pl_fail(err, errno, "working directory");
+  int w = path[0] == '/' ? snprintf(buf, sizeof buf, "%s", path)
+                         : snprintf(buf, sizeof buf, "%s/%s", cwd, path);
+  if (w < 0 || (size_t)w >= sizeof buf) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  size_t n = 0;
+  out[0] = '\0';
+  char *save = NULL;
+  for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    if (strcmp(c, ".") == 0) continue;
+    if (strcmp(c, "..") == 0) {
+      char *s = strrchr(out, '/');
+      n = s ? (size_t)(s - out) : 0;
+      out[n] = '\0';
+      continue;
+    }
+    w = snprintf(out + n, PATH_MAX - n, "/%s", c);
+    if (w < 0 || (size_t)w >= PATH_MAX - n) return pl_fail(err, ENAMETOOLONG, "%s", path);
+    n += (size_t)w;
+  }
+  if (n == 0) snprintf(out, PATH_MAX, "/");
+  return 0;
+}
+
+/* path with its directory resolved (realpath), and its last component too
+ * when the whole path resolves: where the file is, or would be.  Returns 1
+ * when its directory does not exist. */
+static int resolved_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
+  if (realpath(path, out)) return 0;
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX], rdir[PATH_MAX];
+  int w = slash == NULL   ? snprintf(dir, sizeof dir, ".")
+          : slash == path ? snprintf(dir, sizeof dir, "/")
+                          : snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  if (w < 0 || (size_t)w >= sizeof dir) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  if (realpath(dir, rdir) == NULL) return 1;
+  w = snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", slash ? slash + 1 : path);
+  if (w < 0 || w >= PATH_MAX) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  return 0;
+}
+
+/* What a walk up from a key looks for, and where it found it. */
+struct key_walk {
+  const struct stat *reg; /* this registry's directory, or NULL */
+  char found[PATH_MAX];
+  bool is_reg;
+};
+
+/* True if dir holds a registry: a root.json that is TUF root metadata. */
+static bool holds_registry(const char *dir) {
+  cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstatat(fd, "root.json", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+    return false;
+  cleanup_free char *raw = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  cleanup_json json_t *doc = NULL;
+  if (pl_read_file_at(fd, "root.json", PL_TUF_ROOT_MAX, &raw, &len, &e) < 0 ||
+      pl_json_parse(raw, len, "root.json", &doc, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  const char *type = json_string_value(json_object_get(json_object_get(doc, "signed"), "_type"));
+  return type && strcmp(type, "root") == 0;
+}
+
+/* Walk up from abs (modified), nearest directory first, to /. */
+static bool walk_up(char *abs, struct key_walk *w) {
+  for (;;) {
+    char *slash = strrchr(abs, '/');
+    if (slash == NULL || (slash == abs && abs[1] == '\0')) return false;
+    if (slash == abs)
+      abs[1] = '\0';
+    else
+      *slash = '\0';
+    struct stat st;
+    if (w->reg && stat(abs, &st) == 0 && st.st_dev == w->reg->st_dev && st.st_ino == w->reg->st_ino)
+      w->is_reg = true;
+    if (w->is_reg || holds_registry(abs)) {
+      snprintf(w->found, sizeof w->found, "%s", abs);
+      return true;
+    }
+  }
+}
+
+/* A private key in a directory that gets published is published with it.
+ * The key's directories are compared by device and inode, not by name,
+ * both along the path as given and along the path it resolves to. */
+static int check_key_outside(const char *keyfile, const struct stat *reg, const char *regdir,
+                             pl_error_t *err) {
+  if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
+  struct key_walk w = {.reg = reg};
+  char given[PATH_MAX], real[PATH_MAX];
+  if (lexical_abs(keyfile, given, err) < 0) return -1;
+  int r = resolved_abs(keyfile, real, err);
+  if (r < 0) return -1;
+  if (!walk_up(given, &w) && !(r == 0 && walk_up(real, &w))) return 0;
+  return pl_fail_hint(
+      err, 0,
+      "keep signing keys outside every registry, e.g. in ~/.config/pylock/keys (the default)",
+      "refusing the private key %s: it is inside %s, %s, and publishing the directory would "
+      "publish the key",
+      keyfile, w.is_reg ? regdir : w.found,
+      w.is_reg ? "the registry directory" : "which holds a registry (root.json)");
+}
+
+int pl_registry_check_key_path(const char *keyfile, pl_error_t *err) {
+  return check_key_outside(keyfile, NULL, NULL, err);
+}
+
+/* Every key file given must lie outside the registry (and any other). */
+static int check_keys(struct reg *r, pl_error_t *err) {
+  struct stat st;
+  if (fstat(r->fd, &st) < 0) return pl_fail(err, errno, "stat %s", r->dir);
+  for (size_t i = 0; i < r->o->nkey_files; i++)
+    if (check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0) return -1;
+  return 0;
+}
+
+/* ---- reading the registry's own files ---- */
+
+/* dirfd/name must be a regular file, or absent (*exists false): a planted
+ * link at a name the registry reads or writes is refused, never followed nor
+ * replaced.  Checking first and opening after is sound here: the directory is
+ * the caller's alone, so nobody else can swap the name in between. */
+static int check_regular_at(int dirfd, const char *dirname, const char *name, bool *exists,
+                            pl_error_t *err) {
+  struct stat st;
+  *exists = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!*exists && errno != ENOENT) return pl_fail(err, errno, "stat %s/%s", dirname, name);
+  if (*exists && !S_ISREG(st.st_mode))
+    return pl_fail(err, 0,
+                   "%s/%s is %s, not a file: pylock never reads or writes a registry through "
+                   "one; remove it",
+                   dirname, name, S_ISLNK(st.st_mode) ? "a symbolic link" : "something else");
+  return 0;
 }
 
 /* The registry's own files: the maintainer's directory, read back to be
@@ -45,21 +291,32 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
   memset(r, 0, sizeof *r);
   r->dir = dir;
   r->o = o;
+  r->targets = -1;
   r->now = o->now ? o->now : time(NULL);
-  r->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (r->fd < 0) return pl_fail(err, errno, "open registry %s", dir);
+  r->fd = open_registry_dir(dir, false, err);
+  if (r->fd < 0 || check_keys(r, err) < 0) return -1;
+  /* targets/ is checked whenever it exists: what it holds is published too. */
+  char tdir[PATH_MAX];
+  snprintf(tdir, sizeof tdir, "%s/targets", dir);
+  bool absent =
+      fstatat(r->fd, "targets", &(struct stat){0}, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+  if (!absent && (r->targets = open_own_dir_at(r->fd, "targets", tdir, false, false, err)) < 0)
+    return -1;
   for (int i = 0; i < PL_TUF_NROLES; i++) {
     char name[32];
     snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[i]);
     cleanup_free char *raw = NULL;
     size_t len;
     json_t *doc = NULL;
-    if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
-        pl_json_parse(raw, len, name, &doc, err) < 0) {
-      if (i == PL_TUF_ROOT && (*err)->errnum == ENOENT)
-        pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", dir);
-      return pl_error_wrap(err, "registry %s", dir);
+    bool exists;
+    if (check_regular_at(r->fd, dir, name, &exists, err) < 0) return -1;
+    if (!exists && i == PL_TUF_ROOT) {
+      pl_fail(err, ENOENT, "registry %s: no root.json", dir);
+      return pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", dir);
     }
+    if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+        pl_json_parse(raw, len, name, &doc, err) < 0)
+      return pl_error_wrap(err, "registry %s", dir);
     json_t *body = json_object_get(doc, "signed");
     const char *type = json_string_value(json_object_get(body, "_type"));
     if (type == NULL || strcmp(type, pl_tuf_role_names[i]) != 0) {
@@ -71,6 +328,101 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
     pl_json_decref(doc);
   }
   return 0;
+}
+
+/* ---- a change: staged in full, then published ---- */
+
+/* One file of a change, written in full under a temporary name beside its
+ * final name, renamed over it only once the whole change is staged. */
+struct staged_file {
+  int dirfd;       /* r->fd or r->targets (borrowed) */
+  const char *dir; /* its name, for errors */
+  char *name;
+  char *tmp;   /* NULL once renamed */
+  bool is_new; /* nothing was at name: undoing the rename is unlinking it */
+};
+
+struct change {
+  struct staged_file *f;
+  size_t n, cap;
+};
+
+/* Take over tmp (a complete, synced temporary file in dirfd) as name. */
+static int change_push(struct change *c, int dirfd, const char *dir, const char *name, char *tmp,
+                       pl_error_t *err) {
+  bool exists;
+  if (check_regular_at(dirfd, dir, name, &exists, err) < 0) {
+    unlinkat(dirfd, tmp, 0);
+    free(tmp);
+    return -1;
+  }
+  if (c->n == c->cap) {
+    size_t ncap = c->cap ? 2 * c->cap : 16;
+    struct staged_file *nf = realloc(c->f, ncap * sizeof *nf);
+    if (nf == NULL) {
+      unlinkat(dirfd, tmp, 0);
+      free(tmp);
+      return pl_fail(err, ENOMEM, "registry %s", dir);
+    }
+    c->f = nf;
+    c->cap = ncap;
+  }
+  char *copy = strdup(name);
+  if (copy == NULL) {
+    unlinkat(dirfd, tmp, 0);
+    free(tmp);
+    return pl_fail(err, ENOMEM, "registry %s", dir);
+  }
+  c->f[c->n++] =
+      (struct staged_file){.dirfd = dirfd, .dir = dir, .name = copy, .tmp = tmp, .is_new = !exists};
+  return 0;
+}
+
+/* Write data under a temporary name beside dirfd/name, synced, and queue it. */
+static int change_stage(struct change *c, int dirfd, const char *dir, const char *name,
+                        const void *data, size_t len, pl_error_t *err) {
+  bool exists;
+  if (check_regular_at(dirfd, dir, name, &exists, err) < 0) return -1;
+  char *tmp = NULL;
+  cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
+  if (fd < 0) return pl_error_wrap(err, "registry %s", dir);
+  if (pl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    free(tmp);
+    return pl_fail(err, e, "registry %s: write %s", dir, name);
+  }
+  return change_push(c, dirfd, dir, name, tmp, err);
+}
+
+/* Rename every staged file over its name, in order.  Only an I/O error can
+ * fail a rename within one directory; then the files that were new are
+ * removed again, so that at worst a replaced file stays replaced. */
+static int change_publish(struct change *c, pl_error_t *err) {
+  for (size_t i = 0; i < c->n; i++) {
+    struct staged_file *f = &c->f[i];
+    if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) < 0) {
+      pl_fail(err, errno, "registry %s: publish %s", f->dir, f->name);
+      for (size_t j = 0; j < i; j++)
+        if (c->f[j].is_new) unlinkat(c->f[j].dirfd, c->f[j].name, 0);
+      return -1;
+    }
+    free(steal_pointer(&f->tmp));
+  }
+  for (size_t i = 0; i < c->n; i++) /* durable: each directory once is enough, twice is harmless */
+    if (i == 0 || c->f[i].dirfd != c->f[i - 1].dirfd) fsync(c->f[i].dirfd);
+  return 0;
+}
+
+/* Remove whatever is still staged. */
+static void change_free(struct change *c) {
+  for (size_t i = 0; i < c->n; i++) {
+    if (c->f[i].tmp) unlinkat(c->f[i].dirfd, c->f[i].tmp, 0);
+    free(c->f[i].tmp);
+    free(c->f[i].name);
+  }
+  free(c->f);
+  memset(c, 0, sizeof *c);
 }
 
 /* Signed files, rendered in memory and written only once every one of them
@@ -91,10 +443,10 @@ static void batch_free(struct batch *b) {
   b->n = 0;
 }
 
-static int batch_write(struct reg *r, struct batch *b, pl_error_t *err) {
+/* Stage every signed file into the change, in the order they publish. */
+static int stage_batch(struct reg *r, struct change *c, const struct batch *b, pl_error_t *err) {
   for (int i = 0; i < b->n; i++)
-    if (pl_write_file_atomic_at(r->fd, b->f[i].name, b->f[i].data, b->f[i].len, 0644, err) < 0)
-      return pl_error_wrap(err, "registry %s", r->dir);
+    if (change_stage(c, r->fd, r->dir, b->f[i].name, b->f[i].data, b->f[i].len, err) < 0) return -1;
   return 0;
 }
 
@@ -146,9 +498,13 @@ static int resign_tail(struct reg *r, struct batch *b, pl_error_t *err) {
   pl_tuf_set_expires(tg, expiry(r, false));
   if (sign_body(r, b, "targets.json", tg, "targets", root, NULL, err) < 0) return -1;
 
+  /* Length and hashes of targets.json: a client checks them before it
+   * parses a byte of it, and reads no more than that length. */
+  const struct pending *tp = &b->f[b->n - 1];
   int64_t snapv = pl_tuf_get_version(r->body[PL_TUF_SNAPSHOT]) + 1;
-  cleanup_json json_t *snap = pl_tuf_new_snapshot(snapv, expiry(r, false), pl_tuf_get_version(tg));
-  if (snap == NULL) return pl_fail(err, ENOMEM, "snapshot");
+  cleanup_json json_t *snap =
+      pl_tuf_new_snapshot(snapv, expiry(r, false), pl_tuf_get_version(tg), tp->data, tp->len, err);
+  if (snap == NULL) return -1;
   if (sign_body(r, b, "snapshot.json", snap, "snapshot", root, NULL, err) < 0) return -1;
 
   const struct pending *sp = &b->f[b->n - 1];
@@ -198,24 +554,21 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   if (threshold > o->nkeys)
     return pl_fail(err, 0, "threshold %u needs at least %u keys, got %zu", threshold, threshold,
                    o->nkeys);
-  if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
-  struct reg r = {.dir = dir, .o = o, .now = o->now ? o->now : time(NULL)};
-  r.fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (r.fd < 0) return pl_fail(err, errno, "open %s", dir);
+  struct reg r = {.dir = dir, .o = o, .now = o->now ? o->now : time(NULL), .targets = -1};
+  struct change c = {0};
+  struct batch b = {0};
   int ret = -1;
-  if (faccessat(r.fd, "root.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+  r.fd = open_registry_dir(dir, true, err);
+  if (r.fd < 0 || check_keys(&r, err) < 0) goto out;
+  if (fstatat(r.fd, "root.json", &(struct stat){0}, AT_SYMLINK_NOFOLLOW) == 0) {
     pl_fail_hint(err, EEXIST, "use 'pylock registry sign' to renew or rotate keys",
                  "%s already holds a registry (root.json)", dir);
-    goto out;
-  }
-  if (mkdirat(r.fd, "targets", 0755) < 0 && errno != EEXIST) {
-    pl_fail(err, errno, "mkdir %s/targets", dir);
     goto out;
   }
   r.body[PL_TUF_ROOT] = pl_tuf_new_root(1, expiry(&r, true));
   /* Versions 0 so that resign_tail publishes version 1 of each. */
   r.body[PL_TUF_TARGETS] = pl_tuf_new_targets(0, 0);
-  r.body[PL_TUF_SNAPSHOT] = pl_tuf_new_snapshot(0, 0, 0);
+  r.body[PL_TUF_SNAPSHOT] = pl_tuf_new_snapshot(0, 0, 0, NULL, 0, err);
   r.body[PL_TUF_TIMESTAMP] = pl_tuf_new_timestamp(0, 0, 0, NULL, 0, err);
   for (int i = 0; i < PL_TUF_NROLES; i++)
     if (r.body[i] == NULL) {
@@ -228,12 +581,16 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
         goto out;
     pl_tuf_root_set_threshold(r.body[PL_TUF_ROOT], pl_tuf_role_names[i], threshold);
   }
-  struct batch b = {0};
-  if (sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) == 0 && resign_tail(&r, &b, err) == 0 &&
-      batch_write(&r, &b, err) == 0)
-    ret = 0;
-  batch_free(&b);
+  if (sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) < 0 || resign_tail(&r, &b, err) < 0 ||
+      stage_batch(&r, &c, &b, err) < 0)
+    goto out;
+  char tdir[PATH_MAX];
+  snprintf(tdir, sizeof tdir, "%s/targets", dir);
+  r.targets = open_own_dir_at(r.fd, "targets", tdir, true, false, err);
+  if (r.targets >= 0 && change_publish(&c, err) == 0) ret = 0;
 out:
+  batch_free(&b);
+  change_free(&c);
   reg_close(&r);
   return ret;
 }
@@ -241,11 +598,17 @@ out:
 /* ---- wheels ---- */
 
 /* Wheel file names become target names and URLs: keep them boring, and
- * well-formed, so that every client can parse what it is offered. */
+ * well-formed, so that every client can parse what it is offered; and short
+ * enough that the .metadata target and every temporary file fit NAME_MAX. */
 static int check_wheel_name(const char *base, pl_error_t *err) {
   size_t n = strlen(base);
-  if (n < 5 || n > 255 || strcmp(base + n - 4, ".whl") != 0 || base[0] == '.')
+  if (n < 5 || strcmp(base + n - 4, ".whl") != 0 || base[0] == '.')
     return pl_fail(err, 0, "%s: not a wheel file name (NAME-VERSION-...-TAG.whl)", base);
+  if (n > PL_REGISTRY_WHEEL_NAME_MAX)
+    return pl_fail(err, 0,
+                   "%.40s...: a wheel file name of %zu characters is too long: a registry takes "
+                   "at most %d (its .metadata target and temporary files must fit in 255)",
+                   base, n, PL_REGISTRY_WHEEL_NAME_MAX);
   for (const char *c = base; *c; c++)
     if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
           strchr("._-+!", *c)))
@@ -260,7 +623,7 @@ static int check_wheel_name(const char *base, pl_error_t *err) {
  * verified there, waiting until every wheel of the add has passed. */
 struct staged {
   const char *base;
-  char *tmp; /* "targets/.<base>.tmpXXXX", or NULL once renamed or dropped */
+  char *tmp; /* ".<base>.tmpXXXX" in targets/, or NULL once handed on or dropped */
   uint64_t length;
   char sha256[PL_SHA256_HEX];
   char *metadata; /* its METADATA, to publish as <base>.metadata */
@@ -270,7 +633,7 @@ struct staged {
 
 static void staged_free(struct reg *r, struct staged *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if (s[i].tmp) unlinkat(r->fd, s[i].tmp, 0);
+    if (s[i].tmp) unlinkat(r->targets, s[i].tmp, 0);
     free(s[i].tmp);
     free(s[i].metadata);
   }
@@ -286,13 +649,8 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
   struct stat st;
   if (fstat(in, &st) < 0) return pl_fail(err, errno, "stat %s", src);
   if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", src);
-  cleanup_free char *target = NULL;
-  if (asprintf(&target, "targets/%s", s->base) < 0) {
-    target = NULL;
-    return pl_fail(err, ENOMEM, "add %s", s->base);
-  }
-  cleanup_close int out = pl_tmpfile_open_at(r->fd, target, 0644, &s->tmp, err);
-  if (out < 0) return pl_error_wrap(err, "registry %s", r->dir);
+  cleanup_close int out = pl_tmpfile_open_at(r->targets, s->base, 0644, &s->tmp, err);
+  if (out < 0) return pl_error_wrap(err, "registry %s/targets", r->dir);
   struct pl_sha d;
   if (pl_sha_init(&d, err) < 0) return -1;
   char buf[65536];
@@ -314,7 +672,7 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
     }
     if (pl_write_all(out, buf, (size_t)n) < 0) {
       pl_sha_free(&d);
-      return pl_fail(err, errno, "write %s/%s", r->dir, s->tmp);
+      return pl_fail(err, errno, "write %s/targets/%s", r->dir, s->tmp);
     }
   }
   s->length = d.length;
@@ -326,7 +684,7 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
   s->metadata = steal_pointer(&info.metadata);
   s->metadata_len = info.metadata_len;
   pl_wheel_info_free(&info);
-  if (fsync(out) < 0) return pl_fail(err, errno, "write %s/%s", r->dir, s->tmp);
+  if (fsync(out) < 0) return pl_fail(err, errno, "write %s/targets/%s", r->dir, s->tmp);
   return 0;
 }
 
@@ -343,16 +701,32 @@ static int add_target(struct reg *r, const char *name, uint64_t length, const ch
   return pl_tuf_targets_add(tg, name, length, sha256, err);
 }
 
-/* Every wheel is named, copied and verified before anything is published:
- * one bad wheel leaves the registry as it was. */
+/* Before a byte is written: every wheel's name is valid and short enough,
+ * and no name it will be published under is a link or a directory. */
+static int check_names(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
+                       const char *tdir, pl_error_t *err) {
+  for (size_t i = 0; i < nwheels; i++) {
+    const char *base = strrchr(wheels[i], '/');
+    st[i].base = base ? base + 1 : wheels[i];
+    char md[NAME_MAX + 1];
+    bool exists;
+    if (check_wheel_name(st[i].base, err) < 0) return -1;
+    snprintf(md, sizeof md, "%s.metadata", st[i].base);
+    if (check_regular_at(r->targets, tdir, st[i].base, &exists, err) < 0 ||
+        check_regular_at(r->targets, tdir, md, &exists, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Every wheel is copied and verified before anything is published: one bad
+ * wheel leaves the registry as it was. */
 static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
                      pl_error_t *err) {
   json_t *published = json_object_get(r->body[PL_TUF_TARGETS], "targets");
   for (size_t i = 0; i < nwheels; i++) {
     struct staged *s = &st[i];
-    const char *base = strrchr(wheels[i], '/');
-    s->base = base ? base + 1 : wheels[i];
-    if (check_wheel_name(s->base, err) < 0 || stage_wheel(r, wheels[i], s, err) < 0) return -1;
+    if (stage_wheel(r, wheels[i], s, err) < 0) return -1;
     s->publish = true;
     const char *old_sha = json_string_value(
         json_object_get(json_object_get(json_object_get(published, s->base), "hashes"), "sha256"));
@@ -367,9 +741,27 @@ static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, s
       }
     if (old_sha) s->publish = false;
     if (!s->publish) {
-      unlinkat(r->fd, s->tmp, 0);
+      unlinkat(r->targets, s->tmp, 0);
       free(steal_pointer(&s->tmp));
     }
+  }
+  return 0;
+}
+
+/* Queue each new wheel and its .metadata (staged too), and list both. */
+static int stage_targets(struct reg *r, struct change *c, struct staged *st, size_t n,
+                         const char *tdir, pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    struct staged *s = &st[i];
+    if (!s->publish) continue;
+    char mdname[NAME_MAX + 1], mdsha[PL_SHA256_HEX];
+    snprintf(mdname, sizeof mdname, "%s.metadata", s->base);
+    if (change_push(c, r->targets, tdir, s->base, steal_pointer(&s->tmp), err) < 0 ||
+        pl_sha256_hex(s->metadata, s->metadata_len, mdsha, err) < 0 ||
+        change_stage(c, r->targets, tdir, mdname, s->metadata, s->metadata_len, err) < 0 ||
+        add_target(r, s->base, s->length, s->sha256, err) < 0 ||
+        add_target(r, mdname, s->metadata_len, mdsha, err) < 0)
+      return -1;
   }
   return 0;
 }
@@ -378,42 +770,30 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
                     size_t nwheels, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   struct reg r;
+  struct change c = {0};
+  struct batch b = {0};
   int ret = -1;
-  struct staged *st = NULL;
-  if (reg_open(&r, dir, o, err) < 0 || check_can_sign(&r, err) < 0) goto out;
-  st = calloc(nwheels ? nwheels : 1, sizeof *st);
-  if (st == NULL) {
-    pl_fail(err, ENOMEM, "registry add");
+  char tdir[PATH_MAX];
+  snprintf(tdir, sizeof tdir, "%s/targets", dir);
+  struct staged *st = calloc(nwheels ? nwheels : 1, sizeof *st);
+  if (st == NULL) return pl_fail(err, ENOMEM, "registry add");
+  if (reg_open(&r, dir, o, err) < 0) goto out;
+  if (r.targets < 0) {
+    pl_fail(err, ENOENT, "registry %s has no targets directory", dir);
     goto out;
   }
-  if (stage_all(&r, wheels, nwheels, st, err) < 0) goto out;
+  if (check_can_sign(&r, err) < 0 || check_names(&r, wheels, nwheels, st, tdir, err) < 0 ||
+      stage_all(&r, wheels, nwheels, st, err) < 0 ||
+      stage_targets(&r, &c, st, nwheels, tdir, err) < 0)
+    goto out;
   /* Targets before the metadata that lists them. */
-  for (size_t i = 0; i < nwheels; i++) {
-    struct staged *s = &st[i];
-    if (!s->publish) continue;
-    cleanup_free char *target = NULL, *mdname = NULL;
-    char mdsha[PL_SHA256_HEX];
-    if (asprintf(&target, "targets/%s", s->base) < 0 ||
-        asprintf(&mdname, "targets/%s.metadata", s->base) < 0) {
-      pl_fail(err, ENOMEM, "add %s", s->base);
-      goto out;
-    }
-    if (renameat(r.fd, s->tmp, r.fd, target) < 0) {
-      pl_fail(err, errno, "registry %s: write %s", dir, target);
-      goto out;
-    }
-    free(steal_pointer(&s->tmp));
-    if (pl_sha256_hex(s->metadata, s->metadata_len, mdsha, err) < 0 ||
-        pl_write_file_atomic_at(r.fd, mdname, s->metadata, s->metadata_len, 0644, err) < 0 ||
-        add_target(&r, s->base, s->length, s->sha256, err) < 0 ||
-        add_target(&r, mdname + strlen("targets/"), s->metadata_len, mdsha, err) < 0)
-      goto out;
-  }
-  struct batch b = {0};
-  if (resign_tail(&r, &b, err) == 0 && batch_write(&r, &b, err) == 0) ret = 0;
-  batch_free(&b);
+  if (resign_tail(&r, &b, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
+      change_publish(&c, err) == 0)
+    ret = 0;
 out:
-  if (st) staged_free(&r, st, nwheels);
+  batch_free(&b);
+  change_free(&c);
+  staged_free(&r, st, nwheels);
   reg_close(&r);
   return ret;
 }
@@ -422,6 +802,7 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   struct reg r;
   struct batch b = {0};
+  struct change c = {0};
   int ret = -1;
   if (reg_open(&r, dir, o, err) < 0) goto out;
   json_t *old = r.body[PL_TUF_ROOT];
@@ -456,9 +837,12 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
     pl_json_decref(r.body[PL_TUF_ROOT]);
     r.body[PL_TUF_ROOT] = steal_pointer(&root);
   }
-  if (resign_tail(&r, &b, err) == 0 && batch_write(&r, &b, err) == 0) ret = 0;
+  if (resign_tail(&r, &b, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
+      change_publish(&c, err) == 0)
+    ret = 0;
 out:
   batch_free(&b);
+  change_free(&c);
   reg_close(&r);
   return ret;
 }

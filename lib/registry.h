@@ -7,8 +7,13 @@
  *   DIR/targets/<wheel>.whl            target "<wheel>.whl"
  *   DIR/targets/<wheel>.whl.metadata   target "<wheel>.whl.metadata" (PEP 658)
  * consistent_snapshot is false: metadata and targets keep their plain names.
- * Every file is replaced atomically (temporary file + rename), targets
- * before the metadata that lists them, root before the roles it keys. */
+ *
+ * DIR and DIR/targets must be the caller's and writable by nobody else; each
+ * is opened once without following a symlink, and every read and write is
+ * relative to those handles.  A change is staged in full (every file written
+ * under a temporary name beside its final one) and published only when all
+ * of it is ready, by renames: targets before the metadata that lists them,
+ * root before the roles it keys. */
 #ifndef PYLOCK_REGISTRY_H
 #define PYLOCK_REGISTRY_H
 
@@ -23,6 +28,9 @@
 #define PL_REGISTRY_EXPIRES_DAYS 30 /* timestamp, snapshot, targets */
 #define PL_REGISTRY_ROOT_EXPIRES_DAYS 365
 #define PL_REGISTRY_WHEEL_MAX ((uint64_t)4 << 30)
+/* Longest wheel file name: its target NAME.metadata and the temporary file
+ * beside it (".NAME.metadata.tmp" and 16 hex digits) must fit NAME_MAX 255. */
+#define PL_REGISTRY_WHEEL_NAME_MAX (255 - 30)
 
 struct pl_registry_opts {
   const struct pl_key *keys; /* private keys to sign with */
@@ -31,6 +39,11 @@ struct pl_registry_opts {
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
   time_t now;            /* 0: time(NULL) */
+  /* The files the private keys were read from: each is refused when it lies
+   * inside DIR (or inside any registry), since publishing the directory
+   * would publish the key. */
+  const char *const *key_files;
+  size_t nkey_files;
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
   size_t nadd_root_keys;
@@ -39,18 +52,20 @@ struct pl_registry_opts {
   bool renew_root; /* sign a new root version even without key changes */
 };
 
-/* Create DIR (and DIR/targets) with root version 1 (root.json, 1.root.json)
- * and empty targets, snapshot and timestamp, all roles held by opts->keys.
- * Refuses a directory that already holds root.json. */
+/* Create DIR (mode 0755, when missing) and DIR/targets with root version 1
+ * (root.json, 1.root.json) and empty targets, snapshot and timestamp, all
+ * roles held by opts->keys.  Refuses a directory that already holds
+ * root.json, and one that is not the caller's alone. */
 int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
 
 /* Verify each wheel as a client would (pl_wheel_verify without the tag
  * check: a safe zip, RECORD, WHEEL, METADATA consistent with its filename),
  * copy it to DIR/targets/, add it and its METADATA (as <wheel>.metadata) as
  * targets, and re-sign targets, snapshot and timestamp with bumped versions.
- * Every wheel is checked before anything is published: one that fails leaves
- * the registry as it was.  Adding the same bytes again is a no-op; different
- * bytes under a published name fail. */
+ * Every name is checked first, then every wheel staged and verified, and
+ * nothing is published unless all passed: a failure leaves the registry
+ * byte for byte as it was.  Adding the same bytes again is a no-op;
+ * different bytes under a published name fail. */
 int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err);
 
@@ -58,5 +73,11 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
  * expiry; and root (N+1, signed by the old and the new root keys) when keys
  * change, renew_root is set, or root would expire before the others. */
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
+
+/* Fail when keyfile (a private key, existing or about to be written) is in
+ * a directory that holds a registry (a TUF root.json) or below one:
+ * publishing that directory would publish the key.  Both the path as given
+ * and the path it resolves to are walked up to /. */
+int pl_registry_check_key_path(const char *keyfile, pl_error_t *err);
 
 #endif

@@ -281,7 +281,10 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
   return 0;
 }
 
-/* Fetch `file` (at most max bytes, or exactly the meta length when given). */
+/* Fetch `file` and check it against the meta entry its referring role lists
+ * (`from`), before anything parses it: exactly the listed length (which may
+ * go up to max) and the listed hashes; without a listed length, at most
+ * PL_TUF_UNLISTED_MAX bytes (or max when smaller). */
 static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, const char *from,
                       size_t max, char **raw, size_t *len, pl_error_t *err) {
   int64_t want_len;
@@ -290,11 +293,21 @@ static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, co
     return pl_fail(err, EFBIG,
                    "%s: %s lists a length of %" PRId64 " bytes, more than the %zu allowed", file,
                    from, want_len, max);
-  if (pl_fetch_mem(t->f, file, has_len ? (size_t)want_len : max, raw, len, err) < 0) {
-    if (has_len && (*err)->errnum == EFBIG)
+  size_t cap = has_len ? (size_t)want_len : max < PL_TUF_UNLISTED_MAX ? max : PL_TUF_UNLISTED_MAX;
+  if (pl_fetch_mem(t->f, file, cap, raw, len, err) < 0) {
+    if ((*err)->errnum != EFBIG) return -1;
+    if (has_len)
       return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got more", file,
                      want_len, from);
-    return -1;
+    if (from == NULL)
+      return pl_fail(err, 0, "%s: larger than the %zu bytes allowed (refused before parsing)", file,
+                     cap);
+    return pl_fail_hint(err, 0,
+                        "a registry should list the length and hashes of each role it names "
+                        "(pylock registry sign does)",
+                        "%s: larger than the %zu bytes allowed for metadata whose length %s "
+                        "does not list (refused before parsing)",
+                        file, cap, from);
   }
   if (meta && check_meta_bytes(meta, file, from, *raw, *len, err) < 0) {
     free(*raw);

@@ -8,7 +8,8 @@
  *   spec_version 1.x, signature threshold over its canonical `signed`, version
  *   (no rollback below what the state directory last saw; exactly what the
  *   referring role lists), expiry against one clock reading, and length and
- *   hashes where the referring role gives them.
+ *   hashes where the referring role gives them, checked before the bytes are
+ *   parsed (unlisted lengths are capped, see PL_TUF_UNLISTED_MAX).
  * Delegated targets roles are not followed: only top-level targets count.
  * Nothing is written to the state directory unless the whole update passes. */
 #ifndef PYLOCK_TUF_H
@@ -21,11 +22,18 @@
 #include "sha.h"
 #include "error.h"
 
-/* Size caps on metadata (a length listed by the referring role wins when smaller). */
+/* Size caps on metadata.  When the referring role lists a length (signed,
+ * and checked with the listed hashes before anything is parsed), at most
+ * that many bytes are read, and the listed length may go up to the role's
+ * _MAX.  Metadata whose length no role lists is parsed before its signature
+ * can be checked, and hostile JSON costs up to ~50 bytes of memory per byte
+ * to parse: it is read only up to PL_TUF_UNLISTED_MAX (root and timestamp,
+ * which no role lists, up to their own smaller caps). */
 #define PL_TUF_ROOT_MAX ((size_t)512 << 10)
 #define PL_TUF_TIMESTAMP_MAX ((size_t)64 << 10)
 #define PL_TUF_SNAPSHOT_MAX ((size_t)4 << 20)
 #define PL_TUF_TARGETS_MAX ((size_t)32 << 20)
+#define PL_TUF_UNLISTED_MAX ((size_t)2 << 20)
 /* Root rotations followed in one update (as python-tuf). */
 #define PL_TUF_MAX_ROOT_ROTATIONS 256
 

@@ -57,41 +57,55 @@ json_t *pl_tuf_new_targets(int64_t version, time_t expires) {
   return b;
 }
 
-json_t *pl_tuf_new_snapshot(int64_t version, time_t expires, int64_t targets_version) {
-  json_t *b = new_body("snapshot", version, expires);
-  if (b == NULL) return NULL;
-  json_t *meta = json_object(), *e = json_object();
-  json_object_set_new(e, "version", json_integer(targets_version));
-  json_object_set_new(meta, "targets.json", e);
+/* A meta entry {"version", and "length"+"hashes" of bytes when not NULL}:
+ * what lets a client check a file before it parses it. */
+static json_t *meta_file(int64_t version, const char *bytes, size_t len, pl_error_t *err) {
+  json_t *e = json_object();
+  if (e == NULL) {
+    pl_fail(err, ENOMEM, "metadata");
+    return NULL;
+  }
+  json_object_set_new(e, "version", json_integer(version));
+  if (bytes == NULL) return e;
+  char hex[PL_SHA256_HEX];
+  if (pl_sha256_hex(bytes, len, hex, err) < 0) {
+    pl_json_decref(e);
+    return NULL;
+  }
+  json_t *h = json_object();
+  json_object_set_new(h, "sha256", json_string(hex));
+  json_object_set_new(e, "length", json_integer((json_int_t)len));
+  json_object_set_new(e, "hashes", h);
+  return e;
+}
+
+/* A body of type `type` whose meta lists `file` as meta_file() describes it. */
+static json_t *new_meta_body(const char *type, int64_t version, time_t expires, const char *file,
+                             int64_t file_version, const char *bytes, size_t len, pl_error_t *err) {
+  json_t *b = new_body(type, version, expires);
+  json_t *meta = json_object();
+  json_t *e = b && meta ? meta_file(file_version, bytes, len, err) : NULL;
+  if (e == NULL) {
+    if (b == NULL || meta == NULL) pl_fail(err, ENOMEM, "%s", type);
+    pl_json_decref(meta);
+    pl_json_decref(b);
+    return NULL;
+  }
+  json_object_set_new(meta, file, e);
   json_object_set_new(b, "meta", meta);
   return b;
 }
 
+json_t *pl_tuf_new_snapshot(int64_t version, time_t expires, int64_t targets_version,
+                            const char *targets_bytes, size_t targets_len, pl_error_t *err) {
+  return new_meta_body("snapshot", version, expires, "targets.json", targets_version, targets_bytes,
+                       targets_len, err);
+}
+
 json_t *pl_tuf_new_timestamp(int64_t version, time_t expires, int64_t snapshot_version,
                              const char *snapshot_bytes, size_t snapshot_len, pl_error_t *err) {
-  json_t *b = new_body("timestamp", version, expires);
-  if (b == NULL) {
-    pl_fail(err, ENOMEM, "timestamp");
-    return NULL;
-  }
-  json_t *meta = json_object(), *e = json_object();
-  json_object_set_new(e, "version", json_integer(snapshot_version));
-  if (snapshot_bytes) {
-    char hex[PL_SHA256_HEX];
-    if (pl_sha256_hex(snapshot_bytes, snapshot_len, hex, err) < 0) {
-      pl_json_decref(meta);
-      pl_json_decref(e);
-      pl_json_decref(b);
-      return NULL;
-    }
-    json_t *h = json_object();
-    json_object_set_new(h, "sha256", json_string(hex));
-    json_object_set_new(e, "length", json_integer((json_int_t)snapshot_len));
-    json_object_set_new(e, "hashes", h);
-  }
-  json_object_set_new(meta, "snapshot.json", e);
-  json_object_set_new(b, "meta", meta);
-  return b;
+  return new_meta_body("timestamp", version, expires, "snapshot.json", snapshot_version,
+                       snapshot_bytes, snapshot_len, err);
 }
 
 static json_t *role_obj(const json_t *root, const char *role) {

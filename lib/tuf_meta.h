@@ -17,8 +17,10 @@
  * all four roles with no keys and threshold 1; consistent_snapshot false. */
 json_t *pl_tuf_new_root(int64_t version, time_t expires);
 json_t *pl_tuf_new_targets(int64_t version, time_t expires);
-/* snapshot meta {"targets.json": {"version": targets_version}} */
-json_t *pl_tuf_new_snapshot(int64_t version, time_t expires, int64_t targets_version);
+/* snapshot meta {"targets.json": {"version", and "length"+"hashes"
+ * ({"sha256"}) of targets_bytes when not NULL}} */
+json_t *pl_tuf_new_snapshot(int64_t version, time_t expires, int64_t targets_version,
+                            const char *targets_bytes, size_t targets_len, pl_error_t *err);
 /* timestamp meta {"snapshot.json": {"version", and "length"+"hashes"
  * ({"sha256"}) of snapshot_bytes when not NULL}} */
 json_t *pl_tuf_new_timestamp(int64_t version, time_t expires, int64_t snapshot_version,

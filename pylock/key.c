@@ -10,6 +10,7 @@
 #include "sha.h"
 #include "ed25519.h"
 #include "file.h"
+#include "registry.h"
 #include "truststore.h"
 
 static void usage(FILE *out) {
@@ -20,7 +21,8 @@ static void usage(FILE *out) {
           "  generate     write a new private key to FILE (mode 0600, never overwriting) and its\n"
           "               public key to FILE.pub; FILE defaults to\n"
           "               $XDG_CONFIG_HOME/pylock/keys/default.key (~/.config/... if unset).\n"
-          "               A private key is never written to standard output.\n"
+          "               A private key is never written to standard output, nor into a\n"
+          "               directory that holds a registry (root.json) or below one.\n"
           "  show         print the keyid and public key of a private key or FILE.pub\n\n"
           "Options:\n"
           "  -o, --output FILE  where generate writes the private key\n"
@@ -60,6 +62,7 @@ static int generate(int argc, char **argv) {
     if (asprintf(&path, "%s/default.key", dir) < 0) return PL_EXIT_FAIL;
     out = path;
   }
+  if (pl_registry_check_key_path(out, &err) < 0) return pl_cli_report("key generate", &err);
   struct pl_key k;
   if (pl_key_generate(&k, &err) < 0 || pl_key_save(out, &k, &err) < 0) {
     pl_key_wipe(&k);

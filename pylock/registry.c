@@ -35,8 +35,8 @@ static void usage(FILE *out) {
       "           the given keys\n"
       "  add      verify each WHEEL as a client would (safe zip, RECORD, WHEEL, METADATA;\n"
       "           not its tags), copy it to DIR/targets/, add it and its .metadata (PEP 658)\n"
-      "           as targets, and re-sign targets, snapshot and timestamp; one wheel that\n"
-      "           fails leaves the registry untouched\n"
+      "           as targets, and re-sign targets, snapshot and timestamp; nothing is\n"
+      "           published unless every wheel passed\n"
       "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
       "           version when root keys change, with --renew-root, or when root would\n"
       "           expire first (signed by the current and the new root keys)\n"
@@ -58,6 +58,8 @@ static void usage(FILE *out) {
       "                          each wheel as add does, each .metadata equal to its\n"
       "                          wheel's METADATA (verify)\n"
       "  -h, --help              print this help and exit\n\n"
+      "DIR and DIR/targets must be yours and writable by nobody else, and no key may\n"
+      "lie inside DIR: publishing DIR would publish it.\n\n"
       "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
       "registry is consistent, not that it is the registry you meant.\n\n"
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
@@ -177,21 +179,22 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
   return 0;
 }
 
-static int load_keys(const char *const *files, size_t n, bool default_key, struct pl_key *keys,
-                     size_t *nkeys, pl_error_t *err) {
-  cleanup_free char *def = NULL;
-  const char *one[1];
-  if (n == 0 && default_key) {
-    cleanup_free char *dir = NULL;
-    if (pl_path_user_config("keys", &dir, err) < 0) return -1;
-    if (asprintf(&def, "%s/default.key", dir) < 0) return pl_fail(err, ENOMEM, "key");
-    one[0] = def;
-    files = one;
-    n = 1;
+/* The default key file, when no --key is given. */
+static int default_key_file(char **out, pl_error_t *err) {
+  cleanup_free char *dir = NULL;
+  if (pl_path_user_config("keys", &dir, err) < 0) return -1;
+  if (asprintf(out, "%s/default.key", dir) < 0) {
+    *out = NULL;
+    return pl_fail(err, ENOMEM, "key");
   }
+  return 0;
+}
+
+static int load_keys(const char *const *files, size_t n, bool is_default, struct pl_key *keys,
+                     size_t *nkeys, pl_error_t *err) {
   for (size_t i = 0; i < n; i++) {
     if (pl_key_load(files[i], &keys[i], err) < 0) {
-      if (def) pl_error_set_hint(err, "pass --key FILE, or create it: pylock key generate");
+      if (is_default) pl_error_set_hint(err, "pass --key FILE, or create it: pylock key generate");
       goto fail;
     }
     if (!keys[i].has_seed) {
@@ -225,14 +228,28 @@ static int write_cmd(const char *sub, struct args *a) {
   pl_error_t err = NULL;
   struct pl_key keys[MAX_KEYS], add[MAX_KEYS];
   size_t nkeys = 0, nadd = 0;
-  if (load_keys(a->key_files, a->nkey_files, true, keys, &nkeys, &err) < 0)
-    return pl_cli_report(cmd, &err);
+  /* Every key file, so that the registry can refuse one inside it. */
+  const char *files[2 * MAX_KEYS];
+  size_t nfiles = 0;
+  cleanup_free char *def = NULL;
+  if (a->nkey_files == 0) {
+    if (default_key_file(&def, &err) < 0) return pl_cli_report(cmd, &err);
+    files[nfiles++] = def;
+  }
+  for (size_t i = 0; i < a->nkey_files; i++)
+    files[nfiles++] = a->key_files[i];
+  size_t nsign = nfiles;
+  for (size_t i = 0; i < a->nadd_files; i++)
+    files[nfiles++] = a->add_files[i];
+  if (load_keys(files, nsign, def != NULL, keys, &nkeys, &err) < 0) return pl_cli_report(cmd, &err);
   if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0) {
     wipe_keys(keys, nkeys);
     return pl_cli_report(cmd, &err);
   }
   struct pl_registry_opts o = {.keys = keys,
                                .nkeys = nkeys,
+                               .key_files = files,
+                               .nkey_files = nfiles,
                                .threshold = (unsigned)a->threshold,
                                .expires_days = (unsigned)a->expires,
                                .add_root_keys = add,

@@ -107,9 +107,12 @@ static void test_registry_add_refuses_new_bytes_under_published_name(void **stat
 
 /* Every file of the registry, names and bytes, as one string. */
 static char *snapshot_dir(const char *dir) {
-  char cmd[256], *out = NULL;
+  char cmd[512], *out = NULL;
   size_t len = 0;
-  snprintf(cmd, sizeof cmd, "cd %s && find . -type f | sort | xargs sha256sum", dir);
+  snprintf(cmd, sizeof cmd,
+           "cd %s && find . -printf '%%p %%y %%m\\n' | sort && find . -type f | sort | xargs "
+           "sha256sum",
+           dir);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   FILE *m = open_memstream(&out, &len);
@@ -204,7 +207,7 @@ static void publish_unchecked(struct fx *f, const char *name, const char *src) {
   pl_json_decref(doc);
 
   time_t exp = time(NULL) + 7 * 86400;
-  json_t *snap = pl_tuf_new_snapshot(tv + 100, exp, tv);
+  json_t *snap = pl_tuf_new_snapshot(tv + 100, exp, tv, NULL, 0, &err);
   char *sbytes;
   size_t slen;
   assert_int_equal(pl_tuf_sign(snap, keys, 1, &sbytes, &slen, &err), 0);
@@ -412,6 +415,253 @@ static void test_registry_threshold_two_needs_both_keys(void **state) {
   assert_non_null(strstr(f->err->msg, "needs 2 signature(s)"));
 }
 
+/* ---- the registry writes only where it means to ---- */
+
+static void test_registry_snapshot_lists_length_and_sha256_of_targets(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+  int regfd = open(f->reg, O_RDONLY | O_DIRECTORY);
+  char *raw, *tg;
+  size_t len, tglen;
+  json_t *doc;
+  char sha[PL_SHA256_HEX];
+  assert_int_equal(pl_read_file_at(regfd, "snapshot.json", 1 << 20, &raw, &len, &f->err), 0);
+  assert_int_equal(pl_read_file_at(regfd, "targets.json", 1 << 20, &tg, &tglen, &f->err), 0);
+  assert_int_equal(pl_json_parse(raw, len, "snapshot.json", &doc, &f->err), 0);
+  assert_int_equal(pl_sha256_hex(tg, tglen, sha, &f->err), 0);
+  json_t *e =
+      json_object_get(json_object_get(json_object_get(doc, "signed"), "meta"), "targets.json");
+  assert_int_equal(json_integer_value(json_object_get(e, "length")), tglen);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(e, "hashes"), "sha256")),
+                      sha);
+  pl_json_decref(doc);
+  free(raw);
+  free(tg);
+  close(regfd);
+}
+
+/* path's mode set to mode; pylock must refuse the registry, changing nothing. */
+static void assert_refused_with_mode(struct fx *f, const char *path, mode_t mode,
+                                     const char *needle) {
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  const char *w[] = {f->wheel};
+  assert_int_equal(chmod(path, mode), 0);
+  char *before = snapshot_dir(f->reg);
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
+  if (strstr(f->err->msg, needle) == NULL || strstr(f->err->msg, "chmod go-w") == NULL)
+    fail_msg("message \"%s\" lacks \"%s\" or the fix", f->err->msg, needle);
+  assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), -1);
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void test_registry_refuses_directories_others_can_write(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char targets[160];
+  snprintf(targets, sizeof targets, "%s/targets", f->reg);
+  assert_refused_with_mode(f, f->reg, 0777, "(yours, mode 0777) is writable by others");
+  assert_refused_with_mode(f, f->reg, 0775, "(yours, mode 0775) is writable by its group");
+  assert_refused_with_mode(f, targets, 01777, "targets (yours, mode 1777) is writable by others");
+  /* And init does not adopt one either. */
+  char other[128];
+  snprintf(other, sizeof other, "%s/shared", f->dir);
+  assert_int_equal(mkdir(other, 0755), 0);
+  assert_int_equal(chmod(other, 0770), 0);
+  assert_int_equal(pl_registry_init(other, &o, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "writable by its group"));
+  assert_int_equal(entries_in(other), 0);
+}
+
+static void test_registry_refuses_a_directory_another_user_owns(void **state) {
+  struct fx *f = *state;
+  if (geteuid() != 0) skip(); /* giving a directory away needs root */
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char *before = snapshot_dir(f->reg);
+  assert_int_equal(chown(f->reg, 65534, 65534), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "is owned by"));
+  assert_non_null(strstr(f->err->msg, "uid 65534) with mode 0755, not by you"));
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+}
+
+/* A directory of the maintainer's own files a planted link points at. */
+static void make_victim(struct fx *f, char *victim, size_t n) {
+  snprintf(victim, n, "%s/victim", f->dir);
+  assert_int_equal(mkdir(victim, 0700), 0);
+  char p[256];
+  snprintf(p, sizeof p, "%s/config.toml", victim);
+  FILE *c = fopen(p, "w");
+  fputs("mine = true\n", c);
+  fclose(c);
+}
+
+static void test_registry_never_follows_a_planted_targets_link(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  char victim[128], targets[160], moved[160];
+  make_victim(f, victim, sizeof victim);
+  char *vbefore = snapshot_dir(victim);
+  /* In a fresh directory, before init. */
+  assert_int_equal(mkdir(f->reg, 0755), 0);
+  snprintf(targets, sizeof targets, "%s/targets", f->reg);
+  assert_int_equal(symlink(victim, targets), 0);
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "targets is a symbolic link"));
+  assert_int_equal(entries_in(f->reg), 1);
+  /* In a registry, before add. */
+  assert_int_equal(unlink(targets), 0);
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  snprintf(moved, sizeof moved, "%s/targets.real", f->dir);
+  assert_int_equal(rename(targets, moved), 0);
+  assert_int_equal(symlink(victim, targets), 0);
+  char *before = snapshot_dir(f->reg);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "targets is a symbolic link"));
+  char *after = snapshot_dir(f->reg), *vafter = snapshot_dir(victim);
+  assert_string_equal(before, after);
+  assert_string_equal(vbefore, vafter);
+  free(before);
+  free(after);
+  free(vbefore);
+  free(vafter);
+}
+
+static void test_registry_never_follows_a_planted_metadata_link(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  char victim[128], vfile[160], link[200];
+  make_victim(f, victim, sizeof victim);
+  snprintf(vfile, sizeof vfile, "%s/config.toml", victim);
+  char *vbefore = snapshot_dir(victim);
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  static const char *const names[] = {"timestamp.json", "targets.json", "root.json", "2.root.json",
+                                      "targets/demo-1.0-py3-none-any.whl.metadata"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char saved[220];
+    snprintf(link, sizeof link, "%s/%s", f->reg, names[i]);
+    snprintf(saved, sizeof saved, "%s/saved", f->dir);
+    bool existed = rename(link, saved) == 0; /* a link in place of a file, or a new name */
+    assert_int_equal(symlink(vfile, link), 0);
+    char *before = snapshot_dir(f->reg);
+    struct pl_registry_opts renew = {.keys = &f->k1, .nkeys = 1, .renew_root = true};
+    const char *w[] = {f->wheel};
+    int r = i == 4 ? pl_registry_add(f->reg, &o, w, 1, &f->err)
+                   : pl_registry_sign(f->reg, &renew, &f->err);
+    assert_int_equal(r, -1);
+    if (strstr(f->err->msg, "is a symbolic link, not a file") == NULL ||
+        strstr(f->err->msg, names[i]) == NULL)
+      fail_msg("message \"%s\" does not refuse the link %s", f->err->msg, names[i]);
+    char *after = snapshot_dir(f->reg), *vafter = snapshot_dir(victim);
+    assert_string_equal(before, after);
+    assert_string_equal(vbefore, vafter);
+    free(before);
+    free(after);
+    free(vafter);
+    assert_int_equal(unlink(link), 0);
+    if (existed) assert_int_equal(rename(saved, link), 0);
+  }
+  free(vbefore);
+}
+
+static void test_registry_add_checks_name_lengths_before_writing(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char name[201];
+  memset(name, 'a', 200);
+  name[200] = '\0';
+  /* 200 + "-" + version + "-py3-none-any.whl": 225 and 226 characters. */
+  char fits[512], over[512];
+  snprintf(fits, sizeof fits, "%s",
+           wheelgen(f->dir, name, "1.0.0.0", "py3-none-any", "x = 1\n", NULL, WHEEL_OK));
+  snprintf(over, sizeof over, "%s",
+           wheelgen(f->dir, name, "10.0.0.0", "py3-none-any", "x = 1\n", NULL, WHEEL_OK));
+  assert_int_equal(strlen(strrchr(fits, '/') + 1), PL_REGISTRY_WHEEL_NAME_MAX);
+  char *before = snapshot_dir(f->reg);
+  const char *w[] = {f->wheel, over};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 2, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "a wheel file name of 226 characters is too long"));
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  const char *ok[] = {f->wheel, fits};
+  if (pl_registry_add(f->reg, &o, ok, 2, &f->err) < 0) fail_msg("%s", f->err->msg);
+  struct pl_tuf *t = client(f);
+  if (t == NULL) fail_msg("%s", f->err->msg);
+  assert_int_equal(pl_tuf_target_count(t), 4); /* both wheels and their .metadata */
+  pl_tuf_free(t);
+}
+
+static void test_registry_refuses_keys_inside_the_registry(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char keys[128], key[192], outside[192], via[160];
+  snprintf(keys, sizeof keys, "%s/keys", f->reg);
+  snprintf(key, sizeof key, "%s/k1.key", keys);
+  assert_int_equal(mkdir(keys, 0700), 0);
+  assert_int_equal(pl_key_save(key, &f->k1, &f->err), 0);
+  char *before = snapshot_dir(f->reg);
+  /* By its path, and through a link from outside: the inode decides. */
+  snprintf(via, sizeof via, "%s/via", f->dir);
+  assert_int_equal(symlink(keys, via), 0);
+  snprintf(outside, sizeof outside, "%s/k1.key", via);
+  const char *const paths[] = {key, outside};
+  for (size_t i = 0; i < 2; i++) {
+    o.key_files = &paths[i];
+    o.nkey_files = 1;
+    assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), -1);
+    if (strstr(f->err->msg, "is inside") == NULL ||
+        strstr(f->err->msg, "publishing the directory would publish the key") == NULL)
+      fail_msg("message \"%s\" does not refuse %s", f->err->msg, paths[i]);
+  }
+  char *after = snapshot_dir(f->reg);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  /* key generate's check: inside (even where nothing exists yet), outside. */
+  snprintf(key, sizeof key, "%s/targets/new/k.key", f->reg);
+  assert_int_equal(pl_registry_check_key_path(key, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "which holds a registry (root.json)"));
+  snprintf(key, sizeof key, "%s/out/k.key", f->dir);
+  assert_int_equal(pl_registry_check_key_path(key, &f->err), 0);
+}
+
+static void test_registry_init_makes_directories_0755_whatever_the_umask(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  static const mode_t masks[] = {0077, 0};
+  for (size_t i = 0; i < 2; i++) {
+    char dir[128], targets[160];
+    snprintf(dir, sizeof dir, "%s/reg%zu", f->dir, i);
+    snprintf(targets, sizeof targets, "%s/targets", dir);
+    mode_t old = umask(masks[i]);
+    int r = pl_registry_init(dir, &o, &f->err);
+    umask(old);
+    assert_int_equal(r, 0);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(stat(targets, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+  }
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -425,6 +675,14 @@ int main(void) {
       T(test_trusted_wheel_metadata_target_must_equal_the_wheels),
       T(test_registry_sign_rotates_root_and_client_follows),
       T(test_registry_threshold_two_needs_both_keys),
+      T(test_registry_snapshot_lists_length_and_sha256_of_targets),
+      T(test_registry_refuses_directories_others_can_write),
+      T(test_registry_refuses_a_directory_another_user_owns),
+      T(test_registry_never_follows_a_planted_targets_link),
+      T(test_registry_never_follows_a_planted_metadata_link),
+      T(test_registry_add_checks_name_lengths_before_writing),
+      T(test_registry_refuses_keys_inside_the_registry),
+      T(test_registry_init_makes_directories_0755_whatever_the_umask),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,7 @@ static int setup(void **state) {
   f->targets = pl_tuf_new_targets(1, NOW + 30 * DAY);
   assert_int_equal(
       pl_tuf_targets_add(f->targets, "a-1.0-py3-none-any.whl", strlen(WHEEL), sha, &err), 0);
-  f->snapshot = pl_tuf_new_snapshot(1, NOW + 30 * DAY, 1);
+  f->snapshot = pl_tuf_new_snapshot(1, NOW + 30 * DAY, 1, NULL, 0, &err);
   f->timestamp = pl_tuf_new_timestamp(1, NOW + 7 * DAY, 1, NULL, 0, &err);
   publish_tail(f);
   *state = f;
@@ -524,6 +524,70 @@ static void test_tuf_rejects_snapshot_version_other_than_timestamp_lists(void **
   pl_json_decref(ts);
 }
 
+/* Publish targets, then a snapshot listing its length and sha256, then a
+ * timestamp over that snapshot: what pylock registries publish. */
+static void publish_tail_with_lengths(struct fx *f) {
+  const struct pl_key *keys[1] = {&f->tg_key};
+  char *tg = NULL;
+  size_t tglen;
+  assert_int_equal(pl_tuf_sign(f->targets, keys, 1, &tg, &tglen, &f->err), 0);
+  write_file(f, "targets.json", tg, tglen);
+  json_t *snap = pl_tuf_new_snapshot(pl_tuf_get_version(f->snapshot), NOW + 30 * DAY,
+                                     pl_tuf_get_version(f->targets), tg, tglen, &f->err);
+  assert_non_null(snap);
+  free(tg);
+  pl_json_decref(f->snapshot);
+  f->snapshot = snap;
+  publish(f, "snapshot.json", f->snapshot, &f->snap_key, NULL);
+  republish_timestamp(f);
+}
+
+/* Unsigned bytes that are not JSON: an error naming a parse would mean they
+ * were parsed before being checked. */
+static void write_junk(struct fx *f, const char *name, size_t len) {
+  char *junk = malloc(len);
+  assert_non_null(junk);
+  memset(junk, '[', len);
+  write_file(f, name, junk, len);
+  free(junk);
+}
+
+static void test_tuf_checks_listed_targets_length_and_hash_before_parsing(void **state) {
+  struct fx *f = *state;
+  publish_tail_with_lengths(f);
+  assert_update_ok(f);
+  const json_t *e = json_object_get(json_object_get(f->snapshot, "meta"), "targets.json");
+  size_t len = (size_t)json_integer_value(json_object_get(e, "length"));
+  write_junk(f, "targets.json", len);
+  assert_update_fails(f, "targets.json: sha256 mismatch: expected", "(snapshot.json), got");
+  write_junk(f, "targets.json", len + 1);
+  assert_update_fails(f, "targets.json: length mismatch: expected", "(snapshot.json), got more");
+  /* A listed length beyond the cap is refused before any read. */
+  json_object_set_new((json_t *)e, "length", json_integer((json_int_t)PL_TUF_TARGETS_MAX + 1));
+  publish(f, "snapshot.json", f->snapshot, &f->snap_key, NULL);
+  republish_timestamp(f);
+  assert_update_fails(f, "targets.json: snapshot.json lists a length of", "more than the");
+}
+
+static void test_tuf_caps_unlisted_targets_before_parsing(void **state) {
+  struct fx *f = *state;
+  /* The fixture's snapshot lists no length (older pylock, tuf-js): it
+   * verifies, within the cap. */
+  assert_update_ok(f);
+  write_junk(f, "targets.json", PL_TUF_UNLISTED_MAX + 1);
+  assert_update_fails(f, "targets.json: larger than the 2097152 bytes allowed",
+                      "whose length snapshot.json does not list (refused before parsing)");
+  write_junk(f, "targets.json", PL_TUF_UNLISTED_MAX);
+  assert_update_fails(f, "targets.json: invalid JSON", NULL); /* under the cap: parsed */
+}
+
+static void test_tuf_caps_timestamp_before_parsing(void **state) {
+  struct fx *f = *state;
+  write_junk(f, "timestamp.json", PL_TUF_TIMESTAMP_MAX + 1);
+  assert_update_fails(f, "timestamp.json: larger than the 65536 bytes allowed",
+                      "(refused before parsing)");
+}
+
 /* ---- state ---- */
 
 static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
@@ -630,6 +694,9 @@ int main(void) {
       T(test_tuf_rejects_snapshot_hash_mismatch),
       T(test_tuf_rejects_snapshot_length_mismatch),
       T(test_tuf_rejects_snapshot_version_other_than_timestamp_lists),
+      T(test_tuf_checks_listed_targets_length_and_hash_before_parsing),
+      T(test_tuf_caps_unlisted_targets_before_parsing),
+      T(test_tuf_caps_timestamp_before_parsing),
       T(test_tuf_writes_nothing_to_state_on_rejection),
       T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
       T(test_tuf_check_root_accepts_self_signed_and_rejects_other),

@@ -110,6 +110,19 @@ flip_middle_byte() {
   python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 1; open(p, "wb").write(b)' "$1"
 }
 
+# relist CHILD PARENT: PARENT's meta entry for CHILD gets CHILD's current
+# length and sha256 (PARENT must be re-signed after).
+relist() {
+  python3 - "$1" "$2" <<'EOF'
+import hashlib, json, os, sys
+data = open(sys.argv[1], "rb").read()
+parent = json.load(open(sys.argv[2]))
+entry = parent["signed"]["meta"][os.path.basename(sys.argv[1])]
+entry.update(length=len(data), hashes={"sha256": hashlib.sha256(data).hexdigest()})
+json.dump(parent, open(sys.argv[2], "w"), indent=1)
+EOF
+}
+
 tuf_tool() {
   [ -d "$PYLOCK_SCRATCH/interop/node_modules/tuf-js" ] ||
     { echo "tuf-js not installed: run integration/setup-node.sh (see integration/run)"; return 1; }
@@ -226,6 +239,11 @@ tuf_tool() {
   make_registry
   verify_ok_and_remember
   tuf_tool resign "$REG/targets.json" --key "$(key k1)" --expires 2020-01-01T00:00:00Z
+  # Listed by snapshot and timestamp as it now is: only its expiry can fail it.
+  relist "$REG/targets.json" "$REG/snapshot.json"
+  tuf_tool resign "$REG/snapshot.json" --key "$(key k1)"
+  relist "$REG/snapshot.json" "$REG/timestamp.json"
+  tuf_tool resign "$REG/timestamp.json" --key "$(key k1)"
   verify "$NGINX_HTTP/$NAME"
   assert_rejected "targets.json" "expired"
 }
