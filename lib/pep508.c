@@ -808,6 +808,42 @@ char *pl_requirement_format(const struct pl_requirement *r) {
   return sb_take(&b);
 }
 
+int pl_requirements_for_pip(const char *const *reqs, size_t n, char ***out, pl_error_t *err) {
+  char **text = calloc(n ? n : 1, sizeof *text);
+  size_t total = 0;
+  int rc = -1;
+  if (text == NULL) return pl_fail(err, ENOMEM, "requirements");
+  for (size_t i = 0; i < n; i++) {
+    struct pl_requirement r;
+    if (pl_requirement_parse(reqs[i], 0, &r, err) < 0) goto out;
+    text[i] = pl_requirement_format(&r);
+    pl_requirement_free(&r);
+    if (text[i] == NULL) {
+      pl_fail(err, ENOMEM, "requirements");
+      goto out;
+    }
+    total += strlen(text[i]) + 1;
+  }
+  char **v = malloc(n * sizeof *v + total + 1);
+  if (v == NULL) {
+    pl_fail(err, ENOMEM, "requirements");
+    goto out;
+  }
+  char *w = (char *)(v + n);
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(text[i]) + 1;
+    v[i] = memcpy(w, text[i], l);
+    w += l;
+  }
+  *out = v;
+  rc = 0;
+out:
+  for (size_t i = 0; i < n; i++)
+    free(text[i]);
+  free(text);
+  return rc;
+}
+
 /* ------------------------------------------------------------ METADATA */
 
 static int requires_dist(void *ctx, const char *key, size_t klen, const char *val, size_t vlen,

@@ -155,6 +155,11 @@ int pl_requirement_check(const char *s, pl_error_t *err);
  * allocated, or NULL (no memory). */
 char *pl_requirement_format(const struct pl_requirement *r);
 
+/* reqs[0..n) parsed with no flags and formatted for pip: one allocation
+ * (free it) of n pointers followed by the strings they point to.  Fails on
+ * the first one pylock refuses, naming it. */
+int pl_requirements_for_pip(const char *const *reqs, size_t n, char ***out, pl_error_t *err);
+
 /* Check every Requires-Dist of a METADATA file (header section) as a
  * requirement pylock would accept: one that does not parse or is a direct
  * reference fails, naming `what` (the wheel or .metadata file). */

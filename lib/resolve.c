@@ -18,6 +18,7 @@
 #include "environ.h"
 #include "file.h"
 #include "harden.h"
+#include "pep508.h"
 #include "sandbox.h"
 #include "simpleindex.h"
 #include "tags.h"
@@ -361,10 +362,10 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     *pkgs = NULL, *n = 0;
     return 0;
   }
-  for (size_t i = 0; i < o->nrequirements; i++)
-    if (o->requirements[i][0] == '-' || strlen(o->requirements[i]) > 4096)
-      return pl_fail(err, EINVAL, "requirement '%.64s' is not a PEP 508 requirement",
-                     o->requirements[i]);
+  /* pip is given only what pylock's parser accepted, rebuilt from the parse
+   * (lib/pep508.h): never a direct reference, an option or a path. */
+  cleanup_free char **reqs = NULL;
+  if (pl_requirements_for_pip(o->requirements, o->nrequirements, &reqs, err) < 0) return -1;
   if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
   /* Wheels verified by an earlier resolution are offered at once (checked
    * again on the way), sparing pip a run per wheel. */
@@ -421,7 +422,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
     argv[fixed++] = args[i];
   for (size_t i = 0; i < o->nrequirements; i++)
-    argv[fixed++] = o->requirements[i];
+    argv[fixed++] = reqs[i];
   argv[fixed] = NULL;
 
   for (int run = 0; run < PL_RESOLVE_MAX_RUNS; run++) {
