@@ -325,7 +325,10 @@ static const char *registry_pip(const struct pl_tuf *t, char *version, size_t ca
 }
 
 /* The wheel pip could not open: the first one its ERROR lines name in our
- * files directory that is not there yet. */
+ * files directory that is not there yet.  pip names it by URL when it
+ * completes a wheel it resolved from PEP 658 metadata ("HTTP error 404 while
+ * getting file://..."), by path when it needs the wheel itself, without
+ * metadata ("No such file or directory: '/...'"). */
 static bool missing_wheel(const char *output, const char *dir, const char *files_url, char *name,
                           size_t cap) {
   size_t plen = strlen(files_url);
@@ -368,7 +371,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
   if (pl_requirements_for_pip(o->requirements, o->nrequirements, &reqs, err) < 0) return -1;
   if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
   /* Wheels verified by an earlier resolution are offered at once (checked
-   * again on the way), sparing pip a run per wheel. */
+   * again on the way), sparing pip a run per wheel.  One that fails a check
+   * is left out: if pip needs it, it asks, and the check fails then. */
   for (size_t i = 0; o->cache_dir && i < pl_tuf_target_count(t); i++) {
     const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
     size_t l = strlen(tg->name);
@@ -379,12 +383,16 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
             (int)sizeof cached ||
         stat(cached, &st) < 0)
       continue;
-    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, err) < 0) return -1;
+    pl_error_t later = NULL;
+    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, &later) < 0)
+      pl_error_free(&later);
   }
 
   cleanup_free char *report = NULL, *index_url = NULL, *files_url = NULL, *pip_path = NULL;
+  cleanup_free char *files_path = NULL;
   if (asprintf(&report, "%s/report.json", o->work_dir) < 0 ||
       asprintf(&index_url, "file://%s/simple/", o->work_dir) < 0 ||
+      asprintf(&files_path, "%s/files/", o->work_dir) < 0 ||
       (files_url = pl_simpleindex_file_url(o->work_dir, "")) == NULL)
     return pl_fail(err, ENOMEM, "resolve");
 
@@ -446,7 +454,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     }
     char wheel[PL_WHEEL_FILENAME_MAX + 1];
     if (WIFEXITED(status) && WEXITSTATUS(status) != CHILD_SETUP_FAILED &&
-        missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel)) {
+        (missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel) ||
+         missing_wheel(output, o->work_dir, files_path, wheel, sizeof wheel))) {
       if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
       continue;
     }
