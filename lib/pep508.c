@@ -848,6 +848,13 @@ out:
 
 static int requires_dist(void *ctx, const char *key, size_t klen, const char *val, size_t vlen,
                          pl_error_t *err) {
+  /* pip reads METADATA with Python's email parser, which ends a line at a
+   * lone CR too: "Summary: x\rRequires-Dist: evil @ URL" is one header here
+   * and two there.  Every header must split the same way for both. */
+  for (size_t i = 0; i < vlen; i++)
+    if (val[i] == '\r' && (i + 1 == vlen || val[i + 1] != '\n'))
+      return pl_fail(err, 0, "header %.*s: a carriage return that does not end a line",
+                     (int)(klen > 64 ? 64 : klen), key);
   if (klen != 13 || strncasecmp(key, "Requires-Dist", 13) != 0) return 0;
   if (vlen > PL_REQ_MAX_BYTES)
     return pl_fail(err, 0, "Requires-Dist: a requirement longer than %d bytes", PL_REQ_MAX_BYTES);

@@ -287,6 +287,16 @@ static void test_requires_dist_of_metadata_is_checked(void **state) {
                                 "a direct reference (URL, path or VCS) is not allowed: pylock "
                                 "installs only signed wheels from the registry");
   pl_error_free(&err);
+  /* Python's email parser ends a line at a lone CR: pip would read a second header. */
+  static const char cr[] = "Metadata-Version: 2.1\nName: x\nVersion: 1\n"
+                           "Summary: x\rRequires-Dist: evil @ file:///tmp/evil\r\n";
+  assert_int_equal(pl_requires_dist_check(cr, sizeof cr - 1, "x-1.whl", &err), -1);
+  assert_string_equal(err->msg,
+                      "x-1.whl: header Summary: a carriage return that does not end a line");
+  pl_error_free(&err);
+  static const char crlf[] = "Metadata-Version: 2.1\r\nName: x\r\nVersion: 1\r\n"
+                             "Summary: a\r\n  folded line\r\nRequires-Dist: six\r\n\r\nbody\r";
+  assert_int_equal(pl_requires_dist_check(crlf, sizeof crlf - 1, "x-1.whl", &err), 0);
   static const char junk[] = "Requires-Dist: evil >= \n";
   assert_int_equal(pl_requires_dist_check(junk, sizeof junk - 1, "x.metadata", &err), -1);
   assert_non_null(strstr(err->msg, "x.metadata: Requires-Dist: requirement \"evil >=\""));
