@@ -247,8 +247,8 @@ build/dlopen-probe: $(DYN_HDR)
 # sources.  A target's dictionary, if any, is tests/fuzz/<name>.dict.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
-FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/escape.c lib/metadata.c lib/record.c \
-            lib/tags.c lib/toml.c
+FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/escape.c lib/metadata.c \
+            lib/pep508.c lib/record.c lib/tags.c lib/toml.c lib/version.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h)

@@ -29,6 +29,7 @@
 #include "file.h"
 #include "paths.h"
 #include "generations.h"
+#include "pep508.h"
 #include "project.h"
 #include "resolve.h"
 #include "sha.h"
@@ -55,15 +56,15 @@ static double now_ms(void) {
 }
 
 int pl_requirement_name(const char *req, char *out, size_t cap) {
-  size_t n = 0;
-  while (req[n] == ' ')
-    req++;
-  while (req[n] &&
-         (req[n] == '-' || req[n] == '_' || req[n] == '.' || (req[n] >= 'a' && req[n] <= 'z') ||
-          (req[n] >= 'A' && req[n] <= 'Z') || (req[n] >= '0' && req[n] <= '9')))
-    n++;
-  if (n == 0 || !pl_distname_valid(req, n)) return -1;
-  return pl_distname_normalize(req, n, out, cap);
+  struct pl_requirement r;
+  pl_error_t err = NULL;
+  if (pl_requirement_parse(req, 0, &r, &err) < 0) {
+    pl_error_free(&err);
+    return -1;
+  }
+  int n = snprintf(out, cap, "%s", r.name);
+  pl_requirement_free(&r);
+  return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "distname.h"
+#include "pep508.h"
 #include "tags.h"
 #include "toml.h"
 
@@ -313,11 +314,21 @@ static int parse_sandbox(const struct pl_toml *sb, struct pl_lockfile *out, pl_e
   return 0;
 }
 
+/* pip is handed these (a pylock.toml may come from a pull request): each
+ * must be a requirement pylock accepts, never a direct reference. */
+static int check_requested(const struct pl_lockfile *lf, pl_error_t *err) {
+  for (size_t i = 0; i < lf->nrequested; i++)
+    if (pl_requirement_check(lf->requested[i], err) < 0)
+      return pl_error_wrap(err, "tool.pylock.requested[%zu]", i);
+  return 0;
+}
+
 static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock";
   if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
   if (string_array(pl, "requested", where, PL_LOCK_MAX_REQUESTED, &out->requested, &out->nrequested,
                    err) < 0 ||
+      check_requested(out, err) < 0 ||
       string_array(pl, "root-keyids", where, 1024, &out->root_keyids, &out->nroot_keyids, err) <
           0 ||
       opt_string(pl, "python", where, &out->python, err) < 0 ||

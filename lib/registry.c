@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "sha.h"
 #include "file.h"
+#include "pep508.h"
 #include "tuf.h"
 #include "tuf_meta.h"
 #include "wheel.h"
@@ -678,9 +679,12 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
   s->length = d.length;
   if (pl_sha_final(&d, s->sha256, NULL, err) < 0) return -1;
   struct pl_wheel_info info = {0};
-  if (pl_wheel_verify(out, s->base, NULL, &info, err) < 0)
+  if (pl_wheel_verify(out, s->base, NULL, &info, err) < 0 ||
+      pl_requires_dist_check(info.metadata, info.metadata_len, s->base, err) < 0) {
+    pl_wheel_info_free(&info);
     return pl_error_set_hint(err,
                              "a client would refuse it: fix or rebuild the wheel, then add it");
+  }
   s->metadata = steal_pointer(&info.metadata);
   s->metadata_len = info.metadata_len;
   pl_wheel_info_free(&info);

@@ -20,6 +20,7 @@
 #include "file.h"
 #include "harden.h"
 #include "paths.h"
+#include "pep508.h"
 #include "sandbox.h"
 #include "simpleindex.h"
 #include "tags.h"
@@ -276,7 +277,10 @@ static const char *registry_pip(const struct pl_tuf *t, char *version, size_t ca
 }
 
 /* The wheel pip could not open: the first one its ERROR lines name in our
- * files directory that is not there yet. */
+ * files directory that is not there yet.  pip names it by URL when it
+ * completes a wheel it resolved from PEP 658 metadata ("HTTP error 404 while
+ * getting file://..."), by path when it needs the wheel itself, without
+ * metadata ("No such file or directory: '/...'"). */
 static bool missing_wheel(const char *output, const char *dir, const char *files_url, char *name,
                           size_t cap) {
   size_t plen = strlen(files_url);
@@ -313,13 +317,14 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     *pkgs = NULL, *n = 0;
     return 0;
   }
-  for (size_t i = 0; i < o->nrequirements; i++)
-    if (o->requirements[i][0] == '-' || strlen(o->requirements[i]) > 4096)
-      return pl_fail(err, EINVAL, "requirement '%.64s' is not a PEP 508 requirement",
-                     o->requirements[i]);
+  /* pip is given only what pylock's parser accepted, rebuilt from the parse
+   * (lib/pep508.h): never a direct reference, an option or a path. */
+  cleanup_free char **reqs = NULL;
+  if (pl_requirements_for_pip(o->requirements, o->nrequirements, &reqs, err) < 0) return -1;
   if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
   /* Wheels verified by an earlier resolution are offered at once (checked
-   * again on the way), sparing pip a run per wheel. */
+   * again on the way), sparing pip a run per wheel.  One that fails a check
+   * is left out: if pip needs it, it asks, and the check fails then. */
   for (size_t i = 0; o->cache_dir && i < pl_tuf_target_count(t); i++) {
     const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
     size_t l = strlen(tg->name);
@@ -330,12 +335,16 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
             (int)sizeof cached ||
         stat(cached, &st) < 0)
       continue;
-    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, err) < 0) return -1;
+    pl_error_t later = NULL;
+    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, &later) < 0)
+      pl_error_free(&later);
   }
 
   cleanup_free char *report = NULL, *index_url = NULL, *files_url = NULL, *pip_path = NULL;
+  cleanup_free char *files_path = NULL;
   if (asprintf(&report, "%s/report.json", o->work_dir) < 0 ||
       asprintf(&index_url, "file://%s/simple/", o->work_dir) < 0 ||
+      asprintf(&files_path, "%s/files/", o->work_dir) < 0 ||
       (files_url = pl_simpleindex_file_url(o->work_dir, "")) == NULL)
     return pl_fail(err, ENOMEM, "resolve");
 
@@ -373,7 +382,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
   for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
     argv[fixed++] = args[i];
   for (size_t i = 0; i < o->nrequirements; i++)
-    argv[fixed++] = o->requirements[i];
+    argv[fixed++] = reqs[i];
   argv[fixed] = NULL;
 
   for (int run = 0; run < PL_RESOLVE_MAX_RUNS; run++) {
@@ -397,7 +406,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     }
     char wheel[PL_WHEEL_FILENAME_MAX + 1];
     if (WIFEXITED(status) &&
-        missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel)) {
+        (missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel) ||
+         missing_wheel(output, o->work_dir, files_path, wheel, sizeof wheel))) {
       if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
       continue;
     }

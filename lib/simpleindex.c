@@ -16,7 +16,9 @@
 #include "distname.h"
 #include "file.h"
 #include "metadata.h"
+#include "pep508.h"
 #include "sha.h"
+#include "wheel.h"
 #include "tags.h"
 
 #define HTML_MAX ((size_t)64 << 20) /* one page; bounded by the signed targets anyway */
@@ -111,6 +113,17 @@ static int find_requires_python(void *ctx, const char *key, size_t klen, const c
   return 0;
 }
 
+/* pip resolves from this METADATA: a Requires-Dist that is a direct
+ * reference would make it fetch and build code no registry signed, so a
+ * registry signing one fails the resolution, naming the file.  (Not left
+ * out of the index instead: the registry is then broken or hostile, and
+ * the user must hear of it.) */
+static int check_requires_dist(const char *md, size_t len, const char *name, pl_error_t *err) {
+  if (pl_requires_dist_check(md, len, name, err) == 0) return 0;
+  return pl_error_set_hint(err, "the registry signs a wheel pylock refuses: tell its maintainer "
+                                "(pylock registry verify --targets finds them all)");
+}
+
 static int write_text(int dfd, const char *name, struct buf *b, pl_error_t *err) {
   if (b->failed) return pl_fail(err, ENOMEM, "simple index: %s", name);
   return pl_write_file_atomic_at(dfd, name, b->p ? b->p : "", b->len, 0644, err);
@@ -141,7 +154,9 @@ static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int f
     if (m && m->sha256[0]) {
       cleanup_free char *md = NULL;
       size_t mlen = 0;
-      if (pl_tuf_fetch_target_mem(t, m->name, &md, &mlen, err) < 0) goto out;
+      if (pl_tuf_fetch_target_mem(t, m->name, &md, &mlen, err) < 0 ||
+          check_requires_dist(md, mlen, m->name, err) < 0)
+        goto out;
       struct rp_ctx c = {0};
       if (pl_headers_parse(md, mlen, find_requires_python, &c, err) < 0) {
         pl_error_wrap(err, "%s", m->name);
@@ -276,6 +291,27 @@ out:
   return r;
 }
 
+/* Without a signed "<wheel>.metadata", pip reads the wheel's own METADATA to
+ * resolve: check its Requires-Dist before pip can (with one, pip resolves
+ * from that file, checked by pl_simpleindex_build, and reads the wheel
+ * only once resolution is over). */
+static int check_wheel_requires(struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
+  char mname[PL_WHEEL_FILENAME_MAX * 2 + 16];
+  const struct pl_tuf_target *m;
+  pl_error_t none = NULL;
+  snprintf(mname, sizeof mname, "%s.metadata", name);
+  if (pl_tuf_find_target(t, mname, &m, &none) == 0 && m->sha256[0]) return 0;
+  pl_error_free(&none);
+  const char *base = strrchr(name, '/');
+  struct pl_wheel_info info = {0};
+  if (lseek(fd, 0, SEEK_SET) < 0) return pl_fail(err, errno, "%s", name);
+  int r = pl_wheel_verify(fd, base ? base + 1 : name, NULL, &info, err) < 0
+              ? -1
+              : check_requires_dist(info.metadata, info.metadata_len, name, err);
+  pl_wheel_info_free(&info);
+  return r;
+}
+
 int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
                              const char *name, pl_error_t *err) {
   const struct pl_tuf_target *tg;
@@ -292,7 +328,7 @@ int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cach
     cleanup_free char *tmp = NULL;
     int wfd = pl_tmpfile_open_at(files_fd, base, 0644, &tmp, err);
     if (wfd < 0) return -1;
-    if (pl_tuf_fetch_target(t, name, wfd, err) < 0) {
+    if (pl_tuf_fetch_target(t, name, wfd, err) < 0 || check_wheel_requires(t, name, wfd, err) < 0) {
       close(wfd);
       unlinkat(files_fd, tmp, 0);
       return -1;
@@ -301,6 +337,9 @@ int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cach
   }
   cleanup_free char *target = NULL;
   if (cached_copy(t, cache_dir, tg, &target, err) < 0) return -1;
+  cleanup_close int cfd = open(target, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (cfd < 0) return pl_fail(err, errno, "open %s", target);
+  if (check_wheel_requires(t, name, cfd, err) < 0) return -1;
   unlinkat(files_fd, base, 0);
   if (symlinkat(target, files_fd, base) < 0) return pl_fail(err, errno, "link %s", base);
   return 0;

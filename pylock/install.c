@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "env.h"
+#include "pep508.h"
 #include "project.h"
 
 static void usage(FILE *out, const char *cmd) {
@@ -99,6 +100,9 @@ static int command(const char *cmd, bool adding, int argc, char **argv) {
   }
   if (optind >= argc) return pl_cli_usage_error(cmd, adding ? "missing REQ" : "missing NAME");
   pl_error_t err = NULL;
+  /* Every requirement is checked before the project is even opened. */
+  for (int i = optind; adding && i < argc; i++)
+    if (pl_requirement_check(argv[i], &err) < 0) return pl_cli_report(cmd, &err);
   if (change(cmd, adding, argv + optind, argc - optind, &err) < 0) return pl_cli_report(cmd, &err);
   return PL_EXIT_OK;
 }

@@ -14,6 +14,7 @@
 #include "ed25519.h"
 #include "fetch.h"
 #include "fetchwheel.h"
+#include "pep508.h"
 #include "registry.h"
 #include "truststore.h"
 #include "tuf.h"
@@ -343,7 +344,8 @@ static int verify_targets(struct pl_tuf *t) {
     }
     wheels++;
     verified++;
-    if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0)
+    if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0 ||
+        pl_requires_dist_check(info.metadata, info.metadata_len, name, &err) < 0)
       target_failed(&err, &failed);
     else if (has_md)
       verified++;

@@ -260,6 +260,22 @@ static void test_lockfile_rejects_invalid_toml_with_line_and_column(void **state
   pl_error_free(&err);
 }
 
+static void test_lockfile_refuses_requested_direct_references_naming_them(void **state) {
+  static const char *const bad[] = {"evil @ file:///tmp/evil", "git+https://example.org/evil",
+                                    "./evil", "--index-url=https://evil", "evil==1.0 junk"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "lock-version = \"1.0\"\n[tool.pylock]\nrequested = [\"idna\", \"%s\"]\n", bad[i]);
+    struct pl_lockfile lf;
+    pl_error_t err = NULL;
+    assert_int_equal(pl_lockfile_parse(text, strlen(text), "pylock.toml", &lf, &err), -1);
+    assert_non_null(strstr(err->msg, "pylock.toml: tool.pylock.requested[1]: requirement \""));
+    assert_non_null(strstr(err->msg, bad[i]));
+    pl_error_free(&err);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lockfile_own_format_round_trips_byte_identical),
@@ -271,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_lockfile_refuses_packages_that_are_not_wheels),
       cmocka_unit_test(test_lockfile_refuses_wheels_without_sha256_or_of_another_project),
       cmocka_unit_test(test_lockfile_rejects_invalid_toml_with_line_and_column),
+      cmocka_unit_test(test_lockfile_refuses_requested_direct_references_naming_them),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,8 @@ locked_names() {
   set_requested "six @ http://127.0.0.1:$port/six-1.16.0-py3-none-any.whl"
   run --separate-stderr timeout 120 "$PL" -C "$PROJ" lock
   [ "$status" -eq 1 ]
-  assert_contains "$stderr" "pip could not resolve"
+  # pylock refuses the direct reference before pip runs (direct_refs.bats).
+  assert_contains "$stderr" "a direct reference (URL, path or VCS) is not allowed"
   # The server, reachable from the host, saw nothing.
   assert_not_contains "$(cat "$BATS_TEST_TMPDIR/http.log")" "GET /six"
 }
