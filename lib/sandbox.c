@@ -204,7 +204,10 @@ static size_t writable_places(const struct pl_sandbox *sb, const char **out) {
     out[n++] = devices[i];
   if (sb->sealed) return n;
   if (sb->scratch) {
+    /* And its own /dev/shm (private_tmp): multiprocessing wants sockets and
+     * semaphores (compileall -j0's forkserver); it is their TMPDIR too. */
     out[n++] = sb->scratch;
+    out[n++] = "/dev/shm";
     return n;
   }
   out[n++] = sb->project;
@@ -324,16 +327,35 @@ static int hide_session_services(pl_error_t *err) {
   return 0;
 }
 
-/* --strict: temporary directories of its own, empty. */
-static int private_tmp(pl_error_t *err) {
-  const char *dirs[] = {"/tmp", "/var/tmp", "/dev/shm"};
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+static const char *const tmp_dirs[] = {"/dev/shm", "/tmp", "/var/tmp"};
+
+/* --strict: temporary directories of its own, empty; the helpers' sandboxes:
+ * a /dev/shm of their own (multiprocessing's semaphores, and TMPDIR).  What
+ * the sandbox needs from below them (a project in /tmp, the scratch
+ * directory, the state...) is put back: `keep` lists those paths, `kept`
+ * their copies taken before (clone_tree), -1 for none. */
+static int private_tmp(size_t ndirs, const char *const *keep, const int *kept, size_t n,
+                       pl_error_t *err) {
+  for (size_t i = 0; i < ndirs; i++) {
     struct stat st;
-    if (stat(dirs[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue;
-    if (mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=50%") < 0)
-      return pl_fail(err, errno, "a private %s", dirs[i]);
+    if (stat(tmp_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    if (mount("tmpfs", tmp_dirs[i], "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=50%") < 0)
+      return pl_fail(err, errno, "a private %s", tmp_dirs[i]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (kept[i] < 0) continue;
+    if (pl_mkdir_p(keep[i], 0700, err) < 0 || attach(kept[i], keep[i], err) < 0) return -1;
   }
   return 0;
+}
+
+/* Is path in one of the first ndirs temporary directories? */
+static bool under_tmp(const char *path, size_t ndirs) {
+  for (size_t i = 0; path && i < ndirs; i++) {
+    size_t n = strlen(tmp_dirs[i]);
+    if (strncmp(path, tmp_dirs[i], n) == 0 && (path[n] == '/' || path[n] == '\0')) return true;
+  }
+  return false;
 }
 
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
@@ -343,13 +365,26 @@ int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
     return -1;
   if (pl_sandbox_unshare(sb->no_network ? CLONE_NEWNET : 0, getuid(), getgid(), err) < 0) return -1;
   if (sb->no_network && loopback_up(err) < 0) return -1;
-  cleanup_close int scratch = sb->scratch ? clone_tree(sb->scratch, err) : -1;
-  if (sb->scratch && scratch < 0) return -1;
-  if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) return -1;
-  if (sb->strict && private_tmp(err) < 0) return -1;
-  if (!pl_sandbox_has_landlock() && mount_allow_list(sb, err) < 0) return -1;
-  if (sb->state_root && bind_read_only(sb->state_root, err) < 0) return -1;
-  if (scratch >= 0 && attach(scratch, sb->scratch, err) < 0) return -1;
+  /* Copies of what must stay reachable, taken before anything covers it. */
+  const char *keep[] = {sb->project, sb->state_root, sb->config_dir, sb->scratch};
+  int kept[] = {-1, -1, -1, -1};
+  size_t nkeep = sizeof keep / sizeof keep[0];
+  size_t ndirs = sb->strict ? 3 : sb->scratch || sb->sealed ? 1 : 0;
+  int rc = -1;
+  for (size_t i = 0; i < nkeep; i++)
+    if (keep[i] && (i == 3 || under_tmp(keep[i], ndirs)) && (kept[i] = clone_tree(keep[i], err)) < 0)
+      goto out;
+  if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) goto out;
+  if (ndirs && private_tmp(ndirs, keep, kept, 3, err) < 0) goto out;
+  if (!pl_sandbox_has_landlock() && mount_allow_list(sb, err) < 0) goto out;
+  if (sb->state_root && bind_read_only(sb->state_root, err) < 0) goto out;
+  if (kept[3] >= 0 && (pl_mkdir_p(sb->scratch, 0700, err) < 0 || attach(kept[3], sb->scratch, err) < 0))
+    goto out;
+  rc = 0;
+out:
+  for (size_t i = 0; i < nkeep; i++)
+    if (kept[i] >= 0) close(kept[i]);
+  if (rc < 0) return -1;
   if (sb->config_dir && bind_read_only(sb->config_dir, err) < 0) return -1;
   if (sb->user_site && hide_dir(sb->user_site, err) < 0) return -1;
   if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
@@ -357,8 +392,10 @@ int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
   /* The working directory was looked up before the mounts: enter it again
    * through them, or it would stay on the host's (writable) mount. */
   const char *cwd = sb->cwd ? sb->cwd : "/";
-  if (chdir(cwd) < 0) return pl_fail(err, errno, "enter %s in the sandbox", cwd);
-  return 0;
+  if (chdir(cwd) == 0) return 0;
+  /* Gone in here (a private /tmp): the project, if the command has one. */
+  if (errno == ENOENT && sb->project && chdir(sb->project) == 0) return 0;
+  return pl_fail(err, errno, "enter %s in the sandbox", cwd);
 }
 
 /* ---- checking a namespace before joining it ------------------------------- */

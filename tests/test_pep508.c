@@ -102,7 +102,7 @@ static void test_direct_references_are_refused_wherever_they_hide(void **state) 
     assert_refused(options[i], "is a pip option, not a requirement");
   /* The message is one line and quotes the requirement. */
   char *msg = req_error("evil @ file:///tmp/x\n", 0);
-  assert_non_null(strstr(msg, "requirement \"evil @ file:///tmp/x\\x0a\""));
+  assert_non_null(strstr(msg, "requirement \"evil @ file:///tmp/x\\n\""));
   assert_null(strchr(msg, '\n'));
   free(msg);
 }
