@@ -84,6 +84,10 @@ int pl_sandbox_isolate_network(pl_error_t *err);
  * Fills err and returns -1. */
 int pl_userns_diagnose(int errnum, pl_error_t *err);
 
+/* Are we inside a pylock sandbox already (a seccomp filter on us, and
+ * PYLOCK_PROJECT set)?  Then err says so: pylock cannot nest. */
+bool pl_sandbox_nested(pl_error_t *err);
+
 /* Escape a path for overlayfs' lowerdir option (',' ':' '\\'). NULL on error. */
 char *pl_overlay_escape(const char *path);
 

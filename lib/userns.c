@@ -26,13 +26,17 @@ static long status_field(const char *field) {
   return strtol(p + strlen(field), NULL, 10);
 }
 
-int pl_userns_diagnose(int errnum, pl_error_t *err) {
+bool pl_sandbox_nested(pl_error_t *err) {
   const char *nested = getenv("PYLOCK_PROJECT");
-  if (nested && status_field("Seccomp:") == 2)
-    return pl_fail_hint(
-        err, errnum,
-        "run the command directly: this shell is already inside the project's environment",
-        "cannot create a user namespace inside a pylock environment (PYLOCK_PROJECT=%s)", nested);
+  if (nested == NULL || status_field("Seccomp:") != 2) return false;
+  pl_fail_hint(err, EPERM,
+               "run the command directly: this shell is already inside the project's environment",
+               "cannot enter a pylock environment from inside one (PYLOCK_PROJECT=%s)", nested);
+  return true;
+}
+
+int pl_userns_diagnose(int errnum, pl_error_t *err) {
+  if (pl_sandbox_nested(err)) return -1;
   if (read_proc_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
     return pl_fail_hint(
         err, errnum,

@@ -65,7 +65,10 @@ int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o
                               .nallow_write = o->nallow_write};
   int e = pl_launch_open(&l, &lo, &err) < 0 ? -1 : pl_launch_exec(&l, cmd, cmd_argv, &err);
   pl_launch_close(&l);
-  if (e < 0) return pl_cli_report("run", &err);
+  if (e < 0) {
+    pl_sandbox_nested(&err); /* the cause, when it is that */
+    return pl_cli_report("run", &err);
+  }
   fprintf(stderr, "pylock: run: %s: %s\n", cmd, strerror(e));
   if (e == ENOENT)
     fprintf(stderr, "pylock: hint: is it installed in the environment? see 'pylock list'\n");

@@ -10,9 +10,17 @@ new_project() {
   "$PL" -q init --python "$PY" "$PROJ"
 }
 
-# A key of .pylock/interp (prefix, purelib, short version...).
+# The project's state directory (in pylock's state root), and its current layer.
+state_dir() {
+  "$PL" -C "${1:-$PROJ}" info state
+}
+layer_dir() {
+  "$PL" -C "${1:-$PROJ}" info layer
+}
+
+# A key of the project's interpreter record (prefix, purelib, short version...).
 interp() {
-  sed -n "s/^$1=//p" "${2:-$PROJ}/.pylock/interp"
+  sed -n "s/^$1=//p" "$(state_dir "${2:-$PROJ}")/interp"
 }
 
 # The current generation's copy of a scheme directory.
@@ -21,7 +29,7 @@ gen_dir() {
   abs=$(interp "$1")
   prefix=$(interp prefix)
   rel=${abs#"$prefix"}
-  echo "$PROJ/.pylock/$(readlink "$PROJ/.pylock/current")$rel"
+  echo "$(layer_dir)$rel"
 }
 
 short_version() {

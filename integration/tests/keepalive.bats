@@ -6,7 +6,8 @@ load helpers
 setup() {
   new_project
   cd "$PROJ"
-  rec="$PROJ/.pylock/run/keepalive-$(id -u)"
+  STATE=$(state_dir)
+  rec="$STATE/run/keepalive"
 }
 
 holder_pid() { cut -d' ' -f3 "$rec"; }
@@ -46,11 +47,11 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
   pid=$(holder_pid)
   # A new generation with a package in it, switched to with one rename.
-  cp -a "$PROJ/.pylock/generations/1" "$PROJ/.pylock/generations/2"
-  purelib_rel=$(gen_dir purelib); purelib_rel=${purelib_rel#"$PROJ/.pylock/generations/1"}
-  mkdir -p "$PROJ/.pylock/generations/2$purelib_rel/gen2pkg"
-  touch "$PROJ/.pylock/generations/2$purelib_rel/gen2pkg/__init__.py"
-  ln -sfn generations/2 "$PROJ/.pylock/current.new" && mv -T "$PROJ/.pylock/current.new" "$PROJ/.pylock/current"
+  cp -a "$STATE/generations/1" "$STATE/generations/2"
+  purelib_rel=$(gen_dir purelib); purelib_rel=${purelib_rel#"$STATE/generations/1"}
+  mkdir -p "$STATE/generations/2$purelib_rel/gen2pkg"
+  touch "$STATE/generations/2$purelib_rel/gen2pkg/__init__.py"
+  ln -sfn generations/2 "$STATE/current.new" && mv -T "$STATE/current.new" "$STATE/current"
   run env PYLOCK_KEEPALIVE=30 "$PL" run python3 -c 'import gen2pkg; print("gen2")'
   assert_eq "$output" "gen2"
   for _ in $(seq 100); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
@@ -64,7 +65,9 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   [ -d /proc/"$pid" ]
   for _ in $(seq 60); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
   [ ! -d /proc/"$pid" ]
-  [ ! -e "$rec" ]
+  # Its record stays (the holder cannot write the state), naming a pid that is gone:
+  run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
+  [ "$status" -eq 0 ]
 }
 
 @test "a forged record pointing at another process's namespaces is not joined" {
@@ -74,7 +77,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   mnt=$(stat -L -c %i /proc/$other/ns/mnt)
   usr=$(stat -L -c %i /proc/$other/ns/user)
   # Right pid and inodes but the digest of another configuration.
-  echo "pylock-keepalive 1 $other $usr $mnt 0000000000000000 generations/1" > "$rec"
+  echo "pylock-keepalive 2 $other $usr $mnt 0000000000000000 generations/1" > "$rec"
   run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
   kill "$other"
   [ "$output" != "$(readlink /proc/self/ns/mnt)" ]
