@@ -19,7 +19,9 @@
 #include "dyn_mount.h"
 #include "harden.h"
 #include "interp.h"
+#include "landlock.h"
 #include "sandbox.h"
+#include "state.h"
 
 #define CHILD_MSG_MAX 4096
 
@@ -189,7 +191,7 @@ static int check_python(const struct pl_doctor_opts *o, char **detail, pl_error_
 }
 
 int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n) {
-  struct pl_check *c = calloc(6, sizeof *c);
+  struct pl_check *c = calloc(8, sizeof *c);
   if (c == NULL) return -1;
   int i = 0;
   c[i].name = "kernel";
@@ -225,6 +227,30 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
   c[i].name = "seccomp";
   c[i].ok = pl_in_child(child_seccomp, NULL, &c[i].err) == 0;
   if (c[i].ok && asprintf(&c[i].detail, "filter mode available") < 0) c[i].detail = NULL;
+  i++;
+
+  c[i].name = "landlock";
+  const char *why = NULL;
+  int abi = pl_landlock_abi(&why);
+  c[i].ok = true;
+  c[i].warn = abi <= 0;
+  if ((abi > 0 ? asprintf(&c[i].detail, "ABI %d: sandboxes write only where allowed, and cannot "
+                                        "reach your other processes",
+                          abi)
+               : asprintf(&c[i].detail,
+                          "%s: read-only mounts make the allow-list instead, but code in a "
+                          "sandbox can reach your other processes' files through /proc; enable "
+                          "Landlock for the full guarantee",
+                          why)) < 0)
+    c[i].detail = NULL;
+  i++;
+
+  c[i].name = "state directory";
+  struct pl_state st;
+  c[i].ok = pl_state_open(&st, &c[i].err) == 0;
+  if (c[i].ok && asprintf(&c[i].detail, "%s: yours, writable by nobody else", st.path) < 0)
+    c[i].detail = NULL;
+  if (c[i].ok) pl_state_close(&st);
   i++;
 
   c[i].name = "network namespace";

@@ -10,6 +10,7 @@
 struct pl_check {
   const char *name; /* "user namespaces" */
   bool ok;
+  bool warn;      /* ok, but pylock works in a weaker mode (said in detail) */
   char *detail;   /* what was found (ok) */
   pl_error_t err; /* cause and hint (failed) */
 };

@@ -21,7 +21,9 @@
 #include "error.h"
 
 /* The Landlock ABI version this kernel offers; 0 when it has none (too old,
- * not enabled among the LSMs, or blocked), with *why saying which. */
+ * not enabled among the LSMs, or blocked) or PYLOCK_LANDLOCK=off turns it
+ * off (the read-only mounts of sandbox.h then hold the allow-list), with
+ * *why saying which. */
 int pl_landlock_abi(const char **why);
 
 /* Restrict the calling process: writes only beneath the paths listed

@@ -8,6 +8,9 @@
 #include "doctor.h"
 #include "file.h"
 #include "interp.h"
+#include "config.h"
+#include "landlock.h"
+#include "paths.h"
 #include "project.h"
 #include "state.h"
 
@@ -21,6 +24,34 @@ static const char help[] =
     "Exit status 0 when every check passes, 1 otherwise.\n\n"
     "Options:\n"
     "  -h, --help  print this help and exit\n";
+
+/* What a sandbox makes of the user's files, as pylock-run(1) tells it. */
+static void print_policy(const char *state) {
+  pl_error_t err = NULL;
+  const struct pl_config *cfg = pl_config_get(&err);
+  pl_error_free(&err);
+  cleanup_free char *config = NULL, *cache = NULL;
+  if (pl_path_user_config("", &config, &err) < 0) pl_error_free(&err);
+  if (pl_path_cache_home(&cache, &err) < 0) pl_error_free(&err);
+  const char *why = NULL;
+  int abi = pl_landlock_abi(&why);
+  bool strict = cfg && cfg->strict > 0;
+  printf("\nsandbox policy (pylock-run(1)); default mode: %s\n", strict ? "--strict" : "default");
+  pl_cli_line(stdout, "  enforced by   %s",
+              abi > 0 ? "Landlock, namespaces, seccomp" : "read-only mounts, namespaces, seccomp");
+  pl_cli_line(stdout, "  writable      the project, /tmp, /var/tmp, /dev/shm, %s", cache ? cache : "~/.cache");
+  for (size_t i = 0; cfg && i < cfg->nallow_write; i++)
+    pl_cli_line(stdout, "                %s (allow-write)", cfg->allow_write[i]);
+  pl_cli_line(stdout, "  read-only     everything else: pylock's state (%s), %s,", state ? state : "?",
+              config ? config : "~/.config/pylock");
+  pl_cli_line(stdout, "                the interpreter, the project's .git/hooks and .git/config");
+  pl_cli_line(stdout, "  hidden        the user site (~/.local/lib/pythonX.Y); the session bus and "
+                      "the user service manager");
+  pl_cli_line(stdout, "  denied        mount, new user namespaces, keyctl, bpf, module loading, "
+                      "TIOCSTI%s", abi > 0 ? "; ptrace and signals outside the sandbox" : "; ptrace");
+  pl_cli_line(stdout, "  --strict      also: home read-only but the project, a private /tmp, no "
+                      "network, no unix sockets, no ptrace or io_uring");
+}
 
 int pl_cmd_doctor(int argc, char **argv) {
   int r = pl_cli_only_help("doctor", argc, argv, help);
@@ -59,6 +90,11 @@ int pl_cmd_doctor(int argc, char **argv) {
   }
   bool color = pl_cli.color && isatty(STDOUT_FILENO);
   for (int i = 0; i < n; i++) {
+    if (checks[i].ok && checks[i].warn) {
+      printf("%swarn%s  %-18s ", color ? "\033[33m" : "", color ? "\033[0m" : "", checks[i].name);
+      pl_cli_line(stdout, "%s", checks[i].detail ? checks[i].detail : "");
+      continue;
+    }
     if (checks[i].ok) {
       printf("%sok%s    %-18s ", color ? "\033[32m" : "", color ? "\033[0m" : "", checks[i].name);
       pl_cli_line(stdout, "%s", checks[i].detail ? checks[i].detail : "");
@@ -77,5 +113,6 @@ int pl_cmd_doctor(int argc, char **argv) {
     printf("%d of %d checks failed\n", failed, n);
   else
     printf("all %d checks passed\n", n);
+  print_policy(location);
   return failed ? PL_EXIT_FAIL : PL_EXIT_OK;
 }

@@ -109,7 +109,7 @@ project_with_packages() {
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/checkout/"
   cd "$BATS_TEST_TMPDIR/checkout"
   assert_eq "$(bash_complete pylock remove '')" ""
-  [ ! -e .pylock ]
+  assert_eq "$(ls -A)" "pylock.toml"
 }
 
 @test "fish: completions parse, and offer commands, options and requested packages" {

@@ -8,10 +8,10 @@ load helpers
 setup() {
   new_project
   cd "$PROJ"
-  rec="$PROJ/.pylock/run/keepalive-$(id -u)"
+  rec="$(state_dir)/run/keepalive"
   export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" PYLOCK_SYSCONFDIR="$BATS_TEST_TMPDIR/etc"
   mkdir -p "$XDG_CONFIG_HOME/pylock" "$PYLOCK_SYSCONFDIR"
-  unset PYLOCK_KEEPALIVE PYLOCK_CACHE_DIR
+  unset PYLOCK_KEEPALIVE PYLOCK_STATE_DIR
 }
 
 teardown() {
@@ -49,31 +49,45 @@ wait_for_record() {
   run "$PL" run true
   [ "$status" -eq 1 ]
   assert_contains "$output" "$XDG_CONFIG_HOME/pylock/config.toml, line 2: unknown key 'keep-alive'"
-  assert_contains "$output" "keepalive, cache-dir, ca-bundle"
+  assert_contains "$output" "keepalive, state-dir, ca-bundle, strict, allow-write, safe-directories"
   [ ! -e "$rec" ]
 }
 
-@test "a run that joins a holder reads no configuration file" {
+@test "a run that joins a holder still applies the configuration, and a broken one is named" {
   user_config "keepalive = 30"
   "$PL" run true
   wait_for_record
-  user_config "this is not TOML"
   holder=$(cut -d' ' -f3 "$rec")
-  run "$PL" run readlink /proc/self/ns/mnt
+  out="$BATS_TEST_TMPDIR/outside"
+  mkdir "$out"
+  run "$PL" run touch "$out/a"
+  [ "$status" -eq 1 ] # not an allowed place
+  user_config "keepalive = 30" "allow-write = [\"$out\"]"
+  run "$PL" run sh -c 'touch "$1/b" && readlink /proc/self/ns/mnt' _ "$out"
   [ "$status" -eq 0 ]
-  assert_eq "$output" "$(readlink /proc/"$holder"/ns/mnt)"
+  assert_eq "$output" "$(readlink /proc/"$holder"/ns/mnt)" # joined, with the new allow-list
+  [ -e "$out/b" ]
+  user_config "this is not TOML"
+  run "$PL" run true
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "$XDG_CONFIG_HOME/pylock/config.toml"
 }
 
-@test "cache-dir from the configuration holds the cache; PYLOCK_CACHE_DIR overrides it" {
-  user_config "cache-dir = \"$BATS_TEST_TMPDIR/cache-a\""
-  run "$PL" gc # opens the cache (a sync with nothing to change need not)
+@test "state-dir from the configuration holds pylock's state; PYLOCK_STATE_DIR overrides it" {
+  user_config "state-dir = \"$BATS_TEST_TMPDIR/state-a\""
+  run "$PL" sync
   [ "$status" -eq 0 ]
-  [ -d "$BATS_TEST_TMPDIR/cache-a/wheels" ]
-  PYLOCK_CACHE_DIR="$BATS_TEST_TMPDIR/cache-b" run "$PL" gc
+  [ -d "$BATS_TEST_TMPDIR/state-a/projects" ]
+  PYLOCK_STATE_DIR="$BATS_TEST_TMPDIR/state-b" run "$PL" gc
   [ "$status" -eq 0 ]
-  [ -d "$BATS_TEST_TMPDIR/cache-b/trees" ]
-  user_config "cache-dir = \"relative\""
+  [ -d "$BATS_TEST_TMPDIR/state-b/cache/trees" ]
+  user_config "state-dir = \"relative\""
   run "$PL" gc
   [ "$status" -eq 1 ]
-  assert_contains "$output" "config.toml, line 1: cache-dir must be an absolute path"
+  assert_contains "$output" "config.toml, line 1: state-dir must be an absolute path"
+  user_config "cache-dir = \"$BATS_TEST_TMPDIR/c\""
+  run "$PL" gc
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "cache-dir is no longer a setting"
+  assert_contains "$output" "state-dir"
 }

@@ -112,7 +112,7 @@ PY
 # state (every file but the lock that serializes changes).
 state() {
   sha256sum "$PROJ/pylock.toml"
-  (cd "$PROJ/.pylock" && find . ! -name lock -printf '%p %y %s %l\n' | sort)
+  (cd "$(state_dir)" && find . ! -name lock ! -path './run/*' -printf '%p %y %s %l\n' | sort)
 }
 snapshot() {
   state >"$BATS_TEST_TMPDIR/before"

@@ -290,7 +290,7 @@ PY
   hostile_lock '^requested = \[\]' 'requested = ["six@H@"]'
   local lock_before gen_before
   lock_before=$(sha256sum <"$PROJ/pylock.toml")
-  gen_before=$(readlink "$PROJ/.pylock/current")
+  gen_before=$("$PL" -C "$PROJ" info generation)
   capture "$PL" -C "$PROJ" sync --frozen
   [ "$status" -eq 1 ]
   assert_safe "$ERR"
@@ -311,7 +311,7 @@ PY
   assert_safe "$ERR"
   assert_contains "$(cat "$ERR")" "pylock: lock: pip could not resolve the requested set"
   assert_eq "$(sha256sum <"$PROJ/pylock.toml")" "$lock_before"
-  assert_eq "$(readlink "$PROJ/.pylock/current")" "$gen_before"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen_before"
 }
 
 @test "a_registry_url_with_escapes_is_shown_escaped_in_progress_and_errors" {
@@ -333,7 +333,7 @@ PY
   project "$PROJ"
   hostile_lock '^packages = \[\]' "packages = [{name = \"evil@H@\", version = \"1@H@\", wheels = [{name = \"evil-1-py3-none-any.whl\", url = \"http://127.0.0.1:9/e.whl\", size = 1, hashes = {sha256 = \"$(printf 'ab%.0s' {1..32})\"}}]}]"
   local gen_before
-  gen_before=$(readlink "$PROJ/.pylock/current")
+  gen_before=$("$PL" -C "$PROJ" info generation)
   capture "$PL" -C "$PROJ" sync
   [ "$status" -eq 1 ]
   assert_safe "$ERR"
@@ -343,7 +343,7 @@ PY
   [ "$status" -eq 1 ]
   assert_safe "$ERR" json
   assert_eq "$(json_error "$ERR")" "\"pylock.toml: packages[0]: 'evil\\x1b]0;pwned\\x07\\x1b[2J\\x7f\\x9b31m\\u202e' is not a valid project name: Invalid argument\""
-  assert_eq "$(readlink "$PROJ/.pylock/current")" "$gen_before"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen_before"
 }
 
 # ---- names in an environment, a trust store ----------------------------------
@@ -354,7 +354,7 @@ PY
   local purelib dir rel
   purelib=$(interp purelib)
   dir=$(gen_dir purelib)
-  rel=${dir#"$PROJ/.pylock/$(readlink "$PROJ/.pylock/current")/"}
+  rel=${dir#"$("$PL" -C "$PROJ" info layer)/"}
   chmod u+w "$dir"
   # ESC, BEL, a raw 0x9b and 0xff (not UTF-8), a C1 as UTF-8, a bidi override.
   touch "$dir/$(printf 'evil\033]0;pwned\007\x9b\xff\xc2\x9b\xe2\x80\xae.py')"

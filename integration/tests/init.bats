@@ -26,12 +26,14 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 
 @test "init creates generation 1 with the scheme directories and points current at it" {
   new_project
-  assert_eq "$(readlink "$PROJ/.pylock/current")" "generations/1"
+  assert_eq "$(readlink "$(state_dir)/current")" "generations/1"
+  # The project holds pylock.toml and nothing else: the environment is pylock's.
+  assert_eq "$(ls -A "$PROJ")" "pylock.toml"
   for d in purelib platlib scripts include; do
     [ -d "$(gen_dir "$d")" ] || { echo "missing $d: $(gen_dir "$d")"; return 1; }
   done
   # Nothing but directories: the environment starts empty.
-  assert_eq "$(find "$PROJ/.pylock/generations/1" -not -type d | wc -l)" "0"
+  assert_eq "$(find "$(state_dir)/generations/1" -not -type d | wc -l)" "0"
 }
 
 @test "init on an existing project says so and changes nothing" {
@@ -51,17 +53,17 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
   ln -s "$PY" "$BATS_TEST_TMPDIR/b/python3.12"
   PATH="$BATS_TEST_TMPDIR/a:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pa"
   [ "$status" -eq 0 ]
-  assert_eq "$(sed -n 's/^python=//p' "$BATS_TEST_TMPDIR/pa/.pylock/interp")" "$BATS_TEST_TMPDIR/a/python3"
+  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pa")/interp")" "$BATS_TEST_TMPDIR/a/python3"
   PATH="$BATS_TEST_TMPDIR/b:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pb"
   [ "$status" -eq 0 ]
-  assert_eq "$(sed -n 's/^python=//p' "$BATS_TEST_TMPDIR/pb/.pylock/interp")" "$BATS_TEST_TMPDIR/b/python3.12"
+  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pb")/interp")" "$BATS_TEST_TMPDIR/b/python3.12"
 }
 
 @test "init --python VERSION finds pythonVERSION on PATH" {
   v=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   PATH="$(dirname "$PY"):/usr/bin:/bin" run "$PL" init --python "$v" "$BATS_TEST_TMPDIR/p"
   [ "$status" -eq 0 ]
-  assert_eq "$(sed -n 's/^version=//p' "$BATS_TEST_TMPDIR/p/.pylock/interp" | cut -d. -f1-2)" "$v"
+  assert_eq "$(sed -n 's/^version=//p' "$(state_dir "$BATS_TEST_TMPDIR/p")/interp" | cut -d. -f1-2)" "$v"
 }
 
 @test "init with a missing interpreter fails with the cause and leaves no project" {

@@ -22,7 +22,7 @@ setup_file() {
   # Locks made once (pip's resolution takes seconds), copied into the
   # projects that only need to sync them.  Tests share a warm cache unless
   # a cold one matters to them.
-  export XDG_CACHE_HOME="$FIX/cache" XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config"
+  export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config"
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$FIX/locks"
   local what
   for what in requests "idna six"; do
@@ -33,13 +33,15 @@ setup_file() {
   done
   # What the bare base ships in its purelib itself (pip on Python 3.12).
   local purelib
-  purelib=$(sed -n 's/^purelib=//p' "$FIX/locks/.pylock/interp")
+  purelib=$(sed -n 's/^purelib=//p' "$(state_dir "$FIX/locks")/interp")
   "$PY" -m pip --disable-pip-version-check list --format json --path "$purelib" >"$FIX/base.json"
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export XDG_CACHE_HOME="$FIX/cache" PYLOCK_KEEPALIVE=0
+  # pylock's state (cache included) is shared and warm, unless a test
+  # needs a cold one; each test's projects have their own paths in it.
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$FIX/state"
+  export PYLOCK_KEEPALIVE=0
   PROJ="$BATS_TEST_TMPDIR/proj"
   BG=()
 }
@@ -103,13 +105,13 @@ print(" ".join(sorted("%s==%s" % (re.sub(r"[-_.]+", "-", p["name"]).lower(), p["
 }
 
 current() {
-  readlink "${1:-$PROJ}/.pylock/current"
+  readlink "$(state_dir "${1:-$PROJ}")/current"
 }
 
-# No partial generation (.N.tmp) is left in the project.
+# No partial generation (.N.tmp) is left in the project's state.
 assert_no_partial_generation() {
   local left
-  left=$(find "${1:-$PROJ}/.pylock/generations" -maxdepth 1 -name '.*.tmp')
+  left=$(find "$(state_dir "${1:-$PROJ}")/generations" -maxdepth 1 -name '.*.tmp')
   [ -z "$left" ] || { echo "partial generation left: $left"; return 1; }
 }
 
@@ -239,7 +241,7 @@ flip_middle_byte() {
 @test "ci_on_a_fresh_checkout_with_an_empty_cache_rebuilds_the_env_and_runs" {
   mkdir "$BATS_TEST_TMPDIR/checkout"
   use_lock requests "$BATS_TEST_TMPDIR/checkout" # only pylock.toml, as in a repository
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/empty-cache" XDG_STATE_HOME="$BATS_TEST_TMPDIR/empty-state"
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/empty-state"
   cd "$BATS_TEST_TMPDIR/checkout"
   run --separate-stderr "$PL" ci --json -- python3 -c 'import requests; print(requests.__file__)'
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
@@ -255,7 +257,7 @@ flip_middle_byte() {
   assert_eq "$(json_field "$summary" error)" "null"
   python3 -c 'import json, sys; p = json.loads(sys.argv[1])["phases_ms"]; assert set(p) == {"sync", "verify", "run"} and all(v > 0 for v in p.values()), p' "$summary"
   assert_eq "$(installed_set)" "$(lock_set)"
-  [ "$(find "$XDG_CACHE_HOME/pylock/wheels" -name '*.whl' | wc -l)" -eq 6 ]
+  [ "$(find "$XDG_STATE_HOME/pylock/cache/wheels" -name '*.whl' | wc -l)" -eq 6 ]
   assert_verified
 }
 
@@ -303,15 +305,15 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 
 @test "sync_refuses_a_wheel_tampered_after_locking_and_keeps_the_current_generation" {
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
   "$PL" -q -C "$PROJ" install idna
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/idna.toml"
   set_requested "$PROJ/pylock.toml" idna six
   "$PL" -q -C "$PROJ" lock
   before=$(current)
   flip_middle_byte "$BATS_TEST_TMPDIR/reg/targets/six-1.16.0-py3-none-any.whl"
-  chmod -R u+w "$XDG_CACHE_HOME" && rm -rf "$XDG_CACHE_HOME"
+  chmod -R u+w "$XDG_STATE_HOME/pylock/cache" && rm -rf "$XDG_STATE_HOME/pylock/cache"
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 1 ]
   assert_contains "$stderr" "six-1.16.0-py3-none-any.whl"
@@ -320,7 +322,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   assert_no_partial_generation
   # The tampered bytes did not reach the cache, not even as a temporary file.
   bad=$(sha256sum "$BATS_TEST_TMPDIR/reg/targets/six-1.16.0-py3-none-any.whl" | cut -c1-64)
-  for w in "$XDG_CACHE_HOME"/pylock/wheels/* "$XDG_CACHE_HOME"/pylock/wheels/.[!.]*; do
+  for w in "$XDG_STATE_HOME"/pylock/cache/wheels/* "$XDG_STATE_HOME"/pylock/cache/wheels/.[!.]*; do
     [ -e "$w" ] || continue
     [ "$(sha256sum "$w" | cut -c1-64)" != "$bad" ] || { echo "tampered wheel cached as $w"; return 1; }
     [[ "$(basename "$w")" != .* ]] || { echo "temporary file left: $w"; return 1; }
@@ -335,8 +337,8 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 # exactly the lock it was built from (its N.meta names that lock's sha256),
 # and the next sync succeeds.
 @test "sigkill_at_random_points_of_a_sync_leaves_the_old_or_the_new_generation_never_a_mix" {
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   project "$PROJ"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
   local locks=("$FIX/lock-requests.toml" "$FIX/lock-idna-six.toml") sums=() i
   for i in 0 1; do sums[i]=$(sha256sum "${locks[i]}" | cut -c1-64); done
   cp "${locks[1]}" "$PROJ/pylock.toml"
@@ -345,7 +347,9 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   for i in $(seq 1 24); do
     target=${locks[i % 2]}
     cold=$(((i / 2) % 2)) # two cold, two warm, ...
-    if [ "$cold" -eq 1 ]; then chmod -R u+w "$XDG_CACHE_HOME" && rm -rf "$XDG_CACHE_HOME"; fi
+    if [ "$cold" -eq 1 ]; then
+      chmod -R u+w "$XDG_STATE_HOME/pylock/cache" && rm -rf "$XDG_STATE_HOME/pylock/cache"
+    fi
     delay=$((cold ? RANDOM % 700 : RANDOM % 40))
     before=$(current)
     cp "$target" "$PROJ/pylock.toml"
@@ -356,8 +360,8 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
     wait "$pid" || true
     gen=$(current)
     [[ "$gen" =~ ^generations/[0-9]+$ ]] || { echo "round $i: current is '$gen'"; return 1; }
-    [ -d "$PROJ/.pylock/$gen" ] || { echo "round $i: $gen does not exist"; return 1; }
-    meta=$(sed -n 's/^lock-sha256=//p' "$PROJ/.pylock/$gen.meta")
+    [ -d "$(state_dir)/$gen" ] || { echo "round $i: $gen does not exist"; return 1; }
+    meta=$(sed -n 's/^lock-sha256=//p' "$(state_dir)/$gen.meta")
     if [ "$meta" = "${sums[0]}" ]; then which=0; elif [ "$meta" = "${sums[1]}" ]; then which=1; else
       echo "round $i: $gen.meta names no known lock ($meta)"; return 1
     fi
@@ -382,7 +386,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   BG+=("$a")
   # Start the second once the first holds the change lock.
   for _ in $(seq 500); do
-    flock -n "$PROJ/.pylock/lock" true || break
+    flock -n "$(state_dir)/lock" true || break
     sleep 0.01
   done
   "$PL" install idna 2>"$BATS_TEST_TMPDIR/b.err" &
@@ -427,13 +431,13 @@ print(six.__version__, six.__file__)' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/ou
   run --separate-stderr "$PL" -C "$PROJ" gc
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "1 kept: in use"
-  [ -d "$PROJ/.pylock/$started" ]
+  [ -d "$(state_dir)/$started" ]
   touch "$BATS_TEST_TMPDIR/go"
   wait "${BG[0]}" || { cat "$BATS_TEST_TMPDIR/out"; return 1; }
   assert_eq "$(cat "$BATS_TEST_TMPDIR/out")" "1.16.0 $(interp purelib)/six.py"
   # Once it has ended, gc removes it.
   run --separate-stderr "$PL" -C "$PROJ" gc
-  [ ! -e "$PROJ/.pylock/$started" ]
+  [ ! -e "$(state_dir)/$started" ]
 }
 
 # ---- a full disk (a small tmpfs integration/run mounts for the user) ----------
@@ -452,16 +456,19 @@ fill_leaving() {
   fallocate -l $(((avail - $1) * 1024)) "$SMALL/filler"
 }
 
-@test "a_project_on_another_filesystem_than_the_cache_gets_copies_that_verify" {
+@test "a_project_on_another_filesystem_than_pylocks_state_links_the_cache_there" {
   small_fs_or_skip
   PROJ="$SMALL/proj"
   project "$PROJ"
   use_lock idna-six
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  # No hard link can reach the cache's filesystem: copies, on the project's.
+  # The generation lives with the cache, in the state: hard links, nothing
+  # of the environment on the project's filesystem.
   f="$(gen_dir purelib)/six.py"
-  assert_eq "$(stat -c '%h %d' "$f")" "1 $(stat -c %d "$SMALL")"
+  [ "$(stat -c %h "$f")" -gt 1 ]
+  assert_eq "$(stat -c %d "$f")" "$(stat -c %d "$XDG_STATE_HOME/pylock")"
+  assert_eq "$(find "$SMALL" -type f | sort)" "$SMALL/proj/pylock.toml"
   assert_verified
   run --separate-stderr "$PL" -C "$PROJ" run python3 -c 'import six; print(six.__file__)'
   assert_eq "$output" "$(interp purelib)/six.py"
@@ -469,7 +476,7 @@ fill_leaving() {
 
 @test "sync_into_a_full_environment_filesystem_fails_cleanly_and_changes_nothing" {
   small_fs_or_skip
-  PROJ="$SMALL/proj" # .pylock on the small filesystem; the cache is elsewhere
+  export XDG_STATE_HOME="$SMALL/state" # pylock's state on the small filesystem
   project "$PROJ"
   use_lock idna-six
   "$PL" -q -C "$PROJ" sync
@@ -496,7 +503,7 @@ fill_leaving() {
 
 @test "sync_with_a_full_cache_filesystem_fails_cleanly_and_leaves_no_partial_cache_entry" {
   small_fs_or_skip
-  export PYLOCK_CACHE_DIR="$SMALL/cache" # the cache on the small filesystem; the project elsewhere
+  export PYLOCK_STATE_DIR="$SMALL/state" # pylock's state on the small filesystem
   project "$PROJ"
   use_lock idna-six
   "$PL" -q -C "$PROJ" sync
@@ -511,9 +518,9 @@ fill_leaving() {
   assert_no_partial_generation
   # Only whole entries in the cache: no temporary files or trees, and every
   # wheel's bytes hash to its name.
-  left=$(find "$PYLOCK_CACHE_DIR" -mindepth 2 -maxdepth 2 -name '.*')
+  left=$(find "$PYLOCK_STATE_DIR/cache" -mindepth 2 -maxdepth 2 -name '.*')
   [ -z "$left" ] || { echo "left in the cache: $left"; return 1; }
-  for w in "$PYLOCK_CACHE_DIR"/wheels/*.whl; do
+  for w in "$PYLOCK_STATE_DIR"/cache/wheels/*.whl; do
     assert_eq "$(sha256sum "$w" | cut -c1-64).whl" "$(basename "$w")"
   done
   use_lock idna-six

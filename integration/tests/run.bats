@@ -45,15 +45,17 @@ for p in sys.argv[1:]:
   assert_contains "$output" "ro,"
 }
 
-@test "the project's .pylock is read-only inside, so the env cannot be changed from within" {
+@test "pylock's state is read-only inside, so the env cannot be changed from within" {
   run "$PL" run python3 -c '
 import errno, sys
-try:
-    open(sys.argv[1] + "/.pylock/generations/1/evil", "w"); print("WROTE")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-' "$PROJ"
-  assert_eq "$output" "EROFS"
+for path in (sys.argv[1] + "/evil", sys.argv[2] + "/evil"):
+    try:
+        open(path, "w"); print("WROTE", path)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+' "$(layer_dir)" "$(state_dir)"
+  assert_eq "$output" "EROFS
+EROFS"
 }
 
 @test "a package placed in the generation's site-packages imports" {

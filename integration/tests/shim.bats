@@ -124,7 +124,7 @@ PYEOF
   [ "$status" -ne 0 ] # auto-sync built a fresh generation: the hand-placed package is gone
   run python3 -c 'print("ran")'
   assert_eq "$output" "ran"
-  rm -f "$PROJ/.pylock/current"
+  rm -f "$(state_dir)/current"
   sed -i '/auto-sync/d' "$PROJ/pylock.toml"
   run python3 -c 'print("ran")'
   [ "$status" -eq 1 ]
