@@ -79,7 +79,11 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
   cleanup_close int root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return pl_fail(err, errno, "open %s", l->root);
-  if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) return -1;
+  if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) {
+    if (!o->lenient) return -1;
+    pl_error_free(err);
+    p_strict = p_nonet = false;
+  }
   const struct pl_config *cfg = pl_config_get(err);
   if (cfg == NULL) return -1;
   strict |= p_strict || cfg->strict > 0;

@@ -28,6 +28,7 @@ struct pl_launch_opts {
   bool strict;
   const char *const *allow_write; /* --allow-write, absolute */
   size_t nallow_write;
+  bool lenient; /* a pylock.toml that does not parse is no error (pylock info) */
 };
 
 struct pl_launch {

@@ -47,7 +47,7 @@ int pl_cmd_info(int argc, char **argv) {
 
   pl_error_t err = NULL;
   struct pl_launch l;
-  struct pl_launch_opts lo = {.project = pl_cli.project};
+  struct pl_launch_opts lo = {.project = pl_cli.project, .lenient = true};
   if (pl_launch_open(&l, &lo, &err) < 0) {
     pl_launch_close(&l);
     return pl_cli_report("info", &err);

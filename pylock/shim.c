@@ -126,7 +126,8 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     if (root_fd < 0 || !wants_auto_sync(root_fd)) {
       if (opened < 0) {
         pl_launch_close(&l);
-        return pl_cli_report(name, &err);
+        pl_error_free(&err);
+        return die(name, "%s has no environment yet; run: pylock sync", root);
       }
       pl_launch_close(&l);
       return die(name, "%s/%s changed since its environment was built; run: pylock sync", root,

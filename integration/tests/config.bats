@@ -58,8 +58,8 @@ wait_for_record() {
   "$PL" run true
   wait_for_record
   holder=$(cut -d' ' -f3 "$rec")
-  out="$BATS_TEST_TMPDIR/outside"
-  mkdir "$out"
+  out="$HOME/outside-$BATS_TEST_NUMBER" # /tmp is writable in sandboxes; the home is not
+  rm -rf "$out" && mkdir "$out"
   run "$PL" run touch "$out/a"
   [ "$status" -eq 1 ] # not an allowed place
   user_config "keepalive = 30" "allow-write = [\"$out\"]"
