@@ -17,6 +17,7 @@
 #include "state.h"
 #include "file.h"
 #include "install.h"
+#include "manifest.h"
 
 #define MARKER_MAX 8192
 #define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
@@ -228,12 +229,17 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   }
   const char *di = strstr(marker, "dist_info=");
   const char *files = strstr(marker, "\nfiles=");
-  if (di != marker || files == NULL) {
+  const char *man = strstr(marker, "\nmanifest=");
+  if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 || man[74] != '\n') {
     close(fd);
-    return pl_fail(err, 0, "%s/trees/%s/%s is malformed", c->path, key, PL_TREE_MARKER);
+    return pl_fail_hint(err, 0, "remove it: pylock cache clean", "%s/trees/%s/%s is malformed",
+                        c->path, key, PL_TREE_MARKER);
   }
   out->dist_info = strndup(di + 10, (size_t)(files - di - 10));
   out->files = strtoull(files + 7, NULL, 10);
+  memcpy(out->manifest, man + 10, 64);
+  out->manifest[64] = '\0';
+  snprintf(out->key, sizeof out->key, "%s", key);
   out->fd = fd;
   out->built = false;
   if (out->dist_info == NULL) {
@@ -253,12 +259,29 @@ static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel
   if (pl_install_wheel(tfd, tree_path, wheel_fd, wheel_filename, interp, true, &res, err) < 0)
     return -1;
   uint64_t files = 0;
-  cleanup_free char *marker = NULL;
-  int n =
-      asprintf(&marker, "dist_info=%s\nfiles=%llu\n", res.dist_info, (unsigned long long)res.files);
+  if (seal(tfd, 0, &files, err) < 0) {
+    pl_install_result_free(&res);
+    return pl_error_wrap(err, "seal %s", tree_path);
+  }
+  /* pylock's own list of what the tree holds, byte-code included. */
+  struct pl_manifest m;
+  static const char *const skip[] = {PL_TREE_MARKER, PL_TREE_MANIFEST, NULL};
+  cleanup_free char *mtext = NULL, *marker = NULL;
+  size_t mlen = 0;
+  char mhash[PL_SHA256_HEX];
+  int r = pl_manifest_build(tfd, skip, &m, err);
+  if (r == 0) {
+    r = pl_manifest_format(&m, &mtext, &mlen, err);
+    pl_manifest_free(&m);
+  }
+  if (r == 0) r = pl_sha256_hex(mtext, mlen, mhash, err);
+  if (r == 0) r = pl_write_file_atomic_at(tfd, PL_TREE_MANIFEST, mtext, mlen, 0444, err);
+  int n = r < 0 ? 0
+                : asprintf(&marker, "dist_info=%s\nfiles=%llu\nmanifest=%s\n", res.dist_info,
+                           (unsigned long long)res.files, mhash);
   pl_install_result_free(&res);
+  if (r < 0) return pl_error_wrap(err, "manifest of %s", tree_path);
   if (n < 0) return pl_fail(err, ENOMEM, "tree");
-  if (seal(tfd, 0, &files, err) < 0) return pl_error_wrap(err, "seal %s", tree_path);
   /* The marker last, once every byte is on disk, then the root sealed. */
   if (syncfs(tfd) < 0) return pl_fail(err, errno, "sync %s", tree_path);
   cleanup_close int mfd =

@@ -5,7 +5,9 @@
  *   trees/<sha256>-<interpkey>/       the wheel installed for one base
  *                                     interpreter, laid out relative to its
  *                                     prefix (see install.h); dirs 0555,
- *                                     files 0444/0555, and .complete
+ *                                     files 0444/0555; its .manifest (the
+ *                                     sha256 of every file: manifest.h), and
+ *                                     .complete, last, naming that manifest
  *   trees/.tmp-*                      trees being built (or left by a crash)
  *
  * <interpkey> is the first 16 hex digits of the sha256 of the interpreter's
@@ -27,6 +29,7 @@
 #include "sha.h"
 
 #define PL_INTERP_KEY_LEN 16
+#define PL_CACHE_TREE_KEY_MAX 128
 
 struct pl_cache {
   char *path;    /* absolute */
@@ -37,8 +40,10 @@ struct pl_cache {
 
 struct pl_cache_tree {
   int fd;          /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
+  char key[PL_CACHE_TREE_KEY_MAX]; /* trees/<key> */
   char *dist_info; /* its .dist-info, relative to the prefix */
-  uint64_t files;  /* regular files, .complete not counted */
+  uint64_t files;  /* regular files, .complete and .manifest not counted */
+  char manifest[PL_SHA256_HEX]; /* sha256 of its .manifest (manifest.h) */
   bool built;      /* built by this call (false: found in the cache) */
 };
 

@@ -27,13 +27,16 @@
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "file.h"
+#include "manifest.h"
 #include "paths.h"
 #include "generations.h"
 #include "pep508.h"
 #include "project.h"
 #include "resolve.h"
 #include "sha.h"
+#include "tags.h"
 #include "truststore.h"
+#include "version.h"
 
 #define INTERP_FILE_MAX 16384
 #define META_MAX 4096
@@ -324,10 +327,21 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (pl_state_registry_path(&e->state, e->lf.registry, &state, err) < 0 ||
       pl_config_ca_bundle(&ca, err) < 0)
     return -1;
-  struct pl_tuf_options o = {
-      .url = e->lf.registry, .root_path = root, .state_dir = state, .ca_bundle = ca};
-  say(e, "pylock: updating signed metadata of %s", e->lf.registry);
-  return pl_tuf_update(&o, &e->tuf, err);
+  struct pl_tuf_options o = {.url = e->lf.registry,
+                             .root_path = root,
+                             .state_dir = state,
+                             .ca_bundle = ca,
+                             .offline = e->offline};
+  if (!e->offline) say(e, "pylock: updating signed metadata of %s", e->lf.registry);
+  if (pl_tuf_update(&o, &e->tuf, err) < 0) return -1;
+  if (e->offline) {
+    char when[32];
+    time_t exp = pl_tuf_expires(e->tuf);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&exp));
+    say(e, "pylock: using the signed metadata of %s verified before (offline), valid until %s",
+        e->lf.registry, when);
+  }
+  return 0;
 }
 
 /* One line naming the first difference between two package lists. */
@@ -516,7 +530,45 @@ static const struct pl_lock_wheel *chosen_wheel(const struct pl_lock_package *p,
   return &p->wheels[0];
 }
 
-/* The wheel of `w` in the cache: fetched through the registry when absent. */
+/* Same version, by PEP 440 (the file name may spell it normalized). */
+static bool same_version(const char *a, const char *b) {
+  struct pl_version va, vb;
+  if (strcmp(a, b) == 0) return true;
+  return pl_version_parse(a, strlen(a), &va) == 0 && pl_version_parse(b, strlen(b), &vb) == 0 &&
+         pl_version_cmp(&va, &vb) == 0;
+}
+
+/* Before a wheel, or a tree from the cache, enters an environment: the
+ * project's registry must sign exactly this file -- its name, length and
+ * sha256, from verified metadata -- and the file must be the package and
+ * version the lock says.  A cache is only as good as this check: a sha256
+ * already cached through another project (another registry) proves nothing
+ * for this one, and a target the registry withdrew is no longer signed. */
+static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
+                        const struct pl_lock_wheel *w, pl_error_t *err) {
+  const struct pl_tuf_target *t = NULL;
+  if (pl_tuf_find_target(e->tuf, w->name, &t, err) < 0)
+    return pl_fail_hint(err, EPERM, "re-lock against what the registry signs now: pylock lock",
+                        "%s %s: %s is not signed by %s (withdrawn, or never published there)",
+                        p->name, p->version, w->name, e->lf.registry);
+  if (strcmp(t->sha256, w->sha256) != 0 || (w->has_size && w->size != t->length))
+    return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
+                        "%s: the registry signs sha256 %s and %llu bytes, but %s pins sha256 %s%s",
+                        w->name, t->sha256, (unsigned long long)t->length, PL_LOCK_FILE, w->sha256,
+                        w->has_size && w->size != t->length ? " and another length" : "");
+  struct pl_wheel_filename fn;
+  if (pl_wheel_filename_parse(w->name, &fn, err) < 0) return pl_error_wrap(err, "%s", p->name);
+  bool same = pl_distname_equal(fn.name, strlen(fn.name), p->name, strlen(p->name)) &&
+              same_version(fn.version, p->version);
+  pl_wheel_filename_free(&fn);
+  if (!same)
+    return pl_fail(err, EPERM, "%s is not a wheel of %s %s, as %s says", w->name, p->name,
+                   p->version, PL_LOCK_FILE);
+  return 0;
+}
+
+/* The wheel of `w` in the cache: fetched through the registry when absent.
+ * check_signed() has vouched for it. */
 static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struct pl_lock_wheel *w,
                                size_t *fetched, pl_error_t *err) {
   int fd = pl_cache_wheel_open(c, w->sha256, NULL);
@@ -524,14 +576,6 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
     close(fd);
     return 0;
   }
-  if (pl_env_update_trust(e, err) < 0) return -1;
-  const struct pl_tuf_target *t = NULL;
-  if (pl_tuf_find_target(e->tuf, w->name, &t, err) < 0)
-    return pl_error_wrap(err, "%s is locked but the registry does not sign it", w->name);
-  if (strcmp(t->sha256, w->sha256) != 0)
-    return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
-                        "%s: the registry signs sha256 %s, but %s pins %s", w->name, t->sha256,
-                        PL_LOCK_FILE, w->sha256);
   say(e, "pylock: fetching %s", w->name);
   cleanup_free char *tmp = NULL;
   cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0600, &tmp, err);
@@ -543,6 +587,40 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   unlinkat(c->wheels_fd, tmp, 0);
   if (r == 0) (*fetched)++;
   return r;
+}
+
+/* Every locked wheel, as the registry signs it now. */
+static int check_all_signed(struct pl_env *e, pl_error_t *err) {
+  if (e->lf.npackages == 0) return 0;
+  if (pl_env_update_trust(e, err) < 0) return -1;
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(p, err);
+    if (w == NULL || check_signed(e, p, w, err) < 0) return -1;
+  }
+  return 0;
+}
+
+/* generations/N.manifest: what generation n is made of (manifest.h). */
+static int gen_manifest_name(unsigned n, char *buf, size_t cap) {
+  int w = snprintf(buf, cap, "%s/%u.manifest", PL_GENERATIONS_DIR, n);
+  return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+/* The files a generation has of its own (REQUESTED, its RECORD), hashed. */
+static int add_own_files(int gen_fd, const char *dist_info, struct pl_gen_manifest *g,
+                         pl_error_t *err) {
+  const char *names[] = {"REQUESTED", "RECORD"};
+  for (size_t i = 0; i < 2; i++) {
+    char path[PATH_MAX], hex[PL_SHA256_HEX];
+    uint64_t size;
+    mode_t mode;
+    snprintf(path, sizeof path, "%s/%s", dist_info, names[i]);
+    if (pl_manifest_hash_file(gen_fd, path, hex, &size, &mode, err) < 0 ||
+        pl_manifest_add(&g->files, path, size, mode, hex, err) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* The meta records the lock's hash, and its size and mtime as seen now, so
@@ -599,7 +677,12 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   unsigned cur = 0;
   pl_gen_current(e->state_fd, &cur, NULL);
   res->packages = e->lf.npackages;
-  if (cur && strcmp(lock_hash, current_hash) == 0) {
+  if (check_all_signed(e, err) < 0) return -1;
+  char mname[64];
+  bool has_manifest = cur && gen_manifest_name(cur, mname, sizeof mname) == 0 &&
+                      faccessat(e->state_fd, mname, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  /* A generation without pylock's manifest (an older pylock's) is rebuilt. */
+  if (cur && has_manifest && strcmp(lock_hash, current_hash) == 0) {
     res->generation = cur;
     res->unchanged = true;
     /* Same content, perhaps a new mtime (a checkout): record it, so the
@@ -608,17 +691,17 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
       return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, err);
     return 0;
   }
-  for (size_t i = 0; i < e->lf.npackages; i++)
-    if (chosen_wheel(&e->lf.packages[i], err) == NULL) return -1;
-
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
   struct pl_cache c;
   if (open_cache(e, &c, err) < 0) return -1;
   int rc = -1;
   unsigned n = 0;
-  char tmpname[64] = "", final[64] = "";
+  char tmpname[64] = "", final[64] = "", manifest[64] = "";
   cleanup_close int gen_fd = -1;
+  struct pl_gen_manifest gm = {0};
+  cleanup_free char *mtext = NULL;
+  size_t mlen = 0;
   double t0 = now_ms();
   for (size_t i = 0; i < e->lf.npackages; i++)
     if (ensure_cached_wheel(e, &c, chosen_wheel(&e->lf.packages[i], NULL), &res->fetched, err) < 0)
@@ -653,7 +736,9 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     double b = now_ms();
     struct pl_link_stats st = {0};
     int r = pl_envgen_link_tree(gen_fd, tree.fd, &st, err);
+    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree.key, tree.manifest, w->name, err);
     if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree.dist_info, err);
+    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &gm, err);
     pl_cache_tree_release(&tree);
     if (r < 0) goto out;
     res->files += st.hardlinked + st.reflinked + st.copied;
@@ -667,6 +752,11 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     pl_fail(err, errno, "fsync %s", tmpname);
     goto out;
   }
+  pl_manifest_sort(&gm.files);
+  if (gen_manifest_name(n, manifest, sizeof manifest) < 0 ||
+      pl_gen_manifest_format(&gm, &mtext, &mlen, err) < 0 ||
+      pl_write_file_atomic_at(e->state_fd, manifest, mtext, mlen, 0400, err) < 0)
+    goto out;
   if (pl_env_write_meta(e->root_fd, e->state_fd, n, &e->lf, err) < 0) goto out;
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
@@ -683,6 +773,7 @@ out:
                       "nothing changed; free space where pylock's state (%s) lives, then retry: "
                       "pylock sync",
                       e->state.path);
+  pl_gen_manifest_free(&gm);
   pl_cache_close(&c);
   return rc;
 }
@@ -796,13 +887,157 @@ static int add_line(char ***lines, size_t *n, char *line) {
   return 0;
 }
 
-int pl_env_verify(const struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
+/* An issue line for verify; -1 only when out of memory. */
+static int issuef(char ***lines, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int issuef(char ***lines, size_t *n, const char *fmt, ...) {
+  char *line = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&line, fmt, ap) < 0) line = NULL;
+  va_end(ap);
+  return add_line(lines, n, line);
+}
+
+/* What generation n must hold, from its manifest and the manifests of the
+ * cache trees it names (each checked against the digest it recorded); and
+ * whether those trees are the wheels the lock pins.  0 with *have false
+ * when the generation has no manifest (an issue says so). */
+static int load_expected(struct pl_env *e, unsigned n, struct pl_manifest *out, bool *have,
+                         char ***issues, size_t *nissues, pl_error_t *err) {
+  char name[64];
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  *have = false;
+  memset(out, 0, sizeof *out);
+  if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
+  pl_error_t e2 = NULL;
+  if (pl_read_file_at(e->state_fd, name, PL_MANIFEST_MAX_BYTES, &text, &len, &e2) < 0) {
+    int r = issuef(issues, nissues, "generation %u has no manifest (%s): rebuild it: pylock sync",
+                   n, e2->msg);
+    pl_error_free(&e2);
+    return r < 0 ? pl_fail(err, ENOMEM, "verify") : 0;
+  }
+  struct pl_gen_manifest g;
+  if (pl_gen_manifest_parse(text, len, name, &g, err) < 0) return -1;
+  struct pl_cache c;
+  int rc = open_cache(e, &c, err);
+  for (size_t i = 0; rc == 0 && i < g.ntrees; i++) {
+    char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
+    cleanup_free char *mt = NULL;
+    size_t ml = 0;
+    struct pl_manifest tm;
+    snprintf(rel, sizeof rel, "%s/%s", g.trees[i].key, PL_TREE_MANIFEST);
+    if (pl_read_file_at(c.trees_fd, rel, PL_MANIFEST_MAX_BYTES, &mt, &ml, &e2) < 0 ||
+        pl_sha256_hex(mt, ml, hex, &e2) < 0) {
+      rc = issuef(issues, nissues, "cache tree %s of %s: %s", g.trees[i].key, g.trees[i].wheel,
+                  e2->msg);
+      pl_error_free(&e2);
+      continue;
+    }
+    if (strcmp(hex, g.trees[i].digest) != 0) {
+      rc = issuef(issues, nissues,
+                  "cache tree %s of %s: its manifest changed since generation %u was built",
+                  g.trees[i].key, g.trees[i].wheel, n);
+      continue;
+    }
+    if (pl_manifest_parse(mt, ml, rel, &tm, err) < 0) {
+      rc = -1;
+      break;
+    }
+    for (size_t k = 0; rc == 0 && k < tm.n; k++)
+      rc = pl_manifest_add(out, tm.e[k].path, tm.e[k].size, tm.e[k].mode, tm.e[k].sha256, err);
+    pl_manifest_free(&tm);
+  }
+  pl_manifest_sort(out);
+  /* The generation's own files stand for the tree's (a RECORD rewritten). */
+  for (size_t k = 0; rc == 0 && k < g.files.n; k++) {
+    struct pl_manifest_entry *have_it =
+        (struct pl_manifest_entry *)pl_manifest_find(out, g.files.e[k].path);
+    if (have_it) {
+      have_it->size = g.files.e[k].size;
+      have_it->mode = g.files.e[k].mode;
+      memcpy(have_it->sha256, g.files.e[k].sha256, PL_SHA256_HEX);
+    } else {
+      rc = pl_manifest_add(out, g.files.e[k].path, g.files.e[k].size, g.files.e[k].mode,
+                           g.files.e[k].sha256, err);
+    }
+  }
+  pl_manifest_sort(out);
+  /* Built from exactly the wheels the lock pins. */
+  for (size_t i = 0; rc == 0 && i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    bool found = false;
+    for (size_t k = 0; w && k < g.ntrees && !found; k++)
+      found = strncmp(g.trees[k].key, w->sha256, 64) == 0 && g.trees[k].key[64] == '-';
+    if (!found)
+      rc = issuef(issues, nissues, "%s %s: generation %u was not built from the wheel %s pins",
+                  p->name, p->version, n, PL_LOCK_FILE);
+  }
+  if (rc == 0 && g.ntrees != e->lf.npackages)
+    rc = issuef(issues, nissues, "generation %u holds %zu wheels, %s pins %zu", n, g.ntrees,
+                PL_LOCK_FILE, e->lf.npackages);
+  if (c.path) pl_cache_close(&c);
+  pl_gen_manifest_free(&g);
+  if (rc < 0) {
+    pl_manifest_free(out);
+    return (*err) ? -1 : pl_fail(err, ENOMEM, "verify");
+  }
+  *have = true;
+  return 0;
+}
+
+/* The lock's wheels against what the registry signs (the metadata the last
+ * sync verified: verify fetches nothing), and the trusted root itself. */
+static int verify_signatures(struct pl_env *e, char ***issues, size_t *nissues, pl_error_t *err) {
+  cleanup_free char *root = NULL;
+  size_t len = 0;
+  pl_error_t e2 = NULL;
+  if (pl_read_file_at(e->state_fd, PL_REGISTRY_ROOT_FILE, PL_TUF_ROOT_MAX, &root, &len, &e2) == 0) {
+    int64_t version;
+    time_t expires;
+    if (pl_tuf_check_root(root, len, PL_REGISTRY_ROOT_FILE, &version, &expires, &e2) < 0) {
+      int r = issuef(issues, nissues, "the trusted root %s/%s: %s", e->state_path,
+                     PL_REGISTRY_ROOT_FILE, e2->msg);
+      pl_error_free(&e2);
+      return r < 0 ? pl_fail(err, ENOMEM, "verify") : 0;
+    }
+  }
+  pl_error_free(&e2);
+  if (e->lf.npackages == 0) return 0;
+  if (e->tuf == NULL) {
+    bool was = e->offline;
+    e->offline = true;
+    int r = pl_env_update_trust(e, err);
+    e->offline = was;
+    if (r < 0) return -1;
+  }
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    if (w && check_signed(e, p, w, &e2) < 0) {
+      int r = issuef(issues, nissues, "%s", e2->msg);
+      pl_error_free(&e2);
+      if (r < 0) return pl_fail(err, ENOMEM, "verify");
+    }
+  }
+  return 0;
+}
+
+int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
                   size_t *nlock_issues, pl_error_t *err) {
   *lock_issues = NULL;
   *nlock_issues = 0;
+  unsigned cur = 0;
   cleanup_close int gen_fd = open_current(e, err);
-  if (gen_fd < 0) return -1;
-  if (pl_verify_generation(gen_fd, &e->in, report, err) < 0) return -1;
+  if (gen_fd < 0 || pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
+  struct pl_manifest expected;
+  bool have = false;
+  if (load_expected(e, cur, &expected, &have, lock_issues, nlock_issues, err) < 0) return -1;
+  int vr = pl_verify_generation(gen_fd, &e->in, have ? &expected : NULL, report, err);
+  pl_manifest_free(&expected);
+  if (vr < 0 || verify_signatures(e, lock_issues, nlock_issues, err) < 0) return -1;
   struct pl_installed *inst = NULL;
   size_t ninst = 0;
   if (pl_env_installed(e, &inst, &ninst, err) < 0) return -1;
@@ -954,6 +1189,8 @@ int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_err
     snprintf(name, sizeof name, "%u", gens[i]);
     rc = pl_gen_remove(e->state_fd, name, err);
     if (rc == 0 && meta_name(gens[i], meta, sizeof meta) == 0) unlinkat(e->state_fd, meta, 0);
+    if (rc == 0 && gen_manifest_name(gens[i], meta, sizeof meta) == 0)
+      unlinkat(e->state_fd, meta, 0);
     if (rc == 0) res->generations++;
   }
   free(gens);

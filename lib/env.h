@@ -31,6 +31,7 @@ struct pl_env {
   char *user_site;    /* ~/.local/lib/pythonX.Y, hidden in the sandbox */
   struct pl_tuf *tuf; /* after pl_env_update_trust */
   int change_lock;    /* held by pl_env_begin_change, else -1 */
+  bool offline;       /* --offline: the registry's last verified metadata, nothing fetched */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
 };
@@ -119,11 +120,14 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **list, size_t 
                      pl_error_t *err);
 void pl_installed_free(struct pl_installed *list, size_t n);
 
-/* Re-check every file of the current generation against its RECORD
- * (report), and the installed set against the lock: *lock_issues lines
- * ("requests 2.28.1 is locked but not installed"), caller frees. */
+/* Re-check every file of the current generation against pylock's manifest
+ * and its RECORD (report); the manifest against the cache trees' and the
+ * lock's wheels; the lock's wheels against what the registry signs (the
+ * last verified metadata: nothing is fetched); the trusted root; and the
+ * installed set against the lock.  *lock_issues lines ("requests 2.28.1 is
+ * locked but not installed"), caller frees. */
 struct pl_verify_report;
-int pl_env_verify(const struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
+int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
                   size_t *nlock_issues, pl_error_t *err);
 
 /* Switch back to the previous generation; *from and *to tell which. */

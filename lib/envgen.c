@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "file.h"
 #include "install.h"
+#include "manifest.h"
 #include "project.h"
 #include "record.h"
 
@@ -166,7 +167,8 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
   while ((errno = 0, e = readdir(d)) != NULL) {
     const char *name = e->d_name;
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
-    if (depth == 0 && strcmp(name, PL_TREE_MARKER) == 0) continue;
+    if (depth == 0 && (strcmp(name, PL_TREE_MARKER) == 0 || strcmp(name, PL_TREE_MANIFEST) == 0))
+      continue;
     size_t nl = strlen(name);
     if (plen + 1 + nl > PL_PATH_MAX) return pl_fail(err, ENAMETOOLONG, "path in tree");
     if (plen) l->path[plen] = '/';

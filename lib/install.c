@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "file.h"
+#include "manifest.h"
 #include "record.h"
 #include "wheel.h"
 
@@ -284,9 +285,9 @@ static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) 
   p->dest = destination(s, e->path, &p->script);
   if (p->dest == NULL) return pl_fail(err, ENOMEM, "install");
   s->n++;
-  if (strcmp(p->dest, PL_TREE_MARKER) == 0)
+  if (strcmp(p->dest, PL_TREE_MARKER) == 0 || strcmp(p->dest, PL_TREE_MANIFEST) == 0)
     return pl_fail(err, 0, "entry \"%s\" would install to the prefix's %s, which pylock reserves",
-                   q(qb, e->path), PL_TREE_MARKER);
+                   q(qb, e->path), p->dest);
   s->fd = create_file(s, p->dest, e->executable, false, err);
   if (s->fd < 0) return pl_error_wrap(err, "entry \"%s\"", q(qb, e->path));
   s->in_entry_points = strcmp(e->path, s->entry_points_path) == 0;

@@ -575,6 +575,38 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   return index_targets(t, file, err);
 }
 
+/* --offline: what the last update verified and kept, verified again against
+ * the trusted root (each role's signatures, the versions naming each other)
+ * and refused when any of it has expired: freeze protection still holds. */
+static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_error_t *err) {
+  if (statefd < 0)
+    return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
+                        "no verified metadata of %s kept yet", url);
+  for (int r = PL_TUF_TIMESTAMP; r < PL_TUF_NROLES; r++) {
+    load_trusted(t, statefd, (enum pl_tuf_role)r);
+    if (t->md[r].doc == NULL)
+      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
+                          "no verified %s.json of %s kept", pl_tuf_role_names[r], url);
+  }
+  int64_t v;
+  for (int r = 0; r < PL_TUF_NROLES; r++) {
+    char file[32];
+    snprintf(file, sizeof file, "%s.json", pl_tuf_role_names[r]);
+    if (check_expiry(&t->md[r], file, t->now, err) < 0)
+      return pl_error_set_hint(err, "update with the network: pylock sync");
+  }
+  if (meta_version(&t->md[PL_TUF_TIMESTAMP], "timestamp.json", "snapshot.json", &v, err) < 0 ||
+      (v != t->md[PL_TUF_SNAPSHOT].version &&
+       pl_fail(err, 0, "kept snapshot.json is version %" PRId64 ", timestamp.json names %" PRId64,
+               t->md[PL_TUF_SNAPSHOT].version, v) < 0) ||
+      meta_version(&t->md[PL_TUF_SNAPSHOT], "snapshot.json", "targets.json", &v, err) < 0 ||
+      (v != t->md[PL_TUF_TARGETS].version &&
+       pl_fail(err, 0, "kept targets.json is version %" PRId64 ", snapshot.json names %" PRId64,
+               t->md[PL_TUF_TARGETS].version, v) < 0))
+    return pl_error_set_hint(err, "update with the network: pylock sync");
+  return index_targets(t, "targets.json", err);
+}
+
 /* Persist what passed: each file replaced atomically, root first so that a
  * crash in between leaves a state the next update accepts. */
 static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash, pl_error_t *err) {
@@ -634,6 +666,12 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     free(kept);
     pl_error_free(&e);
   }
+  if (o->offline) {
+    t->consistent = json_is_true(json_object_get(t->md[PL_TUF_ROOT].body, "consistent_snapshot"));
+    if (update_offline(t, statefd, o->url, err) < 0) goto fail;
+    *out = t;
+    return 0;
+  }
   if (pl_fetcher_open(o->url, o->ca_bundle, &t->f, err) < 0) goto fail;
 
   /* 5.3 */
@@ -679,6 +717,13 @@ void pl_tuf_free(struct pl_tuf *t) {
   pl_fetcher_free(t->f);
   free(t->targets);
   free(t);
+}
+
+time_t pl_tuf_expires(const struct pl_tuf *t) {
+  time_t first = t->md[0].expires;
+  for (int r = 1; r < PL_TUF_NROLES; r++)
+    if (t->md[r].expires < first) first = t->md[r].expires;
+  return first;
 }
 
 void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *version,
@@ -754,6 +799,9 @@ static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl
 
 static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct target_sink *s,
                         pl_error_t *err) {
+  if (t->f == NULL)
+    return pl_fail_hint(err, ENETDOWN, "fetch it with the network: run again without --offline",
+                        "%s is not in the cache, and --offline fetches nothing", e->name);
   cleanup_free char *path = NULL;
   const char *slash = strrchr(e->name, '/');
   int r;

@@ -15,6 +15,7 @@
 #ifndef PYLOCK_TUF_H
 #define PYLOCK_TUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -46,6 +47,8 @@ struct pl_tuf_options {
   const char *state_dir; /* per-registry state (last versions seen); NULL keeps none */
   time_t now;            /* the clock for expiry; 0 means time(NULL) */
   const char *ca_bundle; /* for https: NULL for the system's store (pl_config_ca_bundle) */
+  bool offline; /* no fetch: the metadata state_dir kept from the last update, verified again
+                   against the trusted root, and refused once any of it has expired */
 };
 
 struct pl_tuf_target {
@@ -60,6 +63,9 @@ struct pl_tuf;
 /* Run the client workflow; on success *out holds the verified metadata. */
 int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err);
 void pl_tuf_free(struct pl_tuf *t);
+
+/* When the first of the verified roles expires. */
+time_t pl_tuf_expires(const struct pl_tuf *t);
 
 /* Version and expiry of a verified role. */
 void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *version,

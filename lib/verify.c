@@ -1,4 +1,4 @@
-/* pylock — a generation against its RECORDs; see verify.h. */
+/* pylock — a generation against pylock's manifest and its RECORDs; see verify.h. */
 #include "verify.h"
 
 #include <dirent.h>
@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "file.h"
+#include "manifest.h"
 #include "record.h"
 
 #define WALK_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
@@ -25,6 +26,8 @@
 struct verifier {
   int gen_fd;
   struct pl_verify_report *r;
+  const struct pl_manifest *expected; /* pylock's, or NULL */
+  struct pl_manifest actual;          /* every regular file found, hashed */
   char **claimed; /* every path some RECORD lists, relative to the prefix */
   size_t nclaimed, cap;
   char path[PL_PATH_MAX + 1];
@@ -109,6 +112,22 @@ static int check_row(struct verifier *v, const char *path, const struct pl_recor
                  fd < 0 && errno != ENOENT ? strerror(errno) : "listed in RECORD, not installed",
                  err);
   if (row->algo == PL_HASH_NONE) return 0; /* byte-code, RECORD: present is all RECORD says */
+  /* Hashed once already, by the walk: compare, do not read again. */
+  const struct pl_manifest_entry *seen = pl_manifest_find(&v->actual, path);
+  if (seen && row->algo == PL_HASH_SHA256) {
+    unsigned char raw[32];
+    v->r->checked++;
+    if (row->has_size && row->size != seen->size) {
+      char why[96];
+      snprintf(why, sizeof why, "size mismatch: RECORD says %llu bytes, got %llu",
+               (unsigned long long)row->size, (unsigned long long)seen->size);
+      return issue(v, PL_VERIFY_MODIFIED, path, why, err);
+    }
+    if (!pl_hex_decode(seen->sha256, raw, sizeof raw) || row->digest_len != sizeof raw ||
+        memcmp(raw, row->digest, sizeof raw) != 0)
+      return issue(v, PL_VERIFY_MODIFIED, path, "hash mismatch: RECORD says otherwise", err);
+    return 0;
+  }
   struct pl_digest d;
   if (pl_digest_init(&d, row->algo, err) < 0) return -1;
   for (;;) {
@@ -192,7 +211,8 @@ static bool is_claimed(struct verifier *v, const char *path) {
   return v->nclaimed && bsearch(&key, v->claimed, v->nclaimed, sizeof key, cmp_str) != NULL;
 }
 
-/* Every entry of the generation: files must be claimed, nothing else may be. */
+/* Every entry of the generation: regular files are hashed into v->actual
+ * and held against pylock's manifest; nothing else may be there. */
 static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t *err) {
   if (depth > WALK_DEPTH_MAX) return issue(v, PL_VERIFY_UNLISTED, v->path, "too deep", err);
   int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -202,8 +222,6 @@ static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t 
     close(rfd);
     return pl_fail(err, errno, "read %s", v->path);
   }
-  size_t pl = strlen(v->path);
-  bool in_dist_info = pl > 10 && strcmp(&v->path[pl - 10], ".dist-info") == 0;
   struct dirent *e;
   while ((errno = 0, e = readdir(d)) != NULL) {
     const char *n = e->d_name;
@@ -223,13 +241,51 @@ static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t 
     } else if (!S_ISREG(st.st_mode)) {
       r = issue(v, PL_VERIFY_UNLISTED, v->path,
                 S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", err);
-    } else if (!is_claimed(v, v->path) && !(in_dist_info && strcmp(n, "REQUESTED") == 0)) {
-      r = issue(v, PL_VERIFY_UNLISTED, v->path, "listed in no RECORD", err);
+    } else {
+      char hex[PL_SHA256_HEX];
+      uint64_t size;
+      mode_t mode;
+      pl_error_t e2 = NULL;
+      if (pl_manifest_hash_file(dfd, n, hex, &size, &mode, &e2) < 0) {
+        r = issue(v, PL_VERIFY_MODIFIED, v->path, e2->msg, err);
+        pl_error_free(&e2);
+      } else {
+        r = pl_manifest_add(&v->actual, v->path, size, mode, hex, err);
+        const struct pl_manifest_entry *want =
+            v->expected ? pl_manifest_find(v->expected, v->path) : NULL;
+        if (r == 0 && v->expected && want == NULL)
+          r = issue(v, PL_VERIFY_UNLISTED, v->path, "not in pylock's manifest", err);
+        else if (r == 0 && want && (want->size != size || strcmp(want->sha256, hex) != 0))
+          r = issue(v, PL_VERIFY_MODIFIED, v->path, "its sha256 is not the one pylock installed",
+                    err);
+        else if (r == 0 && want && (want->mode & 0111) != (mode & 0111))
+          r = issue(v, PL_VERIFY_MODIFIED, v->path, "its mode is not the one pylock installed",
+                    err);
+      }
     }
     v->path[plen] = '\0';
     if (r < 0) return -1;
   }
   if (errno) return pl_fail(err, errno, "read %s", v->path);
+  return 0;
+}
+
+/* What no RECORD lists (a dist-info's REQUESTED aside), and what pylock's
+ * manifest lists but the generation lacks. */
+static int unlisted_and_missing(struct verifier *v, pl_error_t *err) {
+  for (size_t i = 0; i < v->actual.n; i++) {
+    const char *p = v->actual.e[i].path, *slash = strrchr(p, '/');
+    bool requested = slash && strcmp(slash + 1, "REQUESTED") == 0 && slash - p > 10 &&
+                     memcmp(slash - 10, ".dist-info", 10) == 0;
+    if (!is_claimed(v, p) && !requested &&
+        issue(v, PL_VERIFY_UNLISTED, p, "listed in no RECORD", err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; v->expected && i < v->expected->n; i++)
+    if (pl_manifest_find(&v->actual, v->expected->e[i].path) == NULL &&
+        issue(v, PL_VERIFY_MISSING, v->expected->e[i].path, "in pylock's manifest, not installed",
+              err) < 0)
+      return -1;
   return 0;
 }
 
@@ -256,27 +312,31 @@ static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
   return 0;
 }
 
-int pl_verify_generation(int gen_fd, const struct pl_interp *interp, struct pl_verify_report *out,
+int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
+                         const struct pl_manifest *expected, struct pl_verify_report *out,
                          pl_error_t *err) {
   memset(out, 0, sizeof *out);
   const char *pure = pl_interp_relative(interp, interp->purelib);
   const char *plat = pl_interp_relative(interp, interp->platlib);
   if (pure == NULL || plat == NULL)
     return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
-  struct verifier v = {.gen_fd = gen_fd, .r = out};
+  struct verifier v = {.gen_fd = gen_fd, .r = out, .expected = expected};
   v.buf = malloc(HASH_BLOCK);
   int r = -1;
   if (v.buf == NULL) {
     pl_fail(err, ENOMEM, "verify");
     goto out;
   }
+  v.path[0] = '\0';
+  if (walk(&v, gen_fd, 0, 0, err) < 0) goto out;
+  pl_manifest_sort(&v.actual);
   if (scan_lib(&v, pure, err) < 0 || (strcmp(pure, plat) != 0 && scan_lib(&v, plat, err) < 0))
     goto out;
   if (v.nclaimed) qsort(v.claimed, v.nclaimed, sizeof *v.claimed, cmp_str);
-  v.path[0] = '\0';
-  if (walk(&v, gen_fd, 0, 0, err) < 0) goto out;
+  if (unlisted_and_missing(&v, err) < 0) goto out;
   r = 0;
 out:
+  pl_manifest_free(&v.actual);
   for (size_t i = 0; i < v.nclaimed; i++)
     free(v.claimed[i]);
   free(v.claimed);

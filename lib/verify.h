@@ -1,12 +1,16 @@
-/* pylock — `pylock verify`: every installed file of a generation against the
- * RECORD of the distribution that installed it.
+/* pylock — `pylock verify`: every installed file of a generation against
+ * pylock's manifest and the RECORD of the distribution that installed it.
  *
- * Each .dist-info directory in purelib and platlib is read; every row with a
- * hash is re-hashed (size and digest), every row without one (byte-code,
- * RECORD itself) must at least exist as a regular file, and every file of
- * the generation must be listed by some RECORD (a dist-info's REQUESTED
- * excepted: it is per project and may be unlisted).  Problems are collected,
- * each naming its path, not stopped at. */
+ * Every regular file of the generation is hashed once: its sha256, size
+ * and executable bit must be the manifest's (manifest.h: byte-code,
+ * scripts, RECORD and INSTALLER included), and nothing may be there that
+ * the manifest does not list, nor missing that it does.  Then each
+ * .dist-info directory in purelib and platlib is read: every row with a hash
+ * must match what was found (size and digest), every row without one
+ * (byte-code, RECORD itself) must at least exist as a regular file, and
+ * every file must be listed by some RECORD (a dist-info's REQUESTED
+ * excepted: it is per project).  Problems are collected, each naming its
+ * path, not stopped at. */
 #ifndef PYLOCK_VERIFY_H
 #define PYLOCK_VERIFY_H
 
@@ -38,10 +42,14 @@ struct pl_verify_report {
   size_t nissues;
 };
 
-/* Verify the generation open at gen_fd, laid out like interp's prefix.
+struct pl_manifest;
+
+/* Verify the generation open at gen_fd, laid out like interp's prefix,
+ * against `expected` (pylock's manifest of it; NULL: the RECORDs only).
  * Returns 0 when the check ran (problems are in *out: their sum is 0 when
  * the generation is intact), -1 when it could not (unreadable RECORD, ...). */
-int pl_verify_generation(int gen_fd, const struct pl_interp *interp, struct pl_verify_report *out,
+int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
+                         const struct pl_manifest *expected, struct pl_verify_report *out,
                          pl_error_t *err);
 
 void pl_verify_report_free(struct pl_verify_report *r);

@@ -313,7 +313,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   assert_null(strstr(strstr(gen_record, row) + 1, row));
   assert_null(strstr(cache_record, "REQUESTED"));
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&t);
@@ -339,7 +339,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, &err), 0);
   assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, &err), 0);
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   assert_int_equal(r.dists, 2);
   pl_verify_report_free(&r);
@@ -360,7 +360,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(unlinkat(g, p2, 0), 0);
   assert_int_equal(pl_write_file_atomic_at(g, p3, "x = 1\n", 6, 0444, &err), 0);
   assert_int_equal(unlinkat(g, p4, 0), 0);
-  assert_int_equal(pl_verify_generation(g, &in, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   for (size_t i = 0; i < r.nissues; i++)
     print_message("# %s %s: %s\n", pl_verify_kind_name(r.issues[i].kind), r.issues[i].path,
                   r.issues[i].detail);
@@ -377,7 +377,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(tree_of(&c, "six-1.16.0-py3-none-any.whl", &again, &err), 0);
   cleanup_close int g2 = open_gen("gen-verify-2");
   assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, &err), 0);
-  assert_int_equal(pl_verify_generation(g2, &in, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g2, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&again);
@@ -445,7 +445,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
   assert_int_equal(st.hardlinked, files);
   assert_true(ms < 1000); /* a loose bound: make unit runs beside other work */
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_close(&c);
