@@ -108,7 +108,8 @@ build/man/%: man/%.scd
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
+HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/ptrace-attack \
+           build/helpers/wheel-verify
 build/helpers/%: integration/helpers/%.c $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
