@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -249,10 +250,13 @@ static int attach(int tree_fd, const char *path, pl_error_t *err) {
   return 0;
 }
 
-/* Without Landlock, the allow-list as mounts: copies of the writable places
- * are taken first, every mount is made read-only, and the copies are put
- * back on top.  Paths that do not exist yet stay unwritable, as with
- * Landlock. */
+/* The allow-list as mounts: copies of the writable places are taken first,
+ * every mount is made read-only, and the copies are put back on top.  Paths
+ * that do not exist yet stay unwritable.  Landlock, where the kernel has it,
+ * restricts writes too, but not chmod, chown, utimes nor xattrs: without
+ * this, code could make the home (or ~/.bashrc) writable by others, who
+ * would then change it at leisure.  Each place is a mount point then, which
+ * also keeps it from being renamed away. */
 static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
   const char *places[WRITABLE_MAX];
   size_t n = writable_places(sb, places);
@@ -285,8 +289,108 @@ static int ensure_dir(const char *path, pl_error_t *err) {
   return pl_mkdir_p(path, 0700, err);
 }
 
+/* A mount of path onto itself, as writable as it was: a mount point cannot
+ * be renamed or removed (EBUSY), so nothing can put another in its place. */
+static int pin(const char *path, pl_error_t *err) {
+  cleanup_close int fd = clone_tree(path, err);
+  return fd < 0 ? -1 : attach(fd, path, err);
+}
+
+/* Is path beneath (or at) dir? */
+static bool is_beneath(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0' || n == 1);
+}
+
+/* Read-only binds hold a path, not the directories above it: where those
+ * lie in a writable place, code could rename one away and build a forgery
+ * in its stead (a state root in /tmp, in the project, in ~/.cache...).
+ * Every such directory is pinned. */
+static int pin_ancestors(const struct pl_sandbox *sb, const char *path, const char *const *places,
+                         size_t nplaces, pl_error_t *err) {
+  char buf[PATH_MAX];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  for (size_t i = 1; i < len; i++) {
+    if (path[i] != '/') continue;
+    memcpy(buf, path, i);
+    buf[i] = '\0';
+    bool writable = false, place = false;
+    for (size_t k = 0; k < nplaces; k++) {
+      writable |= is_beneath(buf, places[k]);
+      place |= strcmp(buf, places[k]) == 0; /* pinned already: a mount point */
+    }
+    if (writable && !place && pin(buf, err) < 0) return -1;
+  }
+  (void)sb;
+  return 0;
+}
+
+/* The value of `key` in a git config file's [section] (simple INI: what
+ * git writes), into out; false when absent. */
+static bool git_config_value(const char *text, const char *section, const char *key, char *out,
+                             size_t cap) {
+  bool in = false;
+  for (const char *line = text; line && *line;) {
+    const char *end = strchrnul(line, '\n');
+    const char *p = line;
+    while (p < end && (*p == ' ' || *p == '\t'))
+      p++;
+    if (*p == '[') {
+      size_t sl = strlen(section);
+      in = (size_t)(end - p) > sl + 1 && strncasecmp(p + 1, section, sl) == 0 &&
+           (p[1 + sl] == ']' || p[1 + sl] == ' ');
+    } else if (in) {
+      size_t kl = strlen(key);
+      if ((size_t)(end - p) > kl && strncasecmp(p, key, kl) == 0) {
+        const char *q = p + kl;
+        while (q < end && (*q == ' ' || *q == '\t'))
+          q++;
+        if (q < end && *q == '=') {
+          q++;
+          while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+          const char *e = end;
+          while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+          if (e - q >= 2 && *q == '"' && e[-1] == '"') q++, e--;
+          if ((size_t)(e - q) < cap && e > q) {
+            memcpy(out, q, (size_t)(e - q));
+            out[e - q] = '\0';
+            return true;
+          }
+        }
+      }
+    }
+    line = *end ? end + 1 : NULL;
+  }
+  return false;
+}
+
+/* core.hooksPath, when it names a directory inside the project (husky's
+ * .husky/_, a .githooks/): git runs those hooks outside any sandbox too. */
+static int protect_hooks_path(const char *project, pl_error_t *err) {
+  char cfg[PATH_MAX], val[PATH_MAX], path[PATH_MAX];
+  snprintf(cfg, sizeof cfg, "%s/.git/config", project);
+  cleanup_free char *text = NULL;
+  if (pl_read_file_at(AT_FDCWD, cfg, 1u << 20, &text, NULL, NULL) < 0 ||
+      !git_config_value(text, "core", "hooksPath", val, sizeof val))
+    return 0;
+  if (val[0] == '~') return 0; /* the home: read-only anyway */
+  if (val[0] == '/')
+    snprintf(path, sizeof path, "%s", val);
+  else if (snprintf(path, sizeof path, "%s/%s", project, val) >= (int)sizeof path)
+    return 0;
+  cleanup_free char *real = realpath(path, NULL);
+  if (real == NULL && ensure_dir(path, err) < 0) return -1;
+  if (real == NULL) real = realpath(path, NULL);
+  if (real == NULL || !is_beneath(real, project)) return 0;
+  return bind_read_only(real, err);
+}
+
 /* git runs hooks, and what .git/config names (core.hooksPath, fsmonitor),
- * outside any sandbox: those stay read-only inside. */
+ * outside any sandbox: those stay read-only inside.  .git itself is pinned,
+ * or code could rename it away and put its own in its place. */
 static int protect_git(const char *project, pl_error_t *err) {
   char path[PATH_MAX];
   struct stat st;
@@ -295,6 +399,7 @@ static int protect_git(const char *project, pl_error_t *err) {
     return 0;
   if (S_ISREG(st.st_mode)) return bind_read_only(path, err); /* a worktree's gitdir pointer */
   if (!S_ISDIR(st.st_mode)) return 0;
+  if (pin(path, err) < 0 || protect_hooks_path(project, err) < 0) return -1;
   const char *parts[] = {"hooks", "config", "info"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     snprintf(path, sizeof path, "%s/.git/%s", project, parts[i]);
@@ -376,7 +481,7 @@ int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
       goto out;
   if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) goto out;
   if (ndirs && private_tmp(ndirs, keep, kept, 3, err) < 0) goto out;
-  if (!pl_sandbox_has_landlock() && mount_allow_list(sb, err) < 0) goto out;
+  if (mount_allow_list(sb, err) < 0) goto out;
   if (sb->state_root && bind_read_only(sb->state_root, err) < 0) goto out;
   if (kept[3] >= 0 && (pl_mkdir_p(sb->scratch, 0700, err) < 0 || attach(kept[3], sb->scratch, err) < 0))
     goto out;
@@ -389,6 +494,11 @@ out:
   if (sb->user_site && hide_dir(sb->user_site, err) < 0) return -1;
   if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
   if (hide_session_services(err) < 0) return -1;
+  const char *places[WRITABLE_MAX];
+  size_t nplaces = writable_places(sb, places);
+  if ((sb->state_root && pin_ancestors(sb, sb->state_root, places, nplaces, err) < 0) ||
+      (sb->config_dir && pin_ancestors(sb, sb->config_dir, places, nplaces, err) < 0))
+    return -1;
   /* The working directory was looked up before the mounts: enter it again
    * through them, or it would stay on the host's (writable) mount. */
   const char *cwd = sb->cwd ? sb->cwd : "/";
