@@ -16,16 +16,39 @@ _pylock_project() {
   done
 }
 
-# The requested packages of the project's environment (what `pylock remove`
-# takes), from `pylock list --json`.  Only for a project whose environment
-# exists: `pylock list` on a fresh checkout would create one.
+# The requested packages of the project (what `pylock remove` takes): the
+# names in [tool.pylock] requested of its pylock.toml, read as text.  Nothing
+# is run or created, and no environment is needed.  The file may come from a
+# pull request and compgen -W expands the words it is given, so only what a
+# package name may hold (letters, digits, ".", "_", "-") is ever offered.
 _pylock_requested() {
   local dir
   dir=$(_pylock_project "$1")
-  [[ -n $dir && -e $dir/.pylock/current ]] || return
-  command pylock -q -C "$dir" list --json 2>/dev/null |
-    grep -oE '"name": "[^"]*", "version": "[^"]*", "requested": true' |
-    sed -E 's/^"name": "([^"]*)".*/\1/'
+  [[ -n $dir && -f $dir/pylock.toml && -r $dir/pylock.toml ]] || return
+  awk '
+    function name(s) {
+      if (match(s, /^[ \t]*[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?/)) {
+        s = substr(s, RSTART, RLENGTH); sub(/^[ \t]+/, "", s)
+        if (!(s in seen)) { seen[s] = 1; print s }
+      }
+    }
+    # The strings of the array, up to its closing bracket (one outside a string).
+    function scan(line,   i, c) {
+      for (i = 1; i <= length(line); i++) {
+        c = substr(line, i, 1)
+        if (q == "\"" && c == "\\") { cur = cur substr(line, i + 1, 1); i++ }
+        else if (q != "" && c == q) { name(cur); q = ""; cur = "" }
+        else if (q != "") cur = cur c
+        else if (c == "\"" || c == "\047") q = c
+        else if (c == "#") return
+        else if (c == "]") exit
+      }
+    }
+    inarr { scan($0); next }
+    /^[ \t]*\[/ { t = $0; sub(/#.*/, "", t); gsub(/[][ \t"]/, "", t); table = t; next }
+    table == "tool.pylock" && /^[ \t]*("requested"|requested)[ \t]*=[ \t]*\[/ {
+      line = $0; sub(/^[^=]*=[ \t]*\[/, "", line); inarr = 1; scan(line)
+    }' "$dir/pylock.toml" 2>/dev/null
 }
 
 # Names of trusted roots; with "user", only those `pylock trust remove` takes.
@@ -36,7 +59,7 @@ _pylock_trusted() {
 
 _pylock() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="init lock install remove sync run ci shell list verify rollback gc shim doctor registry key trust"
+  local commands="init lock install remove sync run ci shell list info verify rollback gc shim doctor registry key trust"
   local i=1 cmd="" project=""
   # Global options come before the command; -C takes an argument.
   while ((i < COMP_CWORD)); do
@@ -96,6 +119,10 @@ _pylock() {
     COMPREPLY=($(compgen -d -- "$cur"))
     return
     ;;
+  -w | --allow-write)
+    COMPREPLY=($(compgen -f -- "$cur"))
+    return
+    ;;
   --root | --key | --add-root-key | -o | --output)
     COMPREPLY=($(compgen -f -- "$cur"))
     return
@@ -107,6 +134,9 @@ _pylock() {
   --threshold | --expires | --remove-root-key | --name) return ;;
   esac
 
+  # The sandbox options of run, shell and ci.
+  local sandbox="-s --strict -n --no-network -w --allow-write"
+
   # run and ci: options until the command, then the command and its words.
   if [[ $cmd == run || $cmd == ci ]]; then
     local j=$((cmd_at + 1))
@@ -116,6 +146,7 @@ _pylock() {
         ((j++))
         break
         ;;
+      -w | --allow-write) ((j += 2)) ;; # and its PATH
       -*) ((j++)) ;;
       *) break ;;
       esac
@@ -125,7 +156,7 @@ _pylock() {
       return
     fi
     if [[ $cur == -* && ${COMP_WORDS[j - 1]} != -- ]]; then
-      [[ $cmd == run ]] && opts="-n --no-network -h --help" || opts="--json -h --help"
+      [[ $cmd == run ]] && opts="$sandbox -h --help" || opts="--json $sandbox -h --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     else
       COMPREPLY=($(compgen -c -- "$cur"))
@@ -138,8 +169,12 @@ _pylock() {
   init) opts="-p --python --registry --root --trusted -h --help" ;;
   lock) opts="--check -h --help" ;;
   sync) opts="--frozen -h --help" ;;
-  shell) opts="-n --no-network -h --help" ;;
+  shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
+  info)
+    opts="--json -h --help"
+    words="project state generation layer python version prefix state-root cache sandbox"
+    ;;
   remove) words=$(_pylock_requested "$project") ;;
   registry)
     case $sub in
@@ -169,6 +204,14 @@ _pylock() {
   fi
   case $cmd/$sub in
   remove/ | trust/remove) COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
+  info/)
+    # One KEY at most.
+    local k n=0
+    for ((k = cmd_at + 1; k < COMP_CWORD; k++)); do
+      [[ ${COMP_WORDS[k]} == -* ]] || ((n++))
+    done
+    ((n == 0)) && COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    ;;
   init/ | registry/init | registry/sign) COMPREPLY=($(compgen -d -- "$cur")) ;;
   registry/add | registry/verify | key/show | trust/add) COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac

@@ -53,8 +53,10 @@ function __pylock_project_arg
     end
 end
 
-# Requested packages (what `pylock remove` takes), from `pylock list --json`;
-# only where the environment exists, since listing a fresh checkout creates it.
+# Requested packages (what `pylock remove` takes): the names in
+# [tool.pylock] requested of the project's pylock.toml, read as text (nothing
+# is run or created; no environment is needed).  Only what a package name
+# may hold is offered: the file may come from a pull request.
 function __pylock_requested
     set -l dir (__pylock_project_arg)
     if test -z "$dir"
@@ -64,8 +66,31 @@ function __pylock_requested
             set dir (dirname $dir)
         end
     end
-    test -f $dir/pylock.toml -a -e $dir/.pylock/current; or return
-    command pylock -q -C $dir list --json 2>/dev/null | string match -ar '"name": "[^"]*", "version": "[^"]*", "requested": true' | string replace -r '^"name": "([^"]*)".*' '$1'
+    test -f $dir/pylock.toml -a -r $dir/pylock.toml; or return
+    awk '
+    function name(s) {
+      if (match(s, /^[ \t]*[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?/)) {
+        s = substr(s, RSTART, RLENGTH); sub(/^[ \t]+/, "", s)
+        if (!(s in seen)) { seen[s] = 1; print s }
+      }
+    }
+    # The strings of the array, up to its closing bracket (one outside a string).
+    function scan(line,   i, c) {
+      for (i = 1; i <= length(line); i++) {
+        c = substr(line, i, 1)
+        if (q == "\"" && c == "\\\\") { cur = cur substr(line, i + 1, 1); i++ }
+        else if (q != "" && c == q) { name(cur); q = ""; cur = "" }
+        else if (q != "") cur = cur c
+        else if (c == "\"" || c == "\047") q = c
+        else if (c == "#") return
+        else if (c == "]") exit
+      }
+    }
+    inarr { scan($0); next }
+    /^[ \t]*\[/ { t = $0; sub(/#.*/, "", t); gsub(/[][ \t"]/, "", t); table = t; next }
+    table == "tool.pylock" && /^[ \t]*("requested"|requested)[ \t]*=[ \t]*\[/ {
+      line = $0; sub(/^[^=]*=[ \t]*\[/, "", line); inarr = 1; scan(line)
+    }' $dir/pylock.toml 2>/dev/null
 end
 
 function __pylock_trusted
@@ -93,6 +118,7 @@ complete -c pylock -n 'not __pylock_command' -a run -d 'Run a command in the env
 complete -c pylock -n 'not __pylock_command' -a ci -d 'Sync --frozen, verify, then run'
 complete -c pylock -n 'not __pylock_command' -a shell -d 'Start $SHELL in the environment'
 complete -c pylock -n 'not __pylock_command' -a list -d 'List the packages of the environment'
+complete -c pylock -n 'not __pylock_command' -a info -d 'Where the environment lives, how it is sandboxed'
 complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
 complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
 complete -c pylock -n 'not __pylock_command' -a gc -d 'Remove unused generations and cache entries'
@@ -113,12 +139,17 @@ complete -c pylock -n '__pylock_using init' -a '(__fish_complete_directories)'
 complete -c pylock -n '__pylock_using lock' -l check -d 'Change nothing; exit 1 if out of date'
 complete -c pylock -n '__pylock_using sync' -l frozen -d 'Fail if pylock.toml is stale; never re-lock'
 complete -c pylock -n '__pylock_using remove' -a '(__pylock_requested)' -d 'Requested package'
-complete -c pylock -n '__pylock_using run' -s n -l no-network -d 'Own network namespace, loopback only'
-complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2)'
+for cmd in run shell ci
+    complete -c pylock -n "__pylock_using $cmd" -s s -l strict -d 'Home read-only but the project, no network or sockets'
+    complete -c pylock -n "__pylock_using $cmd" -s n -l no-network -d 'Own network namespace, loopback only'
+    complete -c pylock -n "__pylock_using $cmd" -s w -l allow-write -r -F -d 'Let the command write PATH too'
+end
+complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
 complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
-complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2)'
-complete -c pylock -n '__pylock_using shell' -s n -l no-network -d 'Own network namespace, loopback only'
+complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
 complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
+complete -c pylock -n '__pylock_using info' -l json -d 'One JSON object with every key'
+complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox' -d 'Key'
 
 complete -c pylock -n '__pylock_needs_sub registry' -a 'init add sign verify'
 complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l key -r -F -d 'Private signing key'

@@ -44,19 +44,39 @@ subcommands() {
   esac
 }
 
-# A project whose environment holds a requested package and a dependency,
-# placed in the generation as an installer would leave them.
+# A project whose pylock.toml requests demo-pkg and locks it with a
+# dependency, helper-dep, as pylock writes them: `pylock remove` takes
+# demo-pkg and not helper-dep.  pylock reads the lock (it is a valid one).
 project_with_packages() {
   new_project
-  local pl
-  pl=$(gen_dir purelib)
-  mkdir -p "$pl/demo_pkg-1.0.dist-info" "$pl/helper_dep-2.0.dist-info"
-  printf 'Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n' > "$pl/demo_pkg-1.0.dist-info/METADATA"
-  : > "$pl/demo_pkg-1.0.dist-info/REQUESTED"
-  printf 'Metadata-Version: 2.1\nName: helper-dep\nVersion: 2.0\n' > "$pl/helper_dep-2.0.dist-info/METADATA"
+  local toml="$PROJ/pylock.toml" sha
+  sha=$(printf '%064d' 0)
+  awk -v sha="$sha" '
+    $0 == "packages = []" { next }
+    $0 == "requested = []" { print "requested = [\"demo-pkg>=1.0\"]"; next }
+    $0 == "[tool.pylock]" {
+      print "[[packages]]\nname = \"demo-pkg\"\nversion = \"1.0\"\n"
+      print "[[packages.wheels]]\nname = \"demo_pkg-1.0-py3-none-any.whl\""
+      print "path = \"wheels/demo_pkg-1.0-py3-none-any.whl\"\nhashes = {sha256 = \"" sha "\"}\n"
+      print "[packages.tool.pylock]\nrequested = true\n"
+      print "[[packages]]\nname = \"helper-dep\"\nversion = \"2.0\"\n"
+      print "[[packages.wheels]]\nname = \"helper_dep-2.0-py3-none-any.whl\""
+      print "path = \"wheels/helper_dep-2.0-py3-none-any.whl\"\nhashes = {sha256 = \"" sha "\"}\n"
+    }
+    { print }' "$toml" > "$toml.new"
+  mv "$toml.new" "$toml"
   run "$PL" -C "$PROJ" list --json
   [ "$status" -eq 0 ]
-  assert_contains "$output" '{"name": "demo-pkg", "version": "1.0", "requested": true}'
+}
+
+# What pylock's state root holds for projects (to see that nothing was made).
+state_projects() {
+  ls -A "$("$PL" -C "$PROJ" info state-root)/projects"
+}
+
+# The KEYs `pylock info --help` names, one per line, sorted.
+info_keys() {
+  "$PL" info --help | tr '\n' ' ' | sed -E 's/.*KEY is one of: ([^.]*)\..*/\1/' | tr -d ' ' | tr ',' '\n' | sort
 }
 
 @test "bash: sourcing registers the completion function for pylock" {
@@ -103,13 +123,81 @@ project_with_packages() {
   assert_eq "$(bash_complete pylock -C "$PROJ" remove '')" "demo-pkg"
 }
 
-@test "bash: remove in a checkout without an environment completes nothing and creates nothing" {
-  new_project
+@test "bash: remove in a checkout without an environment completes from pylock.toml and creates nothing" {
+  project_with_packages
+  before=$(state_projects)
   mkdir "$BATS_TEST_TMPDIR/checkout"
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/checkout/"
   cd "$BATS_TEST_TMPDIR/checkout"
-  assert_eq "$(bash_complete pylock remove '')" ""
+  assert_eq "$(bash_complete pylock remove '')" "demo-pkg"
+  assert_eq "$(bash_complete pylock -C "$BATS_TEST_TMPDIR/checkout" remove d)" "demo-pkg"
   assert_eq "$(ls -A)" "pylock.toml"
+  assert_eq "$(state_projects)" "$before"
+  run "$PL" -C "$BATS_TEST_TMPDIR/checkout" info state
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "has no environment yet"
+}
+
+@test "bash: remove offers the names of [tool.pylock] requested, whatever else the file holds" {
+  mkdir "$BATS_TEST_TMPDIR/p"
+  cd "$BATS_TEST_TMPDIR/p"
+  cat > pylock.toml <<'EOF'
+lock-version = "1.0"
+requested = ["top-level"]
+
+[[packages]]
+name = "locked-dep"
+
+[packages.tool.pylock]
+requested = true
+
+[tool.other]
+requested = ["other-tool"]
+
+[ tool.pylock ]  # a comment
+python = "/usr/bin/python3"
+requested = [ # "commented"
+  "demo-pkg[socks,extra]>=1.0",  # ] in a comment
+  'Lit_Name.x ; python_version >= "3"',
+  "demo-pkg<2",
+]
+after = ["after"]
+
+[tool.pylock.sandbox]
+requested = ["sandbox"]
+EOF
+  assert_eq "$(bash_complete pylock remove '')" "$(printf 'Lit_Name.x\ndemo-pkg')"
+}
+
+@test "bash: a hostile pylock.toml cannot make remove's completion run anything" {
+  mkdir "$BATS_TEST_TMPDIR/p"
+  cd "$BATS_TEST_TMPDIR/p"
+  m="$BATS_TEST_TMPDIR/ran"
+  # compgen -W expands its words: each of these would run a command there.
+  printf '[tool.pylock]\nrequested = ["$(touch %s.1)", "`touch %s.2`", "x$(touch %s.3)", "-W", "ok;$(touch %s.4)"]\n' \
+    "$m" "$m" "$m" "$m" > pylock.toml
+  assert_eq "$(bash_complete pylock remove '')" "$(printf 'ok\nx')"
+  assert_eq "$(bash_complete pylock remove x)" "x"
+  [ ! -e "$m.1" ] && [ ! -e "$m.2" ] && [ ! -e "$m.3" ] && [ ! -e "$m.4" ]
+  assert_eq "$(ls -A)" "pylock.toml"
+}
+
+@test "bash: info completes its KEYs, once" {
+  want=$(info_keys)
+  [ "$(echo "$want" | wc -l)" -eq 10 ]
+  assert_eq "$(bash_complete pylock info '')" "$want"
+  assert_eq "$(bash_complete pylock info --json '')" "$want"
+  assert_eq "$(bash_complete pylock info state-r)" "state-root"
+  assert_eq "$(bash_complete pylock info state '')" ""
+}
+
+@test "bash: run and ci skip --allow-write's PATH to find the command" {
+  want=$(bash_complete pylock run python3.1)
+  assert_contains "$want" "python3.1"
+  assert_eq "$(bash_complete pylock run --allow-write /tmp python3.1)" "$want"
+  assert_eq "$(bash_complete pylock ci -s -w /tmp -- python3.1)" "$want"
+  run bash_complete pylock run -w /
+  assert_contains "$output" "/tmp"
 }
 
 @test "fish: completions parse, and offer commands, options and requested packages" {
@@ -127,6 +215,9 @@ project_with_packages() {
       return 1
     }
   done
+  assert_eq "$(fish_complete 'pylock info ')" "$(info_keys)"
+  assert_eq "$(fish_complete 'pylock info --json ')" "$(info_keys)"
+  assert_eq "$(fish_complete 'pylock info state ')" ""
   project_with_packages
   cd "$PROJ"
   assert_eq "$(fish_complete 'pylock remove ')" "demo-pkg"
@@ -162,6 +253,9 @@ zsh_complete() {
   assert_eq "$(zsh_complete 'pylock sy')" "pylock sync "
   assert_eq "$(zsh_complete 'pylock run --no-n')" "pylock run --no-network "
   assert_eq "$(zsh_complete 'pylock registry ver')" "pylock registry verify "
+  assert_eq "$(zsh_complete 'pylock shell --str')" "pylock shell --strict "
+  assert_eq "$(zsh_complete 'pylock info gen')" "pylock info generation "
+  assert_eq "$(zsh_complete 'pylock inf')" "pylock info "
   project_with_packages
   cd "$PROJ"
   assert_eq "$(zsh_complete 'pylock remove ')" "pylock remove demo-pkg "
