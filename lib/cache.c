@@ -230,7 +230,8 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   const char *di = strstr(marker, "dist_info=");
   const char *files = strstr(marker, "\nfiles=");
   const char *man = strstr(marker, "\nmanifest=");
-  if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 || man[74] != '\n') {
+  if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 ||
+      man[74] != '\n') {
     close(fd);
     return pl_fail_hint(err, 0, "remove it: pylock cache clean", "%s/trees/%s/%s is malformed",
                         c->path, key, PL_TREE_MARKER);

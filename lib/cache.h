@@ -39,12 +39,12 @@ struct pl_cache {
 };
 
 struct pl_cache_tree {
-  int fd;          /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
+  int fd;                          /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
   char key[PL_CACHE_TREE_KEY_MAX]; /* trees/<key> */
-  char *dist_info; /* its .dist-info, relative to the prefix */
-  uint64_t files;  /* regular files, .complete and .manifest not counted */
-  char manifest[PL_SHA256_HEX]; /* sha256 of its .manifest (manifest.h) */
-  bool built;      /* built by this call (false: found in the cache) */
+  char *dist_info;                 /* its .dist-info, relative to the prefix */
+  uint64_t files;                  /* regular files, .complete and .manifest not counted */
+  char manifest[PL_SHA256_HEX];    /* sha256 of its .manifest (manifest.h) */
+  bool built;                      /* built by this call (false: found in the cache) */
 };
 
 /* Open (creating as needed, 0700) the cache at `path`; it must be the

@@ -52,8 +52,7 @@ static void __attribute__((noreturn)) run_sandboxed(const struct pl_child_opts *
   if (pid == 0) {
     close(alive[1]);
     struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pfd, 1, 0) != 0)
-      _exit(SETUP_FAILED);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&pfd, 1, 0) != 0) _exit(SETUP_FAILED);
     close(alive[0]);
     if (pl_sandbox_restrict(o->sandbox, &err) < 0 || pl_harden(o->sandbox->strict, &err) < 0)
       child_fail(errfd, &err, "");
@@ -111,7 +110,8 @@ static int collect(const struct pl_child_opts *o, int fd, char *buf, size_t *len
     if (pr < 0) return pl_fail(err, errno, "poll");
     if (pr == 0) continue;
     if (*len == cap) {
-      if (!o->keep_tail) return pl_fail(err, EFBIG, "%s printed more than %zu bytes", o->argv[0], cap);
+      if (!o->keep_tail)
+        return pl_fail(err, EFBIG, "%s printed more than %zu bytes", o->argv[0], cap);
       memmove(buf, buf + cap / 2, cap - cap / 2); /* keep the newest half: errors come last */
       *len = cap - cap / 2;
     }

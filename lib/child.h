@@ -19,12 +19,12 @@
 #include "sandbox.h"
 
 struct pl_child_opts {
-  char *const *argv;               /* argv[0]: an absolute path */
-  const char *const *envp;         /* NULL: pylock's environment (scrubbed in a sandbox) */
+  char *const *argv;                /* argv[0]: an absolute path */
+  const char *const *envp;          /* NULL: pylock's environment (scrubbed in a sandbox) */
   const struct pl_sandbox *sandbox; /* or NULL: not sandboxed */
-  int timeout_s;                   /* 0: none */
-  size_t output_max;               /* bytes of output kept */
-  bool keep_tail;                  /* on overflow keep the newest bytes (else fail: EFBIG) */
+  int timeout_s;                    /* 0: none */
+  size_t output_max;                /* bytes of output kept */
+  bool keep_tail;                   /* on overflow keep the newest bytes (else fail: EFBIG) */
 };
 
 struct pl_child_result {

@@ -13,6 +13,7 @@
 #include "file.h"
 #include "toml.h"
 #include "paths.h"
+#include "state.h"
 
 static void free_list(char **list, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -163,8 +164,8 @@ static int parse_key(const char *key, size_t klen, const struct pl_toml *v, cons
     /* A misspelt key must not silently do nothing. */
     char shown[80];
     show_key(key, klen, shown, sizeof shown);
-    return pl_fail_hint(err, EINVAL, "see pylock-config(5)", "%s: unknown key '%s' (known keys: %s)",
-                        where, shown, PL_CONFIG_KEYS);
+    return pl_fail_hint(err, EINVAL, "see pylock-config(5)",
+                        "%s: unknown key '%s' (known keys: %s)", where, shown, PL_CONFIG_KEYS);
   }
   return 0;
 }
@@ -226,6 +227,14 @@ int pl_config_read_file(const char *path, struct pl_config *cfg, pl_error_t *err
   cleanup_free char *text = NULL;
   size_t len = 0;
   pl_error_t e = NULL;
+  /* A configuration someone else can write would decide what sandboxes may
+   * write (allow-write) and which projects are trusted (safe-directories). */
+  if (pl_path_check_trusted(path, "configuration file", &e) < 0 && e->errnum != ENOENT) {
+    pl_error_free(err);
+    *err = e;
+    return -1;
+  }
+  pl_error_free(&e);
   if (pl_read_file_at(AT_FDCWD, path, PL_CONFIG_MAX_BYTES, &text, &len, &e) < 0) {
     bool missing = e && e->errnum == ENOENT;
     if (missing || err == NULL) {

@@ -39,10 +39,10 @@
 #define PL_CONFIG_LIST_MAX 256 /* entries of allow-write or safe-directories */
 
 struct pl_config {
-  int keepalive;   /* seconds, or -1 when no file sets it */
-  char *state_dir; /* absolute path, or NULL */
-  char *ca_bundle; /* absolute path, or NULL */
-  int strict;      /* 1, 0, or -1 when no file sets it */
+  int keepalive;      /* seconds, or -1 when no file sets it */
+  char *state_dir;    /* absolute path, or NULL */
+  char *ca_bundle;    /* absolute path, or NULL */
+  int strict;         /* 1, 0, or -1 when no file sets it */
   char **allow_write; /* absolute paths, both files' */
   size_t nallow_write;
   char **safe_dirs; /* absolute paths, or "*" for every directory */

@@ -234,8 +234,9 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
   int abi = pl_landlock_abi(&why);
   c[i].ok = true;
   c[i].warn = abi <= 0;
-  if ((abi > 0 ? asprintf(&c[i].detail, "ABI %d: sandboxes write only where allowed, and cannot "
-                                        "reach your other processes",
+  if ((abi > 0 ? asprintf(&c[i].detail,
+                          "ABI %d: sandboxes write only where allowed, and cannot "
+                          "reach your other processes",
                           abi)
                : asprintf(&c[i].detail,
                           "%s: read-only mounts make the allow-list instead, but code in a "

@@ -20,9 +20,9 @@
 #define PL_REGISTRY_ROOT_FILE "registry-root.json"
 
 struct pl_env {
-  char *root;          /* the project directory, absolute */
+  char *root;            /* the project directory, absolute */
   struct pl_state state; /* the per-user state root (state.h) */
-  char *state_path;    /* the project's state directory in it (project.h) */
+  char *state_path;      /* the project's state directory in it (project.h) */
   int root_fd, state_fd;
   char *lock_text; /* pylock.toml as read */
   size_t lock_len;

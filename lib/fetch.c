@@ -14,8 +14,8 @@
 #include "dyn_curl.h"
 
 struct pl_fetcher {
-  int dirfd; /* local registry, or -1 */
-  char *url; /* http(s) base without trailing '/', or NULL */
+  int dirfd;       /* local registry, or -1 */
+  char *url;       /* http(s) base without trailing '/', or NULL */
   char *ca_bundle; /* CA file for https, or NULL for the system's store */
   CURL *curl;
 };

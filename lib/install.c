@@ -27,7 +27,7 @@
 #define SCRIPT_MAX (64u << 20)      /* a .data/scripts file whose shebang is rewritten */
 #define ENTRY_POINTS_COUNT_MAX 10000
 #define COMPILE_OUTPUT_MAX 16384 /* of the compiler's complaints, kept for the error */
-#define PARALLEL_COMPILE_MIN 64 /* .py files from which compileall gets -j0 */
+#define PARALLEL_COMPILE_MIN 64  /* .py files from which compileall gets -j0 */
 
 /* One file of the wheel and where it went. */
 struct placed {
@@ -632,8 +632,7 @@ static int compile_tree(struct install *s, const char *tree_path, const char *ex
   }
   argv[a++] = tree_path;
   argv[a] = NULL;
-  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm",
-                                     NULL};
+  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm", NULL};
   struct pl_sandbox sb = {.scratch = tree_path, .cwd = tree_path, .no_network = true};
   struct pl_child_opts o = {.argv = (char *const *)argv,
                             .envp = envp,

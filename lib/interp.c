@@ -220,9 +220,10 @@ static int probe_cache_name(const char *python, char *name, size_t cap) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const unsigned char *p = (const unsigned char *)python; *p; p++)
     h = (h ^ *p) * 0x100000001b3ULL;
-  int n = snprintf(name, cap, "%016llx-%llx-%llx-%llx-%lld.%09ld", (unsigned long long)h,
-                   (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-                   (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  int n =
+      snprintf(name, cap, "%016llx-%llx-%llx-%llx-%lld.%09ld", (unsigned long long)h,
+               (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+               (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 

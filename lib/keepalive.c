@@ -72,12 +72,14 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
   h = fnv1a(h, sb->layer);
   h = fnv1a(h, sb->user_site);
   h = fnv1a(h, sb->strict ? "strict" : "default");
-  /* Without Landlock the allow-list is made of mounts: part of the shape. */
-  if (!pl_sandbox_has_landlock()) {
-    h = fnv1a(h, sb->cache_home);
-    for (size_t i = 0; i < sb->nallow_write; i++)
-      h = fnv1a(h, sb->allow_write[i]);
-  }
+  /* What the session hiding keeps (sandbox.c) depends on these. */
+  h = fnv1a(h, getenv("XDG_RUNTIME_DIR"));
+  h = fnv1a(h, getenv("SSH_AUTH_SOCK"));
+  h = fnv1a(h, getenv("USER"));
+  /* The allow-list is made of mounts too: part of the shape. */
+  h = fnv1a(h, sb->cache_home);
+  for (size_t i = 0; i < sb->nallow_write; i++)
+    h = fnv1a(h, sb->allow_write[i]);
   return fnv1a(h, gen);
 }
 
@@ -160,7 +162,8 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
   cleanup_close int mntns = open(path, O_RDONLY | O_CLOEXEC);
   struct stat us, ms;
   if (userns < 0 || mntns < 0 || fstat(userns, &us) < 0 || fstat(mntns, &ms) < 0 ||
-      us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino || !pl_keepalive_userns_is_our_child(userns))
+      us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino ||
+      !pl_keepalive_userns_is_our_child(userns))
     return 0;
   /* What the mount namespace really holds, from the kernel. */
   snprintf(path, sizeof path, "/proc/%ld/mountinfo", r.pid);
@@ -197,10 +200,11 @@ static int holder_harden(void) {
   if (r == 0) r = pl_harden_seccomp(true, &err); /* the filter of --strict */
   pl_error_free(&err);
   cleanup_free char *status = NULL;
-  if (r == 0 && (pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) < 0 ||
-                 !strstr(status, "\nCapPrm:\t0000000000000000\n") ||
-                 !strstr(status, "\nCapEff:\t0000000000000000\n") ||
-                 !strstr(status, "\nCapBnd:\t0000000000000000\n")))
+  if (r == 0 &&
+      (pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) < 0 ||
+       !strstr(status, "\nCapPrm:\t0000000000000000\n") ||
+       !strstr(status, "\nCapEff:\t0000000000000000\n") ||
+       !strstr(status, "\nCapBnd:\t0000000000000000\n")))
     r = -1;
   return r;
 }
@@ -279,7 +283,8 @@ static void spawn_holder(const struct pl_sandbox *sb, int run_fd, const char *st
       if (dup2(p[1], 3) < 0 || (p[1] == 3 && fcntl(3, F_SETFD, 0) < 0) ||
           pl_harden_drop_caps(NULL) < 0)
         _exit(1);
-      char *argv[] = {PL_KEEPALIVE_HOLDER_NAME, ttl_s, record, current, (char *)gen, digest_s, NULL};
+      char *argv[] = {
+          PL_KEEPALIVE_HOLDER_NAME, ttl_s, record, current, (char *)gen, digest_s, NULL};
       execv("/proc/self/exe", argv);
       _exit(127);
     }

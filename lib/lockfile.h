@@ -72,9 +72,9 @@ struct pl_lockfile {
   char *registry_trusted;                        /* `pylock trust` name, or NULL */
   char **root_keyids;
   size_t nroot_keyids;
-  bool strict;        /* [tool.pylock] strict, or [tool.pylock.sandbox] strict */
-  bool no_network;    /* [tool.pylock.sandbox] network = false */
-  bool sandbox_table; /* [tool.pylock.sandbox] was there (written back) */
+  bool strict;                 /* [tool.pylock] strict, or [tool.pylock.sandbox] strict */
+  bool no_network;             /* [tool.pylock.sandbox] network = false */
+  bool sandbox_table;          /* [tool.pylock.sandbox] was there (written back) */
   struct pl_toml *other_tools; /* other tools' [tool.*] tables, kept as read; may be NULL */
 };
 

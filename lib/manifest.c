@@ -286,8 +286,7 @@ void pl_gen_manifest_free(struct pl_gen_manifest *g) {
 }
 
 int pl_gen_manifest_add_tree(struct pl_gen_manifest *g, const char *key,
-                             const char digest[PL_SHA256_HEX], const char *wheel,
-                             pl_error_t *err) {
+                             const char digest[PL_SHA256_HEX], const char *wheel, pl_error_t *err) {
   if (strpbrk(key, " \n") || strchr(wheel, '\n') || key[0] == '\0')
     return pl_fail(err, EINVAL, "a tree a manifest cannot hold");
   struct pl_gen_tree *t = realloc(g->trees, (g->ntrees + 1) * sizeof *t);
@@ -340,8 +339,8 @@ static int gen_line(const char *line, size_t len, const char *what, size_t linen
   return pl_gen_manifest_add_tree(g, k, digest, w, err);
 }
 
-int pl_gen_manifest_parse(const char *text, size_t len, const char *what,
-                          struct pl_gen_manifest *g, pl_error_t *err) {
+int pl_gen_manifest_parse(const char *text, size_t len, const char *what, struct pl_gen_manifest *g,
+                          pl_error_t *err) {
   memset(g, 0, sizeof *g);
   if (each_line(text, len, GEN_HEADER, what, gen_line, g, err) < 0) {
     pl_gen_manifest_free(g);

@@ -49,8 +49,7 @@ struct pl_manifest {
 
 /* Every regular file under root_fd (top-level names in `skip` aside, a
  * NULL-terminated list), hashed; anything but files and directories fails. */
-int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *m,
-                      pl_error_t *err);
+int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *m, pl_error_t *err);
 
 /* Add one entry (the path is copied); then sort with pl_manifest_sort. */
 int pl_manifest_add(struct pl_manifest *m, const char *path, uint64_t size, mode_t mode,
@@ -87,8 +86,8 @@ int pl_gen_manifest_add_tree(struct pl_gen_manifest *g, const char *key,
                              const char digest[PL_SHA256_HEX], const char *wheel, pl_error_t *err);
 int pl_gen_manifest_format(const struct pl_gen_manifest *g, char **text, size_t *len,
                            pl_error_t *err);
-int pl_gen_manifest_parse(const char *text, size_t len, const char *what,
-                          struct pl_gen_manifest *g, pl_error_t *err);
+int pl_gen_manifest_parse(const char *text, size_t len, const char *what, struct pl_gen_manifest *g,
+                          pl_error_t *err);
 void pl_gen_manifest_free(struct pl_gen_manifest *g);
 
 #endif

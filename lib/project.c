@@ -60,7 +60,8 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
                       "(pylock-config(5))",
                       "refusing the project in %s: %s is %s by uid %u with mode %04o, so someone "
                       "else could choose what runs",
-                      dir, bad, S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? "owned" : "a link owned",
+                      dir, bad,
+                      S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? "owned" : "a link owned",
                       (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
 }
 
@@ -176,8 +177,8 @@ int pl_project_state_open(const struct pl_state *s, const char *root, bool creat
                             "the environment of %s is in the old layout (%s/, which code in the "
                             "sandbox can change)",
                             root, PL_OLD_STATE_DIR);
-      return pl_fail_hint(err, ENOENT, "build it with: pylock sync",
-                          "%s has no environment yet", root);
+      return pl_fail_hint(err, ENOENT, "build it with: pylock sync", "%s has no environment yet",
+                          root);
     }
     pl_error_free(err);
     cleanup_free char *tmp = NULL;

@@ -25,7 +25,6 @@
 #include "simpleindex.h"
 #include "tags.h"
 
-
 /* ------------------------------------------------------------ report */
 
 static const char *jstr(json_t *obj, const char *key) {

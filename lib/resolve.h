@@ -35,15 +35,15 @@
 #define PL_RESOLVE_TIMEOUT_S 1800 /* one pip run */
 
 struct pl_resolve_opts {
-  const char *python;    /* base interpreter (absolute) */
-  const char *prefix;    /* its sys.prefix: the overlay's mount point */
-  const char *project;   /* project root (absolute) */
+  const char *python;     /* base interpreter (absolute) */
+  const char *prefix;     /* its sys.prefix: the overlay's mount point */
+  const char *project;    /* project root (absolute) */
   const char *state_root; /* pylock's state root, bound read-only (work_dir stays writable) */
-  const char *layer;     /* the overlay's top layer: the current generation */
-  const char *user_site; /* hidden in the sandbox, or NULL */
-  const char *work_dir;  /* existing empty private directory (absolute) in the state root */
-  const char *cache_dir; /* the shared cache's root (lib/cache.h), or NULL */
-  const char *registry;  /* URL recorded as each package's index */
+  const char *layer;      /* the overlay's top layer: the current generation */
+  const char *user_site;  /* hidden in the sandbox, or NULL */
+  const char *work_dir;   /* existing empty private directory (absolute) in the state root */
+  const char *cache_dir;  /* the shared cache's root (lib/cache.h), or NULL */
+  const char *registry;   /* URL recorded as each package's index */
   const char *const *requirements; /* PEP 508 strings, as given */
   size_t nrequirements;
   bool registry_pip; /* use the registry's pip even if the base has one */

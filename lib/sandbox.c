@@ -394,8 +394,7 @@ static int protect_hooks_path(const char *project, pl_error_t *err) {
 static int protect_git(const char *project, pl_error_t *err) {
   char path[PATH_MAX];
   struct stat st;
-  if (snprintf(path, sizeof path, "%s/.git", project) >= (int)sizeof path ||
-      lstat(path, &st) < 0)
+  if (snprintf(path, sizeof path, "%s/.git", project) >= (int)sizeof path || lstat(path, &st) < 0)
     return 0;
   if (S_ISREG(st.st_mode)) return bind_read_only(path, err); /* a worktree's gitdir pointer */
   if (!S_ISDIR(st.st_mode)) return 0;
@@ -413,22 +412,96 @@ static int protect_git(const char *project, pl_error_t *err) {
   return 0;
 }
 
-/* The session bus and the user service manager each run commands on
- * request (systemd-run --user, D-Bus activation): outside the sandbox. */
-static int hide_session_services(pl_error_t *err) {
-  const char *run = getenv("XDG_RUNTIME_DIR");
-  if (run == NULL || run[0] != '/') return 0;
-  char path[PATH_MAX];
+/* Cover a socket (or any non-directory) with /dev/null, read-only: what
+ * connects there reaches nothing. */
+static int hide_file(const char *path, pl_error_t *err) {
+  if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ||
+      mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    return pl_fail(err, errno, "hide %s", path);
+  return 0;
+}
+
+static int hide_path(const char *path, pl_error_t *err) {
   struct stat st;
-  snprintf(path, sizeof path, "%s/bus", run);
-  if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
-    /* A socket cannot be covered by a directory: /dev/null over it, read-only. */
-    if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ||
-        mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-      return pl_fail(err, errno, "hide %s", path);
+  if (lstat(path, &st) < 0) return 0;
+  return S_ISDIR(st.st_mode) ? hide_dir(path, err) : hide_file(path, err);
+}
+
+/* Is path listed in the allow-list (the user's way to keep a display)? */
+static bool allowed(const struct pl_sandbox *sb, const char *path) {
+  for (size_t i = 0; i < sb->nallow_write; i++)
+    if (strcmp(sb->allow_write[i], path) == 0) return true;
+  return false;
+}
+
+/* The runtime directory hidden but for the credential agents (gpg-agent,
+ * ssh-agent: git push works), each put back on a fresh empty tmpfs. */
+static int hide_runtime_dir(const char *run, pl_error_t *err) {
+  const char *keep[2] = {NULL, NULL};
+  char gnupg[PATH_MAX], agent[PATH_MAX];
+  int fds[2] = {-1, -1};
+  snprintf(gnupg, sizeof gnupg, "%s/gnupg", run);
+  const char *sock = getenv("SSH_AUTH_SOCK");
+  struct stat st;
+  if (stat(gnupg, &st) == 0 && S_ISDIR(st.st_mode)) keep[0] = gnupg;
+  if (sock && is_beneath(sock, run) && strstr(sock, "/../") == NULL && strlen(sock) < PATH_MAX &&
+      lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && !is_beneath(sock, gnupg)) {
+    snprintf(agent, sizeof agent, "%s", sock);
+    keep[1] = agent;
   }
-  snprintf(path, sizeof path, "%s/systemd", run);
-  if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && hide_dir(path, err) < 0) return -1;
+  int rc = 0;
+  for (int i = 0; i < 2 && rc == 0; i++)
+    if (keep[i] && (fds[i] = clone_tree(keep[i], err)) < 0) rc = -1;
+  if (rc == 0 &&
+      mount("tmpfs", run, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0700") < 0)
+    rc = pl_fail(err, errno, "hide %s", run);
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    if (fds[i] < 0) continue;
+    /* The mount point, as the kept thing is: a directory or a file. */
+    if (i == 0)
+      rc = pl_mkdir_p(keep[i], 0700, err);
+    else if (pl_mkdir_p_at(AT_FDCWD, run, 0700, err) < 0 ||
+             pl_write_file_atomic_at(AT_FDCWD, keep[i], "", 0, 0600, err) < 0)
+      rc = -1;
+    if (rc == 0) rc = attach(fds[i], keep[i], err);
+  }
+  if (rc == 0 && mount(NULL, run, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       "size=64k,mode=0700") < 0)
+    rc = pl_fail(err, errno, "hide %s", run);
+  for (int i = 0; i < 2; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  return rc;
+}
+
+/* Services of the user's session that run commands on request, outside the
+ * sandbox: the session bus and the user service manager (D-Bus activation,
+ * systemd-run --user), docker and podman, a tmux, screen or emacs server,
+ * the X display (which takes keystrokes into the user's terminals).  Their
+ * sockets are made unreachable, not just unset in the environment; only
+ * the credential agents stay.  A display listed in allow-write is kept. */
+static int hide_session_services(const struct pl_sandbox *sb, pl_error_t *err) {
+  const char *run = getenv("XDG_RUNTIME_DIR");
+  struct stat st;
+  if (run && run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
+      !allowed(sb, run) && hide_runtime_dir(run, err) < 0)
+    return -1;
+  char path[PATH_MAX];
+  unsigned uid = (unsigned)getuid();
+  const char *user = getenv("USER");
+  const char *fixed[] = {"/run/docker.sock", "/var/run/docker.sock", "/tmp/.X11-unix",
+                         "/tmp/.ICE-unix"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (!allowed(sb, fixed[i]) && hide_path(fixed[i], err) < 0) return -1;
+  const char *by_uid[] = {"/tmp/tmux-", "/tmp/emacs"};
+  for (size_t i = 0; i < sizeof by_uid / sizeof by_uid[0]; i++) {
+    snprintf(path, sizeof path, "%s%u", by_uid[i], uid);
+    if (hide_path(path, err) < 0) return -1;
+  }
+  const char *by_name[] = {"/run/screen/S-", "/tmp/screens/S-"};
+  for (size_t i = 0; user && !strchr(user, '/') && i < sizeof by_name / sizeof by_name[0]; i++) {
+    snprintf(path, sizeof path, "%s%s", by_name[i], user);
+    if (hide_path(path, err) < 0) return -1;
+  }
   return 0;
 }
 
@@ -477,13 +550,15 @@ int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
   size_t ndirs = sb->strict ? 3 : sb->scratch || sb->sealed ? 1 : 0;
   int rc = -1;
   for (size_t i = 0; i < nkeep; i++)
-    if (keep[i] && (i == 3 || under_tmp(keep[i], ndirs)) && (kept[i] = clone_tree(keep[i], err)) < 0)
+    if (keep[i] && (i == 3 || under_tmp(keep[i], ndirs)) &&
+        (kept[i] = clone_tree(keep[i], err)) < 0)
       goto out;
   if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) goto out;
   if (ndirs && private_tmp(ndirs, keep, kept, 3, err) < 0) goto out;
   if (mount_allow_list(sb, err) < 0) goto out;
   if (sb->state_root && bind_read_only(sb->state_root, err) < 0) goto out;
-  if (kept[3] >= 0 && (pl_mkdir_p(sb->scratch, 0700, err) < 0 || attach(kept[3], sb->scratch, err) < 0))
+  if (kept[3] >= 0 &&
+      (pl_mkdir_p(sb->scratch, 0700, err) < 0 || attach(kept[3], sb->scratch, err) < 0))
     goto out;
   rc = 0;
 out:
@@ -493,7 +568,7 @@ out:
   if (sb->config_dir && bind_read_only(sb->config_dir, err) < 0) return -1;
   if (sb->user_site && hide_dir(sb->user_site, err) < 0) return -1;
   if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
-  if (hide_session_services(err) < 0) return -1;
+  if (!sb->scratch && !sb->sealed && hide_session_services(sb, err) < 0) return -1;
   const char *places[WRITABLE_MAX];
   size_t nplaces = writable_places(sb, places);
   if ((sb->state_root && pin_ancestors(sb, sb->state_root, places, nplaces, err) < 0) ||
@@ -512,10 +587,10 @@ out:
 
 struct mnt {
   unsigned long id, parent;
-  char *point;   /* unescaped, in the line's buffer */
-  char *opts;    /* per-mount options: "ro,nosuid,..." */
+  char *point; /* unescaped, in the line's buffer */
+  char *opts;  /* per-mount options: "ro,nosuid,..." */
   char *fstype;
-  char *super;   /* superblock options */
+  char *super; /* superblock options */
 };
 
 #define MOUNTS_MAX 4096
@@ -648,7 +723,8 @@ int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, 
       return pl_fail(err, 0, "%s is mounted inside the overlay on %s", ms[i].point, sb->prefix);
   if (sb->state_root && check_read_only_tree(ms, n, sb->state_root, "pylock's state", err) < 0)
     return -1;
-  if (sb->config_dir && check_read_only_tree(ms, n, sb->config_dir, "pylock's configuration", err) < 0)
+  if (sb->config_dir &&
+      check_read_only_tree(ms, n, sb->config_dir, "pylock's configuration", err) < 0)
     return -1;
   if (sb->user_site) {
     const struct mnt *us = top_at(ms, n, sb->user_site);

@@ -78,6 +78,18 @@ int pl_path_check_ancestors(const char *path, const char *what, pl_error_t *err)
   return 0;
 }
 
+int pl_path_check_trusted(const char *path, const char *what, pl_error_t *err) {
+  cleanup_free char *real = realpath(path, NULL);
+  struct stat st;
+  if (real == NULL || stat(real, &st) < 0) return pl_fail(err, errno, "%s %s", what, path);
+  if ((st.st_uid != getuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return pl_fail_hint(err, EPERM, "make it yours and writable by you alone (chmod go-w)",
+                        "%s %s is owned by uid %u with mode %04o: someone else could change "
+                        "what pylock does",
+                        what, real, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+  return pl_path_check_ancestors(real, what, err);
+}
+
 /* Open the root at `path`; -1 with errno ENOENT when it does not exist. */
 static int open_root(const char *path, struct pl_state *s, pl_error_t *err) {
   s->path = realpath(path, NULL);

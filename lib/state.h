@@ -54,12 +54,17 @@ int pl_state_subdir(const struct pl_state *s, const char *name, bool create, pl_
 
 /* STATE/registries/<first 32 hex digits of sha256(url)>: the TUF state of
  * the registry at url (created, checked); newly allocated. */
-int pl_state_registry_path(const struct pl_state *s, const char *url, char **path,
-                           pl_error_t *err);
+int pl_state_registry_path(const struct pl_state *s, const char *url, char **path, pl_error_t *err);
 
 /* Is the directory or file open at fd the caller's and writable by nobody
  * else?  `path` names it in the error. */
 int pl_state_check_owned(int fd, const char *path, pl_error_t *err);
+
+/* Is the file or directory at `path` (symlinks followed) one pylock may
+ * trust: the caller's or root's, writable by nobody else, and so is every
+ * directory on the way to it?  `what` names it in the error.  ENOENT when it
+ * does not exist. */
+int pl_path_check_trusted(const char *path, const char *what, pl_error_t *err);
 
 /* Is every directory from / down to `path` (absolute, canonical; itself
  * excluded) owned by the caller or root, and writable by others only when

@@ -14,6 +14,7 @@
 #include "sha.h"
 #include "cleanup.h"
 #include "paths.h"
+#include "state.h"
 #include "file.h"
 #include "tuf.h"
 
@@ -108,8 +109,14 @@ int pl_trust_find(const char *name, char **path, pl_error_t *err) {
   if (!pl_trust_name_ok(name)) return pl_fail(err, 0, "invalid trusted root name \"%s\"", name);
   cleanup_free char *dir = NULL, *sys = pl_trust_system_dir();
   char *p = NULL;
-  if (pl_path_user_config("trust.d", &dir, NULL) == 0 && asprintf(&p, "%s/%s.json", dir, name) >= 0) {
+  /* A root someone else could have put there is no root of trust. */
+  if (pl_path_user_config("trust.d", &dir, NULL) == 0 &&
+      asprintf(&p, "%s/%s.json", dir, name) >= 0) {
     if (access(p, F_OK) == 0) {
+      if (pl_path_check_trusted(p, "trusted root", err) < 0) {
+        free(p);
+        return -1;
+      }
       *path = p;
       return 0;
     }
@@ -118,6 +125,10 @@ int pl_trust_find(const char *name, char **path, pl_error_t *err) {
   }
   if (sys && asprintf(&p, "%s/%s.json", sys, name) >= 0) {
     if (access(p, F_OK) == 0) {
+      if (pl_path_check_trusted(p, "trusted root", err) < 0) {
+        free(p);
+        return -1;
+      }
       *path = p;
       return 0;
     }
@@ -165,7 +176,8 @@ static int scan(const char *dir, bool system, struct pl_trust_entry **list, size
     cleanup_free char *raw = NULL;
     size_t len;
     pl_error_t pe = NULL;
-    if (e->path && pl_read_file_at(AT_FDCWD, e->path, PL_TUF_ROOT_MAX, &raw, &len, &pe) == 0 &&
+    if (e->path && pl_path_check_trusted(e->path, "trusted root", &pe) == 0 &&
+        pl_read_file_at(AT_FDCWD, e->path, PL_TUF_ROOT_MAX, &raw, &len, &pe) == 0 &&
         pl_tuf_check_root(raw, len, e->path, &e->version, &e->expires, &pe) == 0)
       e->valid = true;
     else

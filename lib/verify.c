@@ -28,7 +28,7 @@ struct verifier {
   struct pl_verify_report *r;
   const struct pl_manifest *expected; /* pylock's, or NULL */
   struct pl_manifest actual;          /* every regular file found, hashed */
-  char **claimed; /* every path some RECORD lists, relative to the prefix */
+  char **claimed;                     /* every path some RECORD lists, relative to the prefix */
   size_t nclaimed, cap;
   char path[PL_PATH_MAX + 1];
   char *buf;

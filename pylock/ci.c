@@ -214,9 +214,9 @@ static void give_terminal(int tty, pid_t pgrp) {
 struct child_setup {
   sigset_t forwarded, mask; /* mask: pylock's signal mask before the fork */
   struct sigaction saved[NSIG];
-  int tty;      /* the controlling terminal, or -1 */
-  bool fg;      /* pylock's group was its foreground group */
-  pid_t parent; /* pylock's pid */
+  int tty;                       /* the controlling terminal, or -1 */
+  bool fg;                       /* pylock's group was its foreground group */
+  pid_t parent;                  /* pylock's pid */
   const struct pl_run_opts *run; /* --strict, --no-network, --allow-write */
 };
 
@@ -294,12 +294,10 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
 }
 
 int pl_cmd_ci(int argc, char **argv) {
-  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                       {"no-network", no_argument, NULL, 'n'},
-                                       {"strict", no_argument, NULL, 's'},
-                                       {"allow-write", required_argument, NULL, 'w'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, 'j'},   {"no-network", no_argument, NULL, 'n'},
+      {"strict", no_argument, NULL, 's'}, {"allow-write", required_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
   bool json = false;
   struct pl_run_opts ro = {0};
   int c;

@@ -39,16 +39,19 @@ static void print_policy(const char *state) {
   printf("\nsandbox policy (pylock-run(1)); default mode: %s\n", strict ? "--strict" : "default");
   pl_cli_line(stdout, "  enforced by   %s",
               abi > 0 ? "Landlock, namespaces, seccomp" : "read-only mounts, namespaces, seccomp");
-  pl_cli_line(stdout, "  writable      the project, /tmp, /var/tmp, /dev/shm, %s", cache ? cache : "~/.cache");
+  pl_cli_line(stdout, "  writable      the project, /tmp, /var/tmp, /dev/shm, %s",
+              cache ? cache : "~/.cache");
   for (size_t i = 0; cfg && i < cfg->nallow_write; i++)
     pl_cli_line(stdout, "                %s (allow-write)", cfg->allow_write[i]);
-  pl_cli_line(stdout, "  read-only     everything else: pylock's state (%s), %s,", state ? state : "?",
-              config ? config : "~/.config/pylock");
+  pl_cli_line(stdout, "  read-only     everything else: pylock's state (%s), %s,",
+              state ? state : "?", config ? config : "~/.config/pylock");
   pl_cli_line(stdout, "                the interpreter, the project's .git/hooks and .git/config");
   pl_cli_line(stdout, "  hidden        the user site (~/.local/lib/pythonX.Y); the session bus and "
                       "the user service manager");
-  pl_cli_line(stdout, "  denied        mount, new user namespaces, keyctl, bpf, module loading, "
-                      "TIOCSTI%s", abi > 0 ? "; ptrace and signals outside the sandbox" : "; ptrace");
+  pl_cli_line(stdout,
+              "  denied        mount, new user namespaces, keyctl, bpf, module loading, "
+              "TIOCSTI%s",
+              abi > 0 ? "; ptrace and signals outside the sandbox" : "; ptrace");
   pl_cli_line(stdout, "  --strict      also: home read-only but the project, a private /tmp, no "
                       "network, no unix sockets, no ptrace or io_uring");
 }

@@ -22,8 +22,8 @@ static void usage(FILE *out) {
                "  -h, --help  print this help and exit\n");
 }
 
-static const char *const keys[] = {"project", "state",      "generation", "layer", "python",
-                                   "version", "prefix",     "state-root", "cache", "sandbox"};
+static const char *const keys[] = {"project", "state",  "generation", "layer", "python",
+                                   "version", "prefix", "state-root", "cache", "sandbox"};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 int pl_cmd_info(int argc, char **argv) {

@@ -155,7 +155,8 @@ static int fresh_state(const struct pl_state *st, const char *root, char **path,
   pl_project_id(root, id);
   snprintf(rel, sizeof rel, "%s/%s", PL_STATE_PROJECTS, id);
   struct stat sst;
-  if (fstatat(st->fd, rel, &sst, AT_SYMLINK_NOFOLLOW) == 0 && pl_remove_tree_at(st->fd, rel, err) < 0)
+  if (fstatat(st->fd, rel, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+      pl_remove_tree_at(st->fd, rel, err) < 0)
     return -1;
   return pl_project_state_open(st, root, true, path, err);
 }

@@ -407,8 +407,7 @@ static int verify_cmd(struct args *a) {
                 url);
     root = strdup(tofu);
   }
-  struct pl_tuf_options o = {
-      .url = url, .root_path = root, .state_dir = a->state, .ca_bundle = ca};
+  struct pl_tuf_options o = {.url = url, .root_path = root, .state_dir = a->state, .ca_bundle = ca};
   struct pl_tuf *t = NULL;
   int r = pl_tuf_update(&o, &t, &err);
   if (tmp_made) {

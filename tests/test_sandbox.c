@@ -53,19 +53,23 @@ static int check(const char *info, bool any, const char **why) {
 
 static void test_mounts_as_pylock_makes_them_pass(void **state) {
   const char *why;
-  assert_int_equal(check(HOST OVERLAY("65", "ro,nosuid,nodev,relatime", LAYER) REST, false, &why), 0);
+  assert_int_equal(check(HOST OVERLAY("65", "ro,nosuid,nodev,relatime", LAYER) REST, false, &why),
+                   0);
 }
 
 static void test_mounts_of_another_project_or_generation_are_refused(void **state) {
   const char *why;
-  const char *other = HOST OVERLAY("65", "ro", STATE "/projects/evil-0000000000000000/generations/3") REST;
+  const char *other =
+      HOST OVERLAY("65", "ro", STATE "/projects/evil-0000000000000000/generations/3") REST;
   assert_int_equal(check(other, false, &why), -1);
   assert_non_null(strstr(why, "is not of"));
   assert_int_equal(check(other, true, &why), -1);
-  const char *older = HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/2") REST;
+  const char *older =
+      HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/2") REST;
   assert_int_equal(check(older, false, &why), -1);
   assert_int_equal(check(older, true, &why), 0); /* the shim's "inside this project" */
-  const char *prefixed = HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/3x") REST;
+  const char *prefixed =
+      HOST OVERLAY("65", "ro", STATE "/projects/app-0123456789abcdef/generations/3x") REST;
   assert_int_equal(check(prefixed, true, &why), -1);
 }
 
@@ -89,29 +93,33 @@ static void test_a_mount_over_or_inside_the_overlay_is_refused(void **state) {
 
 static void test_writable_state_or_configuration_is_refused(void **state) {
   const char *why;
-  const char *rw_state = HOST OVERLAY("65", "ro", LAYER)
-      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock rw,nosuid - ext4 "
-      "/dev/vda1 rw\n"
-      "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n"
-      "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  const char *rw_state = HOST OVERLAY(
+      "65", "ro",
+      LAYER) "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock rw,nosuid - ext4 "
+             "/dev/vda1 rw\n"
+             "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n"
+             "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
   assert_int_equal(check(rw_state, false, &why), -1);
   assert_non_null(strstr(why, "pylock's state"));
   const char *rw_below = HOST OVERLAY("65", "ro", LAYER) REST
       "71 66 0:50 / /home/u/.local/state/pylock/cache rw - tmpfs tmpfs rw\n";
   assert_int_equal(check(rw_below, false, &why), -1);
   assert_non_null(strstr(why, "is writable below"));
-  const char *no_config = HOST OVERLAY("65", "ro", LAYER)
-      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
-      "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  const char *no_config = HOST OVERLAY(
+      "65", "ro", LAYER) "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - "
+                         "ext4 /dev/vda1 rw\n"
+                         "68 22 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
   assert_int_equal(check(no_config, false, &why), -1);
   assert_non_null(strstr(why, "configuration"));
 }
 
 static void test_a_visible_user_site_is_refused(void **state) {
   const char *why;
-  const char *site = HOST OVERLAY("65", "ro", LAYER)
-      "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
-      "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n";
+  const char *site = HOST OVERLAY(
+      "65", "ro",
+      LAYER) "66 22 254:1 /home/u/.local/state/pylock /home/u/.local/state/pylock ro - ext4 "
+             "/dev/vda1 rw\n"
+             "67 22 254:1 /home/u/.config/pylock /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n";
   assert_int_equal(check(site, false, &why), -1);
   assert_non_null(strstr(why, "user site"));
 }
@@ -127,10 +135,9 @@ static void test_escaped_mount_points_are_read(void **state) {
   s2.prefix = "/opt/my python";
   s2.user_site = NULL;
   s2.config_dir = NULL;
-  const char *info = HOST
-      "65 22 0:40 / /opt/my\\040python ro - overlay none ro,lowerdir+=" LAYER
-      ",lowerdir+=/opt/my\\040python,userxattr\n"
-      "66 22 254:1 / /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n";
+  const char *info = HOST "65 22 0:40 / /opt/my\\040python ro - overlay none ro,lowerdir+=" LAYER
+                          ",lowerdir+=/opt/my\\040python,userxattr\n"
+                          "66 22 254:1 / /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n";
   pl_error_t err = NULL;
   assert_int_equal(pl_sandbox_check_mounts(info, &s2, false, &err), 0);
 }
