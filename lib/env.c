@@ -132,8 +132,9 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
     for (size_t i = 0; i < nids; i++)
       free(ids[i]);
     free(ids);
-    if (same &&
-        pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0)
+    /* It sat where a sandbox could write: trusted on first use, no more. */
+    if (same && (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_TOFU, "", 0, 0600, err) < 0 ||
+                 pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0))
       return -1;
   }
   pl_error_free(&ignored);
@@ -146,31 +147,62 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
   return 0;
 }
 
+/* May the interpreter at `python` run for this project?  pylock.toml names
+ * it, and a pull request writes pylock.toml: never one in the project (or
+ * anywhere someone else could write), and for a runner only the one it
+ * chose or one root installed.  It runs in sandboxes only (interp.c). */
+static int interpreter_allowed(const struct pl_env *e, const char *python, pl_error_t *err) {
+  if (python[0] != '/')
+    return pl_fail_hint(err, EPERM, "name it by its absolute path in [tool.pylock] python",
+                        "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE,
+                        python);
+  cleanup_free char *real = realpath(python, NULL);
+  if (real == NULL) return pl_fail(err, errno, "interpreter %s", python);
+  size_t n = strlen(e->root);
+  if (strncmp(real, e->root, n) == 0 && (real[n] == '/' || real[n] == '\0'))
+    return pl_fail_hint(err, EPERM, "use an interpreter installed outside the project",
+                        "%s names the interpreter %s, which lies in the project itself",
+                        PL_LOCK_FILE, python);
+  if (pl_path_check_trusted(real, "interpreter", err) < 0) return -1;
+  if (e->runner && !(e->python && strcmp(e->python, python) == 0)) {
+    struct stat st;
+    if (stat(real, &st) < 0) return pl_fail(err, errno, "interpreter %s", python);
+    if (st.st_uid != 0)
+      return pl_fail_hint(err, EPERM, "choose the runner's interpreter with: --python PATH",
+                          "%s names the interpreter %s (owned by uid %u): on a runner, only one "
+                          "root installed or one --python names is used",
+                          PL_LOCK_FILE, python, (unsigned)st.st_uid);
+  }
+  return 0;
+}
+
 /* A project without state yet (a fresh checkout, a moved project, or one
  * in the old layout): its state made for the interpreter pylock.toml names. */
 static int create_state(struct pl_env *e, bool old_layout, pl_error_t *err) {
-  if (e->lf.python == NULL)
+  const char *python = e->python ? e->python : e->lf.python;
+  if (python == NULL)
     return pl_fail_hint(err, ENOENT, "create the project with: pylock init",
                         "%s/%s names no base interpreter ([tool.pylock] python)", e->root,
                         PL_LOCK_FILE);
+  if (interpreter_allowed(e, python, err) < 0) return -1;
   struct pl_interp in = {0};
   cleanup_close int probe_cache = pl_state_subdir(&e->state, PL_STATE_INTERP, true, err);
   if (probe_cache < 0) return -1;
-  if (pl_interp_probe(e->lf.python, probe_cache, &in, err) < 0)
+  if (pl_interp_probe(python, probe_cache, &in, err) < 0)
     return pl_error_set_hint(err, "install that interpreter, or re-create the project with "
                                   "pylock init --python PATH");
   int r = -1;
   cleanup_free char *text = pl_interp_format(&in);
   if (e->lf.python_version && strcmp(e->lf.python_version, in.version) != 0) {
     if (!same_minor(e->lf.python_version, in.version)) {
-      pl_fail(err, 0, "%s is Python %s, but %s was locked on %s", e->lf.python, in.version,
+      pl_fail(err, 0, "%s is Python %s, but %s was locked on %s", python, in.version,
               PL_LOCK_FILE, e->lf.python_version);
       pl_error_set_hint(err, "install Python %s at %s, or re-lock on this one: pylock lock",
-                        e->lf.python_version, e->lf.python);
+                        e->lf.python_version, python);
       goto out;
     }
-    say(e, "pylock: %s is Python %s; %s was locked on %s (same minor version): going on",
-        e->lf.python, in.version, PL_LOCK_FILE, e->lf.python_version);
+    say(e, "pylock: %s is Python %s; %s was locked on %s (same minor version): going on", python,
+        in.version, PL_LOCK_FILE, e->lf.python_version);
   }
   if (text == NULL) {
     pl_fail(err, ENOMEM, "interpreter record");
@@ -189,13 +221,16 @@ out:
   return r;
 }
 
-int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
-                void *progress_ctx, pl_error_t *err) {
+int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *err) {
   memset(e, 0, sizeof *e);
   e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
-  e->progress = progress;
-  e->progress_ctx = progress_ctx;
-  if (pl_project_find(dir, &e->root, err) < 0) return -1;
+  e->progress = o->progress;
+  e->progress_ctx = o->progress_ctx;
+  e->offline = o->offline;
+  e->runner = o->runner;
+  e->trusted = o->trusted;
+  e->python = o->python;
+  if (pl_project_find(o->dir, &e->root, err) < 0) return -1;
   e->root_fd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (e->root_fd < 0) return pl_fail(err, errno, "open %s", e->root);
   if (pl_read_file_at(e->root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &e->lock_text, &e->lock_len,
@@ -213,12 +248,27 @@ int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, cons
   if (pl_read_file_at(e->state_fd, PL_INTERP_FILE, INTERP_FILE_MAX, &text, NULL, err) < 0 ||
       pl_interp_parse(text, &e->in, err) < 0)
     return pl_error_set_hint(err, "remove %s and run: pylock sync", e->state_path);
+  /* A runner's state may have been made for another job's pylock.toml: the
+   * interpreter it records must pass this job's rules, and be the one named. */
+  const char *want = e->python ? e->python : e->lf.python;
+  if (e->runner && want && strcmp(want, e->in.python) != 0)
+    return pl_fail_hint(err, EPERM, "remove the project's state, then run again: rm -rf %s",
+                        "the environment of %s was made for the interpreter %s, not %s",
+                        e->root, e->in.python, want);
+  if (e->runner && interpreter_allowed(e, e->in.python, err) < 0) return -1;
   if (pl_path_user_site(e->in.short_version, &e->user_site, err) < 0) return -1;
   return 0;
 }
 
+int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
+                void *progress_ctx, pl_error_t *err) {
+  struct pl_env_opts o = {.dir = dir, .progress = progress, .progress_ctx = progress_ctx};
+  return pl_env_open_with(e, &o, err);
+}
+
 void pl_env_close(struct pl_env *e) {
   free(e->root);
+  free(e->anchor);
   free(e->state_path);
   pl_state_close(&e->state);
   free(e->lock_text);
@@ -296,8 +346,14 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
                  PL_LOCK_FILE);
     goto out;
   }
-  if (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0644, err) < 0)
+  /* Trusted on first use: marked so, since a runner must not take it. */
+  if (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_TOFU, "", 0, 0600, err) < 0 ||
+      pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0)
     goto out;
+  say(e,
+      "pylock: trusting the registry root %s/1.root.json (version %lld), signed by the %zu root "
+      "key(s) %s pins",
+      e->lf.registry, (long long)version, nids, PL_LOCK_FILE);
   r = 0;
 out:
   for (size_t i = 0; i < nids; i++)
@@ -307,6 +363,66 @@ out:
   return r;
 }
 
+/* A root of the user's or the admin's trust store whose root key ids are
+ * those pylock.toml pins: the runner trusts it; the lock merely names it. */
+static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_error_t *err) {
+  struct pl_trust_entry *list = NULL;
+  size_t n = 0;
+  if (e->lf.nroot_keyids == 0 || pl_trust_list(&list, &n, err) < 0) return e->lf.nroot_keyids ? -1 : 0;
+  for (size_t i = 0; i < n && *path == NULL; i++) {
+    if (!list[i].valid || list[i].shadowed) continue;
+    cleanup_free char *raw = NULL;
+    size_t len = 0;
+    char **ids = NULL;
+    size_t nids = 0;
+    pl_error_t e2 = NULL;
+    if (pl_read_file_at(AT_FDCWD, list[i].path, PL_TUF_ROOT_MAX, &raw, &len, &e2) == 0 &&
+        pl_root_keyids(raw, len, list[i].path, &ids, &nids, &e2) == 0) {
+      bool same = nids == e->lf.nroot_keyids;
+      for (size_t k = 0; same && k < nids; k++)
+        same = strcmp(ids[k], e->lf.root_keyids[k]) == 0;
+      if (same) {
+        *path = strdup(list[i].path);
+        *name = strdup(list[i].name);
+      }
+    }
+    for (size_t k = 0; k < nids; k++)
+      free(ids[k]);
+    free(ids);
+    pl_error_free(&e2);
+  }
+  pl_trust_list_free(list, n);
+  return 0;
+}
+
+/* The root a runner anchors to (see pl_env_opts): --trusted, the trust
+ * store's root that pylock.toml names or whose keys it pins, or the state's
+ * root when the user gave it (init --root), never one trusted on first use. */
+static int runner_root(struct pl_env *e, char **root, pl_error_t *err) {
+  cleanup_free char *name = NULL;
+  const char *want = e->trusted ? e->trusted : e->lf.registry_trusted;
+  if (want) {
+    if (pl_trust_find(want, root, err) < 0) return -1;
+    return asprintf(&e->anchor, "%s (%s)", want, *root) < 0 ? pl_fail(err, ENOMEM, "trust") : 0;
+  }
+  if (trusted_root_for_pins(e, root, &name, err) < 0) return -1;
+  if (*root)
+    return asprintf(&e->anchor, "%s (%s)", name, *root) < 0 ? pl_fail(err, ENOMEM, "trust") : 0;
+  if (faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+      faccessat(e->state_fd, PL_REGISTRY_ROOT_TOFU, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (asprintf(root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0 ||
+        (e->anchor = strdup(*root)) == NULL)
+      return pl_fail(err, ENOMEM, "trust");
+    return 0;
+  }
+  return pl_fail_hint(err, EPERM,
+                      "trust the registry's root on this runner: pylock trust add ROOT.json "
+                      "--name NAME (or pass --trusted NAME)",
+                      "no root this runner trusts vouches for %s: a pull request's pylock.toml "
+                      "may name the registry and pin its keys, not make them trusted",
+                      e->lf.registry);
+}
+
 int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (e->tuf) return 0;
   if (e->lf.registry == NULL)
@@ -314,7 +430,12 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
         err, ENOENT, "name one when creating the project: pylock init --registry URL --root FILE",
         "%s names no registry ([tool.pylock] registry)", PL_LOCK_FILE);
   cleanup_free char *root = NULL, *state = NULL;
-  if (faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (e->runner) {
+    if (runner_root(e, &root, err) < 0) return -1;
+  } else if (e->trusted && pl_trust_find(e->trusted, &root, err) < 0) {
+    return -1;
+  } else if (root == NULL &&
+             faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
     if (e->lf.registry_trusted) {
       if (pl_trust_find(e->lf.registry_trusted, &root, err) < 0) return -1;
     } else if (anchor_from_pinned_keyids(e, err) < 0) {
@@ -323,6 +444,7 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   }
   if (root == NULL && asprintf(&root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0)
     return pl_fail(err, ENOMEM, "trust");
+  if (e->anchor == NULL && (e->anchor = strdup(root)) == NULL) return pl_fail(err, ENOMEM, "trust");
   const char *ca = NULL;
   if (pl_state_registry_path(&e->state, e->lf.registry, &state, err) < 0 ||
       pl_config_ca_bundle(&ca, err) < 0)
@@ -370,8 +492,10 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
     /* A fresh checkout has no generation yet: resolve on an empty one. */
     pl_error_free(err);
     unsigned n;
+    struct pl_gen_manifest none = {0};
     if (pl_gen_next(e->state_fd, &n, err) < 0 ||
         pl_envgen_create(e->state_fd, n, &e->in, err) < 0 ||
+        pl_env_write_gen_manifest(e->state_fd, n, &none, err) < 0 ||
         pl_gen_switch(e->state_fd, n, err) < 0 ||
         pl_project_current(e->state_path, e->state_fd, &gen, &layer, err) < 0)
       return -1;
@@ -607,8 +731,60 @@ static int gen_manifest_name(unsigned n, char *buf, size_t cap) {
   return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
+int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+                              pl_error_t *err) {
+  char name[64];
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
+  if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
+  return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
+}
+
+/* A cache tree's manifest, as its marker vouches for it, into m. */
+static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t,
+                          struct pl_manifest *m, pl_error_t *err) {
+  char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  struct pl_manifest tm;
+  snprintf(rel, sizeof rel, "%s/%s", t->key, PL_TREE_MANIFEST);
+  if (pl_read_file_at(c->trees_fd, rel, PL_MANIFEST_MAX_BYTES, &text, &len, err) < 0 ||
+      pl_sha256_hex(text, len, hex, err) < 0)
+    return pl_error_wrap(err, "cache tree %s", t->key);
+  if (strcmp(hex, t->manifest) != 0)
+    return pl_fail_hint(err, EIO, "remove it and sync again: pylock cache clean",
+                        "cache tree %s: its manifest is not the one it was built with", t->key);
+  if (pl_manifest_parse(text, len, rel, &tm, err) < 0) return -1;
+  int r = 0;
+  for (size_t k = 0; r == 0 && k < tm.n; k++)
+    r = pl_manifest_add(m, tm.e[k].path, tm.e[k].size, tm.e[k].mode, tm.e[k].sha256, err);
+  pl_manifest_free(&tm);
+  return r;
+}
+
+/* The generation's own files in place of the trees' (a RECORD rewritten to
+ * list REQUESTED), then all sorted. */
+static int merge_own_files(struct pl_manifest *all, const struct pl_manifest *own,
+                           pl_error_t *err) {
+  pl_manifest_sort(all);
+  for (size_t k = 0; k < own->n; k++) {
+    struct pl_manifest_entry *have = (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
+    if (have) {
+      have->size = own->e[k].size;
+      have->mode = own->e[k].mode;
+      memcpy(have->sha256, own->e[k].sha256, PL_SHA256_HEX);
+    } else if (pl_manifest_add(all, own->e[k].path, own->e[k].size, own->e[k].mode,
+                               own->e[k].sha256, err) < 0) {
+      return -1;
+    }
+  }
+  pl_manifest_sort(all);
+  return 0;
+}
+
 /* The files a generation has of its own (REQUESTED, its RECORD), hashed. */
-static int add_own_files(int gen_fd, const char *dist_info, struct pl_gen_manifest *g,
+static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *m,
                          pl_error_t *err) {
   const char *names[] = {"REQUESTED", "RECORD"};
   for (size_t i = 0; i < 2; i++) {
@@ -617,7 +793,7 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_gen_manife
     mode_t mode;
     snprintf(path, sizeof path, "%s/%s", dist_info, names[i]);
     if (pl_manifest_hash_file(gen_fd, path, hex, &size, &mode, err) < 0 ||
-        pl_manifest_add(&g->files, path, size, mode, hex, err) < 0)
+        pl_manifest_add(m, path, size, mode, hex, err) < 0)
       return -1;
   }
   return 0;
@@ -697,11 +873,10 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   if (open_cache(e, &c, err) < 0) return -1;
   int rc = -1;
   unsigned n = 0;
-  char tmpname[64] = "", final[64] = "", manifest[64] = "";
+  char tmpname[64] = "", final[64] = "";
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
-  cleanup_free char *mtext = NULL;
-  size_t mlen = 0;
+  struct pl_manifest own = {0};
   double t0 = now_ms();
   for (size_t i = 0; i < e->lf.npackages; i++)
     if (ensure_cached_wheel(e, &c, chosen_wheel(&e->lf.packages[i], NULL), &res->fetched, err) < 0)
@@ -737,8 +912,9 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     struct pl_link_stats st = {0};
     int r = pl_envgen_link_tree(gen_fd, tree.fd, &st, err);
     if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree.key, tree.manifest, w->name, err);
+    if (r == 0) r = add_tree_files(&c, &tree, &gm.files, err);
     if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree.dist_info, err);
-    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &gm, err);
+    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &own, err);
     pl_cache_tree_release(&tree);
     if (r < 0) goto out;
     res->files += st.hardlinked + st.reflinked + st.copied;
@@ -752,10 +928,8 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     pl_fail(err, errno, "fsync %s", tmpname);
     goto out;
   }
-  pl_manifest_sort(&gm.files);
-  if (gen_manifest_name(n, manifest, sizeof manifest) < 0 ||
-      pl_gen_manifest_format(&gm, &mtext, &mlen, err) < 0 ||
-      pl_write_file_atomic_at(e->state_fd, manifest, mtext, mlen, 0400, err) < 0)
+  if (merge_own_files(&gm.files, &own, err) < 0 ||
+      pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
     goto out;
   if (pl_env_write_meta(e->root_fd, e->state_fd, n, &e->lf, err) < 0) goto out;
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
@@ -774,6 +948,7 @@ out:
                       "pylock sync",
                       e->state.path);
   pl_gen_manifest_free(&gm);
+  pl_manifest_free(&own);
   pl_cache_close(&c);
   return rc;
 }
@@ -899,10 +1074,9 @@ static int issuef(char ***lines, size_t *n, const char *fmt, ...) {
   return add_line(lines, n, line);
 }
 
-/* What generation n must hold, from its manifest and the manifests of the
- * cache trees it names (each checked against the digest it recorded); and
- * whether those trees are the wheels the lock pins.  0 with *have false
- * when the generation has no manifest (an issue says so). */
+/* What generation n must hold: its manifest (every file, made at its sync,
+ * whatever became of the cache since), built from the wheels the lock pins.
+ * 0 with *have false when the generation has no manifest (an issue says so). */
 static int load_expected(struct pl_env *e, unsigned n, struct pl_manifest *out, bool *have,
                          char ***issues, size_t *nissues, pl_error_t *err) {
   char name[64];
@@ -920,50 +1094,7 @@ static int load_expected(struct pl_env *e, unsigned n, struct pl_manifest *out, 
   }
   struct pl_gen_manifest g;
   if (pl_gen_manifest_parse(text, len, name, &g, err) < 0) return -1;
-  struct pl_cache c;
-  int rc = open_cache(e, &c, err);
-  for (size_t i = 0; rc == 0 && i < g.ntrees; i++) {
-    char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
-    cleanup_free char *mt = NULL;
-    size_t ml = 0;
-    struct pl_manifest tm;
-    snprintf(rel, sizeof rel, "%s/%s", g.trees[i].key, PL_TREE_MANIFEST);
-    if (pl_read_file_at(c.trees_fd, rel, PL_MANIFEST_MAX_BYTES, &mt, &ml, &e2) < 0 ||
-        pl_sha256_hex(mt, ml, hex, &e2) < 0) {
-      rc = issuef(issues, nissues, "cache tree %s of %s: %s", g.trees[i].key, g.trees[i].wheel,
-                  e2->msg);
-      pl_error_free(&e2);
-      continue;
-    }
-    if (strcmp(hex, g.trees[i].digest) != 0) {
-      rc = issuef(issues, nissues,
-                  "cache tree %s of %s: its manifest changed since generation %u was built",
-                  g.trees[i].key, g.trees[i].wheel, n);
-      continue;
-    }
-    if (pl_manifest_parse(mt, ml, rel, &tm, err) < 0) {
-      rc = -1;
-      break;
-    }
-    for (size_t k = 0; rc == 0 && k < tm.n; k++)
-      rc = pl_manifest_add(out, tm.e[k].path, tm.e[k].size, tm.e[k].mode, tm.e[k].sha256, err);
-    pl_manifest_free(&tm);
-  }
-  pl_manifest_sort(out);
-  /* The generation's own files stand for the tree's (a RECORD rewritten). */
-  for (size_t k = 0; rc == 0 && k < g.files.n; k++) {
-    struct pl_manifest_entry *have_it =
-        (struct pl_manifest_entry *)pl_manifest_find(out, g.files.e[k].path);
-    if (have_it) {
-      have_it->size = g.files.e[k].size;
-      have_it->mode = g.files.e[k].mode;
-      memcpy(have_it->sha256, g.files.e[k].sha256, PL_SHA256_HEX);
-    } else {
-      rc = pl_manifest_add(out, g.files.e[k].path, g.files.e[k].size, g.files.e[k].mode,
-                           g.files.e[k].sha256, err);
-    }
-  }
-  pl_manifest_sort(out);
+  int rc = 0;
   /* Built from exactly the wheels the lock pins. */
   for (size_t i = 0; rc == 0 && i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
@@ -978,12 +1109,13 @@ static int load_expected(struct pl_env *e, unsigned n, struct pl_manifest *out, 
   if (rc == 0 && g.ntrees != e->lf.npackages)
     rc = issuef(issues, nissues, "generation %u holds %zu wheels, %s pins %zu", n, g.ntrees,
                 PL_LOCK_FILE, e->lf.npackages);
-  if (c.path) pl_cache_close(&c);
-  pl_gen_manifest_free(&g);
   if (rc < 0) {
-    pl_manifest_free(out);
+    pl_gen_manifest_free(&g);
     return (*err) ? -1 : pl_fail(err, ENOMEM, "verify");
   }
+  *out = g.files;
+  memset(&g.files, 0, sizeof g.files);
+  pl_gen_manifest_free(&g);
   *have = true;
   return 0;
 }

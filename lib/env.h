@@ -18,6 +18,7 @@
 #include "tuf.h"
 
 #define PL_REGISTRY_ROOT_FILE "registry-root.json"
+#define PL_REGISTRY_ROOT_TOFU "registry-root.tofu" /* present: trusted on first use */
 
 struct pl_env {
   char *root;            /* the project directory, absolute */
@@ -32,14 +33,36 @@ struct pl_env {
   struct pl_tuf *tuf; /* after pl_env_update_trust */
   int change_lock;    /* held by pl_env_begin_change, else -1 */
   bool offline;       /* --offline: the registry's last verified metadata, nothing fetched */
+  bool runner;        /* ci, sync --frozen: pylock.toml is a pull request's (see below) */
+  const char *trusted; /* --trusted NAME: the root to anchor to */
+  const char *python;  /* --python PATH: the interpreter the runner chose */
+  char *anchor;        /* after pl_env_update_trust: which root it anchored to */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
 };
 
-/* Open the project at `dir` (NULL: nearest pylock.toml upward).  A project
- * without state (a fresh checkout, a moved or copied project) gets it, for
- * the interpreter its pylock.toml names; one in the old layout (.pylock/ in
- * the project) is moved.  `progress` may be NULL. */
+/* How much a project's pylock.toml is trusted.  Always: the interpreter it
+ * names must be an absolute path outside the project, the caller's or
+ * root's and writable by nobody else (and all the way to it), and it only
+ * ever runs in sandboxes.  `runner` (ci, sync --frozen: the lock may be a
+ * pull request's) adds: the interpreter is the one --python names, or one
+ * root installed; and the registry root is one the runner trusts -- --trusted
+ * NAME, a root in the trust store (the one pylock.toml names, or the one
+ * whose keys it pins), or one the user gave `pylock init` -- never a root
+ * anchored on first use from keys a checkout pins. */
+struct pl_env_opts {
+  const char *dir; /* NULL: nearest pylock.toml upward */
+  void (*progress)(void *ctx, const char *msg);
+  void *progress_ctx;
+  bool offline, runner;
+  const char *trusted, *python;
+};
+
+/* Open the project at o->dir.  A project without state (a fresh checkout, a
+ * moved or copied project) gets it, for the interpreter its pylock.toml (or
+ * o->python) names; one in the old layout (.pylock/ in the project) is
+ * moved.  `progress` may be NULL. */
+int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *err);
 int pl_env_open(struct pl_env *e, const char *dir, void (*progress)(void *, const char *),
                 void *progress_ctx, pl_error_t *err);
 void pl_env_close(struct pl_env *e);
@@ -85,6 +108,11 @@ int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *
  * as it is now (sha256, size, mtime), and the sandbox settings `lf` makes. */
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
                       pl_error_t *err);
+
+struct pl_gen_manifest;
+/* Write generations/N.manifest (manifest.h) atomically. */
+int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+                              pl_error_t *err);
 
 /* The project's own sandbox settings ([tool.pylock] strict,
  * [tool.pylock.sandbox]), as a generation's record keeps them. */

@@ -9,8 +9,9 @@
  *
  *   a generation's N.manifest (beside generations/N in the project's state):
  *   the trees it is made of, each with the sha256 of its .manifest and the
- *   wheel it came from, and the files the generation has of its own (a
- *   REQUESTED, the RECORD rewritten to list it).
+ *   wheel it came from, and every file the generation holds -- the trees'
+ *   and its own (a REQUESTED, the RECORD rewritten to list it) -- so that it
+ *   can be verified whatever became of the cache since.
  *
  * Text, one entry a line, sorted by path; paths hold no newline (wheel paths
  * are checked long before: archive_path.h).

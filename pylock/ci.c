@@ -16,23 +16,29 @@
 #include "verify.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: pylock ci [--json] [--strict] [--no-network] [--allow-write PATH]... [--] "
-               "CMD [ARGS...]\n\n"
-               "For a CI job on a fresh runner: rebuild the environment exactly from pylock.toml\n"
-               "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
-               "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
-               "phase before it failed); a CMD killed by a signal kills pylock ci with it.\n\n"
-               "Options:\n"
-               "  --json      after CMD, print one JSON summary line on stderr: {\"ok\", "
-               "\"generation\",\n"
-               "              \"packages\", \"fetched\", \"unpacked\", \"files\", \"phases_ms\": "
-               "{\"sync\",\n"
-               "              \"verify\", \"run\"}, \"installed\": [\"name==version\"...],\n"
-               "              \"exit_status\" | \"signal\", \"error\"}\n"
-               "  -s, --strict            run CMD as 'pylock run --strict' would (pylock-run(1))\n"
-               "  -n, --no-network        own network namespace with only loopback up\n"
-               "  -w, --allow-write PATH  let CMD write PATH too (repeatable)\n"
-               "  -h, --help  print this help and exit\n");
+  fprintf(out,
+          "usage: pylock ci [--json] [--python PATH] [--trusted NAME] [--offline] [--strict]\n"
+          "                 [--no-network] [--allow-write PATH]... [--] CMD [ARGS...]\n\n"
+          "For a CI job on a fresh runner: rebuild the environment exactly from pylock.toml\n"
+          "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
+          "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
+          "phase before it failed); a CMD killed by a signal kills pylock ci with it.\n"
+          "pylock.toml may come from a pull request: ci uses only an interpreter the runner\n"
+          "chose (--python, or one root installed) and a registry root the runner trusts\n"
+          "(--trusted, or a root of 'pylock trust' with the keys pylock.toml pins).\n\n"
+          "Options:\n"
+          "  --json                  after CMD, print one JSON summary line on stderr: {\"ok\",\n"
+          "                          \"generation\", \"packages\", \"fetched\", \"unpacked\",\n"
+          "                          \"files\", \"phases_ms\": {\"sync\", \"verify\", \"run\"},\n"
+          "                          \"root\", \"installed\": [\"name==version\"...],\n"
+          "                          \"exit_status\" | \"signal\", \"error\"}\n"
+          "  --python PATH           the interpreter to build on, instead of the lock's\n"
+          "  --trusted NAME          anchor the registry to this root of 'pylock trust'\n"
+          "  --offline               use the registry's metadata as last verified\n"
+          "  -s, --strict            run CMD as 'pylock run --strict' would (pylock-run(1))\n"
+          "  -n, --no-network        own network namespace with only loopback up\n"
+          "  -w, --allow-write PATH  let CMD write PATH too (repeatable)\n"
+          "  -h, --help              print this help and exit\n");
 }
 
 static double now_ms(void) {
@@ -49,6 +55,7 @@ struct summary {
   const char *error;
   char **installed; /* "name==version", from the lock the environment was built from */
   size_t ninstalled;
+  char *root; /* the registry root the environment was checked against */
 };
 
 /* "SIGTERM", "SIGRTMIN+2", "SIGRTMAX-1" (as bash's kill -l names them), or the
@@ -74,6 +81,11 @@ static void print_json(FILE *f, const struct summary *s) {
           "%zu, \"files\": %llu, \"phases_ms\": {\"sync\": %.1f, \"verify\": %.1f, \"run\": %.1f}",
           s->ok ? "true" : "false", s->sync.generation, s->sync.packages, s->sync.fetched,
           s->sync.built, (unsigned long long)s->sync.files, s->sync_ms, s->verify_ms, s->run_ms);
+  fputs(", \"root\": ", f);
+  if (s->root)
+    pl_cli_json_string(f, s->root);
+  else
+    fputs("null", f);
   fputs(", \"installed\": [", f);
   for (size_t i = 0; i < s->ninstalled; i++) {
     if (i) fputs(", ", f);
@@ -114,10 +126,12 @@ static void print_summary(const struct summary *s, bool json) {
   free(buf);
 }
 
-/* sync --frozen, then verify; 0 when the environment is ready. */
-static int prepare(struct summary *s, pl_error_t *err) {
+/* sync --frozen, then verify; 0 when the environment is ready.  The lock
+ * is the pull request's: only the interpreter and the registry root the
+ * runner trusts are used (pl_env_opts). */
+static int prepare(struct summary *s, const struct pl_sync_opts *so, pl_error_t *err) {
   double t0 = now_ms();
-  if (pl_sync_project(true, &s->sync, err) < 0) return -1;
+  if (pl_sync_project(so, &s->sync, &s->root, err) < 0) return -1;
   double t1 = now_ms();
   s->sync_ms = t1 - t0;
   struct pl_env e;
@@ -125,7 +139,12 @@ static int prepare(struct summary *s, pl_error_t *err) {
   char **lock_issues = NULL;
   size_t nlock = 0;
   int rc = -1;
-  if (pl_env_open(&e, pl_cli.project, NULL, NULL, err) == 0 &&
+  struct pl_env_opts eo = {.dir = pl_cli.project,
+                           .offline = true, /* sync has just updated and checked the metadata */
+                           .runner = true,
+                           .trusted = so->trusted,
+                           .python = so->python};
+  if (pl_env_open_with(&e, &eo, err) == 0 &&
       (s->installed = calloc(e.lf.npackages + 1, sizeof *s->installed)) != NULL) {
     for (size_t i = 0; i < e.lf.npackages; i++)
       if (asprintf(&s->installed[s->ninstalled], "%s==%s", e.lf.packages[i].name,
@@ -295,15 +314,21 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
 
 int pl_cmd_ci(int argc, char **argv) {
   static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'},   {"no-network", no_argument, NULL, 'n'},
-      {"strict", no_argument, NULL, 's'}, {"allow-write", required_argument, NULL, 'w'},
-      {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
+      {"json", no_argument, NULL, 'j'},       {"no-network", no_argument, NULL, 'n'},
+      {"strict", no_argument, NULL, 's'},     {"allow-write", required_argument, NULL, 'w'},
+      {"python", required_argument, NULL, 'p'}, {"trusted", required_argument, NULL, 't'},
+      {"offline", no_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   bool json = false;
   struct pl_run_opts ro = {0};
+  struct pl_sync_opts so = {.frozen = true};
   int c;
   while ((c = getopt_long(argc, argv, "+nsw:h", opts, NULL)) != -1) {
-    if (c == 'j') {
-      json = true;
+    if (c == 'j' || c == 'p' || c == 't' || c == 'o') {
+      json |= c == 'j';
+      if (c == 'p') so.python = optarg;
+      if (c == 't') so.trusted = optarg;
+      if (c == 'o') so.offline = true;
       continue;
     }
     if (c == 'h') {
@@ -317,7 +342,9 @@ int pl_cmd_ci(int argc, char **argv) {
   if (optind >= argc) return pl_cli_usage_error("ci", "missing CMD");
   struct summary s = {.status = -1};
   pl_error_t err = NULL;
-  if (prepare(&s, &err) < 0) {
+  if (so.python && so.python[0] != '/')
+    return pl_cli_usage_error("ci", "--python needs an absolute path");
+  if (prepare(&s, &so, &err) < 0) {
     char *msg = pl_error_string(err);
     s.error = msg;
     print_summary(&s, json);

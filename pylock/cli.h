@@ -87,8 +87,16 @@ int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o
 int pl_shim_main(const char *name, bool is_pip, int argc, char **argv);
 
 struct pl_sync_result;
-/* Sync the project (-C or nearest); shared by sync, install, remove and ci. */
-int pl_sync_project(bool frozen, struct pl_sync_result *res, pl_error_t *err);
+/* How sync (and ci, and the shim's auto-sync) go about it. */
+struct pl_sync_opts {
+  bool frozen;   /* fail if the lock is stale; the lock may be a pull request's (runner rules) */
+  bool offline;  /* the registry's last verified metadata; fetch nothing */
+  const char *trusted, *python; /* --trusted NAME, --python PATH */
+};
+/* Sync the project (-C or nearest); shared by sync, ci and the shim.  With
+ * anchor, *anchor receives the registry root it anchored to (caller frees). */
+int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
+                    pl_error_t *err);
 
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
 PL_COMMANDS(PL_DECLARE_CMD)

@@ -15,6 +15,7 @@
 #include "envgen.h"
 #include "file.h"
 #include "interp.h"
+#include "manifest.h"
 #include "project.h"
 #include "state.h"
 #include "toml.h"
@@ -202,13 +203,15 @@ static int init_project(const char *dir, const char *python_opt, struct registry
   /* Order matters for crashes: pylock.toml is written last, so an
    * interrupted init leaves no project and can simply be run again. */
   struct pl_lockfile empty = {0};
+  struct pl_gen_manifest no_files = {0};
   if ((sfd = fresh_state(&st, root, &spath, err)) < 0 ||
       pl_write_file_atomic_at(sfd, PL_INTERP_FILE, interp_text, strlen(interp_text), 0600, err) <
           0 ||
       pl_mkdir_p_at(sfd, PL_RUN_DIR, 0700, err) < 0 ||
       (reg->root_text && pl_write_file_atomic_at(sfd, PL_REGISTRY_ROOT_FILE, reg->root_text,
                                                  reg->root_len, 0600, err) < 0) ||
-      pl_envgen_create(sfd, 1, &in, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
+      pl_envgen_create(sfd, 1, &in, err) < 0 ||
+      pl_env_write_gen_manifest(sfd, 1, &no_files, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
       pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0 ||
       pl_env_write_meta(dfd, sfd, 1, &empty, err) < 0)
     goto out;

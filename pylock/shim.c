@@ -138,7 +138,8 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     struct pl_sync_result res;
     pl_cli.verbosity = -1;
     pl_cli.project = root;
-    if (pl_sync_project(false, &res, &err) < 0) return pl_cli_report("auto-sync", &err);
+    struct pl_sync_opts so = {0};
+    if (pl_sync_project(&so, &res, NULL, &err) < 0) return pl_cli_report("auto-sync", &err);
     opened = pl_launch_open(&l, &lo, &err);
   }
   if (opened < 0) {

@@ -62,11 +62,17 @@ wait_for_record() {
   rm -rf "$out" && mkdir "$out"
   run "$PL" run touch "$out/a"
   [ "$status" -eq 1 ] # not an allowed place
+  # A new allow-list is a new shape of sandbox: a new holder, and then joins.
   user_config "keepalive = 30" "allow-write = [\"$out\"]"
   run "$PL" run sh -c 'touch "$1/b" && readlink /proc/self/ns/mnt' _ "$out"
   [ "$status" -eq 0 ]
-  assert_eq "$output" "$(readlink /proc/"$holder"/ns/mnt)" # joined, with the new allow-list
   [ -e "$out/b" ]
+  for _ in $(seq 50); do [ "$(cut -d' ' -f3 "$rec")" != "$holder" ] && break; sleep 0.05; done
+  holder=$(cut -d' ' -f3 "$rec")
+  run "$PL" run sh -c 'touch "$1/c" && readlink /proc/self/ns/mnt' _ "$out"
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "$(readlink /proc/"$holder"/ns/mnt)"
+  [ -e "$out/c" ]
   user_config "this is not TOML"
   run "$PL" run true
   [ "$status" -eq 1 ]

@@ -243,6 +243,8 @@ flip_middle_byte() {
   use_lock requests "$BATS_TEST_TMPDIR/checkout" # only pylock.toml, as in a repository
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/empty-state"
   cd "$BATS_TEST_TMPDIR/checkout"
+  # The runner trusts the registry's root; pylock.toml only pins its keys.
+  "$PL" -q trust add "$FIX/trusted-root.json" --name fixture
   run --separate-stderr "$PL" ci --json -- python3 -c 'import requests; print(requests.__file__)'
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   PROJ="$BATS_TEST_TMPDIR/checkout"
@@ -255,6 +257,7 @@ flip_middle_byte() {
   assert_eq "$(json_field "$summary" unpacked)" "6"
   [ "$(json_field "$summary" files)" -gt 100 ]
   assert_eq "$(json_field "$summary" error)" "null"
+  assert_contains "$(json_field "$summary" root)" "fixture ("
   python3 -c 'import json, sys; p = json.loads(sys.argv[1])["phases_ms"]; assert set(p) == {"sync", "verify", "run"} and all(v > 0 for v in p.values()), p' "$summary"
   assert_eq "$(installed_set)" "$(lock_set)"
   [ "$(find "$XDG_STATE_HOME/pylock/cache/wheels" -name '*.whl' | wc -l)" -eq 6 ]
