@@ -1,8 +1,12 @@
 # pylock — build, test, demo, benchmark, install.
 #
 #   make            build pylock/pylock
-#   make check      lint, unit tests (cmocka), integration suite (as an unprivileged user),
-#                   packaging (tests/packaging.bats)
+#   make check      warnings, lint, unit tests (cmocka), integration suite (as an unprivileged
+#                   user), packaging (tests/packaging.bats)
+#   make check SANITIZE=1
+#                   the same with everything built with ASan and UBSan (in build/asan/;
+#                   packaging is skipped: packages are never built that way)
+#   make unit       the unit tests only (SANITIZE=1 works here too)
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
@@ -31,31 +35,81 @@ STATIC_PKGS := libcap libseccomp
 # Only their headers are needed at build time.
 DLOPEN_PKGS := openssl libarchive libcurl jansson mount
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
-        -Wno-unused-parameter
+# Build variants.  Each has a directory of its own (objects, library, tests, helpers), so
+# switching between them never mixes objects; build/gen/ (generated headers, the same for
+# every variant) is shared.
+#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (binary build/asan/bin/pylock).
+#               _FORTIFY_SOURCE is off there: fortified string functions bypass ASan's checks.
+ifeq ($(SANITIZE),1)
+B := build/asan
+BIN := $(B)/bin/pylock
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS ?= -O1 -g
+FORTIFY :=
+else
+B := build
+BIN := pylock/pylock
+SAN :=
 CFLAGS ?= -O2 -g
+FORTIFY := -D_FORTIFY_SOURCE=2
+endif
+
+# Warnings.  A user builds a release with whatever compiler they have, and a newer compiler
+# warns about more (gcc 12 at -O1 added -Wformat-truncation findings to the unit tests), so a
+# plain `make` must not stop on a warning.  Errors are only the warnings that mean the code
+# is wrong on that machine whatever the compiler's version: a call to an undeclared function
+# or an implicit int (wrong return type, truncated pointers), pointers passed as the wrong
+# type or as integers, a non-void function falling off its end, a printf-style format that
+# does not match its arguments or is not a literal with no arguments, a variable-length
+# array (an unbounded stack allocation).  These are GCC 14's default errors plus the
+# format checks.  The format checks' heuristics that change between versions
+# (-Wformat-truncation, -Wformat-overflow: value-range guesses) and -Wformat-nonliteral
+# (a style rule of -Wformat=2) stay warnings.
+# The project's own checks are strict: every compiler run records what it printed
+# (<object>.warn beside the object), `make check` fails on any warning in the project's code
+# (tests/warnings.sh), without recompiling; WERROR=1 turns every warning into an error at
+# compile time (for a developer who wants to stop at the first one).
+cc-option = $(shell $(CC) -Werror $(1) -c -x c /dev/null -o /dev/null 2>/dev/null && echo $(1))
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+        -Wno-unused-parameter
+WERRORS := -Werror=implicit-function-declaration -Werror=implicit-int \
+           -Werror=incompatible-pointer-types -Werror=int-conversion -Werror=return-type \
+           -Werror=format -Werror=format-security -Werror=vla \
+           $(call cc-option,-Wno-error=format-truncation) \
+           $(call cc-option,-Wno-error=format-overflow) -Wno-error=format-nonliteral
+ifeq ($(WERROR),1)
+WERRORS += -Werror
+endif
 CPPFLAGS ?=
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DPYLOCK_VERSION='"$(VERSION)"' $(WARN) \
-        -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -Ibuild/gen -Ilib \
-        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null) $(CPPFLAGS) $(CFLAGS)
+# Header dependencies: each compiler run writes a .d file beside its output (-MMD; -MP adds
+# a target per header, so deleting one does not break the build).
+DEPFLAGS := -MMD -MP
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -fPIE -Ibuild/gen -Ilib \
+        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null)
+ALL_CFLAGS := $(BASE_CFLAGS) $(WARN) $(WERRORS) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
-ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(STATIC_PKGS) 2>/dev/null | sed 's/-lcap//; s/-lseccomp//') -lseccomp -lcap -Wl,-Bdynamic -ldl
 
 LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
 CLI_SRC := $(sort $(wildcard pylock/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 DYN_HDR := $(wildcard lib/dyn_*.h)
-GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR)) build/gen/seccomp_bpf.h
+# Generated headers: the dlopen tables' call-site macros, the seccomp filter as BPF, and the
+# version.  Every compiler run waits for them (order-only); which object needs which is in
+# its .d file after the first build.
+GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR)) build/gen/seccomp_bpf.h \
+        build/gen/version.h
 
-LIB_OBJ := $(patsubst %.c,build/%.o,$(LIB_SRC))
-CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
-TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+CLI_OBJ := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
+TEST_BIN := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/wheel-verify
 
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man \
-        dist deb rpm package
-all: pylock/pylock
+        dist deb rpm package FORCE
+all: $(BIN)
 
 deps:
 	@packaging/build-deps.sh
@@ -65,35 +119,53 @@ build/gen/dyn_%_defs.h: lib/dyn_%.h
 	@lib=$*; { echo "/* generated from lib/dyn_$$lib.h — do not edit */"; echo "#ifndef PL_DYN_NO_DEFS"; \
 	  sed -n 's/^ *X(\([A-Za-z0-9_]*\)).*/#define \1 (pl_'$$lib'_fn.\1)/p' $<; echo "#endif"; } > $@
 
+# The version, from CHANGELOG.md's first release heading.  Rewritten only when it changes,
+# so that editing CHANGELOG.md rebuilds nothing; when it changes, only the files that
+# include version.h are rebuilt.
+build/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '/* generated from CHANGELOG.md — do not edit */\n#define PYLOCK_VERSION "%s"\n' \
+	  '$(VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "  GEN     $@ ($(VERSION))"; fi
+
 # The seccomp policy, compiled to BPF by libseccomp at build time (see lib/seccomp_policy.h).
+# A build tool: never sanitized, whatever the variant.
 build/seccomp-gen: lib/seccomp_gen.c lib/seccomp_policy.c lib/seccomp_policy.h
 	@mkdir -p $(@D)
 	@echo "  GEN     seccomp policy"
-	@$(CC) $(ALL_CFLAGS) -o $@ lib/seccomp_gen.c lib/seccomp_policy.c $(LIBS)
+	@$(CC) $(BASE_CFLAGS) $(WARN) $(WERRORS) $(CPPFLAGS) -O2 -o $@ lib/seccomp_gen.c \
+	  lib/seccomp_policy.c $(LIBS)
 
 build/gen/seccomp_bpf.h: build/seccomp-gen
 	@mkdir -p $(@D)
 	@$< > $@.tmp && mv $@.tmp $@
 
-build/%.o: %.c $(GEN_HDR) $(wildcard lib/*.h) $(wildcard pylock/*.h) CHANGELOG.md
+# Compile (and link) with the variant's flags; what the compiler printed is shown and kept
+# in <output>.warn for tests/warnings.sh.
+#   $(call cc,ARGS...)
+cc = $(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(1) 2>$(basename $@).warn; s=$$?; cat $(basename $@).warn >&2; \
+     exit $$s
+
+$(B)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(call cc,-c -o $@ $<)
 
-build/libpylock.a: $(LIB_OBJ)
+$(B)/libpylock.a: $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-pylock/pylock: $(CLI_OBJ) build/libpylock.a
+$(BIN): $(CLI_OBJ) $(B)/libpylock.a
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) build/libpylock.a $(LIBS)
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
-build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
+$(B)/tests/%: tests/%.c $(B)/libpylock.a | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
-	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	@$(call cc,-Wno-missing-prototypes -o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) \
+	  $(shell $(PKG_CONFIG) --libs cmocka))
 
 # Man pages: man/NAME.SECTION.scd -> build/man/NAME.SECTION (only *.1 and *.5).
 # The date in each page is the last commit's (SOURCE_DATE_EPOCH), so the same
@@ -108,40 +180,43 @@ build/man/%: man/%.scd
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/wheel-verify
-build/helpers/%: integration/helpers/%.c $(GEN_HDR)
+$(B)/helpers/%: integration/helpers/%.c | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+	@$(call cc,-o $@ $< $(ALL_LDFLAGS) $(LIBS))
 
 # Helpers that call into the library (bench: wheel verification throughput).
-build/helpers/wheel-verify: integration/helpers/wheel-verify.c build/libpylock.a $(GEN_HDR)
+$(B)/helpers/wheel-verify: integration/helpers/wheel-verify.c $(B)/libpylock.a | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS)
+	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS))
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
-toml-decoder: build/toml-decoder
-build/toml-decoder: tests/toml/decoder.c build/libpylock.a
+toml-decoder: $(B)/toml-decoder
+$(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a | $(GEN_HDR)
 	@mkdir -p $(@D)
-	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm
+	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
 
 unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-integration: pylock/pylock $(HELPERS) man
-	@integration/run
+# The integration suite runs the variant's binary and helpers.
+IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers)
+integration: $(BIN) $(HELPERS) man
+	@$(IT_ENV) integration/run
 
-# The summary line counts every suite (lint, unit, integration, packaging); a failure in any
-# fails the target.  The packaging suite installs the .deb into the system only as root.
+# The summary line counts every suite (warnings, lint, unit, integration, packaging); a
+# failure in any fails the target.  The packaging suite installs the .deb into the system
+# only as root; it is skipped with SANITIZE=1 (packages are built with the default flags).
 check: deps
 	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
+	 tests/warnings.sh $(B) || true; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
 	 tests/run-unit.sh $(TEST_BIN) || true; \
-	 integration/run || true; \
-	 tests/packaging.sh || true; \
+	 $(IT_ENV) integration/run || true; \
+	 $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh || true;) \
 	 tests/summarize.sh build/results.*
 
 demo: deps all
@@ -155,6 +230,9 @@ lint:
 
 clean:
 	rm -rf build pylock/pylock
+
+-include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/tests/*.d $(B)/helpers/*.d \
+                    $(B)/toml-decoder.d)
 
 # ---- man pages, install, uninstall ------------------------------------------
 # Install takes the man pages built above and whatever completions
@@ -251,7 +329,7 @@ FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/metadata.c lib/rec
             lib/toml.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB) -lm

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "dyn_curl.h"
+#include "version.h"
 
 struct pl_fetcher {
   int dirfd; /* local registry, or -1 */

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "shim.h"
+#include "version.h"
 
 struct pl_cli pl_cli;
 
