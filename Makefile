@@ -197,11 +197,15 @@ $(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
 
+# With SANITIZE=1, the test scripts send the sanitizers' reports to files and fail on any.
+SAN_ENV := $(if $(SAN),PYLOCK_TEST_SANITIZE=1)
 unit: $(TEST_BIN)
-	@tests/run-unit.sh $(TEST_BIN)
+	@$(SAN_ENV) tests/run-unit.sh $(TEST_BIN)
 
-# The integration suite runs the variant's binary and helpers.
-IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers)
+# The integration suite runs the variant's binary and helpers; with SANITIZE=1,
+# integration/run sets the sanitizers' options (see there).
+IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers) \
+          $(SAN_ENV)
 integration: $(BIN) $(HELPERS) man
 	@$(IT_ENV) integration/run
 
@@ -214,7 +218,7 @@ check: deps
 	 tests/warnings.sh $(B) || true; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
-	 tests/run-unit.sh $(TEST_BIN) || true; \
+	 $(SAN_ENV) tests/run-unit.sh $(TEST_BIN) || true; \
 	 $(IT_ENV) integration/run || true; \
 	 $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh || true;) \
 	 tests/summarize.sh build/results.*
