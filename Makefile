@@ -13,6 +13,7 @@
 #   make man        man pages from man/*.scd into build/man/ (scdoc)
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
+#   make fuzz       libFuzzer targets, FUZZ_TIME CPU seconds each (see the end of this file)
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local
@@ -108,7 +109,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/wheel-v
 
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man \
-        dist deb rpm package FORCE
+        dist deb rpm package fuzz FORCE
 all: $(BIN)
 
 deps:
@@ -322,30 +323,48 @@ build/dlopen-probe: $(DYN_HDR)
 	   echo 'int main(void) { return pl_probe[0] == 0; }'; } > $@.c
 	@$(CC) -o $@ $@.c -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs $(subst openssl,libcrypto,$(DLOPEN_PKGS)))
 
-# ---- fuzzing: make fuzz [FUZZ_TIME=seconds per target] ----------------------
-# libFuzzer targets for the parsers of untrusted input (wheel content, TOML),
-# built with clang, ASan and UBSan, each run for a short bounded time.  The
-# parsers do not need the dlopen'ed libraries, so the targets link only their
-# sources.  A target's dictionary, if any, is tests/fuzz/<name>.dict.
+# ---- fuzzing: make fuzz [FUZZ_TIME=CPU seconds per target] [FUZZ_TARGETS=...] ------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for every parser of untrusted input: wheel
+# filenames and member names, METADATA/WHEEL, RECORD, TOML, the lock file, configuration
+# files, TUF metadata (canonical JSON; the client workflow over a registry directory), pip's
+# report, whole wheels.  Built with clang, ASan and UBSan in build/fuzz/: the library
+# compiled with fuzzer coverage, and the libraries pylock dlopens linked directly
+# (PL_DYN_NO_DEFS: calls go to their own names instead of the dlopen tables).
+#
+# tests/fuzz/run.sh runs the targets one after another, each for FUZZ_TIME CPU seconds (not
+# wall seconds: on a shared machine an hour of wall time is less), with its seeds
+# (tests/fuzz/seeds/<target>/) and dictionary (tests/fuzz/<name>.dict), keeping the corpus,
+# logs and crashing inputs in FUZZ_OUT, and writes FUZZ_OUT/SUMMARY.md: executions,
+# coverage (cov: edges, ft: features) and crashes per target.  A long campaign:
+#   nice -n 19 make fuzz FUZZ_TIME=3600 FUZZ_OUT=/somewhere
+# FUZZ_RESUME=1 counts the CPU time earlier runs into FUZZ_OUT spent (an interrupted
+# campaign goes on where it stopped).  Not part of make check.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
-FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/metadata.c lib/record.c lib/tags.c \
-            lib/toml.c
-FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OUT ?= build/fuzz/campaign
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DPL_DYN_NO_DEFS= -g -O1 $(FUZZ_SAN) -Ibuild/gen -Ilib \
+        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null) $(DEPFLAGS)
+FUZZ_LIBS := -ljansson -lcrypto -larchive -lcurl -lmount -lseccomp -lcap -ldl -lm
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
+FUZZ_BIN := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h) | $(GEN_HDR)
+build/fuzz/lib/%.o: lib/%.c | $(GEN_HDR)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB) -lm
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-.PHONY: fuzz
+build/fuzz/libpylock.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libpylock.a | $(GEN_HDR)
+	@echo "  CC      $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libpylock.a \
+	  -Wl,--as-needed $(FUZZ_LIBS)
+
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do t=$$(basename $$f); mkdir -p build/fuzz/corpus/$$t; \
-	  name=$${t#fuzz_}; dict=""; [ -f tests/fuzz/$$name.dict ] && dict="-dict=tests/fuzz/$$name.dict"; \
-	  seeds=tests/fuzz/seeds/$$t; [ -d $$seeds ] || seeds=""; \
-	  [ $$t = fuzz_toml ] && seeds="tests/toml/valid tests/toml/invalid"; \
-	  echo "fuzz: $$t for $(FUZZ_TIME)s"; \
-	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -print_final_stats=1 $$dict \
-	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus/$$t $$seeds 2>build/fuzz/$$t.log \
-	    || { tail -n 40 build/fuzz/$$t.log; exit 1; }; \
-	  grep -E '^stat::(number_of_executed_units|new_units_added)' build/fuzz/$$t.log; done
+	@tests/fuzz/run.sh -t $(FUZZ_TIME) -o $(FUZZ_OUT) $(if $(filter 1,$(FUZZ_RESUME)),-r) $(FUZZ_BIN)
+
+-include $(wildcard build/fuzz/lib/*.d build/fuzz/*.d)
