@@ -7,7 +7,9 @@ set -u
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 mkdir -p build
-files=$(find "$dir" -name '*.warn' -not -path '*/fuzz/*' 2>/dev/null | sort)
+# Other variants' directories inside build/ (build/asan, build/fuzz) are not this build's.
+files=$(find "$dir" \( -path "$dir/asan" -o -path "$dir/fuzz" \) -prune -o -name '*.warn' -print \
+        2>/dev/null | sort)
 n=$(printf '%s\n' "$files" | grep -c .)
 bad=""
 for f in $files; do
