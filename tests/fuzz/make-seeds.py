@@ -9,7 +9,10 @@ python3.12, else python3) runs a real `pip install --dry-run --report` over the 
 Debian ships in /usr/share/python-wheels and the fixture wheels of
 integration/fixtures/make-wheels.py, which are also the wheel seeds.  Only small files
 are written (the largest wheel seed is Debian's wheel-0.38.4, 36 KB).  Running it again
-rewrites the generated seeds; crash reproducers (seeds named crash-*) are kept.
+rewrites the generated seeds (TUF metadata carries the time it was signed, so they differ);
+crash reproducers (seeds named crash-*) are kept.  Never give a target a seed directory as
+its first corpus directory: libFuzzer adds what it finds there (tests/fuzz/run.sh gives a
+corpus directory of its own first).
 """
 import base64
 import hashlib
@@ -180,6 +183,12 @@ def wheel_seeds(tmp):
     ]
     desc = b"\n".join(b"@@ %s %s\n%s" % (k.encode(), n.encode(), d) for k, n, d in members)
     write("fuzz_wheel", "described-data-scheme", b"demo-1.0-py3-none-any.whl\n" + desc)
+    # fuzz_install also reads fuzz_wheel's seeds (seeds/fuzz_install.dirs).
+    members[8] = ("f644", "demo-1.0.dist-info/entry_points.txt",
+                  b"[console_scripts]\ndemo = demo:main\ndemo-x = demo.cli:run.go [extra]\n"
+                  b"[gui_scripts]\ndemo-gui = demo:gui\n[other]\nignored = x:y\n")
+    desc = b"\n".join(b"@@ %s %s\n%s" % (k.encode(), n.encode(), d) for k, n, d in members)
+    write("fuzz_install", "described-entry-points", b"demo-1.0-py3-none-any.whl\n" + desc)
     return fix
 
 
@@ -295,8 +304,8 @@ def main():
         else "python3")
     for d in os.listdir(SEEDS) if os.path.isdir(SEEDS) else []:
         full = os.path.join(SEEDS, d)
-        if d in ("fuzz_tuf", "fuzz_canonjson", "fuzz_report", "fuzz_wheel", "fuzz_lockfile",
-                 "fuzz_config") and os.path.isdir(full):
+        if d in ("fuzz_tuf", "fuzz_canonjson", "fuzz_report", "fuzz_wheel", "fuzz_install",
+                 "fuzz_lockfile", "fuzz_config") and os.path.isdir(full):
             for n in os.listdir(full):
                 if not n.startswith("crash-"):
                     os.unlink(os.path.join(full, n))
