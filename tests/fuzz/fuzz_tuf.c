@@ -68,7 +68,10 @@ static void remove_work(void) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   pl_error_t err = NULL;
-  snprintf(work, sizeof work, "%s/fuzz_tuf.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  /* Its files are written and fsync'ed on every input: in memory when possible. */
+  const char *tmp = getenv("TMPDIR");
+  if (tmp == NULL) tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  snprintf(work, sizeof work, "%s/fuzz_tuf.XXXXXX", tmp);
   if (mkdtemp(work) == NULL) abort();
   snprintf(reg, sizeof reg, "%s/reg", work);
   snprintf(state, sizeof state, "%s/state", work);
