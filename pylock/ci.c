@@ -83,6 +83,14 @@ static void print_summary(const struct summary *s, bool json) {
   fputs("}\n", stderr);
 }
 
+static void summary_free(struct summary *s) {
+  for (size_t i = 0; i < s->ninstalled; i++)
+    free(s->installed[i]);
+  free(s->installed);
+  s->installed = NULL;
+  s->ninstalled = 0;
+}
+
 /* sync --frozen, then verify; 0 when the environment is ready. */
 static int prepare(struct summary *s, pl_error_t *err) {
   double t0 = now_ms();
@@ -142,12 +150,16 @@ int pl_cmd_ci(int argc, char **argv) {
     s.error = msg;
     print_summary(&s, json);
     free(msg);
+    summary_free(&s);
     return pl_cli_report("ci", &err);
   }
   fflush(NULL);
   double t0 = now_ms();
   pid_t pid = fork();
-  if (pid < 0) return pl_cli_report("ci", (pl_fail(&err, errno, "fork"), &err));
+  if (pid < 0) {
+    summary_free(&s);
+    return pl_cli_report("ci", (pl_fail(&err, errno, "fork"), &err));
+  }
   if (pid == 0) _exit(pl_run_command(argv[optind], &argv[optind], false));
   /* The job runner signals us; the command must get it. */
   child_pid = pid;
@@ -165,6 +177,7 @@ int pl_cmd_ci(int argc, char **argv) {
   s.status = status;
   s.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   print_summary(&s, json);
+  summary_free(&s);
   if (WIFSIGNALED(status)) {
     /* Die the same way, so the runner sees exactly what the command did. */
     int sig = WTERMSIG(status);
