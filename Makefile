@@ -141,13 +141,23 @@ build/gen/seccomp_bpf.h: build/seccomp-gen
 	@mkdir -p $(@D)
 	@$< > $@.tmp && mv $@.tmp $@
 
+# The variant's compiler and flags: when they change (another CC, CFLAGS, SANITIZE), every
+# object of the variant is rebuilt instead of mixing compilers.  WERROR is left out: it
+# changes no object.
+FLAGS_STAMP := $(B)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS)' \
+	  > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 # Compile (and link) with the variant's flags; what the compiler printed is shown and kept
 # in <output>.warn for tests/warnings.sh.
 #   $(call cc,ARGS...)
 cc = $(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(1) 2>$(basename $@).warn; s=$$?; cat $(basename $@).warn >&2; \
      exit $$s
 
-$(B)/%.o: %.c | $(GEN_HDR)
+$(B)/%.o: %.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(call cc,-c -o $@ $<)
@@ -157,12 +167,12 @@ $(B)/libpylock.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(B)/libpylock.a
+$(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libpylock.a | $(GEN_HDR)
+$(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(call cc,-Wno-missing-prototypes -o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) \
@@ -181,20 +191,21 @@ build/man/%: man/%.scd
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Helpers the integration suite runs (not installed).
-$(B)/helpers/%: integration/helpers/%.c | $(GEN_HDR)
+$(B)/helpers/%: integration/helpers/%.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(call cc,-o $@ $< $(ALL_LDFLAGS) $(LIBS))
 
 # Helpers that call into the library (bench: wheel verification throughput).
-$(B)/helpers/wheel-verify: integration/helpers/wheel-verify.c $(B)/libpylock.a | $(GEN_HDR)
+$(B)/helpers/wheel-verify: integration/helpers/wheel-verify.c $(B)/libpylock.a $(FLAGS_STAMP) \
+                          | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS))
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
 toml-decoder: $(B)/toml-decoder
-$(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a | $(GEN_HDR)
+$(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
 
