@@ -116,13 +116,18 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   cleanup_free char *text = NULL;
   struct pl_interp in = {0};
   if (state_fd < 0 || pl_read_file_at(state_fd, PL_INTERP_FILE, 16384, &text, NULL, NULL) < 0 ||
-      pl_interp_parse(text, &in, NULL) < 0)
+      pl_interp_parse(text, &in, NULL) < 0) {
+    pl_interp_free(&in);
     return die(name, "%s has no usable environment; run: pylock sync", root);
+  }
 
   /* Arguments: the project's interpreter by absolute path, so that
    * sys.executable is the real one and never this shim again. */
   char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
-  if (nargv == NULL) return 1;
+  if (nargv == NULL) {
+    pl_interp_free(&in);
+    return 1;
+  }
   int k = 0;
   nargv[k++] = in.python;
   if (is_pip) {
@@ -132,6 +137,8 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
               "pylock: hint: use: pylock %s %s\n",
               argv[1], strcmp(argv[1], "install") == 0 ? "install" : "remove",
               argc > 2 ? argv[2] : "NAME");
+      free(nargv);
+      pl_interp_free(&in);
       return 1;
     }
     nargv[k++] = "-m";
@@ -140,13 +147,18 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     nargv[k++] = argv[i];
   nargv[k] = NULL;
+  int rc;
   if (nested) {
     /* Already inside this project's environment: the interpreter itself. */
     execv(in.python, nargv);
-    return die(name, "cannot run %s", in.python);
+    rc = die(name, "cannot run %s", in.python);
+  } else {
+    pl_cli.project = root;
+    rc = pl_run_command(in.python, nargv, false);
   }
-  pl_cli.project = root;
-  return pl_run_command(in.python, nargv, false);
+  free(nargv);
+  pl_interp_free(&in);
+  return rc;
 }
 
 /* ---- pylock shim install|uninstall ---- */
