@@ -62,8 +62,8 @@ endif
 # or an implicit int (wrong return type, truncated pointers), pointers passed as the wrong
 # type or as integers, a non-void function falling off its end, a printf-style format that
 # does not match its arguments or is not a literal with no arguments, a variable-length
-# array (an unbounded stack allocation).  These are GCC 14's default errors plus the
-# format checks.  The format checks' heuristics that change between versions
+# array (an unbounded stack allocation); GCC 14 makes the first four errors by default.
+# The format checks' heuristics that change between versions
 # (-Wformat-truncation, -Wformat-overflow: value-range guesses) and -Wformat-nonliteral
 # (a style rule of -Wformat=2) stay warnings.
 # The project's own checks are strict: every compiler run records what it printed
@@ -153,14 +153,14 @@ $(FLAGS_STAMP): FORCE
 
 # Compile (and link) with the variant's flags; what the compiler printed is shown and kept
 # in <output>.warn for tests/warnings.sh.
-#   $(call cc,ARGS...)
-cc = $(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(1) 2>$(basename $@).warn; s=$$?; cat $(basename $@).warn >&2; \
+#   $(call compile,ARGS...)
+compile = $(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(1) 2>$(basename $@).warn; s=$$?; cat $(basename $@).warn >&2; \
      exit $$s
 
 $(B)/%.o: %.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(call cc,-c -o $@ $<)
+	@$(call compile,-c -o $@ $<)
 
 $(B)/libpylock.a: $(LIB_OBJ)
 	@rm -f $@
@@ -175,7 +175,7 @@ $(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
 $(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(call cc,-Wno-missing-prototypes -o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) \
+	@$(call compile,-Wno-missing-prototypes -o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) \
 	  $(shell $(PKG_CONFIG) --libs cmocka))
 
 # Man pages: man/NAME.SECTION.scd -> build/man/NAME.SECTION (only *.1 and *.5).
@@ -194,20 +194,20 @@ build/man/%: man/%.scd
 $(B)/helpers/%: integration/helpers/%.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(call cc,-o $@ $< $(ALL_LDFLAGS) $(LIBS))
+	@$(call compile,-o $@ $< $(ALL_LDFLAGS) $(LIBS))
 
 # Helpers that call into the library (bench: wheel verification throughput).
 $(B)/helpers/wheel-verify: integration/helpers/wheel-verify.c $(B)/libpylock.a $(FLAGS_STAMP) \
                           | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS))
+	@$(call compile,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS))
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
 toml-decoder: $(B)/toml-decoder
 $(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
-	@$(call cc,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
+	@$(call compile,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
 
 # With SANITIZE=1, the test scripts send the sanitizers' reports to files and fail on any.
 SAN_ENV := $(if $(SAN),PYLOCK_TEST_SANITIZE=1)
