@@ -105,9 +105,9 @@ for bin in "$@"; do
     spent=$(cat "$s.cpu")
     left=$((budget - spent))
     [ "$left" -gt 0 ] || { echo done > "$s.status"; break; }
-    # At least a minute per run: a niced run gets less CPU than wall time, and each run
-    # starts by reloading the corpus.
-    [ "$left" -ge 60 ] || left=60
+    # A niced run gets less CPU than wall time: more runs follow, each for what is left, and
+    # at least 10 s, since each starts by reloading the corpus.
+    [ "$left" -ge 10 ] || left=10
     n=$(ls "$out"/logs/"$t".*.log 2>/dev/null | wc -l)
     log=$out/logs/$t.$((n + 1)).log
     echo "fuzz: $t: $spent of $budget CPU seconds spent; running for up to ${left}s (log $log)"
