@@ -8,12 +8,12 @@
 # the inputs that crashed it (DIR/crashes/).  With -r (resume) the budget counts what earlier
 # runs spent, so a campaign re-run after an interruption or a fix goes on where it stopped,
 # and a target stopped on a crash stays stopped until its DIR/state/T.status is deleted;
-# without -r every target gets the whole budget again.  A run that finds a crash (or a leak,
-# timeout, out-of-memory) stops that target and goes on with the next.  Budgets are CPU time, not wall
-# time: on a shared machine at nice 19 an hour of wall time is less.  SIGTERM or SIGINT stops
-# the current run cleanly (its time and executions are counted).  DIR/SUMMARY.md is rewritten
-# after every run: executions, coverage (libFuzzer's cov: edges and ft: features), corpus
-# size and crashes per target.
+# without -r every target gets the whole budget again.  A run that finds a crash (or a
+# leak, timeout, out-of-memory) stops that target and goes on with the next.  Budgets are
+# CPU time, not wall time: on a shared machine at nice 19 an hour of wall time is less.
+# SIGTERM or SIGINT stops the current run cleanly (its time and executions are counted).
+# DIR/SUMMARY.md is rewritten after every run: executions, coverage (libFuzzer's cov: edges
+# and ft: features), corpus size and crashes per target.
 set -uo pipefail
 
 budget=20 out=build/fuzz/campaign resume=0
