@@ -7,9 +7,10 @@ set -u
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 mkdir -p build
-# Other variants' directories inside build/ (build/asan, build/fuzz) are not this build's.
-files=$(find "$dir" \( -path "$dir/asan" -o -path "$dir/fuzz" \) -prune -o -name '*.warn' -print \
-        2>/dev/null | sort)
+# Only this variant's outputs: build/ also holds other variants (asan, fuzz) and the trees
+# the packages were built in (deb, rpm).
+files=$({ find "$dir"/lib "$dir"/pylock "$dir"/tests "$dir"/helpers -name '*.warn' 2>/dev/null
+          find "$dir" -maxdepth 1 -name '*.warn'; } | sort)
 n=$(printf '%s\n' "$files" | grep -c .)
 bad=""
 for f in $files; do
