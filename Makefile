@@ -1,14 +1,19 @@
 # pylock — build, test, demo, benchmark, install.
 #
 #   make            build pylock/pylock
-#   make check      lint, unit tests (cmocka), integration suite (as an unprivileged user),
-#                   packaging (tests/packaging.bats)
+#   make check      warnings, lint, unit tests (cmocka), integration suite (as an unprivileged
+#                   user), packaging (tests/packaging.bats)
+#   make check SANITIZE=1
+#                   the same with everything built with ASan and UBSan (in build/asan/;
+#                   packaging is skipped: packages are never built that way)
+#   make unit       the unit tests only (SANITIZE=1 works here too)
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make lint       clang-format check, cppcheck, banned functions
 #   make man        man pages from man/*.scd into build/man/ (scdoc)
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
+#   make fuzz       libFuzzer targets, FUZZ_TIME CPU seconds each (see the end of this file)
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local
@@ -31,31 +36,82 @@ STATIC_PKGS := libcap libseccomp
 # Only their headers are needed at build time.
 DLOPEN_PKGS := openssl libarchive libcurl jansson mount
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
-        -Wno-unused-parameter
+# Build variants.  Each has a directory of its own (objects, library, tests, helpers), so
+# switching between them never mixes objects; build/gen/ (generated headers, the same for
+# every variant) is shared.
+#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (binary build/asan/bin/pylock).
+#               _FORTIFY_SOURCE is off there: fortified string functions bypass ASan's checks.
+ifeq ($(SANITIZE),1)
+B := build/asan
+BIN := $(B)/bin/pylock
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS ?= -O1 -g
+FORTIFY :=
+else
+B := build
+BIN := pylock/pylock
+SAN :=
 CFLAGS ?= -O2 -g
+FORTIFY := -D_FORTIFY_SOURCE=2
+endif
+
+# Warnings.  A user builds a release with whatever compiler they have, and a newer compiler
+# warns about more (gcc 12 at -O1 added -Wformat-truncation findings to the unit tests), so a
+# plain `make` must not stop on a warning.  Errors are only the warnings that mean the code
+# is wrong on that machine whatever the compiler's version: a call to an undeclared function
+# or an implicit int (wrong return type, truncated pointers), pointers passed as the wrong
+# type or as integers, a non-void function falling off its end, a printf-style format that
+# does not match its arguments or is not a literal with no arguments, a variable-length
+# array (an unbounded stack allocation); GCC 14 makes the first four errors by default.
+# The format checks' heuristics that change between versions
+# (-Wformat-truncation, -Wformat-overflow: value-range guesses) and -Wformat-nonliteral
+# (a style rule of -Wformat=2) stay warnings.
+# The project's own checks are strict: every compiler run records what it printed
+# (<object>.warn beside the object), `make check` fails on any warning in the project's code
+# (tests/warnings.sh), without recompiling; WERROR=1 turns every warning into an error at
+# compile time (for a developer who wants to stop at the first one).
+cc-option = $(shell $(CC) -Werror $(1) -c -x c /dev/null -o /dev/null 2>/dev/null && echo $(1))
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+        -Wno-unused-parameter
+WERRORS := -Werror=implicit-function-declaration -Werror=implicit-int \
+           -Werror=incompatible-pointer-types -Werror=int-conversion -Werror=return-type \
+           -Werror=format -Werror=format-security -Werror=vla \
+           $(call cc-option,-Wno-error=format-truncation) \
+           $(call cc-option,-Wno-error=format-overflow) -Wno-error=format-nonliteral
+ifeq ($(WERROR),1)
+WERRORS += -Werror
+endif
 CPPFLAGS ?=
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DPYLOCK_VERSION='"$(VERSION)"' $(WARN) \
-        -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -Ibuild/gen -Ilib \
-        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null) $(CPPFLAGS) $(CFLAGS)
+# Header dependencies: each compiler run writes a .d file beside its output (-MMD; -MP adds
+# a target per header, so deleting one does not break the build).
+DEPFLAGS := -MMD -MP
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -fPIE -Ibuild/gen -Ilib \
+        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null)
+ALL_CFLAGS := $(BASE_CFLAGS) $(WARN) $(WERRORS) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS ?=
-ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(STATIC_PKGS) 2>/dev/null | sed 's/-lcap//; s/-lseccomp//') -lseccomp -lcap -Wl,-Bdynamic -ldl
 
 LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
 CLI_SRC := $(sort $(wildcard pylock/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 DYN_HDR := $(wildcard lib/dyn_*.h)
-GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR)) build/gen/seccomp_bpf.h
+# Generated headers: the dlopen tables' call-site macros, the seccomp filter as BPF, and the
+# version.  Every compiler run waits for them (order-only); which object needs which is in
+# its .d file after the first build.
+GEN_HDR := $(patsubst lib/%.h,build/gen/%_defs.h,$(DYN_HDR)) build/gen/seccomp_bpf.h \
+        build/gen/pylock_version.h
 
-LIB_OBJ := $(patsubst %.c,build/%.o,$(LIB_SRC))
-CLI_OBJ := $(patsubst %.c,build/%.o,$(CLI_SRC))
-TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+CLI_OBJ := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
+TEST_BIN := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-attack \
+           $(B)/helpers/wheel-verify
 
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench lint clean install uninstall man \
-        dist deb rpm package
-all: pylock/pylock
+        dist deb rpm package fuzz FORCE
+all: $(BIN)
 
 deps:
 	@packaging/build-deps.sh
@@ -65,35 +121,63 @@ build/gen/dyn_%_defs.h: lib/dyn_%.h
 	@lib=$*; { echo "/* generated from lib/dyn_$$lib.h — do not edit */"; echo "#ifndef PL_DYN_NO_DEFS"; \
 	  sed -n 's/^ *X(\([A-Za-z0-9_]*\)).*/#define \1 (pl_'$$lib'_fn.\1)/p' $<; echo "#endif"; } > $@
 
+# The version, from CHANGELOG.md's first release heading.  Rewritten only when it changes,
+# so that editing CHANGELOG.md rebuilds nothing; when it changes, only the files that
+# include pylock_version.h are rebuilt.
+build/gen/pylock_version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '/* generated from CHANGELOG.md — do not edit */\n#define PYLOCK_VERSION "%s"\n' \
+	  '$(VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "  GEN     $@ ($(VERSION))"; fi
+
 # The seccomp policy, compiled to BPF by libseccomp at build time (see lib/seccomp_policy.h).
+# A build tool: never sanitized, whatever the variant.
 build/seccomp-gen: lib/seccomp_gen.c lib/seccomp_policy.c lib/seccomp_policy.h
 	@mkdir -p $(@D)
 	@echo "  GEN     seccomp policy"
-	@$(CC) $(ALL_CFLAGS) -o $@ lib/seccomp_gen.c lib/seccomp_policy.c $(LIBS)
+	@$(CC) $(BASE_CFLAGS) $(WARN) $(WERRORS) $(CPPFLAGS) -O2 -o $@ lib/seccomp_gen.c \
+	  lib/seccomp_policy.c $(LIBS)
 
 build/gen/seccomp_bpf.h: build/seccomp-gen
 	@mkdir -p $(@D)
 	@$< > $@.tmp && mv $@.tmp $@
 
-build/%.o: %.c $(GEN_HDR) $(wildcard lib/*.h) $(wildcard pylock/*.h) CHANGELOG.md
+# The variant's compiler and flags: when they change (another CC, CFLAGS, SANITIZE), every
+# object of the variant is rebuilt instead of mixing compilers.  WERROR is left out: it
+# changes no object.
+FLAGS_STAMP := $(B)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS)' \
+	  > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# Compile (and link) with the variant's flags; what the compiler printed is shown and kept
+# in <output>.warn for tests/warnings.sh.
+#   $(call compile,ARGS...)
+compile = $(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(1) 2>$(basename $@).warn; s=$$?; cat $(basename $@).warn >&2; \
+     exit $$s
+
+$(B)/%.o: %.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(call compile,-c -o $@ $<)
 
-build/libpylock.a: $(LIB_OBJ)
+$(B)/libpylock.a: $(LIB_OBJ)
 	@rm -f $@
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-pylock/pylock: $(CLI_OBJ) build/libpylock.a
+$(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) build/libpylock.a $(LIBS)
+	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
-build/tests/%: tests/%.c build/libpylock.a $(GEN_HDR) $(wildcard tests/*.h)
+$(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< build/libpylock.a \
-	  $(ALL_LDFLAGS) $(LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	@$(call compile,-Wno-missing-prototypes -o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) \
+	  $(shell $(PKG_CONFIG) --libs cmocka))
 
 # Man pages: man/NAME.SECTION.scd -> build/man/NAME.SECTION (only *.1 and *.5).
 # The date in each page is the last commit's (SOURCE_DATE_EPOCH), so the same
@@ -108,41 +192,48 @@ build/man/%: man/%.scd
 	@SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Helpers the integration suite runs (not installed).
-HELPERS := build/helpers/deny-userns build/helpers/exec-floor build/helpers/ptrace-attack \
-           build/helpers/wheel-verify
-build/helpers/%: integration/helpers/%.c $(GEN_HDR)
+$(B)/helpers/%: integration/helpers/%.c $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+	@$(call compile,-o $@ $< $(ALL_LDFLAGS) $(LIBS))
 
 # Helpers that call into the library (bench: wheel verification throughput).
-build/helpers/wheel-verify: integration/helpers/wheel-verify.c build/libpylock.a $(GEN_HDR)
+$(B)/helpers/wheel-verify: integration/helpers/wheel-verify.c $(B)/libpylock.a $(FLAGS_STAMP) \
+                          | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS)
+	@$(call compile,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS))
 
 # toml-test decoder interface: toml-test -- build/toml-decoder
-toml-decoder: build/toml-decoder
-build/toml-decoder: tests/toml/decoder.c build/libpylock.a
+toml-decoder: $(B)/toml-decoder
+$(B)/toml-decoder: tests/toml/decoder.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
-	@$(CC) $(ALL_CFLAGS) -o $@ $< build/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm
+	@$(call compile,-o $@ $< $(B)/libpylock.a $(ALL_LDFLAGS) $(LIBS) -lm)
 
+# With SANITIZE=1, the test scripts send the sanitizers' reports to files and fail on any.
+SAN_ENV := $(if $(SAN),PYLOCK_TEST_SANITIZE=1)
 unit: $(TEST_BIN)
-	@tests/run-unit.sh $(TEST_BIN)
+	@$(SAN_ENV) tests/run-unit.sh $(TEST_BIN)
 
-integration: pylock/pylock $(HELPERS) man
-	@integration/run
+# The integration suite runs the variant's binary and helpers; with SANITIZE=1,
+# integration/run sets the sanitizers' options (see there).
+IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers) \
+          $(SAN_ENV)
+integration: $(BIN) $(HELPERS) man
+	@$(IT_ENV) integration/run
 
-# The summary line counts every suite (lint, unit, integration, packaging); a failure in any
-# fails the target.  The packaging suite installs the .deb into the system only as root.
+# The summary line counts every suite (warnings, lint, unit, integration, packaging); a
+# failure in any fails the target.  The packaging suite installs the .deb into the system
+# only as root; it is skipped with SANITIZE=1 (packages are built with the default flags).
 check: deps
 	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
+	 tests/warnings.sh $(B) || true; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
-	 tests/run-unit.sh $(TEST_BIN) || true; \
-	 integration/run || true; \
-	 tests/packaging.sh || true; \
+	 $(SAN_ENV) tests/run-unit.sh $(TEST_BIN) || true; \
+	 $(IT_ENV) integration/run || true; \
+	 $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh || true;) \
 	 tests/summarize.sh build/results.*
 
 demo: deps all
@@ -156,6 +247,9 @@ lint:
 
 clean:
 	rm -rf build pylock/pylock
+
+-include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/tests/*.d $(B)/helpers/*.d \
+                    $(B)/toml-decoder.d)
 
 # ---- man pages, install, uninstall ------------------------------------------
 # Install takes the man pages built above and whatever completions
@@ -241,30 +335,48 @@ build/dlopen-probe: $(DYN_HDR)
 	   echo 'int main(void) { return pl_probe[0] == 0; }'; } > $@.c
 	@$(CC) -o $@ $@.c -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs $(subst openssl,libcrypto,$(DLOPEN_PKGS)))
 
-# ---- fuzzing: make fuzz [FUZZ_TIME=seconds per target] ----------------------
-# libFuzzer targets for the parsers of untrusted input (wheel content, TOML),
-# built with clang, ASan and UBSan, each run for a short bounded time.  The
-# parsers do not need the dlopen'ed libraries, so the targets link only their
-# sources.  A target's dictionary, if any, is tests/fuzz/<name>.dict.
+# ---- fuzzing: make fuzz [FUZZ_TIME=CPU seconds per target] [FUZZ_TARGETS=...] ------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for every parser of untrusted input: wheel
+# filenames and member names, METADATA/WHEEL, RECORD, TOML, the lock file, configuration
+# files, TUF metadata (canonical JSON; the client workflow over a registry directory), pip's
+# report, whole wheels.  Built with clang, ASan and UBSan in build/fuzz/: the library
+# compiled with fuzzer coverage, and the libraries pylock dlopens linked directly
+# (PL_DYN_NO_DEFS: calls go to their own names instead of the dlopen tables).
+#
+# tests/fuzz/run.sh runs the targets one after another, each for FUZZ_TIME CPU seconds (not
+# wall seconds: on a shared machine an hour of wall time is less), with its seeds
+# (tests/fuzz/seeds/<target>/) and dictionary (tests/fuzz/<name>.dict), keeping the corpus,
+# logs and crashing inputs in FUZZ_OUT, and writes FUZZ_OUT/SUMMARY.md: executions,
+# coverage (cov: edges, ft: features) and crashes per target.  A long campaign:
+#   nice -n 19 make fuzz FUZZ_TIME=3600 FUZZ_OUT=/somewhere
+# FUZZ_RESUME=1 counts the CPU time earlier runs into FUZZ_OUT spent (an interrupted
+# campaign goes on where it stopped).  Not part of make check.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
-FUZZ_LIB := lib/archive_path.c lib/distname.c lib/error.c lib/escape.c lib/metadata.c \
-            lib/pep508.c lib/record.c lib/tags.c lib/toml.c lib/version.c
-FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OUT ?= build/fuzz/campaign
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DPL_DYN_NO_DEFS= -g -O1 $(FUZZ_SAN) -Ibuild/gen -Ilib \
+        $(shell $(PKG_CONFIG) --cflags $(STATIC_PKGS) $(DLOPEN_PKGS) 2>/dev/null) $(DEPFLAGS)
+FUZZ_LIBS := -ljansson -lcrypto -larchive -lcurl -lmount -lseccomp -lcap -ldl -lm
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
+FUZZ_BIN := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard lib/*.h)
+build/fuzz/lib/%.o: lib/%.c | $(GEN_HDR)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -Ilib -o $@ $< $(FUZZ_LIB) -lm
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-.PHONY: fuzz
+build/fuzz/libpylock.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libpylock.a | $(GEN_HDR)
+	@echo "  CC      $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libpylock.a \
+	  -Wl,--as-needed $(FUZZ_LIBS)
+
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do t=$$(basename $$f); mkdir -p build/fuzz/corpus/$$t; \
-	  name=$${t#fuzz_}; dict=""; [ -f tests/fuzz/$$name.dict ] && dict="-dict=tests/fuzz/$$name.dict"; \
-	  seeds=tests/fuzz/seeds/$$t; [ -d $$seeds ] || seeds=""; \
-	  [ $$t = fuzz_toml ] && seeds="tests/toml/valid tests/toml/invalid"; \
-	  echo "fuzz: $$t for $(FUZZ_TIME)s"; \
-	  $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -timeout=10 -print_final_stats=1 $$dict \
-	    -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus/$$t $$seeds 2>build/fuzz/$$t.log \
-	    || { tail -n 40 build/fuzz/$$t.log; exit 1; }; \
-	  grep -E '^stat::(number_of_executed_units|new_units_added)' build/fuzz/$$t.log; done
+	@tests/fuzz/run.sh -t $(FUZZ_TIME) -o $(FUZZ_OUT) $(if $(filter 1,$(FUZZ_RESUME)),-r) $(FUZZ_BIN)
+
+-include $(wildcard build/fuzz/lib/*.d build/fuzz/*.d)

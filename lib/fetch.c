@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "dyn_curl.h"
+#include "pylock_version.h"
 
 struct pl_fetcher {
   int dirfd;       /* local registry, or -1 */

@@ -479,7 +479,7 @@ static int build_doc(struct pl_lockfile *lf, struct pl_toml *doc, pl_error_t *er
       add_str(doc, "created-by", lf->created_by ? lf->created_by : "pylock", err) < 0 ||
       add_str(doc, "requires-python", lf->requires_python, err) < 0)
     return -1;
-  qsort(lf->packages, lf->npackages, sizeof *lf->packages, cmp_package);
+  if (lf->npackages) qsort(lf->packages, lf->npackages, sizeof *lf->packages, cmp_package);
   struct pl_toml *pkgs = pl_toml_add_array(doc, "packages", PL_TOML_SECTION, err);
   if (pkgs == NULL) return -1;
   for (size_t i = 0; i < lf->npackages; i++)

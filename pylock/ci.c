@@ -126,6 +126,16 @@ static void print_summary(const struct summary *s, bool json) {
   free(buf);
 }
 
+static void summary_free(struct summary *s) {
+  for (size_t i = 0; i < s->ninstalled; i++)
+    free(s->installed[i]);
+  free(s->installed);
+  s->installed = NULL;
+  s->ninstalled = 0;
+  free(s->root);
+  s->root = NULL;
+}
+
 /* sync --frozen, then verify; 0 when the environment is ready.  The lock
  * is the pull request's: only the interpreter and the registry root the
  * runner trusts are used (pl_env_opts). */
@@ -349,6 +359,7 @@ int pl_cmd_ci(int argc, char **argv) {
     s.error = msg;
     print_summary(&s, json);
     free(msg);
+    summary_free(&s);
     return pl_cli_report("ci", &err);
   }
   double t0 = now_ms();
@@ -358,6 +369,7 @@ int pl_cmd_ci(int argc, char **argv) {
   s.status = status;
   s.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   print_summary(&s, json);
+  summary_free(&s);
   if (WIFSIGNALED(status)) {
     /* Die the same way, so the runner sees exactly what the command did. */
     int sig = WTERMSIG(status);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "keepalive.h"
 #include "shim.h"
+#include "pylock_version.h"
 
 struct pl_cli pl_cli;
 

@@ -150,7 +150,10 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   /* Arguments: the project's interpreter by absolute path, so that
    * sys.executable is the real one and never this shim again. */
   char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
-  if (nargv == NULL) return 1;
+  if (nargv == NULL) {
+    pl_launch_close(&l);
+    return 1;
+  }
   int k = 0;
   nargv[k++] = l.in.python;
   if (is_pip) {
@@ -160,6 +163,8 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
               "pylock: hint: use: pylock %s %s\n",
               argv[1], strcmp(argv[1], "install") == 0 ? "install" : "remove",
               argc > 2 ? argv[2] : "NAME");
+      free(nargv);
+      pl_launch_close(&l);
       return 1;
     }
     nargv[k++] = "-m";
@@ -171,11 +176,16 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   if (inside_project_sandbox(&l)) {
     /* Already inside this project's environment: the interpreter itself. */
     execv(l.in.python, nargv);
-    return die(name, "cannot run %s", l.in.python);
+    free(nargv);
+    int rc = die(name, "cannot run %s", l.in.python);
+    pl_launch_close(&l);
+    return rc;
   }
   int e = pl_launch_exec(&l, l.in.python, nargv, &err);
-  if (e < 0) return pl_cli_report(name, &err);
-  return die(name, "%s: %s", l.in.python, strerror(e));
+  free(nargv);
+  int rc = e < 0 ? pl_cli_report(name, &err) : die(name, "%s: %s", l.in.python, strerror(e));
+  pl_launch_close(&l);
+  return rc;
 }
 
 /* ---- pylock shim install|uninstall ---- */

@@ -242,6 +242,25 @@ static void test_lockfile_refuses_wheels_without_sha256_or_of_another_project(vo
                  "another project's");
 }
 
+/* Found by fuzz_lockfile (tests/fuzz/seeds/fuzz_lockfile/crash-no-packages): writing a lock
+ * without packages sorted a NULL array (undefined behaviour; UBSan stops the SANITIZE=1 build). */
+static void test_lockfile_without_packages_writes_and_reads_back(void **state) {
+  static const char none[] = "lock-version = \"1.0\"\ncreated-by = \"pylock\"\n";
+  struct pl_lockfile lf, again;
+  parse_ok(none, strlen(none), &lf);
+  assert_int_equal(lf.npackages, 0);
+  char *out = NULL;
+  size_t len = 0;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_lockfile_write(&lf, &out, &len, &err), 0);
+  parse_ok(out, len, &again);
+  assert_int_equal(again.npackages, 0);
+  assert_string_equal(again.created_by, "pylock");
+  free(out);
+  pl_lockfile_free(&lf);
+  pl_lockfile_free(&again);
+}
+
 static void test_lockfile_rejects_invalid_toml_with_line_and_column(void **state) {
   static const char bad[] = "lock-version = \"1.0\"\n[[packages]]\nname = \n";
   struct pl_lockfile lf;
@@ -286,6 +305,7 @@ int main(void) {
       cmocka_unit_test(test_lockfile_reads_pdm_export_and_keeps_its_tool_table),
       cmocka_unit_test(test_lockfile_refuses_packages_that_are_not_wheels),
       cmocka_unit_test(test_lockfile_refuses_wheels_without_sha256_or_of_another_project),
+      cmocka_unit_test(test_lockfile_without_packages_writes_and_reads_back),
       cmocka_unit_test(test_lockfile_rejects_invalid_toml_with_line_and_column),
       cmocka_unit_test(test_lockfile_refuses_requested_direct_references_naming_them),
   };

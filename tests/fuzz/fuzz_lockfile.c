@@ -1,0 +1,65 @@
+/* libFuzzer target: PEP 751 lock files (lib/lockfile.c over lib/toml.c), as a pull request
+ * or another tool may write them.  What parses must write, re-parse and write again to the
+ * same bytes. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "distname.h"
+#include "lockfile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* FUZZ_DEBUG=1 prints why each input was refused (to check that seeds get far). */
+static void debug(const pl_error_t err) {
+  static int on = -1;
+  if (on < 0) on = getenv("FUZZ_DEBUG") != NULL;
+  if (on && err && err->msg) fprintf(stderr, "fuzz: refused: %s\n", err->msg);
+}
+
+/* Every package is found by its own name; every wheel names a file and a place. */
+static void check_model(const struct pl_lockfile *lf) {
+  for (size_t i = 0; i < lf->npackages; i++) {
+    const struct pl_lock_package *p = &lf->packages[i], *f = pl_lockfile_find(lf, p->name);
+    if (p->name == NULL || f == NULL) abort();
+    if (!pl_distname_equal(f->name, strlen(f->name), p->name, strlen(p->name))) abort();
+    for (size_t k = 0; k < p->nwheels; k++) {
+      const struct pl_lock_wheel *w = &p->wheels[k];
+      if (w->name == NULL || (w->url == NULL && w->path == NULL)) abort();
+      if (w->sha256[0] && strlen(w->sha256) != PL_SHA256_HEX - 1) abort();
+    }
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  pl_error_t err = NULL;
+  struct pl_lockfile lf, again;
+  if (pl_lockfile_parse((const char *)data, size, "pylock.toml", &lf, &err) < 0) {
+    if (err == NULL || err->msg == NULL) abort();
+    debug(err);
+    pl_error_free(&err);
+    return 0;
+  }
+  check_model(&lf);
+  char *text = NULL, *text2 = NULL;
+  size_t len = 0, len2 = 0;
+  if (pl_lockfile_write(&lf, &text, &len, &err) < 0) {
+    /* Writing may refuse what reading let through only by saying why. */
+    if (err == NULL || err->msg == NULL) abort();
+    debug(err);
+    pl_error_free(&err);
+    pl_lockfile_free(&lf);
+    return 0;
+  }
+  check_model(&lf);
+  if (pl_lockfile_parse(text, len, "written", &again, &err) < 0) abort(); /* wrote junk */
+  if (again.npackages != lf.npackages || again.nrequested != lf.nrequested) abort();
+  if (pl_lockfile_write(&again, &text2, &len2, &err) < 0) abort();
+  if (len != len2 || memcmp(text, text2, len) != 0) abort(); /* not a fixed point */
+  free(text);
+  free(text2);
+  pl_lockfile_free(&lf);
+  pl_lockfile_free(&again);
+  return 0;
+}
