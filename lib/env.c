@@ -133,8 +133,9 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
       free(ids[i]);
     free(ids);
     /* It sat where a sandbox could write: trusted on first use, no more. */
-    if (same && (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_TOFU, "", 0, 0600, err) < 0 ||
-                 pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0))
+    if (same &&
+        (pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_TOFU, "", 0, 0600, err) < 0 ||
+         pl_write_file_atomic_at(e->state_fd, PL_REGISTRY_ROOT_FILE, raw, len, 0600, err) < 0))
       return -1;
   }
   pl_error_free(&ignored);
@@ -195,8 +196,8 @@ static int create_state(struct pl_env *e, bool old_layout, pl_error_t *err) {
   cleanup_free char *text = pl_interp_format(&in);
   if (e->lf.python_version && strcmp(e->lf.python_version, in.version) != 0) {
     if (!same_minor(e->lf.python_version, in.version)) {
-      pl_fail(err, 0, "%s is Python %s, but %s was locked on %s", python, in.version,
-              PL_LOCK_FILE, e->lf.python_version);
+      pl_fail(err, 0, "%s is Python %s, but %s was locked on %s", python, in.version, PL_LOCK_FILE,
+              e->lf.python_version);
       pl_error_set_hint(err, "install Python %s at %s, or re-lock on this one: pylock lock",
                         e->lf.python_version, python);
       goto out;
@@ -253,8 +254,8 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   const char *want = e->python ? e->python : e->lf.python;
   if (e->runner && want && strcmp(want, e->in.python) != 0)
     return pl_fail_hint(err, EPERM, "remove the project's state, then run again: rm -rf %s",
-                        "the environment of %s was made for the interpreter %s, not %s",
-                        e->root, e->in.python, want);
+                        "the environment of %s was made for the interpreter %s, not %s", e->root,
+                        e->in.python, want);
   if (e->runner && interpreter_allowed(e, e->in.python, err) < 0) return -1;
   if (pl_path_user_site(e->in.short_version, &e->user_site, err) < 0) return -1;
   return 0;
@@ -368,7 +369,8 @@ out:
 static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_error_t *err) {
   struct pl_trust_entry *list = NULL;
   size_t n = 0;
-  if (e->lf.nroot_keyids == 0 || pl_trust_list(&list, &n, err) < 0) return e->lf.nroot_keyids ? -1 : 0;
+  if (e->lf.nroot_keyids == 0 || pl_trust_list(&list, &n, err) < 0)
+    return e->lf.nroot_keyids ? -1 : 0;
   for (size_t i = 0; i < n && *path == NULL; i++) {
     if (!list[i].valid || list[i].shadowed) continue;
     cleanup_free char *raw = NULL;
@@ -742,8 +744,8 @@ int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_mani
 }
 
 /* A cache tree's manifest, as its marker vouches for it, into m. */
-static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t,
-                          struct pl_manifest *m, pl_error_t *err) {
+static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t, struct pl_manifest *m,
+                          pl_error_t *err) {
   char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
   cleanup_free char *text = NULL;
   size_t len = 0;
@@ -769,7 +771,8 @@ static int merge_own_files(struct pl_manifest *all, const struct pl_manifest *ow
                            pl_error_t *err) {
   pl_manifest_sort(all);
   for (size_t k = 0; k < own->n; k++) {
-    struct pl_manifest_entry *have = (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
+    struct pl_manifest_entry *have =
+        (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
     if (have) {
       have->size = own->e[k].size;
       have->mode = own->e[k].mode;

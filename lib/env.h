@@ -29,11 +29,11 @@ struct pl_env {
   size_t lock_len;
   struct pl_lockfile lf;
   struct pl_interp in;
-  char *user_site;    /* ~/.local/lib/pythonX.Y, hidden in the sandbox */
-  struct pl_tuf *tuf; /* after pl_env_update_trust */
-  int change_lock;    /* held by pl_env_begin_change, else -1 */
-  bool offline;       /* --offline: the registry's last verified metadata, nothing fetched */
-  bool runner;        /* ci, sync --frozen: pylock.toml is a pull request's (see below) */
+  char *user_site;     /* ~/.local/lib/pythonX.Y, hidden in the sandbox */
+  struct pl_tuf *tuf;  /* after pl_env_update_trust */
+  int change_lock;     /* held by pl_env_begin_change, else -1 */
+  bool offline;        /* --offline: the registry's last verified metadata, nothing fetched */
+  bool runner;         /* ci, sync --frozen: pylock.toml is a pull request's (see below) */
   const char *trusted; /* --trusted NAME: the root to anchor to */
   const char *python;  /* --python PATH: the interpreter the runner chose */
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */

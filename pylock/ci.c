@@ -323,12 +323,15 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
 }
 
 int pl_cmd_ci(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'},       {"no-network", no_argument, NULL, 'n'},
-      {"strict", no_argument, NULL, 's'},     {"allow-write", required_argument, NULL, 'w'},
-      {"python", required_argument, NULL, 'p'}, {"trusted", required_argument, NULL, 't'},
-      {"offline", no_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                       {"no-network", no_argument, NULL, 'n'},
+                                       {"strict", no_argument, NULL, 's'},
+                                       {"allow-write", required_argument, NULL, 'w'},
+                                       {"python", required_argument, NULL, 'p'},
+                                       {"trusted", required_argument, NULL, 't'},
+                                       {"offline", no_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   bool json = false;
   struct pl_run_opts ro = {0};
   struct pl_sync_opts so = {.frozen = true};

@@ -65,8 +65,8 @@ static void version(const char *s, size_t len) {
   if (pl_version_parse(s, len, &v) < 0) return;
   if (pl_version_format(&v, a, sizeof a) < 0) abort();
   if (strlen(a) > PL_VERSION_MAX) return; /* "1a" is "1a0": the normal form may be longer */
-  if (pl_version_parse(a, strlen(a), &w) < 0 ||
-      pl_version_cmp(&v, &w) != 0 || pl_version_format(&w, b, sizeof b) < 0 || strcmp(a, b) != 0)
+  if (pl_version_parse(a, strlen(a), &w) < 0 || pl_version_cmp(&v, &w) != 0 ||
+      pl_version_format(&w, b, sizeof b) < 0 || strcmp(a, b) != 0)
     abort();
 }
 
