@@ -277,7 +277,8 @@ static int unlisted_and_missing(struct verifier *v, pl_error_t *err) {
     const char *p = v->actual.e[i].path, *slash = strrchr(p, '/');
     bool requested = slash && strcmp(slash + 1, "REQUESTED") == 0 && slash - p > 10 &&
                      memcmp(slash - 10, ".dist-info", 10) == 0;
-    if (!is_claimed(v, p) && !requested &&
+    bool reported = v->expected && pl_manifest_find(v->expected, p) == NULL; /* by the walk */
+    if (!is_claimed(v, p) && !requested && !reported &&
         issue(v, PL_VERIFY_UNLISTED, p, "listed in no RECORD", err) < 0)
       return -1;
   }

@@ -363,7 +363,7 @@ PY
   capture "$PL" -C "$PROJ" verify
   [ "$status" -eq 1 ]
   assert_safe "$OUT"
-  assert_line "$OUT" 1 "unlisted: $rel/evil\\x1b]0;pwned\\x07\\x9b\\xff\\u009b\\u202e.py: listed in no RECORD"
+  assert_line "$OUT" 1 "unlisted: $rel/evil\\x1b]0;pwned\\x07\\x9b\\xff\\u009b\\u202e.py: not in pylock's manifest"
   cd "$PROJ"
   capture "$PL" ci --json -- touch "$BATS_TEST_TMPDIR/ran"
   [ "$status" -eq 1 ]
