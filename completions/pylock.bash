@@ -146,7 +146,7 @@ _pylock() {
         ((j++))
         break
         ;;
-      -w | --allow-write) ((j += 2)) ;; # and its PATH
+      -w | --allow-write | --python | --trusted) ((j += 2)) ;; # and its argument
       -*) ((j++)) ;;
       *) break ;;
       esac
@@ -156,7 +156,8 @@ _pylock() {
       return
     fi
     if [[ $cur == -* && ${COMP_WORDS[j - 1]} != -- ]]; then
-      [[ $cmd == run ]] && opts="$sandbox -h --help" || opts="--json $sandbox -h --help"
+      [[ $cmd == run ]] && opts="$sandbox -h --help" ||
+        opts="--json --python --trusted --offline $sandbox -h --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     else
       COMPREPLY=($(compgen -c -- "$cur"))
@@ -168,7 +169,7 @@ _pylock() {
   case $cmd in
   init) opts="-p --python --registry --root --trusted -h --help" ;;
   lock) opts="--check -h --help" ;;
-  sync) opts="--frozen -h --help" ;;
+  sync) opts="--frozen --offline --trusted -h --help" ;;
   shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
   info)

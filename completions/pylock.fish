@@ -138,6 +138,11 @@ complete -c pylock -n '__pylock_using init' -l trusted -x -a '(__pylock_trusted)
 complete -c pylock -n '__pylock_using init' -a '(__fish_complete_directories)'
 complete -c pylock -n '__pylock_using lock' -l check -d 'Change nothing; exit 1 if out of date'
 complete -c pylock -n '__pylock_using sync' -l frozen -d 'Fail if pylock.toml is stale; never re-lock'
+for cmd in sync ci
+    complete -c pylock -n "__pylock_using $cmd" -l offline -d 'Use the metadata as last verified; fetch nothing'
+    complete -c pylock -n "__pylock_using $cmd" -l trusted -x -a '(__pylock_trusted)' -d 'Anchor to a root added with pylock trust add'
+end
+complete -c pylock -n '__pylock_using ci' -l python -r -F -d 'The interpreter to build on'
 complete -c pylock -n '__pylock_using remove' -a '(__pylock_requested)' -d 'Requested package'
 for cmd in run shell ci
     complete -c pylock -n "__pylock_using $cmd" -s s -l strict -d 'Home read-only but the project, no network or sockets'
@@ -146,7 +151,7 @@ for cmd in run shell ci
 end
 complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
 complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
-complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
+complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write --python --trusted)'
 complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
 complete -c pylock -n '__pylock_using info' -l json -d 'One JSON object with every key'
 complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox' -d 'Key'

@@ -15,7 +15,7 @@ static void usage(FILE *out) {
           "from the shared cache or is fetched through the registry and verified (signed\n"
           "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
           "current one and switched to with one rename. Runs in progress keep the generation\n"
-          "they started with. A project without .pylock/ (a fresh checkout) gets one.\n\n"
+          "they started with. A project without state (a fresh checkout) gets it.\n\n"
           "Options:\n"
           "  --frozen        fail if pylock.toml is stale for [tool.pylock] requested; never\n"
           "                  re-lock; trust only the interpreter and the registry root this\n"

@@ -16,12 +16,20 @@ import bench_sync  # noqa: E402
 import bench_trust  # noqa: E402
 
 
-def project(d, pl, python):
-    proj = os.path.join(d, "proj-" + os.path.basename(os.path.dirname(os.path.dirname(python))))
+def project(d, pl, python, tag=""):
+    proj = os.path.join(d, "proj" + tag + "-" +
+                        os.path.basename(os.path.dirname(os.path.dirname(python))))
     if not os.path.exists(proj):
         subprocess.run([pl, "-q", "init", "--python", python, proj], check=True)
-    info = dict(l.split("=", 1) for l in open(proj + "/.pylock/interp").read().splitlines() if "=" in l)
-    layer = os.path.join(proj, ".pylock", os.readlink(proj + "/.pylock/current"))
+    if os.path.isdir(proj + "/.pylock"):  # a baseline binary of the old layout
+        info = dict(l.split("=", 1) for l in open(proj + "/.pylock/interp").read().splitlines()
+                    if "=" in l)
+        return proj, info, os.path.join(proj, ".pylock", os.readlink(proj + "/.pylock/current"))
+    state = subprocess.run([pl, "-C", proj, "info", "state"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    layer = subprocess.run([pl, "-C", proj, "info", "layer"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    info = dict(l.split("=", 1) for l in open(state + "/interp").read().splitlines() if "=" in l)
     return proj, info, layer
 
 
@@ -43,6 +51,16 @@ def startup(d, rounds, python):
             bwrap, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev",
             "--proc", "/proc", "--ro-bind", layer_purelib, purelib, py, "-c", "pass"]
     cmds["pylock run, no keep-alive"] = [pl, "run", py, "-c", "pass"]
+    # BENCH_BASELINE: an earlier pylock binary, measured in the same run (its
+    # own project: the state layout may differ).
+    base = os.environ.get("BENCH_BASELINE")
+    if base:
+        bpl = os.path.join(d, "pylock-baseline")
+        if not os.path.exists(bpl):
+            shutil.copy(base, bpl)
+        bproj, _, _ = project(d, bpl, python, "-baseline")
+        cmds["baseline: pylock run"] = [bpl, "-C", bproj, "run", py, "-c", "pass"]
+        cmds["baseline: no keep-alive"] = [bpl, "-C", bproj, "run", py, "-c", "pass"]
     names = list(cmds)
     envs = [dict(os.environ, PYLOCK_KEEPALIVE="0") if n.endswith("no keep-alive") else None
             for n in names]
@@ -60,6 +78,10 @@ def startup(d, rounds, python):
     if bwrap:
         bw = med["bwrap (equivalent setup)"] - bare
         print("  overhead ratio pylock/bwrap: %.2f  (pylock %+.2f ms, bwrap %+.2f ms)" % (over / bw, over, bw))
+    if base:
+        print("  against the baseline binary: joined %+.2f ms, fresh %+.2f ms"
+              % (med["pylock run"] - med["baseline: pylock run"],
+                 med["pylock run, no keep-alive"] - med["baseline: no keep-alive"]))
 
 
 def main():

@@ -104,13 +104,14 @@ def sync(d, rounds, python):
             os.makedirs(scratch)
             proj = os.path.join(scratch, "proj")
             if n.startswith("pylock"):
-                run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, proj],
-                    env=env)
-                shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
+                # cold: pylock's state of its own, where init (untimed) leaves the
+                # project's record but no cache and no registry metadata.
                 e = env
                 if "cold" in n:
-                    e = dict(env, PYLOCK_CACHE_DIR=os.path.join(scratch, "cache"),
-                             XDG_STATE_HOME=os.path.join(scratch, "state"))
+                    e = dict(env, PYLOCK_STATE_DIR=os.path.join(scratch, "state"))
+                run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, proj],
+                    env=e)
+                shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
                 dt = timed([pl, "-C", proj, "sync"], e, err)
                 out = open(err).read()
                 m = re.search(r"(\d+) packages, (\d+) files .*fetch (\d+) ms, unpack (\d+) ms, "
