@@ -92,14 +92,26 @@ struct pl_sync_result {
   unsigned generation; /* now current */
   bool unchanged;      /* the current generation already matched */
   size_t packages, fetched, built;
+  size_t repaired; /* damaged things found and rebuilt: a generation, trees, wheels */
   uint64_t files;
   double ms_fetch, ms_build, ms_link;
 };
 
 /* Make the environment match the lock: every wheel from the cache or fetched
  * through the registry (length, sha256, wheel checks), a new generation built
- * beside the current one and switched to with one rename. */
-int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
+ * beside the current one and switched to with one rename.  The current
+ * generation is kept only if it was built from this lock and is sound: it
+ * exists, with its manifest and record, and no file of it was written, added
+ * or removed since (its stat fingerprint, change.h); else it is rebuilt, as
+ * is a cached tree whose fingerprint changed (quarantined first).  `repair`
+ * rebuilds the generation in any case and hashes every file of every tree it
+ * uses against the tree's manifest (what bit rot needs). */
+int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err);
+
+/* With the change lock held (pl_env_begin_change), after e->lf changed:
+ * write pylock.toml and build its generation as one transaction (change.h).
+ * On failure nothing changed. */
+int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);

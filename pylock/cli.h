@@ -91,6 +91,7 @@ struct pl_sync_result;
 struct pl_sync_opts {
   bool frozen;  /* fail if the lock is stale; the lock may be a pull request's (runner rules) */
   bool offline; /* the registry's last verified metadata; fetch nothing */
+  bool repair;  /* rebuild, hashing every byte of the cache trees used */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
 };
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With

@@ -73,12 +73,8 @@ static int change(const char *cmd, bool adding, char **args, int nargs, pl_error
   struct pl_sync_result res;
   if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0 ||
       pl_env_begin_change(&e, err) < 0 || edit_requested(&e, adding, args, nargs, err) < 0 ||
-      pl_env_resolve(&e, &changed, &why, err) < 0 || pl_env_write_lock(&e, err) < 0)
+      pl_env_resolve(&e, &changed, &why, err) < 0 || pl_env_commit(&e, &res, err) < 0)
     goto out;
-  if (pl_env_sync(&e, &res, err) < 0) {
-    pl_error_set_hint(err, "pylock.toml is updated; retry with: pylock sync");
-    goto out;
-  }
   pl_cli_info("pylock: %s: generation %u, %zu packages (%zu fetched, %zu unpacked, %llu files)",
               cmd, res.generation, res.packages, res.fetched, res.built,
               (unsigned long long)res.files);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "change.h"
 #include "cli.h"
 #include "env.h"
 #include "escape.h"
@@ -46,7 +47,7 @@ int pl_cmd_list(int argc, char **argv) {
     return pl_cli_report("list", &err);
   }
   unsigned gen = 0;
-  if (pl_gen_current(e.state_fd, &gen, &err) < 0) {
+  if (pl_change_effective(e.root_fd, e.state_fd, &gen, &err) < 0) {
     pl_installed_free(list, n);
     pl_env_close(&e);
     return pl_cli_report("list", &err);

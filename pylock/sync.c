@@ -10,7 +10,7 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: pylock sync [--frozen] [--offline] [--trusted NAME]\n\n"
+          "usage: pylock sync [--frozen] [--offline] [--trusted NAME] [--repair]\n\n"
           "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
           "from the shared cache or is fetched through the registry and verified (signed\n"
           "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
@@ -22,6 +22,9 @@ static void usage(FILE *out) {
           "                  machine trusts, as 'pylock ci' does\n"
           "  --offline       use the registry's metadata as last verified; fetch nothing\n"
           "  --trusted NAME  anchor to this root of 'pylock trust'\n"
+          "  --repair        rebuild the environment, checking every byte of the cache\n"
+          "                  trees it uses; damaged trees and wheels are built or fetched\n"
+          "                  again\n"
           "  -h, --help      print this help and exit\n");
 }
 
@@ -42,7 +45,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                  PL_LOCK_FILE, why);
     goto out;
   }
-  if (pl_env_sync(&e, res, err) < 0) goto out;
+  if (pl_env_sync(&e, so->repair, res, err) < 0) goto out;
   if (anchor && e.anchor) *anchor = strdup(e.anchor);
   if (res->unchanged)
     pl_cli_info("pylock: environment already matches %s (generation %u, %zu packages)",
@@ -59,11 +62,10 @@ out:
 }
 
 int pl_cmd_sync(int argc, char **argv) {
-  static const struct option opts[] = {{"frozen", no_argument, NULL, 'f'},
-                                       {"offline", no_argument, NULL, 'o'},
-                                       {"trusted", required_argument, NULL, 't'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"frozen", no_argument, NULL, 'f'},        {"offline", no_argument, NULL, 'o'},
+      {"trusted", required_argument, NULL, 't'}, {"repair", no_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   struct pl_sync_opts so = {0};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -71,6 +73,7 @@ int pl_cmd_sync(int argc, char **argv) {
     case 'f': so.frozen = true; break;
     case 'o': so.offline = true; break;
     case 't': so.trusted = optarg; break;
+    case 'r': so.repair = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
     default: return pl_cli_usage_error("sync", "unknown option");
     }
