@@ -42,9 +42,10 @@ static void sha_of(const char *path, char hex[PL_SHA256_HEX]) {
   assert_int_equal(pl_sha256_hex(buf, len, hex, &err), 0);
 }
 
-/* Install `names` with pip (`python -m pip install --prefix`) and with
- * pylock (cache tree, linked into a generation, REQUESTED written: pip marks
- * command-line wheels as requested), then compare the two. */
+/* Install `names` with pylock (cache tree, linked into a generation,
+ * REQUESTED written: pip marks command-line wheels as requested) and with pip
+ * (`python -m pip install --prefix`), then compare the two.  pylock goes
+ * first: the prefix is its base, which must not have the wheels' files. */
 static void check_against_pip(const char *python, const char *tag, const char *const *names) {
   char pip_prefix[512], gen[512], cache_dir[512], list[8192] = "";
   snprintf(pip_prefix, sizeof pip_prefix, "%s/pip-%s", tmp, tag);
@@ -54,12 +55,7 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     size_t l = strlen(list);
     snprintf(list + l, sizeof list - l, " %s/%s", wheels, *n);
   }
-  assert_int_equal(fx_sh("env -i PATH=/usr/bin:/bin %s -m pip install -q --no-index --no-deps "
-                         "--ignore-installed --disable-pip-version-check "
-                         "--no-warn-script-location --prefix %s %s >/dev/null 2>&1",
-                         python, pip_prefix, list),
-                   0);
-
+  assert_int_equal(mkdir(pip_prefix, 0755), 0);
   struct pl_interp in;
   fx_interp(python, pip_prefix, &in);
   struct pl_cache cache;
@@ -81,6 +77,11 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     if (pl_envgen_write_requested(gfd, t.dist_info, &err) < 0) fail_msg("%s", pl_error_string(err));
     pl_cache_tree_release(&t);
   }
+  assert_int_equal(fx_sh("env -i PATH=/usr/bin:/bin %s -m pip install -q --no-index --no-deps "
+                         "--ignore-installed --disable-pip-version-check "
+                         "--no-warn-script-location --prefix %s %s >/dev/null 2>&1",
+                         python, pip_prefix, list),
+                   0);
   assert_int_equal(fx_sh("python3 tests/compare-install.py %s %s", pip_prefix, gen), 0);
 
   /* And what pylock installed verifies against its own RECORDs. */
