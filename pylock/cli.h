@@ -39,6 +39,8 @@ void pl_cli_put(FILE *f, const char *s);
 /* fmt's rendering on f as one line, escaped as a whole (so fmt itself holds no
  * '\n' or '\t'), then '\n': output lines that carry outside text. */
 void pl_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v[0] sep v[1] sep ...: a new string, or NULL when out of memory. */
+char *pl_cli_join(char *const *v, size_t n, const char *sep);
 /* Options of a command whose only option is --help: prints `help` for it.
  * Returns -1 to go on, else the exit status to return now. */
 int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
