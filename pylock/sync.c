@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "env.h"
 #include "project.h"
@@ -25,9 +26,52 @@ static void usage(FILE *out) {
           "  -h, --help      print this help and exit\n");
 }
 
+void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h) {
+  pl_error_t err = NULL;
+  h->list = NULL;
+  h->n = 0;
+  if (pl_env_installed(e, &h->list, &h->n, &err) < 0) pl_error_free(&err);
+}
+
+static bool had_hook(const struct pl_hooks_before *h, const char *hook) {
+  for (size_t i = 0; i < h->n; i++)
+    for (size_t j = 0; j < h->list[i].nstartup_hooks; j++)
+      if (strcmp(h->list[i].startup_hooks[j], hook) == 0) return true;
+  return false;
+}
+
+void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd) {
+  pl_error_t err = NULL;
+  struct pl_installed *now = NULL;
+  size_t n = 0;
+  if (pl_env_installed(e, &now, &n, &err) < 0) {
+    cleanup_free char *msg = pl_error_string(err);
+    pl_cli_line(stderr, "pylock: %s: warning: cannot list the new startup hooks: %s", cmd, msg);
+    pl_error_free(&err);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (now[i].nstartup_hooks == 0) continue;
+    cleanup_free char **fresh = calloc(now[i].nstartup_hooks + 1, sizeof *fresh);
+    size_t k = 0;
+    for (size_t j = 0; fresh && j < now[i].nstartup_hooks; j++)
+      if (!had_hook(h, now[i].startup_hooks[j])) fresh[k++] = now[i].startup_hooks[j];
+    if (k == 0 && fresh) continue;
+    cleanup_free char *list = fresh ? pl_cli_join(fresh, k, ", ") : NULL;
+    pl_cli_line(stderr,
+                "pylock: %s: %s %s installs startup hooks: %s (code that runs at every "
+                "interpreter start)",
+                cmd, now[i].name, now[i].version, list ? list : "(out of memory)");
+  }
+  pl_installed_free(now, n);
+  pl_installed_free(h->list, h->n);
+  h->list = NULL;
+  h->n = 0;
+}
+
 int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err) {
   struct pl_env e;
+  struct pl_hooks_before hooks = {0};
   int rc = -1;
   char why[512];
   struct pl_env_opts o = {.dir = pl_cli.project,
@@ -42,8 +86,10 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                  PL_LOCK_FILE, why);
     goto out;
   }
+  pl_cli_hooks_before(&e, &hooks);
   if (pl_env_sync(&e, res, err) < 0) goto out;
   if (anchor && e.anchor) *anchor = strdup(e.anchor);
+  if (!res->unchanged) pl_cli_hooks_announce(&e, &hooks, "sync");
   if (res->unchanged)
     pl_cli_info("pylock: environment already matches %s (generation %u, %zu packages)",
                 PL_LOCK_FILE, res->generation, res->packages);
@@ -54,6 +100,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                 res->built, res->ms_fetch, res->ms_build, res->ms_link);
   rc = 0;
 out:
+  pl_installed_free(hooks.list, hooks.n);
   pl_env_close(&e);
   return rc;
 }
