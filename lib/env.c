@@ -981,21 +981,6 @@ static int open_current(const struct pl_env *e, pl_error_t *err) {
   return fd < 0 ? pl_fail(err, errno, "open .pylock/%s", name) : fd;
 }
 
-/* Does site directory `fd` hold a startup hook at its root? */
-static bool site_has_hooks(int fd) {
-  int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* its own offset */
-  DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
-  bool found = false;
-  if (d == NULL) {
-    if (dup_fd >= 0) close(dup_fd);
-    return true; /* unknown: look at the RECORDs */
-  }
-  for (struct dirent *de; !found && (de = readdir(d)) != NULL;)
-    found = pl_wheel_startup_hook(de->d_name) != 0;
-  closedir(d);
-  return found;
-}
-
 static int cmp_hook(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -1045,6 +1030,34 @@ static int dist_hooks(const struct pl_env *e, int dfd, const char *site, const c
   return rc;
 }
 
+int pl_env_startup_hooks(const struct pl_env *e, char ***names, size_t *n, pl_error_t *err) {
+  *names = NULL;
+  *n = 0;
+  cleanup_close int gen_fd = open_current(e, err);
+  if (gen_fd < 0) return -1;
+  int fds[2];
+  if (dist_dirs(e, gen_fd, fds, err) < 0) return -1;
+  int rc = 0;
+  for (int i = 0; i < 2; i++) {
+    DIR *d = fds[i] < 0 ? NULL : fdopendir(fds[i]);
+    if (d == NULL && fds[i] >= 0) close(fds[i]);
+    for (struct dirent *de; d && rc == 0 && (de = readdir(d)) != NULL;) {
+      if (pl_wheel_startup_hook(de->d_name) != strlen(de->d_name)) continue;
+      char **l = realloc(*names, (*n + 1) * sizeof *l);
+      if (l == NULL || (l[*n] = strdup(de->d_name)) == NULL) {
+        if (l) *names = l;
+        rc = pl_fail(err, ENOMEM, "startup hooks");
+        break;
+      }
+      *names = l;
+      (*n)++;
+    }
+    if (d) closedir(d);
+  }
+  if (*n) qsort(*names, *n, sizeof **names, cmp_hook);
+  return rc;
+}
+
 static int cmp_installed(const void *a, const void *b) {
   return strcmp(((const struct pl_installed *)a)->name, ((const struct pl_installed *)b)->name);
 }
@@ -1061,7 +1074,14 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *
   const char *sites[2] = {pl_interp_relative(&e->in, e->in.purelib),
                           pl_interp_relative(&e->in, e->in.platlib)};
   /* RECORDs are read only when there is a hook to attribute. */
-  bool hooks = (fds[0] >= 0 && site_has_hooks(fds[0])) || (fds[1] >= 0 && site_has_hooks(fds[1]));
+  char **names = NULL;
+  size_t nnames = 0;
+  pl_error_t lerr = NULL;
+  bool hooks = pl_env_startup_hooks(e, &names, &nnames, &lerr) < 0 || nnames > 0;
+  pl_error_free(&lerr);
+  for (size_t i = 0; i < nnames; i++)
+    free(names[i]);
+  free(names);
   for (int i = 0; i < 2 && rc == 0; i++) {
     if (fds[i] < 0) continue;
     DIR *d = fdopendir(fds[i]);

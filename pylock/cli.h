@@ -100,17 +100,18 @@ struct pl_sync_opts {
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err);
 
-/* Startup hooks a sync brings: the current generation's packages, taken
- * before it (none when there is no generation yet), then compared after it:
- * one line on stderr, even with -q, per package of the new current
- * generation with a hook the old one did not have.  Frees what it took. */
+/* Startup hooks a sync brings: the names at the current generation's site
+ * directories, taken before it (none when there is no generation yet), then
+ * compared after it: one line on stderr, even with -q, per package of the
+ * new current generation with a hook the old one did not have.  Frees what
+ * it took. */
 struct pl_env;
-struct pl_installed;
 struct pl_hooks_before {
-  struct pl_installed *list;
+  char **names;
   size_t n;
 };
 void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h);
+void pl_cli_hooks_free(struct pl_hooks_before *h);
 void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd);
 
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);

@@ -87,7 +87,7 @@ static int change(const char *cmd, bool adding, char **args, int nargs, pl_error
               (unsigned long long)res.files);
   rc = 0;
 out:
-  pl_installed_free(hooks.list, hooks.n);
+  pl_cli_hooks_free(&hooks);
   pl_env_close(&e);
   return rc;
 }

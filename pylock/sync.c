@@ -28,30 +28,38 @@ static void usage(FILE *out) {
 
 void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h) {
   pl_error_t err = NULL;
-  h->list = NULL;
+  if (pl_env_startup_hooks(e, &h->names, &h->n, &err) < 0) pl_error_free(&err);
+}
+
+void pl_cli_hooks_free(struct pl_hooks_before *h) {
+  for (size_t i = 0; i < h->n; i++)
+    free(h->names[i]);
+  free(h->names);
+  h->names = NULL;
   h->n = 0;
-  if (pl_env_installed(e, &h->list, &h->n, &err) < 0) pl_error_free(&err);
 }
 
 static bool had_hook(const struct pl_hooks_before *h, const char *hook) {
   for (size_t i = 0; i < h->n; i++)
-    for (size_t j = 0; j < h->list[i].nstartup_hooks; j++)
-      if (strcmp(h->list[i].startup_hooks[j], hook) == 0) return true;
+    if (strcmp(h->names[i], hook) == 0) return true;
   return false;
 }
 
-void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd) {
+/* The packages of the new current generation whose hooks are new, and which. */
+static void announce_from(const struct pl_env *e, const struct pl_hooks_before *h,
+                          const char *cmd) {
   pl_error_t err = NULL;
   struct pl_installed *now = NULL;
   size_t n = 0;
   if (pl_env_installed(e, &now, &n, &err) < 0) {
     cleanup_free char *msg = pl_error_string(err);
-    pl_cli_line(stderr, "pylock: %s: warning: cannot list the new startup hooks: %s", cmd, msg);
+    pl_cli_line(stderr, "pylock: %s: warning: cannot tell which package brought startup hooks: %s",
+                cmd, msg);
     pl_error_free(&err);
   }
   for (size_t i = 0; i < n; i++) {
     if (now[i].nstartup_hooks == 0) continue;
-    cleanup_free char **fresh = calloc(now[i].nstartup_hooks + 1, sizeof *fresh);
+    cleanup_free char **fresh = calloc(now[i].nstartup_hooks, sizeof *fresh);
     size_t k = 0;
     for (size_t j = 0; fresh && j < now[i].nstartup_hooks; j++)
       if (!had_hook(h, now[i].startup_hooks[j])) fresh[k++] = now[i].startup_hooks[j];
@@ -63,9 +71,22 @@ void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, co
                 cmd, now[i].name, now[i].version, list ? list : "(out of memory)");
   }
   pl_installed_free(now, n);
-  pl_installed_free(h->list, h->n);
-  h->list = NULL;
-  h->n = 0;
+}
+
+void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd) {
+  struct pl_hooks_before after = {0};
+  pl_error_t err = NULL;
+  bool fresh = false;
+  /* Which packages brought them (their RECORDs) only when there are new ones. */
+  if (pl_env_startup_hooks(e, &after.names, &after.n, &err) < 0) {
+    pl_error_free(&err);
+    fresh = true;
+  }
+  for (size_t i = 0; i < after.n && !fresh; i++)
+    fresh = !had_hook(h, after.names[i]);
+  if (fresh) announce_from(e, h, cmd);
+  pl_cli_hooks_free(&after);
+  pl_cli_hooks_free(h);
 }
 
 int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, char **anchor,
@@ -100,7 +121,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                 res->built, res->ms_fetch, res->ms_build, res->ms_link);
   rc = 0;
 out:
-  pl_installed_free(hooks.list, hooks.n);
+  pl_cli_hooks_free(&hooks);
   pl_env_close(&e);
   return rc;
 }
