@@ -41,6 +41,7 @@
 #include "truststore.h"
 #include "verify.h"
 #include "version.h"
+#include "wheel.h"
 
 #define INTERP_FILE_MAX 16384
 #define META_MAX 4096
@@ -1137,6 +1138,83 @@ static int open_current(const struct pl_env *e, pl_error_t *err) {
                 : fd;
 }
 
+static int cmp_hook(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Note hook `name` (len bytes) of p, once. */
+static int add_hook(struct pl_installed *p, const char *name, size_t len, pl_error_t *err) {
+  for (size_t j = 0; j < p->nstartup_hooks; j++)
+    if (strlen(p->startup_hooks[j]) == len && memcmp(p->startup_hooks[j], name, len) == 0) return 0;
+  char **l = realloc(p->startup_hooks, (p->nstartup_hooks + 1) * sizeof *l);
+  if (l == NULL) return pl_fail(err, ENOMEM, "list");
+  p->startup_hooks = l;
+  if ((l[p->nstartup_hooks] = strndup(name, len)) == NULL) return pl_fail(err, ENOMEM, "list");
+  p->nstartup_hooks++;
+  return 0;
+}
+
+/* The startup hooks of the distribution whose .dist-info `di` is in site
+ * directory `site` (relative to the prefix; `dfd` open on it), from its
+ * RECORD: the rows that resolve into purelib or platlib. */
+static int dist_hooks(const struct pl_env *e, int dfd, const char *site, const char *di,
+                      struct pl_installed *p, pl_error_t *err) {
+  const char *sites[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                          pl_interp_relative(&e->in, e->in.platlib)};
+  char path[600], rel[4096];
+  snprintf(path, sizeof path, "%s/RECORD", di);
+  cleanup_free char *text = NULL;
+  size_t tlen = 0;
+  struct pl_record rec = {0};
+  if (pl_read_file_at(dfd, path, PL_RECORD_MAX_BYTES, &text, &tlen, err) < 0 ||
+      pl_record_parse_installed(text, tlen, &rec, err) < 0)
+    return pl_error_wrap(err, "%s", di);
+  int rc = 0;
+  for (size_t i = 0; i < rec.n && rc == 0; i++) {
+    if (!pl_record_resolve(site, rec.entries[i].path, rel, sizeof rel)) continue;
+    for (int k = 0; k < 2 && sites[k]; k++) {
+      size_t sl = strlen(sites[k]);
+      if (sl && (strncmp(rel, sites[k], sl) != 0 || rel[sl] != '/')) continue;
+      const char *below = rel + (sl ? sl + 1 : 0);
+      size_t hl = pl_wheel_startup_hook(below);
+      if (hl) rc = add_hook(p, below, hl, err);
+      break;
+    }
+  }
+  pl_record_free(&rec);
+  if (p->nstartup_hooks)
+    qsort(p->startup_hooks, p->nstartup_hooks, sizeof *p->startup_hooks, cmp_hook);
+  return rc;
+}
+
+int pl_env_startup_hooks(const struct pl_env *e, char ***names, size_t *n, pl_error_t *err) {
+  *names = NULL;
+  *n = 0;
+  cleanup_close int gen_fd = open_current(e, err);
+  if (gen_fd < 0) return -1;
+  int fds[2];
+  if (dist_dirs(e, gen_fd, fds, err) < 0) return -1;
+  int rc = 0;
+  for (int i = 0; i < 2; i++) {
+    DIR *d = fds[i] < 0 ? NULL : fdopendir(fds[i]);
+    if (d == NULL && fds[i] >= 0) close(fds[i]);
+    for (struct dirent *de; d && rc == 0 && (de = readdir(d)) != NULL;) {
+      if (pl_wheel_startup_hook(de->d_name) != strlen(de->d_name)) continue;
+      char **l = realloc(*names, (*n + 1) * sizeof *l);
+      if (l == NULL || (l[*n] = strdup(de->d_name)) == NULL) {
+        if (l) *names = l;
+        rc = pl_fail(err, ENOMEM, "startup hooks");
+        break;
+      }
+      *names = l;
+      (*n)++;
+    }
+    if (d) closedir(d);
+  }
+  if (*n) qsort(*names, *n, sizeof **names, cmp_hook);
+  return rc;
+}
+
 static int cmp_installed(const void *a, const void *b) {
   return strcmp(((const struct pl_installed *)a)->name, ((const struct pl_installed *)b)->name);
 }
@@ -1150,6 +1228,17 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *
   struct pl_installed *list = NULL;
   size_t count = 0, cap = 0;
   int rc = 0;
+  const char *sites[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                          pl_interp_relative(&e->in, e->in.platlib)};
+  /* RECORDs are read only when there is a hook to attribute. */
+  char **names = NULL;
+  size_t nnames = 0;
+  pl_error_t lerr = NULL;
+  bool hooks = pl_env_startup_hooks(e, &names, &nnames, &lerr) < 0 || nnames > 0;
+  pl_error_free(&lerr);
+  for (size_t i = 0; i < nnames; i++)
+    free(names[i]);
+  free(names);
   for (int i = 0; i < 2 && rc == 0; i++) {
     if (fds[i] < 0) continue;
     DIR *d = fdopendir(fds[i]);
@@ -1189,6 +1278,7 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *
           .requested = faccessat(dirfd(d), path, F_OK, AT_SYMLINK_NOFOLLOW) == 0};
       md.name = md.version = NULL;
       pl_metadata_free(&md);
+      if (hooks) rc = dist_hooks(e, dirfd(d), sites[i], de->d_name, &list[count - 1], err);
     }
     closedir(d);
   }
@@ -1206,6 +1296,9 @@ void pl_installed_free(struct pl_installed *list, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(list[i].name);
     free(list[i].version);
+    for (size_t j = 0; j < list[i].nstartup_hooks; j++)
+      free(list[i].startup_hooks[j]);
+    free(list[i].startup_hooks);
   }
   free(list);
 }

@@ -154,11 +154,19 @@ int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, 
 /* What the current generation holds, from its .dist-info directories. */
 struct pl_installed {
   char *name, *version;
-  bool requested; /* has REQUESTED */
+  bool requested;       /* has REQUESTED */
+  char **startup_hooks; /* what it installed at a site directory's root that runs at
+                           every interpreter start (pl_wheel_startup_hook), sorted */
+  size_t nstartup_hooks;
 };
 int pl_env_installed(const struct pl_env *e, struct pl_installed **list, size_t *n,
                      pl_error_t *err);
 void pl_installed_free(struct pl_installed *list, size_t n);
+
+/* The startup hooks at the roots of the current generation's site
+ * directories (pl_wheel_startup_hook), by name, sorted: one readdir each,
+ * no RECORD read.  On failure *names may hold what was found. */
+int pl_env_startup_hooks(const struct pl_env *e, char ***names, size_t *n, pl_error_t *err);
 
 /* Re-check every file of the current generation against pylock's manifest
  * and its RECORD (report); the manifest against the cache trees' and the

@@ -11,12 +11,13 @@
 
 static void usage(FILE *out) {
   fprintf(out, "usage: pylock list [--json]\n\n"
-               "List the packages of the current environment generation: name, version, and\n"
-               "whether it was requested (else it is a dependency).\n\n"
+               "List the packages of the current environment generation: name, version,\n"
+               "whether it was requested (else it is a dependency), and its startup hooks\n"
+               "(.pth files, sitecustomize: code that runs at every interpreter start).\n\n"
                "Options:\n"
                "  --json      one JSON object: {\"generation\": N, \"packages\": [{\"name\", "
                "\"version\",\n"
-               "              \"requested\"}...]} (stable; see pylock-list(1))\n"
+               "              \"requested\", \"startup_hooks\"}...]} (stable; see pylock-list(1))\n"
                "  -h, --help  print this help and exit\n");
 }
 
@@ -59,7 +60,12 @@ int pl_cmd_list(int argc, char **argv) {
       pl_cli_json_string(stdout, list[i].name);
       printf(", \"version\": ");
       pl_cli_json_string(stdout, list[i].version);
-      printf(", \"requested\": %s}", list[i].requested ? "true" : "false");
+      printf(", \"requested\": %s, \"startup_hooks\": [", list[i].requested ? "true" : "false");
+      for (size_t j = 0; j < list[i].nstartup_hooks; j++) {
+        if (j) printf(", ");
+        pl_cli_json_string(stdout, list[i].startup_hooks[j]);
+      }
+      printf("]}");
     }
     printf("]}\n");
   } else {
@@ -72,7 +78,19 @@ int pl_cmd_list(int argc, char **argv) {
       printf("%*s  ", (int)(w - escaped_len(list[i].name)), "");
       pl_cli_put(stdout, list[i].version);
       size_t vw = escaped_len(list[i].version);
-      printf("%*s%s\n", vw < 12 ? (int)(12 - vw) : 0, "", list[i].requested ? "  requested" : "");
+      bool hooks = list[i].nstartup_hooks > 0;
+      printf("%*s%s", vw < 12 ? (int)(12 - vw) : 0, "",
+             list[i].requested ? "  requested"
+             : hooks           ? "           "
+                               : "");
+      if (hooks) {
+        printf("  startup hooks: ");
+        for (size_t j = 0; j < list[i].nstartup_hooks; j++) {
+          if (j) printf(", ");
+          pl_cli_put(stdout, list[i].startup_hooks[j]);
+        }
+      }
+      putchar('\n');
     }
   }
   pl_installed_free(list, n);
