@@ -443,13 +443,16 @@ int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool 
   return r;
 }
 
-/* quarantine/<name>-<time>: out of the way of every later sync, kept for a
+/* quarantine/<name>-<time>-<random>: out of the way of every later sync, kept for a
  * look until gc removes it. */
 static int quarantine(struct pl_cache *c, int from_fd, const char *name, pl_error_t *err) {
   cleanup_close int qfd = open_subdir(c->fd, PL_CACHE_QUARANTINE, c->path, err);
   if (qfd < 0) return -1;
   char aside[256];
-  snprintf(aside, sizeof aside, "%.180s-%lld", name, (long long)time(NULL));
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(aside, sizeof aside, "%.160s-%lld-%08llx", name, (long long)time(NULL),
+           rnd & 0xffffffffULL);
   /* A sealed directory must be writable to move to another parent (its ".."). */
   struct stat st;
   if (fstatat(from_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))

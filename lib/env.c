@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,8 @@
 
 #define INTERP_FILE_MAX 16384
 #define META_MAX 4096
+/* Below this much free space where pip works, a failed resolution is blamed on it. */
+#define RESOLVE_SPACE_MIN (16ULL << 20)
 
 static void say(const struct pl_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct pl_env *e, const char *fmt, ...) {
@@ -543,6 +546,14 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
+  /* pip says "No space left" in its own words: judge by the space left. */
+  struct statvfs vfs;
+  if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||
+                (statvfs(e->state.path, &vfs) == 0 &&
+                 (unsigned long long)vfs.f_bavail * vfs.f_frsize < RESOLVE_SPACE_MIN)))
+    pl_error_set_hint(err,
+                      "nothing changed; free space where pylock's state (%s) lives, then retry",
+                      e->state.path);
   pl_error_t ignored = NULL;
   cleanup_close int scratch_fd = pl_state_subdir(&e->state, PL_STATE_SCRATCH, false, &ignored);
   pl_error_free(&ignored);
