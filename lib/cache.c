@@ -234,9 +234,9 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   const char *man = strstr(marker, "\nmanifest=");
   if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 ||
       man[74] != '\n') {
+    /* Damaged: out of the way (kept for a look), and build anew. */
     close(fd);
-    return pl_fail_hint(err, 0, "remove it: pylock cache clean", "%s/trees/%s/%s is malformed",
-                        c->path, key, PL_TREE_MARKER);
+    return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
   }
   out->dist_info = strndup(di + 10, (size_t)(files - di - 10));
   out->files = strtoull(files + 7, NULL, 10);
@@ -401,8 +401,7 @@ int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool 
     snprintf(why, cap, "a file in it was written, added or removed since it was built");
     return 1;
   }
-  if (!full) return 0;
-  /* Every byte, against the manifest the marker names. */
+  /* The manifest the marker names (small: read in any case to link). */
   cleanup_free char *text = NULL;
   size_t len = 0;
   char hex[PL_SHA256_HEX];
@@ -417,6 +416,8 @@ int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool 
     snprintf(why, cap, "its manifest is not the one it was built with");
     return 1;
   }
+  if (!full) return 0;
+  /* Every byte, against that manifest. */
   struct pl_manifest want, have;
   if (pl_manifest_parse(text, len, "tree manifest", &want, err) < 0) return -1;
   if (pl_manifest_build(t->fd, skip, &have, &e) < 0) {

@@ -777,7 +777,7 @@ static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t, str
       pl_sha256_hex(text, len, hex, err) < 0)
     return pl_error_wrap(err, "cache tree %s", t->key);
   if (strcmp(hex, t->manifest) != 0)
-    return pl_fail_hint(err, EIO, "remove it and sync again: pylock cache clean",
+    return pl_fail_hint(err, EIO, "rebuild it with: pylock sync --repair",
                         "cache tree %s: its manifest is not the one it was built with", t->key);
   if (pl_manifest_parse(text, len, rel, &tm, err) < 0) return -1;
   int r = 0;

@@ -93,6 +93,19 @@ def sync(d, rounds, python):
     pl = os.path.join(d, "pylock")
     w, env, lock, root, reg, wheel_files = prepare(d, pl, python)
     names = ["pylock sync, warm cache", "pylock sync, cold cache", "pip install, fresh venv"]
+    # BENCH_BASELINE: an earlier pylock, its warm sync measured in the same
+    # rounds (the signature check at every use may cost at most +10%).
+    base = os.environ.get("BENCH_BASELINE")
+    bpl = os.path.join(d, "pylock-baseline")
+    if base:
+        if not os.path.exists(bpl):
+            shutil.copy(base, bpl)
+        btmpl = os.path.join(w, "baseline-template")
+        run([bpl, "-q", "init", "--python", python, "--registry", reg, "--root", root, btmpl],
+            env=env)
+        shutil.copyfile(lock, os.path.join(btmpl, "pylock.toml"))
+        run([bpl, "-q", "-C", btmpl, "sync"], env=env)  # its own warm cache
+        names.append("baseline: sync, warm cache")
     times = {n: [] for n in names}
     phases = []  # pylock's own split of the cold sync
     files = {}
@@ -103,16 +116,17 @@ def sync(d, rounds, python):
             rmtree(scratch)
             os.makedirs(scratch)
             proj = os.path.join(scratch, "proj")
-            if n.startswith("pylock"):
+            if n.startswith("pylock") or n.startswith("baseline"):
+                exe = bpl if n.startswith("baseline") else pl
                 # cold: pylock's state of its own, where init (untimed) leaves the
                 # project's record but no cache and no registry metadata.
                 e = env
                 if "cold" in n:
                     e = dict(env, PYLOCK_STATE_DIR=os.path.join(scratch, "state"))
-                run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, proj],
-                    env=e)
+                run([exe, "-q", "init", "--python", python, "--registry", reg, "--root", root,
+                     proj], env=e)
                 shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
-                dt = timed([pl, "-C", proj, "sync"], e, err)
+                dt = timed([exe, "-C", proj, "sync"], e, err)
                 out = open(err).read()
                 m = re.search(r"(\d+) packages, (\d+) files .*fetch (\d+) ms, unpack (\d+) ms, "
                               r"link (\d+) ms", out)
@@ -148,6 +162,19 @@ def sync(d, rounds, python):
                                                              extra))
     print("  goals: warm <= 30 ms: %.1f ms; cold <= 1000 ms: %.1f ms  (pip's venv creation, "
           "untimed, is not included)" % (med[names[0]], med[names[1]]))
+    if base:
+        b = med["baseline: sync, warm cache"]
+        print("  warm sync against the baseline binary: %+.1f ms (x%.3f; limit x1.10)"
+              % (med[names[0]] - b, med[names[0]] / b))
+    # verify: every file of the 14 hashed against the manifest, RECORDs, the
+    # lock, the signed targets (offline) and the root.
+    vt = []
+    for r in range(max(rounds, 5) + 1):
+        dt = timed([pl, "-C", os.path.dirname(lock), "verify"], env, err)
+        if r > 0:
+            vt.append(dt)
+    print("  pylock verify, the same environment: %.1f ms (min %.1f; goal < 150 ms)"
+          % (statistics.median(vt), min(vt)))
     if phases:
         f, u, l = (statistics.median(p[i] for p in phases) for i in range(3))
         print("  cold sync as pylock reports it (median): fetch %d ms, unpack+compile %d ms, link %d ms"
