@@ -88,7 +88,7 @@ static int emit(struct sbuf *b, const json_t *v, int depth, pl_error_t *err) {
     for (void *it = json_object_iter((json_t *)v); it && i < n;
          it = json_object_iter_next((json_t *)v, it))
       keys[i++] = json_object_iter_key(it);
-    qsort(keys, i, sizeof *keys, cmp_keys);
+    if (i) qsort(keys, i, sizeof *keys, cmp_keys);
     sb_add(b, "{", 1);
     for (size_t k = 0; k < i; k++) {
       if (k) sb_add(b, ",", 1);

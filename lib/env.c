@@ -101,7 +101,7 @@ int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, 
       return pl_fail(err, EINVAL, "%s: root keyid %zu is not a string", what, i);
     }
   }
-  qsort(list, count, sizeof *list, cmp_str);
+  if (count) qsort(list, count, sizeof *list, cmp_str);
   *ids = list;
   *n = count;
   return 0;

@@ -120,7 +120,7 @@ static int scan(int state_fd, unsigned **nums, size_t *n, unsigned *max, pl_erro
     list[count++] = g;
   }
   if (nums) {
-    qsort(list, count, sizeof *list, cmp_unsigned);
+    if (count) qsort(list, count, sizeof *list, cmp_unsigned);
     *nums = steal_pointer(&list);
     *n = count;
   }

@@ -407,7 +407,7 @@ static int cmp_str(const void *a, const void *b) {
 
 static void sort_dedup(char **v, size_t *n) {
   if (*n == 0) return;
-  qsort(v, *n, sizeof *v, cmp_str);
+  if (*n) qsort(v, *n, sizeof *v, cmp_str);
   size_t w = 1;
   for (size_t i = 1; i < *n; i++) {
     if (strcmp(v[i], v[w - 1]) == 0)
@@ -452,7 +452,7 @@ static int build_package(struct pl_toml *pkgs, struct pl_lock_package *p, pl_err
       add_str(t, "requires-python", p->requires_python, err) < 0 ||
       add_str(t, "index", p->index, err) < 0)
     return -1;
-  qsort(p->wheels, p->nwheels, sizeof *p->wheels, cmp_wheel);
+  if (p->nwheels) qsort(p->wheels, p->nwheels, sizeof *p->wheels, cmp_wheel);
   struct pl_toml *ws = pl_toml_add_array(t, "wheels", PL_TOML_SECTION, err);
   if (ws == NULL) return -1;
   for (size_t i = 0; i < p->nwheels; i++) {

@@ -400,7 +400,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
         targets[i] = *pl_tuf_target_at(t, i);
       if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0)
         return -1;
-      qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
+      if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
       return 0;
     }
     char wheel[PL_WHEEL_FILENAME_MAX + 1];

@@ -237,7 +237,7 @@ int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
     if (pl_tuf_find_target(t, mname, &m, &none) < 0) pl_error_free(&none);
     refs[n++].metadata = m;
   }
-  qsort(refs, n, sizeof *refs, cmp_ref);
+  if (n) qsort(refs, n, sizeof *refs, cmp_ref);
 
   struct buf b = {0};
   buf_str(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" "

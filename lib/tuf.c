@@ -549,7 +549,7 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
     snprintf(e->sha256, sizeof e->sha256, "%s", s256 ? s256 : "");
     snprintf(e->sha512, sizeof e->sha512, "%s", s512 ? s512 : "");
   }
-  qsort(list, i, sizeof *list, cmp_target);
+  if (i) qsort(list, i, sizeof *list, cmp_target);
   free(t->targets);
   t->targets = list;
   t->ntargets = i;

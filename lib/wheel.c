@@ -312,7 +312,7 @@ static int check_unique(struct verify *v, pl_error_t *err) {
   if (v->sorted == NULL) return pl_fail(err, ENOMEM, "sorting entries");
   for (size_t i = 0; i < v->n; i++)
     v->sorted[i] = &v->m[i];
-  qsort(v->sorted, v->n, sizeof *v->sorted, cmp_member);
+  if (v->n) qsort(v->sorted, v->n, sizeof *v->sorted, cmp_member);
   for (size_t i = 1; i < v->n; i++) {
     const struct member *p = v->sorted[i - 1], *c = v->sorted[i];
     if (fold_cmp(p->path, c->path) == 0)
@@ -831,7 +831,7 @@ static int stream_members(struct verify *v, const struct pl_wheel_sink *sink, vo
   if (i != v->n) return pl_fail(err, EIO, "the wheel changed between two reads");
   /* Entries whose compressed data overlap are how a small zip can inflate
    * without bound (and how two readers can be shown different bytes). */
-  qsort(v->ranges, v->nranges, sizeof *v->ranges, cmp_range);
+  if (v->nranges) qsort(v->ranges, v->nranges, sizeof *v->ranges, cmp_range);
   for (size_t k = 1; k < v->nranges; k++)
     if (v->ranges[k].start < v->ranges[k - 1].end)
       return pl_fail(err, 0, "entries share compressed data at offset %lld (zip bomb?)",

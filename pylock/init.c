@@ -94,7 +94,7 @@ static int registry_load(struct registry_opt *reg, pl_error_t *err) {
       return pl_fail(err, EINVAL, "%s: root keyid %zu is not a string", file, i);
     reg->nkeyids = i + 1;
   }
-  qsort(reg->keyids, reg->nkeyids, sizeof *reg->keyids, cmp_str);
+  if (reg->nkeyids) qsort(reg->keyids, reg->nkeyids, sizeof *reg->keyids, cmp_str);
   if (strstr(reg->url, "://") == NULL && reg->url[0] != '/') {
     char *abs = realpath(reg->url, NULL);
     if (abs == NULL) return pl_fail(err, errno, "registry %s", reg->url);
