@@ -181,7 +181,13 @@ const char *pl_interp_relative(const struct pl_interp *in, const char *abs) {
   if (strncmp(abs, in->prefix, n) != 0) return NULL;
   if (abs[n] == '\0') return abs + n;
   if (abs[n] != '/') return NULL;
-  if (strstr(abs + n, "/../") || strstr(abs + n, "/./")) return NULL;
+  /* No "." or ".." component anywhere, the last one included. */
+  for (const char *c = abs + n; c; c = strchr(c + 1, '/')) {
+    const char *end = strchr(c + 1, '/');
+    size_t len = end ? (size_t)(end - c - 1) : strlen(c + 1);
+    if ((len == 1 && c[1] == '.') || (len == 2 && c[1] == '.' && c[2] == '.') || len == 0)
+      return NULL;
+  }
   return abs + n + 1;
 }
 

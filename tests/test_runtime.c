@@ -107,6 +107,12 @@ static void test_interp_relative_refuses_lookalike_prefix(void **state) {
   struct pl_interp in = {.prefix = "/opt/py"};
   assert_null(pl_interp_relative(&in, "/opt/python/lib"));
   assert_null(pl_interp_relative(&in, "/opt/py/../etc"));
+  /* Dot components anywhere, the last one too, and empty ones. */
+  assert_null(pl_interp_relative(&in, "/opt/py/lib/.."));
+  assert_null(pl_interp_relative(&in, "/opt/py/.."));
+  assert_null(pl_interp_relative(&in, "/opt/py/lib/."));
+  assert_null(pl_interp_relative(&in, "/opt/py/lib//x"));
+  assert_string_equal(pl_interp_relative(&in, "/opt/py/lib/..x"), "lib/..x");
   assert_string_equal(pl_interp_relative(&in, "/opt/py/lib"), "lib");
 }
 
