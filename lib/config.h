@@ -20,8 +20,9 @@
  * wrong type or range) is, naming the file and, where it can, the line.
  *
  * The files are read lazily, once per process (pl_config_get), so commands
- * that never need a value never read them: `pylock run` joining a
- * keep-alive holder opens no configuration file. */
+ * that never need a value never read them.  (`pylock run`, `shell` and `ci`
+ * always need `strict` and `allow-write`, also when they join a keep-alive
+ * holder.) */
 #ifndef PYLOCK_CONFIG_H
 #define PYLOCK_CONFIG_H
 

@@ -336,7 +336,8 @@ static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, 
       opt_string(pl, "python-prefix", where, &out->python_prefix, err) < 0 ||
       opt_string(pl, "registry", where, &out->registry, err) < 0 ||
       opt_string(pl, "registry-trusted", where, &out->registry_trusted, err) < 0 ||
-      opt_bool(pl, "strict", where, &out->strict, err) < 0)
+      opt_bool(pl, "strict", where, &out->strict, err) < 0 ||
+      opt_bool(pl, "auto-sync", where, &out->auto_sync, err) < 0)
     return -1;
   return parse_sandbox(pl_toml_get_key(pl, "sandbox", 7), out, err);
 }
@@ -498,6 +499,7 @@ static int build_doc(struct pl_lockfile *lf, struct pl_toml *doc, pl_error_t *er
       (lf->nroot_keyids && add_strv(pl, "root-keyids", lf->root_keyids, lf->nroot_keyids, err) < 0))
     return -1;
   if (lf->strict && !lf->sandbox_table && pl_toml_add_bool(pl, "strict", true, err) < 0) return -1;
+  if (lf->auto_sync && pl_toml_add_bool(pl, "auto-sync", true, err) < 0) return -1;
   if (lf->sandbox_table) {
     struct pl_toml *sb = pl_toml_add_table(pl, "sandbox", PL_TOML_SECTION, err);
     if (sb == NULL || (lf->strict && pl_toml_add_bool(sb, "strict", true, err) < 0) ||

@@ -74,6 +74,7 @@ struct pl_lockfile {
   size_t nroot_keyids;
   bool strict;                 /* [tool.pylock] strict, or [tool.pylock.sandbox] strict */
   bool no_network;             /* [tool.pylock.sandbox] network = false */
+  bool auto_sync;              /* [tool.pylock] auto-sync: the shim syncs a stale environment */
   bool sandbox_table;          /* [tool.pylock.sandbox] was there (written back) */
   struct pl_toml *other_tools; /* other tools' [tool.*] tables, kept as read; may be NULL */
 };

@@ -143,6 +143,21 @@ static void test_lockfile_keeps_other_tools_tables(void **state) {
   pl_lockfile_free(&lf);
 }
 
+static void test_lockfile_keeps_auto_sync_when_rewritten(void **state) {
+  (void)state;
+  const char *text = "lock-version = \"1.0\"\ncreated-by = \"pylock\"\n\n[tool.pylock]\n"
+                     "requested = []\nauto-sync = true\n";
+  struct pl_lockfile lf;
+  parse_ok(text, strlen(text), &lf);
+  assert_true(lf.auto_sync);
+  char *out = NULL;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_lockfile_write(&lf, &out, NULL, &err), 0);
+  assert_non_null(strstr(out, "auto-sync = true\n"));
+  free(out);
+  pl_lockfile_free(&lf);
+}
+
 static void test_lockfile_reads_pip_lock_output(void **state) {
   size_t len;
   char *text = read_data("pip-lock.toml", &len);
@@ -300,6 +315,7 @@ int main(void) {
       cmocka_unit_test(test_lockfile_own_format_round_trips_byte_identical),
       cmocka_unit_test(test_lockfile_write_is_deterministic_whatever_the_input_order),
       cmocka_unit_test(test_lockfile_keeps_other_tools_tables),
+      cmocka_unit_test(test_lockfile_keeps_auto_sync_when_rewritten),
       cmocka_unit_test(test_lockfile_reads_pip_lock_output),
       cmocka_unit_test(test_lockfile_reads_uv_export_and_keeps_markers),
       cmocka_unit_test(test_lockfile_reads_pdm_export_and_keeps_its_tool_table),
