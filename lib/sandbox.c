@@ -256,7 +256,9 @@ static int attach(int tree_fd, const char *path, pl_error_t *err) {
  * restricts writes too, but not chmod, chown, utimes nor xattrs: without
  * this, code could make the home (or ~/.bashrc) writable by others, who
  * would then change it at leisure.  Each place is a mount point then, which
- * also keeps it from being renamed away. */
+ * also keeps it from being renamed away.  A file allowed alone (allow-write
+ * of a file) is bound back as well, or its directory's read-only mount
+ * would keep it unwritable. */
 static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
   const char *places[WRITABLE_MAX];
   size_t n = writable_places(sb, places);
@@ -265,7 +267,8 @@ static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct stat st;
-    if (stat(places[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue; /* devices need no copy */
+    /* Devices are written through on a read-only mount: they need no copy. */
+    if (stat(places[i], &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) continue;
     if ((fds[k] = clone_tree(places[i], err)) < 0)
       rc = -1;
     else
