@@ -460,11 +460,13 @@ static int hide_runtime_dir(const char *run, pl_error_t *err) {
     rc = pl_fail(err, errno, "hide %s", run);
   for (int i = 0; i < 2 && rc == 0; i++) {
     if (fds[i] < 0) continue;
-    /* The mount point, as the kept thing is: a directory or a file. */
-    if (i == 0)
-      rc = pl_mkdir_p(keep[i], 0700, err);
-    else if (pl_mkdir_p_at(AT_FDCWD, run, 0700, err) < 0 ||
-             pl_write_file_atomic_at(AT_FDCWD, keep[i], "", 0, 0600, err) < 0)
+    /* The mount point, as the kept thing is: a directory or a file, in the
+     * directories that led to it (gnome-keyring's keyring/ssh). */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", keep[i]);
+    *strrchr(parent, '/') = '\0';
+    if (pl_mkdir_p(i == 0 ? keep[i] : parent, 0700, err) < 0 ||
+        (i == 1 && pl_write_file_atomic_at(AT_FDCWD, keep[i], "", 0, 0600, err) < 0))
       rc = -1;
     if (rc == 0) rc = attach(fds[i], keep[i], err);
   }
