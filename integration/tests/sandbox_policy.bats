@@ -24,7 +24,7 @@ setup_file() {
   W=$(mktemp -d "$HOME/sandbox-policy.XXXXXX")
   export W P="$W/proj" T="$W/bin"
   mkdir -p "$T"
-  cp "$PYLOCK_BIN/ptrace-attack" "$T/"
+  cp "$PYLOCK_BIN/ptrace-attack" "$PYLOCK_BIN/i386-syscall" "$T/"
   new_project "$P"
   R=$("$PL" -C "$P" info state-root)
   export R
@@ -467,6 +467,23 @@ PY
   run in_mode default sh -c '"$1/ptrace-attack" self; python3 "$1/io_uring.py"' _ "$T"
   assert_eq "${lines[0]}" "attack succeeded: PTRACE_SEIZE"
   assert_eq "${lines[1]}" "io_uring OK"
+}
+
+@test "the same calls through the i386 ABI (int 0x80) are denied alike" {
+  [ "$(uname -m)" = x86_64 ] || skip "no i386 ABI on $(uname -m)"
+  local calls="socket-unix socketcall-unix io-uring ptrace-child unshare-user mount" mode
+  for mode in default fallback strict; do
+    run in_mode "$mode" sh -c 'for c in $2; do "$1/i386-syscall" "$c"; done' _ "$T" "$calls"
+    echo "$mode: $output"
+    case $mode in
+    default) assert_eq "$output" "$(printf '%s\n' "socket-unix OK" "socketcall-unix OK" "io-uring OK" \
+      "ptrace-child OK" "unshare-user EPERM" "mount EPERM")" ;;
+    fallback) assert_eq "$output" "$(printf '%s\n' "socket-unix OK" "socketcall-unix OK" "io-uring OK" \
+      "ptrace-child EPERM" "unshare-user EPERM" "mount EPERM")" ;;
+    strict) assert_eq "$output" "$(printf '%s\n' "socket-unix EACCES" "socketcall-unix EACCES" \
+      "io-uring EPERM" "ptrace-child EPERM" "unshare-user EPERM" "mount EPERM")" ;;
+    esac
+  done
 }
 
 # ---------------------------------------------------------------- 3. the session's services
