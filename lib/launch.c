@@ -90,8 +90,13 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   no_network |= p_nonet || strict;
   for (size_t i = 0; i < o->nallow_write; i++)
     if (add_allowed(l, o->allow_write[i], err) < 0) return -1;
-  for (size_t i = 0; i < cfg->nallow_write; i++)
-    if (add_allowed(l, cfg->allow_write[i], err) < 0) return -1;
+  /* The configuration's paths as they resolve now, as --allow-write's are:
+   * the mounts and the checks of what lies below a writable place compare
+   * real paths.  One that does not exist stays unwritable. */
+  for (size_t i = 0; i < cfg->nallow_write; i++) {
+    cleanup_free char *real = realpath(cfg->allow_write[i], NULL);
+    if (real && add_allowed(l, real, err) < 0) return -1;
+  }
 
   l->sb = (struct pl_sandbox){.project = l->root,
                               .state_root = l->state.path,
