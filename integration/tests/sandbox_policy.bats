@@ -374,16 +374,28 @@ EOF
   done
 }
 
-@test "--allow-write opens neither pylock's state nor its configuration" {
+# Once a hole (fails closed): an allow-write entry of the configuration that
+# named a symbolic link made every run fail ("mount ...: Invalid argument");
+# the mounts and the checks below need the path it resolves to.
+@test "allow-write opens neither pylock's state nor its configuration, by any name" {
   local mode
+  ln -sfn "$HOME/.local" "$W/local-link"
+  mkdir -p "$HOME/.config/pylock"
+  echo "allow-write = [\"$W/local-link\"]" >"$HOME/.config/pylock/config.toml"
   for mode in default fallback strict; do
-    run in_mode "$mode" -w "$R" -w "$HOME/.config/pylock" -w "$HOME/.local" -- sh -c '
+    run in_mode "$mode" -w "$R" -w "$HOME/.config" -- sh -c '
       (: >"$1/evil") 2>/dev/null; echo "state: $?"
-      (: >"$2/config.toml") 2>/dev/null; echo "config: $?"
-      mv "$1" "$1.moved" 2>/dev/null; echo "rename: $?"' _ "$R" "$HOME/.config/pylock"
-    assert_eq "$output" "$(printf 'state: 2\nconfig: 2\nrename: 1')"
+      (: >"$2/pylock/evil") 2>/dev/null; echo "config: $?"
+      mv "$1" "$1.moved" 2>/dev/null; echo "rename: $?"
+      mv "$(dirname "$1")" "$(dirname "$1").moved" 2>/dev/null; echo "rename parent: $?"
+      mv "$2" "$2.moved" 2>/dev/null; echo "rename config: $?"
+      (: >"$3/sp-allowed") 2>/dev/null; echo "through the link: $?"' \
+      _ "$R" "$HOME/.config" "$W/local-link"
+    assert_eq "$output" "$(printf '%s\n' "state: 2" "config: 2" "rename: 1" "rename parent: 1" \
+      "rename config: 1" "through the link: 0")"
+    rm -f "$HOME/.local/sp-allowed"
   done
-  [ ! -e "$R/evil" ] && [ ! -e "$HOME/.config/pylock/config.toml" ] && [ ! -e "$R.moved" ]
+  [ ! -e "$R/evil" ] && [ ! -e "$HOME/.config/pylock/evil" ] && [ ! -e "$R.moved" ]
 }
 
 @test "a project's pylock.toml cannot widen the allow-list nor turn --strict off" {
@@ -522,6 +534,10 @@ PY
       assert_eq "${lines[6]}" "bus address: unset"
     done
   done
+  # A holder made without XDG_RUNTIME_DIR is not joined by a run that has one.
+  PYLOCK_KEEPALIVE=30 "$PL" -C "$P" run true
+  run env XDG_RUNTIME_DIR="$run" PYLOCK_KEEPALIVE=30 "$PL" -C "$P" run python3 "$T/probe.py" "unix:$run/bus"
+  assert_eq "$output" "unix:$run/bus ENOENT"
   # --strict: no unix socket at all, and the agents' variables are gone.
   RUN_ENV=(XDG_RUNTIME_DIR="$run" SSH_AUTH_SOCK="$run/ssh-agent.socket")
   run in_mode strict sh -c 'python3 "$1/probe.py" "$2"; echo "agent: ${SSH_AUTH_SOCK:-unset}"' _ "$T" "unix:$run/ssh-agent.socket"
