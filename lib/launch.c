@@ -75,6 +75,13 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
       pl_path_cache_home(&l->cache_home, err) < 0)
     return -1;
   if ((l->cwd = getcwd(NULL, 0)) == NULL) return pl_fail(err, errno, "getcwd");
+  /* The cache as it resolves now (a ~/.cache linked to another disk): the
+   * sandbox binds it back writable at its real path. */
+  char *cache = realpath(l->cache_home, NULL);
+  if (cache) {
+    free(l->cache_home);
+    l->cache_home = cache;
+  }
 
   bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
   cleanup_close int root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
