@@ -358,11 +358,17 @@ EOF
     echo "before" >"$afile"
   done
   # XDG_CACHE_HOME is the cache; ~/.cache is then an ordinary part of the home.
-  printf 'write %s\nwrite %s\n' "$cache/$tag" "$HOME/.cache/$tag" >"$OPS"
-  run env XDG_CACHE_HOME="$cache" "$PL" -C "$P" run python3 "$T/attack.py" "$OPS"
-  assert_eq "${lines[0]}" "write $cache/$tag SUCCEEDED"
-  assert_contains "${lines[1]}" "write $HOME/.cache/$tag E"
-  [ ! -e "$HOME/.cache/$tag" ]
+  # Once a hole (fails closed): a cache directory reached through a symbolic
+  # link (a ~/.cache linked to another disk) made every run fail.
+  ln -sfn "$cache" "$W/cache-link"
+  for c in "$cache" "$W/cache-link"; do
+    printf 'write %s\nwrite %s\n' "$c/$tag" "$HOME/.cache/$tag" >"$OPS"
+    run env XDG_CACHE_HOME="$c" "$PL" -C "$P" run python3 "$T/attack.py" "$OPS"
+    assert_eq "${lines[0]}" "write $c/$tag SUCCEEDED"
+    assert_contains "${lines[1]}" "write $HOME/.cache/$tag E"
+    [ ! -e "$HOME/.cache/$tag" ]
+    rm "$cache/$tag"
+  done
   # --strict: the project, its own /tmp, and what was allowed; not the cache.
   for mode in strict strict-fallback; do
     printf 'write %s\n' "$P/$tag" /tmp/$tag "$adir/$tag" "$afile" "$HOME/.cache/$tag" >"$OPS"
