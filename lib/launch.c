@@ -20,6 +20,7 @@
 #include "lockfile.h"
 #include "paths.h"
 #include "project.h"
+#include "state.h"
 
 #define INTERP_FILE_MAX 16384
 
@@ -117,6 +118,11 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
                               .nallow_write = l->nallow_write,
                               .no_network = no_network,
                               .strict = strict};
+  cleanup_free char *state_at = NULL;
+  if (pl_state_location(&state_at, err) < 0 ||
+      pl_sandbox_check_links(&l->sb, state_at, "pylock's state directory", err) < 0 ||
+      pl_sandbox_check_links(&l->sb, l->config_dir, "pylock's configuration directory", err) < 0)
+    return -1;
   return 0;
 }
 

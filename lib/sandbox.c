@@ -329,6 +329,37 @@ static int pin_ancestors(const struct pl_sandbox *sb, const char *path, const ch
   return 0;
 }
 
+/* pylock finds its state and configuration by the paths the user gave; the
+ * sandbox protects what they resolve to.  A symbolic link on such a path,
+ * in a directory the sandbox may write (~/.cache, /tmp, the project...),
+ * could be pointed from inside at a forged state or configuration, which
+ * pylock would then trust outside.  Such a path is refused. */
+int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const char *what,
+                           pl_error_t *err) {
+  const char *places[WRITABLE_MAX];
+  size_t n = writable_places(sb, places);
+  char buf[PATH_MAX];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  for (size_t i = 1; i <= len; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    memcpy(buf, path, i);
+    buf[i] = '\0';
+    struct stat st;
+    if (lstat(buf, &st) < 0 || !S_ISLNK(st.st_mode)) continue;
+    char *slash = strrchr(buf, '/');
+    slash[slash == buf] = '\0'; /* the link's directory ("/" for /link) */
+    cleanup_free char *dir = realpath(buf, NULL);
+    for (size_t k = 0; dir && k < n; k++)
+      if (is_beneath(dir, places[k]))
+        return pl_fail_hint(err, EPERM, "give the path the link leads to instead",
+                            "%s %s is reached through the symbolic link %.*s, in %s, where code "
+                            "in a sandbox could point it elsewhere",
+                            what, path, (int)i, path, places[k]);
+  }
+  return 0;
+}
+
 /* The value of `key` in a git config file's [section] (simple INI: what
  * git writes), into out; false when absent. */
 static bool git_config_value(const char *text, const char *section, const char *key, char *out,

@@ -71,6 +71,12 @@ bool pl_sandbox_has_landlock(void);
 int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,
                             pl_error_t *err);
 
+/* Refuse `path` (pylock's state or configuration, as the user named it)
+ * when it goes through a symbolic link in a directory sb may write: code
+ * inside could point the link elsewhere.  `what` names it in the error. */
+int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const char *what,
+                           pl_error_t *err);
+
 /* Namespaces only: user (+mount, +net as flags ask); used by doctor too. */
 int pl_sandbox_unshare(int extra_flags, uid_t uid, gid_t gid, pl_error_t *err);
 
