@@ -404,6 +404,35 @@ EOF
   [ ! -e "$R/evil" ] && [ ! -e "$HOME/.config/pylock/evil" ] && [ ! -e "$R.moved" ]
 }
 
+# Once a hole: pylock's state is bound read-only at the path it resolves to,
+# but a symbolic link on the way the user named it (PYLOCK_STATE_DIR,
+# state-dir, XDG_STATE_HOME, XDG_CONFIG_HOME) stayed as writable as its
+# directory: from inside a run, code pointed ~/.cache/st at a forged copy of
+# the state, and every later pylock command outside trusted the forgery.
+@test "a state or configuration reached through a link the sandbox could change is refused" {
+  local cache="$HOME/.cache" forged="$HOME/.cache/sp-forged"
+  mkdir -p "$cache"
+  ln -sfn "$R" "$cache/sp-state"
+  ln -sfn "$HOME/.config" "$cache/sp-config"
+  run env PYLOCK_STATE_DIR="$cache/sp-state" "$PL" -C "$P" run sh -c '
+    cp -a "$1" "$2" && ln -sfn "$2" "$3.new" && mv -T "$3.new" "$3" && echo swapped' \
+    _ "$R" "$forged" "$cache/sp-state"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "reached through the symbolic link $cache/sp-state, in $cache"
+  assert_not_contains "$output" swapped
+  assert_eq "$(readlink "$cache/sp-state")" "$R"
+  run env XDG_CONFIG_HOME="$cache/sp-config" "$PL" -C "$P" run true
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "pylock's configuration directory $cache/sp-config/pylock is reached through"
+  # A link where no sandbox may write is fine.
+  ln -sfn "$R" "$W/sp-state"
+  run env PYLOCK_STATE_DIR="$W/sp-state" "$PL" -C "$P" run sh -c 'ln -sfn /tmp "$1" 2>/dev/null; echo "relink: $?"' \
+    _ "$W/sp-state"
+  assert_eq "$output" "relink: 1"
+  assert_eq "$(readlink "$W/sp-state")" "$R"
+  rm -rf "$cache/sp-state" "$cache/sp-config" "$forged"
+}
+
 @test "a project's pylock.toml cannot widen the allow-list nor turn --strict off" {
   local p="$W/proj-wide"
   new_project "$p"
