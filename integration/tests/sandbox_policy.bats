@@ -165,6 +165,7 @@ PY
 setup() {
   export PYLOCK_KEEPALIVE=0
   OPS="$W/ops-$BATS_TEST_NUMBER"
+  TAG="sp-$$-$BATS_TEST_NUMBER" # names of what a test leaves in the shared temporary directories
   BG=()
   RUN_ENV=()
   cd "$W" || return
@@ -174,7 +175,7 @@ teardown() {
   local p
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
   end_holders
-  rm -f "$HOME/.config/pylock/config.toml"
+  rm -f "$HOME/.config/pylock/config.toml" /tmp/"$TAG"* /var/tmp/"$TAG"* /dev/shm/"$TAG"*
   rm -rf "$W/run" "$W/sock" "/run/user/$(id -u)/bus" "/run/user/$(id -u)/systemd"
   if [ -n "${PLANTED:-}" ]; then as_other rm -rf "$PLANTED" || true; fi
   chmod -R u+w "$W" 2>/dev/null || true
@@ -333,10 +334,9 @@ persistence_ops() {
 # the mounts bound back only directories, so the file kept the read-only
 # mount of its directory (EROFS), whatever Landlock allowed.
 @test "the allow-list can be written: project, /tmp, /var/tmp, /dev/shm, the cache, --allow-write" {
-  local adir="$W/allowed-dir" afile="$W/allowed-file" cache="$W/xdg-cache" mode tag
+  local adir="$W/allowed-dir" afile="$W/allowed-file" cache="$W/xdg-cache" mode tag=$TAG
   mkdir -p "$adir" "$cache" "$HOME/.cache"
   echo "before" >"$afile"
-  tag="sp-$BATS_TEST_NUMBER-$$"
   for mode in default joined fallback; do
     cat >"$OPS" <<EOF
 write $P/$tag-$mode
@@ -460,18 +460,18 @@ PY
 # ---------------------------------------------------------------- 2. --strict
 
 @test "--strict: /tmp, /var/tmp and /dev/shm are private and start empty, fresh or joined" {
-  local tag="sp-host-$$" d keep
+  local tag="$TAG-host" d keep
   for d in /tmp /var/tmp /dev/shm; do echo host >"$d/$tag"; done
   for keep in 0 30 30; do
     run env PYLOCK_KEEPALIVE=$keep "$PL" -C "$P" run --strict sh -c '
-      for d in /tmp /var/tmp /dev/shm; do echo "$d: [$(ls -A "$d" | grep -v "^sp-inside-" | tr "\n" " ")]"; done
-      for d in /tmp /var/tmp /dev/shm; do echo inside >"$d/sp-inside-$1"; done' _ "$$"
+      for d in /tmp /var/tmp /dev/shm; do echo "$d: [$(ls -A "$d" | grep -v "^$1" | tr "\n" " ")]"; done
+      for d in /tmp /var/tmp /dev/shm; do echo inside >"$d/$1"; done' _ "$TAG-inside"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }
     assert_eq "$output" "$(printf '%s: []\n' /tmp /var/tmp /dev/shm)"
   done
   for d in /tmp /var/tmp /dev/shm; do
     assert_eq "$(cat "$d/$tag")" host
-    [ ! -e "$d/sp-inside-$$" ]
+    [ ! -e "$d/$TAG-inside" ]
     rm -f "$d/$tag"
   done
 }
