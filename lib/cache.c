@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive_path.h"
@@ -240,6 +242,11 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   out->files = strtoull(files + 7, NULL, 10);
   memcpy(out->manifest, man + 10, 64);
   out->manifest[64] = '\0';
+  const char *st = strstr(marker, "\nstat=");
+  if (st && strlen(st + 6) > PL_STAT_DIGEST_LEN && st[6 + PL_STAT_DIGEST_LEN] == '\n') {
+    memcpy(out->stat, st + 6, PL_STAT_DIGEST_LEN);
+    out->stat[PL_STAT_DIGEST_LEN] = '\0';
+  }
   snprintf(out->key, sizeof out->key, "%s", key);
   out->fd = fd;
   out->built = false;
@@ -277,9 +284,13 @@ static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel
   }
   if (r == 0) r = pl_sha256_hex(mtext, mlen, mhash, err);
   if (r == 0) r = pl_write_file_atomic_at(tfd, PL_TREE_MANIFEST, mtext, mlen, 0444, err);
+  /* The stat fingerprint once every file is sealed: later a cheap check
+   * that nothing in the tree was written since (pl_cache_tree_check). */
+  char stat[PL_STAT_DIGEST_LEN + 1];
+  if (r == 0) r = pl_manifest_stat_digest(tfd, skip, stat, err);
   int n = r < 0 ? 0
-                : asprintf(&marker, "dist_info=%s\nfiles=%llu\nmanifest=%s\n", res.dist_info,
-                           (unsigned long long)res.files, mhash);
+                : asprintf(&marker, "dist_info=%s\nfiles=%llu\nmanifest=%s\nstat=%s\n",
+                           res.dist_info, (unsigned long long)res.files, mhash, stat);
   pl_install_result_free(&res);
   if (r < 0) return pl_error_wrap(err, "manifest of %s", tree_path);
   if (n < 0) return pl_fail(err, ENOMEM, "tree");
@@ -317,7 +328,7 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
   char hex[PL_SHA256_HEX];
   if (hash_fd(wheel_fd, -1, hex, err) < 0) return pl_error_wrap(err, "wheel %s", wheel_filename);
   if (strcmp(hex, wheel_sha256) != 0)
-    return pl_fail_hint(err, 0, "remove it from the cache (wheels/<sha256>.whl) to fetch it again",
+    return pl_fail_hint(err, EBADMSG, "fetch it again with: pylock sync --repair",
                         "wheel %s: its bytes hash to sha256 %s, expected %s (tampered or corrupt)",
                         wheel_filename, hex, wheel_sha256);
 
@@ -327,6 +338,16 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
   snprintf(tmp, sizeof tmp, ".tmp-%s-%016llx", key, rnd);
   if (mkdirat(c->trees_fd, tmp, 0755) < 0)
     return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
+  /* Held while building: pl_cache_sweep leaves the tree of a live builder. */
+  cleanup_close int building =
+      openat(c->trees_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (building < 0 || flock(building, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    pl_error_t ignored = NULL;
+    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+    pl_error_free(&ignored);
+    return pl_fail(err, e, "lock %s/trees/%s", c->path, tmp);
+  }
   if (build(c, key, tmp, wheel_fd, wheel_filename, interp, err) < 0) {
     pl_error_t ignored = NULL;
     pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
@@ -358,4 +379,127 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
   if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
   out->built = !lost;
   return 0;
+}
+
+int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool full, char *why,
+                        size_t cap, pl_error_t *err) {
+  static const char *const skip[] = {PL_TREE_MARKER, PL_TREE_MANIFEST, NULL};
+  char stat[PL_STAT_DIGEST_LEN + 1];
+  why[0] = '\0';
+  if (t->stat[0] == '\0') {
+    snprintf(why, cap, "it was built by an earlier pylock");
+    return 1;
+  }
+  pl_error_t e = NULL;
+  if (pl_manifest_stat_digest(t->fd, skip, stat, &e) < 0) {
+    cleanup_free char *msg = pl_error_string(e);
+    pl_error_free(&e);
+    snprintf(why, cap, "%s", msg ? msg : "unreadable");
+    return 1;
+  }
+  if (strcmp(stat, t->stat) != 0) {
+    snprintf(why, cap, "a file in it was written, added or removed since it was built");
+    return 1;
+  }
+  if (!full) return 0;
+  /* Every byte, against the manifest the marker names. */
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  char hex[PL_SHA256_HEX];
+  if (pl_read_file_at(t->fd, PL_TREE_MANIFEST, PL_MANIFEST_MAX_BYTES, &text, &len, &e) < 0 ||
+      pl_sha256_hex(text, len, hex, &e) < 0) {
+    cleanup_free char *msg = pl_error_string(e);
+    pl_error_free(&e);
+    snprintf(why, cap, "its manifest: %s", msg ? msg : "unreadable");
+    return 1;
+  }
+  if (strcmp(hex, t->manifest) != 0) {
+    snprintf(why, cap, "its manifest is not the one it was built with");
+    return 1;
+  }
+  struct pl_manifest want, have;
+  if (pl_manifest_parse(text, len, "tree manifest", &want, err) < 0) return -1;
+  if (pl_manifest_build(t->fd, skip, &have, &e) < 0) {
+    cleanup_free char *msg = pl_error_string(e);
+    pl_error_free(&e);
+    snprintf(why, cap, "%s", msg ? msg : "unreadable");
+    pl_manifest_free(&want);
+    return 1;
+  }
+  int r = 0;
+  for (size_t i = 0; i < want.n && r == 0; i++) {
+    const struct pl_manifest_entry *h = pl_manifest_find(&have, want.e[i].path);
+    if (h == NULL || strcmp(h->sha256, want.e[i].sha256) != 0 || h->size != want.e[i].size) {
+      snprintf(why, cap, "%s %s", want.e[i].path, h ? "does not match its hash" : "is missing");
+      r = 1;
+    }
+  }
+  if (r == 0 && have.n != want.n) {
+    snprintf(why, cap, "it holds files its manifest does not list");
+    r = 1;
+  }
+  pl_manifest_free(&want);
+  pl_manifest_free(&have);
+  return r;
+}
+
+/* quarantine/<name>-<time>-<random>: out of the way of every later sync, kept for a
+ * look until gc removes it. */
+static int quarantine(struct pl_cache *c, int from_fd, const char *name, pl_error_t *err) {
+  cleanup_close int qfd = open_subdir(c->fd, PL_CACHE_QUARANTINE, c->path, err);
+  if (qfd < 0) return -1;
+  char aside[256];
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(aside, sizeof aside, "%.160s-%lld-%08llx", name, (long long)time(NULL),
+           rnd & 0xffffffffULL);
+  /* A sealed directory must be writable to move to another parent (its ".."). */
+  struct stat st;
+  if (fstatat(from_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+    if (fchmodat(from_fd, name, (st.st_mode & 07777) | 0700, 0) < 0) {
+      /* the rename below says why it failed */
+    }
+  if (renameat(from_fd, name, qfd, aside) < 0 && errno != ENOENT)
+    return pl_fail(err, errno, "move %s into %s/%s", name, c->path, PL_CACHE_QUARANTINE);
+  return 0;
+}
+
+int pl_cache_quarantine_tree(struct pl_cache *c, const char *key, pl_error_t *err) {
+  return quarantine(c, c->trees_fd, key, err);
+}
+
+int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t *err) {
+  char name[80];
+  if (check_sha(sha256, err) < 0) return -1;
+  snprintf(name, sizeof name, "%s.whl", sha256);
+  return quarantine(c, c->wheels_fd, name, err);
+}
+
+/* Is `name` in dirfd one of ours left by a process that is gone?  Its maker
+ * holds a lock on it while alive. */
+static bool abandoned(int dirfd, const char *name, bool dir) {
+  cleanup_close int fd =
+      openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+void pl_cache_sweep(struct pl_cache *c) {
+  DIR *d = fdopendir(dup(c->trees_fd));
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, ".tmp-", 5) != 0 || !abandoned(c->trees_fd, e->d_name, true)) continue;
+    pl_error_t ignored = NULL;
+    pl_cache_remove_tree(c->trees_fd, e->d_name, &ignored);
+    pl_error_free(&ignored);
+  }
+  if (d) closedir(d);
+  d = fdopendir(dup(c->wheels_fd));
+  while (d && (e = readdir(d)) != NULL) {
+    /* A fetch's temporary file: ".fetch.tmp" and 16 hex digits. */
+    if (strncmp(e->d_name, ".fetch.tmp", 10) != 0 || strlen(e->d_name) != 26 ||
+        !abandoned(c->wheels_fd, e->d_name, false))
+      continue;
+    unlinkat(c->wheels_fd, e->d_name, 0);
+  }
+  if (d) closedir(d);
 }

@@ -9,6 +9,7 @@
  *                                     sha256 of every file: manifest.h), and
  *                                     .complete, last, naming that manifest
  *   trees/.tmp-*                      trees being built (or left by a crash)
+ *   quarantine/<name>-<time>          damaged trees and wheels moved aside
  *
  * <interpkey> is the first 16 hex digits of the sha256 of the interpreter's
  * .pylock/interp record (pl_interp_format): a tree holds absolute paths of
@@ -26,6 +27,7 @@
 
 #include "error.h"
 #include "interp.h"
+#include "manifest.h"
 #include "sha.h"
 
 #define PL_INTERP_KEY_LEN 16
@@ -39,12 +41,13 @@ struct pl_cache {
 };
 
 struct pl_cache_tree {
-  int fd;                          /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
-  char key[PL_CACHE_TREE_KEY_MAX]; /* trees/<key> */
-  char *dist_info;                 /* its .dist-info, relative to the prefix */
-  uint64_t files;                  /* regular files, .complete and .manifest not counted */
-  char manifest[PL_SHA256_HEX];    /* sha256 of its .manifest (manifest.h) */
-  bool built;                      /* built by this call (false: found in the cache) */
+  int fd;                            /* the tree's root (the prefix), O_RDONLY|O_DIRECTORY */
+  char key[PL_CACHE_TREE_KEY_MAX];   /* trees/<key> */
+  char *dist_info;                   /* its .dist-info, relative to the prefix */
+  uint64_t files;                    /* regular files, .complete and .manifest not counted */
+  char manifest[PL_SHA256_HEX];      /* sha256 of its .manifest (manifest.h) */
+  char stat[PL_STAT_DIGEST_LEN + 1]; /* its stat fingerprint when sealed; "" if unknown */
+  bool built;                        /* built by this call (false: found in the cache) */
 };
 
 /* Open (creating as needed, 0700) the cache at `path`; it must be the
@@ -75,6 +78,22 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
                                const char *wheel_filename, const struct pl_interp *interp,
                                struct pl_cache_tree *out, pl_error_t *err);
 void pl_cache_tree_release(struct pl_cache_tree *t);
+
+/* Is tree t still what was sealed?  0 yes, 1 no (why says what, in a few
+ * words), -1 on error.  Cheap: its stat fingerprint (a file written, added
+ * or removed since); `full`: every byte against its manifest too. */
+int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool full, char *why,
+                        size_t cap, pl_error_t *err);
+
+/* Move a damaged tree or wheel into quarantine/, so that the next lookup
+ * builds or fetches it anew. */
+#define PL_CACHE_QUARANTINE "quarantine"
+int pl_cache_quarantine_tree(struct pl_cache *c, const char *key, pl_error_t *err);
+int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t *err);
+
+/* Remove what builders and fetchers that died left: trees/.tmp-* and
+ * wheels/.fetch.tmp* whose maker no longer holds its lock on them. */
+void pl_cache_sweep(struct pl_cache *c);
 
 /* Remove a directory tree under dirfd, making read-only directories
  * writable first; never follows symlinks. */

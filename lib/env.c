@@ -8,17 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "install.h"
-#include "metadata.h"
-#include "verify.h"
 #include <dirent.h>
+
+#include "cache.h"
 #include "canonjson.h"
+#include "change.h"
 #include "cleanup.h"
 #include "config.h"
 #include "distname.h"
@@ -30,16 +31,23 @@
 #include "manifest.h"
 #include "paths.h"
 #include "generations.h"
+#include "install.h"
+#include "metadata.h"
+#include "pause.h"
 #include "pep508.h"
 #include "project.h"
 #include "resolve.h"
 #include "sha.h"
 #include "tags.h"
 #include "truststore.h"
+#include "verify.h"
 #include "version.h"
+#include "wheel.h"
 
 #define INTERP_FILE_MAX 16384
 #define META_MAX 4096
+/* Below this much free space where pip works, a failed resolution is blamed on it. */
+#define RESOLVE_SPACE_MIN (16ULL << 20)
 
 static void say(const struct pl_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct pl_env *e, const char *fmt, ...) {
@@ -297,6 +305,19 @@ int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
   if (e->change_lock >= 0) return 0;
   e->change_lock = pl_gen_lock(e->state_fd, waiting, e, err);
   if (e->change_lock < 0) return -1;
+  /* What a killed command left: its change finished or undone, its
+   * temporary files and scratch directories removed. */
+  enum pl_change_outcome outcome;
+  unsigned gen = 0;
+  if (pl_change_recover(e->root_fd, e->state_fd, &outcome, &gen, err) < 0) return -1;
+  if (outcome == PL_CHANGE_FINISHED)
+    say(e, "pylock: finished an interrupted change: %s and generation %u are current", PL_LOCK_FILE,
+        gen);
+  else if (outcome == PL_CHANGE_UNDONE)
+    say(e, "pylock: undid an interrupted change: %s and generation %u are as they were",
+        PL_LOCK_FILE, gen);
+  if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
+  pl_state_sweep_scratch(&e->state);
   /* pylock.toml as the change we waited for left it: a change built on
    * what was read before the wait would undo that one. */
   cleanup_free char *text = NULL;
@@ -490,7 +511,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   if (pl_env_update_trust(e, err) < 0) return -1;
   cleanup_free char *gen = NULL, *layer = NULL, *cache = NULL, *work = NULL, *old_text = NULL,
                     *new_text = NULL;
-  if (pl_project_current(e->state_path, e->state_fd, &gen, &layer, err) < 0) {
+  if (pl_project_current(e->state_path, e->state_fd, e->root_fd, &gen, &layer, err) < 0) {
     /* A fresh checkout has no generation yet: resolve on an empty one. */
     pl_error_free(err);
     unsigned n;
@@ -499,23 +520,15 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
         pl_envgen_create(e->state_fd, n, &e->in, err) < 0 ||
         pl_env_write_gen_manifest(e->state_fd, n, &none, err) < 0 ||
         pl_gen_switch(e->state_fd, n, err) < 0 ||
-        pl_project_current(e->state_path, e->state_fd, &gen, &layer, err) < 0)
+        pl_project_current(e->state_path, e->state_fd, e->root_fd, &gen, &layer, err) < 0)
       return -1;
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
   /* pip's work directory: in the state root, so that the resolver's sandbox
    * can write there and nowhere else. */
-  cleanup_close int scratch_fd = pl_state_subdir(&e->state, PL_STATE_SCRATCH, true, err);
-  if (scratch_fd < 0) return -1;
-  char name[64];
-  unsigned long long rnd = 0;
-  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-  snprintf(name, sizeof name, "lock-%d-%016llx", (int)getpid(), rnd);
-  if (mkdirat(scratch_fd, name, 0700) < 0)
-    return pl_fail(err, errno, "create %s/%s/%s", e->state.path, PL_STATE_SCRATCH, name);
-  if (asprintf(&work, "%s/%s/%s", e->state.path, PL_STATE_SCRATCH, name) < 0)
-    return pl_fail(err, ENOMEM, "resolve");
+  cleanup_close int scratch_lock = -1;
+  if (pl_state_scratch(&e->state, "lock", &work, &scratch_lock, err) < 0) return -1;
   const char *pip = getenv("PYLOCK_RESOLVE_PIP");
   struct pl_resolve_opts ro = {.python = e->in.python,
                                .prefix = e->in.prefix,
@@ -533,7 +546,19 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
-  pl_remove_tree_at(scratch_fd, name, NULL);
+  /* pip says "No space left" in its own words: judge by the space left. */
+  struct statvfs vfs;
+  if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||
+                (statvfs(e->state.path, &vfs) == 0 &&
+                 (unsigned long long)vfs.f_bavail * vfs.f_frsize < RESOLVE_SPACE_MIN)))
+    pl_error_set_hint(err,
+                      "nothing changed; free space where pylock's state (%s) lives, then retry",
+                      e->state.path);
+  pl_error_t ignored = NULL;
+  cleanup_close int scratch_fd = pl_state_subdir(&e->state, PL_STATE_SCRATCH, false, &ignored);
+  pl_error_free(&ignored);
+  if (scratch_fd >= 0) pl_remove_tree_at(scratch_fd, strrchr(work, '/') + 1, NULL);
+  pl_pause("resolved");
   if (r < 0) return -1;
   struct pl_lockfile old = {0};
   if (pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &old, err) < 0) {
@@ -616,18 +641,10 @@ static int meta_name(unsigned n, char *buf, size_t cap) {
 
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err) {
   unsigned cur = 0;
+  struct pl_gen_meta m;
   hash[0] = '\0';
   if (pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
-  char name[64];
-  cleanup_free char *text = NULL;
-  if (cur == 0 || meta_name(cur, name, sizeof name) < 0 ||
-      pl_read_file_at(e->state_fd, name, META_MAX, &text, NULL, NULL) < 0)
-    return 0;
-  const char *p = strstr(text, "lock-sha256=");
-  if (p && strlen(p + 12) >= 64) {
-    memcpy(hash, p + 12, 64);
-    hash[64] = '\0';
-  }
+  if (cur && pl_meta_read(e->state_fd, cur, &m, NULL) == 0) memcpy(hash, m.lock_sha256, 65);
   return 0;
 }
 
@@ -706,6 +723,11 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   cleanup_free char *tmp = NULL;
   cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0600, &tmp, err);
   if (tfd < 0) return pl_error_wrap(err, "cache %s/wheels", c->path);
+  /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
+  if (flock(tfd, LOCK_EX | LOCK_NB) < 0) {
+    unlinkat(c->wheels_fd, tmp, 0);
+    return pl_fail(err, errno, "lock %s/wheels/%s", c->path, tmp);
+  }
   struct pl_wheel_info info = {0};
   int r = pl_trusted_wheel_fetch_fd(e->tuf, w->name, tfd, NULL, &info, err);
   pl_wheel_info_free(&info);
@@ -802,78 +824,89 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *
   return 0;
 }
 
-/* The meta records the lock's hash, and its size and mtime as seen now, so
- * that the shim can tell a stale environment with one stat (no hashing). */
+/* generations/N.meta for generation n (complete, in place), built from the
+ * lock file root_fd/lock_name: its hash and stat, the sandbox settings of
+ * lf, and n's stat fingerprint. */
+static int write_meta(int root_fd, const char *lock_name, int state_fd, unsigned n,
+                      const struct pl_lockfile *lf, pl_error_t *err) {
+  struct pl_gen_meta m = {
+      .packages = lf->npackages, .strict = lf->strict, .no_network = lf->no_network};
+  char gen[64];
+  snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
+  cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
+  if (pl_manifest_stat_digest(gfd, NULL, m.stat, err) < 0 ||
+      pl_meta_set_lock(&m, root_fd, lock_name, err) < 0)
+    return pl_error_wrap(err, "record of generation %u", n);
+  return pl_meta_write(state_fd, n, &m, err);
+}
+
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
                       pl_error_t *err) {
-  char name[64], text[320], hash[PL_SHA256_HEX];
-  struct stat st;
-  cleanup_free char *lock = NULL;
-  size_t len = 0;
-  if (meta_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
-  /* Stat first: if the file changes meanwhile, the shim sees it as stale,
-   * never an old stat paired with new content. */
-  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0)
-    return pl_fail(err, errno, "stat %s", PL_LOCK_FILE);
-  if (pl_read_file_at(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &lock, &len, err) < 0) return -1;
-  if (pl_sha256_hex(lock, len, hash, err) < 0) return -1;
-  int w = snprintf(text, sizeof text,
-                   "lock-sha256=%s\npackages=%zu\nstrict=%d\nno-network=%d\nlock-size=%lld\n"
-                   "lock-mtime=%lld.%09ld\n",
-                   hash, lf->npackages, lf->strict, lf->no_network, (long long)st.st_size,
-                   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0600, err);
+  return write_meta(root_fd, PL_LOCK_FILE, state_fd, n, lf, err);
 }
 
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
-  char target[64];
-  ssize_t n = readlinkat(state_fd, PL_CURRENT_LINK, target, sizeof target - 6);
-  if (n <= 0) return PL_ENV_MISSING;
-  memcpy(target + n, ".meta", 6);
-  char text[META_MAX + 1];
-  cleanup_close int fd = openat(state_fd, target, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  ssize_t len = fd < 0 ? -1 : read(fd, text, META_MAX);
+  unsigned n = 0;
+  struct pl_gen_meta m;
   struct stat st;
-  if (len <= 0 || fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0) return PL_ENV_STALE;
-  text[len] = '\0';
-  char want[96];
-  snprintf(want, sizeof want, "\nlock-size=%lld\nlock-mtime=%lld.%09ld\n", (long long)st.st_size,
-           (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-  if (strstr(text, want) == NULL) return PL_ENV_STALE;
+  if (pl_change_effective(root_fd, state_fd, &n, NULL) < 0 || n == 0) return PL_ENV_MISSING;
+  if (pl_meta_read(state_fd, n, &m, NULL) < 0 || fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 ||
+      !pl_meta_matches(&m, &st))
+    return PL_ENV_STALE;
   if (policy) {
-    policy->strict = strstr(text, "\nstrict=1\n") != NULL;
-    policy->no_network = strstr(text, "\nno-network=1\n") != NULL;
+    policy->strict = m.strict;
+    policy->no_network = m.no_network;
   }
   return PL_ENV_FRESH;
 }
 
-int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
-  memset(res, 0, sizeof *res);
-  if (pl_env_begin_change(e, err) < 0) return -1;
-  char lock_hash[65], current_hash[65];
-  if (pl_env_lock_hash(e, lock_hash, err) < 0 || pl_env_current_lock_hash(e, current_hash, err) < 0)
-    return -1;
-  unsigned cur = 0;
-  pl_gen_current(e->state_fd, &cur, NULL);
-  res->packages = e->lf.npackages;
-  if (check_all_signed(e, err) < 0) return -1;
-  char mname[64];
-  bool has_manifest = cur && gen_manifest_name(cur, mname, sizeof mname) == 0 &&
-                      faccessat(e->state_fd, mname, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-  /* A generation without pylock's manifest (an older pylock's) is rebuilt. */
-  if (cur && has_manifest && strcmp(lock_hash, current_hash) == 0) {
-    res->generation = cur;
-    res->unchanged = true;
-    /* Same content, perhaps a new mtime (a checkout): record it, so the
-     * shim's one-stat check sees the environment as fresh. */
-    if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
-      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, err);
-    return 0;
+/* The tree of package p for a new generation, checked: a cached tree whose
+ * stat fingerprint changed since it was sealed (or, with `full`, any byte of
+ * which differs from its manifest) is quarantined and built again from its
+ * wheel; a cached wheel whose bytes no longer hash to the signed sha256 is
+ * quarantined and fetched again through the signature check. */
+static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
+                      const struct pl_lock_wheel *w, bool full, struct pl_cache_tree *tree,
+                      struct pl_sync_result *res, pl_error_t *err) {
+  for (int attempt = 0;; attempt++) {
+    if (pl_cache_tree_get_or_build(c, w->sha256, -1, w->name, &e->in, tree, err) < 0) {
+      if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);
+      say(e, "pylock: the cached wheel %s is damaged (%s): fetching it again", w->name,
+          (*err)->msg);
+      pl_error_free(err);
+      if (pl_cache_quarantine_wheel(c, w->sha256, err) < 0 ||
+          ensure_cached_wheel(e, c, w, &res->fetched, err) < 0)
+        return -1;
+      res->repaired++;
+      continue;
+    }
+    if (tree->built) return 0;
+    char why[512];
+    int r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r;
+    if (attempt > 0)
+      return pl_fail(err, EIO, "%s: the cache tree %s is damaged again (%s)", p->name, tree->key,
+                     why);
+    say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
+        p->version, why);
+    char key[PL_CACHE_TREE_KEY_MAX];
+    snprintf(key, sizeof key, "%s", tree->key);
+    pl_cache_tree_release(tree);
+    if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
+    res->repaired++;
   }
+}
+
+/* Build generation *out from e->lf, complete and in place (not current): its
+ * files, manifest and record, which names the lock file root/lock_name. */
+static int build_generation(struct pl_env *e, const char *lock_name, bool full,
+                            struct pl_sync_result *res, unsigned *out, pl_error_t *err) {
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
   struct pl_cache c;
   if (open_cache(e, &c, err) < 0) return -1;
+  pl_cache_sweep(&c);
   int rc = -1;
   unsigned n = 0;
   char tmpname[64] = "", final[64] = "";
@@ -886,6 +919,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
       goto out;
   double t1 = now_ms();
   res->ms_fetch = t1 - t0;
+  pl_pause("fetched");
 
   if (pl_gen_next(e->state_fd, &n, err) < 0) goto out;
   snprintf(tmpname, sizeof tmpname, "%s/.%u.tmp", PL_GENERATIONS_DIR, n);
@@ -902,7 +936,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
     const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
     struct pl_cache_tree tree = {.fd = -1};
     double a = now_ms();
-    if (pl_cache_tree_get_or_build(&c, w->sha256, -1, w->name, &e->in, &tree, err) < 0) {
+    if (sound_tree(e, &c, p, w, full, &tree, res, err) < 0) {
       pl_error_wrap(err, "%s %s", p->name, p->version);
       goto out;
     }
@@ -910,6 +944,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
       res->built++;
       say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
           (unsigned long long)tree.files);
+      pl_pause("unpacked");
     }
     double b = now_ms();
     struct pl_link_stats st = {0};
@@ -926,6 +961,7 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   }
   res->ms_build = build;
   res->ms_link = link;
+  pl_pause("linked");
   /* Complete on disk before it can become current. */
   if (fsync(gen_fd) < 0) {
     pl_fail(err, errno, "fsync %s", tmpname);
@@ -934,14 +970,14 @@ int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   if (merge_own_files(&gm.files, &own, err) < 0 ||
       pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
     goto out;
-  if (pl_env_write_meta(e->root_fd, e->state_fd, n, &e->lf, err) < 0) goto out;
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;
   }
   tmpname[0] = '\0';
-  if (pl_gen_switch(e->state_fd, n, err) < 0) goto out;
-  res->generation = n;
+  pl_pause("built");
+  if (write_meta(e->root_fd, lock_name, e->state_fd, n, &e->lf, err) < 0) goto out;
+  *out = n;
   rc = 0;
 out:
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
@@ -954,6 +990,137 @@ out:
   pl_manifest_free(&own);
   pl_cache_close(&c);
   return rc;
+}
+
+/* Why the current generation cannot stay as it is (a few words into why),
+ * or "" when it can: it must exist, have its manifest and its record, and
+ * its stat fingerprint must be the one recorded when it was built. */
+static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link, char *why,
+                           size_t cap) {
+  char name[64];
+  struct pl_gen_meta m;
+  struct stat st;
+  why[0] = '\0';
+  if (bad_link) {
+    snprintf(why, cap, "%s", bad_link);
+    return;
+  }
+  if (cur == 0) return;
+  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
+  cleanup_close int gfd =
+      openat(e->state_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gfd < 0) {
+    snprintf(why, cap, "generation %u is missing", cur);
+    return;
+  }
+  if (gen_manifest_name(cur, name, sizeof name) == 0 &&
+      fstatat(e->state_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    snprintf(why, cap, "generation %u has no manifest (an earlier pylock built it)", cur);
+    return;
+  }
+  if (pl_meta_read(e->state_fd, cur, &m, NULL) < 0 || m.stat[0] == '\0') {
+    snprintf(why, cap, "generation %u has no record of how it was built", cur);
+    return;
+  }
+  char now[PL_STAT_DIGEST_LEN + 1];
+  pl_error_t ignored = NULL;
+  if (pl_manifest_stat_digest(gfd, NULL, now, &ignored) < 0 || strcmp(now, m.stat) != 0)
+    snprintf(why, cap,
+             "generation %u changed since it was built (a file written, added or removed)", cur);
+  pl_error_free(&ignored);
+}
+
+int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err) {
+  memset(res, 0, sizeof *res);
+  if (pl_env_begin_change(e, err) < 0) return -1;
+  char lock_hash[65], current_hash[65] = "", why[512], bad[256] = "";
+  unsigned cur = 0;
+  pl_error_t link_err = NULL;
+  if (pl_gen_current(e->state_fd, &cur, &link_err) < 0) {
+    snprintf(bad, sizeof bad, "the current generation cannot be used (%s)", link_err->msg);
+    pl_error_free(&link_err);
+    cur = 0;
+  }
+  if (pl_env_lock_hash(e, lock_hash, err) < 0) return -1;
+  if (cur && pl_env_current_lock_hash(e, current_hash, NULL) < 0) current_hash[0] = '\0';
+  res->packages = e->lf.npackages;
+  if (check_all_signed(e, err) < 0) return -1;
+  current_damage(e, cur, bad[0] ? bad : NULL, why, sizeof why);
+  if (cur && !why[0] && !repair && strcmp(lock_hash, current_hash) == 0) {
+    res->generation = cur;
+    res->unchanged = true;
+    /* Same content, perhaps a new mtime (a checkout): record it, so the
+     * shim's one-stat check sees the environment as fresh. */
+    if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
+      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, err);
+    return 0;
+  }
+  if (why[0]) {
+    say(e, "pylock: %s: building it again", why);
+    res->repaired++;
+  }
+  unsigned n;
+  if (build_generation(e, PL_LOCK_FILE, repair, res, &n, err) < 0) return -1;
+  pl_pause("switch");
+  if (pl_gen_switch(e->state_fd, n, err) < 0) return -1;
+  res->generation = n;
+  return 0;
+}
+
+int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
+  memset(res, 0, sizeof *res);
+  if (e->change_lock < 0) return pl_fail(err, EINVAL, "commit without the change lock");
+  cleanup_free char *text = NULL, *tmp = NULL;
+  size_t len = 0;
+  if (pl_lockfile_write(&e->lf, &text, &len, err) < 0) return -1;
+  if (len == e->lock_len && memcmp(text, e->lock_text, len) == 0) {
+    return pl_env_sync(e, false, res, err); /* the lock stays: the environment may change */
+  }
+  res->packages = e->lf.npackages;
+  if (check_all_signed(e, err) < 0) return -1;
+  /* 1: the new lock beside pylock.toml, not yet in its place. */
+  int fd = pl_tmpfile_open_at(e->root_fd, PL_LOCK_FILE, 0644, &tmp, err);
+  if (fd < 0) return -1;
+  if (pl_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+    int er = errno;
+    close(fd);
+    unlinkat(e->root_fd, tmp, 0);
+    return pl_fail(err, er, "write %s/%s", e->root, tmp);
+  }
+  close(fd);
+  pl_pause("staged");
+  /* 2: its generation, whose record names that file (rename keeps its stat). */
+  struct pl_change c = {0};
+  pl_gen_current(e->state_fd, &c.prev, NULL);
+  snprintf(c.tmp, sizeof c.tmp, "%s", tmp);
+  if (build_generation(e, tmp, false, res, &c.gen, err) < 0) goto undo;
+  /* 3, 4: the record, then the commit point. */
+  if (pl_change_record(e->state_fd, &c, err) < 0) goto undo;
+  pl_pause("recorded");
+  if (renameat(e->root_fd, tmp, e->root_fd, PL_LOCK_FILE) < 0) {
+    int er = errno;
+    pl_error_t ignored = NULL;
+    pl_change_clear(e->state_fd, &ignored);
+    pl_error_free(&ignored);
+    pl_fail(err, er, "rename %s over %s/%s", tmp, e->root, PL_LOCK_FILE);
+    goto undo;
+  }
+  if (fsync(e->root_fd) < 0) return pl_fail(err, errno, "fsync %s", e->root);
+  free(e->lock_text);
+  e->lock_text = steal_pointer(&text);
+  e->lock_len = len;
+  pl_pause("committed");
+  /* 5: current follows; a crash before this is finished by the next command. */
+  if (pl_gen_switch(e->state_fd, c.gen, err) < 0) return -1;
+  pl_pause("switched");
+  if (pl_change_clear(e->state_fd, err) < 0) return -1;
+  res->generation = c.gen;
+  return 0;
+undo:
+  unlinkat(e->root_fd, tmp, 0);
+  if ((*err)->hint == NULL)
+    pl_error_set_hint(err, "nothing changed: pylock.toml and the environment are as they were");
+  return -1;
 }
 
 /* Each scheme directory that can hold .dist-info (purelib, platlib), once. */
@@ -971,13 +1138,92 @@ static int dist_dirs(const struct pl_env *e, int gen_fd, int fds[2], pl_error_t 
 
 static int open_current(const struct pl_env *e, pl_error_t *err) {
   unsigned cur = 0;
-  if (pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
+  if (pl_change_effective(e->root_fd, e->state_fd, &cur, err) < 0) return -1;
   if (cur == 0)
     return pl_fail_hint(err, ENOENT, "build it with: pylock sync", "no environment yet");
   char name[64];
   snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
   int fd = openat(e->state_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  return fd < 0 ? pl_fail(err, errno, "open .pylock/%s", name) : fd;
+  return fd < 0 ? pl_fail_hint(err, errno, "rebuild it with: pylock sync",
+                               "%s/%s: the current generation is missing", e->state_path, name)
+                : fd;
+}
+
+static int cmp_hook(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Note hook `name` (len bytes) of p, once. */
+static int add_hook(struct pl_installed *p, const char *name, size_t len, pl_error_t *err) {
+  for (size_t j = 0; j < p->nstartup_hooks; j++)
+    if (strlen(p->startup_hooks[j]) == len && memcmp(p->startup_hooks[j], name, len) == 0) return 0;
+  char **l = realloc(p->startup_hooks, (p->nstartup_hooks + 1) * sizeof *l);
+  if (l == NULL) return pl_fail(err, ENOMEM, "list");
+  p->startup_hooks = l;
+  if ((l[p->nstartup_hooks] = strndup(name, len)) == NULL) return pl_fail(err, ENOMEM, "list");
+  p->nstartup_hooks++;
+  return 0;
+}
+
+/* The startup hooks of the distribution whose .dist-info `di` is in site
+ * directory `site` (relative to the prefix; `dfd` open on it), from its
+ * RECORD: the rows that resolve into purelib or platlib. */
+static int dist_hooks(const struct pl_env *e, int dfd, const char *site, const char *di,
+                      struct pl_installed *p, pl_error_t *err) {
+  const char *sites[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                          pl_interp_relative(&e->in, e->in.platlib)};
+  char path[600], rel[4096];
+  snprintf(path, sizeof path, "%s/RECORD", di);
+  cleanup_free char *text = NULL;
+  size_t tlen = 0;
+  struct pl_record rec = {0};
+  if (pl_read_file_at(dfd, path, PL_RECORD_MAX_BYTES, &text, &tlen, err) < 0 ||
+      pl_record_parse_installed(text, tlen, &rec, err) < 0)
+    return pl_error_wrap(err, "%s", di);
+  int rc = 0;
+  for (size_t i = 0; i < rec.n && rc == 0; i++) {
+    if (!pl_record_resolve(site, rec.entries[i].path, rel, sizeof rel)) continue;
+    for (int k = 0; k < 2 && sites[k]; k++) {
+      size_t sl = strlen(sites[k]);
+      if (sl && (strncmp(rel, sites[k], sl) != 0 || rel[sl] != '/')) continue;
+      const char *below = rel + (sl ? sl + 1 : 0);
+      size_t hl = pl_wheel_startup_hook(below);
+      if (hl) rc = add_hook(p, below, hl, err);
+      break;
+    }
+  }
+  pl_record_free(&rec);
+  if (p->nstartup_hooks)
+    qsort(p->startup_hooks, p->nstartup_hooks, sizeof *p->startup_hooks, cmp_hook);
+  return rc;
+}
+
+int pl_env_startup_hooks(const struct pl_env *e, char ***names, size_t *n, pl_error_t *err) {
+  *names = NULL;
+  *n = 0;
+  cleanup_close int gen_fd = open_current(e, err);
+  if (gen_fd < 0) return -1;
+  int fds[2];
+  if (dist_dirs(e, gen_fd, fds, err) < 0) return -1;
+  int rc = 0;
+  for (int i = 0; i < 2; i++) {
+    DIR *d = fds[i] < 0 ? NULL : fdopendir(fds[i]);
+    if (d == NULL && fds[i] >= 0) close(fds[i]);
+    for (struct dirent *de; d && rc == 0 && (de = readdir(d)) != NULL;) {
+      if (pl_wheel_startup_hook(de->d_name) != strlen(de->d_name)) continue;
+      char **l = realloc(*names, (*n + 1) * sizeof *l);
+      if (l == NULL || (l[*n] = strdup(de->d_name)) == NULL) {
+        if (l) *names = l;
+        rc = pl_fail(err, ENOMEM, "startup hooks");
+        break;
+      }
+      *names = l;
+      (*n)++;
+    }
+    if (d) closedir(d);
+  }
+  if (*n) qsort(*names, *n, sizeof **names, cmp_hook);
+  return rc;
 }
 
 static int cmp_installed(const void *a, const void *b) {
@@ -993,6 +1239,17 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *
   struct pl_installed *list = NULL;
   size_t count = 0, cap = 0;
   int rc = 0;
+  const char *sites[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                          pl_interp_relative(&e->in, e->in.platlib)};
+  /* RECORDs are read only when there is a hook to attribute. */
+  char **names = NULL;
+  size_t nnames = 0;
+  pl_error_t lerr = NULL;
+  bool hooks = pl_env_startup_hooks(e, &names, &nnames, &lerr) < 0 || nnames > 0;
+  pl_error_free(&lerr);
+  for (size_t i = 0; i < nnames; i++)
+    free(names[i]);
+  free(names);
   for (int i = 0; i < 2 && rc == 0; i++) {
     if (fds[i] < 0) continue;
     DIR *d = fdopendir(fds[i]);
@@ -1032,6 +1289,7 @@ int pl_env_installed(const struct pl_env *e, struct pl_installed **out, size_t *
           .requested = faccessat(dirfd(d), path, F_OK, AT_SYMLINK_NOFOLLOW) == 0};
       md.name = md.version = NULL;
       pl_metadata_free(&md);
+      if (hooks) rc = dist_hooks(e, dirfd(d), sites[i], de->d_name, &list[count - 1], err);
     }
     closedir(d);
   }
@@ -1049,6 +1307,9 @@ void pl_installed_free(struct pl_installed *list, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(list[i].name);
     free(list[i].version);
+    for (size_t j = 0; j < list[i].nstartup_hooks; j++)
+      free(list[i].startup_hooks[j]);
+    free(list[i].startup_hooks);
   }
   free(list);
 }
@@ -1166,7 +1427,7 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
   *nlock_issues = 0;
   unsigned cur = 0;
   cleanup_close int gen_fd = open_current(e, err);
-  if (gen_fd < 0 || pl_gen_current(e->state_fd, &cur, err) < 0) return -1;
+  if (gen_fd < 0 || pl_change_effective(e->root_fd, e->state_fd, &cur, err) < 0) return -1;
   struct pl_manifest expected;
   bool have = false;
   if (load_expected(e, cur, &expected, &have, lock_issues, nlock_issues, err) < 0) return -1;
@@ -1224,6 +1485,7 @@ int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *
   snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, *to);
   if (faccessat(e->state_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
     return pl_fail(err, errno, "previous generation %u", *to);
+  pl_pause("rollback");
   return pl_gen_switch(e->state_fd, *to, err);
 }
 

@@ -92,14 +92,26 @@ struct pl_sync_result {
   unsigned generation; /* now current */
   bool unchanged;      /* the current generation already matched */
   size_t packages, fetched, built;
+  size_t repaired; /* damaged things found and rebuilt: a generation, trees, wheels */
   uint64_t files;
   double ms_fetch, ms_build, ms_link;
 };
 
 /* Make the environment match the lock: every wheel from the cache or fetched
  * through the registry (length, sha256, wheel checks), a new generation built
- * beside the current one and switched to with one rename. */
-int pl_env_sync(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
+ * beside the current one and switched to with one rename.  The current
+ * generation is kept only if it was built from this lock and is sound: it
+ * exists, with its manifest and record, and no file of it was written, added
+ * or removed since (its stat fingerprint, change.h); else it is rebuilt, as
+ * is a cached tree whose fingerprint changed (quarantined first).  `repair`
+ * rebuilds the generation in any case and hashes every file of every tree it
+ * uses against the tree's manifest (what bit rot needs). */
+int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err);
+
+/* With the change lock held (pl_env_begin_change), after e->lf changed:
+ * write pylock.toml and build its generation as one transaction (change.h).
+ * On failure nothing changed. */
+int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
@@ -142,11 +154,19 @@ int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, 
 /* What the current generation holds, from its .dist-info directories. */
 struct pl_installed {
   char *name, *version;
-  bool requested; /* has REQUESTED */
+  bool requested;       /* has REQUESTED */
+  char **startup_hooks; /* what it installed at a site directory's root that runs at
+                           every interpreter start (pl_wheel_startup_hook), sorted */
+  size_t nstartup_hooks;
 };
 int pl_env_installed(const struct pl_env *e, struct pl_installed **list, size_t *n,
                      pl_error_t *err);
 void pl_installed_free(struct pl_installed *list, size_t n);
+
+/* The startup hooks at the roots of the current generation's site
+ * directories (pl_wheel_startup_hook), by name, sorted: one readdir each,
+ * no RECORD read.  On failure *names may hold what was found. */
+int pl_env_startup_hooks(const struct pl_env *e, char ***names, size_t *n, pl_error_t *err);
 
 /* Re-check every file of the current generation against pylock's manifest
  * and its RECORD (report); the manifest against the cache trees' and the

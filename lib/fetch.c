@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,22 @@ struct pl_fetcher {
   char *url;       /* http(s) base without trailing '/', or NULL */
   char *ca_bundle; /* CA file for https, or NULL for the system's store */
   CURL *curl;
+  unsigned deadline_floor; /* seconds */
 };
+
+uint64_t pl_fetch_deadline_ms(uint64_t length, unsigned floor_s) {
+  const uint64_t rate = PL_FETCH_DEADLINE_RATE, s = length / rate;
+  if (s > UINT64_MAX / 4000) return UINT64_MAX / 4;
+  return (uint64_t)floor_s * 1000 + s * 1000 + (length % rate) * 1000 / rate;
+}
+
+unsigned pl_fetch_deadline_floor(void) {
+  const char *v = getenv(PL_FETCH_DEADLINE_FLOOR_ENV);
+  char *end = NULL;
+  unsigned long n = v && *v >= '1' && *v <= '9' ? strtoul(v, &end, 10) : 0;
+  return n >= 1 && n <= PL_FETCH_DEADLINE_FLOOR && end && *end == '\0' ? (unsigned)n
+                                                                       : PL_FETCH_DEADLINE_FLOOR;
+}
 
 int pl_fetch_path_ok(const char *p) {
   if (p == NULL || *p == '\0' || *p == '/' || strlen(p) > 1024) return 0;
@@ -72,6 +88,7 @@ int pl_fetcher_open(const char *base, const char *ca_bundle, struct pl_fetcher *
   struct pl_fetcher *f = calloc(1, sizeof *f);
   if (f == NULL) return pl_fail(err, ENOMEM, "open registry %s", base);
   f->dirfd = -1;
+  f->deadline_floor = pl_fetch_deadline_floor();
   if (ca_bundle && (f->ca_bundle = strdup(ca_bundle)) == NULL) {
     pl_fetcher_free(f);
     return pl_fail(err, ENOMEM, "open registry %s", base);
@@ -198,6 +215,9 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PL_FETCH_CONNECT_TIMEOUT);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PL_FETCH_STALL_TIMEOUT);
+  /* The stall check alone lets a trickle last for days: see fetch.h. */
+  uint64_t deadline = pl_fetch_deadline_ms(max, f->deadline_floor);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, deadline > LONG_MAX ? LONG_MAX : (long)deadline);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "pylock/" PYLOCK_VERSION);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
@@ -214,6 +234,17 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
       return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
     return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
   }
+  curl_off_t took_us = 0;
+  if (rc == CURLE_OPERATION_TIMEDOUT &&
+      curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &took_us) == CURLE_OK &&
+      (uint64_t)took_us / 1000 + 50 >= deadline)
+    return pl_fail_hint(err, 0,
+                        "the server or the network to it is too slow, or holding the transfer "
+                        "back: try again, or another mirror",
+                        "%s: not received within its deadline of %.1f s (%u s, and %llu bytes at "
+                        "%u KiB/s): %llu bytes came",
+                        url, (double)deadline / 1000, f->deadline_floor, (unsigned long long)max,
+                        PL_FETCH_DEADLINE_RATE / 1024, (unsigned long long)h.total);
   if (rc != CURLE_OK)
     return pl_fail_hint(err, EIO, "check the registry URL and the network", "%s: %s", url,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));

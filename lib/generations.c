@@ -19,12 +19,12 @@
 int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ctx,
                 pl_error_t *err) {
   int fd = openat(state_fd, PL_CHANGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_CHANGE_LOCK);
+  if (fd < 0) return pl_fail(err, errno, "open the change lock %s", PL_CHANGE_LOCK);
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno != EWOULDBLOCK) {
       int e = errno;
       close(fd);
-      return pl_fail(err, e, "lock .pylock/%s", PL_CHANGE_LOCK);
+      return pl_fail(err, e, "lock %s", PL_CHANGE_LOCK);
     }
     char buf[32] = "";
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
@@ -33,7 +33,7 @@ int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ct
       if (errno == EINTR) continue;
       int e = errno;
       close(fd);
-      return pl_fail(err, e, "lock .pylock/%s", PL_CHANGE_LOCK);
+      return pl_fail(err, e, "lock %s", PL_CHANGE_LOCK);
     }
   }
   /* Who holds it, for the next one's waiting message; advisory only. */
@@ -57,12 +57,12 @@ static int read_link_gen(int state_fd, const char *link, unsigned *n, pl_error_t
   char target[64];
   ssize_t len = readlinkat(state_fd, link, target, sizeof target - 1);
   *n = 0;
-  if (len < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "read .pylock/%s", link);
+  if (len < 0)
+    return errno == ENOENT ? 0 : pl_fail(err, errno, "%s is not a link to a generation", link);
   target[len] = '\0';
   const char *prefix = PL_GENERATIONS_DIR "/";
   if (strncmp(target, prefix, strlen(prefix)) == 0) *n = parse_gen(target + strlen(prefix));
-  if (*n == 0)
-    return pl_fail(err, 0, ".pylock/%s points to '%s', not to a generation", link, target);
+  if (*n == 0) return pl_fail(err, 0, "%s points to '%s', not to a generation", link, target);
   return 0;
 }
 
@@ -83,11 +83,11 @@ static int cmp_unsigned(const void *a, const void *b) {
  * number seen, partial ones included, into *max. */
 static int scan(int state_fd, unsigned **nums, size_t *n, unsigned *max, pl_error_t *err) {
   int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  if (dfd < 0) return pl_fail(err, errno, "open %s", PL_GENERATIONS_DIR);
   cleanup_dir DIR *d = fdopendir(dfd);
   if (d == NULL) {
     close(dfd);
-    return pl_fail(err, errno, "read .pylock/%s", PL_GENERATIONS_DIR);
+    return pl_fail(err, errno, "read %s", PL_GENERATIONS_DIR);
   }
   size_t count = 0, cap = 0;
   cleanup_free unsigned *list = NULL;
@@ -146,23 +146,25 @@ static int set_link(int state_fd, const char *link, unsigned n, pl_error_t *err)
   snprintf(target, sizeof target, "%s/%u", PL_GENERATIONS_DIR, n);
   snprintf(tmp, sizeof tmp, ".%s.tmp.%d", link, (int)getpid());
   unlinkat(state_fd, tmp, 0);
-  if (symlinkat(target, state_fd, tmp) < 0) return pl_fail(err, errno, "symlink .pylock/%s", tmp);
+  if (symlinkat(target, state_fd, tmp) < 0) return pl_fail(err, errno, "symlink %s", tmp);
   if (renameat(state_fd, tmp, state_fd, link) < 0) {
     int e = errno;
     unlinkat(state_fd, tmp, 0);
-    return pl_fail(err, e, "point .pylock/%s at generation %u", link, n);
+    return pl_fail(err, e, "point %s at generation %u", link, n);
   }
   return 0;
 }
 
 int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err) {
   unsigned cur = 0;
-  if (pl_gen_current(state_fd, &cur, err) < 0) return -1;
+  /* A `current` that is no link to a generation is replaced, not kept as previous. */
+  pl_error_t ignored = NULL;
+  if (pl_gen_current(state_fd, &cur, &ignored) < 0) pl_error_free(&ignored);
   /* previous first: a crash between the two renames leaves previous ==
    * current, which rollback reports as nothing to roll back to. */
   if (cur && cur != n && set_link(state_fd, PL_PREVIOUS_LINK, cur, err) < 0) return -1;
   if (set_link(state_fd, PL_CURRENT_LINK, n, err) < 0) return -1;
-  if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync .pylock");
+  if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync the project's state");
   return 0;
 }
 
@@ -192,12 +194,12 @@ int pl_gen_remove(int state_fd, const char *name, pl_error_t *err) {
     return pl_fail(err, EBUSY, "generation %u is %s", g, g == cur ? "current" : "previous");
   cleanup_close int gfd =
       openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (gfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  if (gfd < 0) return pl_fail(err, errno, "open %s", PL_GENERATIONS_DIR);
   return pl_remove_tree_at(gfd, name, err);
 }
 
 /* A change killed between its symlink and its rename leaves .current.tmp.PID
- * or .previous.tmp.PID beside .pylock/current: never followed, just litter. */
+ * or .previous.tmp.PID beside current: never followed, just litter. */
 static void remove_link_leftovers(int state_fd) {
   int dfd = fcntl(state_fd, F_DUPFD_CLOEXEC, 0);
   if (dfd < 0) return;
@@ -217,11 +219,11 @@ static void remove_link_leftovers(int state_fd) {
 int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
   remove_link_leftovers(state_fd);
   int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dfd < 0) return pl_fail(err, errno, "open .pylock/%s", PL_GENERATIONS_DIR);
+  if (dfd < 0) return pl_fail(err, errno, "open %s", PL_GENERATIONS_DIR);
   cleanup_dir DIR *d = fdopendir(dfd);
   if (d == NULL) {
     close(dfd);
-    return pl_fail(err, errno, "read .pylock/%s", PL_GENERATIONS_DIR);
+    return pl_fail(err, errno, "read %s", PL_GENERATIONS_DIR);
   }
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {

@@ -1,12 +1,13 @@
 /* pylock — a project's environment generations over time.
  *
- * Every change builds a new generation beside the current one, in
- * .pylock/generations/.N.tmp, renames it to generations/N when complete, and
- * switches .pylock/current to it with one rename; .pylock/previous names the
+ * Every change builds a new generation beside the current one, in the
+ * project's state (project.h), generations/.N.tmp, renames it to
+ * generations/N when complete, and switches `current` to it with one rename;
+ * `previous` names the
  * generation it replaced, for rollback.  A crash at any moment leaves the old
  * generation current (and perhaps a .N.tmp that the next change removes) or
  * the new one, never a mix.  Changes are serialized by an exclusive lock on
- * .pylock/lock; runs never take it, so a run during a change keeps the
+ * `lock`; runs never take it, so a run during a change keeps the
  * generation it started with. */
 #ifndef PYLOCK_GENERATIONS_H
 #define PYLOCK_GENERATIONS_H
@@ -28,7 +29,7 @@ int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ct
 /* Generation numbers present (complete ones only), ascending. */
 int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err);
 
-/* The generation .pylock/current (or previous) points to; 0 if none. */
+/* The generation `current` (or `previous`) points to; 0 if none. */
 int pl_gen_current(int state_fd, unsigned *n, pl_error_t *err);
 int pl_gen_previous(int state_fd, unsigned *n, pl_error_t *err);
 

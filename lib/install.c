@@ -18,14 +18,13 @@
 #include "child.h"
 #include "cleanup.h"
 #include "digest.h"
+#include "distname.h"
 #include "file.h"
 #include "manifest.h"
 #include "record.h"
 #include "wheel.h"
 
-#define ENTRY_POINTS_MAX (1u << 20) /* entry_points.txt */
-#define SCRIPT_MAX (64u << 20)      /* a .data/scripts file whose shebang is rewritten */
-#define ENTRY_POINTS_COUNT_MAX 10000
+#define SCRIPT_MAX (64u << 20)   /* a .data/scripts file whose shebang is rewritten */
 #define COMPILE_OUTPUT_MAX 16384 /* of the compiler's complaints, kept for the error */
 #define PARALLEL_COMPILE_MIN 64  /* .py files from which compileall gets -j0 */
 
@@ -39,11 +38,6 @@ struct placed {
   unsigned char digest[PL_HASH_MAX];
   size_t digest_len;
   uint64_t size;
-};
-
-struct entry_point {
-  char *name, *value;
-  bool gui;
 };
 
 struct install {
@@ -67,6 +61,10 @@ struct install {
   struct pl_record out; /* rows of the installed RECORD */
   size_t out_cap;
   uint64_t pyc;
+  int base_fd;       /* the base interpreter's prefix */
+  char *base_dir;    /* the last directory found to be a directory in the base (or absent) */
+  char *base_absent; /* a directory the base lacks: nothing below it is looked up */
+  bool is_pip;       /* the distribution named pip (pl_wheel_reserved_script) */
 };
 
 static void install_free(struct install *s) {
@@ -82,6 +80,9 @@ static void install_free(struct install *s) {
   free(s->ep_buf);
   free(s->dir_path);
   free(s->exclude);
+  free(s->base_dir);
+  free(s->base_absent);
+  if (s->base_fd >= 0) close(s->base_fd);
   if (s->fd >= 0) close(s->fd);
   if (s->dir_fd >= 0) close(s->dir_fd);
   pl_record_free(&s->out);
@@ -232,6 +233,8 @@ static int generate(struct install *s, const char *dest, const void *data, size_
 
 /* ---- the verifying stream's sink ----------------------------------------- */
 
+static int check_destinations(struct install *s, const struct pl_wheel_info *info, pl_error_t *err);
+
 static int on_prepare(void *ctx, const struct pl_wheel_info *info, pl_error_t *err) {
   struct install *s = ctx;
   s->lib = info->wheel.root_is_purelib ? s->purelib : s->platlib;
@@ -253,7 +256,8 @@ static int on_prepare(void *ctx, const struct pl_wheel_info *info, pl_error_t *e
   s->p = calloc(info->record.n ? info->record.n : 1, sizeof *s->p);
   if (s->p == NULL) return pl_fail(err, ENOMEM, "install");
   s->cap = info->record.n;
-  return 0;
+  s->is_pip = pl_distname_equal(info->name, strlen(info->name), "pip", 3);
+  return check_destinations(s, info, err);
 }
 
 /* Where a member goes, relative to the prefix; NULL when out of memory. */
@@ -271,6 +275,95 @@ static char *destination(struct install *s, const char *path, bool *script) {
                                                              : s->data;
   *script = base == s->scripts;
   return join(base, slash + 1);
+}
+
+/* ---- the base interpreter's own files ------------------------------------ */
+
+/* `path` is `dir` or below it. */
+static bool under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return n == 0 || (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+static int shadows(struct install *s, const char *what, const char *dest, const char *rel,
+                   const struct stat *st, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP], qd[PL_QUOTE_CAP];
+  const char *kind = S_ISDIR(st->st_mode)   ? "directory"
+                     : S_ISLNK(st->st_mode) ? "symbolic link"
+                     : S_ISREG(st->st_mode) ? "file"
+                                            : "special file";
+  return pl_fail_hint(err, 0,
+                      "a wheel may not shadow the base interpreter's files: use a base without "
+                      "them, or a package that does not replace them",
+                      "%s would install %s, which %s the base interpreter's %s %s/%s", what,
+                      q(qb, dest), strcmp(dest, rel) == 0 ? "shadows" : "would hide", kind,
+                      q(qc, s->in->prefix), q(qd, rel));
+}
+
+static int lookup_failed(struct install *s, const char *rel, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP];
+  return pl_fail(err, errno, "cannot tell whether the base interpreter has %s/%s",
+                 q(qb, s->in->prefix), q(qc, rel));
+}
+
+/* The tree becomes part of an environment's layer, which the overlay lays
+ * over the base interpreter's prefix: whatever the base has at a path the
+ * tree also has is hidden from every program of the environment.  A file
+ * of the base (the interpreter, a module of its standard library, a package
+ * or program it ships) would be replaced by the wheel's without a word, and
+ * a directory of the tree over a base file or symlink (lib64/x over
+ * lib64 -> lib) would hide it and all below it.  So each destination
+ * (relative to the prefix; `what` names it for the error) is looked up in
+ * the base before anything is written: one fstatat for the file, one for
+ * each of its directories not seen before and none below a directory the
+ * base lacks, never following a symlink at the end.  Anything at the file's
+ * path, or anything but a directory at one of its directories, refuses the
+ * wheel; so does a lookup that fails for another reason than absence. */
+static int check_base(struct install *s, const char *what, const char *dest, pl_error_t *err) {
+  char dir[PL_PATH_MAX + 1];
+  struct stat st;
+  if (strlen(dest) > PL_PATH_MAX) return pl_fail(err, ENAMETOOLONG, "%s", what);
+  split(dest, dir, sizeof dir);
+  if (s->base_absent && under(dir, s->base_absent)) return 0;
+  if (s->base_dir == NULL || strcmp(dir, s->base_dir) != 0) {
+    for (size_t i = 0; dir[0]; i++) {
+      char c = dir[i];
+      if (c != '/' && c != '\0') continue;
+      dir[i] = '\0';
+      if (s->base_dir == NULL || !under(s->base_dir, dir)) {
+        if (fstatat(s->base_fd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+          if (errno != ENOENT) return lookup_failed(s, dir, err);
+          free(s->base_absent);
+          s->base_absent = strdup(dir);
+          return s->base_absent ? 0 : pl_fail(err, ENOMEM, "install");
+        }
+        if (!S_ISDIR(st.st_mode)) return shadows(s, what, dest, dir, &st, err);
+      }
+      dir[i] = c;
+      if (c == '\0') break;
+    }
+    free(s->base_dir);
+    if ((s->base_dir = strdup(dir)) == NULL) return pl_fail(err, ENOMEM, "install");
+  }
+  if (fstatat(s->base_fd, dest, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return shadows(s, what, dest, dest, &st, err);
+  return errno == ENOENT ? 0 : lookup_failed(s, dest, err);
+}
+
+/* Every file of the wheel (RECORD lists them all) against the base, before
+ * a byte is written. */
+static int check_destinations(struct install *s, const struct pl_wheel_info *info,
+                              pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], what[PL_QUOTE_CAP + 16];
+  for (size_t i = 0; i < info->record.n; i++) {
+    const char *path = info->record.entries[i].path;
+    bool script;
+    cleanup_free char *dest = destination(s, path, &script);
+    if (dest == NULL) return pl_fail(err, ENOMEM, "install");
+    snprintf(what, sizeof what, "entry \"%s\"", q(qb, path));
+    if (check_base(s, what, dest, err) < 0) return -1;
+  }
+  return 0;
 }
 
 static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
@@ -299,8 +392,8 @@ static int on_data(void *ctx, const void *buf, size_t len, pl_error_t *err) {
   if (s->fd < 0) return 0;
   if (pl_write_all(s->fd, buf, len) < 0) return pl_fail(err, errno, "write");
   if (s->in_entry_points) {
-    if (len > ENTRY_POINTS_MAX - s->ep_len)
-      return pl_fail(err, EFBIG, "entry_points.txt is larger than %u bytes", ENTRY_POINTS_MAX);
+    if (len > PL_ENTRY_POINTS_MAX - s->ep_len)
+      return pl_fail(err, EFBIG, "entry_points.txt is larger than %u bytes", PL_ENTRY_POINTS_MAX);
     char *nb = realloc(s->ep_buf, s->ep_len + len + 1);
     if (nb == NULL) return pl_fail(err, ENOMEM, "entry_points.txt");
     memcpy(nb + s->ep_len, buf, len);
@@ -326,55 +419,6 @@ static int on_end(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
 static bool word_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c >= 0x80;
-}
-
-static char *trim(char *a, char *b) {
-  while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
-    a++;
-  while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
-    b--;
-  *b = '\0';
-  return a;
-}
-
-/* entry_points.txt (importlib.metadata's reading of it): the console_scripts
- * and gui_scripts sections, name = value; a later name replaces an earlier. */
-static int parse_entry_points(char *buf, struct entry_point **out, size_t *n, pl_error_t *err) {
-  int section = 0; /* 1 console, 2 gui */
-  size_t cap = 0;
-  for (char *line = buf; line && *line;) {
-    char *eol = strchr(line, '\n');
-    char *next = eol ? eol + 1 : NULL;
-    char *t = trim(line, eol ? eol : line + strlen(line));
-    line = next;
-    if (*t == '\0' || *t == '#' || *t == ';') continue;
-    if (*t == '[') {
-      char *close = strchr(t, ']');
-      if (close == NULL) continue;
-      char *name = trim(t + 1, close);
-      section = strcmp(name, "console_scripts") == 0 ? 1 : strcmp(name, "gui_scripts") == 0 ? 2 : 0;
-      continue;
-    }
-    char *eq = strchr(t, '=');
-    if (section == 0 || eq == NULL) continue;
-    char *name = trim(t, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
-    size_t i = 0;
-    for (; i < *n; i++)
-      if (strcmp((*out)[i].name, name) == 0) break;
-    if (i == *n) {
-      if (*n >= ENTRY_POINTS_COUNT_MAX)
-        return pl_fail(err, 0, "more than %d entry points", ENTRY_POINTS_COUNT_MAX);
-      if (*n == cap) {
-        cap = cap ? cap * 2 : 16;
-        struct entry_point *v = realloc(*out, cap * sizeof *v);
-        if (v == NULL) return pl_fail(err, ENOMEM, "entry points");
-        *out = v;
-      }
-      (*n)++;
-    }
-    (*out)[i] = (struct entry_point){name, value, section == 2};
-  }
-  return 0;
 }
 
 /* distlib's export entry: module(.sub)*:func(.attr)* [flags]; pip requires
@@ -505,11 +549,21 @@ static int re_append(char **dst, size_t *len, size_t *cap, const char *src, bool
 
 static int make_script(struct install *s, const char *name, const char *value, pl_error_t *err) {
   cleanup_free char *copy = NULL, *text = NULL, *dest = NULL;
-  const char *module, *func;
+  const char *module = NULL, *func = NULL;
   if (parse_callable(name, value, &copy, &module, &func, err) < 0) return -1;
   text = pl_install_script_text(s->in->python, module, func);
   dest = join(s->scripts, name);
   if (text == NULL || dest == NULL) return pl_fail(err, ENOMEM, "scripts");
+  /* wheel.c refused these names from the entry points it read; this is the
+   * installer's own reading, and the pip aliases it derives. */
+  char qb[PL_QUOTE_CAP], what[PL_QUOTE_CAP + 16];
+  snprintf(what, sizeof what, "entry point %s", q(qb, name));
+  if (pl_wheel_reserved_script(name, s->is_pip))
+    return pl_fail(err, 0,
+                   "%s would shadow the interpreter, pip or what the interpreter reads "
+                   "at start (a program by its name)",
+                   what);
+  if (check_base(s, what, dest, err) < 0) return -1;
   size_t nl = strlen(name);
   if (nl > 3 && strcmp(name + nl - 3, ".py") == 0) {
     /* compileall would byte-compile it; pip does not. */
@@ -527,7 +581,8 @@ static int make_script(struct install *s, const char *name, const char *value, p
   return generate(s, dest, text, strlen(text), true, err);
 }
 
-static int make_entry_points(struct install *s, struct entry_point *ep, size_t n, pl_error_t *err) {
+static int make_entry_points(struct install *s, struct pl_entry_point *ep, size_t n,
+                             pl_error_t *err) {
   const char *major_minor = s->in->short_version ? s->in->short_version : "3";
   char major[8];
   snprintf(major, sizeof major, "%.*s", (int)strcspn(major_minor, "."), major_minor);
@@ -561,7 +616,7 @@ static int make_entry_points(struct install *s, struct entry_point *ep, size_t n
 }
 
 /* pip's is_entrypoint_wrapper: setuptools' EP, EP.exe, EP-script.py, EP.pya. */
-static bool is_wrapper(const char *dest, const struct entry_point *ep, size_t n) {
+static bool is_wrapper(const char *dest, const struct pl_entry_point *ep, size_t n) {
   const char *base = strrchr(dest, '/');
   base = base ? base + 1 : dest;
   size_t bl = strlen(base), ml = bl;
@@ -674,6 +729,7 @@ static int record_pyc(struct install *s, pl_error_t *err) {
       return pl_fail(err, ENOMEM, "byte-code");
     struct stat st;
     if (fstatat(s->tree_fd, pyc, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (check_base(s, "byte-code", pyc, err) < 0) return -1;
     if (add_row(s, pyc, PL_HASH_NONE, NULL, 0, false, 0, err) < 0) return -1;
     s->pyc++;
   }
@@ -684,9 +740,9 @@ static int record_pyc(struct install *s, pl_error_t *err) {
 
 static int finish(struct install *s, bool compile, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
-  cleanup_free struct entry_point *ep = NULL;
+  cleanup_free struct pl_entry_point *ep = NULL;
   size_t nep = 0;
-  if (s->ep_buf && parse_entry_points(s->ep_buf, &ep, &nep, err) < 0)
+  if (s->ep_buf && pl_wheel_entry_points_parse(s->ep_buf, &ep, &nep, err) < 0)
     return pl_error_wrap(err, "%s", s->entry_points_path);
 
   for (size_t i = 0; i < s->n; i++) {
@@ -705,6 +761,7 @@ static int finish(struct install *s, bool compile, pl_error_t *err) {
   if (make_entry_points(s, ep, nep, err) < 0) return -1;
   cleanup_free char *installer = join(s->lib, s->installer_path);
   if (installer == NULL) return pl_fail(err, ENOMEM, "install");
+  if (check_base(s, "INSTALLER", installer, err) < 0) return -1;
   if (generate(s, installer, "pylock\n", 7, false, err) < 0) return -1;
 
   if (compile && s->in->cache_tag && s->in->cache_tag[0]) {
@@ -741,14 +798,21 @@ void pl_install_result_free(struct pl_install_result *r) {
 int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
                      const struct pl_interp *interp, bool compile, struct pl_install_result *out,
                      pl_error_t *err) {
-  struct install s = {
-      .tree_fd = tree_fd, .in = interp, .fd = -1, .dir_fd = -1, .tree_path = tree_path};
+  struct install s = {.tree_fd = tree_fd,
+                      .in = interp,
+                      .fd = -1,
+                      .dir_fd = -1,
+                      .tree_path = tree_path,
+                      .base_fd = -1};
   s.purelib = pl_interp_relative(interp, interp->purelib);
   s.platlib = pl_interp_relative(interp, interp->platlib);
   s.scripts = pl_interp_relative(interp, interp->scripts);
   s.data = pl_interp_relative(interp, interp->data);
   if (!s.purelib || !s.platlib || !s.scripts || !s.data)
     return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
+  s.base_fd = open(interp->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (s.base_fd < 0)
+    return pl_fail(err, errno, "open the base interpreter's prefix %s", interp->prefix);
   struct pl_wheel_info info = {0};
   const struct pl_wheel_sink sink = {on_begin, on_data, on_end, on_prepare};
   int r = -1;

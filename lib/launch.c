@@ -65,7 +65,10 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   if (pl_read_file_at(l->state_fd, PL_INTERP_FILE, INTERP_FILE_MAX, &interp_text, NULL, err) < 0 ||
       pl_interp_parse(interp_text, &l->in, err) < 0)
     return pl_error_set_hint(err, "rebuild the environment with: pylock sync");
-  if (pl_project_current(l->state_path, l->state_fd, &l->gen, &l->layer, err) < 0) return -1;
+  cleanup_close int root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return pl_fail(err, errno, "open %s", l->root);
+  if (pl_project_current(l->state_path, l->state_fd, root_fd, &l->gen, &l->layer, err) < 0)
+    return -1;
   /* The record of the keep-alive holder: written from here, outside. */
   if (mkdirat(l->state_fd, PL_RUN_DIR, 0700) < 0 && errno != EEXIST)
     return pl_fail(err, errno, "create %s/%s", l->state_path, PL_RUN_DIR);
@@ -85,8 +88,6 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   }
 
   bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
-  cleanup_close int root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return pl_fail(err, errno, "open %s", l->root);
   if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) {
     if (!o->lenient) return -1;
     pl_error_free(err);

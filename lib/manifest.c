@@ -95,8 +95,13 @@ int pl_manifest_hash_file(int dirfd, const char *name, char sha256[PL_SHA256_HEX
   return 0;
 }
 
-static int walk(int dfd, char *path, size_t plen, int depth, const char *const *skip,
-                struct pl_manifest *m, pl_error_t *err) {
+/* What walk() calls for each entry below the root (directories before
+ * their contents); `path` is relative to the root. */
+typedef int (*walk_fn)(int dfd, const char *name, const char *path, const struct stat *st,
+                       void *ctx, pl_error_t *err);
+
+static int walk(int dfd, char *path, size_t plen, int depth, const char *const *skip, walk_fn fn,
+                void *ctx, pl_error_t *err) {
   if (depth > WALK_DEPTH_MAX) return pl_fail(err, ELOOP, "%s: too deep", path);
   int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return pl_fail(err, errno, "open %s", plen ? path : ".");
@@ -119,20 +124,12 @@ static int walk(int dfd, char *path, size_t plen, int depth, const char *const *
     if (plen) path[plen] = '/';
     memcpy(path + (plen ? plen + 1 : 0), n, nl + 1);
     struct stat st;
-    if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) return pl_fail(err, errno, "%s", path);
-    int r;
-    if (S_ISDIR(st.st_mode)) {
+    int r = fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 ? pl_fail(err, errno, "%s", path)
+                                                          : fn(dfd, n, path, &st, ctx, err);
+    if (r == 0 && S_ISDIR(st.st_mode)) {
       cleanup_close int sfd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       r = sfd < 0 ? pl_fail(err, errno, "open %s", path)
-                  : walk(sfd, path, sub, depth + 1, skip, m, err);
-    } else if (S_ISREG(st.st_mode)) {
-      char hex[PL_SHA256_HEX];
-      uint64_t size;
-      mode_t mode;
-      r = pl_manifest_hash_file(dfd, n, hex, &size, &mode, err);
-      if (r == 0) r = pl_manifest_add(m, path, size, mode, hex, err);
-    } else {
-      r = pl_fail(err, EINVAL, "%s: not a regular file or directory", path);
+                  : walk(sfd, path, sub, depth + 1, skip, fn, ctx, err);
     }
     path[plen] = '\0';
     if (r < 0) return -1;
@@ -141,15 +138,68 @@ static int walk(int dfd, char *path, size_t plen, int depth, const char *const *
   return 0;
 }
 
+/* walk_fn of pl_manifest_build: hash each regular file. */
+static int add_hashed(int dfd, const char *name, const char *path, const struct stat *st, void *ctx,
+                      pl_error_t *err) {
+  if (S_ISDIR(st->st_mode)) return 0;
+  if (!S_ISREG(st->st_mode))
+    return pl_fail(err, EINVAL, "%s: not a regular file or directory", path);
+  char hex[PL_SHA256_HEX];
+  uint64_t size;
+  mode_t mode;
+  if (pl_manifest_hash_file(dfd, name, hex, &size, &mode, err) < 0) return -1;
+  return pl_manifest_add(ctx, path, size, mode, hex, err);
+}
+
 int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *m,
                       pl_error_t *err) {
   memset(m, 0, sizeof *m);
   char path[PL_PATH_MAX + 1] = "";
-  if (walk(root_fd, path, 0, 0, skip, m, err) < 0) {
+  if (walk(root_fd, path, 0, 0, skip, add_hashed, m, err) < 0) {
     pl_manifest_free(m);
     return -1;
   }
   pl_manifest_sort(m);
+  return 0;
+}
+
+/* ---- stat fingerprint ------------------------------------------------------ */
+
+struct stat_sum {
+  uint64_t sum, mix, count;
+};
+
+/* FNV-1a, 64 bits, continuing from h. */
+static uint64_t fnv64(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/* walk_fn of pl_manifest_stat_digest: one hash per entry, added up, so that
+ * the order readdir returns them in does not matter. */
+static int add_stat(int dfd, const char *name, const char *path, const struct stat *st, void *ctx,
+                    pl_error_t *err) {
+  (void)dfd, (void)name, (void)err;
+  struct stat_sum *s = ctx;
+  uint64_t f[6] = {(uint64_t)st->st_mode,         (uint64_t)st->st_size,
+                   (uint64_t)st->st_ino,          (uint64_t)st->st_mtim.tv_sec,
+                   (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_dev};
+  uint64_t h = fnv64(fnv64(0xcbf29ce484222325ULL, path, strlen(path) + 1), f, sizeof f);
+  s->sum += h;
+  s->mix ^= (h << 17 | h >> 47) * 0x9e3779b97f4a7c15ULL;
+  s->count++;
+  return 0;
+}
+
+int pl_manifest_stat_digest(int root_fd, const char *const *skip, char out[PL_STAT_DIGEST_LEN + 1],
+                            pl_error_t *err) {
+  struct stat_sum s = {0};
+  char path[PL_PATH_MAX + 1] = "";
+  if (walk(root_fd, path, 0, 0, skip, add_stat, &s, err) < 0) return -1;
+  snprintf(out, PL_STAT_DIGEST_LEN + 1, "%016llx%016llx", (unsigned long long)(s.sum + s.count),
+           (unsigned long long)s.mix);
   return 0;
 }
 

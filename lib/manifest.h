@@ -52,6 +52,14 @@ struct pl_manifest {
  * NULL-terminated list), hashed; anything but files and directories fails. */
 int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *m, pl_error_t *err);
 
+/* A cheap fingerprint of what is under root_fd (top-level names in `skip`
+ * aside): every entry's path, type, mode, size, device, inode and mtime, not
+ * its bytes.  It changes when a file is written, added, removed, renamed or
+ * replaced, or the tree copied elsewhere; not when bits rot on disk (only
+ * hashing, pl_manifest_build, sees that).  `out`: 32 hex digits and NUL. */
+#define PL_STAT_DIGEST_LEN 32
+int pl_manifest_stat_digest(int root_fd, const char *const *skip, char out[PL_STAT_DIGEST_LEN + 1],
+                            pl_error_t *err);
 /* Add one entry (the path is copied); then sort with pl_manifest_sort. */
 int pl_manifest_add(struct pl_manifest *m, const char *path, uint64_t size, mode_t mode,
                     const char sha256[PL_SHA256_HEX], pl_error_t *err);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "cleanup.h"
 #include "config.h"
 #include "file.h"
@@ -223,20 +224,23 @@ int pl_project_state_open(const struct pl_state *s, const char *root, bool creat
   return fd;
 }
 
-int pl_project_current(const char *state_path, int state_fd, char **gen, char **layer,
+int pl_project_current(const char *state_path, int state_fd, int root_fd, char **gen, char **layer,
                        pl_error_t *err) {
-  char target[256];
-  ssize_t n = readlinkat(state_fd, PL_CURRENT_LINK, target, sizeof target - 1);
-  if (n < 0)
-    return pl_fail_hint(err, errno, "rebuild it with: pylock sync",
-                        "%s/%s: no current environment generation", state_path, PL_CURRENT_LINK);
-  target[n] = '\0';
-  /* The link is ours; still, never let it point outside the state. */
-  if (strncmp(target, PL_GENERATIONS_DIR "/", sizeof PL_GENERATIONS_DIR) != 0 ||
-      strstr(target, "..") || strchr(target + sizeof PL_GENERATIONS_DIR, '/'))
-    return pl_fail_hint(err, 0, "rebuild it with: pylock sync",
-                        "%s/%s points to '%s', not to a generation", state_path, PL_CURRENT_LINK,
-                        target);
+  unsigned n = 0;
+  char target[64];
+  struct stat st;
+  if (pl_change_effective(root_fd, state_fd, &n, err) < 0)
+    return pl_error_set_hint(err, "rebuild it with: pylock sync");
+  if (n == 0)
+    return pl_fail_hint(err, ENOENT, "build it with: pylock sync",
+                        "%s: no current environment generation", state_path);
+  snprintf(target, sizeof target, "%s/%u", PL_GENERATIONS_DIR, n);
+  int e = fstatat(state_fd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 ? errno
+          : S_ISDIR(st.st_mode)                                   ? 0
+                                                                  : ENOTDIR;
+  if (e)
+    return pl_fail_hint(err, e, "rebuild it with: pylock sync",
+                        "%s/%s: the current generation is missing", state_path, target);
   if (layer && asprintf(layer, "%s/%s", state_path, target) < 0)
     return pl_fail(err, ENOMEM, "current generation");
   *gen = strdup(target);

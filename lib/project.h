@@ -65,10 +65,11 @@ int pl_project_state_open(const struct pl_state *s, const char *root, bool creat
 /* Does `root` still hold a project state made before the state root? */
 bool pl_project_has_old_state(const char *root);
 
-/* Resolve `current` in the project's state: *gen is its target relative to
- * the state directory ("generations/3"); *layer (if not NULL) is the
- * absolute path of that generation, under state_path. */
-int pl_project_current(const char *state_path, int state_fd, char **gen, char **layer,
+/* The generation runs use (change.h: `current`, or while an install is
+ * recorded, the one that goes with pylock.toml in root_fd): *gen relative to
+ * the state directory ("generations/3"); *layer (if not NULL) its absolute
+ * path, under state_path.  It must exist, as a directory. */
+int pl_project_current(const char *state_path, int state_fd, int root_fd, char **gen, char **layer,
                        pl_error_t *err);
 
 #endif

@@ -629,6 +629,8 @@ struct staged {
   char sha256[PL_SHA256_HEX];
   char *metadata; /* its METADATA, to publish as <base>.metadata */
   size_t metadata_len;
+  char **hooks; /* its startup hooks */
+  size_t nhooks;
   bool publish; /* false: the registry already holds these very bytes */
 };
 
@@ -637,6 +639,9 @@ static void staged_free(struct reg *r, struct staged *s, size_t n) {
     if (s[i].tmp) unlinkat(r->targets, s[i].tmp, 0);
     free(s[i].tmp);
     free(s[i].metadata);
+    for (size_t j = 0; j < s[i].nhooks; j++)
+      free(s[i].hooks[j]);
+    free(s[i].hooks);
   }
   free(s);
 }
@@ -687,6 +692,9 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
   }
   s->metadata = steal_pointer(&info.metadata);
   s->metadata_len = info.metadata_len;
+  s->hooks = steal_pointer(&info.startup_hooks);
+  s->nhooks = info.nstartup_hooks;
+  info.nstartup_hooks = 0;
   pl_wheel_info_free(&info);
   if (fsync(out) < 0) return pl_fail(err, errno, "write %s/targets/%s", r->dir, s->tmp);
   return 0;
@@ -794,6 +802,8 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
   if (resign_tail(&r, &b, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
       change_publish(&c, err) == 0)
     ret = 0;
+  for (size_t i = 0; ret == 0 && o->startup_hooks && i < nwheels; i++)
+    if (st[i].nhooks) o->startup_hooks(o->ctx, st[i].base, st[i].hooks, st[i].nhooks);
 out:
   batch_free(&b);
   change_free(&c);

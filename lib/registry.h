@@ -44,6 +44,11 @@ struct pl_registry_opts {
    * would publish the key. */
   const char *const *key_files;
   size_t nkey_files;
+  /* add only: called once the add succeeded, for each wheel of it that
+   * installs startup hooks (pl_wheel_startup_hook: .pth files,
+   * sitecustomize): its file name and theirs, sorted.  May be NULL. */
+  void (*startup_hooks)(void *ctx, const char *wheel, char *const *hooks, size_t n);
+  void *ctx;
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
   size_t nadd_root_keys;

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,4 +163,56 @@ int pl_state_registry_path(const struct pl_state *s, const char *url, char **pat
   close(fd);
   if (asprintf(path, "%s/%s", s->path, rel) < 0) return pl_fail(err, ENOMEM, "registry state");
   return 0;
+}
+
+int pl_state_scratch(const struct pl_state *s, const char *what, char **path, int *lock_fd,
+                     pl_error_t *err) {
+  cleanup_close int dfd = pl_state_subdir(s, PL_STATE_SCRATCH, true, err);
+  if (dfd < 0) return -1;
+  char name[96];
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(name, sizeof name, "%.32s-%d-%016llx", what, (int)getpid(), rnd);
+  if (mkdirat(dfd, name, 0700) < 0)
+    return pl_fail(err, errno, "create %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
+  /* Held while the directory is in use: a sweeper that can take it knows
+   * its maker is gone. */
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    pl_remove_tree_at(dfd, name, NULL);
+    return pl_fail(err, e, "lock %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
+  }
+  if (asprintf(path, "%s/%s/%s", s->path, PL_STATE_SCRATCH, name) < 0) {
+    close(fd);
+    pl_remove_tree_at(dfd, name, NULL);
+    return pl_fail(err, ENOMEM, "scratch");
+  }
+  *lock_fd = fd;
+  return 0;
+}
+
+void pl_state_sweep_scratch(const struct pl_state *s) {
+  pl_error_t ignored = NULL;
+  int dfd = pl_state_subdir(s, PL_STATE_SCRATCH, false, &ignored);
+  pl_error_free(&ignored);
+  if (dfd < 0) return;
+  cleanup_dir DIR *d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    cleanup_close int fd =
+        openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* Not a directory (nothing of ours), or its maker still holds it. */
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      if (fd < 0 && errno == ENOTDIR) unlinkat(dirfd(d), e->d_name, 0);
+      continue;
+    }
+    pl_remove_tree_at(dirfd(d), e->d_name, NULL);
+  }
 }

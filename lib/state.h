@@ -52,6 +52,14 @@ void pl_state_close(struct pl_state *s);
  * caller's; returns the fd.  ENOENT when missing and !create. */
 int pl_state_subdir(const struct pl_state *s, const char *name, bool create, pl_error_t *err);
 
+/* A new scratch directory STATE/scratch/WHAT-PID-RANDOM (0700) at *path,
+ * locked by *lock_fd: keep it open while the directory is in use, then
+ * remove the directory and close it. */
+int pl_state_scratch(const struct pl_state *s, const char *what, char **path, int *lock_fd,
+                     pl_error_t *err);
+/* Remove every scratch directory whose maker is gone (its lock is free). */
+void pl_state_sweep_scratch(const struct pl_state *s);
+
 /* STATE/registries/<first 32 hex digits of sha256(url)>: the TUF state of
  * the registry at url (created, checked); newly allocated. */
 int pl_state_registry_path(const struct pl_state *s, const char *url, char **path, pl_error_t *err);

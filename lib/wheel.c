@@ -5,6 +5,7 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,10 +43,13 @@ struct member {
   const struct pl_record_entry *row;
 };
 
-enum { META_RECORD, META_WHEEL, META_METADATA, META_COUNT };
-static const char *const meta_names[META_COUNT] = {"RECORD", "WHEEL", "METADATA"};
+/* The .dist-info files read in the first pass; entry_points.txt is optional. */
+enum { META_RECORD, META_WHEEL, META_METADATA, META_ENTRY_POINTS, META_COUNT };
+#define META_REQUIRED META_ENTRY_POINTS
+static const char *const meta_names[META_COUNT] = {"RECORD", "WHEEL", "METADATA",
+                                                   "entry_points.txt"};
 static const size_t meta_max[META_COUNT] = {PL_RECORD_MAX_BYTES, PL_WHEELFILE_MAX_BYTES,
-                                            PL_METADATA_MAX_BYTES};
+                                            PL_METADATA_MAX_BYTES, PL_ENTRY_POINTS_MAX};
 
 struct range {
   int64_t start, end;
@@ -430,7 +434,7 @@ static int check_metadata(struct verify *v, const struct pl_wheel_interp *interp
                           struct pl_wheel_info *info, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   const struct pl_wheel_filename *fn = &info->filename;
-  for (int k = 0; k < META_COUNT; k++)
+  for (int k = 0; k < META_REQUIRED; k++)
     if (!v->meta_found[k])
       return pl_fail(err, 0, "%s/%s is missing", info->dist_info, meta_names[k]);
   if (asprintf(&v->record_path, "%s/RECORD", info->dist_info) < 0) {
@@ -457,6 +461,7 @@ static int check_metadata(struct verify *v, const struct pl_wheel_interp *interp
 
   /* The copies parsed here must be the bytes RECORD vouches for. */
   for (int k = META_WHEEL; k < META_COUNT; k++) {
+    if (!v->meta_found[k]) continue;
     char path[PL_PATH_MAX + 1];
     snprintf(path, sizeof path, "%s/%s", info->dist_info, meta_names[k]);
     const struct pl_record_entry *row = pl_record_find(&info->record, path);
@@ -529,6 +534,233 @@ static int check_record(struct verify *v, struct pl_wheel_info *info, pl_error_t
     if (!seen[i])
       return pl_fail(err, 0, "RECORD lists \"%s\" but the wheel has no such file",
                      q(qb, rec->entries[i].path));
+  return 0;
+}
+
+/* ---- what no wheel may install, whatever the base interpreter ------------- */
+
+/* "", or a version ("3", "3.12", "312") with at most two ABI flags (3.13t,
+ * 3.7m, 3.7dm). */
+static bool version_tail(const char *s) {
+  if (*s == '\0') return true;
+  if (*s < '0' || *s > '9') return false;
+  while ((*s >= '0' && *s <= '9') || *s == '.')
+    s++;
+  for (int i = 0; i < 2 && *s && strchr("dmtu", *s); i++)
+    s++;
+  return *s == '\0';
+}
+
+static bool read_at_start(const char *name) {
+  size_t n = strlen(name);
+  return strcasecmp(name, "pyvenv.cfg") == 0 || (n > 5 && strcasecmp(name + n - 5, "._pth") == 0);
+}
+
+bool pl_wheel_reserved_script(const char *name, bool dist_is_pip) {
+  if (read_at_start(name)) return true;
+  if (strncasecmp(name, "python", 6) == 0 && version_tail(name + 6)) return true;
+  return !dist_is_pip && strncasecmp(name, "pip", 3) == 0 && version_tail(name + 3);
+}
+
+/* What a script (or program) named `name` would shadow, or NULL. */
+static const char *script_shadows(const char *name, bool dist_is_pip) {
+  if (!pl_wheel_reserved_script(name, dist_is_pip)) return NULL;
+  if (read_at_start(name)) return "what the interpreter reads at start (a file beside it)";
+  return strncasecmp(name, "pip", 3) == 0 ? "pip (a program by its name)"
+                                          : "the interpreter (a program by its name)";
+}
+
+size_t pl_wheel_startup_hook(const char *path) {
+  size_t first = strcspn(path, "/"), mod = strcspn(path, "./");
+  if (path[first] == '\0' && first > 4 && strcmp(path + first - 4, ".pth") == 0) return first;
+  if (mod == 13 &&
+      (strncmp(path, "sitecustomize", 13) == 0 || strncmp(path, "usercustomize", 13) == 0))
+    return first;
+  return 0;
+}
+
+/* Component i (from 0) of path and its length; NULL if there is none. */
+static const char *component(const char *path, int i, size_t *len) {
+  for (; i > 0; i--) {
+    path = strchr(path, '/');
+    if (path == NULL) return NULL;
+    path++;
+  }
+  *len = strcspn(path, "/");
+  return path;
+}
+
+static bool is(const char *c, size_t len, const char *word) {
+  return c && len == strlen(word) && memcmp(c, word, len) == 0;
+}
+
+/* A file of .data/data/ goes to the data scheme path: the prefix itself for
+ * Python's own schemes (/usr/local for Debian's), beside the interpreter and
+ * its standard library, where the overlay would lay it over the base's own
+ * files; and pylock cannot know which base a registry's wheel will meet.
+ * So refuse what, under any prefix, belongs to the interpreter:
+ * lib/pythonX.Y/ (lib64/, any lib...) anywhere but its site-packages or
+ * dist-packages (the standard library, lib-dynload's extension modules, and
+ * lib/pythonXY.zip, which sys.path lists before them even when the base has
+ * none), lib/libpython... (its shared library), a program named like the interpreter or pip in a
+ * bin/ or sbin/, the files the interpreter reads beside itself at start
+ * (pyvenv.cfg makes it a virtual environment of another home; a ._pth file
+ * replaces sys.path), and pip.conf at the root (sys.prefix/pip.conf is
+ * pip's configuration for the prefix).  Headers (.data/headers) and other
+ * data (share/, etc/) shadow nothing of the interpreter's; whatever of the
+ * base they would replace, the installer refuses against the base itself.
+ * Returns what the file would shadow, or NULL; *site is its path below a
+ * site directory when it lands in one. */
+static const char *data_shadows(const char *rel, bool dist_is_pip, const char **site) {
+  size_t l0 = 0, l1 = 0, l2 = 0;
+  const char *c0 = component(rel, 0, &l0), *c1 = component(rel, 1, &l1),
+             *c2 = component(rel, 2, &l2);
+  const char *base = strrchr(rel, '/');
+  base = base ? base + 1 : rel;
+  *site = NULL;
+  if (c1 && l0 >= 3 && strncmp(c0, "lib", 3) == 0) {
+    if (l1 >= 9 && strncasecmp(c1, "libpython", 9) == 0) return "the interpreter's shared library";
+    if (l1 >= 6 && strncasecmp(c1, "python", 6) == 0) {
+      char ver[16] = "x";
+      if (l1 - 6 < sizeof ver) snprintf(ver, sizeof ver, "%.*s", (int)(l1 - 6), c1 + 6);
+      if (!version_tail(ver) || c2 == NULL || c2[l2] != '/' ||
+          !(is(c2, l2, "site-packages") || is(c2, l2, "dist-packages")))
+        return "the standard library";
+      *site = c2 + l2 + 1;
+    }
+  }
+  if (read_at_start(base)) return "what the interpreter reads at start (a file beside it)";
+  if (strcasecmp(rel, "pip.conf") == 0) return "pip's configuration";
+  if (base != rel && script_shadows(base, dist_is_pip)) {
+    const char *parent = base - 1;
+    while (parent > rel && parent[-1] != '/')
+      parent--;
+    size_t pl = (size_t)(base - 1 - parent);
+    if (is(parent, pl, "bin") || is(parent, pl, "sbin")) return script_shadows(base, dist_is_pip);
+  }
+  return NULL;
+}
+
+/* Note the startup hook `site` (a path below a site directory) names, once. */
+static int add_hook(struct pl_wheel_info *info, const char *site, pl_error_t *err) {
+  size_t len = pl_wheel_startup_hook(site);
+  if (len == 0) return 0;
+  for (size_t i = 0; i < info->nstartup_hooks; i++)
+    if (strlen(info->startup_hooks[i]) == len && memcmp(info->startup_hooks[i], site, len) == 0)
+      return 0;
+  char **l = realloc(info->startup_hooks, (info->nstartup_hooks + 1) * sizeof *l);
+  if (l == NULL) return pl_fail(err, ENOMEM, "listing startup hooks");
+  info->startup_hooks = l;
+  if ((l[info->nstartup_hooks] = strndup(site, len)) == NULL)
+    return pl_fail(err, ENOMEM, "listing startup hooks");
+  info->nstartup_hooks++;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define SHADOW_HINT                                                                                \
+  "a wheel may not replace the interpreter, its standard library or pip: ask its publisher "       \
+  "for one that does not"
+
+/* Every file and every script the wheel would install against what belongs
+ * to the interpreter (see data_shadows), and its startup hooks listed. */
+static int check_shadowing(struct verify *v, struct pl_wheel_info *info, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP];
+  bool is_pip = pl_distname_equal(info->name, strlen(info->name), "pip", 3);
+  size_t dl = info->data_dir ? strlen(info->data_dir) : 0;
+  for (size_t i = 0; i < v->n; i++) {
+    const struct member *m = &v->m[i];
+    if (m->is_dir) continue;
+    const char *site = m->path, *what = NULL;
+    if (dl && strncmp(m->path, info->data_dir, dl) == 0 && m->path[dl] == '/') {
+      /* check_layout: <data>/<scheme>/<rest>, a known scheme. */
+      const char *key = m->path + dl + 1, *rest = strchr(key, '/') + 1;
+      const char *base = strrchr(rest, '/');
+      site = NULL;
+      if (!strncmp(key, "purelib/", 8) || !strncmp(key, "platlib/", 8))
+        site = rest;
+      else if (!strncmp(key, "scripts/", 8))
+        what = script_shadows(base ? base + 1 : rest, is_pip);
+      else if (!strncmp(key, "data/", 5))
+        what = data_shadows(rest, is_pip, &site);
+    }
+    if (what)
+      return pl_fail_hint(err, 0, SHADOW_HINT, "entry \"%s\" would shadow %s", q(qb, m->path),
+                          what);
+    if (site && add_hook(info, site, err) < 0) return -1;
+  }
+  if (info->nstartup_hooks)
+    qsort(info->startup_hooks, info->nstartup_hooks, sizeof *info->startup_hooks, cmp_str);
+  if (!v->meta_found[META_ENTRY_POINTS]) return 0;
+  /* The scripts the installer will generate: parsed from the bytes RECORD
+   * vouches for, by the parser the installer uses. */
+  const struct membuf *b = &v->meta[META_ENTRY_POINTS];
+  cleanup_free char *text = strndup(b->p ? b->p : "", b->len);
+  cleanup_free struct pl_entry_point *ep = NULL;
+  size_t n = 0;
+  if (text == NULL) return pl_fail(err, ENOMEM, "entry_points.txt");
+  if (pl_wheel_entry_points_parse(text, &ep, &n, err) < 0)
+    return pl_error_wrap(err, "%s/entry_points.txt", info->dist_info);
+  for (size_t i = 0; i < n; i++) {
+    const char *what = script_shadows(ep[i].name, is_pip);
+    if (what)
+      return pl_fail_hint(err, 0, SHADOW_HINT, "entry point %s = %s (%s) would shadow %s",
+                          q(qb, ep[i].name), q(qc, ep[i].value),
+                          ep[i].gui ? "gui_scripts" : "console_scripts", what);
+  }
+  return 0;
+}
+
+/* ---- entry_points.txt --------------------------------------------------- */
+
+static char *trim(char *a, char *b) {
+  while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
+    a++;
+  while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+    b--;
+  *b = '\0';
+  return a;
+}
+
+int pl_wheel_entry_points_parse(char *buf, struct pl_entry_point **out, size_t *n,
+                                pl_error_t *err) {
+  int section = 0; /* 1 console, 2 gui */
+  size_t cap = 0;
+  for (char *line = buf; line && *line;) {
+    char *eol = strchr(line, '\n');
+    char *next = eol ? eol + 1 : NULL;
+    char *t = trim(line, eol ? eol : line + strlen(line));
+    line = next;
+    if (*t == '\0' || *t == '#' || *t == ';') continue;
+    if (*t == '[') {
+      char *close = strchr(t, ']');
+      if (close == NULL) continue;
+      char *name = trim(t + 1, close);
+      section = strcmp(name, "console_scripts") == 0 ? 1 : strcmp(name, "gui_scripts") == 0 ? 2 : 0;
+      continue;
+    }
+    char *eq = strchr(t, '=');
+    if (section == 0 || eq == NULL) continue;
+    char *name = trim(t, eq), *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+    size_t i = 0;
+    for (; i < *n; i++)
+      if (strcmp((*out)[i].name, name) == 0) break;
+    if (i == *n) {
+      if (*n >= PL_ENTRY_POINTS_COUNT_MAX)
+        return pl_fail(err, 0, "more than %d entry points", PL_ENTRY_POINTS_COUNT_MAX);
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 16;
+        struct pl_entry_point *l = realloc(*out, cap * sizeof *l);
+        if (l == NULL) return pl_fail(err, ENOMEM, "entry points");
+        *out = l;
+      }
+      (*n)++;
+    }
+    (*out)[i] = (struct pl_entry_point){name, value, section == 2};
+  }
   return 0;
 }
 
@@ -615,6 +847,9 @@ void pl_wheel_info_free(struct pl_wheel_info *info) {
   free(info->dist_info);
   free(info->data_dir);
   free(info->metadata);
+  for (size_t i = 0; i < info->nstartup_hooks; i++)
+    free(info->startup_hooks[i]);
+  free(info->startup_hooks);
   pl_wheel_filename_free(&info->filename);
   pl_wheelfile_free(&info->wheel);
   pl_record_free(&info->record);
@@ -649,6 +884,7 @@ int pl_wheel_verify_stream(int fd, const char *filename, const struct pl_wheel_i
   v.archive_size = (uint64_t)st.st_size;
   if (scan_members(&v, err) < 0 || check_unique(&v, err) < 0 || check_layout(&v, &info, err) < 0 ||
       check_metadata(&v, interp, &info, err) < 0 || check_record(&v, &info, err) < 0 ||
+      check_shadowing(&v, &info, err) < 0 ||
       (sink && sink->prepare && sink->prepare(ctx, &info, err) < 0) ||
       stream_members(&v, sink, ctx, &info, err) < 0)
     goto out;

@@ -5,7 +5,8 @@
  * directories; bounded counts, sizes and compression ratios), a RECORD that
  * lists every file with its sha256 (or stronger) digest and size and nothing
  * else, WHEEL and METADATA consistent with the filename, and tags that fit
- * the base interpreter.
+ * the base interpreter; and nothing in it that would shadow the interpreter
+ * wherever it is installed (see check_shadowing in wheel.c).
  *
  * Verification reads the archive twice.  The first pass reads only headers
  * and the three .dist-info files (RECORD, WHEEL, METADATA), so every check
@@ -54,6 +55,9 @@ struct pl_wheel_info {
   char *metadata;                    /* METADATA's bytes as RECORD vouches for them (what a
                                         PEP 658 .metadata file must equal), NUL-terminated */
   size_t metadata_len;
+  char **startup_hooks; /* what it installs at the root of a site directory that runs at
+                           every interpreter start (pl_wheel_startup_hook), sorted */
+  size_t nstartup_hooks;
 };
 
 void pl_wheel_info_free(struct pl_wheel_info *info);
@@ -90,6 +94,36 @@ int pl_wheel_verify(int fd, const char *filename, const struct pl_wheel_interp *
 int pl_wheel_verify_stream(int fd, const char *filename, const struct pl_wheel_interp *interp,
                            const struct pl_wheel_limits *limits, const struct pl_wheel_sink *sink,
                            void *ctx, struct pl_wheel_info *out, pl_error_t *err);
+
+/* A startup hook is what site.py runs at every interpreter start from a site
+ * directory (purelib, platlib): each *.pth file at its root (a line that
+ * starts with "import" is executed), and the sitecustomize and usercustomize
+ * modules it imports.  If `path`, relative to a site directory, is or is
+ * inside one, returns the length of the hook's name, its first component
+ * ("x.pth", "sitecustomize.py", "sitecustomize" for a package); else 0. */
+size_t pl_wheel_startup_hook(const char *path);
+
+/* Is `name` (a file name, any letter case) reserved in a directory of
+ * programs: the interpreter's (python, python3, python3.12, python3.13t),
+ * pip's (pip, pip3, pip3.12), or a file the interpreter reads beside itself
+ * at start (pyvenv.cfg, *._pth)?  pip's names are allowed to the
+ * distribution named pip (`dist_is_pip`): its scripts run the same code as
+ * `python -m pip`. */
+bool pl_wheel_reserved_script(const char *name, bool dist_is_pip);
+
+/* One console_scripts or gui_scripts entry of entry_points.txt. */
+struct pl_entry_point {
+  char *name, *value;
+  bool gui;
+};
+#define PL_ENTRY_POINTS_MAX (1u << 20) /* bytes of entry_points.txt */
+#define PL_ENTRY_POINTS_COUNT_MAX 10000
+
+/* Parse entry_points.txt (NUL-terminated `buf`, edited in place: the entries
+ * point into it) as importlib.metadata reads it: the console_scripts and
+ * gui_scripts sections, name = value; a later name replaces an earlier.
+ * *out is a new array the caller frees. */
+int pl_wheel_entry_points_parse(char *buf, struct pl_entry_point **out, size_t *n, pl_error_t *err);
 
 /* Archive entry types: only regular files and directories may be in a wheel
  * (filetype as archive_entry_filetype(); hardlink/symlink as libarchive

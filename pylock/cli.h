@@ -39,6 +39,8 @@ void pl_cli_put(FILE *f, const char *s);
 /* fmt's rendering on f as one line, escaped as a whole (so fmt itself holds no
  * '\n' or '\t'), then '\n': output lines that carry outside text. */
 void pl_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v[0] sep v[1] sep ...: a new string, or NULL when out of memory. */
+char *pl_cli_join(char *const *v, size_t n, const char *sep);
 /* Options of a command whose only option is --help: prints `help` for it.
  * Returns -1 to go on, else the exit status to return now. */
 int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
@@ -91,12 +93,27 @@ struct pl_sync_result;
 struct pl_sync_opts {
   bool frozen;  /* fail if the lock is stale; the lock may be a pull request's (runner rules) */
   bool offline; /* the registry's last verified metadata; fetch nothing */
+  bool repair;  /* rebuild, hashing every byte of the cache trees used */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
 };
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With
  * anchor, *anchor receives the registry root it anchored to (caller frees). */
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err);
+
+/* Startup hooks a sync brings: the names at the current generation's site
+ * directories, taken before it (none when there is no generation yet), then
+ * compared after it: one line on stderr, even with -q, per package of the
+ * new current generation with a hook the old one did not have.  Frees what
+ * it took. */
+struct pl_env;
+struct pl_hooks_before {
+  char **names;
+  size_t n;
+};
+void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h);
+void pl_cli_hooks_free(struct pl_hooks_before *h);
+void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd);
 
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
 PL_COMMANDS(PL_DECLARE_CMD)

@@ -71,19 +71,20 @@ static int change(const char *cmd, bool adding, char **args, int nargs, pl_error
   bool changed = false;
   cleanup_free char *why = NULL;
   struct pl_sync_result res;
+  struct pl_hooks_before hooks = {0};
   if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0 ||
       pl_env_begin_change(&e, err) < 0 || edit_requested(&e, adding, args, nargs, err) < 0 ||
-      pl_env_resolve(&e, &changed, &why, err) < 0 || pl_env_write_lock(&e, err) < 0)
+      pl_env_resolve(&e, &changed, &why, err) < 0)
     goto out;
-  if (pl_env_sync(&e, &res, err) < 0) {
-    pl_error_set_hint(err, "pylock.toml is updated; retry with: pylock sync");
-    goto out;
-  }
+  pl_cli_hooks_before(&e, &hooks);
+  if (pl_env_commit(&e, &res, err) < 0) goto out;
+  if (!res.unchanged) pl_cli_hooks_announce(&e, &hooks, cmd);
   pl_cli_info("pylock: %s: generation %u, %zu packages (%zu fetched, %zu unpacked, %llu files)",
               cmd, res.generation, res.packages, res.fetched, res.built,
               (unsigned long long)res.files);
   rc = 0;
 out:
+  pl_cli_hooks_free(&hooks);
   pl_env_close(&e);
   return rc;
 }

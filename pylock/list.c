@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "change.h"
 #include "cli.h"
 #include "env.h"
 #include "escape.h"
@@ -10,12 +11,13 @@
 
 static void usage(FILE *out) {
   fprintf(out, "usage: pylock list [--json]\n\n"
-               "List the packages of the current environment generation: name, version, and\n"
-               "whether it was requested (else it is a dependency).\n\n"
+               "List the packages of the current environment generation: name, version,\n"
+               "whether it was requested (else it is a dependency), and its startup hooks\n"
+               "(.pth files, sitecustomize: code that runs at every interpreter start).\n\n"
                "Options:\n"
                "  --json      one JSON object: {\"generation\": N, \"packages\": [{\"name\", "
                "\"version\",\n"
-               "              \"requested\"}...]} (stable; see pylock-list(1))\n"
+               "              \"requested\", \"startup_hooks\"}...]} (stable; see pylock-list(1))\n"
                "  -h, --help  print this help and exit\n");
 }
 
@@ -46,7 +48,7 @@ int pl_cmd_list(int argc, char **argv) {
     return pl_cli_report("list", &err);
   }
   unsigned gen = 0;
-  if (pl_gen_current(e.state_fd, &gen, &err) < 0) {
+  if (pl_change_effective(e.root_fd, e.state_fd, &gen, &err) < 0) {
     pl_installed_free(list, n);
     pl_env_close(&e);
     return pl_cli_report("list", &err);
@@ -58,7 +60,12 @@ int pl_cmd_list(int argc, char **argv) {
       pl_cli_json_string(stdout, list[i].name);
       printf(", \"version\": ");
       pl_cli_json_string(stdout, list[i].version);
-      printf(", \"requested\": %s}", list[i].requested ? "true" : "false");
+      printf(", \"requested\": %s, \"startup_hooks\": [", list[i].requested ? "true" : "false");
+      for (size_t j = 0; j < list[i].nstartup_hooks; j++) {
+        if (j) printf(", ");
+        pl_cli_json_string(stdout, list[i].startup_hooks[j]);
+      }
+      printf("]}");
     }
     printf("]}\n");
   } else {
@@ -71,7 +78,19 @@ int pl_cmd_list(int argc, char **argv) {
       printf("%*s  ", (int)(w - escaped_len(list[i].name)), "");
       pl_cli_put(stdout, list[i].version);
       size_t vw = escaped_len(list[i].version);
-      printf("%*s%s\n", vw < 12 ? (int)(12 - vw) : 0, "", list[i].requested ? "  requested" : "");
+      bool hooks = list[i].nstartup_hooks > 0;
+      printf("%*s%s", vw < 12 ? (int)(12 - vw) : 0, "",
+             list[i].requested ? "  requested"
+             : hooks           ? "           "
+                               : "");
+      if (hooks) {
+        printf("  startup hooks: ");
+        for (size_t j = 0; j < list[i].nstartup_hooks; j++) {
+          if (j) printf(", ");
+          pl_cli_put(stdout, list[i].startup_hooks[j]);
+        }
+      }
+      putchar('\n');
     }
   }
   pl_installed_free(list, n);

@@ -128,6 +128,20 @@ void pl_cli_progress(void *ctx, const char *msg) {
   msg_close(&g);
 }
 
+char *pl_cli_join(char *const *v, size_t n, const char *sep) {
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&s, &len);
+  if (f == NULL) return NULL;
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "%s%s", i ? sep : "", v[i]);
+  if (fclose(f) != 0) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
 bool pl_cli_is_help(const char *arg) {
   return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
 }

@@ -217,6 +217,17 @@ static void wipe_keys(struct pl_key *keys, size_t n) {
     pl_key_wipe(&keys[i]);
 }
 
+/* A wheel of an add that installs startup hooks: said even with -q, since
+ * they run at every interpreter start of every environment it enters. */
+static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, size_t n) {
+  (void)ctx;
+  cleanup_free char *list = pl_cli_join(hooks, n, ", ");
+  pl_cli_line(stderr,
+              "pylock: registry add: %s installs startup hooks: %s (code that runs at every "
+              "interpreter start)",
+              wheel, list ? list : "(out of memory)");
+}
+
 static int write_cmd(const char *sub, struct args *a) {
   if (a->npos < 1) return pl_cli_usage_error("registry", "%s: missing DIR", sub);
   bool is_add = strcmp(sub, "add") == 0;
@@ -257,7 +268,8 @@ static int write_cmd(const char *sub, struct args *a) {
                                .nadd_root_keys = nadd,
                                .remove_root_keyids = a->remove_ids,
                                .nremove_root_keyids = a->nremove_ids,
-                               .renew_root = a->renew_root};
+                               .renew_root = a->renew_root,
+                               .startup_hooks = say_startup_hooks};
   int r;
   if (strcmp(sub, "init") == 0)
     r = pl_registry_init(dir, &o, &err);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "launch.h"
+#include "project.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: pylock run [--strict] [--no-network] [--allow-write PATH]... [--] CMD "
@@ -63,7 +64,13 @@ int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o
                               .strict = o->strict,
                               .allow_write = (const char *const *)o->allow_write,
                               .nallow_write = o->nallow_write};
-  int e = pl_launch_open(&l, &lo, &err) < 0 ? -1 : pl_launch_exec(&l, cmd, cmd_argv, &err);
+  int e = pl_launch_open(&l, &lo, &err) < 0 ? -1 : 0;
+  /* A lock changed by hand, a checkout or `pylock lock`: say so, once. */
+  if (e == 0 && !l.fresh)
+    pl_cli_info("pylock: note: %s changed since the environment (%s) was built from it; "
+                "update it with: pylock sync",
+                PL_LOCK_FILE, l.gen);
+  if (e == 0) e = pl_launch_exec(&l, cmd, cmd_argv, &err);
   pl_launch_close(&l);
   if (e < 0) {
     pl_sandbox_nested(&err); /* the cause, when it is that */

@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "env.h"
 #include "project.h"
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: pylock sync [--frozen] [--offline] [--trusted NAME]\n\n"
+          "usage: pylock sync [--frozen] [--offline] [--trusted NAME] [--repair]\n\n"
           "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
           "from the shared cache or is fetched through the registry and verified (signed\n"
           "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
@@ -22,12 +23,79 @@ static void usage(FILE *out) {
           "                  machine trusts, as 'pylock ci' does\n"
           "  --offline       use the registry's metadata as last verified; fetch nothing\n"
           "  --trusted NAME  anchor to this root of 'pylock trust'\n"
+          "  --repair        rebuild the environment, checking every byte of the cache\n"
+          "                  trees it uses; damaged trees and wheels are built or fetched\n"
+          "                  again\n"
           "  -h, --help      print this help and exit\n");
+}
+
+void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h) {
+  pl_error_t err = NULL;
+  if (pl_env_startup_hooks(e, &h->names, &h->n, &err) < 0) pl_error_free(&err);
+}
+
+void pl_cli_hooks_free(struct pl_hooks_before *h) {
+  for (size_t i = 0; i < h->n; i++)
+    free(h->names[i]);
+  free(h->names);
+  h->names = NULL;
+  h->n = 0;
+}
+
+static bool had_hook(const struct pl_hooks_before *h, const char *hook) {
+  for (size_t i = 0; i < h->n; i++)
+    if (strcmp(h->names[i], hook) == 0) return true;
+  return false;
+}
+
+/* The packages of the new current generation whose hooks are new, and which. */
+static void announce_from(const struct pl_env *e, const struct pl_hooks_before *h,
+                          const char *cmd) {
+  pl_error_t err = NULL;
+  struct pl_installed *now = NULL;
+  size_t n = 0;
+  if (pl_env_installed(e, &now, &n, &err) < 0) {
+    cleanup_free char *msg = pl_error_string(err);
+    pl_cli_line(stderr, "pylock: %s: warning: cannot tell which package brought startup hooks: %s",
+                cmd, msg);
+    pl_error_free(&err);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (now[i].nstartup_hooks == 0) continue;
+    cleanup_free char **fresh = calloc(now[i].nstartup_hooks, sizeof *fresh);
+    size_t k = 0;
+    for (size_t j = 0; fresh && j < now[i].nstartup_hooks; j++)
+      if (!had_hook(h, now[i].startup_hooks[j])) fresh[k++] = now[i].startup_hooks[j];
+    if (k == 0 && fresh) continue;
+    cleanup_free char *list = fresh ? pl_cli_join(fresh, k, ", ") : NULL;
+    pl_cli_line(stderr,
+                "pylock: %s: %s %s installs startup hooks: %s (code that runs at every "
+                "interpreter start)",
+                cmd, now[i].name, now[i].version, list ? list : "(out of memory)");
+  }
+  pl_installed_free(now, n);
+}
+
+void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd) {
+  struct pl_hooks_before after = {0};
+  pl_error_t err = NULL;
+  bool fresh = false;
+  /* Which packages brought them (their RECORDs) only when there are new ones. */
+  if (pl_env_startup_hooks(e, &after.names, &after.n, &err) < 0) {
+    pl_error_free(&err);
+    fresh = true;
+  }
+  for (size_t i = 0; i < after.n && !fresh; i++)
+    fresh = !had_hook(h, after.names[i]);
+  if (fresh) announce_from(e, h, cmd);
+  pl_cli_hooks_free(&after);
+  pl_cli_hooks_free(h);
 }
 
 int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err) {
   struct pl_env e;
+  struct pl_hooks_before hooks = {0};
   int rc = -1;
   char why[512];
   struct pl_env_opts o = {.dir = pl_cli.project,
@@ -42,8 +110,10 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                  PL_LOCK_FILE, why);
     goto out;
   }
-  if (pl_env_sync(&e, res, err) < 0) goto out;
+  pl_cli_hooks_before(&e, &hooks);
+  if (pl_env_sync(&e, so->repair, res, err) < 0) goto out;
   if (anchor && e.anchor) *anchor = strdup(e.anchor);
+  if (!res->unchanged) pl_cli_hooks_announce(&e, &hooks, "sync");
   if (res->unchanged)
     pl_cli_info("pylock: environment already matches %s (generation %u, %zu packages)",
                 PL_LOCK_FILE, res->generation, res->packages);
@@ -54,16 +124,16 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                 res->built, res->ms_fetch, res->ms_build, res->ms_link);
   rc = 0;
 out:
+  pl_cli_hooks_free(&hooks);
   pl_env_close(&e);
   return rc;
 }
 
 int pl_cmd_sync(int argc, char **argv) {
-  static const struct option opts[] = {{"frozen", no_argument, NULL, 'f'},
-                                       {"offline", no_argument, NULL, 'o'},
-                                       {"trusted", required_argument, NULL, 't'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {
+      {"frozen", no_argument, NULL, 'f'},        {"offline", no_argument, NULL, 'o'},
+      {"trusted", required_argument, NULL, 't'}, {"repair", no_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   struct pl_sync_opts so = {0};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -71,6 +141,7 @@ int pl_cmd_sync(int argc, char **argv) {
     case 'f': so.frozen = true; break;
     case 'o': so.offline = true; break;
     case 't': so.trusted = optarg; break;
+    case 'r': so.repair = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
     default: return pl_cli_usage_error("sync", "unknown option");
     }

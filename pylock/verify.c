@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "env.h"
+#include "project.h"
 #include "verify.h"
 
 static const char help[] =
@@ -41,6 +42,11 @@ int pl_cmd_verify(int argc, char **argv) {
          bad ? "FAILED" : "ok", (unsigned long long)rep.dists, (unsigned long long)rep.checked,
          (unsigned long long)rep.modified, (unsigned long long)rep.missing,
          (unsigned long long)rep.unlisted, nlock);
+  if (bad)
+    fprintf(stderr,
+            "pylock: hint: rebuild the environment from %s, every cached file checked "
+            "byte for byte, with: pylock sync --repair\n",
+            PL_LOCK_FILE);
   pl_verify_report_free(&rep);
   pl_env_close(&e);
   return bad ? PL_EXIT_FAIL : PL_EXIT_OK;

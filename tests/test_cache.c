@@ -31,7 +31,12 @@ static int setup(void **state) {
   assert_true(asprintf(&wheels, "%s/wheels", tmp) > 0);
   assert_int_equal(mkdir(wheels, 0755), 0);
   fx_make_wheels(wheels);
-  fx_interp(PY312, NULL, &in);
+  /* Python 3.12 with an empty prefix of its own: /opt/python3.12 ships pip,
+   * whose files a wheel may not shadow (install.c). */
+  char prefix[512];
+  snprintf(prefix, sizeof prefix, "%s/prefix", tmp);
+  assert_int_equal(mkdir(prefix, 0755), 0);
+  fx_interp(PY312, prefix, &in);
   return 0;
 }
 

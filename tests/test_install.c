@@ -42,9 +42,10 @@ static void sha_of(const char *path, char hex[PL_SHA256_HEX]) {
   assert_int_equal(pl_sha256_hex(buf, len, hex, &err), 0);
 }
 
-/* Install `names` with pip (`python -m pip install --prefix`) and with
- * pylock (cache tree, linked into a generation, REQUESTED written: pip marks
- * command-line wheels as requested), then compare the two. */
+/* Install `names` with pylock (cache tree, linked into a generation,
+ * REQUESTED written: pip marks command-line wheels as requested) and with pip
+ * (`python -m pip install --prefix`), then compare the two.  pylock goes
+ * first: the prefix is its base, which must not have the wheels' files. */
 static void check_against_pip(const char *python, const char *tag, const char *const *names) {
   char pip_prefix[512], gen[512], cache_dir[512], list[8192] = "";
   snprintf(pip_prefix, sizeof pip_prefix, "%s/pip-%s", tmp, tag);
@@ -54,12 +55,7 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     size_t l = strlen(list);
     snprintf(list + l, sizeof list - l, " %s/%s", wheels, *n);
   }
-  assert_int_equal(fx_sh("env -i PATH=/usr/bin:/bin %s -m pip install -q --no-index --no-deps "
-                         "--ignore-installed --disable-pip-version-check "
-                         "--no-warn-script-location --prefix %s %s >/dev/null 2>&1",
-                         python, pip_prefix, list),
-                   0);
-
+  assert_int_equal(mkdir(pip_prefix, 0755), 0);
   struct pl_interp in;
   fx_interp(python, pip_prefix, &in);
   struct pl_cache cache;
@@ -81,6 +77,11 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     if (pl_envgen_write_requested(gfd, t.dist_info, &err) < 0) fail_msg("%s", pl_error_string(err));
     pl_cache_tree_release(&t);
   }
+  assert_int_equal(fx_sh("env -i PATH=/usr/bin:/bin %s -m pip install -q --no-index --no-deps "
+                         "--ignore-installed --disable-pip-version-check "
+                         "--no-warn-script-location --prefix %s %s >/dev/null 2>&1",
+                         python, pip_prefix, list),
+                   0);
   assert_int_equal(fx_sh("python3 tests/compare-install.py %s %s", pip_prefix, gen), 0);
 
   /* And what pylock installed verifies against its own RECORDs. */
@@ -118,6 +119,118 @@ static void test_install_matches_debian_pip(void **state) {
   check_against_pip(PYDEB, "deb", names);
 }
 
+/* pl_install_wheel of wheels/`name` into a new tree for `in`, without
+ * byte-code; returns its result, the error message in *msg (caller frees). */
+static int install_into(const struct pl_interp *in, const char *name, const char *tree,
+                        char **msg) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", wheels, name);
+  cleanup_close int wfd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(wfd >= 0);
+  assert_int_equal(mkdir(tree, 0755), 0);
+  cleanup_close int tfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(tfd >= 0);
+  struct pl_install_result res = {0};
+  pl_error_t err = NULL;
+  int r = pl_install_wheel(tfd, tree, wfd, name, in, false, &res, &err);
+  *msg = r < 0 ? pl_error_string(err) : NULL;
+  pl_error_free(&err);
+  pl_install_result_free(&res);
+  return r;
+}
+
+static void expect_refused(const struct pl_interp *in, const char *name, const char *tree,
+                           const char *needle) {
+  char *msg = NULL;
+  assert_int_equal(install_into(in, name, tree, &msg), -1);
+  if (strstr(msg, needle) == NULL) print_error("message \"%s\" lacks \"%s\"\n", msg, needle);
+  assert_non_null(strstr(msg, needle));
+  free(msg);
+  /* Refused before a byte of it was written. */
+  assert_int_equal(fx_sh("test -z \"$(find %s -mindepth 1 -not -type d)\"", tree), 0);
+}
+
+static void test_install_refuses_a_file_the_base_interpreter_has(void **state) {
+  if (access(PY312, X_OK) != 0) skip();
+  char prefix[512], want[1024], tree[600];
+  snprintf(prefix, sizeof prefix, "%s/base-file", tmp);
+  struct pl_interp in;
+  assert_int_equal(fx_sh("mkdir -p %s/lib/python3.12/site-packages && echo >%s/%s", prefix, prefix,
+                         "lib/python3.12/site-packages/six.py"),
+                   0);
+  fx_interp(PY312, prefix, &in);
+  snprintf(tree, sizeof tree, "%s/tree-1", tmp);
+  snprintf(want, sizeof want,
+           "wheel six-1.16.0-py3-none-any.whl: entry \"six.py\" would install "
+           "lib/python3.12/site-packages/six.py, which shadows the base interpreter's file "
+           "%s/lib/python3.12/site-packages/six.py",
+           prefix);
+  expect_refused(&in, "six-1.16.0-py3-none-any.whl", tree, want);
+  /* A symlink where the wheel needs a directory: the overlay would hide it. */
+  assert_int_equal(fx_sh("mkdir %s/elsewhere && ln -s elsewhere %s/share", prefix, prefix), 0);
+  snprintf(tree, sizeof tree, "%s/tree-2", tmp);
+  snprintf(want, sizeof want,
+           "entry \"data_pkg-1.0.data/data/share/data_pkg/notes.txt\" would install "
+           "share/data_pkg/notes.txt, which would hide the base interpreter's symbolic link "
+           "%s/share",
+           prefix);
+  expect_refused(&in, "data_pkg-1.0-py3-none-any.whl", tree, want);
+  /* A program of the base by an entry point's name. */
+  assert_int_equal(
+      fx_sh("rm %s/share && mkdir -p %s/bin && : >%s/bin/dp-gui", prefix, prefix, prefix), 0);
+  snprintf(tree, sizeof tree, "%s/tree-3", tmp);
+  char *msg = NULL;
+  assert_int_equal(install_into(&in, "data_pkg-1.0-py3-none-any.whl", tree, &msg), -1);
+  snprintf(want, sizeof want,
+           "entry point dp-gui would install bin/dp-gui, which shadows the "
+           "base interpreter's file %s/bin/dp-gui",
+           prefix);
+  if (strstr(msg, want) == NULL) print_error("message \"%s\" lacks \"%s\"\n", msg, want);
+  assert_non_null(strstr(msg, want));
+  free(msg);
+  /* Directories the base has are where wheels go: not a collision. */
+  assert_int_equal(fx_sh("rm %s/bin/dp-gui", prefix), 0);
+  snprintf(tree, sizeof tree, "%s/tree-4", tmp);
+  assert_int_equal(install_into(&in, "data_pkg-1.0-py3-none-any.whl", tree, &msg), 0);
+  pl_interp_free(&in);
+}
+
+/* The real /opt/python3.12 ships pip: its files may not be shadowed, and
+ * the lookups stay cheap on Debian's /usr (one fstatat per file and per
+ * new directory). */
+static void test_install_against_real_bases(void **state) {
+  char tree[600], *msg = NULL;
+  if (access(PY312, X_OK) == 0) {
+    struct pl_interp in;
+    fx_interp(PY312, NULL, &in);
+    snprintf(tree, sizeof tree, "%s/real-312-pip", tmp);
+    expect_refused(&in, "pip-23.0.1-py3-none-any.whl", tree,
+                   "which shadows the base interpreter's file "
+                   "/opt/python3.12/lib/python3.12/site-packages/pip/");
+    snprintf(tree, sizeof tree, "%s/real-312-six", tmp);
+    assert_int_equal(install_into(&in, "six-1.16.0-py3-none-any.whl", tree, &msg), 0);
+    pl_interp_free(&in);
+  }
+  if (access(PYDEB, X_OK) == 0) {
+    struct pl_interp in;
+    fx_interp(PYDEB, NULL, &in);
+    static const char *const names[] = {"docutils-0.19-py3-none-any.whl",
+                                        "setuptools-66.1.1-py3-none-any.whl",
+                                        "data_pkg-1.0-py3-none-any.whl"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+      struct timespec a, b;
+      snprintf(tree, sizeof tree, "%s/real-deb-%zu", tmp, i);
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      int r = install_into(&in, names[i], tree, &msg);
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      if (r != 0) print_error("%s: %s\n", names[i], msg);
+      assert_int_equal(r, 0);
+      print_message("# %s on %s: %.1f ms\n", names[i], in.prefix, fx_ms(&a, &b));
+    }
+    pl_interp_free(&in);
+  }
+}
+
 static void test_launcher_is_pips_script_text(void **state) {
   cleanup_free char *t = pl_install_script_text("/usr/bin/python3", "pkg.mod", "Cls.run");
   assert_string_equal(t, "#!/usr/bin/python3\n"
@@ -146,6 +259,8 @@ int main(void) {
       cmocka_unit_test(test_launcher_is_pips_script_text),
       cmocka_unit_test(test_install_matches_pip_of_python312),
       cmocka_unit_test(test_install_matches_debian_pip),
+      cmocka_unit_test(test_install_refuses_a_file_the_base_interpreter_has),
+      cmocka_unit_test(test_install_against_real_bases),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

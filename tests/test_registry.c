@@ -132,6 +132,9 @@ static const struct {
     {WHEEL_DOTDOT, "\"../evil.py\" has an empty, \".\" or \"..\" component"},
     {WHEEL_SYMLINK, "entry \"demo/link\": symbolic links are not allowed"},
     {WHEEL_RECORD_MISMATCH, "entry \"demo/__init__.py\": hash mismatch: RECORD says sha256="},
+    {WHEEL_SCRIPT_PYTHON3, "scripts/python3\" would shadow the interpreter"},
+    {WHEEL_STDLIB_JSON, "data/lib/python3.12/json/__init__.py\" would shadow the standard library"},
+    {WHEEL_ENTRY_POINT_PIP, "entry point pip = demo:main (console_scripts) would shadow pip"},
 };
 
 static void test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched(void **state) {
@@ -157,6 +160,38 @@ static void test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched(v
     free(before);
     free(after);
   }
+}
+
+struct hooks_seen {
+  char wheel[64], hooks[64];
+  int calls;
+};
+
+static void note_hooks(void *ctx, const char *wheel, char *const *hooks, size_t n) {
+  struct hooks_seen *h = ctx;
+  h->calls++;
+  snprintf(h->wheel, sizeof h->wheel, "%s", wheel);
+  snprintf(h->hooks, sizeof h->hooks, "%s%s", n ? hooks[0] : "", n > 1 ? ",..." : "");
+}
+
+static void test_registry_add_reports_startup_hooks_once_added(void **state) {
+  struct fx *f = *state;
+  struct hooks_seen h = {0};
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1, .startup_hooks = note_hooks, .ctx = &h};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  char pth[512];
+  snprintf(pth, sizeof pth, "%s",
+           wheelgen(f->dir, "hooked", "1.0", "py3-none-any", "x = 1\n", NULL, WHEEL_PTH));
+  const char *w[] = {f->wheel, pth};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 2, &f->err), 0);
+  assert_int_equal(h.calls, 1); /* demo has none */
+  assert_string_equal(h.wheel, "hooked-1.0-py3-none-any.whl");
+  assert_string_equal(h.hooks, "hooked.pth");
+  /* A failed add reports nothing. */
+  h.calls = 0;
+  wheelgen(f->dir, "demo", "1.0", "py3-none-any", "x = 1\n", NULL, WHEEL_SCRIPT_PYTHON3);
+  assert_int_equal(pl_registry_add(f->reg, &o, (const char *[]){pth, f->wheel}, 2, &f->err), -1);
+  assert_int_equal(h.calls, 0);
 }
 
 static void test_registry_add_refuses_invalid_wheel_filename(void **state) {
@@ -668,6 +703,7 @@ int main(void) {
       T(test_registry_written_by_init_and_add_verifies_in_client),
       T(test_registry_add_refuses_new_bytes_under_published_name),
       T(test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched),
+      T(test_registry_add_reports_startup_hooks_once_added),
       T(test_registry_add_refuses_invalid_wheel_filename),
       T(test_trusted_wheel_fetch_places_a_verified_wheel),
       T(test_trusted_wheel_fetch_refuses_signed_unsafe_wheels_leaving_nothing),

@@ -560,6 +560,151 @@ static void test_wheel_stream_sink_sees_every_verified_entry_and_can_abort(void 
   close(fd);
 }
 
+/* ---- shadowing the interpreter, and startup hooks ------------------------ */
+
+static void test_wheel_refuses_scripts_named_like_the_interpreter_or_pip(void **state) {
+  static const char *const refused[] = {"python",  "python3",   "python3.12", "python3.13t",
+                                        "Python3", "python2.7", "pip",        "pip3",
+                                        "pip3.12", "PIP3",      "pyvenv.cfg", "python3.12._pth"};
+  static const char *const allowed[] = {"pipx",   "pip-compile", "pythonista", "python3-config",
+                                        "pydoc3", "pipdeptree",  "mypython",   "demo"};
+  char path[128];
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    struct spec s = base();
+    snprintf(path, sizeof path, "demo-1.0.data/scripts/%s", refused[i]);
+    add(&s, path, "#!python\n");
+    expect_reject(&s, NULL, "would shadow");
+  }
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+    struct spec s = base();
+    snprintf(path, sizeof path, "demo-1.0.data/scripts/%s", allowed[i]);
+    add(&s, path, "#!python\n");
+    expect_ok(&s);
+  }
+  struct spec s = base();
+  add(&s, "demo-1.0.data/scripts/python3", "#!python\n");
+  expect_reject(&s, NULL, "entry \"demo-1.0.data/scripts/python3\" would shadow the interpreter");
+  s = base();
+  add(&s, "demo-1.0.data/scripts/pip", "#!python\n");
+  expect_reject(&s, NULL, "would shadow pip");
+}
+
+static void test_wheel_refuses_entry_points_named_like_the_interpreter_or_pip(void **state) {
+  struct spec s = base();
+  add(&s, "demo-1.0.dist-info/entry_points.txt",
+      "[console_scripts]\ndemo = demo:main\n pip = demo:main \n");
+  expect_reject(&s, NULL, "entry point pip = demo:main (console_scripts) would shadow pip");
+  s = base();
+  add(&s, "demo-1.0.dist-info/entry_points.txt", "[gui_scripts]\npython3.12=demo:main\n");
+  expect_reject(&s, NULL, "(gui_scripts) would shadow the interpreter");
+  /* Other groups name plugins, not programs; a later line replaces an earlier one. */
+  s = base();
+  add(&s, "demo-1.0.dist-info/entry_points.txt",
+      "[pygments.lexers]\npython = demo:Lexer\n[console_scripts]\ndemo-tool = demo:main\n");
+  expect_ok(&s);
+  /* entry_points.txt is read from the bytes RECORD vouches for. */
+  s = base();
+  add(&s, "demo-1.0.dist-info/entry_points.txt", "[console_scripts]\ndemo = demo:main\n");
+  s.bad_hash = "demo-1.0.dist-info/entry_points.txt";
+  expect_reject(&s, NULL, "entry_points.txt");
+}
+
+static void test_reserved_script_names_spare_pips_own_scripts(void **state) {
+  assert_true(pl_wheel_reserved_script("pip3.12", false));
+  assert_false(pl_wheel_reserved_script("pip3.12", true));
+  assert_false(pl_wheel_reserved_script("pip", true));
+  assert_true(pl_wheel_reserved_script("python3", true)); /* pip may not be the interpreter */
+  assert_true(pl_wheel_reserved_script("x._pth", true));
+  assert_false(pl_wheel_reserved_script("pip-run", false));
+  assert_false(pl_wheel_reserved_script("pip3x", false));
+}
+
+static void test_wheel_refuses_data_files_that_shadow_the_interpreter(void **state) {
+  static const char *const refused[][2] = {
+      {"lib/python3.12/json/__init__.py", "the standard library"},
+      {"lib/python3.12/os.py", "the standard library"},
+      {"lib64/python3.12/lib-dynload/_json.cpython-312-x86_64-linux-gnu.so",
+       "the standard library"},
+      {"lib/python312.zip", "the standard library"},
+      {"lib/python3.12/site-packages", "the standard library"},
+      {"lib/pythonX/site-packages/x.py", "the standard library"},
+      {"lib/libpython3.12.so.1.0", "the interpreter's shared library"},
+      {"bin/python3", "the interpreter"},
+      {"local/bin/python3.12", "the interpreter"},
+      {"sbin/pip3", "pip"},
+      {"pyvenv.cfg", "what the interpreter reads at start"},
+      {"bin/pyvenv.cfg", "what the interpreter reads at start"},
+      {"bin/python3.12._pth", "what the interpreter reads at start"},
+      {"lib/libpython3.12.so.1.0._pth", "the interpreter's shared library"},
+      {"pip.conf", "pip's configuration"},
+  };
+  static const char *const allowed[] = {"lib/python3.12/site-packages/demo_extra.py",
+                                        "lib/python3/dist-packages/demo_extra.py",
+                                        "lib/python3.13t/site-packages/demo_extra.py",
+                                        "lib/python/site-packages/demo_extra.py",
+                                        "share/man/man1/demo.1",
+                                        "include/demo.h",
+                                        "etc/demo.conf",
+                                        "bin/demo",
+                                        "share/completions/python3",
+                                        "libexec/demo"};
+  char path[256], needle[128];
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    struct spec s = base();
+    snprintf(path, sizeof path, "demo-1.0.data/data/%s", refused[i][0]);
+    add(&s, path, "x\n");
+    snprintf(needle, sizeof needle, "data/%s\" would shadow %s", refused[i][0], refused[i][1]);
+    expect_reject(&s, NULL, needle);
+  }
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+    struct spec s = base();
+    snprintf(path, sizeof path, "demo-1.0.data/data/%s", allowed[i]);
+    add(&s, path, "x\n");
+    expect_ok(&s);
+  }
+  /* Headers and site directories shadow nothing of the interpreter's. */
+  struct spec s = base();
+  add(&s, "demo-1.0.data/headers/python3", "x\n");
+  add(&s, "demo-1.0.data/purelib/json/__init__.py", "x\n");
+  expect_ok(&s);
+}
+
+static void test_wheel_lists_its_startup_hooks(void **state) {
+  struct spec s = base();
+  add(&s, "zz_demo.pth", "import demo\n");
+  add(&s, "demo/nested.pth", "not at a site directory's root\n");
+  add(&s, "demo-1.0.data/purelib/a_demo.pth", "x\n");
+  add(&s, "demo-1.0.data/platlib/sitecustomize.py", "x\n");
+  add(&s, "demo-1.0.data/data/lib/python3.12/site-packages/usercustomize/__init__.py", "x\n");
+  add(&s, "demo-1.0.data/data/lib/python3.12/site-packages/usercustomize/more.py", "x\n");
+  add(&s, "demo-1.0.data/data/share/demo/b.pth", "not in a site directory\n");
+  int fd = build(&s);
+  pl_error_t err = NULL;
+  struct pl_wheel_info info = {0};
+  assert_int_equal(pl_wheel_verify(fd, FN, &cp312, &info, &err), 0);
+  close(fd);
+  assert_int_equal(info.nstartup_hooks, 4);
+  assert_string_equal(info.startup_hooks[0], "a_demo.pth");
+  assert_string_equal(info.startup_hooks[1], "sitecustomize.py");
+  assert_string_equal(info.startup_hooks[2], "usercustomize");
+  assert_string_equal(info.startup_hooks[3], "zz_demo.pth");
+  pl_wheel_info_free(&info);
+
+  s = base();
+  fd = build(&s);
+  assert_int_equal(pl_wheel_verify(fd, FN, &cp312, &info, &err), 0);
+  close(fd);
+  assert_int_equal(info.nstartup_hooks, 0);
+  pl_wheel_info_free(&info);
+
+  assert_int_equal(pl_wheel_startup_hook("x.pth"), 5);
+  assert_int_equal(pl_wheel_startup_hook("sitecustomize.cpython-312-x86_64-linux-gnu.so"), 45);
+  assert_int_equal(pl_wheel_startup_hook("sitecustomize/__init__.py"), 13);
+  assert_int_equal(pl_wheel_startup_hook("pkg/x.pth"), 0);
+  assert_int_equal(pl_wheel_startup_hook(".pth"), 0);
+  assert_int_equal(pl_wheel_startup_hook("sitecustomizer.py"), 0);
+}
+
 /* ---- real wheels ---------------------------------------------------------- */
 
 static void test_wheel_accepts_debian_python_wheels(void **state) {
@@ -803,6 +948,11 @@ int main(void) {
       cmocka_unit_test(test_wheel_rejects_second_dist_info_and_foreign_data_dir),
       cmocka_unit_test(test_wheel_rejects_missing_record),
       cmocka_unit_test(test_wheel_stream_sink_sees_every_verified_entry_and_can_abort),
+      cmocka_unit_test(test_wheel_refuses_scripts_named_like_the_interpreter_or_pip),
+      cmocka_unit_test(test_wheel_refuses_entry_points_named_like_the_interpreter_or_pip),
+      cmocka_unit_test(test_reserved_script_names_spare_pips_own_scripts),
+      cmocka_unit_test(test_wheel_refuses_data_files_that_shadow_the_interpreter),
+      cmocka_unit_test(test_wheel_lists_its_startup_hooks),
       cmocka_unit_test(test_wheel_accepts_debian_python_wheels),
       cmocka_unit_test(test_archive_path_check_accepts_relative_and_rejects_escapes),
       cmocka_unit_test(test_record_parses_quoted_fields_and_rejects_malformed_rows),

@@ -18,6 +18,10 @@ enum wheel_flaw {
   WHEEL_DOTDOT,          /* an entry "../evil.py", listed in RECORD */
   WHEEL_SYMLINK,         /* an entry NAME/link -> /etc/passwd */
   WHEEL_RECORD_MISMATCH, /* NAME/__init__.py's bytes differ from its RECORD digest */
+  WHEEL_SCRIPT_PYTHON3,  /* NAME-VERSION.data/scripts/python3 */
+  WHEEL_STDLIB_JSON,     /* NAME-VERSION.data/data/lib/python3.12/json/__init__.py */
+  WHEEL_ENTRY_POINT_PIP, /* entry_points.txt: console_scripts pip = NAME:main */
+  WHEEL_PTH,             /* not a flaw: NAME.pth, a startup hook */
 };
 
 struct zent {
@@ -49,7 +53,9 @@ static const char *wheelgen(const char *dir, const char *name, const char *versi
   snprintf(wh, sizeof wh, "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: %s\n",
            tag);
   snprintf(init, sizeof init, "%s/__init__.py", name);
-  struct zent e[5];
+  char dd[200];
+  snprintf(dd, sizeof dd, "%.100s-%.90s.data", name, version);
+  struct zent e[6];
   int n = 0;
   zent_set(&e[n++], init, code, NULL);
   snprintf(e[n].name, sizeof e[n].name, "%s/METADATA", di);
@@ -57,6 +63,22 @@ static const char *wheelgen(const char *dir, const char *name, const char *versi
   snprintf(e[n].name, sizeof e[n].name, "%s/WHEEL", di);
   zent_set(&e[n++], NULL, wh, NULL);
   if (flaw == WHEEL_DOTDOT) zent_set(&e[n++], "../evil.py", "x\n", NULL);
+  if (flaw == WHEEL_SCRIPT_PYTHON3) {
+    snprintf(e[n].name, sizeof e[n].name, "%s/scripts/python3", dd);
+    zent_set(&e[n++], NULL, "#!python\n", NULL);
+  }
+  if (flaw == WHEEL_STDLIB_JSON) {
+    snprintf(e[n].name, sizeof e[n].name, "%s/data/lib/python3.12/json/__init__.py", dd);
+    zent_set(&e[n++], NULL, "import os\n", NULL);
+  }
+  if (flaw == WHEEL_ENTRY_POINT_PIP) {
+    snprintf(e[n].name, sizeof e[n].name, "%s/entry_points.txt", di);
+    zent_set(&e[n++], NULL, "[console_scripts]\npip = demo:main\n", NULL);
+  }
+  if (flaw == WHEEL_PTH) {
+    snprintf(e[n].name, sizeof e[n].name, "%s.pth", name);
+    zent_set(&e[n++], NULL, "import os\n", NULL);
+  }
   if (flaw == WHEEL_SYMLINK) {
     snprintf(e[n].name, sizeof e[n].name, "%s/link", name);
     zent_set(&e[n++], NULL, "", "/etc/passwd");

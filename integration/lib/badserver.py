@@ -5,7 +5,10 @@ Serves files under --root like a static web server, except that a request
 whose path contains --match gets:
   stall  the status line and headers (with the real Content-Length), then
          nothing: the connection stays open and silent;
-  cut    the headers and half of the body, then the connection is closed.
+  cut    the headers and half of the body, then the connection is closed;
+  trickle  the headers, then the body at --rate bytes/s (200 by default:
+         above the 100 bytes/s under which a client calls it stalled),
+         in a write every quarter of a second.
 Writes the port it listens on to --port-file, and exits after --lifetime
 seconds whatever happens."""
 import argparse
@@ -19,7 +22,8 @@ import time
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=("stall", "cut"), required=True)
+    ap.add_argument("--mode", choices=("stall", "cut", "trickle"), required=True)
+    ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--root", required=True)
     ap.add_argument("--match", required=True)
     ap.add_argument("--port-file", required=True)
@@ -53,6 +57,13 @@ def main():
                 # Silent until the client gives up or we reach our lifetime.
                 while True:
                     time.sleep(1)
+            if a.mode == "trickle":
+                step = max(1, a.rate // 4)
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i : i + step])
+                    self.wfile.flush()
+                    time.sleep(0.25)
+                return
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True

@@ -93,14 +93,15 @@ nginx_stop() {
   kill -9 "$pid" 2>/dev/null
 }
 
-# badserver_start MODE ROOT MATCH: an HTTP server on loopback serving ROOT,
-# misbehaving on any path containing MATCH: "stall" sends the headers and
-# never the body; "cut" sends half the body and closes.  It exits by itself
-# after 120 s.  Sets BAD_URL and BAD_PID.
+# badserver_start MODE ROOT MATCH [ARGS...]: an HTTP server on loopback
+# serving ROOT, misbehaving on any path containing MATCH: "stall" sends the
+# headers and never the body; "cut" sends half the body and closes;
+# "trickle" sends the body at 200 bytes/s (ARGS: --rate N).  It exits by
+# itself after 120 s.  Sets BAD_URL and BAD_PID.
 badserver_start() {
   local pf="$BATS_TEST_TMPDIR/badserver.port"
   rm -f "$pf"
-  python3 "$_nginx_lib_dir/badserver.py" --mode "$1" --root "$2" --match "$3" \
+  python3 "$_nginx_lib_dir/badserver.py" --mode "$1" --root "$2" --match "$3" "${@:4}" \
     --port-file "$pf" --lifetime 120 >"$BATS_TEST_TMPDIR/badserver.log" 2>&1 3>&- &
   BAD_PID=$!
   for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done

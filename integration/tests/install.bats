@@ -536,6 +536,27 @@ fill_leaving() {
   assert_verified
 }
 
+@test "install_with_a_full_disk_during_resolution_changes_nothing_and_says_to_free_space" {
+  small_fs_or_skip
+  export PYLOCK_STATE_DIR="$SMALL/state"
+  project "$PROJ"
+  use_lock idna-six
+  "$PL" -q -C "$PROJ" sync
+  cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/before.toml"
+  before=$(current)
+  fill_leaving 64 # the registry's metadata is kept; pip has no room to work
+  run --separate-stderr "$PL" -C "$PROJ" install certifi
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "hint: nothing changed; free space"
+  cmp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/before.toml"
+  assert_eq "$(current)" "$before"
+  [ -z "$(find "$PYLOCK_STATE_DIR/scratch" -mindepth 1 -maxdepth 1)" ]
+  rm "$SMALL/filler"
+  run --separate-stderr "$PL" -C "$PROJ" install certifi
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_verified
+}
+
 # ---- PEP 751 locks from other tools -------------------------------------------
 
 # foreign_lock FILE: a lock as pip lock writes it (and one package as in

@@ -140,7 +140,7 @@ locked_names() {
   assert_eq "$(locked_names)" "certifi charset-normalizer idna requests six urllib3"
   # The pip wheel ran from the verified cache copy.
   sha=$(sha256sum "$FIX/reg/targets/pip-23.0.1-py3-none-any.whl" | cut -c1-64)
-  [ -f "$XDG_CACHE_HOME/pylock/wheels/$sha.whl" ]
+  [ -f "$XDG_STATE_HOME/pylock/cache/wheels/$sha.whl" ]
 }
 
 @test "lock without a registry says how to name one" {

@@ -27,16 +27,13 @@ static void debug(const pl_error_t err) {
 }
 
 static char work[256], tree[300];
+/* The base's prefix is an empty directory of the work directory: the
+ * installer looks every destination up in it (a file the base has is
+ * refused), so it must exist, and nothing in it may refuse a wheel. */
+static char prefix[300], python[350], purelib[350], platlib[350], scripts[350], include[350];
 static struct pl_interp interp = {
-    .python = "/opt/py/bin/python3.12",
     .version = "3.12.1",
     .short_version = "3.12",
-    .prefix = "/opt/py",
-    .purelib = "/opt/py/lib/python3.12/site-packages",
-    .platlib = "/opt/py/lib64/python3.12/site-packages",
-    .scripts = "/opt/py/bin",
-    .include = "/opt/py/include/python3.12",
-    .data = "/opt/py",
     .cache_tag = "cpython-312",
 };
 
@@ -56,6 +53,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   snprintf(work, sizeof work, "%s/fuzz_install.XXXXXX", tmp);
   if (mkdtemp(work) == NULL) abort();
   snprintf(tree, sizeof tree, "%s/tree", work);
+  snprintf(prefix, sizeof prefix, "%s/prefix", work);
+  if (mkdir(prefix, 0700) < 0) abort();
+  snprintf(python, sizeof python, "%s/bin/python3.12", prefix);
+  snprintf(purelib, sizeof purelib, "%s/lib/python3.12/site-packages", prefix);
+  snprintf(platlib, sizeof platlib, "%s/lib64/python3.12/site-packages", prefix);
+  snprintf(scripts, sizeof scripts, "%s/bin", prefix);
+  snprintf(include, sizeof include, "%s/include/python3.12", prefix);
+  interp.python = python;
+  interp.prefix = interp.data = prefix;
+  interp.purelib = purelib;
+  interp.platlib = platlib;
+  interp.scripts = scripts;
+  interp.include = include;
   atexit(remove_work);
   return 0;
 }

@@ -1,0 +1,79 @@
+/* pylock — what a generation was built from, and changing pylock.toml and
+ * the environment as one transaction.
+ *
+ * generations/N.meta records the lock generation N was built from: its
+ * sha256, and its size, mtime and inode when N was built (so that a reader
+ * can tell with one stat whether pylock.toml is still that file), the
+ * project's sandbox settings, and N's stat fingerprint (manifest.h), which
+ * `sync` compares to tell cheaply whether N was damaged since.
+ *
+ * `install` and `remove` change pylock.toml and the environment together:
+ *   1. the new lock is written beside pylock.toml under a temporary name;
+ *   2. generation N is built from it, its meta naming that file;
+ *   3. the project's `change` record names N, the generation P current
+ *      before, and the temporary name;
+ *   4. the temporary file is renamed over pylock.toml: the commit point;
+ *   5. `current` is switched to N and the record removed.
+ * While a record exists, readers (run, shell, ci, the shim) take N if
+ * pylock.toml is the file N's meta names, else P: the old lock with the old
+ * environment or the new with the new, never a mix.  The next command that
+ * takes the change lock finishes a committed change or undoes the others,
+ * and says which. */
+#ifndef PYLOCK_CHANGE_H
+#define PYLOCK_CHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "manifest.h"
+#include "sha.h"
+
+#define PL_CHANGE_FILE "change"
+#define PL_META_MAX 4096
+
+struct pl_gen_meta {
+  char lock_sha256[PL_SHA256_HEX];
+  size_t packages;
+  bool strict, no_network; /* the project's sandbox settings */
+  long long lock_size, lock_mtime_sec;
+  long lock_mtime_nsec;
+  unsigned long long lock_ino;
+  char stat[PL_STAT_DIGEST_LEN + 1]; /* generations/N's fingerprint; "" if not recorded */
+};
+
+/* generations/N.meta, read and parsed; ENOENT if absent. */
+int pl_meta_read(int state_fd, unsigned n, struct pl_gen_meta *m, pl_error_t *err);
+/* Write generations/N.meta atomically. */
+int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_error_t *err);
+/* The lock fields of m from the file root_fd/name (stat first, then the
+ * bytes: a file changing meanwhile looks stale, never fresh). */
+int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, pl_error_t *err);
+/* Is `st` (a stat of pylock.toml) the file m was built from? */
+bool pl_meta_matches(const struct pl_gen_meta *m, const struct stat *st);
+
+/* The generation readers use: while a change is recorded, its new
+ * generation if committed, else the one before; otherwise current.  *n is
+ * 0 when there is none. */
+int pl_change_effective(int root_fd, int state_fd, unsigned *n, pl_error_t *err);
+
+struct pl_change {
+  unsigned gen, prev;
+  char tmp[96]; /* the new lock's temporary name, in the project directory */
+};
+/* Write the record (atomically, synced): step 3. */
+int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err);
+/* Remove it (synced): step 5. */
+int pl_change_clear(int state_fd, pl_error_t *err);
+
+enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
+/* With the change lock held: finish a recorded change that was committed
+ * (switch to its generation) or undo one that was not (remove its
+ * temporary lock and generation); then remove what killed commands left:
+ * temporary files of pylock's in the project directory and the state.
+ * *gen is the generation current afterwards. */
+int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, unsigned *gen,
+                      pl_error_t *err);
+
+#endif

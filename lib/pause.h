@@ -1,0 +1,14 @@
+/* pylock — pause points, for crash tests.
+ *
+ * PYLOCK_PAUSE_AT=STEP makes pylock stop itself (SIGSTOP) when it reaches
+ * the named step of a change, so that a test can kill it exactly there
+ * rather than wherever a timer happens to land.  Steps: fetched, unpacked,
+ * linked, built, switch (sync), staged, recorded, committed, switched
+ * (install, remove), resolved (lock), rollback.  Stopping oneself gives
+ * nothing away: anyone who can set the variable can send SIGSTOP. */
+#ifndef PYLOCK_PAUSE_H
+#define PYLOCK_PAUSE_H
+
+void pl_pause(const char *step);
+
+#endif
