@@ -76,6 +76,11 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
   h = fnv1a(h, getenv("XDG_RUNTIME_DIR"));
   h = fnv1a(h, getenv("SSH_AUTH_SOCK"));
   h = fnv1a(h, getenv("USER"));
+  h = fnv1a(h, getenv("DBUS_SESSION_BUS_ADDRESS"));
+  char run[64];
+  struct stat st;
+  snprintf(run, sizeof run, "/run/user/%u", (unsigned)getuid());
+  h = fnv1a(h, stat(run, &st) == 0 ? run : NULL);
   /* The allow-list is made of mounts too: part of the shape. */
   h = fnv1a(h, sb->cache_home);
   for (size_t i = 0; i < sb->nallow_write; i++)

@@ -20,6 +20,7 @@
 #include "lockfile.h"
 #include "paths.h"
 #include "project.h"
+#include "state.h"
 
 #define INTERP_FILE_MAX 16384
 
@@ -78,6 +79,13 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
       pl_path_cache_home(&l->cache_home, err) < 0)
     return -1;
   if ((l->cwd = getcwd(NULL, 0)) == NULL) return pl_fail(err, errno, "getcwd");
+  /* The cache as it resolves now (a ~/.cache linked to another disk): the
+   * sandbox binds it back writable at its real path. */
+  char *cache = realpath(l->cache_home, NULL);
+  if (cache) {
+    free(l->cache_home);
+    l->cache_home = cache;
+  }
 
   bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
   if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) {
@@ -91,8 +99,13 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   no_network |= p_nonet || strict;
   for (size_t i = 0; i < o->nallow_write; i++)
     if (add_allowed(l, o->allow_write[i], err) < 0) return -1;
-  for (size_t i = 0; i < cfg->nallow_write; i++)
-    if (add_allowed(l, cfg->allow_write[i], err) < 0) return -1;
+  /* The configuration's paths as they resolve now, as --allow-write's are:
+   * the mounts and the checks of what lies below a writable place compare
+   * real paths.  One that does not exist stays unwritable. */
+  for (size_t i = 0; i < cfg->nallow_write; i++) {
+    cleanup_free char *real = realpath(cfg->allow_write[i], NULL);
+    if (real && add_allowed(l, real, err) < 0) return -1;
+  }
 
   l->sb = (struct pl_sandbox){.project = l->root,
                               .state_root = l->state.path,
@@ -106,6 +119,11 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
                               .nallow_write = l->nallow_write,
                               .no_network = no_network,
                               .strict = strict};
+  cleanup_free char *state_at = NULL;
+  if (pl_state_location(&state_at, err) < 0 ||
+      pl_sandbox_check_links(&l->sb, state_at, "pylock's state directory", err) < 0 ||
+      pl_sandbox_check_links(&l->sb, l->config_dir, "pylock's configuration directory", err) < 0)
+    return -1;
   return 0;
 }
 

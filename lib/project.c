@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ static bool owned_ok(const struct stat *st) {
   return st->st_uid == getuid() || st->st_uid == 0;
 }
 
+/* "name (uid N)", or "uid N" for a uid without a name. */
+static void owner_name(uid_t uid, char *buf, size_t n) {
+  struct passwd pw, *res = NULL;
+  char tmp[1024];
+  if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+    snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
+  else
+    snprintf(buf, n, "uid %u", (unsigned)uid);
+}
+
 /* Is `dir` listed in safe-directories (or is "*")?  Reads the
  * configuration only when asked, which the common case never does. */
 static bool listed_safe(const char *dir) {
@@ -56,26 +67,30 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
   else if (!S_ISREG(fst.st_mode) || !owned_ok(&fst) || writable_by_others(&fst))
     bad = path, st = &fst;
   if (bad == NULL || listed_safe(dir)) return 0;
+  char owner[128];
+  owner_name(st->st_uid, owner, sizeof owner);
   return pl_fail_hint(err, EPERM,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",
-                      "refusing the project in %s: %s is %s by uid %u with mode %04o, so someone "
+                      "refusing the project in %s: %s is %s by %s with mode %04o, so someone "
                       "else could choose what runs",
                       dir, bad,
                       S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) ? "owned" : "a link owned",
-                      (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+                      owner, (unsigned)(st->st_mode & 07777));
 }
 
 int pl_project_check_dir(const char *dir, pl_error_t *err) {
   struct stat st;
   if (stat(dir, &st) < 0) return pl_fail(err, errno, "%s", dir);
   if ((owned_ok(&st) && !writable_by_others(&st)) || listed_safe(dir)) return 0;
+  char owner[128];
+  owner_name(st.st_uid, owner, sizeof owner);
   return pl_fail_hint(err, EPERM,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",
-                      "refusing a project in %s: it is owned by uid %u with mode %04o, so someone "
+                      "refusing a project in %s: it is owned by %s with mode %04o, so someone "
                       "else could choose what runs",
-                      dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                      dir, owner, (unsigned)(st.st_mode & 07777));
 }
 
 static bool has_lock_file(const char *dir) {

@@ -256,7 +256,9 @@ static int attach(int tree_fd, const char *path, pl_error_t *err) {
  * restricts writes too, but not chmod, chown, utimes nor xattrs: without
  * this, code could make the home (or ~/.bashrc) writable by others, who
  * would then change it at leisure.  Each place is a mount point then, which
- * also keeps it from being renamed away. */
+ * also keeps it from being renamed away.  A file allowed alone (allow-write
+ * of a file) is bound back as well, or its directory's read-only mount
+ * would keep it unwritable. */
 static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
   const char *places[WRITABLE_MAX];
   size_t n = writable_places(sb, places);
@@ -265,7 +267,8 @@ static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct stat st;
-    if (stat(places[i], &st) < 0 || !S_ISDIR(st.st_mode)) continue; /* devices need no copy */
+    /* Devices are written through on a read-only mount: they need no copy. */
+    if (stat(places[i], &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) continue;
     if ((fds[k] = clone_tree(places[i], err)) < 0)
       rc = -1;
     else
@@ -323,6 +326,37 @@ static int pin_ancestors(const struct pl_sandbox *sb, const char *path, const ch
     if (writable && !place && pin(buf, err) < 0) return -1;
   }
   (void)sb;
+  return 0;
+}
+
+/* pylock finds its state and configuration by the paths the user gave; the
+ * sandbox protects what they resolve to.  A symbolic link on such a path,
+ * in a directory the sandbox may write (~/.cache, /tmp, the project...),
+ * could be pointed from inside at a forged state or configuration, which
+ * pylock would then trust outside.  Such a path is refused. */
+int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const char *what,
+                           pl_error_t *err) {
+  const char *places[WRITABLE_MAX];
+  size_t n = writable_places(sb, places);
+  char buf[PATH_MAX];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) return pl_fail(err, ENAMETOOLONG, "%s", path);
+  for (size_t i = 1; i <= len; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    memcpy(buf, path, i);
+    buf[i] = '\0';
+    struct stat st;
+    if (lstat(buf, &st) < 0 || !S_ISLNK(st.st_mode)) continue;
+    char *slash = strrchr(buf, '/');
+    slash[slash == buf] = '\0'; /* the link's directory ("/" for /link) */
+    cleanup_free char *dir = realpath(buf, NULL);
+    for (size_t k = 0; dir && k < n; k++)
+      if (is_beneath(dir, places[k]))
+        return pl_fail_hint(err, EPERM, "give the path the link leads to instead",
+                            "%s %s is reached through the symbolic link %.*s, in %s, where code "
+                            "in a sandbox could point it elsewhere",
+                            what, path, (int)i, path, places[k]);
+  }
   return 0;
 }
 
@@ -457,11 +491,13 @@ static int hide_runtime_dir(const char *run, pl_error_t *err) {
     rc = pl_fail(err, errno, "hide %s", run);
   for (int i = 0; i < 2 && rc == 0; i++) {
     if (fds[i] < 0) continue;
-    /* The mount point, as the kept thing is: a directory or a file. */
-    if (i == 0)
-      rc = pl_mkdir_p(keep[i], 0700, err);
-    else if (pl_mkdir_p_at(AT_FDCWD, run, 0700, err) < 0 ||
-             pl_write_file_atomic_at(AT_FDCWD, keep[i], "", 0, 0600, err) < 0)
+    /* The mount point, as the kept thing is: a directory or a file, in the
+     * directories that led to it (gnome-keyring's keyring/ssh). */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", keep[i]);
+    *strrchr(parent, '/') = '\0';
+    if (pl_mkdir_p(i == 0 ? keep[i] : parent, 0700, err) < 0 ||
+        (i == 1 && pl_write_file_atomic_at(AT_FDCWD, keep[i], "", 0, 0600, err) < 0))
       rc = -1;
     if (rc == 0) rc = attach(fds[i], keep[i], err);
   }
@@ -473,20 +509,78 @@ static int hide_runtime_dir(const char *run, pl_error_t *err) {
   return rc;
 }
 
+/* A runtime directory of the user's (not allowed by the user): hidden. */
+static int hide_runtime(const struct pl_sandbox *sb, const char *run, pl_error_t *err) {
+  struct stat st;
+  if (run == NULL || run[0] != '/' || stat(run, &st) < 0 || !S_ISDIR(st.st_mode) ||
+      st.st_uid != getuid() || allowed(sb, run))
+    return 0;
+  return hide_runtime_dir(run, err);
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* A D-Bus address value (bytes escaped as %XX) of len bytes into out. */
+static bool bus_unescape(const char *v, size_t len, char *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    int hi = i + 2 < len ? hex_digit(v[i + 1]) : -1, lo = hi < 0 ? -1 : hex_digit(v[i + 2]);
+    if (n + 1 >= cap) return false;
+    if (v[i] == '%' && lo >= 0 && hi * 16 + lo != 0) {
+      out[n++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      out[n++] = v[i];
+    }
+  }
+  out[n] = '\0';
+  return n > 0;
+}
+
+bool pl_sandbox_bus_socket(const char *address, char *out, size_t cap) {
+  for (const char *a = address; *a;) {
+    const char *end = a + strcspn(a, ";");
+    if (strncmp(a, "unix:", 5) == 0 && end - a > 5) {
+      for (const char *kv = a + 5; kv < end;) {
+        size_t len = strcspn(kv, ",;");
+        if (len > 5 && strncmp(kv, "path=", 5) == 0)
+          return bus_unescape(kv + 5, len - 5, out, cap) && out[0] == '/';
+        kv += len + (kv[len] == ',');
+      }
+    }
+    a = *end ? end + 1 : end;
+  }
+  return false;
+}
+
 /* Services of the user's session that run commands on request, outside the
  * sandbox: the session bus and the user service manager (D-Bus activation,
  * systemd-run --user), docker and podman, a tmux, screen or emacs server,
  * the X display (which takes keystrokes into the user's terminals).  Their
  * sockets are made unreachable, not just unset in the environment; only
- * the credential agents stay.  A display listed in allow-write is kept. */
+ * the credential agents stay.  A display listed in allow-write is kept.
+ * The runtime directory logind makes, /run/user/UID, is hidden whatever
+ * XDG_RUNTIME_DIR says: a run from cron, su or an IDE's scrubbed
+ * environment has none, and the bus is still there at its well-known
+ * path; so is a bus the address names elsewhere (dbus-launch, a bus in /tmp). */
 static int hide_session_services(const struct pl_sandbox *sb, pl_error_t *err) {
   const char *run = getenv("XDG_RUNTIME_DIR");
-  struct stat st;
-  if (run && run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
-      !allowed(sb, run) && hide_runtime_dir(run, err) < 0)
-    return -1;
   char path[PATH_MAX];
   unsigned uid = (unsigned)getuid();
+  struct stat a, b;
+  snprintf(path, sizeof path, "/run/user/%u", uid);
+  bool same = run && stat(run, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+              a.st_ino == b.st_ino;
+  if (hide_runtime(sb, run, err) < 0 || (!same && hide_runtime(sb, path, err) < 0)) return -1;
+  const char *bus = getenv("DBUS_SESSION_BUS_ADDRESS");
+  if (bus && pl_sandbox_bus_socket(bus, path, sizeof path) && lstat(path, &a) == 0 &&
+      S_ISSOCK(a.st_mode) && !allowed(sb, path) && hide_file(path, err) < 0)
+    return -1;
   const char *user = getenv("USER");
   const char *fixed[] = {"/run/docker.sock", "/var/run/docker.sock", "/tmp/.X11-unix",
                          "/tmp/.ICE-unix"};

@@ -11,9 +11,10 @@
  *     (created first when missing, so that a later one stays hidden too);
  *   - the project's .git/hooks and .git/config (or a .git file) are bound
  *     read-only: git runs them outside any sandbox;
- *   - the session bus ($XDG_RUNTIME_DIR/bus) and the user service manager
- *     ($XDG_RUNTIME_DIR/systemd) are out of reach: either would run a command
- *     outside the sandbox on request;
+ *   - the session bus ($XDG_RUNTIME_DIR/bus, or where its address says) and
+ *     the user service manager ($XDG_RUNTIME_DIR/systemd) are out of reach,
+ *     in /run/user/UID too: either would run a command outside the sandbox
+ *     on request;
  *   - --strict: /tmp, /var/tmp and /dev/shm are private and empty;
  *   - without Landlock, the write allow-list is made of mounts instead:
  *     everything read-only, then the allowed places bound back writable.
@@ -70,6 +71,12 @@ bool pl_sandbox_has_landlock(void);
 int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,
                             pl_error_t *err);
 
+/* Refuse `path` (pylock's state or configuration, as the user named it)
+ * when it goes through a symbolic link in a directory sb may write: code
+ * inside could point the link elsewhere.  `what` names it in the error. */
+int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const char *what,
+                           pl_error_t *err);
+
 /* Namespaces only: user (+mount, +net as flags ask); used by doctor too. */
 int pl_sandbox_unshare(int extra_flags, uid_t uid, gid_t gid, pl_error_t *err);
 
@@ -87,6 +94,12 @@ int pl_userns_diagnose(int errnum, pl_error_t *err);
 /* Are we inside a pylock sandbox already (a seccomp filter on us, and
  * PYLOCK_PROJECT set)?  Then err says so: pylock cannot nest. */
 bool pl_sandbox_nested(pl_error_t *err);
+
+/* The socket of the first "unix:path=" address of a session bus address
+ * list ("unix:path=/run/user/1000/bus,guid=...;unix:abstract=..."; bytes
+ * escaped as %XX), into out (cap bytes); false when there is none, or it
+ * is not absolute or does not fit. */
+bool pl_sandbox_bus_socket(const char *address, char *out, size_t cap);
 
 /* Escape a path for overlayfs' lowerdir option (',' ':' '\\'). NULL on error. */
 char *pl_overlay_escape(const char *path);

@@ -1,5 +1,6 @@
-/* Unit tests: lib/sandbox.c's check of a mount namespace before joining it,
- * and lib/keepalive.c's check of a holder's user namespace. */
+/* Unit tests: lib/sandbox.c's check of a mount namespace before joining it
+ * and its reading of the session bus address, and lib/keepalive.c's check
+ * of a holder's user namespace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -198,6 +199,34 @@ static void test_a_child_user_namespace_is_ours_and_a_nested_one_is_not(void **s
   close(fd);
 }
 
+/* The socket of a bus address, or "" when it names none. */
+static const char *bus(const char *address, size_t cap) {
+  static char out[256];
+  if (!pl_sandbox_bus_socket(address, out, cap)) out[0] = '\0';
+  return out;
+}
+
+static void test_the_bus_socket_is_read_from_a_unix_path_address(void **state) {
+  assert_string_equal(bus("unix:path=/run/user/1000/bus", 256), "/run/user/1000/bus");
+  assert_string_equal(bus("unix:path=/tmp/dbus-x,guid=0123abcd", 256), "/tmp/dbus-x");
+  assert_string_equal(bus("unix:guid=0123,path=/tmp/b", 256), "/tmp/b");
+  /* The first unix:path= of a list; escaped bytes as they are meant. */
+  assert_string_equal(bus("unix:abstract=/tmp/a;unix:path=/tmp/b;unix:path=/tmp/c", 256), "/tmp/b");
+  assert_string_equal(bus("unix:path=/home/u/my%20bus%2cx", 256), "/home/u/my bus,x");
+  assert_string_equal(bus("tcp:host=x,port=1;unix:path=/b%", 256), "/b%");
+  assert_string_equal(bus("unix:path=/a%00b", 256), "/a%00b"); /* never a NUL */
+}
+
+static void test_a_bus_address_naming_no_socket_path_gives_none(void **state) {
+  assert_string_equal(bus("", 256), "");
+  assert_string_equal(bus("unix:abstract=/tmp/dbus-x,guid=1", 256), "");
+  assert_string_equal(bus("unix:path=relative/bus", 256), "");
+  assert_string_equal(bus("unix:path=", 256), "");
+  assert_string_equal(bus("tcp:host=localhost,port=1234", 256), "");
+  assert_string_equal(bus("xunix:path=/tmp/b", 256), "");
+  assert_string_equal(bus("unix:path=/run/user/1000/bus", 8), ""); /* does not fit */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mounts_as_pylock_makes_them_pass),
@@ -209,6 +238,8 @@ int main(void) {
       cmocka_unit_test(test_malformed_mountinfo_is_refused),
       cmocka_unit_test(test_escaped_mount_points_are_read),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
+      cmocka_unit_test(test_the_bus_socket_is_read_from_a_unix_path_address),
+      cmocka_unit_test(test_a_bus_address_naming_no_socket_path_gives_none),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
