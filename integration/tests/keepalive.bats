@@ -48,6 +48,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   pid=$(holder_pid)
   # A new generation with a package in it, switched to with one rename.
   cp -a "$STATE/generations/1" "$STATE/generations/2"
+  cp -a "$STATE/generations/1.meta" "$STATE/generations/2.meta" # built from the same lock
   purelib_rel=$(gen_dir purelib); purelib_rel=${purelib_rel#"$STATE/generations/1"}
   mkdir -p "$STATE/generations/2$purelib_rel/gen2pkg"
   touch "$STATE/generations/2$purelib_rel/gen2pkg/__init__.py"

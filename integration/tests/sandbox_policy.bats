@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# pylock-test: once
+# (Once: the policy is pylock's whatever the base, and one test uses the real /run/user/UID.)
 # The sandbox's write policy and the user's session (issue 9), attacked the
 # way code of a malicious package would from inside `pylock run`, in each
 # mode of pylock-run(1) SANDBOX POLICY: default (Landlock and read-only
