@@ -138,6 +138,7 @@ complete -c pylock -n '__pylock_using init' -l trusted -x -a '(__pylock_trusted)
 complete -c pylock -n '__pylock_using init' -a '(__fish_complete_directories)'
 complete -c pylock -n '__pylock_using lock' -l check -d 'Change nothing; exit 1 if out of date'
 complete -c pylock -n '__pylock_using sync' -l frozen -d 'Fail if pylock.toml is stale; never re-lock'
+complete -c pylock -n '__pylock_using sync' -l repair -d 'Rebuild, checking every byte of the cache'
 for cmd in sync ci
     complete -c pylock -n "__pylock_using $cmd" -l offline -d 'Use the metadata as last verified; fetch nothing'
     complete -c pylock -n "__pylock_using $cmd" -l trusted -x -a '(__pylock_trusted)' -d 'Anchor to a root added with pylock trust add'
