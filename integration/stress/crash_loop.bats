@@ -8,6 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load envcheck
 
 KILLS=${PYLOCK_STRESS_KILLS:-100}
 
@@ -33,48 +34,12 @@ teardown() {
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 
-DISTS='import importlib.metadata as m, re
-print("\n".join(sorted({"%s==%s" % (re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(), d.version)
-                        for d in m.distributions()})))'
-
-lock_set() {
-  python3 - "$PROJ/pylock.toml" <<'PY'
-import re, sys, tomllib
-pkgs = tomllib.load(open(sys.argv[1], 'rb')).get('packages', [])
-print("\n".join(sorted('%s==%s' % (re.sub(r'[-_.]+', '-', p['name']).lower(), p['version']) for p in pkgs)))
-PY
-}
-
-list_set() {
-  "$PL" -C "$PROJ" list --json | python3 -c '
-import json, re, sys
-print("\n".join(sorted("%s==%s" % (re.sub(r"[-_.]+", "-", p["name"]).lower(), p["version"])
-                        for p in json.load(sys.stdin)["packages"])))'
-}
-
 check() {
-  local what=$1 left i
-  for i in $(seq 1 40); do
-    left=$(pgrep -u "$(id -u)" -af -- "$STATE|$PROJ" | grep -v -e pgrep -e bats || true)
-    [ -z "$left" ] && break
-    sleep 0.05
-  done
-  [ -z "$left" ] || { echo "$what: processes left: $left"; return 1; }
-  assert_eq "$(list_set)" "$(lock_set)" || { echo "$what: list is not the lock"; return 1; }
-  assert_eq "$("$PL" -C "$PROJ" run python3 -c "$DISTS" | comm -23 - "$FIX/bare.set")" \
-    "$(lock_set)" || { echo "$what: imports are not the lock"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "$what: verify: $output $stderr"; return 1; }
+  assert_no_process_left || { echo "$1"; return 1; }
+  assert_agree "$1"
   run --separate-stderr "$PL" -C "$PROJ" sync
-  [ "$status" -eq 0 ] || { echo "$what: next sync: $stderr"; return 1; }
-  left=$(
-    find "$STATE/scratch" -mindepth 1 -maxdepth 1 2>/dev/null
-    find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*'
-    find "$STATE/cache/wheels" -mindepth 1 -maxdepth 1 -name '.*'
-    find "$("$PL" -C "$PROJ" info state)" \( -name '.*.tmp*' -o -name change \) -print
-    find "$PROJ" -maxdepth 1 -name '.pylock.toml.tmp*'
-  )
-  [ -z "$left" ] || { echo "$what: left behind: $left"; return 1; }
+  [ "$status" -eq 0 ] || { echo "$1: next sync: $stderr"; return 1; }
+  assert_nothing_left || { echo "$1"; return 1; }
 }
 
 @test "stress: ${KILLS} SIGKILLs at random moments of install, remove, sync and rollback" {

@@ -15,6 +15,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load envcheck
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -51,33 +52,6 @@ teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
 }
 
-# Python: the distributions importlib sees, "name==version", sorted.
-DISTS='import importlib.metadata as m, re
-print("\n".join(sorted({"%s==%s" % (re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(), d.version)
-                        for d in m.distributions()})))'
-
-# The locked packages of pylock.toml, like DISTS.
-lock_set() {
-  python3 - "$PROJ/pylock.toml" <<'PY'
-import re, sys, tomllib
-pkgs = tomllib.load(open(sys.argv[1], 'rb')).get('packages', [])
-print("\n".join(sorted('%s==%s' % (re.sub(r'[-_.]+', '-', p['name']).lower(), p['version']) for p in pkgs)))
-PY
-}
-
-# What `pylock list --json` says is installed, like DISTS.
-list_set() {
-  "$PL" -C "$PROJ" list --json | python3 -c '
-import json, re, sys
-print("\n".join(sorted("%s==%s" % (re.sub(r"[-_.]+", "-", p["name"]).lower(), p["version"])
-                        for p in json.load(sys.stdin)["packages"])))'
-}
-
-# What imports inside the environment, less what the bare base has.
-imported_set() {
-  "$PL" -C "$PROJ" run python3 -c "$DISTS" | comm -23 - "$FIX/bare.set"
-}
-
 # wait_stopped PID: until PID is stopped (0) or gone (1).
 wait_stopped() {
   local i state
@@ -88,43 +62,6 @@ wait_stopped() {
     sleep 0.05
   done
   return 1
-}
-
-# No process whose command line names pylock's state or the project is left.
-assert_no_process_left() {
-  local i left
-  for i in $(seq 1 40); do
-    left=$(pgrep -u "$(id -u)" -af -- "$STATE|$PROJ" | grep -v -e pgrep -e bats || true)
-    [ -z "$left" ] && return 0
-    sleep 0.05
-  done
-  echo "processes left: $left"
-  return 1
-}
-
-# No scratch directory, temporary file or change record anywhere pylock writes.
-assert_nothing_left() {
-  local left
-  left=$(
-    find "$STATE/scratch" -mindepth 1 -maxdepth 1 2>/dev/null
-    find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*'
-    find "$STATE/cache/wheels" -mindepth 1 -maxdepth 1 -name '.*'
-    find "$(state_dir)" \( -name '.*.tmp*' -o -name '.*.tmp' -o -name change \) -print
-    find "$PROJ" -maxdepth 1 -name '.pylock.toml.tmp*'
-  )
-  [ -z "$left" ] || { echo "left behind: $left"; return 1; }
-}
-
-# The lock, the environment and what imports agree; verify passes.
-assert_agree() {
-  local lock listed imported
-  lock=$(lock_set)
-  listed=$(list_set)
-  imported=$(imported_set)
-  assert_eq "$listed" "$lock" || { echo "list --json is not the lock ($1)"; return 1; }
-  assert_eq "$imported" "$lock" || { echo "what imports is not the lock ($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "verify ($1): $output $stderr"; return 1; }
 }
 
 # The idna wheel and tree out of the cache, so that a sync fetches and unpacks.
