@@ -350,7 +350,7 @@ int pl_cmd_ci(int argc, char **argv) {
     }
     int r = pl_run_opts_parse(c, optarg, "ci", &ro);
     if (r < 0) return PL_EXIT_USAGE;
-    if (r == 0) return pl_cli_usage_error("ci", "unknown option");
+    if (r == 0) return pl_cli_bad_option("ci", argv);
   }
   if (optind >= argc) return pl_cli_usage_error("ci", "missing CMD");
   struct summary s = {.status = -1};

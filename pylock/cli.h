@@ -24,8 +24,11 @@ extern struct pl_cli pl_cli;
 
 /* Print "pylock: CMD: message: strerror" and its hint; free err; return PL_EXIT_FAIL. */
 int pl_cli_report(const char *cmd, pl_error_t *err);
-/* Print a usage error for CMD and return PL_EXIT_USAGE. */
+/* Print a usage error for CMD, one line, and return PL_EXIT_USAGE. */
 int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for the option getopt_long just refused in argv (unknown,
+ * or missing its argument), naming it. */
+int pl_cli_bad_option(const char *cmd, char **argv);
 /* Progress/info line on stderr unless -q (one line: a '\n' in it is escaped). */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress callback for lib/env: one line on stderr unless -q. */

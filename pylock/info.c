@@ -35,7 +35,7 @@ int pl_cmd_info(int argc, char **argv) {
     switch (c) {
     case 'j': json = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("info", "unknown option");
+    default: return pl_cli_bad_option("info", argv);
     }
   }
   if (argc - optind > 1) return pl_cli_usage_error("info", "expected at most one KEY");

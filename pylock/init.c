@@ -238,7 +238,7 @@ int pl_cmd_init(int argc, char **argv) {
     case 'r': reg.root = optarg; break;
     case 't': reg.trusted = optarg; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("init", "unknown option");
+    default: return pl_cli_bad_option("init", argv);
     }
   }
   if (argc - optind > 1) return pl_cli_usage_error("init", "expected at most one DIR");

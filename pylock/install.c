@@ -97,7 +97,7 @@ static int command(const char *cmd, bool adding, int argc, char **argv) {
       usage(stdout, cmd);
       return PL_EXIT_OK;
     }
-    return pl_cli_usage_error(cmd, "unknown option");
+    return pl_cli_bad_option(cmd, argv);
   }
   if (optind >= argc) return pl_cli_usage_error(cmd, adding ? "missing REQ" : "missing NAME");
   pl_error_t err = NULL;

@@ -47,7 +47,7 @@ static int generate(int argc, char **argv) {
     switch (c) {
     case 'o': out = optarg; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("key", "invalid option");
+    default: return pl_cli_bad_option("key", argv);
     }
   }
   if (optind != argc) return pl_cli_usage_error("key", "unexpected argument '%s'", argv[optind]);

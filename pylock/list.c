@@ -34,7 +34,7 @@ int pl_cmd_list(int argc, char **argv) {
     switch (c) {
     case 'j': json = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("list", "unknown option");
+    default: return pl_cli_bad_option("list", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("list", "unexpected argument '%s'", argv[optind]);

@@ -69,7 +69,7 @@ int pl_cmd_lock(int argc, char **argv) {
     switch (c) {
     case 'c': check = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("lock", "unknown option");
+    default: return pl_cli_bad_option("lock", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("lock", "unexpected argument '%s'", argv[optind]);

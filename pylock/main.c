@@ -59,6 +59,47 @@ static int refuse_if_setid(void) {
   return -1;
 }
 
+/* Edit distance of a and b, or more than `cap` (then cap + 1). */
+static size_t distance(const char *a, const char *b, size_t cap) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 32 || lb > 32) return cap + 1;
+  size_t row[33];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* The command a user probably meant: other tools' words for ours, then the
+ * closest name within two edits. */
+static const char *nearest_command(const char *name) {
+  static const char *const words[][2] = {
+      {"add", "install"},     {"uninstall", "remove"}, {"rm", "remove"},    {"del", "remove"},
+      {"upgrade", "install"}, {"exec", "run"},         {"check", "verify"}, {"clean", "gc"},
+      {"status", "info"},     {"show", "list"},        {"freeze", "list"},  {"venv", "init"},
+      {"new", "init"},        {"test", "ci"}};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcmp(name, words[i][0]) == 0) return words[i][1];
+  const char *best = NULL;
+  size_t best_d = 3;
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    size_t d = distance(name, commands[i].name, 2);
+    if (d < best_d) best_d = d, best = commands[i].name;
+  }
+  return best;
+}
+
 int main(int argc, char **argv) {
   if (refuse_if_setid() < 0) return PL_EXIT_FAIL;
 
@@ -73,6 +114,7 @@ int main(int argc, char **argv) {
 
   const char *nc = getenv("NO_COLOR");
   pl_cli.color = isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');
+  opterr = 0; /* a refused option is named in one line of ours (pl_cli_bad_option) */
 
   static const struct option opts[] = {
       {"project", required_argument, NULL, 'C'}, {"quiet", no_argument, NULL, 'q'},
@@ -87,7 +129,16 @@ int main(int argc, char **argv) {
     case 'v': pl_cli.verbosity++; break;
     case 'V': printf("pylock %s\n", PYLOCK_VERSION); return PL_EXIT_OK;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: usage(stderr); return PL_EXIT_USAGE;
+    default: {
+      const char *tok = argv[optind - 1];
+      if (strncmp(tok, "--", 2) != 0 && optopt > 0 && optopt < 128)
+        pl_cli_line(stderr,
+                    "pylock: unknown option '-%c', or it needs an argument (see: pylock --help)",
+                    optopt);
+      else
+        pl_cli_line(stderr, "pylock: unknown option '%s' (see: pylock --help)", tok);
+      return PL_EXIT_USAGE;
+    }
     }
   }
   if (optind >= argc) {
@@ -102,7 +153,12 @@ int main(int argc, char **argv) {
       return commands[i].fn(argc - first, argv + first);
     }
   }
-  pl_cli_line(stderr, "pylock: unknown command '%s'", name);
-  fputs("pylock: hint: run 'pylock --help' for the list\n", stderr);
+  const char *near = nearest_command(name);
+  if (near)
+    pl_cli_line(stderr,
+                "pylock: unknown command '%s'; did you mean 'pylock %s'? (see: pylock --help)",
+                name, near);
+  else
+    pl_cli_line(stderr, "pylock: unknown command '%s' (see: pylock --help)", name);
   return PL_EXIT_USAGE;
 }

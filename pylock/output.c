@@ -95,17 +95,35 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) {
   struct msg g;
   FILE *m = msg_open(&g, stderr);
   va_list ap;
+  char *text = NULL;
+  va_start(ap, fmt);
+  if (vasprintf(&text, fmt, ap) < 0) text = NULL;
+  va_end(ap);
+  /* One line: what was wrong, and where the usage is. */
   fputs("pylock ", m);
   pl_cli_put(m, cmd);
   fputs(": ", m);
-  va_start(ap, fmt);
-  vline(m, fmt, ap);
-  va_end(ap);
-  fputs("Run 'pylock ", m);
+  pl_cli_put(m, text ? text : fmt);
+  fputs(" (see: pylock ", m);
   pl_cli_put(m, cmd);
-  fputs(" --help' for usage.\n", m);
+  fputs(" --help)\n", m);
+  free(text);
   msg_close(&g);
   return PL_EXIT_USAGE;
+}
+
+int pl_cli_bad_option(const char *cmd, char **argv) {
+  /* getopt (told to be quiet in main) left the culprit at argv[optind - 1]
+   * (a long option), or its letter in optopt (a short one). */
+  const char *tok = optind > 0 ? argv[optind - 1] : NULL;
+  if (tok && strncmp(tok, "--", 2) == 0) {
+    int n = (int)strcspn(tok, "=");
+    if (optopt) return pl_cli_usage_error(cmd, "option '%.*s' needs an argument", n, tok);
+    return pl_cli_usage_error(cmd, "unknown option '%.*s'", n, tok);
+  }
+  if (optopt > 0 && optopt < 128)
+    return pl_cli_usage_error(cmd, "unknown option '-%c', or it needs an argument", optopt);
+  return pl_cli_usage_error(cmd, "unknown option '%s'", tok ? tok : "?");
 }
 
 void pl_cli_info(const char *fmt, ...) {
@@ -170,7 +188,7 @@ int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help) {
       fputs(help, stdout);
       return PL_EXIT_OK;
     }
-    return pl_cli_usage_error(cmd, "unknown option");
+    return pl_cli_bad_option(cmd, argv);
   }
   if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
   return -1;

@@ -170,7 +170,7 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       tag = 'g';
       a->targets = true;
       break;
-    default: return pl_cli_usage_error("registry", "invalid option");
+    default: return pl_cli_bad_option("registry", argv);
     }
     if (!strchr(allowed, tag))
       return pl_cli_usage_error("registry", "%s does not take --%s", sub, opts[li].name);

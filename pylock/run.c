@@ -98,7 +98,7 @@ int pl_cmd_run(int argc, char **argv) {
     }
     int r = pl_run_opts_parse(c, optarg, "run", &o);
     if (r < 0) return PL_EXIT_USAGE;
-    if (r == 0) return pl_cli_usage_error("run", "unknown option");
+    if (r == 0) return pl_cli_bad_option("run", argv);
   }
   if (optind >= argc) return pl_cli_usage_error("run", "missing CMD");
   return pl_run_command(argv[optind], &argv[optind], &o);

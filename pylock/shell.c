@@ -32,7 +32,7 @@ int pl_cmd_shell(int argc, char **argv) {
     }
     int r = pl_run_opts_parse(c, optarg, "shell", &o);
     if (r < 0) return PL_EXIT_USAGE;
-    if (r == 0) return pl_cli_usage_error("shell", "unknown option");
+    if (r == 0) return pl_cli_bad_option("shell", argv);
   }
   if (optind < argc) return pl_cli_usage_error("shell", "unexpected argument '%s'", argv[optind]);
   const char *sh = getenv("SHELL");

@@ -375,7 +375,7 @@ int pl_cmd_shim(int argc, char **argv) {
       python = optarg;
       break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("shim", "unknown option");
+    default: return pl_cli_bad_option("shim", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("shim", "unexpected argument '%s'", argv[optind]);

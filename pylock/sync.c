@@ -143,7 +143,7 @@ int pl_cmd_sync(int argc, char **argv) {
     case 't': so.trusted = optarg; break;
     case 'r': so.repair = true; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("sync", "unknown option");
+    default: return pl_cli_bad_option("sync", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("sync", "unexpected argument '%s'", argv[optind]);

@@ -43,7 +43,7 @@ int pl_cmd_trust(int argc, char **argv) {
     switch (c) {
     case 'n': name = optarg; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("trust", "invalid option");
+    default: return pl_cli_bad_option("trust", argv + 1);
     }
   }
   char **pos = argv + 1 + optind;

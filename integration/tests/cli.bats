@@ -26,14 +26,33 @@ load helpers
 @test "an unknown command is a usage error (exit 2) that points to --help" {
   run "$PL" frobnicate
   [ "$status" -eq 2 ]
-  assert_contains "$output" "unknown command 'frobnicate'"
+  assert_eq "$output" "pylock: unknown command 'frobnicate' (see: pylock --help)"
 }
 
-@test "an unknown option is a usage error (exit 2)" {
-  run "$PL" run --bogus true
+@test "a mistyped command gets the nearest one, and other tools' words ours" {
+  local typed want
+  for typed in instal:install sycn:sync verfy:verify add:install uninstall:remove; do
+    run "$PL" "${typed%%:*}"
+    [ "$status" -eq 2 ]
+    want=${typed#*:}
+    assert_eq "$output" "pylock: unknown command '${typed%%:*}'; did you mean 'pylock $want'? (see: pylock --help)"
+  done
+}
+
+@test "an unknown option is a usage error (exit 2) of one line naming it" {
+  local cmd
+  for cmd in run init sync ci list lock verify gc "key generate" "registry init" "trust add"; do
+    # shellcheck disable=SC2086
+    run "$PL" $cmd --bogus
+    [ "$status" -eq 2 ] || { echo "$cmd: status $status"; return 1; }
+    [ "${#lines[@]}" -eq 1 ] || { echo "$cmd: $output"; return 1; }
+    assert_contains "$output" "unknown option '--bogus'"
+  done
+  run "$PL" sync --trusted
   [ "$status" -eq 2 ]
-  run "$PL" init --bogus
-  [ "$status" -eq 2 ]
+  assert_eq "$output" "pylock sync: option '--trusted' needs an argument (see: pylock sync --help)"
+  run "$PL" --bogus
+  assert_eq "$output" "pylock: unknown option '--bogus' (see: pylock --help)"
 }
 
 @test "run without a command is a usage error (exit 2)" {
