@@ -68,6 +68,11 @@ int pl_cmd_list(int argc, char **argv) {
       printf("]}");
     }
     printf("]}\n");
+  } else if (n == 0) {
+    /* Nothing on stdout (scripts read it); the person at the terminal is told. */
+    pl_cli_info("pylock: the environment (generation %u) holds no packages; add some with: "
+                "pylock install NAME",
+                gen);
   } else {
     /* Columns as wide as the escaped names: what the terminal shows. */
     size_t w = 7;

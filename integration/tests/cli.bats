@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The command line itself: help, version, usage errors, refusing setuid.
 
+bats_require_minimum_version 1.5.0
 load helpers
 
 @test "every command answers --help with its usage and exits 0" {
@@ -76,4 +77,14 @@ load helpers
   run "$PYLOCK_BIN/pylock-setuid-root" doctor
   [ "$status" -eq 1 ]
   assert_contains "$output" "refusing to run"
+}
+
+@test "list on an empty environment says so on stderr and prints nothing on stdout" {
+  new_project
+  run --separate-stderr "$PL" -C "$PROJ" list
+  [ "$status" -eq 0 ]
+  assert_eq "$output" ""
+  assert_contains "$stderr" "holds no packages; add some with: pylock install NAME"
+  run --separate-stderr "$PL" -q -C "$PROJ" list
+  assert_eq "$stderr" ""
 }
