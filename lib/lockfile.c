@@ -342,6 +342,28 @@ static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, 
   return parse_sandbox(pl_toml_get_key(pl, "sandbox", 7), out, err);
 }
 
+/* A package listed twice for the same environments (PEP 751 allows one name
+ * several times only under markers that tell the entries apart): refused
+ * when the file is read, naming every such pair, not mid-sync. */
+static int refuse_duplicates(const struct pl_lockfile *lf, pl_error_t *err) {
+  cleanup_free char *names = NULL;
+  size_t len = 0, count = 0;
+  FILE *m = open_memstream(&names, &len);
+  if (m == NULL) return pl_fail(err, ENOMEM, "lock");
+  for (size_t i = 0; i < lf->npackages; i++)
+    for (size_t j = i + 1; j < lf->npackages; j++) {
+      const struct pl_lock_package *a = &lf->packages[i], *b = &lf->packages[j];
+      if (!pl_distname_equal(a->name, strlen(a->name), b->name, strlen(b->name))) continue;
+      bool apart = a->marker && b->marker && strcmp(a->marker, b->marker) != 0;
+      if (apart) continue;
+      fprintf(m, "%s%s (packages[%zu] and [%zu])", count++ ? ", " : "", a->name, i, j);
+    }
+  if (fclose(m) != 0) return pl_fail(err, ENOMEM, "lock");
+  if (count == 0) return 0;
+  return pl_fail_hint(err, EINVAL, "keep one entry of each in the lock (or give each a marker)",
+                      "listed twice for the same environments: %s", names);
+}
+
 static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_error_t *err) {
   if (opt_string(doc, "lock-version", "lock file", &out->lock_version, err) < 0 ||
       opt_string(doc, "created-by", "lock file", &out->created_by, err) < 0 ||
@@ -364,6 +386,7 @@ static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_erro
       out->npackages = i + 1;
       if (parse_package(pl_toml_at(pkgs, i), i, &out->packages[i], err) < 0) return -1;
     }
+    if (refuse_duplicates(out, err) < 0) return -1;
   }
   const struct pl_toml *tool = pl_toml_get_key(doc, "tool", 4);
   if (tool == NULL) return 0;

@@ -158,6 +158,28 @@ static void test_lockfile_keeps_auto_sync_when_rewritten(void **state) {
   pl_lockfile_free(&lf);
 }
 
+static void test_lockfile_refuses_a_package_listed_twice_naming_each_pair(void **state) {
+  (void)state;
+  const char *pkg = "[[packages]]\nname = \"%s\"\nversion = \"1.0\"\n%s"
+                    "[[packages.wheels]]\nname = \"%s-1.0-py3-none-any.whl\"\n"
+                    "url = \"https://r.example/x.whl\"\nhashes = {sha256 = \"%064d\"}\n\n";
+  char text[4096];
+  int n = snprintf(text, sizeof text, "lock-version = \"1.0\"\n\n");
+  n += snprintf(text + n, sizeof text - n, pkg, "six", "", "six", 1);
+  n += snprintf(text + n, sizeof text - n, pkg, "Six", "", "six", 2);
+  n +=
+      snprintf(text + n, sizeof text - n, pkg, "idna", "marker = \"os_name == 'nt'\"\n", "idna", 3);
+  n +=
+      snprintf(text + n, sizeof text - n, pkg, "idna", "marker = \"os_name != 'nt'\"\n", "idna", 4);
+  struct pl_lockfile lf;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_lockfile_parse(text, (size_t)n, "pylock.toml", &lf, &err), -1);
+  assert_non_null(strstr(err->msg, "six (packages[0] and [1])"));
+  assert_null(strstr(err->msg, "idna")); /* told apart by their markers */
+  pl_error_free(&err);
+  pl_lockfile_free(&lf);
+}
+
 static void test_lockfile_reads_pip_lock_output(void **state) {
   size_t len;
   char *text = read_data("pip-lock.toml", &len);
@@ -316,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_lockfile_write_is_deterministic_whatever_the_input_order),
       cmocka_unit_test(test_lockfile_keeps_other_tools_tables),
       cmocka_unit_test(test_lockfile_keeps_auto_sync_when_rewritten),
+      cmocka_unit_test(test_lockfile_refuses_a_package_listed_twice_naming_each_pair),
       cmocka_unit_test(test_lockfile_reads_pip_lock_output),
       cmocka_unit_test(test_lockfile_reads_uv_export_and_keeps_markers),
       cmocka_unit_test(test_lockfile_reads_pdm_export_and_keeps_its_tool_table),
