@@ -113,8 +113,8 @@ static void print_summary(const struct summary *s, bool json) {
     if (s->status >= 0)
       pl_cli_info("pylock ci: %zu packages (generation %u, %zu fetched, %zu unpacked); sync %.0f "
                   "ms, verify %.0f ms, run %.0f ms; registry root %s",
-                  s->sync.packages, s->sync.generation, s->sync.fetched, s->sync.built,
-                  s->sync_ms, s->verify_ms, s->run_ms, s->root ? s->root : "-");
+                  s->sync.packages, s->sync.generation, s->sync.fetched, s->sync.built, s->sync_ms,
+                  s->verify_ms, s->run_ms, s->root ? s->root : "-");
     return;
   }
   /* One write: a reader of stderr gets the line whole. */
