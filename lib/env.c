@@ -150,26 +150,33 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
 
 /* May the interpreter at `python` run for this project?  pylock.toml names
  * it, and a pull request writes pylock.toml: never one in the project (or
- * anywhere someone else could write), and for a runner only the one it
- * chose or one root installed.  It runs in sandboxes only (interp.c). */
+ * anywhere someone else could write, or reached through such a place), and
+ * for a runner only the one it chose or one root installed.  It runs in
+ * sandboxes only (interp.c). */
 static int interpreter_allowed(const struct pl_env *e, const char *python, pl_error_t *err) {
+  static const char runner_hint[] = "on a runner, choose the interpreter: pylock ci --python PATH";
   if (python[0] != '/')
-    return pl_fail_hint(err, EPERM, "name it by its absolute path in [tool.pylock] python",
-                        "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE,
-                        python);
+    return pl_fail_hint(
+        err, EPERM,
+        e->runner ? runner_hint : "name it by its absolute path in [tool.pylock] python",
+        "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE, python);
   cleanup_free char *real = realpath(python, NULL);
   if (real == NULL) return pl_fail(err, errno, "interpreter %s", python);
   size_t n = strlen(e->root);
   if (strncmp(real, e->root, n) == 0 && (real[n] == '/' || real[n] == '\0'))
-    return pl_fail_hint(err, EPERM, "use an interpreter installed outside the project",
-                        "%s names the interpreter %s, which lies in the project itself",
-                        PL_LOCK_FILE, python);
-  if (pl_path_check_trusted(real, "interpreter", err) < 0) return -1;
+    return pl_fail_hint(
+        err, EPERM, e->runner ? runner_hint : "use an interpreter installed outside the project",
+        "%s names the interpreter %s, which lies in the project itself", PL_LOCK_FILE, python);
+  if (pl_interp_check_path(python, e->root, err) < 0)
+    return pl_error_set_hint(err, "%s",
+                             e->runner ? runner_hint
+                                       : "name an interpreter outside the project that only root "
+                                         "or you can change");
   if (e->runner && !(e->python && strcmp(e->python, python) == 0)) {
     struct stat st;
     if (stat(real, &st) < 0) return pl_fail(err, errno, "interpreter %s", python);
     if (st.st_uid != 0)
-      return pl_fail_hint(err, EPERM, "choose the runner's interpreter with: --python PATH",
+      return pl_fail_hint(err, EPERM, runner_hint,
                           "%s names the interpreter %s (owned by uid %u): on a runner, only one "
                           "root installed or one --python names is used",
                           PL_LOCK_FILE, python, (unsigned)st.st_uid);
