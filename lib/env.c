@@ -684,11 +684,14 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
     return pl_fail_hint(err, EPERM, "re-lock against what the registry signs now: pylock lock",
                         "%s %s: %s is not signed by %s (withdrawn, or never published there)",
                         p->name, p->version, w->name, e->lf.registry);
-  if (strcmp(t->sha256, w->sha256) != 0 || (w->has_size && w->size != t->length))
+  bool same_hash = strcmp(t->sha256, w->sha256) == 0;
+  if (!same_hash || (w->has_size && w->size != t->length))
     return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
-                        "%s: the registry signs sha256 %s and %llu bytes, but %s pins sha256 %s%s",
-                        w->name, t->sha256, (unsigned long long)t->length, PL_LOCK_FILE, w->sha256,
-                        w->has_size && w->size != t->length ? " and another length" : "");
+                        "%s %s: %s does not sign %s%s for %s, as %s pins; it signs sha256 %s, "
+                        "%llu bytes",
+                        p->name, p->version, e->lf.registry, same_hash ? "that length" : "sha256 ",
+                        same_hash ? "" : w->sha256, w->name, PL_LOCK_FILE, t->sha256,
+                        (unsigned long long)t->length);
   struct pl_wheel_filename fn;
   if (pl_wheel_filename_parse(w->name, &fn, err) < 0) return pl_error_wrap(err, "%s", p->name);
   bool same = pl_distname_equal(fn.name, strlen(fn.name), p->name, strlen(p->name)) &&
