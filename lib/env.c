@@ -454,9 +454,20 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (root == NULL && asprintf(&root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0)
     return pl_fail(err, ENOMEM, "trust");
   if (e->anchor == NULL && (e->anchor = strdup(root)) == NULL) return pl_fail(err, ENOMEM, "trust");
+  /* The versions seen (rollback and freeze protection) are kept per trusted
+   * root, not per address: a pylock.toml that moves the registry to another
+   * URL -- a mirror replaying old metadata that is still valid -- would
+   * otherwise start from nothing and bring back a target the registry has
+   * withdrawn since.  Every address of a registry is one repository. */
+  cleanup_free char *anchor = NULL;
+  size_t anchor_len = 0;
+  char anchor_hash[PL_SHA256_HEX], key[PL_SHA256_HEX + 8];
+  if (pl_read_file_at(AT_FDCWD, root, PL_TUF_ROOT_MAX, &anchor, &anchor_len, err) < 0 ||
+      pl_sha256_hex(anchor, anchor_len, anchor_hash, err) < 0)
+    return pl_error_wrap(err, "trusted root");
+  snprintf(key, sizeof key, "root:%s", anchor_hash);
   const char *ca = NULL;
-  if (pl_state_registry_path(&e->state, e->lf.registry, &state, err) < 0 ||
-      pl_config_ca_bundle(&ca, err) < 0)
+  if (pl_state_registry_path(&e->state, key, &state, err) < 0 || pl_config_ca_bundle(&ca, err) < 0)
     return -1;
   struct pl_tuf_options o = {.url = e->lf.registry,
                              .root_path = root,

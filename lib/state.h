@@ -52,9 +52,10 @@ void pl_state_close(struct pl_state *s);
  * caller's; returns the fd.  ENOENT when missing and !create. */
 int pl_state_subdir(const struct pl_state *s, const char *name, bool create, pl_error_t *err);
 
-/* STATE/registries/<first 32 hex digits of sha256(url)>: the TUF state of
- * the registry at url (created, checked); newly allocated. */
-int pl_state_registry_path(const struct pl_state *s, const char *url, char **path, pl_error_t *err);
+/* STATE/registries/<first 32 hex digits of sha256(key)>: the TUF state of
+ * the registry key names (env.c: its trusted root, whatever its address;
+ * created, checked); newly allocated. */
+int pl_state_registry_path(const struct pl_state *s, const char *key, char **path, pl_error_t *err);
 
 /* Is the directory or file open at fd the caller's and writable by nobody
  * else?  `path` names it in the error. */
