@@ -158,26 +158,33 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
 
 /* May the interpreter at `python` run for this project?  pylock.toml names
  * it, and a pull request writes pylock.toml: never one in the project (or
- * anywhere someone else could write), and for a runner only the one it
- * chose or one root installed.  It runs in sandboxes only (interp.c). */
+ * anywhere someone else could write, or reached through such a place), and
+ * for a runner only the one it chose or one root installed.  It runs in
+ * sandboxes only (interp.c). */
 static int interpreter_allowed(const struct pl_env *e, const char *python, pl_error_t *err) {
+  static const char runner_hint[] = "on a runner, choose the interpreter: pylock ci --python PATH";
   if (python[0] != '/')
-    return pl_fail_hint(err, EPERM, "name it by its absolute path in [tool.pylock] python",
-                        "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE,
-                        python);
+    return pl_fail_hint(
+        err, EPERM,
+        e->runner ? runner_hint : "name it by its absolute path in [tool.pylock] python",
+        "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE, python);
   cleanup_free char *real = realpath(python, NULL);
   if (real == NULL) return pl_fail(err, errno, "interpreter %s", python);
   size_t n = strlen(e->root);
   if (strncmp(real, e->root, n) == 0 && (real[n] == '/' || real[n] == '\0'))
-    return pl_fail_hint(err, EPERM, "use an interpreter installed outside the project",
-                        "%s names the interpreter %s, which lies in the project itself",
-                        PL_LOCK_FILE, python);
-  if (pl_path_check_trusted(real, "interpreter", err) < 0) return -1;
+    return pl_fail_hint(
+        err, EPERM, e->runner ? runner_hint : "use an interpreter installed outside the project",
+        "%s names the interpreter %s, which lies in the project itself", PL_LOCK_FILE, python);
+  if (pl_interp_check_path(python, e->root, err) < 0)
+    return pl_error_set_hint(err, "%s",
+                             e->runner ? runner_hint
+                                       : "name an interpreter outside the project that only root "
+                                         "or you can change");
   if (e->runner && !(e->python && strcmp(e->python, python) == 0)) {
     struct stat st;
     if (stat(real, &st) < 0) return pl_fail(err, errno, "interpreter %s", python);
     if (st.st_uid != 0)
-      return pl_fail_hint(err, EPERM, "choose the runner's interpreter with: --python PATH",
+      return pl_fail_hint(err, EPERM, runner_hint,
                           "%s names the interpreter %s (owned by uid %u): on a runner, only one "
                           "root installed or one --python names is used",
                           PL_LOCK_FILE, python, (unsigned)st.st_uid);
@@ -468,9 +475,20 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (root == NULL && asprintf(&root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0)
     return pl_fail(err, ENOMEM, "trust");
   if (e->anchor == NULL && (e->anchor = strdup(root)) == NULL) return pl_fail(err, ENOMEM, "trust");
+  /* The versions seen (rollback and freeze protection) are kept per trusted
+   * root, not per address: a pylock.toml that moves the registry to another
+   * URL -- a mirror replaying old metadata that is still valid -- would
+   * otherwise start from nothing and bring back a target the registry has
+   * withdrawn since.  Every address of a registry is one repository. */
+  cleanup_free char *anchor = NULL;
+  size_t anchor_len = 0;
+  char anchor_hash[PL_SHA256_HEX], key[PL_SHA256_HEX + 8];
+  if (pl_read_file_at(AT_FDCWD, root, PL_TUF_ROOT_MAX, &anchor, &anchor_len, err) < 0 ||
+      pl_sha256_hex(anchor, anchor_len, anchor_hash, err) < 0)
+    return pl_error_wrap(err, "trusted root");
+  snprintf(key, sizeof key, "root:%s", anchor_hash);
   const char *ca = NULL;
-  if (pl_state_registry_path(&e->state, e->lf.registry, &state, err) < 0 ||
-      pl_config_ca_bundle(&ca, err) < 0)
+  if (pl_state_registry_path(&e->state, key, &state, err) < 0 || pl_config_ca_bundle(&ca, err) < 0)
     return -1;
   struct pl_tuf_options o = {.url = e->lf.registry,
                              .root_path = root,
@@ -694,11 +712,14 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
     return pl_fail_hint(err, EPERM, "re-lock against what the registry signs now: pylock lock",
                         "%s %s: %s is not signed by %s (withdrawn, or never published there)",
                         p->name, p->version, w->name, e->lf.registry);
-  if (strcmp(t->sha256, w->sha256) != 0 || (w->has_size && w->size != t->length))
+  bool same_hash = strcmp(t->sha256, w->sha256) == 0;
+  if (!same_hash || (w->has_size && w->size != t->length))
     return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
-                        "%s: the registry signs sha256 %s and %llu bytes, but %s pins sha256 %s%s",
-                        w->name, t->sha256, (unsigned long long)t->length, PL_LOCK_FILE, w->sha256,
-                        w->has_size && w->size != t->length ? " and another length" : "");
+                        "%s %s: %s does not sign %s%s for %s, as %s pins; it signs sha256 %s, "
+                        "%llu bytes",
+                        p->name, p->version, e->lf.registry, same_hash ? "that length" : "sha256 ",
+                        same_hash ? "" : w->sha256, w->name, PL_LOCK_FILE, t->sha256,
+                        (unsigned long long)t->length);
   struct pl_wheel_filename fn;
   if (pl_wheel_filename_parse(w->name, &fn, err) < 0) return pl_error_wrap(err, "%s", p->name);
   bool same = pl_distname_equal(fn.name, strlen(fn.name), p->name, strlen(p->name)) &&

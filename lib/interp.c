@@ -191,6 +191,99 @@ const char *pl_interp_relative(const struct pl_interp *in, const char *abs) {
   return abs + n + 1;
 }
 
+#define INTERP_LINKS_MAX 40
+
+/* May only root or the caller replace entry `e` of directory `d`? */
+static bool entry_is_stable(const struct stat *d, const struct stat *e) {
+  uid_t me = getuid();
+  if (d->st_uid != 0 && d->st_uid != me) return false;
+  if (!(d->st_mode & (S_IWGRP | S_IWOTH))) return true;
+  /* Others may write d: only the sticky bit keeps them from an entry of ours. */
+  return (d->st_mode & S_ISVTX) && (e->st_uid == 0 || e->st_uid == me);
+}
+
+static bool path_in(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* A pylock.toml from a pull request names the interpreter, and the check
+ * below is only worth something if what runs later is what was checked:
+ * realpath() alone would accept /var/tmp/link/python3 (a link another user
+ * owns, pointing at /usr/bin today and at their script a moment later), or
+ * PROJECT/py -> /usr/bin/python3 (a link code in the project's sandbox can
+ * repoint before the next compileall writes the shared cache).  So the path
+ * is resolved here by hand, one name at a time, and every name it goes
+ * through must be one that only root or the caller can change. */
+int pl_interp_check_path(const char *python, const char *project, pl_error_t *err) {
+  char cur[PATH_MAX] = "", rest[PATH_MAX], cand[PATH_MAX], link[PATH_MAX];
+  struct stat dir, st;
+  int links = 0;
+  size_t off = 0;
+  if (python[0] != '/' || strlen(python) >= sizeof rest)
+    return pl_fail(err, EINVAL, "interpreter %s: not an absolute path", python);
+  memcpy(rest, python, strlen(python) + 1);
+  if (stat("/", &dir) < 0) return pl_fail(err, errno, "stat /");
+  st = dir;
+  for (;;) {
+    const char *p = rest + off;
+    while (*p == '/')
+      p++;
+    if (*p == '\0') break;
+    size_t n = strcspn(p, "/");
+    off = (size_t)(p - rest) + n;
+    if (n == 1 && p[0] == '.') continue;
+    if (n == 2 && p[0] == '.' && p[1] == '.') {
+      char *up = strrchr(cur, '/');
+      if (up) *up = '\0';
+      if (stat(cur[0] ? cur : "/", &dir) < 0) return pl_fail(err, errno, "stat %s", cur);
+      st = dir;
+      continue;
+    }
+    int w = snprintf(cand, sizeof cand, "%s/%.*s", cur, (int)n, p);
+    if (w < 0 || (size_t)w >= sizeof cand)
+      return pl_fail(err, ENAMETOOLONG, "interpreter %s", python);
+    if (lstat(cand, &st) < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);
+    if (!entry_is_stable(&dir, &st))
+      return pl_fail(err, EPERM,
+                     "interpreter %s: %s lies in %s (owned by uid %u, mode %04o), where "
+                     "someone else could replace it between pylock's check and its use",
+                     python, cand, cur[0] ? cur : "/", (unsigned)dir.st_uid,
+                     (unsigned)(dir.st_mode & 07777));
+    if (project && path_in(cand, project))
+      return pl_fail(err, EPERM,
+                     "interpreter %s: it is reached through the project %s, which code in its "
+                     "sandboxes can change",
+                     python, project);
+    if (S_ISLNK(st.st_mode)) {
+      ssize_t l = readlink(cand, link, sizeof link - 1);
+      if (l < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);
+      link[l] = '\0';
+      if (++links > INTERP_LINKS_MAX) return pl_fail(err, ELOOP, "interpreter %s", python);
+      w = snprintf(cand, sizeof cand, "%s%s", link, rest + off);
+      if (w < 0 || (size_t)w >= sizeof cand)
+        return pl_fail(err, ENAMETOOLONG, "interpreter %s", python);
+      memcpy(rest, cand, (size_t)w + 1);
+      off = 0;
+      if (link[0] == '/') {
+        cur[0] = '\0';
+        if (stat("/", &dir) < 0) return pl_fail(err, errno, "stat /");
+      }
+      continue;
+    }
+    memcpy(cur, cand, (size_t)w + 1);
+    dir = st;
+  }
+  if (!S_ISREG(st.st_mode))
+    return pl_fail(err, EINVAL, "interpreter %s: not a regular file", python);
+  if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return pl_fail(err, EPERM,
+                   "interpreter %s: %s is owned by uid %u with mode %04o: someone else could "
+                   "change it",
+                   python, cur, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+  return 0;
+}
+
 /* Run `python -I -c probe_script`, bounded in output and time, in a sandbox
  * where it can write nothing: the interpreter may be one a pull request's
  * pylock.toml names. */

@@ -23,6 +23,14 @@ int pl_interp_default(char **python, pl_error_t *err);
 /* Resolve a name ("python3", "3.12") or path to an absolute executable path. */
 int pl_interp_resolve(const char *name, char **python, pl_error_t *err);
 
+/* Is `python` an interpreter pylock may run for a project: an absolute path
+ * whose every name on the way -- each directory, each symbolic link and
+ * what it points to, the file -- only root or the caller can change, none
+ * of them in `project` (code in the project's sandboxes can write there;
+ * NULL: no project), the file regular and writable by no one else.  What is
+ * checked is then what runs: nobody else can swap it in between. */
+int pl_interp_check_path(const char *python, const char *project, pl_error_t *err);
+
 /* Run the interpreter once to learn its version, prefix and scheme paths.
  * Refuses a virtual environment's interpreter and scheme paths outside the
  * prefix.  cache_fd: the state root's probe cache (STATE/interp), or -1. */

@@ -153,10 +153,10 @@ int pl_state_subdir(const struct pl_state *s, const char *name, bool create, pl_
   return fd;
 }
 
-int pl_state_registry_path(const struct pl_state *s, const char *url, char **path,
+int pl_state_registry_path(const struct pl_state *s, const char *key, char **path,
                            pl_error_t *err) {
   char hash[PL_SHA256_HEX], rel[64];
-  if (pl_sha256_hex(url, strlen(url), hash, err) < 0) return -1;
+  if (pl_sha256_hex(key, strlen(key), hash, err) < 0) return -1;
   snprintf(rel, sizeof rel, "%s/%.32s", PL_STATE_REGISTRIES, hash);
   int fd = pl_state_subdir(s, rel, true, err);
   if (fd < 0) return -1;

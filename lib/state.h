@@ -60,9 +60,10 @@ int pl_state_scratch(const struct pl_state *s, const char *what, char **path, in
 /* Remove every scratch directory whose maker is gone (its lock is free). */
 void pl_state_sweep_scratch(const struct pl_state *s);
 
-/* STATE/registries/<first 32 hex digits of sha256(url)>: the TUF state of
- * the registry at url (created, checked); newly allocated. */
-int pl_state_registry_path(const struct pl_state *s, const char *url, char **path, pl_error_t *err);
+/* STATE/registries/<first 32 hex digits of sha256(key)>: the TUF state of
+ * the registry key names (env.c: its trusted root, whatever its address;
+ * created, checked); newly allocated. */
+int pl_state_registry_path(const struct pl_state *s, const char *key, char **path, pl_error_t *err);
 
 /* Is the directory or file open at fd the caller's and writable by nobody
  * else?  `path` names it in the error. */

@@ -190,7 +190,7 @@ static int init_project(const char *dir, const char *python_opt, struct registry
   }
   if ((python_opt ? pl_interp_resolve(python_opt, &python, err) : pl_interp_default(&python, err)) <
           0 ||
-      registry_load(reg, err) < 0 ||
+      pl_interp_check_path(python, root, err) < 0 || registry_load(reg, err) < 0 ||
       (probe_cache = pl_state_subdir(&st, PL_STATE_INTERP, true, err)) < 0 ||
       pl_interp_probe(python, probe_cache, &in, err) < 0)
     goto out;

@@ -71,8 +71,10 @@ http {
 }
 EOF
     # The master binds before it daemonizes: once this returns 0 the
-    # ports answer.
-    if /usr/sbin/nginx -p "$d" -c "$d/nginx.conf" -e stderr 2>"$d/start.log"; then
+    # ports answer.  Without bats' descriptors (3, 4): should a test file
+    # die before its teardown_file, the daemon must not hold bats' output
+    # open, or the run never ends (integration/run then stops it).
+    if /usr/sbin/nginx -p "$d" -c "$d/nginx.conf" -e stderr 2>"$d/start.log" 3>&- 4>&-; then
       NGINX_DIR=$d NGINX_HTTP="http://127.0.0.1:$http" NGINX_HTTPS="https://127.0.0.1:$https"
       NGINX_CA="$d/tls/ca.pem"
       export NGINX_DIR NGINX_HTTP NGINX_HTTPS NGINX_CA

@@ -155,6 +155,10 @@ flip_middle_byte() {
 
 @test "install_of_a_newer_version_in_the_registry_upgrades_the_package" {
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg" # its own registry: it gets a newer six
+  # A fork signed with the same keys is the same repository to TUF (whose
+  # versions seen are kept per root): its own state, not to roll the
+  # fixture registry back for the tests after this one.
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
   "$PL" -q -C "$PROJ" install six
   assert_eq "$(installed_set)" "six==1.16.0"
