@@ -169,7 +169,7 @@ _pylock() {
   case $cmd in
   init) opts="-p --python --registry --root --trusted -h --help" ;;
   lock) opts="--check -h --help" ;;
-  sync) opts="--frozen --offline --trusted --repair -h --help" ;;
+  sync) opts="--frozen --python --offline --trusted --repair -h --help" ;;
   shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
   info)

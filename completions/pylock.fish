@@ -143,7 +143,7 @@ for cmd in sync ci
     complete -c pylock -n "__pylock_using $cmd" -l offline -d 'Use the metadata as last verified; fetch nothing'
     complete -c pylock -n "__pylock_using $cmd" -l trusted -x -a '(__pylock_trusted)' -d 'Anchor to a root added with pylock trust add'
 end
-complete -c pylock -n '__pylock_using ci' -l python -r -F -d 'The interpreter to build on'
+complete -c pylock -n '__pylock_using ci; or __pylock_using sync' -l python -r -F -d 'The interpreter to build on'
 complete -c pylock -n '__pylock_using remove' -a '(__pylock_requested)' -d 'Requested package'
 for cmd in run shell ci
     complete -c pylock -n "__pylock_using $cmd" -s s -l strict -d 'Home read-only but the project, no network or sockets'

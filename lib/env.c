@@ -162,7 +162,8 @@ static int migrate_old_state(struct pl_env *e, pl_error_t *err) {
  * for a runner only the one it chose or one root installed.  It runs in
  * sandboxes only (interp.c). */
 static int interpreter_allowed(const struct pl_env *e, const char *python, pl_error_t *err) {
-  static const char runner_hint[] = "on a runner, choose the interpreter: pylock ci --python PATH";
+  static const char runner_hint[] = "on a runner, choose the interpreter: pylock ci --python PATH "
+                                    "(or sync --frozen --python PATH)";
   if (python[0] != '/')
     return pl_fail_hint(
         err, EPERM,

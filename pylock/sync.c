@@ -10,23 +10,25 @@
 #include "project.h"
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: pylock sync [--frozen] [--offline] [--trusted NAME] [--repair]\n\n"
-          "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
-          "from the shared cache or is fetched through the registry and verified (signed\n"
-          "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
-          "current one and switched to with one rename. Runs in progress keep the generation\n"
-          "they started with. A project without state (a fresh checkout) gets it.\n\n"
-          "Options:\n"
-          "  --frozen        fail if pylock.toml is stale for [tool.pylock] requested; never\n"
-          "                  re-lock; trust only the interpreter and the registry root this\n"
-          "                  machine trusts, as 'pylock ci' does\n"
-          "  --offline       use the registry's metadata as last verified; fetch nothing\n"
-          "  --trusted NAME  anchor to this root of 'pylock trust'\n"
-          "  --repair        rebuild the environment, checking every byte of the cache\n"
-          "                  trees it uses; damaged trees and wheels are built or fetched\n"
-          "                  again\n"
-          "  -h, --help      print this help and exit\n");
+  fprintf(
+      out,
+      "usage: pylock sync [--frozen] [--python PATH] [--offline] [--trusted NAME] [--repair]\n\n"
+      "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
+      "from the shared cache or is fetched through the registry and verified (signed\n"
+      "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
+      "current one and switched to with one rename. Runs in progress keep the generation\n"
+      "they started with. A project without state (a fresh checkout) gets it.\n\n"
+      "Options:\n"
+      "  --frozen        fail if pylock.toml is stale for [tool.pylock] requested; never\n"
+      "                  re-lock; trust only the interpreter and the registry root this\n"
+      "                  machine trusts, as 'pylock ci' does\n"
+      "  --python PATH   with --frozen: the interpreter to build on, instead of the lock's\n"
+      "  --offline       use the registry's metadata as last verified; fetch nothing\n"
+      "  --trusted NAME  anchor to this root of 'pylock trust'\n"
+      "  --repair        rebuild the environment, checking every byte of the cache\n"
+      "                  trees it uses; damaged trees and wheels are built or fetched\n"
+      "                  again\n"
+      "  -h, --help      print this help and exit\n");
 }
 
 void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h) {
@@ -130,10 +132,13 @@ out:
 }
 
 int pl_cmd_sync(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"frozen", no_argument, NULL, 'f'},        {"offline", no_argument, NULL, 'o'},
-      {"trusted", required_argument, NULL, 't'}, {"repair", no_argument, NULL, 'r'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"frozen", no_argument, NULL, 'f'},
+                                       {"offline", no_argument, NULL, 'o'},
+                                       {"trusted", required_argument, NULL, 't'},
+                                       {"repair", no_argument, NULL, 'r'},
+                                       {"python", required_argument, NULL, 'p'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   struct pl_sync_opts so = {0};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -142,11 +147,15 @@ int pl_cmd_sync(int argc, char **argv) {
     case 'o': so.offline = true; break;
     case 't': so.trusted = optarg; break;
     case 'r': so.repair = true; break;
+    case 'p': so.python = optarg; break;
     case 'h': usage(stdout); return PL_EXIT_OK;
     default: return pl_cli_bad_option("sync", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("sync", "unexpected argument '%s'", argv[optind]);
+  if (so.python && !so.frozen)
+    return pl_cli_usage_error("sync", "--python goes with --frozen (elsewhere the interpreter is "
+                                      "the project's: pylock init --python PATH)");
   pl_error_t err = NULL;
   struct pl_sync_result res;
   if (pl_sync_project(&so, &res, NULL, &err) < 0) return pl_cli_report("sync", &err);

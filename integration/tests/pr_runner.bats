@@ -140,6 +140,8 @@ assert_no_environment() {
   done
   [ -z "$(served)" ] || { echo "fetched: $(served)"; return 1; }
   # The runner's own interpreter: the checkout's is never even looked at.
+  run --separate-stderr timeout 120 "$PL" -C "$CO" sync --frozen --python "$PY"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   run --separate-stderr timeout 120 "$PL" -C "$CO" ci --python "$PY" -- python3 -c 'import six'
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_attacker_never_ran
