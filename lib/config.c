@@ -92,10 +92,10 @@ static int path_value(const struct pl_toml *v, const char *where, const char *na
   size_t len;
   const char *s = pl_toml_as_string(v, &len);
   if (s == NULL)
-    return pl_fail(err, EINVAL, "%s: %s must be a string (an absolute path), not %s", where, name,
+    return pl_fail(err, 0, "%s: %s must be a string (an absolute path), not %s", where, name,
                    pl_toml_type_name(pl_toml_type(v)));
   if (len == 0 || s[0] != '/' || memchr(s, '\0', len) || len > PL_CONFIG_PATH_MAX)
-    return pl_fail(err, EINVAL, "%s: %s must be an absolute path", where, name);
+    return pl_fail(err, 0, "%s: %s must be an absolute path", where, name);
   *out = strndup(s, len);
   return *out ? 0 : pl_fail(err, ENOMEM, "%s", where);
 }
@@ -105,7 +105,7 @@ static int path_value(const struct pl_toml *v, const char *where, const char *na
 static int path_list(const struct pl_toml *v, const char *where, const char *name, bool star_ok,
                      char ***list, size_t *n, pl_error_t *err) {
   if (pl_toml_type(v) != PL_TOML_ARRAY)
-    return pl_fail(err, EINVAL, "%s: %s must be a list of absolute paths, not %s", where, name,
+    return pl_fail(err, 0, "%s: %s must be a list of absolute paths, not %s", where, name,
                    pl_toml_type_name(pl_toml_type(v)));
   size_t count = pl_toml_count(v);
   if (*n + count > PL_CONFIG_LIST_MAX)
@@ -119,8 +119,8 @@ static int path_list(const struct pl_toml *v, const char *where, const char *nam
     bool star = star_ok && s && len == 1 && s[0] == '*';
     if (s == NULL || len == 0 || (s[0] != '/' && !star) || memchr(s, '\0', len) ||
         len > PL_CONFIG_PATH_MAX)
-      return pl_fail(err, EINVAL, "%s: %s: entry %zu must be an absolute path%s", where, name,
-                     i + 1, star_ok ? " or \"*\"" : "");
+      return pl_fail(err, 0, "%s: %s: entry %zu must be an absolute path%s", where, name, i + 1,
+                     star_ok ? " or \"*\"" : "");
     if ((l[*n] = strndup(s, len)) == NULL) return pl_fail(err, ENOMEM, "%s", where);
     (*n)++;
   }
@@ -137,8 +137,8 @@ static int parse_key(const char *key, size_t klen, const struct pl_toml *v, cons
   if (key_is(key, klen, "keepalive")) {
     int64_t n;
     if (pl_toml_as_integer(v, &n) < 0 || n < 0 || n > PL_CONFIG_KEEPALIVE_MAX)
-      return pl_fail(err, EINVAL, "%s: keepalive must be a whole number of seconds from 0 to %d",
-                     where, PL_CONFIG_KEEPALIVE_MAX);
+      return pl_fail(err, 0, "%s: keepalive must be a whole number of seconds from 0 to %d", where,
+                     PL_CONFIG_KEEPALIVE_MAX);
     next->keepalive = (int)n;
   } else if (key_is(key, klen, "state-dir")) {
     free(next->state_dir);
@@ -149,14 +149,14 @@ static int parse_key(const char *key, size_t klen, const struct pl_toml *v, cons
   } else if (key_is(key, klen, "strict")) {
     bool b;
     if (pl_toml_as_bool(v, &b) < 0)
-      return pl_fail(err, EINVAL, "%s: strict must be true or false", where);
+      return pl_fail(err, 0, "%s: strict must be true or false", where);
     next->strict = b;
   } else if (key_is(key, klen, "allow-write")) {
     return path_list(v, where, "allow-write", false, &next->allow_write, &next->nallow_write, err);
   } else if (key_is(key, klen, "safe-directories")) {
     return path_list(v, where, "safe-directories", true, &next->safe_dirs, &next->nsafe_dirs, err);
   } else if (key_is(key, klen, "cache-dir")) {
-    return pl_fail_hint(err, EINVAL,
+    return pl_fail_hint(err, 0,
                         "rename it state-dir: the cache now lives in pylock's state directory, "
                         "with everything else pylock trusts (pylock-config(5))",
                         "%s: cache-dir is no longer a setting", where);
@@ -164,8 +164,8 @@ static int parse_key(const char *key, size_t klen, const struct pl_toml *v, cons
     /* A misspelt key must not silently do nothing. */
     char shown[80];
     show_key(key, klen, shown, sizeof shown);
-    return pl_fail_hint(err, EINVAL, "see pylock-config(5)",
-                        "%s: unknown key '%s' (known keys: %s)", where, shown, PL_CONFIG_KEYS);
+    return pl_fail_hint(err, 0, "see pylock-config(5)", "%s: unknown key '%s' (known keys: %s)",
+                        where, shown, PL_CONFIG_KEYS);
   }
   return 0;
 }

@@ -166,7 +166,7 @@ static int interpreter_allowed(const struct pl_env *e, const char *python, pl_er
                                     "(or sync --frozen --python PATH)";
   if (python[0] != '/')
     return pl_fail_hint(
-        err, EPERM,
+        err, PL_REFUSED,
         e->runner ? runner_hint : "name it by its absolute path in [tool.pylock] python",
         "%s names the interpreter \"%s\", not an absolute path", PL_LOCK_FILE, python);
   cleanup_free char *real = realpath(python, NULL);
@@ -174,7 +174,8 @@ static int interpreter_allowed(const struct pl_env *e, const char *python, pl_er
   size_t n = strlen(e->root);
   if (strncmp(real, e->root, n) == 0 && (real[n] == '/' || real[n] == '\0'))
     return pl_fail_hint(
-        err, EPERM, e->runner ? runner_hint : "use an interpreter installed outside the project",
+        err, PL_REFUSED,
+        e->runner ? runner_hint : "use an interpreter installed outside the project",
         "%s names the interpreter %s, which lies in the project itself", PL_LOCK_FILE, python);
   if (pl_interp_check_path(python, e->root, err) < 0)
     return pl_error_set_hint(err, "%s",
@@ -185,7 +186,7 @@ static int interpreter_allowed(const struct pl_env *e, const char *python, pl_er
     struct stat st;
     if (stat(real, &st) < 0) return pl_fail(err, errno, "interpreter %s", python);
     if (st.st_uid != 0)
-      return pl_fail_hint(err, EPERM, runner_hint,
+      return pl_fail_hint(err, PL_REFUSED, runner_hint,
                           "%s names the interpreter %s (owned by uid %u): on a runner, only one "
                           "root installed or one --python names is used",
                           PL_LOCK_FILE, python, (unsigned)st.st_uid);
@@ -269,7 +270,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
    * interpreter it records must pass this job's rules, and be the one named. */
   const char *want = e->python ? e->python : e->lf.python;
   if (e->runner && want && strcmp(want, e->in.python) != 0)
-    return pl_fail_hint(err, EPERM, "remove the project's state, then run again: rm -rf %s",
+    return pl_fail_hint(err, PL_REFUSED, "remove the project's state, then run again: rm -rf %s",
                         "the environment of %s was made for the interpreter %s, not %s", e->root,
                         e->in.python, want);
   if (e->runner && interpreter_allowed(e, e->in.python, err) < 0) return -1;
@@ -371,9 +372,9 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
   for (size_t i = 0; same && i < nids; i++)
     same = strcmp(ids[i], e->lf.root_keyids[i]) == 0;
   if (!same) {
-    pl_fail_hint(err, EPERM, "if the registry rotated its keys legitimately, re-pin: pylock init",
-                 "%s/1.root.json is signed by other root keys than %s pins", e->lf.registry,
-                 PL_LOCK_FILE);
+    pl_fail_hint(
+        err, PL_REFUSED, "if the registry rotated its keys legitimately, re-pin: pylock init",
+        "%s/1.root.json is signed by other root keys than %s pins", e->lf.registry, PL_LOCK_FILE);
     goto out;
   }
   /* Trusted on first use: marked so, since a runner must not take it. */
@@ -446,7 +447,7 @@ static int runner_root(struct pl_env *e, char **root, pl_error_t *err) {
       return pl_fail(err, ENOMEM, "trust");
     return 0;
   }
-  return pl_fail_hint(err, EPERM,
+  return pl_fail_hint(err, PL_REFUSED,
                       "trust the registry's root on this runner: pylock trust add ROOT.json "
                       "--name NAME (or pass --trusted NAME)",
                       "no root this runner trusts vouches for %s: a pull request's pylock.toml "
@@ -710,12 +711,12 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
                         const struct pl_lock_wheel *w, pl_error_t *err) {
   const struct pl_tuf_target *t = NULL;
   if (pl_tuf_find_target(e->tuf, w->name, &t, err) < 0)
-    return pl_fail_hint(err, EPERM, "re-lock against what the registry signs now: pylock lock",
+    return pl_fail_hint(err, PL_REFUSED, "re-lock against what the registry signs now: pylock lock",
                         "%s %s: %s is not signed by %s (withdrawn, or never published there)",
                         p->name, p->version, w->name, e->lf.registry);
   bool same_hash = strcmp(t->sha256, w->sha256) == 0;
   if (!same_hash || (w->has_size && w->size != t->length))
-    return pl_fail_hint(err, EPERM, "re-lock with: pylock lock",
+    return pl_fail_hint(err, PL_REFUSED, "re-lock with: pylock lock",
                         "%s %s: %s does not sign %s%s for %s, as %s pins; it signs sha256 %s, "
                         "%llu bytes",
                         p->name, p->version, e->lf.registry, same_hash ? "that length" : "sha256 ",
@@ -727,7 +728,7 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
               same_version(fn.version, p->version);
   pl_wheel_filename_free(&fn);
   if (!same)
-    return pl_fail(err, EPERM, "%s is not a wheel of %s %s, as %s says", w->name, p->name,
+    return pl_fail(err, PL_REFUSED, "%s is not a wheel of %s %s, as %s says", w->name, p->name,
                    p->version, PL_LOCK_FILE);
   return 0;
 }

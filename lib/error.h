@@ -7,6 +7,9 @@
 #ifndef PYLOCK_ERROR_H
 #define PYLOCK_ERROR_H
 
+#include <errno.h>
+#include <stdbool.h>
+
 #include <stdarg.h>
 
 struct pl_error {
@@ -15,6 +18,17 @@ struct pl_error {
   char *hint; /* how to fix it, or NULL */
 };
 typedef struct pl_error *pl_error_t;
+
+/* errnum of a refusal pylock decides itself (a policy: an untrusted owner,
+ * an unsigned pin): shown without any system error text, since no system
+ * call failed.  Test for it with errnum == PL_REFUSED. */
+#define PL_REFUSED (-EPERM)
+
+/* Is err of errno class e, shown with its system text (e) or without (-e:
+ * an HTTP 404 is "absent" but no system call said so)? */
+static inline bool pl_error_is(const struct pl_error *err, int e) {
+  return err && (err->errnum == e || err->errnum == -e);
+}
 
 /* Fill *err (freeing what it held) and return -1. errnum 0 means no errno. */
 int pl_fail(pl_error_t *err, int errnum, const char *fmt, ...)

@@ -231,8 +231,8 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
                    (unsigned long long)max);
   if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK && status != 200)) {
     if (status == 403 || status == 404 || status == 410)
-      return pl_fail(err, ENOENT, "%s: HTTP %ld", url, status);
-    return pl_fail(err, EIO, "%s: HTTP %ld", url, status);
+      return pl_fail(err, -ENOENT, "%s: HTTP %ld", url, status); /* absent, no errno text */
+    return pl_fail(err, -EIO, "%s: HTTP %ld", url, status);
   }
   curl_off_t took_us = 0;
   if (rc == CURLE_OPERATION_TIMEDOUT &&

@@ -87,7 +87,7 @@ int pl_trusted_wheel_check_metadata(struct pl_tuf *t, const char *target,
   const struct pl_tuf_target *e;
   *present = false;
   if (pl_tuf_find_target(t, name, &e, err) < 0) {
-    if ((*err)->errnum != ENOENT) return -1;
+    if (!pl_error_is(*err, ENOENT)) return -1;
     pl_error_free(err);
     return 0;
   }

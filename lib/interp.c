@@ -245,13 +245,13 @@ int pl_interp_check_path(const char *python, const char *project, pl_error_t *er
       return pl_fail(err, ENAMETOOLONG, "interpreter %s", python);
     if (lstat(cand, &st) < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);
     if (!entry_is_stable(&dir, &st))
-      return pl_fail(err, EPERM,
+      return pl_fail(err, PL_REFUSED,
                      "interpreter %s: %s lies in %s (owned by uid %u, mode %04o), where "
                      "someone else could replace it between pylock's check and its use",
                      python, cand, cur[0] ? cur : "/", (unsigned)dir.st_uid,
                      (unsigned)(dir.st_mode & 07777));
     if (project && path_in(cand, project))
-      return pl_fail(err, EPERM,
+      return pl_fail(err, PL_REFUSED,
                      "interpreter %s: it is reached through the project %s, which code in its "
                      "sandboxes can change",
                      python, project);
@@ -277,7 +277,7 @@ int pl_interp_check_path(const char *python, const char *project, pl_error_t *er
   if (!S_ISREG(st.st_mode))
     return pl_fail(err, EINVAL, "interpreter %s: not a regular file", python);
   if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    return pl_fail(err, EPERM,
+    return pl_fail(err, PL_REFUSED,
                    "interpreter %s: %s is owned by uid %u with mode %04o: someone else could "
                    "change it",
                    python, cur, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));

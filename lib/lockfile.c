@@ -75,8 +75,8 @@ static int opt_string(const struct pl_toml *t, const char *key, const char *wher
   if (v == NULL) return 0;
   size_t len;
   const char *s = pl_toml_as_string(v, &len);
-  if (s == NULL) return pl_fail(err, EINVAL, "%s: %s must be a string", where, key);
-  if (memchr(s, '\0', len)) return pl_fail(err, EINVAL, "%s: %s holds a NUL character", where, key);
+  if (s == NULL) return pl_fail(err, 0, "%s: %s must be a string", where, key);
+  if (memchr(s, '\0', len)) return pl_fail(err, 0, "%s: %s holds a NUL character", where, key);
   if ((*out = strndup(s, len)) == NULL) return pl_fail(err, ENOMEM, "%s", where);
   return 0;
 }
@@ -85,7 +85,7 @@ static int opt_bool(const struct pl_toml *t, const char *key, const char *where,
                     pl_error_t *err) {
   const struct pl_toml *v = pl_toml_get_key(t, key, strlen(key));
   if (v && pl_toml_as_bool(v, out) < 0)
-    return pl_fail(err, EINVAL, "%s: %s must be true or false", where, key);
+    return pl_fail(err, 0, "%s: %s must be true or false", where, key);
   return 0;
 }
 
@@ -95,7 +95,7 @@ static int string_array(const struct pl_toml *t, const char *key, const char *wh
   *out = NULL, *n = 0;
   if (a == NULL) return 0;
   if (pl_toml_type(a) != PL_TOML_ARRAY)
-    return pl_fail(err, EINVAL, "%s: %s must be an array of strings", where, key);
+    return pl_fail(err, 0, "%s: %s must be an array of strings", where, key);
   size_t cnt = pl_toml_count(a);
   if (cnt > max) return pl_fail(err, E2BIG, "%s: %s has more than %zu entries", where, key, max);
   char **v = calloc(cnt ? cnt : 1, sizeof *v);
@@ -105,7 +105,7 @@ static int string_array(const struct pl_toml *t, const char *key, const char *wh
     const char *s = pl_toml_as_string(pl_toml_at(a, i), &len);
     if (s == NULL || memchr(s, '\0', len) || (v[i] = strndup(s, len)) == NULL) {
       free_strv(v, i);
-      return pl_fail(err, EINVAL, "%s: %s[%zu] must be a string", where, key, i);
+      return pl_fail(err, 0, "%s: %s[%zu] must be a string", where, key, i);
     }
   }
   *out = v, *n = cnt;
@@ -134,42 +134,41 @@ static int parse_wheel(const struct pl_toml *w, const char *pkg, struct pl_lock_
                        pl_error_t *err) {
   char where[PL_DISTNAME_MAX + 32];
   snprintf(where, sizeof where, "package %s: wheel", pkg);
-  if (pl_toml_type(w) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
+  if (pl_toml_type(w) != PL_TOML_TABLE) return pl_fail(err, 0, "%s must be a table", where);
   if (opt_string(w, "name", where, &out->name, err) < 0 ||
       opt_string(w, "url", where, &out->url, err) < 0 ||
       opt_string(w, "path", where, &out->path, err) < 0)
     return -1;
   if (out->url == NULL && out->path == NULL)
-    return pl_fail(err, EINVAL, "%s has neither url nor path", where);
+    return pl_fail(err, 0, "%s has neither url nor path", where);
   if (out->name == NULL) {
     out->name = url_basename(out->url ? out->url : out->path);
-    if (out->name == NULL) return pl_fail(err, EINVAL, "%s: no file name in its url/path", where);
+    if (out->name == NULL) return pl_fail(err, 0, "%s: no file name in its url/path", where);
   }
   struct pl_wheel_filename fn;
   if (pl_wheel_filename_parse(out->name, &fn, err) < 0)
     return pl_error_wrap(err, "package %s", pkg);
   bool same = pl_distname_equal(fn.name, strlen(fn.name), pkg, strlen(pkg));
   pl_wheel_filename_free(&fn);
-  if (!same)
-    return pl_fail(err, EINVAL, "package %s: wheel %s is another project's", pkg, out->name);
+  if (!same) return pl_fail(err, 0, "package %s: wheel %s is another project's", pkg, out->name);
   const struct pl_toml *size = pl_toml_get_key(w, "size", 4);
   if (size) {
     int64_t v;
     if (pl_toml_as_integer(size, &v) < 0 || v < 0)
-      return pl_fail(err, EINVAL, "%s %s: size must be a non-negative integer", where, out->name);
+      return pl_fail(err, 0, "%s %s: size must be a non-negative integer", where, out->name);
     out->size = (uint64_t)v, out->has_size = true;
   }
   const struct pl_toml *hashes = pl_toml_get_key(w, "hashes", 6);
   if (hashes == NULL || pl_toml_type(hashes) != PL_TOML_TABLE)
-    return pl_fail(err, EINVAL, "%s %s has no hashes table", where, out->name);
+    return pl_fail(err, 0, "%s %s has no hashes table", where, out->name);
   size_t hlen;
   const char *h = pl_toml_as_string(pl_toml_get_key(hashes, "sha256", 6), &hlen);
   if (h == NULL)
-    return pl_fail_hint(err, EINVAL, "re-lock with a tool that records sha256 hashes",
+    return pl_fail_hint(err, 0, "re-lock with a tool that records sha256 hashes",
                         "%s %s has no sha256 hash (pylock checks every wheel by sha256)", where,
                         out->name);
   if (!is_hex64(h, hlen))
-    return pl_fail(err, EINVAL, "%s %s: hashes.sha256 is not 64 hex digits", where, out->name);
+    return pl_fail(err, 0, "%s %s: hashes.sha256 is not 64 hex digits", where, out->name);
   for (size_t i = 0; i < 64; i++)
     out->sha256[i] = (char)(h[i] >= 'A' && h[i] <= 'F' ? h[i] - 'A' + 'a' : h[i]);
   out->sha256[64] = '\0';
@@ -180,11 +179,11 @@ static int parse_package(const struct pl_toml *p, size_t index, struct pl_lock_p
                          pl_error_t *err) {
   char where[64];
   snprintf(where, sizeof where, "packages[%zu]", index);
-  if (pl_toml_type(p) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
+  if (pl_toml_type(p) != PL_TOML_TABLE) return pl_fail(err, 0, "%s must be a table", where);
   if (opt_string(p, "name", where, &out->name, err) < 0) return -1;
-  if (out->name == NULL) return pl_fail(err, EINVAL, "%s has no name", where);
+  if (out->name == NULL) return pl_fail(err, 0, "%s has no name", where);
   if (!pl_distname_valid(out->name, strlen(out->name)))
-    return pl_fail(err, EINVAL, "%s: '%s' is not a valid project name", where, out->name);
+    return pl_fail(err, 0, "%s: '%s' is not a valid project name", where, out->name);
   snprintf(where, sizeof where, "package %.40s", out->name);
   if (opt_string(p, "version", where, &out->version, err) < 0 ||
       opt_string(p, "index", where, &out->index, err) < 0 ||
@@ -196,22 +195,21 @@ static int parse_package(const struct pl_toml *p, size_t index, struct pl_lock_p
   static const char *const kinds[][2] = {{"vcs", "a"}, {"directory", "a"}, {"archive", "an"}};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
     if (pl_toml_get_key(p, kinds[k][0], strlen(kinds[k][0])))
-      return pl_fail_hint(err, EINVAL, "lock it from a registry that publishes its wheels",
+      return pl_fail_hint(err, 0, "lock it from a registry that publishes its wheels",
                           "pylock installs wheels only; %s is locked as %s %s", out->name,
                           kinds[k][1], kinds[k][0]);
   const struct pl_toml *wheels = pl_toml_get_key(p, "wheels", 6);
   if (wheels == NULL || (pl_toml_type(wheels) == PL_TOML_ARRAY && pl_toml_count(wheels) == 0)) {
     if (pl_toml_get_key(p, "sdist", 5))
-      return pl_fail_hint(err, EINVAL, "lock it from a registry that publishes its wheels",
+      return pl_fail_hint(err, 0, "lock it from a registry that publishes its wheels",
                           "pylock installs wheels only; %s is locked as an sdist", out->name);
-    return pl_fail(err, EINVAL, "pylock installs wheels only; %s is locked with no wheel",
-                   out->name);
+    return pl_fail(err, 0, "pylock installs wheels only; %s is locked with no wheel", out->name);
   }
-  if (out->version == NULL) return pl_fail(err, EINVAL, "%s has no version", where);
+  if (out->version == NULL) return pl_fail(err, 0, "%s has no version", where);
   if (!pl_version_valid(out->version, strlen(out->version)))
-    return pl_fail(err, EINVAL, "%s: '%s' is not a valid version", where, out->version);
+    return pl_fail(err, 0, "%s: '%s' is not a valid version", where, out->version);
   if (pl_toml_type(wheels) != PL_TOML_ARRAY)
-    return pl_fail(err, EINVAL, "%s: wheels must be an array of tables", where);
+    return pl_fail(err, 0, "%s: wheels must be an array of tables", where);
   size_t n = pl_toml_count(wheels);
   if (n > PL_LOCK_MAX_WHEELS)
     return pl_fail(err, E2BIG, "%s has more than %d wheels", where, PL_LOCK_MAX_WHEELS);
@@ -222,7 +220,7 @@ static int parse_package(const struct pl_toml *p, size_t index, struct pl_lock_p
   }
   const struct pl_toml *req = pl_toml_get(p, "tool.pylock.requested");
   if (req && pl_toml_as_bool(req, &out->requested) < 0)
-    return pl_fail(err, EINVAL, "%s: tool.pylock.requested must be a boolean", where);
+    return pl_fail(err, 0, "%s: tool.pylock.requested must be a boolean", where);
   return 0;
 }
 
@@ -256,8 +254,7 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
   case PL_TOML_DATE_LOCAL:
   case PL_TOML_TIME_LOCAL: {
     char text[64];
-    if (pl_toml_datetime_text(v, text, sizeof text) < 0)
-      return pl_fail(err, EINVAL, "date/time value");
+    if (pl_toml_datetime_text(v, text, sizeof text) < 0) return pl_fail(err, 0, "date/time value");
     return pl_toml_add_datetime(parent, key, text, err);
   }
   case PL_TOML_TABLE: {
@@ -285,7 +282,7 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
     return 0;
   }
   }
-  return pl_fail(err, EINVAL, "unknown TOML type");
+  return pl_fail(err, 0, "unknown TOML type");
 }
 
 /* [tool.pylock.sandbox]: a project may only tighten the sandbox its user
@@ -293,7 +290,7 @@ static int copy_value(struct pl_toml *parent, const char *key, const struct pl_t
 static int parse_sandbox(const struct pl_toml *sb, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock.sandbox";
   if (sb == NULL) return 0;
-  if (pl_toml_type(sb) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
+  if (pl_toml_type(sb) != PL_TOML_TABLE) return pl_fail(err, 0, "%s must be a table", where);
   for (size_t i = 0; i < pl_toml_count(sb); i++) {
     size_t klen;
     const char *k = pl_toml_key_at(sb, i, &klen);
@@ -301,7 +298,7 @@ static int parse_sandbox(const struct pl_toml *sb, struct pl_lockfile *out, pl_e
     if (pl_toml_as_bool(pl_toml_at(sb, i), &b) < 0 ||
         !((klen == 6 && memcmp(k, "strict", 6) == 0) ||
           (klen == 7 && memcmp(k, "network", 7) == 0)))
-      return pl_fail_hint(err, EINVAL,
+      return pl_fail_hint(err, 0,
                           "a project may only tighten the sandbox: strict = true or network = "
                           "false; more writable places are the user's to give (allow-write in "
                           "pylock-config(5))",
@@ -325,7 +322,7 @@ static int check_requested(const struct pl_lockfile *lf, pl_error_t *err) {
 
 static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock";
-  if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "%s must be a table", where);
+  if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, 0, "%s must be a table", where);
   if (string_array(pl, "requested", where, PL_LOCK_MAX_REQUESTED, &out->requested, &out->nrequested,
                    err) < 0 ||
       check_requested(out, err) < 0 ||
@@ -360,7 +357,7 @@ static int refuse_duplicates(const struct pl_lockfile *lf, pl_error_t *err) {
     }
   if (fclose(m) != 0) return pl_fail(err, ENOMEM, "lock");
   if (count == 0) return 0;
-  return pl_fail_hint(err, EINVAL, "keep one entry of each in the lock (or give each a marker)",
+  return pl_fail_hint(err, 0, "keep one entry of each in the lock (or give each a marker)",
                       "listed twice for the same environments: %s", names);
 }
 
@@ -369,14 +366,14 @@ static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_erro
       opt_string(doc, "created-by", "lock file", &out->created_by, err) < 0 ||
       opt_string(doc, "requires-python", "lock file", &out->requires_python, err) < 0)
     return -1;
-  if (out->lock_version == NULL) return pl_fail(err, EINVAL, "no lock-version: not a PEP 751 lock");
+  if (out->lock_version == NULL) return pl_fail(err, 0, "no lock-version: not a PEP 751 lock");
   if (strncmp(out->lock_version, "1.", 2) != 0)
-    return pl_fail_hint(err, EINVAL, "upgrade pylock", "lock-version %s is not supported (1.x is)",
+    return pl_fail_hint(err, 0, "upgrade pylock", "lock-version %s is not supported (1.x is)",
                         out->lock_version);
   const struct pl_toml *pkgs = pl_toml_get_key(doc, "packages", 8);
   if (pkgs) {
     if (pl_toml_type(pkgs) != PL_TOML_ARRAY)
-      return pl_fail(err, EINVAL, "packages must be an array of tables");
+      return pl_fail(err, 0, "packages must be an array of tables");
     size_t n = pl_toml_count(pkgs);
     if (n > PL_LOCK_MAX_PACKAGES)
       return pl_fail(err, E2BIG, "more than %d packages", PL_LOCK_MAX_PACKAGES);
@@ -390,7 +387,7 @@ static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_erro
   }
   const struct pl_toml *tool = pl_toml_get_key(doc, "tool", 4);
   if (tool == NULL) return 0;
-  if (pl_toml_type(tool) != PL_TOML_TABLE) return pl_fail(err, EINVAL, "tool must be a table");
+  if (pl_toml_type(tool) != PL_TOML_TABLE) return pl_fail(err, 0, "tool must be a table");
   for (size_t i = 0; i < pl_toml_count(tool); i++) {
     size_t klen;
     const char *k = pl_toml_key_at(tool, i, &klen);

@@ -69,7 +69,7 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
   if (bad == NULL || listed_safe(dir)) return 0;
   char owner[128];
   owner_name(st->st_uid, owner, sizeof owner);
-  return pl_fail_hint(err, EPERM,
+  return pl_fail_hint(err, PL_REFUSED,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",
                       "refusing the project in %s: %s is %s by %s with mode %04o, so someone "
@@ -85,7 +85,7 @@ int pl_project_check_dir(const char *dir, pl_error_t *err) {
   if ((owned_ok(&st) && !writable_by_others(&st)) || listed_safe(dir)) return 0;
   char owner[128];
   owner_name(st.st_uid, owner, sizeof owner);
-  return pl_fail_hint(err, EPERM,
+  return pl_fail_hint(err, PL_REFUSED,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",
                       "refusing a project in %s: it is owned by %s with mode %04o, so someone "

@@ -352,7 +352,7 @@ int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const 
     cleanup_free char *dir = realpath(buf, NULL);
     for (size_t k = 0; dir && k < n; k++)
       if (is_beneath(dir, places[k]))
-        return pl_fail_hint(err, EPERM, "give the path the link leads to instead",
+        return pl_fail_hint(err, PL_REFUSED, "give the path the link leads to instead",
                             "%s %s is reached through the symbolic link %.*s, in %s, where code "
                             "in a sandbox could point it elsewhere",
                             what, path, (int)i, path, places[k]);

@@ -40,7 +40,7 @@ int pl_state_location(char **path, pl_error_t *err) {
 
 /* Owner and mode of what st describes, as the error needs them. */
 static int not_ours(const char *path, const struct stat *st, const char *what, pl_error_t *err) {
-  return pl_fail_hint(err, EPERM, STATE_HINT,
+  return pl_fail_hint(err, PL_REFUSED, STATE_HINT,
                       "%s %s is owned by uid %u with mode %04o: pylock trusts what it keeps "
                       "there, so it must be yours and writable by nobody else",
                       what, path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
@@ -71,7 +71,7 @@ int pl_path_check_ancestors(const char *path, const char *what, pl_error_t *err)
     bool owner_ok = st.st_uid == me || st.st_uid == 0;
     bool write_ok = !(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX);
     if (!owner_ok || !write_ok)
-      return pl_fail_hint(err, EPERM, STATE_HINT,
+      return pl_fail_hint(err, PL_REFUSED, STATE_HINT,
                           "%s %s: %s is owned by uid %u with mode %04o, so another user could "
                           "replace what is below it",
                           what, path, buf, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
@@ -86,7 +86,7 @@ int pl_path_check_trusted(const char *path, const char *what, pl_error_t *err) {
   struct stat st;
   if (real == NULL || stat(real, &st) < 0) return pl_fail(err, errno, "%s %s", what, path);
   if ((st.st_uid != getuid() && st.st_uid != 0) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    return pl_fail_hint(err, EPERM, "make it yours and writable by you alone (chmod go-w)",
+    return pl_fail_hint(err, PL_REFUSED, "make it yours and writable by you alone (chmod go-w)",
                         "%s %s is owned by uid %u with mode %04o: someone else could change "
                         "what pylock does",
                         what, real, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));

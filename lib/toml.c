@@ -1135,7 +1135,7 @@ static int typed(const struct pl_toml *table, const char *path, enum pl_toml_typ
   const struct pl_toml *n = pl_toml_get(table, path);
   if (n == NULL) return pl_fail(err, ENOENT, "missing key '%s'", path);
   if (n->type != want)
-    return pl_fail(err, EINVAL, "key '%s': expected %s, found %s", path, pl_toml_type_name(want),
+    return pl_fail(err, 0, "key '%s': expected %s, found %s", path, pl_toml_type_name(want),
                    pl_toml_type_name((enum pl_toml_type)n->type));
   *out = n;
   return 0;
@@ -1267,12 +1267,12 @@ struct pl_toml *pl_toml_new(void) {
 static struct pl_toml *add(struct pl_toml *parent, const char *key, enum pl_toml_type type,
                            pl_error_t *err) {
   if (!is_container(parent)) {
-    pl_fail(err, EINVAL, "cannot add a value to a %s",
+    pl_fail(err, 0, "cannot add a value to a %s",
             parent ? pl_toml_type_name((enum pl_toml_type)parent->type) : "NULL");
     return NULL;
   }
   if ((parent->type == PL_TOML_TABLE) != (key != NULL)) {
-    pl_fail(err, EINVAL,
+    pl_fail(err, 0,
             parent->type == PL_TOML_TABLE ? "a table entry needs a key"
                                           : "array elements have no key");
     return NULL;
@@ -1282,7 +1282,7 @@ static struct pl_toml *add(struct pl_toml *parent, const char *key, enum pl_toml
     return NULL;
   }
   if (parent->type == PL_TOML_ARRAY && (parent->flags & F_AOT) && type != PL_TOML_TABLE) {
-    pl_fail(err, EINVAL, "an array of tables can only hold tables");
+    pl_fail(err, 0, "an array of tables can only hold tables");
     return NULL;
   }
   if (parent->depth + 1 > PL_TOML_MAX_DEPTH) {
@@ -1351,7 +1351,7 @@ int pl_toml_add_datetime(struct pl_toml *parent, const char *key, const char *te
   struct pl_toml tmp = {0};
   if (!digit_at(&p, 0) || parse_datetime(&p, &tmp) < 0 || p.i != p.n) {
     pl_error_free(err);
-    return pl_fail(err, EINVAL, "'%s' is not a TOML date/time", text);
+    return pl_fail(err, 0, "'%s' is not a TOML date/time", text);
   }
   struct pl_toml *n = add(parent, key, (enum pl_toml_type)tmp.type, err);
   if (n == NULL) return -1;
@@ -1573,7 +1573,7 @@ static int write_table(struct buf *b, const struct pl_toml *t, struct path *abs)
 int pl_toml_write(const struct pl_toml *doc, char **out, size_t *len, pl_error_t *err) {
   struct buf b = {.max = PL_TOML_MAX_OUTPUT};
   struct path abs = {0};
-  if (doc == NULL || doc->type != PL_TOML_TABLE) return pl_fail(err, EINVAL, "not a TOML document");
+  if (doc == NULL || doc->type != PL_TOML_TABLE) return pl_fail(err, 0, "not a TOML document");
   if (write_table(&b, doc, &abs) < 0 || (b.d == NULL && (b.d = strdup("")) == NULL)) {
     free(b.d);
     return pl_fail(err, ENOMEM, "TOML output exceeds %u bytes or out of memory",
@@ -1647,7 +1647,7 @@ static int json_value(struct buf *b, const struct pl_toml *v) {
 
 int pl_toml_dump_json(const struct pl_toml *doc, char **out, size_t *len, pl_error_t *err) {
   struct buf b = {.max = PL_TOML_MAX_OUTPUT};
-  if (doc == NULL) return pl_fail(err, EINVAL, "not a TOML document");
+  if (doc == NULL) return pl_fail(err, 0, "not a TOML document");
   if (json_value(&b, doc) < 0) {
     free(b.d);
     return pl_fail(err, ENOMEM, "JSON output exceeds %u bytes or out of memory",

@@ -365,7 +365,7 @@ static int update_root(struct pl_tuf *t, pl_error_t *err) {
     char *raw = NULL;
     size_t len;
     if (pl_fetch_mem(t->f, file, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) {
-      if ((*err)->errnum == ENOENT) {
+      if (pl_error_is(*err, ENOENT)) {
         pl_error_free(err);
         return 0;
       }
@@ -433,7 +433,7 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   char *raw = NULL;
   size_t len;
   if (fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) {
-    if ((*err)->errnum == ENOENT)
+    if (pl_error_is(*err, ENOENT))
       pl_error_set_hint(err, "is the URL the registry's top directory (where root.json is)?");
     return -1;
   }

@@ -110,7 +110,7 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   cleanup_free char *root = NULL;
   if (pl_project_find(NULL, &root, &err) < 0) {
     /* A project someone else could have planted: not ours to run. */
-    if (err->errnum == EPERM) {
+    if (err->errnum == PL_REFUSED) {
       cleanup_free char *msg = pl_error_string(err);
       fprintf(stderr, "pylock (%s shim): %s; running the real %s\n", name, msg, name);
     }
