@@ -1,6 +1,7 @@
 /* pylock — PEP 503 simple index from verified targets; see simpleindex.h. */
 #include "simpleindex.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -124,6 +125,61 @@ static int check_requires_dist(const char *md, size_t len, const char *name, pl_
                                 "(pylock registry verify --targets finds them all)");
 }
 
+/* The METADATA pip reads, with every project name in it (Name and each
+ * Requires-Dist) spelled as PEP 503 normalizes it, as pylock spells the
+ * requirements it hands pip.  pip 23.0 (Debian 12's) compares the name a
+ * requirement spells with the metadata's Name without normalizing either,
+ * and discarded the wheel when they differed ("inconsistent Name"):
+ * `pylock install Jinja2`, or jinja2's own "Requires-Dist: MarkupSafe",
+ * found nothing.  Only spellings change: the names are the same projects
+ * for every resolver, and pylock checks pip's answer against the signed
+ * targets.  *out is NULL when nothing needed changing. */
+static int pip_spelled_metadata(const char *md, size_t len, char **out, size_t *out_len,
+                                pl_error_t *err) {
+  *out = NULL;
+  struct buf b = {0};
+  bool changed = false, in_headers = true;
+  const char *line = md, *end = md + len;
+  while (line < end) {
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *next = nl ? nl + 1 : end;
+    if (line == nl || (line + 1 == nl && *line == '\r')) in_headers = false;
+    size_t key = 0;
+    if (in_headers && (size_t)(end - line) > 5 && strncasecmp(line, "Name:", 5) == 0)
+      key = 5;
+    else if (in_headers && (size_t)(end - line) > 14 &&
+             strncasecmp(line, "Requires-Dist:", 14) == 0)
+      key = 14;
+    const char *v = line + key, *ve;
+    while (key && v < next && (*v == ' ' || *v == '\t'))
+      v++;
+    for (ve = v; key && ve < next && (isalnum((unsigned char)*ve) || strchr("._-", *ve)); ve++)
+      ;
+    char norm[PL_DISTNAME_MAX + 1];
+    int nl_len = key && ve > v ? pl_distname_normalize(v, (size_t)(ve - v), norm, sizeof norm) : -1;
+    if (nl_len >= 0 && ((size_t)nl_len != (size_t)(ve - v) || memcmp(norm, v, (size_t)nl_len))) {
+      buf_add(&b, line, (size_t)(v - line));
+      buf_add(&b, norm, (size_t)nl_len);
+      buf_add(&b, ve, (size_t)(next - ve));
+      changed = true;
+    } else {
+      buf_add(&b, line, (size_t)(next - line));
+    }
+    line = next;
+  }
+  if (b.failed) {
+    free(b.p);
+    return pl_fail(err, ENOMEM, "metadata");
+  }
+  if (!changed) {
+    free(b.p);
+    return 0;
+  }
+  *out = b.p;
+  *out_len = b.len;
+  return 0;
+}
+
 static int write_text(int dfd, const char *name, struct buf *b, pl_error_t *err) {
   if (b->failed) return pl_fail(err, ENOMEM, "simple index: %s", name);
   return pl_write_file_atomic_at(dfd, name, b->p ? b->p : "", b->len, 0644, err);
@@ -146,7 +202,9 @@ static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int f
     const char *base = strrchr(w->name, '/');
     base = base ? base + 1 : w->name;
     cleanup_free char *url = pl_simpleindex_file_url(dir, base);
-    cleanup_free char *rp = NULL;
+    cleanup_free char *rp = NULL, *served = NULL;
+    size_t served_len = 0;
+    char served_sha[PL_SHA256_HEX] = "";
     if (url == NULL) {
       pl_fail(err, ENOMEM, "simple index");
       goto out;
@@ -163,9 +221,15 @@ static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int f
         goto out;
       }
       rp = c.requires_python;
+      if (pip_spelled_metadata(md, mlen, &served, &served_len, err) < 0) goto out;
+      if (served == NULL) {
+        served = steal_pointer(&md);
+        served_len = mlen;
+      }
+      if (pl_sha256_hex(served, served_len, served_sha, err) < 0) goto out;
       char mname[PL_WHEEL_FILENAME_MAX + 16];
       snprintf(mname, sizeof mname, "%s.metadata", base);
-      if (pl_write_file_atomic_at(files_fd, mname, md, mlen, 0644, err) < 0) goto out;
+      if (pl_write_file_atomic_at(files_fd, mname, served, served_len, 0644, err) < 0) goto out;
     }
     buf_str(&b, "<a href=\"");
     buf_html(&b, url);
@@ -181,9 +245,9 @@ static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int f
     }
     if (m && m->sha256[0]) {
       buf_str(&b, " data-dist-info-metadata=\"sha256=");
-      buf_str(&b, m->sha256);
+      buf_str(&b, served_sha);
       buf_str(&b, "\" data-core-metadata=\"sha256=");
-      buf_str(&b, m->sha256);
+      buf_str(&b, served_sha);
       buf_str(&b, "\"");
     }
     buf_str(&b, ">");
