@@ -881,7 +881,7 @@ EOF
   trees_before=$(ls -A "$R/cache/trees")
   run "$PL" init --python "$fake" --registry "$FIX/reg" --root "$FIX/root.json" "$pf"
   [ "$status" -eq 1 ]
-  assert_contains "$output" "'..'"
+  assert_contains "$output" "is outside the interpreter prefix"
   assert_eq "$(ls -A "$R/cache/trees")" "$trees_before"
   [ -z "$(find "$R/projects" -maxdepth 2 -newer "$fake" -name 'six*')" ]
   assert_untouched
