@@ -116,10 +116,11 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 
-/* Record in generations/N.meta that generation n was built from pylock.toml
- * as it is now (sha256, size, mtime), and the sandbox settings `lf` makes. */
+/* Record in generations/N.meta that generation n was built from the lock
+ * `text` (len bytes, parsed: lf): its sha256, pylock.toml's stat if the file
+ * holds exactly that text (change.h), and the sandbox settings lf makes. */
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
-                      pl_error_t *err);
+                      const char *text, size_t len, pl_error_t *err);
 
 struct pl_gen_manifest;
 /* Write generations/N.manifest (manifest.h) atomically. */
