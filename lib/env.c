@@ -237,6 +237,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->progress_ctx = o->progress_ctx;
   e->offline = o->offline;
   e->runner = o->runner;
+  e->keep_policy = o->keep_policy;
   e->trusted = o->trusted;
   e->python = o->python;
   if (pl_project_find(o->dir, &e->root, err) < 0) return -1;
@@ -852,14 +853,14 @@ enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_po
   unsigned n = 0;
   struct pl_gen_meta m;
   struct stat st;
+  if (policy) policy->strict = policy->no_network = false;
   if (pl_change_effective(root_fd, state_fd, &n, NULL) < 0 || n == 0) return PL_ENV_MISSING;
-  if (pl_meta_read(state_fd, n, &m, NULL) < 0 || fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 ||
-      !pl_meta_matches(&m, &st))
-    return PL_ENV_STALE;
+  if (pl_meta_read(state_fd, n, &m, NULL) < 0) return PL_ENV_STALE;
   if (policy) {
     policy->strict = m.strict;
     policy->no_network = m.no_network;
   }
+  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 || !pl_meta_matches(&m, &st)) return PL_ENV_STALE;
   return PL_ENV_FRESH;
 }
 
@@ -900,6 +901,28 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock
   }
 }
 
+/* When e->lf makes the project's sandboxes looser than the current
+ * generation was synced with, say so, or with keep_policy (a sync nobody
+ * asked for: the shim's auto-sync) refuse.  Runs keep the record's settings
+ * until then (launch.c): code in a sandbox can write pylock.toml. */
+static int check_looser(struct pl_env *e, pl_error_t *err) {
+  unsigned cur = 0;
+  struct pl_gen_meta m;
+  if (pl_gen_current(e->state_fd, &cur, NULL) < 0 || cur == 0 ||
+      pl_meta_read(e->state_fd, cur, &m, NULL) < 0)
+    return 0;
+  const char *what = m.strict && !e->lf.strict ? "makes this project's sandboxes --strict"
+                     : m.no_network && !e->lf.no_network
+                         ? "keeps this project's sandboxes off the network"
+                         : NULL;
+  if (what == NULL) return 0;
+  if (e->keep_policy)
+    return pl_fail_hint(err, EPERM, "if you made that change, accept it with: pylock sync",
+                        "%s no longer %s: not synced automatically", PL_LOCK_FILE, what);
+  say(e, "pylock: note: %s no longer %s", PL_LOCK_FILE, what);
+  return 0;
+}
+
 /* Build generation *out from e->lf, parsed from `text`, complete and in
  * place (not current): its files, manifest and record, which names the lock
  * file root/lock_name; *same: that file still holds `text` (write_meta). */
@@ -908,6 +931,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
                             pl_error_t *err) {
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
+  if (check_looser(e, err) < 0) return -1;
   struct pl_cache c;
   if (open_cache(e, &c, err) < 0) return -1;
   pl_cache_sweep(&c);

@@ -244,6 +244,42 @@ for name in names:
   assert_agree "after the FIFO"
 }
 
+# Once a hole: a --strict project's sandboxes may write the project, and
+# pylock.toml with it.  Code in one deleted `strict = true` there and the
+# user's next run was a default one (the host's /tmp, the network, the
+# cache); with `auto-sync = true` added, the next python3 through the shim
+# synced that lock silently.
+@test "code in a --strict run turns --strict off neither for the next run nor through auto-sync" {
+  local marker shims="$BATS_TEST_TMPDIR/shims" probe
+  marker=$(mktemp /tmp/pl-it-strict.XXXXXX)
+  probe="import os; print('host /tmp' if os.path.exists('$marker') else 'private /tmp')"
+  python3 - "$PROJ/pylock.toml" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p).read().replace("[tool.pylock]\n", "[tool.pylock]\nstrict = true\n", 1)
+open(p, "w").write(t)
+PY
+  "$PL" -q -C "$PROJ" sync
+  assert_eq "$(inside python3 -c "$probe")" "private /tmp"
+  inside python3 -c '
+t = open("pylock.toml").read().replace("strict = true\n", "auto-sync = true\n")
+open("pylock.toml", "w").write(t)'
+  run --separate-stderr "$PL" -C "$PROJ" run python3 -c "$probe"
+  local direct=$output
+  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
+  run --separate-stderr bash -c "cd '$PROJ' && PATH='$shims':\$PATH python3 -c \"$probe\""
+  local shim_status=$status shim_out=$output shim_err=$stderr
+  rm -f "$marker"
+  assert_eq "$direct" "private /tmp"
+  [ "$shim_status" -ne 0 ] || { echo "the shim synced and ran: $shim_out"; return 1; }
+  assert_contains "$shim_err" "no longer makes this project's sandboxes --strict"
+  assert_contains "$shim_err" "pylock sync"
+  # The user's own sync accepts the change, and says so.
+  run --separate-stderr "$PL" -C "$PROJ" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "no longer makes this project's sandboxes --strict"
+}
+
 # ---------------------------------------------- links planted for a later sandbox
 
 # Once a hole: a sandbox covers the sockets of session services it finds in
