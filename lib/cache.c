@@ -20,6 +20,7 @@
 #include "file.h"
 #include "install.h"
 #include "manifest.h"
+#include "pause.h"
 
 #define MARKER_MAX 8192
 #define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
@@ -305,6 +306,30 @@ static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel
   return 0;
 }
 
+/* A new trees/.tmp-KEY-RANDOM into tmp, locked (pl_dir_lock_new_at): a
+ * sweep of another pylock may take it between mkdir and lock, then it is
+ * made again under another name.  Returns the locked fd. */
+static int make_tree_tmp(struct pl_cache *c, const char *key, char *tmp, size_t cap,
+                         pl_error_t *err) {
+  for (int attempt = 0;; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+    snprintf(tmp, cap, ".tmp-%s-%016llx", key, rnd);
+    if (mkdirat(c->trees_fd, tmp, 0755) < 0)
+      return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
+    pl_pause("tree-made");
+    int fd = pl_dir_lock_new_at(c->trees_fd, tmp, err);
+    if (fd >= 0) return fd;
+    if ((*err)->errnum != EAGAIN || attempt == 7) {
+      pl_error_t ignored = NULL;
+      pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+      pl_error_free(&ignored);
+      return pl_error_wrap(err, "%s/trees", c->path);
+    }
+    pl_error_free(err); /* the sweeper removes it */
+  }
+}
+
 int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
                                const char *wheel_filename, const struct pl_interp *interp,
                                struct pl_cache_tree *out, pl_error_t *err) {
@@ -333,21 +358,9 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
                         wheel_filename, hex, wheel_sha256);
 
   char tmp[192];
-  unsigned long long rnd = 0;
-  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-  snprintf(tmp, sizeof tmp, ".tmp-%s-%016llx", key, rnd);
-  if (mkdirat(c->trees_fd, tmp, 0755) < 0)
-    return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
   /* Held while building: pl_cache_sweep leaves the tree of a live builder. */
-  cleanup_close int building =
-      openat(c->trees_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (building < 0 || flock(building, LOCK_EX | LOCK_NB) < 0) {
-    int e = errno;
-    pl_error_t ignored = NULL;
-    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
-    pl_error_free(&ignored);
-    return pl_fail(err, e, "lock %s/trees/%s", c->path, tmp);
-  }
+  cleanup_close int building = make_tree_tmp(c, key, tmp, sizeof tmp, err);
+  if (building < 0) return -1;
   if (build(c, key, tmp, wheel_fd, wheel_filename, interp, err) < 0) {
     pl_error_t ignored = NULL;
     pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
@@ -477,18 +490,26 @@ int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t
 }
 
 /* Is `name` in dirfd one of ours left by a process that is gone?  Its maker
- * holds a lock on it while alive. */
-static bool abandoned(int dirfd, const char *name, bool dir) {
-  cleanup_close int fd =
+ * holds a lock on it while alive.  Returns the fd holding that lock, to be
+ * kept until it is removed (a maker that locks it meanwhile would build in
+ * what is being removed), or -1. */
+static int abandoned(int dirfd, const char *name, bool dir) {
+  int fd =
       openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-  return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    close(fd);
+    fd = -1;
+  }
+  return fd;
 }
 
 void pl_cache_sweep(struct pl_cache *c) {
   DIR *d = fdopendir(dup(c->trees_fd));
   struct dirent *e;
   while (d && (e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, ".tmp-", 5) != 0 || !abandoned(c->trees_fd, e->d_name, true)) continue;
+    if (strncmp(e->d_name, ".tmp-", 5) != 0) continue;
+    cleanup_close int held = abandoned(c->trees_fd, e->d_name, true);
+    if (held < 0) continue;
     pl_error_t ignored = NULL;
     pl_cache_remove_tree(c->trees_fd, e->d_name, &ignored);
     pl_error_free(&ignored);
@@ -497,10 +518,9 @@ void pl_cache_sweep(struct pl_cache *c) {
   d = fdopendir(dup(c->wheels_fd));
   while (d && (e = readdir(d)) != NULL) {
     /* A fetch's temporary file: ".fetch.tmp" and 16 hex digits. */
-    if (strncmp(e->d_name, ".fetch.tmp", 10) != 0 || strlen(e->d_name) != 26 ||
-        !abandoned(c->wheels_fd, e->d_name, false))
-      continue;
-    unlinkat(c->wheels_fd, e->d_name, 0);
+    if (strncmp(e->d_name, ".fetch.tmp", 10) != 0 || strlen(e->d_name) != 26) continue;
+    cleanup_close int held = abandoned(c->wheels_fd, e->d_name, false);
+    if (held >= 0) unlinkat(c->wheels_fd, e->d_name, 0);
   }
   if (d) closedir(d);
 }

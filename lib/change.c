@@ -82,19 +82,56 @@ int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_erro
   return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0600, err);
 }
 
-int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, pl_error_t *err) {
-  struct stat st;
-  cleanup_free char *text = NULL;
-  size_t len = 0;
-  if (fstatat(root_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return pl_fail(err, errno, "stat %s", name);
-  if (pl_read_file_at(root_fd, name, PL_LOCK_MAX_BYTES, &text, &len, err) < 0 ||
-      pl_sha256_hex(text, len, m->lock_sha256, err) < 0)
+/* Read the regular file root_fd/name (no link followed, no FIFO waited
+ * on, at most max bytes) into *text; *st is its stat, unchanged by the
+ * read (a file written meanwhile is -1, as a missing one is). */
+static int read_still(int root_fd, const char *name, size_t max, char **text, size_t *len,
+                      struct stat *st) {
+  cleanup_close int fd =
+      openat(root_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat after;
+  if (fd < 0 || fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (size_t)st->st_size > max) return -1;
+  cleanup_free char *buf = malloc((size_t)st->st_size + 2);
+  if (buf == NULL) return -1;
+  /* One byte more than stat said: a file growing meanwhile is caught. */
+  size_t n = 0, want = (size_t)st->st_size + 1;
+  while (n < want) {
+    ssize_t r = pread(fd, buf + n, want - n, (off_t)n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  if (n != (size_t)st->st_size || fstat(fd, &after) < 0 || after.st_size != st->st_size ||
+      after.st_mtim.tv_sec != st->st_mtim.tv_sec || after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
     return -1;
-  m->lock_size = (long long)st.st_size;
-  m->lock_mtime_sec = (long long)st.st_mtim.tv_sec;
-  m->lock_mtime_nsec = st.st_mtim.tv_nsec;
-  m->lock_ino = (unsigned long long)st.st_ino;
+  buf[n] = '\0';
+  *text = steal_pointer(&buf);
+  *len = n;
+  return 0;
+}
+
+int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, const char *text,
+                     size_t len, bool *same, pl_error_t *err) {
+  /* What the generation was built from, whatever the file holds: the
+   * project directory, where it lies, is writable from inside a sandbox. */
+  if (pl_sha256_hex(text, len, m->lock_sha256, err) < 0) return -1;
+  m->lock_size = -1; /* no file's size: stale for every reader */
+  m->lock_mtime_sec = 0;
+  m->lock_mtime_nsec = 0;
+  m->lock_ino = 0;
+  cleanup_free char *have = NULL;
+  size_t n = 0;
+  struct stat st;
+  bool ok = read_still(root_fd, name, len, &have, &n, &st) == 0 && n == len &&
+            memcmp(have, text, len) == 0;
+  if (ok) {
+    m->lock_size = (long long)st.st_size;
+    m->lock_mtime_sec = (long long)st.st_mtim.tv_sec;
+    m->lock_mtime_nsec = st.st_mtim.tv_nsec;
+    m->lock_ino = (unsigned long long)st.st_ino;
+  }
+  if (same) *same = ok;
   return 0;
 }
 
@@ -152,16 +189,29 @@ int pl_change_clear(int state_fd, pl_error_t *err) {
   return 0;
 }
 
-/* Is pylock.toml the file generation c->gen was built from? */
+/* Is the change committed: does current name its generation already (it
+ * moves only after the commit), or does pylock.toml hold the bytes that
+ * generation was built from? */
 static bool committed(int root_fd, int state_fd, const struct pl_change *c) {
+  unsigned cur = 0;
   struct pl_gen_meta m;
   struct stat st;
   pl_error_t e = NULL;
+  if (pl_gen_current(state_fd, &cur, &e) == 0 && cur == c->gen) return true;
+  pl_error_free(&e);
   if (pl_meta_read(state_fd, c->gen, &m, &e) < 0) {
     pl_error_free(&e);
     return false;
   }
-  return fstatat(root_fd, PL_LOCK_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 && pl_meta_matches(&m, &st);
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  char hex[PL_SHA256_HEX];
+  if (read_still(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &text, &len, &st) < 0 ||
+      pl_sha256_hex(text, len, hex, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  return strcmp(hex, m.lock_sha256) == 0;
 }
 
 int pl_change_effective(int root_fd, int state_fd, unsigned *n, pl_error_t *err) {

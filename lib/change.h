@@ -14,11 +14,17 @@
  *      before, and the temporary name;
  *   4. the temporary file is renamed over pylock.toml: the commit point;
  *   5. `current` is switched to N and the record removed.
- * While a record exists, readers (run, shell, ci, the shim) take N if
- * pylock.toml is the file N's meta names, else P: the old lock with the old
- * environment or the new with the new, never a mix.  The next command that
- * takes the change lock finishes a committed change or undoes the others,
- * and says which. */
+ * While a record exists, readers (run, shell, ci, the shim) take N if the
+ * change is committed -- pylock.toml holds the bytes N was built from, or
+ * current already names N -- else P: the old lock with the old environment
+ * or the new with the new, never a mix.  The next command that takes the
+ * change lock finishes a committed change or undoes the others, and says
+ * which.
+ *
+ * The project directory is writable from inside every sandbox, the staged
+ * lock included: a record names the bytes a generation was built from (not
+ * whatever its file holds when the record is written), and `install` checks
+ * that the staged file is still its own before it commits. */
 #ifndef PYLOCK_CHANGE_H
 #define PYLOCK_CHANGE_H
 
@@ -47,9 +53,13 @@ struct pl_gen_meta {
 int pl_meta_read(int state_fd, unsigned n, struct pl_gen_meta *m, pl_error_t *err);
 /* Write generations/N.meta atomically. */
 int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_error_t *err);
-/* The lock fields of m from the file root_fd/name (stat first, then the
- * bytes: a file changing meanwhile looks stale, never fresh). */
-int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, pl_error_t *err);
+/* The lock fields of m for a generation built from the lock `text` (len
+ * bytes): its sha256, and the stat of the file root_fd/name if that file
+ * holds exactly these bytes.  If it does not (something wrote it while the
+ * generation was built), a stat no file has: readers then see the lock as
+ * changed since, and sync rebuilds.  *same (may be NULL) says which. */
+int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, const char *text,
+                     size_t len, bool *same, pl_error_t *err);
 /* Is `st` (a stat of pylock.toml) the file m was built from? */
 bool pl_meta_matches(const struct pl_gen_meta *m, const struct stat *st);
 

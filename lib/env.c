@@ -246,6 +246,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->progress_ctx = o->progress_ctx;
   e->offline = o->offline;
   e->runner = o->runner;
+  e->keep_policy = o->keep_policy;
   e->trusted = o->trusted;
   e->python = o->python;
   if (pl_project_find(o->dir, &e->root, err) < 0) return -1;
@@ -848,10 +849,12 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *
 }
 
 /* generations/N.meta for generation n (complete, in place), built from the
- * lock file root_fd/lock_name: its hash and stat, the sandbox settings of
- * lf, and n's stat fingerprint. */
-static int write_meta(int root_fd, const char *lock_name, int state_fd, unsigned n,
-                      const struct pl_lockfile *lf, pl_error_t *err) {
+ * lock `text` (parsed: lf), which root_fd/lock_name should hold: its hash,
+ * that file's stat if it still holds the text (*same says), the sandbox
+ * settings of lf, and n's stat fingerprint. */
+static int write_meta(int root_fd, const char *lock_name, const char *text, size_t len,
+                      int state_fd, unsigned n, const struct pl_lockfile *lf, bool *same,
+                      pl_error_t *err) {
   struct pl_gen_meta m = {
       .packages = lf->npackages, .strict = lf->strict, .no_network = lf->no_network};
   char gen[64];
@@ -859,28 +862,28 @@ static int write_meta(int root_fd, const char *lock_name, int state_fd, unsigned
   cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
   if (pl_manifest_stat_digest(gfd, NULL, m.stat, err) < 0 ||
-      pl_meta_set_lock(&m, root_fd, lock_name, err) < 0)
+      pl_meta_set_lock(&m, root_fd, lock_name, text, len, same, err) < 0)
     return pl_error_wrap(err, "record of generation %u", n);
   return pl_meta_write(state_fd, n, &m, err);
 }
 
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
-                      pl_error_t *err) {
-  return write_meta(root_fd, PL_LOCK_FILE, state_fd, n, lf, err);
+                      const char *text, size_t len, pl_error_t *err) {
+  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, err);
 }
 
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
   unsigned n = 0;
   struct pl_gen_meta m;
   struct stat st;
+  if (policy) policy->strict = policy->no_network = false;
   if (pl_change_effective(root_fd, state_fd, &n, NULL) < 0 || n == 0) return PL_ENV_MISSING;
-  if (pl_meta_read(state_fd, n, &m, NULL) < 0 || fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 ||
-      !pl_meta_matches(&m, &st))
-    return PL_ENV_STALE;
+  if (pl_meta_read(state_fd, n, &m, NULL) < 0) return PL_ENV_STALE;
   if (policy) {
     policy->strict = m.strict;
     policy->no_network = m.no_network;
   }
+  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 || !pl_meta_matches(&m, &st)) return PL_ENV_STALE;
   return PL_ENV_FRESH;
 }
 
@@ -921,12 +924,37 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock
   }
 }
 
-/* Build generation *out from e->lf, complete and in place (not current): its
- * files, manifest and record, which names the lock file root/lock_name. */
-static int build_generation(struct pl_env *e, const char *lock_name, bool full,
-                            struct pl_sync_result *res, unsigned *out, pl_error_t *err) {
+/* When e->lf makes the project's sandboxes looser than the current
+ * generation was synced with, say so, or with keep_policy (a sync nobody
+ * asked for: the shim's auto-sync) refuse.  Runs keep the record's settings
+ * until then (launch.c): code in a sandbox can write pylock.toml. */
+static int check_looser(struct pl_env *e, pl_error_t *err) {
+  unsigned cur = 0;
+  struct pl_gen_meta m;
+  if (pl_gen_current(e->state_fd, &cur, NULL) < 0 || cur == 0 ||
+      pl_meta_read(e->state_fd, cur, &m, NULL) < 0)
+    return 0;
+  const char *what = m.strict && !e->lf.strict ? "makes this project's sandboxes --strict"
+                     : m.no_network && !e->lf.no_network
+                         ? "keeps this project's sandboxes off the network"
+                         : NULL;
+  if (what == NULL) return 0;
+  if (e->keep_policy)
+    return pl_fail_hint(err, EPERM, "if you made that change, accept it with: pylock sync",
+                        "%s no longer %s: not synced automatically", PL_LOCK_FILE, what);
+  say(e, "pylock: note: %s no longer %s", PL_LOCK_FILE, what);
+  return 0;
+}
+
+/* Build generation *out from e->lf, parsed from `text`, complete and in
+ * place (not current): its files, manifest and record, which names the lock
+ * file root/lock_name; *same: that file still holds `text` (write_meta). */
+static int build_generation(struct pl_env *e, const char *lock_name, const char *text, size_t len,
+                            bool full, struct pl_sync_result *res, unsigned *out, bool *same,
+                            pl_error_t *err) {
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
+  if (check_looser(e, err) < 0) return -1;
   struct pl_cache c;
   if (open_cache(e, &c, err) < 0) return -1;
   pl_cache_sweep(&c);
@@ -999,7 +1027,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, bool full,
   }
   tmpname[0] = '\0';
   pl_pause("built");
-  if (write_meta(e->root_fd, lock_name, e->state_fd, n, &e->lf, err) < 0) goto out;
+  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, same, err) < 0) goto out;
   *out = n;
   rc = 0;
 out:
@@ -1075,7 +1103,8 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
     /* Same content, perhaps a new mtime (a checkout): record it, so the
      * shim's one-stat check sees the environment as fresh. */
     if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
-      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, err);
+      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, e->lock_text, e->lock_len,
+                               err);
     return 0;
   }
   if (why[0]) {
@@ -1083,11 +1112,40 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
     res->repaired++;
   }
   unsigned n;
-  if (build_generation(e, PL_LOCK_FILE, repair, res, &n, err) < 0) return -1;
+  bool same = true;
+  if (build_generation(e, PL_LOCK_FILE, e->lock_text, e->lock_len, repair, res, &n, &same, err) < 0)
+    return -1;
+  if (!same)
+    say(e,
+        "pylock: %s changed while generation %u was built from what it held before; update "
+        "the environment to it with: pylock sync",
+        PL_LOCK_FILE, n);
   pl_pause("switch");
   if (pl_gen_switch(e->state_fd, n, err) < 0) return -1;
   res->generation = n;
   return 0;
+}
+
+/* Is the staged lock tmp still the file pylock wrote through fd, holding
+ * `text` and nothing else?  The project directory, where it waits for the
+ * commit, is writable from inside every sandbox of the user. */
+static bool staged_intact(int root_fd, const char *tmp, int fd, const char *text, size_t len) {
+  struct stat mine, named;
+  char extra;
+  if (fstat(fd, &mine) < 0 || fstatat(root_fd, tmp, &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+      mine.st_dev != named.st_dev || mine.st_ino != named.st_ino ||
+      (unsigned long long)mine.st_size != len)
+    return false;
+  cleanup_free char *buf = malloc(len + 1);
+  if (buf == NULL) return false;
+  size_t n = 0;
+  while (n < len) {
+    ssize_t r = pread(fd, buf + n, len - n, (off_t)n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    n += (size_t)r;
+  }
+  return memcmp(buf, text, len) == 0 && pread(fd, &extra, 1, (off_t)len) == 0;
 }
 
 int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
@@ -1101,32 +1159,39 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   }
   res->packages = e->lf.npackages;
   if (check_all_signed(e, err) < 0) return -1;
-  /* 1: the new lock beside pylock.toml, not yet in its place. */
-  int fd = pl_tmpfile_open_at(e->root_fd, PL_LOCK_FILE, 0644, &tmp, err);
+  /* 1: the new lock beside pylock.toml, not yet in its place; kept open, so
+   * that what gets committed is checked to be this file with these bytes. */
+  cleanup_close int fd = pl_tmpfile_open_at(e->root_fd, PL_LOCK_FILE, 0644, &tmp, err);
   if (fd < 0) return -1;
   if (pl_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
     int er = errno;
-    close(fd);
     unlinkat(e->root_fd, tmp, 0);
     return pl_fail(err, er, "write %s/%s", e->root, tmp);
   }
-  close(fd);
   pl_pause("staged");
   /* 2: its generation, whose record names that file (rename keeps its stat). */
   struct pl_change c = {0};
+  bool same = false;
   pl_gen_current(e->state_fd, &c.prev, NULL);
   snprintf(c.tmp, sizeof c.tmp, "%s", tmp);
-  if (build_generation(e, tmp, false, res, &c.gen, err) < 0) goto undo;
+  if (build_generation(e, tmp, text, len, false, res, &c.gen, &same, err) < 0) goto undo;
+  if (!same || !staged_intact(e->root_fd, tmp, fd, text, len)) goto tampered;
   /* 3, 4: the record, then the commit point. */
-  if (pl_change_record(e->state_fd, &c, err) < 0) goto undo;
+  if (pl_change_record(e->state_fd, &c, err) < 0) goto undo_gen;
   pl_pause("recorded");
+  if (!staged_intact(e->root_fd, tmp, fd, text, len)) {
+    pl_error_t ignored = NULL;
+    pl_change_clear(e->state_fd, &ignored);
+    pl_error_free(&ignored);
+    goto tampered;
+  }
   if (renameat(e->root_fd, tmp, e->root_fd, PL_LOCK_FILE) < 0) {
     int er = errno;
     pl_error_t ignored = NULL;
     pl_change_clear(e->state_fd, &ignored);
     pl_error_free(&ignored);
     pl_fail(err, er, "rename %s over %s/%s", tmp, e->root, PL_LOCK_FILE);
-    goto undo;
+    goto undo_gen;
   }
   if (fsync(e->root_fd) < 0) return pl_fail(err, errno, "fsync %s", e->root);
   free(e->lock_text);
@@ -1139,6 +1204,19 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   if (pl_change_clear(e->state_fd, err) < 0) return -1;
   res->generation = c.gen;
   return 0;
+tampered:
+  pl_fail_hint(err, 0,
+               "nothing changed: pylock.toml and the environment are as they were; stop what "
+               "writes there (code in a pylock run?), then retry",
+               "the new lock staged as %s/%s was changed by another process while its environment "
+               "was built",
+               e->root, tmp);
+undo_gen:;
+  char name[32];
+  snprintf(name, sizeof name, "%u", c.gen);
+  pl_error_t ignored = NULL;
+  pl_gen_remove(e->state_fd, name, &ignored); /* never current */
+  pl_error_free(&ignored);
 undo:
   unlinkat(e->root_fd, tmp, 0);
   if ((*err)->hint == NULL)

@@ -34,6 +34,7 @@ struct pl_env {
   int change_lock;     /* held by pl_env_begin_change, else -1 */
   bool offline;        /* --offline: the registry's last verified metadata, nothing fetched */
   bool runner;         /* ci, sync --frozen: pylock.toml is a pull request's (see below) */
+  bool keep_policy;    /* refuse to build from a lock that loosens the sandboxes */
   const char *trusted; /* --trusted NAME: the root to anchor to */
   const char *python;  /* --python PATH: the interpreter the runner chose */
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */
@@ -55,6 +56,7 @@ struct pl_env_opts {
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
   bool offline, runner;
+  bool keep_policy; /* refuse a lock that loosens the project's sandboxes (auto-sync) */
   const char *trusted, *python;
 };
 
@@ -116,10 +118,11 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);
 
-/* Record in generations/N.meta that generation n was built from pylock.toml
- * as it is now (sha256, size, mtime), and the sandbox settings `lf` makes. */
+/* Record in generations/N.meta that generation n was built from the lock
+ * `text` (len bytes, parsed: lf): its sha256, pylock.toml's stat if the file
+ * holds exactly that text (change.h), and the sandbox settings lf makes. */
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
-                      pl_error_t *err);
+                      const char *text, size_t len, pl_error_t *err);
 
 struct pl_gen_manifest;
 /* Write generations/N.manifest (manifest.h) atomically. */
@@ -133,8 +136,9 @@ struct pl_env_policy {
 };
 
 /* Without parsing anything: is there a current generation, and was it built
- * from pylock.toml as it is now (same size and mtime as at sync)?  When
- * fresh, *policy (if not NULL) is the lock's sandbox settings. */
+ * from pylock.toml as it is now (same size and mtime as at sync)?  *policy
+ * (if not NULL) is the sandbox settings it was synced with, when it has a
+ * record, fresh or stale (all false otherwise). */
 enum pl_env_state { PL_ENV_MISSING, PL_ENV_STALE, PL_ENV_FRESH };
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy);
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -191,6 +192,20 @@ int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err) {
     fd = next;
   }
   return fd;
+}
+
+int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err) {
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return pl_fail(err, errno == ENOENT ? EAGAIN : errno, "open %s", name);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+    return pl_fail(err, errno == EWOULDBLOCK ? EAGAIN : errno, "lock %s", name);
+  /* Locked, but perhaps after a sweeper removed it: still under its name? */
+  struct stat mine, named;
+  if (fstat(fd, &mine) < 0) return pl_fail(err, errno, "stat %s", name);
+  if (fstatat(dirfd, name, &named, AT_SYMLINK_NOFOLLOW) < 0 || mine.st_nlink == 0 ||
+      mine.st_dev != named.st_dev || mine.st_ino != named.st_ino)
+    return pl_fail(err, EAGAIN, "%s was removed by another pylock", name);
+  return steal_fd(&fd);
 }
 
 #define REMOVE_DEPTH_MAX 256

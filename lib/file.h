@@ -40,6 +40,13 @@ int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err);
  * at a time with O_NOFOLLOW); "" opens dirfd itself.  Returns the fd. */
 int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err);
 
+/* Open the directory dirfd/name that the caller has just made and lock it
+ * (flock LOCK_EX), marking it in use: a sweeper removes only what it can
+ * lock, and holds the lock while it removes.  A sweeper may take it between
+ * the mkdir and the lock: then -1 with errnum EAGAIN (make another, under
+ * a new name).  Returns the locked fd. */
+int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err);
+
 /* rm -rf dirfd/name without following symlinks, making read-only
  * directories writable first (sealed cache trees, generations). */
 int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err);

@@ -25,7 +25,10 @@
 #define INTERP_FILE_MAX 16384
 
 /* The project's own settings: from the generation's record while
- * pylock.toml has not changed since the sync, else from pylock.toml. */
+ * pylock.toml has not changed since the sync, else from pylock.toml, but
+ * never looser than the record: code in a --strict sandbox can write
+ * pylock.toml (the project is writable there), and must not turn --strict
+ * off for the user's next run.  Only a sync, which says so, loosens them. */
 static int project_policy(struct pl_launch *l, int root_fd, bool *strict, bool *no_network,
                           pl_error_t *err) {
   struct pl_env_policy p;
@@ -34,13 +37,14 @@ static int project_policy(struct pl_launch *l, int root_fd, bool *strict, bool *
     l->fresh = true;
     return 0;
   }
+  *strict = p.strict, *no_network = p.no_network; /* if pylock.toml cannot be read */
   cleanup_free char *text = NULL;
   size_t len = 0;
   struct pl_lockfile lf = {0};
   if (pl_read_file_at(root_fd, PL_LOCK_FILE, PL_LOCK_MAX_BYTES, &text, &len, err) < 0 ||
       pl_lockfile_parse(text, len, PL_LOCK_FILE, &lf, err) < 0)
     return -1;
-  *strict = lf.strict, *no_network = lf.no_network;
+  *strict |= lf.strict, *no_network |= lf.no_network;
   pl_lockfile_free(&lf);
   return 0;
 }
@@ -87,11 +91,10 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
     l->cache_home = cache;
   }
 
-  bool strict = o->strict, no_network = o->no_network, p_strict, p_nonet;
+  bool strict = o->strict, no_network = o->no_network, p_strict = false, p_nonet = false;
   if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) {
     if (!o->lenient) return -1;
-    pl_error_free(err);
-    p_strict = p_nonet = false;
+    pl_error_free(err); /* the record's settings stand */
   }
   const struct pl_config *cfg = pl_config_get(err);
   if (cfg == NULL) return -1;

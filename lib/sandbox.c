@@ -150,12 +150,22 @@ static int bind_read_only(const char *path, pl_error_t *err) {
   return 0;
 }
 
-/* An empty read-only tmpfs over `path`: what was there cannot be seen. */
-static int hide_dir(const char *path, pl_error_t *err) {
+/* "/proc/self/fd/N" for fd into buf, or path when fd < 0: a mount target
+ * that is the object opened, whatever its name points to now. */
+static const char *mount_target(int fd, const char *path, char *buf, size_t cap) {
+  if (fd < 0) return path;
+  snprintf(buf, cap, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/* An empty read-only tmpfs over `path` (over the directory open at fd, an
+ * O_PATH descriptor of it, when fd >= 0): what was there cannot be seen. */
+static int hide_dir(int fd, const char *path, pl_error_t *err) {
+  char at[64];
   cleanup_close int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
   if (fsfd < 0) {
-    if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=4k,nr_inodes=1,mode=0555") < 0)
+    if (mount("tmpfs", mount_target(fd, path, at, sizeof at), "tmpfs",
+              MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555") < 0)
       return pl_fail(err, errno, "hide %s", path);
     return 0;
   }
@@ -166,7 +176,8 @@ static int hide_dir(const char *path, pl_error_t *err) {
   cleanup_close int mfd =
       fsmount(fsfd, FSMOUNT_CLOEXEC,
               MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-  if (mfd < 0 || move_mount(mfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+  if (mfd < 0 || move_mount(mfd, "", fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path,
+                            MOVE_MOUNT_F_EMPTY_PATH | (fd >= 0 ? MOVE_MOUNT_T_EMPTY_PATH : 0)) < 0)
     return pl_fail(err, errno, "hide %s", path);
   return 0;
 }
@@ -447,18 +458,36 @@ static int protect_git(const char *project, pl_error_t *err) {
 }
 
 /* Cover a socket (or any non-directory) with /dev/null, read-only: what
- * connects there reaches nothing. */
-static int hide_file(const char *path, pl_error_t *err) {
-  if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ||
+ * connects there reaches nothing.  fd >= 0: the file open there (O_PATH). */
+static int hide_file(int fd, const char *path, pl_error_t *err) {
+  char at[64];
+  cleanup_close int tfd = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (tfd >= 0) {
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (mount_setattr(tfd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0 ||
+        move_mount(tfd, "", fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path,
+                   MOVE_MOUNT_F_EMPTY_PATH | (fd >= 0 ? MOVE_MOUNT_T_EMPTY_PATH : 0)) < 0)
+      return pl_fail(err, errno, "hide %s", path);
+    return 0;
+  }
+  if (errno != ENOSYS) return pl_fail(err, errno, "hide %s", path);
+  if (mount("/dev/null", mount_target(fd, path, at, sizeof at), NULL, MS_BIND, NULL) < 0 ||
       mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     return pl_fail(err, errno, "hide %s", path);
   return 0;
 }
 
+/* These paths lie in /tmp, which code in an earlier or a concurrent sandbox
+ * can write: a symbolic link planted there is not followed (a mount would
+ * land on its target, anywhere: a file emptied, or a directory that made
+ * every later run fail), and what is covered is what was looked at (opened,
+ * then mounted on through /proc/self/fd).  A link is no socket and no socket
+ * directory of a service. */
 static int hide_path(const char *path, pl_error_t *err) {
   struct stat st;
-  if (lstat(path, &st) < 0) return 0;
-  return S_ISDIR(st.st_mode) ? hide_dir(path, err) : hide_file(path, err);
+  cleanup_close int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) return 0;
+  return S_ISDIR(st.st_mode) ? hide_dir(fd, path, err) : hide_file(fd, path, err);
 }
 
 /* Is path listed in the allow-list (the user's way to keep a display)? */
@@ -579,7 +608,7 @@ static int hide_session_services(const struct pl_sandbox *sb, pl_error_t *err) {
   if (hide_runtime(sb, run, err) < 0 || (!same && hide_runtime(sb, path, err) < 0)) return -1;
   const char *bus = getenv("DBUS_SESSION_BUS_ADDRESS");
   if (bus && pl_sandbox_bus_socket(bus, path, sizeof path) && lstat(path, &a) == 0 &&
-      S_ISSOCK(a.st_mode) && !allowed(sb, path) && hide_file(path, err) < 0)
+      S_ISSOCK(a.st_mode) && !allowed(sb, path) && hide_file(-1, path, err) < 0)
     return -1;
   const char *user = getenv("USER");
   const char *fixed[] = {"/run/docker.sock", "/var/run/docker.sock", "/tmp/.X11-unix",
@@ -660,7 +689,7 @@ out:
     if (kept[i] >= 0) close(kept[i]);
   if (rc < 0) return -1;
   if (sb->config_dir && bind_read_only(sb->config_dir, err) < 0) return -1;
-  if (sb->user_site && hide_dir(sb->user_site, err) < 0) return -1;
+  if (sb->user_site && hide_dir(-1, sb->user_site, err) < 0) return -1;
   if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
   if (!sb->scratch && !sb->sealed && hide_session_services(sb, err) < 0) return -1;
   const char *places[WRITABLE_MAX];

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "file.h"
 #include "paths.h"
+#include "pause.h"
 #include "sha.h"
 
 #define STATE_HINT "set PYLOCK_STATE_DIR, or state-dir in pylock-config(5), to a directory you own"
@@ -170,19 +171,23 @@ int pl_state_scratch(const struct pl_state *s, const char *what, char **path, in
   cleanup_close int dfd = pl_state_subdir(s, PL_STATE_SCRATCH, true, err);
   if (dfd < 0) return -1;
   char name[96];
-  unsigned long long rnd = 0;
-  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-  snprintf(name, sizeof name, "%.32s-%d-%016llx", what, (int)getpid(), rnd);
-  if (mkdirat(dfd, name, 0700) < 0)
-    return pl_fail(err, errno, "create %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
+  int fd = -1;
   /* Held while the directory is in use: a sweeper that can take it knows
-   * its maker is gone. */
-  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    pl_remove_tree_at(dfd, name, NULL);
-    return pl_fail(err, e, "lock %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
+   * its maker is gone.  One may take it between mkdir and lock: then made
+   * again under another name. */
+  for (int attempt = 0; fd < 0; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+    snprintf(name, sizeof name, "%.32s-%d-%016llx", what, (int)getpid(), rnd);
+    if (mkdirat(dfd, name, 0700) < 0)
+      return pl_fail(err, errno, "create %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
+    pl_pause("scratch-made");
+    fd = pl_dir_lock_new_at(dfd, name, err);
+    if (fd < 0 && ((*err)->errnum != EAGAIN || attempt == 7)) {
+      pl_remove_tree_at(dfd, name, NULL);
+      return pl_error_wrap(err, "%s/%s", s->path, PL_STATE_SCRATCH);
+    }
+    if (fd < 0) pl_error_free(err);
   }
   if (asprintf(path, "%s/%s/%s", s->path, PL_STATE_SCRATCH, name) < 0) {
     close(fd);

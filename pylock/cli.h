@@ -94,9 +94,10 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv);
 struct pl_sync_result;
 /* How sync (and ci, and the shim's auto-sync) go about it. */
 struct pl_sync_opts {
-  bool frozen;  /* fail if the lock is stale; the lock may be a pull request's (runner rules) */
-  bool offline; /* the registry's last verified metadata; fetch nothing */
-  bool repair;  /* rebuild, hashing every byte of the cache trees used */
+  bool frozen;      /* fail if the lock is stale; the lock may be a pull request's (runner rules) */
+  bool offline;     /* the registry's last verified metadata; fetch nothing */
+  bool repair;      /* rebuild, hashing every byte of the cache trees used */
+  bool keep_policy; /* never loosen the project's sandboxes (the shim's auto-sync) */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
 };
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With

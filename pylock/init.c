@@ -213,7 +213,7 @@ static int init_project(const char *dir, const char *python_opt, struct registry
       pl_envgen_create(sfd, 1, &in, err) < 0 ||
       pl_env_write_gen_manifest(sfd, 1, &no_files, err) < 0 || pl_envgen_switch(sfd, 1, err) < 0 ||
       pl_write_file_atomic_at(dfd, PL_LOCK_FILE, lock, strlen(lock), 0644, err) < 0 ||
-      pl_env_write_meta(dfd, sfd, 1, &empty, err) < 0)
+      pl_env_write_meta(dfd, sfd, 1, &empty, lock, strlen(lock), err) < 0)
     goto out;
   pl_cli_info("pylock: created %s/%s on Python %s (%s)", dir, PL_LOCK_FILE, in.version, in.python);
   rc = 0;

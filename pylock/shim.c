@@ -138,7 +138,9 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     struct pl_sync_result res;
     pl_cli.verbosity = -1;
     pl_cli.project = root;
-    struct pl_sync_opts so = {0};
+    /* Asked for by pylock.toml, which code in a sandbox can write: it may
+     * bring packages, never loosen the sandbox it then runs in. */
+    struct pl_sync_opts so = {.keep_policy = true};
     if (pl_sync_project(&so, &res, NULL, &err) < 0) return pl_cli_report("auto-sync", &err);
     opened = pl_launch_open(&l, &lo, &err);
   }

@@ -104,6 +104,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                           .progress = pl_cli_progress,
                           .offline = so->offline,
                           .runner = so->frozen,
+                          .keep_policy = so->keep_policy,
                           .trusted = so->trusted,
                           .python = so->python};
   if (pl_env_open_with(&e, &o, err) < 0) goto out;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -18,6 +19,7 @@
 #include "file.h"
 #include "generations.h"
 #include "project.h"
+#include "sha.h"
 
 struct fixture {
   char dir[64];
@@ -41,7 +43,7 @@ static int setup(void **state) {
       pl_gen_switch(f->state_fd, 1, &err) < 0)
     return -1;
   struct pl_gen_meta m = {.packages = 1};
-  if (pl_meta_set_lock(&m, f->root_fd, PL_LOCK_FILE, &err) < 0 ||
+  if (pl_meta_set_lock(&m, f->root_fd, PL_LOCK_FILE, "old\n", 4, NULL, &err) < 0 ||
       pl_meta_write(f->state_fd, 1, &m, &err) < 0)
     return -1;
   *state = f;
@@ -70,7 +72,9 @@ static char *stage_change(struct fixture *f) {
   assert_int_equal(write(fd, "new lock\n", 9), 9);
   close(fd);
   struct pl_gen_meta m = {.packages = 2};
-  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, tmp, &err), 0);
+  bool same = false;
+  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, tmp, "new lock\n", 9, &same, &err), 0);
+  assert_true(same);
   assert_int_equal(pl_meta_write(f->state_fd, 2, &m, &err), 0);
   struct pl_change c = {.gen = 2, .prev = 1};
   snprintf(c.tmp, sizeof c.tmp, "%s", tmp);
@@ -83,7 +87,7 @@ static void test_meta_round_trips_and_matches_only_the_same_file(void **state) {
   pl_error_t err = NULL;
   struct pl_gen_meta w = {.packages = 7, .strict = true}, r;
   memcpy(w.stat, "0123456789abcdef0123456789abcdef", PL_STAT_DIGEST_LEN + 1);
-  assert_int_equal(pl_meta_set_lock(&w, f->root_fd, PL_LOCK_FILE, &err), 0);
+  assert_int_equal(pl_meta_set_lock(&w, f->root_fd, PL_LOCK_FILE, "old\n", 4, NULL, &err), 0);
   assert_int_equal(pl_meta_write(f->state_fd, 2, &w, &err), 0);
   assert_int_equal(pl_meta_read(f->state_fd, 2, &r, &err), 0);
   assert_string_equal(r.lock_sha256, w.lock_sha256);
@@ -168,15 +172,93 @@ static void test_a_lock_rewritten_after_the_record_undoes_the_change(void **stat
   struct fixture *f = *state;
   pl_error_t err = NULL;
   cleanup_free char *tmp = stage_change(f);
-  /* Someone else wrote pylock.toml: it is not the staged file. */
-  assert_int_equal(pl_write_file_atomic_at(f->root_fd, PL_LOCK_FILE, "new lock\n", 9, 0644, &err),
-                   0);
+  /* Someone else wrote pylock.toml, other bytes than generation 2's. */
+  assert_int_equal(
+      pl_write_file_atomic_at(f->root_fd, PL_LOCK_FILE, "their lock\n", 11, 0644, &err), 0);
   unsigned n = 0;
   assert_int_equal(pl_change_effective(f->root_fd, f->state_fd, &n, &err), 0);
   assert_int_equal(n, 1);
   enum pl_change_outcome out;
   assert_int_equal(pl_change_recover(f->root_fd, f->state_fd, &out, &n, &err), 0);
   assert_int_equal(out, PL_CHANGE_UNDONE);
+}
+
+/* What decides is the bytes, not the file: pylock.toml rewritten with
+ * exactly the staged lock (a copy, a checkout) goes with generation 2. */
+static void test_the_staged_bytes_in_another_file_commit_the_change(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  cleanup_free char *tmp = stage_change(f);
+  assert_int_equal(pl_write_file_atomic_at(f->root_fd, PL_LOCK_FILE, "new lock\n", 9, 0644, &err),
+                   0);
+  unsigned n = 0;
+  assert_int_equal(pl_change_effective(f->root_fd, f->state_fd, &n, &err), 0);
+  assert_int_equal(n, 2);
+}
+
+/* A copy of the staged file keeping its size and times (utimensat), other
+ * bytes: a record of stat alone would take it for the new lock. */
+static void test_a_forged_stat_with_other_bytes_is_not_a_commit(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  cleanup_free char *tmp = stage_change(f);
+  struct stat st;
+  assert_int_equal(fstatat(f->root_fd, tmp, &st, 0), 0);
+  int fd = openat(f->root_fd, tmp, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, "NEW", 3, 0), 3);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  assert_int_equal(futimens(fd, times), 0);
+  close(fd);
+  assert_int_equal(renameat(f->root_fd, tmp, f->root_fd, PL_LOCK_FILE), 0);
+  unsigned n = 0;
+  assert_int_equal(pl_change_effective(f->root_fd, f->state_fd, &n, &err), 0);
+  assert_int_equal(n, 1);
+}
+
+/* current moves to the new generation only after the commit: once it has,
+ * the change is finished, whatever was written to pylock.toml since. */
+static void test_a_switched_change_is_finished_whatever_the_lock_holds(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  cleanup_free char *tmp = stage_change(f);
+  assert_int_equal(renameat(f->root_fd, tmp, f->root_fd, PL_LOCK_FILE), 0);
+  assert_int_equal(pl_gen_switch(f->state_fd, 2, &err), 0);
+  assert_int_equal(
+      pl_write_file_atomic_at(f->root_fd, PL_LOCK_FILE, "their lock\n", 11, 0644, &err), 0);
+  unsigned n = 0;
+  assert_int_equal(pl_change_effective(f->root_fd, f->state_fd, &n, &err), 0);
+  assert_int_equal(n, 2);
+  enum pl_change_outcome out;
+  assert_int_equal(pl_change_recover(f->root_fd, f->state_fd, &out, &n, &err), 0);
+  assert_int_equal(out, PL_CHANGE_FINISHED);
+  assert_int_equal(n, 2);
+  assert_int_equal(faccessat(f->state_fd, "generations/2", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* A record names the bytes its generation was built from; a file that no
+ * longer holds them (written meanwhile) gets a stat no reader matches. */
+static void test_meta_of_a_lock_written_meanwhile_is_stale(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  struct pl_gen_meta m, want;
+  bool same = true;
+  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, PL_LOCK_FILE, "built\n", 6, &same, &err), 0);
+  assert_false(same);
+  assert_int_equal(pl_sha256_hex("built\n", 6, want.lock_sha256, &err), 0);
+  assert_string_equal(m.lock_sha256, want.lock_sha256);
+  struct stat st;
+  assert_int_equal(fstatat(f->root_fd, PL_LOCK_FILE, &st, 0), 0);
+  assert_false(pl_meta_matches(&m, &st));
+  /* Nor is a link, or a FIFO, read (or waited on) in its place. */
+  assert_int_equal(symlinkat(PL_LOCK_FILE, f->root_fd, "link"), 0);
+  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, "link", "old\n", 4, &same, &err), 0);
+  assert_false(same);
+  assert_int_equal(mkfifoat(f->root_fd, "fifo", 0644), 0);
+  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, "fifo", "old\n", 4, &same, &err), 0);
+  assert_false(same);
+  assert_int_equal(pl_meta_set_lock(&m, f->root_fd, PL_LOCK_FILE, "old\n", 4, &same, &err), 0);
+  assert_true(same);
 }
 
 static void test_recover_sweeps_only_pylock_s_temporary_names(void **state) {
@@ -235,6 +317,14 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_a_lock_rewritten_after_the_record_undoes_the_change,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_the_staged_bytes_in_another_file_commit_the_change,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_forged_stat_with_other_bytes_is_not_a_commit, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_a_switched_change_is_finished_whatever_the_lock_holds,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_meta_of_a_lock_written_meanwhile_is_stale, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_recover_sweeps_only_pylock_s_temporary_names, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_a_malformed_record_is_never_followed_as_a_path, setup,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -184,6 +185,49 @@ static void test_project_state_names_the_old_layout(void **state) {
   pl_state_close(&s);
 }
 
+/* A directory just made is locked as its maker's, unless a sweeper took it
+ * between the mkdir and the lock: then EAGAIN, never a removed directory. */
+static void test_a_new_directory_is_locked_unless_a_sweeper_took_it(void **state) {
+  struct fx *f = *state;
+  cleanup_close int dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(mkdirat(dfd, "a", 0700), 0);
+  cleanup_close int a = pl_dir_lock_new_at(dfd, "a", &f->err);
+  assert_true(a >= 0);
+  /* Held: another locker (a sweeper) cannot take it. */
+  cleanup_close int other = openat(dfd, "a", O_RDONLY | O_DIRECTORY);
+  assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+  /* A sweeper holds it: EAGAIN. */
+  assert_int_equal(mkdirat(dfd, "b", 0700), 0);
+  cleanup_close int sweeper = openat(dfd, "b", O_RDONLY | O_DIRECTORY);
+  assert_int_equal(flock(sweeper, LOCK_EX | LOCK_NB), 0);
+  assert_int_equal(pl_dir_lock_new_at(dfd, "b", &f->err), -1);
+  assert_int_equal(f->err->errnum, EAGAIN);
+  pl_error_free(&f->err);
+  /* Removed, or removed and made again by someone else: EAGAIN. */
+  assert_int_equal(pl_dir_lock_new_at(dfd, "gone", &f->err), -1);
+  assert_int_equal(f->err->errnum, EAGAIN);
+  pl_error_free(&f->err);
+}
+
+/* The sweep removes a scratch directory whose maker is gone, never one its
+ * maker still holds. */
+static void test_sweep_takes_only_scratch_whose_maker_is_gone(void **state) {
+  struct fx *f = *state;
+  struct pl_state s;
+  assert_int_equal(pl_state_open(&s, &f->err), 0);
+  cleanup_free char *live = NULL, *dead = NULL;
+  int live_fd = -1, dead_fd = -1;
+  assert_int_equal(pl_state_scratch(&s, "lock", &live, &live_fd, &f->err), 0);
+  assert_int_equal(pl_state_scratch(&s, "lock", &dead, &dead_fd, &f->err), 0);
+  close(dead_fd);
+  pl_state_sweep_scratch(&s);
+  struct stat st;
+  assert_int_equal(stat(live, &st), 0);
+  assert_int_equal(stat(dead, &st), -1);
+  close(live_fd);
+  pl_state_close(&s);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -196,6 +240,8 @@ int main(void) {
       T(test_project_id_is_readable_and_per_path),
       T(test_project_state_is_created_with_its_path_and_checked),
       T(test_project_state_names_the_old_layout),
+      T(test_a_new_directory_is_locked_unless_a_sweeper_took_it),
+      T(test_sweep_takes_only_scratch_whose_maker_is_gone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
