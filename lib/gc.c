@@ -185,7 +185,7 @@ static int take_exclusive(const struct pl_state *s, const struct pl_gc_opts *o, 
   return pl_fail_hint(err, EBUSY,
                       "run it again when they are done, or wait longer: pylock gc --wait SECONDS",
                       "the shared cache is still in use (%zu sync(s) or another gc) after %u s; "
-                      "nothing was removed",
+                      "nothing was removed from it",
                       n, o->wait_seconds);
 }
 
@@ -580,8 +580,8 @@ static int handle_orphan(struct gc_run *g, int pfd, const char *id, const char *
   return 0;
 }
 
-/* One project's state: orphan or pruned, then its generations added to the
- * live set.  One whose change lock another pylock holds is left as it is. */
+/* One project's state: an orphan marked or removed, or its old generations
+ * pruned.  One whose change lock another pylock holds is left as it is. */
 static int gc_project(struct gc_run *g, const char *id, pl_error_t *err) {
   cleanup_close int pfd =
       openat(g->projects_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -590,17 +590,17 @@ static int gc_project(struct gc_run *g, const char *id, pl_error_t *err) {
   snprintf(shown, sizeof shown, "%s/%s/%s", g->s->path, PL_STATE_PROJECTS, id);
   pl_error_t foreign = NULL;
   if (pl_state_check_owned(pfd, shown, &foreign) < 0) {
-    /* pylock would refuse it: not touched, and nothing it names removed. */
+    /* pylock would refuse it: not touched (and what it names stays live). */
     SAY(g, "pylock: left %s as it is: %s", shown, foreign->msg);
     pl_error_free(&foreign);
     g->res->busy++;
-    return pl_gc_live_add_project(&g->live, pfd, shown, err);
+    return 0;
   }
   bool own = strcmp(id, g->own_id) == 0;
   cleanup_close int lock = own ? -1 : try_project_lock(pfd);
   if (!own && lock < 0) {
     g->res->busy++;
-    return pl_gc_live_add_project(&g->live, pfd, shown, err);
+    return 0;
   }
   char why[PATH_MAX + 128];
   if (!own && is_orphan(pfd, id, why, sizeof why)) {
@@ -611,7 +611,7 @@ static int gc_project(struct gc_run *g, const char *id, pl_error_t *err) {
     SAY(g, "pylock: %s is a project again: its orphan mark is removed", shown);
   }
   if (prune_generations(g, pfd, id, err) < 0) return pl_error_wrap(err, "%s", shown);
-  return pl_gc_live_add_project(&g->live, pfd, shown, err);
+  return 0;
 }
 
 /* What a crash left in projects/: a removal cut short (.gc-*), a state being
@@ -674,6 +674,26 @@ static int gc_projects(struct gc_run *g, pl_error_t *err) {
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = names[i][0] == '.' ? gc_project_leftover(g, names[i], err) : gc_project(g, names[i], err);
   free_names(names, n);
+  return rc;
+}
+
+/* The live set: every generation left in every project's state (gc holds
+ * the cache lock, so no change is between its cache and its switch). */
+static int collect_live(struct gc_run *g, pl_error_t *err) {
+  char **names = NULL;
+  size_t n = 0;
+  int rc = list_names(g->projects_fd, &names, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (names[i][0] == '.') continue; /* being made or removed: names nothing */
+    cleanup_close int pfd =
+        openat(g->projects_fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (pfd < 0) continue;
+    char shown[PATH_MAX];
+    snprintf(shown, sizeof shown, "%s/%s/%s", g->s->path, PL_STATE_PROJECTS, names[i]);
+    rc = pl_gc_live_add_project(&g->live, pfd, shown, err);
+  }
+  free_names(names, n);
+  if (rc == 0) pl_gc_live_sort(&g->live);
   return rc;
 }
 
@@ -791,21 +811,22 @@ int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc
   struct gc_run g = {.s = s, .o = o, .res = res, .projects_fd = -1, .now = time(NULL)};
   cleanup_close int own_lock = -1;
   if (o->project && (own_lock = lock_own_project(&g, err)) == -1) return -1;
-  cleanup_close int cache_lock = take_exclusive(s, o, err);
-  if (cache_lock < 0) return -1;
   g.projects_fd = pl_state_subdir(s, PL_STATE_PROJECTS, true, err);
-  int rc = g.projects_fd < 0 ? -1 : gc_projects(&g, err);
-  if (rc == 0) {
-    pl_gc_live_sort(&g.live);
-    if (g.live.keep_all) {
-      res->cache_kept = true;
-      SAY(&g, "pylock: kept every cache tree and wheel: %s; a sync of that project writes one",
-          g.live.keep_all);
-    }
-    rc = sweep_cache(&g, err);
+  if (g.projects_fd < 0) return -1;
+  /* Generations and orphans under the projects' own locks; the cache under
+   * its lock, which syncs wait for only while gc reads and removes there. */
+  cleanup_close int cache_lock = -1;
+  int rc = gc_projects(&g, err);
+  if (rc == 0 && (cache_lock = take_exclusive(s, o, err)) < 0) rc = -1;
+  if (rc == 0) rc = collect_live(&g, err);
+  if (rc == 0 && g.live.keep_all) {
+    res->cache_kept = true;
+    SAY(&g, "pylock: kept every cache tree and wheel: %s; a sync of that project writes one",
+        g.live.keep_all);
   }
+  if (rc == 0) rc = sweep_cache(&g, err);
   if (rc == 0) rc = sweep_scratch(&g, err);
-  if (g.projects_fd >= 0) close(g.projects_fd);
+  close(g.projects_fd);
   pl_gc_live_free(&g.live);
   return rc;
 }

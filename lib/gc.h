@@ -25,14 +25,16 @@
  *
  * Lock order: a project's change lock (generations.h) first, then the cache
  * lock.  Nothing waits for a project's change lock while holding the cache
- * lock: gc only tries other projects' locks (LOCK_NB) once it holds it.
+ * lock: gc waits only for the project it runs in, before the cache lock, and
+ * only tries the others' (LOCK_NB).  It prunes generations and removes
+ * orphans under the projects' locks, before it takes the cache lock.
  *
  * How it is made: OFD write locks (fcntl F_OFD_SETLK) on a file of mode
  * 0200.  Byte 0 is a gate; a holder takes the gate, then one byte of its own
  * at a random offset above it, and lets the gate go; gc takes the gate, then
  * every byte above it.  Holding the gate, gc lets no new holder in while it
  * waits for those inside, so a stream of changes cannot starve it; it waits
- * a bounded time, then fails having removed nothing.  Only write locks are
+ * a bounded time, then fails having removed nothing from the cache.  Only write locks are
  * used, and only on a file nobody can read: code pylock runs in a sandbox
  * sees the state root read-only, so it can open the file neither for
  * writing (write locks) nor for reading (read locks, which would conflict
