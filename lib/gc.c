@@ -84,7 +84,7 @@ static int open_lock_file(const struct pl_state *s, pl_error_t *err) {
   if (!S_ISREG(st.st_mode) || st.st_uid != getuid() ||
       ((st.st_mode & 07777) != 0200 && fchmod(fd, 0200) < 0)) {
     close(fd);
-    return pl_fail(err, EPERM, "%s/%s/%s is not a file of yours that pylock can lock", s->path,
+    return pl_fail(err, PL_REFUSED, "%s/%s/%s is not a file of yours that pylock can lock", s->path,
                    PL_STATE_CACHE, PL_GC_CACHE_LOCK);
   }
   return fd;
@@ -182,7 +182,7 @@ static int take_exclusive(const struct pl_state *s, const struct pl_gc_opts *o, 
   size_t n = r == 0 ? count_holders(fd) : 0;
   close(fd);
   if (r < 0) return pl_fail(err, e, "lock %s/%s/%s", s->path, PL_STATE_CACHE, PL_GC_CACHE_LOCK);
-  return pl_fail_hint(err, EBUSY,
+  return pl_fail_hint(err, -EBUSY,
                       "run it again when they are done, or wait longer: pylock gc --wait SECONDS",
                       "the shared cache is still in use (%zu sync(s) or another gc) after %u s; "
                       "nothing was removed from it",
@@ -738,6 +738,24 @@ static int sweep_wheels(struct gc_run *g, int wheels_fd, pl_error_t *err) {
   return rc;
 }
 
+/* quarantine/: what syncs found damaged and moved aside, kept for a look
+ * until now. */
+static int sweep_quarantine(struct gc_run *g, int cache_fd, pl_error_t *err) {
+  cleanup_close int fd =
+      openat(cache_fd, PL_CACHE_QUARANTINE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", PL_CACHE_QUARANTINE);
+  char **names = NULL;
+  size_t n = 0;
+  int rc = list_names(fd, &names, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    int r = remove_counted(fd, names[i], &g->res->bytes, err);
+    if (r > 0) g->res->leftovers++;
+    if (r < 0) rc = pl_error_wrap(err, "%s/%s", PL_CACHE_QUARANTINE, names[i]);
+  }
+  free_names(names, n);
+  return rc;
+}
+
 static int sweep_cache(struct gc_run *g, pl_error_t *err) {
   cleanup_free char *path = NULL;
   if (asprintf(&path, "%s/%s", g->s->path, PL_STATE_CACHE) < 0) return pl_fail(err, ENOMEM, "gc");
@@ -745,36 +763,9 @@ static int sweep_cache(struct gc_run *g, pl_error_t *err) {
   if (pl_cache_open(&c, path, err) < 0) return -1;
   int r = sweep_trees(g, c.trees_fd, err);
   if (r == 0) r = sweep_wheels(g, c.wheels_fd, err);
+  if (r == 0) r = sweep_quarantine(g, c.fd, err);
   pl_cache_close(&c);
   return r;
-}
-
-/* scratch/lock-<pid>-*: a resolver's work directory (the resolver holds
- * the cache lock while it has one), whose pylock is gone. */
-static int sweep_scratch(struct gc_run *g, pl_error_t *err) {
-  pl_error_t none = NULL;
-  cleanup_close int fd = pl_state_subdir(g->s, PL_STATE_SCRATCH, false, &none);
-  if (fd < 0) {
-    bool missing = none->errnum == ENOENT;
-    if (missing) {
-      pl_error_free(&none);
-      return 0;
-    }
-    pl_error_free(err);
-    *err = none;
-    return -1;
-  }
-  char **names = NULL;
-  size_t n = 0;
-  int rc = list_names(fd, &names, &n, err);
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    if (strncmp(names[i], "lock-", 5) != 0 || !pid_gone(names[i] + 5)) continue;
-    int r = remove_counted(fd, names[i], &g->res->bytes, err);
-    if (r > 0) g->res->leftovers++;
-    if (r < 0) rc = -1;
-  }
-  free_names(names, n);
-  return rc;
 }
 
 /* ---- the whole run -------------------------------------------------------------- */
@@ -825,7 +816,7 @@ int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc
         g.live.keep_all);
   }
   if (rc == 0) rc = sweep_cache(&g, err);
-  if (rc == 0) rc = sweep_scratch(&g, err);
+  if (rc == 0) pl_state_sweep_scratch(s); /* each scratch directory's maker holds it */
   close(g.projects_fd);
   pl_gc_live_free(&g.live);
   return rc;

@@ -14,14 +14,15 @@
  * its manifest.
  *
  * The cache lock, STATE/cache/lock.  A change holds it (pl_gc_hold_cache)
- * from before it looks up, fetches or builds anything in the cache until its
- * new generation, whose manifest names every tree it used, is current; the
- * resolver holds it while pip reads cached wheels.  gc reads the manifests
- * and removes trees and wheels only while holding it exclusively.  So every
- * tree a change needs is either named by a manifest gc reads or held; and a
- * partial tree (trees/.tmp-*), a temporary wheel (wheels/.*) or a resolver's
- * scratch directory that exists while gc holds the lock has no builder left,
- * whatever its age, and is removed.
+ * from before it looks up, fetches or builds anything in the cache until
+ * its new generation, whose manifest names every tree it used, is in place
+ * (a complete generation is live, current or not); the resolver holds it
+ * while pip reads cached wheels.  gc reads the manifests and removes trees
+ * and wheels only while holding it exclusively.  So every tree a change
+ * needs is either named by a manifest gc reads or held; and a partial tree
+ * (trees/.tmp-*), a temporary wheel (wheels/.*) or a damaged entry a sync
+ * moved to quarantine/ that exists while gc holds the lock has no maker at
+ * work any more, whatever its age, and is removed.
  *
  * Lock order: a project's change lock (generations.h) first, then the cache
  * lock.  Nothing waits for a project's change lock while holding the cache
@@ -34,11 +35,12 @@
  * at a random offset above it, and lets the gate go; gc takes the gate, then
  * every byte above it.  Holding the gate, gc lets no new holder in while it
  * waits for those inside, so a stream of changes cannot starve it; it waits
- * a bounded time, then fails having removed nothing from the cache.  Only write locks are
- * used, and only on a file nobody can read: code pylock runs in a sandbox
- * sees the state root read-only, so it can open the file neither for
- * writing (write locks) nor for reading (read locks, which would conflict
- * too), and cannot hold the lock to stall every change of the user or gc.
+ * a bounded time, then fails having removed nothing from the cache.  Only
+ * write locks are used, and only on a file nobody can read: code pylock runs
+ * in a sandbox sees the state root read-only, so it can open the file
+ * neither for writing (write locks) nor for reading (read locks, which would
+ * conflict too), and cannot hold the lock to stall every change of the user
+ * or gc.
  *
  * Orphans.  A project's state (STATE/projects/<id>/) is an orphan when its
  * `path` names a directory that no longer exists, no longer holds
@@ -84,7 +86,7 @@ struct pl_gc_result {
   size_t generations;        /* removed: neither current, previous nor in use */
   size_t generations_in_use; /* kept: a running environment has them mounted */
   size_t trees, wheels;      /* removed from the cache: no kept generation uses them */
-  size_t leftovers;          /* removed: partial trees, temporary wheels, scratch */
+  size_t leftovers;          /* removed: partial trees, temporary wheels, quarantine */
   size_t orphans;            /* orphan projects removed */
   size_t orphans_waiting;    /* orphan projects marked, within their grace period */
   size_t busy;               /* projects whose change lock was held: left as they are */

@@ -284,7 +284,8 @@ static void test_gc_removes_what_no_kept_generation_uses_and_nothing_else(void *
   put(f, "cache/wheels/.fetch.tmp0000000000000001", "");          /* a crashed fetch */
   put(f, "cache/wheels/" SHA("f") ".whl", "a wheel no tree came from");
   put(f, "cache/trees/README", "not pylock's: left alone");
-  put(f, "scratch/lock-999999999-0000000000000001/x", ""); /* no such pid */
+  put(f, "cache/quarantine/" KEY_C "-1700000000-00000001/x", ""); /* damaged, moved aside */
+  put(f, "scratch/lock-999999999-0000000000000001/x", "");        /* its maker is gone */
   struct pl_gc_result r;
   assert_int_equal(run_gc(f, 30, 0, &r), 0);
   assert_int_equal(r.generations, 1);
@@ -305,6 +306,7 @@ static void test_gc_removes_what_no_kept_generation_uses_and_nothing_else(void *
   assert_false(exists(f, "cache/wheels/" SHA("f") ".whl"));
   assert_false(exists(f, "cache/trees/.tmp-" KEY_D "-0000000000000001"));
   assert_false(exists(f, "cache/wheels/.fetch.tmp0000000000000001"));
+  assert_false(exists(f, "cache/quarantine/" KEY_C "-1700000000-00000001"));
   assert_false(exists(f, "scratch/lock-999999999-0000000000000001"));
   assert_true(exists(f, "cache/trees/README"));
   assert_int_equal(r.trees, 1);
@@ -502,7 +504,7 @@ static void test_gc_gives_up_in_time_while_a_sync_holds_the_cache(void **state) 
   pid_t pid = holder(f, 0);
   struct pl_gc_result r;
   assert_int_equal(run_gc(f, 30, 1, &r), -1);
-  assert_int_equal(f->err->errnum, EBUSY);
+  assert_true(pl_error_is(f->err, EBUSY));
   assert_non_null(strstr(f->err->msg, "1 sync(s)"));
   assert_non_null(strstr(f->err->msg, "nothing was removed"));
   assert_non_null(strstr(f->err->hint, "pylock gc --wait"));
