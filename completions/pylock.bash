@@ -131,7 +131,7 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(_pylock_trusted)" -- "$cur"))
     return
     ;;
-  --threshold | --expires | --remove-root-key | --name) return ;;
+  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait) return ;;
   esac
 
   # The sandbox options of run, shell and ci.
@@ -172,6 +172,7 @@ _pylock() {
   sync) opts="--frozen --python --offline --trusted --repair -h --help" ;;
   shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
+  gc) opts="--orphans-after --wait -h --help" ;;
   info)
     opts="--json -h --help"
     words="project state generation layer python version prefix state-root cache sandbox"

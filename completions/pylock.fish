@@ -154,6 +154,8 @@ complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs
 complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
 complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write --python --trusted)'
 complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
+complete -c pylock -n '__pylock_using gc' -l orphans-after -x -d 'Remove orphan projects after DAYS days (0: now)'
+complete -c pylock -n '__pylock_using gc' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
 complete -c pylock -n '__pylock_using info' -l json -d 'One JSON object with every key'
 complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox' -d 'Key'
 

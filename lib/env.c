@@ -28,6 +28,7 @@
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "file.h"
+#include "gc.h"
 #include "manifest.h"
 #include "paths.h"
 #include "generations.h"
@@ -546,6 +547,9 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
+  /* pip reads cached wheels through links in its work directory (gc.h). */
+  cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
+  if (cache_hold < 0) return -1;
   /* pip's work directory: in the state root, so that the resolver's sandbox
    * can write there and nowhere else. */
   cleanup_close int scratch_lock = -1;
@@ -652,12 +656,6 @@ int pl_env_lock_is_stale(const struct pl_env *e, char *why, size_t cap) {
 
 int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err) {
   return pl_sha256_hex(e->lock_text, e->lock_len, hash, err);
-}
-
-/* generations/N.meta: what generation N was built from. */
-static int meta_name(unsigned n, char *buf, size_t cap) {
-  int w = snprintf(buf, cap, "%s/%u.meta", PL_GENERATIONS_DIR, n);
-  return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err) {
@@ -952,6 +950,10 @@ static int check_looser(struct pl_env *e, pl_error_t *err) {
 static int build_generation(struct pl_env *e, const char *lock_name, const char *text, size_t len,
                             bool full, struct pl_sync_result *res, unsigned *out, bool *same,
                             pl_error_t *err) {
+  /* Until generation N, whose manifest names every tree it uses, is in
+   * place, gc leaves the cache alone (gc.h). */
+  cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
+  if (cache_hold < 0) return -1;
   /* A crashed change left a partial generation: it was never current. */
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
   if (check_looser(e, err) < 0) return -1;
@@ -1588,110 +1590,4 @@ int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *
     return pl_fail(err, errno, "previous generation %u", *to);
   pl_pause("rollback");
   return pl_gen_switch(e->state_fd, *to, err);
-}
-
-/* A tree is referenced while any generation, of any project, links its
- * files: a regular file in it with more than one link. */
-static bool tree_linked(int tree_fd, int depth) {
-  if (depth > 64) return true;
-  DIR *d = fdopendir(dup(tree_fd));
-  if (d == NULL) return true;
-  bool linked = false;
-  struct dirent *de;
-  while (!linked && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.' &&
-        (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-      continue;
-    struct stat st;
-    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    if (S_ISREG(st.st_mode) && strcmp(de->d_name, PL_TREE_MARKER) != 0) {
-      linked = st.st_nlink > 1;
-      break; /* every file of a tree is linked together: one tells */
-    }
-    if (S_ISDIR(st.st_mode)) {
-      int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0) {
-        linked = tree_linked(sub, depth + 1);
-        close(sub);
-        break;
-      }
-    }
-  }
-  closedir(d);
-  return linked;
-}
-
-static int gc_cache(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
-  struct pl_cache c;
-  if (open_cache(e, &c, err) < 0) return -1;
-  int rc = 0;
-  time_t now = time(NULL);
-  DIR *d = fdopendir(dup(c.trees_fd));
-  struct dirent *de;
-  while (rc == 0 && d && (de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0)) continue;
-    struct stat st;
-    if (fstatat(c.trees_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-      continue;
-    bool partial = de->d_name[0] == '.';
-    if (partial && now - st.st_mtime < 3600) continue; /* a build may be running */
-    int fd = openat(c.trees_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) continue;
-    bool keep = !partial && tree_linked(fd, 0);
-    close(fd);
-    if (keep) continue;
-    rc = pl_cache_remove_tree(c.trees_fd, de->d_name, err);
-    if (rc == 0 && !partial) res->trees++;
-  }
-  if (d) closedir(d);
-  /* Wheels: kept while a tree of theirs exists, or while recently stored. */
-  d = rc == 0 ? fdopendir(dup(c.wheels_fd)) : NULL;
-  while (rc == 0 && d && (de = readdir(d)) != NULL) {
-    size_t len = strlen(de->d_name);
-    if (len != 64 + 4 || strcmp(de->d_name + 64, ".whl") != 0) continue;
-    struct stat st;
-    if (fstatat(c.wheels_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    if (now - st.st_mtime < (time_t)wheel_days * 86400) continue;
-    bool has_tree = false;
-    DIR *t = fdopendir(dup(c.trees_fd));
-    struct dirent *te;
-    while (t && !has_tree && (te = readdir(t)) != NULL)
-      has_tree = strncmp(te->d_name, de->d_name, 64) == 0;
-    if (t) closedir(t);
-    if (has_tree) continue;
-    if (unlinkat(c.wheels_fd, de->d_name, 0) == 0) res->wheels++;
-  }
-  if (d) closedir(d);
-  pl_cache_close(&c);
-  return rc;
-}
-
-int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err) {
-  memset(res, 0, sizeof *res);
-  if (pl_env_begin_change(e, err) < 0) return -1;
-  if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
-  unsigned cur = 0, prev = 0, *gens = NULL;
-  size_t n = 0;
-  pl_gen_current(e->state_fd, &cur, NULL);
-  pl_gen_previous(e->state_fd, &prev, NULL);
-  if (pl_gen_list(e->state_fd, &gens, &n, err) < 0) return -1;
-  int rc = 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (gens[i] == cur || gens[i] == prev) continue;
-    char layer[4200], name[32], meta[64];
-    snprintf(layer, sizeof layer, "%s/%s/%u", e->state_path, PL_GENERATIONS_DIR, gens[i]);
-    if (pl_gen_in_use(layer)) {
-      res->generations_in_use++;
-      continue;
-    }
-    snprintf(name, sizeof name, "%u", gens[i]);
-    rc = pl_gen_remove(e->state_fd, name, err);
-    if (rc == 0 && meta_name(gens[i], meta, sizeof meta) == 0) unlinkat(e->state_fd, meta, 0);
-    if (rc == 0 && gen_manifest_name(gens[i], meta, sizeof meta) == 0)
-      unlinkat(e->state_fd, meta, 0);
-    if (rc == 0) res->generations++;
-  }
-  free(gens);
-  if (rc < 0) return -1;
-  return gc_cache(e, wheel_days, res, err);
 }

@@ -1,7 +1,7 @@
 /* pylock — a project's environment as the commands that change it see it:
  * pylock.toml (the lock), its state (interpreter record, generations: see
- * project.h), the registry it trusts, and the operations lock, sync, list, verify, rollback
- * and gc.  The CLI files stay thin; progress reaches the user through a
+ * project.h), the registry it trusts, and the operations lock, sync, list, verify and
+ * rollback (gc is gc.h's).  The CLI files stay thin; progress reaches the user through a
  * callback, since lib/ never prints. */
 #ifndef PYLOCK_ENV_H
 #define PYLOCK_ENV_H
@@ -184,11 +184,3 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
 
 /* Switch back to the previous generation; *from and *to tell which. */
 int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *err);
-
-/* Remove generations other than current and previous that no running
- * environment uses, partial ones, cache trees no generation links any more,
- * and cached wheels with no tree unused for `wheel_days`. */
-struct pl_gc_result {
-  size_t generations, generations_in_use, trees, wheels;
-};
-int pl_env_gc(struct pl_env *e, int wheel_days, struct pl_gc_result *res, pl_error_t *err);

@@ -1,4 +1,4 @@
-/* pylock rollback / pylock gc — generations over time. */
+/* pylock rollback — back to the previous generation. */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,31 +25,6 @@ int pl_cmd_rollback(int argc, char **argv) {
   pl_cli_info("pylock: rolled back from generation %u to %u; pylock.toml still describes %u "
               "(pylock sync returns to it)",
               from, to, from);
-  pl_env_close(&e);
-  return PL_EXIT_OK;
-}
-
-int pl_cmd_gc(int argc, char **argv) {
-  int r = pl_cli_only_help(
-      "gc", argc, argv,
-      "usage: pylock gc\n\n"
-      "Remove the project's generations other than the current and previous ones, unless a\n"
-      "running 'pylock run' uses them; then, from the shared cache, unpacked trees no\n"
-      "generation of any project links any more, and cached wheels without a tree unused\n"
-      "for 7 days.\n\n"
-      "Options:\n  -h, --help  print this help and exit\n");
-  if (r >= 0) return r;
-  pl_error_t err = NULL;
-  struct pl_env e;
-  struct pl_gc_result res;
-  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, &err) < 0 ||
-      pl_env_gc(&e, 7, &res, &err) < 0) {
-    pl_env_close(&e);
-    return pl_cli_report("gc", &err);
-  }
-  pl_cli_info("pylock: removed %zu generation(s) (%zu kept: in use), %zu cache tree(s), %zu "
-              "wheel(s)",
-              res.generations, res.generations_in_use, res.trees, res.wheels);
   pl_env_close(&e);
   return PL_EXIT_OK;
 }

@@ -1,0 +1,568 @@
+/* Unit tests: lib/gc.c — the live set from generation manifests, a whole
+ * collection over a state root built by hand, orphan projects, the cache
+ * lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "file.h"
+#include "gc.h"
+#include "generations.h"
+#include "project.h"
+#include "state.h"
+
+#define DIGEST "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define IK "0123456789abcdef"
+/* Wheel sha256s: A..D repeated; tree keys are <sha>-<interpreter key>. */
+#define SHA(c)                                                                                     \
+  c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+      c c c c c c c c c c c c c c c c
+#define SHA_A SHA("a")
+#define SHA_B SHA("b")
+#define SHA_C SHA("c")
+#define SHA_D SHA("e")
+#define KEY_A SHA_A "-" IK
+#define KEY_B SHA_B "-" IK
+#define KEY_C SHA_C "-" IK
+#define KEY_D SHA_D "-" IK
+
+struct fx {
+  char dir[64], state[200];
+  struct pl_state s;
+  pl_error_t err;
+};
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/pl-test-gc-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  chmod(f->dir, 0755);
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", f->state, 1);
+  char cfg[128];
+  snprintf(cfg, sizeof cfg, "%s/cfg", f->dir);
+  setenv("XDG_CONFIG_HOME", cfg, 1);
+  setenv("PYLOCK_SYSCONFDIR", cfg, 1);
+  pl_config_reset();
+  assert_int_equal(pl_state_open(&f->s, &f->err), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  char cmd[256];
+  pl_state_close(&f->s);
+  snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", f->dir, f->dir);
+  assert_int_equal(system(cmd), 0);
+  pl_error_free(&f->err);
+  unsetenv("PYLOCK_STATE_DIR");
+  free(f);
+  return 0;
+}
+
+/* ---- building a state root by hand ----------------------------------------------- */
+
+static void put(struct fx *f, const char *rel, const char *text) {
+  char path[PATH_MAX + 256];
+  snprintf(path, sizeof path, "%s/%s", f->state, rel);
+  char *slash = strrchr(path, '/');
+  *slash = '\0';
+  assert_int_equal(pl_mkdir_p(path, 0700, &f->err), 0);
+  *slash = '/';
+  FILE *out = fopen(path, "w");
+  assert_non_null(out);
+  fputs(text, out);
+  fclose(out);
+}
+
+static bool exists(struct fx *f, const char *rel) {
+  char path[PATH_MAX + 256];
+  snprintf(path, sizeof path, "%s/%s", f->state, rel);
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+/* A sealed cache tree and its wheel. */
+static void cache_tree(struct fx *f, const char *key) {
+  char rel[300];
+  snprintf(rel, sizeof rel, "cache/trees/%s/lib/mod.py", key);
+  put(f, rel, "print('hello')\n");
+  snprintf(rel, sizeof rel, "cache/trees/%s/.complete", key);
+  put(f, rel, "dist_info=x\nfiles=1\n");
+  snprintf(rel, sizeof rel, "%s/cache/trees/%s/lib", f->state, key);
+  chmod(rel, 0555);
+  snprintf(rel, sizeof rel, "cache/wheels/%.64s.whl", key);
+  put(f, rel, "PK wheel bytes");
+}
+
+/* A generation manifest naming `keys` (NULL-terminated). */
+static char *manifest(const char *const *keys) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  fputs("pylock-generation 1\n", m);
+  for (size_t i = 0; keys[i]; i++)
+    fprintf(m, "tree %s %s w%zu-1.0-py3-none-any.whl\n", keys[i], DIGEST, i);
+  fputs("file " DIGEST " 15 444 lib/mod.py\n", m);
+  fclose(m);
+  return text;
+}
+
+/* A project directory with pylock.toml and its state, holding generations
+ * 1..n built from `keys[i]` (generation i+1), n current, n-1 previous.
+ * Returns the project's state id into id. */
+static void project(struct fx *f, const char *name, const char *const *const *keys, unsigned n,
+                    char id[PL_PROJECT_ID_MAX]) {
+  char dir[256], rel[PATH_MAX], text[PATH_MAX + 2];
+  snprintf(dir, sizeof dir, "%s/%s", f->dir, name);
+  assert_int_equal(pl_mkdir_p(dir, 0755, &f->err), 0);
+  snprintf(rel, sizeof rel, "%s/pylock.toml", dir);
+  FILE *t = fopen(rel, "w");
+  assert_non_null(t);
+  fclose(t);
+  pl_project_id(dir, id);
+  snprintf(rel, sizeof rel, "projects/%s/path", id);
+  snprintf(text, sizeof text, "%s\n", dir);
+  put(f, rel, text);
+  for (unsigned g = 1; g <= n; g++) {
+    snprintf(rel, sizeof rel, "projects/%s/generations/%u/lib/mod.py", id, g);
+    put(f, rel, "print('hello')\n");
+    cleanup_free char *m = manifest(keys[g - 1]);
+    snprintf(rel, sizeof rel, "projects/%s/generations/%u.manifest", id, g);
+    put(f, rel, m);
+  }
+  snprintf(rel, sizeof rel, "projects/%s", id);
+  cleanup_close int fd = pl_state_subdir(&f->s, rel, false, &f->err);
+  assert_true(fd >= 0);
+  for (unsigned g = n > 1 ? n - 1 : n; g <= n; g++)
+    assert_int_equal(pl_gen_switch(fd, g, &f->err), 0);
+}
+
+static int open_project(struct fx *f, const char *id) {
+  char rel[PATH_MAX];
+  snprintf(rel, sizeof rel, "projects/%s", id);
+  int fd = pl_state_subdir(&f->s, rel, false, &f->err);
+  assert_true(fd >= 0);
+  return fd;
+}
+
+static int run_gc(struct fx *f, unsigned orphan_days, unsigned wait, struct pl_gc_result *r) {
+  struct pl_gc_opts o = {.orphan_days = orphan_days, .wait_seconds = wait};
+  return pl_gc_run(&f->s, &o, r, &f->err);
+}
+
+/* ---- the live set ------------------------------------------------------------------- */
+
+static void test_gc_live_keeps_the_trees_a_manifest_names_and_their_wheels(void **state) {
+  struct fx *f = *state;
+  static const char *const keys[] = {KEY_B, KEY_A, NULL};
+  cleanup_free char *text = manifest(keys);
+  struct pl_gc_live l = {0};
+  assert_int_equal(pl_gc_live_add_manifest(&l, text, strlen(text), "1.manifest", &f->err), 0);
+  pl_gc_live_sort(&l);
+  assert_null(l.keep_all);
+  assert_int_equal(l.ntrees, 2);
+  assert_true(pl_gc_live_has_tree(&l, KEY_A));
+  assert_true(pl_gc_live_has_tree(&l, KEY_B));
+  assert_false(pl_gc_live_has_tree(&l, KEY_C));
+  assert_false(pl_gc_live_has_tree(&l, SHA_A "-ffffffffffffffff")); /* another interpreter */
+  assert_true(pl_gc_live_has_wheel(&l, SHA_A));
+  assert_true(pl_gc_live_has_wheel(&l, SHA_B));
+  assert_false(pl_gc_live_has_wheel(&l, SHA_C));
+  assert_false(pl_gc_live_has_wheel(&l, "aaaa")); /* a prefix is not a sha256 */
+  pl_gc_live_free(&l);
+}
+
+static void test_gc_live_manifest_that_does_not_parse_keeps_the_whole_cache(void **state) {
+  struct fx *f = *state;
+  static const char *const bad[] = {
+      "pylock-manifest 1\n",                                  /* a tree's, not a generation's */
+      "pylock-generation 1\ntree " KEY_A " short w.whl\n",    /* digest cut */
+      "pylock-generation 1\ntree " KEY_A " " DIGEST " w.whl", /* truncated */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    struct pl_gc_live l = {0};
+    assert_int_equal(pl_gc_live_add_manifest(&l, bad[i], strlen(bad[i]), "7.manifest", &f->err), 0);
+    assert_non_null(l.keep_all);
+    assert_non_null(strstr(l.keep_all, "7.manifest"));
+    pl_gc_live_free(&l);
+  }
+}
+
+static void test_gc_live_is_every_generation_of_every_project(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, KEY_B, NULL}, *const g2[] = {KEY_B, NULL},
+                           *const g3[] = {KEY_C, NULL};
+  static const char *const *const p1[] = {g1, g2}, *const *const p2[] = {g3};
+  char id1[PL_PROJECT_ID_MAX], id2[PL_PROJECT_ID_MAX];
+  project(f, "p1", p1, 2, id1);
+  project(f, "p2", p2, 1, id2);
+  /* A partial generation names nothing: it was never current. */
+  char rel[PATH_MAX];
+  snprintf(rel, sizeof rel, "projects/%s/generations/.3.tmp/x", id1);
+  put(f, rel, "");
+  snprintf(rel, sizeof rel, "projects/%s/generations/3.manifest", id1);
+  static const char *const g4[] = {KEY_D, NULL};
+  cleanup_free char *m = manifest(g4);
+  put(f, rel, m);
+  struct pl_gc_live l = {0};
+  cleanup_close int fd1 = open_project(f, id1), fd2 = open_project(f, id2);
+  assert_int_equal(pl_gc_live_add_project(&l, fd1, id1, &f->err), 0);
+  assert_int_equal(pl_gc_live_add_project(&l, fd2, id2, &f->err), 0);
+  pl_gc_live_sort(&l);
+  assert_null(l.keep_all);
+  assert_int_equal(l.ntrees, 3); /* KEY_B twice, once */
+  assert_true(pl_gc_live_has_tree(&l, KEY_A));
+  assert_true(pl_gc_live_has_tree(&l, KEY_B));
+  assert_true(pl_gc_live_has_tree(&l, KEY_C));
+  assert_false(pl_gc_live_has_tree(&l, KEY_D));
+  pl_gc_live_free(&l);
+}
+
+static void test_gc_live_generation_without_manifest_keeps_the_whole_cache(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL};
+  static const char *const *const p1[] = {g1};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "old", p1, 1, id);
+  snprintf(rel, sizeof rel, "projects/%s/generations/2/lib/mod.py", id); /* an older pylock's */
+  put(f, rel, "");
+  struct pl_gc_live l = {0};
+  cleanup_close int fd = open_project(f, id);
+  assert_int_equal(pl_gc_live_add_project(&l, fd, id, &f->err), 0);
+  assert_non_null(l.keep_all);
+  assert_non_null(strstr(l.keep_all, "generation 2"));
+  assert_non_null(strstr(l.keep_all, "no manifest"));
+  pl_gc_live_free(&l);
+}
+
+static void test_gc_live_project_without_generations_names_nothing(void **state) {
+  struct fx *f = *state;
+  char rel[PATH_MAX];
+  snprintf(rel, sizeof rel, "projects/empty-0000000000000000/path");
+  put(f, rel, "/nowhere\n");
+  struct pl_gc_live l = {0};
+  cleanup_close int fd = open_project(f, "empty-0000000000000000");
+  assert_int_equal(pl_gc_live_add_project(&l, fd, "empty", &f->err), 0);
+  assert_null(l.keep_all);
+  assert_int_equal(l.ntrees, 0);
+  pl_gc_live_free(&l);
+}
+
+/* ---- a whole collection -------------------------------------------------------------- */
+
+static void test_gc_removes_what_no_kept_generation_uses_and_nothing_else(void **state) {
+  struct fx *f = *state;
+  /* p1: generations 1 (A), 2 (A, B), 3 (B): 1 is neither current nor previous. */
+  static const char *const g1[] = {KEY_A, NULL}, *const g2[] = {KEY_A, KEY_B, NULL},
+                           *const g3[] = {KEY_B, NULL}, *const q1[] = {KEY_C, NULL};
+  static const char *const *const p1[] = {g1, g2, g3}, *const *const p2[] = {q1};
+  char id1[PL_PROJECT_ID_MAX], id2[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 3, id1);
+  project(f, "p2", p2, 1, id2);
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_B);
+  cache_tree(f, KEY_C);
+  cache_tree(f, KEY_D);                                           /* nobody's */
+  put(f, "cache/trees/.tmp-" KEY_D "-0000000000000001/half", ""); /* a crashed build */
+  put(f, "cache/wheels/.fetch.tmp0000000000000001", "");          /* a crashed fetch */
+  put(f, "cache/wheels/" SHA("f") ".whl", "a wheel no tree came from");
+  put(f, "cache/trees/README", "not pylock's: left alone");
+  put(f, "cache/quarantine/" KEY_C "-1700000000-00000001/x", ""); /* damaged, moved aside */
+  put(f, "scratch/lock-999999999-0000000000000001/x", "");        /* its maker is gone */
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 1);
+  snprintf(rel, sizeof rel, "projects/%s/generations/1", id1);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/1.manifest", id1);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/2", id1);
+  assert_true(exists(f, rel));
+  /* A is still named by generation 2 (previous); D by nobody. */
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_B "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_C "/lib/mod.py"));
+  assert_false(exists(f, "cache/trees/" KEY_D));
+  assert_true(exists(f, "cache/wheels/" SHA_A ".whl"));
+  assert_true(exists(f, "cache/wheels/" SHA_C ".whl"));
+  assert_false(exists(f, "cache/wheels/" SHA_D ".whl"));
+  assert_false(exists(f, "cache/wheels/" SHA("f") ".whl"));
+  assert_false(exists(f, "cache/trees/.tmp-" KEY_D "-0000000000000001"));
+  assert_false(exists(f, "cache/wheels/.fetch.tmp0000000000000001"));
+  assert_false(exists(f, "cache/quarantine/" KEY_C "-1700000000-00000001"));
+  assert_false(exists(f, "scratch/lock-999999999-0000000000000001"));
+  assert_true(exists(f, "cache/trees/README"));
+  assert_int_equal(r.trees, 1);
+  assert_int_equal(r.wheels, 2);
+  assert_int_equal(r.leftovers, 3);
+  assert_int_equal(r.orphans + r.orphans_waiting + r.busy, 0);
+  assert_true(r.bytes > 0);
+  /* Again: nothing left to remove. */
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations + r.trees + r.wheels + r.leftovers, 0);
+}
+
+static void test_gc_keeps_the_whole_cache_for_a_generation_without_manifest(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL};
+  static const char *const *const p1[] = {g1};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 1, id);
+  snprintf(rel, sizeof rel, "projects/%s/generations/1.manifest", id);
+  char path[PATH_MAX + 256];
+  snprintf(path, sizeof path, "%s/%s", f->state, rel);
+  assert_int_equal(unlink(path), 0);
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_D);
+  put(f, "cache/trees/.tmp-" KEY_D "-0000000000000001/half", "");
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_true(r.cache_kept);
+  assert_true(exists(f, "cache/trees/" KEY_D "/lib/mod.py"));
+  assert_true(exists(f, "cache/wheels/" SHA_D ".whl"));
+  /* Leftovers have no builder whatever the live set: they go. */
+  assert_false(exists(f, "cache/trees/.tmp-" KEY_D "-0000000000000001"));
+  assert_int_equal(r.trees + r.wheels, 0);
+}
+
+static void test_gc_leaves_a_project_being_changed_as_it_is(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL}, *const g2[] = {KEY_B, NULL},
+                           *const g3[] = {KEY_C, NULL};
+  static const char *const *const p1[] = {g1, g2, g3};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 3, id);
+  cache_tree(f, KEY_A);
+  cleanup_close int pfd = open_project(f, id);
+  cleanup_close int held = pl_gen_lock(pfd, NULL, NULL, &f->err);
+  assert_true(held >= 0);
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.busy, 1);
+  assert_int_equal(r.generations, 0);
+  snprintf(rel, sizeof rel, "projects/%s/generations/1", id);
+  assert_true(exists(f, rel));
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
+}
+
+/* Set the orphan mark of project id to `days` ago. */
+static void age_mark(struct fx *f, const char *id, unsigned days) {
+  char rel[PATH_MAX], text[32];
+  snprintf(rel, sizeof rel, "projects/%s/%s", id, PL_GC_ORPHAN_MARK);
+  snprintf(text, sizeof text, "%lld\n", (long long)time(NULL) - (long long)days * 86400);
+  put(f, rel, text);
+}
+
+static void test_gc_removes_an_orphan_only_after_its_grace_period(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL}, *const q1[] = {KEY_B, NULL};
+  static const char *const *const p1[] = {g1}, *const *const p2[] = {q1};
+  char id[PL_PROJECT_ID_MAX], other[PL_PROJECT_ID_MAX], rel[PATH_MAX], path[PATH_MAX];
+  project(f, "gone", p1, 1, id);
+  project(f, "here", p2, 1, other);
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_B);
+  snprintf(path, sizeof path, "%s/gone/pylock.toml", f->dir);
+  assert_int_equal(unlink(path), 0); /* no longer a project */
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.orphans_waiting, 1);
+  assert_int_equal(r.orphans, 0);
+  snprintf(rel, sizeof rel, "projects/%s/%s", id, PL_GC_ORPHAN_MARK);
+  assert_true(exists(f, rel));
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py")); /* still its generation's */
+  /* 29 days on: still within the grace period. */
+  age_mark(f, id, 29);
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.orphans, 0);
+  /* 30 days on: removed, and the trees only it used with it. */
+  age_mark(f, id, 30);
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.orphans, 1);
+  snprintf(rel, sizeof rel, "projects/%s", id);
+  assert_false(exists(f, rel));
+  assert_false(exists(f, "cache/trees/" KEY_A));
+  assert_true(exists(f, "cache/trees/" KEY_B "/lib/mod.py"));
+  snprintf(rel, sizeof rel, "projects/%s/generations/1", other);
+  assert_true(exists(f, rel));
+}
+
+static void test_gc_orphans_after_zero_removes_at_once_and_each_kind_is_found(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL};
+  static const char *const *const p1[] = {g1};
+  char gone[PL_PROJECT_ID_MAX], moved[PL_PROJECT_ID_MAX], nopath[PL_PROJECT_ID_MAX];
+  char path[PATH_MAX], rel[PATH_MAX], cmd[PATH_MAX * 2];
+  project(f, "gone", p1, 1, gone);
+  project(f, "moved", p1, 1, moved);
+  project(f, "nopath", p1, 1, nopath);
+  snprintf(cmd, sizeof cmd, "rm -rf %s/gone", f->dir); /* the directory is gone */
+  assert_int_equal(system(cmd), 0);
+  /* moved: now reached through a symlink, so its canonical path (and state) differ. */
+  snprintf(cmd, sizeof cmd, "mv %s/moved %s/moved.real && ln -s moved.real %s/moved", f->dir,
+           f->dir, f->dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/projects/%s/path", f->state, nopath);
+  assert_int_equal(unlink(path), 0);
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 0, 0, &r), 0);
+  assert_int_equal(r.orphans, 3);
+  snprintf(rel, sizeof rel, "projects/%s", gone);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s", moved);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s", nopath);
+  assert_false(exists(f, rel));
+}
+
+static void test_gc_orphan_that_came_back_loses_its_mark(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL};
+  static const char *const *const p1[] = {g1};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX], path[PATH_MAX];
+  project(f, "back", p1, 1, id);
+  snprintf(path, sizeof path, "%s/back/pylock.toml", f->dir);
+  assert_int_equal(unlink(path), 0);
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.orphans_waiting, 1);
+  age_mark(f, id, 40);
+  FILE *t = fopen(path, "w"); /* it is back before the next gc */
+  assert_non_null(t);
+  fclose(t);
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.orphans + r.orphans_waiting, 0);
+  snprintf(rel, sizeof rel, "projects/%s/%s", id, PL_GC_ORPHAN_MARK);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/1/lib/mod.py", id);
+  assert_true(exists(f, rel));
+}
+
+/* ---- the cache lock -------------------------------------------------------------------- */
+
+/* A child holding the cache lock for `ms` milliseconds (0: until killed);
+ * returns once it holds it. */
+static pid_t holder(struct fx *f, long ms) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    pl_error_t e = NULL;
+    int fd = pl_gc_hold_cache(&f->s, NULL, NULL, &e);
+    if (write(p[1], fd >= 0 ? "y" : "n", 1) != 1) _exit(1);
+    if (ms == 0) pause();
+    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+    _exit(0);
+  }
+  close(p[1]);
+  char c = 0;
+  assert_int_equal(read(p[0], &c, 1), 1);
+  close(p[0]);
+  assert_int_equal(c, 'y');
+  return pid;
+}
+
+static void test_gc_cache_lock_file_is_neither_readable_nor_writable_by_others(void **state) {
+  struct fx *f = *state;
+  cleanup_close int fd = pl_gc_hold_cache(&f->s, NULL, NULL, &f->err);
+  assert_true(fd >= 0);
+  char path[PATH_MAX];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/cache/%s", f->state, PL_GC_CACHE_LOCK);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0200);
+  /* A read-only descriptor can take no lock that conflicts with it. */
+  if (geteuid() != 0) {
+    assert_int_equal(open(path, O_RDONLY), -1);
+    assert_int_equal(errno, EACCES);
+  }
+}
+
+static void test_gc_gives_up_in_time_while_a_sync_holds_the_cache(void **state) {
+  struct fx *f = *state;
+  cache_tree(f, KEY_D); /* garbage, but held */
+  pid_t pid = holder(f, 0);
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 1, &r), -1);
+  assert_true(pl_error_is(f->err, EBUSY));
+  assert_non_null(strstr(f->err->msg, "1 sync(s)"));
+  assert_non_null(strstr(f->err->msg, "nothing was removed"));
+  assert_non_null(strstr(f->err->hint, "pylock gc --wait"));
+  assert_true(exists(f, "cache/trees/" KEY_D "/lib/mod.py"));
+  pl_error_free(&f->err);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_false(exists(f, "cache/trees/" KEY_D));
+}
+
+static void note(void *ctx, const char *msg) {
+  if (strstr(msg, "waiting for 1 sync(s)")) (*(int *)ctx)++;
+}
+
+static void test_gc_waits_for_a_sync_to_let_go_of_the_cache(void **state) {
+  struct fx *f = *state;
+  cache_tree(f, KEY_D);
+  pid_t pid = holder(f, 1500);
+  int noted = 0;
+  struct pl_gc_opts o = {
+      .orphan_days = 30, .wait_seconds = 20, .progress = note, .progress_ctx = &noted};
+  struct pl_gc_result r;
+  assert_int_equal(pl_gc_run(&f->s, &o, &r, &f->err), 0);
+  assert_int_equal(noted, 1);
+  assert_false(exists(f, "cache/trees/" KEY_D));
+  waitpid(pid, NULL, 0);
+}
+
+static void test_gc_holders_share_the_cache(void **state) {
+  struct fx *f = *state;
+  pid_t a = holder(f, 0), b = holder(f, 0);
+  cleanup_close int mine = pl_gc_hold_cache(&f->s, NULL, NULL, &f->err);
+  assert_true(mine >= 0);
+  kill(a, SIGKILL);
+  kill(b, SIGKILL);
+  waitpid(a, NULL, 0);
+  waitpid(b, NULL, 0);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_gc_live_keeps_the_trees_a_manifest_names_and_their_wheels),
+      T(test_gc_live_manifest_that_does_not_parse_keeps_the_whole_cache),
+      T(test_gc_live_is_every_generation_of_every_project),
+      T(test_gc_live_generation_without_manifest_keeps_the_whole_cache),
+      T(test_gc_live_project_without_generations_names_nothing),
+      T(test_gc_removes_what_no_kept_generation_uses_and_nothing_else),
+      T(test_gc_keeps_the_whole_cache_for_a_generation_without_manifest),
+      T(test_gc_leaves_a_project_being_changed_as_it_is),
+      T(test_gc_removes_an_orphan_only_after_its_grace_period),
+      T(test_gc_orphans_after_zero_removes_at_once_and_each_kind_is_found),
+      T(test_gc_orphan_that_came_back_loses_its_mark),
+      T(test_gc_cache_lock_file_is_neither_readable_nor_writable_by_others),
+      T(test_gc_gives_up_in_time_while_a_sync_holds_the_cache),
+      T(test_gc_waits_for_a_sync_to_let_go_of_the_cache),
+      T(test_gc_holders_share_the_cache),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
