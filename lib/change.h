@@ -39,6 +39,8 @@
 #define PL_CHANGE_FILE "change"
 #define PL_META_MAX 4096
 
+#define PL_META_SELECTION_MAX 2048 /* bytes of pl_gen_meta.selection */
+
 struct pl_gen_meta {
   char lock_sha256[PL_SHA256_HEX];
   size_t packages;
@@ -46,7 +48,8 @@ struct pl_gen_meta {
   long long lock_size, lock_mtime_sec;
   long lock_mtime_nsec;
   unsigned long long lock_ino;
-  char stat[PL_STAT_DIGEST_LEN + 1]; /* generations/N's fingerprint; "" if not recorded */
+  char stat[PL_STAT_DIGEST_LEN + 1];     /* generations/N's fingerprint; "" if not recorded */
+  char selection[PL_META_SELECTION_MAX]; /* the extras and groups it was built with (select.h) */
 };
 
 /* generations/N.meta, read and parsed; ENOENT if absent. */

@@ -61,6 +61,8 @@ static void say(const struct pl_env *e, const char *fmt, ...) {
   e->progress(e->progress_ctx, buf);
 }
 
+static void unselect(struct pl_env *e);
+
 static double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -199,6 +201,13 @@ static int interpreter_allowed(const struct pl_env *e, const char *python, pl_er
  * in the old layout): its state made for the interpreter pylock.toml names. */
 static int create_state(struct pl_env *e, bool old_layout, pl_error_t *err) {
   const char *python = e->python ? e->python : e->lf.python;
+  cleanup_free char *found = NULL;
+  /* Another tool's lock names no interpreter: the default one (a runner's
+   * rules apply to it as to any). */
+  if (python == NULL && !e->lf.tool_pylock) {
+    if (pl_interp_default(&found, err) < 0) return -1;
+    python = found;
+  }
   if (python == NULL)
     return pl_fail_hint(err, ENOENT, "create the project with: pylock init",
                         "%s/%s names no base interpreter ([tool.pylock] python)", e->root,
@@ -240,6 +249,20 @@ out:
   return r;
 }
 
+/* PEP 751: a lock-version newer than the one understood (1.0), same major,
+ * is read with a warning (2.x and later are refused when parsed). */
+static void warn_lock_version(const struct pl_env *e) {
+  struct pl_version have, known;
+  const char *v = e->lf.lock_version;
+  if (pl_version_parse(v, strlen(v), &have) < 0 || pl_version_parse("1.0", 3, &known) < 0 ||
+      pl_version_cmp(&have, &known) <= 0)
+    return;
+  say(e,
+      "pylock: warning: %s has lock-version %s, newer than 1.0 (what this pylock knows): what "
+      "it does not know of the lock is ignored",
+      PL_LOCK_FILE, v);
+}
+
 int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *err) {
   memset(e, 0, sizeof *e);
   e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
@@ -250,6 +273,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->keep_policy = o->keep_policy;
   e->trusted = o->trusted;
   e->python = o->python;
+  e->select_opts = o->select;
   if (pl_project_find(o->dir, &e->root, err) < 0) return -1;
   e->root_fd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (e->root_fd < 0) return pl_fail(err, errno, "open %s", e->root);
@@ -258,6 +282,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
       pl_lockfile_parse(e->lock_text, e->lock_len, PL_LOCK_FILE, &e->lf, err) < 0 ||
       pl_state_open(&e->state, err) < 0)
     return -1;
+  warn_lock_version(e);
   e->state_fd = pl_project_state_open(&e->state, e->root, false, &e->state_path, err);
   if (e->state_fd < 0) {
     if ((*err)->errnum != ENOENT) return -1;
@@ -296,6 +321,7 @@ void pl_env_close(struct pl_env *e) {
   if (e->root_fd >= 0) close(e->root_fd);
   if (e->state_fd >= 0) close(e->state_fd);
   if (e->change_lock >= 0) close(e->change_lock);
+  unselect(e);
   pl_lockfile_free(&e->lf);
   pl_interp_free(&e->in);
   pl_tuf_free(e->tuf);
@@ -339,10 +365,17 @@ int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
   if (pl_lockfile_parse(text, len, PL_LOCK_FILE, &lf, err) < 0) return -1;
   pl_lockfile_free(&e->lf);
   e->lf = lf;
+  unselect(e);
   free(e->lock_text);
   e->lock_text = steal_pointer(&text);
   e->lock_len = len;
   return 0;
+}
+
+/* The registry the lock's wheels come from: [tool.pylock] registry, or
+ * for another tool's lock the one its packages' index names (pl_env_select). */
+static const char *registry_of(const struct pl_env *e) {
+  return e->lf.registry ? e->lf.registry : e->index_registry;
 }
 
 /* Anchor a fresh checkout: the registry's first root, accepted only if its
@@ -354,7 +387,7 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
                         "pin the registry's root: pylock init --registry URL --root FILE, or "
                         "trust it: pylock trust add ROOT.json --name NAME",
                         "no trusted root for %s: %s/%s is missing and %s pins no root key ids",
-                        e->lf.registry, e->state_path, PL_REGISTRY_ROOT_FILE, PL_LOCK_FILE);
+                        registry_of(e), e->state_path, PL_REGISTRY_ROOT_FILE, PL_LOCK_FILE);
   struct pl_fetcher *f = NULL;
   cleanup_free char *raw = NULL;
   size_t len = 0;
@@ -364,7 +397,7 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
   time_t expires;
   int r = -1;
   const char *ca = NULL;
-  if (pl_config_ca_bundle(&ca, err) < 0 || pl_fetcher_open(e->lf.registry, ca, &f, err) < 0)
+  if (pl_config_ca_bundle(&ca, err) < 0 || pl_fetcher_open(registry_of(e), ca, &f, err) < 0)
     return -1;
   if (pl_fetch_mem(f, "1.root.json", PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
       pl_tuf_check_root(raw, len, "1.root.json", &version, &expires, err) < 0 ||
@@ -376,7 +409,7 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
   if (!same) {
     pl_fail_hint(
         err, PL_REFUSED, "if the registry rotated its keys legitimately, re-pin: pylock init",
-        "%s/1.root.json is signed by other root keys than %s pins", e->lf.registry, PL_LOCK_FILE);
+        "%s/1.root.json is signed by other root keys than %s pins", registry_of(e), PL_LOCK_FILE);
     goto out;
   }
   /* Trusted on first use: marked so, since a runner must not take it. */
@@ -386,7 +419,7 @@ static int anchor_from_pinned_keyids(struct pl_env *e, pl_error_t *err) {
   say(e,
       "pylock: trusting the registry root %s/1.root.json (version %lld), signed by the %zu root "
       "key(s) %s pins",
-      e->lf.registry, (long long)version, nids, PL_LOCK_FILE);
+      registry_of(e), (long long)version, nids, PL_LOCK_FILE);
   r = 0;
 out:
   for (size_t i = 0; i < nids; i++)
@@ -397,12 +430,12 @@ out:
 }
 
 /* A root of the user's or the admin's trust store whose root key ids are
- * those pylock.toml pins: the runner trusts it; the lock merely names it. */
-static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_error_t *err) {
+ * `want` (sorted): the runner trusts it; the lock merely names it. */
+static int trusted_root_for_keyids(char *const *want, size_t nwant, char **path, char **name,
+                                   pl_error_t *err) {
   struct pl_trust_entry *list = NULL;
   size_t n = 0;
-  if (e->lf.nroot_keyids == 0 || pl_trust_list(&list, &n, err) < 0)
-    return e->lf.nroot_keyids ? -1 : 0;
+  if (nwant == 0 || pl_trust_list(&list, &n, err) < 0) return nwant ? -1 : 0;
   for (size_t i = 0; i < n && *path == NULL; i++) {
     if (!list[i].valid || list[i].shadowed) continue;
     cleanup_free char *raw = NULL;
@@ -412,9 +445,9 @@ static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_
     pl_error_t e2 = NULL;
     if (pl_read_file_at(AT_FDCWD, list[i].path, PL_TUF_ROOT_MAX, &raw, &len, &e2) == 0 &&
         pl_root_keyids(raw, len, list[i].path, &ids, &nids, &e2) == 0) {
-      bool same = nids == e->lf.nroot_keyids;
+      bool same = nids == nwant;
       for (size_t k = 0; same && k < nids; k++)
-        same = strcmp(ids[k], e->lf.root_keyids[k]) == 0;
+        same = strcmp(ids[k], want[k]) == 0;
       if (same) {
         *path = strdup(list[i].path);
         *name = strdup(list[i].name);
@@ -429,6 +462,38 @@ static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_
   return 0;
 }
 
+/* Those pylock.toml pins. */
+static int trusted_root_for_pins(struct pl_env *e, char **path, char **name, pl_error_t *err) {
+  return trusted_root_for_keyids(e->lf.root_keyids, e->lf.nroot_keyids, path, name, err);
+}
+
+/* Another tool's lock pins no keys: a root of the trust store whose root
+ * key ids are those the registry's 1.root.json names.  That file only says
+ * which trusted root to try: what is anchored is the trust store's copy,
+ * and every piece of metadata after it must verify against its keys, so a
+ * registry that names keys it does not hold gets nowhere. */
+static int trusted_root_for_registry(struct pl_env *e, char **path, char **name, pl_error_t *err) {
+  struct pl_fetcher *f = NULL;
+  cleanup_free char *raw = NULL;
+  size_t len = 0, nids = 0;
+  char **ids = NULL;
+  const char *ca = NULL;
+  pl_error_t ignored = NULL;
+  int r = 0;
+  if (e->lf.nroot_keyids || e->lf.tool_pylock) return 0;
+  if (pl_config_ca_bundle(&ca, err) < 0) return -1;
+  if (pl_fetcher_open(registry_of(e), ca, &f, &ignored) == 0 &&
+      pl_fetch_mem(f, "1.root.json", PL_TUF_ROOT_MAX, &raw, &len, &ignored) == 0 &&
+      pl_root_keyids(raw, len, "1.root.json", &ids, &nids, &ignored) == 0)
+    r = trusted_root_for_keyids(ids, nids, path, name, err);
+  pl_error_free(&ignored);
+  for (size_t i = 0; i < nids; i++)
+    free(ids[i]);
+  free(ids);
+  pl_fetcher_free(f);
+  return r;
+}
+
 /* The root a runner anchors to (see pl_env_opts): --trusted, the trust
  * store's root that pylock.toml names or whose keys it pins, or the state's
  * root when the user gave it (init --root), never one trusted on first use. */
@@ -439,7 +504,9 @@ static int runner_root(struct pl_env *e, char **root, pl_error_t *err) {
     if (pl_trust_find(want, root, err) < 0) return -1;
     return asprintf(&e->anchor, "%s (%s)", want, *root) < 0 ? pl_fail(err, ENOMEM, "trust") : 0;
   }
-  if (trusted_root_for_pins(e, root, &name, err) < 0) return -1;
+  if (trusted_root_for_pins(e, root, &name, err) < 0 ||
+      (*root == NULL && trusted_root_for_registry(e, root, &name, err) < 0))
+    return -1;
   if (*root)
     return asprintf(&e->anchor, "%s (%s)", name, *root) < 0 ? pl_fail(err, ENOMEM, "trust") : 0;
   if (faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -449,17 +516,26 @@ static int runner_root(struct pl_env *e, char **root, pl_error_t *err) {
       return pl_fail(err, ENOMEM, "trust");
     return 0;
   }
+  if (!e->lf.tool_pylock)
+    return pl_fail_hint(err, PL_REFUSED,
+                        "trust the registry's root on this runner: pylock trust add ROOT.json "
+                        "(a trusted root whose keys the registry's 1.root.json names is used), "
+                        "or pass --trusted NAME",
+                        "no root this runner trusts covers %s, the index %s names", registry_of(e),
+                        PL_LOCK_FILE);
   return pl_fail_hint(err, PL_REFUSED,
                       "trust the registry's root on this runner: pylock trust add ROOT.json "
                       "--name NAME (or pass --trusted NAME)",
                       "no root this runner trusts vouches for %s: a pull request's pylock.toml "
                       "may name the registry and pin its keys, not make them trusted",
-                      e->lf.registry);
+                      registry_of(e));
 }
 
 int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (e->tuf) return 0;
-  if (e->lf.registry == NULL)
+  /* Another tool's lock names its registry in its packages' index. */
+  if (e->lf.registry == NULL && !e->lf.tool_pylock && pl_env_select(e, err) < 0) return -1;
+  if (registry_of(e) == NULL)
     return pl_fail_hint(
         err, ENOENT, "name one when creating the project: pylock init --registry URL --root FILE",
         "%s names no registry ([tool.pylock] registry)", PL_LOCK_FILE);
@@ -470,11 +546,23 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
     return -1;
   } else if (root == NULL &&
              faccessat(e->state_fd, PL_REGISTRY_ROOT_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    cleanup_free char *name = NULL;
     if (e->lf.registry_trusted) {
       if (pl_trust_find(e->lf.registry_trusted, &root, err) < 0) return -1;
-    } else if (anchor_from_pinned_keyids(e, err) < 0) {
+    } else if (trusted_root_for_registry(e, &root, &name, err) < 0) {
+      return -1;
+    } else if (root == NULL && !e->lf.tool_pylock) {
+      return pl_fail_hint(err, PL_REFUSED,
+                          "trust the registry's root: pylock trust add ROOT.json (a trusted root "
+                          "whose keys the registry's 1.root.json names is used), or pass "
+                          "--trusted NAME",
+                          "no trusted root covers %s, the index %s names", registry_of(e),
+                          PL_LOCK_FILE);
+    } else if (root == NULL && anchor_from_pinned_keyids(e, err) < 0) {
       return -1;
     }
+    if (name && asprintf(&e->anchor, "%s (%s)", name, root) < 0)
+      return pl_fail(err, ENOMEM, "trust");
   }
   if (root == NULL && asprintf(&root, "%s/%s", e->state_path, PL_REGISTRY_ROOT_FILE) < 0)
     return pl_fail(err, ENOMEM, "trust");
@@ -494,19 +582,19 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   const char *ca = NULL;
   if (pl_state_registry_path(&e->state, key, &state, err) < 0 || pl_config_ca_bundle(&ca, err) < 0)
     return -1;
-  struct pl_tuf_options o = {.url = e->lf.registry,
+  struct pl_tuf_options o = {.url = registry_of(e),
                              .root_path = root,
                              .state_dir = state,
                              .ca_bundle = ca,
                              .offline = e->offline};
-  if (!e->offline) say(e, "pylock: updating signed metadata of %s", e->lf.registry);
+  if (!e->offline) say(e, "pylock: updating signed metadata of %s", registry_of(e));
   if (pl_tuf_update(&o, &e->tuf, err) < 0) return -1;
   if (e->offline) {
     char when[32];
     time_t exp = pl_tuf_expires(e->tuf);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&exp));
     say(e, "pylock: using the signed metadata of %s verified before (offline), valid until %s",
-        e->lf.registry, when);
+        registry_of(e), when);
   }
   return 0;
 }
@@ -675,21 +763,105 @@ static int open_cache(struct pl_env *e, struct pl_cache *c, pl_error_t *err) {
   return pl_cache_open(c, path, err);
 }
 
-/* The wheel of a locked package pylock installs: its first wheel (pylock's
- * own locks have exactly one; a foreign lock's extra platform wheels are
- * for other machines). */
-static const struct pl_lock_wheel *chosen_wheel(const struct pl_lock_package *p, pl_error_t *err) {
-  if (p->nwheels == 0) {
-    pl_fail(err, EINVAL, "%s %s has no wheel in %s", p->name, p->version, PL_LOCK_FILE);
-    return NULL;
+/* The interpreter's marker values and tags: a record made before pylock
+ * probed them is probed again (the same interpreter: its record's path,
+ * which passed interpreter_allowed when the state was made) and rewritten. */
+static int ensure_interp_env(struct pl_env *e, pl_error_t *err) {
+  if (pl_interp_has_env(&e->in)) return 0;
+  struct pl_interp in = {0};
+  cleanup_close int probe_cache = pl_state_subdir(&e->state, PL_STATE_INTERP, true, err);
+  if (probe_cache < 0 || pl_interp_probe(e->in.python, probe_cache, &in, err) < 0) return -1;
+  cleanup_free char *text = pl_interp_format(&in);
+  int r = 0;
+  if (strcmp(in.prefix, e->in.prefix) != 0 || strcmp(in.version, e->in.version) != 0)
+    r = pl_fail_hint(err, 0, "remove the project's state, then sync again: rm -rf %s",
+                     "the interpreter %s changed since this environment was made (Python %s at "
+                     "%s, now %s at %s)",
+                     e->in.python, e->in.version, e->in.prefix, in.version, in.prefix);
+  else if (text == NULL)
+    r = pl_fail(err, ENOMEM, "interpreter record");
+  else
+    r = pl_write_file_atomic_at(e->state_fd, PL_INTERP_FILE, text, strlen(text), 0600, err);
+  if (r < 0) {
+    pl_interp_free(&in);
+    return -1;
   }
-  if (p->wheels[0].sha256[0] == '\0') {
-    pl_fail_hint(err, EINVAL, "re-lock it with: pylock lock",
-                 "%s %s: its wheel has no sha256 in %s; pylock installs only pinned wheels",
-                 p->name, p->version, PL_LOCK_FILE);
-    return NULL;
+  pl_interp_free(&e->in);
+  e->in = in;
+  return 0;
+}
+
+/* Another tool's lock: the registry is the index its selected packages
+ * name, one for all of them (a trailing '/' aside).  Refuses naming every
+ * package without one and every other index. */
+static int find_index_registry(struct pl_env *e, pl_error_t *err) {
+  cleanup_free char *text = NULL;
+  size_t len = 0, missing = 0, others = 0;
+  const char *first = NULL;
+  size_t first_len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (m == NULL) return pl_fail(err, ENOMEM, "lock");
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    if (e->sel.wheel[i] == PL_SELECT_NOT_SELECTED) continue;
+    if (p->index == NULL) {
+      fprintf(m, "%s%s names no index", missing + others ? "; " : "", p->name);
+      missing++;
+      continue;
+    }
+    size_t n = strlen(p->index);
+    while (n > 1 && p->index[n - 1] == '/')
+      n--;
+    if (first == NULL) {
+      first = p->index, first_len = n;
+    } else if (n != first_len || memcmp(first, p->index, n) != 0) {
+      fprintf(m, "%s%s names the index %s", missing + others ? "; " : "", p->name, p->index);
+      others++;
+    }
   }
-  return &p->wheels[0];
+  if (fclose(m) != 0) return pl_fail(err, ENOMEM, "lock");
+  if (missing || others)
+    return pl_fail_hint(err, PL_REFUSED,
+                        "lock every package from the one signed registry (its URL as each "
+                        "package's index)",
+                        "%s comes from another tool and pylock installs from one signed registry, "
+                        "named by the packages' index%s%.*s: %s",
+                        PL_LOCK_FILE, first ? "; the first is " : "", (int)first_len,
+                        first ? first : "", text);
+  if (first == NULL) return 0; /* nothing to install: no registry needed */
+  if ((e->index_registry = strndup(first, first_len)) == NULL) return pl_fail(err, ENOMEM, "lock");
+  return 0;
+}
+
+int pl_env_select(struct pl_env *e, pl_error_t *err) {
+  if (e->selected) return 0;
+  struct pl_select_target t;
+  if (ensure_interp_env(e, err) < 0 || pl_select_target_from_interp(&e->in, &t, err) < 0 ||
+      pl_select(&e->lf, &t, &e->select_opts, &e->sel, err) < 0)
+    return pl_error_wrap(err, "%s", PL_LOCK_FILE);
+  free(e->index_registry);
+  e->index_registry = NULL;
+  if (!e->lf.registry && !e->lf.tool_pylock && find_index_registry(e, err) < 0) {
+    pl_selection_free(&e->sel);
+    return -1;
+  }
+  e->selected = true;
+  return 0;
+}
+
+/* Forget the selection of a lock that was replaced. */
+static void unselect(struct pl_env *e) {
+  pl_selection_free(&e->sel);
+  free(e->index_registry);
+  e->index_registry = NULL;
+  e->selected = false;
+}
+
+/* The wheel of lock package i pylock installs, as pl_env_select chose it;
+ * NULL when the package is not selected. */
+static const struct pl_lock_wheel *chosen_wheel(const struct pl_env *e, size_t i) {
+  if (!e->selected || e->sel.wheel[i] == PL_SELECT_NOT_SELECTED) return NULL;
+  return &e->lf.packages[i].wheels[e->sel.wheel[i]];
 }
 
 /* Same version, by PEP 440 (the file name may spell it normalized). */
@@ -712,13 +884,13 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
   if (pl_tuf_find_target(e->tuf, w->name, &t, err) < 0)
     return pl_fail_hint(err, PL_REFUSED, "re-lock against what the registry signs now: pylock lock",
                         "%s %s: %s is not signed by %s (withdrawn, or never published there)",
-                        p->name, p->version, w->name, e->lf.registry);
+                        p->name, p->version, w->name, registry_of(e));
   bool same_hash = strcmp(t->sha256, w->sha256) == 0;
   if (!same_hash || (w->has_size && w->size != t->length))
     return pl_fail_hint(err, PL_REFUSED, "re-lock with: pylock lock",
                         "%s %s: %s does not sign %s%s for %s, as %s pins; it signs sha256 %s, "
                         "%llu bytes",
-                        p->name, p->version, e->lf.registry, same_hash ? "that length" : "sha256 ",
+                        p->name, p->version, registry_of(e), same_hash ? "that length" : "sha256 ",
                         same_hash ? "" : w->sha256, w->name, PL_LOCK_FILE, t->sha256,
                         (unsigned long long)t->length);
   struct pl_wheel_filename fn;
@@ -761,12 +933,13 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
 
 /* Every locked wheel, as the registry signs it now. */
 static int check_all_signed(struct pl_env *e, pl_error_t *err) {
-  if (e->lf.npackages == 0) return 0;
+  if (pl_env_select(e, err) < 0) return -1;
+  if (e->sel.nselected == 0) return 0;
   if (pl_env_update_trust(e, err) < 0) return -1;
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
-    const struct pl_lock_wheel *w = chosen_wheel(p, err);
-    if (w == NULL || check_signed(e, p, w, err) < 0) return -1;
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w && check_signed(e, p, w, err) < 0) return -1;
   }
   return 0;
 }
@@ -851,10 +1024,12 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *
  * that file's stat if it still holds the text (*same says), the sandbox
  * settings of lf, and n's stat fingerprint. */
 static int write_meta(int root_fd, const char *lock_name, const char *text, size_t len,
-                      int state_fd, unsigned n, const struct pl_lockfile *lf, bool *same,
-                      pl_error_t *err) {
-  struct pl_gen_meta m = {
-      .packages = lf->npackages, .strict = lf->strict, .no_network = lf->no_network};
+                      int state_fd, unsigned n, const struct pl_lockfile *lf,
+                      const struct pl_selection *sel, bool *same, pl_error_t *err) {
+  struct pl_gen_meta m = {.packages = sel ? sel->nselected : lf->npackages,
+                          .strict = lf->strict,
+                          .no_network = lf->no_network};
+  if (sel) snprintf(m.selection, sizeof m.selection, "%s", sel->key);
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
   cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -867,7 +1042,7 @@ static int write_meta(int root_fd, const char *lock_name, const char *text, size
 
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
                       const char *text, size_t len, pl_error_t *err) {
-  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, err);
+  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, NULL, err);
 }
 
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
@@ -968,7 +1143,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   struct pl_manifest own = {0};
   double t0 = now_ms();
   for (size_t i = 0; i < e->lf.npackages; i++)
-    if (ensure_cached_wheel(e, &c, chosen_wheel(&e->lf.packages[i], NULL), &res->fetched, err) < 0)
+    if (chosen_wheel(e, i) &&
+        ensure_cached_wheel(e, &c, chosen_wheel(e, i), &res->fetched, err) < 0)
       goto out;
   double t1 = now_ms();
   res->ms_fetch = t1 - t0;
@@ -986,7 +1162,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   double build = 0, link = 0;
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
-    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     struct pl_cache_tree tree = {.fd = -1};
     double a = now_ms();
     if (sound_tree(e, &c, p, w, full, &tree, res, err) < 0) {
@@ -1029,7 +1206,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   tmpname[0] = '\0';
   pl_pause("built");
-  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, same, err) < 0) goto out;
+  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, same, err) < 0)
+    goto out;
   *out = n;
   rc = 0;
 out:
@@ -1095,18 +1273,22 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
     cur = 0;
   }
   if (pl_env_lock_hash(e, lock_hash, err) < 0) return -1;
-  if (cur && pl_env_current_lock_hash(e, current_hash, NULL) < 0) current_hash[0] = '\0';
-  res->packages = e->lf.npackages;
+  struct pl_gen_meta cur_meta = {0};
+  if (cur && pl_meta_read(e->state_fd, cur, &cur_meta, NULL) == 0)
+    memcpy(current_hash, cur_meta.lock_sha256, sizeof current_hash);
   if (check_all_signed(e, err) < 0) return -1;
+  res->packages = e->sel.nselected;
   current_damage(e, cur, bad[0] ? bad : NULL, why, sizeof why);
-  if (cur && !why[0] && !repair && strcmp(lock_hash, current_hash) == 0) {
+  /* Built from this lock with these extras and groups. */
+  if (cur && !why[0] && !repair && strcmp(lock_hash, current_hash) == 0 &&
+      strcmp(cur_meta.selection, e->sel.key) == 0) {
     res->generation = cur;
     res->unchanged = true;
     /* Same content, perhaps a new mtime (a checkout): record it, so the
      * shim's one-stat check sees the environment as fresh. */
     if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
-      return pl_env_write_meta(e->root_fd, e->state_fd, cur, &e->lf, e->lock_text, e->lock_len,
-                               err);
+      return write_meta(e->root_fd, PL_LOCK_FILE, e->lock_text, e->lock_len, e->state_fd, cur,
+                        &e->lf, &e->sel, NULL, err);
     return 0;
   }
   if (why[0]) {
@@ -1159,8 +1341,8 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   if (len == e->lock_len && memcmp(text, e->lock_text, len) == 0) {
     return pl_env_sync(e, false, res, err); /* the lock stays: the environment may change */
   }
-  res->packages = e->lf.npackages;
   if (check_all_signed(e, err) < 0) return -1;
+  res->packages = e->sel.nselected;
   /* 1: the new lock beside pylock.toml, not yet in its place; kept open, so
    * that what gets committed is checked to be this file with these bytes. */
   cleanup_close int fd = pl_tmpfile_open_at(e->root_fd, PL_LOCK_FILE, 0644, &tmp, err);
@@ -1465,17 +1647,18 @@ static int load_expected(struct pl_env *e, unsigned n, struct pl_manifest *out, 
   /* Built from exactly the wheels the lock pins. */
   for (size_t i = 0; rc == 0 && i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
-    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
     bool found = false;
-    for (size_t k = 0; w && k < g.ntrees && !found; k++)
+    if (w == NULL) continue;
+    for (size_t k = 0; k < g.ntrees && !found; k++)
       found = strncmp(g.trees[k].key, w->sha256, 64) == 0 && g.trees[k].key[64] == '-';
     if (!found)
       rc = issuef(issues, nissues, "%s %s: generation %u was not built from the wheel %s pins",
                   p->name, p->version, n, PL_LOCK_FILE);
   }
-  if (rc == 0 && g.ntrees != e->lf.npackages)
-    rc = issuef(issues, nissues, "generation %u holds %zu wheels, %s pins %zu", n, g.ntrees,
-                PL_LOCK_FILE, e->lf.npackages);
+  if (rc == 0 && g.ntrees != e->sel.nselected)
+    rc = issuef(issues, nissues, "generation %u holds %zu wheels, %s pins %zu for it", n, g.ntrees,
+                PL_LOCK_FILE, e->sel.nselected);
   if (rc < 0) {
     pl_gen_manifest_free(&g);
     return (*err) ? -1 : pl_fail(err, ENOMEM, "verify");
@@ -1504,7 +1687,7 @@ static int verify_signatures(struct pl_env *e, char ***issues, size_t *nissues, 
     }
   }
   pl_error_free(&e2);
-  if (e->lf.npackages == 0) return 0;
+  if (e->sel.nselected == 0) return 0;
   if (e->tuf == NULL) {
     bool was = e->offline;
     e->offline = true;
@@ -1514,7 +1697,7 @@ static int verify_signatures(struct pl_env *e, char ***issues, size_t *nissues, 
   }
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
-    const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w && check_signed(e, p, w, &e2) < 0) {
       int r = issuef(issues, nissues, "%s", e2->msg);
       pl_error_free(&e2);
@@ -1524,13 +1707,31 @@ static int verify_signatures(struct pl_env *e, char ***issues, size_t *nissues, 
   return 0;
 }
 
+/* Select as generation n was built: with the extras and groups its record
+ * names (none recorded: the defaults). */
+static int select_as_built(struct pl_env *e, unsigned n, pl_error_t *err) {
+  struct pl_gen_meta m = {0};
+  const char *extras[PL_SELECT_MAX_NAMES], *groups[PL_SELECT_MAX_NAMES];
+  size_t ne = 0, ng = 0;
+  unselect(e);
+  memset(&e->select_opts, 0, sizeof e->select_opts);
+  if (n && pl_meta_read(e->state_fd, n, &m, NULL) == 0 && m.selection[0] &&
+      pl_select_key_parse(m.selection, extras, &ne, groups, &ng, &e->select_opts, err) < 0)
+    return pl_error_wrap(err, "record of generation %u", n);
+  int r = pl_env_select(e, err);
+  memset(&e->select_opts, 0, sizeof e->select_opts); /* pointed into m */
+  return r;
+}
+
 int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,
                   size_t *nlock_issues, pl_error_t *err) {
   *lock_issues = NULL;
   *nlock_issues = 0;
   unsigned cur = 0;
   cleanup_close int gen_fd = open_current(e, err);
-  if (gen_fd < 0 || pl_change_effective(e->root_fd, e->state_fd, &cur, err) < 0) return -1;
+  if (gen_fd < 0 || pl_change_effective(e->root_fd, e->state_fd, &cur, err) < 0 ||
+      select_as_built(e, cur, err) < 0)
+    return -1;
   struct pl_manifest expected;
   bool have = false;
   if (load_expected(e, cur, &expected, &have, lock_issues, nlock_issues, err) < 0) return -1;
@@ -1545,6 +1746,7 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
   for (size_t i = 0; i < e->lf.npackages && rc == 0; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_installed *found = NULL;
+    if (chosen_wheel(e, i) == NULL) continue;
     for (size_t j = 0; j < ninst && !found; j++)
       if (pl_distname_equal(inst[j].name, strlen(inst[j].name), p->name, strlen(p->name)))
         found = &inst[j];
@@ -1563,7 +1765,8 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
   for (size_t j = 0; j < ninst && rc == 0; j++) {
     bool locked = false;
     for (size_t i = 0; i < e->lf.npackages && !locked; i++)
-      locked = pl_distname_equal(inst[j].name, strlen(inst[j].name), e->lf.packages[i].name,
+      locked = chosen_wheel(e, i) &&
+               pl_distname_equal(inst[j].name, strlen(inst[j].name), e->lf.packages[i].name,
                                  strlen(e->lf.packages[i].name));
     char *line = NULL;
     if (!locked) {

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "interp.h"
 #include "lockfile.h"
+#include "select.h"
 #include "state.h"
 #include "tuf.h"
 
@@ -38,6 +39,11 @@ struct pl_env {
   const char *trusted; /* --trusted NAME: the root to anchor to */
   const char *python;  /* --python PATH: the interpreter the runner chose */
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */
+  struct pl_select_opts select_opts; /* the extras and groups asked for */
+  struct pl_selection sel;           /* after pl_env_select: what of the lock gets installed */
+  bool selected;
+  char *
+      index_registry; /* a lock without [tool.pylock] registry: the one its packages' index names */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
 };
@@ -58,6 +64,7 @@ struct pl_env_opts {
   bool offline, runner;
   bool keep_policy; /* refuse a lock that loosens the project's sandboxes (auto-sync) */
   const char *trusted, *python;
+  struct pl_select_opts select; /* --extra, --group (sync, ci) */
 };
 
 /* Open the project at o->dir.  A project without state (a fresh checkout, a
@@ -77,6 +84,12 @@ int pl_env_begin_change(struct pl_env *e, pl_error_t *err);
  * a `pylock trust` name, or the registry's 1.root.json when its root key ids
  * are those pinned in pylock.toml (a fresh checkout). */
 int pl_env_update_trust(struct pl_env *e, pl_error_t *err);
+
+/* Decide what of pylock.toml this interpreter installs (select.h), once
+ * per lock read: the packages its markers, extras and groups select and
+ * each one's best wheel by tags.  An interpreter record made before pylock
+ * probed markers and tags is probed again. */
+int pl_env_select(struct pl_env *e, pl_error_t *err);
 
 /* Resolve the requested set (pip, in the sandbox) into e->lf.  *changed
  * tells whether pylock.toml's bytes would change; *why names the first

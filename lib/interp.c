@@ -35,7 +35,45 @@ static const char probe_script[] =
     "print('prefix=' + sys.prefix)\n"
     "for k in ('purelib', 'platlib', 'scripts', 'include', 'data'):\n"
     "    print(k + '=' + p[k])\n"
-    "print('cache_tag=' + (sys.implementation.cache_tag or ''))\n";
+    "print('cache_tag=' + (sys.implementation.cache_tag or ''))\n"
+    /* Marker values: packaging.markers.default_environment(). */
+    "import os, platform\n"
+    "impl = sys.implementation\n"
+    "iv = impl.version\n"
+    "s = '%d.%d.%d' % (iv.major, iv.minor, iv.micro)\n"
+    "if iv.releaselevel != 'final':\n"
+    "    s += iv.releaselevel[0] + str(iv.serial)\n"
+    "for k, x in (('implementation_name', impl.name), ('implementation_version', s),\n"
+    "             ('os_name', os.name), ('platform_machine', platform.machine()),\n"
+    "             ('platform_python_implementation', platform.python_implementation()),\n"
+    "             ('platform_release', platform.release()),\n"
+    "             ('platform_system', platform.system()),\n"
+    "             ('platform_version', platform.version()),\n"
+    "             ('python_full_version', platform.python_version()),\n"
+    "             ('sys_platform', sys.platform)):\n"
+    "    print(k + '=' + ' '.join(str(x).split()))\n"
+    /* Tags: packaging.tags (interpreter_name, _cpython_abis, _abi3_applies,
+     * platform_tags' linux arch, glibc from confstr like _manylinux). */
+    "cv = sysconfig.get_config_var\n"
+    "short = {'cpython': 'cp', 'pypy': 'pp'}.get(impl.name, impl.name)\n"
+    "if impl.name == 'cpython':\n"
+    "    t = 't' if cv('Py_GIL_DISABLED') else ''\n"
+    "    d = 'd' if cv('Py_DEBUG') or hasattr(sys, 'gettotalrefcount') else ''\n"
+    "    abi, abi3 = 'cp%d%d%s%s' % (v[0], v[1], t, d), not t\n"
+    "else:\n"
+    "    abi, abi3 = '_'.join((cv('SOABI') or '').split('-')[:2]).replace('.', '_'), False\n"
+    "plat = sysconfig.get_platform().replace('-', '_').replace('.', '_')\n"
+    "if sys.maxsize <= 2 ** 32:\n"
+    "    plat = {'linux_x86_64': 'linux_i686', 'linux_aarch64': 'linux_armv8l'}.get(plat, plat)\n"
+    "try:\n"
+    "    libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
+    "except (AttributeError, OSError, ValueError):\n"
+    "    libc = ''\n"
+    "print('tag_impl=' + short)\n"
+    "print('tag_abi=' + abi)\n"
+    "print('tag_abi3=%d' % abi3)\n"
+    "print('tag_platform=' + plat)\n"
+    "print('libc=' + libc)\n";
 
 static int find_in_path(const char *name, char **out) {
   const char *path = getenv("PATH");
@@ -100,17 +138,25 @@ int pl_interp_default(char **python, pl_error_t *err) {
 static const struct {
   const char *key;
   size_t offset;
-} fields[] = {
-    {"python", offsetof(struct pl_interp, python)},
-    {"version", offsetof(struct pl_interp, version)},
-    {"prefix", offsetof(struct pl_interp, prefix)},
-    {"purelib", offsetof(struct pl_interp, purelib)},
-    {"platlib", offsetof(struct pl_interp, platlib)},
-    {"scripts", offsetof(struct pl_interp, scripts)},
-    {"include", offsetof(struct pl_interp, include)},
-    {"data", offsetof(struct pl_interp, data)},
-    {"cache_tag", offsetof(struct pl_interp, cache_tag)},
+} fields[] = {{"python", offsetof(struct pl_interp, python)},
+              {"version", offsetof(struct pl_interp, version)},
+              {"prefix", offsetof(struct pl_interp, prefix)},
+              {"purelib", offsetof(struct pl_interp, purelib)},
+              {"platlib", offsetof(struct pl_interp, platlib)},
+              {"scripts", offsetof(struct pl_interp, scripts)},
+              {"include", offsetof(struct pl_interp, include)},
+              {"data", offsetof(struct pl_interp, data)},
+              {"cache_tag", offsetof(struct pl_interp, cache_tag)},
+#define FIELD(name) {#name, offsetof(struct pl_interp, name)},
+              PL_INTERP_ENV_FIELDS(FIELD)
+#undef FIELD
 };
+
+bool pl_interp_has_env(const struct pl_interp *in) {
+#define HAS(name) &&in->name
+  return true PL_INTERP_ENV_FIELDS(HAS);
+#undef HAS
+}
 
 static int set_field(struct pl_interp *in, const char *key, const char *val) {
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -167,12 +213,22 @@ int pl_interp_parse(const char *buf, struct pl_interp *out, pl_error_t *err) {
 
 char *pl_interp_format(const struct pl_interp *in) {
   char *s = NULL;
-  if (asprintf(&s,
-               "python=%s\nversion=%s\nprefix=%s\npurelib=%s\nplatlib=%s\nscripts=%s\n"
-               "include=%s\ndata=%s\ncache_tag=%s\n",
-               in->python, in->version, in->prefix, in->purelib, in->platlib, in->scripts,
-               in->include, in->data, in->cache_tag ? in->cache_tag : "") < 0)
+  size_t len = 0;
+  FILE *m = open_memstream(&s, &len);
+  if (m == NULL) return NULL;
+  fprintf(m,
+          "python=%s\nversion=%s\nprefix=%s\npurelib=%s\nplatlib=%s\nscripts=%s\n"
+          "include=%s\ndata=%s\ncache_tag=%s\n",
+          in->python, in->version, in->prefix, in->purelib, in->platlib, in->scripts, in->include,
+          in->data, in->cache_tag ? in->cache_tag : "");
+#define LINE(name)                                                                                 \
+  if (in->name) fprintf(m, "%s=%s\n", #name, in->name);
+  PL_INTERP_ENV_FIELDS(LINE)
+#undef LINE
+  if (fclose(m) != 0) {
+    free(s);
     return NULL;
+  }
   return s;
 }
 
@@ -350,7 +406,10 @@ int pl_interp_probe(const char *python, int cache_fd, struct pl_interp *out, pl_
   bool cacheable = cache_fd >= 0 && probe_cache_name(python, name, sizeof name) == 0;
   if (cacheable && (text = probe_cache_read(cache_fd, name)) != NULL) {
     struct pl_interp in = {0};
-    if (set_field(&in, "python", python) == 0 && pl_interp_parse(text, &in, NULL) == 0) {
+    /* An answer cached by a pylock that did not probe markers and tags is
+     * probed again. */
+    if (set_field(&in, "python", python) == 0 && pl_interp_parse(text, &in, NULL) == 0 &&
+        pl_interp_has_env(&in)) {
       *out = in;
       return 0;
     }
@@ -384,5 +443,8 @@ void pl_interp_free(struct pl_interp *in) {
   free(in->include);
   free(in->data);
   free(in->cache_tag);
+#define FREE(name) free(in->name);
+  PL_INTERP_ENV_FIELDS(FREE)
+#undef FREE
   memset(in, 0, sizeof *in);
 }

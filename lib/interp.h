@@ -2,6 +2,8 @@
 #ifndef PYLOCK_INTERP_H
 #define PYLOCK_INTERP_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 /* What pylock needs to know of a base interpreter; all paths absolute. */
@@ -12,7 +14,37 @@ struct pl_interp {
   char *prefix;        /* sys.prefix: the overlay's mount point */
   char *purelib, *platlib, *scripts, *include, *data; /* sysconfig scheme paths */
   char *cache_tag;                                    /* "cpython-312" */
+  /* PEP 508 marker values, as packaging's default_environment() gives them
+   * (platform_release and platform_version are the kernel's, as of the probe) */
+  char *implementation_name, *implementation_version, *os_name, *platform_machine,
+      *platform_python_implementation, *platform_release, *platform_system, *platform_version,
+      *python_full_version, *sys_platform;
+  /* Compatibility tags, as packaging.tags derives them: "cp", "cp312", "1"
+   * when abi3 applies, "linux_x86_64", "glibc 2.36" (or "") */
+  char *tag_impl, *tag_abi, *tag_abi3, *tag_platform, *libc;
 };
+
+/* The marker and tag fields, in struct order (NULL in a record written
+ * before they were probed: pl_interp_has_env). */
+#define PL_INTERP_ENV_FIELDS(X)                                                                    \
+  X(implementation_name)                                                                           \
+  X(implementation_version)                                                                        \
+  X(os_name)                                                                                       \
+  X(platform_machine)                                                                              \
+  X(platform_python_implementation)                                                                \
+  X(platform_release)                                                                              \
+  X(platform_system)                                                                               \
+  X(platform_version)                                                                              \
+  X(python_full_version)                                                                           \
+  X(sys_platform)                                                                                  \
+  X(tag_impl)                                                                                      \
+  X(tag_abi)                                                                                       \
+  X(tag_abi3)                                                                                      \
+  X(tag_platform)                                                                                  \
+  X(libc)
+
+/* Does the record hold the marker and tag fields (a probe by this pylock)? */
+bool pl_interp_has_env(const struct pl_interp *in);
 
 /* The scheme directories pylock installs into, in struct order. */
 #define PL_SCHEME_DIRS(X) X(purelib) X(platlib) X(scripts) X(include) X(data)

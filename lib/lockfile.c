@@ -50,6 +50,10 @@ void pl_lockfile_free(struct pl_lockfile *lf) {
   if (lf == NULL) return;
   pl_lockfile_set_packages(lf, NULL, 0);
   free(lf->lock_version), free(lf->created_by), free(lf->requires_python);
+  free_strv(lf->environments, lf->nenvironments);
+  free_strv(lf->extras, lf->nextras);
+  free_strv(lf->dependency_groups, lf->ndependency_groups);
+  free_strv(lf->default_groups, lf->ndefault_groups);
   free_strv(lf->requested, lf->nrequested);
   free_strv(lf->root_keyids, lf->nroot_keyids);
   free(lf->python), free(lf->python_version), free(lf->python_prefix);
@@ -323,6 +327,7 @@ static int check_requested(const struct pl_lockfile *lf, pl_error_t *err) {
 static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, pl_error_t *err) {
   const char *where = "tool.pylock";
   if (pl_toml_type(pl) != PL_TOML_TABLE) return pl_fail(err, 0, "%s must be a table", where);
+  out->tool_pylock = true;
   if (string_array(pl, "requested", where, PL_LOCK_MAX_REQUESTED, &out->requested, &out->nrequested,
                    err) < 0 ||
       check_requested(out, err) < 0 ||
@@ -370,6 +375,14 @@ static int parse_doc(const struct pl_toml *doc, struct pl_lockfile *out, pl_erro
   if (strncmp(out->lock_version, "1.", 2) != 0)
     return pl_fail_hint(err, 0, "upgrade pylock", "lock-version %s is not supported (1.x is)",
                         out->lock_version);
+  if (string_array(doc, "environments", "lock file", 1024, &out->environments, &out->nenvironments,
+                   err) < 0 ||
+      string_array(doc, "extras", "lock file", 1024, &out->extras, &out->nextras, err) < 0 ||
+      string_array(doc, "dependency-groups", "lock file", 1024, &out->dependency_groups,
+                   &out->ndependency_groups, err) < 0 ||
+      string_array(doc, "default-groups", "lock file", 1024, &out->default_groups,
+                   &out->ndefault_groups, err) < 0)
+    return -1;
   const struct pl_toml *pkgs = pl_toml_get_key(doc, "packages", 8);
   if (pkgs) {
     if (pl_toml_type(pkgs) != PL_TOML_ARRAY)
@@ -498,7 +511,14 @@ static int build_package(struct pl_toml *pkgs, struct pl_lock_package *p, pl_err
 static int build_doc(struct pl_lockfile *lf, struct pl_toml *doc, pl_error_t *err) {
   if (add_str(doc, "lock-version", lf->lock_version ? lf->lock_version : "1.0", err) < 0 ||
       add_str(doc, "created-by", lf->created_by ? lf->created_by : "pylock", err) < 0 ||
-      add_str(doc, "requires-python", lf->requires_python, err) < 0)
+      add_str(doc, "requires-python", lf->requires_python, err) < 0 ||
+      (lf->environments &&
+       add_strv(doc, "environments", lf->environments, lf->nenvironments, err) < 0) ||
+      (lf->extras && add_strv(doc, "extras", lf->extras, lf->nextras, err) < 0) ||
+      (lf->dependency_groups && add_strv(doc, "dependency-groups", lf->dependency_groups,
+                                         lf->ndependency_groups, err) < 0) ||
+      (lf->default_groups &&
+       add_strv(doc, "default-groups", lf->default_groups, lf->ndefault_groups, err) < 0))
     return -1;
   if (lf->npackages) qsort(lf->packages, lf->npackages, sizeof *lf->packages, cmp_package);
   struct pl_toml *pkgs = pl_toml_add_array(doc, "packages", PL_TOML_SECTION, err);

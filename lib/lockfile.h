@@ -62,9 +62,14 @@ struct pl_lockfile {
   char *lock_version;    /* "1.0" */
   char *created_by;      /* "pylock", "pip", "uv", "pdm"... */
   char *requires_python; /* or NULL */
+  /* PEP 751's selection lists, NULL when absent: environments (markers),
+   * extras and dependency-groups the lock offers, default-groups */
+  char **environments, **extras, **dependency_groups, **default_groups;
+  size_t nenvironments, nextras, ndependency_groups, ndefault_groups;
   struct pl_lock_package *packages;
   size_t npackages;
   /* [tool.pylock] */
+  bool tool_pylock; /* the table was there (pylock wrote the lock, or a project took it) */
   char **requested;
   size_t nrequested;
   char *python, *python_version, *python_prefix; /* base interpreter, or NULL */

@@ -130,6 +130,9 @@ static bool versioned_platform(const struct pl_wheel_interp *in, const char *pla
   const char *s = plat + pl + 1;
   if (!take_uint(&s, &x) || *s++ != '_' || !take_uint(&s, &y) || *s++ != '_') return false;
   if (strcmp(s, in->arch) != 0) return false;
+  /* packaging's floor for glibc 2: 2.5 on x86, 2.17 (manylinux2014) elsewhere. */
+  bool x86 = strcmp(in->arch, "x86_64") == 0 || strcmp(in->arch, "i686") == 0;
+  if (strcmp(prefix, "manylinux") == 0 && x == 2 && y < (x86 ? 5u : 17u)) return false;
   return x < in->libc_major || (x == in->libc_major && y <= in->libc_minor);
 }
 
@@ -229,4 +232,64 @@ int pl_wheel_tags_check(const struct pl_wheel_filename *fn, const struct pl_whee
                  tags, in->impl, in->py_major, in->py_minor, in->abi ? in->abi : "none",
                  in->abi3 ? "/abi3" : "", in->libc == PL_LIBC_MUSL ? "musl" : "glibc",
                  in->libc_major, in->libc_minor, in->arch);
+}
+
+/* A supported platform's position in packaging's platform_tags(): newest
+ * manylinux/musllinux first, each legacy alias (manylinux2014, 2010, 1)
+ * right after the versioned tag it stands for, linux_ARCH last. */
+static long long platform_rank(const struct pl_wheel_interp *in, const char *plat) {
+  static const struct {
+    const char *prefix;
+    unsigned major, minor;
+  } legacy[] = {{"manylinux1_", 2, 5}, {"manylinux2010_", 2, 12}, {"manylinux2014_", 2, 17}};
+  unsigned x = 0, y = 0, alias = 0;
+  if (strncmp(plat, "linux_", 6) == 0) return 1LL << 30;
+  const char *s = strchr(plat, '_');
+  for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++)
+    if (strncmp(plat, legacy[i].prefix, strlen(legacy[i].prefix)) == 0)
+      x = legacy[i].major, y = legacy[i].minor, alias = 1;
+  if (!alias && (s == NULL || (s++, !take_uint(&s, &x)) || *s++ != '_' || !take_uint(&s, &y)))
+    return 1LL << 30; /* not reached: supported platforms parse */
+  unsigned top = x == in->libc_major ? in->libc_minor : 9999;
+  return ((long long)(in->libc_major - x) * 10000 + (top - y)) * 2 + alias;
+}
+
+/* pl_tag_supported's python tag forms, in packaging's order:
+ *   0 impl+minor with the interpreter's ABI, on a platform (cpython_tags)
+ *   1 impl+minor abi3, platform     2 impl+minor none, platform
+ *   3 older impl+minor abi3, platform, newest first
+ *   4 pyXY / pyX none, platform (compatible_tags: py312, py3, py311 ... py30)
+ *   5 impl+minor none any           6 pyXY / pyX none any, same order as 4 */
+long long pl_tag_rank(const struct pl_wheel_interp *in, const char *python, const char *abi,
+                      const char *platform) {
+  if (!pl_tag_supported(in, python, abi, platform)) return -1;
+  bool any = strcmp(platform, "any") == 0;
+  long long block, sub = 0, plat = any ? 0 : platform_rank(in, platform);
+  int minor;
+  if (python_tag(in, python, in->impl, &minor)) {
+    if (minor != (int)in->py_minor)
+      block = 3, sub = (int)in->py_minor - 1 - minor;
+    else if (in->abi && strcmp(abi, in->abi) == 0)
+      block = 0;
+    else if (strcmp(abi, "abi3") == 0)
+      block = 1;
+    else
+      block = any ? 5 : 2;
+  } else {
+    python_tag(in, python, "py", &minor);
+    block = any ? 6 : 4;
+    sub = minor == (int)in->py_minor ? 0 : minor < 0 ? 1 : (int)in->py_minor - minor + 1;
+  }
+  return (block * 128 + sub) * (1LL << 31) + plat;
+}
+
+long long pl_wheel_tags_rank(const struct pl_wheel_filename *fn, const struct pl_wheel_interp *in) {
+  long long best = -1;
+  for (size_t p = 0; p < fn->npython; p++)
+    for (size_t a = 0; a < fn->nabi; a++)
+      for (size_t l = 0; l < fn->nplatform; l++) {
+        long long r = pl_tag_rank(in, fn->python[p], fn->abi[a], fn->platform[l]);
+        if (r >= 0 && (best < 0 || r < best)) best = r;
+      }
+  return best;
 }

@@ -56,6 +56,16 @@ bool pl_tag_supported(const struct pl_wheel_interp *in, const char *python, cons
 int pl_wheel_tags_check(const struct pl_wheel_filename *fn, const struct pl_wheel_interp *in,
                         pl_error_t *err);
 
+/* Where the tag python-abi-platform comes in packaging.tags.sys_tags() for
+ * `in` (pip's order of preference): lower is better, -1 when unsupported.
+ * Computed, not listed: equal ranks only for equal tags. */
+long long pl_tag_rank(const struct pl_wheel_interp *in, const char *python, const char *abi,
+                      const char *platform);
+
+/* The best (lowest) pl_tag_rank of any tag of the (compressed) tag sets of
+ * `fn`, or -1 when none fits. */
+long long pl_wheel_tags_rank(const struct pl_wheel_filename *fn, const struct pl_wheel_interp *in);
+
 /* Render the filename's tag sets as "py2.py3-none-any". */
 void pl_wheel_tags_string(const struct pl_wheel_filename *fn, char *dst, size_t cap);
 

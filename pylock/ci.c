@@ -18,7 +18,8 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: pylock ci [--json] [--python PATH] [--trusted NAME] [--offline] [--strict]\n"
-          "                 [--no-network] [--allow-write PATH]... [--] CMD [ARGS...]\n\n"
+          "                 [--no-network] [--allow-write PATH]... [--extra NAME]...\n"
+          "                 [--group NAME]... [--] CMD [ARGS...]\n\n"
           "For a CI job on a fresh runner: rebuild the environment exactly from pylock.toml\n"
           "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
           "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
@@ -38,6 +39,9 @@ static void usage(FILE *out) {
           "  -s, --strict            run CMD as 'pylock run --strict' would (pylock-run(1))\n"
           "  -n, --no-network        own network namespace with only loopback up\n"
           "  -w, --allow-write PATH  let CMD write PATH too (repeatable)\n"
+          "  --extra NAME            install the lock's extra NAME too (repeatable)\n"
+          "  --group NAME            install the lock's dependency group NAME instead of\n"
+          "                          its default-groups (repeatable)\n"
           "  -h, --help              print this help and exit\n");
 }
 
@@ -155,13 +159,14 @@ static int prepare(struct summary *s, const struct pl_sync_opts *so, pl_error_t 
                            .trusted = so->trusted,
                            .python = so->python};
   if (pl_env_open_with(&e, &eo, err) == 0 &&
-      (s->installed = calloc(e.lf.npackages + 1, sizeof *s->installed)) != NULL) {
-    for (size_t i = 0; i < e.lf.npackages; i++)
-      if (asprintf(&s->installed[s->ninstalled], "%s==%s", e.lf.packages[i].name,
-                   e.lf.packages[i].version) >= 0)
-        s->ninstalled++;
-  }
-  if (e.root && pl_env_verify(&e, &rep, &lock_issues, &nlock, err) == 0) {
+      pl_env_verify(&e, &rep, &lock_issues, &nlock, err) == 0) {
+    /* What the lock installs here, as verify selected it (the sync's extras and groups). */
+    if ((s->installed = calloc(e.lf.npackages + 1, sizeof *s->installed)) != NULL)
+      for (size_t i = 0; i < e.lf.npackages; i++)
+        if (e.selected && e.sel.wheel[i] != PL_SELECT_NOT_SELECTED &&
+            asprintf(&s->installed[s->ninstalled], "%s==%s", e.lf.packages[i].name,
+                     e.lf.packages[i].version) >= 0)
+          s->ninstalled++;
     uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;
     if (bad == 0) {
       rc = 0;
@@ -330,6 +335,8 @@ int pl_cmd_ci(int argc, char **argv) {
                                        {"python", required_argument, NULL, 'p'},
                                        {"trusted", required_argument, NULL, 't'},
                                        {"offline", no_argument, NULL, 'o'},
+                                       {"extra", required_argument, NULL, 'e'},
+                                       {"group", required_argument, NULL, 'g'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   bool json = false;
@@ -342,6 +349,10 @@ int pl_cmd_ci(int argc, char **argv) {
       if (c == 'p') so.python = optarg;
       if (c == 't') so.trusted = optarg;
       if (c == 'o') so.offline = true;
+      continue;
+    }
+    if (c == 'e' || c == 'g') {
+      if (pl_sync_select_add(&so, c == 'g', optarg, "ci") < 0) return PL_EXIT_USAGE;
       continue;
     }
     if (c == 'h') {

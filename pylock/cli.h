@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "select.h"
 
 /* Exit codes (documented in pylock(1)). */
 enum { PL_EXIT_OK = 0, PL_EXIT_FAIL = 1, PL_EXIT_USAGE = 2 };
@@ -99,7 +100,15 @@ struct pl_sync_opts {
   bool repair;      /* rebuild, hashing every byte of the cache trees used */
   bool keep_policy; /* never loosen the project's sandboxes (the shim's auto-sync) */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
+  /* --extra NAME, --group NAME (repeatable): a lock's extras and dependency
+   * groups to install (select.h); pl_sync_select_add fills them */
+  const char *extras[PL_SELECT_MAX_NAMES], *groups[PL_SELECT_MAX_NAMES];
+  size_t nextras, ngroups;
 };
+
+/* Note --extra (group false) or --group NAME in o; a usage error message on
+ * stderr and -1 when there are too many. */
+int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, const char *cmd);
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With
  * anchor, *anchor receives the registry root it anchored to (caller frees). */
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,

@@ -10,25 +10,31 @@
 #include "project.h"
 
 static void usage(FILE *out) {
-  fprintf(
-      out,
-      "usage: pylock sync [--frozen] [--python PATH] [--offline] [--trusted NAME] [--repair]\n\n"
-      "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
-      "from the shared cache or is fetched through the registry and verified (signed\n"
-      "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
-      "current one and switched to with one rename. Runs in progress keep the generation\n"
-      "they started with. A project without state (a fresh checkout) gets it.\n\n"
-      "Options:\n"
-      "  --frozen        fail if pylock.toml is stale for [tool.pylock] requested; never\n"
-      "                  re-lock; trust only the interpreter and the registry root this\n"
-      "                  machine trusts, as 'pylock ci' does\n"
-      "  --python PATH   with --frozen: the interpreter to build on, instead of the lock's\n"
-      "  --offline       use the registry's metadata as last verified; fetch nothing\n"
-      "  --trusted NAME  anchor to this root of 'pylock trust'\n"
-      "  --repair        rebuild the environment, checking every byte of the cache\n"
-      "                  trees it uses; damaged trees and wheels are built or fetched\n"
-      "                  again\n"
-      "  -h, --help      print this help and exit\n");
+  fprintf(out,
+          "usage: pylock sync [--frozen] [--python PATH] [--offline] [--trusted NAME] [--repair]\n"
+          "                   [--extra NAME]... [--group NAME]...\n\n"
+          "Make the project's environment exactly match pylock.toml: every locked wheel comes\n"
+          "from the shared cache or is fetched through the registry and verified (signed\n"
+          "length and sha256, safe archive, RECORD), a new generation is built beside the\n"
+          "current one and switched to with one rename. Runs in progress keep the generation\n"
+          "they started with. A project without state (a fresh checkout) gets it.\n"
+          "A lock written by another tool (pip, uv, PDM) installs as it is: its packages'\n"
+          "markers are evaluated for the project's interpreter, each package gets its best\n"
+          "wheel by the interpreter's tags, and its packages' index names the registry.\n\n"
+          "Options:\n"
+          "  --frozen        fail if pylock.toml is stale for [tool.pylock] requested; never\n"
+          "                  re-lock; trust only the interpreter and the registry root this\n"
+          "                  machine trusts, as 'pylock ci' does\n"
+          "  --python PATH   with --frozen: the interpreter to build on, instead of the lock's\n"
+          "  --offline       use the registry's metadata as last verified; fetch nothing\n"
+          "  --trusted NAME  anchor to this root of 'pylock trust'\n"
+          "  --repair        rebuild the environment, checking every byte of the cache\n"
+          "                  trees it uses; damaged trees and wheels are built or fetched\n"
+          "                  again\n"
+          "  --extra NAME    install the lock's extra NAME too (repeatable; default none)\n"
+          "  --group NAME    install the lock's dependency group NAME (repeatable; default\n"
+          "                  the lock's default-groups)\n"
+          "  -h, --help      print this help and exit\n");
 }
 
 void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h) {
@@ -94,6 +100,17 @@ void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, co
   pl_cli_hooks_free(h);
 }
 
+int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, const char *cmd) {
+  size_t *n = group ? &o->ngroups : &o->nextras;
+  if (*n >= PL_SELECT_MAX_NAMES) {
+    pl_cli_usage_error(cmd, "more than %d --%s options", PL_SELECT_MAX_NAMES,
+                       group ? "group" : "extra");
+    return -1;
+  }
+  (group ? o->groups : o->extras)[(*n)++] = name;
+  return 0;
+}
+
 int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err) {
   struct pl_env e;
@@ -106,7 +123,12 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                           .runner = so->frozen,
                           .keep_policy = so->keep_policy,
                           .trusted = so->trusted,
-                          .python = so->python};
+                          .python = so->python,
+                          .select = {.extras = so->extras,
+                                     .nextras = so->nextras,
+                                     .groups = so->groups,
+                                     .ngroups = so->ngroups,
+                                     .groups_given = so->ngroups > 0}};
   if (pl_env_open_with(&e, &o, err) < 0) goto out;
   if (so->frozen && pl_env_lock_is_stale(&e, why, sizeof why)) {
     pl_fail_hint(err, 0, "update it with: pylock lock (and commit it)", "%s is stale: %s",
@@ -138,6 +160,8 @@ int pl_cmd_sync(int argc, char **argv) {
                                        {"trusted", required_argument, NULL, 't'},
                                        {"repair", no_argument, NULL, 'r'},
                                        {"python", required_argument, NULL, 'p'},
+                                       {"extra", required_argument, NULL, 'e'},
+                                       {"group", required_argument, NULL, 'g'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   struct pl_sync_opts so = {0};
@@ -149,6 +173,10 @@ int pl_cmd_sync(int argc, char **argv) {
     case 't': so.trusted = optarg; break;
     case 'r': so.repair = true; break;
     case 'p': so.python = optarg; break;
+    case 'e':
+    case 'g':
+      if (pl_sync_select_add(&so, c == 'g', optarg, "sync") < 0) return PL_EXIT_USAGE;
+      break;
     case 'h': usage(stdout); return PL_EXIT_OK;
     default: return pl_cli_bad_option("sync", argv);
     }
