@@ -131,6 +131,13 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(_pylock_trusted)" -- "$cur"))
     return
     ;;
+  --extra | --group)
+    # The extras or dependency-groups pylock.toml (in the current directory) offers.
+    local key=extras
+    [[ $prev == --group ]] && key=dependency-groups
+    COMPREPLY=($(compgen -W "$(sed -n "s/^$key *= *\[\(.*\)\]/\1/p" pylock.toml 2>/dev/null | tr -d "\"',")" -- "$cur"))
+    return
+    ;;
   --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait) return ;;
   esac
 
@@ -146,7 +153,7 @@ _pylock() {
         ((j++))
         break
         ;;
-      -w | --allow-write | --python | --trusted) ((j += 2)) ;; # and its argument
+      -w | --allow-write | --python | --trusted | --extra | --group) ((j += 2)) ;; # and its argument
       -*) ((j++)) ;;
       *) break ;;
       esac
@@ -157,7 +164,7 @@ _pylock() {
     fi
     if [[ $cur == -* && ${COMP_WORDS[j - 1]} != -- ]]; then
       [[ $cmd == run ]] && opts="$sandbox -h --help" ||
-        opts="--json --python --trusted --offline $sandbox -h --help"
+        opts="--json --python --trusted --offline --extra --group $sandbox -h --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     else
       COMPREPLY=($(compgen -c -- "$cur"))
@@ -169,7 +176,7 @@ _pylock() {
   case $cmd in
   init) opts="-p --python --registry --root --trusted -h --help" ;;
   lock) opts="--check -h --help" ;;
-  sync) opts="--frozen --python --offline --trusted --repair -h --help" ;;
+  sync) opts="--frozen --python --offline --trusted --repair --extra --group -h --help" ;;
   shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
   gc) opts="--orphans-after --wait -h --help" ;;

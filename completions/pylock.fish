@@ -142,6 +142,8 @@ complete -c pylock -n '__pylock_using sync' -l repair -d 'Rebuild, checking ever
 for cmd in sync ci
     complete -c pylock -n "__pylock_using $cmd" -l offline -d 'Use the metadata as last verified; fetch nothing'
     complete -c pylock -n "__pylock_using $cmd" -l trusted -x -a '(__pylock_trusted)' -d 'Anchor to a root added with pylock trust add'
+    complete -c pylock -n "__pylock_using $cmd" -l extra -x -d "Install the lock's extra NAME too"
+    complete -c pylock -n "__pylock_using $cmd" -l group -x -d "Install the lock's dependency group NAME"
 end
 complete -c pylock -n '__pylock_using ci; or __pylock_using sync' -l python -r -F -d 'The interpreter to build on'
 complete -c pylock -n '__pylock_using remove' -a '(__pylock_requested)' -d 'Requested package'
@@ -152,7 +154,7 @@ for cmd in run shell ci
 end
 complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
 complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
-complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write --python --trusted)'
+complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write --python --trusted --extra --group)'
 complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
 complete -c pylock -n '__pylock_using gc' -l orphans-after -x -d 'Remove orphan projects after DAYS days (0: now)'
 complete -c pylock -n '__pylock_using gc' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
