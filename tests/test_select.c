@@ -185,9 +185,28 @@ static void target(struct pl_select_target *t) {
   t->tags = cp312;
 }
 
+/* Parse text, each line "W FILE" made a wheel entry of the package above. */
 static void parse(const char *text, struct pl_lockfile *lf) {
   pl_error_t err = NULL;
-  if (pl_lockfile_parse(text, strlen(text), "pylock.toml", lf, &err) < 0) fail_msg("%s", err->msg);
+  char *full = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&full, &len);
+  assert_non_null(m);
+  for (const char *line = text; *line;) {
+    const char *eol = strchrnul(line, '\n');
+    int n = (int)(eol - line);
+    if (strncmp(line, "W ", 2) == 0)
+      fprintf(m,
+              "[[packages.wheels]]\nname = \"%.*s\"\nurl = \"https://r/%.*s\"\n"
+              "hashes = {sha256 = \"" SHA "\"}\n",
+              n - 2, line + 2, n - 2, line + 2);
+    else
+      fprintf(m, "%.*s\n", n, line);
+    line = *eol ? eol + 1 : eol;
+  }
+  assert_int_equal(fclose(m), 0);
+  if (pl_lockfile_parse(full, len, "pylock.toml", lf, &err) < 0) fail_msg("%s", err->msg);
+  free(full);
 }
 
 /* Select with extras/groups (NULL groups: the defaults); -1 with *err on refusal. */
@@ -219,39 +238,28 @@ static int select_with(const char *text, const char *const *extras, size_t ne,
   return r;
 }
 
-#define WHEEL(file)                                                                                \
-  "[[packages.wheels]]\nname = \"" file "\"\nurl = \"https://r/" file                              \
-  "\"\nhashes = {sha256 = \"" SHA "\"}\n"
-
 /* PEP 751's example lists numpy's win_amd64 wheel first. */
 static const char PEP_EXAMPLE[] =
     "lock-version = '1.0'\n"
     "environments = [\"sys_platform == 'win32'\", \"sys_platform == 'linux'\"]\n"
     "requires-python = '==3.12'\n"
     "created-by = 'mousebender'\n"
-    "[[packages]]\nname = 'attrs'\nversion = '25.1.0'\nrequires-python = '>=3.8'\n" WHEEL(
-        "attrs-25.1.0-py3-none-any.whl") "[[packages]]\nname = 'cattrs'\nversion = '24.2.0'\n"
-                                         "requires-python = '>=3.8'\n" WHEEL(
-                                             "cattrs-24.2.0-py3-none-any.whl") "[[packages]]\n"
-                                                                               "name = 'numpy'\n"
-                                                                               "version = "
-                                                                               "'2.2.3'\nrequires-"
-                                                                               "python = "
-                                                                               "'>=3.10'\n" WHEEL(
-                                                                                   "numpy-2.2.3-"
-                                                                                   "cp312-cp312-"
-                                                                                   "win_amd64."
-                                                                                   "whl")
-                                                                                   WHEEL(
-                                                                                       "numpy-2.2."
-                                                                                       "3-cp312-"
-                                                                                       "cp312-"
-                                                                                       "manylinux_"
-                                                                                       "2_17_x86_"
-                                                                                       "64."
-                                                                                       "manylinux20"
-                                                                                       "14_x86_64."
-                                                                                       "whl");
+    "[[packages]]\n"
+    "name = 'attrs'\n"
+    "version = '25.1.0'\n"
+    "requires-python = '>=3.8'\n"
+    "W attrs-25.1.0-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'cattrs'\n"
+    "version = '24.2.0'\n"
+    "requires-python = '>=3.8'\n"
+    "W cattrs-24.2.0-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'numpy'\n"
+    "version = '2.2.3'\n"
+    "requires-python = '>=3.10'\n"
+    "W numpy-2.2.3-cp312-cp312-win_amd64.whl\n"
+    "W numpy-2.2.3-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl\n";
 
 static void test_select_pep_example_takes_numpys_linux_wheel_not_the_first(void **state) {
   (void)state;
@@ -270,11 +278,15 @@ static void test_select_pep_example_takes_numpys_linux_wheel_not_the_first(void 
                            " []");
 }
 
-static const char BEST[] =
-    "lock-version = '1.0'\ncreated-by = 'uv'\n"
-    "[[packages]]\nname = 'six'\nversion = '1.16.0'\n" WHEEL("six-1.16.0-py2.py3-none-any.whl")
-        WHEEL("six-1.16.0-cp311-abi3-manylinux_2_17_x86_64.whl")
-            WHEEL("six-1.16.0-cp312-none-any.whl") WHEEL("six-1.16.0-py3-none-linux_x86_64.whl");
+static const char BEST[] = "lock-version = '1.0'\n"
+                           "created-by = 'uv'\n"
+                           "[[packages]]\n"
+                           "name = 'six'\n"
+                           "version = '1.16.0'\n"
+                           "W six-1.16.0-py2.py3-none-any.whl\n"
+                           "W six-1.16.0-cp311-abi3-manylinux_2_17_x86_64.whl\n"
+                           "W six-1.16.0-cp312-none-any.whl\n"
+                           "W six-1.16.0-py3-none-linux_x86_64.whl\n";
 
 static void test_select_takes_the_wheel_whose_best_tag_pip_prefers(void **state) {
   (void)state;
@@ -285,21 +297,21 @@ static void test_select_takes_the_wheel_whose_best_tag_pip_prefers(void **state)
   assert_string_equal(out, "six-1.16.0-cp311-abi3-manylinux_2_17_x86_64.whl []");
 }
 
-static const char UNFIT[] =
-    "lock-version = '1.0'\ncreated-by = 'pip'\n"
-    "[[packages]]\nname = 'numpy'\nversion = '2.2.3'\n" WHEEL("numpy-2.2.3-cp312-cp312-win_amd64."
-                                                              "whl") WHEEL(
-        "numpy-2.2.3-cp313-cp313-manylinux_2_17_x86_64.whl") "[[packages]]\nname = "
-                                                             "'idna'\nversion = "
-                                                             "'3.3'\n" WHEEL(
-                                                                 "idna-3.3-py3-none-any."
-                                                                 "whl") "[[packages]]"
-                                                                        "\nname = "
-                                                                        "'pywin32'"
-                                                                        "\nversion = "
-                                                                        "'308'\n" WHEEL(
-                                                                            "pywin32-308-cp312-"
-                                                                            "cp312-win_amd64.whl");
+static const char UNFIT[] = "lock-version = '1.0'\n"
+                            "created-by = 'pip'\n"
+                            "[[packages]]\n"
+                            "name = 'numpy'\n"
+                            "version = '2.2.3'\n"
+                            "W numpy-2.2.3-cp312-cp312-win_amd64.whl\n"
+                            "W numpy-2.2.3-cp313-cp313-manylinux_2_17_x86_64.whl\n"
+                            "[[packages]]\n"
+                            "name = 'idna'\n"
+                            "version = '3.3'\n"
+                            "W idna-3.3-py3-none-any.whl\n"
+                            "[[packages]]\n"
+                            "name = 'pywin32'\n"
+                            "version = '308'\n"
+                            "W pywin32-308-cp312-cp312-win_amd64.whl\n";
 
 static void test_select_refusal_names_every_package_no_wheel_fits_with_its_tags(void **state) {
   (void)state;
@@ -316,48 +328,47 @@ static void test_select_refusal_names_every_package_no_wheel_fits_with_its_tags(
   pl_error_free(&err);
 }
 
-static const char
-    MARKERS[] =
-        "lock-version = '1.0'\ncreated-by = 'pdm'\n"
-        "extras = ['tests', 'Socks']\ndependency-groups = ['dev', 'docs']\ndefault-groups = "
-        "['dev']\n"
-        "[[packages]]\nname = 'idna'\nversion = '3.3'\n" WHEEL(
-            "idna-3.3-py3-none-any.whl") "[[packages]]\nname = 'colorama'\nversion = "
-                                         "'0.4.6'\nmarker = \"sys_platform == "
-                                         "'win32'\"\n" WHEEL(
-                                             "colorama-0.4.6-py2.py3-none-any."
-                                             "whl") "[[packages]]\nname = "
-                                                    "'six'\nversion = "
-                                                    "'1.16.0'\nmarker = "
-                                                    "\"'tests' in "
-                                                    "extras\"\n" WHEEL(
-                                                        "six-1."
-                                                        "16.0-"
-                                                        "py3-"
-                                                        "none-"
-                                                        "any."
-                                                        "whl") "[[packages]]\nname = "
-                                                               "'pysocks'\nversion = "
-                                                               "'1.7.1'\nmarker = \"'socks' in "
-                                                               "extras\"\n" WHEEL("PySocks-1.7.1-"
-                                                                                  "py3-none-any."
-                                                                                  "whl") "[["
-                                                                                         "packages]"
-                                                                                         "]\nname "
-                                                                                         "= "
-                                                                                         "'certifi'"
-                                                                                         "\nversion"
-                                                                                         " = "
-                                                                                         "'2022.9."
-                                                                                         "24'"
-                                                                                         "\nmarker "
-                                                                                         "= "
-                                                                                         "\"'dev' "
-                                                                                         "in "
-                                                                                         "dependenc"
-                                                                                         "y_"
-                                                                                         "groups\""
-                                                                                         "\n" WHEEL("certifi-2022.9.24-py3-none-any.whl") "[[packages]]\nname = 'toml'\nversion = '0.10.2'\nmarker = \"'docs' in dependency_groups and python_full_version >= '3.8'\"\n" WHEEL("toml-0.10.2-py2.py3-none-any.whl") "[[packages]]\nname = 'distro'\nversion = '1.8.0'\nmarker = \"platform_system == 'Linux' and implementation_name == 'cpython' and platform_machine == 'x86_64'\"\n" WHEEL("distro-1.8.0-py3-none-any.whl");
+static const char MARKERS[] =
+    "lock-version = '1.0'\n"
+    "created-by = 'pdm'\n"
+    "extras = ['tests', 'Socks']\n"
+    "dependency-groups = ['dev', 'docs']\n"
+    "default-groups = ['dev']\n"
+    "[[packages]]\n"
+    "name = 'idna'\n"
+    "version = '3.3'\n"
+    "W idna-3.3-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'colorama'\n"
+    "version = '0.4.6'\n"
+    "marker = \"sys_platform == 'win32'\"\n"
+    "W colorama-0.4.6-py2.py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'six'\n"
+    "version = '1.16.0'\n"
+    "marker = \"'tests' in extras\"\n"
+    "W six-1.16.0-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'pysocks'\n"
+    "version = '1.7.1'\n"
+    "marker = \"'socks' in extras\"\n"
+    "W PySocks-1.7.1-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'certifi'\n"
+    "version = '2022.9.24'\n"
+    "marker = \"'dev' in dependency_groups\"\n"
+    "W certifi-2022.9.24-py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'toml'\n"
+    "version = '0.10.2'\n"
+    "marker = \"'docs' in dependency_groups and python_full_version >= '3.8'\"\n"
+    "W toml-0.10.2-py2.py3-none-any.whl\n"
+    "[[packages]]\n"
+    "name = 'distro'\n"
+    "version = '1.8.0'\n"
+    "marker = \"platform_system == 'Linux' and implementation_name == 'cpython' and "
+    "platform_machine == 'x86_64'\"\n"
+    "W distro-1.8.0-py3-none-any.whl\n";
 
 static void test_select_evaluates_markers_extras_and_groups_as_pep751_says(void **state) {
   (void)state;
@@ -405,21 +416,30 @@ static void test_select_refuses_requires_python_and_environments_naming_each(voi
   (void)state;
   char out[1024];
   pl_error_t err = NULL;
-  static const char rp[] =
-      "lock-version = '1.0'\ncreated-by = 'uv'\n"
-      "[[packages]]\nname = 'a'\nversion = '1'\nrequires-python = '>=3.13'\n" WHEEL(
-          "a-1-py3-none-any.whl") "[[packages]]\nname = 'b'\nversion = "
-                                  "'1'\nrequires-python = '<3'\n" WHEEL(
-                                      "b-1-py3-none-any.whl") "[[packages]]\nname = 'c'\nversion = "
-                                                              "'1'\nrequires-python = '<3'\n"
-                                                              "marker = \"os_name == "
-                                                              "'nt'\"\n" WHEEL(
-                                                                  "c-1-py3-none-any.whl");
+  static const char rp[] = "lock-version = '1.0'\n"
+                           "created-by = 'uv'\n"
+                           "[[packages]]\n"
+                           "name = 'a'\n"
+                           "version = '1'\n"
+                           "requires-python = '>=3.13'\n"
+                           "W a-1-py3-none-any.whl\n"
+                           "[[packages]]\n"
+                           "name = 'b'\n"
+                           "version = '1'\n"
+                           "requires-python = '<3'\n"
+                           "W b-1-py3-none-any.whl\n"
+                           "[[packages]]\n"
+                           "name = 'c'\n"
+                           "version = '1'\n"
+                           "requires-python = '<3'\n"
+                           "marker = \"os_name == 'nt'\"\n"
+                           "W c-1-py3-none-any.whl\n";
   assert_int_equal(select_with(rp, NULL, 0, NULL, 0, false, out, sizeof out, &err), -1);
   assert_string_equal(err->msg, "the lock cannot be installed on Python 3.12.1: a 1 requires "
                                 "Python >=3.13; b 1 requires Python <3");
   pl_error_free(&err);
-  static const char envs[] = "lock-version = '1.0'\ncreated-by = 'uv'\n"
+  static const char envs[] = "lock-version = '1.0'\n"
+                             "created-by = 'uv'\n"
                              "environments = [\"sys_platform == 'darwin'\", \"os_name == 'nt'\"]\n";
   assert_int_equal(select_with(envs, NULL, 0, NULL, 0, false, out, sizeof out, &err), -1);
   assert_non_null(strstr(err->msg, "none of its 2 environments markers holds"));
@@ -430,20 +450,30 @@ static void test_select_refuses_extra_in_a_lock_marker_and_a_name_selected_twice
   (void)state;
   char out[1024];
   pl_error_t err = NULL;
-  static const char extra[] =
-      "lock-version = '1.0'\ncreated-by = 'x'\n"
-      "[[packages]]\nname = 'a'\nversion = '1'\nmarker = \"extra == 'x'\"\n" WHEEL(
-          "a-1-py3-none-any.whl");
+  static const char extra[] = "lock-version = '1.0'\n"
+                              "created-by = 'x'\n"
+                              "[[packages]]\n"
+                              "name = 'a'\n"
+                              "version = '1'\n"
+                              "marker = \"extra == 'x'\"\n"
+                              "W a-1-py3-none-any.whl\n";
   assert_int_equal(select_with(extra, NULL, 0, NULL, 0, false, out, sizeof out, &err), -1);
   assert_non_null(
       strstr(err->msg, "package a (packages[0]): marker \"extra == 'x'\" uses 'extra'"));
   pl_error_free(&err);
   /* Two entries told apart by markers that both hold here. */
-  static const char twice[] =
-      "lock-version = '1.0'\ncreated-by = 'x'\n"
-      "[[packages]]\nname = 'a'\nversion = '1'\nmarker = \"os_name == 'posix'\"\n" WHEEL(
-          "a-1-py3-none-any.whl") "[[packages]]\nname = 'A'\nversion = '2'\nmarker = "
-                                  "\"sys_platform == 'linux'\"\n" WHEEL("a-2-py3-none-any.whl");
+  static const char twice[] = "lock-version = '1.0'\n"
+                              "created-by = 'x'\n"
+                              "[[packages]]\n"
+                              "name = 'a'\n"
+                              "version = '1'\n"
+                              "marker = \"os_name == 'posix'\"\n"
+                              "W a-1-py3-none-any.whl\n"
+                              "[[packages]]\n"
+                              "name = 'A'\n"
+                              "version = '2'\n"
+                              "marker = \"sys_platform == 'linux'\"\n"
+                              "W a-2-py3-none-any.whl\n";
   assert_int_equal(select_with(twice, NULL, 0, NULL, 0, false, out, sizeof out, &err), -1);
   assert_non_null(strstr(err->msg, "A is selected twice (packages[0] and [1])"));
   pl_error_free(&err);
