@@ -681,6 +681,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
     return -1;
   }
   pl_lockfile_set_packages(&e->lf, pkgs, npkgs);
+  unselect(e); /* made for the packages just replaced */
   size_t new_len = 0;
   if (pl_lockfile_write(&e->lf, &new_text, &new_len, err) < 0) {
     pl_lockfile_free(&old);
@@ -834,7 +835,9 @@ static int find_index_registry(struct pl_env *e, pl_error_t *err) {
 }
 
 int pl_env_select(struct pl_env *e, pl_error_t *err) {
-  if (e->selected) return 0;
+  /* Made for this very package list, or made again. */
+  if (e->selected && e->sel_of == e->lf.packages && e->sel_n == e->lf.npackages) return 0;
+  unselect(e);
   struct pl_select_target t;
   if (ensure_interp_env(e, err) < 0 || pl_select_target_from_interp(&e->in, &t, err) < 0 ||
       pl_select(&e->lf, &t, &e->select_opts, &e->sel, err) < 0)
@@ -846,6 +849,8 @@ int pl_env_select(struct pl_env *e, pl_error_t *err) {
     return -1;
   }
   e->selected = true;
+  e->sel_of = e->lf.packages;
+  e->sel_n = e->lf.npackages;
   return 0;
 }
 
@@ -860,7 +865,7 @@ static void unselect(struct pl_env *e) {
 /* The wheel of lock package i pylock installs, as pl_env_select chose it;
  * NULL when the package is not selected. */
 static const struct pl_lock_wheel *chosen_wheel(const struct pl_env *e, size_t i) {
-  if (!e->selected || e->sel.wheel[i] == PL_SELECT_NOT_SELECTED) return NULL;
+  if (!e->selected || i >= e->sel_n || e->sel.wheel[i] == PL_SELECT_NOT_SELECTED) return NULL;
   return &e->lf.packages[i].wheels[e->sel.wheel[i]];
 }
 

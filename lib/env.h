@@ -42,6 +42,8 @@ struct pl_env {
   struct pl_select_opts select_opts; /* the extras and groups asked for */
   struct pl_selection sel;           /* after pl_env_select: what of the lock gets installed */
   bool selected;
+  const void *sel_of; /* the package list it was made for (e->lf.packages, npackages) */
+  size_t sel_n;
   char *
       index_registry; /* a lock without [tool.pylock] registry: the one its packages' index names */
   void (*progress)(void *ctx, const char *msg);
