@@ -358,4 +358,34 @@ print(" ".join(sorted(re.sub(r"[-_.]+", "-", p.name).lower() for p, _ in sel)))
 ' "$PROJ/pylock.toml" $sel)
     assert_eq "$(installed_set)" "$want"
   done
+  # The wheel: the same one of a multi-platform list.
+  mklock "$PROJ/pylock.toml" "$FIX/reg" <<EOF
+six 1.16.0 - six-1.16.0-py3-none-win_amd64.whl,six-1.16.0-py3-none-any.whl,six-1.16.0-cp37-abi3-manylinux_2_17_$ARCH.whl,six-1.16.0-$CP-$CP-manylinux_2_17_$ARCH.manylinux2014_$ARCH.whl,six-1.16.0-$CP-abi3-macosx_11_0_arm64.whl
+EOF
+  "$PL" -q -C "$PROJ" sync --frozen
+  want=$("$PY" -c '
+import sys, tomllib
+from packaging.pylock import Pylock
+from packaging.utils import parse_wheel_filename
+lock = Pylock.from_dict(tomllib.load(open(sys.argv[1], "rb")))
+(_, wheel), = lock.select()
+print(" ".join(sorted(str(t) for t in parse_wheel_filename(wheel.filename)[3])))
+' "$PROJ/pylock.toml")
+  assert_eq "$(installed_tags six | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')" "$want"
+}
+
+@test "pylocks_own_lock_syncs_as_before_and_offers_no_extras" {
+  project "$PROJ"
+  "$PL" -q -C "$PROJ" install idna
+  cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/own"
+  run --separate-stderr "$PL" -C "$PROJ" sync --frozen
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "already matches"
+  assert_eq "$(installed_set)" "idna"
+  assert_verified
+  cmp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/own"
+  run --separate-stderr "$PL" -C "$PROJ" sync --extra tests
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" 'the lock offers no extra "tests" (its extras: none)'
+  cmp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/own"
 }
