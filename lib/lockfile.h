@@ -18,9 +18,9 @@
  * (`uv export --format pylock.toml`) and PDM (`pdm export -f pylock`).
  * pylock installs wheels only: a package locked as an sdist, a VCS checkout,
  * a local directory or an archive is refused by name.  Package markers are
- * kept as written; evaluating them against the base interpreter is the
- * installer's job (pylock's own locks are resolved for one interpreter and
- * carry none). */
+ * kept as written (checked when selected); which packages and wheels an
+ * interpreter installs is select.h's (pylock's own locks are resolved for
+ * one interpreter and carry no markers). */
 #ifndef PYLOCK_LOCKFILE_H
 #define PYLOCK_LOCKFILE_H
 
