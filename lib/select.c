@@ -159,7 +159,7 @@ int pl_select_key_parse(char *buf, const char **extras, size_t *nextras, const c
                         size_t *ngroups, struct pl_select_opts *o, pl_error_t *err) {
   memset(o, 0, sizeof *o);
   *nextras = *ngroups = 0;
-  o->groups_given = true;
+  o->groups_given = o->recorded = true;
   for (char *word = buf; *word;) {
     char *end = strchrnul(word, ' ');
     bool last = *end == '\0';
@@ -351,11 +351,13 @@ int pl_select(const struct pl_lockfile *lf, const struct pl_select_target *t,
     return pl_fail(err, E2BIG, "more than %d extras or groups", PL_SELECT_MAX_NAMES);
   char *extras_n[PL_SELECT_MAX_NAMES] = {0}, *groups_n[PL_SELECT_MAX_NAMES] = {0};
   int rc = -1;
-  /* The lock's own default-groups are not checked against its list. */
-  if (check_asked("extra", "extras", o->extras, o->nextras, true, lf->extras, lf->nextras, extras_n,
-                  err) < 0 ||
-      check_asked("dependency group", "dependency-groups", groups, ngroups, o->groups_given,
-                  lf->dependency_groups, lf->ndependency_groups, groups_n, err) < 0)
+  /* The lock's own default-groups, and names a generation's record keeps
+   * (the lock may have changed since), are not checked against its lists. */
+  if (check_asked("extra", "extras", o->extras, o->nextras, !o->recorded, lf->extras, lf->nextras,
+                  extras_n, err) < 0 ||
+      check_asked("dependency group", "dependency-groups", groups, ngroups,
+                  o->groups_given && !o->recorded, lf->dependency_groups, lf->ndependency_groups,
+                  groups_n, err) < 0)
     goto out;
   struct pl_marker_query q = {.extras = (const char *const *)extras_n,
                               .nextras = o->nextras,

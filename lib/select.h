@@ -54,6 +54,7 @@ struct pl_select_opts {
   const char *const *groups;
   size_t ngroups;
   bool groups_given;
+  bool recorded; /* names from a generation's record: not checked against the lock's lists */
 };
 
 struct pl_selection {
@@ -75,7 +76,7 @@ void pl_selection_free(struct pl_selection *s);
  * record keeps it, so that a sync with other extras rebuilds and verify
  * knows what was asked for.  Parsed back into opts by pl_select_key_parse
  * (names point into `buf`, which it modifies; at most PL_SELECT_MAX_NAMES
- * of each). */
+ * of each; o->recorded set). */
 int pl_select_key_parse(char *buf, const char **extras, size_t *nextras, const char **groups,
                         size_t *ngroups, struct pl_select_opts *o, pl_error_t *err);
 

@@ -216,7 +216,7 @@ static int select_with(const char *text, const char *const *extras, size_t ne,
   struct pl_lockfile lf;
   struct pl_select_target t;
   struct pl_selection s;
-  struct pl_select_opts o = {extras, ne, groups, ng, groups_given};
+  struct pl_select_opts o = {extras, ne, groups, ng, groups_given, false};
   parse(text, &lf);
   target(&t);
   int r = pl_select(&lf, &t, &o, &s, err);
