@@ -280,7 +280,13 @@ static void test_seccomp_filter_matches_policy(void **state) {
   unlink(path);
 }
 
-/* A fake interpreter that answers the probe and counts how often it ran. */
+/* The marker and tag lines of a probe's answer (interp.h). */
+#define FAKE_ENV                                                                                   \
+  "implementation_name=cpython\nimplementation_version=3.99.1\nos_name=posix\n"                    \
+  "platform_machine=x86_64\nplatform_python_implementation=CPython\nplatform_release=6\n"          \
+  "platform_system=Linux\nplatform_version=1\npython_full_version=3.99.1\nsys_platform=linux\n"    \
+  "tag_impl=cp\ntag_abi=cp399\ntag_abi3=1\ntag_platform=linux_x86_64\nlibc=glibc 2.36\n"
+
 /* A fake interpreter that answers the probe, and tries to leave a mark. */
 static void write_fake_python(const char *path, const char *mark, const char *version) {
   FILE *f = fopen(path, "w");
@@ -289,7 +295,7 @@ static void write_fake_python(const char *path, const char *mark, const char *ve
           "#!/bin/sh\necho x >> %s 2>/dev/null\n"
           "printf 'version=%s\\nprefix=/opt/fk\\npurelib=/opt/fk/lib/site\\n"
           "platlib=/opt/fk/lib/site\\nscripts=/opt/fk/bin\\ninclude=/opt/fk/include\\n"
-          "data=/opt/fk\\ncache_tag=x\\n'\n",
+          "data=/opt/fk\\ncache_tag=x\\n'\ncat <<'EOF'\n" FAKE_ENV "EOF\n",
           mark, version);
   fclose(f);
   chmod(path, 0755);
@@ -319,7 +325,7 @@ static void test_interp_probe_is_cached_until_the_interpreter_changes(void **sta
   assert_true(cached[0]);
   const char *text = "version=3.99.7\nprefix=/opt/fk\npurelib=/opt/fk/lib/site\n"
                      "platlib=/opt/fk/lib/site\nscripts=/opt/fk/bin\ninclude=/opt/fk/include\n"
-                     "data=/opt/fk\ncache_tag=x\n";
+                     "data=/opt/fk\ncache_tag=x\n" FAKE_ENV;
   assert_int_equal(pl_write_file_atomic_at(cfd, cached, text, strlen(text), 0600, &err), 0);
   assert_int_equal(pl_interp_probe(py, cfd, &b, &err), 0);
   assert_string_equal(b.version, "3.99.7"); /* from the cache */
@@ -329,6 +335,16 @@ static void test_interp_probe_is_cached_until_the_interpreter_changes(void **sta
   struct pl_interp d2 = {0};
   assert_int_equal(pl_interp_probe(py, cfd, &d2, &err), 0);
   assert_string_equal(d2.version, "3.99.1");
+  pl_interp_free(&d2);
+  /* An answer cached before markers and tags were probed: probed again. */
+  const char *older = "version=3.99.7\nprefix=/opt/fk\npurelib=/opt/fk/lib/site\n"
+                      "platlib=/opt/fk/lib/site\nscripts=/opt/fk/bin\ninclude=/opt/fk/include\n"
+                      "data=/opt/fk\ncache_tag=x\n";
+  assert_int_equal(pl_write_file_atomic_at(cfd, cached, older, strlen(older), 0600, &err), 0);
+  assert_int_equal(pl_interp_probe(py, cfd, &d2, &err), 0);
+  assert_string_equal(d2.version, "3.99.1");
+  assert_true(pl_interp_has_env(&d2));
+  assert_string_equal(d2.tag_abi, "cp399");
   pl_interp_free(&d2);
   sleep(1); /* a new mtime, even on coarse clocks */
   write_fake_python(py, mark, "3.99.2");
