@@ -277,6 +277,47 @@ static void fault(struct faults *f, const char *fmt, ...) {
   va_end(ap);
 }
 
+struct named {
+  char *name; /* PEP 503-normalized */
+  size_t index;
+};
+
+static int cmp_named(const void *a, const void *b) {
+  const struct named *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A name selected twice (entries told apart by markers that both hold
+ * here) is ambiguous: sorted by name, not compared pairwise. */
+static int refuse_twice(const struct pl_lockfile *lf, const struct pl_selection *s,
+                        struct faults *f, pl_error_t *err) {
+  struct named *v = calloc(s->nselected ? s->nselected : 1, sizeof *v);
+  size_t n = 0;
+  int rc = 0;
+  if (v == NULL) return pl_fail(err, ENOMEM, "select");
+  for (size_t i = 0; i < lf->npackages && rc == 0; i++) {
+    if (s->wheel[i] == PL_SELECT_NOT_SELECTED) continue;
+    const char *name = lf->packages[i].name;
+    size_t len = strlen(name);
+    if ((v[n].name = malloc(len + 1)) == NULL) {
+      rc = pl_fail(err, ENOMEM, "select");
+      break;
+    }
+    pl_distname_normalize(name, len, v[n].name, len + 1);
+    v[n++].index = i;
+  }
+  if (rc == 0 && n > 1) qsort(v, n, sizeof *v, cmp_named);
+  for (size_t k = 1; rc == 0 && k < n; k++)
+    if (strcmp(v[k - 1].name, v[k].name) == 0)
+      fault(f, "%s is selected twice (packages[%zu] and [%zu])", lf->packages[v[k].index].name,
+            v[k - 1].index, v[k].index);
+  for (size_t k = 0; k < n; k++)
+    free(v[k].name);
+  free(v);
+  return rc;
+}
+
 /* Mark each package whose marker holds; refuse a requires-python that
  * does not, and a name selected twice. */
 static int select_packages(const struct pl_lockfile *lf, const struct pl_select_target *t,
@@ -297,14 +338,10 @@ static int select_packages(const struct pl_lockfile *lf, const struct pl_select_
     }
     if (!holds) continue;
     if (!fits) fault(&f, "%s %s requires Python %s", p->name, p->version, p->requires_python);
-    for (size_t j = 0; j < i; j++)
-      if (s->wheel[j] != PL_SELECT_NOT_SELECTED &&
-          pl_distname_equal(lf->packages[j].name, strlen(lf->packages[j].name), p->name,
-                            strlen(p->name)))
-        fault(&f, "%s is selected twice (packages[%zu] and [%zu])", p->name, j, i);
     s->wheel[i] = 0;
     s->nselected++;
   }
+  if (rc == 0) rc = refuse_twice(lf, s, &f, err);
   if (fclose(f.m) != 0 && rc == 0) rc = pl_fail(err, ENOMEM, "select");
   if (rc == 0 && f.count)
     rc = pl_fail(err, PL_REFUSED, "the lock cannot be installed on Python %s: %s%s",
