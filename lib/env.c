@@ -274,6 +274,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->trusted = o->trusted;
   e->python = o->python;
   e->select_opts = o->select;
+  e->select_given = o->select.nextras || o->select.ngroups || o->select.groups_given;
   if (pl_project_find(o->dir, &e->root, err) < 0) return -1;
   e->root_fd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (e->root_fd < 0) return pl_fail(err, errno, "open %s", e->root);
@@ -854,6 +855,28 @@ int pl_env_select(struct pl_env *e, pl_error_t *err) {
   return 0;
 }
 
+_Static_assert(PL_SELECT_KEY_MAX == PL_META_SELECTION_MAX, "a recorded selection fits a key");
+
+/* e->select_opts: the extras and groups generation n was built with, as
+ * its record keeps them (none recorded, or no generation: the defaults). */
+static int select_opts_as_built(struct pl_env *e, unsigned n, pl_error_t *err) {
+  struct pl_gen_meta m = {0};
+  size_t ne = 0, ng = 0;
+  memset(&e->select_opts, 0, sizeof e->select_opts);
+  if (n == 0 || pl_meta_read(e->state_fd, n, &m, NULL) < 0 || m.selection[0] == '\0') return 0;
+  memcpy(e->kept_key, m.selection, sizeof e->kept_key);
+  if (pl_select_key_parse(e->kept_key, e->kept_extras, &ne, e->kept_groups, &ng, &e->select_opts,
+                          err) < 0)
+    return pl_error_wrap(err, "record of generation %u", n);
+  return 0;
+}
+
+/* Select as generation n was built. */
+static int select_as_built(struct pl_env *e, unsigned n, pl_error_t *err) {
+  unselect(e);
+  return select_opts_as_built(e, n, err) < 0 ? -1 : pl_env_select(e, err);
+}
+
 /* Forget the selection of a lock that was replaced. */
 static void unselect(struct pl_env *e) {
   pl_selection_free(&e->sel);
@@ -1340,6 +1363,13 @@ static bool staged_intact(int root_fd, const char *tmp, int fd, const char *text
 int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
   memset(res, 0, sizeof *res);
   if (e->change_lock < 0) return pl_fail(err, EINVAL, "commit without the change lock");
+  /* install and remove keep the extras and groups the environment has. */
+  unsigned built = 0;
+  if (!e->select_given) {
+    if (pl_gen_current(e->state_fd, &built, NULL) < 0) built = 0;
+    if (select_opts_as_built(e, built, err) < 0) return -1;
+    unselect(e);
+  }
   cleanup_free char *text = NULL, *tmp = NULL;
   size_t len = 0;
   if (pl_lockfile_write(&e->lf, &text, &len, err) < 0) return -1;
@@ -1710,22 +1740,6 @@ static int verify_signatures(struct pl_env *e, char ***issues, size_t *nissues, 
     }
   }
   return 0;
-}
-
-/* Select as generation n was built: with the extras and groups its record
- * names (none recorded: the defaults). */
-static int select_as_built(struct pl_env *e, unsigned n, pl_error_t *err) {
-  struct pl_gen_meta m = {0};
-  const char *extras[PL_SELECT_MAX_NAMES], *groups[PL_SELECT_MAX_NAMES];
-  size_t ne = 0, ng = 0;
-  unselect(e);
-  memset(&e->select_opts, 0, sizeof e->select_opts);
-  if (n && pl_meta_read(e->state_fd, n, &m, NULL) == 0 && m.selection[0] &&
-      pl_select_key_parse(m.selection, extras, &ne, groups, &ng, &e->select_opts, err) < 0)
-    return pl_error_wrap(err, "record of generation %u", n);
-  int r = pl_env_select(e, err);
-  memset(&e->select_opts, 0, sizeof e->select_opts); /* pointed into m */
-  return r;
 }
 
 int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***lock_issues,

@@ -40,7 +40,10 @@ struct pl_env {
   const char *python;  /* --python PATH: the interpreter the runner chose */
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */
   struct pl_select_opts select_opts; /* the extras and groups asked for */
-  struct pl_selection sel;           /* after pl_env_select: what of the lock gets installed */
+  bool select_given;                 /* by the caller (else a change keeps the environment's) */
+  char kept_key[PL_SELECT_KEY_MAX];  /* a generation's recorded selection, parsed into: */
+  const char *kept_extras[PL_SELECT_MAX_NAMES], *kept_groups[PL_SELECT_MAX_NAMES];
+  struct pl_selection sel; /* after pl_env_select: what of the lock gets installed */
   bool selected;
   const void *sel_of; /* the package list it was made for (e->lf.packages, npackages) */
   size_t sel_n;
