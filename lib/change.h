@@ -77,6 +77,10 @@ int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err);
 /* Remove it (synced): step 5. */
 int pl_change_clear(int state_fd, pl_error_t *err);
 
+/* Is a change recorded?  Its generations then (*gen, and *prev, the one
+ * current before) are both live.  An unreadable record: as if absent. */
+bool pl_change_pending(int state_fd, unsigned *gen, unsigned *prev);
+
 enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
 /* With the change lock held: finish a recorded change that was committed
  * (switch to its generation) or undo one that was not (remove its
