@@ -311,3 +311,14 @@ int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, un
   (void)err;
   return 0;
 }
+
+bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (o == PL_CHANGE_FINISHED)
+    snprintf(buf, cap, "pylock: finished an interrupted change: %s and generation %u are current",
+             PL_LOCK_FILE, gen);
+  else if (o == PL_CHANGE_UNDONE)
+    snprintf(buf, cap, "pylock: undid an interrupted change: %s and generation %u are as they were",
+             PL_LOCK_FILE, gen);
+  return buf[0] != '\0';
+}

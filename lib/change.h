@@ -89,5 +89,8 @@ enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
  * *gen is the generation current afterwards. */
 int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, unsigned *gen,
                       pl_error_t *err);
+/* The line a command says after pl_change_recover: false (buf "") when
+ * there was nothing to finish or undo. */
+bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_t cap);
 
 #endif

@@ -809,12 +809,8 @@ static int lock_own_project(struct gc_run *g, pl_error_t *err) {
     close(fd);
     return -1;
   }
-  if (outcome == PL_CHANGE_FINISHED)
-    SAY(g, "pylock: finished an interrupted change: %s and generation %u are current", PL_LOCK_FILE,
-        gen);
-  else if (outcome == PL_CHANGE_UNDONE)
-    SAY(g, "pylock: undid an interrupted change: %s and generation %u are as they were",
-        PL_LOCK_FILE, gen);
+  char said[256];
+  if (pl_change_describe(outcome, gen, said, sizeof said)) SAY(g, "%s", said);
   return fd;
 }
 
