@@ -221,6 +221,16 @@ static bool committed(int root_fd, int state_fd, const struct pl_change *c) {
   return strcmp(hex, m.lock_sha256) == 0;
 }
 
+bool pl_change_pending(int state_fd, unsigned *gen, unsigned *prev) {
+  struct pl_change c;
+  bool present;
+  pl_error_t e = NULL;
+  if (change_read(state_fd, &c, &present, &e) < 0) pl_error_free(&e);
+  *gen = present ? c.gen : 0;
+  *prev = present ? c.prev : 0;
+  return present;
+}
+
 int pl_change_effective(int root_fd, int state_fd, unsigned *n, pl_error_t *err) {
   struct pl_change c;
   bool present;
@@ -307,4 +317,15 @@ int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, un
   if (pl_gen_current(state_fd, gen, &ignored) < 0) pl_error_free(&ignored); /* sync repairs it */
   (void)err;
   return 0;
+}
+
+bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (o == PL_CHANGE_FINISHED)
+    snprintf(buf, cap, "pylock: finished an interrupted change: %s and generation %u are current",
+             PL_LOCK_FILE, gen);
+  else if (o == PL_CHANGE_UNDONE)
+    snprintf(buf, cap, "pylock: undid an interrupted change: %s and generation %u are as they were",
+             PL_LOCK_FILE, gen);
+  return buf[0] != '\0';
 }

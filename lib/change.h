@@ -80,6 +80,10 @@ int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err);
 /* Remove it (synced): step 5. */
 int pl_change_clear(int state_fd, pl_error_t *err);
 
+/* Is a change recorded?  Its generations then (*gen, and *prev, the one
+ * current before) are both live.  An unreadable record: as if absent. */
+bool pl_change_pending(int state_fd, unsigned *gen, unsigned *prev);
+
 enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
 /* With the change lock held: finish a recorded change that was committed
  * (switch to its generation) or undo one that was not (remove its
@@ -88,5 +92,8 @@ enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
  * *gen is the generation current afterwards. */
 int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, unsigned *gen,
                       pl_error_t *err);
+/* The line a command says after pl_change_recover: false (buf "") when
+ * there was nothing to finish or undo. */
+bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_t cap);
 
 #endif

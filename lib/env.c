@@ -348,12 +348,8 @@ int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
   enum pl_change_outcome outcome;
   unsigned gen = 0;
   if (pl_change_recover(e->root_fd, e->state_fd, &outcome, &gen, err) < 0) return -1;
-  if (outcome == PL_CHANGE_FINISHED)
-    say(e, "pylock: finished an interrupted change: %s and generation %u are current", PL_LOCK_FILE,
-        gen);
-  else if (outcome == PL_CHANGE_UNDONE)
-    say(e, "pylock: undid an interrupted change: %s and generation %u are as they were",
-        PL_LOCK_FILE, gen);
+  char said[256];
+  if (pl_change_describe(outcome, gen, said, sizeof said)) say(e, "%s", said);
   if (pl_gen_remove_partials(e->state_fd, err) < 0) return -1;
   pl_state_sweep_scratch(&e->state);
   /* pylock.toml as the change we waited for left it: a change built on

@@ -2,6 +2,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -250,4 +251,13 @@ static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
 
 int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err) {
   return remove_at(dirfd, name, 0, err);
+}
+
+void pl_owner_name(uid_t uid, char *buf, size_t n) {
+  struct passwd pw, *res = NULL;
+  char tmp[1024];
+  if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+    snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
+  else
+    snprintf(buf, n, "uid %u", (unsigned)uid);
 }

@@ -53,5 +53,7 @@ int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int pl_write_all(int fd, const void *buf, size_t len);
+/* "name (uid N)", or "uid N" for a uid without a name: who owns a file, for messages. */
+void pl_owner_name(uid_t uid, char *buf, size_t n);
 
 #endif

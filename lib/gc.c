@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "change.h"
 #include "cleanup.h"
 #include "file.h"
 #include "generations.h"
@@ -446,12 +447,16 @@ static int prune_generations(struct gc_run *g, int pfd, const char *id, pl_error
     pl_error_free(&unsure);
     return 0;
   }
+  /* A change killed before its end (another project's: its next command
+   * finishes or undoes it) keeps both its generations. */
+  unsigned pending = 0, before = 0;
+  pl_change_pending(pfd, &pending, &before);
   if (pl_gen_remove_partials(pfd, err) < 0) return -1;
   cleanup_free unsigned *gens = NULL;
   size_t n = 0;
   if (pl_gen_list(pfd, &gens, &n, err) < 0) return -1;
   for (size_t i = 0; i < n; i++) {
-    if (gens[i] == cur || gens[i] == prev) continue;
+    if (gens[i] == cur || gens[i] == prev || gens[i] == pending || gens[i] == before) continue;
     char layer[PATH_MAX];
     layer_path(g, id, gens[i], layer, sizeof layer);
     if (pl_gen_in_use(layer)) {
@@ -792,7 +797,20 @@ static int lock_own_project(struct gc_run *g, pl_error_t *err) {
     return -2;
   }
   int fd = pl_gen_lock(pfd, waiting_for_project, (void *)g->o, err);
-  if (fd >= 0) pl_project_id(g->o->project, g->own_id);
+  if (fd < 0) return -1;
+  pl_project_id(g->o->project, g->own_id);
+  /* A change of this project killed before its end: finished or undone
+   * first, as every command that takes the change lock does. */
+  cleanup_close int root_fd = open(g->o->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  enum pl_change_outcome outcome;
+  unsigned gen = 0;
+  if (root_fd < 0 || pl_change_recover(root_fd, pfd, &outcome, &gen, err) < 0) {
+    if (root_fd < 0) pl_fail(err, errno, "open %s", g->o->project);
+    close(fd);
+    return -1;
+  }
+  char said[256];
+  if (pl_change_describe(outcome, gen, said, sizeof said)) SAY(g, "%s", said);
   return fd;
 }
 

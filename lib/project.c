@@ -34,16 +34,6 @@ static bool owned_ok(const struct stat *st) {
   return st->st_uid == getuid() || st->st_uid == 0;
 }
 
-/* "name (uid N)", or "uid N" for a uid without a name. */
-static void owner_name(uid_t uid, char *buf, size_t n) {
-  struct passwd pw, *res = NULL;
-  char tmp[1024];
-  if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
-    snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
-  else
-    snprintf(buf, n, "uid %u", (unsigned)uid);
-}
-
 /* Is `dir` listed in safe-directories (or is "*")?  Reads the
  * configuration only when asked, which the common case never does. */
 static bool listed_safe(const char *dir) {
@@ -68,7 +58,7 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
     bad = path, st = &fst;
   if (bad == NULL || listed_safe(dir)) return 0;
   char owner[128];
-  owner_name(st->st_uid, owner, sizeof owner);
+  pl_owner_name(st->st_uid, owner, sizeof owner);
   return pl_fail_hint(err, PL_REFUSED,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",
@@ -84,7 +74,7 @@ int pl_project_check_dir(const char *dir, pl_error_t *err) {
   if (stat(dir, &st) < 0) return pl_fail(err, errno, "%s", dir);
   if ((owned_ok(&st) && !writable_by_others(&st)) || listed_safe(dir)) return 0;
   char owner[128];
-  owner_name(st.st_uid, owner, sizeof owner);
+  pl_owner_name(st.st_uid, owner, sizeof owner);
   return pl_fail_hint(err, PL_REFUSED,
                       "if you trust it, add it to safe-directories in ~/.config/pylock/config.toml "
                       "(pylock-config(5))",

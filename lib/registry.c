@@ -45,16 +45,6 @@ static time_t expiry(const struct reg *r, bool root) {
 
 /* ---- the directories: the caller's alone, opened once ---- */
 
-/* "name (uid N)", or "uid N" for a uid without a name. */
-static void owner_name(uid_t uid, char *buf, size_t n) {
-  struct passwd pw, *res = NULL;
-  char tmp[1024];
-  if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
-    snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
-  else
-    snprintf(buf, n, "uid %u", (unsigned)uid);
-}
-
 /* Everything pylock signs is read from these directories and written into
  * them, so they must be the caller's alone (git's safe.directory rule, plus
  * the write bits): whoever else owns or may write one can plant links and
@@ -67,8 +57,8 @@ static int check_own_dir(int fd, const char *what, pl_error_t *err) {
   unsigned mode = (unsigned)st.st_mode & 07777;
   if (st.st_uid != geteuid()) {
     char owner[300], me[300];
-    owner_name(st.st_uid, owner, sizeof owner);
-    owner_name(geteuid(), me, sizeof me);
+    pl_owner_name(st.st_uid, owner, sizeof owner);
+    pl_owner_name(geteuid(), me, sizeof me);
     return pl_fail(err, 0,
                    "registry directory %s is owned by %s with mode %04o, not by you (%s): "
                    "use a directory of your own for the registry",

@@ -201,6 +201,8 @@ int pl_sandbox_isolate_network(pl_error_t *err) {
 
 /* ---- the write allow-list ------------------------------------------------ */
 
+#define PL_SANDBOX_PTS "/dev/pts"
+
 /* Devices every program writes to; file rules, so nothing else in /dev. */
 static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full",
                                       "/dev/tty",  "/dev/ptmx", "/dev/pts"};
@@ -659,6 +661,23 @@ static bool under_tmp(const char *path, size_t ndirs) {
   return false;
 }
 
+/* A devpts instance of the sandbox's own over /dev/pts, its ptmx over
+ * /dev/ptmx.  The host's instance holds every terminal of the user, each
+ * theirs to open: code inside could read another terminal's keystrokes
+ * (a password typed there) or write into its screen.  The command keeps
+ * its own terminal through the descriptors it inherited and /dev/tty, and
+ * can still make new pseudo-terminals. */
+static int private_pts(pl_error_t *err) {
+  struct stat st;
+  if (stat(PL_SANDBOX_PTS, &st) < 0 || !S_ISDIR(st.st_mode)) return 0; /* no devpts to hide */
+  if (mount("devpts", PL_SANDBOX_PTS, "devpts", MS_NOSUID | MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620") < 0)
+    return pl_fail(err, errno, "mount a private devpts on %s", PL_SANDBOX_PTS);
+  if (mount(PL_SANDBOX_PTS "/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL) < 0)
+    return pl_fail(err, errno, "bind %s/ptmx on /dev/ptmx", PL_SANDBOX_PTS);
+  return 0;
+}
+
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
   /* On the host, first: what gets covered must exist. */
   if ((sb->config_dir && ensure_dir(sb->config_dir, err) < 0) ||
@@ -679,6 +698,7 @@ int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
   if (sb->layer && pl_sandbox_mount_overlay(sb->layer, sb->prefix, err) < 0) goto out;
   if (ndirs && private_tmp(ndirs, keep, kept, 3, err) < 0) goto out;
   if (mount_allow_list(sb, err) < 0) goto out;
+  if (private_pts(err) < 0) goto out;
   if (sb->state_root && bind_read_only(sb->state_root, err) < 0) goto out;
   if (kept[3] >= 0 &&
       (pl_mkdir_p(sb->scratch, 0700, err) < 0 || attach(kept[3], sb->scratch, err) < 0))
@@ -849,6 +869,11 @@ int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, 
   if (sb->config_dir &&
       check_read_only_tree(ms, n, sb->config_dir, "pylock's configuration", err) < 0)
     return -1;
+  /* The devpts pylock mounts (private_pts) is the only one made with
+   * ptmxmode=666; the host's keeps its terminals. */
+  const struct mnt *pts = top_at(ms, n, PL_SANDBOX_PTS);
+  if (pts && (strcmp(pts->fstype, "devpts") != 0 || strstr(pts->super, "ptmxmode=666") == NULL))
+    return pl_fail(err, 0, "%s is the host's: its terminals are reachable", PL_SANDBOX_PTS);
   if (sb->user_site) {
     const struct mnt *us = top_at(ms, n, sb->user_site);
     if (us == NULL || strcmp(us->fstype, "tmpfs") != 0 || !read_only(us))

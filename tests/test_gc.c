@@ -362,6 +362,26 @@ static void test_gc_leaves_a_project_being_changed_as_it_is(void **state) {
   assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
 }
 
+/* Another project's change killed after its generation was built: gc
+ * keeps that generation (its next command finishes or undoes the change). */
+static void test_gc_keeps_the_generation_of_an_interrupted_change(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL}, *const g2[] = {KEY_B, NULL},
+                           *const g3[] = {KEY_C, NULL}, *const g4[] = {KEY_D, NULL};
+  static const char *const *const p1[] = {g1, g2, g3, g4};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 4, id);
+  snprintf(rel, sizeof rel, "projects/%s/change", id);
+  put(f, rel, "generation=2\nprevious=4\nlock=.pylock.toml.tmp0123456789abcdef\n");
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 1);
+  snprintf(rel, sizeof rel, "projects/%s/generations/1", id);
+  assert_false(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/2", id);
+  assert_true(exists(f, rel));
+}
+
 /* Set the orphan mark of project id to `days` ago. */
 static void age_mark(struct fx *f, const char *id, unsigned days) {
   char rel[PATH_MAX], text[32];
@@ -556,6 +576,7 @@ int main(void) {
       T(test_gc_removes_what_no_kept_generation_uses_and_nothing_else),
       T(test_gc_keeps_the_whole_cache_for_a_generation_without_manifest),
       T(test_gc_leaves_a_project_being_changed_as_it_is),
+      T(test_gc_keeps_the_generation_of_an_interrupted_change),
       T(test_gc_removes_an_orphan_only_after_its_grace_period),
       T(test_gc_orphans_after_zero_removes_at_once_and_each_kind_is_found),
       T(test_gc_orphan_that_came_back_loses_its_mark),

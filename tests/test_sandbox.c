@@ -125,6 +125,21 @@ static void test_a_visible_user_site_is_refused(void **state) {
   assert_non_null(strstr(why, "user site"));
 }
 
+static void test_the_hosts_devpts_is_refused_and_a_private_one_passes(void **state) {
+  const char *why;
+  const char *host_pts = HOST OVERLAY("65", "ro", LAYER) REST
+      "25 24 0:22 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts "
+      "rw,gid=5,mode=620,ptmxmode=000\n";
+  assert_int_equal(check(host_pts, false, &why), -1);
+  assert_non_null(strstr(why, "/dev/pts"));
+  const char *own_pts = HOST OVERLAY("65", "ro", LAYER) REST
+      "25 24 0:22 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts "
+      "rw,gid=5,mode=620,ptmxmode=000\n"
+      "72 25 0:60 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts "
+      "rw,mode=620,ptmxmode=666\n";
+  assert_int_equal(check(own_pts, false, &why), 0);
+}
+
 static void test_malformed_mountinfo_is_refused(void **state) {
   const char *why;
   assert_int_equal(check("65 22 0:40 / /usr ro\n", false, &why), -1);
@@ -235,6 +250,7 @@ int main(void) {
       cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
       cmocka_unit_test(test_writable_state_or_configuration_is_refused),
       cmocka_unit_test(test_a_visible_user_site_is_refused),
+      cmocka_unit_test(test_the_hosts_devpts_is_refused_and_a_private_one_passes),
       cmocka_unit_test(test_malformed_mountinfo_is_refused),
       cmocka_unit_test(test_escaped_mount_points_are_read),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),

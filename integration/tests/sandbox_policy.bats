@@ -478,6 +478,48 @@ PY
   done
 }
 
+# Once a hole: every sandbox shared the host's /dev/pts, where each of the
+# user's terminals is the user's to open: code inside read what was typed
+# into another terminal (a password at a sudo prompt) before its shell did.
+@test "another terminal of the user can be neither read nor written from inside, in any mode" {
+  local pt="$W/hold_terminal.py" ready="$BATS_TEST_TMPDIR/pty" mode out
+  cat >"$pt" <<'PY'
+import os, pty, sys, time
+m, s = pty.openpty()
+os.write(m, b"hunter2\n")  # typed at that terminal, waiting to be read there
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(os.ttyname(s))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)
+PY
+  python3 "$pt" "$ready" 3>&- &
+  local holder=$!
+  for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+  local slave
+  slave=$(cat "$ready")
+  [[ "$slave" == /dev/pts/* ]] || { kill "$holder"; echo "no host pty: $slave"; return 1; }
+  for mode in $MODES; do
+    out=$(in_mode "$mode" python3 -c '
+import os, pty, sys
+try:
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        print("READ", os.read(fd, 64))
+    except BlockingIOError:
+        print("OPENED-EMPTY")
+except OSError as e:
+    print("refused", e.errno)
+m, s = pty.openpty()
+os.write(m, b"x\n")
+print("own pty", os.read(s, 8) == b"x\n")
+' "$slave" 2>&1)
+    [[ "$out" != *hunter2* && "$out" != *READ* ]] || { kill "$holder"; echo "$mode: $out"; return 1; }
+    [[ "$out" == *"own pty True"* ]] || { kill "$holder"; echo "$mode: no pty inside: $out"; return 1; }
+  done
+  kill "$holder"
+  wait "$holder" 2>/dev/null || true
+}
+
 @test "--strict: the host's loopback and a unix socket in the home are unreachable" {
   serve tcp -
   local port=$SERVED
