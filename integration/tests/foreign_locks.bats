@@ -295,7 +295,9 @@ EOF
   markers_lock "$PROJ/pylock.toml" "$FIX/other"
   run --separate-stderr "$PL" -C "$PROJ" sync --frozen
   [ "$status" -eq 1 ]
+  assert_contains "$stderr" "signature threshold not met"
   assert_eq "$(current)" "$before"
+  assert_eq "$(installed_set)" "certifi distro idna"
 }
 
 @test "a_foreign_lock_with_packages_from_several_indexes_is_refused_naming_them" {
