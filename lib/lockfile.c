@@ -344,22 +344,59 @@ static int parse_tool_pylock(const struct pl_toml *pl, struct pl_lockfile *out, 
   return parse_sandbox(pl_toml_get_key(pl, "sandbox", 7), out, err);
 }
 
+/* Sorting packages for refuse_duplicates: by normalized name, then marker
+ * (none first). */
+struct dup_key {
+  char name[256];
+  const char *marker;
+  size_t index;
+};
+
+static int cmp_dup_key(const void *pa, const void *pb) {
+  const struct dup_key *a = pa, *b = pb;
+  int c = strcmp(a->name, b->name);
+  if (c) return c;
+  if (!a->marker || !b->marker) return (a->marker != NULL) - (b->marker != NULL);
+  c = strcmp(a->marker, b->marker);
+  return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+#define DUPLICATES_SHOWN 16
+
 /* A package listed twice for the same environments (PEP 751 allows one name
  * several times only under markers that tell the entries apart): refused
- * when the file is read, naming every such pair, not mid-sync. */
+ * when the file is read, naming the first pairs, not mid-sync.  Sorted, not
+ * compared pairwise: a lock is a pull request's input too. */
 static int refuse_duplicates(const struct pl_lockfile *lf, pl_error_t *err) {
+  if (lf->npackages < 2) return 0;
+  cleanup_free struct dup_key *k = calloc(lf->npackages, sizeof *k);
+  if (k == NULL) return pl_fail(err, ENOMEM, "lock");
+  for (size_t i = 0; i < lf->npackages; i++) {
+    const struct pl_lock_package *p = &lf->packages[i];
+    if (pl_distname_normalize(p->name, strlen(p->name), k[i].name, sizeof k[i].name) < 0)
+      snprintf(k[i].name, sizeof k[i].name, "%s", p->name);
+    k[i].marker = p->marker;
+    k[i].index = i;
+  }
+  qsort(k, lf->npackages, sizeof *k, cmp_dup_key);
   cleanup_free char *names = NULL;
   size_t len = 0, count = 0;
   FILE *m = open_memstream(&names, &len);
   if (m == NULL) return pl_fail(err, ENOMEM, "lock");
-  for (size_t i = 0; i < lf->npackages; i++)
-    for (size_t j = i + 1; j < lf->npackages; j++) {
-      const struct pl_lock_package *a = &lf->packages[i], *b = &lf->packages[j];
-      if (!pl_distname_equal(a->name, strlen(a->name), b->name, strlen(b->name))) continue;
-      bool apart = a->marker && b->marker && strcmp(a->marker, b->marker) != 0;
-      if (apart) continue;
-      fprintf(m, "%s%s (packages[%zu] and [%zu])", count++ ? ", " : "", a->name, i, j);
-    }
+  /* Within a name, an entry without a marker sorts first and clashes with
+   * every other; entries with markers clash when their markers are equal,
+   * and equal ones are adjacent. */
+  for (size_t i = 1; i < lf->npackages; i++) {
+    const struct dup_key *a = &k[i - 1], *b = &k[i];
+    if (strcmp(a->name, b->name) != 0) continue;
+    bool apart = a->marker && b->marker && strcmp(a->marker, b->marker) != 0;
+    if (apart) continue;
+    size_t x = a->index < b->index ? a->index : b->index, y = a->index ^ b->index ^ x;
+    if (count++ < DUPLICATES_SHOWN)
+      fprintf(m, "%s%s (packages[%zu] and [%zu])", count > 1 ? ", " : "", lf->packages[x].name, x,
+              y);
+  }
+  if (count > DUPLICATES_SHOWN) fprintf(m, " and %zu more", count - DUPLICATES_SHOWN);
   if (fclose(m) != 0) return pl_fail(err, ENOMEM, "lock");
   if (count == 0) return 0;
   return pl_fail_hint(err, 0, "keep one entry of each in the lock (or give each a marker)",

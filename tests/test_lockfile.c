@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cleanup.h"
 #include "file.h"
 #include "lockfile.h"
 
@@ -180,6 +181,29 @@ static void test_lockfile_refuses_a_package_listed_twice_naming_each_pair(void *
   pl_lockfile_free(&lf);
 }
 
+/* A pull request's lock naming one package 5,000 times: refused, its
+ * message bounded (pairs were once compared and printed pairwise). */
+static void test_lockfile_many_duplicates_are_refused_with_a_bounded_message(void **state) {
+  (void)state;
+  const char *pkg = "[[packages]]\nname = \"six\"\nversion = \"1.0\"\n"
+                    "[[packages.wheels]]\nname = \"six-1.0-py3-none-any.whl\"\n"
+                    "url = \"https://r.example/x.whl\"\nhashes = {sha256 = \"%064d\"}\n\n";
+  size_t cap = 5000 * 256, n = 0;
+  cleanup_free char *text = malloc(cap);
+  assert_non_null(text);
+  n += (size_t)snprintf(text, cap, "lock-version = \"1.0\"\n\n");
+  for (int i = 0; i < 5000; i++)
+    n += (size_t)snprintf(text + n, cap - n, pkg, i);
+  struct pl_lockfile lf;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_lockfile_parse(text, n, "pylock.toml", &lf, &err), -1);
+  assert_non_null(strstr(err->msg, "six (packages["));
+  assert_non_null(strstr(err->msg, "and 4983 more"));
+  assert_true(strlen(err->msg) < 2048);
+  pl_error_free(&err);
+  pl_lockfile_free(&lf);
+}
+
 static void test_lockfile_reads_pip_lock_output(void **state) {
   size_t len;
   char *text = read_data("pip-lock.toml", &len);
@@ -339,6 +363,7 @@ int main(void) {
       cmocka_unit_test(test_lockfile_keeps_other_tools_tables),
       cmocka_unit_test(test_lockfile_keeps_auto_sync_when_rewritten),
       cmocka_unit_test(test_lockfile_refuses_a_package_listed_twice_naming_each_pair),
+      cmocka_unit_test(test_lockfile_many_duplicates_are_refused_with_a_bounded_message),
       cmocka_unit_test(test_lockfile_reads_pip_lock_output),
       cmocka_unit_test(test_lockfile_reads_uv_export_and_keeps_markers),
       cmocka_unit_test(test_lockfile_reads_pdm_export_and_keeps_its_tool_table),
