@@ -7,7 +7,7 @@ set -eu
 log=${1:-CHANGELOG.md}
 version=$(sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' "$log" | head -n 1)
 [ -n "$version" ] || { echo "deb-changelog: no '## [X.Y.Z]' heading in $log" >&2; exit 1; }
-maintainer=${PYLOCK_MAINTAINER:-pylock developers <pylock@example.org>}
+maintainer=${PYLOCK_MAINTAINER:-pylock maintainers <maintainers@pylock.invalid>}
 cat <<END
 pylock ($version-1) unstable; urgency=medium
 
