@@ -23,7 +23,7 @@ setup() {
   run "$PL" doctor
   echo "$output"
   [ "$status" -eq 0 ]
-  assert_contains "$output" "all 8 checks passed"
+  assert_contains "$output" "all 9 checks passed"
   assert_contains "$output" "overlayfs"
 }
 
