@@ -15,6 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
 #   make fuzz       libFuzzer targets, FUZZ_TIME CPU seconds each (see the end of this file)
+# SPDX-License-Identifier: Apache-2.0
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local

@@ -11,6 +11,7 @@
 # as that user; otherwise it runs as you.  Everything it makes (pylock's state
 # and cache included) lives in one scratch directory, removed at the end.
 # Exits non-zero if a step that must work did not, or the tampered wheel got in.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)

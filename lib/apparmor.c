@@ -1,4 +1,5 @@
 /* pylock — AppArmor's user namespace restriction; see apparmor.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "apparmor.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* pylock — AppArmor's restriction of unprivileged user namespaces (Ubuntu
- * 23.10+), and whether pylock's profile lifts it for this process. */
+ * 23.10+), and whether pylock's profile lifts it for this process.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_APPARMOR_H
 #define PYLOCK_APPARMOR_H
 

@@ -1,4 +1,5 @@
 /* pylock — the doctor's checks; see doctor.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "doctor.h"
 
 #include <errno.h>

@@ -20,7 +20,8 @@
  * a local directory or an archive is refused by name.  Package markers are
  * kept as written; evaluating them against the base interpreter is the
  * installer's job (pylock's own locks are resolved for one interpreter and
- * carry none). */
+ * carry none).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_LOCKFILE_H
 #define PYLOCK_LOCKFILE_H
 

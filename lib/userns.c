@@ -1,4 +1,5 @@
 /* pylock — why a user namespace could not be created, and the fix. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

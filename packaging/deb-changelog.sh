@@ -3,6 +3,7 @@
 # Debian revision 1), so the package version is never written down twice.
 # The date is CHANGELOG.md's mtime: in a tree unpacked from `make dist`, the
 # commit's date.  Usage: deb-changelog.sh CHANGELOG.md
+# SPDX-License-Identifier: Apache-2.0
 set -eu
 log=${1:-CHANGELOG.md}
 version=$(sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' "$log" | head -n 1)

@@ -4,6 +4,7 @@
 # are built (make package) when their tools are installed; installing the .deb
 # into the real system, running it as the unprivileged test user and purging
 # it needs root, and is skipped otherwise.
+# SPDX-License-Identifier: Apache-2.0
 
 TEST_USER=${PYLOCK_TEST_USER:-pylocktest}
 

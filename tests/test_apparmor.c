@@ -1,4 +1,5 @@
 /* Unit tests: lib/apparmor.c — the userns restriction seen through a /proc of the test's own. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

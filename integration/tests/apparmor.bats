@@ -5,6 +5,7 @@
 # sysctl, and the installed profile, are made to exist in a user and mount
 # namespace of the test's own (tmpfs over /proc/sys/kernel, /etc/apparmor.d),
 # and doctor runs in a nested user namespace as this user's uid again.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

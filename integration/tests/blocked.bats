@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # When user namespaces are blocked, run and doctor say why and how to fix it.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

@@ -15,6 +15,7 @@
 # Those systems have no userns restriction, so they need no profile; when
 # AppArmor 4 arrives, the package's trigger on /etc/apparmor.d/abi runs
 # `install` again.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 src=${PYLOCK_APPARMOR_PROFILE:-@PROFILE@}
 dir=${PYLOCK_APPARMOR_DIR:-/etc/apparmor.d}

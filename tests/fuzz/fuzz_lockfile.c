@@ -1,6 +1,7 @@
 /* libFuzzer target: PEP 751 lock files (lib/lockfile.c over lib/toml.c), as a pull request
  * or another tool may write them.  What parses must write, re-parse and write again to the
- * same bytes. */
+ * same bytes.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
