@@ -181,7 +181,7 @@ need_userns_parser() {
   [ "$(grep -c '^ *\(allow \)\?\(px\|ux\|Ux\|pux\|cx\)\b' packaging/apparmor/pylock)" -eq 0 ]
 }
 
-@test "apparmor-profile install copies the profile only where apparmor_parser accepts it, never failing" {
+@test "apparmor-profile install puts nothing in place where apparmor_parser rejects the profile, and never fails" {
   aa="$BATS_TEST_TMPDIR/apparmor.d"
   mkdir -p "$aa/local"
   script=packaging/apparmor/apparmor-profile.sh
@@ -200,7 +200,13 @@ need_userns_parser() {
   # No parser at all: nothing, exit 0.
   PYLOCK_APPARMOR_PARSER=/nonexistent/apparmor_parser sh "$script" install 2>/dev/null
   [ ! -e "$aa/pylock" ]
-  # A parser that accepts it (skips where this machine has none).
+}
+
+@test "apparmor-profile install puts the profile in place where apparmor_parser accepts it; remove and purge take it away" {
+  aa="$BATS_TEST_TMPDIR/apparmor.d"
+  mkdir -p "$aa/local"
+  script=packaging/apparmor/apparmor-profile.sh
+  export PYLOCK_APPARMOR_DIR="$aa" PYLOCK_APPARMOR_PROFILE="$TOP/packaging/apparmor/pylock"
   need_userns_parser
   PYLOCK_APPARMOR_PARSER="$PARSER" sh "$script" install
   cmp packaging/apparmor/pylock "$aa/pylock"
