@@ -15,6 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
 #   make fuzz       libFuzzer targets, FUZZ_TIME CPU seconds each (see the end of this file)
+# SPDX-License-Identifier: Apache-2.0
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
 PREFIX ?= /usr/local
@@ -27,6 +28,9 @@ SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# The AppArmor profile (packaging/apparmor/) and the script that puts it in place.
+PKGDATADIR ?= $(PREFIX)/share/pylock
+PKGLIBDIR ?= $(PREFIX)/lib/pylock
 DESTDIR ?=
 
 CC ?= cc
@@ -262,6 +266,9 @@ clean:
 MAN_PAGES := $(MAN_OUT)
 
 # The binary is installed 0755 and never setuid or setgid: pylock refuses to run so.
+# The AppArmor profile goes to PKGDATADIR/apparmor/pylock (attached to BINDIR/pylock) and
+# PKGLIBDIR/apparmor-profile puts it in /etc/apparmor.d where it is needed: run by the
+# packages' scripts, and by install and uninstall themselves when run as root without DESTDIR.
 # config.toml is not replaced when present (an admin's edits are kept).
 install: all man
 	install -d -m 0755 $(DESTDIR)$(BINDIR)
@@ -282,11 +289,23 @@ install: all man
 	  echo "kept $(DESTDIR)$(SYSCONFDIR)/pylock/config.toml"; else \
 	  echo "install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/pylock/config.toml"; \
 	  install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/pylock/config.toml; fi
+	install -d -m 0755 $(DESTDIR)$(PKGDATADIR)/apparmor $(DESTDIR)$(PKGLIBDIR)
+	sed 's|^profile pylock /usr/bin/pylock |profile pylock $(BINDIR)/pylock |' packaging/apparmor/pylock \
+	  > $(DESTDIR)$(PKGDATADIR)/apparmor/pylock && chmod 0644 $(DESTDIR)$(PKGDATADIR)/apparmor/pylock
+	sed 's|@PROFILE@|$(PKGDATADIR)/apparmor/pylock|' packaging/apparmor/apparmor-profile.sh \
+	  > $(DESTDIR)$(PKGLIBDIR)/apparmor-profile && chmod 0755 $(DESTDIR)$(PKGLIBDIR)/apparmor-profile
+	@# Into this system (no DESTDIR, as root): /etc/apparmor.d/pylock, loaded, where needed.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then $(PKGLIBDIR)/apparmor-profile install; fi
 
 # Removes what install puts there: config.toml only while it is the shipped example, trust.d
 # only while empty (an admin's trust roots stay).  Shared directories are left alone.
 uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && [ -x $(PKGLIBDIR)/apparmor-profile ]; then \
+	  $(PKGLIBDIR)/apparmor-profile remove; fi
 	rm -f $(DESTDIR)$(BINDIR)/pylock
+	rm -f $(DESTDIR)$(PKGDATADIR)/apparmor/pylock $(DESTDIR)$(PKGLIBDIR)/apparmor-profile
+	@for d in $(DESTDIR)$(PKGDATADIR)/apparmor $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(PKGLIBDIR); do \
+	  [ -d $$d ] && rmdir $$d 2>/dev/null && echo "rmdir $$d" || true; done
 	rm -f $(patsubst build/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_PAGES))) \
 	      $(patsubst build/man/%,$(DESTDIR)$(MANDIR)/man5/%,$(filter %.5,$(MAN_PAGES)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/pylock $(DESTDIR)$(ZSHCOMPDIR)/_pylock $(DESTDIR)$(FISHCOMPDIR)/pylock.fish

@@ -1,5 +1,6 @@
 # bash completion for pylock(1).  Install as
 # /usr/share/bash-completion/completions/pylock, or source it.
+# SPDX-License-Identifier: Apache-2.0
 
 # The nearest directory holding pylock.toml: the -C argument, else upward
 # from the working directory.

@@ -1,5 +1,6 @@
 # fish completion for pylock(1).  Install as
 # /usr/share/fish/vendor_completions.d/pylock.fish.
+# SPDX-License-Identifier: Apache-2.0
 
 # The words typed from the command on: global options (and -C's argument)
 # before it are dropped.

@@ -1,55 +1,134 @@
 #!/usr/bin/env bash
 # make demo: pylock's main job on a small example, as an ordinary user.
-#   - a project on a read-only system Python, run in unprivileged namespaces;
-#   - a signed (TUF) registry of real wheels that refuses a tampered one.
-# As root it prepares /opt/python3.12 and the user `pylocktest` and runs the
-# demo as that user; otherwise it runs as you.
+#   - a signed (TUF) registry of real wheels (Debian's own Python packages,
+#     repacked by integration/fixtures/make-wheels.py);
+#   - `pylock install` of a package with dependencies from it, `pylock run`
+#     importing it, `pylock list`;
+#   - a tampered wheel refused at install, the project left as it was;
+#   - what the sandbox of `pylock run` looks like from inside.
+# As root it prepares /opt/python3.12, the user `pylocktest` and the Debian
+# packages the wheels come from (integration/setup-root.sh), and runs the demo
+# as that user; otherwise it runs as you.  Everything it makes (pylock's state
+# and cache included) lives in one scratch directory, removed at the end.
+# Exits non-zero if a step that must work did not, or the tampered wheel got in.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 user=${PYLOCK_TEST_USER:-pylocktest}
 
 if [ "${PYLOCK_DEMO_INNER:-}" != 1 ]; then
+  files=("$top/pylock/pylock" "$here/demo.sh" "$here/fixtures/make-wheels.py")
   if [ "$(id -u)" -eq 0 ]; then
     "$here/setup-root.sh"
     dir=$(mktemp -d /tmp/pylock-demo.XXXXXX)
-    cp "$top/pylock/pylock" "$here/demo.sh" "$dir/"
-    cp /usr/share/python-wheels/*.whl "$dir/" 2>/dev/null || true
+    trap 'rm -rf "$dir"' EXIT
+    cp "${files[@]}" "$dir/"
     chown -R "$user:" "$dir"
     chmod 755 "$dir"
     home=$(getent passwd "$user" | cut -d: -f6)
-    trap 'rm -rf "$dir"' EXIT # keep-alive holders leave once it is gone
     cd "$dir"
-    runuser -u "$user" -- env -i HOME="$home" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-      TERM="${TERM:-dumb}" PYLOCK_DEMO_INNER=1 PYLOCK="$dir/pylock" bash "$dir/demo.sh"
+    runuser -u "$user" -- env -i HOME="$home" USER="$user" PATH=/usr/local/bin:/usr/bin:/bin \
+      LANG=C.UTF-8 TERM="${TERM:-dumb}" ${NO_COLOR:+NO_COLOR=1} PYLOCK_DEMO_INNER=1 \
+      PYLOCK_DEMO_DIR="$dir" bash "$dir/demo.sh"
   else
     dir=$(mktemp -d "${TMPDIR:-/tmp}/pylock-demo.XXXXXX")
-    trap 'rm -rf "$dir"' EXIT
-    cp "$top/pylock/pylock" "$dir/"
-    cp /usr/share/python-wheels/*.whl "$dir/" 2>/dev/null || true
+    # The cache is sealed read-only: make it removable first.
+    trap 'chmod -R u+w "$dir" 2>/dev/null; rm -rf "$dir"' EXIT
+    cp "${files[@]}" "$dir/"
     cd "$dir"
-    PYLOCK_DEMO_INNER=1 PYLOCK="$dir/pylock" bash "$here/demo.sh"
+    PYLOCK_DEMO_INNER=1 PYLOCK_DEMO_DIR="$dir" bash "$dir/demo.sh"
   fi
   exit
 fi
 
 # ---- the demo itself (as an ordinary user, in a scratch directory) ----
-export PATH="$(dirname "$PYLOCK"):$PATH"
+dir=$PYLOCK_DEMO_DIR
+export PATH="$dir:$PATH"
+# pylock's state, cache and configuration in the scratch directory (nothing
+# left in your home); no keep-alive holders outliving the demo.
+export XDG_STATE_HOME="$dir/state" XDG_CONFIG_HOME="$dir/config" PYLOCK_KEEPALIVE=0
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-show() { printf '$ %s\n' "$*"; "$@" 2>&1 || printf '(exit status %d)\n' "$?"; }
+# The command line as you would type it: arguments with blanks or quotes in single quotes.
+cmdline() {
+  local a out="" q="'"
+  for a in "$@"; do
+    case $a in
+    '' | *[!A-Za-z0-9_./:=+@%^,-]*) out+=" '${a//$q/$q\\$q$q}'" ;;
+    *) out+=" $a" ;;
+    esac
+  done
+  printf '$%s\n' "$out"
+}
+# show CMD...: print it, run it; a failure is shown and ends the demo.
+show() {
+  cmdline "$@"
+  local s=0
+  "$@" 2>&1 || s=$?
+  if [ "$s" -ne 0 ]; then printf '(exit status %d: this step must work; the demo stops)\n' "$s"; exit 1; fi
+}
+# refused CMD...: print it, run it; it must fail.
+refused() {
+  cmdline "$@"
+  local s=0
+  "$@" 2>&1 || s=$?
+  if [ "$s" -eq 0 ]; then printf '(it worked: it must not; the demo stops)\n'; exit 1; fi
+  printf '(exit status %d, as it must)\n' "$s"
+}
 python=/opt/python3.12/bin/python3.12
-[ -x "$python" ] || python=python3
+[ -x "$python" ] || python=$(command -v python3)
 
 step "Can this machine run pylock? (as $(id -un), uid $(id -u): no root, no setuid)"
 show pylock doctor
 
-step "A project on the system's Python: pylock.toml and an empty first generation"
-show pylock init --python "$python" demo
-cd demo
-show cat pylock.toml
+step "A signed registry (TUF) of real wheels: Debian's Python packages, repacked"
+python3 "$dir/make-wheels.py" wheels >/dev/null
+for w in requests urllib3 idna charset_normalizer certifi jinja2 markupsafe; do
+  compgen -G "wheels/$w-*.whl" >/dev/null ||
+    { echo "no $w wheel: install python3-$w (as root, integration/setup-root.sh does)"; exit 1; }
+done
+show ls wheels
+show pylock key generate -o demo.key
+show pylock registry init registry --key demo.key
+show pylock registry add registry --key demo.key wheels/*.whl
+show pylock registry verify registry --root registry/1.root.json --targets
 
-step "Inside 'pylock run', Python runs at its usual path, as you, with every capability dropped"
+step "A project trusting that registry's root (the maintainer's registry/1.root.json, got out of band)"
+cp registry/1.root.json trusted-root.json
+show pylock init --python "$python" --registry "$dir/registry" --root trusted-root.json app
+cd app
+
+step "pylock install: requests and its dependencies, every wheel checked against the signed metadata"
+show pylock install requests
+show pylock list
+show grep -A3 '^name = "requests-' pylock.toml
+
+step "pylock run: the project's Python imports them; the system Python is untouched"
+# -W ignore: Debian's requests 2.28.1 warns about Debian's own charset_normalizer 3.0.1.
+show pylock run python3 -W ignore -c '
+import requests, urllib3, idna
+print("requests", requests.__version__, "from", requests.__file__)
+print("urllib3", urllib3.__version__, "idna", idna.__version__)'
+show "$python" -c '
+try:
+    import requests
+    print("requests is in the system Python too:", requests.__file__)
+except ImportError:
+    print("the system Python has no requests: it stays as it was")'
+
+step "A wheel tampered with on the server (one byte of jinja2's wheel) is refused at install"
+target=$(ls "$dir"/registry/targets/jinja2-*.whl)
+size=$(stat -c %s "$target")
+printf '\x00' | dd of="$target" bs=1 seek=$((size / 2)) conv=notrunc status=none
+cp pylock.toml ../before.toml
+refused pylock install jinja2
+show cmp pylock.toml ../before.toml
+echo "(pylock.toml is unchanged)"
+show pylock list
+show pylock verify
+
+step "Inside 'pylock run': your uid, every capability dropped, a seccomp filter"
 show pylock run python3 -c 'import os, sys; print(sys.executable, "uid", os.getuid())'
 show pylock run grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status
 
@@ -62,15 +141,6 @@ for d in (sys.prefix, sysconfig.get_paths()["purelib"]):
     except OSError as e:
         print(d, "->", e.strerror)'
 
-step "A package put into the project's generation imports; the user site (~/.local) does not leak in"
-purelib=$(sed -n 's/^purelib=//p' .pylock/interp)
-prefix=$(sed -n 's/^prefix=//p' .pylock/interp)
-layer=".pylock/$(readlink .pylock/current)${purelib#"$prefix"}"
-mkdir -p "$layer/hello_pylock" "$HOME/.local/lib/python$(pylock run python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')/site-packages/leaky"
-echo 'print("hello from the project generation")' > "$layer/hello_pylock/__init__.py"
-show pylock run python3 -c 'import hello_pylock'
-show pylock run python3 -c 'import leaky'
-
 step "--no-network: its own network namespace, loopback only"
 show pylock run --no-network python3 -c '
 import socket
@@ -80,20 +150,11 @@ except OSError as e:
     print("connect to the host:", e.strerror)'
 
 step "Nested user namespaces are refused, and exit statuses pass through"
-show pylock run unshare -U true
-show pylock run python3 -c 'raise SystemExit(3)'
-cd ..
+refused pylock run unshare -U true
+cmdline pylock run python3 -c 'raise SystemExit(3)'
+s=0
+pylock run python3 -c 'raise SystemExit(3)' || s=$?
+printf '(exit status %d)\n' "$s"
+[ "$s" -eq 3 ] || exit 1
 
-step "A signed registry (TUF) of real wheels"
-show pylock key generate -o demo.key
-show pylock registry init registry --key demo.key
-wheels=(*.whl)
-if [ -e "${wheels[0]}" ]; then
-  show pylock registry add registry --key demo.key "${wheels[@]}"
-  show pylock registry verify registry --root registry/1.root.json --targets
-  step "One flipped byte in a wheel: the registry no longer verifies"
-  target=$(ls registry/targets/*.whl | head -n 1)
-  printf '\x00' | dd of="$target" bs=1 seek=100 conv=notrunc status=none
-  show pylock registry verify registry --root registry/1.root.json --targets
-fi
 printf '\nDone. Every step above ran as %s, with nothing privileged installed.\n' "$(id -un)"

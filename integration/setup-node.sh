@@ -4,6 +4,7 @@
 # CACHE/node_modules, from the npm registry.  Idempotent: does nothing when
 # CACHE already holds exactly this lock file's packages.
 # Usage: setup-node.sh CACHE
+# SPDX-License-Identifier: Apache-2.0
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$1

@@ -10,6 +10,7 @@
 #  - the pinned npm TUF implementation for the interop tests, cached in
 #    /var/cache/pylock-test/node (integration/setup-node.sh).
 # Idempotent. Prints what it could not do; never fails the suite by itself.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 PY312=${PYLOCK_TEST_PY312:-/opt/python3.12}
 SRC=${PYLOCK_PY312_SOURCE:-/root/.pyenv/versions/3.12.1}

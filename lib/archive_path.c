@@ -1,4 +1,5 @@
 /* pylock — checks on the names of wheel members; see archive_path.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "archive_path.h"
 
 #include <errno.h>

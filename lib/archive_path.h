@@ -1,4 +1,5 @@
 /* pylock — names of the members of a wheel (archive entries and RECORD rows). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ARCHIVE_PATH_H
 #define PYLOCK_ARCHIVE_PATH_H
 

@@ -1,4 +1,5 @@
 /* pylock — the shared cache of wheels and installed trees; see cache.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "cache.h"
 
 #include <dirent.h>

@@ -18,7 +18,8 @@
  * A tree is built in a temporary directory, sealed read-only, marked
  * complete and renamed into place with RENAME_NOREPLACE: a crash at any
  * point leaves no tree or a whole one, and of two concurrent builders the
- * loser discards its copy and uses the winner's. */
+ * loser discards its copy and uses the winner's.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CACHE_H
 #define PYLOCK_CACHE_H
 

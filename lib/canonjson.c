@@ -1,4 +1,5 @@
 /* pylock — strict JSON parsing and canonical emission; see canonjson.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "canonjson.h"
 
 #include <errno.h>

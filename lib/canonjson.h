@@ -3,7 +3,8 @@
  * Canonical form is securesystemslib's (OLPC-derived) encoding, the bytes
  * every TUF implementation signs: object keys sorted by their UTF-8 bytes, no
  * whitespace, integers only (no floats), strings raw UTF-8 escaping only `"`
- * and `\`, literals true/false/null. */
+ * and `\`, literals true/false/null.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CANONJSON_H
 #define PYLOCK_CANONJSON_H
 

@@ -1,4 +1,5 @@
 /* pylock — generation records and lock+environment transactions; see change.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "change.h"
 
 #include <ctype.h>

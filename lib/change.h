@@ -24,7 +24,8 @@
  * The project directory is writable from inside every sandbox, the staged
  * lock included: a record names the bytes a generation was built from (not
  * whatever its file holds when the record is written), and `install` checks
- * that the staged file is still its own before it commits. */
+ * that the staged file is still its own before it commits.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CHANGE_H
 #define PYLOCK_CHANGE_H
 

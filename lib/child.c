@@ -1,4 +1,5 @@
 /* pylock — the one child runner; see child.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "child.h"
 
 #include <errno.h>

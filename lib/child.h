@@ -8,7 +8,8 @@
  * runs in that sandbox (sandbox.h: namespaces, mounts, Landlock, seccomp,
  * no capabilities) as the first process of a PID namespace of its own: when
  * it ends, or is killed with pylock, the kernel ends every process it
- * started too (compileall's workers, say).  A deadline kills it. */
+ * started too (compileall's workers, say).  A deadline kills it.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CHILD_H
 #define PYLOCK_CHILD_H
 

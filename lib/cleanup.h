@@ -1,4 +1,5 @@
 /* pylock — scope-bound cleanup so early returns never leak. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CLEANUP_H
 #define PYLOCK_CLEANUP_H
 

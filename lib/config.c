@@ -1,4 +1,5 @@
 /* pylock — configuration files; see config.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include <errno.h>

@@ -22,7 +22,8 @@
  * The files are read lazily, once per process (pl_config_get), so commands
  * that never need a value never read them.  (`pylock run`, `shell` and `ci`
  * always need `strict` and `allow-write`, also when they join a keep-alive
- * holder.) */
+ * holder.)
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CONFIG_H
 #define PYLOCK_CONFIG_H
 

@@ -1,4 +1,5 @@
 /* pylock — member digests; see digest.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "digest.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* pylock — hashing a member's bytes and checking them against its RECORD
- * row; used while reading a wheel and by `pylock verify` on installed files. */
+ * row; used while reading a wheel and by `pylock verify` on installed files.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DIGEST_H
 #define PYLOCK_DIGEST_H
 

@@ -1,4 +1,5 @@
 /* pylock — project names and versions; see distname.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "distname.h"
 
 #include <string.h>

@@ -1,5 +1,6 @@
 /* pylock — project names (PEP 503/508) and versions as they appear in wheel
- * filenames, dist-info directories and METADATA. */
+ * filenames, dist-info directories and METADATA.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DISTNAME_H
 #define PYLOCK_DISTNAME_H
 

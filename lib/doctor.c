@@ -1,4 +1,5 @@
 /* pylock — the doctor's checks; see doctor.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "doctor.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apparmor.h"
 #include "cleanup.h"
 #include "file.h"
 #include "dyn_mount.h"
@@ -191,7 +193,7 @@ static int check_python(const struct pl_doctor_opts *o, char **detail, pl_error_
 }
 
 int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n) {
-  struct pl_check *c = calloc(8, sizeof *c);
+  struct pl_check *c = calloc(9, sizeof *c);
   if (c == NULL) return -1;
   int i = 0;
   c[i].name = "kernel";
@@ -202,6 +204,12 @@ int pl_doctor_run(const struct pl_doctor_opts *o, struct pl_check **out, int *n)
   if (c[i].ok && asprintf(&c[i].detail, "unprivileged user and mount namespaces work") < 0)
     c[i].detail = NULL;
   bool userns_ok = c[i].ok;
+  i++;
+
+  /* Ubuntu 23.10+: user namespaces may work and yet be useless (no
+   * capabilities in them) unless pylock's AppArmor profile applies. */
+  c[i].name = "AppArmor";
+  c[i].ok = pl_apparmor_check(NULL, &c[i].detail, &c[i].err) == 0;
   i++;
 
   c[i].name = "overlayfs";

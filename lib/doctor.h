@@ -1,5 +1,6 @@
 /* pylock — can this machine run pylock?  Each check says what it found
- * and, when it fails, the cause and the fix. */
+ * and, when it fails, the cause and the fix.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DOCTOR_H
 #define PYLOCK_DOCTOR_H
 

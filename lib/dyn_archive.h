@@ -1,4 +1,5 @@
 /* pylock — libarchive, loaded on first use; see dynlib.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYN_ARCHIVE_H
 #define PYLOCK_DYN_ARCHIVE_H
 #include <archive.h>

@@ -1,5 +1,6 @@
 /* pylock — libcrypto (OpenSSL 3), loaded on first use; see dynlib.h.
- * Add a symbol: one X(name) line here; call it by its own name. */
+ * Add a symbol: one X(name) line here; call it by its own name.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYN_CRYPTO_H
 #define PYLOCK_DYN_CRYPTO_H
 #include <openssl/crypto.h>

@@ -1,4 +1,5 @@
 /* pylock — libcurl, loaded on first use; see dynlib.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYN_CURL_H
 #define PYLOCK_DYN_CURL_H
 #include <curl/curl.h>

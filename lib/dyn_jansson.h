@@ -1,4 +1,5 @@
 /* pylock — jansson, loaded on first use; see dynlib.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYN_JANSSON_H
 #define PYLOCK_DYN_JANSSON_H
 #include <jansson.h>

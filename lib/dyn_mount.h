@@ -1,5 +1,6 @@
 /* pylock — libmount, loaded on first use; see dynlib.h.  Used to describe
- * filesystems (doctor), never on the run path. */
+ * filesystems (doctor), never on the run path.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYN_MOUNT_H
 #define PYLOCK_DYN_MOUNT_H
 #include <libmount/libmount.h>

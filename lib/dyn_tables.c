@@ -1,5 +1,6 @@
 /* pylock — the tables of on-demand libraries; see dynlib.h.
- * This file sees the real declarations only (no *_defs.h macros). */
+ * This file sees the real declarations only (no *_defs.h macros).
+ * SPDX-License-Identifier: Apache-2.0 */
 #define PL_DYN_NO_DEFS
 #include "dyn_archive.h"
 #include "dyn_crypto.h"

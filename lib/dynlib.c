@@ -1,4 +1,5 @@
 /* pylock — loading heavy libraries on demand; see dynlib.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "dynlib.h"
 
 #include <dlfcn.h>

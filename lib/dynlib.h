@@ -6,7 +6,8 @@
  * static libcap/libseccomp), and the code that needs a heavy library calls
  * pl_dynlib_load() first, then uses the function table through the macros of
  * the matching header (dyn_crypto.h, ...), which keep the libraries' own
- * names at call sites. */
+ * names at call sites.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_DYNLIB_H
 #define PYLOCK_DYNLIB_H
 

@@ -1,4 +1,5 @@
 /* pylock — ed25519 keys, signatures and key files; see ed25519.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "ed25519.h"
 
 #include <errno.h>

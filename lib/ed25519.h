@@ -7,7 +7,8 @@
  *
  * Public key file (FILE.pub beside it): the TUF key object in canonical JSON
  * and a newline: {"keytype":"ed25519","keyval":{"public":"<hex>"},"scheme":"ed25519"}
- * The keyid is the sha256 hex of exactly that canonical JSON. */
+ * The keyid is the sha256 hex of exactly that canonical JSON.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ED25519_H
 #define PYLOCK_ED25519_H
 

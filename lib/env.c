@@ -1,4 +1,5 @@
 /* pylock — opening, locking and syncing a project's environment; see env.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _XOPEN_SOURCE 700
 #include "env.h"
 

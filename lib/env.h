@@ -2,7 +2,8 @@
  * pylock.toml (the lock), its state (interpreter record, generations: see
  * project.h), the registry it trusts, and the operations lock, sync, list, verify and
  * rollback (gc is gc.h's).  The CLI files stay thin; progress reaches the user through a
- * callback, since lib/ never prints. */
+ * callback, since lib/ never prints.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ENV_H
 #define PYLOCK_ENV_H
 

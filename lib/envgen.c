@@ -1,4 +1,5 @@
 /* pylock — creating and switching environment generations; see envgen.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "envgen.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* pylock — environment generations on disk (see project.h for the layout). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ENVGEN_H
 #define PYLOCK_ENVGEN_H
 

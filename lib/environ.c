@@ -1,4 +1,5 @@
 /* pylock — the sandboxed command's environment; see environ.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "environ.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* pylock — the environment a sandboxed command sees. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ENVIRON_H
 #define PYLOCK_ENVIRON_H
 

@@ -1,4 +1,5 @@
 /* pylock — error values; see error.h for the convention. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "error.h"
 
 #include <errno.h>

@@ -3,7 +3,8 @@
  * A failing function returns a negative int and fills *err with a message
  * that carries its context (path, syscall, errno) and, where one exists, a
  * hint telling the user how to fix it.  lib/ never prints or exits: only the
- * CLI decides how to show an error. */
+ * CLI decides how to show an error.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ERROR_H
 #define PYLOCK_ERROR_H
 

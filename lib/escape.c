@@ -1,4 +1,5 @@
 /* pylock — the one escaping rule for outside text; see escape.h for the rule. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "escape.h"
 
 #include <stdbool.h>

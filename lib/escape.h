@@ -28,7 +28,8 @@
  * (so the same string, decoded, and raw output still safe on a terminal); an
  * invalid byte as \ufffd, U+REPLACEMENT CHARACTER, one per byte.  The result is
  * always valid UTF-8 and valid JSON.  lib/ only transforms; pylock/output.c
- * prints. */
+ * prints.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_ESCAPE_H
 #define PYLOCK_ESCAPE_H
 

@@ -1,4 +1,5 @@
 /* pylock — bounded registry reads; see fetch.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "fetch.h"
 
 #include <errno.h>

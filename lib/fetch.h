@@ -20,7 +20,8 @@
  * 27 minutes.  The length is the signed one (TUF lengths of metadata and
  * targets), or the cap of metadata whose length nothing lists (root:
  * 38 s, timestamp: 31 s).  Local reads have no deadline: they are bounded
- * by their length and the local file system. */
+ * by their length and the local file system.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_FETCH_H
 #define PYLOCK_FETCH_H
 

@@ -1,4 +1,5 @@
 /* pylock — signed, then verified wheels; see fetchwheel.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "fetchwheel.h"
 
 #include <errno.h>

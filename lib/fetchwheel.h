@@ -5,7 +5,8 @@
  * inside passes pl_wheel_verify() (lib/wheel.h).  These functions do both, in
  * that order, on a file no one else names, and hand the wheel out only after
  * both passed.  The install pipeline and `pylock registry verify --targets`
- * take wheels through here. */
+ * take wheels through here.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_FETCHWHEEL_H
 #define PYLOCK_FETCHWHEEL_H
 

@@ -1,4 +1,5 @@
 /* pylock — bounded reads and atomic writes; see file.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "file.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* pylock — bounded reads and atomic writes relative to directory fds. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_FILE_H
 #define PYLOCK_FILE_H
 

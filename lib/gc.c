@@ -1,4 +1,5 @@
 /* pylock — garbage collection and the cache lock; see gc.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "gc.h"
 
 #include <ctype.h>

@@ -48,7 +48,8 @@
  * state).  gc marks it (the file `orphaned`, holding the time it first saw
  * it so) and removes it, generations and all, once it has been an orphan for
  * the grace period, unless its change lock is held or a generation of it is
- * mounted.  A project found again loses its mark. */
+ * mounted.  A project found again loses its mark.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_GC_H
 #define PYLOCK_GC_H
 

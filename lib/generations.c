@@ -1,4 +1,5 @@
 /* pylock — generations, rollback history, the change lock; see generations.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "generations.h"
 
 #include <ctype.h>

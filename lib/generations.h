@@ -8,7 +8,8 @@
  * generation current (and perhaps a .N.tmp that the next change removes) or
  * the new one, never a mix.  Changes are serialized by an exclusive lock on
  * `lock`; runs never take it, so a run during a change keeps the
- * generation it started with. */
+ * generation it started with.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_GENERATIONS_H
 #define PYLOCK_GENERATIONS_H
 

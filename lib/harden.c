@@ -1,4 +1,5 @@
 /* pylock — capabilities, no_new_privs, seccomp; see harden.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "harden.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* pylock — the last steps before exec: drop every capability, set
- * no_new_privs, load the seccomp filter. */
+ * no_new_privs, load the seccomp filter.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_HARDEN_H
 #define PYLOCK_HARDEN_H
 

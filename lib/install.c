@@ -1,4 +1,5 @@
 /* pylock — installing a wheel into a tree, as pip does; see install.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "install.h"
 
 #include <errno.h>

@@ -13,7 +13,8 @@
  * Nothing unverified is ever written outside the caller's (temporary) tree:
  * extraction rides on pl_wheel_verify_stream(), and the tree is only good
  * when pl_install_wheel() returns 0.  Files are created read-only (0444, or
- * 0555 when executable); directories stay writable for the caller to seal. */
+ * 0555 when executable); directories stay writable for the caller to seal.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_INSTALL_H
 #define PYLOCK_INSTALL_H
 

@@ -1,4 +1,5 @@
 /* pylock — probing and recording the base interpreter; see interp.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "interp.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* pylock — the base interpreter a project is built on. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_INTERP_H
 #define PYLOCK_INTERP_H
 

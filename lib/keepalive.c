@@ -1,4 +1,5 @@
 /* pylock — keep-alive holders; see keepalive.h for the design. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "keepalive.h"
 
 #include <errno.h>

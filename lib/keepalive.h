@@ -28,7 +28,8 @@
  *
  * The holder leaves after PYLOCK_KEEPALIVE seconds (else `keepalive` of
  * pylock-config(5), default 30) without a run, as soon as the generation
- * changes, or when its record names another holder; 0 turns it off. */
+ * changes, or when its record names another holder; 0 turns it off.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_KEEPALIVE_H
 #define PYLOCK_KEEPALIVE_H
 

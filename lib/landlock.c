@@ -1,4 +1,5 @@
 /* pylock — Landlock allow-lists; see landlock.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "landlock.h"
 
 #include <errno.h>

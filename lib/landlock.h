@@ -12,7 +12,8 @@
  * outside its domain (the user's shell, another sandbox, the keep-alive
  * holder), which would otherwise be a way around every read-only mount; and
  * with ABI 6, neither signal such a process nor connect to its abstract
- * unix sockets. */
+ * unix sockets.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_LANDLOCK_H
 #define PYLOCK_LANDLOCK_H
 

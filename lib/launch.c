@@ -1,4 +1,5 @@
 /* pylock — running a command in a project's environment; see launch.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "launch.h"
 
 #include <errno.h>

@@ -10,7 +10,8 @@
  * pl_launch_exec() enters it (joining a keep-alive holder when one checks
  * out), restricts where the command may write, scrubs the environment,
  * drops every capability, sets no_new_privs and the seccomp filter, and
- * execs: the command's exit status, signals and terminal are its own. */
+ * execs: the command's exit status, signals and terminal are its own.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_LAUNCH_H
 #define PYLOCK_LAUNCH_H
 

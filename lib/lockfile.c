@@ -1,4 +1,5 @@
 /* pylock — PEP 751 pylock.toml model, reader and writer; see lockfile.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "lockfile.h"
 
 #include <errno.h>

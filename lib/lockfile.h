@@ -20,7 +20,8 @@
  * a local directory or an archive is refused by name.  Package markers are
  * kept as written (checked when selected); which packages and wheels an
  * interpreter installs is select.h's (pylock's own locks are resolved for
- * one interpreter and carry no markers). */
+ * one interpreter and carry no markers).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_LOCKFILE_H
 #define PYLOCK_LOCKFILE_H
 

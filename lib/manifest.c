@@ -1,4 +1,5 @@
 /* pylock — manifests of trees and generations; see manifest.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "manifest.h"
 
 #include <dirent.h>

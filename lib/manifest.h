@@ -21,7 +21,8 @@
  *
  *   pylock-generation 1
  *   tree <tree key> <sha256 of its .manifest> <wheel file name>
- *   file <sha256> <size> <mode> <path> */
+ *   file <sha256> <size> <mode> <path>
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_MANIFEST_H
 #define PYLOCK_MANIFEST_H
 

@@ -1,4 +1,5 @@
 /* pylock — METADATA and WHEEL parsing; see metadata.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "metadata.h"
 
 #include <errno.h>

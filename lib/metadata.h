@@ -1,4 +1,5 @@
 /* pylock — a wheel's METADATA and WHEEL files (email-header format). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_METADATA_H
 #define PYLOCK_METADATA_H
 

@@ -1,4 +1,5 @@
 /* pylock — per-user and system locations; see paths.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "paths.h"
 
 #include <errno.h>

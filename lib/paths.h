@@ -10,7 +10,8 @@
  *                          ($PYLOCK_STATE_DIR and `state-dir` move it: lib/state.h)
  *   user cache home        $XDG_CACHE_HOME, else ~/.cache (writable in sandboxes)
  *   user site              ~/.local/lib/pythonX.Y (hidden in sandboxes)
- *   runtime directory      $XDG_RUNTIME_DIR (its session sockets are hidden) */
+ *   runtime directory      $XDG_RUNTIME_DIR (its session sockets are hidden)
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_PATHS_H
 #define PYLOCK_PATHS_H
 

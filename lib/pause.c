@@ -1,4 +1,5 @@
 /* pylock — pause points for crash tests; see pause.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "pause.h"
 
 #include <signal.h>

@@ -7,7 +7,8 @@
  * staged, recorded, committed, switched (install, remove), resolved (lock),
  * rollback; tree-made (a cache tree's directory made, not yet locked) and
  * scratch-made (the same for a scratch directory).  Stopping oneself gives
- * nothing away: anyone who can set the variable can send SIGSTOP. */
+ * nothing away: anyone who can set the variable can send SIGSTOP.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_PAUSE_H
 #define PYLOCK_PAUSE_H
 

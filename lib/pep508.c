@@ -1,4 +1,5 @@
 /* pylock — PEP 508 requirements and markers; see pep508.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "pep508.h"
 
 #include <errno.h>

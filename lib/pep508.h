@@ -16,7 +16,8 @@
  * platform.python_implementation, python_implementation).  Versions in
  * specifiers are checked as PEP 440 (lib/version.h).  Not accepted: anything
  * else, including backslashes or non-ASCII in marker strings, and empty
- * parentheses. */
+ * parentheses.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_PEP508_H
 #define PYLOCK_PEP508_H
 

@@ -1,4 +1,5 @@
 /* pylock — finding a project and opening its state; see project.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "project.h"
 
 #include <errno.h>

@@ -25,7 +25,8 @@
  * Projects made before this layout kept all this in DIR/.pylock/, which code
  * in the sandbox could write; pylock moves them on the next change (sync,
  * install...), rebuilding the environment from pylock.toml, and removes the
- * old directory. */
+ * old directory.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_PROJECT_H
 #define PYLOCK_PROJECT_H
 

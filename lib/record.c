@@ -1,4 +1,5 @@
 /* pylock — RECORD parsing; see record.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "record.h"
 
 #include <errno.h>

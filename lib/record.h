@@ -1,4 +1,5 @@
 /* pylock — a wheel's RECORD (CSV: path,algo=urlsafe-b64-nopad-digest,size). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_RECORD_H
 #define PYLOCK_RECORD_H
 

@@ -1,4 +1,5 @@
 /* pylock — registry writer; see registry.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "registry.h"
 
 #include <errno.h>

@@ -13,7 +13,8 @@
  * relative to those handles.  A change is staged in full (every file written
  * under a temporary name beside its final one) and published only when all
  * of it is ready, by renames: targets before the metadata that lists them,
- * root before the roles it keys. */
+ * root before the roles it keys.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_REGISTRY_H
 #define PYLOCK_REGISTRY_H
 

@@ -1,4 +1,5 @@
 /* pylock — pip's resolver in the sandbox, and its report; see resolve.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "resolve.h"
 
 #include <errno.h>

@@ -18,7 +18,8 @@
  * pip 23 resolves from the PEP 658 metadata but opens the chosen wheels
  * before writing its report; when it names a wheel the index does not hold
  * yet, the resolver fetches that wheel through TUF and runs pip again, until
- * pip succeeds (at most one run per package of the result, plus one). */
+ * pip succeeds (at most one run per package of the result, plus one).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_RESOLVE_H
 #define PYLOCK_RESOLVE_H
 

@@ -1,4 +1,5 @@
 /* pylock — namespaces and mounts of `pylock run`; see sandbox.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "sandbox.h"
 
 #include <errno.h>

@@ -24,7 +24,8 @@
  * pl_sandbox_restrict() is per process (a run that joins a keep-alive
  * holder's namespaces calls it too): the Landlock allow-list of where code
  * may write (landlock.h).  Capabilities, no_new_privs and seccomp come last
- * (harden.h). */
+ * (harden.h).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SANDBOX_H
 #define PYLOCK_SANDBOX_H
 

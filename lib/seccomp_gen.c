@@ -1,5 +1,6 @@
 /* pylock — build tool: compile the seccomp policy to BPF as a C header.
- * Not part of libpylock; the Makefile runs it to make build/gen/seccomp_bpf.h. */
+ * Not part of libpylock; the Makefile runs it to make build/gen/seccomp_bpf.h.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

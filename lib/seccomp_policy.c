@@ -1,4 +1,5 @@
 /* pylock — what the sandbox denies; see seccomp_policy.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "seccomp_policy.h"
 
 #include <errno.h>

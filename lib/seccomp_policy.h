@@ -2,7 +2,8 @@
  *
  * The policy is compiled to BPF at build time (lib/seccomp_gen.c writes
  * build/gen/seccomp_bpf.h): building it with libseccomp at run time costs
- * ~300 us, most of what `pylock run` adds to a command's start. */
+ * ~300 us, most of what `pylock run` adds to a command's start.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SECCOMP_POLICY_H
 #define PYLOCK_SECCOMP_POLICY_H
 

@@ -1,4 +1,5 @@
 /* pylock — selecting a lock's packages and wheels for one interpreter; see select.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "select.h"
 
 #include <errno.h>

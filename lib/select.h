@@ -15,7 +15,8 @@
  *
  * Selection only chooses among what the lock lists: every chosen wheel still
  * has to be a signed target of the trusted registry before its bytes are
- * used (env.c), whatever the lock's markers say. */
+ * used (env.c), whatever the lock's markers say.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SELECT_H
 #define PYLOCK_SELECT_H
 

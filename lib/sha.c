@@ -1,4 +1,5 @@
 /* pylock — SHA-256/SHA-512 and hex; see sha.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "sha.h"
 
 #include <errno.h>

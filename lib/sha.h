@@ -1,4 +1,5 @@
 /* pylock — SHA-256/SHA-512 of bytes and streams, and hex. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SHA_H
 #define PYLOCK_SHA_H
 

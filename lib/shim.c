@@ -1,4 +1,5 @@
 /* pylock — locating shims and the programs they stand for; see shim.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "shim.h"
 
 #include <errno.h>

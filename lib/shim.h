@@ -12,7 +12,8 @@
  *     pip<TAB>/usr/bin/python3.11<TAB>-m pip
  *
  * The real program is never a pylock binary (checked by inode), so a shim
- * cannot find itself again, whatever PATH holds. */
+ * cannot find itself again, whatever PATH holds.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SHIM_H
 #define PYLOCK_SHIM_H
 

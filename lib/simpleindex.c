@@ -1,4 +1,5 @@
 /* pylock — PEP 503 simple index from verified targets; see simpleindex.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "simpleindex.h"
 
 #include <ctype.h>

@@ -16,7 +16,8 @@
  * "completes" the metadata-only distributions before reporting) and fails
  * with "HTTP error 404 while getting file://.../FILE" when one is absent.
  * So the resolver adds the wheels pip asks for, verified, and runs it again
- * (see resolve.h); wheels pip never asks for are never fetched. */
+ * (see resolve.h); wheels pip never asks for are never fetched.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SIMPLEINDEX_H
 #define PYLOCK_SIMPLEINDEX_H
 

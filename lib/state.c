@@ -1,4 +1,5 @@
 /* pylock — the per-user state root; see state.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "state.h"
 
 #include <errno.h>

@@ -20,7 +20,8 @@
  * writable by others only when sticky, as /tmp is: then nobody else can
  * rename our entry away).  This is checked every time the root is opened,
  * whichever variable or setting points there, as OpenSSH checks the paths
- * of its keys. */
+ * of its keys.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_STATE_H
 #define PYLOCK_STATE_H
 

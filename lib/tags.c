@@ -1,4 +1,5 @@
 /* pylock — wheel filenames and tag compatibility; see tags.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tags.h"
 
 #include <errno.h>

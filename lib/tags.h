@@ -1,5 +1,6 @@
 /* pylock — wheel filenames and compatibility tags (PEP 425, the binary
- * distribution format, manylinux/musllinux). */
+ * distribution format, manylinux/musllinux).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TAGS_H
 #define PYLOCK_TAGS_H
 

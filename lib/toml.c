@@ -1,4 +1,5 @@
 /* pylock — TOML 1.0 reader and writer; see toml.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "toml.h"
 
 #include <errno.h>

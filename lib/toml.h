@@ -3,7 +3,8 @@
  * A document is a tree of nodes owned by its root.  Tables keep their keys in
  * the order they were defined; the writer uses that order, so output is
  * deterministic.  Every node belongs to exactly one parent: the builder
- * functions create children in place, never detached. */
+ * functions create children in place, never detached.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TOML_H
 #define PYLOCK_TOML_H
 

@@ -1,4 +1,5 @@
 /* pylock — trusted roots on disk; see truststore.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "truststore.h"
 
 #include <dirent.h>

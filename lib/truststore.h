@@ -3,7 +3,8 @@
  *   user:   $XDG_CONFIG_HOME/pylock/trust.d/NAME.json (default ~/.config/...)
  *   system: /etc/pylock/trust.d/NAME.json, read-only to pylock;
  *           $PYLOCK_SYSCONFDIR replaces /etc/pylock (tests, relocated installs)
- * A user root shadows a system root of the same NAME. */
+ * A user root shadows a system root of the same NAME.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TRUSTSTORE_H
 #define PYLOCK_TRUSTSTORE_H
 

@@ -1,4 +1,5 @@
 /* pylock — TUF 1.0 client workflow; see tuf.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tuf.h"
 
 #include <errno.h>

@@ -11,7 +11,8 @@
  *   hashes where the referring role gives them, checked before the bytes are
  *   parsed (unlisted lengths are capped, see PL_TUF_UNLISTED_MAX).
  * Delegated targets roles are not followed: only top-level targets count.
- * Nothing is written to the state directory unless the whole update passes. */
+ * Nothing is written to the state directory unless the whole update passes.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TUF_H
 #define PYLOCK_TUF_H
 

@@ -1,4 +1,5 @@
 /* pylock — TUF metadata writer; see tuf_meta.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "tuf_meta.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* pylock — writing TUF metadata: build `signed` bodies, sign envelopes.
- * Used by the registry writer and by tests that need hostile metadata. */
+ * Used by the registry writer and by tests that need hostile metadata.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TUF_META_H
 #define PYLOCK_TUF_META_H
 

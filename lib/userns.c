@@ -1,10 +1,12 @@
 /* pylock — why a user namespace could not be created, and the fix. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "apparmor.h"
 #include "cleanup.h"
 #include "file.h"
 #include "sandbox.h"
@@ -40,9 +42,9 @@ int pl_userns_diagnose(int errnum, pl_error_t *err) {
   if (read_proc_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
     return pl_fail_hint(
         err, errnum,
-        "as root: sysctl kernel.apparmor_restrict_unprivileged_userns=0 "
-        "(persist it in /etc/sysctl.d/), or load an AppArmor profile allowing "
-        "'userns,' for pylock",
+        "install and load pylock's AppArmor profile, " PL_APPARMOR_PROFILE_PATH
+        " ('pylock doctor' says how), or as root: sysctl "
+        "kernel.apparmor_restrict_unprivileged_userns=0 (persist it in /etc/sysctl.d/)",
         "user namespaces are blocked: AppArmor restricts unprivileged user "
         "namespaces (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10+)");
   if (read_proc_long("/proc/sys/kernel/unprivileged_userns_clone") == 0)

@@ -1,4 +1,5 @@
 /* pylock — a generation against pylock's manifest and its RECORDs; see verify.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "verify.h"
 
 #include <dirent.h>

@@ -10,7 +10,8 @@
  * (byte-code, RECORD itself) must at least exist as a regular file, and
  * every file must be listed by some RECORD (a dist-info's REQUESTED
  * excepted: it is per project).  Problems are collected, each naming its
- * path, not stopped at. */
+ * path, not stopped at.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_VERIFY_H
 #define PYLOCK_VERIFY_H
 

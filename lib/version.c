@@ -1,4 +1,5 @@
 /* pylock — PEP 440 versions and specifiers; see version.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "version.h"
 
 #include <stdio.h>

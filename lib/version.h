@@ -5,7 +5,8 @@
  * (case-insensitive; `v` prefix; `-`, `_`, `.` separators; alpha/beta/c/pre/
  * preview/rev/r spellings; implicit numbers), without surrounding blanks.
  * Numbers of any length compare as integers.  Bounded: a version is at most
- * PL_VERSION_MAX bytes (lib/distname.h). */
+ * PL_VERSION_MAX bytes (lib/distname.h).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_VERSION_H
 #define PYLOCK_VERSION_H
 

@@ -1,4 +1,5 @@
 /* pylock — wheel verification; see wheel.h. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "wheel.h"
 
 #include <errno.h>

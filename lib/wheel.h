@@ -14,7 +14,8 @@
  * second pass streams each file once and checks it against its RECORD row as
  * it ends; a sink sees the bytes as they go, so the installer can extract
  * while verifying (into a staging generation: a wheel is accepted only when
- * pl_wheel_verify_stream() returns 0). */
+ * pl_wheel_verify_stream() returns 0).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_WHEEL_H
 #define PYLOCK_WHEEL_H
 

@@ -3,11 +3,12 @@
 # Debian revision 1), so the package version is never written down twice.
 # The date is CHANGELOG.md's mtime: in a tree unpacked from `make dist`, the
 # commit's date.  Usage: deb-changelog.sh CHANGELOG.md
+# SPDX-License-Identifier: Apache-2.0
 set -eu
 log=${1:-CHANGELOG.md}
 version=$(sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' "$log" | head -n 1)
 [ -n "$version" ] || { echo "deb-changelog: no '## [X.Y.Z]' heading in $log" >&2; exit 1; }
-maintainer=${PYLOCK_MAINTAINER:-pylock developers <pylock@example.org>}
+maintainer=${PYLOCK_MAINTAINER:-pylock maintainers <maintainers@pylock.invalid>}
 cat <<END
 pylock ($version-1) unstable; urgency=medium
 

@@ -1,4 +1,5 @@
 /* pylock ci — a CI job: sync --frozen, verify, run; the exit status is the command's. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

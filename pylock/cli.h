@@ -1,4 +1,5 @@
 /* pylock CLI — shared by the command files. lib/ never prints; this layer does. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CLI_H
 #define PYLOCK_CLI_H
 

@@ -1,4 +1,5 @@
 /* pylock doctor — can this machine run pylock? */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

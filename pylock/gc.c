@@ -1,4 +1,5 @@
 /* pylock gc — remove what no environment needs from pylock's state. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* pylock info — where a project's environment lives, and how it is sandboxed. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* pylock init — create a project: pylock.toml and its first, empty generation. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -1,4 +1,5 @@
 /* pylock install / pylock remove — change the requested set, re-lock, sync. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* pylock key — generate an ed25519 signing key; show a key's id. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

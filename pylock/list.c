@@ -1,4 +1,5 @@
 /* pylock list — what the project's environment holds. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* pylock lock — resolve the requested set against the registry into pylock.toml. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

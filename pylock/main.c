@@ -1,4 +1,5 @@
 /* pylock — entry point: refuse setuid, parse global options, dispatch. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>

@@ -5,7 +5,8 @@
  * byte of them that reaches a terminal or a log goes through pl_cli_put (text)
  * or pl_cli_json_string (JSON) below, so one rule (lib/escape.h) covers them
  * all.  A message is one line: the '\n' that ends it is the only one printed
- * raw, so outside text can never begin a line of its own. */
+ * raw, so outside text can never begin a line of its own.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>

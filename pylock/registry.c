@@ -1,4 +1,5 @@
 /* pylock registry — create, extend, re-sign and verify a signed registry. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -1,4 +1,5 @@
 /* pylock rollback — back to the previous generation. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <string.h>
 

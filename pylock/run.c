@@ -3,7 +3,8 @@
  * No fork: pylock enters the namespaces itself and execs the command, so the
  * command's exit status, death by signal, signals sent to it, the terminal
  * and its process group are exactly what the caller would see running it
- * directly — and the start-up cost is a handful of syscalls. */
+ * directly — and the start-up cost is a handful of syscalls.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

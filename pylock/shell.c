@@ -1,4 +1,5 @@
 /* pylock shell — an interactive shell inside the project's environment. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

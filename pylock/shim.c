@@ -1,4 +1,5 @@
 /* pylock as python3/pip (the shim), and `pylock shim install|uninstall`. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -1,4 +1,5 @@
 /* pylock sync — make the environment exactly match pylock.toml. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* pylock trust — the registry roots this user trusts. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

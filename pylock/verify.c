@@ -1,4 +1,5 @@
 /* pylock verify — every installed file against its RECORD, the env against the lock. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """compare-install.py PIP_PREFIX OURS: is the generation OURS what pip
 installed into PIP_PREFIX from the same wheels?  Exit 0 when it is.
 

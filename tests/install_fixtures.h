@@ -1,5 +1,6 @@
 /* Shared by the installer's tests: temporary directories, fixture wheels,
- * interpreters re-rooted at a prefix of the test's choosing. */
+ * interpreters re-rooted at a prefix of the test's choosing.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TEST_INSTALL_FIXTURES_H
 #define PYLOCK_TEST_INSTALL_FIXTURES_H
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make-data-wheel.py OUTDIR: a wheel exercising every installer step the
 fixture wheels do not — .data/{scripts,headers,data,purelib,platlib},
 #!python shebangs, console and gui entry points (with an extra and a dotted

@@ -4,6 +4,7 @@
 # are built (make package) when their tools are installed; installing the .deb
 # into the real system, running it as the unprivileged test user and purging
 # it needs root, and is skipped otherwise.
+# SPDX-License-Identifier: Apache-2.0
 
 TEST_USER=${PYLOCK_TEST_USER:-pylocktest}
 
@@ -62,12 +63,20 @@ assert_eq() {
   fi
 }
 
+assert_contains() {
+  case "$1" in
+  *"$2"*) ;;
+  *) echo "expected to contain: $2" >&2; echo "got: $1" >&2; return 1 ;;
+  esac
+}
+
 # "perms path" of every file, and of every directory that is pylock's own,
 # without distribution-specific parts: documentation (README, changelogs,
-# copyright), RPM's build-id links and the compression of man pages.
+# copyright, RPM's licence directory), RPM's build-id links and the compression
+# of man pages.
 normalize() {
   awk '{ t = substr($1, 1, 1); p = $2
-         if (p == "" || p ~ /^\/usr\/share\/doc\// || p ~ /^\/usr\/lib\/\.build-id/) next
+         if (p == "" || p ~ /^\/usr\/share\/(doc|licenses)\// || p ~ /^\/usr\/lib\/\.build-id/) next
          if (t == "d" && p !~ /pylock/) next
          if (p ~ /^\/usr\/share\/man\//) sub(/\.gz$/, "", p)
          print $1, p }' | sort
@@ -79,6 +88,22 @@ deb_files() {
 
 rpm_files() {
   rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$1" | normalize
+}
+
+# The AppArmor parser the profile is checked with: PYLOCK_APPARMOR_PARSER (a
+# command line, e.g. a 4.x parser with --base DIR) or the system's.  Skips
+# where there is none, or where it predates the userns rule (AppArmor 4.0;
+# Debian 12 has 3.0).
+need_userns_parser() {
+  PARSER=${PYLOCK_APPARMOR_PARSER:-}
+  if [ -z "$PARSER" ]; then
+    PARSER=$(PATH=$PATH:/usr/sbin:/sbin command -v apparmor_parser) ||
+      skip "apparmor_parser is not installed (apt-get install apparmor)"
+  fi
+  printf 'abi <abi/4.0>,\nprofile pylock-probe {\n  userns,\n}\n' >"$BATS_TEST_TMPDIR/probe"
+  # shellcheck disable=SC2086
+  $PARSER -Q -K "$BATS_TEST_TMPDIR/probe" >/dev/null 2>&1 ||
+    skip "$($PARSER --version 2>/dev/null | head -n 1) predates the userns rule (AppArmor 4.0); set PYLOCK_APPARMOR_PARSER to a newer one"
 }
 
 @test "make install puts the binary, man pages and /etc/pylock in DESTDIR, nothing setuid" {
@@ -106,7 +131,7 @@ rpm_files() {
   [ -f completions/pylock.bash ] && want="$want $d/usr/local/share/bash-completion/completions/pylock"
   [ -f completions/_pylock ] && want="$want $d/usr/local/share/zsh/vendor-completions/_pylock"
   [ -f completions/pylock.fish ] && want="$want $d/usr/local/share/fish/vendor_completions.d/pylock.fish"
-  got=$(find "$d/usr/local/share" -type f ! -path '*/man/*' | sort | tr '\n' ' ')
+  got=$(find "$d/usr/local/share" -type f ! -path '*/man/*' ! -path '*/share/pylock/*' | sort | tr '\n' ' ')
   assert_eq "$got" "$(for f in $want; do echo "$f"; done | sort | tr '\n' ' ')"
 }
 
@@ -125,6 +150,90 @@ rpm_files() {
   make --no-print-directory uninstall DESTDIR="$d" >/dev/null 2>&1
   assert_eq "$(find "$d" ! -type d | sort | tr '\n' ' ')" \
     "$d/etc/pylock/config.toml $d/etc/pylock/trust.d/corp.json "
+}
+
+@test "make install puts the AppArmor profile, attached to BINDIR/pylock, and the script that loads it" {
+  d="$BATS_TEST_TMPDIR/root"
+  make --no-print-directory install DESTDIR="$d" PREFIX=/usr >/dev/null 2>&1
+  cmp packaging/apparmor/pylock "$d/usr/share/pylock/apparmor/pylock"
+  assert_eq "$(stat -c %a "$d/usr/share/pylock/apparmor/pylock")" 644
+  assert_eq "$(stat -c %a "$d/usr/lib/pylock/apparmor-profile")" 755
+  grep -qx 'src=${PYLOCK_APPARMOR_PROFILE:-/usr/share/pylock/apparmor/pylock}' "$d/usr/lib/pylock/apparmor-profile"
+  [ ! -e "$d/etc/apparmor.d" ] # a DESTDIR install never touches /etc/apparmor.d
+
+  d="$BATS_TEST_TMPDIR/local"
+  make --no-print-directory install DESTDIR="$d" PREFIX=/opt/pl >/dev/null 2>&1
+  grep -qx 'profile pylock /opt/pl/bin/pylock flags=(attach_disconnected,mediate_deleted) {' \
+    "$d/opt/pl/share/pylock/apparmor/pylock"
+  [ "$(grep -c '/usr/bin/pylock' "$d/opt/pl/share/pylock/apparmor/pylock")" -eq 0 ]
+}
+
+@test "apparmor_parser accepts the AppArmor profile: pylock with userns, its children stacked without capabilities" {
+  need_userns_parser
+  # shellcheck disable=SC2086
+  out=$($PARSER -Q -K packaging/apparmor/pylock 2>&1) || { echo "$out" >&2; return 1; }
+  # shellcheck disable=SC2086
+  assert_eq "$($PARSER -N packaging/apparmor/pylock 2>/dev/null | sort | tr '\n' ' ')" "pylock unpriv_pylock "
+  # What the parse cannot say: every exec is stacked with unpriv_pylock, which denies capabilities.
+  grep -qx '  allow pix /\*\* -> &pylock//&unpriv_pylock,' packaging/apparmor/pylock
+  awk '/^profile unpriv_pylock/ { u = 1 } u && /^  audit deny capability,$/ { f = 1 } END { exit !f }' \
+    packaging/apparmor/pylock
+  [ "$(grep -c '^ *\(allow \)\?\(px\|ux\|Ux\|pux\|cx\)\b' packaging/apparmor/pylock)" -eq 0 ]
+}
+
+@test "apparmor-profile install puts nothing in place where apparmor_parser rejects the profile, and never fails" {
+  aa="$BATS_TEST_TMPDIR/apparmor.d"
+  mkdir -p "$aa/local"
+  script=packaging/apparmor/apparmor-profile.sh
+  export PYLOCK_APPARMOR_DIR="$aa" PYLOCK_APPARMOR_PROFILE="$TOP/packaging/apparmor/pylock"
+  # A parser that rejects the profile (as AppArmor 3, Debian 12's, rejects userns): a rule no
+  # parser knows.  Nothing installed, exit 0, and why said.
+  sysparser=$(PATH=$PATH:/usr/sbin:/sbin command -v apparmor_parser) ||
+    skip "apparmor_parser is not installed (apt-get install apparmor)"
+  sed 's/^  allow userns,$/  allow userns,\n  userns_from_the_future,/' packaging/apparmor/pylock >"$BATS_TEST_TMPDIR/future"
+  echo stale >"$aa/pylock"
+  out=$(PYLOCK_APPARMOR_PARSER="$sysparser" PYLOCK_APPARMOR_PROFILE="$BATS_TEST_TMPDIR/future" \
+    sh "$script" install 2>&1)
+  echo "$out"
+  assert_contains "$out" "AppArmor 4.0+ is needed"
+  [ ! -e "$aa/pylock" ] # a copy an older install left would fail apparmor.service at boot
+  # No parser at all: nothing, exit 0.
+  PYLOCK_APPARMOR_PARSER=/nonexistent/apparmor_parser sh "$script" install 2>/dev/null
+  [ ! -e "$aa/pylock" ]
+}
+
+@test "apparmor-profile install puts the profile in place where apparmor_parser accepts it; remove and purge take it away" {
+  aa="$BATS_TEST_TMPDIR/apparmor.d"
+  mkdir -p "$aa/local"
+  script=packaging/apparmor/apparmor-profile.sh
+  export PYLOCK_APPARMOR_DIR="$aa" PYLOCK_APPARMOR_PROFILE="$TOP/packaging/apparmor/pylock"
+  need_userns_parser
+  PYLOCK_APPARMOR_PARSER="$PARSER" sh "$script" install
+  cmp packaging/apparmor/pylock "$aa/pylock"
+  assert_eq "$(stat -c %a "$aa/pylock")" 644
+  [ ! -e "$aa/pylock.dpkg-new" ]
+  echo '# admin' >"$aa/local/pylock"
+  PYLOCK_APPARMOR_PARSER="$PARSER" sh "$script" remove
+  [ ! -e "$aa/pylock" ]
+  [ -e "$aa/local/pylock" ] # an admin's additions stay until purge
+  PYLOCK_APPARMOR_PARSER="$PARSER" sh "$script" purge
+  [ ! -e "$aa/local/pylock" ]
+}
+
+@test "the packages are Apache-2.0 (DEP-5 copyright) and name pylock maintainers" {
+  need_packages
+  assert_eq "$(dpkg-deb -f "$DEB" Maintainer)" "pylock maintainers <maintainers@pylock.invalid>"
+  assert_eq "$(rpm -qp --qf '%{LICENSE}|%{PACKAGER}' "$RPM")" \
+    "Apache-2.0|pylock maintainers <maintainers@pylock.invalid>"
+  x="$BATS_TEST_TMPDIR/deb"
+  dpkg-deb -x "$DEB" "$x"
+  c="$x/usr/share/doc/pylock/copyright"
+  assert_eq "$(head -n 1 "$c")" "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  grep -qx 'License: Apache-2.0' "$c"
+  grep -q '/usr/share/common-licenses/Apache-2.0' "$c"
+  cmp LICENSE /usr/share/common-licenses/Apache-2.0
+  rpm -qpl "$RPM" | grep -q '/LICENSE$'
+  zcat "$x/usr/share/doc/pylock/changelog.Debian.gz" | grep -q -- '-- pylock maintainers <maintainers@pylock.invalid>  '
 }
 
 @test "make package builds a .deb and an .rpm of CHANGELOG.md's version" {
@@ -176,6 +285,27 @@ rpm_files() {
   assert_eq "$(cd / && "${as_user[@]}" pylock --version)" "pylock $VERSION"
   out=$(cd / && "${as_user[@]}" pylock doctor 2>&1) || { echo "$out" >&2; return 1; }
   echo "$out"
+  assert_contains "$out" "ok    AppArmor"
+}
+
+@test "the .deb puts /etc/apparmor.d/pylock in place only where apparmor_parser accepts it" {
+  need_system
+  dpkg-query -W -f='${Status}' pylock 2>/dev/null | grep -q 'install ok installed' ||
+    dpkg -i "$DEB" >/dev/null 2>&1
+  [ -x /usr/lib/pylock/apparmor-profile ]
+  # What postinst ran, again, as dpkg runs it (not with a test's parser).
+  out=$(env -u PYLOCK_APPARMOR_PARSER -u PYLOCK_APPARMOR_DIR -u PYLOCK_APPARMOR_PROFILE \
+    /usr/lib/pylock/apparmor-profile install 2>&1)
+  echo "$out"
+  parser=$(PATH=$PATH:/usr/sbin:/sbin command -v apparmor_parser) || parser=""
+  if [ -n "$parser" ] && "$parser" -Q -K /usr/share/pylock/apparmor/pylock >/dev/null 2>&1; then
+    cmp /usr/share/pylock/apparmor/pylock /etc/apparmor.d/pylock
+  else
+    [ ! -e /etc/apparmor.d/pylock ] # an AppArmor 3 parser would fail apparmor.service on it
+    [ -z "$parser" ] || assert_contains "$out" "AppArmor 4.0+ is needed"
+  fi
+  # Configured again when AppArmor changes (a newer parser installs abi files).
+  grep -qx 'interest-noawait /etc/apparmor.d/abi' /var/lib/dpkg/info/pylock.triggers
 }
 
 @test "purging the .deb leaves nothing behind" {
@@ -193,5 +323,7 @@ rpm_files() {
   done <"$BATS_TEST_TMPDIR/files")
   assert_eq "$left" ""
   [ ! -e /etc/pylock ]
+  [ ! -e /etc/apparmor.d/pylock ]
+  [ ! -e /etc/apparmor.d/local/pylock ]
   ! dpkg-query -W -f='${Status}' pylock 2>/dev/null | grep -q 'install ok installed'
 }

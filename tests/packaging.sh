@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run tests/packaging.bats (install rules, the .deb and the .rpm; see its
 # header for what needs root); record counts in build/results.packaging.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 cd "$(dirname "$0")/.."
 mkdir -p build

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Expected results for lib/version.c and lib/pep508.c, from the reference
 implementation of the packaging specifications (Debian's python3-packaging)
 and from pip itself.

@@ -4,6 +4,7 @@
 # their reports (a test's forked children included) go to files, and a binary that leaves
 # one fails, whatever its exit status and TAP lines said.  gcc's UBSan runtime ignores
 # log_path next to ASan: its reports ("runtime error:") are looked for in the output too.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 pass=0 fail=0 skip=0
 san=""

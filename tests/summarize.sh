@@ -1,5 +1,6 @@
 #!/bin/sh
 # Sum the counts each suite left in build/results.*; print the closing line.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 pass=0 fail=0 suites=0
 for f in "$@"; do

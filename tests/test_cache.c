@@ -1,6 +1,7 @@
 /* Unit tests: lib/cache.c, the linking half of lib/envgen.c, lib/verify.c —
  * trees appear whole or not at all, bad bytes never become a tree, linking
- * names conflicts, and verify names every damaged file. */
+ * names conflicts, and verify names every damaged file.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/canonjson.c — canonical JSON as securesystemslib emits it. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

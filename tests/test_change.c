@@ -1,6 +1,7 @@
 /* Unit tests: lib/change.c — generation records, which generation readers
  * see while a change is recorded, and how the next command finishes or
- * undoes it. */
+ * undoes it.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/config.c — configuration files, their precedence and their errors. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

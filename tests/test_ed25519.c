@@ -1,4 +1,5 @@
 /* Unit tests: lib/ed25519.c — keys, signatures, keyids, key files. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/error.c — the error convention. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/escape.c — the one escaping rule, for every byte and every UTF-8 edge. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/fetch.c — paths a registry may name, and deadlines. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

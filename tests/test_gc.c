@@ -1,6 +1,7 @@
 /* Unit tests: lib/gc.c — the live set from generation manifests, a whole
  * collection over a state root built by hand, orphan projects, the cache
- * lock. */
+ * lock.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,5 +1,6 @@
 /* Unit tests: lib/generations.c — numbering, switching and rollback history,
- * removal, the change lock, in-use detection through mountinfo. */
+ * removal, the change lock, in-use detection through mountinfo.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

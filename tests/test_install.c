@@ -1,5 +1,6 @@
 /* Unit tests: lib/install.c, lib/cache.c, lib/envgen.c — a wheel installed by
- * pylock is what pip installs from it. */
+ * pylock is what pip installs from it.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 /* Unit tests: lib/interp.c's check of the path an interpreter is named by —
- * what is checked must be what runs, whoever else is on the machine. */
+ * what is checked must be what runs, whoever else is on the machine.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

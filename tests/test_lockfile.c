@@ -1,4 +1,5 @@
 /* Unit tests: lib/lockfile.c — PEP 751 pylock.toml, read and written. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

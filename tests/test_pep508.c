@@ -1,6 +1,7 @@
 /* Unit tests: lib/pep508.c — requirements and markers, by hand and against
  * the tables tests/pep508_cases.py generates from packaging and pip
- * (tests/data/pep508); what pylock hands pip is read back by pip itself. */
+ * (tests/data/pep508); what pylock hands pip is read back by pip itself.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

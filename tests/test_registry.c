@@ -1,6 +1,7 @@
 /* Unit tests: lib/registry.c and lib/fetchwheel.c — the writer signs only
  * wheels a client accepts, and a client takes a wheel only signed, then
- * verified. */
+ * verified.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,6 +1,7 @@
 /* Unit tests: lib/resolve.c and lib/simpleindex.c — pip's report becomes the
  * lock only with the registry's signed sizes and hashes; pip's errors are
- * explained; index links are well-formed. */
+ * explained; index links are well-formed.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,6 +1,7 @@
 /* Unit tests: the pure parts of the run path — environment scrubbing, PATH
  * building, interpreter records, keep-alive records, overlay escaping,
- * project discovery, bounded file reads, the build-time seccomp filter. */
+ * project discovery, bounded file reads, the build-time seccomp filter.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

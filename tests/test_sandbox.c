@@ -1,6 +1,7 @@
 /* Unit tests: lib/sandbox.c's check of a mount namespace before joining it
  * and its reading of the session bus address, and lib/keepalive.c's check
- * of a holder's user namespace. */
+ * of a holder's user namespace.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

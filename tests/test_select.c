@@ -1,5 +1,6 @@
 /* Unit tests: lib/select.c and tag ranks (lib/tags.c) — what of a PEP 751 lock an
- * interpreter installs, against pypa/packaging's reference (tests/data/select). */
+ * interpreter installs, against pypa/packaging's reference (tests/data/select).
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

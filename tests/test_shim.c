@@ -1,4 +1,5 @@
 /* Unit tests: lib/shim.c — shim names and the manifest. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
 /* Unit tests: lib/state.c and the project state of lib/project.c — where
- * pylock keeps what it trusts, and who must own it. */
+ * pylock keeps what it trusts, and who must own it.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,4 +1,5 @@
 /* Unit tests: lib/truststore.c — which roots a user may trust, and where they live. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

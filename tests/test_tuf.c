@@ -1,5 +1,6 @@
 /* Unit tests: lib/tuf.c — every check of the TUF client workflow, each with
- * the metadata that passes it and the metadata that must fail it. */
+ * the metadata that passes it and the metadata that must fail it.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,5 +1,6 @@
 /* Unit tests: lib/version.c — PEP 440 versions and specifiers, against the
- * tables tests/pep508_cases.py generates from packaging (tests/data/pep508). */
+ * tables tests/pep508_cases.py generates from packaging (tests/data/pep508).
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

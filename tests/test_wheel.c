@@ -1,4 +1,5 @@
 /* Unit tests: lib/wheel.c and its parsers — what may enter an environment. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>

@@ -1,5 +1,6 @@
 /* Unit-test helper: the tab-separated tables of tests/data/ (one case a
- * line; "\t", "\n", "\r", "\0" and "\\" escaped within a field). */
+ * line; "\t", "\n", "\r", "\0" and "\\" escaped within a field).
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TEST_TSV_H
 #define PYLOCK_TEST_TSV_H
 

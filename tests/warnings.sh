@@ -3,6 +3,7 @@
 # run of the build leaves what it printed in <output>.warn (see the Makefile); a plain build
 # only stops on the warnings the Makefile lists as errors, the project's checks on all.
 # Usage: tests/warnings.sh BUILD_DIR; records counts in build/results.warnings.
+# SPDX-License-Identifier: Apache-2.0
 set -u
 cd "$(dirname "$0")/.."
 dir=${1:-build}

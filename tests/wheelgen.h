@@ -1,4 +1,5 @@
 /* Test helper: write small wheels, valid or broken in one named way. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TEST_WHEELGEN_H
 #define PYLOCK_TEST_WHEELGEN_H
 

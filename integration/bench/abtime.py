@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Interleaved timing of commands: each round runs every command once, in
 turn, so drift in machine load hits all of them alike.  Prints the median
 and mean wall time of each in ms, and its difference from the first.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """pylock benchmarks (run by integration/bench/run as an unprivileged user).
 
 startup: `pylock run python3 -c pass` against bare python, the exec+seccomp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """init benchmark: `pylock init` against `python -m venv --without-pip`, each
 into a fresh directory every round (both through the same `sh -c` wrapper),
 interleaved; the interpreter probe cache warmed first, as on any machine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shim benchmark: python3 through pylock's shim, outside a project against
 the real interpreter (goal: at most +0.2 ms), inside a project against
 `pylock run`; interleaved, run by name through PATH as a user would."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Sync benchmark (run from bench.py): a 14-wheel set from the fixtures
 (integration/fixtures/make-wheels.py) into an empty project, against pip
 installing the same wheel files, interleaved in the same run.

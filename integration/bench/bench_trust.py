@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """make bench, trust sections (called by bench.py, as an unprivileged user).
 
 registry: the full client update and signature verification of a registry

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference for `make bench`: what `pylock registry verify` does to the four
 top-level roles, done by python-securesystemslib (Debian's
 python3-securesystemslib): parse each role file, encode its `signed` in

@@ -1,5 +1,6 @@
 /* Test helper: exec a command with user namespace creation denied (EPERM)
- * by a seccomp filter, the way a container runtime's profile would. */
+ * by a seccomp filter, the way a container runtime's profile would.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <linux/sched.h>
 #include <seccomp.h>

@@ -1,6 +1,7 @@
 /* Benchmark helper: the least any sandboxing launcher must add — one more
  * exec, no_new_privs and pylock's own seccomp filter — then exec the command.
- * `make bench` reports pylock against this floor as well as bare python. */
+ * `make bench` reports pylock against this floor as well as bare python.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>

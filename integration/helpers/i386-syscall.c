@@ -10,7 +10,8 @@
  *   i386-syscall mount            mount a tmpfs (on a new directory of /tmp)
  *
  * Prints "NAME OK" or "NAME ERRNO-NAME" and exits 0; 2 on a usage error, 3
- * where there is no i386 ABI to call (not x86-64). */
+ * where there is no i386 ABI to call (not x86-64).
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>

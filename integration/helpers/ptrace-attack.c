@@ -10,7 +10,8 @@
  *                               works where the kernel allows it
  *
  * Prints one line, "attack succeeded: ..." or "denied: ERRNO (...)"; exits 0
- * when the attack succeeded, 1 when it was denied, 2 on a usage error. */
+ * when the attack succeeded, 1 when it was denied, 2 on a usage error.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -4,7 +4,8 @@
  *
  * usage: wheel-verify WHEEL...
  * Prints "files N bytes B" (regular files and their uncompressed bytes, over
- * all wheels); exits 1 naming the first wheel that fails. */
+ * all wheels); exits 1 naming the first wheel that fails.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* Print the canonical JSON of the document on stdin (for interop checks). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -5,6 +5,7 @@
 #   2. a registry written by `pylock registry` verified by securesystemslib:
 #      keyids recomputed, every signature checked over canonical `signed`.
 # Run from the top of the tree after `make`.  Speaks TAP.
+# SPDX-License-Identifier: Apache-2.0
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 py=${PYTHON:-/usr/bin/python3}

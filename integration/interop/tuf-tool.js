@@ -17,6 +17,7 @@
 //       targets at URL/targets/), anchored at ROOT.json: refresh, then
 //       getTargetInfo and downloadTarget.  Prints the top-level versions
 //       and "downloaded TARGET LENGTH".
+// SPDX-License-Identifier: Apache-2.0
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A registry server that misbehaves, on loopback only, for a bounded time.
 
 Serves files under --root like a static web server, except that a request

@@ -2,6 +2,7 @@
 # a throw-away CA, nginx on http and https, and misbehaving servers.
 # Everything lives under the directory given; nothing outside scratch is
 # written.  Source this from a .bats file (after `load helpers`).
+# SPDX-License-Identifier: Apache-2.0
 
 _nginx_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

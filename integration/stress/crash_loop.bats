@@ -5,6 +5,7 @@
 # tests/crash.bats: the lock and the environment agree, verify passes, no
 # process of pylock's is left, and after the next command no scratch and
 # no temporary file.  Prints how the kills fell (old or new state kept).
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

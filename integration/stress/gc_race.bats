@@ -4,6 +4,7 @@
 # more rounds with other locks (warm, different locks sharing wheels): every
 # sync succeeds, every project verifies, and the cache ends as exactly what
 # the kept generations' manifests name.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -1,6 +1,7 @@
 # Shared by the attack tests of issues 10 and 11 (signed_only.bats,
 # pr_runner.bats): the attacker's wheel, one-line edits of a pylock.toml,
 # digests of what must not change.
+# SPDX-License-Identifier: Apache-2.0
 
 # evil_six WHEEL OUT MARK...: WHEEL (six) repacked as OUT, the same file
 # name, its six.py appending a line to each MARK and to

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # When user namespaces are blocked, run and doctor say why and how to fix it.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 
@@ -23,7 +24,7 @@ setup() {
   run "$PL" doctor
   echo "$output"
   [ "$status" -eq 0 ]
-  assert_contains "$output" "all 8 checks passed"
+  assert_contains "$output" "all 9 checks passed"
   assert_contains "$output" "overlayfs"
 }
 

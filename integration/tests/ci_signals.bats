@@ -6,6 +6,7 @@
 # command with it; every signal is named in --json.  A real terminal (a
 # pty) for Ctrl-C, Ctrl-Z and an interactive command.  On an empty project:
 # no registry needed.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -4,6 +4,7 @@
 # as bash would, fish by asking fish, zsh by typing TAB into an interactive
 # zsh on a pseudo-terminal.  bash and fish offer exactly the options
 # `pylock CMD --help` lists.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

@@ -2,6 +2,7 @@
 # pylock-test: once
 # Configuration files (pylock-config(5)): what they change, what overrides
 # them, how mistakes are reported, and that a joining run never reads them.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

@@ -12,6 +12,7 @@
 #     leaves no scratch directory or temporary file anywhere;
 #   - the lock is the new one exactly when the kill came after the commit.
 # A longer version with random kill times is `make stress`.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

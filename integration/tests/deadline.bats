@@ -10,6 +10,7 @@
 # (a test knob that can only shorten the floor) keeps the tests short; one
 # test waits out the real 30 s floor.  Nothing here depends on the base
 # interpreter, so the file runs once.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

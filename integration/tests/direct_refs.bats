@@ -8,6 +8,7 @@
 # can write when it is merely imported; a control test shows that pip does
 # import it inside a pylock sandbox, and every attack test that no marker
 # exists afterwards and that nothing was changed.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -2,6 +2,7 @@
 # pylock-test: once
 # The documentation matches the binary: every command has a man page, and the
 # options `pylock CMD --help` lists are exactly those its man page lists.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

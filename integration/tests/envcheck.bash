@@ -2,6 +2,7 @@
 # with pylock.toml, and did a killed pylock leave anything behind?
 # Uses PROJ (the project), STATE (pylock's state root) and FIX/bare.set (what
 # the bare base interpreter has, one "name==version" a line).
+# SPDX-License-Identifier: Apache-2.0
 
 # Python: the distributions importlib sees, "name==version", sorted.
 DISTS='import importlib.metadata as m, re

@@ -7,6 +7,7 @@
 # (pylock(1) OUTPUT), and --json stays valid UTF-8 JSON that decodes back to
 # the same text.  Each output is checked byte for byte, and each attack
 # fails and changes nothing.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

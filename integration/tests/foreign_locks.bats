@@ -6,6 +6,7 @@
 # names, trusted only through a root the runner trusts; every byte still a
 # signed target.  Locks are built here from the fixture registry's wheels,
 # some repacked with other tags (multi-platform wheel lists).
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

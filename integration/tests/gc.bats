@@ -4,6 +4,7 @@
 # removes the state of projects that are gone after a grace period, and
 # takes the cache lock, so that syncs racing it never lose a tree.  Code
 # running in a sandbox can neither take that lock nor hold it against syncs.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -1,6 +1,7 @@
 # Shared by gc.bats and integration/stress/gc_race.bats: a signed registry of
 # the fixture wheels, locks made once, and what the cache and the projects'
 # manifests hold.
+# SPDX-License-Identifier: Apache-2.0
 
 # setup_file: wheels, a registry, and the locks "requests" and "idna-six"
 # resolved by pip once; "six" and "idna" are "idna-six" without the other.

@@ -1,5 +1,6 @@
 # Shared by the .bats files: paths and tiny assert helpers.
 # PYLOCK_BIN, PYLOCK_TEST_PYTHON and PYLOCK_SCRATCH come from integration/run.
+# SPDX-License-Identifier: Apache-2.0
 
 PL="$PYLOCK_BIN/pylock"
 PY="$PYLOCK_TEST_PYTHON"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # pylock init: a valid PEP 751 file, the first empty generation, idempotence.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

@@ -5,6 +5,7 @@
 # inside the environment; pylock ci on a fresh checkout; a wheel tampered
 # after locking; SIGKILL at any point of a sync; concurrent installs; runs
 # during a sync; a full disk; PEP 751 locks written by other tools.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

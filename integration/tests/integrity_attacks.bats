@@ -12,6 +12,7 @@
 # `verify`, the user's files.  "Once a hole" marks attacks that succeeded
 # before the fix beside them.  crash.bats, repair.bats and trust_boundary.bats
 # cover the plain kills, corruption and writes into the state.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

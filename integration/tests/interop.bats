@@ -6,6 +6,7 @@
 # written by `pylock registry init/add/sign` and served by nginx verify in
 # tuf-js's Updater.  Each direction also has a tampered case, so a
 # verifier that accepts anything fails here.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # The keep-alive holder: later runs join the first run's namespaces.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # pylock-test: once
 # Signing keys: generation, file modes, key ids.
+# SPDX-License-Identifier: Apache-2.0
 
 load helpers
 

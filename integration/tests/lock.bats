@@ -3,6 +3,7 @@
 # against an index made only of the registry's verified metadata; the lock
 # (PEP 751) records the registry's signed sizes and hashes, is rewritten only
 # when it changes, and --check tells a stale lock apart.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -2,6 +2,7 @@
 # Names as users type them (issue 13): every spelling PEP 503 treats as the
 # same project installs it, on each base (Debian's pip 23.0 once discarded
 # a wheel whose METADATA spelled its name otherwise than its file name).
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

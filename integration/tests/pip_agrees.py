@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Run inside `pylock run`: do pip list, pip show -f and pip check see
 exactly what pylock.toml locks?
 

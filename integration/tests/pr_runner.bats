@@ -14,6 +14,7 @@
 # six and idna; B, the attacker's, signs a six of the same file name whose
 # six.py writes a marker when imported.  Each test is a fresh runner: a state
 # root and a trust store of its own under the home, and a fresh checkout.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

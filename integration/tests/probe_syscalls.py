@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Try each call the sandbox must deny; print 'name errno-name' per line.
 Run inside `pylock run`.  x86_64 syscall numbers."""
 import ctypes, errno, os, sys

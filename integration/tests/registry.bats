@@ -7,6 +7,7 @@
 # drops, and malicious wheels are each rejected with one clear error, and
 # nothing is trusted from them.  Nothing here depends on the base
 # interpreter, so the file runs once.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

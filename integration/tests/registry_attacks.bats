@@ -7,6 +7,7 @@
 # published; a client refuses an oversized targets.json before parsing it,
 # in bounded time and memory.  Each attack asserts that it failed and that
 # nothing changed: the registry byte for byte, and what a link pointed at.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

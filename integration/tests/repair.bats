@@ -3,6 +3,7 @@
 # generation or the `current` link is found and repaired, never spread to
 # another project; every hint pylock prints about it names a command that
 # then succeeds (each hint is run here).
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # pylock run: what the command sees inside the project's environment.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -12,6 +12,7 @@
 # integration/setup-root.sh, acted as through sudo) plants projects.
 # trust_boundary.bats covers pylock's own state, cache, keep-alive and .git.
 # "Once a hole" marks attacks that succeeded before the fix beside them.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -10,6 +10,7 @@
 # registry (none can know the base) and is refused by the installer.  A
 # wheel's .pth file is named by `registry add`, by `pylock list` and, once,
 # by `pylock install`.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # The python3/pip shims: project-aware inside a project, invisible outside.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

@@ -14,6 +14,7 @@
 # from B, which puts the attacker's six in the cache.
 # Direct references (requirements naming a URL, path or VCS) are attacked in
 # direct_refs.bats; the forms it leaves out are here.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

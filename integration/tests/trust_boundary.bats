@@ -11,6 +11,7 @@
 # may write) and pylock's state in its default place, ~/.local/state/pylock.
 # Comments that say "once a hole" mark attacks that succeeded against the
 # first design of the state root and were closed since.
+# SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers

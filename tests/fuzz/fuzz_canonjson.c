@@ -1,5 +1,6 @@
 /* libFuzzer target: strict JSON parsing and canonical emission (lib/canonjson.c), the bytes
- * every TUF signature covers. */
+ * every TUF signature covers.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* libFuzzer target: configuration files (lib/config.c), read from /etc/pylock and the
- * user's ~/.config/pylock. */
+ * user's ~/.config/pylock.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* libFuzzer target: the escaping rule (lib/escape.c) — its output is always safe to print. */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* libFuzzer target: wheel filenames, tag compatibility and member names
- * (lib/tags.c, lib/archive_path.c). */
+ * (lib/tags.c, lib/archive_path.c).
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * entry_points.txt (console and GUI scripts), #!python shebangs, RECORD rewritten as pip
  * writes it, into a fresh tree.  Byte-code compiling (a child process) is left out.  Whatever
  * is installed must be plain files and directories inside the tree, none writable by others
- * or set-id.  Input: see wheel_input.h. */
+ * or set-id.  Input: see wheel_input.h.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <ftw.h>
 #include <locale.h>

@@ -1,7 +1,8 @@
 /* libFuzzer target: PEP 751 lock files (lib/lockfile.c over lib/toml.c), as a pull request
  * or another tool may write them.  What parses must write, re-parse and write again to the
  * same bytes, and select (lib/select.c) for one interpreter: only listed wheels, or a refusal
- * that says why. */
+ * that says why.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* libFuzzer target: METADATA and WHEEL parsing (lib/metadata.c). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

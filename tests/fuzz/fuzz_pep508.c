@@ -1,6 +1,7 @@
 /* libFuzzer target: requirement strings, markers and versions (lib/pep508.c,
  * lib/version.c): parse, evaluate against a fixed interpreter, and check that
- * what pylock would hand pip reads back as the same requirement. */
+ * what pylock would hand pip reads back as the same requirement.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* libFuzzer target: RECORD parsing (lib/record.c). */
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

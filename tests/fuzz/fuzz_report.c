@@ -1,7 +1,8 @@
 /* libFuzzer target: pip's installation report (pl_resolve_parse_report) and pip's output on
  * failure (pl_resolve_pip_error), both written by a pip that ran over a hostile registry's
  * metadata.  Input: the signed targets, one "NAME LENGTH SHA256" line each, an empty line,
- * then the report's JSON.  Whatever is accepted must be a signed target with its hash. */
+ * then the report's JSON.  Whatever is accepted must be a signed target with its hash.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* libFuzzer target: parse; if it parses, write, re-parse and compare, and
- * check that writing is idempotent.  make fuzz-toml */
+ * check that writing is idempotent.  make fuzz-toml
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

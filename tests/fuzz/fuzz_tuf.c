@@ -12,7 +12,8 @@
  * A document whose "signatures" is an array of the strings "1" and "2" (or empty, meaning
  * "1") gets its "signed" signed by the harness's key 1 and 2 in that order (seeds and the
  * dictionary know their keyids); any other document is written as it is.  Snapshot and
- * targets are also written as VERSION.NAME.json, for consistent snapshots. */
+ * targets are also written as VERSION.NAME.json, for consistent snapshots.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -2,7 +2,8 @@
  * lib/record.c, lib/metadata.c): entry names and types, duplicates, layout, RECORD against
  * every member, WHEEL and METADATA against the filename, size and ratio limits, and the
  * sink's view of the second pass.  Input: see wheel_input.h; a leading '!' on the filename
- * line selects tiny limits. */
+ * line selects tiny limits.
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <locale.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the fuzz targets' seeds (tests/fuzz/seeds/<target>/) from real files.
 
     tests/fuzz/make-seeds.py [PYLOCK] [PYTHON]

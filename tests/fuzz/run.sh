@@ -14,6 +14,7 @@
 # SIGTERM or SIGINT stops the current run cleanly (its time and executions are counted).
 # DIR/SUMMARY.md is rewritten after every run: executions, coverage (libFuzzer's cov: edges
 # and ft: features), corpus size and crashes per target.
+# SPDX-License-Identifier: Apache-2.0
 set -uo pipefail
 
 budget=20 out=build/fuzz/campaign resume=0

@@ -7,7 +7,8 @@
  * content is exactly "@RECORD@" gets a RECORD listing every other file with its real sha256
  * and size, so that mutations reach the checks past RECORD.  Header-only: each target is
  * one program.  Call setlocale(LC_CTYPE, "C.UTF-8") first: the writer needs it to store
- * UTF-8 names. */
+ * UTF-8 names.
+ * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_FUZZ_WHEEL_INPUT_H
 #define PYLOCK_FUZZ_WHEEL_INPUT_H
 

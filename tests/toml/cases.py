@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """pylock TOML conformance cases, section by section of the TOML 1.0 spec.
 
   cases.py gen            write valid/NAME.toml + NAME.json (expected toml-test

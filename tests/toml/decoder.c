@@ -1,6 +1,7 @@
 /* toml-test decoder: TOML on stdin, the toml-test JSON of it on stdout.
  * Exit 1 (message on stderr) when the document is rejected.
- *   toml-test -- build/toml-decoder */
+ *   toml-test -- build/toml-decoder
+ * SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
 
