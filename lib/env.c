@@ -1004,7 +1004,6 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &own, err);
     pl_cache_tree_release(&tree);
     if (r < 0) goto out;
-    res->files += st.hardlinked + st.reflinked + st.copied;
     build += b - a;
     link += now_ms() - b;
   }
@@ -1019,6 +1018,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   if (merge_own_files(&gm.files, &own, err) < 0 ||
       pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
     goto out;
+  res->files = gm.files.n; /* every file of it, as pylock verify counts them */
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;
