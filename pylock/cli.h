@@ -49,6 +49,8 @@ char *pl_cli_join(char *const *v, size_t n, const char *sep);
 int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
 /* True if argv[i] is -h/--help. */
 bool pl_cli_is_help(const char *arg);
+/* bytes as "12.3 MiB" into buf. */
+void pl_cli_bytes(unsigned long long bytes, char *buf, size_t cap);
 /* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
@@ -67,6 +69,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \
   X(gc, "remove unused generations and cache entries")                                             \
+  X(cache, "print where the shared cache is, or empty it")                                         \
   X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \

@@ -7,14 +7,17 @@
  * all.  A message is one line: the '\n' that ends it is the only one printed
  * raw, so outside text can never begin a line of its own. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "escape.h"
+#include "state.h"
 
 /* Write s[0, len) on f in mode, unit by unit (no allocation, nothing cut). */
 static void put_escaped(FILE *f, enum pl_escape_mode mode, const char *s, size_t len) {
@@ -70,7 +73,32 @@ void pl_cli_line(FILE *f, const char *fmt, ...) {
   msg_close(&g);
 }
 
+/* Does s name a path in the shared cache (STATE/cache), by the state
+ * root's location as configured or as it resolves? */
+static bool names_cache(const char *s) {
+  cleanup_free char *root = NULL;
+  pl_error_t ignored = NULL;
+  if (s == NULL || pl_state_location(&root, &ignored) < 0) {
+    pl_error_free(&ignored);
+    return false;
+  }
+  char real[PATH_MAX], want[PATH_MAX + 16];
+  const char *roots[] = {root, realpath(root, real) ? real : NULL};
+  for (size_t i = 0; i < 2; i++) {
+    if (roots[i] == NULL) continue;
+    snprintf(want, sizeof want, "%s/%s/", roots[i], PL_STATE_CACHE);
+    if (strstr(s, want)) return true;
+  }
+  return false;
+}
+
 int pl_cli_report(const char *cmd, pl_error_t *err) {
+  /* The cache is sealed read-only: a permission error in it is most often
+   * someone's attempt to change or remove it by hand. */
+  if (err && *err && (*err)->hint == NULL &&
+      ((*err)->errnum == EACCES || (*err)->errnum == EPERM || (*err)->errnum == EROFS) &&
+      names_cache((*err)->msg))
+    pl_error_set_hint(err, "the cache is sealed read-only; to empty it: pylock cache clean");
   const char *red = pl_cli.color ? "\033[1;31m" : "", *reset = pl_cli.color ? "\033[0m" : "";
   char *s = pl_error_string(err ? *err : NULL);
   struct msg g;
@@ -162,6 +190,17 @@ char *pl_cli_join(char *const *v, size_t n, const char *sep) {
 
 bool pl_cli_is_help(const char *arg) {
   return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
+}
+
+void pl_cli_bytes(unsigned long long bytes, char *buf, size_t cap) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)bytes;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
