@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "file.h"
 #include "generations.h"
+#include "interrupt.h"
 #include "manifest.h"
 #include "project.h"
 
@@ -67,7 +68,7 @@ static int range_lock(int fd, short type, off_t start, off_t len, bool wait) {
   for (;;) {
     if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
     if (errno == EACCES) errno = EAGAIN;
-    if (errno != EINTR || !wait) return -1;
+    if (errno != EINTR || !wait || pl_interrupted()) return -1; /* Ctrl-C: stop waiting */
   }
 }
 

@@ -31,6 +31,19 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 int pl_cli_bad_option(const char *cmd, char **argv);
 /* Progress/info line on stderr unless -q (one line: a '\n' in it is escaped). */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Hook lib/log.h up after the global options: -v/-vv detail on stderr, and
+ * a status line (a spinner with the step and elapsed time, or [i/n] per
+ * wheel) when stderr is a terminal, unless -q or TERM=dumb. */
+void pl_cli_log_setup(void);
+/* Take the status line off the terminal (before exiting, say). */
+void pl_cli_status_clear(void);
+/* For the commands that change a project (lock, install, remove, sync):
+ * the first SIGINT, SIGTERM or SIGHUP is noted (lib/interrupt.h), so that
+ * the change stops cleanly, ends its children and leaves nothing behind; a
+ * second one ends pylock at once. */
+void pl_cli_catch_interrupts(void);
+/* 128 + the signal noted (130 for Ctrl-C), or -1 when none was. */
+int pl_cli_interrupted_status(void);
 /* Progress callback for lib/env: one line on stderr unless -q. */
 void pl_cli_progress(void *ctx, const char *msg);
 /* A JSON string literal of s on f: valid UTF-8, every control, C1 and bidi
