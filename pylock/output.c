@@ -293,11 +293,12 @@ static size_t columns(int fd) {
   return ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20 ? ws.ws_col : 80;
 }
 
-/* "⠋ resolving 2 requirement(s) against URL (3.4 s)" or "[2/6] fetching X"
- * in place, cut to the terminal's width, escaped like every line. */
+/* "| resolving 2 requirement(s) against URL (3.4 s)" or "[2/6] getting X
+ * (0.1 s)" in place, escaped like every line, its text cut (never the
+ * count or the time) to fit the terminal's width. */
 static void status_draw(void) {
   static const char *const frames[] = {"|", "/", "-", "\\"};
-  char line[1024], *text = NULL;
+  char head[32], tail[32], *text = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
   if (m == NULL) return;
@@ -306,20 +307,28 @@ static void status_draw(void) {
     free(text);
     return;
   }
-  int w;
   if (status.total)
-    w = snprintf(line, sizeof line, "\r\033[K[%zu/%zu] %s (%.1f s)", status.done, status.total,
-                 text, since(&status.began));
+    snprintf(head, sizeof head, "[%zu/%zu] ", status.done, status.total);
   else
-    w = snprintf(line, sizeof line, "\r\033[K%s %s (%.1f s)", frames[status.frame++ % 4], text,
-                 since(&status.began));
+    snprintf(head, sizeof head, "%s ", frames[status.frame++ % 4]);
+  snprintf(tail, sizeof tail, " (%.1f s)", since(&status.began));
+  size_t cols = columns(log_fd), fixed = strlen(head) + strlen(tail) + 1;
+  size_t room = cols > fixed + 3 ? cols - fixed : 3;
+  /* Escaped text is ASCII but for UTF-8 letters, each a column or less
+   * wide than its bytes: cut on a character's first byte. */
+  if (len > room) {
+    len = room - 3;
+    while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+      len--;
+    memcpy(text + len, "...", 4);
+    len += 3;
+  }
+  char *line = NULL;
+  int w = asprintf(&line, "\r\033[K%s%.*s%s", head, (int)len, text, tail);
   free(text);
   if (w < 0) return;
-  size_t n = (size_t)w < sizeof line ? (size_t)w : sizeof line - 1, cols = columns(log_fd);
-  /* 4 bytes of "\r\033[K" take no column; the text is ASCII once escaped
-   * but for UTF-8 letters, which only make it shorter than cut. */
-  if (n > cols + 4 - 1) n = cols + 4 - 1;
-  put_fd(log_fd, line, n);
+  put_fd(log_fd, line, (size_t)w);
+  free(line);
   status.drawn = true;
   clock_gettime(CLOCK_MONOTONIC, &status.drawn_at);
 }
