@@ -7,6 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load "$PYLOCK_SCRATCH/lib/nginx"
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -32,6 +33,7 @@ setup() {
 }
 
 teardown() {
+  badserver_stop
   local p
   for p in "${BG[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null || true; done
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
@@ -119,7 +121,8 @@ if mode == "pty":  # run on a terminal; collect everything it writes
         out += chunk
     _, status = os.waitpid(pid, 0)
     res = {"status": os.waitstatus_to_exitcode(status), "output": out.decode(errors="replace")}
-else:  # "pip": interrupt while pip resolves; "paused": once stopped at its step
+else:  # "pip": interrupt while pip resolves; "paused": once stopped at its step;
+       # "after": a few seconds in
     p = subprocess.Popen(args, stderr=subprocess.PIPE, start_new_session=True)
     seen, t0 = [], time.time()
     while time.time() - t0 < 60:
@@ -127,7 +130,9 @@ else:  # "pip": interrupt while pip resolves; "paused": once stopped at its step
             seen = [c for c in tree(p.pid) if " -m pip install " in cmdline(c)]
             if seen:
                 break
-        elif state(p.pid) == "T":
+        elif mode == "paused" and state(p.pid) == "T":
+            break
+        elif mode == "after" and time.time() - t0 > 3:
             break
         if p.poll() is not None:
             break
@@ -136,12 +141,14 @@ else:  # "pip": interrupt while pip resolves; "paused": once stopped at its step
     os.killpg(p.pid, signal.SIGINT)
     if mode == "paused":
         os.killpg(p.pid, signal.SIGCONT)
+    t_int = time.time()
     _, err = p.communicate(timeout=60)
     t1 = time.time()
+    res_took = t1 - t_int
     while time.time() - t1 < 5 and any(alive(c) for c in below):
         time.sleep(0.05)
     res = {"status": p.returncode, "stderr": err.decode(errors="replace"),
-           "pip_seen": len(seen), "below": len(below),
+           "pip_seen": len(seen), "below": len(below), "took": round(res_took, 1),
            "left": [cmdline(c) for c in below if alive(c)]}
 print(json.dumps(res))
 PY
@@ -271,6 +278,18 @@ field() {
   [ -z "$(find "$(state_dir)/generations" -maxdepth 1 -name '.*')" ]
   run "$PL" -q -C "$PROJ" sync
   [ "$status" -eq 0 ]
+}
+
+@test "Ctrl-C while a download stalls: pylock stops at once, not at the stall timeout, 130" {
+  badserver_start stall "$FIX/reg" "six-1.16.0-py3-none-any.whl"
+  "$PL" -q init --python "$PY" --registry "$BAD_URL" --root "$FIX/trusted-root.json" "$PROJ"
+  before=$(snapshot)
+  drive after "$PL" -C "$PROJ" install six
+  assert_eq "$(field status)" 130
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 3 else 1)' "$(field took)" ||
+    { echo "took $(field took) s after Ctrl-C"; return 1; }
+  assert_contains "$(field stderr)" "interrupted (Ctrl-C)"
+  assert_eq "$(snapshot)" "$before"
 }
 
 @test "the README's tour works when pasted" {
