@@ -60,7 +60,7 @@ _pylock_trusted() {
 
 _pylock() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="init lock install remove sync run ci shell list info verify rollback gc shim doctor registry key trust"
+  local commands="init lock install remove sync run ci shell list info verify rollback gc cache shim doctor registry key trust"
   local i=1 cmd="" project=""
   # Global options come before the command; -C takes an argument.
   while ((i < COMP_CWORD)); do
@@ -96,9 +96,10 @@ _pylock() {
 
   local cmd_at=$i sub="" opts="-h --help"
   case $cmd in
-  registry | key | trust | shim)
-    if ((COMP_CWORD == cmd_at + 1)); then
+  registry | key | trust | shim | cache)
+    if ((COMP_CWORD == cmd_at + 1)) && [[ $cmd != cache || $cur != -* ]]; then
       case $cmd in
+      cache) COMPREPLY=($(compgen -W "dir clean" -- "$cur")) ;;
       shim) COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
       registry) COMPREPLY=($(compgen -W "init add sign verify" -- "$cur")) ;;
       key) COMPREPLY=($(compgen -W "generate show" -- "$cur")) ;;
@@ -181,6 +182,7 @@ _pylock() {
   shell) opts="$sandbox -h --help" ;;
   list) opts="--json -h --help" ;;
   gc) opts="--orphans-after --wait -h --help" ;;
+  cache) [[ $sub == dir ]] && opts="-h --help" || opts="--wait -h --help" ;;
   info)
     opts="--json -h --help"
     words="project state generation layer python version prefix state-root cache sandbox"

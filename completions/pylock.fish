@@ -123,6 +123,7 @@ complete -c pylock -n 'not __pylock_command' -a info -d 'Where the environment l
 complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
 complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
 complete -c pylock -n 'not __pylock_command' -a gc -d 'Remove unused generations and cache entries'
+complete -c pylock -n 'not __pylock_command' -a cache -d 'Print where the shared cache is, or empty it'
 complete -c pylock -n 'not __pylock_command' -a shim -d 'Install or remove the python3/pip shims'
 complete -c pylock -n 'not __pylock_command' -a doctor -d 'Check that this machine can run pylock'
 complete -c pylock -n 'not __pylock_command' -a registry -d 'Create, extend, re-sign, verify a registry'
@@ -159,6 +160,8 @@ complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-
 complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
 complete -c pylock -n '__pylock_using gc' -l orphans-after -x -d 'Remove orphan projects after DAYS days (0: now)'
 complete -c pylock -n '__pylock_using gc' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
+complete -c pylock -n '__pylock_needs_sub cache' -a 'dir clean'
+complete -c pylock -n '__pylock_needs_sub cache; or __pylock_using cache clean' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
 complete -c pylock -n '__pylock_using info' -l json -d 'One JSON object with every key'
 complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox' -d 'Key'
 

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "interrupt.h"
+#include "log.h"
 #include "harden.h"
 
 extern char **environ;
@@ -93,34 +95,57 @@ static double now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Read the child's output until EOF, the deadline or too much of it. */
+#define TICK_MS 100 /* how often a wait lets a progress spinner turn */
+
+/* Read the child's output until EOF, the deadline, too much of it, or an
+ * interruption (interrupt.h): signals are blocked but while ppoll waits,
+ * so one that comes between the check and the wait still wakes it. */
 static int collect(const struct pl_child_opts *o, int fd, char *buf, size_t *len, pl_error_t *err) {
   double deadline = o->timeout_s > 0 ? now_s() + o->timeout_s : 0;
   size_t cap = o->output_max;
+  sigset_t block, open;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
+  sigprocmask(SIG_BLOCK, &block, &open);
+  int rc = 0;
   for (;;) {
-    int wait_ms = -1;
+    if ((rc = pl_interrupt_check(err)) < 0) break;
+    int wait_ms = pl_progress_on() ? TICK_MS : -1;
     if (deadline > 0) {
       double left = deadline - now_s();
-      if (left <= 0)
-        return pl_fail(err, ETIMEDOUT, "%s did not finish within %d s", o->argv[0], o->timeout_s);
-      wait_ms = (int)(left * 1000) + 1;
+      if (left <= 0) {
+        rc = pl_fail(err, ETIMEDOUT, "%s did not finish within %d s", o->argv[0], o->timeout_s);
+        break;
+      }
+      if (wait_ms < 0 || left * 1000 < wait_ms) wait_ms = (int)(left * 1000) + 1;
     }
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int pr = poll(&pfd, 1, wait_ms);
+    struct timespec ts = {.tv_sec = wait_ms / 1000, .tv_nsec = (wait_ms % 1000) * 1000000L};
+    int pr = ppoll(&pfd, 1, wait_ms < 0 ? NULL : &ts, &open);
     if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) return pl_fail(err, errno, "poll");
+    if (pr < 0) {
+      rc = pl_fail(err, errno, "poll");
+      break;
+    }
+    pl_progress_tick();
     if (pr == 0) continue;
     if (*len == cap) {
-      if (!o->keep_tail)
-        return pl_fail(err, EFBIG, "%s printed more than %zu bytes", o->argv[0], cap);
+      if (!o->keep_tail) {
+        rc = pl_fail(err, EFBIG, "%s printed more than %zu bytes", o->argv[0], cap);
+        break;
+      }
       memmove(buf, buf + cap / 2, cap - cap / 2); /* keep the newest half: errors come last */
       *len = cap - cap / 2;
     }
     ssize_t n = read(fd, buf + *len, cap - *len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return 0;
+    if (n <= 0) break;
     *len += (size_t)n;
   }
+  sigprocmask(SIG_SETMASK, &open, NULL);
+  return rc;
 }
 
 int pl_child_run(const struct pl_child_opts *o, struct pl_child_result *r, pl_error_t *err) {

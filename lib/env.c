@@ -34,6 +34,8 @@
 #include "paths.h"
 #include "generations.h"
 #include "install.h"
+#include "interrupt.h"
+#include "log.h"
 #include "metadata.h"
 #include "pause.h"
 #include "pep508.h"
@@ -529,6 +531,25 @@ static int runner_root(struct pl_env *e, char **root, pl_error_t *err) {
                       registry_of(e));
 }
 
+/* -v: the registry's verified metadata, role by role. */
+static void log_registry(const struct pl_env *e, const char *root) {
+  if (!pl_log_on(PL_LOG_VERBOSE)) return;
+  char line[512] = "", when[32];
+  size_t at = 0;
+  for (int r = 0; r < PL_TUF_NROLES; r++) {
+    int64_t version = 0;
+    time_t exp = 0;
+    pl_tuf_role_info(e->tuf, (enum pl_tuf_role)r, &version, &exp);
+    strftime(when, sizeof when, "%Y-%m-%d", gmtime(&exp));
+    int w = snprintf(line + at, sizeof line - at, "%s%s v%lld (expires %s)", r ? ", " : "",
+                     pl_tuf_role_names[r], (long long)version, when);
+    if (w < 0 || (size_t)w >= sizeof line - at) break;
+    at += (size_t)w;
+  }
+  pl_log(PL_LOG_VERBOSE, "registry %s%s, anchored to %s: %s; %zu signed targets", registry_of(e),
+         e->offline ? " (offline: as last verified)" : "", root, line, pl_tuf_target_count(e->tuf));
+}
+
 int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   if (e->tuf) return 0;
   /* Another tool's lock names its registry in its packages' index. */
@@ -586,7 +607,11 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
                              .ca_bundle = ca,
                              .offline = e->offline};
   if (!e->offline) say(e, "pylock: updating signed metadata of %s", registry_of(e));
-  if (pl_tuf_update(&o, &e->tuf, err) < 0) return -1;
+  pl_progress_begin("updating signed metadata of %s", registry_of(e));
+  int r = pl_tuf_update(&o, &e->tuf, err);
+  pl_progress_end();
+  if (r < 0) return -1;
+  log_registry(e, root);
   if (e->offline) {
     char when[32];
     time_t exp = pl_tuf_expires(e->tuf);
@@ -654,9 +679,11 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
                                .nrequirements = e->lf.nrequested,
                                .registry_pip = pip && strcmp(pip, "registry") == 0};
   say(e, "pylock: resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
+  pl_progress_begin("resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
+  pl_progress_end();
   /* pip says "No space left" in its own words: judge by the space left. */
   struct statvfs vfs;
   if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||
@@ -926,6 +953,9 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
   if (!same)
     return pl_fail(err, PL_REFUSED, "%s is not a wheel of %s %s, as %s says", w->name, p->name,
                    p->version, PL_LOCK_FILE);
+  pl_log(PL_LOG_VERBOSE, "%s %s: %s is a target %s signs: %llu bytes, sha256 %s, as %s locks it",
+         p->name, p->version, w->name, e->lf.registry, (unsigned long long)t->length, t->sha256,
+         PL_LOCK_FILE);
   return 0;
 }
 
@@ -1167,10 +1197,15 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
   double t0 = now_ms();
-  for (size_t i = 0; i < e->lf.npackages; i++)
-    if (chosen_wheel(e, i) &&
-        ensure_cached_wheel(e, &c, chosen_wheel(e, i), &res->fetched, err) < 0)
+  pl_progress_begin("getting the wheels");
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w == NULL) continue; /* not selected for this interpreter */
+    pl_progress_item(i + 1, e->lf.npackages, "getting %s", w->name);
+    if (pl_interrupt_check(err) < 0 || ensure_cached_wheel(e, &c, w, &res->fetched, err) < 0)
       goto out;
+  }
+  pl_progress_end();
   double t1 = now_ms();
   res->ms_fetch = t1 - t0;
   pl_pause("fetched");
@@ -1191,6 +1226,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     struct pl_cache_tree tree = {.fd = -1};
     double a = now_ms();
+    pl_progress_item(i + 1, e->lf.npackages, "unpacking and compiling %s %s", p->name, p->version);
+    if (pl_interrupt_check(err) < 0) goto out;
     if (sound_tree(e, &c, p, w, full, &tree, res, err) < 0) {
       pl_error_wrap(err, "%s %s", p->name, p->version);
       goto out;
@@ -1199,7 +1236,17 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
       res->built++;
       say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
           (unsigned long long)tree.files);
+      pl_log(PL_LOG_VERBOSE,
+             "%s %s: %s checked: zip entries safe (no absolute or .. paths, links, devices or "
+             "duplicates; sizes bounded), every file as RECORD lists it and nothing unlisted, "
+             "WHEEL and METADATA match its name, tags fit the base; unpacked and byte-compiled "
+             "into cache tree %s",
+             p->name, p->version, w->name, tree.key);
       pl_pause("unpacked");
+    } else {
+      pl_log(PL_LOG_VERBOSE, "%s %s: cache tree %s, checked when it was built; %s", p->name,
+             p->version, tree.key,
+             full ? "every byte hashed against its manifest" : "unchanged since it was sealed");
     }
     double b = now_ms();
     struct pl_link_stats st = {0};
@@ -1210,10 +1257,10 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &own, err);
     pl_cache_tree_release(&tree);
     if (r < 0) goto out;
-    res->files += st.hardlinked + st.reflinked + st.copied;
     build += b - a;
     link += now_ms() - b;
   }
+  pl_progress_end();
   res->ms_build = build;
   res->ms_link = link;
   pl_pause("linked");
@@ -1225,6 +1272,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   if (merge_own_files(&gm.files, &own, err) < 0 ||
       pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
     goto out;
+  res->files = gm.files.n; /* every file of it, as pylock verify counts them */
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;
@@ -1236,6 +1284,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   *out = n;
   rc = 0;
 out:
+  pl_progress_end();
   if (tmpname[0]) pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, NULL);
   if (rc < 0 && err && *err && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT))
     pl_error_set_hint(err,

@@ -114,7 +114,7 @@ struct pl_sync_result {
   bool unchanged;      /* the current generation already matched */
   size_t packages, fetched, built;
   size_t repaired; /* damaged things found and rebuilt: a generation, trees, wheels */
-  uint64_t files;
+  uint64_t files;  /* of the new generation, counted as pylock verify counts them */
   double ms_fetch, ms_build, ms_link;
 };
 

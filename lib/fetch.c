@@ -14,6 +14,8 @@
 
 #include "cleanup.h"
 #include "dyn_curl.h"
+#include "interrupt.h"
+#include "log.h"
 #include "pylock_version.h"
 
 struct pl_fetcher {
@@ -180,6 +182,15 @@ static char *url_join(const char *base, const char *rel) {
   return u;
 }
 
+/* CURLOPT_XFERINFOFUNCTION: a Ctrl-C (interrupt.h) ends the transfer, and
+ * a status line may turn meanwhile. */
+static int http_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow) {
+  (void)p, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  pl_progress_tick();
+  return pl_interrupted() ? 1 : 0;
+}
+
 static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
                       void *ctx, pl_error_t *err) {
   cleanup_free char *url = url_join(f->url, rel);
@@ -223,10 +234,14 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   curl_easy_setopt(c, CURLOPT_USERAGENT, "pylock/" PYLOCK_VERSION);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (h.sink_failed) return -1;
+  if (rc == CURLE_ABORTED_BY_CALLBACK && pl_interrupt_check(err) < 0)
+    return pl_error_wrap(err, "%s", url);
   if (h.too_big || rc == CURLE_FILESIZE_EXCEEDED)
     return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", url,
                    (unsigned long long)max);

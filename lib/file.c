@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pwd.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <limits.h>
@@ -212,7 +214,31 @@ int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err) {
 
 #define REMOVE_DEPTH_MAX 256
 
-static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
+/* Where a directory lives: its file system, and (statx, Linux 5.8+) its mount. */
+struct fs_id {
+  uint64_t dev, mnt;
+  bool has_mnt;
+};
+
+static int fs_id_of(int fd, struct fs_id *id) {
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0) return -1;
+  id->dev = ((uint64_t)sx.stx_dev_major << 32) | sx.stx_dev_minor;
+  id->has_mnt = (sx.stx_mask & STATX_MNT_ID) != 0;
+  id->mnt = id->has_mnt ? sx.stx_mnt_id : 0;
+  return 0;
+}
+
+/* Is the directory open at fd on the mount `within` names? */
+static bool same_mount(int fd, const struct fs_id *within) {
+  struct fs_id here;
+  if (fs_id_of(fd, &here) < 0) return false;
+  return here.dev == within->dev && (!within->has_mnt || !here.has_mnt || here.mnt == within->mnt);
+}
+
+/* rm -rf dirfd/name; `within` (may be NULL) is the mount it must not leave. */
+static int remove_at(int dirfd, const char *name, int depth, const struct fs_id *within,
+                     pl_error_t *err) {
   if (depth > REMOVE_DEPTH_MAX) return pl_fail(err, ELOOP, "remove %s: too deep", name);
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
@@ -222,6 +248,12 @@ static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
       return 0;
     }
     return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", name);
+  }
+  /* A mount inside (a bind mount of some other directory, even of the same
+   * file system): what is in it is not ours to remove. */
+  if (within && !same_mount(fd, within)) {
+    close(fd);
+    return pl_fail(err, EXDEV, "%s is a mount point: not removed, nor anything in it", name);
   }
   /* Sealed trees and generations are 0555: make them writable to empty them. */
   struct stat st;
@@ -239,7 +271,7 @@ static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
   while ((errno = 0, e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
-      if (remove_at(fd, e->d_name, depth + 1, err) < 0) return -1;
+      if (remove_at(fd, e->d_name, depth + 1, within, err) < 0) return -1;
     } else if (unlinkat(fd, e->d_name, 0) < 0 && errno != ENOENT) {
       return pl_fail(err, errno, "remove %s/%s", name, e->d_name);
     }
@@ -251,7 +283,13 @@ static int remove_at(int dirfd, const char *name, int depth, pl_error_t *err) {
 }
 
 int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err) {
-  return remove_at(dirfd, name, 0, err);
+  return remove_at(dirfd, name, 0, NULL, err);
+}
+
+int pl_remove_tree_within_at(int dirfd, const char *name, pl_error_t *err) {
+  struct fs_id within;
+  if (fs_id_of(dirfd, &within) < 0) return pl_fail(err, errno, "stat the directory of %s", name);
+  return remove_at(dirfd, name, 0, &within, err);
 }
 
 void pl_owner_name(uid_t uid, char *buf, size_t n) {

@@ -51,6 +51,10 @@ int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err);
 /* rm -rf dirfd/name without following symlinks, making read-only
  * directories writable first (sealed cache trees, generations). */
 int pl_remove_tree_at(int dirfd, const char *name, pl_error_t *err);
+/* The same, never leaving dirfd's mount: a directory on another (a bind
+ * mount, even of the same file system) is refused with EXDEV, nothing in it
+ * touched.  For trees someone else may have put a mount in. */
+int pl_remove_tree_within_at(int dirfd, const char *name, pl_error_t *err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int pl_write_all(int fd, const void *buf, size_t len);

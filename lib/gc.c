@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "file.h"
 #include "generations.h"
+#include "interrupt.h"
 #include "manifest.h"
 #include "project.h"
 
@@ -68,7 +69,7 @@ static int range_lock(int fd, short type, off_t start, off_t len, bool wait) {
   for (;;) {
     if (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return 0;
     if (errno == EACCES) errno = EAGAIN;
-    if (errno != EINTR || !wait) return -1;
+    if (errno != EINTR || !wait || pl_interrupted()) return -1; /* Ctrl-C: stop waiting */
   }
 }
 
@@ -184,11 +185,13 @@ static int take_exclusive(const struct pl_state *s, const struct pl_gc_opts *o, 
   size_t n = r == 0 ? count_holders(fd) : 0;
   close(fd);
   if (r < 0) return pl_fail(err, e, "lock %s/%s/%s", s->path, PL_STATE_CACHE, PL_GC_CACHE_LOCK);
-  return pl_fail_hint(err, -EBUSY,
-                      "run it again when they are done, or wait longer: pylock gc --wait SECONDS",
-                      "the shared cache is still in use (%zu sync(s) or another gc) after %u s; "
-                      "nothing was removed from it",
-                      n, o->wait_seconds);
+  pl_fail(err, -EBUSY,
+          "the shared cache is still in use (%zu sync(s) or another gc) after %u s; nothing was "
+          "removed from it",
+          n, o->wait_seconds);
+  return pl_error_set_hint(err,
+                           "run it again when they are done, or wait longer: %s --wait SECONDS",
+                           o->command ? o->command : "pylock gc");
 }
 
 /* ---- the live set -------------------------------------------------------------- */
@@ -838,5 +841,65 @@ int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc
   if (rc == 0) pl_state_sweep_scratch(s); /* each scratch directory's maker holds it */
   close(g.projects_fd);
   pl_gc_live_free(&g.live);
+  return rc;
+}
+
+/* ---- cache clean ------------------------------------------------------------------ */
+
+/* Remove dirfd/name, which must not reach outside the cache's mount, adding
+ * what it frees to *bytes and 1 to *count. */
+static int clean_entry(int dirfd, const char *name, size_t *count, uint64_t *bytes,
+                       pl_error_t *err) {
+  uint64_t freed = freed_by(dirfd, name, 0);
+  if (pl_remove_tree_within_at(dirfd, name, err) < 0) return -1;
+  *bytes += freed;
+  (*count)++;
+  return 0;
+}
+
+/* Everything in the directory `sub` of the cache (trees/, wheels/), the
+ * directory itself kept. */
+static int clean_dir(int cache_fd, const char *sub, size_t *count, uint64_t *bytes,
+                     pl_error_t *err) {
+  cleanup_close int fd = openat(cache_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", sub);
+  char **names = NULL;
+  size_t n = 0;
+  int rc = list_names(fd, &names, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    if ((rc = clean_entry(fd, names[i], count, bytes, err)) < 0)
+      pl_error_wrap(err, "%s/%s", sub, names[i]);
+  free_names(names, n);
+  return rc;
+}
+
+int pl_gc_clean_cache(const struct pl_state *s, const struct pl_gc_opts *o,
+                      struct pl_gc_result *res, pl_error_t *err) {
+  memset(res, 0, sizeof *res);
+  cleanup_close int cache_fd = pl_state_subdir(s, PL_STATE_CACHE, false, err);
+  if (cache_fd < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err); /* no cache: nothing to remove */
+    return 0;
+  }
+  /* Exclusive, as for gc: no sync is between its cache lookups and the
+   * switch to a generation, no resolver reads wheels, while this runs. */
+  cleanup_close int lock = take_exclusive(s, o, err);
+  if (lock < 0) return -1;
+  char **names = NULL;
+  size_t n = 0;
+  int rc = list_names(cache_fd, &names, &n, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    const char *name = names[i];
+    if (strcmp(name, PL_GC_CACHE_LOCK) == 0) continue; /* others hold it, or wait on it */
+    if (strcmp(name, "trees") == 0)
+      rc = clean_dir(cache_fd, name, &res->trees, &res->bytes, err);
+    else if (strcmp(name, "wheels") == 0)
+      rc = clean_dir(cache_fd, name, &res->wheels, &res->bytes, err);
+    else if ((rc = clean_entry(cache_fd, name, &res->leftovers, &res->bytes, err)) < 0)
+      pl_error_wrap(err, "%s", name);
+  }
+  free_names(names, n);
+  if (rc < 0) pl_error_wrap(err, "clean %s/%s", s->path, PL_STATE_CACHE);
   return rc;
 }

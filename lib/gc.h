@@ -81,6 +81,7 @@ struct pl_gc_opts {
   unsigned wait_seconds; /* how long to wait for the cache lock */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
+  const char *command; /* named in the hint when the cache stays busy; NULL: "pylock gc" */
 };
 
 struct pl_gc_result {
@@ -98,6 +99,18 @@ struct pl_gc_result {
 /* Collect garbage in the state root s (see above). */
 int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc_result *res,
               pl_error_t *err);
+
+/* Empty the shared cache (STATE/cache): every tree, wheel and leftover,
+ * whatever uses it, holding the cache lock as gc does (so waiting up to
+ * o->wait_seconds for syncs, then failing having removed nothing).  The
+ * cache is sealed read-only; this is how to remove it.  Environments keep
+ * working: a generation's files are hard links of the trees' files, so
+ * they stay; the next change fetches and builds what it needs again.
+ * Never follows a symlink, never leaves the cache's mount.  res counts
+ * trees, wheels and (leftovers) anything else removed, and the bytes freed
+ * (a file an environment still links frees nothing). */
+int pl_gc_clean_cache(const struct pl_state *s, const struct pl_gc_opts *o,
+                      struct pl_gc_result *res, pl_error_t *err);
 
 /* ---- the live set (exposed for tests) ------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "interrupt.h"
 #include "file.h"
 #include "project.h"
 
@@ -31,7 +32,7 @@ int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ct
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (waiting) waiting(n > 0 ? (pid_t)strtol(buf, NULL, 10) : 0, ctx);
     while (flock(fd, LOCK_EX) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR && !pl_interrupted()) continue; /* Ctrl-C: stop waiting */
       int e = errno;
       close(fd);
       return pl_fail(err, e, "lock %s", PL_CHANGE_LOCK);

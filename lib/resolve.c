@@ -16,6 +16,7 @@
 #include "canonjson.h"
 #include "child.h"
 #include "cleanup.h"
+#include "log.h"
 #include "distname.h"
 #include "environ.h"
 #include "file.h"
@@ -192,6 +193,20 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
 
 /* ------------------------------------------------------------ running pip */
 
+/* -v: the command line about to run, words separated by spaces. */
+static void log_command(char *const *argv) {
+  if (!pl_log_on(PL_LOG_VERBOSE)) return;
+  char line[8192];
+  size_t at = 0;
+  for (size_t i = 0; argv[i] && at < sizeof line - 1; i++) {
+    int w = snprintf(line + at, sizeof line - at, "%s%s", i ? " " : "", argv[i]);
+    if (w < 0) return;
+    at += (size_t)w;
+  }
+  pl_log(PL_LOG_VERBOSE, "resolver (sandboxed, no network, writes only %s): %s",
+         "its work directory", line);
+}
+
 /* Run argv in the resolver's sandbox; *output receives what it printed (the
  * last PL_RESOLVE_OUTPUT_MAX bytes), *status its wait status. */
 static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **output, int *status,
@@ -220,9 +235,19 @@ static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **ou
                              .output_max = PL_RESOLVE_OUTPUT_MAX,
                              .keep_tail = true};
   struct pl_child_result r;
+  log_command(argv);
   int rc = pl_child_run(&co, &r, err);
   free(envp);
   if (rc < 0) return pl_error_wrap(err, "resolver sandbox");
+  if (pl_log_on(PL_LOG_DEBUG)) {
+    pl_log(PL_LOG_DEBUG, "resolver: exit status %d; it printed:",
+           WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status));
+    for (const char *l = r.output; l && *l;) {
+      size_t n = strcspn(l, "\n");
+      pl_log(PL_LOG_DEBUG, "  pip| %.*s", (int)n, l);
+      l += n + (l[n] == '\n');
+    }
+  }
   *output = r.output;
   *status = r.status;
   return 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "file.h"
 #include "landlock.h"
 
@@ -679,7 +680,36 @@ static int private_pts(pl_error_t *err) {
   return 0;
 }
 
+/* -v: the namespaces and mounts pl_sandbox_enter makes of sb; -vv: the
+ * places code may write. */
+static void log_mounts(const struct pl_sandbox *sb) {
+  if (!pl_log_on(PL_LOG_VERBOSE)) return;
+  pl_log(PL_LOG_VERBOSE, "sandbox: new user namespace (uid %u mapped to itself), mount namespace%s",
+         (unsigned)getuid(), sb->no_network ? ", network namespace (loopback only)" : "");
+  if (sb->layer)
+    pl_log(PL_LOG_VERBOSE, "sandbox: mount overlay on %s, read-only, top layer %s", sb->prefix,
+           sb->layer);
+  if (sb->strict || sb->scratch || sb->sealed)
+    pl_log(PL_LOG_VERBOSE, "sandbox: mount private tmpfs on %s",
+           sb->strict ? "/tmp, /var/tmp and /dev/shm" : "/tmp");
+  pl_log(PL_LOG_VERBOSE, "sandbox: every mount made read-only, the writable places bound back");
+  pl_log(PL_LOG_VERBOSE, "sandbox: mount a devpts of its own on %s, its ptmx on /dev/ptmx",
+         PL_SANDBOX_PTS);
+  if (sb->state_root) pl_log(PL_LOG_VERBOSE, "sandbox: bind %s read-only", sb->state_root);
+  if (sb->config_dir) pl_log(PL_LOG_VERBOSE, "sandbox: bind %s read-only", sb->config_dir);
+  if (sb->user_site) pl_log(PL_LOG_VERBOSE, "sandbox: hide %s (empty tmpfs)", sb->user_site);
+  if (sb->project && !sb->scratch)
+    pl_log(PL_LOG_VERBOSE, "sandbox: bind %s/.git/hooks and .git/config read-only", sb->project);
+  if (!pl_log_on(PL_LOG_DEBUG)) return;
+  const char *places[WRITABLE_MAX];
+  size_t n = writable_places(sb, places);
+  for (size_t i = 0; i < n; i++)
+    pl_log(PL_LOG_DEBUG, "sandbox: writable: %s%s", places[i],
+           pl_sandbox_has_landlock() ? " (Landlock)" : "");
+}
+
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
+  log_mounts(sb);
   /* On the host, first: what gets covered must exist. */
   if ((sb->config_dir && ensure_dir(sb->config_dir, err) < 0) ||
       (sb->user_site && ensure_dir(sb->user_site, err) < 0))

@@ -332,6 +332,7 @@ int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
   v.path[0] = '\0';
   if (walk(&v, gen_fd, 0, 0, err) < 0) goto out;
   pl_manifest_sort(&v.actual);
+  out->files = v.actual.n;
   if (scan_lib(&v, pure, err) < 0 || (strcmp(pure, plat) != 0 && scan_lib(&v, plat, err) < 0))
     goto out;
   if (v.nclaimed) qsort(v.claimed, v.nclaimed, sizeof *v.claimed, cmp_str);

@@ -37,7 +37,8 @@ struct pl_verify_issue {
 
 struct pl_verify_report {
   uint64_t dists;   /* .dist-info directories read */
-  uint64_t checked; /* files re-hashed */
+  uint64_t files;   /* regular files of the generation, each hashed against the manifest */
+  uint64_t checked; /* RECORD rows whose hash was compared */
   uint64_t modified, missing, unlisted;
   struct pl_verify_issue *issues; /* the first PL_VERIFY_ISSUES_MAX, in the order found */
   size_t nissues;

@@ -33,6 +33,19 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 int pl_cli_bad_option(const char *cmd, char **argv);
 /* Progress/info line on stderr unless -q (one line: a '\n' in it is escaped). */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Hook lib/log.h up after the global options: -v/-vv detail on stderr, and
+ * a status line (a spinner with the step and elapsed time, or [i/n] per
+ * wheel) when stderr is a terminal, unless -q or TERM=dumb. */
+void pl_cli_log_setup(void);
+/* Take the status line off the terminal (before exiting, say). */
+void pl_cli_status_clear(void);
+/* For the commands that change a project (lock, install, remove, sync):
+ * the first SIGINT, SIGTERM or SIGHUP is noted (lib/interrupt.h), so that
+ * the change stops cleanly, ends its children and leaves nothing behind; a
+ * second one ends pylock at once. */
+void pl_cli_catch_interrupts(void);
+/* 128 + the signal noted (130 for Ctrl-C), or -1 when none was. */
+int pl_cli_interrupted_status(void);
 /* Progress callback for lib/env: one line on stderr unless -q. */
 void pl_cli_progress(void *ctx, const char *msg);
 /* A JSON string literal of s on f: valid UTF-8, every control, C1 and bidi
@@ -51,6 +64,8 @@ char *pl_cli_join(char *const *v, size_t n, const char *sep);
 int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help);
 /* True if argv[i] is -h/--help. */
 bool pl_cli_is_help(const char *arg);
+/* bytes as "12.3 MiB" into buf. */
+void pl_cli_bytes(unsigned long long bytes, char *buf, size_t cap);
 /* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
@@ -69,6 +84,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \
   X(gc, "remove unused generations and cache entries")                                             \
+  X(cache, "print where the shared cache is, or empty it")                                         \
   X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \

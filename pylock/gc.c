@@ -29,21 +29,9 @@ static void usage(FILE *out) {
           PL_GC_ORPHAN_DAYS_DEFAULT, PL_GC_WAIT_DEFAULT);
 }
 
-/* bytes as "12.3 MiB". */
-static void human(uint64_t bytes, char *buf, size_t cap) {
-  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)bytes;
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-    v /= 1024;
-    u++;
-  }
-  snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void summary(const struct pl_gc_result *r) {
   char freed[32], busy[96] = "";
-  human(r->bytes, freed, sizeof freed);
+  pl_cli_bytes(r->bytes, freed, sizeof freed);
   if (r->busy)
     snprintf(busy, sizeof busy, "; %zu project(s) being changed, left as they are", r->busy);
   pl_cli_info("pylock: gc removed %zu generation(s) (%zu kept: in use), %zu cache tree(s), %zu "

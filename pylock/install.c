@@ -91,6 +91,7 @@ out:
 }
 
 static int command(const char *cmd, bool adding, int argc, char **argv) {
+  pl_cli_catch_interrupts();
   static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

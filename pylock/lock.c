@@ -62,6 +62,7 @@ out:
 }
 
 int pl_cmd_lock(int argc, char **argv) {
+  pl_cli_catch_interrupts();
   static const struct option opts[] = {
       {"check", no_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
   bool check = false;

@@ -146,12 +146,17 @@ int main(int argc, char **argv) {
     usage(stderr);
     return PL_EXIT_USAGE;
   }
+  pl_cli_log_setup();
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     if (strcmp(commands[i].name, name) == 0) {
       int first = optind;
       optind = 0; /* reset getopt for the command's own parsing */
-      return commands[i].fn(argc - first, argv + first);
+      int rc = commands[i].fn(argc - first, argv + first);
+      pl_cli_status_clear();
+      /* Stopped by Ctrl-C (or SIGTERM, SIGHUP): the shell's 128 + signal. */
+      int interrupted = pl_cli_interrupted_status();
+      return rc != PL_EXIT_OK && interrupted > 0 ? interrupted : rc;
     }
   }
   const char *near = nearest_command(name);

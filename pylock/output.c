@@ -8,14 +8,24 @@
  * raw, so outside text can never begin a line of its own.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "escape.h"
+#include "interrupt.h"
+#include "log.h"
+#include "state.h"
 
 /* Write s[0, len) on f in mode, unit by unit (no allocation, nothing cut). */
 static void put_escaped(FILE *f, enum pl_escape_mode mode, const char *s, size_t len) {
@@ -48,8 +58,13 @@ static FILE *msg_open(struct msg *g, FILE *out) {
   return g->m ? g->m : out;
 }
 
+static void status_clear(void);
+
 static void msg_close(struct msg *g) {
-  if (g->m && fclose(g->m) == 0) fwrite(g->buf, 1, g->len, g->out);
+  if (g->m && fclose(g->m) == 0) {
+    if (g->out == stderr) status_clear(); /* the line goes where the spinner was */
+    fwrite(g->buf, 1, g->len, g->out);
+  }
   free(g->buf);
 }
 
@@ -71,7 +86,36 @@ void pl_cli_line(FILE *f, const char *fmt, ...) {
   msg_close(&g);
 }
 
+/* Does s name a path in the shared cache (STATE/cache), by the state
+ * root's location as configured or as it resolves? */
+static bool names_cache(const char *s) {
+  cleanup_free char *root = NULL;
+  pl_error_t ignored = NULL;
+  if (s == NULL || pl_state_location(&root, &ignored) < 0) {
+    pl_error_free(&ignored);
+    return false;
+  }
+  char real[PATH_MAX], want[PATH_MAX + 16];
+  const char *roots[] = {root, realpath(root, real) ? real : NULL};
+  for (size_t i = 0; i < 2; i++) {
+    if (roots[i] == NULL) continue;
+    snprintf(want, sizeof want, "%s/%s/", roots[i], PL_STATE_CACHE);
+    if (strstr(s, want)) return true;
+  }
+  return false;
+}
+
 int pl_cli_report(const char *cmd, pl_error_t *err) {
+  /* The cache is sealed read-only: a permission error in it is most often
+   * someone's attempt to change or remove it by hand. */
+  if (err && *err && (*err)->hint == NULL &&
+      ((*err)->errnum == EACCES || (*err)->errnum == EPERM || (*err)->errnum == EROFS) &&
+      names_cache((*err)->msg))
+    pl_error_set_hint(err, "the cache is sealed read-only; to empty it: pylock cache clean");
+  /* Stopped on Ctrl-C before its commit: the change undid itself. */
+  if (err && *err && pl_error_is(*err, EINTR) && pl_interrupted())
+    pl_error_set_hint(err, "nothing changed: %s and the environment are as they were",
+                      "pylock.toml");
   const char *red = pl_cli.color ? "\033[1;31m" : "", *reset = pl_cli.color ? "\033[0m" : "";
   char *s = pl_error_string(err ? *err : NULL);
   struct msg g;
@@ -165,6 +209,17 @@ bool pl_cli_is_help(const char *arg) {
   return arg && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0);
 }
 
+void pl_cli_bytes(unsigned long long bytes, char *buf, size_t cap) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)bytes;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
   if (s == NULL || *s < '0' || *s > '9') return false;
   char *end = NULL;
@@ -193,4 +248,174 @@ int pl_cli_only_help(const char *cmd, int argc, char **argv, const char *help) {
   }
   if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
   return -1;
+}
+
+/* ---- -v detail, progress on a terminal, interruptions ------------------------ */
+
+/* Detail and the status line go to a copy of stderr made at start (close on
+ * exec): a child pylock forks to set up a sandbox writes there too, while
+ * its own stderr is a pipe to pylock; what it execs gets none of it. */
+static int log_fd = STDERR_FILENO;
+
+/* The status line: one line at the bottom of the terminal, redrawn in place. */
+static struct {
+  bool drawn;
+  char what[512];
+  size_t done, total;
+  struct timespec began, drawn_at;
+  unsigned frame;
+} status;
+
+static double since(const struct timespec *t) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void put_fd(int fd, const char *s, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, s, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    s += n;
+    len -= (size_t)n;
+  }
+}
+
+static void status_clear(void) {
+  if (!status.drawn) return;
+  put_fd(log_fd, "\r\033[K", 4);
+  status.drawn = false;
+}
+
+/* Columns of the terminal at fd (80 when it cannot tell). */
+static size_t columns(int fd) {
+  struct winsize ws;
+  return ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20 ? ws.ws_col : 80;
+}
+
+/* "| resolving 2 requirement(s) against URL (3.4 s)" or "[2/6] getting X
+ * (0.1 s)" in place, escaped like every line, its text cut (never the
+ * count or the time) to fit the terminal's width. */
+static void status_draw(void) {
+  static const char *const frames[] = {"|", "/", "-", "\\"};
+  char head[32], tail[32], *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (m == NULL) return;
+  pl_cli_put(m, status.what);
+  if (fclose(m) != 0) {
+    free(text);
+    return;
+  }
+  if (status.total)
+    snprintf(head, sizeof head, "[%zu/%zu] ", status.done, status.total);
+  else
+    snprintf(head, sizeof head, "%s ", frames[status.frame++ % 4]);
+  snprintf(tail, sizeof tail, " (%.1f s)", since(&status.began));
+  size_t cols = columns(log_fd), fixed = strlen(head) + strlen(tail) + 1;
+  size_t room = cols > fixed + 3 ? cols - fixed : 3;
+  /* Escaped text is ASCII but for UTF-8 letters, each a column or less
+   * wide than its bytes: cut on a character's first byte. */
+  if (len > room) {
+    len = room - 3;
+    while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+      len--;
+    memcpy(text + len, "...", 4);
+    len += 3;
+  }
+  char *line = NULL;
+  int w = asprintf(&line, "\r\033[K%s%.*s%s", head, (int)len, text, tail);
+  free(text);
+  if (w < 0) return;
+  put_fd(log_fd, line, (size_t)w);
+  free(line);
+  status.drawn = true;
+  clock_gettime(CLOCK_MONOTONIC, &status.drawn_at);
+}
+
+static void on_progress(void *ctx, enum pl_progress_event ev, const char *what, size_t done,
+                        size_t total) {
+  (void)ctx;
+  switch (ev) {
+  case PL_PROGRESS_BEGIN:
+    snprintf(status.what, sizeof status.what, "%s", what);
+    status.done = status.total = 0;
+    clock_gettime(CLOCK_MONOTONIC, &status.began);
+    status_draw();
+    break;
+  case PL_PROGRESS_ITEM:
+    snprintf(status.what, sizeof status.what, "%s", what);
+    status.done = done;
+    status.total = total;
+    status_draw();
+    break;
+  case PL_PROGRESS_TICK:
+    if (status.what[0] && since(&status.drawn_at) >= 0.1) status_draw();
+    break;
+  case PL_PROGRESS_END:
+    status_clear();
+    status.what[0] = '\0';
+    break;
+  }
+}
+
+static void on_line(void *ctx, int level, const char *msg) {
+  (void)ctx;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (m == NULL) return;
+  fputs(level >= PL_LOG_DEBUG ? "pylock: debug: " : "pylock: ", m);
+  pl_cli_put(m, msg);
+  fputc('\n', m);
+  if (fclose(m) == 0) {
+    fflush(stderr);
+    status_clear();
+    put_fd(log_fd, text, len);
+  }
+  free(text);
+}
+
+void pl_cli_log_setup(void) {
+  int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (fd >= 0) log_fd = fd;
+  const char *term = getenv("TERM");
+  bool tty = isatty(log_fd) && !(term && strcmp(term, "dumb") == 0);
+  struct pl_log_hooks h = {.level = pl_cli.verbosity > 0 ? pl_cli.verbosity : 0,
+                           .line = pl_cli.verbosity > 0 ? on_line : NULL,
+                           .progress = tty && pl_cli.verbosity >= 0 ? on_progress : NULL};
+  pl_log_set(&h);
+}
+
+void pl_cli_status_clear(void) {
+  status_clear();
+}
+
+/* First signal: noted, and the change stops cleanly at its next check;
+ * a second one of the same kind ends pylock at once, as without a handler. */
+static void on_interrupt(int sig) {
+  if (pl_interrupted() == sig) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  pl_interrupt_note(sig);
+}
+
+void pl_cli_catch_interrupts(void) {
+  struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: waits end with EINTR */
+  sigemptyset(&sa.sa_mask);
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old;
+    /* An ignored signal (nohup, a job started in the background) stays ignored. */
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
+int pl_cli_interrupted_status(void) {
+  int sig = pl_interrupted();
+  return sig ? 128 + sig : -1;
 }

@@ -156,6 +156,7 @@ out:
 }
 
 int pl_cmd_sync(int argc, char **argv) {
+  pl_cli_catch_interrupts();
   static const struct option opts[] = {{"frozen", no_argument, NULL, 'f'},
                                        {"offline", no_argument, NULL, 'o'},
                                        {"trusted", required_argument, NULL, 't'},

@@ -40,7 +40,7 @@ int pl_cmd_verify(int argc, char **argv) {
   uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;
   printf("%s: %llu packages, %llu files checked; %llu modified, %llu missing, %llu unlisted, "
          "%zu differ from the lock\n",
-         bad ? "FAILED" : "ok", (unsigned long long)rep.dists, (unsigned long long)rep.checked,
+         bad ? "FAILED" : "ok", (unsigned long long)rep.dists, (unsigned long long)rep.files,
          (unsigned long long)rep.modified, (unsigned long long)rep.missing,
          (unsigned long long)rep.unlisted, nlock);
   if (bad)

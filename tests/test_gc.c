@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -566,6 +568,100 @@ static void test_gc_holders_share_the_cache(void **state) {
   waitpid(b, NULL, 0);
 }
 
+/* ---- cache clean ----------------------------------------------------------------- */
+
+static void test_gc_clean_cache_removes_every_tree_and_wheel_and_keeps_the_lock(void **state) {
+  struct fx *f = *state;
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_B);
+  put(f, "cache/quarantine/x-1/file", "damaged");
+  put(f, "cache/trees/.tmp-123/partial", "half");
+  close(pl_gc_hold_cache(&f->s, NULL, NULL, &f->err)); /* makes cache/lock */
+  struct pl_gc_opts o = {.wait_seconds = 1};
+  struct pl_gc_result r;
+  assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), 0);
+  assert_int_equal(r.trees, 3); /* the partial one too */
+  assert_int_equal(r.wheels, 2);
+  assert_int_equal(r.leftovers, 1);
+  assert_true(r.bytes > 0);
+  assert_false(exists(f, "cache/trees/" KEY_A));
+  assert_false(exists(f, "cache/wheels/" SHA_A ".whl"));
+  assert_false(exists(f, "cache/quarantine"));
+  assert_true(exists(f, "cache/trees"));
+  assert_true(exists(f, "cache/wheels"));
+  assert_true(exists(f, "cache/lock"));
+}
+
+static void test_gc_clean_cache_gives_up_while_a_sync_holds_the_cache(void **state) {
+  struct fx *f = *state;
+  cache_tree(f, KEY_A);
+  cleanup_close int held = pl_gc_hold_cache(&f->s, NULL, NULL, &f->err);
+  assert_true(held >= 0);
+  /* The holder is this process's open file description: gc's own locks on
+   * another description conflict with it (OFD locks). */
+  struct pl_gc_opts o = {.wait_seconds = 0, .command = "pylock cache clean"};
+  struct pl_gc_result r;
+  assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), -1);
+  assert_non_null(strstr(f->err->hint, "pylock cache clean --wait"));
+  assert_true(exists(f, "cache/trees/" KEY_A));
+  assert_true(exists(f, "cache/wheels/" SHA_A ".whl"));
+}
+
+/* In a user and mount namespace of its own (where this user may mount),
+ * bind a directory from outside into the cache: clean must remove nothing
+ * in it.  Exit status of the child: 0 as expected, 77 cannot mount here. */
+static int clean_beside_a_bind_mount(struct fx *f, const char *victim) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return 77;
+  char map[64];
+  int fd = open("/proc/self/setgroups", O_WRONLY);
+  if (fd >= 0) (void)!write(fd, "deny", 4), close(fd);
+  snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
+  fd = open("/proc/self/uid_map", O_WRONLY);
+  if (fd < 0 || write(fd, map, strlen(map)) < 0) return 77;
+  close(fd);
+  snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
+  fd = open("/proc/self/gid_map", O_WRONLY);
+  if (fd < 0 || write(fd, map, strlen(map)) < 0) return 77;
+  close(fd);
+  char at[PATH_MAX + 64];
+  snprintf(at, sizeof at, "%s/cache/trees/" KEY_C, f->state);
+  if (mkdir(at, 0700) < 0 || mount(victim, at, NULL, MS_BIND, NULL) < 0) return 77;
+  /* The state opened again: f->s.fd still points into the old mounts (and
+   * pl_state_open would refuse "/" owned by an unmapped root here). */
+  struct pl_state s = {.path = f->state, .fd = open(f->state, O_RDONLY | O_DIRECTORY)};
+  struct pl_gc_opts o = {.wait_seconds = 1};
+  struct pl_gc_result r;
+  pl_error_t err = NULL;
+  if (s.fd < 0) return 2;
+  if (pl_gc_clean_cache(&s, &o, &r, &err) != -1 || err->errnum != EXDEV) return 1;
+  return 0;
+}
+
+static void test_gc_clean_cache_never_removes_what_a_mount_inside_shows(void **state) {
+  struct fx *f = *state;
+  cache_tree(f, KEY_A);
+  char victim[128], file[160];
+  snprintf(victim, sizeof victim, "%s/victim", f->dir);
+  snprintf(file, sizeof file, "%s/precious", victim);
+  assert_int_equal(mkdir(victim, 0700), 0);
+  FILE *out = fopen(file, "w");
+  assert_non_null(out);
+  fputs("precious", out);
+  fclose(out);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(clean_beside_a_bind_mount(f, victim));
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) skip();
+  assert_int_equal(WEXITSTATUS(status), 0);
+  struct stat st;
+  assert_int_equal(stat(file, &st), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -585,6 +681,9 @@ int main(void) {
       T(test_gc_gives_up_in_time_while_a_sync_holds_the_cache),
       T(test_gc_waits_for_a_sync_to_let_go_of_the_cache),
       T(test_gc_holders_share_the_cache),
+      T(test_gc_clean_cache_removes_every_tree_and_wheel_and_keeps_the_lock),
+      T(test_gc_clean_cache_gives_up_while_a_sync_holds_the_cache),
+      T(test_gc_clean_cache_never_removes_what_a_mount_inside_shows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
