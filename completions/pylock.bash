@@ -123,7 +123,7 @@ _pylock() {
     COMPREPLY=($(compgen -f -- "$cur"))
     return
     ;;
-  --root | --key | --add-root-key | -o | --output)
+  --root | --key | --add-root-key | --online-key | -o | --output)
     COMPREPLY=($(compgen -f -- "$cur"))
     return
     ;;
@@ -131,7 +131,7 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(_pylock_trusted)" -- "$cur"))
     return
     ;;
-  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait) return ;;
+  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait | --bins) return ;;
   esac
 
   # The sandbox options of run, shell and ci.
@@ -180,7 +180,7 @@ _pylock() {
   remove) words=$(_pylock_requested "$project") ;;
   registry)
     case $sub in
-    init) opts="--key --threshold --expires -h --help" ;;
+    init) opts="--key --online-key --bins --threshold --expires -h --help" ;;
     add) opts="--key --expires -h --help" ;;
     sign) opts="--key --add-root-key --remove-root-key --renew-root --expires -h --help" ;;
     verify) opts="--root --trusted --state --targets -h --help" ;;

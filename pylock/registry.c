@@ -24,7 +24,8 @@
 static void usage(FILE *out) {
   fprintf(
       out,
-      "usage: pylock registry init DIR [--key FILE]... [--threshold N] [--expires DAYS]\n"
+      "usage: pylock registry init DIR [--key FILE]... [--online-key FILE]... [--bins N]\n"
+      "                            [--threshold N] [--expires DAYS]\n"
       "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
@@ -46,6 +47,13 @@ static void usage(FILE *out) {
       "Options:\n"
       "  --key FILE              private signing key (repeatable); default\n"
       "                          $XDG_CONFIG_HOME/pylock/keys/default.key\n"
+      "  --online-key FILE       private key holding timestamp, snapshot and the bins,\n"
+      "                          which add signs again; --key then holds root and\n"
+      "                          targets, which can stay offline (repeatable; init)\n"
+      "  --bins N                delegate targets to N hashed bins (TAP 15 succinct\n"
+      "                          roles; a power of two, 2..%d) with consistent\n"
+      "                          snapshots: add then signs only the bins it touches;\n"
+      "                          about one bin per 64 targets expected (init)\n"
       "  --threshold N           signatures each role requires (init; default 1)\n"
       "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
       "                          root is signed for at least %d days\n"
@@ -70,7 +78,7 @@ static void usage(FILE *out) {
       "'failed: N of M targets (K verified)').  Exit status: 0 ok,\n"
       "1 a check or an operation failed (the message names the file, the check, expected\n"
       "and got), 2 usage.\n",
-      PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
+      PL_REGISTRY_BINS_MAX, PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
 }
 
 enum {
@@ -83,13 +91,16 @@ enum {
   OPT_ROOT,
   OPT_TRUSTED,
   OPT_STATE,
-  OPT_TARGETS
+  OPT_TARGETS,
+  OPT_ONLINE_KEY,
+  OPT_BINS
 };
 
 struct args {
   const char *key_files[MAX_KEYS], *add_files[MAX_KEYS], *remove_ids[MAX_KEYS];
-  size_t nkey_files, nadd_files, nremove_ids;
-  unsigned long threshold, expires;
+  const char *online_files[MAX_KEYS];
+  size_t nkey_files, nadd_files, nremove_ids, nonline_files;
+  unsigned long threshold, expires, bins;
   bool renew_root, targets;
   const char *root, *trusted, *state;
   char **pos;
@@ -108,13 +119,15 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"trusted", required_argument, NULL, OPT_TRUSTED},
       {"state", required_argument, NULL, OPT_STATE},
       {"targets", no_argument, NULL, OPT_TARGETS},
+      {"online-key", required_argument, NULL, OPT_ONLINE_KEY},
+      {"bins", required_argument, NULL, OPT_BINS},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTe"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
+  } table[] = {{"init", "kTeOb"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -169,6 +182,18 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
     case OPT_TARGETS:
       tag = 'g';
       a->targets = true;
+      break;
+    case OPT_ONLINE_KEY:
+      tag = 'O';
+      if (a->nonline_files == MAX_KEYS) return pl_cli_usage_error("registry", "too many keys");
+      a->online_files[a->nonline_files++] = optarg;
+      break;
+    case OPT_BINS:
+      tag = 'b';
+      if (!pl_cli_parse_uint(optarg, 2, PL_REGISTRY_BINS_MAX, &a->bins) ||
+          (a->bins & (a->bins - 1)) != 0)
+        return pl_cli_usage_error("registry", "--bins wants a power of two from 2 to %d, got '%s'",
+                                  PL_REGISTRY_BINS_MAX, optarg);
       break;
     default: return pl_cli_bad_option("registry", argv);
     }
@@ -238,10 +263,10 @@ static int write_cmd(const char *sub, struct args *a) {
   char cmd[32];
   snprintf(cmd, sizeof cmd, "registry %s", sub);
   pl_error_t err = NULL;
-  struct pl_key keys[MAX_KEYS], add[MAX_KEYS];
-  size_t nkeys = 0, nadd = 0;
+  struct pl_key keys[MAX_KEYS], add[MAX_KEYS], online[MAX_KEYS];
+  size_t nkeys = 0, nadd = 0, nonline = 0;
   /* Every key file, so that the registry can refuse one inside it. */
-  const char *files[2 * MAX_KEYS];
+  const char *files[3 * MAX_KEYS];
   size_t nfiles = 0;
   cleanup_free char *def = NULL;
   if (a->nkey_files == 0) {
@@ -253,9 +278,13 @@ static int write_cmd(const char *sub, struct args *a) {
   size_t nsign = nfiles;
   for (size_t i = 0; i < a->nadd_files; i++)
     files[nfiles++] = a->add_files[i];
+  for (size_t i = 0; i < a->nonline_files; i++)
+    files[nfiles++] = a->online_files[i];
   if (load_keys(files, nsign, def != NULL, keys, &nkeys, &err) < 0) return pl_cli_report(cmd, &err);
-  if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0) {
+  if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0 ||
+      load_keys(a->online_files, a->nonline_files, false, online, &nonline, &err) < 0) {
     wipe_keys(keys, nkeys);
+    wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
   struct pl_registry_opts o = {.keys = keys,
@@ -269,6 +298,9 @@ static int write_cmd(const char *sub, struct args *a) {
                                .remove_root_keyids = a->remove_ids,
                                .nremove_root_keyids = a->nremove_ids,
                                .renew_root = a->renew_root,
+                               .online_keys = online,
+                               .nonline_keys = nonline,
+                               .bins = (unsigned)a->bins,
                                .startup_hooks = say_startup_hooks};
   int r;
   if (strcmp(sub, "init") == 0)
@@ -279,6 +311,7 @@ static int write_cmd(const char *sub, struct args *a) {
     r = pl_registry_sign(dir, &o, &err);
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
+  wipe_keys(online, nonline);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);
