@@ -468,7 +468,23 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
     snprintf(file, 48, "%s", listed);
   char *raw = NULL;
   size_t len;
-  if (tuf_fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) return -1;
+  /* With consistent snapshots, VERSION.ROLE.json never changes: the copy
+   * the state kept, when it is the version (and the bytes, where listed)
+   * the parent names, is what a fetch would return (python-tuf reuses it
+   * too).  It is verified again below like a fetched one. */
+  const struct md *kept = &t->md[role[0] == 's' ? PL_TUF_SNAPSHOT : PL_TUF_TARGETS];
+  pl_error_t stale = NULL;
+  if (t->consistent && kept->doc && kept->version == want &&
+      tuf_check_meta_bytes(meta, file, parent_file, kept->raw, kept->rawlen, &stale) == 0 &&
+      (raw = malloc(kept->rawlen + 1)) != NULL) {
+    memcpy(raw, kept->raw, kept->rawlen);
+    raw[kept->rawlen] = '\0';
+    len = kept->rawlen;
+  } else if (tuf_fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) {
+    pl_error_free(&stale);
+    return -1;
+  }
+  pl_error_free(&stale);
   if (tuf_md_parse(raw, len, file, role, m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
   if (r == 0 && m->version != want)
@@ -676,6 +692,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     if (update_offline(t, statefd, o->url, err) < 0 ||
         (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0))
       goto fail;
+    t->keep_roles_now = true; /* nothing is fetched offline */
     *out = t;
     return 0;
   }
@@ -712,6 +729,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     goto fail;
   if (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0) goto fail;
   if (o->state_dir && save_state(t, o->state_dir, anchor_hash, err) < 0) goto fail;
+  tuf_delegated_keep(t);
   *out = t;
   return 0;
 fail:

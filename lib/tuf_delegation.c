@@ -339,7 +339,12 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
     t->caproles = cap;
   }
   t->roles[t->nroles++] = r;
-  if (fresh) keep_role(t, r->name, &r->md);
+  /* During an update, kept only once the whole update passed. */
+  r->unsaved = fresh;
+  if (fresh && t->keep_roles_now) {
+    keep_role(t, r->name, &r->md);
+    r->unsaved = false;
+  }
   *out = r;
   return 0;
 }
@@ -452,6 +457,15 @@ static int load_every_role(struct pl_tuf *t, pl_error_t *err) {
     }
   }
   return r;
+}
+
+void tuf_delegated_keep(struct pl_tuf *t) {
+  for (size_t i = 0; i < t->nroles; i++)
+    if (t->roles[i]->unsaved) {
+      keep_role(t, t->roles[i]->name, &t->roles[i]->md);
+      t->roles[i]->unsaved = false;
+    }
+  t->keep_roles_now = true;
 }
 
 int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err) {

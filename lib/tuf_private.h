@@ -28,6 +28,7 @@ struct tuf_role {
   struct md md;
   struct pl_tuf_target *targets; /* its entries, sorted by name */
   size_t ntargets;
+  bool unsaved; /* fetched, not yet kept in the state directory */
 };
 
 struct pl_tuf {
@@ -40,6 +41,7 @@ struct pl_tuf {
   char *state_dir;         /* delegated roles are kept under state_dir/delegated */
   bool delegates;          /* top-level targets has delegations */
   bool all_loaded;         /* targets lists what every lookup would find */
+  bool keep_roles_now;     /* the update passed: keep each role as it is verified */
   struct tuf_role **roles; /* delegated roles verified in this session */
   size_t nroles, caproles;
 };
@@ -71,5 +73,8 @@ int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_t
  * lookup would find. */
 int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err);
 void tuf_delegated_free(struct pl_tuf *t);
+/* The update passed: keep the roles it verified, and from now on each as
+ * a lookup verifies it. */
+void tuf_delegated_keep(struct pl_tuf *t);
 
 #endif

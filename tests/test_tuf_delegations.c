@@ -362,6 +362,16 @@ static void test_deleg_pep458_bins_with_consistent_snapshots(void **state) {
   t = update_ok(f, false);
   assert_int_equal(pl_tuf_target_count(t), NNAMES);
   pl_tuf_free(t);
+  /* Nothing published since: VERSION.ROLE.json never change, the kept
+   * snapshot, targets and bins answer without a fetch. */
+  char file[64];
+  snprintf(file, sizeof file, "%lld.snapshot.json", (long long)pl_tuf_get_version(f->snapshot));
+  assert_int_equal(unlinkat(f->repofd, file, 0), 0);
+  assert_int_equal(unlinkat(f->repofd, "1.targets.json", 0), 0);
+  assert_int_equal(unlinkat(f->repofd, "1.bins.json", 0), 0);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), NNAMES);
+  pl_tuf_free(t);
 }
 
 /* ---- attacks ---- */
@@ -413,6 +423,9 @@ static void test_deleg_rejects_bin_signed_by_key_not_in_delegation(void **state)
   assert_err(f, "threshold not met");
   char kept[256];
   snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, mine);
+  assert_int_equal(access(kept, F_OK), -1);
+  /* Nor any other bin: a refused update keeps nothing of what it verified. */
+  snprintf(kept, sizeof kept, "%s/delegated", f->state);
   assert_int_equal(access(kept, F_OK), -1);
 }
 
