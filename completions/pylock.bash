@@ -131,7 +131,7 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(_pylock_trusted)" -- "$cur"))
     return
     ;;
-  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait | --bins) return ;;
+  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait | --bins | --target) return ;;
   esac
 
   # The sandbox options of run, shell and ci.
@@ -183,7 +183,7 @@ _pylock() {
     init) opts="--key --online-key --bins --threshold --expires -h --help" ;;
     add) opts="--key --expires -h --help" ;;
     sign) opts="--key --add-root-key --remove-root-key --renew-root --expires -h --help" ;;
-    verify) opts="--root --trusted --state --targets -h --help" ;;
+    verify) opts="--root --trusted --state --targets --target -h --help" ;;
     esac
     ;;
   key) [[ $sub == generate ]] && opts="-o --output -h --help" ;;

@@ -172,6 +172,7 @@ complete -c pylock -n '__pylock_using registry verify' -l root -r -F -d 'Trusted
 complete -c pylock -n '__pylock_using registry verify' -l trusted -x -a '(__pylock_trusted)' -d 'Trusted root name'
 complete -c pylock -n '__pylock_using registry verify' -l state -r -a '(__fish_complete_directories)' -d 'Keep the last versions seen'
 complete -c pylock -n '__pylock_using registry verify' -l targets -d 'Also check every target'
+complete -c pylock -n '__pylock_using registry verify' -l target -x -d 'Look up, download and check one target'
 complete -c pylock -n '__pylock_using registry; and not __pylock_needs_sub registry' -F
 
 complete -c pylock -n '__pylock_needs_sub key' -a 'generate show'

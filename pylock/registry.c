@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static void usage(FILE *out) {
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
       "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
-      "[--targets]\n\n"
+      "[--targets | --target NAME...]\n\n"
       "A registry is a directory of TUF metadata and wheels that any static web server,\n"
       "object store or file share can publish; see pylock-registry(5).\n\n"
       "  init     create DIR with root version 1 and empty targets; every role is held by\n"
@@ -66,6 +67,9 @@ static void usage(FILE *out) {
       "  --targets               also download and check every target: length and sha256,\n"
       "                          each wheel as add does, each .metadata equal to its\n"
       "                          wheel's METADATA (verify)\n"
+      "  --target NAME           look NAME up (through delegations, fetching only the\n"
+      "                          roles the search visits), download it and check its\n"
+      "                          length and sha256 (repeatable; verify)\n"
       "  -h, --help              print this help and exit\n\n"
       "DIR and DIR/targets must be yours and writable by nobody else, and no key may\n"
       "lie inside DIR: publishing DIR would publish it.\n\n"
@@ -93,12 +97,14 @@ enum {
   OPT_STATE,
   OPT_TARGETS,
   OPT_ONLINE_KEY,
-  OPT_BINS
+  OPT_BINS,
+  OPT_TARGET
 };
 
 struct args {
   const char *key_files[MAX_KEYS], *add_files[MAX_KEYS], *remove_ids[MAX_KEYS];
-  const char *online_files[MAX_KEYS];
+  const char *online_files[MAX_KEYS], *names[MAX_KEYS];
+  size_t nnames;
   size_t nkey_files, nadd_files, nremove_ids, nonline_files;
   unsigned long threshold, expires, bins;
   bool renew_root, targets;
@@ -121,13 +127,14 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"targets", no_argument, NULL, OPT_TARGETS},
       {"online-key", required_argument, NULL, OPT_ONLINE_KEY},
       {"bins", required_argument, NULL, OPT_BINS},
+      {"target", required_argument, NULL, OPT_TARGET},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTeOb"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
+  } table[] = {{"init", "kTeOb"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -187,6 +194,11 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       tag = 'O';
       if (a->nonline_files == MAX_KEYS) return pl_cli_usage_error("registry", "too many keys");
       a->online_files[a->nonline_files++] = optarg;
+      break;
+    case OPT_TARGET:
+      tag = 'n';
+      if (a->nnames == MAX_KEYS) return pl_cli_usage_error("registry", "too many --target");
+      a->names[a->nnames++] = optarg;
       break;
     case OPT_BINS:
       tag = 'b';
@@ -407,8 +419,37 @@ static int verify_targets(struct pl_tuf *t) {
   return 0;
 }
 
+/* --target: each name looked up, fetched into an unlinked scratch file and
+ * checked against its signed length and hashes. */
+static int verify_named(struct pl_tuf *t, const char *const *names, size_t n) {
+  size_t failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    pl_error_t err = NULL;
+    const struct pl_tuf_target *e;
+    const char *tmpbase = getenv("TMPDIR");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pylock-target-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
+    cleanup_close int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0 || unlink(path) < 0) {
+      pl_fail(&err, errno, "create a scratch file %s", path);
+      target_failed(&err, &failed);
+      continue;
+    }
+    if (pl_tuf_find_target(t, names[i], &e, &err) < 0 ||
+        pl_tuf_fetch_target(t, names[i], fd, &err) < 0) {
+      target_failed(&err, &failed);
+      continue;
+    }
+    pl_cli_line(stdout, "target: %s %llu sha256:%s", e->name, (unsigned long long)e->length,
+                e->sha256);
+  }
+  return failed ? -1 : 0;
+}
+
 static int verify_cmd(struct args *a) {
   if (a->npos != 1) return pl_cli_usage_error("registry", "verify takes exactly one URL");
+  if (a->targets && a->nnames)
+    return pl_cli_usage_error("registry", "--targets and --target exclude each other");
   if (a->root && a->trusted)
     return pl_cli_usage_error("registry", "--root and --trusted exclude each other");
   const char *url = a->pos[0];
@@ -452,7 +493,11 @@ static int verify_cmd(struct args *a) {
                 url);
     root = strdup(tofu);
   }
-  struct pl_tuf_options o = {.url = url, .root_path = root, .state_dir = a->state, .ca_bundle = ca};
+  struct pl_tuf_options o = {.url = url,
+                             .root_path = root,
+                             .state_dir = a->state,
+                             .ca_bundle = ca,
+                             .lazy_delegations = a->nnames > 0};
   struct pl_tuf *t = NULL;
   int r = pl_tuf_update(&o, &t, &err);
   if (tmp_made) {
@@ -471,6 +516,7 @@ static int verify_cmd(struct args *a) {
   }
   printf("target-count: %zu\n", pl_tuf_target_count(t));
   if (a->targets) r = verify_targets(t);
+  if (a->nnames) r = verify_named(t, a->names, a->nnames);
   pl_tuf_free(t);
   return r < 0 ? PL_EXIT_FAIL : PL_EXIT_OK;
 }

@@ -229,6 +229,22 @@ EOF
   assert_eq "$(served | grep -v '^2.root.json$')" "timestamp.json"
 }
 
+@test "verify_target_fetches_only_the_bin_the_lookup_visits" {
+  make_binned "$WHL_A" "$WHL_B" "$WHL_C"
+  clear_log
+  verify "$URL" --target six-1.16.0-py3-none-any.whl
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  sha=$(sha256sum "$WHL_B" | cut -d' ' -f1)
+  assert_contains "$output" "target: six-1.16.0-py3-none-any.whl $(stat -c %s "$WHL_B") sha256:$sha"
+  b=$(bin_of six-1.16.0-py3-none-any.whl)
+  assert_eq "$(served | grep -v '^2.root.json$' | sed -E 's/^[0-9]+\.//' | sort)" "$(printf '%s\n' \
+    "$b.json" snapshot.json targets.json "targets/$sha.six-1.16.0-py3-none-any.whl" timestamp.json | sort)"
+  # A name no bin lists: one error, naming it.
+  verify "$URL" --target nosuch-1.0-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "nosuch-1.0-py3-none-any.whl: not a signed target of this registry"
+}
+
 @test "project_installs_and_runs_a_wheel_from_a_binned_registry" {
   make_binned "$WHL_A" "$WHL_B"
   PROJ="$BATS_TEST_TMPDIR/proj"
