@@ -502,7 +502,8 @@ static int change_push(struct change *c, int dirfd, const char *dir, const char 
   return 0;
 }
 
-/* Write data under a temporary name beside dirfd/name, synced, and queue it. */
+/* Write data under a temporary name beside dirfd/name and queue it (made
+ * durable, with everything else staged, before the first rename). */
 static int change_stage(struct change *c, int dirfd, const char *dir, const char *name,
                         const void *data, size_t len, pl_error_t *err) {
   bool exists;
@@ -510,7 +511,7 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
   char *tmp = NULL;
   cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
   if (fd < 0) return pl_error_wrap(err, "registry %s", dir);
-  if (pl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (pl_write_all(fd, data, len) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
     free(tmp);
@@ -523,6 +524,12 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
  * fail a rename within one directory; then the files that were new are
  * removed again, so that at worst a replaced file stays replaced. */
 static int change_publish(struct change *c, pl_error_t *err) {
+  /* Every staged file on disk before any rename makes one visible: one
+   * syncfs per directory rather than an fsync per file (an init with
+   * 16,384 bins writes as many files). */
+  for (size_t i = 0; i < c->n; i++)
+    if ((i == 0 || c->f[i].dirfd != c->f[i - 1].dirfd) && syncfs(c->f[i].dirfd) < 0)
+      return pl_fail(err, errno, "registry %s: sync", c->f[i].dir);
   for (size_t i = 0; i < c->n; i++) {
     struct staged_file *f = &c->f[i];
     if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) < 0) {

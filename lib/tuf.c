@@ -752,6 +752,8 @@ time_t pl_tuf_expires(const struct pl_tuf *t) {
   time_t first = t->md[0].expires;
   for (int r = 1; r < PL_TUF_NROLES; r++)
     if (t->md[r].expires < first) first = t->md[r].expires;
+  for (size_t i = 0; i < t->nroles; i++)
+    if (t->roles[i]->md.expires < first) first = t->roles[i]->md.expires;
   return first;
 }
 

@@ -84,7 +84,8 @@ struct pl_tuf;
 int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err);
 void pl_tuf_free(struct pl_tuf *t);
 
-/* When the first of the verified roles expires. */
+/* When the first of the verified roles (delegated ones verified so far
+ * included) expires. */
 time_t pl_tuf_expires(const struct pl_tuf *t);
 
 /* Version and expiry of a verified role. */
