@@ -7,6 +7,10 @@
  *   DIR/targets/<wheel>.whl            target "<wheel>.whl"
  *   DIR/targets/<wheel>.whl.metadata   target "<wheel>.whl.metadata" (PEP 658)
  * consistent_snapshot is false: metadata and targets keep their plain names.
+ * With hashed bins (init's opts->bins), consistent_snapshot is true:
+ *   DIR/V.snapshot.json, DIR/V.targets.json (delegating by TAP 15 succinct
+ *   roles), DIR/V.bins-HEX.json, DIR/targets/SHA256.NAME
+ * and add signs again only the bins its targets fall in.
  *
  * DIR and DIR/targets must be the caller's and writable by nobody else; each
  * is opened once without following a symlink, and every read and write is

@@ -3,7 +3,7 @@
 // @tufjs/models (writer) and tuf-js (client), for integration/tests.
 //
 //   tuf-tool.js make-registry OUT [--no-consistent] [--expires ISO] [--key-out FILE]
-//                             [--bins N | --hash-bins N] WHEEL...
+//                             [--bins N | --hash-bins N | --chain N [--loop]] WHEEL...
 //       A registry in pylock's layout (pylock-registry(5)) written with
 //       @tufjs/models: one new ed25519 key holds every role; the wheels
 //       become targets under OUT/targets/.  consistent_snapshot is true (the
@@ -12,7 +12,8 @@
 //       delegate to N TAP 15 succinct hash bins (bins-HEX), which list the
 //       wheels; --hash-bins N (16 or 256): PEP 458's layout, targets delegate
 //       "*" to a role "bins", which delegates to N roles bin-HEX by
-//       path_hash_prefixes.
+//       path_hash_prefixes; --chain N: targets delegate "*" to r0, r0 to r1, ...
+//       r(N-1), which lists the wheels (--loop: and delegates back to r0).
 //   tuf-tool.js resign FILE --key PYLOCK_KEY... [--expires ISO] [--version N]
 //       Change fields of FILE's signed part and replace its signatures by
 //       ones from pylock private key files (to make validly signed metadata
@@ -102,6 +103,7 @@ function makeRegistry(argv) {
   const { DelegatedRole, SuccinctRoles } = require('@tufjs/models/dist/role');
   const a = parseArgs(argv, {
     'no-consistent': 'bool', expires: 'str', 'key-out': 'str', bins: 'str', 'hash-bins': 'str',
+    chain: 'str', loop: 'bool',
   });
   const [out, ...wheels] = a._;
   if (!out || wheels.length === 0) die('make-registry OUT WHEEL...');
@@ -151,6 +153,16 @@ function makeRegistry(argv) {
     const top = new DelegatedRole({ name: 'bins', keyIDs: [id], threshold: 1, terminating: false, paths: ['*'] });
     targets = newTargets(new Delegations({ keys: { [id]: key }, roles: { bins: top } }));
     binOf = (name) => roles[`bin-${sha256(Buffer.from(name)).slice(0, width)}`];
+  } else if (a.chain) {
+    const n = Number(a.chain);
+    const to = (name) => new Delegations({
+      keys: { [id]: key },
+      roles: { [name]: new DelegatedRole({ name, keyIDs: [id], threshold: 1, terminating: false, paths: ['*'] }) },
+    });
+    targets = newTargets(to('r0'));
+    for (let i = 0; i < n; i++)
+      roles[`r${i}`] = newTargets(i + 1 < n ? to(`r${i + 1}`) : a.loop ? to('r0') : undefined);
+    binOf = () => roles[`r${n - 1}`];
   } else {
     targets = newTargets();
     binOf = () => targets;

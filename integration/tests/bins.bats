@@ -6,8 +6,9 @@
 # online key alone), the client keeps verified bins and fetches a bin again
 # only when snapshot lists a new version, and a project installs from such a
 # registry.  A bin holder's attacks (a target outside its bin, a bin signed
-# by a key the delegation does not list, a bin rolled back) are refused,
-# and nothing of them is trusted.  Interop: pylock's binned registries
+# by a key the delegation does not list, a bin rolled back) and hostile
+# delegation trees (an endless chain, a loop) are refused, and nothing of
+# them is trusted.  Interop: pylock's binned registries
 # verify in tuf-js (a target looked up through the bins), and binned
 # registries written by @tufjs/models verify in pylock.
 
@@ -327,6 +328,36 @@ EOF
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "$b.json version rollback"
   assert_eq "$(state_digest)" "$state_before"
+}
+
+@test "an_endless_chain_of_delegations_is_refused" {
+  # Depth 5 is fine; depth 40 is more than the 32 roles a search may visit.
+  tuf_tool make-registry "$REG" --chain 5 "$WHL_A" >/dev/null
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --target idna-3.3-py3-none-any.whl
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  rm -rf "$REG" "$STATE"
+  tuf_tool make-registry "$REG" --chain 40 "$WHL_A" >/dev/null
+  cp "$REG/1.root.json" "$ROOT"
+  clear_log
+  verify "$URL" --target idna-3.3-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "more than 32 delegated roles visited"
+  [ "$(served | grep -c '^1\.r[0-9]*\.json$')" -le 32 ] # and it stopped there
+  ! served | grep -q "targets/.*idna"
+  verify "$URL" --targets
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "more than 32 delegated roles visited"
+}
+
+@test "a_loop_of_delegations_is_refused" {
+  tuf_tool make-registry "$REG" --chain 3 --loop "$WHL_A" >/dev/null # r0 -> r1 -> r2 -> r0
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --target idna-3.3-py3-none-any.whl # found in r2 before the loop closes
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  verify "$URL" --target six-1.16.0-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "delegation loop: r2 delegates back to r0"
 }
 
 # ---- interop ----
