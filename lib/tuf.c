@@ -471,7 +471,7 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
   /* With consistent snapshots, VERSION.ROLE.json never changes: the copy
    * the state kept, when it is the version (and the bytes, where listed)
    * the parent names, is what a fetch would return (python-tuf reuses it
-   * too).  It is verified again below like a fetched one. */
+   * too).  load_trusted() verified it against the current root already. */
   const struct md *kept = &t->md[role[0] == 's' ? PL_TUF_SNAPSHOT : PL_TUF_TARGETS];
   pl_error_t stale = NULL;
   if (t->consistent && kept->doc && kept->version == want &&
@@ -479,12 +479,13 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
       (raw = malloc(kept->rawlen + 1)) != NULL) {
     memcpy(raw, kept->raw, kept->rawlen);
     raw[kept->rawlen] = '\0';
-    len = kept->rawlen;
-  } else if (tuf_fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) {
-    pl_error_free(&stale);
-    return -1;
+    *m = *kept;
+    m->doc = json_incref(kept->doc);
+    m->raw = raw;
+    return 0;
   }
   pl_error_free(&stale);
+  if (tuf_fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) return -1;
   if (tuf_md_parse(raw, len, file, role, m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
   if (r == 0 && m->version != want)
