@@ -352,6 +352,15 @@ static int find_bins(struct reg *r, pl_error_t *err) {
                    "registry %s: targets delegate otherwise than to succinct hash bins "
                    "(2 to %d of them), which pylock does not edit",
                    r->dir, PL_REGISTRY_BINS_MAX);
+  /* The prefix becomes file names written into DIR: a plain name only. */
+  size_t plen = strlen(r->bin_prefix);
+  bool plain = plen > 0 && plen <= PL_TUF_ROLE_NAME_MAX - 8 && r->bin_prefix[0] != '.';
+  for (size_t i = 0; plain && i < plen; i++)
+    plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
+                   r->bin_prefix[i]) != NULL;
+  if (!plain)
+    return pl_fail(err, 0, "registry %s: the bins' name_prefix \"%s\" is not a plain name", r->dir,
+                   r->bin_prefix);
   r->bin_bits = (unsigned)json_integer_value(bits);
   r->bin_role = sr;
   size_t n = (size_t)1 << r->bin_bits;
