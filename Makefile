@@ -9,6 +9,7 @@
 #   make unit       the unit tests only (SANITIZE=1 works here too)
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
+#   make bench-scale  registries at 1,000,000 targets (hashed bins) against single targets.json
 #   make stress     long crash and race experiments (integration/stress/*.bats), minutes
 #   make lint       clang-format check, cppcheck, banned functions
 #   make man        man pages from man/*.scd into build/man/ (scdoc)
@@ -114,7 +115,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-
            $(B)/helpers/wheel-verify $(B)/helpers/i386-syscall
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit toml-decoder integration demo bench stress lint clean install uninstall man \
+.PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \
         dist deb rpm package fuzz FORCE
 all: $(BIN)
 
@@ -246,6 +247,11 @@ demo: deps all
 
 bench: deps all $(HELPERS)
 	@integration/bench/run
+
+# Registries at scale (issue 14): a 1,000,000-target hashed-bin registry against a single
+# targets.json at 10,000 and 100,000 (several minutes; BENCH_SCALE_TARGETS=N for another size).
+bench-scale: all
+	@python3 integration/bench/bench_scale.py $(BIN) $(or $(BENCH_SCALE_TARGETS),1000000)
 
 # Crash loops and races too long for make check, run as the integration suite is.
 stress: deps all $(HELPERS)

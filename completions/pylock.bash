@@ -125,7 +125,7 @@ _pylock() {
     COMPREPLY=($(compgen -f -- "$cur"))
     return
     ;;
-  --root | --key | --add-root-key | -o | --output)
+  --root | --key | --add-root-key | --online-key | -o | --output)
     COMPREPLY=($(compgen -f -- "$cur"))
     return
     ;;
@@ -140,7 +140,7 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(sed -n "s/^$key *= *\[\(.*\)\]/\1/p" pylock.toml 2>/dev/null | tr -d "\"',")" -- "$cur"))
     return
     ;;
-  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait) return ;;
+  --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait | --bins | --target) return ;;
   esac
 
   # The sandbox options of run, shell and ci.
@@ -190,10 +190,10 @@ _pylock() {
   remove) words=$(_pylock_requested "$project") ;;
   registry)
     case $sub in
-    init) opts="--key --threshold --expires -h --help" ;;
+    init) opts="--key --online-key --bins --threshold --expires -h --help" ;;
     add) opts="--key --expires -h --help" ;;
     sign) opts="--key --add-root-key --remove-root-key --renew-root --expires -h --help" ;;
-    verify) opts="--root --trusted --state --targets -h --help" ;;
+    verify) opts="--root --trusted --state --targets --target -h --help" ;;
     esac
     ;;
   key) [[ $sub == generate ]] && opts="-o --output -h --help" ;;

@@ -169,6 +169,8 @@ complete -c pylock -n '__pylock_needs_sub registry' -a 'init add sign verify'
 complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l key -r -F -d 'Private signing key'
 complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l expires -x -d 'Validity in days'
 complete -c pylock -n '__pylock_using registry init' -l threshold -x -d 'Signatures each role requires'
+complete -c pylock -n '__pylock_using registry init' -l online-key -r -F -d 'Key holding timestamp, snapshot and bins'
+complete -c pylock -n '__pylock_using registry init' -l bins -x -d 'Delegate targets to N hashed bins'
 complete -c pylock -n '__pylock_using registry sign' -l add-root-key -r -F -d 'Add this key to the root role'
 complete -c pylock -n '__pylock_using registry sign' -l remove-root-key -x -d 'Drop a key id from the root role'
 complete -c pylock -n '__pylock_using registry sign' -l renew-root -d 'Sign a new root version'
@@ -176,6 +178,7 @@ complete -c pylock -n '__pylock_using registry verify' -l root -r -F -d 'Trusted
 complete -c pylock -n '__pylock_using registry verify' -l trusted -x -a '(__pylock_trusted)' -d 'Trusted root name'
 complete -c pylock -n '__pylock_using registry verify' -l state -r -a '(__fish_complete_directories)' -d 'Keep the last versions seen'
 complete -c pylock -n '__pylock_using registry verify' -l targets -d 'Also check every target'
+complete -c pylock -n '__pylock_using registry verify' -l target -x -d 'Look up, download and check one target'
 complete -c pylock -n '__pylock_using registry; and not __pylock_needs_sub registry' -F
 
 complete -c pylock -n '__pylock_needs_sub key' -a 'generate show'

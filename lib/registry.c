@@ -29,11 +29,23 @@ struct reg {
   const struct pl_registry_opts *o;
   time_t now;
   json_t *body[PL_TUF_NROLES];
+  bool consistent; /* root's consistent_snapshot: VERSION.ROLE.json, targets/SHA256.NAME */
+  /* Hashed bins (TAP 15 succinct_roles of the top-level targets), or none
+   * (bin_bits 0).  A bin's body is read only when a change touches it. */
+  unsigned bin_bits;
+  const char *bin_prefix;
+  const json_t *bin_role; /* keyids and threshold, borrowed from body[TARGETS] */
+  json_t **bins;
+  bool *bin_dirty;
 };
 
 static void reg_close(struct reg *r) {
   for (int i = 0; i < PL_TUF_NROLES; i++)
     pl_json_decref(r->body[i]);
+  for (size_t i = 0; r->bins && i < ((size_t)1 << r->bin_bits); i++)
+    pl_json_decref(r->bins[i]);
+  free(r->bins);
+  free(r->bin_dirty);
   if (r->fd >= 0) close(r->fd);
   if (r->targets >= 0) close(r->targets);
 }
@@ -276,6 +288,133 @@ static int check_regular_at(int dirfd, const char *dirname, const char *name, bo
   return 0;
 }
 
+/* The file a role's version is published under: VERSION.ROLE.json with
+ * consistent snapshots (but root.json and timestamp.json), else ROLE.json. */
+static void role_file(const struct reg *r, const char *role, int64_t version, char *out,
+                      size_t cap) {
+  if (r->consistent && strcmp(role, "root") != 0 && strcmp(role, "timestamp") != 0)
+    snprintf(out, cap, "%" PRId64 ".%s.json", version, role);
+  else
+    snprintf(out, cap, "%s.json", role);
+}
+
+/* The version of role.json a snapshot or timestamp body lists (0: none). */
+static int64_t listed_version(const json_t *body, const char *role) {
+  char name[PL_TUF_ROLE_NAME_MAX + 8];
+  snprintf(name, sizeof name, "%s.json", role);
+  const json_t *v =
+      json_object_get(json_object_get(json_object_get(body, "meta"), name), "version");
+  return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/* The "signed" body of dir/name, which must be TUF metadata of type. */
+static int read_body(struct reg *r, const char *name, const char *type, json_t **out,
+                     pl_error_t *err) {
+  cleanup_free char *raw = NULL;
+  size_t len;
+  json_t *doc = NULL;
+  bool exists;
+  if (check_regular_at(r->fd, r->dir, name, &exists, err) < 0) return -1;
+  if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+      pl_json_parse(raw, len, name, &doc, err) < 0)
+    return pl_error_wrap(err, "registry %s", r->dir);
+  json_t *body = json_object_get(doc, "signed");
+  const char *t = json_string_value(json_object_get(body, "_type"));
+  if (t == NULL || strcmp(t, type) != 0) {
+    pl_json_decref(doc);
+    return pl_fail(err, 0, "registry %s: %s is not TUF %s metadata", r->dir, name, type);
+  }
+  *out = json_incref(body);
+  pl_json_decref(doc);
+  return 0;
+}
+
+/* Hashed bins the top-level targets delegate to, as pylock writes them
+ * (TAP 15 succinct_roles); any other delegation is not pylock's to edit. */
+static int find_bins(struct reg *r, pl_error_t *err) {
+  const json_t *d = json_object_get(r->body[PL_TUF_TARGETS], "delegations");
+  if (d == NULL) return 0;
+  const json_t *sr = json_object_get(d, "succinct_roles");
+  const json_t *bits = json_object_get(sr, "bit_length");
+  r->bin_prefix = json_string_value(json_object_get(sr, "name_prefix"));
+  if (sr == NULL || json_object_get(d, "roles") || !json_is_integer(bits) ||
+      json_integer_value(bits) < 1 || json_integer_value(bits) > 16 || r->bin_prefix == NULL)
+    return pl_fail(err, 0,
+                   "registry %s: targets delegate otherwise than to succinct hash bins "
+                   "(2 to %d of them), which pylock does not edit",
+                   r->dir, PL_REGISTRY_BINS_MAX);
+  /* The prefix becomes file names written into DIR: a plain name only. */
+  size_t plen = strlen(r->bin_prefix);
+  bool plain = plen > 0 && plen <= PL_TUF_ROLE_NAME_MAX - 8 && r->bin_prefix[0] != '.';
+  for (size_t i = 0; plain && i < plen; i++)
+    plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
+                   r->bin_prefix[i]) != NULL;
+  if (!plain)
+    return pl_fail(err, 0, "registry %s: the bins' name_prefix \"%s\" is not a plain name", r->dir,
+                   r->bin_prefix);
+  r->bin_bits = (unsigned)json_integer_value(bits);
+  r->bin_role = sr;
+  size_t n = (size_t)1 << r->bin_bits;
+  r->bins = calloc(n, sizeof *r->bins);
+  r->bin_dirty = calloc(n, sizeof *r->bin_dirty);
+  if (r->bins == NULL || r->bin_dirty == NULL) return pl_fail(err, ENOMEM, "registry %s", r->dir);
+  return 0;
+}
+
+static void bin_name(const struct reg *r, uint32_t bin, char *out, size_t cap) {
+  pl_tuf_succinct_name(r->bin_prefix, r->bin_bits, bin, out, cap);
+}
+
+/* Bin `bin`'s body, read at the version snapshot lists when first needed. */
+static int load_bin(struct reg *r, uint32_t bin, json_t **out, pl_error_t *err) {
+  if (r->bins[bin] == NULL) {
+    char name[PL_TUF_ROLE_NAME_MAX + 1], file[PL_TUF_ROLE_NAME_MAX + 32];
+    bin_name(r, bin, name, sizeof name);
+    int64_t v = listed_version(r->body[PL_TUF_SNAPSHOT], name);
+    if (v < 1) return pl_fail(err, 0, "registry %s: snapshot lists no %s.json", r->dir, name);
+    role_file(r, name, v, file, sizeof file);
+    if (read_body(r, file, "targets", &r->bins[bin], err) < 0) return -1;
+  }
+  *out = r->bins[bin];
+  return 0;
+}
+
+/* The targets role body that lists (or is to list) target name: the
+ * top-level one, or that of name's bin, marked as changed when `change`. */
+static int targets_for(struct reg *r, const char *name, bool change, json_t **out,
+                       pl_error_t *err) {
+  json_t *body = r->body[PL_TUF_TARGETS];
+  if (r->bin_bits) {
+    uint32_t bin = pl_tuf_succinct_bin(name, r->bin_bits, err);
+    if (bin == UINT32_MAX || load_bin(r, bin, &body, err) < 0) return -1;
+    if (change) r->bin_dirty[bin] = true;
+  }
+  if (!json_is_object(json_object_get(body, "targets")))
+    return pl_fail(err, 0, "registry %s: a targets role lists no targets", r->dir);
+  *out = body;
+  return 0;
+}
+
+/* The sha256 published for target name, or NULL when it is not published. */
+static int published_sha(struct reg *r, const char *name, const char **sha, bool *exists,
+                         pl_error_t *err) {
+  json_t *body;
+  if (targets_for(r, name, false, &body, err) < 0) return -1;
+  json_t *e = json_object_get(json_object_get(body, "targets"), name);
+  *exists = e != NULL;
+  *sha = json_string_value(json_object_get(json_object_get(e, "hashes"), "sha256"));
+  return 0;
+}
+
+/* The file target name with sha256 is published as in targets/. */
+static void target_file(const struct reg *r, const char *name, const char *sha256, char *out,
+                        size_t cap) {
+  if (r->consistent)
+    snprintf(out, cap, "%s.%s", sha256, name);
+  else
+    snprintf(out, cap, "%s", name);
+}
+
 /* The registry's own files: the maintainer's directory, read back to be
  * extended; the keys that sign the result are what clients check. */
 static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opts *o,
@@ -294,32 +433,25 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
       fstatat(r->fd, "targets", &(struct stat){0}, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
   if (!absent && (r->targets = open_own_dir_at(r->fd, "targets", tdir, false, false, err)) < 0)
     return -1;
-  for (int i = 0; i < PL_TUF_NROLES; i++) {
-    char name[32];
-    snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[i]);
-    cleanup_free char *raw = NULL;
-    size_t len;
-    json_t *doc = NULL;
-    bool exists;
-    if (check_regular_at(r->fd, dir, name, &exists, err) < 0) return -1;
-    if (!exists && i == PL_TUF_ROOT) {
-      pl_fail(err, ENOENT, "registry %s: no root.json", dir);
-      return pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", dir);
-    }
-    if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
-        pl_json_parse(raw, len, name, &doc, err) < 0)
-      return pl_error_wrap(err, "registry %s", dir);
-    json_t *body = json_object_get(doc, "signed");
-    const char *type = json_string_value(json_object_get(body, "_type"));
-    if (type == NULL || strcmp(type, pl_tuf_role_names[i]) != 0) {
-      pl_json_decref(doc);
-      return pl_fail(err, 0, "registry %s: %s is not TUF %s metadata", dir, name,
-                     pl_tuf_role_names[i]);
-    }
-    r->body[i] = json_incref(body);
-    pl_json_decref(doc);
+  bool exists;
+  if (check_regular_at(r->fd, dir, "root.json", &exists, err) < 0) return -1;
+  if (!exists) {
+    pl_fail(err, ENOENT, "registry %s: no root.json", dir);
+    return pl_error_set_hint(err, "create it first: pylock registry init %s --key FILE", dir);
   }
-  return 0;
+  /* root and timestamp, then each role at the version the one before lists. */
+  for (int i = 0; i < PL_TUF_NROLES; i++) {
+    const char *role = pl_tuf_role_names[i];
+    int64_t v = i == PL_TUF_SNAPSHOT  ? listed_version(r->body[PL_TUF_TIMESTAMP], role)
+                : i == PL_TUF_TARGETS ? listed_version(r->body[PL_TUF_SNAPSHOT], role)
+                                      : 0;
+    char name[64];
+    role_file(r, role, v, name, sizeof name);
+    if (read_body(r, name, role, &r->body[i], err) < 0) return -1;
+    if (i == PL_TUF_ROOT)
+      r->consistent = json_is_true(json_object_get(r->body[i], "consistent_snapshot"));
+  }
+  return find_bins(r, err);
 }
 
 /* ---- a change: staged in full, then published ---- */
@@ -370,7 +502,8 @@ static int change_push(struct change *c, int dirfd, const char *dir, const char 
   return 0;
 }
 
-/* Write data under a temporary name beside dirfd/name, synced, and queue it. */
+/* Write data under a temporary name beside dirfd/name and queue it (made
+ * durable, with everything else staged, before the first rename). */
 static int change_stage(struct change *c, int dirfd, const char *dir, const char *name,
                         const void *data, size_t len, pl_error_t *err) {
   bool exists;
@@ -378,7 +511,7 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
   char *tmp = NULL;
   cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
   if (fd < 0) return pl_error_wrap(err, "registry %s", dir);
-  if (pl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (pl_write_all(fd, data, len) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
     free(tmp);
@@ -391,6 +524,12 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
  * fail a rename within one directory; then the files that were new are
  * removed again, so that at worst a replaced file stays replaced. */
 static int change_publish(struct change *c, pl_error_t *err) {
+  /* Every staged file on disk before any rename makes one visible: one
+   * syncfs per directory rather than an fsync per file (an init with
+   * 16,384 bins writes as many files). */
+  for (size_t i = 0; i < c->n; i++)
+    if ((i == 0 || c->f[i].dirfd != c->f[i - 1].dirfd) && syncfs(c->f[i].dirfd) < 0)
+      return pl_fail(err, errno, "registry %s: sync", c->f[i].dir);
   for (size_t i = 0; i < c->n; i++) {
     struct staged_file *f = &c->f[i];
     if (renameat(f->dirfd, f->tmp, f->dirfd, f->name) < 0) {
@@ -420,19 +559,31 @@ static void change_free(struct change *c) {
 /* Signed files, rendered in memory and written only once every one of them
  * could be signed: a key missing for one role leaves the registry as it was. */
 struct pending {
-  char name[40];
+  char name[PL_TUF_ROLE_NAME_MAX + 32];
   char *data;
   size_t len;
 };
 struct batch {
-  struct pending f[6];
-  int n;
+  struct pending *f;
+  int n, cap;
 };
 
 static void batch_free(struct batch *b) {
   for (int i = 0; i < b->n; i++)
     free(b->f[i].data);
-  b->n = 0;
+  free(b->f);
+  memset(b, 0, sizeof *b);
+}
+
+/* Room for one more signed file. */
+static int batch_reserve(struct batch *b, pl_error_t *err) {
+  if (b->n < b->cap) return 0;
+  int cap = b->cap ? 2 * b->cap : 8;
+  struct pending *nf = reallocarray(b->f, (size_t)cap, sizeof *nf);
+  if (nf == NULL) return pl_fail(err, ENOMEM, "sign");
+  b->f = nf;
+  b->cap = cap;
+  return 0;
 }
 
 /* Stage every signed file into the change, in the order they publish. */
@@ -442,39 +593,65 @@ static int stage_batch(struct reg *r, struct change *c, const struct batch *b, p
   return 0;
 }
 
-/* Sign body for role with every given key the root(s) list for it, after
- * checking they reach each root's threshold; queue it as name. */
-static int sign_body(struct reg *r, struct batch *b, const char *name, const json_t *body,
-                     const char *role, const json_t *root, const json_t *old_root,
+static bool role_has_key(const json_t *role, const char *keyid) {
+  const json_t *ids = json_object_get(role, "keyids");
+  for (size_t i = 0; i < json_array_size(ids); i++)
+    if (strcmp(json_string_value(json_array_get(ids, i)) ?: "", keyid) == 0) return true;
+  return false;
+}
+
+static int64_t role_threshold(const json_t *role) {
+  const json_t *t = json_object_get(role, "threshold");
+  return json_is_integer(t) ? json_integer_value(t) : 0;
+}
+
+static const json_t *root_role(const json_t *root, const char *role) {
+  return root ? json_object_get(json_object_get(root, "roles"), role) : NULL;
+}
+
+/* The i-th key given to sign with: --key, then --online-key, then
+ * --add-root-key. */
+static const struct pl_key *given_key(const struct pl_registry_opts *o, size_t i) {
+  if (i < o->nkeys) return &o->keys[i];
+  i -= o->nkeys;
+  if (i < o->nonline_keys) return &o->online_keys[i];
+  return &o->add_root_keys[i - o->nonline_keys];
+}
+
+/* Sign body for role (its keyids and threshold in role_obj, and in
+ * old_obj too for a new root) with every given key listed for it, after
+ * checking they reach each threshold; queue it as name. */
+static int sign_with(struct reg *r, struct batch *b, const char *name, const json_t *body,
+                     const char *role, const json_t *role_obj, const json_t *old_obj,
                      pl_error_t *err) {
-  size_t n = r->o->nkeys + r->o->nadd_root_keys, k = 0;
+  size_t n = r->o->nkeys + r->o->nonline_keys + r->o->nadd_root_keys, k = 0;
   cleanup_free const struct pl_key **keys = calloc(n ? n : 1, sizeof *keys);
   if (keys == NULL) return pl_fail(err, ENOMEM, "sign %s", name);
   int64_t have_new = 0, have_old = 0;
   for (size_t i = 0; i < n; i++) {
-    const struct pl_key *key =
-        i < r->o->nkeys ? &r->o->keys[i] : &r->o->add_root_keys[i - r->o->nkeys];
+    const struct pl_key *key = given_key(r->o, i);
     bool dup = false;
     for (size_t j = 0; j < k; j++)
       dup = dup || strcmp(keys[j]->keyid, key->keyid) == 0;
-    bool in_new = pl_tuf_root_has_key(root, role, key->keyid);
-    bool in_old = old_root && pl_tuf_root_has_key(old_root, role, key->keyid);
+    bool in_new = role_has_key(role_obj, key->keyid);
+    bool in_old = old_obj && role_has_key(old_obj, key->keyid);
     if (dup || !(in_new || in_old)) continue;
     keys[k++] = key;
     have_new += in_new;
     have_old += in_old;
   }
-  int64_t need = pl_tuf_root_threshold(root, role);
+  int64_t need = role_threshold(role_obj);
   if (have_new < need)
     return pl_fail_hint(err, 0, "pass the private key(s) of that role with --key FILE",
                         "cannot sign %s: the %s role needs %" PRId64 " signature(s), and %" PRId64
                         " of the given keys hold it",
                         name, role, need, have_new);
-  if (old_root && have_old < pl_tuf_root_threshold(old_root, role))
+  if (old_obj && have_old < role_threshold(old_obj))
     return pl_fail_hint(err, 0, "a new root must be signed by the current root keys too",
                         "cannot sign %s: the current root role needs %" PRId64
                         " signature(s), and %" PRId64 " of the given keys hold it",
-                        name, pl_tuf_root_threshold(old_root, role), have_old);
+                        name, role_threshold(old_obj), have_old);
+  if (batch_reserve(b, err) < 0) return -1;
   struct pending *p = &b->f[b->n];
   snprintf(p->name, sizeof p->name, "%s", name);
   if (pl_tuf_sign(body, keys, k, &p->data, &p->len, err) < 0) return -1;
@@ -482,22 +659,59 @@ static int sign_body(struct reg *r, struct batch *b, const char *name, const jso
   return 0;
 }
 
-/* targets -> snapshot -> timestamp, each one version up. */
-static int resign_tail(struct reg *r, struct batch *b, pl_error_t *err) {
+/* Sign body for a top-level role with the keys root (and old_root, for a
+ * new root) lists for it. */
+static int sign_body(struct reg *r, struct batch *b, const char *name, const json_t *body,
+                     const char *role, const json_t *root, const json_t *old_root,
+                     pl_error_t *err) {
+  return sign_with(r, b, name, body, role, root_role(root, role), root_role(old_root, role), err);
+}
+
+/* Each changed bin one version up, signed by the keys the delegation
+ * lists, and listed (version only: snapshot stays small) in snap. */
+static int resign_bins(struct reg *r, struct batch *b, json_t *snap, pl_error_t *err) {
+  for (uint32_t i = 0; r->bin_bits && i < ((uint32_t)1 << r->bin_bits); i++) {
+    if (!r->bin_dirty[i]) continue;
+    char name[PL_TUF_ROLE_NAME_MAX + 1], file[PL_TUF_ROLE_NAME_MAX + 32], listed[sizeof name + 8];
+    bin_name(r, i, name, sizeof name);
+    json_t *body = r->bins[i];
+    pl_tuf_set_version(body, pl_tuf_get_version(body) + 1);
+    pl_tuf_set_expires(body, expiry(r, false));
+    role_file(r, name, pl_tuf_get_version(body), file, sizeof file);
+    snprintf(listed, sizeof listed, "%s.json", name);
+    if (sign_with(r, b, file, body, name, r->bin_role, NULL, err) < 0 ||
+        pl_tuf_meta_set(snap, listed, pl_tuf_get_version(body), NULL, 0, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* targets (when sign_targets) and the changed bins -> snapshot ->
+ * timestamp, each one version up. */
+static int resign_tail(struct reg *r, struct batch *b, bool sign_targets, pl_error_t *err) {
   json_t *root = r->body[PL_TUF_ROOT];
   json_t *tg = r->body[PL_TUF_TARGETS];
-  pl_tuf_set_version(tg, pl_tuf_get_version(tg) + 1);
-  pl_tuf_set_expires(tg, expiry(r, false));
-  if (sign_body(r, b, "targets.json", tg, "targets", root, NULL, err) < 0) return -1;
-
-  /* Length and hashes of targets.json: a client checks them before it
-   * parses a byte of it, and reads no more than that length. */
-  const struct pending *tp = &b->f[b->n - 1];
+  char file[64];
   int64_t snapv = pl_tuf_get_version(r->body[PL_TUF_SNAPSHOT]) + 1;
-  cleanup_json json_t *snap =
-      pl_tuf_new_snapshot(snapv, expiry(r, false), pl_tuf_get_version(tg), tp->data, tp->len, err);
-  if (snap == NULL) return -1;
-  if (sign_body(r, b, "snapshot.json", snap, "snapshot", root, NULL, err) < 0) return -1;
+  /* The snapshot lists every role: a new one starts from the last one. */
+  cleanup_json json_t *snap = json_deep_copy(r->body[PL_TUF_SNAPSHOT]);
+  if (snap == NULL) return pl_fail(err, ENOMEM, "snapshot");
+  pl_tuf_set_version(snap, snapv);
+  pl_tuf_set_expires(snap, expiry(r, false));
+  if (sign_targets) {
+    pl_tuf_set_version(tg, pl_tuf_get_version(tg) + 1);
+    pl_tuf_set_expires(tg, expiry(r, r->bin_bits != 0));
+    role_file(r, "targets", pl_tuf_get_version(tg), file, sizeof file);
+    if (sign_body(r, b, file, tg, "targets", root, NULL, err) < 0) return -1;
+    /* Length and hashes of targets.json: a client checks them before it
+     * parses a byte of it, and reads no more than that length. */
+    const struct pending *tp = &b->f[b->n - 1];
+    if (pl_tuf_meta_set(snap, "targets.json", pl_tuf_get_version(tg), tp->data, tp->len, err) < 0)
+      return -1;
+  }
+  if (resign_bins(r, b, snap, err) < 0) return -1;
+  role_file(r, "snapshot", snapv, file, sizeof file);
+  if (sign_body(r, b, file, snap, "snapshot", root, NULL, err) < 0) return -1;
 
   const struct pending *sp = &b->f[b->n - 1];
   int64_t tsv = pl_tuf_get_version(r->body[PL_TUF_TIMESTAMP]) + 1;
@@ -512,7 +726,8 @@ static int sign_root(struct reg *r, struct batch *b, const json_t *root, const j
                      pl_error_t *err) {
   char name[40];
   snprintf(name, sizeof name, "%" PRId64 ".root.json", pl_tuf_get_version(root));
-  if (sign_body(r, b, name, root, "root", root, old_root, err) < 0) return -1;
+  if (sign_body(r, b, name, root, "root", root, old_root, err) < 0 || batch_reserve(b, err) < 0)
+    return -1;
   struct pending *p = &b->f[b->n];
   snprintf(p->name, sizeof p->name, "root.json");
   p->data = malloc(b->f[b->n - 1].len);
@@ -527,25 +742,56 @@ static int sign_root(struct reg *r, struct batch *b, const json_t *root, const j
  * every change re-signs. */
 static int check_can_sign(struct reg *r, pl_error_t *err) {
   struct batch b = {0};
-  static const char *const roles[] = {"targets", "snapshot", "timestamp"};
+  /* With bins, an add signs bins, never the top-level targets. */
+  const char *roles[] = {r->bin_bits ? r->bin_prefix : "targets", "snapshot", "timestamp"};
   int ret = 0;
   for (int i = 0; i < 3 && ret == 0; i++) {
-    char name[32];
+    char name[PL_TUF_ROLE_NAME_MAX + 8];
     snprintf(name, sizeof name, "%s.json", roles[i]);
-    ret =
-        sign_body(r, &b, name, r->body[PL_TUF_TARGETS], roles[i], r->body[PL_TUF_ROOT], NULL, err);
+    const json_t *obj =
+        i == 0 && r->bin_bits ? r->bin_role : root_role(r->body[PL_TUF_ROOT], roles[i]);
+    ret = sign_with(r, &b, name, r->body[PL_TUF_TARGETS], roles[i], obj, NULL, err);
     batch_free(&b);
   }
   return ret;
+}
+
+/* Delegate the top-level targets to o->bins empty succinct hash bins held
+ * by the online keys (or the keys), each to be signed at version 1. */
+static int init_bins(struct reg *r, unsigned threshold, pl_error_t *err) {
+  const struct pl_registry_opts *o = r->o;
+  bool online = o->nonline_keys > 0;
+  size_t nk = online ? o->nonline_keys : o->nkeys;
+  cleanup_free const struct pl_key **keys = calloc(nk, sizeof *keys);
+  if (keys == NULL) return pl_fail(err, ENOMEM, "registry init");
+  for (size_t i = 0; i < nk; i++)
+    keys[i] = online ? &o->online_keys[i] : &o->keys[i];
+  unsigned bits = 0;
+  while (((unsigned)1 << bits) < o->bins)
+    bits++;
+  if (pl_tuf_delegate_succinct(r->body[PL_TUF_TARGETS], keys, nk, threshold, bits,
+                               PL_REGISTRY_BIN_PREFIX, err) < 0 ||
+      find_bins(r, err) < 0)
+    return -1;
+  for (uint32_t i = 0; i < o->bins; i++) {
+    if ((r->bins[i] = pl_tuf_new_targets(0, 0)) == NULL) return pl_fail(err, ENOMEM, "bins");
+    r->bin_dirty[i] = true;
+  }
+  r->consistent = true;
+  json_object_set_new(r->body[PL_TUF_ROOT], "consistent_snapshot", json_true());
+  return 0;
 }
 
 int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   unsigned threshold = o->threshold ? o->threshold : 1;
   if (o->nkeys == 0) return pl_fail(err, 0, "no signing key");
-  if (threshold > o->nkeys)
-    return pl_fail(err, 0, "threshold %u needs at least %u keys, got %zu", threshold, threshold,
-                   o->nkeys);
+  if (threshold > o->nkeys || (o->nonline_keys && threshold > o->nonline_keys))
+    return pl_fail(err, 0, "threshold %u needs at least %u keys of each kind, got %zu and %zu",
+                   threshold, threshold, o->nkeys, o->nonline_keys);
+  if (o->bins && (o->bins < 2 || o->bins > PL_REGISTRY_BINS_MAX || (o->bins & (o->bins - 1))))
+    return pl_fail(err, EINVAL, "--bins wants a power of two from 2 to %d, got %u",
+                   PL_REGISTRY_BINS_MAX, o->bins);
   struct reg r = {.dir = dir, .o = o, .now = o->now ? o->now : time(NULL), .targets = -1};
   struct change c = {0};
   struct batch b = {0};
@@ -568,12 +814,17 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
       goto out;
     }
   for (int i = 0; i < PL_TUF_NROLES; i++) {
-    for (size_t k = 0; k < o->nkeys; k++)
-      if (pl_tuf_root_add_key(r.body[PL_TUF_ROOT], pl_tuf_role_names[i], &o->keys[k], err) < 0)
+    /* Online keys, when given, hold what every add re-signs; the keys hold
+     * root and targets, which can then stay offline. */
+    bool on = o->nonline_keys && (i == PL_TUF_TIMESTAMP || i == PL_TUF_SNAPSHOT);
+    for (size_t k = 0; k < (on ? o->nonline_keys : o->nkeys); k++)
+      if (pl_tuf_root_add_key(r.body[PL_TUF_ROOT], pl_tuf_role_names[i],
+                              on ? &o->online_keys[k] : &o->keys[k], err) < 0)
         goto out;
     pl_tuf_root_set_threshold(r.body[PL_TUF_ROOT], pl_tuf_role_names[i], threshold);
   }
-  if (sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) < 0 || resign_tail(&r, &b, err) < 0 ||
+  if ((o->bins && init_bins(&r, threshold, err) < 0) ||
+      sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) < 0 || resign_tail(&r, &b, true, err) < 0 ||
       stage_batch(&r, &c, &b, err) < 0)
     goto out;
   char tdir[PATH_MAX];
@@ -694,7 +945,8 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
 /* A published name must keep its bytes forever: clients and caches key on it. */
 static int add_target(struct reg *r, const char *name, uint64_t length, const char *sha256,
                       pl_error_t *err) {
-  json_t *tg = r->body[PL_TUF_TARGETS];
+  json_t *tg;
+  if (targets_for(r, name, true, &tg, err) < 0) return -1;
   json_t *old = json_object_get(json_object_get(tg, "targets"), name);
   const char *old_sha =
       json_string_value(json_object_get(json_object_get(old, "hashes"), "sha256"));
@@ -714,6 +966,12 @@ static int check_names(struct reg *r, const char *const *wheels, size_t nwheels,
     char md[NAME_MAX + 1];
     bool exists;
     if (check_wheel_name(st[i].base, err) < 0) return -1;
+    /* Consistent snapshots publish SHA256.NAME: 65 characters more. */
+    if (r->consistent && strlen(st[i].base) > PL_REGISTRY_WHEEL_NAME_MAX - 65)
+      return pl_fail(err, 0,
+                     "%.40s...: a wheel file name of %zu characters is too long for a registry "
+                     "with consistent snapshots: it takes at most %d",
+                     st[i].base, strlen(st[i].base), PL_REGISTRY_WHEEL_NAME_MAX - 65);
     snprintf(md, sizeof md, "%s.metadata", st[i].base);
     if (check_regular_at(r->targets, tdir, st[i].base, &exists, err) < 0 ||
         check_regular_at(r->targets, tdir, md, &exists, err) < 0)
@@ -726,14 +984,14 @@ static int check_names(struct reg *r, const char *const *wheels, size_t nwheels,
  * wheel leaves the registry as it was. */
 static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
                      pl_error_t *err) {
-  json_t *published = json_object_get(r->body[PL_TUF_TARGETS], "targets");
   for (size_t i = 0; i < nwheels; i++) {
     struct staged *s = &st[i];
     if (stage_wheel(r, wheels[i], s, err) < 0) return -1;
     s->publish = true;
-    const char *old_sha = json_string_value(
-        json_object_get(json_object_get(json_object_get(published, s->base), "hashes"), "sha256"));
-    if (json_object_get(published, s->base) && (old_sha == NULL || strcmp(old_sha, s->sha256)))
+    const char *old_sha;
+    bool exists;
+    if (published_sha(r, s->base, &old_sha, &exists, err) < 0) return -1;
+    if (exists && (old_sha == NULL || strcmp(old_sha, s->sha256)))
       return pl_fail_hint(err, EEXIST, "a published file never changes: build a new version",
                           "%s is already in the registry with different content", s->base);
     for (size_t j = 0; j < i && s->publish; j++)
@@ -757,11 +1015,13 @@ static int stage_targets(struct reg *r, struct change *c, struct staged *st, siz
   for (size_t i = 0; i < n; i++) {
     struct staged *s = &st[i];
     if (!s->publish) continue;
-    char mdname[NAME_MAX + 1], mdsha[PL_SHA256_HEX];
+    char mdname[NAME_MAX + 1], mdsha[PL_SHA256_HEX], wfile[PATH_MAX], mdfile[PATH_MAX];
     snprintf(mdname, sizeof mdname, "%s.metadata", s->base);
-    if (change_push(c, r->targets, tdir, s->base, steal_pointer(&s->tmp), err) < 0 ||
-        pl_sha256_hex(s->metadata, s->metadata_len, mdsha, err) < 0 ||
-        change_stage(c, r->targets, tdir, mdname, s->metadata, s->metadata_len, err) < 0 ||
+    if (pl_sha256_hex(s->metadata, s->metadata_len, mdsha, err) < 0) return -1;
+    target_file(r, s->base, s->sha256, wfile, sizeof wfile);
+    target_file(r, mdname, mdsha, mdfile, sizeof mdfile);
+    if (change_push(c, r->targets, tdir, wfile, steal_pointer(&s->tmp), err) < 0 ||
+        change_stage(c, r->targets, tdir, mdfile, s->metadata, s->metadata_len, err) < 0 ||
         add_target(r, s->base, s->length, s->sha256, err) < 0 ||
         add_target(r, mdname, s->metadata_len, mdsha, err) < 0)
       return -1;
@@ -789,8 +1049,9 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
       stage_all(&r, wheels, nwheels, st, err) < 0 ||
       stage_targets(&r, &c, st, nwheels, tdir, err) < 0)
     goto out;
-  /* Targets before the metadata that lists them. */
-  if (resign_tail(&r, &b, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
+  /* Targets before the metadata that lists them.  With bins, only the bins
+   * the wheels fall in are signed again, and top-level targets is not. */
+  if (resign_tail(&r, &b, r.bin_bits == 0, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
       change_publish(&c, err) == 0)
     ret = 0;
   for (size_t i = 0; ret == 0 && o->startup_hooks && i < nwheels; i++)
@@ -801,6 +1062,33 @@ out:
   staged_free(&r, st, nwheels);
   reg_close(&r);
   return ret;
+}
+
+/* How many of the given keys role_obj lists, at least its threshold. */
+static bool holds_role(const struct reg *r, const json_t *role_obj) {
+  size_t n = r->o->nkeys + r->o->nonline_keys + r->o->nadd_root_keys;
+  int64_t have = 0;
+  for (size_t i = 0; i < n; i++)
+    have += role_has_key(role_obj, given_key(r->o, i)->keyid);
+  return have >= role_threshold(role_obj);
+}
+
+/* sign, with bins: every bin is signed again (their expiry renewed in
+ * bulk); the top-level targets, which may be kept offline, only when its
+ * keys are given, and then it must outlive what is signed now. */
+static int renew_bins(struct reg *r, bool *sign_targets, pl_error_t *err) {
+  for (uint32_t i = 0; i < ((uint32_t)1 << r->bin_bits); i++) {
+    json_t *body;
+    if (load_bin(r, i, &body, err) < 0) return -1;
+    r->bin_dirty[i] = true;
+  }
+  *sign_targets = holds_role(r, root_role(r->body[PL_TUF_ROOT], "targets"));
+  time_t exp = 0;
+  pl_tuf_parse_time(json_string_value(json_object_get(r->body[PL_TUF_TARGETS], "expires")), &exp);
+  if (!*sign_targets && exp <= expiry(r, false))
+    return pl_fail_hint(err, 0, "pass the targets key too: --key FILE",
+                        "registry %s: targets.json expires before the roles signed now", r->dir);
+  return 0;
 }
 
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error_t *err) {
@@ -842,7 +1130,9 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
     pl_json_decref(r.body[PL_TUF_ROOT]);
     r.body[PL_TUF_ROOT] = steal_pointer(&root);
   }
-  if (resign_tail(&r, &b, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
+  bool sign_targets = true;
+  if (r.bin_bits && renew_bins(&r, &sign_targets, err) < 0) goto out;
+  if (resign_tail(&r, &b, sign_targets, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
       change_publish(&c, err) == 0)
     ret = 0;
 out:

@@ -7,6 +7,10 @@
  *   DIR/targets/<wheel>.whl            target "<wheel>.whl"
  *   DIR/targets/<wheel>.whl.metadata   target "<wheel>.whl.metadata" (PEP 658)
  * consistent_snapshot is false: metadata and targets keep their plain names.
+ * With hashed bins (init's opts->bins), consistent_snapshot is true:
+ *   DIR/V.snapshot.json, DIR/V.targets.json (delegating by TAP 15 succinct
+ *   roles), DIR/V.bins-HEX.json, DIR/targets/SHA256.NAME
+ * and add signs again only the bins its targets fall in.
  *
  * DIR and DIR/targets must be the caller's and writable by nobody else; each
  * is opened once without following a symlink, and every read and write is
@@ -28,6 +32,8 @@
 
 #define PL_REGISTRY_EXPIRES_DAYS 30 /* timestamp, snapshot, targets */
 #define PL_REGISTRY_ROOT_EXPIRES_DAYS 365
+#define PL_REGISTRY_BINS_MAX 65536
+#define PL_REGISTRY_BIN_PREFIX "bins"
 #define PL_REGISTRY_WHEEL_MAX ((uint64_t)4 << 30)
 /* Longest wheel file name: its target NAME.metadata and the temporary file
  * beside it (".NAME.metadata.tmp" and 16 hex digits) must fit NAME_MAX 255. */
@@ -36,6 +42,12 @@
 struct pl_registry_opts {
   const struct pl_key *keys; /* private keys to sign with */
   size_t nkeys;
+  /* init only: the keys that hold the online roles (timestamp, snapshot and
+   * the hashed bins), as PEP 458 advises; none: keys hold every role. */
+  const struct pl_key *online_keys;
+  size_t nonline_keys;
+  unsigned bins;         /* init only: delegate targets to this many hashed bins (a power of two,
+                            2..PL_REGISTRY_BINS_MAX; 0: one targets.json) */
   unsigned threshold;    /* init: signatures each role needs (0: 1) */
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */

@@ -17,36 +17,18 @@
 #include "ed25519.h"
 #include "fetch.h"
 #include "file.h"
+#include "tuf_private.h"
 
 const char *const pl_tuf_role_names[PL_TUF_NROLES] = {"root", "timestamp", "snapshot", "targets"};
 
-/* One verified (or trusted-from-state) metadata file. */
-struct md {
-  json_t *doc;  /* the whole envelope */
-  json_t *body; /* its "signed" object (borrowed from doc) */
-  char *raw;    /* the bytes as fetched, persisted as they are */
-  size_t rawlen;
-  int64_t version;
-  time_t expires;
-};
-
-struct pl_tuf {
-  struct pl_fetcher *f;
-  time_t now;
-  struct md md[PL_TUF_NROLES];
-  bool consistent;
-  struct pl_tuf_target *targets;
-  size_t ntargets;
-};
-
-static void md_clear(struct md *m) {
+void tuf_md_clear(struct md *m) {
   pl_json_decref(m->doc);
   free(m->raw);
   memset(m, 0, sizeof *m);
 }
 
 static void md_move(struct md *to, struct md *from) {
-  md_clear(to);
+  tuf_md_clear(to);
   *to = *from;
   memset(from, 0, sizeof *from);
 }
@@ -84,7 +66,7 @@ void pl_tuf_format_time(time_t t, char out[21]) {
   strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int get_int(const json_t *obj, const char *key, int64_t *out) {
+int tuf_get_int(const json_t *obj, const char *key, int64_t *out) {
   json_t *v = json_object_get(obj, key);
   if (!json_is_integer(v)) return -1;
   *out = json_integer_value(v);
@@ -93,8 +75,8 @@ static int get_int(const json_t *obj, const char *key, int64_t *out) {
 
 /* Parse an envelope and check what needs no key: _type, spec_version,
  * version, expires. */
-static int md_parse(char *raw, size_t len, const char *file, const char *type, struct md *m,
-                    pl_error_t *err) {
+int tuf_md_parse(char *raw, size_t len, const char *file, const char *type, struct md *m,
+                 pl_error_t *err) {
   memset(m, 0, sizeof *m);
   json_t *doc = NULL;
   if (pl_json_parse(raw, len, file, &doc, err) < 0) {
@@ -106,7 +88,7 @@ static int md_parse(char *raw, size_t len, const char *file, const char *type, s
   m->rawlen = len;
   json_t *body = json_object_get(doc, "signed");
   if (!json_is_object(body) || !json_is_array(json_object_get(doc, "signatures"))) {
-    md_clear(m);
+    tuf_md_clear(m);
     return pl_fail(err, 0, "%s: not TUF metadata (no \"signed\" object or \"signatures\" list)",
                    file);
   }
@@ -114,24 +96,24 @@ static int md_parse(char *raw, size_t len, const char *file, const char *type, s
   const char *t = json_string_value(json_object_get(body, "_type"));
   if (t == NULL || strcmp(t, type) != 0) {
     pl_fail(err, 0, "%s: wrong _type: expected \"%s\", got \"%s\"", file, type, t ? t : "");
-    md_clear(m);
+    tuf_md_clear(m);
     return -1;
   }
   const char *sv = json_string_value(json_object_get(body, "spec_version"));
   if (sv == NULL || !(sv[0] == '1' && (sv[1] == '\0' || sv[1] == '.'))) {
     pl_fail_hint(err, 0, "pylock implements TUF specification 1.x",
                  "%s: unsupported spec_version: expected 1.x, got \"%s\"", file, sv ? sv : "");
-    md_clear(m);
+    tuf_md_clear(m);
     return -1;
   }
-  if (get_int(body, "version", &m->version) < 0 || m->version < 1) {
-    md_clear(m);
+  if (tuf_get_int(body, "version", &m->version) < 0 || m->version < 1) {
+    tuf_md_clear(m);
     return pl_fail(err, 0, "%s: version is missing or not a positive integer", file);
   }
   const char *exp = json_string_value(json_object_get(body, "expires"));
   if (pl_tuf_parse_time(exp, &m->expires) < 0) {
     pl_fail(err, 0, "%s: expires is not YYYY-MM-DDTHH:MM:SSZ: \"%s\"", file, exp ? exp : "");
-    md_clear(m);
+    tuf_md_clear(m);
     return -1;
   }
   return 0;
@@ -152,15 +134,13 @@ static bool array_has_string(const json_t *arr, const char *s) {
  * listed twice must not pass a threshold of two), unknown key types and
  * malformed entries count for nothing; they do not fail the check by themselves, exactly as the TUF
  * specification and python-tuf behave. */
-static int verify_role(const json_t *root_body, const char *role, const struct md *m,
-                       const char *file, pl_error_t *err) {
-  json_t *r = json_object_get(json_object_get(root_body, "roles"), role);
+int tuf_verify_sigs(const json_t *keys, const json_t *r, const char *role, const struct md *m,
+                    const char *file, pl_error_t *err) {
   json_t *keyids = json_object_get(r, "keyids");
-  json_t *keys = json_object_get(root_body, "keys");
   int64_t threshold = 0;
-  if (!json_is_array(keyids) || !json_is_object(keys) || get_int(r, "threshold", &threshold) < 0 ||
-      threshold < 1)
-    return pl_fail(err, 0, "root: role %s has no valid keyids/threshold", role);
+  if (!json_is_array(keyids) || !json_is_object(keys) ||
+      tuf_get_int(r, "threshold", &threshold) < 0 || threshold < 1)
+    return pl_fail(err, 0, "%s: the delegation to %s has no valid keyids/threshold", file, role);
   cleanup_free char *canon = NULL;
   size_t clen;
   if (pl_json_canonical(m->body, &canon, &clen, err) < 0) return pl_error_wrap(err, "%s", file);
@@ -214,7 +194,15 @@ static int verify_role(const json_t *root_body, const char *role, const struct m
   return 0;
 }
 
-static int check_expiry(const struct md *m, const char *file, time_t now, pl_error_t *err) {
+/* m is signed by a threshold of the keys root assigns to `role`. */
+static int verify_role(const json_t *root_body, const char *role, const struct md *m,
+                       const char *file, pl_error_t *err) {
+  json_t *r = json_object_get(json_object_get(root_body, "roles"), role);
+  if (!json_is_object(r)) return pl_fail(err, 0, "root: no role %s", role);
+  return tuf_verify_sigs(json_object_get(root_body, "keys"), r, role, m, file, err);
+}
+
+int tuf_check_expiry(const struct md *m, const char *file, time_t now, pl_error_t *err) {
   if (m->expires > now) return 0;
   char e[21], n[21];
   pl_tuf_format_time(m->expires, e);
@@ -232,13 +220,13 @@ int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *ve
   memcpy(copy, buf, len);
   copy[len] = '\0';
   struct md m;
-  if (md_parse(copy, len, what, "root", &m, err) < 0) return -1;
+  if (tuf_md_parse(copy, len, what, "root", &m, err) < 0) return -1;
   int r = verify_role(m.body, "root", &m, what, err);
   if (r == 0) {
     if (version) *version = m.version;
     if (expires) *expires = m.expires;
   }
-  md_clear(&m);
+  tuf_md_clear(&m);
   return r;
 }
 
@@ -253,10 +241,10 @@ static int hash_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
 }
 
 /* Compare length and the hashes a meta entry lists against bytes. */
-static int check_meta_bytes(const json_t *meta, const char *file, const char *from, const char *raw,
-                            size_t len, pl_error_t *err) {
+int tuf_check_meta_bytes(const json_t *meta, const char *file, const char *from, const char *raw,
+                         size_t len, pl_error_t *err) {
   int64_t want_len;
-  if (get_int(meta, "length", &want_len) == 0 && (uint64_t)want_len != len)
+  if (tuf_get_int(meta, "length", &want_len) == 0 && (uint64_t)want_len != len)
     return pl_fail(err, 0, "%s: length mismatch: expected %" PRId64 " bytes (%s), got %zu", file,
                    want_len, from, len);
   json_t *hashes = json_object_get(meta, "hashes");
@@ -286,10 +274,10 @@ static int check_meta_bytes(const json_t *meta, const char *file, const char *fr
  * (`from`), before anything parses it: exactly the listed length (which may
  * go up to max) and the listed hashes; without a listed length, at most
  * PL_TUF_UNLISTED_MAX bytes (or max when smaller). */
-static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, const char *from,
-                      size_t max, char **raw, size_t *len, pl_error_t *err) {
+int tuf_fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, const char *from,
+                   size_t max, char **raw, size_t *len, pl_error_t *err) {
   int64_t want_len;
-  bool has_len = meta && get_int(meta, "length", &want_len) == 0;
+  bool has_len = meta && tuf_get_int(meta, "length", &want_len) == 0;
   if (has_len && (want_len < 0 || (uint64_t)want_len > max))
     return pl_fail(err, EFBIG,
                    "%s: %s lists a length of %" PRId64 " bytes, more than the %zu allowed", file,
@@ -310,7 +298,7 @@ static int fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, co
                         "does not list (refused before parsing)",
                         file, cap, from);
   }
-  if (meta && check_meta_bytes(meta, file, from, *raw, *len, err) < 0) {
+  if (meta && tuf_check_meta_bytes(meta, file, from, *raw, *len, err) < 0) {
     free(*raw);
     *raw = NULL;
     return -1;
@@ -324,9 +312,9 @@ static int load_root_file(int dirfd, const char *name, struct md *m, pl_error_t 
   char *raw = NULL;
   size_t len;
   if (pl_read_file_at(dirfd, name, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
-  if (md_parse(raw, len, name, "root", m, err) < 0) return -1;
+  if (tuf_md_parse(raw, len, name, "root", m, err) < 0) return -1;
   if (verify_role(m->body, "root", m, name, err) < 0) {
-    md_clear(m);
+    tuf_md_clear(m);
     return -1;
   }
   return 0;
@@ -336,8 +324,8 @@ static bool role_keys_equal(const json_t *a_root, const json_t *b_root, const ch
   json_t *a = json_object_get(json_object_get(a_root, "roles"), role);
   json_t *b = json_object_get(json_object_get(b_root, "roles"), role);
   int64_t ta = 0, tb = 0;
-  get_int(a, "threshold", &ta);
-  get_int(b, "threshold", &tb);
+  tuf_get_int(a, "threshold", &ta);
+  tuf_get_int(b, "threshold", &tb);
   json_t *ka = json_object_get(a, "keyids"), *kb = json_object_get(b, "keyids");
   if (ta != tb || json_array_size(ka) != json_array_size(kb)) return false;
   for (size_t i = 0; i < json_array_size(ka); i++) {
@@ -373,19 +361,19 @@ static int update_root(struct pl_tuf *t, pl_error_t *err) {
       return -1;
     }
     struct md m;
-    if (md_parse(raw, len, file, "root", &m, err) < 0) return -1;
+    if (tuf_md_parse(raw, len, file, "root", &m, err) < 0) return -1;
     /* A new root must convince both the keys we trust now and its own:
      * the old keys authorise the change, the new ones prove they exist. */
     if (verify_role(t->md[PL_TUF_ROOT].body, "root", &m, file, err) < 0 ||
         verify_role(m.body, "root", &m, file, err) < 0) {
       if ((*err)->msg) pl_error_wrap(err, "root rotation to version %" PRId64, next);
-      md_clear(&m);
+      tuf_md_clear(&m);
       return -1;
     }
     if (m.version != next) {
       pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 ", got %" PRId64, file, next,
               m.version);
-      md_clear(&m);
+      tuf_md_clear(&m);
       return -1;
     }
     md_move(&t->md[PL_TUF_ROOT], &m);
@@ -403,13 +391,13 @@ static void load_trusted(struct pl_tuf *t, int statefd, enum pl_tuf_role r) {
   pl_error_t e = NULL;
   struct md m;
   if (pl_read_file_at(statefd, name, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
-      md_parse(raw, len, name, pl_tuf_role_names[r], &m, &e) < 0) {
+      tuf_md_parse(raw, len, name, pl_tuf_role_names[r], &m, &e) < 0) {
     pl_error_free(&e);
     return;
   }
   if (verify_role(t->md[PL_TUF_ROOT].body, pl_tuf_role_names[r], &m, name, &e) < 0) {
     pl_error_free(&e);
-    md_clear(&m);
+    tuf_md_clear(&m);
     return;
   }
   md_move(&t->md[r], &m);
@@ -424,7 +412,7 @@ static const json_t *meta_entry(const struct md *m, const char *name) {
 static int meta_version(const struct md *m, const char *file, const char *name, int64_t *v,
                         pl_error_t *err) {
   const json_t *e = meta_entry(m, name);
-  if (!json_is_object(e) || get_int(e, "version", v) < 0 || *v < 1)
+  if (!json_is_object(e) || tuf_get_int(e, "version", v) < 0 || *v < 1)
     return pl_fail(err, 0, "%s: meta has no valid entry for %s", file, name);
   return 0;
 }
@@ -433,13 +421,13 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   const char *file = "timestamp.json";
   char *raw = NULL;
   size_t len;
-  if (fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) {
+  if (tuf_fetch_meta(t, file, NULL, NULL, PL_TUF_TIMESTAMP_MAX, &raw, &len, err) < 0) {
     if (pl_error_is(*err, ENOENT))
       pl_error_set_hint(err, "is the URL the registry's top directory (where root.json is)?");
     return -1;
   }
   struct md m;
-  if (md_parse(raw, len, file, "timestamp", &m, err) < 0) return -1;
+  if (tuf_md_parse(raw, len, file, "timestamp", &m, err) < 0) return -1;
   int64_t snapv, old_snapv;
   int r = verify_role(t->md[PL_TUF_ROOT].body, "timestamp", &m, file, err);
   if (r == 0) r = meta_version(&m, file, "snapshot.json", &snapv, err);
@@ -448,15 +436,15 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
     if (m.version < old->version)
       r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
                   old->version, m.version);
-    else if (get_int(meta_entry(old, "snapshot.json"), "version", &old_snapv) == 0 &&
+    else if (tuf_get_int(meta_entry(old, "snapshot.json"), "version", &old_snapv) == 0 &&
              snapv < old_snapv)
       r = pl_fail(err, 0,
                   "%s: snapshot.json version rollback: trusted version %" PRId64 ", got %" PRId64,
                   file, old_snapv, snapv);
   }
-  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r == 0) r = tuf_check_expiry(&m, file, t->now, err);
   if (r < 0) {
-    md_clear(&m);
+    tuf_md_clear(&m);
     return -1;
   }
   md_move(old, &m);
@@ -481,13 +469,30 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
     snprintf(file, 48, "%s", listed);
   char *raw = NULL;
   size_t len;
-  if (fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) return -1;
-  if (md_parse(raw, len, file, role, m, err) < 0) return -1;
+  /* With consistent snapshots, VERSION.ROLE.json never changes: the copy
+   * the state kept, when it is the version (and the bytes, where listed)
+   * the parent names, is what a fetch would return (python-tuf reuses it
+   * too).  load_trusted() verified it against the current root already. */
+  const struct md *kept = &t->md[role[0] == 's' ? PL_TUF_SNAPSHOT : PL_TUF_TARGETS];
+  pl_error_t stale = NULL;
+  if (t->consistent && kept->doc && kept->version == want &&
+      tuf_check_meta_bytes(meta, file, parent_file, kept->raw, kept->rawlen, &stale) == 0 &&
+      (raw = malloc(kept->rawlen + 1)) != NULL) {
+    memcpy(raw, kept->raw, kept->rawlen);
+    raw[kept->rawlen] = '\0';
+    *m = *kept;
+    m->doc = json_incref(kept->doc);
+    m->raw = raw;
+    return 0;
+  }
+  pl_error_free(&stale);
+  if (tuf_fetch_meta(t, file, meta, parent_file, max, &raw, &len, err) < 0) return -1;
+  if (tuf_md_parse(raw, len, file, role, m, err) < 0) return -1;
   int r = verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
   if (r == 0 && m->version != want)
     r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (%s), got %" PRId64, file, want,
                 parent_file, m->version);
-  if (r < 0) md_clear(m);
+  if (r < 0) tuf_md_clear(m);
   return r;
 }
 
@@ -503,35 +508,36 @@ static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
     for (void *it = json_object_iter(ometa); it && r == 0; it = json_object_iter_next(ometa, it)) {
       const char *name = json_object_iter_key(it);
       int64_t ov = 0, nv = 0;
-      get_int(json_object_iter_value(it), "version", &ov);
+      tuf_get_int(json_object_iter_value(it), "version", &ov);
       const json_t *ne = meta_entry(&m, name);
       if (ne == NULL)
         r = pl_fail(err, 0, "%s: %s is missing, but the trusted snapshot lists it", file, name);
-      else if (get_int(ne, "version", &nv) < 0 || nv < ov)
+      else if (tuf_get_int(ne, "version", &nv) < 0 || nv < ov)
         r = pl_fail(err, 0, "%s: %s version rollback: trusted version %" PRId64 ", got %" PRId64,
                     file, name, ov, nv);
     }
   }
-  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r == 0) r = tuf_check_expiry(&m, file, t->now, err);
   if (r < 0) {
-    md_clear(&m);
+    tuf_md_clear(&m);
     return -1;
   }
   md_move(old, &m);
   return 0;
 }
 
-static int cmp_target(const void *a, const void *b) {
+int tuf_cmp_target(const void *a, const void *b) {
   return strcmp(((const struct pl_tuf_target *)a)->name, ((const struct pl_tuf_target *)b)->name);
 }
 
-static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
-  json_t *tg = json_object_get(t->md[PL_TUF_TARGETS].body, "targets");
+int tuf_index_targets(const json_t *tg, const char *file, struct pl_tuf_target **out, size_t *n_out,
+                      pl_error_t *err) {
   if (!json_is_object(tg)) return pl_fail(err, 0, "%s: no \"targets\" object", file);
   size_t n = json_object_size(tg), i = 0;
   struct pl_tuf_target *list = calloc(n ? n : 1, sizeof *list);
   if (list == NULL) return pl_fail(err, ENOMEM, "%s", file);
-  for (void *it = json_object_iter(tg); it && i < n; it = json_object_iter_next(tg, it), i++) {
+  for (void *it = json_object_iter((json_t *)tg); it && i < n;
+       it = json_object_iter_next((json_t *)tg, it), i++) {
     struct pl_tuf_target *e = &list[i];
     json_t *v = json_object_iter_value(it);
     e->name = json_object_iter_key(it);
@@ -539,8 +545,8 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
     json_t *h = json_object_get(v, "hashes");
     const char *s256 = json_string_value(json_object_get(h, "sha256"));
     const char *s512 = json_string_value(json_object_get(h, "sha512"));
-    if (!pl_fetch_path_ok(e->name) || get_int(v, "length", &l) < 0 || l < 0 || !json_is_object(h) ||
-        (s256 && strlen(s256) != 64) || (s512 && strlen(s512) != 128)) {
+    if (!pl_fetch_path_ok(e->name) || tuf_get_int(v, "length", &l) < 0 || l < 0 ||
+        !json_is_object(h) || (s256 && strlen(s256) != 64) || (s512 && strlen(s512) != 128)) {
       pl_fail(err, 0, "%s: target \"%s\" has an unsafe path or malformed length/hashes", file,
               e->name);
       free(list);
@@ -550,10 +556,22 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
     snprintf(e->sha256, sizeof e->sha256, "%s", s256 ? s256 : "");
     snprintf(e->sha512, sizeof e->sha512, "%s", s512 ? s512 : "");
   }
-  if (i) qsort(list, i, sizeof *list, cmp_target);
+  if (i) qsort(list, i, sizeof *list, tuf_cmp_target);
+  *out = list;
+  *n_out = i;
+  return 0;
+}
+
+/* The top-level targets as t's list; whether they delegate. */
+static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
+  struct pl_tuf_target *list;
+  size_t n;
+  const json_t *body = t->md[PL_TUF_TARGETS].body;
+  if (tuf_index_targets(json_object_get(body, "targets"), file, &list, &n, err) < 0) return -1;
   free(t->targets);
   t->targets = list;
-  t->ntargets = i;
+  t->ntargets = n;
+  t->delegates = json_object_get(body, "delegations") != NULL;
   return 0;
 }
 
@@ -567,9 +585,9 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   if (r == 0 && old->doc && m.version < old->version)
     r = pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
                 old->version, m.version);
-  if (r == 0) r = check_expiry(&m, file, t->now, err);
+  if (r == 0) r = tuf_check_expiry(&m, file, t->now, err);
   if (r < 0) {
-    md_clear(&m);
+    tuf_md_clear(&m);
     return -1;
   }
   md_move(old, &m);
@@ -593,7 +611,7 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
   for (int r = 0; r < PL_TUF_NROLES; r++) {
     char file[32];
     snprintf(file, sizeof file, "%s.json", pl_tuf_role_names[r]);
-    if (check_expiry(&t->md[r], file, t->now, err) < 0)
+    if (tuf_check_expiry(&t->md[r], file, t->now, err) < 0)
       return pl_error_set_hint(err, "update with the network: pylock sync");
   }
   if (meta_version(&t->md[PL_TUF_TIMESTAMP], "timestamp.json", "snapshot.json", &v, err) < 0 ||
@@ -632,6 +650,10 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
   cleanup_close int statefd = -1;
   struct pl_tuf *t = calloc(1, sizeof *t);
   if (t == NULL) return pl_fail(err, ENOMEM, "TUF update");
+  if (o->state_dir && (t->state_dir = strdup(o->state_dir)) == NULL) {
+    free(t);
+    return pl_fail(err, ENOMEM, "TUF update");
+  }
   /* 5.1: one clock reading for the whole update. */
   t->now = o->now ? o->now : time(NULL);
 
@@ -642,7 +664,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     size_t len;
     if (pl_read_file_at(AT_FDCWD, o->root_path, PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
         pl_sha256_hex(raw, len, anchor_hash, err) < 0 ||
-        md_parse(raw, len, o->root_path, "root", &t->md[PL_TUF_ROOT], err) < 0 ||
+        tuf_md_parse(raw, len, o->root_path, "root", &t->md[PL_TUF_ROOT], err) < 0 ||
         verify_role(t->md[PL_TUF_ROOT].body, "root", &t->md[PL_TUF_ROOT], o->root_path, err) < 0) {
       pl_error_wrap(err, "trusted root");
       goto fail;
@@ -662,14 +684,17 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
       if (sroot.version >= t->md[PL_TUF_ROOT].version)
         md_move(&t->md[PL_TUF_ROOT], &sroot);
       else
-        md_clear(&sroot);
+        tuf_md_clear(&sroot);
     }
     free(kept);
     pl_error_free(&e);
   }
   if (o->offline) {
     t->consistent = json_is_true(json_object_get(t->md[PL_TUF_ROOT].body, "consistent_snapshot"));
-    if (update_offline(t, statefd, o->url, err) < 0) goto fail;
+    if (update_offline(t, statefd, o->url, err) < 0 ||
+        (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0))
+      goto fail;
+    t->keep_roles_now = true; /* nothing is fetched offline */
     *out = t;
     return 0;
   }
@@ -681,7 +706,8 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     pl_fail(err, ENOMEM, "TUF update");
     goto fail;
   }
-  if (update_root(t, err) < 0 || check_expiry(&t->md[PL_TUF_ROOT], "root.json", t->now, err) < 0) {
+  if (update_root(t, err) < 0 ||
+      tuf_check_expiry(&t->md[PL_TUF_ROOT], "root.json", t->now, err) < 0) {
     pl_json_decref(start_root);
     goto fail;
   }
@@ -703,7 +729,9 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
 
   if (update_timestamp(t, err) < 0 || update_snapshot(t, err) < 0 || update_targets(t, err) < 0)
     goto fail;
+  if (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0) goto fail;
   if (o->state_dir && save_state(t, o->state_dir, anchor_hash, err) < 0) goto fail;
+  tuf_delegated_keep(t);
   *out = t;
   return 0;
 fail:
@@ -714,8 +742,10 @@ fail:
 void pl_tuf_free(struct pl_tuf *t) {
   if (t == NULL) return;
   for (int r = 0; r < PL_TUF_NROLES; r++)
-    md_clear(&t->md[r]);
+    tuf_md_clear(&t->md[r]);
   pl_fetcher_free(t->f);
+  tuf_delegated_free(t);
+  free(t->state_dir);
   free(t->targets);
   free(t);
 }
@@ -724,6 +754,8 @@ time_t pl_tuf_expires(const struct pl_tuf *t) {
   time_t first = t->md[0].expires;
   for (int r = 1; r < PL_TUF_NROLES; r++)
     if (t->md[r].expires < first) first = t->md[r].expires;
+  for (size_t i = 0; i < t->nroles; i++)
+    if (t->roles[i]->md.expires < first) first = t->roles[i]->md.expires;
   return first;
 }
 
@@ -741,11 +773,14 @@ const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i) {
   return i < t->ntargets ? &t->targets[i] : NULL;
 }
 
-int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
                        pl_error_t *err) {
   struct pl_tuf_target key = {.name = name};
   const struct pl_tuf_target *e =
-      t->ntargets ? bsearch(&key, t->targets, t->ntargets, sizeof key, cmp_target) : NULL;
+      t->ntargets ? bsearch(&key, t->targets, t->ntargets, sizeof key, tuf_cmp_target) : NULL;
+  /* Top-level targets come first in the search; the rest is delegated. */
+  if (e == NULL && t->delegates && !t->all_loaded && tuf_delegated_find(t, name, &e, err) < 0)
+    return -1;
   if (e == NULL) return pl_fail(err, ENOENT, "%s: not a signed target of this registry", name);
   if (e->sha256[0] == '\0')
     return pl_fail(err, 0, "%s: the signed target lists no sha256 hash", name);
@@ -855,7 +890,7 @@ int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size
   return 0;
 }
 
-int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
+int pl_tuf_verify_target_fd(struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
   const struct pl_tuf_target *e;
   if (pl_tuf_find_target(t, name, &e, err) < 0) return -1;
   struct target_sink s = {.fd = -1};

@@ -10,7 +10,14 @@
  *   referring role lists), expiry against one clock reading, and length and
  *   hashes where the referring role gives them, checked before the bytes are
  *   parsed (unlisted lengths are capped, see PL_TUF_UNLISTED_MAX).
- * Delegated targets roles are not followed: only top-level targets count.
+ * Delegated targets roles (5.6.7) are searched pre-order depth-first from
+ * the top-level targets (tuf_delegation.c): each verified with the keys and
+ * threshold of the delegation that names it, at the version snapshot lists,
+ * trusted only for the paths or path hash prefixes (or TAP 15 succinct hash
+ * bins) delegated to it; `terminating` honoured; loops and searches of more
+ * than PL_TUF_MAX_ROLES_VISITED roles refused.  Verified roles are kept in
+ * the state directory and fetched again only when snapshot lists another
+ * version.
  * Nothing is written to the state directory unless the whole update passes.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_TUF_H
@@ -36,6 +43,13 @@
 #define PL_TUF_SNAPSHOT_MAX ((size_t)4 << 20)
 #define PL_TUF_TARGETS_MAX ((size_t)32 << 20)
 #define PL_TUF_UNLISTED_MAX ((size_t)2 << 20)
+/* Delegations: a role name's longest length; the roles one delegations
+ * object may list; the roles one target search visits (python-tuf's
+ * max_delegations); the delegated roles one client loads in all. */
+#define PL_TUF_ROLE_NAME_MAX 128
+#define PL_TUF_MAX_DELEGATIONS 65536
+#define PL_TUF_MAX_ROLES_VISITED 32
+#define PL_TUF_MAX_ROLES_TOTAL 70000
 /* Root rotations followed in one update (as python-tuf). */
 #define PL_TUF_MAX_ROOT_ROTATIONS 256
 
@@ -50,6 +64,12 @@ struct pl_tuf_options {
   const char *ca_bundle; /* for https: NULL for the system's store (pl_config_ca_bundle) */
   bool offline; /* no fetch: the metadata state_dir kept from the last update, verified again
                    against the trusted root, and refused once any of it has expired */
+  /* Delegated targets roles: false verifies every one during the update, so
+   * pl_tuf_target_count/at list every target; true verifies (and fetches,
+   * unless state_dir holds the version snapshot names) only the roles a
+   * pl_tuf_find_target() search visits, and count/at list only top-level
+   * targets. */
+  bool lazy_delegations;
 };
 
 struct pl_tuf_target {
@@ -65,7 +85,8 @@ struct pl_tuf;
 int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err);
 void pl_tuf_free(struct pl_tuf *t);
 
-/* When the first of the verified roles expires. */
+/* When the first of the verified roles (delegated ones verified so far
+ * included) expires. */
 time_t pl_tuf_expires(const struct pl_tuf *t);
 
 /* Version and expiry of a verified role. */
@@ -76,7 +97,7 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
 size_t pl_tuf_target_count(const struct pl_tuf *t);
 const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i);
 /* The signed entry for name; fails with ENOENT naming the registry. */
-int pl_tuf_find_target(const struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
                        pl_error_t *err);
 
 /* Download target `name` into fd (a fresh, empty, writable file) and check
@@ -87,7 +108,7 @@ int pl_tuf_fetch_target(struct pl_tuf *t, const char *name, int fd, pl_error_t *
 int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size_t *len,
                             pl_error_t *err);
 /* Check a local copy (e.g. from a cache) read from fd at offset 0. */
-int pl_tuf_verify_target_fd(const struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
+int pl_tuf_verify_target_fd(struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
 
 /* Check that buf is a TUF root signed by a threshold of its own root keys
  * (what `trust add` accepts).  Fills version and expiry; expiry is not

@@ -3,6 +3,8 @@
 #include "tuf_meta.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,5 +201,96 @@ int pl_tuf_sign(const json_t *body, const struct pl_key *const *keys, size_t nke
   withnl[n + 1] = '\0';
   *out = withnl;
   *len = n + 1;
+  return 0;
+}
+
+/* The delegations object of a targets body, created empty when missing. */
+static json_t *delegations_of(json_t *targets) {
+  json_t *d = json_object_get(targets, "delegations");
+  if (d) return d;
+  d = json_object();
+  json_object_set_new(d, "keys", json_object());
+  json_object_set_new(targets, "delegations", d);
+  return d;
+}
+
+/* A role object {"keyids": [keys...], "threshold"}, the keys added to keys_obj. */
+static json_t *role_with_keys(json_t *keys_obj, const struct pl_key *const *keys, size_t nkeys,
+                              int64_t threshold, pl_error_t *err) {
+  json_t *role = json_object(), *ids = json_array();
+  if (role == NULL || ids == NULL) {
+    pl_json_decref(role);
+    pl_json_decref(ids);
+    pl_fail(err, ENOMEM, "delegation");
+    return NULL;
+  }
+  for (size_t i = 0; i < nkeys; i++) {
+    json_object_set_new(keys_obj, keys[i]->keyid, pl_key_to_json(keys[i]));
+    json_array_append_new(ids, json_string(keys[i]->keyid));
+  }
+  json_object_set_new(role, "keyids", ids);
+  json_object_set_new(role, "threshold", json_integer(threshold));
+  return role;
+}
+
+int pl_tuf_delegate(json_t *targets, const char *name, const struct pl_key *const *keys,
+                    size_t nkeys, int64_t threshold, bool terminating, const char *pattern_kind,
+                    const char *const *patterns, size_t npatterns, pl_error_t *err) {
+  json_t *d = delegations_of(targets);
+  json_t *roles = json_object_get(d, "roles");
+  if (roles == NULL) {
+    roles = json_array();
+    json_object_set_new(d, "roles", roles);
+  }
+  json_t *role = role_with_keys(json_object_get(d, "keys"), keys, nkeys, threshold, err);
+  if (role == NULL) return -1;
+  json_t *list = json_array();
+  for (size_t i = 0; i < npatterns; i++)
+    json_array_append_new(list, json_string(patterns[i]));
+  json_object_set_new(role, "name", json_string(name));
+  json_object_set_new(role, "terminating", json_boolean(terminating));
+  json_object_set_new(role, pattern_kind, list);
+  json_array_append_new(roles, role);
+  return 0;
+}
+
+int pl_tuf_delegate_succinct(json_t *targets, const struct pl_key *const *keys, size_t nkeys,
+                             int64_t threshold, unsigned bit_length, const char *name_prefix,
+                             pl_error_t *err) {
+  json_t *d = delegations_of(targets);
+  json_t *role = role_with_keys(json_object_get(d, "keys"), keys, nkeys, threshold, err);
+  if (role == NULL) return -1;
+  json_object_set_new(role, "bit_length", json_integer(bit_length));
+  json_object_set_new(role, "name_prefix", json_string(name_prefix));
+  json_object_set_new(d, "succinct_roles", role);
+  return 0;
+}
+
+uint32_t pl_tuf_succinct_bin(const char *path, unsigned bit_length, pl_error_t *err) {
+  char hex[PL_SHA256_HEX];
+  unsigned char first[4] = {0};
+  char head[9];
+  if (pl_sha256_hex(path, strlen(path), hex, err) < 0) return UINT32_MAX;
+  snprintf(head, sizeof head, "%.8s", hex);
+  pl_hex_decode(head, first, sizeof first);
+  uint32_t word = (uint32_t)first[0] << 24 | (uint32_t)first[1] << 16 | (uint32_t)first[2] << 8 |
+                  (uint32_t)first[3];
+  return (uint32_t)((uint64_t)word >> (32 - bit_length));
+}
+
+void pl_tuf_succinct_name(const char *name_prefix, unsigned bit_length, uint32_t bin, char *out,
+                          size_t cap) {
+  char last[16];
+  int width = snprintf(last, sizeof last, "%" PRIx64, ((uint64_t)1 << bit_length) - 1);
+  snprintf(out, cap, "%s-%0*" PRIx32, name_prefix, width, bin);
+}
+
+int pl_tuf_meta_set(json_t *body, const char *file, int64_t version, const char *bytes, size_t len,
+                    pl_error_t *err) {
+  json_t *meta = json_object_get(body, "meta");
+  if (!json_is_object(meta)) return pl_fail(err, 0, "body has no \"meta\" object");
+  json_t *e = meta_file(version, bytes, len, err);
+  if (e == NULL) return -1;
+  json_object_set_new(meta, file, e);
   return 0;
 }

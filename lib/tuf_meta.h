@@ -4,6 +4,7 @@
 #ifndef PYLOCK_TUF_META_H
 #define PYLOCK_TUF_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -44,6 +45,25 @@ int64_t pl_tuf_root_threshold(const json_t *root, const char *role);
 /* Add or replace a target entry {"length", "hashes": {"sha256"}}. */
 int pl_tuf_targets_add(json_t *targets, const char *name, uint64_t length, const char *sha256,
                        pl_error_t *err);
+
+/* Delegate from a targets body to role `name`, held by keys (public parts
+ * suffice) with threshold, for the paths ("paths": fnmatch patterns) or
+ * path hash prefixes ("path_hash_prefixes") given. */
+int pl_tuf_delegate(json_t *targets, const char *name, const struct pl_key *const *keys,
+                    size_t nkeys, int64_t threshold, bool terminating, const char *pattern_kind,
+                    const char *const *patterns, size_t npatterns, pl_error_t *err);
+/* Delegate every path, by TAP 15 succinct hash bins, to 2^bit_length roles
+ * NAME_PREFIX-BIN held by the same keys. */
+int pl_tuf_delegate_succinct(json_t *targets, const struct pl_key *const *keys, size_t nkeys,
+                             int64_t threshold, unsigned bit_length, const char *name_prefix,
+                             pl_error_t *err);
+/* The succinct bin of path (UINT32_MAX on error), and its role's name. */
+uint32_t pl_tuf_succinct_bin(const char *path, unsigned bit_length, pl_error_t *err);
+void pl_tuf_succinct_name(const char *name_prefix, unsigned bit_length, uint32_t bin, char *out,
+                          size_t cap);
+/* List (or replace) `file` in a snapshot or timestamp body's meta. */
+int pl_tuf_meta_set(json_t *body, const char *file, int64_t version, const char *bytes, size_t len,
+                    pl_error_t *err);
 
 /* Sign body with each of keys (private) and render the envelope
  * {"signatures":[...],"signed":body} as indented JSON with a final newline. */

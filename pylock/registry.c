@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,13 @@
 static void usage(FILE *out) {
   fprintf(
       out,
-      "usage: pylock registry init DIR [--key FILE]... [--threshold N] [--expires DAYS]\n"
+      "usage: pylock registry init DIR [--key FILE]... [--online-key FILE]... [--bins N]\n"
+      "                            [--threshold N] [--expires DAYS]\n"
       "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
       "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
-      "[--targets]\n\n"
+      "[--targets | --target NAME...]\n\n"
       "A registry is a directory of TUF metadata and wheels that any static web server,\n"
       "object store or file share can publish; see pylock-registry(5).\n\n"
       "  init     create DIR with root version 1 and empty targets; every role is held by\n"
@@ -47,6 +49,13 @@ static void usage(FILE *out) {
       "Options:\n"
       "  --key FILE              private signing key (repeatable); default\n"
       "                          $XDG_CONFIG_HOME/pylock/keys/default.key\n"
+      "  --online-key FILE       private key holding timestamp, snapshot and the bins,\n"
+      "                          which add signs again; --key then holds root and\n"
+      "                          targets, which can stay offline (repeatable; init)\n"
+      "  --bins N                delegate targets to N hashed bins (TAP 15 succinct\n"
+      "                          roles; a power of two, 2..%d) with consistent\n"
+      "                          snapshots: add then signs only the bins it touches;\n"
+      "                          about one bin per 64 targets expected (init)\n"
       "  --threshold N           signatures each role requires (init; default 1)\n"
       "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
       "                          root is signed for at least %d days\n"
@@ -59,6 +68,9 @@ static void usage(FILE *out) {
       "  --targets               also download and check every target: length and sha256,\n"
       "                          each wheel as add does, each .metadata equal to its\n"
       "                          wheel's METADATA (verify)\n"
+      "  --target NAME           look NAME up (through delegations, fetching only the\n"
+      "                          roles the search visits), download it and check its\n"
+      "                          length and sha256 (repeatable; verify)\n"
       "  -h, --help              print this help and exit\n\n"
       "DIR and DIR/targets must be yours and writable by nobody else, and no key may\n"
       "lie inside DIR: publishing DIR would publish it.\n\n"
@@ -71,7 +83,7 @@ static void usage(FILE *out) {
       "'failed: N of M targets (K verified)').  Exit status: 0 ok,\n"
       "1 a check or an operation failed (the message names the file, the check, expected\n"
       "and got), 2 usage.\n",
-      PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
+      PL_REGISTRY_BINS_MAX, PL_REGISTRY_EXPIRES_DAYS, PL_REGISTRY_ROOT_EXPIRES_DAYS);
 }
 
 enum {
@@ -84,13 +96,18 @@ enum {
   OPT_ROOT,
   OPT_TRUSTED,
   OPT_STATE,
-  OPT_TARGETS
+  OPT_TARGETS,
+  OPT_ONLINE_KEY,
+  OPT_BINS,
+  OPT_TARGET
 };
 
 struct args {
   const char *key_files[MAX_KEYS], *add_files[MAX_KEYS], *remove_ids[MAX_KEYS];
-  size_t nkey_files, nadd_files, nremove_ids;
-  unsigned long threshold, expires;
+  const char *online_files[MAX_KEYS], *names[MAX_KEYS];
+  size_t nnames;
+  size_t nkey_files, nadd_files, nremove_ids, nonline_files;
+  unsigned long threshold, expires, bins;
   bool renew_root, targets;
   const char *root, *trusted, *state;
   char **pos;
@@ -109,13 +126,16 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"trusted", required_argument, NULL, OPT_TRUSTED},
       {"state", required_argument, NULL, OPT_STATE},
       {"targets", no_argument, NULL, OPT_TARGETS},
+      {"online-key", required_argument, NULL, OPT_ONLINE_KEY},
+      {"bins", required_argument, NULL, OPT_BINS},
+      {"target", required_argument, NULL, OPT_TARGET},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTe"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsg"}};
+  } table[] = {{"init", "kTeOb"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -170,6 +190,23 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
     case OPT_TARGETS:
       tag = 'g';
       a->targets = true;
+      break;
+    case OPT_ONLINE_KEY:
+      tag = 'O';
+      if (a->nonline_files == MAX_KEYS) return pl_cli_usage_error("registry", "too many keys");
+      a->online_files[a->nonline_files++] = optarg;
+      break;
+    case OPT_TARGET:
+      tag = 'n';
+      if (a->nnames == MAX_KEYS) return pl_cli_usage_error("registry", "too many --target");
+      a->names[a->nnames++] = optarg;
+      break;
+    case OPT_BINS:
+      tag = 'b';
+      if (!pl_cli_parse_uint(optarg, 2, PL_REGISTRY_BINS_MAX, &a->bins) ||
+          (a->bins & (a->bins - 1)) != 0)
+        return pl_cli_usage_error("registry", "--bins wants a power of two from 2 to %d, got '%s'",
+                                  PL_REGISTRY_BINS_MAX, optarg);
       break;
     default: return pl_cli_bad_option("registry", argv);
     }
@@ -239,10 +276,10 @@ static int write_cmd(const char *sub, struct args *a) {
   char cmd[32];
   snprintf(cmd, sizeof cmd, "registry %s", sub);
   pl_error_t err = NULL;
-  struct pl_key keys[MAX_KEYS], add[MAX_KEYS];
-  size_t nkeys = 0, nadd = 0;
+  struct pl_key keys[MAX_KEYS], add[MAX_KEYS], online[MAX_KEYS];
+  size_t nkeys = 0, nadd = 0, nonline = 0;
   /* Every key file, so that the registry can refuse one inside it. */
-  const char *files[2 * MAX_KEYS];
+  const char *files[3 * MAX_KEYS];
   size_t nfiles = 0;
   cleanup_free char *def = NULL;
   if (a->nkey_files == 0) {
@@ -254,9 +291,13 @@ static int write_cmd(const char *sub, struct args *a) {
   size_t nsign = nfiles;
   for (size_t i = 0; i < a->nadd_files; i++)
     files[nfiles++] = a->add_files[i];
+  for (size_t i = 0; i < a->nonline_files; i++)
+    files[nfiles++] = a->online_files[i];
   if (load_keys(files, nsign, def != NULL, keys, &nkeys, &err) < 0) return pl_cli_report(cmd, &err);
-  if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0) {
+  if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0 ||
+      load_keys(a->online_files, a->nonline_files, false, online, &nonline, &err) < 0) {
     wipe_keys(keys, nkeys);
+    wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
   struct pl_registry_opts o = {.keys = keys,
@@ -270,6 +311,9 @@ static int write_cmd(const char *sub, struct args *a) {
                                .remove_root_keyids = a->remove_ids,
                                .nremove_root_keyids = a->nremove_ids,
                                .renew_root = a->renew_root,
+                               .online_keys = online,
+                               .nonline_keys = nonline,
+                               .bins = (unsigned)a->bins,
                                .startup_hooks = say_startup_hooks};
   int r;
   if (strcmp(sub, "init") == 0)
@@ -280,6 +324,7 @@ static int write_cmd(const char *sub, struct args *a) {
     r = pl_registry_sign(dir, &o, &err);
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
+  wipe_keys(online, nonline);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);
@@ -375,8 +420,37 @@ static int verify_targets(struct pl_tuf *t) {
   return 0;
 }
 
+/* --target: each name looked up, fetched into an unlinked scratch file and
+ * checked against its signed length and hashes. */
+static int verify_named(struct pl_tuf *t, const char *const *names, size_t n) {
+  size_t failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    pl_error_t err = NULL;
+    const struct pl_tuf_target *e;
+    const char *tmpbase = getenv("TMPDIR");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pylock-target-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
+    cleanup_close int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0 || unlink(path) < 0) {
+      pl_fail(&err, errno, "create a scratch file %s", path);
+      target_failed(&err, &failed);
+      continue;
+    }
+    if (pl_tuf_find_target(t, names[i], &e, &err) < 0 ||
+        pl_tuf_fetch_target(t, names[i], fd, &err) < 0) {
+      target_failed(&err, &failed);
+      continue;
+    }
+    pl_cli_line(stdout, "target: %s %llu sha256:%s", e->name, (unsigned long long)e->length,
+                e->sha256);
+  }
+  return failed ? -1 : 0;
+}
+
 static int verify_cmd(struct args *a) {
   if (a->npos != 1) return pl_cli_usage_error("registry", "verify takes exactly one URL");
+  if (a->targets && a->nnames)
+    return pl_cli_usage_error("registry", "--targets and --target exclude each other");
   if (a->root && a->trusted)
     return pl_cli_usage_error("registry", "--root and --trusted exclude each other");
   const char *url = a->pos[0];
@@ -420,7 +494,11 @@ static int verify_cmd(struct args *a) {
                 url);
     root = strdup(tofu);
   }
-  struct pl_tuf_options o = {.url = url, .root_path = root, .state_dir = a->state, .ca_bundle = ca};
+  struct pl_tuf_options o = {.url = url,
+                             .root_path = root,
+                             .state_dir = a->state,
+                             .ca_bundle = ca,
+                             .lazy_delegations = a->nnames > 0};
   struct pl_tuf *t = NULL;
   int r = pl_tuf_update(&o, &t, &err);
   if (tmp_made) {
@@ -439,6 +517,7 @@ static int verify_cmd(struct args *a) {
   }
   printf("target-count: %zu\n", pl_tuf_target_count(t));
   if (a->targets) r = verify_targets(t);
+  if (a->nnames) r = verify_named(t, a->names, a->nnames);
   pl_tuf_free(t);
   return r < 0 ? PL_EXIT_FAIL : PL_EXIT_OK;
 }

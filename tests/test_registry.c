@@ -95,6 +95,57 @@ static void test_registry_written_by_init_and_add_verifies_in_client(void **stat
   assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
 }
 
+/* init --bins: every bin held by the online key, consistent snapshots;
+ * an add with the online key alone signs the wheel's bins, snapshot and
+ * timestamp and nothing else, and the client finds the wheel in its bin. */
+static void test_registry_bins_add_signs_only_its_bins_with_the_online_key(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts init = {
+      .keys = &f->k1, .nkeys = 1, .online_keys = &f->k2, .nonline_keys = 1, .bins = 8};
+  assert_int_equal(pl_registry_init(f->reg, &init, &f->err), 0);
+  int fd = open(f->reg, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(faccessat(fd, "1.targets.json", F_OK, 0), 0);
+  assert_int_equal(faccessat(fd, "1.bins-7.json", F_OK, 0), 0);
+  assert_int_equal(faccessat(fd, "targets.json", F_OK, 0), -1);
+  struct pl_registry_opts online = {.keys = &f->k2, .nkeys = 1};
+  struct pl_registry_opts offline = {.keys = &f->k1, .nkeys = 1};
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &offline, w, 1, &f->err), -1); /* cannot sign bins */
+  pl_error_free(&f->err);
+  assert_int_equal(pl_registry_add(f->reg, &online, w, 1, &f->err), 0);
+  assert_int_equal(faccessat(fd, "2.targets.json", F_OK, 0), -1); /* top-level untouched */
+  assert_int_equal(faccessat(fd, "2.snapshot.json", F_OK, 0), 0);
+  char bin[32], file[48];
+  int nbins2 = 0;
+  for (uint32_t b = 0; b < 8; b++) {
+    pl_tuf_succinct_name("bins", 3, b, bin, sizeof bin);
+    snprintf(file, sizeof file, "2.%s.json", bin);
+    nbins2 += faccessat(fd, file, F_OK, 0) == 0;
+  }
+  uint32_t bw = pl_tuf_succinct_bin(WHL, 3, &f->err);
+  uint32_t bm = pl_tuf_succinct_bin("demo-1.0-py3-none-any.whl.metadata", 3, &f->err);
+  assert_int_equal(nbins2, bw == bm ? 1 : 2);
+  close(fd);
+  struct pl_tuf *t = client(f);
+  if (t == NULL) fail_msg("%s", f->err->msg);
+  assert_int_equal(pl_tuf_target_count(t), 2);
+  char *buf;
+  size_t len;
+  assert_int_equal(
+      pl_tuf_fetch_target_mem(t, "demo-1.0-py3-none-any.whl.metadata", &buf, &len, &f->err), 0);
+  assert_string_equal(buf, METADATA);
+  free(buf);
+  pl_tuf_free(t);
+  /* sign with the online key renews every bin; targets stays as it was. */
+  assert_int_equal(pl_registry_sign(f->reg, &online, &f->err), 0);
+  t = client(f);
+  if (t == NULL) fail_msg("%s", f->err->msg);
+  int64_t v;
+  pl_tuf_role_info(t, PL_TUF_TARGETS, &v, NULL);
+  assert_int_equal(v, 1);
+  pl_tuf_free(t);
+}
+
 static void test_registry_add_refuses_new_bytes_under_published_name(void **state) {
   struct fx *f = *state;
   struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
@@ -702,6 +753,7 @@ static void test_registry_init_makes_directories_0755_whatever_the_umask(void **
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_registry_written_by_init_and_add_verifies_in_client),
+      T(test_registry_bins_add_signs_only_its_bins_with_the_online_key),
       T(test_registry_add_refuses_new_bytes_under_published_name),
       T(test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched),
       T(test_registry_add_reports_startup_hooks_once_added),

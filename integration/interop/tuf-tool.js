@@ -2,12 +2,18 @@
 // TUF metadata made and read by an implementation that is not pylock's:
 // @tufjs/models (writer) and tuf-js (client), for integration/tests.
 //
-//   tuf-tool.js make-registry OUT [--no-consistent] [--expires ISO] [--key-out FILE] WHEEL...
+//   tuf-tool.js make-registry OUT [--no-consistent] [--expires ISO] [--key-out FILE]
+//                             [--bins N | --hash-bins N | --chain N [--loop]] WHEEL...
 //       A registry in pylock's layout (pylock-registry(5)) written with
 //       @tufjs/models: one new ed25519 key holds every role; the wheels
 //       become targets under OUT/targets/.  consistent_snapshot is true (the
 //       @tufjs/models default: V.snapshot.json, V.targets.json and
-//       targets/SHA256.NAME) unless --no-consistent.
+//       targets/SHA256.NAME) unless --no-consistent.  --bins N: targets
+//       delegate to N TAP 15 succinct hash bins (bins-HEX), which list the
+//       wheels; --hash-bins N (16 or 256): PEP 458's layout, targets delegate
+//       "*" to a role "bins", which delegates to N roles bin-HEX by
+//       path_hash_prefixes; --chain N: targets delegate "*" to r0, r0 to r1, ...
+//       r(N-1), which lists the wheels (--loop: and delegates back to r0).
 //   tuf-tool.js resign FILE --key PYLOCK_KEY... [--expires ISO] [--version N]
 //       Change fields of FILE's signed part and replace its signatures by
 //       ones from pylock private key files (to make validly signed metadata
@@ -93,7 +99,13 @@ function parseArgs(argv, flags) {
 function makeRegistry(argv) {
   const { Metadata, Root, Targets, Snapshot, Timestamp, Key, TargetFile, MetaFile, Signature } =
     require('@tufjs/models');
-  const a = parseArgs(argv, { 'no-consistent': 'bool', expires: 'str', 'key-out': 'str' });
+  // Not exported by the package index; the classes tuf-js itself uses.
+  const { Delegations } = require('@tufjs/models/dist/delegations');
+  const { DelegatedRole, SuccinctRoles } = require('@tufjs/models/dist/role');
+  const a = parseArgs(argv, {
+    'no-consistent': 'bool', expires: 'str', 'key-out': 'str', bins: 'str', 'hash-bins': 'str',
+    chain: 'str', loop: 'bool',
+  });
   const [out, ...wheels] = a._;
   if (!out || wheels.length === 0) die('make-registry OUT WHEEL...');
   const consistent = !a['no-consistent'];
@@ -117,19 +129,59 @@ function makeRegistry(argv) {
   for (const role of ['root', 'targets', 'snapshot', 'timestamp']) root.addKey(key, role);
 
   fs.mkdirSync(path.join(out, 'targets'), { recursive: true });
-  const targets = new Targets({ version: 1, specVersion: '1.0.31', expires });
+  // Delegated roles by name, each with the targets it is to list.
+  const roles = {};
+  const newTargets = (delegations) =>
+    new Targets({ version: 1, specVersion: '1.0.31', expires, delegations });
+  let targets, binOf;
+  if (a.bins) {
+    const bitLength = Math.log2(Number(a.bins));
+    const succinct = new SuccinctRoles({ keyIDs: [id], threshold: 1, bitLength, namePrefix: 'bins' });
+    targets = newTargets(new Delegations({ keys: { [id]: key }, succinctRoles: succinct }));
+    for (const name of succinct.getRoles()) roles[name] = newTargets();
+    binOf = (name) => roles[succinct.getRoleForTarget(name)];
+  } else if (a['hash-bins']) {
+    const width = Number(a['hash-bins']) === 256 ? 2 : 1;
+    const children = {};
+    for (let i = 0; i < 16 ** width; i++) {
+      const prefix = i.toString(16).padStart(width, '0');
+      children[`bin-${prefix}`] = new DelegatedRole({
+        name: `bin-${prefix}`, keyIDs: [id], threshold: 1, terminating: true, pathHashPrefixes: [prefix],
+      });
+      roles[`bin-${prefix}`] = newTargets();
+    }
+    roles.bins = newTargets(new Delegations({ keys: { [id]: key }, roles: children }));
+    const top = new DelegatedRole({ name: 'bins', keyIDs: [id], threshold: 1, terminating: false, paths: ['*'] });
+    targets = newTargets(new Delegations({ keys: { [id]: key }, roles: { bins: top } }));
+    binOf = (name) => roles[`bin-${sha256(Buffer.from(name)).slice(0, width)}`];
+  } else if (a.chain) {
+    const n = Number(a.chain);
+    const to = (name) => new Delegations({
+      keys: { [id]: key },
+      roles: { [name]: new DelegatedRole({ name, keyIDs: [id], threshold: 1, terminating: false, paths: ['*'] }) },
+    });
+    targets = newTargets(to('r0'));
+    for (let i = 0; i < n; i++)
+      roles[`r${i}`] = newTargets(i + 1 < n ? to(`r${i + 1}`) : a.loop ? to('r0') : undefined);
+    binOf = () => roles[`r${n - 1}`];
+  } else {
+    targets = newTargets();
+    binOf = () => targets;
+  }
   for (const w of wheels) {
     const data = fs.readFileSync(w);
     const name = path.basename(w);
     const hash = sha256(data);
-    targets.addTarget(new TargetFile({ path: name, length: data.length, hashes: { sha256: hash } }));
+    binOf(name).addTarget(new TargetFile({ path: name, length: data.length, hashes: { sha256: hash } }));
     fs.writeFileSync(path.join(out, 'targets', consistent ? `${hash}.${name}` : name), data);
   }
   const targetsJSON = Buffer.from(JSON.stringify(sign(targets), null, 1) + '\n');
-  const snapshot = new Snapshot({
-    version: 1, specVersion: '1.0.31', expires,
-    meta: { 'targets.json': new MetaFile({ version: 1 }) },
-  });
+  const meta = { 'targets.json': new MetaFile({ version: 1 }) };
+  for (const [name, role] of Object.entries(roles)) {
+    writeJSON(path.join(out, consistent ? `1.${name}.json` : `${name}.json`), sign(role));
+    meta[`${name}.json`] = new MetaFile({ version: 1 });
+  }
+  const snapshot = new Snapshot({ version: 1, specVersion: '1.0.31', expires, meta });
   const snapshotJSON = Buffer.from(JSON.stringify(sign(snapshot), null, 1) + '\n');
   const timestamp = new Timestamp({
     version: 1, specVersion: '1.0.31', expires,

@@ -154,7 +154,7 @@ static void put_doc(const char *doc, size_t len, const char *name, int versioned
 }
 
 /* What a verified update offers must be consistent. */
-static void inspect(const struct pl_tuf *t) {
+static void inspect(struct pl_tuf *t) {
   for (int r = 0; r < PL_TUF_NROLES; r++) {
     int64_t v;
     time_t e;

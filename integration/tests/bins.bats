@@ -1,0 +1,409 @@
+#!/usr/bin/env bats
+# pylock-test: once
+# Hashed-bin registries (issue 14), the real binary end to end over nginx:
+# `registry init --bins N` writes TAP 15 succinct bins with consistent
+# snapshots, `registry add` signs again only the bins it touches (with the
+# online key alone), the client keeps verified bins and fetches a bin again
+# only when snapshot lists a new version, and a project installs from such a
+# registry.  A bin holder's attacks (a target outside its bin, a bin signed
+# by a key the delegation does not list, a bin rolled back) and hostile
+# delegation trees (an endless chain, a loop) are refused, and nothing of
+# them is trusted.  Interop: pylock's binned registries
+# verify in tuf-js (a target looked up through the bins), and binned
+# registries written by @tufjs/models verify in pylock.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+load "$PYLOCK_SCRATCH/lib/nginx"
+
+setup_file() {
+  export FIX="$BATS_FILE_TMPDIR"
+  [ -d "$PYLOCK_SCRATCH/interop/node_modules/tuf-js" ] ||
+    { echo "tuf-js not installed: integration/setup-node.sh did not run" >&2; return 1; }
+  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  mkdir -p "$FIX/keys" "$FIX/www"
+  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
+  nginx_start "$FIX/nginx" "$FIX/www"
+}
+
+teardown_file() {
+  nginx_stop
+}
+
+setup() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
+  export PYLOCK_KEEPALIVE=0
+  STATE="$BATS_TEST_TMPDIR/tufstate"
+  NAME="t$BATS_TEST_NUMBER"
+  REG="$FIX/www/$NAME"
+  URL="$NGINX_HTTP/$NAME"
+  ROOT="$BATS_TEST_TMPDIR/trusted-root.json"
+  WHL_A="$FIX/wheels/idna-3.3-py3-none-any.whl"
+  WHL_B="$FIX/wheels/six-1.16.0-py3-none-any.whl"
+  WHL_C="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+}
+
+teardown() {
+  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+OFF="$BATS_FILE_TMPDIR/keys/offline.key"
+ON="$BATS_FILE_TMPDIR/keys/online.key"
+
+tuf_tool() {
+  node "$PYLOCK_SCRATCH/interop/tuf-tool.js" "$@"
+}
+
+# make_binned [WHEEL...]: $REG with 16 bins (root and targets held by the
+# offline key, the rest by the online one) and the wheels; $ROOT its first root.
+make_binned() {
+  "$PL" -q registry init "$REG" --key "$OFF" --online-key "$ON" --bins 16
+  [ "$#" -eq 0 ] || "$PL" -q registry add "$REG" --key "$ON" "$@"
+  cp "$REG/1.root.json" "$ROOT"
+}
+
+# bin_of TARGET: the succinct bin (of 16) a target name falls in.
+bin_of() {
+  python3 -c 'import hashlib,sys; print("bins-%x" % (int(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:8], 16) >> 28))' "$1"
+}
+
+# listed VERSION_OF ROLE: the version the current snapshot lists for ROLE.
+listed() {
+  python3 - "$REG" "$1" <<'EOF'
+import json, sys
+reg, role = sys.argv[1], sys.argv[2]
+ts = json.load(open(f"{reg}/timestamp.json"))["signed"]
+v = ts["meta"]["snapshot.json"]["version"]
+snap = json.load(open(f"{reg}/{v}.snapshot.json"))["signed"]
+print(snap["meta"][f"{role}.json"]["version"])
+EOF
+}
+
+# Every file of the registry ("PATH SHA256"), sorted.
+reg_digest() {
+  (cd "$REG" && find . -type f -exec sha256sum {} + | awk '{print $2, $1}' | sort)
+}
+
+state_digest() {
+  [ -d "$STATE" ] || { echo "no state"; return; }
+  (cd "$STATE" && find . -type f -exec sha256sum {} + | sort -k2)
+}
+
+verify() {
+  run --separate-stderr timeout 60 "$PL" registry verify "$@" --root "$ROOT" --state "$STATE"
+}
+
+# Requests nginx served for this test's registry since the log was cleared.
+clear_log() { : >"$NGINX_DIR/access.log"; }
+served() { grep -o "GET /$NAME/[^ ]*" "$NGINX_DIR/access.log" | sed "s|GET /$NAME/||" | sort; }
+
+# republish_snapshot ROLE=VERSION: a new snapshot version listing ROLE at
+# VERSION, and a timestamp over it, both signed with the online key (what a
+# holder of the online key can publish).
+republish_snapshot() {
+  python3 - "$REG" "$1" <<'EOF'
+import json, sys
+reg, edit = sys.argv[1], sys.argv[2]
+ts = json.load(open(f"{reg}/timestamp.json"))
+v = ts["signed"]["meta"]["snapshot.json"]["version"]
+snap = json.load(open(f"{reg}/{v}.snapshot.json"))
+snap["signed"]["version"] = v + 1
+role, version = edit.split("=")
+snap["signed"]["meta"][f"{role}.json"]["version"] = int(version)
+json.dump(snap, open(f"{reg}/{v + 1}.snapshot.json", "w"))
+EOF
+  local v
+  v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["meta"]["snapshot.json"]["version"] + 1)' "$REG/timestamp.json")
+  tuf_tool resign "$REG/$v.snapshot.json" --key "$ON"
+  python3 - "$REG" "$v" <<'EOF'
+import hashlib, json, sys
+reg, v = sys.argv[1], int(sys.argv[2])
+raw = open(f"{reg}/{v}.snapshot.json", "rb").read()
+ts = json.load(open(f"{reg}/timestamp.json"))
+ts["signed"]["version"] += 1
+ts["signed"]["meta"]["snapshot.json"] = {"version": v, "length": len(raw),
+                                         "hashes": {"sha256": hashlib.sha256(raw).hexdigest()}}
+json.dump(ts, open(f"{reg}/timestamp.json", "w"))
+EOF
+  tuf_tool resign "$REG/timestamp.json" --key "$ON"
+}
+
+# ---- the publisher ----
+
+@test "bins_init_writes_succinct_bins_with_consistent_snapshots" {
+  make_binned
+  python3 - "$REG" <<'EOF'
+import json, sys
+reg = sys.argv[1]
+root = json.load(open(f"{reg}/root.json"))["signed"]
+assert root["consistent_snapshot"] is True, root
+tg = json.load(open(f"{reg}/1.targets.json"))["signed"]
+sr = tg["delegations"]["succinct_roles"]
+assert sr["bit_length"] == 4 and sr["name_prefix"] == "bins", sr
+assert tg["targets"] == {}, tg
+# The bins are held by the online key, not by the targets (offline) key.
+assert sr["keyids"] != root["roles"]["targets"]["keyids"], (sr, root["roles"]["targets"])
+assert root["roles"]["snapshot"]["keyids"] == sr["keyids"]
+assert root["roles"]["timestamp"]["keyids"] == sr["keyids"]
+EOF
+  for b in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do [ -f "$REG/1.bins-$b.json" ]; done
+  [ ! -e "$REG/targets.json" ] && [ ! -e "$REG/snapshot.json" ]
+  verify "$URL"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$output" "target-count: 0"
+}
+
+@test "bins_add_resigns_only_the_touched_bins_snapshot_and_timestamp" {
+  make_binned "$WHL_B"
+  before=$(reg_digest)
+  "$PL" -q registry add "$REG" --key "$ON" "$WHL_A"
+  after=$(reg_digest)
+  # Nothing that existed changed, but timestamp.json.
+  changed=$(comm -23 <(echo "$before") <(echo "$after") | awk '{print $1}')
+  assert_eq "$changed" "./timestamp.json"
+  # What is new: the wheel and its .metadata, their bins one version up, a snapshot.
+  added=$(comm -13 <(echo "$before") <(echo "$after") | awk '{print $1}' | grep -v '^./timestamp.json$' |
+    sed -E 's|^\./targets/[0-9a-f]{64}\.|./targets/SHA.|' | sort)
+  bw=$(bin_of idna-3.3-py3-none-any.whl)
+  bm=$(bin_of idna-3.3-py3-none-any.whl.metadata)
+  expected=$( {
+    echo "./targets/SHA.idna-3.3-py3-none-any.whl"
+    echo "./targets/SHA.idna-3.3-py3-none-any.whl.metadata"
+    echo "./3.snapshot.json"
+    echo "./$(listed "$bw").$bw.json"
+    [ "$bm" = "$bw" ] || echo "./$(listed "$bm").$bm.json"
+  } | sort)
+  assert_eq "$added" "$expected"
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$output" "target-count: 4"
+  assert_contains "$output" "verified-wheels: 2"
+}
+
+@test "bins_add_with_only_the_offline_key_is_refused_and_changes_nothing" {
+  make_binned "$WHL_B"
+  before=$(reg_digest)
+  run --separate-stderr "$PL" registry add "$REG" --key "$OFF" "$WHL_A"
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "cannot sign bins.json"
+  assert_eq "$(reg_digest)" "$before"
+}
+
+@test "bins_sign_renews_every_bin_and_keeps_offline_targets" {
+  make_binned "$WHL_A"
+  "$PL" -q registry sign "$REG" --key "$ON"
+  for b in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+    v=$(listed "bins-$b")
+    [ "$v" -ge 2 ] || { echo "bins-$b still at $v"; return 1; }
+  done
+  [ ! -e "$REG/2.targets.json" ] # the offline targets role was not needed
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+}
+
+# ---- the client ----
+
+@test "client_keeps_verified_bins_and_fetches_only_bins_whose_version_changed" {
+  make_binned "$WHL_A" "$WHL_B"
+  clear_log
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  [ "$(served | grep -c 'bins-')" -eq 16 ] # cold: every bin once
+  [ -f "$STATE/delegated/bins-0.json" ]
+  "$PL" -q registry add "$REG" --key "$ON" "$WHL_C"
+  clear_log
+  verify "$URL"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$output" "target-count: 6"
+  bw=$(bin_of certifi-2022.9.24-py3-none-any.whl)
+  bm=$(bin_of certifi-2022.9.24-py3-none-any.whl.metadata)
+  expected=$( {
+    echo "$(listed "$bw").$bw.json"
+    [ "$bm" = "$bw" ] || echo "$(listed "$bm").$bm.json"
+  } | sort)
+  assert_eq "$(served | grep 'bins-')" "$expected"
+  # Nothing published since: only the timestamp is read (besides the probe
+  # for a next root version, 5.3, which is absent).
+  clear_log
+  verify "$URL"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(served | grep -v '^2.root.json$')" "timestamp.json"
+}
+
+@test "verify_target_fetches_only_the_bin_the_lookup_visits" {
+  make_binned "$WHL_A" "$WHL_B" "$WHL_C"
+  clear_log
+  verify "$URL" --target six-1.16.0-py3-none-any.whl
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  sha=$(sha256sum "$WHL_B" | cut -d' ' -f1)
+  assert_contains "$output" "target: six-1.16.0-py3-none-any.whl $(stat -c %s "$WHL_B") sha256:$sha"
+  b=$(bin_of six-1.16.0-py3-none-any.whl)
+  assert_eq "$(served | grep -v '^2.root.json$' | sed -E 's/^[0-9]+\.//' | sort)" "$(printf '%s\n' \
+    "$b.json" snapshot.json targets.json "targets/$sha.six-1.16.0-py3-none-any.whl" timestamp.json | sort)"
+  # A name no bin lists: one error, naming it.
+  verify "$URL" --target nosuch-1.0-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "nosuch-1.0-py3-none-any.whl: not a signed target of this registry"
+}
+
+@test "project_installs_and_runs_a_wheel_from_a_binned_registry" {
+  make_binned "$WHL_A" "$WHL_B"
+  PROJ="$BATS_TEST_TMPDIR/proj"
+  "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"
+  run "$PL" -q -C "$PROJ" install six
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  run "$PL" -C "$PROJ" run python -c 'import six; print(six.__version__)'
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  assert_eq "$output" "1.16.0"
+}
+
+# ---- a holder of the online (bins) key attacks ----
+
+@test "a_bin_cannot_sign_a_target_outside_its_hash_bin" {
+  make_binned "$WHL_A" "$WHL_B"
+  t=idna-3.3-py3-none-any.whl
+  own=$(bin_of "$t")
+  other=bins-$(printf '%x' $(((0x${own#bins-} + 1) % 16)))
+  # Move idna's entry out of its own bin into another, pointing at other
+  # bytes (six's wheel), and sign both bins with the bins key.
+  evil_sha=$(sha256sum "$WHL_B" | cut -d' ' -f1)
+  python3 - "$REG/$(listed "$own").$own.json" "$REG/$(listed "$other").$other.json" "$t" "$evil_sha" \
+    "$(stat -c %s "$WHL_B")" <<'EOF'
+import json, sys
+own, other, t, sha, size = sys.argv[1:]
+a, b = json.load(open(own)), json.load(open(other))
+del a["signed"]["targets"][t]
+b["signed"]["targets"][t] = {"length": int(size), "hashes": {"sha256": sha}}
+json.dump(a, open(own, "w")); json.dump(b, open(other, "w"))
+EOF
+  tuf_tool resign "$REG/$(listed "$own").$own.json" --key "$ON"
+  tuf_tool resign "$REG/$(listed "$other").$other.json" --key "$ON"
+  clear_log
+  verify "$URL" --targets
+  # The entry the wrong bin signs is not a target: not listed, not fetched;
+  # idna's .metadata is left without a signed wheel.
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "no signed wheel $t to check it against"
+  assert_contains "$output" "target-count: 3"
+  ! served | grep -q "targets/$evil_sha.$t"
+  PROJ="$BATS_TEST_TMPDIR/proj"
+  "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"
+  run --separate-stderr "$PL" -q -C "$PROJ" install idna
+  [ "$status" -ne 0 ] || { echo "installed idna through a bin not trusted for it"; return 1; }
+  ! "$PL" -C "$PROJ" run python -c 'import idna' 2>/dev/null
+}
+
+@test "a_bin_signed_by_a_key_the_delegation_does_not_list_is_refused" {
+  make_binned "$WHL_A" "$WHL_B"
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  b=$(bin_of six-1.16.0-py3-none-any.whl)
+  # Signed by the offline targets key: a valid key of the registry, but not
+  # one the delegation to the bins lists.
+  tuf_tool resign "$REG/$(listed "$b").$b.json" --key "$OFF"
+  # Forget the verified bins kept (snapshot did not change: they would answer).
+  rm -rf "$STATE/delegated"
+  state_before=$(state_digest)
+  verify "$URL" --targets
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "$b.json: signature threshold not met"
+  assert_eq "$(state_digest)" "$state_before"
+  run node "$PYLOCK_SCRATCH/interop/tuf-tool.js" fetch "$URL" "$ROOT" six-1.16.0-py3-none-any.whl \
+    "$BATS_TEST_TMPDIR/dl/six.whl"
+  [ "$status" -eq 1 ] || { echo "tuf-js accepted it: $output"; return 1; }
+  [ ! -e "$BATS_TEST_TMPDIR/dl/six.whl" ]
+}
+
+@test "a_bin_rolled_back_by_a_newer_snapshot_is_refused" {
+  make_binned "$WHL_A"
+  "$PL" -q registry sign "$REG" --key "$ON" # every bin at version 2
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  state_before=$(state_digest)
+  b=$(bin_of idna-3.3-py3-none-any.whl)
+  old=$(( $(listed "$b") - 1 ))
+  [ -f "$REG/$old.$b.json" ] # consistent snapshots keep the old version
+  republish_snapshot "$b=$old"
+  verify "$URL" --targets
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "$b.json version rollback"
+  assert_eq "$(state_digest)" "$state_before"
+}
+
+@test "an_endless_chain_of_delegations_is_refused" {
+  # Depth 5 is fine; depth 40 is more than the 32 roles a search may visit.
+  tuf_tool make-registry "$REG" --chain 5 "$WHL_A" >/dev/null
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --target idna-3.3-py3-none-any.whl
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  rm -rf "$REG" "$STATE"
+  tuf_tool make-registry "$REG" --chain 40 "$WHL_A" >/dev/null
+  cp "$REG/1.root.json" "$ROOT"
+  clear_log
+  verify "$URL" --target idna-3.3-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "more than 32 delegated roles visited"
+  [ "$(served | grep -c '^1\.r[0-9]*\.json$')" -le 32 ] # and it stopped there
+  ! served | grep -q "targets/.*idna"
+  verify "$URL" --targets
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "more than 32 delegated roles visited"
+}
+
+@test "a_loop_of_delegations_is_refused" {
+  tuf_tool make-registry "$REG" --chain 3 --loop "$WHL_A" >/dev/null # r0 -> r1 -> r2 -> r0
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --target idna-3.3-py3-none-any.whl # found in r2 before the loop closes
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  verify "$URL" --target six-1.16.0-py3-none-any.whl
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "delegation loop: r2 delegates back to r0"
+}
+
+# ---- interop ----
+
+@test "pylock_binned_registry_verifies_in_tuf_js_through_the_bins" {
+  make_binned "$WHL_A" "$WHL_B" "$WHL_C"
+  run tuf_tool fetch "$URL" "$ROOT" certifi-2022.9.24-py3-none-any.whl "$BATS_TEST_TMPDIR/dl/c.whl"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  assert_contains "$output" "downloaded certifi-2022.9.24-py3-none-any.whl"
+  cmp "$BATS_TEST_TMPDIR/dl/c.whl" "$WHL_C"
+  run tuf_tool fetch "$URL" "$ROOT" six-1.16.0-py3-none-any.whl.metadata "$BATS_TEST_TMPDIR/dl/six.md"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  grep -qx "Name: six" "$BATS_TEST_TMPDIR/dl/six.md"
+}
+
+@test "tufjs_succinct_bins_registry_verifies_in_pylock_with_lookups_through_the_bins" {
+  tuf_tool make-registry "$REG" --bins 8 "$WHL_A" "$WHL_B" "$WHL_C" >/dev/null
+  [ -f "$REG/1.bins-7.json" ]
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$output" "target-count: 3"
+  assert_contains "$output" "verified-wheels: 3"
+  PROJ="$BATS_TEST_TMPDIR/proj"
+  "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"
+  run "$PL" -q -C "$PROJ" install six
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+@test "tufjs_pep458_hash_bins_registry_verifies_in_pylock" {
+  tuf_tool make-registry "$REG" --hash-bins 16 "$WHL_A" "$WHL_B" "$WHL_C" >/dev/null
+  [ -f "$REG/1.bins.json" ] && [ -f "$REG/1.bin-f.json" ]
+  cp "$REG/1.root.json" "$ROOT"
+  verify "$URL" --targets
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$output" "verified: 3 targets"
+}
+
+@test "pylock_rejects_a_tufjs_binned_registry_whose_bin_was_tampered" {
+  tuf_tool make-registry "$REG" --hash-bins 16 "$WHL_A" "$WHL_B" "$WHL_C" >/dev/null
+  cp "$REG/1.root.json" "$ROOT"
+  b=bin-$(python3 -c 'import hashlib; print(hashlib.sha256(b"six-1.16.0-py3-none-any.whl").hexdigest()[0])')
+  sed -i 's/"length": [0-9]*/"length": 1/' "$REG/1.$b.json"
+  verify "$URL" --targets
+  [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
+  assert_contains "$stderr" "$b.json: signature threshold not met"
+  [ ! -d "$STATE" ] || [ ! -e "$STATE/delegated/$b.json" ]
+}

@@ -1,0 +1,506 @@
+/* pylock — TUF delegated targets roles: the search of spec 5.6.7, hashed bins, TAP 15. */
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fetch.h"
+#include "file.h"
+#include "sha.h"
+#include "tuf_private.h"
+
+#define STATE_SUBDIR "delegated"
+
+/* A role the search is to visit: its name, and the delegation (keys,
+ * keyids, threshold) that vouches for it. */
+struct visit {
+  char name[PL_TUF_ROLE_NAME_MAX + 1];
+  const char *delegator;
+  const json_t *keys;  /* the delegator's delegations.keys */
+  const json_t *entry; /* the delegation: "keyids", "threshold" */
+  int parent;          /* index in the visited path, -1 for the top-level's children */
+};
+
+struct visits {
+  struct visit *v;
+  size_t n, cap;
+};
+
+static int visits_push(struct visits *s, const struct visit *v, pl_error_t *err) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    struct visit *nv = reallocarray(s->v, cap, sizeof *nv);
+    if (nv == NULL) return pl_fail(err, ENOMEM, "delegations");
+    s->v = nv;
+    s->cap = cap;
+  }
+  s->v[s->n++] = *v;
+  return 0;
+}
+
+/* Role names become file names (NAME.json, VERSION.NAME.json, and in the
+ * state directory): only a plain, bounded name that no top-level role has
+ * can be one.  A registry naming roles otherwise is refused, not encoded. */
+static bool role_name_ok(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > PL_TUF_ROLE_NAME_MAX || name[0] == '.') return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return false;
+  }
+  for (int r = 0; r < PL_TUF_NROLES; r++)
+    if (strcmp(name, pl_tuf_role_names[r]) == 0) return false;
+  return true;
+}
+
+/* One "paths" pattern against a target path, as python-tuf and tuf-js
+ * match it: the same number of '/'-separated parts, each matched by
+ * fnmatch (so '*' never crosses a '/'). */
+static bool path_pattern_matches(const char *pattern, const char *path) {
+  for (;;) {
+    const char *ps = strchr(pattern, '/'), *ts = strchr(path, '/');
+    if ((ps == NULL) != (ts == NULL)) return false;
+    size_t pl = ps ? (size_t)(ps - pattern) : strlen(pattern);
+    size_t tl = ts ? (size_t)(ts - path) : strlen(path);
+    char pbuf[PATH_MAX], tbuf[PATH_MAX];
+    if (pl >= sizeof pbuf || tl >= sizeof tbuf) return false;
+    memcpy(pbuf, pattern, pl);
+    pbuf[pl] = '\0';
+    memcpy(tbuf, path, tl);
+    tbuf[tl] = '\0';
+    if (fnmatch(pbuf, tbuf, FNM_NOESCAPE) != 0) return false;
+    if (ps == NULL) return true;
+    pattern = ps + 1;
+    path = ts + 1;
+  }
+}
+
+/* Does the delegation `entry` cover path (whose sha256 is hash)?  Exactly
+ * one of "paths" and "path_hash_prefixes" must be there; anything else is a
+ * malformed delegation and fails the search. */
+static int entry_covers(const json_t *entry, const char *from, const char *path, const char *hash,
+                        bool *covers, pl_error_t *err) {
+  const json_t *paths = json_object_get(entry, "paths");
+  const json_t *prefixes = json_object_get(entry, "path_hash_prefixes");
+  const char *name = json_string_value(json_object_get(entry, "name"));
+  if ((paths == NULL) == (prefixes == NULL) || !json_is_array(paths ? paths : prefixes))
+    return pl_fail(err, 0,
+                   "%s: the delegation to %s must list exactly one of paths and "
+                   "path_hash_prefixes",
+                   from, name);
+  const json_t *list = paths ? paths : prefixes;
+  *covers = false;
+  for (size_t i = 0; i < json_array_size(list) && !*covers; i++) {
+    const char *p = json_string_value(json_array_get(list, i));
+    if (p == NULL)
+      return pl_fail(err, 0, "%s: the delegation to %s lists a non-string", from, name);
+    *covers = paths ? path_pattern_matches(p, path) : strncmp(hash, p, strlen(p)) == 0;
+  }
+  return 0;
+}
+
+/* TAP 15 succinct hash bins: the role for path is NAME_PREFIX-BIN, BIN the
+ * first bit_length bits of its sha256, in hex as wide as the last bin's. */
+static int succinct_role(const json_t *sr, const char *from, const char *hash, char *out,
+                         size_t cap, pl_error_t *err) {
+  int64_t bits;
+  const char *prefix = json_string_value(json_object_get(sr, "name_prefix"));
+  if (tuf_get_int(sr, "bit_length", &bits) < 0 || bits < 1 || bits > 32 || prefix == NULL)
+    return pl_fail(err, 0, "%s: succinct_roles needs bit_length 1..32 and a name_prefix", from);
+  unsigned char first[4];
+  char head[9];
+  snprintf(head, sizeof head, "%.8s", hash);
+  if (!pl_hex_decode(head, first, sizeof first)) return pl_fail(err, 0, "%s: bad hash", from);
+  uint32_t word = (uint32_t)first[0] << 24 | (uint32_t)first[1] << 16 | (uint32_t)first[2] << 8 |
+                  (uint32_t)first[3];
+  uint64_t bin = (uint64_t)word >> (32 - bits), last = ((uint64_t)1 << bits) - 1;
+  char lastx[16];
+  int width = snprintf(lastx, sizeof lastx, "%" PRIx64, last);
+  int n = snprintf(out, cap, "%s-%0*" PRIx64, prefix, width, bin);
+  if (n < 0 || (size_t)n >= cap || !role_name_ok(out))
+    return pl_fail(err, 0, "%s: succinct_roles names an unsafe or too long role \"%s\"", from,
+                   prefix);
+  return 0;
+}
+
+/* The roles `delegations` (of role `from`, at visited index parent) hands
+ * path to, pushed on the stack so that the first is visited next.  A
+ * matching terminating delegation ends the search after its own subtree:
+ * it empties the stack and hides the delegations listed after it. */
+static int push_children(struct visits *stack, const json_t *delegations, const char *from,
+                         int parent, const char *path, const char *hash, pl_error_t *err) {
+  const json_t *keys = json_object_get(delegations, "keys");
+  const json_t *roles = json_object_get(delegations, "roles");
+  const json_t *sr = json_object_get(delegations, "succinct_roles");
+  if (!json_is_object(keys) || (roles == NULL) == (sr == NULL) ||
+      (roles && (!json_is_array(roles) || json_array_size(roles) > PL_TUF_MAX_DELEGATIONS)))
+    return pl_fail(err, 0,
+                   "%s: delegations need keys and exactly one of roles (at most %d) and "
+                   "succinct_roles",
+                   from, PL_TUF_MAX_DELEGATIONS);
+  struct visit v = {.delegator = from, .keys = keys, .parent = parent};
+  if (sr) {
+    /* Succinct bins are terminating: one bin answers for its paths. */
+    if (succinct_role(sr, from, hash, v.name, sizeof v.name, err) < 0) return -1;
+    v.entry = sr;
+    stack->n = 0;
+    return visits_push(stack, &v, err);
+  }
+  size_t first = stack->n;
+  for (size_t i = 0; i < json_array_size(roles); i++) {
+    const json_t *e = json_array_get(roles, i);
+    const char *name = json_string_value(json_object_get(e, "name"));
+    const json_t *term = json_object_get(e, "terminating");
+    if (name == NULL || !role_name_ok(name) || (term && !json_is_boolean(term)))
+      return pl_fail_hint(err, 0, "role names are letters, digits, '-', '_' and '.'",
+                          "%s: a delegation has a missing, unsafe or reserved name \"%s\" or a "
+                          "non-boolean terminating",
+                          from, name ? name : "");
+    bool covers = false;
+    if (entry_covers(e, from, path, hash, &covers, err) < 0) return -1;
+    if (!covers) continue;
+    snprintf(v.name, sizeof v.name, "%s", name);
+    v.entry = e;
+    if (json_is_true(term)) {
+      /* Keep only the children pushed so far, then this one. */
+      if (first > 0) memmove(stack->v, stack->v + first, (stack->n - first) * sizeof *stack->v);
+      stack->n -= first;
+      first = 0;
+      if (visits_push(stack, &v, err) < 0) return -1;
+      break;
+    }
+    if (visits_push(stack, &v, err) < 0) return -1;
+  }
+  /* Reverse this role's children: the first listed is popped first. */
+  for (size_t i = first, j = stack->n; j > i + 1; i++, j--) {
+    struct visit tmp = stack->v[i];
+    stack->v[i] = stack->v[j - 1];
+    stack->v[j - 1] = tmp;
+  }
+  return 0;
+}
+
+static struct tuf_role *find_loaded(struct pl_tuf *t, const char *name, const char *delegator) {
+  for (size_t i = 0; i < t->nroles; i++)
+    if (strcmp(t->roles[i]->name, name) == 0 && strcmp(t->roles[i]->delegator, delegator) == 0)
+      return t->roles[i];
+  return NULL;
+}
+
+static void role_free(struct tuf_role *r) {
+  if (r == NULL) return;
+  free(r->name);
+  free(r->delegator);
+  tuf_md_clear(&r->md);
+  free(r->targets);
+  free(r);
+}
+
+void tuf_delegated_free(struct pl_tuf *t) {
+  for (size_t i = 0; i < t->nroles; i++)
+    role_free(t->roles[i]);
+  free(t->roles);
+  t->roles = NULL;
+  t->nroles = t->caproles = 0;
+}
+
+/* Parse raw as role v->name and check it against its delegation: the
+ * delegation's keys and threshold, the version snapshot lists. */
+static int check_role(struct pl_tuf *t, const struct visit *v, char *raw, size_t len,
+                      const char *file, int64_t want, struct md *m, pl_error_t *err) {
+  if (tuf_md_parse(raw, len, file, "targets", m, err) < 0) return -1;
+  int r = tuf_verify_sigs(v->keys, v->entry, v->name, m, file, err);
+  if (r == 0 && m->version != want)
+    r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (snapshot.json), got %" PRId64,
+                file, want, m->version);
+  if (r == 0) r = tuf_check_expiry(m, file, t->now, err);
+  if (r < 0) tuf_md_clear(m);
+  return r;
+}
+
+/* The copy of role name kept in the state directory, verified against the
+ * delegation and the version snapshot lists; *kept_version is the version
+ * of a kept copy whose signatures verify (0 if none), a floor against
+ * rollback whatever snapshot says. */
+static int load_kept(struct pl_tuf *t, const struct visit *v, const json_t *meta, int64_t want,
+                     struct md *m, int64_t *kept_version) {
+  *kept_version = 0;
+  if (t->state_dir == NULL) return -1;
+  char rel[PL_TUF_ROLE_NAME_MAX + 32];
+  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", v->name);
+  cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char *raw = NULL;
+  size_t len;
+  pl_error_t e = NULL;
+  if (dfd < 0 || pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
+      tuf_md_parse(raw, len, rel, "targets", m, &e) < 0) {
+    pl_error_free(&e);
+    return -1;
+  }
+  if (tuf_verify_sigs(v->keys, v->entry, v->name, m, rel, &e) < 0) {
+    pl_error_free(&e);
+    tuf_md_clear(m);
+    return -1;
+  }
+  *kept_version = m->version;
+  if (m->version != want ||
+      tuf_check_meta_bytes(meta, rel, "snapshot.json", m->raw, m->rawlen, &e) < 0) {
+    pl_error_free(&e);
+    tuf_md_clear(m);
+    return -1;
+  }
+  return 0;
+}
+
+/* Keep a verified role for the next update; a cache, so failing to write
+ * it costs a fetch later and nothing else. */
+static void keep_role(struct pl_tuf *t, const char *name, const struct md *m) {
+  if (t->state_dir == NULL) return;
+  pl_error_t e = NULL;
+  cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char rel[PL_TUF_ROLE_NAME_MAX + 32];
+  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", name);
+  if (dfd < 0 || pl_mkdir_p_at(dfd, STATE_SUBDIR, 0700, &e) < 0 ||
+      pl_write_file_atomic_at(dfd, rel, m->raw, m->rawlen, 0644, &e) < 0)
+    pl_error_free(&e);
+}
+
+/* 5.6.7.1: the verified metadata of delegated role v->name: the one this
+ * session verified already, the copy kept in the state directory when it is
+ * the version snapshot lists, or else fetched (VERSION.NAME.json with
+ * consistent snapshots), checked against snapshot's length and hashes
+ * before parsing, then against the delegation's keys and threshold, the
+ * version snapshot lists (never below the kept one) and expiry. */
+static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **out,
+                     pl_error_t *err) {
+  if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
+  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
+  snprintf(listed, sizeof listed, "%s.json", v->name);
+  const json_t *meta =
+      json_object_get(json_object_get(t->md[PL_TUF_SNAPSHOT].body, "meta"), listed);
+  int64_t want;
+  if (!json_is_object(meta) || tuf_get_int(meta, "version", &want) < 0 || want < 1)
+    return pl_fail(err, 0, "snapshot.json: meta has no valid entry for %s (delegated by %s)",
+                   listed, v->delegator);
+  struct md m;
+  int64_t kept;
+  bool fresh = false;
+  if (load_kept(t, v, meta, want, &m, &kept) < 0) {
+    if (t->f == NULL)
+      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
+                          "no verified %s (version %" PRId64 ") kept", listed, want);
+    if (t->consistent)
+      snprintf(file, sizeof file, "%" PRId64 ".%s", want, listed);
+    else
+      snprintf(file, sizeof file, "%s", listed);
+    char *raw = NULL;
+    size_t len;
+    if (tuf_fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+        check_role(t, v, raw, len, file, want, &m, err) < 0)
+      return -1;
+    if (m.version < kept) {
+      tuf_md_clear(&m);
+      return pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
+                     file, kept, want);
+    }
+    fresh = true;
+  } else if (tuf_check_expiry(&m, listed, t->now, err) < 0) {
+    tuf_md_clear(&m);
+    return -1;
+  }
+  struct tuf_role *r = calloc(1, sizeof *r);
+  if (r == NULL || (r->name = strdup(v->name)) == NULL ||
+      (r->delegator = strdup(v->delegator)) == NULL) {
+    role_free(r);
+    tuf_md_clear(&m);
+    return pl_fail(err, ENOMEM, "%s", listed);
+  }
+  r->md = m;
+  if (tuf_index_targets(json_object_get(m.body, "targets"), listed, &r->targets, &r->ntargets,
+                        err) < 0) {
+    role_free(r);
+    return -1;
+  }
+  if (t->nroles == t->caproles) {
+    size_t cap = t->caproles ? 2 * t->caproles : 16;
+    struct tuf_role **nr = reallocarray(t->roles, cap, sizeof *nr);
+    if (nr == NULL) {
+      role_free(r);
+      return pl_fail(err, ENOMEM, "%s", listed);
+    }
+    t->roles = nr;
+    t->caproles = cap;
+  }
+  t->roles[t->nroles++] = r;
+  /* During an update, kept only once the whole update passed. */
+  r->unsaved = fresh;
+  if (fresh && t->keep_roles_now) {
+    keep_role(t, r->name, &r->md);
+    r->unsaved = false;
+  }
+  *out = r;
+  return 0;
+}
+
+/* A role that is its own ancestor on the path the search took to it. */
+static bool is_loop(const struct visit *path, const struct visit *v) {
+  for (int p = v->parent; p >= 0; p = path[p].parent)
+    if (strcmp(path[p].name, v->name) == 0) return true;
+  return false;
+}
+
+int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err) {
+  char hash[PL_SHA256_HEX];
+  if (pl_sha256_hex(name, strlen(name), hash, err) < 0) return -1;
+  /* 5.6.7: pre-order depth-first, from the top-level targets (whose own
+   * entries the caller looked at first). */
+  struct visits stack = {0};
+  struct visit path[PL_TUF_MAX_ROLES_VISITED];
+  int r = push_children(&stack, json_object_get(t->md[PL_TUF_TARGETS].body, "delegations"),
+                        "targets", -1, name, hash, err);
+  int visited = 0;
+  *out = NULL;
+  while (r == 0 && stack.n > 0 && *out == NULL) {
+    if (visited == PL_TUF_MAX_ROLES_VISITED) {
+      r = pl_fail_hint(err, 0, "the registry's delegations are too deep or too many",
+                       "%s: more than %d delegated roles visited looking it up", name,
+                       PL_TUF_MAX_ROLES_VISITED);
+      break;
+    }
+    struct visit v = stack.v[--stack.n];
+    if (is_loop(path, &v)) {
+      r = pl_fail(err, 0, "%s: delegation loop: %s delegates back to %s", name, v.delegator,
+                  v.name);
+      break;
+    }
+    path[visited] = v;
+    struct tuf_role *role;
+    if ((r = load_role(t, &v, &role, err)) < 0) break;
+    struct pl_tuf_target key = {.name = name};
+    *out = role->ntargets ? bsearch(&key, role->targets, role->ntargets, sizeof key, tuf_cmp_target)
+                          : NULL;
+    const json_t *d = json_object_get(role->md.body, "delegations");
+    if (*out == NULL && d != NULL)
+      r = push_children(&stack, d, path[visited].name, visited, name, hash, err);
+    visited++;
+  }
+  free(stack.v);
+  if (r < 0) {
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Every role reachable from the top-level targets, each verified as a
+ * search would verify it; a role reached again is not expanded again, so
+ * loops end, and at most PL_TUF_MAX_ROLES_TOTAL roles are loaded. */
+static int load_every_role(struct pl_tuf *t, pl_error_t *err) {
+  struct pending {
+    const json_t *d;
+    const char *from;
+  };
+  cleanup_free struct pending *todo = malloc(sizeof *todo);
+  if (todo == NULL) return pl_fail(err, ENOMEM, "delegations");
+  size_t ntodo = 1;
+  todo[0] = (struct pending){json_object_get(t->md[PL_TUF_TARGETS].body, "delegations"), "targets"};
+  int r = 0;
+  while (r == 0 && ntodo > 0) {
+    struct pending p = todo[--ntodo];
+    const json_t *keys = json_object_get(p.d, "keys");
+    const json_t *roles = json_object_get(p.d, "roles");
+    const json_t *sr = json_object_get(p.d, "succinct_roles");
+    /* push_children checks the shape; a lookup of "" gives us that check. */
+    struct visits probe = {0};
+    r = push_children(&probe, p.d, p.from, -1, "", "0000000000000000", err);
+    free(probe.v);
+    if (r < 0) break;
+    int64_t bits = 0;
+    size_t n = sr ? 0 : json_array_size(roles);
+    if (sr) tuf_get_int(sr, "bit_length", &bits);
+    if (sr && bits > 16)
+      return pl_fail(err, E2BIG, "%s: more than 65536 succinct bins to verify", p.from);
+    if (sr) n = (size_t)1 << bits;
+    for (size_t i = 0; r == 0 && i < n; i++) {
+      struct visit v = {.delegator = p.from, .keys = keys, .parent = -1};
+      if (sr) {
+        char hash[PL_SHA256_HEX];
+        uint32_t word = (uint32_t)(i << (32 - bits));
+        snprintf(hash, sizeof hash, "%08" PRIx32, word);
+        v.entry = sr;
+        r = succinct_role(sr, p.from, hash, v.name, sizeof v.name, err);
+      } else {
+        v.entry = json_array_get(roles, i);
+        snprintf(v.name, sizeof v.name, "%s", json_string_value(json_object_get(v.entry, "name")));
+      }
+      if (r < 0 || find_loaded(t, v.name, v.delegator) != NULL) continue;
+      if (t->nroles >= PL_TUF_MAX_ROLES_TOTAL) {
+        r = pl_fail(err, E2BIG, "more than %d delegated roles", PL_TUF_MAX_ROLES_TOTAL);
+        break;
+      }
+      struct tuf_role *role;
+      if ((r = load_role(t, &v, &role, err)) < 0) break;
+      const json_t *d = json_object_get(role->md.body, "delegations");
+      if (d == NULL) continue;
+      struct pending *nt = reallocarray(todo, ntodo + 1, sizeof *nt);
+      if (nt == NULL) return pl_fail(err, ENOMEM, "delegations");
+      todo = nt;
+      todo[ntodo++] = (struct pending){d, role->name};
+    }
+  }
+  return r;
+}
+
+void tuf_delegated_keep(struct pl_tuf *t) {
+  for (size_t i = 0; i < t->nroles; i++)
+    if (t->roles[i]->unsaved) {
+      keep_role(t, t->roles[i]->name, &t->roles[i]->md);
+      t->roles[i]->unsaved = false;
+    }
+  t->keep_roles_now = true;
+}
+
+int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err) {
+  if (load_every_role(t, err) < 0) return -1;
+  /* Every name any role lists, each kept only as the search finds it: an
+   * entry a role lists outside what was delegated to it never counts. */
+  size_t total = t->ntargets;
+  for (size_t i = 0; i < t->nroles; i++)
+    total += t->roles[i]->ntargets;
+  struct pl_tuf_target *all = calloc(total ? total : 1, sizeof *all);
+  if (all == NULL) return pl_fail(err, ENOMEM, "targets");
+  size_t n = 0;
+  memcpy(all, t->targets, t->ntargets * sizeof *all);
+  n = t->ntargets;
+  for (size_t i = 0; i < t->nroles; i++) {
+    const struct tuf_role *role = t->roles[i];
+    for (size_t j = 0; j < role->ntargets; j++) {
+      const struct pl_tuf_target *top =
+          t->ntargets
+              ? bsearch(&role->targets[j], t->targets, t->ntargets, sizeof *all, tuf_cmp_target)
+              : NULL;
+      if (top != NULL) continue; /* top-level entries win */
+      const struct pl_tuf_target *e;
+      if (tuf_delegated_find(t, role->targets[j].name, &e, err) < 0) {
+        free(all);
+        return -1;
+      }
+      if (e == &role->targets[j]) all[n++] = *e;
+    }
+  }
+  if (n) qsort(all, n, sizeof *all, tuf_cmp_target);
+  free(t->targets);
+  t->targets = all;
+  t->ntargets = n;
+  t->all_loaded = true;
+  return 0;
+}

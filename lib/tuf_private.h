@@ -1,0 +1,81 @@
+/* pylock — what tuf.c shares with tuf_delegation.c, and nothing else may use. */
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef PYLOCK_TUF_PRIVATE_H
+#define PYLOCK_TUF_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dyn_jansson.h"
+#include "error.h"
+#include "tuf.h"
+
+/* One verified (or trusted-from-state) metadata file. */
+struct md {
+  json_t *doc;  /* the whole envelope */
+  json_t *body; /* its "signed" object (borrowed from doc) */
+  char *raw;    /* the bytes as fetched, persisted as they are */
+  size_t rawlen;
+  int64_t version;
+  time_t expires;
+};
+
+/* A delegated targets role, verified with the keys its delegator lists. */
+struct tuf_role {
+  char *name;
+  char *delegator; /* whose delegation it was verified against */
+  struct md md;
+  struct pl_tuf_target *targets; /* its entries, sorted by name */
+  size_t ntargets;
+  bool unsaved; /* fetched, not yet kept in the state directory */
+};
+
+struct pl_tuf {
+  struct pl_fetcher *f;
+  time_t now;
+  struct md md[PL_TUF_NROLES];
+  bool consistent;
+  struct pl_tuf_target *targets; /* top-level targets, or every target once all_loaded */
+  size_t ntargets;
+  char *state_dir;         /* delegated roles are kept under state_dir/delegated */
+  bool delegates;          /* top-level targets has delegations */
+  bool all_loaded;         /* targets lists what every lookup would find */
+  bool keep_roles_now;     /* the update passed: keep each role as it is verified */
+  struct tuf_role **roles; /* delegated roles verified in this session */
+  size_t nroles, caproles;
+};
+
+int tuf_get_int(const json_t *obj, const char *key, int64_t *out);
+int tuf_md_parse(char *raw, size_t len, const char *file, const char *type, struct md *m,
+                 pl_error_t *err);
+void tuf_md_clear(struct md *m);
+/* m is signed by a threshold of the keys r (an object with "keyids" and
+ * "threshold", for role `role`) names, looked up in `keys`. */
+int tuf_verify_sigs(const json_t *keys, const json_t *r, const char *role, const struct md *m,
+                    const char *file, pl_error_t *err);
+int tuf_check_expiry(const struct md *m, const char *file, time_t now, pl_error_t *err);
+int tuf_check_meta_bytes(const json_t *meta, const char *file, const char *from, const char *raw,
+                         size_t len, pl_error_t *err);
+int tuf_fetch_meta(struct pl_tuf *t, const char *file, const json_t *meta, const char *from,
+                   size_t max, char **raw, size_t *len, pl_error_t *err);
+/* The entries of a "targets" object, checked and sorted by name (names
+ * borrowed from tg). */
+int tuf_index_targets(const json_t *tg, const char *file, struct pl_tuf_target **out, size_t *n,
+                      pl_error_t *err);
+int tuf_cmp_target(const void *a, const void *b);
+
+/* tuf_delegation.c: look name up through the delegations (top-level targets
+ * first); ENOENT when no role trusted for it lists it. */
+int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
+                       pl_error_t *err);
+/* Verify every delegated role and make t->targets list every target a
+ * lookup would find. */
+int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err);
+void tuf_delegated_free(struct pl_tuf *t);
+/* The update passed: keep the roles it verified, and from now on each as
+ * a lookup verifies it. */
+void tuf_delegated_keep(struct pl_tuf *t);
+
+#endif

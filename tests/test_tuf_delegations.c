@@ -1,0 +1,685 @@
+/* Unit tests: lib/tuf_delegation.c — delegated targets roles, hashed bins
+ * (explicit and TAP 15 succinct), and every attack on them the client must
+ * refuse.
+ * SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "canonjson.h"
+#include "ed25519.h"
+#include "file.h"
+#include "sha.h"
+#include "tuf.h"
+#include "tuf_meta.h"
+
+#define NOW ((time_t)1800000000) /* 2027-01-15 */
+#define DAY 86400
+#define NBITS 3 /* 8 bins */
+
+struct fx {
+  char dir[64], repo[96], state[96], anchor[128];
+  int repofd;
+  struct pl_key root_key, ts_key, snap_key, tg_key, bins_key, other_key;
+  json_t *root, *targets, *snapshot;
+  int64_t ts_version;
+  bool consistent;
+  pl_error_t err;
+};
+
+static void write_file(struct fx *f, const char *name, const char *data, size_t len) {
+  pl_error_t err = NULL;
+  assert_int_equal(pl_write_file_atomic_at(f->repofd, name, data, len, 0644, &err), 0);
+}
+
+static char *sign(const json_t *body, const struct pl_key *k, size_t *len) {
+  const struct pl_key *keys[1] = {k};
+  char *out = NULL;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_tuf_sign(body, keys, 1, &out, len, &err), 0);
+  return out;
+}
+
+/* Sign a targets role `name` and publish it as snapshot will name it; list
+ * it (version, length, sha256) in the next snapshot. */
+static void put_role(struct fx *f, const char *name, const json_t *body, const struct pl_key *k) {
+  size_t len;
+  char *bytes = sign(body, k, &len);
+  char file[256];
+  if (f->consistent)
+    snprintf(file, sizeof file, "%lld.%s.json", (long long)pl_tuf_get_version(body), name);
+  else
+    snprintf(file, sizeof file, "%s.json", name);
+  write_file(f, file, bytes, len);
+  snprintf(file, sizeof file, "%s.json", name);
+  assert_int_equal(
+      pl_tuf_meta_set(f->snapshot, file, pl_tuf_get_version(body), bytes, len, &f->err), 0);
+  free(bytes);
+}
+
+/* A new snapshot (version + 1) over what put_role listed, and a timestamp
+ * over it. */
+static void release(struct fx *f) {
+  pl_tuf_set_version(f->snapshot, pl_tuf_get_version(f->snapshot) + 1);
+  size_t len;
+  char *bytes = sign(f->snapshot, &f->snap_key, &len);
+  char file[64];
+  snprintf(file, sizeof file, "%lld.snapshot.json", (long long)pl_tuf_get_version(f->snapshot));
+  write_file(f, f->consistent ? file : "snapshot.json", bytes, len);
+  json_t *ts = pl_tuf_new_timestamp(++f->ts_version, NOW + 7 * DAY, pl_tuf_get_version(f->snapshot),
+                                    bytes, len, &f->err);
+  free(bytes);
+  bytes = sign(ts, &f->ts_key, &len);
+  write_file(f, "timestamp.json", bytes, len);
+  free(bytes);
+  pl_json_decref(ts);
+}
+
+/* A target `name` with content `data`, listed in role and written where the
+ * registry's layout puts it. */
+static void add_target(struct fx *f, json_t *role, const char *name, const char *data) {
+  char sha[PL_SHA256_HEX], file[256];
+  assert_int_equal(pl_sha256_hex(data, strlen(data), sha, &f->err), 0);
+  assert_int_equal(pl_tuf_targets_add(role, name, strlen(data), sha, &f->err), 0);
+  if (f->consistent)
+    snprintf(file, sizeof file, "targets/%s.%s", sha, name);
+  else
+    snprintf(file, sizeof file, "targets/%s", name);
+  write_file(f, file, data, strlen(data));
+}
+
+static json_t *new_role(int64_t version) {
+  return pl_tuf_new_targets(version, NOW + 30 * DAY);
+}
+
+static void new_root(struct fx *f) {
+  pl_error_t err = NULL;
+  f->root = pl_tuf_new_root(1, NOW + 365 * DAY);
+  json_object_set_new(f->root, "consistent_snapshot", json_boolean(f->consistent));
+  assert_int_equal(pl_tuf_root_add_key(f->root, "root", &f->root_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "timestamp", &f->ts_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "snapshot", &f->snap_key, &err), 0);
+  assert_int_equal(pl_tuf_root_add_key(f->root, "targets", &f->tg_key, &err), 0);
+  size_t len;
+  char *bytes = sign(f->root, &f->root_key, &len);
+  write_file(f, "1.root.json", bytes, len);
+  write_file(f, "root.json", bytes, len);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, f->anchor, bytes, len, 0644, &err), 0);
+  free(bytes);
+}
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof *f);
+  pl_error_t err = NULL;
+  snprintf(f->dir, sizeof f->dir, "/tmp/pl-test-tufdel-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->repo, sizeof f->repo, "%s/repo", f->dir);
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  snprintf(f->anchor, sizeof f->anchor, "%s/anchor.json", f->dir);
+  assert_int_equal(mkdir(f->repo, 0755), 0);
+  f->repofd = open(f->repo, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(mkdirat(f->repofd, "targets", 0755), 0);
+  struct pl_key *keys[] = {&f->root_key, &f->ts_key,   &f->snap_key,
+                           &f->tg_key,   &f->bins_key, &f->other_key};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    assert_int_equal(pl_key_generate(keys[i], &err), 0);
+  f->targets = new_role(1);
+  f->snapshot = pl_tuf_new_snapshot(0, NOW + 30 * DAY, 1, NULL, 0, &err);
+  json_object_set_new(f->snapshot, "meta", json_object());
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  close(f->repofd);
+  pl_json_decref(f->root);
+  pl_json_decref(f->targets);
+  pl_json_decref(f->snapshot);
+  pl_error_free(&f->err);
+  free(f);
+  return 0;
+}
+
+static int update(struct fx *f, bool lazy, bool offline, struct pl_tuf **out) {
+  struct pl_tuf_options o = {.url = f->repo,
+                             .root_path = f->anchor,
+                             .state_dir = f->state,
+                             .now = NOW,
+                             .lazy_delegations = lazy,
+                             .offline = offline};
+  pl_error_free(&f->err);
+  *out = NULL;
+  return pl_tuf_update(&o, out, &f->err);
+}
+
+static struct pl_tuf *update_ok(struct fx *f, bool lazy) {
+  struct pl_tuf *t = NULL;
+  if (update(f, lazy, false, &t) < 0) fail_msg("update failed: %s", f->err->msg);
+  return t;
+}
+
+static void assert_err(struct fx *f, const char *word) {
+  assert_non_null(f->err);
+  if (strstr(f->err->msg, word) == NULL) fail_msg("error \"%s\" lacks \"%s\"", f->err->msg, word);
+}
+
+/* Look name up (lazily) and fetch it; its content must be data. */
+static void assert_target(struct fx *f, struct pl_tuf *t, const char *name, const char *data) {
+  char *buf = NULL;
+  size_t len;
+  pl_error_free(&f->err);
+  if (pl_tuf_fetch_target_mem(t, name, &buf, &len, &f->err) < 0)
+    fail_msg("%s: %s", name, f->err->msg);
+  assert_int_equal(len, strlen(data));
+  assert_memory_equal(buf, data, len);
+  free(buf);
+}
+
+static void assert_lookup_fails(struct fx *f, struct pl_tuf *t, const char *name, int errnum,
+                                const char *word) {
+  const struct pl_tuf_target *e = NULL;
+  pl_error_free(&f->err);
+  assert_int_equal(pl_tuf_find_target(t, name, &e, &f->err), -1);
+  if (errnum >= 0) assert_int_equal(f->err->errnum, errnum);
+  assert_err(f, word);
+}
+
+static void name_of(const char *path, char *out, size_t cap) {
+  pl_error_t err = NULL;
+  pl_tuf_succinct_name("bins", NBITS, pl_tuf_succinct_bin(path, NBITS, &err), out, cap);
+}
+
+/* A registry whose targets delegate by TAP 15 succinct hash bins (8 bins,
+ * held by bins_key), with the targets names[] (content: their names). */
+static void make_succinct(struct fx *f, const char *const *names, size_t n) {
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  assert_int_equal(pl_tuf_delegate_succinct(f->targets, bk, 1, 1, NBITS, "bins", &f->err), 0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  for (uint32_t b = 0; b < (1u << NBITS); b++) {
+    char bin[32], who[32];
+    pl_tuf_succinct_name("bins", NBITS, b, bin, sizeof bin);
+    json_t *role = new_role(1);
+    for (size_t i = 0; i < n; i++) {
+      name_of(names[i], who, sizeof who);
+      if (strcmp(who, bin) == 0) add_target(f, role, names[i], names[i]);
+    }
+    put_role(f, bin, role, &f->bins_key);
+    pl_json_decref(role);
+  }
+  release(f);
+}
+
+static const char *const NAMES[] = {"a-1.0-py3-none-any.whl", "b-2.0-py3-none-any.whl",
+                                    "c-3.0-py3-none-any.whl", "d-4.0-py3-none-any.whl",
+                                    "e-5.0-py3-none-any.whl", "f-6.0-py3-none-any.whl"};
+#define NNAMES (sizeof NAMES / sizeof *NAMES)
+
+/* The bin role of name, as published (version 1 unless bumped). */
+static json_t *bin_with(struct fx *f, const char *bin, const char *const *names, size_t n) {
+  char who[32];
+  json_t *role = new_role(1);
+  for (size_t i = 0; i < n; i++) {
+    name_of(names[i], who, sizeof who);
+    if (strcmp(who, bin) == 0) add_target(f, role, names[i], names[i]);
+  }
+  return role;
+}
+
+/* ---- the happy paths ---- */
+
+static void test_deleg_succinct_bins_find_every_target(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), NNAMES);
+  for (size_t i = 0; i < NNAMES; i++)
+    assert_target(f, t, NAMES[i], NAMES[i]);
+  assert_lookup_fails(f, t, "zz-1.0-py3-none-any.whl", ENOENT, "not a signed target");
+  pl_tuf_free(t);
+}
+
+static void test_deleg_lazy_lookup_fetches_only_the_bin_it_needs(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  /* Every other bin is gone: a lookup that read them would fail. */
+  for (uint32_t b = 0; b < (1u << NBITS); b++) {
+    char bin[32], file[64];
+    pl_tuf_succinct_name("bins", NBITS, b, bin, sizeof bin);
+    snprintf(file, sizeof file, "%s.json", bin);
+    if (strcmp(bin, mine) != 0) assert_int_equal(unlinkat(f->repofd, file, 0), 0);
+  }
+  struct pl_tuf *t = update_ok(f, true);
+  assert_int_equal(pl_tuf_target_count(t), 0); /* top-level lists none */
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  char kept[256];
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, mine);
+  assert_int_equal(access(kept, F_OK), 0);
+}
+
+static void test_deleg_kept_bin_is_not_fetched_again_until_snapshot_changes(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32], file[64];
+  name_of(NAMES[0], mine, sizeof mine);
+  snprintf(file, sizeof file, "%s.json", mine);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  /* The bin is gone from the registry; the kept copy answers. */
+  assert_int_equal(unlinkat(f->repofd, file, 0), 0);
+  t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  /* A new version of the bin, with a new target: fetched, found. */
+  static const char *const more[] = {"a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl",
+                                     "a-1.2-py3-none-any.whl", "a-1.3-py3-none-any.whl"};
+  json_t *role = bin_with(f, mine, more, 4);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  t = update_ok(f, true);
+  for (size_t i = 0; i < 4; i++) {
+    char who[32];
+    name_of(more[i], who, sizeof who);
+    if (strcmp(who, mine) == 0) assert_target(f, t, more[i], more[i]);
+  }
+  pl_tuf_free(t);
+}
+
+static void test_deleg_offline_uses_kept_bins_and_refuses_missing_ones(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  assert_int_equal(update(f, true, true, &t), 0);
+  const struct pl_tuf_target *e;
+  assert_int_equal(pl_tuf_find_target(t, NAMES[0], &e, &f->err), 0);
+  char a[32], b[32];
+  name_of(NAMES[0], a, sizeof a);
+  size_t other = 1;
+  while (other < NNAMES && (name_of(NAMES[other], b, sizeof b), strcmp(a, b) == 0))
+    other++;
+  assert_true(other < NNAMES);
+  assert_lookup_fails(f, t, NAMES[other], ENOENT, "kept");
+  pl_tuf_free(t);
+}
+
+/* PEP 458's layout: targets -> "bins" (paths "*") -> bin roles by
+ * path_hash_prefixes; and consistent snapshots. */
+static void test_deleg_pep458_bins_with_consistent_snapshots(void **state) {
+  struct fx *f = *state;
+  f->consistent = true;
+  new_root(f);
+  const struct pl_key *tk[1] = {&f->tg_key}, *bk[1] = {&f->bins_key};
+  static const char *const all[] = {"*"};
+  assert_int_equal(pl_tuf_delegate(f->targets, "bins", tk, 1, 1, false, "paths", all, 1, &f->err),
+                   0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  json_t *bins = new_role(1);
+  for (int b = 0; b < 16; b++) {
+    char name[16], prefix[4];
+    snprintf(name, sizeof name, "bin-%x", b);
+    snprintf(prefix, sizeof prefix, "%x", b);
+    const char *prefixes[1] = {prefix};
+    assert_int_equal(
+        pl_tuf_delegate(bins, name, bk, 1, 1, false, "path_hash_prefixes", prefixes, 1, &f->err),
+        0);
+    json_t *role = new_role(1);
+    for (size_t i = 0; i < NNAMES; i++) {
+      char sha[PL_SHA256_HEX];
+      pl_sha256_hex(NAMES[i], strlen(NAMES[i]), sha, &f->err);
+      if (sha[0] == prefix[0]) add_target(f, role, NAMES[i], NAMES[i]);
+    }
+    put_role(f, name, role, &f->bins_key);
+    pl_json_decref(role);
+  }
+  put_role(f, "bins", bins, &f->tg_key);
+  pl_json_decref(bins);
+  release(f);
+  assert_int_equal(access(f->repo, F_OK), 0);
+  assert_int_equal(faccessat(f->repofd, "1.bins.json", F_OK, 0), 0);
+  struct pl_tuf *t = update_ok(f, true);
+  for (size_t i = 0; i < NNAMES; i++)
+    assert_target(f, t, NAMES[i], NAMES[i]);
+  pl_tuf_free(t);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), NNAMES);
+  pl_tuf_free(t);
+  /* Nothing published since: VERSION.ROLE.json never change, the kept
+   * snapshot, targets and bins answer without a fetch. */
+  char file[64];
+  snprintf(file, sizeof file, "%lld.snapshot.json", (long long)pl_tuf_get_version(f->snapshot));
+  assert_int_equal(unlinkat(f->repofd, file, 0), 0);
+  assert_int_equal(unlinkat(f->repofd, "1.targets.json", 0), 0);
+  assert_int_equal(unlinkat(f->repofd, "1.bins.json", 0), 0);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), NNAMES);
+  pl_tuf_free(t);
+}
+
+/* ---- attacks ---- */
+
+static void test_deleg_bin_cannot_sign_a_target_outside_its_prefixes(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, 1);
+  char mine[32], evil_bin[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  /* A target that hashes to another bin, listed by mine (with the bin
+   * key, which signs every bin: only the delegation's paths stop it). */
+  const char *evil = NULL;
+  static char buf[64];
+  for (int i = 0; evil == NULL && i < 1000; i++) {
+    snprintf(buf, sizeof buf, "evil-%d-py3-none-any.whl", i);
+    name_of(buf, evil_bin, sizeof evil_bin);
+    if (strcmp(evil_bin, mine) != 0) evil = buf;
+  }
+  json_t *role = bin_with(f, mine, NAMES, 1);
+  add_target(f, role, evil, "malware");
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, evil, ENOENT, "not a signed target");
+  pl_tuf_free(t);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), 1); /* NAMES[0] only */
+  assert_string_equal(pl_tuf_target_at(t, 0)->name, NAMES[0]);
+  pl_tuf_free(t);
+}
+
+static void test_deleg_rejects_bin_signed_by_key_not_in_delegation(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->other_key); /* the top-level targets key would fail the same */
+  release(f);
+  pl_json_decref(role);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], -1, "threshold not met");
+  pl_tuf_free(t);
+  /* The whole-registry load refuses it too, and keeps nothing of it. */
+  assert_int_equal(update(f, false, false, &t), -1);
+  assert_err(f, "threshold not met");
+  char kept[256];
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, mine);
+  assert_int_equal(access(kept, F_OK), -1);
+  /* Nor any other bin: a refused update keeps nothing of what it verified. */
+  snprintf(kept, sizeof kept, "%s/delegated", f->state);
+  assert_int_equal(access(kept, F_OK), -1);
+}
+
+static void test_deleg_rejects_bin_rolled_back_in_snapshot(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  json_t *saved_snapshot = json_deep_copy(f->snapshot);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  /* A newer snapshot listing the bin's old version 1 again. */
+  pl_tuf_set_version(saved_snapshot, pl_tuf_get_version(f->snapshot));
+  pl_json_decref(f->snapshot);
+  f->snapshot = saved_snapshot;
+  pl_tuf_set_version(role, 1);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  assert_int_equal(update(f, true, false, &t), -1);
+  assert_err(f, "rollback");
+}
+
+static void test_deleg_rejects_bin_older_than_kept_even_without_kept_snapshot(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32], file[64];
+  name_of(NAMES[0], mine, sizeof mine);
+  snprintf(file, sizeof file, "%s.json", mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  json_t *old_snapshot = json_deep_copy(f->snapshot);
+  char *old_bin;
+  size_t old_len;
+  assert_int_equal(pl_read_file_at(f->repofd, file, 1 << 20, &old_bin, &old_len, &f->err), 0);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  /* The state lost its snapshot (as after a snapshot key rotation); the
+   * registry serves the old bin under a snapshot naming version 1. */
+  char path[128];
+  snprintf(path, sizeof path, "%s/snapshot.json", f->state);
+  assert_int_equal(unlink(path), 0);
+  snprintf(path, sizeof path, "%s/timestamp.json", f->state);
+  assert_int_equal(unlink(path), 0);
+  pl_tuf_set_version(old_snapshot, pl_tuf_get_version(f->snapshot));
+  pl_json_decref(f->snapshot);
+  f->snapshot = old_snapshot;
+  write_file(f, file, old_bin, old_len);
+  free(old_bin);
+  release(f);
+  assert_int_equal(update(f, true, false, &t), 0);
+  assert_lookup_fails(f, t, NAMES[0], -1, "version rollback");
+  pl_tuf_free(t);
+}
+
+/* Roles r0..r(n-1), each delegating "*" to the next (the last to `last`,
+ * when not NULL); top-level targets delegate to r0. */
+static void make_chain(struct fx *f, int n, const char *last) {
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  static const char *const all[] = {"*"};
+  assert_int_equal(pl_tuf_delegate(f->targets, "r0", bk, 1, 1, false, "paths", all, 1, &f->err), 0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  for (int i = 0; i < n; i++) {
+    char name[16], next[16];
+    snprintf(name, sizeof name, "r%d", i);
+    snprintf(next, sizeof next, "r%d", i + 1);
+    json_t *role = new_role(1);
+    if (i + 1 < n || last)
+      assert_int_equal(
+          pl_tuf_delegate(role, i + 1 < n ? next : last, bk, 1, 1, false, "paths", all, 1, &f->err),
+          0);
+    put_role(f, name, role, &f->bins_key);
+    pl_json_decref(role);
+  }
+  release(f);
+}
+
+static void test_deleg_rejects_a_loop_of_delegations(void **state) {
+  struct fx *f = *state;
+  make_chain(f, 3, "r0"); /* r0 -> r1 -> r2 -> r0 */
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, "x-1.0-py3-none-any.whl", -1, "loop");
+  pl_tuf_free(t);
+  assert_int_equal(update(f, false, false, &t), 0); /* no target, nothing to decide */
+  assert_int_equal(pl_tuf_target_count(t), 0);
+  pl_tuf_free(t);
+}
+
+static void test_deleg_rejects_an_endless_delegation_tree(void **state) {
+  struct fx *f = *state;
+  make_chain(f, PL_TUF_MAX_ROLES_VISITED + 8, NULL);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, "x-1.0-py3-none-any.whl", -1, "more than 32 delegated roles");
+  pl_tuf_free(t);
+}
+
+static void test_deleg_terminating_role_hides_later_delegations(void **state) {
+  struct fx *f = *state;
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  static const char *const all[] = {"*"};
+  json_t *first = new_role(1), *second = new_role(1);
+  add_target(f, second, NAMES[0], "from the second role");
+  assert_int_equal(pl_tuf_delegate(f->targets, "first", bk, 1, 1, true, "paths", all, 1, &f->err),
+                   0);
+  assert_int_equal(pl_tuf_delegate(f->targets, "second", bk, 1, 1, false, "paths", all, 1, &f->err),
+                   0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  put_role(f, "first", first, &f->bins_key);
+  put_role(f, "second", second, &f->bins_key);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], ENOENT, "not a signed target");
+  pl_tuf_free(t);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), 0);
+  pl_tuf_free(t);
+  /* Not terminating: the search goes on to the second role. */
+  json_object_set_new(
+      json_array_get(json_object_get(json_object_get(f->targets, "delegations"), "roles"), 0),
+      "terminating", json_false());
+  pl_tuf_set_version(f->targets, 2);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  release(f);
+  t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], "from the second role");
+  pl_tuf_free(t);
+  pl_json_decref(first);
+  pl_json_decref(second);
+}
+
+static void test_deleg_first_role_in_order_wins(void **state) {
+  struct fx *f = *state;
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  static const char *const all[] = {"*"};
+  json_t *first = new_role(1), *second = new_role(1);
+  assert_int_equal(mkdirat(f->repofd, "targets/x", 0755), 0);
+  add_target(f, first, "x/one.whl", "first");
+  add_target(f, second, "x/one.whl", "second!");
+  assert_int_equal(pl_tuf_delegate(f->targets, "first", bk, 1, 1, false, "paths", all, 1, &f->err),
+                   0);
+  static const char *const sub[] = {"x/*.whl"};
+  assert_int_equal(pl_tuf_delegate(f->targets, "second", bk, 1, 1, false, "paths", sub, 1, &f->err),
+                   0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  put_role(f, "first", first, &f->bins_key);
+  put_role(f, "second", second, &f->bins_key);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  /* "*" does not cross '/': first is not trusted for x/one.whl. */
+  assert_target(f, t, "x/one.whl", "second!");
+  pl_tuf_free(t);
+  t = update_ok(f, false);
+  assert_int_equal(pl_tuf_target_count(t), 1);
+  assert_int_equal(pl_tuf_target_at(t, 0)->length, strlen("second!"));
+  pl_tuf_free(t);
+  pl_json_decref(first);
+  pl_json_decref(second);
+}
+
+static void test_deleg_rejects_expired_bin(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  pl_tuf_set_expires(role, NOW - 1);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], -1, "expired");
+  pl_tuf_free(t);
+}
+
+static void test_deleg_rejects_role_names_that_are_paths(void **state) {
+  struct fx *f = *state;
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  static const char *const all[] = {"*"};
+  assert_int_equal(
+      pl_tuf_delegate(f->targets, "../root", bk, 1, 1, false, "paths", all, 1, &f->err), 0);
+  put_role(f, "targets", f->targets, &f->tg_key);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], -1, "unsafe or reserved name");
+  pl_tuf_free(t);
+}
+
+static void test_deleg_rejects_bin_snapshot_does_not_list(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32], listed[64];
+  name_of(NAMES[0], mine, sizeof mine);
+  snprintf(listed, sizeof listed, "%s.json", mine);
+  json_object_del(json_object_get(f->snapshot, "meta"), listed);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], -1, "no valid entry for");
+  pl_tuf_free(t);
+}
+
+static void test_deleg_rejects_bin_whose_bytes_differ_from_snapshot(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32], file[64];
+  name_of(NAMES[0], mine, sizeof mine);
+  snprintf(file, sizeof file, "%s.json", mine);
+  /* Same version, same key, different bytes (another target added). */
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  add_target(f, role, "sneaky.whl", "x");
+  size_t len;
+  char *bytes = sign(role, &f->bins_key, &len);
+  write_file(f, file, bytes, len);
+  free(bytes);
+  pl_json_decref(role);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_lookup_fails(f, t, NAMES[0], -1, "mismatch");
+  pl_tuf_free(t);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_deleg_succinct_bins_find_every_target),
+      T(test_deleg_lazy_lookup_fetches_only_the_bin_it_needs),
+      T(test_deleg_kept_bin_is_not_fetched_again_until_snapshot_changes),
+      T(test_deleg_offline_uses_kept_bins_and_refuses_missing_ones),
+      T(test_deleg_pep458_bins_with_consistent_snapshots),
+      T(test_deleg_bin_cannot_sign_a_target_outside_its_prefixes),
+      T(test_deleg_rejects_bin_signed_by_key_not_in_delegation),
+      T(test_deleg_rejects_bin_rolled_back_in_snapshot),
+      T(test_deleg_rejects_bin_older_than_kept_even_without_kept_snapshot),
+      T(test_deleg_rejects_a_loop_of_delegations),
+      T(test_deleg_rejects_an_endless_delegation_tree),
+      T(test_deleg_terminating_role_hides_later_delegations),
+      T(test_deleg_first_role_in_order_wins),
+      T(test_deleg_rejects_expired_bin),
+      T(test_deleg_rejects_role_names_that_are_paths),
+      T(test_deleg_rejects_bin_snapshot_does_not_list),
+      T(test_deleg_rejects_bin_whose_bytes_differ_from_snapshot),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
