@@ -889,29 +889,17 @@ enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_po
  * stat fingerprint changed since it was sealed (or, with `full`, any byte of
  * which differs from its manifest) is quarantined and built again from its
  * wheel; a cached wheel whose bytes no longer hash to the signed sha256 is
- * quarantined and fetched again through the signature check. */
-static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
-                      const struct pl_lock_wheel *w, bool full, struct pl_cache_tree *tree,
-                      struct pl_sync_result *res, pl_error_t *err) {
-  for (int attempt = 0;; attempt++) {
-    if (pl_cache_tree_get_or_build(c, w->sha256, -1, w->name, &e->in, tree, err) < 0) {
-      if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);
-      say(e, "pylock: the cached wheel %s is damaged (%s): fetching it again", w->name,
-          (*err)->msg);
-      pl_error_free(err);
-      if (pl_cache_quarantine_wheel(c, w->sha256, err) < 0 ||
-          ensure_cached_wheel(e, c, w, &res->fetched, err) < 0)
-        return -1;
-      res->repaired++;
-      continue;
-    }
-    if (tree->built) return 0;
+ * quarantined and fetched again through the signature check.  1: found and
+ * sound (tree filled); 0: to be built, its wheel added to batch b. */
+static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
+                      const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool full,
+                      struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
+  int r = pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
+  if (r < 0) return pl_error_wrap(err, "%s", p->name);
+  if (r == 1) {
     char why[512];
-    int r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-    if (r <= 0) return r;
-    if (attempt > 0)
-      return pl_fail(err, EIO, "%s: the cache tree %s is damaged again (%s)", p->name, tree->key,
-                     why);
+    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r < 0 ? -1 : 1;
     say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
         p->version, why);
     char key[PL_CACHE_TREE_KEY_MAX];
@@ -920,6 +908,47 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock
     if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
     res->repaired++;
   }
+  for (int attempt = 0;; attempt++) {
+    if (pl_cache_batch_add(b, w->sha256, -1, w->name, err) == 0) return 0;
+    if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);
+    say(e, "pylock: the cached wheel %s is damaged (%s): fetching it again", w->name, (*err)->msg);
+    pl_error_free(err);
+    if (pl_cache_quarantine_wheel(c, w->sha256, err) < 0 ||
+        ensure_cached_wheel(e, c, w, &res->fetched, err) < 0)
+      return -1;
+    res->repaired++;
+  }
+}
+
+/* Every package's tree into trees[] (in lock order): found in the cache,
+ * or built, all those missing together (one byte-compiling pool). */
+static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct pl_cache_tree *trees,
+                       struct pl_sync_result *res, pl_error_t *err) {
+  struct pl_cache_batch b;
+  pl_cache_batch_init(&b, c, &e->in);
+  int r = 0;
+  for (size_t i = 0; i < e->lf.npackages && r >= 0; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    r = sound_tree(e, c, &b, p, chosen_wheel(p, NULL), full, &trees[i], res, err);
+    if (r < 0) pl_error_wrap(err, "%s %s", p->name, p->version);
+  }
+  if (r >= 0 && b.n) say(e, "pylock: byte-compiling %zu packages", b.n);
+  if (r >= 0) r = pl_cache_batch_finish(&b, err);
+  for (size_t i = 0; i < e->lf.npackages && r >= 0; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    if (trees[i].fd >= 0) continue;
+    r = pl_cache_batch_tree(&b, chosen_wheel(p, NULL)->sha256, &trees[i], err);
+    if (r < 0) {
+      pl_error_wrap(err, "%s %s", p->name, p->version);
+    } else if (trees[i].built) {
+      res->built++;
+      say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
+          (unsigned long long)trees[i].files);
+      pl_pause("unpacked");
+    }
+  }
+  pl_cache_batch_release(&b);
+  return r < 0 ? -1 : 0;
 }
 
 /* When e->lf makes the project's sandboxes looser than the current
@@ -966,6 +995,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
+  struct pl_cache_tree *trees = NULL;
   double t0 = now_ms();
   for (size_t i = 0; i < e->lf.npackages; i++)
     if (ensure_cached_wheel(e, &c, chosen_wheel(&e->lf.packages[i], NULL), &res->fetched, err) < 0)
@@ -983,35 +1013,31 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     pl_fail(err, errno, "open %s", tmpname);
     goto out;
   }
-  double build = 0, link = 0;
+  double build = now_ms(), link = 0;
+  trees = calloc(e->lf.npackages ? e->lf.npackages : 1, sizeof *trees);
+  if (trees == NULL) {
+    pl_fail(err, ENOMEM, "generation");
+    goto out;
+  }
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    trees[i].fd = -1;
+  if (sound_trees(e, &c, full, trees, res, err) < 0) goto out;
+  link = now_ms();
+  build = link - build;
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(p, NULL);
-    struct pl_cache_tree tree = {.fd = -1};
-    double a = now_ms();
-    if (sound_tree(e, &c, p, w, full, &tree, res, err) < 0) {
-      pl_error_wrap(err, "%s %s", p->name, p->version);
-      goto out;
-    }
-    if (tree.built) {
-      res->built++;
-      say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
-          (unsigned long long)tree.files);
-      pl_pause("unpacked");
-    }
-    double b = now_ms();
+    struct pl_cache_tree *tree = &trees[i];
     struct pl_link_stats st = {0};
-    int r = pl_envgen_link_tree(gen_fd, tree.fd, &st, err);
-    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree.key, tree.manifest, w->name, err);
-    if (r == 0) r = add_tree_files(&c, &tree, &gm.files, err);
-    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree.dist_info, err);
-    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &own, err);
-    pl_cache_tree_release(&tree);
+    int r = pl_envgen_link_tree(gen_fd, tree->fd, &st, err);
+    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree->key, tree->manifest, w->name, err);
+    if (r == 0) r = add_tree_files(&c, tree, &gm.files, err);
+    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
+    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree->dist_info, &own, err);
     if (r < 0) goto out;
     res->files += st.hardlinked + st.reflinked + st.copied;
-    build += b - a;
-    link += now_ms() - b;
   }
+  link = now_ms() - link;
   res->ms_build = build;
   res->ms_link = link;
   pl_pause("linked");
@@ -1039,6 +1065,9 @@ out:
                       "nothing changed; free space where pylock's state (%s) lives, then retry: "
                       "pylock sync",
                       e->state.path);
+  for (size_t i = 0; trees && i < e->lf.npackages; i++)
+    pl_cache_tree_release(&trees[i]);
+  free(trees);
   pl_gen_manifest_free(&gm);
   pl_manifest_free(&own);
   pl_cache_close(&c);
