@@ -37,6 +37,7 @@
 #include "sha.h"
 
 #define PL_INTERP_KEY_LEN 16
+#define PL_CACHE_BATCH_MAX 256 /* trees a batch holds open at once (an fd each) */
 #define PL_CACHE_TREE_KEY_MAX 128
 
 struct pl_cache {

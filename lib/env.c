@@ -920,24 +920,15 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batc
   }
 }
 
-/* Every package's tree into trees[] (in lock order): found in the cache,
- * or built, all those missing together (one byte-compiling pool). */
-static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct pl_cache_tree *trees,
-                       struct pl_sync_result *res, pl_error_t *err) {
-  struct pl_cache_batch b;
-  pl_cache_batch_init(&b, c, &e->in);
-  int r = 0;
-  for (size_t i = 0; i < e->lf.npackages && r >= 0; i++) {
-    const struct pl_lock_package *p = &e->lf.packages[i];
-    r = sound_tree(e, c, &b, p, chosen_wheel(p, NULL), full, &trees[i], res, err);
-    if (r < 0) pl_error_wrap(err, "%s %s", p->name, p->version);
-  }
-  if (r >= 0 && b.n) say(e, "pylock: byte-compiling %zu packages", b.n);
-  if (r >= 0) r = pl_cache_batch_finish(&b, err);
-  for (size_t i = 0; i < e->lf.npackages && r >= 0; i++) {
+/* The trees of batch b, built, into trees[0..upto) where still missing. */
+static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_tree *trees,
+                   size_t upto, struct pl_sync_result *res, pl_error_t *err) {
+  if (b->n) say(e, "pylock: byte-compiling %zu packages", b->n);
+  int r = pl_cache_batch_finish(b, err);
+  for (size_t i = 0; i < upto && r == 0; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     if (trees[i].fd >= 0) continue;
-    r = pl_cache_batch_tree(&b, chosen_wheel(p, NULL)->sha256, &trees[i], err);
+    r = pl_cache_batch_tree(b, chosen_wheel(p, NULL)->sha256, &trees[i], err);
     if (r < 0) {
       pl_error_wrap(err, "%s %s", p->name, p->version);
     } else if (trees[i].built) {
@@ -947,8 +938,26 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct p
       pl_pause("unpacked");
     }
   }
-  pl_cache_batch_release(&b);
-  return r < 0 ? -1 : 0;
+  pl_cache_batch_release(b);
+  return r;
+}
+
+/* Every package's tree into trees[] (in lock order): found in the cache,
+ * or built, those missing together (one byte-compiling pool a batch). */
+static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct pl_cache_tree *trees,
+                       struct pl_sync_result *res, pl_error_t *err) {
+  struct pl_cache_batch b;
+  pl_cache_batch_init(&b, c, &e->in);
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    int r = sound_tree(e, c, &b, p, chosen_wheel(p, NULL), full, &trees[i], res, err);
+    if (r < 0) {
+      pl_cache_batch_release(&b);
+      return pl_error_wrap(err, "%s %s", p->name, p->version);
+    }
+    if (b.n == PL_CACHE_BATCH_MAX && collect(e, &b, trees, i + 1, res, err) < 0) return -1;
+  }
+  return collect(e, &b, trees, e->lf.npackages, res, err);
 }
 
 /* When e->lf makes the project's sandboxes looser than the current

@@ -27,6 +27,7 @@
 #define SCRIPT_MAX (64u << 20)         /* a .data/scripts file whose shebang is rewritten */
 #define COMPILE_OUTPUT_MAX 16384       /* of the compiler's complaints, kept for the error */
 #define COMPILE_JOBS ".pylock-compile" /* the compiler's list of files, while it runs */
+#define COMPILE_OUT ".pylock-pyc"      /* where the compiler writes, while it runs */
 
 /* One file of the wheel and where it went. */
 struct placed {
@@ -89,6 +90,15 @@ static void install_free(struct pl_install *s) {
   if (s->fd >= 0) close(s->fd);
   if (s->dir_fd >= 0) close(s->dir_fd);
   pl_record_free(&s->out);
+}
+
+/* Close what reopens on demand: the last directory, the base's prefix. */
+static void close_dirs(struct pl_install *s) {
+  if (s->dir_fd >= 0) close(s->dir_fd);
+  if (s->base_fd >= 0) close(s->base_fd);
+  free(s->dir_path);
+  s->dir_path = NULL;
+  s->dir_fd = s->base_fd = -1;
 }
 
 static const char *q(char *buf, const char *s) {
@@ -383,7 +393,7 @@ static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) 
   if (p->dest == NULL) return pl_fail(err, ENOMEM, "install");
   s->n++;
   if (strcmp(p->dest, PL_TREE_MARKER) == 0 || strcmp(p->dest, PL_TREE_MANIFEST) == 0 ||
-      strcmp(p->dest, COMPILE_JOBS) == 0)
+      strcmp(p->dest, COMPILE_JOBS) == 0 || under(p->dest, COMPILE_OUT))
     return pl_fail(err, 0, "entry \"%s\" would install to the prefix's %s, which pylock reserves",
                    q(qb, e->path), p->dest);
   s->fd = create_file(s, p->dest, e->executable, false, err);
@@ -631,27 +641,28 @@ static int fix_script(struct pl_install *s, struct placed *p, pl_error_t *err) {
 
 /* The compiler, run by the base interpreter (-I -S: no environment, no site
  * packages, only the standard library): argv[1] names a file of
- * NUL-separated pairs, a source's path and the name its code objects carry
- * (co_filename, its final path under the prefix).  Sources are dealt,
- * largest first, to one forked worker per CPU; each compiles with
- * py_compile as compileall does (same byte-code file, same invalidation
- * mode).  Exit 0; 1 when some file did not compile (Python 2 syntax in an
- * old wheel: no byte-code for it, as with pip); 3 when the compiler broke. */
+ * NUL-separated triples, a source's path, where its byte-code goes, and the
+ * name its code objects carry (co_filename, its final path under the
+ * prefix).  Sources are dealt, largest first, to one forked worker per CPU;
+ * each compiles with py_compile as compileall does (same byte-code, same
+ * invalidation mode).  Exit 0; 1 when some file did not compile (Python 2
+ * syntax in an old wheel: no byte-code for it, as with pip); 3 when the
+ * compiler broke. */
 static const char compile_driver[] =
     "import os, sys, py_compile, traceback\n"
     "def work(jobs):\n"
     "    code = 0\n"
-    "    for src, dfile in jobs:\n"
+    "    for src, cfile, dfile in jobs:\n"
     "        try:\n"
-    "            py_compile.compile(src, dfile=dfile, doraise=True)\n"
+    "            py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True)\n"
     "        except py_compile.PyCompileError as e:\n"
     "            print('*** not compiled:', e.msg.splitlines()[-1:], flush=True)\n"
     "            code = 1\n"
     "    return code\n"
     "def main():\n"
     "    with open(sys.argv[1], 'rb') as f:\n"
-    "        v = f.read().split(b'\\0')\n"
-    "    jobs = [(os.fsdecode(v[i]), os.fsdecode(v[i + 1])) for i in range(0, len(v) - 1, 2)]\n"
+    "        v = [os.fsdecode(x) for x in f.read().split(b'\\0')]\n"
+    "    jobs = [tuple(v[i:i + 3]) for i in range(0, len(v) - 2, 3)]\n"
     "    jobs.sort(key=lambda j: -os.stat(j[0]).st_size)\n"
     "    n = max(1, min(len(os.sched_getaffinity(0)), len(jobs) // 16))\n"
     "    if n == 1:\n"
@@ -690,38 +701,59 @@ static bool compiles(const struct placed *p) {
          strncmp(p->dest, "__pycache__/", 12) != 0 && strstr(p->dest, "/__pycache__/") == NULL;
 }
 
-/* Append "<tree>/<dest>\0<prefix>/<dest>\0" to the compiler's list. */
-static int add_job(char **buf, size_t *len, size_t *cap, const struct pl_install *s,
-                   const char *dest) {
-  size_t tl = strlen(s->tree_path), pl = strlen(s->in->prefix), dl = strlen(dest);
-  size_t need = tl + pl + 2 * dl + 4;
-  if (*len + need > *cap) {
-    size_t ncap = *cap ? *cap : 65536;
-    while (*len + need > ncap)
+/* The byte-code file of source `dest`, relative to the tree:
+ * "<dir>/__pycache__/<name>.<cache tag>.pyc" (importlib's cache_from_source). */
+static char *pyc_of(const struct pl_install *s, const char *dest) {
+  const char *slash = strrchr(dest, '/');
+  int dirlen = slash ? (int)(slash - dest + 1) : 0;
+  const char *base = dest + dirlen;
+  char *pyc = NULL;
+  if (asprintf(&pyc, "%.*s__pycache__/%.*s.%s.pyc", dirlen, dest, (int)(strlen(base) - 3), base,
+               s->in->cache_tag) < 0)
+    return NULL;
+  return pyc;
+}
+
+struct jobs {
+  char *buf;
+  size_t len, cap;
+};
+
+/* Append a NUL-terminated field to the compiler's list. */
+static int put_field(struct jobs *j, const char *a, const char *b, const char *c) {
+  size_t need = strlen(a) + strlen(b) + strlen(c) + 1;
+  if (j->len + need > j->cap) {
+    size_t ncap = j->cap ? j->cap : 65536;
+    while (j->len + need > ncap)
       ncap *= 2;
-    char *n = realloc(*buf, ncap);
+    char *n = realloc(j->buf, ncap);
     if (n == NULL) return -1;
-    *buf = n;
-    *cap = ncap;
+    j->buf = n;
+    j->cap = ncap;
   }
-  int w = snprintf(*buf + *len, *cap - *len, "%s/%s", s->tree_path, dest);
-  *len += (size_t)w + 1;
-  w = snprintf(*buf + *len, *cap - *len, "%s/%s", strcmp(s->in->prefix, "/") ? s->in->prefix : "",
-               dest);
-  *len += (size_t)w + 1;
+  j->len += (size_t)snprintf(j->buf + j->len, j->cap - j->len, "%s%s%s", a, b, c) + 1;
   return 0;
 }
 
-/* The compiler's list of every file to byte-compile in the n trees. */
-static int compile_jobs(struct pl_install *const *t, size_t n, char **buf, size_t *len,
+/* The compiler's list for the n trees: each source read where it is, its
+ * byte-code written to <out>/<tree number>/<its byte-code path>. */
+static int compile_jobs(struct pl_install *const *t, size_t n, const char *out, struct jobs *j,
                         pl_error_t *err) {
-  size_t cap = 0;
-  *buf = NULL;
-  *len = 0;
-  for (size_t k = 0; k < n; k++)
-    for (size_t i = 0; i < t[k]->n; i++)
-      if (compiles(&t[k]->p[i]) && add_job(buf, len, &cap, t[k], t[k]->p[i].dest) < 0)
+  for (size_t k = 0; k < n; k++) {
+    const struct pl_install *s = t[k];
+    const char *prefix = strcmp(s->in->prefix, "/") ? s->in->prefix : "";
+    char num[24];
+    snprintf(num, sizeof num, "/%zu/", k);
+    for (size_t i = 0; i < s->n; i++) {
+      if (!compiles(&s->p[i])) continue;
+      const char *dest = s->p[i].dest;
+      cleanup_free char *pyc = pyc_of(s, dest), *cfile = NULL;
+      if (pyc == NULL || asprintf(&cfile, "%s%s%s", out, num, pyc) < 0 ||
+          put_field(j, s->tree_path, "/", dest) < 0 || put_field(j, cfile, "", "") < 0 ||
+          put_field(j, prefix, "/", dest) < 0)
         return pl_fail(err, ENOMEM, "byte-code");
+    }
+  }
   return 0;
 }
 
@@ -739,60 +771,101 @@ static int compile_status(const struct pl_interp *in, const struct pl_child_resu
                       r->len ? ": " : "", r->output);
 }
 
+/* Into tree s, the byte-code the compiler wrote for its sources, from
+ * out_fd/<k>/ (which the compiler could write: its directories are opened
+ * beneath it, never through a symlink): only a regular file of one link at
+ * the name a source's byte-code has is taken, anything else is left to be
+ * removed unread. */
+static int take_pyc(struct pl_install *s, int out_fd, size_t k, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], dir[PL_PATH_MAX + 1], num[24];
+  snprintf(num, sizeof num, "%zu", k);
+  for (size_t i = 0; i < s->n; i++) {
+    if (!compiles(&s->p[i])) continue;
+    cleanup_free char *pyc = pyc_of(s, s->p[i].dest), *from = NULL;
+    if (pyc == NULL) return pl_fail(err, ENOMEM, "byte-code");
+    const char *base = split(pyc, dir, sizeof dir);
+    if (asprintf(&from, "%s/%s", num, dir) < 0) return pl_fail(err, ENOMEM, "byte-code");
+    pl_error_t absent = NULL;
+    cleanup_close int ffd = pl_open_dir_beneath(out_fd, from, &absent);
+    pl_error_free(&absent);
+    struct stat st;
+    if (ffd < 0 || fstatat(ffd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_nlink != 1)
+      continue; /* did not compile */
+    int tfd = tree_dir(s, dir, err);
+    if (tfd < 0) return -1;
+    if (renameat(ffd, base, tfd, base) < 0)
+      return pl_fail(err, errno, "move byte-code %s", q(qb, pyc));
+  }
+  close_dirs(s);
+  return 0;
+}
+
 /* One pool of the base interpreter for every tree: a process per wheel cost
  * an interpreter start-up each and kept all but one CPU idle on small
- * wheels.  It runs in a sandbox where `dir`, which holds every tree, is the
- * only place it can write; nothing it writes is trusted until the caller
- * has sealed the trees and hashed every file into their manifests. */
+ * wheels.  It runs in a sandbox whose only writable place is an empty
+ * directory of its own, dir/.pylock-pyc: it reads the trees and cannot
+ * change a byte of them.  Byte-code files are then moved into the trees by
+ * name, from the list pylock made; whatever else the compiler wrote is
+ * removed unread.  The caller seals the trees and hashes every file,
+ * byte-code included, into their manifests. */
 int pl_install_compile(struct pl_install *const *trees, size_t n, const char *dir, int dir_fd,
                        pl_error_t *err) {
   if (n == 0) return 0;
   const struct pl_interp *in = trees[0]->in;
   if (in->cache_tag == NULL || in->cache_tag[0] == '\0') return 0; /* no byte-code there */
-  cleanup_free char *jobs = NULL;
-  size_t len = 0;
-  if (compile_jobs(trees, n, &jobs, &len, err) < 0) return -1;
+  cleanup_free char *list = NULL, *out = NULL;
+  if (asprintf(&list, "%s/%s", dir, COMPILE_JOBS) < 0 ||
+      asprintf(&out, "%s/%s", dir, COMPILE_OUT) < 0)
+    return pl_fail(err, ENOMEM, "byte-code");
+  struct jobs j = {0};
+  int rc = compile_jobs(trees, n, out, &j, err);
   for (size_t k = 0; k < n; k++)
     trees[k]->compiled = true;
-  if (len == 0) return 0;
-  if (pl_write_file_atomic_at(dir_fd, COMPILE_JOBS, jobs, len, 0400, err) < 0)
-    return pl_error_wrap(err, "byte-code");
-  cleanup_free char *list = NULL;
-  if (asprintf(&list, "%s/%s", dir, COMPILE_JOBS) < 0) return pl_fail(err, ENOMEM, "byte-code");
-  const char *argv[] = {in->python, "-I", "-S", "-c", compile_driver, list, NULL};
-  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm", NULL};
-  struct pl_sandbox sb = {.scratch = dir, .cwd = dir, .no_network = true};
-  struct pl_child_opts o = {.argv = (char *const *)argv,
-                            .envp = envp,
-                            .sandbox = &sb,
-                            .timeout_s = PL_INSTALL_COMPILE_TIMEOUT_S,
-                            .output_max = COMPILE_OUTPUT_MAX,
-                            .keep_tail = true};
-  struct pl_child_result r;
-  int rc = pl_child_run(&o, &r, err);
-  /* Gone before the trees are sealed, whatever the compiler made of it. */
-  if (unlinkat(dir_fd, COMPILE_JOBS, 0) < 0 && errno != ENOENT && rc == 0) {
-    free(r.output);
-    return pl_fail(err, errno, "remove %s/%s", dir, COMPILE_JOBS);
+  if (rc == 0 && j.len == 0) {
+    free(j.buf);
+    return 0;
   }
-  if (rc < 0) return pl_error_wrap(err, "byte-compile with %s", in->python);
-  cleanup_free char *out = r.output;
-  return compile_status(in, &r, err);
+  if (rc == 0) rc = pl_write_file_atomic_at(dir_fd, COMPILE_JOBS, j.buf, j.len, 0400, err);
+  free(j.buf);
+  if (rc == 0 && mkdirat(dir_fd, COMPILE_OUT, 0700) < 0) rc = pl_fail(err, errno, "mkdir %s", out);
+  cleanup_close int out_fd = -1;
+  if (rc == 0 && (out_fd = pl_open_dir_beneath(dir_fd, COMPILE_OUT, err)) < 0) rc = -1;
+  struct pl_child_result r = {0};
+  if (rc == 0) {
+    const char *argv[] = {in->python, "-I", "-S", "-c", compile_driver, list, NULL};
+    static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm",
+                                       NULL};
+    struct pl_sandbox sb = {.scratch = out, .cwd = out, .no_network = true};
+    struct pl_child_opts o = {.argv = (char *const *)argv,
+                              .envp = envp,
+                              .sandbox = &sb,
+                              .timeout_s = PL_INSTALL_COMPILE_TIMEOUT_S,
+                              .output_max = COMPILE_OUTPUT_MAX,
+                              .keep_tail = true};
+    rc = pl_child_run(&o, &r, err);
+    if (rc < 0) pl_error_wrap(err, "byte-compile with %s", in->python);
+  }
+  if (rc == 0) rc = compile_status(in, &r, err);
+  free(r.output);
+  for (size_t k = 0; k < n && rc == 0; k++)
+    rc = take_pyc(trees[k], out_fd, k, err);
+  /* Gone before the trees are sealed, whatever the compiler made of them. */
+  pl_error_t ignored = NULL;
+  if (unlinkat(dir_fd, COMPILE_JOBS, 0) < 0 && errno != ENOENT && rc == 0)
+    rc = pl_fail(err, errno, "remove %s", list);
+  if (pl_remove_tree_at(dir_fd, COMPILE_OUT, rc == 0 ? err : &ignored) < 0 && rc == 0) rc = -1;
+  pl_error_free(&ignored);
+  return rc;
 }
 
-/* List the byte-code the compiler wrote for each installed .py file. */
+/* List the byte-code moved into the tree for each installed .py file. */
 static int record_pyc(struct pl_install *s, pl_error_t *err) {
-  const char *tag = s->in->cache_tag;
   for (size_t i = 0; i < s->n; i++) {
     const struct placed *p = &s->p[i];
     if (!compiles(p)) continue;
-    const char *slash = strrchr(p->dest, '/');
-    int dirlen = slash ? (int)(slash - p->dest + 1) : 0;
-    const char *base = p->dest + dirlen;
-    cleanup_free char *pyc = NULL;
-    if (asprintf(&pyc, "%.*s__pycache__/%.*s.%s.pyc", dirlen, p->dest, (int)(strlen(base) - 3),
-                 base, tag) < 0)
-      return pl_fail(err, ENOMEM, "byte-code");
+    cleanup_free char *pyc = pyc_of(s, p->dest);
+    if (pyc == NULL) return pl_fail(err, ENOMEM, "byte-code");
     struct stat st;
     if (fstatat(s->tree_fd, pyc, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
     if (check_base(s, "byte-code", pyc, err) < 0) return -1;
@@ -835,6 +908,8 @@ static int finish_files(struct pl_install *s, pl_error_t *err) {
 
 /* The byte-code rows, then the wheel's files, then RECORD itself. */
 static int write_record(struct pl_install *s, pl_error_t *err) {
+  if (s->base_fd < 0 && (s->base_fd = open(s->in->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return pl_fail(err, errno, "open the base interpreter's prefix %s", s->in->prefix);
   if (s->compiled && s->in->cache_tag && s->in->cache_tag[0] && record_pyc(s, err) < 0) return -1;
   for (size_t i = 0; i < s->n; i++) {
     const struct placed *p = &s->p[i];
@@ -892,6 +967,9 @@ int pl_install_unpack(int tree_fd, const char *tree_path, int wheel_fd, const ch
     r = pl_wheel_verify_stream(wheel_fd, wheel_filename, NULL, NULL, &sink, s, &s->info, err);
     if (r == 0 && (r = finish_files(s, err)) < 0) pl_error_wrap(err, "install %s", wheel_filename);
   }
+  /* Until it completes, the tree's fd is all it holds open: a batch may
+   * hold hundreds. */
+  close_dirs(s);
   if (r < 0) {
     pl_install_free(s);
     return -1;

@@ -270,3 +270,58 @@ sys.exit(not c.co_filename.endswith("/idna/core.py"))' "$pyc"
   [ -z "$(find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*')" ]
   assert_synced "after the refused wheel"
 }
+
+@test "the compiler cannot change the trees: it writes only byte-code, which pylock takes by name" {
+  # An interpreter that, as the compiler, compiles, then acts as a hostile
+  # one would: appends to every source it was given and plants a module
+  # beside it, leaves an extra file among its byte-code, and swaps the
+  # first byte-code's directory for a link to a directory of the user's
+  # holding a file of the same name.
+  local fake="$BATS_TEST_TMPDIR/fakepy/python3" victim="$BATS_TEST_TMPDIR/victim" tag
+  tag=$("$PY" -I -c 'import sys; print(sys.implementation.cache_tag)')
+  mkdir -p "$(dirname "$fake")" "$victim"
+  echo VICTIM >"$victim/six.$tag.pyc"
+  cat >"$fake" <<SH
+#!/bin/sh
+case "\$*" in
+*py_compile*)
+  for last; do :; done
+  "$PY" "\$@"
+  rc=\$?
+  "$PY" -I -S - "\$last" "$victim" <<'PY'
+import os, sys
+lst, victim = sys.argv[1:3]
+v = [os.fsdecode(x) for x in open(lst, "rb").read().split(b"\0")]
+jobs = [v[i:i + 3] for i in range(0, len(v) - 2, 3)]
+for src, cfile, dfile in jobs:
+    for what in (lambda: open(src, "a").write("\nimport os\n"),
+                 lambda: open(os.path.join(os.path.dirname(src), "planted.py"), "w").write("X=1")):
+        try:
+            what()
+        except OSError:
+            pass
+d = os.path.dirname(jobs[0][1])
+open(os.path.join(d, "extra.pyc"), "w").write("x")
+os.rename(d, d + ".moved")
+os.symlink(victim, d)
+PY
+  exit \$rc ;;
+esac
+exec "$PY" "\$@"
+SH
+  chmod 755 "$fake"
+  rm -rf "$PROJ"
+  "$PL" -q init --python "$fake" --registry "$FIX/reg" --root "$FIX/root.json" "$PROJ"
+  run --separate-stderr "$PL" -C "$PROJ" install six
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  # The user's file stayed where it was; the link led nothing into the tree.
+  assert_eq "$(cat "$victim/six.$tag.pyc")" VICTIM
+  [ -z "$(find "$STATE/cache/trees" -name "six.$tag.pyc")" ]
+  [ -z "$(find "$STATE/cache/trees" \( -name planted.py -o -name extra.pyc -o -name '*.moved' \))" ]
+  # The sources are the wheel's, byte for byte, and verify agrees.
+  local six
+  six=$(find "$(layer_dir)" -name six.py)
+  assert_eq "$(sha256sum <"$six")" "$(unzip -p "$FIX"/wheels/six-*.whl six.py | sha256sum)"
+  assert_synced "after a hostile compiler"
+  [ -z "$(find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*')" ]
+}
