@@ -250,6 +250,9 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     out->stat[PL_STAT_DIGEST_LEN] = '\0';
   }
   snprintf(out->key, sizeof out->key, "%s", key);
+  /* A crash between a batch's rename and the root's seal (batch_place). */
+  struct stat rst;
+  if (fstat(fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(fd, 0555);
   out->fd = fd;
   out->built = false;
   if (out->dist_info == NULL) {
@@ -259,96 +262,68 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   return 1;
 }
 
-static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel_fd,
-                 const char *wheel_filename, const struct pl_interp *interp, pl_error_t *err) {
-  cleanup_close int tfd = openat(c->trees_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (tfd < 0) return pl_fail(err, errno, "open %s/trees/%s", c->path, tmp);
-  cleanup_free char *tree_path = NULL;
-  if (asprintf(&tree_path, "%s/trees/%s", c->path, tmp) < 0) return pl_fail(err, ENOMEM, "tree");
-  struct pl_install_result res = {0};
-  if (pl_install_wheel(tfd, tree_path, wheel_fd, wheel_filename, interp, true, &res, err) < 0)
-    return -1;
-  uint64_t files = 0;
-  if (seal(tfd, 0, &files, err) < 0) {
-    pl_install_result_free(&res);
-    return pl_error_wrap(err, "seal %s", tree_path);
-  }
-  /* pylock's own list of what the tree holds, byte-code included. */
-  struct pl_manifest m;
-  static const char *const skip[] = {PL_TREE_MARKER, PL_TREE_MANIFEST, NULL};
-  cleanup_free char *mtext = NULL, *marker = NULL;
-  size_t mlen = 0;
-  char mhash[PL_SHA256_HEX];
-  int r = pl_manifest_build(tfd, skip, &m, err);
-  if (r == 0) {
-    r = pl_manifest_format(&m, &mtext, &mlen, err);
-    pl_manifest_free(&m);
-  }
-  if (r == 0) r = pl_sha256_hex(mtext, mlen, mhash, err);
-  if (r == 0) r = pl_write_file_atomic_at(tfd, PL_TREE_MANIFEST, mtext, mlen, 0444, err);
-  /* The stat fingerprint once every file is sealed: later a cheap check
-   * that nothing in the tree was written since (pl_cache_tree_check). */
-  char stat[PL_STAT_DIGEST_LEN + 1];
-  if (r == 0) r = pl_manifest_stat_digest(tfd, skip, stat, err);
-  int n = r < 0 ? 0
-                : asprintf(&marker, "dist_info=%s\nfiles=%llu\nmanifest=%s\nstat=%s\n",
-                           res.dist_info, (unsigned long long)res.files, mhash, stat);
-  pl_install_result_free(&res);
-  if (r < 0) return pl_error_wrap(err, "manifest of %s", tree_path);
-  if (n < 0) return pl_fail(err, ENOMEM, "tree");
-  /* The marker last, once every byte is on disk, then the root sealed. */
-  if (syncfs(tfd) < 0) return pl_fail(err, errno, "sync %s", tree_path);
-  cleanup_close int mfd =
-      openat(tfd, PL_TREE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-  if (mfd < 0 || pl_write_all(mfd, marker, strlen(marker)) < 0 || fsync(mfd) < 0)
-    return pl_fail(err, errno, "write %s/%s", tree_path, PL_TREE_MARKER);
-  if (fchmod(tfd, 0555) < 0 || fsync(tfd) < 0) return pl_fail(err, errno, "seal %s", tree_path);
-  (void)key;
+/* The cache's name of the tree of (wheel, interpreter). */
+static int tree_key(const char *wheel_sha256, const struct pl_interp *interp, char *key, size_t cap,
+                    pl_error_t *err) {
+  char ik[PL_INTERP_KEY_LEN + 1];
+  if (check_sha(wheel_sha256, err) < 0 || pl_cache_interp_key(interp, ik, err) < 0) return -1;
+  snprintf(key, cap, "%s-%s", wheel_sha256, ik);
   return 0;
 }
 
-/* A new trees/.tmp-KEY-RANDOM into tmp, locked (pl_dir_lock_new_at): a
- * sweep of another pylock may take it between mkdir and lock, then it is
- * made again under another name.  Returns the locked fd. */
-static int make_tree_tmp(struct pl_cache *c, const char *key, char *tmp, size_t cap,
-                         pl_error_t *err) {
+int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
+                       struct pl_cache_tree *out, pl_error_t *err) {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  if (tree_key(wheel_sha256, interp, key, sizeof key, err) < 0) return -1;
+  return tree_open(c, key, out, err);
+}
+
+/* ---- batches: trees built together ------------------------------------------ */
+
+void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
+                         const struct pl_interp *interp) {
+  memset(b, 0, sizeof *b);
+  b->c = c;
+  b->interp = interp;
+  b->fd = -1;
+}
+
+/* trees/.tmp-batch-RANDOM, made and locked (pl_dir_lock_new_at): a sweep of
+ * another pylock may take it between mkdir and lock, then it is made again
+ * under another name.  The lock is held while the batch lives, so that
+ * pl_cache_sweep leaves it alone. */
+static int batch_dir(struct pl_cache_batch *b, pl_error_t *err) {
+  struct pl_cache *c = b->c;
   for (int attempt = 0;; attempt++) {
     unsigned long long rnd = 0;
     if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    snprintf(tmp, cap, ".tmp-%s-%016llx", key, rnd);
-    if (mkdirat(c->trees_fd, tmp, 0755) < 0)
-      return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
+    snprintf(b->name, sizeof b->name, ".tmp-batch-%016llx", rnd);
+    if (mkdirat(c->trees_fd, b->name, 0700) < 0)
+      return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, b->name);
     pl_pause("tree-made");
-    int fd = pl_dir_lock_new_at(c->trees_fd, tmp, err);
-    if (fd >= 0) return fd;
+    b->fd = pl_dir_lock_new_at(c->trees_fd, b->name, err);
+    if (b->fd >= 0) break;
     if ((*err)->errnum != EAGAIN || attempt == 7) {
       pl_error_t ignored = NULL;
-      pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
+      pl_cache_remove_tree(c->trees_fd, b->name, &ignored);
       pl_error_free(&ignored);
+      b->name[0] = '\0';
       return pl_error_wrap(err, "%s/trees", c->path);
     }
     pl_error_free(err); /* the sweeper removes it */
   }
+  if (asprintf(&b->path, "%s/trees/%s", c->path, b->name) < 0) {
+    b->path = NULL;
+    return pl_fail(err, ENOMEM, "tree");
+  }
+  return 0;
 }
 
-int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
-                               const char *wheel_filename, const struct pl_interp *interp,
-                               struct pl_cache_tree *out, pl_error_t *err) {
-  memset(out, 0, sizeof *out);
-  out->fd = -1;
-  if (check_sha(wheel_sha256, err) < 0) return -1;
-  char ik[PL_INTERP_KEY_LEN + 1], key[128];
-  if (pl_cache_interp_key(interp, ik, err) < 0) return -1;
-  snprintf(key, sizeof key, "%s-%s", wheel_sha256, ik);
-  int r = tree_open(c, key, out, err);
-  if (r != 0) return r < 0 ? -1 : 0;
-
-  cleanup_close int own_fd = -1;
-  if (wheel_fd < 0) {
-    own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
-    if (own_fd < 0) return -1;
-    wheel_fd = own_fd;
-  }
+/* Check the wheel's bytes against the sha256 the signed target named. */
+static int check_wheel(int wheel_fd, const char *wheel_sha256, const char *wheel_filename,
+                       pl_error_t *err) {
   /* The cache is only as good as what we check when reading it back: the
    * bytes must still be the ones the signed target named. */
   char hex[PL_SHA256_HEX];
@@ -357,42 +332,179 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
     return pl_fail_hint(err, EBADMSG, "fetch it again with: pylock sync --repair",
                         "wheel %s: its bytes hash to sha256 %s, expected %s (tampered or corrupt)",
                         wheel_filename, hex, wheel_sha256);
+  return 0;
+}
 
-  char tmp[192];
-  /* Held while building: pl_cache_sweep leaves the tree of a live builder. */
-  cleanup_close int building = make_tree_tmp(c, key, tmp, sizeof tmp, err);
-  if (building < 0) return -1;
-  if (build(c, key, tmp, wheel_fd, wheel_filename, interp, err) < 0) {
-    pl_error_t ignored = NULL;
-    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
-    pl_error_free(&ignored);
-    return -1;
+int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int wheel_fd,
+                       const char *wheel_filename, pl_error_t *err) {
+  struct pl_cache *c = b->c;
+  char key[PL_CACHE_TREE_KEY_MAX];
+  if (tree_key(wheel_sha256, b->interp, key, sizeof key, err) < 0) return -1;
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->t[i].key, key) == 0) return 0; /* one tree serves both */
+  cleanup_close int own_fd = -1;
+  if (wheel_fd < 0) {
+    own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
+    if (own_fd < 0) return -1;
+    wheel_fd = own_fd;
   }
-  bool lost = false;
-  if (renameat2(c->trees_fd, tmp, c->trees_fd, key, RENAME_NOREPLACE) < 0) {
+  if (check_wheel(wheel_fd, wheel_sha256, wheel_filename, err) < 0) return -1;
+  if (b->fd < 0 && batch_dir(b, err) < 0) return -1;
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    struct pl_cache_batch_tree *v = realloc(b->t, ncap * sizeof *v);
+    if (v == NULL) return pl_fail(err, ENOMEM, "tree");
+    b->t = v;
+    b->cap = ncap;
+  }
+  struct pl_cache_batch_tree *t = &b->t[b->n];
+  memset(t, 0, sizeof *t);
+  t->fd = -1;
+  snprintf(t->key, sizeof t->key, "%s", key);
+  if (mkdirat(b->fd, key, 0755) < 0) return pl_fail(err, errno, "mkdir %s/%s", b->path, key);
+  b->n++;
+  t->fd = openat(b->fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (t->fd < 0) return pl_fail(err, errno, "open %s/%s", b->path, key);
+  cleanup_free char *tree_path = NULL;
+  if (asprintf(&tree_path, "%s/%s", b->path, key) < 0) return pl_fail(err, ENOMEM, "tree");
+  return pl_install_unpack(t->fd, tree_path, wheel_fd, wheel_filename, b->interp, &t->install, err);
+}
+
+/* Tree t of the batch, byte-compiled: its RECORD, every file sealed, its
+ * manifest and stat fingerprint; the marker's text into *marker. */
+static int batch_seal(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, char **marker,
+                      pl_error_t *err) {
+  struct pl_install_result res = {0};
+  if (pl_install_complete(&t->install, &res, err) < 0) return -1;
+  uint64_t files = 0;
+  if (seal(t->fd, 0, &files, err) < 0) {
+    pl_install_result_free(&res);
+    return pl_error_wrap(err, "seal %s/%s", b->path, t->key);
+  }
+  /* pylock's own list of what the tree holds, byte-code included. */
+  struct pl_manifest m;
+  static const char *const skip[] = {PL_TREE_MARKER, PL_TREE_MANIFEST, NULL};
+  cleanup_free char *mtext = NULL;
+  size_t mlen = 0;
+  char mhash[PL_SHA256_HEX];
+  int r = pl_manifest_build(t->fd, skip, &m, err);
+  if (r == 0) {
+    r = pl_manifest_format(&m, &mtext, &mlen, err);
+    pl_manifest_free(&m);
+  }
+  if (r == 0) r = pl_sha256_hex(mtext, mlen, mhash, err);
+  if (r == 0) r = pl_write_file_atomic_at(t->fd, PL_TREE_MANIFEST, mtext, mlen, 0444, err);
+  /* The stat fingerprint once every file is sealed: later a cheap check
+   * that nothing in the tree was written since (pl_cache_tree_check). */
+  char stat[PL_STAT_DIGEST_LEN + 1];
+  if (r == 0) r = pl_manifest_stat_digest(t->fd, skip, stat, err);
+  int n = r < 0 ? 0
+                : asprintf(marker, "dist_info=%s\nfiles=%llu\nmanifest=%s\nstat=%s\n",
+                           res.dist_info, (unsigned long long)res.files, mhash, stat);
+  pl_install_result_free(&res);
+  if (r < 0) return pl_error_wrap(err, "manifest of %s/%s", b->path, t->key);
+  if (n < 0) {
+    *marker = NULL;
+    return pl_fail(err, ENOMEM, "tree");
+  }
+  return 0;
+}
+
+/* Tree t, sealed and on disk: its marker, then into trees/ under its key
+ * (RENAME_NOREPLACE: of two builders the loser discards its copy), then its
+ * root sealed (a directory moves to another parent only while writable;
+ * tree_open seals a root a crash left writable). */
+static int batch_place(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, const char *marker,
+                       pl_error_t *err) {
+  struct pl_cache *c = b->c;
+  cleanup_close int mfd =
+      openat(t->fd, PL_TREE_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (mfd < 0 || pl_write_all(mfd, marker, strlen(marker)) < 0 || fsync(mfd) < 0)
+    return pl_fail(err, errno, "write %s/%s/%s", b->path, t->key, PL_TREE_MARKER);
+  if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_NOREPLACE) < 0) {
     int e = errno;
     if (e == EINVAL || e == ENOSYS) /* no RENAME_NOREPLACE here: a full target is refused anyway */
-      e = renameat(c->trees_fd, tmp, c->trees_fd, key) < 0 ? errno : 0;
+      e = renameat(b->fd, t->key, c->trees_fd, t->key) < 0 ? errno : 0;
     if (e == EEXIST || e == ENOTEMPTY) {
-      lost = true; /* another builder won the race: theirs is as good */
-    } else if (e != 0) {
-      pl_error_t ignored = NULL;
-      pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
-      pl_error_free(&ignored);
-      return pl_fail(err, e, "rename %s/trees/%s into place", c->path, tmp);
+      t->lost = true; /* another builder won the race: theirs is as good */
+      return 0;
     }
+    if (e != 0) return pl_fail(err, e, "rename %s/%s into %s/trees", b->path, t->key, c->path);
   }
-  if (lost) {
-    pl_error_t ignored = NULL;
-    pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
-    pl_error_free(&ignored);
-  } else if (fsync(c->trees_fd) < 0) {
-    return pl_fail(err, errno, "fsync %s/trees", c->path);
-  }
-  r = tree_open(c, key, out, err);
-  if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
-  out->built = !lost;
+  if (fchmod(t->fd, 0555) < 0 || fsync(t->fd) < 0)
+    return pl_fail(err, errno, "seal %s/trees/%s", c->path, t->key);
   return 0;
+}
+
+int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err) {
+  if (b->n == 0) return 0;
+  struct pl_install **ins = calloc(b->n, sizeof *ins);
+  if (ins == NULL) return pl_fail(err, ENOMEM, "tree");
+  for (size_t i = 0; i < b->n; i++)
+    ins[i] = b->t[i].install;
+  int r = pl_install_compile(ins, b->n, b->path, b->fd, err);
+  free(ins);
+  if (r < 0) return -1;
+  pl_pause("compiled");
+  char **markers = calloc(b->n, sizeof *markers);
+  if (markers == NULL) return pl_fail(err, ENOMEM, "tree");
+  for (size_t i = 0; i < b->n && r == 0; i++)
+    r = batch_seal(b, &b->t[i], &markers[i], err);
+  /* The markers last, once every byte of every tree is on disk. */
+  if (r == 0 && syncfs(b->fd) < 0) r = pl_fail(err, errno, "sync %s", b->path);
+  for (size_t i = 0; i < b->n && r == 0; i++)
+    r = batch_place(b, &b->t[i], markers[i], err);
+  if (r == 0 && fsync(b->c->trees_fd) < 0) r = pl_fail(err, errno, "fsync %s/trees", b->c->path);
+  for (size_t i = 0; i < b->n; i++)
+    free(markers[i]);
+  free(markers);
+  return r;
+}
+
+int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
+                        struct pl_cache_tree *out, pl_error_t *err) {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  if (tree_key(wheel_sha256, b->interp, key, sizeof key, err) < 0) return -1;
+  bool built = false;
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->t[i].key, key) == 0) built = !b->t[i].lost;
+  int r = tree_open(b->c, key, out, err);
+  if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
+  out->built = built;
+  return 0;
+}
+
+void pl_cache_batch_release(struct pl_cache_batch *b) {
+  for (size_t i = 0; i < b->n; i++) {
+    pl_install_free(b->t[i].install);
+    if (b->t[i].fd >= 0) close(b->t[i].fd);
+  }
+  free(b->t);
+  /* What was not put in place: trees that failed, or lost a race. */
+  if (b->name[0]) {
+    pl_error_t ignored = NULL;
+    pl_cache_remove_tree(b->c->trees_fd, b->name, &ignored);
+    pl_error_free(&ignored);
+  }
+  if (b->fd >= 0) close(b->fd);
+  free(b->path);
+  pl_cache_batch_init(b, b->c, b->interp);
+}
+
+int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
+                               const char *wheel_filename, const struct pl_interp *interp,
+                               struct pl_cache_tree *out, pl_error_t *err) {
+  int r = pl_cache_tree_find(c, wheel_sha256, interp, out, err);
+  if (r != 0) return r < 0 ? -1 : 0;
+  struct pl_cache_batch b;
+  pl_cache_batch_init(&b, c, interp);
+  r = pl_cache_batch_add(&b, wheel_sha256, wheel_fd, wheel_filename, err);
+  if (r == 0) r = pl_cache_batch_finish(&b, err);
+  if (r == 0) r = pl_cache_batch_tree(&b, wheel_sha256, out, err);
+  pl_cache_batch_release(&b);
+  return r;
 }
 
 int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool full, char *why,

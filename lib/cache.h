@@ -15,10 +15,15 @@
  * .pylock/interp record (pl_interp_format): a tree holds absolute paths of
  * that interpreter (shebangs, co_filename), so it is only valid for it.
  *
+ *   trees/.tmp-batch-RANDOM/<key>/    trees being built together (a batch),
+ *                                     or left by a crash
+ *
  * A tree is built in a temporary directory, sealed read-only, marked
  * complete and renamed into place with RENAME_NOREPLACE: a crash at any
  * point leaves no tree or a whole one, and of two concurrent builders the
- * loser discards its copy and uses the winner's.
+ * loser discards its copy and uses the winner's.  The trees one sync needs
+ * are built as one batch: unpacked one by one, byte-compiled by one pool
+ * (install.h: pl_install_compile), then sealed and put in place.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_CACHE_H
 #define PYLOCK_CACHE_H
@@ -27,11 +32,13 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "install.h"
 #include "interp.h"
 #include "manifest.h"
 #include "sha.h"
 
 #define PL_INTERP_KEY_LEN 16
+#define PL_CACHE_BATCH_MAX 256 /* trees a batch holds open at once (an fd each) */
 #define PL_CACHE_TREE_KEY_MAX 128
 
 struct pl_cache {
@@ -80,6 +87,42 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
                                struct pl_cache_tree *out, pl_error_t *err);
 void pl_cache_tree_release(struct pl_cache_tree *t);
 
+/* The complete tree of wheel_sha256 for interp: 1 found (out filled), 0
+ * absent (a damaged one moved aside), -1 on error. */
+int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
+                       struct pl_cache_tree *out, pl_error_t *err);
+
+/* Trees built together: pl_cache_batch_add() checks each wheel's bytes
+ * against its sha256 (EBADMSG when they differ, as get_or_build) and
+ * unpacks it into trees/.tmp-batch-RANDOM/<key>, made (and locked) with the
+ * first; pl_cache_batch_finish() byte-compiles them all with one pool in one
+ * sandbox, seals each and puts it in place; pl_cache_batch_tree() opens one
+ * (built: false when another builder's won); pl_cache_batch_release()
+ * removes what is left.  All for one interpreter. */
+struct pl_cache_batch_tree {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  int fd;                     /* its directory in the batch */
+  struct pl_install *install; /* until its RECORD is written */
+  bool lost;                  /* another builder put the same tree in place first */
+};
+struct pl_cache_batch {
+  struct pl_cache *c;
+  const struct pl_interp *interp;
+  int fd;        /* trees/<name>, locked; -1 until the first tree */
+  char name[64]; /* ".tmp-batch-" and 16 hex digits, or "" */
+  char *path;    /* absolute */
+  struct pl_cache_batch_tree *t;
+  size_t n, cap;
+};
+void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
+                         const struct pl_interp *interp);
+int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int wheel_fd,
+                       const char *wheel_filename, pl_error_t *err);
+int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err);
+int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
+                        struct pl_cache_tree *out, pl_error_t *err);
+void pl_cache_batch_release(struct pl_cache_batch *b);
+
 /* Is tree t still what was sealed?  0 yes, 1 no (why says what, in a few
  * words), -1 on error.  Cheap: its stat fingerprint (a file written, added
  * or removed since); `full`: every byte against its manifest too. */
@@ -92,7 +135,7 @@ int pl_cache_tree_check(struct pl_cache *c, const struct pl_cache_tree *t, bool 
 int pl_cache_quarantine_tree(struct pl_cache *c, const char *key, pl_error_t *err);
 int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t *err);
 
-/* Remove what builders and fetchers that died left: trees/.tmp-* and
+/* Remove what builders and fetchers that died left: trees/.tmp-* (batches too) and
  * wheels/.fetch.tmp* whose maker no longer holds its lock on them. */
 void pl_cache_sweep(struct pl_cache *c);
 

@@ -1119,29 +1119,17 @@ enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_po
  * stat fingerprint changed since it was sealed (or, with `full`, any byte of
  * which differs from its manifest) is quarantined and built again from its
  * wheel; a cached wheel whose bytes no longer hash to the signed sha256 is
- * quarantined and fetched again through the signature check. */
-static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
-                      const struct pl_lock_wheel *w, bool full, struct pl_cache_tree *tree,
-                      struct pl_sync_result *res, pl_error_t *err) {
-  for (int attempt = 0;; attempt++) {
-    if (pl_cache_tree_get_or_build(c, w->sha256, -1, w->name, &e->in, tree, err) < 0) {
-      if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);
-      say(e, "pylock: the cached wheel %s is damaged (%s): fetching it again", w->name,
-          (*err)->msg);
-      pl_error_free(err);
-      if (pl_cache_quarantine_wheel(c, w->sha256, err) < 0 ||
-          ensure_cached_wheel(e, c, w, &res->fetched, err) < 0)
-        return -1;
-      res->repaired++;
-      continue;
-    }
-    if (tree->built) return 0;
+ * quarantined and fetched again through the signature check.  1: found and
+ * sound (tree filled); 0: to be built, its wheel added to batch b. */
+static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
+                      const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool full,
+                      struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
+  int r = pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
+  if (r < 0) return pl_error_wrap(err, "%s", p->name);
+  if (r == 1) {
     char why[512];
-    int r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-    if (r <= 0) return r;
-    if (attempt > 0)
-      return pl_fail(err, EIO, "%s: the cache tree %s is damaged again (%s)", p->name, tree->key,
-                     why);
+    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r < 0 ? -1 : 1;
     say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
         p->version, why);
     char key[PL_CACHE_TREE_KEY_MAX];
@@ -1150,6 +1138,77 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock
     if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
     res->repaired++;
   }
+  for (int attempt = 0;; attempt++) {
+    if (pl_cache_batch_add(b, w->sha256, -1, w->name, err) == 0) return 0;
+    if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);
+    say(e, "pylock: the cached wheel %s is damaged (%s): fetching it again", w->name, (*err)->msg);
+    pl_error_free(err);
+    if (pl_cache_quarantine_wheel(c, w->sha256, err) < 0 ||
+        ensure_cached_wheel(e, c, w, &res->fetched, err) < 0)
+      return -1;
+    res->repaired++;
+  }
+}
+
+/* The trees of batch b, built, into trees[0..upto) where still missing. */
+static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_tree *trees,
+                   size_t upto, struct pl_sync_result *res, pl_error_t *err) {
+  if (b->n) say(e, "pylock: byte-compiling %zu packages", b->n);
+  int r = pl_cache_batch_finish(b, err);
+  for (size_t i = 0; i < upto && r == 0; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w == NULL || trees[i].fd >= 0) continue;
+    r = pl_cache_batch_tree(b, w->sha256, &trees[i], err);
+    if (r < 0) {
+      pl_error_wrap(err, "%s %s", p->name, p->version);
+    } else if (trees[i].built) {
+      res->built++;
+      say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
+          (unsigned long long)trees[i].files);
+      pl_log(PL_LOG_VERBOSE,
+             "%s %s: %s checked: zip entries safe (no absolute or .. paths, links, devices or "
+             "duplicates; sizes bounded), every file as RECORD lists it and nothing unlisted, "
+             "WHEEL and METADATA match its name, tags fit the base; unpacked and byte-compiled "
+             "into cache tree %s",
+             p->name, p->version, w->name, trees[i].key);
+      pl_pause("unpacked");
+    }
+  }
+  pl_cache_batch_release(b);
+  return r;
+}
+
+/* Every package's tree into trees[] (in lock order): found in the cache,
+ * or built, those missing together (one byte-compiling pool a batch). */
+static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct pl_cache_tree *trees,
+                       struct pl_sync_result *res, pl_error_t *err) {
+  struct pl_cache_batch b;
+  pl_cache_batch_init(&b, c, &e->in);
+  pl_progress_begin("unpacking and compiling");
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
+    pl_progress_item(i + 1, e->lf.npackages, "checking %s %s", p->name, p->version);
+    int r = pl_interrupt_check(err);
+    if (r == 0) r = sound_tree(e, c, &b, p, w, full, &trees[i], res, err);
+    if (r == 1)
+      pl_log(PL_LOG_VERBOSE, "%s %s: cache tree %s, checked when it was built; %s", p->name,
+             p->version, trees[i].key,
+             full ? "every byte hashed against its manifest" : "unchanged since it was sealed");
+    if (r < 0) {
+      pl_progress_end();
+      pl_cache_batch_release(&b);
+      return pl_error_wrap(err, "%s %s", p->name, p->version);
+    }
+    if (b.n == PL_CACHE_BATCH_MAX && collect(e, &b, trees, i + 1, res, err) < 0) {
+      pl_progress_end();
+      return -1;
+    }
+  }
+  pl_progress_end();
+  return collect(e, &b, trees, e->lf.npackages, res, err);
 }
 
 /* When e->lf makes the project's sandboxes looser than the current
@@ -1196,6 +1255,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
+  struct pl_cache_tree *trees = NULL;
   double t0 = now_ms();
   pl_progress_begin("getting the wheels");
   for (size_t i = 0; i < e->lf.npackages; i++) {
@@ -1219,48 +1279,31 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     pl_fail(err, errno, "open %s", tmpname);
     goto out;
   }
-  double build = 0, link = 0;
+  double build = now_ms(), link = 0;
+  trees = calloc(e->lf.npackages ? e->lf.npackages : 1, sizeof *trees);
+  if (trees == NULL) {
+    pl_fail(err, ENOMEM, "generation");
+    goto out;
+  }
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    trees[i].fd = -1;
+  if (sound_trees(e, &c, full, trees, res, err) < 0) goto out;
+  link = now_ms();
+  build = link - build;
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
-    struct pl_cache_tree tree = {.fd = -1};
-    double a = now_ms();
-    pl_progress_item(i + 1, e->lf.npackages, "unpacking and compiling %s %s", p->name, p->version);
-    if (pl_interrupt_check(err) < 0) goto out;
-    if (sound_tree(e, &c, p, w, full, &tree, res, err) < 0) {
-      pl_error_wrap(err, "%s %s", p->name, p->version);
-      goto out;
-    }
-    if (tree.built) {
-      res->built++;
-      say(e, "pylock: unpacked %s %s (%llu files)", p->name, p->version,
-          (unsigned long long)tree.files);
-      pl_log(PL_LOG_VERBOSE,
-             "%s %s: %s checked: zip entries safe (no absolute or .. paths, links, devices or "
-             "duplicates; sizes bounded), every file as RECORD lists it and nothing unlisted, "
-             "WHEEL and METADATA match its name, tags fit the base; unpacked and byte-compiled "
-             "into cache tree %s",
-             p->name, p->version, w->name, tree.key);
-      pl_pause("unpacked");
-    } else {
-      pl_log(PL_LOG_VERBOSE, "%s %s: cache tree %s, checked when it was built; %s", p->name,
-             p->version, tree.key,
-             full ? "every byte hashed against its manifest" : "unchanged since it was sealed");
-    }
-    double b = now_ms();
+    struct pl_cache_tree *tree = &trees[i];
     struct pl_link_stats st = {0};
-    int r = pl_envgen_link_tree(gen_fd, tree.fd, &st, err);
-    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree.key, tree.manifest, w->name, err);
-    if (r == 0) r = add_tree_files(&c, &tree, &gm.files, err);
-    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree.dist_info, err);
-    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree.dist_info, &own, err);
-    pl_cache_tree_release(&tree);
+    int r = pl_envgen_link_tree(gen_fd, tree->fd, &st, err);
+    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree->key, tree->manifest, w->name, err);
+    if (r == 0) r = add_tree_files(&c, tree, &gm.files, err);
+    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
+    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree->dist_info, &own, err);
     if (r < 0) goto out;
-    build += b - a;
-    link += now_ms() - b;
   }
-  pl_progress_end();
+  link = now_ms() - link;
   res->ms_build = build;
   res->ms_link = link;
   pl_pause("linked");
@@ -1291,6 +1334,9 @@ out:
                       "nothing changed; free space where pylock's state (%s) lives, then retry: "
                       "pylock sync",
                       e->state.path);
+  for (size_t i = 0; trees && i < e->lf.npackages; i++)
+    pl_cache_tree_release(&trees[i]);
+  free(trees);
   pl_gen_manifest_free(&gm);
   pl_manifest_free(&own);
   pl_cache_close(&c);

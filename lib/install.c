@@ -25,9 +25,10 @@
 #include "record.h"
 #include "wheel.h"
 
-#define SCRIPT_MAX (64u << 20)   /* a .data/scripts file whose shebang is rewritten */
-#define COMPILE_OUTPUT_MAX 16384 /* of the compiler's complaints, kept for the error */
-#define PARALLEL_COMPILE_MIN 64  /* .py files from which compileall gets -j0 */
+#define SCRIPT_MAX (64u << 20)         /* a .data/scripts file whose shebang is rewritten */
+#define COMPILE_OUTPUT_MAX 16384       /* of the compiler's complaints, kept for the error */
+#define COMPILE_JOBS ".pylock-compile" /* the compiler's list of files, while it runs */
+#define COMPILE_OUT ".pylock-pyc"      /* where the compiler writes, while it runs */
 
 /* One file of the wheel and where it went. */
 struct placed {
@@ -41,7 +42,7 @@ struct placed {
   uint64_t size;
 };
 
-struct install {
+struct pl_install {
   int tree_fd;
   const struct pl_interp *in;
   const char *purelib, *platlib, *scripts, *data; /* relative to the prefix */
@@ -56,10 +57,11 @@ struct install {
   size_t ep_len;
   char *dir_path; /* the last directory opened, and its fd */
   int dir_fd;
-  const char *tree_path;
-  char *exclude; /* regex of generated scripts named *.py, which pip does not compile */
-  size_t xl, xc;
-  struct pl_record out; /* rows of the installed RECORD */
+  char *tree_path;           /* absolute: where the compiler finds the files */
+  char *wheel;               /* its file name, for errors */
+  struct pl_wheel_info info; /* the wheel's RECORD, which p[].row points into */
+  bool compiled;             /* the byte-code compiler ran over the tree */
+  struct pl_record out;      /* rows of the installed RECORD */
   size_t out_cap;
   uint64_t pyc;
   int base_fd;       /* the base interpreter's prefix */
@@ -68,7 +70,7 @@ struct install {
   bool is_pip;       /* the distribution named pip (pl_wheel_reserved_script) */
 };
 
-static void install_free(struct install *s) {
+static void install_free(struct pl_install *s) {
   for (size_t i = 0; i < s->n; i++)
     free(s->p[i].dest);
   free(s->p);
@@ -80,13 +82,24 @@ static void install_free(struct install *s) {
   free(s->installer_path);
   free(s->ep_buf);
   free(s->dir_path);
-  free(s->exclude);
+  free(s->tree_path);
+  free(s->wheel);
+  pl_wheel_info_free(&s->info);
   free(s->base_dir);
   free(s->base_absent);
   if (s->base_fd >= 0) close(s->base_fd);
   if (s->fd >= 0) close(s->fd);
   if (s->dir_fd >= 0) close(s->dir_fd);
   pl_record_free(&s->out);
+}
+
+/* Close what reopens on demand: the last directory, the base's prefix. */
+static void close_dirs(struct pl_install *s) {
+  if (s->dir_fd >= 0) close(s->dir_fd);
+  if (s->base_fd >= 0) close(s->base_fd);
+  free(s->dir_path);
+  s->dir_path = NULL;
+  s->dir_fd = s->base_fd = -1;
 }
 
 static const char *q(char *buf, const char *s) {
@@ -136,7 +149,7 @@ static char *relative_to(const char *lib, const char *dest) {
 
 /* Open (creating as needed) directory `rel` of the tree, one component at a
  * time without following links; the last one opened is kept. */
-static int tree_dir(struct install *s, const char *rel, pl_error_t *err) {
+static int tree_dir(struct pl_install *s, const char *rel, pl_error_t *err) {
   if (s->dir_path && strcmp(s->dir_path, rel) == 0) return s->dir_fd;
   if (s->dir_fd >= 0) close(s->dir_fd);
   free(s->dir_path);
@@ -166,7 +179,7 @@ static const char *split(const char *dest, char *buf, size_t cap) {
 
 /* Create dest (a new file: a name already there is a conflict unless
  * `replace`), read-only, executable or not. */
-static int create_file(struct install *s, const char *dest, bool executable, bool replace,
+static int create_file(struct pl_install *s, const char *dest, bool executable, bool replace,
                        pl_error_t *err) {
   char qb[PL_QUOTE_CAP], dir[PL_PATH_MAX + 1];
   const char *base = split(dest, dir, sizeof dir);
@@ -187,7 +200,7 @@ static int create_file(struct install *s, const char *dest, bool executable, boo
   return fd;
 }
 
-static int write_new(struct install *s, const char *dest, const void *data, size_t len,
+static int write_new(struct pl_install *s, const char *dest, const void *data, size_t len,
                      bool executable, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   int fd = create_file(s, dest, executable, true, err);
@@ -198,7 +211,7 @@ static int write_new(struct install *s, const char *dest, const void *data, size
   return 0;
 }
 
-static int add_row(struct install *s, const char *dest, enum pl_hash_algo algo,
+static int add_row(struct pl_install *s, const char *dest, enum pl_hash_algo algo,
                    const unsigned char *digest, size_t dlen, bool has_size, uint64_t size,
                    pl_error_t *err) {
   if (s->out.n == s->out_cap) {
@@ -222,7 +235,7 @@ static int add_row(struct install *s, const char *dest, enum pl_hash_algo algo,
 }
 
 /* A generated file: written, and listed with its sha256. */
-static int generate(struct install *s, const char *dest, const void *data, size_t len,
+static int generate(struct pl_install *s, const char *dest, const void *data, size_t len,
                     bool executable, pl_error_t *err) {
   unsigned char d[PL_HASH_MAX];
   size_t dl;
@@ -234,10 +247,11 @@ static int generate(struct install *s, const char *dest, const void *data, size_
 
 /* ---- the verifying stream's sink ----------------------------------------- */
 
-static int check_destinations(struct install *s, const struct pl_wheel_info *info, pl_error_t *err);
+static int check_destinations(struct pl_install *s, const struct pl_wheel_info *info,
+                              pl_error_t *err);
 
 static int on_prepare(void *ctx, const struct pl_wheel_info *info, pl_error_t *err) {
-  struct install *s = ctx;
+  struct pl_install *s = ctx;
   s->lib = info->wheel.root_is_purelib ? s->purelib : s->platlib;
   /* pip's headers path: <include>/<name>, the name as the wheel's filename
    * spells it with '_' back to '-' (pip's Wheel.name, for a wheel file). */
@@ -262,7 +276,7 @@ static int on_prepare(void *ctx, const struct pl_wheel_info *info, pl_error_t *e
 }
 
 /* Where a member goes, relative to the prefix; NULL when out of memory. */
-static char *destination(struct install *s, const char *path, bool *script) {
+static char *destination(struct pl_install *s, const char *path, bool *script) {
   *script = false;
   size_t dl = s->data_dir ? strlen(s->data_dir) : 0;
   if (dl == 0 || strncmp(path, s->data_dir, dl) != 0 || path[dl] != '/') return join(s->lib, path);
@@ -286,7 +300,7 @@ static bool under(const char *path, const char *dir) {
   return n == 0 || (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
 }
 
-static int shadows(struct install *s, const char *what, const char *dest, const char *rel,
+static int shadows(struct pl_install *s, const char *what, const char *dest, const char *rel,
                    const struct stat *st, pl_error_t *err) {
   char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP], qd[PL_QUOTE_CAP];
   const char *kind = S_ISDIR(st->st_mode)   ? "directory"
@@ -301,7 +315,7 @@ static int shadows(struct install *s, const char *what, const char *dest, const 
                       q(qc, s->in->prefix), q(qd, rel));
 }
 
-static int lookup_failed(struct install *s, const char *rel, pl_error_t *err) {
+static int lookup_failed(struct pl_install *s, const char *rel, pl_error_t *err) {
   char qb[PL_QUOTE_CAP], qc[PL_QUOTE_CAP];
   return pl_fail(err, errno, "cannot tell whether the base interpreter has %s/%s",
                  q(qb, s->in->prefix), q(qc, rel));
@@ -320,7 +334,7 @@ static int lookup_failed(struct install *s, const char *rel, pl_error_t *err) {
  * base lacks, never following a symlink at the end.  Anything at the file's
  * path, or anything but a directory at one of its directories, refuses the
  * wheel; so does a lookup that fails for another reason than absence. */
-static int check_base(struct install *s, const char *what, const char *dest, pl_error_t *err) {
+static int check_base(struct pl_install *s, const char *what, const char *dest, pl_error_t *err) {
   char dir[PL_PATH_MAX + 1];
   struct stat st;
   if (strlen(dest) > PL_PATH_MAX) return pl_fail(err, ENAMETOOLONG, "%s", what);
@@ -353,7 +367,7 @@ static int check_base(struct install *s, const char *what, const char *dest, pl_
 
 /* Every file of the wheel (RECORD lists them all) against the base, before
  * a byte is written. */
-static int check_destinations(struct install *s, const struct pl_wheel_info *info,
+static int check_destinations(struct pl_install *s, const struct pl_wheel_info *info,
                               pl_error_t *err) {
   char qb[PL_QUOTE_CAP], what[PL_QUOTE_CAP + 16];
   for (size_t i = 0; i < info->record.n; i++) {
@@ -368,7 +382,7 @@ static int check_destinations(struct install *s, const struct pl_wheel_info *inf
 }
 
 static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
-  struct install *s = ctx;
+  struct pl_install *s = ctx;
   char qb[PL_QUOTE_CAP];
   /* Directories are made as files need them, as pip does: an empty
    * directory of the wheel is not installed. */
@@ -379,7 +393,8 @@ static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) 
   p->dest = destination(s, e->path, &p->script);
   if (p->dest == NULL) return pl_fail(err, ENOMEM, "install");
   s->n++;
-  if (strcmp(p->dest, PL_TREE_MARKER) == 0 || strcmp(p->dest, PL_TREE_MANIFEST) == 0)
+  if (strcmp(p->dest, PL_TREE_MARKER) == 0 || strcmp(p->dest, PL_TREE_MANIFEST) == 0 ||
+      strcmp(p->dest, COMPILE_JOBS) == 0 || under(p->dest, COMPILE_OUT))
     return pl_fail(err, 0, "entry \"%s\" would install to the prefix's %s, which pylock reserves",
                    q(qb, e->path), p->dest);
   s->fd = create_file(s, p->dest, e->executable, false, err);
@@ -389,7 +404,7 @@ static int on_begin(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) 
 }
 
 static int on_data(void *ctx, const void *buf, size_t len, pl_error_t *err) {
-  struct install *s = ctx;
+  struct pl_install *s = ctx;
   if (s->fd < 0) return 0;
   if (pl_write_all(s->fd, buf, len) < 0) return pl_fail(err, errno, "write");
   if (s->in_entry_points) {
@@ -406,7 +421,7 @@ static int on_data(void *ctx, const void *buf, size_t len, pl_error_t *err) {
 }
 
 static int on_end(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
-  struct install *s = ctx;
+  struct pl_install *s = ctx;
   if (s->fd < 0) return 0;
   int fd = s->fd;
   s->fd = -1;
@@ -527,28 +542,7 @@ static bool versioned_alias(const char *name, const char *base, char sep) {
   return c > d && *c == '\0';
 }
 
-/* Append to a Python regular expression; `literal` escapes everything but
- * [A-Za-z0-9_/] and non-ASCII. */
-static int re_append(char **dst, size_t *len, size_t *cap, const char *src, bool literal) {
-  for (const char *c = src; *c; c++) {
-    if (*len + 3 > *cap) {
-      size_t ncap = *cap ? *cap * 2 : 256;
-      char *n = realloc(*dst, ncap);
-      if (n == NULL) return -1;
-      *dst = n;
-      *cap = ncap;
-    }
-    unsigned char u = (unsigned char)*c;
-    if (literal && !((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-                     u == '_' || u == '/' || u >= 0x80))
-      (*dst)[(*len)++] = '\\';
-    (*dst)[(*len)++] = *c;
-  }
-  (*dst)[*len] = '\0';
-  return 0;
-}
-
-static int make_script(struct install *s, const char *name, const char *value, pl_error_t *err) {
+static int make_script(struct pl_install *s, const char *name, const char *value, pl_error_t *err) {
   cleanup_free char *copy = NULL, *text = NULL, *dest = NULL;
   const char *module = NULL, *func = NULL;
   if (parse_callable(name, value, &copy, &module, &func, err) < 0) return -1;
@@ -564,25 +558,16 @@ static int make_script(struct install *s, const char *name, const char *value, p
                    "%s would shadow the interpreter, pip or what the interpreter reads "
                    "at start (a program by its name)",
                    what);
+  /* A wrapper named *.py is never byte-compiled (pip does not): only the
+   * wheel's own files are (compiles()). */
   if (check_base(s, what, dest, err) < 0) return -1;
-  size_t nl = strlen(name);
-  if (nl > 3 && strcmp(name + nl - 3, ".py") == 0) {
-    /* compileall would byte-compile it; pip does not. */
-    if ((s->xl && re_append(&s->exclude, &s->xl, &s->xc, "|", false) < 0) ||
-        re_append(&s->exclude, &s->xl, &s->xc, "^", false) < 0 ||
-        re_append(&s->exclude, &s->xl, &s->xc, s->tree_path, true) < 0 ||
-        re_append(&s->exclude, &s->xl, &s->xc, "/", true) < 0 ||
-        re_append(&s->exclude, &s->xl, &s->xc, dest, true) < 0 ||
-        re_append(&s->exclude, &s->xl, &s->xc, "$", false) < 0)
-      return pl_fail(err, ENOMEM, "scripts");
-  }
   /* Overwrites a file of .data/scripts by that name, as pip's clobber does. */
   for (size_t i = 0; i < s->n; i++)
     if (!s->p[i].skip && strcmp(s->p[i].dest, dest) == 0) s->p[i].skip = true;
   return generate(s, dest, text, strlen(text), true, err);
 }
 
-static int make_entry_points(struct install *s, struct pl_entry_point *ep, size_t n,
+static int make_entry_points(struct pl_install *s, struct pl_entry_point *ep, size_t n,
                              pl_error_t *err) {
   const char *major_minor = s->in->short_version ? s->in->short_version : "3";
   char major[8];
@@ -631,7 +616,7 @@ static bool is_wrapper(const char *dest, const struct pl_entry_point *ep, size_t
 }
 
 /* pip's fix_script: a first line starting "#!python" becomes "#!<python>\n". */
-static int fix_script(struct install *s, struct placed *p, pl_error_t *err) {
+static int fix_script(struct pl_install *s, struct placed *p, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   cleanup_free char *buf = NULL;
   size_t len;
@@ -655,79 +640,233 @@ static int fix_script(struct install *s, struct placed *p, pl_error_t *err) {
 
 /* ---- byte-code --------------------------------------------------------------- */
 
-/* Run `python -I -m compileall` over the tree, with co_filename as the files'
- * final path under the prefix, with an empty environment (PATH only), in a
- * sandbox where it can write the tree and nothing else: the interpreter is
- * the one pylock.toml names.  Files that do not compile (Python 2 syntax in
- * an old wheel) get no byte-code, as with pip; only a compiler that cannot
- * run is an error. */
-static int compile_tree(struct install *s, const char *tree_path, const char *exclude,
-                        pl_error_t *err) {
-  const char *argv[16];
-  int a = 0;
-  argv[a++] = s->in->python;
-  argv[a++] = "-I";
-  argv[a++] = "-m";
-  argv[a++] = "compileall";
-  argv[a++] = "-q";
-  /* compileall's process pool costs ~120 ms to start: worth it for big
-   * wheels only (pip: 0.9 s with it, 1.2 s without; six: 0.16 s vs 0.04 s). */
-  size_t py = 0;
-  for (size_t i = 0; i < s->n; i++) {
-    size_t l = strlen(s->p[i].dest);
-    py += !s->p[i].skip && l > 3 && strcmp(s->p[i].dest + l - 3, ".py") == 0;
-  }
-  argv[a++] = py >= PARALLEL_COMPILE_MIN ? "-j0" : "-j1";
-  argv[a++] = "-s";
-  argv[a++] = tree_path;
-  argv[a++] = "-p";
-  argv[a++] = s->in->prefix;
-  if (exclude) {
-    argv[a++] = "-x";
-    argv[a++] = exclude;
-  }
-  argv[a++] = tree_path;
-  argv[a] = NULL;
-  static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm", NULL};
-  struct pl_sandbox sb = {.scratch = tree_path, .cwd = tree_path, .no_network = true};
-  struct pl_child_opts o = {.argv = (char *const *)argv,
-                            .envp = envp,
-                            .sandbox = &sb,
-                            .timeout_s = PL_INSTALL_COMPILE_TIMEOUT_S,
-                            .output_max = COMPILE_OUTPUT_MAX,
-                            .keep_tail = true};
-  struct pl_child_result r;
-  if (pl_child_run(&o, &r, err) < 0)
-    return pl_error_wrap(err, "byte-compile with %s", s->in->python);
-  cleanup_free char *out = r.output;
-  /* 1: some file did not compile (pip's behaviour too) -- unless the
-   * compiler itself broke, which its traceback tells. */
-  if (WIFEXITED(r.status) &&
-      (WEXITSTATUS(r.status) == 0 ||
-       (WEXITSTATUS(r.status) == 1 && strstr(out, "Traceback (most recent call last)") == NULL &&
-        strstr(out, "\n  File \"") == NULL)))
-    return 0;
-  return pl_fail_hint(err, 0, "check that the interpreter runs: PYTHON -m compileall --help",
-                      "byte-compiling with %s failed (%s %d)%s%.200s", s->in->python,
-                      WIFEXITED(r.status) ? "status" : "signal",
-                      WIFEXITED(r.status) ? WEXITSTATUS(r.status) : WTERMSIG(r.status),
-                      r.len ? ": " : "", out);
+/* The compiler, run by the base interpreter (-I -S: no environment, no site
+ * packages, only the standard library): argv[1] names a file of
+ * NUL-separated triples, a source's path, where its byte-code goes, and the
+ * name its code objects carry (co_filename, its final path under the
+ * prefix).  Sources are dealt, largest first, to one forked worker per CPU;
+ * each compiles with py_compile as compileall does (same byte-code, same
+ * invalidation mode).  Exit 0; 1 when some file did not compile (Python 2
+ * syntax in an old wheel: no byte-code for it, as with pip); 3 when the
+ * compiler broke. */
+static const char compile_driver[] =
+    "import os, sys, py_compile, traceback\n"
+    "def work(jobs):\n"
+    "    code = 0\n"
+    "    for src, cfile, dfile in jobs:\n"
+    "        try:\n"
+    "            py_compile.compile(src, cfile=cfile, dfile=dfile, doraise=True)\n"
+    "        except py_compile.PyCompileError as e:\n"
+    "            print('*** not compiled:', e.msg.splitlines()[-1:], flush=True)\n"
+    "            code = 1\n"
+    "    return code\n"
+    "def main():\n"
+    "    with open(sys.argv[1], 'rb') as f:\n"
+    "        v = [os.fsdecode(x) for x in f.read().split(b'\\0')]\n"
+    "    jobs = [tuple(v[i:i + 3]) for i in range(0, len(v) - 2, 3)]\n"
+    "    jobs.sort(key=lambda j: -os.stat(j[0]).st_size)\n"
+    "    n = max(1, min(len(os.sched_getaffinity(0)), len(jobs) // 16))\n"
+    "    if n == 1:\n"
+    "        return work(jobs)\n"
+    "    kids = []\n"
+    "    for k in range(n):\n"
+    "        pid = os.fork()\n"
+    "        if pid == 0:\n"
+    "            code = 3\n"
+    "            try:\n"
+    "                code = work(jobs[k::n])\n"
+    "            except BaseException:\n"
+    "                traceback.print_exc()\n"
+    "            finally:\n"
+    "                sys.stdout.flush()\n"
+    "                os._exit(code)\n"
+    "        kids.append(pid)\n"
+    "    code = 0\n"
+    "    for pid in kids:\n"
+    "        c = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])\n"
+    "        code = max(code, c if c in (0, 1) else 3)\n"
+    "    return code\n"
+    "try:\n"
+    "    sys.exit(main())\n"
+    "except Exception:\n"
+    "    traceback.print_exc()\n"
+    "    sys.exit(3)\n";
+
+/* Does placed file p get byte-code?  Every .py file of the wheel, as
+ * compileall over the tree compiles them: not the wrappers pylock writes
+ * (entry points named *.py: pip does not compile them either), not one in a
+ * __pycache__ directory (compileall skips those). */
+static bool compiles(const struct placed *p) {
+  size_t dl = strlen(p->dest);
+  return !p->skip && dl > 3 && strcmp(p->dest + dl - 3, ".py") == 0 &&
+         strncmp(p->dest, "__pycache__/", 12) != 0 && strstr(p->dest, "/__pycache__/") == NULL;
 }
 
-/* List the byte-code compileall wrote for each installed .py file. */
-static int record_pyc(struct install *s, pl_error_t *err) {
-  const char *tag = s->in->cache_tag;
+/* The byte-code file of source `dest`, relative to the tree:
+ * "<dir>/__pycache__/<name>.<cache tag>.pyc" (importlib's cache_from_source). */
+static char *pyc_of(const struct pl_install *s, const char *dest) {
+  const char *slash = strrchr(dest, '/');
+  int dirlen = slash ? (int)(slash - dest + 1) : 0;
+  const char *base = dest + dirlen;
+  char *pyc = NULL;
+  if (asprintf(&pyc, "%.*s__pycache__/%.*s.%s.pyc", dirlen, dest, (int)(strlen(base) - 3), base,
+               s->in->cache_tag) < 0)
+    return NULL;
+  return pyc;
+}
+
+struct jobs {
+  char *buf;
+  size_t len, cap;
+};
+
+/* Append a NUL-terminated field to the compiler's list. */
+static int put_field(struct jobs *j, const char *a, const char *b, const char *c) {
+  size_t need = strlen(a) + strlen(b) + strlen(c) + 1;
+  if (j->len + need > j->cap) {
+    size_t ncap = j->cap ? j->cap : 65536;
+    while (j->len + need > ncap)
+      ncap *= 2;
+    char *n = realloc(j->buf, ncap);
+    if (n == NULL) return -1;
+    j->buf = n;
+    j->cap = ncap;
+  }
+  j->len += (size_t)snprintf(j->buf + j->len, j->cap - j->len, "%s%s%s", a, b, c) + 1;
+  return 0;
+}
+
+/* The compiler's list for the n trees: each source read where it is, its
+ * byte-code written to <out>/<tree number>/<its byte-code path>. */
+static int compile_jobs(struct pl_install *const *t, size_t n, const char *out, struct jobs *j,
+                        pl_error_t *err) {
+  for (size_t k = 0; k < n; k++) {
+    const struct pl_install *s = t[k];
+    const char *prefix = strcmp(s->in->prefix, "/") ? s->in->prefix : "";
+    char num[24];
+    snprintf(num, sizeof num, "/%zu/", k);
+    for (size_t i = 0; i < s->n; i++) {
+      if (!compiles(&s->p[i])) continue;
+      const char *dest = s->p[i].dest;
+      cleanup_free char *pyc = pyc_of(s, dest), *cfile = NULL;
+      if (pyc == NULL || asprintf(&cfile, "%s%s%s", out, num, pyc) < 0 ||
+          put_field(j, s->tree_path, "/", dest) < 0 || put_field(j, cfile, "", "") < 0 ||
+          put_field(j, prefix, "/", dest) < 0)
+        return pl_fail(err, ENOMEM, "byte-code");
+    }
+  }
+  return 0;
+}
+
+/* The compiler's verdict: 0 and 1 are fine (1: some file did not compile,
+ * as with pip); anything else is a compiler that could not run. */
+static int compile_status(const struct pl_interp *in, const struct pl_child_result *r,
+                          pl_error_t *err) {
+  if (WIFEXITED(r->status) && (WEXITSTATUS(r->status) == 0 || WEXITSTATUS(r->status) == 1))
+    return 0;
+  return pl_fail_hint(err, 0,
+                      "check that the interpreter runs: PYTHON -I -S -c 'import py_compile'",
+                      "byte-compiling with %s failed (%s %d)%s%.200s", in->python,
+                      WIFEXITED(r->status) ? "status" : "signal",
+                      WIFEXITED(r->status) ? WEXITSTATUS(r->status) : WTERMSIG(r->status),
+                      r->len ? ": " : "", r->output);
+}
+
+/* Into tree s, the byte-code the compiler wrote for its sources, from
+ * out_fd/<k>/ (which the compiler could write: its directories are opened
+ * beneath it, never through a symlink): only a regular file of one link at
+ * the name a source's byte-code has is taken, anything else is left to be
+ * removed unread. */
+static int take_pyc(struct pl_install *s, int out_fd, size_t k, pl_error_t *err) {
+  char qb[PL_QUOTE_CAP], dir[PL_PATH_MAX + 1], num[24];
+  snprintf(num, sizeof num, "%zu", k);
+  for (size_t i = 0; i < s->n; i++) {
+    if (!compiles(&s->p[i])) continue;
+    cleanup_free char *pyc = pyc_of(s, s->p[i].dest), *from = NULL;
+    if (pyc == NULL) return pl_fail(err, ENOMEM, "byte-code");
+    const char *base = split(pyc, dir, sizeof dir);
+    if (asprintf(&from, "%s/%s", num, dir) < 0) return pl_fail(err, ENOMEM, "byte-code");
+    pl_error_t absent = NULL;
+    cleanup_close int ffd = pl_open_dir_beneath(out_fd, from, &absent);
+    pl_error_free(&absent);
+    struct stat st;
+    if (ffd < 0 || fstatat(ffd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_nlink != 1)
+      continue; /* did not compile */
+    int tfd = tree_dir(s, dir, err);
+    if (tfd < 0) return -1;
+    if (renameat(ffd, base, tfd, base) < 0)
+      return pl_fail(err, errno, "move byte-code %s", q(qb, pyc));
+  }
+  close_dirs(s);
+  return 0;
+}
+
+/* One pool of the base interpreter for every tree: a process per wheel cost
+ * an interpreter start-up each and kept all but one CPU idle on small
+ * wheels.  It runs in a sandbox whose only writable place is an empty
+ * directory of its own, dir/.pylock-pyc: it reads the trees and cannot
+ * change a byte of them.  Byte-code files are then moved into the trees by
+ * name, from the list pylock made; whatever else the compiler wrote is
+ * removed unread.  The caller seals the trees and hashes every file,
+ * byte-code included, into their manifests. */
+int pl_install_compile(struct pl_install *const *trees, size_t n, const char *dir, int dir_fd,
+                       pl_error_t *err) {
+  if (n == 0) return 0;
+  const struct pl_interp *in = trees[0]->in;
+  if (in->cache_tag == NULL || in->cache_tag[0] == '\0') return 0; /* no byte-code there */
+  cleanup_free char *list = NULL, *out = NULL;
+  if (asprintf(&list, "%s/%s", dir, COMPILE_JOBS) < 0 ||
+      asprintf(&out, "%s/%s", dir, COMPILE_OUT) < 0)
+    return pl_fail(err, ENOMEM, "byte-code");
+  struct jobs j = {0};
+  int rc = compile_jobs(trees, n, out, &j, err);
+  for (size_t k = 0; k < n; k++)
+    trees[k]->compiled = true;
+  if (rc == 0 && j.len == 0) {
+    free(j.buf);
+    return 0;
+  }
+  if (rc == 0) rc = pl_write_file_atomic_at(dir_fd, COMPILE_JOBS, j.buf, j.len, 0400, err);
+  free(j.buf);
+  if (rc == 0 && mkdirat(dir_fd, COMPILE_OUT, 0700) < 0) rc = pl_fail(err, errno, "mkdir %s", out);
+  cleanup_close int out_fd = -1;
+  if (rc == 0 && (out_fd = pl_open_dir_beneath(dir_fd, COMPILE_OUT, err)) < 0) rc = -1;
+  struct pl_child_result r = {0};
+  if (rc == 0) {
+    const char *argv[] = {in->python, "-I", "-S", "-c", compile_driver, list, NULL};
+    static const char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/dev/shm",
+                                       NULL};
+    struct pl_sandbox sb = {.scratch = out, .cwd = out, .no_network = true};
+    struct pl_child_opts o = {.argv = (char *const *)argv,
+                              .envp = envp,
+                              .sandbox = &sb,
+                              .timeout_s = PL_INSTALL_COMPILE_TIMEOUT_S,
+                              .output_max = COMPILE_OUTPUT_MAX,
+                              .keep_tail = true};
+    rc = pl_child_run(&o, &r, err);
+    if (rc < 0) pl_error_wrap(err, "byte-compile with %s", in->python);
+  }
+  if (rc == 0) rc = compile_status(in, &r, err);
+  free(r.output);
+  for (size_t k = 0; k < n && rc == 0; k++)
+    rc = take_pyc(trees[k], out_fd, k, err);
+  /* Gone before the trees are sealed, whatever the compiler made of them. */
+  pl_error_t ignored = NULL;
+  if (unlinkat(dir_fd, COMPILE_JOBS, 0) < 0 && errno != ENOENT && rc == 0)
+    rc = pl_fail(err, errno, "remove %s", list);
+  if (pl_remove_tree_at(dir_fd, COMPILE_OUT, rc == 0 ? err : &ignored) < 0 && rc == 0) rc = -1;
+  pl_error_free(&ignored);
+  return rc;
+}
+
+/* List the byte-code moved into the tree for each installed .py file. */
+static int record_pyc(struct pl_install *s, pl_error_t *err) {
   for (size_t i = 0; i < s->n; i++) {
     const struct placed *p = &s->p[i];
-    size_t dl = strlen(p->dest);
-    if (p->skip || dl < 3 || strcmp(p->dest + dl - 3, ".py") != 0) continue;
-    const char *slash = strrchr(p->dest, '/');
-    int dirlen = slash ? (int)(slash - p->dest + 1) : 0;
-    const char *base = p->dest + dirlen;
-    cleanup_free char *pyc = NULL;
-    if (asprintf(&pyc, "%.*s__pycache__/%.*s.%s.pyc", dirlen, p->dest, (int)(strlen(base) - 3),
-                 base, tag) < 0)
-      return pl_fail(err, ENOMEM, "byte-code");
+    if (!compiles(p)) continue;
+    cleanup_free char *pyc = pyc_of(s, p->dest);
+    if (pyc == NULL) return pl_fail(err, ENOMEM, "byte-code");
     struct stat st;
     if (fstatat(s->tree_fd, pyc, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
     if (check_base(s, "byte-code", pyc, err) < 0) return -1;
@@ -739,7 +878,9 @@ static int record_pyc(struct install *s, pl_error_t *err) {
 
 /* ---- the whole ------------------------------------------------------------- */
 
-static int finish(struct install *s, bool compile, pl_error_t *err) {
+/* Everything but byte-code and RECORD: scripts fixed, wrappers and
+ * INSTALLER written. */
+static int finish_files(struct pl_install *s, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   cleanup_free struct pl_entry_point *ep = NULL;
   size_t nep = 0;
@@ -763,13 +904,14 @@ static int finish(struct install *s, bool compile, pl_error_t *err) {
   cleanup_free char *installer = join(s->lib, s->installer_path);
   if (installer == NULL) return pl_fail(err, ENOMEM, "install");
   if (check_base(s, "INSTALLER", installer, err) < 0) return -1;
-  if (generate(s, installer, "pylock\n", 7, false, err) < 0) return -1;
+  return generate(s, installer, "pylock\n", 7, false, err);
+}
 
-  if (compile && s->in->cache_tag && s->in->cache_tag[0]) {
-    if (compile_tree(s, s->tree_path, s->exclude, err) < 0) return -1;
-    if (record_pyc(s, err) < 0) return -1;
-  }
-
+/* The byte-code rows, then the wheel's files, then RECORD itself. */
+static int write_record(struct pl_install *s, pl_error_t *err) {
+  if (s->base_fd < 0 && (s->base_fd = open(s->in->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return pl_fail(err, errno, "open the base interpreter's prefix %s", s->in->prefix);
+  if (s->compiled && s->in->cache_tag && s->in->cache_tag[0] && record_pyc(s, err) < 0) return -1;
   for (size_t i = 0; i < s->n; i++) {
     const struct placed *p = &s->p[i];
     if (p->skip) continue;
@@ -796,39 +938,60 @@ void pl_install_result_free(struct pl_install_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
-                     const struct pl_interp *interp, bool compile, struct pl_install_result *out,
-                     pl_error_t *err) {
-  struct install s = {.tree_fd = tree_fd,
-                      .in = interp,
-                      .fd = -1,
-                      .dir_fd = -1,
-                      .tree_path = tree_path,
-                      .base_fd = -1};
-  s.purelib = pl_interp_relative(interp, interp->purelib);
-  s.platlib = pl_interp_relative(interp, interp->platlib);
-  s.scripts = pl_interp_relative(interp, interp->scripts);
-  s.data = pl_interp_relative(interp, interp->data);
-  if (!s.purelib || !s.platlib || !s.scripts || !s.data)
-    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
-  s.base_fd = open(interp->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (s.base_fd < 0)
-    return pl_fail(err, errno, "open the base interpreter's prefix %s", interp->prefix);
-  struct pl_wheel_info info = {0};
-  const struct pl_wheel_sink sink = {on_begin, on_data, on_end, on_prepare};
+void pl_install_free(struct pl_install *s) {
+  if (s == NULL) return;
+  install_free(s);
+  free(s);
+}
+
+int pl_install_unpack(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
+                      const struct pl_interp *interp, struct pl_install **out, pl_error_t *err) {
+  *out = NULL;
+  struct pl_install *s = calloc(1, sizeof *s);
+  if (s == NULL) return pl_fail(err, ENOMEM, "install");
+  *s = (struct pl_install){.tree_fd = tree_fd, .in = interp, .fd = -1, .dir_fd = -1, .base_fd = -1};
+  s->tree_path = strdup(tree_path);
+  s->wheel = strdup(wheel_filename);
+  s->purelib = pl_interp_relative(interp, interp->purelib);
+  s->platlib = pl_interp_relative(interp, interp->platlib);
+  s->scripts = pl_interp_relative(interp, interp->scripts);
+  s->data = pl_interp_relative(interp, interp->data);
   int r = -1;
-  if (pl_wheel_verify_stream(wheel_fd, wheel_filename, NULL, NULL, &sink, &s, &info, err) < 0)
-    goto out;
-  if (finish(&s, compile, err) < 0) {
-    pl_error_wrap(err, "install %s", wheel_filename);
+  if (s->tree_path == NULL || s->wheel == NULL) {
+    pl_fail(err, ENOMEM, "install");
+  } else if (!s->purelib || !s->platlib || !s->scripts || !s->data) {
+    pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", interp->python);
+  } else if ((s->base_fd = open(interp->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    pl_fail(err, errno, "open the base interpreter's prefix %s", interp->prefix);
+  } else {
+    const struct pl_wheel_sink sink = {on_begin, on_data, on_end, on_prepare};
+    r = pl_wheel_verify_stream(wheel_fd, wheel_filename, NULL, NULL, &sink, s, &s->info, err);
+    if (r == 0 && (r = finish_files(s, err)) < 0) pl_error_wrap(err, "install %s", wheel_filename);
+  }
+  /* Until it completes, the tree's fd is all it holds open: a batch may
+   * hold hundreds. */
+  close_dirs(s);
+  if (r < 0) {
+    pl_install_free(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+int pl_install_complete(struct pl_install **in, struct pl_install_result *out, pl_error_t *err) {
+  struct pl_install *s = *in;
+  memset(out, 0, sizeof *out);
+  int r = -1;
+  if (write_record(s, err) < 0) {
+    pl_error_wrap(err, "install %s", s->wheel);
     goto out;
   }
-  memset(out, 0, sizeof *out);
-  out->name = strdup(info.name);
-  out->version = strdup(info.version);
-  out->dist_info = join(s.lib, s.dist_info);
-  out->files = s.out.n;
-  out->pyc = s.pyc;
+  out->name = strdup(s->info.name);
+  out->version = strdup(s->info.version);
+  out->dist_info = join(s->lib, s->dist_info);
+  out->files = s->out.n;
+  out->pyc = s->pyc;
   if (!out->name || !out->version || !out->dist_info) {
     pl_install_result_free(out);
     pl_fail(err, ENOMEM, "install");
@@ -836,7 +999,20 @@ int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const cha
   }
   r = 0;
 out:
-  pl_wheel_info_free(&info);
-  install_free(&s);
+  pl_install_free(s);
+  *in = NULL;
   return r;
+}
+
+int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
+                     const struct pl_interp *interp, bool compile, struct pl_install_result *out,
+                     pl_error_t *err) {
+  struct pl_install *s = NULL;
+  if (pl_install_unpack(tree_fd, tree_path, wheel_fd, wheel_filename, interp, &s, err) < 0)
+    return -1;
+  if (compile && pl_install_compile(&s, 1, tree_path, tree_fd, err) < 0) {
+    pl_install_free(s);
+    return pl_error_wrap(err, "install %s", wheel_filename);
+  }
+  return pl_install_complete(&s, out, err);
 }

@@ -19,6 +19,7 @@
 #define PYLOCK_INSTALL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -47,6 +48,26 @@ int pl_install_wheel(int tree_fd, const char *tree_path, int wheel_fd, const cha
                      pl_error_t *err);
 
 void pl_install_result_free(struct pl_install_result *r);
+
+/* The same in three steps, so that one compiler serves many trees: a wheel
+ * unpacked into its tree (everything but byte-code and RECORD), byte-code
+ * for all the trees at once, then each one's RECORD.  `tree_fd` must stay
+ * open until pl_install_complete() or pl_install_free(). */
+struct pl_install;
+int pl_install_unpack(int tree_fd, const char *tree_path, int wheel_fd, const char *wheel_filename,
+                      const struct pl_interp *interp, struct pl_install **out, pl_error_t *err);
+
+/* Byte-compile the .py files of n unpacked trees for the same interpreter,
+ * every tree below `dir` (absolute; `dir_fd` open on it): one process of the
+ * base interpreter with a worker per CPU, in a sandbox where `dir` is the
+ * only writable place.  Files that do not compile get no byte-code. */
+int pl_install_compile(struct pl_install *const *trees, size_t n, const char *dir, int dir_fd,
+                       pl_error_t *err);
+
+/* List the byte-code the compiler wrote and write RECORD; *in is freed and
+ * set to NULL whatever happens. */
+int pl_install_complete(struct pl_install **in, struct pl_install_result *out, pl_error_t *err);
+void pl_install_free(struct pl_install *in);
 
 /* The launcher pip (distlib's ScriptMaker) writes for entry point
  * `module:func`, run by `python`: "#!python\n# -*- coding: utf-8 -*-\n...".

@@ -3,7 +3,8 @@
  * PYLOCK_PAUSE_AT=STEP makes pylock stop itself (SIGSTOP) the first time it
  * reaches the named step of a change, so that a test can kill it exactly
  * there, or race another command against it, rather than wherever a timer
- * happens to land.  Steps: fetched, unpacked, linked, built, switch (sync),
+ * happens to land.  Steps: fetched, compiled (the new trees byte-compiled,
+ * not yet sealed), unpacked, linked, built, switch (sync),
  * staged, recorded, committed, switched (install, remove), resolved (lock),
  * rollback; tree-made (a cache tree's directory made, not yet locked) and
  * scratch-made (the same for a scratch directory).  Stopping oneself gives

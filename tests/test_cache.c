@@ -185,6 +185,11 @@ static void test_killed_build_leaves_no_tree_and_a_rebuild_succeeds(void **state
   struct pl_cache c;
   open_cache("kill", &c);
   const char *name = "setuptools-66.1.1-py3-none-any.whl";
+  char hex[PL_SHA256_HEX], path[1024], ik[PL_INTERP_KEY_LEN + 1];
+  snprintf(path, sizeof path, "%s/%s", wheels, name);
+  sha_of(path, hex);
+  pl_error_t kerr = NULL;
+  assert_int_equal(pl_cache_interp_key(&in, ik, &kerr), 0);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -192,7 +197,7 @@ static void test_killed_build_leaves_no_tree_and_a_rebuild_succeeds(void **state
     pl_error_t err = NULL;
     _exit(tree_of(&c, name, &t, &err) < 0 ? 1 : 0);
   }
-  /* Kill the builder once its temporary tree holds files. */
+  /* Kill the builder once its temporary tree (in its batch) holds files. */
   bool seen = false;
   for (int i = 0; i < 2000 && !seen; i++) {
     usleep(2000);
@@ -201,7 +206,7 @@ static void test_killed_build_leaves_no_tree_and_a_rebuild_succeeds(void **state
     while ((e = readdir(d)) != NULL && !seen) {
       char p[600];
       struct stat st;
-      snprintf(p, sizeof p, "%s/lib/python3.12/site-packages/setuptools", e->d_name);
+      snprintf(p, sizeof p, "%s/%s-%s/lib/python3.12/site-packages/setuptools", e->d_name, hex, ik);
       seen = strncmp(e->d_name, ".tmp-", 5) == 0 && fstatat(c.trees_fd, p, &st, 0) == 0;
     }
   }
@@ -210,9 +215,6 @@ static void test_killed_build_leaves_no_tree_and_a_rebuild_succeeds(void **state
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(seen);
   assert_true(WIFSIGNALED(status));
-  char hex[PL_SHA256_HEX], path[1024];
-  snprintf(path, sizeof path, "%s/%s", wheels, name);
-  sha_of(path, hex);
   assert_int_equal(count_entries(&c, hex), 0); /* nothing at the final name */
   assert_int_equal(count_entries(&c, ".tmp-"), 1);
   struct pl_cache_tree t;
@@ -221,6 +223,56 @@ static void test_killed_build_leaves_no_tree_and_a_rebuild_succeeds(void **state
   assert_true(t.built);
   assert_int_equal(faccessat(t.fd, ".complete", F_OK, 0), 0);
   pl_cache_tree_release(&t);
+  pl_cache_close(&c);
+}
+
+/* A batch of wheels: one compiler for all, every tree sealed and in
+ * place with its byte-code in RECORD and in its manifest; a second batch of
+ * the same wheels loses every race to the first and leaves nothing. */
+static void test_batch_builds_every_tree_with_byte_code_in_its_manifest(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("batch", &c);
+  const char *names[] = {"six-1.16.0-py3-none-any.whl", "requests-2.28.1-py3-none-any.whl",
+                         "six-1.16.0-py3-none-any.whl"};
+  char hex[3][PL_SHA256_HEX];
+  pl_error_t err = NULL;
+  for (int round = 0; round < 2; round++) {
+    struct pl_cache_batch b;
+    pl_cache_batch_init(&b, &c, &in);
+    for (int i = 0; i < 3; i++) {
+      char path[1024];
+      snprintf(path, sizeof path, "%s/%s", wheels, names[i]);
+      sha_of(path, hex[i]);
+      cleanup_close int fd = open(path, O_RDONLY);
+      if (pl_cache_wheel_store(&c, fd, hex[i], &err) < 0 ||
+          pl_cache_batch_add(&b, hex[i], -1, names[i], &err) < 0)
+        fail_msg("%s", pl_error_string(err));
+    }
+    assert_int_equal(b.n, 2); /* six once */
+    assert_int_equal(count_entries(&c, ".tmp-batch-"), 1);
+    if (pl_cache_batch_finish(&b, &err) < 0) fail_msg("%s", pl_error_string(err));
+    for (int i = 0; i < 2; i++) {
+      struct pl_cache_tree t;
+      if (pl_cache_batch_tree(&b, hex[i], &t, &err) < 0) fail_msg("%s", pl_error_string(err));
+      assert_int_equal(t.built, round == 0);
+      struct stat st;
+      assert_int_equal(fstat(t.fd, &st), 0);
+      assert_int_equal(st.st_mode & 07777, 0555);
+      cleanup_free char *man = NULL, *record = NULL, *rpath = NULL;
+      assert_int_equal(pl_read_file_at(t.fd, ".manifest", 1u << 24, &man, NULL, &err), 0);
+      assert_true(asprintf(&rpath, "%s/RECORD", t.dist_info) > 0);
+      assert_int_equal(pl_read_file_at(t.fd, rpath, 1u << 24, &record, NULL, &err), 0);
+      const char *pyc =
+          i == 0 ? "__pycache__/six.cpython-312.pyc" : "requests/__pycache__/api.cpython-312.pyc";
+      assert_non_null(strstr(man, pyc));
+      assert_non_null(strstr(record, pyc));
+      assert_null(strstr(man, ".pylock-compile"));
+      pl_cache_tree_release(&t);
+    }
+    pl_cache_batch_release(&b);
+    assert_int_equal(count_entries(&c, ".tmp-"), 0);
+  }
   pl_cache_close(&c);
 }
 
@@ -464,6 +516,7 @@ int main(void) {
       cmocka_unit_test(test_tampered_cached_wheel_is_refused_at_tree_build),
       cmocka_unit_test(test_killed_build_leaves_no_tree_and_a_rebuild_succeeds),
       cmocka_unit_test(test_concurrent_builders_end_with_one_tree),
+      cmocka_unit_test(test_batch_builds_every_tree_with_byte_code_in_its_manifest),
       cmocka_unit_test(test_linking_twice_or_a_clashing_file_names_both_distributions),
       cmocka_unit_test(test_requested_goes_into_the_generation_not_the_cache),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),

@@ -91,15 +91,19 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     a = ap.parse_args()
     bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
-    for python in bases:
+    # BENCH_ONLY=sync,trust,...: only those parts (startup, trust, sync).
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    want = lambda part: not only or part in only  # noqa: E731
+    for python in bases if want("startup") else []:
         startup(a.dir, a.rounds, python)
         bench_shim.shim(a.dir, a.rounds, python)
         bench_init.init(a.dir, a.rounds, python)
     # Each round of these takes ~0.1 s, not ~10 ms: fewer of them.
-    bench_trust.registry(a.dir, max(5, a.rounds // 20))
-    bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
+    if want("trust"):
+        bench_trust.registry(a.dir, max(5, a.rounds // 20))
+        bench_trust.wheels(a.dir, max(5, a.rounds // 10), os.path.join(a.dir, "wheels"))
     # A round of these takes seconds (pip ~3 s, venv creation ~3 s untimed).
-    if "/opt/python3.12/bin/python3.12" in bases:
+    if "/opt/python3.12/bin/python3.12" in bases and want("sync"):
         bench_sync.sync(a.dir, max(3, a.rounds // 60), "/opt/python3.12/bin/python3.12")
 
 

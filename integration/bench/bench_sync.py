@@ -10,6 +10,15 @@ installing the same wheel files, interleaved in the same run.
                             verify each wheel, unpack, byte-compile, link
   pip install               python -m pip install --no-index --no-deps
                             <the 14 wheel files> into a fresh venv
+  compileall -j0            python -m compileall -j0 over a copy of the
+                            generation's site-packages without byte-code
+
+Issue 15's three figures come from the cold sync's rounds: time to a usable
+environment (the sync returns), time to a fully compiled one (the same
+while byte-code is compiled before the switch), and the first run's import
+of the requested packages right after it, with the byte-code and from
+source (-X pycache_prefix pointing nowhere: what a run would pay before
+byte-code is in place).
 
 Untimed, before each timed command: the project (pylock init, the prepared
 lock copied in), the empty cache, the venv (python -m venv, with pip: its
@@ -20,6 +29,8 @@ import os, re, shutil, statistics, subprocess, sys, time
 # Closed under the fixtures' dependencies: 14 distributions.
 REQUESTED = ["requests", "chardet", "click", "jinja2", "pygments", "docutils", "packaging",
              "pyparsing"]
+IMPORTS = ("import requests, chardet, click, jinja2, pygments.lexers, docutils.core, "
+           "packaging.version, pyparsing")
 
 
 def run(cmd, env=None, **kw):
@@ -93,7 +104,8 @@ def prepare(d, pl, python):
 def sync(d, rounds, python):
     pl = os.path.join(d, "pylock")
     w, env, lock, root, reg, wheel_files = prepare(d, pl, python)
-    names = ["pylock sync, warm cache", "pylock sync, cold cache", "pip install, fresh venv"]
+    names = ["pylock sync, warm cache", "pylock sync, cold cache", "pip install, fresh venv",
+             "python -m compileall -j0"]
     # BENCH_BASELINE: an earlier pylock, its warm sync measured in the same
     # rounds (the signature check at every use may cost at most +10%).
     base = os.environ.get("BENCH_BASELINE")
@@ -106,9 +118,11 @@ def sync(d, rounds, python):
             env=env)
         shutil.copyfile(lock, os.path.join(btmpl, "pylock.toml"))
         run([bpl, "-q", "-C", btmpl, "sync"], env=env)  # its own warm cache
-        names.append("baseline: sync, warm cache")
+        names += ["baseline: sync, warm cache", "baseline: sync, cold cache"]
     times = {n: [] for n in names}
     phases = []  # pylock's own split of the cold sync
+    first_run = {"byte-code": [], "source": []}  # import times right after the cold sync
+    site_copy = None  # the generation's site-packages without byte-code, for compileall
     files = {}
     err = os.path.join(w, "stderr")
     for r in range(rounds + 1):  # round 0 warms the page cache and is not counted
@@ -129,12 +143,40 @@ def sync(d, rounds, python):
                 shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
                 dt = timed([exe, "-C", proj, "sync"], e, err)
                 out = open(err).read()
+                if n == "pylock sync, cold cache":
+                    ke = dict(e, PYLOCK_KEEPALIVE="0")
+                    src = timed([exe, "-C", proj, "run", python, "-X",
+                                 "pycache_prefix=/nonexistent-pylock-bench", "-c", IMPORTS], ke, err)
+                    pyc = timed([exe, "-C", proj, "run", python, "-c", IMPORTS], ke, err)
+                    if r > 0:
+                        first_run["source"].append(src)
+                        first_run["byte-code"].append(pyc)
+                    if site_copy is None:
+                        site_copy = os.path.join(w, "site-copy")
+                        layer = subprocess.run([exe, "-C", proj, "info", "layer"], env=e,
+                                               check=True, capture_output=True,
+                                               text=True).stdout.strip()
+                        state = subprocess.run([exe, "-C", proj, "info", "state"], env=e,
+                                               check=True, capture_output=True,
+                                               text=True).stdout.strip()
+                        info = dict(l.split("=", 1) for l in open(state + "/interp").read()
+                                    .splitlines() if "=" in l)
+                        purelib = layer + info["purelib"][len(info["prefix"]):]
+                        shutil.copytree(purelib, site_copy,
+                                        ignore=shutil.ignore_patterns("__pycache__"))
                 m = re.search(r"(\d+) packages, (\d+) files .*fetch (\d+) ms, unpack (\d+) ms, "
                               r"link (\d+) ms", out)
                 if m:
                     files[n] = int(m.group(2))
-                    if "cold" in n and r > 0:
+                    if n == "pylock sync, cold cache" and r > 0:
                         phases.append(tuple(int(m.group(i)) for i in (3, 4, 5)))
+            elif n.startswith("python -m compileall"):
+                if site_copy is None:
+                    continue
+                tree = os.path.join(scratch, "site")
+                shutil.copytree(site_copy, tree)
+                dt = timed([python, "-m", "compileall", "-q", "-j0", tree], dict(os.environ), err)
+                files[n] = sum(f.endswith(".pyc") for _, _, fs in os.walk(tree) for f in fs)
             else:
                 venv = os.path.join(scratch, "venv")
                 run([python, "-m", "venv", venv])
@@ -149,13 +191,15 @@ def sync(d, rounds, python):
             if r > 0:
                 times[n].append(dt)
         rmtree(os.path.join(w, "round"))
-    med = {n: statistics.median(t) for n, t in times.items()}
+    med = {n: statistics.median(t) for n, t in times.items() if t}
     pip = med[names[2]]
     print("\nsync: 14 wheels from the fixtures into an empty project (%s; %d interleaved rounds, "
           "median wall time)" % (python, rounds))
     print("  pylock: %d files in the generation; pip: %d files added to the venv's site-packages"
           % (files.get(names[0], 0), files.get(names[2], 0)))
     for n in names:
+        if n not in med:
+            continue
         ratio = med[n] / pip
         extra = "" if n == names[2] else "  x%.3f of pip (%s)" % (
             ratio, "%.1fx faster" % (1 / ratio) if ratio < 1 else "%.2fx slower" % ratio)
@@ -167,6 +211,9 @@ def sync(d, rounds, python):
         b = med["baseline: sync, warm cache"]
         print("  warm sync against the baseline binary: %+.1f ms (x%.3f; limit x1.10)"
               % (med[names[0]] - b, med[names[0]] / b))
+        b = med["baseline: sync, cold cache"]
+        print("  cold sync against the baseline binary: %+.1f ms (x%.3f)"
+              % (med[names[1]] - b, med[names[1]] / b))
     # verify: every file of the 14 hashed against the manifest, RECORDs, the
     # lock, the signed targets (offline) and the root.
     vt = []
@@ -176,6 +223,17 @@ def sync(d, rounds, python):
             vt.append(dt)
     print("  pylock verify, the same environment: %.1f ms (min %.1f; goal < 150 ms)"
           % (statistics.median(vt), min(vt)))
+    if first_run["source"]:
+        cold = med["pylock sync, cold cache"]
+        print("  issue 15's figures (median): time to usable %.0f ms; time to fully compiled %.0f ms "
+              "(byte-code is compiled before the switch); first run's imports right after: "
+              "%.0f ms with byte-code, %.0f ms from source"
+              % (cold, cold, statistics.median(first_run["byte-code"]),
+                 statistics.median(first_run["source"])))
+        if "python -m compileall -j0" in med:
+            print("  references in the same rounds: pip into a fresh venv %.0f ms; "
+                  "python -m compileall -j0 over the same %d files %.0f ms"
+                  % (pip, files.get("python -m compileall -j0", 0), med["python -m compileall -j0"]))
     if phases:
         f, u, l = (statistics.median(p[i] for p in phases) for i in range(3))
         print("  cold sync as pylock reports it (median): fetch %d ms, unpack+compile %d ms, link %d ms"

@@ -109,7 +109,7 @@ check_kill() {
 
 @test "install_killed_at_each_step_leaves_lock_and_environment_agreeing" {
   local step
-  for step in resolved staged fetched unpacked linked built recorded committed switched; do
+  for step in resolved staged fetched compiled unpacked linked built recorded committed switched; do
     cp "$FIX/lock-six.toml" "$PROJ/pylock.toml"
     "$PL" -q -C "$PROJ" sync
     cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/old.toml"
@@ -132,7 +132,7 @@ check_kill() {
 
 @test "sync_killed_at_each_step_keeps_the_old_generation_until_the_switch" {
   local step before
-  for step in fetched unpacked linked built switch; do
+  for step in fetched compiled unpacked linked built switch; do
     cp "$FIX/lock-six.toml" "$PROJ/pylock.toml"
     "$PL" -q -C "$PROJ" sync
     before=$("$PL" -C "$PROJ" info generation)

@@ -329,9 +329,9 @@ open("pylock.toml", "w").write(t)'
   sha=$(sha256sum "$FIX"/wheels/idna-*.whl | cut -c1-64)
   chmod -R u+w "$STATE/cache/trees/$sha"-*
   rm -rf "$STATE/cache/trees/$sha"-*
-  # A cold tree being built in `other`, stopped between mkdir and lock...
+  # A cold tree's batch being made in `other`, stopped between mkdir and lock...
   paused tree-made "$PL" -C "$other" sync
-  [ -n "$(find "$STATE/cache/trees" -maxdepth 1 -name ".tmp-$sha-*")" ]
+  [ -n "$(find "$STATE/cache/trees" -maxdepth 1 -name ".tmp-batch-*")" ]
   # ...while this project's sync sweeps the cache.
   "$PL" -q -C "$PROJ" sync --repair
   resume

@@ -792,7 +792,7 @@ fake_python() {
   cat >"$1" <<EOF
 #!/bin/sh
 case " \$* " in
-*" -m compileall "*) s=compileall ;;
+*" -m compileall "* | *py_compile*) s=compileall ;;
 *" -m pip "*) s=pip ;;
 *"import pip"*) s=pip-check ;;
 *sysconfig*) s=probe ;;
