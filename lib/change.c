@@ -172,6 +172,16 @@ static int change_read(int state_fd, struct pl_change *c, bool *present, pl_erro
   return 0;
 }
 
+int pl_change_pending(int state_fd, struct pl_change *c) {
+  bool present;
+  pl_error_t e = NULL;
+  if (change_read(state_fd, c, &present, &e) < 0) {
+    pl_error_free(&e);
+    return -1;
+  }
+  return present ? 1 : 0;
+}
+
 int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err) {
   char text[CHANGE_MAX];
   int w =

@@ -72,6 +72,10 @@ struct pl_change {
   unsigned gen, prev;
   char tmp[96]; /* the new lock's temporary name, in the project directory */
 };
+/* Is a change recorded (a command was killed between steps 3 and 5, and
+ * no command has finished or undone it yet)?  1 and its generations in
+ * *c, 0 when none, -1 when the record cannot be read. */
+int pl_change_pending(int state_fd, struct pl_change *c);
 /* Write the record (atomically, synced): step 3. */
 int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err);
 /* Remove it (synced): step 5. */

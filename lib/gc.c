@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "change.h"
 #include "cleanup.h"
 #include "file.h"
 #include "generations.h"
@@ -399,18 +399,6 @@ struct gc_run {
 
 #define SAY(g, ...) say((g)->o->progress, (g)->o->progress_ctx, __VA_ARGS__)
 
-/* The project's change lock, without waiting: the fd, or -1 when another
- * pylock holds it (or it cannot be taken). */
-static int try_project_lock(int pfd) {
-  int fd = openat(pfd, PL_CHANGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return -1;
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* Absolute path of generation n of project `id` (what an overlay names). */
 static void layer_path(const struct gc_run *g, const char *id, unsigned n, char *buf, size_t cap) {
   snprintf(buf, cap, "%s/%s/%s/%s/%u", g->s->path, PL_STATE_PROJECTS, id, PL_GENERATIONS_DIR, n);
@@ -446,12 +434,24 @@ static int prune_generations(struct gc_run *g, int pfd, const char *id, pl_error
     pl_error_free(&unsure);
     return 0;
   }
+  /* A change a killed command left recorded: its new generation may be
+   * the one that goes with pylock.toml already (change.h), current or not;
+   * the next change of the project finishes or undoes it.  Both stay. */
+  struct pl_change pending;
+  int rec = pl_change_pending(pfd, &pending);
+  if (rec < 0) {
+    SAY(g, "pylock: kept every generation of %s/%s: its %s record cannot be read", g->s->path, id,
+        PL_CHANGE_FILE);
+    return 0;
+  }
   if (pl_gen_remove_partials(pfd, err) < 0) return -1;
   cleanup_free unsigned *gens = NULL;
   size_t n = 0;
   if (pl_gen_list(pfd, &gens, &n, err) < 0) return -1;
   for (size_t i = 0; i < n; i++) {
-    if (gens[i] == cur || gens[i] == prev) continue;
+    if (gens[i] == cur || gens[i] == prev ||
+        (rec == 1 && (gens[i] == pending.gen || gens[i] == pending.prev)))
+      continue;
     char layer[PATH_MAX];
     layer_path(g, id, gens[i], layer, sizeof layer);
     if (pl_gen_in_use(layer)) {
@@ -597,7 +597,7 @@ static int gc_project(struct gc_run *g, const char *id, pl_error_t *err) {
     return 0;
   }
   bool own = strcmp(id, g->own_id) == 0;
-  cleanup_close int lock = own ? -1 : try_project_lock(pfd);
+  cleanup_close int lock = own ? -1 : pl_gen_lock_try(pfd);
   if (!own && lock < 0) {
     g->res->busy++;
     return 0;
