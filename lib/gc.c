@@ -21,6 +21,7 @@
 #include "file.h"
 #include "generations.h"
 #include "manifest.h"
+#include "pause.h"
 #include "project.h"
 
 #define GATE_BYTE 0
@@ -493,6 +494,17 @@ static bool is_orphan(int pfd, const char *id, char *why, size_t cap) {
     snprintf(why, cap, "%s holds no %s", recorded, PL_LOCK_FILE);
     return true;
   }
+  /* A directory pylock would refuse (another user's, or one others can
+   * write: a project deleted from /tmp and made again there by someone
+   * else) is not this state's project, whatever it holds. */
+  pl_error_t refused = NULL;
+  cleanup_free char *again = NULL;
+  if (pl_project_find(real, &again, &refused) < 0 && refused->errnum == PL_REFUSED) {
+    snprintf(why, cap, "%s is no longer a project pylock would use (%s)", recorded, refused->msg);
+    pl_error_free(&refused);
+    return true;
+  }
+  pl_error_free(&refused);
   return false;
 }
 
@@ -541,6 +553,7 @@ static int remove_project(struct gc_run *g, const char *id, pl_error_t *err) {
   uint64_t rnd = 0;
   if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)getpid();
   snprintf(aside, sizeof aside, ".gc-%s-%016llx", id, (unsigned long long)rnd);
+  pl_pause("orphan");
   if (renameat(g->projects_fd, id, g->projects_fd, aside) < 0)
     return pl_fail(err, errno, "move %s/%s/%s aside", g->s->path, PL_STATE_PROJECTS, id);
   if (remove_counted(g->projects_fd, aside, &g->res->bytes, err) < 0) return -1;
