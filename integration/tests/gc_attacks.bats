@@ -350,6 +350,32 @@ print("\n".join(out))' "$(state_root)" >"$BATS_TEST_TMPDIR/attack" 2>&1
   "$PL" -C "$PROJ" run python3 -c 'import six'
 }
 
+@test "a_state_root_under_a_directory_a_sandbox_writes_can_be_neither_moved_nor_replaced" {
+  # The user put the state root where sandboxes may write (the project, the
+  # user cache): the attack renames it, or a directory on the way to it,
+  # and plants a copy of its own for the next pylock to trust.
+  for where in "$PROJ/.state/a" "$BATS_TEST_TMPDIR/cache/a/st"; do
+    export XDG_STATE_HOME="$where" XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+    chmod -R u+w "$PROJ" 2>/dev/null || true
+    rm -rf "$PROJ"
+    gc_project "$PROJ" six
+    "$PL" -q -C "$PROJ" sync
+    before=$(state_snapshot)
+    run --separate-stderr "$PL" -C "$PROJ" run sh -c '
+for d in "$1/pylock" "$1" "$(dirname "$1")"; do
+  if mv "$d" "$d.moved" 2>/dev/null; then echo "MOVED $d"; fi
+done
+mkdir "$1/pylock/planted" 2>/dev/null && echo "PLANTED"
+true' sh "$where"
+    [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
+    assert_not_contains "$output" "MOVED"
+    assert_not_contains "$output" "PLANTED"
+    assert_eq "$(state_snapshot)" "$before"
+    "$PL" -q gc --orphans-after 0
+    assert_verified
+  done
+}
+
 @test "gc_looping_against_installs_removes_rollbacks_and_syncs_loses_no_environment" {
   gc_project "$PROJ" six
   "$PL" -q -C "$PROJ" sync
