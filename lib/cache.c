@@ -25,6 +25,7 @@
 #define MARKER_MAX 8192
 #define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
 #define COPY_BLOCK (128 * 1024)
+#define STAGE_AGE 60 /* seconds: a stage (file.h) older than this was a killed maker's */
 
 static int open_subdir(int dirfd, const char *name, const char *root, pl_error_t *err) {
   if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
@@ -306,28 +307,17 @@ static int build(struct pl_cache *c, const char *key, const char *tmp, int wheel
   return 0;
 }
 
-/* A new trees/.tmp-KEY-RANDOM into tmp, locked (pl_dir_lock_new_at): a
- * sweep of another pylock may take it between mkdir and lock, then it is
- * made again under another name.  Returns the locked fd. */
+/* A new trees/.tmp-KEY-RANDOM into tmp, locked from before it has its
+ * name (pl_dir_make_locked_at).  Returns the locked fd. */
 static int make_tree_tmp(struct pl_cache *c, const char *key, char *tmp, size_t cap,
                          pl_error_t *err) {
-  for (int attempt = 0;; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    snprintf(tmp, cap, ".tmp-%s-%016llx", key, rnd);
-    if (mkdirat(c->trees_fd, tmp, 0755) < 0)
-      return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, tmp);
-    pl_pause("tree-made");
-    int fd = pl_dir_lock_new_at(c->trees_fd, tmp, err);
-    if (fd >= 0) return fd;
-    if ((*err)->errnum != EAGAIN || attempt == 7) {
-      pl_error_t ignored = NULL;
-      pl_cache_remove_tree(c->trees_fd, tmp, &ignored);
-      pl_error_free(&ignored);
-      return pl_error_wrap(err, "%s/trees", c->path);
-    }
-    pl_error_free(err); /* the sweeper removes it */
-  }
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(tmp, cap, ".tmp-%s-%016llx", key, rnd);
+  int fd = pl_dir_make_locked_at(c->trees_fd, tmp, 0755, err);
+  if (fd < 0) return pl_error_wrap(err, "%s/trees", c->path);
+  pl_pause("tree-made");
+  return fd;
 }
 
 int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,
@@ -494,8 +484,9 @@ int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t
  * kept until it is removed (a maker that locks it meanwhile would build in
  * what is being removed), or -1. */
 static int abandoned(int dirfd, const char *name, bool dir) {
-  int fd =
-      openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  /* A fetch's file is mode 0200 (env.c): opened for writing. */
+  int fd = openat(dirfd, name,
+                  (dir ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
     close(fd);
     fd = -1;
@@ -507,6 +498,7 @@ void pl_cache_sweep(struct pl_cache *c) {
   DIR *d = fdopendir(dup(c->trees_fd));
   struct dirent *e;
   while (d && (e = readdir(d)) != NULL) {
+    if (pl_dir_sweep_stage(c->trees_fd, e->d_name, STAGE_AGE)) continue;
     if (strncmp(e->d_name, ".tmp-", 5) != 0) continue;
     cleanup_close int held = abandoned(c->trees_fd, e->d_name, true);
     if (held < 0) continue;

@@ -764,7 +764,9 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   }
   say(e, "pylock: fetching %s", w->name);
   cleanup_free char *tmp = NULL;
-  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0600, &tmp, err);
+  /* Mode 0200: code in a sandbox, which sees it read-only, cannot open it
+   * to take its lock first (flock needs no write access). */
+  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0200, &tmp, err);
   if (tfd < 0) return pl_error_wrap(err, "cache %s/wheels", c->path);
   /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
   if (flock(tfd, LOCK_EX | LOCK_NB) < 0) {

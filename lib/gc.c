@@ -720,6 +720,10 @@ static int sweep_trees(struct gc_run *g, int trees_fd, pl_error_t *err) {
   int rc = list_names(trees_fd, &names, &n, err);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     bool leftover = names[i][0] == '.';
+    if (pl_dir_sweep_stage(trees_fd, names[i], 0)) { /* a killed builder's (file.h) */
+      g->res->leftovers++;
+      continue;
+    }
     if (!leftover &&
         (!is_tree_key(names[i]) || g->live.keep_all || pl_gc_live_has_tree(&g->live, names[i])))
       continue;

@@ -135,6 +135,39 @@ if os.fork() == 0:
   assert_verified "$BATS_TEST_TMPDIR/other"
 }
 
+@test "code_in_a_sandbox_locking_every_new_cache_entry_first_fails_no_build_fetch_or_resolution" {
+  [ -x "$PYLOCK_BIN/inotify-flock" ] || { echo "build the helpers: make build/helpers/inotify-flock"; return 1; }
+  gc_project "$PROJ" six
+  "$PL" -q -C "$PROJ" sync
+  gc_project "$BATS_TEST_TMPDIR/other" idna-six
+  "$PL" -q -C "$BATS_TEST_TMPDIR/other" sync
+  "$PL" -q -C "$BATS_TEST_TMPDIR/other" lock # makes the resolver's scratch/
+  local st
+  st=$(state_root)
+  # The attack: from inside a run, watch where builders, fetchers and the
+  # resolver make their directories and files, and flock each the moment it
+  # appears (and where they stage them, if it can), holding them all.
+  "$PL" -C "$PROJ" run "$PYLOCK_BIN/inotify-flock" "$BATS_TEST_TMPDIR/ready" \
+    "$st/cache/trees" "$st/cache/wheels" "$st/scratch" >"$BATS_TEST_TMPDIR/attack" 2>&1 &
+  BG+=($!)
+  wait_for "$BATS_TEST_TMPDIR/ready" || { cat "$BATS_TEST_TMPDIR/attack"; return 1; }
+  local round
+  for round in 1 2 3; do
+    # Cold: every tree built and every wheel fetched again, and a resolution.
+    chmod -R u+w "$st/cache/trees"
+    rm -rf "$st/cache/trees/"* "$st/cache/wheels/"*
+    use_lock "$([ $((round % 2)) -eq 1 ] && echo six || echo idna-six)" "$BATS_TEST_TMPDIR/other"
+    run --separate-stderr timeout 120 "$PL" -C "$BATS_TEST_TMPDIR/other" sync
+    [ "$status" -eq 0 ] || { echo "round $round sync: $stderr"; cat "$BATS_TEST_TMPDIR/attack"; return 1; }
+    run --separate-stderr timeout 120 "$PL" -C "$BATS_TEST_TMPDIR/other" lock
+    [ "$status" -eq 0 ] || { echo "round $round lock: $stderr"; cat "$BATS_TEST_TMPDIR/attack"; return 1; }
+  done
+  cat "$BATS_TEST_TMPDIR/attack"
+  run ! grep -E "WATCHING|watch |locked (\.tmp-|lock-|\.fetch\.tmp)" "$BATS_TEST_TMPDIR/attack"
+  assert_verified "$BATS_TEST_TMPDIR/other"
+  assert_verified
+}
+
 @test "gc_keeps_the_new_generation_of_an_install_killed_after_its_commit" {
   gc_project "$PROJ" six
   "$PL" -q -C "$PROJ" sync
