@@ -203,12 +203,12 @@ int pl_dir_make_locked_at(int dirfd, const char *name, mode_t mode, pl_error_t *
   snprintf(stage, sizeof stage, "%s%016llx", PL_DIR_STAGE_PREFIX, rnd[0]);
   snprintf(tmp, sizeof tmp, "%016llx", rnd[1]);
   if (mkdirat(dirfd, stage, 0300) < 0) return pl_fail(err, errno, "mkdir %s", stage);
-  int e = 0;
+  int e = fchmodat(dirfd, stage, 0300, 0) < 0 ? errno : 0; /* not the umask's */
   cleanup_close int sfd = openat(dirfd, stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   cleanup_close int fd = -1;
-  if (sfd < 0 || mkdirat(sfd, tmp, mode) < 0) {
+  if (e == 0 && (sfd < 0 || mkdirat(sfd, tmp, mode) < 0)) {
     e = errno;
-  } else {
+  } else if (e == 0) {
     fd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     e = fd < 0 ? errno : flock(fd, LOCK_EX | LOCK_NB) < 0 ? errno : 0;
     if (e == 0 && fchmod(fd, mode) < 0) e = errno; /* not the umask's */
