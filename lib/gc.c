@@ -808,9 +808,23 @@ static int lock_own_project(struct gc_run *g, pl_error_t *err) {
     pl_error_free(err);
     return -2;
   }
-  int fd = pl_gen_lock(pfd, waiting_for_project, (void *)g->o, err);
-  if (fd >= 0) pl_project_id(g->o->project, g->own_id);
-  return fd;
+  cleanup_close int fd = pl_gen_lock(pfd, waiting_for_project, (void *)g->o, err);
+  if (fd < 0) return -1;
+  pl_project_id(g->o->project, g->own_id);
+  /* A change a killed command left: finished or undone first, as every
+   * command that takes the lock does (change.h). */
+  cleanup_close int root_fd = open(g->o->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  enum pl_change_outcome outcome;
+  unsigned gen = 0;
+  if (root_fd < 0) return pl_fail(err, errno, "open %s", g->o->project);
+  if (pl_change_recover(root_fd, pfd, &outcome, &gen, err) < 0) return -1;
+  if (outcome == PL_CHANGE_FINISHED)
+    SAY(g, "pylock: finished an interrupted change: %s and generation %u are current", PL_LOCK_FILE,
+        gen);
+  else if (outcome == PL_CHANGE_UNDONE)
+    SAY(g, "pylock: undid an interrupted change: %s and generation %u are as they were",
+        PL_LOCK_FILE, gen);
+  return steal_fd(&fd);
 }
 
 int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc_result *res,
