@@ -26,6 +26,7 @@
 #define MARKER_MAX 8192
 #define TREE_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
 #define COPY_BLOCK (128 * 1024)
+#define STAGE_AGE 60 /* seconds: a stage (file.h) older than this was a killed maker's */
 
 static int open_subdir(int dirfd, const char *name, const char *root, pl_error_t *err) {
   if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
@@ -290,30 +291,20 @@ void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
   b->fd = -1;
 }
 
-/* trees/.tmp-batch-RANDOM, made and locked (pl_dir_lock_new_at): a sweep of
- * another pylock may take it between mkdir and lock, then it is made again
- * under another name.  The lock is held while the batch lives, so that
- * pl_cache_sweep leaves it alone. */
+/* trees/.tmp-batch-RANDOM, made and locked from before it has its name
+ * (pl_dir_make_locked_at), so that no sweep (nor code in a sandbox, which
+ * could flock it) takes it; the lock is held while the batch lives. */
 static int batch_dir(struct pl_cache_batch *b, pl_error_t *err) {
   struct pl_cache *c = b->c;
-  for (int attempt = 0;; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    snprintf(b->name, sizeof b->name, ".tmp-batch-%016llx", rnd);
-    if (mkdirat(c->trees_fd, b->name, 0700) < 0)
-      return pl_fail(err, errno, "mkdir %s/trees/%s", c->path, b->name);
-    pl_pause("tree-made");
-    b->fd = pl_dir_lock_new_at(c->trees_fd, b->name, err);
-    if (b->fd >= 0) break;
-    if ((*err)->errnum != EAGAIN || attempt == 7) {
-      pl_error_t ignored = NULL;
-      pl_cache_remove_tree(c->trees_fd, b->name, &ignored);
-      pl_error_free(&ignored);
-      b->name[0] = '\0';
-      return pl_error_wrap(err, "%s/trees", c->path);
-    }
-    pl_error_free(err); /* the sweeper removes it */
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(b->name, sizeof b->name, ".tmp-batch-%016llx", rnd);
+  b->fd = pl_dir_make_locked_at(c->trees_fd, b->name, 0700, err);
+  if (b->fd < 0) {
+    b->name[0] = '\0';
+    return pl_error_wrap(err, "%s/trees", c->path);
   }
+  pl_pause("tree-made");
   if (asprintf(&b->path, "%s/trees/%s", c->path, b->name) < 0) {
     b->path = NULL;
     return pl_fail(err, ENOMEM, "tree");
@@ -607,8 +598,9 @@ int pl_cache_quarantine_wheel(struct pl_cache *c, const char *sha256, pl_error_t
  * kept until it is removed (a maker that locks it meanwhile would build in
  * what is being removed), or -1. */
 static int abandoned(int dirfd, const char *name, bool dir) {
-  int fd =
-      openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  /* A fetch's file is mode 0200 (env.c): opened for writing. */
+  int fd = openat(dirfd, name,
+                  (dir ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
     close(fd);
     fd = -1;
@@ -620,6 +612,7 @@ void pl_cache_sweep(struct pl_cache *c) {
   DIR *d = fdopendir(dup(c->trees_fd));
   struct dirent *e;
   while (d && (e = readdir(d)) != NULL) {
+    if (pl_dir_sweep_stage(c->trees_fd, e->d_name, STAGE_AGE)) continue;
     if (strncmp(e->d_name, ".tmp-", 5) != 0) continue;
     cleanup_close int held = abandoned(c->trees_fd, e->d_name, true);
     if (held < 0) continue;

@@ -9,6 +9,8 @@
  *                                     sha256 of every file: manifest.h), and
  *                                     .complete, last, naming that manifest
  *   trees/.tmp-*                      trees being built (or left by a crash)
+ *   trees/.stage-*                    where each is made and locked before it
+ *                                     gets its name (file.h), for microseconds
  *   quarantine/<name>-<time>          damaged trees and wheels moved aside
  *
  * <interpkey> is the first 16 hex digits of the sha256 of the interpreter's

@@ -180,6 +180,16 @@ static int change_read(int state_fd, struct pl_change *c, bool *present, pl_erro
   return 0;
 }
 
+int pl_change_pending(int state_fd, struct pl_change *c) {
+  bool present;
+  pl_error_t e = NULL;
+  if (change_read(state_fd, c, &present, &e) < 0) {
+    pl_error_free(&e);
+    return -1;
+  }
+  return present ? 1 : 0;
+}
+
 int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err) {
   char text[CHANGE_MAX];
   int w =
@@ -220,16 +230,6 @@ static bool committed(int root_fd, int state_fd, const struct pl_change *c) {
     return false;
   }
   return strcmp(hex, m.lock_sha256) == 0;
-}
-
-bool pl_change_pending(int state_fd, unsigned *gen, unsigned *prev) {
-  struct pl_change c;
-  bool present;
-  pl_error_t e = NULL;
-  if (change_read(state_fd, &c, &present, &e) < 0) pl_error_free(&e);
-  *gen = present ? c.gen : 0;
-  *prev = present ? c.prev : 0;
-  return present;
 }
 
 int pl_change_effective(int root_fd, int state_fd, unsigned *n, pl_error_t *err) {

@@ -76,14 +76,14 @@ struct pl_change {
   unsigned gen, prev;
   char tmp[96]; /* the new lock's temporary name, in the project directory */
 };
+/* Is a change recorded (a command was killed between steps 3 and 5, and
+ * no command has finished or undone it yet)?  1 and its generations in
+ * *c, 0 when none, -1 when the record cannot be read. */
+int pl_change_pending(int state_fd, struct pl_change *c);
 /* Write the record (atomically, synced): step 3. */
 int pl_change_record(int state_fd, const struct pl_change *c, pl_error_t *err);
 /* Remove it (synced): step 5. */
 int pl_change_clear(int state_fd, pl_error_t *err);
-
-/* Is a change recorded?  Its generations then (*gen, and *prev, the one
- * current before) are both live.  An unreadable record: as if absent. */
-bool pl_change_pending(int state_fd, unsigned *gen, unsigned *prev);
 
 enum pl_change_outcome { PL_CHANGE_NONE, PL_CHANGE_FINISHED, PL_CHANGE_UNDONE };
 /* With the change lock held: finish a recorded change that was committed

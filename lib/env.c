@@ -342,10 +342,31 @@ static void waiting(pid_t holder, void *ctx) {
     say(e, "pylock: waiting for another pylock to finish changing this environment...");
 }
 
+/* Is the state open at e->state_fd still the one at e->state_path?  gc
+ * removes an orphan's state holding its change lock: a command that opened
+ * it before, then waited for that lock, holds the lock of a removed state. */
+static bool state_still_named(const struct pl_env *e) {
+  struct stat mine, named;
+  return fstat(e->state_fd, &mine) == 0 && lstat(e->state_path, &named) == 0 &&
+         mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
 int pl_env_begin_change(struct pl_env *e, pl_error_t *err) {
   if (e->change_lock >= 0) return 0;
   e->change_lock = pl_gen_lock(e->state_fd, waiting, e, err);
   if (e->change_lock < 0) return -1;
+  if (!state_still_named(e)) {
+    /* Made again, as for a project without state (the project is back). */
+    say(e, "pylock: %s was removed by pylock gc meanwhile: making it again", e->state_path);
+    close(e->change_lock);
+    close(e->state_fd);
+    e->change_lock = e->state_fd = -1;
+    free(e->state_path);
+    e->state_path = NULL;
+    if (create_state(e, false, err) < 0) return -1;
+    e->change_lock = pl_gen_lock(e->state_fd, waiting, e, err);
+    if (e->change_lock < 0) return -1;
+  }
   /* What a killed command left: its change finished or undone, its
    * temporary files and scratch directories removed. */
   enum pl_change_outcome outcome;
@@ -970,7 +991,9 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   }
   say(e, "pylock: fetching %s", w->name);
   cleanup_free char *tmp = NULL;
-  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0600, &tmp, err);
+  /* Mode 0200: code in a sandbox, which sees it read-only, cannot open it
+   * to take its lock first (flock needs no write access). */
+  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0200, &tmp, err);
   if (tfd < 0) return pl_error_wrap(err, "cache %s/wheels", c->path);
   /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
   if (flock(tfd, LOCK_EX | LOCK_NB) < 0) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <linux/openat2.h>
@@ -198,18 +199,48 @@ int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err) {
   return fd;
 }
 
-int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err) {
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return pl_fail(err, errno == ENOENT ? EAGAIN : errno, "open %s", name);
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-    return pl_fail(err, errno == EWOULDBLOCK ? EAGAIN : errno, "lock %s", name);
-  /* Locked, but perhaps after a sweeper removed it: still under its name? */
-  struct stat mine, named;
-  if (fstat(fd, &mine) < 0) return pl_fail(err, errno, "stat %s", name);
-  if (fstatat(dirfd, name, &named, AT_SYMLINK_NOFOLLOW) < 0 || mine.st_nlink == 0 ||
-      mine.st_dev != named.st_dev || mine.st_ino != named.st_ino)
-    return pl_fail(err, EAGAIN, "%s was removed by another pylock", name);
+int pl_dir_make_locked_at(int dirfd, const char *name, mode_t mode, pl_error_t *err) {
+  unsigned long long rnd[2] = {0, 0};
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+    return pl_fail(err, errno ? errno : EIO, "random name for %s", name);
+  char stage[32], tmp[32];
+  snprintf(stage, sizeof stage, "%s%016llx", PL_DIR_STAGE_PREFIX, rnd[0]);
+  snprintf(tmp, sizeof tmp, "%016llx", rnd[1]);
+  if (mkdirat(dirfd, stage, 0300) < 0) return pl_fail(err, errno, "mkdir %s", stage);
+  int e = fchmodat(dirfd, stage, 0300, 0) < 0 ? errno : 0; /* not the umask's */
+  cleanup_close int sfd = openat(dirfd, stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int fd = -1;
+  if (e == 0 && (sfd < 0 || mkdirat(sfd, tmp, mode) < 0)) {
+    e = errno;
+  } else if (e == 0) {
+    fd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    e = fd < 0 ? errno : flock(fd, LOCK_EX | LOCK_NB) < 0 ? errno : 0;
+    if (e == 0 && fchmod(fd, mode) < 0) e = errno; /* not the umask's */
+    if (e == 0 && renameat2(sfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+      e = errno;
+      if (e == EINVAL || e == ENOSYS) { /* no RENAME_NOREPLACE: a full target is refused anyway */
+        struct stat st;
+        e = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST
+            : renameat(sfd, tmp, dirfd, name) < 0               ? errno
+                                                                : 0;
+      }
+    }
+    if (e) unlinkat(sfd, tmp, AT_REMOVEDIR);
+  }
+  unlinkat(dirfd, stage, AT_REMOVEDIR);
+  if (e) return pl_fail(err, e, "make %s", name);
   return steal_fd(&fd);
+}
+
+bool pl_dir_sweep_stage(int dirfd, const char *name, int min_age) {
+  struct stat st;
+  if (strncmp(name, PL_DIR_STAGE_PREFIX, sizeof PL_DIR_STAGE_PREFIX - 1) != 0) return false;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+      time(NULL) - st.st_mtime < min_age)
+    return true;
+  /* 0300: made readable to be emptied (a directory: no link is followed) */
+  if (fchmodat(dirfd, name, 0700, 0) == 0) pl_remove_tree_at(dirfd, name, NULL);
+  return true;
 }
 
 #define REMOVE_DEPTH_MAX 256

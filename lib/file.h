@@ -41,12 +41,23 @@ int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err);
  * at a time with O_NOFOLLOW); "" opens dirfd itself.  Returns the fd. */
 int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err);
 
-/* Open the directory dirfd/name that the caller has just made and lock it
- * (flock LOCK_EX), marking it in use: a sweeper removes only what it can
- * lock, and holds the lock while it removes.  A sweeper may take it between
- * the mkdir and the lock: then -1 with errnum EAGAIN (make another, under
- * a new name).  Returns the locked fd. */
-int pl_dir_lock_new_at(int dirfd, const char *name, pl_error_t *err);
+/* Make the directory dirfd/name (mode `mode`), locked (flock LOCK_EX) from
+ * before it gets that name, marking it in use: a sweeper removes only what
+ * it can lock, and holds the lock while it removes.  Returns the locked fd;
+ * EEXIST when name exists.
+ *
+ * Code in a sandbox sees these directories read-only, but flock() needs no
+ * write access: had the directory its name before its lock, such code could
+ * lock it first (it watches the parent with inotify), and every maker would
+ * fail.  So it is made under a random name in a stage of its own,
+ * dirfd/.stage-RANDOM (mode 0300: nobody can list or watch it), locked
+ * there, renamed into place, and the stage removed. */
+#define PL_DIR_STAGE_PREFIX ".stage-"
+int pl_dir_make_locked_at(int dirfd, const char *name, mode_t mode, pl_error_t *err);
+/* Is dirfd/name a stage of pl_dir_make_locked_at's?  Then it is removed
+ * when at least min_age seconds old (its maker was killed in the
+ * microseconds it is used). */
+bool pl_dir_sweep_stage(int dirfd, const char *name, int min_age);
 
 /* rm -rf dirfd/name without following symlinks, making read-only
  * directories writable first (sealed cache trees, generations). */

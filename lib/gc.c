@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "generations.h"
 #include "interrupt.h"
 #include "manifest.h"
+#include "pause.h"
 #include "project.h"
 
 #define GATE_BYTE 0
@@ -404,18 +404,6 @@ struct gc_run {
 
 #define SAY(g, ...) say((g)->o->progress, (g)->o->progress_ctx, __VA_ARGS__)
 
-/* The project's change lock, without waiting: the fd, or -1 when another
- * pylock holds it (or it cannot be taken). */
-static int try_project_lock(int pfd) {
-  int fd = openat(pfd, PL_CHANGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return -1;
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* Absolute path of generation n of project `id` (what an overlay names). */
 static void layer_path(const struct gc_run *g, const char *id, unsigned n, char *buf, size_t cap) {
   snprintf(buf, cap, "%s/%s/%s/%s/%u", g->s->path, PL_STATE_PROJECTS, id, PL_GENERATIONS_DIR, n);
@@ -451,16 +439,24 @@ static int prune_generations(struct gc_run *g, int pfd, const char *id, pl_error
     pl_error_free(&unsure);
     return 0;
   }
-  /* A change killed before its end (another project's: its next command
-   * finishes or undoes it) keeps both its generations. */
-  unsigned pending = 0, before = 0;
-  pl_change_pending(pfd, &pending, &before);
+  /* A change a killed command left recorded: its new generation may be
+   * the one that goes with pylock.toml already (change.h), current or not;
+   * the next change of the project finishes or undoes it.  Both stay. */
+  struct pl_change pending;
+  int rec = pl_change_pending(pfd, &pending);
+  if (rec < 0) {
+    SAY(g, "pylock: kept every generation of %s/%s: its %s record cannot be read", g->s->path, id,
+        PL_CHANGE_FILE);
+    return 0;
+  }
   if (pl_gen_remove_partials(pfd, err) < 0) return -1;
   cleanup_free unsigned *gens = NULL;
   size_t n = 0;
   if (pl_gen_list(pfd, &gens, &n, err) < 0) return -1;
   for (size_t i = 0; i < n; i++) {
-    if (gens[i] == cur || gens[i] == prev || gens[i] == pending || gens[i] == before) continue;
+    if (gens[i] == cur || gens[i] == prev ||
+        (rec == 1 && (gens[i] == pending.gen || gens[i] == pending.prev)))
+      continue;
     char layer[PATH_MAX];
     layer_path(g, id, gens[i], layer, sizeof layer);
     if (pl_gen_in_use(layer)) {
@@ -502,6 +498,17 @@ static bool is_orphan(int pfd, const char *id, char *why, size_t cap) {
     snprintf(why, cap, "%s holds no %s", recorded, PL_LOCK_FILE);
     return true;
   }
+  /* A directory pylock would refuse (another user's, or one others can
+   * write: a project deleted from /tmp and made again there by someone
+   * else) is not this state's project, whatever it holds. */
+  pl_error_t refused = NULL;
+  cleanup_free char *again = NULL;
+  if (pl_project_find(real, &again, &refused) < 0 && refused->errnum == PL_REFUSED) {
+    snprintf(why, cap, "%s is no longer a project pylock would use (%s)", recorded, refused->msg);
+    pl_error_free(&refused);
+    return true;
+  }
+  pl_error_free(&refused);
   return false;
 }
 
@@ -550,6 +557,7 @@ static int remove_project(struct gc_run *g, const char *id, pl_error_t *err) {
   uint64_t rnd = 0;
   if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (uint64_t)getpid();
   snprintf(aside, sizeof aside, ".gc-%s-%016llx", id, (unsigned long long)rnd);
+  pl_pause("orphan");
   if (renameat(g->projects_fd, id, g->projects_fd, aside) < 0)
     return pl_fail(err, errno, "move %s/%s/%s aside", g->s->path, PL_STATE_PROJECTS, id);
   if (remove_counted(g->projects_fd, aside, &g->res->bytes, err) < 0) return -1;
@@ -606,7 +614,7 @@ static int gc_project(struct gc_run *g, const char *id, pl_error_t *err) {
     return 0;
   }
   bool own = strcmp(id, g->own_id) == 0;
-  cleanup_close int lock = own ? -1 : try_project_lock(pfd);
+  cleanup_close int lock = own ? -1 : pl_gen_lock_try(pfd);
   if (!own && lock < 0) {
     g->res->busy++;
     return 0;
@@ -716,6 +724,10 @@ static int sweep_trees(struct gc_run *g, int trees_fd, pl_error_t *err) {
   int rc = list_names(trees_fd, &names, &n, err);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     bool leftover = names[i][0] == '.';
+    if (pl_dir_sweep_stage(trees_fd, names[i], 0)) { /* a killed builder's (file.h) */
+      g->res->leftovers++;
+      continue;
+    }
     if (!leftover &&
         (!is_tree_key(names[i]) || g->live.keep_all || pl_gc_live_has_tree(&g->live, names[i])))
       continue;
@@ -800,22 +812,19 @@ static int lock_own_project(struct gc_run *g, pl_error_t *err) {
     pl_error_free(err);
     return -2;
   }
-  int fd = pl_gen_lock(pfd, waiting_for_project, (void *)g->o, err);
+  cleanup_close int fd = pl_gen_lock(pfd, waiting_for_project, (void *)g->o, err);
   if (fd < 0) return -1;
   pl_project_id(g->o->project, g->own_id);
-  /* A change of this project killed before its end: finished or undone
-   * first, as every command that takes the change lock does. */
+  /* A change a killed command left: finished or undone first, as every
+   * command that takes the lock does (change.h). */
   cleanup_close int root_fd = open(g->o->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   enum pl_change_outcome outcome;
   unsigned gen = 0;
-  if (root_fd < 0 || pl_change_recover(root_fd, pfd, &outcome, &gen, err) < 0) {
-    if (root_fd < 0) pl_fail(err, errno, "open %s", g->o->project);
-    close(fd);
-    return -1;
-  }
+  if (root_fd < 0) return pl_fail(err, errno, "open %s", g->o->project);
+  if (pl_change_recover(root_fd, pfd, &outcome, &gen, err) < 0) return -1;
   char said[256];
   if (pl_change_describe(outcome, gen, said, sizeof said)) SAY(g, "%s", said);
-  return fd;
+  return steal_fd(&fd);
 }
 
 int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc_result *res,

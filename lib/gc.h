@@ -2,9 +2,11 @@
  * cache lock that keeps it from removing what a change needs.
  *
  * What is live.  gc keeps every complete generation of every project that
- * it does not remove itself: the current and previous ones, any that a
- * running environment has mounted, and all of a project whose change lock is
- * held (it cannot look at that one now).  Each generation's N.manifest
+ * it does not remove itself: the current and previous ones, the two a change
+ * record names (a command killed between its commit and its switch: the new
+ * one may go with pylock.toml already; change.h), any that a running
+ * environment has mounted, and all of a project whose change lock is held
+ * (it cannot look at that one now).  Each generation's N.manifest
  * (manifest.h) names the cache trees it was built from; those trees, and the
  * wheels they were built from (a tree's key starts with its wheel's
  * sha256), are live; every other tree and wheel in the cache is removed.
@@ -45,7 +47,9 @@
  * Orphans.  A project's state (STATE/projects/<id>/) is an orphan when its
  * `path` names a directory that no longer exists, no longer holds
  * pylock.toml, or is now reached through another canonical path (so another
- * state).  gc marks it (the file `orphaned`, holding the time it first saw
+ * state), or is one pylock would refuse (project.h: another user's, or
+ * writable by others, as a deleted project made again in /tmp by someone
+ * else is).  gc marks it (the file `orphaned`, holding the time it first saw
  * it so) and removes it, generations and all, once it has been an orphan for
  * the grace period, unless its change lock is held or a generation of it is
  * mounted.  A project found again loses its mark.

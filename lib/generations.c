@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +19,65 @@
 #include "file.h"
 #include "project.h"
 
+/* The change lock can stall every change of a project, so no code pylock
+ * runs may take it.  Sandboxes see the state root read-only, and flock()
+ * needs no write access: a lock file anyone could open would be theirs to
+ * hold forever (an older pylock's `lock`, mode 0644, was).  This one is mode
+ * 0200, opened write-only: in a sandbox it can be opened neither for
+ * writing (read-only mount) nor for reading (its mode).  A new name, so
+ * that no descriptor a sandbox opened on the old file before the change
+ * reaches it. */
+static int open_change_lock(int state_fd, pl_error_t *err) {
+  int fd = openat(state_fd, PL_CHANGE_LOCK, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0200);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return pl_fail(err, e, "open the change lock %s", PL_CHANGE_LOCK);
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != getuid() ||
+      ((st.st_mode & 07777) != 0200 && fchmod(fd, 0200) < 0)) {
+    close(fd);
+    return pl_fail(err, PL_REFUSED,
+                   "the change lock %s is not a file of yours that pylock can lock",
+                   PL_CHANGE_LOCK);
+  }
+  return fd;
+}
+
+/* The pid holding a flock() on the file open at fd, from /proc/locks; 0
+ * when it cannot tell. */
+static pid_t flock_holder(int fd) {
+  struct stat st;
+  cleanup_free char *text = NULL;
+  if (fstat(fd, &st) < 0 ||
+      pl_read_file_at(AT_FDCWD, "/proc/locks", (size_t)4 << 20, &text, NULL, NULL) < 0)
+    return 0;
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    char kind[16];
+    long pid = 0;
+    unsigned long long ino = 0;
+    /* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; a waiter's has "->" */
+    if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%llu", kind, &pid, &ino) == 3 &&
+        strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino && pid > 0)
+      return (pid_t)pid;
+  }
+  return 0;
+}
+
 int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ctx,
                 pl_error_t *err) {
-  int fd = openat(state_fd, PL_CHANGE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return pl_fail(err, errno, "open the change lock %s", PL_CHANGE_LOCK);
+  int fd = open_change_lock(state_fd, err);
+  if (fd < 0) return -1;
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno != EWOULDBLOCK) {
       int e = errno;
       close(fd);
       return pl_fail(err, e, "lock %s", PL_CHANGE_LOCK);
     }
-    char buf[32] = "";
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    if (waiting) waiting(n > 0 ? (pid_t)strtol(buf, NULL, 10) : 0, ctx);
+    if (waiting) waiting(flock_holder(fd), ctx);
     while (flock(fd, LOCK_EX) < 0) {
       if (errno == EINTR && !pl_interrupted()) continue; /* Ctrl-C: stop waiting */
       int e = errno;
@@ -38,12 +85,19 @@ int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ct
       return pl_fail(err, e, "lock %s", PL_CHANGE_LOCK);
     }
   }
-  /* Who holds it, for the next one's waiting message; advisory only. */
-  char pid[32];
-  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-  if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0) {
-    /* the message is a courtesy; the lock is what matters */
+  unlinkat(state_fd, PL_CHANGE_LOCK_OLD, 0); /* an older pylock's, which a sandbox could hold */
+  return fd;
+}
+
+int pl_gen_lock_try(int state_fd) {
+  pl_error_t ignored = NULL;
+  int fd = open_change_lock(state_fd, &ignored);
+  pl_error_free(&ignored);
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    close(fd);
+    return -1;
   }
+  if (fd >= 0) unlinkat(state_fd, PL_CHANGE_LOCK_OLD, 0);
   return fd;
 }
 
@@ -170,12 +224,30 @@ int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err) {
   return 0;
 }
 
+/* path as overlayfs shows an option's value in mountinfo (seq_show_option):
+ * ',', ' ', tab, newline and '\\' as \ooo.  false if it does not fit. */
+static bool mountinfo_escape(const char *path, char *out, size_t cap) {
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+    if (n + 5 > cap) return false;
+    if (strchr(", \t\n\\", *p))
+      n += (size_t)snprintf(out + n, cap - n, "\\%03o", *p);
+    else
+      out[n++] = (char)*p;
+  }
+  out[n] = '\0';
+  return true;
+}
+
 bool pl_gen_in_use(const char *layer) {
   cleanup_dir DIR *proc = opendir("/proc");
-  if (proc == NULL) return true; /* cannot tell: assume it is */
-  char needle[4200], legacy[4200];
-  snprintf(needle, sizeof needle, "lowerdir+=%s,", layer);
-  snprintf(legacy, sizeof legacy, "lowerdir=%s:", layer);
+  char shown[PATH_MAX * 4 + 1], needle[PATH_MAX * 4 + 16], legacy[PATH_MAX * 4 + 16];
+  /* A layer whose name is not found as the kernel shows it would be taken
+   * for one nobody uses, and removed under a running environment. */
+  if (proc == NULL || !mountinfo_escape(layer, shown, sizeof shown))
+    return true; /* cannot tell: assume it is */
+  snprintf(needle, sizeof needle, "lowerdir+=%s,", shown);
+  snprintf(legacy, sizeof legacy, "lowerdir=%s:", shown);
   struct dirent *e;
   while ((e = readdir(proc)) != NULL) {
     if (!isdigit((unsigned char)e->d_name[0])) continue;

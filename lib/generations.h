@@ -7,7 +7,7 @@
  * generation it replaced, for rollback.  A crash at any moment leaves the old
  * generation current (and perhaps a .N.tmp that the next change removes) or
  * the new one, never a mix.  Changes are serialized by an exclusive lock on
- * `lock`; runs never take it, so a run during a change keeps the
+ * `change.lock`; runs never take it, so a run during a change keeps the
  * generation it started with.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_GENERATIONS_H
@@ -20,12 +20,16 @@
 #include "error.h"
 
 #define PL_PREVIOUS_LINK "previous"
-#define PL_CHANGE_LOCK "lock"
+#define PL_CHANGE_LOCK "change.lock" /* mode 0200: see pl_gen_lock */
+#define PL_CHANGE_LOCK_OLD "lock"    /* an older pylock's, removed */
 
 /* Take the project's change lock.  If another pylock holds it, call
  * waiting(holder_pid, ctx) once, then wait.  Returns the lock fd (close it to
- * release) or -1. */
+ * release) or -1.  Code in a sandbox can neither take nor hold it. */
 int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ctx, pl_error_t *err);
+/* The same without waiting: the fd, or -1 when another pylock holds it (or
+ * it cannot be taken). */
+int pl_gen_lock_try(int state_fd);
 
 /* Generation numbers present (complete ones only), ascending. */
 int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err);

@@ -6,8 +6,9 @@
  * happens to land.  Steps: fetched, compiled (the new trees byte-compiled,
  * not yet sealed), unpacked, linked, built, switch (sync),
  * staged, recorded, committed, switched (install, remove), resolved (lock),
- * rollback; tree-made (a cache tree's directory made, not yet locked) and
- * scratch-made (the same for a scratch directory).  Stopping oneself gives
+ * rollback; tree-made (a cache batch's directory made),
+ * scratch-made (a scratch directory made) and orphan (gc about to
+ * remove an orphan project's state, holding its change lock).  Stopping oneself gives
  * nothing away: anyone who can set the variable can send SIGSTOP.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_PAUSE_H

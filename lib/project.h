@@ -14,7 +14,7 @@
  *                                           mirrors the interpreter prefix, used as the
  *                                           overlay's top layer (generations.h)
  *   STATE/projects/<id>/current, previous   symlinks -> generations/N
- *   STATE/projects/<id>/lock                the change lock
+ *   STATE/projects/<id>/change.lock         the change lock (generations.h)
  *   STATE/projects/<id>/run/keepalive       the keep-alive record (keepalive.h)
  *
  * <id> is the project directory's name (made safe, at most 32 bytes), '-' and

@@ -172,24 +172,14 @@ int pl_state_scratch(const struct pl_state *s, const char *what, char **path, in
   cleanup_close int dfd = pl_state_subdir(s, PL_STATE_SCRATCH, true, err);
   if (dfd < 0) return -1;
   char name[96];
-  int fd = -1;
   /* Held while the directory is in use: a sweeper that can take it knows
-   * its maker is gone.  One may take it between mkdir and lock: then made
-   * again under another name. */
-  for (int attempt = 0; fd < 0; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    snprintf(name, sizeof name, "%.32s-%d-%016llx", what, (int)getpid(), rnd);
-    if (mkdirat(dfd, name, 0700) < 0)
-      return pl_fail(err, errno, "create %s/%s/%s", s->path, PL_STATE_SCRATCH, name);
-    pl_pause("scratch-made");
-    fd = pl_dir_lock_new_at(dfd, name, err);
-    if (fd < 0 && ((*err)->errnum != EAGAIN || attempt == 7)) {
-      pl_remove_tree_at(dfd, name, NULL);
-      return pl_error_wrap(err, "%s/%s", s->path, PL_STATE_SCRATCH);
-    }
-    if (fd < 0) pl_error_free(err);
-  }
+   * its maker is gone (pl_dir_make_locked_at: locked before it is seen). */
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  snprintf(name, sizeof name, "%.32s-%d-%016llx", what, (int)getpid(), rnd);
+  int fd = pl_dir_make_locked_at(dfd, name, 0700, err);
+  if (fd < 0) return pl_error_wrap(err, "%s/%s", s->path, PL_STATE_SCRATCH);
+  pl_pause("scratch-made");
   if (asprintf(path, "%s/%s/%s", s->path, PL_STATE_SCRATCH, name) < 0) {
     close(fd);
     pl_remove_tree_at(dfd, name, NULL);
@@ -211,7 +201,10 @@ void pl_state_sweep_scratch(const struct pl_state *s) {
   }
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
+    if (e->d_name[0] == '.') {
+      pl_dir_sweep_stage(dirfd(d), e->d_name, 60); /* a killed maker's (file.h) */
+      continue;
+    }
     cleanup_close int fd =
         openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     /* Not a directory (nothing of ours), or its maker still holds it. */

@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "file.h"
+#include "change.h"
 #include "gc.h"
 #include "generations.h"
 #include "project.h"
@@ -365,23 +366,39 @@ static void test_gc_leaves_a_project_being_changed_as_it_is(void **state) {
   assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
 }
 
-/* Another project's change killed after its generation was built: gc
- * keeps that generation (its next command finishes or undoes the change). */
-static void test_gc_keeps_the_generation_of_an_interrupted_change(void **state) {
+/* An install killed after its commit and before its switch: generation 4
+ * goes with pylock.toml but is neither current nor previous.  gc keeps it
+ * (and the trees it names) for the next change to finish; a record it
+ * cannot read keeps every generation. */
+static void test_gc_keeps_the_generations_of_a_change_a_killed_command_left(void **state) {
   struct fx *f = *state;
   static const char *const g1[] = {KEY_A, NULL}, *const g2[] = {KEY_B, NULL},
                            *const g3[] = {KEY_C, NULL}, *const g4[] = {KEY_D, NULL};
   static const char *const *const p1[] = {g1, g2, g3, g4};
   char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
   project(f, "p1", p1, 4, id);
-  snprintf(rel, sizeof rel, "projects/%s/change", id);
-  put(f, rel, "generation=2\nprevious=4\nlock=.pylock.toml.tmp0123456789abcdef\n");
+  cleanup_close int pfd = open_project(f, id);
+  assert_int_equal(pl_gen_switch(pfd, 2, &f->err), 0); /* current 2, previous 4 */
+  assert_int_equal(pl_gen_switch(pfd, 1, &f->err), 0); /* current 1, previous 2 */
+  cache_tree(f, KEY_C);
+  cache_tree(f, KEY_D);
+  struct pl_change c = {.gen = 4, .prev = 1};
+  snprintf(c.tmp, sizeof c.tmp, ".pylock.toml.tmp0123456789abcdef");
+  assert_int_equal(pl_change_record(pfd, &c, &f->err), 0);
   struct pl_gc_result r;
   assert_int_equal(run_gc(f, 30, 0, &r), 0);
   assert_int_equal(r.generations, 1);
-  snprintf(rel, sizeof rel, "projects/%s/generations/1", id);
+  snprintf(rel, sizeof rel, "projects/%s/generations/4/lib/mod.py", id);
+  assert_true(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/3", id);
   assert_false(exists(f, rel));
-  snprintf(rel, sizeof rel, "projects/%s/generations/2", id);
+  assert_true(exists(f, "cache/trees/" KEY_D "/lib/mod.py"));
+  assert_false(exists(f, "cache/trees/" KEY_C));
+  snprintf(rel, sizeof rel, "projects/%s/%s", id, PL_CHANGE_FILE);
+  put(f, rel, "not a record\n");
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 0);
+  snprintf(rel, sizeof rel, "projects/%s/generations/4/lib/mod.py", id);
   assert_true(exists(f, rel));
 }
 
@@ -673,7 +690,7 @@ int main(void) {
       T(test_gc_removes_what_no_kept_generation_uses_and_nothing_else),
       T(test_gc_keeps_the_whole_cache_for_a_generation_without_manifest),
       T(test_gc_leaves_a_project_being_changed_as_it_is),
-      T(test_gc_keeps_the_generation_of_an_interrupted_change),
+      T(test_gc_keeps_the_generations_of_a_change_a_killed_command_left),
       T(test_gc_removes_an_orphan_only_after_its_grace_period),
       T(test_gc_orphans_after_zero_removes_at_once_and_each_kind_is_found),
       T(test_gc_orphan_that_came_back_loses_its_mark),

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -154,16 +156,17 @@ static void test_gen_lock_serializes_and_names_the_holder(void **state) {
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static void test_gen_in_use_sees_a_live_overlay_of_the_layer(void **state) {
-  struct fixture *f = *state;
+/* Is base/generations/1 seen in use exactly while an overlay names it? */
+static void check_in_use(const char *base) {
   char layer[PATH_MAX], lower[PATH_MAX];
-  snprintf(layer, sizeof layer, "%s/generations/1", f->dir);
-  snprintf(lower, sizeof lower, "%s/generations/2", f->dir);
+  snprintf(layer, sizeof layer, "%s/generations/1", base);
+  snprintf(lower, sizeof lower, "%s/generations/2", base);
   assert_false(pl_gen_in_use(layer));
   int p[2];
   assert_int_equal(pipe(p), 0);
   pid_t child = fork();
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion leaves no child behind */
     pl_error_t e = NULL;
     char ok = pl_sandbox_unshare(0, getuid(), getgid(), &e) == 0 &&
               pl_sandbox_mount_overlay(layer, lower, &e) == 0;
@@ -173,6 +176,8 @@ static void test_gen_in_use_sees_a_live_overlay_of_the_layer(void **state) {
   }
   char ok = 0;
   assert_int_equal(read(p[0], &ok, 1), 1);
+  close(p[0]);
+  close(p[1]);
   if (!ok) {
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
@@ -182,6 +187,55 @@ static void test_gen_in_use_sees_a_live_overlay_of_the_layer(void **state) {
   kill(child, SIGKILL);
   waitpid(child, NULL, 0);
   assert_false(pl_gen_in_use(layer));
+}
+
+static void test_gen_in_use_sees_a_live_overlay_of_the_layer(void **state) {
+  struct fixture *f = *state;
+  check_in_use(f->dir);
+}
+
+/* mountinfo shows ',', ' ', tab, newline and '\\' escaped: a state root
+ * with them in its path still has its running generations found. */
+static void test_gen_in_use_sees_a_layer_whose_path_the_kernel_escapes(void **state) {
+  struct fixture *f = *state;
+  char base[PATH_MAX];
+  pl_error_t err = NULL;
+  snprintf(base, sizeof base, "%s/st a,te\\x\ty", f->dir);
+  assert_int_equal(pl_mkdir_p(base, 0755, &err), 0);
+  cleanup_close int fd = open(base, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(pl_mkdir_p_at(fd, "generations/1/lib", 0755, &err), 0);
+  assert_int_equal(pl_mkdir_p_at(fd, "generations/2", 0755, &err), 0);
+  check_in_use(base);
+}
+
+/* Code in a sandbox sees the state root read-only, and flock() needs no
+ * write access: the lock is a file it cannot open at all, and a lock held
+ * on an older pylock's `lock` stalls nothing. */
+static void test_gen_lock_is_write_only_and_ignores_the_old_lock_file(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  int old = openat(f->state_fd, PL_CHANGE_LOCK_OLD, O_RDONLY | O_CREAT, 0644);
+  assert_true(old >= 0);
+  assert_int_equal(flock(old, LOCK_EX | LOCK_NB), 0);
+  pid_t seen = -1;
+  int fd = pl_gen_lock(f->state_fd, note_waiting, &seen, &err);
+  assert_true(fd >= 0);
+  assert_int_equal(seen, -1); /* never waited */
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0200);
+  assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_WRONLY);
+  assert_int_equal(faccessat(f->state_fd, PL_CHANGE_LOCK_OLD, F_OK, 0), -1);
+  assert_int_equal(pl_gen_lock_try(f->state_fd), -1); /* held: another description fails */
+  close(fd);
+  close(old);
+  /* A mode someone loosened is put back. */
+  assert_int_equal(fchmodat(f->state_fd, PL_CHANGE_LOCK, 0644, 0), 0);
+  fd = pl_gen_lock_try(f->state_fd);
+  assert_true(fd >= 0);
+  assert_int_equal(fstat(fd, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0200);
+  close(fd);
 }
 
 int main(void) {
@@ -198,6 +252,10 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gen_in_use_sees_a_live_overlay_of_the_layer, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_gen_in_use_sees_a_layer_whose_path_the_kernel_escapes,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_lock_is_write_only_and_ignores_the_old_lock_file,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

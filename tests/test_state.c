@@ -1,6 +1,7 @@
 /* Unit tests: lib/state.c and the project state of lib/project.c — where
  * pylock keeps what it trusts, and who must own it.
  * SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -186,28 +187,47 @@ static void test_project_state_names_the_old_layout(void **state) {
   pl_state_close(&s);
 }
 
-/* A directory just made is locked as its maker's, unless a sweeper took it
- * between the mkdir and the lock: then EAGAIN, never a removed directory. */
-static void test_a_new_directory_is_locked_unless_a_sweeper_took_it(void **state) {
+/* A directory made for use is locked before it has its name: nobody can
+ * lock it first (code in a sandbox watching the parent), and its stage can
+ * be neither listed nor watched. */
+static void test_a_new_directory_is_locked_before_it_is_seen(void **state) {
   struct fx *f = *state;
   cleanup_close int dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
-  assert_int_equal(mkdirat(dfd, "a", 0700), 0);
-  cleanup_close int a = pl_dir_lock_new_at(dfd, "a", &f->err);
+  cleanup_close int a = pl_dir_make_locked_at(dfd, "a", 0700, &f->err);
   assert_true(a >= 0);
+  struct stat st;
+  assert_int_equal(fstatat(dfd, "a", &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0700);
   /* Held: another locker (a sweeper) cannot take it. */
   cleanup_close int other = openat(dfd, "a", O_RDONLY | O_DIRECTORY);
   assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
-  /* A sweeper holds it: EAGAIN. */
-  assert_int_equal(mkdirat(dfd, "b", 0700), 0);
-  cleanup_close int sweeper = openat(dfd, "b", O_RDONLY | O_DIRECTORY);
-  assert_int_equal(flock(sweeper, LOCK_EX | LOCK_NB), 0);
-  assert_int_equal(pl_dir_lock_new_at(dfd, "b", &f->err), -1);
-  assert_int_equal(f->err->errnum, EAGAIN);
+  /* Its stage is gone once it is named; a killed maker's is swept when old. */
+  DIR *d = opendir(f->dir);
+  assert_non_null(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += strncmp(e->d_name, PL_DIR_STAGE_PREFIX, strlen(PL_DIR_STAGE_PREFIX)) == 0;
+  closedir(d);
+  assert_int_equal(n, 0);
+  assert_int_equal(mkdirat(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef", 0300), 0);
+  assert_int_equal(mkdirat(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef/x", 0700), 0);
+  assert_true(pl_dir_sweep_stage(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef", 60));
+  assert_int_equal(fstatat(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef", &st, 0), 0); /* young */
+  assert_true(pl_dir_sweep_stage(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef", 0));
+  assert_int_equal(fstatat(dfd, PL_DIR_STAGE_PREFIX "0123456789abcdef", &st, 0), -1);
+  assert_false(pl_dir_sweep_stage(dfd, "a", 0));
+  assert_int_equal(fstatat(dfd, "a", &st, 0), 0);
+  /* A name that exists is never replaced, and no stage is left. */
+  assert_int_equal(pl_dir_make_locked_at(dfd, "a", 0700, &f->err), -1);
+  assert_int_equal(f->err->errnum, EEXIST);
   pl_error_free(&f->err);
-  /* Removed, or removed and made again by someone else: EAGAIN. */
-  assert_int_equal(pl_dir_lock_new_at(dfd, "gone", &f->err), -1);
-  assert_int_equal(f->err->errnum, EAGAIN);
-  pl_error_free(&f->err);
+  d = opendir(f->dir);
+  n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  assert_int_equal(n, 1);
 }
 
 /* The sweep removes a scratch directory whose maker is gone, never one its
@@ -241,7 +261,7 @@ int main(void) {
       T(test_project_id_is_readable_and_per_path),
       T(test_project_state_is_created_with_its_path_and_checked),
       T(test_project_state_names_the_old_layout),
-      T(test_a_new_directory_is_locked_unless_a_sweeper_took_it),
+      T(test_a_new_directory_is_locked_before_it_is_seen),
       T(test_sweep_takes_only_scratch_whose_maker_is_gone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
