@@ -38,6 +38,9 @@ struct pl_env {
   const char *trusted; /* --trusted NAME: the root to anchor to */
   const char *python;  /* --python PATH: the interpreter the runner chose */
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */
+  char **preferences;  /* locked versions pl_env_resolve keeps ("name==version"), or NULL */
+  size_t npreferences;
+  bool dropped_preferences; /* after pl_env_resolve: no resolution kept them all */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
 };
