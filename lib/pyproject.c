@@ -466,18 +466,19 @@ static void element_indent(const char *s, const struct array_span *a, size_t k, 
 }
 
 static char *remove_element(char *t, size_t *len, const struct array_span *a, size_t k) {
-  size_t ls = line_start(t, a->start[k]);
-  size_t after = a->comma[k] ? a->comma[k] + 1 : a->end[k];
+  size_t start = a->start[k], end = a->end[k];
+  size_t ls = line_start(t, start);
+  size_t after = a->comma[k] ? a->comma[k] + 1 : end;
   while (after < *len && (t[after] == ' ' || t[after] == '\t'))
     after++;
-  bool own_line = ls > a->open && blank_between(t, ls, a->start[k]);
+  bool own_line = ls > a->open && blank_between(t, ls, start);
   if (own_line && after < *len && t[after] == '#') after = line_end(t, *len, after) - 1;
   if (own_line && after < *len && t[after] == '\n' && after < a->close)
     return splice(t, len, ls, after + 1 - ls, "");
-  if (a->comma[k]) return splice(t, len, a->start[k], after - a->start[k], "");
+  if (a->comma[k]) return splice(t, len, start, after - start, "");
   if (k > 0 && a->comma[k - 1]) /* the last one: the comma before it goes with it */
-    return splice(t, len, a->comma[k - 1], a->end[k] - a->comma[k - 1], "");
-  return splice(t, len, a->start[k], a->end[k] - a->start[k], "");
+    return splice(t, len, a->comma[k - 1], end - a->comma[k - 1], "");
+  return splice(t, len, start, end - start, "");
 }
 
 static char *append_element(char *t, size_t *len, const struct array_span *a, const char *q) {
