@@ -78,12 +78,13 @@ static int add_array(struct pl_pyproject *p, const struct pl_toml *a, const char
 
 /* The group of that name in [dependency-groups] (names compare PEP 503-normalized). */
 static const struct pl_toml *find_group(const struct pl_toml *groups, const char *name, size_t len,
-                                        char *key, size_t cap) {
+                                        char *key, size_t cap, size_t *idx) {
   for (size_t i = 0; i < pl_toml_count(groups); i++) {
     size_t kl;
     const char *k = pl_toml_key_at(groups, i, &kl);
     if (pl_distname_equal(k, kl, name, len)) {
       snprintf(key, cap, "%.*s", (int)kl, k);
+      *idx = i;
       return pl_toml_at(groups, i);
     }
   }
@@ -91,15 +92,20 @@ static const struct pl_toml *find_group(const struct pl_toml *groups, const char
 }
 
 /* PEP 735: a group's requirements, include-group expanded; `stack` holds the
- * groups being expanded, so that a cycle is refused rather than followed. */
+ * groups being expanded, so that a cycle is refused rather than followed,
+ * and `done` those expanded already: each is expanded once, however often
+ * it is included (a chain of groups each including the next twice must
+ * not cost 2^N). */
 static int add_group(struct pl_pyproject *p, const struct pl_toml *groups, const char *name,
-                     const char **stack, size_t depth, pl_error_t *err) {
+                     const char **stack, size_t depth, bool *done, pl_error_t *err) {
   char key[PL_DISTNAME_MAX + 1], origin[PL_DISTNAME_MAX + 32];
-  const struct pl_toml *g = find_group(groups, name, strlen(name), key, sizeof key);
+  size_t idx = 0;
+  const struct pl_toml *g = find_group(groups, name, strlen(name), key, sizeof key, &idx);
   if (g == NULL) return pl_fail(err, 0, "[dependency-groups]: no group '%s' to include", name);
   for (size_t i = 0; i < depth; i++)
     if (pl_distname_equal(stack[i], strlen(stack[i]), key, strlen(key)))
       return pl_fail(err, 0, "[dependency-groups]: '%s' includes itself", key);
+  if (done[idx]) return 0;
   if (depth >= PL_PYPROJECT_MAX_GROUPS)
     return pl_fail(err, E2BIG, "[dependency-groups]: include-group nested too deep");
   stack[depth] = key;
@@ -117,8 +123,9 @@ static int add_group(struct pl_pyproject *p, const struct pl_toml *groups, const
       return pl_fail(err, 0, "%s[%zu]: a table must be {include-group = \"NAME\"}", origin, i);
     cleanup_free char *z = strndup(inc, len);
     if (z == NULL) return pl_fail(err, ENOMEM, "pyproject.toml");
-    if (add_group(p, groups, z, stack, depth + 1, err) < 0) return -1;
+    if (add_group(p, groups, z, stack, depth + 1, done, err) < 0) return -1;
   }
+  done[idx] = true;
   return 0;
 }
 
@@ -191,6 +198,7 @@ static int parse_doc(const struct pl_toml *doc, struct pl_pyproject *out, pl_err
     if (pl_toml_count(groups) > PL_PYPROJECT_MAX_GROUPS)
       return pl_fail(err, E2BIG, "more than %d dependency groups", PL_PYPROJECT_MAX_GROUPS);
     const char *stack[PL_PYPROJECT_MAX_GROUPS + 1];
+    bool done[PL_PYPROJECT_MAX_GROUPS] = {false};
     for (size_t i = 0; i < pl_toml_count(groups); i++) {
       size_t kl;
       const char *k = pl_toml_key_at(groups, i, &kl);
@@ -198,7 +206,7 @@ static int parse_doc(const struct pl_toml *doc, struct pl_pyproject *out, pl_err
       if (z == NULL) return pl_fail(err, ENOMEM, "pyproject.toml");
       if (!pl_distname_valid(z, kl))
         return pl_fail(err, 0, "[dependency-groups]: '%.64s' is not a valid group name", z);
-      if (add_group(out, groups, z, stack, 0, err) < 0) return -1;
+      if (add_group(out, groups, z, stack, 0, done, err) < 0) return -1;
     }
   }
   out->declares = project != NULL || groups != NULL;

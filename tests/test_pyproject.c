@@ -86,6 +86,27 @@ static void test_pyproject_refuses_direct_references_cycles_and_dynamic(void **s
   expect_refused("[project]\nname = \"a\"\ndynamic = [\"dependencies\"]\n", "build backend");
 }
 
+static void test_pyproject_include_group_chains_expand_each_group_once(void **state) {
+  (void)state;
+  /* 200 groups, each including the next twice: 2^200 paths, 200 groups. */
+  size_t cap = 200 * 80 + 64, w = 0;
+  char *t = malloc(cap);
+  assert_non_null(t);
+  w += (size_t)snprintf(t + w, cap - w, "[dependency-groups]\n");
+  for (int i = 0; i < 199; i++)
+    w += (size_t)snprintf(t + w, cap - w,
+                          "g%d = [{include-group = \"g%d\"}, {include-group = \"g%d\"}]\n", i,
+                          i + 1, i + 1);
+  w += (size_t)snprintf(t + w, cap - w, "g199 = [\"six\"]\n");
+  struct pl_pyproject p;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_pyproject_parse(t, w, &p, &err), 0);
+  assert_int_equal(p.nrequested, 1);
+  assert_string_equal(p.requested[0], "six");
+  pl_pyproject_free(&p);
+  free(t);
+}
+
 static void test_pyproject_without_project_or_groups_declares_nothing(void **state) {
   (void)state;
   struct pl_pyproject p;
@@ -195,6 +216,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pyproject_requested_set_is_dependencies_extras_and_groups),
       cmocka_unit_test(test_pyproject_refuses_direct_references_cycles_and_dynamic),
+      cmocka_unit_test(test_pyproject_include_group_chains_expand_each_group_once),
       cmocka_unit_test(test_pyproject_without_project_or_groups_declares_nothing),
       cmocka_unit_test(test_pyproject_add_appends_in_the_arrays_layout_keeping_comments),
       cmocka_unit_test(test_pyproject_add_replaces_the_same_name_in_place),
