@@ -157,7 +157,8 @@ int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_tar
 int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
   char quoted[1024] = "";
   size_t used = 0;
-  const char *hint = "the quoted lines are pip's; check [tool.pylock] requested in pylock.toml";
+  const char *hint = "the quoted lines are pip's; check the requested set (pyproject.toml, or "
+                     "[tool.pylock] requested in pylock.toml)";
   for (const char *line = output; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t l = end ? (size_t)(end - line) : strlen(line);
