@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "pyproject.h"
+#include "reqfile.h"
 
 static const char PROJ[] = "# The app.\n"
                            "[project]\n"
@@ -212,6 +213,53 @@ static void test_requires_python_is_checked_as_a_specifier_set(void **state) {
   pl_error_free(&err);
 }
 
+#define H1 "c66895ae851ba58bcb7ec59c9afb5c02f799917f2bfdff4bfed28d28b032a13a"
+#define H2 "2684ACD1DA3EA630CC4BBFCEB6AF86AA6937749369FDAED518050C30FC56E2E9"
+
+static void test_reqfile_reads_requirements_hashes_continuations_and_comments(void **state) {
+  (void)state;
+  const char *t = "# pinned\n"
+                  "idna==3.3 \\\n"
+                  "    --hash=sha256:" H1 " \\\n"
+                  "    --hash sha256:" H2 "\n"
+                  "\n"
+                  "requests[socks] >= 2 ; python_version >= \"3.8\"  # http\n";
+  struct pl_reqfile rf;
+  pl_error_t err = NULL;
+  int r = pl_reqfile_parse(t, strlen(t), "req.txt", &rf, &err);
+  if (r < 0) fail_msg("%s", err->msg);
+  assert_int_equal(rf.n, 2);
+  assert_true(rf.hashes);
+  assert_string_equal(rf.entries[0].requirement, "idna==3.3");
+  assert_string_equal(rf.entries[0].name, "idna");
+  assert_int_equal(rf.entries[0].nsha256, 2);
+  assert_string_equal(rf.entries[0].sha256[1],
+                      "2684acd1da3ea630cc4bbfceb6af86aa6937749369fdaed518050c30fc56e2e9");
+  assert_string_equal(rf.entries[1].requirement,
+                      "requests[socks] >= 2 ; python_version >= \"3.8\"");
+  pl_reqfile_free(&rf);
+}
+
+static void expect_reqfile_refused(const char *t, const char *needle) {
+  struct pl_reqfile rf;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_reqfile_parse(t, strlen(t), "req.txt", &rf, &err), -1);
+  if (strstr(err->msg, needle) == NULL) fail_msg("'%s' lacks '%s'", err->msg, needle);
+  pl_error_free(&err);
+}
+
+static void test_reqfile_refuses_pip_options_direct_references_and_other_hashes(void **state) {
+  (void)state;
+  expect_reqfile_refused("idna\n-e .\n", "line 2: pip option '-e'");
+  expect_reqfile_refused("--index-url http://evil.invalid/simple\n", "'--index-url'");
+  expect_reqfile_refused("idna --extra-index-url http://evil.invalid\n", "'--extra-index-url'");
+  expect_reqfile_refused("-r other.txt\n", "'-r'");
+  expect_reqfile_refused("six @ https://evil.invalid/six.whl\n", "direct reference");
+  expect_reqfile_refused("./local/pkg\n", "line 1");
+  expect_reqfile_refused("idna --hash=md5:0123\n", "not sha256");
+  expect_reqfile_refused("idna --hash=sha256:abc\n", "64 hex digits");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pyproject_requested_set_is_dependencies_extras_and_groups),
@@ -225,6 +273,8 @@ int main(void) {
       cmocka_unit_test(test_pyproject_add_creates_the_key_in_project),
       cmocka_unit_test(test_pyproject_strings_and_comments_do_not_fool_the_editor),
       cmocka_unit_test(test_requires_python_is_checked_as_a_specifier_set),
+      cmocka_unit_test(test_reqfile_reads_requirements_hashes_continuations_and_comments),
+      cmocka_unit_test(test_reqfile_refuses_pip_options_direct_references_and_other_hashes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
