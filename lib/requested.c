@@ -187,7 +187,14 @@ static int package_edges(struct pl_env *e, const struct pl_lock_package *p, stru
 }
 
 int pl_requested_derive(struct pl_env *e, struct pl_requested *rq, pl_error_t *err) {
-  if (pl_env_update_trust(e, err) < 0) return -1;
+  if (pl_env_update_trust(e, err) < 0) {
+    if (e->lf.registry == NULL)
+      pl_error_set_hint(err,
+                        "name the registry at the end of %s: [tool.pylock] registry = "
+                        "\"URL\" (trusted through the root the project was created with)",
+                        PL_LOCK_FILE);
+    return -1;
+  }
   cleanup_free bool *depended = calloc(e->lf.npackages, sizeof *depended);
   if (depended == NULL) return pl_fail(err, ENOMEM, "requested");
   struct edges g = {.lf = &e->lf, .depended = depended};

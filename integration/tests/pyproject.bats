@@ -356,9 +356,14 @@ EOF
     # shellcheck disable=SC2086
     run --separate-stderr "$PL" -C "$PROJ" $cmd
     [ "$status" -eq 1 ] || { echo "$cmd: $status $stderr"; return 1; }
-    assert_contains "$stderr" "hint:"
+    assert_contains "$stderr" "hint: name the registry at the end of pylock.toml: [tool.pylock] registry"
     cmp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/lock.before"
   done
+  # The hint works: the registry named, the lock keeps its package.
+  printf '\n[tool.pylock]\nregistry = "%s"\n' "$FIX/reg" >>"$PROJ/pylock.toml"
+  run --separate-stderr "$PL" -C "$PROJ" lock
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(lock_set)" "idna==3.3"
 }
 
 # ---- keeping locked versions, upgrading ----------------------------------------
