@@ -31,6 +31,7 @@ void pl_deptree_free(struct pl_dep_node *nodes, size_t n) {
   free(nodes);
 }
 
+/* Each Requires-Dist of METADATA onto the node. */
 static int on_header(void *ctx, const char *key, size_t klen, const char *val, size_t vlen,
                      pl_error_t *err) {
   struct pl_dep_node *node = ctx;
@@ -64,6 +65,7 @@ static int read_dist(int dfd, const char *di, const struct pl_env *e, struct pl_
   return pl_headers_parse(text, len, on_header, node, err);
 }
 
+/* Every .dist-info of one site directory of the generation: a node each. */
 static int read_site(int gen_fd, const char *rel, const struct pl_env *e,
                      struct pl_dep_node **nodes, size_t *n, pl_error_t *err) {
   int fd = openat(gen_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -96,6 +98,7 @@ static int read_site(int gen_fd, const char *rel, const struct pl_env *e,
   return rc;
 }
 
+/* Nodes by normalized name. */
 static int cmp_node(const void *a, const void *b) {
   const struct pl_dep_node *x = a, *y = b;
   char nx[PL_DISTNAME_MAX + 1] = "", ny[PL_DISTNAME_MAX + 1] = "";
@@ -104,6 +107,7 @@ static int cmp_node(const void *a, const void *b) {
   return strcmp(nx, ny);
 }
 
+/* The node of that name (PEP 503), or n. */
 static size_t find(const struct pl_dep_node *nodes, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (pl_distname_equal(nodes[i].name, strlen(nodes[i].name), name, strlen(name))) return i;
@@ -117,6 +121,7 @@ struct asked {
   size_t n;
 };
 
+/* The extras r asks for, added to a (duplicates dropped). */
 static void ask(struct asked *a, const struct pl_requirement *r) {
   for (size_t k = 0; k < r->nextras; k++) {
     bool have = false;
@@ -157,6 +162,7 @@ static bool applies(const struct pl_requirement *r, const struct asked *a,
   return false;
 }
 
+/* Each node's edges to the installed packages it requires here. */
 static int add_edges(struct pl_dep_node *nodes, size_t n, const struct asked *asked,
                      const struct pl_marker_env *env, pl_error_t *err) {
   for (size_t i = 0; i < n; i++)
@@ -186,6 +192,7 @@ static int add_edges(struct pl_dep_node *nodes, size_t n, const struct asked *as
   return 0;
 }
 
+/* Edges by their target's position. */
 static int cmp_edge(const void *a, const void *b) {
   size_t x = ((const struct pl_dep_edge *)a)->to, y = ((const struct pl_dep_edge *)b)->to;
   return x < y ? -1 : x > y;

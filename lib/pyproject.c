@@ -67,6 +67,7 @@ static int add_requirement(struct pl_pyproject *p, const struct pl_toml *v, cons
   return 0;
 }
 
+/* Every requirement of a TOML array into the requested set. */
 static int add_array(struct pl_pyproject *p, const struct pl_toml *a, const char *origin,
                      pl_error_t *err) {
   if (pl_toml_type(a) != PL_TOML_ARRAY)
@@ -129,6 +130,7 @@ static int add_group(struct pl_pyproject *p, const struct pl_toml *groups, const
   return 0;
 }
 
+/* An optional string of [project]; *out stays NULL when absent. */
 static int opt_string(const struct pl_toml *t, const char *key, char **out, pl_error_t *err) {
   const struct pl_toml *v = pl_toml_get_key(t, key, strlen(key));
   if (v == NULL) return 0;
@@ -157,6 +159,7 @@ static int refuse_dynamic(const struct pl_toml *project, pl_error_t *err) {
   return 0;
 }
 
+/* [project]: name, requires-python, dependencies and optional-dependencies. */
 static int parse_project(const struct pl_toml *project, struct pl_pyproject *out, pl_error_t *err) {
   if (pl_toml_type(project) != PL_TOML_TABLE) return pl_fail(err, 0, "project must be a table");
   out->has_project = true;
@@ -188,6 +191,7 @@ static int parse_project(const struct pl_toml *project, struct pl_pyproject *out
   return 0;
 }
 
+/* The requested set of a parsed document: [project], then [dependency-groups]. */
 static int parse_doc(const struct pl_toml *doc, struct pl_pyproject *out, pl_error_t *err) {
   const struct pl_toml *project = pl_toml_get_key(doc, "project", 7);
   if (project && parse_project(project, out, err) < 0) return -1;
@@ -285,6 +289,7 @@ static size_t skip_string(const char *s, size_t len, size_t i) {
   return 0;
 }
 
+/* Past the end of the line holding s[i] (its newline included). */
 static size_t line_end(const char *s, size_t len, size_t i) {
   while (i < len && s[i] != '\n')
     i++;
@@ -451,12 +456,14 @@ static char *splice(char *text, size_t *len, size_t at, size_t del, const char *
   return out;
 }
 
+/* Only spaces and tabs in s[from, to)? */
 static bool blank_between(const char *s, size_t from, size_t to) {
   for (size_t i = from; i < to; i++)
     if (s[i] != ' ' && s[i] != '\t') return false;
   return true;
 }
 
+/* The start of the line holding s[i]. */
 static size_t line_start(const char *s, size_t i) {
   while (i > 0 && s[i - 1] != '\n')
     i--;
@@ -473,6 +480,7 @@ static void element_indent(const char *s, const struct array_span *a, size_t k, 
     snprintf(out, cap, "    ");
 }
 
+/* Element k removed: its whole line when alone on it, else with its comma. */
 static char *remove_element(char *t, size_t *len, const struct array_span *a, size_t k) {
   size_t start = a->start[k], end = a->end[k];
   size_t ls = line_start(t, start);
@@ -489,6 +497,7 @@ static char *remove_element(char *t, size_t *len, const struct array_span *a, si
   return splice(t, len, start, end - start, "");
 }
 
+/* q appended after the last element, in the array's own layout. */
 static char *append_element(char *t, size_t *len, const struct array_span *a, const char *q) {
   cleanup_free char *ins = NULL;
   char indent[64];
@@ -675,6 +684,7 @@ fail:
   return err && *err ? -1 : pl_fail(err, ENOMEM, "pyproject.toml");
 }
 
+/* Are doc's [project] dependencies exactly want[0..n)? */
 static bool deps_are(const struct pl_toml *doc, char **want, size_t n) {
   const struct pl_toml *deps = pl_toml_get(doc, "project.dependencies");
   if ((deps ? pl_toml_count(deps) : 0) != n) return false;

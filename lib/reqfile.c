@@ -18,6 +18,7 @@ void pl_reqfile_free(struct pl_reqfile *rf) {
   memset(rf, 0, sizeof *rf);
 }
 
+/* A blank within a line. */
 static bool blank(char c) {
   return c == ' ' || c == '\t' || c == '\r';
 }
@@ -38,6 +39,7 @@ static size_t options_start(const char *s, size_t len) {
   return len;
 }
 
+/* One --hash value ("sha256:HEX") onto entry e. */
 static int add_hash(struct pl_reqfile_entry *e, const char *v, size_t len, const char *what,
                     pl_error_t *err) {
   if (len < 7 || memcmp(v, "sha256:", 7) != 0)
@@ -96,6 +98,7 @@ static int parse_options(const char *s, size_t len, struct pl_reqfile_entry *e, 
   return 0;
 }
 
+/* One logical line: a comment, a requirement and its --hash options, or a refused option. */
 static int parse_line(struct pl_reqfile *rf, char *line, size_t len, const char *what,
                       pl_error_t *err) {
   /* A comment: '#' at the start or after a blank. */

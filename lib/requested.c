@@ -54,6 +54,7 @@ static int read_pyproject(int root_fd, struct pl_requested *rq, bool *present, p
   return 0;
 }
 
+/* *dst (freed first) becomes a copy of src[0..n). */
 static int copy_strv(char **src, size_t n, char ***dst, size_t *dn, pl_error_t *err) {
   char **v = calloc(n ? n : 1, sizeof *v);
   if (v == NULL) return pl_fail(err, ENOMEM, "requested");

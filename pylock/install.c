@@ -19,6 +19,7 @@
 #define MAX_FILES 16
 #define MAX_UPGRADE 256
 
+/* The synopsis and options of install or remove. */
 static void usage(FILE *out, const char *cmd) {
   if (strcmp(cmd, "install") == 0)
     fprintf(out,
@@ -195,6 +196,7 @@ static int read_reqfiles(const struct install_opts *io, struct pl_reqfile *rf, c
   return 0;
 }
 
+/* The change as one transaction: requested set edited, resolved, hashes checked, committed. */
 static int change(const char *cmd, bool adding, char **args, int nargs,
                   const struct install_opts *io, pl_error_t *err) {
   struct pl_env e;
@@ -265,6 +267,7 @@ out_files:
   return rc;
 }
 
+/* Options, then the change. */
 static int command(const char *cmd, bool adding, int argc, char **argv) {
   static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                        {"requirement", required_argument, NULL, 'r'},

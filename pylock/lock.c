@@ -16,6 +16,7 @@
 
 #define MAX_UPGRADE 256
 
+/* The synopsis and options. */
 static void usage(FILE *out) {
   fprintf(out,
           "usage: pylock lock [--check] [-U | -P NAME...]\n\n"
@@ -48,6 +49,7 @@ struct lock_opts {
   size_t nupgrade;
 };
 
+/* Resolve the requested set; write the lock if it changed (or, with --check, compare). */
 static int lock_project(const struct lock_opts *lo, pl_error_t *err) {
   struct pl_env e;
   struct pl_requested rq = {0};

@@ -1,5 +1,6 @@
 /* pylock lock / install / remove: the requested set prepared alike (pyproject.toml, or a foreign
  * lock's top level). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "project.h"
 #include "requested.h"
 
+/* Load the requested set; derive a foreign lock's, saying what was done. */
 int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error_t *err) {
   if (pl_requested_load(e, rq, err) < 0) return -1;
   if (rq->source == PL_REQUESTED_PYPROJECT)
@@ -18,10 +20,9 @@ int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error
   if (!pl_requested_foreign(e, rq)) return 0;
   cleanup_free char *by = strdup(e->lf.created_by ? e->lf.created_by : "another tool");
   size_t before = e->lf.npackages;
-  if (by == NULL || pl_requested_derive(e, rq, err) < 0)
-    return by ? pl_error_wrap(err, "%s (created by %s) requests nothing", PL_LOCK_FILE,
-                              e->lf.created_by ? e->lf.created_by : "another tool")
-              : -1;
+  if (by == NULL) return pl_fail(err, ENOMEM, "requested");
+  if (pl_requested_derive(e, rq, err) < 0)
+    return pl_error_wrap(err, "%s (created by %s) requests nothing", PL_LOCK_FILE, by);
   cleanup_free char *names = pl_cli_join(e->lf.requested, e->lf.nrequested, ", ");
   pl_cli_info("pylock: %s was written by %s and requests nothing; requesting the %zu of its %zu "
               "packages nothing else in it depends on: %s",

@@ -14,6 +14,7 @@
 
 #define TREE_MAX_DEPTH 64
 
+/* The synopsis and options. */
 static void usage(FILE *out) {
   fprintf(out,
           "usage: pylock tree [--json]\n\n"
@@ -28,6 +29,7 @@ static void usage(FILE *out) {
           "  -h, --help  print this help and exit\n");
 }
 
+/* The graph as one JSON object (pylock-tree(1)). */
 static void print_json(unsigned gen, const struct pl_dep_node *nodes, size_t n) {
   printf("{\"generation\": %u, \"packages\": [", gen);
   for (size_t i = 0; i < n; i++) {
@@ -70,6 +72,7 @@ static void print_node(const struct pl_dep_node *nodes, size_t i, bool *shown, c
                k + 1 == nodes[i].nedges, depth + 1);
 }
 
+/* Roots first (requested, then what nothing needs), each with its subtree. */
 static int print_tree(const struct pl_dep_node *nodes, size_t n, pl_error_t *err) {
   cleanup_free bool *shown = calloc(n ? n : 1, sizeof *shown);
   cleanup_free bool *needed = calloc(n ? n : 1, sizeof *needed);
