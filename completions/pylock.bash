@@ -60,7 +60,7 @@ _pylock_trusted() {
 
 _pylock() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local commands="init lock install remove sync run ci shell list info verify rollback gc cache shim doctor registry key trust"
+  local commands="init lock install remove sync run ci shell list tree info verify rollback gc cache shim doctor registry key trust"
   local i=1 cmd="" project=""
   # Global options come before the command; -C takes an argument.
   while ((i < COMP_CWORD)); do
@@ -140,7 +140,12 @@ _pylock() {
     COMPREPLY=($(compgen -W "$(sed -n "s/^$key *= *\[\(.*\)\]/\1/p" pylock.toml 2>/dev/null | tr -d "\"',")" -- "$cur"))
     return
     ;;
+  -r | --requirement)
+    COMPREPLY=($(compgen -f -- "$cur"))
+    return
+    ;;
   --threshold | --expires | --remove-root-key | --name | --orphans-after | --wait | --bins | --target) return ;;
+  -P | --upgrade-package) return ;;
   esac
 
   # The sandbox options of run, shell and ci.
@@ -177,10 +182,11 @@ _pylock() {
   local words=""
   case $cmd in
   init) opts="-p --python --registry --root --trusted -h --help" ;;
-  lock) opts="--check -h --help" ;;
+  lock) opts="--check -U --upgrade -P --upgrade-package -h --help" ;;
+  install) opts="-r --requirement -U --upgrade -P --upgrade-package -h --help" ;;
   sync) opts="--frozen --python --offline --trusted --repair --extra --group -h --help" ;;
   shell) opts="$sandbox -h --help" ;;
-  list) opts="--json -h --help" ;;
+  list | tree) opts="--json -h --help" ;;
   gc) opts="--orphans-after --wait -h --help" ;;
   cache) [[ $sub == dir ]] && opts="-h --help" || opts="--wait -h --help" ;;
   info)

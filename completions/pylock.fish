@@ -119,6 +119,7 @@ complete -c pylock -n 'not __pylock_command' -a run -d 'Run a command in the env
 complete -c pylock -n 'not __pylock_command' -a ci -d 'Sync --frozen, verify, then run'
 complete -c pylock -n 'not __pylock_command' -a shell -d 'Start $SHELL in the environment'
 complete -c pylock -n 'not __pylock_command' -a list -d 'List the packages of the environment'
+complete -c pylock -n 'not __pylock_command' -a tree -d 'Show the dependency tree of the environment'
 complete -c pylock -n 'not __pylock_command' -a info -d 'Where the environment lives, how it is sandboxed'
 complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
 complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
@@ -139,6 +140,11 @@ complete -c pylock -n '__pylock_using init' -l root -r -F -d 'Trusted TUF root o
 complete -c pylock -n '__pylock_using init' -l trusted -x -a '(__pylock_trusted)' -d 'A root added with pylock trust add'
 complete -c pylock -n '__pylock_using init' -a '(__fish_complete_directories)'
 complete -c pylock -n '__pylock_using lock' -l check -d 'Change nothing; exit 1 if out of date'
+complete -c pylock -n '__pylock_using install' -s r -l requirement -r -F -d 'Add the requirements of FILE'
+for cmd in lock install
+    complete -c pylock -n "__pylock_using $cmd" -s U -l upgrade -d 'Resolve every package afresh'
+    complete -c pylock -n "__pylock_using $cmd" -s P -l upgrade-package -x -d 'Resolve NAME afresh'
+end
 complete -c pylock -n '__pylock_using sync' -l frozen -d 'Fail if pylock.toml is stale; never re-lock'
 complete -c pylock -n '__pylock_using sync' -l repair -d 'Rebuild, checking every byte of the cache'
 for cmd in sync ci
@@ -157,7 +163,7 @@ end
 complete -c pylock -n '__pylock_using run' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write)'
 complete -c pylock -n '__pylock_using ci' -l json -d 'JSON summary on stderr'
 complete -c pylock -n '__pylock_using ci' -a '(__fish_complete_subcommand --fcs-skip=2 -C --project -w --allow-write --python --trusted --extra --group)'
-complete -c pylock -n '__pylock_using list' -l json -d 'One JSON object'
+complete -c pylock -n '__pylock_using list; or __pylock_using tree' -l json -d 'One JSON object'
 complete -c pylock -n '__pylock_using gc' -l orphans-after -x -d 'Remove orphan projects after DAYS days (0: now)'
 complete -c pylock -n '__pylock_using gc' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
 complete -c pylock -n '__pylock_needs_sub cache' -a 'dir clean'

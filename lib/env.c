@@ -322,6 +322,9 @@ void pl_env_close(struct pl_env *e) {
   pl_state_close(&e->state);
   free(e->lock_text);
   free(e->user_site);
+  for (size_t i = 0; i < e->npreferences; i++)
+    free(e->preferences[i]);
+  free(e->preferences);
   if (e->root_fd >= 0) close(e->root_fd);
   if (e->state_fd >= 0) close(e->state_fd);
   if (e->change_lock >= 0) close(e->change_lock);
@@ -698,7 +701,10 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
                                .registry = e->lf.registry,
                                .requirements = (const char *const *)e->lf.requested,
                                .nrequirements = e->lf.nrequested,
-                               .registry_pip = pip && strcmp(pip, "registry") == 0};
+                               .registry_pip = pip && strcmp(pip, "registry") == 0,
+                               .preferences = (const char *const *)e->preferences,
+                               .npreferences = e->npreferences,
+                               .dropped_preferences = &e->dropped_preferences};
   say(e, "pylock: resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   pl_progress_begin("resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   struct pl_lock_package *pkgs = NULL;

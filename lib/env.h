@@ -50,6 +50,9 @@ struct pl_env {
   size_t sel_n;
   char *
       index_registry; /* a lock without [tool.pylock] registry: the one its packages' index names */
+  char **preferences; /* locked versions pl_env_resolve keeps ("name==version"), or NULL */
+  size_t npreferences;
+  bool dropped_preferences; /* after pl_env_resolve: no resolution kept them all */
   void (*progress)(void *ctx, const char *msg);
   void *progress_ctx;
 };

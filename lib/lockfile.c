@@ -568,7 +568,8 @@ static int build_doc(struct pl_lockfile *lf, struct pl_toml *doc, pl_error_t *er
     return -1;
   sort_dedup(lf->requested, &lf->nrequested);
   sort_dedup(lf->root_keyids, &lf->nroot_keyids);
-  if (add_strv(pl, "requested", lf->requested, lf->nrequested, err) < 0 ||
+  if ((!lf->requested_external &&
+       add_strv(pl, "requested", lf->requested, lf->nrequested, err) < 0) ||
       add_str(pl, "python", lf->python, err) < 0 ||
       add_str(pl, "python-version", lf->python_version, err) < 0 ||
       add_str(pl, "python-prefix", lf->python_prefix, err) < 0 ||

@@ -7,7 +7,8 @@
  *   [[packages.wheels]] with name (the filename), url, size and
  *   hashes = {sha256 = "..."}; a package the user asked for directly carries
  *   [packages.tool.pylock] requested = true (the installer's REQUESTED file);
- *   [tool.pylock]: requested (requirement strings, sorted, deduplicated),
+ *   [tool.pylock]: requested (requirement strings, sorted, deduplicated;
+ *   absent when the project's pyproject.toml declares them),
  *   python, python-version, python-prefix, registry, registry-trusted (a
  *   `pylock trust` name), root-keyids, strict, and [tool.pylock.sandbox]
  *   (strict, network = false: settings that only tighten the sandbox).
@@ -73,6 +74,7 @@ struct pl_lockfile {
   bool tool_pylock; /* the table was there (pylock wrote the lock, or a project took it) */
   char **requested;
   size_t nrequested;
+  bool requested_external; /* the requested set is pyproject.toml's: not written here */
   char *python, *python_version, *python_prefix; /* base interpreter, or NULL */
   char *registry;                                /* URL, or NULL */
   char *registry_trusted;                        /* `pylock trust` name, or NULL */

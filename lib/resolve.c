@@ -159,7 +159,8 @@ int pl_resolve_parse_report(const char *buf, size_t len, const struct pl_tuf_tar
 int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
   char quoted[1024] = "";
   size_t used = 0;
-  const char *hint = "the quoted lines are pip's; check [tool.pylock] requested in pylock.toml";
+  const char *hint = "the quoted lines are pip's; check the requested set (pyproject.toml, or "
+                     "[tool.pylock] requested in pylock.toml)";
   for (const char *line = output; line && *line;) {
     const char *end = strchr(line, '\n');
     size_t l = end ? (size_t)(end - line) : strlen(line);
@@ -328,6 +329,27 @@ static bool missing_wheel(const char *output, const char *dir, const char *files
   return false;
 }
 
+/* WORK/constraints.txt: one "name==version" a line, each checked here,
+ * since pip reads options from that file too. */
+static int write_constraints(const struct pl_resolve_opts *o, char **path, pl_error_t *err) {
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (m == NULL || asprintf(path, "%s/constraints.txt", o->work_dir) < 0) {
+    if (m) fclose(m);
+    return pl_fail(err, ENOMEM, "resolve");
+  }
+  for (size_t i = 0; i < o->npreferences; i++) {
+    const char *p = o->preferences[i], *eq = strstr(p, "==");
+    if (eq == NULL || !pl_distname_valid(p, (size_t)(eq - p)) ||
+        !pl_version_valid(eq + 2, strlen(eq + 2)))
+      continue;
+    fprintf(m, "%s\n", p);
+  }
+  if (fclose(m) != 0) return pl_fail(err, ENOMEM, "resolve");
+  return pl_write_file_atomic_at(AT_FDCWD, *path, text, len, 0600, err);
+}
+
 static int cmp_pkg_name(const void *a, const void *b) {
   const struct pl_lock_package *x = a, *y = b;
   char nx[PL_DISTNAME_MAX + 1] = "", ny[PL_DISTNAME_MAX + 1] = "";
@@ -387,7 +409,7 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
   }
 
   size_t fixed = 0;
-  const char *argv[32 + PL_LOCK_MAX_REQUESTED];
+  const char *argv[40 + PL_LOCK_MAX_REQUESTED];
   if (o->nrequirements > PL_LOCK_MAX_REQUESTED)
     return pl_fail(err, E2BIG, "more than %d requirements", PL_LOCK_MAX_REQUESTED);
   argv[fixed++] = o->python;
@@ -404,11 +426,22 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
                         "--isolated", "--no-input",         "--progress-bar",
                         "off",        "--index-url",        index_url,
                         "--"};
-  for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+  for (size_t i = 0; i < sizeof args / sizeof args[0] - 1; i++)
     argv[fixed++] = args[i];
+  /* Preferences as constraints: pip keeps those versions where it can. */
+  size_t constraint_at = 0;
+  cleanup_free char *constraints = NULL;
+  if (o->npreferences > 0) {
+    if (write_constraints(o, &constraints, err) < 0) return -1;
+    constraint_at = fixed;
+    argv[fixed++] = "--constraint";
+    argv[fixed++] = constraints;
+  }
+  argv[fixed++] = "--";
   for (size_t i = 0; i < o->nrequirements; i++)
     argv[fixed++] = reqs[i];
   argv[fixed] = NULL;
+  if (o->dropped_preferences) *o->dropped_preferences = false;
 
   for (int run = 0; run < PL_RESOLVE_MAX_RUNS; run++) {
     cleanup_free char *output = NULL;
@@ -434,6 +467,14 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
         (missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel) ||
          missing_wheel(output, o->work_dir, files_path, wheel, sizeof wheel))) {
       if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
+      continue;
+    }
+    if (constraint_at && WIFEXITED(status)) {
+      /* No resolution keeps every locked version: resolve afresh. */
+      memmove(&argv[constraint_at], &argv[constraint_at + 2],
+              (fixed + 1 - constraint_at - 2) * sizeof *argv);
+      fixed -= 2, constraint_at = 0;
+      if (o->dropped_preferences) *o->dropped_preferences = true;
       continue;
     }
     return pl_resolve_pip_error(output, status, err);

@@ -48,6 +48,12 @@ struct pl_resolve_opts {
   const char *const *requirements; /* PEP 508 strings, as given */
   size_t nrequirements;
   bool registry_pip; /* use the registry's pip even if the base has one */
+  /* Locked versions to keep ("name==version", valid name and version):
+   * given to pip as constraints; if pip finds no resolution with them, it
+   * runs again without, and *dropped_preferences (may be NULL) says so. */
+  const char *const *preferences;
+  size_t npreferences;
+  bool *dropped_preferences;
 };
 
 /* Resolve the requirements; *pkgs (sorted as the lock writes them) and *n

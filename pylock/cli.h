@@ -69,6 +69,12 @@ void pl_cli_bytes(unsigned long long bytes, char *buf, size_t cap);
 /* Parse a decimal in [min, max] (no sign, no junk); false otherwise. */
 bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
+struct pl_env;
+struct pl_requested;
+/* lock, install, remove: load the requested set (pyproject.toml or
+ * pylock.toml), deriving a foreign lock's from its top level, saying so. */
+int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error_t *err);
+
 /* One function per command, one file per command (pylock/<name>.c). */
 #define PL_COMMANDS(X)                                                                             \
   X(init, "create a project: pylock.toml and its first, empty environment")                        \
@@ -80,6 +86,7 @@ bool pl_cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsi
   X(ci, "sync --frozen, verify, then run a command: for CI jobs")                                  \
   X(shell, "start $SHELL inside the project's environment")                                        \
   X(list, "list the packages of the environment")                                                  \
+  X(tree, "show the dependency tree of the environment")                                           \
   X(info, "show where the environment lives and how commands are sandboxed")                       \
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \

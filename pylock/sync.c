@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "env.h"
 #include "project.h"
+#include "requested.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -131,6 +132,11 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                                      .ngroups = so->ngroups,
                                      .groups_given = so->ngroups > 0}};
   if (pl_env_open_with(&e, &o, err) < 0) goto out;
+  /* The requested set a frozen lock must match: pyproject.toml's, if it declares one. */
+  struct pl_requested rq;
+  int loaded = so->frozen ? pl_requested_load(&e, &rq, err) : 0;
+  if (so->frozen) pl_requested_free(&rq);
+  if (loaded < 0) goto out;
   if (so->frozen && pl_env_lock_is_stale(&e, why, sizeof why)) {
     pl_fail_hint(err, 0, "update it with: pylock lock (and commit it)", "%s is stale: %s",
                  PL_LOCK_FILE, why);
