@@ -175,7 +175,6 @@ int pl_requirement_name(const char *req, char *out, size_t cap);
 int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, size_t *n,
                    pl_error_t *err);
 
-#endif
 
 /* What the current generation holds, from its .dist-info directories. */
 struct pl_installed {
@@ -206,3 +205,5 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
 
 /* Switch back to the previous generation; *from and *to tell which. */
 int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *err);
+
+#endif
