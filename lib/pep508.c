@@ -411,7 +411,8 @@ static void format_node(struct sbuf *b, const struct pl_marker *m, int idx, bool
   if (nested) sb_str(b, "(");
   for (int c = n->first; c >= 0; c = m->nodes[c].next) {
     if (c != n->first) sb_str(b, n->kind == PL_MARKER_AND ? " and " : " or ");
-    format_node(b, m, c, m->nodes[c].kind != PL_MARKER_CMP);
+    /* "and" binds tighter than "or": only an "or" inside an "and" needs them. */
+    format_node(b, m, c, n->kind == PL_MARKER_AND && m->nodes[c].kind == PL_MARKER_OR);
   }
   if (nested) sb_str(b, ")");
 }

@@ -69,6 +69,24 @@ static void test_requirement_fields_are_normalized(void **state) {
   pl_requirement_free(&r);
 }
 
+/* The normal form puts parentheses only where precedence needs them (an
+ * "or" inside an "and"), so that a marker near the length limit (found by
+ * fuzz_pep508) still parses once normalized. */
+static void test_marker_normal_form_has_only_the_parentheses_it_needs(void **state) {
+  (void)state;
+  struct pl_marker *m;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_marker_parse("os_name == 'posix' or (os_name=='nt' and (extra=='x' or "
+                                   "extra=='y')) or (extra=='z')",
+                                   PL_PEP508_LOCK_MARKERS, &m, &err),
+                   0);
+  char *f = pl_marker_format(m);
+  assert_string_equal(f, "os_name == \"posix\" or os_name == \"nt\" and (extra == \"x\" or "
+                         "extra == \"y\") or extra == \"z\"");
+  free(f);
+  pl_marker_free(m);
+}
+
 static void test_direct_references_are_refused_wherever_they_hide(void **state) {
   static const char *const direct[] = {"evil @ file:///tmp/evil",
                                        "evil@https://example.org/evil.whl",
@@ -520,6 +538,7 @@ static void test_tables_are_those_the_generator_writes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_requirement_fields_are_normalized),
+      cmocka_unit_test(test_marker_normal_form_has_only_the_parentheses_it_needs),
       cmocka_unit_test(test_direct_references_are_refused_wherever_they_hide),
       cmocka_unit_test(test_a_url_is_kept_only_when_the_caller_allows_it),
       cmocka_unit_test(test_errors_quote_the_requirement_and_point_at_the_column),

@@ -85,8 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     eval(m);
     char *f = pl_marker_format(m);
     struct pl_marker *again;
-    if (f == NULL || pl_marker_parse(f, PL_PEP508_LOCK_MARKERS, &again, &err) < 0) abort();
-    pl_marker_free(again);
+    if (f == NULL) abort();
+    /* Single spaces around operators can make a marker near the length
+     * limit longer than it: only then may the normal form not parse. */
+    if (pl_marker_parse(f, PL_PEP508_LOCK_MARKERS, &again, &err) < 0) {
+      if (strlen(f) <= PL_REQ_MAX_BYTES) abort();
+      pl_error_free(&err);
+    } else {
+      pl_marker_free(again);
+    }
     free(f);
     pl_marker_free(m);
   }
