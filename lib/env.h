@@ -175,7 +175,6 @@ int pl_requirement_name(const char *req, char *out, size_t cap);
 int pl_root_keyids(const char *text, size_t len, const char *what, char ***ids, size_t *n,
                    pl_error_t *err);
 
-
 /* What the current generation holds, from its .dist-info directories. */
 struct pl_installed {
   char *name, *version;
