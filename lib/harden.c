@@ -21,7 +21,9 @@ int pl_harden_drop_caps(pl_error_t *err) {
   for (int c = 0; c < last; c++)
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
       return pl_fail(err, errno, "drop capability %d from the bounding set", c);
-  if (cap_reset_ambient() < 0 && errno != EINVAL)
+  /* One call (libcap's cap_reset_ambient first probes every capability);
+   * EINVAL: a kernel without ambient capabilities has none to clear. */
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return pl_fail(err, errno, "clear ambient capabilities");
   cap_t none = cap_init();
   if (none == NULL) return pl_fail(err, errno, "cap_init");
