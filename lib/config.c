@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "file.h"
@@ -228,6 +229,9 @@ int pl_config_read_file(const char *path, struct pl_config *cfg, pl_error_t *err
   cleanup_free char *text = NULL;
   size_t len = 0;
   pl_error_t e = NULL;
+  /* Most users have no configuration file: one lookup, not the walk of
+   * the trust check, says so (a dangling link still takes the long way). */
+  if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) return 0;
   /* A configuration someone else can write would decide what sandboxes may
    * write (allow-write) and which projects are trusted (safe-directories). */
   if (pl_path_check_trusted(path, "configuration file", &e) < 0 && e->errnum != ENOENT) {

@@ -47,7 +47,9 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s is not a regular file", name);
   if ((unsigned long long)st.st_size > max)
     return pl_fail(err, EFBIG, "%s is larger than the %zu bytes allowed", name, max);
-  size_t cap = (size_t)st.st_size + 1, n = 0;
+  /* procfs and sysfs files stat as empty: start from a page-sized buffer
+   * (capped by max) instead of doubling up from one byte, one read each. */
+  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : (max < 16384 ? max + 1 : 16384), n = 0;
   cleanup_free char *b = malloc(cap + 1);
   if (b == NULL) return pl_fail(err, ENOMEM, "read %s", name);
   /* The file may grow while we read it: read at most max+1 bytes whatever stat said. */

@@ -3,9 +3,9 @@
 #include "harden.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,19 +16,20 @@
 int pl_harden_drop_caps(pl_error_t *err) {
   /* Inside our user namespace we hold every capability over it.  Drop them
    * all, the bounding and ambient sets too, so neither the command nor
-   * anything it execs can regain one. */
-  int last = (int)cap_max_bits();
-  for (int c = 0; c < last; c++)
-    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-      return pl_fail(err, errno, "drop capability %d from the bounding set", c);
-  if (cap_reset_ambient() < 0 && errno != EINVAL)
+   * anything it execs can regain one.  System calls, not libcap: its
+   * constructor probes the kernel at every start of pylock, the shim's. */
+  for (int c = 0; c < 64; c++) {
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break; /* past the kernel's last capability */
+    return pl_fail(err, errno, "drop capability %d from the bounding set", c);
+  }
+  /* One call (libcap's cap_reset_ambient first probes every capability);
+   * EINVAL: a kernel without ambient capabilities has none to clear. */
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return pl_fail(err, errno, "clear ambient capabilities");
-  cap_t none = cap_init();
-  if (none == NULL) return pl_fail(err, errno, "cap_init");
-  int r = cap_set_proc(none);
-  int e = errno;
-  cap_free(none);
-  if (r < 0) return pl_fail(err, e, "drop capabilities");
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
+  if (syscall(SYS_capset, &hdr, none) < 0) return pl_fail(err, errno, "drop capabilities");
   return 0;
 }
 

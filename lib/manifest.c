@@ -72,7 +72,10 @@ int pl_manifest_hash_file(int dirfd, const char *name, char sha256[PL_SHA256_HEX
   if (!S_ISREG(st.st_mode)) return pl_fail(err, EINVAL, "%s: not a regular file", name);
   struct pl_digest d;
   if (pl_digest_init(&d, PL_HASH_SHA256, err) < 0) return -1;
-  static __thread char buf[HASH_BLOCK];
+  /* On the stack, not in thread-local storage: the loader zeroes all of
+   * static TLS at every start of the binary (32 page faults for the shim,
+   * which never hashes). */
+  char buf[HASH_BLOCK];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;

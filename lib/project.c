@@ -91,6 +91,31 @@ static bool has_lock_file(const char *dir) {
   return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* Search upward from `cwd` (cut down in place) for a pylock.toml: 1 when
+ * found (cwd is its directory, *st its stat), 0 when not, -1 when a stat
+ * fails (errno; cwd names the directory).  The working directory is where
+ * the user chose to be; above it, with check_safe the search stops at the
+ * first directory others can write unless safe-directories lists it;
+ * without, it goes on and sets *passed on crossing such a directory. */
+static int walk_up(char *cwd, bool check_safe, bool *passed, struct stat *st) {
+  for (bool first = true;; first = false) {
+    if (stat(cwd, st) < 0) return -1;
+    if (!first && writable_by_others(st)) {
+      if (!check_safe)
+        *passed = true;
+      else if (!listed_safe(cwd))
+        return 0;
+    }
+    if (has_lock_file(cwd)) return 1;
+    char *slash = strrchr(cwd, '/');
+    if (slash == NULL || cwd[1] == '\0') return 0;
+    if (slash == cwd)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+}
+
 int pl_project_find(const char *dir, char **root, pl_error_t *err) {
   struct stat st;
   if (dir) {
@@ -106,22 +131,23 @@ int pl_project_find(const char *dir, char **root, pl_error_t *err) {
   }
   cleanup_free char *cwd = getcwd(NULL, 0);
   if (cwd == NULL) return pl_fail(err, errno, "getcwd");
-  for (bool first = true;; first = false) {
-    if (stat(cwd, &st) < 0) return pl_fail(err, errno, "%s", cwd);
-    /* The working directory is where the user chose to be; above it, the
-     * search stops at the first directory others can write. */
-    if (!first && writable_by_others(&st) && !listed_safe(cwd)) break;
-    if (has_lock_file(cwd)) {
-      if (check_trusted(cwd, &st, err) < 0) return -1;
-      *root = steal_pointer(&cwd);
-      return 0;
-    }
-    char *slash = strrchr(cwd, '/');
-    if (slash == NULL || cwd[1] == '\0') break;
-    if (slash == cwd)
-      slash[1] = '\0';
-    else
-      *slash = '\0';
+  cleanup_free char *start = strdup(cwd);
+  if (start == NULL) return pl_fail(err, ENOMEM, "getcwd");
+  /* First without the configuration (the shim's path outside a project
+   * must not read it); only a pylock.toml found beyond a directory others
+   * can write needs safe-directories, and then the search runs again as
+   * it always did, stopping where that list says to. */
+  bool passed = false;
+  int r = walk_up(cwd, false, &passed, &st);
+  if (passed && r != 0) {
+    memcpy(cwd, start, strlen(start) + 1); /* only ever cut short: it fits */
+    r = walk_up(cwd, true, NULL, &st);
+  }
+  if (r < 0) return pl_fail(err, errno, "%s", cwd);
+  if (r > 0) {
+    if (check_trusted(cwd, &st, err) < 0) return -1;
+    *root = steal_pointer(&cwd);
+    return 0;
   }
   return pl_fail_hint(err, 0, "run 'pylock init' in the project directory, or pass -C DIR",
                       "not inside a pylock project (no %s here or in any parent directory)",

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "doctor.h"
 #include "environ.h"
 #include "file.h"
@@ -213,6 +214,64 @@ static void test_project_find_walks_up_and_honours_dir(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* Above the working directory, a directory others can write ends the
+ * search unless safe-directories lists it, whichever pass finds the file. */
+static void test_project_find_stops_at_a_directory_others_can_write(void **state) {
+  char tmpl[] = "/tmp/pylock-unit-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  assert_int_equal(chmod(tmpl, 0755), 0);
+  char w[PATH_MAX], sub[PATH_MAX], lock[PATH_MAX], cfgdir[PATH_MAX], cfg[PATH_MAX + 16];
+  snprintf(w, sizeof w, "%s/w", tmpl);
+  snprintf(sub, sizeof sub, "%s/w/c", tmpl);
+  snprintf(lock, sizeof lock, "%s/pylock.toml", tmpl);
+  snprintf(cfgdir, sizeof cfgdir, "%s/cfg/pylock", tmpl);
+  snprintf(cfg, sizeof cfg, "%s/config.toml", cfgdir);
+  pl_error_t err = NULL;
+  assert_int_equal(pl_mkdir_p_at(AT_FDCWD, sub, 0755, &err), 0);
+  assert_int_equal(pl_mkdir_p_at(AT_FDCWD, cfgdir, 0700, &err), 0);
+  assert_int_equal(chmod(w, 0777), 0);
+  close(open(lock, O_CREAT | O_WRONLY, 0644));
+  cleanup_free char *cwd = getcwd(NULL, 0);
+  cleanup_free char *old_xdg = getenv("XDG_CONFIG_HOME") ? strdup(getenv("XDG_CONFIG_HOME")) : NULL;
+  char xdg[PATH_MAX];
+  snprintf(xdg, sizeof xdg, "%s/cfg", tmpl);
+  setenv("XDG_CONFIG_HOME", xdg, 1);
+  pl_config_reset();
+  assert_int_equal(chdir(sub), 0);
+  cleanup_free char *root = NULL;
+  assert_int_equal(pl_project_find(NULL, &root, &err), -1);
+  assert_non_null(strstr(err->msg, "not inside a pylock project"));
+  pl_error_free(&err);
+  /* Listed: the search goes on through it. */
+  FILE *f = fopen(cfg, "w");
+  assert_non_null(f);
+  fprintf(f, "safe-directories = [\"%s\"]\n", w);
+  fclose(f);
+  pl_config_reset();
+  assert_int_equal(pl_project_find(NULL, &root, &err), 0);
+  assert_string_equal(root, tmpl);
+  /* The writable directory itself as the working directory: where the user chose to be. */
+  unlink(cfg);
+  pl_config_reset();
+  free(root);
+  root = NULL;
+  assert_int_equal(chdir(w), 0);
+  close(open("pylock.toml", O_CREAT | O_WRONLY, 0644));
+  chmod("pylock.toml", 0644);
+  assert_int_equal(pl_project_find(NULL, &root, &err), -1); /* w is others': refused */
+  assert_int_equal(err->errnum, PL_REFUSED);
+  pl_error_free(&err);
+  assert_int_equal(chdir(cwd), 0);
+  if (old_xdg)
+    setenv("XDG_CONFIG_HOME", old_xdg, 1);
+  else
+    unsetenv("XDG_CONFIG_HOME");
+  pl_config_reset();
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_read_file_is_bounded_and_reads_proc(void **state) {
   char *buf = NULL;
   size_t len = 0;
@@ -398,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_keepalive_digest_changes_with_any_field),
       cmocka_unit_test(test_overlay_escape_quotes_separators_and_refuses_commas),
       cmocka_unit_test(test_project_find_walks_up_and_honours_dir),
+      cmocka_unit_test(test_project_find_stops_at_a_directory_others_can_write),
       cmocka_unit_test(test_read_file_is_bounded_and_reads_proc),
       cmocka_unit_test(test_atomic_write_replaces_whole_file),
       cmocka_unit_test(test_seccomp_filter_matches_policy),
