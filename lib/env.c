@@ -555,6 +555,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   cleanup_close int scratch_lock = -1;
   if (pl_state_scratch(&e->state, "lock", &work, &scratch_lock, err) < 0) return -1;
   const char *pip = getenv("PYLOCK_RESOLVE_PIP");
+  struct pl_resolve_stats rs = {0};
   struct pl_resolve_opts ro = {.python = e->in.python,
                                .prefix = e->in.prefix,
                                .project = e->root,
@@ -566,11 +567,17 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
                                .registry = e->lf.registry,
                                .requirements = (const char *const *)e->lf.requested,
                                .nrequirements = e->lf.nrequested,
-                               .registry_pip = pip && strcmp(pip, "registry") == 0};
+                               .registry_pip = pip && strcmp(pip, "registry") == 0,
+                               .stats = &rs};
   say(e, "pylock: resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
+  if (rs.pip_runs)
+    say(e,
+        "pylock: pip ran %u time(s) in %.1f s; it was served %u index page(s), %u metadata "
+        "file(s), %u wheel(s) (%llu bytes)",
+        rs.pip_runs, rs.pip_s, rs.pages, rs.metadata, rs.wheels, rs.bytes);
   /* pip says "No space left" in its own words: judge by the space left. */
   struct statvfs vfs;
   if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||
