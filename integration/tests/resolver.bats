@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# One pip run per resolution (issue 14), the real binary end to end on each
+# base interpreter, against a registry served by nginx on loopback: a cold
+# resolution of a multi-package set execs pip exactly once (counted by
+# strace, not by pylock's word) and fetches each file from the registry at
+# most once (counted in nginx's access log); pip, in a sandbox whose only
+# network is loopback, gets its index, metadata and wheels from pylock's
+# server, each checked against the signed target before a byte reaches it;
+# a wheel or a .metadata file the registry serves tampered is refused
+# mid-resolution, and nothing changes: pylock.toml, the environment, the
+# cache.  (direct_refs.bats proves that a signed .metadata or wheel with a
+# direct reference is still refused before pip reads it.)
+
+bats_require_minimum_version 1.5.0
+load helpers
+load attack_helpers
+load "$PYLOCK_SCRATCH/lib/nginx"
+
+setup_file() {
+  export FIX="$BATS_FILE_TMPDIR"
+  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  mkdir -p "$FIX/keys" "$FIX/www"
+  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/www/reg" --key "$FIX/keys/k.key"
+  # Every wheel with its PEP 658 .metadata (registry add signs both).
+  "$PL" -q registry add "$FIX/www/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl 2>/dev/null
+  cp "$FIX/www/reg/1.root.json" "$FIX/root.json"
+  nginx_start "$FIX/nginx" "$FIX/www"
+}
+
+teardown_file() {
+  nginx_stop
+}
+
+setup() {
+  # A cold state (cache and TUF state) for every test.
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export PYLOCK_KEEPALIVE=0
+  PROJ="$BATS_TEST_TMPDIR/proj"
+}
+
+teardown() {
+  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+# project DIR REGISTRY_URL: a new project on the base under test.
+project() {
+  "$PL" -q init --python "$PY" --registry "$2" --root "$FIX/root.json" "$1"
+}
+
+# pip_installs TRACE: how many times pip's `install` was exec'd.
+pip_installs() {
+  grep -E 'execve\(".*", \[".*", "-I", ("-m", "pip"|"[^"]*/pip"), "install"' "$1" |
+    grep -c '= 0$' || true
+}
+
+# registry_copy NAME: a copy of the fixture registry served by nginx; its URL.
+registry_copy() {
+  cp -a "$FIX/www/reg" "$FIX/www/$1"
+  echo "$NGINX_HTTP/$1"
+}
+
+# fetches LOG PATH_PART: GETs of the registry's targets matching PATH_PART.
+fetches() {
+  grep -c "GET [^ ]*/targets/$2" "$1" || true
+}
+
+@test "a cold resolution of a multi-package set runs pip exactly once" {
+  local url log=$FIX/nginx/access.log
+  url=$(registry_copy cold)
+  project "$PROJ" "$url"
+  : >"$log.before"
+  cp "$log" "$log.before"
+  run --separate-stderr strace -f -qq -e trace=execve -e signal=none -o "$BATS_TEST_TMPDIR/trace" \
+    "$PL" -C "$PROJ" install requests jinja2 pygments
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  # Nine packages (requests' four dependencies, six for urllib3, markupsafe).
+  names=$(grep -A1 '^\[\[packages\]\]$' "$PROJ/pylock.toml" | sed -n 's/^name = "\(.*\)"$/\1/p' |
+    sort | tr '\n' ' ')
+  assert_eq "$names" "Jinja2 MarkupSafe Pygments certifi charset-normalizer idna requests six urllib3 "
+  assert_eq "$(pip_installs "$BATS_TEST_TMPDIR/trace")" 1
+  assert_contains "$stderr" "pip ran 1 time(s)"
+  # Each wheel and each .metadata came from the registry once, however
+  # often pip asked for it (pip 23.0 downloads a wheel twice).
+  diff <(cat "$log.before") <(head -n "$(wc -l <"$log.before")" "$log")
+  tail -n +"$(($(wc -l <"$log.before") + 1))" "$log" >"$BATS_TEST_TMPDIR/new.log"
+  local w
+  for w in requests-2.28.1 jinja2-3.1.2 markupsafe six-1.16.0 urllib3 idna certifi \
+    charset_normalizer pygments; do
+    assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "$w[^/ ]*\.whl ")" 1
+    assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "$w[^/ ]*\.whl\.metadata ")" 1
+  done
+  # Wheels pip never asked for were not fetched: click, docutils, chardet...
+  assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "click-")" 0
+  assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "docutils-")" 0
+  # What pip resolved is what imports in the environment.
+  run --separate-stderr "$PL" -C "$PROJ" run python3 -c 'import requests, jinja2, pygments; print(requests.__version__)'
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "2.28.1"
+}
+
+@test "a warm resolution runs pip once and fetches no wheel again" {
+  local url log=$FIX/nginx/access.log
+  url=$(registry_copy warm)
+  project "$PROJ" "$url"
+  "$PL" -q -C "$PROJ" install requests
+  project "$PROJ.2" "$url"
+  local before
+  before=$(wc -l <"$log")
+  run --separate-stderr strace -f -qq -e trace=execve -e signal=none -o "$BATS_TEST_TMPDIR/trace" \
+    "$PL" -C "$PROJ.2" install requests click
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  assert_eq "$(pip_installs "$BATS_TEST_TMPDIR/trace")" 1
+  tail -n +"$((before + 1))" "$log" >"$BATS_TEST_TMPDIR/new.log"
+  # From the shared cache, checked again: only click's files are new.
+  assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "[^ ]*\.whl ")" 1
+  assert_eq "$(fetches "$BATS_TEST_TMPDIR/new.log" "click-[^ ]*\.whl ")" 1
+}
+
+# tampered_refused REGNAME FILE WHY: install requests from a copy of the
+# registry whose target FILE nginx serves altered after signing; it must
+# fail naming FILE and WHY, with nothing changed.
+tampered_refused() {
+  local url=$NGINX_HTTP/$1 file=$2 why=$3
+  project "$PROJ" "$url"
+  "$PL" -q -C "$PROJ" install six
+  local lock_before env_before state
+  lock_before=$(sha256sum <"$PROJ/pylock.toml")
+  env_before=$(tree_digest "$(layer_dir)")
+  state=$("$PL" -C "$PROJ" info state-root)
+  run --separate-stderr strace -f -qq -e trace=execve -e signal=none -o "$BATS_TEST_TMPDIR/trace" \
+    timeout 300 "$PL" -C "$PROJ" install requests
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; false; }
+  assert_contains "$stderr" "$file"
+  assert_contains "$stderr" "$why"
+  assert_contains "$stderr" "refuses"
+  # Still one pip run: the refusal ended it, pylock did not retry.
+  assert_eq "$(pip_installs "$BATS_TEST_TMPDIR/trace")" 1
+  # Nothing changed: the lock, the environment; the tampered bytes are in
+  # no cache file.
+  assert_eq "$(sha256sum <"$PROJ/pylock.toml")" "$lock_before"
+  assert_eq "$(tree_digest "$(layer_dir)")" "$env_before"
+  local bad
+  bad=$(sha256sum "$FIX/www/$1/targets/$file" | cut -d' ' -f1)
+  run find "$state" -name "$bad*"
+  assert_eq "$output" ""
+  run "$PL" -C "$PROJ" list
+  assert_eq "$(awk '{print $1}' <<<"$output")" "six"
+}
+
+@test "a wheel the registry serves tampered is refused mid-resolution, nothing installed" {
+  registry_copy tampered-wheel >/dev/null
+  local t=$FIX/www/tampered-wheel/targets w
+  w=$(basename "$(ls "$t"/urllib3-*.whl)")
+  # Other bytes than signed, the same length: one byte of the code flipped.
+  python3 - "$t/$w" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 3] ^= 0xFF
+open(p, "wb").write(b)
+PY
+  tampered_refused tampered-wheel "$w" "sha256"
+}
+
+@test "a .metadata file the registry serves tampered is refused, nothing installed" {
+  registry_copy tampered-metadata >/dev/null
+  local t=$FIX/www/tampered-metadata/targets m
+  m=$(basename "$(ls "$t"/urllib3-*.whl.metadata)")
+  # A dependency changed after signing, the same length: pip must never read it.
+  sed -i 's/^Requires-Dist: six$/Requires-Dist: evi/' "$t/$m"
+  grep -q '^Requires-Dist: evi$' "$t/$m"
+  tampered_refused tampered-metadata "$m" "sha256"
+}
+
+@test "a truncated wheel from the registry is refused by its signed length" {
+  registry_copy truncated >/dev/null
+  local t=$FIX/www/truncated/targets w
+  w=$(basename "$(ls "$t"/idna-*.whl)")
+  truncate -s 1000 "$t/$w"
+  tampered_refused truncated "$w" "length"
+}
