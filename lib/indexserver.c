@@ -112,7 +112,7 @@ static void send_status(const struct pl_indexserver *s, int fd, const char *stat
 
 /* Send the verified file open at wfd, exactly `size` bytes of it. */
 static int send_file(struct pl_indexserver *s, int fd, int wfd, uint64_t size) {
-  static char chunk[64 << 10]; /* only the server thread sends */
+  char chunk[64 << 10];
   while (size > 0) {
     ssize_t r = read(wfd, chunk, size < sizeof chunk ? (size_t)size : sizeof chunk);
     if (r < 0 && errno == EINTR) continue;
