@@ -9,7 +9,7 @@
 #   make unit       the unit tests only (SANITIZE=1 works here too)
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
-#   make bench-scale  a cold install of ~90 real distributions against pip (minutes)
+#   make bench-install  a cold install of ~90 real distributions against pip (minutes)
 #   make stress     long crash and race experiments (integration/stress/*.bats), minutes
 #   make lint       clang-format check, cppcheck, banned functions
 #   make man        man pages from man/*.scd into build/man/ (scdoc)
@@ -111,7 +111,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-
            $(B)/helpers/wheel-verify $(B)/helpers/i386-syscall
 
 .SECONDARY: $(GEN_HDR)
-.PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \
+.PHONY: all deps check unit toml-decoder integration demo bench stress lint clean install uninstall man \
         dist deb rpm package fuzz FORCE
 all: $(BIN)
 
@@ -245,8 +245,9 @@ bench: deps all $(HELPERS)
 	@integration/bench/run
 
 # A cold install of ~90 real distributions against pip (minutes; issue 14).
-bench-scale: deps all $(HELPERS)
-	@BENCH_ONLY=scale integration/bench/run
+.PHONY: bench-install
+bench-install: deps all
+	@integration/bench/run-install
 
 # Crash loops and races too long for make check, run as the integration suite is.
 stress: deps all $(HELPERS)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scale benchmark (make bench-scale; issue 14): a cold `pylock install` of
+"""Install benchmark at scale (make bench-install; issue 14): a cold `pylock install` of
 a large set of real distributions against pip installing the same wheels
 into a fresh venv, interleaved in the same run.
 
@@ -29,6 +29,8 @@ import os, re, shutil, statistics, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_sync import rmtree, run, timed  # noqa: E402
 
+# BENCH_INSTALL_* variables: see integration/bench/run-install.
+
 
 def fitting_names(wheels, python):
     """Project names of the wheels whose tags the interpreter accepts."""
@@ -48,7 +50,7 @@ def fitting_names(wheels, python):
 
 
 def prepare(d, pl, wheels):
-    w = os.path.join(d, "scale")
+    w = os.path.join(d, "install")
     rmtree(w)
     os.makedirs(w)
     key, reg = os.path.join(w, "k.key"), os.path.join(w, "reg")
@@ -62,10 +64,10 @@ def prepare(d, pl, wheels):
     return w, reg, root
 
 
-def scale(d, rounds, python, wheels):
+def install(d, rounds, python, wheels):
     pl = os.path.join(d, "pylock")
     if not os.path.isdir(wheels) or not os.listdir(wheels):
-        print("\nscale: no wheel set at %s (make-wheels.py --site): skipped" % wheels)
+        print("\ninstall at scale: no wheel set at %s (make-wheels.py --site): skipped" % wheels)
         return
     names = fitting_names(wheels, python)
     w, reg, root = prepare(d, pl, wheels)
@@ -105,11 +107,11 @@ def scale(d, rounds, python, wheels):
             got = len(re.findall(r"(?m)^\[\[packages\]\]$", open(os.path.join(proj, "pylock.toml"))
                                  .read()))
             if got != len(names):
-                sys.exit("bench_scale: %s locked %d packages, not %d" % (n, got, len(names)))
+                sys.exit("bench_install: %s locked %d packages, not %d" % (n, got, len(names)))
         rmtree(os.path.join(w, "round"))
     med = {n: statistics.median(t) / 1000 for n, t in times.items()}
     pip = med[which[1]]
-    print("\nscale: cold install of %d real distributions (%s; %d interleaved round(s), median "
+    print("\ninstall at scale: cold install of %d real distributions (%s; %d interleaved round(s), median "
           "wall time)" % (len(names), python, rounds))
     for n in which:
         extra = "" if n == which[1] else "  x%.2f of pip" % (med[n] / pip)
@@ -132,4 +134,4 @@ if __name__ == "__main__":
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--wheels", required=True)
     a = ap.parse_args()
-    scale(a.dir, a.rounds, a.python, a.wheels)
+    install(a.dir, a.rounds, a.python, a.wheels)
