@@ -10,8 +10,8 @@
 # mid-resolution, and nothing changes: pylock.toml, the environment, the
 # cache; code in pip's place (a registry's "pip") gets 404 or 400 for all
 # but the signed files, a refusal from the registry's own server, and the
-# signed bytes exactly.  (direct_refs.bats proves that a signed .metadata or wheel with a
-# direct reference is still refused before pip reads it.)
+# signed bytes exactly.  (direct_refs.bats proves that a signed .metadata
+# or wheel with a direct reference is still refused before pip reads it.)
 
 bats_require_minimum_version 1.5.0
 load helpers
