@@ -302,8 +302,10 @@ int pl_indexserver_listen(void *ctx, pl_error_t *err) {
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
   if (sendmsg(s->pair[1], &m, MSG_NOSIGNAL) != 1)
     return pl_fail(err, errno, "index server: hand the listener over");
-  close(s->pair[1]);
-  s->pair[1] = -1;
+  /* None of pylock's ends stays in the sandbox, not even in the process
+   * that waits there for pip (exec closes them in pip only). */
+  close(s->pair[0]), close(s->pair[1]), close(s->stop[0]), close(s->stop[1]);
+  s->pair[0] = s->pair[1] = s->stop[0] = s->stop[1] = -1;
   return 0;
 }
 

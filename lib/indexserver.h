@@ -6,14 +6,15 @@
  * first process, before it hardens itself and execs pip, makes a TCP
  * listener on 127.0.0.1:PL_INDEXSERVER_PORT in that namespace
  * (pl_indexserver_listen, as pl_child_opts.in_sandbox) and hands it to
- * pylock over a socket pair, keeping no copy.  A thread of pylock accepts
- * pip's connections on it and answers, one request per connection
- * (HTTP/1.1, "Connection: close"), GET and HEAD of the paths simpleindex.h
- * lists; each file is fetched from the registry (or the cache) and checked
- * against its signed length and sha256 when pip asks for it, before a byte
- * of it is sent.  Nothing else is served: a path that is not a signed
- * target's is 404, and a file that fails its check is 502, its reason kept
- * for the resolver to report in place of pip's words. */
+ * pylock over a socket pair, keeping no copy of it or of pylock's ends.
+ * A thread of pylock accepts pip's connections on it and answers, one
+ * request per connection (HTTP/1.1, "Connection: close"), GET and HEAD of
+ * the paths simpleindex.h lists; each file is fetched from the registry
+ * (or the cache) and checked against its signed length and sha256 when pip
+ * asks for it, before a byte of it is sent.  Nothing else is served: a
+ * path that is not a signed target's is 404, and a file that fails its
+ * check is 502, its reason kept for the resolver to report in place of
+ * pip's words. */
 #ifndef PYLOCK_INDEXSERVER_H
 #define PYLOCK_INDEXSERVER_H
 
