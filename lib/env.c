@@ -576,8 +576,8 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   if (rs.pip_runs)
     say(e,
         "pylock: pip ran %u time(s) in %.1f s; it was served %u index page(s), %u metadata "
-        "file(s), %u wheel(s) (%llu bytes)",
-        rs.pip_runs, rs.pip_s, rs.pages, rs.metadata, rs.wheels, rs.bytes);
+        "file(s), %u wheel(s) (%llu bytes, fetched and checked in %.1f s)",
+        rs.pip_runs, rs.pip_s, rs.pages, rs.metadata, rs.wheels, rs.bytes, rs.serve_s);
   /* pip says "No space left" in its own words: judge by the space left. */
   struct statvfs vfs;
   if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||

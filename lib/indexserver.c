@@ -212,7 +212,11 @@ static void serve_connection(struct pl_indexserver *s, int fd) {
     pl_error_free(&e);
     return send_status(s, fd, "400 Bad Request");
   }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   answer(s, fd, head, path);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  s->stats.serve_s += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 /* Receive the listener the child made (SCM_RIGHTS), or -1. */

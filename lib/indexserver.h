@@ -35,6 +35,7 @@ struct pl_indexserver;
 struct pl_indexserver_stats {
   unsigned requests, pages, metadata, wheels; /* answered with 200 */
   uint64_t bytes;                             /* bodies sent */
+  double serve_s; /* wall time spent answering (fetching, checking, sending) */
 };
 
 /* Start serving ix (which must outlive the server) in a thread of this

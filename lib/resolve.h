@@ -36,6 +36,7 @@ struct pl_resolve_stats {
   unsigned pages, metadata, wheels; /* files pip asked for and got */
   unsigned long long bytes;         /* bytes served to pip */
   double pip_s;                     /* pip's run, wall clock */
+  double serve_s;                   /* of which pylock spent answering pip */
 };
 
 struct pl_resolve_opts {

@@ -121,8 +121,9 @@ def install(d, rounds, python, wheels):
                                                           max(times[n]) / 1000, extra))
     if resolve_s:
         rs = statistics.median(resolve_s)
-        print("  pylock's resolution: pip ran %s time(s), %.1f s (served %s); the rest of the "
-              "install (fetch from the cache, unpack, compile, link): %.1f s"
+        print("  pylock's resolution: pip ran %s time(s), %.1f s (served %s; the rest of "
+              "that is pip's own work); the rest of the install (fetch from the cache, unpack, "
+              "compile, link): %.1f s"
               % ("/".join(str(x) for x in sorted(runs)), rs, served, med[which[0]] - rs))
     print("  goal: pylock within 0.5x of pip's time (x1.5 at most): x%.2f" % (med[which[0]] / pip))
     print("  both byte-compile every module; pip's venv creation and pylock init are untimed")
