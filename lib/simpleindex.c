@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +15,7 @@
 #include "cleanup.h"
 #include "distname.h"
 #include "file.h"
-#include "metadata.h"
 #include "pep508.h"
-#include "sha.h"
 #include "wheel.h"
 #include "tags.h"
 
