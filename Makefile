@@ -10,6 +10,7 @@
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make bench-scale  registries at 1,000,000 targets (hashed bins) against single targets.json
+#   make bench-install  a cold install of ~90 real distributions against pip (minutes)
 #   make stress     long crash and race experiments (integration/stress/*.bats), minutes
 #   make lint       clang-format check, cppcheck, banned functions
 #   make man        man pages from man/*.scd into build/man/ (scdoc)
@@ -252,6 +253,11 @@ bench: deps all $(HELPERS)
 # targets.json at 10,000 and 100,000 (several minutes; BENCH_SCALE_TARGETS=N for another size).
 bench-scale: all
 	@python3 integration/bench/bench_scale.py $(BIN) $(or $(BENCH_SCALE_TARGETS),1000000)
+
+# A cold install of ~90 real distributions against pip (minutes; issue 14).
+.PHONY: bench-install
+bench-install: deps all
+	@integration/bench/run-install
 
 # Crash loops and races too long for make check, run as the integration suite is.
 stress: deps all $(HELPERS)

@@ -45,6 +45,7 @@ static int die_with_parent(pid_t parent) {
 static void __attribute__((noreturn)) run_sandboxed(const struct pl_child_opts *o, int errfd) {
   pl_error_t err = NULL;
   if (pl_sandbox_enter(o->sandbox, &err) < 0) child_fail(errfd, &err, "");
+  if (o->in_sandbox && o->in_sandbox(o->in_sandbox_ctx, &err) < 0) child_fail(errfd, &err, "");
   if (unshare(CLONE_NEWPID) < 0) child_fail(errfd, NULL, "a PID namespace: ");
   /* pid 1 in there sees its parent as 0 whether it lives or not: a pipe
    * the waiter holds open tells instead. */

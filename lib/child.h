@@ -26,6 +26,12 @@ struct pl_child_opts {
   int timeout_s;                    /* 0: none */
   size_t output_max;                /* bytes of output kept */
   bool keep_tail;                   /* on overflow keep the newest bytes (else fail: EFBIG) */
+  /* With a sandbox: called in the child once its namespaces exist, before
+   * the hardening and exec (the resolver's loopback listener is made in
+   * the child's network namespace and handed back to pylock); -1 fails
+   * the child with err's words.  NULL: nothing. */
+  int (*in_sandbox)(void *ctx, pl_error_t *err);
+  void *in_sandbox_ctx;
 };
 
 struct pl_child_result {

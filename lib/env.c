@@ -682,7 +682,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
-  /* pip reads cached wheels through links in its work directory (gc.h). */
+  /* pip is served the shared cache's wheels, checked as they go (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
   if (cache_hold < 0) return -1;
   /* pip's work directory: in the state root, so that the resolver's sandbox
@@ -690,6 +690,7 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   cleanup_close int scratch_lock = -1;
   if (pl_state_scratch(&e->state, "lock", &work, &scratch_lock, err) < 0) return -1;
   const char *pip = getenv("PYLOCK_RESOLVE_PIP");
+  struct pl_resolve_stats rs = {0};
   struct pl_resolve_opts ro = {.python = e->in.python,
                                .prefix = e->in.prefix,
                                .project = e->root,
@@ -704,13 +705,19 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
                                .registry_pip = pip && strcmp(pip, "registry") == 0,
                                .preferences = (const char *const *)e->preferences,
                                .npreferences = e->npreferences,
-                               .dropped_preferences = &e->dropped_preferences};
+                               .dropped_preferences = &e->dropped_preferences,
+                               .stats = &rs};
   say(e, "pylock: resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   pl_progress_begin("resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
   pl_progress_end();
+  if (rs.pip_runs)
+    say(e,
+        "pylock: pip ran %u time(s) in %.1f s; it was served %u index page(s), %u metadata "
+        "file(s), %u wheel(s) (%llu bytes, fetched and checked in %.1f s)",
+        rs.pip_runs, rs.pip_s, rs.pages, rs.metadata, rs.wheels, rs.bytes, rs.serve_s);
   /* pip says "No space left" in its own words: judge by the space left. */
   struct statvfs vfs;
   if (r < 0 && ((*err)->errnum == ENOSPC || (*err)->errnum == EDQUOT ||

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "canonjson.h"
@@ -21,6 +22,7 @@
 #include "environ.h"
 #include "file.h"
 #include "harden.h"
+#include "indexserver.h"
 #include "paths.h"
 #include "pep508.h"
 #include "sandbox.h"
@@ -210,7 +212,8 @@ static void log_command(char *const *argv) {
 
 /* Run argv in the resolver's sandbox; *output receives what it printed (the
  * last PL_RESOLVE_OUTPUT_MAX bytes), *status its wait status. */
-static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **output, int *status,
+static int run_sandboxed(const struct pl_resolve_opts *o, char **argv,
+                         struct pl_indexserver *server, char **output, int *status,
                          pl_error_t *err) {
   cleanup_free char *config_dir = NULL, *tmp = NULL, *tmp_env = NULL;
   if (pl_path_user_config("", &config_dir, err) < 0) return -1;
@@ -226,7 +229,19 @@ static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **ou
                           .cwd = o->work_dir,
                           .scratch = o->work_dir,
                           .no_network = true};
-  const char *extra[] = {tmp_env, "PYTHONNOUSERSITE=1", NULL};
+  /* The index is on loopback: no proxy may stand in between (pip's
+   * --isolated leaves requests' proxy variables in force). */
+  const char *extra[] = {tmp_env,
+                         "PYTHONNOUSERSITE=1",
+                         "no_proxy=127.0.0.1",
+                         "NO_PROXY=127.0.0.1",
+                         "http_proxy=",
+                         "HTTP_PROXY=",
+                         "https_proxy=",
+                         "HTTPS_PROXY=",
+                         "all_proxy=",
+                         "ALL_PROXY=",
+                         NULL};
   char **envp = pl_environ_build(extra);
   if (envp == NULL) return pl_fail(err, ENOMEM, "resolve");
   struct pl_child_opts co = {.argv = argv,
@@ -234,7 +249,9 @@ static int run_sandboxed(const struct pl_resolve_opts *o, char **argv, char **ou
                              .sandbox = &sb,
                              .timeout_s = PL_RESOLVE_TIMEOUT_S,
                              .output_max = PL_RESOLVE_OUTPUT_MAX,
-                             .keep_tail = true};
+                             .keep_tail = true,
+                             .in_sandbox = server ? pl_indexserver_listen : NULL,
+                             .in_sandbox_ctx = server};
   struct pl_child_result r;
   log_command(argv);
   int rc = pl_child_run(&co, &r, err);
@@ -261,7 +278,7 @@ static bool base_has_pip(const struct pl_resolve_opts *o) {
   cleanup_free char *output = NULL;
   int status = 0;
   pl_error_t err = NULL;
-  int r = run_sandboxed(o, argv, &output, &status, &err);
+  int r = run_sandboxed(o, argv, NULL, &output, &status, &err);
   pl_error_free(&err);
   return r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -302,33 +319,6 @@ static const char *registry_pip(const struct pl_tuf *t, char *version, size_t ca
   return best;
 }
 
-/* The wheel pip could not open: the first one its ERROR lines name in our
- * files directory that is not there yet.  pip names it by URL when it
- * completes a wheel it resolved from PEP 658 metadata ("HTTP error 404 while
- * getting file://..."), by path when it needs the wheel itself, without
- * metadata ("No such file or directory: '/...'"). */
-static bool missing_wheel(const char *output, const char *dir, const char *files_url, char *name,
-                          size_t cap) {
-  size_t plen = strlen(files_url);
-  for (const char *s = strstr(output, files_url); s; s = strstr(s + 1, files_url)) {
-    const char *bol = s;
-    while (bol > output && bol[-1] != '\n')
-      bol--;
-    if (strncmp(bol, "ERROR: ", 7) != 0) continue;
-    const char *f = s + plen;
-    size_t l = strcspn(f, "#?\" \t\r\n)'");
-    char enc[PL_WHEEL_FILENAME_MAX * 3 + 1], path[PATH_MAX];
-    struct stat st;
-    if (l <= 4 || l >= sizeof enc || memcmp(f + l - 4, ".whl", 4) != 0) continue;
-    memcpy(enc, f, l);
-    enc[l] = '\0';
-    if (url_filename(enc, name, cap) < 0) continue;
-    if (snprintf(path, sizeof path, "%s/files/%s", dir, name) >= (int)sizeof path) continue;
-    if (stat(path, &st) < 0 && errno == ENOENT) return true;
-  }
-  return false;
-}
-
 /* WORK/constraints.txt: one "name==version" a line, each checked here,
  * since pip reads options from that file too. */
 static int write_constraints(const struct pl_resolve_opts *o, char **path, pl_error_t *err) {
@@ -358,8 +348,76 @@ static int cmp_pkg_name(const void *a, const void *b) {
   return strcmp(nx, ny);
 }
 
+/* Turn pip's report at `report` into the locked packages. */
+static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const char *report,
+                       struct pl_lock_package **pkgs, size_t *n, pl_error_t *err) {
+  cleanup_free char *rbuf = NULL;
+  size_t rlen = 0;
+  if (pl_read_file_at(AT_FDCWD, report, PL_REPORT_MAX, &rbuf, &rlen, err) < 0) return -1;
+  size_t nt = pl_tuf_target_count(t);
+  cleanup_free struct pl_tuf_target *targets = calloc(nt ? nt : 1, sizeof *targets);
+  if (targets == NULL) return pl_fail(err, ENOMEM, "resolve");
+  for (size_t i = 0; i < nt; i++)
+    targets[i] = *pl_tuf_target_at(t, i);
+  if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0) return -1;
+  if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
+  return 0;
+}
+
+/* Run pip once, with the index server answering it; then its report. */
+static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **argv,
+                   const char *report, struct pl_lock_package **pkgs, size_t *n, bool *pip_failed,
+                   pl_error_t *err) {
+  cleanup_close int work_fd = open(o->work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (work_fd < 0) return pl_fail(err, errno, "open %s", o->work_dir);
+  struct pl_simpleindex *ix = NULL;
+  struct pl_indexserver *server = NULL;
+  if (pl_simpleindex_open(t, o->cache_dir, work_fd, &ix, err) < 0) return -1;
+  if (pl_indexserver_start(ix, &server, err) < 0) {
+    pl_simpleindex_free(ix);
+    return -1;
+  }
+  cleanup_free char *output = NULL;
+  int status = 0;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int rc = run_sandboxed(o, argv, server, &output, &status, err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  struct pl_indexserver_stats st;
+  pl_error_t refused = NULL;
+  pl_indexserver_stop(server, &st, &refused);
+  pl_simpleindex_free(ix);
+  if (o->stats) {
+    *o->stats = (struct pl_resolve_stats){.pip_runs = 1,
+                                          .pages = st.pages,
+                                          .metadata = st.metadata,
+                                          .wheels = st.wheels,
+                                          .bytes = st.bytes,
+                                          .serve_s = st.serve_s,
+                                          .pip_s = (double)(t1.tv_sec - t0.tv_sec) +
+                                                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9};
+  }
+  if (rc < 0) {
+    pl_error_free(&refused);
+    return -1;
+  }
+  /* What the registry served and pylock refused is the cause, whatever pip
+   * made of the error it got instead (and even had it carried on). */
+  if (refused) {
+    pl_error_free(err);
+    *err = refused;
+    return pl_error_wrap(err, "pip asked for a file of the registry that pylock refuses");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *pip_failed = WIFEXITED(status); /* found no resolution (not killed) */
+    return pl_resolve_pip_error(output, status, err);
+  }
+  return read_report(t, o, report, pkgs, n, err);
+}
+
 int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock_package **pkgs,
                size_t *n, pl_error_t *err) {
+  if (o->stats) memset(o->stats, 0, sizeof *o->stats);
   if (o->nrequirements == 0) {
     *pkgs = NULL, *n = 0;
     return 0;
@@ -368,32 +426,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
    * (lib/pep508.h): never a direct reference, an option or a path. */
   cleanup_free char **reqs = NULL;
   if (pl_requirements_for_pip(o->requirements, o->nrequirements, &reqs, err) < 0) return -1;
-  if (pl_simpleindex_build(t, o->work_dir, err) < 0) return -1;
-  /* Wheels verified by an earlier resolution are offered at once (checked
-   * again on the way), sparing pip a run per wheel.  One that fails a check
-   * is left out: if pip needs it, it asks, and the check fails then. */
-  for (size_t i = 0; o->cache_dir && i < pl_tuf_target_count(t); i++) {
-    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
-    size_t l = strlen(tg->name);
-    char cached[PATH_MAX];
-    struct stat st;
-    if (l < 5 || strcmp(tg->name + l - 4, ".whl") != 0 || tg->sha256[0] == '\0') continue;
-    if (snprintf(cached, sizeof cached, "%s/wheels/%s.whl", o->cache_dir, tg->sha256) >=
-            (int)sizeof cached ||
-        stat(cached, &st) < 0)
-      continue;
-    pl_error_t later = NULL;
-    if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, tg->name, &later) < 0)
-      pl_error_free(&later);
-  }
-
-  cleanup_free char *report = NULL, *index_url = NULL, *files_url = NULL, *pip_path = NULL;
-  cleanup_free char *files_path = NULL;
-  if (asprintf(&report, "%s/report.json", o->work_dir) < 0 ||
-      asprintf(&index_url, "file://%s/simple/", o->work_dir) < 0 ||
-      asprintf(&files_path, "%s/files/", o->work_dir) < 0 ||
-      (files_url = pl_simpleindex_file_url(o->work_dir, "")) == NULL)
-    return pl_fail(err, ENOMEM, "resolve");
+  cleanup_free char *report = NULL, *pip_path = NULL;
+  if (asprintf(&report, "%s/report.json", o->work_dir) < 0) return pl_fail(err, ENOMEM, "resolve");
 
   /* pip itself: the base's, else a verified pip wheel from the registry. */
   bool use_registry = o->registry_pip || !base_has_pip(o);
@@ -420,12 +454,13 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     argv[fixed++] = "-m";
     argv[fixed++] = "pip";
   }
-  const char *args[] = {"install",    "--dry-run",          "--report",
-                        report,       "--ignore-installed", "--only-binary",
-                        ":all:",      "--no-cache-dir",     "--disable-pip-version-check",
-                        "--isolated", "--no-input",         "--progress-bar",
-                        "off",        "--index-url",        index_url,
-                        "--"};
+  /* --timeout: pylock fetches a file from the registry before it answers. */
+  const char *args[] = {"install",     "--dry-run",          "--report",
+                        report,        "--ignore-installed", "--only-binary",
+                        ":all:",       "--no-cache-dir",     "--disable-pip-version-check",
+                        "--isolated",  "--no-input",         "--progress-bar",
+                        "off",         "--timeout",          PL_RESOLVE_PIP_TIMEOUT,
+                        "--index-url", PL_INDEXSERVER_URL,   "--"};
   for (size_t i = 0; i < sizeof args / sizeof args[0] - 1; i++)
     argv[fixed++] = args[i];
   /* Preferences as constraints: pip keeps those versions where it can. */
@@ -442,42 +477,17 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     argv[fixed++] = reqs[i];
   argv[fixed] = NULL;
   if (o->dropped_preferences) *o->dropped_preferences = false;
-
-  for (int run = 0; run < PL_RESOLVE_MAX_RUNS; run++) {
-    cleanup_free char *output = NULL;
-    int status = 0;
-    unlink(report);
-    if (run_sandboxed(o, (char **)argv, &output, &status, err) < 0) return -1;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      cleanup_free char *rbuf = NULL;
-      size_t rlen = 0;
-      if (pl_read_file_at(AT_FDCWD, report, PL_REPORT_MAX, &rbuf, &rlen, err) < 0) return -1;
-      size_t nt = pl_tuf_target_count(t);
-      cleanup_free struct pl_tuf_target *targets = calloc(nt ? nt : 1, sizeof *targets);
-      if (targets == NULL) return pl_fail(err, ENOMEM, "resolve");
-      for (size_t i = 0; i < nt; i++)
-        targets[i] = *pl_tuf_target_at(t, i);
-      if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0)
-        return -1;
-      if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
-      return 0;
-    }
-    char wheel[PL_WHEEL_FILENAME_MAX + 1];
-    if (WIFEXITED(status) &&
-        (missing_wheel(output, o->work_dir, files_url, wheel, sizeof wheel) ||
-         missing_wheel(output, o->work_dir, files_path, wheel, sizeof wheel))) {
-      if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, wheel, err) < 0) return -1;
-      continue;
-    }
-    if (constraint_at && WIFEXITED(status)) {
-      /* No resolution keeps every locked version: resolve afresh. */
-      memmove(&argv[constraint_at], &argv[constraint_at + 2],
-              (fixed + 1 - constraint_at - 2) * sizeof *argv);
-      fixed -= 2, constraint_at = 0;
-      if (o->dropped_preferences) *o->dropped_preferences = true;
-      continue;
-    }
-    return pl_resolve_pip_error(output, status, err);
-  }
-  return pl_fail(err, ELOOP, "pip asked for more than %d wheels", PL_RESOLVE_MAX_RUNS);
+  unlink(report);
+  bool pip_failed = false;
+  int r = run_pip(t, o, (char **)argv, report, pkgs, n, &pip_failed, err);
+  if (r == 0 || !constraint_at || !pip_failed) return r;
+  /* No resolution keeps every locked version: resolve afresh, once. */
+  pl_error_free(err);
+  memmove(&argv[constraint_at], &argv[constraint_at + 2],
+          (fixed + 1 - constraint_at - 2) * sizeof *argv);
+  if (o->dropped_preferences) *o->dropped_preferences = true;
+  unlink(report);
+  r = run_pip(t, o, (char **)argv, report, pkgs, n, &pip_failed, err);
+  if (o->stats) o->stats->pip_runs = 2;
+  return r;
 }

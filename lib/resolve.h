@@ -1,24 +1,20 @@
 /* pylock — resolution: pip's resolver, run where it can reach nothing but
  * verified bytes, and its report turned into locked packages.
  *
- * pl_resolve() builds a simple index from the registry's verified targets
- * (simpleindex.h) in a private work directory, then forks a child that
- * enters a sandbox like the project's (sandbox.h) with its own, empty
- * network namespace (loopback only), where it may write its work directory
- * and nothing else (pylock's state, the home, the project: all read-only),
- * scrubs the environment, drops every capability, sets no_new_privs and the
- * seccomp filter, and execs
+ * pl_resolve() forks a child that enters a sandbox like the project's
+ * (sandbox.h) with its own, empty network namespace (loopback only), where
+ * it may write its work directory and nothing else (pylock's state, the
+ * home, the project: all read-only), scrubs the environment, drops every
+ * capability, sets no_new_privs and the seccomp filter, and execs, once,
  *   python -I -m pip install --dry-run --report FILE --ignore-installed
  *     --only-binary :all: --no-cache-dir --disable-pip-version-check
- *     --isolated --no-input --index-url file://WORK/simple/ REQ...
- * (--isolated: no pip configuration or PIP_* variable is read).  When the
- * base interpreter has no pip, the newest pip wheel of the registry is
- * fetched (verified) and run as `python -I WORK/files/pip-X.whl/pip ...`.
- *
- * pip 23 resolves from the PEP 658 metadata but opens the chosen wheels
- * before writing its report; when it names a wheel the index does not hold
- * yet, the resolver fetches that wheel through TUF and runs pip again, until
- * pip succeeds (at most one run per package of the result, plus one).
+ *     --isolated --no-input --index-url http://127.0.0.1:PORT/simple/ REQ...
+ * (--isolated: no pip configuration or PIP_* variable is read).  The index
+ * at that address is pylock's own (indexserver.h): it answers from the
+ * registry's verified targets, fetching each page's wheels' metadata and
+ * each wheel as pip asks for it, so one pip run resolves whatever the cache
+ * holds.  When the base interpreter has no pip, the newest pip wheel of the
+ * registry is fetched (verified) and run as `python -I WORK/files/pip-X.whl/pip ...`.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_RESOLVE_H
 #define PYLOCK_RESOLVE_H
@@ -32,8 +28,17 @@
 
 #define PL_REPORT_MAX ((size_t)32 << 20)          /* pip's JSON report */
 #define PL_RESOLVE_OUTPUT_MAX ((size_t)256 << 10) /* pip's output kept for errors */
-#define PL_RESOLVE_MAX_RUNS 512
-#define PL_RESOLVE_TIMEOUT_S 1800 /* one pip run */
+#define PL_RESOLVE_TIMEOUT_S 1800                 /* the pip run */
+#define PL_RESOLVE_PIP_TIMEOUT "600"              /* pip's socket timeout, s */
+
+/* What one resolution did. */
+struct pl_resolve_stats {
+  unsigned pip_runs;                /* always 1 when pip ran */
+  unsigned pages, metadata, wheels; /* files pip asked for and got */
+  unsigned long long bytes;         /* bytes served to pip */
+  double pip_s;                     /* pip's run, wall clock */
+  double serve_s;                   /* of which pylock spent answering pip */
+};
 
 struct pl_resolve_opts {
   const char *python;     /* base interpreter (absolute) */
@@ -54,6 +59,7 @@ struct pl_resolve_opts {
   const char *const *preferences;
   size_t npreferences;
   bool *dropped_preferences;
+  struct pl_resolve_stats *stats; /* filled when not NULL */
 };
 
 /* Resolve the requirements; *pkgs (sorted as the lock writes them) and *n

@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +16,7 @@
 #include "cleanup.h"
 #include "distname.h"
 #include "file.h"
-#include "metadata.h"
 #include "pep508.h"
-#include "sha.h"
 #include "wheel.h"
 #include "tags.h"
 
@@ -65,54 +62,6 @@ static void buf_html(struct buf *b, const char *s) {
     default: buf_add(b, s, 1);
     }
   }
-}
-
-char *pl_simpleindex_file_url(const char *dir, const char *name) {
-  struct buf b = {0};
-  buf_str(&b, "file://");
-  const char *parts[] = {dir, "/files/", name};
-  for (size_t k = 0; k < 3; k++)
-    for (const unsigned char *s = (const unsigned char *)parts[k]; *s; s++) {
-      if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-          strchr("/-._~!+", *s)) {
-        buf_add(&b, (const char *)s, 1);
-      } else {
-        char esc[4];
-        snprintf(esc, sizeof esc, "%%%02X", *s);
-        buf_add(&b, esc, 3);
-      }
-    }
-  if (b.failed) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
-}
-
-struct wheel_ref {
-  char project[PL_DISTNAME_MAX + 1]; /* normalized */
-  const struct pl_tuf_target *wheel, *metadata;
-};
-
-static int cmp_ref(const void *a, const void *b) {
-  const struct wheel_ref *x = a, *y = b;
-  int c = strcmp(x->project, y->project);
-  return c ? c : strcmp(x->wheel->name, y->wheel->name);
-}
-
-struct rp_ctx {
-  char *requires_python;
-};
-
-static int find_requires_python(void *ctx, const char *key, size_t klen, const char *val,
-                                size_t vlen, pl_error_t *err) {
-  struct rp_ctx *c = ctx;
-  if (klen == 15 && strncasecmp(key, "Requires-Python", 15) == 0 && c->requires_python == NULL &&
-      vlen < PL_HEADER_VALUE_MAX) {
-    c->requires_python = strndup(val, vlen);
-    if (c->requires_python == NULL) return pl_fail(err, ENOMEM, "metadata");
-  }
-  return 0;
 }
 
 /* pip resolves from this METADATA: a Requires-Dist that is a direct
@@ -181,167 +130,32 @@ static int pip_spelled_metadata(const char *md, size_t len, char **out, size_t *
   return 0;
 }
 
-static int write_text(int dfd, const char *name, struct buf *b, pl_error_t *err) {
-  if (b->failed) return pl_fail(err, ENOMEM, "simple index: %s", name);
-  return pl_write_file_atomic_at(dfd, name, b->p ? b->p : "", b->len, 0644, err);
-}
-
-/* One project page (refs[0..n) share a project) and its metadata files. */
-static int write_project(struct pl_tuf *t, const char *dir, int simple_fd, int files_fd,
-                         const struct wheel_ref *refs, size_t n, pl_error_t *err) {
-  const char *project = refs[0].project;
-  if (mkdirat(simple_fd, project, 0755) < 0 && errno != EEXIST)
-    return pl_fail(err, errno, "simple index: create %s", project);
-  struct buf b = {0};
-  buf_str(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" "
-              "content=\"1.0\"><title>Links for ");
-  buf_html(&b, project);
-  buf_str(&b, "</title></head><body>\n");
-  int rc = -1;
-  for (size_t i = 0; i < n; i++) {
-    const struct pl_tuf_target *w = refs[i].wheel, *m = refs[i].metadata;
-    const char *base = strrchr(w->name, '/');
-    base = base ? base + 1 : w->name;
-    cleanup_free char *url = pl_simpleindex_file_url(dir, base);
-    cleanup_free char *rp = NULL, *served = NULL;
-    size_t served_len = 0;
-    char served_sha[PL_SHA256_HEX] = "";
-    if (url == NULL) {
-      pl_fail(err, ENOMEM, "simple index");
-      goto out;
-    }
-    if (m && m->sha256[0]) {
-      cleanup_free char *md = NULL;
-      size_t mlen = 0;
-      if (pl_tuf_fetch_target_mem(t, m->name, &md, &mlen, err) < 0 ||
-          check_requires_dist(md, mlen, m->name, err) < 0)
-        goto out;
-      struct rp_ctx c = {0};
-      if (pl_headers_parse(md, mlen, find_requires_python, &c, err) < 0) {
-        pl_error_wrap(err, "%s", m->name);
-        goto out;
-      }
-      rp = c.requires_python;
-      if (pip_spelled_metadata(md, mlen, &served, &served_len, err) < 0) goto out;
-      if (served == NULL) {
-        served = steal_pointer(&md);
-        served_len = mlen;
-      }
-      if (pl_sha256_hex(served, served_len, served_sha, err) < 0) goto out;
-      char mname[PL_WHEEL_FILENAME_MAX + 16];
-      snprintf(mname, sizeof mname, "%s.metadata", base);
-      if (pl_write_file_atomic_at(files_fd, mname, served, served_len, 0644, err) < 0) goto out;
-    }
-    buf_str(&b, "<a href=\"");
-    buf_html(&b, url);
-    if (w->sha256[0]) {
-      buf_str(&b, "#sha256=");
-      buf_str(&b, w->sha256);
-    }
-    buf_str(&b, "\"");
-    if (rp) {
-      buf_str(&b, " data-requires-python=\"");
-      buf_html(&b, rp);
-      buf_str(&b, "\"");
-    }
-    if (m && m->sha256[0]) {
-      buf_str(&b, " data-dist-info-metadata=\"sha256=");
-      buf_str(&b, served_sha);
-      buf_str(&b, "\" data-core-metadata=\"sha256=");
-      buf_str(&b, served_sha);
-      buf_str(&b, "\"");
-    }
-    buf_str(&b, ">");
-    buf_html(&b, base);
-    buf_str(&b, "</a><br>\n");
+/* A verified copy of target tg, open for reading at offset 0: the shared
+ * cache's (lib/cache.h), checked against the signed target on every use,
+ * fetched through TUF and stored when absent or damaged; without a cache,
+ * fetched into an unlinked file of scratch_fd. */
+static int verified_copy(struct pl_tuf *t, const char *cache_root, int scratch_fd,
+                         const struct pl_tuf_target *tg, int *out, pl_error_t *err) {
+  cleanup_free char *tmp = NULL;
+  if (cache_root == NULL) {
+    cleanup_close int tfd = pl_tmpfile_open_at(scratch_fd, "fetch", 0600, &tmp, err);
+    if (tfd < 0) return -1;
+    unlinkat(scratch_fd, tmp, 0);
+    if (pl_tuf_fetch_target(t, tg->name, tfd, err) < 0) return -1;
+    if (lseek(tfd, 0, SEEK_SET) < 0) return pl_fail(err, errno, "%s", tg->name);
+    *out = steal_fd(&tfd);
+    return 0;
   }
-  buf_str(&b, "</body></html>\n");
-  char page[PL_DISTNAME_MAX + 16];
-  snprintf(page, sizeof page, "%s/index.html", project);
-  rc = write_text(simple_fd, page, &b, err);
-out:
-  free(b.p);
-  return rc;
-}
-
-int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err) {
-  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return pl_fail(err, errno, "simple index: open %s", dir);
-  if ((mkdirat(dfd, "simple", 0755) < 0 && errno != EEXIST) ||
-      (mkdirat(dfd, "files", 0755) < 0 && errno != EEXIST))
-    return pl_fail(err, errno, "simple index: create directories in %s", dir);
-  cleanup_close int simple_fd = openat(dfd, "simple", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  cleanup_close int files_fd = openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  if (simple_fd < 0 || files_fd < 0) return pl_fail(err, errno, "simple index: open %s", dir);
-
-  size_t nt = pl_tuf_target_count(t), n = 0;
-  cleanup_free struct wheel_ref *refs = calloc(nt ? nt : 1, sizeof *refs);
-  if (refs == NULL) return pl_fail(err, ENOMEM, "simple index");
-  for (size_t i = 0; i < nt; i++) {
-    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
-    size_t len = strlen(tg->name);
-    if (len < 5 || strcmp(tg->name + len - 4, ".whl") != 0) continue;
-    const char *base = strrchr(tg->name, '/');
-    base = base ? base + 1 : tg->name;
-    /* A target whose name is not a wheel filename is not offered to pip. */
-    struct pl_wheel_filename fn;
-    pl_error_t ignored = NULL;
-    if (pl_wheel_filename_parse(base, &fn, &ignored) < 0) {
-      pl_error_free(&ignored);
-      continue;
-    }
-    int nl =
-        pl_distname_normalize(fn.name, strlen(fn.name), refs[n].project, sizeof refs[n].project);
-    pl_wheel_filename_free(&fn);
-    if (nl < 0) continue;
-    refs[n].wheel = tg;
-    char mname[PL_WHEEL_FILENAME_MAX * 2 + 16];
-    snprintf(mname, sizeof mname, "%s.metadata", tg->name);
-    const struct pl_tuf_target *m = NULL;
-    pl_error_t none = NULL;
-    if (pl_tuf_find_target(t, mname, &m, &none) < 0) pl_error_free(&none);
-    refs[n++].metadata = m;
-  }
-  if (n) qsort(refs, n, sizeof *refs, cmp_ref);
-
-  struct buf b = {0};
-  buf_str(&b, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" "
-              "content=\"1.0\"><title>Simple index</title></head><body>\n");
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j < n && strcmp(refs[j].project, refs[i].project) == 0)
-      j++;
-    buf_str(&b, "<a href=\"");
-    buf_html(&b, refs[i].project);
-    buf_str(&b, "/\">");
-    buf_html(&b, refs[i].project);
-    buf_str(&b, "</a><br>\n");
-    if (write_project(t, dir, simple_fd, files_fd, refs + i, j - i, err) < 0) {
-      free(b.p);
-      return -1;
-    }
-    i = j;
-  }
-  buf_str(&b, "</body></html>\n");
-  int r = write_text(simple_fd, "index.html", &b, err);
-  free(b.p);
-  return r;
-}
-
-/* The shared cache's copy of target tg (lib/cache.h): checked against the
- * signed target on every use, fetched through TUF and stored when absent or
- * damaged.  *path receives where it is. */
-static int cached_copy(struct pl_tuf *t, const char *cache_root, const struct pl_tuf_target *tg,
-                       char **path, pl_error_t *err) {
   struct pl_cache c;
   if (pl_cache_open(&c, cache_root, err) < 0) return -1;
   int r = -1;
-  cleanup_free char *tmp = NULL;
   cleanup_close int tfd = -1;
   cleanup_close int fd = pl_cache_wheel_open(&c, tg->sha256, NULL);
   pl_error_t stale = NULL;
-  if (fd >= 0 && pl_tuf_verify_target_fd(t, tg->name, fd, &stale) == 0) {
-    r = pl_cache_wheel_path(&c, tg->sha256, path, err);
+  if (fd >= 0 && pl_tuf_verify_target_fd(t, tg->name, fd, &stale) == 0 &&
+      lseek(fd, 0, SEEK_SET) == 0) {
+    *out = steal_fd(&fd);
+    r = 0;
     goto out;
   }
   pl_error_free(&stale); /* damaged or absent: fetch it (again) */
@@ -349,8 +163,14 @@ static int cached_copy(struct pl_tuf *t, const char *cache_root, const struct pl
                            err); /* as env.c's: no sandbox opens it */
   if (tfd < 0) goto out;
   if (pl_tuf_fetch_target(t, tg->name, tfd, err) == 0 &&
-      pl_cache_wheel_store(&c, tfd, tg->sha256, err) == 0)
-    r = pl_cache_wheel_path(&c, tg->sha256, path, err);
+      pl_cache_wheel_store(&c, tfd, tg->sha256, err) == 0) {
+    if (lseek(tfd, 0, SEEK_SET) == 0) {
+      *out = steal_fd(&tfd);
+      r = 0;
+    } else {
+      pl_fail(err, errno, "%s", tg->name);
+    }
+  }
   unlinkat(c.wheels_fd, tmp, 0);
 out:
   pl_cache_close(&c);
@@ -359,8 +179,8 @@ out:
 
 /* Without a signed "<wheel>.metadata", pip reads the wheel's own METADATA to
  * resolve: check its Requires-Dist before pip can (with one, pip resolves
- * from that file, checked by pl_simpleindex_build, and reads the wheel
- * only once resolution is over). */
+ * from that file, checked by pl_simpleindex_metadata, and reads the
+ * wheel only once resolution is over). */
 static int check_wheel_requires(struct pl_tuf *t, const char *name, int fd, pl_error_t *err) {
   char mname[PL_WHEEL_FILENAME_MAX * 2 + 16];
   const struct pl_tuf_target *m;
@@ -378,6 +198,205 @@ static int check_wheel_requires(struct pl_tuf *t, const char *name, int fd, pl_e
   return r;
 }
 
+struct wheel_ref {
+  char project[PL_DISTNAME_MAX + 1]; /* normalized */
+  const char *file;                  /* the target's last path segment */
+  const struct pl_tuf_target *wheel, *metadata;
+};
+
+struct pl_simpleindex {
+  struct pl_tuf *t;
+  const char *cache_dir;
+  int scratch_fd;
+  struct wheel_ref *refs; /* by project, then file */
+  struct wheel_ref **by_file;
+  size_t n;
+};
+
+static int cmp_ref(const void *a, const void *b) {
+  const struct wheel_ref *x = a, *y = b;
+  int c = strcmp(x->project, y->project);
+  return c ? c : strcmp(x->file, y->file);
+}
+
+static int cmp_ref_file(const void *a, const void *b) {
+  return strcmp((*(struct wheel_ref *const *)a)->file, (*(struct wheel_ref *const *)b)->file);
+}
+
+int pl_simpleindex_open(struct pl_tuf *t, const char *cache_dir, int scratch_fd,
+                        struct pl_simpleindex **out, pl_error_t *err) {
+  size_t nt = pl_tuf_target_count(t), n = 0;
+  struct pl_simpleindex *ix = calloc(1, sizeof *ix);
+  if (ix == NULL) return pl_fail(err, ENOMEM, "simple index");
+  ix->t = t, ix->cache_dir = cache_dir, ix->scratch_fd = scratch_fd;
+  ix->refs = calloc(nt ? nt : 1, sizeof *ix->refs);
+  ix->by_file = calloc(nt ? nt : 1, sizeof *ix->by_file);
+  if (ix->refs == NULL || ix->by_file == NULL) {
+    pl_simpleindex_free(ix);
+    return pl_fail(err, ENOMEM, "simple index");
+  }
+  for (size_t i = 0; i < nt; i++) {
+    const struct pl_tuf_target *tg = pl_tuf_target_at(t, i);
+    size_t len = strlen(tg->name);
+    if (len < 5 || strcmp(tg->name + len - 4, ".whl") != 0) continue;
+    const char *base = strrchr(tg->name, '/');
+    base = base ? base + 1 : tg->name;
+    /* A target whose name is not a wheel filename is not offered to pip. */
+    struct pl_wheel_filename fn;
+    pl_error_t ignored = NULL;
+    if (pl_wheel_filename_parse(base, &fn, &ignored) < 0) {
+      pl_error_free(&ignored);
+      continue;
+    }
+    struct wheel_ref *r = &ix->refs[n];
+    int nl = pl_distname_normalize(fn.name, strlen(fn.name), r->project, sizeof r->project);
+    pl_wheel_filename_free(&fn);
+    if (nl < 0) continue;
+    r->wheel = tg, r->file = base;
+    char mname[PL_WHEEL_FILENAME_MAX * 2 + 16];
+    snprintf(mname, sizeof mname, "%s.metadata", tg->name);
+    pl_error_t none = NULL;
+    if (pl_tuf_find_target(t, mname, &r->metadata, &none) < 0 || r->metadata->sha256[0] == '\0')
+      r->metadata = NULL;
+    pl_error_free(&none);
+    n++;
+  }
+  if (n) qsort(ix->refs, n, sizeof *ix->refs, cmp_ref);
+  for (size_t i = 0; i < n; i++)
+    ix->by_file[i] = &ix->refs[i];
+  if (n) qsort(ix->by_file, n, sizeof *ix->by_file, cmp_ref_file);
+  ix->n = n;
+  *out = ix;
+  return 0;
+}
+
+void pl_simpleindex_free(struct pl_simpleindex *ix) {
+  if (ix == NULL) return;
+  free(ix->refs);
+  free(ix->by_file);
+  free(ix);
+}
+
+/* The link to a file from a project page (/simple/P/): percent-encoded. */
+static void buf_file_href(struct buf *b, const char *file) {
+  buf_str(b, "../../files/");
+  for (const unsigned char *s = (const unsigned char *)file; *s; s++) {
+    if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+        strchr("-._~!+", *s)) {
+      buf_add(b, (const char *)s, 1);
+    } else {
+      char esc[4];
+      snprintf(esc, sizeof esc, "%%%02X", *s);
+      buf_add(b, esc, 3);
+    }
+  }
+}
+
+static const char page_head[] = "<!DOCTYPE html>\n<html><head><meta "
+                                "name=\"pypi:repository-version\" content=\"1.0\"><title>";
+
+int pl_simpleindex_page(struct pl_simpleindex *ix, const char *project, char **html, size_t *len,
+                        pl_error_t *err) {
+  size_t lo = 0, hi = ix->n;
+  while (lo < hi) { /* the first ref of project */
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(ix->refs[mid].project, project) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == ix->n || strcmp(ix->refs[lo].project, project) != 0)
+    return pl_fail(err, ENOENT, "the registry has no wheel of %s", project);
+  struct buf b = {0};
+  buf_str(&b, page_head);
+  buf_str(&b, "Links for ");
+  buf_html(&b, project);
+  buf_str(&b, "</title></head><body>\n");
+  for (size_t i = lo; i < ix->n && strcmp(ix->refs[i].project, project) == 0; i++) {
+    const struct wheel_ref *r = &ix->refs[i];
+    buf_str(&b, "<a href=\"");
+    buf_file_href(&b, r->file);
+    if (r->wheel->sha256[0]) {
+      buf_str(&b, "#sha256=");
+      buf_str(&b, r->wheel->sha256);
+    }
+    buf_str(&b, "\"");
+    /* "true", not a hash: the metadata pip gets is fetched, checked and
+     * rewritten (pip_spelled_metadata) only when pip asks for it, so that
+     * a resolution reads the metadata of the candidates pip considers, not
+     * of every version the registry holds. */
+    if (r->metadata) buf_str(&b, " data-dist-info-metadata=\"true\" data-core-metadata=\"true\"");
+    buf_str(&b, ">");
+    buf_html(&b, r->file);
+    buf_str(&b, "</a><br>\n");
+  }
+  buf_str(&b, "</body></html>\n");
+  if (b.failed) {
+    free(b.p);
+    return pl_fail(err, ENOMEM, "simple index: %s", project);
+  }
+  *html = b.p, *len = b.len;
+  return 0;
+}
+
+int pl_simpleindex_root(struct pl_simpleindex *ix, char **html, size_t *len, pl_error_t *err) {
+  struct buf b = {0};
+  buf_str(&b, page_head);
+  buf_str(&b, "Simple index</title></head><body>\n");
+  for (size_t i = 0; i < ix->n; i++) {
+    if (i > 0 && strcmp(ix->refs[i - 1].project, ix->refs[i].project) == 0) continue;
+    buf_str(&b, "<a href=\"");
+    buf_html(&b, ix->refs[i].project);
+    buf_str(&b, "/\">");
+    buf_html(&b, ix->refs[i].project);
+    buf_str(&b, "</a><br>\n");
+  }
+  buf_str(&b, "</body></html>\n");
+  if (b.failed) {
+    free(b.p);
+    return pl_fail(err, ENOMEM, "simple index");
+  }
+  *html = b.p, *len = b.len;
+  return 0;
+}
+
+static const struct wheel_ref *find_file(const struct pl_simpleindex *ix, const char *file) {
+  struct wheel_ref key = {.file = file}, *kp = &key;
+  struct wheel_ref **r =
+      ix->n ? bsearch(&kp, ix->by_file, ix->n, sizeof *ix->by_file, cmp_ref_file) : NULL;
+  return r ? *r : NULL;
+}
+
+int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **out, size_t *len,
+                            pl_error_t *err) {
+  const struct wheel_ref *r = find_file(ix, file);
+  if (r == NULL || r->metadata == NULL)
+    return pl_fail(err, ENOENT, "the registry signs no metadata for %s", file);
+  cleanup_free char *md = NULL;
+  size_t mlen = 0;
+  if (pl_tuf_fetch_target_mem(ix->t, r->metadata->name, &md, &mlen, err) < 0 ||
+      check_requires_dist(md, mlen, r->metadata->name, err) < 0 ||
+      pip_spelled_metadata(md, mlen, out, len, err) < 0)
+    return -1;
+  if (*out == NULL) *out = steal_pointer(&md), *len = mlen;
+  return 0;
+}
+
+int pl_simpleindex_wheel(struct pl_simpleindex *ix, const char *file, int *fd, uint64_t *size,
+                         pl_error_t *err) {
+  const struct wheel_ref *r = find_file(ix, file);
+  if (r == NULL) return pl_fail(err, ENOENT, "%s is not a wheel the registry signs", file);
+  if (r->wheel->sha256[0] == '\0')
+    return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", r->wheel->name);
+  cleanup_close int wfd = -1;
+  if (verified_copy(ix->t, ix->cache_dir, ix->scratch_fd, r->wheel, &wfd, err) < 0 ||
+      check_wheel_requires(ix->t, r->wheel->name, wfd, err) < 0 || lseek(wfd, 0, SEEK_SET) < 0)
+    return -1;
+  *size = r->wheel->length;
+  *fd = steal_fd(&wfd);
+  return 0;
+}
+
 int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
                              const char *name, pl_error_t *err) {
   const struct pl_tuf_target *tg;
@@ -386,10 +405,13 @@ int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cach
     return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", name);
   const char *base = strrchr(name, '/');
   base = base ? base + 1 : name;
-  cleanup_free char *files = NULL;
-  if (asprintf(&files, "%s/files", dir) < 0) return pl_fail(err, ENOMEM, "simple index");
-  cleanup_close int files_fd = open(files, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (files_fd < 0) return pl_fail(err, errno, "open %s", files);
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  if (mkdirat(dfd, "files", 0755) < 0 && errno != EEXIST)
+    return pl_fail(err, errno, "create %s/files", dir);
+  cleanup_close int files_fd =
+      openat(dfd, "files", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (files_fd < 0) return pl_fail(err, errno, "open %s/files", dir);
   if (cache_dir == NULL) {
     cleanup_free char *tmp = NULL;
     int wfd = pl_tmpfile_open_at(files_fd, base, 0644, &tmp, err);
@@ -401,11 +423,16 @@ int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cach
     }
     return pl_tmpfile_commit_at(files_fd, wfd, tmp, base, err);
   }
+  cleanup_close int cfd = -1;
+  if (verified_copy(t, cache_dir, files_fd, tg, &cfd, err) < 0 ||
+      check_wheel_requires(t, name, cfd, err) < 0)
+    return -1;
+  struct pl_cache c;
   cleanup_free char *target = NULL;
-  if (cached_copy(t, cache_dir, tg, &target, err) < 0) return -1;
-  cleanup_close int cfd = open(target, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (cfd < 0) return pl_fail(err, errno, "open %s", target);
-  if (check_wheel_requires(t, name, cfd, err) < 0) return -1;
+  if (pl_cache_open(&c, cache_dir, err) < 0) return -1;
+  int r = pl_cache_wheel_path(&c, tg->sha256, &target, err);
+  pl_cache_close(&c);
+  if (r < 0) return -1;
   unlinkat(files_fd, base, 0);
   if (symlinkat(target, files_fd, base) < 0) return pl_fail(err, errno, "link %s", base);
   return 0;

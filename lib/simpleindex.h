@@ -1,46 +1,69 @@
-/* pylock — a PEP 503 simple index for pip, generated from verified TUF targets.
+/* pylock — a PEP 503 simple index for pip, answered from verified TUF targets.
  *
- * pip resolves against nothing but this directory:
- *   DIR/simple/index.html                 one anchor per project
- *   DIR/simple/<normalized>/index.html    one anchor per wheel:
- *     <a href="file://DIR/files/FILE#sha256=HEX" data-requires-python="..."
- *        data-dist-info-metadata="sha256=HEX" data-core-metadata="sha256=HEX">FILE</a>
- *   DIR/files/FILE.metadata               the wheel's METADATA (PEP 658/714)
- *   DIR/files/FILE                        only once pl_simpleindex_add_wheel() put it there
- * Every byte comes from pl_tuf_fetch_target*(): the sha256 in each href and
- * metadata attribute is the one the registry signed.
+ * The resolver's index server (indexserver.h) answers pip's requests with:
+ *   /simple/                 one anchor per project
+ *   /simple/<normalized>/    one anchor per wheel of the project:
+ *     <a href="../../files/FILE#sha256=HEX" data-dist-info-metadata="true"
+ *        data-core-metadata="true">FILE</a>
+ *   /files/FILE.metadata     the wheel's PEP 658 METADATA, when signed
+ *   /files/FILE              the wheel
+ * Every byte comes from pl_tuf_fetch_target*() or a cached copy checked
+ * against the signed target: the sha256 in each href is the one the
+ * registry signed, and a file is fetched only when pip asks for it.
  *
  * What pip reads (measured with pip 23.0.1 and 23.2.1): with PEP 658
  * metadata it resolves from the .metadata files alone, but `install
- * --dry-run --report` then still opens every wheel of the result (it
- * "completes" the metadata-only distributions before reporting) and fails
- * with "HTTP error 404 while getting file://.../FILE" when one is absent.
- * So the resolver adds the wheels pip asks for, verified, and runs it again
- * (see resolve.h); wheels pip never asks for are never fetched.
+ * --dry-run --report` then still downloads every wheel of the result (it
+ * "completes" the metadata-only distributions before reporting), so it
+ * gets those too, verified, in the same run.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SIMPLEINDEX_H
 #define PYLOCK_SIMPLEINDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "tuf.h"
 
 #define PL_SIMPLEINDEX_METADATA_MAX ((size_t)16 << 20)
 
-/* Write the index into `dir` (an absolute path to an existing, empty
- * directory) from the verified targets of t: every "*.whl" target, with its
- * "*.whl.metadata" target when the registry signs one. */
-int pl_simpleindex_build(struct pl_tuf *t, const char *dir, pl_error_t *err);
+struct pl_simpleindex;
 
-/* Put the verified wheel `name` (a target of t) at DIR/files/name.  With
- * cache_dir (the shared cache's root, lib/cache.h), the copy is the cache's
- * wheels/<sha256>.whl (checked again against the target on every use) and
- * DIR/files/name links to it; without one, it is fetched into DIR/files. */
+/* The wheel targets of t ("*.whl" with a wheel filename, and their signed
+ * "*.whl.metadata"), by project.  Wheels are kept in the shared cache at
+ * cache_dir (lib/cache.h), or without one in unlinked files of scratch_fd.
+ * t must outlive the index. */
+int pl_simpleindex_open(struct pl_tuf *t, const char *cache_dir, int scratch_fd,
+                        struct pl_simpleindex **out, pl_error_t *err);
+void pl_simpleindex_free(struct pl_simpleindex *ix);
+
+/* The page of a project (PEP 503-normalized name); ENOENT when the
+ * registry has no wheel of it. *html is newly allocated. */
+int pl_simpleindex_page(struct pl_simpleindex *ix, const char *project, char **html, size_t *len,
+                        pl_error_t *err);
+
+/* The root page: every project. */
+int pl_simpleindex_root(struct pl_simpleindex *ix, char **html, size_t *len, pl_error_t *err);
+
+/* The verified METADATA of wheel file `file`, as pip is to read it: a
+ * Requires-Dist that is a direct reference is refused, and project names
+ * are spelled normalized (pip 23.0 compares them as written). */
+int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **out, size_t *len,
+                            pl_error_t *err);
+
+/* The verified wheel `file`, open at offset 0 (caller closes *fd), and its
+ * signed size.  Without a signed .metadata, its own METADATA's
+ * Requires-Dist is checked first, as pip resolves from it. */
+int pl_simpleindex_wheel(struct pl_simpleindex *ix, const char *file, int *fd, uint64_t *size,
+                         pl_error_t *err);
+
+/* Put the verified wheel `name` (a target of t) at DIR/files/name, for
+ * pip to run from (a registry's pip).  With cache_dir (the shared cache's
+ * root, lib/cache.h), DIR/files/name links to the cache's copy (checked
+ * again against the target on every use); without one, it is fetched
+ * into DIR/files. */
 int pl_simpleindex_add_wheel(struct pl_tuf *t, const char *dir, const char *cache_dir,
                              const char *name, pl_error_t *err);
-
-/* The file:// URL of DIR/files/name, percent-encoded; newly allocated. */
-char *pl_simpleindex_file_url(const char *dir, const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "file.h"
+#include "indexserver.h"
 #include "resolve.h"
 #include "simpleindex.h"
 
@@ -150,16 +151,53 @@ static void test_pip_errors_are_quoted_with_a_hint(void **state) {
   pl_error_free(&err);
 }
 
-static void test_index_links_are_percent_encoded_file_urls(void **state) {
-  char *u = pl_simpleindex_file_url("/tmp/a dir,x", "foo-1.0-py3-none-any.whl");
-  assert_string_equal(u, "file:///tmp/a%20dir%2Cx/files/foo-1.0-py3-none-any.whl");
-  free(u);
-  u = pl_resolve_target_url("/srv/reg/", "foo-1.0-py3-none-any.whl");
+static void test_target_urls_name_the_registry_targets(void **state) {
+  char *u = pl_resolve_target_url("/srv/reg/", "foo-1.0-py3-none-any.whl");
   assert_string_equal(u, "file:///srv/reg/targets/foo-1.0-py3-none-any.whl");
   free(u);
   u = pl_resolve_target_url(REG, "foo-1.0-py3-none-any.whl");
   assert_string_equal(u, REG "/targets/foo-1.0-py3-none-any.whl");
   free(u);
+}
+
+static void test_index_requests_are_get_or_head_with_a_decoded_path(void **state) {
+  (void)state;
+  char path[64];
+  bool head = true;
+  pl_error_t err = NULL;
+  static const char get[] = "GET /files/a%2Bb-1.0-py3-none-any.whl.metadata?x=1 HTTP/1.1\r\n"
+                            "Host: 127.0.0.1\r\n\r\n";
+  assert_int_equal(pl_indexserver_parse_request(get, strlen(get), &head, path, sizeof path, &err),
+                   0);
+  assert_false(head);
+  assert_string_equal(path, "/files/a+b-1.0-py3-none-any.whl.metadata");
+  static const char hd[] = "HEAD /simple/six/ HTTP/1.0\r\n\r\n";
+  assert_int_equal(pl_indexserver_parse_request(hd, strlen(hd), &head, path, sizeof path, &err), 0);
+  assert_true(head);
+  assert_string_equal(path, "/simple/six/");
+}
+
+static void test_index_requests_that_are_not_http_are_refused(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+      "POST /simple/ HTTP/1.1\r\n\r\n",
+      "GET simple/ HTTP/1.1\r\n\r\n",
+      "GET /simple/%00x HTTP/1.1\r\n\r\n",
+      "GET /simple/%zz HTTP/1.1\r\n\r\n",
+      "GET /simple/ SMTP/1.1\r\n\r\n",
+      "GET /simple/\r\n\r\n",
+      "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+      "HTTP/1.1\r\n\r\n",
+      "GET /x%4 HTTP/1.1\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char path[64];
+    bool head;
+    pl_error_t err = NULL;
+    assert_int_equal(
+        pl_indexserver_parse_request(bad[i], strlen(bad[i]), &head, path, sizeof path, &err), -1);
+    pl_error_free(&err);
+  }
 }
 
 int main(void) {
@@ -169,7 +207,9 @@ int main(void) {
       cmocka_unit_test(test_report_hash_differing_from_the_signed_one_is_refused),
       cmocka_unit_test(test_report_of_another_format_or_shape_is_rejected),
       cmocka_unit_test(test_pip_errors_are_quoted_with_a_hint),
-      cmocka_unit_test(test_index_links_are_percent_encoded_file_urls),
+      cmocka_unit_test(test_target_urls_name_the_registry_targets),
+      cmocka_unit_test(test_index_requests_are_get_or_head_with_a_decoded_path),
+      cmocka_unit_test(test_index_requests_that_are_not_http_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
