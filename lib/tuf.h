@@ -50,6 +50,9 @@
 #define PL_TUF_MAX_DELEGATIONS 65536
 #define PL_TUF_MAX_ROLES_VISITED 32
 #define PL_TUF_MAX_ROLES_TOTAL 70000
+/* Delegation entries one client looks at, over all its searches (a search
+ * reads every entry of each role it visits): about 4 s of work. */
+#define PL_TUF_MAX_SEARCH_STEPS ((size_t)8 << 20)
 /* Root rotations followed in one update (as python-tuf). */
 #define PL_TUF_MAX_ROOT_ROTATIONS 256
 
