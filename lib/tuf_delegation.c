@@ -354,18 +354,20 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
  * the client's budget.  Without one, a registry delegating to many roles by
  * "paths" or "path_hash_prefixes" (PEP 458's 16,384 bins) made loading every
  * target cost targets x roles entry checks: 1,024 bins of 64 targets took
- * 35 s of CPU, and a hostile registry could hold a CI job for hours. */
+ * 35 s of CPU, and a hostile registry could hold a CI job for hours.  The
+ * budget grows with the targets loaded; succinct bins spend nothing. */
 static int spend_steps(struct pl_tuf *t, const json_t *delegations, const char *name,
                        pl_error_t *err) {
   const json_t *roles = json_object_get(delegations, "roles");
-  t->search_steps += json_is_array(roles) ? json_array_size(roles) + 1 : 1;
-  if (t->search_steps <= PL_TUF_MAX_SEARCH_STEPS) return 0;
+  size_t budget = t->search_budget ? t->search_budget : PL_TUF_MAX_SEARCH_STEPS;
+  t->search_steps += json_is_array(roles) ? json_array_size(roles) : 0; /* succinct: none */
+  if (t->search_steps <= budget) return 0;
   return pl_fail_hint(err, E2BIG,
                       "publish with succinct hash bins (pylock registry init --bins), which a "
                       "search reads in one step",
                       "%s: the registry's delegations are too costly to search: more than %zu "
                       "delegation entries read",
-                      name, PL_TUF_MAX_SEARCH_STEPS);
+                      name, budget);
 }
 
 /* A role that is its own ancestor on the path the search took to it. */
@@ -495,6 +497,7 @@ int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err) {
   size_t total = t->ntargets;
   for (size_t i = 0; i < t->nroles; i++)
     total += t->roles[i]->ntargets;
+  t->search_budget = PL_TUF_MAX_SEARCH_STEPS + PL_TUF_SEARCH_STEPS_PER_TARGET * total;
   struct pl_tuf_target *all = calloc(total ? total : 1, sizeof *all);
   if (all == NULL) return pl_fail(err, ENOMEM, "targets");
   size_t n = 0;
