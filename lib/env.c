@@ -988,7 +988,7 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
     return pl_fail(err, PL_REFUSED, "%s is not a wheel of %s %s, as %s says", w->name, p->name,
                    p->version, PL_LOCK_FILE);
   pl_log(PL_LOG_VERBOSE, "%s %s: %s is a target %s signs: %llu bytes, sha256 %s, as %s locks it",
-         p->name, p->version, w->name, e->lf.registry, (unsigned long long)t->length, t->sha256,
+         p->name, p->version, w->name, registry_of(e), (unsigned long long)t->length, t->sha256,
          PL_LOCK_FILE);
   return 0;
 }

@@ -50,6 +50,11 @@
 #define PL_TUF_MAX_DELEGATIONS 65536
 #define PL_TUF_MAX_ROLES_VISITED 32
 #define PL_TUF_MAX_ROLES_TOTAL 70000
+/* Delegation entries (of "roles" lists) one client reads over all its
+ * searches, a search reading every entry of each role it visits: about 4 s
+ * of work, plus PL_TUF_SEARCH_STEPS_PER_TARGET for each target loaded. */
+#define PL_TUF_MAX_SEARCH_STEPS ((size_t)8 << 20)
+#define PL_TUF_SEARCH_STEPS_PER_TARGET 32
 /* Root rotations followed in one update (as python-tuf). */
 #define PL_TUF_MAX_ROOT_ROTATIONS 256
 

@@ -350,6 +350,26 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
   return 0;
 }
 
+/* Count the entries of `delegations` a search is about to read against
+ * the client's budget.  Without one, a registry delegating to many roles by
+ * "paths" or "path_hash_prefixes" (PEP 458's 16,384 bins) made loading every
+ * target cost targets x roles entry checks: 1,024 bins of 64 targets took
+ * 35 s of CPU, and a hostile registry could hold a CI job for hours.  The
+ * budget grows with the targets loaded; succinct bins spend nothing. */
+static int spend_steps(struct pl_tuf *t, const json_t *delegations, const char *name,
+                       pl_error_t *err) {
+  const json_t *roles = json_object_get(delegations, "roles");
+  size_t budget = t->search_budget ? t->search_budget : PL_TUF_MAX_SEARCH_STEPS;
+  t->search_steps += json_is_array(roles) ? json_array_size(roles) : 0; /* succinct: none */
+  if (t->search_steps <= budget) return 0;
+  return pl_fail_hint(err, E2BIG,
+                      "publish with succinct hash bins (pylock registry init --bins), which a "
+                      "search reads in one step",
+                      "%s: the registry's delegations are too costly to search: more than %zu "
+                      "delegation entries read",
+                      name, budget);
+}
+
 /* A role that is its own ancestor on the path the search took to it. */
 static bool is_loop(const struct visit *path, const struct visit *v) {
   for (int p = v->parent; p >= 0; p = path[p].parent)
@@ -365,8 +385,9 @@ int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_t
    * entries the caller looked at first). */
   struct visits stack = {0};
   struct visit path[PL_TUF_MAX_ROLES_VISITED];
-  int r = push_children(&stack, json_object_get(t->md[PL_TUF_TARGETS].body, "delegations"),
-                        "targets", -1, name, hash, err);
+  const json_t *top = json_object_get(t->md[PL_TUF_TARGETS].body, "delegations");
+  int r = spend_steps(t, top, name, err);
+  if (r == 0) r = push_children(&stack, top, "targets", -1, name, hash, err);
   int visited = 0;
   *out = NULL;
   while (r == 0 && stack.n > 0 && *out == NULL) {
@@ -389,7 +410,7 @@ int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_t
     *out = role->ntargets ? bsearch(&key, role->targets, role->ntargets, sizeof key, tuf_cmp_target)
                           : NULL;
     const json_t *d = json_object_get(role->md.body, "delegations");
-    if (*out == NULL && d != NULL)
+    if (*out == NULL && d != NULL && (r = spend_steps(t, d, name, err)) == 0)
       r = push_children(&stack, d, path[visited].name, visited, name, hash, err);
     visited++;
   }
@@ -476,6 +497,7 @@ int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err) {
   size_t total = t->ntargets;
   for (size_t i = 0; i < t->nroles; i++)
     total += t->roles[i]->ntargets;
+  t->search_budget = PL_TUF_MAX_SEARCH_STEPS + PL_TUF_SEARCH_STEPS_PER_TARGET * total;
   struct pl_tuf_target *all = calloc(total ? total : 1, sizeof *all);
   if (all == NULL) return pl_fail(err, ENOMEM, "targets");
   size_t n = 0;

@@ -45,6 +45,8 @@ struct pl_tuf {
   bool keep_roles_now;     /* the update passed: keep each role as it is verified */
   struct tuf_role **roles; /* delegated roles verified in this session */
   size_t nroles, caproles;
+  size_t search_steps;  /* delegation entries the searches looked at */
+  size_t search_budget; /* at most; 0: PL_TUF_MAX_SEARCH_STEPS */
 };
 
 int tuf_get_int(const json_t *obj, const char *key, int64_t *out);

@@ -24,14 +24,24 @@
 
 /* ---- the shim at run time: keep it lean, it stands in for python ---- */
 
+/* "pylock (NAME shim): MSG" on stderr, MSG escaped (lib/escape.h): it
+ * names paths, and a project's path is whatever a checkout or another user
+ * chose, escape sequences included. */
+static void say(const char *name, const char *msg) {
+  fprintf(stderr, "pylock (%s shim): ", name);
+  pl_cli_put(stderr, msg);
+  fputc('\n', stderr);
+}
+
 static int die(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int die(const char *name, const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "pylock (%s shim): ", name);
+  char *msg = NULL;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  int n = vasprintf(&msg, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  say(name, n < 0 ? "out of memory" : msg);
+  free(msg);
   return 1;
 }
 
@@ -67,8 +77,9 @@ static int exec_real(const char *name, char **argv) {
     argv[0] = e.real; /* sys.executable is the real interpreter */
     execv(e.real, argv);
   }
-  fprintf(stderr, "pylock (%s shim): %s: %s\n", name, e.real, strerror(errno));
-  return errno == ENOENT ? 127 : 126;
+  int e_exec = errno;
+  die(name, "%s: %s", e.real, strerror(e_exec));
+  return e_exec == ENOENT ? 127 : 126;
 }
 
 /* [tool.pylock] auto-sync = true in pylock.toml? Read only when needed. */
@@ -113,7 +124,7 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     /* A project someone else could have planted: not ours to run. */
     if (err->errnum == PL_REFUSED) {
       cleanup_free char *msg = pl_error_string(err);
-      fprintf(stderr, "pylock (%s shim): %s; running the real %s\n", name, msg, name);
+      die(name, "%s; running the real %s", msg ? msg : "refused", name);
     }
     pl_error_free(&err);
     return exec_real(name, argv);

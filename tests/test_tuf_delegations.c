@@ -660,9 +660,64 @@ static void test_deleg_rejects_bin_whose_bytes_differ_from_snapshot(void **state
   pl_tuf_free(t);
 }
 
+/* 1,024 hash-prefix bins of 16 targets each: loading every target read
+ * 1,024 delegation entries per target (16M in all, 9 s; 64 targets a bin
+ * took 35 s, and a hostile registry could make it hours).  The searches'
+ * budget refuses it, naming the cause, after PL_TUF_MAX_SEARCH_STEPS. */
+static void test_deleg_too_costly_delegations_are_refused_not_searched_for_ever(void **state) {
+  struct fx *f = *state;
+  enum { R = 1024, PER = 16 };
+  new_root(f);
+  const struct pl_key *bk[1] = {&f->bins_key};
+  json_t *roles[R];
+  for (int i = 0; i < R; i++) {
+    char name[32], prefix[8];
+    snprintf(name, sizeof name, "bin-%03x", i);
+    snprintf(prefix, sizeof prefix, "%03x", i);
+    const char *pats[1] = {prefix};
+    assert_int_equal(
+        pl_tuf_delegate(f->targets, name, bk, 1, 1, false, "path_hash_prefixes", pats, 1, &f->err),
+        0);
+    roles[i] = new_role(1);
+  }
+  /* Names whose sha256 falls in one of the 1,024 bins (3 hex digits). */
+  for (long n = 0, filled = 0; filled < R * PER; n++) {
+    char nm[64], sha[PL_SHA256_HEX];
+    unsigned bin = 0;
+    snprintf(nm, sizeof nm, "p%ld-1.0-py3-none-any.whl", n);
+    assert_int_equal(pl_sha256_hex(nm, strlen(nm), sha, &f->err), 0);
+    if (sscanf(sha, "%3x", &bin) != 1 || bin >= R ||
+        json_object_size(json_object_get(roles[bin], "targets")) >= PER)
+      continue;
+    assert_int_equal(pl_tuf_targets_add(roles[bin], nm, 1, sha, &f->err), 0);
+    filled++;
+  }
+  for (int i = 0; i < R; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "bin-%03x", i);
+    put_role(f, name, roles[i], &f->bins_key);
+    pl_json_decref(roles[i]);
+  }
+  put_role(f, "targets", f->targets, &f->tg_key);
+  release(f);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update(f, false, false, &t), -1);
+  assert_null(t);
+  assert_err(f, "too costly to search");
+  /* Looking up one target stays cheap. */
+  t = update_ok(f, true);
+  const struct pl_tuf_target *e = NULL;
+  pl_error_free(&f->err);
+  assert_int_equal(pl_tuf_find_target(t, "p0-1.0-py3-none-any.whl", &e, &f->err) == 0 ||
+                       f->err->errnum == ENOENT,
+                   1);
+  pl_tuf_free(t);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
+      T(test_deleg_too_costly_delegations_are_refused_not_searched_for_ever),
       T(test_deleg_succinct_bins_find_every_target),
       T(test_deleg_lazy_lookup_fetches_only_the_bin_it_needs),
       T(test_deleg_kept_bin_is_not_fetched_again_until_snapshot_changes),
