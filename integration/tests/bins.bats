@@ -286,12 +286,12 @@ EOF
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "no signed wheel $t to check it against"
   assert_contains "$output" "target-count: 3"
-  ! served | grep -q "targets/$evil_sha.$t"
+  if served | grep -q "targets/$evil_sha.$t"; then echo "the evil target was served"; return 1; fi
   PROJ="$BATS_TEST_TMPDIR/proj"
   "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"
   run --separate-stderr "$PL" -q -C "$PROJ" install idna
   [ "$status" -ne 0 ] || { echo "installed idna through a bin not trusted for it"; return 1; }
-  ! "$PL" -C "$PROJ" run python -c 'import idna' 2>/dev/null
+  if "$PL" -C "$PROJ" run python -c 'import idna' 2>/dev/null; then echo "idna got installed"; return 1; fi
 }
 
 @test "a_bin_signed_by_a_key_the_delegation_does_not_list_is_refused" {
@@ -345,7 +345,7 @@ EOF
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "more than 32 delegated roles visited"
   [ "$(served | grep -c '^1\.r[0-9]*\.json$')" -le 32 ] # and it stopped there
-  ! served | grep -q "targets/.*idna"
+  if served | grep -q "targets/.*idna"; then echo "an idna target was served"; return 1; fi
   verify "$URL" --targets
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "more than 32 delegated roles visited"

@@ -234,7 +234,7 @@ time.sleep(60)' "$lock" "$BATS_TEST_TMPDIR/tried" >"$BATS_TEST_TMPDIR/attack" 2>
   for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/tried" ] && break; sleep 0.02; done
   [ -e "$BATS_TEST_TMPDIR/tried" ] || { cat "$BATS_TEST_TMPDIR/attack"; return 1; }
   cat "$BATS_TEST_TMPDIR/attack"
-  ! grep -q "LOCKED\|CREATED" "$BATS_TEST_TMPDIR/attack"
+  if grep -q "LOCKED\|CREATED" "$BATS_TEST_TMPDIR/attack"; then cat "$BATS_TEST_TMPDIR/attack"; return 1; fi
   grep -q "open 0: EACCES" "$BATS_TEST_TMPDIR/attack"
   grep -q "open 1: E" "$BATS_TEST_TMPDIR/attack"
   grep -q "open 2: E" "$BATS_TEST_TMPDIR/attack"
