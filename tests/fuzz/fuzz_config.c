@@ -25,18 +25,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct pl_config cfg;
   pl_config_init(&cfg);
   cfg.keepalive = 7;
-  cfg.cache_dir = strdup("/before/cache");
-  if (cfg.cache_dir == NULL) return 0;
+  cfg.state_dir = strdup("/before/state");
+  if (cfg.state_dir == NULL) return 0;
   pl_error_t err = NULL;
   if (pl_config_parse((const char *)data, size, "/etc/pylock/config.toml", &cfg, &err) == 0) {
     if (cfg.keepalive < 0 || cfg.keepalive > PL_CONFIG_KEEPALIVE_MAX) abort();
-    if (cfg.cache_dir == NULL || cfg.cache_dir[0] != '/') abort();
+    if (cfg.state_dir == NULL || cfg.state_dir[0] != '/') abort();
     if (cfg.ca_bundle && cfg.ca_bundle[0] != '/') abort();
-    if (strlen(cfg.cache_dir) > PL_CONFIG_PATH_MAX) abort();
+    if (strlen(cfg.state_dir) > PL_CONFIG_PATH_MAX) abort();
   } else {
     /* A file with an error changes nothing, and says why. */
     if (err == NULL || err->msg == NULL) abort();
-    if (cfg.keepalive != 7 || !same(cfg.cache_dir, "/before/cache") || cfg.ca_bundle) abort();
+    if (cfg.keepalive != 7 || !same(cfg.state_dir, "/before/state") || cfg.ca_bundle) abort();
     debug(err);
     pl_error_free(&err);
   }
