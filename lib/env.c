@@ -666,6 +666,11 @@ static char *describe_change(const struct pl_lockfile *old, const struct pl_lock
 
 int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
   if (pl_env_update_trust(e, err) < 0) return -1;
+  /* Another tool's lock, trusted through the registry its packages' index
+   * names: the lock pylock writes names it as its own. */
+  if (e->lf.registry == NULL && e->index_registry &&
+      (e->lf.registry = strdup(e->index_registry)) == NULL)
+    return pl_fail(err, ENOMEM, "resolve");
   cleanup_free char *gen = NULL, *layer = NULL, *cache = NULL, *work = NULL, *old_text = NULL,
                     *new_text = NULL;
   if (pl_project_current(e->state_path, e->state_fd, e->root_fd, &gen, &layer, err) < 0) {
@@ -1226,7 +1231,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct p
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
-    pl_progress_item(i + 1, e->lf.npackages, "checking %s %s", p->name, p->version);
+    pl_progress_item(i + 1, e->lf.npackages, "unpacking and compiling %s %s", p->name, p->version);
     int r = pl_interrupt_check(err);
     if (r == 0) r = sound_tree(e, c, &b, p, w, full, &trees[i], res, err);
     if (r == 1)
@@ -1331,6 +1336,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     struct pl_cache_tree *tree = &trees[i];
+    if (pl_interrupt_check(err) < 0) goto out;
     struct pl_link_stats st = {0};
     int r = pl_envgen_link_tree(gen_fd, tree->fd, &st, err);
     if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree->key, tree->manifest, w->name, err);

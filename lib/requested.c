@@ -185,7 +185,8 @@ static int package_edges(struct pl_env *e, const struct pl_lock_package *p, stru
                       "requested = [\"NAME\", ...])",
                       "cannot tell which packages of %s were asked for: %s signs no metadata "
                       "for %s %s",
-                      PL_LOCK_FILE, e->lf.registry, p->name, p->version);
+                      PL_LOCK_FILE, e->lf.registry ? e->lf.registry : e->index_registry, p->name,
+                      p->version);
 }
 
 int pl_requested_derive(struct pl_env *e, struct pl_requested *rq, pl_error_t *err) {

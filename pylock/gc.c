@@ -60,7 +60,7 @@ int pl_cmd_gc(int argc, char **argv) {
                                   optarg);
       break;
     case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_usage_error("gc", "unknown option");
+    default: return pl_cli_bad_option("gc", argv);
     }
   }
   if (optind < argc) return pl_cli_usage_error("gc", "unexpected argument '%s'", argv[optind]);

@@ -113,7 +113,7 @@ PY
 # state (every file but the lock that serializes changes).
 state() {
   sha256sum "$PROJ/pylock.toml"
-  (cd "$(state_dir)" && find . ! -name lock ! -path './run/*' -printf '%p %y %s %l\n' | sort)
+  (cd "$(state_dir)" && find . ! -name lock ! -name change.lock ! -path './run/*' -printf '%p %y %s %l\n' | sort)
 }
 snapshot() {
   state >"$BATS_TEST_TMPDIR/before"

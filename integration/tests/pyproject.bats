@@ -351,7 +351,8 @@ EOF
 
 @test "a_foreign_lock_naming_no_registry_is_refused_untouched" {
   project "$PROJ"
-  own_lock_of idna | as_foreign | sed '/^\[tool.pylock\]/,$d' >"$PROJ/pylock.toml"
+  # Neither [tool.pylock] registry nor an index in its packages.
+  own_lock_of idna | as_foreign | sed '/^\[tool.pylock\]/,$d' | sed '/^index = /d' >"$PROJ/pylock.toml"
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/lock.before"
   for cmd in lock "install six"; do
     # shellcheck disable=SC2086
@@ -365,6 +366,16 @@ EOF
   run --separate-stderr "$PL" -C "$PROJ" lock
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$(lock_set)" "idna==3.3"
+}
+
+@test "a_foreign_lock_whose_packages_name_the_index_locks_against_it_and_names_it" {
+  project "$PROJ"
+  own_lock_of idna | as_foreign | sed '/^\[tool.pylock\]/,$d' >"$PROJ/pylock.toml"
+  grep -q '^index = ' "$PROJ/pylock.toml"
+  run --separate-stderr "$PL" -C "$PROJ" lock
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(lock_set)" "idna==3.3"
+  grep -q "^registry = \"$FIX/reg\"" "$PROJ/pylock.toml"
 }
 
 # ---- keeping locked versions, upgrading ----------------------------------------

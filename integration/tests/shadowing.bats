@@ -100,7 +100,7 @@ project() {
 # wheel again.)
 state() {
   [ -n "${1:-}" ] || sha256sum "$PROJ/pylock.toml"
-  (cd "$(state_dir)" && find . ! -name lock ! -path './run/*' -printf '%p %y %s %l\n' | sort)
+  (cd "$(state_dir)" && find . ! -name lock ! -name change.lock ! -path './run/*' -printf '%p %y %s %l\n' | sort)
 }
 snapshot() {
   state "$@" >"$BATS_TEST_TMPDIR/before"

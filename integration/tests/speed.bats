@@ -191,7 +191,7 @@ PY
   BG+=("$pid")
   # The compiler is the base interpreter running py_compile over the batch.
   for i in $(seq 1 3000); do
-    if pgrep -u "$(id -u)" -f -- "py_compile" >/dev/null; then
+    if pgrep -u "$(id -u)" -f -- "py_compile.*$STATE/cache/" >/dev/null; then
       seen=1
       break
     fi
@@ -203,10 +203,10 @@ PY
   wait "$pid" || true
   # The compiler and its workers die with pylock (their PID namespace).
   for i in $(seq 1 100); do
-    pgrep -u "$(id -u)" -f -- "py_compile" >/dev/null || break
+    pgrep -u "$(id -u)" -f -- "py_compile.*$STATE/cache/" >/dev/null || break
     sleep 0.05
   done
-  run pgrep -u "$(id -u)" -af -- "py_compile"
+  run pgrep -u "$(id -u)" -af -- "py_compile.*$STATE/cache/"
   [ "$status" -ne 0 ] || { echo "compiler left: $output"; return 1; }
   # No tree made it into place; the environment is still the empty one.
   [ -z "$(find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 ! -name '.tmp-*')" ]

@@ -218,7 +218,8 @@ field() {
   assert_contains "$out" $'\r\e[K'
   # Cut to the terminal's 80 columns, never its elapsed time.
   [[ $out =~ $'\r\e[K'[-/\|\\]\ resolving\ 1\ requirement\(s\)\ against\ [^$'\r']*\ \(([0-9]+\.[0-9])\ s\) ]]
-  [[ $out =~ $'\r\e[K'[-/\|\\]\ resolving[^$'\r']*\ \([1-9][0-9]*\.[0-9]\ s\) ]] # it turned for a second
+  # It turned while pip ran (one pip run now takes well under a second).
+  [ "$(grep -o $'\r\e\[K[-/|\\] resolving' <<<"$out" | sort -u | wc -l)" -ge 2 ]
   assert_contains "$out" "..."
   assert_contains "$out" "[1/1] getting click-8.1.3-py3-none-any.whl"
   assert_contains "$out" "unpacking and compiling click 8.1.3"
