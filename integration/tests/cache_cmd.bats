@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # pylock cache dir / clean (issue 13): the shared cache is sealed read-only,
 # so `rm -rf` cannot remove it; `pylock cache clean` can, under the cache
 # lock, without following a symlink or leaving the cache's mount, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # pylock ci and signals (issue 12): each signal reaches the command exactly
 # once, whether it comes from a terminal, to pylock's process group or to
 # pylock alone; the handlers are in place before the fork, so no signal

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Attacks on pylock gc, the change lock and crash recovery (issues 8, 12):
 # code running in a sandbox (it sees the state root read-only and writes its
 # project), another local user planting in shared directories, a pull
