@@ -31,6 +31,9 @@ int pl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 /* The usage error for the option getopt_long just refused in argv (unknown,
  * or missing its argument), naming it. */
 int pl_cli_bad_option(const char *cmd, char **argv);
+/* The options of a command that takes --json and --help only, and no
+ * argument: -1 to go on (*json set), else the exit status to return. */
+int pl_cli_json_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *), bool *json);
 /* Progress/info line on stderr unless -q (one line: a '\n' in it is escaped). */
 void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Hook lib/log.h up after the global options: -v/-vv detail on stderr, and

@@ -1,6 +1,5 @@
 /* pylock list — what the project's environment holds. */
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,18 +26,9 @@ static size_t escaped_len(const char *s) {
 }
 
 int pl_cmd_list(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  bool json = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_bad_option("list", argv);
-    }
-  }
-  if (optind < argc) return pl_cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
+  bool json;
+  int done = pl_cli_json_options("list", argc, argv, usage, &json);
+  if (done >= 0) return done;
   pl_error_t err = NULL;
   struct pl_env e;
   struct pl_installed *list = NULL;

@@ -419,3 +419,19 @@ int pl_cli_interrupted_status(void) {
   int sig = pl_interrupted();
   return sig ? 128 + sig : -1;
 }
+
+int pl_cli_json_options(const char *cmd, int argc, char **argv, void (*usage)(FILE *), bool *json) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  int c;
+  *json = false;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': *json = true; break;
+    case 'h': usage(stdout); return PL_EXIT_OK;
+    default: return pl_cli_bad_option(cmd, argv);
+    }
+  }
+  if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  return -1;
+}

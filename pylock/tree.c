@@ -1,7 +1,6 @@
 /* pylock tree — the dependency tree of the project's environment. */
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,18 +93,9 @@ static int print_tree(const struct pl_dep_node *nodes, size_t n, pl_error_t *err
 }
 
 int pl_cmd_tree(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  bool json = false;
-  int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j': json = true; break;
-    case 'h': usage(stdout); return PL_EXIT_OK;
-    default: return pl_cli_bad_option("tree", argv);
-    }
-  }
-  if (optind < argc) return pl_cli_usage_error("tree", "unexpected argument '%s'", argv[optind]);
+  bool json;
+  int done = pl_cli_json_options("tree", argc, argv, usage, &json);
+  if (done >= 0) return done;
   pl_error_t err = NULL;
   struct pl_env e;
   struct pl_requested rq = {0};
