@@ -20,6 +20,7 @@ struct md {
   size_t rawlen;
   int64_t version;
   time_t expires;
+  bool kept; /* raw is what the state directory holds already */
 };
 
 /* A delegated targets role, verified with the keys its delegator lists. */
