@@ -1056,7 +1056,8 @@ int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_mani
   return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
 }
 
-/* A cache tree's manifest, as its marker vouches for it, into m. */
+/* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
+ * when its manifest is not the one it was sealed with, -1 on error. */
 static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t, struct pl_manifest *m,
                           pl_error_t *err) {
   char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
@@ -1067,9 +1068,7 @@ static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t, str
   if (pl_read_file_at(c->trees_fd, rel, PL_MANIFEST_MAX_BYTES, &text, &len, err) < 0 ||
       pl_sha256_hex(text, len, hex, err) < 0)
     return pl_error_wrap(err, "cache tree %s", t->key);
-  if (strcmp(hex, t->manifest) != 0)
-    return pl_fail_hint(err, EIO, "rebuild it with: pylock sync --repair",
-                        "cache tree %s: its manifest is not the one it was built with", t->key);
+  if (strcmp(hex, t->manifest) != 0) return 1; /* damaged: built again */
   if (pl_manifest_parse(text, len, rel, &tm, err) < 0) return -1;
   int r = 0;
   for (size_t k = 0; r == 0 && k < tm.n; k++)
@@ -1121,24 +1120,30 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *
  * settings of lf, and n's stat fingerprint. */
 static int write_meta(int root_fd, const char *lock_name, const char *text, size_t len,
                       int state_fd, unsigned n, const struct pl_lockfile *lf,
-                      const struct pl_selection *sel, bool *same, pl_error_t *err) {
+                      const struct pl_selection *sel, const char *stat, bool *same,
+                      pl_error_t *err) {
   struct pl_gen_meta m = {.packages = sel ? sel->nselected : lf->npackages,
                           .strict = lf->strict,
                           .no_network = lf->no_network};
   if (sel) snprintf(m.selection, sizeof m.selection, "%s", sel->key);
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
-  cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
-  if (pl_manifest_stat_digest(gfd, NULL, m.stat, err) < 0 ||
-      pl_meta_set_lock(&m, root_fd, lock_name, text, len, same, err) < 0)
+  if (stat) {
+    snprintf(m.stat, sizeof m.stat, "%s", stat); /* gathered while it was linked */
+  } else {
+    cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
+    if (pl_manifest_stat_digest(gfd, NULL, m.stat, err) < 0)
+      return pl_error_wrap(err, "record of generation %u", n);
+  }
+  if (pl_meta_set_lock(&m, root_fd, lock_name, text, len, same, err) < 0)
     return pl_error_wrap(err, "record of generation %u", n);
   return pl_meta_write(state_fd, n, &m, err);
 }
 
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
                       const char *text, size_t len, pl_error_t *err) {
-  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, NULL, err);
+  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, NULL, NULL, err);
 }
 
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
@@ -1169,6 +1174,8 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batc
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 1) {
     char why[512];
+    /* The cheap check (the stat fingerprint) is linking's: link_trees(). */
+    if (!full && tree->stat[0]) return 1;
     r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
     if (r <= 0) return r < 0 ? -1 : 1;
     say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
@@ -1274,6 +1281,65 @@ static int check_looser(struct pl_env *e, pl_error_t *err) {
   return 0;
 }
 
+/* Take generation files dist_info/REQUESTED and dist_info/RECORD out of
+ * (add: into) the fingerprint gathered while linking, around rewriting them. */
+static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum, bool add) {
+  static const char *const names[] = {"RECORD", "REQUESTED"};
+  for (size_t k = 0; k < 2; k++) {
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dist_info, names[k]);
+    if (fstatat(gen_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (add)
+      pl_stat_sum_add(sum, path, &st);
+    else
+      pl_stat_sum_remove(sum, path, &st);
+  }
+}
+
+/* Link every tree into gen_fd, the generation's manifest into gm (and the
+ * files pylock writes itself into own), its fingerprint into print.  Each
+ * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
+ * manifest must be what it was sealed with; else *bad is its index and why
+ * says what, and the generation must be discarded. */
+static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct pl_cache_tree *trees,
+                      struct pl_gen_manifest *gm, struct pl_manifest *own,
+                      struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                      pl_error_t *err) {
+  for (size_t i = 0; i < e->lf.npackages; i++) {
+    const struct pl_lock_package *p = &e->lf.packages[i];
+    const struct pl_lock_wheel *w = chosen_wheel(e, i);
+    if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
+    struct pl_cache_tree *tree = &trees[i];
+    if (pl_interrupt_check(err) < 0) return -1;
+    struct pl_link_stats st = {0};
+    char now[PL_STAT_DIGEST_LEN + 1];
+    print->tree = (struct pl_stat_sum){0};
+    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) return -1;
+    pl_stat_sum_digest(&print->tree, now);
+    if (strcmp(now, tree->stat) != 0) {
+      snprintf(why, cap, "a file in it was written, added or removed since it was built");
+      *bad = i;
+      return 0;
+    }
+    int r = pl_gen_manifest_add_tree(gm, tree->key, tree->manifest, w->name, err);
+    if (r == 0) r = add_tree_files(c, tree, &gm->files, err);
+    if (r == 1) {
+      snprintf(why, cap, "its manifest is not the one it was built with");
+      *bad = i;
+      return 0;
+    }
+    if (r == 0 && p->requested) {
+      print_own(gen_fd, tree->dist_info, &print->gen, false);
+      r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
+      if (r == 0) print_own(gen_fd, tree->dist_info, &print->gen, true);
+      if (r == 0) r = add_own_files(gen_fd, tree->dist_info, own, err);
+    }
+    if (r < 0) return -1;
+  }
+  return 0;
+}
+
 /* Build generation *out from e->lf, parsed from `text`, complete and in
  * place (not current): its files, manifest and record, which names the lock
  * file root/lock_name; *same: that file still holds `text` (write_meta). */
@@ -1296,6 +1362,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
+  struct pl_link_print print = {0};
+  char gen_stat[PL_STAT_DIGEST_LEN + 1];
   struct pl_cache_tree *trees = NULL;
   double t0 = now_ms();
   pl_progress_begin("getting the wheels");
@@ -1328,26 +1396,52 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   for (size_t i = 0; i < e->lf.npackages; i++)
     trees[i].fd = -1;
-  if (sound_trees(e, &c, full, trees, res, err) < 0) goto out;
-  link = now_ms();
-  build = link - build;
-  for (size_t i = 0; i < e->lf.npackages; i++) {
-    const struct pl_lock_package *p = &e->lf.packages[i];
-    const struct pl_lock_wheel *w = chosen_wheel(e, i);
-    if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
-    struct pl_cache_tree *tree = &trees[i];
-    if (pl_interrupt_check(err) < 0) goto out;
-    struct pl_link_stats st = {0};
-    int r = pl_envgen_link_tree(gen_fd, tree->fd, &st, err);
-    if (r == 0) r = pl_gen_manifest_add_tree(&gm, tree->key, tree->manifest, w->name, err);
-    if (r == 0) r = add_tree_files(&c, tree, &gm.files, err);
-    if (r == 0 && p->requested) r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
-    if (r == 0 && p->requested) r = add_own_files(gen_fd, tree->dist_info, &own, err);
-    if (r < 0) goto out;
+  /* A tree found damaged while linked is built again, and the generation
+   * with it: each round quarantines one tree, so this ends. */
+  for (size_t round = 0;; round++) {
+    if (sound_trees(e, &c, full, trees, res, err) < 0) goto out;
+    if (round == 0) {
+      link = now_ms();
+      build = link - build;
+    }
+    size_t bad = SIZE_MAX;
+    char why[128];
+    if (link_trees(e, &c, gen_fd, trees, &gm, &own, &print, &bad, why, sizeof why, err) < 0)
+      goto out;
+    if (bad == SIZE_MAX) break;
+    const struct pl_lock_package *p = &e->lf.packages[bad];
+    say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
+        p->version, why);
+    char key[PL_CACHE_TREE_KEY_MAX];
+    snprintf(key, sizeof key, "%s", trees[bad].key);
+    for (size_t i = 0; i < e->lf.npackages; i++)
+      pl_cache_tree_release(&trees[i]);
+    pl_gen_manifest_free(&gm);
+    pl_manifest_free(&own);
+    pl_link_print_free(&print);
+    memset(&gm, 0, sizeof gm);
+    close(gen_fd);
+    gen_fd = -1;
+    if (pl_cache_quarantine_tree(&c, key, err) < 0 ||
+        pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
+      goto out;
+    res->repaired++;
+    if (round >= e->lf.npackages) {
+      pl_fail_hint(err, EIO, "check what else writes to the cache",
+                   "cache trees keep changing while they are linked (%s)", c.path);
+      goto out;
+    }
+    if (pl_envgen_create_at(e->state_fd, tmpname, &e->in, err) < 0) goto out;
+    gen_fd = openat(e->state_fd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (gen_fd < 0) {
+      pl_fail(err, errno, "open %s", tmpname);
+      goto out;
+    }
   }
   link = now_ms() - link;
   res->ms_build = build;
   res->ms_link = link;
+  if (pl_envgen_print_digest(gen_fd, &e->in, &print, gen_stat, err) < 0) goto out;
   pl_pause("linked");
   /* Complete on disk before it can become current. */
   if (fsync(gen_fd) < 0) {
@@ -1364,7 +1458,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   tmpname[0] = '\0';
   pl_pause("built");
-  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, same, err) < 0)
+  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, gen_stat, same,
+                 err) < 0)
     goto out;
   *out = n;
   rc = 0;
@@ -1381,6 +1476,7 @@ out:
   free(trees);
   pl_gen_manifest_free(&gm);
   pl_manifest_free(&own);
+  pl_link_print_free(&print);
   pl_cache_close(&c);
   return rc;
 }
@@ -1450,7 +1546,7 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
      * shim's one-stat check sees the environment as fresh. */
     if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
       return write_meta(e->root_fd, PL_LOCK_FILE, e->lock_text, e->lock_len, e->state_fd, cur,
-                        &e->lf, &e->sel, NULL, err);
+                        &e->lf, &e->sel, NULL, NULL, err);
     return 0;
   }
   if (why[0]) {

@@ -70,6 +70,7 @@ int pl_envgen_switch(int state_fd, unsigned n, pl_error_t *err) {
 struct linker {
   int gen_fd, tree_fd;
   struct pl_link_stats *stats;
+  struct pl_link_print *print;
   bool no_hardlink; /* a link failed with EXDEV/EPERM/EMLINK: stop trying */
   bool no_reflink;
   bool no_copy_range;         /* copy_file_range failed with EXDEV/EINVAL/ENOSYS: read and write */
@@ -104,7 +105,8 @@ static ssize_t copy_by_reading(int in, int out, off_t max) {
 
 /* Copy src to a new dst with the same mode and times: FICLONE first (no
  * data copied on btrfs/XFS), else copy_file_range. */
-static int copy_file(struct linker *l, int sdir, int ddir, const char *name, pl_error_t *err) {
+static int copy_file(struct linker *l, int sdir, int ddir, const char *name, struct stat *made,
+                     pl_error_t *err) {
   cleanup_close int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   if (in < 0 || fstat(in, &st) < 0) return pl_fail(err, errno, "open %s", l->path);
@@ -143,7 +145,7 @@ static int copy_file(struct linker *l, int sdir, int ddir, const char *name, pl_
   /* The byte-code records its source's mtime: keep it, or Python would
    * find every .pyc stale. */
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  if (fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0)
+  if (fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0 || fstat(out, made) < 0)
     return pl_fail(err, errno, "copy %s", l->path);
   if (l->stats) {
     if (cloned)
@@ -151,6 +153,20 @@ static int copy_file(struct linker *l, int sdir, int ddir, const char *name, pl_
     else
       l->stats->copied++;
   }
+  return 0;
+}
+
+/* Remember directory `path` of the generation, made by linking. */
+static int print_dir(struct pl_link_print *p, const char *path, pl_error_t *err) {
+  if (p->ndirs == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    char **v = realloc(p->dirs, cap * sizeof *v);
+    if (v == NULL) return pl_fail(err, ENOMEM, "link");
+    p->dirs = v;
+    p->cap = cap;
+  }
+  if ((p->dirs[p->ndirs] = strdup(path)) == NULL) return pl_fail(err, ENOMEM, "link");
+  p->ndirs++;
   return 0;
 }
 
@@ -176,16 +192,18 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
     memcpy(l->path + plen + (plen ? 1 : 0), name, nl + 1);
     size_t sub = plen + (plen ? 1 : 0) + nl;
     unsigned type = e->d_type;
-    if (type == DT_UNKNOWN) {
-      struct stat st;
+    struct stat st;
+    if (type == DT_UNKNOWN || l->print) {
       if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return pl_fail(err, errno, "stat %s", l->path);
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      if (l->print) pl_stat_sum_add(&l->print->tree, l->path, &st);
     }
     if (type == DT_DIR) {
       bool made = mkdirat(ddir, name, 0755) == 0;
       if (!made && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", l->path);
       if (made && l->stats) l->stats->dirs++;
+      if (made && l->print && print_dir(l->print, l->path, err) < 0) return -1;
       cleanup_close int s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (s2 < 0) return pl_fail(err, errno, "open %s in the tree", l->path);
       cleanup_close int d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -198,6 +216,9 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
          * symlink's target. */
         if (linkat(sdir, name, ddir, name, 0) == 0) {
           if (l->stats) l->stats->hardlinked++;
+          /* The generation's entry is the tree's inode: what stat says of
+           * it there (its link count and ctime aside) is what it said here. */
+          if (l->print) pl_stat_sum_add(&l->print->gen, l->path, &st);
           continue;
         }
         if (errno == EEXIST) return conflict(l, err);
@@ -205,7 +226,9 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
           return pl_fail(err, errno, "link %s", l->path);
         l->no_hardlink = true;
       }
-      if (copy_file(l, sdir, ddir, name, err) < 0) return -1;
+      struct stat made;
+      if (copy_file(l, sdir, ddir, name, &made, err) < 0) return -1;
+      if (l->print) pl_stat_sum_add(&l->print->gen, l->path, &made);
     } else {
       return pl_fail(err, EINVAL, "%s in the tree is not a regular file or directory", l->path);
     }
@@ -216,15 +239,61 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
   return 0;
 }
 
-int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats, pl_error_t *err) {
+int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
+                        struct pl_link_print *print, pl_error_t *err) {
   struct linker *l = calloc(1, sizeof *l);
   if (l == NULL) return pl_fail(err, ENOMEM, "link");
   l->gen_fd = gen_fd;
   l->tree_fd = tree_fd;
   l->stats = stats;
+  l->print = print;
   int r = link_dir(l, tree_fd, gen_fd, 0, 0, err);
   free(l);
   return r;
+}
+
+static int cmp_path(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int pl_envgen_print_digest(int gen_fd, const struct pl_interp *in, struct pl_link_print *print,
+                           char out[PL_STAT_DIGEST_LEN + 1], pl_error_t *err) {
+  /* pl_envgen_create_at's directories, each with its parents. */
+  const char *scheme[] = {
+#define REL(name) pl_interp_relative(in, in->name),
+      PL_SCHEME_DIRS(REL)
+#undef REL
+  };
+  for (size_t i = 0; i < sizeof scheme / sizeof scheme[0]; i++) {
+    if (scheme[i] == NULL) return pl_fail(err, EINVAL, "scheme path outside the prefix");
+    char path[PL_PATH_MAX + 1];
+    int n = snprintf(path, sizeof path, "%s", scheme[i]);
+    if (n < 0 || (size_t)n >= sizeof path) return pl_fail(err, ENAMETOOLONG, "scheme path");
+    while (n > 0) {
+      if (print_dir(print, path, err) < 0) return -1;
+      char *slash = strrchr(path, '/');
+      if (slash == NULL) break;
+      *slash = '\0';
+    }
+  }
+  struct pl_stat_sum sum = print->gen;
+  if (print->ndirs) qsort(print->dirs, print->ndirs, sizeof *print->dirs, cmp_path);
+  for (size_t i = 0; i < print->ndirs; i++) {
+    if (i && strcmp(print->dirs[i], print->dirs[i - 1]) == 0) continue;
+    struct stat st;
+    if (fstatat(gen_fd, print->dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return pl_fail(err, errno, "stat %s", print->dirs[i]);
+    pl_stat_sum_add(&sum, print->dirs[i], &st);
+  }
+  pl_stat_sum_digest(&sum, out);
+  return 0;
+}
+
+void pl_link_print_free(struct pl_link_print *print) {
+  for (size_t i = 0; i < print->ndirs; i++)
+    free(print->dirs[i]);
+  free(print->dirs);
+  memset(print, 0, sizeof *print);
 }
 
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {

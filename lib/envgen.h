@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "interp.h"
+#include "manifest.h"
 
 /* Create .pylock/generations/<n>/ with the interpreter's scheme directories
  * (purelib, platlib, scripts, include, data) mirrored relative to its prefix,
@@ -32,7 +33,26 @@ struct pl_link_stats {
  * are never followed.  A path that exists already is a conflict: the error
  * names it and the distributions shipping it.  `stats` may be NULL (else it
  * is added to).  On failure the generation is partly linked: discard it. */
-int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats, pl_error_t *err);
+/* Stat fingerprints (manifest.h) gathered while linking, so that neither
+ * the tree nor the generation needs a walk of its own to be fingerprinted:
+ * every entry of the tree is stat'ed once, as linking reads it. */
+struct pl_link_print {
+  struct pl_stat_sum tree; /* the tree linked last, as pl_manifest_stat_digest sees it
+                              (its marker and manifest aside); the caller resets it */
+  struct pl_stat_sum gen;  /* the generation's files linked so far, as they are there */
+  char **dirs;             /* directories linking created in the generation */
+  size_t ndirs, cap;
+};
+int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
+                        struct pl_link_print *print, pl_error_t *err);
+/* The generation's stat fingerprint from `print`, once every tree is linked:
+ * its directories (created by linking, or pl_envgen_create_at's scheme
+ * directories) stat'ed, added to its files.  Files the caller wrote itself
+ * it adds to (or takes out of) print->gen first.  Equal to
+ * pl_manifest_stat_digest(gen_fd, NULL, ...) of the same generation. */
+int pl_envgen_print_digest(int gen_fd, const struct pl_interp *in, struct pl_link_print *print,
+                           char out[PL_STAT_DIGEST_LEN + 1], pl_error_t *err);
+void pl_link_print_free(struct pl_link_print *print);
 
 /* Mark a distribution as requested by the user (pip's REQUESTED): an empty
  * `<dist_info>/REQUESTED` in the generation and its row in that RECORD,

@@ -169,10 +169,6 @@ int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *
 
 /* ---- stat fingerprint ------------------------------------------------------ */
 
-struct stat_sum {
-  uint64_t sum, mix, count;
-};
-
 /* FNV-1a, 64 bits, continuing from h. */
 static uint64_t fnv64(uint64_t h, const void *p, size_t n) {
   const unsigned char *b = p;
@@ -181,29 +177,49 @@ static uint64_t fnv64(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-/* walk_fn of pl_manifest_stat_digest: one hash per entry, added up, so that
- * the order readdir returns them in does not matter. */
-static int add_stat(int dfd, const char *name, const char *path, const struct stat *st, void *ctx,
-                    pl_error_t *err) {
-  (void)dfd, (void)name, (void)err;
-  struct stat_sum *s = ctx;
+/* One entry's hash: its path and what stat says of it. */
+static uint64_t stat_hash(const char *path, const struct stat *st) {
   uint64_t f[6] = {(uint64_t)st->st_mode,         (uint64_t)st->st_size,
                    (uint64_t)st->st_ino,          (uint64_t)st->st_mtim.tv_sec,
                    (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_dev};
-  uint64_t h = fnv64(fnv64(0xcbf29ce484222325ULL, path, strlen(path) + 1), f, sizeof f);
+  return fnv64(fnv64(0xcbf29ce484222325ULL, path, strlen(path) + 1), f, sizeof f);
+}
+
+/* Added up and mixed, so that the order entries come in does not matter
+ * (readdir's, or linking's) and an entry can be taken out again. */
+void pl_stat_sum_add(struct pl_stat_sum *s, const char *path, const struct stat *st) {
+  uint64_t h = stat_hash(path, st);
   s->sum += h;
   s->mix ^= (h << 17 | h >> 47) * 0x9e3779b97f4a7c15ULL;
   s->count++;
+}
+
+void pl_stat_sum_remove(struct pl_stat_sum *s, const char *path, const struct stat *st) {
+  uint64_t h = stat_hash(path, st);
+  s->sum -= h;
+  s->mix ^= (h << 17 | h >> 47) * 0x9e3779b97f4a7c15ULL;
+  s->count--;
+}
+
+void pl_stat_sum_digest(const struct pl_stat_sum *s, char out[PL_STAT_DIGEST_LEN + 1]) {
+  snprintf(out, PL_STAT_DIGEST_LEN + 1, "%016llx%016llx", (unsigned long long)(s->sum + s->count),
+           (unsigned long long)s->mix);
+}
+
+/* walk_fn of pl_manifest_stat_digest. */
+static int add_stat(int dfd, const char *name, const char *path, const struct stat *st, void *ctx,
+                    pl_error_t *err) {
+  (void)dfd, (void)name, (void)err;
+  pl_stat_sum_add(ctx, path, st);
   return 0;
 }
 
 int pl_manifest_stat_digest(int root_fd, const char *const *skip, char out[PL_STAT_DIGEST_LEN + 1],
                             pl_error_t *err) {
-  struct stat_sum s = {0};
+  struct pl_stat_sum s = {0};
   char path[PL_PATH_MAX + 1] = "";
   if (walk(root_fd, path, 0, 0, skip, add_stat, &s, err) < 0) return -1;
-  snprintf(out, PL_STAT_DIGEST_LEN + 1, "%016llx%016llx", (unsigned long long)(s.sum + s.count),
-           (unsigned long long)s.mix);
+  pl_stat_sum_digest(&s, out);
   return 0;
 }
 

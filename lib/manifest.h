@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sys/stat.h>
+
 #include "error.h"
 #include "sha.h"
 
@@ -61,6 +63,15 @@ int pl_manifest_build(int root_fd, const char *const *skip, struct pl_manifest *
 #define PL_STAT_DIGEST_LEN 32
 int pl_manifest_stat_digest(int root_fd, const char *const *skip, char out[PL_STAT_DIGEST_LEN + 1],
                             pl_error_t *err);
+/* The same fingerprint, gathered entry by entry (in any order: entries are
+ * added up), for callers that stat the entries anyway (envgen.h's linking).
+ * `path` is relative to the root, as pl_manifest_stat_digest names it. */
+struct pl_stat_sum {
+  uint64_t sum, mix, count;
+};
+void pl_stat_sum_add(struct pl_stat_sum *s, const char *path, const struct stat *st);
+void pl_stat_sum_remove(struct pl_stat_sum *s, const char *path, const struct stat *st);
+void pl_stat_sum_digest(const struct pl_stat_sum *s, char out[PL_STAT_DIGEST_LEN + 1]);
 /* Add one entry (the path is copied); then sort with pl_manifest_sort. */
 int pl_manifest_add(struct pl_manifest *m, const char *path, uint64_t size, mode_t mode,
                     const char sha256[PL_SHA256_HEX], pl_error_t *err);

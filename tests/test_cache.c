@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include "envgen.h"
 #include "file.h"
 #include "install.h"
+#include "manifest.h"
 #include "sha.h"
 #include "verify.h"
 
@@ -330,14 +333,14 @@ static void test_linking_twice_or_a_clashing_file_names_both_distributions(void 
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-conflict");
   struct pl_link_stats st = {0};
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, &st, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, &st, NULL, &err), 0);
   assert_int_equal(st.hardlinked, 7);
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), -1);
   assert_int_equal(err->errnum, EEXIST);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "of six-1.16.0.dist-info is in the generation already"));
   pl_error_free(&err);
-  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, NULL, &err), -1);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "site-packages/"));
   assert_non_null(strstr(err->msg, "six-1.16.0.dist-info and sixclone-1.0.dist-info"));
@@ -356,7 +359,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested");
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
   assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
   assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0); /* idempotent */
   char rec[600];
@@ -394,8 +397,8 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
       tree_of(&c, "requests-2.28.1-py3-none-any.whl", &req, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-verify");
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, &err), 0);
-  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, &err), 0);
   struct pl_verify_report r;
   assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
@@ -434,13 +437,68 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   struct pl_cache_tree again;
   assert_int_equal(tree_of(&c, "six-1.16.0-py3-none-any.whl", &again, &err), 0);
   cleanup_close int g2 = open_gen("gen-verify-2");
-  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, &err), 0);
   assert_int_equal(pl_verify_generation(g2, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&again);
   pl_cache_tree_release(&six);
   pl_cache_tree_release(&req);
+  pl_cache_close(&c);
+}
+
+/* The fingerprints linking gathers (no walk of their own) are the walks':
+ * each tree's as sealed, and the generation's with its scheme directories
+ * and a RECORD rewritten and a REQUESTED written by pylock. */
+static void test_fingerprints_gathered_while_linking_equal_the_walks(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("print", &c);
+  static const char *const names[] = {"six-1.16.0", "requests-2.28.1", "idna-3.3",
+                                      "setuptools-66.1.1"};
+  enum { N = sizeof names / sizeof names[0] };
+  struct pl_cache_tree t[N];
+  pl_error_t err = NULL;
+  char gen[512];
+  snprintf(gen, sizeof gen, "%s/gen-print", tmp);
+  cleanup_close int root = open(tmp, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(pl_envgen_create_at(root, "gen-print", &in, &err), 0);
+  cleanup_close int g = open(gen, O_RDONLY | O_DIRECTORY);
+  assert_true(g >= 0);
+  struct pl_link_print print = {0};
+  for (int i = 0; i < N; i++) {
+    char fn[128], now[PL_STAT_DIGEST_LEN + 1];
+    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", names[i]);
+    if (tree_of(&c, fn, &t[i], &err) < 0) fail_msg("%s", pl_error_string(err));
+    print.tree = (struct pl_stat_sum){0};
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &print, &err), 0);
+    pl_stat_sum_digest(&print.tree, now);
+    assert_string_equal(now, t[i].stat);
+  }
+  /* pylock's own files: out of the sum before, in after. */
+  char path[PATH_MAX];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/RECORD", t[0].dist_info);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  pl_stat_sum_remove(&print.gen, path, &st);
+  assert_int_equal(pl_envgen_write_requested(g, t[0].dist_info, &err), 0);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  pl_stat_sum_add(&print.gen, path, &st);
+  snprintf(path, sizeof path, "%s/REQUESTED", t[0].dist_info);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  pl_stat_sum_add(&print.gen, path, &st);
+  char gathered[PL_STAT_DIGEST_LEN + 1], walked[PL_STAT_DIGEST_LEN + 1];
+  assert_int_equal(pl_envgen_print_digest(g, &in, &print, gathered, &err), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_equal(gathered, walked);
+  /* And it sees a change, as the walk does. */
+  snprintf(path, sizeof path, "%s/REQUESTED", t[0].dist_info);
+  assert_int_equal(unlinkat(g, path, 0), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_not_equal(gathered, walked);
+  pl_link_print_free(&print);
+  for (int i = 0; i < N; i++)
+    pl_cache_tree_release(&t[i]);
   pl_cache_close(&c);
 }
 
@@ -490,7 +548,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
     if (pl_cache_tree_get_or_build(&c, hex[i], -1, fn[i], &in, &t[i], &err) < 0)
       fail_msg("%s", pl_error_string(err));
     assert_false(t[i].built);
-    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &st, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &st, NULL, &err), 0);
     pl_cache_tree_release(&t[i]);
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
@@ -518,6 +576,7 @@ int main(void) {
       cmocka_unit_test(test_concurrent_builders_end_with_one_tree),
       cmocka_unit_test(test_batch_builds_every_tree_with_byte_code_in_its_manifest),
       cmocka_unit_test(test_linking_twice_or_a_clashing_file_names_both_distributions),
+      cmocka_unit_test(test_fingerprints_gathered_while_linking_equal_the_walks),
       cmocka_unit_test(test_requested_goes_into_the_generation_not_the_cache),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),
       cmocka_unit_test(test_warm_link_of_every_fixture_reads_no_file),
