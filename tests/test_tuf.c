@@ -654,6 +654,44 @@ static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
   free(after);
 }
 
+/* The inode of state file `name` (a rewrite renames a new file over it). */
+static ino_t state_ino(struct fx *f, const char *name) {
+  char p[256];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", f->state, name);
+  assert_int_equal(stat(p, &st), 0);
+  return st.st_ino;
+}
+
+/* Nothing published since: the state is neither checked twice nor written
+ * again; what was published is written, and an expired copy is still
+ * refused even when the registry serves the very same bytes. */
+static void test_tuf_rewrites_only_what_was_published_since(void **state) {
+  struct fx *f = *state;
+  static const char *const names[] = {"anchor.sha256", "root.json", "timestamp.json",
+                                      "snapshot.json", "targets.json"};
+  enum { N = sizeof names / sizeof names[0] };
+  ino_t before[N];
+  assert_update_ok(f);
+  for (int i = 0; i < N; i++)
+    before[i] = state_ino(f, names[i]);
+  assert_update_ok(f);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(state_ino(f, names[i]), before[i]);
+  bump(f->timestamp);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+  for (int i = 0; i < N; i++)
+    if (strcmp(names[i], "timestamp.json") == 0)
+      assert_int_not_equal(state_ino(f, names[i]), before[i]);
+    else
+      assert_int_equal(state_ino(f, names[i]), before[i]);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW + 8 * DAY, &t), -1);
+  assert_non_null(strstr(f->err->msg, "timestamp.json"));
+  assert_non_null(strstr(f->err->msg, "expired"));
+}
+
 static void test_tuf_consistent_snapshot_reads_versioned_and_hashed_names(void **state) {
   struct fx *f = *state;
   json_t *r2 = json_deep_copy(f->root);
@@ -736,6 +774,7 @@ int main(void) {
       T(test_tuf_caps_unlisted_targets_before_parsing),
       T(test_tuf_caps_timestamp_before_parsing),
       T(test_tuf_writes_nothing_to_state_on_rejection),
+      T(test_tuf_rewrites_only_what_was_published_since),
       T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
       T(test_tuf_check_root_accepts_self_signed_and_rejects_other),
   };

@@ -195,3 +195,49 @@ assert_verified() {
   assert_contains "$stderr" "no record"
   assert_verified
 }
+
+# A tree is checked as it is linked (its stat fingerprint, then its
+# manifest against the hash its marker holds): what fails either is built
+# again before the new generation can become current.
+@test "a_cached_tree_whose_manifest_was_rewritten_is_rebuilt_for_a_new_project" {
+  local six tree m
+  six=$(six_in_tree)
+  tree=${six#"$STATE/cache/trees/"}
+  tree="$STATE/cache/trees/${tree%%/*}"
+  m="$tree/.manifest"
+  [ -f "$m" ]
+  chmod u+w "$tree" "$m"
+  # The attacker's manifest: six.py with another hash, as a swapped file would need.
+  python3 -c 'import sys; p = sys.argv[1]; t = open(p).read().splitlines(True)
+i = next(k for k, l in enumerate(t) if l.rstrip().endswith("/six.py"))
+t[i] = ("0" if t[i][0] != "0" else "1") + t[i][1:]
+open(p, "w").write("".join(t))' "$m"
+  chmod a-w "$tree" "$m"
+  local other="$BATS_TEST_TMPDIR/other"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
+  cp "$FIX/lock.toml" "$other/pylock.toml"
+  run --separate-stderr "$PL" -C "$other" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "is damaged (its manifest is not the one it was built with)"
+  assert_verified "$other"
+  imports_six "$other"
+  [ -n "$(ls "$STATE/cache/quarantine")" ]
+}
+
+@test "a_file_added_to_a_cached_tree_is_found_while_linking_and_never_linked" {
+  local site
+  site=$(dirname "$(six_in_tree)")
+  chmod u+w "$site"
+  echo 'import os; open(os.environ["HOME"] + "/pwned", "w")' > "$site/evil_startup.pth"
+  chmod a-w "$site"
+  local other="$BATS_TEST_TMPDIR/other"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
+  cp "$FIX/lock.toml" "$other/pylock.toml"
+  run --separate-stderr "$PL" -C "$other" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "written, added or removed since it was built"
+  assert_verified "$other"
+  run "$PL" -C "$other" run python3 -c 'import os, sys; print([p for p in sys.path if os.path.exists(p + "/evil_startup.pth")])'
+  [ "$status" -eq 0 ]
+  [ "$output" = "[]" ]
+}
