@@ -296,6 +296,31 @@ void pl_link_print_free(struct pl_link_print *print) {
   memset(print, 0, sizeof *print);
 }
 
+/* Where row "<base>/REQUESTED,..." goes in RECORD text: before the first
+ * row whose path sorts after it (strcmp), else at the end; false when a
+ * path is quoted (the caller parses the RECORD instead). */
+static bool sorted_place(const char *text, size_t len, const char *base, size_t *at) {
+  char path[PATH_MAX];
+  int n = snprintf(path, sizeof path, "%s/REQUESTED", base);
+  if (n < 0 || (size_t)n >= sizeof path) return false;
+  *at = len;
+  for (size_t o = 0; o < len;) {
+    const char *line = text + o;
+    const char *nl = memchr(line, '\n', len - o);
+    size_t ll = nl ? (size_t)(nl - line) + 1 : len - o;
+    if (line[0] == '"') return false;
+    const char *comma = memchr(line, ',', ll);
+    size_t pl = comma ? (size_t)(comma - line) : ll;
+    int c = memcmp(line, path, pl < (size_t)n ? pl : (size_t)n);
+    if (c > 0 || (c == 0 && pl > (size_t)n)) {
+      *at = o;
+      return true;
+    }
+    o += ll;
+  }
+  return true;
+}
+
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
   cleanup_close int dfd = pl_open_dir_beneath(gen_fd, dist_info, err);
   if (dfd < 0) return -1;
@@ -308,6 +333,27 @@ int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err
   size_t len, olen;
   if (pl_read_file_at(dfd, "RECORD", PL_RECORD_MAX_BYTES, &text, &len, err) < 0)
     return pl_error_wrap(err, "%s", dist_info);
+  /* The usual case, without parsing it: a RECORD that names no REQUESTED
+   * at all, no quoted path and a name that needs no quoting get the row
+   * inserted where pl_record_format's sort (pip's too) would put it. */
+  size_t at = 0;
+  if (memmem(text, len, "REQUESTED", 9) == NULL && strpbrk(base, ",\"\r\n") == NULL &&
+      sorted_place(text, len, base, &at)) {
+    static const char empty_sha256[] = "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+    bool eol = at < len || len == 0 || text[len - 1] == '\n';
+    if (asprintf(&row, "%s%s/REQUESTED,%s,0\r\n", eol ? "" : "\r\n", base, empty_sha256) < 0) {
+      row = NULL;
+      return pl_fail(err, ENOMEM, "REQUESTED");
+    }
+    size_t rlen = strlen(row);
+    if ((out = malloc(len + rlen)) == NULL) return pl_fail(err, ENOMEM, "REQUESTED");
+    memcpy(out, text, at);
+    memcpy(out + at, row, rlen);
+    memcpy(out + at + rlen, text + at, len - at);
+    if (pl_write_file_atomic_at(dfd, "RECORD", out, len + rlen, 0444, err) < 0)
+      return pl_error_wrap(err, "%s", dist_info);
+    return 0;
+  }
   struct pl_record rec = {0};
   if (pl_record_parse_installed(text, len, &rec, err) < 0)
     return pl_error_wrap(err, "%s/RECORD", dist_info);
