@@ -11,6 +11,8 @@
 # without -r every target gets the whole budget again.  A run that finds a crash (or a
 # leak, timeout, out-of-memory) stops that target and goes on with the next.  Budgets are
 # CPU time, not wall time: on a shared machine at nice 19 an hour of wall time is less.
+# libFuzzer's -timeout is wall time: FUZZ_UNIT_TIMEOUT (default 60 s) is long enough that
+# a niced run starved by other work is not taken for a hang (a unit here takes milliseconds).
 # SIGTERM or SIGINT stops the current run cleanly (its time and executions are counted).
 # DIR/SUMMARY.md is rewritten after every run: executions, coverage (libFuzzer's cov: edges
 # and ft: features), corpus size and crashes per target.
@@ -115,7 +117,7 @@ for bin in "$@"; do
     echo running > "$s.status"
     cpu_now
     before=$cpu
-    "$bin" -max_total_time="$left" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    "$bin" -max_total_time="$left" -max_len=65536 -timeout="${FUZZ_UNIT_TIMEOUT:-60}" -rss_limit_mb=2048 \
       -print_final_stats=1 "${dict[@]}" -artifact_prefix="$out/crashes/$t-" \
       "$out/corpus/$t" "${seeds[@]}" > "$log" 2>&1 &
     child=$!
