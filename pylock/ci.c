@@ -168,6 +168,8 @@ static int prepare(struct summary *s, const struct pl_sync_opts *so, pl_error_t 
             asprintf(&s->installed[s->ninstalled], "%s==%s", e.lf.packages[i].name,
                      e.lf.packages[i].version) >= 0)
           s->ninstalled++;
+    /* Nothing built: the environment's files are those verify just hashed. */
+    if (s->sync.unchanged) s->sync.files = rep.files;
     uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;
     if (bad == 0) {
       rc = 0;

@@ -267,6 +267,14 @@ flip_middle_byte() {
   assert_eq "$(installed_set)" "$(lock_set)"
   [ "$(find "$XDG_STATE_HOME/pylock/cache/wheels" -name '*.whl' | wc -l)" -eq 6 ]
   assert_verified
+  # Again, with nothing to build: the same environment, and its files still counted.
+  local files
+  files=$(json_field "$summary" files)
+  run --separate-stderr "$PL" ci --json -- true
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  summary=$(tail -n 1 <<<"$stderr")
+  assert_eq "$(json_field "$summary" unpacked)" "0"
+  assert_eq "$(json_field "$summary" files)" "$files"
 }
 
 @test "ci_passes_the_command_exit_status_and_death_by_signal_through" {
