@@ -1315,7 +1315,18 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
     struct pl_link_stats st = {0};
     char now[PL_STAT_DIGEST_LEN + 1];
     print->tree = (struct pl_stat_sum){0};
-    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) return -1;
+    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) {
+      /* An entry of the tree gone or unreadable fails linking before the
+       * fingerprints can be compared: damage, when a walk of the tree
+       * agrees (not a conflict, nor a full disk), built again like any. */
+      pl_error_t e2 = NULL;
+      int r = pl_cache_tree_check(c, tree, false, why, cap, &e2);
+      pl_error_free(&e2);
+      if (r != 1) return -1;
+      pl_error_free(err);
+      *bad = i;
+      return 0;
+    }
     pl_stat_sum_digest(&print->tree, now);
     if (strcmp(now, tree->stat) != 0) {
       snprintf(why, cap, "a file in it was written, added or removed since it was built");
