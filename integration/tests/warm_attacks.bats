@@ -203,6 +203,26 @@ imports_six() {
   assert_verified "$PROJ"
 }
 
+# Its manifest gone (or unreadable): linking never reads it until the
+# generation's manifest is made.  Damage as well, not a failed sync.
+@test "a_cached_tree_whose_manifest_is_gone_is_rebuilt_not_a_failed_sync" {
+  local tree
+  tree=$(six_in_tree)
+  tree=${tree#"$STATE/cache/trees/"}
+  tree="$STATE/cache/trees/${tree%%/*}"
+  chmod u+w "$tree"
+  rm "$tree/.manifest"
+  chmod a-w "$tree"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$OTHER"
+  cp "$FIX/lock.toml" "$OTHER/pylock.toml"
+  run --separate-stderr "$PL" -C "$OTHER" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "is damaged (its manifest"
+  assert_verified "$OTHER"
+  imports_six "$OTHER"
+  assert_verified "$PROJ"
+}
+
 # ---- code inside a sandbox ----
 
 # What the warm sync trusts without reading it (the trees' files, their
