@@ -152,6 +152,7 @@ imports_six() {
   ! tampered "$(six_in_tree)"
   assert_verified "$OTHER"
   imports_six "$OTHER"
+  assert_verified "$PROJ" # its generation keeps the inode it linked
 }
 
 # Written in place once linked, before the generation is current: the
@@ -265,5 +266,41 @@ EOF
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 0 ]
   assert_not_contains "$stderr" "building it again"
+  assert_verified
+}
+
+# ---- a hostile registry, against the metadata kept without a second check ----
+
+# The registry goes back to what the state kept before a newer publication
+# (every file validly signed, unexpired): the newer baseline was written
+# when it was accepted, so the replay is refused; the state and the
+# environment stay as they were.
+@test "a_registry_replaying_the_metadata_kept_before_a_newer_one_is_refused" {
+  local reg="$BATS_TEST_TMPDIR/reg" old="$BATS_TEST_TMPDIR/old" ts gen
+  cp -r "$FIX/reg" "$reg"
+  cp -r "$reg" "$old"
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state2"
+  STATE="$XDG_STATE_HOME/pylock"
+  PROJ="$BATS_TEST_TMPDIR/proj2"
+  "$PL" -q init --python "$PY" --registry "$reg" --root "$FIX/root.json" "$PROJ"
+  sed "s#$FIX/reg#$reg#g" "$FIX/lock.toml" >"$PROJ/pylock.toml"
+  "$PL" -q -C "$PROJ" sync
+  [ "$(find "$STATE/registries" -name timestamp.json | wc -l)" -eq 1 ]
+  mkdir "$BATS_TEST_TMPDIR/keys" # not beside $FIX/root.json
+  cp "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/keys/"
+  "$PL" -q registry add "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key" "$FIX"/wheels/certifi-*.whl
+  run --separate-stderr "$PL" -C "$PROJ" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  ts=$(find "$STATE/registries" -name timestamp.json)
+  cmp "$ts" "$reg/timestamp.json"
+  gen=$("$PL" -C "$PROJ" info generation)
+  local before
+  before=$(cat "$(dirname "$ts")"/*.json | sha256sum)
+  cp "$old/"{timestamp,snapshot,targets}.json "$reg/"
+  run --separate-stderr "$PL" -C "$PROJ" sync
+  [ "$status" -ne 0 ]
+  assert_contains "$stderr" "version rollback"
+  assert_eq "$(cat "$(dirname "$ts")"/*.json | sha256sum)" "$before"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
   assert_verified
 }
