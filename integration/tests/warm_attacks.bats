@@ -304,3 +304,44 @@ EOF
   assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
   assert_verified
 }
+
+# Two sound trees shipping one path: linking fails, and that is a conflict
+# to report, not damage (the walk of each tree finds it as sealed): no tree
+# is quarantined or built again, and the project stays as it was.
+@test "a_conflict_while_linking_is_reported_not_taken_for_damage" {
+  local reg="$BATS_TEST_TMPDIR/reg" gen lock
+  cp -r "$FIX/reg" "$reg"
+  (cd "$BATS_TEST_TMPDIR" && python3 - <<'PY'
+import base64, hashlib, zipfile
+d = {"six.py": b"x = 1\n",
+     "sixclone-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: sixclone\nVersion: 1.0\n",
+     "sixclone-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+h = lambda b: "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()
+r = "".join("%s,%s,%d\n" % (p, h(b), len(b)) for p, b in d.items()) + "sixclone-1.0.dist-info/RECORD,,\n"
+with zipfile.ZipFile("sixclone-1.0-py3-none-any.whl", "w") as z:
+    for p, b in d.items():
+        z.writestr(p, b)
+    z.writestr("sixclone-1.0.dist-info/RECORD", r)
+PY
+  )
+  mkdir "$BATS_TEST_TMPDIR/keys" # not beside $FIX/root.json
+  cp "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/keys/"
+  "$PL" -q registry add "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key" \
+    "$BATS_TEST_TMPDIR/sixclone-1.0-py3-none-any.whl"
+  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state2"
+  STATE="$XDG_STATE_HOME/pylock"
+  PROJ="$BATS_TEST_TMPDIR/proj2"
+  "$PL" -q init --python "$PY" --registry "$reg" --root "$FIX/root.json" "$PROJ"
+  sed "s#$FIX/reg#$reg#g" "$FIX/lock.toml" >"$PROJ/pylock.toml"
+  "$PL" -q -C "$PROJ" sync
+  gen=$("$PL" -C "$PROJ" info generation)
+  lock=$(sha256sum <"$PROJ/pylock.toml")
+  run --separate-stderr "$PL" -C "$PROJ" install sixclone
+  [ "$status" -ne 0 ]
+  assert_contains "$stderr" "six-1.16.0.dist-info and sixclone-1.0.dist-info"
+  assert_not_contains "$stderr" "damaged"
+  [ -z "$(ls -A "$STATE/cache/quarantine" 2>/dev/null)" ]
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
+  assert_eq "$(sha256sum <"$PROJ/pylock.toml")" "$lock"
+  assert_verified
+}
