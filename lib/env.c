@@ -1433,6 +1433,12 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
         p->version, why);
     char key[PL_CACHE_TREE_KEY_MAX];
     snprintf(key, sizeof key, "%s", trees[bad].key);
+    pl_pause("quarantine");
+    /* Quarantined by name: only if the name still holds the tree found
+     * damaged, not one another sync has built since (it may be linking it,
+     * or about to open it). */
+    struct stat was, is;
+    bool known = fstat(trees[bad].fd, &was) == 0;
     for (size_t i = 0; i < e->lf.npackages; i++)
       pl_cache_tree_release(&trees[i]);
     pl_gen_manifest_free(&gm);
@@ -1441,7 +1447,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     memset(&gm, 0, sizeof gm);
     close(gen_fd);
     gen_fd = -1;
-    if (pl_cache_quarantine_tree(&c, key, err) < 0 ||
+    bool still = known && fstatat(c.trees_fd, key, &is, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 was.st_dev == is.st_dev && was.st_ino == is.st_ino;
+    if ((still && pl_cache_quarantine_tree(&c, key, err) < 0) ||
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
     res->repaired++;

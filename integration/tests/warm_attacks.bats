@@ -185,6 +185,28 @@ imports_six() {
   assert_not_contains "$stderr" "building it again"
 }
 
+# Two syncs find the same tree damaged; the second to get there must not
+# quarantine the tree the first has built since under the same name (the
+# first may be linking it, or about to open it): only the damaged one is.
+@test "a_tree_built_again_by_another_sync_is_not_quarantined_in_its_turn" {
+  local third="$BATS_TEST_TMPDIR/third"
+  tamper "$(six_in_tree)" in-place now
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$OTHER"
+  cp "$FIX/lock.toml" "$OTHER/pylock.toml"
+  paused quarantine "$PL" -C "$OTHER" sync
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$third"
+  cp "$FIX/lock.toml" "$third/pylock.toml"
+  run --separate-stderr "$PL" -C "$third" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "is damaged"
+  resume
+  [ "$RESUMED" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/paused.err"; return 1; }
+  assert_eq "$(ls "$STATE/cache/quarantine" | wc -l)" 1
+  ! tampered "$(six_in_tree)"
+  assert_verified "$OTHER"
+  assert_verified "$third"
+}
+
 # A directory of a cached tree made unreadable (or any entry gone): linking
 # fails before the fingerprints can be compared.  It is damage like any
 # other: quarantined and built again, not a sync that fails.
