@@ -22,6 +22,7 @@
 #include "file.h"
 #include "install.h"
 #include "manifest.h"
+#include "record.h"
 #include "sha.h"
 #include "verify.h"
 
@@ -614,20 +615,23 @@ static void test_a_tree_file_written_just_before_it_is_copied_is_seen(void **sta
   race_while_linking("race-copy", RACE_WRITE_NO_LINK);
 }
 
+/* Every fixture wheel, by distribution name and version. */
+static const char *const fixture_names[] = {
+    "blinker-1.5",     "certifi-2022.9.24", "chardet-5.1.0",     "charset_normalizer-3.0.1",
+    "click-8.1.3",     "colorama-0.4.6",    "distro-1.8.0",      "docutils-0.19",
+    "httplib2-0.20.4", "idna-3.3",          "jinja2-3.1.2",      "markupsafe-2.1.2",
+    "packaging-23.0",  "pip-23.0.1",        "pygments-2.14.0",   "pyparsing-3.0.9",
+    "requests-2.28.1", "roman-3.3",         "setuptools-66.1.1", "six-1.16.0",
+    "toml-0.10.2",     "urllib3-1.26.12",   "wheel-0.38.4",      "xmltodict-0.13.0"};
+
 /* Cold: a tree per fixture wheel.  Warm: all of them linked into a fresh
  * generation (the spec's goal: 1,334 files in <= 30 ms). */
 static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
   need_python();
   struct pl_cache c;
   open_cache("all", &c);
-  static const char *const names[] = {
-      "blinker-1.5",     "certifi-2022.9.24", "chardet-5.1.0",     "charset_normalizer-3.0.1",
-      "click-8.1.3",     "colorama-0.4.6",    "distro-1.8.0",      "docutils-0.19",
-      "httplib2-0.20.4", "idna-3.3",          "jinja2-3.1.2",      "markupsafe-2.1.2",
-      "packaging-23.0",  "pip-23.0.1",        "pygments-2.14.0",   "pyparsing-3.0.9",
-      "requests-2.28.1", "roman-3.3",         "setuptools-66.1.1", "six-1.16.0",
-      "toml-0.10.2",     "urllib3-1.26.12",   "wheel-0.38.4",      "xmltodict-0.13.0"};
-  enum { N = sizeof names / sizeof names[0] };
+  const char *const *names = fixture_names;
+  enum { N = sizeof fixture_names / sizeof fixture_names[0] };
   struct pl_cache_tree t[N];
   pl_error_t err = NULL;
   struct timespec a, b;
@@ -679,6 +683,39 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
   pl_cache_close(&c);
 }
 
+/* REQUESTED's row, inserted into a generation's RECORD without parsing it
+ * (the usual case): the RECORD is byte for byte the one parsing it, adding
+ * the row and rendering it sorted would write (pip's order), for every
+ * fixture.  Runs after the test above: its cache holds every tree. */
+static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("all", &c);
+  enum { N = sizeof fixture_names / sizeof fixture_names[0] };
+  pl_error_t err = NULL;
+  cleanup_close int g = open_gen("gen-requested-all");
+  for (int i = 0; i < N; i++) {
+    char fn[128], rec[PATH_MAX];
+    struct pl_cache_tree t;
+    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", fixture_names[i]);
+    if (tree_of(&c, fn, &t, &err) < 0) fail_msg("%s", pl_error_string(err));
+    assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+    assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
+    snprintf(rec, sizeof rec, "%s/RECORD", t.dist_info);
+    cleanup_free char *text = NULL, *again = NULL;
+    size_t len, alen;
+    assert_int_equal(pl_read_file_at(g, rec, 1 << 24, &text, &len, &err), 0);
+    struct pl_record r = {0};
+    if (pl_record_parse_installed(text, len, &r, &err) < 0) fail_msg("%s", pl_error_string(err));
+    assert_int_equal(pl_record_format(&r, &again, &alen, &err), 0);
+    pl_record_free(&r);
+    if (alen != len || memcmp(text, again, len) != 0)
+      fail_msg("%s: the RECORD with REQUESTED is not the sorted one", fn);
+    pl_cache_tree_release(&t);
+  }
+  pl_cache_close(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name),
@@ -696,6 +733,7 @@ int main(void) {
       cmocka_unit_test(test_requested_goes_into_the_generation_not_the_cache),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),
       cmocka_unit_test(test_warm_link_of_every_fixture_reads_no_file),
+      cmocka_unit_test(test_requested_row_inserted_as_the_parsed_record_would_hold_it),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
