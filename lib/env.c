@@ -1057,19 +1057,28 @@ int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_mani
 }
 
 /* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
- * when its manifest is not the one it was sealed with, -1 on error. */
-static int add_tree_files(struct pl_cache *c, const struct pl_cache_tree *t, struct pl_manifest *m,
-                          pl_error_t *err) {
-  char rel[PL_CACHE_TREE_KEY_MAX + 32], hex[PL_SHA256_HEX];
+ * when it cannot be read or is not the one it was sealed with (why says
+ * which), -1 on error.  Read from the tree linked (t->fd), not by name. */
+static int add_tree_files(const struct pl_cache_tree *t, struct pl_manifest *m, char *why,
+                          size_t cap, pl_error_t *err) {
+  char hex[PL_SHA256_HEX];
   cleanup_free char *text = NULL;
   size_t len = 0;
   struct pl_manifest tm;
-  snprintf(rel, sizeof rel, "%s/%s", t->key, PL_TREE_MANIFEST);
-  if (pl_read_file_at(c->trees_fd, rel, PL_MANIFEST_MAX_BYTES, &text, &len, err) < 0 ||
-      pl_sha256_hex(text, len, hex, err) < 0)
+  pl_error_t e = NULL;
+  if (pl_read_file_at(t->fd, PL_TREE_MANIFEST, PL_MANIFEST_MAX_BYTES, &text, &len, &e) < 0) {
+    cleanup_free char *msg = pl_error_string(e);
+    pl_error_free(&e);
+    snprintf(why, cap, "its manifest: %s", msg ? msg : "unreadable");
+    return 1; /* damaged: built again */
+  }
+  if (pl_sha256_hex(text, len, hex, err) < 0) return pl_error_wrap(err, "cache tree %s", t->key);
+  if (strcmp(hex, t->manifest) != 0) {
+    snprintf(why, cap, "its manifest is not the one it was built with");
+    return 1;
+  }
+  if (pl_manifest_parse(text, len, PL_TREE_MANIFEST, &tm, err) < 0)
     return pl_error_wrap(err, "cache tree %s", t->key);
-  if (strcmp(hex, t->manifest) != 0) return 1; /* damaged: built again */
-  if (pl_manifest_parse(text, len, rel, &tm, err) < 0) return -1;
   int r = 0;
   for (size_t k = 0; r == 0 && k < tm.n; k++)
     r = pl_manifest_add(m, tm.e[k].path, tm.e[k].size, tm.e[k].mode, tm.e[k].sha256, err);
@@ -1315,7 +1324,18 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
     struct pl_link_stats st = {0};
     char now[PL_STAT_DIGEST_LEN + 1];
     print->tree = (struct pl_stat_sum){0};
-    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) return -1;
+    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) {
+      /* An entry of the tree gone or unreadable fails linking before the
+       * fingerprints can be compared: damage, when a walk of the tree
+       * agrees (not a conflict, nor a full disk), built again like any. */
+      pl_error_t e2 = NULL;
+      int r = pl_cache_tree_check(c, tree, false, why, cap, &e2);
+      pl_error_free(&e2);
+      if (r != 1) return -1;
+      pl_error_free(err);
+      *bad = i;
+      return 0;
+    }
     pl_stat_sum_digest(&print->tree, now);
     if (strcmp(now, tree->stat) != 0) {
       snprintf(why, cap, "a file in it was written, added or removed since it was built");
@@ -1323,9 +1343,8 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
       return 0;
     }
     int r = pl_gen_manifest_add_tree(gm, tree->key, tree->manifest, w->name, err);
-    if (r == 0) r = add_tree_files(c, tree, &gm->files, err);
+    if (r == 0) r = add_tree_files(tree, &gm->files, why, cap, err);
     if (r == 1) {
-      snprintf(why, cap, "its manifest is not the one it was built with");
       *bad = i;
       return 0;
     }
@@ -1414,6 +1433,12 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
         p->version, why);
     char key[PL_CACHE_TREE_KEY_MAX];
     snprintf(key, sizeof key, "%s", trees[bad].key);
+    pl_pause("quarantine");
+    /* Quarantined by name: only if the name still holds the tree found
+     * damaged, not one another sync has built since (it may be linking it,
+     * or about to open it). */
+    struct stat was, is;
+    bool known = fstat(trees[bad].fd, &was) == 0;
     for (size_t i = 0; i < e->lf.npackages; i++)
       pl_cache_tree_release(&trees[i]);
     pl_gen_manifest_free(&gm);
@@ -1422,7 +1447,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     memset(&gm, 0, sizeof gm);
     close(gen_fd);
     gen_fd = -1;
-    if (pl_cache_quarantine_tree(&c, key, err) < 0 ||
+    bool still = known && fstatat(c.trees_fd, key, &is, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 was.st_dev == is.st_dev && was.st_ino == is.st_ino;
+    if ((still && pl_cache_quarantine_tree(&c, key, err) < 0) ||
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
     res->repaired++;

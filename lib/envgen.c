@@ -104,9 +104,10 @@ static ssize_t copy_by_reading(int in, int out, off_t max) {
 }
 
 /* Copy src to a new dst with the same mode and times: FICLONE first (no
- * data copied on btrfs/XFS), else copy_file_range. */
-static int copy_file(struct linker *l, int sdir, int ddir, const char *name, struct stat *made,
-                     pl_error_t *err) {
+ * data copied on btrfs/XFS), else copy_file_range.  *src: the source as it
+ * was once copied, *made: the copy. */
+static int copy_file(struct linker *l, int sdir, int ddir, const char *name, struct stat *src,
+                     struct stat *made, pl_error_t *err) {
   cleanup_close int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   if (in < 0 || fstat(in, &st) < 0) return pl_fail(err, errno, "open %s", l->path);
@@ -145,7 +146,8 @@ static int copy_file(struct linker *l, int sdir, int ddir, const char *name, str
   /* The byte-code records its source's mtime: keep it, or Python would
    * find every .pyc stale. */
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  if (fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0 || fstat(out, made) < 0)
+  if (fchmod(out, st.st_mode & 0777) < 0 || futimens(out, times) < 0 || fstat(out, made) < 0 ||
+      fstat(in, src) < 0)
     return pl_fail(err, errno, "copy %s", l->path);
   if (l->stats) {
     if (cloned)
@@ -193,12 +195,16 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
     size_t sub = plen + (plen ? 1 : 0) + nl;
     unsigned type = e->d_type;
     struct stat st;
-    if (type == DT_UNKNOWN || l->print) {
+    if (type == DT_UNKNOWN) {
       if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return pl_fail(err, errno, "stat %s", l->path);
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
-      if (l->print) pl_stat_sum_add(&l->print->tree, l->path, &st);
     }
+    /* The fingerprints take each entry as it is once linked, never as it
+     * was before: a file of the tree written, or another renamed over it,
+     * between the two would reach the generation with the tree's sealed
+     * fingerprint intact.  A directory is taken after its entries, so an
+     * entry renamed into it, added or removed meanwhile changes it too. */
     if (type == DT_DIR) {
       bool made = mkdirat(ddir, name, 0755) == 0;
       if (!made && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", l->path);
@@ -210,6 +216,10 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
       if (d2 < 0 && (errno == ENOTDIR || errno == ELOOP)) return conflict(l, err);
       if (d2 < 0) return pl_fail(err, errno, "open %s", l->path);
       if (link_dir(l, s2, d2, sub, depth + 1, err) < 0) return -1;
+      if (l->print) {
+        if (fstat(s2, &st) < 0) return pl_fail(err, errno, "stat %s", l->path);
+        pl_stat_sum_add(&l->print->tree, l->path, &st);
+      }
     } else if (type == DT_REG) {
       if (!l->no_hardlink) {
         /* linkat without AT_SYMLINK_FOLLOW links the entry itself, never a
@@ -217,8 +227,13 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
         if (linkat(sdir, name, ddir, name, 0) == 0) {
           if (l->stats) l->stats->hardlinked++;
           /* The generation's entry is the tree's inode: what stat says of
-           * it there (its link count and ctime aside) is what it said here. */
-          if (l->print) pl_stat_sum_add(&l->print->gen, l->path, &st);
+           * it there (its link count and ctime aside) is what it says here. */
+          if (l->print) {
+            if (fstatat(ddir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+              return pl_fail(err, errno, "stat %s", l->path);
+            pl_stat_sum_add(&l->print->tree, l->path, &st);
+            pl_stat_sum_add(&l->print->gen, l->path, &st);
+          }
           continue;
         }
         if (errno == EEXIST) return conflict(l, err);
@@ -227,8 +242,11 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
         l->no_hardlink = true;
       }
       struct stat made;
-      if (copy_file(l, sdir, ddir, name, &made, err) < 0) return -1;
-      if (l->print) pl_stat_sum_add(&l->print->gen, l->path, &made);
+      if (copy_file(l, sdir, ddir, name, &st, &made, err) < 0) return -1;
+      if (l->print) {
+        pl_stat_sum_add(&l->print->tree, l->path, &st);
+        pl_stat_sum_add(&l->print->gen, l->path, &made);
+      }
     } else {
       return pl_fail(err, EINVAL, "%s in the tree is not a regular file or directory", l->path);
     }

@@ -4,7 +4,8 @@
  * reaches the named step of a change, so that a test can kill it exactly
  * there, or race another command against it, rather than wherever a timer
  * happens to land.  Steps: fetched, compiled (the new trees byte-compiled,
- * not yet sealed), unpacked, linked, built, switch (sync),
+ * not yet sealed), unpacked, linked, quarantine (a tree found damaged
+ * while linked, about to be quarantined), built, switch (sync),
  * staged, recorded, committed, switched (install, remove), resolved (lock),
  * rollback; tree-made (a cache batch's directory made),
  * scratch-made (a scratch directory made) and orphan (gc about to

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "canonjson.h"
+#include "cleanup.h"
 #include "sha.h"
 #include "ed25519.h"
 #include "file.h"
@@ -692,6 +693,130 @@ static void test_tuf_rewrites_only_what_was_published_since(void **state) {
   assert_non_null(strstr(f->err->msg, "expired"));
 }
 
+/* The bytes of file name in dir (the state or the registry); *len. */
+static char *bytes_of(const char *dir, const char *name, size_t *len) {
+  char p[256];
+  char *buf = NULL;
+  pl_error_t err = NULL;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  assert_int_equal(pl_read_file_at(AT_FDCWD, p, 1 << 20, &buf, len, &err), 0);
+  return buf;
+}
+
+/* State file `name` must hold what the registry publishes as `as`. */
+static void assert_state_holds(struct fx *f, const char *name, const char *as) {
+  size_t ls, lr;
+  cleanup_free char *s = bytes_of(f->state, name, &ls);
+  cleanup_free char *r = bytes_of(f->repo, as, &lr);
+  assert_int_equal(ls, lr);
+  assert_memory_equal(s, r, ls);
+}
+
+/* A hostile registry replaying the bytes kept before (flipping back from
+ * a newer version to the one the state held): the newer baseline was
+ * written, so the replay is a rollback, and the state keeps the newer. */
+static void test_tuf_refuses_kept_bytes_replayed_after_a_newer_version(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  size_t l1;
+  cleanup_free char *v1 = bytes_of(f->repo, "timestamp.json", &l1);
+  bump(f->timestamp);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_ok(f);
+  assert_state_holds(f, "timestamp.json", "timestamp.json");
+  size_t l2;
+  cleanup_free char *v2 = bytes_of(f->repo, "timestamp.json", &l2);
+  write_file(f, "timestamp.json", v1, l1);
+  assert_update_fails(f, "timestamp.json: version rollback: trusted version 2, got 1", NULL);
+  write_file(f, "timestamp.json", v2, l2);
+  assert_state_holds(f, "timestamp.json", "timestamp.json");
+  assert_update_ok(f);
+}
+
+/* The snapshot the state kept, served again while a new timestamp names
+ * the same version with other hashes: refused, not reused. */
+static void test_tuf_refuses_kept_snapshot_bytes_the_timestamp_hashes_otherwise(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  size_t lk;
+  cleanup_free char *kept = bytes_of(f->state, "snapshot.json", &lk);
+  bump(f->timestamp);
+  json_t *e = json_object_get(json_object_get(f->timestamp, "meta"), "snapshot.json");
+  json_object_set_new(
+      json_object_get(e, "hashes"), "sha256",
+      json_string("1111111111111111111111111111111111111111111111111111111111111111"));
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: sha256 mismatch", NULL);
+  size_t la;
+  cleanup_free char *after = bytes_of(f->state, "snapshot.json", &la);
+  assert_int_equal(la, lk);
+  assert_memory_equal(after, kept, lk);
+}
+
+/* Kept snapshot and targets served again byte for byte under a fresh
+ * timestamp: their own expiry still counts. */
+static void test_tuf_refuses_kept_snapshot_bytes_once_expired(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  bump(f->timestamp);
+  pl_tuf_set_expires(f->timestamp, NOW + 60 * DAY);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW + 31 * DAY, &t), -1);
+  assert_non_null(strstr(f->err->msg, "snapshot.json: expired"));
+}
+
+/* A state grown from another anchor: everything is written again, the
+ * anchor's hash first, so no file of the other chain stays a baseline
+ * that looks like this anchor's. */
+static void test_tuf_rewrites_a_state_grown_from_another_anchor(void **state) {
+  struct fx *f = *state;
+  static const char *const names[] = {"anchor.sha256", "root.json", "timestamp.json",
+                                      "snapshot.json", "targets.json"};
+  enum { N = sizeof names / sizeof names[0] };
+  ino_t before[N];
+  assert_update_ok(f);
+  for (int i = 0; i < N; i++)
+    before[i] = state_ino(f, names[i]);
+  /* The same root, other bytes (another expiry): another anchor. */
+  json_t *r1 = json_deep_copy(f->root);
+  pl_tuf_set_expires(r1, NOW + 300 * DAY);
+  char *out = NULL;
+  size_t len;
+  const struct pl_key *keys[1] = {&f->root_key};
+  assert_int_equal(pl_tuf_sign(r1, keys, 1, &out, &len, &f->err), 0);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, f->anchor, out, len, 0644, &f->err), 0);
+  assert_update_ok(f);
+  for (int i = 0; i < N; i++)
+    assert_int_not_equal(state_ino(f, names[i]), before[i]);
+  size_t la;
+  cleanup_free char *a = bytes_of(f->state, "anchor.sha256", &la);
+  char hex[PL_SHA256_HEX];
+  assert_int_equal(pl_sha256_hex(out, len, hex, &f->err), 0);
+  assert_memory_equal(a, hex, 64);
+  free(out);
+  pl_json_decref(r1);
+}
+
+/* A crash between two state files left the new timestamp beside the old
+ * snapshot: the next update writes the snapshot the timestamp names. */
+static void test_tuf_completes_a_state_a_crash_left_half_written(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  size_t lo;
+  cleanup_free char *old = bytes_of(f->state, "snapshot.json", &lo);
+  bump(f->snapshot);
+  bump(f->timestamp);
+  publish_tail(f);
+  assert_update_ok(f);
+  char p[160];
+  snprintf(p, sizeof p, "%s/snapshot.json", f->state);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, p, old, lo, 0644, &f->err), 0);
+  assert_update_ok(f);
+  assert_state_holds(f, "snapshot.json", "snapshot.json");
+  assert_state_holds(f, "timestamp.json", "timestamp.json");
+}
+
 static void test_tuf_consistent_snapshot_reads_versioned_and_hashed_names(void **state) {
   struct fx *f = *state;
   json_t *r2 = json_deep_copy(f->root);
@@ -775,6 +900,11 @@ int main(void) {
       T(test_tuf_caps_timestamp_before_parsing),
       T(test_tuf_writes_nothing_to_state_on_rejection),
       T(test_tuf_rewrites_only_what_was_published_since),
+      T(test_tuf_refuses_kept_bytes_replayed_after_a_newer_version),
+      T(test_tuf_refuses_kept_snapshot_bytes_the_timestamp_hashes_otherwise),
+      T(test_tuf_refuses_kept_snapshot_bytes_once_expired),
+      T(test_tuf_rewrites_a_state_grown_from_another_anchor),
+      T(test_tuf_completes_a_state_a_crash_left_half_written),
       T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
       T(test_tuf_check_root_accepts_self_signed_and_rejects_other),
   };
