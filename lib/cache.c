@@ -383,6 +383,7 @@ static int batch_key(const struct pl_cache_batch *b, const char *wheel_sha256, c
                         : tree_key(wheel_sha256, b->interp, key, cap, err);
 }
 
+/* Does batch b hold tree `key` already? */
 static bool batch_has(const struct pl_cache_batch *b, const char *key) {
   for (size_t i = 0; i < b->n; i++)
     if (strcmp(b->t[i].key, key) == 0) return true;
