@@ -312,3 +312,42 @@ digests() {
   [ -z "$(find "$STATE/cache/trees" "$(layer_dir)" \( -name 'planted.pyc' -o -name '*.moved' \))" ]
   assert_usable "after the attack while compiling"
 }
+
+# The idna wheel and its trees out of the cache, so that a change fetches
+# and unpacks it.
+cold_idna() {
+  local sha
+  sha=$(sha256sum "$FIX"/wheels/idna-*.whl | cut -c1-64)
+  chmod -R u+w "$STATE/cache/trees" 2>/dev/null || true
+  rm -rf "$STATE/cache/wheels/$sha.whl" "$STATE/cache/trees/$sha"-*
+}
+
+@test "an install compiling after its switch killed at each step leaves the old or the new lock, working" {
+  local step old
+  for step in resolved staged fetched unpacked linked built recorded committed switched usable \
+    compiled complete-built; do
+    use_lock six
+    "$PL" -q -C "$PROJ" sync
+    old=$(cat "$PROJ/pylock.toml")
+    cold_idna
+    killed "$step" "$PL" -C "$PROJ" install idna
+    assert_no_process_left || { echo "at $step"; return 1; }
+    # The commit point is the lock's rename: from then on, the new lock.
+    case $step in
+    committed | switched | usable | compiled | complete-built)
+      grep -q '^name = "idna"$' "$PROJ/pylock.toml" || { echo "$step: the old lock"; return 1; } ;;
+    *) assert_eq "$(cat "$PROJ/pylock.toml")" "$old" || { echo "$step: not the old lock"; return 1; } ;;
+    esac
+    run --separate-stderr "$PL" -C "$PROJ" sync
+    [ "$status" -eq 0 ] || { echo "sync after a kill at $step: $stderr"; return 1; }
+    case $step in
+    usable | compiled | complete-built)
+      assert_contains "$stderr" "its byte-compiling was interrupted; finishing it" ;;
+    esac
+    assert_eq "$(bytecode_of "$(current_n)")" yes
+    assert_eq "$(list_set)" "$(lock_set)" || { echo "after $step and a sync"; return 1; }
+    run --separate-stderr "$PL" -C "$PROJ" verify
+    [ "$status" -eq 0 ] || { echo "verify after $step: $stderr"; return 1; }
+    assert_nothing_left || { echo "after $step and a sync"; return 1; }
+  done
+}
