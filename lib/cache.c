@@ -17,6 +17,7 @@
 
 #include "archive_path.h"
 #include "cleanup.h"
+#include "envgen.h"
 #include "state.h"
 #include "file.h"
 #include "install.h"
@@ -251,6 +252,8 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     out->stat[PL_STAT_DIGEST_LEN] = '\0';
   }
   snprintf(out->key, sizeof out->key, "%s", key);
+  size_t kl = strlen(key), sl = strlen(PL_CACHE_SOURCE_SUFFIX);
+  out->source = kl > sl && strcmp(key + kl - sl, PL_CACHE_SOURCE_SUFFIX) == 0;
   /* A crash between a batch's rename and the root's seal (batch_place). */
   struct stat rst;
   if (fstat(fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(fd, 0555);
@@ -272,12 +275,31 @@ static int tree_key(const char *wheel_sha256, const struct pl_interp *interp, ch
   return 0;
 }
 
+/* The cache's name of the source tree of (wheel, interpreter). */
+static int source_key(const char *wheel_sha256, const struct pl_interp *interp, char *key,
+                      size_t cap, pl_error_t *err) {
+  char base[PL_CACHE_TREE_KEY_MAX];
+  if (tree_key(wheel_sha256, interp, base, sizeof base, err) < 0) return -1;
+  int n = snprintf(key, cap, "%s%s", base, PL_CACHE_SOURCE_SUFFIX);
+  return n < 0 || (size_t)n >= cap ? pl_fail(err, ENAMETOOLONG, "tree key") : 0;
+}
+
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err) {
   char key[PL_CACHE_TREE_KEY_MAX];
   memset(out, 0, sizeof *out);
   out->fd = -1;
   if (tree_key(wheel_sha256, interp, key, sizeof key, err) < 0) return -1;
+  return tree_open(c, key, out, err);
+}
+
+int pl_cache_tree_find_source(struct pl_cache *c, const char *wheel_sha256,
+                              const struct pl_interp *interp, struct pl_cache_tree *out,
+                              pl_error_t *err) {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  if (source_key(wheel_sha256, interp, key, sizeof key, err) < 0) return -1;
   return tree_open(c, key, out, err);
 }
 
@@ -326,20 +348,10 @@ static int check_wheel(int wheel_fd, const char *wheel_sha256, const char *wheel
   return 0;
 }
 
-int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int wheel_fd,
-                       const char *wheel_filename, pl_error_t *err) {
-  struct pl_cache *c = b->c;
-  char key[PL_CACHE_TREE_KEY_MAX];
-  if (tree_key(wheel_sha256, b->interp, key, sizeof key, err) < 0) return -1;
-  for (size_t i = 0; i < b->n; i++)
-    if (strcmp(b->t[i].key, key) == 0) return 0; /* one tree serves both */
-  cleanup_close int own_fd = -1;
-  if (wheel_fd < 0) {
-    own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
-    if (own_fd < 0) return -1;
-    wheel_fd = own_fd;
-  }
-  if (check_wheel(wheel_fd, wheel_sha256, wheel_filename, err) < 0) return -1;
+/* A new, empty tree `key` in the batch (made with the first): *out, and
+ * its absolute path into *path (caller frees). */
+static int batch_entry(struct pl_cache_batch *b, const char *key, struct pl_cache_batch_tree **out,
+                       char **path, pl_error_t *err) {
   if (b->fd < 0 && batch_dir(b, err) < 0) return -1;
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap * 2 : 16;
@@ -356,9 +368,69 @@ int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int w
   b->n++;
   t->fd = openat(b->fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (t->fd < 0) return pl_fail(err, errno, "open %s/%s", b->path, key);
+  if (asprintf(path, "%s/%s", b->path, key) < 0) {
+    *path = NULL;
+    return pl_fail(err, ENOMEM, "tree");
+  }
+  *out = t;
+  return 0;
+}
+
+/* The key batch b gives the tree of wheel_sha256. */
+static int batch_key(const struct pl_cache_batch *b, const char *wheel_sha256, char *key,
+                     size_t cap, pl_error_t *err) {
+  return b->source_only ? source_key(wheel_sha256, b->interp, key, cap, err)
+                        : tree_key(wheel_sha256, b->interp, key, cap, err);
+}
+
+/* Does batch b hold tree `key` already? */
+static bool batch_has(const struct pl_cache_batch *b, const char *key) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->t[i].key, key) == 0) return true;
+  return false;
+}
+
+int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int wheel_fd,
+                       const char *wheel_filename, pl_error_t *err) {
+  struct pl_cache *c = b->c;
+  char key[PL_CACHE_TREE_KEY_MAX];
+  if (batch_key(b, wheel_sha256, key, sizeof key, err) < 0) return -1;
+  if (batch_has(b, key)) return 0; /* one tree serves both */
+  cleanup_close int own_fd = -1;
+  if (wheel_fd < 0) {
+    own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
+    if (own_fd < 0) return -1;
+    wheel_fd = own_fd;
+  }
+  if (check_wheel(wheel_fd, wheel_sha256, wheel_filename, err) < 0) return -1;
+  struct pl_cache_batch_tree *t = NULL;
   cleanup_free char *tree_path = NULL;
-  if (asprintf(&tree_path, "%s/%s", b->path, key) < 0) return pl_fail(err, ENOMEM, "tree");
+  if (batch_entry(b, key, &t, &tree_path, err) < 0) return -1;
   return pl_install_unpack(t->fd, tree_path, wheel_fd, wheel_filename, b->interp, &t->install, err);
+}
+
+/* The source tree's files are linked, not copied: the complete tree shares
+ * their inodes (and so their mtimes, which its byte-code records) with the
+ * source tree and every generation made of it.  The compiler reads them
+ * in its sandbox, where the state root is read-only; only pylock, outside
+ * any sandbox, moves byte-code in beside them and writes the new RECORD
+ * (a new file: the linked one is unlinked first, never written). */
+int pl_cache_batch_add_source(struct pl_cache_batch *b, const struct pl_cache_tree *src,
+                              pl_error_t *err) {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  size_t kl = strlen(src->key), sl = strlen(PL_CACHE_SOURCE_SUFFIX);
+  if (b->source_only || !src->source || kl <= sl || kl - sl >= sizeof key)
+    return pl_fail(err, EINVAL, "tree %s is not a source tree for this batch", src->key);
+  memcpy(key, src->key, kl - sl);
+  key[kl - sl] = '\0';
+  if (batch_has(b, key)) return 0;
+  struct pl_cache_batch_tree *t = NULL;
+  cleanup_free char *tree_path = NULL;
+  if (batch_entry(b, key, &t, &tree_path, err) < 0) return -1;
+  struct pl_link_stats st = {0};
+  if (pl_envgen_link_tree(t->fd, src->fd, &st, NULL, err) < 0)
+    return pl_error_wrap(err, "link %s/trees/%s", b->c->path, src->key);
+  return pl_install_from_source(t->fd, tree_path, src->dist_info, b->interp, &t->install, err);
 }
 
 /* Tree t of the batch, byte-compiled: its RECORD, every file sealed, its
@@ -433,10 +505,11 @@ int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err) {
   if (ins == NULL) return pl_fail(err, ENOMEM, "tree");
   for (size_t i = 0; i < b->n; i++)
     ins[i] = b->t[i].install;
-  int r = pl_install_compile(ins, b->n, b->path, b->fd, err);
+  /* A source-only batch runs no compiler: RECORD lists no byte-code. */
+  int r = b->source_only ? 0 : pl_install_compile(ins, b->n, b->path, b->fd, err);
   free(ins);
   if (r < 0) return -1;
-  pl_pause("compiled");
+  if (!b->source_only) pl_pause("compiled");
   char **markers = calloc(b->n, sizeof *markers);
   if (markers == NULL) return pl_fail(err, ENOMEM, "tree");
   for (size_t i = 0; i < b->n && r == 0; i++)
@@ -457,7 +530,7 @@ int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
   char key[PL_CACHE_TREE_KEY_MAX];
   memset(out, 0, sizeof *out);
   out->fd = -1;
-  if (tree_key(wheel_sha256, b->interp, key, sizeof key, err) < 0) return -1;
+  if (batch_key(b, wheel_sha256, key, sizeof key, err) < 0) return -1;
   bool built = false;
   for (size_t i = 0; i < b->n; i++)
     if (strcmp(b->t[i].key, key) == 0) built = !b->t[i].lost;
@@ -481,7 +554,9 @@ void pl_cache_batch_release(struct pl_cache_batch *b) {
   }
   if (b->fd >= 0) close(b->fd);
   free(b->path);
+  bool source_only = b->source_only;
   pl_cache_batch_init(b, b->c, b->interp);
+  b->source_only = source_only;
 }
 
 int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int wheel_fd,

@@ -8,6 +8,10 @@
  *                                     files 0444/0555; its .manifest (the
  *                                     sha256 of every file: manifest.h), and
  *                                     .complete, last, naming that manifest
+ *   trees/<sha256>-<interpkey>.src/   the same without byte-code (a source
+ *                                     tree): what a sync that compiles after
+ *                                     its switch builds first; RECORD and
+ *                                     manifest list no byte-code
  *   trees/.tmp-*                      trees being built (or left by a crash)
  *   trees/.stage-*                    where each is made and locked before it
  *                                     gets its name (file.h), for microseconds
@@ -42,6 +46,7 @@
 #define PL_INTERP_KEY_LEN 16
 #define PL_CACHE_BATCH_MAX 256 /* trees a batch holds open at once (an fd each) */
 #define PL_CACHE_TREE_KEY_MAX 128
+#define PL_CACHE_SOURCE_SUFFIX ".src" /* a source tree's key: the tree's and this */
 
 struct pl_cache {
   char *path;    /* absolute */
@@ -58,6 +63,7 @@ struct pl_cache_tree {
   char manifest[PL_SHA256_HEX];      /* sha256 of its .manifest (manifest.h) */
   char stat[PL_STAT_DIGEST_LEN + 1]; /* its stat fingerprint when sealed; "" if unknown */
   bool built;                        /* built by this call (false: found in the cache) */
+  bool source;                       /* a source tree: no byte-code */
 };
 
 /* Open (creating as needed, 0700) the cache at `path`; it must be the
@@ -94,13 +100,23 @@ void pl_cache_tree_release(struct pl_cache_tree *t);
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err);
 
+/* The same for the source tree (no byte-code) of wheel_sha256. */
+int pl_cache_tree_find_source(struct pl_cache *c, const char *wheel_sha256,
+                              const struct pl_interp *interp, struct pl_cache_tree *out,
+                              pl_error_t *err);
+
 /* Trees built together: pl_cache_batch_add() checks each wheel's bytes
  * against its sha256 (EBADMSG when they differ, as get_or_build) and
  * unpacks it into trees/.tmp-batch-RANDOM/<key>, made (and locked) with the
  * first; pl_cache_batch_finish() byte-compiles them all with one pool in one
  * sandbox, seals each and puts it in place; pl_cache_batch_tree() opens one
  * (built: false when another builder's won); pl_cache_batch_release()
- * removes what is left.  All for one interpreter. */
+ * removes what is left.  All for one interpreter.  A batch with
+ * `source_only` set builds source trees (no compiler runs; each is placed
+ * as <key>.src); else pl_cache_batch_add_source() adds the complete tree of
+ * a source tree `src`, its files hard links to src's (the compiler reads
+ * them read-only, as it does the trees it unpacks), byte-code and RECORD
+ * its own. */
 struct pl_cache_batch_tree {
   char key[PL_CACHE_TREE_KEY_MAX];
   int fd;                     /* its directory in the batch */
@@ -115,11 +131,14 @@ struct pl_cache_batch {
   char *path;    /* absolute */
   struct pl_cache_batch_tree *t;
   size_t n, cap;
+  bool source_only; /* build source trees: <key>.src, without byte-code */
 };
 void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
                          const struct pl_interp *interp);
 int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int wheel_fd,
                        const char *wheel_filename, pl_error_t *err);
+int pl_cache_batch_add_source(struct pl_cache_batch *b, const struct pl_cache_tree *src,
+                              pl_error_t *err);
 int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err);
 int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
                         struct pl_cache_tree *out, pl_error_t *err);

@@ -63,6 +63,7 @@ static int parse_meta(const char *text, struct pl_gen_meta *m) {
     memcpy(m->selection, v, n);
     m->selection[n] = '\0';
   }
+  m->no_bytecode = (v = field(text, "bytecode")) && strncmp(v, "no\n", 3) == 0;
   return 0;
 }
 
@@ -81,11 +82,11 @@ int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_erro
   if (meta_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
   int w = snprintf(text, sizeof text,
                    "lock-sha256=%s\npackages=%zu\nstrict=%d\nno-network=%d\nlock-size=%lld\n"
-                   "lock-mtime=%lld.%09ld\nlock-ino=%llu\n%s%s%s%s%s%s",
+                   "lock-mtime=%lld.%09ld\nlock-ino=%llu\n%s%s%s%s%s%sbytecode=%s\n",
                    m->lock_sha256, m->packages, m->strict, m->no_network, m->lock_size,
                    m->lock_mtime_sec, m->lock_mtime_nsec, m->lock_ino, m->stat[0] ? "stat=" : "",
                    m->stat, m->stat[0] ? "\n" : "", m->selection[0] ? "selection=" : "",
-                   m->selection, m->selection[0] ? "\n" : "");
+                   m->selection, m->selection[0] ? "\n" : "", m->no_bytecode ? "no" : "yes");
   if (w < 0 || (size_t)w >= sizeof text) return pl_fail(err, EOVERFLOW, "%s", name);
   return pl_write_file_atomic_at(state_fd, name, text, (size_t)w, 0600, err);
 }

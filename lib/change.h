@@ -51,6 +51,7 @@ struct pl_gen_meta {
   unsigned long long lock_ino;
   char stat[PL_STAT_DIGEST_LEN + 1];     /* generations/N's fingerprint; "" if not recorded */
   char selection[PL_META_SELECTION_MAX]; /* the extras and groups it was built with (select.h) */
+  bool no_bytecode; /* built from source trees: its byte-code follows in the next generation */
 };
 
 /* generations/N.meta, read and parsed; ENOENT if absent. */

@@ -274,6 +274,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->offline = o->offline;
   e->runner = o->runner;
   e->keep_policy = o->keep_policy;
+  e->compile_after_switch = o->compile_after_switch;
   e->trusted = o->trusted;
   e->python = o->python;
   e->select_opts = o->select;
@@ -1129,11 +1130,12 @@ static int add_own_files(int gen_fd, const char *dist_info, struct pl_manifest *
  * settings of lf, and n's stat fingerprint. */
 static int write_meta(int root_fd, const char *lock_name, const char *text, size_t len,
                       int state_fd, unsigned n, const struct pl_lockfile *lf,
-                      const struct pl_selection *sel, const char *stat, bool *same,
-                      pl_error_t *err) {
+                      const struct pl_selection *sel, const char *stat, bool no_bytecode,
+                      bool *same, pl_error_t *err) {
   struct pl_gen_meta m = {.packages = sel ? sel->nselected : lf->npackages,
                           .strict = lf->strict,
-                          .no_network = lf->no_network};
+                          .no_network = lf->no_network,
+                          .no_bytecode = no_bytecode};
   if (sel) snprintf(m.selection, sizeof m.selection, "%s", sel->key);
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
@@ -1152,7 +1154,8 @@ static int write_meta(int root_fd, const char *lock_name, const char *text, size
 
 int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_lockfile *lf,
                       const char *text, size_t len, pl_error_t *err) {
-  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, NULL, NULL, err);
+  return write_meta(root_fd, PL_LOCK_FILE, text, len, state_fd, n, lf, NULL, NULL, false, NULL,
+                    err);
 }
 
 enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
@@ -1170,30 +1173,52 @@ enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_po
   return PL_ENV_FRESH;
 }
 
-/* The tree of package p for a new generation, checked: a cached tree whose
- * stat fingerprint changed since it was sealed (or, with `full`, any byte of
- * which differs from its manifest) is quarantined and built again from its
- * wheel; a cached wheel whose bytes no longer hash to the signed sha256 is
- * quarantined and fetched again through the signature check.  1: found and
- * sound (tree filled); 0: to be built, its wheel added to batch b. */
+/* The cached tree (source: the source tree) of package p, checked: one
+ * whose stat fingerprint changed since it was sealed (or, with `full`, any
+ * byte of which differs from its manifest) is quarantined; `linked`: it is
+ * linked next, which checks the fingerprint.  1: found and sound (tree
+ * filled); 0: absent or quarantined. */
+static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
+                        const struct pl_lock_wheel *w, bool source, bool linked, bool full,
+                        struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
+  int r = source ? pl_cache_tree_find_source(c, w->sha256, &e->in, tree, err)
+                 : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
+  if (r < 0) return pl_error_wrap(err, "%s", p->name);
+  if (r == 0) return 0;
+  /* The cheap check (the stat fingerprint) of a tree about to be linked
+   * is linking's own: link_trees(). */
+  if (linked && !full && tree->stat[0]) return 1;
+  char why[512];
+  r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+  if (r <= 0) return r < 0 ? -1 : 1;
+  say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
+      source ? "source " : "", p->name, p->version, why);
+  char key[PL_CACHE_TREE_KEY_MAX];
+  snprintf(key, sizeof key, "%s", tree->key);
+  pl_cache_tree_release(tree);
+  if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
+  res->repaired++;
+  return 0;
+}
+
+/* The tree of package p for a new generation, checked (checked_tree): the
+ * complete tree; else, for a source-only batch, its source tree; else one
+ * built -- from its source tree (linked, then byte-compiled) when there is
+ * one, else from its wheel.  A cached wheel whose bytes no longer hash to
+ * the signed sha256 is quarantined and fetched again through the signature
+ * check.  1: found and sound (tree filled); 0: to be built, added to b. */
 static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
                       const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool full,
                       struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
-  int r = pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
-  if (r < 0) return pl_error_wrap(err, "%s", p->name);
+  int r = checked_tree(e, c, p, w, false, true, full, tree, res, err);
+  if (r != 0) return r;
+  r = checked_tree(e, c, p, w, true, b->source_only, full, tree, res, err);
+  if (r < 0) return -1;
+  if (r == 1 && b->source_only) return 1;
   if (r == 1) {
-    char why[512];
-    /* The cheap check (the stat fingerprint) is linking's: link_trees(). */
-    if (!full && tree->stat[0]) return 1;
-    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-    if (r <= 0) return r < 0 ? -1 : 1;
-    say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
-        p->version, why);
-    char key[PL_CACHE_TREE_KEY_MAX];
-    snprintf(key, sizeof key, "%s", tree->key);
+    r = pl_cache_batch_add_source(b, tree, err);
     pl_cache_tree_release(tree);
-    if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
-    res->repaired++;
+    return r < 0 ? pl_error_wrap(err, "%s", p->name) : 0;
   }
   for (int attempt = 0;; attempt++) {
     if (pl_cache_batch_add(b, w->sha256, -1, w->name, err) == 0) return 0;
@@ -1210,7 +1235,7 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batc
 /* The trees of batch b, built, into trees[0..upto) where still missing. */
 static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_tree *trees,
                    size_t upto, struct pl_sync_result *res, pl_error_t *err) {
-  if (b->n) say(e, "pylock: byte-compiling %zu packages", b->n);
+  if (b->n && !b->source_only) say(e, "pylock: byte-compiling %zu packages", b->n);
   int r = pl_cache_batch_finish(b, err);
   for (size_t i = 0; i < upto && r == 0; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
@@ -1226,9 +1251,9 @@ static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_t
       pl_log(PL_LOG_VERBOSE,
              "%s %s: %s checked: zip entries safe (no absolute or .. paths, links, devices or "
              "duplicates; sizes bounded), every file as RECORD lists it and nothing unlisted, "
-             "WHEEL and METADATA match its name, tags fit the base; unpacked and byte-compiled "
-             "into cache tree %s",
-             p->name, p->version, w->name, trees[i].key);
+             "WHEEL and METADATA match its name, tags fit the base; unpacked%s into cache tree %s",
+             p->name, p->version, w->name, b->source_only ? "" : " and byte-compiled",
+             trees[i].key);
       pl_pause("unpacked");
     }
   }
@@ -1237,11 +1262,13 @@ static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_t
 }
 
 /* Every package's tree into trees[] (in lock order): found in the cache,
- * or built, those missing together (one byte-compiling pool a batch). */
-static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct pl_cache_tree *trees,
-                       struct pl_sync_result *res, pl_error_t *err) {
+ * or built, those missing together (one byte-compiling pool a batch);
+ * `sources`: a source tree will do, and those missing are built so. */
+static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sources,
+                       struct pl_cache_tree *trees, struct pl_sync_result *res, pl_error_t *err) {
   struct pl_cache_batch b;
   pl_cache_batch_init(&b, c, &e->in);
+  b.source_only = sources;
   pl_progress_begin("unpacking and compiling");
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
@@ -1361,10 +1388,12 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
 
 /* Build generation *out from e->lf, parsed from `text`, complete and in
  * place (not current): its files, manifest and record, which names the lock
- * file root/lock_name; *same: that file still holds `text` (write_meta). */
+ * file root/lock_name; *same: that file still holds `text` (write_meta).
+ * `sources`: of source trees where no complete tree is cached; *nsource
+ * says how many it holds (its record then says bytecode=no). */
 static int build_generation(struct pl_env *e, const char *lock_name, const char *text, size_t len,
-                            bool full, struct pl_sync_result *res, unsigned *out, bool *same,
-                            pl_error_t *err) {
+                            bool full, bool sources, struct pl_sync_result *res, unsigned *out,
+                            bool *same, size_t *nsource, pl_error_t *err) {
   /* Until generation N, whose manifest names every tree it uses, is in
    * place, gc leaves the cache alone (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
@@ -1418,7 +1447,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   /* A tree found damaged while linked is built again, and the generation
    * with it: each round quarantines one tree, so this ends. */
   for (size_t round = 0;; round++) {
-    if (sound_trees(e, &c, full, trees, res, err) < 0) goto out;
+    if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
     if (round == 0) {
       link = now_ms();
       build = link - build;
@@ -1465,6 +1494,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
       goto out;
     }
   }
+  *nsource = 0;
+  for (size_t i = 0; i < e->lf.npackages; i++)
+    if (chosen_wheel(e, i)) *nsource += trees[i].source;
   link = now_ms() - link;
   res->ms_build = build;
   res->ms_link = link;
@@ -1485,8 +1517,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   tmpname[0] = '\0';
   pl_pause("built");
-  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, gen_stat, same,
-                 err) < 0)
+  if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, gen_stat,
+                 *nsource > 0, same, err) < 0)
     goto out;
   *out = n;
   rc = 0;
@@ -1546,6 +1578,45 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
   pl_error_free(&ignored);
 }
 
+/* Generation n is current, usable, built from `nsource` source trees (0:
+ * as an earlier pylock left it): the complete trees made from them (one
+ * compiler for all, cache.h), then a generation of the same packages with
+ * them, which replaces n as current.  A crash at any point leaves n or the
+ * new one current; until the new one is, pl_env_sync finishes the work. */
+static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
+                                struct pl_sync_result *res, pl_error_t *err) {
+  if (nsource)
+    say(e,
+        "pylock: usable now (generation %u); byte-compiling %zu package%s (imports run from "
+        "source until done)",
+        n, nsource, nsource == 1 ? "" : "s");
+  res->source_generation = n;
+  pl_pause("usable");
+  double t0 = now_ms();
+  struct pl_sync_result r2 = {0};
+  unsigned m = 0;
+  size_t left = 0;
+  bool same = true;
+  if (build_generation(e, PL_LOCK_FILE, e->lock_text, e->lock_len, false, false, &r2, &m, &same,
+                       &left, err) < 0)
+    return pl_error_set_hint(err,
+                             "generation %u is current and works, importing from source; "
+                             "byte-compile it with: pylock sync",
+                             n);
+  pl_pause("complete-built");
+  if (pl_gen_replace(e->state_fd, m, err) < 0) return -1;
+  res->generation = m;
+  res->files = r2.files;
+  res->repaired += r2.repaired;
+  res->ms_compile = now_ms() - t0;
+  if (!same)
+    say(e,
+        "pylock: %s changed while generation %u was built from what it held before; update "
+        "the environment to it with: pylock sync",
+        PL_LOCK_FILE, m);
+  return 0;
+}
+
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err) {
   memset(res, 0, sizeof *res);
   if (pl_env_begin_change(e, err) < 0) return -1;
@@ -1566,6 +1637,15 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
   current_damage(e, cur, bad[0] ? bad : NULL, why, sizeof why);
   /* Built from this lock with these extras and groups. */
   if (cur && !why[0] && !repair && strcmp(lock_hash, current_hash) == 0 &&
+      strcmp(cur_meta.selection, e->sel.key) == 0 && cur_meta.no_bytecode) {
+    say(e,
+        "pylock: generation %u imports from source: its byte-compiling was interrupted; "
+        "finishing it",
+        cur);
+    res->generation = cur;
+    return compile_after_switch(e, cur, 0, res, err);
+  }
+  if (cur && !why[0] && !repair && strcmp(lock_hash, current_hash) == 0 &&
       strcmp(cur_meta.selection, e->sel.key) == 0) {
     res->generation = cur;
     res->unchanged = true;
@@ -1573,7 +1653,7 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
      * shim's one-stat check sees the environment as fresh. */
     if (pl_env_quick_state(e->root_fd, e->state_fd, NULL) != PL_ENV_FRESH)
       return write_meta(e->root_fd, PL_LOCK_FILE, e->lock_text, e->lock_len, e->state_fd, cur,
-                        &e->lf, &e->sel, NULL, NULL, err);
+                        &e->lf, &e->sel, NULL, false, NULL, err);
     return 0;
   }
   if (why[0]) {
@@ -1582,7 +1662,9 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
   }
   unsigned n;
   bool same = true;
-  if (build_generation(e, PL_LOCK_FILE, e->lock_text, e->lock_len, repair, res, &n, &same, err) < 0)
+  size_t nsource = 0;
+  if (build_generation(e, PL_LOCK_FILE, e->lock_text, e->lock_len, repair, e->compile_after_switch,
+                       res, &n, &same, &nsource, err) < 0)
     return -1;
   if (!same)
     say(e,
@@ -1592,7 +1674,8 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
   pl_pause("switch");
   if (pl_gen_switch(e->state_fd, n, err) < 0) return -1;
   res->generation = n;
-  return 0;
+  /* Built from what the lock held: the lock changed since is the next sync's. */
+  return nsource && same ? compile_after_switch(e, n, nsource, res, err) : 0;
 }
 
 /* Is the staged lock tmp still the file pylock wrote through fd, holding
@@ -1650,7 +1733,10 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   bool same = false;
   pl_gen_current(e->state_fd, &c.prev, NULL);
   snprintf(c.tmp, sizeof c.tmp, "%s", tmp);
-  if (build_generation(e, tmp, text, len, false, res, &c.gen, &same, err) < 0) goto undo;
+  size_t nsource = 0;
+  if (build_generation(e, tmp, text, len, false, e->compile_after_switch, res, &c.gen, &same,
+                       &nsource, err) < 0)
+    goto undo;
   if (!same || !staged_intact(e->root_fd, tmp, fd, text, len)) goto tampered;
   /* 3, 4: the record, then the commit point. */
   if (pl_change_record(e->state_fd, &c, err) < 0) goto undo_gen;
@@ -1679,7 +1765,7 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   pl_pause("switched");
   if (pl_change_clear(e->state_fd, err) < 0) return -1;
   res->generation = c.gen;
-  return 0;
+  return nsource ? compile_after_switch(e, c.gen, nsource, res, err) : 0;
 tampered:
   pl_fail_hint(err, 0,
                "nothing changed: pylock.toml and the environment are as they were; stop what "

@@ -42,6 +42,7 @@ struct pl_env {
   char *anchor;        /* after pl_env_update_trust: which root it anchored to */
   struct pl_select_opts select_opts; /* the extras and groups asked for */
   bool select_given;                 /* by the caller (else a change keeps the environment's) */
+  bool compile_after_switch;         /* new trees without byte-code first (pl_env_sync) */
   char kept_key[PL_SELECT_KEY_MAX];  /* a generation's recorded selection, parsed into: */
   const char *kept_extras[PL_SELECT_MAX_NAMES], *kept_groups[PL_SELECT_MAX_NAMES];
   struct pl_selection sel; /* after pl_env_select: what of the lock gets installed */
@@ -74,6 +75,7 @@ struct pl_env_opts {
   bool keep_policy; /* refuse a lock that loosens the project's sandboxes (auto-sync) */
   const char *trusted, *python;
   struct pl_select_opts select; /* --extra, --group (sync, ci) */
+  bool compile_after_switch;    /* see pl_env_sync */
 };
 
 /* Open the project at o->dir.  A project without state (a fresh checkout, a
@@ -119,6 +121,8 @@ struct pl_sync_result {
   size_t repaired; /* damaged things found and rebuilt: a generation, trees, wheels */
   uint64_t files;  /* of the new generation, counted as pylock verify counts them */
   double ms_fetch, ms_build, ms_link;
+  unsigned source_generation; /* made current first, without byte-code (0: none) */
+  double ms_compile;          /* from that switch to the one to `generation` */
 };
 
 /* Make the environment match the lock: every wheel from the cache or fetched
@@ -129,12 +133,24 @@ struct pl_sync_result {
  * or removed since (its stat fingerprint, change.h); else it is rebuilt, as
  * is a cached tree whose fingerprint changed (quarantined first).  `repair`
  * rebuilds the generation in any case and hashes every file of every tree it
- * uses against the tree's manifest (what bit rot needs). */
+ * uses against the tree's manifest (what bit rot needs).
+ *
+ * With compile_after_switch (pl_env_opts), the trees missing from the cache
+ * are built as source trees (no byte-code, cache.h) and the generation made
+ * of them is switched to first: usable, its runs import from source (and
+ * say so through progress); then one compiler makes the complete trees from
+ * them, and a second generation of the same packages with byte-code
+ * replaces it as current (not as previous: rollback goes to what was there
+ * before).  Its record says bytecode=no (change.h) until then; a sync that
+ * finds such a current generation built from this lock finishes it instead
+ * of keeping it, whatever compile_after_switch says. */
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err);
 
 /* With the change lock held (pl_env_begin_change), after e->lf changed:
  * write pylock.toml and build its generation as one transaction (change.h).
- * On failure nothing changed. */
+ * On failure nothing changed, but for a failure to byte-compile after the
+ * switch (compile_after_switch): the new lock's environment is then current
+ * without byte-code (res->source_generation), and the next sync compiles it. */
 int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 
 /* sha256 of the lock the current generation was built from, or "" if unknown. */

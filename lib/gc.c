@@ -376,10 +376,13 @@ static bool all_hex(const char *s, size_t n) {
   return true;
 }
 
-/* trees/<64 hex>-<16 hex>: the name of a tree (cache.h). */
+/* trees/<64 hex>-<16 hex>, and .src after it: the name of a tree or a
+ * source tree (cache.h). */
 static bool is_tree_key(const char *name) {
-  return strlen(name) == 64 + 1 + PL_INTERP_KEY_LEN && all_hex(name, 64) && name[64] == '-' &&
-         all_hex(name + 65, PL_INTERP_KEY_LEN);
+  size_t n = strlen(name), k = 64 + 1 + PL_INTERP_KEY_LEN;
+  return (n == k || (n == k + strlen(PL_CACHE_SOURCE_SUFFIX) &&
+                     strcmp(name + k, PL_CACHE_SOURCE_SUFFIX) == 0)) &&
+         all_hex(name, 64) && name[64] == '-' && all_hex(name + 65, PL_INTERP_KEY_LEN);
 }
 
 /* wheels/<64 hex>.whl; its sha256 into sha. */

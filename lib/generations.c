@@ -224,6 +224,12 @@ int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err) {
   return 0;
 }
 
+int pl_gen_replace(int state_fd, unsigned n, pl_error_t *err) {
+  if (set_link(state_fd, PL_CURRENT_LINK, n, err) < 0) return -1;
+  if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync the project's state");
+  return 0;
+}
+
 /* path as overlayfs shows an option's value in mountinfo (seq_show_option):
  * ',', ' ', tab, newline and '\\' as \ooo.  false if it does not fit. */
 static bool mountinfo_escape(const char *path, char *out, size_t cap) {

@@ -44,6 +44,10 @@ int pl_gen_next(int state_fd, unsigned *n, pl_error_t *err);
 /* Make generation n current; the one it replaces becomes previous. */
 int pl_gen_switch(int state_fd, unsigned n, pl_error_t *err);
 
+/* Make generation n current in place of the current one, which does not
+ * become previous: n is the same environment, completed (env.h). */
+int pl_gen_replace(int state_fd, unsigned n, pl_error_t *err);
+
 /* Is the generation at absolute path `layer` the overlay layer of any mount
  * namespace this user can see (a running `pylock run`, a keep-alive holder)? */
 bool pl_gen_in_use(const char *layer);

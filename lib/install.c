@@ -37,6 +37,7 @@ struct placed {
   bool script;                       /* from .data/scripts */
   bool skip;                         /* removed again: an entry-point wrapper, INSTALLER */
   bool changed;                      /* shebang rewritten: digest and size below */
+  bool wrapper;                      /* a launcher pylock wrote (from a source tree) */
   unsigned char digest[PL_HASH_MAX];
   size_t digest_len;
   uint64_t size;
@@ -698,7 +699,7 @@ static const char compile_driver[] =
  * __pycache__ directory (compileall skips those). */
 static bool compiles(const struct placed *p) {
   size_t dl = strlen(p->dest);
-  return !p->skip && dl > 3 && strcmp(p->dest + dl - 3, ".py") == 0 &&
+  return !p->skip && !p->wrapper && dl > 3 && strcmp(p->dest + dl - 3, ".py") == 0 &&
          strncmp(p->dest, "__pycache__/", 12) != 0 && strstr(p->dest, "/__pycache__/") == NULL;
 }
 
@@ -979,6 +980,110 @@ int pl_install_unpack(int tree_fd, const char *tree_path, int wheel_fd, const ch
   return 0;
 }
 
+/* The entry points of the installed distribution whose .dist-info is `di`
+ * (relative to the prefix) in s's tree, if it has any: *buf holds them. */
+static int installed_entry_points(struct pl_install *s, const char *di, char **buf,
+                                  struct pl_entry_point **ep, size_t *nep, pl_error_t *err) {
+  cleanup_free char *path = NULL;
+  if (asprintf(&path, "%s/entry_points.txt", di) < 0) return pl_fail(err, ENOMEM, "install");
+  pl_error_t absent = NULL;
+  if (pl_read_file_at(s->tree_fd, path, PL_ENTRY_POINTS_MAX, buf, NULL, &absent) < 0) {
+    bool none = absent->errnum == ENOENT;
+    if (!none) {
+      *err = absent;
+      return pl_error_wrap(err, "%s", path);
+    }
+    pl_error_free(&absent);
+    return 0;
+  }
+  return pl_wheel_entry_points_parse(*buf, ep, nep, err) < 0 ? pl_error_wrap(err, "%s", path) : 0;
+}
+
+int pl_install_from_source(int tree_fd, const char *tree_path, const char *dist_info,
+                           const struct pl_interp *interp, struct pl_install **out,
+                           pl_error_t *err) {
+  *out = NULL;
+  struct pl_install *s = calloc(1, sizeof *s);
+  if (s == NULL) return pl_fail(err, ENOMEM, "install");
+  *s = (struct pl_install){.tree_fd = tree_fd, .in = interp, .fd = -1, .dir_fd = -1, .base_fd = -1};
+  s->purelib = pl_interp_relative(interp, interp->purelib);
+  s->platlib = pl_interp_relative(interp, interp->platlib);
+  s->scripts = pl_interp_relative(interp, interp->scripts);
+  s->data = pl_interp_relative(interp, interp->data);
+  const char *slash = strrchr(dist_info, '/');
+  size_t dl = slash ? (size_t)(slash - dist_info) : 0;
+  s->lib = s->purelib && strlen(s->purelib) == dl && strncmp(dist_info, s->purelib, dl) == 0
+               ? s->purelib
+           : s->platlib && strlen(s->platlib) == dl && strncmp(dist_info, s->platlib, dl) == 0
+               ? s->platlib
+               : NULL;
+  cleanup_free char *text = NULL, *epbuf = NULL, *record = NULL;
+  cleanup_free struct pl_entry_point *ep = NULL;
+  size_t len = 0, nep = 0;
+  int r = -1;
+  s->tree_path = strdup(tree_path);
+  s->wheel = strdup(dist_info);
+  s->dist_info = strdup(slash ? slash + 1 : dist_info);
+  if (s->tree_path == NULL || s->wheel == NULL || s->dist_info == NULL ||
+      asprintf(&s->record_path, "%s/RECORD", s->dist_info) < 0) {
+    s->record_path = NULL;
+    pl_fail(err, ENOMEM, "install");
+    goto out;
+  }
+  if (s->lib == NULL || s->scripts == NULL) {
+    pl_fail(err, EINVAL, "%s is not in a site directory of %s", dist_info, interp->python);
+    goto out;
+  }
+  if ((record = join(s->lib, s->record_path)) == NULL) {
+    pl_fail(err, ENOMEM, "install");
+    goto out;
+  }
+  if (pl_read_file_at(tree_fd, record, PL_RECORD_MAX_BYTES, &text, &len, err) < 0 ||
+      pl_record_parse_installed(text, len, &s->info.record, err) < 0 ||
+      installed_entry_points(s, dist_info, &epbuf, &ep, &nep, err) < 0) {
+    pl_error_wrap(err, "source tree %s", tree_path);
+    goto out;
+  }
+  s->p = calloc(s->info.record.n ? s->info.record.n : 1, sizeof *s->p);
+  if (s->p == NULL) {
+    pl_fail(err, ENOMEM, "install");
+    goto out;
+  }
+  /* Every row but RECORD's own, as placed: byte-code for its .py files but
+   * for the launchers pylock wrote (named by the entry points), as
+   * pl_install_unpack would have compiled them. */
+  for (size_t i = 0; i < s->info.record.n; i++) {
+    char dest[PL_PATH_MAX + 1];
+    const struct pl_record_entry *row = &s->info.record.entries[i];
+    if (strcmp(row->path, s->record_path) == 0) continue;
+    if (!pl_record_resolve(s->lib, row->path, dest, sizeof dest)) {
+      pl_fail(err, EINVAL, "source tree %s: RECORD row %s leaves the prefix", tree_path, row->path);
+      goto out;
+    }
+    struct placed *p = &s->p[s->n];
+    p->row = row;
+    if ((p->dest = strdup(dest)) == NULL) {
+      pl_fail(err, ENOMEM, "install");
+      goto out;
+    }
+    s->n++;
+    p->script = under(dest, s->scripts) && s->scripts[0];
+    p->wrapper = p->script && is_wrapper(dest, ep, nep);
+  }
+  if ((s->base_fd = open(interp->prefix, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    pl_fail(err, errno, "open the base interpreter's prefix %s", interp->prefix);
+    goto out;
+  }
+  r = 0;
+out:
+  if (r < 0) {
+    pl_install_free(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
 int pl_install_complete(struct pl_install **in, struct pl_install_result *out, pl_error_t *err) {
   struct pl_install *s = *in;
   memset(out, 0, sizeof *out);
@@ -987,8 +1092,9 @@ int pl_install_complete(struct pl_install **in, struct pl_install_result *out, p
     pl_error_wrap(err, "install %s", s->wheel);
     goto out;
   }
-  out->name = strdup(s->info.name);
-  out->version = strdup(s->info.version);
+  /* A tree completed from a source tree knows its .dist-info, not METADATA. */
+  out->name = strdup(s->info.name ? s->info.name : s->dist_info);
+  out->version = strdup(s->info.version ? s->info.version : "");
   out->dist_info = join(s->lib, s->dist_info);
   out->files = s->out.n;
   out->pyc = s->pyc;

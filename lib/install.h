@@ -64,6 +64,17 @@ int pl_install_unpack(int tree_fd, const char *tree_path, int wheel_fd, const ch
 int pl_install_compile(struct pl_install *const *trees, size_t n, const char *dir, int dir_fd,
                        pl_error_t *err);
 
+/* A source tree (one pl_install_complete made without byte-code) whose
+ * files are linked at the same paths into the directory `tree_fd`
+ * (absolute path `tree_path`): ready for pl_install_compile, which gives
+ * the .py files the byte-code pl_install_unpack's would have got, and
+ * pl_install_complete, which writes RECORD anew (its byte-code rows added;
+ * the linked RECORD is replaced, not written).  `dist_info` is its
+ * .dist-info, relative to the prefix. */
+int pl_install_from_source(int tree_fd, const char *tree_path, const char *dist_info,
+                           const struct pl_interp *interp, struct pl_install **out,
+                           pl_error_t *err);
+
 /* List the byte-code the compiler wrote and write RECORD; *in is freed and
  * set to NULL whatever happens. */
 int pl_install_complete(struct pl_install **in, struct pl_install_result *out, pl_error_t *err);

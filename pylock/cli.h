@@ -126,6 +126,7 @@ struct pl_sync_opts {
   bool offline;     /* the registry's last verified metadata; fetch nothing */
   bool repair;      /* rebuild, hashing every byte of the cache trees used */
   bool keep_policy; /* never loosen the project's sandboxes (the shim's auto-sync) */
+  bool compile_after_switch;    /* env.h: sync and install where someone can use it meanwhile */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
   /* --extra NAME, --group NAME (repeatable): a lock's extras and dependency
    * groups to install (select.h); pl_sync_select_add fills them */
@@ -136,6 +137,15 @@ struct pl_sync_opts {
 /* Note --extra (group false) or --group NAME in o; a usage error message on
  * stderr and -1 when there are too many. */
 int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, const char *cmd);
+/* Compile after the switch (pl_env_sync) when stderr is a terminal: someone
+ * who can use the environment meanwhile is told it is usable.  Scripts, ci
+ * and the shim's auto-sync switch once, compiled.  PYLOCK_COMPILE=
+ * after-switch or before-switch decides instead. */
+bool pl_cli_compile_after_switch(void);
+/* After a sync that compiled after its switch: a line saying so (not -q). */
+struct pl_sync_result;
+void pl_cli_compiled_after(const struct pl_sync_result *res);
+
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With
  * anchor, *anchor receives the registry root it anchored to (caller frees). */
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,

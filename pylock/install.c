@@ -220,8 +220,9 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
   all = v;
   for (int i = 0; i < nargs; i++)
     all[nall++] = args[i];
-  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0 ||
-      pl_env_begin_change(&e, err) < 0 || pl_cli_requested_prepare(&e, &rq, err) < 0 ||
+  if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0) goto out;
+  e.compile_after_switch = pl_cli_compile_after_switch();
+  if (pl_env_begin_change(&e, err) < 0 || pl_cli_requested_prepare(&e, &rq, err) < 0 ||
       pl_lockfile_parse(e.lock_text, e.lock_len, PL_LOCK_FILE, &before, err) < 0)
     goto out;
   if (rq.source == PL_REQUESTED_PYPROJECT && nall > 0) {
@@ -245,12 +246,17 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
     if (pl_requested_write_pyproject(&e, &rq, py_new, py_len, err) < 0) goto out;
     py_written = true;
   }
-  if (pl_env_commit(&e, &res, err) < 0) goto out;
+  /* Byte-compiling after the switch may fail once the new lock is in
+   * place and its environment current (res.source_generation). */
+  int committed = pl_env_commit(&e, &res, err);
+  if (committed < 0 && res.source_generation == 0) goto out;
   py_written = false;
   if (!res.unchanged) pl_cli_hooks_announce(&e, &hooks, cmd);
+  if (committed < 0) goto out;
   pl_cli_info("pylock: %s: generation %u, %zu packages (%zu fetched, %zu unpacked, %llu files)",
               cmd, res.generation, res.packages, res.fetched, res.built,
               (unsigned long long)res.files);
+  pl_cli_compiled_after(&res);
   rc = 0;
 out:
   if (py_written) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -124,6 +125,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                           .offline = so->offline,
                           .runner = so->frozen,
                           .keep_policy = so->keep_policy,
+                          .compile_after_switch = so->compile_after_switch,
                           .trusted = so->trusted,
                           .python = so->python,
                           .select = {.extras = so->extras,
@@ -143,9 +145,13 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
     goto out;
   }
   pl_cli_hooks_before(&e, &hooks);
-  if (pl_env_sync(&e, so->repair, res, err) < 0) goto out;
-  if (anchor && e.anchor) *anchor = strdup(e.anchor);
+  /* Byte-compiling after the switch may fail once the new environment is
+   * current (res->source_generation): its startup hooks are announced. */
+  int synced = pl_env_sync(&e, so->repair, res, err);
+  if (synced < 0 && res->source_generation == 0) goto out;
   if (!res->unchanged) pl_cli_hooks_announce(&e, &hooks, "sync");
+  if (synced < 0) goto out;
+  if (anchor && e.anchor) *anchor = strdup(e.anchor);
   if (res->unchanged)
     pl_cli_info("pylock: environment already matches %s (generation %u, %zu packages)",
                 PL_LOCK_FILE, res->generation, res->packages);
@@ -154,11 +160,26 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                 "fetch %.0f ms, unpack %.0f ms, link %.0f ms)",
                 res->generation, res->packages, (unsigned long long)res->files, res->fetched,
                 res->built, res->ms_fetch, res->ms_build, res->ms_link);
+  pl_cli_compiled_after(res);
   rc = 0;
 out:
   pl_cli_hooks_free(&hooks);
   pl_env_close(&e);
   return rc;
+}
+
+bool pl_cli_compile_after_switch(void) {
+  const char *v = getenv("PYLOCK_COMPILE");
+  if (v && strcmp(v, "after-switch") == 0) return true;
+  if (v && strcmp(v, "before-switch") == 0) return false;
+  return isatty(STDERR_FILENO) == 1;
+}
+
+void pl_cli_compiled_after(const struct pl_sync_result *res) {
+  if (res->source_generation && res->generation != res->source_generation)
+    pl_cli_info("pylock: byte-code compiled after the switch to generation %u, in %.0f ms; "
+                "generation %u has it",
+                res->source_generation, res->ms_compile, res->generation);
 }
 
 int pl_cmd_sync(int argc, char **argv) {
@@ -172,7 +193,7 @@ int pl_cmd_sync(int argc, char **argv) {
                                        {"group", required_argument, NULL, 'g'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  struct pl_sync_opts so = {0};
+  struct pl_sync_opts so = {.compile_after_switch = pl_cli_compile_after_switch()};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {

@@ -22,6 +22,8 @@
 #include "project.h"
 #include "sha.h"
 
+#define SHA64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 struct fixture {
   char dir[64];
   int state_fd, root_fd;
@@ -103,6 +105,27 @@ static void test_meta_round_trips_and_matches_only_the_same_file(void **state) {
   assert_int_equal(pl_write_file_atomic_at(f->root_fd, PL_LOCK_FILE, "old\n", 4, 0644, &err), 0);
   assert_int_equal(fstatat(f->root_fd, PL_LOCK_FILE, &st, 0), 0);
   assert_false(pl_meta_matches(&r, &st));
+}
+
+static void test_meta_says_bytecode_no_only_for_a_source_generation(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  struct pl_gen_meta w = {.packages = 2, .no_bytecode = true}, r;
+  assert_int_equal(pl_meta_set_lock(&w, f->root_fd, PL_LOCK_FILE, "old\n", 4, NULL, &err), 0);
+  assert_int_equal(pl_meta_write(f->state_fd, 2, &w, &err), 0);
+  assert_int_equal(pl_meta_read(f->state_fd, 2, &r, &err), 0);
+  assert_true(r.no_bytecode);
+  w.no_bytecode = false;
+  assert_int_equal(pl_meta_write(f->state_fd, 3, &w, &err), 0);
+  assert_int_equal(pl_meta_read(f->state_fd, 3, &r, &err), 0);
+  assert_false(r.no_bytecode);
+  /* A record an older pylock wrote says nothing: its generation was compiled. */
+  static const char old[] = "lock-sha256=" SHA64 "\npackages=1\n";
+  assert_int_equal(
+      pl_write_file_atomic_at(f->state_fd, "generations/4.meta", old, sizeof old - 1, 0600, &err),
+      0);
+  assert_int_equal(pl_meta_read(f->state_fd, 4, &r, &err), 0);
+  assert_false(r.no_bytecode);
 }
 
 static void test_meta_read_refuses_a_record_without_a_lock_hash(void **state) {
@@ -309,6 +332,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_meta_round_trips_and_matches_only_the_same_file, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_meta_says_bytecode_no_only_for_a_source_generation,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_meta_read_refuses_a_record_without_a_lock_hash, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_without_a_record_readers_see_current, setup, teardown),

@@ -323,6 +323,46 @@ static void test_gc_removes_what_no_kept_generation_uses_and_nothing_else(void *
   assert_int_equal(r.generations + r.trees + r.wheels + r.leftovers, 0);
 }
 
+/* A generation built before its byte-code names source trees (cache.h):
+ * kept while it is, removed with it, and their wheels with them. */
+static void test_gc_keeps_source_trees_a_kept_generation_names_and_removes_the_rest(void **state) {
+  struct fx *f = *state;
+  /* Generation 1 (A.src, B), 2 (A.src, B.src), 3 (A, B): 1 goes. */
+  static const char *const g1[] = {KEY_A ".src", KEY_B, NULL},
+                           *const g2[] = {KEY_A ".src", KEY_B ".src", NULL},
+                           *const g3[] = {KEY_A, KEY_B, NULL};
+  static const char *const *const p1[] = {g1, g2, g3};
+  char id1[PL_PROJECT_ID_MAX];
+  project(f, "p1", p1, 3, id1);
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_B);
+  cache_tree(f, KEY_A ".src");
+  cache_tree(f, KEY_B ".src");
+  cache_tree(f, KEY_D ".src"); /* nobody's */
+  struct pl_gc_result r;
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 1);
+  assert_true(exists(f, "cache/trees/" KEY_A ".src/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_B ".src/lib/mod.py"));
+  assert_false(exists(f, "cache/trees/" KEY_D ".src"));
+  assert_false(exists(f, "cache/wheels/" SHA_D ".whl"));
+  assert_int_equal(r.trees, 1);
+  /* Generation 2 no longer kept (3 replaced it, as a compile after the
+   * switch does, and then became previous itself): its source trees go. */
+  char link[PATH_MAX + 256];
+  snprintf(link, sizeof link, "%s/projects/%s/previous", f->state, id1);
+  assert_int_equal(unlink(link), 0);
+  assert_int_equal(symlink("generations/3", link), 0);
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 1);
+  assert_false(exists(f, "cache/trees/" KEY_A ".src"));
+  assert_false(exists(f, "cache/trees/" KEY_B ".src"));
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_B "/lib/mod.py"));
+  assert_true(exists(f, "cache/wheels/" SHA_A ".whl"));
+  assert_int_equal(r.trees, 2);
+}
+
 static void test_gc_keeps_the_whole_cache_for_a_generation_without_manifest(void **state) {
   struct fx *f = *state;
   static const char *const g1[] = {KEY_A, NULL};
@@ -688,6 +728,7 @@ int main(void) {
       T(test_gc_live_generation_without_manifest_keeps_the_whole_cache),
       T(test_gc_live_project_without_generations_names_nothing),
       T(test_gc_removes_what_no_kept_generation_uses_and_nothing_else),
+      T(test_gc_keeps_source_trees_a_kept_generation_names_and_removes_the_rest),
       T(test_gc_keeps_the_whole_cache_for_a_generation_without_manifest),
       T(test_gc_leaves_a_project_being_changed_as_it_is),
       T(test_gc_keeps_the_generations_of_a_change_a_killed_command_left),

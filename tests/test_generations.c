@@ -71,6 +71,21 @@ static void test_gen_switch_records_previous_for_rollback(void **state) {
   assert_int_equal(prev, 2);
 }
 
+/* A generation completed after the switch (its byte-code) replaces the one
+ * it completes: that one does not become what rollback returns to. */
+static void test_gen_replace_keeps_previous(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  unsigned cur, prev;
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3", 0755, &err), 0);
+  assert_int_equal(pl_gen_switch(f->state_fd, 2, &err), 0);
+  assert_int_equal(pl_gen_replace(f->state_fd, 3, &err), 0);
+  assert_int_equal(pl_gen_current(f->state_fd, &cur, &err), 0);
+  assert_int_equal(pl_gen_previous(f->state_fd, &prev, &err), 0);
+  assert_int_equal(cur, 3);
+  assert_int_equal(prev, 1);
+}
+
 static void test_gen_next_counts_partial_generations(void **state) {
   struct fixture *f = *state;
   pl_error_t err = NULL;
@@ -242,6 +257,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_gen_replace_keeps_previous, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_next_counts_partial_generations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_current_rejects_a_link_outside_generations, setup,
                                       teardown),

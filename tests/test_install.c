@@ -232,6 +232,91 @@ static void test_install_against_real_bases(void **state) {
   }
 }
 
+/* The tree of `name` (its wheel in cache c) from its source tree (a
+ * source-only batch, then a batch completing it), or straight from its
+ * wheel; *key its key. */
+static void build_tree(struct pl_cache *c, const struct pl_interp *in, const char *name,
+                       bool from_source, char *key, size_t cap) {
+  char path[1024], hex[PL_SHA256_HEX];
+  pl_error_t err = NULL;
+  snprintf(path, sizeof path, "%s/%s", wheels, name);
+  sha_of(path, hex);
+  struct pl_cache_tree t, src;
+  struct pl_cache_batch b;
+  pl_cache_batch_init(&b, c, in);
+  if (from_source) {
+    b.source_only = true;
+    if (pl_cache_batch_add(&b, hex, -1, name, &err) < 0 || pl_cache_batch_finish(&b, &err) < 0 ||
+        pl_cache_batch_tree(&b, hex, &src, &err) < 0)
+      fail_msg("%s", pl_error_string(err));
+    pl_cache_batch_release(&b);
+    assert_true(src.source);
+    b.source_only = false;
+    if (pl_cache_batch_add_source(&b, &src, &err) < 0 || pl_cache_batch_finish(&b, &err) < 0 ||
+        pl_cache_batch_tree(&b, hex, &t, &err) < 0)
+      fail_msg("%s", pl_error_string(err));
+    pl_cache_tree_release(&src);
+  } else if (pl_cache_tree_get_or_build(c, hex, -1, name, in, &t, &err) < 0) {
+    fail_msg("%s", pl_error_string(err));
+  }
+  pl_cache_batch_release(&b);
+  assert_false(t.source);
+  snprintf(key, cap, "%s", t.key);
+  pl_cache_tree_release(&t);
+}
+
+/* A tree completed from its source tree (compiled after the switch) is the
+ * tree built from its wheel: the same files, byte-code for the same sources
+ * (not for the launchers pylock writes), the same RECORD; its sources are
+ * the source tree's very inodes, and the source tree has no byte-code. */
+static void
+test_a_tree_completed_from_its_source_tree_is_the_one_built_from_its_wheel(void **state) {
+  if (access(PY312, X_OK) != 0) skip();
+  static const char *const names[] = {"data_pkg-1.0-py3-none-any.whl",
+                                      "six-1.16.0-py3-none-any.whl", "idna-3.3-py3-none-any.whl"};
+  char base[512], ca[512], cb[512];
+  snprintf(base, sizeof base, "%s/src-base", tmp);
+  snprintf(ca, sizeof ca, "%s/src-cache-a", tmp);
+  snprintf(cb, sizeof cb, "%s/src-cache-b", tmp);
+  assert_int_equal(mkdir(base, 0755), 0);
+  struct pl_interp in;
+  fx_interp(PY312, base, &in);
+  struct pl_cache a, b;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_cache_open(&a, ca, &err), 0);
+  assert_int_equal(pl_cache_open(&b, cb, &err), 0);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char path[1024], hex[PL_SHA256_HEX], ka[PL_CACHE_TREE_KEY_MAX], kb[PL_CACHE_TREE_KEY_MAX];
+    snprintf(path, sizeof path, "%s/%s", wheels, names[i]);
+    sha_of(path, hex);
+    cleanup_close int wa = open(path, O_RDONLY | O_CLOEXEC), wb = open(path, O_RDONLY | O_CLOEXEC);
+    assert_int_equal(pl_cache_wheel_store(&a, wa, hex, &err), 0);
+    assert_int_equal(pl_cache_wheel_store(&b, wb, hex, &err), 0);
+    build_tree(&a, &in, names[i], false, ka, sizeof ka);
+    build_tree(&b, &in, names[i], true, kb, sizeof kb);
+    assert_string_equal(ka, kb);
+    assert_int_equal(fx_sh("cd %s/trees/%s && find . ! -name .complete ! -name .manifest | sort "
+                           ">%s/list-a && cd %s/trees/%s && find . ! -name .complete ! -name "
+                           ".manifest | sort >%s/list-b && cmp %s/list-a %s/list-b",
+                           a.path, ka, tmp, b.path, kb, tmp, tmp, tmp),
+                     0);
+    assert_int_equal(fx_sh("cd %s/trees/%s && find . -name '*.pyc' | grep -q . && "
+                           "for f in $(find . -name RECORD); do cmp $f %s/trees/%s/$f || exit 1; "
+                           "done",
+                           a.path, ka, b.path, kb),
+                     0);
+    /* Not one byte-code file in the source tree; every file but RECORD linked from it. */
+    assert_int_equal(fx_sh("cd %s/trees/%s.src && test -z \"$(find . -name '*.pyc')\" && "
+                           "for f in $(find . -type f ! -name RECORD ! -name .complete ! -name "
+                           ".manifest); do test %s/trees/%s/$f -ef $f || exit 1; done",
+                           b.path, kb, b.path, kb),
+                     0);
+  }
+  pl_cache_close(&a);
+  pl_cache_close(&b);
+  pl_interp_free(&in);
+}
+
 static void test_launcher_is_pips_script_text(void **state) {
   cleanup_free char *t = pl_install_script_text("/usr/bin/python3", "pkg.mod", "Cls.run");
   assert_string_equal(t, "#!/usr/bin/python3\n"
@@ -262,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_install_matches_debian_pip),
       cmocka_unit_test(test_install_refuses_a_file_the_base_interpreter_has),
       cmocka_unit_test(test_install_against_real_bases),
+      cmocka_unit_test(test_a_tree_completed_from_its_source_tree_is_the_one_built_from_its_wheel),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,12 +13,14 @@ installing the same wheel files, interleaved in the same run.
   compileall -j0            python -m compileall -j0 over a copy of the
                             generation's site-packages without byte-code
 
-Issue 15's three figures come from the cold sync's rounds: time to a usable
-environment (the sync returns), time to a fully compiled one (the same
-while byte-code is compiled before the switch), and the first run's import
-of the requested packages right after it, with the byte-code and from
-source (-X pycache_prefix pointing nowhere: what a run would pay before
-byte-code is in place).
+Issue 15's three figures come from the cold sync's rounds, the sync
+compiling after its switch (PYLOCK_COMPILE=after-switch): time to a usable
+environment (when it says "usable now"), time to a fully compiled one (the
+sync returns), and the first run's import of the requested packages in
+between (an untimed cold sync of its own stopped at its `usable` pause
+point: the imports run from the source trees), against the same imports
+once the byte-code is in place.  The same cold sync compiling before its
+one switch (PYLOCK_COMPILE=before-switch) runs in the same rounds.
 
 Untimed, before each timed command: the project (pylock init, the prepared
 lock copied in), the empty cache, the venv (python -m venv, with pip: its
@@ -50,6 +52,48 @@ def timed(cmd, env, err_path):
     dt = (time.perf_counter_ns() - t) / 1e6
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("bench_sync: %s failed:\n%s" % (" ".join(cmd), open(err_path).read()))
+    return dt
+
+
+def timed_usable(cmd, env, err_path):
+    """timed(), and when the command said "usable now" on stderr (ms; None
+    if it never did)."""
+    os.sync()
+    t = time.perf_counter_ns()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    usable, lines = None, []
+    for line in p.stderr:
+        if usable is None and b"usable now" in line:
+            usable = (time.perf_counter_ns() - t) / 1e6
+        lines.append(line)
+    status = p.wait()
+    dt = (time.perf_counter_ns() - t) / 1e6
+    open(err_path, "wb").write(b"".join(lines))
+    if status != 0:
+        sys.exit("bench_sync: %s failed:\n%s" % (" ".join(cmd), b"".join(lines).decode()))
+    return dt, usable
+
+
+def imports_while_usable(exe, python, proj, env, err_path):
+    """A cold sync stopped once usable (PYLOCK_PAUSE_AT=usable): the first
+    run's imports from its source trees (ms), then the sync let finish."""
+    e = dict(env, PYLOCK_PAUSE_AT="usable", PYLOCK_COMPILE="after-switch")
+    p = subprocess.Popen([exe, "-C", proj, "sync"], env=e, stdout=subprocess.DEVNULL,
+                         stderr=open(err_path + ".paused", "wb"))
+    try:
+        for _ in range(6000):
+            state = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[0]
+            if state in "TZ":
+                break
+            time.sleep(0.01)
+        if state != "T":
+            sys.exit("bench_sync: the sync never became usable: %s"
+                     % open(err_path + ".paused").read())
+        dt = timed([exe, "-C", proj, "run", python, "-c", IMPORTS],
+                   dict(env, PYLOCK_KEEPALIVE="0"), err_path)
+    finally:
+        os.kill(p.pid, 18)  # SIGCONT
+        p.wait()
     return dt
 
 
@@ -105,7 +149,8 @@ def sync(d, rounds, python):
     pl = os.path.join(d, "pylock")
     w, env, lock, root, reg, wheel_files = prepare(d, pl, python)
     names = ["pylock sync, warm cache", "pylock sync, cold cache", "pip install, fresh venv",
-             "python -m compileall -j0"]
+             "python -m compileall -j0", "pylock sync, cold, compiling first",
+             "pylock sync, cold: usable"]
     # BENCH_BASELINE: an earlier pylock, its warm sync measured in the same
     # rounds (the signature check at every use may cost at most +10%).
     base = os.environ.get("BENCH_BASELINE")
@@ -121,7 +166,8 @@ def sync(d, rounds, python):
         names += ["baseline: sync, warm cache", "baseline: sync, cold cache"]
     times = {n: [] for n in names}
     phases = []  # pylock's own split of the cold sync
-    first_run = {"byte-code": [], "source": []}  # import times right after the cold sync
+    compile_ms = []  # and its compile after the switch
+    first_run = {"byte-code": [], "source": []}  # import times in between, and after
     site_copy = None  # the generation's site-packages without byte-code, for compileall
     files = {}
     err = os.path.join(w, "stderr")
@@ -131,6 +177,8 @@ def sync(d, rounds, python):
             rmtree(scratch)
             os.makedirs(scratch)
             proj = os.path.join(scratch, "proj")
+            if n == "pylock sync, cold: usable":
+                continue  # measured by the cold sync
             if n.startswith("pylock") or n.startswith("baseline"):
                 exe = bpl if n.startswith("baseline") else pl
                 # cold: pylock's state of its own, where init (untimed) leaves the
@@ -141,13 +189,30 @@ def sync(d, rounds, python):
                 run([exe, "-q", "init", "--python", python, "--registry", reg, "--root", root,
                      proj], env=e)
                 shutil.copyfile(lock, os.path.join(proj, "pylock.toml"))
-                dt = timed([exe, "-C", proj, "sync"], e, err)
+                if n == "pylock sync, cold cache":
+                    dt, usable = timed_usable([exe, "-C", proj, "sync"],
+                                              dict(e, PYLOCK_COMPILE="after-switch"), err)
+                    if usable is None:
+                        sys.exit("bench_sync: the cold sync never said it was usable:\n"
+                                 + open(err).read())
+                    if r > 0:
+                        times["pylock sync, cold: usable"].append(usable)
+                elif "compiling first" in n:
+                    dt = timed([exe, "-C", proj, "sync"], dict(e, PYLOCK_COMPILE="before-switch"),
+                               err)
+                else:
+                    dt = timed([exe, "-C", proj, "sync"], e, err)
                 out = open(err).read()
                 if n == "pylock sync, cold cache":
                     ke = dict(e, PYLOCK_KEEPALIVE="0")
-                    src = timed([exe, "-C", proj, "run", python, "-X",
-                                 "pycache_prefix=/nonexistent-pylock-bench", "-c", IMPORTS], ke, err)
                     pyc = timed([exe, "-C", proj, "run", python, "-c", IMPORTS], ke, err)
+                    # In between, on a cold sync of its own (untimed but the imports).
+                    e2 = dict(env, PYLOCK_STATE_DIR=os.path.join(scratch, "state2"))
+                    proj2 = os.path.join(scratch, "proj2")
+                    run([exe, "-q", "init", "--python", python, "--registry", reg, "--root",
+                         root, proj2], env=e2)
+                    shutil.copyfile(lock, os.path.join(proj2, "pylock.toml"))
+                    src = imports_while_usable(exe, python, proj2, e2, err)
                     if r > 0:
                         first_run["source"].append(src)
                         first_run["byte-code"].append(pyc)
@@ -170,6 +235,8 @@ def sync(d, rounds, python):
                     files[n] = int(m.group(2))
                     if n == "pylock sync, cold cache" and r > 0:
                         phases.append(tuple(int(m.group(i)) for i in (3, 4, 5)))
+                        c = re.search(r"byte-code compiled after the switch .* in (\d+) ms", out)
+                        compile_ms.append(int(c.group(1)) if c else 0)
             elif n.startswith("python -m compileall"):
                 if site_copy is None:
                     continue
@@ -226,18 +293,20 @@ def sync(d, rounds, python):
     if first_run["source"]:
         cold = med["pylock sync, cold cache"]
         print("  issue 15's figures (median): time to usable %.0f ms; time to fully compiled %.0f ms "
-              "(byte-code is compiled before the switch); first run's imports right after: "
-              "%.0f ms with byte-code, %.0f ms from source"
-              % (cold, cold, statistics.median(first_run["byte-code"]),
-                 statistics.median(first_run["source"])))
+              "(byte-code compiled after the switch); the first run's imports in between, from "
+              "source: %.0f ms; once compiled: %.0f ms"
+              % (med["pylock sync, cold: usable"], cold, statistics.median(first_run["source"]),
+                 statistics.median(first_run["byte-code"])))
         if "python -m compileall -j0" in med:
             print("  references in the same rounds: pip into a fresh venv %.0f ms; "
-                  "python -m compileall -j0 over the same %d files %.0f ms"
-                  % (pip, files.get("python -m compileall -j0", 0), med["python -m compileall -j0"]))
+                  "python -m compileall -j0 over the same %d files %.0f ms; pylock compiling "
+                  "before its one switch %.0f ms"
+                  % (pip, files.get("python -m compileall -j0", 0), med["python -m compileall -j0"],
+                     med["pylock sync, cold, compiling first"]))
     if phases:
         f, u, l = (statistics.median(p[i] for p in phases) for i in range(3))
-        print("  cold sync as pylock reports it (median): fetch %d ms, unpack+compile %d ms, link %d ms"
-              % (f, u, l))
+        print("  cold sync as pylock reports it (median): fetch %d ms, unpack %d ms, link %d ms, "
+              "then byte-code after the switch %d ms" % (f, u, l, statistics.median(compile_ms)))
 
 
 if __name__ == "__main__":
