@@ -629,7 +629,11 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
                              .root_path = root,
                              .state_dir = state,
                              .ca_bundle = ca,
-                             .offline = e->offline};
+                             .offline = e->offline,
+                             /* Bins are read as lookups need them: the index
+                              * (simpleindex.c) reads them all only for a
+                              * registry without per-project index targets. */
+                             .lazy_delegations = true};
   if (!e->offline) say(e, "pylock: updating signed metadata of %s", registry_of(e));
   pl_progress_begin("updating signed metadata of %s", registry_of(e));
   int r = pl_tuf_update(&o, &e->tuf, err);

@@ -232,10 +232,11 @@ static json_t *hash_object(const char *hex) {
 }
 
 /* The file's entry; NULL when out of memory. */
-static json_t *render_file(const struct pl_projindex_file *f) {
+static json_t *render_file(const struct pl_projindex_file *f, bool hashed_names) {
   json_t *o = json_object();
-  char url[PL_WHEEL_FILENAME_MAX + 8];
-  snprintf(url, sizeof url, "../../%s", f->filename);
+  char url[PL_WHEEL_FILENAME_MAX + PL_SHA256_HEX + 8];
+  snprintf(url, sizeof url, "../../%s%s%s", hashed_names ? f->sha256 : "", hashed_names ? "." : "",
+           f->filename);
   if (o == NULL || json_object_set_new(o, "filename", json_string(f->filename)) < 0 ||
       json_object_set_new(o, "url", json_string(url)) < 0 ||
       json_object_set_new(o, "hashes", hash_object(f->sha256)) < 0 ||
@@ -287,7 +288,8 @@ static int add_versions(const struct pl_projindex *ix, json_t *doc) {
   return r;
 }
 
-int pl_projindex_render(const struct pl_projindex *ix, char **out, size_t *len, pl_error_t *err) {
+int pl_projindex_render(const struct pl_projindex *ix, bool hashed_names, char **out, size_t *len,
+                        pl_error_t *err) {
   cleanup_json json_t *doc = json_object();
   json_t *meta = json_object(), *files = json_array();
   if (doc == NULL || meta == NULL || files == NULL || json_object_set_new(doc, "meta", meta) < 0 ||
@@ -296,7 +298,7 @@ int pl_projindex_render(const struct pl_projindex *ix, char **out, size_t *len, 
       json_object_set_new(doc, "files", files) < 0 || add_versions(ix, doc) < 0)
     return pl_fail(err, ENOMEM, "index of %s", ix->name);
   for (size_t i = 0; i < ix->n; i++)
-    if (json_array_append_new(files, render_file(&ix->files[i])) < 0)
+    if (json_array_append_new(files, render_file(&ix->files[i], hashed_names)) < 0)
       return pl_fail(err, ENOMEM, "index of %s", ix->name);
   if (pl_json_canonical(doc, out, len, err) < 0) return pl_error_wrap(err, "index of %s", ix->name);
   return 0;

@@ -5,7 +5,7 @@
  * simple/<normalized-name>/index.json (PEP 691 JSON, api-version 1.1):
  *   {"files":[{"core-metadata":{"sha256":M},"dist-info-metadata":{"sha256":M},
  *              "filename":F,"hashes":{"sha256":H},"requires-python":R,
- *              "size":N,"url":"../../F"}, ...],
+ *              "size":N,"url":"../../F" or "../../H.F"}, ...],
  *    "meta":{"api-version":"1.1"},"name":"<normalized-name>","versions":[...]}
  * (core-metadata and dist-info-metadata when F.metadata is signed, with its
  * sha256; requires-python when the wheel's METADATA has one), and the target
@@ -73,8 +73,11 @@ int pl_projindex_add(struct pl_projindex *ix, const struct pl_projindex_file *f,
 const struct pl_projindex_file *pl_projindex_find(const struct pl_projindex *ix,
                                                   const char *filename);
 
-/* Render as canonical JSON (the bytes a registry publishes). */
-int pl_projindex_render(const struct pl_projindex *ix, char **out, size_t *len, pl_error_t *err);
+/* Render as canonical JSON (the bytes a registry publishes); each url
+ * names the file as published: "../../SHA256.FILE" with consistent
+ * snapshots (hashed_names), else "../../FILE". */
+int pl_projindex_render(const struct pl_projindex *ix, bool hashed_names, char **out, size_t *len,
+                        pl_error_t *err);
 
 void pl_projindex_free(struct pl_projindex *ix);
 

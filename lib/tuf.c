@@ -780,6 +780,11 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
   if (expires) *expires = t->md[r].expires;
 }
 
+int pl_tuf_load_all(struct pl_tuf *t, pl_error_t *err) {
+  if (!t->delegates || t->all_loaded) return 0;
+  return tuf_delegated_load_all(t, err);
+}
+
 size_t pl_tuf_target_count(const struct pl_tuf *t) {
   return t->ntargets;
 }
