@@ -63,9 +63,10 @@ static void test_render_then_parse_round_trips(void **state) {
   assert_int_equal(ix.n, 2);
   char *out = NULL;
   size_t len = 0;
-  assert_int_equal(pl_projindex_render(&ix, &out, &len, &e), 0);
+  assert_int_equal(pl_projindex_render(&ix, false, &out, &len, &e), 0);
   assert_non_null(strstr(out, "\"api-version\":\"1.1\""));
   assert_non_null(strstr(out, "\"versions\":[\"1.0\",\"2.0\"]"));
+  assert_non_null(strstr(out, "\"url\":\"../../foo_bar-1.0-py3-none-any.whl\""));
   assert_non_null(strstr(out, "\"core-metadata\":{\"sha256\":\"" SHA_A "\"}"));
   assert_int_equal(pl_projindex_parse(out, len, "foo-bar", &back, &e), 0);
   assert_int_equal(back.n, 2);
