@@ -436,6 +436,8 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
                                           .wheels = st.wheels,
                                           .bytes = st.bytes,
                                           .serve_s = st.serve_s,
+                                          .fetch_s = st.fetch_s,
+                                          .fetch_cpu_s = st.fetch_cpu_s,
                                           .pip_s = (double)(t1.tv_sec - t0.tv_sec) +
                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9};
   }
