@@ -20,9 +20,11 @@ delegated by explicit path_hash_prefixes).  Measured:
   warm but the state empty: bytes downloaded by kind (TUF metadata and bins,
   index targets, .metadata, wheels), pylock's time apart from pip's own
   resolution time, peak RSS (pip's process included);
-- client, warm state, nothing published since: `registry verify --target`
-  of one wheel (the timestamp request and a kept bin), and its RSS (pylock
-  alone).
+- client, warm state, nothing published since: the same lock again (its
+  TUF update reads the timestamp alone), and `registry verify --target` of
+  one wheel, cold and warm, for the RSS of pylock alone.
+
+BENCH_SCALE_SINGLE=0 leaves the single-targets.json layouts out.
 
 Prints a table; asserts nothing.  Usage: bench_scale.py PYLOCK [TARGETS]"""
 import hashlib, json, os, re, shutil, socket, subprocess, sys, tempfile, time
@@ -334,8 +336,9 @@ def measure(pl, name, reg, wheels, bumped, key_args, url, rows, work):
     # verified metadata (bins included): only the wheel cache is warm.
     state = tempfile.mkdtemp(prefix="state.", dir=work)
     cache = os.path.join(work, name + "-xdgcache")
-    for what in ("cold", "no TUF state, wheels cached"):
-        shutil.rmtree(os.path.join(state, "pylock", "registries"), ignore_errors=True)
+    for what in ("cold", "no TUF state, wheels cached", "warm, nothing published"):
+        if not what.startswith("warm"):
+            shutil.rmtree(os.path.join(state, "pylock", "registries"), ignore_errors=True)
         r = lock(pl, work, url, anchor, state, cache)
         rows.append((name, "lock %d reqs (%d pkgs), %s" % (len(REQUIRES), r["npkg"], what),
                      "%.3f s: metadata %.3f s, %.3f s CPU (update %.3f + files %.3f), "
@@ -380,7 +383,7 @@ def main():
         SERVER = Nginx(work, www)
         base = SERVER.base
         rows = []
-        sizes = [s for s in (10_000, 100_000) if s <= n]
+        sizes = [s for s in (10_000, 100_000) if s <= n and os.environ.get("BENCH_SCALE_SINGLE", "1") == "1"]
         for size in sizes:
             name = "single-%d" % size
             t = time.perf_counter()
