@@ -30,8 +30,12 @@
 #include "sha.h"
 
 #define PL_PROJINDEX_MARKER "simple/index-layout.json"
-#define PL_PROJINDEX_MAX ((size_t)8 << 20) /* bytes of one project's index */
-#define PL_PROJINDEX_FILES_MAX 20000       /* files of one project */
+/* Bytes of one project's index.  The bytes are checked against their signed
+ * hash before they are parsed, but JSON costs up to ~50 bytes of memory per
+ * byte to parse: 4 MiB (about 10,000 files) bounds what a hostile signer can
+ * make a client spend to ~200 MB. */
+#define PL_PROJINDEX_MAX ((size_t)4 << 20)
+#define PL_PROJINDEX_FILES_MAX 20000 /* files of one project */
 #define PL_PROJINDEX_REQUIRES_PYTHON_MAX 256
 #define PL_PROJINDEX_TARGET_MAX (PL_DISTNAME_MAX + 24)
 

@@ -314,7 +314,7 @@ EOF
     >"$BATS_TEST_TMPDIR/huge.json"
   publish simple/six/index.json "$BATS_TEST_TMPDIR/huge.json"
   clear_log
-  assert_lock_refused "more than the 8388608 allowed"
+  assert_lock_refused "more than the 4194304 allowed"
   if served | grep -q 'simple/six/'; then echo "the huge page was fetched"; return 1; fi
 }
 
