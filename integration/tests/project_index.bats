@@ -344,3 +344,17 @@ EOF
   if grep -q '1.17.0' "$PROJ/pylock.toml"; then echo "locked what the other page lists"; return 1; fi
   if served | grep -q 'simple/Six/'; then echo "read the other page"; return 1; fi
 }
+
+@test "without pip in the base, lock finds the registry's pip through its index target" {
+  case "$("$PY" -c 'import sys; print(sys.version_info[:2] >= (3, 12))')" in
+  True) skip "Debian's pip 23.0.1 wheel does not run on Python 3.12 (pkgutil.ImpImporter)" ;;
+  esac
+  make_indexed 256 "$SIX" "$W/pip-23.0.1-py3-none-any.whl"
+  clear_log
+  run --separate-stderr env PYLOCK_RESOLVE_PIP=registry "$PL" -C "$PROJ" install six
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  grep -q 'six-1.16.0-py3-none-any.whl' "$PROJ/pylock.toml"
+  served | grep -q '^targets/simple/pip/[0-9a-f]*\.index\.json$'
+  # Its bins, not every bin, were read.
+  [ "$(served | grep -c '\.bins-')" -lt 16 ] || { served; return 1; }
+}
