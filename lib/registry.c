@@ -1214,6 +1214,12 @@ static int stage_project_indexes(struct reg *r, struct change *c, const struct s
     size_t len = 0;
     if (ret == 0) ret = pl_projindex_render(&ix, r->consistent, &page, &len, err);
     pl_projindex_free(&ix);
+    /* A page clients would refuse is never published. */
+    if (ret == 0 && len > PL_PROJINDEX_MAX)
+      ret = pl_fail(err, E2BIG,
+                    "%s: the index of %s would take %zu bytes, more than the %zu a "
+                    "client reads",
+                    r->dir, project, len, PL_PROJINDEX_MAX);
     if (ret < 0 || stage_index_target(r, c, dfd, dirname, target, page, len, err) < 0) return -1;
   }
   return 0;
