@@ -196,7 +196,7 @@ _pylock() {
   remove) words=$(_pylock_requested "$project") ;;
   registry)
     case $sub in
-    init) opts="--key --online-key --bins --threshold --expires -h --help" ;;
+    init) opts="--key --online-key --bins --project-index --threshold --expires -h --help" ;;
     add) opts="--key --expires -h --help" ;;
     sign) opts="--key --add-root-key --remove-root-key --renew-root --expires -h --help" ;;
     verify) opts="--root --trusted --state --targets --target -h --help" ;;

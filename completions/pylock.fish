@@ -177,6 +177,7 @@ complete -c pylock -n '__pylock_using registry init; or __pylock_using registry 
 complete -c pylock -n '__pylock_using registry init' -l threshold -x -d 'Signatures each role requires'
 complete -c pylock -n '__pylock_using registry init' -l online-key -r -F -d 'Key holding timestamp, snapshot and bins'
 complete -c pylock -n '__pylock_using registry init' -l bins -x -d 'Delegate targets to N hashed bins'
+complete -c pylock -n '__pylock_using registry init' -l project-index -d 'Publish a PEP 691 index target per project'
 complete -c pylock -n '__pylock_using registry sign' -l add-root-key -r -F -d 'Add this key to the root role'
 complete -c pylock -n '__pylock_using registry sign' -l remove-root-key -x -d 'Drop a key id from the root role'
 complete -c pylock -n '__pylock_using registry sign' -l renew-root -d 'Sign a new root version'

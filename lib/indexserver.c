@@ -159,22 +159,38 @@ static void answer_text(struct pl_indexserver *s, int fd, bool head, const char 
   free(body);
 }
 
+static double clock_s(clockid_t c) {
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Account the time since t0 (wall) and c0 (this thread's CPU) to fetching. */
+static void fetched(struct pl_indexserver *s, double t0, double c0) {
+  s->stats.fetch_s += clock_s(CLOCK_MONOTONIC) - t0;
+  s->stats.fetch_cpu_s += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+}
+
 static void answer(struct pl_indexserver *s, int fd, bool head, const char *path) {
   pl_error_t e = NULL;
+  /* What the registry and the checks cost, sending apart. */
+  double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
   char *body = NULL;
   size_t len = 0;
   const char *rest;
   if (strcmp(path, "/simple/") == 0 || strcmp(path, "/simple") == 0) {
-    if (pl_simpleindex_root(s->ix, &body, &len, &e) == 0)
-      return answer_text(s, fd, head, "text/html", body, len, &s->stats.pages);
+    int r = pl_simpleindex_root(s->ix, &body, &len, &e);
+    fetched(s, t0, c0);
+    if (r == 0) return answer_text(s, fd, head, "text/html", body, len, &s->stats.pages);
   } else if (strncmp(path, "/simple/", 8) == 0) {
     rest = path + 8;
     size_t l = strcspn(rest, "/");
     char project[PL_DISTNAME_MAX + 1];
-    if ((rest[l] == '\0' || strcmp(rest + l, "/") == 0) && pl_distname_valid(rest, l) &&
-        pl_distname_normalize(rest, l, project, sizeof project) >= 0 &&
-        pl_simpleindex_page(s->ix, project, &body, &len, &e) == 0)
-      return answer_text(s, fd, head, "text/html", body, len, &s->stats.pages);
+    bool ok = (rest[l] == '\0' || strcmp(rest + l, "/") == 0) && pl_distname_valid(rest, l) &&
+              pl_distname_normalize(rest, l, project, sizeof project) >= 0 &&
+              pl_simpleindex_page(s->ix, project, &body, &len, &e) == 0;
+    fetched(s, t0, c0);
+    if (ok) return answer_text(s, fd, head, "text/html", body, len, &s->stats.pages);
   } else if (strncmp(path, "/files/", 7) == 0 && strchr(path + 7, '/') == NULL) {
     rest = path + 7;
     size_t l = strlen(rest);
@@ -182,12 +198,16 @@ static void answer(struct pl_indexserver *s, int fd, bool head, const char *path
     if (l > 9 && strcmp(rest + l - 9, ".metadata") == 0 && l - 9 < sizeof file) {
       memcpy(file, rest, l - 9);
       file[l - 9] = '\0';
-      if (pl_simpleindex_metadata(s->ix, file, &body, &len, &e) == 0)
+      int r = pl_simpleindex_metadata(s->ix, file, &body, &len, &e);
+      fetched(s, t0, c0);
+      if (r == 0)
         return answer_text(s, fd, head, "application/octet-stream", body, len, &s->stats.metadata);
     } else {
       cleanup_close int wfd = -1;
       uint64_t size = 0;
-      if (pl_simpleindex_wheel(s->ix, rest, &wfd, &size, &e) == 0) {
+      int r = pl_simpleindex_wheel(s->ix, rest, &wfd, &size, &e);
+      fetched(s, t0, c0);
+      if (r == 0) {
         if (send_head(s, fd, "200 OK", "application/octet-stream", size) == 0 && !head)
           send_file(s, fd, wfd, size);
         s->stats.wheels++;

@@ -37,6 +37,8 @@ struct pl_indexserver_stats {
   unsigned requests, pages, metadata, wheels; /* answered with 200 */
   uint64_t bytes;                             /* bodies sent */
   double serve_s; /* wall time spent answering (fetching, checking, sending) */
+  double fetch_s; /* of which fetching and checking (the registry's cost, pip's reading apart) */
+  double fetch_cpu_s; /* the CPU time of that */
 };
 
 /* Start serving ix (which must outlive the server) in a thread of this

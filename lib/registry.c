@@ -17,7 +17,10 @@
 #include "cleanup.h"
 #include "sha.h"
 #include "file.h"
+#include "distname.h"
+#include "metadata.h"
 #include "pep508.h"
+#include "projindex.h"
 #include "tuf.h"
 #include "tuf_meta.h"
 #include "wheel.h"
@@ -37,6 +40,13 @@ struct reg {
   const json_t *bin_role; /* keyids and threshold, borrowed from body[TARGETS] */
   json_t **bins;
   bool *bin_dirty;
+  bool project_index; /* publishes per-project index targets (PL_PROJINDEX_MARKER) */
+  int simple;         /* DIR/targets/simple, once a change writes there */
+  /* DIR/targets/simple/<project>/ directories a change writes into, open
+   * until it is published (staged files borrow the handle and name). */
+  int *subfds;
+  char **subdirs;
+  size_t nsub;
 };
 
 static void reg_close(struct reg *r) {
@@ -46,6 +56,13 @@ static void reg_close(struct reg *r) {
     pl_json_decref(r->bins[i]);
   free(r->bins);
   free(r->bin_dirty);
+  for (size_t i = 0; i < r->nsub; i++) {
+    close(r->subfds[i]);
+    free(r->subdirs[i]);
+  }
+  free(r->subfds);
+  free(r->subdirs);
+  if (r->simple >= 0) close(r->simple);
   if (r->fd >= 0) close(r->fd);
   if (r->targets >= 0) close(r->targets);
 }
@@ -423,6 +440,7 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
   r->dir = dir;
   r->o = o;
   r->targets = -1;
+  r->simple = -1;
   r->now = o->now ? o->now : time(NULL);
   r->fd = open_registry_dir(dir, false, err);
   if (r->fd < 0 || check_keys(r, err) < 0) return -1;
@@ -451,7 +469,9 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
     if (i == PL_TUF_ROOT)
       r->consistent = json_is_true(json_object_get(r->body[i], "consistent_snapshot"));
   }
-  return find_bins(r, err);
+  if (find_bins(r, err) < 0) return -1;
+  const char *sha;
+  return published_sha(r, PL_PROJINDEX_MARKER, &sha, &r->project_index, err);
 }
 
 /* ---- a change: staged in full, then published ---- */
@@ -756,6 +776,71 @@ static int check_can_sign(struct reg *r, pl_error_t *err) {
   return ret;
 }
 
+/* ---- per-project index targets (lib/projindex.h) ---- */
+
+/* DIR/targets/simple, created when missing, open for the change. */
+static int open_simple(struct reg *r, pl_error_t *err) {
+  if (r->simple >= 0) return 0;
+  char what[PATH_MAX];
+  snprintf(what, sizeof what, "%s/targets/simple", r->dir);
+  r->simple = open_own_dir_at(r->targets, "simple", what, true, false, err);
+  return r->simple < 0 ? -1 : 0;
+}
+
+/* DIR/targets/simple/<project> (normalized: a plain name), created when
+ * missing, open until the change is published; its handle and name. */
+static int open_project_dir(struct reg *r, const char *project, int *fd, const char **name,
+                            pl_error_t *err) {
+  if (open_simple(r, err) < 0) return -1;
+  char what[PATH_MAX];
+  snprintf(what, sizeof what, "%s/targets/simple/%s", r->dir, project);
+  int *nf = reallocarray(r->subfds, r->nsub + 1, sizeof *nf);
+  if (nf) r->subfds = nf;
+  char **nd = nf ? reallocarray(r->subdirs, r->nsub + 1, sizeof *nd) : NULL;
+  if (nd) r->subdirs = nd;
+  char *copy = nd ? strdup(what) : NULL;
+  if (copy == NULL) return pl_fail(err, ENOMEM, "registry %s", r->dir);
+  int dfd = open_own_dir_at(r->simple, project, what, true, false, err);
+  if (dfd < 0) {
+    free(copy);
+    return -1;
+  }
+  r->subfds[r->nsub] = dfd;
+  r->subdirs[r->nsub++] = copy;
+  *fd = dfd;
+  *name = copy;
+  return 0;
+}
+
+/* Stage bytes as target `name` (simple/..., its file in dirfd under its
+ * last segment) and list it in the role that carries it. */
+static int stage_index_target(struct reg *r, struct change *c, int dirfd, const char *dirname,
+                              const char *name, const char *data, size_t len, pl_error_t *err) {
+  char sha[PL_SHA256_HEX], file[NAME_MAX + 1];
+  json_t *tg;
+  const char *base = strrchr(name, '/') + 1;
+  if (pl_sha256_hex(data, len, sha, err) < 0) return -1;
+  target_file(r, base, sha, file, sizeof file);
+  if (change_stage(c, dirfd, dirname, file, data, len, err) < 0 ||
+      targets_for(r, name, true, &tg, err) < 0)
+    return -1;
+  /* An index target changes with every add to its project: replaced, not
+   * refused as a wheel's would be. */
+  return pl_tuf_targets_add(tg, name, len, sha, err);
+}
+
+/* The layout marker: this registry keeps an index target for every project. */
+static int stage_marker(struct reg *r, struct change *c, pl_error_t *err) {
+  char what[PATH_MAX];
+  snprintf(what, sizeof what, "%s/targets/simple", r->dir);
+  const char *m = pl_projindex_marker_content();
+  if (open_simple(r, err) < 0 ||
+      stage_index_target(r, c, r->simple, what, PL_PROJINDEX_MARKER, m, strlen(m), err) < 0)
+    return -1;
+  r->project_index = true;
+  return 0;
+}
+
 /* Delegate the top-level targets to o->bins empty succinct hash bins held
  * by the online keys (or the keys), each to be signed at version 1. */
 static int init_bins(struct reg *r, unsigned threshold, pl_error_t *err) {
@@ -792,7 +877,8 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   if (o->bins && (o->bins < 2 || o->bins > PL_REGISTRY_BINS_MAX || (o->bins & (o->bins - 1))))
     return pl_fail(err, EINVAL, "--bins wants a power of two from 2 to %d, got %u",
                    PL_REGISTRY_BINS_MAX, o->bins);
-  struct reg r = {.dir = dir, .o = o, .now = o->now ? o->now : time(NULL), .targets = -1};
+  struct reg r = {
+      .dir = dir, .o = o, .now = o->now ? o->now : time(NULL), .targets = -1, .simple = -1};
   struct change c = {0};
   struct batch b = {0};
   int ret = -1;
@@ -823,14 +909,15 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
         goto out;
     pl_tuf_root_set_threshold(r.body[PL_TUF_ROOT], pl_tuf_role_names[i], threshold);
   }
+  char tdir[PATH_MAX];
+  snprintf(tdir, sizeof tdir, "%s/targets", dir);
   if ((o->bins && init_bins(&r, threshold, err) < 0) ||
+      (r.targets = open_own_dir_at(r.fd, "targets", tdir, true, false, err)) < 0 ||
+      (o->project_index && stage_marker(&r, &c, err) < 0) ||
       sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) < 0 || resign_tail(&r, &b, true, err) < 0 ||
       stage_batch(&r, &c, &b, err) < 0)
     goto out;
-  char tdir[PATH_MAX];
-  snprintf(tdir, sizeof tdir, "%s/targets", dir);
-  r.targets = open_own_dir_at(r.fd, "targets", tdir, true, false, err);
-  if (r.targets >= 0 && change_publish(&c, err) == 0) ret = 0;
+  if (change_publish(&c, err) == 0) ret = 0;
 out:
   batch_free(&b);
   change_free(&c);
@@ -860,6 +947,15 @@ static int check_wheel_name(const char *base, pl_error_t *err) {
   if (pl_wheel_filename_parse(base, &fn, err) < 0) return -1;
   pl_wheel_filename_free(&fn);
   return 0;
+}
+
+/* The normalized project of wheel file base (a checked wheel name). */
+static int project_of(const char *base, char *out, size_t cap, pl_error_t *err) {
+  struct pl_wheel_filename fn;
+  if (pl_wheel_filename_parse(base, &fn, err) < 0) return -1;
+  int r = pl_distname_normalize(fn.name, strlen(fn.name), out, cap);
+  pl_wheel_filename_free(&fn);
+  return r < 0 ? pl_fail(err, EINVAL, "%s: no project name", base) : 0;
 }
 
 /* A wheel of this add, copied into DIR/targets/ under a temporary name and
@@ -1029,6 +1125,106 @@ static int stage_targets(struct reg *r, struct change *c, struct staged *st, siz
   return 0;
 }
 
+/* The Requires-Python of a METADATA, when it has one a page can carry. */
+struct requires_python {
+  char *value;
+};
+
+static int requires_python_field(void *ctx, const char *key, size_t klen, const char *val,
+                                 size_t vlen, pl_error_t *err) {
+  (void)err;
+  struct requires_python *rp = ctx;
+  if (klen == 15 && strncasecmp(key, "Requires-Python", 15) == 0 && rp->value == NULL &&
+      vlen <= PL_PROJINDEX_REQUIRES_PYTHON_MAX) {
+    rp->value = strndup(val, vlen);
+    for (size_t i = 0; rp->value && i < vlen; i++)
+      if (rp->value[i] < 0x20 || rp->value[i] > 0x7e) { /* not for a page: pip reads .metadata */
+        free(rp->value);
+        rp->value = NULL;
+        break;
+      }
+  }
+  return 0;
+}
+
+/* The published index of project (empty when it has none yet), read from
+ * targets/ and checked against the sha256 its role signed. */
+static int read_project_index(struct reg *r, int dfd, const char *dirname, const char *target,
+                              const char *project, struct pl_projindex *ix, pl_error_t *err) {
+  const char *sha;
+  bool exists;
+  if (published_sha(r, target, &sha, &exists, err) < 0) return -1;
+  if (!exists) return pl_projindex_init(ix, project, err);
+  char file[NAME_MAX + 1], got[PL_SHA256_HEX];
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  target_file(r, "index.json", sha ? sha : "", file, sizeof file);
+  if (sha == NULL || check_regular_at(dfd, dirname, file, &exists, err) < 0 || !exists ||
+      pl_read_file_at(dfd, file, PL_PROJINDEX_MAX, &raw, &len, err) < 0 ||
+      pl_sha256_hex(raw, len, got, err) < 0 || strcmp(got, sha) != 0) {
+    if (*err == NULL) pl_fail(err, 0, "%s/%s: not the index the registry signed", dirname, file);
+    pl_error_wrap(err, "registry %s", r->dir);
+    return pl_error_set_hint(err, "the published index of %s is damaged: restore it from a backup",
+                             project);
+  }
+  return pl_projindex_parse(raw, len, project, ix, err);
+}
+
+/* Rewrite the index target of each project the add publishes a wheel of:
+ * its last index and the new files, nothing of any other project. */
+static int stage_project_indexes(struct reg *r, struct change *c, const struct staged *st, size_t n,
+                                 pl_error_t *err) {
+  for (size_t i = 0; r->project_index && i < n; i++) {
+    if (!st[i].publish) continue;
+    char project[PL_DISTNAME_MAX + 1], target[PL_PROJINDEX_TARGET_MAX];
+    if (project_of(st[i].base, project, sizeof project, err) < 0) return -1;
+    bool done = false;
+    for (size_t j = 0; j < i && !done; j++) {
+      char other[PL_DISTNAME_MAX + 1];
+      done = st[j].publish && project_of(st[j].base, other, sizeof other, err) == 0 &&
+             strcmp(other, project) == 0;
+    }
+    if (done) continue;
+    int dfd = -1;
+    const char *dirname = NULL;
+    struct pl_projindex ix;
+    if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
+        open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
+        read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
+      return -1;
+    int ret = 0;
+    for (size_t j = i; ret == 0 && j < n; j++) {
+      char other[PL_DISTNAME_MAX + 1];
+      if (!st[j].publish || project_of(st[j].base, other, sizeof other, err) < 0 ||
+          strcmp(other, project) != 0)
+        continue;
+      struct requires_python rp = {0};
+      struct pl_projindex_file f = {
+          .filename = (char *)st[j].base, .size = st[j].length, .metadata = true};
+      memcpy(f.sha256, st[j].sha256, PL_SHA256_HEX);
+      pl_error_t ignored = NULL; /* METADATA passed the wheel's checks already */
+      pl_headers_parse(st[j].metadata, st[j].metadata_len, requires_python_field, &rp, &ignored);
+      pl_error_free(&ignored);
+      f.requires_python = rp.value;
+      ret = pl_sha256_hex(st[j].metadata, st[j].metadata_len, f.metadata_sha256, err);
+      if (ret == 0) ret = pl_projindex_add(&ix, &f, err);
+      free(rp.value);
+    }
+    cleanup_free char *page = NULL;
+    size_t len = 0;
+    if (ret == 0) ret = pl_projindex_render(&ix, r->consistent, &page, &len, err);
+    pl_projindex_free(&ix);
+    /* A page clients would refuse is never published. */
+    if (ret == 0 && len > PL_PROJINDEX_MAX)
+      ret = pl_fail(err, E2BIG,
+                    "%s: the index of %s would take %zu bytes, more than the %zu a "
+                    "client reads",
+                    r->dir, project, len, PL_PROJINDEX_MAX);
+    if (ret < 0 || stage_index_target(r, c, dfd, dirname, target, page, len, err) < 0) return -1;
+  }
+  return 0;
+}
+
 int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
@@ -1047,7 +1243,8 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
   }
   if (check_can_sign(&r, err) < 0 || check_names(&r, wheels, nwheels, st, tdir, err) < 0 ||
       stage_all(&r, wheels, nwheels, st, err) < 0 ||
-      stage_targets(&r, &c, st, nwheels, tdir, err) < 0)
+      stage_targets(&r, &c, st, nwheels, tdir, err) < 0 ||
+      stage_project_indexes(&r, &c, st, nwheels, err) < 0)
     goto out;
   /* Targets before the metadata that lists them.  With bins, only the bins
    * the wheels fall in are signed again, and top-level targets is not. */

@@ -11,6 +11,11 @@
  *   DIR/V.snapshot.json, DIR/V.targets.json (delegating by TAP 15 succinct
  *   roles), DIR/V.bins-HEX.json, DIR/targets/SHA256.NAME
  * and add signs again only the bins its targets fall in.
+ * With per-project index targets (init's opts->project_index):
+ *   DIR/targets/simple/index-layout.json    the layout marker
+ *   DIR/targets/simple/<project>/index.json PEP 691 page of each project
+ * (SHA256.NAME with consistent snapshots); add rewrites the page of each
+ * project it touches, and nothing proportional to the registry.
  *
  * DIR and DIR/targets must be the caller's and writable by nobody else; each
  * is opened once without following a symlink, and every read and write is
@@ -48,6 +53,8 @@ struct pl_registry_opts {
   size_t nonline_keys;
   unsigned bins;         /* init only: delegate targets to this many hashed bins (a power of two,
                             2..PL_REGISTRY_BINS_MAX; 0: one targets.json) */
+  bool project_index;    /* init only: publish per-project index targets (lib/projindex.h),
+                            which every later add keeps current */
   unsigned threshold;    /* init: signatures each role needs (0: 1) */
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */

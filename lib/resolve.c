@@ -296,27 +296,32 @@ static int cmp_release(const char *a, const char *b) {
   return 0;
 }
 
-/* The newest py3 pure pip wheel among the targets, or NULL. */
-static const char *registry_pip(const struct pl_tuf *t, char *version, size_t cap) {
-  const char *best = NULL;
-  for (size_t i = 0; i < pl_tuf_target_count(t); i++) {
-    const char *name = pl_tuf_target_at(t, i)->name;
+/* The newest py3 pure pip wheel the registry offers (its project's index
+ * target, or every target): its name into whl, "" when none. */
+static int registry_pip(struct pl_tuf *t, char *whl, size_t wcap, char *version, size_t cap,
+                        pl_error_t *err) {
+  char **names = NULL;
+  size_t n = 0;
+  whl[0] = '\0';
+  if (pl_simpleindex_project_files(t, "pip", &names, &n, err) < 0) return -1;
+  for (size_t i = 0; i < n; i++) {
     struct pl_wheel_filename fn;
     pl_error_t e = NULL;
-    if (strncmp(name, "pip-", 4) != 0 || pl_wheel_filename_parse(name, &fn, &e) < 0) {
-      pl_error_free(&e);
-      continue;
+    if (pl_wheel_filename_parse(names[i], &fn, &e) == 0) {
+      char tags[128];
+      pl_wheel_tags_string(&fn, tags, sizeof tags);
+      if (strstr(tags, "-none-any") && strstr(tags, "py3") &&
+          (whl[0] == '\0' || cmp_release(fn.version, version) > 0) && strlen(names[i]) < wcap) {
+        snprintf(whl, wcap, "%s", names[i]);
+        snprintf(version, cap, "%s", fn.version);
+      }
+      pl_wheel_filename_free(&fn);
     }
-    char tags[128];
-    pl_wheel_tags_string(&fn, tags, sizeof tags);
-    if (strstr(tags, "-none-any") && strstr(tags, "py3") &&
-        (best == NULL || cmp_release(fn.version, version) > 0)) {
-      best = name;
-      snprintf(version, cap, "%s", fn.version);
-    }
-    pl_wheel_filename_free(&fn);
+    pl_error_free(&e);
+    free(names[i]);
   }
-  return best;
+  free(names);
+  return 0;
 }
 
 /* WORK/constraints.txt: one "name==version" a line, each checked here,
@@ -348,17 +353,54 @@ static int cmp_pkg_name(const void *a, const void *b) {
   return strcmp(nx, ny);
 }
 
+static int cmp_target_entry(const void *a, const void *b) {
+  return strcmp(((const struct pl_tuf_target *)a)->name, ((const struct pl_tuf_target *)b)->name);
+}
+
+/* The signed targets of the files pip's report names, each looked up by
+ * name (through the bin it falls in: never a list of every target); a
+ * name that is no target is left for pl_resolve_parse_report to refuse. */
+static int report_targets(struct pl_tuf *t, const char *buf, size_t len, struct pl_tuf_target **out,
+                          size_t *n, pl_error_t *err) {
+  cleanup_json json_t *doc = NULL;
+  *out = NULL, *n = 0;
+  if (pl_json_parse(buf, len, "pip report", &doc, err) < 0) return -1;
+  json_t *install = json_object_get(doc, "install");
+  size_t cap = json_array_size(install);
+  struct pl_tuf_target *list = calloc(cap ? cap : 1, sizeof *list);
+  if (list == NULL) return pl_fail(err, ENOMEM, "resolve");
+  for (size_t i = 0; i < cap; i++) {
+    const char *url = jstr(json_object_get(json_array_get(install, i), "download_info"), "url");
+    char file[PL_WHEEL_FILENAME_MAX + 1];
+    const struct pl_tuf_target *tg;
+    pl_error_t e = NULL;
+    if (url == NULL || url_filename(url, file, sizeof file) < 0) continue;
+    if (pl_tuf_find_target(t, file, &tg, &e) < 0) {
+      bool absent = e->errnum == ENOENT;
+      if (!absent) {
+        free(list);
+        pl_error_free(err);
+        *err = e;
+        return -1;
+      }
+      pl_error_free(&e);
+      continue;
+    }
+    list[(*n)++] = *tg;
+  }
+  if (*n) qsort(list, *n, sizeof *list, cmp_target_entry);
+  *out = list;
+  return 0;
+}
+
 /* Turn pip's report at `report` into the locked packages. */
 static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const char *report,
                        struct pl_lock_package **pkgs, size_t *n, pl_error_t *err) {
   cleanup_free char *rbuf = NULL;
-  size_t rlen = 0;
+  size_t rlen = 0, nt = 0;
   if (pl_read_file_at(AT_FDCWD, report, PL_REPORT_MAX, &rbuf, &rlen, err) < 0) return -1;
-  size_t nt = pl_tuf_target_count(t);
-  cleanup_free struct pl_tuf_target *targets = calloc(nt ? nt : 1, sizeof *targets);
-  if (targets == NULL) return pl_fail(err, ENOMEM, "resolve");
-  for (size_t i = 0; i < nt; i++)
-    targets[i] = *pl_tuf_target_at(t, i);
+  cleanup_free struct pl_tuf_target *targets = NULL;
+  if (report_targets(t, rbuf, rlen, &targets, &nt, err) < 0) return -1;
   if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0) return -1;
   if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
   return 0;
@@ -394,6 +436,8 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
                                           .wheels = st.wheels,
                                           .bytes = st.bytes,
                                           .serve_s = st.serve_s,
+                                          .fetch_s = st.fetch_s,
+                                          .fetch_cpu_s = st.fetch_cpu_s,
                                           .pip_s = (double)(t1.tv_sec - t0.tv_sec) +
                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9};
   }
@@ -432,9 +476,9 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
   /* pip itself: the base's, else a verified pip wheel from the registry. */
   bool use_registry = o->registry_pip || !base_has_pip(o);
   if (use_registry) {
-    char version[64] = "";
-    const char *whl = registry_pip(t, version, sizeof version);
-    if (whl == NULL)
+    char version[64] = "", whl[PL_WHEEL_FILENAME_MAX + 1];
+    if (registry_pip(t, whl, sizeof whl, version, sizeof version, err) < 0) return -1;
+    if (whl[0] == '\0')
       return pl_fail_hint(err, ENOENT, "add a pip wheel to the registry: pylock registry add",
                           "%s has no pip module and the registry holds no pip wheel", o->python);
     if (pl_simpleindex_add_wheel(t, o->work_dir, o->cache_dir, whl, err) < 0) return -1;

@@ -38,6 +38,8 @@ struct pl_resolve_stats {
   unsigned long long bytes;         /* bytes served to pip */
   double pip_s;                     /* pip's run, wall clock */
   double serve_s;                   /* of which pylock spent answering pip */
+  double fetch_s;                   /* of which fetching and checking files */
+  double fetch_cpu_s;               /* the CPU time of that */
 };
 
 struct pl_resolve_opts {

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "distname.h"
 #include "file.h"
 #include "pep508.h"
+#include "projindex.h"
 #include "wheel.h"
 #include "tags.h"
 
@@ -211,6 +213,11 @@ struct pl_simpleindex {
   struct wheel_ref *refs; /* by project, then file */
   struct wheel_ref **by_file;
   size_t n;
+  /* The registry publishes per-project index targets (projindex.h): the
+   * pages pip asked for, each read from its project's index target. */
+  bool by_index;
+  struct pl_projindex **pages;
+  size_t npages;
 };
 
 static int cmp_ref(const void *a, const void *b) {
@@ -223,12 +230,31 @@ static int cmp_ref_file(const void *a, const void *b) {
   return strcmp((*(struct wheel_ref *const *)a)->file, (*(struct wheel_ref *const *)b)->file);
 }
 
+/* Does the registry publish an index target for every project?  Its
+ * layout marker, a signed target, says so; a registry without one (made
+ * before them, or by another tool) is read whole, as it always was. */
+static int registry_has_index(struct pl_tuf *t, bool *yes, pl_error_t *err) {
+  const struct pl_tuf_target *m;
+  pl_error_t e = NULL;
+  *yes = pl_tuf_find_target(t, PL_PROJINDEX_MARKER, &m, &e) == 0;
+  if (*yes || e->errnum == ENOENT) {
+    pl_error_free(&e);
+    return 0;
+  }
+  pl_error_free(err);
+  *err = e;
+  return -1;
+}
+
 int pl_simpleindex_open(struct pl_tuf *t, const char *cache_dir, int scratch_fd,
                         struct pl_simpleindex **out, pl_error_t *err) {
-  size_t nt = pl_tuf_target_count(t), n = 0;
+  bool by_index;
+  if (registry_has_index(t, &by_index, err) < 0) return -1;
+  if (!by_index && pl_tuf_load_all(t, err) < 0) return -1;
+  size_t nt = by_index ? 0 : pl_tuf_target_count(t), n = 0;
   struct pl_simpleindex *ix = calloc(1, sizeof *ix);
   if (ix == NULL) return pl_fail(err, ENOMEM, "simple index");
-  ix->t = t, ix->cache_dir = cache_dir, ix->scratch_fd = scratch_fd;
+  ix->t = t, ix->cache_dir = cache_dir, ix->scratch_fd = scratch_fd, ix->by_index = by_index;
   ix->refs = calloc(nt ? nt : 1, sizeof *ix->refs);
   ix->by_file = calloc(nt ? nt : 1, sizeof *ix->by_file);
   if (ix->refs == NULL || ix->by_file == NULL) {
@@ -272,6 +298,11 @@ int pl_simpleindex_open(struct pl_tuf *t, const char *cache_dir, int scratch_fd,
 
 void pl_simpleindex_free(struct pl_simpleindex *ix) {
   if (ix == NULL) return;
+  for (size_t i = 0; i < ix->npages; i++) {
+    pl_projindex_free(ix->pages[i]);
+    free(ix->pages[i]);
+  }
+  free(ix->pages);
   free(ix->refs);
   free(ix->by_file);
   free(ix);
@@ -295,8 +326,130 @@ static void buf_file_href(struct buf *b, const char *file) {
 static const char page_head[] = "<!DOCTYPE html>\n<html><head><meta "
                                 "name=\"pypi:repository-version\" content=\"1.0\"><title>";
 
+/* One anchor of a project page. */
+static void buf_anchor(struct buf *b, const char *file, const char *sha256,
+                       const char *requires_python, bool metadata) {
+  buf_str(b, "<a href=\"");
+  buf_file_href(b, file);
+  if (sha256[0]) {
+    buf_str(b, "#sha256=");
+    buf_str(b, sha256);
+  }
+  buf_str(b, "\"");
+  if (requires_python) {
+    buf_str(b, " data-requires-python=\"");
+    buf_html(b, requires_python);
+    buf_str(b, "\"");
+  }
+  /* "true", not a hash: the metadata pip gets is fetched, checked and
+   * rewritten (pip_spelled_metadata) only when pip asks for it, so that
+   * a resolution reads the metadata of the candidates pip considers, not
+   * of every version the registry holds. */
+  if (metadata) buf_str(b, " data-dist-info-metadata=\"true\" data-core-metadata=\"true\"");
+  buf_str(b, ">");
+  buf_html(b, file);
+  buf_str(b, "</a><br>\n");
+}
+
+/* ---- per-project index targets (projindex.h) ---- */
+
+/* The page of project from its index target: the signed length bounded
+ * before a byte is fetched, the bytes checked against the signed sha256,
+ * then parsed (projindex.h refuses a page of another project, or listing
+ * one's files); kept for the rest of the resolution. */
+static int index_page_load(struct pl_simpleindex *ix, const char *project,
+                           const struct pl_projindex **out, pl_error_t *err) {
+  for (size_t i = 0; i < ix->npages; i++)
+    if (strcmp(ix->pages[i]->name, project) == 0) {
+      *out = ix->pages[i];
+      return 0;
+    }
+  char target[PL_PROJINDEX_TARGET_MAX];
+  const struct pl_tuf_target *tg;
+  if (pl_projindex_target(project, target, sizeof target, err) < 0) return -1;
+  if (pl_tuf_find_target(ix->t, target, &tg, err) < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err);
+    return pl_fail(err, ENOENT, "the registry has no wheel of %s", project);
+  }
+  if (tg->length > PL_PROJINDEX_MAX)
+    return pl_fail(err, EFBIG,
+                   "%s: the registry signs an index of %" PRIu64
+                   " bytes, more than the %zu allowed",
+                   target, tg->length, PL_PROJINDEX_MAX);
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  if (pl_tuf_fetch_target_mem(ix->t, target, &raw, &len, err) < 0) return -1;
+  struct pl_projindex *p = calloc(1, sizeof *p);
+  struct pl_projindex **np = p ? reallocarray(ix->pages, ix->npages + 1, sizeof *np) : NULL;
+  if (np == NULL) {
+    free(p);
+    return pl_fail(err, ENOMEM, "%s", target);
+  }
+  ix->pages = np;
+  if (pl_projindex_parse(raw, len, project, p, err) < 0) {
+    free(p);
+    return pl_error_set_hint(err, "the registry publishes a bad index: tell its maintainer");
+  }
+  ix->pages[ix->npages++] = p;
+  *out = p;
+  return 0;
+}
+
+static int index_page(struct pl_simpleindex *ix, const char *project, char **html, size_t *len,
+                      pl_error_t *err) {
+  const struct pl_projindex *p = NULL;
+  if (index_page_load(ix, project, &p, err) < 0) return -1;
+  struct buf b = {0};
+  buf_str(&b, page_head);
+  buf_str(&b, "Links for ");
+  buf_html(&b, project);
+  buf_str(&b, "</title></head><body>\n");
+  for (size_t i = 0; i < p->n; i++)
+    buf_anchor(&b, p->files[i].filename, p->files[i].sha256, p->files[i].requires_python,
+               p->files[i].metadata);
+  buf_str(&b, "</body></html>\n");
+  if (b.failed) {
+    free(b.p);
+    return pl_fail(err, ENOMEM, "simple index: %s", project);
+  }
+  *html = b.p, *len = b.len;
+  return 0;
+}
+
+/* The signed target `name` of a file an index page lists, which must
+ * agree with the page (want_sha, when the page gives one).  The page is
+ * never trusted for bytes: only the file's own signed target is, and a
+ * page naming a file the registry does not sign, or with another hash, is
+ * refused (not 404: the registry is broken or hostile, and the user must
+ * hear of it). */
+static int index_target(struct pl_simpleindex *ix, const struct pl_projindex *page,
+                        const char *name, const char *want_sha, const struct pl_tuf_target **out,
+                        pl_error_t *err) {
+  static const char hint[] = "the registry's index disagrees with its signed files: tell its "
+                             "maintainer (pylock registry verify --targets)";
+  if (pl_tuf_find_target(ix->t, name, out, err) < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err);
+    return pl_fail_hint(err, EINVAL, hint,
+                        "the index of %s lists %s, which the registry does not sign", page->name,
+                        name);
+  }
+  if (want_sha[0] && strcmp(want_sha, (*out)->sha256) != 0)
+    return pl_fail_hint(err, EINVAL, hint,
+                        "the index of %s gives %s the sha256 %s, and the registry signs %s",
+                        page->name, name, want_sha, (*out)->sha256);
+  return 0;
+}
+
+/* The signed target of wheel `file` (or, with want_metadata, of its
+ * .metadata: NULL when none is signed) that a page offered pip. */
+static int offered(struct pl_simpleindex *ix, const char *file, bool want_metadata,
+                   const struct pl_tuf_target **out, pl_error_t *err);
+
 int pl_simpleindex_page(struct pl_simpleindex *ix, const char *project, char **html, size_t *len,
                         pl_error_t *err) {
+  if (ix->by_index) return index_page(ix, project, html, len, err);
   size_t lo = 0, hi = ix->n;
   while (lo < hi) { /* the first ref of project */
     size_t mid = lo + (hi - lo) / 2;
@@ -312,24 +465,8 @@ int pl_simpleindex_page(struct pl_simpleindex *ix, const char *project, char **h
   buf_str(&b, "Links for ");
   buf_html(&b, project);
   buf_str(&b, "</title></head><body>\n");
-  for (size_t i = lo; i < ix->n && strcmp(ix->refs[i].project, project) == 0; i++) {
-    const struct wheel_ref *r = &ix->refs[i];
-    buf_str(&b, "<a href=\"");
-    buf_file_href(&b, r->file);
-    if (r->wheel->sha256[0]) {
-      buf_str(&b, "#sha256=");
-      buf_str(&b, r->wheel->sha256);
-    }
-    buf_str(&b, "\"");
-    /* "true", not a hash: the metadata pip gets is fetched, checked and
-     * rewritten (pip_spelled_metadata) only when pip asks for it, so that
-     * a resolution reads the metadata of the candidates pip considers, not
-     * of every version the registry holds. */
-    if (r->metadata) buf_str(&b, " data-dist-info-metadata=\"true\" data-core-metadata=\"true\"");
-    buf_str(&b, ">");
-    buf_html(&b, r->file);
-    buf_str(&b, "</a><br>\n");
-  }
+  for (size_t i = lo; i < ix->n && strcmp(ix->refs[i].project, project) == 0; i++)
+    buf_anchor(&b, ix->refs[i].file, ix->refs[i].wheel->sha256, NULL, ix->refs[i].metadata != NULL);
   buf_str(&b, "</body></html>\n");
   if (b.failed) {
     free(b.p);
@@ -340,6 +477,8 @@ int pl_simpleindex_page(struct pl_simpleindex *ix, const char *project, char **h
 }
 
 int pl_simpleindex_root(struct pl_simpleindex *ix, char **html, size_t *len, pl_error_t *err) {
+  /* A list of every project is what index targets exist to avoid. */
+  if (ix->by_index) return pl_fail(err, ENOENT, "the registry publishes an index per project only");
   struct buf b = {0};
   buf_str(&b, page_head);
   buf_str(&b, "Simple index</title></head><body>\n");
@@ -367,15 +506,38 @@ static const struct wheel_ref *find_file(const struct pl_simpleindex *ix, const 
   return r ? *r : NULL;
 }
 
+static int offered(struct pl_simpleindex *ix, const char *file, bool want_metadata,
+                   const struct pl_tuf_target **out, pl_error_t *err) {
+  *out = NULL;
+  if (!ix->by_index) {
+    const struct wheel_ref *r = find_file(ix, file);
+    if (r == NULL) return pl_fail(err, ENOENT, "%s is not a wheel the registry signs", file);
+    *out = want_metadata ? r->metadata : r->wheel;
+    return 0;
+  }
+  /* Pages hold only their own project's files: the one listing file is
+   * its project's, and pip asks only for files it was offered. */
+  for (size_t i = 0; i < ix->npages; i++) {
+    const struct pl_projindex_file *f = pl_projindex_find(ix->pages[i], file);
+    if (f == NULL) continue;
+    if (!want_metadata) return index_target(ix, ix->pages[i], file, f->sha256, out, err);
+    if (!f->metadata) return 0;
+    char mname[PL_WHEEL_FILENAME_MAX + 16];
+    snprintf(mname, sizeof mname, "%s.metadata", file);
+    return index_target(ix, ix->pages[i], mname, f->metadata_sha256, out, err);
+  }
+  return pl_fail(err, ENOENT, "%s is not a wheel the registry signs", file);
+}
+
 int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **out, size_t *len,
                             pl_error_t *err) {
-  const struct wheel_ref *r = find_file(ix, file);
-  if (r == NULL || r->metadata == NULL)
-    return pl_fail(err, ENOENT, "the registry signs no metadata for %s", file);
+  const struct pl_tuf_target *m;
+  if (offered(ix, file, true, &m, err) < 0) return -1;
+  if (m == NULL) return pl_fail(err, ENOENT, "the registry signs no metadata for %s", file);
   cleanup_free char *md = NULL;
   size_t mlen = 0;
-  if (pl_tuf_fetch_target_mem(ix->t, r->metadata->name, &md, &mlen, err) < 0 ||
-      check_requires_dist(md, mlen, r->metadata->name, err) < 0 ||
+  if (pl_tuf_fetch_target_mem(ix->t, m->name, &md, &mlen, err) < 0 ||
+      check_requires_dist(md, mlen, m->name, err) < 0 ||
       pip_spelled_metadata(md, mlen, out, len, err) < 0)
     return -1;
   if (*out == NULL) *out = steal_pointer(&md), *len = mlen;
@@ -384,16 +546,69 @@ int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **
 
 int pl_simpleindex_wheel(struct pl_simpleindex *ix, const char *file, int *fd, uint64_t *size,
                          pl_error_t *err) {
-  const struct wheel_ref *r = find_file(ix, file);
-  if (r == NULL) return pl_fail(err, ENOENT, "%s is not a wheel the registry signs", file);
-  if (r->wheel->sha256[0] == '\0')
-    return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", r->wheel->name);
+  const struct pl_tuf_target *w;
+  if (offered(ix, file, false, &w, err) < 0) return -1;
+  if (w->sha256[0] == '\0')
+    return pl_fail(err, EINVAL, "%s: the registry signs no sha256 for it", w->name);
   cleanup_close int wfd = -1;
-  if (verified_copy(ix->t, ix->cache_dir, ix->scratch_fd, r->wheel, &wfd, err) < 0 ||
-      check_wheel_requires(ix->t, r->wheel->name, wfd, err) < 0 || lseek(wfd, 0, SEEK_SET) < 0)
+  if (verified_copy(ix->t, ix->cache_dir, ix->scratch_fd, w, &wfd, err) < 0 ||
+      check_wheel_requires(ix->t, w->name, wfd, err) < 0 || lseek(wfd, 0, SEEK_SET) < 0)
     return -1;
-  *size = r->wheel->length;
+  *size = w->length;
   *fd = steal_fd(&wfd);
+  return 0;
+}
+
+int pl_simpleindex_project_files(struct pl_tuf *t, const char *project, char ***names, size_t *n,
+                                 pl_error_t *err) {
+  *names = NULL, *n = 0;
+  struct pl_simpleindex ix = {.t = t, .scratch_fd = -1};
+  if (registry_has_index(t, &ix.by_index, err) < 0) return -1;
+  if (!ix.by_index && pl_tuf_load_all(t, err) < 0) return -1;
+  const struct pl_projindex *p = NULL;
+  pl_error_t absent = NULL;
+  size_t cap = 0;
+  if (ix.by_index && index_page_load(&ix, project, &p, &absent) < 0) {
+    int r = absent->errnum == ENOENT ? 0 : -1;
+    if (r == 0)
+      pl_error_free(&absent);
+    else
+      pl_error_free(err), *err = absent;
+    return r;
+  }
+  cap = p ? p->n : pl_tuf_target_count(t);
+  char **out = calloc(cap ? cap : 1, sizeof *out);
+  int r = out ? 0 : pl_fail(err, ENOMEM, "%s", project);
+  for (size_t i = 0; r == 0 && i < cap; i++) {
+    const char *name = p ? p->files[i].filename : pl_tuf_target_at(t, i)->name;
+    char norm[PL_DISTNAME_MAX + 1];
+    struct pl_wheel_filename fn;
+    pl_error_t e = NULL;
+    if (strchr(name, '/') || pl_wheel_filename_parse(name, &fn, &e) < 0) {
+      pl_error_free(&e);
+      continue;
+    }
+    int nl = pl_distname_normalize(fn.name, strlen(fn.name), norm, sizeof norm);
+    pl_wheel_filename_free(&fn);
+    if (nl < 0 || strcmp(norm, project) != 0) continue;
+    if ((out[*n] = strdup(name)) == NULL)
+      r = pl_fail(err, ENOMEM, "%s", project);
+    else
+      (*n)++;
+  }
+  if (p) {
+    pl_projindex_free(ix.pages[0]);
+    free(ix.pages[0]);
+    free(ix.pages);
+  }
+  if (r < 0) {
+    for (size_t i = 0; i < *n; i++)
+      free(out[i]);
+    free(out);
+    *n = 0;
+    return -1;
+  }
+  *names = out;
   return 0;
 }
 

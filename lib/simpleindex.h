@@ -11,6 +11,16 @@
  * against the signed target: the sha256 in each href is the one the
  * registry signed, and a file is fetched only when pip asks for it.
  *
+ * When the registry publishes per-project index targets (projindex.h), a
+ * project page is made from its project's index target, fetched when pip
+ * asks for the page, and nothing lists every target: a resolution reads the
+ * bins of the index targets, of the .metadata and of the wheels pip asks
+ * for, and no other.  The index is never trusted for bytes: each file is
+ * served only once its own signed target vouches for it, and one whose
+ * signed target is missing or has another sha256 than the index says is
+ * refused.  Without index targets, every target is read (all bins), as
+ * before; the root page lists projects only then.
+ *
  * What pip reads (measured with pip 23.0.1 and 23.2.1): with PEP 658
  * metadata it resolves from the .metadata files alone, but `install
  * --dry-run --report` then still downloads every wheel of the result (it
@@ -57,6 +67,13 @@ int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **
  * Requires-Dist is checked first, as pip resolves from it. */
 int pl_simpleindex_wheel(struct pl_simpleindex *ix, const char *file, int *fd, uint64_t *size,
                          pl_error_t *err);
+
+/* The wheel files of project (normalized) a resolution may use: those its
+ * index target lists when the registry publishes them (projindex.h), else
+ * every wheel target of it.  None: *n is 0.  Newly allocated, each name
+ * and the array; still to be looked up as targets before any use. */
+int pl_simpleindex_project_files(struct pl_tuf *t, const char *project, char ***names, size_t *n,
+                                 pl_error_t *err);
 
 /* Put the verified wheel `name` (a target of t) at DIR/files/name, for
  * pip to run from (a registry's pip).  With cache_dir (the shared cache's

@@ -657,9 +657,23 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
   return index_targets(t, "targets.json", err);
 }
 
+/* Does dirfd/name hold exactly these bytes already? */
+static bool kept_as(int dirfd, const char *name, const char *data, size_t len) {
+  char *have = NULL;
+  size_t hlen = 0;
+  pl_error_t e = NULL;
+  bool same = pl_read_file_at(dirfd, name, len + 1, &have, &hlen, &e) == 0 && hlen == len &&
+              memcmp(have, data, len) == 0;
+  pl_error_free(&e);
+  free(have);
+  return same;
+}
+
 /* Persist what passed: each file replaced atomically, root first so that a
- * crash in between leaves a state the next update accepts; what the state
- * holds already (nothing new published) is not written again. */
+ * crash in between leaves a state the next update accepts.  A file the
+ * state holds already, byte for byte, is left alone: with nothing
+ * published since, an update writes (and syncs) nothing.  What was loaded
+ * from this state (`kept`, for the anchor it grew from) is not even read. */
 static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash, bool anchor_kept,
                       pl_error_t *err) {
   if (pl_mkdir_p(dir, 0700, err) < 0) return -1;
@@ -667,14 +681,15 @@ static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash
   if (fd < 0) return pl_fail(err, errno, "open state directory %s", dir);
   char line[PL_SHA256_HEX + 1];
   snprintf(line, sizeof line, "%s\n", anchor_hash);
-  if (!anchor_kept &&
+  if (!anchor_kept && !kept_as(fd, "anchor.sha256", line, strlen(line)) &&
       pl_write_file_atomic_at(fd, "anchor.sha256", line, strlen(line), 0644, err) < 0)
     return pl_error_wrap(err, "state %s", dir);
   for (int r = 0; r < PL_TUF_NROLES; r++) {
     if (anchor_kept && t->md[r].kept) continue;
     char name[32];
     snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[r]);
-    if (pl_write_file_atomic_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
+    if (!kept_as(fd, name, t->md[r].raw, t->md[r].rawlen) &&
+        pl_write_file_atomic_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
       return pl_error_wrap(err, "state %s", dir);
   }
   return 0;
@@ -801,6 +816,11 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
                       time_t *expires) {
   if (version) *version = t->md[r].version;
   if (expires) *expires = t->md[r].expires;
+}
+
+int pl_tuf_load_all(struct pl_tuf *t, pl_error_t *err) {
+  if (!t->delegates || t->all_loaded) return 0;
+  return tuf_delegated_load_all(t, err);
 }
 
 size_t pl_tuf_target_count(const struct pl_tuf *t) {

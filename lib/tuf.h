@@ -98,6 +98,10 @@ time_t pl_tuf_expires(const struct pl_tuf *t);
 void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *version,
                       time_t *expires);
 
+/* After a lazy update: verify every delegated role now, so that
+ * pl_tuf_target_count/at list every target (a no-op when they do). */
+int pl_tuf_load_all(struct pl_tuf *t, pl_error_t *err);
+
 /* Verified targets, sorted by name. */
 size_t pl_tuf_target_count(const struct pl_tuf *t);
 const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i);

@@ -131,12 +131,148 @@ static int succinct_role(const json_t *sr, const char *from, const char *hash, c
   return 0;
 }
 
+/* Regular hashed bins, as PEP 458 lays them out and python-tuf and tuf-js
+ * write them: every role of a delegations object delegates by
+ * path_hash_prefixes, every prefix of one length (1 to 5 hex digits), no
+ * prefix listed twice (so at most one role covers a path, and listing
+ * order and `terminating` change nothing).  Then the role for a path is
+ * found by binary search on its hash's prefix: reading 16,384 entries for
+ * each lookup made a million-target registry unsearchable.  Any other
+ * shape (paths patterns, mixed lengths, overlaps) is searched entry by
+ * entry, against the budget (spend_steps). */
+#define PREFIX_INDEX_MAX_DIGITS 5
+#define PREFIX_INDEX_MAX_SLOTS ((size_t)1 << 20)
+
+struct prefix_slot {
+  uint32_t prefix;
+  uint32_t role; /* index in "roles" */
+};
+
+struct tuf_prefix_index {
+  const json_t *delegations;
+  unsigned digits; /* 0: not regular, searched entry by entry */
+  struct prefix_slot *slots;
+  size_t n;
+};
+
+static int cmp_slot(const void *a, const void *b) {
+  const struct prefix_slot *x = a, *y = b;
+  return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+}
+
+/* The first `digits` hex digits of s (lowercase, as sha256 hex is) as a
+ * number; false when they are not that. */
+static bool hex_prefix(const char *s, unsigned digits, uint32_t *out) {
+  uint32_t v = 0;
+  for (unsigned i = 0; i < digits; i++) {
+    char c = s[i];
+    if (c >= '0' && c <= '9')
+      v = v * 16 + (uint32_t)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = v * 16 + (uint32_t)(c - 'a' + 10);
+    else
+      return false;
+  }
+  *out = v;
+  return true;
+}
+
+/* Index `roles` when they are regular hashed bins; else ix->digits 0.
+ * *read counts the entries looked at, for the search budget. */
+static int index_prefixes(const json_t *roles, struct tuf_prefix_index *ix, size_t *read,
+                          pl_error_t *err) {
+  ix->digits = 0;
+  size_t n = 0, cap = 0;
+  unsigned digits = 0;
+  struct prefix_slot *slots = NULL;
+  bool regular = json_array_size(roles) > 0;
+  for (size_t i = 0; regular && i < json_array_size(roles); i++) {
+    const json_t *e = json_array_get(roles, i);
+    const json_t *pre = json_object_get(e, "path_hash_prefixes");
+    const json_t *term = json_object_get(e, "terminating");
+    const char *name = json_string_value(json_object_get(e, "name"));
+    regular = json_is_array(pre) && json_array_size(pre) > 0 && !json_object_get(e, "paths") &&
+              name && role_name_ok(name) && (term == NULL || json_is_boolean(term));
+    for (size_t k = 0; regular && k < json_array_size(pre); k++) {
+      const char *p = json_string_value(json_array_get(pre, k));
+      size_t len = p ? strlen(p) : 0;
+      if (digits == 0) digits = (unsigned)len;
+      uint32_t v = 0;
+      regular = len == digits && len >= 1 && len <= PREFIX_INDEX_MAX_DIGITS &&
+                hex_prefix(p, digits, &v) && n < PREFIX_INDEX_MAX_SLOTS;
+      if (regular && n == cap) {
+        cap = cap ? 2 * cap : 256;
+        struct prefix_slot *ns = reallocarray(slots, cap, sizeof *ns);
+        if (ns == NULL) {
+          free(slots);
+          return pl_fail(err, ENOMEM, "delegations");
+        }
+        slots = ns;
+      }
+      if (regular) slots[n++] = (struct prefix_slot){v, (uint32_t)i};
+      (*read)++;
+    }
+    (*read)++;
+  }
+  if (regular && n > 1) {
+    qsort(slots, n, sizeof *slots, cmp_slot);
+    for (size_t i = 1; regular && i < n; i++)
+      regular = slots[i].prefix != slots[i - 1].prefix;
+  }
+  if (!regular) {
+    free(slots);
+    return 0;
+  }
+  ix->digits = digits;
+  ix->slots = slots;
+  ix->n = n;
+  return 0;
+}
+
+/* The prefix index of `delegations`, built on first use and kept for the
+ * session; *read is what building it read (0 when it was kept). */
+static int prefix_index(struct pl_tuf *t, const json_t *delegations,
+                        const struct tuf_prefix_index **out, size_t *read, pl_error_t *err) {
+  *read = 0;
+  for (size_t i = 0; i < t->npindex; i++)
+    if (t->pindex[i]->delegations == delegations) {
+      *out = t->pindex[i];
+      return 0;
+    }
+  struct tuf_prefix_index *ix = calloc(1, sizeof *ix);
+  struct tuf_prefix_index **np = ix ? reallocarray(t->pindex, t->npindex + 1, sizeof *np) : NULL;
+  if (np == NULL) {
+    free(ix);
+    return pl_fail(err, ENOMEM, "delegations");
+  }
+  t->pindex = np;
+  ix->delegations = delegations;
+  const json_t *roles = json_object_get(delegations, "roles");
+  if (json_is_array(roles) && index_prefixes(roles, ix, read, err) < 0) {
+    free(ix);
+    return -1;
+  }
+  t->pindex[t->npindex++] = ix;
+  *out = ix;
+  return 0;
+}
+
+/* The role (index in "roles") the regular bins ix give hash to, or -1. */
+static long prefix_lookup(const struct tuf_prefix_index *ix, const char *hash) {
+  uint32_t v;
+  if (!hex_prefix(hash, ix->digits, &v)) return -1;
+  struct prefix_slot key = {.prefix = v};
+  const struct prefix_slot *s = bsearch(&key, ix->slots, ix->n, sizeof key, cmp_slot);
+  return s ? (long)s->role : -1;
+}
+
 /* The roles `delegations` (of role `from`, at visited index parent) hands
  * path to, pushed on the stack so that the first is visited next.  A
  * matching terminating delegation ends the search after its own subtree:
  * it empties the stack and hides the delegations listed after it. */
-static int push_children(struct visits *stack, const json_t *delegations, const char *from,
-                         int parent, const char *path, const char *hash, pl_error_t *err) {
+static int push_children(struct visits *stack, const json_t *delegations,
+                         const struct tuf_prefix_index *pix, const char *from, int parent,
+                         const char *path, const char *hash, pl_error_t *err) {
   const json_t *keys = json_object_get(delegations, "keys");
   const json_t *roles = json_object_get(delegations, "roles");
   const json_t *sr = json_object_get(delegations, "succinct_roles");
@@ -154,8 +290,13 @@ static int push_children(struct visits *stack, const json_t *delegations, const 
     stack->n = 0;
     return visits_push(stack, &v, err);
   }
-  size_t first = stack->n;
-  for (size_t i = 0; i < json_array_size(roles); i++) {
+  size_t first = stack->n, from_i = 0, to_i = json_array_size(roles);
+  if (pix && pix->digits) { /* regular bins: the one role that can cover path */
+    long only = prefix_lookup(pix, hash);
+    from_i = only < 0 ? 0 : (size_t)only;
+    to_i = only < 0 ? 0 : (size_t)only + 1;
+  }
+  for (size_t i = from_i; i < to_i; i++) {
     const json_t *e = json_array_get(roles, i);
     const char *name = json_string_value(json_object_get(e, "name"));
     const json_t *term = json_object_get(e, "terminating");
@@ -205,6 +346,13 @@ static void role_free(struct tuf_role *r) {
 }
 
 void tuf_delegated_free(struct pl_tuf *t) {
+  for (size_t i = 0; i < t->npindex; i++) {
+    free(t->pindex[i]->slots);
+    free(t->pindex[i]);
+  }
+  free(t->pindex);
+  t->pindex = NULL;
+  t->npindex = 0;
   for (size_t i = 0; i < t->nroles; i++)
     role_free(t->roles[i]);
   free(t->roles);
@@ -351,22 +499,32 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
 }
 
 /* Count the entries of `delegations` a search is about to read against
- * the client's budget.  Without one, a registry delegating to many roles by
- * "paths" or "path_hash_prefixes" (PEP 458's 16,384 bins) made loading every
- * target cost targets x roles entry checks: 1,024 bins of 64 targets took
- * 35 s of CPU, and a hostile registry could hold a CI job for hours.  The
- * budget grows with the targets loaded; succinct bins spend nothing. */
+ * the client's budget, and give the prefix index that spares reading them
+ * (*pix; its digits 0 when the delegations are not regular bins).  Without
+ * a budget, a registry delegating by "paths" or irregular hash prefixes
+ * made loading every target cost targets x roles entry checks (1,024 bins
+ * of 64 targets took 35 s of CPU), and a hostile registry could hold a CI
+ * job for hours.  The budget grows with the targets loaded; succinct bins
+ * and regular hashed bins spend one step a search (and the entries read
+ * once, to index them). */
 static int spend_steps(struct pl_tuf *t, const json_t *delegations, const char *name,
-                       pl_error_t *err) {
+                       const struct tuf_prefix_index **pix, pl_error_t *err) {
   const json_t *roles = json_object_get(delegations, "roles");
-  size_t budget = t->search_budget ? t->search_budget : PL_TUF_MAX_SEARCH_STEPS;
-  t->search_steps += json_is_array(roles) ? json_array_size(roles) : 0; /* succinct: none */
+  size_t budget = t->search_budget ? t->search_budget : PL_TUF_MAX_SEARCH_STEPS, read = 0;
+  *pix = NULL;
+  if (json_is_array(roles) && prefix_index(t, delegations, pix, &read, err) < 0) return -1;
+  t->search_steps += read;
+  if (*pix && (*pix)->digits)
+    t->search_steps += 1;
+  else
+    t->search_steps += json_is_array(roles) ? json_array_size(roles) : 0; /* succinct: none */
   if (t->search_steps <= budget) return 0;
   return pl_fail_hint(err, E2BIG,
-                      "publish with succinct hash bins (pylock registry init --bins), which a "
+                      "publish with succinct hash bins (pylock registry init --bins), or PEP 458 "
+                      "hashed bins (path_hash_prefixes of one length, none listed twice), which a "
                       "search reads in one step",
                       "%s: the registry's delegations are too costly to search: more than %zu "
-                      "delegation entries read",
+                      "delegation entries read (paths patterns or irregular hash prefixes)",
                       name, budget);
 }
 
@@ -386,8 +544,9 @@ int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_t
   struct visits stack = {0};
   struct visit path[PL_TUF_MAX_ROLES_VISITED];
   const json_t *top = json_object_get(t->md[PL_TUF_TARGETS].body, "delegations");
-  int r = spend_steps(t, top, name, err);
-  if (r == 0) r = push_children(&stack, top, "targets", -1, name, hash, err);
+  const struct tuf_prefix_index *pix = NULL;
+  int r = spend_steps(t, top, name, &pix, err);
+  if (r == 0) r = push_children(&stack, top, pix, "targets", -1, name, hash, err);
   int visited = 0;
   *out = NULL;
   while (r == 0 && stack.n > 0 && *out == NULL) {
@@ -410,8 +569,8 @@ int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_t
     *out = role->ntargets ? bsearch(&key, role->targets, role->ntargets, sizeof key, tuf_cmp_target)
                           : NULL;
     const json_t *d = json_object_get(role->md.body, "delegations");
-    if (*out == NULL && d != NULL && (r = spend_steps(t, d, name, err)) == 0)
-      r = push_children(&stack, d, path[visited].name, visited, name, hash, err);
+    if (*out == NULL && d != NULL && (r = spend_steps(t, d, name, &pix, err)) == 0)
+      r = push_children(&stack, d, pix, path[visited].name, visited, name, hash, err);
     visited++;
   }
   free(stack.v);
@@ -442,7 +601,7 @@ static int load_every_role(struct pl_tuf *t, pl_error_t *err) {
     const json_t *sr = json_object_get(p.d, "succinct_roles");
     /* push_children checks the shape; a lookup of "" gives us that check. */
     struct visits probe = {0};
-    r = push_children(&probe, p.d, p.from, -1, "", "0000000000000000", err);
+    r = push_children(&probe, p.d, NULL, p.from, -1, "", "0000000000000000", err);
     free(probe.v);
     if (r < 0) break;
     int64_t bits = 0;

@@ -33,6 +33,10 @@ struct tuf_role {
   bool unsaved; /* fetched, not yet kept in the state directory */
 };
 
+/* The delegations of one targets role, indexed by hash prefix when they
+ * are regular hashed bins (tuf_delegation.c). */
+struct tuf_prefix_index;
+
 struct pl_tuf {
   struct pl_fetcher *f;
   time_t now;
@@ -46,8 +50,10 @@ struct pl_tuf {
   bool keep_roles_now;     /* the update passed: keep each role as it is verified */
   struct tuf_role **roles; /* delegated roles verified in this session */
   size_t nroles, caproles;
-  size_t search_steps;  /* delegation entries the searches looked at */
-  size_t search_budget; /* at most; 0: PL_TUF_MAX_SEARCH_STEPS */
+  size_t search_steps;              /* delegation entries the searches looked at */
+  size_t search_budget;             /* at most; 0: PL_TUF_MAX_SEARCH_STEPS */
+  struct tuf_prefix_index **pindex; /* one per delegations object searched */
+  size_t npindex;
 };
 
 int tuf_get_int(const json_t *obj, const char *key, int64_t *out);

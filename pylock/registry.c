@@ -27,7 +27,7 @@ static void usage(FILE *out) {
   fprintf(
       out,
       "usage: pylock registry init DIR [--key FILE]... [--online-key FILE]... [--bins N]\n"
-      "                            [--threshold N] [--expires DAYS]\n"
+      "                            [--project-index] [--threshold N] [--expires DAYS]\n"
       "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
@@ -56,6 +56,9 @@ static void usage(FILE *out) {
       "                          roles; a power of two, 2..%d) with consistent\n"
       "                          snapshots: add then signs only the bins it touches;\n"
       "                          about one bin per 64 targets expected (init)\n"
+      "  --project-index         publish a PEP 691 index target per project\n"
+      "                          (simple/NAME/index.json), which add keeps current:\n"
+      "                          clients then fetch only the projects they resolve (init)\n"
       "  --threshold N           signatures each role requires (init; default 1)\n"
       "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
       "                          root is signed for at least %d days\n"
@@ -99,7 +102,8 @@ enum {
   OPT_TARGETS,
   OPT_ONLINE_KEY,
   OPT_BINS,
-  OPT_TARGET
+  OPT_TARGET,
+  OPT_PROJECT_INDEX
 };
 
 struct args {
@@ -108,7 +112,7 @@ struct args {
   size_t nnames;
   size_t nkey_files, nadd_files, nremove_ids, nonline_files;
   unsigned long threshold, expires, bins;
-  bool renew_root, targets;
+  bool renew_root, targets, project_index;
   const char *root, *trusted, *state;
   char **pos;
   int npos;
@@ -129,13 +133,14 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"online-key", required_argument, NULL, OPT_ONLINE_KEY},
       {"bins", required_argument, NULL, OPT_BINS},
       {"target", required_argument, NULL, OPT_TARGET},
+      {"project-index", no_argument, NULL, OPT_PROJECT_INDEX},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTeOb"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
+  } table[] = {{"init", "kTeObp"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -207,6 +212,10 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
           (a->bins & (a->bins - 1)) != 0)
         return pl_cli_usage_error("registry", "--bins wants a power of two from 2 to %d, got '%s'",
                                   PL_REGISTRY_BINS_MAX, optarg);
+      break;
+    case OPT_PROJECT_INDEX:
+      tag = 'p';
+      a->project_index = true;
       break;
     default: return pl_cli_bad_option("registry", argv);
     }
@@ -314,6 +323,7 @@ static int write_cmd(const char *sub, struct args *a) {
                                .online_keys = online,
                                .nonline_keys = nonline,
                                .bins = (unsigned)a->bins,
+                               .project_index = a->project_index,
                                .startup_hooks = say_startup_hooks};
   int r;
   if (strcmp(sub, "init") == 0)
