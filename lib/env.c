@@ -1460,7 +1460,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   for (size_t i = 0; i < e->lf.npackages; i++)
     trees[i].fd = -1;
   /* A tree found damaged while linked is built again, and the generation
-   * with it: each round quarantines one tree, so this ends. */
+   * with it: each round quarantines one tree (a package has two at most: its
+   * complete tree, then the source tree it would be made from), so this ends. */
   for (size_t round = 0;; round++) {
     if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
     if (round == 0) {
@@ -1497,7 +1498,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
     res->repaired++;
-    if (round >= e->lf.npackages) {
+    if (round >= 2 * e->lf.npackages) {
       pl_fail_hint(err, EIO, "check what else writes to the cache",
                    "cache trees keep changing while they are linked (%s)", c.path);
       goto out;
