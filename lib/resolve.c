@@ -196,13 +196,71 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
 
 /* ------------------------------------------------------------ running pip */
 
+/* pip, started by `python -I -c DRIVER -m pip install ...` (the base's pip)
+ * or `python -I -c DRIVER WORK/files/pip-X.whl/pip install ...` (the
+ * registry's verified wheel, put first on sys.path).
+ * pip 23.0 to 25.2 download every wheel a --dry-run picks even when it
+ * resolved from PEP 658 metadata, only to read the same METADATA again
+ * (23.0 downloads each twice: pypa/pip#11847, #12603): the driver lets a
+ * requirement pip prepared from metadata keep that distribution, and its
+ * report's download_info come from the link (URL, sha256), instead.
+ * pylock loses nothing by it: the .metadata pip read is a signed target
+ * checked as served, the report's hashes are checked against the signed
+ * ones (pl_resolve_parse_report), and every wheel is fetched and verified
+ * by pylock before it is installed.  A pip whose internals differ is run
+ * unchanged (it downloads, as before). */
+static const char pip_driver[] =
+    "import os, sys\n"
+    "if sys.argv[1:3] == ['-m', 'pip']:\n"
+    "    del sys.argv[1:3]\n"
+    "else:\n"
+    "    sys.path.insert(0, os.path.dirname(sys.argv.pop(1)))\n"
+    "sys.argv[0] = 'pip'\n"
+    "def patch():\n"
+    "    try:\n"
+    "        from pip._internal.operations.prepare import RequirementPreparer as P\n"
+    "        from pip._internal.req.req_install import InstallRequirement as R\n"
+    "        from pip._internal.utils.direct_url_helpers import direct_url_from_link\n"
+    "        prep, more, dist = (P.prepare_linked_requirement,\n"
+    "                            P.prepare_linked_requirements_more, R.get_dist)\n"
+    "    except (ImportError, AttributeError):\n"
+    "        return\n"
+    "    def prepare(self, req, *a, **k):\n"
+    "        d = prep(self, req, *a, **k)\n"
+    "        if getattr(req, 'needs_more_preparation', False):\n"
+    "            req._pylock_dist = d\n"
+    "        return d\n"
+    "    def prepare_more(self, reqs, *a, **k):\n"
+    "        rest = []\n"
+    "        for r in reqs:\n"
+    "            link = r.link\n"
+    "            if (getattr(r, '_pylock_dist', None) is not None and r.needs_more_preparation\n"
+    "                    and link is not None and link.is_wheel and link.hash_name == 'sha256'):\n"
+    "                r.download_info = direct_url_from_link(link)\n"
+    "                r.needs_more_preparation = False\n"
+    "            else:\n"
+    "                rest.append(r)\n"
+    "        return more(self, rest, *a, **k)\n"
+    "    def get_dist(self):\n"
+    "        d = getattr(self, '_pylock_dist', None)\n"
+    "        if d is not None and not self.needs_more_preparation and not self.local_file_path:\n"
+    "            return d\n"
+    "        return dist(self)\n"
+    "    P.prepare_linked_requirement = prepare\n"
+    "    P.prepare_linked_requirements_more = prepare_more\n"
+    "    R.get_dist = get_dist\n"
+    "patch()\n"
+    "from pip._internal.cli.main import main\n"
+    "sys.exit(main())\n";
+
 /* -v: the command line about to run, words separated by spaces. */
 static void log_command(char *const *argv) {
   if (!pl_log_on(PL_LOG_VERBOSE)) return;
   char line[8192];
   size_t at = 0;
   for (size_t i = 0; argv[i] && at < sizeof line - 1; i++) {
-    int w = snprintf(line + at, sizeof line - at, "%s%s", i ? " " : "", argv[i]);
+    const char *word = argv[i] == pip_driver ? "<pylock's pip driver>" : argv[i];
+    int w = snprintf(line + at, sizeof line - at, "%s%s", i ? " " : "", word);
     if (w < 0) return;
     at += (size_t)w;
   }
@@ -448,6 +506,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     return pl_fail(err, E2BIG, "more than %d requirements", PL_LOCK_MAX_REQUESTED);
   argv[fixed++] = o->python;
   argv[fixed++] = "-I";
+  argv[fixed++] = "-c";
+  argv[fixed++] = pip_driver;
   if (pip_path) {
     argv[fixed++] = pip_path;
   } else {
