@@ -208,14 +208,15 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
  * checked as served, the report's hashes are checked against the signed
  * ones (pl_resolve_parse_report), and every wheel is fetched and verified
  * by pylock before it is installed.  A pip whose internals differ is run
- * unchanged (it downloads, as before). */
+ * unchanged (it downloads, as before), and so is code in pip's place. */
 static const char pip_driver[] =
-    "import os, sys\n"
+    "import os, runpy, sys\n"
+    "main = None\n"
     "if sys.argv[1:3] == ['-m', 'pip']:\n"
     "    del sys.argv[1:3]\n"
     "else:\n"
-    "    sys.path.insert(0, os.path.dirname(sys.argv.pop(1)))\n"
-    "sys.argv[0] = 'pip'\n"
+    "    main = sys.argv.pop(1)\n"
+    "    sys.path.insert(0, os.path.dirname(main))\n"
     "def patch():\n"
     "    try:\n"
     "        from pip._internal.operations.prepare import RequirementPreparer as P\n"
@@ -250,8 +251,11 @@ static const char pip_driver[] =
     "    P.prepare_linked_requirements_more = prepare_more\n"
     "    R.get_dist = get_dist\n"
     "patch()\n"
-    "from pip._internal.cli.main import main\n"
-    "sys.exit(main())\n";
+    "if main is None:\n"
+    "    runpy.run_module('pip', run_name='__main__', alter_sys=True)\n"
+    "else:\n"
+    "    sys.argv[0] = main\n"
+    "    runpy.run_path(main, run_name='__main__')\n";
 
 /* -v: the command line about to run, words separated by spaces. */
 static void log_command(char *const *argv) {
