@@ -410,8 +410,27 @@ static int cmp_pkg_name(const void *a, const void *b) {
   return strcmp(nx, ny);
 }
 
+/* Each package named as its wheel's signed METADATA spells it, where pip
+ * read it respelled from the index server (its report says what it read). */
+static int respell(const struct pl_simpleindex *ix, struct pl_lock_package *pkgs, size_t n,
+                   pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    struct pl_lock_package *p = &pkgs[i];
+    const char *name = p->nwheels ? pl_simpleindex_served_name(ix, p->wheels[0].name) : NULL;
+    if (name == NULL || strcmp(name, p->name) == 0 ||
+        !pl_distname_equal(name, strlen(name), p->name, strlen(p->name)))
+      continue;
+    char *copy = strdup(name);
+    if (copy == NULL) return pl_fail(err, ENOMEM, "pip report");
+    free(p->name);
+    p->name = copy;
+  }
+  return 0;
+}
+
 /* Turn pip's report at `report` into the locked packages. */
-static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const char *report,
+static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o,
+                       const struct pl_simpleindex *ix, const char *report,
                        struct pl_lock_package **pkgs, size_t *n, pl_error_t *err) {
   cleanup_free char *rbuf = NULL;
   size_t rlen = 0;
@@ -422,6 +441,13 @@ static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const 
   for (size_t i = 0; i < nt; i++)
     targets[i] = *pl_tuf_target_at(t, i);
   if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0) return -1;
+  if (respell(ix, *pkgs, *n, err) < 0) {
+    for (size_t i = 0; i < *n; i++)
+      pl_lock_package_free(&(*pkgs)[i]);
+    free(*pkgs);
+    *pkgs = NULL, *n = 0;
+    return -1;
+  }
   if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
   return 0;
 }
@@ -448,7 +474,6 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
   struct pl_indexserver_stats st;
   pl_error_t refused = NULL;
   pl_indexserver_stop(server, &st, &refused);
-  pl_simpleindex_free(ix);
   if (o->stats) {
     *o->stats = (struct pl_resolve_stats){.pip_runs = 1,
                                           .pages = st.pages,
@@ -460,21 +485,26 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9};
   }
   if (rc < 0) {
+    pl_simpleindex_free(ix);
     pl_error_free(&refused);
     return -1;
   }
   /* What the registry served and pylock refused is the cause, whatever pip
    * made of the error it got instead (and even had it carried on). */
   if (refused) {
+    pl_simpleindex_free(ix);
     pl_error_free(err);
     *err = refused;
     return pl_error_wrap(err, "pip asked for a file of the registry that pylock refuses");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    pl_simpleindex_free(ix);
     *pip_failed = WIFEXITED(status); /* found no resolution (not killed) */
     return pl_resolve_pip_error(output, status, err);
   }
-  return read_report(t, o, report, pkgs, n, err);
+  rc = read_report(t, o, ix, report, pkgs, n, err);
+  pl_simpleindex_free(ix);
+  return rc;
 }
 
 int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock_package **pkgs,
