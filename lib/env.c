@@ -1066,6 +1066,7 @@ static int fetch_missing(struct pl_env *e, struct pl_cache *c, size_t *fetched, 
   size_t n = 0;
   for (size_t i = 0; i <= e->lf.npackages; i++) {
     const struct pl_lock_wheel *w = i < e->lf.npackages ? chosen_wheel(e, i) : NULL;
+    if (w) pl_progress_item(i + 1, e->lf.npackages, "getting %s", w->name);
     int fd = w ? pl_cache_wheel_open(c, w->sha256, NULL) : -1;
     if (fd >= 0) close(fd);
     bool again = false;
