@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,6 @@
 #include "state.h"
 #include "file.h"
 #include "log.h"
-#include "dynlib.h"
-#include "interrupt.h"
 #include "install.h"
 #include "manifest.h"
 #include "pause.h"
@@ -340,11 +337,10 @@ int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int w
   cleanup_close int own_fd = -1;
   if (wheel_fd < 0) {
     own_fd = pl_cache_wheel_open(c, wheel_sha256, err);
-  } else if ((own_fd = fcntl(wheel_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-    return pl_fail(err, errno, "wheel %s", wheel_filename);
+    if (own_fd < 0) return -1;
+    wheel_fd = own_fd;
   }
-  if (own_fd < 0) return -1;
-  if (check_wheel(own_fd, wheel_sha256, wheel_filename, err) < 0) return -1;
+  if (check_wheel(wheel_fd, wheel_sha256, wheel_filename, err) < 0) return -1;
   if (b->fd < 0 && batch_dir(b, err) < 0) return -1;
   if (b->n == b->cap) {
     size_t ncap = b->cap ? b->cap * 2 : 16;
@@ -356,82 +352,14 @@ int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int w
   struct pl_cache_batch_tree *t = &b->t[b->n];
   memset(t, 0, sizeof *t);
   t->fd = -1;
-  t->wheel_fd = -1;
   snprintf(t->key, sizeof t->key, "%s", key);
-  snprintf(t->sha256, sizeof t->sha256, "%s", wheel_sha256);
   if (mkdirat(b->fd, key, 0755) < 0) return pl_fail(err, errno, "mkdir %s/%s", b->path, key);
   b->n++;
   t->fd = openat(b->fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (t->fd < 0) return pl_fail(err, errno, "open %s/%s", b->path, key);
-  if ((t->wheel = strdup(wheel_filename)) == NULL) return pl_fail(err, ENOMEM, "tree");
-  /* Unpacked by pl_cache_batch_finish, from the very file just checked. */
-  t->wheel_fd = steal_fd(&own_fd);
-  return 0;
-}
-
-/* ---- unpacking a batch, a thread per CPU ------------------------------------ */
-
-#define UNPACK_THREADS_MAX 8
-
-struct unpack_pool {
-  struct pl_cache_batch *b;
-  size_t next; /* the next tree to take (atomic) */
-};
-
-/* Unpack tree i of the batch (its wheel verified as it streams: zip,
- * RECORD, WHEEL and METADATA, tags); its wheel's fd is closed after. */
-static void unpack_one(struct pl_cache_batch *b, size_t i) {
-  struct pl_cache_batch_tree *t = &b->t[i];
-  char *tree_path = NULL;
-  if (asprintf(&tree_path, "%s/%s", b->path, t->key) < 0)
-    pl_fail(&t->err, ENOMEM, "tree");
-  else
-    pl_install_unpack(t->fd, tree_path, t->wheel_fd, t->wheel, b->interp, &t->install, &t->err);
-  free(tree_path);
-  close(t->wheel_fd);
-  t->wheel_fd = -1;
-}
-
-/* A worker: trees in turn until none is left, or Ctrl-C stops new ones.
- * Each tree is its own: its directory, its wheel's fd, its error. */
-static void *unpack_worker(void *arg) {
-  struct unpack_pool *p = arg;
-  for (;;) {
-    size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-    if (i >= p->b->n || pl_interrupted()) return NULL;
-    struct pl_cache_batch_tree *t = &p->b->t[i];
-    if (t->wheel_fd >= 0 && t->install == NULL) unpack_one(p->b, i);
-  }
-}
-
-/* Every tree of the batch unpacked, on as many threads as CPUs (at most
- * UNPACK_THREADS_MAX): the slowest part of a cold sync after compiling,
- * and single-threaded before.  The libraries are loaded first, here: the
- * loader is not for threads to race in. */
-static int batch_unpack(struct pl_cache_batch *b, pl_error_t *err) {
-  if (pl_dynlib_load(PL_LIB_ARCHIVE, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
-  struct unpack_pool p = {.b = b};
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t n = cpus > 1 ? (size_t)cpus : 1;
-  if (n > UNPACK_THREADS_MAX) n = UNPACK_THREADS_MAX;
-  if (n > b->n) n = b->n;
-  pthread_t th[UNPACK_THREADS_MAX];
-  size_t started = 0;
-  for (size_t k = 1; k < n; k++, started++)
-    if (pthread_create(&th[k - 1], NULL, unpack_worker, &p) != 0) break;
-  unpack_worker(&p); /* this thread works too */
-  for (size_t k = 0; k < started; k++)
-    pthread_join(th[k], NULL);
-  if (pl_interrupt_check(err) < 0) return -1;
-  /* The first failure in the batch's order, as one thread would have met it. */
-  for (size_t i = 0; i < b->n; i++) {
-    if (b->t[i].err == NULL) continue;
-    b->failed = i;
-    *err = b->t[i].err;
-    b->t[i].err = NULL;
-    return -1;
-  }
-  return 0;
+  cleanup_free char *tree_path = NULL;
+  if (asprintf(&tree_path, "%s/%s", b->path, key) < 0) return pl_fail(err, ENOMEM, "tree");
+  return pl_install_unpack(t->fd, tree_path, wheel_fd, wheel_filename, b->interp, &t->install, err);
 }
 
 /* Tree t of the batch, byte-compiled: its RECORD, every file sealed, its
@@ -501,15 +429,12 @@ static int batch_place(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, 
 }
 
 int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err) {
-  b->failed = b->n;
   if (b->n == 0) return 0;
-  double mark = pl_log_clock_ms();
-  if (batch_unpack(b, err) < 0) return -1;
-  pl_log_phase(&mark, "wheels checked and unpacked");
   struct pl_install **ins = calloc(b->n, sizeof *ins);
   if (ins == NULL) return pl_fail(err, ENOMEM, "tree");
   for (size_t i = 0; i < b->n; i++)
     ins[i] = b->t[i].install;
+  double mark = pl_log_clock_ms();
   int r = pl_install_compile(ins, b->n, b->path, b->fd, err);
   free(ins);
   if (r < 0) return -1;
@@ -552,9 +477,6 @@ void pl_cache_batch_release(struct pl_cache_batch *b) {
   for (size_t i = 0; i < b->n; i++) {
     pl_install_free(b->t[i].install);
     if (b->t[i].fd >= 0) close(b->t[i].fd);
-    if (b->t[i].wheel_fd >= 0) close(b->t[i].wheel_fd);
-    free(b->t[i].wheel);
-    pl_error_free(&b->t[i].err);
   }
   free(b->t);
   /* What was not put in place: trees that failed, or lost a race. */

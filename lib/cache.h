@@ -103,12 +103,8 @@ int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struc
  * removes what is left.  All for one interpreter. */
 struct pl_cache_batch_tree {
   char key[PL_CACHE_TREE_KEY_MAX];
-  char sha256[PL_SHA256_HEX]; /* of its wheel */
   int fd;                     /* its directory in the batch */
-  int wheel_fd;               /* its wheel, checked, until it is unpacked */
-  char *wheel;                /* the wheel's file name */
-  struct pl_install *install; /* unpacked, until its RECORD is written */
-  pl_error_t err;             /* why it could not be unpacked */
+  struct pl_install *install; /* until its RECORD is written */
   bool lost;                  /* another builder put the same tree in place first */
 };
 struct pl_cache_batch {
@@ -119,7 +115,6 @@ struct pl_cache_batch {
   char *path;    /* absolute */
   struct pl_cache_batch_tree *t;
   size_t n, cap;
-  size_t failed; /* after a failed finish: the tree that failed, or n */
 };
 void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
                          const struct pl_interp *interp);

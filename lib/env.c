@@ -1248,16 +1248,8 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batc
 /* The trees of batch b, built, into trees[0..upto) where still missing. */
 static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_tree *trees,
                    size_t upto, struct pl_sync_result *res, pl_error_t *err) {
-  if (b->n) say(e, "pylock: unpacking and byte-compiling %zu packages", b->n);
+  if (b->n) say(e, "pylock: byte-compiling %zu packages", b->n);
   int r = pl_cache_batch_finish(b, err);
-  /* A wheel that could not be unpacked: named as the package it is. */
-  for (size_t i = 0; r < 0 && b->failed < b->n && i < upto; i++) {
-    const struct pl_lock_wheel *w = chosen_wheel(e, i);
-    if (w && strcmp(w->sha256, b->t[b->failed].sha256) == 0) {
-      pl_error_wrap(err, "%s %s", e->lf.packages[i].name, e->lf.packages[i].version);
-      break;
-    }
-  }
   for (size_t i = 0; i < upto && r == 0; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
@@ -1312,7 +1304,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, struct p
     }
   }
   pl_progress_end();
-  pl_log_phase(&mark, "cached wheels checked against their signed sha256");
+  pl_log_phase(&mark, "wheels checked and unpacked");
   return collect(e, &b, trees, e->lf.npackages, res, err);
 }
 
