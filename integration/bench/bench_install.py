@@ -16,8 +16,8 @@ requested set is every project whose wheel fits the base interpreter.
                          pages and .metadata, each fetched and verified as
                          asked: pip resolves from them without the wheels);
                          then the wheels fetched (signed length and sha256),
-                         checked again, unpacked and RECORD-verified (a thread
-                         per CPU), byte-compiled (one pool, in the sandbox),
+                         checked again, unpacked and RECORD-verified,
+                         byte-compiled (one pool, in the sandbox),
                          sealed, linked into a new generation
   pip install            python -m pip install --no-index --find-links WHEELS
                          <the same names> into a fresh venv: resolution, copy,
