@@ -20,6 +20,7 @@
 #include "envgen.h"
 #include "state.h"
 #include "file.h"
+#include "log.h"
 #include "install.h"
 #include "manifest.h"
 #include "pause.h"
@@ -505,20 +506,27 @@ int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err) {
   if (ins == NULL) return pl_fail(err, ENOMEM, "tree");
   for (size_t i = 0; i < b->n; i++)
     ins[i] = b->t[i].install;
+  double mark = pl_log_clock_ms();
   /* A source-only batch runs no compiler: RECORD lists no byte-code. */
   int r = b->source_only ? 0 : pl_install_compile(ins, b->n, b->path, b->fd, err);
   free(ins);
   if (r < 0) return -1;
-  if (!b->source_only) pl_pause("compiled");
+  if (!b->source_only) {
+    pl_pause("compiled");
+    pl_log_phase(&mark, "byte-compiled");
+  }
   char **markers = calloc(b->n, sizeof *markers);
   if (markers == NULL) return pl_fail(err, ENOMEM, "tree");
   for (size_t i = 0; i < b->n && r == 0; i++)
     r = batch_seal(b, &b->t[i], &markers[i], err);
   /* The markers last, once every byte of every tree is on disk. */
+  if (r == 0) pl_log_phase(&mark, "trees sealed, their files hashed into manifests");
   if (r == 0 && syncfs(b->fd) < 0) r = pl_fail(err, errno, "sync %s", b->path);
+  if (r == 0) pl_log_phase(&mark, "trees synced to disk");
   for (size_t i = 0; i < b->n && r == 0; i++)
     r = batch_place(b, &b->t[i], markers[i], err);
   if (r == 0 && fsync(b->c->trees_fd) < 0) r = pl_fail(err, errno, "fsync %s/trees", b->c->path);
+  if (r == 0) pl_log_phase(&mark, "trees put in place");
   for (size_t i = 0; i < b->n; i++)
     free(markers[i]);
   free(markers);

@@ -640,6 +640,7 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
                              .lazy_delegations = true};
   if (!e->offline) say(e, "pylock: updating signed metadata of %s", registry_of(e));
   pl_progress_begin("updating signed metadata of %s", registry_of(e));
+  double mark = pl_log_clock_ms();
   struct timespec t0, t1, c0, c1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
@@ -648,6 +649,7 @@ int pl_env_update_trust(struct pl_env *e, pl_error_t *err) {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
   pl_progress_end();
   if (r < 0) return -1;
+  pl_log_phase(&mark, "signed metadata updated");
   log_registry(e, root, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
                (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9);
   if (e->offline) {
@@ -730,8 +732,10 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   pl_progress_begin("resolving %zu requirement(s) against %s", e->lf.nrequested, e->lf.registry);
   struct pl_lock_package *pkgs = NULL;
   size_t npkgs = 0;
+  double mark = pl_log_clock_ms();
   int r = pl_resolve(e->tuf, &ro, &pkgs, &npkgs, err);
   pl_progress_end();
+  if (r == 0) pl_log_phase(&mark, "resolved");
   if (rs.pip_runs)
     say(e,
         "pylock: pip ran %u time(s) in %.1f s; it was served %u index page(s), %u metadata "
@@ -1014,8 +1018,54 @@ static int check_signed(struct pl_env *e, const struct pl_lock_package *p,
   return 0;
 }
 
-/* The wheel of `w` in the cache: fetched through the registry when absent.
- * check_signed() has vouched for it. */
+/* Wheels fetched together: a temporary file (an fd) each. */
+#define FETCH_BATCH 64
+
+/* The n wheels of want[] into the cache, fetched through the registry
+ * together (in parallel over HTTP: pl_tuf_fetch_targets), each checked
+ * against its signed length and sha256 as it arrives and again as it is
+ * copied into the cache.  The wheel's own checks (zip, RECORD, tags) are
+ * made where it is unpacked, before any of it is used, as for the wheels
+ * the resolver's index server puts in the cache.  check_signed() has
+ * vouched for each.  One wheel that fails fails them all, and none of
+ * their temporary files stays. */
+static int fetch_wheels(struct pl_env *e, struct pl_cache *c,
+                        const struct pl_lock_wheel *const *want, size_t n, size_t *fetched,
+                        pl_error_t *err) {
+  char *tmp[FETCH_BATCH] = {0};
+  const char *names[FETCH_BATCH] = {0};
+  int fds[FETCH_BATCH] = {0};
+  size_t opened = 0, failed = 0;
+  int r = n <= FETCH_BATCH ? 0 : pl_fail(err, E2BIG, "fetch: %zu wheels at once", n);
+  for (size_t i = 0; i < n && r == 0; i++) {
+    say(e, "pylock: fetching %s", want[i]->name);
+    names[i] = want[i]->name;
+    /* Mode 0200: code in a sandbox, which sees it read-only, cannot open it
+     * to take its lock first (flock needs no write access). */
+    fds[i] = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0200, &tmp[i], err);
+    if (fds[i] < 0) {
+      r = pl_error_wrap(err, "cache %s/wheels", c->path);
+      break;
+    }
+    opened++;
+    /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
+    if (flock(fds[i], LOCK_EX | LOCK_NB) < 0)
+      r = pl_fail(err, errno, "lock %s/wheels/%s", c->path, tmp[i]);
+  }
+  if (r == 0 && pl_tuf_fetch_targets(e->tuf, names, fds, n, &failed, err) < 0) r = -1;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    r = pl_cache_wheel_store(c, fds[i], want[i]->sha256, err);
+    if (r == 0) (*fetched)++;
+  }
+  for (size_t i = 0; i < opened; i++) {
+    unlinkat(c->wheels_fd, tmp[i], 0);
+    close(fds[i]);
+    free(tmp[i]);
+  }
+  return r;
+}
+
+/* The wheel of `w` in the cache: fetched through the registry when absent. */
 static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struct pl_lock_wheel *w,
                                size_t *fetched, pl_error_t *err) {
   int fd = pl_cache_wheel_open(c, w->sha256, NULL);
@@ -1023,24 +1073,28 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
     close(fd);
     return 0;
   }
-  say(e, "pylock: fetching %s", w->name);
-  cleanup_free char *tmp = NULL;
-  /* Mode 0200: code in a sandbox, which sees it read-only, cannot open it
-   * to take its lock first (flock needs no write access). */
-  cleanup_close int tfd = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0200, &tmp, err);
-  if (tfd < 0) return pl_error_wrap(err, "cache %s/wheels", c->path);
-  /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
-  if (flock(tfd, LOCK_EX | LOCK_NB) < 0) {
-    unlinkat(c->wheels_fd, tmp, 0);
-    return pl_fail(err, errno, "lock %s/wheels/%s", c->path, tmp);
+  return fetch_wheels(e, c, &w, 1, fetched, err);
+}
+
+/* Every selected wheel the cache lacks, fetched FETCH_BATCH at a time. */
+static int fetch_missing(struct pl_env *e, struct pl_cache *c, size_t *fetched, pl_error_t *err) {
+  const struct pl_lock_wheel *want[FETCH_BATCH];
+  size_t n = 0;
+  for (size_t i = 0; i <= e->lf.npackages; i++) {
+    const struct pl_lock_wheel *w = i < e->lf.npackages ? chosen_wheel(e, i) : NULL;
+    if (w) pl_progress_item(i + 1, e->lf.npackages, "getting %s", w->name);
+    int fd = w ? pl_cache_wheel_open(c, w->sha256, NULL) : -1;
+    if (fd >= 0) close(fd);
+    bool again = false;
+    for (size_t k = 0; w && k < n; k++)
+      again |= strcmp(want[k]->sha256, w->sha256) == 0;
+    if (w && fd < 0 && !again) want[n++] = w;
+    if ((n == FETCH_BATCH || (i == e->lf.npackages && n > 0)) &&
+        (pl_interrupt_check(err) < 0 || fetch_wheels(e, c, want, n, fetched, err) < 0))
+      return -1;
+    if (n == FETCH_BATCH) n = 0;
   }
-  struct pl_wheel_info info = {0};
-  int r = pl_trusted_wheel_fetch_fd(e->tuf, w->name, tfd, NULL, &info, err);
-  pl_wheel_info_free(&info);
-  if (r == 0) r = pl_cache_wheel_store(c, tfd, w->sha256, err);
-  unlinkat(c->wheels_fd, tmp, 0);
-  if (r == 0) (*fetched)++;
-  return r;
+  return 0;
 }
 
 /* Every locked wheel, as the registry signs it now. */
@@ -1285,6 +1339,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sou
   pl_cache_batch_init(&b, c, &e->in);
   b.source_only = sources;
   pl_progress_begin("unpacking and compiling");
+  double mark = pl_log_clock_ms();
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
@@ -1307,6 +1362,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sou
     }
   }
   pl_progress_end();
+  pl_log_phase(&mark, "wheels checked and unpacked");
   return collect(e, &b, trees, e->lf.npackages, res, err);
 }
 
@@ -1430,16 +1486,11 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   struct pl_cache_tree *trees = NULL;
   double t0 = now_ms();
   pl_progress_begin("getting the wheels");
-  for (size_t i = 0; i < e->lf.npackages; i++) {
-    const struct pl_lock_wheel *w = chosen_wheel(e, i);
-    if (w == NULL) continue; /* not selected for this interpreter */
-    pl_progress_item(i + 1, e->lf.npackages, "getting %s", w->name);
-    if (pl_interrupt_check(err) < 0 || ensure_cached_wheel(e, &c, w, &res->fetched, err) < 0)
-      goto out;
-  }
+  if (fetch_missing(e, &c, &res->fetched, err) < 0) goto out;
   pl_progress_end();
   double t1 = now_ms();
   res->ms_fetch = t1 - t0;
+  pl_log_phase(&t0, "wheels fetched and checked");
   pl_pause("fetched");
 
   if (pl_gen_next(e->state_fd, &n, err) < 0) goto out;
@@ -1513,9 +1564,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   *nsource = 0;
   for (size_t i = 0; i < e->lf.npackages; i++)
     if (chosen_wheel(e, i)) *nsource += trees[i].source;
-  link = now_ms() - link;
   res->ms_build = build;
-  res->ms_link = link;
+  res->ms_link = now_ms() - link;
+  pl_log_phase(&link, "trees linked into the generation");
   if (pl_envgen_print_digest(gen_fd, &e->in, &print, gen_stat, err) < 0) goto out;
   pl_pause("linked");
   /* Complete on disk before it can become current. */
@@ -1531,6 +1582,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
     goto out;
   }
+  pl_log_phase(&link, "generation sealed and its manifest written");
   tmpname[0] = '\0';
   pl_pause("built");
   if (write_meta(e->root_fd, lock_name, text, len, e->state_fd, n, &e->lf, &e->sel, gen_stat,

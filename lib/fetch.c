@@ -191,13 +191,10 @@ static int http_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off
   return pl_interrupted() ? 1 : 0;
 }
 
-static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
-                      void *ctx, pl_error_t *err) {
-  cleanup_free char *url = url_join(f->url, rel);
-  if (url == NULL) return pl_fail(err, ENOMEM, "%s", rel);
-  struct http_ctx h = {.sink = sink, .ctx = ctx, .err = err, .max = max};
-  char errbuf[CURL_ERROR_SIZE] = "";
-  CURL *c = f->curl;
+/* Set easy handle c up to fetch url into h, bounded as fetch.h says; its
+ * deadline in milliseconds into *deadline. */
+static void http_setup(const struct pl_fetcher *f, CURL *c, const char *url, struct http_ctx *h,
+                       char *errbuf, uint64_t *deadline) {
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -228,23 +225,29 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)PL_FETCH_LOW_SPEED);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PL_FETCH_STALL_TIMEOUT);
   /* The stall check alone lets a trickle last for days: see fetch.h. */
-  uint64_t deadline = pl_fetch_deadline_ms(max, f->deadline_floor);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, deadline > LONG_MAX ? LONG_MAX : (long)deadline);
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+  *deadline = pl_fetch_deadline_ms(h->max, f->deadline_floor);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, *deadline > LONG_MAX ? LONG_MAX : (long)*deadline);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "pylock/" PYLOCK_VERSION);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_progress);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  CURLcode rc = curl_easy_perform(c);
+}
+
+/* What the transfer of url on c, ended with rc, amounts to: 0, or -1 with
+ * err saying why (ENOENT: the server has no such file). */
+static int http_result(const struct pl_fetcher *f, CURL *c, CURLcode rc, const char *url,
+                       const struct http_ctx *h, const char *errbuf, uint64_t deadline,
+                       pl_error_t *err) {
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (h.sink_failed) return -1;
+  if (h->sink_failed) return -1;
   if (rc == CURLE_ABORTED_BY_CALLBACK && pl_interrupt_check(err) < 0)
     return pl_error_wrap(err, "%s", url);
-  if (h.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+  if (h->too_big || rc == CURLE_FILESIZE_EXCEEDED)
     return pl_fail(err, EFBIG, "%s: longer than the %llu bytes expected", url,
-                   (unsigned long long)max);
+                   (unsigned long long)h->max);
   if (rc == CURLE_HTTP_RETURNED_ERROR || (rc == CURLE_OK && status != 200)) {
     if (status == 403 || status == 404 || status == 410)
       return pl_fail(err, -ENOENT, "%s: HTTP %ld", url, status); /* absent, no errno text */
@@ -259,12 +262,24 @@ static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fe
                         "back: try again, or another mirror",
                         "%s: not received within its deadline of %.1f s (%u s, and %llu bytes at "
                         "%u KiB/s): %llu bytes came",
-                        url, (double)deadline / 1000, f->deadline_floor, (unsigned long long)max,
-                        PL_FETCH_DEADLINE_RATE / 1024, (unsigned long long)h.total);
+                        url, (double)deadline / 1000, f->deadline_floor, (unsigned long long)h->max,
+                        PL_FETCH_DEADLINE_RATE / 1024, (unsigned long long)h->total);
   if (rc != CURLE_OK)
     return pl_fail_hint(err, EIO, "check the registry URL and the network", "%s: %s", url,
                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
   return 0;
+}
+
+static int fetch_http(struct pl_fetcher *f, const char *rel, uint64_t max, pl_fetch_sink sink,
+                      void *ctx, pl_error_t *err) {
+  cleanup_free char *url = url_join(f->url, rel);
+  if (url == NULL) return pl_fail(err, ENOMEM, "%s", rel);
+  struct http_ctx h = {.sink = sink, .ctx = ctx, .err = err, .max = max};
+  char errbuf[CURL_ERROR_SIZE] = "";
+  uint64_t deadline = 0;
+  http_setup(f, f->curl, url, &h, errbuf, &deadline);
+  CURLcode rc = curl_easy_perform(f->curl);
+  return http_result(f, f->curl, rc, url, &h, errbuf, deadline, err);
 }
 
 int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink, void *ctx,
@@ -273,6 +288,129 @@ int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_s
     return pl_fail(err, 0, "refusing unsafe registry path \"%s\"", relpath);
   return f->url ? fetch_http(f, relpath, max, sink, ctx, err)
                 : fetch_local(f, relpath, max, sink, ctx, err);
+}
+
+/* One transfer of pl_fetch_many in flight. */
+struct slot {
+  CURL *c;
+  bool busy;
+  size_t job;
+  char *url;
+  struct http_ctx h;
+  pl_error_t err;
+  uint64_t deadline;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Start job j of jobs on slot s, added to m. */
+static int slot_start(struct pl_fetcher *f, CURLM *m, struct slot *s,
+                      const struct pl_fetch_job *jobs, size_t j, pl_error_t *err) {
+  s->url = url_join(f->url, jobs[j].relpath);
+  if (s->url == NULL) return pl_fail(err, ENOMEM, "%s", jobs[j].relpath);
+  s->job = j;
+  s->err = NULL;
+  s->errbuf[0] = '\0';
+  s->h = (struct http_ctx){
+      .sink = jobs[j].sink, .ctx = jobs[j].ctx, .err = &s->err, .max = jobs[j].max};
+  http_setup(f, s->c, s->url, &s->h, s->errbuf, &s->deadline);
+  if (curl_multi_add_handle(m, s->c) != CURLM_OK) {
+    free(s->url);
+    s->url = NULL;
+    return pl_fail(err, ENOMEM, "%s: cannot start the transfer", jobs[j].relpath);
+  }
+  s->busy = true;
+  return 0;
+}
+
+/* Take slot s off m: its transfer over, or abandoned. */
+static void slot_stop(CURLM *m, struct slot *s) {
+  curl_multi_remove_handle(m, s->c);
+  free(s->url);
+  s->url = NULL;
+  pl_error_free(&s->err);
+  s->busy = false;
+}
+
+/* The transfers of m that ended: each judged; the first failure into
+ * *failed and err.  -1 once one failed. */
+static int reap(struct pl_fetcher *f, CURLM *m, struct slot *slots, size_t nslots, size_t *failed,
+                pl_error_t *err) {
+  CURLMsg *msg;
+  int left = 0, rc = 0;
+  while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    struct slot *s = NULL;
+    for (size_t i = 0; i < nslots && s == NULL; i++)
+      if (slots[i].busy && slots[i].c == msg->easy_handle) s = &slots[i];
+    if (s == NULL) continue;
+    CURLcode res = msg->data.result;
+    if (rc == 0 && http_result(f, s->c, res, s->url, &s->h, s->errbuf, s->deadline, &s->err) < 0) {
+      *failed = s->job;
+      *err = s->err;
+      s->err = NULL;
+      rc = -1;
+    }
+    slot_stop(m, s);
+  }
+  return rc;
+}
+
+/* pl_fetch_many over HTTP: one multi handle, at most PL_FETCH_PARALLEL
+ * transfers at once, each with the bounds and deadline of pl_fetch from
+ * the moment it starts. */
+static int fetch_many_http(struct pl_fetcher *f, const struct pl_fetch_job *jobs, size_t n,
+                           size_t *failed, pl_error_t *err) {
+  struct slot slots[PL_FETCH_PARALLEL];
+  memset(slots, 0, sizeof slots);
+  size_t nslots = n < PL_FETCH_PARALLEL ? n : PL_FETCH_PARALLEL, next = 0;
+  CURLM *m = curl_multi_init();
+  int rc = m ? 0 : pl_fail(err, ENOMEM, "fetch");
+  for (size_t i = 0; i < nslots && rc == 0; i++)
+    if ((slots[i].c = curl_easy_init()) == NULL) rc = pl_fail(err, ENOMEM, "fetch");
+  if (rc == 0) curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)PL_FETCH_PARALLEL);
+  while (rc == 0) {
+    size_t busy = 0;
+    for (size_t i = 0; i < nslots && rc == 0; i++) {
+      if (!slots[i].busy && next < n) {
+        *failed = next;
+        if (slot_start(f, m, &slots[i], jobs, next++, err) < 0) rc = -1;
+      }
+      busy += slots[i].busy;
+    }
+    if (rc < 0 || busy == 0) break;
+    int running = 0;
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      rc = pl_fail(err, EIO, "fetch: the transfers broke down");
+      break;
+    }
+    rc = reap(f, m, slots, nslots, failed, err);
+    if (rc == 0 && running > 0 && curl_multi_wait(m, NULL, 0, 1000, NULL) != CURLM_OK)
+      rc = pl_fail(err, EIO, "fetch: the transfers broke down");
+    if (rc == 0 && pl_interrupt_check(err) < 0) rc = -1;
+  }
+  /* The first failure ends the rest: what they brought is unverified. */
+  for (size_t i = 0; i < nslots; i++) {
+    if (slots[i].busy) slot_stop(m, &slots[i]);
+    if (slots[i].c) curl_easy_cleanup(slots[i].c);
+  }
+  if (m) curl_multi_cleanup(m);
+  return rc;
+}
+
+int pl_fetch_many(struct pl_fetcher *f, const struct pl_fetch_job *jobs, size_t n, size_t *failed,
+                  pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    if (!pl_fetch_path_ok(jobs[i].relpath)) {
+      *failed = i;
+      return pl_fail(err, 0, "refusing unsafe registry path \"%s\"", jobs[i].relpath);
+    }
+  }
+  if (f->url && n > 1) return fetch_many_http(f, jobs, n, failed, err);
+  for (size_t i = 0; i < n; i++) {
+    *failed = i;
+    if (pl_fetch(f, jobs[i].relpath, jobs[i].max, jobs[i].sink, jobs[i].ctx, err) < 0) return -1;
+  }
+  return 0;
 }
 
 struct membuf {

@@ -59,6 +59,26 @@ void pl_fetcher_free(struct pl_fetcher *f);
 int pl_fetch(struct pl_fetcher *f, const char *relpath, uint64_t max, pl_fetch_sink sink, void *ctx,
              pl_error_t *err);
 
+/* At most this many transfers of pl_fetch_many at once (connections to
+ * the registry's host). */
+#define PL_FETCH_PARALLEL 6
+
+/* One file for pl_fetch_many: as pl_fetch's arguments. */
+struct pl_fetch_job {
+  const char *relpath;
+  uint64_t max;
+  pl_fetch_sink sink;
+  void *ctx;
+};
+
+/* Stream each job's file into its sink, as pl_fetch does one: over HTTP
+ * up to PL_FETCH_PARALLEL at once, each bounded and with its own deadline
+ * from when it starts; from a directory, one after the other.  The first
+ * failure ends every other transfer: -1, with *failed the index of the job
+ * that failed (what the others' sinks received is partial). */
+int pl_fetch_many(struct pl_fetcher *f, const struct pl_fetch_job *jobs, size_t n, size_t *failed,
+                  pl_error_t *err);
+
 /* Whole file into a new NUL-terminated buffer, at most max bytes. */
 int pl_fetch_mem(struct pl_fetcher *f, const char *relpath, size_t max, char **buf, size_t *len,
                  pl_error_t *err);

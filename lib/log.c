@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 static struct pl_log_hooks hooks;
 
@@ -24,6 +25,18 @@ void pl_log(int level, const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   hooks.line(hooks.ctx, level, buf);
+}
+
+double pl_log_clock_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+void pl_log_phase(double *mark, const char *what) {
+  double now = pl_log_clock_ms();
+  pl_log(PL_LOG_VERBOSE, "time: %s: %.0f ms", what, now - *mark);
+  *mark = now;
 }
 
 bool pl_progress_on(void) {

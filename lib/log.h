@@ -44,6 +44,13 @@ bool pl_log_on(int level);
 /* One line of detail at `level`. */
 void pl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A monotonic clock in milliseconds, for pl_log_phase. */
+double pl_log_clock_ms(void);
+
+/* -v: "time: WHAT: N ms" for the phase that began at *mark (a
+ * pl_log_clock_ms() reading), then *mark = now for the next one. */
+void pl_log_phase(double *mark, const char *what);
+
 /* Is anyone drawing progress?  (Wait loops then wake up to tick.) */
 bool pl_progress_on(void);
 void pl_progress_begin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

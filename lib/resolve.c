@@ -196,13 +196,75 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
 
 /* ------------------------------------------------------------ running pip */
 
+/* pip, started by `python -I -c DRIVER -m pip install ...` (the base's pip)
+ * or `python -I -c DRIVER WORK/files/pip-X.whl/pip install ...` (the
+ * registry's verified wheel, put first on sys.path).
+ * pip 23.0 to 25.2 download every wheel a --dry-run picks even when it
+ * resolved from PEP 658 metadata, only to read the same METADATA again
+ * (23.0 downloads each twice: pypa/pip#11847, #12603): the driver lets a
+ * requirement pip prepared from metadata keep that distribution, and its
+ * report's download_info come from the link (URL, sha256), instead.
+ * pylock loses nothing by it: the .metadata pip read is a signed target
+ * checked as served, the report's hashes are checked against the signed
+ * ones (pl_resolve_parse_report), and every wheel is fetched and verified
+ * by pylock before it is installed.  A pip whose internals differ is run
+ * unchanged (it downloads, as before), and so is code in pip's place. */
+static const char pip_driver[] =
+    "import os, runpy, sys\n"
+    "main = None\n"
+    "if sys.argv[1:3] == ['-m', 'pip']:\n"
+    "    del sys.argv[1:3]\n"
+    "else:\n"
+    "    main = sys.argv.pop(1)\n"
+    "    sys.path.insert(0, os.path.dirname(main))\n"
+    "def patch():\n"
+    "    try:\n"
+    "        from pip._internal.operations.prepare import RequirementPreparer as P\n"
+    "        from pip._internal.req.req_install import InstallRequirement as R\n"
+    "        from pip._internal.utils.direct_url_helpers import direct_url_from_link\n"
+    "        prep, more, dist = (P.prepare_linked_requirement,\n"
+    "                            P.prepare_linked_requirements_more, R.get_dist)\n"
+    "    except (ImportError, AttributeError):\n"
+    "        return\n"
+    "    def prepare(self, req, *a, **k):\n"
+    "        d = prep(self, req, *a, **k)\n"
+    "        if getattr(req, 'needs_more_preparation', False):\n"
+    "            req._pylock_dist = d\n"
+    "        return d\n"
+    "    def prepare_more(self, reqs, *a, **k):\n"
+    "        rest = []\n"
+    "        for r in reqs:\n"
+    "            link = r.link\n"
+    "            if (getattr(r, '_pylock_dist', None) is not None and r.needs_more_preparation\n"
+    "                    and link is not None and link.is_wheel and link.hash_name == 'sha256'):\n"
+    "                r.download_info = direct_url_from_link(link)\n"
+    "                r.needs_more_preparation = False\n"
+    "            else:\n"
+    "                rest.append(r)\n"
+    "        return more(self, rest, *a, **k)\n"
+    "    def get_dist(self):\n"
+    "        d = getattr(self, '_pylock_dist', None)\n"
+    "        if d is not None and not self.needs_more_preparation and not self.local_file_path:\n"
+    "            return d\n"
+    "        return dist(self)\n"
+    "    P.prepare_linked_requirement = prepare\n"
+    "    P.prepare_linked_requirements_more = prepare_more\n"
+    "    R.get_dist = get_dist\n"
+    "patch()\n"
+    "if main is None:\n"
+    "    runpy.run_module('pip', run_name='__main__', alter_sys=True)\n"
+    "else:\n"
+    "    sys.argv[0] = main\n"
+    "    runpy.run_path(main, run_name='__main__')\n";
+
 /* -v: the command line about to run, words separated by spaces. */
 static void log_command(char *const *argv) {
   if (!pl_log_on(PL_LOG_VERBOSE)) return;
   char line[8192];
   size_t at = 0;
   for (size_t i = 0; argv[i] && at < sizeof line - 1; i++) {
-    int w = snprintf(line + at, sizeof line - at, "%s%s", i ? " " : "", argv[i]);
+    const char *word = argv[i] == pip_driver ? "<pylock's pip driver>" : argv[i];
+    int w = snprintf(line + at, sizeof line - at, "%s%s", i ? " " : "", word);
     if (w < 0) return;
     at += (size_t)w;
   }
@@ -393,8 +455,27 @@ static int report_targets(struct pl_tuf *t, const char *buf, size_t len, struct 
   return 0;
 }
 
+/* Each package named as its wheel's signed METADATA spells it, where pip
+ * read it respelled from the index server (its report says what it read). */
+static int respell(const struct pl_simpleindex *ix, struct pl_lock_package *pkgs, size_t n,
+                   pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    struct pl_lock_package *p = &pkgs[i];
+    const char *name = p->nwheels ? pl_simpleindex_served_name(ix, p->wheels[0].name) : NULL;
+    if (name == NULL || strcmp(name, p->name) == 0 ||
+        !pl_distname_equal(name, strlen(name), p->name, strlen(p->name)))
+      continue;
+    char *copy = strdup(name);
+    if (copy == NULL) return pl_fail(err, ENOMEM, "pip report");
+    free(p->name);
+    p->name = copy;
+  }
+  return 0;
+}
+
 /* Turn pip's report at `report` into the locked packages. */
-static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const char *report,
+static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o,
+                       const struct pl_simpleindex *ix, const char *report,
                        struct pl_lock_package **pkgs, size_t *n, pl_error_t *err) {
   cleanup_free char *rbuf = NULL;
   size_t rlen = 0, nt = 0;
@@ -402,6 +483,13 @@ static int read_report(struct pl_tuf *t, const struct pl_resolve_opts *o, const 
   cleanup_free struct pl_tuf_target *targets = NULL;
   if (report_targets(t, rbuf, rlen, &targets, &nt, err) < 0) return -1;
   if (pl_resolve_parse_report(rbuf, rlen, targets, nt, o->registry, pkgs, n, err) < 0) return -1;
+  if (respell(ix, *pkgs, *n, err) < 0) {
+    for (size_t i = 0; i < *n; i++)
+      pl_lock_package_free(&(*pkgs)[i]);
+    free(*pkgs);
+    *pkgs = NULL, *n = 0;
+    return -1;
+  }
   if (*n) qsort(*pkgs, *n, sizeof **pkgs, cmp_pkg_name);
   return 0;
 }
@@ -428,7 +516,6 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
   struct pl_indexserver_stats st;
   pl_error_t refused = NULL;
   pl_indexserver_stop(server, &st, &refused);
-  pl_simpleindex_free(ix);
   if (o->stats) {
     *o->stats = (struct pl_resolve_stats){.pip_runs = 1,
                                           .pages = st.pages,
@@ -442,21 +529,26 @@ static int run_pip(struct pl_tuf *t, const struct pl_resolve_opts *o, char **arg
                                                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9};
   }
   if (rc < 0) {
+    pl_simpleindex_free(ix);
     pl_error_free(&refused);
     return -1;
   }
   /* What the registry served and pylock refused is the cause, whatever pip
    * made of the error it got instead (and even had it carried on). */
   if (refused) {
+    pl_simpleindex_free(ix);
     pl_error_free(err);
     *err = refused;
     return pl_error_wrap(err, "pip asked for a file of the registry that pylock refuses");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    pl_simpleindex_free(ix);
     *pip_failed = WIFEXITED(status); /* found no resolution (not killed) */
     return pl_resolve_pip_error(output, status, err);
   }
-  return read_report(t, o, report, pkgs, n, err);
+  rc = read_report(t, o, ix, report, pkgs, n, err);
+  pl_simpleindex_free(ix);
+  return rc;
 }
 
 int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock_package **pkgs,
@@ -492,6 +584,8 @@ int pl_resolve(struct pl_tuf *t, const struct pl_resolve_opts *o, struct pl_lock
     return pl_fail(err, E2BIG, "more than %d requirements", PL_LOCK_MAX_REQUESTED);
   argv[fixed++] = o->python;
   argv[fixed++] = "-I";
+  argv[fixed++] = "-c";
+  argv[fixed++] = pip_driver;
   if (pip_path) {
     argv[fixed++] = pip_path;
   } else {

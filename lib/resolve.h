@@ -6,7 +6,7 @@
  * it may write its work directory and nothing else (pylock's state, the
  * home, the project: all read-only), scrubs the environment, drops every
  * capability, sets no_new_privs and the seccomp filter, and execs, once,
- *   python -I -m pip install --dry-run --report FILE --ignore-installed
+ *   python -I -c DRIVER -m pip install --dry-run --report FILE --ignore-installed
  *     --only-binary :all: --no-cache-dir --disable-pip-version-check
  *     --isolated --no-input --index-url http://127.0.0.1:PORT/simple/ REQ...
  * (--isolated: no pip configuration or PIP_* variable is read).  The index
@@ -14,7 +14,9 @@
  * registry's verified targets, fetching each page's wheels' metadata and
  * each wheel as pip asks for it, so one pip run resolves whatever the cache
  * holds.  When the base interpreter has no pip, the newest pip wheel of the
- * registry is fetched (verified) and run as `python -I WORK/files/pip-X.whl/pip ...`.
+ * registry is fetched (verified) and run as
+ * `python -I -c DRIVER WORK/files/pip-X.whl/pip ...`.  DRIVER (resolve.c)
+ * runs pip so that it resolves from .metadata without downloading wheels.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_RESOLVE_H
 #define PYLOCK_RESOLVE_H

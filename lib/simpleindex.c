@@ -204,6 +204,7 @@ struct wheel_ref {
   char project[PL_DISTNAME_MAX + 1]; /* normalized */
   const char *file;                  /* the target's last path segment */
   const struct pl_tuf_target *wheel, *metadata;
+  char signed_name[PL_DISTNAME_MAX + 1]; /* its METADATA's Name, once respelled for pip */
 };
 
 struct pl_simpleindex {
@@ -529,6 +530,33 @@ static int offered(struct pl_simpleindex *ix, const char *file, bool want_metada
   return pl_fail(err, ENOENT, "%s is not a wheel the registry signs", file);
 }
 
+/* The value of the Name header of METADATA md into out ("" if none or
+ * not a valid name). */
+static void metadata_name(const char *md, size_t len, char *out, size_t cap) {
+  out[0] = '\0';
+  for (const char *line = md, *end = md + len; line < end;) {
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *next = nl ? nl + 1 : end;
+    if (line == nl || (line + 1 == nl && *line == '\r')) return; /* end of the headers */
+    if ((size_t)(end - line) > 5 && strncasecmp(line, "Name:", 5) == 0) {
+      const char *v = line + 5, *ve = v;
+      while (v < next && (*v == ' ' || *v == '\t'))
+        v++;
+      for (ve = v; ve < next && (isalnum((unsigned char)*ve) || strchr("._-", *ve)); ve++)
+        ;
+      if (pl_distname_valid(v, (size_t)(ve - v)) && (size_t)(ve - v) < cap)
+        snprintf(out, cap, "%.*s", (int)(ve - v), v);
+      return;
+    }
+    line = next;
+  }
+}
+
+const char *pl_simpleindex_served_name(const struct pl_simpleindex *ix, const char *file) {
+  const struct wheel_ref *r = find_file(ix, file);
+  return r && r->signed_name[0] ? r->signed_name : NULL;
+}
+
 int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **out, size_t *len,
                             pl_error_t *err) {
   const struct pl_tuf_target *m;
@@ -540,7 +568,13 @@ int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **
       check_requires_dist(md, mlen, m->name, err) < 0 ||
       pip_spelled_metadata(md, mlen, out, len, err) < 0)
     return -1;
-  if (*out == NULL) *out = steal_pointer(&md), *len = mlen;
+  if (*out == NULL) {
+    *out = steal_pointer(&md), *len = mlen;
+  } else {
+    /* Respelled for pip: remember the signed spelling (the lock keeps it). */
+    struct wheel_ref *r = ix->by_index ? NULL : (struct wheel_ref *)find_file(ix, file);
+    if (r) metadata_name(md, mlen, r->signed_name, sizeof r->signed_name);
+  }
   return 0;
 }
 

@@ -62,6 +62,11 @@ int pl_simpleindex_root(struct pl_simpleindex *ix, char **html, size_t *len, pl_
 int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **out, size_t *len,
                             pl_error_t *err);
 
+/* The project name as the signed METADATA of wheel file `file` spells it,
+ * once pl_simpleindex_metadata served it respelled; else NULL.  (pip's
+ * report then says the normalized name; the lock keeps the wheel's.) */
+const char *pl_simpleindex_served_name(const struct pl_simpleindex *ix, const char *file);
+
 /* The verified wheel `file`, open at offset 0 (caller closes *fd), and its
  * signed size.  Without a signed .metadata, its own METADATA's
  * Requires-Dist is checked first, as pip resolves from it. */

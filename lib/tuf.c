@@ -891,28 +891,47 @@ static int target_check(const struct pl_tuf_target *e, struct target_sink *s, pl
   return 0;
 }
 
-static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct target_sink *s,
-                        pl_error_t *err) {
-  if (t->f == NULL)
-    return pl_fail_hint(err, ENETDOWN, "fetch it with the network: run again without --offline",
-                        "%s is not in the cache, and --offline fetches nothing", e->name);
-  cleanup_free char *path = NULL;
+/* Where target e lives in the registry, into *path. */
+static int target_path(const struct pl_tuf *t, const struct pl_tuf_target *e, char **path,
+                       pl_error_t *err) {
   const char *slash = strrchr(e->name, '/');
   int r;
   if (t->consistent)
-    r = asprintf(&path, "targets/%.*s%s.%s", slash ? (int)(slash - e->name + 1) : 0, e->name,
+    r = asprintf(path, "targets/%.*s%s.%s", slash ? (int)(slash - e->name + 1) : 0, e->name,
                  e->sha256, slash ? slash + 1 : e->name);
   else
-    r = asprintf(&path, "targets/%s", e->name);
-  if (r < 0) return pl_fail(err, ENOMEM, "%s", e->name);
+    r = asprintf(path, "targets/%s", e->name);
+  if (r < 0) {
+    *path = NULL;
+    return pl_fail(err, ENOMEM, "%s", e->name);
+  }
+  return 0;
+}
+
+static int offline_refusal(const struct pl_tuf_target *e, pl_error_t *err) {
+  return pl_fail_hint(err, ENETDOWN, "fetch it with the network: run again without --offline",
+                      "%s is not in the cache, and --offline fetches nothing", e->name);
+}
+
+/* A fetch of e that failed with *err: more than its length reads as a
+ * length mismatch. */
+static int fetch_failed(const struct pl_tuf_target *e, pl_error_t *err) {
+  if ((*err)->errnum == EFBIG)
+    return pl_fail(err, 0,
+                   "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
+                   e->name, e->length);
+  return -1;
+}
+
+static int target_fetch(struct pl_tuf *t, const struct pl_tuf_target *e, struct target_sink *s,
+                        pl_error_t *err) {
+  if (t->f == NULL) return offline_refusal(e, err);
+  cleanup_free char *path = NULL;
+  if (target_path(t, e, &path, err) < 0) return -1;
   if (pl_sha_init(&s->d, err) < 0) return -1;
   if (pl_fetch(t->f, path, e->length, target_sink_write, s, err) < 0) {
     pl_sha_free(&s->d);
-    if ((*err)->errnum == EFBIG)
-      return pl_fail(err, 0,
-                     "%s: length mismatch: expected %" PRIu64 " bytes (targets.json), got more",
-                     e->name, e->length);
-    return -1;
+    return fetch_failed(e, err);
   }
   return target_check(e, s, err);
 }
@@ -927,6 +946,59 @@ int pl_tuf_fetch_target(struct pl_tuf *t, const char *name, int fd, pl_error_t *
     return -1;
   }
   return 0;
+}
+
+/* The n targets' sinks, hashes started, and their fetch jobs; *ready is
+ * how many sinks were started (to be freed). */
+static int targets_prepare(struct pl_tuf *t, const char *const *names, const int *fds, size_t n,
+                           const struct pl_tuf_target **es, struct target_sink *sinks,
+                           struct pl_fetch_job *jobs, size_t *ready, size_t *failed,
+                           pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    *failed = i;
+    if (pl_tuf_find_target(t, names[i], &es[i], err) < 0) return -1;
+    if (t->f == NULL) return offline_refusal(es[i], err);
+    char *path = NULL;
+    if (target_path(t, es[i], &path, err) < 0) return -1;
+    jobs[i] = (struct pl_fetch_job){
+        .relpath = path, .max = es[i]->length, .sink = target_sink_write, .ctx = &sinks[i]};
+    sinks[i].fd = fds[i];
+    if (pl_sha_init(&sinks[i].d, err) < 0) return -1;
+    *ready = i + 1;
+  }
+  return 0;
+}
+
+int pl_tuf_fetch_targets(struct pl_tuf *t, const char *const *names, const int *fds, size_t n,
+                         size_t *failed, pl_error_t *err) {
+  *failed = 0;
+  if (n == 0) return 0;
+  const struct pl_tuf_target **es = calloc(n, sizeof *es);
+  struct target_sink *sinks = calloc(n, sizeof *sinks);
+  struct pl_fetch_job *jobs = calloc(n, sizeof *jobs);
+  size_t ready = 0;
+  int r = es && sinks && jobs ? 0 : pl_fail(err, ENOMEM, "fetch");
+  if (r == 0) r = targets_prepare(t, names, fds, n, es, sinks, jobs, &ready, failed, err);
+  if (r == 0 && pl_fetch_many(t->f, jobs, n, failed, err) < 0) r = fetch_failed(es[*failed], err);
+  for (size_t i = 0; i < ready; i++) {
+    if (r == 0) {
+      *failed = i;
+      r = target_check(es[i], &sinks[i], err); /* frees the hash */
+    } else {
+      pl_sha_free(&sinks[i].d);
+    }
+  }
+  if (r < 0) {
+    /* Whatever arrived is unverified: leave nothing of it behind. */
+    for (size_t i = 0; i < n; i++)
+      if (ftruncate(fds[i], 0) == 0) lseek(fds[i], 0, SEEK_SET);
+  }
+  for (size_t i = 0; jobs && i < n; i++)
+    free((char *)jobs[i].relpath);
+  free(es);
+  free(sinks);
+  free(jobs);
+  return r;
 }
 
 int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size_t *len,

@@ -113,6 +113,13 @@ int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_t
  * its length and sha256 (and sha512 if signed).  On any failure fd is
  * truncated to 0 bytes: its content is only ever the verified target. */
 int pl_tuf_fetch_target(struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
+
+/* pl_tuf_fetch_target for n targets at once (names[i] into fds[i]), over
+ * HTTP in parallel (pl_fetch_many).  Each is checked against its signed
+ * length and hashes; on any failure every fd is truncated to 0 bytes and
+ * *failed is the index of the target that failed. */
+int pl_tuf_fetch_targets(struct pl_tuf *t, const char *const *names, const int *fds, size_t n,
+                         size_t *failed, pl_error_t *err);
 /* The same into memory; *buf is returned only when verified. */
 int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size_t *len,
                             pl_error_t *err);

@@ -675,7 +675,6 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
                 (unsigned long long)st.hardlinked, (unsigned long long)st.reflinked,
                 (unsigned long long)st.copied, (unsigned long long)st.dirs, ms);
   assert_int_equal(st.hardlinked, files);
-  assert_true(ms < 1000); /* a loose bound: make unit runs beside other work */
   struct pl_verify_report r;
   assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);

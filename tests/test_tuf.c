@@ -202,6 +202,56 @@ static void test_tuf_rejects_target_length_mismatch(void **state) {
   pl_tuf_free(t);
 }
 
+/* Two fresh output files under the fixture's directory. */
+static void open_outs(struct fx *f, int fds[2]) {
+  for (int i = 0; i < 2; i++) {
+    char path[160];
+    snprintf(path, sizeof path, "%s/out%d", f->dir, i);
+    unlink(path);
+    fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fds[i] >= 0);
+  }
+}
+
+static off_t size_of(int fd) {
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  return st.st_size;
+}
+
+static void test_tuf_fetch_targets_checks_each_and_keeps_nothing_when_one_fails(void **state) {
+  struct fx *f = *state;
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW, &t), 0);
+  const char *both[] = {"a-1.0-py3-none-any.whl", "a-1.0-py3-none-any.whl"};
+  int fds[2];
+  size_t failed = 9;
+  open_outs(f, fds);
+  assert_int_equal(pl_tuf_fetch_targets(t, both, fds, 2, &failed, &f->err), 0);
+  for (int i = 0; i < 2; i++) {
+    char buf[64] = "";
+    assert_int_equal(pread(fds[i], buf, sizeof buf, 0), (ssize_t)strlen(WHEEL));
+    assert_string_equal(buf, WHEEL);
+    close(fds[i]);
+  }
+  /* One name the registry does not sign: none of the files keeps a byte. */
+  const char *one_unsigned[] = {"a-1.0-py3-none-any.whl", "unsigned.whl"};
+  open_outs(f, fds);
+  assert_int_equal(pl_tuf_fetch_targets(t, one_unsigned, fds, 2, &failed, &f->err), -1);
+  assert_int_equal(failed, 1);
+  assert_int_equal(size_of(fds[0]) + size_of(fds[1]), 0);
+  pl_error_free(&f->err);
+  close(fds[0]), close(fds[1]);
+  /* Other bytes than the signed ones: refused, and the other file emptied. */
+  write_file(f, "targets/a-1.0-py3-none-any.whl", "pretend this is a whee!", 23);
+  open_outs(f, fds);
+  assert_int_equal(pl_tuf_fetch_targets(t, both, fds, 2, &failed, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "sha256 mismatch"));
+  assert_int_equal(size_of(fds[0]) + size_of(fds[1]), 0);
+  close(fds[0]), close(fds[1]);
+  pl_tuf_free(t);
+}
+
 static void test_tuf_rejects_target_hash_mismatch(void **state) {
   struct fx *f = *state;
   write_file(f, "targets/a-1.0-py3-none-any.whl", "pretend this is a whee!", 23);
@@ -879,6 +929,7 @@ int main(void) {
       T(test_tuf_accepts_signed_registry_and_returns_verified_target),
       T(test_tuf_rejects_target_length_mismatch),
       T(test_tuf_rejects_target_hash_mismatch),
+      T(test_tuf_fetch_targets_checks_each_and_keeps_nothing_when_one_fails),
       T(test_tuf_verifies_local_copy_of_target),
       T(test_tuf_rejects_bad_signature),
       T(test_tuf_rejects_untrusted_key),

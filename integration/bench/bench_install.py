@@ -13,18 +13,19 @@ requested set is every project whose wheel fits the base interpreter.
   pylock install, cold   an empty state (no cache, no TUF state): TUF update;
                          resolution, one pip run (`pip install --dry-run
                          --report`) served by pylock over loopback (index
-                         pages, .metadata and the wheels pip asks for, each
-                         fetched and verified as asked); then each wheel
-                         checked again, unpacked, RECORD-verified,
-                         byte-compiled (compileall, in the sandbox), sealed,
-                         linked into a new generation
+                         pages and .metadata, each fetched and verified as
+                         asked: pip resolves from them without the wheels);
+                         then the wheels fetched (signed length and sha256),
+                         checked again, unpacked and RECORD-verified,
+                         byte-compiled (one pool, in the sandbox),
+                         sealed, linked into a new generation
   pip install            python -m pip install --no-index --find-links WHEELS
                          <the same names> into a fresh venv: resolution, copy,
                          unpack, byte-compile (pip's default)
 
 Untimed: pylock init, python -m venv (with pip).  pylock's stderr gives
 the resolution's share ("pip ran N time(s) in S s"): the rest is fetch,
-unpack, compile and link."""
+unpack, compile and link (`pylock -v` times each phase)."""
 import os, re, shutil, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,8 +124,8 @@ def install(d, rounds, python, wheels):
     if resolve_s:
         rs = statistics.median(resolve_s)
         print("  pylock's resolution: pip ran %s time(s), %.1f s (served %s; the rest of "
-              "that is pip's own work); the rest of the install (fetch from the cache, unpack, "
-              "compile, link): %.1f s"
+              "that is pip's own work); the rest of the install (fetch, unpack, compile, "
+              "link): %.1f s"
               % ("/".join(str(x) for x in sorted(runs)), rs, served, med[which[0]] - rs))
     print("  goal: pylock within 0.5x of pip's time (x1.5 at most): x%.2f" % (med[which[0]] / pip))
     print("  both byte-compile every module; pip's venv creation and pylock init are untimed")

@@ -10,7 +10,8 @@ whose path contains --match gets:
   trickle  the headers, then the body at --rate bytes/s (200 by default:
          above the 100 bytes/s under which a client calls it stalled),
          in a write every quarter of a second.
-Writes the port it listens on to --port-file, and exits after --lifetime
+With --end, only a path that ends with --match misbehaves (a wheel, not
+its .metadata).  Writes the port it listens on to --port-file, and exits after --lifetime
 seconds whatever happens."""
 import argparse
 import http.server
@@ -27,6 +28,7 @@ def main():
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--root", required=True)
     ap.add_argument("--match", required=True)
+    ap.add_argument("--end", action="store_true")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--lifetime", type=float, default=120)
     a = ap.parse_args()
@@ -50,7 +52,7 @@ def main():
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if a.match not in rel:
+            if (not rel.endswith(a.match)) if a.end else (a.match not in rel):
                 self.wfile.write(body)
                 return
             self.wfile.flush()

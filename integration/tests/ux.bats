@@ -171,7 +171,7 @@ field() {
   assert_contains "$stderr" "pylock: registry $FIX/reg, anchored to "
   assert_contains "$stderr" ": root v1 (expires "
   assert_contains "$stderr" "timestamp v"
-  assert_contains "$stderr" "pylock: resolver (sandboxed, no network, writes only its work directory): $PY -I -m pip install --dry-run"
+  assert_contains "$stderr" "pylock: resolver (sandboxed, no network, writes only its work directory): $PY -I -c <pylock's pip driver> -m pip install --dry-run"
   assert_contains "$stderr" " six"
   assert_contains "$stderr" "pylock: six 1.16.0: six-1.16.0-py3-none-any.whl is a target $FIX/reg signs: "
   assert_contains "$stderr" "pylock: six 1.16.0: six-1.16.0-py3-none-any.whl checked: zip entries safe"
