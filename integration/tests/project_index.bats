@@ -285,7 +285,9 @@ EOF
   evil=$(sha256sum "$IDNA" | cut -d' ' -f1)
   edit_index six "dict(page, files=[dict(f, hashes={\"sha256\": \"$evil\"}) for f in page[\"files\"]])"
   clear_log
-  assert_lock_refused "the index of six gives six-1.16.0-py3-none-any.whl the sha256 $evil"
+  # pip resolves from the page and .metadata alone now: the page's hash is
+  # refused where pip reports it, against the signed target.
+  assert_lock_refused "six-1.16.0-py3-none-any.whl: sha256 $evil differs from the registry's signed"
   if served | grep -q "$evil"; then echo "fetched the file the page names"; return 1; fi
 }
 
