@@ -233,7 +233,7 @@ integration: $(BIN) $(HELPERS) man
 # failure in any fails the target.  The packaging suite installs the .deb into the system
 # only as root; it is skipped with SANITIZE=1 (packages are built with the default flags).
 check: deps
-	@$(MAKE) --no-print-directory all man $(TEST_BIN) $(HELPERS)
+	@$(MAKE) --no-print-directory -j"$$(nproc)" all man $(TEST_BIN) $(HELPERS)
 	@rm -f build/results.*; \
 	 tests/warnings.sh $(B) || true; \
 	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \

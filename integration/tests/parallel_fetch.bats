@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Wheels fetched in parallel (issue 14): pip resolves from the signed
 # .metadata files alone, then pylock fetches every wheel the lock needs
 # over up to six connections at once, each checked against its signed

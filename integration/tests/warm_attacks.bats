@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # The warm sync checks each cached tree only as it links it (issues 10 and
 # 12): attacks on that.  A process of the user changing a tree before,
 # while or after a generation is linked from it, a tree made unreadable,
