@@ -8,6 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load pause_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -54,18 +55,6 @@ synced_project() {
 # Entries of the cache's trees/ and wheels/, one per line.
 cache_entries() {
   (cd "$CACHE" && find trees wheels -mindepth 1 -maxdepth 1 | sort)
-}
-
-# wait_stopped PID: until the process stops itself (PYLOCK_PAUSE_AT).
-wait_stopped() {
-  local i state
-  for i in $(seq 1 1200); do
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" = T ] && return 0
-    [ "$state" = Z ] && return 1
-    sleep 0.05
-  done
-  return 1
 }
 
 @test "cache dir prints the state root's cache and creates nothing" {

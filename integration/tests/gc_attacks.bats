@@ -11,6 +11,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load pause_helpers
 load gc_helpers
 
 OTHER=pylocktest2
@@ -55,17 +56,6 @@ as_other() {
 wait_for() {
   local _
   for _ in $(seq 500); do [ -e "$1" ] && return 0; sleep 0.02; done
-  return 1
-}
-
-# wait_stopped PID: until PID is stopped by its pause point (0) or gone (1).
-wait_stopped() {
-  local _ st
-  for _ in $(seq 1200); do
-    st=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$st" = T ] && return 0
-    sleep 0.05
-  done
   return 1
 }
 

@@ -16,6 +16,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load pause_helpers
 load envcheck
 
 setup_file() {
@@ -62,36 +63,6 @@ teardown() {
 teardown_file() {
   chmod -R u+w "$W" "$BATS_FILE_TMPDIR" 2>/dev/null || true
   rm -rf "$W"
-}
-
-# wait_stopped PID: until PID is stopped (0) or gone (1).
-wait_stopped() {
-  local i state
-  for i in $(seq 1 1200); do
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" = T ] && return 0
-    [ "$state" = Z ] && return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-# paused STEP CMD...: CMD started with PYLOCK_PAUSE_AT=STEP, stopped there;
-# its pid in PAUSED, its stderr in $BATS_TEST_TMPDIR/paused.err.
-paused() {
-  local step=$1
-  shift
-  PYLOCK_PAUSE_AT=$step "$@" >/dev/null 2>"$BATS_TEST_TMPDIR/paused.err" &
-  PAUSED=$!
-  BG+=("$PAUSED")
-  wait_stopped "$PAUSED" || { echo "never reached $step: $(cat "$BATS_TEST_TMPDIR/paused.err")"; return 1; }
-}
-
-# resume: let the paused command go on; its status in RESUMED.
-resume() {
-  kill -CONT "$PAUSED"
-  RESUMED=0
-  wait "$PAUSED" || RESUMED=$?
 }
 
 # inside CMD...: CMD run inside `pylock run`, from the project (the sandbox

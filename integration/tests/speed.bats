@@ -11,6 +11,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load pause_helpers
 load envcheck
 
 setup_file() {
@@ -66,18 +67,6 @@ teardown() {
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-# wait_stopped PID: until PID is stopped (0) or gone (1).
-wait_stopped() {
-  local i state
-  for i in $(seq 1 1200); do
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" = T ] && return 0
-    [ "$state" = Z ] && return 1
-    sleep 0.05
-  done
-  return 1
 }
 
 # The lock and the environment agree, and verify passes.  (What imports is
