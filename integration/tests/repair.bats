@@ -7,6 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load store_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -38,17 +39,6 @@ teardown() {
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-project() {
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$1"
-  cp "$FIX/lock.toml" "$1/pylock.toml"
-  "$PL" -q -C "$1" sync
-}
-
-# The cached tree file of six.py (the one every generation hard-links).
-six_in_tree() {
-  find "$STATE/cache/trees" -path '*/six.py' | head -1
 }
 
 # flip FILE [keep-times]: one byte changed in place; with keep-times the
@@ -107,8 +97,7 @@ assert_verified() {
 @test "a_damaged_cached_tree_never_reaches_a_new_project" {
   flip "$(six_in_tree)"
   local other="$BATS_TEST_TMPDIR/other"
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
-  cp "$FIX/lock.toml" "$other/pylock.toml"
+  unsynced "$other"
   run --separate-stderr "$PL" -C "$other" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "is damaged"
@@ -137,8 +126,7 @@ assert_verified() {
   flip "$STATE/cache/wheels/$sha.whl"
   chmod -R u+w "$STATE/cache/trees" && rm -rf "$STATE/cache/trees/$sha"-*
   local other="$BATS_TEST_TMPDIR/other"
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
-  cp "$FIX/lock.toml" "$other/pylock.toml"
+  unsynced "$other"
   run --separate-stderr "$PL" -C "$other" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "is damaged"
@@ -214,8 +202,7 @@ t[i] = ("0" if t[i][0] != "0" else "1") + t[i][1:]
 open(p, "w").write("".join(t))' "$m"
   chmod a-w "$tree" "$m"
   local other="$BATS_TEST_TMPDIR/other"
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
-  cp "$FIX/lock.toml" "$other/pylock.toml"
+  unsynced "$other"
   run --separate-stderr "$PL" -C "$other" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "is damaged (its manifest is not the one it was built with)"
@@ -231,8 +218,7 @@ open(p, "w").write("".join(t))' "$m"
   echo 'import os; open(os.environ["HOME"] + "/pwned", "w")' > "$site/evil_startup.pth"
   chmod a-w "$site"
   local other="$BATS_TEST_TMPDIR/other"
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
-  cp "$FIX/lock.toml" "$other/pylock.toml"
+  unsynced "$other"
   run --separate-stderr "$PL" -C "$other" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "written, added or removed since it was built"

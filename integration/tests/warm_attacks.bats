@@ -10,6 +10,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load store_helpers
 load pause_helpers
 
 setup_file() {
@@ -47,18 +48,6 @@ teardown() {
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-# project DIR: a project of the lock, synced.
-project() {
-  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$1"
-  cp "$FIX/lock.toml" "$1/pylock.toml"
-  "$PL" -q -C "$1" sync
-}
-
-# The cached tree file of six.py (the one every generation hard-links).
-six_in_tree() {
-  find "$STATE/cache/trees" -path '*/six.py' | head -1
 }
 
 # The current generation's six.py in project DIR.
