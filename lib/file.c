@@ -238,7 +238,7 @@ bool pl_dir_sweep_stage(int dirfd, const char *name, int min_age) {
   struct stat st;
   if (strncmp(name, PL_DIR_STAGE_PREFIX, sizeof PL_DIR_STAGE_PREFIX - 1) != 0) return false;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-      time(NULL) - st.st_mtime < min_age)
+      (min_age > 0 && time(NULL) - st.st_mtime < min_age))
     return true;
   /* 0300: made readable to be emptied (a directory: no link is followed) */
   if (fchmodat(dirfd, name, 0700, 0) == 0) pl_remove_tree_at(dirfd, name, NULL);

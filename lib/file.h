@@ -56,7 +56,8 @@ int pl_open_dir_beneath(int dirfd, const char *rel, pl_error_t *err);
 int pl_dir_make_locked_at(int dirfd, const char *name, mode_t mode, pl_error_t *err);
 /* Is dirfd/name a stage of pl_dir_make_locked_at's?  Then it is removed
  * when at least min_age seconds old (its maker was killed in the
- * microseconds it is used). */
+ * microseconds it is used); min_age 0: whatever its time (a file system's
+ * fine-grained mtime may be a second ahead of time()). */
 bool pl_dir_sweep_stage(int dirfd, const char *name, int min_age);
 
 /* rm -rf dirfd/name without following symlinks, making read-only
