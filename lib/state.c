@@ -107,6 +107,43 @@ static int open_root(const char *path, struct pl_state *s, pl_error_t *err) {
   return 0;
 }
 
+/* Before making the missing part of `path`: the deepest directory of it
+ * that exists, and every one above, must be safe to make things in (ours
+ * or root's, writable by nobody else unless sticky).  Otherwise a directory
+ * another user controls would get our directories (and their names) made
+ * in it, or have ours renamed away between the mkdir and the check that
+ * open_root makes afterwards. */
+static int check_before_create(const char *path, pl_error_t *err) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (path[0] != '/' || n >= sizeof buf) return pl_fail(err, EINVAL, "state directory %s", path);
+  memcpy(buf, path, n + 1);
+  struct stat st;
+  bool missing = false;
+  while (stat(buf, &st) < 0) {
+    if (errno != ENOENT) return pl_fail(err, errno, "stat %s", buf);
+    missing = true;
+    char *slash = strrchr(buf, '/');
+    if (slash == buf) {
+      buf[1] = '\0'; /* "/" exists */
+      break;
+    }
+    *slash = '\0';
+  }
+  if (!missing) return 0; /* there after all: open_root decides */
+  /* buf is the deepest existing directory; check it, from its real path,
+   * as the parent of the first directory to make. */
+  size_t have = buf[1] ? strlen(buf) : 0;
+  const char *next = path + have + 1;
+  size_t nlen = strcspn(next, "/");
+  cleanup_free char *real = realpath(buf, NULL);
+  if (real == NULL) return pl_fail(err, errno, "state directory %s", buf);
+  cleanup_free char *below = NULL;
+  if (asprintf(&below, "%s/%.*s", strcmp(real, "/") == 0 ? "" : real, (int)nlen, next) < 0)
+    return pl_fail(err, ENOMEM, "state directory");
+  return pl_path_check_ancestors(below, "pylock state directory", err);
+}
+
 int pl_state_open(struct pl_state *s, pl_error_t *err) {
   s->path = NULL;
   s->fd = -1;
@@ -122,7 +159,8 @@ int pl_state_open(struct pl_state *s, pl_error_t *err) {
   }
   pl_error_free(&e);
   pl_state_close(s);
-  if (pl_mkdir_p(path, 0700, err) < 0) return pl_error_wrap(err, "pylock state");
+  if (check_before_create(path, err) < 0 || pl_mkdir_p(path, 0700, err) < 0)
+    return pl_error_wrap(err, "pylock state");
   if (open_root(path, s, err) < 0) {
     pl_state_close(s);
     return -1;

@@ -102,6 +102,19 @@ static void test_state_root_below_a_directory_others_can_write_is_refused(void *
   assert_non_null(strstr(f->err->msg, "another user could replace"));
   pl_state_close(&s);
   pl_error_free(&f->err);
+  /* Refused before anything was made there: not even the state directory,
+   * nor the missing directories of a deeper path. */
+  struct stat st;
+  assert_int_equal(stat(f->state, &st), -1);
+  snprintf(f->state, sizeof f->state, "%s/shared/a/b/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", f->state, 1);
+  assert_int_equal(pl_state_open(&s, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "another user could replace"));
+  pl_state_close(&s);
+  pl_error_free(&f->err);
+  char made[200];
+  snprintf(made, sizeof made, "%s/shared/a", f->dir);
+  assert_int_equal(stat(made, &st), -1);
   /* Sticky, as /tmp is: fine. */
   assert_int_equal(chmod(mid, 01777), 0);
   assert_int_equal(pl_state_open(&s, &f->err), 0);
