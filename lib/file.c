@@ -269,11 +269,36 @@ static bool same_mount(int fd, const struct fs_id *within) {
   return here.dev == within->dev && (!within->has_mnt || !here.has_mnt || here.mnt == within->mnt);
 }
 
+/* dirfd/name, a directory of ours we may not read (mode 000, say), opened
+ * after making it ours to read: chmod goes through an O_PATH descriptor, so
+ * it changes the directory looked at, never what a name swapped in its
+ * place (a symlink) points to; nor one on another mount than `within`.
+ * -1 with errno set otherwise. */
+static int open_unreadable_dir(int dirfd, const char *name, const struct fs_id *within) {
+  int pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (pfd < 0) return -1;
+  struct stat st;
+  char proc[64];
+  int fd = -1;
+  if (fstat(pfd, &st) < 0 || st.st_uid != geteuid() || (within && !same_mount(pfd, within))) {
+    errno = EACCES;
+  } else {
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    if (chmod(proc, (st.st_mode & 07777) | 0700) == 0)
+      fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  int e = errno;
+  close(pfd);
+  errno = e;
+  return fd;
+}
+
 /* rm -rf dirfd/name; `within` (may be NULL) is the mount it must not leave. */
 static int remove_at(int dirfd, const char *name, int depth, const struct fs_id *within,
                      pl_error_t *err) {
   if (depth > REMOVE_DEPTH_MAX) return pl_fail(err, ELOOP, "remove %s: too deep", name);
   int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES) fd = open_unreadable_dir(dirfd, name, within);
   if (fd < 0) {
     if (errno == ENOTDIR || errno == ELOOP) {
       if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)

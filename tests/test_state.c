@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -262,6 +263,40 @@ static void test_sweep_takes_only_scratch_whose_maker_is_gone(void **state) {
   pl_state_close(&s);
 }
 
+/* As an ordinary user (root reads everything): a tree holding a directory
+ * of mode 000, with a file in it, is removed whole. */
+static void test_a_tree_with_an_unreadable_directory_is_removed(void **state) {
+  struct fx *f = *state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (getuid() == 0 &&
+        (chown(f->dir, NOBODY, NOBODY) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
+      _exit(2);
+    char p[256];
+    snprintf(p, sizeof p, "%s/t/locked/deep", f->dir);
+    pl_error_t err = NULL;
+    if (pl_mkdir_p(p, 0755, &err) < 0) _exit(3);
+    snprintf(p, sizeof p, "%s/t/locked/deep/file", f->dir);
+    int fd = open(p, O_WRONLY | O_CREAT, 0);
+    if (fd < 0) _exit(4);
+    close(fd);
+    snprintf(p, sizeof p, "%s/t/locked/deep", f->dir);
+    if (chmod(p, 0) < 0) _exit(5);
+    snprintf(p, sizeof p, "%s/t/locked", f->dir);
+    if (chmod(p, 0) < 0) _exit(5);
+    int dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
+    if (pl_remove_tree_at(dfd, "t", &err) < 0) _exit(6);
+    struct stat st;
+    snprintf(p, sizeof p, "%s/t", f->dir);
+    _exit(lstat(p, &st) == 0 ? 7 : 0);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -276,6 +311,7 @@ int main(void) {
       T(test_project_state_names_the_old_layout),
       T(test_a_new_directory_is_locked_before_it_is_seen),
       T(test_sweep_takes_only_scratch_whose_maker_is_gone),
+      T(test_a_tree_with_an_unreadable_directory_is_removed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
