@@ -17,6 +17,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (see below); make uninstall
 #   make package    build/packages/: a .deb (dpkg-buildpackage) and an .rpm (rpmbuild)
 #   make fuzz       libFuzzer targets, FUZZ_TIME CPU seconds each (see the end of this file)
+#   make fuzz-replay  each fuzz target once over its seeds (CI runs it)
 # SPDX-License-Identifier: Apache-2.0
 
 VERSION := $(shell sed -n 's/^## \[\([0-9][0-9.]*\)\].*/\1/p' CHANGELOG.md | head -n 1)
@@ -117,7 +118,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-
 
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \
-        dist deb rpm package fuzz FORCE
+        dist deb rpm package fuzz fuzz-replay FORCE
 all: $(BIN)
 
 deps:
@@ -411,6 +412,10 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libpylock.a | $(GEN_HDR)
 	@echo "  CC      $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libpylock.a \
 	  -Wl,--as-needed $(FUZZ_LIBS)
+
+# Each target once over its seeds (crashing inputs of past campaigns among them): CI runs it.
+fuzz-replay: $(FUZZ_BIN)
+	@tests/fuzz/replay.sh $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
 	@tests/fuzz/run.sh -t $(FUZZ_TIME) -o $(FUZZ_OUT) $(if $(filter 1,$(FUZZ_RESUME)),-r) $(FUZZ_BIN)
