@@ -43,6 +43,7 @@ struct pl_env {
   struct pl_select_opts select_opts; /* the extras and groups asked for */
   bool select_given;                 /* by the caller (else a change keeps the environment's) */
   bool compile_after_switch;         /* new trees without byte-code first (pl_env_sync) */
+  int compile_lock;                  /* held while compiling after the switch, else -1 */
   char kept_key[PL_SELECT_KEY_MAX];  /* a generation's recorded selection, parsed into: */
   const char *kept_extras[PL_SELECT_MAX_NAMES], *kept_groups[PL_SELECT_MAX_NAMES];
   struct pl_selection sel; /* after pl_env_select: what of the lock gets installed */
@@ -141,9 +142,10 @@ struct pl_sync_result {
  * say so through progress); then one compiler makes the complete trees from
  * them, and a second generation of the same packages with byte-code
  * replaces it as current (not as previous: rollback goes to what was there
- * before).  Its record says bytecode=no (change.h) until then; a sync that
- * finds such a current generation built from this lock finishes it instead
- * of keeping it, whatever compile_after_switch says. */
+ * before).  Its record says bytecode=no (change.h) until then, and the
+ * compile lock (generations.h) is held from before the first switch to the
+ * second; a sync that finds such a current generation built from this lock
+ * finishes it instead of keeping it, whatever compile_after_switch says. */
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err);
 
 /* With the change lock held (pl_env_begin_change), after e->lf changed:
