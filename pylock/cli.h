@@ -156,6 +156,12 @@ int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, ch
  * compared after it: one line on stderr, even with -q, per package of the
  * new current generation with a hook the old one did not have.  Frees what
  * it took. */
+/* Whether generation gen (of the state at state_fd) has its byte-code
+ * (change.h): *word one of compiled, pending, compiling, unknown; *line
+ * that, said for a reader, with the command to use.  Both malloc'd (NULL
+ * when out of memory). */
+void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line);
+
 struct pl_env;
 struct pl_hooks_before {
   char **names;
