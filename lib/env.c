@@ -271,6 +271,8 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->root_fd = e->state_fd = e->change_lock = e->compile_lock = e->state.fd = -1;
   e->progress = o->progress;
   e->progress_ctx = o->progress_ctx;
+  e->switched = o->switched;
+  e->switched_ctx = o->switched_ctx;
   e->offline = o->offline;
   e->runner = o->runner;
   e->keep_policy = o->keep_policy;
@@ -1707,6 +1709,11 @@ static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
   return rc;
 }
 
+/* Generation n was just made current: tell the caller (env.h, switched). */
+static void switched(const struct pl_env *e, unsigned n) {
+  if (e->switched) e->switched(e, n, e->switched_ctx);
+}
+
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err) {
   memset(res, 0, sizeof *res);
   if (pl_env_begin_change(e, err) < 0) return -1;
@@ -1765,6 +1772,7 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
   pl_pause("switch");
   if (pl_gen_switch(e->state_fd, n, err) < 0) return -1;
   res->generation = n;
+  switched(e, n);
   /* Built from what the lock held: the lock changed since is the next sync's. */
   return nsource && same ? compile_after_switch(e, n, nsource, res, err) : 0;
 }
@@ -1854,6 +1862,7 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   /* 5: current follows; a crash before this is finished by the next command. */
   if (nsource) hold_compile_lock(e);
   if (pl_gen_switch(e->state_fd, c.gen, err) < 0) return -1;
+  switched(e, c.gen);
   pl_pause("switched");
   if (pl_change_clear(e->state_fd, err) < 0) return -1;
   res->generation = c.gen;
