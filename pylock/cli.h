@@ -151,6 +151,12 @@ void pl_cli_compiled_after(const struct pl_sync_result *res);
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err);
 
+/* Whether generation gen (of the state at state_fd) has its byte-code
+ * (change.h): *word one of compiled, pending, compiling, unknown; *line
+ * that, said for a reader, with the command to use.  Both malloc'd (NULL
+ * when out of memory). */
+void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line);
+
 /* Startup hooks a sync brings: the names at the current generation's site
  * directories, taken before it (none when there is no generation yet), then
  * compared after it: one line on stderr, even with -q, per package of the
@@ -158,12 +164,6 @@ int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, ch
  * it took.  Once: as pl_env's `switched` (ctx h, h->cmd set), when the new
  * generation becomes current, before compiling after the switch; the call
  * after the change then says nothing more. */
-/* Whether generation gen (of the state at state_fd) has its byte-code
- * (change.h): *word one of compiled, pending, compiling, unknown; *line
- * that, said for a reader, with the command to use.  Both malloc'd (NULL
- * when out of memory). */
-void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line);
-
 struct pl_env;
 struct pl_hooks_before {
   char **names;

@@ -29,7 +29,8 @@ void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line) {
     cleanup_free char *msg = pl_error_string(err);
     pl_error_free(&err);
     *word = strdup("unknown");
-    r = asprintf(line, "unknown (%s)", msg ? msg : "out of memory");
+    r = asprintf(line, "unknown (%s); `pylock sync` builds the generation again",
+                 msg ? msg : "out of memory");
   } else if (b == PL_BYTECODE_PENDING) {
     r = asprintf(line,
                  "pending: generation %u imports from source (its byte-compiling was "

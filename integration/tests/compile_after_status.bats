@@ -142,6 +142,23 @@ hinted() {
   assert_eq "$(list_set)" "$(lock_set)"
 }
 
+@test "info says unknown of a generation whose record is gone, and the command it names builds it again" {
+  PYLOCK_COMPILE=before-switch "$PL" -q -C "$PROJ" sync
+  local n
+  n=$(current_n)
+  rm "$(state_dir)/generations/$n.meta"
+  assert_eq "$("$PL" -C "$PROJ" info byte-code)" unknown
+  assert_eq "$(info_json byte-code)" unknown
+  assert_contains "$(info_line)" "unknown ("
+  hinted "$(info_line)"
+  assert_eq "$HINTED" "pylock sync"
+  [ "$status" -eq 0 ] || { echo "$HINTED: $stderr"; return 1; }
+  assert_contains "$stderr" "generation $n has no record of how it was built"
+  assert_eq "$("$PL" -C "$PROJ" info byte-code)" compiled
+  run --separate-stderr "$PL" -C "$PROJ" verify
+  [ "$status" -eq 0 ] || { echo "verify: $output $stderr"; return 1; }
+}
+
 @test "verify and info say compiling while a sync compiles after its switch, and pylock sync waits for it" {
   local step n
   for step in usable compiled complete-built; do
