@@ -191,7 +191,7 @@ _pylock() {
   cache) [[ $sub == dir ]] && opts="-h --help" || opts="--wait -h --help" ;;
   info)
     opts="--json -h --help"
-    words="project state generation layer python version prefix state-root cache sandbox"
+    words="project state generation layer python version prefix state-root cache sandbox byte-code"
     ;;
   remove) words=$(_pylock_requested "$project") ;;
   registry)

@@ -169,7 +169,7 @@ complete -c pylock -n '__pylock_using gc' -l wait -x -d 'Give up after SECONDS i
 complete -c pylock -n '__pylock_needs_sub cache' -a 'dir clean'
 complete -c pylock -n '__pylock_needs_sub cache; or __pylock_using cache clean' -l wait -x -d 'Give up after SECONDS if syncs hold the cache'
 complete -c pylock -n '__pylock_using info' -l json -d 'One JSON object with every key'
-complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox' -d 'Key'
+complete -c pylock -n '__pylock_using info; and test (count (string match -v -- "-*" (__pylock_words))) -eq 1' -a 'project state generation layer python version prefix state-root cache sandbox byte-code' -d 'Key'
 
 complete -c pylock -n '__pylock_needs_sub registry' -a 'init add sign verify'
 complete -c pylock -n '__pylock_using registry init; or __pylock_using registry add; or __pylock_using registry sign' -l key -r -F -d 'Private signing key'

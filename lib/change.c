@@ -77,6 +77,26 @@ int pl_meta_read(int state_fd, unsigned n, struct pl_gen_meta *m, pl_error_t *er
   return 0;
 }
 
+int pl_meta_bytecode(int state_fd, unsigned n, enum pl_bytecode *b, pid_t *holder,
+                     pl_error_t *err) {
+  struct pl_gen_meta m;
+  *b = PL_BYTECODE_COMPILED;
+  *holder = 0;
+  if (pl_meta_read(state_fd, n, &m, err) < 0) return -1;
+  if (m.no_bytecode)
+    *b = pl_gen_compiling(state_fd, holder) ? PL_BYTECODE_COMPILING : PL_BYTECODE_PENDING;
+  return 0;
+}
+
+const char *pl_bytecode_name(enum pl_bytecode b) {
+  switch (b) {
+  case PL_BYTECODE_COMPILED: return "compiled";
+  case PL_BYTECODE_PENDING: return "pending";
+  case PL_BYTECODE_COMPILING: return "compiling";
+  }
+  return "unknown";
+}
+
 int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_error_t *err) {
   char name[64], text[PL_META_MAX];
   if (meta_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "manifest.h"
@@ -65,6 +66,15 @@ int pl_meta_write(int state_fd, unsigned n, const struct pl_gen_meta *m, pl_erro
  * changed since, and sync rebuilds.  *same (may be NULL) says which. */
 int pl_meta_set_lock(struct pl_gen_meta *m, int root_fd, const char *name, const char *text,
                      size_t len, bool *same, pl_error_t *err);
+/* Whether generation n has its byte-code: its record says so (compiled),
+ * or it imports from source (env.h) while a pylock compiles it (compiling,
+ * *holder its pid or 0) or with nobody compiling it (pending: a sync was
+ * killed or failed after its first switch; the next sync finishes it). */
+enum pl_bytecode { PL_BYTECODE_COMPILED, PL_BYTECODE_PENDING, PL_BYTECODE_COMPILING };
+int pl_meta_bytecode(int state_fd, unsigned n, enum pl_bytecode *b, pid_t *holder, pl_error_t *err);
+/* "compiled", "pending", "compiling" */
+const char *pl_bytecode_name(enum pl_bytecode b);
+
 /* Is `st` (a stat of pylock.toml) the file m was built from? */
 bool pl_meta_matches(const struct pl_gen_meta *m, const struct stat *st);
 

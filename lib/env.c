@@ -268,9 +268,11 @@ static void warn_lock_version(const struct pl_env *e) {
 
 int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *err) {
   memset(e, 0, sizeof *e);
-  e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
+  e->root_fd = e->state_fd = e->change_lock = e->compile_lock = e->state.fd = -1;
   e->progress = o->progress;
   e->progress_ctx = o->progress_ctx;
+  e->switched = o->switched;
+  e->switched_ctx = o->switched_ctx;
   e->offline = o->offline;
   e->runner = o->runner;
   e->keep_policy = o->keep_policy;
@@ -328,13 +330,14 @@ void pl_env_close(struct pl_env *e) {
   free(e->preferences);
   if (e->root_fd >= 0) close(e->root_fd);
   if (e->state_fd >= 0) close(e->state_fd);
+  if (e->compile_lock >= 0) close(e->compile_lock);
   if (e->change_lock >= 0) close(e->change_lock);
   unselect(e);
   pl_lockfile_free(&e->lf);
   pl_interp_free(&e->in);
   pl_tuf_free(e->tuf);
   memset(e, 0, sizeof *e);
-  e->root_fd = e->state_fd = e->change_lock = e->state.fd = -1;
+  e->root_fd = e->state_fd = e->change_lock = e->compile_lock = e->state.fd = -1;
 }
 
 static void waiting(pid_t holder, void *ctx) {
@@ -1651,8 +1654,8 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
  * compiler for all, cache.h), then a generation of the same packages with
  * them, which replaces n as current.  A crash at any point leaves n or the
  * new one current; until the new one is, pl_env_sync finishes the work. */
-static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
-                                struct pl_sync_result *res, pl_error_t *err) {
+static int compile_switched(struct pl_env *e, unsigned n, size_t nsource,
+                            struct pl_sync_result *res, pl_error_t *err) {
   if (nsource)
     say(e,
         "pylock: usable now (generation %u); byte-compiling %zu package%s (imports run from "
@@ -1683,6 +1686,32 @@ static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
         "the environment to it with: pylock sync",
         PL_LOCK_FILE, m);
   return 0;
+}
+
+/* Hold the compile lock from before the switch to a source generation until
+ * its byte-code replaces it, so that verify and info can tell a compile
+ * running from one that stopped.  It informs, nothing more: without it the
+ * compile goes on (and they say "pending"). */
+static void hold_compile_lock(struct pl_env *e) {
+  if (e->compile_lock >= 0) return;
+  pl_error_t ignored = NULL;
+  e->compile_lock = pl_gen_compile_lock(e->state_fd, &ignored);
+  pl_error_free(&ignored);
+}
+
+/* compile_switched with the compile lock held, released after. */
+static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
+                                struct pl_sync_result *res, pl_error_t *err) {
+  hold_compile_lock(e);
+  int rc = compile_switched(e, n, nsource, res, err);
+  if (e->compile_lock >= 0) close(e->compile_lock);
+  e->compile_lock = -1;
+  return rc;
+}
+
+/* Generation n was just made current: tell the caller (env.h, switched). */
+static void switched(const struct pl_env *e, unsigned n) {
+  if (e->switched) e->switched(e, n, e->switched_ctx);
 }
 
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err) {
@@ -1739,9 +1768,11 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
         "pylock: %s changed while generation %u was built from what it held before; update "
         "the environment to it with: pylock sync",
         PL_LOCK_FILE, n);
+  if (nsource && same) hold_compile_lock(e);
   pl_pause("switch");
   if (pl_gen_switch(e->state_fd, n, err) < 0) return -1;
   res->generation = n;
+  switched(e, n);
   /* Built from what the lock held: the lock changed since is the next sync's. */
   return nsource && same ? compile_after_switch(e, n, nsource, res, err) : 0;
 }
@@ -1829,7 +1860,9 @@ int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err)
   e->lock_len = len;
   pl_pause("committed");
   /* 5: current follows; a crash before this is finished by the next command. */
+  if (nsource) hold_compile_lock(e);
   if (pl_gen_switch(e->state_fd, c.gen, err) < 0) return -1;
+  switched(e, c.gen);
   pl_pause("switched");
   if (pl_change_clear(e->state_fd, err) < 0) return -1;
   res->generation = c.gen;

@@ -43,7 +43,12 @@ struct pl_env {
   struct pl_select_opts select_opts; /* the extras and groups asked for */
   bool select_given;                 /* by the caller (else a change keeps the environment's) */
   bool compile_after_switch;         /* new trees without byte-code first (pl_env_sync) */
-  char kept_key[PL_SELECT_KEY_MAX];  /* a generation's recorded selection, parsed into: */
+  int compile_lock;                  /* held while compiling after the switch, else -1 */
+  /* Called once a change made generation n current, before byte-compiling
+   * after the switch: when its code can first run.  May be NULL. */
+  void (*switched)(const struct pl_env *e, unsigned n, void *ctx);
+  void *switched_ctx;
+  char kept_key[PL_SELECT_KEY_MAX]; /* a generation's recorded selection, parsed into: */
   const char *kept_extras[PL_SELECT_MAX_NAMES], *kept_groups[PL_SELECT_MAX_NAMES];
   struct pl_selection sel; /* after pl_env_select: what of the lock gets installed */
   bool selected;
@@ -76,6 +81,9 @@ struct pl_env_opts {
   const char *trusted, *python;
   struct pl_select_opts select; /* --extra, --group (sync, ci) */
   bool compile_after_switch;    /* see pl_env_sync */
+  /* see struct pl_env */
+  void (*switched)(const struct pl_env *e, unsigned n, void *ctx);
+  void *switched_ctx;
 };
 
 /* Open the project at o->dir.  A project without state (a fresh checkout, a
@@ -141,9 +149,11 @@ struct pl_sync_result {
  * say so through progress); then one compiler makes the complete trees from
  * them, and a second generation of the same packages with byte-code
  * replaces it as current (not as previous: rollback goes to what was there
- * before).  Its record says bytecode=no (change.h) until then; a sync that
- * finds such a current generation built from this lock finishes it instead
- * of keeping it, whatever compile_after_switch says. */
+ * before).  Its record says bytecode=no (change.h) until then, and the
+ * compile lock (generations.h) is held from before the first switch to the
+ * second; a sync that finds such a current generation built from this lock
+ * finishes it instead of keeping it, whatever compile_after_switch says.
+ * e->switched is called right after the (first) switch. */
 int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_error_t *err);
 
 /* With the change lock held (pl_env_begin_change), after e->lf changed:

@@ -26,23 +26,27 @@
  * 0200, opened write-only: in a sandbox it can be opened neither for
  * writing (read-only mount) nor for reading (its mode).  A new name, so
  * that no descriptor a sandbox opened on the old file before the change
- * reaches it. */
-static int open_change_lock(int state_fd, pl_error_t *err) {
-  int fd = openat(state_fd, PL_CHANGE_LOCK, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0200);
+ * reaches it.  The compile lock is made the same way: held by a sandbox, it
+ * would stall every compile after a switch, or fake one for verify. */
+static int open_lock(int state_fd, const char *what, const char *name, int flags, pl_error_t *err) {
+  int fd = openat(state_fd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | flags, 0200);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0) {
     int e = errno;
     if (fd >= 0) close(fd);
-    return pl_fail(err, e, "open the change lock %s", PL_CHANGE_LOCK);
+    return pl_fail(err, e, "open the %s %s", what, name);
   }
   if (!S_ISREG(st.st_mode) || st.st_uid != getuid() ||
       ((st.st_mode & 07777) != 0200 && fchmod(fd, 0200) < 0)) {
     close(fd);
-    return pl_fail(err, PL_REFUSED,
-                   "the change lock %s is not a file of yours that pylock can lock",
-                   PL_CHANGE_LOCK);
+    return pl_fail(err, PL_REFUSED, "the %s %s is not a file of yours that pylock can lock", what,
+                   name);
   }
   return fd;
+}
+
+static int open_change_lock(int state_fd, pl_error_t *err) {
+  return open_lock(state_fd, "change lock", PL_CHANGE_LOCK, O_CREAT, err);
 }
 
 /* The pid holding a flock() on the file open at fd, from /proc/locks; 0
@@ -99,6 +103,32 @@ int pl_gen_lock_try(int state_fd) {
   }
   if (fd >= 0) unlinkat(state_fd, PL_CHANGE_LOCK_OLD, 0);
   return fd;
+}
+
+int pl_gen_compile_lock(int state_fd, pl_error_t *err) {
+  int fd = open_lock(state_fd, "compile lock", PL_COMPILE_LOCK, O_CREAT, err);
+  if (fd < 0) return -1;
+  /* Only a pylock asking pl_gen_compiling holds it otherwise, for an instant. */
+  while (flock(fd, LOCK_EX) < 0) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    close(fd);
+    return pl_fail(err, e, "lock %s", PL_COMPILE_LOCK);
+  }
+  return fd;
+}
+
+bool pl_gen_compiling(int state_fd, pid_t *holder) {
+  *holder = 0;
+  pl_error_t ignored = NULL;
+  cleanup_close int fd = open_lock(state_fd, "compile lock", PL_COMPILE_LOCK, 0, &ignored);
+  pl_error_free(&ignored);
+  if (fd < 0) return false; /* never compiled after a switch here */
+  *holder = flock_holder(fd);
+  if (*holder > 0) return true;
+  /* /proc/locks said nothing (another pid namespace): ask the lock. */
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return false; /* released by the close */
+  return errno == EWOULDBLOCK;
 }
 
 /* "N" → N; anything else → 0. */

@@ -20,8 +20,9 @@
 #include "error.h"
 
 #define PL_PREVIOUS_LINK "previous"
-#define PL_CHANGE_LOCK "change.lock" /* mode 0200: see pl_gen_lock */
-#define PL_CHANGE_LOCK_OLD "lock"    /* an older pylock's, removed */
+#define PL_CHANGE_LOCK "change.lock"   /* mode 0200: see pl_gen_lock */
+#define PL_CHANGE_LOCK_OLD "lock"      /* an older pylock's, removed */
+#define PL_COMPILE_LOCK "compile.lock" /* mode 0200, as the change lock */
 
 /* Take the project's change lock.  If another pylock holds it, call
  * waiting(holder_pid, ctx) once, then wait.  Returns the lock fd (close it to
@@ -30,6 +31,14 @@ int pl_gen_lock(int state_fd, void (*waiting)(pid_t holder, void *ctx), void *ct
 /* The same without waiting: the fd, or -1 when another pylock holds it (or
  * it cannot be taken). */
 int pl_gen_lock_try(int state_fd);
+
+/* Take the project's compile lock, held (with the change lock) while a
+ * generation imports from source and its byte-code is compiled (env.h).
+ * Returns the lock fd or -1.  Code in a sandbox can neither take nor hold it. */
+int pl_gen_compile_lock(int state_fd, pl_error_t *err);
+/* Does a pylock hold the compile lock now?  *holder: its pid, 0 when the
+ * kernel does not say. */
+bool pl_gen_compiling(int state_fd, pid_t *holder);
 
 /* Generation numbers present (complete ones only), ascending. */
 int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err);

@@ -151,19 +151,30 @@ void pl_cli_compiled_after(const struct pl_sync_result *res);
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err);
 
+/* Whether generation gen (of the state at state_fd) has its byte-code
+ * (change.h): *word one of compiled, pending, compiling, unknown; *line
+ * that, said for a reader, with the command to use.  Both malloc'd (NULL
+ * when out of memory). */
+void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line);
+
 /* Startup hooks a sync brings: the names at the current generation's site
  * directories, taken before it (none when there is no generation yet), then
  * compared after it: one line on stderr, even with -q, per package of the
  * new current generation with a hook the old one did not have.  Frees what
- * it took. */
+ * it took.  Once: as pl_env's `switched` (ctx h, h->cmd set), when the new
+ * generation becomes current, before compiling after the switch; the call
+ * after the change then says nothing more. */
 struct pl_env;
 struct pl_hooks_before {
   char **names;
   size_t n;
+  const char *cmd; /* for pl_cli_hooks_switched */
+  bool announced;
 };
 void pl_cli_hooks_before(const struct pl_env *e, struct pl_hooks_before *h);
 void pl_cli_hooks_free(struct pl_hooks_before *h);
 void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, const char *cmd);
+void pl_cli_hooks_switched(const struct pl_env *e, unsigned n, void *h);
 
 #define PL_DECLARE_CMD(name, summary) int pl_cmd_##name(int argc, char **argv);
 PL_COMMANDS(PL_DECLARE_CMD)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "change.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "landlock.h"
@@ -17,14 +18,15 @@ static void usage(FILE *out) {
   fprintf(out, "usage: pylock info [--json] [KEY]\n\n"
                "Show where the project's environment lives and how its commands are sandboxed;\n"
                "with KEY, print that value alone. KEY is one of: project, state, generation,\n"
-               "layer, python, version, prefix, state-root, cache, sandbox.\n\n"
+               "layer, python, version, prefix, state-root, cache, sandbox, byte-code.\n\n"
                "Options:\n"
                "  --json      one JSON object with every key\n"
                "  -h, --help  print this help and exit\n");
 }
 
-static const char *const keys[] = {"project", "state",  "generation", "layer", "python",
-                                   "version", "prefix", "state-root", "cache", "sandbox"};
+static const char *const keys[] = {"project", "state",   "generation", "layer",
+                                   "python",  "version", "prefix",     "state-root",
+                                   "cache",   "sandbox", "byte-code"};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 int pl_cmd_info(int argc, char **argv) {
@@ -62,9 +64,13 @@ int pl_cmd_info(int argc, char **argv) {
                           why)) < 0)
     sandbox = NULL;
   const char *gen = strrchr(l.gen, '/');
-  const char *values[NKEYS] = {l.root,      l.state_path, gen ? gen + 1 : l.gen, l.layer,
-                               l.in.python, l.in.version, l.in.prefix,           l.state.path,
-                               cache,       sandbox};
+  cleanup_free char *bytecode = NULL, *bytecode_line = NULL;
+  pl_cli_bytecode(l.state_fd, (unsigned)strtoul(gen ? gen + 1 : l.gen, NULL, 10), &bytecode,
+                  &bytecode_line);
+  const char *values[NKEYS] = {l.root,      l.state_path, gen ? gen + 1 : l.gen,
+                               l.layer,     l.in.python,  l.in.version,
+                               l.in.prefix, l.state.path, cache,
+                               sandbox,     bytecode};
   if (want) {
     pl_cli_line(stdout, "%s", values[wanted] ? values[wanted] : "");
   } else if (json) {
@@ -76,7 +82,10 @@ int pl_cmd_info(int argc, char **argv) {
     fputs("}\n", stdout);
   } else {
     for (size_t i = 0; i < NKEYS; i++)
-      pl_cli_line(stdout, "%-11s %s", keys[i], values[i] ? values[i] : "");
+      pl_cli_line(stdout, "%-11s %s", keys[i],
+                  i == NKEYS - 1 && bytecode_line ? bytecode_line
+                  : values[i]                     ? values[i]
+                                                  : "");
   }
   pl_launch_close(&l);
   return PL_EXIT_OK;

@@ -210,7 +210,7 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
   bool changed = false, py_written = false;
   cleanup_free char *why = NULL;
   struct pl_sync_result res;
-  struct pl_hooks_before hooks = {0};
+  struct pl_hooks_before hooks = {.cmd = cmd};
   if (read_reqfiles(io, rf, &all, &nall, err) < 0) goto out_files;
   char **v = realloc(all, (nall + (size_t)nargs + 1) * sizeof *v);
   if (v == NULL) {
@@ -222,6 +222,8 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
     all[nall++] = args[i];
   if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0) goto out;
   e.compile_after_switch = pl_cli_compile_after_switch();
+  e.switched = pl_cli_hooks_switched;
+  e.switched_ctx = &hooks;
   if (pl_env_begin_change(&e, err) < 0 || pl_cli_requested_prepare(&e, &rq, err) < 0 ||
       pl_lockfile_parse(e.lock_text, e.lock_len, PL_LOCK_FILE, &before, err) < 0)
     goto out;

@@ -91,6 +91,8 @@ void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, co
   struct pl_hooks_before after = {0};
   pl_error_t err = NULL;
   bool fresh = false;
+  if (h->announced) return;
+  h->announced = true;
   /* Which packages brought them (their RECORDs) only when there are new ones. */
   if (pl_env_startup_hooks(e, &after.names, &after.n, &err) < 0) {
     pl_error_free(&err);
@@ -101,6 +103,12 @@ void pl_cli_hooks_announce(const struct pl_env *e, struct pl_hooks_before *h, co
   if (fresh) announce_from(e, h, cmd);
   pl_cli_hooks_free(&after);
   pl_cli_hooks_free(h);
+}
+
+void pl_cli_hooks_switched(const struct pl_env *e, unsigned n, void *h) {
+  (void)n;
+  struct pl_hooks_before *hb = h;
+  pl_cli_hooks_announce(e, hb, hb->cmd);
 }
 
 int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, const char *cmd) {
@@ -117,7 +125,7 @@ int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, con
 int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err) {
   struct pl_env e;
-  struct pl_hooks_before hooks = {0};
+  struct pl_hooks_before hooks = {.cmd = "sync"};
   int rc = -1;
   char why[512];
   struct pl_env_opts o = {.dir = pl_cli.project,
@@ -126,6 +134,8 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                           .runner = so->frozen,
                           .keep_policy = so->keep_policy,
                           .compile_after_switch = so->compile_after_switch,
+                          .switched = pl_cli_hooks_switched,
+                          .switched_ctx = &hooks,
                           .trusted = so->trusted,
                           .python = so->python,
                           .select = {.extras = so->extras,

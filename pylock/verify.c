@@ -2,7 +2,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "change.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "env.h"
 #include "project.h"
@@ -15,6 +18,40 @@ static const char help[] =
     "file or package that differs is named. Exit status 0 when all match, 1 otherwise.\n\n"
     "Options:\n"
     "  -h, --help  print this help and exit\n";
+
+void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line) {
+  enum pl_bytecode b;
+  pid_t holder;
+  pl_error_t err = NULL;
+  int r;
+  *word = *line = NULL;
+  if (pl_meta_bytecode(state_fd, gen, &b, &holder, &err) < 0) {
+    cleanup_free char *msg = pl_error_string(err);
+    pl_error_free(&err);
+    *word = strdup("unknown");
+    r = asprintf(line, "unknown (%s); `pylock sync` builds the generation again",
+                 msg ? msg : "out of memory");
+  } else if (b == PL_BYTECODE_PENDING) {
+    r = asprintf(line,
+                 "pending: generation %u imports from source (its byte-compiling was "
+                 "interrupted); the next `pylock sync` finishes it",
+                 gen);
+  } else if (b == PL_BYTECODE_COMPILING && holder > 0) {
+    r = asprintf(line,
+                 "compiling: generation %u imports from source until pylock (pid %d) has "
+                 "compiled it; `pylock sync` waits for it",
+                 gen, (int)holder);
+  } else if (b == PL_BYTECODE_COMPILING) {
+    r = asprintf(line,
+                 "compiling: generation %u imports from source until the pylock compiling it "
+                 "is done; `pylock sync` waits for it",
+                 gen);
+  } else {
+    r = asprintf(line, "compiled");
+  }
+  if (r < 0) *line = NULL;
+  if (*word == NULL) *word = strdup(pl_bytecode_name(b));
+}
 
 int pl_cmd_verify(int argc, char **argv) {
   int r = pl_cli_only_help("verify", argc, argv, help);
@@ -37,6 +74,12 @@ int pl_cmd_verify(int argc, char **argv) {
     free(lock_issues[i]);
   }
   free(lock_issues);
+  unsigned gen = 0;
+  cleanup_free char *bytecode = NULL, *bytecode_line = NULL;
+  if (pl_change_effective(e.root_fd, e.state_fd, &gen, &err) < 0) pl_error_free(&err);
+  if (gen) pl_cli_bytecode(e.state_fd, gen, &bytecode, &bytecode_line);
+  if (bytecode && strcmp(bytecode, "compiled") != 0)
+    pl_cli_line(stdout, "byte-code: %s", bytecode_line ? bytecode_line : bytecode);
   uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;
   printf("%s: %llu packages, %llu files checked; %llu modified, %llu missing, %llu unlisted, "
          "%zu differ from the lock\n",

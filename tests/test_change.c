@@ -128,6 +128,40 @@ static void test_meta_says_bytecode_no_only_for_a_source_generation(void **state
   assert_false(r.no_bytecode);
 }
 
+/* What verify and info say of a generation's byte-code: compiled by its
+ * record (an older pylock's too); a source generation pending, or compiling
+ * while a pylock holds the compile lock; no record, an error. */
+static void test_bytecode_is_pending_until_a_compile_holds_the_lock(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  enum pl_bytecode b;
+  pid_t holder = -1;
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 1, &b, &holder, &err), 0);
+  assert_int_equal(b, PL_BYTECODE_COMPILED);
+  assert_string_equal(pl_bytecode_name(b), "compiled");
+  struct pl_gen_meta w = {.packages = 2, .no_bytecode = true};
+  assert_int_equal(pl_meta_set_lock(&w, f->root_fd, PL_LOCK_FILE, "old\n", 4, NULL, &err), 0);
+  assert_int_equal(pl_meta_write(f->state_fd, 2, &w, &err), 0);
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 2, &b, &holder, &err), 0);
+  assert_int_equal(b, PL_BYTECODE_PENDING);
+  assert_string_equal(pl_bytecode_name(b), "pending");
+  int lock = pl_gen_compile_lock(f->state_fd, &err);
+  assert_true(lock >= 0);
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 2, &b, &holder, &err), 0);
+  assert_int_equal(b, PL_BYTECODE_COMPILING);
+  assert_string_equal(pl_bytecode_name(b), "compiling");
+  assert_int_equal(holder, getpid());
+  /* The lock says nothing of a compiled generation. */
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 1, &b, &holder, &err), 0);
+  assert_int_equal(b, PL_BYTECODE_COMPILED);
+  close(lock);
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 2, &b, &holder, &err), 0);
+  assert_int_equal(b, PL_BYTECODE_PENDING);
+  assert_int_equal(pl_meta_bytecode(f->state_fd, 9, &b, &holder, &err), -1);
+  assert_int_equal(err->errnum, ENOENT);
+  pl_error_free(&err);
+}
+
 static void test_meta_read_refuses_a_record_without_a_lock_hash(void **state) {
   struct fixture *f = *state;
   pl_error_t err = NULL;
@@ -333,6 +367,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_meta_round_trips_and_matches_only_the_same_file, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_meta_says_bytecode_no_only_for_a_source_generation,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bytecode_is_pending_until_a_compile_holds_the_lock,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_meta_read_refuses_a_record_without_a_lock_hash, setup,
                                       teardown),

@@ -1,5 +1,6 @@
 /* Unit tests: lib/generations.c — numbering, switching and rollback history,
- * removal, the change lock, in-use detection through mountinfo.
+ * removal, the change lock and the compile lock, in-use detection through
+ * mountinfo.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -253,6 +254,62 @@ static void test_gen_lock_is_write_only_and_ignores_the_old_lock_file(void **sta
   close(fd);
 }
 
+/* The compile lock: absent, nobody compiles; held, the holder is named,
+ * another description cannot take it; released, nobody compiles again. */
+static void test_gen_compiling_sees_the_compile_lock_and_its_holder(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  pid_t holder = -1;
+  assert_false(pl_gen_compiling(f->state_fd, &holder));
+  assert_int_equal(holder, 0);
+  assert_int_equal(faccessat(f->state_fd, PL_COMPILE_LOCK, F_OK, 0), -1); /* asking made none */
+  int fd = pl_gen_compile_lock(f->state_fd, &err);
+  assert_true(fd >= 0);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0200);
+  assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_WRONLY);
+  assert_true(pl_gen_compiling(f->state_fd, &holder));
+  assert_int_equal(holder, getpid());
+  /* Held by another process: seen, with its pid, while it lives; killed, nobody. */
+  close(fd);
+  assert_false(pl_gen_compiling(f->state_fd, &holder));
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    int c = pl_gen_compile_lock(f->state_fd, NULL);
+    char ok = c >= 0 ? 'y' : 'n';
+    if (write(p[1], &ok, 1) != 1) _exit(2);
+    pause();
+    _exit(0);
+  }
+  char ok = 0;
+  assert_int_equal(read(p[0], &ok, 1), 1);
+  assert_int_equal(ok, 'y');
+  assert_true(pl_gen_compiling(f->state_fd, &holder));
+  assert_int_equal(holder, child);
+  kill(child, SIGKILL);
+  int status;
+  waitpid(child, &status, 0);
+  assert_false(pl_gen_compiling(f->state_fd, &holder)); /* a killed compile: nobody */
+  close(p[0]);
+  close(p[1]);
+}
+
+/* A compile lock that is not a file of this user's, or a link, is never
+ * taken nor believed. */
+static void test_gen_compile_lock_refuses_a_link(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  assert_int_equal(symlinkat("/etc/passwd", f->state_fd, PL_COMPILE_LOCK), 0);
+  assert_int_equal(pl_gen_compile_lock(f->state_fd, &err), -1);
+  assert_non_null(err);
+  pl_error_free(&err);
+  pid_t holder = -1;
+  assert_false(pl_gen_compiling(f->state_fd, &holder));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
@@ -272,6 +329,9 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_lock_is_write_only_and_ignores_the_old_lock_file,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_compiling_sees_the_compile_lock_and_its_holder,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_compile_lock_refuses_a_link, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,7 +185,7 @@ EOF
 
 @test "bash: info completes its KEYs, once" {
   want=$(info_keys)
-  [ "$(echo "$want" | wc -l)" -eq 10 ]
+  [ "$(echo "$want" | wc -l)" -eq 11 ]
   assert_eq "$(bash_complete pylock info '')" "$want"
   assert_eq "$(bash_complete pylock info --json '')" "$want"
   assert_eq "$(bash_complete pylock info state-r)" "state-root"
