@@ -786,7 +786,7 @@ static void unescape(char *s) {
 }
 
 /* The next field of *s, cut off: fields are separated by runs of spaces
- * (as strtok(3) splits them; the kernel escapes any in a path), NULL when
+ * (as strtok_r splits them; the kernel escapes any in a path), NULL when
  * there is none left.  Not strtok: its per-call cost (two SSE4.2 scans of
  * a one-byte set) made up most of the check. */
 static char *next_field(char **s) {
