@@ -159,6 +159,33 @@ static void test_escaped_mount_points_are_read(void **state) {
   assert_int_equal(pl_sandbox_check_mounts(info, &s2, false, &err), 0);
 }
 
+static void test_blank_lines_and_runs_of_spaces_read_as_single_separators(void **state) {
+  const char *why;
+  const char *spaced = "\n" HOST "\n\n65  22 0:40 / /usr   ro - overlay none ro,lowerdir+=" LAYER
+                       ",lowerdir+=/usr,userxattr\n" REST "\n";
+  assert_int_equal(check(spaced, false, &why), 0);
+}
+
+static void test_more_mounts_than_the_bound_are_refused(void **state) {
+  const char *why;
+  const char *line = "99 22 0:99 / /srv/x rw - tmpfs tmpfs rw\n";
+  size_t n = 4097, len = strlen(line);
+  const char *head = HOST OVERLAY("65", "ro", LAYER) REST;
+  char *big = malloc(strlen(head) + n * len + 1);
+  assert_non_null(big);
+  size_t hl = strlen(head);
+  memcpy(big, head, hl);
+  char *p = big + hl;
+  for (size_t i = 0; i < n; i++, p += len)
+    memcpy(p, line, len);
+  *p = '\0';
+  assert_int_equal(check(big, false, &why), -1);
+  assert_non_null(strstr(why, "more than"));
+  big[hl + 4000 * len] = '\0'; /* within the bound: read, and it passes */
+  assert_int_equal(check(big, false, &why), 0);
+  free(big);
+}
+
 /* Run fn in a child that made a user namespace (and, nested, a second one
  * inside it); the parent opens the innermost one's ns file and asks. */
 static bool ask_about_child_userns(bool nested) {
@@ -254,6 +281,8 @@ int main(void) {
       cmocka_unit_test(test_the_hosts_devpts_is_refused_and_a_private_one_passes),
       cmocka_unit_test(test_malformed_mountinfo_is_refused),
       cmocka_unit_test(test_escaped_mount_points_are_read),
+      cmocka_unit_test(test_blank_lines_and_runs_of_spaces_read_as_single_separators),
+      cmocka_unit_test(test_more_mounts_than_the_bound_are_refused),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
       cmocka_unit_test(test_the_bus_socket_is_read_from_a_unix_path_address),
       cmocka_unit_test(test_a_bus_address_naming_no_socket_path_gives_none),

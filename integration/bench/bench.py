@@ -4,7 +4,9 @@
 
 startup: `pylock run python3 -c pass` against bare python, the exec+seccomp
 floor, pylock without keep-alive, and bubblewrap doing the equivalent setup,
-all interleaved in the same run; medians and ratios.
+all interleaved in the same run; medians and ratios.  Then the comparison a
+user would make: `pylock run` in a project holding the 14 fixture packages
+(bench_sync.REQUESTED) against a venv holding the same packages.
 registry, wheels: see bench_trust.py.
 sync: 14 wheels, warm and cold cache, against pip: see bench_sync.py."""
 import argparse, os, shutil, subprocess, sys
@@ -62,8 +64,18 @@ def startup(d, rounds, python):
         bproj, _, _ = project(d, bpl, python, "-baseline")
         cmds["baseline: pylock run"] = [bpl, "-C", bproj, "run", py, "-c", "pass"]
         cmds["baseline: no keep-alive"] = [bpl, "-C", bproj, "run", py, "-c", "pass"]
+    # The 14 fixture packages: a synced project (its own state, config and
+    # warm cache: bench_sync.prepare's env) and a venv pip filled with the
+    # same wheel files.
+    pkgs = packages_setup(d, pl, python)
+    cmds[PKG_RUN] = [pl, "-C", pkgs["project"], "run", py, "-c", "pass"]
+    cmds[PKG_VENV] = [pkgs["venv_python"], "-c", "pass"]
+    if base:
+        cmds["baseline: run, 14 packages"] = [bpl, "-C", packages_baseline(bpl, pkgs, python),
+                                              "run", py, "-c", "pass"]
     names = list(cmds)
-    envs = [dict(os.environ, PYLOCK_KEEPALIVE="0") if n.endswith("no keep-alive") else None
+    envs = [dict(os.environ, PYLOCK_KEEPALIVE="0") if n.endswith("no keep-alive")
+            else pkgs["env"] if "14 packages" in n and not n.startswith("venv") else None
             for n in names]
     res = measure([cmds[n] for n in names], rounds, 20, envs)
     med = dict(zip(names, (r["median"] for r in res)))
@@ -79,10 +91,43 @@ def startup(d, rounds, python):
     if bwrap:
         bw = med["bwrap (equivalent setup)"] - bare
         print("  overhead ratio pylock/bwrap: %.2f  (pylock %+.2f ms, bwrap %+.2f ms)" % (over / bw, over, bw))
+    pv = med[PKG_RUN] - med[PKG_VENV]
+    print("  pylock run over a venv holding the same 14 packages: %+.2f ms (goal <= +0.5 ms); "
+          "the venv over bare python: %+.2f ms" % (pv, med[PKG_VENV] - bare))
     if base:
-        print("  against the baseline binary: joined %+.2f ms, fresh %+.2f ms"
+        print("  against the baseline binary: joined %+.2f ms, fresh %+.2f ms, 14 packages %+.2f ms"
               % (med["pylock run"] - med["baseline: pylock run"],
-                 med["pylock run, no keep-alive"] - med["baseline: no keep-alive"]))
+                 med["pylock run, no keep-alive"] - med["baseline: no keep-alive"],
+                 med[PKG_RUN] - med["baseline: run, 14 packages"]))
+
+
+PKG_RUN = "pylock run, 14 packages"
+PKG_VENV = "venv with the 14 packages"
+
+
+def packages_setup(d, pl, python):
+    """The 14 fixture packages, installed by pylock (a synced project) and by
+    pip into a venv, once per base interpreter."""
+    tag = os.path.basename(os.path.dirname(os.path.dirname(python))) or "base"
+    w = os.path.join(d, "startup-pkgs-" + tag)
+    venv = os.path.join(w, "venv")
+    _, env, lock, _, _, wheel_files = bench_sync.prepare(d, pl, python, os.path.basename(w))
+    subprocess.run([python, "-m", "venv", venv], check=True)
+    subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q",
+                    "--no-index", "--no-deps", "--disable-pip-version-check"] + wheel_files,
+                   check=True)
+    return {"project": os.path.dirname(lock), "env": env, "w": w, "lock": lock,
+            "venv_python": os.path.join(venv, "bin", "python")}
+
+
+def packages_baseline(bpl, pkgs, python):
+    """The same lock synced by the baseline binary, from the same warm cache."""
+    proj = os.path.join(pkgs["w"], "baseline-template")
+    if not os.path.exists(proj):
+        subprocess.run([bpl, "-q", "init", "--python", python, proj], env=pkgs["env"], check=True)
+        shutil.copyfile(pkgs["lock"], os.path.join(proj, "pylock.toml"))
+        subprocess.run([bpl, "-q", "-C", proj, "sync"], env=pkgs["env"], check=True)
+    return proj
 
 
 def main():

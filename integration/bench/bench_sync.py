@@ -136,9 +136,10 @@ def count_files(top):
     return sum(len(files) for _, _, files in os.walk(top))
 
 
-def prepare(d, pl, python):
-    """Fixture wheels, a signed registry, the lock of the 14, a warm cache."""
-    w = os.path.join(d, "sync")
+def prepare(d, pl, python, name="sync"):
+    """Fixture wheels, a signed registry, the lock of the 14, a warm cache,
+    all in d/name; the synced project is w/template."""
+    w = os.path.join(d, name)
     rmtree(w)
     os.makedirs(w)
     wheels = os.path.join(w, "wheels")
