@@ -1,6 +1,6 @@
 # pylock — build, test, demo, benchmark, install.
 #
-#   make            build pylock/pylock
+#   make            build pylock/pylock and pylock/pylock-shim (the shims' front end)
 #   make check      warnings, lint, unit tests (cmocka), integration suite (as an unprivileged
 #                   user), packaging (tests/packaging.bats)
 #   make check SANITIZE=1
@@ -100,6 +100,19 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(STATIC_PKGS) 2>/dev/null | sed 's/-lcap//; s/-lseccomp//') -lseccomp -lcap -Wl,-Bdynamic -ldl
 
 LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
+# The shims' front end (pylock/front/): a small static program installed beside pylock, which
+# the python3/pip links point to.  It shares with pylock, compiled from the same sources, the
+# walk that decides whether a directory lies in a project, the shim manifest and the escaping
+# rule; it is linked with libc alone, statically (-static-pie where the toolchain has it), so
+# that python3 outside a project pays no dynamic loading.  Sanitized builds link it
+# dynamically (the sanitizers' runtimes need that).
+FRONT := $(dir $(BIN))pylock-shim
+FRONT_OBJ := $(B)/pylock/front/pylock-shim.o $(B)/lib/shim.o $(B)/lib/projwalk.o $(B)/lib/escape.o
+ifeq ($(SANITIZE),1)
+FRONT_LDFLAGS := $(ALL_LDFLAGS)
+else
+FRONT_LDFLAGS := $(if $(call cc-option,-static-pie),-static-pie,-static) -Wl,-z,relro,-z,now $(LDFLAGS)
+endif
 CLI_SRC := $(sort $(wildcard pylock/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 DYN_HDR := $(wildcard lib/dyn_*.h)
@@ -118,7 +131,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \
         dist deb rpm package fuzz FORCE
-all: $(BIN)
+all: $(BIN) $(FRONT)
 
 deps:
 	@packaging/build-deps.sh
@@ -180,6 +193,11 @@ $(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
+$(FRONT): $(FRONT_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJ)
+
 $(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -226,7 +244,7 @@ unit: $(TEST_BIN)
 # integration/run sets the sanitizers' options (see there).
 IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers) \
           $(SAN_ENV)
-integration: $(BIN) $(HELPERS) man
+integration: $(BIN) $(FRONT) $(HELPERS) man
 	@$(IT_ENV) integration/run
 
 # The summary line counts every suite (warnings, lint, unit, integration, packaging); a
@@ -267,9 +285,9 @@ lint:
 	@tests/lint.sh
 
 clean:
-	rm -rf build pylock/pylock
+	rm -rf build pylock/pylock pylock/pylock-shim
 
--include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/tests/*.d $(B)/helpers/*.d \
+-include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/pylock/front/*.d $(B)/tests/*.d $(B)/helpers/*.d \
                     $(B)/toml-decoder.d)
 
 # ---- man pages, install, uninstall ------------------------------------------
@@ -277,7 +295,9 @@ clean:
 # (completions/pylock.bash, _pylock, pylock.fish) the tree has.
 MAN_PAGES := $(MAN_OUT)
 
-# The binary is installed 0755 and never setuid or setgid: pylock refuses to run so.
+# The binaries are installed 0755 and never setuid or setgid: both refuse to run so.  The
+# front end goes beside pylock: it finds pylock there (never on PATH), and `pylock shim
+# install` links to it only there.
 # The AppArmor profile goes to PKGDATADIR/apparmor/pylock (attached to BINDIR/pylock) and
 # PKGLIBDIR/apparmor-profile puts it in /etc/apparmor.d where it is needed: run by the
 # packages' scripts, and by install and uninstall themselves when run as root without DESTDIR.
@@ -285,6 +305,7 @@ MAN_PAGES := $(MAN_OUT)
 install: all man
 	install -d -m 0755 $(DESTDIR)$(BINDIR)
 	install -m 0755 pylock/pylock $(DESTDIR)$(BINDIR)/pylock
+	install -m 0755 pylock/pylock-shim $(DESTDIR)$(BINDIR)/pylock-shim
 	@set -e; for s in 1 5; do \
 	  pages=$$(ls build/man/*.$$s 2>/dev/null || true); [ -n "$$pages" ] || continue; \
 	  echo "install -m 0644" $$pages "$(DESTDIR)$(MANDIR)/man$$s/"; \
@@ -314,7 +335,7 @@ install: all man
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && [ -x $(PKGLIBDIR)/apparmor-profile ]; then \
 	  $(PKGLIBDIR)/apparmor-profile remove; fi
-	rm -f $(DESTDIR)$(BINDIR)/pylock
+	rm -f $(DESTDIR)$(BINDIR)/pylock $(DESTDIR)$(BINDIR)/pylock-shim
 	rm -f $(DESTDIR)$(PKGDATADIR)/apparmor/pylock $(DESTDIR)$(PKGLIBDIR)/apparmor-profile
 	@for d in $(DESTDIR)$(PKGDATADIR)/apparmor $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(PKGLIBDIR); do \
 	  [ -d $$d ] && rmdir $$d 2>/dev/null && echo "rmdir $$d" || true; done
