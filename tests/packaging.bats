@@ -111,6 +111,7 @@ need_userns_parser() {
   make --no-print-directory install DESTDIR="$d" PREFIX=/usr >"$BATS_TEST_TMPDIR/log" 2>&1 ||
     { cat "$BATS_TEST_TMPDIR/log" >&2; return 1; }
   assert_eq "$(stat -c %a "$d/usr/bin/pylock")" 755
+  assert_eq "$(stat -c %a "$d/usr/bin/pylock-shim")" 755 # the shims' front end, beside it
   for scd in man/*.scd; do
     page=$(basename "$scd" .scd)
     assert_eq "$(stat -c %a "$d/usr/share/man/man${page##*.}/$page")" 644

@@ -139,7 +139,7 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
     -e 's|^\[tool\.pylock\]$|[tool.pylock]\nauto-sync = true|' "$PROJ/pylock.toml")
   (cd / && sudo -n -u "$OTHER" -H -- sh -c 'umask 022; mkdir "$1" "$1/y" && cat >"$1/pylock.toml" &&
     printf "#!/bin/sh\ntouch %s/marker\nexec %s \"\$@\"\n" "$1" "$2" >"$1/evil-python" &&
-    chmod 755 "$1/evil-python" && chmod 777 "$1"' _ "$planted" "$PY" <<<"$lock")
+    chmod 755 "$1/evil-python"' _ "$planted" "$PY" <<<"$lock")
   links "$BATS_TEST_TMPDIR/legacy" "$PL"
   WD="$planted/y" run by "$BATS_TEST_TMPDIR/legacy" python3 -c "$PROBE"
   local want=$output want_status=$status
@@ -204,14 +204,12 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
   [ "$status" -eq 0 ]
   assert_eq "$output" "real $REAL - []"
   WD=$PROJ
-  run by "$BATS_TEST_TMPDIR/ls" python3 -c "$PROBE"
-  [ "$status" -eq 127 ]
+  run -127 by "$BATS_TEST_TMPDIR/ls" python3 -c "$PROBE"
   assert_eq "$output" "pylock (python3 shim): cannot run $lone/pylock: No such file or directory (the shims need the full pylock binary beside pylock-shim; reinstall pylock)"
   # Any doubt goes to pylock too: a working directory that no longer exists.
   mkdir "$BATS_TEST_TMPDIR/gone"
-  run bash -c 'cd "$1" && rmdir "$1" && PATH="$2:$3:$PATH" python3 -c pass' _ "$BATS_TEST_TMPDIR/gone" \
-    "$BATS_TEST_TMPDIR/ls" "$EVIL"
-  [ "$status" -eq 127 ]
+  run -127 bash -c 'cd "$1" && rmdir "$1" && PATH="$2:$3:$PATH" python3 -c pass' _ \
+    "$BATS_TEST_TMPDIR/gone" "$BATS_TEST_TMPDIR/ls" "$EVIL"
   assert_contains "$output" "reinstall pylock"
   # pylock-shim copied over as "pylock" beside itself: refused, not a loop.
   cp "$FRONT" "$lone/pylock"
