@@ -65,6 +65,13 @@ static void say(const char *name, const char *const *pieces) {
   (void)w; /* nothing else to tell it to */
 }
 
+/* errno's English description: strerrordesc_np never reads a locale or a
+ * message catalog (strerror may, through gettext). */
+static const char *pl_errdesc(int e) {
+  const char *d = strerrordesc_np(e);
+  return d ? d : "unknown error";
+}
+
 #define SAY(name, ...) say(name, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Setuid or setgid: refuse, as pylock does (pylock/main.c). */
@@ -109,7 +116,7 @@ static int exec_real(const char *name, struct pl_shim_entry *e, char **argv) {
     execv(e->real, argv);
   }
   int err = errno;
-  SAY(name, e->real, ": ", strerror(err));
+  SAY(name, e->real, ": ", pl_errdesc(err));
   return err == ENOENT ? 127 : 126;
 }
 
@@ -118,7 +125,7 @@ static int exec_real(const char *name, struct pl_shim_entry *e, char **argv) {
 static int exec_pylock(const char *name, char **argv) {
   char path[PATH_MAX];
   if (pl_shim_sibling(PL_SHIM_FULL, path, sizeof path) < 0) {
-    SAY(name, "cannot find pylock beside its front end (/proc/self/exe: ", strerror(errno),
+    SAY(name, "cannot find pylock beside its front end (/proc/self/exe: ", pl_errdesc(errno),
         "); is /proc mounted?");
     return 1;
   }
@@ -130,7 +137,7 @@ static int exec_pylock(const char *name, char **argv) {
   }
   execv(path, argv);
   int err = errno;
-  SAY(name, "cannot run ", path, ": ", strerror(err),
+  SAY(name, "cannot run ", path, ": ", pl_errdesc(err),
       err == ENOENT
           ? " (the shims need the full pylock binary beside pylock-shim; reinstall pylock)"
           : "");
