@@ -103,15 +103,33 @@ LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
 # The shims' front end (pylock/front/): a small static program installed beside pylock, which
 # the python3/pip links point to.  It shares with pylock, compiled from the same sources, the
 # walk that decides whether a directory lies in a project, the shim manifest and the escaping
-# rule; it is linked with libc alone, statically (-static-pie where the toolchain has it), so
-# that python3 outside a project pays no dynamic loading.  Sanitized builds link it
-# dynamically (the sanitizers' runtimes need that).
+# rule, and is linked statically with a C library alone, so that python3 outside a project
+# pays no dynamic loading.  With musl (musl-gcc, Debian's musl-tools) when the machine has
+# it: on the 2-core VM a static glibc program costs about 0.6 ms more to exec than a static
+# musl one (its start-up touches some 20 more pages: IRELATIVE relocations, TLS, malloc),
+# which is most of the shim's budget.  Else glibc, -static-pie.  FRONT_LIBC=glibc|musl
+# chooses.  Sanitized builds link it dynamically with glibc (the sanitizers' runtimes need
+# that).
 FRONT := $(dir $(BIN))pylock-shim
-FRONT_OBJ := $(B)/pylock/front/pylock-shim.o $(B)/lib/shim.o $(B)/lib/projwalk.o $(B)/lib/escape.o
+FRONT_SRC := pylock/front/pylock-shim.c lib/shim.c lib/projwalk.c lib/escape.c
+MUSL_GCC ?= musl-gcc
+FRONT_LIBC ?= $(if $(SAN),glibc,$(if $(shell command -v $(MUSL_GCC) 2>/dev/null),musl,glibc))
+ifeq ($(FRONT_LIBC),musl)
+# Its own objects: the library's are compiled against glibc's headers.  No pkg-config flags
+# (they may name glibc's include directories) and no _FORTIFY_SOURCE (musl has none).
+FRONT_OBJ := $(patsubst %.c,$(B)/pylock/front/musl/%.o,$(FRONT_SRC))
+FRONT_LD := $(MUSL_GCC)
+FRONT_LDFLAGS := -static -Wl,-z,relro,-z,now $(LDFLAGS)
+FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -Ibuild/gen -Ilib $(WARN) \
+        $(WERRORS) $(CPPFLAGS) $(CFLAGS)
+else
+FRONT_OBJ := $(patsubst %.c,$(B)/%.o,$(FRONT_SRC))
+FRONT_LD := $(CC)
 ifeq ($(SANITIZE),1)
 FRONT_LDFLAGS := $(ALL_LDFLAGS)
 else
 FRONT_LDFLAGS := $(if $(call cc-option,-static-pie),-static-pie,-static) -Wl,-z,relro,-z,now $(LDFLAGS)
+endif
 endif
 CLI_SRC := $(sort $(wildcard pylock/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -168,7 +186,7 @@ build/gen/seccomp_bpf.h: build/seccomp-gen
 FLAGS_STAMP := $(B)/flags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS)' \
+	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS) $(FRONT_LIBC)' \
 	  > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
@@ -193,10 +211,16 @@ $(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
+$(B)/pylock/front/musl/%.o: %.c $(FLAGS_STAMP) | $(GEN_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $< (musl)"
+	@$(MUSL_GCC) $(FRONT_CFLAGS) $(DEPFLAGS) -c -o $@ $< 2>$(basename $@).warn; s=$$?; \
+	  cat $(basename $@).warn >&2; exit $$s
+
 $(FRONT): $(FRONT_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
-	@echo "  LD      $@"
-	@$(CC) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJ)
+	@echo "  LD      $@ ($(FRONT_LIBC))"
+	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJ)
 
 $(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
@@ -287,7 +311,8 @@ lint:
 clean:
 	rm -rf build pylock/pylock pylock/pylock-shim
 
--include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/pylock/front/*.d $(B)/tests/*.d $(B)/helpers/*.d \
+-include $(wildcard $(B)/lib/*.d $(B)/pylock/*.d $(B)/pylock/front/*.d $(B)/pylock/front/musl/*/*.d \
+                    $(B)/pylock/front/musl/*/*/*.d $(B)/tests/*.d $(B)/helpers/*.d \
                     $(B)/toml-decoder.d)
 
 # ---- man pages, install, uninstall ------------------------------------------

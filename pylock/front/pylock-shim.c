@@ -65,11 +65,16 @@ static void say(const char *name, const char *const *pieces) {
   (void)w; /* nothing else to tell it to */
 }
 
-/* errno's English description: strerrordesc_np never reads a locale or a
- * message catalog (strerror may, through gettext). */
+/* errno's English description, never from a locale or a message catalog:
+ * glibc's strerror may read one (gettext), strerrordesc_np does not; musl's
+ * strerror reads none unless setlocale was called. */
 static const char *pl_errdesc(int e) {
+#ifdef __GLIBC__
   const char *d = strerrordesc_np(e);
   return d ? d : "unknown error";
+#else
+  return strerror(e);
+#endif
 }
 
 #define SAY(name, ...) say(name, (const char *const[]){__VA_ARGS__, NULL})
