@@ -76,7 +76,7 @@ assert_contains() {
 # of man pages.
 normalize() {
   awk '{ t = substr($1, 1, 1); p = $2
-         if (p == "" || p ~ /^\/usr\/share\/(doc|licenses)\// || p ~ /^\/usr\/lib\/\.build-id/) next
+         if (p == "" || p ~ /^\/usr\/share\/(doc|licenses|lintian)\// || p ~ /^\/usr\/lib\/\.build-id/) next
          if (t == "d" && p !~ /pylock/) next
          if (p ~ /^\/usr\/share\/man\//) sub(/\.gz$/, "", p)
          print $1, p }' | sort
