@@ -116,10 +116,11 @@ MUSL_GCC ?= musl-gcc
 FRONT_LIBC ?= $(if $(SAN),glibc,$(if $(shell command -v $(MUSL_GCC) 2>/dev/null),musl,glibc))
 ifeq ($(FRONT_LIBC),musl)
 # Its own objects: the library's are compiled against glibc's headers.  No pkg-config flags
-# (they may name glibc's include directories) and no _FORTIFY_SOURCE (musl has none).
+# (they may name glibc's include directories) and no _FORTIFY_SOURCE (musl has none); a
+# build-id asked for, which musl-gcc's specs leave out (rpm's debuginfo tools need one).
 FRONT_OBJ := $(patsubst %.c,$(B)/pylock/front/musl/%.o,$(FRONT_SRC))
 FRONT_LD := $(MUSL_GCC)
-FRONT_LDFLAGS := -static -Wl,-z,relro,-z,now $(LDFLAGS)
+FRONT_LDFLAGS := -static -Wl,--build-id -Wl,-z,relro,-z,now $(LDFLAGS)
 FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -Ibuild/gen -Ilib $(WARN) \
         $(WERRORS) $(CPPFLAGS) $(CFLAGS)
 else
