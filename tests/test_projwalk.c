@@ -1,5 +1,4 @@
-/* Unit tests: lib/projwalk.c — the upward search for pylock.toml that pylock and pylock-shim share.
- */
+/* Unit tests: lib/projwalk.c — the upward search for pylock.toml, pylock's and pylock-shim's. */
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <limits.h>

@@ -1,5 +1,4 @@
-/* pylock-shim — the shims' small static front end: the real program outside projects, else pylock.
- */
+/* pylock-shim — the shims' static front end: real program outside projects, else pylock. */
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <limits.h>
