@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "file.h"
+#include "projwalk.h"
 
 /* A project directory is trusted like git trusts a repository since
  * CVE-2022-24765: its pylock.toml decides which interpreter runs and what
@@ -26,10 +27,6 @@
  * directory in safe-directories; and the upward search never enters a
  * directory others can write (a sticky /tmp included), where anyone could
  * create a project above ours. */
-
-static bool writable_by_others(const struct stat *st) {
-  return (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
-}
 
 static bool owned_ok(const struct stat *st) {
   return st->st_uid == getuid() || st->st_uid == 0;
@@ -53,9 +50,9 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
   if (lstat(path, &fst) < 0) return pl_fail(err, errno, "%s", path);
   const char *bad = NULL;
   const struct stat *st = NULL;
-  if (!owned_ok(dst) || writable_by_others(dst))
+  if (!owned_ok(dst) || pl_project_writable_by_others(dst))
     bad = dir, st = dst;
-  else if (!S_ISREG(fst.st_mode) || !owned_ok(&fst) || writable_by_others(&fst))
+  else if (!S_ISREG(fst.st_mode) || !owned_ok(&fst) || pl_project_writable_by_others(&fst))
     bad = path, st = &fst;
   if (bad == NULL || listed_safe(dir)) return 0;
   char owner[128];
@@ -73,7 +70,7 @@ static int check_trusted(const char *dir, const struct stat *dst, pl_error_t *er
 int pl_project_check_dir(const char *dir, pl_error_t *err) {
   struct stat st;
   if (stat(dir, &st) < 0) return pl_fail(err, errno, "%s", dir);
-  if ((owned_ok(&st) && !writable_by_others(&st)) || listed_safe(dir)) return 0;
+  if ((owned_ok(&st) && !pl_project_writable_by_others(&st)) || listed_safe(dir)) return 0;
   char owner[128];
   pl_owner_name(st.st_uid, owner, sizeof owner);
   return pl_fail_hint(err, PL_REFUSED,
@@ -84,44 +81,12 @@ int pl_project_check_dir(const char *dir, pl_error_t *err) {
                       dir, owner, (unsigned)(st.st_mode & 07777));
 }
 
-static bool has_lock_file(const char *dir) {
-  char path[PATH_MAX];
-  int r = snprintf(path, sizeof path, "%s/%s", dir, PL_LOCK_FILE);
-  if (r < 0 || (size_t)r >= sizeof path) return false;
-  return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* Search upward from `cwd` (cut down in place) for a pylock.toml: 1 when
- * found (cwd is its directory, *st its stat), 0 when not, -1 when a stat
- * fails (errno; cwd names the directory).  The working directory is where
- * the user chose to be; above it, with check_safe the search stops at the
- * first directory others can write unless safe-directories lists it;
- * without, it goes on and sets *passed on crossing such a directory. */
-static int walk_up(char *cwd, bool check_safe, bool *passed, struct stat *st) {
-  for (bool first = true;; first = false) {
-    if (stat(cwd, st) < 0) return -1;
-    if (!first && writable_by_others(st)) {
-      if (!check_safe)
-        *passed = true;
-      else if (!listed_safe(cwd))
-        return 0;
-    }
-    if (has_lock_file(cwd)) return 1;
-    char *slash = strrchr(cwd, '/');
-    if (slash == NULL || cwd[1] == '\0') return 0;
-    if (slash == cwd)
-      slash[1] = '\0';
-    else
-      *slash = '\0';
-  }
-}
-
 int pl_project_find(const char *dir, char **root, pl_error_t *err) {
   struct stat st;
   if (dir) {
     cleanup_free char *abs = realpath(dir, NULL);
     if (abs == NULL) return pl_fail(err, errno, "project directory %s", dir);
-    if (!has_lock_file(abs))
+    if (!pl_project_has_lock_file(abs))
       return pl_fail_hint(err, 0, "create one with: pylock init DIR", "no %s in %s", PL_LOCK_FILE,
                           abs);
     if (stat(abs, &st) < 0) return pl_fail(err, errno, "%s", abs);
@@ -138,10 +103,10 @@ int pl_project_find(const char *dir, char **root, pl_error_t *err) {
    * can write needs safe-directories, and then the search runs again as
    * it always did, stopping where that list says to. */
   bool passed = false;
-  int r = walk_up(cwd, false, &passed, &st);
+  int r = pl_project_walk_up(cwd, NULL, &passed, &st);
   if (passed && r != 0) {
     memcpy(cwd, start, strlen(start) + 1); /* only ever cut short: it fits */
-    r = walk_up(cwd, true, NULL, &st);
+    r = pl_project_walk_up(cwd, listed_safe, NULL, &st);
   }
   if (r < 0) return pl_fail(err, errno, "%s", cwd);
   if (r > 0) {

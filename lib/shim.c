@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,12 +98,55 @@ int pl_self_identity(dev_t *dev, ino_t *ino) {
   return 0;
 }
 
-static bool is_self(const char *path) {
+int pl_shim_sibling(const char *name, char *out, size_t cap) {
+  ssize_t n = readlink("/proc/self/exe", out, cap);
+  if (n <= 0 || (size_t)n >= cap) {
+    if (n > 0) errno = ENAMETOOLONG;
+    return -1;
+  }
+  out[n] = '\0';
+  char *slash = strrchr(out, '/');
+  if (slash == NULL) return errno = ENOENT, -1;
+  size_t dlen = (size_t)(slash - out) + 1, nlen = strlen(name);
+  if (dlen + nlen >= cap) return errno = ENAMETOOLONG, -1;
+  memcpy(out + dlen, name, nlen + 1);
+  return 0;
+}
+
+/* dev/ino of the pylock program `name` beside this binary, cached; -1 if
+ * there is none. */
+static int sibling_identity(int which, dev_t *dev, ino_t *ino) {
+  static struct {
+    dev_t dev;
+    ino_t ino;
+    signed char state; /* 0 unknown, 1 known, -1 none */
+  } cache[2];
+  if (cache[which].state == 0) {
+    char path[PATH_MAX];
+    struct stat st;
+    cache[which].state = -1;
+    if (pl_shim_sibling(which ? PL_SHIM_FRONT : PL_SHIM_FULL, path, sizeof path) == 0 &&
+        stat(path, &st) == 0) {
+      cache[which].dev = st.st_dev;
+      cache[which].ino = st.st_ino;
+      cache[which].state = 1;
+    }
+  }
+  *dev = cache[which].dev;
+  *ino = cache[which].ino;
+  return cache[which].state > 0 ? 0 : -1;
+}
+
+bool pl_shim_is_pylock(const char *path) {
+  struct stat st;
+  if (stat(path, &st) < 0) return false;
   dev_t dev;
   ino_t ino;
-  struct stat st;
-  return pl_self_identity(&dev, &ino) == 0 && stat(path, &st) == 0 && st.st_dev == dev &&
-         st.st_ino == ino;
+  if (pl_self_identity(&dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino) return true;
+  for (int which = 0; which < 2; which++)
+    if (sibling_identity(which, &dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino)
+      return true;
+  return false;
 }
 
 /* dir/.pylock-shims lists `name`? */
@@ -136,7 +180,7 @@ int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
     while (*p) {
       const char *end = strchrnul(p, ':');
       int w = snprintf(cur, sizeof cur, "%.*s/%s", (int)(end - p), p, name);
-      if (end > p && w > 0 && (size_t)w < sizeof cur && is_self(cur)) break;
+      if (end > p && w > 0 && (size_t)w < sizeof cur && pl_shim_is_pylock(cur)) break;
       cur[0] = '\0';
       p = *end ? end + 1 : end;
     }
@@ -180,7 +224,7 @@ int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t 
     int w = snprintf(cand, sizeof cand, "%.*s/%s", (int)(end - p), p, name);
     p = *end ? end + 1 : end;
     if (w <= 0 || (size_t)w >= sizeof cand || cand[0] != '/') continue;
-    if (access(cand, X_OK) < 0 || is_self(cand)) continue;
+    if (access(cand, X_OK) < 0 || pl_shim_is_pylock(cand)) continue;
     char dirpart[PATH_MAX];
     snprintf(dirpart, sizeof dirpart, "%s", cand);
     *strrchr(dirpart, '/') = '\0';

@@ -11,8 +11,14 @@
  *     python3<TAB>/usr/bin/python3.11
  *     pip<TAB>/usr/bin/python3.11<TAB>-m pip
  *
- * The real program is never a pylock binary (checked by inode), so a shim
- * cannot find itself again, whatever PATH holds.
+ * The links point to pylock-shim, a small static front end installed beside
+ * pylock (pylock/front/), when there is one: it execs the real program
+ * itself when no pylock.toml lies upward (projwalk.h) and pylock, with the
+ * same argv, in every other case; older links to pylock itself still work.
+ *
+ * The real program is never a pylock binary (checked by inode against this
+ * binary and the pylock and pylock-shim beside it), so a shim cannot find
+ * itself again, whatever PATH holds.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SHIM_H
 #define PYLOCK_SHIM_H
@@ -25,6 +31,8 @@
 
 #define PL_SHIM_MANIFEST ".pylock-shims"
 #define PL_SHIM_MAX 8
+#define PL_SHIM_FULL "pylock"       /* the full binary */
+#define PL_SHIM_FRONT "pylock-shim" /* the front end the links point to */
 
 struct pl_shim_entry {
   char name[32];
@@ -55,5 +63,13 @@ int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t 
 
 /* dev/ino of this running binary, cached. */
 int pl_self_identity(dev_t *dev, ino_t *ino);
+
+/* out = the directory of this running binary (/proc/self/exe, never PATH or
+ * the environment) + "/" + name; -1 (errno) if it cannot be read or fit. */
+int pl_shim_sibling(const char *name, char *out, size_t cap);
+
+/* Is `path` (followed) one of pylock's own programs: this binary, or the
+ * pylock or pylock-shim beside it? */
+bool pl_shim_is_pylock(const char *path);
 
 #endif

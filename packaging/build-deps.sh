@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: Apache-2.0
 set -eu
 pkgs="build-essential pkg-config libcap-dev libmount-dev libseccomp-dev libarchive-dev libssl-dev
-libcurl4-openssl-dev libjansson-dev libcmocka-dev scdoc bats nginx patchelf bubblewrap hyperfine
+libcurl4-openssl-dev libjansson-dev libcmocka-dev musl-tools scdoc bats nginx patchelf bubblewrap hyperfine
 apparmor python3 python3-pip-whl python3-setuptools-whl python3-wheel-whl python3-securesystemslib
 util-linux iproute2 openssl curl debhelper lintian rpm zsh fish clang-format cppcheck clang"
 missing=""

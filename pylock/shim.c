@@ -55,11 +55,7 @@ static int exec_real(const char *name, char **argv) {
       return die(name, "no real %s on PATH besides pylock's shim", name);
     e.module_pip = false;
   }
-  dev_t dev;
-  ino_t ino;
-  struct stat st;
-  if (pl_self_identity(&dev, &ino) == 0 && stat(e.real, &st) == 0 && st.st_dev == dev &&
-      st.st_ino == ino)
+  if (pl_shim_is_pylock(e.real))
     return die(name, "the shim's manifest names pylock itself (%s); reinstall the shims", e.real);
   if (e.module_pip) {
     int argc = 0;
@@ -208,8 +204,9 @@ static void usage(FILE *out) {
   fprintf(out, "usage: pylock shim install [--user|--system|--dir DIR] [--python PATH]\n"
                "       pylock shim uninstall [--user|--system|--dir DIR]\n\n"
                "Make python3, python, python3.X, pip and pip3 project-aware: shims (symlinks to\n"
-               "pylock) that, inside a project (nearest pylock.toml upward), run its environment\n"
-               "as 'pylock run' would, and elsewhere exec the real program with no other effect.\n"
+               "pylock-shim, the small front end beside pylock, or else to pylock) that, inside\n"
+               "a project (nearest pylock.toml upward), run its environment as 'pylock run'\n"
+               "would, and elsewhere exec the real program with no other effect.\n"
                "PYLOCK_SHIM=off bypasses them. uninstall removes exactly what install made.\n\n"
                "Options:\n"
                "  --user         in ~/.local/bin (default)\n"
@@ -248,7 +245,7 @@ static int read_manifest(int dfd, struct pl_shim_entry *e, int *n) {
   return 0;
 }
 
-/* A shim we made: a symlink to a pylock binary, named in our manifest. */
+/* A shim we made: a symlink to pylock or its front end, named in our manifest. */
 static bool ours(int dfd, const char *name, const struct pl_shim_entry *m, int n) {
   bool listed = false;
   for (int i = 0; i < n; i++)
@@ -258,12 +255,26 @@ static bool ours(int dfd, const char *name, const struct pl_shim_entry *m, int n
   if (!listed || len <= 0) return false;
   target[len] = '\0';
   const char *base = strrchr(target, '/');
-  return strcmp(base ? base + 1 : target, "pylock") == 0;
+  base = base ? base + 1 : target;
+  return strcmp(base, PL_SHIM_FULL) == 0 || strcmp(base, PL_SHIM_FRONT) == 0;
+}
+
+/* What the links point to: the front end installed beside this pylock (a
+ * regular file, executable, not this binary), else this binary itself. */
+static int link_target(char *out, size_t cap, pl_error_t *err) {
+  struct stat st;
+  dev_t dev;
+  ino_t ino;
+  if (pl_shim_sibling(PL_SHIM_FRONT, out, cap) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+      access(out, X_OK) == 0 && pl_self_identity(&dev, &ino) == 0 &&
+      (st.st_dev != dev || st.st_ino != ino))
+    return 0;
+  return self_path(out, cap, err);
 }
 
 static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   char self[PATH_MAX];
-  if (self_path(self, sizeof self, err) < 0) return -1;
+  if (link_target(self, sizeof self, err) < 0) return -1;
   if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);

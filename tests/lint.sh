@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-src=$(ls lib/*.c lib/*.h pylock/*.c pylock/*.h tests/*.c integration/helpers/*.c 2>/dev/null)
+src=$(ls lib/*.c lib/*.h pylock/*.c pylock/*.h pylock/front/*.c tests/*.c integration/helpers/*.c 2>/dev/null)
 
 if command -v clang-format >/dev/null; then
   if ! clang-format --dry-run --Werror $src 2>/tmp/pylock-lint-format.$$; then

@@ -2,9 +2,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "shim.h"
@@ -54,11 +57,44 @@ static void test_shim_manifest_rejects_what_it_did_not_write(void **state) {
   assert_int_equal(pl_shim_manifest_parse("# only a comment\n", out, PL_SHIM_MAX), 0);
 }
 
+static void test_shim_sibling_is_beside_this_binary_whatever_the_environment(void **state) {
+  char self[PATH_MAX], sib[PATH_MAX], want[PATH_MAX + 16];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(n > 0);
+  self[n] = '\0';
+  *strrchr(self, '/') = '\0';
+  snprintf(want, sizeof want, "%s/%s", self, PL_SHIM_FULL);
+  setenv("PATH", "/tmp/evil", 1);
+  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, sizeof sib), 0);
+  assert_string_equal(sib, want);
+  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, 4), -1); /* never cut short */
+}
+
+static void test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else(void **state) {
+  char link[] = "/tmp/pl-shim-self-XXXXXX";
+  int fd = mkstemp(link);
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(link);
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(n > 0);
+  self[n] = '\0';
+  assert_int_equal(symlink(self, link), 0);
+  assert_true(pl_shim_is_pylock(self));
+  assert_true(pl_shim_is_pylock(link));
+  assert_false(pl_shim_is_pylock("/bin/sh"));
+  assert_false(pl_shim_is_pylock("/nonexistent/python3"));
+  unlink(link);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
       cmocka_unit_test(test_shim_manifest_round_trips),
       cmocka_unit_test(test_shim_manifest_rejects_what_it_did_not_write),
+      cmocka_unit_test(test_shim_sibling_is_beside_this_binary_whatever_the_environment),
+      cmocka_unit_test(test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,16 +8,20 @@ usage: abtime.py ROUNDS WARMUP -- CMD1 -- CMD2 ...   (each CMD a shell-free argv
 import os, statistics, sys, time
 
 
-def measure(cmds, rounds, warmup, envs=None):
+def measure(cmds, rounds, warmup, envs=None, paths=None):
     """Interleaved runs; returns [{'median': ms, 'mean': ms}] per command.
-    envs, if given, holds one environment (or None) per command."""
+    envs, if given, holds one environment (or None) per command; paths, the
+    file to execute (or None: c[0], by PATH when it has no '/'), so that a
+    command can run a file of its own under a bare argv[0]."""
     times = [[] for _ in cmds]
     envs = envs or [None] * len(cmds)
+    paths = paths or [None] * len(cmds)
     for r in range(warmup + rounds):
         for i, c in enumerate(cmds):
             t = time.perf_counter_ns()
-            spawn = os.posix_spawn if "/" in c[0] else os.posix_spawnp  # bare name: PATH
-            pid = spawn(c[0], c, envs[i] or os.environ, file_actions=[
+            path = paths[i] or c[0]
+            spawn = os.posix_spawn if "/" in path else os.posix_spawnp  # bare name: PATH
+            pid = spawn(path, c, envs[i] or os.environ, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
             _, status = os.waitpid(pid, 0)
             dt = (time.perf_counter_ns() - t) / 1e6

@@ -24,9 +24,11 @@ userns() { readlink /proc/self/ns/user; }
   run env PATH=/usr/bin:/bin "$PL" shim install --dir "$BATS_TEST_TMPDIR/other" --python "$PY"
   [ "$status" -eq 0 ]
   v=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  target=$PL # the front end beside pylock when there is one (shim_front.bats)
+  [ -x "$PYLOCK_BIN/pylock-shim" ] && target=$PYLOCK_BIN/pylock-shim
   for n in python3 python "python$v" pip pip3; do
     [ -L "$BATS_TEST_TMPDIR/other/$n" ] || { echo "missing $n"; return 1; }
-    assert_eq "$(readlink -f "$BATS_TEST_TMPDIR/other/$n")" "$(readlink -f "$PL")"
+    assert_eq "$(readlink -f "$BATS_TEST_TMPDIR/other/$n")" "$(readlink -f "$target")"
   done
   assert_contains "$output" "is not on PATH"
   assert_contains "$output" "export PATH=\"$BATS_TEST_TMPDIR/other:\$PATH\""

@@ -1,0 +1,208 @@
+/* Unit tests: lib/projwalk.c — the upward search for pylock.toml, pylock's and pylock-shim's. */
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "projwalk.h"
+
+struct fixture {
+  char dir[64]; /* a private directory in TMPDIR: /tmp/pl-projwalk-XXXXXX */
+};
+
+static int setup(void **state) {
+  struct fixture *f = calloc(1, sizeof *f);
+  if (f == NULL) return -1;
+  snprintf(f->dir, sizeof f->dir, "/tmp/pl-projwalk-XXXXXX");
+  if (mkdtemp(f->dir) == NULL) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fixture *f = *state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+  int r = system(cmd);
+  free(f);
+  return r == 0 ? 0 : -1;
+}
+
+/* path = f->dir + "/" + rel (made as directories, 0755, when mkdirs). */
+static void at(const struct fixture *f, const char *rel, char *path, size_t cap, bool mkdirs) {
+  snprintf(path, cap, "%s/%s", f->dir, rel);
+  if (!mkdirs) return;
+  for (char *p = path + strlen(f->dir) + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(path, 0755);
+      *p = '/';
+    }
+  mkdir(path, 0755);
+}
+
+static void touch(const char *dir, const char *name) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
+static const char *asked; /* the directory listed_safe was last asked about */
+static char asked_buf[PATH_MAX];
+static bool trust_none(const char *dir) {
+  snprintf(asked_buf, sizeof asked_buf, "%s", dir);
+  asked = asked_buf;
+  return false;
+}
+static bool trust_all(const char *dir) {
+  (void)dir;
+  return true;
+}
+
+static void test_walk_finds_pylock_toml_in_the_working_directory(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX], want[PATH_MAX];
+  at(f, "p", cwd, sizeof cwd, true);
+  touch(cwd, "pylock.toml");
+  snprintf(want, sizeof want, "%s", cwd);
+  struct stat st;
+  bool passed = false;
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_string_equal(cwd, want);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_false(passed);
+}
+
+static void test_walk_finds_the_nearest_pylock_toml_above(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX], near[PATH_MAX], far[PATH_MAX];
+  at(f, "far/near/a/b", cwd, sizeof cwd, true);
+  at(f, "far/near", near, sizeof near, false);
+  at(f, "far", far, sizeof far, false);
+  touch(near, "pylock.toml");
+  touch(far, "pylock.toml");
+  struct stat st;
+  bool passed = false;
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_string_equal(cwd, near);
+}
+
+static void test_walk_counts_a_link_named_pylock_toml_without_following_it(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX], link[PATH_MAX], want[PATH_MAX];
+  at(f, "l/sub", cwd, sizeof cwd, true);
+  at(f, "l/pylock.toml", link, sizeof link, false);
+  at(f, "l", want, sizeof want, false);
+  assert_int_equal(symlink("/nonexistent/dangling", link), 0);
+  struct stat st;
+  bool passed = false;
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_string_equal(cwd, want);
+}
+
+/* Without configuration (the front end's walk) the search goes on past a
+ * directory others can write, and says so; pylock then walks again. */
+static void test_walk_without_configuration_crosses_open_directories_and_says_so(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX], open_dir[PATH_MAX], top[PATH_MAX];
+  at(f, "top/open/in", cwd, sizeof cwd, true);
+  at(f, "top/open", open_dir, sizeof open_dir, false);
+  at(f, "top", top, sizeof top, false);
+  assert_int_equal(chmod(open_dir, 0777), 0);
+  touch(top, "pylock.toml");
+  struct stat st;
+  bool passed = false;
+  char again[PATH_MAX];
+  snprintf(again, sizeof again, "%s", cwd);
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_string_equal(cwd, top);
+  assert_true(passed);
+  /* With the configuration, it stops there unless the user trusts it. */
+  snprintf(cwd, sizeof cwd, "%s", again);
+  asked = NULL;
+  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 0);
+  assert_non_null(asked);
+  assert_string_equal(asked, open_dir);
+  snprintf(cwd, sizeof cwd, "%s", again);
+  assert_int_equal(pl_project_walk_up(cwd, trust_all, NULL, &st), 1);
+  assert_string_equal(cwd, top);
+}
+
+/* The working directory is where the user chose to be: its own mode is not
+ * held against it. */
+static void test_walk_does_not_judge_the_working_directory_itself(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX];
+  at(f, "mine", cwd, sizeof cwd, true);
+  assert_int_equal(chmod(cwd, 0777), 0);
+  touch(cwd, "pylock.toml");
+  struct stat st;
+  bool passed = false;
+  asked = NULL;
+  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 1);
+  assert_null(asked);
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_false(passed);
+}
+
+static void test_walk_without_a_lock_file_reports_none(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX];
+  at(f, "none/a", cwd, sizeof cwd, true);
+  struct stat st;
+  /* /tmp is open to everyone: with the configuration the walk stops there. */
+  asked = NULL;
+  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 0);
+  assert_non_null(asked);
+  assert_string_equal(asked, "/tmp");
+}
+
+static void test_walk_reports_a_directory_it_cannot_stat(void **state) {
+  struct fixture *f = *state;
+  char cwd[PATH_MAX];
+  at(f, "missing/x", cwd, sizeof cwd, false);
+  struct stat st;
+  bool passed = false;
+  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), -1);
+}
+
+static void test_writable_by_others_is_group_or_world_write(void **state) {
+  struct stat st = {.st_mode = S_IFDIR | 0755};
+  assert_false(pl_project_writable_by_others(&st));
+  st.st_mode = S_IFDIR | 0775;
+  assert_true(pl_project_writable_by_others(&st));
+  st.st_mode = S_IFDIR | 01777;
+  assert_true(pl_project_writable_by_others(&st));
+  st.st_mode = S_IFREG | 0600;
+  assert_false(pl_project_writable_by_others(&st));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_walk_finds_pylock_toml_in_the_working_directory, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_walk_finds_the_nearest_pylock_toml_above, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(
+          test_walk_counts_a_link_named_pylock_toml_without_following_it, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_walk_without_configuration_crosses_open_directories_and_says_so, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_walk_does_not_judge_the_working_directory_itself, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_walk_without_a_lock_file_reports_none, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_walk_reports_a_directory_it_cannot_stat, setup,
+                                      teardown),
+      cmocka_unit_test(test_writable_by_others_is_group_or_world_write),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
