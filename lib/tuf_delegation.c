@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "canonjson.h"
 #include "cleanup.h"
 #include "fetch.h"
 #include "file.h"
@@ -432,8 +433,8 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
   if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
   char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
   snprintf(listed, sizeof listed, "%s.json", v->name);
-  const json_t *meta =
-      json_object_get(json_object_get(t->md[PL_TUF_SNAPSHOT].body, "meta"), listed);
+  cleanup_json json_t *meta = NULL;
+  if (tuf_snapshot_meta(t, listed, &meta, err) < 0) return -1;
   int64_t want;
   if (!json_is_object(meta) || tuf_get_int(meta, "version", &want) < 0 || want < 1)
     return pl_fail(err, 0, "snapshot.json: meta has no valid entry for %s (delegated by %s)",

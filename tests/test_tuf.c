@@ -640,10 +640,18 @@ static void write_junk(struct fx *f, const char *name, size_t len) {
   free(junk);
 }
 
+/* Drop what the state kept: the next update fetches every role. */
+static void forget_state(struct fx *f) {
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->state);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_tuf_checks_listed_targets_length_and_hash_before_parsing(void **state) {
   struct fx *f = *state;
   publish_tail_with_lengths(f);
   assert_update_ok(f);
+  forget_state(f); /* else the kept targets.json, the version listed, is used */
   const json_t *e = json_object_get(json_object_get(f->snapshot, "meta"), "targets.json");
   size_t len = (size_t)json_integer_value(json_object_get(e, "length"));
   write_junk(f, "targets.json", len);
@@ -662,6 +670,7 @@ static void test_tuf_caps_unlisted_targets_before_parsing(void **state) {
   /* The fixture's snapshot lists no length (older pylock, tuf-js): it
    * verifies, within the cap. */
   assert_update_ok(f);
+  forget_state(f);
   write_junk(f, "targets.json", PL_TUF_UNLISTED_MAX + 1);
   assert_update_fails(f, "targets.json: larger than the 2097152 bytes allowed",
                       "whose length snapshot.json does not list (refused before parsing)");
@@ -695,6 +704,10 @@ static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
   snprintf(p, sizeof p, "%s/timestamp.json", f->state);
   assert_int_equal(pl_read_file_at(AT_FDCWD, p, 1 << 20, &before, &lb, &err), 0);
   bump(f->timestamp);
+  bump(f->snapshot);
+  bump(f->targets);
+  json_object_set_new(json_object_get(json_object_get(f->snapshot, "meta"), "targets.json"),
+                      "version", json_integer(2));
   pl_tuf_set_expires(f->targets, NOW - 1);
   publish_tail(f);
   assert_update_fails(f, "targets.json: expired", NULL);
