@@ -649,6 +649,29 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   return index_targets(t, file, err);
 }
 
+/* The version snapshot lists for file. */
+static int snapshot_lists(struct pl_tuf *t, const char *file, int64_t *v, pl_error_t *err) {
+  cleanup_json json_t *e = NULL;
+  if (tuf_snapshot_meta(t, file, &e, err) < 0) return -1;
+  if (!json_is_object(e) || tuf_get_int(e, "version", v) < 0 || *v < 1)
+    return pl_fail(err, 0, "snapshot.json: meta has no valid entry for %s", file);
+  return 0;
+}
+
+/* --offline: the kept snapshot, when its record says this root verified
+ * the one the kept timestamp names (t->ks.lazy then; its expiry is judged
+ * with the others'); 0 when the kept bytes are to be verified again. */
+static int kept_snapshot_offline(struct pl_tuf *t, int statefd, pl_error_t *err) {
+  const json_t *meta = meta_entry(&t->md[PL_TUF_TIMESTAMP], "snapshot.json");
+  int64_t want;
+  if (t->md[PL_TUF_TIMESTAMP].doc == NULL || tuf_get_int(meta, "version", &want) < 0) return 0;
+  if (tuf_ks_read(t, statefd, err) < 0) return -1;
+  pl_error_t expired = NULL;
+  int used = tuf_ks_use(t, statefd, meta, want, &expired);
+  pl_error_free(&expired);
+  return used;
+}
+
 /* --offline: what the last update verified and kept, verified again against
  * the trusted root (each role's signatures, the versions naming each other)
  * and refused when any of it has expired: freeze protection still holds. */
@@ -657,6 +680,10 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
     return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
                         "no verified metadata of %s kept yet", url);
   for (int r = PL_TUF_TIMESTAMP; r < PL_TUF_NROLES; r++) {
+    if (r == PL_TUF_SNAPSHOT && kept_snapshot_offline(t, statefd, err) != 0) {
+      if (!t->ks.lazy) return -1;
+      continue;
+    }
     load_trusted(t, statefd, (enum pl_tuf_role)r);
     if (t->md[r].doc == NULL)
       return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
@@ -673,7 +700,7 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
       (v != t->md[PL_TUF_SNAPSHOT].version &&
        pl_fail(err, 0, "kept snapshot.json is version %" PRId64 ", timestamp.json names %" PRId64,
                t->md[PL_TUF_SNAPSHOT].version, v) < 0) ||
-      meta_version(&t->md[PL_TUF_SNAPSHOT], "snapshot.json", "targets.json", &v, err) < 0 ||
+      snapshot_lists(t, "targets.json", &v, err) < 0 ||
       (v != t->md[PL_TUF_TARGETS].version &&
        pl_fail(err, 0, "kept targets.json is version %" PRId64 ", snapshot.json names %" PRId64,
                t->md[PL_TUF_TARGETS].version, v) < 0))
@@ -808,7 +835,7 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     if (tg_same) load_trusted(t, statefd, PL_TUF_TARGETS);
   }
   pl_json_decref(start_root);
-  if (snap_baseline && tuf_ks_read(t, statefd, err) < 0) goto fail;
+  if (tuf_ks_read(t, snap_baseline ? statefd : -1, err) < 0) goto fail;
 
   if (update_timestamp(t, err) < 0 || update_snapshot(t, statefd, snap_baseline, err) < 0 ||
       update_targets(t, err) < 0)

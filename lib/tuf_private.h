@@ -103,8 +103,9 @@ int tuf_index_targets(const json_t *tg, const char *file, struct pl_tuf_target *
                       pl_error_t *err);
 int tuf_cmp_target(const void *a, const void *b);
 
-/* tuf_snapshot.c: read the record of the snapshot kept in statefd, usable
- * (t->ks.ok) when a past update verified it under the root trusted now. */
+/* tuf_snapshot.c: note the root trusted now, and read the record of the
+ * snapshot kept in statefd (when not -1), usable (t->ks.ok) when a past
+ * update verified it under that root. */
 int tuf_ks_read(struct pl_tuf *t, int statefd, pl_error_t *err);
 /* Use the kept snapshot when it is the one `meta` (timestamp's entry for
  * snapshot.json, version want) names and its kept bytes are those the
