@@ -172,25 +172,56 @@ static bool index_name_ok(const char *s) {
   return true;
 }
 
+/* An entry as one line of JSON: most list a version alone (a bin's, in a
+ * snapshot of 16,384), written here directly; json_dumps for the rest
+ * took 10 ms for a whole snapshot. */
+static char *entry_json(const json_t *v) {
+  json_t *ver = json_object_get(v, "version");
+  if (json_object_size(v) != 1 || !json_is_integer(ver) || json_integer_value(ver) < 0)
+    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+  char digits[24], *p = digits + sizeof digits;
+  uint64_t n = (uint64_t)json_integer_value(ver);
+  *--p = '\0';
+  do
+    *--p = (char)('0' + n % 10);
+  while ((n /= 10) > 0);
+  static const char head[] = "{\"version\":";
+  size_t dl = (size_t)(digits + sizeof digits - 1 - p);
+  char *out = malloc(sizeof head + dl + 1);
+  if (out == NULL) return NULL;
+  memcpy(out, head, sizeof head - 1);
+  memcpy(out + sizeof head - 1, p, dl);
+  memcpy(out + sizeof head - 1 + dl, "}", 2);
+  return out;
+}
+
 /* The index of meta: "NAME\tJSON\n" lines sorted by name; NULL when some
  * name cannot be a line (no index then: lookups parse the snapshot). */
 static char *build_index(const json_t *meta, size_t *len) {
   size_t n = json_object_size(meta), i = 0, total = 0;
   struct index_entry *es = calloc(n ? n : 1, sizeof *es);
   char *out = NULL;
-  bool ok = es != NULL;
+  bool ok = es != NULL, sorted = true;
   for (void *it = json_object_iter((json_t *)meta); ok && it && i < n;
        it = json_object_iter_next((json_t *)meta, it), i++) {
     es[i].name = json_object_iter_key(it);
-    es[i].json = json_dumps(json_object_iter_value(it), JSON_COMPACT | JSON_SORT_KEYS);
+    es[i].json = entry_json(json_object_iter_value(it));
     ok = index_name_ok(es[i].name) && es[i].json && !strchr(es[i].json, '\n');
     if (ok) total += strlen(es[i].name) + strlen(es[i].json) + 2;
+    sorted = sorted && (i == 0 || strcmp(es[i - 1].name, es[i].name) < 0);
   }
   if (ok && total <= INDEX_MAX && (out = malloc(total + 1)) != NULL) {
-    qsort(es, i, sizeof *es, cmp_entry);
+    if (!sorted) qsort(es, i, sizeof *es, cmp_entry);
     size_t off = 0;
-    for (size_t k = 0; k < i; k++)
-      off += (size_t)snprintf(out + off, total + 1 - off, "%s\t%s\n", es[k].name, es[k].json);
+    for (size_t k = 0; k < i; k++) {
+      size_t nl = strlen(es[k].name), jl = strlen(es[k].json);
+      memcpy(out + off, es[k].name, nl);
+      out[off + nl] = '\t';
+      memcpy(out + off + nl + 1, es[k].json, jl);
+      out[off + nl + 1 + jl] = '\n';
+      off += nl + jl + 2;
+    }
+    out[off] = '\0';
     *len = off;
   }
   for (size_t k = 0; es && k < n; k++)
