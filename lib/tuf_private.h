@@ -48,6 +48,7 @@ struct tuf_kept_snapshot {
   uint64_t length;
   int64_t version;
   time_t expires;
+  char file_id[96]; /* the kept file as written: inode, size, mtime, ctime */
   char index_sha256[PL_SHA256_HEX];
   uint64_t index_length;
   json_t *targets_meta; /* what it lists for targets.json */

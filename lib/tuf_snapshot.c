@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "canonjson.h"
@@ -27,8 +28,10 @@
  * what the record says pylock verified, it did; what the record and the
  * index guard against is a state damaged by a crash, a disk or another of
  * the user's processes: the record carries its own checksum, names the
- * kept bytes by hash (checked at every update, 1 ms) and the index by hash
- * (checked when a lookup first reads it).  Anything that does not match is
+ * kept bytes by hash and the index by hash, each checked before its bytes
+ * are used.  An update does not read the kept snapshot (hashing it took
+ * 1-3 ms): the record also notes the file's inode, size, modification and
+ * change times as written, and a file whose are others is hashed.  Anything that does not match is
  * not used: the update then verifies the kept snapshot as before, or
  * fetches it again. */
 #define RECORD_FILE "snapshot.record"
@@ -68,13 +71,16 @@ static bool record_fields(struct tuf_kept_snapshot *ks, const json_t *rec) {
   const char *s256 = json_string_value(json_object_get(s, "sha256"));
   const char *s512 = json_string_value(json_object_get(s, "sha512"));
   const char *i256 = json_string_value(json_object_get(ix, "sha256"));
+  const char *id = json_string_value(json_object_get(s, "file"));
   int64_t len, ver, exp, ilen, format;
   json_t *tm = json_object_get(rec, "targets");
   if (tuf_get_int(rec, "format", &format) < 0 || format != 1 || !hex_ok(s256, 64) ||
       !hex_ok(s512, 128) || !hex_ok(i256, 64) || tuf_get_int(s, "length", &len) < 0 || len < 0 ||
       tuf_get_int(s, "version", &ver) < 0 || ver < 1 || tuf_get_int(s, "expires", &exp) < 0 ||
-      tuf_get_int(ix, "length", &ilen) < 0 || ilen < 0 || !json_is_object(tm))
+      tuf_get_int(ix, "length", &ilen) < 0 || ilen < 0 || !json_is_object(tm) || id == NULL ||
+      strlen(id) >= sizeof ks->file_id)
     return false;
+  memcpy(ks->file_id, id, strlen(id) + 1);
   memcpy(ks->sha256, s256, PL_SHA256_HEX);
   memcpy(ks->sha512, s512, PL_SHA512_HEX);
   memcpy(ks->index_sha256, i256, PL_SHA256_HEX);
@@ -140,10 +146,30 @@ static bool file_is(int dirfd, const char *name, const char *sha256, uint64_t le
   return same;
 }
 
+/* What identifies dirfd/name as written ("" when it cannot be read):
+ * another process rewriting it changes its inode or change time. */
+static void file_id(int dirfd, const char *name, char out[96]) {
+  struct stat st;
+  out[0] = '\0';
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+    snprintf(out, 96, "%ju %jd %jd.%09ld %jd.%09ld", (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+             (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec,
+             st.st_ctim.tv_nsec);
+}
+
+/* The kept snapshot still is the file the record describes, or at least
+ * holds the bytes it names. */
+static bool kept_unchanged(int statefd, const struct tuf_kept_snapshot *ks) {
+  char id[96];
+  file_id(statefd, "snapshot.json", id);
+  return (id[0] && strcmp(id, ks->file_id) == 0) ||
+         file_is(statefd, "snapshot.json", ks->sha256, ks->length);
+}
+
 int tuf_ks_use(struct pl_tuf *t, int statefd, const json_t *meta, int64_t want, pl_error_t *err) {
   struct tuf_kept_snapshot *ks = &t->ks;
   if (!ks->ok || ks->version != want || !record_matches_meta(ks, meta) ||
-      !file_is(statefd, "snapshot.json", ks->sha256, ks->length))
+      !kept_unchanged(statefd, ks))
     return 0;
   struct md *m = &t->md[PL_TUF_SNAPSHOT];
   tuf_md_clear(m);
@@ -231,7 +257,7 @@ static char *build_index(const json_t *meta, size_t *len) {
 }
 
 /* The record of the verified snapshot m, its index of ilen bytes hashed. */
-static json_t *build_record(const struct tuf_kept_snapshot *ks, const struct md *m,
+static json_t *build_record(const struct tuf_kept_snapshot *ks, const struct md *m, const char *id,
                             const json_t *targets_meta, const char *index, size_t ilen,
                             pl_error_t *err) {
   char s256[PL_SHA256_HEX], s512[PL_SHA512_HEX], i256[PL_SHA256_HEX], check[PL_SHA256_HEX];
@@ -256,6 +282,7 @@ static json_t *build_record(const struct tuf_kept_snapshot *ks, const struct md 
   json_object_set_new(s, "length", json_integer((json_int_t)m->rawlen));
   json_object_set_new(s, "version", json_integer(m->version));
   json_object_set_new(s, "expires", json_integer((json_int_t)m->expires));
+  json_object_set_new(s, "file", json_string(id));
   json_object_set_new(ix, "sha256", json_string(i256));
   json_object_set_new(ix, "length", json_integer((json_int_t)ilen));
   json_object_set_new(rec, "format", json_integer(1));
@@ -280,8 +307,12 @@ void tuf_ks_write(struct pl_tuf *t, int statefd) {
   size_t ilen = 0;
   cleanup_free char *index = build_index(meta, &ilen);
   if (index == NULL) return;
+  /* The kept file, written before the record: its bytes are m's (else,
+   * their hash will tell when they are used). */
+  char id[96];
+  file_id(statefd, "snapshot.json", id);
   pl_error_t e = NULL;
-  cleanup_json json_t *rec = build_record(&t->ks, m, tm, index, ilen, &e);
+  cleanup_json json_t *rec = build_record(&t->ks, m, id, tm, index, ilen, &e);
   cleanup_free char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   /* The index first: a record never names an index not yet written. */
   if (text == NULL || strlen(text) > RECORD_MAX ||

@@ -521,6 +521,19 @@ static void assert_holds(const char *dir, const char *name, const char *data, si
   free(have);
 }
 
+/* The state's snapshot.record names the bytes of its snapshot.json. */
+static void assert_record_names_kept_snapshot(struct fx *f) {
+  size_t lr, ls;
+  char *record = bytes_in(f->state, "snapshot.record", &lr);
+  char *snap = bytes_in(f->state, "snapshot.json", &ls);
+  char sha[PL_SHA256_HEX], want[80];
+  assert_int_equal(pl_sha256_hex(snap, ls, sha, &f->err), 0);
+  snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha);
+  assert_non_null(strstr(record, want));
+  free(record);
+  free(snap);
+}
+
 /* Remove from the registry every metadata file but the timestamp and the
  * roots: an update that fetched any of them would fail. */
 static void remove_all_but_timestamp(struct fx *f) {
@@ -677,16 +690,15 @@ static void test_deleg_damaged_index_is_not_trusted(void **state) {
 }
 
 /* The kept snapshot changed under the record (by a disk, or another of
- * the user's processes): not used; the update fetches and verifies the
- * snapshot again, and keeps it.  Damaged after the update, with the index
- * too: the lookup fetches it.  Offline, with nothing verified to fall
- * back on: refused. */
+ * the user's processes; replaced, or written in place): not used; the
+ * update fetches and verifies the snapshot again, and keeps it.  Damaged after the update, with the
+ * index too: the lookup fetches it.  Offline, with nothing verified to fall back on: refused. */
 static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   struct fx *f = *state;
   make_succinct(f, NAMES, NNAMES);
   struct pl_tuf *t = update_ok(f, true);
   pl_tuf_free(t);
-  size_t ls, lr, li;
+  size_t ls, li;
   char *snap = bytes_in(f->repo, "snapshot.json", &ls);
   char *index = bytes_in(f->state, "snapshot.index", &li);
   char *bad = malloc(ls);
@@ -697,7 +709,7 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   assert_target(f, t, NAMES[0], NAMES[0]);
   pl_tuf_free(t);
   assert_holds(f->state, "snapshot.json", snap, ls);
-  char *record = bytes_in(f->state, "snapshot.record", &lr);
+  assert_record_names_kept_snapshot(f);
 
   t = update_ok(f, true);
   put_bytes(f->state, "snapshot.json", bad, ls);
@@ -706,7 +718,19 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   pl_tuf_free(t);
   assert_holds(f->state, "snapshot.json", snap, ls);
   assert_holds(f->state, "snapshot.index", index, li);
-  assert_holds(f->state, "snapshot.record", record, lr);
+  assert_record_names_kept_snapshot(f);
+
+  /* Changed in place (same inode and size): its change time tells. */
+  char p[160];
+  snprintf(p, sizeof p, "%s/snapshot.json", f->state);
+  int fd = open(p, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, bad + ls / 2, 1, (off_t)(ls / 2)), 1);
+  close(fd);
+  t = update_ok(f, true);
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.json", snap, ls);
+  assert_record_names_kept_snapshot(f);
 
   put_bytes(f->state, "snapshot.json", bad, ls);
   assert_int_equal(update(f, true, true, &t), -1);
@@ -714,7 +738,6 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   free(bad);
   free(snap);
   free(index);
-  free(record);
 }
 
 /* Roles r0..r(n-1), each delegating "*" to the next (the last to `last`,
