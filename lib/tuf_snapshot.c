@@ -31,9 +31,9 @@
  * kept bytes by hash and the index by hash, each checked before its bytes
  * are used.  An update does not read the kept snapshot (hashing it took
  * 1-3 ms): the record also notes the file's inode, size, modification and
- * change times as written, and a file whose are others is hashed.  Anything that does not match is
- * not used: the update then verifies the kept snapshot as before, or
- * fetches it again. */
+ * change times as written, and only a file whose differ is hashed.
+ * Anything that does not match is not used: the update then verifies the
+ * kept snapshot as before, or fetches it again. */
 #define RECORD_FILE "snapshot.record"
 #define INDEX_FILE "snapshot.index"
 #define RECORD_MAX ((size_t)64 << 10)
