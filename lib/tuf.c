@@ -890,6 +890,10 @@ const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i) {
   return i < t->ntargets ? &t->targets[i] : NULL;
 }
 
+int pl_tuf_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err) {
+  return tuf_delegated_prefetch(t, names, n, err);
+}
+
 int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
                        pl_error_t *err) {
   struct pl_tuf_target key = {.name = name};

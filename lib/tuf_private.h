@@ -125,6 +125,8 @@ int tuf_snapshot_meta(struct pl_tuf *t, const char *file, json_t **entry, pl_err
  * first); ENOENT when no role trusted for it lists it. */
 int tuf_delegated_find(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
                        pl_error_t *err);
+/* pl_tuf_prefetch for delegated roles. */
+int tuf_delegated_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err);
 /* Verify every delegated role and make t->targets list every target a
  * lookup would find. */
 int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err);

@@ -740,6 +740,62 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   free(index);
 }
 
+/* ---- prefetch: the bins lookups will need, fetched at once ---- */
+
+/* Prefetched bins are verified as lookups verify them and kept: the
+ * lookups then need no request (the registry's bins are gone). */
+static void test_deleg_prefetch_fetches_each_bin_lookups_need_once(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_int_equal(pl_tuf_prefetch(t, NAMES, NNAMES, &f->err), 0);
+  remove_all_but_timestamp(f);
+  for (size_t i = 0; i < NNAMES; i++)
+    assert_target(f, t, NAMES[i], NAMES[i]);
+  pl_tuf_free(t);
+  for (size_t i = 0; i < NNAMES; i++) {
+    char bin[32], kept[256];
+    name_of(NAMES[i], bin, sizeof bin);
+    snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bin);
+    assert_int_equal(access(kept, F_OK), 0);
+  }
+}
+
+/* A bin the registry serves tampered (other bytes than snapshot lists),
+ * or signed by a key its delegation does not list: the prefetch trusts
+ * and keeps neither; each lookup fetches it again and says why. */
+static void test_deleg_prefetch_trusts_no_tampered_or_missigned_bin(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char bad[32], file[64], other[32];
+  name_of(NAMES[0], bad, sizeof bad);
+  snprintf(file, sizeof file, "%s.json", bad);
+  size_t len;
+  char *bytes = bytes_in(f->repo, file, &len);
+  bytes[len / 2] ^= 1;
+  write_file(f, file, bytes, len);
+  free(bytes);
+  size_t o = 1;
+  while (o < NNAMES && (name_of(NAMES[o], other, sizeof other), strcmp(other, bad) == 0))
+    o++;
+  assert_true(o < NNAMES);
+  json_t *role = bin_with(f, other, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  put_role(f, other, role, &f->other_key); /* listed by snapshot, wrong key */
+  pl_json_decref(role);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_int_equal(pl_tuf_prefetch(t, NAMES, NNAMES, &f->err), 0);
+  char kept[256];
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bad);
+  assert_int_equal(access(kept, F_OK), -1);
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, other);
+  assert_int_equal(access(kept, F_OK), -1);
+  assert_lookup_fails(f, t, NAMES[0], -1, "mismatch");
+  assert_lookup_fails(f, t, NAMES[o], -1, "signature threshold not met");
+  pl_tuf_free(t);
+}
+
 /* Roles r0..r(n-1), each delegating "*" to the next (the last to `last`,
  * when not NULL); top-level targets delegate to r0. */
 static void make_chain(struct fx *f, int n, const char *last) {
@@ -1021,6 +1077,8 @@ int main(void) {
       T(test_deleg_replayed_timestamp_and_snapshot_are_refused),
       T(test_deleg_damaged_index_is_not_trusted),
       T(test_deleg_damaged_kept_snapshot_is_fetched_again),
+      T(test_deleg_prefetch_fetches_each_bin_lookups_need_once),
+      T(test_deleg_prefetch_trusts_no_tampered_or_missigned_bin),
       T(test_deleg_rejects_a_loop_of_delegations),
       T(test_deleg_rejects_an_endless_delegation_tree),
       T(test_deleg_terminating_role_hides_later_delegations),
