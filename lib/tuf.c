@@ -209,6 +209,7 @@ int tuf_verify_sigs(const json_t *keys, const json_t *r, const char *role, const
   return 0;
 }
 
+/* m is signed by a threshold of the keys root assigns to `role`. */
 int tuf_verify_role(const json_t *root_body, const char *role, const struct md *m, const char *file,
                     pl_error_t *err) {
   json_t *r = json_object_get(json_object_get(root_body, "roles"), role);

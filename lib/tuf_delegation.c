@@ -422,12 +422,6 @@ static void keep_role(struct pl_tuf *t, const char *name, const struct md *m) {
     pl_error_free(&e);
 }
 
-/* 5.6.7.1: the verified metadata of delegated role v->name: the one this
- * session verified already, the copy kept in the state directory when it is
- * the version snapshot lists, or else fetched (VERSION.NAME.json with
- * consistent snapshots), checked against snapshot's length and hashes
- * before parsing, then against the delegation's keys and threshold, the
- * version snapshot lists (never below the kept one) and expiry. */
 /* The entry snapshot lists for role v->name (a new reference), its
  * version, and the file name a fetch reads it under. */
 static int role_listed(struct pl_tuf *t, const struct visit *v, json_t **meta, int64_t *want,
@@ -458,36 +452,6 @@ static int check_fetched(struct pl_tuf *t, const struct visit *v, int64_t want, 
                    kept, want);
   }
   return 0;
-}
-
-static int adopt_role(struct pl_tuf *t, const struct visit *v, struct md *m, bool fresh,
-                      const char *listed, struct tuf_role **out, pl_error_t *err);
-
-static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **out,
-                     pl_error_t *err) {
-  if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
-  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
-  cleanup_json json_t *meta = NULL;
-  int64_t want;
-  if (role_listed(t, v, &meta, &want, listed, file, err) < 0) return -1;
-  struct md m;
-  int64_t kept;
-  bool fresh = false;
-  if (load_kept(t, v, meta, want, &m, &kept) < 0) {
-    if (t->f == NULL)
-      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
-                          "no verified %s (version %" PRId64 ") kept", listed, want);
-    char *raw = NULL;
-    size_t len;
-    if (tuf_fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
-        check_fetched(t, v, want, kept, raw, len, file, &m, err) < 0)
-      return -1;
-    fresh = true;
-  } else if (tuf_check_expiry(&m, listed, t->now, err) < 0) {
-    tuf_md_clear(&m);
-    return -1;
-  }
-  return adopt_role(t, v, &m, fresh, listed, out, err);
 }
 
 /* Make the verified m the session's role v->name (fresh: fetched, to be
@@ -529,6 +493,39 @@ static int adopt_role(struct pl_tuf *t, const struct visit *v, struct md *mp, bo
   return 0;
 }
 
+/* 5.6.7.1: the verified metadata of delegated role v->name: the one this
+ * session verified already, the copy kept in the state directory when it is
+ * the version snapshot lists, or else fetched (VERSION.NAME.json with
+ * consistent snapshots), checked against snapshot's length and hashes
+ * before parsing, then against the delegation's keys and threshold, the
+ * version snapshot lists (never below the kept one) and expiry. */
+static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **out,
+                     pl_error_t *err) {
+  if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
+  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
+  cleanup_json json_t *meta = NULL;
+  int64_t want;
+  if (role_listed(t, v, &meta, &want, listed, file, err) < 0) return -1;
+  struct md m;
+  int64_t kept;
+  bool fresh = false;
+  if (load_kept(t, v, meta, want, &m, &kept) < 0) {
+    if (t->f == NULL)
+      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
+                          "no verified %s (version %" PRId64 ") kept", listed, want);
+    char *raw = NULL;
+    size_t len;
+    if (tuf_fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+        check_fetched(t, v, want, kept, raw, len, file, &m, err) < 0)
+      return -1;
+    fresh = true;
+  } else if (tuf_check_expiry(&m, listed, t->now, err) < 0) {
+    tuf_md_clear(&m);
+    return -1;
+  }
+  return adopt_role(t, v, &m, fresh, listed, out, err);
+}
+
 /* One role a prefetch fetches: its visit, what snapshot lists, where the
  * bytes arrive. */
 struct prefetch {
@@ -540,6 +537,7 @@ struct prefetch {
   size_t len, cap;
 };
 
+/* A prefetch's bytes, collected in memory. */
 static int prefetch_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
   struct prefetch *p = ctx;
   if (p->len + n + 1 > p->cap) { /* bounded: pl_fetch_many stops at the job's max */
@@ -609,6 +607,7 @@ static void prefetch_plan(struct pl_tuf *t, const char *const *names, size_t n,
   }
 }
 
+/* pl_tuf_prefetch (tuf.h): plan, fetch at once, verify each as load_role does. */
 int tuf_delegated_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err) {
   if (!t->delegates || t->all_loaded || t->f == NULL || n == 0) return 0;
   struct prefetch *plan = calloc(n, sizeof *plan);
