@@ -419,6 +419,20 @@ static int cmp_target_entry(const void *a, const void *b) {
   return strcmp(((const struct pl_tuf_target *)a)->name, ((const struct pl_tuf_target *)b)->name);
 }
 
+/* The bins the lookups of the report's files will read, fetched at once
+ * (pl_tuf_prefetch): one round of requests, not one request a file. */
+static int prefetch_report_bins(struct pl_tuf *t, const json_t *install, pl_error_t *err) {
+  size_t cap = json_array_size(install), n = 0;
+  cleanup_free char(*files)[PL_WHEEL_FILENAME_MAX + 1] = calloc(cap ? cap : 1, sizeof *files);
+  cleanup_free const char **names = calloc(cap ? cap : 1, sizeof *names);
+  if (files == NULL || names == NULL) return pl_fail(err, ENOMEM, "resolve");
+  for (size_t i = 0; i < cap; i++) {
+    const char *url = jstr(json_object_get(json_array_get(install, i), "download_info"), "url");
+    if (url && url_filename(url, files[n], sizeof files[n]) == 0) names[n] = files[n], n++;
+  }
+  return pl_tuf_prefetch(t, names, n, err);
+}
+
 /* The signed targets of the files pip's report names, each looked up by
  * name (through the bin it falls in: never a list of every target); a
  * name that is no target is left for pl_resolve_parse_report to refuse. */
@@ -429,6 +443,7 @@ static int report_targets(struct pl_tuf *t, const char *buf, size_t len, struct 
   if (pl_json_parse(buf, len, "pip report", &doc, err) < 0) return -1;
   json_t *install = json_object_get(doc, "install");
   size_t cap = json_array_size(install);
+  if (prefetch_report_bins(t, install, err) < 0) return -1;
   struct pl_tuf_target *list = calloc(cap ? cap : 1, sizeof *list);
   if (list == NULL) return pl_fail(err, ENOMEM, "resolve");
   for (size_t i = 0; i < cap; i++) {

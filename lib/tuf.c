@@ -210,8 +210,8 @@ int tuf_verify_sigs(const json_t *keys, const json_t *r, const char *role, const
 }
 
 /* m is signed by a threshold of the keys root assigns to `role`. */
-static int verify_role(const json_t *root_body, const char *role, const struct md *m,
-                       const char *file, pl_error_t *err) {
+int tuf_verify_role(const json_t *root_body, const char *role, const struct md *m, const char *file,
+                    pl_error_t *err) {
   json_t *r = json_object_get(json_object_get(root_body, "roles"), role);
   if (!json_is_object(r)) return pl_fail(err, 0, "root: no role %s", role);
   return tuf_verify_sigs(json_object_get(root_body, "keys"), r, role, m, file, err);
@@ -236,7 +236,7 @@ int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *ve
   copy[len] = '\0';
   struct md m;
   if (tuf_md_parse(copy, len, what, "root", &m, err) < 0) return -1;
-  int r = verify_role(m.body, "root", &m, what, err);
+  int r = tuf_verify_role(m.body, "root", &m, what, err);
   if (r == 0) {
     if (version) *version = m.version;
     if (expires) *expires = m.expires;
@@ -328,7 +328,7 @@ static int load_root_file(int dirfd, const char *name, struct md *m, pl_error_t 
   size_t len;
   if (pl_read_file_at(dirfd, name, PL_TUF_ROOT_MAX, &raw, &len, err) < 0) return -1;
   if (tuf_md_parse(raw, len, name, "root", m, err) < 0) return -1;
-  if (verify_role(m->body, "root", m, name, err) < 0) {
+  if (tuf_verify_role(m->body, "root", m, name, err) < 0) {
     tuf_md_clear(m);
     return -1;
   }
@@ -379,8 +379,8 @@ static int update_root(struct pl_tuf *t, pl_error_t *err) {
     if (tuf_md_parse(raw, len, file, "root", &m, err) < 0) return -1;
     /* A new root must convince both the keys we trust now and its own:
      * the old keys authorise the change, the new ones prove they exist. */
-    if (verify_role(t->md[PL_TUF_ROOT].body, "root", &m, file, err) < 0 ||
-        verify_role(m.body, "root", &m, file, err) < 0) {
+    if (tuf_verify_role(t->md[PL_TUF_ROOT].body, "root", &m, file, err) < 0 ||
+        tuf_verify_role(m.body, "root", &m, file, err) < 0) {
       if ((*err)->msg) pl_error_wrap(err, "root rotation to version %" PRId64, next);
       tuf_md_clear(&m);
       return -1;
@@ -410,7 +410,7 @@ static void load_trusted(struct pl_tuf *t, int statefd, enum pl_tuf_role r) {
     pl_error_free(&e);
     return;
   }
-  if (verify_role(t->md[PL_TUF_ROOT].body, pl_tuf_role_names[r], &m, name, &e) < 0) {
+  if (tuf_verify_role(t->md[PL_TUF_ROOT].body, pl_tuf_role_names[r], &m, name, &e) < 0) {
     pl_error_free(&e);
     tuf_md_clear(&m);
     return;
@@ -452,7 +452,7 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
   struct md m;
   if (tuf_md_parse(raw, len, file, "timestamp", &m, err) < 0) return -1;
   int64_t snapv, old_snapv;
-  int r = verify_role(t->md[PL_TUF_ROOT].body, "timestamp", &m, file, err);
+  int r = tuf_verify_role(t->md[PL_TUF_ROOT].body, "timestamp", &m, file, err);
   if (r == 0) r = meta_version(&m, file, "snapshot.json", &snapv, err);
   if (r == 0 && old->doc) {
     if (m.version < old->version)
@@ -477,27 +477,36 @@ static int update_timestamp(struct pl_tuf *t, pl_error_t *err) {
  * parent's meta names (bounded, hash/length-checked when the parent lists
  * them), check its signatures against the trusted root and that version.
  * *file receives the name it was fetched under. */
-static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const char *role,
-                             size_t max, struct md *m, char file[48], pl_error_t *err) {
-  char parent_file[32], listed[32];
+int tuf_fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const char *role, size_t max,
+                          struct md *m, char file[48], pl_error_t *err) {
+  char parent_file[32], listed[16]; /* "snapshot.json" or "targets.json" */
   snprintf(parent_file, sizeof parent_file, "%s.json", pl_tuf_role_names[parent]);
   snprintf(listed, sizeof listed, "%s.json", role);
-  const json_t *meta = meta_entry(&t->md[parent], listed);
+  cleanup_json json_t *meta = NULL;
+  if (parent == PL_TUF_SNAPSHOT) {
+    if (tuf_snapshot_meta(t, listed, &meta, err) < 0) return -1;
+  } else if ((meta = (json_t *)meta_entry(&t->md[parent], listed)) != NULL) {
+    json_incref(meta);
+  }
   int64_t want;
-  if (meta_version(&t->md[parent], parent_file, listed, &want, err) < 0) return -1;
+  if (!json_is_object(meta) || tuf_get_int(meta, "version", &want) < 0 || want < 1)
+    return pl_fail(err, 0, "%s: meta has no valid entry for %s", parent_file, listed);
   if (t->consistent)
     snprintf(file, 48, "%" PRId64 ".%s", want, listed);
   else
     snprintf(file, 48, "%s", listed);
   char *raw = NULL;
   size_t len;
-  /* With consistent snapshots, VERSION.ROLE.json never changes: the copy
-   * the state kept, when it is the version (and the bytes, where listed)
-   * the parent names, is what a fetch would return (python-tuf reuses it
-   * too).  load_trusted() verified it against the current root already. */
+  /* The copy the state kept, when it is the version (and the bytes, where
+   * listed) the parent names, is what a fetch would return: with
+   * consistent snapshots VERSION.ROLE.json never changes, and without, a
+   * registry publishes a role again only under a new version (python-tuf
+   * reuses it too, for both layouts).  load_trusted() verified it against
+   * the current root already.  So nothing published since costs one
+   * request, the timestamp, whatever the layout. */
   const struct md *kept = &t->md[role[0] == 's' ? PL_TUF_SNAPSHOT : PL_TUF_TARGETS];
   pl_error_t stale = NULL;
-  if (t->consistent && kept->doc && kept->version == want &&
+  if (kept->doc && kept->version == want &&
       tuf_check_meta_bytes(meta, file, parent_file, kept->raw, kept->rawlen, &stale) == 0 &&
       (raw = malloc(kept->rawlen + 1)) != NULL) {
     memcpy(raw, kept->raw, kept->rawlen);
@@ -519,7 +528,7 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
     return 0;
   }
   if (tuf_md_parse(raw, len, file, role, m, err) < 0) return -1;
-  int r = verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
+  int r = tuf_verify_role(t->md[PL_TUF_ROOT].body, role, m, file, err);
   if (r == 0 && m->version != want)
     r = pl_fail(err, 0, "%s: version mismatch: expected %" PRId64 " (%s), got %" PRId64, file, want,
                 parent_file, m->version);
@@ -527,10 +536,26 @@ static int fetch_listed_role(struct pl_tuf *t, enum pl_tuf_role parent, const ch
   return r;
 }
 
-static int update_snapshot(struct pl_tuf *t, pl_error_t *err) {
+/* 5.5.  baseline: the state's snapshot may serve as the trusted one (its
+ * keys did not change). */
+static int update_snapshot(struct pl_tuf *t, int statefd, bool baseline, pl_error_t *err) {
   char file[48];
   struct md m;
-  if (fetch_listed_role(t, PL_TUF_TIMESTAMP, "snapshot", PL_TUF_SNAPSHOT_MAX, &m, file, err) < 0)
+  int64_t want;
+  if (meta_version(&t->md[PL_TUF_TIMESTAMP], "timestamp.json", "snapshot.json", &want, err) < 0)
+    return -1;
+  if (baseline) {
+    /* The very snapshot a past update verified under this root, named
+     * again by the timestamp: its version is the one listed, it is the
+     * trusted snapshot (no rollback against itself), and only its expiry
+     * is left to check.  Its body is read when a lookup needs it. */
+    int used =
+        tuf_ks_use(t, statefd, meta_entry(&t->md[PL_TUF_TIMESTAMP], "snapshot.json"), want, err);
+    if (used != 0) return used < 0 ? -1 : 0;
+    load_trusted(t, statefd, PL_TUF_SNAPSHOT);
+  }
+  if (tuf_fetch_listed_role(t, PL_TUF_TIMESTAMP, "snapshot", PL_TUF_SNAPSHOT_MAX, &m, file, err) <
+      0)
     return -1;
   int r = 0;
   struct md *old = &t->md[PL_TUF_SNAPSHOT];
@@ -609,7 +634,7 @@ static int index_targets(struct pl_tuf *t, const char *file, pl_error_t *err) {
 static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   char file[48];
   struct md m;
-  if (fetch_listed_role(t, PL_TUF_SNAPSHOT, "targets", PL_TUF_TARGETS_MAX, &m, file, err) < 0)
+  if (tuf_fetch_listed_role(t, PL_TUF_SNAPSHOT, "targets", PL_TUF_TARGETS_MAX, &m, file, err) < 0)
     return -1;
   int r = 0;
   struct md *old = &t->md[PL_TUF_TARGETS];
@@ -625,6 +650,29 @@ static int update_targets(struct pl_tuf *t, pl_error_t *err) {
   return index_targets(t, file, err);
 }
 
+/* The version snapshot lists for file. */
+static int snapshot_lists(struct pl_tuf *t, const char *file, int64_t *v, pl_error_t *err) {
+  cleanup_json json_t *e = NULL;
+  if (tuf_snapshot_meta(t, file, &e, err) < 0) return -1;
+  if (!json_is_object(e) || tuf_get_int(e, "version", v) < 0 || *v < 1)
+    return pl_fail(err, 0, "snapshot.json: meta has no valid entry for %s", file);
+  return 0;
+}
+
+/* --offline: the kept snapshot, when its record says this root verified
+ * the one the kept timestamp names (t->ks.lazy then; its expiry is judged
+ * with the others'); 0 when the kept bytes are to be verified again. */
+static int kept_snapshot_offline(struct pl_tuf *t, int statefd, pl_error_t *err) {
+  const json_t *meta = meta_entry(&t->md[PL_TUF_TIMESTAMP], "snapshot.json");
+  int64_t want;
+  if (t->md[PL_TUF_TIMESTAMP].doc == NULL || tuf_get_int(meta, "version", &want) < 0) return 0;
+  if (tuf_ks_read(t, statefd, err) < 0) return -1;
+  pl_error_t expired = NULL;
+  int used = tuf_ks_use(t, statefd, meta, want, &expired);
+  pl_error_free(&expired);
+  return used;
+}
+
 /* --offline: what the last update verified and kept, verified again against
  * the trusted root (each role's signatures, the versions naming each other)
  * and refused when any of it has expired: freeze protection still holds. */
@@ -633,6 +681,10 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
     return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
                         "no verified metadata of %s kept yet", url);
   for (int r = PL_TUF_TIMESTAMP; r < PL_TUF_NROLES; r++) {
+    if (r == PL_TUF_SNAPSHOT && kept_snapshot_offline(t, statefd, err) != 0) {
+      if (!t->ks.lazy) return -1;
+      continue;
+    }
     load_trusted(t, statefd, (enum pl_tuf_role)r);
     if (t->md[r].doc == NULL)
       return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
@@ -649,7 +701,7 @@ static int update_offline(struct pl_tuf *t, int statefd, const char *url, pl_err
       (v != t->md[PL_TUF_SNAPSHOT].version &&
        pl_fail(err, 0, "kept snapshot.json is version %" PRId64 ", timestamp.json names %" PRId64,
                t->md[PL_TUF_SNAPSHOT].version, v) < 0) ||
-      meta_version(&t->md[PL_TUF_SNAPSHOT], "snapshot.json", "targets.json", &v, err) < 0 ||
+      snapshot_lists(t, "targets.json", &v, err) < 0 ||
       (v != t->md[PL_TUF_TARGETS].version &&
        pl_fail(err, 0, "kept targets.json is version %" PRId64 ", snapshot.json names %" PRId64,
                t->md[PL_TUF_TARGETS].version, v) < 0))
@@ -685,13 +737,16 @@ static int save_state(struct pl_tuf *t, const char *dir, const char *anchor_hash
       pl_write_file_atomic_at(fd, "anchor.sha256", line, strlen(line), 0644, err) < 0)
     return pl_error_wrap(err, "state %s", dir);
   for (int r = 0; r < PL_TUF_NROLES; r++) {
-    if (anchor_kept && t->md[r].kept) continue;
+    /* No bytes: the kept snapshot its record names (tuf_ks_use). */
+    if ((anchor_kept && t->md[r].kept) || t->md[r].raw == NULL) continue;
     char name[32];
     snprintf(name, sizeof name, "%s.json", pl_tuf_role_names[r]);
     if (!kept_as(fd, name, t->md[r].raw, t->md[r].rawlen) &&
         pl_write_file_atomic_at(fd, name, t->md[r].raw, t->md[r].rawlen, 0644, err) < 0)
       return pl_error_wrap(err, "state %s", dir);
   }
+  /* A snapshot verified by this update: recorded, for the next to use. */
+  if (t->md[PL_TUF_SNAPSHOT].doc) tuf_ks_write(t, fd);
   return 0;
 }
 
@@ -709,14 +764,16 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
 
   /* 5.2: the anchor, or the newer root the state kept for this anchor. */
   char anchor_hash[PL_SHA256_HEX] = "";
-  bool anchor_kept = false; /* the state grew from this anchor */
+  bool anchor_kept = false;   /* the state grew from this anchor */
+  bool snap_baseline = false; /* the state's snapshot may be the trusted one */
   {
     char *raw = NULL;
     size_t len;
     if (pl_read_file_at(AT_FDCWD, o->root_path, PL_TUF_ROOT_MAX, &raw, &len, err) < 0 ||
         pl_sha256_hex(raw, len, anchor_hash, err) < 0 ||
         tuf_md_parse(raw, len, o->root_path, "root", &t->md[PL_TUF_ROOT], err) < 0 ||
-        verify_role(t->md[PL_TUF_ROOT].body, "root", &t->md[PL_TUF_ROOT], o->root_path, err) < 0) {
+        tuf_verify_role(t->md[PL_TUF_ROOT].body, "root", &t->md[PL_TUF_ROOT], o->root_path, err) <
+            0) {
       pl_error_wrap(err, "trusted root");
       goto fail;
     }
@@ -775,12 +832,14 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
     bool sn_same = role_keys_equal(start_root, t->md[PL_TUF_ROOT].body, "snapshot");
     bool tg_same = role_keys_equal(start_root, t->md[PL_TUF_ROOT].body, "targets");
     if (ts_same && sn_same) load_trusted(t, statefd, PL_TUF_TIMESTAMP);
-    if (ts_same && sn_same && tg_same) load_trusted(t, statefd, PL_TUF_SNAPSHOT);
+    snap_baseline = ts_same && sn_same && tg_same;
     if (tg_same) load_trusted(t, statefd, PL_TUF_TARGETS);
   }
   pl_json_decref(start_root);
+  if (tuf_ks_read(t, snap_baseline ? statefd : -1, err) < 0) goto fail;
 
-  if (update_timestamp(t, err) < 0 || update_snapshot(t, err) < 0 || update_targets(t, err) < 0)
+  if (update_timestamp(t, err) < 0 || update_snapshot(t, statefd, snap_baseline, err) < 0 ||
+      update_targets(t, err) < 0)
     goto fail;
   if (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0) goto fail;
   if (o->state_dir && save_state(t, o->state_dir, anchor_hash, anchor_kept, err) < 0) goto fail;
@@ -798,6 +857,7 @@ void pl_tuf_free(struct pl_tuf *t) {
     tuf_md_clear(&t->md[r]);
   pl_fetcher_free(t->f);
   tuf_delegated_free(t);
+  tuf_ks_free(t);
   free(t->state_dir);
   free(t->targets);
   free(t);
@@ -829,6 +889,10 @@ size_t pl_tuf_target_count(const struct pl_tuf *t) {
 
 const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i) {
   return i < t->ntargets ? &t->targets[i] : NULL;
+}
+
+int pl_tuf_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err) {
+  return tuf_delegated_prefetch(t, names, n, err);
 }
 
 int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,

@@ -109,6 +109,14 @@ const struct pl_tuf_target *pl_tuf_target_at(const struct pl_tuf *t, size_t i);
 int pl_tuf_find_target(struct pl_tuf *t, const char *name, const struct pl_tuf_target **out,
                        pl_error_t *err);
 
+/* Before looking names up: fetch at once (over HTTP in parallel) the
+ * delegated roles (hashed bins) their lookups would read first and the
+ * state does not keep, each verified as a lookup verifies it, so that the
+ * lookups need no request of their own.  Best effort: a role that fails to
+ * arrive or to verify is left to its lookup, which fetches it again and
+ * says why.  Fails only when out of memory. */
+int pl_tuf_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err);
+
 /* Download target `name` into fd (a fresh, empty, writable file) and check
  * its length and sha256 (and sha512 if signed).  On any failure fd is
  * truncated to 0 bytes: its content is only ever the verified target. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "canonjson.h"
 #include "cleanup.h"
 #include "fetch.h"
 #include "file.h"
@@ -421,49 +422,43 @@ static void keep_role(struct pl_tuf *t, const char *name, const struct md *m) {
     pl_error_free(&e);
 }
 
-/* 5.6.7.1: the verified metadata of delegated role v->name: the one this
- * session verified already, the copy kept in the state directory when it is
- * the version snapshot lists, or else fetched (VERSION.NAME.json with
- * consistent snapshots), checked against snapshot's length and hashes
- * before parsing, then against the delegation's keys and threshold, the
- * version snapshot lists (never below the kept one) and expiry. */
-static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **out,
-                     pl_error_t *err) {
-  if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
-  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
-  snprintf(listed, sizeof listed, "%s.json", v->name);
-  const json_t *meta =
-      json_object_get(json_object_get(t->md[PL_TUF_SNAPSHOT].body, "meta"), listed);
-  int64_t want;
-  if (!json_is_object(meta) || tuf_get_int(meta, "version", &want) < 0 || want < 1)
+/* The entry snapshot lists for role v->name (a new reference), its
+ * version, and the file name a fetch reads it under. */
+static int role_listed(struct pl_tuf *t, const struct visit *v, json_t **meta, int64_t *want,
+                       char listed[PL_TUF_ROLE_NAME_MAX + 8], char file[PL_TUF_ROLE_NAME_MAX + 32],
+                       pl_error_t *err) {
+  snprintf(listed, PL_TUF_ROLE_NAME_MAX + 8, "%s.json", v->name);
+  if (tuf_snapshot_meta(t, listed, meta, err) < 0) return -1;
+  if (!json_is_object(*meta) || tuf_get_int(*meta, "version", want) < 0 || *want < 1)
     return pl_fail(err, 0, "snapshot.json: meta has no valid entry for %s (delegated by %s)",
                    listed, v->delegator);
-  struct md m;
-  int64_t kept;
-  bool fresh = false;
-  if (load_kept(t, v, meta, want, &m, &kept) < 0) {
-    if (t->f == NULL)
-      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
-                          "no verified %s (version %" PRId64 ") kept", listed, want);
-    if (t->consistent)
-      snprintf(file, sizeof file, "%" PRId64 ".%s", want, listed);
-    else
-      snprintf(file, sizeof file, "%s", listed);
-    char *raw = NULL;
-    size_t len;
-    if (tuf_fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
-        check_role(t, v, raw, len, file, want, &m, err) < 0)
-      return -1;
-    if (m.version < kept) {
-      tuf_md_clear(&m);
-      return pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64,
-                     file, kept, want);
-    }
-    fresh = true;
-  } else if (tuf_check_expiry(&m, listed, t->now, err) < 0) {
-    tuf_md_clear(&m);
-    return -1;
+  if (t->consistent)
+    snprintf(file, PL_TUF_ROLE_NAME_MAX + 32, "%" PRId64 ".%s", *want, listed);
+  else
+    snprintf(file, PL_TUF_ROLE_NAME_MAX + 32, "%s", listed);
+  return 0;
+}
+
+/* Fetched bytes of role v->name (file, at the version want snapshot
+ * lists), their length and hashes checked against snapshot's already:
+ * checked as a lookup checks them, the delegation's keys and threshold,
+ * that version, expiry, and never below the version kept. */
+static int check_fetched(struct pl_tuf *t, const struct visit *v, int64_t want, int64_t kept,
+                         char *raw, size_t len, const char *file, struct md *m, pl_error_t *err) {
+  if (check_role(t, v, raw, len, file, want, m, err) < 0) return -1;
+  if (m->version < kept) {
+    tuf_md_clear(m);
+    return pl_fail(err, 0, "%s: version rollback: trusted version %" PRId64 ", got %" PRId64, file,
+                   kept, want);
   }
+  return 0;
+}
+
+/* Make the verified m the session's role v->name (fresh: fetched, to be
+ * kept in the state directory). */
+static int adopt_role(struct pl_tuf *t, const struct visit *v, struct md *mp, bool fresh,
+                      const char *listed, struct tuf_role **out, pl_error_t *err) {
+  struct md m = *mp;
   struct tuf_role *r = calloc(1, sizeof *r);
   if (r == NULL || (r->name = strdup(v->name)) == NULL ||
       (r->delegator = strdup(v->delegator)) == NULL) {
@@ -496,6 +491,169 @@ static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **
   }
   *out = r;
   return 0;
+}
+
+/* 5.6.7.1: the verified metadata of delegated role v->name: the one this
+ * session verified already, the copy kept in the state directory when it is
+ * the version snapshot lists, or else fetched (VERSION.NAME.json with
+ * consistent snapshots), checked against snapshot's length and hashes
+ * before parsing, then against the delegation's keys and threshold, the
+ * version snapshot lists (never below the kept one) and expiry. */
+static int load_role(struct pl_tuf *t, const struct visit *v, struct tuf_role **out,
+                     pl_error_t *err) {
+  if ((*out = find_loaded(t, v->name, v->delegator)) != NULL) return 0;
+  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
+  cleanup_json json_t *meta = NULL;
+  int64_t want;
+  if (role_listed(t, v, &meta, &want, listed, file, err) < 0) return -1;
+  struct md m;
+  int64_t kept;
+  bool fresh = false;
+  if (load_kept(t, v, meta, want, &m, &kept) < 0) {
+    if (t->f == NULL)
+      return pl_fail_hint(err, ENOENT, "update once with the network: pylock sync",
+                          "no verified %s (version %" PRId64 ") kept", listed, want);
+    char *raw = NULL;
+    size_t len;
+    if (tuf_fetch_meta(t, file, meta, "snapshot.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+        check_fetched(t, v, want, kept, raw, len, file, &m, err) < 0)
+      return -1;
+    fresh = true;
+  } else if (tuf_check_expiry(&m, listed, t->now, err) < 0) {
+    tuf_md_clear(&m);
+    return -1;
+  }
+  return adopt_role(t, v, &m, fresh, listed, out, err);
+}
+
+/* One role a prefetch fetches: its visit, what snapshot lists, where the
+ * bytes arrive. */
+struct prefetch {
+  struct visit v;
+  json_t *meta;
+  int64_t want, kept;
+  char listed[PL_TUF_ROLE_NAME_MAX + 8], file[PL_TUF_ROLE_NAME_MAX + 32];
+  char *buf;
+  size_t len, cap;
+};
+
+/* A prefetch's bytes, collected in memory. */
+static int prefetch_sink(void *ctx, const void *data, size_t n, pl_error_t *err) {
+  struct prefetch *p = ctx;
+  if (p->len + n + 1 > p->cap) { /* bounded: pl_fetch_many stops at the job's max */
+    size_t cap = p->cap ? p->cap : 16384;
+    while (cap < p->len + n + 1)
+      cap *= 2;
+    char *nb = realloc(p->buf, cap);
+    if (nb == NULL) return pl_fail(err, ENOMEM, "%s", p->file);
+    p->buf = nb;
+    p->cap = cap;
+  }
+  memcpy(p->buf + p->len, data, n);
+  p->len += n;
+  return 0;
+}
+
+/* The first role a lookup of name would visit below the top-level targets,
+ * when the top-level delegations are succinct or regular hashed bins (one
+ * role a name, found in one step); false for any other name or shape. */
+static bool first_bin(struct pl_tuf *t, const json_t *top, const char *name, struct visit *out) {
+  char hash[PL_SHA256_HEX];
+  struct pl_tuf_target key = {.name = name};
+  pl_error_t e = NULL;
+  const struct tuf_prefix_index *pix = NULL;
+  size_t read = 0;
+  struct visits stack = {0};
+  bool ok = !(t->ntargets && bsearch(&key, t->targets, t->ntargets, sizeof key, tuf_cmp_target)) &&
+            pl_sha256_hex(name, strlen(name), hash, &e) == 0;
+  if (ok && json_is_array(json_object_get(top, "roles"))) {
+    ok = prefix_index(t, top, &pix, &read, &e) == 0 && pix->digits;
+    t->search_steps += read;
+  }
+  ok = ok && push_children(&stack, top, pix, "targets", -1, name, hash, &e) == 0 && stack.n == 1;
+  if (ok) *out = stack.v[0];
+  free(stack.v);
+  pl_error_free(&e);
+  return ok;
+}
+
+/* The roles lookups of names would load first, neither loaded nor kept,
+ * without duplicates (*np of them). */
+static void prefetch_plan(struct pl_tuf *t, const char *const *names, size_t n,
+                          struct prefetch *plan, size_t *np) {
+  const json_t *top = json_object_get(t->md[PL_TUF_TARGETS].body, "delegations");
+  *np = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct prefetch *p = &plan[*np];
+    memset(p, 0, sizeof *p);
+    if (!first_bin(t, top, names[i], &p->v) || find_loaded(t, p->v.name, p->v.delegator)) continue;
+    bool dup = false;
+    for (size_t k = 0; k < *np && !dup; k++)
+      dup = strcmp(plan[k].v.name, p->v.name) == 0;
+    pl_error_t e = NULL;
+    if (dup || role_listed(t, &p->v, &p->meta, &p->want, p->listed, p->file, &e) < 0) {
+      pl_error_free(&e);
+      pl_json_decref(p->meta);
+      continue;
+    }
+    struct md m;
+    if (load_kept(t, &p->v, p->meta, p->want, &m, &p->kept) == 0) {
+      /* Kept: the lookup will read it from the state; nothing to fetch. */
+      tuf_md_clear(&m);
+      pl_json_decref(p->meta);
+      continue;
+    }
+    (*np)++;
+  }
+}
+
+/* pl_tuf_prefetch (tuf.h): plan, fetch at once, verify each as load_role does. */
+int tuf_delegated_prefetch(struct pl_tuf *t, const char *const *names, size_t n, pl_error_t *err) {
+  if (!t->delegates || t->all_loaded || t->f == NULL || n == 0) return 0;
+  struct prefetch *plan = calloc(n, sizeof *plan);
+  struct pl_fetch_job *jobs = calloc(n, sizeof *jobs);
+  if (plan == NULL || jobs == NULL) {
+    free(plan);
+    free(jobs);
+    return pl_fail(err, ENOMEM, "prefetch");
+  }
+  size_t np = 0, failed = 0;
+  int r = 0;
+  prefetch_plan(t, names, n, plan, &np);
+  for (size_t i = 0; i < np; i++) {
+    int64_t l;
+    bool listed = tuf_get_int(plan[i].meta, "length", &l) == 0;
+    uint64_t max =
+        listed && l >= 0 && (uint64_t)l <= PL_TUF_TARGETS_MAX ? (uint64_t)l : PL_TUF_UNLISTED_MAX;
+    jobs[i] = (struct pl_fetch_job){
+        .relpath = plan[i].file, .max = max, .sink = prefetch_sink, .ctx = &plan[i]};
+  }
+  pl_error_t e = NULL;
+  /* Best effort: whatever fails to arrive or to verify is left to the
+   * lookup, which fetches it again on its own and says what is wrong. */
+  bool arrived = np > 0 && pl_fetch_many(t->f, jobs, np, &failed, &e) == 0;
+  pl_error_free(&e);
+  for (size_t i = 0; i < np; i++) {
+    struct prefetch *p = &plan[i];
+    struct md m;
+    struct tuf_role *role;
+    if (arrived && r == 0 && p->buf != NULL &&
+        tuf_check_meta_bytes(p->meta, p->file, "snapshot.json", p->buf, p->len, &e) == 0) {
+      if (check_fetched(t, &p->v, p->want, p->kept, p->buf, p->len, p->file, &m, &e) == 0 &&
+          adopt_role(t, &p->v, &m, true, p->listed, &role, &e) < 0 && e && e->errnum == ENOMEM) {
+        r = -1;
+        *err = e;
+        e = NULL;
+      }
+      p->buf = NULL; /* taken by check_fetched */
+    }
+    pl_error_free(&e);
+    free(p->buf);
+    pl_json_decref(p->meta);
+  }
+  free(plan);
+  free(jobs);
+  return r;
 }
 
 /* Count the entries of `delegations` a search is about to read against

@@ -640,10 +640,18 @@ static void write_junk(struct fx *f, const char *name, size_t len) {
   free(junk);
 }
 
+/* Drop what the state kept: the next update fetches every role. */
+static void forget_state(struct fx *f) {
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->state);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_tuf_checks_listed_targets_length_and_hash_before_parsing(void **state) {
   struct fx *f = *state;
   publish_tail_with_lengths(f);
   assert_update_ok(f);
+  forget_state(f); /* else the kept targets.json, the version listed, is used */
   const json_t *e = json_object_get(json_object_get(f->snapshot, "meta"), "targets.json");
   size_t len = (size_t)json_integer_value(json_object_get(e, "length"));
   write_junk(f, "targets.json", len);
@@ -662,6 +670,7 @@ static void test_tuf_caps_unlisted_targets_before_parsing(void **state) {
   /* The fixture's snapshot lists no length (older pylock, tuf-js): it
    * verifies, within the cap. */
   assert_update_ok(f);
+  forget_state(f);
   write_junk(f, "targets.json", PL_TUF_UNLISTED_MAX + 1);
   assert_update_fails(f, "targets.json: larger than the 2097152 bytes allowed",
                       "whose length snapshot.json does not list (refused before parsing)");
@@ -695,6 +704,10 @@ static void test_tuf_writes_nothing_to_state_on_rejection(void **state) {
   snprintf(p, sizeof p, "%s/timestamp.json", f->state);
   assert_int_equal(pl_read_file_at(AT_FDCWD, p, 1 << 20, &before, &lb, &err), 0);
   bump(f->timestamp);
+  bump(f->snapshot);
+  bump(f->targets);
+  json_object_set_new(json_object_get(json_object_get(f->snapshot, "meta"), "targets.json"),
+                      "version", json_integer(2));
   pl_tuf_set_expires(f->targets, NOW - 1);
   publish_tail(f);
   assert_update_fails(f, "targets.json: expired", NULL);
@@ -874,6 +887,62 @@ static void test_tuf_completes_a_state_a_crash_left_half_written(void **state) {
   assert_state_holds(f, "timestamp.json", "timestamp.json");
 }
 
+/* The record of the kept snapshot, edited (its expiry pushed on, without
+ * its checksum) or cut short by a crash: not used.  The snapshot's own
+ * expiry is judged from its verified bytes, and the record is written
+ * again, whole. */
+static void test_tuf_damaged_snapshot_record_is_not_trusted(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  size_t lr;
+  cleanup_free char *record = bytes_of(f->state, "snapshot.record", &lr);
+  json_t *rec = NULL;
+  assert_int_equal(pl_json_parse(record, lr, "record", &rec, &f->err), 0);
+  json_object_set_new(json_object_get(rec, "snapshot"), "expires",
+                      json_integer((json_int_t)NOW + 365 * DAY));
+  cleanup_free char *edited = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+  pl_json_decref(rec);
+  char p[160];
+  snprintf(p, sizeof p, "%s/snapshot.record", f->state);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, p, edited, strlen(edited), 0644, &f->err), 0);
+  bump(f->timestamp);
+  pl_tuf_set_expires(f->timestamp, NOW + 60 * DAY);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  struct pl_tuf *t = NULL;
+  assert_int_equal(update_at(f, NOW + 31 * DAY, &t), -1);
+  assert_non_null(strstr(f->err->msg, "snapshot.json: expired"));
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, p, record, lr / 2, 0644, &f->err), 0);
+  assert_update_ok(f);
+  size_t la;
+  cleanup_free char *again = bytes_of(f->state, "snapshot.record", &la);
+  assert_int_equal(la, lr);
+  assert_memory_equal(again, record, lr);
+}
+
+/* A snapshot recorded as verified under root 1 is verified again under
+ * root 2 (its keys could have changed), and recorded under root 2. */
+static void test_tuf_snapshot_record_is_bound_to_the_root_that_verified_it(void **state) {
+  struct fx *f = *state;
+  assert_update_ok(f);
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  pl_json_decref(r2);
+  ino_t before = state_ino(f, "snapshot.record");
+  assert_update_ok(f);
+  assert_int_not_equal(state_ino(f, "snapshot.record"), before);
+  size_t lr, l2;
+  cleanup_free char *record = bytes_of(f->state, "snapshot.record", &lr);
+  cleanup_free char *root2 = bytes_of(f->repo, "2.root.json", &l2);
+  char hex[PL_SHA256_HEX], want[80];
+  assert_int_equal(pl_sha256_hex(root2, l2, hex, &f->err), 0);
+  snprintf(want, sizeof want, "\"root\":\"%s\"", hex);
+  assert_non_null(strstr(record, want));
+  before = state_ino(f, "snapshot.record");
+  assert_update_ok(f); /* and then used, not written again */
+  assert_int_equal(state_ino(f, "snapshot.record"), before);
+}
+
 static void test_tuf_consistent_snapshot_reads_versioned_and_hashed_names(void **state) {
   struct fx *f = *state;
   json_t *r2 = json_deep_copy(f->root);
@@ -963,6 +1032,8 @@ int main(void) {
       T(test_tuf_refuses_kept_snapshot_bytes_once_expired),
       T(test_tuf_rewrites_a_state_grown_from_another_anchor),
       T(test_tuf_completes_a_state_a_crash_left_half_written),
+      T(test_tuf_damaged_snapshot_record_is_not_trusted),
+      T(test_tuf_snapshot_record_is_bound_to_the_root_that_verified_it),
       T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
       T(test_tuf_check_root_accepts_self_signed_and_rejects_other),
   };

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "canonjson.h"
 #include "ed25519.h"
@@ -493,6 +494,309 @@ static void test_deleg_rejects_bin_older_than_kept_even_without_kept_snapshot(vo
   pl_tuf_free(t);
 }
 
+/* ---- the kept snapshot: its record and index (tuf_snapshot.c) ---- */
+
+/* The bytes of file name in dir (the state or the registry); *len. */
+static char *bytes_in(const char *dir, const char *name, size_t *len) {
+  char p[256];
+  char *buf = NULL;
+  pl_error_t err = NULL;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  if (pl_read_file_at(AT_FDCWD, p, 4 << 20, &buf, len, &err) < 0) fail_msg("%s", err->msg);
+  return buf;
+}
+
+static void put_bytes(const char *dir, const char *name, const char *data, size_t len) {
+  char p[256];
+  pl_error_t err = NULL;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, p, data, len, 0644, &err), 0);
+}
+
+/* dir/name holds exactly data. */
+static void assert_holds(const char *dir, const char *name, const char *data, size_t len) {
+  size_t have_len;
+  char *have = bytes_in(dir, name, &have_len);
+  assert_int_equal(have_len, len);
+  assert_memory_equal(have, data, len);
+  free(have);
+}
+
+/* The state's snapshot.record names the bytes of its snapshot.json. */
+static void assert_record_names_kept_snapshot(struct fx *f) {
+  size_t lr, ls;
+  char *record = bytes_in(f->state, "snapshot.record", &lr);
+  char *snap = bytes_in(f->state, "snapshot.json", &ls);
+  char sha[PL_SHA256_HEX], want[80];
+  assert_int_equal(pl_sha256_hex(snap, ls, sha, &f->err), 0);
+  snprintf(want, sizeof want, "\"sha256\":\"%s\"", sha);
+  assert_non_null(strstr(record, want));
+  free(record);
+  free(snap);
+}
+
+/* Remove from the registry every metadata file but the timestamp and the
+ * roots: an update that fetched any of them would fail. */
+static void remove_all_but_timestamp(struct fx *f) {
+  DIR *d = opendir(f->repo);
+  assert_non_null(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0 &&
+        strcmp(e->d_name, "timestamp.json") != 0 && strstr(e->d_name, "root.json") == NULL)
+      assert_int_equal(unlinkat(f->repofd, e->d_name, 0), 0);
+  }
+  closedir(d);
+}
+
+/* Nothing published since: the update fetches the timestamp alone, with
+ * or without consistent snapshots, and a lookup answers from what was
+ * kept. */
+static void warm_update_fetches_only_the_timestamp(struct fx *f) {
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  remove_all_but_timestamp(f);
+  t = update_ok(f, true);
+  const struct pl_tuf_target *e;
+  if (pl_tuf_find_target(t, NAMES[0], &e, &f->err) < 0) fail_msg("%s", f->err->msg);
+  pl_tuf_free(t);
+}
+
+static void test_deleg_warm_update_fetches_only_the_timestamp(void **state) {
+  warm_update_fetches_only_the_timestamp(*state);
+}
+
+static void test_deleg_warm_update_fetches_only_the_timestamp_consistent(void **state) {
+  struct fx *f = *state;
+  f->consistent = true;
+  warm_update_fetches_only_the_timestamp(f);
+}
+
+/* A mirror serving another snapshot (signed, same version, a newer bin
+ * with more targets) under the timestamp it served before: the timestamp
+ * names the kept snapshot's bytes, so the other one is neither fetched nor
+ * trusted, and the state is left as it was. */
+static void test_deleg_snapshot_swapped_under_unchanged_timestamp_is_not_used(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  size_t lr, ls;
+  char *record = bytes_in(f->state, "snapshot.record", &lr);
+  char *snap = bytes_in(f->state, "snapshot.json", &ls);
+  static const char *const more[] = {"a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl",
+                                     "a-1.2-py3-none-any.whl", "a-1.3-py3-none-any.whl",
+                                     "a-1.4-py3-none-any.whl", "a-1.5-py3-none-any.whl"};
+  json_t *role = bin_with(f, mine, more, 6);
+  size_t added = json_object_size(json_object_get(role, "targets"));
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  pl_json_decref(role);
+  size_t len;
+  char *bytes = sign(f->snapshot, &f->snap_key, &len); /* same version, timestamp untouched */
+  write_file(f, "snapshot.json", bytes, len);
+  free(bytes);
+  t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  size_t refused = 0;
+  for (size_t i = 1; i < 6; i++) {
+    char who[32];
+    name_of(more[i], who, sizeof who);
+    if (strcmp(who, mine) != 0) continue;
+    assert_lookup_fails(f, t, more[i], ENOENT, "not a signed target");
+    refused++;
+  }
+  assert_int_equal(refused + 1, added); /* the new bin's every other target */
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.record", record, lr);
+  assert_holds(f->state, "snapshot.json", snap, ls);
+  free(record);
+  free(snap);
+}
+
+/* A mirror replaying the timestamp and snapshot of an older publication:
+ * refused as a rollback, and nothing kept changes. */
+static void test_deleg_replayed_timestamp_and_snapshot_are_refused(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  size_t lt, lsn;
+  char *old_ts = bytes_in(f->repo, "timestamp.json", &lt);
+  char *old_snap = bytes_in(f->repo, "snapshot.json", &lsn);
+  struct pl_tuf *t = update_ok(f, true);
+  pl_tuf_free(t);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  pl_json_decref(role);
+  release(f);
+  t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  static const char *const kept[] = {"timestamp.json", "snapshot.json", "snapshot.record",
+                                     "snapshot.index"};
+  char *before[4];
+  size_t blen[4];
+  for (int i = 0; i < 4; i++)
+    before[i] = bytes_in(f->state, kept[i], &blen[i]);
+  write_file(f, "timestamp.json", old_ts, lt);
+  write_file(f, "snapshot.json", old_snap, lsn);
+  assert_int_equal(update(f, true, false, &t), -1);
+  assert_err(f, "timestamp.json: version rollback");
+  for (int i = 0; i < 4; i++) {
+    assert_holds(f->state, kept[i], before[i], blen[i]);
+    free(before[i]);
+  }
+  free(old_ts);
+  free(old_snap);
+}
+
+/* The kept index damaged (edited to name another version of the bin a
+ * lookup needs, or cut short by a crash): its hash no longer matches the
+ * record, so it is not read; the lookup verifies the kept snapshot again,
+ * answers from it, and writes the index again. */
+static void test_deleg_damaged_index_is_not_trusted(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  pl_tuf_free(t);
+  char mine[32], line[48];
+  name_of(NAMES[0], mine, sizeof mine);
+  snprintf(line, sizeof line, "%s.json\t", mine);
+  size_t li;
+  char *index = bytes_in(f->state, "snapshot.index", &li);
+  char *entry = strstr(index, line);
+  assert_non_null(entry);
+  char *v = strstr(entry, "\"version\":1}");
+  assert_non_null(v);
+  char *bad = malloc(li);
+  memcpy(bad, index, li);
+  bad[v - index + 10] = '7'; /* the bin at version 7, which would be fetched */
+  for (int round = 0; round < 2; round++) {
+    put_bytes(f->state, "snapshot.index", bad, round == 0 ? li : li / 2);
+    t = update_ok(f, true);
+    assert_target(f, t, NAMES[0], NAMES[0]);
+    pl_tuf_free(t);
+    assert_holds(f->state, "snapshot.index", index, li);
+  }
+  free(bad);
+  free(index);
+}
+
+/* The kept snapshot changed under the record (by a disk, or another of
+ * the user's processes; replaced, or written in place): not used; the
+ * update fetches and verifies the snapshot again, and keeps it.  Damaged after the update, with the
+ * index too: the lookup fetches it.  Offline, with nothing verified to fall back on: refused. */
+static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  pl_tuf_free(t);
+  size_t ls, li;
+  char *snap = bytes_in(f->repo, "snapshot.json", &ls);
+  char *index = bytes_in(f->state, "snapshot.index", &li);
+  char *bad = malloc(ls);
+  memcpy(bad, snap, ls);
+  bad[ls / 2] ^= 1;
+  put_bytes(f->state, "snapshot.json", bad, ls);
+  t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.json", snap, ls);
+  assert_record_names_kept_snapshot(f);
+
+  t = update_ok(f, true);
+  put_bytes(f->state, "snapshot.json", bad, ls);
+  put_bytes(f->state, "snapshot.index", index, li / 2);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.json", snap, ls);
+  assert_holds(f->state, "snapshot.index", index, li);
+  assert_record_names_kept_snapshot(f);
+
+  /* Changed in place (same inode and size): its change time tells. */
+  char p[160];
+  snprintf(p, sizeof p, "%s/snapshot.json", f->state);
+  int fd = open(p, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, bad + ls / 2, 1, (off_t)(ls / 2)), 1);
+  close(fd);
+  t = update_ok(f, true);
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.json", snap, ls);
+  assert_record_names_kept_snapshot(f);
+
+  put_bytes(f->state, "snapshot.json", bad, ls);
+  assert_int_equal(update(f, true, true, &t), -1);
+  assert_err(f, "snapshot.json");
+  free(bad);
+  free(snap);
+  free(index);
+}
+
+/* ---- prefetch: the bins lookups will need, fetched at once ---- */
+
+/* Prefetched bins are verified as lookups verify them and kept: the
+ * lookups then need no request (the registry's bins are gone). */
+static void test_deleg_prefetch_fetches_each_bin_lookups_need_once(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_int_equal(pl_tuf_prefetch(t, NAMES, NNAMES, &f->err), 0);
+  remove_all_but_timestamp(f);
+  for (size_t i = 0; i < NNAMES; i++)
+    assert_target(f, t, NAMES[i], NAMES[i]);
+  pl_tuf_free(t);
+  for (size_t i = 0; i < NNAMES; i++) {
+    char bin[32], kept[256];
+    name_of(NAMES[i], bin, sizeof bin);
+    snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bin);
+    assert_int_equal(access(kept, F_OK), 0);
+  }
+}
+
+/* A bin the registry serves tampered (other bytes than snapshot lists),
+ * or signed by a key its delegation does not list: the prefetch trusts
+ * and keeps neither; each lookup fetches it again and says why. */
+static void test_deleg_prefetch_trusts_no_tampered_or_missigned_bin(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char bad[32], file[64], other[32];
+  name_of(NAMES[0], bad, sizeof bad);
+  snprintf(file, sizeof file, "%s.json", bad);
+  size_t len;
+  char *bytes = bytes_in(f->repo, file, &len);
+  bytes[len / 2] ^= 1;
+  write_file(f, file, bytes, len);
+  free(bytes);
+  size_t o = 1;
+  while (o < NNAMES && (name_of(NAMES[o], other, sizeof other), strcmp(other, bad) == 0))
+    o++;
+  assert_true(o < NNAMES);
+  json_t *role = bin_with(f, other, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  put_role(f, other, role, &f->other_key); /* listed by snapshot, wrong key */
+  pl_json_decref(role);
+  release(f);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_int_equal(pl_tuf_prefetch(t, NAMES, NNAMES, &f->err), 0);
+  char kept[256];
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bad);
+  assert_int_equal(access(kept, F_OK), -1);
+  snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, other);
+  assert_int_equal(access(kept, F_OK), -1);
+  assert_lookup_fails(f, t, NAMES[0], -1, "mismatch");
+  assert_lookup_fails(f, t, NAMES[o], -1, "signature threshold not met");
+  pl_tuf_free(t);
+}
+
 /* Roles r0..r(n-1), each delegating "*" to the next (the last to `last`,
  * when not NULL); top-level targets delegate to r0. */
 static void make_chain(struct fx *f, int n, const char *last) {
@@ -759,6 +1063,14 @@ int main(void) {
       T(test_deleg_rejects_bin_signed_by_key_not_in_delegation),
       T(test_deleg_rejects_bin_rolled_back_in_snapshot),
       T(test_deleg_rejects_bin_older_than_kept_even_without_kept_snapshot),
+      T(test_deleg_warm_update_fetches_only_the_timestamp),
+      T(test_deleg_warm_update_fetches_only_the_timestamp_consistent),
+      T(test_deleg_snapshot_swapped_under_unchanged_timestamp_is_not_used),
+      T(test_deleg_replayed_timestamp_and_snapshot_are_refused),
+      T(test_deleg_damaged_index_is_not_trusted),
+      T(test_deleg_damaged_kept_snapshot_is_fetched_again),
+      T(test_deleg_prefetch_fetches_each_bin_lookups_need_once),
+      T(test_deleg_prefetch_trusts_no_tampered_or_missigned_bin),
       T(test_deleg_rejects_a_loop_of_delegations),
       T(test_deleg_rejects_an_endless_delegation_tree),
       T(test_deleg_terminating_role_hides_later_delegations),

@@ -206,6 +206,14 @@ tuf_tool() {
   make_registry
   verify_ok_and_remember
   flip_expires "$REG/targets.json"
+  # The client kept the targets.json the registry lists (same version and
+  # hash): it reads it no more, so the flipped copy changes nothing.
+  verify "$NGINX_HTTP/$NAME"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(state_digest)" "$STATE_BEFORE"
+  # Without that copy, the flipped one is fetched, and refused.
+  rm "$STATE/targets.json"
+  STATE_BEFORE=$(state_digest)
   verify "$NGINX_HTTP/$NAME"
   assert_rejected "targets.json"
 }
@@ -214,6 +222,14 @@ tuf_tool() {
   make_registry
   verify_ok_and_remember
   flip_expires "$REG/snapshot.json"
+  # The client kept the snapshot.json the registry lists (same version and
+  # hash): it reads it no more, so the flipped copy changes nothing.
+  verify "$NGINX_HTTP/$NAME"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(state_digest)" "$STATE_BEFORE"
+  # Without that copy, the flipped one is fetched, and refused.
+  rm "$STATE/snapshot.json"
+  STATE_BEFORE=$(state_digest)
   verify "$NGINX_HTTP/$NAME"
   assert_rejected "snapshot.json"
 }

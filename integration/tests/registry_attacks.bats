@@ -322,6 +322,7 @@ EOF
   run --separate-stderr "$PL" registry verify "$NGINX_HTTP/$NAME" --root "$root" --state "$state"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   local state_before listed
+  rm "$state/targets.json" # else the kept copy, the version listed, is used
   state_before=$(tree_digest "$state")
   listed=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signed"]["meta"]["targets.json"]["length"])' "$REG/snapshot.json")
   huge_json "$REG/targets.json" 32
@@ -344,6 +345,7 @@ EOF
   run --separate-stderr "$PL" registry verify "$NGINX_HTTP/$NAME" --root "$root" --state "$state" --targets
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   local state_before
+  rm "$state/targets.json" # else the kept copy, the version listed, is used
   state_before=$(tree_digest "$state")
   huge_json "$REG/targets.json" 32
   measure timeout 60 "$PL" registry verify "$NGINX_HTTP/$NAME" --root "$root" --state "$state"
