@@ -94,6 +94,28 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_er
 int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err);
 
+/* What pl_registry_index did. */
+struct pl_registry_index_stats {
+  size_t pages_written; /* new or changed pages */
+  size_t pages_removed; /* pages of projects without files, withdrawn */
+  size_t bins_signed;
+  bool already; /* the registry published pages before (the layout marker) */
+};
+
+/* Make the registry publish per-project index targets from now on (as
+ * init's opts->project_index; every later add keeps them current): write
+ * the page of every project from its signed file targets (Requires-Python
+ * from each signed .metadata in DIR/targets), withdraw pages of projects
+ * without files, add the layout marker, and re-sign only the roles that
+ * list a changed page (those bins, or targets), snapshot and timestamp;
+ * nothing when every page is current already.  Streams: the targets are
+ * read one bin at a time and spilled to temporary files by project, so
+ * memory stays bounded whatever the registry's size.  New files are
+ * written under names no published metadata lists yet; everything a
+ * client reads changes only at the publication, as for add. */
+int pl_registry_index(const char *dir, const struct pl_registry_opts *opts,
+                      struct pl_registry_index_stats *stats, pl_error_t *err);
+
 /* Re-sign timestamp, snapshot and targets with bumped versions and new
  * expiry; and root (N+1, signed by the old and the new root keys) when keys
  * change, renew_root is set, or root would expire before the others. */
