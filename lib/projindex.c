@@ -430,7 +430,7 @@ static int check_entry(struct pl_projindex_check *c, const char *project,
     m = NULL;
   }
   if (f->metadata != (m != NULL))
-    return pl_fail(err, 0, "the page of %s says %s has %s.metadata, and the registry signs %s",
+    return pl_fail(err, 0, "the page of %s says %s has %s .metadata, and the registry signs %s",
                    project, f->filename, f->metadata ? "a" : "no", m ? "one" : "none");
   if (m && f->metadata_sha256[0] && strcmp(m->sha256, f->metadata_sha256) != 0)
     return pl_fail(err, 0, "the page of %s gives %s.metadata sha256 %s; the signed target has %s",
