@@ -1479,14 +1479,16 @@ static int collect_targets(struct reg *r, struct spill *s, struct spill *bins, s
 }
 
 /* Write data at dirfd/name right away (under a temporary name, then
- * renamed): for a name no signed metadata lists yet, or one whose bytes
- * its name fixes (consistent snapshots), so that nothing a client reads
- * changes before the publication.  Made durable with the rest of it. */
-static int write_unlisted(struct reg *r, int dirfd, const char *dirname, const char *name,
-                          const char *data, size_t len, pl_error_t *err) {
+ * renamed): for a name no signed metadata lists yet, so that nothing a
+ * client reads changes before the publication.  A file already there is
+ * kept when its name is its content's hash (by_hash), else replaced (a
+ * version an interrupted run wrote, never listed).  Made durable with the
+ * rest of the publication. */
+static int write_unlisted(int dirfd, const char *dirname, const char *name, const char *data,
+                          size_t len, bool by_hash, pl_error_t *err) {
   bool exists;
   if (check_regular_at(dirfd, dirname, name, &exists, err) < 0) return -1;
-  if (exists && r->consistent) return 0;
+  if (exists && by_hash) return 0;
   char *tmp = NULL;
   cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
   if (fd < 0) return pl_error_wrap(err, "registry %s", dirname);
@@ -1512,14 +1514,16 @@ static int put_page_file(struct reg *r, struct change *c, const char *sub, const
     snprintf(what, sizeof what, "%s/targets/simple", r->dir);
     bool exists;
     if (check_regular_at(r->simple, what, file, &exists, err) < 0) return -1;
-    return exists && !r->consistent ? change_stage(c, r->simple, what, file, data, len, err)
-                                    : write_unlisted(r, r->simple, what, file, data, len, err);
+    return exists && !r->consistent
+               ? change_stage(c, r->simple, what, file, data, len, err)
+               : write_unlisted(r->simple, what, file, data, len, r->consistent, err);
   }
   snprintf(what, sizeof what, "%s/targets/simple/%s", r->dir, sub);
   cleanup_close int dfd = open_own_dir_at(r->simple, sub, what, true, false, err);
   bool exists;
   if (dfd < 0 || check_regular_at(dfd, what, file, &exists, err) < 0) return -1;
-  if (!exists || r->consistent) return write_unlisted(r, dfd, what, file, data, len, err);
+  if (!exists || r->consistent)
+    return write_unlisted(dfd, what, file, data, len, r->consistent, err);
   /* A plain index.json clients read now: replaced only at publication. */
   int kept;
   const char *dirname;
@@ -1565,6 +1569,11 @@ static int index_project(struct reg *r, struct change *c, struct spill *out, cha
   struct pl_projindex ix;
   if (pl_projindex_init(&ix, project, err) < 0) return -1;
   int ret = 0;
+  /* Sorted: the page (G), then .metadata (M) and wheels (W), each by file
+   * name, so that each wheel's .metadata is found by one merge walk. */
+  size_t m = 0;
+  while (m < n && rec[m][1][0] != 'M')
+    m++;
   for (size_t i = 0; ret == 0 && i < n; i++) {
     if (rec[i][1][0] == 'G') old_sha = rec[i][4];
     if (rec[i][1][0] != 'W') continue;
@@ -1572,12 +1581,13 @@ static int index_project(struct reg *r, struct change *c, struct spill *out, cha
     cleanup_free char *rp = NULL;
     snprintf(f.sha256, sizeof f.sha256, "%s", rec[i][4]);
     f.size = strtoull(rec[i][3], NULL, 10);
-    for (size_t j = 0; j < n; j++) /* its .metadata: few records per project */
-      if (rec[j][1][0] == 'M' && strcmp(rec[j][2], f.filename) == 0) {
-        f.metadata = true;
-        snprintf(f.metadata_sha256, sizeof f.metadata_sha256, "%s", rec[j][4]);
-        ret = local_requires_python(r, f.filename, rec[j][4], &rp, err);
-      }
+    while (m < n && rec[m][1][0] == 'M' && strcmp(rec[m][2], f.filename) < 0)
+      m++;
+    if (m < n && rec[m][1][0] == 'M' && strcmp(rec[m][2], f.filename) == 0) {
+      f.metadata = true;
+      snprintf(f.metadata_sha256, sizeof f.metadata_sha256, "%s", rec[m][4]);
+      ret = local_requires_python(r, f.filename, rec[m][4], &rp, err);
+    }
     f.requires_python = rp;
     if (ret == 0) ret = pl_projindex_add(&ix, &f, err);
   }
@@ -1660,7 +1670,7 @@ static int flush_bin(struct reg *r, uint32_t bin, pl_error_t *err) {
   role_file(r, name, pl_tuf_get_version(body), file, sizeof file);
   snprintf(listed, sizeof listed, "%s.json", name);
   int ret = sign_with(r, &b, file, body, name, r->bin_role, NULL, err);
-  if (ret == 0) ret = write_unlisted(r, r->fd, r->dir, file, b.f[0].data, b.f[0].len, err);
+  if (ret == 0) ret = write_unlisted(r->fd, r->dir, file, b.f[0].data, b.f[0].len, false, err);
   if (ret == 0)
     ret = pl_tuf_meta_set(r->body[PL_TUF_SNAPSHOT], listed, pl_tuf_get_version(body), NULL, 0, err);
   batch_free(&b);
