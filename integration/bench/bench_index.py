@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark: `pylock registry index` of an existing registry made without
 per-project pages (issue 14), at several sizes.
 
