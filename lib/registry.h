@@ -11,7 +11,8 @@
  *   DIR/V.snapshot.json, DIR/V.targets.json (delegating by TAP 15 succinct
  *   roles), DIR/V.bins-HEX.json, DIR/targets/SHA256.NAME
  * and add signs again only the bins its targets fall in.
- * With per-project index targets (init's opts->project_index):
+ * With per-project index targets (init's opts->project_index, or
+ * pl_registry_index on an existing registry):
  *   DIR/targets/simple/index-layout.json    the layout marker
  *   DIR/targets/simple/<project>/index.json PEP 691 page of each project
  * (SHA256.NAME with consistent snapshots); add rewrites the page of each
@@ -54,7 +55,7 @@ struct pl_registry_opts {
   unsigned bins;         /* init only: delegate targets to this many hashed bins (a power of two,
                             2..PL_REGISTRY_BINS_MAX; 0: one targets.json) */
   bool project_index;    /* init only: publish per-project index targets (lib/projindex.h),
-                            which every later add keeps current */
+                            which every later add keeps current (the CLI's default) */
   unsigned threshold;    /* init: signatures each role needs (0: 1) */
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
