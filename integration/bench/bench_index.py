@@ -15,6 +15,7 @@ bin at a time and spilled by project to temporary files.
 Prints a table; asserts nothing.  Usage: bench_index.py PYLOCK [N...]"""
 import hashlib, json, os, shutil, subprocess, sys, tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_scale import BINS, load_key, run_rss, sign_tail, sign_to, tree, written  # noqa: E402
 
