@@ -10,6 +10,7 @@
 #   make demo       build and show the main job on a small example
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make bench-scale  registries at 1,000,000 targets (hashed bins) against single targets.json
+#   make bench-index  `registry index` of registries without pages, up to 1,000,000 targets
 #   make bench-install  a cold install of ~90 real distributions against pip (minutes)
 #   make stress     long crash and race experiments (integration/stress/*.bats), minutes
 #   make lint       clang-format check, cppcheck, banned functions
@@ -297,6 +298,12 @@ bench: deps all $(HELPERS)
 # targets.json at 10,000 and 100,000 (several minutes; BENCH_SCALE_TARGETS=N for another size).
 bench-scale: all
 	@python3 integration/bench/bench_scale.py $(BIN) $(or $(BENCH_SCALE_TARGETS),1000000)
+
+# `registry index` of registries made without per-project pages, at 10,000 to 1,000,000
+# targets: time, peak RSS, bytes written (minutes; BENCH_INDEX_TARGETS="N..." for others).
+.PHONY: bench-index
+bench-index: all
+	@python3 integration/bench/bench_index.py $(BIN) $(or $(BENCH_INDEX_TARGETS),10000 100000 1000000)
 
 # A cold install of ~90 real distributions against pip (minutes; issue 14).
 .PHONY: bench-install

@@ -3,13 +3,17 @@
 #include "projindex.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "canonjson.h"
 #include "cleanup.h"
+#include "metadata.h"
 #include "tags.h"
+#include "tuf.h"
 
 static const char marker[] = "{\"layout\":\"pylock-project-index\",\"path\":\"simple/{project}/"
                              "index.json\",\"version\":1}\n";
@@ -301,5 +305,187 @@ int pl_projindex_render(const struct pl_projindex *ix, bool hashed_names, char *
     if (json_array_append_new(files, render_file(&ix->files[i], hashed_names)) < 0)
       return pl_fail(err, ENOMEM, "index of %s", ix->name);
   if (pl_json_canonical(doc, out, len, err) < 0) return pl_error_wrap(err, "index of %s", ix->name);
+  return 0;
+}
+
+/* ---- shared by the writer and `registry verify` ---- */
+
+struct rp_ctx {
+  char *value;
+  bool seen, nomem;
+};
+
+/* A header callback: the first Requires-Python, kept when a page can carry
+ * it (printable ASCII, bounded); pip reads any other from .metadata. */
+static int requires_python_field(void *ctx, const char *key, size_t klen, const char *val,
+                                 size_t vlen, pl_error_t *err) {
+  (void)err;
+  struct rp_ctx *rp = ctx;
+  if (klen != 15 || strncasecmp(key, "Requires-Python", 15) != 0 || rp->seen) return 0;
+  rp->seen = true;
+  if (vlen > PL_PROJINDEX_REQUIRES_PYTHON_MAX) return 0;
+  for (size_t i = 0; i < vlen; i++)
+    if (val[i] < 0x20 || val[i] > 0x7e) return 0;
+  rp->value = strndup(val, vlen);
+  rp->nomem = rp->value == NULL;
+  return 0;
+}
+
+int pl_projindex_requires_python(const char *metadata, size_t len, char **out, pl_error_t *err) {
+  struct rp_ctx rp = {0};
+  pl_error_t ignored = NULL; /* METADATA that passed the wheel's checks already */
+  pl_headers_parse(metadata, len, requires_python_field, &rp, &ignored);
+  pl_error_free(&ignored);
+  if (rp.nomem) return pl_fail(err, ENOMEM, "Requires-Python");
+  *out = rp.value;
+  return 0;
+}
+
+int pl_projindex_target_project(const char *target, char *project, size_t cap) {
+  static const char pre[] = "simple/", suf[] = "/index.json";
+  size_t len = strlen(target), pl = sizeof pre - 1, sl = sizeof suf - 1;
+  if (strncmp(target, pre, pl) != 0 || strcmp(target, PL_PROJINDEX_MARKER) == 0) return 0;
+  if (len <= pl + sl || strcmp(target + len - sl, suf) != 0) return -1;
+  const char *name = target + pl;
+  size_t nlen = len - pl - sl;
+  char norm[PL_DISTNAME_MAX + 1];
+  if (memchr(name, '/', nlen) || !pl_distname_valid(name, nlen) ||
+      pl_distname_normalize(name, nlen, norm, sizeof norm) < 0 || strlen(norm) != nlen ||
+      memcmp(norm, name, nlen) != 0 || nlen >= cap)
+    return -1;
+  memcpy(project, norm, nlen + 1);
+  return 1;
+}
+
+/* ---- registry verify --targets: pages against the signed file targets ---- */
+
+void pl_projindex_check_init(struct pl_projindex_check *c, struct pl_tuf *t) {
+  memset(c, 0, sizeof *c);
+  c->t = t;
+  const struct pl_tuf_target *m;
+  pl_error_t e = NULL;
+  c->marker = pl_tuf_find_target(t, PL_PROJINDEX_MARKER, &m, &e) == 0;
+  pl_error_free(&e);
+}
+
+void pl_projindex_check_free(struct pl_projindex_check *c) {
+  if (c->have) pl_projindex_free(&c->page);
+  c->have = false;
+}
+
+/* The signed page of project (normalized), kept as the one page in hand;
+ * *none when the registry signs none. */
+static int check_load(struct pl_projindex_check *c, const char *project, bool *none,
+                      pl_error_t *err) {
+  *none = false;
+  if (c->have && strcmp(c->page.name, project) == 0) return 0;
+  pl_projindex_check_free(c);
+  char target[PL_PROJINDEX_TARGET_MAX];
+  const struct pl_tuf_target *tg;
+  if (pl_projindex_target(project, target, sizeof target, err) < 0) return -1;
+  if (pl_tuf_find_target(c->t, target, &tg, err) < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err);
+    *none = true;
+    return 0;
+  }
+  if (tg->length > PL_PROJINDEX_MAX)
+    return pl_fail(err, EFBIG, "%s: %" PRIu64 " bytes, more than the %zu a client reads", target,
+                   tg->length, PL_PROJINDEX_MAX);
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  if (pl_tuf_fetch_target_mem(c->t, target, &raw, &len, err) < 0 ||
+      pl_projindex_parse(raw, len, project, &c->page, err) < 0)
+    return -1;
+  c->have = true;
+  return 0;
+}
+
+/* The page's entry f against the signed targets of its file and .metadata. */
+static int check_entry(struct pl_projindex_check *c, const char *project,
+                       const struct pl_projindex_file *f, pl_error_t *err) {
+  const struct pl_tuf_target *w, *m = NULL;
+  if (pl_tuf_find_target(c->t, f->filename, &w, err) < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err);
+    return pl_fail(err, 0, "the page of %s lists %s, which is not a signed target", project,
+                   f->filename);
+  }
+  if (strcmp(w->sha256, f->sha256) != 0 || w->length != f->size)
+    return pl_fail(err, 0,
+                   "the page of %s gives %s sha256 %s and %" PRIu64
+                   " bytes; the signed target has %s and %" PRIu64,
+                   project, f->filename, f->sha256, f->size, w->sha256, w->length);
+  char mname[PL_WHEEL_FILENAME_MAX + 16];
+  snprintf(mname, sizeof mname, "%s.metadata", f->filename);
+  pl_error_t e = NULL;
+  if (pl_tuf_find_target(c->t, mname, &m, &e) < 0) {
+    bool absent = e->errnum == ENOENT;
+    if (!absent) {
+      pl_error_free(err);
+      *err = e;
+      return -1;
+    }
+    pl_error_free(&e);
+    m = NULL;
+  }
+  if (f->metadata != (m != NULL))
+    return pl_fail(err, 0, "the page of %s says %s has %s .metadata, and the registry signs %s",
+                   project, f->filename, f->metadata ? "a" : "no", m ? "one" : "none");
+  if (m && f->metadata_sha256[0] && strcmp(m->sha256, f->metadata_sha256) != 0)
+    return pl_fail(err, 0, "the page of %s gives %s.metadata sha256 %s; the signed target has %s",
+                   project, f->filename, f->metadata_sha256, m->sha256);
+  return 0;
+}
+
+int pl_projindex_check_page(struct pl_projindex_check *c, const char *target, pl_error_t *err) {
+  char project[PL_DISTNAME_MAX + 1];
+  int kind = pl_projindex_target_project(target, project, sizeof project);
+  if (kind == 0) return 0;
+  if (kind < 0)
+    return pl_fail(err, 0,
+                   "%s: not a project page at its normalized name (simple/NAME/index.json, "
+                   "PEP 503): no client reads it",
+                   target);
+  bool none;
+  if (check_load(c, project, &none, err) < 0) return pl_error_wrap(err, "%s", target);
+  if (c->page.n == 0)
+    return pl_fail(err, 0, "%s: a page of %s, a project without files", target, project);
+  for (size_t i = 0; i < c->page.n; i++)
+    if (check_entry(c, project, &c->page.files[i], err) < 0) return -1;
+  return 0;
+}
+
+int pl_projindex_check_wheel(struct pl_projindex_check *c, const char *wheel, const char *metadata,
+                             size_t metadata_len, pl_error_t *err) {
+  struct pl_wheel_filename fn;
+  char project[PL_DISTNAME_MAX + 1];
+  if (strchr(wheel, '/') || pl_wheel_filename_parse(wheel, &fn, err) < 0) {
+    pl_error_free(err);
+    return 0; /* not offered to pip as a wheel: no page lists it */
+  }
+  int r = pl_distname_normalize(fn.name, strlen(fn.name), project, sizeof project);
+  pl_wheel_filename_free(&fn);
+  if (r < 0) return 0;
+  bool none;
+  if (check_load(c, project, &none, err) < 0) return pl_error_wrap(err, "%s", wheel);
+  if (none)
+    return c->marker ? pl_fail(err, 0,
+                               "%s: its project %s has no page, and the registry says every "
+                               "project has one (%s): clients never see this file",
+                               wheel, project, PL_PROJINDEX_MARKER)
+                     : 0;
+  const struct pl_projindex_file *f = pl_projindex_find(&c->page, wheel);
+  if (f == NULL)
+    return pl_fail(err, 0, "%s: the page of %s does not list it: clients never see this file",
+                   wheel, project);
+  if (check_entry(c, project, f, err) < 0) return -1;
+  if (metadata == NULL) return 0;
+  cleanup_free char *rp = NULL;
+  if (pl_projindex_requires_python(metadata, metadata_len, &rp, err) < 0) return -1;
+  if ((rp == NULL) != (f->requires_python == NULL) || (rp && strcmp(rp, f->requires_python) != 0))
+    return pl_fail(
+        err, 0, "the page of %s gives %s requires-python \"%s\"; its METADATA says \"%s\"", project,
+        wheel, f->requires_python ? f->requires_python : "(none)", rp ? rp : "(none)");
   return 0;
 }

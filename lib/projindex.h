@@ -85,4 +85,41 @@ int pl_projindex_render(const struct pl_projindex *ix, bool hashed_names, char *
 
 void pl_projindex_free(struct pl_projindex *ix);
 
+/* The Requires-Python a page gives for a wheel of this METADATA (its
+ * first such header, when printable ASCII of at most
+ * PL_PROJINDEX_REQUIRES_PYTHON_MAX bytes), or NULL: what the writer puts
+ * on a page and what `registry verify --targets` expects there. */
+int pl_projindex_requires_python(const char *metadata, size_t len, char **out, pl_error_t *err);
+
+/* Is target a project page?  1: simple/<project>/index.json with project
+ * a normalized name (copied out); 0: not under simple/, or the layout
+ * marker; -1: anything else under simple/ (a page at a name no client
+ * reads, e.g. simple/Foo_Bar/index.json or simple/../x). */
+int pl_projindex_target_project(const char *target, char *project, size_t cap);
+
+/* `registry verify --targets`: the pages against the signed file targets,
+ * one page in memory at a time (the last one read, which the wheels of its
+ * project, adjacent in sorted order, reuse). */
+struct pl_tuf;
+struct pl_projindex_check {
+  struct pl_tuf *t;
+  bool marker; /* the registry says every project has a page */
+  bool have;
+  struct pl_projindex page;
+};
+
+void pl_projindex_check_init(struct pl_projindex_check *c, struct pl_tuf *t);
+void pl_projindex_check_free(struct pl_projindex_check *c);
+
+/* A target under simple/: a page at its normalized name, listing at least
+ * one file, each a signed target with the page's sha256 and size, its
+ * .metadata signed exactly when the page says so, with the page's sha256. */
+int pl_projindex_check_page(struct pl_projindex_check *c, const char *target, pl_error_t *err);
+
+/* A wheel target (METADATA: its verified METADATA, or NULL when unknown):
+ * its project's page lists it, as signed, with the Requires-Python of its
+ * METADATA; with the layout marker, the page must exist. */
+int pl_projindex_check_wheel(struct pl_projindex_check *c, const char *wheel, const char *metadata,
+                             size_t metadata_len, pl_error_t *err);
+
 #endif

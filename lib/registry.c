@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "cleanup.h"
 #include "sha.h"
 #include "file.h"
+#include "log.h"
 #include "distname.h"
 #include "metadata.h"
 #include "pep508.h"
@@ -1125,28 +1127,6 @@ static int stage_targets(struct reg *r, struct change *c, struct staged *st, siz
   return 0;
 }
 
-/* The Requires-Python of a METADATA, when it has one a page can carry. */
-struct requires_python {
-  char *value;
-};
-
-static int requires_python_field(void *ctx, const char *key, size_t klen, const char *val,
-                                 size_t vlen, pl_error_t *err) {
-  (void)err;
-  struct requires_python *rp = ctx;
-  if (klen == 15 && strncasecmp(key, "Requires-Python", 15) == 0 && rp->value == NULL &&
-      vlen <= PL_PROJINDEX_REQUIRES_PYTHON_MAX) {
-    rp->value = strndup(val, vlen);
-    for (size_t i = 0; rp->value && i < vlen; i++)
-      if (rp->value[i] < 0x20 || rp->value[i] > 0x7e) { /* not for a page: pip reads .metadata */
-        free(rp->value);
-        rp->value = NULL;
-        break;
-      }
-  }
-  return 0;
-}
-
 /* The published index of project (empty when it has none yet), read from
  * targets/ and checked against the sha256 its role signed. */
 static int read_project_index(struct reg *r, int dfd, const char *dirname, const char *target,
@@ -1198,17 +1178,14 @@ static int stage_project_indexes(struct reg *r, struct change *c, const struct s
       if (!st[j].publish || project_of(st[j].base, other, sizeof other, err) < 0 ||
           strcmp(other, project) != 0)
         continue;
-      struct requires_python rp = {0};
+      cleanup_free char *rp = NULL;
       struct pl_projindex_file f = {
           .filename = (char *)st[j].base, .size = st[j].length, .metadata = true};
       memcpy(f.sha256, st[j].sha256, PL_SHA256_HEX);
-      pl_error_t ignored = NULL; /* METADATA passed the wheel's checks already */
-      pl_headers_parse(st[j].metadata, st[j].metadata_len, requires_python_field, &rp, &ignored);
-      pl_error_free(&ignored);
-      f.requires_python = rp.value;
-      ret = pl_sha256_hex(st[j].metadata, st[j].metadata_len, f.metadata_sha256, err);
+      ret = pl_projindex_requires_python(st[j].metadata, st[j].metadata_len, &rp, err);
+      f.requires_python = rp;
+      if (ret == 0) ret = pl_sha256_hex(st[j].metadata, st[j].metadata_len, f.metadata_sha256, err);
       if (ret == 0) ret = pl_projindex_add(&ix, &f, err);
-      free(rp.value);
     }
     cleanup_free char *page = NULL;
     size_t len = 0;
@@ -1333,6 +1310,460 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
       change_publish(&c, err) == 0)
     ret = 0;
 out:
+  batch_free(&b);
+  change_free(&c);
+  reg_close(&r);
+  return ret;
+}
+
+/* ---- index: a page for every project of an existing registry ---- */
+
+/* Records (text lines) spilled to unlinked temporary files by key, so that
+ * a pass over a registry of any size holds one bucket in memory at a time,
+ * about 1/SPILL_N of the records. */
+#define SPILL_N 128
+#define SPILL_LINE_MAX (PL_REGISTRY_WHEEL_NAME_MAX + PL_DISTNAME_MAX + 2 * PL_SHA256_HEX + 64)
+struct spill {
+  FILE *f[SPILL_N];
+};
+
+static void spill_free(struct spill *s) {
+  for (int i = 0; i < SPILL_N; i++)
+    if (s->f[i]) fclose(s->f[i]);
+  memset(s, 0, sizeof *s);
+}
+
+static uint32_t spill_hash(const char *key) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *key; key++)
+    h = (h ^ (unsigned char)*key) * 16777619u;
+  return h;
+}
+
+/* Append one line (fields joined by tabs) to bucket `bucket`. */
+static int spill_put(struct spill *s, uint32_t bucket, pl_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int spill_put(struct spill *s, uint32_t bucket, pl_error_t *err, const char *fmt, ...) {
+  FILE **f = &s->f[bucket % SPILL_N];
+  if (*f == NULL && (*f = tmpfile()) == NULL) return pl_fail(err, errno, "temporary file");
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vfprintf(*f, fmt, ap);
+  va_end(ap);
+  if (n < 0 || fputc('\n', *f) == EOF) return pl_fail(err, errno ? errno : EIO, "temporary file");
+  return 0;
+}
+
+static int cmp_line(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Bucket i's lines, sorted (*buf holds them, *lines points into it). */
+static int spill_read(struct spill *s, int i, char **buf, char ***lines, size_t *n,
+                      pl_error_t *err) {
+  *buf = NULL, *lines = NULL, *n = 0;
+  FILE *f = s->f[i];
+  if (f == NULL) return 0;
+  long size = ftell(f);
+  if (fflush(f) == EOF || size < 0 || fseek(f, 0, SEEK_SET) < 0)
+    return pl_fail(err, errno, "temporary file");
+  char *b = malloc((size_t)size + 1);
+  size_t count = 0;
+  if (b == NULL) return pl_fail(err, ENOMEM, "index");
+  if (fread(b, 1, (size_t)size, f) != (size_t)size) {
+    free(b);
+    return pl_fail(err, EIO, "temporary file");
+  }
+  b[size] = '\0';
+  for (long k = 0; k < size; k++)
+    count += b[k] == '\n';
+  char **l = calloc(count ? count : 1, sizeof *l);
+  if (l == NULL) {
+    free(b);
+    return pl_fail(err, ENOMEM, "index");
+  }
+  size_t j = 0;
+  for (char *p = b, *nl; j < count && (nl = strchr(p, '\n')); p = nl + 1) {
+    *nl = '\0';
+    l[j++] = p;
+  }
+  qsort(l, j, sizeof *l, cmp_line);
+  *buf = b, *lines = l, *n = j;
+  return 0;
+}
+
+/* Split line into at most max tab-separated fields (in place). */
+static size_t split_tabs(char *line, char **field, size_t max) {
+  size_t n = 0;
+  for (char *p = line; n < max; n++) {
+    field[n] = p;
+    char *t = strchr(p, '\t');
+    if (t == NULL) return n + 1;
+    *t = '\0';
+    p = t + 1;
+  }
+  return n;
+}
+
+/* The bucket key of target name in pass 3: its bin. */
+static uint32_t bin_key(const struct reg *r, const char *name, pl_error_t *err) {
+  return r->bin_bits ? pl_tuf_succinct_bin(name, r->bin_bits, err) : 0;
+}
+
+/* Pass 1: one record per wheel ("P W FILE LENGTH SHA"), .metadata ("P M
+ * WHEEL LENGTH SHA") and page ("P G - LENGTH SHA") of targets role body,
+ * bucketed by project. */
+static int collect_role(struct reg *r, const json_t *body, struct spill *s, struct spill *bins,
+                        size_t *removed, pl_error_t *err) {
+  const json_t *tg = json_object_get(body, "targets");
+  for (void *it = json_object_iter((json_t *)tg); it;
+       it = json_object_iter_next((json_t *)tg, it)) {
+    const char *name = json_object_iter_key(it);
+    const json_t *v = json_object_iter_value(it);
+    const char *sha = json_string_value(json_object_get(json_object_get(v, "hashes"), "sha256"));
+    const json_t *len = json_object_get(v, "length");
+    size_t nl = strlen(name);
+    char project[PL_DISTNAME_MAX + 1], wheel[NAME_MAX + 1];
+    int kind = pl_projindex_target_project(name, project, sizeof project);
+    if (kind < 0 && !strpbrk(name, "\t\n")) {
+      /* Under simple/ but at no project's normalized name: no client reads
+       * it, and `registry verify --targets` refuses it.  Withdrawn. */
+      uint32_t key = bin_key(r, name, err);
+      if (key == UINT32_MAX || spill_put(bins, key, err, "%08" PRIx32 "\tD\t%s", key, name) < 0)
+        return -1;
+      ++*removed;
+    }
+    if (kind != 0) {
+      if (kind > 0 && sha && json_is_integer(len) &&
+          spill_put(s, spill_hash(project), err, "%s\tG\t-\t%" PRId64 "\t%s", project,
+                    (int64_t)json_integer_value(len), sha) < 0)
+        return -1;
+      continue;
+    }
+    bool is_md = nl > 13 && strcmp(name + nl - 13, ".whl.metadata") == 0;
+    if (!is_md && (nl < 5 || strcmp(name + nl - 4, ".whl") != 0)) continue;
+    snprintf(wheel, sizeof wheel, "%.*s", (int)(is_md ? nl - 9 : nl), name);
+    pl_error_t ignored = NULL;
+    if (strchr(name, '/') || nl > NAME_MAX || check_wheel_name(wheel, &ignored) < 0 ||
+        project_of(wheel, project, sizeof project, &ignored) < 0) {
+      pl_error_free(&ignored); /* not offered to pip as a wheel: no page lists it */
+      continue;
+    }
+    if (sha == NULL || !json_is_integer(len) || json_integer_value(len) < 0)
+      return pl_fail(err, 0, "registry %s: target %s has no sha256 or length", r->dir, name);
+    if (spill_put(s, spill_hash(project), err, "%s\t%c\t%s\t%" PRId64 "\t%s", project,
+                  is_md ? 'M' : 'W', wheel, (int64_t)json_integer_value(len), sha) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Pass 1 over every targets role: the top-level one, or each bin, read
+ * and dropped one at a time. */
+static int collect_targets(struct reg *r, struct spill *s, struct spill *bins, size_t *removed,
+                           pl_error_t *err) {
+  if (r->bin_bits == 0) return collect_role(r, r->body[PL_TUF_TARGETS], s, bins, removed, err);
+  uint32_t nbins = (uint32_t)1 << r->bin_bits;
+  pl_progress_begin("reading the targets of %s", r->dir);
+  for (uint32_t i = 0; i < nbins; i++) {
+    json_t *body;
+    pl_progress_item(i + 1, nbins, "reading bin %u of %u", i + 1, nbins);
+    if (load_bin(r, i, &body, err) < 0 || collect_role(r, body, s, bins, removed, err) < 0) {
+      pl_progress_end();
+      return -1;
+    }
+    pl_json_decref(steal_pointer(&r->bins[i]));
+  }
+  pl_progress_end();
+  return 0;
+}
+
+/* Write data at dirfd/name right away (under a temporary name, then
+ * renamed): for a name no signed metadata lists yet, so that nothing a
+ * client reads changes before the publication.  A file already there is
+ * kept when its name is its content's hash (by_hash), else replaced (a
+ * version an interrupted run wrote, never listed).  Made durable with the
+ * rest of the publication. */
+static int write_unlisted(int dirfd, const char *dirname, const char *name, const char *data,
+                          size_t len, bool by_hash, pl_error_t *err) {
+  bool exists;
+  if (check_regular_at(dirfd, dirname, name, &exists, err) < 0) return -1;
+  if (exists && by_hash) return 0;
+  char *tmp = NULL;
+  cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
+  if (fd < 0) return pl_error_wrap(err, "registry %s", dirname);
+  if (pl_write_all(fd, data, len) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    free(tmp);
+    return pl_fail(err, e, "registry %s: write %s", dirname, name);
+  }
+  free(tmp);
+  return 0;
+}
+
+/* A page (or the marker) as target `target`, its file `base` in the
+ * directory `sub` of targets/simple ("" for simple/ itself): written now
+ * when nothing published can read it yet, else staged into the change. */
+static int put_page_file(struct reg *r, struct change *c, const char *sub, const char *base,
+                         const char *data, size_t len, const char *sha, pl_error_t *err) {
+  char file[NAME_MAX + 1], what[PATH_MAX];
+  target_file(r, base, sha, file, sizeof file);
+  if (open_simple(r, err) < 0) return -1;
+  if (sub[0] == '\0') {
+    snprintf(what, sizeof what, "%s/targets/simple", r->dir);
+    bool exists;
+    if (check_regular_at(r->simple, what, file, &exists, err) < 0) return -1;
+    return exists && !r->consistent
+               ? change_stage(c, r->simple, what, file, data, len, err)
+               : write_unlisted(r->simple, what, file, data, len, r->consistent, err);
+  }
+  snprintf(what, sizeof what, "%s/targets/simple/%s", r->dir, sub);
+  cleanup_close int dfd = open_own_dir_at(r->simple, sub, what, true, false, err);
+  bool exists;
+  if (dfd < 0 || check_regular_at(dfd, what, file, &exists, err) < 0) return -1;
+  if (!exists || r->consistent)
+    return write_unlisted(dfd, what, file, data, len, r->consistent, err);
+  /* A plain index.json clients read now: replaced only at publication. */
+  int kept;
+  const char *dirname;
+  if (open_project_dir(r, sub, &kept, &dirname, err) < 0) return -1;
+  return change_stage(c, kept, dirname, file, data, len, err);
+}
+
+/* The Requires-Python of wheel (its .metadata target, with sha msha),
+ * read from targets/ and checked against the signed sha256. */
+static int local_requires_python(struct reg *r, const char *wheel, const char *msha, char **out,
+                                 pl_error_t *err) {
+  char name[NAME_MAX + 1], file[PATH_MAX], got[PL_SHA256_HEX], tdir[PATH_MAX];
+  snprintf(name, sizeof name, "%s.metadata", wheel);
+  target_file(r, name, msha, file, sizeof file);
+  snprintf(tdir, sizeof tdir, "%s/targets", r->dir);
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  bool exists;
+  if (check_regular_at(r->targets, tdir, file, &exists, err) < 0) return -1;
+  if (!exists)
+    return pl_fail_hint(err, ENOENT, "restore the registry's files from a backup",
+                        "registry %s: targets/%s, a signed target, is missing", r->dir, file);
+  if (pl_read_file_at(r->targets, file, (size_t)16 << 20, &raw, &len, err) < 0 ||
+      pl_sha256_hex(raw, len, got, err) < 0)
+    return pl_error_wrap(err, "registry %s", r->dir);
+  if (strcmp(got, msha) != 0)
+    return pl_fail_hint(err, 0, "restore the registry's files from a backup",
+                        "registry %s: targets/%s is not the file the registry signed", r->dir,
+                        file);
+  return pl_projindex_requires_python(raw, len, out, err);
+}
+
+/* One project's records (lines[0..n), split): its page rendered from its
+ * file targets; written, and its target queued for pass 3, unless the
+ * signed page has these bytes already; a page without files withdrawn. */
+static int index_project(struct reg *r, struct change *c, struct spill *out, char *(*rec)[5],
+                         size_t n, struct pl_registry_index_stats *stats, pl_error_t *err) {
+  const char *project = rec[0][0], *old_sha = NULL;
+  char target[PL_PROJINDEX_TARGET_MAX];
+  snprintf(target, sizeof target, "simple/%s/index.json", project);
+  uint32_t key = bin_key(r, target, err);
+  if (key == UINT32_MAX) return -1;
+  struct pl_projindex ix;
+  if (pl_projindex_init(&ix, project, err) < 0) return -1;
+  int ret = 0;
+  /* Sorted: the page (G), then .metadata (M) and wheels (W), each by file
+   * name, so that each wheel's .metadata is found by one merge walk. */
+  size_t m = 0;
+  while (m < n && rec[m][1][0] != 'M')
+    m++;
+  for (size_t i = 0; ret == 0 && i < n; i++) {
+    if (rec[i][1][0] == 'G') old_sha = rec[i][4];
+    if (rec[i][1][0] != 'W') continue;
+    struct pl_projindex_file f = {.filename = rec[i][2]};
+    cleanup_free char *rp = NULL;
+    snprintf(f.sha256, sizeof f.sha256, "%s", rec[i][4]);
+    f.size = strtoull(rec[i][3], NULL, 10);
+    while (m < n && rec[m][1][0] == 'M' && strcmp(rec[m][2], f.filename) < 0)
+      m++;
+    if (m < n && rec[m][1][0] == 'M' && strcmp(rec[m][2], f.filename) == 0) {
+      f.metadata = true;
+      snprintf(f.metadata_sha256, sizeof f.metadata_sha256, "%s", rec[m][4]);
+      ret = local_requires_python(r, f.filename, rec[m][4], &rp, err);
+    }
+    f.requires_python = rp;
+    if (ret == 0) ret = pl_projindex_add(&ix, &f, err);
+  }
+  cleanup_free char *page = NULL;
+  size_t len = 0;
+  char sha[PL_SHA256_HEX];
+  if (ret == 0 && ix.n == 0) { /* a page of a project without files */
+    pl_projindex_free(&ix);
+    stats->pages_removed++;
+    return spill_put(out, key, err, "%08" PRIx32 "\tD\t%s", key, target);
+  }
+  if (ret == 0) ret = pl_projindex_render(&ix, r->consistent, &page, &len, err);
+  pl_projindex_free(&ix);
+  if (ret < 0) return pl_error_wrap(err, "registry %s", r->dir);
+  if (len > PL_PROJINDEX_MAX)
+    return pl_fail(err, E2BIG,
+                   "%s: the page of %s would take %zu bytes, more than the %zu a client reads",
+                   r->dir, project, len, PL_PROJINDEX_MAX);
+  if (pl_sha256_hex(page, len, sha, err) < 0) return -1;
+  if (old_sha && strcmp(old_sha, sha) == 0) return 0;
+  stats->pages_written++;
+  if (put_page_file(r, c, project, "index.json", page, len, sha, err) < 0) return -1;
+  return spill_put(out, key, err, "%08" PRIx32 "\tT\t%s\t%zu\t%s", key, target, len, sha);
+}
+
+/* Pass 2: the pages, bucket by bucket. */
+static int index_pages(struct reg *r, struct change *c, struct spill *in, struct spill *out,
+                       struct pl_registry_index_stats *stats, pl_error_t *err) {
+  pl_progress_begin("writing the pages of %s", r->dir);
+  int ret = 0;
+  for (int b = 0; ret == 0 && b < SPILL_N; b++) {
+    pl_progress_item((size_t)b + 1, SPILL_N, "writing pages: part %d of %d", b + 1, SPILL_N);
+    cleanup_free char *buf = NULL;
+    cleanup_free char **lines = NULL;
+    size_t n;
+    if (spill_read(in, b, &buf, &lines, &n, err) < 0) {
+      ret = -1;
+      break;
+    }
+    char *(*rec)[5] = calloc(n ? n : 1, sizeof *rec);
+    if (rec == NULL) {
+      ret = pl_fail(err, ENOMEM, "index");
+      break;
+    }
+    for (size_t i = 0; ret == 0 && i < n; i++)
+      if (split_tabs(lines[i], rec[i], 5) != 5)
+        ret = pl_fail(err, EINVAL, "index: a malformed record");
+    for (size_t i = 0, j; ret == 0 && i < n; i = j) {
+      for (j = i + 1; j < n && strcmp(rec[j][0], rec[i][0]) == 0; j++)
+        ;
+      ret = index_project(r, c, out, rec + i, j - i, stats, err);
+    }
+    free(rec);
+  }
+  pl_progress_end();
+  return ret;
+}
+
+/* Apply one pass-3 record to the role that lists its target. */
+static int apply_page_record(struct reg *r, char **f, size_t nf, pl_error_t *err) {
+  json_t *tg;
+  if (targets_for(r, f[2], true, &tg, err) < 0) return -1;
+  if (f[1][0] == 'D') {
+    json_object_del(json_object_get(tg, "targets"), f[2]);
+    return 0;
+  }
+  if (nf != 5) return pl_fail(err, EINVAL, "index: a malformed record");
+  return pl_tuf_targets_add(tg, f[2], strtoull(f[3], NULL, 10), f[4], err);
+}
+
+/* Sign bin `bin` one version up, write it (a new versioned name: no
+ * client reads it before the snapshot that lists it) and drop its body. */
+static int flush_bin(struct reg *r, uint32_t bin, pl_error_t *err) {
+  char name[PL_TUF_ROLE_NAME_MAX + 1], file[PL_TUF_ROLE_NAME_MAX + 32], listed[sizeof name + 8];
+  struct batch b = {0};
+  bin_name(r, bin, name, sizeof name);
+  json_t *body = r->bins[bin];
+  pl_tuf_set_version(body, pl_tuf_get_version(body) + 1);
+  pl_tuf_set_expires(body, expiry(r, false));
+  role_file(r, name, pl_tuf_get_version(body), file, sizeof file);
+  snprintf(listed, sizeof listed, "%s.json", name);
+  int ret = sign_with(r, &b, file, body, name, r->bin_role, NULL, err);
+  if (ret == 0) ret = write_unlisted(r->fd, r->dir, file, b.f[0].data, b.f[0].len, false, err);
+  if (ret == 0)
+    ret = pl_tuf_meta_set(r->body[PL_TUF_SNAPSHOT], listed, pl_tuf_get_version(body), NULL, 0, err);
+  batch_free(&b);
+  pl_json_decref(steal_pointer(&r->bins[bin]));
+  r->bin_dirty[bin] = false;
+  return ret;
+}
+
+/* Pass 3: each targets role the pages changed, bin by bin. */
+static int index_bins(struct reg *r, struct spill *in, size_t *nbins, pl_error_t *err) {
+  pl_progress_begin("signing the bins of %s", r->dir);
+  int ret = 0;
+  for (int b = 0; ret == 0 && b < SPILL_N; b++) {
+    pl_progress_item((size_t)b + 1, SPILL_N, "signing bins: part %d of %d", b + 1, SPILL_N);
+    cleanup_free char *buf = NULL;
+    cleanup_free char **lines = NULL;
+    size_t n;
+    if (spill_read(in, b, &buf, &lines, &n, err) < 0) {
+      ret = -1;
+      break;
+    }
+    uint32_t cur = UINT32_MAX;
+    for (size_t i = 0; ret == 0 && i <= n; i++) {
+      char *f[5];
+      size_t nf = i < n ? split_tabs(lines[i], f, 5) : 0;
+      uint32_t bin = i < n ? (uint32_t)strtoul(f[0], NULL, 16) : UINT32_MAX;
+      if (r->bin_bits && cur != UINT32_MAX && bin != cur) {
+        ret = flush_bin(r, cur, err);
+        ++*nbins;
+      }
+      cur = bin;
+      if (ret == 0 && i < n)
+        ret = nf >= 3 ? apply_page_record(r, f, nf, err)
+                      : pl_fail(err, EINVAL, "index: a malformed record");
+    }
+  }
+  pl_progress_end();
+  return ret;
+}
+
+int pl_registry_index(const char *dir, const struct pl_registry_opts *o,
+                      struct pl_registry_index_stats *stats, pl_error_t *err) {
+  if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
+  memset(stats, 0, sizeof *stats);
+  struct reg r;
+  struct change c = {0};
+  struct batch b = {0};
+  struct spill projects = {0}, bins = {0};
+  int ret = -1;
+  if (reg_open(&r, dir, o, err) < 0) goto out;
+  if (r.targets < 0) {
+    pl_fail(err, ENOENT, "registry %s has no targets directory", dir);
+    goto out;
+  }
+  /* Bins are written before the snapshot that lists them, under new
+   * versioned names: only consistent snapshots make that invisible. */
+  if (r.bin_bits && !r.consistent) {
+    pl_fail(err, 0, "registry %s: hashed bins without consistent snapshots: not pylock's to index",
+            dir);
+    goto out;
+  }
+  if (check_can_sign(&r, err) < 0 ||
+      collect_targets(&r, &projects, &bins, &stats->pages_removed, err) < 0 ||
+      index_pages(&r, &c, &projects, &bins, stats, err) < 0)
+    goto out;
+  stats->already = r.project_index;
+  if (!r.project_index) {
+    const char *m = pl_projindex_marker_content();
+    char sha[PL_SHA256_HEX];
+    uint32_t key = bin_key(&r, PL_PROJINDEX_MARKER, err);
+    if (key == UINT32_MAX || pl_sha256_hex(m, strlen(m), sha, err) < 0 ||
+        put_page_file(&r, &c, "", "index-layout.json", m, strlen(m), sha, err) < 0 ||
+        spill_put(&bins, key, err, "%08" PRIx32 "\tT\t%s\t%zu\t%s", key, PL_PROJINDEX_MARKER,
+                  strlen(m), sha) < 0)
+      goto out;
+  }
+  if (r.project_index && stats->pages_written == 0 && stats->pages_removed == 0) {
+    ret = 0; /* every page is current: nothing to sign */
+    goto out;
+  }
+  if (index_bins(&r, &bins, &stats->bins_signed, err) < 0) goto out;
+  /* What was written in place must be on disk before the snapshot that
+   * lists it is. */
+  if (syncfs(r.targets) < 0 || syncfs(r.fd) < 0) {
+    pl_fail(err, errno, "registry %s: sync", dir);
+    goto out;
+  }
+  if (resign_tail(&r, &b, r.bin_bits == 0, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
+      change_publish(&c, err) == 0)
+    ret = 0;
+out:
+  spill_free(&projects);
+  spill_free(&bins);
   batch_free(&b);
   change_free(&c);
   reg_close(&r);

@@ -11,7 +11,8 @@
  *   DIR/V.snapshot.json, DIR/V.targets.json (delegating by TAP 15 succinct
  *   roles), DIR/V.bins-HEX.json, DIR/targets/SHA256.NAME
  * and add signs again only the bins its targets fall in.
- * With per-project index targets (init's opts->project_index):
+ * With per-project index targets (init's opts->project_index, or
+ * pl_registry_index on an existing registry):
  *   DIR/targets/simple/index-layout.json    the layout marker
  *   DIR/targets/simple/<project>/index.json PEP 691 page of each project
  * (SHA256.NAME with consistent snapshots); add rewrites the page of each
@@ -54,7 +55,7 @@ struct pl_registry_opts {
   unsigned bins;         /* init only: delegate targets to this many hashed bins (a power of two,
                             2..PL_REGISTRY_BINS_MAX; 0: one targets.json) */
   bool project_index;    /* init only: publish per-project index targets (lib/projindex.h),
-                            which every later add keeps current */
+                            which every later add keeps current (the CLI's default) */
   unsigned threshold;    /* init: signatures each role needs (0: 1) */
   unsigned expires_days; /* timestamp/snapshot/targets (0: PL_REGISTRY_EXPIRES_DAYS);
                             root gets at least PL_REGISTRY_ROOT_EXPIRES_DAYS */
@@ -93,6 +94,28 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *opts, pl_er
  * different bytes under a published name fail. */
 int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const char *const *wheels,
                     size_t nwheels, pl_error_t *err);
+
+/* What pl_registry_index did. */
+struct pl_registry_index_stats {
+  size_t pages_written; /* new or changed pages */
+  size_t pages_removed; /* pages of projects without files, withdrawn */
+  size_t bins_signed;
+  bool already; /* the registry published pages before (the layout marker) */
+};
+
+/* Make the registry publish per-project index targets from now on (as
+ * init's opts->project_index; every later add keeps them current): write
+ * the page of every project from its signed file targets (Requires-Python
+ * from each signed .metadata in DIR/targets), withdraw pages of projects
+ * without files, add the layout marker, and re-sign only the roles that
+ * list a changed page (those bins, or targets), snapshot and timestamp;
+ * nothing when every page is current already.  Streams: the targets are
+ * read one bin at a time and spilled to temporary files by project, so
+ * memory stays bounded whatever the registry's size.  New files are
+ * written under names no published metadata lists yet; everything a
+ * client reads changes only at the publication, as for add. */
+int pl_registry_index(const char *dir, const struct pl_registry_opts *opts,
+                      struct pl_registry_index_stats *stats, pl_error_t *err);
 
 /* Re-sign timestamp, snapshot and targets with bumped versions and new
  * expiry; and root (N+1, signed by the old and the new root keys) when keys

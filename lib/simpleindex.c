@@ -219,6 +219,13 @@ struct pl_simpleindex {
   bool by_index;
   struct pl_projindex **pages;
   size_t npages;
+  /* With pages, the files whose METADATA was respelled for pip, and the
+   * name it spells (what wheel_ref.signed_name holds otherwise). */
+  struct respelled {
+    char *file;
+    char name[PL_DISTNAME_MAX + 1];
+  } * respelled;
+  size_t nrespelled;
 };
 
 static int cmp_ref(const void *a, const void *b) {
@@ -304,6 +311,9 @@ void pl_simpleindex_free(struct pl_simpleindex *ix) {
     free(ix->pages[i]);
   }
   free(ix->pages);
+  for (size_t i = 0; i < ix->nrespelled; i++)
+    free(ix->respelled[i].file);
+  free(ix->respelled);
   free(ix->refs);
   free(ix->by_file);
   free(ix);
@@ -507,6 +517,27 @@ static const struct wheel_ref *find_file(const struct pl_simpleindex *ix, const 
   return r ? *r : NULL;
 }
 
+/* Load the page of wheel file's project (a new page at ix->npages - 1);
+ * -1 when file names no project or its project has no page. */
+static int load_page_of(struct pl_simpleindex *ix, const char *file) {
+  struct pl_wheel_filename fn;
+  char project[PL_DISTNAME_MAX + 1];
+  pl_error_t e = NULL;
+  size_t before = ix->npages;
+  const struct pl_projindex *p;
+  if (strchr(file, '/') || pl_wheel_filename_parse(file, &fn, &e) < 0) {
+    pl_error_free(&e);
+    return -1;
+  }
+  int r = pl_distname_normalize(fn.name, strlen(fn.name), project, sizeof project);
+  pl_wheel_filename_free(&fn);
+  if (r < 0 || index_page_load(ix, project, &p, &e) < 0 || ix->npages == before) {
+    pl_error_free(&e); /* a page loaded already lists no such file */
+    return -1;
+  }
+  return 0;
+}
+
 static int offered(struct pl_simpleindex *ix, const char *file, bool want_metadata,
                    const struct pl_tuf_target **out, pl_error_t *err) {
   *out = NULL;
@@ -517,8 +548,11 @@ static int offered(struct pl_simpleindex *ix, const char *file, bool want_metada
     return 0;
   }
   /* Pages hold only their own project's files: the one listing file is
-   * its project's, and pip asks only for files it was offered. */
-  for (size_t i = 0; i < ix->npages; i++) {
+   * its project's.  A file asked for before its page was (pip asks for
+   * pages first; anything else in its place may not) is looked up on its
+   * project's page, loaded now: served only if that signed page lists it. */
+  for (size_t i = 0; i <= ix->npages; i++) {
+    if (i == ix->npages && load_page_of(ix, file) < 0) break;
     const struct pl_projindex_file *f = pl_projindex_find(ix->pages[i], file);
     if (f == NULL) continue;
     if (!want_metadata) return index_target(ix, ix->pages[i], file, f->sha256, out, err);
@@ -553,6 +587,8 @@ static void metadata_name(const char *md, size_t len, char *out, size_t cap) {
 }
 
 const char *pl_simpleindex_served_name(const struct pl_simpleindex *ix, const char *file) {
+  for (size_t i = 0; i < ix->nrespelled; i++)
+    if (strcmp(ix->respelled[i].file, file) == 0) return ix->respelled[i].name;
   const struct wheel_ref *r = find_file(ix, file);
   return r && r->signed_name[0] ? r->signed_name : NULL;
 }
@@ -574,6 +610,18 @@ int pl_simpleindex_metadata(struct pl_simpleindex *ix, const char *file, char **
     /* Respelled for pip: remember the signed spelling (the lock keeps it). */
     struct wheel_ref *r = ix->by_index ? NULL : (struct wheel_ref *)find_file(ix, file);
     if (r) metadata_name(md, mlen, r->signed_name, sizeof r->signed_name);
+    if (ix->by_index && pl_simpleindex_served_name(ix, file) == NULL) {
+      struct respelled *n = reallocarray(ix->respelled, ix->nrespelled + 1, sizeof *n);
+      if (n) ix->respelled = n;
+      char *copy = n ? strdup(file) : NULL;
+      if (copy == NULL) {
+        free(steal_pointer(out));
+        return pl_fail(err, ENOMEM, "%s", file);
+      }
+      n[ix->nrespelled].file = copy;
+      metadata_name(md, mlen, n[ix->nrespelled].name, sizeof n->name);
+      ix->nrespelled++;
+    }
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "pep508.h"
+#include "projindex.h"
 #include "registry.h"
 #include "truststore.h"
 #include "tuf.h"
@@ -27,8 +28,9 @@ static void usage(FILE *out) {
   fprintf(
       out,
       "usage: pylock registry init DIR [--key FILE]... [--online-key FILE]... [--bins N]\n"
-      "                            [--project-index] [--threshold N] [--expires DAYS]\n"
+      "                            [--no-project-index] [--threshold N] [--expires DAYS]\n"
       "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
+      "       pylock registry index DIR [--key FILE]... [--expires DAYS]\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
       "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
@@ -36,11 +38,16 @@ static void usage(FILE *out) {
       "A registry is a directory of TUF metadata and wheels that any static web server,\n"
       "object store or file share can publish; see pylock-registry(5).\n\n"
       "  init     create DIR with root version 1 and empty targets; every role is held by\n"
-      "           the given keys\n"
+      "           the given keys; later adds publish a PEP 691 page per project\n"
+      "           (unless --no-project-index)\n"
       "  add      verify each WHEEL as a client would (safe zip, RECORD, WHEEL, METADATA;\n"
       "           not its tags), copy it to DIR/targets/, add it and its .metadata (PEP 658)\n"
       "           as targets, and re-sign targets, snapshot and timestamp; nothing is\n"
       "           published unless every wheel passed\n"
+      "  index    publish a PEP 691 page per project in a registry made without them:\n"
+      "           write every project's page from the signed files, and re-sign only\n"
+      "           what lists a changed page (its bins or targets), snapshot and timestamp;\n"
+      "           later adds keep the pages current (also repairs pages that disagree)\n"
       "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
       "           version when root keys change, with --renew-root, or when root would\n"
       "           expire first (signed by the current and the new root keys)\n"
@@ -58,7 +65,9 @@ static void usage(FILE *out) {
       "                          about one bin per 64 targets expected (init)\n"
       "  --project-index         publish a PEP 691 index target per project\n"
       "                          (simple/NAME/index.json), which add keeps current:\n"
-      "                          clients then fetch only the projects they resolve (init)\n"
+      "                          clients then fetch only the projects they resolve\n"
+      "                          (init; the default)\n"
+      "  --no-project-index      publish no pages: every client reads every target (init)\n"
       "  --threshold N           signatures each role requires (init; default 1)\n"
       "  --expires DAYS          validity of timestamp, snapshot and targets (default %d);\n"
       "                          root is signed for at least %d days\n"
@@ -70,7 +79,8 @@ static void usage(FILE *out) {
       "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
       "  --targets               also download and check every target: length and sha256,\n"
       "                          each wheel as add does, each .metadata equal to its\n"
-      "                          wheel's METADATA (verify)\n"
+      "                          wheel's METADATA, each project page equal to the\n"
+      "                          signed files of its project (verify)\n"
       "  --target NAME           look NAME up (through delegations, fetching only the\n"
       "                          roles the search visits), download it and check its\n"
       "                          length and sha256 (repeatable; verify)\n"
@@ -103,7 +113,8 @@ enum {
   OPT_ONLINE_KEY,
   OPT_BINS,
   OPT_TARGET,
-  OPT_PROJECT_INDEX
+  OPT_PROJECT_INDEX,
+  OPT_NO_PROJECT_INDEX
 };
 
 struct args {
@@ -112,7 +123,7 @@ struct args {
   size_t nnames;
   size_t nkey_files, nadd_files, nremove_ids, nonline_files;
   unsigned long threshold, expires, bins;
-  bool renew_root, targets, project_index;
+  bool renew_root, targets, no_project_index;
   const char *root, *trusted, *state;
   char **pos;
   int npos;
@@ -134,13 +145,15 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"bins", required_argument, NULL, OPT_BINS},
       {"target", required_argument, NULL, OPT_TARGET},
       {"project-index", no_argument, NULL, OPT_PROJECT_INDEX},
+      {"no-project-index", no_argument, NULL, OPT_NO_PROJECT_INDEX},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTeObp"}, {"add", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
+  } table[] = {
+      {"init", "kTeObpP"}, {"add", "ke"}, {"index", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -215,7 +228,11 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       break;
     case OPT_PROJECT_INDEX:
       tag = 'p';
-      a->project_index = true;
+      a->no_project_index = false;
+      break;
+    case OPT_NO_PROJECT_INDEX:
+      tag = 'P';
+      a->no_project_index = true;
       break;
     default: return pl_cli_bad_option("registry", argv);
     }
@@ -323,11 +340,15 @@ static int write_cmd(const char *sub, struct args *a) {
                                .online_keys = online,
                                .nonline_keys = nonline,
                                .bins = (unsigned)a->bins,
-                               .project_index = a->project_index,
+                               .project_index = !a->no_project_index,
                                .startup_hooks = say_startup_hooks};
   int r;
+  struct pl_registry_index_stats ist;
+  bool is_index = strcmp(sub, "index") == 0;
   if (strcmp(sub, "init") == 0)
     r = pl_registry_init(dir, &o, &err);
+  else if (is_index)
+    r = pl_registry_index(dir, &o, &ist, &err);
   else if (is_add)
     r = pl_registry_add(dir, &o, (const char *const *)a->pos + 1, (size_t)a->npos - 1, &err);
   else
@@ -338,6 +359,12 @@ static int write_cmd(const char *sub, struct args *a) {
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);
+  else if (is_index && ist.already && ist.pages_written + ist.pages_removed == 0)
+    pl_cli_info("%s: every project page is current; nothing signed", dir);
+  else if (is_index)
+    pl_cli_info("indexed %s: %zu page(s) written, %zu withdrawn, %zu bin(s) signed%s", dir,
+                ist.pages_written, ist.pages_removed, ist.bins_signed,
+                ist.already ? "" : "; later adds keep the pages current");
   else
     pl_cli_info("%s: %s", strcmp(sub, "init") == 0 ? "created" : "signed", dir);
   return PL_EXIT_OK;
@@ -373,6 +400,9 @@ static int verify_targets(struct pl_tuf *t) {
     return -1;
   }
   size_t n = pl_tuf_target_count(t), verified = 0, wheels = 0, failed = 0;
+  /* Project pages against the signed files, one page in memory at a time. */
+  struct pl_projindex_check pages;
+  pl_projindex_check_init(&pages, t);
   for (size_t i = 0; i < n; i++) {
     const char *name = pl_tuf_target_at(t, i)->name;
     size_t len = strlen(name);
@@ -396,6 +426,14 @@ static int verify_targets(struct pl_tuf *t) {
       target_failed(&err, &failed);
       break;
     }
+    char project[PL_DISTNAME_MAX + 1];
+    if (pl_projindex_target_project(name, project, sizeof project) != 0) {
+      if (pl_projindex_check_page(&pages, name, &err) < 0)
+        target_failed(&err, &failed);
+      else
+        verified++;
+      continue;
+    }
     if (!pl_target_is_wheel(name)) {
       if (pl_tuf_fetch_target(t, name, fd, &err) < 0) {
         target_failed(&err, &failed);
@@ -413,12 +451,14 @@ static int verify_targets(struct pl_tuf *t) {
     wheels++;
     verified++;
     if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0 ||
-        pl_requires_dist_check(info.metadata, info.metadata_len, name, &err) < 0)
+        pl_requires_dist_check(info.metadata, info.metadata_len, name, &err) < 0 ||
+        pl_projindex_check_wheel(&pages, name, info.metadata, info.metadata_len, &err) < 0)
       target_failed(&err, &failed);
     else if (has_md)
       verified++;
     pl_wheel_info_free(&info);
   }
+  pl_projindex_check_free(&pages);
   rmdir(scratch);
   if (failed) {
     /* On stdout: stderr holds exactly one line per failed target. */
@@ -534,13 +574,14 @@ static int verify_cmd(struct args *a) {
 
 int pl_cmd_registry(int argc, char **argv) {
   if (argc < 2)
-    return pl_cli_usage_error("registry", "missing subcommand (init, add, sign, verify)");
+    return pl_cli_usage_error("registry", "missing subcommand (init, add, index, sign, verify)");
   if (pl_cli_is_help(argv[1])) {
     usage(stdout);
     return PL_EXIT_OK;
   }
   const char *sub = argv[1];
-  if (strcmp(sub, "init") && strcmp(sub, "add") && strcmp(sub, "sign") && strcmp(sub, "verify"))
+  if (strcmp(sub, "init") && strcmp(sub, "add") && strcmp(sub, "index") && strcmp(sub, "sign") &&
+      strcmp(sub, "verify"))
     return pl_cli_usage_error("registry", "unknown subcommand '%s'", sub);
   struct args a = {0};
   int r = parse(sub, argc - 1, argv + 1, &a);

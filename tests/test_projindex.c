@@ -1,6 +1,8 @@
 /* Unit tests: lib/projindex.c — the PEP 691 page a registry signs per project
  * round-trips, and a page naming another project, a file of another project,
- * a file twice, a bad hash or too many files is refused.
+ * a file twice, a bad hash or too many files is refused; only a page at a
+ * project's normalized name is a page (no traversal, no other spelling);
+ * the Requires-Python a page carries is the METADATA's first, printable.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <setjmp.h>
@@ -153,6 +155,41 @@ static void test_parse_bounds_files_and_bytes(void **state) {
   pl_error_free(&e);
 }
 
+static void test_only_a_page_at_a_normalized_name_is_a_page(void **state) {
+  (void)state;
+  char p[PL_DISTNAME_MAX + 1];
+  assert_int_equal(pl_projindex_target_project("simple/foo-bar/index.json", p, sizeof p), 1);
+  assert_string_equal(p, "foo-bar");
+  assert_int_equal(pl_projindex_target_project(PL_PROJINDEX_MARKER, p, sizeof p), 0);
+  assert_int_equal(pl_projindex_target_project("six-1.0-py3-none-any.whl", p, sizeof p), 0);
+  /* Other spellings of a project (PEP 503), traversal, nesting, empty. */
+  static const char *const bad[] = {
+      "simple/Foo-Bar/index.json", "simple/foo_bar/index.json", "simple/foo.bar/index.json",
+      "simple/../index.json",      "simple/./index.json",       "simple/a/b/index.json",
+      "simple//index.json",        "simple/index.json",         "simple/foo/index.html",
+      "simple/-foo/index.json",    "simple/foo-/index.json",    "simple/foo--bar/index.json",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (pl_projindex_target_project(bad[i], p, sizeof p) != -1) fail_msg("%s taken", bad[i]);
+}
+
+static void test_requires_python_is_the_first_printable_header(void **state) {
+  (void)state;
+  char *rp = NULL;
+  pl_error_t e = NULL;
+  const char md[] = "Metadata-Version: 2.1\nName: foo\nrequires-python: >=3.8, <4\n"
+                    "Requires-Python: >=2.7\n\nbody";
+  assert_int_equal(pl_projindex_requires_python(md, strlen(md), &rp, &e), 0);
+  assert_string_equal(rp, ">=3.8, <4");
+  free(rp);
+  const char none[] = "Metadata-Version: 2.1\nName: foo\n\nRequires-Python: >=3\n";
+  assert_int_equal(pl_projindex_requires_python(none, strlen(none), &rp, &e), 0);
+  assert_null(rp);
+  const char ctl[] = "Metadata-Version: 2.1\nName: foo\nRequires-Python: >=3\x7f\n\n";
+  assert_int_equal(pl_projindex_requires_python(ctl, strlen(ctl), &rp, &e), 0);
+  assert_null(rp); /* not for a page: pip reads it from .metadata */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_target_path_is_the_normalized_name),
@@ -160,6 +197,8 @@ int main(void) {
       cmocka_unit_test(test_add_refuses_a_file_of_another_project),
       cmocka_unit_test(test_parse_refuses_hostile_pages),
       cmocka_unit_test(test_parse_bounds_files_and_bytes),
+      cmocka_unit_test(test_only_a_page_at_a_normalized_name_is_a_page),
+      cmocka_unit_test(test_requires_python_is_the_first_printable_header),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -21,6 +21,7 @@
 #include "ed25519.h"
 #include "fetchwheel.h"
 #include "file.h"
+#include "projindex.h"
 #include "registry.h"
 #include "sha.h"
 #include "tuf.h"
@@ -144,6 +145,55 @@ static void test_registry_bins_add_signs_only_its_bins_with_the_online_key(void 
   pl_tuf_role_info(t, PL_TUF_TARGETS, &v, NULL);
   assert_int_equal(v, 1);
   pl_tuf_free(t);
+}
+
+/* index: a registry made without pages gets one per project from its
+ * signed files, signed by the online key into the bins that list them;
+ * the top-level targets is left alone; the pages agree with the targets
+ * (the checks of `registry verify --targets`); a second index signs
+ * nothing; a key that cannot sign the bins changes nothing. */
+static void test_registry_index_adds_pages_signing_only_what_lists_them(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts init = {
+      .keys = &f->k1, .nkeys = 1, .online_keys = &f->k2, .nonline_keys = 1, .bins = 8};
+  struct pl_registry_opts online = {.keys = &f->k2, .nkeys = 1};
+  struct pl_registry_opts offline = {.keys = &f->k1, .nkeys = 1};
+  struct pl_registry_index_stats st;
+  assert_int_equal(pl_registry_init(f->reg, &init, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &online, w, 1, &f->err), 0);
+  int fd = open(f->reg, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(pl_registry_index(f->reg, &offline, &st, &f->err), -1);
+  pl_error_free(&f->err);
+  assert_int_equal(faccessat(fd, "3.snapshot.json", F_OK, 0), -1);
+  if (pl_registry_index(f->reg, &online, &st, &f->err) < 0) fail_msg("%s", f->err->msg);
+  assert_int_equal(st.pages_written, 1);
+  assert_int_equal(st.pages_removed, 0);
+  assert_false(st.already);
+  assert_true(st.bins_signed >= 1 && st.bins_signed <= 2);
+  assert_int_equal(faccessat(fd, "3.snapshot.json", F_OK, 0), 0);
+  assert_int_equal(faccessat(fd, "2.targets.json", F_OK, 0), -1);
+  struct pl_tuf *t = client(f);
+  if (t == NULL) fail_msg("%s", f->err->msg);
+  assert_int_equal(pl_tuf_target_count(t), 4); /* wheel, .metadata, page, marker */
+  struct pl_projindex_check c;
+  pl_projindex_check_init(&c, t);
+  assert_true(c.marker);
+  if (pl_projindex_check_page(&c, "simple/demo/index.json", &f->err) < 0 ||
+      pl_projindex_check_wheel(&c, WHL, METADATA, strlen(METADATA), &f->err) < 0)
+    fail_msg("%s", f->err->msg);
+  /* The page says no Requires-Python: a METADATA with one disagrees. */
+  const char other[] = "Metadata-Version: 2.1\nName: demo\nRequires-Python: >=3.99\n";
+  assert_int_equal(pl_projindex_check_wheel(&c, WHL, other, strlen(other), &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "requires-python"));
+  pl_error_free(&f->err);
+  pl_projindex_check_free(&c);
+  pl_tuf_free(t);
+  assert_int_equal(pl_registry_index(f->reg, &online, &st, &f->err), 0);
+  assert_true(st.already);
+  assert_int_equal(st.pages_written + st.pages_removed + st.bins_signed, 0);
+  assert_int_equal(faccessat(fd, "4.snapshot.json", F_OK, 0), -1);
+  close(fd);
 }
 
 static void test_registry_add_refuses_new_bytes_under_published_name(void **state) {
@@ -754,6 +804,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_registry_written_by_init_and_add_verifies_in_client),
       T(test_registry_bins_add_signs_only_its_bins_with_the_online_key),
+      T(test_registry_index_adds_pages_signing_only_what_lists_them),
       T(test_registry_add_refuses_new_bytes_under_published_name),
       T(test_registry_add_refuses_unsafe_wheels_leaving_registry_untouched),
       T(test_registry_add_reports_startup_hooks_once_added),

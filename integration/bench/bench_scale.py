@@ -141,7 +141,7 @@ def fill_pep458(pl, reg, offline, online, n, wheels):
     delegates to 16,384 roles by explicit path_hash_prefixes (4 hex digits,
     4 a bin), consistent snapshots; the real wheels among the targets."""
     subprocess.run([pl, "-q", "registry", "init", reg, "--key", offline, "--online-key", online,
-                    "--bins", "2"], check=True)
+                    "--bins", "2", "--no-project-index"], check=True)
     root = json.load(open(os.path.join(reg, "root.json")))["signed"]
     okey, nkey = load_key(offline), load_key(online)
     okid = root["roles"]["targets"]["keyids"][0]
@@ -174,7 +174,8 @@ def fill_pep458(pl, reg, offline, online, n, wheels):
 
 
 def fill_single(pl, reg, key_file, n):
-    subprocess.run([pl, "-q", "registry", "init", reg, "--key", key_file], check=True)
+    subprocess.run([pl, "-q", "registry", "init", reg, "--key", key_file, "--no-project-index"],
+                   check=True)
     key = load_key(key_file)
     root = json.load(open(os.path.join(reg, "root.json")))["signed"]
     keyid = root["roles"]["targets"]["keyids"][0]

@@ -151,7 +151,7 @@ EOF
   [ ! -e "$REG/targets.json" ] && [ ! -e "$REG/snapshot.json" ]
   verify "$URL"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$output" "target-count: 0"
+  assert_contains "$output" "target-count: 1" # the project pages' layout marker (the default)
 }
 
 @test "bins_add_resigns_only_the_touched_bins_snapshot_and_timestamp" {
@@ -162,22 +162,25 @@ EOF
   # Nothing that existed changed, but timestamp.json.
   changed=$(comm -23 <(echo "$before") <(echo "$after") | awk '{print $1}')
   assert_eq "$changed" "./timestamp.json"
-  # What is new: the wheel and its .metadata, their bins one version up, a snapshot.
+  # What is new: the wheel, its .metadata and its project's page (the
+  # default), their bins one version up, a snapshot.
   added=$(comm -13 <(echo "$before") <(echo "$after") | awk '{print $1}' | grep -v '^./timestamp.json$' |
-    sed -E 's|^\./targets/[0-9a-f]{64}\.|./targets/SHA.|' | sort)
-  bw=$(bin_of idna-3.3-py3-none-any.whl)
-  bm=$(bin_of idna-3.3-py3-none-any.whl.metadata)
+    sed -E 's|/[0-9a-f]{64}\.|/SHA.|' | sort)
   expected=$( {
     echo "./targets/SHA.idna-3.3-py3-none-any.whl"
     echo "./targets/SHA.idna-3.3-py3-none-any.whl.metadata"
+    echo "./targets/simple/idna/SHA.index.json"
     echo "./3.snapshot.json"
-    echo "./$(listed "$bw").$bw.json"
-    [ "$bm" = "$bw" ] || echo "./$(listed "$bm").$bm.json"
-  } | sort)
+    for t in idna-3.3-py3-none-any.whl idna-3.3-py3-none-any.whl.metadata simple/idna/index.json; do
+      b=$(bin_of "$t")
+      echo "./$(listed "$b").$b.json"
+    done
+  } | sort -u)
   assert_eq "$added" "$expected"
   verify "$URL" --targets
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$output" "target-count: 4"
+  assert_contains "$output" "target-count: 7" # 2 wheels, their .metadata and pages; the marker
+  assert_contains "$output" "verified: 7 targets"
   assert_contains "$output" "verified-wheels: 2"
 }
 
@@ -215,13 +218,14 @@ EOF
   clear_log
   verify "$URL"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$output" "target-count: 6"
-  bw=$(bin_of certifi-2022.9.24-py3-none-any.whl)
-  bm=$(bin_of certifi-2022.9.24-py3-none-any.whl.metadata)
-  expected=$( {
-    echo "$(listed "$bw").$bw.json"
-    [ "$bm" = "$bw" ] || echo "$(listed "$bm").$bm.json"
-  } | sort)
+  assert_contains "$output" "target-count: 10" # 3 wheels, their .metadata and pages; the marker
+  expected=$(
+    for t in certifi-2022.9.24-py3-none-any.whl certifi-2022.9.24-py3-none-any.whl.metadata \
+      simple/certifi/index.json; do
+      b=$(bin_of "$t")
+      echo "$(listed "$b").$b.json"
+    done | sort -u
+  )
   assert_eq "$(served | grep 'bins-')" "$expected"
   # Nothing published since: only the timestamp is read (besides the probe
   # for a next root version, 5.3, which is absent).
@@ -285,7 +289,10 @@ EOF
   # idna's .metadata is left without a signed wheel.
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "no signed wheel $t to check it against"
-  assert_contains "$output" "target-count: 3"
+  # (its page, which the marker says every project has, now names a file
+  # the registry does not sign: refused too)
+  assert_contains "$stderr" "the page of idna lists $t, which is not a signed target"
+  assert_contains "$output" "target-count: 6" # six's wheel, both .metadata and pages, the marker
   if served | grep -q "targets/$evil_sha.$t"; then echo "the evil target was served"; return 1; fi
   PROJ="$BATS_TEST_TMPDIR/proj"
   "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"

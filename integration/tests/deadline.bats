@@ -90,7 +90,7 @@ verify() {
   badserver_start trickle "$FIX/reg" no-such-file
   PYLOCK_FETCH_DEADLINE_FLOOR=1 verify "$BAD_URL" --targets
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$output" "verified: 4 targets"
+  assert_contains "$output" "verified: 7 targets" # 2 wheels, .metadata, pages; the marker
 }
 
 @test "the real deadline is 30 s plus the length at 64 KiB/s; the knob cannot lengthen it" {

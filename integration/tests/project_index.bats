@@ -254,7 +254,7 @@ EOF
 }
 
 @test "registry_without_index_targets_still_locks_reading_every_bin" {
-  "$PL" -q registry init "$REG" --key "$OFF" --online-key "$ON" --bins 16
+  "$PL" -q registry init "$REG" --key "$OFF" --online-key "$ON" --bins 16 --no-project-index
   "$PL" -q registry add "$REG" --key "$ON" "$SIX" "$IDNA"
   cp "$REG/1.root.json" "$ROOT"
   "$PL" -q init --python "$PY" --registry "$URL" --root "$ROOT" "$PROJ"

@@ -90,8 +90,9 @@ assert_verified() {
   [ "$status" -eq 0 ] || { echo "status $status: $stderr"; return 1; }
   assert_contains "$output" "root: version 1,"
   assert_contains "$output" "targets: version 2,"
-  assert_contains "$output" "target-count: 4" # two wheels and their PEP 658 .metadata
-  assert_contains "$output" "verified: 4 targets"
+  # two wheels, their PEP 658 .metadata and project pages (the default), the pages' layout marker
+  assert_contains "$output" "target-count: 7"
+  assert_contains "$output" "verified: 7 targets"
 }
 
 # flip_expires FILE: flip one bit of the year in the signed "expires" (a

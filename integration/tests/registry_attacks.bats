@@ -232,7 +232,8 @@ $(id -un) 755"
   [ -f "$REG/targets/$(basename "$w").metadata" ]
   run --separate-stderr "$PL" registry verify "$REG" --root "$REG/1.root.json" --targets
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$output" "verified: 6 targets"
+  # 3 wheels, their .metadata and project pages (the default), the pages' layout marker
+  assert_contains "$output" "verified: 10 targets"
   # No temporary file was left anywhere.
   [ -z "$(find "$REG" -name '.*.tmp*')" ]
 }
