@@ -349,8 +349,8 @@ static void waiting(pid_t holder, void *ctx) {
   /* The one holding both: a pylock compiling after its switch (env.h). */
   if (pl_gen_compiling(e->state_fd, &compiler) && (compiler == holder || compiler == 0))
     say(e,
-        "pylock: waiting for pylock%s to finish byte-compiling the current generation (usable "
-        "meanwhile)...",
+        "pylock: waiting for another pylock%s to finish byte-compiling the current generation "
+        "(usable meanwhile)...",
         pid);
   else if (holder > 0)
     say(e, "pylock: waiting for another pylock (pid %d) to finish changing this environment...",

@@ -159,8 +159,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
   /* Byte-compiling after the switch may fail once the new environment is
    * current (res->source_generation): its startup hooks are announced. */
   int synced = pl_env_sync(&e, so->repair, res, err);
-  if (synced == 0 && res->compile_pending)
-    synced = pl_cli_compile_background(&e, res, "sync", err);
+  if (synced == 0 && res->compile_pending) synced = pl_cli_compile_background(&e, res, "sync", err);
   if (synced < 0 && res->source_generation == 0) goto out;
   if (!res->unchanged) pl_cli_hooks_announce(&e, &hooks, "sync");
   if (synced < 0) goto out;
