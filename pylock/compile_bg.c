@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "env.h"
 #include "generations.h"
+#include "interrupt.h"
 #include "pause.h"
 
 #define COMPILE_LOG "compile.log" /* in the project's state directory */
@@ -93,6 +94,17 @@ static void compile_detached(struct pl_env *e, struct pl_sync_result *res, const
   pl_cli_info("pylock: %s: byte-compiling generation %u in the background (pid %d)", cmd,
               res->source_generation, (int)getpid());
   int rc = pl_env_compile_pending(e, res, &err);
+  if (rc < 0 && pl_interrupted()) {
+    /* Not the command's "nothing changed": the source generation stays. */
+    char hint[160];
+    snprintf(hint, sizeof hint,
+             "generation %u is current and works, importing from source; byte-compile it "
+             "with: pylock sync",
+             res->source_generation);
+    pl_error_free(&err);
+    pl_fail_hint(&err, 0, hint, "byte-compiling in the background stopped by signal %d",
+                 pl_interrupted());
+  }
   if (rc < 0) {
     pl_cli_report(cmd, &err);
   } else {

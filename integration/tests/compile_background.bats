@@ -230,7 +230,8 @@ field() {
   kill -CONT "$DETACHED"
   wait_gone "$DETACHED"
   assert_eq "$("$PL" -C "$PROJ" info byte-code)" pending
-  assert_contains "$(cat "$(state_dir)/compile.log")" "pylock: sync: "
+  assert_contains "$(cat "$(state_dir)/compile.log")" "pylock: sync: byte-compiling in the background stopped by signal 15"
+  assert_contains "$(cat "$(state_dir)/compile.log")" "byte-compile it with: pylock sync"
   assert_no_process_left
   assert_nothing_left
   run --separate-stderr "$PL" -C "$PROJ" sync
@@ -359,9 +360,10 @@ attempt("symlink log", lambda: os.symlink("/tmp/x", log + ".x"))
 print("\n".join(out))
 ' "$DETACHED" "$sd"
   [ "$status" -eq 0 ] || { echo "attack did not run: $output $stderr"; return 1; }
-  echo "$output"
-  run ! grep -q DONE <<<"$output"
-  [ "$(wc -l <<<"$output")" -ge 30 ]
+  local said=$output
+  echo "$said"
+  run ! grep -q DONE <<<"$said"
+  [ "$(wc -l <<<"$said")" -ge 30 ]
   # Nothing changed: it is still there and stopped, its log as it was.
   assert_eq "$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$DETACHED/stat")" T
   assert_eq "$(sha256sum "$sd/compile.log")" "$before"
