@@ -1716,7 +1716,6 @@ static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
   hold_compile_lock(e);
   if (e->compile_detach) {
     e->pending_gen = n;
-    e->pending_trees = nsource;
     res->source_generation = n;
     res->compile_pending = true;
     res->compile_packages = nsource;

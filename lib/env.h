@@ -45,8 +45,7 @@ struct pl_env {
   bool compile_after_switch;         /* new trees without byte-code first (pl_env_sync) */
   int compile_lock;                  /* held while compiling after the switch, else -1 */
   bool compile_detach;               /* that compile is the caller's (pl_env_compile_pending) */
-  unsigned pending_gen;              /* with compile_detach: the generation it compiles, */
-  size_t pending_trees;              /* and how many source trees it built for it */
+  unsigned pending_gen;              /* with compile_detach: the generation it compiles */
   /* Called once a change made generation n current, before byte-compiling
    * after the switch: when its code can first run.  May be NULL. */
   void (*switched)(const struct pl_env *e, unsigned n, void *ctx);

@@ -1,5 +1,4 @@
-/* pylock — byte-compiling after the switch in a detached pylock, so that a command returns once the
- * environment is usable. */
+/* pylock — the compile after the switch in a detached pylock: the command returns once usable. */
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
@@ -48,11 +47,9 @@ static void detach_stdio(const struct pl_env *e) {
   int log = openat(e->state_fd, COMPILE_LOG,
                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
   if (log < 0) log = null;
-  if (null >= 0) dup2(null, STDIN_FILENO);
-  if (log >= 0) {
-    dup2(log, STDOUT_FILENO);
-    dup2(log, STDERR_FILENO);
-  }
+  if (null < 0 || dup2(null, STDIN_FILENO) < 0) close(STDIN_FILENO);
+  if (log < 0 || dup2(log, STDOUT_FILENO) < 0) close(STDOUT_FILENO);
+  if (log < 0 || dup2(log, STDERR_FILENO) < 0) close(STDERR_FILENO);
   if (null > STDERR_FILENO) close(null);
   if (log > STDERR_FILENO && log != null) close(log);
   pl_cli_log_reopen();
