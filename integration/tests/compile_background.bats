@@ -374,3 +374,31 @@ print("\n".join(out))
   assert_usable "after the attack"
   assert_no_process_left
 }
+
+@test "SIGKILLs of the command at random moments leave its change whole, and at most a detached pylock that finishes" {
+  local i delay pid n outcomes=""
+  for i in 1 2 3 4 5 6 7 8; do
+    export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-$i"
+    STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-$i"
+    gc_project "$PROJ" idna-six
+    delay=$(python3 -c 'import random; print("%.2f" % random.uniform(0.1, 2.5))')
+    "$PL" -C "$PROJ" sync >/dev/null 2>"$BATS_TEST_TMPDIR/cmd.err" &
+    pid=$!
+    BG+=("$pid")
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    # A detached pylock, if the kill came after the hand-over, finishes.
+    wait_compiled
+    assert_no_process_left || { echo "after a kill at $delay s"; return 1; }
+    n=$(current_n 2>/dev/null || true)
+    outcomes+="$delay:${n:-none}:$( [ -n "$n" ] && bytecode_of "$n") "
+    # Whatever it left, the next sync makes it whole, compiled.
+    run --separate-stderr env PYLOCK_COMPILE=before-switch "$PL" -C "$PROJ" sync
+    [ "$status" -eq 0 ] || { echo "sync after a kill at $delay s: $stderr"; return 1; }
+    assert_eq "$(bytecode_of "$(current_n)")" yes
+    assert_usable "after a kill at $delay s"
+    assert_nothing_left || { echo "after a kill at $delay s"; return 1; }
+  done
+  echo "# kills (delay:generation:bytecode): $outcomes" >&3
+}
