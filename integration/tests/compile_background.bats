@@ -381,7 +381,7 @@ print("\n".join(out))
     export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-$i"
     STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-$i"
     gc_project "$PROJ" idna-six
-    delay=$(python3 -c 'import random; print("%.2f" % random.uniform(0.1, 2.5))')
+    delay=$(python3 -c 'import random; print("%.2f" % random.uniform(0.02, 0.6))')
     "$PL" -C "$PROJ" sync >/dev/null 2>"$BATS_TEST_TMPDIR/cmd.err" &
     pid=$!
     BG+=("$pid")
