@@ -277,6 +277,7 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
   e->runner = o->runner;
   e->keep_policy = o->keep_policy;
   e->compile_after_switch = o->compile_after_switch;
+  e->compile_detach = o->compile_detach;
   e->trusted = o->trusted;
   e->python = o->python;
   e->select_opts = o->select;
@@ -342,7 +343,16 @@ void pl_env_close(struct pl_env *e) {
 
 static void waiting(pid_t holder, void *ctx) {
   const struct pl_env *e = ctx;
-  if (holder > 0)
+  pid_t compiler = 0;
+  char pid[32] = "";
+  if (holder > 0) snprintf(pid, sizeof pid, " (pid %d)", (int)holder);
+  /* The one holding both: a pylock compiling after its switch (env.h). */
+  if (pl_gen_compiling(e->state_fd, &compiler) && (compiler == holder || compiler == 0))
+    say(e,
+        "pylock: waiting for another pylock%s to finish byte-compiling the current generation "
+        "(usable meanwhile)...",
+        pid);
+  else if (holder > 0)
     say(e, "pylock: waiting for another pylock (pid %d) to finish changing this environment...",
         (int)holder);
   else
@@ -1699,14 +1709,33 @@ static void hold_compile_lock(struct pl_env *e) {
   pl_error_free(&ignored);
 }
 
-/* compile_switched with the compile lock held, released after. */
+/* compile_switched with the compile lock held, released after; with
+ * compile_detach, left to pl_env_compile_pending with both locks held. */
 static int compile_after_switch(struct pl_env *e, unsigned n, size_t nsource,
                                 struct pl_sync_result *res, pl_error_t *err) {
   hold_compile_lock(e);
+  if (e->compile_detach) {
+    e->pending_gen = n;
+    res->source_generation = n;
+    res->compile_pending = true;
+    res->compile_packages = nsource;
+    pl_pause("usable");
+    return 0;
+  }
   int rc = compile_switched(e, n, nsource, res, err);
   if (e->compile_lock >= 0) close(e->compile_lock);
   e->compile_lock = -1;
   return rc;
+}
+
+int pl_env_compile_pending(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err) {
+  if (!e->compile_detach || e->pending_gen == 0 || e->change_lock < 0)
+    return pl_fail(err, EINVAL, "no byte-compiling left after a switch");
+  unsigned n = e->pending_gen;
+  e->pending_gen = 0;
+  e->compile_detach = false;
+  /* No "usable now" (0 trees): the caller said it when it handed this over. */
+  return compile_after_switch(e, n, 0, res, err);
 }
 
 /* Generation n was just made current: tell the caller (env.h, switched). */

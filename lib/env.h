@@ -44,6 +44,8 @@ struct pl_env {
   bool select_given;                 /* by the caller (else a change keeps the environment's) */
   bool compile_after_switch;         /* new trees without byte-code first (pl_env_sync) */
   int compile_lock;                  /* held while compiling after the switch, else -1 */
+  bool compile_detach;               /* that compile is the caller's (pl_env_compile_pending) */
+  unsigned pending_gen;              /* with compile_detach: the generation it compiles */
   /* Called once a change made generation n current, before byte-compiling
    * after the switch: when its code can first run.  May be NULL. */
   void (*switched)(const struct pl_env *e, unsigned n, void *ctx);
@@ -81,6 +83,7 @@ struct pl_env_opts {
   const char *trusted, *python;
   struct pl_select_opts select; /* --extra, --group (sync, ci) */
   bool compile_after_switch;    /* see pl_env_sync */
+  bool compile_detach;          /* see pl_env_compile_pending */
   /* see struct pl_env */
   void (*switched)(const struct pl_env *e, unsigned n, void *ctx);
   void *switched_ctx;
@@ -131,6 +134,9 @@ struct pl_sync_result {
   double ms_fetch, ms_build, ms_link;
   unsigned source_generation; /* made current first, without byte-code (0: none) */
   double ms_compile;          /* from that switch to the one to `generation` */
+  bool compile_pending;       /* compile_detach: the compile is left to pl_env_compile_pending */
+  size_t compile_packages;    /* how many packages it compiles (0: unknown, a killed one's) */
+  int compile_pid;            /* the caller's: the process compiling it, if another */
 };
 
 /* Make the environment match the lock: every wheel from the cache or fetched
@@ -162,6 +168,17 @@ int pl_env_sync(struct pl_env *e, bool repair, struct pl_sync_result *res, pl_er
  * switch (compile_after_switch): the new lock's environment is then current
  * without byte-code (res->source_generation), and the next sync compiles it. */
 int pl_env_commit(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
+
+/* With compile_detach (pl_env_opts or set before the change), pl_env_sync
+ * and pl_env_commit return right after the first switch with
+ * res->compile_pending set and the change lock and the compile lock still
+ * held (e->change_lock, e->compile_lock): the compile after the switch and
+ * the second switch are then this call's, in whichever process the caller
+ * chooses (pylock forks a detached one that inherits both locks: flock
+ * follows the open file description, so nobody else can take them in
+ * between).  It releases the compile lock when done, failed or not; on
+ * failure the source generation stays current (bytecode=no, "pending"). */
+int pl_env_compile_pending(struct pl_env *e, struct pl_sync_result *res, pl_error_t *err);
 
 /* sha256 of the lock the current generation was built from, or "" if unknown. */
 int pl_env_current_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);

@@ -131,6 +131,17 @@ bool pl_gen_compiling(int state_fd, pid_t *holder) {
   return errno == EWOULDBLOCK;
 }
 
+int pl_gen_lock_adopt(int fd, pl_error_t *err) {
+  /* Converting a flock on the same open file description replaces it under
+   * the kernel's lock-list spinlock: exclusive to shared to exclusive, it is
+   * never free, and no pylock asks for a shared one (nor can code in a
+   * sandbox open the file), so neither conversion can block or lose it.
+   * Each new lock records the pid taking it. */
+  if (flock(fd, LOCK_SH | LOCK_NB) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+    return pl_fail(err, errno, "take over a lock");
+  return 0;
+}
+
 /* "N" → N; anything else → 0. */
 static unsigned parse_gen(const char *s) {
   if (!isdigit((unsigned char)s[0]) || s[0] == '0') return 0;

@@ -39,6 +39,10 @@ int pl_gen_compile_lock(int state_fd, pl_error_t *err);
 /* Does a pylock hold the compile lock now?  *holder: its pid, 0 when the
  * kernel does not say. */
 bool pl_gen_compiling(int state_fd, pid_t *holder);
+/* A lock fd (either lock) inherited through fork, held by this process
+ * from now on as the kernel reports it (/proc/locks names the process that
+ * took a lock, not the ones that inherit it), without ever being free. */
+int pl_gen_lock_adopt(int fd, pl_error_t *err);
 
 /* Generation numbers present (complete ones only), ascending. */
 int pl_gen_list(int state_fd, unsigned **nums, size_t *n, pl_error_t *err);

@@ -40,6 +40,9 @@ void pl_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * a status line (a spinner with the step and elapsed time, or [i/n] per
  * wheel) when stderr is a terminal, unless -q or TERM=dumb. */
 void pl_cli_log_setup(void);
+/* pl_cli_log_setup again for a new stderr (dup2'd over fd 2), letting go of
+ * the old one (a detached pylock must keep no descriptor of the terminal). */
+void pl_cli_log_reopen(void);
 /* Take the status line off the terminal (before exiting, say). */
 void pl_cli_status_clear(void);
 /* For the commands that change a project (lock, install, remove, sync):
@@ -127,6 +130,7 @@ struct pl_sync_opts {
   bool repair;      /* rebuild, hashing every byte of the cache trees used */
   bool keep_policy; /* never loosen the project's sandboxes (the shim's auto-sync) */
   bool compile_after_switch;    /* env.h: sync and install where someone can use it meanwhile */
+  bool compile_detach;          /* ... in a detached pylock (pl_cli_compile_background) */
   const char *trusted, *python; /* --trusted NAME, --python PATH */
   /* --extra NAME, --group NAME (repeatable): a lock's extras and dependency
    * groups to install (select.h); pl_sync_select_add fills them */
@@ -141,9 +145,19 @@ int pl_sync_select_add(struct pl_sync_opts *o, bool group, const char *name, con
  * who can use the environment meanwhile is told it is usable.  Scripts, ci
  * and the shim's auto-sync switch once, compiled.  PYLOCK_COMPILE=
  * after-switch or before-switch decides instead. */
-bool pl_cli_compile_after_switch(void);
-/* After a sync that compiled after its switch: a line saying so (not -q). */
 struct pl_sync_result;
+bool pl_cli_compile_after_switch(void);
+/* ... and then in a detached pylock, the command returning at once (true),
+ * or in this one (false): PYLOCK_COMPILE=after-switch-wait. */
+bool pl_cli_compile_detached(void);
+/* After a change that left its compile to the caller (res->compile_pending,
+ * env.h): hand it and both locks to a detached pylock (its pid in
+ * res->compile_pid), which writes nothing to the terminal; this one returns.
+ * When it cannot fork, compiles here (pl_env_compile_pending's result). */
+struct pl_env;
+int pl_cli_compile_background(struct pl_env *e, struct pl_sync_result *res, const char *cmd,
+                              pl_error_t *err);
+/* After a sync that compiled after its switch: a line saying so (not -q). */
 void pl_cli_compiled_after(const struct pl_sync_result *res);
 
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With

@@ -222,6 +222,7 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
     all[nall++] = args[i];
   if (pl_env_open(&e, pl_cli.project, pl_cli_progress, NULL, err) < 0) goto out;
   e.compile_after_switch = pl_cli_compile_after_switch();
+  e.compile_detach = e.compile_after_switch && pl_cli_compile_detached();
   e.switched = pl_cli_hooks_switched;
   e.switched_ctx = &hooks;
   if (pl_env_begin_change(&e, err) < 0 || pl_cli_requested_prepare(&e, &rq, err) < 0 ||
@@ -251,6 +252,8 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
   /* Byte-compiling after the switch may fail once the new lock is in
    * place and its environment current (res.source_generation). */
   int committed = pl_env_commit(&e, &res, err);
+  if (committed == 0 && res.compile_pending)
+    committed = pl_cli_compile_background(&e, &res, cmd, err);
   if (committed < 0 && res.source_generation == 0) goto out;
   py_written = false;
   if (!res.unchanged) pl_cli_hooks_announce(&e, &hooks, cmd);

@@ -388,6 +388,13 @@ void pl_cli_log_setup(void) {
   pl_log_set(&h);
 }
 
+void pl_cli_log_reopen(void) {
+  status.drawn = false; /* the line drawn was on the old stderr */
+  if (log_fd != STDERR_FILENO) close(log_fd);
+  log_fd = STDERR_FILENO;
+  pl_cli_log_setup();
+}
+
 void pl_cli_status_clear(void) {
   status_clear();
 }

@@ -134,6 +134,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                           .runner = so->frozen,
                           .keep_policy = so->keep_policy,
                           .compile_after_switch = so->compile_after_switch,
+                          .compile_detach = so->compile_after_switch && so->compile_detach,
                           .switched = pl_cli_hooks_switched,
                           .switched_ctx = &hooks,
                           .trusted = so->trusted,
@@ -158,6 +159,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
   /* Byte-compiling after the switch may fail once the new environment is
    * current (res->source_generation): its startup hooks are announced. */
   int synced = pl_env_sync(&e, so->repair, res, err);
+  if (synced == 0 && res->compile_pending) synced = pl_cli_compile_background(&e, res, "sync", err);
   if (synced < 0 && res->source_generation == 0) goto out;
   if (!res->unchanged) pl_cli_hooks_announce(&e, &hooks, "sync");
   if (synced < 0) goto out;
@@ -180,12 +182,21 @@ out:
 
 bool pl_cli_compile_after_switch(void) {
   const char *v = getenv("PYLOCK_COMPILE");
-  if (v && strcmp(v, "after-switch") == 0) return true;
+  if (v && (strcmp(v, "after-switch") == 0 || strcmp(v, "after-switch-wait") == 0)) return true;
   if (v && strcmp(v, "before-switch") == 0) return false;
   return isatty(STDERR_FILENO) == 1;
 }
 
 void pl_cli_compiled_after(const struct pl_sync_result *res) {
+  if (res->compile_pid && res->compile_packages)
+    pl_cli_info("pylock: usable now (generation %u); byte-compiling %zu package%s in the "
+                "background (pid %d; imports run from source until done): pylock info says when",
+                res->source_generation, res->compile_packages,
+                res->compile_packages == 1 ? "" : "s", res->compile_pid);
+  else if (res->compile_pid)
+    pl_cli_info("pylock: byte-compiling generation %u in the background (pid %d; imports run "
+                "from source until done): pylock info says when",
+                res->source_generation, res->compile_pid);
   if (res->source_generation && res->generation != res->source_generation)
     pl_cli_info("pylock: byte-code compiled after the switch to generation %u, in %.0f ms; "
                 "generation %u has it",
@@ -203,7 +214,8 @@ int pl_cmd_sync(int argc, char **argv) {
                                        {"group", required_argument, NULL, 'g'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  struct pl_sync_opts so = {.compile_after_switch = pl_cli_compile_after_switch()};
+  struct pl_sync_opts so = {.compile_after_switch = pl_cli_compile_after_switch(),
+                            .compile_detach = pl_cli_compile_detached()};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {

@@ -297,6 +297,53 @@ static void test_gen_compiling_sees_the_compile_lock_and_its_holder(void **state
   close(p[1]);
 }
 
+/* Both locks inherited through fork are taken over by the child: named as
+ * its own once the parent is gone, never free between (a probe from another
+ * description fails throughout), and never a second holder. */
+static void test_gen_lock_adopt_names_the_child_and_is_never_free(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  int change = pl_gen_lock(f->state_fd, NULL, NULL, &err);
+  int compile = pl_gen_compile_lock(f->state_fd, &err);
+  assert_true(change >= 0 && compile >= 0);
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char ok = 'y';
+    for (int i = 0; i < 200; i++) { /* adopting again and again, probed meanwhile */
+      if (pl_gen_lock_adopt(change, NULL) < 0 || pl_gen_lock_adopt(compile, NULL) < 0) ok = 'n';
+    }
+    if (write(p[1], &ok, 1) != 1) _exit(2);
+    pause();
+    _exit(0);
+  }
+  close(change);
+  close(compile);
+  bool taken = false;
+  char ok = 0;
+  for (int i = 0; i < 2000 && !taken; i++) { /* while the child converts */
+    int t = pl_gen_lock_try(f->state_fd);
+    if (t >= 0) {
+      taken = true;
+      close(t);
+    }
+  }
+  assert_int_equal(read(p[0], &ok, 1), 1);
+  assert_int_equal(ok, 'y');
+  assert_false(taken);
+  assert_int_equal(pl_gen_lock_try(f->state_fd), -1);
+  pid_t holder = 0;
+  assert_true(pl_gen_compiling(f->state_fd, &holder));
+  assert_int_equal(holder, child);
+  kill(child, SIGKILL);
+  int status;
+  waitpid(child, &status, 0);
+  assert_false(pl_gen_compiling(f->state_fd, &holder));
+  close(p[0]);
+  close(p[1]);
+}
+
 /* A compile lock that is not a file of this user's, or a link, is never
  * taken nor believed. */
 static void test_gen_compile_lock_refuses_a_link(void **state) {
@@ -332,6 +379,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_gen_compiling_sees_the_compile_lock_and_its_holder,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_compile_lock_refuses_a_link, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_lock_adopt_names_the_child_and_is_never_free, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

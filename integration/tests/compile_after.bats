@@ -23,7 +23,10 @@ setup_file() {
 setup() {
   # A state root per test: every sync here starts from a cold cache.
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
-  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch
+  # The compile after the switch in the command itself, as it was before it
+  # went to a detached pylock (compile_background.bats): the same code, so
+  # its steps can be paused and killed through the command's pid.
+  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch-wait
   PROJ="$BATS_TEST_TMPDIR/proj"
   STATE="$XDG_STATE_HOME/pylock"
   BG=()

@@ -226,10 +226,23 @@ field() {
   clean=$(printf '%s' "$out" | tr -d '\r' | sed 's/\x1b\[K//g')
   assert_contains "$clean" "pylock: install: generation"
   # The status line is gone by the end: the last line is the summary, or on
-  # a terminal (byte-code compiled after the switch) what followed it.
+  # a terminal (byte-code compiled after the switch, in a detached pylock)
+  # what followed it.
   last=$(tail -n1 <<<"$clean")
   [[ $last == "pylock: install: generation"* ||
-    $last == "pylock: byte-code compiled after the switch"* ]] || { echo "last: $last"; return 1; }
+    $last == "pylock: usable now (generation "*"in the background"* ]] || { echo "last: $last"; return 1; }
+  wait_compiled
+}
+
+# wait_compiled: until the detached pylock compiling after the switch is done.
+wait_compiled() {
+  local i
+  for i in $(seq 1 1200); do
+    [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
+    sleep 0.05
+  done
+  echo "still compiling"
+  return 1
 }
 
 @test "on a terminal with -q: nothing at all" {
@@ -238,6 +251,7 @@ field() {
   drive pty "$PL" -q -C "$PROJ" sync
   [ "$(field status)" -eq 0 ]
   assert_eq "$(field output)" ""
+  wait_compiled
 }
 
 @test "Ctrl-C while pip resolves an install: pylock and pip stop together, nothing changes, 130" {
