@@ -193,7 +193,7 @@ static void test_look_alike_and_overlong_names_are_neither_pages_nor_files(void 
     if (pl_projindex_target_project(bad[i], p, sizeof p) == 1) fail_msg("%s taken", bad[i]);
   char longname[PL_DISTNAME_MAX + 64] = "simple/";
   memset(longname + 7, 'a', PL_DISTNAME_MAX + 1);
-  strcpy(longname + 7 + PL_DISTNAME_MAX + 1, "/index.json");
+  memcpy(longname + 7 + PL_DISTNAME_MAX + 1, "/index.json", sizeof "/index.json");
   assert_int_equal(pl_projindex_target_project(longname, p, sizeof p), -1);
   pl_error_t e = NULL;
   assert_int_equal(pl_projindex_target("s\xc5\xbfx", target, sizeof target, &e), -1);
