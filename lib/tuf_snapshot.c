@@ -396,7 +396,16 @@ static int load_body(struct pl_tuf *t, pl_error_t *err) {
     if (tuf_fetch_listed_role(t, PL_TUF_TIMESTAMP, "snapshot", PL_TUF_SNAPSHOT_MAX, &m, file, err) <
         0)
       return -1;
-    if (tuf_check_expiry(&m, file, t->now, err) < 0) {
+    /* The update trusted the snapshot the record names: one signed again
+     * at its version (a timestamp listing no hashes cannot tell) would mix
+     * two publications in one session. */
+    char got[PL_SHA256_HEX];
+    if (pl_sha256_hex(m.raw, m.rawlen, got, err) < 0 ||
+        (strcmp(got, ks->sha256) != 0 && pl_fail(err, 0,
+                                                 "%s: not the snapshot.json version %" PRId64
+                                                 " this update trusted: the registry signed two",
+                                                 file, ks->version) < 0) ||
+        tuf_check_expiry(&m, file, t->now, err) < 0) {
       tuf_md_clear(&m);
       return -1;
     }

@@ -173,6 +173,45 @@ static void test_only_a_page_at_a_normalized_name_is_a_page(void **state) {
     if (pl_projindex_target_project(bad[i], p, sizeof p) != -1) fail_msg("%s taken", bad[i]);
 }
 
+/* Attacks on page names and the files a page lists (attack-b): names
+ * that PEP 503 folds onto another project, unicode look-alikes, names
+ * too long for a distribution, files of a project spelled otherwise or
+ * named with escapes, none of them taken for a page or a page's file. */
+static void test_look_alike_and_overlong_names_are_neither_pages_nor_files(void **state) {
+  (void)state;
+  char p[PL_DISTNAME_MAX + 1], target[PL_PROJINDEX_TARGET_MAX];
+  static const char *const bad[] = {
+      "simple/six_/index.json",           "simple/six./index.json",
+      "simple/s\xc5\xbfx/index.json",     /* U+017F LATIN SMALL LETTER LONG S */
+      "simple/\xef\xbd\x93ix/index.json", /* U+FF53 FULLWIDTH s */
+      "simple/six%2F../index.json",       "simple/six\\..\\/index.json",
+      "simple/six/index.json/",           "simple/six/index.json\n",
+      "simple/ six/index.json",           "/simple/six/index.json",
+      "simple/six/../six/index.json",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (pl_projindex_target_project(bad[i], p, sizeof p) == 1) fail_msg("%s taken", bad[i]);
+  char longname[PL_DISTNAME_MAX + 64] = "simple/";
+  memset(longname + 7, 'a', PL_DISTNAME_MAX + 1);
+  memcpy(longname + 7 + PL_DISTNAME_MAX + 1, "/index.json", sizeof "/index.json");
+  assert_int_equal(pl_projindex_target_project(longname, p, sizeof p), -1);
+  pl_error_t e = NULL;
+  assert_int_equal(pl_projindex_target("s\xc5\xbfx", target, sizeof target, &e), -1);
+  pl_error_free(&e);
+  assert_int_equal(pl_projindex_target(longname + 7, target, sizeof target, &e), -1);
+  pl_error_free(&e);
+  assert_parse_fails(PAGE("six", FILE_A("s\xc5\xbfx-1.0-py3-none-any.whl")), "six", "index of six");
+  assert_parse_fails(PAGE("six", FILE_A("six%2D1.0-py3-none-any.whl")), "six", "index of six");
+  assert_parse_fails(PAGE("six", FILE_A("six-1.0-py3-none-any.whl?x=1")), "six", "index of six");
+  assert_parse_fails(PAGE("six", FILE_A("six-1.0-py3-none-any.whl#sha256=" SHA_B)), "six",
+                     "index of six");
+  assert_parse_fails(PAGE("six", FILE_A("..\\/six-1.0-py3-none-any.whl")), "six", "index of six");
+  assert_parse_fails(PAGE("six", FILE_A("six_x-1.0-py3-none-any.whl")), "six",
+                     "a file of another project");
+  assert_parse_fails(PAGE("Six", FILE_A("six-1.0-py3-none-any.whl")), "six",
+                     "names the project \"Six\"");
+}
+
 static void test_requires_python_is_the_first_printable_header(void **state) {
   (void)state;
   char *rp = NULL;
@@ -198,6 +237,7 @@ int main(void) {
       cmocka_unit_test(test_parse_refuses_hostile_pages),
       cmocka_unit_test(test_parse_bounds_files_and_bytes),
       cmocka_unit_test(test_only_a_page_at_a_normalized_name_is_a_page),
+      cmocka_unit_test(test_look_alike_and_overlong_names_are_neither_pages_nor_files),
       cmocka_unit_test(test_requires_python_is_the_first_printable_header),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -919,6 +919,36 @@ static void test_tuf_damaged_snapshot_record_is_not_trusted(void **state) {
   assert_memory_equal(again, record, lr);
 }
 
+/* The registry rotates the snapshot key (the old one leaked) while the
+ * state keeps a record of the snapshot the old key signed: a fresh
+ * timestamp naming that very snapshot, hashes and all, does not make the
+ * record usable; the old key's snapshot is refused under the new root and
+ * the record is left as it was.  Signed by the new key, it passes. */
+static void test_tuf_snapshot_signed_by_a_rotated_out_key_is_refused_though_recorded(void **state) {
+  struct fx *f = *state;
+  pl_error_t err = NULL;
+  assert_update_ok(f);
+  size_t lr;
+  cleanup_free char *record = bytes_of(f->state, "snapshot.record", &lr);
+  json_t *r2 = json_deep_copy(f->root);
+  bump(r2);
+  pl_tuf_root_remove_key(r2, "snapshot", f->snap_key.keyid);
+  assert_int_equal(pl_tuf_root_add_key(r2, "snapshot", &f->other_key, &err), 0);
+  publish(f, "2.root.json", r2, &f->root_key, NULL);
+  pl_json_decref(r2);
+  bump(f->timestamp);
+  publish(f, "timestamp.json", f->timestamp, &f->ts_key, NULL);
+  assert_update_fails(f, "snapshot.json: signature threshold not met", NULL);
+  size_t la;
+  cleanup_free char *after = bytes_of(f->state, "snapshot.record", &la);
+  assert_int_equal(la, lr);
+  assert_memory_equal(after, record, lr);
+  publish(f, "targets.json", f->targets, &f->tg_key, NULL);
+  publish(f, "snapshot.json", f->snapshot, &f->other_key, NULL);
+  republish_timestamp(f);
+  assert_update_ok(f);
+}
+
 /* A snapshot recorded as verified under root 1 is verified again under
  * root 2 (its keys could have changed), and recorded under root 2. */
 static void test_tuf_snapshot_record_is_bound_to_the_root_that_verified_it(void **state) {
@@ -1034,6 +1064,7 @@ int main(void) {
       T(test_tuf_completes_a_state_a_crash_left_half_written),
       T(test_tuf_damaged_snapshot_record_is_not_trusted),
       T(test_tuf_snapshot_record_is_bound_to_the_root_that_verified_it),
+      T(test_tuf_snapshot_signed_by_a_rotated_out_key_is_refused_though_recorded),
       T(test_tuf_consistent_snapshot_reads_versioned_and_hashed_names),
       T(test_tuf_check_root_accepts_self_signed_and_rejects_other),
   };

@@ -741,6 +741,62 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
   free(index);
 }
 
+/* The registry signs a second snapshot at the version the timestamp names
+ * (a newer bin, more targets; the timestamp lists the version alone, so
+ * cannot tell), while a warm update trusts the first one by its record;
+ * then the kept snapshot and index are damaged, so a lookup fetches the
+ * snapshot: the second one is refused, not mixed into the session, and
+ * nothing kept is replaced by it. */
+static void test_deleg_lookup_refuses_a_second_snapshot_at_the_trusted_version(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  size_t len;
+  json_t *ts = pl_tuf_new_timestamp(++f->ts_version, NOW + 7 * DAY, pl_tuf_get_version(f->snapshot),
+                                    NULL, 0, &f->err);
+  char *bytes = sign(ts, &f->ts_key, &len);
+  write_file(f, "timestamp.json", bytes, len);
+  free(bytes);
+  pl_json_decref(ts);
+  struct pl_tuf *t = update_ok(f, true);
+  assert_target(f, t, NAMES[0], NAMES[0]);
+  pl_tuf_free(t);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  static const char *const more[] = {"a-1.0-py3-none-any.whl", "a-1.1-py3-none-any.whl",
+                                     "a-1.2-py3-none-any.whl", "a-1.3-py3-none-any.whl",
+                                     "a-1.4-py3-none-any.whl", "a-1.5-py3-none-any.whl"};
+  json_t *role = bin_with(f, mine, more, 6);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  pl_json_decref(role);
+  bytes = sign(f->snapshot, &f->snap_key, &len); /* same version, timestamp untouched */
+  write_file(f, "snapshot.json", bytes, len);
+  free(bytes);
+  t = update_ok(f, true);
+  size_t lr, ls, li;
+  char *record = bytes_in(f->state, "snapshot.record", &lr);
+  char *snap = bytes_in(f->state, "snapshot.json", &ls);
+  char *index = bytes_in(f->state, "snapshot.index", &li);
+  char *bad = malloc(ls);
+  memcpy(bad, snap, ls);
+  bad[ls / 2] ^= 1;
+  put_bytes(f->state, "snapshot.json", bad, ls);
+  put_bytes(f->state, "snapshot.index", index, li / 2);
+  assert_lookup_fails(f, t, NAMES[0], -1, "this update trusted");
+  for (size_t i = 1; i < 6; i++) {
+    char who[32];
+    name_of(more[i], who, sizeof who);
+    if (strcmp(who, mine) == 0) assert_lookup_fails(f, t, more[i], -1, "this update trusted");
+  }
+  pl_tuf_free(t);
+  assert_holds(f->state, "snapshot.record", record, lr);
+  assert_holds(f->state, "snapshot.json", bad, ls);
+  free(record);
+  free(snap);
+  free(index);
+  free(bad);
+}
+
 /* ---- prefetch: the bins lookups will need, fetched at once ---- */
 
 /* Prefetched bins are verified as lookups verify them and kept: the
@@ -1069,6 +1125,7 @@ int main(void) {
       T(test_deleg_replayed_timestamp_and_snapshot_are_refused),
       T(test_deleg_damaged_index_is_not_trusted),
       T(test_deleg_damaged_kept_snapshot_is_fetched_again),
+      T(test_deleg_lookup_refuses_a_second_snapshot_at_the_trusted_version),
       T(test_deleg_prefetch_fetches_each_bin_lookups_need_once),
       T(test_deleg_prefetch_trusts_no_tampered_or_missigned_bin),
       T(test_deleg_rejects_a_loop_of_delegations),

@@ -57,7 +57,7 @@ make_binned() {
 
 # make_single WHEEL...: $REG with one targets.json, no consistent snapshots.
 make_single() {
-  "$PL" -q registry init "$REG" --key "$OFF"
+  "$PL" -q registry init "$REG" --key "$OFF" --no-project-index
   "$PL" -q registry add "$REG" --key "$OFF" "$@"
   cp "$REG/1.root.json" "$ROOT"
 }
