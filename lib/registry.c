@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "distname.h"
 #include "metadata.h"
 #include "pep508.h"
+#include "pause.h"
 #include "projindex.h"
 #include "tuf.h"
 #include "tuf_meta.h"
@@ -30,6 +32,7 @@
 struct reg {
   const char *dir;
   int fd;      /* DIR, opened once without following a link; checked */
+  int lock;    /* DIR/PUBLISH_LOCK, held (flock) until the change is published; -1 */
   int targets; /* DIR/targets, likewise (-1 until init makes it, or if absent) */
   const struct pl_registry_opts *o;
   time_t now;
@@ -67,6 +70,30 @@ static void reg_close(struct reg *r) {
   if (r->simple >= 0) close(r->simple);
   if (r->fd >= 0) close(r->fd);
   if (r->targets >= 0) close(r->targets);
+  if (r->lock >= 0) close(r->lock);
+}
+
+/* One publisher at a time: two adds (or an add and an index) that both
+ * read the registry, then both publish, would each drop what the other
+ * added.  The lock file is the publisher's alone (0600, not followed if a
+ * link): another user who can read the registry (it is served) could flock
+ * the directory itself, and so stall or fail every publication. */
+#define PUBLISH_LOCK ".pylock-publish.lock"
+static int take_publish_lock(struct reg *r, pl_error_t *err) {
+  r->lock = openat(r->fd, PUBLISH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (r->lock < 0) return pl_fail(err, errno, "%s/%s", r->dir, PUBLISH_LOCK);
+  struct stat st;
+  if (fstat(r->lock, &st) < 0) return pl_fail(err, errno, "%s/%s", r->dir, PUBLISH_LOCK);
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+    return pl_fail_hint(err, PL_REFUSED, "remove it; pylock makes it again",
+                        "%s/%s is not a lock file of yours alone (owner uid %u, mode %04o)", r->dir,
+                        PUBLISH_LOCK, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+  if (flock(r->lock, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno != EWOULDBLOCK) return pl_fail(err, errno, "lock %s", r->dir);
+  if (r->o->waiting) r->o->waiting(r->o->ctx, r->dir);
+  while (flock(r->lock, LOCK_EX) < 0)
+    if (errno != EINTR) return pl_fail(err, errno, "lock %s", r->dir);
+  return 0;
 }
 
 static time_t expiry(const struct reg *r, bool root) {
@@ -443,9 +470,10 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
   r->o = o;
   r->targets = -1;
   r->simple = -1;
+  r->lock = -1;
   r->now = o->now ? o->now : time(NULL);
   r->fd = open_registry_dir(dir, false, err);
-  if (r->fd < 0 || check_keys(r, err) < 0) return -1;
+  if (r->fd < 0 || check_keys(r, err) < 0 || take_publish_lock(r, err) < 0) return -1;
   /* targets/ is checked whenever it exists: what it holds is published too. */
   char tdir[PATH_MAX];
   snprintf(tdir, sizeof tdir, "%s/targets", dir);
@@ -546,6 +574,7 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
  * fail a rename within one directory; then the files that were new are
  * removed again, so that at worst a replaced file stays replaced. */
 static int change_publish(struct change *c, pl_error_t *err) {
+  pl_pause("registry-publish");
   /* Every staged file on disk before any rename makes one visible: one
    * syncfs per directory rather than an fsync per file (an init with
    * 16,384 bins writes as many files). */
@@ -879,13 +908,17 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
   if (o->bins && (o->bins < 2 || o->bins > PL_REGISTRY_BINS_MAX || (o->bins & (o->bins - 1))))
     return pl_fail(err, EINVAL, "--bins wants a power of two from 2 to %d, got %u",
                    PL_REGISTRY_BINS_MAX, o->bins);
-  struct reg r = {
-      .dir = dir, .o = o, .now = o->now ? o->now : time(NULL), .targets = -1, .simple = -1};
+  struct reg r = {.dir = dir,
+                  .o = o,
+                  .now = o->now ? o->now : time(NULL),
+                  .targets = -1,
+                  .simple = -1,
+                  .lock = -1};
   struct change c = {0};
   struct batch b = {0};
   int ret = -1;
   r.fd = open_registry_dir(dir, true, err);
-  if (r.fd < 0 || check_keys(&r, err) < 0) goto out;
+  if (r.fd < 0 || check_keys(&r, err) < 0 || take_publish_lock(&r, err) < 0) goto out;
   if (fstatat(r.fd, "root.json", &(struct stat){0}, AT_SYMLINK_NOFOLLOW) == 0) {
     pl_fail_hint(err, EEXIST, "use 'pylock registry sign' to renew or rotate keys",
                  "%s already holds a registry (root.json)", dir);

@@ -69,6 +69,9 @@ struct pl_registry_opts {
    * installs startup hooks (pl_wheel_startup_hook: .pth files,
    * sitecustomize): its file name and theirs, sorted.  May be NULL. */
   void (*startup_hooks)(void *ctx, const char *wheel, char *const *hooks, size_t n);
+  /* called once when another publisher holds the registry, before waiting
+   * for it (one change at a time).  May be NULL. */
+  void (*waiting)(void *ctx, const char *dir);
   void *ctx;
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */

@@ -281,6 +281,12 @@ static void wipe_keys(struct pl_key *keys, size_t n) {
     pl_key_wipe(&keys[i]);
 }
 
+/* Another publisher holds the registry: say why we stop, once. */
+static void say_waiting(void *ctx, const char *dir) {
+  (void)ctx;
+  pl_cli_line(stderr, "pylock registry: another pylock is publishing to %s; waiting for it", dir);
+}
+
 /* A wheel of an add that installs startup hooks: said even with -q, since
  * they run at every interpreter start of every environment it enters. */
 static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, size_t n) {
@@ -341,7 +347,8 @@ static int write_cmd(const char *sub, struct args *a) {
                                .nonline_keys = nonline,
                                .bins = (unsigned)a->bins,
                                .project_index = !a->no_project_index,
-                               .startup_hooks = say_startup_hooks};
+                               .startup_hooks = say_startup_hooks,
+                               .waiting = say_waiting};
   int r;
   struct pl_registry_index_stats ist;
   bool is_index = strcmp(sub, "index") == 0;
