@@ -1,5 +1,6 @@
 /* Unit tests: lib/projwalk.c — the upward search for pylock.toml, pylock's and pylock-shim's. */
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -187,6 +188,22 @@ static void test_writable_by_others_is_group_or_world_write(void **state) {
   assert_false(pl_project_writable_by_others(&st));
 }
 
+/* Whether a pylock.toml is there is yes, no (ENOENT) or doubt: a lookup
+ * that fails otherwise must never read as "no project here". */
+static void test_lock_file_lookup_that_fails_is_doubt_not_absence(void **state) {
+  struct fixture *f = *state;
+  char dir[PATH_MAX], file[PATH_MAX + 8];
+  at(f, "d", dir, sizeof dir, true);
+  assert_int_equal(pl_project_has_lock_file(dir), 0);
+  touch(dir, "pylock.toml");
+  assert_int_equal(pl_project_has_lock_file(dir), 1);
+  touch(dir, "plain");
+  snprintf(file, sizeof file, "%s/plain", dir);
+  errno = 0;
+  assert_int_equal(pl_project_has_lock_file(file), -1);
+  assert_int_equal(errno, ENOTDIR);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_walk_finds_pylock_toml_in_the_working_directory, setup,
@@ -201,6 +218,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_walk_without_a_lock_file_reports_none, setup, teardown),
       cmocka_unit_test_setup_teardown(test_walk_reports_a_directory_it_cannot_stat, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_lock_file_lookup_that_fails_is_doubt_not_absence, setup,
                                       teardown),
       cmocka_unit_test(test_writable_by_others_is_group_or_world_write),
   };

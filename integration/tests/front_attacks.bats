@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# Attacks on the shims' front end (pylock-shim) and on pylock acting as a shim: every way of
+# making either run the real interpreter, unsandboxed, inside a project.  Each attack asserts
+# the project's code never ran outside its sandbox and nothing changed.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+FRONT="$PYLOCK_BIN/pylock-shim"
+
+setup() {
+  [ -x "$FRONT" ] || skip "no pylock-shim beside $PL (built by make)"
+  new_project
+  SHIMS="$BATS_TEST_TMPDIR/shims"
+  "$PL" shim install --dir "$SHIMS" --python "$PY" >/dev/null 2>&1
+  # The project's code: run unsandboxed, it leaves a mark outside the project.
+  MARK="$BATS_TEST_TMPDIR/ran-unsandboxed"
+  printf 'import os\nif "PYLOCK_PROJECT" not in os.environ:\n    open("%s", "w").close()\nprint("ran", os.environ.get("PYLOCK_PROJECT", "-"))\n' \
+    "$MARK" >"$PROJ/app.py"
+}
+
+# The project's files, to show an attack changed none of them.
+snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
+
+@test "attack: faccessat2 failing ENOSYS (Linux < 5.8, a container's seccomp) does not make a project look absent" {
+  [ -x "$PYLOCK_BIN/enosys-faccessat2" ] || { echo "build the helpers: make build/helpers/enosys-faccessat2"; return 1; }
+  mkdir -p "$PROJ/sub/deeper"
+  local before wd
+  before=$(snapshot)
+  for wd in "$PROJ" "$PROJ/sub/deeper"; do
+    run bash -c 'cd "$1" && PATH="$2:$PATH" "$3" python3 "$4/app.py"' _ "$wd" "$SHIMS" \
+      "$PYLOCK_BIN/enosys-faccessat2" "$PROJ"
+    [ "$status" -eq 0 ] || { echo "$wd: $output"; return 1; }
+    assert_eq "$output" "ran $PROJ"
+  done
+  [ ! -e "$MARK" ]
+  assert_eq "$(snapshot)" "$before"
+  # Outside every project it still runs the real interpreter, filter or not.
+  run bash -c 'cd / && PATH="$1:$PATH" "$2" python3 -c "import os; print(os.environ.get(\"PYLOCK_PROJECT\", \"-\"))"' _ \
+    "$SHIMS" "$PYLOCK_BIN/enosys-faccessat2"
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "-"
+}
