@@ -42,3 +42,41 @@ snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
   [ "$status" -eq 0 ]
   assert_eq "$output" "-"
 }
+
+@test "attack: a working directory deeper than PATH_MAX inside a project is refused, not run unsandboxed" {
+  local d deep link
+  d=$(printf 'd%.0s' $(seq 200))
+  deep="$PROJ"
+  for _ in $(seq 22); do deep="$deep/$d"; done
+  (cd "$PROJ" && for _ in $(seq 22); do mkdir "$d" && cd "$d" || exit 1; done)
+  local before
+  before=$(snapshot)
+  for link in "$SHIMS" "$BATS_TEST_TMPDIR/direct"; do
+    if [ "$link" = "$BATS_TEST_TMPDIR/direct" ]; then
+      mkdir -p "$link"
+      cp "$SHIMS/.pylock-shims" "$link/"
+      ln -s "$PL" "$link/python3"
+    fi
+    run bash -c 'cd "$1" && for _ in $(seq 22); do cd "$2" || exit 9; done &&
+      PATH="$3:$PATH" python3 "$4/app.py"' _ "$PROJ" "$d" "$link" "$PROJ"
+    [ "$status" -eq 1 ] || { echo "$link: $status: $output"; return 1; }
+    assert_contains "$output" "cannot tell whether this is inside a pylock project; not running the real python3"
+  done
+  [ ! -e "$MARK" ]
+  assert_eq "$(snapshot)" "$before"
+}
+
+@test "attack: a deleted directory inside a project does not run ../app.py unsandboxed" {
+  mkdir "$PROJ/gone"
+  local before
+  before=$(snapshot | grep -v '^./gone ')
+  run bash -c 'cd "$1" && rmdir "$1" && PATH="$2:$PATH" python3 ../app.py' _ "$PROJ/gone" "$SHIMS"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "getcwd: No such file or directory: cannot tell whether this is inside a pylock project"
+  [ ! -e "$MARK" ]
+  assert_eq "$(snapshot)" "$before"
+  # The way out it names works, and is the user's own choice.
+  mkdir "$PROJ/gone"
+  run bash -c 'cd "$1" && rmdir "$1" && PYLOCK_SHIM=off PATH="$2:$PATH" python3 -c "print(1)"' _ "$PROJ/gone" "$SHIMS"
+  assert_eq "$output" "1"
+}
