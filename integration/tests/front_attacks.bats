@@ -80,3 +80,55 @@ snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
   run bash -c 'cd "$1" && rmdir "$1" && PYLOCK_SHIM=off PATH="$2:$PATH" python3 -c "print(1)"' _ "$PROJ/gone" "$SHIMS"
   assert_eq "$output" "1"
 }
+
+@test "attack: a flock on another filesystem's file of the same inode number does not fake compiling" {
+  [ -n "${PYLOCK_SMALL_FS:-}" ] && [ -w "$PYLOCK_SMALL_FS" ] ||
+    skip "needs the small tmpfs integration/run mounts as root (small inode numbers)"
+  unshare -rm true 2>/dev/null || skip "no unshare -rm"
+  # A state root whose inode numbers a fresh tmpfs reaches in a moment.
+  export XDG_STATE_HOME="$PYLOCK_SMALL_FS/front$BATS_TEST_NUMBER"
+  mkdir -m 700 "$XDG_STATE_HOME"
+  new_project "$BATS_TEST_TMPDIR/p2"
+  local sd n meta
+  sd=$(state_dir)
+  n=$(readlink "$sd/current" | cut -d/ -f2)
+  meta="$sd/generations/$n.meta"
+  # Setup, not the attack: a generation left pending by a killed compile.
+  chmod u+w "$sd/generations"
+  sed -i 's/^bytecode=yes$/bytecode=no/' "$meta"
+  grep -qx 'bytecode=no' "$meta" || { echo "no bytecode line: $(cat "$meta")"; return 1; }
+  [ -e "$sd/compile.lock" ] || install -m 0200 /dev/null "$sd/compile.lock"
+  assert_eq "$("$PL" -C "$PROJ" info byte-code)" pending
+  local before ino
+  before=$(cd "$sd" && find . -printf '%p %s %m %T@\n' | sort)
+  ino=$(stat -c %i "$sd/compile.lock")
+  # The attacker: its own namespaces, a fresh tmpfs, a file of that inode number, flocked.
+  mkdir "$BATS_TEST_TMPDIR/mnt"
+  unshare -rm sh -c 'mount -t tmpfs a "$1" && cd "$1" && exec python3 -c "
+import fcntl, os, sys, time
+want = int(sys.argv[1])
+while True:
+    fd = os.open(\"f\", os.O_CREAT | os.O_RDWR)
+    ino = os.fstat(fd).st_ino
+    if ino >= want: break
+    os.close(fd); os.unlink(\"f\")
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], \"w\").write(str(ino))
+time.sleep(120)
+" "$2" "$3"' _ "$BATS_TEST_TMPDIR/mnt" "$ino" "$BATS_TEST_TMPDIR/ready" &
+  local attacker=$!
+  for _ in $(seq 300); do [ -s "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.1; done
+  [ "$(cat "$BATS_TEST_TMPDIR/ready" 2>/dev/null)" = "$ino" ] || {
+    kill "$attacker"
+    skip "the tmpfs could not reach inode $ino"
+  }
+  grep -q "FLOCK.*:$ino " /proc/locks || { kill "$attacker"; echo "no such lock listed"; return 1; }
+  run "$PL" -C "$PROJ" info byte-code
+  local info=$output
+  run "$PL" -C "$PROJ" info
+  kill "$attacker"
+  wait "$attacker" 2>/dev/null || true
+  assert_eq "$info" pending
+  assert_contains "$output" "byte-code   pending: generation $n imports from source"
+  assert_eq "$(cd "$sd" && find . -printf '%p %s %m %T@\n' | sort)" "$before"
+}
