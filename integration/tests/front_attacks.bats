@@ -132,3 +132,64 @@ time.sleep(120)
   assert_contains "$output" "byte-code   pending: generation $n imports from source"
   assert_eq "$(cd "$sd" && find . -printf '%p %s %m %T@\n' | sort)" "$before"
 }
+
+@test "attack: another user renaming directories above a project mid-search never gets it run unsandboxed" {
+  local other=pylocktest2
+  id "$other" >/dev/null 2>&1 && (cd / && sudo -n -u "$other" true) 2>/dev/null ||
+    skip "needs the second user $other and sudo to act as it (integration/run as root)"
+  [ -n "${PYLOCK_FOREIGN_DIR:-}" ] || skip "needs the shared directory integration/run makes as root"
+  # A team directory others can write (not sticky), and in it a project of ours: pylock uses
+  # it (only the project's own directory must be ours alone).
+  local team="$PYLOCK_FOREIGN_DIR/team$BATS_TEST_NUMBER"
+  local stop="$team/stop" go="$team/go"
+  mkdir -m 777 "$team"
+  chmod 777 "$team"
+  new_project "$team/proj"
+  mkdir "$PROJ/sub"
+  printf 'import os\nif "PYLOCK_PROJECT" not in os.environ:\n    open("%s", "w").close()\n' \
+    "$MARK" >"$PROJ/app.py"
+  chmod 644 "$PROJ/app.py"
+  run bash -c 'cd "$1/sub" && PATH="$2:$PATH" python3 ../app.py' _ "$PROJ" "$SHIMS"
+  [ "$status" -eq 0 ] || { echo "before the attack: $output"; return 1; }
+  [ ! -e "$MARK" ]
+  local before
+  before=$(snapshot)
+  # Ours: in the project's subdirectory before the attack starts, python3 ../app.py over and
+  # over while it goes on.
+  (cd "$PROJ/sub" || exit 1
+    for _ in $(seq 400); do [ -e "$go" ] && break; sleep 0.05; done
+    for _ in $(seq 150); do
+      PATH="$SHIMS:$PATH" python3 ../app.py >/dev/null 2>&1 || true
+      [ ! -e "$MARK" ] || break
+    done
+    true) &
+  local victim=$!
+  # The other user: a decoy with no pylock.toml, swapped with the project, over and over.
+  (cd / && sudo -n -u "$other" python3 -c '
+import os, sys, time
+team = sys.argv[1]
+os.chdir(team)
+os.makedirs("decoy/sub", exist_ok=True)
+open(sys.argv[3], "w").close()
+end = time.time() + 60
+while time.time() < end and not os.path.exists(sys.argv[2]):
+    for a, b in (("proj", "tmp"), ("decoy", "proj"), ("proj", "decoy"), ("tmp", "proj")):
+        try:
+            os.rename(a, b)
+        except OSError:
+            pass
+' "$team" "$stop" "$go") &
+  local attacker=$!
+  wait "$victim"
+  touch "$stop"
+  wait "$attacker" || true
+  # Put back whatever the last swap left (the project may be called tmp or decoy now).
+  local n
+  for n in tmp decoy; do
+    [ -e "$team/$n/pylock.toml" ] && [ ! -e "$team/proj/pylock.toml" ] &&
+      (cd / && sudo -n -u "$other" python3 -c 'import os, sys; os.rename(sys.argv[1] + "/proj", sys.argv[1] + "/x"); os.rename(sys.argv[1] + "/" + sys.argv[2], sys.argv[1] + "/proj")' "$team" "$n")
+  done
+  [ ! -e "$MARK" ] || { echo "the project's code ran unsandboxed"; return 1; }
+  assert_eq "$(snapshot)" "$before"
+  (cd / && sudo -n -u "$other" rm -rf "$team/decoy" "$team/x" "$team/tmp" "$go")
+}
