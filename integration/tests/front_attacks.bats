@@ -193,3 +193,42 @@ while time.time() < end and not os.path.exists(sys.argv[2]):
   assert_eq "$(snapshot)" "$before"
   (cd / && sudo -n -u "$other" rm -rf "$team/decoy" "$team/x" "$team/tmp" "$go")
 }
+
+@test "attack: code inside pylock run using the shims (in the project, outside it, in a project it made) never leaves its sandbox nor loops" {
+  local fake="$BATS_TEST_TMPDIR/fake" before
+  before=$(cd "$(state_dir)" && find . -path ./run -prune -o -path . -o -printf '%p %s %m %T@\n' | sort)
+  # In the sandbox: its own user namespace, then each way of running python3 through the shims;
+  # each prints the user namespace it ran in (or fails), within a deadline (no loop).
+  run timeout 120 "$PL" -C "$PROJ" run env PATH="$SHIMS:$PATH" FAKE="$fake" sh -c '
+    ns() { python3 -c "import os; print(os.readlink(\"/proc/self/ns/user\"))" 2>&1; }
+    echo "sandbox $(readlink /proc/self/ns/user)"
+    echo "project $(cd "$PYLOCK_PROJECT" && timeout 20 python3 -c "import os; print(os.readlink(\"/proc/self/ns/user\"))" 2>&1)"
+    echo "outside $(cd / && timeout 20 python3 -c "import os; print(os.readlink(\"/proc/self/ns/user\"))" 2>&1)"
+    echo "off $(cd "$PYLOCK_PROJECT" && PYLOCK_SHIM=off timeout 20 python3 -c "import os; print(os.readlink(\"/proc/self/ns/user\"))" 2>&1)"
+    mkdir -p "$FAKE" && printf "lock-version = \"1.0\"\n" >"$FAKE/pylock.toml"
+    echo "fake $(cd "$FAKE" && timeout 20 python3 -c "import os; print(os.readlink(\"/proc/self/ns/user\"))" 2>&1 | tail -1) status=$?"
+  '
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  local sandbox
+  sandbox=$(sed -n 's/^sandbox //p' <<<"$output")
+  [ -n "$sandbox" ] && [ "$sandbox" != "$(readlink /proc/self/ns/user)" ] || { echo "$output"; return 1; }
+  local what line host
+  host=$(readlink /proc/self/ns/user)
+  # Outside every project, and with PYLOCK_SHIM=off, the front end runs the interpreter: the
+  # sandbox's, in the sandbox.
+  for what in outside off; do
+    line=$(sed -n "s/^$what //p" <<<"$output")
+    assert_eq "$line" "$sandbox"
+  done
+  # In the project, and in a project the code made: run in that same sandbox or refused
+  # (pylock inside the sandbox may refuse its state root: see the report), never on the host,
+  # never a loop (timeout's 124).
+  for what in project fake; do
+    line=$(sed -n "s/^$what //p" <<<"$output")
+    [ "$line" = "$sandbox" ] || [ "${line#pylock}" != "$line" ] || [[ "$line" == *status=* ]] ||
+      { echo "$what: $line"; return 1; }
+    assert_not_contains "$line" "$host"
+    assert_not_contains "$line" "status=124"
+  done
+  assert_eq "$(cd "$(state_dir)" && find . -path ./run -prune -o -path . -o -printf '%p %s %m %T@\n' | sort)" "$before"
+}
