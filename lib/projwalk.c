@@ -46,7 +46,7 @@ static int has_lock_file_at(int dirfd) {
  * project. */
 int pl_project_walk_up(char *cwd, bool (*listed_safe)(const char *dir), bool *passed,
                        struct stat *st) {
-  int fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat(AT_FDCWD, ".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* musl: no fcntl */
   if (fd < 0) return -1;
   int r;
   for (bool first = true;; first = false) {
