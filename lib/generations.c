@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -62,10 +63,15 @@ static pid_t flock_holder(int fd) {
     if (next) *next++ = '\0';
     char kind[16];
     long pid = 0;
+    unsigned maj = 0, min = 0;
     unsigned long long ino = 0;
-    /* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; a waiter's has "->" */
-    if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%llu", kind, &pid, &ino) == 3 &&
-        strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino && pid > 0)
+    /* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; a waiter's has "->".
+     * The device too: an inode number alone is anyone's to match with a
+     * file of their own on another filesystem (a tmpfs in their own
+     * namespaces), to show "compiling" or a pid of their choosing. */
+    if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", kind, &pid, &maj, &min, &ino) == 5 &&
+        strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino &&
+        maj == major(st.st_dev) && min == minor(st.st_dev) && pid > 0)
       return (pid_t)pid;
   }
   return 0;

@@ -86,7 +86,9 @@ int pl_project_find(const char *dir, char **root, pl_error_t *err) {
   if (dir) {
     cleanup_free char *abs = realpath(dir, NULL);
     if (abs == NULL) return pl_fail(err, errno, "project directory %s", dir);
-    if (!pl_project_has_lock_file(abs))
+    int has = pl_project_has_lock_file(abs);
+    if (has < 0) return pl_fail(err, errno, "%s/%s", abs, PL_LOCK_FILE);
+    if (has == 0)
       return pl_fail_hint(err, 0, "create one with: pylock init DIR", "no %s in %s", PL_LOCK_FILE,
                           abs);
     if (stat(abs, &st) < 0) return pl_fail(err, errno, "%s", abs);

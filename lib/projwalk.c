@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "projwalk.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,29 +15,76 @@ bool pl_project_writable_by_others(const struct stat *st) {
   return (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
-bool pl_project_has_lock_file(const char *dir) {
+/* fstatat, not faccessat with flags: that needs faccessat2 (Linux 5.8), and
+ * where it fails ENOSYS (older kernels, a container's seccomp profile) musl
+ * answers EINVAL for every file where glibc falls back to a stat: the front
+ * end would have seen no project anywhere while pylock saw one.  Only a
+ * file that is not there is "no"; any other failure is doubt. */
+int pl_project_has_lock_file(const char *dir) {
   char path[PATH_MAX];
+  struct stat st;
   int r = snprintf(path, sizeof path, "%s/%s", dir, PL_LOCK_FILE);
-  if (r < 0 || (size_t)r >= sizeof path) return false;
-  return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
+  if (r < 0 || (size_t)r >= sizeof path) return errno = ENAMETOOLONG, -1;
+  if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+  return errno == ENOENT ? 0 : -1;
 }
 
+/* Is there a pylock.toml in the directory open at dirfd?  As above. */
+static int has_lock_file_at(int dirfd) {
+  struct stat st;
+  if (fstatat(dirfd, PL_LOCK_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+  return errno == ENOENT ? 0 : -1;
+}
+
+/* The walk follows the working directory's real parents by descriptor
+ * (".." from the one before) and asks each for a pylock.toml there; the
+ * path, cut down a component at a time, must name the same directory at
+ * each step or the walk is doubt (-1, ESTALE).  By path alone, anyone who
+ * may rename a directory above a project (a group's shared directory) could
+ * swap in one of theirs between getcwd and the lookups, and the project's
+ * code would run with no sandbox, the front end and pylock both seeing no
+ * project. */
 int pl_project_walk_up(char *cwd, bool (*listed_safe)(const char *dir), bool *passed,
                        struct stat *st) {
+  int fd = openat(AT_FDCWD, ".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* musl: no fcntl */
+  if (fd < 0) return -1;
+  int r;
   for (bool first = true;; first = false) {
-    if (stat(cwd, st) < 0) return -1;
+    struct stat here;
+    if (stat(cwd, st) < 0 || fstat(fd, &here) < 0) {
+      r = -1;
+      break;
+    }
+    if (st->st_dev != here.st_dev || st->st_ino != here.st_ino) {
+      errno = ESTALE;
+      r = -1;
+      break;
+    }
     if (!first && pl_project_writable_by_others(st)) {
       if (listed_safe == NULL)
         *passed = true;
-      else if (!listed_safe(cwd))
-        return 0;
+      else if (!listed_safe(cwd)) {
+        r = 0;
+        break;
+      }
     }
-    if (pl_project_has_lock_file(cwd)) return 1;
+    if ((r = has_lock_file_at(fd)) != 0) break;
     char *slash = strrchr(cwd, '/');
-    if (slash == NULL || cwd[1] == '\0') return 0;
+    if (slash == NULL || cwd[1] == '\0') break; /* r == 0 */
     if (slash == cwd)
       slash[1] = '\0';
     else
       *slash = '\0';
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (up < 0) {
+      r = -1;
+      break;
+    }
+    close(fd);
+    fd = up;
   }
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
 }

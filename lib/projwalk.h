@@ -16,12 +16,17 @@
 /* May someone besides the owner write this file or directory? */
 bool pl_project_writable_by_others(const struct stat *st);
 
-/* Does `dir` hold a pylock.toml (any type, links not followed)? */
-bool pl_project_has_lock_file(const char *dir);
+/* Does `dir` hold a pylock.toml (any type, links not followed)?  1 yes, 0
+ * no (ENOENT), -1 when that cannot be told (errno). */
+int pl_project_has_lock_file(const char *dir);
 
-/* Search upward from `cwd` (absolute; cut down in place) for a pylock.toml:
+/* Search upward from `cwd` (the working directory's absolute path, from
+ * getcwd; cut down in place) for a pylock.toml, along the working
+ * directory's real parents, which the path must keep naming:
  * 1 when found (cwd is its directory, *st its stat), 0 when not, -1 when a
- * stat fails (errno; cwd names the directory).  The working directory is
+ * stat fails, whether a pylock.toml is there cannot be told, or the path
+ * no longer names the directory reached (errno, ESTALE then; cwd names the
+ * directory).  The working directory is
  * where the user chose to be; above it, with listed_safe the search stops
  * at the first directory others can write unless listed_safe(dir) says the
  * user trusts it; with listed_safe NULL (no configuration read), it goes on

@@ -68,8 +68,13 @@ int pl_path_check_ancestors(const char *path, const char *what, pl_error_t *err)
       buf[1] = '\0';
     else
       *slash = '\0';
+    /* lstat: the path is a realpath, so a link here is one swapped in
+     * since (stat would judge where it points, not what is in the path). */
     struct stat st;
-    if (stat(buf, &st) < 0) return pl_fail(err, errno, "stat %s", buf);
+    if (lstat(buf, &st) < 0) return pl_fail(err, errno, "stat %s", buf);
+    if (S_ISLNK(st.st_mode))
+      return pl_fail(err, PL_REFUSED, "%s %s: %s became a symbolic link while it was checked", what,
+                     path, buf);
     bool owner_ok = st.st_uid == me || st.st_uid == 0;
     bool write_ok = !(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX);
     if (!owner_ok || !write_ok)
@@ -104,6 +109,12 @@ static int open_root(const char *path, struct pl_state *s, pl_error_t *err) {
   if (pl_state_check_owned(s->fd, s->path, err) < 0 ||
       pl_path_check_ancestors(s->path, "pylock state directory", err) < 0)
     return -1;
+  /* The path checked must still name the directory opened: its parents,
+   * now known to be ours or root's, can no longer be swapped. */
+  struct stat opened, named;
+  if (fstat(s->fd, &opened) < 0 || lstat(s->path, &named) < 0 || opened.st_dev != named.st_dev ||
+      opened.st_ino != named.st_ino)
+    return pl_fail(err, PL_REFUSED, "state directory %s changed while it was opened", s->path);
   return 0;
 }
 

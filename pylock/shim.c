@@ -117,10 +117,21 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   pl_error_t err = NULL;
   cleanup_free char *root = NULL;
   if (pl_project_find(NULL, &root, &err) < 0) {
+    cleanup_free char *msg = pl_error_string(err);
     /* A project someone else could have planted: not ours to run. */
-    if (err->errnum == PL_REFUSED) {
-      cleanup_free char *msg = pl_error_string(err);
+    if (err->errnum == PL_REFUSED)
       die(name, "%s; running the real %s", msg ? msg : "refused", name);
+    /* The search failed (a working directory deeper than PATH_MAX, deleted,
+     * renamed mid-search): a pylock.toml above may have gone unseen, and
+     * the real program run here would run that project's code (../x.py
+     * still resolves from a deleted directory) outside its sandbox. */
+    if (err->errnum != 0 && err->errnum != PL_REFUSED) {
+      die(name,
+          "%s: cannot tell whether this is inside a pylock project; not running the real %s "
+          "(PYLOCK_SHIM=off runs it anyway)",
+          msg ? msg : "the project search failed", name);
+      pl_error_free(&err);
+      return 1;
     }
     pl_error_free(&err);
     return exec_real(name, argv);

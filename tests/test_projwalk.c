@@ -1,5 +1,6 @@
 /* Unit tests: lib/projwalk.c — the upward search for pylock.toml, pylock's and pylock-shim's. */
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -29,6 +30,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct fixture *f = *state;
+  if (chdir("/") < 0) return -1;
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
   int r = system(cmd);
@@ -57,6 +59,13 @@ static void touch(const char *dir, const char *name) {
   close(fd);
 }
 
+/* pl_project_walk_up from cwd, made the working directory first (when it
+ * exists), as pylock and the front end call it. */
+static int walk(char *cwd, bool (*listed_safe)(const char *dir), bool *passed, struct stat *st) {
+  if (chdir(cwd) < 0) assert_int_equal(chdir("/"), 0);
+  return pl_project_walk_up(cwd, listed_safe, passed, st);
+}
+
 static const char *asked; /* the directory listed_safe was last asked about */
 static char asked_buf[PATH_MAX];
 static bool trust_none(const char *dir) {
@@ -77,7 +86,7 @@ static void test_walk_finds_pylock_toml_in_the_working_directory(void **state) {
   snprintf(want, sizeof want, "%s", cwd);
   struct stat st;
   bool passed = false;
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), 1);
   assert_string_equal(cwd, want);
   assert_true(S_ISDIR(st.st_mode));
   assert_false(passed);
@@ -93,7 +102,7 @@ static void test_walk_finds_the_nearest_pylock_toml_above(void **state) {
   touch(far, "pylock.toml");
   struct stat st;
   bool passed = false;
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), 1);
   assert_string_equal(cwd, near);
 }
 
@@ -106,7 +115,7 @@ static void test_walk_counts_a_link_named_pylock_toml_without_following_it(void 
   assert_int_equal(symlink("/nonexistent/dangling", link), 0);
   struct stat st;
   bool passed = false;
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), 1);
   assert_string_equal(cwd, want);
 }
 
@@ -124,17 +133,17 @@ static void test_walk_without_configuration_crosses_open_directories_and_says_so
   bool passed = false;
   char again[PATH_MAX];
   snprintf(again, sizeof again, "%s", cwd);
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), 1);
   assert_string_equal(cwd, top);
   assert_true(passed);
   /* With the configuration, it stops there unless the user trusts it. */
   snprintf(cwd, sizeof cwd, "%s", again);
   asked = NULL;
-  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 0);
+  assert_int_equal(walk(cwd, trust_none, NULL, &st), 0);
   assert_non_null(asked);
   assert_string_equal(asked, open_dir);
   snprintf(cwd, sizeof cwd, "%s", again);
-  assert_int_equal(pl_project_walk_up(cwd, trust_all, NULL, &st), 1);
+  assert_int_equal(walk(cwd, trust_all, NULL, &st), 1);
   assert_string_equal(cwd, top);
 }
 
@@ -149,9 +158,9 @@ static void test_walk_does_not_judge_the_working_directory_itself(void **state) 
   struct stat st;
   bool passed = false;
   asked = NULL;
-  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 1);
+  assert_int_equal(walk(cwd, trust_none, NULL, &st), 1);
   assert_null(asked);
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), 1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), 1);
   assert_false(passed);
 }
 
@@ -162,7 +171,7 @@ static void test_walk_without_a_lock_file_reports_none(void **state) {
   struct stat st;
   /* /tmp is open to everyone: with the configuration the walk stops there. */
   asked = NULL;
-  assert_int_equal(pl_project_walk_up(cwd, trust_none, NULL, &st), 0);
+  assert_int_equal(walk(cwd, trust_none, NULL, &st), 0);
   assert_non_null(asked);
   assert_string_equal(asked, "/tmp");
 }
@@ -173,7 +182,7 @@ static void test_walk_reports_a_directory_it_cannot_stat(void **state) {
   at(f, "missing/x", cwd, sizeof cwd, false);
   struct stat st;
   bool passed = false;
-  assert_int_equal(pl_project_walk_up(cwd, NULL, &passed, &st), -1);
+  assert_int_equal(walk(cwd, NULL, &passed, &st), -1);
 }
 
 static void test_writable_by_others_is_group_or_world_write(void **state) {
@@ -185,6 +194,44 @@ static void test_writable_by_others_is_group_or_world_write(void **state) {
   assert_true(pl_project_writable_by_others(&st));
   st.st_mode = S_IFREG | 0600;
   assert_false(pl_project_writable_by_others(&st));
+}
+
+/* Whether a pylock.toml is there is yes, no (ENOENT) or doubt: a lookup
+ * that fails otherwise must never read as "no project here". */
+static void test_lock_file_lookup_that_fails_is_doubt_not_absence(void **state) {
+  struct fixture *f = *state;
+  char dir[PATH_MAX], file[PATH_MAX + 8];
+  at(f, "d", dir, sizeof dir, true);
+  assert_int_equal(pl_project_has_lock_file(dir), 0);
+  touch(dir, "pylock.toml");
+  assert_int_equal(pl_project_has_lock_file(dir), 1);
+  touch(dir, "plain");
+  snprintf(file, sizeof file, "%s/plain", dir);
+  errno = 0;
+  assert_int_equal(pl_project_has_lock_file(file), -1);
+  assert_int_equal(errno, ENOTDIR);
+}
+
+/* A path that names another directory than the working directory (one
+ * renamed, another put in its place) is doubt, never a verdict on it. */
+static void test_walk_whose_path_names_another_directory_is_doubt(void **state) {
+  struct fixture *f = *state;
+  char proj[PATH_MAX], sub[PATH_MAX], decoy[PATH_MAX], moved[PATH_MAX];
+  at(f, "proj/sub", sub, sizeof sub, true);
+  at(f, "proj", proj, sizeof proj, false);
+  touch(proj, "pylock.toml");
+  at(f, "decoy/sub", decoy, sizeof decoy, true);
+  at(f, "moved", moved, sizeof moved, false);
+  assert_int_equal(chdir(sub), 0);
+  /* Swapped after getcwd: the path now names the decoy's sub. */
+  assert_int_equal(rename(proj, moved), 0);
+  at(f, "decoy", decoy, sizeof decoy, false);
+  assert_int_equal(rename(decoy, proj), 0);
+  struct stat st;
+  bool passed = false;
+  errno = 0;
+  assert_int_equal(pl_project_walk_up(sub, NULL, &passed, &st), -1);
+  assert_int_equal(errno, ESTALE);
 }
 
 int main(void) {
@@ -201,6 +248,10 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_walk_without_a_lock_file_reports_none, setup, teardown),
       cmocka_unit_test_setup_teardown(test_walk_reports_a_directory_it_cannot_stat, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_lock_file_lookup_that_fails_is_doubt_not_absence, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_walk_whose_path_names_another_directory_is_doubt, setup,
                                       teardown),
       cmocka_unit_test(test_writable_by_others_is_group_or_world_write),
   };

@@ -297,6 +297,22 @@ static void test_a_tree_with_an_unreadable_directory_is_removed(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The ancestors are judged as they are in the path, never through a link
+ * (a realpath has none: one there was swapped in since). */
+static void test_an_ancestor_that_is_a_symbolic_link_is_refused(void **state) {
+  struct fx *f = *state;
+  char real[128], link[128], below[160];
+  snprintf(real, sizeof real, "%s/real", f->dir);
+  snprintf(link, sizeof link, "%s/link", f->dir);
+  snprintf(below, sizeof below, "%s/state", link);
+  assert_int_equal(mkdir(real, 0755), 0);
+  assert_int_equal(symlink(real, link), 0);
+  assert_int_equal(pl_path_check_ancestors(below, "test", &f->err), -1);
+  assert_int_equal(f->err->errnum, PL_REFUSED);
+  snprintf(below, sizeof below, "%s/state", real);
+  assert_int_equal(pl_path_check_ancestors(below, "test", &f->err), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -312,6 +328,7 @@ int main(void) {
       T(test_a_new_directory_is_locked_before_it_is_seen),
       T(test_sweep_takes_only_scratch_whose_maker_is_gone),
       T(test_a_tree_with_an_unreadable_directory_is_removed),
+      T(test_an_ancestor_that_is_a_symbolic_link_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
