@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "canonjson.h"
@@ -17,6 +18,7 @@
 #include "tuf_private.h"
 
 #define STATE_SUBDIR "delegated"
+#define STAGE_SUBDIR "delegated.walk"
 
 /* A role the search is to visit: its name, and the delegation (keys,
  * keyids, threshold) that vouches for it. */
@@ -346,7 +348,10 @@ static void role_free(struct tuf_role *r) {
   free(r);
 }
 
+static void walk_unstage(struct pl_tuf *t, bool publish);
+
 void tuf_delegated_free(struct pl_tuf *t) {
+  walk_unstage(t, false); /* an update that failed keeps nothing of its walk */
   for (size_t i = 0; i < t->npindex; i++) {
     free(t->pindex[i]->slots);
     free(t->pindex[i]);
@@ -384,12 +389,19 @@ static int load_kept(struct pl_tuf *t, const struct visit *v, const json_t *meta
   *kept_version = 0;
   if (t->state_dir == NULL) return -1;
   char rel[PL_TUF_ROLE_NAME_MAX + 32];
-  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", v->name);
   cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   char *raw = NULL;
   size_t len;
   pl_error_t e = NULL;
-  if (dfd < 0 || pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
+  /* A walk reads first what it staged: each bin fetched once. */
+  snprintf(rel, sizeof rel, STAGE_SUBDIR "/%s.json", v->name);
+  if (!t->walk_staging || dfd < 0 ||
+      pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0) {
+    pl_error_free(&e);
+    snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", v->name);
+  }
+  if (dfd < 0 ||
+      (raw == NULL && pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0) ||
       tuf_md_parse(raw, len, rel, "targets", m, &e) < 0) {
     pl_error_free(&e);
     return -1;
@@ -416,8 +428,9 @@ static void keep_role(struct pl_tuf *t, const char *name, const struct md *m) {
   pl_error_t e = NULL;
   cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   char rel[PL_TUF_ROLE_NAME_MAX + 32];
-  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", name);
-  if (dfd < 0 || pl_mkdir_p_at(dfd, STATE_SUBDIR, 0700, &e) < 0 ||
+  const char *sub = t->walk_staging ? STAGE_SUBDIR : STATE_SUBDIR;
+  snprintf(rel, sizeof rel, "%s/%s.json", sub, name);
+  if (dfd < 0 || pl_mkdir_p_at(dfd, sub, 0700, &e) < 0 ||
       pl_write_file_atomic_at(dfd, rel, m->raw, m->rawlen, 0644, &e) < 0)
     pl_error_free(&e);
 }
@@ -485,7 +498,7 @@ static int adopt_role(struct pl_tuf *t, const struct visit *v, struct md *mp, bo
   t->roles[t->nroles++] = r;
   /* During an update, kept only once the whole update passed. */
   r->unsaved = fresh;
-  if (fresh && t->keep_roles_now) {
+  if (fresh && (t->keep_roles_now || t->walk_staging)) {
     keep_role(t, r->name, &r->md);
     r->unsaved = false;
   }
@@ -798,7 +811,36 @@ static int load_every_role(struct pl_tuf *t, pl_error_t *err) {
   return r;
 }
 
+/* The roles a walk staged: moved into the state directory (publish), or
+ * removed. */
+static void walk_unstage(struct pl_tuf *t, bool publish) {
+  if (!t->walk_staging) return;
+  t->walk_staging = false;
+  cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  pl_error_t e = NULL;
+  int sfd =
+      dfd < 0 ? -1 : openat(dfd, STAGE_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = sfd < 0 ? NULL : fdopendir(sfd);
+  if (d == NULL) {
+    if (sfd >= 0) close(sfd);
+    return;
+  }
+  if (publish && pl_mkdir_p_at(dfd, STATE_SUBDIR, 0700, &e) < 0) publish = false;
+  pl_error_free(&e);
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    if (de->d_name[0] == '.') continue;
+    char to[sizeof STATE_SUBDIR + sizeof de->d_name];
+    snprintf(to, sizeof to, STATE_SUBDIR "/%s", de->d_name);
+    /* A cache: a file that fails to move costs a fetch later. */
+    if (!publish || renameat(sfd, de->d_name, dfd, to) < 0) unlinkat(sfd, de->d_name, 0);
+  }
+  closedir(d);
+  unlinkat(dfd, STAGE_SUBDIR, AT_REMOVEDIR);
+  if (!publish) rmdir(t->state_dir); /* when the walk made it: only an empty one goes */
+}
+
 void tuf_delegated_keep(struct pl_tuf *t) {
+  walk_unstage(t, true);
   for (size_t i = 0; i < t->nroles; i++)
     if (t->roles[i]->unsaved) {
       keep_role(t, t->roles[i]->name, &t->roles[i]->md);
@@ -996,6 +1038,17 @@ int pl_tuf_walk(struct pl_tuf *t, const struct pl_tuf_visitor *v, pl_error_t *er
   for (size_t i = 0; i < t->ntargets; i++)
     if (v->target && v->target(v->ctx, t, "targets", &t->targets[i], true, "targets", err) < 0)
       return -1;
+  if (!t->keep_roles_now && t->state_dir && t->delegates) {
+    pl_error_t e = NULL;
+    walk_unstage(t, false);
+    t->walk_staging = true;
+    if (pl_mkdir_p(t->state_dir, 0700, &e) == 0) {
+      cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0 && faccessat(dfd, STAGE_SUBDIR, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        pl_remove_tree_at(dfd, STAGE_SUBDIR, &e); /* what a crashed walk left */
+    }
+    pl_error_free(&e);
+  }
   struct seen seen = {.slot = nfr ? calloc(SEEN_SLOTS, sizeof(char *)) : NULL};
   if (nfr && seen.slot == NULL) return pl_fail(err, ENOMEM, "delegations");
   int r = 0;

@@ -1111,9 +1111,14 @@ static void test_walk_visits_every_bin_once_holding_one_at_a_time(void **state) 
   assert_int_equal(w.trusted, NNAMES);
   assert_int_equal(w.untrusted, 0);
   assert_true(w.most_held <= 1);
-  /* Nothing of the walked bins is kept in the state. */
-  char kept[256];
-  snprintf(kept, sizeof kept, "%s/delegated", f->state);
+  /* The update passed: each bin kept (moved from where the walk staged it). */
+  char kept[256], bin[32];
+  for (uint32_t b = 0; b < (1u << NBITS); b++) {
+    pl_tuf_succinct_name("bins", NBITS, b, bin, sizeof bin);
+    snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bin);
+    assert_int_equal(access(kept, F_OK), 0);
+  }
+  snprintf(kept, sizeof kept, "%s/delegated.walk", f->state);
   assert_int_equal(access(kept, F_OK), -1);
 }
 
@@ -1156,8 +1161,11 @@ static void test_walk_refuses_bin_signed_by_key_not_in_delegation(void **state) 
   assert_int_equal(walk(f, &w), -1);
   assert_err(f, "threshold not met");
   assert_err(f, mine);
+  /* A refused walk keeps nothing, staged or not. */
   char kept[256];
   snprintf(kept, sizeof kept, "%s/delegated", f->state);
+  assert_int_equal(access(kept, F_OK), -1);
+  snprintf(kept, sizeof kept, "%s/delegated.walk", f->state);
   assert_int_equal(access(kept, F_OK), -1);
 }
 
