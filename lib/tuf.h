@@ -76,8 +76,8 @@ struct pl_tuf_options {
    * targets. */
   bool lazy_delegations;
   /* Streaming (registry verify): when set, the update walks every role
-   * instead (pl_tuf_walk; lazy_delegations is then implied), and keeps no
-   * delegated role in state_dir. */
+   * instead (pl_tuf_walk; lazy_delegations is then implied), staging the
+   * roles it fetches in state_dir, kept there only once the update passed. */
   const struct pl_tuf_visitor *walk;
 };
 
