@@ -11,6 +11,7 @@
 #   make bench      benchmarks, as ratios against reference tools measured in the same run
 #   make bench-scale  registries at 1,000,000 targets (hashed bins) against single targets.json
 #   make bench-index  `registry index` of registries without pages, up to 1,000,000 targets
+#   make bench-verify `registry verify --targets` of hashed-bin registries, up to 1,000,000
 #   make bench-install  a cold install of ~90 real distributions against pip (minutes)
 #   make stress     long crash and race experiments (integration/stress/*.bats), minutes
 #   make lint       clang-format check, cppcheck, banned functions
@@ -305,6 +306,13 @@ bench-scale: all
 .PHONY: bench-index
 bench-index: all
 	@python3 integration/bench/bench_index.py $(BIN) $(or $(BENCH_INDEX_TARGETS),10000 100000 1000000)
+
+# `registry verify` and `verify --targets` of hashed-bin registries at 10,000 to 1,000,000
+# targets: time and peak RSS (minutes; BENCH_VERIFY_TARGETS="N..." for others,
+# BENCH_VERIFY_REF=PYLOCK for a reference binary measured alongside).
+.PHONY: bench-verify
+bench-verify: all
+	@python3 integration/bench/bench_verify.py $(BIN) $(BENCH_VERIFY_REF) $(or $(BENCH_VERIFY_TARGETS),10000 100000 1000000)
 
 # A cold install of ~90 real distributions against pip (minutes; issue 14).
 .PHONY: bench-install

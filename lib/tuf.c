@@ -802,7 +802,8 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
   if (o->offline) {
     t->consistent = json_is_true(json_object_get(t->md[PL_TUF_ROOT].body, "consistent_snapshot"));
     if (update_offline(t, statefd, o->url, err) < 0 ||
-        (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0))
+        (t->delegates && !o->lazy_delegations && !o->walk && tuf_delegated_load_all(t, err) < 0) ||
+        (o->walk && pl_tuf_walk(t, o->walk, err) < 0))
       goto fail;
     t->keep_roles_now = true; /* nothing is fetched offline */
     *out = t;
@@ -841,7 +842,10 @@ int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_
   if (update_timestamp(t, err) < 0 || update_snapshot(t, statefd, snap_baseline, err) < 0 ||
       update_targets(t, err) < 0)
     goto fail;
-  if (t->delegates && !o->lazy_delegations && tuf_delegated_load_all(t, err) < 0) goto fail;
+  if (t->delegates && !o->lazy_delegations && !o->walk && tuf_delegated_load_all(t, err) < 0)
+    goto fail;
+  /* Streaming: each role verified, visited and freed before the next. */
+  if (o->walk && pl_tuf_walk(t, o->walk, err) < 0) goto fail;
   if (o->state_dir && save_state(t, o->state_dir, anchor_hash, anchor_kept, err) < 0) goto fail;
   tuf_delegated_keep(t);
   *out = t;

@@ -75,6 +75,10 @@ struct pl_tuf_options {
    * pl_tuf_find_target() search visits, and count/at list only top-level
    * targets. */
   bool lazy_delegations;
+  /* Streaming (registry verify): when set, the update walks every role
+   * instead (pl_tuf_walk; lazy_delegations is then implied), staging the
+   * roles it fetches in state_dir, kept there only once the update passed. */
+  const struct pl_tuf_visitor *walk;
 };
 
 struct pl_tuf_target {
@@ -85,6 +89,22 @@ struct pl_tuf_target {
 };
 
 struct pl_tuf;
+
+/* What pl_tuf_walk shows of each role it verifies. */
+struct pl_tuf_visitor {
+  /* Each role once verified, pre-order ("targets" first, index 0), with
+   * how many roles the top-level targets delegates to (a hint for
+   * progress).  May be NULL. */
+  void (*role)(void *ctx, const char *role, size_t index, size_t hint);
+  /* Each entry the role lists: trusted when a lookup of its name finds
+   * this very entry; otherwise answered_by is the role a lookup trusts
+   * for it ("" when none: the entry lies outside what was delegated to
+   * the role).  t may be used for lookups and fetches; a failure stops
+   * the walk. */
+  int (*target)(void *ctx, struct pl_tuf *t, const char *role, const struct pl_tuf_target *e,
+                bool trusted, const char *answered_by, pl_error_t *err);
+  void *ctx;
+};
 
 /* Run the client workflow; on success *out holds the verified metadata. */
 int pl_tuf_update(const struct pl_tuf_options *o, struct pl_tuf **out, pl_error_t *err);
@@ -101,6 +121,15 @@ void pl_tuf_role_info(const struct pl_tuf *t, enum pl_tuf_role r, int64_t *versi
 /* After a lazy update: verify every delegated role now, so that
  * pl_tuf_target_count/at list every target (a no-op when they do). */
 int pl_tuf_load_all(struct pl_tuf *t, pl_error_t *err);
+
+/* Verify every delegated role, one at a time, pre-order depth-first as a
+ * search would, each freed once its entries were visited: memory holds the
+ * roles on the path from the top-level targets (at most
+ * PL_TUF_MAX_ROLES_VISITED, deeper roles are refused: no search reaches
+ * them) and what lookups load, freed after each role; never every target.
+ * A role reached again is not visited again (loops end); at most
+ * PL_TUF_MAX_ROLES_TOTAL roles. */
+int pl_tuf_walk(struct pl_tuf *t, const struct pl_tuf_visitor *v, pl_error_t *err);
 
 /* Verified targets, sorted by name. */
 size_t pl_tuf_target_count(const struct pl_tuf *t);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "canonjson.h"
@@ -17,6 +18,7 @@
 #include "tuf_private.h"
 
 #define STATE_SUBDIR "delegated"
+#define STAGE_SUBDIR "delegated.walk"
 
 /* A role the search is to visit: its name, and the delegation (keys,
  * keyids, threshold) that vouches for it. */
@@ -346,7 +348,10 @@ static void role_free(struct tuf_role *r) {
   free(r);
 }
 
+static void walk_unstage(struct pl_tuf *t, bool publish);
+
 void tuf_delegated_free(struct pl_tuf *t) {
+  walk_unstage(t, false); /* an update that failed keeps nothing of its walk */
   for (size_t i = 0; i < t->npindex; i++) {
     free(t->pindex[i]->slots);
     free(t->pindex[i]);
@@ -384,12 +389,19 @@ static int load_kept(struct pl_tuf *t, const struct visit *v, const json_t *meta
   *kept_version = 0;
   if (t->state_dir == NULL) return -1;
   char rel[PL_TUF_ROLE_NAME_MAX + 32];
-  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", v->name);
   cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   char *raw = NULL;
   size_t len;
   pl_error_t e = NULL;
-  if (dfd < 0 || pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0 ||
+  /* A walk reads first what it staged: each bin fetched once. */
+  snprintf(rel, sizeof rel, STAGE_SUBDIR "/%s.json", v->name);
+  if (!t->walk_staging || dfd < 0 ||
+      pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0) {
+    pl_error_free(&e);
+    snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", v->name);
+  }
+  if (dfd < 0 ||
+      (raw == NULL && pl_read_file_at(dfd, rel, PL_TUF_TARGETS_MAX, &raw, &len, &e) < 0) ||
       tuf_md_parse(raw, len, rel, "targets", m, &e) < 0) {
     pl_error_free(&e);
     return -1;
@@ -416,8 +428,9 @@ static void keep_role(struct pl_tuf *t, const char *name, const struct md *m) {
   pl_error_t e = NULL;
   cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   char rel[PL_TUF_ROLE_NAME_MAX + 32];
-  snprintf(rel, sizeof rel, STATE_SUBDIR "/%s.json", name);
-  if (dfd < 0 || pl_mkdir_p_at(dfd, STATE_SUBDIR, 0700, &e) < 0 ||
+  const char *sub = t->walk_staging ? STAGE_SUBDIR : STATE_SUBDIR;
+  snprintf(rel, sizeof rel, "%s/%s.json", sub, name);
+  if (dfd < 0 || pl_mkdir_p_at(dfd, sub, 0700, &e) < 0 ||
       pl_write_file_atomic_at(dfd, rel, m->raw, m->rawlen, 0644, &e) < 0)
     pl_error_free(&e);
 }
@@ -485,7 +498,7 @@ static int adopt_role(struct pl_tuf *t, const struct visit *v, struct md *mp, bo
   t->roles[t->nroles++] = r;
   /* During an update, kept only once the whole update passed. */
   r->unsaved = fresh;
-  if (fresh && t->keep_roles_now) {
+  if (fresh && (t->keep_roles_now || t->walk_staging)) {
     keep_role(t, r->name, &r->md);
     r->unsaved = false;
   }
@@ -798,7 +811,36 @@ static int load_every_role(struct pl_tuf *t, pl_error_t *err) {
   return r;
 }
 
+/* The roles a walk staged: moved into the state directory (publish), or
+ * removed. */
+static void walk_unstage(struct pl_tuf *t, bool publish) {
+  if (!t->walk_staging) return;
+  t->walk_staging = false;
+  cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  pl_error_t e = NULL;
+  int sfd =
+      dfd < 0 ? -1 : openat(dfd, STAGE_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = sfd < 0 ? NULL : fdopendir(sfd);
+  if (d == NULL) {
+    if (sfd >= 0) close(sfd);
+    return;
+  }
+  if (publish && pl_mkdir_p_at(dfd, STATE_SUBDIR, 0700, &e) < 0) publish = false;
+  pl_error_free(&e);
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    if (de->d_name[0] == '.') continue;
+    char to[sizeof STATE_SUBDIR + sizeof de->d_name];
+    snprintf(to, sizeof to, STATE_SUBDIR "/%s", de->d_name);
+    /* A cache: a file that fails to move costs a fetch later. */
+    if (!publish || renameat(sfd, de->d_name, dfd, to) < 0) unlinkat(sfd, de->d_name, 0);
+  }
+  closedir(d);
+  unlinkat(dfd, STAGE_SUBDIR, AT_REMOVEDIR);
+  if (!publish) rmdir(t->state_dir); /* when the walk made it: only an empty one goes */
+}
+
 void tuf_delegated_keep(struct pl_tuf *t) {
+  walk_unstage(t, true);
   for (size_t i = 0; i < t->nroles; i++)
     if (t->roles[i]->unsaved) {
       keep_role(t, t->roles[i]->name, &t->roles[i]->md);
@@ -842,4 +884,202 @@ int tuf_delegated_load_all(struct pl_tuf *t, pl_error_t *err) {
   t->ntargets = n;
   t->all_loaded = true;
   return 0;
+}
+
+/* ---- pl_tuf_walk: every role, one at a time ---- */
+
+/* The roles a walk reached, as "DELEGATOR/NAME" in an open-addressed set
+ * sized for PL_TUF_MAX_ROLES_TOTAL (bounded by roles, never by targets). */
+#define SEEN_SLOTS ((size_t)1 << 18)
+
+struct seen {
+  char **slot;
+  size_t n;
+};
+
+/* Note delegator/name; *again when it was noted before. */
+static int seen_add(struct seen *s, const char *delegator, const char *name, bool *again,
+                    pl_error_t *err) {
+  char key[2 * PL_TUF_ROLE_NAME_MAX + 2];
+  snprintf(key, sizeof key, "%s/%s", delegator, name);
+  uint64_t h = 1469598103934665603u;
+  for (const char *p = key; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211u;
+  size_t i = (size_t)h & (SEEN_SLOTS - 1);
+  for (; s->slot[i] != NULL; i = (i + 1) & (SEEN_SLOTS - 1))
+    if (strcmp(s->slot[i], key) == 0) {
+      *again = true;
+      return 0;
+    }
+  *again = false;
+  if (s->n >= PL_TUF_MAX_ROLES_TOTAL)
+    return pl_fail(err, E2BIG, "more than %d delegated roles", PL_TUF_MAX_ROLES_TOTAL);
+  if ((s->slot[i] = strdup(key)) == NULL) return pl_fail(err, ENOMEM, "delegations");
+  s->n++;
+  return 0;
+}
+
+static void seen_free(struct seen *s) {
+  for (size_t i = 0; s->slot && i < SEEN_SLOTS; i++)
+    free(s->slot[i]);
+  free(s->slot);
+}
+
+/* One delegations object being walked: of role (NULL: the top-level
+ * targets), its next child and how many it has. */
+struct frame {
+  const json_t *d;
+  const char *from;
+  struct tuf_role *role;
+  size_t next, n;
+  int64_t bits; /* succinct_roles' bit_length, 0 for "roles" */
+};
+
+/* The frame of delegations d of role `from`, its shape checked as a
+ * search checks it. */
+static int frame_of(const json_t *d, const char *from, struct tuf_role *role, struct frame *out,
+                    pl_error_t *err) {
+  struct visits probe = {0};
+  int r = push_children(&probe, d, NULL, from, -1, "", "0000000000000000", err);
+  free(probe.v);
+  if (r < 0) return -1;
+  const json_t *sr = json_object_get(d, "succinct_roles");
+  *out = (struct frame){.d = d, .from = from, .role = role};
+  if (sr) {
+    tuf_get_int(sr, "bit_length", &out->bits);
+    if (out->bits > 16)
+      return pl_fail(err, E2BIG, "%s: more than 65536 succinct bins to verify", from);
+    out->n = (size_t)1 << out->bits;
+  } else {
+    out->n = json_array_size(json_object_get(d, "roles"));
+  }
+  return 0;
+}
+
+/* The visit of f's next child. */
+static int frame_child(struct frame *f, struct visit *v, pl_error_t *err) {
+  size_t i = f->next++;
+  *v = (struct visit){.delegator = f->from, .keys = json_object_get(f->d, "keys"), .parent = -1};
+  if (f->bits) {
+    char hash[PL_SHA256_HEX];
+    uint32_t word = (uint32_t)(i << (32 - f->bits));
+    snprintf(hash, sizeof hash, "%08" PRIx32, word);
+    v->entry = json_object_get(f->d, "succinct_roles");
+    return succinct_role(v->entry, f->from, hash, v->name, sizeof v->name, err);
+  }
+  v->entry = json_array_get(json_object_get(f->d, "roles"), i);
+  snprintf(v->name, sizeof v->name, "%s", json_string_value(json_object_get(v->entry, "name")));
+  return 0;
+}
+
+/* Free every loaded role but those of the frames (and the prefix indexes
+ * of the delegations freed with them). */
+static void evict_roles(struct pl_tuf *t, const struct frame *fr, size_t nfr) {
+  size_t k = 0;
+  for (size_t i = 0; i < t->nroles; i++) {
+    struct tuf_role *r = t->roles[i];
+    bool pinned = false;
+    for (size_t j = 0; j < nfr && !pinned; j++)
+      pinned = fr[j].role == r;
+    if (pinned) {
+      t->roles[k++] = r;
+      continue;
+    }
+    const json_t *d = json_object_get(r->md.body, "delegations");
+    for (size_t p = 0; d && p < t->npindex; p++)
+      if (t->pindex[p]->delegations == d) {
+        free(t->pindex[p]->slots);
+        free(t->pindex[p]);
+        t->pindex[p--] = t->pindex[--t->npindex];
+      }
+    role_free(r);
+  }
+  t->nroles = k;
+}
+
+/* The loaded role whose entries hold e ("" when none does). */
+static const char *owner_of(const struct pl_tuf *t, const struct pl_tuf_target *e) {
+  for (size_t i = 0; e && i < t->nroles; i++)
+    if (e >= t->roles[i]->targets && e < t->roles[i]->targets + t->roles[i]->ntargets)
+      return t->roles[i]->name;
+  return "";
+}
+
+/* Each entry of role against what a lookup of its name finds, to v. */
+static int walk_entries(struct pl_tuf *t, const struct tuf_role *role,
+                        const struct pl_tuf_visitor *v, pl_error_t *err) {
+  size_t base = t->search_budget ? t->search_budget : PL_TUF_MAX_SEARCH_STEPS;
+  for (size_t j = 0; j < role->ntargets; j++) {
+    const struct pl_tuf_target *mine = &role->targets[j], *e = NULL;
+    const char *by = "targets";
+    bool top = t->ntargets && bsearch(mine, t->targets, t->ntargets, sizeof *mine, tuf_cmp_target);
+    /* As loading every target did: the budget grows with the targets read. */
+    t->search_budget = base += PL_TUF_SEARCH_STEPS_PER_TARGET;
+    if (!top) {
+      if (tuf_delegated_find(t, mine->name, &e, err) < 0) return -1;
+      by = owner_of(t, e);
+    }
+    if (v->target &&
+        v->target(v->ctx, t, role->name, mine, e == mine, e == mine ? role->name : by, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int pl_tuf_walk(struct pl_tuf *t, const struct pl_tuf_visitor *v, pl_error_t *err) {
+  if (t->all_loaded) return pl_fail(err, EINVAL, "pl_tuf_walk after every role was loaded");
+  const json_t *top = json_object_get(t->md[PL_TUF_TARGETS].body, "delegations");
+  size_t hint = 0;
+  struct frame fr[PL_TUF_MAX_ROLES_VISITED + 1];
+  size_t nfr = 0;
+  if (t->delegates && frame_of(top, "targets", NULL, &fr[nfr++], err) < 0) return -1;
+  hint = nfr ? fr[0].n : 0;
+  if (v->role) v->role(v->ctx, "targets", 0, hint);
+  for (size_t i = 0; i < t->ntargets; i++)
+    if (v->target && v->target(v->ctx, t, "targets", &t->targets[i], true, "targets", err) < 0)
+      return -1;
+  if (!t->keep_roles_now && t->state_dir && t->delegates) {
+    pl_error_t e = NULL;
+    walk_unstage(t, false);
+    t->walk_staging = true;
+    if (pl_mkdir_p(t->state_dir, 0700, &e) == 0) {
+      cleanup_close int dfd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0 && faccessat(dfd, STAGE_SUBDIR, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        pl_remove_tree_at(dfd, STAGE_SUBDIR, &e); /* what a crashed walk left */
+    }
+    pl_error_free(&e);
+  }
+  struct seen seen = {.slot = nfr ? calloc(SEEN_SLOTS, sizeof(char *)) : NULL};
+  if (nfr && seen.slot == NULL) return pl_fail(err, ENOMEM, "delegations");
+  int r = 0;
+  while (r == 0 && nfr > 0) {
+    struct frame *f = &fr[nfr - 1];
+    if (f->next == f->n) {
+      nfr--;
+      evict_roles(t, fr, nfr);
+      continue;
+    }
+    struct visit vis;
+    bool again = false;
+    struct tuf_role *role;
+    if ((r = frame_child(f, &vis, err)) < 0 ||
+        (r = seen_add(&seen, vis.delegator, vis.name, &again, err)) < 0 || again)
+      continue;
+    /* A role deeper than a search may go is one no lookup ever trusts. */
+    if (nfr > PL_TUF_MAX_ROLES_VISITED) {
+      r = pl_fail_hint(err, 0, "the registry's delegations are too deep or too many",
+                       "%s.json: more than %d delegated roles visited to reach it", vis.name,
+                       PL_TUF_MAX_ROLES_VISITED);
+      break;
+    }
+    if ((r = load_role(t, &vis, &role, err)) < 0) break;
+    if (v->role) v->role(v->ctx, role->name, seen.n, hint);
+    if ((r = walk_entries(t, role, v, err)) < 0) break;
+    const json_t *d = json_object_get(role->md.body, "delegations");
+    if (d != NULL && (r = frame_of(d, role->name, role, &fr[nfr], err)) == 0) nfr++;
+    evict_roles(t, fr, nfr);
+  }
+  evict_roles(t, fr, 0);
+  seen_free(&seen);
+  return r;
 }

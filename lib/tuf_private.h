@@ -68,6 +68,8 @@ struct pl_tuf {
   bool delegates;          /* top-level targets has delegations */
   bool all_loaded;         /* targets lists what every lookup would find */
   bool keep_roles_now;     /* the update passed: keep each role as it is verified */
+  bool walk_staging;       /* pl_tuf_walk in an update: fresh roles are staged in the state
+                              directory, kept only once the update passed (tuf_delegated_keep) */
   struct tuf_role **roles; /* delegated roles verified in this session */
   size_t nroles, caproles;
   size_t search_steps;              /* delegation entries the searches looked at */

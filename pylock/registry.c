@@ -16,6 +16,7 @@
 #include "ed25519.h"
 #include "fetch.h"
 #include "fetchwheel.h"
+#include "log.h"
 #include "pep508.h"
 #include "projindex.h"
 #include "registry.h"
@@ -384,96 +385,146 @@ static void target_failed(pl_error_t *err, size_t *failed) {
   (*failed)++;
 }
 
-/* Each target against its signed length and sha256; each wheel, fetched to
- * a private scratch file, also through pl_wheel_verify (no tag check: the
+/* What a streaming verify holds between the roles it walks: counts, the
+ * scratch directory, the one project page in hand. */
+struct walk {
+  bool targets; /* --targets: check each target, not only count it */
+  size_t count, n, verified, wheels, failed;
+  char *scratch;
+  int dirfd;
+  bool pages_on;
+  struct pl_projindex_check pages;
+};
+
+/* Progress on a terminal: which role of about how many. */
+static void walk_role(void *ctx, const char *role, size_t index, size_t hint) {
+  (void)ctx;
+  if (hint) pl_progress_item(index, index > hint ? index : hint, "verifying %s", role);
+}
+
+/* One target against its signed length and sha256; a wheel, fetched to a
+ * private scratch file, also through pl_wheel_verify (no tag check: the
  * registry serves every interpreter), with its .metadata equal to its
  * METADATA.  A .metadata without its wheel has nothing to be checked against. */
-static int verify_targets(struct pl_tuf *t) {
+static void check_target(struct walk *w, struct pl_tuf *t, const char *name) {
+  pl_error_t err = NULL;
+  size_t len = strlen(name);
+  const struct pl_tuf_target *sib;
+  if (len > 13 && strcmp(name + len - 13, ".whl.metadata") == 0) {
+    cleanup_free char *wheel = strndup(name, len - 9);
+    if (wheel && pl_tuf_find_target(t, wheel, &sib, &err) == 0) return; /* with its wheel */
+    pl_error_free(&err);
+    cleanup_free char *buf = NULL;
+    size_t blen;
+    if (pl_tuf_fetch_target_mem(t, name, &buf, &blen, &err) == 0)
+      pl_fail(&err, 0, "%s: no signed wheel %s to check it against", name, wheel ? wheel : "");
+    target_failed(&err, &w->failed);
+    return;
+  }
+  if (!w->pages_on) {
+    pl_projindex_check_init(&w->pages, t);
+    w->pages_on = true;
+  }
+  char project[PL_DISTNAME_MAX + 1];
+  if (pl_projindex_target_project(name, project, sizeof project) != 0) {
+    if (pl_projindex_check_page(&w->pages, name, &err) < 0)
+      target_failed(&err, &w->failed);
+    else
+      w->verified++;
+    return;
+  }
+  /* The scratch file is unlinked at once: nothing of it outlives us. */
+  cleanup_close int fd =
+      openat(w->dirfd, "target", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || unlinkat(w->dirfd, "target", 0) < 0) {
+    pl_fail(&err, errno, "create a scratch file in %s", w->scratch);
+    target_failed(&err, &w->failed);
+    return;
+  }
+  if (!pl_target_is_wheel(name)) {
+    if (pl_tuf_fetch_target(t, name, fd, &err) < 0)
+      target_failed(&err, &w->failed);
+    else
+      w->verified++;
+    return;
+  }
+  struct pl_wheel_info info = {0};
+  bool has_md = false;
+  if (pl_trusted_wheel_fetch_fd(t, name, fd, NULL, &info, &err) < 0) {
+    target_failed(&err, &w->failed); /* its .metadata goes unchecked */
+    return;
+  }
+  w->wheels++;
+  w->verified++;
+  if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0 ||
+      pl_requires_dist_check(info.metadata, info.metadata_len, name, &err) < 0 ||
+      pl_projindex_check_wheel(&w->pages, name, info.metadata, info.metadata_len, &err) < 0)
+    target_failed(&err, &w->failed);
+  else if (has_md)
+    w->verified++;
+  pl_wheel_info_free(&info);
+}
+
+/* Each entry of each role as the walk verifies it: counted when trusted,
+ * and with --targets checked; an entry outside what was delegated to its
+ * role is a failure (a bin holder signing what is not theirs); one that
+ * an earlier role answers for is ignored, as a lookup ignores it. */
+static int walk_target(void *ctx, struct pl_tuf *t, const char *role, const struct pl_tuf_target *e,
+                       bool trusted, const char *answered_by, pl_error_t *err) {
+  (void)err;
+  struct walk *w = ctx;
+  if (trusted) w->count++;
+  if (!w->targets || (!trusted && answered_by[0] != '\0')) return 0;
+  w->n++;
+  if (trusted) {
+    check_target(w, t, e->name);
+    return 0;
+  }
+  pl_error_t e2 = NULL;
+  pl_fail(&e2, 0, "%s.json lists %s, which is not delegated to it: not a target", role, e->name);
+  target_failed(&e2, &w->failed);
+  return 0;
+}
+
+/* A private scratch directory for --targets. */
+static int walk_open(struct walk *w) {
   pl_error_t err = NULL;
   const char *tmpbase = getenv("TMPDIR");
-  cleanup_free char *scratch = NULL;
-  if (asprintf(&scratch, "%s/pylock-verify-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp") < 0) {
-    scratch = NULL;
+  if (asprintf(&w->scratch, "%s/pylock-verify-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp") <
+      0) {
+    w->scratch = NULL;
     pl_fail(&err, ENOMEM, "registry verify");
     pl_cli_report("registry verify", &err);
     return -1;
   }
-  cleanup_close int dirfd =
-      mkdtemp(scratch) ? open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (dirfd < 0) {
-    pl_fail(&err, errno, "create a private scratch directory %s", scratch);
-    rmdir(scratch);
+  w->dirfd = mkdtemp(w->scratch) ? open(w->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (w->dirfd < 0) {
+    pl_fail(&err, errno, "create a private scratch directory %s", w->scratch);
+    rmdir(w->scratch);
     pl_cli_report("registry verify", &err);
     return -1;
   }
-  size_t n = pl_tuf_target_count(t), verified = 0, wheels = 0, failed = 0;
-  /* Project pages against the signed files, one page in memory at a time. */
-  struct pl_projindex_check pages;
-  pl_projindex_check_init(&pages, t);
-  for (size_t i = 0; i < n; i++) {
-    const char *name = pl_tuf_target_at(t, i)->name;
-    size_t len = strlen(name);
-    const struct pl_tuf_target *sib;
-    if (len > 13 && strcmp(name + len - 13, ".whl.metadata") == 0) {
-      cleanup_free char *wheel = strndup(name, len - 9);
-      if (wheel && pl_tuf_find_target(t, wheel, &sib, &err) == 0) continue; /* with its wheel */
-      pl_error_free(&err);
-      cleanup_free char *buf = NULL;
-      size_t blen;
-      if (pl_tuf_fetch_target_mem(t, name, &buf, &blen, &err) == 0)
-        pl_fail(&err, 0, "%s: no signed wheel %s to check it against", name, wheel ? wheel : "");
-      target_failed(&err, &failed);
-      continue;
-    }
-    /* The scratch file is unlinked at once: nothing of it outlives us. */
-    cleanup_close int fd =
-        openat(dirfd, "target", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || unlinkat(dirfd, "target", 0) < 0) {
-      pl_fail(&err, errno, "create a scratch file in %s", scratch);
-      target_failed(&err, &failed);
-      break;
-    }
-    char project[PL_DISTNAME_MAX + 1];
-    if (pl_projindex_target_project(name, project, sizeof project) != 0) {
-      if (pl_projindex_check_page(&pages, name, &err) < 0)
-        target_failed(&err, &failed);
-      else
-        verified++;
-      continue;
-    }
-    if (!pl_target_is_wheel(name)) {
-      if (pl_tuf_fetch_target(t, name, fd, &err) < 0) {
-        target_failed(&err, &failed);
-        continue;
-      }
-      verified++;
-      continue;
-    }
-    struct pl_wheel_info info = {0};
-    bool has_md = false;
-    if (pl_trusted_wheel_fetch_fd(t, name, fd, NULL, &info, &err) < 0) {
-      target_failed(&err, &failed); /* its .metadata goes unchecked */
-      continue;
-    }
-    wheels++;
-    verified++;
-    if (pl_trusted_wheel_check_metadata(t, name, &info, &has_md, &err) < 0 ||
-        pl_requires_dist_check(info.metadata, info.metadata_len, name, &err) < 0 ||
-        pl_projindex_check_wheel(&pages, name, info.metadata, info.metadata_len, &err) < 0)
-      target_failed(&err, &failed);
-    else if (has_md)
-      verified++;
-    pl_wheel_info_free(&info);
+  return 0;
+}
+
+static void walk_close(struct walk *w) {
+  if (w->pages_on) pl_projindex_check_free(&w->pages);
+  if (w->dirfd >= 0) {
+    close(w->dirfd);
+    rmdir(w->scratch);
   }
-  pl_projindex_check_free(&pages);
-  rmdir(scratch);
-  if (failed) {
+  free(w->scratch);
+}
+
+/* --targets' summary. */
+static int walk_report(const struct walk *w) {
+  if (w->failed) {
     /* On stdout: stderr holds exactly one line per failed target. */
-    printf("failed: %zu of %zu targets (%zu verified)\n", failed, n, verified);
+    printf("failed: %zu of %zu targets (%zu verified)\n", w->failed, w->n, w->verified);
     return -1;
   }
-  printf("verified: %zu targets\n", verified);
-  printf("verified-wheels: %zu\n", wheels);
+  printf("verified: %zu targets\n", w->verified);
+  printf("verified-wheels: %zu\n", w->wheels);
   return 0;
 }
 
@@ -551,18 +602,31 @@ static int verify_cmd(struct args *a) {
                 url);
     root = strdup(tofu);
   }
+  /* Every role, verified and visited one at a time (bounded memory),
+   * unless only named targets are looked up. */
+  struct walk w = {.targets = a->targets, .dirfd = -1};
+  struct pl_tuf_visitor visit = {.role = walk_role, .target = walk_target, .ctx = &w};
   struct pl_tuf_options o = {.url = url,
                              .root_path = root,
                              .state_dir = a->state,
                              .ca_bundle = ca,
-                             .lazy_delegations = a->nnames > 0};
+                             .lazy_delegations = a->nnames > 0,
+                             .walk = a->nnames > 0 ? NULL : &visit};
   struct pl_tuf *t = NULL;
-  int r = pl_tuf_update(&o, &t, &err);
+  int r = a->targets ? walk_open(&w) : 0;
+  if (r == 0) {
+    pl_progress_begin("verifying %s", url);
+    r = pl_tuf_update(&o, &t, &err);
+    pl_progress_end();
+  }
   if (tmp_made) {
     unlink(tofu);
     rmdir(tmpdir);
   }
-  if (r < 0) return pl_cli_report("registry verify", &err);
+  if (r < 0) {
+    walk_close(&w);
+    return err ? pl_cli_report("registry verify", &err) : PL_EXIT_FAIL;
+  }
   pl_cli_line(stdout, "registry: %s", url);
   for (int i = 0; i < PL_TUF_NROLES; i++) {
     int64_t v;
@@ -572,9 +636,10 @@ static int verify_cmd(struct args *a) {
     pl_tuf_format_time(e, es);
     printf("%s: version %lld, expires %s\n", pl_tuf_role_names[i], (long long)v, es);
   }
-  printf("target-count: %zu\n", pl_tuf_target_count(t));
-  if (a->targets) r = verify_targets(t);
+  printf("target-count: %zu\n", a->nnames ? pl_tuf_target_count(t) : w.count);
+  if (a->targets) r = walk_report(&w);
   if (a->nnames) r = verify_named(t, a->names, a->nnames);
+  walk_close(&w);
   pl_tuf_free(t);
   return r < 0 ? PL_EXIT_FAIL : PL_EXIT_OK;
 }

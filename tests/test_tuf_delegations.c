@@ -1105,6 +1105,163 @@ static void test_deleg_too_costly_irregular_delegations_are_refused_quickly(void
   pl_tuf_free(t);
 }
 
+/* ---- pl_tuf_walk: every role, one at a time ---- */
+
+/* What a walk showed: roles in order, trusted and untrusted entries, and
+ * the most roles held at once. */
+struct seen_walk {
+  char roles[64][32];
+  size_t nroles, trusted, untrusted, most_held;
+  char untrusted_role[32], untrusted_by[32];
+};
+
+static void walk_role_cb(void *ctx, const char *role, size_t index, size_t hint) {
+  struct seen_walk *w = ctx;
+  (void)index;
+  (void)hint;
+  if (w->nroles < 64) snprintf(w->roles[w->nroles++], sizeof w->roles[0], "%s", role);
+}
+
+static int walk_target_cb(void *ctx, struct pl_tuf *t, const char *role,
+                          const struct pl_tuf_target *e, bool trusted, const char *by,
+                          pl_error_t *err) {
+  struct seen_walk *w = ctx;
+  (void)e;
+  (void)err;
+  if (t->nroles > w->most_held) w->most_held = t->nroles;
+  if (trusted) {
+    w->trusted++;
+    /* Lookups work during the walk, through the role being walked. */
+    const struct pl_tuf_target *found;
+    assert_int_equal(pl_tuf_find_target(t, e->name, &found, err), 0);
+    assert_ptr_equal(found, e);
+    return 0;
+  }
+  w->untrusted++;
+  snprintf(w->untrusted_role, sizeof w->untrusted_role, "%s", role);
+  snprintf(w->untrusted_by, sizeof w->untrusted_by, "%s", by);
+  return 0;
+}
+
+static int walk(struct fx *f, struct seen_walk *w) {
+  memset(w, 0, sizeof *w);
+  struct pl_tuf_visitor v = {.role = walk_role_cb, .target = walk_target_cb, .ctx = w};
+  struct pl_tuf_options o = {
+      .url = f->repo, .root_path = f->anchor, .state_dir = f->state, .now = NOW, .walk = &v};
+  struct pl_tuf *t = NULL;
+  pl_error_free(&f->err);
+  int r = pl_tuf_update(&o, &t, &f->err);
+  pl_tuf_free(t);
+  return r;
+}
+
+static void test_walk_visits_every_bin_once_holding_one_at_a_time(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), 0);
+  assert_int_equal(w.nroles, 1 + (1u << NBITS)); /* targets, then each bin in order */
+  assert_string_equal(w.roles[0], "targets");
+  assert_string_equal(w.roles[1], "bins-0");
+  assert_string_equal(w.roles[8], "bins-7");
+  assert_int_equal(w.trusted, NNAMES);
+  assert_int_equal(w.untrusted, 0);
+  assert_true(w.most_held <= 1);
+  /* The update passed: each bin kept (moved from where the walk staged it). */
+  char kept[256], bin[32];
+  for (uint32_t b = 0; b < (1u << NBITS); b++) {
+    pl_tuf_succinct_name("bins", NBITS, b, bin, sizeof bin);
+    snprintf(kept, sizeof kept, "%s/delegated/%s.json", f->state, bin);
+    assert_int_equal(access(kept, F_OK), 0);
+  }
+  snprintf(kept, sizeof kept, "%s/delegated.walk", f->state);
+  assert_int_equal(access(kept, F_OK), -1);
+}
+
+static void test_walk_names_a_target_outside_its_bin_untrusted(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, 1);
+  char mine[32], evil_bin[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  static char evil[64];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(evil, sizeof evil, "evil-%d-py3-none-any.whl", i);
+    name_of(evil, evil_bin, sizeof evil_bin);
+    if (strcmp(evil_bin, mine) != 0) break;
+  }
+  json_t *role = bin_with(f, mine, NAMES, 1);
+  add_target(f, role, evil, "malware");
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), 0);
+  assert_int_equal(w.trusted, 1);
+  assert_int_equal(w.untrusted, 1);
+  assert_string_equal(w.untrusted_role, mine);
+  assert_string_equal(w.untrusted_by, ""); /* no role is trusted for it */
+}
+
+static void test_walk_refuses_bin_signed_by_key_not_in_delegation(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  put_role(f, mine, role, &f->other_key);
+  release(f);
+  pl_json_decref(role);
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), -1);
+  assert_err(f, "threshold not met");
+  assert_err(f, mine);
+  /* A refused walk keeps nothing, staged or not. */
+  char kept[256];
+  snprintf(kept, sizeof kept, "%s/delegated", f->state);
+  assert_int_equal(access(kept, F_OK), -1);
+  snprintf(kept, sizeof kept, "%s/delegated.walk", f->state);
+  assert_int_equal(access(kept, F_OK), -1);
+}
+
+static void test_walk_refuses_expired_bin(void **state) {
+  struct fx *f = *state;
+  make_succinct(f, NAMES, NNAMES);
+  char mine[32];
+  name_of(NAMES[0], mine, sizeof mine);
+  json_t *role = bin_with(f, mine, NAMES, NNAMES);
+  pl_tuf_set_version(role, 2);
+  pl_tuf_set_expires(role, NOW - DAY);
+  put_role(f, mine, role, &f->bins_key);
+  release(f);
+  pl_json_decref(role);
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), -1);
+  assert_err(f, "expired");
+}
+
+static void test_walk_ends_loops_and_refuses_endless_trees(void **state) {
+  struct fx *f = *state;
+  make_chain(f, 3, "r0"); /* r0 -> r1 -> r2 -> r0 */
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), 0);
+  /* r0 once per delegation naming it (another delegator, other keys),
+   * and r1 not again: the loop ends. */
+  assert_int_equal(w.nroles, 5);
+  assert_string_equal(w.roles[3], "r2");
+  assert_string_equal(w.roles[4], "r0");
+}
+
+static void test_walk_refuses_roles_deeper_than_a_search_goes(void **state) {
+  struct fx *f = *state;
+  make_chain(f, PL_TUF_MAX_ROLES_VISITED + 8, NULL);
+  struct seen_walk w;
+  assert_int_equal(walk(f, &w), -1);
+  assert_err(f, "more than 32 delegated roles");
+  assert_true(w.nroles <= PL_TUF_MAX_ROLES_VISITED + 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -1136,6 +1293,12 @@ int main(void) {
       T(test_deleg_rejects_role_names_that_are_paths),
       T(test_deleg_rejects_bin_snapshot_does_not_list),
       T(test_deleg_rejects_bin_whose_bytes_differ_from_snapshot),
+      T(test_walk_visits_every_bin_once_holding_one_at_a_time),
+      T(test_walk_names_a_target_outside_its_bin_untrusted),
+      T(test_walk_refuses_bin_signed_by_key_not_in_delegation),
+      T(test_walk_refuses_expired_bin),
+      T(test_walk_ends_loops_and_refuses_endless_trees),
+      T(test_walk_refuses_roles_deeper_than_a_search_goes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
