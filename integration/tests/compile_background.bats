@@ -18,50 +18,22 @@ load helpers
 load pause_helpers
 load gc_helpers
 load envcheck
+load compile_helpers
 
 setup_file() {
   gc_fixture
 }
 
 setup() {
-  # A state root per test: every sync here starts from a cold cache.
-  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
-  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch
-  PROJ="$BATS_TEST_TMPDIR/proj"
-  STATE="$XDG_STATE_HOME/pylock"
-  BG=()
-  gc_project "$PROJ" idna-six
+  compile_setup after-switch
 }
 
 teardown() {
-  local p
-  for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+  compile_teardown
 }
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-current_n() {
-  readlink "$(state_dir)/current" | cut -d/ -f2
-}
-
-bytecode_of() {
-  sed -n 's/^bytecode=//p' "$(state_dir)/generations/$1.meta"
-}
-
-IMPORTS='import os, six, idna, idna.core
-print("pyc" if os.path.exists(idna.core.__cached__) else "source", idna.core.__file__)'
-
-# assert_usable WHEN: the lock's packages, importing, and verify passes.
-assert_usable() {
-  assert_eq "$(list_set)" "$(lock_set)" || { echo "list --json is not the lock ($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" run python3 -c "$IMPORTS"
-  [ "$status" -eq 0 ] || { echo "imports ($1): $output $stderr"; return 1; }
-  assert_contains "$output" " $(interp purelib)/idna/core.py" || { echo "($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "verify ($1): $output $stderr"; return 1; }
 }
 
 # wait_compiled: until `pylock info byte-code` no longer says compiling.
