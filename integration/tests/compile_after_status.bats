@@ -334,24 +334,7 @@ wait_compiled() {
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-tty"
   STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-tty"
   gc_project "$PROJ" idna-six
-  run python3 - "$PL" "$PROJ" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "sync"])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
+  run sync_on_pty
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   # It returns once usable; the byte-code follows from a detached pylock,
   # which says nothing on the terminal (compile_background.bats).

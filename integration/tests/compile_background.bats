@@ -238,24 +238,7 @@ field() {
   unset PYLOCK_COMPILE
   # The pty's reader sees the end once every descriptor of the terminal is
   # closed: with the detached pylock stopped, that proves it kept none.
-  run env PYLOCK_PAUSE_AT=detached python3 - "$PL" "$PROJ" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "sync"])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
+  run sync_on_pty PYLOCK_PAUSE_AT=detached
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   DETACHED=$(sed -n 's/.* in the background (pid \([0-9]*\);.*/\1/p' <<<"$output")
   [ -n "$DETACHED" ] || { echo "$output"; return 1; }
