@@ -183,22 +183,9 @@ EOF
 @test "a_bin_cannot_sign_a_target_outside_its_hash_bin" {
   make_binned "$WHL_A" "$WHL_B"
   t=idna-3.3-py3-none-any.whl
-  own=$(bin_of "$t")
-  other=bins-$(printf '%x' $(((0x${own#bins-} + 1) % 16)))
   # Move idna's entry out of its own bin into another, pointing at other
   # bytes (six's wheel), and sign both bins with the bins key.
-  evil_sha=$(sha256sum "$WHL_B" | cut -d' ' -f1)
-  python3 - "$REG/$(listed "$own").$own.json" "$REG/$(listed "$other").$other.json" "$t" "$evil_sha" \
-    "$(stat -c %s "$WHL_B")" <<'EOF'
-import json, sys
-own, other, t, sha, size = sys.argv[1:]
-a, b = json.load(open(own)), json.load(open(other))
-del a["signed"]["targets"][t]
-b["signed"]["targets"][t] = {"length": int(size), "hashes": {"sha256": sha}}
-json.dump(a, open(own, "w")); json.dump(b, open(other, "w"))
-EOF
-  tuf_tool resign "$REG/$(listed "$own").$own.json" --key "$ON"
-  tuf_tool resign "$REG/$(listed "$other").$other.json" --key "$ON"
+  list_in_next_bin "$t" "$WHL_B"
   clear_log
   verify "$URL" --targets
   # The entry the wrong bin signs is not a target: not listed, not fetched;

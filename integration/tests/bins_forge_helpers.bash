@@ -62,3 +62,24 @@ json.dump(ts, open(f"{reg}/timestamp.json", "w"))
 EOF
   tuf_tool resign "$REG/timestamp.json" --key "$ON"
 }
+
+# list_in_next_bin TARGET WHEEL: TARGET's entry moved out of its own bin
+# ($own) into the next one ($other), pointing at WHEEL's bytes (their sha256
+# in $evil_sha), and both bins signed again with the online (bins) key.
+list_in_next_bin() {
+  local t=$1
+  own=$(bin_of "$t")
+  other=bins-$(printf '%x' $(((0x${own#bins-} + 1) % 16)))
+  evil_sha=$(sha256sum "$2" | cut -d' ' -f1)
+  python3 - "$REG/$(listed "$own").$own.json" "$REG/$(listed "$other").$other.json" "$t" "$evil_sha" \
+    "$(stat -c %s "$2")" <<'EOF'
+import json, sys
+own, other, t, sha, size = sys.argv[1:]
+a, b = json.load(open(own)), json.load(open(other))
+del a["signed"]["targets"][t]
+b["signed"]["targets"][t] = {"length": int(size), "hashes": {"sha256": sha}}
+json.dump(a, open(own, "w")); json.dump(b, open(other, "w"))
+EOF
+  tuf_tool resign "$REG/$(listed "$own").$own.json" --key "$ON"
+  tuf_tool resign "$REG/$(listed "$other").$other.json" --key "$ON"
+}
