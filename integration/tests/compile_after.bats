@@ -15,70 +15,30 @@ load helpers
 load pause_helpers
 load gc_helpers
 load envcheck
+load compile_helpers
 
 setup_file() {
   gc_fixture
 }
 
 setup() {
-  # A state root per test: every sync here starts from a cold cache.
-  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
   # The compile after the switch in the command itself, as it was before it
   # went to a detached pylock (compile_background.bats): the same code, so
   # its steps can be paused and killed through the command's pid.
-  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch-wait
-  PROJ="$BATS_TEST_TMPDIR/proj"
-  STATE="$XDG_STATE_HOME/pylock"
-  BG=()
-  gc_project "$PROJ" idna-six
+  compile_setup after-switch-wait
 }
 
 teardown() {
-  local p
-  for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+  compile_teardown
 }
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
 }
 
-# killed STEP CMD...: CMD stopped at STEP, then killed with SIGKILL.
-killed() {
-  paused "$@" || return 1
-  kill -9 "$PAUSED"
-  wait "$PAUSED" || true
-}
-
-current_n() {
-  readlink "$(state_dir)/current" | cut -d/ -f2
-}
-
-# bytecode_of N: what generation N's record says of its byte-code.
-bytecode_of() {
-  sed -n 's/^bytecode=//p' "$(state_dir)/generations/$1.meta"
-}
-
 # Byte-code files in the current generation.
 pyc_count() {
   find "$(layer_dir)" -name '*.pyc' | wc -l
-}
-
-# Python, run inside: every locked package imports, and says whether with
-# byte-code, and from where.
-IMPORTS='import os, six, idna, idna.core
-print("pyc" if os.path.exists(idna.core.__cached__) else "source", idna.core.__file__)'
-
-# assert_usable WHEN: the environment is the lock's (list --json), the
-# locked packages import from it, and verify passes.  (Not what imports
-# against the bare base: Debian's python3 has six and idna of its own.)
-assert_usable() {
-  assert_eq "$(list_set)" "$(lock_set)" || { echo "list --json is not the lock ($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" run python3 -c "$IMPORTS"
-  [ "$status" -eq 0 ] || { echo "imports ($1): $output $stderr"; return 1; }
-  assert_contains "$output" " $(interp purelib)/idna/core.py" || { echo "($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "verify ($1): $output $stderr"; return 1; }
 }
 
 @test "a cold sync is usable from source before its byte-code, then switches to the same packages compiled" {

@@ -15,6 +15,7 @@ load helpers
 load pause_helpers
 load gc_helpers
 load envcheck
+load compile_helpers
 
 setup_file() {
   gc_fixture
@@ -39,41 +40,18 @@ PY
 }
 
 setup() {
-  # A state root per test: every sync here starts from a cold cache.
-  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
   # The compile after the switch in the command itself, as it was before it
   # went to a detached pylock (compile_background.bats): the same code, so
   # its steps can be paused and killed through the command's pid.
-  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch-wait
-  PROJ="$BATS_TEST_TMPDIR/proj"
-  STATE="$XDG_STATE_HOME/pylock"
-  BG=()
-  gc_project "$PROJ" idna-six
+  compile_setup after-switch-wait
 }
 
 teardown() {
-  local p
-  for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+  compile_teardown
 }
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-# killed STEP CMD...: CMD stopped at STEP, then killed with SIGKILL.
-killed() {
-  paused "$@" || return 1
-  kill -9 "$PAUSED"
-  wait "$PAUSED" || true
-}
-
-current_n() {
-  readlink "$(state_dir)/current" | cut -d/ -f2
-}
-
-bytecode_of() {
-  sed -n 's/^bytecode=//p' "$(state_dir)/generations/$1.meta"
 }
 
 # info_json KEY: KEY's value in `pylock info --json`.
@@ -356,24 +334,7 @@ wait_compiled() {
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-tty"
   STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-tty"
   gc_project "$PROJ" idna-six
-  run python3 - "$PL" "$PROJ" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "sync"])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
+  run sync_on_pty
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   # It returns once usable; the byte-code follows from a detached pylock,
   # which says nothing on the terminal (compile_background.bats).

@@ -18,50 +18,22 @@ load helpers
 load pause_helpers
 load gc_helpers
 load envcheck
+load compile_helpers
 
 setup_file() {
   gc_fixture
 }
 
 setup() {
-  # A state root per test: every sync here starts from a cold cache.
-  export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
-  export PYLOCK_KEEPALIVE=0 PYLOCK_COMPILE=after-switch
-  PROJ="$BATS_TEST_TMPDIR/proj"
-  STATE="$XDG_STATE_HOME/pylock"
-  BG=()
-  gc_project "$PROJ" idna-six
+  compile_setup after-switch
 }
 
 teardown() {
-  local p
-  for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+  compile_teardown
 }
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
-}
-
-current_n() {
-  readlink "$(state_dir)/current" | cut -d/ -f2
-}
-
-bytecode_of() {
-  sed -n 's/^bytecode=//p' "$(state_dir)/generations/$1.meta"
-}
-
-IMPORTS='import os, six, idna, idna.core
-print("pyc" if os.path.exists(idna.core.__cached__) else "source", idna.core.__file__)'
-
-# assert_usable WHEN: the lock's packages, importing, and verify passes.
-assert_usable() {
-  assert_eq "$(list_set)" "$(lock_set)" || { echo "list --json is not the lock ($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" run python3 -c "$IMPORTS"
-  [ "$status" -eq 0 ] || { echo "imports ($1): $output $stderr"; return 1; }
-  assert_contains "$output" " $(interp purelib)/idna/core.py" || { echo "($1)"; return 1; }
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "verify ($1): $output $stderr"; return 1; }
 }
 
 # wait_compiled: until `pylock info byte-code` no longer says compiling.
@@ -266,24 +238,7 @@ field() {
   unset PYLOCK_COMPILE
   # The pty's reader sees the end once every descriptor of the terminal is
   # closed: with the detached pylock stopped, that proves it kept none.
-  run env PYLOCK_PAUSE_AT=detached python3 - "$PL" "$PROJ" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "sync"])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
+  run sync_on_pty PYLOCK_PAUSE_AT=detached
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   DETACHED=$(sed -n 's/.* in the background (pid \([0-9]*\);.*/\1/p' <<<"$output")
   [ -n "$DETACHED" ] || { echo "$output"; return 1; }

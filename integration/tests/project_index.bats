@@ -17,17 +17,10 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load "$PYLOCK_SCRATCH/lib/nginx"
+load project_index_helpers
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  [ -d "$PYLOCK_SCRATCH/interop/node_modules/tuf-js" ] ||
-    { echo "tuf-js not installed: integration/setup-node.sh did not run" >&2; return 1; }
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  python3 "$PYLOCK_BIN/make-wheels.py" --bump "$FIX/wheels/six-1.16.0-py3-none-any.whl" 1.17.0 \
-    "$FIX/bumped" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
-  nginx_start "$FIX/nginx" "$FIX/www"
+  index_fixture
 }
 
 teardown_file() {
@@ -35,25 +28,12 @@ teardown_file() {
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
-  export PYLOCK_KEEPALIVE=0
-  NAME="t$BATS_TEST_NUMBER-$(basename "$PY" | tr -cd 'a-z0-9')"
-  REG="$FIX/www/$NAME"
-  URL="$NGINX_HTTP/$NAME"
-  ROOT="$BATS_TEST_TMPDIR/trusted-root.json"
-  PROJ="$BATS_TEST_TMPDIR/proj"
-  W="$FIX/wheels"
-  SIX="$W/six-1.16.0-py3-none-any.whl"
-  IDNA="$W/idna-3.3-py3-none-any.whl"
+  index_setup
 }
 
 teardown() {
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
-
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
 
 # make_indexed BINS [WHEEL...]: $REG with BINS bins and per-project index
 # targets, holding the wheels; $ROOT its first root; a project on it.
@@ -68,38 +48,9 @@ make_indexed() {
 
 # reg PYTHON-ARGS...: the registry helper below, on $REG.
 reg() {
-  python3 - "$REG" "$@" <<'EOF'
-import hashlib, json, os, sys
-reg, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-
-def load(p):
-    return json.load(open(p))
-
-def snapshot():
-    v = load(f"{reg}/timestamp.json")["signed"]["meta"]["snapshot.json"]["version"]
-    return load(f"{reg}/{v}.snapshot.json")["signed"]
-
-def bins():
-    tg = snapshot()["meta"]["targets.json"]["version"]
-    return load(f"{reg}/{tg}.targets.json")["signed"]["delegations"]["succinct_roles"]
-
-def bin_of(name):
-    sr = bins()
-    bits = sr["bit_length"]
-    b = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) >> (32 - bits)
-    width = len("%x" % ((1 << bits) - 1))
-    return "%s-%0*x" % (sr["name_prefix"], width, b)
-
-def bin_file(role):
-    return f"{reg}/{snapshot()['meta'][role + '.json']['version']}.{role}.json"
-
-def entry(name):
-    return load(bin_file(bin_of(name)))["signed"]["targets"].get(name)
-
-def target_path(name, sha):
-    d, _, base = name.rpartition("/")
-    return f"{reg}/targets/{d + '/' if d else ''}{sha}.{base}"
-
+  {
+    reg_bins_py
+    cat <<'EOF'
 if cmd == "bin-of":            # NAME: its bin
     print(bin_of(args[0]))
 elif cmd == "bin-file":        # NAME: the file of its bin's current version
@@ -129,6 +80,7 @@ elif cmd == "publish":         # NAME FILE [BIN]: FILE's bytes as target NAME, l
         json.dump(md, open(f, "w"))
         print(f)
 EOF
+  } | python3 - "$REG" "$@"
 }
 
 # publish NAME FILE [BIN]: the online key's holder publishes FILE as target
@@ -147,26 +99,6 @@ edit_index() {
   reg index "$1" | python3 -c 'import json,sys; page=json.load(sys.stdin); print(json.dumps('"$2"'))' \
     >"$BATS_TEST_TMPDIR/page.json"
   publish "simple/$1/index.json" "$BATS_TEST_TMPDIR/page.json"
-}
-
-reg_digest() {
-  (cd "$REG" && find . -type f -exec sha256sum {} + | awk '{print $2, $1}' | sort)
-}
-
-clear_log() { : >"$NGINX_DIR/access.log"; }
-served() { grep -o "GET /$NAME/[^ ]*" "$NGINX_DIR/access.log" | sed "s|GET /$NAME/||" | sort; }
-
-# The lock of an attack: it fails naming `why`, and nothing changed.
-assert_lock_refused() {
-  local why=$1 before
-  before=$(sha256sum "$PROJ/pylock.toml")
-  run --separate-stderr timeout 300 "$PL" -q -C "$PROJ" install six
-  [ "$status" -ne 0 ] || { echo "the lock passed: $output"; return 1; }
-  assert_contains "$stderr" "$why"
-  assert_eq "$(sha256sum "$PROJ/pylock.toml")" "$before"
-  # (Debian's python3 has a six of its own: ask pylock what it installed.)
-  run "$PL" -C "$PROJ" list
-  assert_not_contains "$output" "six"
 }
 
 # ---- the publisher ----

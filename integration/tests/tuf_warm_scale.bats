@@ -14,13 +14,10 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load "$PYLOCK_SCRATCH/lib/nginx"
+load bins_helpers
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
-  nginx_start "$FIX/nginx" "$FIX/www"
+  bins_fixture
 }
 
 teardown_file() {
@@ -28,31 +25,12 @@ teardown_file() {
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
-  export PYLOCK_KEEPALIVE=0
-  STATE="$BATS_TEST_TMPDIR/tufstate"
-  NAME="t$BATS_TEST_NUMBER"
-  REG="$FIX/www/$NAME"
-  URL="$NGINX_HTTP/$NAME"
-  ROOT="$BATS_TEST_TMPDIR/trusted-root.json"
-  WHL_A="$FIX/wheels/idna-3.3-py3-none-any.whl"
-  WHL_B="$FIX/wheels/six-1.16.0-py3-none-any.whl"
-  WHL_C="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+  bins_setup
   SIX=six-1.16.0-py3-none-any.whl
 }
 
 teardown() {
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
-}
-
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
-
-# make_binned WHEEL...: $REG with 16 bins and consistent snapshots.
-make_binned() {
-  "$PL" -q registry init "$REG" --key "$OFF" --online-key "$ON" --bins 16
-  "$PL" -q registry add "$REG" --key "$ON" "$@"
-  cp "$REG/1.root.json" "$ROOT"
 }
 
 # make_single WHEEL...: $REG with one targets.json, no consistent snapshots.

@@ -13,15 +13,12 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load "$PYLOCK_SCRATCH/lib/nginx"
+load bins_helpers
+load bins_forge_helpers
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  [ -d "$PYLOCK_SCRATCH/interop/node_modules/tuf-js" ] ||
-    { echo "tuf-js not installed: integration/setup-node.sh did not run" >&2; return 1; }
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
-  nginx_start "$FIX/nginx" "$FIX/www"
+  need_tuf_js
+  bins_fixture
 }
 
 teardown_file() {
@@ -29,57 +26,11 @@ teardown_file() {
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
-  export PYLOCK_KEEPALIVE=0
-  STATE="$BATS_TEST_TMPDIR/tufstate"
-  NAME="t$BATS_TEST_NUMBER"
-  REG="$FIX/www/$NAME"
-  URL="$NGINX_HTTP/$NAME"
-  ROOT="$BATS_TEST_TMPDIR/trusted-root.json"
-  WHL_A="$FIX/wheels/idna-3.3-py3-none-any.whl"
-  WHL_B="$FIX/wheels/six-1.16.0-py3-none-any.whl"
-  WHL_C="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+  bins_setup
 }
 
 teardown() {
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
-}
-
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
-
-tuf_tool() {
-  node "$PYLOCK_SCRATCH/interop/tuf-tool.js" "$@"
-}
-
-# make_binned [WHEEL...]: $REG with 16 bins (root and targets held by the
-# offline key, the rest by the online one) and the wheels; $ROOT its first root.
-make_binned() {
-  "$PL" -q registry init "$REG" --key "$OFF" --online-key "$ON" --bins 16
-  [ "$#" -eq 0 ] || "$PL" -q registry add "$REG" --key "$ON" "$@"
-  cp "$REG/1.root.json" "$ROOT"
-}
-
-# bin_of TARGET: the succinct bin (of 16) a target name falls in.
-bin_of() {
-  python3 -c 'import hashlib,sys; print("bins-%x" % (int(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:8], 16) >> 28))' "$1"
-}
-
-# listed ROLE: the version the current snapshot lists for ROLE.
-listed() {
-  python3 - "$REG" "$1" <<'EOF'
-import json, sys
-reg, role = sys.argv[1], sys.argv[2]
-ts = json.load(open(f"{reg}/timestamp.json"))["signed"]
-v = ts["meta"]["snapshot.json"]["version"]
-snap = json.load(open(f"{reg}/{v}.snapshot.json"))["signed"]
-print(snap["meta"][f"{role}.json"]["version"])
-EOF
-}
-
-state_digest() {
-  [ -d "$STATE" ] || { echo "no state"; return; }
-  (cd "$STATE" && find . -type f -exec sha256sum {} + | sort -k2)
 }
 
 reg_digest() {
@@ -88,39 +39,6 @@ reg_digest() {
 
 verify() {
   run --separate-stderr timeout 120 "$PL" registry verify "$@" --root "$ROOT" --state "$STATE"
-}
-
-clear_log() { : >"$NGINX_DIR/access.log"; }
-served() { grep -o "GET /$NAME/[^ ]*" "$NGINX_DIR/access.log" | sed "s|GET /$NAME/||" | sort; }
-
-# republish_snapshot ROLE=VERSION: a new snapshot listing ROLE at VERSION
-# and a timestamp over it, signed with the online key.
-republish_snapshot() {
-  python3 - "$REG" "$1" <<'EOF'
-import json, sys
-reg, edit = sys.argv[1], sys.argv[2]
-ts = json.load(open(f"{reg}/timestamp.json"))
-v = ts["signed"]["meta"]["snapshot.json"]["version"]
-snap = json.load(open(f"{reg}/{v}.snapshot.json"))
-snap["signed"]["version"] = v + 1
-role, version = edit.split("=")
-snap["signed"]["meta"][f"{role}.json"]["version"] = int(version)
-json.dump(snap, open(f"{reg}/{v + 1}.snapshot.json", "w"))
-EOF
-  local v
-  v=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["meta"]["snapshot.json"]["version"] + 1)' "$REG/timestamp.json")
-  tuf_tool resign "$REG/$v.snapshot.json" --key "$ON"
-  python3 - "$REG" "$v" <<'EOF'
-import hashlib, json, sys
-reg, v = sys.argv[1], int(sys.argv[2])
-raw = open(f"{reg}/{v}.snapshot.json", "rb").read()
-ts = json.load(open(f"{reg}/timestamp.json"))
-ts["signed"]["version"] += 1
-ts["signed"]["meta"]["snapshot.json"] = {"version": v, "length": len(raw),
-                                         "hashes": {"sha256": hashlib.sha256(raw).hexdigest()}}
-json.dump(ts, open(f"{reg}/timestamp.json", "w"))
-EOF
-  tuf_tool resign "$REG/timestamp.json" --key "$ON"
 }
 
 @test "streaming_verify_checks_every_target_of_every_bin" {
@@ -170,20 +88,7 @@ EOF
 @test "attack_a_target_listed_outside_its_bin_is_reported_naming_the_bin" {
   make_binned "$WHL_A" "$WHL_B"
   t=idna-3.3-py3-none-any.whl
-  own=$(bin_of "$t")
-  other=bins-$(printf '%x' $(((0x${own#bins-} + 1) % 16)))
-  evil_sha=$(sha256sum "$WHL_B" | cut -d' ' -f1)
-  python3 - "$REG/$(listed "$own").$own.json" "$REG/$(listed "$other").$other.json" "$t" "$evil_sha" \
-    "$(stat -c %s "$WHL_B")" <<'EOF'
-import json, sys
-own, other, t, sha, size = sys.argv[1:]
-a, b = json.load(open(own)), json.load(open(other))
-del a["signed"]["targets"][t]
-b["signed"]["targets"][t] = {"length": int(size), "hashes": {"sha256": sha}}
-json.dump(a, open(own, "w")); json.dump(b, open(other, "w"))
-EOF
-  tuf_tool resign "$REG/$(listed "$own").$own.json" --key "$ON"
-  tuf_tool resign "$REG/$(listed "$other").$other.json" --key "$ON"
+  list_in_next_bin "$t" "$WHL_B"
   clear_log
   verify "$URL" --targets
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
