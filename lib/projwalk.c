@@ -15,25 +15,23 @@ bool pl_project_writable_by_others(const struct stat *st) {
   return (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
 }
 
-/* fstatat, not faccessat with flags: that needs faccessat2 (Linux 5.8), and
- * where it fails ENOSYS (older kernels, a container's seccomp profile) musl
- * answers EINVAL for every file where glibc falls back to a stat: the front
- * end would have seen no project anywhere while pylock saw one.  Only a
- * file that is not there is "no"; any other failure is doubt. */
-int pl_project_has_lock_file(const char *dir) {
-  char path[PATH_MAX];
+/* Is there a pylock.toml at dirfd/name (1), surely not (0), or is it
+ * doubt (-1)?  fstatat, not faccessat with flags: that needs faccessat2
+ * (Linux 5.8), and where it fails ENOSYS (older kernels, a container's
+ * seccomp profile) musl answers EINVAL for every file where glibc falls
+ * back to a stat: the front end would have seen no project anywhere while
+ * pylock saw one.  Only a file that is not there is "no". */
+static int lock_file_at(int dirfd, const char *name) {
   struct stat st;
-  int r = snprintf(path, sizeof path, "%s/%s", dir, PL_LOCK_FILE);
-  if (r < 0 || (size_t)r >= sizeof path) return errno = ENAMETOOLONG, -1;
-  if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
   return errno == ENOENT ? 0 : -1;
 }
 
-/* Is there a pylock.toml in the directory open at dirfd?  As above. */
-static int has_lock_file_at(int dirfd) {
-  struct stat st;
-  if (fstatat(dirfd, PL_LOCK_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) return 1;
-  return errno == ENOENT ? 0 : -1;
+int pl_project_has_lock_file(const char *dir) {
+  char path[PATH_MAX];
+  int r = snprintf(path, sizeof path, "%s/%s", dir, PL_LOCK_FILE);
+  if (r < 0 || (size_t)r >= sizeof path) return errno = ENAMETOOLONG, -1;
+  return lock_file_at(AT_FDCWD, path);
 }
 
 /* The walk follows the working directory's real parents by descriptor
@@ -68,7 +66,7 @@ int pl_project_walk_up(char *cwd, bool (*listed_safe)(const char *dir), bool *pa
         break;
       }
     }
-    if ((r = has_lock_file_at(fd)) != 0) break;
+    if ((r = lock_file_at(fd, PL_LOCK_FILE)) != 0) break;
     char *slash = strrchr(cwd, '/');
     if (slash == NULL || cwd[1] == '\0') break; /* r == 0 */
     if (slash == cwd)

@@ -235,3 +235,25 @@ int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t 
   }
   return -1;
 }
+
+void pl_shim_exec_real(const struct pl_shim_entry *e, char **argv) {
+  if (!e->module_pip) {
+    argv[0] = (char *)e->real;
+    execv(e->real, argv);
+    return;
+  }
+  int argc = 0;
+  while (argv[argc])
+    argc++;
+  char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
+  if (nargv == NULL) return; /* errno ENOMEM */
+  nargv[0] = (char *)e->real;
+  nargv[1] = "-m";
+  nargv[2] = "pip";
+  for (int i = 1; i < argc; i++)
+    nargv[i + 2] = argv[i];
+  execv(e->real, nargv);
+  int err = errno;
+  free(nargv);
+  errno = err;
+}

@@ -72,4 +72,9 @@ int pl_shim_sibling(const char *name, char *out, size_t cap);
  * pylock or pylock-shim beside it? */
 bool pl_shim_is_pylock(const char *path);
 
+/* Exec the real program e names, as if the shim were not there: argv[0]
+ * becomes its path (sys.executable is the real interpreter), and a pip
+ * entry runs `REAL -m pip ARGS`.  Returns only on failure, errno set. */
+void pl_shim_exec_real(const struct pl_shim_entry *e, char **argv);
+
 #endif

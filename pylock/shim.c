@@ -57,22 +57,7 @@ static int exec_real(const char *name, char **argv) {
   }
   if (pl_shim_is_pylock(e.real))
     return die(name, "the shim's manifest names pylock itself (%s); reinstall the shims", e.real);
-  if (e.module_pip) {
-    int argc = 0;
-    while (argv[argc])
-      argc++;
-    char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
-    if (nargv == NULL) return 1;
-    nargv[0] = e.real;
-    nargv[1] = "-m";
-    nargv[2] = "pip";
-    for (int i = 1; i < argc; i++)
-      nargv[i + 2] = argv[i];
-    execv(e.real, nargv);
-  } else {
-    argv[0] = e.real; /* sys.executable is the real interpreter */
-    execv(e.real, argv);
-  }
+  pl_shim_exec_real(&e, argv);
   int e_exec = errno;
   die(name, "%s: %s", e.real, strerror(e_exec));
   return e_exec == ENOENT ? 127 : 126;

@@ -95,30 +95,14 @@ static bool outside_any_project(void) {
   return pl_project_walk_up(cwd, NULL, &passed, &st) == 0;
 }
 
-/* Exec the real program the manifest names, as pylock/shim.c exec_real does:
- * argv[0] is the real path (sys.executable), pip as `real -m pip`. */
+/* Exec the real program the manifest names (pl_shim_exec_real, as pylock's
+ * own shim does), never pylock or this front end. */
 static int exec_real(const char *name, struct pl_shim_entry *e, char **argv) {
   if (pl_shim_is_pylock(e->real)) {
     SAY(name, "the shim's manifest names pylock itself (", e->real, "); reinstall the shims");
     return 1;
   }
-  if (e->module_pip) {
-    int argc = 0;
-    while (argv[argc])
-      argc++;
-    char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
-    if (nargv == NULL) return 1;
-    nargv[0] = e->real;
-    nargv[1] = "-m";
-    nargv[2] = "pip";
-    for (int i = 1; i < argc; i++)
-      nargv[i + 2] = argv[i];
-    execv(e->real, nargv);
-    free(nargv);
-  } else {
-    argv[0] = e->real;
-    execv(e->real, argv);
-  }
+  pl_shim_exec_real(e, argv);
   int err = errno;
   SAY(name, e->real, ": ", pl_errdesc(err));
   return err == ENOENT ? 127 : 126;
