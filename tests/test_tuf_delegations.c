@@ -51,6 +51,14 @@ static char *sign(const json_t *body, const struct pl_key *k, size_t *len) {
   return out;
 }
 
+/* Sign body with k and write it to the registry as file. */
+static void sign_to(struct fx *f, const char *file, const json_t *body, const struct pl_key *k) {
+  size_t len;
+  char *bytes = sign(body, k, &len);
+  write_file(f, file, bytes, len);
+  free(bytes);
+}
+
 /* Sign a targets role `name` and publish it as snapshot will name it; list
  * it (version, length, sha256) in the next snapshot. */
 static void put_role(struct fx *f, const char *name, const json_t *body, const struct pl_key *k) {
@@ -80,9 +88,7 @@ static void release(struct fx *f) {
   json_t *ts = pl_tuf_new_timestamp(++f->ts_version, NOW + 7 * DAY, pl_tuf_get_version(f->snapshot),
                                     bytes, len, &f->err);
   free(bytes);
-  bytes = sign(ts, &f->ts_key, &len);
-  write_file(f, "timestamp.json", bytes, len);
-  free(bytes);
+  sign_to(f, "timestamp.json", ts, &f->ts_key);
   pl_json_decref(ts);
 }
 
@@ -598,10 +604,7 @@ static void test_deleg_snapshot_swapped_under_unchanged_timestamp_is_not_used(vo
   pl_tuf_set_version(role, 2);
   put_role(f, mine, role, &f->bins_key);
   pl_json_decref(role);
-  size_t len;
-  char *bytes = sign(f->snapshot, &f->snap_key, &len); /* same version, timestamp untouched */
-  write_file(f, "snapshot.json", bytes, len);
-  free(bytes);
+  sign_to(f, "snapshot.json", f->snapshot, &f->snap_key); /* same version, timestamp untouched */
   t = update_ok(f, true);
   assert_target(f, t, NAMES[0], NAMES[0]);
   size_t refused = 0;
@@ -750,12 +753,9 @@ static void test_deleg_damaged_kept_snapshot_is_fetched_again(void **state) {
 static void test_deleg_lookup_refuses_a_second_snapshot_at_the_trusted_version(void **state) {
   struct fx *f = *state;
   make_succinct(f, NAMES, NNAMES);
-  size_t len;
   json_t *ts = pl_tuf_new_timestamp(++f->ts_version, NOW + 7 * DAY, pl_tuf_get_version(f->snapshot),
                                     NULL, 0, &f->err);
-  char *bytes = sign(ts, &f->ts_key, &len);
-  write_file(f, "timestamp.json", bytes, len);
-  free(bytes);
+  sign_to(f, "timestamp.json", ts, &f->ts_key);
   pl_json_decref(ts);
   struct pl_tuf *t = update_ok(f, true);
   assert_target(f, t, NAMES[0], NAMES[0]);
@@ -769,9 +769,7 @@ static void test_deleg_lookup_refuses_a_second_snapshot_at_the_trusted_version(v
   pl_tuf_set_version(role, 2);
   put_role(f, mine, role, &f->bins_key);
   pl_json_decref(role);
-  bytes = sign(f->snapshot, &f->snap_key, &len); /* same version, timestamp untouched */
-  write_file(f, "snapshot.json", bytes, len);
-  free(bytes);
+  sign_to(f, "snapshot.json", f->snapshot, &f->snap_key); /* same version, timestamp untouched */
   t = update_ok(f, true);
   size_t lr, ls, li;
   char *record = bytes_in(f->state, "snapshot.record", &lr);
@@ -1012,10 +1010,7 @@ static void test_deleg_rejects_bin_whose_bytes_differ_from_snapshot(void **state
   /* Same version, same key, different bytes (another target added). */
   json_t *role = bin_with(f, mine, NAMES, NNAMES);
   add_target(f, role, "sneaky.whl", "x");
-  size_t len;
-  char *bytes = sign(role, &f->bins_key, &len);
-  write_file(f, file, bytes, len);
-  free(bytes);
+  sign_to(f, file, role, &f->bins_key);
   pl_json_decref(role);
   struct pl_tuf *t = update_ok(f, true);
   assert_lookup_fails(f, t, NAMES[0], -1, "mismatch");
