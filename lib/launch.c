@@ -160,8 +160,9 @@ static void strict_environ(void) {
     unsetenv(agents[i]);
 }
 
-int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
-  if (pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0) return -1;
+/* In the sandbox's namespaces: restrict, scrub the environment, harden,
+ * exec (pl_launch_exec's second half). */
+static int finish(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
   if (pl_sandbox_restrict(&l->sb, err) < 0) return -1;
   cleanup_free char *pybin = strdup(l->in.python);
   if (pybin == NULL) return pl_fail(err, ENOMEM, "run");
@@ -170,6 +171,17 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
   if (l->sb.strict) strict_environ();
   unsetenv("DBUS_SESSION_BUS_ADDRESS"); /* hidden: see sandbox.h */
   if (pl_harden(l->sb.strict, err) < 0) return -1;
-  execvp(cmd, argv);
+  pl_execvp(cmd, argv);
   return errno;
+}
+
+int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  if (pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0) return -1;
+  return finish(l, cmd, argv, err);
+}
+
+int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
+  if (joined <= 0) return joined;
+  return finish(l, cmd, argv, err);
 }

@@ -55,4 +55,9 @@ void pl_launch_close(struct pl_launch *l);
  * by then. */
 int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err);
 
+/* pl_launch_exec, only by joining a keep-alive holder (pl_keepalive_join):
+ * 0 when there is none to join, the process unchanged (nothing entered,
+ * nothing exec'ed); else as pl_launch_exec. */
+int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err);
+
 #endif
