@@ -98,35 +98,50 @@ int pl_self_identity(dev_t *dev, ino_t *ino) {
   return 0;
 }
 
-int pl_shim_sibling(const char *name, char *out, size_t cap) {
-  ssize_t n = readlink("/proc/self/exe", out, cap);
-  if (n <= 0 || (size_t)n >= cap) {
+/* The installed layout: PREFIX/bin/{pylock,pylock-shim} and the full program
+ * PREFIX/lib/pylock/pylock (see the Makefile).  dir: where this program is. */
+#define FULL_DIR "/lib/pylock"
+
+int pl_program_path(enum pl_program which, char *out, size_t cap) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self);
+  if (n <= 0 || (size_t)n >= sizeof self) {
     if (n > 0) errno = ENAMETOOLONG;
     return -1;
   }
-  out[n] = '\0';
-  char *slash = strrchr(out, '/');
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
   if (slash == NULL) return errno = ENOENT, -1;
-  size_t dlen = (size_t)(slash - out) + 1, nlen = strlen(name);
-  if (dlen + nlen >= cap) return errno = ENAMETOOLONG, -1;
-  memcpy(out + dlen, name, nlen + 1);
+  *slash = '\0'; /* self: this program's directory */
+  /* The full program's directory is PREFIX/lib/pylock, a front end's
+   * PREFIX/bin (or whatever directory holds it): PREFIX is one up. */
+  size_t dlen = (size_t)(slash - self), flen = strlen(FULL_DIR);
+  bool in_full = dlen >= flen && strcmp(self + dlen - flen, FULL_DIR) == 0;
+  if (in_full) self[dlen - flen] = '\0';
+  const char *tail;
+  if (which == PL_PROGRAM_FULL)
+    tail = in_full ? FULL_DIR "/pylock" : "/.." FULL_DIR "/pylock";
+  else if (which == PL_PROGRAM_CMD)
+    tail = in_full ? "/bin/pylock" : "/pylock";
+  else
+    tail = in_full ? "/bin/pylock-shim" : "/pylock-shim";
+  int w = snprintf(out, cap, "%s%s", self, tail);
+  if (w < 0 || (size_t)w >= cap) return errno = ENAMETOOLONG, -1;
   return 0;
 }
 
-/* dev/ino of the pylock program `name` beside this binary, cached; -1 if
- * there is none. */
-static int sibling_identity(int which, dev_t *dev, ino_t *ino) {
+/* dev/ino of pylock's program `which`, cached; -1 if there is none. */
+static int program_identity(enum pl_program which, dev_t *dev, ino_t *ino) {
   static struct {
     dev_t dev;
     ino_t ino;
     signed char state; /* 0 unknown, 1 known, -1 none */
-  } cache[2];
+  } cache[PL_PROGRAM_SHIM + 1];
   if (cache[which].state == 0) {
     char path[PATH_MAX];
     struct stat st;
     cache[which].state = -1;
-    if (pl_shim_sibling(which ? PL_SHIM_FRONT : PL_SHIM_FULL, path, sizeof path) == 0 &&
-        stat(path, &st) == 0) {
+    if (pl_program_path(which, path, sizeof path) == 0 && stat(path, &st) == 0) {
       cache[which].dev = st.st_dev;
       cache[which].ino = st.st_ino;
       cache[which].state = 1;
@@ -143,8 +158,8 @@ bool pl_shim_is_pylock(const char *path) {
   dev_t dev;
   ino_t ino;
   if (pl_self_identity(&dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino) return true;
-  for (int which = 0; which < 2; which++)
-    if (sibling_identity(which, &dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino)
+  for (int which = PL_PROGRAM_FULL; which <= PL_PROGRAM_SHIM; which++)
+    if (program_identity(which, &dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino)
       return true;
   return false;
 }

@@ -57,17 +57,25 @@ static void test_shim_manifest_rejects_what_it_did_not_write(void **state) {
   assert_int_equal(pl_shim_manifest_parse("# only a comment\n", out, PL_SHIM_MAX), 0);
 }
 
-static void test_shim_sibling_is_beside_this_binary_whatever_the_environment(void **state) {
-  char self[PATH_MAX], sib[PATH_MAX], want[PATH_MAX + 16];
+static void test_program_paths_follow_the_installed_layout_whatever_the_environment(void **state) {
+  char self[PATH_MAX], got[PATH_MAX], want[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   assert_true(n > 0);
   self[n] = '\0';
   *strrchr(self, '/') = '\0';
-  snprintf(want, sizeof want, "%s/%s", self, PL_SHIM_FULL);
   setenv("PATH", "/tmp/evil", 1);
-  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, sizeof sib), 0);
-  assert_string_equal(sib, want);
-  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, 4), -1); /* never cut short */
+  /* A program outside PREFIX/lib/pylock is a front end: the others are
+   * beside it, the full one in ../lib/pylock. */
+  snprintf(want, sizeof want, "%s/../lib/pylock/pylock", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_FULL, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  snprintf(want, sizeof want, "%s/pylock-shim", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_SHIM, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  snprintf(want, sizeof want, "%s/pylock", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_CMD, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  assert_int_equal(pl_program_path(PL_PROGRAM_FULL, got, 4), -1); /* never cut short */
 }
 
 static void test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else(void **state) {
@@ -93,7 +101,7 @@ int main(void) {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
       cmocka_unit_test(test_shim_manifest_round_trips),
       cmocka_unit_test(test_shim_manifest_rejects_what_it_did_not_write),
-      cmocka_unit_test(test_shim_sibling_is_beside_this_binary_whatever_the_environment),
+      cmocka_unit_test(test_program_paths_follow_the_installed_layout_whatever_the_environment),
       cmocka_unit_test(test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     a = ap.parse_args()
     bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
+    # BENCH_PYTHON=PATH: only that base.
+    if os.environ.get("BENCH_PYTHON"):
+        bases = [p for p in bases if p == os.environ["BENCH_PYTHON"]]
     # BENCH_ONLY=sync,trust,...: only those parts (startup, trust, sync).
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     want = lambda part: not only or part in only  # noqa: E731

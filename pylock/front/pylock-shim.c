@@ -108,12 +108,13 @@ static int exec_real(const char *name, struct pl_shim_entry *e, char **argv) {
   return err == ENOENT ? 127 : 126;
 }
 
-/* Exec the full pylock beside this program, argv unchanged: it acts as the
- * shim named argv[0], exactly as a link straight to it would. */
+/* Exec the full pylock (PREFIX/lib/pylock/pylock, pl_program_path), argv
+ * unchanged: it acts as the shim named argv[0], exactly as a link straight
+ * to it would. */
 static int exec_pylock(const char *name, char **argv) {
   char path[PATH_MAX];
-  if (pl_shim_sibling(PL_SHIM_FULL, path, sizeof path) < 0) {
-    SAY(name, "cannot find pylock beside its front end (/proc/self/exe: ", pl_errdesc(errno),
+  if (pl_program_path(PL_PROGRAM_FULL, path, sizeof path) < 0) {
+    SAY(name, "cannot find the full pylock (/proc/self/exe: ", pl_errdesc(errno),
         "); is /proc mounted?");
     return 1;
   }
@@ -127,7 +128,7 @@ static int exec_pylock(const char *name, char **argv) {
   int err = errno;
   SAY(name, "cannot run ", path, ": ", pl_errdesc(err),
       err == ENOENT
-          ? " (the shims need the full pylock binary beside pylock-shim; reinstall pylock)"
+          ? " (the shims need the full pylock in lib/pylock/ beside bin/; reinstall pylock)"
           : "");
   return err == ENOENT ? 127 : 126;
 }
