@@ -45,11 +45,45 @@ static int die(const char *name, const char *fmt, ...) {
   return 1;
 }
 
+/* A manifest someone else could have written (shim.h): say whose it is and
+ * the fix, and run nothing: falling back to PATH would let whoever made the
+ * manifest unusable choose the fallback instead. */
+static int refuse_manifest(const char *name, const struct pl_shim_refusal *why) {
+  char owner[128];
+  if (why->errnum != 0) {
+    die(name, "cannot check the shim manifest %s: %s; not running anything", why->path,
+        strerror(why->errnum));
+  } else {
+    pl_owner_name(why->st.st_uid, owner, sizeof owner);
+    die(name,
+        "refusing the shim manifest %s%s: %s owned by %s with mode %04o, so someone else "
+        "could choose what %s runs; not running anything",
+        why->is_dir ? "in " : "", why->path,
+        why->is_dir                 ? "the directory is"
+        : why->is_link              ? "it is a symbolic link"
+        : !S_ISREG(why->st.st_mode) ? "it is not a regular file,"
+                                    : "it is",
+        owner, (unsigned)(why->st.st_mode & 07777), name);
+  }
+  fputs("pylock: hint: ", stderr);
+  if (why->errnum == 0 && !why->is_dir && S_ISREG(why->st.st_mode)) {
+    fputs("if you wrote it, make it yours and writable by you alone (chown, chmod go-w ", stderr);
+    pl_cli_put(stderr, why->path);
+    fputs("); else ", stderr);
+  }
+  fputs("run 'pylock shim install --dir DIR' for a directory only you (or root) can write\n",
+        stderr);
+  return 1;
+}
+
 /* Outside a project: the real program, as if the shim were not there. */
 static int exec_real(const char *name, char **argv) {
   struct pl_shim_entry e;
+  struct pl_shim_refusal why;
   char dir[PATH_MAX];
-  if (pl_shim_locate(argv[0], name, dir, sizeof dir, &e) < 0) {
+  int found = pl_shim_locate(argv[0], name, dir, sizeof dir, &e, &why);
+  if (found < 0) return refuse_manifest(name, &why);
+  if (found > 0) {
     /* No manifest claims us (a hand-made link): the next one on PATH. */
     if (pl_shim_find_real(name, NULL, e.real, sizeof e.real) < 0)
       return die(name, "no real %s on PATH besides pylock's shim", name);
@@ -274,6 +308,20 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  /* The shims would refuse a manifest here (shim.h): whoever else can
+   * write the directory could replace it and choose what they run. */
+  struct stat dst;
+  if (fstat(dfd, &dst) < 0) return pl_fail(err, errno, "stat %s", dir);
+  if (!pl_shim_dir_trusted(&dst, getuid())) {
+    char owner[128];
+    pl_owner_name(dst.st_uid, owner, sizeof owner);
+    return pl_fail_hint(err, PL_REFUSED,
+                        "install them in a directory only you (or root) can write, e.g. --user "
+                        "(~/.local/bin), or make this one so (chmod go-w)",
+                        "refusing to install shims in %s: it is owned by %s with mode %04o, so "
+                        "someone else could rewrite the manifest that chooses what they run",
+                        dir, owner, (unsigned)(dst.st_mode & 07777));
+  }
   struct pl_shim_entry old[PL_SHIM_MAX];
   int nold = 0;
   if (read_manifest(dfd, old, &nold) < 0)
