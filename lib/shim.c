@@ -186,7 +186,8 @@ static int refuse(struct pl_shim_refusal *why, const char *dir, bool is_dir, int
 static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry,
                           struct pl_shim_refusal *why) {
   char text[MANIFEST_MAX + 1];
-  cleanup_close int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* openat, not open: musl's open adds an fcntl for O_CLOEXEC. */
+  cleanup_close int dfd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return 1; /* no directory to hold one */
   cleanup_close int fd =
       openat(dfd, PL_SHIM_MANIFEST, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);

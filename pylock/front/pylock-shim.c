@@ -20,11 +20,12 @@
  *
  * The security decision, all of it here:
  *   - It execs the real program itself only when PYLOCK_SHIM=off, or when
- *     the walk pylock itself makes first (projwalk.h, shared code, no
- *     configuration) finds no pylock.toml in the working directory or any
- *     parent.  That is exactly when pylock would exec the real program too,
- *     so it never runs the interpreter unsandboxed where pylock would have
- *     run a project's environment or refused one.
+ *     PYLOCK_PROJECT is unset (not inside a pylock sandbox, where pylock
+ *     runs the environment's interpreter) and the walk pylock itself makes
+ *     first (projwalk.h, shared code, no configuration) finds no
+ *     pylock.toml in the working directory or any parent.  That is exactly when pylock would exec
+ * the real program too, so it never runs the interpreter unsandboxed where pylock would have run a
+ * project's environment or refused one.
  *   - The real program comes from the manifest beside the link, found and
  *     trusted as pylock finds and trusts it (lib/shim.c: the caller's or
  *     root's, writable by nobody else, in such a directory, no symbolic
@@ -147,8 +148,12 @@ int main(int argc, char **argv) {
               "'pylock shim install'); see pylock-shim(1)");
     return 2;
   }
+  /* PYLOCK_PROJECT: perhaps inside a pylock sandbox, where the shim runs
+   * the environment's interpreter wherever the working directory is; only
+   * pylock can tell (from the kernel), so it decides. */
   const char *off = getenv("PYLOCK_SHIM");
-  if ((off && strcmp(off, "off") == 0) || outside_any_project()) {
+  if ((off && strcmp(off, "off") == 0) ||
+      (getenv("PYLOCK_PROJECT") == NULL && outside_any_project())) {
     struct pl_shim_entry e;
     struct pl_shim_refusal why;
     char dir[PATH_MAX];
