@@ -212,3 +212,109 @@ refused() {
   run -0 env PATH="$d:$(dirname "$PY"):/usr/bin:/bin" python3 -c 'print("found")'
   assert_eq "$output" "found"
 }
+
+# ------------------------------------------------------------- a shim inside `pylock run`
+
+# probe_pkg PROJECT WHERE: a package in PROJECT's current generation saying WHERE.
+probe_pkg() {
+  local pkg
+  pkg="$("$PL" -C "$1" info layer)$(interp purelib "$1" | sed "s|^$(interp prefix "$1")||")/trust_probe"
+  mkdir -p "$pkg"
+  echo "WHERE = \"$2\"" >"$pkg/__init__.py"
+}
+
+# legacy_shims: $SHIMS/legacy, the same manifest with links straight to pylock.
+legacy_shims() {
+  mkdir -p "$SHIMS/legacy"
+  cp "$SHIMS/.pylock-shims" "$SHIMS/legacy/"
+  local n
+  for n in python3 python pip; do ln -sfn "$PL" "$SHIMS/legacy/$n"; done
+}
+
+PROBE='import os, sys
+try:
+    import trust_probe; where = trust_probe.WHERE
+except ImportError:
+    where = "none"
+print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
+
+@test "inside pylock run a shim runs the environment's interpreter, in the project or out of it" {
+  probe_pkg "$PROJ" P
+  legacy_shims
+  local py
+  py=$(interp python)
+  cd "$PROJ"
+  # By path (a #! line, a subprocess naming it): the front end, and a link to pylock.
+  run "$PL" run sh -c 'readlink /proc/self/ns/user
+    for s in "$1" "$1/legacy"; do
+      cd "$3" && "$s/python3" -c "$2" in && cd "$4" && "$s/python3" -c "$2" out &&
+        "$s/python" -c "$2" python || exit
+    done' _ "$SHIMS" "$PROBE" "$PROJ" "$OUTSIDE"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  local ns=${lines[0]}
+  [ "$ns" != "$(readlink /proc/self/ns/user)" ]
+  assert_eq "${#lines[@]}" 7
+  for i in 1 4; do
+    assert_eq "${lines[$i]}" "P $py $ns ['in']"
+    assert_eq "${lines[$((i + 1))]}" "P $py $ns ['out']"
+    assert_eq "${lines[$((i + 2))]}" "P $py $ns ['python']"
+  done
+  # Exit status and stdin pass through; pip is the environment's and read-only.
+  run "$PL" run sh -c 'echo hi | "$1/python3" -c "import sys; print(input()); sys.exit(7)"' _ "$SHIMS"
+  [ "$status" -eq 7 ]
+  assert_eq "$output" "hi"
+  run "$PL" run "$SHIMS/pip" install six
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "read-only"
+  assert_contains "$output" "pylock install six"
+}
+
+@test "inside one project's sandbox a shim never runs another project's environment" {
+  local p=$PROJ q="$BATS_TEST_TMPDIR/q" py
+  new_project "$q" # sets PROJ
+  PROJ=$p
+  probe_pkg "$PROJ" P
+  probe_pkg "$q" Q
+  py=$(interp python)
+  cd "$PROJ"
+  # In Q's tree: still P's environment, the one this sandbox holds.
+  run "$PL" run sh -c 'cd "$1" && "$2/python3" -c "$3"' _ "$q" "$SHIMS" "$PROBE"
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "P $py "
+  # Code in the sandbox naming Q as its project: no sandbox of Q's is found here; refused.
+  run "$PL" run sh -c 'cd "$1" && PYLOCK_PROJECT="$1" "$2/python3" -c "$3"' _ "$q" "$SHIMS" "$PROBE"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "pylock (python3 shim): inside a sandbox (PYLOCK_PROJECT=$q) that is not that project's own"
+  assert_not_contains "$output" "Q "
+  assert_not_contains "$output" "P "
+}
+
+@test "attack: code in the sandbox cannot point the shim at a state of its own" {
+  probe_pkg "$PROJ" P
+  local state fake="$BATS_TEST_TMPDIR/fake-state" mark="$BATS_TEST_TMPDIR/fake-ran"
+  state=$(dirname "$(dirname "$(state_dir)")")
+  printf '#!/bin/sh\ntouch "%s"\n' "$mark" >"$BATS_TEST_TMPDIR/evil-python"
+  chmod 755 "$BATS_TEST_TMPDIR/evil-python"
+  cd "$PROJ"
+  # A copy of the state it can write, its interpreter record naming another program.
+  run "$PL" run sh -c 'cp -a "$1" "$2" && chmod -R u+w "$2" &&
+    for f in "$2"/projects/*/interp; do
+      sed -i "s|^python=.*|python=$3|" "$f" || exit 9
+    done &&
+    PYLOCK_STATE_DIR="$2" "$4/python3" -c "print(\"ran\")"' _ "$state" "$fake" "$BATS_TEST_TMPDIR/evil-python" "$SHIMS"
+  [ "$status" -eq 1 ] || { echo "$output"; return 1; }
+  assert_contains "$output" "inside a sandbox (PYLOCK_PROJECT=$PROJ) that is not that project's own"
+  [ ! -e "$mark" ]
+  # PYLOCK_SHIM=off inside: the manifest's real interpreter, still in the sandbox.
+  run "$PL" run sh -c 'readlink /proc/self/ns/user; PYLOCK_SHIM=off "$1/python3" -c "$2"' _ "$SHIMS" "$PROBE"
+  [ "$status" -eq 0 ]
+  assert_contains "${lines[1]}" " $REAL ${lines[0]} []"
+}
+
+@test "outside any sandbox, PYLOCK_PROJECT alone changes nothing: the front end hands over to pylock" {
+  probe_pkg "$PROJ" P
+  cd "$OUTSIDE"
+  run env PYLOCK_PROJECT="$PROJ" "$SHIMS/python3" -c "$PROBE"
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "none $REAL $(readlink /proc/self/ns/user) []"
+}
