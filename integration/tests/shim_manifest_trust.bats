@@ -17,6 +17,7 @@ setup() {
   "$PL" shim install --dir "$SHIMS" --python "$PY" >/dev/null 2>&1
   REAL=$(readlink -f "$PY")
   FRONT="$PYLOCK_BIN/pylock-shim"
+  [ -x "$FRONT" ] || FRONT=$PL # no front end built: both kinds of link are pylock's
   OUTSIDE="$BATS_TEST_TMPDIR/outside"
   mkdir -p "$OUTSIDE"
 }
@@ -73,9 +74,9 @@ refused() {
   for sub in "" /legacy; do
     for via in name path off; do
       case $via in
-      name) run -1 env PATH="$dir$sub:$PATH" python3 -c 'print("ran")' ;;
-      path) run -1 "$dir$sub/python3" -c 'print("ran")' ;;
-      off) run -1 env PYLOCK_SHIM=off "$dir$sub/python3" -c 'print("ran")' ;;
+      name) run -1 env PATH="$dir$sub:$PATH" python3 -c 'print("PROBE-RAN")' ;;
+      path) run -1 "$dir$sub/python3" -c 'print("PROBE-RAN")' ;;
+      off) run -1 env PYLOCK_SHIM=off "$dir$sub/python3" -c 'print("PROBE-RAN")' ;;
       esac
       assert_contains "${lines[0]}" "pylock (python3 shim): refusing the shim manifest "
       assert_contains "${lines[0]}" " $dir$sub"
@@ -84,7 +85,7 @@ refused() {
       for w in "$@"; do assert_contains "${lines[0]}" "$w"; done
       assert_contains "${lines[1]}" "pylock: hint: "
       assert_contains "${lines[1]}" "pylock shim install --dir DIR"
-      assert_not_contains "$output" "ran"
+      assert_not_contains "$output" "PROBE-RAN"
     done
   done
 }
@@ -131,7 +132,7 @@ refused() {
   plant "$d" "$mark"
   cd "$OUTSIDE"
   refused "$d" "the directory is owned by " " with mode 1777, "
-  run -1 "$d/python3" -c 'print("ran")'
+  run -1 "$d/python3" -c 'print("PROBE-RAN")'
   assert_contains "$output" "refusing the shim manifest in $d: the directory is owned by root (uid 0) with mode 1777"
   [ ! -e "$mark" ]
   as_other rm -f "$d/.pylock-shims" "$d/legacy/.pylock-shims" "$d/evil" "$d/legacy/evil"
@@ -180,12 +181,17 @@ refused() {
   [ ! -e "$mark" ]
   # The manifest install made, made group-writable: refused too (not a fallback to PATH).
   chmod g+w "$SHIMS/.pylock-shims"
-  run -1 "$SHIMS/python3" -c 'print("ran")'
+  run -1 "$SHIMS/python3" -c 'print("PROBE-RAN")'
   assert_contains "$output" "refusing the shim manifest $SHIMS/.pylock-shims: it is owned by"
-  assert_not_contains "$output" "ran"
-  chmod g-w "$SHIMS/.pylock-shims"
-  run -0 "$SHIMS/python3" -c 'print("ran")'
-  assert_eq "$output" "ran"
+  assert_not_contains "$output" "PROBE-RAN"
+  # One that cannot be read: refused as well, never a fallback.
+  chmod 0 "$SHIMS/.pylock-shims"
+  run -1 "$SHIMS/python3" -c 'print("PROBE-RAN")'
+  assert_contains "$output" "cannot check the shim manifest $SHIMS/.pylock-shims: Permission denied; not running anything"
+  assert_not_contains "$output" "PROBE-RAN"
+  chmod 644 "$SHIMS/.pylock-shims"
+  run -0 "$SHIMS/python3" -c 'print("PROBE-RAN")'
+  assert_eq "$output" "PROBE-RAN"
 }
 
 @test "attack: a manifest that is a symbolic link is refused, never followed" {
@@ -201,7 +207,7 @@ refused() {
   [ ! -e "$mark" ]
   # A link to the good manifest install made: refused all the same.
   ln -sfn "$SHIMS/.pylock-shims" "$d/.pylock-shims"
-  run -1 "$d/python3" -c 'print("ran")'
+  run -1 "$d/python3" -c 'print("PROBE-RAN")'
   assert_contains "$output" "refusing the shim manifest $d/.pylock-shims: it is a symbolic link"
 }
 
@@ -239,7 +245,7 @@ except ImportError:
 print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
 
 @test "inside pylock run a shim runs the environment's interpreter, in the project or out of it" {
-  probe_pkg "$PROJ" P
+  probe_pkg "$PROJ" PROBE-P
   legacy_shims
   local py
   py=$(interp python)
@@ -255,9 +261,9 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
   [ "$ns" != "$(readlink /proc/self/ns/user)" ]
   assert_eq "${#lines[@]}" 7
   for i in 1 4; do
-    assert_eq "${lines[$i]}" "P $py $ns ['in']"
-    assert_eq "${lines[$((i + 1))]}" "P $py $ns ['out']"
-    assert_eq "${lines[$((i + 2))]}" "P $py $ns ['python']"
+    assert_eq "${lines[$i]}" "PROBE-P $py $ns ['in']"
+    assert_eq "${lines[$((i + 1))]}" "PROBE-P $py $ns ['out']"
+    assert_eq "${lines[$((i + 2))]}" "PROBE-P $py $ns ['python']"
   done
   # Exit status and stdin pass through; pip is the environment's and read-only.
   run "$PL" run sh -c 'echo hi | "$1/python3" -c "import sys; print(input()); sys.exit(7)"' _ "$SHIMS"
@@ -273,24 +279,24 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
   local p=$PROJ q="$BATS_TEST_TMPDIR/q" py
   new_project "$q" # sets PROJ
   PROJ=$p
-  probe_pkg "$PROJ" P
-  probe_pkg "$q" Q
+  probe_pkg "$PROJ" PROBE-P
+  probe_pkg "$q" PROBE-Q
   py=$(interp python)
   cd "$PROJ"
   # In Q's tree: still P's environment, the one this sandbox holds.
   run "$PL" run sh -c 'cd "$1" && "$2/python3" -c "$3"' _ "$q" "$SHIMS" "$PROBE"
   [ "$status" -eq 0 ]
-  assert_contains "$output" "P $py "
+  assert_contains "$output" "PROBE-P $py "
   # Code in the sandbox naming Q as its project: no sandbox of Q's is found here; refused.
   run "$PL" run sh -c 'cd "$1" && PYLOCK_PROJECT="$1" "$2/python3" -c "$3"' _ "$q" "$SHIMS" "$PROBE"
   [ "$status" -eq 1 ]
   assert_contains "$output" "pylock (python3 shim): inside a sandbox (PYLOCK_PROJECT=$q) that is not that project's own"
-  assert_not_contains "$output" "Q "
-  assert_not_contains "$output" "P "
+  assert_not_contains "$output" "PROBE-Q"
+  assert_not_contains "$output" "PROBE-P"
 }
 
 @test "attack: code in the sandbox cannot point the shim at a state of its own" {
-  probe_pkg "$PROJ" P
+  probe_pkg "$PROJ" PROBE-P
   local state fake="$BATS_TEST_TMPDIR/fake-state" mark="$BATS_TEST_TMPDIR/fake-ran"
   state=$(dirname "$(dirname "$(state_dir)")")
   printf '#!/bin/sh\ntouch "%s"\n' "$mark" >"$BATS_TEST_TMPDIR/evil-python"
@@ -301,7 +307,7 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
     for f in "$2"/projects/*/interp; do
       sed -i "s|^python=.*|python=$3|" "$f" || exit 9
     done &&
-    PYLOCK_STATE_DIR="$2" "$4/python3" -c "print(\"ran\")"' _ "$state" "$fake" "$BATS_TEST_TMPDIR/evil-python" "$SHIMS"
+    PYLOCK_STATE_DIR="$2" "$4/python3" -c "print(\"PROBE-RAN\")"' _ "$state" "$fake" "$BATS_TEST_TMPDIR/evil-python" "$SHIMS"
   [ "$status" -eq 1 ] || { echo "$output"; return 1; }
   assert_contains "$output" "inside a sandbox (PYLOCK_PROJECT=$PROJ) that is not that project's own"
   [ ! -e "$mark" ]
@@ -312,7 +318,7 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
 }
 
 @test "outside any sandbox, PYLOCK_PROJECT alone changes nothing: the front end hands over to pylock" {
-  probe_pkg "$PROJ" P
+  probe_pkg "$PROJ" PROBE-P
   cd "$OUTSIDE"
   run env PYLOCK_PROJECT="$PROJ" "$SHIMS/python3" -c "$PROBE"
   [ "$status" -eq 0 ]
