@@ -23,17 +23,20 @@
  *     PYLOCK_PROJECT is unset (not inside a pylock sandbox, where pylock
  *     runs the environment's interpreter) and the walk pylock itself makes
  *     first (projwalk.h, shared code, no configuration) finds no
- *     pylock.toml in the working directory or any parent.  That is exactly when pylock would exec
- * the real program too, so it never runs the interpreter unsandboxed where pylock would have run a
- * project's environment or refused one.
+ *     pylock.toml in the working directory or any parent.  That is exactly
+ *     when pylock would exec the real program too, so it never runs the
+ *     interpreter unsandboxed where pylock would have run a project's
+ *     environment or refused one.
  *   - The real program comes from the manifest beside the link, found and
  *     trusted as pylock finds and trusts it (lib/shim.c: the caller's or
  *     root's, writable by nobody else, in such a directory, no symbolic
  *     link), and is never pylock or this front end (by inode): no loop.
  *   - In every other case (a pylock.toml anywhere upward, no manifest, a
- *     manifest it does not trust, any error) it execs pylock with the same argv, so pylock acts as
- * that shim exactly as before.  pylock is the file beside this one, found through /proc/self/exe:
- * never through PATH or the environment, which could name a program of someone else's choosing.
+ *     manifest it does not trust, any error) it execs pylock with the same
+ *     argv, so pylock acts as that shim exactly as before.  pylock is the
+ *     file beside this one, found through /proc/self/exe: never through
+ *     PATH or the environment, which could name a program of someone
+ *     else's choosing.
  *   - Setuid or setgid, it refuses to run, as pylock does. */
 
 #define LINE_MAX_BYTES (3 * PATH_MAX)
