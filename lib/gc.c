@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -93,6 +94,21 @@ static int open_lock_file(const struct pl_state *s, pl_error_t *err) {
   return fd;
 }
 
+bool pl_gc_locks_line_holds(const char *line, unsigned dev_major, unsigned dev_minor,
+                            unsigned long long ino) {
+  char kind[16], type[16];
+  unsigned maj = 0, min = 0;
+  unsigned long long got = 0, start = 0;
+  /* "1: OFDLCK ADVISORY  WRITE -1 fe:00:1234 5 5"; a waiter's line has "->"
+   * for kind.  The device too: an inode number alone is anyone's to match
+   * with a lock on a file of their own on another filesystem (a tmpfs in
+   * their own namespaces), to make gc wait for holders that are not there. */
+  return sscanf(line, "%*d: %15s %*s %15s %*d %x:%x:%llu %llu", kind, type, &maj, &min, &got,
+                &start) == 6 &&
+         strcmp(kind, "OFDLCK") == 0 && strcmp(type, "WRITE") == 0 && maj == dev_major &&
+         min == dev_minor && got == ino && start > GATE_BYTE;
+}
+
 /* How many holders (OFD write locks above the gate) the lock file at fd
  * has, from /proc/locks; 0 when it cannot tell. */
 static size_t count_holders(int fd) {
@@ -105,13 +121,7 @@ static size_t count_holders(int fd) {
   for (char *line = text, *next; line && *line; line = next) {
     next = strchr(line, '\n');
     if (next) *next++ = '\0';
-    char kind[16], type[16];
-    unsigned long long ino = 0, start = 0;
-    /* "1: OFDLCK ADVISORY  WRITE -1 fe:00:1234 5 5"; a waiter's line has "->" for kind */
-    if (sscanf(line, "%*d: %15s %*s %15s %*d %*x:%*x:%llu %llu", kind, type, &ino, &start) == 4 &&
-        strcmp(kind, "OFDLCK") == 0 && strcmp(type, "WRITE") == 0 && ino == st.st_ino &&
-        start > GATE_BYTE)
-      n++;
+    if (pl_gc_locks_line_holds(line, major(st.st_dev), minor(st.st_dev), st.st_ino)) n++;
   }
   return n;
 }

@@ -78,6 +78,12 @@
 int pl_gc_hold_cache(const struct pl_state *s, void (*progress)(void *ctx, const char *msg),
                      void *ctx, pl_error_t *err);
 
+/* Whether one line of /proc/locks is a holder of the cache lock file with
+ * device dev_major:dev_minor and inode ino: an OFD write lock (not a
+ * waiter's) on a byte above the gate.  gc counts them to say whom it waits for. */
+bool pl_gc_locks_line_holds(const char *line, unsigned dev_major, unsigned dev_minor,
+                            unsigned long long ino);
+
 struct pl_gc_opts {
   const char *project;   /* canonical project directory whose generations to prune
                             after waiting for its change lock, or NULL */

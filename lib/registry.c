@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "registry.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,10 +31,13 @@
 #include "tuf_meta.h"
 #include "wheel.h"
 
+#define PUBLISH_LOCK ".pylock-publish.lock" /* see take_publish_lock */
+
 struct reg {
   const char *dir;
   int fd;      /* DIR, opened once without following a link; checked */
   int lock;    /* DIR/PUBLISH_LOCK, held (flock) until the change is published; -1 */
+  bool marked; /* our pid is in the lock file: we may leave temporary files */
   int targets; /* DIR/targets, likewise (-1 until init makes it, or if absent) */
   const struct pl_registry_opts *o;
   time_t now;
@@ -70,7 +75,152 @@ static void reg_close(struct reg *r) {
   if (r->simple >= 0) close(r->simple);
   if (r->fd >= 0) close(r->fd);
   if (r->targets >= 0) close(r->targets);
+  /* Every temporary file is gone (change_free, staged_free): nothing for
+   * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
+  if (r->lock >= 0 && r->marked && ftruncate(r->lock, 0) < 0)
+    pl_log(PL_LOG_DEBUG, "registry %s: clear %s: %s", r->dir, PUBLISH_LOCK, strerror(errno));
   if (r->lock >= 0) close(r->lock);
+}
+
+/* ---- temporary files: recognisable, and swept after a dead publisher ---- */
+
+static int open_own_dir_at(int parent, const char *name, const char *what, bool create, bool top,
+                           pl_error_t *err);
+
+#define TEMP_HEX 16
+
+bool pl_registry_is_temp_name(const char *name) {
+  size_t n = strlen(PL_REGISTRY_TEMP_PREFIX);
+  if (strncmp(name, PL_REGISTRY_TEMP_PREFIX, n) != 0) return false;
+  for (size_t i = n; i < n + TEMP_HEX; i++)
+    if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return false;
+  return name[n + TEMP_HEX] == '\0';
+}
+
+/* Create a new temporary file (pl_registry_is_temp_name) in dirfd, mode
+ * exactly `mode`; its name in *tmpname (malloc'd).  Renamed over its final
+ * name in the same directory when published. */
+static int temp_open(int dirfd, const char *dir, mode_t mode, char **tmpname, pl_error_t *err) {
+  for (int attempt = 0; attempt < 16; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+      rnd ^= ((unsigned long long)getpid() << 32) ^ (unsigned long long)attempt;
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s%016llx", PL_REGISTRY_TEMP_PREFIX, rnd) < 0)
+      return pl_fail(err, ENOMEM, "registry %s", dir);
+    int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd >= 0 && fchmod(fd, mode) == 0) {
+      *tmpname = tmp;
+      return fd;
+    }
+    int e = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlinkat(dirfd, tmp, 0);
+    }
+    free(tmp);
+    if (fd >= 0 || e != EEXIST) return pl_fail(err, e, "registry %s: a temporary file", dir);
+  }
+  return pl_fail(err, EEXIST, "registry %s: a temporary file", dir);
+}
+
+/* Remove the temporary files in the directory open at dfd (`rel` in the
+ * registry): regular files of ours with a temporary name, no other entry
+ * (unlinkat follows no link), each said through o->swept. */
+static void sweep_dir(struct reg *r, int dfd, const char *rel, long pid) {
+  int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  /* Collected first: unlinking while reading may skip entries. */
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (!pl_registry_is_temp_name(de->d_name)) continue;
+    if (n == cap) {
+      size_t ncap = cap ? 2 * cap : 16;
+      char **nn = reallocarray(names, ncap, sizeof *nn);
+      if (nn == NULL) break;
+      names = nn;
+      cap = ncap;
+    }
+    if ((names[n] = strdup(de->d_name)) != NULL) n++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct stat st;
+    if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        st.st_uid == geteuid() && unlinkat(dirfd(d), names[i], 0) == 0 && r->o->swept) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof path, "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+      r->o->swept(r->o->ctx, r->dir, path, pid);
+    }
+    free(names[i]);
+  }
+  free(names);
+  closedir(d);
+}
+
+/* Open directory name beneath parent for a sweep: the caller's alone, never
+ * through a link (open_own_dir_at); -1 when it is not that. */
+static int sweep_open(int parent, const char *name, const char *what) {
+  pl_error_t ignored = NULL;
+  int fd = open_own_dir_at(parent, name, what, false, false, &ignored);
+  pl_error_free(&ignored);
+  return fd;
+}
+
+/* A publisher that did not finish (its pid still in the lock file we now
+ * hold) may have left temporary files wherever one is written: DIR,
+ * targets/, targets/simple/ and its project directories.  Removed. */
+static void sweep_dead(struct reg *r, long pid) {
+  char what[PATH_MAX];
+  sweep_dir(r, r->fd, "", pid);
+  snprintf(what, sizeof what, "%s/targets", r->dir);
+  cleanup_close int targets = sweep_open(r->fd, "targets", what);
+  if (targets < 0) return;
+  sweep_dir(r, targets, "targets", pid);
+  snprintf(what, sizeof what, "%s/targets/simple", r->dir);
+  cleanup_close int simple = sweep_open(targets, "simple", what);
+  if (simple < 0) return;
+  sweep_dir(r, simple, "targets/simple", pid);
+  int fd = openat(simple, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue; /* links: not followed */
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    char rel[NAME_MAX + 32];
+    snprintf(what, sizeof what, "%s/targets/simple/%s", r->dir, de->d_name);
+    snprintf(rel, sizeof rel, "targets/simple/%s", de->d_name);
+    cleanup_close int sub = sweep_open(simple, de->d_name, what);
+    if (sub >= 0) sweep_dir(r, sub, rel, pid);
+  }
+  closedir(d);
+}
+
+/* Holding the publish lock: sweep what a dead publisher left (its pid in
+ * the lock file), then put ours there, durably, before writing anything. */
+static int publisher_begin(struct reg *r, pl_error_t *err) {
+  char buf[32];
+  ssize_t n = pread(r->lock, buf, sizeof buf - 1, 0);
+  if (n > 0) {
+    buf[n] = '\0';
+    long pid = strncmp(buf, "pid ", 4) == 0 ? strtol(buf + 4, NULL, 10) : 0;
+    sweep_dead(r, pid > 0 ? pid : 0);
+  }
+  int len = snprintf(buf, sizeof buf, "pid %ld\n", (long)getpid());
+  if (pwrite(r->lock, buf, (size_t)len, 0) != (ssize_t)len || ftruncate(r->lock, len) < 0 ||
+      fsync(r->lock) < 0)
+    return pl_fail(err, errno, "write %s/%s", r->dir, PUBLISH_LOCK);
+  r->marked = true;
+  return 0;
 }
 
 /* One publisher at a time: two adds (or an add and an index) that both
@@ -78,7 +228,6 @@ static void reg_close(struct reg *r) {
  * added.  The lock file is the publisher's alone (0600, not followed if a
  * link): another user who can read the registry (it is served) could flock
  * the directory itself, and so stall or fail every publication. */
-#define PUBLISH_LOCK ".pylock-publish.lock"
 static int take_publish_lock(struct reg *r, pl_error_t *err) {
   r->lock = openat(r->fd, PUBLISH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (r->lock < 0) return pl_fail(err, errno, "%s/%s", r->dir, PUBLISH_LOCK);
@@ -88,12 +237,13 @@ static int take_publish_lock(struct reg *r, pl_error_t *err) {
     return pl_fail_hint(err, PL_REFUSED, "remove it; pylock makes it again",
                         "%s/%s is not a lock file of yours alone (owner uid %u, mode %04o)", r->dir,
                         PUBLISH_LOCK, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-  if (flock(r->lock, LOCK_EX | LOCK_NB) == 0) return 0;
-  if (errno != EWOULDBLOCK) return pl_fail(err, errno, "lock %s", r->dir);
-  if (r->o->waiting) r->o->waiting(r->o->ctx, r->dir);
-  while (flock(r->lock, LOCK_EX) < 0)
-    if (errno != EINTR) return pl_fail(err, errno, "lock %s", r->dir);
-  return 0;
+  if (flock(r->lock, LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK) return pl_fail(err, errno, "lock %s", r->dir);
+    if (r->o->waiting) r->o->waiting(r->o->ctx, r->dir);
+    while (flock(r->lock, LOCK_EX) < 0)
+      if (errno != EINTR) return pl_fail(err, errno, "lock %s", r->dir);
+  }
+  return publisher_begin(r, err);
 }
 
 static time_t expiry(const struct reg *r, bool root) {
@@ -559,8 +709,8 @@ static int change_stage(struct change *c, int dirfd, const char *dir, const char
   bool exists;
   if (check_regular_at(dirfd, dir, name, &exists, err) < 0) return -1;
   char *tmp = NULL;
-  cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
-  if (fd < 0) return pl_error_wrap(err, "registry %s", dir);
+  cleanup_close int fd = temp_open(dirfd, dir, 0644, &tmp, err);
+  if (fd < 0) return -1;
   if (pl_write_all(fd, data, len) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
@@ -997,7 +1147,7 @@ static int project_of(const char *base, char *out, size_t cap, pl_error_t *err) 
  * verified there, waiting until every wheel of the add has passed. */
 struct staged {
   const char *base;
-  char *tmp; /* ".<base>.tmpXXXX" in targets/, or NULL once handed on or dropped */
+  char *tmp; /* a temporary name in targets/, or NULL once handed on or dropped */
   uint64_t length;
   char sha256[PL_SHA256_HEX];
   char *metadata; /* its METADATA, to publish as <base>.metadata */
@@ -1028,8 +1178,10 @@ static int stage_wheel(struct reg *r, const char *src, struct staged *s, pl_erro
   struct stat st;
   if (fstat(in, &st) < 0) return pl_fail(err, errno, "stat %s", src);
   if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "%s: not a regular file", src);
-  cleanup_close int out = pl_tmpfile_open_at(r->targets, s->base, 0644, &s->tmp, err);
-  if (out < 0) return pl_error_wrap(err, "registry %s/targets", r->dir);
+  char tdir[PATH_MAX];
+  snprintf(tdir, sizeof tdir, "%s/targets", r->dir);
+  cleanup_close int out = temp_open(r->targets, tdir, 0644, &s->tmp, err);
+  if (out < 0) return -1;
   struct pl_sha d;
   if (pl_sha_init(&d, err) < 0) return -1;
   char buf[65536];
@@ -1523,9 +1675,11 @@ static int write_unlisted(int dirfd, const char *dirname, const char *name, cons
   if (check_regular_at(dirfd, dirname, name, &exists, err) < 0) return -1;
   if (exists && by_hash) return 0;
   char *tmp = NULL;
-  cleanup_close int fd = pl_tmpfile_open_at(dirfd, name, 0644, &tmp, err);
-  if (fd < 0) return pl_error_wrap(err, "registry %s", dirname);
-  if (pl_write_all(fd, data, len) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+  cleanup_close int fd = temp_open(dirfd, dirname, 0644, &tmp, err);
+  if (fd < 0) return -1;
+  int w = pl_write_all(fd, data, len);
+  if (w == 0) pl_pause("registry-unlisted"); /* the crash tests' kill point */
+  if (w < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
     free(tmp);

@@ -72,6 +72,11 @@ struct pl_registry_opts {
   /* called once when another publisher holds the registry, before waiting
    * for it (one change at a time).  May be NULL. */
   void (*waiting)(void *ctx, const char *dir);
+  /* called for each temporary file (pl_registry_is_temp_name) that a
+   * publisher which did not finish (killed, crashed) left in the registry,
+   * once the next publisher, holding the registry, has removed it: its
+   * path relative to dir, and that publisher's pid (0: unknown).  May be NULL. */
+  void (*swept)(void *ctx, const char *dir, const char *name, long pid);
   void *ctx;
   /* sign only: */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
@@ -80,6 +85,14 @@ struct pl_registry_opts {
   size_t nremove_root_keyids;
   bool renew_root; /* sign a new root version even without key changes */
 };
+
+/* Whether name is one of the publisher's temporary names: ".pylock-tmp-"
+ * and 16 lowercase hex digits, nothing else.  Every file a publisher writes
+ * is written under such a name and renamed; the next publisher removes those
+ * a dead one left, and nothing else (the served directory may hold files of
+ * other tools). */
+#define PL_REGISTRY_TEMP_PREFIX ".pylock-tmp-"
+bool pl_registry_is_temp_name(const char *name);
 
 /* Create DIR (mode 0755, when missing) and DIR/targets with root version 1
  * (root.json, 1.root.json) and empty targets, snapshot and timestamp, all

@@ -164,14 +164,66 @@ bool pl_shim_is_pylock(const char *path) {
   return false;
 }
 
-/* dir/.pylock-shims lists `name`? */
-static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry) {
-  char path[PATH_MAX + 32], text[MANIFEST_MAX + 1];
-  if (snprintf(path, sizeof path, "%s/%s", dir, PL_SHIM_MANIFEST) >= (int)sizeof path) return -1;
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return -1;
+bool pl_shim_dir_trusted(const struct stat *dir, uid_t me) {
+  return (dir->st_uid == me || dir->st_uid == 0) && !(dir->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+enum pl_shim_trust pl_shim_manifest_trust(const struct stat *dir, const struct stat *file,
+                                          uid_t me) {
+  if (!pl_shim_dir_trusted(dir, me)) return PL_SHIM_BAD_DIR;
+  if (!S_ISREG(file->st_mode) || (file->st_uid != me && file->st_uid != 0) ||
+      (file->st_mode & (S_IWGRP | S_IWOTH)))
+    return PL_SHIM_BAD_FILE;
+  return PL_SHIM_TRUSTED;
+}
+
+/* Fill *why for the manifest of dir (or dir itself) and return -1. */
+static int refuse(struct pl_shim_refusal *why, const char *dir, bool is_dir, int errnum,
+                  const struct stat *st) {
+  int w = snprintf(why->path, sizeof why->path, "%s%s%s", dir, is_dir ? "" : "/",
+                   is_dir ? "" : PL_SHIM_MANIFEST);
+  if (w < 0 || (size_t)w >= sizeof why->path) snprintf(why->path, sizeof why->path, "%s", dir);
+  why->is_dir = is_dir;
+  why->is_link = st && S_ISLNK(st->st_mode);
+  why->errnum = errnum;
+  if (st) why->st = *st;
+  return -1;
+}
+
+/* Does dir/.pylock-shims list `name`: 0 (*entry filled), 1 when there is
+ * no manifest or it does not, -1 when there is one that cannot be trusted
+ * (*why).  The manifest names what runs as whoever uses the shim, so it
+ * must be beyond every other user's reach (shim.h); it is judged by the
+ * descriptors it is read through, one fstat each, so that nothing can be
+ * swapped between the check and the read.  O_NONBLOCK and O_NOCTTY: a
+ * FIFO or a terminal planted under the name must not hang or adopt us
+ * before it is refused. */
+static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry,
+                          struct pl_shim_refusal *why) {
+  char text[MANIFEST_MAX + 1];
+  /* openat, not open: musl's open adds an fcntl for O_CLOEXEC. */
+  cleanup_close int dfd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 1; /* no directory to hold one */
+  cleanup_close int fd =
+      openat(dfd, PL_SHIM_MANIFEST, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  struct stat dst, fst;
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return 1;
+    if (e == ELOOP && fstatat(dfd, PL_SHIM_MANIFEST, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(fst.st_mode))
+      return refuse(why, dir, false, 0, &fst);
+    return refuse(why, dir, false, e, NULL);
+  }
+  if (fstat(dfd, &dst) < 0) return refuse(why, dir, true, errno, NULL);
+  if (fstat(fd, &fst) < 0) return refuse(why, dir, false, errno, NULL);
+  switch (pl_shim_manifest_trust(&dst, &fst, getuid())) {
+  case PL_SHIM_BAD_DIR: return refuse(why, dir, true, 0, &dst);
+  case PL_SHIM_BAD_FILE: return refuse(why, dir, false, 0, &fst);
+  case PL_SHIM_TRUSTED: break;
+  }
   ssize_t n = read(fd, text, MANIFEST_MAX);
-  if (n <= 0) return -1;
+  if (n < 0) return refuse(why, dir, false, errno, NULL);
   text[n] = '\0';
   struct pl_shim_entry all[PL_SHIM_MAX];
   int count = pl_shim_manifest_parse(text, all, PL_SHIM_MAX);
@@ -180,16 +232,16 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
       *entry = all[i];
       return 0;
     }
-  return -1;
+  return 1;
 }
 
 int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
-                   struct pl_shim_entry *entry) {
+                   struct pl_shim_entry *entry, struct pl_shim_refusal *why) {
   char cur[PATH_MAX];
   if (strchr(argv0, '/') == NULL) {
     /* Run by name: the shell took the first PATH entry holding it. */
     const char *path = getenv("PATH");
-    if (path == NULL) return -1;
+    if (path == NULL) return 1;
     const char *p = path;
     cur[0] = '\0';
     while (*p) {
@@ -199,32 +251,34 @@ int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
       cur[0] = '\0';
       p = *end ? end + 1 : end;
     }
-    if (cur[0] == '\0') return -1;
+    if (cur[0] == '\0') return 1;
   } else if (snprintf(cur, sizeof cur, "%s", argv0) >= (int)sizeof cur) {
-    return -1;
+    return 1;
   }
   /* Follow symlinks (a shim may be linked from elsewhere) until a directory
-   * whose manifest lists the link's own name. */
+   * whose manifest lists the link's own name; one that cannot be trusted
+   * on the way ends the search: nothing runs. */
   for (int hops = 0; hops < 16; hops++) {
     char *slash = strrchr(cur, '/');
     const char *base = slash ? slash + 1 : cur;
     char d[PATH_MAX];
     snprintf(d, sizeof d, "%.*s", slash ? (int)(slash - cur) : 1, slash ? cur : ".");
     if (d[0] == '\0') snprintf(d, sizeof d, "/");
-    if (manifest_entry(d, base, entry) == 0) {
-      if (snprintf(dir, cap, "%s", d) >= (int)cap) return -1;
-      return 0;
+    int r = manifest_entry(d, base, entry, why);
+    if (r <= 0) {
+      if (r == 0 && snprintf(dir, cap, "%s", d) >= (int)cap) return 1;
+      return r;
     }
     char target[PATH_MAX];
     ssize_t n = readlink(cur, target, sizeof target - 1);
-    if (n <= 0) return -1;
+    if (n <= 0) return 1;
     target[n] = '\0';
     if (target[0] == '/')
       snprintf(cur, sizeof cur, "%s", target);
     else if (snprintf(cur, sizeof cur, "%s/%s", d, target) >= (int)sizeof cur)
-      return -1;
+      return 1;
   }
-  return -1;
+  return 1;
 }
 
 int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t cap) {

@@ -19,12 +19,20 @@
  * The real program is never a pylock binary (checked by inode against this
  * binary and the pylock and pylock-shim beside it), so a shim cannot find
  * itself again, whatever PATH holds.
+ *
+ * The manifest chooses the program that runs as whoever uses the shim, so it
+ * is trusted as git trusts a repository (safe.directory): only a regular
+ * file, not reached through a symbolic link, owned by the caller or root and
+ * writable by nobody else, in a directory owned by the caller or root that
+ * nobody else can write (a sticky one like /tmp included).  Any other
+ * manifest is refused and nothing runs: no fallback to PATH.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_SHIM_H
 #define PYLOCK_SHIM_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -54,12 +62,32 @@ int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max)
 /* Text of a manifest for the given entries. */
 char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n);
 
+/* A manifest pl_shim_locate would not use, and what it saw of it. */
+struct pl_shim_refusal {
+  char path[PATH_MAX + 32]; /* the manifest, or the directory that holds it */
+  bool is_dir;              /* path is the directory: its owner or mode */
+  bool is_link;             /* the manifest is a symbolic link */
+  int errnum;               /* it could not be opened or checked (errno), else 0 */
+  struct stat st;           /* path's owner and mode, when errnum is 0 */
+};
+
+/* What is wrong with a manifest (file) in its directory (dir), for the
+ * user `me`: PL_SHIM_TRUSTED, PL_SHIM_BAD_DIR or PL_SHIM_BAD_FILE. */
+enum pl_shim_trust { PL_SHIM_TRUSTED, PL_SHIM_BAD_DIR, PL_SHIM_BAD_FILE };
+enum pl_shim_trust pl_shim_manifest_trust(const struct stat *dir, const struct stat *file,
+                                          uid_t me);
+
+/* May a manifest be written in (and trusted from) a directory with this
+ * stat, for the user `me`: the caller's or root's, writable by nobody else? */
+bool pl_shim_dir_trusted(const struct stat *dir, uid_t me);
+
 /* Where the running shim lives: from argv[0] (a path, following symlinks to
  * a directory whose manifest lists it) or, for a bare name, the first PATH
- * entry whose file is this very binary.  Fills dir and its entry for the
- * name; -1 if no manifest claims it. */
+ * entry whose file is this very binary.  0: dir and its entry for the name
+ * are filled; 1: no manifest claims it; -1: a manifest on the way cannot be
+ * trusted (*why says which and why): run nothing. */
 int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,
-                   struct pl_shim_entry *entry);
+                   struct pl_shim_entry *entry, struct pl_shim_refusal *why);
 
 /* The first `name` on PATH that is not this binary (by device and inode)
  * and not in skip_dir (may be NULL): out receives its path. */

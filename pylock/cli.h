@@ -157,19 +157,23 @@ bool pl_cli_compile_detached(void);
 struct pl_env;
 int pl_cli_compile_background(struct pl_env *e, struct pl_sync_result *res, const char *cmd,
                               pl_error_t *err);
-/* After a sync that compiled after its switch: a line saying so (not -q). */
-void pl_cli_compiled_after(const struct pl_sync_result *res);
+/* After a sync that compiled after its switch: a line saying so (not -q),
+ * naming the detached pylock's log when it compiles in the background. */
+void pl_cli_compiled_after(const struct pl_env *e, const struct pl_sync_result *res);
+/* The detached pylock's stdout and stderr, in the project's state directory. */
+#define PL_CLI_COMPILE_LOG "compile.log"
 
 /* Sync the project (-C or nearest); shared by sync, ci and the shim.  With
  * anchor, *anchor receives the registry root it anchored to (caller frees). */
 int pl_sync_project(const struct pl_sync_opts *o, struct pl_sync_result *res, char **anchor,
                     pl_error_t *err);
 
-/* Whether generation gen (of the state at state_fd) has its byte-code
- * (change.h): *word one of compiled, pending, compiling, unknown; *line
- * that, said for a reader, with the command to use.  Both malloc'd (NULL
+/* Whether generation gen (of the state at state_fd, named state_path) has
+ * its byte-code (change.h): *word one of compiled, pending, compiling,
+ * unknown; *line that, said for a reader, with the command to use and the
+ * background compile's log when it is about that generation.  Both malloc'd (NULL
  * when out of memory). */
-void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line);
+void pl_cli_bytecode(int state_fd, const char *state_path, unsigned gen, char **word, char **line);
 
 /* Startup hooks a sync brings: the names at the current generation's site
  * directories, taken before it (none when there is no generation yet), then

@@ -16,8 +16,6 @@
 #include "interrupt.h"
 #include "pause.h"
 
-#define COMPILE_LOG "compile.log" /* in the project's state directory */
-
 bool pl_cli_compile_detached(void) {
   const char *v = getenv("PYLOCK_COMPILE");
   return !(v && strcmp(v, "after-switch-wait") == 0);
@@ -44,7 +42,7 @@ static void close_terminals(void) {
  * every sandbox; O_NOFOLLOW), else /dev/null.  No terminal is left open. */
 static void detach_stdio(const struct pl_env *e) {
   int null = open("/dev/null", O_RDWR | O_NOCTTY);
-  int log = openat(e->state_fd, COMPILE_LOG,
+  int log = openat(e->state_fd, PL_CLI_COMPILE_LOG,
                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
   if (log < 0) log = null;
   if (null < 0 || dup2(null, STDIN_FILENO) < 0) close(STDIN_FILENO);
@@ -74,6 +72,10 @@ static void mask_stop_signals(int how, sigset_t *old) {
 static void compile_detached(struct pl_env *e, struct pl_sync_result *res, const char *cmd,
                              int ready, const sigset_t *mask) {
   if (setsid() < 0) _exit(PL_EXIT_FAIL);
+  /* Out of the caller's working directory: a process living on in it would
+   * keep it busy (no unmount) and alive after a delete.  Nothing here uses a
+   * relative path: the project and its state are open fds and absolute. */
+  if (chdir("/") < 0) _exit(PL_EXIT_FAIL);
   /* A Ctrl-C or hangup sent to the command's process group while this one
    * was still in it was meant for the command: dropped (ignoring a signal
    * discards it if pending), the handlers kept for signals sent to it. */
@@ -105,7 +107,7 @@ static void compile_detached(struct pl_env *e, struct pl_sync_result *res, const
   if (rc < 0) {
     pl_cli_report(cmd, &err);
   } else {
-    pl_cli_compiled_after(res);
+    pl_cli_compiled_after(e, res);
   }
   fflush(NULL);
   pl_env_close(e);

@@ -65,8 +65,8 @@ int pl_cmd_info(int argc, char **argv) {
     sandbox = NULL;
   const char *gen = strrchr(l.gen, '/');
   cleanup_free char *bytecode = NULL, *bytecode_line = NULL;
-  pl_cli_bytecode(l.state_fd, (unsigned)strtoul(gen ? gen + 1 : l.gen, NULL, 10), &bytecode,
-                  &bytecode_line);
+  pl_cli_bytecode(l.state_fd, l.state_path, (unsigned)strtoul(gen ? gen + 1 : l.gen, NULL, 10),
+                  &bytecode, &bytecode_line);
   const char *values[NKEYS] = {l.root,      l.state_path, gen ? gen + 1 : l.gen,
                                l.layer,     l.in.python,  l.in.version,
                                l.in.prefix, l.state.path, cache,

@@ -261,7 +261,7 @@ static int change(const char *cmd, bool adding, char **args, int nargs,
   pl_cli_info("pylock: %s: generation %u, %zu packages (%zu fetched, %zu unpacked, %llu files)",
               cmd, res.generation, res.packages, res.fetched, res.built,
               (unsigned long long)res.files);
-  pl_cli_compiled_after(&res);
+  pl_cli_compiled_after(&e, &res);
   rc = 0;
 out:
   if (py_written) {

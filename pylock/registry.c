@@ -288,6 +288,21 @@ static void say_waiting(void *ctx, const char *dir) {
   pl_cli_line(stderr, "pylock registry: another pylock is publishing to %s; waiting for it", dir);
 }
 
+#define SWEPT_SHOWN 10 /* then one line for the rest */
+
+/* A temporary file a publisher that did not finish left, removed by this
+ * one: named, the first few, and counted (ctx: a size_t). */
+static void say_swept(void *ctx, const char *dir, const char *name, long pid) {
+  size_t *n = ctx;
+  if (++*n > SWEPT_SHOWN) return;
+  char who[32] = "";
+  if (pid > 0) snprintf(who, sizeof who, " (pid %ld)", pid);
+  pl_cli_line(stderr,
+              "pylock registry: removed %s/%s, a temporary file of a publisher%s that did not "
+              "finish",
+              dir, name, who);
+}
+
 /* A wheel of an add that installs startup hooks: said even with -q, since
  * they run at every interpreter start of every environment it enters. */
 static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, size_t n) {
@@ -333,6 +348,7 @@ static int write_cmd(const char *sub, struct args *a) {
     wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
+  size_t swept = 0;
   struct pl_registry_opts o = {.keys = keys,
                                .nkeys = nkeys,
                                .key_files = files,
@@ -349,7 +365,9 @@ static int write_cmd(const char *sub, struct args *a) {
                                .bins = (unsigned)a->bins,
                                .project_index = !a->no_project_index,
                                .startup_hooks = say_startup_hooks,
-                               .waiting = say_waiting};
+                               .waiting = say_waiting,
+                               .swept = say_swept,
+                               .ctx = &swept};
   int r;
   struct pl_registry_index_stats ist;
   bool is_index = strcmp(sub, "index") == 0;
@@ -364,6 +382,9 @@ static int write_cmd(const char *sub, struct args *a) {
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
   wipe_keys(online, nonline);
+  if (swept > SWEPT_SHOWN)
+    pl_cli_line(stderr, "pylock registry: removed %zu more temporary files of it",
+                swept - SWEPT_SHOWN);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);

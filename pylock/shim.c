@@ -18,6 +18,7 @@
 #include "file.h"
 #include "interp.h"
 #include "launch.h"
+#include "paths.h"
 #include "project.h"
 #include "shim.h"
 #include "toml.h"
@@ -45,11 +46,45 @@ static int die(const char *name, const char *fmt, ...) {
   return 1;
 }
 
+/* A manifest someone else could have written (shim.h): say whose it is and
+ * the fix, and run nothing: falling back to PATH would let whoever made the
+ * manifest unusable choose the fallback instead. */
+static int refuse_manifest(const char *name, const struct pl_shim_refusal *why) {
+  char owner[128];
+  if (why->errnum != 0) {
+    die(name, "cannot check the shim manifest %s: %s; not running anything", why->path,
+        strerror(why->errnum));
+  } else {
+    pl_owner_name(why->st.st_uid, owner, sizeof owner);
+    die(name,
+        "refusing the shim manifest %s%s: %s owned by %s with mode %04o, so someone else "
+        "could choose what %s runs; not running anything",
+        why->is_dir ? "in " : "", why->path,
+        why->is_dir                 ? "the directory is"
+        : why->is_link              ? "it is a symbolic link"
+        : !S_ISREG(why->st.st_mode) ? "it is not a regular file,"
+                                    : "it is",
+        owner, (unsigned)(why->st.st_mode & 07777), name);
+  }
+  fputs("pylock: hint: ", stderr);
+  if (why->errnum == 0 && !why->is_dir && S_ISREG(why->st.st_mode)) {
+    fputs("if you wrote it, make it yours and writable by you alone (chown, chmod go-w ", stderr);
+    pl_cli_put(stderr, why->path);
+    fputs("); else ", stderr);
+  }
+  fputs("run 'pylock shim install --dir DIR' for a directory only you (or root) can write\n",
+        stderr);
+  return 1;
+}
+
 /* Outside a project: the real program, as if the shim were not there. */
 static int exec_real(const char *name, char **argv) {
   struct pl_shim_entry e;
+  struct pl_shim_refusal why;
   char dir[PATH_MAX];
-  if (pl_shim_locate(argv[0], name, dir, sizeof dir, &e) < 0) {
+  int found = pl_shim_locate(argv[0], name, dir, sizeof dir, &e, &why);
+  if (found < 0) return refuse_manifest(name, &why);
+  if (found > 0) {
     /* No manifest claims us (a hand-made link): the next one on PATH. */
     if (pl_shim_find_real(name, NULL, e.real, sizeof e.real) < 0)
       return die(name, "no real %s on PATH besides pylock's shim", name);
@@ -78,27 +113,140 @@ static bool wants_auto_sync(int root_fd) {
   return on;
 }
 
-/* Are we inside this project's sandbox already (a shim run by code running
- * in it)?  Decided from the kernel, never from the environment: a seccomp
- * filter on us, and our own mount namespace being one that pylock made for
- * this project (any of its generations). */
-static bool inside_project_sandbox(const struct pl_launch *l) {
-  const char *inside = getenv("PYLOCK_PROJECT");
-  if (inside == NULL || strcmp(inside, l->root) != 0) return false; /* only a hint */
-  cleanup_free char *status = NULL, *info = NULL;
-  if (pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) < 0 ||
-      strstr(status, "\nSeccomp:\t2\n") == NULL ||
-      pl_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1u << 20, &info, NULL, NULL) < 0)
-    return false;
+/* Does our user namespace map our uid alone, to itself ("U U 1"), as the
+ * sandbox pylock makes does?  Neither the initial namespace nor the range
+ * a container maps. */
+static bool uid_mapped_alone(void) {
+  cleanup_free char *map = NULL;
+  if (pl_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL, NULL) < 0) return false;
+  unsigned long v[3];
+  char *p = map;
+  for (int i = 0; i < 3; i++) {
+    char *end;
+    errno = 0;
+    v[i] = strtoul(p, &end, 10);
+    if (end == p || errno) return false;
+    p = end;
+  }
+  p += strspn(p, " \n");
+  return *p == '\0' && v[0] == getuid() && v[1] == getuid() && v[2] == 1;
+}
+
+/* Are we in a sandbox like pylock's: a seccomp filter, and a user
+ * namespace mapping our uid alone? */
+static bool sandboxed(void) {
+  cleanup_free char *status = NULL;
+  return pl_read_file_at(AT_FDCWD, "/proc/self/status", 1u << 16, &status, NULL, NULL) == 0 &&
+         strstr(status, "\nSeccomp:\t2\n") != NULL && uid_mapped_alone();
+}
+
+/* The interpreter of the environment we run in, when this process is
+ * inside the sandbox pylock made for `project` (PYLOCK_PROJECT, a hint):
+ * a seccomp filter, a user namespace mapping our uid alone, and a mount
+ * namespace holding that project's generation read-only over the prefix
+ * and pylock's state and configuration read-only (pl_sandbox_check_mounts,
+ * the check a run makes before it joins a keep-alive holder).
+ *
+ * The state root is opened without pl_state_open's check of its parents:
+ * inside the sandbox root's directories show as the overflow uid (65534),
+ * indistinguishable from another user's, so that check always fails there.
+ * It is not needed: the mount check proves the state root is the read-only
+ * mount pylock made after checking those parents from outside, where owners
+ * are visible, and code in the sandbox can change none of it.  Nor can
+ * anything here widen what the caller may do: this process is inside the
+ * sandbox and what it execs stays there (seccomp forbids new namespaces);
+ * it can reach only the environment it is already in, never another
+ * project's.  Returns false (nothing filled) when any of it does not hold:
+ * the shim then goes on as outside, where every check applies. */
+static bool sandbox_interp(const char *project, struct pl_interp *in) {
+  cleanup_free char *info = NULL, *where = NULL, *state_path = NULL, *gen = NULL, *layer = NULL,
+                    *interp_text = NULL, *config_dir = NULL, *user_site = NULL;
   pl_error_t err = NULL;
-  bool ok = pl_sandbox_check_mounts(info, &l->sb, true, &err) == 0;
+  struct pl_state st = {.path = NULL, .fd = -1};
+  struct pl_sandbox sb = {.project = project};
+  cleanup_close int state_fd = -1, root_fd = -1;
+  bool ok = false;
+  if (project[0] != '/' || !sandboxed() || pl_state_location(&where, &err) < 0 ||
+      (st.path = realpath(where, NULL)) == NULL ||
+      (st.fd = open(st.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+      pl_state_check_owned(st.fd, st.path, &err) < 0 ||
+      (state_fd = pl_project_state_open(&st, project, false, &state_path, &err)) < 0 ||
+      (root_fd = open(project, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+      pl_read_file_at(state_fd, PL_INTERP_FILE, 1u << 20, &interp_text, NULL, &err) < 0 ||
+      pl_interp_parse(interp_text, in, &err) < 0)
+    goto out;
+  if (pl_project_current(state_path, state_fd, root_fd, &gen, &layer, &err) < 0 ||
+      pl_path_user_config("", &config_dir, &err) < 0 ||
+      pl_path_user_site(in->short_version, &user_site, &err) < 0 ||
+      pl_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 1u << 20, &info, NULL, NULL) < 0)
+    goto out;
+  sb.state_root = st.path;
+  sb.prefix = in->prefix;
+  sb.layer = layer;
+  sb.config_dir = config_dir;
+  sb.user_site = user_site;
+  ok = pl_sandbox_check_mounts(info, &sb, true, &err) == 0;
+out:
+  if (!ok) pl_interp_free(in);
   pl_error_free(&err);
+  pl_state_close(&st);
   return ok;
+}
+
+/* Arguments for the project's interpreter: python, or `python -m pip`
+ * refusing to change the read-only environment; NULL when refused (said)
+ * or out of memory. */
+static char **interp_argv(const char *python, bool is_pip, int argc, char **argv) {
+  char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
+  if (nargv == NULL) return NULL;
+  int k = 0;
+  nargv[k++] = (char *)python;
+  if (is_pip) {
+    if (argc > 1 && (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)) {
+      fprintf(stderr,
+              "pylock: this project's environment is read-only: pip %s changes nothing here\n"
+              "pylock: hint: use: pylock %s %s\n",
+              argv[1], strcmp(argv[1], "install") == 0 ? "install" : "remove",
+              argc > 2 ? argv[2] : "NAME");
+      free(nargv);
+      return NULL;
+    }
+    nargv[k++] = "-m";
+    nargv[k++] = "pip";
+  }
+  for (int i = 1; i < argc; i++)
+    nargv[k++] = argv[i];
+  nargv[k] = NULL;
+  return nargv;
+}
+
+/* Inside a pylock sandbox already (a shim run by code running there, or
+ * from `pylock shell`): the environment's interpreter, directly, wherever
+ * the working directory is, as python3 on that sandbox's PATH would be.
+ * Returns only when this is not such a sandbox (-1), or with the exit
+ * status of a failure. */
+static int exec_in_sandbox(const char *name, bool is_pip, int argc, char **argv) {
+  const char *project = getenv("PYLOCK_PROJECT");
+  struct pl_interp in = {0};
+  if (project == NULL || !sandbox_interp(project, &in)) return -1;
+  char **nargv = interp_argv(in.python, is_pip, argc, argv);
+  if (nargv == NULL) {
+    pl_interp_free(&in);
+    return 1;
+  }
+  execv(in.python, nargv);
+  int e = errno;
+  die(name, "%s: %s", in.python, strerror(e));
+  free(nargv);
+  pl_interp_free(&in);
+  return e == ENOENT ? 127 : 126;
 }
 
 int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
   const char *off = getenv("PYLOCK_SHIM");
   if (off && strcmp(off, "off") == 0) return exec_real(name, argv);
+  int in_sandbox = exec_in_sandbox(name, is_pip, argc, argv);
+  if (in_sandbox >= 0) return in_sandbox;
   pl_error_t err = NULL;
   cleanup_free char *root = NULL;
   if (pl_project_find(NULL, &root, &err) < 0) {
@@ -121,11 +269,21 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     pl_error_free(&err);
     return exec_real(name, argv);
   }
+  /* In a sandbox that is not the one of PYLOCK_PROJECT (or whose state
+   * does not check out): no environment can be entered from here, and
+   * pylock's state, seen from inside, would be refused for owners it
+   * cannot see.  Say so rather than that. */
+  const char *inside = getenv("PYLOCK_PROJECT");
+  if (inside && sandboxed())
+    return die(name,
+               "inside a sandbox (PYLOCK_PROJECT=%s) that is not that project's own: a shim "
+               "cannot run %s's environment from here; run it outside 'pylock run'",
+               inside, root);
   struct pl_launch l;
   struct pl_launch_opts lo = {.project = root};
   int opened = pl_launch_open(&l, &lo, &err);
   bool missing = opened < 0 && err->errnum == ENOENT;
-  if ((opened < 0 && missing) || (opened == 0 && !l.fresh && !inside_project_sandbox(&l))) {
+  if ((opened < 0 && missing) || (opened == 0 && !l.fresh)) {
     cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0 || !wants_auto_sync(root_fd)) {
       if (opened < 0) {
@@ -155,37 +313,10 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
 
   /* Arguments: the project's interpreter by absolute path, so that
    * sys.executable is the real one and never this shim again. */
-  char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
+  char **nargv = interp_argv(l.in.python, is_pip, argc, argv);
   if (nargv == NULL) {
     pl_launch_close(&l);
     return 1;
-  }
-  int k = 0;
-  nargv[k++] = l.in.python;
-  if (is_pip) {
-    if (argc > 1 && (strcmp(argv[1], "install") == 0 || strcmp(argv[1], "uninstall") == 0)) {
-      fprintf(stderr,
-              "pylock: this project's environment is read-only: pip %s changes nothing here\n"
-              "pylock: hint: use: pylock %s %s\n",
-              argv[1], strcmp(argv[1], "install") == 0 ? "install" : "remove",
-              argc > 2 ? argv[2] : "NAME");
-      free(nargv);
-      pl_launch_close(&l);
-      return 1;
-    }
-    nargv[k++] = "-m";
-    nargv[k++] = "pip";
-  }
-  for (int i = 1; i < argc; i++)
-    nargv[k++] = argv[i];
-  nargv[k] = NULL;
-  if (inside_project_sandbox(&l)) {
-    /* Already inside this project's environment: the interpreter itself. */
-    execv(l.in.python, nargv);
-    free(nargv);
-    int rc = die(name, "cannot run %s", l.in.python);
-    pl_launch_close(&l);
-    return rc;
   }
   int e = pl_launch_exec(&l, l.in.python, nargv, &err);
   free(nargv);
@@ -200,7 +331,7 @@ static void usage(FILE *out) {
   fprintf(out, "usage: pylock shim install [--user|--system|--dir DIR] [--python PATH]\n"
                "       pylock shim uninstall [--user|--system|--dir DIR]\n\n"
                "Make python3, python, python3.X, pip and pip3 project-aware: shims (symlinks to\n"
-               "pylock-shim, the small front end beside pylock, or else to pylock) that, inside\n"
+               "pylock-shim, the small front end installed with pylock, or else to pylock) that, inside\n"
                "a project (nearest pylock.toml upward), run its environment as 'pylock run'\n"
                "would, and elsewhere exec the real program with no other effect.\n"
                "PYLOCK_SHIM=off bypasses them. uninstall removes exactly what install made.\n\n"
@@ -255,8 +386,9 @@ static bool ours(int dfd, const char *name, const struct pl_shim_entry *m, int n
   return strcmp(base, PL_SHIM_FULL) == 0 || strcmp(base, PL_SHIM_FRONT) == 0;
 }
 
-/* What the links point to: the front end installed beside this pylock (a
- * regular file, executable, not this binary), else this binary itself. */
+/* What the links point to: the front end installed with this pylock
+ * (BINDIR/pylock-shim: a regular file, executable, not this binary), else
+ * this binary itself. */
 static int link_target(char *out, size_t cap, pl_error_t *err) {
   struct stat st;
   dev_t dev;
@@ -274,6 +406,20 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   if (pl_mkdir_p(dir, 0755, err) < 0) return -1;
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  /* The shims would refuse a manifest here (shim.h): whoever else can
+   * write the directory could replace it and choose what they run. */
+  struct stat dst;
+  if (fstat(dfd, &dst) < 0) return pl_fail(err, errno, "stat %s", dir);
+  if (!pl_shim_dir_trusted(&dst, getuid())) {
+    char owner[128];
+    pl_owner_name(dst.st_uid, owner, sizeof owner);
+    return pl_fail_hint(err, PL_REFUSED,
+                        "install them in a directory only you (or root) can write, e.g. --user "
+                        "(~/.local/bin), or make this one so (chmod go-w)",
+                        "refusing to install shims in %s: it is owned by %s with mode %04o, so "
+                        "someone else could rewrite the manifest that chooses what they run",
+                        dir, owner, (unsigned)(dst.st_mode & 07777));
+  }
   struct pl_shim_entry old[PL_SHIM_MAX];
   int nold = 0;
   if (read_manifest(dfd, old, &nold) < 0)

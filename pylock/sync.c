@@ -172,7 +172,7 @@ int pl_sync_project(const struct pl_sync_opts *so, struct pl_sync_result *res, c
                 "fetch %.0f ms, unpack %.0f ms, link %.0f ms)",
                 res->generation, res->packages, (unsigned long long)res->files, res->fetched,
                 res->built, res->ms_fetch, res->ms_build, res->ms_link);
-  pl_cli_compiled_after(res);
+  pl_cli_compiled_after(&e, res);
   rc = 0;
 out:
   pl_cli_hooks_free(&hooks);
@@ -187,16 +187,18 @@ bool pl_cli_compile_after_switch(void) {
   return isatty(STDERR_FILENO) == 1;
 }
 
-void pl_cli_compiled_after(const struct pl_sync_result *res) {
+void pl_cli_compiled_after(const struct pl_env *e, const struct pl_sync_result *res) {
   if (res->compile_pid && res->compile_packages)
     pl_cli_info("pylock: usable now (generation %u); byte-compiling %zu package%s in the "
-                "background (pid %d; imports run from source until done): pylock info says when",
+                "background (pid %d; imports run from source until done): pylock info says "
+                "when; its log: %s/%s",
                 res->source_generation, res->compile_packages,
-                res->compile_packages == 1 ? "" : "s", res->compile_pid);
+                res->compile_packages == 1 ? "" : "s", res->compile_pid, e->state_path,
+                PL_CLI_COMPILE_LOG);
   else if (res->compile_pid)
     pl_cli_info("pylock: byte-compiling generation %u in the background (pid %d; imports run "
-                "from source until done): pylock info says when",
-                res->source_generation, res->compile_pid);
+                "from source until done): pylock info says when; its log: %s/%s",
+                res->source_generation, res->compile_pid, e->state_path, PL_CLI_COMPILE_LOG);
   if (res->source_generation && res->generation != res->source_generation)
     pl_cli_info("pylock: byte-code compiled after the switch to generation %u, in %.0f ms; "
                 "generation %u has it",

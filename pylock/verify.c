@@ -1,8 +1,10 @@
 /* pylock verify — every installed file against its RECORD, the env against the lock. */
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "change.h"
 #include "cleanup.h"
@@ -19,7 +21,24 @@ static const char help[] =
     "Options:\n"
     "  -h, --help  print this help and exit\n";
 
-void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line) {
+/* before "its log: STATE/compile.log" when the detached pylock's log is
+ * about generation gen (a regular file written since gen's record), else "". */
+static char *log_note(int state_fd, const char *state_path, unsigned gen, const char *before,
+                      const char *after) {
+  char meta[64];
+  struct stat lg, md;
+  char *note = NULL;
+  snprintf(meta, sizeof meta, "%s/%u.meta", PL_GENERATIONS_DIR, gen);
+  if (state_path && fstatat(state_fd, PL_CLI_COMPILE_LOG, &lg, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(lg.st_mode) && fstatat(state_fd, meta, &md, AT_SYMLINK_NOFOLLOW) == 0 &&
+      (lg.st_mtim.tv_sec > md.st_mtim.tv_sec ||
+       (lg.st_mtim.tv_sec == md.st_mtim.tv_sec && lg.st_mtim.tv_nsec >= md.st_mtim.tv_nsec)) &&
+      asprintf(&note, "%sits log: %s/%s%s", before, state_path, PL_CLI_COMPILE_LOG, after) >= 0)
+    return note;
+  return strdup("");
+}
+
+void pl_cli_bytecode(int state_fd, const char *state_path, unsigned gen, char **word, char **line) {
   enum pl_bytecode b;
   pid_t holder;
   pl_error_t err = NULL;
@@ -32,20 +51,23 @@ void pl_cli_bytecode(int state_fd, unsigned gen, char **word, char **line) {
     r = asprintf(line, "unknown (%s); `pylock sync` builds the generation again",
                  msg ? msg : "out of memory");
   } else if (b == PL_BYTECODE_PENDING) {
+    cleanup_free char *note = log_note(state_fd, state_path, gen, "; ", "");
     r = asprintf(line,
                  "pending: generation %u imports from source (its byte-compiling was "
-                 "interrupted); the next `pylock sync` finishes it",
-                 gen);
+                 "interrupted%s); the next `pylock sync` finishes it",
+                 gen, note ? note : "");
   } else if (b == PL_BYTECODE_COMPILING && holder > 0) {
+    cleanup_free char *note = log_note(state_fd, state_path, gen, " (", ")");
     r = asprintf(line,
                  "compiling: generation %u imports from source until pylock (pid %d) has "
-                 "compiled it; `pylock sync` waits for it",
-                 gen, (int)holder);
+                 "compiled it%s; `pylock sync` waits for it",
+                 gen, (int)holder, note ? note : "");
   } else if (b == PL_BYTECODE_COMPILING) {
+    cleanup_free char *note = log_note(state_fd, state_path, gen, " (", ")");
     r = asprintf(line,
                  "compiling: generation %u imports from source until the pylock compiling it "
-                 "is done; `pylock sync` waits for it",
-                 gen);
+                 "is done%s; `pylock sync` waits for it",
+                 gen, note ? note : "");
   } else {
     r = asprintf(line, "compiled");
   }
@@ -77,7 +99,7 @@ int pl_cmd_verify(int argc, char **argv) {
   unsigned gen = 0;
   cleanup_free char *bytecode = NULL, *bytecode_line = NULL;
   if (pl_change_effective(e.root_fd, e.state_fd, &gen, &err) < 0) pl_error_free(&err);
-  if (gen) pl_cli_bytecode(e.state_fd, gen, &bytecode, &bytecode_line);
+  if (gen) pl_cli_bytecode(e.state_fd, e.state_path, gen, &bytecode, &bytecode_line);
   if (bytecode && strcmp(bytecode, "compiled") != 0)
     pl_cli_line(stdout, "byte-code: %s", bytecode_line ? bytecode_line : bytecode);
   uint64_t bad = rep.modified + rep.missing + rep.unlisted + nlock;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -719,6 +721,74 @@ static void test_gc_clean_cache_never_removes_what_a_mount_inside_shows(void **s
   assert_int_equal(stat(file, &st), 0);
 }
 
+static void test_gc_holder_lines_match_device_and_inode(void **state) {
+  (void)state;
+  /* /proc/locks prints the device as hex major:minor, then the inode. */
+  assert_true(pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:01:1234 5 5", 0xfe, 1, 1234));
+  assert_true(
+      pl_gc_locks_line_holds("7: OFDLCK ADVISORY  WRITE -1 103:1a2b3:77 9 9", 0x103, 0x1a2b3, 77));
+  /* The same inode on another filesystem (a tmpfs of one's own): not ours. */
+  assert_false(
+      pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 00:2a:1234 5 5", 0xfe, 1, 1234));
+  assert_false(
+      pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:02:1234 5 5", 0xfe, 1, 1234));
+  assert_false(
+      pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 ff:01:1234 5 5", 0xfe, 1, 1234));
+  /* Another inode of the same filesystem. */
+  assert_false(
+      pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:01:12345 5 5", 0xfe, 1, 1234));
+  assert_false(pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:01:123 5 5", 0xfe, 1, 1234));
+  /* A waiter, the gate, a read lock, other kinds of lock, junk: no holder. */
+  assert_false(
+      pl_gc_locks_line_holds("1: -> OFDLCK ADVISORY  WRITE -1 fe:01:1234 5 5", 0xfe, 1, 1234));
+  assert_false(
+      pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:01:1234 0 0", 0xfe, 1, 1234));
+  assert_false(pl_gc_locks_line_holds("1: OFDLCK ADVISORY  READ -1 fe:01:1234 5 5", 0xfe, 1, 1234));
+  assert_false(
+      pl_gc_locks_line_holds("1: POSIX  ADVISORY  WRITE 42 fe:01:1234 5 5", 0xfe, 1, 1234));
+  assert_false(
+      pl_gc_locks_line_holds("1: FLOCK  ADVISORY  WRITE 42 fe:01:1234 0 EOF", 0xfe, 1, 1234));
+  assert_false(pl_gc_locks_line_holds("", 0xfe, 1, 1234));
+  assert_false(pl_gc_locks_line_holds("1: OFDLCK ADVISORY  WRITE -1 fe:01", 0xfe, 1, 1234));
+}
+
+/* How many lines of the real /proc/locks match (maj, min, ino). */
+static size_t holders_in_proc(unsigned maj, unsigned min, unsigned long long ino) {
+  FILE *fp = fopen("/proc/locks", "r");
+  if (fp == NULL) return SIZE_MAX;
+  char line[512];
+  size_t n = 0;
+  while (fgets(line, sizeof line, fp))
+    if (pl_gc_locks_line_holds(line, maj, min, ino)) n++;
+  fclose(fp);
+  return n;
+}
+
+static void test_gc_holder_lines_match_what_the_kernel_prints(void **state) {
+  (void)state;
+  char path[] = "/tmp/pl-test-gc-locks-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  unlink(path);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+  if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+    close(fd);
+    skip();
+  }
+  size_t n = holders_in_proc(major(st.st_dev), minor(st.st_dev), st.st_ino);
+  if (n == SIZE_MAX) {
+    close(fd);
+    skip();
+  }
+  assert_int_equal(n, 1);
+  assert_int_equal(holders_in_proc(major(st.st_dev), minor(st.st_dev) + 1, st.st_ino), 0);
+  assert_int_equal(holders_in_proc(major(st.st_dev) + 1, minor(st.st_dev), st.st_ino), 0);
+  close(fd);
+  assert_int_equal(holders_in_proc(major(st.st_dev), minor(st.st_dev), st.st_ino), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -742,6 +812,8 @@ int main(void) {
       T(test_gc_clean_cache_removes_every_tree_and_wheel_and_keeps_the_lock),
       T(test_gc_clean_cache_gives_up_while_a_sync_holds_the_cache),
       T(test_gc_clean_cache_never_removes_what_a_mount_inside_shows),
+      T(test_gc_holder_lines_match_device_and_inode),
+      T(test_gc_holder_lines_match_what_the_kernel_prints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -799,6 +800,114 @@ static void test_registry_init_makes_directories_0755_whatever_the_umask(void **
   }
 }
 
+static void test_registry_temp_names_are_pylocks_alone(void **state) {
+  (void)state;
+  assert_true(pl_registry_is_temp_name(".pylock-tmp-0123456789abcdef"));
+  static const char *const not_ours[] = {
+      "",
+      ".pylock-tmp-",
+      ".pylock-tmp-0123456789abcde",   /* 15 digits */
+      ".pylock-tmp-0123456789abcdef0", /* 17 */
+      ".pylock-tmp-0123456789ABCDEF",  /* not how pylock writes them */
+      ".pylock-tmp-0123456789abcdeg",
+      ".pylock-tmp-0123456789abcdef/x",
+      "pylock-tmp-0123456789abcdef",
+      ".six.tmp0123456789abcdef", /* another tool's (or an older pylock's) */
+      ".pylock-publish.lock",
+      "index.json",
+  };
+  for (size_t i = 0; i < sizeof not_ours / sizeof *not_ours; i++)
+    assert_false(pl_registry_is_temp_name(not_ours[i]));
+}
+
+static void note_swept(void *ctx, const char *dir, const char *name, long pid) {
+  (void)dir;
+  char *seen = ctx;
+  size_t n = strlen(seen);
+  snprintf(seen + n, 512 - n, "%s %ld;", name, pid);
+}
+
+/* path under f->dir, made as a file holding "x". */
+static void plant(struct fx *f, const char *rel) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", f->dir, rel);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs("x", fp);
+  fclose(fp);
+}
+
+static bool there(struct fx *f, const char *rel) {
+  char path[256];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%s", f->dir, rel);
+  return lstat(path, &st) == 0;
+}
+
+static void test_registry_next_publisher_sweeps_only_a_dead_ones_temporaries(void **state) {
+  struct fx *f = *state;
+  char seen[512] = "", path[256], lock[256];
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1, .swept = note_swept, .ctx = seen};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  assert_string_equal(seen, "");
+  snprintf(lock, sizeof lock, "%s/.pylock-publish.lock", f->reg);
+  struct stat st;
+  assert_int_equal(stat(lock, &st), 0);
+  assert_int_equal(st.st_size, 0); /* a publisher that finished leaves no pid */
+  snprintf(path, sizeof path, "%s/targets/simple", f->reg);
+  assert_int_equal(mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/targets/simple/demo", f->reg);
+  assert_int_equal(mkdir(path, 0755), 0);
+  snprintf(path, sizeof path, "%s/outside", f->dir);
+  assert_int_equal(mkdir(path, 0755), 0);
+  /* A dead publisher's temporaries... */
+  plant(f, "reg/.pylock-tmp-0123456789abcdef");
+  plant(f, "reg/targets/.pylock-tmp-1123456789abcdef");
+  plant(f, "reg/targets/simple/.pylock-tmp-2123456789abcdef");
+  plant(f, "reg/targets/simple/demo/.pylock-tmp-3123456789abcdef");
+  /* ...and what is not pylock's, or only reached through a link. */
+  plant(f, "reg/.pylock-tmp-notours");
+  plant(f, "reg/targets/.demo.tmp0123456789abcdef");
+  plant(f, "outside/.pylock-tmp-4123456789abcdef");
+  plant(f, "outside/file");
+  snprintf(path, sizeof path, "%s/reg/targets/simple/linked", f->dir);
+  char target[256];
+  snprintf(target, sizeof target, "%s/outside", f->dir);
+  assert_int_equal(symlink(target, path), 0);
+  snprintf(path, sizeof path, "%s/reg/targets/.pylock-tmp-5123456789abcdef", f->dir);
+  snprintf(target, sizeof target, "%s/outside/file", f->dir);
+  assert_int_equal(symlink(target, path), 0);
+  /* No pid in the lock: nobody died publishing, nothing is swept. */
+  assert_int_equal(pl_registry_add(f->reg, &o, (const char *const[]){f->wheel}, 1, &f->err), 0);
+  assert_string_equal(seen, "");
+  assert_true(there(f, "reg/.pylock-tmp-0123456789abcdef"));
+  /* A publisher killed with its pid in the lock: the next one sweeps. */
+  FILE *fp = fopen(lock, "w");
+  assert_non_null(fp);
+  fputs("pid 4194999\n", fp);
+  fclose(fp);
+  assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), 0);
+  assert_non_null(strstr(seen, ".pylock-tmp-0123456789abcdef 4194999;"));
+  assert_non_null(strstr(seen, "targets/.pylock-tmp-1123456789abcdef 4194999;"));
+  assert_non_null(strstr(seen, "targets/simple/.pylock-tmp-2123456789abcdef 4194999;"));
+  assert_non_null(strstr(seen, "targets/simple/demo/.pylock-tmp-3123456789abcdef 4194999;"));
+  assert_false(there(f, "reg/.pylock-tmp-0123456789abcdef"));
+  assert_false(there(f, "reg/targets/.pylock-tmp-1123456789abcdef"));
+  assert_false(there(f, "reg/targets/simple/.pylock-tmp-2123456789abcdef"));
+  assert_false(there(f, "reg/targets/simple/demo/.pylock-tmp-3123456789abcdef"));
+  assert_true(there(f, "reg/.pylock-tmp-notours"));
+  assert_true(there(f, "reg/targets/.demo.tmp0123456789abcdef"));
+  assert_true(there(f, "reg/targets/.pylock-tmp-5123456789abcdef")); /* a link: not ours */
+  assert_true(there(f, "outside/.pylock-tmp-4123456789abcdef"));     /* not followed */
+  assert_true(there(f, "outside/file"));
+  assert_int_equal(stat(lock, &st), 0);
+  assert_int_equal(st.st_size, 0);
+  /* Still a registry a client verifies. */
+  struct pl_tuf *t = client(f);
+  assert_non_null(t);
+  pl_tuf_free(t);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -823,6 +932,8 @@ int main(void) {
       T(test_registry_add_checks_name_lengths_before_writing),
       T(test_registry_refuses_keys_inside_the_registry),
       T(test_registry_init_makes_directories_0755_whatever_the_umask),
+      T(test_registry_temp_names_are_pylocks_alone),
+      T(test_registry_next_publisher_sweeps_only_a_dead_ones_temporaries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

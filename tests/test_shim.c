@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -96,6 +97,165 @@ static void test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else
   unlink(link);
 }
 
+/* A stat with this owner and mode (type bits included). */
+static struct stat st_of(uid_t uid, mode_t mode) {
+  struct stat st;
+  memset(&st, 0, sizeof st);
+  st.st_uid = uid;
+  st.st_mode = mode;
+  return st;
+}
+
+static void test_shim_manifest_trusted_only_from_the_caller_or_root_and_nobody_else(void **state) {
+  const uid_t me = 1000, other = 1001;
+  struct stat dir = st_of(me, S_IFDIR | 0755), file = st_of(me, S_IFREG | 0644);
+  assert_int_equal(pl_shim_manifest_trust(&dir, &file, me), PL_SHIM_TRUSTED);
+  struct stat rootdir = st_of(0, S_IFDIR | 0755), rootfile = st_of(0, S_IFREG | 0644);
+  assert_int_equal(pl_shim_manifest_trust(&rootdir, &rootfile, me), PL_SHIM_TRUSTED);
+  assert_int_equal(pl_shim_manifest_trust(&rootdir, &file, me), PL_SHIM_TRUSTED);
+  struct stat ro = st_of(me, S_IFREG | 0400);
+  assert_int_equal(pl_shim_manifest_trust(&dir, &ro, me), PL_SHIM_TRUSTED);
+
+  const struct stat bad_files[] = {
+      st_of(other, S_IFREG | 0644), /* another user's: they may rewrite it */
+      st_of(me, S_IFREG | 0664),    /* group-writable */
+      st_of(me, S_IFREG | 0646),    /* world-writable */
+      st_of(0, S_IFREG | 0666),     /* root's, but anyone's to write */
+      st_of(me, S_IFLNK | 0777),    /* a link */
+      st_of(me, S_IFIFO | 0644),    /* not a regular file */
+      st_of(me, S_IFDIR | 0755),
+  };
+  for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++)
+    assert_int_equal(pl_shim_manifest_trust(&dir, &bad_files[i], me), PL_SHIM_BAD_FILE);
+
+  const struct stat bad_dirs[] = {
+      st_of(other, S_IFDIR | 0755), /* another user's directory */
+      st_of(me, S_IFDIR | 0775),    /* group-writable */
+      st_of(0, S_IFDIR | 01777),    /* /tmp: sticky keeps no one from adding the file */
+      st_of(0, S_IFDIR | 0777),     st_of(other, S_IFDIR | 01777),
+  };
+  for (size_t i = 0; i < sizeof bad_dirs / sizeof bad_dirs[0]; i++) {
+    assert_int_equal(pl_shim_manifest_trust(&bad_dirs[i], &file, me), PL_SHIM_BAD_DIR);
+    assert_false(pl_shim_dir_trusted(&bad_dirs[i], me));
+  }
+  assert_true(pl_shim_dir_trusted(&dir, me));
+  assert_true(pl_shim_dir_trusted(&rootdir, me));
+}
+
+/* A private directory holding a manifest that lists python3. */
+static void make_shim_dir(char *dir, size_t cap) {
+  snprintf(dir, cap, "%s", "/tmp/pl-shim-trust-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("python3\t/usr/bin/python3\n", f);
+  fclose(f);
+  assert_int_equal(chmod(path, 0644), 0);
+}
+
+/* pl_shim_locate for DIR/python3: its result, and *why when refused. */
+static int locate_in(const char *dir, struct pl_shim_refusal *why) {
+  char argv0[PATH_MAX], found[PATH_MAX];
+  struct pl_shim_entry e;
+  snprintf(argv0, sizeof argv0, "%s/python3", dir);
+  memset(why, 0, sizeof *why);
+  int r = pl_shim_locate(argv0, "python3", found, sizeof found, &e, why);
+  if (r == 0) {
+    assert_string_equal(found, dir);
+    assert_string_equal(e.real, "/usr/bin/python3");
+  }
+  return r;
+}
+
+static void remove_shim_dir(const char *dir) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/real-manifest", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+static void
+test_shim_locate_refuses_a_writable_linked_or_odd_manifest_and_runs_nothing(void **state) {
+  char dir[64], path[PATH_MAX], real[PATH_MAX];
+  struct pl_shim_refusal why;
+  make_shim_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  assert_int_equal(locate_in(dir, &why), 0);
+
+  const mode_t writable[] = {0664, 0646, 0666, 0620};
+  for (size_t i = 0; i < sizeof writable / sizeof writable[0]; i++) {
+    assert_int_equal(chmod(path, writable[i]), 0);
+    assert_int_equal(locate_in(dir, &why), -1);
+    assert_string_equal(why.path, path);
+    assert_false(why.is_dir);
+    assert_int_equal(why.errnum, 0);
+    assert_int_equal(why.st.st_mode & 07777, writable[i]);
+    assert_int_equal(why.st.st_uid, getuid());
+  }
+  assert_int_equal(chmod(path, 0644), 0);
+
+  /* The manifest as a symbolic link to a good one: refused, never followed. */
+  snprintf(real, sizeof real, "%s/real-manifest", dir);
+  assert_int_equal(rename(path, real), 0);
+  assert_int_equal(symlink("real-manifest", path), 0);
+  assert_int_equal(locate_in(dir, &why), -1);
+  assert_true(why.is_link);
+  assert_string_equal(why.path, path);
+  unlink(path);
+
+  /* A FIFO in its place: refused at once, the open does not wait for a writer. */
+  assert_int_equal(mkfifo(path, 0644), 0);
+  assert_int_equal(locate_in(dir, &why), -1);
+  assert_true(S_ISFIFO(why.st.st_mode));
+  unlink(path);
+  assert_int_equal(rename(real, path), 0);
+  assert_int_equal(locate_in(dir, &why), 0);
+  remove_shim_dir(dir);
+}
+
+static void test_shim_locate_refuses_a_manifest_in_a_directory_others_can_write(void **state) {
+  char dir[64];
+  struct pl_shim_refusal why;
+  make_shim_dir(dir, sizeof dir);
+  const mode_t modes[] = {0777, 01777, 0775, 0757};
+  for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+    assert_int_equal(chmod(dir, modes[i]), 0);
+    assert_int_equal(locate_in(dir, &why), -1);
+    assert_true(why.is_dir);
+    assert_string_equal(why.path, dir);
+    assert_int_equal(why.st.st_mode & 07777, modes[i]);
+  }
+  /* No manifest there at all: nothing claims the link (pylock then looks on PATH). */
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  unlink(path);
+  assert_int_equal(locate_in(dir, &why), 1);
+  assert_int_equal(chmod(dir, 0700), 0);
+  remove_shim_dir(dir);
+}
+
+static void test_shim_locate_refuses_another_users_manifest_or_directory(void **state) {
+  if (geteuid() != 0) skip(); /* needs chown */
+  char dir[64], path[PATH_MAX];
+  struct pl_shim_refusal why;
+  make_shim_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  assert_int_equal(chown(path, 4242, 4242), 0);
+  assert_int_equal(locate_in(dir, &why), -1);
+  assert_false(why.is_dir);
+  assert_int_equal(why.st.st_uid, 4242);
+  assert_int_equal(chown(path, 0, 0), 0);
+  assert_int_equal(chown(dir, 4242, 4242), 0);
+  assert_int_equal(locate_in(dir, &why), -1);
+  assert_true(why.is_dir);
+  assert_int_equal(why.st.st_uid, 4242);
+  remove_shim_dir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
@@ -103,6 +263,10 @@ int main(void) {
       cmocka_unit_test(test_shim_manifest_rejects_what_it_did_not_write),
       cmocka_unit_test(test_program_paths_follow_the_installed_layout_whatever_the_environment),
       cmocka_unit_test(test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else),
+      cmocka_unit_test(test_shim_manifest_trusted_only_from_the_caller_or_root_and_nobody_else),
+      cmocka_unit_test(test_shim_locate_refuses_a_writable_linked_or_odd_manifest_and_runs_nothing),
+      cmocka_unit_test(test_shim_locate_refuses_a_manifest_in_a_directory_others_can_write),
+      cmocka_unit_test(test_shim_locate_refuses_another_users_manifest_or_directory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,7 +235,7 @@ $(id -un) 755"
   # 3 wheels, their .metadata and project pages (the default), the pages' layout marker
   assert_contains "$output" "verified: 10 targets"
   # No temporary file was left anywhere.
-  [ -z "$(find "$REG" -name '.*.tmp*')" ]
+  [ -z "$(find "$REG" -name '.*.tmp*' -o -name '.pylock-tmp-*')" ]
 }
 
 @test "a_wheel_that_fails_after_good_ones_were_staged_leaves_the_registry_unchanged" {

@@ -20,19 +20,23 @@
  *
  * The security decision, all of it here:
  *   - It execs the real program itself only when PYLOCK_SHIM=off, or when
- *     the walk pylock itself makes first (projwalk.h, shared code, no
- *     configuration) finds no pylock.toml in the working directory or any
- *     parent.  That is exactly when pylock would exec the real program too,
- *     so it never runs the interpreter unsandboxed where pylock would have
- *     run a project's environment or refused one.
- *   - The real program comes from the manifest beside the link, found as
- *     pylock finds it (lib/shim.c), and is never pylock or this front end
- *     (by inode): no loop.
- *   - In every other case (a pylock.toml anywhere upward, no manifest, any
- *     error) it execs pylock with the same argv, so pylock acts as that shim
- *     exactly as before.  pylock is the file beside this one, found through
- *     /proc/self/exe: never through PATH or the environment, which could
- *     name a program of someone else's choosing.
+ *     PYLOCK_PROJECT is unset (not inside a pylock sandbox, where pylock
+ *     runs the environment's interpreter) and the walk pylock itself makes
+ *     first (projwalk.h, shared code, no configuration) finds no
+ *     pylock.toml in the working directory or any parent.  That is exactly
+ *     when pylock would exec the real program too, so it never runs the
+ *     interpreter unsandboxed where pylock would have run a project's
+ *     environment or refused one.
+ *   - The real program comes from the manifest beside the link, found and
+ *     trusted as pylock finds and trusts it (lib/shim.c: the caller's or
+ *     root's, writable by nobody else, in such a directory, no symbolic
+ *     link), and is never pylock or this front end (by inode): no loop.
+ *   - In every other case (a pylock.toml anywhere upward, no manifest, a
+ *     manifest it does not trust, any error) it execs pylock with the same
+ *     argv, so pylock acts as that shim exactly as before.  pylock is the
+ *     full program, ../lib/pylock/pylock from this one's directory, found
+ *     through /proc/self/exe (pl_program_path): never through PATH or the
+ *     environment, which could name a program of someone else's choosing.
  *   - Setuid or setgid, it refuses to run, as pylock does. */
 
 #define LINE_MAX_BYTES (3 * PATH_MAX)
@@ -148,12 +152,20 @@ int main(int argc, char **argv) {
               "'pylock shim install'); see pylock-shim(1)");
     return 2;
   }
+  /* PYLOCK_PROJECT: perhaps inside a pylock sandbox, where the shim runs
+   * the environment's interpreter wherever the working directory is; only
+   * pylock can tell (from the kernel), so it decides. */
   const char *off = getenv("PYLOCK_SHIM");
-  if ((off && strcmp(off, "off") == 0) || outside_any_project()) {
+  if ((off && strcmp(off, "off") == 0) ||
+      (getenv("PYLOCK_PROJECT") == NULL && outside_any_project())) {
     struct pl_shim_entry e;
+    struct pl_shim_refusal why;
     char dir[PATH_MAX];
-    if (pl_shim_locate(argv[0], name, dir, sizeof dir, &e) == 0) return exec_real(name, &e, argv);
-    /* No manifest claims this link (a hand-made one): pylock looks on PATH. */
+    if (pl_shim_locate(argv[0], name, dir, sizeof dir, &e, &why) == 0)
+      return exec_real(name, &e, argv);
+    /* No manifest claims this link (a hand-made one): pylock looks on PATH.
+     * A manifest that cannot be trusted: pylock refuses it, saying whose it
+     * is (this program reads no user database), and runs nothing. */
   }
   return exec_pylock(name, argv);
 }
