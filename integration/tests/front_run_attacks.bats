@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# Attacks on pylock's static front end (bin/pylock) and the layout it brought: where a
+# joined `pylock run` could differ from the full program's (lib/pylock/pylock).
+# SPDX-License-Identifier: Apache-2.0
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+  new_project
+  cd "$PROJ"
+  STATE=$(state_dir)
+  rec="$STATE/run/keepalive"
+  export PYLOCK_KEEPALIVE=30
+}
+
+teardown() {
+  local f p
+  for f in "$STATE/run/keepalive" "$STATE/run/keepalive-strict"; do
+    p=$(cut -d' ' -f3 "$f" 2>/dev/null) || continue
+    [ -n "$p" ] && kill "$p" 2>/dev/null
+  done
+  [ -n "${P:-}" ] && chmod -R u+rwX "$P" 2>/dev/null
+  return 0
+}
+
+wait_holder() { # [RECORD]
+  local r=${1:-$rec}
+  for _ in $(seq 100); do [ -s "$r" ] && break; sleep 0.05; done
+  [ -s "$r" ]
+}
+
+# A private copy of pylock as installed: $P/bin/pylock and $P/lib/pylock/pylock.
+private_pylock() {
+  P="$BATS_TEST_TMPDIR/prefix"
+  mkdir -p "$P/bin" "$P/lib/pylock"
+  cp "$PL" "$P/bin/pylock"
+  cp "$PL_FULL" "$P/lib/pylock/pylock"
+}
+
+# What run_front.bats's probe leaves out: descriptors, signals, limits, the umask, and
+# the network namespace (-n is added on top of a joined holder).
+PROBE='
+import os
+st = dict(l.split(":\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\t" in l)
+for k in ("SigBlk", "SigIgn", "SigCgt", "Seccomp", "NoNewPrivs", "CapBnd"):
+    print(k, st.get(k, "-").strip())
+print("fds", sorted(os.listdir("/proc/self/fd")))
+print("umask", os.umask(0o22))
+print(open("/proc/self/limits").read())
+print("netdev", sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]))
+print("netns", os.readlink("/proc/self/ns/net"))
+'
+
+@test "a joined run inherits no descriptor, signal state or limit the full program's does not; -n is a network of its own" {
+  "$PL" run true
+  wait_holder
+  local host_net fds
+  host_net=$(readlink /proc/self/ns/net)
+  # The descriptors a command run without pylock has here: none may be added.
+  fds=$(python3 -c 'import os; print("fds", sorted(os.listdir("/proc/self/fd")))' 9>/dev/null)
+  for mode in "" -n; do
+    # shellcheck disable=SC2086
+    front=$("$PL" run $mode python3 -c "$PROBE" 9>/dev/null)
+    # shellcheck disable=SC2086
+    full=$("$PL_FULL" run $mode python3 -c "$PROBE" 9>/dev/null)
+    # Each -n run has a network namespace of its own: the names differ, nothing else.
+    diff <(echo "$full" | grep -v '^netns') <(echo "$front" | grep -v '^netns')
+    assert_contains "$front" "$fds"
+    if [ "$mode" = -n ]; then
+      assert_contains "$front" "netdev ['lo']"
+      assert_not_contains "$front" "netns $host_net"
+    else
+      assert_contains "$front" "netns $host_net"
+    fi
+  done
+}
+
+# FAILS on runfront 58475b4 (fixed by the next commit): the front end parsed pylock.toml.
+@test "attack: a pylock.toml changed since the sync (a pull request's) is not read by the front end, only by the full program" {
+  command -v strace >/dev/null || skip "no strace"
+  private_pylock
+  "$P/bin/pylock" run true
+  wait_holder
+  # A pull request's pylock.toml: not what the environment was built from, so the run is
+  # the full program's (it says so).  The static front end, which has no PIE and no
+  # _FORTIFY_SOURCE, must hand it over without parsing it.
+  printf '\n# from a pull request\n' >>pylock.toml
+  run strace -f -e trace=openat,execve -o "$BATS_TEST_TMPDIR/trace" \
+    "$P/bin/pylock" run sh -c 'echo ran'
+  [ "$status" -eq 0 ]
+  assert_contains "$output" "changed since the environment"
+  assert_contains "$output" "ran"
+  # The front end's system calls: everything before it execs the full program.
+  front=$(sed "\\|execve(\"$P/bin/../lib/pylock/pylock\"|q" "$BATS_TEST_TMPDIR/trace")
+  assert_contains "$front" "execve(\"$P/bin/../lib/pylock/pylock\""
+  assert_not_contains "$front" '"pylock.toml"'
+  # The full program reads it, as it must.
+  grep -q 'openat(.*"pylock.toml"' "$BATS_TEST_TMPDIR/trace"
+}
