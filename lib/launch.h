@@ -30,6 +30,9 @@ struct pl_launch_opts {
   const char *const *allow_write; /* --allow-write, absolute */
   size_t nallow_write;
   bool lenient; /* a pylock.toml that does not parse is no error (pylock info) */
+  /* Only the environment as built (the front end): a pylock.toml changed
+   * since is an error, before it is read. */
+  bool fresh_only;
 };
 
 struct pl_launch {

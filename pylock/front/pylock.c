@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
   base = base ? base + 1 : argv[0];
   bool is_pip;
   if (!pl_shim_name(base, &is_pip) && strcmp(base, "pylock-keep") != 0) {
-    struct pl_launch_opts o = {0};
+    struct pl_launch_opts o = {.fresh_only = true};
     int i;
     if (simple_run(argc, argv, &i, &o)) {
       pl_error_t err = NULL;
