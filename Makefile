@@ -149,10 +149,25 @@ CMD_FRONT_OBJ := $(patsubst %.c,$(FMO)/%.o,$(CMD_FRONT_SRC))
 CMD_FRONT_LIB := $(FMO)/libfront.a
 CMD_FRONT_LIB_OBJ := $(patsubst %.c,$(FMO)/%.o,$(CMD_FRONT_LIB_SRC))
 FRONT_LD := $(MUSL_GCC)
+# Position-independent, as the full program is: the front end reads the configuration and
+# the holder's mountinfo, and holds every capability of the sandbox's user namespace until it
+# drops them.  musl-gcc's specs know no -static-pie: the link is spelled out (musl's rcrt1.o
+# relocates the program itself; some 150 relocations, no measurable cost), with musl's
+# library directory read from the wrapper's -specs.  Plain -static where there is none.
+MUSL_LIBDIR := $(shell sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' \
+        "$$(command -v $(MUSL_GCC))" 2>/dev/null)
+ifneq ($(wildcard $(MUSL_LIBDIR)/rcrt1.o),)
+FRONT_LDFLAGS := -nostdlib -Wl,-static,-pie,--no-dynamic-linker,-z,text -Wl,--build-id \
+        -Wl,-z,relro,-z,now $(LDFLAGS) $(MUSL_LIBDIR)/rcrt1.o $(MUSL_LIBDIR)/crti.o \
+        $(shell $(MUSL_GCC) -print-file-name=crtbeginS.o)
+FRONT_LDEND := -L$(MUSL_LIBDIR) -lc $(shell $(MUSL_GCC) -print-libgcc-file-name) \
+        $(shell $(MUSL_GCC) -print-file-name=crtendS.o) $(MUSL_LIBDIR)/crtn.o
+else
 FRONT_LDFLAGS := -static -Wl,--build-id -Wl,-z,relro,-z,now $(LDFLAGS)
+endif
 MUSL_INC := build/musl-include
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -Ibuild/gen -Ilib \
+FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -fPIE -Ibuild/gen -Ilib \
         -idirafter $(MUSL_INC) -include lib/compat_musl.h $(WARN) $(WERRORS) $(CPPFLAGS) $(CFLAGS)
 else
 SHIM_FRONT_OBJ := $(patsubst %.c,$(B)/%.o,$(SHIM_FRONT_SRC))
@@ -223,6 +238,7 @@ FLAGS_STAMP := $(B)/flags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
 	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS) $(FRONT_LIBC)' \
+	  '$(FRONT_LDFLAGS) $(FRONT_LDEND)' \
 	  > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
@@ -271,7 +287,7 @@ $(B)/pylock/front/musl/%.o: %.c $(FLAGS_STAMP) $(MUSL_INC)/.stamp | $(GEN_HDR)
 $(FRONT): $(SHIM_FRONT_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@ ($(FRONT_LIBC))"
-	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(SHIM_FRONT_OBJ)
+	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(SHIM_FRONT_OBJ) $(FRONT_LDEND)
 
 $(CMD_FRONT_LIB): $(CMD_FRONT_LIB_OBJ)
 	@rm -f $@
@@ -281,7 +297,7 @@ $(CMD_FRONT_LIB): $(CMD_FRONT_LIB_OBJ)
 $(CMD_FRONT): $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@ ($(FRONT_LIBC))"
-	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB)
+	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB) $(FRONT_LDEND)
 
 $(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
