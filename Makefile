@@ -50,7 +50,7 @@ DLOPEN_PKGS := openssl libarchive libcurl jansson mount
 # Build variants.  Each has a directory of its own (objects, library, tests, helpers), so
 # switching between them never mixes objects; build/gen/ (generated headers, the same for
 # every variant) is shared.
-#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (binary build/asan/bin/pylock).
+#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (build/asan/stage/bin/pylock).
 #               _FORTIFY_SOURCE is off there: fortified string functions bypass ASan's checks.
 ifeq ($(SANITIZE),1)
 B := build/asan
@@ -294,6 +294,9 @@ $(CMD_FRONT_LIB): $(CMD_FRONT_LIB_OBJ)
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
+# The front end is no program without the others (it execs the full program for all but a
+# joined run): `make build/asan/stage/bin/pylock` makes them too.
+$(CMD_FRONT): | $(FULL) $(FRONT)
 $(CMD_FRONT): $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@ ($(FRONT_LIBC))"
