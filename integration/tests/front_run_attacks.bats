@@ -111,3 +111,48 @@ print("netns", os.readlink("/proc/self/ns/net"))
     assert_eq "$type" 3
   done
 }
+
+# Cannot run without AppArmor (skipped on the test VM).  Expected to FAIL on runfront
+# 58475b4 where pylock's profile is loaded: the profile attaches to the full program only,
+# so a command the unconfined front end execs is not stacked with unpriv_pylock.
+@test "AppArmor: a joined command is stacked with unpriv_pylock through the front end too" {
+  [ -r /sys/kernel/security/apparmor/profiles ] || skip "no AppArmor here"
+  grep -q '^unpriv_pylock ' /sys/kernel/security/apparmor/profiles || skip "pylock's profile is not loaded"
+  "$PL" run true
+  wait_holder
+  full=$(PYLOCK_KEEPALIVE=0 "$PL_FULL" run cat /proc/self/attr/current)
+  case "$full" in *unpriv_pylock*) ;; *) skip "pylock's profile does not attach to $PL_FULL ($full)" ;; esac
+  front=$("$PL" run cat /proc/self/attr/current)
+  assert_eq "$front" "$full"
+}
+
+# FAILS on runfront 58475b4: the full program is found one directory up from the front
+# end's (DIR/../lib/pylock/pylock), and run whoever could put it there.
+@test "attack: a full program another user could have put there is not run" {
+  private_pylock
+  marker="$BATS_TEST_TMPDIR/ran-planted"
+  # $P/lib writable by every user (a front end copied into /tmp/x/bin: /tmp/x/../lib is
+  # anyone's to make): what is in it could be anyone's.
+  printf '#!/bin/sh\ntouch %s\n' "$marker" >"$P/lib/pylock/pylock"
+  chmod 0777 "$P/lib"
+  for args in "list" "run true" "--version"; do
+    # shellcheck disable=SC2086
+    run "$P/bin/pylock" $args
+    echo "$args -> $status: $output"
+    [ "$status" -ne 0 ]
+    assert_contains "$output" "writable by other users"
+    [ ! -e "$marker" ]
+  done
+  # The shims' front end finds it the same way.
+  cp "$PYLOCK_BIN/pylock-shim" "$P/bin/pylock-shim"
+  ln -s pylock-shim "$P/bin/python3"
+  run "$P/bin/python3" -c 'print("real")'
+  echo "python3 -> $status: $output"
+  [ "$status" -eq 126 ]
+  assert_contains "$output" "writable by other users"
+  [ ! -e "$marker" ]
+  chmod 0755 "$P/lib"
+  # Owned by the user and writable by nobody else: run.
+  run "$P/bin/pylock" list
+  [ -e "$marker" ]
+}
