@@ -130,6 +130,33 @@ int pl_program_path(enum pl_program which, char *out, size_t cap) {
   return 0;
 }
 
+int pl_program_safe(const char *path, char *culprit, size_t cap) {
+  /* The full program is found one directory above a front end's own
+   * (DIR/../lib/pylock): a front end copied into /tmp/x/bin would run
+   * whatever another user put in /tmp/x/../lib.  Each directory on its real
+   * path, and the file, must be owned by root, the caller or the front
+   * end's own owner (a Homebrew prefix), and not writable by every user (a
+   * sticky directory excepted: nobody else can rename what is not theirs in
+   * it).  A group's write is accepted: /usr/local is root:staff 2775 on
+   * Debian, and the front end's directory is as much the group's. */
+  char real[PATH_MAX];
+  struct stat st;
+  if (realpath(path, real) == NULL || stat("/proc/self/exe", &st) < 0) return -1;
+  uid_t me = getuid(), front = st.st_uid;
+  for (size_t len = strlen(real);;) {
+    if (lstat(real, &st) < 0) return -1;
+    bool anyone = (st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX));
+    if ((st.st_uid != 0 && st.st_uid != me && st.st_uid != front) || anyone) {
+      snprintf(culprit, cap, "%s", real);
+      return errno = EPERM, -1;
+    }
+    if (len == 1) return 0;
+    char *slash = strrchr(real, '/');
+    len = slash == real ? 1 : (size_t)(slash - real);
+    real[len] = '\0';
+  }
+}
+
 /* dev/ino of pylock's program `which`, cached; -1 if there is none. */
 static int program_identity(enum pl_program which, dev_t *dev, ino_t *ino) {
   static struct {

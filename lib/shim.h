@@ -103,6 +103,13 @@ int pl_self_identity(dev_t *dev, ino_t *ino);
  * itself.  -1 (errno) if it cannot be read or fit. */
 int pl_program_path(enum pl_program which, char *out, size_t cap);
 
+/* 0 if no user but root, the caller and this program's owner could have put
+ * the program at `path` (followed) there: the file and every directory on
+ * its real path owned by them and not writable by every user.  Else -1:
+ * EPERM with culprit = the first file or directory that fails, or the
+ * errno of resolving the path. */
+int pl_program_safe(const char *path, char *culprit, size_t cap);
+
 /* Is `path` (followed) one of pylock's own programs: this binary, or one of
  * pl_program_path's? */
 bool pl_shim_is_pylock(const char *path);

@@ -1,5 +1,7 @@
 /* Unit tests: lib/shim.c — shim names and the manifest. */
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -256,6 +258,41 @@ static void test_shim_locate_refuses_another_users_manifest_or_directory(void **
   remove_shim_dir(dir);
 }
 
+static void test_program_safe_refuses_what_every_user_can_write(void **state) {
+  char dir[] = "/tmp/pl-program-safe-XXXXXX", sub[PATH_MAX], prog[PATH_MAX], culprit[PATH_MAX];
+  assert_non_null(mkdtemp(dir));
+  snprintf(sub, sizeof sub, "%s/lib", dir);
+  snprintf(prog, sizeof prog, "%s/lib/pylock", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  int fd = open(prog, O_WRONLY | O_CREAT | O_EXCL, 0755);
+  assert_true(fd >= 0);
+  close(fd);
+  chmod(dir, 0755);
+  /* Ours all the way down (/tmp: sticky), through ".." too. */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  snprintf(culprit, sizeof culprit, "%s/lib/../lib/pylock", dir);
+  assert_int_equal(pl_program_safe(culprit, culprit, sizeof culprit), 0);
+  /* A directory anyone can write, sticky or not: only sticky passes. */
+  chmod(sub, 0777);
+  errno = 0;
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_int_equal(errno, EPERM);
+  assert_string_equal(culprit, sub);
+  chmod(sub, 01777);
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  chmod(sub, 0775); /* a group's write is accepted (/usr/local on Debian) */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  chmod(prog, 0757); /* the program itself */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_string_equal(culprit, prog);
+  /* Missing: resolving fails, with its own errno. */
+  unlink(prog);
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_int_equal(errno, ENOENT);
+  rmdir(sub);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
@@ -267,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_shim_locate_refuses_a_writable_linked_or_odd_manifest_and_runs_nothing),
       cmocka_unit_test(test_shim_locate_refuses_a_manifest_in_a_directory_others_can_write),
       cmocka_unit_test(test_shim_locate_refuses_another_users_manifest_or_directory),
+      cmocka_unit_test(test_program_safe_refuses_what_every_user_can_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,13 @@ static int exec_pylock(const char *name, char **argv) {
     SAY(name, path, " is this front end, not pylock; reinstall pylock");
     return 1;
   }
+  char culprit[PATH_MAX];
+  if (pl_program_safe(path, culprit, sizeof culprit) < 0 && errno == EPERM) {
+    SAY(name, "not running ", path, ": ", culprit,
+        " is writable by other users (owned by another, or by anyone); install pylock where "
+        "only you or root can write");
+    return 126;
+  }
   execv(path, argv);
   int err = errno;
   SAY(name, "cannot run ", path, ": ", pl_errdesc(err),

@@ -77,6 +77,13 @@ static int exec_full(char **argv) {
     SAY(path, " is this front end, not the full pylock; reinstall pylock");
     return 1;
   }
+  char culprit[PATH_MAX];
+  if (pl_program_safe(path, culprit, sizeof culprit) < 0 && errno == EPERM) {
+    SAY("not running ", path, ": ", culprit,
+        " is writable by other users (owned by another, or by anyone)");
+    SAY("hint: install pylock where only you or root can write");
+    return 126;
+  }
   execv(path, argv);
   int err = errno;
   SAY("cannot run ", path, ": ", strerror(err),
