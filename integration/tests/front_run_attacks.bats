@@ -156,3 +156,33 @@ print("netns", os.readlink("/proc/self/ns/net"))
   run "$P/bin/pylock" list
   [ -e "$marker" ]
 }
+
+@test "argv the front end's parser and getopt_long could read apart: the same run, the same words to CMD" {
+  "$PL" run true
+  wait_holder
+  # What follows CMD is CMD's, options or not; -- ends pylock's; a CMD that looks like an
+  # option after --; -C's value that looks like an option.
+  local cases=(
+    "run sh -c 'echo \"\$*\"' x --strict -n -C / --"
+    "run -n -- sh -c 'echo \"\$*\"' x -s"
+    "run -- -s"
+    "-q -C $PROJ run -s -n sh -c 'echo strict'"
+    "-C$PROJ -q run -- sh -c 'echo ok'"
+  )
+  local c fo fs o s
+  for c in "${cases[@]}"; do
+    eval "set -- $c"
+    fo=$("$PL" "$@" 2>&1) && fs=0 || fs=$?
+    o=$("$PL_FULL" "$@" 2>&1) && s=0 || s=$?
+    echo "case: $c -> front $fs: $fo / full $s: $o"
+    assert_eq "$fs" "$s"
+    assert_eq "$fo" "$o"
+    [ "$fs" -eq 127 ] || [ -n "$fo" ]
+  done
+  assert_eq "$("$PL" run sh -c 'echo "$*"' x --strict -n -C / --)" "--strict -n -C / --"
+  # A -C with no value is the full program's to refuse, and nothing runs.
+  run "$PL" run sh -c 'echo ran' -C
+  assert_eq "$output" "ran"
+  run "$PL" -C
+  [ "$status" -eq 2 ]
+}
