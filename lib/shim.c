@@ -130,6 +130,25 @@ int pl_program_path(enum pl_program which, char *out, size_t cap) {
   return 0;
 }
 
+/* In a user namespace (a sandbox), an owner that has no uid in it (root,
+ * outside) shows as the kernel's overflow uid: is `uid` that, here? */
+static bool unmapped_owner(uid_t uid) {
+  char buf[64];
+  cleanup_close int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  if (strtoul(buf, NULL, 10) != uid) return false;
+  /* The initial user namespace maps every uid: the overflow uid is then a
+   * user of its own (nobody), who may not have put pylock there. */
+  cleanup_close int mfd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  n = mfd < 0 ? -1 : read(mfd, buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  unsigned long inside, outside, count;
+  return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && count != 4294967295UL;
+}
+
 int pl_program_safe(const char *path, char *culprit, size_t cap) {
   /* The full program is found one directory above a front end's own
    * (DIR/../lib/pylock): a front end copied into /tmp/x/bin would run
@@ -138,7 +157,8 @@ int pl_program_safe(const char *path, char *culprit, size_t cap) {
    * end's own owner (a Homebrew prefix), and not writable by every user (a
    * sticky directory excepted: nobody else can rename what is not theirs in
    * it).  A group's write is accepted: /usr/local is root:staff 2775 on
-   * Debian, and the front end's directory is as much the group's. */
+   * Debian, and the front end's directory is as much the group's.  In a
+   * sandbox, root's files show as the overflow uid: accepted there. */
   char real[PATH_MAX];
   struct stat st;
   if (realpath(path, real) == NULL || stat("/proc/self/exe", &st) < 0) return -1;
@@ -146,7 +166,8 @@ int pl_program_safe(const char *path, char *culprit, size_t cap) {
   for (size_t len = strlen(real);;) {
     if (lstat(real, &st) < 0) return -1;
     bool anyone = (st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX));
-    if ((st.st_uid != 0 && st.st_uid != me && st.st_uid != front) || anyone) {
+    bool owner = st.st_uid == 0 || st.st_uid == me || st.st_uid == front;
+    if ((!owner && !unmapped_owner(st.st_uid)) || anyone) {
       snprintf(culprit, cap, "%s", real);
       return errno = EPERM, -1;
     }

@@ -155,6 +155,17 @@ print("netns", os.readlink("/proc/self/ns/net"))
   # Owned by the user and writable by nobody else: run.
   run "$P/bin/pylock" list
   [ -e "$marker" ]
+  # In a sandbox root's directories show as the overflow uid: still pylock's own.
+  cp "$PL_FULL" "$P/lib/pylock/pylock"
+  run "$PL" run "$P/bin/pylock" run true
+  echo "nested: $status: $output"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "already inside the project's environment"
+  run "$PL" run "$P/bin/python3" -c 'print("shim in sandbox")'
+  echo "shim nested: $status: $output"
+  # (What the full program then says is its own: it is run.)
+  assert_not_contains "$output" "writable by other users"
+  assert_not_contains "$output" "not running"
 }
 
 @test "argv the front end's parser and getopt_long could read apart: the same run, the same words to CMD" {
