@@ -197,3 +197,20 @@ print("netns", os.readlink("/proc/self/ns/net"))
   run "$PL" -C
   [ "$status" -eq 2 ]
 }
+
+@test "a joined run's seccomp filter denies what the full program's denies, --strict too" {
+  "$PL" run true
+  wait_holder
+  "$PL" run --strict true
+  wait_holder "$STATE/run/keepalive-strict"
+  local mode front full
+  cp "$PYLOCK_SCRATCH/tests/probe_syscalls.py" "$PROJ/" # --strict has a /tmp of its own
+  for mode in "" --strict; do
+    # shellcheck disable=SC2086
+    front=$("$PL" run $mode python3 probe_syscalls.py 2>&1)
+    # shellcheck disable=SC2086
+    full=$("$PL_FULL" run $mode python3 probe_syscalls.py 2>&1)
+    diff <(echo "$full") <(echo "$front")
+    assert_contains "$front" "unshare(CLONE_NEWUSER) EPERM"
+  done
+}
