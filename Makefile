@@ -1,6 +1,7 @@
 # pylock — build, test, demo, benchmark, install.
 #
-#   make            build pylock/pylock and pylock/pylock-shim (the shims' front end)
+#   make            build pylock into build/stage/ (bin/pylock, bin/pylock-shim, lib/pylock/pylock:
+#                   the front end, the shims' front end, the full program), linked from pylock/
 #   make check      warnings, lint, unit tests (cmocka), integration suite (as an unprivileged
 #                   user), packaging (tests/packaging.bats)
 #   make check SANITIZE=1
@@ -49,16 +50,17 @@ DLOPEN_PKGS := openssl libarchive libcurl jansson mount
 # Build variants.  Each has a directory of its own (objects, library, tests, helpers), so
 # switching between them never mixes objects; build/gen/ (generated headers, the same for
 # every variant) is shared.
-#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (binary build/asan/bin/pylock).
+#   SANITIZE=1  ASan and UBSan, any error fatal, into build/asan/ (build/asan/stage/bin/pylock).
 #               _FORTIFY_SOURCE is off there: fortified string functions bypass ASan's checks.
 ifeq ($(SANITIZE),1)
 B := build/asan
-BIN := $(B)/bin/pylock
+BIN := $(B)/stage/bin/pylock
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CFLAGS ?= -O1 -g
 FORTIFY :=
 else
 B := build
+# A link to build/stage/bin/pylock (the front end): the path scripts and habits know.
 BIN := pylock/pylock
 SAN :=
 CFLAGS ?= -O2 -g
@@ -103,31 +105,75 @@ ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN) $(LDFLAGS)
 LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static $(STATIC_PKGS) 2>/dev/null | sed 's/-lcap//; s/-lseccomp//') -lseccomp -lcap -Wl,-Bdynamic -ldl
 
 LIB_SRC := $(filter-out lib/seccomp_gen.c,$(sort $(wildcard lib/*.c)))
-# The shims' front end (pylock/front/): a small static program installed beside pylock, which
-# the python3/pip links point to.  It shares with pylock, compiled from the same sources, the
-# walk that decides whether a directory lies in a project, the shim manifest and the escaping
-# rule, and is linked statically with a C library alone, so that python3 outside a project
-# pays no dynamic loading.  With musl (musl-gcc, Debian's musl-tools) when the machine has
-# it: on the 2-core VM a static glibc program costs about 0.6 ms more to exec than a static
-# musl one (its start-up touches some 20 more pages: IRELATIVE relocations, TLS, malloc),
-# which is most of the shim's budget.  Else glibc, -static-pie.  FRONT_LIBC=glibc|musl
-# chooses.  Sanitized builds link it dynamically with glibc (the sanitizers' runtimes need
-# that).
-FRONT := $(dir $(BIN))pylock-shim
-FRONT_SRC := pylock/front/pylock-shim.c lib/shim.c lib/projwalk.c lib/escape.c
+# What is installed, laid out as installed (PREFIX/bin, PREFIX/lib/pylock), so that each
+# program finds the others where it will find them installed:
+#   bin/pylock           the front end (pylock/front/pylock.c): `pylock run` joining a kept-alive
+#                        sandbox itself, every other command by exec of the full program
+#   bin/pylock-shim      the shims' front end (pylock/front/pylock-shim.c): python3/pip links
+#   lib/pylock/pylock    the full program (pylock/*.c and lib/)
+# Both front ends are small programs linked statically with a C library alone.  They share
+# with the full program, compiled from the same sources, what they decide with: the walk that
+# finds a project, the shim manifest, the escaping rule, and for `pylock run` the whole joined
+# path (lib/launch.c, lib/keepalive.c, lib/sandbox.c and what they use).  With musl
+# (musl-gcc, Debian's musl-tools) when the machine has it: on the 2-core VM glibc's start-up
+# costs about 0.8 ms in any program (cpuid traps to the hypervisor; its IRELATIVE
+# relocations, TLS, malloc), which is more than the whole budget of `pylock run` over the
+# command itself.  Else glibc, -static-pie.  FRONT_LIBC=glibc|musl chooses.  Sanitized
+# builds link them dynamically with glibc (the sanitizers' runtimes need that).
+STAGE := $(B)/stage
+FULL := $(STAGE)/lib/pylock/pylock
+CMD_FRONT := $(STAGE)/bin/pylock
+FRONT := $(STAGE)/bin/pylock-shim
+SHIM_FRONT_SRC := pylock/front/pylock-shim.c lib/shim.c lib/projwalk.c lib/escape.c
+# The joined run: the front end's own files, and the library files it links (an archive: only
+# what is used is linked).  lib/sha.c's libcrypto is replaced by pylock/front/sha.c.
+CMD_FRONT_SRC := pylock/front/pylock.c pylock/front/sha.c pylock/runexit.c
+CMD_FRONT_LIB_SRC := lib/archive_path.c lib/change.c lib/child.c lib/config.c lib/distname.c \
+        lib/environ.c lib/error.c lib/escape.c lib/file.c lib/generations.c lib/harden.c \
+        lib/hex.c lib/interp.c lib/interrupt.c lib/keepalive.c lib/landlock.c lib/launch.c \
+        lib/lockfile.c lib/log.c lib/metadata.c lib/paths.c lib/pause.c lib/pep508.c \
+        lib/project.c lib/projwalk.c lib/sandbox.c lib/sha256_small.c lib/shim.c lib/state.c \
+        lib/tags.c lib/toml.c lib/userns.c lib/version.c
 MUSL_GCC ?= musl-gcc
 FRONT_LIBC ?= $(if $(SAN),glibc,$(if $(shell command -v $(MUSL_GCC) 2>/dev/null),musl,glibc))
 ifeq ($(FRONT_LIBC),musl)
-# Its own objects: the library's are compiled against glibc's headers.  No pkg-config flags
+# Their own objects: the library's are compiled against glibc's headers.  No pkg-config flags
 # (they may name glibc's include directories) and no _FORTIFY_SOURCE (musl has none); a
 # build-id asked for, which musl-gcc's specs leave out (rpm's debuginfo tools need one).
-FRONT_OBJ := $(patsubst %.c,$(B)/pylock/front/musl/%.o,$(FRONT_SRC))
+# musl has no kernel headers of its own: build/musl-include links the system's linux/, asm/
+# and asm-generic/ (and nothing else), and lib/compat_musl.h adds the few system calls
+# musl 1.2 has no wrapper for.
+FMO := $(B)/pylock/front/musl
+SHIM_FRONT_OBJ := $(patsubst %.c,$(FMO)/%.o,$(SHIM_FRONT_SRC))
+CMD_FRONT_OBJ := $(patsubst %.c,$(FMO)/%.o,$(CMD_FRONT_SRC))
+CMD_FRONT_LIB := $(FMO)/libfront.a
+CMD_FRONT_LIB_OBJ := $(patsubst %.c,$(FMO)/%.o,$(CMD_FRONT_LIB_SRC))
 FRONT_LD := $(MUSL_GCC)
-FRONT_LDFLAGS := -static -Wl,--build-id -Wl,-z,relro,-z,now $(LDFLAGS)
-FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -Ibuild/gen -Ilib $(WARN) \
-        $(WERRORS) $(CPPFLAGS) $(CFLAGS)
+# Position-independent, as the full program is: the front end reads the configuration and
+# the holder's mountinfo, and holds every capability of the sandbox's user namespace until it
+# drops them.  musl-gcc's specs know no -static-pie: the link is spelled out (musl's rcrt1.o
+# relocates the program itself; some 150 relocations, about 8 us an exec), with musl's
+# library directory read from the wrapper's -specs.  Plain -static where there is none.
+MUSL_LIBDIR := $(shell sed -n 's|.*-specs "\(.*\)/musl-gcc.specs".*|\1|p' \
+        "$$(command -v $(MUSL_GCC))" 2>/dev/null)
+ifneq ($(wildcard $(MUSL_LIBDIR)/rcrt1.o),)
+FRONT_LDFLAGS := -nostdlib -Wl,-static,-pie,--no-dynamic-linker,-z,text -Wl,--build-id \
+        -Wl,-z,relro,-z,now $(LDFLAGS) $(MUSL_LIBDIR)/rcrt1.o $(MUSL_LIBDIR)/crti.o \
+        $(shell $(MUSL_GCC) -print-file-name=crtbeginS.o)
+FRONT_LDEND := -L$(MUSL_LIBDIR) -lc $(shell $(MUSL_GCC) -print-libgcc-file-name) \
+        $(shell $(MUSL_GCC) -print-file-name=crtendS.o) $(MUSL_LIBDIR)/crtn.o
 else
-FRONT_OBJ := $(patsubst %.c,$(B)/%.o,$(FRONT_SRC))
+FRONT_LDFLAGS := -static -Wl,--build-id -Wl,-z,relro,-z,now $(LDFLAGS)
+endif
+MUSL_INC := build/musl-include
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+FRONT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -fPIE -Ibuild/gen -Ilib \
+        -idirafter $(MUSL_INC) -include lib/compat_musl.h $(WARN) $(WERRORS) $(CPPFLAGS) $(CFLAGS)
+else
+SHIM_FRONT_OBJ := $(patsubst %.c,$(B)/%.o,$(SHIM_FRONT_SRC))
+CMD_FRONT_OBJ := $(patsubst %.c,$(B)/%.o,$(CMD_FRONT_SRC))
+CMD_FRONT_LIB := $(B)/pylock/front/libfront.a
+CMD_FRONT_LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(CMD_FRONT_LIB_SRC))
 FRONT_LD := $(CC)
 ifeq ($(SANITIZE),1)
 FRONT_LDFLAGS := $(ALL_LDFLAGS)
@@ -154,7 +200,7 @@ HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \
         dist deb rpm package fuzz fuzz-replay FORCE
-all: $(BIN) $(FRONT)
+all: $(BIN) $(FRONT) $(FULL) $(CMD_FRONT)
 
 deps:
 	@packaging/build-deps.sh
@@ -192,6 +238,7 @@ FLAGS_STAMP := $(B)/flags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
 	@echo '$(CC) $(BASE_CFLAGS) $(WARN) $(FORTIFY) $(SAN) $(CPPFLAGS) $(CFLAGS) $(ALL_LDFLAGS) $(LIBS) $(FRONT_LIBC)' \
+	  '$(FRONT_LDFLAGS) $(FRONT_LDEND)' \
 	  > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
@@ -211,21 +258,49 @@ $(B)/libpylock.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
+$(FULL): $(CLI_OBJ) $(B)/libpylock.a $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libpylock.a $(LIBS)
 
-$(B)/pylock/front/musl/%.o: %.c $(FLAGS_STAMP) | $(GEN_HDR)
+# The source tree's pylock/pylock and pylock/pylock-shim: links into the stage.
+ifneq ($(SANITIZE),1)
+pylock/pylock: $(CMD_FRONT) $(FULL) $(FRONT)
+	@ln -sfn ../$(CMD_FRONT) pylock/pylock
+	@ln -sfn ../$(FRONT) pylock/pylock-shim
+endif
+
+$(MUSL_INC)/.stamp:
+	@mkdir -p $(@D)
+	@asm=/usr/include/$(MULTIARCH)/asm; [ -d "$$asm" ] || asm=/usr/include/asm; \
+	 for d in /usr/include/linux "$$asm" /usr/include/asm-generic; do \
+	   [ -d "$$d" ] || { echo "no kernel headers in $$d: install linux-libc-dev" >&2; exit 1; }; done; \
+	 ln -sfn /usr/include/linux $(@D)/linux; ln -sfn "$$asm" $(@D)/asm; \
+	 ln -sfn /usr/include/asm-generic $(@D)/asm-generic; touch $@
+
+$(B)/pylock/front/musl/%.o: %.c $(FLAGS_STAMP) $(MUSL_INC)/.stamp | $(GEN_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $< (musl)"
 	@$(MUSL_GCC) $(FRONT_CFLAGS) $(DEPFLAGS) -c -o $@ $< 2>$(basename $@).warn; s=$$?; \
 	  cat $(basename $@).warn >&2; exit $$s
 
-$(FRONT): $(FRONT_OBJ) $(FLAGS_STAMP)
+$(FRONT): $(SHIM_FRONT_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  LD      $@ ($(FRONT_LIBC))"
-	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(FRONT_OBJ)
+	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(SHIM_FRONT_OBJ) $(FRONT_LDEND)
+
+$(CMD_FRONT_LIB): $(CMD_FRONT_LIB_OBJ)
+	@rm -f $@
+	@echo "  AR      $@"
+	@ar rcs $@ $^
+
+# The front end is no program without the others (it execs the full program for all but a
+# joined run): `make build/asan/stage/bin/pylock` makes them too.
+$(CMD_FRONT): | $(FULL) $(FRONT)
+$(CMD_FRONT): $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  LD      $@ ($(FRONT_LIBC))"
+	@$(FRONT_LD) $(FRONT_LDFLAGS) -o $@ $(CMD_FRONT_OBJ) $(CMD_FRONT_LIB) $(FRONT_LDEND)
 
 $(B)/tests/%: tests/%.c $(B)/libpylock.a $(FLAGS_STAMP) | $(GEN_HDR)
 	@mkdir -p $(@D)
@@ -273,7 +348,7 @@ unit: $(TEST_BIN)
 # integration/run sets the sanitizers' options (see there).
 IT_ENV := PYLOCK_TEST_BINARY=$(abspath $(BIN)) PYLOCK_TEST_HELPERS=$(abspath $(B)/helpers) \
           $(SAN_ENV)
-integration: $(BIN) $(FRONT) $(HELPERS) man
+integration: all $(HELPERS) man
 	@$(IT_ENV) integration/run
 
 # The summary line counts every suite (warnings, lint, unit, integration, packaging); a
@@ -338,17 +413,23 @@ clean:
 # (completions/pylock.bash, _pylock, pylock.fish) the tree has.
 MAN_PAGES := $(MAN_OUT)
 
-# The binaries are installed 0755 and never setuid or setgid: both refuse to run so.  The
-# front end goes beside pylock: it finds pylock there (never on PATH), and `pylock shim
-# install` links to it only there.
-# The AppArmor profile goes to PKGDATADIR/apparmor/pylock (attached to BINDIR/pylock) and
+# The programs are installed 0755 and never setuid or setgid: each refuses to run so.  The
+# front ends go to BINDIR, the full program to PKGLIBDIR (BINDIR/../lib/pylock): they find
+# each other there (never on PATH), and `pylock shim install` links to pylock-shim only there.
+# The AppArmor profile goes to PKGDATADIR/apparmor/pylock (attached to PKGLIBDIR/pylock, the
+# program that makes the namespaces) and
 # PKGLIBDIR/apparmor-profile puts it in /etc/apparmor.d where it is needed: run by the
 # packages' scripts, and by install and uninstall themselves when run as root without DESTDIR.
 # config.toml is not replaced when present (an admin's edits are kept).
 install: all man
-	install -d -m 0755 $(DESTDIR)$(BINDIR)
-	install -m 0755 pylock/pylock $(DESTDIR)$(BINDIR)/pylock
-	install -m 0755 pylock/pylock-shim $(DESTDIR)$(BINDIR)/pylock-shim
+	@# The front ends find the full program at BINDIR/../lib/pylock/pylock, never elsewhere.
+	@if [ "$(abspath $(BINDIR)/../lib/pylock)" != "$(abspath $(PKGLIBDIR))" ]; then \
+	  echo "make install: PKGLIBDIR must be BINDIR/../lib/pylock ($(abspath $(BINDIR)/../lib/pylock)):" \
+	    "pylock finds its full program there" >&2; exit 1; fi
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR)
+	install -m 0755 $(CMD_FRONT) $(DESTDIR)$(BINDIR)/pylock
+	install -m 0755 $(FRONT) $(DESTDIR)$(BINDIR)/pylock-shim
+	install -m 0755 $(FULL) $(DESTDIR)$(PKGLIBDIR)/pylock
 	@set -e; for s in 1 5; do \
 	  pages=$$(ls build/man/*.$$s 2>/dev/null || true); [ -n "$$pages" ] || continue; \
 	  echo "install -m 0644" $$pages "$(DESTDIR)$(MANDIR)/man$$s/"; \
@@ -366,7 +447,7 @@ install: all man
 	  echo "install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/pylock/config.toml"; \
 	  install -m 0644 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/pylock/config.toml; fi
 	install -d -m 0755 $(DESTDIR)$(PKGDATADIR)/apparmor $(DESTDIR)$(PKGLIBDIR)
-	sed 's|^profile pylock /usr/bin/pylock |profile pylock $(BINDIR)/pylock |' packaging/apparmor/pylock \
+	sed 's|^profile pylock /usr/lib/pylock/pylock |profile pylock $(PKGLIBDIR)/pylock |' packaging/apparmor/pylock \
 	  > $(DESTDIR)$(PKGDATADIR)/apparmor/pylock && chmod 0644 $(DESTDIR)$(PKGDATADIR)/apparmor/pylock
 	sed 's|@PROFILE@|$(PKGDATADIR)/apparmor/pylock|' packaging/apparmor/apparmor-profile.sh \
 	  > $(DESTDIR)$(PKGLIBDIR)/apparmor-profile && chmod 0755 $(DESTDIR)$(PKGLIBDIR)/apparmor-profile
@@ -378,7 +459,7 @@ install: all man
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && [ -x $(PKGLIBDIR)/apparmor-profile ]; then \
 	  $(PKGLIBDIR)/apparmor-profile remove; fi
-	rm -f $(DESTDIR)$(BINDIR)/pylock $(DESTDIR)$(BINDIR)/pylock-shim
+	rm -f $(DESTDIR)$(BINDIR)/pylock $(DESTDIR)$(BINDIR)/pylock-shim $(DESTDIR)$(PKGLIBDIR)/pylock
 	rm -f $(DESTDIR)$(PKGDATADIR)/apparmor/pylock $(DESTDIR)$(PKGLIBDIR)/apparmor-profile
 	@for d in $(DESTDIR)$(PKGDATADIR)/apparmor $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(PKGLIBDIR); do \
 	  [ -d $$d ] && rmdir $$d 2>/dev/null && echo "rmdir $$d" || true; done

@@ -18,12 +18,13 @@ top=$(cd "$here/.." && pwd)
 user=${PYLOCK_TEST_USER:-pylocktest}
 
 if [ "${PYLOCK_DEMO_INNER:-}" != 1 ]; then
-  files=("$top/pylock/pylock" "$here/demo.sh" "$here/fixtures/make-wheels.py")
+  files=("$here/demo.sh" "$here/fixtures/make-wheels.py")
   if [ "$(id -u)" -eq 0 ]; then
     "$here/setup-root.sh"
     dir=$(mktemp -d /tmp/pylock-demo.XXXXXX)
     trap 'rm -rf "$dir"' EXIT
     cp "${files[@]}" "$dir/"
+    "$here/stage.sh" "$dir"
     chown -R "$user:" "$dir"
     chmod 755 "$dir"
     home=$(getent passwd "$user" | cut -d: -f6)
@@ -36,6 +37,7 @@ if [ "${PYLOCK_DEMO_INNER:-}" != 1 ]; then
     # The cache is sealed read-only: make it removable first.
     trap 'chmod -R u+w "$dir" 2>/dev/null; rm -rf "$dir"' EXIT
     cp "${files[@]}" "$dir/"
+    "$here/stage.sh" "$dir"
     cd "$dir"
     PYLOCK_DEMO_INNER=1 PYLOCK_DEMO_DIR="$dir" bash "$dir/demo.sh"
   fi

@@ -68,14 +68,12 @@ static bool helper_path(const struct pl_apparmor_paths *p, char *out, size_t siz
     if (n <= 0) return false;
     exe[n] = '\0';
   }
-  char *slash = strrchr(exe, '/'); /* PREFIX/bin/pylock -> PREFIX/bin */
-  if (slash == NULL) return false;
-  *slash = '\0';
-  slash = strrchr(exe, '/'); /* -> PREFIX */
+  /* The full program is PREFIX/lib/pylock/pylock: the helper is beside it. */
+  char *slash = strrchr(exe, '/');
   if (slash == NULL) return false;
   *slash = '\0';
   char dir[PATH_MAX];
-  int n = snprintf(dir, sizeof dir, "%s/lib/pylock", exe);
+  int n = snprintf(dir, sizeof dir, "%s", exe);
   if (n < 0 || (size_t)n >= sizeof dir) return false;
   n = snprintf(out, size, "%s/apparmor-profile", dir);
   if (n < 0 || (size_t)n >= size) return false;

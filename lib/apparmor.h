@@ -24,7 +24,7 @@ enum pl_apparmor_state {
 struct pl_apparmor_paths {
   const char *proc;    /* holds sys/kernel/apparmor_restrict_unprivileged_userns and self/attr */
   const char *profile; /* the installed profile */
-  const char *exe;     /* this executable (for the helper beside it, PREFIX/lib/pylock) */
+  const char *exe;     /* this executable, PREFIX/lib/pylock/pylock (the helper is beside it) */
 };
 
 /* The restriction's state; *label (when not NULL) gets this process's

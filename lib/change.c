@@ -351,3 +351,18 @@ bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_
              PL_LOCK_FILE, gen);
   return buf[0] != '\0';
 }
+
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
+  unsigned n = 0;
+  struct pl_gen_meta m;
+  struct stat st;
+  if (policy) policy->strict = policy->no_network = false;
+  if (pl_change_effective(root_fd, state_fd, &n, NULL) < 0 || n == 0) return PL_ENV_MISSING;
+  if (pl_meta_read(state_fd, n, &m, NULL) < 0) return PL_ENV_STALE;
+  if (policy) {
+    policy->strict = m.strict;
+    policy->no_network = m.no_network;
+  }
+  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 || !pl_meta_matches(&m, &st)) return PL_ENV_STALE;
+  return PL_ENV_FRESH;
+}

@@ -108,4 +108,17 @@ int pl_change_recover(int root_fd, int state_fd, enum pl_change_outcome *out, un
  * there was nothing to finish or undo. */
 bool pl_change_describe(enum pl_change_outcome o, unsigned gen, char *buf, size_t cap);
 
+/* The project's own sandbox settings ([tool.pylock] strict,
+ * [tool.pylock.sandbox]), as a generation's record keeps them. */
+struct pl_env_policy {
+  bool strict, no_network;
+};
+
+/* Without parsing anything: is there a current generation, and was it built
+ * from pylock.toml as it is now (same size and mtime as at sync)?  *policy
+ * (if not NULL) is the sandbox settings it was synced with, when it has a
+ * record, fresh or stale (all false otherwise). */
+enum pl_env_state { PL_ENV_MISSING, PL_ENV_STALE, PL_ENV_FRESH };
+enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy);
+
 #endif

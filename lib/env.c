@@ -1240,21 +1240,6 @@ int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_loc
                     err);
 }
 
-enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy) {
-  unsigned n = 0;
-  struct pl_gen_meta m;
-  struct stat st;
-  if (policy) policy->strict = policy->no_network = false;
-  if (pl_change_effective(root_fd, state_fd, &n, NULL) < 0 || n == 0) return PL_ENV_MISSING;
-  if (pl_meta_read(state_fd, n, &m, NULL) < 0) return PL_ENV_STALE;
-  if (policy) {
-    policy->strict = m.strict;
-    policy->no_network = m.no_network;
-  }
-  if (fstatat(root_fd, PL_LOCK_FILE, &st, 0) < 0 || !pl_meta_matches(&m, &st)) return PL_ENV_STALE;
-  return PL_ENV_FRESH;
-}
-
 /* The cached tree (source: the source tree) of package p, checked: one
  * whose stat fingerprint changed since it was sealed (or, with `full`, any
  * byte of which differs from its manifest) is quarantined; `linked`: it is

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "change.h"
 #include "error.h"
 #include "interp.h"
 #include "lockfile.h"
@@ -194,18 +195,7 @@ struct pl_gen_manifest;
 int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
                               pl_error_t *err);
 
-/* The project's own sandbox settings ([tool.pylock] strict,
- * [tool.pylock.sandbox]), as a generation's record keeps them. */
-struct pl_env_policy {
-  bool strict, no_network;
-};
-
-/* Without parsing anything: is there a current generation, and was it built
- * from pylock.toml as it is now (same size and mtime as at sync)?  *policy
- * (if not NULL) is the sandbox settings it was synced with, when it has a
- * record, fresh or stale (all false otherwise). */
-enum pl_env_state { PL_ENV_MISSING, PL_ENV_STALE, PL_ENV_FRESH };
-enum pl_env_state pl_env_quick_state(int root_fd, int state_fd, struct pl_env_policy *policy);
+/* pl_env_quick_state and struct pl_env_policy: change.h. */
 
 /* sha256 hex of the lock text as it is now. */
 int pl_env_lock_hash(const struct pl_env *e, char hash[65], pl_error_t *err);

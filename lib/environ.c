@@ -3,8 +3,11 @@
 #include "environ.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 
@@ -104,4 +107,56 @@ char **pl_environ_build(const char *const *extra) {
     out[w++] = (char *)extra[j];
   out[w] = NULL;
   return out;
+}
+
+/* execve, and when the kernel cannot run the file (ENOEXEC: a script
+ * without "#!"), /bin/sh on it, as POSIX's execvp does. */
+static void exec_file(const char *file, char **argv) {
+  execv(file, argv);
+  if (errno != ENOEXEC) return;
+  size_t n = 0;
+  while (argv[n])
+    n++;
+  char **sh = calloc(n + 2, sizeof *sh);
+  if (sh == NULL) return;
+  sh[0] = (char *)"/bin/sh";
+  sh[1] = (char *)file;
+  for (size_t i = 1; i < n; i++)
+    sh[i + 1] = argv[i];
+  execv("/bin/sh", sh);
+  free(sh);
+  errno = ENOEXEC;
+}
+
+int pl_execvp(const char *file, char **argv) {
+  if (*file == '\0') return errno = ENOENT, -1;
+  if (strchr(file, '/')) {
+    exec_file(file, argv);
+    return -1;
+  }
+  const char *path = getenv("PATH");
+  if (path == NULL) path = "/bin:/usr/bin";
+  size_t flen = strlen(file);
+  bool denied = false;
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    size_t dlen = (size_t)(end - p);
+    char buf[PATH_MAX];
+    if (dlen + 1 + flen + 1 <= sizeof buf) {
+      /* An empty entry is the working directory, as in execvp. */
+      int n = dlen ? snprintf(buf, sizeof buf, "%.*s/%s", (int)dlen, p, file)
+                   : snprintf(buf, sizeof buf, "%s", file);
+      if (n > 0) exec_file(buf, argv);
+      if (errno == EACCES) {
+        denied = true;
+      } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                 errno != ETIMEDOUT) {
+        return -1; /* found but not runnable: that is the answer */
+      }
+    }
+    if (*end == '\0') break;
+    p = end;
+  }
+  errno = denied ? EACCES : ENOENT;
+  return -1;
 }

@@ -26,4 +26,9 @@ char **pl_environ_build(const char *const *extra);
 /* PATH with `dirs` first and each directory once; newly allocated. */
 char *pl_environ_path_prepend(const char *path, const char *const *dirs);
 
+/* execvp(3) with the same search, errors and "/bin/sh for a file the kernel
+ * cannot run", whatever the C library (musl's has no shell fallback).
+ * Returns -1 with errno. */
+int pl_execvp(const char *file, char **argv);
+
 #endif

@@ -331,18 +331,23 @@ static void spawn_holder(const struct pl_sandbox *sb, int run_fd, const char *st
   if (len > 0) pl_write_file_atomic_at(run_fd, record_name(sb), text, (size_t)len, 0600, NULL);
 }
 
-int pl_keepalive_enter(const struct pl_sandbox *sb, int run_fd, const char *state_path,
-                       const char *gen, pl_error_t *err) {
+int pl_keepalive_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl_error_t *err) {
   /* The fast path reads no configuration file: only PYLOCK_KEEPALIVE=0 keeps
    * a run from joining a holder.  A keepalive set in a file decides when the
-   * next holder is started (below) and how long it waits. */
+   * next holder is started (pl_keepalive_enter) and how long it waits. */
+  int ttl;
+  if (ttl_from_env(&ttl) && ttl == 0) return 0;
+  int joined = try_join(sb, run_fd, gen, err);
+  if (joined <= 0) return joined;
+  return sb->no_network && pl_sandbox_isolate_network(err) < 0 ? -1 : 1;
+}
+
+int pl_keepalive_enter(const struct pl_sandbox *sb, int run_fd, const char *state_path,
+                       const char *gen, pl_error_t *err) {
+  int joined = pl_keepalive_join(sb, run_fd, gen, err);
+  if (joined != 0) return joined < 0 ? -1 : 0;
   int ttl;
   bool from_env = ttl_from_env(&ttl);
-  if (!from_env || ttl > 0) {
-    int joined = try_join(sb, run_fd, gen, err);
-    if (joined < 0) return -1;
-    if (joined) return sb->no_network ? pl_sandbox_isolate_network(err) : 0;
-  }
   if (!from_env && (ttl = pl_keepalive_ttl(err)) < 0) return -1;
   /* The holder is network-agnostic: a fresh network namespace, if asked
    * for, is added on top after it is spawned. */

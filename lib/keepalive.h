@@ -50,6 +50,13 @@
 int pl_keepalive_enter(const struct pl_sandbox *sb, int run_fd, const char *state_path,
                        const char *gen, pl_error_t *err);
 
+/* Join a holder of this generation whose namespaces the kernel confirms
+ * (the first half of pl_keepalive_enter).  1: joined (in the sandbox's
+ * namespaces, network isolated when asked); 0: nothing to join, and this
+ * process is exactly where it was; -1 (err) on a failure after which it no
+ * longer is. */
+int pl_keepalive_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl_error_t *err);
+
 /* The holder's main (argv[0] is PL_KEEPALIVE_HOLDER_NAME); never returns. */
 int pl_keepalive_holder_main(int argc, char **argv) __attribute__((noreturn));
 

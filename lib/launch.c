@@ -30,14 +30,18 @@
  * never looser than the record: code in a --strict sandbox can write
  * pylock.toml (the project is writable there), and must not turn --strict
  * off for the user's next run.  Only a sync, which says so, loosens them. */
-static int project_policy(struct pl_launch *l, int root_fd, bool *strict, bool *no_network,
-                          pl_error_t *err) {
+static int project_policy(struct pl_launch *l, int root_fd, bool fresh_only, bool *strict,
+                          bool *no_network, pl_error_t *err) {
   struct pl_env_policy p;
   if (pl_env_quick_state(root_fd, l->state_fd, &p) == PL_ENV_FRESH) {
     *strict = p.strict, *no_network = p.no_network;
     l->fresh = true;
     return 0;
   }
+  /* pylock.toml may be a pull request's: only a program that will use it
+   * parses it (the static front end has no PIE nor _FORTIFY_SOURCE). */
+  if (fresh_only)
+    return pl_fail(err, ESTALE, "%s changed since the environment was built", PL_LOCK_FILE);
   *strict = p.strict, *no_network = p.no_network; /* if pylock.toml cannot be read */
   cleanup_free char *text = NULL;
   size_t len = 0;
@@ -93,8 +97,8 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   }
 
   bool strict = o->strict, no_network = o->no_network, p_strict = false, p_nonet = false;
-  if (project_policy(l, root_fd, &p_strict, &p_nonet, err) < 0) {
-    if (!o->lenient) return -1;
+  if (project_policy(l, root_fd, o->fresh_only, &p_strict, &p_nonet, err) < 0) {
+    if (!o->lenient || o->fresh_only) return -1;
     pl_error_free(err); /* the record's settings stand */
   }
   const struct pl_config *cfg = pl_config_get(err);
@@ -160,8 +164,9 @@ static void strict_environ(void) {
     unsetenv(agents[i]);
 }
 
-int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
-  if (pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0) return -1;
+/* In the sandbox's namespaces: restrict, scrub the environment, harden,
+ * exec (pl_launch_exec's second half). */
+static int finish(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
   if (pl_sandbox_restrict(&l->sb, err) < 0) return -1;
   cleanup_free char *pybin = strdup(l->in.python);
   if (pybin == NULL) return pl_fail(err, ENOMEM, "run");
@@ -170,6 +175,17 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
   if (l->sb.strict) strict_environ();
   unsetenv("DBUS_SESSION_BUS_ADDRESS"); /* hidden: see sandbox.h */
   if (pl_harden(l->sb.strict, err) < 0) return -1;
-  execvp(cmd, argv);
+  pl_execvp(cmd, argv);
   return errno;
+}
+
+int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  if (pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0) return -1;
+  return finish(l, cmd, argv, err);
+}
+
+int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
+  if (joined <= 0) return joined;
+  return finish(l, cmd, argv, err);
 }

@@ -30,6 +30,9 @@ struct pl_launch_opts {
   const char *const *allow_write; /* --allow-write, absolute */
   size_t nallow_write;
   bool lenient; /* a pylock.toml that does not parse is no error (pylock info) */
+  /* Only the environment as built (the front end): a pylock.toml changed
+   * since is an error, before it is read. */
+  bool fresh_only;
 };
 
 struct pl_launch {
@@ -54,5 +57,10 @@ void pl_launch_close(struct pl_launch *l);
  * exec's errno (ENOENT: no such command), the process being in the sandbox
  * by then. */
 int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err);
+
+/* pl_launch_exec, only by joining a keep-alive holder (pl_keepalive_join):
+ * 0 when there is none to join, the process unchanged (nothing entered,
+ * nothing exec'ed); else as pl_launch_exec. */
+int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err);
 
 #endif

@@ -98,35 +98,98 @@ int pl_self_identity(dev_t *dev, ino_t *ino) {
   return 0;
 }
 
-int pl_shim_sibling(const char *name, char *out, size_t cap) {
-  ssize_t n = readlink("/proc/self/exe", out, cap);
-  if (n <= 0 || (size_t)n >= cap) {
+/* The installed layout: PREFIX/bin/{pylock,pylock-shim} and the full program
+ * PREFIX/lib/pylock/pylock (see the Makefile).  dir: where this program is. */
+#define FULL_DIR "/lib/pylock"
+
+int pl_program_path(enum pl_program which, char *out, size_t cap) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self);
+  if (n <= 0 || (size_t)n >= sizeof self) {
     if (n > 0) errno = ENAMETOOLONG;
     return -1;
   }
-  out[n] = '\0';
-  char *slash = strrchr(out, '/');
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
   if (slash == NULL) return errno = ENOENT, -1;
-  size_t dlen = (size_t)(slash - out) + 1, nlen = strlen(name);
-  if (dlen + nlen >= cap) return errno = ENAMETOOLONG, -1;
-  memcpy(out + dlen, name, nlen + 1);
+  *slash = '\0'; /* self: this program's directory */
+  /* The full program's directory is PREFIX/lib/pylock, a front end's
+   * PREFIX/bin (or whatever directory holds it): PREFIX is one up. */
+  size_t dlen = (size_t)(slash - self), flen = strlen(FULL_DIR);
+  bool in_full = dlen >= flen && strcmp(self + dlen - flen, FULL_DIR) == 0;
+  if (in_full) self[dlen - flen] = '\0';
+  const char *tail;
+  if (which == PL_PROGRAM_FULL)
+    tail = in_full ? FULL_DIR "/pylock" : "/.." FULL_DIR "/pylock";
+  else if (which == PL_PROGRAM_CMD)
+    tail = in_full ? "/bin/pylock" : "/pylock";
+  else
+    tail = in_full ? "/bin/pylock-shim" : "/pylock-shim";
+  int w = snprintf(out, cap, "%s%s", self, tail);
+  if (w < 0 || (size_t)w >= cap) return errno = ENAMETOOLONG, -1;
   return 0;
 }
 
-/* dev/ino of the pylock program `name` beside this binary, cached; -1 if
- * there is none. */
-static int sibling_identity(int which, dev_t *dev, ino_t *ino) {
+/* In a user namespace (a sandbox), an owner that has no uid in it (root,
+ * outside) shows as the kernel's overflow uid: is `uid` that, here? */
+static bool unmapped_owner(uid_t uid) {
+  char buf[64];
+  cleanup_close int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  if (strtoul(buf, NULL, 10) != uid) return false;
+  /* The initial user namespace maps every uid: the overflow uid is then a
+   * user of its own (nobody), who may not have put pylock there. */
+  cleanup_close int mfd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  n = mfd < 0 ? -1 : read(mfd, buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  unsigned long inside, outside, count;
+  return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && count != 4294967295UL;
+}
+
+int pl_program_safe(const char *path, char *culprit, size_t cap) {
+  /* The full program is found one directory above a front end's own
+   * (DIR/../lib/pylock): a front end copied into /tmp/x/bin would run
+   * whatever another user put in /tmp/x/../lib.  Each directory on its real
+   * path, and the file, must be owned by root, the caller or the front
+   * end's own owner (a Homebrew prefix), and not writable by every user (a
+   * sticky directory excepted: nobody else can rename what is not theirs in
+   * it).  A group's write is accepted: /usr/local is root:staff 2775 on
+   * Debian, and the front end's directory is as much the group's.  In a
+   * sandbox, root's files show as the overflow uid: accepted there. */
+  char real[PATH_MAX];
+  struct stat st;
+  if (realpath(path, real) == NULL || stat("/proc/self/exe", &st) < 0) return -1;
+  uid_t me = getuid(), front = st.st_uid;
+  for (size_t len = strlen(real);;) {
+    if (lstat(real, &st) < 0) return -1;
+    bool anyone = (st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX));
+    bool owner = st.st_uid == 0 || st.st_uid == me || st.st_uid == front;
+    if ((!owner && !unmapped_owner(st.st_uid)) || anyone) {
+      snprintf(culprit, cap, "%s", real);
+      return errno = EPERM, -1;
+    }
+    if (len == 1) return 0;
+    char *slash = strrchr(real, '/');
+    len = slash == real ? 1 : (size_t)(slash - real);
+    real[len] = '\0';
+  }
+}
+
+/* dev/ino of pylock's program `which`, cached; -1 if there is none. */
+static int program_identity(enum pl_program which, dev_t *dev, ino_t *ino) {
   static struct {
     dev_t dev;
     ino_t ino;
     signed char state; /* 0 unknown, 1 known, -1 none */
-  } cache[2];
+  } cache[PL_PROGRAM_SHIM + 1];
   if (cache[which].state == 0) {
     char path[PATH_MAX];
     struct stat st;
     cache[which].state = -1;
-    if (pl_shim_sibling(which ? PL_SHIM_FRONT : PL_SHIM_FULL, path, sizeof path) == 0 &&
-        stat(path, &st) == 0) {
+    if (pl_program_path(which, path, sizeof path) == 0 && stat(path, &st) == 0) {
       cache[which].dev = st.st_dev;
       cache[which].ino = st.st_ino;
       cache[which].state = 1;
@@ -143,8 +206,8 @@ bool pl_shim_is_pylock(const char *path) {
   dev_t dev;
   ino_t ino;
   if (pl_self_identity(&dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino) return true;
-  for (int which = 0; which < 2; which++)
-    if (sibling_identity(which, &dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino)
+  for (int which = PL_PROGRAM_FULL; which <= PL_PROGRAM_SHIM; which++)
+    if (program_identity(which, &dev, &ino) == 0 && st.st_dev == dev && st.st_ino == ino)
       return true;
   return false;
 }

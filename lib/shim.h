@@ -39,8 +39,12 @@
 
 #define PL_SHIM_MANIFEST ".pylock-shims"
 #define PL_SHIM_MAX 8
-#define PL_SHIM_FULL "pylock"       /* the full binary */
+#define PL_SHIM_FULL "pylock"       /* the full program's name (PREFIX/lib/pylock/pylock) */
 #define PL_SHIM_FRONT "pylock-shim" /* the front end the links point to */
+
+/* pylock's programs, as installed: the full one, PREFIX/lib/pylock/pylock;
+ * the command's front end, PREFIX/bin/pylock; the shims', PREFIX/bin/pylock-shim. */
+enum pl_program { PL_PROGRAM_FULL, PL_PROGRAM_CMD, PL_PROGRAM_SHIM };
 
 struct pl_shim_entry {
   char name[32];
@@ -92,12 +96,22 @@ int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t 
 /* dev/ino of this running binary, cached. */
 int pl_self_identity(dev_t *dev, ino_t *ino);
 
-/* out = the directory of this running binary (/proc/self/exe, never PATH or
- * the environment) + "/" + name; -1 (errno) if it cannot be read or fit. */
-int pl_shim_sibling(const char *name, char *out, size_t cap);
+/* out = the path of pylock's program `which`, from where this one is
+ * (/proc/self/exe, never PATH or the environment): from a front end in DIR,
+ * DIR/pylock, DIR/pylock-shim and DIR/../lib/pylock/pylock; from the full
+ * program in PREFIX/lib/pylock, PREFIX/bin/pylock, PREFIX/bin/pylock-shim and
+ * itself.  -1 (errno) if it cannot be read or fit. */
+int pl_program_path(enum pl_program which, char *out, size_t cap);
 
-/* Is `path` (followed) one of pylock's own programs: this binary, or the
- * pylock or pylock-shim beside it? */
+/* 0 if no user but root, the caller and this program's owner could have put
+ * the program at `path` (followed) there: the file and every directory on
+ * its real path owned by them and not writable by every user.  Else -1:
+ * EPERM with culprit = the first file or directory that fails, or the
+ * errno of resolving the path. */
+int pl_program_safe(const char *path, char *culprit, size_t cap);
+
+/* Is `path` (followed) one of pylock's own programs: this binary, or one of
+ * pl_program_path's? */
 bool pl_shim_is_pylock(const char *path);
 
 /* Exec the real program e names, as if the shim were not there: argv[0]

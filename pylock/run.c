@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "launch.h"
 #include "project.h"
+#include "runexit.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: pylock run [--strict] [--no-network] [--allow-write PATH]... [--] CMD "
@@ -77,10 +78,7 @@ int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o
     pl_sandbox_nested(&err); /* the cause, when it is that */
     return pl_cli_report("run", &err);
   }
-  fprintf(stderr, "pylock: run: %s: %s\n", cmd, strerror(e));
-  if (e == ENOENT)
-    fprintf(stderr, "pylock: hint: is it installed in the environment? see 'pylock list'\n");
-  return e == ENOENT ? 127 : 126;
+  return pl_run_exec_failed(cmd, e);
 }
 
 int pl_cmd_run(int argc, char **argv) {

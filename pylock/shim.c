@@ -331,9 +331,9 @@ static void usage(FILE *out) {
   fprintf(out, "usage: pylock shim install [--user|--system|--dir DIR] [--python PATH]\n"
                "       pylock shim uninstall [--user|--system|--dir DIR]\n\n"
                "Make python3, python, python3.X, pip and pip3 project-aware: shims (symlinks to\n"
-               "pylock-shim, the small front end beside pylock, or else to pylock) that, inside\n"
-               "a project (nearest pylock.toml upward), run its environment as 'pylock run'\n"
-               "would, and elsewhere exec the real program with no other effect.\n"
+               "pylock-shim, the small front end installed with pylock, or else to pylock)\n"
+               "that, inside a project (nearest pylock.toml upward), run its environment as\n"
+               "'pylock run' would, and elsewhere exec the real program with no other effect.\n"
                "PYLOCK_SHIM=off bypasses them. uninstall removes exactly what install made.\n\n"
                "Options:\n"
                "  --user         in ~/.local/bin (default)\n"
@@ -386,14 +386,15 @@ static bool ours(int dfd, const char *name, const struct pl_shim_entry *m, int n
   return strcmp(base, PL_SHIM_FULL) == 0 || strcmp(base, PL_SHIM_FRONT) == 0;
 }
 
-/* What the links point to: the front end installed beside this pylock (a
- * regular file, executable, not this binary), else this binary itself. */
+/* What the links point to: the front end installed with this pylock
+ * (BINDIR/pylock-shim: a regular file, executable, not this binary), else
+ * this binary itself. */
 static int link_target(char *out, size_t cap, pl_error_t *err) {
   struct stat st;
   dev_t dev;
   ino_t ino;
-  if (pl_shim_sibling(PL_SHIM_FRONT, out, cap) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
-      access(out, X_OK) == 0 && pl_self_identity(&dev, &ino) == 0 &&
+  if (pl_program_path(PL_PROGRAM_SHIM, out, cap) == 0 && stat(out, &st) == 0 &&
+      S_ISREG(st.st_mode) && access(out, X_OK) == 0 && pl_self_identity(&dev, &ino) == 0 &&
       (st.st_dev != dev || st.st_ino != ino))
     return 0;
   return self_path(out, cap, err);

@@ -110,8 +110,9 @@ need_userns_parser() {
   d="$BATS_TEST_TMPDIR/root"
   make --no-print-directory install DESTDIR="$d" PREFIX=/usr >"$BATS_TEST_TMPDIR/log" 2>&1 ||
     { cat "$BATS_TEST_TMPDIR/log" >&2; return 1; }
-  assert_eq "$(stat -c %a "$d/usr/bin/pylock")" 755
-  assert_eq "$(stat -c %a "$d/usr/bin/pylock-shim")" 755 # the shims' front end, beside it
+  assert_eq "$(stat -c %a "$d/usr/bin/pylock")" 755       # the front end
+  assert_eq "$(stat -c %a "$d/usr/bin/pylock-shim")" 755  # the shims' front end, beside it
+  assert_eq "$(stat -c %a "$d/usr/lib/pylock/pylock")" 755 # the full program it runs
   for scd in man/*.scd; do
     page=$(basename "$scd" .scd)
     assert_eq "$(stat -c %a "$d/usr/share/man/man${page##*.}/$page")" 644
@@ -153,7 +154,7 @@ need_userns_parser() {
     "$d/etc/pylock/config.toml $d/etc/pylock/trust.d/corp.json "
 }
 
-@test "make install puts the AppArmor profile, attached to BINDIR/pylock, and the script that loads it" {
+@test "make install puts the AppArmor profile, attached to PKGLIBDIR/pylock, and the script that loads it" {
   d="$BATS_TEST_TMPDIR/root"
   make --no-print-directory install DESTDIR="$d" PREFIX=/usr >/dev/null 2>&1
   cmp packaging/apparmor/pylock "$d/usr/share/pylock/apparmor/pylock"
@@ -164,9 +165,13 @@ need_userns_parser() {
 
   d="$BATS_TEST_TMPDIR/local"
   make --no-print-directory install DESTDIR="$d" PREFIX=/opt/pl >/dev/null 2>&1
-  grep -qx 'profile pylock /opt/pl/bin/pylock flags=(attach_disconnected,mediate_deleted) {' \
+  grep -qx 'profile pylock /opt/pl/lib/pylock/pylock flags=(attach_disconnected,mediate_deleted) {' \
     "$d/opt/pl/share/pylock/apparmor/pylock"
-  [ "$(grep -c '/usr/bin/pylock' "$d/opt/pl/share/pylock/apparmor/pylock")" -eq 0 ]
+  [ "$(grep -c '/usr/lib/pylock/pylock' "$d/opt/pl/share/pylock/apparmor/pylock")" -eq 0 ]
+  # The front end finds the full program at BINDIR/../lib/pylock: another PKGLIBDIR is refused.
+  run make --no-print-directory install DESTDIR="$d" PREFIX=/opt/pl PKGLIBDIR=/opt/other
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "PKGLIBDIR must be BINDIR/../lib/pylock"
 }
 
 @test "apparmor_parser accepts the AppArmor profile: pylock with userns, its children stacked without capabilities" {
@@ -270,6 +275,7 @@ need_userns_parser() {
   rpm_files "$RPM" >"$BATS_TEST_TMPDIR/rpm"
   diff -u "$BATS_TEST_TMPDIR/deb" "$BATS_TEST_TMPDIR/rpm" >&2
   grep -qx -- '-rwxr-xr-x /usr/bin/pylock' "$BATS_TEST_TMPDIR/deb"
+  grep -qx -- '-rwxr-xr-x /usr/lib/pylock/pylock' "$BATS_TEST_TMPDIR/deb"
   grep -qx -- '-rw-r--r-- /etc/pylock/config.toml' "$BATS_TEST_TMPDIR/deb"
   grep -qx 'drwxr-xr-x /etc/pylock/trust.d' "$BATS_TEST_TMPDIR/deb"
   ! awk '{ print $1 }' "$BATS_TEST_TMPDIR/deb" | grep -q '[sS]'

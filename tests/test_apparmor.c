@@ -38,7 +38,7 @@ static void make_fake(struct fake *f, const char *sysctl, const char *label) {
   assert_non_null(mkdtemp(f->root));
   snprintf(f->proc, sizeof f->proc, "%s/proc", f->root);
   snprintf(f->profile, sizeof f->profile, "%s/etc/apparmor.d/pylock", f->root);
-  snprintf(f->exe, sizeof f->exe, "%s/prefix/bin/pylock", f->root);
+  snprintf(f->exe, sizeof f->exe, "%s/prefix/lib/pylock/pylock", f->root);
   snprintf(f->helper, sizeof f->helper, "%s/prefix/lib/pylock/apparmor-profile", f->root);
   char path[256];
   if (sysctl) {

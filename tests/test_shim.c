@@ -1,5 +1,7 @@
 /* Unit tests: lib/shim.c — shim names and the manifest. */
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -58,17 +60,25 @@ static void test_shim_manifest_rejects_what_it_did_not_write(void **state) {
   assert_int_equal(pl_shim_manifest_parse("# only a comment\n", out, PL_SHIM_MAX), 0);
 }
 
-static void test_shim_sibling_is_beside_this_binary_whatever_the_environment(void **state) {
-  char self[PATH_MAX], sib[PATH_MAX], want[PATH_MAX + 16];
+static void test_program_paths_follow_the_installed_layout_whatever_the_environment(void **state) {
+  char self[PATH_MAX], got[PATH_MAX], want[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   assert_true(n > 0);
   self[n] = '\0';
   *strrchr(self, '/') = '\0';
-  snprintf(want, sizeof want, "%s/%s", self, PL_SHIM_FULL);
   setenv("PATH", "/tmp/evil", 1);
-  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, sizeof sib), 0);
-  assert_string_equal(sib, want);
-  assert_int_equal(pl_shim_sibling(PL_SHIM_FULL, sib, 4), -1); /* never cut short */
+  /* A program outside PREFIX/lib/pylock is a front end: the others are
+   * beside it, the full one in ../lib/pylock. */
+  snprintf(want, sizeof want, "%s/../lib/pylock/pylock", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_FULL, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  snprintf(want, sizeof want, "%s/pylock-shim", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_SHIM, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  snprintf(want, sizeof want, "%s/pylock", self);
+  assert_int_equal(pl_program_path(PL_PROGRAM_CMD, got, sizeof got), 0);
+  assert_string_equal(got, want);
+  assert_int_equal(pl_program_path(PL_PROGRAM_FULL, got, 4), -1); /* never cut short */
 }
 
 static void test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else(void **state) {
@@ -248,17 +258,53 @@ static void test_shim_locate_refuses_another_users_manifest_or_directory(void **
   remove_shim_dir(dir);
 }
 
+static void test_program_safe_refuses_what_every_user_can_write(void **state) {
+  char dir[] = "/tmp/pl-program-safe-XXXXXX", sub[PATH_MAX], prog[PATH_MAX], culprit[PATH_MAX];
+  assert_non_null(mkdtemp(dir));
+  snprintf(sub, sizeof sub, "%s/lib", dir);
+  snprintf(prog, sizeof prog, "%s/lib/pylock", dir);
+  assert_int_equal(mkdir(sub, 0755), 0);
+  int fd = open(prog, O_WRONLY | O_CREAT | O_EXCL, 0755);
+  assert_true(fd >= 0);
+  close(fd);
+  chmod(dir, 0755);
+  /* Ours all the way down (/tmp: sticky), through ".." too. */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  snprintf(culprit, sizeof culprit, "%s/lib/../lib/pylock", dir);
+  assert_int_equal(pl_program_safe(culprit, culprit, sizeof culprit), 0);
+  /* A directory anyone can write, sticky or not: only sticky passes. */
+  chmod(sub, 0777);
+  errno = 0;
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_int_equal(errno, EPERM);
+  assert_string_equal(culprit, sub);
+  chmod(sub, 01777);
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  chmod(sub, 0775); /* a group's write is accepted (/usr/local on Debian) */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), 0);
+  chmod(prog, 0757); /* the program itself */
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_string_equal(culprit, prog);
+  /* Missing: resolving fails, with its own errno. */
+  unlink(prog);
+  assert_int_equal(pl_program_safe(prog, culprit, sizeof culprit), -1);
+  assert_int_equal(errno, ENOENT);
+  rmdir(sub);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
       cmocka_unit_test(test_shim_manifest_round_trips),
       cmocka_unit_test(test_shim_manifest_rejects_what_it_did_not_write),
-      cmocka_unit_test(test_shim_sibling_is_beside_this_binary_whatever_the_environment),
+      cmocka_unit_test(test_program_paths_follow_the_installed_layout_whatever_the_environment),
       cmocka_unit_test(test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else),
       cmocka_unit_test(test_shim_manifest_trusted_only_from_the_caller_or_root_and_nobody_else),
       cmocka_unit_test(test_shim_locate_refuses_a_writable_linked_or_odd_manifest_and_runs_nothing),
       cmocka_unit_test(test_shim_locate_refuses_a_manifest_in_a_directory_others_can_write),
       cmocka_unit_test(test_shim_locate_refuses_another_users_manifest_or_directory),
+      cmocka_unit_test(test_program_safe_refuses_what_every_user_can_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

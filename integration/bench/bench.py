@@ -70,6 +70,11 @@ def startup(d, rounds, python):
     pkgs = packages_setup(d, pl, python)
     cmds[PKG_RUN] = [pl, "-C", pkgs["project"], "run", py, "-c", "pass"]
     cmds[PKG_VENV] = [pkgs["venv_python"], "-c", "pass"]
+    # The same run by the full program (PREFIX/lib/pylock/pylock), without the static
+    # front end that makes a joined run itself.
+    full = os.path.join(os.path.dirname(os.path.realpath(pl)), "..", "lib", "pylock", "pylock")
+    if os.path.exists(full):
+        cmds[PKG_FULL] = [full, "-C", pkgs["project"], "run", py, "-c", "pass"]
     if base:
         cmds["baseline: run, 14 packages"] = [bpl, "-C", packages_baseline(bpl, pkgs, python),
                                               "run", py, "-c", "pass"]
@@ -94,6 +99,9 @@ def startup(d, rounds, python):
     pv = med[PKG_RUN] - med[PKG_VENV]
     print("  pylock run over a venv holding the same 14 packages: %+.2f ms (goal <= +0.5 ms); "
           "the venv over bare python: %+.2f ms" % (pv, med[PKG_VENV] - bare))
+    if PKG_FULL in med:
+        print("  the same by the full program, without the front end: %+.2f ms over the venv"
+              % (med[PKG_FULL] - med[PKG_VENV]))
     if base:
         print("  against the baseline binary: joined %+.2f ms, fresh %+.2f ms, 14 packages %+.2f ms"
               % (med["pylock run"] - med["baseline: pylock run"],
@@ -103,6 +111,7 @@ def startup(d, rounds, python):
 
 PKG_RUN = "pylock run, 14 packages"
 PKG_VENV = "venv with the 14 packages"
+PKG_FULL = "full program, 14 packages"
 
 
 def packages_setup(d, pl, python):
@@ -136,6 +145,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=300)
     a = ap.parse_args()
     bases = [p for p in ("/opt/python3.12/bin/python3.12", "/usr/bin/python3") if os.access(p, os.X_OK)]
+    # BENCH_PYTHON=PATH: only that base.
+    if os.environ.get("BENCH_PYTHON"):
+        bases = [p for p in bases if p == os.environ["BENCH_PYTHON"]]
     # BENCH_ONLY=sync,trust,...: only those parts (startup, trust, sync).
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     want = lambda part: not only or part in only  # noqa: E731

@@ -56,7 +56,7 @@ apparmor_lines() {
 
 @test "doctor with the restriction on and a profile that does not apply says to load it" {
   [ -d /etc/apparmor.d ] || skip "no /etc/apparmor.d to cover (apt-get install apparmor)"
-  doctor_with 1 'profile pylock /usr/bin/pylock {}'
+  doctor_with 1 'profile pylock /usr/lib/pylock/pylock {}'
   [ "$status" -eq 1 ]
   lines=$(apparmor_lines)
   echo "$lines"

@@ -3,6 +3,8 @@
 # SPDX-License-Identifier: Apache-2.0
 
 PL="$PYLOCK_BIN/pylock"
+# The full program the front end $PL execs for everything but a joined run.
+PL_FULL="$PYLOCK_BIN/../lib/pylock/pylock"
 PY="$PYLOCK_TEST_PYTHON"
 
 # Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.

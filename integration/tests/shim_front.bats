@@ -54,14 +54,16 @@ except ImportError:
     where = "real"
 print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:])'
 
-@test "shim install links the shims to pylock-shim beside pylock, and to pylock when there is none" {
+@test "shim install links the shims to pylock-shim beside pylock, and to the full pylock when there is none" {
   for n in python3 python pip pip3; do
     assert_eq "$(readlink "$SHIMS/$n")" "$FRONT"
   done
-  mkdir -p "$BATS_TEST_TMPDIR/solo"
-  cp "$PL" "$BATS_TEST_TMPDIR/solo/pylock"
-  "$BATS_TEST_TMPDIR/solo/pylock" shim install --dir "$BATS_TEST_TMPDIR/s2" --python "$PY" >/dev/null 2>&1
-  assert_eq "$(readlink "$BATS_TEST_TMPDIR/s2/python3")" "$BATS_TEST_TMPDIR/solo/pylock"
+  local solo="$BATS_TEST_TMPDIR/solo"
+  mkdir -p "$solo/bin" "$solo/lib/pylock"
+  cp "$PL" "$solo/bin/pylock"
+  cp "$PL_FULL" "$solo/lib/pylock/pylock"
+  "$solo/bin/pylock" shim install --dir "$BATS_TEST_TMPDIR/s2" --python "$PY" >/dev/null 2>&1
+  assert_eq "$(readlink "$BATS_TEST_TMPDIR/s2/python3")" "$solo/lib/pylock/pylock"
 }
 
 @test "outside a project the front end runs the real interpreter: sys.executable, argv, status, stdin, no namespace" {
@@ -194,7 +196,7 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
   [ ! -e "$EVIL/ran" ]
 }
 
-@test "without pylock beside it the front end runs the real interpreter outside projects and names what to reinstall inside" {
+@test "without the full pylock the front end runs the real interpreter outside projects and names what to reinstall inside" {
   local lone="$BATS_TEST_TMPDIR/lone"
   mkdir -p "$lone"
   cp "$FRONT" "$lone/pylock-shim"
@@ -205,18 +207,19 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
   assert_eq "$output" "real $REAL - []"
   WD=$PROJ
   run -127 by "$BATS_TEST_TMPDIR/ls" python3 -c "$PROBE"
-  assert_eq "$output" "pylock (python3 shim): cannot run $lone/pylock: No such file or directory (the shims need the full pylock binary beside pylock-shim; reinstall pylock)"
+  assert_eq "$output" "pylock (python3 shim): cannot run $lone/../lib/pylock/pylock: No such file or directory (the shims need the full pylock in lib/pylock/ beside bin/; reinstall pylock)"
   # Any doubt goes to pylock too: a working directory that no longer exists.
   mkdir "$BATS_TEST_TMPDIR/gone"
   run -127 bash -c 'cd "$1" && rmdir "$1" && PATH="$2:$3:$PATH" python3 -c pass' _ \
     "$BATS_TEST_TMPDIR/gone" "$BATS_TEST_TMPDIR/ls" "$EVIL"
   assert_contains "$output" "reinstall pylock"
-  # pylock-shim copied over as "pylock" beside itself: refused, not a loop.
-  cp "$FRONT" "$lone/pylock"
+  # pylock-shim copied over as the full pylock: refused, not a loop.
+  mkdir -p "$BATS_TEST_TMPDIR/lib/pylock"
+  cp "$FRONT" "$BATS_TEST_TMPDIR/lib/pylock/pylock"
   WD=$PROJ
   run by "$BATS_TEST_TMPDIR/ls" python3 -c pass
   [ "$status" -eq 1 ]
-  assert_eq "$output" "pylock (python3 shim): $lone/pylock is this front end, not pylock; reinstall pylock"
+  assert_eq "$output" "pylock (python3 shim): $BATS_TEST_TMPDIR/lib/pylock/pylock is this front end, not pylock; reinstall pylock"
   [ ! -e "$EVIL/ran" ]
 }
 

@@ -34,9 +34,9 @@
  *   - In every other case (a pylock.toml anywhere upward, no manifest, a
  *     manifest it does not trust, any error) it execs pylock with the same
  *     argv, so pylock acts as that shim exactly as before.  pylock is the
- *     file beside this one, found through /proc/self/exe: never through
- *     PATH or the environment, which could name a program of someone
- *     else's choosing.
+ *     full program, ../lib/pylock/pylock from this one's directory, found
+ *     through /proc/self/exe (pl_program_path): never through PATH or the
+ *     environment, which could name a program of someone else's choosing.
  *   - Setuid or setgid, it refuses to run, as pylock does. */
 
 #define LINE_MAX_BYTES (3 * PATH_MAX)
@@ -112,12 +112,13 @@ static int exec_real(const char *name, struct pl_shim_entry *e, char **argv) {
   return err == ENOENT ? 127 : 126;
 }
 
-/* Exec the full pylock beside this program, argv unchanged: it acts as the
- * shim named argv[0], exactly as a link straight to it would. */
+/* Exec the full pylock (PREFIX/lib/pylock/pylock, pl_program_path), argv
+ * unchanged: it acts as the shim named argv[0], exactly as a link straight
+ * to it would. */
 static int exec_pylock(const char *name, char **argv) {
   char path[PATH_MAX];
-  if (pl_shim_sibling(PL_SHIM_FULL, path, sizeof path) < 0) {
-    SAY(name, "cannot find pylock beside its front end (/proc/self/exe: ", pl_errdesc(errno),
+  if (pl_program_path(PL_PROGRAM_FULL, path, sizeof path) < 0) {
+    SAY(name, "cannot find the full pylock (/proc/self/exe: ", pl_errdesc(errno),
         "); is /proc mounted?");
     return 1;
   }
@@ -127,11 +128,18 @@ static int exec_pylock(const char *name, char **argv) {
     SAY(name, path, " is this front end, not pylock; reinstall pylock");
     return 1;
   }
+  char culprit[PATH_MAX];
+  if (pl_program_safe(path, culprit, sizeof culprit) < 0 && errno == EPERM) {
+    SAY(name, "not running ", path, ": ", culprit,
+        " is writable by other users (owned by another, or by anyone); install pylock where "
+        "only you or root can write");
+    return 126;
+  }
   execv(path, argv);
   int err = errno;
   SAY(name, "cannot run ", path, ": ", pl_errdesc(err),
       err == ENOENT
-          ? " (the shims need the full pylock binary beside pylock-shim; reinstall pylock)"
+          ? " (the shims need the full pylock in lib/pylock/ beside bin/; reinstall pylock)"
           : "");
   return err == ENOENT ? 127 : 126;
 }
