@@ -134,11 +134,16 @@ int pl_program_path(enum pl_program which, char *out, size_t cap) {
  * outside) shows as the kernel's overflow uid: is `uid` that, here? */
 static bool unmapped_owner(uid_t uid) {
   char buf[64];
+  /* The kernel's default (65534) where the sysctl cannot be read: a
+   * container's, or a tmpfs over /proc/sys/kernel. */
+  unsigned long overflow = 65534;
   cleanup_close int fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
   ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  if (strtoul(buf, NULL, 10) != uid) return false;
+  if (n > 0) {
+    buf[n] = '\0';
+    overflow = strtoul(buf, NULL, 10);
+  }
+  if (overflow != uid) return false;
   /* The initial user namespace maps every uid: the overflow uid is then a
    * user of its own (nobody), who may not have put pylock there. */
   cleanup_close int mfd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
