@@ -490,7 +490,7 @@ deb: dist
 	@tar -xzf $(DIST) -C build/deb
 	@cd build/deb/pylock-$(VERSION) && cp -r packaging/debian debian && \
 	  packaging/deb-changelog.sh CHANGELOG.md > debian/changelog && \
-	  dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	  dpkg-buildpackage -b -us -uc -Jauto > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
 	@cp build/deb/pylock_$(VERSION)-*.deb build/packages/
 	@echo "  DEB     $$(ls build/packages/*.deb)"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # The detached byte-compiler's hygiene (issues 12 and 15): it leaves the
 # caller's working directory (a process living on in it would keep it busy
 # for an unmount and alive after a delete), still finishes when the caller

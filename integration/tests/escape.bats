@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Untrusted strings never reach the terminal raw (issue 11): escape sequences,
 # C1 controls, bidi controls and invalid UTF-8 in metadata a mirror serves
 # before any signature is checked (_type, spec_version, expires), in target

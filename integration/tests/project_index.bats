@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Per-project index targets (issue 14), the real binary end to end over nginx:
 # `registry init --project-index` publishes a PEP 691 page per project as a
 # signed target (simple/NAME/index.json, in its bin like any target), `add`

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Per-project pages as the default, added to an existing registry, and
 # checked against the signed files (issue 14), the real binary end to end
 # over nginx.  `registry init` publishes a PEP 691 page per project unless

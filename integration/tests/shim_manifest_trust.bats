@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # The shim manifest is trusted as git trusts a repository: only the caller's or root's, writable
 # by nobody else, in a directory nobody else can write, never through a symbolic link.  Attacked
 # by a second local user writing one, a group-writable one, a linked one; each refused by the
