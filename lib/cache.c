@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cache.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -133,11 +134,17 @@ int pl_cache_wheel_store(struct pl_cache *c, int src_fd, const char *sha256, pl_
   char name[80], hex[PL_SHA256_HEX];
   snprintf(name, sizeof name, "%s.whl", sha256);
   cleanup_free char *tmp = NULL;
-  int fd = pl_tmpfile_open_at(c->wheels_fd, name, 0444, &tmp, err);
+  /* Mode 0200 and locked while it is written, as a fetch's file: a
+   * pylock killed meanwhile leaves a file pl_cache_sweep can tell is
+   * abandoned (and code in a sandbox cannot open it to fake a live one);
+   * read-only just before it takes its name. */
+  int fd = pl_tmpfile_open_at(c->wheels_fd, name, 0200, &tmp, err);
   if (fd < 0) return pl_error_wrap(err, "cache");
-  if (hash_fd(src_fd, fd, hex, err) < 0 ||
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0 || hash_fd(src_fd, fd, hex, err) < 0 ||
       (strcmp(hex, sha256) != 0 &&
-       pl_fail(err, 0, "wheel bytes hash to sha256 %s, expected %s", hex, sha256) < 0)) {
+       pl_fail(err, 0, "wheel bytes hash to sha256 %s, expected %s", hex, sha256) < 0) ||
+      fchmod(fd, 0444) < 0) {
+    if (err && *err == NULL) pl_fail(err, errno, "cache %s/wheels/%s", c->path, tmp);
     close(fd);
     unlinkat(c->wheels_fd, tmp, 0);
     return pl_error_wrap(err, "cache %s", name);
@@ -691,6 +698,24 @@ static int abandoned(int dirfd, const char *name, bool dir) {
   return fd;
 }
 
+/* n hex digits at s? */
+static bool all_hex(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isxdigit((unsigned char)s[i])) return false;
+  return true;
+}
+
+/* ".fetch.tmp" and 16 hex digits (env.c's fetch_wheels). */
+static bool is_fetch_tmp(const char *name) {
+  return strncmp(name, ".fetch.tmp", 10) == 0 && strlen(name) == 26 && all_hex(name + 10, 16);
+}
+
+/* "." SHA256 ".whl.tmp" and 16 hex digits (pl_cache_wheel_store). */
+static bool is_store_tmp(const char *name) {
+  return name[0] == '.' && strlen(name) == 1 + 64 + 8 + 16 && all_hex(name + 1, 64) &&
+         memcmp(name + 65, ".whl.tmp", 8) == 0 && all_hex(name + 73, 16);
+}
+
 void pl_cache_sweep(struct pl_cache *c) {
   DIR *d = fdopendir(dup(c->trees_fd));
   struct dirent *e;
@@ -706,8 +731,9 @@ void pl_cache_sweep(struct pl_cache *c) {
   if (d) closedir(d);
   d = fdopendir(dup(c->wheels_fd));
   while (d && (e = readdir(d)) != NULL) {
-    /* A fetch's temporary file: ".fetch.tmp" and 16 hex digits. */
-    if (strncmp(e->d_name, ".fetch.tmp", 10) != 0 || strlen(e->d_name) != 26) continue;
+    /* A fetch's temporary file, ".fetch.tmp" and 16 hex digits, or a
+     * stored wheel's, "." SHA256 ".whl.tmp" and 16 hex digits. */
+    if (!is_fetch_tmp(e->d_name) && !is_store_tmp(e->d_name)) continue;
     cleanup_close int held = abandoned(c->wheels_fd, e->d_name, false);
     if (held >= 0) unlinkat(c->wheels_fd, e->d_name, 0);
   }

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -170,6 +172,45 @@ static void test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name(void **s
   struct stat st;
   assert_int_equal(stat(stored, &st), 0);
   assert_int_equal(st.st_mode & 07777, 0444);
+  pl_cache_close(&c);
+}
+
+/* A pylock killed while it stored a wheel leaves ".SHA256.whl.tmpHEX",
+ * mode 0200: the next sweep removes it.  A live writer's (locked) stays, as
+ * do names that are not pylock's. */
+static void test_sweep_removes_a_killed_stores_file_and_keeps_a_live_ones(void **state) {
+  struct pl_cache c;
+  open_cache("sweep", &c);
+  char dead[128], live[128], fetch[64];
+  const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  snprintf(dead, sizeof dead, ".%s.whl.tmp00000000deadbeef", sha);
+  snprintf(live, sizeof live, ".%s.whl.tmp00000000000a11fe", sha);
+  snprintf(fetch, sizeof fetch, ".fetch.tmp0123456789abcdef");
+  const char *keep[] = {".six.whl.tmp0000000000000000", ".fetch.tmpXYZ3456789abcdef", "other.tmp"};
+  int wfd = c.wheels_fd;
+  for (size_t i = 0; i < 3; i++)
+    close(openat(wfd, keep[i], O_WRONLY | O_CREAT | O_EXCL, 0200));
+  close(openat(wfd, dead, O_WRONLY | O_CREAT | O_EXCL, 0200));
+  close(openat(wfd, fetch, O_WRONLY | O_CREAT | O_EXCL, 0200));
+  int lfd = openat(wfd, live, O_WRONLY | O_CREAT | O_EXCL, 0200);
+  assert_true(lfd >= 0);
+  assert_int_equal(flock(lfd, LOCK_EX), 0);
+  /* The sweep's lock is an open file description of its own: run it in a
+   * child, as another pylock would. */
+  pid_t pid = fork();
+  if (pid == 0) {
+    pl_cache_sweep(&c);
+    _exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  struct stat sb;
+  assert_int_equal(fstatat(wfd, dead, &sb, AT_SYMLINK_NOFOLLOW), -1);
+  assert_int_equal(fstatat(wfd, fetch, &sb, AT_SYMLINK_NOFOLLOW), -1);
+  assert_int_equal(fstatat(wfd, live, &sb, AT_SYMLINK_NOFOLLOW), 0);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(fstatat(wfd, keep[i], &sb, AT_SYMLINK_NOFOLLOW), 0);
+  close(lfd);
   pl_cache_close(&c);
 }
 
@@ -718,6 +759,7 @@ static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name),
+      cmocka_unit_test(test_sweep_removes_a_killed_stores_file_and_keeps_a_live_ones),
       cmocka_unit_test(test_tree_is_built_once_sealed_then_found),
       cmocka_unit_test(test_tampered_cached_wheel_is_refused_at_tree_build),
       cmocka_unit_test(test_killed_build_leaves_no_tree_and_a_rebuild_succeeds),
