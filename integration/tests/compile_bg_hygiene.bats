@@ -32,28 +32,6 @@ teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
 }
 
-# wait_compiled: until `pylock info byte-code` no longer says compiling.
-wait_compiled() {
-  local i
-  for i in $(seq 1 1200); do
-    [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
-    sleep 0.05
-  done
-  echo "still compiling"
-  return 1
-}
-
-# wait_gone PID: until PID no longer exists.
-wait_gone() {
-  local i
-  for i in $(seq 1 400); do
-    kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.05
-  done
-  echo "pid $1 still there"
-  return 1
-}
-
 # detached_pid TEXT: the detached pylock's pid, from what the command said.
 detached_pid() {
   sed -n 's/.* in the background (pid \([0-9]*\);.*/\1/p' <<<"$1" | head -1

@@ -76,3 +76,25 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(st))
 PY
 }
+
+# wait_compiled: until `pylock info byte-code` no longer says compiling.
+wait_compiled() {
+  local i
+  for i in $(seq 1 1200); do
+    [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
+    sleep 0.05
+  done
+  echo "still compiling"
+  return 1
+}
+
+# wait_gone PID: until PID no longer exists.
+wait_gone() {
+  local i
+  for i in $(seq 1 400); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  echo "pid $1 still there"
+  return 1
+}

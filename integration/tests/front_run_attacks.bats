@@ -4,38 +4,15 @@
 # SPDX-License-Identifier: Apache-2.0
 
 load helpers
+load front_helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
-  new_project
-  cd "$PROJ"
-  STATE=$(state_dir)
-  rec="$STATE/run/keepalive"
-  export PYLOCK_KEEPALIVE=30
+  front_setup
 }
 
 teardown() {
-  local f p
-  for f in "$STATE/run/keepalive" "$STATE/run/keepalive-strict"; do
-    p=$(cut -d' ' -f3 "$f" 2>/dev/null) || continue
-    [ -n "$p" ] && kill "$p" 2>/dev/null
-  done
-  [ -n "${P:-}" ] && chmod -R u+rwX "$P" 2>/dev/null
-  return 0
-}
-
-wait_holder() { # [RECORD]
-  local r=${1:-$rec}
-  for _ in $(seq 100); do [ -s "$r" ] && break; sleep 0.05; done
-  [ -s "$r" ]
-}
-
-# A private copy of pylock as installed: $P/bin/pylock and $P/lib/pylock/pylock.
-private_pylock() {
-  P="$BATS_TEST_TMPDIR/prefix"
-  mkdir -p "$P/bin" "$P/lib/pylock"
-  cp "$PL" "$P/bin/pylock"
-  cp "$PL_FULL" "$P/lib/pylock/pylock"
+  front_teardown
 }
 
 # What run_front.bats's probe leaves out: descriptors, signals, limits, the umask, and
