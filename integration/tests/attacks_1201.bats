@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# pylock-test: once
+# Attacks on today's (2026-12-01) trust decisions, from outside: the front ends' check of the
+# full program's path (pl_program_safe) inside a user namespace, where another user's files
+# show as the overflow uid like root's.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+load front_helpers
+
+OTHER=pylocktest2
+
+# other_user: skip unless the second user exists and we may act as it (integration/run as root).
+other_user() {
+  id "$OTHER" >/dev/null 2>&1 && (cd / && sudo -n -u "$OTHER" true) 2>/dev/null ||
+    skip "needs the second user $OTHER and sudo to act as it (integration/run as root)"
+  [ -n "${PYLOCK_FOREIGN_STICKY_DIR:-}" ] || skip "needs integration/run as root (PYLOCK_FOREIGN_STICKY_DIR)"
+}
+
+# as_other CMD...: CMD as the second user, umask 022.
+as_other() {
+  (cd / && sudo -n -u "$OTHER" -H -- sh -c 'umask 022; "$@"' _ "$@")
+}
+
+# planted_prefix: our front ends in $S/bin, S a sticky directory every user may write (/tmp),
+# and the full program in $S/lib/pylock, which the second user made first: theirs.
+planted_prefix() {
+  other_user
+  S="$PYLOCK_FOREIGN_STICKY_DIR"
+  MARK="$BATS_TEST_TMPDIR/ran-planted"
+  chmod 0777 "$BATS_TEST_TMPDIR"
+  mkdir -p "$S/bin"
+  cp "$PL" "$S/bin/pylock"
+  cp "$PYLOCK_BIN/pylock-shim" "$S/bin/pylock-shim"
+  ln -sfn pylock-shim "$S/bin/python3"
+  as_other sh -c 'mkdir -p "$1/lib/pylock" && printf "#!/bin/sh\ntouch %s\n" "$2" >"$1/lib/pylock/pylock" &&
+    chmod 755 "$1/lib/pylock/pylock"' _ "$S" "$MARK"
+  [ "$(stat -c %U "$S/lib/pylock/pylock")" = "$OTHER" ]
+}
+
+# FAILS on main 0e5a519: in a user namespace mapping only our uid (pylock's sandbox, or any
+# `unshare --map-current-user`), another user's directory shows as the overflow uid, which
+# pl_program_safe takes for root's: the second user's full program runs as us.
+@test "attack: another user's full program is not run from a user namespace, where they show as the overflow uid" {
+  planted_prefix
+  # Outside: refused (the baseline front_run_attacks.bats proves for a world-writable lib).
+  run "$S/bin/pylock" --version
+  echo "outside: $status: $output"
+  [ "$status" -eq 126 ]
+  [ ! -e "$MARK" ]
+  # In a user namespace of our own: the same refusal.
+  run unshare --map-current-user "$S/bin/pylock" --version
+  echo "unshare: $status: $output"
+  [ ! -e "$MARK" ]
+  [ "$status" -eq 126 ]
+  run unshare --map-current-user "$S/bin/python3" -c 'print("real")'
+  echo "unshare shim: $status: $output"
+  [ ! -e "$MARK" ]
+  [ "$status" -eq 126 ]
+  assert_contains "$output" "$S/lib is writable by other users"
+  # In pylock's sandbox, when the directory is visible there.
+  new_project
+  cd "$PROJ"
+  run "$PL" run sh -c 'test -d "$1/lib" && "$1/bin/pylock" --version' _ "$S"
+  echo "sandbox: $status: $output"
+  [ ! -e "$MARK" ]
+  [ "$status" -eq 126 ]
+  assert_contains "$output" "$S/lib is writable by other users"
+  # Nothing of theirs was changed.
+  [ "$(stat -c %U "$S/lib/pylock/pylock")" = "$OTHER" ]
+}
