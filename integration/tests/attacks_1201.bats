@@ -70,3 +70,26 @@ planted_prefix() {
   # Nothing of theirs was changed.
   [ "$(stat -c %U "$S/lib/pylock/pylock")" = "$OTHER" ]
 }
+
+# FAILS on main 0e5a519: bin/pylock run as python3 (a link made before pylock-shim existed)
+# execs the pylock-shim beside it without the check pl_program_safe makes of the full program:
+# a front end in a directory others can add to (/tmp) ran theirs.
+@test "attack: the front end run as python3 does not exec a pylock-shim another user put beside it" {
+  other_user
+  S="$PYLOCK_FOREIGN_STICKY_DIR"
+  MARK="$BATS_TEST_TMPDIR/ran-shim"
+  chmod 0777 "$BATS_TEST_TMPDIR"
+  cp "$PL" "$S/pylock"
+  mkdir -p "$BATS_TEST_TMPDIR/links"
+  ln -s "$S/pylock" "$BATS_TEST_TMPDIR/links/python3"
+  as_other sh -c 'printf "#!/bin/sh\ntouch %s\n" "$2" >"$1/pylock-shim" && chmod 755 "$1/pylock-shim"' \
+    _ "$S" "$MARK"
+  [ "$(stat -c %U "$S/pylock-shim")" = "$OTHER" ]
+  cd "$BATS_TEST_TMPDIR"
+  run "$BATS_TEST_TMPDIR/links/python3" -c 'print("real")'
+  echo "$status: $output"
+  [ ! -e "$MARK" ]
+  [ "$status" -eq 126 ]
+  assert_contains "$output" "$S/pylock-shim is writable by other users"
+  [ "$(stat -c %U "$S/pylock-shim")" = "$OTHER" ]
+}
