@@ -93,3 +93,22 @@ planted_prefix() {
   assert_contains "$output" "$S/pylock-shim is writable by other users"
   [ "$(stat -c %U "$S/pylock-shim")" = "$OTHER" ]
 }
+
+# FAILS on main 0e5a519: shim install links the shims to the pylock-shim beside the full
+# program, unchecked: from a full program in a directory others can add to, to theirs.
+@test "attack: shim install never links the shims to a pylock-shim another user put beside pylock" {
+  other_user
+  S="$PYLOCK_FOREIGN_STICKY_DIR"
+  chmod 0777 "$BATS_TEST_TMPDIR"
+  [ -e "$S/pylock-shim" ] ||
+    as_other sh -c 'printf "#!/bin/sh\nexit 0\n" >"$1/pylock-shim" && chmod 755 "$1/pylock-shim"' _ "$S"
+  [ "$(stat -c %U "$S/pylock-shim")" = "$OTHER" ]
+  cp "$PL_FULL" "$S/pylock-full"
+  run "$S/pylock-full" shim install --dir "$BATS_TEST_TMPDIR/shims" --python "$PYLOCK_TEST_PYTHON"
+  echo "$status: $output"
+  [ "$status" -eq 0 ]
+  target=$(readlink "$BATS_TEST_TMPDIR/shims/python3")
+  echo "python3 -> $target"
+  [ "$target" != "$S/pylock-shim" ]
+  [ "$target" = "$S/pylock-full" ]
+}
