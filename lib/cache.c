@@ -149,6 +149,7 @@ int pl_cache_wheel_store(struct pl_cache *c, int src_fd, const char *sha256, pl_
     unlinkat(c->wheels_fd, tmp, 0);
     return pl_error_wrap(err, "cache %s", name);
   }
+  pl_pause("wheel-store-sync"); /* the crash tests' kill point: a slow fsync */
   return pl_tmpfile_commit_at(c->wheels_fd, fd, tmp, name, err);
 }
 
