@@ -184,10 +184,13 @@ int pl_program_safe(const char *path, char *culprit, size_t cap) {
   struct stat st;
   if (realpath(path, real) == NULL || stat("/proc/self/exe", &st) < 0) return -1;
   uid_t me = getuid(), front = st.st_uid;
+  /* A front end shown as the overflow uid is root's or anyone's: its owner
+   * vouches for nothing more than the overflow uid itself does (below). */
+  bool front_known = !unmapped_owner(front);
   for (size_t len = strlen(real);;) {
     if (lstat(real, &st) < 0) return -1;
     bool anyone = (st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX));
-    bool owner = st.st_uid == 0 || st.st_uid == me || st.st_uid == front;
+    bool owner = st.st_uid == 0 || st.st_uid == me || (front_known && st.st_uid == front);
     if (!owner && !anyone && unmapped_owner(st.st_uid)) owner = parent_closed(real);
     if (!owner || anyone) {
       snprintf(culprit, cap, "%s", real);
