@@ -112,3 +112,41 @@ planted_prefix() {
   [ "$target" != "$S/pylock-shim" ]
   [ "$target" = "$S/pylock-full" ]
 }
+
+# Holds on main 0e5a519: refused because, in the sandbox, every state root's parents show as the
+# overflow uid (pl_state_open); kept as the guard should that check ever accept the overflow uid
+# there, as pl_program_safe does (the other sandbox tests name PYLOCK_PROJECT; this one does not).
+@test "attack: code in one project's sandbox cannot join another project's live holder, by the front end or a shim" {
+  local p="$BATS_TEST_TMPDIR/p" q="$BATS_TEST_TMPDIR/q" shims="$BATS_TEST_TMPDIR/shims" q_ns rec state
+  new_project "$q"
+  new_project "$p"
+  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
+  export PYLOCK_KEEPALIVE=30
+  rec="$(state_dir "$q")/run/keepalive"
+  state=$(dirname "$(dirname "$(state_dir "$q")")")
+  q_ns=$(cd "$q" && "$PL" run readlink /proc/self/ns/mnt)
+  for _ in $(seq 100); do [ -s "$rec" ] && break; sleep 0.05; done
+  [ -s "$rec" ]
+  # Joined from outside: Q's holder's namespace.
+  [ "$(cd "$q" && "$PL" run readlink /proc/self/ns/mnt)" = "$q_ns" ]
+  cd "$p"
+  run "$PL" run sh -c 'cd "$1" || exit 9
+    unset PYLOCK_PROJECT
+    "$2" run readlink /proc/self/ns/mnt; echo "front=$?"
+    "$2" -C "$1" run readlink /proc/self/ns/mnt; echo "front-C=$?"
+    "$3/python3" -c "import os; print(os.readlink(\"/proc/self/ns/mnt\"))"; echo "shim=$?"
+    # A copy of the state where owners show (theirs), holder records and all.
+    cp -a "$4" "$5" 2>/dev/null; chmod -R u+w "$5"
+    PYLOCK_STATE_DIR="$5" "$2" run readlink /proc/self/ns/mnt; echo "copy-front=$?"
+    PYLOCK_STATE_DIR="$5" "$3/python3" -c "import os; print(os.readlink(\"/proc/self/ns/mnt\"))"; echo "copy-shim=$?"' \
+    _ "$q" "$PL" "$shims" "$state" "$BATS_TEST_TMPDIR/state-copy"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  assert_not_contains "$output" "$q_ns"
+  assert_not_contains "$output" "front=0"
+  assert_not_contains "$output" "front-C=0"
+  assert_not_contains "$output" "shim=0"
+  assert_not_contains "$output" "copy-front=0"
+  assert_not_contains "$output" "copy-shim=0"
+  kill "$(cut -d' ' -f3 "$rec")" 2>/dev/null || true
+}
