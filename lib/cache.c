@@ -137,18 +137,24 @@ int pl_cache_wheel_store(struct pl_cache *c, int src_fd, const char *sha256, pl_
   /* Mode 0200 and locked while it is written, as a fetch's file: a
    * pylock killed meanwhile leaves a file pl_cache_sweep can tell is
    * abandoned (and code in a sandbox cannot open it to fake a live one);
-   * read-only just before it takes its name. */
+   * read-only just before it takes its name, once synced: the sync is the
+   * slow step, and a 0444 file is one no sweep can open to test. */
   int fd = pl_tmpfile_open_at(c->wheels_fd, name, 0200, &tmp, err);
   if (fd < 0) return pl_error_wrap(err, "cache");
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0 || hash_fd(src_fd, fd, hex, err) < 0 ||
-      (strcmp(hex, sha256) != 0 &&
-       pl_fail(err, 0, "wheel bytes hash to sha256 %s, expected %s", hex, sha256) < 0) ||
-      fchmod(fd, 0444) < 0) {
+  bool ok = flock(fd, LOCK_EX | LOCK_NB) == 0 && hash_fd(src_fd, fd, hex, err) == 0 &&
+            (strcmp(hex, sha256) == 0 ||
+             pl_fail(err, 0, "wheel bytes hash to sha256 %s, expected %s", hex, sha256) == 0);
+  if (ok) {
+    pl_pause("wheel-store-sync"); /* the crash tests' kill point: a slow fsync */
+    ok = fsync(fd) == 0 && fchmod(fd, 0444) == 0;
+  }
+  if (!ok) {
     if (err && *err == NULL) pl_fail(err, errno, "cache %s/wheels/%s", c->path, tmp);
     close(fd);
     unlinkat(c->wheels_fd, tmp, 0);
     return pl_error_wrap(err, "cache %s", name);
   }
+  /* Its fsync again finds nothing left to write. */
   return pl_tmpfile_commit_at(c->wheels_fd, fd, tmp, name, err);
 }
 

@@ -154,6 +154,19 @@ static bool unmapped_owner(uid_t uid) {
   return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && count != 4294967295UL;
 }
 
+/* Is the directory holding `path` (absolute, real) writable by its owner
+ * alone, so that only its owner can have made `path` there? */
+static bool parent_closed(const char *path) {
+  char dir[PATH_MAX];
+  struct stat st;
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || (size_t)(slash - path) >= sizeof dir) return false;
+  size_t len = slash == path ? 1 : (size_t)(slash - path);
+  memcpy(dir, path, len);
+  dir[len] = '\0';
+  return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 int pl_program_safe(const char *path, char *culprit, size_t cap) {
   /* The full program is found one directory above a front end's own
    * (DIR/../lib/pylock): a front end copied into /tmp/x/bin would run
@@ -163,16 +176,23 @@ int pl_program_safe(const char *path, char *culprit, size_t cap) {
    * sticky directory excepted: nobody else can rename what is not theirs in
    * it).  A group's write is accepted: /usr/local is root:staff 2775 on
    * Debian, and the front end's directory is as much the group's.  In a
-   * sandbox, root's files show as the overflow uid: accepted there. */
+   * sandbox, root's files show as the overflow uid: accepted there, but so
+   * does every other user's, so only where no one but the parent's owner
+   * could have made it: in a parent writable by nobody else (not /tmp, not
+   * a group's), itself checked next. */
   char real[PATH_MAX];
   struct stat st;
   if (realpath(path, real) == NULL || stat("/proc/self/exe", &st) < 0) return -1;
   uid_t me = getuid(), front = st.st_uid;
+  /* A front end shown as the overflow uid is root's or anyone's: its owner
+   * vouches for nothing more than the overflow uid itself does (below). */
+  bool front_known = !unmapped_owner(front);
   for (size_t len = strlen(real);;) {
     if (lstat(real, &st) < 0) return -1;
     bool anyone = (st.st_mode & S_IWOTH) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX));
-    bool owner = st.st_uid == 0 || st.st_uid == me || st.st_uid == front;
-    if ((!owner && !unmapped_owner(st.st_uid)) || anyone) {
+    bool owner = st.st_uid == 0 || st.st_uid == me || (front_known && st.st_uid == front);
+    if (!owner && !anyone && unmapped_owner(st.st_uid)) owner = parent_closed(real);
+    if (!owner || anyone) {
       snprintf(culprit, cap, "%s", real);
       return errno = EPERM, -1;
     }

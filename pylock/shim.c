@@ -393,9 +393,11 @@ static int link_target(char *out, size_t cap, pl_error_t *err) {
   struct stat st;
   dev_t dev;
   ino_t ino;
+  char culprit[PATH_MAX];
+  /* pl_program_safe: never links to a front end someone else could have put there. */
   if (pl_program_path(PL_PROGRAM_SHIM, out, cap) == 0 && stat(out, &st) == 0 &&
       S_ISREG(st.st_mode) && access(out, X_OK) == 0 && pl_self_identity(&dev, &ino) == 0 &&
-      (st.st_dev != dev || st.st_ino != ino))
+      (st.st_dev != dev || st.st_ino != ino) && pl_program_safe(out, culprit, sizeof culprit) == 0)
     return 0;
   return self_path(out, cap, err);
 }

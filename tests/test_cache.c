@@ -214,6 +214,67 @@ static void test_sweep_removes_a_killed_stores_file_and_keeps_a_live_ones(void *
   pl_cache_close(&c);
 }
 
+/* Entries of the cache's wheels/ whose name starts with `prefix`. */
+static int count_wheel_entries(struct pl_cache *c, const char *prefix) {
+  cleanup_dir DIR *d = fdopendir(openat(c->wheels_fd, ".", O_RDONLY | O_DIRECTORY));
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  return n;
+}
+
+/* The permission bits of the first entry of wheels/ starting with `prefix`; -1 if none. */
+static int wheel_entry_mode(struct pl_cache *c, const char *prefix) {
+  cleanup_dir DIR *d = fdopendir(openat(c->wheels_fd, ".", O_RDONLY | O_DIRECTORY));
+  struct dirent *e;
+  struct stat st;
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+        fstatat(c->wheels_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+      return (int)(st.st_mode & 07777);
+  return -1;
+}
+
+/* A pylock killed while the stored wheel is synced to disk (the slowest
+ * step: the whole file) leaves nothing the next sweep cannot remove. */
+static void test_store_killed_while_syncing_leaves_nothing_the_sweep_keeps(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("storekill", &c);
+  char path[1024], hex[PL_SHA256_HEX];
+  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
+  sha_of(path, hex);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    setenv("PYLOCK_PAUSE_AT", "wheel-store-sync", 1);
+    int fd = open(path, O_RDONLY);
+    pl_error_t err = NULL;
+    _exit(pl_cache_wheel_store(&c, fd, hex, &err) < 0 ? 1 : 0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+  assert_true(WIFSTOPPED(status));
+  kill(pid, SIGKILL);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  char tmp_prefix[PL_SHA256_HEX + 8];
+  snprintf(tmp_prefix, sizeof tmp_prefix, ".%s", hex);
+  assert_int_equal(count_wheel_entries(&c, tmp_prefix), 1); /* its temporary file */
+  /* Still 0200 (the sweep opens it for writing to test its lock: 0444
+   * would keep it from any sweep but root's). */
+  assert_int_equal(wheel_entry_mode(&c, tmp_prefix), 0200);
+  pid = fork();
+  if (pid == 0) {
+    pl_cache_sweep(&c);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_int_equal(count_wheel_entries(&c, tmp_prefix), 0);
+  assert_int_equal(count_wheel_entries(&c, hex), 0); /* and no wheel under its name */
+  pl_cache_close(&c);
+}
+
 static void test_tree_is_built_once_sealed_then_found(void **state) {
   need_python();
   struct pl_cache c;
@@ -760,6 +821,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name),
       cmocka_unit_test(test_sweep_removes_a_killed_stores_file_and_keeps_a_live_ones),
+      cmocka_unit_test(test_store_killed_while_syncing_leaves_nothing_the_sweep_keeps),
       cmocka_unit_test(test_tree_is_built_once_sealed_then_found),
       cmocka_unit_test(test_tampered_cached_wheel_is_refused_at_tree_build),
       cmocka_unit_test(test_killed_build_leaves_no_tree_and_a_rebuild_succeeds),

@@ -163,7 +163,17 @@ int main(int argc, char **argv) {
    * to pylock.  pylock-shim is what such a link stands for now. */
   char shim[PATH_MAX];
   if (pl_shim_name(base, &is_pip) && pl_program_path(PL_PROGRAM_SHIM, shim, sizeof shim) == 0 &&
-      access(shim, X_OK) == 0 && !is_self(shim))
+      access(shim, X_OK) == 0 && !is_self(shim)) {
+    /* Checked as the full program is (exec_full): beside a front end in a
+     * directory others can add to, it could be anyone's. */
+    char culprit[PATH_MAX];
+    if (pl_program_safe(shim, culprit, sizeof culprit) < 0 && errno == EPERM) {
+      SAY("not running ", shim, ": ", culprit,
+          " is writable by other users (owned by another, or by anyone)");
+      SAY("hint: install pylock where only you or root can write");
+      return 126;
+    }
     execv(shim, argv);
+  }
   return exec_full(argv);
 }
