@@ -91,6 +91,16 @@ static int exec_full(char **argv) {
   return err == ENOENT ? 127 : 126;
 }
 
+/* PYLOCK_KEEPALIVE=0 (as lib/keepalive.c reads it): no holder is ever
+ * joined, the full program makes every sandbox; hand over at once. */
+static bool keepalive_off(void) {
+  const char *s = getenv("PYLOCK_KEEPALIVE");
+  if (s == NULL || *s == '\0') return false;
+  char *end;
+  long v = strtol(s, &end, 10);
+  return *end == '\0' && v == 0;
+}
+
 /* The command line this program takes itself: `[GLOBAL...] run [RUN...]
  * [--] CMD [ARGS...]`, GLOBAL being -C DIR, --project DIR (or =DIR) and
  * -q, --quiet (nothing is said on a joined run anyway), RUN -s, --strict,
@@ -139,7 +149,7 @@ int main(int argc, char **argv) {
   if (!pl_shim_name(base, &is_pip) && strcmp(base, "pylock-keep") != 0) {
     struct pl_launch_opts o = {.fresh_only = true};
     int i;
-    if (simple_run(argc, argv, &i, &o)) {
+    if (!keepalive_off() && simple_run(argc, argv, &i, &o)) {
       pl_error_t err = NULL;
       struct pl_launch l;
       if (pl_launch_open(&l, &o, &err) == 0 && l.fresh) {
