@@ -312,17 +312,6 @@ line_of() {
   assert_contains "$stderr" "pylock: install: $HOOK_LINE"
 }
 
-# wait_compiled: until `pylock info byte-code` no longer says compiling.
-wait_compiled() {
-  local i
-  for i in $(seq 1 1200); do
-    [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
-    sleep 0.05
-  done
-  echo "still compiling"
-  return 1
-}
-
 @test "by default a sync compiles after its switch on a terminal only" {
   unset PYLOCK_COMPILE
   # stderr a file (a script, an editor, ci): one switch, compiled.

@@ -1,4 +1,4 @@
-# Shared by compile_after.bats, compile_after_status.bats and compile_background.bats:
+# Shared by the compile_*.bats files and ux.bats:
 # a project of the lock "idna-six" on a cold state root per test, and its generations.
 # SPDX-License-Identifier: Apache-2.0
 

@@ -9,6 +9,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load "$PYLOCK_SCRATCH/lib/nginx"
+load compile_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -232,17 +233,6 @@ field() {
   [[ $last == "pylock: install: generation"* ||
     $last == "pylock: usable now (generation "*"in the background"* ]] || { echo "last: $last"; return 1; }
   wait_compiled
-}
-
-# wait_compiled: until the detached pylock compiling after the switch is done.
-wait_compiled() {
-  local i
-  for i in $(seq 1 1200); do
-    [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
-    sleep 0.05
-  done
-  echo "still compiling"
-  return 1
 }
 
 @test "on a terminal with -q: nothing at all" {
