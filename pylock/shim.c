@@ -488,6 +488,20 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
 static int shim_uninstall(const char *dir, pl_error_t *err) {
   cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
+  /* What to remove comes from the manifest: only one the shims themselves
+   * would trust, in a directory nobody else can write. */
+  struct stat dst;
+  if (fstat(dfd, &dst) < 0) return pl_fail(err, errno, "stat %s", dir);
+  if (!pl_shim_dir_trusted(&dst, getuid())) {
+    char owner[128];
+    pl_owner_name(dst.st_uid, owner, sizeof owner);
+    return pl_fail_hint(err, PL_REFUSED,
+                        "remove the links by hand, or make the directory yours alone (chmod go-w) "
+                        "and run this again",
+                        "refusing to take the shims' manifest in %s as pylock's: it is owned by %s "
+                        "with mode %04o, so someone else could have written it",
+                        dir, owner, (unsigned)(dst.st_mode & 07777));
+  }
   struct pl_shim_entry m[PL_SHIM_MAX];
   int n = 0;
   if (read_manifest(dfd, m, &n) < 0 || n == 0)

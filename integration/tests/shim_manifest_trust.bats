@@ -124,6 +124,26 @@ refused() {
   fi
 }
 
+@test "attack: shim uninstall takes no manifest from a directory others can write, and removes nothing" {
+  local d="$BATS_TEST_TMPDIR/un"
+  "$PL" shim install --dir "$d" --python "$PY" >/dev/null 2>&1
+  # Someone who can write the directory names links of theirs, pointing at a pylock.
+  chmod 777 "$d"
+  ln -s /nonexistent/pylock "$d/python3.99"
+  printf 'python3.99\t/usr/bin/true\n' >>"$d/.pylock-shims"
+  before=$(ls -A "$d" | sort)
+  run "$PL" shim uninstall --dir "$d"
+  [ "$status" -eq 1 ]
+  assert_contains "$output" "refusing to take the shims' manifest in $d as pylock's: it is owned by"
+  assert_contains "$output" "with mode 0777, so someone else could have written it"
+  assert_eq "$(ls -A "$d" | sort)" "$before"
+  # Closed again, it removes exactly what install made (and leaves the planted link).
+  chmod 755 "$d"
+  run "$PL" shim uninstall --dir "$d"
+  [ "$status" -eq 0 ]
+  [ ! -e "$d/python3" ] && [ ! -e "$d/.pylock-shims" ]
+}
+
 @test "attack: another user plants a manifest beside our shims in a sticky directory like /tmp" {
   other_user
   # Root's, mode 1777: the other user cannot touch our links but may add the manifest.
