@@ -402,6 +402,20 @@ static int link_target(char *out, size_t cap, pl_error_t *err) {
   return self_path(out, cap, err);
 }
 
+/* The shims' directory dfd (named dir) as the shims trust it
+ * (pl_shim_dir_trusted), else PL_REFUSED: "WHAT DIR: it is owned by ... with
+ * mode ..., so WHY", and HINT. */
+static int trusted_dir(int dfd, const char *dir, const char *what, const char *why,
+                       const char *hint, pl_error_t *err) {
+  struct stat st;
+  if (fstat(dfd, &st) < 0) return pl_fail(err, errno, "stat %s", dir);
+  if (pl_shim_dir_trusted(&st, getuid())) return 0;
+  char owner[128];
+  pl_owner_name(st.st_uid, owner, sizeof owner);
+  return pl_fail_hint(err, PL_REFUSED, hint, "%s %s: it is owned by %s with mode %04o, so %s", what,
+                      dir, owner, (unsigned)(st.st_mode & 07777), why);
+}
+
 static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   char self[PATH_MAX];
   if (link_target(self, sizeof self, err) < 0) return -1;
@@ -410,18 +424,12 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
   /* The shims would refuse a manifest here (shim.h): whoever else can
    * write the directory could replace it and choose what they run. */
-  struct stat dst;
-  if (fstat(dfd, &dst) < 0) return pl_fail(err, errno, "stat %s", dir);
-  if (!pl_shim_dir_trusted(&dst, getuid())) {
-    char owner[128];
-    pl_owner_name(dst.st_uid, owner, sizeof owner);
-    return pl_fail_hint(err, PL_REFUSED,
-                        "install them in a directory only you (or root) can write, e.g. --user "
-                        "(~/.local/bin), or make this one so (chmod go-w)",
-                        "refusing to install shims in %s: it is owned by %s with mode %04o, so "
-                        "someone else could rewrite the manifest that chooses what they run",
-                        dir, owner, (unsigned)(dst.st_mode & 07777));
-  }
+  if (trusted_dir(dfd, dir, "refusing to install shims in",
+                  "someone else could rewrite the manifest that chooses what they run",
+                  "install them in a directory only you (or root) can write, e.g. --user "
+                  "(~/.local/bin), or make this one so (chmod go-w)",
+                  err) < 0)
+    return -1;
   struct pl_shim_entry old[PL_SHIM_MAX];
   int nold = 0;
   if (read_manifest(dfd, old, &nold) < 0)
@@ -490,18 +498,12 @@ static int shim_uninstall(const char *dir, pl_error_t *err) {
   if (dfd < 0) return pl_fail(err, errno, "open %s", dir);
   /* What to remove comes from the manifest: only one the shims themselves
    * would trust, in a directory nobody else can write. */
-  struct stat dst;
-  if (fstat(dfd, &dst) < 0) return pl_fail(err, errno, "stat %s", dir);
-  if (!pl_shim_dir_trusted(&dst, getuid())) {
-    char owner[128];
-    pl_owner_name(dst.st_uid, owner, sizeof owner);
-    return pl_fail_hint(err, PL_REFUSED,
-                        "remove the links by hand, or make the directory yours alone (chmod go-w) "
-                        "and run this again",
-                        "refusing to take the shims' manifest in %s as pylock's: it is owned by %s "
-                        "with mode %04o, so someone else could have written it",
-                        dir, owner, (unsigned)(dst.st_mode & 07777));
-  }
+  if (trusted_dir(dfd, dir, "refusing to take as pylock's the shims' manifest in",
+                  "someone else could have written it",
+                  "remove the links by hand, or make the directory yours alone (chmod go-w) "
+                  "and run this again",
+                  err) < 0)
+    return -1;
   struct pl_shim_entry m[PL_SHIM_MAX];
   int n = 0;
   if (read_manifest(dfd, m, &n) < 0 || n == 0)

@@ -9,8 +9,8 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load other_user_helpers
 
-OTHER=pylocktest2
 
 setup() {
   new_project
@@ -21,18 +21,6 @@ setup() {
   [ -x "$FRONT" ] || FRONT=$PL # no front end built: both kinds of link are pylock's
   OUTSIDE="$BATS_TEST_TMPDIR/outside"
   mkdir -p "$OUTSIDE"
-}
-
-# other_user: skip unless the second user exists and we may act as it (integration/run as root).
-other_user() {
-  id "$OTHER" >/dev/null 2>&1 && (cd / && sudo -n -u "$OTHER" true) 2>/dev/null ||
-    skip "needs the second user $OTHER and sudo to act as it (integration/run as root)"
-  [ -n "${PYLOCK_FOREIGN_STICKY_DIR:-}" ] || skip "needs integration/run as root (PYLOCK_FOREIGN_STICKY_DIR)"
-}
-
-# as_other CMD...: CMD as the second user, umask 022.
-as_other() {
-  (cd / && sudo -n -u "$OTHER" -H -- sh -c 'umask 022; "$@"' _ "$@")
 }
 
 # links DIR: shims in DIR as links to the front end and, in DIR/legacy, to pylock itself
@@ -134,7 +122,7 @@ refused() {
   before=$(ls -A "$d" | sort)
   run "$PL" shim uninstall --dir "$d"
   [ "$status" -eq 1 ]
-  assert_contains "$output" "refusing to take the shims' manifest in $d as pylock's: it is owned by"
+  assert_contains "$output" "refusing to take as pylock's the shims' manifest in $d: it is owned by"
   assert_contains "$output" "with mode 0777, so someone else could have written it"
   assert_eq "$(ls -A "$d" | sort)" "$before"
   # Closed again, it removes exactly what install made (and leaves the planted link).
