@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <linux/nsfs.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,9 @@
 #define RECORD_NAME_STRICT "keepalive-strict"
 #define MOUNTINFO_MAX ((size_t)1 << 20)
 #define HOLDER_READY_MS 3000
+/* Merged directories a holder keeps open (see holder_warm) and how deep it looks. */
+#define WARM_DIRS_MAX 64
+#define WARM_DEPTH_MAX 8
 
 /* PYLOCK_KEEPALIVE: true and *ttl when it is set (a malformed value means
  * the default), false when unset.  Reads no file: the join path uses it. */
@@ -215,11 +220,57 @@ static int holder_harden(void) {
   return r;
 }
 
+/* pl_keepalive_warm's walk: `dir` is the overlay's directory, `layer` the
+ * generation's (both closed here, dir kept open if it is merged).  Only a
+ * merged directory can hold a merged one, and only where the generation
+ * has a directory too. */
+static void warm_walk(int dir, int layer, int depth, int *kept) {
+  struct stat st;
+  char buf[4096];
+  if (fstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_nlink != 1 || *kept >= WARM_DIRS_MAX ||
+      syscall(SYS_getdents64, dir, buf, sizeof buf) < 0) {
+    close(dir);
+    close(layer);
+    return;
+  }
+  (*kept)++; /* dir stays open for the holder's life */
+  DIR *d = depth < WARM_DEPTH_MAX ? fdopendir(layer) : NULL;
+  if (d == NULL) {
+    close(layer);
+    return;
+  }
+  for (struct dirent *e; *kept < WARM_DIRS_MAX && (e = readdir(d)) != NULL;) {
+    if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    int sub = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int lsub = sub < 0 ? -1
+                       : openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (lsub < 0) {
+      if (sub >= 0) close(sub);
+      continue;
+    }
+    warm_walk(sub, lsub, depth + 1, kept);
+  }
+  closedir(d);
+}
+
+int pl_keepalive_warm(const char *prefix, const char *layer) {
+  int kept = 0;
+  int pfd = open(prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int lfd = pfd < 0 ? -1 : open(layer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lfd >= 0)
+    warm_walk(pfd, lfd, 0, &kept);
+  else if (pfd >= 0)
+    close(pfd);
+  return kept;
+}
+
 int pl_keepalive_holder_main(int argc, char **argv) {
   /* First: nothing inside may attach to, or read the memory of, this process. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (argc != 6) _exit(2);
+  if (argc != 8) _exit(2);
   const char *record = argv[2], *current = argv[3], *gen = argv[4];
+  const char *prefix = argv[6], *layer = argv[7];
   long ttl = strtol(argv[1], NULL, 10);
   uint64_t digest = strtoull(argv[5], NULL, 16);
   prctl(PR_SET_NAME, PL_KEEPALIVE_HOLDER_NAME, 0, 0, 0);
@@ -245,6 +296,7 @@ int pl_keepalive_holder_main(int argc, char **argv) {
   int rl = snprintf(ready, sizeof ready, "%ld\n", r.pid);
   if (len < 0 || write(3, ready, (size_t)rl) != rl) _exit(1);
   close(3);
+  if (*layer) pl_keepalive_warm(prefix, layer);
 
   unsigned nap = (unsigned)(ttl / 4 > 0 ? (ttl / 4 < 5 ? ttl / 4 : 5) : 1);
   time_t started = time(NULL);
@@ -289,8 +341,15 @@ static void spawn_holder(const struct pl_sandbox *sb, int run_fd, const char *st
       if (dup2(p[1], 3) < 0 || (p[1] == 3 && fcntl(3, F_SETFD, 0) < 0) ||
           pl_harden_drop_caps(NULL) < 0)
         _exit(1);
-      char *argv[] = {
-          PL_KEEPALIVE_HOLDER_NAME, ttl_s, record, current, (char *)gen, digest_s, NULL};
+      char *argv[] = {PL_KEEPALIVE_HOLDER_NAME,
+                      ttl_s,
+                      record,
+                      current,
+                      (char *)gen,
+                      digest_s,
+                      (char *)(sb->layer ? sb->prefix : ""),
+                      (char *)(sb->layer ? sb->layer : ""),
+                      NULL};
       execv("/proc/self/exe", argv);
       _exit(127);
     }

@@ -1,6 +1,7 @@
 /* Unit tests: lib/sandbox.c's check of a mount namespace before joining it
  * and its reading of the session bus address, and lib/keepalive.c's check
- * of a holder's user namespace.
+ * of a holder's user namespace and its walk of the overlay's merged
+ * directories.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -242,6 +245,123 @@ static void test_a_child_user_namespace_is_ours_and_a_nested_one_is_not(void **s
   close(fd);
 }
 
+/* Map ourselves in a new user namespace (the caller's ids, 1:1). */
+static bool map_self(unsigned me, unsigned group) {
+  char map[32];
+  int n = snprintf(map, sizeof map, "%u %u 1\n", me, me);
+  int fd = open("/proc/self/setgroups", O_WRONLY);
+  if (fd < 0 || write(fd, "deny", 4) != 4) return false;
+  close(fd);
+  fd = open("/proc/self/uid_map", O_WRONLY);
+  if (fd < 0 || write(fd, map, (size_t)n) != n) return false;
+  close(fd);
+  n = snprintf(map, sizeof map, "%u %u 1\n", group, group);
+  fd = open("/proc/self/gid_map", O_WRONLY);
+  if (fd < 0 || write(fd, map, (size_t)n) != n) return false;
+  close(fd);
+  return true;
+}
+
+static int by_string(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* text's lines, sorted, in place. */
+static const char *sorted_lines(char *text) {
+  char *lines[64], *copy = strdup(text);
+  size_t n = 0;
+  assert_non_null(copy);
+  for (char *p = copy, *nl; n < 64 && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+    *nl = '\0';
+    lines[n++] = p;
+  }
+  qsort(lines, n, sizeof *lines, by_string);
+  text[0] = '\0';
+  for (size_t i = 0; i < n; i++)
+    strcat(strcat(text, lines[i]), "\n");
+  free(copy);
+  return text;
+}
+
+static void mkdirs(const char *top, const char *const *rel) {
+  char path[512];
+  for (; *rel; rel++) {
+    snprintf(path, sizeof path, "%s/%s", top, *rel);
+    assert_int_equal(mkdir(path, 0755), 0);
+  }
+}
+
+/* A prefix and a generation, as pylock lays them out, under an overlay in
+ * a child's own namespaces: the directories pl_keepalive_warm keeps open,
+ * as the child's /proc/self/fd names them, relative to the prefix. */
+static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state) {
+  char top[] = "/tmp/pylock-warm-XXXXXX";
+  assert_non_null(mkdtemp(top));
+  char prefix[600], layer[600], out[600];
+  snprintf(prefix, sizeof prefix, "%s/prefix", top);
+  snprintf(layer, sizeof layer, "%s/gen", top);
+  snprintf(out, sizeof out, "%s/kept", top);
+  /* The base: a standard library, its site-packages, bin; the generation:
+   * the scheme directories and two packages, one of which the base has too. */
+  static const char *const base[] = {"prefix", "prefix/bin", "prefix/lib", "prefix/lib/py",
+                                     "prefix/lib/py/encodings", "prefix/lib/py/site-packages",
+                                     "prefix/lib/py/site-packages/pip", "prefix/share", NULL};
+  static const char *const gen[] = {"gen", "gen/bin", "gen/lib", "gen/lib/py",
+                                    "gen/lib/py/site-packages", "gen/lib/py/site-packages/requests",
+                                    "gen/lib/py/site-packages/requests/sub",
+                                    "gen/lib/py/site-packages/pip", "gen/include", NULL};
+  mkdirs(top, base);
+  mkdirs(top, gen);
+  unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *f = fopen(out, "w");
+    if (f == NULL) _exit(1);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !map_self(me, group) ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        pl_sandbox_mount_overlay(layer, prefix, NULL) < 0) {
+      fputs("no overlay\n", f);
+      _exit(fclose(f) == 0 ? 0 : 1);
+    }
+    int kept = pl_keepalive_warm(prefix, layer);
+    fprintf(f, "%d\n", kept);
+    for (int fd = 0; fd < 256; fd++) {
+      char link[64], target[700];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n < 0 || fd == fileno(f)) continue;
+      target[n] = '\0';
+      int flags = fcntl(fd, F_GETFL);
+      if (strncmp(target, prefix, strlen(prefix)) == 0)
+        fprintf(f, "%s%s\n", target + strlen(prefix), (flags & O_ACCMODE) == O_RDONLY ? "" : " (writable)");
+    }
+    _exit(fclose(f) == 0 ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = fopen(out, "r");
+  assert_non_null(f);
+  assert_true(getdelim(&text, &len, '\0', f) > 0);
+  fclose(f);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+  if (strcmp(text, "no overlay\n") == 0) {
+    free(text);
+    assert_int_equal(system(cmd), 0);
+    skip();
+  }
+  /* The prefix, lib, lib/py, its site-packages and bin, and pip, which both
+   * layers have; not the generation's own (requests, include), nor the
+   * base's own (encodings, share). */
+  assert_string_equal(sorted_lines(text),
+                      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
+  free(text);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* The socket of a bus address, or "" when it names none. */
 static const char *bus(const char *address, size_t cap) {
   static char out[256];
@@ -284,6 +404,7 @@ int main(void) {
       cmocka_unit_test(test_blank_lines_and_runs_of_spaces_read_as_single_separators),
       cmocka_unit_test(test_more_mounts_than_the_bound_are_refused),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
+      cmocka_unit_test(test_a_holder_keeps_exactly_the_merged_directories_open),
       cmocka_unit_test(test_the_bus_socket_is_read_from_a_unix_path_address),
       cmocka_unit_test(test_a_bus_address_naming_no_socket_path_gives_none),
   };
