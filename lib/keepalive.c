@@ -26,6 +26,7 @@
 #include "file.h"
 #include "harden.h"
 #include "landlock.h"
+#include "log.h"
 #include "project.h"
 
 #define RECORD_MAX 256
@@ -176,12 +177,23 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
       us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino ||
       !pl_keepalive_userns_is_our_child(userns))
     return 0;
-  /* What the mount namespace really holds, from the kernel. */
-  snprintf(path, sizeof path, "/proc/%ld/mountinfo", r.pid);
-  cleanup_free char *info = NULL;
+  /* What the mount namespace really holds, from the kernel: its mount
+   * objects where the kernel can show them, else its whole mount table. */
   pl_error_t e = NULL;
-  bool ok = pl_read_file_at(AT_FDCWD, path, MOUNTINFO_MAX, &info, NULL, &e) == 0 &&
-            pl_sandbox_check_mounts(info, sb, false, &e) == 0 && same_cwd_there(r.pid, sb->cwd);
+  int checked = pl_sandbox_check_ns(r.pid, mntns, sb, &e);
+  if (checked == 1) {
+    snprintf(path, sizeof path, "/proc/%ld/mountinfo", r.pid);
+    cleanup_free char *info = NULL;
+    checked = pl_read_file_at(AT_FDCWD, path, MOUNTINFO_MAX, &info, NULL, &e) == 0 &&
+                      pl_sandbox_check_mounts(info, sb, false, &e) == 0
+                  ? 0
+                  : -1;
+  }
+  bool ok = checked == 0 && same_cwd_there(r.pid, sb->cwd);
+  pl_log(PL_LOG_DEBUG, "keepalive: holder %ld %s%s", r.pid, ok ? "checked" : "not joined: ",
+         ok  ? ""
+         : e ? e->msg
+             : "its working directory differs");
   pl_error_free(&e);
   /* The mountinfo read proves the namespace it came from only while the
    * pid is still the holder's: the ns files must still be its own. */
@@ -240,11 +252,12 @@ static void warm_walk(int dir, int layer, int depth, int *kept) {
     return;
   }
   for (struct dirent *e; *kept < WARM_DIRS_MAX && (e = readdir(d)) != NULL;) {
-    if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+    if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) || strcmp(e->d_name, ".") == 0 ||
+        strcmp(e->d_name, "..") == 0)
       continue;
     int sub = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int lsub = sub < 0 ? -1
-                       : openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int lsub =
+        sub < 0 ? -1 : openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (lsub < 0) {
       if (sub >= 0) close(sub);
       continue;

@@ -23,7 +23,8 @@
  * it checks against the kernel that the user namespace is a child of its
  * own and owned by it, that the mount namespace has the overlay of this
  * generation on the prefix and pylock's state and configuration read-only
- * (pl_sandbox_check_mounts on the holder's mountinfo), and that its working
+ * (pl_sandbox_check_ns on the kernel's mount objects, or
+ * pl_sandbox_check_mounts on the holder's mountinfo), and that its working
  * directory is the same directory in there.  Any doubt: a fresh sandbox.
  *
  * The holder leaves after PYLOCK_KEEPALIVE seconds (else `keepalive` of

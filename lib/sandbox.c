@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -887,6 +890,182 @@ static bool overlay_layers_ok(const char *super, const char *layer, const char *
   if (asprintf(&a, "lowerdir+=%s,lowerdir+=%s,", layer, prefix) < 0) a = NULL;
   if (asprintf(&b, "lowerdir=%s:%s,", l, p) < 0) b = NULL;
   return (a && strstr(super, a)) || (b && strstr(super, b));
+}
+
+/* ---- the same, from the kernel's mount objects (Linux 6.11) ------------------ */
+
+/* Not in the C library's headers of this distribution (the kernel's are 6.1):
+ * the parts of statmount(2), listmount(2) and statx's unique mount id used
+ * here, as the kernel's UAPI lays them out.  The numbers are the same on
+ * every architecture but alpha and mips, which pylock does not build for. */
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#ifndef SYS_listmount
+#define SYS_listmount 458
+#endif
+#define PL_STATX_MNT_ID_UNIQUE 0x4000U
+#define PL_STATX_ATTR_MOUNT_ROOT 0x2000U
+#define PL_STATMOUNT_MNT_BASIC 0x2U
+#define PL_STATMOUNT_FS_TYPE 0x20U
+#define PL_STATMOUNT_MNT_OPTS 0x80U
+#define PL_MOUNT_ATTR_RDONLY 0x1U
+#define PL_NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
+
+struct pl_mnt_id_req {
+  uint32_t size, spare;
+  uint64_t mnt_id, param, mnt_ns_id;
+};
+
+struct pl_statmount {
+  uint32_t size, mnt_opts;
+  uint64_t mask;
+  uint32_t sb_dev_major, sb_dev_minor;
+  uint64_t sb_magic;
+  uint32_t sb_flags, fs_type;
+  uint64_t mnt_id, mnt_parent_id;
+  uint32_t mnt_id_old, mnt_parent_id_old;
+  uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+  uint32_t mnt_root, mnt_point;
+  uint64_t mnt_ns_id;
+  uint64_t spare[49];
+  char str[];
+};
+
+#define NS_STATMOUNT_SIZE (3 * PATH_MAX + 1024)
+#define NS_DEPTH_MAX 16
+
+struct ns_view {
+  int root;       /* /proc/PID/root: the process's root in its namespace */
+  uint64_t ns_id; /* the namespace the mount ids must be in */
+  struct pl_statmount *sm;
+};
+
+/* What the kernel says of mount `id` in the namespace: 0, -1 (errno), or 1
+ * when this kernel cannot say it (too old for statmount or for a field). */
+static int ns_statmount(const struct ns_view *v, uint64_t id, uint64_t want) {
+  struct pl_mnt_id_req req = {
+      .size = sizeof req, .mnt_id = id, .param = want, .mnt_ns_id = v->ns_id};
+  if (syscall(SYS_statmount, &req, v->sm, NS_STATMOUNT_SIZE, 0) < 0)
+    return errno == ENOSYS || errno == E2BIG || errno == EOPNOTSUPP ? 1 : -1;
+  return (v->sm->mask & want) == want ? 0 : 1;
+}
+
+/* The mount on top at `path` in there, into v->sm: 0; 2 when there is no
+ * mount at path (path is inside a mount, or is not there); -1; 1 as above. */
+static int ns_mount_at(const struct ns_view *v, const char *path, uint64_t want) {
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  cleanup_close int fd =
+      (int)syscall(SYS_openat2, v->root, path[1] ? path + 1 : ".", &how, sizeof how);
+  if (fd < 0) return errno == ENOENT ? 2 : errno == ENOSYS ? 1 : -1;
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, PL_STATX_MNT_ID_UNIQUE, &sx) < 0)
+    return errno == ENOSYS ? 1 : -1;
+  if (!(sx.stx_mask & PL_STATX_MNT_ID_UNIQUE) ||
+      !(sx.stx_attributes_mask & PL_STATX_ATTR_MOUNT_ROOT))
+    return 1;
+  if (!(sx.stx_attributes & PL_STATX_ATTR_MOUNT_ROOT)) return 2;
+  return ns_statmount(v, sx.stx_mnt_id, want);
+}
+
+static bool fstype_is(const struct pl_statmount *sm, const char *type) {
+  return strcmp(sm->str + sm->fs_type, type) == 0;
+}
+
+/* Every mount below mount `id` (its children and theirs) read-only: 0, -1, 1. */
+static int ns_read_only_below(const struct ns_view *v, uint64_t id, int depth, const char **bad) {
+  uint64_t kids[32], last = 0;
+  for (;;) {
+    struct pl_mnt_id_req req = {
+        .size = sizeof req, .mnt_id = id, .param = last, .mnt_ns_id = v->ns_id};
+    long n = syscall(SYS_listmount, &req, kids, sizeof kids / sizeof kids[0], 0);
+    if (n < 0) return errno == ENOSYS ? 1 : -1;
+    for (long i = 0; i < n; i++) {
+      int r = ns_statmount(v, kids[i], PL_STATMOUNT_MNT_BASIC);
+      if (r != 0) return r;
+      if (!(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY)) {
+        *bad = "a writable mount";
+        return -1;
+      }
+      if (depth >= NS_DEPTH_MAX) {
+        *bad = "mounts nested too deep";
+        return -1;
+      }
+      r = ns_read_only_below(v, kids[i], depth + 1, bad);
+      if (r != 0) return r;
+    }
+    if (n < (long)(sizeof kids / sizeof kids[0])) return 0;
+    last = kids[n - 1];
+  }
+}
+
+/* check_read_only_tree, from the kernel. */
+static int ns_read_only_tree(const struct ns_view *v, const char *dir, const char *what,
+                             pl_error_t *err) {
+  int r = ns_mount_at(v, dir, PL_STATMOUNT_MNT_BASIC);
+  if (r == 1) return 1;
+  if (r != 0 || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
+    return pl_fail(err, 0, "%s %s is not mounted read-only there", what, dir);
+  const char *bad = "";
+  r = ns_read_only_below(v, v->sm->mnt_id, 0, &bad);
+  if (r < 0)
+    return pl_fail(err, 0, "%s below %s %s", *bad ? bad : "a mount that cannot be read", what, dir);
+  return r;
+}
+
+static int ns_check(const struct ns_view *v, const struct pl_sandbox *sb, pl_error_t *err) {
+  int r = ns_mount_at(v, sb->prefix,
+                      PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_FS_TYPE | PL_STATMOUNT_MNT_OPTS);
+  if (r == 1) return 1;
+  if (r != 0 || !fstype_is(v->sm, "overlay") || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
+    return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
+  /* The superblock options as mountinfo shows them, without its leading "ro,". */
+  cleanup_free char *super = NULL;
+  if (asprintf(&super, "%s,", v->sm->str + v->sm->mnt_opts) < 0)
+    return pl_fail(err, ENOMEM, "statmount");
+  unescape(super);
+  if (!overlay_layers_ok(super, sb->layer, sb->prefix, false))
+    return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
+  uint64_t kid;
+  struct pl_mnt_id_req req = {.size = sizeof req, .mnt_id = v->sm->mnt_id, .mnt_ns_id = v->ns_id};
+  long n = syscall(SYS_listmount, &req, &kid, 1, 0);
+  if (n < 0)
+    return errno == ENOSYS ? 1 : pl_fail(err, errno, "list the mounts inside %s", sb->prefix);
+  if (n > 0) return pl_fail(err, 0, "a mount is inside the overlay on %s", sb->prefix);
+  if (sb->state_root && (r = ns_read_only_tree(v, sb->state_root, "pylock's state", err)) != 0)
+    return r;
+  if (sb->config_dir &&
+      (r = ns_read_only_tree(v, sb->config_dir, "pylock's configuration", err)) != 0)
+    return r;
+  r = ns_mount_at(v, PL_SANDBOX_PTS, PL_STATMOUNT_FS_TYPE | PL_STATMOUNT_MNT_OPTS);
+  if (r == 1) return 1;
+  if (r == 0 &&
+      (!fstype_is(v->sm, "devpts") || strstr(v->sm->str + v->sm->mnt_opts, "ptmxmode=666") == NULL))
+    return pl_fail(err, 0, "%s is the host's: its terminals are reachable", PL_SANDBOX_PTS);
+  if (r < 0) return pl_fail(err, errno, "look at %s in there", PL_SANDBOX_PTS);
+  if (sb->user_site) {
+    r = ns_mount_at(v, sb->user_site, PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_FS_TYPE);
+    if (r == 1) return 1;
+    if (r != 0 || !fstype_is(v->sm, "tmpfs") || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
+      return pl_fail(err, 0, "the user site %s is not hidden", sb->user_site);
+  }
+  return 0;
+}
+
+int pl_sandbox_check_ns(long pid, int mntns, const struct pl_sandbox *sb, pl_error_t *err) {
+  if (sb->layer == NULL) return 1;
+  struct ns_view v = {.root = -1};
+  if (ioctl(mntns, PL_NS_GET_MNTNS_ID, &v.ns_id) < 0) return 1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/root", pid);
+  cleanup_close int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return pl_fail(err, errno, "open %s", path);
+  v.root = root;
+  cleanup_free struct pl_statmount *sm = malloc(NS_STATMOUNT_SIZE);
+  if (sm == NULL) return pl_fail(err, ENOMEM, "statmount");
+  v.sm = sm;
+  return ns_check(&v, sb, err);
 }
 
 int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,

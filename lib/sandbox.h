@@ -72,6 +72,19 @@ bool pl_sandbox_has_landlock(void);
 int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, bool any_generation,
                             pl_error_t *err);
 
+/* The same check of the mount namespace of process `pid`, whose namespace
+ * file is `mntns`, from the kernel's mount objects instead of the whole
+ * mount table: each path that matters resolved in there (through
+ * /proc/PID/root, no symbolic links) to the mount on top of it (statx),
+ * that mount's type, flags and superblock options (statmount) and what is
+ * mounted below it (listmount), in the namespace `mntns` names.  Mounts
+ * under a mount on top of the same place, which no path reaches, are not
+ * looked at.  Linux 6.11 (the mount options).  0: it is what
+ * pl_sandbox_enter makes of sb (not any_generation); -1 (err): it is not,
+ * or it could not be told; 1: this kernel cannot answer: read the mount
+ * table instead. */
+int pl_sandbox_check_ns(long pid, int mntns, const struct pl_sandbox *sb, pl_error_t *err);
+
 /* Refuse `path` (pylock's state or configuration, as the user named it)
  * when it goes through a symbolic link in a directory sb may write: code
  * inside could point the link elsewhere.  `what` names it in the error. */

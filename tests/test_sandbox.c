@@ -269,16 +269,17 @@ static int by_string(const void *a, const void *b) {
 /* text's lines, sorted, in place. */
 static const char *sorted_lines(char *text) {
   char *lines[64], *copy = strdup(text);
-  size_t n = 0;
+  size_t n = 0, cap = strlen(text) + 1;
   assert_non_null(copy);
   for (char *p = copy, *nl; n < 64 && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
     *nl = '\0';
     lines[n++] = p;
   }
   qsort(lines, n, sizeof *lines, by_string);
-  text[0] = '\0';
+  size_t at = 0;
   for (size_t i = 0; i < n; i++)
-    strcat(strcat(text, lines[i]), "\n");
+    at += (size_t)snprintf(text + at, cap - at, "%s\n", lines[i]);
+  text[at] = '\0';
   free(copy);
   return text;
 }
@@ -303,13 +304,25 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
   snprintf(out, sizeof out, "%s/kept", top);
   /* The base: a standard library, its site-packages, bin; the generation:
    * the scheme directories and two packages, one of which the base has too. */
-  static const char *const base[] = {"prefix", "prefix/bin", "prefix/lib", "prefix/lib/py",
-                                     "prefix/lib/py/encodings", "prefix/lib/py/site-packages",
-                                     "prefix/lib/py/site-packages/pip", "prefix/share", NULL};
-  static const char *const gen[] = {"gen", "gen/bin", "gen/lib", "gen/lib/py",
-                                    "gen/lib/py/site-packages", "gen/lib/py/site-packages/requests",
+  static const char *const base[] = {"prefix",
+                                     "prefix/bin",
+                                     "prefix/lib",
+                                     "prefix/lib/py",
+                                     "prefix/lib/py/encodings",
+                                     "prefix/lib/py/site-packages",
+                                     "prefix/lib/py/site-packages/pip",
+                                     "prefix/share",
+                                     NULL};
+  static const char *const gen[] = {"gen",
+                                    "gen/bin",
+                                    "gen/lib",
+                                    "gen/lib/py",
+                                    "gen/lib/py/site-packages",
+                                    "gen/lib/py/site-packages/requests",
                                     "gen/lib/py/site-packages/requests/sub",
-                                    "gen/lib/py/site-packages/pip", "gen/include", NULL};
+                                    "gen/lib/py/site-packages/pip",
+                                    "gen/include",
+                                    NULL};
   mkdirs(top, base);
   mkdirs(top, gen);
   unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
@@ -333,7 +346,8 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
       target[n] = '\0';
       int flags = fcntl(fd, F_GETFL);
       if (strncmp(target, prefix, strlen(prefix)) == 0)
-        fprintf(f, "%s%s\n", target + strlen(prefix), (flags & O_ACCMODE) == O_RDONLY ? "" : " (writable)");
+        fprintf(f, "%s%s\n", target + strlen(prefix),
+                (flags & O_ACCMODE) == O_RDONLY ? "" : " (writable)");
     }
     _exit(fclose(f) == 0 ? 0 : 1);
   }
@@ -356,9 +370,179 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
   /* The prefix, lib, lib/py, its site-packages and bin, and pip, which both
    * layers have; not the generation's own (requests, include), nor the
    * base's own (encodings, share). */
-  assert_string_equal(sorted_lines(text),
-                      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
+  assert_string_equal(
+      sorted_lines(text),
+      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
   free(text);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* ---- pl_sandbox_check_ns: a real namespace, made as pylock makes it ---------- */
+
+enum ns_variant {
+  NS_AS_PYLOCK,
+  NS_WRITABLE_STATE,
+  NS_WRITABLE_BELOW_STATE,
+  NS_WRITABLE_CONFIG,
+  NS_MOUNT_INSIDE_OVERLAY,
+  NS_NO_OVERLAY,
+  NS_OTHER_LAYER,
+  NS_WRITABLE_OVERLAY,
+  NS_USER_SITE_VISIBLE,
+  NS_HOSTS_PTS,
+  NS_STATE_COVERED_WRITABLE,
+};
+
+struct ns_fixture {
+  char top[64], prefix[128], layer[128], other[128], state[128], config[128], site[128];
+  struct pl_sandbox sb;
+};
+
+static void ns_fixture(struct ns_fixture *f) {
+  snprintf(f->top, sizeof f->top, "/tmp/pylock-nscheck-XXXXXX");
+  assert_non_null(mkdtemp(f->top));
+  static const char *const dirs[] = {"prefix", "prefix/lib", "layer",  "layer/lib", "other",
+                                     "state",  "state/sub",  "config", "site",      NULL};
+  mkdirs(f->top, dirs);
+  snprintf(f->prefix, sizeof f->prefix, "%s/prefix", f->top);
+  snprintf(f->layer, sizeof f->layer, "%s/layer", f->top);
+  snprintf(f->other, sizeof f->other, "%s/other", f->top);
+  snprintf(f->state, sizeof f->state, "%s/state", f->top);
+  snprintf(f->config, sizeof f->config, "%s/config", f->top);
+  snprintf(f->site, sizeof f->site, "%s/site", f->top);
+  f->sb = (struct pl_sandbox){.project = f->top,
+                              .state_root = f->state,
+                              .config_dir = f->config,
+                              .prefix = f->prefix,
+                              .layer = f->layer,
+                              .user_site = f->site};
+}
+
+static bool ro_bind(const char *dir, bool ro, bool rec) {
+  return mount(dir, dir, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) == 0 &&
+         (!ro || mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                       NULL) == 0);
+}
+
+/* The child's namespaces: the mounts pl_sandbox_enter makes, but for `v`. */
+static bool ns_setup(const struct ns_fixture *f, enum ns_variant v, unsigned me, unsigned group) {
+  char sub[160];
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !map_self(me, group) ||
+      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return false;
+  if (v == NS_STATE_COVERED_WRITABLE) {
+    /* A writable mount below the state, then the read-only state (not
+     * recursive) on top of it all: it is covered. */
+    snprintf(sub, sizeof sub, "%s/sub", f->state);
+    if (mount("tmpfs", sub, "tmpfs", 0, "size=4k") < 0) return false;
+  }
+  if (v != NS_NO_OVERLAY) {
+    if (pl_sandbox_mount_overlay(v == NS_OTHER_LAYER ? f->other : f->layer, f->prefix, NULL) < 0)
+      return false;
+    if (v == NS_WRITABLE_OVERLAY && mount(NULL, f->prefix, NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
+      return false;
+  }
+  if (v == NS_MOUNT_INSIDE_OVERLAY) {
+    snprintf(sub, sizeof sub, "%s/lib", f->prefix);
+    if (mount("tmpfs", sub, "tmpfs", MS_RDONLY, "size=4k") < 0) return false;
+  }
+  if (!ro_bind(f->state, v != NS_WRITABLE_STATE, v != NS_STATE_COVERED_WRITABLE) ||
+      !ro_bind(f->config, v != NS_WRITABLE_CONFIG, true))
+    return false;
+  if (v == NS_WRITABLE_BELOW_STATE) {
+    snprintf(sub, sizeof sub, "%s/sub", f->state);
+    if (mount("tmpfs", sub, "tmpfs", 0, "size=4k") < 0) return false;
+  }
+  if (v != NS_USER_SITE_VISIBLE &&
+      mount("none", f->site, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k") < 0)
+    return false;
+  if (v != NS_HOSTS_PTS) {
+    struct stat st;
+    if (stat("/dev/pts", &st) == 0 && mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                                            "newinstance,ptmxmode=0666,mode=0620") < 0)
+      return false;
+  }
+  return true;
+}
+
+/* pl_sandbox_check_ns on a child whose namespaces are set up as `v` says:
+ * its result, -2 when the child could not set them up (no overlay here). */
+static int ns_check_variant(struct ns_fixture *f, enum ns_variant v, const char **why) {
+  static pl_error_t err;
+  pl_error_free(&err);
+  *why = "";
+  int ready[2], done[2];
+  assert_int_equal(pipe(ready), 0);
+  assert_int_equal(pipe(done), 0);
+  unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    char c = ns_setup(f, v, me, group) ? 'y' : 'n';
+    close(ready[0]);
+    close(done[1]);
+    if (write(ready[1], &c, 1) != 1) _exit(1);
+    if (read(done[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  close(ready[1]);
+  close(done[0]);
+  char c = 'n';
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  int r = -2;
+  if (c == 'y') {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    r = pl_sandbox_check_ns(pid, fd, &f->sb, &err);
+    *why = err ? err->msg : "";
+    close(fd);
+  }
+  assert_int_equal(write(done[1], "x", 1), 1);
+  waitpid(pid, NULL, 0);
+  close(ready[0]), close(done[1]);
+  return r;
+}
+
+static void
+test_the_kernels_mounts_as_pylock_makes_them_pass_and_each_difference_fails(void **state) {
+  struct ns_fixture f;
+  ns_fixture(&f);
+  const char *why;
+  int r = ns_check_variant(&f, NS_AS_PYLOCK, &why);
+  if (r == -2 || r == 1) { /* no overlay in a user namespace here, or a kernel before 6.11 */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.top);
+    assert_int_equal(system(cmd), 0);
+    skip();
+  }
+  assert_string_equal(why, "");
+  assert_int_equal(r, 0);
+  static const struct {
+    enum ns_variant v;
+    const char *why;
+  } bad[] = {
+      {NS_WRITABLE_STATE, "pylock's state"},
+      {NS_WRITABLE_BELOW_STATE, "a writable mount below pylock's state"},
+      {NS_WRITABLE_CONFIG, "pylock's configuration"},
+      {NS_MOUNT_INSIDE_OVERLAY, "a mount is inside the overlay"},
+      {NS_NO_OVERLAY, "no read-only overlay"},
+      {NS_OTHER_LAYER, "is not of"},
+      {NS_WRITABLE_OVERLAY, "no read-only overlay"},
+      {NS_USER_SITE_VISIBLE, "is not hidden"},
+      {NS_HOSTS_PTS, "its terminals are reachable"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    r = ns_check_variant(&f, bad[i].v, &why);
+    if (r != -1 || strstr(why, bad[i].why) == NULL)
+      fail_msg("variant %d: %d \"%s\", not \"%s\"", (int)bad[i].v, r, why, bad[i].why);
+  }
+  /* What no path reaches (a writable mount the read-only state covers) is not looked at. */
+  r = ns_check_variant(&f, NS_STATE_COVERED_WRITABLE, &why);
+  assert_string_equal(why, "");
+  assert_int_equal(r, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.top);
   assert_int_equal(system(cmd), 0);
 }
 
@@ -405,6 +589,7 @@ int main(void) {
       cmocka_unit_test(test_more_mounts_than_the_bound_are_refused),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
       cmocka_unit_test(test_a_holder_keeps_exactly_the_merged_directories_open),
+      cmocka_unit_test(test_the_kernels_mounts_as_pylock_makes_them_pass_and_each_difference_fails),
       cmocka_unit_test(test_the_bus_socket_is_read_from_a_unix_path_address),
       cmocka_unit_test(test_a_bus_address_naming_no_socket_path_gives_none),
   };
