@@ -257,10 +257,8 @@ int pl_config_read_file(const char *path, struct pl_config *cfg, pl_error_t *err
 int pl_config_load(struct pl_config *cfg, pl_error_t *err) {
   pl_config_init(cfg);
   cleanup_free char *sys = NULL, *user = NULL;
-  if (asprintf(&sys, "%s/%s", pl_path_system_config(), PL_CONFIG_FILE) < 0) {
-    sys = NULL;
+  if ((sys = pl_join(pl_path_system_config(), "/", PL_CONFIG_FILE)) == NULL)
     return pl_fail(err, ENOMEM, "configuration");
-  }
   if (pl_config_read_file(sys, cfg, err) < 0) goto fail;
   /* No home and no XDG_CONFIG_HOME: there is no user file to read. */
   pl_error_t e = NULL;

@@ -3,6 +3,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -357,4 +358,24 @@ void pl_owner_name(uid_t uid, char *buf, size_t n) {
     snprintf(buf, n, "%s (uid %u)", res->pw_name, (unsigned)uid);
   else
     snprintf(buf, n, "uid %u", (unsigned)uid);
+}
+
+char *pl_join_(const char *first, ...) {
+  va_list ap;
+  size_t len = 0;
+  va_start(ap, first);
+  for (const char *s = first; s; s = va_arg(ap, const char *))
+    len += strlen(s);
+  va_end(ap);
+  char *out = malloc(len + 1), *o = out;
+  if (out == NULL) return NULL;
+  va_start(ap, first);
+  for (const char *s = first; s; s = va_arg(ap, const char *)) {
+    size_t n = strlen(s);
+    memcpy(o, s, n);
+    o += n;
+  }
+  va_end(ap);
+  *o = '\0';
+  return out;
 }

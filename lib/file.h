@@ -70,6 +70,13 @@ int pl_remove_tree_within_at(int dirfd, const char *name, pl_error_t *err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int pl_write_all(int fd, const void *buf, size_t len);
+
+/* The strings, end to end, in one new allocation (NULL when out of memory):
+ * what asprintf("%s%s...") makes, without printf's engine, which is most of
+ * the cost of building a path on `pylock run`'s path.  pl_join(a, b, c);
+ * the macro adds the terminating null pointer. */
+char *pl_join_(const char *first, ...) __attribute__((sentinel));
+#define pl_join(...) pl_join_(__VA_ARGS__, (const char *)0)
 /* "name (uid N)", or "uid N" for a uid without a name: who owns a file, for messages. */
 void pl_owner_name(uid_t uid, char *buf, size_t n);
 

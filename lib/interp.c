@@ -159,15 +159,21 @@ bool pl_interp_has_env(const struct pl_interp *in) {
 #undef HAS
 }
 
-static int set_field(struct pl_interp *in, const char *key, const char *val) {
+/* Field `key` (klen bytes) set to the vlen bytes at val. */
+static int set_field_n(struct pl_interp *in, const char *key, size_t klen, const char *val,
+                       size_t vlen) {
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-    if (strcmp(key, fields[i].key) != 0) continue;
+    if (strncmp(key, fields[i].key, klen) != 0 || fields[i].key[klen] != '\0') continue;
     char **slot = (char **)((char *)in + fields[i].offset);
     free(*slot);
-    *slot = strdup(val);
+    *slot = strndup(val, vlen);
     return *slot ? 0 : -1;
   }
   return 0; /* unknown keys: written by a newer pylock; ignore */
+}
+
+static int set_field(struct pl_interp *in, const char *key, const char *val) {
+  return set_field_n(in, key, strlen(key), val, strlen(val));
 }
 
 static int derive_and_check(struct pl_interp *in, pl_error_t *err) {
@@ -197,16 +203,8 @@ int pl_interp_parse(const char *buf, struct pl_interp *out, pl_error_t *err) {
   while (*p) {
     const char *eol = strchrnul(p, '\n');
     const char *eq = memchr(p, '=', (size_t)(eol - p));
-    if (eq) {
-      char key[32];
-      size_t klen = (size_t)(eq - p);
-      if (klen < sizeof key) {
-        memcpy(key, p, klen);
-        key[klen] = '\0';
-        cleanup_free char *val = strndup(eq + 1, (size_t)(eol - eq - 1));
-        if (val == NULL || set_field(out, key, val) < 0) return pl_fail(err, ENOMEM, "parse");
-      }
-    }
+    if (eq && set_field_n(out, p, (size_t)(eq - p), eq + 1, (size_t)(eol - eq - 1)) < 0)
+      return pl_fail(err, ENOMEM, "parse");
     p = *eol ? eol + 1 : eol;
   }
   return derive_and_check(out, err);

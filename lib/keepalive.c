@@ -120,17 +120,19 @@ static const char *record_name(const struct pl_sandbox *sb) {
 /* The record, if it is a regular file of ours that nobody else can write:
  * opened without following links and without blocking (a FIFO planted
  * there must not hang the run).  Returns the fd, or -1. */
-static int open_record(int run_fd, const char *name, struct pl_keepalive_record *r) {
+static int open_record(int run_fd, const char *name, struct pl_keepalive_record *r, time_t *mtime) {
   int fd = openat(run_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
   char text[RECORD_MAX + 1];
+  *mtime = st.st_mtime = 0;
   ssize_t n = -1;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == getuid() &&
       !(st.st_mode & (S_IWGRP | S_IWOTH)))
     n = read(fd, text, RECORD_MAX);
   if (n > 0) {
     text[n] = '\0';
+    *mtime = st.st_mtime;
     if (pl_keepalive_parse(text, r) == 0) return fd;
   }
   close(fd);
@@ -163,7 +165,8 @@ static bool same_cwd_there(long pid, const char *cwd) {
  * on a failure after which this process is no longer where it started. */
 static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl_error_t *err) {
   struct pl_keepalive_record r;
-  cleanup_close int fd = open_record(run_fd, record_name(sb), &r);
+  time_t used;
+  cleanup_close int fd = open_record(run_fd, record_name(sb), &r, &used);
   if (fd < 0 || strcmp(r.gen, gen) != 0 || r.digest != pl_keepalive_digest(sb, gen)) return 0;
   /* Namespace fds, not the pid, are what we join: checking their inodes
    * proves they are the holder's namespaces even if the pid was reused. */
@@ -206,7 +209,9 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
   /* setns(CLONE_NEWNS) moves us to the namespace's root; go back by name. */
   if (chdir(sb->cwd) < 0)
     return pl_fail(err, errno, "enter %s in the project's environment", sb->cwd);
-  futimens(fd, NULL); /* tell the holder it is still wanted */
+  /* Tell the holder it is still wanted; once a second is enough (it counts
+   * its time to live in seconds), and a write of the inode costs a run. */
+  if (time(NULL) != used) futimens(fd, NULL);
   return 1;
 }
 

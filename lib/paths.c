@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /* An environment variable's value when it is an absolute path, else NULL. */
 static const char *abs_env(const char *name) {
   const char *v = getenv(name);
@@ -37,22 +39,17 @@ const char *pl_path_system_config(void) {
 static int xdg(const char *var, const char *fallback, const char *leaf, const char *sub, char **out,
                pl_error_t *err) {
   const char *base = abs_env(var);
-  char *home = NULL;
-  int r;
+  const char *s1 = leaf[0] ? "/" : "", *s2 = sub[0] ? "/" : "";
   if (base) {
-    r = asprintf(out, "%s%s%s%s%s", base, leaf[0] ? "/" : "", leaf, sub[0] ? "/" : "", sub);
+    *out = pl_join(base, s1, leaf, s2, sub);
   } else {
+    char *home = NULL;
     if (pl_path_home(&home, err) < 0)
       return pl_error_set_hint(err, "set HOME or %s to an absolute path", var);
-    r = asprintf(out, "%s/%s%s%s%s%s", home, fallback, leaf[0] ? "/" : "", leaf, sub[0] ? "/" : "",
-                 sub);
+    *out = pl_join(home, "/", fallback, s1, leaf, s2, sub);
     free(home);
   }
-  if (r < 0) {
-    *out = NULL;
-    return pl_fail(err, ENOMEM, "path");
-  }
-  return 0;
+  return *out ? 0 : pl_fail(err, ENOMEM, "path");
 }
 
 int pl_path_user_config(const char *sub, char **out, pl_error_t *err) {
@@ -71,13 +68,9 @@ int pl_path_user_site(const char *short_version, char **out, pl_error_t *err) {
   /* PYTHONUSERBASE moves it, but pylock scrubs that variable in sandboxes. */
   char *home = NULL;
   if (pl_path_home(&home, err) < 0) return -1;
-  int r = asprintf(out, "%s/.local/lib/python%s", home, short_version);
+  *out = pl_join(home, "/.local/lib/python", short_version);
   free(home);
-  if (r < 0) {
-    *out = NULL;
-    return pl_fail(err, ENOMEM, "user site");
-  }
-  return 0;
+  return *out ? 0 : pl_fail(err, ENOMEM, "user site");
 }
 
 const char *pl_path_runtime_dir(void) {

@@ -166,7 +166,7 @@ int pl_project_state_open(const struct pl_state *s, const char *root, bool creat
   pl_project_id(root, id);
   snprintf(rel, sizeof rel, "%s/%s", PL_STATE_PROJECTS, id);
   cleanup_free char *shown = NULL;
-  if (asprintf(&shown, "%s/%s", s->path, rel) < 0) return pl_fail(err, ENOMEM, "project state");
+  if ((shown = pl_join(s->path, "/", rel)) == NULL) return pl_fail(err, ENOMEM, "project state");
   int fd = pl_state_subdir(s, rel, false, err);
   if (fd < 0) {
     if ((*err)->errnum != ENOENT) return -1;
@@ -225,7 +225,7 @@ int pl_project_current(const char *state_path, int state_fd, int root_fd, char *
   if (e)
     return pl_fail_hint(err, e, "rebuild it with: pylock sync",
                         "%s/%s: the current generation is missing", state_path, target);
-  if (layer && asprintf(layer, "%s/%s", state_path, target) < 0)
+  if (layer && (*layer = pl_join(state_path, "/", target)) == NULL)
     return pl_fail(err, ENOMEM, "current generation");
   *gen = strdup(target);
   if (*gen == NULL) {

@@ -1021,9 +1021,8 @@ static int ns_check(const struct ns_view *v, const struct pl_sandbox *sb, pl_err
   if (r != 0 || !fstype_is(v->sm, "overlay") || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
     return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
   /* The superblock options as mountinfo shows them, without its leading "ro,". */
-  cleanup_free char *super = NULL;
-  if (asprintf(&super, "%s,", v->sm->str + v->sm->mnt_opts) < 0)
-    return pl_fail(err, ENOMEM, "statmount");
+  cleanup_free char *super = pl_join(v->sm->str + v->sm->mnt_opts, ",");
+  if (super == NULL) return pl_fail(err, ENOMEM, "statmount");
   unescape(super);
   if (!overlay_layers_ok(super, sb->layer, sb->prefix, false))
     return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
