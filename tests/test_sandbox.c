@@ -78,6 +78,44 @@ static void test_mounts_of_another_project_or_generation_are_refused(void **stat
   assert_int_equal(check(prefixed, true, &why), -1);
 }
 
+/* An overlay's options as the kernel shows them, whole: its layers are
+ * exactly the generation's and the prefix, whatever else is in there. */
+#define OVERLAY_OPTS(super)                                                                        \
+  HOST "65 22 0:40 / /usr ro,nosuid,nodev - overlay none ro," super "\n" REST
+
+static void test_an_overlay_with_another_directory_than_its_two_layers_is_refused(void **state) {
+  const char *why;
+  static const char *const bad[] = {
+      /* a layer above the generation's (strstr found the two layers in there) */
+      "lowerdir+=/tmp/evil,lowerdir+=" LAYER ",lowerdir+=/usr,userxattr",
+      /* one between, or below */
+      "lowerdir+=" LAYER ",lowerdir+=/tmp/evil,lowerdir+=/usr,userxattr",
+      "lowerdir+=" LAYER ",lowerdir+=/usr,lowerdir+=/tmp/evil,userxattr",
+      /* a data layer, an upper directory others could write */
+      "lowerdir+=" LAYER ",lowerdir+=/usr,datadir+=/tmp/evil,userxattr",
+      "lowerdir+=" LAYER ",lowerdir+=/usr,upperdir=/tmp/u,workdir=/tmp/w,userxattr",
+      /* the list form, one more layer in front or behind */
+      "lowerdir=/tmp/evil:" LAYER ":/usr,userxattr",
+      "lowerdir=" LAYER ":/usr:/tmp/evil,userxattr",
+      /* the list form whose last layer is "/usr,x" (a comma is shown as \054) */
+      "lowerdir=" LAYER ":/usr\\054userxattr",
+      /* a layer whose name holds the options pylock's would show */
+      "lowerdir+=/tmp/e\\054lowerdir+=" LAYER "\\054lowerdir+=/usr,userxattr",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cleanup_free char *info = NULL;
+    assert_true(asprintf(&info, OVERLAY_OPTS("%s"), bad[i]) > 0);
+    if (check(info, false, &why) != -1 || strstr(why, "is not of") == NULL)
+      fail_msg("accepted: %s", bad[i]);
+    if (check(info, true, &why) != -1) fail_msg("accepted as any generation: %s", bad[i]);
+  }
+  assert_int_equal(check(OVERLAY_OPTS("lowerdir=" LAYER ":/usr,userxattr"), false, &why), 0);
+  assert_int_equal(
+      check(OVERLAY_OPTS("lowerdir+=" LAYER ",lowerdir+=/usr,redirect_dir=nofollow,userxattr"),
+            false, &why),
+      0);
+}
+
 static void test_writable_overlay_is_refused(void **state) {
   const char *why;
   assert_int_equal(check(HOST OVERLAY("65", "rw,relatime", LAYER) REST, false, &why), -1);
@@ -578,6 +616,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mounts_as_pylock_makes_them_pass),
       cmocka_unit_test(test_mounts_of_another_project_or_generation_are_refused),
+      cmocka_unit_test(test_an_overlay_with_another_directory_than_its_two_layers_is_refused),
       cmocka_unit_test(test_writable_overlay_is_refused),
       cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
       cmocka_unit_test(test_writable_state_or_configuration_is_refused),

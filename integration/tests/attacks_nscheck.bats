@@ -70,3 +70,64 @@ wait_record() {
   assert_not_contains "$output" "$daemon_ns"
   assert_not_contains "$output" "pylock-nscheck-mark.$DAEMON"
 }
+
+# in_holder PID PYTHON-CODE ARGS...: run the code in one python process that has joined the
+# holder's user and mount namespaces from outside (the user owns them: every capability
+# there), as code that could reach the holder would; `ns` and `libc` are set up for it.
+in_holder() {
+  local pid=$1 code=$2
+  shift 2
+  python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+pid = sys.argv[1]
+for ns, flag in (("user", 0x10000000), ("mnt", 0x00020000)):
+    fd = os.open("/proc/%s/ns/%s" % (pid, ns), os.O_RDONLY)
+    if libc.setns(fd, flag) != 0:
+        sys.exit("setns %s: errno %d" % (ns, ctypes.get_errno()))
+def check(r, what):
+    if r < 0:
+        sys.exit("%s: errno %d" % (what, ctypes.get_errno()))
+    return r
+# x86_64 and aarch64 share these (the new mount API).
+SYS_move_mount, SYS_fsopen, SYS_fsconfig, SYS_fsmount = 429, 430, 431, 432
+def overlay(target, options, flags=("userxattr",)):
+    fs = check(libc.syscall(SYS_fsopen, b"overlay", 1), "fsopen")
+    for key, value in options:
+        check(libc.syscall(SYS_fsconfig, fs, 1, key.encode(), value.encode(), 0), "fsconfig " + key)
+    for flag in flags:
+        check(libc.syscall(SYS_fsconfig, fs, 0, flag.encode(), None, 0), "fsconfig " + flag)
+    check(libc.syscall(SYS_fsconfig, fs, 6, None, None, 0), "create")
+    m = check(libc.syscall(SYS_fsmount, fs, 1, 0x7), "fsmount")  # read-only, nosuid, nodev
+    check(libc.syscall(SYS_move_mount, m, b"", -100, target.encode(), 4), "move_mount")
+args = sys.argv[2:]
+'"$code" "$pid" "$@"
+}
+
+# Fails on a0c3e94: the overlay's layers were found in its options with strstr, so an
+# overlay of one more layer on top (any directory: here one the sandboxed code could write)
+# over the generation and the prefix passed for pylock's, read-only as it is, and a joined
+# run imported what that layer held.
+@test "attack: an overlay with a layer of its own above the generation's is not joined" {
+  local pid prefix layer evil="$BATS_TEST_TMPDIR/evil"
+  "$PL" run true
+  wait_record "$STATE/run/keepalive"
+  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  prefix=$(interp prefix)
+  layer=$(layer_dir)
+  mkdir -p "$evil"
+  echo planted > "$evil/pylock-evil-mark"
+  run in_holder "$pid" '
+evil, layer, prefix = args
+overlay(prefix, [("lowerdir+", evil), ("lowerdir+", layer), ("lowerdir+", prefix)])
+print(open(prefix + "/pylock-evil-mark").read().strip())
+print([l for l in open("/proc/self/mountinfo") if " " + prefix + " " in l][-1])
+' "$evil" "$layer" "$prefix"
+  echo "$output"
+  assert_contains "$output" "planted" # the attack worked in there
+  run "$PL" -v run sh -c 'cat "$1/pylock-evil-mark"; readlink /proc/self/ns/mnt' _ "$prefix"
+  echo "$output"
+  assert_not_contains "$output" "planted"
+  assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+}
