@@ -832,17 +832,54 @@ static bool read_only(const struct mnt *m) {
   return strncmp(m->opts, "ro", 2) == 0 && (m->opts[2] == ',' || m->opts[2] == '\0');
 }
 
-/* The mount on top at `point`: at that point, and no other there sits on it. */
-static const struct mnt *top_at(const struct mnt *ms, size_t n, const char *point) {
-  const struct mnt *top = NULL;
+/* The only mount attached to mount `parent` at `point` (the first `len`
+ * bytes of a path; "/" when len is 1): NULL when none; *twice when more
+ * than one (a table no path walk reads one way). */
+static const struct mnt *attached(const struct mnt *ms, size_t n, unsigned long parent,
+                                  const char *point, size_t len, bool *twice) {
+  const struct mnt *found = NULL;
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(ms[i].point, point) != 0) continue;
-    bool covered = false;
-    for (size_t j = 0; j < n && !covered; j++)
-      covered = j != i && ms[j].parent == ms[i].id && strcmp(ms[j].point, point) == 0;
-    if (!covered) top = &ms[i];
+    if (ms[i].parent != parent || ms[i].id == parent || strlen(ms[i].point) != len ||
+        strncmp(ms[i].point, point, len) != 0)
+      continue;
+    if (found) *twice = true;
+    found = &ms[i];
   }
-  return top;
+  return found;
+}
+
+/* The mount on top at `point`, as a path walk from the root meets it: from
+ * the root mount, at "/" and at each of point's ancestors and point itself,
+ * whatever is mounted on the mount reached so far there.  Only if that
+ * walk ends on a mount at point itself is it returned: a mount over an
+ * ancestor (over /opt, for /opt/python3.12) hides the mounts below it from
+ * every path, though the table still lists them at their points. */
+static const struct mnt *top_at(const struct mnt *ms, size_t n, const char *point) {
+  /* The root: at "/", on no mount of the table (its parent is outside). */
+  const struct mnt *cur = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(ms[i].point, "/") != 0) continue;
+    bool inside = false;
+    for (size_t j = 0; j < n && !inside; j++)
+      inside = j != i && ms[j].id == ms[i].parent;
+    if (inside) continue;
+    if (cur) return NULL;
+    cur = &ms[i];
+  }
+  if (cur == NULL || point[0] != '/') return NULL;
+  size_t len = strlen(point), at = 1, steps = 0;
+  bool twice = false;
+  for (;;) {
+    for (const struct mnt *m; (m = attached(ms, n, cur->id, point, at, &twice)) != NULL;) {
+      if (++steps > n) return NULL; /* a loop of parents: no kernel's table */
+      cur = m;
+    }
+    if (twice) return NULL;
+    if (at >= len) break;
+    const char *slash = strchr(point + at + 1, '/');
+    at = slash ? (size_t)(slash - point) : len;
+  }
+  return strcmp(cur->point, point) == 0 ? cur : NULL;
 }
 
 /* Is `path` below `dir` (or dir itself)? */

@@ -116,6 +116,32 @@ static void test_an_overlay_with_another_directory_than_its_two_layers_is_refuse
       0);
 }
 
+/* A mount over an ancestor of what the check looks at hides it from every
+ * path, though the table still lists it at its point. */
+static void test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused(void **state) {
+  const char *why;
+  const char *over_root = HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / / rw - tmpfs t rw\n";
+  assert_int_equal(check(over_root, false, &why), -1);
+  assert_non_null(strstr(why, "no read-only overlay"));
+  const char *over_home =
+      HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / /home/u/.local rw - tmpfs t rw\n";
+  assert_int_equal(check(over_home, false, &why), -1);
+  assert_non_null(strstr(why, "pylock's state"));
+  const char *over_config =
+      HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / /home/u/.config rw - tmpfs t rw\n";
+  assert_int_equal(check(over_config, false, &why), -1);
+  assert_non_null(strstr(why, "pylock's configuration"));
+  /* Below the mount over the ancestor, the same mounts again: what a path meets. */
+  const char *again = HOST "70 22 0:50 / /home rw - tmpfs t rw\n" OVERLAY(
+      "65", "ro", LAYER) "66 70 254:1 /x /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
+                         "67 70 254:1 /y /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n"
+                         "68 70 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  assert_int_equal(check(again, false, &why), 0);
+  /* Two mounts on the same mount at the same point: no path walk reads that one way. */
+  const char *twice = HOST OVERLAY("65", "ro", LAYER) OVERLAY("69", "ro", LAYER) REST;
+  assert_int_equal(check(twice, false, &why), -1);
+}
+
 static void test_writable_overlay_is_refused(void **state) {
   const char *why;
   assert_int_equal(check(HOST OVERLAY("65", "rw,relatime", LAYER) REST, false, &why), -1);
@@ -617,6 +643,7 @@ int main(void) {
       cmocka_unit_test(test_mounts_as_pylock_makes_them_pass),
       cmocka_unit_test(test_mounts_of_another_project_or_generation_are_refused),
       cmocka_unit_test(test_an_overlay_with_another_directory_than_its_two_layers_is_refused),
+      cmocka_unit_test(test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused),
       cmocka_unit_test(test_writable_overlay_is_refused),
       cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
       cmocka_unit_test(test_writable_state_or_configuration_is_refused),

@@ -131,3 +131,42 @@ print([l for l in open("/proc/self/mountinfo") if " " + prefix + " " in l][-1])
   assert_not_contains "$output" "planted"
   assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
 }
+
+# Fails on a0c3e94 with the mountinfo check (kernels before 6.11, or no statmount): a mount
+# over the prefix's parent hides the overlay from every path, but the table still lists the
+# overlay at the prefix with nothing on top of it at that point, and that was all the check
+# looked at.  Joined runs ran the prefix the covering mount held (a python of its own).  The
+# check from the kernel's mount objects walks the path: it refused this already.
+@test "attack: a mount over the prefix's parent, hiding the overlay, is not joined (statmount and mountinfo)" {
+  local prefix parent mode pid
+  prefix=$(interp prefix)
+  parent=$(dirname "$prefix")
+  [ "$parent" != / ] || skip "the prefix $prefix has no parent but /"
+  [ -x "$PYLOCK_BIN/enosys-statmount" ] || { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
+  for mode in kernel mountinfo; do
+    local wrap=()
+    [ "$mode" = kernel ] || wrap=("$PYLOCK_BIN/enosys-statmount")
+    "${wrap[@]}" "$PL" run true
+    wait_record "$STATE/run/keepalive"
+    pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+    # The check passes on the holder as it is, through either path.
+    run "${wrap[@]}" "$PL" run readlink /proc/self/ns/mnt
+    assert_eq "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+    run in_holder "$pid" '
+parent, prefix = args
+if libc.mount(b"tmpfs", parent.encode(), b"tmpfs", 0, b"size=64k") != 0:
+    sys.exit("tmpfs: errno %d" % ctypes.get_errno())
+os.makedirs(prefix + "/bin")
+open(prefix + "/pylock-evil-mark", "w").write("planted\n")
+print(open(prefix + "/pylock-evil-mark").read().strip())
+' "$parent" "$prefix"
+    echo "$mode: $output"
+    assert_contains "$output" "planted" # the attack worked in there
+    run "${wrap[@]}" "$PL" -vv run sh -c 'cat "$1/pylock-evil-mark"; readlink /proc/self/ns/mnt' _ "$prefix"
+    echo "$mode: $output"
+    assert_not_contains "$output" "planted"
+    assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+    kill "$pid"
+    rm -f "$STATE/run/keepalive"
+  done
+}
