@@ -170,3 +170,90 @@ print(open(prefix + "/pylock-evil-mark").read().strip())
     rm -f "$STATE/run/keepalive"
   done
 }
+
+# Mounts put in the holder's namespace, each alone, through both checks: none is joined.
+@test "attack: a mount inside the overlay, or over the state's, the configuration's or the user site's parent, is not joined" {
+  local prefix purelib site mode target pid
+  prefix=$(interp prefix)
+  purelib=$(interp purelib)
+  site="$HOME/.local/lib/python$(short_version)"
+  [ -x "$PYLOCK_BIN/enosys-statmount" ] || { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
+  for mode in kernel mountinfo; do
+    local wrap=()
+    [ "$mode" = kernel ] || wrap=("$PYLOCK_BIN/enosys-statmount")
+    for target in "$purelib" "$(dirname "$(dirname "$STATE")")/.." "$HOME/.config" "$(dirname "$site")"; do
+      "${wrap[@]}" "$PL" run true
+      wait_record "$STATE/run/keepalive"
+      pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+      run in_holder "$pid" '
+target, = args
+if libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, b"size=64k") != 0:
+    sys.exit("tmpfs: errno %d" % ctypes.get_errno())
+print("mounted", os.path.realpath(target))
+' "$target"
+      echo "$mode $target: $output"
+      assert_contains "$output" "mounted"
+      run "${wrap[@]}" "$PL" -vv run readlink /proc/self/ns/mnt
+      echo "$mode $target: $output"
+      [ "$status" -eq 0 ]
+      assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+      assert_contains "$output" "not joined"
+      kill "$pid"
+      rm -f "$STATE/run/keepalive"
+    done
+  done
+}
+
+# Holds on a0c3e94: the generation is pylock's (signed wheels, no links), but should a layer
+# hold links, FIFOs or a FIFO in place of a directory the base has, the holder's walk of the
+# merged directories opens none of them (O_NOFOLLOW, O_DIRECTORY: a FIFO is never opened for
+# reading) and blocks on none: it records itself, the next run joins it, and, idle, it
+# leaves after its time to live (a holder stuck in its walk would never look again).
+@test "a generation with links and FIFOs among its directories: the holder does not block on them" {
+  local g1="$STATE/generations/1" g2="$STATE/generations/2" rel outside="$BATS_TEST_TMPDIR/outside" pid prefix lib
+  prefix=$(interp prefix)
+  rel=$(interp purelib); rel=${rel#"$prefix"}
+  mkdir -p "$outside/sub"
+  cp -a "$g1" "$g2"
+  cp -a "$g1.meta" "$g2.meta"
+  chmod -R u+w "$g2"
+  ln -s "$outside" "$g2$rel/zz-link"
+  mkfifo "$g2$rel/zz-fifo"
+  lib=$(dirname "$g2$rel")
+  mkfifo "$lib/curses" # the base has a directory there
+  ln -s "$outside" "$lib/ensurepip"
+  ln -sfn generations/2 "$STATE/current.new" && mv -T "$STATE/current.new" "$STATE/current"
+  export PYLOCK_KEEPALIVE=2
+  run timeout 20 "$PL" run python3 -c 'print("ran")'
+  assert_eq "$output" "ran"
+  wait_record "$STATE/run/keepalive"
+  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  [ -d /proc/"$pid" ]
+  # (What it holds open is not readable from here, not even by its owner: it is not
+  # dumpable, and its /proc entries are root's; tests/test_sandbox.c looks at the walk.)
+  run "$PL" run sh -c 'python3 -c "print(\"joined\")"; readlink /proc/self/ns/mnt'
+  assert_eq "${lines[0]}" "joined"
+  assert_eq "${lines[1]}" "$(readlink /proc/"$pid"/ns/mnt)"
+  for _ in $(seq 80); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
+  [ ! -d /proc/"$pid" ]
+}
+
+# Holds on a0c3e94: the record is touched only when its second changed; a holder that runs
+# keep using is never reaped under them, though its time to live is shorter than the
+# stretch of runs.
+@test "a holder in use by runs outlives its time to live; idle, it leaves" {
+  local pid t0 ns
+  export PYLOCK_KEEPALIVE=2
+  "$PL" run true
+  wait_record "$STATE/run/keepalive"
+  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  ns=$(readlink /proc/"$pid"/ns/mnt)
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 5 ]; do
+    assert_eq "$("$PL" run readlink /proc/self/ns/mnt)" "$ns"
+    sleep 0.3
+  done
+  [ -d /proc/"$pid" ]
+  for _ in $(seq 50); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
+  [ ! -d /proc/"$pid" ]
+}
