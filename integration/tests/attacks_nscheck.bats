@@ -257,3 +257,28 @@ print("mounted", os.path.realpath(target))
   for _ in $(seq 50); do [ -d /proc/"$pid" ] || break; sleep 0.1; done
   [ ! -d /proc/"$pid" ]
 }
+
+# Holds on a0c3e94: --allow-write naming pylock's state (the records' directory, the state
+# root) or configuration leaves them read-only, in a fresh sandbox and in the holder it
+# leaves, which the next run with the same option joins.
+@test "attack: --allow-write on the records, the state root or the configuration writes none of them, fresh or joined" {
+  local root conf w i
+  root=$(dirname "$(dirname "$STATE")")
+  conf="${XDG_CONFIG_HOME:-$HOME/.config}/pylock"
+  mkdir -p "$conf"
+  for w in "$STATE/run" "$root" "$conf"; do
+    for i in fresh joined; do
+      run "$PL" run -w "$w" sh -c 'for d in "$@"; do touch "$d/pylock-nscheck-x" && echo "WROTE $d"; done; readlink /proc/self/ns/mnt' \
+        _ "$STATE/run" "$root" "$conf"
+      echo "$w $i: $output"
+      [ "$status" -eq 0 ]
+      assert_not_contains "$output" "WROTE"
+      [ ! -e "$STATE/run/pylock-nscheck-x" ] && [ ! -e "$root/pylock-nscheck-x" ] && [ ! -e "$conf/pylock-nscheck-x" ]
+    done
+    # The second run joined the first one's holder.
+    wait_record "$STATE/run/keepalive"
+    assert_contains "$output" "$(readlink /proc/"$(cut -d' ' -f3 "$STATE/run/keepalive")"/ns/mnt)"
+    kill "$(cut -d' ' -f3 "$STATE/run/keepalive")"
+    rm -f "$STATE/run/keepalive"
+  done
+}
