@@ -764,6 +764,7 @@ out:
 
 struct mnt {
   unsigned long id, parent;
+  char *root;  /* the directory of its filesystem it shows, unescaped */
   char *point; /* unescaped, in the line's buffer */
   char *opts;  /* per-mount options: "ro,nosuid,..." */
   char *fstype;
@@ -820,10 +821,12 @@ static bool parse_mount(char *line, struct mnt *m) {
   if (*end) return false;
   m->parent = strtoul(f[1], &end, 10);
   if (*end) return false;
+  m->root = f[3];
   m->point = f[4];
   m->opts = f[5];
   m->fstype = f[dash + 1];
   m->super = f[dash + 3];
+  unescape(m->root);
   unescape(m->point);
   return true;
 }
@@ -968,6 +971,7 @@ static bool overlay_layers_ok(const char *super, const char *layer, const char *
 #define PL_STATX_MNT_ID_UNIQUE 0x4000U
 #define PL_STATX_ATTR_MOUNT_ROOT 0x2000U
 #define PL_STATMOUNT_MNT_BASIC 0x2U
+#define PL_STATMOUNT_MNT_ROOT 0x8U
 #define PL_STATMOUNT_FS_TYPE 0x20U
 #define PL_STATMOUNT_MNT_OPTS 0x80U
 #define PL_MOUNT_ATTR_RDONLY 0x1U
@@ -1077,10 +1081,15 @@ static int ns_read_only_tree(const struct ns_view *v, const char *dir, const cha
 
 static int ns_check(const struct ns_view *v, const struct pl_sandbox *sb, pl_error_t *err) {
   int r = ns_mount_at(v, sb->prefix,
-                      PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_FS_TYPE | PL_STATMOUNT_MNT_OPTS);
+                      PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_MNT_ROOT | PL_STATMOUNT_FS_TYPE |
+                          PL_STATMOUNT_MNT_OPTS);
   if (r == 1) return 1;
   if (r != 0 || !fstype_is(v->sm, "overlay") || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
     return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
+  /* The overlay's root: a bind of one of its directories is the same overlay. */
+  if (strcmp(v->sm->str + v->sm->mnt_root, "/") != 0)
+    return pl_fail(err, 0, "%s shows %s of the overlay, not its root", sb->prefix,
+                   v->sm->str + v->sm->mnt_root);
   /* The superblock options as mountinfo shows them, without its leading "ro,". */
   if (!overlay_layers_ok(v->sm->str + v->sm->mnt_opts, sb->layer, sb->prefix, false))
     return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
@@ -1150,6 +1159,9 @@ int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, 
   const struct mnt *ov = top_at(ms, n, sb->prefix);
   if (ov == NULL || strcmp(ov->fstype, "overlay") != 0 || !read_only(ov))
     return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
+  /* The overlay's root: a bind of one of its directories is the same overlay. */
+  if (strcmp(ov->root, "/") != 0)
+    return pl_fail(err, 0, "%s shows %s of the overlay, not its root", sb->prefix, ov->root);
   if (!overlay_layers_ok(ov->super, sb->layer, sb->prefix, any_generation))
     return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
   for (size_t i = 0; i < n; i++)

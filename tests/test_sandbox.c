@@ -142,6 +142,14 @@ static void test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused(voi
   assert_int_equal(check(twice, false, &why), -1);
 }
 
+static void test_a_bind_of_a_directory_of_the_overlay_over_the_prefix_is_refused(void **state) {
+  const char *why;
+  const char *sub = HOST "65 22 0:40 /lib /usr ro,nosuid,nodev - overlay none ro,lowerdir+=" LAYER
+                         ",lowerdir+=/usr,redirect_dir=nofollow,userxattr\n" REST;
+  assert_int_equal(check(sub, false, &why), -1);
+  assert_non_null(strstr(why, "not its root"));
+}
+
 static void test_writable_overlay_is_refused(void **state) {
   const char *why;
   assert_int_equal(check(HOST OVERLAY("65", "rw,relatime", LAYER) REST, false, &why), -1);
@@ -742,6 +750,7 @@ int main(void) {
       cmocka_unit_test(test_mounts_of_another_project_or_generation_are_refused),
       cmocka_unit_test(test_an_overlay_with_another_directory_than_its_two_layers_is_refused),
       cmocka_unit_test(test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused),
+      cmocka_unit_test(test_a_bind_of_a_directory_of_the_overlay_over_the_prefix_is_refused),
       cmocka_unit_test(test_writable_overlay_is_refused),
       cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
       cmocka_unit_test(test_writable_state_or_configuration_is_refused),
