@@ -175,16 +175,26 @@ bool pl_keepalive_userns_is_our_child(int nsfd) {
          ps.st_ino == ours.st_ino && ps.st_dev == ours.st_dev;
 }
 
-/* Is `cwd` in the holder's mount namespace the directory it is here?  (A
- * filesystem mounted after the holder started is not in there.) */
-static bool same_cwd_there(long pid, const char *cwd) {
+/* Is `dir` in the holder's mount namespace (its root open at rfd) the
+ * directory it is here?  NULL is. */
+static bool same_dir_there(int rfd, const char *dir) {
+  struct stat here, there;
+  return dir == NULL ||
+         (stat(dir, &here) == 0 && fstatat(rfd, dir[1] ? dir + 1 : ".", &there, 0) == 0 &&
+          here.st_dev == there.st_dev && here.st_ino == there.st_ino);
+}
+
+/* Are the working directory, pylock's state and its configuration in the
+ * holder's mount namespace the directories they are here?  (A filesystem
+ * mounted after the holder started is not in there; a read-only bind of
+ * another directory over the state is read-only, as the mount checks want,
+ * but not pylock's state.) */
+static bool same_dirs_there(long pid, const struct pl_sandbox *sb) {
   char root[64];
   snprintf(root, sizeof root, "/proc/%ld/root", pid);
   cleanup_close int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct stat here, there;
-  return rfd >= 0 && stat(cwd, &here) == 0 &&
-         fstatat(rfd, cwd[1] ? cwd + 1 : ".", &there, 0) == 0 && here.st_dev == there.st_dev &&
-         here.st_ino == there.st_ino;
+  return rfd >= 0 && same_dir_there(rfd, sb->cwd) && same_dir_there(rfd, sb->state_root) &&
+         same_dir_there(rfd, sb->config_dir);
 }
 
 /* Join the holder's namespaces if the kernel confirms what its record
@@ -224,11 +234,11 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
                   ? 0
                   : -1;
   }
-  bool ok = checked == 0 && same_cwd_there(r.pid, sb->cwd);
+  bool ok = checked == 0 && same_dirs_there(r.pid, sb);
   pl_log(PL_LOG_DEBUG, "keepalive: holder %ld %s%s", r.pid, ok ? "checked" : "not joined: ",
          ok  ? ""
          : e ? e->msg
-             : "its working directory differs");
+             : "its working directory, state or configuration differs");
   pl_error_free(&e);
   /* What was read by pid (its mounts, root, working directory) was the
    * holder's only if the pid still is: the holder is still alive. */

@@ -30,7 +30,8 @@
  * generation on the prefix and pylock's state and configuration read-only
  * (pl_sandbox_check_ns on the kernel's mount objects, or
  * pl_sandbox_check_mounts on the holder's mountinfo), and that its working
- * directory is the same directory in there.  Any doubt: a fresh sandbox.
+ * directory, pylock's state and its configuration are the same directories
+ * in there.  Any doubt: a fresh sandbox.
  *
  * The holder leaves after PYLOCK_KEEPALIVE seconds (else `keepalive` of
  * pylock-config(5), default 30) without a run, as soon as the generation

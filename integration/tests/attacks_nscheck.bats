@@ -317,3 +317,34 @@ print("bound", sorted(os.listdir(prefix))[:3])
     rm -f "$STATE/run/keepalive"
   done
 }
+
+# Fails on a0c3e94: a read-only bind of another directory (one sandboxed code can write
+# through another path) over the state root or the configuration is read-only, with nothing
+# below it, as both checks want; what it shows is not pylock's state.
+@test "attack: another directory bound read-only over the state root or the configuration is not joined" {
+  local root conf target pid fake="$BATS_TEST_TMPDIR/fake"
+  root=$(dirname "$(dirname "$STATE")")
+  conf="${XDG_CONFIG_HOME:-$HOME/.config}/pylock"
+  mkdir -p "$conf" "$fake"
+  for target in "$root" "$conf"; do
+    "$PL" run true
+    wait_record "$STATE/run/keepalive"
+    pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+    run in_holder "$pid" '
+fake, target = args
+MS_BIND, MS_REMOUNT, MS_RDONLY = 4096, 32, 1
+if libc.mount(fake.encode(), target.encode(), None, MS_BIND, None) != 0 or \
+   libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None) != 0:
+    sys.exit("bind: errno %d" % ctypes.get_errno())
+print("bound")
+' "$fake" "$target"
+    echo "$target: $output"
+    assert_contains "$output" "bound"
+    run "$PL" -vv run readlink /proc/self/ns/mnt
+    echo "$target: $output"
+    assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
+    assert_contains "$output" "not joined"
+    kill "$pid"
+    rm -f "$STATE/run/keepalive"
+  done
+}
