@@ -96,19 +96,46 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
 }
 
 int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t size) {
-  int n = snprintf(buf, size, "pylock-keepalive 2 %ld %llu %llu %016" PRIx64 " %s\n", r->pid,
-                   r->userns_ino, r->mntns_ino, r->digest, r->gen);
+  int n = snprintf(buf, size, "pylock-keepalive 3 %ld %llu %llu %llu %016" PRIx64 " %s\n", r->pid,
+                   r->start, r->userns_ino, r->mntns_ino, r->digest, r->gen);
   return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r) {
   int consumed = 0;
   memset(r, 0, sizeof *r);
-  if (sscanf(text, "pylock-keepalive 2 %ld %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->userns_ino,
-             &r->mntns_ino, &r->digest, r->gen, &consumed) != 5)
+  if (sscanf(text, "pylock-keepalive 3 %ld %llu %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->start,
+             &r->userns_ino, &r->mntns_ino, &r->digest, r->gen, &consumed) != 6)
     return -1;
-  if (r->pid <= 1 || text[consumed] != '\n' || text[consumed + 1] != '\0') return -1;
+  if (r->pid <= 1 || r->start == 0 || text[consumed] != '\n' || text[consumed + 1] != '\0')
+    return -1;
   return 0;
+}
+
+/* The start time of the process whose /proc directory is open at `dir`
+ * (clock ticks since boot, the 22nd field of its stat): 0 when it cannot
+ * be read.  With the pid, it names one process: a pid is given again once
+ * its process is gone, and then to one started later. */
+static unsigned long long start_time_at(int dir) {
+  char buf[1024];
+  cleanup_close int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  /* The command name, field 2, is in parentheses and may hold anything. */
+  char *p = strrchr(buf, ')');
+  if (p == NULL) return 0;
+  p++;
+  for (int field = 3; field < 22; field++) {
+    while (*p == ' ')
+      p++;
+    p = strchr(p, ' ');
+    if (p == NULL) return 0;
+  }
+  char *end;
+  errno = 0;
+  unsigned long long start = strtoull(p, &end, 10);
+  return errno == 0 && end != p + 1 && *end == ' ' ? start : 0;
 }
 
 static const char *record_name(const struct pl_sandbox *sb) {
@@ -148,16 +175,26 @@ bool pl_keepalive_userns_is_our_child(int nsfd) {
          ps.st_ino == ours.st_ino && ps.st_dev == ours.st_dev;
 }
 
-/* Is `cwd` in the holder's mount namespace the directory it is here?  (A
- * filesystem mounted after the holder started is not in there.) */
-static bool same_cwd_there(long pid, const char *cwd) {
+/* Is `dir` in the holder's mount namespace (its root open at rfd) the
+ * directory it is here?  NULL is. */
+static bool same_dir_there(int rfd, const char *dir) {
+  struct stat here, there;
+  return dir == NULL ||
+         (stat(dir, &here) == 0 && fstatat(rfd, dir[1] ? dir + 1 : ".", &there, 0) == 0 &&
+          here.st_dev == there.st_dev && here.st_ino == there.st_ino);
+}
+
+/* Are the working directory, pylock's state and its configuration in the
+ * holder's mount namespace the directories they are here?  (A filesystem
+ * mounted after the holder started is not in there; a read-only bind of
+ * another directory over the state is read-only, as the mount checks want,
+ * but not pylock's state.) */
+static bool same_dirs_there(long pid, const struct pl_sandbox *sb) {
   char root[64];
   snprintf(root, sizeof root, "/proc/%ld/root", pid);
   cleanup_close int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct stat here, there;
-  return rfd >= 0 && stat(cwd, &here) == 0 &&
-         fstatat(rfd, cwd[1] ? cwd + 1 : ".", &there, 0) == 0 && here.st_dev == there.st_dev &&
-         here.st_ino == there.st_ino;
+  return rfd >= 0 && same_dir_there(rfd, sb->cwd) && same_dir_there(rfd, sb->state_root) &&
+         same_dir_there(rfd, sb->config_dir);
 }
 
 /* Join the holder's namespaces if the kernel confirms what its record
@@ -168,13 +205,18 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
   time_t used;
   cleanup_close int fd = open_record(run_fd, record_name(sb), &r, &used);
   if (fd < 0 || strcmp(r.gen, gen) != 0 || r.digest != pl_keepalive_digest(sb, gen)) return 0;
-  /* Namespace fds, not the pid, are what we join: checking their inodes
-   * proves they are the holder's namespaces even if the pid was reused. */
+  /* The holder is the process of that pid started when the record says:
+   * the pid alone, and the namespaces' inode numbers, the kernel gives to
+   * others once the holder and its namespaces are gone.  Everything below
+   * is read through this directory, which stays this process's (a stale
+   * one answers nothing once it is gone, whoever has its pid since). */
   char path[64];
-  snprintf(path, sizeof path, "/proc/%ld/ns/user", r.pid);
-  cleanup_close int userns = open(path, O_RDONLY | O_CLOEXEC);
-  snprintf(path, sizeof path, "/proc/%ld/ns/mnt", r.pid);
-  cleanup_close int mntns = open(path, O_RDONLY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%ld", r.pid);
+  cleanup_close int proc = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc < 0 || start_time_at(proc) != r.start) return 0;
+  /* Namespace fds, not the pid, are what we join. */
+  cleanup_close int userns = openat(proc, "ns/user", O_RDONLY | O_CLOEXEC);
+  cleanup_close int mntns = openat(proc, "ns/mnt", O_RDONLY | O_CLOEXEC);
   struct stat us, ms;
   if (userns < 0 || mntns < 0 || fstat(userns, &us) < 0 || fstat(mntns, &ms) < 0 ||
       us.st_ino != r.userns_ino || ms.st_ino != r.mntns_ino ||
@@ -192,17 +234,16 @@ static int try_join(const struct pl_sandbox *sb, int run_fd, const char *gen, pl
                   ? 0
                   : -1;
   }
-  bool ok = checked == 0 && same_cwd_there(r.pid, sb->cwd);
+  bool ok = checked == 0 && same_dirs_there(r.pid, sb);
   pl_log(PL_LOG_DEBUG, "keepalive: holder %ld %s%s", r.pid, ok ? "checked" : "not joined: ",
          ok  ? ""
          : e ? e->msg
-             : "its working directory differs");
+             : "its working directory, state or configuration differs");
   pl_error_free(&e);
-  /* The mountinfo read proves the namespace it came from only while the
-   * pid is still the holder's: the ns files must still be its own. */
+  /* What was read by pid (its mounts, root, working directory) was the
+   * holder's only if the pid still is: the holder is still alive. */
   struct stat us2;
-  snprintf(path, sizeof path, "/proc/%ld/ns/user", r.pid);
-  if (!ok || stat(path, &us2) < 0 || us2.st_ino != us.st_ino) return 0;
+  if (!ok || fstatat(proc, "ns/user", &us2, 0) < 0 || us2.st_ino != us.st_ino) return 0;
   if (setns(userns, CLONE_NEWUSER) < 0) return 0; /* not ours, or gone: build afresh */
   if (setns(mntns, CLONE_NEWNS) < 0)
     return pl_fail(err, errno, "join the project's mount namespace");
@@ -306,8 +347,13 @@ int pl_keepalive_holder_main(int argc, char **argv) {
 
   struct stat us, ms;
   if (stat("/proc/self/ns/user", &us) < 0 || stat("/proc/self/ns/mnt", &ms) < 0) _exit(1);
-  struct pl_keepalive_record r = {
-      .pid = getpid(), .userns_ino = us.st_ino, .mntns_ino = ms.st_ino, .digest = digest};
+  cleanup_close int self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct pl_keepalive_record r = {.pid = getpid(),
+                                  .start = self < 0 ? 0 : start_time_at(self),
+                                  .userns_ino = us.st_ino,
+                                  .mntns_ino = ms.st_ino,
+                                  .digest = digest};
+  if (r.start == 0) _exit(1);
   snprintf(r.gen, sizeof r.gen, "%s", gen);
   char want[RECORD_MAX], ready[32];
   int len = pl_keepalive_format(&r, want, sizeof want);
@@ -398,8 +444,17 @@ static void spawn_holder(const struct pl_sandbox *sb, int run_fd, const char *st
   if (pid <= 1 || *end != '\n') return;
   struct stat us, ms;
   if (stat("/proc/self/ns/user", &us) < 0 || stat("/proc/self/ns/mnt", &ms) < 0) return;
-  struct pl_keepalive_record r = {
-      .pid = pid, .userns_ino = us.st_ino, .mntns_ino = ms.st_ino, .digest = digest};
+  /* Its start time: it is sleeping now, after its answer, and will check
+   * that the record names it, start time included. */
+  char dir[32];
+  snprintf(dir, sizeof dir, "/proc/%ld", pid);
+  cleanup_close int proc = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct pl_keepalive_record r = {.pid = pid,
+                                  .start = proc < 0 ? 0 : start_time_at(proc),
+                                  .userns_ino = us.st_ino,
+                                  .mntns_ino = ms.st_ino,
+                                  .digest = digest};
+  if (r.start == 0) return;
   snprintf(r.gen, sizeof r.gen, "%s", gen);
   char text[RECORD_MAX];
   int len = pl_keepalive_format(&r, text, sizeof text);

@@ -16,16 +16,22 @@
  * seccomp filter as the command.
  *
  * Its record, STATE/projects/<id>/run/keepalive (keepalive-strict for
- * --strict runs), names the holder's pid, the inode numbers of its user and
- * mount namespaces, the generation and a digest of the sandbox's
- * configuration.  pylock writes it from outside the sandbox (the state root
+ * --strict runs), names the holder's pid and start time, the inode numbers
+ * of its user and mount namespaces, the generation and a digest of the
+ * sandbox's configuration.  The kernel gives a pid, and a namespace's inode
+ * number, to others once the holder and its namespaces are gone (code in
+ * another sandbox of the user, whose namespaces got the lowest free
+ * numbers, can fork until it has the pid): the start time, read through the
+ * same /proc/PID directory as the namespaces, says the process is the one
+ * the record was written for.  pylock writes it from outside the sandbox (the state root
  * is read-only inside), and a run reads it only as a hint: before joining
  * it checks against the kernel that the user namespace is a child of its
  * own and owned by it, that the mount namespace has the overlay of this
  * generation on the prefix and pylock's state and configuration read-only
  * (pl_sandbox_check_ns on the kernel's mount objects, or
  * pl_sandbox_check_mounts on the holder's mountinfo), and that its working
- * directory is the same directory in there.  Any doubt: a fresh sandbox.
+ * directory, pylock's state and its configuration are the same directories
+ * in there.  Any doubt: a fresh sandbox.
  *
  * The holder leaves after PYLOCK_KEEPALIVE seconds (else `keepalive` of
  * pylock-config(5), default 30) without a run, as soon as the generation
@@ -81,6 +87,7 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen);
 /* The record's text form, and its parser (0 on success, -1 if malformed). */
 struct pl_keepalive_record {
   long pid;
+  unsigned long long start; /* the holder's start time (/proc/PID/stat), never 0 */
   unsigned long long userns_ino, mntns_ino;
   uint64_t digest;
   char gen[64];

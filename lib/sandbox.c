@@ -764,6 +764,7 @@ out:
 
 struct mnt {
   unsigned long id, parent;
+  char *root;  /* the directory of its filesystem it shows, unescaped */
   char *point; /* unescaped, in the line's buffer */
   char *opts;  /* per-mount options: "ro,nosuid,..." */
   char *fstype;
@@ -820,10 +821,12 @@ static bool parse_mount(char *line, struct mnt *m) {
   if (*end) return false;
   m->parent = strtoul(f[1], &end, 10);
   if (*end) return false;
+  m->root = f[3];
   m->point = f[4];
   m->opts = f[5];
   m->fstype = f[dash + 1];
   m->super = f[dash + 3];
+  unescape(m->root);
   unescape(m->point);
   return true;
 }
@@ -832,17 +835,54 @@ static bool read_only(const struct mnt *m) {
   return strncmp(m->opts, "ro", 2) == 0 && (m->opts[2] == ',' || m->opts[2] == '\0');
 }
 
-/* The mount on top at `point`: at that point, and no other there sits on it. */
-static const struct mnt *top_at(const struct mnt *ms, size_t n, const char *point) {
-  const struct mnt *top = NULL;
+/* The only mount attached to mount `parent` at `point` (the first `len`
+ * bytes of a path; "/" when len is 1): NULL when none; *twice when more
+ * than one (a table no path walk reads one way). */
+static const struct mnt *attached(const struct mnt *ms, size_t n, unsigned long parent,
+                                  const char *point, size_t len, bool *twice) {
+  const struct mnt *found = NULL;
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(ms[i].point, point) != 0) continue;
-    bool covered = false;
-    for (size_t j = 0; j < n && !covered; j++)
-      covered = j != i && ms[j].parent == ms[i].id && strcmp(ms[j].point, point) == 0;
-    if (!covered) top = &ms[i];
+    if (ms[i].parent != parent || ms[i].id == parent || strlen(ms[i].point) != len ||
+        strncmp(ms[i].point, point, len) != 0)
+      continue;
+    if (found) *twice = true;
+    found = &ms[i];
   }
-  return top;
+  return found;
+}
+
+/* The mount on top at `point`, as a path walk from the root meets it: from
+ * the root mount, at "/" and at each of point's ancestors and point itself,
+ * whatever is mounted on the mount reached so far there.  Only if that
+ * walk ends on a mount at point itself is it returned: a mount over an
+ * ancestor (over /opt, for /opt/python3.12) hides the mounts below it from
+ * every path, though the table still lists them at their points. */
+static const struct mnt *top_at(const struct mnt *ms, size_t n, const char *point) {
+  /* The root: at "/", on no mount of the table (its parent is outside). */
+  const struct mnt *cur = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(ms[i].point, "/") != 0) continue;
+    bool inside = false;
+    for (size_t j = 0; j < n && !inside; j++)
+      inside = j != i && ms[j].id == ms[i].parent;
+    if (inside) continue;
+    if (cur) return NULL;
+    cur = &ms[i];
+  }
+  if (cur == NULL || point[0] != '/') return NULL;
+  size_t len = strlen(point), at = 1, steps = 0;
+  bool twice = false;
+  for (;;) {
+    for (const struct mnt *m; (m = attached(ms, n, cur->id, point, at, &twice)) != NULL;) {
+      if (++steps > n) return NULL; /* a loop of parents: no kernel's table */
+      cur = m;
+    }
+    if (twice) return NULL;
+    if (at >= len) break;
+    const char *slash = strchr(point + at + 1, '/');
+    at = slash ? (size_t)(slash - point) : len;
+  }
+  return strcmp(cur->point, point) == 0 ? cur : NULL;
 }
 
 /* Is `path` below `dir` (or dir itself)? */
@@ -864,32 +904,56 @@ static int check_read_only_tree(const struct mnt *ms, size_t n, const char *dir,
   return 0;
 }
 
-/* The overlay's layers, as the superblock options list them: "lowerdir+="
- * once per layer (or one "lowerdir=" list, escaped): layer first, prefix.
+/* The overlay's layers, as the superblock options list them (as mountinfo
+ * and statmount show them: comma-separated, a comma inside a value escaped
+ * as \054): layer first, then prefix, as one "lowerdir+=" option each or
+ * one "lowerdir=" list, and no other directory: not another layer (above
+ * the generation, a directory others could write would shadow it), not an
+ * upper or work directory, not a data layer.  Every option that names a
+ * directory is looked at, not a match found among them.
  * any_generation: the layer may be any generation beside `layer`. */
 static bool overlay_layers_ok(const char *super, const char *layer, const char *prefix,
                               bool any_generation) {
   cleanup_free char *l = pl_overlay_escape(layer), *p = pl_overlay_escape(prefix);
-  cleanup_free char *a = NULL, *b = NULL;
   if (l == NULL || p == NULL) return false;
-  if (any_generation) {
-    /* ".../generations/N": the first layer starts with ".../generations/"
-     * and is one more component, then the prefix. */
-    const char *slash = strrchr(layer, '/');
-    if (slash == NULL) return false;
-    int dir = (int)(slash - layer + 1);
-    if (asprintf(&a, "lowerdir+=%.*s", dir, layer) < 0) return false;
-    const char *at = strstr(super, a);
-    if (at == NULL || (at != super && at[-1] != ',')) return false;
-    const char *num = at + strlen(a);
-    size_t digits = strspn(num, "0123456789");
-    free(b);
-    if (digits == 0 || asprintf(&b, ",lowerdir+=%s,", prefix) < 0) return false;
-    return strncmp(num + digits, b, strlen(b)) == 0;
+  static const char *const named[] = {"lowerdir", "upperdir", "workdir", "datadir"};
+  char *dir[2] = {NULL, NULL};
+  size_t n = 0;
+  bool ok = true;
+  for (const char *o = super; *o && ok;) {
+    const char *end = strchrnul(o, ',');
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+      if (strncmp(o, named[i], strlen(named[i])) != 0) continue;
+      if (n == 2 || (dir[n] = strndup(o, (size_t)(end - o))) == NULL) {
+        ok = false;
+        break;
+      }
+      unescape(dir[n++]);
+      break;
+    }
+    o = *end ? end + 1 : end;
   }
-  if (asprintf(&a, "lowerdir+=%s,lowerdir+=%s,", layer, prefix) < 0) a = NULL;
-  if (asprintf(&b, "lowerdir=%s:%s,", l, p) < 0) b = NULL;
-  return (a && strstr(super, a)) || (b && strstr(super, b));
+  cleanup_free char *first = dir[0], *second = dir[1];
+  if (!ok) return false;
+  if (n == 1) { /* before Linux 6.8: one list, escaped for overlayfs */
+    cleanup_free char *list = pl_join("lowerdir=", l, ":", p);
+    return !any_generation && list && strcmp(first, list) == 0;
+  }
+  cleanup_free char *want = pl_join("lowerdir+=", prefix);
+  if (n != 2 || want == NULL || strcmp(second, want) != 0) return false;
+  if (!any_generation) {
+    free(want);
+    want = pl_join("lowerdir+=", layer);
+    return want && strcmp(first, want) == 0;
+  }
+  /* ".../generations/N": the first layer is ".../generations/" and a number. */
+  const char *slash = strrchr(layer, '/');
+  size_t k = strlen("lowerdir+=");
+  if (slash == NULL || strncmp(first, "lowerdir+=", k) != 0 ||
+      strncmp(first + k, layer, (size_t)(slash - layer + 1)) != 0)
+    return false;
+  const char *num = first + k + (slash - layer + 1);
+  return *num && strspn(num, "0123456789") == strlen(num);
 }
 
 /* ---- the same, from the kernel's mount objects (Linux 6.11) ------------------ */
@@ -907,6 +971,7 @@ static bool overlay_layers_ok(const char *super, const char *layer, const char *
 #define PL_STATX_MNT_ID_UNIQUE 0x4000U
 #define PL_STATX_ATTR_MOUNT_ROOT 0x2000U
 #define PL_STATMOUNT_MNT_BASIC 0x2U
+#define PL_STATMOUNT_MNT_ROOT 0x8U
 #define PL_STATMOUNT_FS_TYPE 0x20U
 #define PL_STATMOUNT_MNT_OPTS 0x80U
 #define PL_MOUNT_ATTR_RDONLY 0x1U
@@ -1016,15 +1081,17 @@ static int ns_read_only_tree(const struct ns_view *v, const char *dir, const cha
 
 static int ns_check(const struct ns_view *v, const struct pl_sandbox *sb, pl_error_t *err) {
   int r = ns_mount_at(v, sb->prefix,
-                      PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_FS_TYPE | PL_STATMOUNT_MNT_OPTS);
+                      PL_STATMOUNT_MNT_BASIC | PL_STATMOUNT_MNT_ROOT | PL_STATMOUNT_FS_TYPE |
+                          PL_STATMOUNT_MNT_OPTS);
   if (r == 1) return 1;
   if (r != 0 || !fstype_is(v->sm, "overlay") || !(v->sm->mnt_attr & PL_MOUNT_ATTR_RDONLY))
     return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
+  /* The overlay's root: a bind of one of its directories is the same overlay. */
+  if (strcmp(v->sm->str + v->sm->mnt_root, "/") != 0)
+    return pl_fail(err, 0, "%s shows %s of the overlay, not its root", sb->prefix,
+                   v->sm->str + v->sm->mnt_root);
   /* The superblock options as mountinfo shows them, without its leading "ro,". */
-  cleanup_free char *super = pl_join(v->sm->str + v->sm->mnt_opts, ",");
-  if (super == NULL) return pl_fail(err, ENOMEM, "statmount");
-  unescape(super);
-  if (!overlay_layers_ok(super, sb->layer, sb->prefix, false))
+  if (!overlay_layers_ok(v->sm->str + v->sm->mnt_opts, sb->layer, sb->prefix, false))
     return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
   uint64_t kid;
   struct pl_mnt_id_req req = {.size = sizeof req, .mnt_id = v->sm->mnt_id, .mnt_ns_id = v->ns_id};
@@ -1092,10 +1159,10 @@ int pl_sandbox_check_mounts(const char *mountinfo, const struct pl_sandbox *sb, 
   const struct mnt *ov = top_at(ms, n, sb->prefix);
   if (ov == NULL || strcmp(ov->fstype, "overlay") != 0 || !read_only(ov))
     return pl_fail(err, 0, "no read-only overlay on %s", sb->prefix);
-  unescape(ov->super); /* pylock's layer paths hold no comma: the options stay apart */
-  cleanup_free char *super = NULL;
-  if (asprintf(&super, "%s,", ov->super) < 0) return pl_fail(err, ENOMEM, "mountinfo");
-  if (!overlay_layers_ok(super, sb->layer, sb->prefix, any_generation))
+  /* The overlay's root: a bind of one of its directories is the same overlay. */
+  if (strcmp(ov->root, "/") != 0)
+    return pl_fail(err, 0, "%s shows %s of the overlay, not its root", sb->prefix, ov->root);
+  if (!overlay_layers_ok(ov->super, sb->layer, sb->prefix, any_generation))
     return pl_fail(err, 0, "the overlay on %s is not of %s", sb->prefix, sb->layer);
   for (size_t i = 0; i < n; i++)
     if (ms[i].parent == ov->id)

@@ -128,6 +128,7 @@ static void test_interp_rejects_incomplete_record(void **state) {
 
 static void test_keepalive_record_round_trips(void **state) {
   struct pl_keepalive_record r = {.pid = 4242,
+                                  .start = 123456789ULL,
                                   .userns_ino = 4026531837ULL,
                                   .mntns_ino = 4026531841ULL,
                                   .digest = 0x0123456789abcdefULL},
@@ -137,6 +138,7 @@ static void test_keepalive_record_round_trips(void **state) {
   assert_true(pl_keepalive_format(&r, buf, sizeof buf) > 0);
   assert_int_equal(pl_keepalive_parse(buf, &back), 0);
   assert_int_equal(back.pid, 4242);
+  assert_true(back.start == 123456789ULL);
   assert_true(back.mntns_ino == r.mntns_ino && back.userns_ino == r.userns_ino);
   assert_true(back.digest == r.digest);
   assert_string_equal(back.gen, "generations/7");
@@ -145,12 +147,15 @@ static void test_keepalive_record_round_trips(void **state) {
 static void test_keepalive_parse_rejects_malformed_records(void **state) {
   struct pl_keepalive_record r;
   const char *bad[] = {"",
-                       "pylock-keepalive 1 10 1 2 00 generations/1\n", /* the old format */
-                       "pylock-keepalive 3 10 1 2 00 generations/1\n",
-                       "pylock-keepalive 2 1 1 2 00 generations/1\n", /* pid 1 */
-                       "pylock-keepalive 2 10 1 2 00 generations/1",  /* no newline */
-                       "pylock-keepalive 2 10 1 2 00 generations/1\nextra",
-                       "pylock-keepalive 2 -5 1 2 00 generations/1\n"};
+                       "pylock-keepalive 1 10 1 2 00 generations/1\n", /* older formats */
+                       "pylock-keepalive 2 10 1 2 00 generations/1\n", /* (no start time) */
+                       "pylock-keepalive 4 10 7 1 2 00 generations/1\n",
+                       "pylock-keepalive 3 10 1 2 00 generations/1\n",   /* no start time */
+                       "pylock-keepalive 3 10 0 1 2 00 generations/1\n", /* start time 0 */
+                       "pylock-keepalive 3 1 7 1 2 00 generations/1\n",  /* pid 1 */
+                       "pylock-keepalive 3 10 7 1 2 00 generations/1",   /* no newline */
+                       "pylock-keepalive 3 10 7 1 2 00 generations/1\nextra",
+                       "pylock-keepalive 3 -5 7 1 2 00 generations/1\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pl_keepalive_parse(bad[i], &r), -1);
 }

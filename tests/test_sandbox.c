@@ -78,6 +78,78 @@ static void test_mounts_of_another_project_or_generation_are_refused(void **stat
   assert_int_equal(check(prefixed, true, &why), -1);
 }
 
+/* An overlay's options as the kernel shows them, whole: its layers are
+ * exactly the generation's and the prefix, whatever else is in there. */
+#define OVERLAY_OPTS(super)                                                                        \
+  HOST "65 22 0:40 / /usr ro,nosuid,nodev - overlay none ro," super "\n" REST
+
+static void test_an_overlay_with_another_directory_than_its_two_layers_is_refused(void **state) {
+  const char *why;
+  static const char *const bad[] = {
+      /* a layer above the generation's (strstr found the two layers in there) */
+      "lowerdir+=/tmp/evil,lowerdir+=" LAYER ",lowerdir+=/usr,userxattr",
+      /* one between, or below */
+      "lowerdir+=" LAYER ",lowerdir+=/tmp/evil,lowerdir+=/usr,userxattr",
+      "lowerdir+=" LAYER ",lowerdir+=/usr,lowerdir+=/tmp/evil,userxattr",
+      /* a data layer, an upper directory others could write */
+      "lowerdir+=" LAYER ",lowerdir+=/usr,datadir+=/tmp/evil,userxattr",
+      "lowerdir+=" LAYER ",lowerdir+=/usr,upperdir=/tmp/u,workdir=/tmp/w,userxattr",
+      /* the list form, one more layer in front or behind */
+      "lowerdir=/tmp/evil:" LAYER ":/usr,userxattr",
+      "lowerdir=" LAYER ":/usr:/tmp/evil,userxattr",
+      /* the list form whose last layer is "/usr,x" (a comma is shown as \054) */
+      "lowerdir=" LAYER ":/usr\\054userxattr",
+      /* a layer whose name holds the options pylock's would show */
+      "lowerdir+=/tmp/e\\054lowerdir+=" LAYER "\\054lowerdir+=/usr,userxattr",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cleanup_free char *info = NULL;
+    assert_true(asprintf(&info, OVERLAY_OPTS("%s"), bad[i]) > 0);
+    if (check(info, false, &why) != -1 || strstr(why, "is not of") == NULL)
+      fail_msg("accepted: %s", bad[i]);
+    if (check(info, true, &why) != -1) fail_msg("accepted as any generation: %s", bad[i]);
+  }
+  assert_int_equal(check(OVERLAY_OPTS("lowerdir=" LAYER ":/usr,userxattr"), false, &why), 0);
+  assert_int_equal(
+      check(OVERLAY_OPTS("lowerdir+=" LAYER ",lowerdir+=/usr,redirect_dir=nofollow,userxattr"),
+            false, &why),
+      0);
+}
+
+/* A mount over an ancestor of what the check looks at hides it from every
+ * path, though the table still lists it at its point. */
+static void test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused(void **state) {
+  const char *why;
+  const char *over_root = HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / / rw - tmpfs t rw\n";
+  assert_int_equal(check(over_root, false, &why), -1);
+  assert_non_null(strstr(why, "no read-only overlay"));
+  const char *over_home =
+      HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / /home/u/.local rw - tmpfs t rw\n";
+  assert_int_equal(check(over_home, false, &why), -1);
+  assert_non_null(strstr(why, "pylock's state"));
+  const char *over_config =
+      HOST OVERLAY("65", "ro", LAYER) REST "70 22 0:50 / /home/u/.config rw - tmpfs t rw\n";
+  assert_int_equal(check(over_config, false, &why), -1);
+  assert_non_null(strstr(why, "pylock's configuration"));
+  /* Below the mount over the ancestor, the same mounts again: what a path meets. */
+  const char *again = HOST "70 22 0:50 / /home rw - tmpfs t rw\n" OVERLAY(
+      "65", "ro", LAYER) "66 70 254:1 /x /home/u/.local/state/pylock ro - ext4 /dev/vda1 rw\n"
+                         "67 70 254:1 /y /home/u/.config/pylock ro - ext4 /dev/vda1 rw\n"
+                         "68 70 0:41 / /home/u/.local/lib/python3.11 ro - tmpfs tmpfs ro\n";
+  assert_int_equal(check(again, false, &why), 0);
+  /* Two mounts on the same mount at the same point: no path walk reads that one way. */
+  const char *twice = HOST OVERLAY("65", "ro", LAYER) OVERLAY("69", "ro", LAYER) REST;
+  assert_int_equal(check(twice, false, &why), -1);
+}
+
+static void test_a_bind_of_a_directory_of_the_overlay_over_the_prefix_is_refused(void **state) {
+  const char *why;
+  const char *sub = HOST "65 22 0:40 /lib /usr ro,nosuid,nodev - overlay none ro,lowerdir+=" LAYER
+                         ",lowerdir+=/usr,redirect_dir=nofollow,userxattr\n" REST;
+  assert_int_equal(check(sub, false, &why), -1);
+  assert_non_null(strstr(why, "not its root"));
+}
+
 static void test_writable_overlay_is_refused(void **state) {
   const char *why;
   assert_int_equal(check(HOST OVERLAY("65", "rw,relatime", LAYER) REST, false, &why), -1);
@@ -377,6 +449,104 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
   assert_int_equal(system(cmd), 0);
 }
 
+static void test_a_holder_follows_no_link_and_opens_no_fifo_of_the_layer(void **state) {
+  char top[] = "/tmp/pylock-warm-XXXXXX";
+  assert_non_null(mkdtemp(top));
+  char prefix[600], layer[600], out[600];
+  snprintf(prefix, sizeof prefix, "%s/prefix", top);
+  snprintf(layer, sizeof layer, "%s/gen", top);
+  snprintf(out, sizeof out, "%s/kept", top);
+  /* The base: a standard library, its site-packages, bin; the generation:
+   * the scheme directories and two packages, one of which the base has too. */
+  static const char *const base[] = {"prefix",
+                                     "prefix/bin",
+                                     "prefix/lib",
+                                     "prefix/lib/py",
+                                     "prefix/lib/py/encodings",
+                                     "prefix/lib/py/site-packages",
+                                     "prefix/lib/py/site-packages/pip",
+                                     "prefix/share",
+                                     NULL};
+  static const char *const gen[] = {"gen",
+                                    "gen/bin",
+                                    "gen/lib",
+                                    "gen/lib/py",
+                                    "gen/lib/py/site-packages",
+                                    "gen/lib/py/site-packages/requests",
+                                    "gen/lib/py/site-packages/requests/sub",
+                                    "gen/lib/py/site-packages/pip",
+                                    "gen/include",
+                                    NULL};
+  mkdirs(top, base);
+  mkdirs(top, gen);
+  /* In the generation: links to a directory outside, FIFOs, one of them where
+   * the base has a directory (it hides it), one where the base has none. */
+  static const char *const outside[] = {"outside", "outside/sub", NULL};
+  mkdirs(top, outside);
+  char path[700], away[700];
+  snprintf(away, sizeof away, "%s/outside", top);
+  static const char *const links[] = {"gen/lib/py/site-packages/zz-link", "gen/lib/py/encodings",
+                                      "gen/lib/zz-link", NULL};
+  for (const char *const *l = links; *l; l++) {
+    snprintf(path, sizeof path, "%s/%s", top, *l);
+    assert_int_equal(symlink(away, path), 0);
+  }
+  static const char *const fifos[] = {"gen/share", "gen/lib/py/site-packages/zz-fifo", NULL};
+  for (const char *const *l = fifos; *l; l++) {
+    snprintf(path, sizeof path, "%s/%s", top, *l);
+    assert_int_equal(mkfifo(path, 0600), 0);
+  }
+  unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10); /* a walk that blocks fails the test */
+    FILE *f = fopen(out, "w");
+    if (f == NULL) _exit(1);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !map_self(me, group) ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        pl_sandbox_mount_overlay(layer, prefix, NULL) < 0) {
+      fputs("no overlay\n", f);
+      _exit(fclose(f) == 0 ? 0 : 1);
+    }
+    int kept = pl_keepalive_warm(prefix, layer);
+    fprintf(f, "%d\n", kept);
+    for (int fd = 0; fd < 256; fd++) {
+      char link[64], target[700];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n < 0 || fd == fileno(f)) continue;
+      target[n] = '\0';
+      int flags = fcntl(fd, F_GETFL);
+      if (strncmp(target, prefix, strlen(prefix)) == 0)
+        fprintf(f, "%s%s\n", target + strlen(prefix),
+                (flags & O_ACCMODE) == O_RDONLY ? "" : " (writable)");
+    }
+    _exit(fclose(f) == 0 ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = fopen(out, "r");
+  assert_non_null(f);
+  assert_true(getdelim(&text, &len, '\0', f) > 0);
+  fclose(f);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+  if (strcmp(text, "no overlay\n") == 0) {
+    free(text);
+    assert_int_equal(system(cmd), 0);
+    skip();
+  }
+  /* The same as without the links and FIFOs: nothing of them, nothing outside. */
+  assert_string_equal(
+      sorted_lines(text),
+      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
+  free(text);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* ---- pl_sandbox_check_ns: a real namespace, made as pylock makes it ---------- */
 
 enum ns_variant {
@@ -578,6 +748,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mounts_as_pylock_makes_them_pass),
       cmocka_unit_test(test_mounts_of_another_project_or_generation_are_refused),
+      cmocka_unit_test(test_an_overlay_with_another_directory_than_its_two_layers_is_refused),
+      cmocka_unit_test(test_a_mount_over_an_ancestor_hides_what_is_below_and_is_refused),
+      cmocka_unit_test(test_a_bind_of_a_directory_of_the_overlay_over_the_prefix_is_refused),
       cmocka_unit_test(test_writable_overlay_is_refused),
       cmocka_unit_test(test_a_mount_over_or_inside_the_overlay_is_refused),
       cmocka_unit_test(test_writable_state_or_configuration_is_refused),
@@ -589,6 +762,7 @@ int main(void) {
       cmocka_unit_test(test_more_mounts_than_the_bound_are_refused),
       cmocka_unit_test(test_a_child_user_namespace_is_ours_and_a_nested_one_is_not),
       cmocka_unit_test(test_a_holder_keeps_exactly_the_merged_directories_open),
+      cmocka_unit_test(test_a_holder_follows_no_link_and_opens_no_fifo_of_the_layer),
       cmocka_unit_test(test_the_kernels_mounts_as_pylock_makes_them_pass_and_each_difference_fails),
       cmocka_unit_test(test_the_bus_socket_is_read_from_a_unix_path_address),
       cmocka_unit_test(test_a_bus_address_naming_no_socket_path_gives_none),

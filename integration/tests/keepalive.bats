@@ -78,8 +78,9 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   other=$!
   mnt=$(stat -L -c %i /proc/$other/ns/mnt)
   usr=$(stat -L -c %i /proc/$other/ns/user)
-  # Right pid and inodes but the digest of another configuration.
-  echo "pylock-keepalive 2 $other $usr $mnt 0000000000000000 generations/1" > "$rec"
+  start=$(awk '{ print $22 }' /proc/$other/stat)
+  # Right pid, start time and inodes but the digest of another configuration.
+  echo "pylock-keepalive 3 $other $start $usr $mnt 0000000000000000 generations/1" > "$rec"
   run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
   kill "$other"
   [ "$output" != "$(readlink /proc/self/ns/mnt)" ]

@@ -503,10 +503,10 @@ EOF
     [ "$(readlink "/proc/$u/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
     sleep 0.05
   done
-  # The right digest and generation, another process's namespaces.
-  read -r magic version _ _ _ digest gen <"$rec"
-  echo "$magic $version $u $(stat -L -c %i "/proc/$u/ns/user") $(stat -L -c %i "/proc/$u/ns/mnt") $digest $gen" \
-    >"$rec.new"
+  # The right digest and generation, another process's namespaces (and start time).
+  read -r magic version _ _ _ _ digest gen <"$rec"
+  echo "$magic $version $u $(awk '{ print $22 }' "/proc/$u/stat") $(stat -L -c %i "/proc/$u/ns/user")" \
+    "$(stat -L -c %i "/proc/$u/ns/mnt") $digest $gen" >"$rec.new"
   mv "$rec.new" "$rec"
   run env PYLOCK_KEEPALIVE=30 "$PL" -C "$PA" run sh -c '
     readlink /proc/self/ns/mnt
