@@ -1038,7 +1038,10 @@ static bool fstype_is(const struct pl_statmount *sm, const char *type) {
   return strcmp(sm->str + sm->fs_type, type) == 0;
 }
 
-/* Every mount below mount `id` (its children and theirs) read-only: 0, -1, 1. */
+/* Every mount below mount `id` (its children and theirs) read-only: 0, -1, 1.
+ * listmount answers a mount's children on 6.8 and 6.9, every mount below it
+ * since: the walk goes down only into a child of `id` itself, so a chain of
+ * k nested mounts costs k listings per level, not 2^k. */
 static int ns_read_only_below(const struct ns_view *v, uint64_t id, int depth, const char **bad) {
   uint64_t kids[32], last = 0;
   for (;;) {
@@ -1057,6 +1060,7 @@ static int ns_read_only_below(const struct ns_view *v, uint64_t id, int depth, c
         *bad = "mounts nested too deep";
         return -1;
       }
+      if (v->sm->mnt_parent_id != id) continue;
       r = ns_read_only_below(v, kids[i], depth + 1, bad);
       if (r != 0) return r;
     }
