@@ -8,18 +8,24 @@
  *   i386-syscall ptrace-child     ptrace(PTRACE_ATTACH) of a child of ours
  *   i386-syscall unshare-user     unshare(CLONE_NEWUSER)
  *   i386-syscall mount            mount a tmpfs (on a new directory of /tmp)
+ *   i386-syscall probe            getpid(), in a child: is there an i386 ABI?
  *
  * Prints "NAME OK" or "NAME ERRNO-NAME" and exits 0; 2 on a usage error, 3
- * where there is no i386 ABI to call (not x86-64).
+ * where there is no i386 ABI to call: not x86-64, or a kernel that answers
+ * int $0x80 with a fault (ia32_emulation=0, some paravirtualised guests).
+ * Every call first makes sure of the ABI in a child, so that a fault never
+ * leaves a forked child behind (a paused child holding the caller's pipe).
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +33,7 @@
 #if defined(__x86_64__)
 /* i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
 enum {
+  I386_GETPID = 20,
   I386_MOUNT = 21,
   I386_PTRACE = 26,
   I386_SOCKETCALL = 102,
@@ -81,6 +88,8 @@ static long run(const char *what) {
     pid_t child = fork();
     if (child < 0) return -errno;
     if (child == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() == 1) _exit(0);
       pause();
       _exit(0);
     }
@@ -92,11 +101,29 @@ static long run(const char *what) {
   return -EINVAL - 10000;
 }
 
+/* Whether int $0x80 answers here: a child makes getpid() through it. */
+static bool have_i386_abi(void) {
+  pid_t child = fork();
+  if (child < 0) return false;
+  if (child == 0) _exit(call32(I386_GETPID, 0, 0, 0) == getpid() ? 0 : 1);
+  int status;
+  if (waitpid(child, &status, 0) != child) return false;
+  if (WIFSIGNALED(status))
+    fprintf(stderr, "i386-syscall: no i386 ABI here: int $0x80 ended in %s\n",
+            strsignal(WTERMSIG(status)));
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: i386-syscall socket-unix|socketcall-unix|io-uring|ptrace-child|"
-                    "unshare-user|mount\n");
+                    "unshare-user|mount|probe\n");
     return 2;
+  }
+  if (!have_i386_abi()) return 3;
+  if (strcmp(argv[1], "probe") == 0) {
+    printf("probe OK\n");
+    return 0;
   }
   low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
   if (low == MAP_FAILED) {
