@@ -1055,15 +1055,14 @@ static int fetch_wheels(struct pl_env *e, struct pl_cache *c,
     names[i] = want[i]->name;
     /* Mode 0200: code in a sandbox, which sees it read-only, cannot open it
      * to take its lock first (flock needs no write access). */
-    fds[i] = pl_tmpfile_open_at(c->wheels_fd, "fetch", 0200, &tmp[i], err);
+    /* Locked while fetching, from before it has its name: pl_cache_sweep
+     * leaves the file of a live fetch. */
+    fds[i] = pl_tmpfile_open_locked_at(c->wheels_fd, "fetch", 0200, &tmp[i], err);
     if (fds[i] < 0) {
       r = pl_error_wrap(err, "cache %s/wheels", c->path);
       break;
     }
     opened++;
-    /* Held while fetching: pl_cache_sweep leaves the file of a live fetch. */
-    if (flock(fds[i], LOCK_EX | LOCK_NB) < 0)
-      r = pl_fail(err, errno, "lock %s/wheels/%s", c->path, tmp[i]);
   }
   if (r == 0 && pl_tuf_fetch_targets(e->tuf, names, fds, n, &failed, err) < 0) r = -1;
   for (size_t i = 0; i < n && r == 0; i++) {

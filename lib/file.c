@@ -107,6 +107,62 @@ int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
   return pl_fail(err, EEXIST, "create a temporary file for %s", name);
 }
 
+/* An unnamed file in dirfd, locked, then linked under one of
+ * pl_tmpfile_open_at's names: a sweep that takes an unlocked temporary file
+ * for a dead writer's never sees this one unlocked.  -2 where the kernel or
+ * filesystem cannot (no O_TMPFILE, no /proc): the caller falls back. */
+static int tmpfile_locked(int dirfd, const char *name, mode_t mode, char **tmpname,
+                          pl_error_t *err) {
+  int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  if (fd < 0) return -2;
+  if (fchmod(fd, mode) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    close(fd);
+    return pl_fail(err, e, "create a temporary file for %s", name);
+  }
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  for (int attempt = 0; attempt < 16; attempt++) {
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+    char *tmp = NULL;
+    if (asprintf(&tmp, ".%s.tmp%016llx", name, rnd) < 0) {
+      close(fd);
+      return pl_fail(err, ENOMEM, "write %s", name);
+    }
+    if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) == 0) {
+      *tmpname = tmp;
+      return fd;
+    }
+    int e = errno;
+    free(tmp);
+    if (e != EEXIST) {
+      close(fd);
+      return -2;
+    }
+  }
+  close(fd);
+  return pl_fail(err, EEXIST, "create a temporary file for %s", name);
+}
+
+int pl_tmpfile_open_locked_at(int dirfd, const char *name, mode_t mode, char **tmpname,
+                              pl_error_t *err) {
+  if (strchr(name, '/') == NULL) {
+    int fd = tmpfile_locked(dirfd, name, mode, tmpname, err);
+    if (fd != -2) return fd;
+  }
+  int fd = pl_tmpfile_open_at(dirfd, name, mode, tmpname, err);
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    close(fd);
+    unlinkat(dirfd, *tmpname, 0);
+    free(*tmpname);
+    *tmpname = NULL;
+    return pl_fail(err, e, "lock a temporary file for %s", name);
+  }
+  return fd;
+}
+
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
                          pl_error_t *err) {
   int e = 0;

@@ -28,6 +28,12 @@ int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
  * fsync, close and rename it over name (unlinking it on failure). */
 int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
+/* pl_tmpfile_open_at, the file already locked (flock, exclusive) when its
+ * name appears: the form for directories a sweep cleans of temporary files
+ * no live writer holds (pl_cache_sweep).  Without O_TMPFILE (or /proc) it
+ * locks right after creating, as before. */
+int pl_tmpfile_open_locked_at(int dirfd, const char *name, mode_t mode, char **tmpname,
+                              pl_error_t *err);
 
 /* mkdir -p of a user-given path, following symlinks (config and state dirs). */
 int pl_mkdir_p(const char *path, mode_t mode, pl_error_t *err);

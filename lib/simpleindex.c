@@ -161,8 +161,8 @@ static int verified_copy(struct pl_tuf *t, const char *cache_root, int scratch_f
     goto out;
   }
   pl_error_free(&stale); /* damaged or absent: fetch it (again) */
-  tfd = pl_tmpfile_open_at(c.wheels_fd, "fetch", 0200, &tmp,
-                           err); /* as env.c's: no sandbox opens it */
+  tfd = pl_tmpfile_open_locked_at(c.wheels_fd, "fetch", 0200, &tmp,
+                                  err); /* as env.c's: no sandbox opens it */
   if (tfd < 0) goto out;
   if (pl_tuf_fetch_target(t, tg->name, tfd, err) == 0 &&
       pl_cache_wheel_store(&c, tfd, tg->sha256, err) == 0) {

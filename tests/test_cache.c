@@ -175,6 +175,58 @@ static void test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name(void **s
   pl_cache_close(&c);
 }
 
+/* Other syncs sweep the cache while this one stores wheels, and a sweep
+ * takes a temporary file it can lock for a dead writer's: a writer's file
+ * must be locked from the moment it has a name (pl_tmpfile_open_locked_at).
+ * Locked just after it was created, a sweep in between removed it and the
+ * store failed renaming it (gc.bats, ten syncs at once).  The store stops
+ * as soon as its file has a name; another pylock's sweep then runs. */
+static void test_a_stores_file_is_locked_from_its_first_moment_and_survives_sweeps(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("named", &c);
+  char path[1024], hex[PL_SHA256_HEX];
+  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
+  sha_of(path, hex);
+  pid_t writer = fork();
+  if (writer == 0) {
+    setenv("PYLOCK_PAUSE_AT", "wheel-store-named", 1);
+    int fd = open(path, O_RDONLY);
+    pl_error_t err = NULL;
+    _exit(fd >= 0 && pl_cache_wheel_store(&c, fd, hex, &err) == 0 ? 0 : 1);
+  }
+  int status;
+  assert_int_equal(waitpid(writer, &status, WUNTRACED), writer);
+  assert_true(WIFSTOPPED(status));
+  /* Its file, under its name: locked, so another pylock's sweep keeps it. */
+  char prefix[80], name[256] = "";
+  snprintf(prefix, sizeof prefix, ".%s.whl.tmp", hex);
+  DIR *d = fdopendir(dup(c.wheels_fd));
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+      snprintf(name, sizeof name, "%s", e->d_name);
+  if (d) closedir(d);
+  assert_string_not_equal(name, "");
+  int probe = openat(c.wheels_fd, name, O_WRONLY | O_CLOEXEC);
+  assert_true(probe >= 0);
+  assert_int_equal(flock(probe, LOCK_EX | LOCK_NB), -1);
+  close(probe);
+  pid_t sweeper = fork();
+  if (sweeper == 0) {
+    struct pl_cache other;
+    open_cache("named", &other);
+    pl_cache_sweep(&other);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(sweeper, &status, 0), sweeper);
+  assert_int_equal(faccessat(c.wheels_fd, name, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+  kill(writer, SIGCONT);
+  assert_int_equal(waitpid(writer, &status, 0), writer);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  pl_cache_close(&c);
+}
+
 /* A pylock killed while it stored a wheel leaves ".SHA256.whl.tmpHEX",
  * mode 0200: the next sweep removes it.  A live writer's (locked) stays, as
  * do names that are not pylock's. */
@@ -820,6 +872,7 @@ static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name),
+      cmocka_unit_test(test_a_stores_file_is_locked_from_its_first_moment_and_survives_sweeps),
       cmocka_unit_test(test_sweep_removes_a_killed_stores_file_and_keeps_a_live_ones),
       cmocka_unit_test(test_store_killed_while_syncing_leaves_nothing_the_sweep_keeps),
       cmocka_unit_test(test_tree_is_built_once_sealed_then_found),
