@@ -364,18 +364,10 @@ static void mkdirs(const char *top, const char *const *rel) {
   }
 }
 
-/* A prefix and a generation, as pylock lays them out, under an overlay in
- * a child's own namespaces: the directories pl_keepalive_warm keeps open,
- * as the child's /proc/self/fd names them, relative to the prefix. */
-static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state) {
-  char top[] = "/tmp/pylock-warm-XXXXXX";
-  assert_non_null(mkdtemp(top));
-  char prefix[600], layer[600], out[600];
-  snprintf(prefix, sizeof prefix, "%s/prefix", top);
-  snprintf(layer, sizeof layer, "%s/gen", top);
-  snprintf(out, sizeof out, "%s/kept", top);
-  /* The base: a standard library, its site-packages, bin; the generation:
-   * the scheme directories and two packages, one of which the base has too. */
+/* A prefix and a generation, as pylock lays them out, under `top`: the base
+ * has a standard library, its site-packages and bin; the generation the
+ * scheme directories and two packages, one of which the base has too. */
+static void warm_layout(const char *top, char *prefix, char *layer, size_t size) {
   static const char *const base[] = {"prefix",
                                      "prefix/bin",
                                      "prefix/lib",
@@ -395,11 +387,23 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
                                     "gen/lib/py/site-packages/pip",
                                     "gen/include",
                                     NULL};
+  snprintf(prefix, size, "%s/prefix", top);
+  snprintf(layer, size, "%s/gen", top);
   mkdirs(top, base);
   mkdirs(top, gen);
+}
+
+/* In a child's own namespaces, the overlay of `layer` on `prefix`: what
+ * pl_keepalive_warm returns, then the directories it keeps open as the
+ * child's /proc/self/fd names them, relative to the prefix, sorted; NULL
+ * when the overlay cannot be made here.  A walk that blocks fails (alarm). */
+static char *warm_and_list(const char *top, const char *prefix, const char *layer) {
+  char out[600];
+  snprintf(out, sizeof out, "%s/kept", top);
   unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
   pid_t pid = fork();
   if (pid == 0) {
+    alarm(10);
     FILE *f = fopen(out, "w");
     if (f == NULL) _exit(1);
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !map_self(me, group) ||
@@ -432,53 +436,44 @@ static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state
   assert_non_null(f);
   assert_true(getdelim(&text, &len, '\0', f) > 0);
   fclose(f);
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
   if (strcmp(text, "no overlay\n") == 0) {
     free(text);
-    assert_int_equal(system(cmd), 0);
+    return NULL;
+  }
+  return text;
+}
+
+static void remove_tree(const char *top) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The prefix, lib, lib/py, its site-packages and bin, and pip, which both
+ * layers have; not the generation's own (requests, include), nor the base's
+ * own (encodings, share); 6 of them. */
+#define WARM_KEPT "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n"
+
+static void test_a_holder_keeps_exactly_the_merged_directories_open(void **state) {
+  char top[] = "/tmp/pylock-warm-XXXXXX";
+  assert_non_null(mkdtemp(top));
+  char prefix[600], layer[600];
+  warm_layout(top, prefix, layer, sizeof prefix);
+  char *text = warm_and_list(top, prefix, layer);
+  if (text == NULL) {
+    remove_tree(top);
     skip();
   }
-  /* The prefix, lib, lib/py, its site-packages and bin, and pip, which both
-   * layers have; not the generation's own (requests, include), nor the
-   * base's own (encodings, share). */
-  assert_string_equal(
-      sorted_lines(text),
-      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
+  assert_string_equal(sorted_lines(text), WARM_KEPT);
   free(text);
-  assert_int_equal(system(cmd), 0);
+  remove_tree(top);
 }
 
 static void test_a_holder_follows_no_link_and_opens_no_fifo_of_the_layer(void **state) {
   char top[] = "/tmp/pylock-warm-XXXXXX";
   assert_non_null(mkdtemp(top));
-  char prefix[600], layer[600], out[600];
-  snprintf(prefix, sizeof prefix, "%s/prefix", top);
-  snprintf(layer, sizeof layer, "%s/gen", top);
-  snprintf(out, sizeof out, "%s/kept", top);
-  /* The base: a standard library, its site-packages, bin; the generation:
-   * the scheme directories and two packages, one of which the base has too. */
-  static const char *const base[] = {"prefix",
-                                     "prefix/bin",
-                                     "prefix/lib",
-                                     "prefix/lib/py",
-                                     "prefix/lib/py/encodings",
-                                     "prefix/lib/py/site-packages",
-                                     "prefix/lib/py/site-packages/pip",
-                                     "prefix/share",
-                                     NULL};
-  static const char *const gen[] = {"gen",
-                                    "gen/bin",
-                                    "gen/lib",
-                                    "gen/lib/py",
-                                    "gen/lib/py/site-packages",
-                                    "gen/lib/py/site-packages/requests",
-                                    "gen/lib/py/site-packages/requests/sub",
-                                    "gen/lib/py/site-packages/pip",
-                                    "gen/include",
-                                    NULL};
-  mkdirs(top, base);
-  mkdirs(top, gen);
+  char prefix[600], layer[600];
+  warm_layout(top, prefix, layer, sizeof prefix);
   /* In the generation: links to a directory outside, FIFOs, one of them where
    * the base has a directory (it hides it), one where the base has none. */
   static const char *const outside[] = {"outside", "outside/sub", NULL};
@@ -496,55 +491,15 @@ static void test_a_holder_follows_no_link_and_opens_no_fifo_of_the_layer(void **
     snprintf(path, sizeof path, "%s/%s", top, *l);
     assert_int_equal(mkfifo(path, 0600), 0);
   }
-  unsigned me = (unsigned)geteuid(), group = (unsigned)getegid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(10); /* a walk that blocks fails the test */
-    FILE *f = fopen(out, "w");
-    if (f == NULL) _exit(1);
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !map_self(me, group) ||
-        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        pl_sandbox_mount_overlay(layer, prefix, NULL) < 0) {
-      fputs("no overlay\n", f);
-      _exit(fclose(f) == 0 ? 0 : 1);
-    }
-    int kept = pl_keepalive_warm(prefix, layer);
-    fprintf(f, "%d\n", kept);
-    for (int fd = 0; fd < 256; fd++) {
-      char link[64], target[700];
-      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-      ssize_t n = readlink(link, target, sizeof target - 1);
-      if (n < 0 || fd == fileno(f)) continue;
-      target[n] = '\0';
-      int flags = fcntl(fd, F_GETFL);
-      if (strncmp(target, prefix, strlen(prefix)) == 0)
-        fprintf(f, "%s%s\n", target + strlen(prefix),
-                (flags & O_ACCMODE) == O_RDONLY ? "" : " (writable)");
-    }
-    _exit(fclose(f) == 0 ? 0 : 1);
-  }
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = fopen(out, "r");
-  assert_non_null(f);
-  assert_true(getdelim(&text, &len, '\0', f) > 0);
-  fclose(f);
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
-  if (strcmp(text, "no overlay\n") == 0) {
-    free(text);
-    assert_int_equal(system(cmd), 0);
+  char *text = warm_and_list(top, prefix, layer);
+  if (text == NULL) {
+    remove_tree(top);
     skip();
   }
   /* The same as without the links and FIFOs: nothing of them, nothing outside. */
-  assert_string_equal(
-      sorted_lines(text),
-      "\n/bin\n/lib\n/lib/py\n/lib/py/site-packages\n/lib/py/site-packages/pip\n6\n");
+  assert_string_equal(sorted_lines(text), WARM_KEPT);
   free(text);
-  assert_int_equal(system(cmd), 0);
+  remove_tree(top);
 }
 
 /* ---- pl_sandbox_check_ns: a real namespace, made as pylock makes it ---------- */

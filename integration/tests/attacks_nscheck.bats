@@ -31,6 +31,22 @@ wait_record() {
   return 1
 }
 
+# holder_pid: the pid of the project's default holder, once it has recorded itself.
+holder_pid() {
+  wait_record "$STATE/run/keepalive" && cut -d' ' -f3 "$STATE/run/keepalive"
+}
+
+# check_path MODE: WRAP, the command prefix that makes pylock check a holder's mounts MODE's
+# way: kernel (statx mount ids, statmount, listmount) or mountinfo (as on a kernel without
+# them, through the helper enosys-statmount).
+check_path() {
+  WRAP=()
+  [ "$1" = kernel ] && return 0
+  [ -x "$PYLOCK_BIN/enosys-statmount" ] ||
+    { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
+  WRAP=("$PYLOCK_BIN/enosys-statmount")
+}
+
 # Fails on a0c3e94: a record names its holder by pid and namespace inode numbers only, and
 # the kernel gives both to others once the holder and its namespaces are gone.  A strict
 # holder leaves (TTL, or killed); the next default sandbox of the project gets the freed
@@ -112,8 +128,7 @@ args = sys.argv[2:]
 @test "attack: an overlay with a layer of its own above the generation's is not joined" {
   local pid prefix layer evil="$BATS_TEST_TMPDIR/evil"
   "$PL" run true
-  wait_record "$STATE/run/keepalive"
-  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  pid=$(holder_pid)
   prefix=$(interp prefix)
   layer=$(layer_dir)
   mkdir -p "$evil"
@@ -142,15 +157,12 @@ print([l for l in open("/proc/self/mountinfo") if " " + prefix + " " in l][-1])
   prefix=$(interp prefix)
   parent=$(dirname "$prefix")
   [ "$parent" != / ] || skip "the prefix $prefix has no parent but /"
-  [ -x "$PYLOCK_BIN/enosys-statmount" ] || { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
   for mode in kernel mountinfo; do
-    local wrap=()
-    [ "$mode" = kernel ] || wrap=("$PYLOCK_BIN/enosys-statmount")
-    "${wrap[@]}" "$PL" run true
-    wait_record "$STATE/run/keepalive"
-    pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+    check_path "$mode"
+    "${WRAP[@]}" "$PL" run true
+    pid=$(holder_pid)
     # The check passes on the holder as it is, through either path.
-    run "${wrap[@]}" "$PL" run readlink /proc/self/ns/mnt
+    run "${WRAP[@]}" "$PL" run readlink /proc/self/ns/mnt
     assert_eq "$output" "$(readlink /proc/"$pid"/ns/mnt)"
     run in_holder "$pid" '
 parent, prefix = args
@@ -162,7 +174,7 @@ print(open(prefix + "/pylock-evil-mark").read().strip())
 ' "$parent" "$prefix"
     echo "$mode: $output"
     assert_contains "$output" "planted" # the attack worked in there
-    run "${wrap[@]}" "$PL" -vv run sh -c 'cat "$1/pylock-evil-mark"; readlink /proc/self/ns/mnt' _ "$prefix"
+    run "${WRAP[@]}" "$PL" -vv run sh -c 'cat "$1/pylock-evil-mark"; readlink /proc/self/ns/mnt' _ "$prefix"
     echo "$mode: $output"
     assert_not_contains "$output" "planted"
     assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
@@ -180,14 +192,11 @@ print(open(prefix + "/pylock-evil-mark").read().strip())
   prefix=$(interp prefix)
   purelib=$(interp purelib)
   site="$HOME/.local/lib/python$(short_version)"
-  [ -x "$PYLOCK_BIN/enosys-statmount" ] || { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
   for mode in kernel mountinfo; do
-    local wrap=()
-    [ "$mode" = kernel ] || wrap=("$PYLOCK_BIN/enosys-statmount")
+    check_path "$mode"
     for target in "$purelib" "$(dirname "$(dirname "$STATE")")/.." "$HOME/.config" "$(dirname "$site")"; do
-      "${wrap[@]}" "$PL" run true
-      wait_record "$STATE/run/keepalive"
-      pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+      "${WRAP[@]}" "$PL" run true
+      pid=$(holder_pid)
       run in_holder "$pid" '
 target, = args
 if libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, b"size=64k") != 0:
@@ -196,7 +205,7 @@ print("mounted", os.path.realpath(target))
 ' "$target"
       echo "$mode $target: $output"
       assert_contains "$output" "mounted"
-      run "${wrap[@]}" "$PL" -vv run readlink /proc/self/ns/mnt
+      run "${WRAP[@]}" "$PL" -vv run readlink /proc/self/ns/mnt
       echo "$mode $target: $output"
       [ "$status" -eq 0 ]
       assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
@@ -229,8 +238,7 @@ print("mounted", os.path.realpath(target))
   export PYLOCK_KEEPALIVE=2
   run timeout 20 "$PL" run python3 -c 'print("ran")'
   assert_eq "$output" "ran"
-  wait_record "$STATE/run/keepalive"
-  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  pid=$(holder_pid)
   [ -d /proc/"$pid" ]
   # (What it holds open is not readable from here, not even by its owner: it is not
   # dumpable, and its /proc entries are root's; tests/test_sandbox.c looks at the walk.)
@@ -248,8 +256,7 @@ print("mounted", os.path.realpath(target))
   local pid t0 ns
   export PYLOCK_KEEPALIVE=2
   "$PL" run true
-  wait_record "$STATE/run/keepalive"
-  pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+  pid=$(holder_pid)
   ns=$(readlink /proc/"$pid"/ns/mnt)
   t0=$(date +%s)
   while [ $(($(date +%s) - t0)) -lt 5 ]; do
@@ -292,13 +299,10 @@ print("mounted", os.path.realpath(target))
 @test "attack: a bind of one of the overlay's directories over the prefix is not joined (statmount and mountinfo)" {
   local prefix mode pid
   prefix=$(interp prefix)
-  [ -x "$PYLOCK_BIN/enosys-statmount" ] || { echo "build the helpers: make build/helpers/enosys-statmount"; return 1; }
   for mode in kernel mountinfo; do
-    local wrap=()
-    [ "$mode" = kernel ] || wrap=("$PYLOCK_BIN/enosys-statmount")
-    "${wrap[@]}" "$PL" run true
-    wait_record "$STATE/run/keepalive"
-    pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+    check_path "$mode"
+    "${WRAP[@]}" "$PL" run true
+    pid=$(holder_pid)
     run in_holder "$pid" '
 prefix, = args
 MS_BIND, MS_REMOUNT, MS_RDONLY = 4096, 32, 1
@@ -309,7 +313,7 @@ print("bound", sorted(os.listdir(prefix))[:3])
 ' "$prefix"
     echo "$mode: $output"
     assert_contains "$output" "bound"
-    run "${wrap[@]}" "$PL" -vv run readlink /proc/self/ns/mnt
+    run "${WRAP[@]}" "$PL" -vv run readlink /proc/self/ns/mnt
     echo "$mode: $output"
     assert_not_contains "$output" "$(readlink /proc/"$pid"/ns/mnt)"
     assert_contains "$output" "not joined"
@@ -328,8 +332,7 @@ print("bound", sorted(os.listdir(prefix))[:3])
   mkdir -p "$conf" "$fake"
   for target in "$root" "$conf"; do
     "$PL" run true
-    wait_record "$STATE/run/keepalive"
-    pid=$(cut -d' ' -f3 "$STATE/run/keepalive")
+    pid=$(holder_pid)
     run in_holder "$pid" '
 fake, target = args
 MS_BIND, MS_REMOUNT, MS_RDONLY = 4096, 32, 1
