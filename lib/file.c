@@ -77,16 +77,22 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   return 0;
 }
 
-int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
+/* A new temporary name for name (a path relative to a directory): in name's
+ * directory, ".BASE.tmp" and 16 random hex digits; NULL when out of memory. */
+static char *tmp_name(const char *name) {
   const char *slash = strrchr(name, '/');
   int dirlen = slash ? (int)(slash - name + 1) : 0;
   const char *base = slash ? slash + 1 : name;
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  char *tmp = NULL;
+  return asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0 ? NULL : tmp;
+}
+
+int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
   for (int attempt = 0; attempt < 16; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
-      return pl_fail(err, ENOMEM, "write %s", name);
+    char *tmp = tmp_name(name);
+    if (tmp == NULL) return pl_fail(err, ENOMEM, "write %s", name);
     int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
       /* The umask must not loosen or tighten what the caller asked for. */
@@ -123,10 +129,8 @@ static int tmpfile_locked(int dirfd, const char *name, mode_t mode, char **tmpna
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   for (int attempt = 0; attempt < 16; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    char *tmp = NULL;
-    if (asprintf(&tmp, ".%s.tmp%016llx", name, rnd) < 0) {
+    char *tmp = tmp_name(name);
+    if (tmp == NULL) {
       close(fd);
       return pl_fail(err, ENOMEM, "write %s", name);
     }
