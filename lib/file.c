@@ -439,3 +439,39 @@ char *pl_join_(const char *first, ...) {
   *o = '\0';
   return out;
 }
+
+/* The kernel's record (linux_dirent64), 8-aligned in the buffer. */
+struct dirent64_rec {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+void pl_dirents_init(struct pl_dirents *r, int fd) {
+  r->fd = fd;
+  r->len = r->pos = 0;
+}
+
+int pl_dirents_next(struct pl_dirents *r, const char **name, unsigned *type) {
+  for (;;) {
+    if (r->pos >= r->len) {
+      long n = syscall(SYS_getdents64, r->fd, r->buf, sizeof r->buf);
+      if (n < 0) return -1;
+      if (n == 0) return 0;
+      r->len = n;
+      r->pos = 0;
+    }
+    const struct dirent64_rec *e = (const void *)(r->buf + r->pos);
+    if (e->d_reclen == 0 || e->d_reclen > r->len - r->pos) {
+      errno = EIO; /* not a record the kernel writes */
+      return -1;
+    }
+    r->pos += e->d_reclen;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    *name = e->d_name;
+    *type = e->d_type;
+    return 1;
+  }
+}
