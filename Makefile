@@ -354,15 +354,26 @@ integration: all $(HELPERS) man
 # The summary line counts every suite (warnings, lint, unit, integration, packaging); a
 # failure in any fails the target.  The packaging suite installs the .deb into the system
 # only as root; it is skipped with SANITIZE=1 (packages are built with the default flags).
+# Lint and packaging (mostly two builds of the package) run beside the unit tests, which
+# leave a CPU idle much of the time; their output is printed after the unit tests'.  The
+# integration suite, which uses both CPUs, starts once all three have ended: the .deb is
+# installed and purged by then.  Each phase's time is printed (build/check-times).
 check: deps
 	@$(MAKE) --no-print-directory -j"$$(nproc)" all man $(TEST_BIN) $(HELPERS)
-	@rm -f build/results.*; \
+	@rm -f build/results.* build/check-times; \
 	 tests/warnings.sh $(B) || true; \
-	 if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
 	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
+	 t=$$(date +%s); \
+	 { if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
+	   echo "lint: $$(($$(date +%s) - t)) s" >> build/check-times; } > build/lint.log 2>&1 & \
+	 { $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh;) \
+	   echo "packaging: $$(($$(date +%s) - t)) s" >> build/check-times; } > build/packaging.log 2>&1 & \
 	 $(SAN_ENV) tests/run-unit.sh $(TEST_BIN) || true; \
-	 $(IT_ENV) integration/run || true; \
-	 $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh || true;) \
+	 echo "unit: $$(($$(date +%s) - t)) s" >> build/check-times; \
+	 wait; cat build/lint.log build/packaging.log; \
+	 t=$$(date +%s); $(IT_ENV) integration/run || true; \
+	 echo "integration: $$(($$(date +%s) - t)) s" >> build/check-times; \
+	 sed 's/^/check: /' build/check-times; \
 	 tests/summarize.sh build/results.*
 
 demo: deps all

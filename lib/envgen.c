@@ -172,20 +172,17 @@ static int print_dir(struct pl_link_print *p, const char *path, pl_error_t *err)
   return 0;
 }
 
+/* Link the entries of sdir (read from its offset: a descriptor of this walk's
+ * own) into ddir. */
 static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth, pl_error_t *err) {
   if (depth > LINK_DEPTH_MAX) return pl_fail(err, ELOOP, "%s: too deep", l->path);
-  /* A fresh open of ".": its own offset, unlike a dup of sdir. */
-  int rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0) return pl_fail(err, errno, "open %s", plen ? l->path : "tree");
-  cleanup_dir DIR *d = fdopendir(rfd);
-  if (d == NULL) {
-    close(rfd);
-    return pl_fail(err, errno, "read %s", plen ? l->path : "tree");
-  }
-  struct dirent *e;
-  while ((errno = 0, e = readdir(d)) != NULL) {
-    const char *name = e->d_name;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+  cleanup_free struct pl_dirents *rd = malloc(sizeof *rd);
+  if (rd == NULL) return pl_fail(err, ENOMEM, "link");
+  pl_dirents_init(rd, sdir);
+  const char *name;
+  unsigned type;
+  int more;
+  while ((more = pl_dirents_next(rd, &name, &type)) > 0) {
     if (depth == 0 && (strcmp(name, PL_TREE_MARKER) == 0 || strcmp(name, PL_TREE_MANIFEST) == 0))
       continue;
     size_t nl = strlen(name);
@@ -193,7 +190,6 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
     if (plen) l->path[plen] = '/';
     memcpy(l->path + plen + (plen ? 1 : 0), name, nl + 1);
     size_t sub = plen + (plen ? 1 : 0) + nl;
-    unsigned type = e->d_type;
     struct stat st;
     if (type == DT_UNKNOWN) {
       if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -252,7 +248,7 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
     }
     l->path[plen] = '\0';
   }
-  if (errno) return pl_fail(err, errno, "read %s", plen ? l->path : "tree");
+  if (more < 0) return pl_fail(err, errno, "read %s", plen ? l->path : "tree");
   l->path[plen] = '\0';
   return 0;
 }
@@ -265,7 +261,11 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
   l->tree_fd = tree_fd;
   l->stats = stats;
   l->print = print;
-  int r = link_dir(l, tree_fd, gen_fd, 0, 0, err);
+  /* A fresh open of ".": an offset of the walk's own, unlike a dup of tree_fd.
+   * Below, each directory is read through the descriptor its parent opened. */
+  int top = openat(tree_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r = top < 0 ? pl_fail(err, errno, "open tree") : link_dir(l, top, gen_fd, 0, 0, err);
+  if (top >= 0) close(top);
   free(l);
   return r;
 }

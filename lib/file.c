@@ -77,16 +77,22 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   return 0;
 }
 
-int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
+/* A new temporary name for name (a path relative to a directory): in name's
+ * directory, ".BASE.tmp" and 16 random hex digits; NULL when out of memory. */
+static char *tmp_name(const char *name) {
   const char *slash = strrchr(name, '/');
   int dirlen = slash ? (int)(slash - name + 1) : 0;
   const char *base = slash ? slash + 1 : name;
+  unsigned long long rnd = 0;
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
+  char *tmp = NULL;
+  return asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0 ? NULL : tmp;
+}
+
+int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err) {
   for (int attempt = 0; attempt < 16; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%.*s.%s.tmp%016llx", dirlen, name, base, rnd) < 0)
-      return pl_fail(err, ENOMEM, "write %s", name);
+    char *tmp = tmp_name(name);
+    if (tmp == NULL) return pl_fail(err, ENOMEM, "write %s", name);
     int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) {
       /* The umask must not loosen or tighten what the caller asked for. */
@@ -123,10 +129,8 @@ static int tmpfile_locked(int dirfd, const char *name, mode_t mode, char **tmpna
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   for (int attempt = 0; attempt < 16; attempt++) {
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) rnd ^= (unsigned long long)getpid();
-    char *tmp = NULL;
-    if (asprintf(&tmp, ".%s.tmp%016llx", name, rnd) < 0) {
+    char *tmp = tmp_name(name);
+    if (tmp == NULL) {
       close(fd);
       return pl_fail(err, ENOMEM, "write %s", name);
     }
@@ -434,4 +438,40 @@ char *pl_join_(const char *first, ...) {
   va_end(ap);
   *o = '\0';
   return out;
+}
+
+/* The kernel's record (linux_dirent64), 8-aligned in the buffer. */
+struct dirent64_rec {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+void pl_dirents_init(struct pl_dirents *r, int fd) {
+  r->fd = fd;
+  r->len = r->pos = 0;
+}
+
+int pl_dirents_next(struct pl_dirents *r, const char **name, unsigned *type) {
+  for (;;) {
+    if (r->pos >= r->len) {
+      long n = syscall(SYS_getdents64, r->fd, r->buf, sizeof r->buf);
+      if (n < 0) return -1;
+      if (n == 0) return 0;
+      r->len = n;
+      r->pos = 0;
+    }
+    const struct dirent64_rec *e = (const void *)(r->buf + r->pos);
+    if (e->d_reclen == 0 || e->d_reclen > r->len - r->pos) {
+      errno = EIO; /* not a record the kernel writes */
+      return -1;
+    }
+    r->pos += e->d_reclen;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    *name = e->d_name;
+    *type = e->d_type;
+    return 1;
+  }
 }

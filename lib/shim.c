@@ -35,7 +35,14 @@ bool pl_shim_name(const char *name, bool *is_pip) {
   return strlen(rest + 2) <= 3;
 }
 
-int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max) {
+/* Walk a manifest's entries, checking every one.  With want NULL, each is
+ * copied to out[n] (at most max); else only the one named want goes to
+ * out[0] (*found), so that a lookup touches one entry, not max of them:
+ * each is a page of memory, and in a shim's start-up each page is a fault.
+ * Returns the number of entries, or -1 when a line is malformed or there
+ * are more than max. */
+static int manifest_walk(const char *text, const char *want, struct pl_shim_entry *out, int max,
+                         bool *found) {
   int n = 0;
   const char *p = text;
   while (*p) {
@@ -48,23 +55,42 @@ int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max)
       const char *real = tab + 1;
       const char *tab2 = memchr(real, '\t', (size_t)(eol - real));
       size_t rlen = (size_t)((tab2 ? tab2 : eol) - real);
+      char name[sizeof out->name];
       bool is_pip;
-      if (nlen == 0 || nlen >= sizeof out[n].name || rlen == 0 || rlen >= sizeof out[n].real ||
+      if (nlen == 0 || nlen >= sizeof name || rlen == 0 || rlen >= sizeof out->real ||
           real[0] != '/')
         return -1;
-      memcpy(out[n].name, p, nlen);
-      out[n].name[nlen] = '\0';
-      memcpy(out[n].real, real, rlen);
-      out[n].real[rlen] = '\0';
-      out[n].module_pip =
-          tab2 && (size_t)(eol - tab2 - 1) == 6 && memcmp(tab2 + 1, "-m pip", 6) == 0;
-      if (tab2 && !out[n].module_pip) return -1;
-      if (!pl_shim_name(out[n].name, &is_pip) || strchr(out[n].name, '/')) return -1;
+      memcpy(name, p, nlen);
+      name[nlen] = '\0';
+      bool module_pip = tab2 && (size_t)(eol - tab2 - 1) == 6 && memcmp(tab2 + 1, "-m pip", 6) == 0;
+      if (tab2 && !module_pip) return -1;
+      if (!pl_shim_name(name, &is_pip) || strchr(name, '/')) return -1;
+      struct pl_shim_entry *e = NULL;
+      if (want == NULL)
+        e = &out[n];
+      else if (strcmp(name, want) == 0 && !*found)
+        e = out, *found = true;
+      if (e) {
+        memcpy(e->name, name, nlen + 1);
+        memcpy(e->real, real, rlen);
+        e->real[rlen] = '\0';
+        e->module_pip = module_pip;
+      }
       n++;
     }
     p = *eol ? eol + 1 : eol;
   }
   return n;
+}
+
+int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max) {
+  return manifest_walk(text, NULL, out, max, NULL);
+}
+
+int pl_shim_manifest_find(const char *text, const char *name, struct pl_shim_entry *entry) {
+  bool found = false;
+  int n = manifest_walk(text, name, entry, PL_SHIM_MAX, &found);
+  return n < 0 ? -1 : found ? 0 : 1;
 }
 
 char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n) {
@@ -298,14 +324,7 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
   ssize_t n = read(fd, text, MANIFEST_MAX);
   if (n < 0) return refuse(why, dir, false, errno, NULL);
   text[n] = '\0';
-  struct pl_shim_entry all[PL_SHIM_MAX];
-  int count = pl_shim_manifest_parse(text, all, PL_SHIM_MAX);
-  for (int i = 0; i < count; i++)
-    if (strcmp(all[i].name, name) == 0) {
-      *entry = all[i];
-      return 0;
-    }
-  return 1;
+  return pl_shim_manifest_find(text, name, entry) == 0 ? 0 : 1;
 }
 
 int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,

@@ -28,7 +28,7 @@ setup_file() {
   fi
   if [ -z "$NO_PACKAGE" ]; then
     rm -f build/packages/*.deb build/packages/*.rpm
-    make --no-print-directory package >"$PKG_LOG" 2>&1 || true
+    make --no-print-directory -j2 package >"$PKG_LOG" 2>&1 || true
   fi
   export DEB=$(ls build/packages/pylock_"$VERSION"-*.deb 2>/dev/null | head -n 1)
   export RPM=$(ls build/packages/pylock-"$VERSION"-*.rpm 2>/dev/null | head -n 1)

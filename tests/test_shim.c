@@ -60,6 +60,32 @@ static void test_shim_manifest_rejects_what_it_did_not_write(void **state) {
   assert_int_equal(pl_shim_manifest_parse("# only a comment\n", out, PL_SHIM_MAX), 0);
 }
 
+/* The shim's lookup: only the named entry is copied, but the whole manifest
+ * is checked, as pl_shim_manifest_parse checks it. */
+static void test_shim_manifest_find_checks_every_line(void **state) {
+  struct pl_shim_entry e;
+  const char *text = "# pylock shims\npython3\t/usr/bin/python3.11\n"
+                     "pip\t/usr/bin/python3.12\t-m pip\npip\t/usr/bin/other\n";
+  assert_int_equal(pl_shim_manifest_find(text, "pip", &e), 0);
+  assert_string_equal(e.name, "pip");
+  assert_string_equal(e.real, "/usr/bin/python3.12"); /* the first of two */
+  assert_true(e.module_pip);
+  assert_int_equal(pl_shim_manifest_find(text, "python3", &e), 0);
+  assert_string_equal(e.real, "/usr/bin/python3.11");
+  assert_false(e.module_pip);
+  assert_int_equal(pl_shim_manifest_find(text, "python", &e), 1);
+  /* A bad line after the wanted one still makes the manifest unusable. */
+  assert_int_equal(
+      pl_shim_manifest_find("python3\t/usr/bin/python3\npip\t/usr/bin/python3\t-m evil\n",
+                            "python3", &e),
+      -1);
+  char many[1024];
+  size_t len = 0;
+  for (int i = 0; i <= PL_SHIM_MAX; i++)
+    len += (size_t)snprintf(many + len, sizeof many - len, "python3\t/usr/bin/python3\n");
+  assert_int_equal(pl_shim_manifest_find(many, "python3", &e), -1);
+}
+
 static void test_program_paths_follow_the_installed_layout_whatever_the_environment(void **state) {
   char self[PATH_MAX], got[PATH_MAX], want[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -298,6 +324,7 @@ int main(void) {
       cmocka_unit_test(test_shim_names_are_exactly_pythons_and_pips),
       cmocka_unit_test(test_shim_manifest_round_trips),
       cmocka_unit_test(test_shim_manifest_rejects_what_it_did_not_write),
+      cmocka_unit_test(test_shim_manifest_find_checks_every_line),
       cmocka_unit_test(test_program_paths_follow_the_installed_layout_whatever_the_environment),
       cmocka_unit_test(test_shim_is_pylock_knows_this_binary_through_links_and_nothing_else),
       cmocka_unit_test(test_shim_manifest_trusted_only_from_the_caller_or_root_and_nobody_else),

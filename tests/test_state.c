@@ -313,6 +313,59 @@ static void test_an_ancestor_that_is_a_symbolic_link_is_refused(void **state) {
   assert_int_equal(pl_path_check_ancestors(below, "test", &f->err), 0);
 }
 
+/* pl_dirents reads what readdir reads, over several getdents64 calls (more
+ * names than its buffer holds), without "." and "..", with each type. */
+static void test_dirents_read_every_entry_readdir_reads(void **state) {
+  struct fx *f = *state;
+  char d[128];
+  snprintf(d, sizeof d, "%s/many", f->dir);
+  assert_int_equal(mkdir(d, 0755), 0);
+  int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(dfd >= 0);
+  enum { N = 600 }; /* 600 names of ~40 bytes: about three buffers */
+  for (int i = 0; i < N; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "entry-number-%04d-with-a-long-enough-name", i);
+    if (i % 100 == 0)
+      assert_int_equal(mkdirat(dfd, name, 0755), 0);
+    else
+      close(openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  }
+  static char seen[N];
+  memset(seen, 0, sizeof seen);
+  struct pl_dirents *rd = malloc(sizeof *rd);
+  pl_dirents_init(rd, dfd);
+  const char *name;
+  unsigned type;
+  int n = 0, r;
+  while ((r = pl_dirents_next(rd, &name, &type)) > 0) {
+    int i;
+    assert_int_equal(sscanf(name, "entry-number-%04d-", &i), 1);
+    assert_true(i >= 0 && i < N && !seen[i]);
+    seen[i] = 1;
+    assert_int_equal(type, i % 100 == 0 ? DT_DIR : DT_REG);
+    n++;
+  }
+  assert_int_equal(r, 0);
+  assert_int_equal(n, N);
+  /* The same count as readdir's, "." and ".." aside. */
+  DIR *dir = opendir(d);
+  int m = 0;
+  for (struct dirent *e; (e = readdir(dir)) != NULL;)
+    m += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(dir);
+  assert_int_equal(m, N);
+  /* Not a directory: an error, not an end. */
+  int file = openat(dfd, "entry-number-0001-with-a-long-enough-name", O_RDONLY | O_CLOEXEC);
+  pl_dirents_init(rd, file);
+  errno = 0;
+  assert_int_equal(pl_dirents_next(rd, &name, &type), -1);
+  assert_int_equal(errno, ENOTDIR);
+  close(file);
+  free(rd);
+  close(dfd);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -329,6 +382,7 @@ int main(void) {
       T(test_sweep_takes_only_scratch_whose_maker_is_gone),
       T(test_a_tree_with_an_unreadable_directory_is_removed),
       T(test_an_ancestor_that_is_a_symbolic_link_is_refused),
+      T(test_dirents_read_every_entry_readdir_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
