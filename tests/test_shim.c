@@ -74,11 +74,22 @@ static void test_shim_manifest_find_checks_every_line(void **state) {
   assert_string_equal(e.real, "/usr/bin/python3.11");
   assert_false(e.module_pip);
   assert_int_equal(pl_shim_manifest_find(text, "python", &e), 1);
-  /* A bad line after the wanted one still makes the manifest unusable. */
+  /* A bad line after the wanted one still makes the manifest unusable, and
+   * nothing of it reaches *entry (the old parse into a table of its own
+   * left the caller's entry alone). */
+  memset(&e, 'x', sizeof e);
+  e.real[0] = '\0';
   assert_int_equal(
       pl_shim_manifest_find("python3\t/usr/bin/python3\npip\t/usr/bin/python3\t-m evil\n",
                             "python3", &e),
       -1);
+  assert_string_equal(e.real, "");
+  assert_int_equal(e.name[0], 'x');
+  assert_int_equal(pl_shim_manifest_find("python3\t/usr/bin/python3\n"
+                                         "python3\trelative\n",
+                                         "python3", &e),
+                   -1);
+  assert_string_equal(e.real, "");
   char many[1024];
   size_t len = 0;
   for (int i = 0; i <= PL_SHIM_MAX; i++)
