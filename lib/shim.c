@@ -332,8 +332,13 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
   case PL_SHIM_BAD_FILE: return refuse(why, dir, false, 0, &fst);
   case PL_SHIM_TRUSTED: break;
   }
-  ssize_t n = read(fd, text, MANIFEST_MAX);
+  /* One byte more than a manifest may hold: a longer one, cut where the
+   * read ends, could end in a line naming a prefix of its real path; and a
+   * NUL would hide every line after it from the checks.  Neither is one
+   * pylock wrote: it claims nothing, like a malformed one. */
+  ssize_t n = read(fd, text, MANIFEST_MAX + 1);
   if (n < 0) return refuse(why, dir, false, errno, NULL);
+  if (n > MANIFEST_MAX || memchr(text, '\0', (size_t)n)) return 1;
   text[n] = '\0';
   return pl_shim_manifest_find(text, name, entry) == 0 ? 0 : 1;
 }
