@@ -35,14 +35,22 @@ bool pl_shim_name(const char *name, bool *is_pip) {
   return strlen(rest + 2) <= 3;
 }
 
+/* The first entry of a manifest named what a lookup wants, as it stands in
+ * the text: copied out only once every line has been checked. */
+struct manifest_hit {
+  const char *real; /* NULL: none yet */
+  size_t rlen;
+  bool module_pip;
+};
+
 /* Walk a manifest's entries, checking every one.  With want NULL, each is
- * copied to out[n] (at most max); else only the one named want goes to
- * out[0] (*found), so that a lookup touches one entry, not max of them:
- * each is a page of memory, and in a shim's start-up each page is a fault.
- * Returns the number of entries, or -1 when a line is malformed or there
- * are more than max. */
+ * copied to out[n] (at most max); else the first one named want is noted
+ * in *hit and nothing is copied, so that a lookup touches one entry, not
+ * max of them: each is a page of memory, and in a shim's start-up each
+ * page is a fault.  Returns the number of entries, or -1 when a line is
+ * malformed or there are more than max. */
 static int manifest_walk(const char *text, const char *want, struct pl_shim_entry *out, int max,
-                         bool *found) {
+                         struct manifest_hit *hit) {
   int n = 0;
   const char *p = text;
   while (*p) {
@@ -65,16 +73,13 @@ static int manifest_walk(const char *text, const char *want, struct pl_shim_entr
       bool module_pip = tab2 && (size_t)(eol - tab2 - 1) == 6 && memcmp(tab2 + 1, "-m pip", 6) == 0;
       if (tab2 && !module_pip) return -1;
       if (!pl_shim_name(name, &is_pip) || strchr(name, '/')) return -1;
-      struct pl_shim_entry *e = NULL;
-      if (want == NULL)
-        e = &out[n];
-      else if (strcmp(name, want) == 0 && !*found)
-        e = out, *found = true;
-      if (e) {
-        memcpy(e->name, name, nlen + 1);
-        memcpy(e->real, real, rlen);
-        e->real[rlen] = '\0';
-        e->module_pip = module_pip;
+      if (want == NULL) {
+        memcpy(out[n].name, name, nlen + 1);
+        memcpy(out[n].real, real, rlen);
+        out[n].real[rlen] = '\0';
+        out[n].module_pip = module_pip;
+      } else if (hit->real == NULL && strcmp(name, want) == 0) {
+        *hit = (struct manifest_hit){real, rlen, module_pip};
       }
       n++;
     }
@@ -88,9 +93,15 @@ int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max)
 }
 
 int pl_shim_manifest_find(const char *text, const char *name, struct pl_shim_entry *entry) {
-  bool found = false;
-  int n = manifest_walk(text, name, entry, PL_SHIM_MAX, &found);
-  return n < 0 ? -1 : found ? 0 : 1;
+  struct manifest_hit hit = {0};
+  if (manifest_walk(text, name, NULL, PL_SHIM_MAX, &hit) < 0) return -1;
+  if (hit.real == NULL) return 1;
+  /* name is the entry's, checked: shorter than entry->name. */
+  memcpy(entry->name, name, strlen(name) + 1);
+  memcpy(entry->real, hit.real, hit.rlen);
+  entry->real[hit.rlen] = '\0';
+  entry->module_pip = hit.module_pip;
+  return 0;
 }
 
 char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n) {
@@ -321,8 +332,13 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
   case PL_SHIM_BAD_FILE: return refuse(why, dir, false, 0, &fst);
   case PL_SHIM_TRUSTED: break;
   }
-  ssize_t n = read(fd, text, MANIFEST_MAX);
+  /* One byte more than a manifest may hold: a longer one, cut where the
+   * read ends, could end in a line naming a prefix of its real path; and a
+   * NUL would hide every line after it from the checks.  Neither is one
+   * pylock wrote: it claims nothing, like a malformed one. */
+  ssize_t n = read(fd, text, MANIFEST_MAX + 1);
   if (n < 0) return refuse(why, dir, false, errno, NULL);
+  if (n > MANIFEST_MAX || memchr(text, '\0', (size_t)n)) return 1;
   text[n] = '\0';
   return pl_shim_manifest_find(text, name, entry) == 0 ? 0 : 1;
 }

@@ -61,7 +61,8 @@ int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max)
 
 /* The entry of a manifest named name, the whole manifest checked as
  * pl_shim_manifest_parse does (at most PL_SHIM_MAX entries): 0 (*entry
- * filled), 1 when none is, -1 when the manifest is malformed. */
+ * filled), 1 when none is, -1 when the manifest is malformed; *entry is
+ * written only when 0. */
 int pl_shim_manifest_find(const char *text, const char *name, struct pl_shim_entry *entry);
 
 /* Text of a manifest for the given entries. */

@@ -74,11 +74,22 @@ static void test_shim_manifest_find_checks_every_line(void **state) {
   assert_string_equal(e.real, "/usr/bin/python3.11");
   assert_false(e.module_pip);
   assert_int_equal(pl_shim_manifest_find(text, "python", &e), 1);
-  /* A bad line after the wanted one still makes the manifest unusable. */
+  /* A bad line after the wanted one still makes the manifest unusable, and
+   * nothing of it reaches *entry (the old parse into a table of its own
+   * left the caller's entry alone). */
+  memset(&e, 'x', sizeof e);
+  e.real[0] = '\0';
   assert_int_equal(
       pl_shim_manifest_find("python3\t/usr/bin/python3\npip\t/usr/bin/python3\t-m evil\n",
                             "python3", &e),
       -1);
+  assert_string_equal(e.real, "");
+  assert_int_equal(e.name[0], 'x');
+  assert_int_equal(pl_shim_manifest_find("python3\t/usr/bin/python3\n"
+                                         "python3\trelative\n",
+                                         "python3", &e),
+                   -1);
+  assert_string_equal(e.real, "");
   char many[1024];
   size_t len = 0;
   for (int i = 0; i <= PL_SHIM_MAX; i++)
@@ -284,6 +295,47 @@ static void test_shim_locate_refuses_another_users_manifest_or_directory(void **
   remove_shim_dir(dir);
 }
 
+/* The shim reads at most 8 KiB of a manifest: a longer one, whose last line
+ * the read cut to a prefix of its real path (/usr/bin/python3 of
+ * /usr/bin/python3.12), and one whose lines after a NUL no check sees,
+ * claim nothing. */
+static void test_shim_locate_takes_only_a_manifest_it_reads_whole(void **state) {
+  char dir[64], path[PATH_MAX];
+  struct pl_shim_refusal why;
+  make_shim_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/" PL_SHIM_MANIFEST, dir);
+  const char *line = "python3\t/usr/bin/python3.12\n";
+  size_t cut = strlen("python3\t/usr/bin/python3"), pad = 8192 - cut;
+  char *text = malloc(pad + strlen(line) + 1);
+  assert_non_null(text);
+  text[0] = '#';
+  memset(text + 1, 'x', pad - 2);
+  text[pad - 1] = '\n';
+  memcpy(text + pad, line, strlen(line) + 1);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+  fclose(f);
+  assert_int_equal(locate_in(dir, &why), 1);
+  /* A manifest of exactly 8 KiB, ending in a whole line: taken. */
+  text[pad - 2] = '\n';
+  f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fwrite(text, 1, pad - 1, f), pad - 1);
+  fputs("python3\t/usr/bin/python3\n", f);
+  fclose(f);
+  assert_int_equal(locate_in(dir, &why), 0);
+  free(text);
+
+  static const char nul[] = "python3\t/usr/bin/python3\n\0pip\tnot a manifest line\n";
+  f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+  fclose(f);
+  assert_int_equal(locate_in(dir, &why), 1);
+  remove_shim_dir(dir);
+}
+
 static void test_program_safe_refuses_what_every_user_can_write(void **state) {
   char dir[] = "/tmp/pl-program-safe-XXXXXX", sub[PATH_MAX], prog[PATH_MAX], culprit[PATH_MAX];
   assert_non_null(mkdtemp(dir));
@@ -331,6 +383,7 @@ int main(void) {
       cmocka_unit_test(test_shim_locate_refuses_a_writable_linked_or_odd_manifest_and_runs_nothing),
       cmocka_unit_test(test_shim_locate_refuses_a_manifest_in_a_directory_others_can_write),
       cmocka_unit_test(test_shim_locate_refuses_another_users_manifest_or_directory),
+      cmocka_unit_test(test_shim_locate_takes_only_a_manifest_it_reads_whole),
       cmocka_unit_test(test_program_safe_refuses_what_every_user_can_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
