@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -464,7 +465,9 @@ int pl_dirents_next(struct pl_dirents *r, const char **name, unsigned *type) {
       r->pos = 0;
     }
     const struct dirent64_rec *e = (const void *)(r->buf + r->pos);
-    if (e->d_reclen == 0 || e->d_reclen > r->len - r->pos) {
+    size_t room = (size_t)(r->len - r->pos), head = offsetof(struct dirent64_rec, d_name);
+    if (room <= head || e->d_reclen <= head || e->d_reclen > room ||
+        memchr(e->d_name, '\0', e->d_reclen - head) == NULL) {
       errno = EIO; /* not a record the kernel writes */
       return -1;
     }
