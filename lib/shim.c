@@ -13,8 +13,6 @@
 
 #include "cleanup.h"
 
-#define MANIFEST_MAX 8192
-
 bool pl_shim_name(const char *name, bool *is_pip) {
   const char *rest;
   if (strncmp(name, "python", 6) == 0) {
@@ -310,7 +308,7 @@ static int refuse(struct pl_shim_refusal *why, const char *dir, bool is_dir, int
  * before it is refused. */
 static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry,
                           struct pl_shim_refusal *why) {
-  char text[MANIFEST_MAX + 1];
+  char text[PL_SHIM_MANIFEST_MAX + 1];
   /* openat, not open: musl's open adds an fcntl for O_CLOEXEC. */
   cleanup_close int dfd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return 1; /* no directory to hold one */
@@ -336,9 +334,9 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
    * read ends, could end in a line naming a prefix of its real path; and a
    * NUL would hide every line after it from the checks.  Neither is one
    * pylock wrote: it claims nothing, like a malformed one. */
-  ssize_t n = read(fd, text, MANIFEST_MAX + 1);
+  ssize_t n = read(fd, text, PL_SHIM_MANIFEST_MAX + 1);
   if (n < 0) return refuse(why, dir, false, errno, NULL);
-  if (n > MANIFEST_MAX || memchr(text, '\0', (size_t)n)) return 1;
+  if (n > PL_SHIM_MANIFEST_MAX || memchr(text, '\0', (size_t)n)) return 1;
   text[n] = '\0';
   return pl_shim_manifest_find(text, name, entry) == 0 ? 0 : 1;
 }

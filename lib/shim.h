@@ -39,6 +39,8 @@
 
 #define PL_SHIM_MANIFEST ".pylock-shims"
 #define PL_SHIM_MAX 8
+/* The longest manifest the shims read, in bytes: a longer one is no manifest. */
+#define PL_SHIM_MANIFEST_MAX 8192
 #define PL_SHIM_FULL "pylock"       /* the full program's name (PREFIX/lib/pylock/pylock) */
 #define PL_SHIM_FRONT "pylock-shim" /* the front end the links point to */
 

@@ -365,7 +365,7 @@ static bool dir_on_path(const char *dir) {
 static int read_manifest(int dfd, struct pl_shim_entry *e, int *n) {
   cleanup_free char *text = NULL;
   *n = 0;
-  if (pl_read_file_at(dfd, PL_SHIM_MANIFEST, 8192, &text, NULL, NULL) < 0) return 0;
+  if (pl_read_file_at(dfd, PL_SHIM_MANIFEST, PL_SHIM_MANIFEST_MAX, &text, NULL, NULL) < 0) return 0;
   int r = pl_shim_manifest_parse(text, e, PL_SHIM_MAX);
   if (r < 0) return -1;
   *n = r;
@@ -475,6 +475,15 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
   }
   cleanup_free char *text = pl_shim_manifest_format(e, n);
   if (text == NULL) return pl_fail(err, ENOMEM, "shim manifest");
+  /* The shims would not read it (pl_shim_locate): they would fall back to
+   * pylock, which would not find the interpreter this names. */
+  if (strlen(text) > PL_SHIM_MANIFEST_MAX)
+    return pl_fail_hint(err, ENAMETOOLONG,
+                        "the shims name the interpreter by its real path: install it under a "
+                        "shorter one",
+                        "the shim manifest for %s would be %zu bytes, more than the %d the shims "
+                        "read: its path is %zu characters long",
+                        real_py, strlen(text), PL_SHIM_MANIFEST_MAX, strlen(real_py));
   /* Manifest first: a crash leaves links the manifest already claims. */
   if (pl_write_file_atomic_at(dfd, PL_SHIM_MANIFEST, text, strlen(text), 0644, err) < 0) return -1;
   for (int i = 0; i < n; i++) {

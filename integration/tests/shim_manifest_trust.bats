@@ -333,3 +333,21 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
   [ "$status" -eq 0 ]
   assert_eq "$output" "none $REAL $(readlink /proc/self/ns/user) []"
 }
+
+# The shims read at most 8 KiB of manifest (a longer one is none: cut, its last line could name
+# a prefix of its program); shim install must not write one they would ignore.  An interpreter
+# whose real path is ~1,700 characters makes five entries of more than that.
+@test "shim install refuses a manifest longer than the shims read, and writes nothing" {
+  deb=$(readlink -f /usr/bin/python3 2>/dev/null) || skip "no /usr/bin/python3 to copy"
+  d=$BATS_TEST_TMPDIR/long
+  for _ in 1 2 3 4 5 6 7 8 9; do d="$d/$(printf 'd%.0s' $(seq 1 190))"; done
+  mkdir -p "$d"
+  cp "$deb" "$d/python3" # Debian's interpreter runs from anywhere (its prefix is built in)
+  "$d/python3" -c pass || skip "a copy of $deb does not run from elsewhere"
+  run "$PL" shim install --dir "$BATS_TEST_TMPDIR/long-shims" --python "$d/python3"
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "more than the 8192 the shims read"
+  assert_contains "$output" "hint: the shims name the interpreter by its real path"
+  [ ! -e "$BATS_TEST_TMPDIR/long-shims/.pylock-shims" ]
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/long-shims" 2>/dev/null)" ]
+}
