@@ -47,12 +47,16 @@ struct manifest_hit {
  * max of them: each is a page of memory, and in a shim's start-up each
  * page is a fault.  Returns the number of entries, or -1 when a line is
  * malformed or there are more than max. */
-static int manifest_walk(const char *text, const char *want, struct pl_shim_entry *out, int max,
-                         struct manifest_hit *hit) {
+static int manifest_walk(const char *text, size_t size, const char *want, struct pl_shim_entry *out,
+                         int max, struct manifest_hit *hit) {
+  /* A NUL would end the text for C strings while lines follow it: a
+   * manifest pylock wrote has none. */
+  if (memchr(text, '\0', size)) return -1;
   int n = 0;
-  const char *p = text;
-  while (*p) {
-    const char *eol = strchrnul(p, '\n');
+  const char *p = text, *end = text + size;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (eol == NULL) eol = end;
     size_t len = (size_t)(eol - p);
     if (len > 0 && p[0] != '#') {
       const char *tab = memchr(p, '\t', len);
@@ -81,18 +85,19 @@ static int manifest_walk(const char *text, const char *want, struct pl_shim_entr
       }
       n++;
     }
-    p = *eol ? eol + 1 : eol;
+    p = eol < end ? eol + 1 : end;
   }
   return n;
 }
 
-int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max) {
-  return manifest_walk(text, NULL, out, max, NULL);
+int pl_shim_manifest_parse(const char *text, size_t size, struct pl_shim_entry *out, int max) {
+  return manifest_walk(text, size, NULL, out, max, NULL);
 }
 
-int pl_shim_manifest_find(const char *text, const char *name, struct pl_shim_entry *entry) {
+int pl_shim_manifest_find(const char *text, size_t size, const char *name,
+                          struct pl_shim_entry *entry) {
   struct manifest_hit hit = {0};
-  if (manifest_walk(text, name, NULL, PL_SHIM_MAX, &hit) < 0) return -1;
+  if (manifest_walk(text, size, name, NULL, PL_SHIM_MAX, &hit) < 0) return -1;
   if (hit.real == NULL) return 1;
   /* name is the entry's, checked: shorter than entry->name. */
   memcpy(entry->name, name, strlen(name) + 1);
@@ -308,7 +313,7 @@ static int refuse(struct pl_shim_refusal *why, const char *dir, bool is_dir, int
  * before it is refused. */
 static int manifest_entry(const char *dir, const char *name, struct pl_shim_entry *entry,
                           struct pl_shim_refusal *why) {
-  char text[PL_SHIM_MANIFEST_MAX + 1];
+  char text[PL_SHIM_MANIFEST_MAX + 1]; /* not a C string: its length is read's */
   /* openat, not open: musl's open adds an fcntl for O_CLOEXEC. */
   cleanup_close int dfd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return 1; /* no directory to hold one */
@@ -331,14 +336,12 @@ static int manifest_entry(const char *dir, const char *name, struct pl_shim_entr
   case PL_SHIM_TRUSTED: break;
   }
   /* One byte more than a manifest may hold: a longer one, cut where the
-   * read ends, could end in a line naming a prefix of its real path; and a
-   * NUL would hide every line after it from the checks.  Neither is one
-   * pylock wrote: it claims nothing, like a malformed one. */
+   * read ends, could end in a line naming a prefix of its real path.  It
+   * is not one pylock wrote: it claims nothing, like a malformed one. */
   ssize_t n = read(fd, text, PL_SHIM_MANIFEST_MAX + 1);
   if (n < 0) return refuse(why, dir, false, errno, NULL);
-  if (n > PL_SHIM_MANIFEST_MAX || memchr(text, '\0', (size_t)n)) return 1;
-  text[n] = '\0';
-  return pl_shim_manifest_find(text, name, entry) == 0 ? 0 : 1;
+  if (n > PL_SHIM_MANIFEST_MAX) return 1;
+  return pl_shim_manifest_find(text, (size_t)n, name, entry) == 0 ? 0 : 1;
 }
 
 int pl_shim_locate(const char *argv0, const char *name, char *dir, size_t cap,

@@ -58,14 +58,16 @@ struct pl_shim_entry {
  * pip, pip3, pip3.N?  *is_pip tells which kind. */
 bool pl_shim_name(const char *name, bool *is_pip);
 
-/* Parse a manifest; returns the number of entries (at most max) or -1. */
-int pl_shim_manifest_parse(const char *text, struct pl_shim_entry *out, int max);
+/* Parse a manifest of size bytes (a NUL among them makes it malformed);
+ * returns the number of entries (at most max) or -1. */
+int pl_shim_manifest_parse(const char *text, size_t size, struct pl_shim_entry *out, int max);
 
 /* The entry of a manifest named name, the whole manifest checked as
  * pl_shim_manifest_parse does (at most PL_SHIM_MAX entries): 0 (*entry
  * filled), 1 when none is, -1 when the manifest is malformed; *entry is
  * written only when 0. */
-int pl_shim_manifest_find(const char *text, const char *name, struct pl_shim_entry *entry);
+int pl_shim_manifest_find(const char *text, size_t size, const char *name,
+                          struct pl_shim_entry *entry);
 
 /* Text of a manifest for the given entries. */
 char *pl_shim_manifest_format(const struct pl_shim_entry *e, int n);

@@ -364,9 +364,10 @@ static bool dir_on_path(const char *dir) {
 
 static int read_manifest(int dfd, struct pl_shim_entry *e, int *n) {
   cleanup_free char *text = NULL;
+  size_t len = 0;
   *n = 0;
-  if (pl_read_file_at(dfd, PL_SHIM_MANIFEST, PL_SHIM_MANIFEST_MAX, &text, NULL, NULL) < 0) return 0;
-  int r = pl_shim_manifest_parse(text, e, PL_SHIM_MAX);
+  if (pl_read_file_at(dfd, PL_SHIM_MANIFEST, PL_SHIM_MANIFEST_MAX, &text, &len, NULL) < 0) return 0;
+  int r = pl_shim_manifest_parse(text, len, e, PL_SHIM_MAX);
   if (r < 0) return -1;
   *n = r;
   return 0;

@@ -38,7 +38,7 @@ static void test_shim_manifest_round_trips(void **state) {
                                {.name = "pip", .real = "/usr/bin/python3.11", .module_pip = true}};
   char *text = pl_shim_manifest_format(e, 2);
   struct pl_shim_entry back[PL_SHIM_MAX];
-  assert_int_equal(pl_shim_manifest_parse(text, back, PL_SHIM_MAX), 2);
+  assert_int_equal(pl_shim_manifest_parse(text, strlen(text), back, PL_SHIM_MAX), 2);
   assert_string_equal(back[0].name, "python3");
   assert_string_equal(back[0].real, "/usr/bin/python3.11");
   assert_false(back[0].module_pip);
@@ -56,8 +56,17 @@ static void test_shim_manifest_rejects_what_it_did_not_write(void **state) {
       "../python3\t/usr/bin/python3\n",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(pl_shim_manifest_parse(bad[i], out, PL_SHIM_MAX), -1);
-  assert_int_equal(pl_shim_manifest_parse("# only a comment\n", out, PL_SHIM_MAX), 0);
+    assert_int_equal(pl_shim_manifest_parse(bad[i], strlen(bad[i]), out, PL_SHIM_MAX), -1);
+  const char *comment = "# only a comment\n";
+  assert_int_equal(pl_shim_manifest_parse(comment, strlen(comment), out, PL_SHIM_MAX), 0);
+  /* A NUL ends a C string, not the manifest: the lines after it count. */
+  const char nul[] = "python3\t/usr/bin/python3\n\0pip\t/usr/bin/python3\t-m evil\n";
+  assert_int_equal(pl_shim_manifest_parse(nul, sizeof nul - 1, out, PL_SHIM_MAX), -1);
+}
+
+/* pl_shim_manifest_find on a C string. */
+static int find_entry(const char *text, const char *name, struct pl_shim_entry *e) {
+  return pl_shim_manifest_find(text, strlen(text), name, e);
 }
 
 /* The shim's lookup: only the named entry is copied, but the whole manifest
@@ -66,35 +75,33 @@ static void test_shim_manifest_find_checks_every_line(void **state) {
   struct pl_shim_entry e;
   const char *text = "# pylock shims\npython3\t/usr/bin/python3.11\n"
                      "pip\t/usr/bin/python3.12\t-m pip\npip\t/usr/bin/other\n";
-  assert_int_equal(pl_shim_manifest_find(text, "pip", &e), 0);
+  assert_int_equal(find_entry(text, "pip", &e), 0);
   assert_string_equal(e.name, "pip");
   assert_string_equal(e.real, "/usr/bin/python3.12"); /* the first of two */
   assert_true(e.module_pip);
-  assert_int_equal(pl_shim_manifest_find(text, "python3", &e), 0);
+  assert_int_equal(find_entry(text, "python3", &e), 0);
   assert_string_equal(e.real, "/usr/bin/python3.11");
   assert_false(e.module_pip);
-  assert_int_equal(pl_shim_manifest_find(text, "python", &e), 1);
+  assert_int_equal(find_entry(text, "python", &e), 1);
   /* A bad line after the wanted one still makes the manifest unusable, and
    * nothing of it reaches *entry (the old parse into a table of its own
    * left the caller's entry alone). */
   memset(&e, 'x', sizeof e);
   e.real[0] = '\0';
   assert_int_equal(
-      pl_shim_manifest_find("python3\t/usr/bin/python3\npip\t/usr/bin/python3\t-m evil\n",
-                            "python3", &e),
-      -1);
+      find_entry("python3\t/usr/bin/python3\npip\t/usr/bin/python3\t-m evil\n", "python3", &e), -1);
   assert_string_equal(e.real, "");
   assert_int_equal(e.name[0], 'x');
-  assert_int_equal(pl_shim_manifest_find("python3\t/usr/bin/python3\n"
-                                         "python3\trelative\n",
-                                         "python3", &e),
+  assert_int_equal(find_entry("python3\t/usr/bin/python3\n"
+                              "python3\trelative\n",
+                              "python3", &e),
                    -1);
   assert_string_equal(e.real, "");
   char many[1024];
   size_t len = 0;
   for (int i = 0; i <= PL_SHIM_MAX; i++)
     len += (size_t)snprintf(many + len, sizeof many - len, "python3\t/usr/bin/python3\n");
-  assert_int_equal(pl_shim_manifest_find(many, "python3", &e), -1);
+  assert_int_equal(find_entry(many, "python3", &e), -1);
 }
 
 static void test_program_paths_follow_the_installed_layout_whatever_the_environment(void **state) {
