@@ -65,6 +65,12 @@ static void sha_of(const char *path, char hex[PL_SHA256_HEX]) {
   assert_int_equal(pl_sha256_hex(buf, len, hex, &err), 0);
 }
 
+/* The fixtures' six wheel: its path and sha256. */
+static void six_wheel(char path[1024], char hex[PL_SHA256_HEX]) {
+  snprintf(path, 1024, "%s/six-1.16.0-py3-none-any.whl", wheels);
+  sha_of(path, hex);
+}
+
 static void open_cache(const char *name, struct pl_cache *c) {
   char dir[512];
   pl_error_t err = NULL;
@@ -156,8 +162,7 @@ static void test_wheel_store_refuses_bytes_that_do_not_hash_to_the_name(void **s
   struct pl_cache c;
   open_cache("store", &c);
   char path[1024], hex[PL_SHA256_HEX];
-  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
-  sha_of(path, hex);
+  six_wheel(path, hex);
   cleanup_close int fd = open(path, O_RDONLY);
   pl_error_t err = NULL;
   char wrong[PL_SHA256_HEX];
@@ -186,8 +191,7 @@ static void test_a_stores_file_is_locked_from_its_first_moment_and_survives_swee
   struct pl_cache c;
   open_cache("named", &c);
   char path[1024], hex[PL_SHA256_HEX];
-  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
-  sha_of(path, hex);
+  six_wheel(path, hex);
   pid_t writer = fork();
   if (writer == 0) {
     setenv("PYLOCK_PAUSE_AT", "wheel-store-named", 1);
@@ -295,8 +299,7 @@ static void test_store_killed_while_syncing_leaves_nothing_the_sweep_keeps(void 
   struct pl_cache c;
   open_cache("storekill", &c);
   char path[1024], hex[PL_SHA256_HEX];
-  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
-  sha_of(path, hex);
+  six_wheel(path, hex);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -361,8 +364,7 @@ static void test_tampered_cached_wheel_is_refused_at_tree_build(void **state) {
   struct pl_cache c;
   open_cache("tamper", &c);
   char path[1024], hex[PL_SHA256_HEX];
-  snprintf(path, sizeof path, "%s/six-1.16.0-py3-none-any.whl", wheels);
-  sha_of(path, hex);
+  six_wheel(path, hex);
   pl_error_t err = NULL;
   {
     cleanup_close int fd = open(path, O_RDONLY);
