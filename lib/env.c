@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "file.h"
 #include "gc.h"
 #include "manifest.h"
+#include "parallel.h"
 #include "paths.h"
 #include "generations.h"
 #include "install.h"
@@ -1128,14 +1130,22 @@ static int gen_manifest_name(unsigned n, char *buf, size_t cap) {
   return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
-int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+/* pl_env_write_gen_manifest; unsynced (!sync) for a caller that fsyncs it
+ * before its generation is in place. */
+static int write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g, bool sync,
                               pl_error_t *err) {
   char name[64];
   cleanup_free char *text = NULL;
   size_t len = 0;
   if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
   if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
-  return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
+  return sync ? pl_write_file_atomic_at(state_fd, name, text, len, 0400, err)
+              : pl_write_file_unsynced_at(state_fd, name, text, len, 0400, err);
+}
+
+int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+                              pl_error_t *err) {
+  return write_gen_manifest(state_fd, n, g, true, err);
 }
 
 /* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
@@ -1401,25 +1411,107 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
   }
 }
 
-/* Link every tree into gen_fd, the generation's manifest into gm (and the
- * files pylock writes itself into own), its fingerprint into print.  Each
- * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
- * manifest must be what it was sealed with; else *bad is its index and why
- * says what, and the generation must be discarded. */
-static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct pl_cache_tree *trees,
-                      struct pl_gen_manifest *gm, struct pl_manifest *own,
-                      struct pl_link_print *print, size_t *bad, char *why, size_t cap,
-                      pl_error_t *err) {
+/* fsync generation gen_fd's directory, the files pylock wrote into it
+ * (own) and its manifest (state_fd/manifest), all at once. */
+static int sync_generation(int gen_fd, const struct pl_manifest *own, int state_fd,
+                           const char *manifest, pl_error_t *err) {
+  cleanup_free int *fds = calloc(own->n + 2, sizeof *fds);
+  if (fds == NULL) return pl_fail(err, ENOMEM, "fsync");
+  size_t n = 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i <= own->n; i++) {
+    int dfd = i < own->n ? gen_fd : state_fd;
+    const char *path = i < own->n ? own->e[i].path : manifest;
+    fds[n] = openat(dfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fds[n] < 0)
+      r = pl_fail(err, errno, "open %s", path);
+    else
+      n++;
+  }
+  fds[n++] = gen_fd;
+  if (r == 0) r = pl_fsync_all(fds, n, err);
+  for (size_t i = 0; i + 1 < n; i++)
+    close(fds[i]);
+  return r;
+}
+
+#define LINK_THREADS_MAX 4
+
+/* The trees linked by a few threads at once (each tree by one), largest
+ * first: a warm sync is a system call per file, and the kernel links into
+ * different directories side by side. */
+struct link_pool {
+  int gen_fd;
+  const struct pl_cache_tree *trees;
+  struct pl_link_print *prints; /* one per package, filled by whoever linked it */
+  size_t *order;                /* the packages to link, largest tree first */
+  size_t n;
+  atomic_size_t next;
+  atomic_bool failed;
+};
+
+static void link_some(void *arg) {
+  struct link_pool *lp = arg;
+  for (size_t k; !atomic_load(&lp->failed) && (k = atomic_fetch_add(&lp->next, 1)) < lp->n;) {
+    size_t i = lp->order[k];
+    pl_error_t err = NULL;
+    if (pl_interrupt_check(&err) < 0 ||
+        pl_envgen_link_tree(lp->gen_fd, lp->trees[i].fd, NULL, &lp->prints[i], &err) < 0)
+      atomic_store(&lp->failed, true);
+    pl_error_free(&err);
+  }
+}
+
+static int by_files(const void *a, const void *b, void *trees) {
+  const struct pl_cache_tree *t = trees;
+  uint64_t x = t[*(const size_t *)a].files, y = t[*(const size_t *)b].files;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Link every tree chosen into gen_fd in `threads` threads, each tree's print
+ * into *prints (one per package, the caller frees them): 0, or 1 when one
+ * could not be linked (the caller links them again one after another, where
+ * the error, a conflict say, is found and reported as it always is), -1. */
+static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tree *trees,
+                         unsigned threads, struct pl_link_print **prints, pl_error_t *err) {
+  size_t n = e->lf.npackages;
+  struct link_pool lp = {.gen_fd = gen_fd, .trees = trees};
+  *prints = lp.prints = calloc(n ? n : 1, sizeof *lp.prints);
+  cleanup_free size_t *order = lp.order = calloc(n ? n : 1, sizeof *order);
+  if (lp.prints == NULL || order == NULL) return pl_fail(err, ENOMEM, "link");
+  for (size_t i = 0; i < n; i++)
+    if (chosen_wheel(e, i)) order[lp.n++] = i;
+  qsort_r(order, lp.n, sizeof *order, by_files, (void *)trees);
+  atomic_init(&lp.next, 0);
+  atomic_init(&lp.failed, false);
+  pl_parallel(threads < lp.n ? threads : (unsigned)lp.n, link_some, &lp);
+  return atomic_load(&lp.failed) ? 1 : 0;
+}
+
+static void free_prints(struct pl_link_print *prints, size_t n) {
+  for (size_t i = 0; prints && i < n; i++)
+    pl_link_print_free(&prints[i]);
+  free(prints);
+}
+
+/* link_trees, the trees already linked into `linked` (or linked here when
+ * NULL), each checked in order. */
+static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
+                        struct pl_cache_tree *trees, struct pl_link_print *linked,
+                        struct pl_gen_manifest *gm, struct pl_manifest *own,
+                        struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                        pl_error_t *err) {
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     struct pl_cache_tree *tree = &trees[i];
     if (pl_interrupt_check(err) < 0) return -1;
-    struct pl_link_stats st = {0};
     char now[PL_STAT_DIGEST_LEN + 1];
     print->tree = (struct pl_stat_sum){0};
-    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) {
+    if (linked) {
+      if (pl_link_print_take(print, &linked[i], err) < 0) return -1;
+    } else if (pl_envgen_link_tree(gen_fd, tree->fd, NULL, print, err) < 0) {
       /* An entry of the tree gone or unreadable fails linking before the
        * fingerprints can be compared: damage, when a walk of the tree
        * agrees (not a conflict, nor a full disk), built again like any. */
@@ -1452,6 +1544,30 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
     if (r < 0) return -1;
   }
   return 0;
+}
+
+/* Link every tree into gen_fd, the generation's manifest into gm (and the
+ * files pylock writes itself into own), its fingerprint into print.  Each
+ * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
+ * manifest must be what it was sealed with; else *bad is its index and why
+ * says what, and the generation must be discarded.  `threads` > 1: linked
+ * that many at a time, and 1 returned when one could not be (the caller
+ * discards the generation and links them one after another instead). */
+static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct pl_cache_tree *trees,
+                      unsigned threads, struct pl_gen_manifest *gm, struct pl_manifest *own,
+                      struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                      pl_error_t *err) {
+  struct pl_link_print *linked = NULL;
+  if (threads > 1) {
+    int r = link_parallel(e, gen_fd, trees, threads, &linked, err);
+    if (r != 0) {
+      free_prints(linked, e->lf.npackages);
+      return r;
+    }
+  }
+  int r = link_checked(e, c, gen_fd, trees, linked, gm, own, print, bad, why, cap, err);
+  free_prints(linked, e->lf.npackages);
+  return r;
 }
 
 /* Build generation *out from e->lf, parsed from `text`, complete and in
@@ -1507,6 +1623,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   for (size_t i = 0; i < e->lf.npackages; i++)
     trees[i].fd = -1;
+  /* Linking is system calls into a few directories: past a few threads
+   * they wait on each other's directory locks. */
+  unsigned threads = pl_cpus() < LINK_THREADS_MAX ? pl_cpus() : LINK_THREADS_MAX;
   /* A tree found damaged while linked is built again, and the generation
    * with it: each round quarantines one tree (a package has two at most: its
    * complete tree, then the source tree it would be made from), so this ends. */
@@ -1518,20 +1637,27 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     }
     size_t bad = SIZE_MAX;
     char why[128];
-    if (link_trees(e, &c, gen_fd, trees, &gm, &own, &print, &bad, why, sizeof why, err) < 0)
-      goto out;
-    if (bad == SIZE_MAX) break;
-    const struct pl_lock_package *p = &e->lf.packages[bad];
-    say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
-        p->version, why);
-    char key[PL_CACHE_TREE_KEY_MAX];
-    snprintf(key, sizeof key, "%s", trees[bad].key);
-    pl_pause("quarantine");
-    /* Quarantined by name: only if the name still holds the tree found
-     * damaged, not one another sync has built since (it may be linking it,
-     * or about to open it). */
+    int linked =
+        link_trees(e, &c, gen_fd, trees, threads, &gm, &own, &print, &bad, why, sizeof why, err);
+    if (linked < 0) goto out;
+    if (linked == 0 && bad == SIZE_MAX) break;
+    /* linked == 1: a tree linked beside others failed; the generation is
+     * made again with one tree after another, as the error is reported then. */
+    if (linked == 1) threads = 1;
+    char key[PL_CACHE_TREE_KEY_MAX] = "";
     struct stat was, is;
-    bool known = fstat(trees[bad].fd, &was) == 0;
+    bool known = false;
+    if (linked == 0) {
+      const struct pl_lock_package *p = &e->lf.packages[bad];
+      say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
+          p->version, why);
+      snprintf(key, sizeof key, "%s", trees[bad].key);
+      pl_pause("quarantine");
+      /* Quarantined by name: only if the name still holds the tree found
+       * damaged, not one another sync has built since (it may be linking
+       * it, or about to open it). */
+      known = fstat(trees[bad].fd, &was) == 0;
+    }
     for (size_t i = 0; i < e->lf.npackages; i++)
       pl_cache_tree_release(&trees[i]);
     pl_gen_manifest_free(&gm);
@@ -1545,7 +1671,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if ((still && pl_cache_quarantine_tree(&c, key, err) < 0) ||
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
-    res->repaired++;
+    if (linked == 0) res->repaired++;
     if (round >= 2 * e->lf.npackages) {
       pl_fail_hint(err, EIO, "check what else writes to the cache",
                    "cache trees keep changing while they are linked (%s)", c.path);
@@ -1566,14 +1692,19 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   pl_log_phase(&link, "trees linked into the generation");
   if (pl_envgen_print_digest(gen_fd, &e->in, &print, gen_stat, err) < 0) goto out;
   pl_pause("linked");
-  /* Complete on disk before it can become current. */
-  if (fsync(gen_fd) < 0) {
-    pl_fail(err, errno, "fsync %s", tmpname);
+  char manifest[64];
+  if (gen_manifest_name(n, manifest, sizeof manifest) < 0) {
+    pl_fail(err, EINVAL, "generation %u", n);
     goto out;
   }
   if (merge_own_files(&gm.files, &own, err) < 0 ||
-      pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
+      write_gen_manifest(e->state_fd, n, &gm, false, err) < 0)
     goto out;
+  /* Complete on disk, with its manifest, before it can become current. */
+  if (sync_generation(gen_fd, &own, e->state_fd, manifest, err) < 0) {
+    pl_error_wrap(err, "%s", tmpname);
+    goto out;
+  }
   res->files = gm.files.n; /* every file of it, as pylock verify counts them */
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);

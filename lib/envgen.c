@@ -28,7 +28,10 @@
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
-  return pl_envgen_create_at(state_fd, gen, in, err);
+  if (pl_envgen_create_at(state_fd, gen, in, err) < 0) return -1;
+  cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gfd < 0 || fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
+  return 0;
 }
 
 int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in,
@@ -46,7 +49,6 @@ int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *i
     if (dirs[i][0] && pl_mkdir_p_at(gfd, dirs[i], 0755, err) < 0)
       return pl_error_wrap(err, "%s", gen);
   }
-  if (fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
   return 0;
 }
 
@@ -307,6 +309,23 @@ int pl_envgen_print_digest(int gen_fd, const struct pl_interp *in, struct pl_lin
   return 0;
 }
 
+int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, pl_error_t *err) {
+  if (into->ndirs + from->ndirs > into->cap) {
+    size_t cap = into->ndirs + from->ndirs + 64;
+    char **v = realloc(into->dirs, cap * sizeof *v);
+    if (v == NULL) return pl_fail(err, ENOMEM, "link");
+    into->dirs = v;
+    into->cap = cap;
+  }
+  memcpy(into->dirs + into->ndirs, from->dirs, from->ndirs * sizeof *from->dirs);
+  into->ndirs += from->ndirs;
+  from->ndirs = 0;
+  into->tree = from->tree;
+  pl_stat_sum_merge(&into->gen, &from->gen);
+  pl_link_print_free(from);
+  return 0;
+}
+
 void pl_link_print_free(struct pl_link_print *print) {
   for (size_t i = 0; i < print->ndirs; i++)
     free(print->dirs[i]);
@@ -368,7 +387,7 @@ int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err
     memcpy(out, text, at);
     memcpy(out + at, row, rlen);
     memcpy(out + at + rlen, text + at, len - at);
-    if (pl_write_file_atomic_at(dfd, "RECORD", out, len + rlen, 0444, err) < 0)
+    if (pl_write_file_unsynced_at(dfd, "RECORD", out, len + rlen, 0444, err) < 0)
       return pl_error_wrap(err, "%s", dist_info);
     return 0;
   }
@@ -400,7 +419,7 @@ int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err
   pl_record_free(&rec);
   if (r < 0) return -1;
   /* A new file renamed over the link: the cache's RECORD stays as it was. */
-  if (pl_write_file_atomic_at(dfd, "RECORD", out, olen, 0444, err) < 0)
+  if (pl_write_file_unsynced_at(dfd, "RECORD", out, olen, 0444, err) < 0)
     return pl_error_wrap(err, "%s", dist_info);
   return 0;
 }

@@ -22,6 +22,11 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t 
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                             pl_error_t *err);
 
+/* pl_write_file_atomic_at without the fsync: for a file the caller makes
+ * durable itself (pl_fsync_all, say) before anything depends on it. */
+int pl_write_file_unsynced_at(int dirfd, const char *name, const void *data, size_t len,
+                              mode_t mode, pl_error_t *err);
+
 /* The two halves of an atomic replace, for content written by the caller:
  * open a temporary file beside dirfd/name (read-write, so that the content
  * can be checked before it is committed; *tmpname receives its name), then
