@@ -188,6 +188,11 @@ int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *nam
   return commit(dirfd, fd, tmpname, name, true, err);
 }
 
+int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name,
+                         pl_error_t *err) {
+  return commit(dirfd, fd, tmpname, name, false, err);
+}
+
 static int replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                    bool sync, pl_error_t *err) {
   cleanup_free char *tmp = NULL;
