@@ -1130,22 +1130,33 @@ static int gen_manifest_name(unsigned n, char *buf, size_t cap) {
   return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
-/* pl_env_write_gen_manifest; unsynced (!sync) for a caller that fsyncs it
- * before its generation is in place. */
-static int write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g, bool sync,
+int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
                               pl_error_t *err) {
   char name[64];
   cleanup_free char *text = NULL;
   size_t len = 0;
   if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
   if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
-  return sync ? pl_write_file_atomic_at(state_fd, name, text, len, 0400, err)
-              : pl_write_file_unsynced_at(state_fd, name, text, len, 0400, err);
+  return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
 }
 
-int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_manifest *g,
-                              pl_error_t *err) {
-  return write_gen_manifest(state_fd, n, g, true, err);
+/* The manifest of generation n written to a temporary file beside its name
+ * (*tmp), not synced: its descriptor, which the caller fsyncs and renames
+ * (pl_tmpfile_rename_at), or -1. */
+static int write_gen_manifest_tmp(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+                                  char **tmp, pl_error_t *err) {
+  char name[64];
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
+  if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
+  int fd = pl_tmpfile_open_at(state_fd, name, 0400, tmp, err);
+  if (fd < 0) return -1;
+  if (pl_write_all(fd, text, len) == 0) return fd;
+  int e = errno;
+  close(fd);
+  unlinkat(state_fd, *tmp, 0);
+  return pl_fail(err, e, "write %s", name);
 }
 
 /* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
@@ -1412,25 +1423,24 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
 }
 
 /* fsync generation gen_fd's directory, the files pylock wrote into it
- * (own) and its manifest (state_fd/manifest), all at once. */
-static int sync_generation(int gen_fd, const struct pl_manifest *own, int state_fd,
-                           const char *manifest, pl_error_t *err) {
+ * (own) and `also` (its manifest), all at once. */
+static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
   cleanup_free int *fds = calloc(own->n + 2, sizeof *fds);
   if (fds == NULL) return pl_fail(err, ENOMEM, "fsync");
   size_t n = 0;
   int r = 0;
-  for (size_t i = 0; r == 0 && i <= own->n; i++) {
-    int dfd = i < own->n ? gen_fd : state_fd;
-    const char *path = i < own->n ? own->e[i].path : manifest;
-    fds[n] = openat(dfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  for (size_t i = 0; r == 0 && i < own->n; i++) {
+    fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fds[n] < 0)
-      r = pl_fail(err, errno, "open %s", path);
+      r = pl_fail(err, errno, "open %s", own->e[i].path);
     else
       n++;
   }
+  size_t opened = n;
   fds[n++] = gen_fd;
+  fds[n++] = also;
   if (r == 0) r = pl_fsync_all(fds, n, err);
-  for (size_t i = 0; i + 1 < n; i++)
+  for (size_t i = 0; i < opened; i++)
     close(fds[i]);
   return r;
 }
@@ -1590,7 +1600,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   pl_cache_sweep(&c);
   int rc = -1;
   unsigned n = 0;
-  char tmpname[64] = "", final[64] = "";
+  char tmpname[64] = "", final[64] = "", manifest[64];
+  cleanup_free char *manifest_tmp = NULL; /* the manifest's name until renamed */
+  int mfd = -1;
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
@@ -1692,19 +1704,21 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   pl_log_phase(&link, "trees linked into the generation");
   if (pl_envgen_print_digest(gen_fd, &e->in, &print, gen_stat, err) < 0) goto out;
   pl_pause("linked");
-  char manifest[64];
   if (gen_manifest_name(n, manifest, sizeof manifest) < 0) {
     pl_fail(err, EINVAL, "generation %u", n);
     goto out;
   }
   if (merge_own_files(&gm.files, &own, err) < 0 ||
-      write_gen_manifest(e->state_fd, n, &gm, false, err) < 0)
+      (mfd = write_gen_manifest_tmp(e->state_fd, n, &gm, &manifest_tmp, err)) < 0)
     goto out;
-  /* Complete on disk, with its manifest, before it can become current. */
-  if (sync_generation(gen_fd, &own, e->state_fd, manifest, err) < 0) {
+  /* Complete on disk, with its manifest, before either has its name. */
+  if (sync_generation(gen_fd, &own, mfd, err) < 0) {
+    close(mfd);
+    unlinkat(e->state_fd, manifest_tmp, 0);
     pl_error_wrap(err, "%s", tmpname);
     goto out;
   }
+  if (pl_tmpfile_rename_at(e->state_fd, mfd, manifest_tmp, manifest, err) < 0) goto out;
   res->files = gm.files.n; /* every file of it, as pylock verify counts them */
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);
