@@ -15,23 +15,9 @@ load helpers
 # clash_wheel DIR NAME: DIR/NAME-1.0-py3-none-any.whl holding 300 modules of
 # its own and clash/__init__.py, which the other clash wheel ships too.
 clash_wheel() {
-  python3 - "$@" <<'PY'
-import base64, hashlib, os, sys, zipfile
-out, name = sys.argv[1], sys.argv[2]
-di = "%s-1.0.dist-info" % name
-files = {"clash/__init__.py": ("OWNER = %r\n" % name).encode()}
-for i in range(300):
-    files["%s/m%03d.py" % (name, i)] = ("X = %d\n" % i).encode()
-files[di + "/METADATA"] = ("Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name).encode()
-files[di + "/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-def digest(b):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()
-record = "".join("%s,%s,%d\n" % (p, digest(b), len(b)) for p, b in files.items()) + di + "/RECORD,,\n"
-whl = os.path.join(out, "%s-1.0-py3-none-any.whl" % name)
-with zipfile.ZipFile(whl, "w") as z:
-    for p, b in list(files.items()) + [(di + "/RECORD", record.encode())]:
-        z.writestr(zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)), b)
-PY
+  local files=("clash/__init__.py=OWNER = '$2'\n") i
+  for i in $(seq -w 0 299); do files+=("$2/m$i.py=X = $i\n"); done
+  make_wheel "$1" "$2" "${files[@]}"
 }
 
 setup_file() {
@@ -56,15 +42,9 @@ teardown() {
   chmod -R u+rwx "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 
-# set_requested REQ...: [tool.pylock] requested = [REQ...] in pylock.toml.
+# set_requested REQ...: the project's requested list (helpers.bash).
 set_requested() {
-  python3 - "$PROJ/pylock.toml" "$@" <<'PY'
-import json, re, sys
-path, reqs = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r'(?ms)^requested = \[.*?\]$', 'requested = ' + json.dumps(reqs), text, count=1)
-open(path, 'w').write(text)
-PY
+  set_requested_in "$PROJ/pylock.toml" "$@"
 }
 
 @test "trees linked side by side: the generation verifies, imports, and marks what was asked for" {
