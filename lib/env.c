@@ -26,6 +26,7 @@
 #include "config.h"
 #include "distname.h"
 #include "dyn_jansson.h"
+#include "dynlib.h"
 #include "envgen.h"
 #include "fetch.h"
 #include "fetchwheel.h"
@@ -1422,6 +1423,27 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
   }
 }
 
+/* pip's REQUESTED for the distribution linked from a tree at dist_info:
+ * written into generation gen_fd with its RECORD row, the fingerprint sum
+ * told, the two files into own. */
+static int mark_requested(int gen_fd, const char *dist_info, struct pl_stat_sum *sum,
+                          struct pl_manifest *own, pl_error_t *err) {
+  print_own(gen_fd, dist_info, sum, false);
+  if (pl_envgen_write_requested(gen_fd, dist_info, err) < 0) return -1;
+  print_own(gen_fd, dist_info, sum, true);
+  return add_own_files(gen_fd, dist_info, own, err);
+}
+
+/* The entries of from (one tree's own files) added to own; from freed. */
+static int take_own_files(struct pl_manifest *own, struct pl_manifest *from, pl_error_t *err) {
+  int r = 0;
+  for (size_t k = 0; r == 0 && k < from->n; k++)
+    r = pl_manifest_add(own, from->e[k].path, from->e[k].size, from->e[k].mode, from->e[k].sha256,
+                        err);
+  pl_manifest_free(from);
+  return r;
+}
+
 /* fsync generation gen_fd's directory, the files pylock wrote into it
  * (own) and `also` (its manifest), all at once. */
 static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
@@ -1452,8 +1474,10 @@ static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, 
  * different directories side by side. */
 struct link_pool {
   int gen_fd;
+  const struct pl_lockfile *lf;
   const struct pl_cache_tree *trees;
   struct pl_link_print *prints; /* one per package, filled by whoever linked it */
+  struct pl_manifest *owns;     /* one per package: the files pylock wrote for it */
   size_t *order;                /* the packages to link, largest tree first */
   size_t n;
   atomic_size_t next;
@@ -1465,8 +1489,11 @@ static void link_some(void *arg) {
   for (size_t k; !atomic_load(&lp->failed) && (k = atomic_fetch_add(&lp->next, 1)) < lp->n;) {
     size_t i = lp->order[k];
     pl_error_t err = NULL;
+    const struct pl_cache_tree *t = &lp->trees[i];
     if (pl_interrupt_check(&err) < 0 ||
-        pl_envgen_link_tree(lp->gen_fd, lp->trees[i].fd, NULL, &lp->prints[i], &err) < 0)
+        pl_envgen_link_tree(lp->gen_fd, t->fd, NULL, &lp->prints[i], &err) < 0 ||
+        (lp->lf->packages[i].requested &&
+         mark_requested(lp->gen_fd, t->dist_info, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
       atomic_store(&lp->failed, true);
     pl_error_free(&err);
   }
@@ -1479,16 +1506,21 @@ static int by_files(const void *a, const void *b, void *trees) {
 }
 
 /* Link every tree chosen into gen_fd in `threads` threads, each tree's print
- * into *prints (one per package, the caller frees them): 0, or 1 when one
- * could not be linked (the caller links them again one after another, where
- * the error, a conflict say, is found and reported as it always is), -1. */
+ * into *prints and the files written for a requested one into *owns (one of
+ * each per package, the caller frees them): 0, or 1 when one could not be
+ * linked (the caller links them again one after another, where the error, a
+ * conflict say, is found and reported as it always is), -1. */
 static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tree *trees,
-                         unsigned threads, struct pl_link_print **prints, pl_error_t *err) {
+                         unsigned threads, struct pl_link_print **prints, struct pl_manifest **owns,
+                         pl_error_t *err) {
   size_t n = e->lf.npackages;
-  struct link_pool lp = {.gen_fd = gen_fd, .trees = trees};
+  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees};
   *prints = lp.prints = calloc(n ? n : 1, sizeof *lp.prints);
+  *owns = lp.owns = calloc(n ? n : 1, sizeof *lp.owns);
   cleanup_free size_t *order = lp.order = calloc(n ? n : 1, sizeof *order);
-  if (lp.prints == NULL || order == NULL) return pl_fail(err, ENOMEM, "link");
+  if (lp.prints == NULL || lp.owns == NULL || order == NULL) return pl_fail(err, ENOMEM, "link");
+  /* Loaded here, not by two threads at once (REQUESTED's hashes). */
+  if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   for (size_t i = 0; i < n; i++)
     if (chosen_wheel(e, i)) order[lp.n++] = i;
   qsort_r(order, lp.n, sizeof *order, by_files, (void *)trees);
@@ -1498,19 +1530,22 @@ static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tre
   return atomic_load(&lp.failed) ? 1 : 0;
 }
 
-static void free_prints(struct pl_link_print *prints, size_t n) {
+static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, size_t n) {
   for (size_t i = 0; prints && i < n; i++)
     pl_link_print_free(&prints[i]);
+  for (size_t i = 0; owns && i < n; i++)
+    pl_manifest_free(&owns[i]);
   free(prints);
+  free(owns);
 }
 
-/* link_trees, the trees already linked into `linked` (or linked here when
- * NULL), each checked in order. */
+/* link_trees, the trees already linked into `linked` and `owns` (or linked
+ * here when NULL), each checked in order. */
 static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
                         struct pl_cache_tree *trees, struct pl_link_print *linked,
-                        struct pl_gen_manifest *gm, struct pl_manifest *own,
-                        struct pl_link_print *print, size_t *bad, char *why, size_t cap,
-                        pl_error_t *err) {
+                        struct pl_manifest *owns, struct pl_gen_manifest *gm,
+                        struct pl_manifest *own, struct pl_link_print *print, size_t *bad,
+                        char *why, size_t cap, pl_error_t *err) {
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
@@ -1545,12 +1580,9 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
       *bad = i;
       return 0;
     }
-    if (r == 0 && p->requested) {
-      print_own(gen_fd, tree->dist_info, &print->gen, false);
-      r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
-      if (r == 0) print_own(gen_fd, tree->dist_info, &print->gen, true);
-      if (r == 0) r = add_own_files(gen_fd, tree->dist_info, own, err);
-    }
+    if (r == 0 && p->requested)
+      r = linked ? take_own_files(own, &owns[i], err)
+                 : mark_requested(gen_fd, tree->dist_info, &print->gen, own, err);
     if (r < 0) return -1;
   }
   return 0;
@@ -1568,15 +1600,11 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
                       struct pl_link_print *print, size_t *bad, char *why, size_t cap,
                       pl_error_t *err) {
   struct pl_link_print *linked = NULL;
-  if (threads > 1) {
-    int r = link_parallel(e, gen_fd, trees, threads, &linked, err);
-    if (r != 0) {
-      free_prints(linked, e->lf.npackages);
-      return r;
-    }
-  }
-  int r = link_checked(e, c, gen_fd, trees, linked, gm, own, print, bad, why, cap, err);
-  free_prints(linked, e->lf.npackages);
+  struct pl_manifest *owns = NULL;
+  int r = threads > 1 ? link_parallel(e, gen_fd, trees, threads, &linked, &owns, err) : 0;
+  if (r == 0)
+    r = link_checked(e, c, gen_fd, trees, linked, owns, gm, own, print, bad, why, cap, err);
+  free_linked(linked, owns, e->lf.npackages);
   return r;
 }
 
