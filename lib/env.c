@@ -1194,9 +1194,14 @@ static int add_tree_files(const struct pl_cache_tree *t, struct pl_manifest *m, 
 static int merge_own_files(struct pl_manifest *all, const struct pl_manifest *own,
                            pl_error_t *err) {
   pl_manifest_sort(all);
+  /* Looked up among the entries sorted here only: those added below go to
+   * the end, unsorted until the last sort (a lookup past them missed a
+   * RECORD now and then, which was added twice, its old hash first). */
+  size_t sorted = all->n;
   for (size_t k = 0; k < own->n; k++) {
+    struct pl_manifest head = {.e = all->e, .n = sorted}; /* e: moved by an add */
     struct pl_manifest_entry *have =
-        (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
+        (struct pl_manifest_entry *)pl_manifest_find(&head, own->e[k].path);
     if (have) {
       have->size = own->e[k].size;
       have->mode = own->e[k].mode;
