@@ -1427,27 +1427,36 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
   }
 }
 
+/* The files of its own a generation's fsync opens at once: a tree per
+ * package is open already, and a project may ask for hundreds. */
+#define SYNC_OPEN_MAX 32
+
 /* fsync generation gen_fd's directory, the files pylock wrote into it
- * (own) and `also` (its manifest), all at once. */
+ * (own) and `also` (its manifest), several at once. */
 static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
-  cleanup_free int *fds = calloc(own->n + 2, sizeof *fds);
-  if (fds == NULL) return pl_fail(err, ENOMEM, "fsync");
-  size_t n = 0;
-  int r = 0;
-  for (size_t i = 0; r == 0 && i < own->n; i++) {
-    fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fds[n] < 0)
-      r = pl_fail(err, errno, "open %s", own->e[i].path);
-    else
-      n++;
-  }
-  size_t opened = n;
-  fds[n++] = gen_fd;
-  fds[n++] = also;
-  if (r == 0) r = pl_fsync_all(fds, n, err);
-  for (size_t i = 0; i < opened; i++)
-    close(fds[i]);
-  return r;
+  int fds[SYNC_OPEN_MAX + 2];
+  size_t i = 0;
+  do {
+    size_t n = 0;
+    int r = 0;
+    for (; r == 0 && i < own->n && n < SYNC_OPEN_MAX; i++) {
+      fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fds[n] < 0)
+        r = pl_fail(err, errno, "open %s", own->e[i].path);
+      else
+        n++;
+    }
+    size_t opened = n;
+    if (i == own->n) {
+      fds[n++] = gen_fd;
+      fds[n++] = also;
+    }
+    if (r == 0) r = pl_fsync_all(fds, n, err);
+    for (size_t k = 0; k < opened; k++)
+      close(fds[k]);
+    if (r < 0) return -1;
+  } while (i < own->n);
+  return 0;
 }
 
 #define LINK_THREADS_MAX 4
