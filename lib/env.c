@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 
+#include "archive_path.h"
 #include "cache.h"
 #include "canonjson.h"
 #include "change.h"
@@ -1431,6 +1432,25 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
  * package is open already, and a project may ask for hundreds. */
 #define SYNC_OPEN_MAX 32
 
+/* The REQUESTED pylock is to write into dist_info: none in the generation,
+ * or the tree's own (a second copy of it conflicts when linked).  Another
+ * wheel's file there, linked beside the tree or before it, is a conflict
+ * whichever was linked first, not a file to take for pylock's. */
+static int requested_free(int gen_fd, const struct pl_cache_tree *tree, pl_error_t *err) {
+  char path[PATH_MAX], qb[PL_QUOTE_CAP], theirs[256];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/REQUESTED", tree->dist_info);
+  if (fstatat(gen_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+      fstatat(tree->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  const char *q = pl_path_quote(qb, sizeof qb, path, strlen(path));
+  if (!pl_envgen_find_owner(gen_fd, path, NULL, theirs, sizeof theirs))
+    snprintf(theirs, sizeof theirs, "another distribution");
+  return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
+                      "conflicting files: %s is shipped by %s, and written for pip by pylock", q,
+                      theirs);
+}
+
 /* fsync generation gen_fd's directory, the files pylock wrote into it
  * (own) and `also` (its manifest), several at once. */
 static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
@@ -1559,6 +1579,7 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
       *bad = i;
       return 0;
     }
+    if (r == 0 && p->requested) r = requested_free(gen_fd, tree, err);
     if (r == 0 && p->requested) {
       print_own(gen_fd, tree->dist_info, &print->gen, false);
       r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
