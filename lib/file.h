@@ -35,8 +35,7 @@ int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname,
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
 /* pl_tmpfile_commit_at for a file the caller has fsynced already (with
  * others, pl_fsync_all): close and rename, no fsync of its own. */
-int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name,
-                         pl_error_t *err);
+int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
 /* pl_tmpfile_open_at, the file already locked (flock, exclusive) when its
  * name appears: the form for directories a sweep cleans of temporary files
  * no live writer holds (pl_cache_sweep).  Without O_TMPFILE (or /proc) it
