@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 
+#include "archive_path.h"
 #include "cache.h"
 #include "canonjson.h"
 #include "change.h"
@@ -1195,9 +1196,14 @@ static int add_tree_files(const struct pl_cache_tree *t, struct pl_manifest *m, 
 static int merge_own_files(struct pl_manifest *all, const struct pl_manifest *own,
                            pl_error_t *err) {
   pl_manifest_sort(all);
+  /* Looked up among the entries sorted here only: those added below go to
+   * the end, unsorted until the last sort (a lookup past them missed a
+   * RECORD now and then, which was added twice, its old hash first). */
+  size_t sorted = all->n;
   for (size_t k = 0; k < own->n; k++) {
+    struct pl_manifest head = {.e = all->e, .n = sorted}; /* e: moved by an add */
     struct pl_manifest_entry *have =
-        (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
+        (struct pl_manifest_entry *)pl_manifest_find(&head, own->e[k].path);
     if (have) {
       have->size = own->e[k].size;
       have->mode = own->e[k].mode;
@@ -1426,10 +1432,11 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
 /* pip's REQUESTED for the distribution linked from a tree at dist_info:
  * written into generation gen_fd with its RECORD row, the fingerprint sum
  * told, the two files into own. */
-static int mark_requested(int gen_fd, const char *dist_info, struct pl_stat_sum *sum,
+static int mark_requested(int gen_fd, const struct pl_cache_tree *tree, struct pl_stat_sum *sum,
                           struct pl_manifest *own, pl_error_t *err) {
+  const char *dist_info = tree->dist_info;
   print_own(gen_fd, dist_info, sum, false);
-  if (pl_envgen_write_requested(gen_fd, dist_info, err) < 0) return -1;
+  if (pl_envgen_mark_requested(gen_fd, tree->fd, dist_info, err) < 0) return -1;
   print_own(gen_fd, dist_info, sum, true);
   return add_own_files(gen_fd, dist_info, own, err);
 }
@@ -1444,27 +1451,36 @@ static int take_own_files(struct pl_manifest *own, struct pl_manifest *from, pl_
   return r;
 }
 
+/* The files of its own a generation's fsync opens at once: a tree per
+ * package is open already, and a project may ask for hundreds. */
+#define SYNC_OPEN_MAX 32
+
 /* fsync generation gen_fd's directory, the files pylock wrote into it
- * (own) and `also` (its manifest), all at once. */
+ * (own) and `also` (its manifest), several at once. */
 static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
-  cleanup_free int *fds = calloc(own->n + 2, sizeof *fds);
-  if (fds == NULL) return pl_fail(err, ENOMEM, "fsync");
-  size_t n = 0;
-  int r = 0;
-  for (size_t i = 0; r == 0 && i < own->n; i++) {
-    fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fds[n] < 0)
-      r = pl_fail(err, errno, "open %s", own->e[i].path);
-    else
-      n++;
-  }
-  size_t opened = n;
-  fds[n++] = gen_fd;
-  fds[n++] = also;
-  if (r == 0) r = pl_fsync_all(fds, n, err);
-  for (size_t i = 0; i < opened; i++)
-    close(fds[i]);
-  return r;
+  int fds[SYNC_OPEN_MAX + 2];
+  size_t i = 0;
+  do {
+    size_t n = 0;
+    int r = 0;
+    for (; r == 0 && i < own->n && n < SYNC_OPEN_MAX; i++) {
+      fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fds[n] < 0)
+        r = pl_fail(err, errno, "open %s", own->e[i].path);
+      else
+        n++;
+    }
+    size_t opened = n;
+    if (i == own->n) {
+      fds[n++] = gen_fd;
+      fds[n++] = also;
+    }
+    if (r == 0) r = pl_fsync_all(fds, n, err);
+    for (size_t k = 0; k < opened; k++)
+      close(fds[k]);
+    if (r < 0) return -1;
+  } while (i < own->n);
+  return 0;
 }
 
 #define LINK_THREADS_MAX 4
@@ -1493,7 +1509,7 @@ static void link_some(void *arg) {
     if (pl_interrupt_check(&err) < 0 ||
         pl_envgen_link_tree(lp->gen_fd, t->fd, NULL, &lp->prints[i], &err) < 0 ||
         (lp->lf->packages[i].requested &&
-         mark_requested(lp->gen_fd, t->dist_info, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
+         mark_requested(lp->gen_fd, t, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
       atomic_store(&lp->failed, true);
     pl_error_free(&err);
   }
@@ -1527,7 +1543,9 @@ static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tre
   atomic_init(&lp.next, 0);
   atomic_init(&lp.failed, false);
   pl_parallel(threads < lp.n ? threads : (unsigned)lp.n, link_some, &lp);
-  return atomic_load(&lp.failed) ? 1 : 0;
+  if (!atomic_load(&lp.failed)) return 0;
+  /* Interrupted: said now, not after the generation is made again. */
+  return pl_interrupt_check(err) < 0 ? -1 : 1;
 }
 
 static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, size_t n) {
@@ -1582,7 +1600,7 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
     }
     if (r == 0 && p->requested)
       r = linked ? take_own_files(own, &owns[i], err)
-                 : mark_requested(gen_fd, tree->dist_info, &print->gen, own, err);
+                 : mark_requested(gen_fd, tree, &print->gen, own, err);
     if (r < 0) return -1;
   }
   return 0;
@@ -1669,6 +1687,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   /* A tree found damaged while linked is built again, and the generation
    * with it: each round quarantines one tree (a package has two at most: its
    * complete tree, then the source tree it would be made from), so this ends. */
+  size_t redone = 0; /* rounds that quarantined nothing (linked in threads, then again) */
   for (size_t round = 0;; round++) {
     if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
     if (round == 0) {
@@ -1683,7 +1702,10 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if (linked == 0 && bad == SIZE_MAX) break;
     /* linked == 1: a tree linked beside others failed; the generation is
      * made again with one tree after another, as the error is reported then. */
-    if (linked == 1) threads = 1;
+    if (linked == 1) {
+      threads = 1;
+      redone++;
+    }
     char key[PL_CACHE_TREE_KEY_MAX] = "";
     struct stat was, is;
     bool known = false;
@@ -1712,7 +1734,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
     if (linked == 0) res->repaired++;
-    if (round >= 2 * e->lf.npackages) {
+    if (round + 1 - redone > 2 * e->lf.npackages) { /* quarantines so far */
       pl_fail_hint(err, EIO, "check what else writes to the cache",
                    "cache trees keep changing while they are linked (%s)", c.path);
       goto out;

@@ -358,13 +358,38 @@ static bool sorted_place(const char *text, size_t len, const char *base, size_t 
   return true;
 }
 
+/* A REQUESTED found in the generation where pylock was to create its own:
+ * the tree's own (linked from tree_fd), or none is expected (tree_fd < 0:
+ * written before), else another distribution's file, a conflict whichever
+ * of the two was linked first. */
+static int requested_found(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err) {
+  char path[PATH_MAX], qb[PL_QUOTE_CAP], theirs[256];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/REQUESTED", dist_info);
+  if (tree_fd < 0 || fstatat(tree_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+  const char *q = pl_path_quote(qb, sizeof qb, path, strlen(path));
+  if (!pl_envgen_find_owner(gen_fd, path, NULL, theirs, sizeof theirs))
+    snprintf(theirs, sizeof theirs, "another distribution");
+  return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
+                      "conflicting files: %s is shipped by %s, and written for pip by pylock", q,
+                      theirs);
+}
+
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
+  return pl_envgen_mark_requested(gen_fd, -1, dist_info, err);
+}
+
+int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err) {
   cleanup_close int dfd = pl_open_dir_beneath(gen_fd, dist_info, err);
   if (dfd < 0) return -1;
   const char *base = strrchr(dist_info, '/');
   base = base ? base + 1 : dist_info;
+  /* Created, or found: the one system call that decides, so that a file
+   * another thread links there a moment later or before is never taken
+   * for pylock's. */
   int fd = openat(dfd, "REQUESTED", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
   if (fd < 0 && errno != EEXIST) return pl_fail(err, errno, "create %s/REQUESTED", dist_info);
+  if (fd < 0 && requested_found(gen_fd, tree_fd, dist_info, err) < 0) return -1;
   if (fd >= 0) close(fd);
   cleanup_free char *text = NULL, *row = NULL, *out = NULL;
   size_t len, olen;

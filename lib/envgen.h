@@ -66,6 +66,10 @@ int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, p
  * caller fsyncs both before the generation can become current (together with
  * the rest, pl_fsync_all). */
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err);
+/* The same for the distribution linked from the cache tree tree_fd: a
+ * REQUESTED already there must be that tree's own, not another wheel's
+ * (which would be taken for pylock's): that is a conflict (EEXIST). */
+int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err);
 
 /* Which distribution of the tree `root_fd` (a generation or a cache tree)
  * lists `path` (relative to the prefix) in its RECORD, the .dist-info named

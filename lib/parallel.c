@@ -3,9 +3,14 @@
 #include "parallel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PARALLEL_MAX 16
@@ -27,6 +32,36 @@ static void *run_job(void *p) {
   return NULL;
 }
 
+/* The process's threads as the kernel counts them (/proc/self/stat's 20th
+ * field), or 0 when that cannot be read. */
+static long kernel_threads(void) {
+  char buf[1024];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces, or ')' */
+  for (int field = 2; p && field < 20; field++)
+    p = strchr(p + 1, ' ');
+  return p ? strtol(p + 1, NULL, 10) : 0;
+}
+
+/* A joined thread has woken its joiner before it leaves the thread group:
+ * until it has, unshare(CLONE_NEWUSER) and setns fail with EINVAL.  Wait
+ * for that (microseconds), a second at most. */
+static void wait_single_threaded(void) {
+  for (int i = 0; i < 20000 && kernel_threads() > 1; i++) {
+    if (i < 100) {
+      sched_yield();
+    } else {
+      struct timespec ts = {0, 50000};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
 void pl_parallel(unsigned threads, void (*fn)(void *arg), void *arg) {
   struct job j = {fn, arg};
   pthread_t t[PARALLEL_MAX];
@@ -46,6 +81,7 @@ void pl_parallel(unsigned threads, void (*fn)(void *arg), void *arg) {
   fn(arg);
   for (unsigned i = 0; i < made; i++)
     pthread_join(t[i], NULL);
+  if (made) wait_single_threaded();
 }
 
 struct fsyncs {

@@ -712,6 +712,37 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   pl_cache_close(&c);
 }
 
+/* pylock's REQUESTED for a distribution whose directory holds one already
+ * that its tree does not ship (another wheel's, linked there first): a
+ * conflict, not a file to take for pylock's; written before by pylock
+ * itself (pl_envgen_write_requested), it is found and kept. */
+static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("requested-found", &c);
+  struct pl_cache_tree t;
+  pl_error_t err = NULL;
+  if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
+    fail_msg("%s", pl_error_string(err));
+  cleanup_close int g = open_gen("gen-requested-found");
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/REQUESTED", t.dist_info);
+  int fd = openat(g, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "not pylock's\n", 13), 13);
+  close(fd);
+  assert_int_equal(pl_envgen_mark_requested(g, t.fd, t.dist_info, &err), -1);
+  assert_int_equal(err->errnum, EEXIST);
+  assert_non_null(strstr(err->msg, "conflicting files"));
+  assert_non_null(strstr(err->msg, "REQUESTED"));
+  pl_error_free(&err);
+  /* Without a tree to hold it to: kept, as pylock's own from before. */
+  assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
+  pl_cache_tree_release(&t);
+  pl_cache_close(&c);
+}
+
 struct linking {
   int gen_fd;
   const struct pl_cache_tree *t;
@@ -964,6 +995,7 @@ int main(void) {
       cmocka_unit_test(test_a_tree_file_written_just_before_it_is_copied_is_seen),
       cmocka_unit_test(test_requested_goes_into_the_generation_not_the_cache),
       cmocka_unit_test(test_trees_linked_side_by_side_print_as_one_after_another),
+      cmocka_unit_test(test_requested_found_that_the_tree_does_not_ship_conflicts),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),
       cmocka_unit_test(test_warm_link_of_every_fixture_reads_no_file),
       cmocka_unit_test(test_requested_row_inserted_as_the_parsed_record_would_hold_it),
