@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include <dirent.h>
 
+#include "archive_path.h"
 #include "cache.h"
 #include "canonjson.h"
 #include "change.h"
@@ -25,12 +27,14 @@
 #include "config.h"
 #include "distname.h"
 #include "dyn_jansson.h"
+#include "dynlib.h"
 #include "envgen.h"
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "file.h"
 #include "gc.h"
 #include "manifest.h"
+#include "parallel.h"
 #include "paths.h"
 #include "generations.h"
 #include "install.h"
@@ -1138,6 +1142,25 @@ int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_mani
   return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
 }
 
+/* The manifest of generation n written to a temporary file beside its name
+ * (*tmp), not synced: its descriptor, which the caller fsyncs and renames
+ * (pl_tmpfile_rename_at), or -1. */
+static int write_gen_manifest_tmp(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+                                  char **tmp, pl_error_t *err) {
+  char name[64];
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
+  if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
+  int fd = pl_tmpfile_open_at(state_fd, name, 0400, tmp, err);
+  if (fd < 0) return -1;
+  if (pl_write_all(fd, text, len) == 0) return fd;
+  int e = errno;
+  close(fd);
+  unlinkat(state_fd, *tmp, 0);
+  return pl_fail(err, e, "write %s", name);
+}
+
 /* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
  * when it cannot be read or is not the one it was sealed with (why says
  * which), -1 on error.  Read from the tree linked (t->fd), not by name. */
@@ -1173,9 +1196,14 @@ static int add_tree_files(const struct pl_cache_tree *t, struct pl_manifest *m, 
 static int merge_own_files(struct pl_manifest *all, const struct pl_manifest *own,
                            pl_error_t *err) {
   pl_manifest_sort(all);
+  /* Looked up among the entries sorted here only: those added below go to
+   * the end, unsorted until the last sort (a lookup past them missed a
+   * RECORD now and then, which was added twice, its old hash first). */
+  size_t sorted = all->n;
   for (size_t k = 0; k < own->n; k++) {
+    struct pl_manifest head = {.e = all->e, .n = sorted}; /* e: moved by an add */
     struct pl_manifest_entry *have =
-        (struct pl_manifest_entry *)pl_manifest_find(all, own->e[k].path);
+        (struct pl_manifest_entry *)pl_manifest_find(&head, own->e[k].path);
     if (have) {
       have->size = own->e[k].size;
       have->mode = own->e[k].mode;
@@ -1401,25 +1429,152 @@ static void print_own(int gen_fd, const char *dist_info, struct pl_stat_sum *sum
   }
 }
 
-/* Link every tree into gen_fd, the generation's manifest into gm (and the
- * files pylock writes itself into own), its fingerprint into print.  Each
- * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
- * manifest must be what it was sealed with; else *bad is its index and why
- * says what, and the generation must be discarded. */
-static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct pl_cache_tree *trees,
-                      struct pl_gen_manifest *gm, struct pl_manifest *own,
-                      struct pl_link_print *print, size_t *bad, char *why, size_t cap,
-                      pl_error_t *err) {
+/* pip's REQUESTED for the distribution linked from a tree at dist_info:
+ * written into generation gen_fd with its RECORD row, the fingerprint sum
+ * told, the two files into own. */
+static int mark_requested(int gen_fd, const struct pl_cache_tree *tree, struct pl_stat_sum *sum,
+                          struct pl_manifest *own, pl_error_t *err) {
+  const char *dist_info = tree->dist_info;
+  print_own(gen_fd, dist_info, sum, false);
+  if (pl_envgen_mark_requested(gen_fd, tree->fd, dist_info, err) < 0) return -1;
+  print_own(gen_fd, dist_info, sum, true);
+  return add_own_files(gen_fd, dist_info, own, err);
+}
+
+/* The entries of from (one tree's own files) added to own; from freed. */
+static int take_own_files(struct pl_manifest *own, struct pl_manifest *from, pl_error_t *err) {
+  int r = 0;
+  for (size_t k = 0; r == 0 && k < from->n; k++)
+    r = pl_manifest_add(own, from->e[k].path, from->e[k].size, from->e[k].mode, from->e[k].sha256,
+                        err);
+  pl_manifest_free(from);
+  return r;
+}
+
+/* The files of its own a generation's fsync opens at once: a tree per
+ * package is open already, and a project may ask for hundreds. */
+#define SYNC_OPEN_MAX 32
+
+/* fsync generation gen_fd's directory, the files pylock wrote into it
+ * (own) and `also` (its manifest), several at once. */
+static int sync_generation(int gen_fd, const struct pl_manifest *own, int also, pl_error_t *err) {
+  int fds[SYNC_OPEN_MAX + 2];
+  size_t i = 0;
+  do {
+    size_t n = 0;
+    int r = 0;
+    for (; r == 0 && i < own->n && n < SYNC_OPEN_MAX; i++) {
+      fds[n] = openat(gen_fd, own->e[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fds[n] < 0)
+        r = pl_fail(err, errno, "open %s", own->e[i].path);
+      else
+        n++;
+    }
+    size_t opened = n;
+    if (i == own->n) {
+      fds[n++] = gen_fd;
+      fds[n++] = also;
+    }
+    if (r == 0) r = pl_fsync_all(fds, n, err);
+    for (size_t k = 0; k < opened; k++)
+      close(fds[k]);
+    if (r < 0) return -1;
+  } while (i < own->n);
+  return 0;
+}
+
+#define LINK_THREADS_MAX 4
+
+/* The trees linked by a few threads at once (each tree by one), largest
+ * first: a warm sync is a system call per file, and the kernel links into
+ * different directories side by side. */
+struct link_pool {
+  int gen_fd;
+  const struct pl_lockfile *lf;
+  const struct pl_cache_tree *trees;
+  struct pl_link_print *prints; /* one per package, filled by whoever linked it */
+  struct pl_manifest *owns;     /* one per package: the files pylock wrote for it */
+  size_t *order;                /* the packages to link, largest tree first */
+  size_t n;
+  atomic_size_t next;
+  atomic_bool failed;
+};
+
+static void link_some(void *arg) {
+  struct link_pool *lp = arg;
+  for (size_t k; !atomic_load(&lp->failed) && (k = atomic_fetch_add(&lp->next, 1)) < lp->n;) {
+    size_t i = lp->order[k];
+    pl_error_t err = NULL;
+    const struct pl_cache_tree *t = &lp->trees[i];
+    if (pl_interrupt_check(&err) < 0 ||
+        pl_envgen_link_tree(lp->gen_fd, t->fd, NULL, &lp->prints[i], &err) < 0 ||
+        (lp->lf->packages[i].requested &&
+         mark_requested(lp->gen_fd, t, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
+      atomic_store(&lp->failed, true);
+    pl_error_free(&err);
+  }
+}
+
+static int by_files(const void *a, const void *b, void *trees) {
+  const struct pl_cache_tree *t = trees;
+  uint64_t x = t[*(const size_t *)a].files, y = t[*(const size_t *)b].files;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Link every tree chosen into gen_fd in `threads` threads, each tree's print
+ * into *prints and the files written for a requested one into *owns (one of
+ * each per package, the caller frees them): 0, or 1 when one could not be
+ * linked (the caller links them again one after another, where the error, a
+ * conflict say, is found and reported as it always is), -1. */
+static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tree *trees,
+                         unsigned threads, struct pl_link_print **prints, struct pl_manifest **owns,
+                         pl_error_t *err) {
+  size_t n = e->lf.npackages;
+  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees};
+  *prints = lp.prints = calloc(n ? n : 1, sizeof *lp.prints);
+  *owns = lp.owns = calloc(n ? n : 1, sizeof *lp.owns);
+  cleanup_free size_t *order = lp.order = calloc(n ? n : 1, sizeof *order);
+  if (lp.prints == NULL || lp.owns == NULL || order == NULL) return pl_fail(err, ENOMEM, "link");
+  /* Loaded here, not by two threads at once (REQUESTED's hashes). */
+  if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
+  for (size_t i = 0; i < n; i++)
+    if (chosen_wheel(e, i)) order[lp.n++] = i;
+  qsort_r(order, lp.n, sizeof *order, by_files, (void *)trees);
+  atomic_init(&lp.next, 0);
+  atomic_init(&lp.failed, false);
+  pl_parallel(threads < lp.n ? threads : (unsigned)lp.n, link_some, &lp);
+  if (!atomic_load(&lp.failed)) return 0;
+  /* Interrupted: said now, not after the generation is made again. */
+  return pl_interrupt_check(err) < 0 ? -1 : 1;
+}
+
+static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, size_t n) {
+  for (size_t i = 0; prints && i < n; i++)
+    pl_link_print_free(&prints[i]);
+  for (size_t i = 0; owns && i < n; i++)
+    pl_manifest_free(&owns[i]);
+  free(prints);
+  free(owns);
+}
+
+/* link_trees, the trees already linked into `linked` and `owns` (or linked
+ * here when NULL), each checked in order. */
+static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
+                        struct pl_cache_tree *trees, struct pl_link_print *linked,
+                        struct pl_manifest *owns, struct pl_gen_manifest *gm,
+                        struct pl_manifest *own, struct pl_link_print *print, size_t *bad,
+                        char *why, size_t cap, pl_error_t *err) {
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     struct pl_cache_tree *tree = &trees[i];
     if (pl_interrupt_check(err) < 0) return -1;
-    struct pl_link_stats st = {0};
     char now[PL_STAT_DIGEST_LEN + 1];
     print->tree = (struct pl_stat_sum){0};
-    if (pl_envgen_link_tree(gen_fd, tree->fd, &st, print, err) < 0) {
+    if (linked) {
+      if (pl_link_print_take(print, &linked[i], err) < 0) return -1;
+    } else if (pl_envgen_link_tree(gen_fd, tree->fd, NULL, print, err) < 0) {
       /* An entry of the tree gone or unreadable fails linking before the
        * fingerprints can be compared: damage, when a walk of the tree
        * agrees (not a conflict, nor a full disk), built again like any. */
@@ -1443,15 +1598,32 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
       *bad = i;
       return 0;
     }
-    if (r == 0 && p->requested) {
-      print_own(gen_fd, tree->dist_info, &print->gen, false);
-      r = pl_envgen_write_requested(gen_fd, tree->dist_info, err);
-      if (r == 0) print_own(gen_fd, tree->dist_info, &print->gen, true);
-      if (r == 0) r = add_own_files(gen_fd, tree->dist_info, own, err);
-    }
+    if (r == 0 && p->requested)
+      r = linked ? take_own_files(own, &owns[i], err)
+                 : mark_requested(gen_fd, tree, &print->gen, own, err);
     if (r < 0) return -1;
   }
   return 0;
+}
+
+/* Link every tree into gen_fd, the generation's manifest into gm (and the
+ * files pylock writes itself into own), its fingerprint into print.  Each
+ * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
+ * manifest must be what it was sealed with; else *bad is its index and why
+ * says what, and the generation must be discarded.  `threads` > 1: linked
+ * that many at a time, and 1 returned when one could not be (the caller
+ * discards the generation and links them one after another instead). */
+static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct pl_cache_tree *trees,
+                      unsigned threads, struct pl_gen_manifest *gm, struct pl_manifest *own,
+                      struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                      pl_error_t *err) {
+  struct pl_link_print *linked = NULL;
+  struct pl_manifest *owns = NULL;
+  int r = threads > 1 ? link_parallel(e, gen_fd, trees, threads, &linked, &owns, err) : 0;
+  if (r == 0)
+    r = link_checked(e, c, gen_fd, trees, linked, owns, gm, own, print, bad, why, cap, err);
+  free_linked(linked, owns, e->lf.npackages);
+  return r;
 }
 
 /* Build generation *out from e->lf, parsed from `text`, complete and in
@@ -1474,7 +1646,9 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   pl_cache_sweep(&c);
   int rc = -1;
   unsigned n = 0;
-  char tmpname[64] = "", final[64] = "";
+  char tmpname[64] = "", final[64] = "", manifest[64];
+  cleanup_free char *manifest_tmp = NULL; /* the manifest's name until renamed */
+  int mfd = -1;
   cleanup_close int gen_fd = -1;
   struct pl_gen_manifest gm = {0};
   struct pl_manifest own = {0};
@@ -1507,9 +1681,13 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   }
   for (size_t i = 0; i < e->lf.npackages; i++)
     trees[i].fd = -1;
+  /* Linking is system calls into a few directories: past a few threads
+   * they wait on each other's directory locks. */
+  unsigned threads = pl_cpus() < LINK_THREADS_MAX ? pl_cpus() : LINK_THREADS_MAX;
   /* A tree found damaged while linked is built again, and the generation
    * with it: each round quarantines one tree (a package has two at most: its
    * complete tree, then the source tree it would be made from), so this ends. */
+  size_t redone = 0; /* rounds that quarantined nothing (linked in threads, then again) */
   for (size_t round = 0;; round++) {
     if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
     if (round == 0) {
@@ -1518,20 +1696,30 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     }
     size_t bad = SIZE_MAX;
     char why[128];
-    if (link_trees(e, &c, gen_fd, trees, &gm, &own, &print, &bad, why, sizeof why, err) < 0)
-      goto out;
-    if (bad == SIZE_MAX) break;
-    const struct pl_lock_package *p = &e->lf.packages[bad];
-    say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
-        p->version, why);
-    char key[PL_CACHE_TREE_KEY_MAX];
-    snprintf(key, sizeof key, "%s", trees[bad].key);
-    pl_pause("quarantine");
-    /* Quarantined by name: only if the name still holds the tree found
-     * damaged, not one another sync has built since (it may be linking it,
-     * or about to open it). */
+    int linked =
+        link_trees(e, &c, gen_fd, trees, threads, &gm, &own, &print, &bad, why, sizeof why, err);
+    if (linked < 0) goto out;
+    if (linked == 0 && bad == SIZE_MAX) break;
+    /* linked == 1: a tree linked beside others failed; the generation is
+     * made again with one tree after another, as the error is reported then. */
+    if (linked == 1) {
+      threads = 1;
+      redone++;
+    }
+    char key[PL_CACHE_TREE_KEY_MAX] = "";
     struct stat was, is;
-    bool known = fstat(trees[bad].fd, &was) == 0;
+    bool known = false;
+    if (linked == 0) {
+      const struct pl_lock_package *p = &e->lf.packages[bad];
+      say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
+          p->version, why);
+      snprintf(key, sizeof key, "%s", trees[bad].key);
+      pl_pause("quarantine");
+      /* Quarantined by name: only if the name still holds the tree found
+       * damaged, not one another sync has built since (it may be linking
+       * it, or about to open it). */
+      known = fstat(trees[bad].fd, &was) == 0;
+    }
     for (size_t i = 0; i < e->lf.npackages; i++)
       pl_cache_tree_release(&trees[i]);
     pl_gen_manifest_free(&gm);
@@ -1545,8 +1733,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     if ((still && pl_cache_quarantine_tree(&c, key, err) < 0) ||
         pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
       goto out;
-    res->repaired++;
-    if (round >= 2 * e->lf.npackages) {
+    if (linked == 0) res->repaired++;
+    if (round + 1 - redone > 2 * e->lf.npackages) { /* quarantines so far */
       pl_fail_hint(err, EIO, "check what else writes to the cache",
                    "cache trees keep changing while they are linked (%s)", c.path);
       goto out;
@@ -1566,14 +1754,21 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   pl_log_phase(&link, "trees linked into the generation");
   if (pl_envgen_print_digest(gen_fd, &e->in, &print, gen_stat, err) < 0) goto out;
   pl_pause("linked");
-  /* Complete on disk before it can become current. */
-  if (fsync(gen_fd) < 0) {
-    pl_fail(err, errno, "fsync %s", tmpname);
+  if (gen_manifest_name(n, manifest, sizeof manifest) < 0) {
+    pl_fail(err, EINVAL, "generation %u", n);
     goto out;
   }
   if (merge_own_files(&gm.files, &own, err) < 0 ||
-      pl_env_write_gen_manifest(e->state_fd, n, &gm, err) < 0)
+      (mfd = write_gen_manifest_tmp(e->state_fd, n, &gm, &manifest_tmp, err)) < 0)
     goto out;
+  /* Complete on disk, with its manifest, before either has its name. */
+  if (sync_generation(gen_fd, &own, mfd, err) < 0) {
+    close(mfd);
+    unlinkat(e->state_fd, manifest_tmp, 0);
+    pl_error_wrap(err, "%s", tmpname);
+    goto out;
+  }
+  if (pl_tmpfile_rename_at(e->state_fd, mfd, manifest_tmp, manifest, err) < 0) goto out;
   res->files = gm.files.n; /* every file of it, as pylock verify counts them */
   if (renameat(e->state_fd, tmpname, e->state_fd, final) < 0) {
     pl_fail(err, errno, "rename %s to %s", tmpname, final);

@@ -28,7 +28,10 @@
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
   char gen[64];
   snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
-  return pl_envgen_create_at(state_fd, gen, in, err);
+  if (pl_envgen_create_at(state_fd, gen, in, err) < 0) return -1;
+  cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gfd < 0 || fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
+  return 0;
 }
 
 int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in,
@@ -46,7 +49,6 @@ int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *i
     if (dirs[i][0] && pl_mkdir_p_at(gfd, dirs[i], 0755, err) < 0)
       return pl_error_wrap(err, "%s", gen);
   }
-  if (fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
   return 0;
 }
 
@@ -307,6 +309,23 @@ int pl_envgen_print_digest(int gen_fd, const struct pl_interp *in, struct pl_lin
   return 0;
 }
 
+int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, pl_error_t *err) {
+  if (into->ndirs + from->ndirs > into->cap) {
+    size_t cap = into->ndirs + from->ndirs + 64;
+    char **v = realloc(into->dirs, cap * sizeof *v);
+    if (v == NULL) return pl_fail(err, ENOMEM, "link");
+    into->dirs = v;
+    into->cap = cap;
+  }
+  memcpy(into->dirs + into->ndirs, from->dirs, from->ndirs * sizeof *from->dirs);
+  into->ndirs += from->ndirs;
+  from->ndirs = 0;
+  into->tree = from->tree;
+  pl_stat_sum_merge(&into->gen, &from->gen);
+  pl_link_print_free(from);
+  return 0;
+}
+
 void pl_link_print_free(struct pl_link_print *print) {
   for (size_t i = 0; i < print->ndirs; i++)
     free(print->dirs[i]);
@@ -339,13 +358,38 @@ static bool sorted_place(const char *text, size_t len, const char *base, size_t 
   return true;
 }
 
+/* A REQUESTED found in the generation where pylock was to create its own:
+ * the tree's own (linked from tree_fd), or none is expected (tree_fd < 0:
+ * written before), else another distribution's file, a conflict whichever
+ * of the two was linked first. */
+static int requested_found(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err) {
+  char path[PATH_MAX], qb[PL_QUOTE_CAP], theirs[256];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/REQUESTED", dist_info);
+  if (tree_fd < 0 || fstatat(tree_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+  const char *q = pl_path_quote(qb, sizeof qb, path, strlen(path));
+  if (!pl_envgen_find_owner(gen_fd, path, NULL, theirs, sizeof theirs))
+    snprintf(theirs, sizeof theirs, "another distribution");
+  return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
+                      "conflicting files: %s is shipped by %s, and written for pip by pylock", q,
+                      theirs);
+}
+
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
+  return pl_envgen_mark_requested(gen_fd, -1, dist_info, err);
+}
+
+int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err) {
   cleanup_close int dfd = pl_open_dir_beneath(gen_fd, dist_info, err);
   if (dfd < 0) return -1;
   const char *base = strrchr(dist_info, '/');
   base = base ? base + 1 : dist_info;
+  /* Created, or found: the one system call that decides, so that a file
+   * another thread links there a moment later or before is never taken
+   * for pylock's. */
   int fd = openat(dfd, "REQUESTED", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
   if (fd < 0 && errno != EEXIST) return pl_fail(err, errno, "create %s/REQUESTED", dist_info);
+  if (fd < 0 && requested_found(gen_fd, tree_fd, dist_info, err) < 0) return -1;
   if (fd >= 0) close(fd);
   cleanup_free char *text = NULL, *row = NULL, *out = NULL;
   size_t len, olen;
@@ -368,7 +412,7 @@ int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err
     memcpy(out, text, at);
     memcpy(out + at, row, rlen);
     memcpy(out + at + rlen, text + at, len - at);
-    if (pl_write_file_atomic_at(dfd, "RECORD", out, len + rlen, 0444, err) < 0)
+    if (pl_write_file_unsynced_at(dfd, "RECORD", out, len + rlen, 0444, err) < 0)
       return pl_error_wrap(err, "%s", dist_info);
     return 0;
   }
@@ -400,7 +444,7 @@ int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err
   pl_record_free(&rec);
   if (r < 0) return -1;
   /* A new file renamed over the link: the cache's RECORD stays as it was. */
-  if (pl_write_file_atomic_at(dfd, "RECORD", out, olen, 0444, err) < 0)
+  if (pl_write_file_unsynced_at(dfd, "RECORD", out, olen, 0444, err) < 0)
     return pl_error_wrap(err, "%s", dist_info);
   return 0;
 }

@@ -15,7 +15,8 @@
  * (purelib, platlib, scripts, include, data) mirrored relative to its prefix,
  * empty and owned by the caller: the only places an install may write. */
 int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err);
-/* The same at a path relative to state_fd (e.g. a partial "generations/.N.tmp"). */
+/* The same at a path relative to state_fd (e.g. a partial "generations/.N.tmp"),
+ * not synced: the caller fsyncs it once complete. */
 int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in, pl_error_t *err);
 
 /* How the files of a tree got into a generation. */
@@ -53,12 +54,22 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
 int pl_envgen_print_digest(int gen_fd, const struct pl_interp *in, struct pl_link_print *print,
                            char out[PL_STAT_DIGEST_LEN + 1], pl_error_t *err);
 void pl_link_print_free(struct pl_link_print *print);
+/* The print of one tree linked on its own (another thread's, say) into the
+ * whole generation's: `into` gets from's tree, files and directories, and
+ * from is freed. */
+int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, pl_error_t *err);
 
 /* Mark a distribution as requested by the user (pip's REQUESTED): an empty
  * `<dist_info>/REQUESTED` in the generation and its row in that RECORD,
  * which is rewritten as a new file (the cache's linked copy is untouched).
- * `dist_info` is relative to the prefix; idempotent. */
+ * `dist_info` is relative to the prefix; idempotent.  Neither is synced: the
+ * caller fsyncs both before the generation can become current (together with
+ * the rest, pl_fsync_all). */
 int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err);
+/* The same for the distribution linked from the cache tree tree_fd: a
+ * REQUESTED already there must be that tree's own, not another wheel's
+ * (which would be taken for pylock's): that is a conflict (EEXIST). */
+int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err);
 
 /* Which distribution of the tree `root_fd` (a generation or a cache tree)
  * lists `path` (relative to the prefix) in its RECORD, the .dist-info named

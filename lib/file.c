@@ -168,10 +168,12 @@ int pl_tmpfile_open_locked_at(int dirfd, const char *name, mode_t mode, char **t
   return fd;
 }
 
-int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
-                         pl_error_t *err) {
+/* Close the temporary file fd (fsync'ed first when `sync`) and rename it
+ * over name; unlinked on failure. */
+static int commit(int dirfd, int fd, const char *tmpname, const char *name, bool sync,
+                  pl_error_t *err) {
   int e = 0;
-  if (fsync(fd) < 0) e = errno;
+  if (sync && fsync(fd) < 0) e = errno;
   if (close(fd) < 0 && e == 0) e = errno;
   if (e == 0 && renameat(dirfd, tmpname, dirfd, name) < 0) e = errno;
   if (e != 0) {
@@ -181,8 +183,18 @@ int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *nam
   return 0;
 }
 
-int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                            pl_error_t *err) {
+int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name,
+                         pl_error_t *err) {
+  return commit(dirfd, fd, tmpname, name, true, err);
+}
+
+int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name,
+                         pl_error_t *err) {
+  return commit(dirfd, fd, tmpname, name, false, err);
+}
+
+static int replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                   bool sync, pl_error_t *err) {
   cleanup_free char *tmp = NULL;
   int fd = pl_tmpfile_open_at(dirfd, name, mode, &tmp, err);
   if (fd < 0) return -1;
@@ -192,7 +204,17 @@ int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
     unlinkat(dirfd, tmp, 0);
     return pl_fail(err, e, "write %s", name);
   }
-  return pl_tmpfile_commit_at(dirfd, fd, tmp, name, err);
+  return commit(dirfd, fd, tmp, name, sync, err);
+}
+
+int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                            pl_error_t *err) {
+  return replace(dirfd, name, data, len, mode, true, err);
+}
+
+int pl_write_file_unsynced_at(int dirfd, const char *name, const void *data, size_t len,
+                              mode_t mode, pl_error_t *err) {
+  return replace(dirfd, name, data, len, mode, false, err);
 }
 
 int pl_mkdir_p_at(int dirfd, const char *relpath, mode_t mode, pl_error_t *err) {

@@ -22,12 +22,20 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t 
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                             pl_error_t *err);
 
+/* pl_write_file_atomic_at without the fsync: for a file the caller makes
+ * durable itself (pl_fsync_all, say) before anything depends on it. */
+int pl_write_file_unsynced_at(int dirfd, const char *name, const void *data, size_t len,
+                              mode_t mode, pl_error_t *err);
+
 /* The two halves of an atomic replace, for content written by the caller:
  * open a temporary file beside dirfd/name (read-write, so that the content
  * can be checked before it is committed; *tmpname receives its name), then
  * fsync, close and rename it over name (unlinking it on failure). */
 int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
+/* pl_tmpfile_commit_at for a file the caller has fsynced already (with
+ * others, pl_fsync_all): close and rename, no fsync of its own. */
+int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
 /* pl_tmpfile_open_at, the file already locked (flock, exclusive) when its
  * name appears: the form for directories a sweep cleans of temporary files
  * no live writer holds (pl_cache_sweep).  Without O_TMPFILE (or /proc) it

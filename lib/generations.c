@@ -343,6 +343,18 @@ static void remove_link_leftovers(int state_fd) {
   closedir(d);
 }
 
+/* ".N.manifest.tmp<16 hex>" and the like: the temporary file of an atomic
+ * write (file.c) whose writer died before renaming it.  Every writer of
+ * generations/ holds the change lock, as the caller does. */
+static bool atomic_write_leftover(const char *name, size_t len) {
+  if (len < 1 + 4 + 16) return false;
+  const char *tail = name + len - 16;
+  if (memcmp(tail - 4, ".tmp", 4) != 0) return false;
+  for (int i = 0; i < 16; i++)
+    if (!isxdigit((unsigned char)tail[i])) return false;
+  return true;
+}
+
 int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
   remove_link_leftovers(state_fd);
   int dfd = openat(state_fd, PL_GENERATIONS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -355,7 +367,9 @@ int pl_gen_remove_partials(int state_fd, pl_error_t *err) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
-    if (e->d_name[0] != '.' || len < 6 || strcmp(e->d_name + len - 4, ".tmp") != 0) continue;
+    if (e->d_name[0] != '.' || len < 6) continue;
+    if (strcmp(e->d_name + len - 4, ".tmp") != 0 && !atomic_write_leftover(e->d_name, len))
+      continue;
     if (pl_remove_tree_at(dirfd(d), e->d_name, err) < 0) return -1;
   }
   return 0;

@@ -69,7 +69,8 @@ bool pl_gen_in_use(const char *layer);
  * Refuses the current and previous generations. */
 int pl_gen_remove(int state_fd, const char *name, pl_error_t *err);
 
-/* Remove every partial .N.tmp a crashed change left behind. */
+/* Remove every partial .N.tmp a crashed change left behind, and the
+ * temporary files of its atomic writes (.N.manifest.tmp<16 hex>). */
 int pl_gen_remove_partials(int state_fd, pl_error_t *err);
 
 #endif

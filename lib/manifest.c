@@ -201,6 +201,12 @@ void pl_stat_sum_remove(struct pl_stat_sum *s, const char *path, const struct st
   s->count--;
 }
 
+void pl_stat_sum_merge(struct pl_stat_sum *into, const struct pl_stat_sum *from) {
+  into->sum += from->sum;
+  into->mix ^= from->mix;
+  into->count += from->count;
+}
+
 void pl_stat_sum_digest(const struct pl_stat_sum *s, char out[PL_STAT_DIGEST_LEN + 1]) {
   snprintf(out, PL_STAT_DIGEST_LEN + 1, "%016llx%016llx", (unsigned long long)(s->sum + s->count),
            (unsigned long long)s->mix);

@@ -71,6 +71,8 @@ struct pl_stat_sum {
 };
 void pl_stat_sum_add(struct pl_stat_sum *s, const char *path, const struct stat *st);
 void pl_stat_sum_remove(struct pl_stat_sum *s, const char *path, const struct stat *st);
+/* into: the entries of both, as if each of from's had been added to it. */
+void pl_stat_sum_merge(struct pl_stat_sum *into, const struct pl_stat_sum *from);
 void pl_stat_sum_digest(const struct pl_stat_sum *s, char out[PL_STAT_DIGEST_LEN + 1]);
 /* Add one entry (the path is copied); then sort with pl_manifest_sort. */
 int pl_manifest_add(struct pl_manifest *m, const char *path, uint64_t size, mode_t mode,

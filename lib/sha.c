@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "digest.h"
 #include "dyn_crypto.h"
 
 int pl_sha_init(struct pl_sha *d, pl_error_t *err) {
@@ -48,11 +49,12 @@ void pl_sha_free(struct pl_sha *d) {
 }
 
 int pl_sha256_hex(const void *data, size_t n, char out[PL_SHA256_HEX], pl_error_t *err) {
-  struct pl_sha d;
-  if (pl_sha_init(&d, err) < 0) return -1;
-  if (pl_sha_update(&d, data, n, err) < 0) {
-    pl_sha_free(&d);
-    return -1;
-  }
-  return pl_sha_final(&d, out, NULL, err);
+  /* SHA-256 alone: pl_sha_init's SHA-512 beside it doubled the cost of
+   * every manifest a warm sync checks. */
+  unsigned char md[64];
+  size_t len = 0;
+  if (pl_digest_buffer(PL_HASH_SHA256, data, n, md, &len, err) < 0) return -1;
+  if (len != 32) return pl_fail(err, EIO, "digest final failed");
+  pl_hex_encode(md, 32, out);
+  return 0;
 }

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include "file.h"
 #include "install.h"
 #include "manifest.h"
+#include "parallel.h"
 #include "record.h"
 #include "sha.h"
 #include "verify.h"
@@ -710,6 +712,109 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   pl_cache_close(&c);
 }
 
+/* pylock's REQUESTED for a distribution whose directory holds one already
+ * that its tree does not ship (another wheel's, linked there first): a
+ * conflict, not a file to take for pylock's; written before by pylock
+ * itself (pl_envgen_write_requested), it is found and kept. */
+static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("requested-found", &c);
+  struct pl_cache_tree t;
+  pl_error_t err = NULL;
+  if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
+    fail_msg("%s", pl_error_string(err));
+  cleanup_close int g = open_gen("gen-requested-found");
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/REQUESTED", t.dist_info);
+  int fd = openat(g, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "not pylock's\n", 13), 13);
+  close(fd);
+  assert_int_equal(pl_envgen_mark_requested(g, t.fd, t.dist_info, &err), -1);
+  assert_int_equal(err->errnum, EEXIST);
+  assert_non_null(strstr(err->msg, "conflicting files"));
+  assert_non_null(strstr(err->msg, "REQUESTED"));
+  pl_error_free(&err);
+  /* Without a tree to hold it to: kept, as pylock's own from before. */
+  assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
+  pl_cache_tree_release(&t);
+  pl_cache_close(&c);
+}
+
+struct linking {
+  int gen_fd;
+  const struct pl_cache_tree *t;
+  struct pl_link_print *prints;
+  size_t n;
+  atomic_size_t next;
+  atomic_int failed;
+};
+
+static void link_each(void *arg) {
+  struct linking *l = arg;
+  for (size_t i; (i = atomic_fetch_add(&l->next, 1)) < l->n;) {
+    pl_error_t err = NULL;
+    if (pl_envgen_link_tree(l->gen_fd, l->t[i].fd, NULL, &l->prints[i], &err) < 0)
+      atomic_fetch_add(&l->failed, 1);
+    pl_error_free(&err);
+  }
+}
+
+/* Trees linked by threads at once, each into a print of its own, then taken
+ * into one in order (as a sync does): each tree's fingerprint is its sealed
+ * one, and the whole is the walk's of the generation. */
+static void test_trees_linked_side_by_side_print_as_one_after_another(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("print-parallel", &c);
+  static const char *const names[] = {"six-1.16.0", "requests-2.28.1", "idna-3.3",
+                                      "setuptools-66.1.1", "urllib3-1.26.12"};
+  enum { N = sizeof names / sizeof names[0] };
+  struct pl_cache_tree t[N];
+  pl_error_t err = NULL;
+  for (int i = 0; i < N; i++) {
+    char fn[128];
+    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", names[i]);
+    if (tree_of(&c, fn, &t[i], &err) < 0) fail_msg("%s", pl_error_string(err));
+  }
+  cleanup_close int root = open(tmp, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(pl_envgen_create_at(root, "gen-print-parallel", &in, &err), 0);
+  char gen[512];
+  snprintf(gen, sizeof gen, "%s/gen-print-parallel", tmp);
+  cleanup_close int g = open(gen, O_RDONLY | O_DIRECTORY);
+  assert_true(g >= 0);
+  struct pl_link_print prints[N] = {0};
+  struct linking l = {.gen_fd = g, .t = t, .prints = prints, .n = N};
+  atomic_init(&l.next, 0);
+  atomic_init(&l.failed, 0);
+  pl_parallel(3, link_each, &l);
+  assert_int_equal(atomic_load(&l.failed), 0);
+  struct pl_link_print print = {0};
+  for (int i = 0; i < N; i++) {
+    char now[PL_STAT_DIGEST_LEN + 1];
+    assert_int_equal(pl_link_print_take(&print, &prints[i], &err), 0);
+    assert_int_equal(prints[i].ndirs, 0); /* taken */
+    pl_stat_sum_digest(&print.tree, now);
+    assert_string_equal(now, t[i].stat);
+  }
+  char gathered[PL_STAT_DIGEST_LEN + 1], walked[PL_STAT_DIGEST_LEN + 1];
+  assert_int_equal(pl_envgen_print_digest(g, &in, &print, gathered, &err), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_equal(gathered, walked);
+  /* One file fewer, and the two differ. */
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/RECORD", t[0].dist_info);
+  assert_int_equal(unlinkat(g, path, 0), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_not_equal(gathered, walked);
+  pl_link_print_free(&print);
+  for (int i = 0; i < N; i++)
+    pl_cache_tree_release(&t[i]);
+  pl_cache_close(&c);
+}
+
 /* A tree changed while it is linked, between the moment linking decides
  * what an entry is and the moment it links (or copies) it: the tree's
  * fingerprint gathered while linking must see it, so that nothing of it
@@ -889,6 +994,8 @@ int main(void) {
       cmocka_unit_test(test_a_file_added_to_a_tree_directory_being_linked_is_seen),
       cmocka_unit_test(test_a_tree_file_written_just_before_it_is_copied_is_seen),
       cmocka_unit_test(test_requested_goes_into_the_generation_not_the_cache),
+      cmocka_unit_test(test_trees_linked_side_by_side_print_as_one_after_another),
+      cmocka_unit_test(test_requested_found_that_the_tree_does_not_ship_conflicts),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),
       cmocka_unit_test(test_warm_link_of_every_fixture_reads_no_file),
       cmocka_unit_test(test_requested_row_inserted_as_the_parsed_record_would_hold_it),

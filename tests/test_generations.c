@@ -104,9 +104,26 @@ static void test_gen_next_counts_partial_generations(void **state) {
   assert_int_equal(list[1], 2);
   free(list);
   assert_int_equal(symlinkat("generations/2", f->state_fd, ".current.tmp.4242"), 0);
+  /* A manifest written, not yet renamed, when its writer died; and names
+   * that only look alike, which stay. */
+  static const char *const left[] = {"generations/.7.manifest.tmp0123456789abcdef",
+                                     "generations/.2.meta.tmpfedcba9876543210"};
+  static const char *const kept[] = {"generations/.7.manifest.tmp0123456789abcdeg",
+                                     "generations/7.manifest.tmp0123456789abcdef",
+                                     "generations/.keep"};
+  for (size_t i = 0; i < 2; i++)
+    close(openat(f->state_fd, left[i], O_CREAT | O_WRONLY, 0400));
+  for (size_t i = 0; i < 3; i++)
+    close(openat(f->state_fd, kept[i], O_CREAT | O_WRONLY, 0400));
   assert_int_equal(pl_gen_remove_partials(f->state_fd, &err), 0);
   assert_int_equal(faccessat(f->state_fd, "generations/.7.tmp", F_OK, 0), -1);
   assert_int_equal(faccessat(f->state_fd, ".current.tmp.4242", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+  for (size_t i = 0; i < 2; i++)
+    assert_int_equal(faccessat(f->state_fd, left[i], F_OK, 0), -1);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(faccessat(f->state_fd, kept[i], F_OK, 0), 0);
+    assert_int_equal(unlinkat(f->state_fd, kept[i], 0), 0);
+  }
 }
 
 static void test_gen_current_rejects_a_link_outside_generations(void **state) {

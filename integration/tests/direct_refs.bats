@@ -98,15 +98,9 @@ project() {
   "$PL" -q init --python "$PY" --registry "$reg" --root "$root" "$PROJ"
 }
 
-# set_requested REQ...: [tool.pylock] requested = [REQ...] in pylock.toml.
+# set_requested REQ...: the project's requested list (helpers.bash).
 set_requested() {
-  python3 - "$PROJ/pylock.toml" "$@" <<'PY'
-import json, re, sys
-path, reqs = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r'(?ms)^requested = \[.*?\]$', 'requested = ' + json.dumps(reqs), text, count=1)
-open(path, 'w').write(text)
-PY
+  set_requested_in "$PROJ/pylock.toml" "$@"
 }
 
 # What a command must not change: pylock.toml's bytes and the project's

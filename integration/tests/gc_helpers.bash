@@ -18,23 +18,12 @@ gc_fixture() {
   local what
   for what in requests "idna six"; do
     # shellcheck disable=SC2086
-    set_requested "$FIX/locks/pylock.toml" $what
+    set_requested_in "$FIX/locks/pylock.toml" $what
     "$PL" -q -C "$FIX/locks" lock
     cp "$FIX/locks/pylock.toml" "$FIX/lock-${what// /-}.toml"
   done
   lock_without "$FIX/lock-idna-six.toml" "$FIX/lock-six.toml" idna
   lock_without "$FIX/lock-idna-six.toml" "$FIX/lock-idna.toml" six
-}
-
-# set_requested FILE REQ...: [tool.pylock] requested = [REQ...], not re-locked.
-set_requested() {
-  python3 - "$@" <<'PY'
-import json, re, sys
-path, reqs = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r'(?ms)^requested = \[.*?\]$', 'requested = ' + json.dumps(reqs), text, count=1)
-open(path, 'w').write(text)
-PY
 }
 
 # lock_without IN OUT NAME...: the lock IN without the packages NAME (and

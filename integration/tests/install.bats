@@ -28,7 +28,7 @@ setup_file() {
   local what
   for what in requests "idna six"; do
     # shellcheck disable=SC2086
-    set_requested "$FIX/locks/pylock.toml" $what
+    set_requested_in "$FIX/locks/pylock.toml" $what
     "$PL" -q -C "$FIX/locks" lock
     cp "$FIX/locks/pylock.toml" "$FIX/lock-${what// /-}.toml"
   done
@@ -71,17 +71,6 @@ project() {
 # use_lock NAME [DIR]: one of setup_file's locks as DIR's pylock.toml.
 use_lock() {
   cp "$FIX/lock-$1.toml" "${2:-$PROJ}/pylock.toml"
-}
-
-# set_requested FILE REQ...: [tool.pylock] requested = [REQ...], not re-locked.
-set_requested() {
-  python3 - "$@" <<'PY'
-import json, re, sys
-path, reqs = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r'(?ms)^requested = \[.*?\]$', 'requested = ' + json.dumps(reqs), text, count=1)
-open(path, 'w').write(text)
-PY
 }
 
 # The locked packages, "name==version" sorted by normalized name.
@@ -303,7 +292,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 @test "ci_refuses_a_stale_lock_without_running_the_command" {
   project "$PROJ"
   use_lock idna-six
-  set_requested "$PROJ/pylock.toml" idna six requests # changed, not re-locked
+  set_requested_in "$PROJ/pylock.toml" idna six requests # changed, not re-locked
   cd "$PROJ"
   before=$(current)
   run --separate-stderr "$PL" ci --json -- touch "$BATS_TEST_TMPDIR/ran"
@@ -325,7 +314,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
   "$PL" -q -C "$PROJ" install idna
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/idna.toml"
-  set_requested "$PROJ/pylock.toml" idna six
+  set_requested_in "$PROJ/pylock.toml" idna six
   "$PL" -q -C "$PROJ" lock
   before=$(current)
   flip_middle_byte "$BATS_TEST_TMPDIR/reg/targets/six-1.16.0-py3-none-any.whl"
@@ -441,7 +430,7 @@ print(six.__version__, six.__file__)' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/ou
   [ -e "$BATS_TEST_TMPDIR/ready" ]
   # Two changes without six: the generation the run uses is neither
   # current nor previous any more; gc must still leave it.
-  set_requested "$PROJ/pylock.toml" idna
+  set_requested_in "$PROJ/pylock.toml" idna
   "$PL" -q -C "$PROJ" lock
   "$PL" -q -C "$PROJ" sync
   use_lock requests

@@ -15,32 +15,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-# make_wheel DIR NAME PATH=TEXT...: DIR/NAME-1.0-py3-none-any.whl with
-# these files (TEXT's \n are newlines), METADATA, WHEEL and a RECORD.
-make_wheel() {
-  python3 - "$@" <<'PY'
-import base64, hashlib, os, sys, zipfile
-out, name = sys.argv[1], sys.argv[2]
-di = "%s-1.0.dist-info" % name
-files = {}
-for arg in sys.argv[3:]:
-    path, text = arg.split("=", 1)
-    files[path] = text.replace("\\n", "\n").encode()
-files[di + "/METADATA"] = ("Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name).encode()
-files[di + "/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-def digest(b):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()
-record = "".join("%s,%s,%d\n" % (p, digest(b), len(b)) for p, b in files.items()) + di + "/RECORD,,\n"
-whl = os.path.join(out, "%s-1.0-py3-none-any.whl" % name)
-with zipfile.ZipFile(whl, "w") as z:
-    for p, b in list(files.items()) + [(di + "/RECORD", record.encode())]:
-        zi = zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0))
-        zi.external_attr = 0o100755 << 16 if "/scripts/" in p else 0o100644 << 16
-        z.writestr(zi, b)
-open(whl + ".metadata", "w").write("Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name)
-PY
-}
-
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null

@@ -30,7 +30,7 @@ setup_file() {
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export PYLOCK_KEEPALIVE=0
   project "$PA"
-  set_requested "$PA/pylock.toml" six urllib3
+  set_requested_in "$PA/pylock.toml" six urllib3
   "$PL" -q -C "$PA" lock
   cp "$PA/pylock.toml" "$FIX/lock.toml"
   "$PL" -q -C "$PA" sync
@@ -140,17 +140,6 @@ print(six.__file__, h(six.__file__), pyc, h(pyc), urllib3.__file__, h(urllib3.__
 # project DIR: a new project on the base under test, trusting the fixture registry.
 project() {
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$1"
-}
-
-# set_requested FILE REQ...: [tool.pylock] requested = [REQ...], not re-locked.
-set_requested() {
-  python3 - "$@" <<'PY'
-import json, re, sys
-path, reqs = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r'(?ms)^requested = \[.*?\]$', 'requested = ' + json.dumps(reqs), text, count=1)
-open(path, 'w').write(text)
-PY
 }
 
 # One digest of directory trees: every entry's path, type, mode and link
@@ -822,7 +811,7 @@ assert_no_marker() {
   run "$PL" init --python "$fake" --registry "$FIX/reg" --root "$FIX/root.json" "$pf"
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   assert_eq "$("$PL" -C "$pf" info python)" "$fake"
-  set_requested "$pf/pylock.toml" six urllib3
+  set_requested_in "$pf/pylock.toml" six urllib3
   run "$PL" -C "$pf" lock
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   run "$PL" -C "$pf" sync
@@ -847,7 +836,7 @@ assert_no_marker() {
   assert_contains "$output" "failed when asked for its install scheme (status 3)"
   rm -rf "$W/fakepy2/fail-probe" "$pf"
   "$PL" -q init --python "$fake" --registry "$FIX/reg" --root "$FIX/root.json" "$pf"
-  set_requested "$pf/pylock.toml" six
+  set_requested_in "$pf/pylock.toml" six
   touch "$W/fakepy2/fail-pip"
   run "$PL" -C "$pf" lock
   [ "$status" -eq 1 ]
