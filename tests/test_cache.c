@@ -90,6 +90,26 @@ static int tree_of(struct pl_cache *c, const char *name, struct pl_cache_tree *t
   return pl_cache_tree_get_or_build(c, hex, fd, name, &in, t, err);
 }
 
+/* The fixtures' trees of names[0..n) ("six-1.16.0"...: pure wheels) in c. */
+static void trees_of(struct pl_cache *c, const char *const *names, int n, struct pl_cache_tree *t) {
+  pl_error_t err = NULL;
+  for (int i = 0; i < n; i++) {
+    char fn[128];
+    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", names[i]);
+    if (tree_of(c, fn, &t[i], &err) < 0) fail_msg("%s", pl_error_string(err));
+  }
+}
+
+/* A generation `name` in tmp as pl_envgen_create_at makes it: its descriptor. */
+static int create_gen(const char *name) {
+  pl_error_t err = NULL;
+  cleanup_close int root = open(tmp, O_RDONLY | O_DIRECTORY);
+  assert_int_equal(pl_envgen_create_at(root, name, &in, &err), 0);
+  int g = openat(root, name, O_RDONLY | O_DIRECTORY);
+  assert_true(g >= 0);
+  return g;
+}
+
 static int open_gen(const char *name) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/%s", tmp, name);
@@ -669,17 +689,11 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   enum { N = sizeof names / sizeof names[0] };
   struct pl_cache_tree t[N];
   pl_error_t err = NULL;
-  char gen[512];
-  snprintf(gen, sizeof gen, "%s/gen-print", tmp);
-  cleanup_close int root = open(tmp, O_RDONLY | O_DIRECTORY);
-  assert_int_equal(pl_envgen_create_at(root, "gen-print", &in, &err), 0);
-  cleanup_close int g = open(gen, O_RDONLY | O_DIRECTORY);
-  assert_true(g >= 0);
+  trees_of(&c, names, N, t);
+  cleanup_close int g = create_gen("gen-print");
   struct pl_link_print print = {0};
   for (int i = 0; i < N; i++) {
-    char fn[128], now[PL_STAT_DIGEST_LEN + 1];
-    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", names[i]);
-    if (tree_of(&c, fn, &t[i], &err) < 0) fail_msg("%s", pl_error_string(err));
+    char now[PL_STAT_DIGEST_LEN + 1];
     print.tree = (struct pl_stat_sum){0};
     assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &print, &err), 0);
     pl_stat_sum_digest(&print.tree, now);
@@ -774,17 +788,8 @@ static void test_trees_linked_side_by_side_print_as_one_after_another(void **sta
   enum { N = sizeof names / sizeof names[0] };
   struct pl_cache_tree t[N];
   pl_error_t err = NULL;
-  for (int i = 0; i < N; i++) {
-    char fn[128];
-    snprintf(fn, sizeof fn, "%s-py3-none-any.whl", names[i]);
-    if (tree_of(&c, fn, &t[i], &err) < 0) fail_msg("%s", pl_error_string(err));
-  }
-  cleanup_close int root = open(tmp, O_RDONLY | O_DIRECTORY);
-  assert_int_equal(pl_envgen_create_at(root, "gen-print-parallel", &in, &err), 0);
-  char gen[512];
-  snprintf(gen, sizeof gen, "%s/gen-print-parallel", tmp);
-  cleanup_close int g = open(gen, O_RDONLY | O_DIRECTORY);
-  assert_true(g >= 0);
+  trees_of(&c, names, N, t);
+  cleanup_close int g = create_gen("gen-print-parallel");
   struct pl_link_print prints[N] = {0};
   struct linking l = {.gen_fd = g, .t = t, .prints = prints, .n = N};
   atomic_init(&l.next, 0);
