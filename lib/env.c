@@ -19,7 +19,6 @@
 
 #include <dirent.h>
 
-#include "archive_path.h"
 #include "cache.h"
 #include "canonjson.h"
 #include "change.h"
@@ -1142,23 +1141,15 @@ int pl_env_write_gen_manifest(int state_fd, unsigned n, const struct pl_gen_mani
   return pl_write_file_atomic_at(state_fd, name, text, len, 0400, err);
 }
 
-/* The manifest of generation n written to a temporary file beside its name
- * (*tmp), not synced: its descriptor, which the caller fsyncs and renames
+/* The manifest g written to a temporary file beside `name` (*tmp), not
+ * synced: its descriptor, which the caller fsyncs and renames
  * (pl_tmpfile_rename_at), or -1. */
-static int write_gen_manifest_tmp(int state_fd, unsigned n, const struct pl_gen_manifest *g,
+static int write_gen_manifest_tmp(int state_fd, const char *name, const struct pl_gen_manifest *g,
                                   char **tmp, pl_error_t *err) {
-  char name[64];
   cleanup_free char *text = NULL;
   size_t len = 0;
-  if (gen_manifest_name(n, name, sizeof name) < 0) return pl_fail(err, EINVAL, "generation %u", n);
   if (pl_gen_manifest_format(g, &text, &len, err) < 0) return -1;
-  int fd = pl_tmpfile_open_at(state_fd, name, 0400, tmp, err);
-  if (fd < 0) return -1;
-  if (pl_write_all(fd, text, len) == 0) return fd;
-  int e = errno;
-  close(fd);
-  unlinkat(state_fd, *tmp, 0);
-  return pl_fail(err, e, "write %s", name);
+  return pl_tmpfile_write_at(state_fd, name, text, len, 0400, tmp, err);
 }
 
 /* A cache tree's manifest, as its marker vouches for it, into m: 0, or 1
@@ -1759,7 +1750,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     goto out;
   }
   if (merge_own_files(&gm.files, &own, err) < 0 ||
-      (mfd = write_gen_manifest_tmp(e->state_fd, n, &gm, &manifest_tmp, err)) < 0)
+      (mfd = write_gen_manifest_tmp(e->state_fd, manifest, &gm, &manifest_tmp, err)) < 0)
     goto out;
   /* Complete on disk, with its manifest, before either has its name. */
   if (sync_generation(gen_fd, &own, mfd, err) < 0) {

@@ -25,17 +25,9 @@
 #define LINK_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
 #define OWNER_SEARCH_DEPTH 8 /* .dist-info directories sit at purelib/platlib depth */
 
-int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
-  char gen[64];
-  snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
-  if (pl_envgen_create_at(state_fd, gen, in, err) < 0) return -1;
-  cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (gfd < 0 || fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
-  return 0;
-}
-
-int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in,
-                        pl_error_t *err) {
+/* pl_envgen_create_at, its directory fsynced when `sync`. */
+static int create(int state_fd, const char *gen, const struct pl_interp *in, bool sync,
+                  pl_error_t *err) {
   if (pl_mkdir_p_at(state_fd, gen, 0755, err) < 0) return -1;
   cleanup_close int gfd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (gfd < 0) return pl_fail(err, errno, "open %s", gen);
@@ -49,6 +41,7 @@ int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *i
     if (dirs[i][0] && pl_mkdir_p_at(gfd, dirs[i], 0755, err) < 0)
       return pl_error_wrap(err, "%s", gen);
   }
+  if (sync && fsync(gfd) < 0) return pl_fail(err, errno, "fsync %s", gen);
   return 0;
 }
 
@@ -65,6 +58,17 @@ int pl_envgen_switch(int state_fd, unsigned n, pl_error_t *err) {
   }
   if (fsync(state_fd) < 0) return pl_fail(err, errno, "fsync .pylock");
   return 0;
+}
+
+int pl_envgen_create_at(int state_fd, const char *gen, const struct pl_interp *in,
+                        pl_error_t *err) {
+  return create(state_fd, gen, in, false, err);
+}
+
+int pl_envgen_create(int state_fd, unsigned n, const struct pl_interp *in, pl_error_t *err) {
+  char gen[64];
+  snprintf(gen, sizeof gen, "%s/%u", PL_GENERATIONS_DIR, n);
+  return create(state_fd, gen, in, true, err);
 }
 
 /* ---- linking a cache tree into a generation -------------------------------- */
@@ -373,10 +377,6 @@ static int requested_found(int gen_fd, int tree_fd, const char *dist_info, pl_er
   return pl_fail_hint(err, EEXIST, "remove one of the two from the requirements",
                       "conflicting files: %s is shipped by %s, and written for pip by pylock", q,
                       theirs);
-}
-
-int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err) {
-  return pl_envgen_mark_requested(gen_fd, -1, dist_info, err);
 }
 
 int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err) {

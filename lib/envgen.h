@@ -62,13 +62,12 @@ int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, p
 /* Mark a distribution as requested by the user (pip's REQUESTED): an empty
  * `<dist_info>/REQUESTED` in the generation and its row in that RECORD,
  * which is rewritten as a new file (the cache's linked copy is untouched).
- * `dist_info` is relative to the prefix; idempotent.  Neither is synced: the
- * caller fsyncs both before the generation can become current (together with
- * the rest, pl_fsync_all). */
-int pl_envgen_write_requested(int gen_fd, const char *dist_info, pl_error_t *err);
-/* The same for the distribution linked from the cache tree tree_fd: a
- * REQUESTED already there must be that tree's own, not another wheel's
- * (which would be taken for pylock's): that is a conflict (EEXIST). */
+ * `dist_info` is relative to the prefix.  A REQUESTED already there must be
+ * the own of the distribution's cache tree tree_fd, not another wheel's
+ * (which would be taken for pylock's): that is a conflict (EEXIST); with
+ * tree_fd -1 it is taken as written before (idempotent).  Neither file is
+ * synced: the caller fsyncs both before the generation can become current
+ * (together with the rest, pl_fsync_all). */
 int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err);
 
 /* Which distribution of the tree `root_fd` (a generation or a cache tree)

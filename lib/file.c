@@ -193,18 +193,22 @@ int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *nam
   return commit(dirfd, fd, tmpname, name, false, err);
 }
 
+int pl_tmpfile_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                        char **tmpname, pl_error_t *err) {
+  int fd = pl_tmpfile_open_at(dirfd, name, mode, tmpname, err);
+  if (fd < 0) return -1;
+  if (pl_write_all(fd, data, len) == 0) return fd;
+  int e = errno;
+  close(fd);
+  unlinkat(dirfd, *tmpname, 0);
+  return pl_fail(err, e, "write %s", name);
+}
+
 static int replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                    bool sync, pl_error_t *err) {
   cleanup_free char *tmp = NULL;
-  int fd = pl_tmpfile_open_at(dirfd, name, mode, &tmp, err);
-  if (fd < 0) return -1;
-  if (pl_write_all(fd, data, len) < 0) {
-    int e = errno;
-    close(fd);
-    unlinkat(dirfd, tmp, 0);
-    return pl_fail(err, e, "write %s", name);
-  }
-  return commit(dirfd, fd, tmp, name, sync, err);
+  int fd = pl_tmpfile_write_at(dirfd, name, data, len, mode, &tmp, err);
+  return fd < 0 ? -1 : commit(dirfd, fd, tmp, name, sync, err);
 }
 
 int pl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,

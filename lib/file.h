@@ -33,6 +33,10 @@ int pl_write_file_unsynced_at(int dirfd, const char *name, const void *data, siz
  * fsync, close and rename it over name (unlinking it on failure). */
 int pl_tmpfile_open_at(int dirfd, const char *name, mode_t mode, char **tmpname, pl_error_t *err);
 int pl_tmpfile_commit_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);
+/* pl_tmpfile_open_at with data written (unlinked on failure): its
+ * descriptor, for pl_tmpfile_commit_at or pl_tmpfile_rename_at. */
+int pl_tmpfile_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                        char **tmpname, pl_error_t *err);
 /* pl_tmpfile_commit_at for a file the caller has fsynced already (with
  * others, pl_fsync_all): close and rename, no fsync of its own. */
 int pl_tmpfile_rename_at(int dirfd, int fd, const char *tmpname, const char *name, pl_error_t *err);

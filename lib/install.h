@@ -8,7 +8,7 @@
  * console_scripts and gui_scripts become pip's launcher scripts, INSTALLER
  * says "pylock", byte-code is compiled by the base interpreter as if the
  * files were at their final place under the prefix, and RECORD is rewritten
- * as pip writes it.  REQUESTED is per project: see pl_envgen_write_requested.
+ * as pip writes it.  REQUESTED is per project: see pl_envgen_mark_requested.
  *
  * Nothing unverified is ever written outside the caller's (temporary) tree:
  * extraction rides on pl_wheel_verify_stream(), and the tree is only good

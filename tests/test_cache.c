@@ -590,8 +590,8 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested");
   assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
-  assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
-  assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0); /* idempotent */
+  assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
+  assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0); /* idempotent */
   char rec[600];
   snprintf(rec, sizeof rec, "%s/RECORD", t.dist_info);
   cleanup_free char *gen_record = NULL, *cache_record = NULL;
@@ -705,7 +705,7 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   snprintf(path, sizeof path, "%s/RECORD", t[0].dist_info);
   assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
   pl_stat_sum_remove(&print.gen, path, &st);
-  assert_int_equal(pl_envgen_write_requested(g, t[0].dist_info, &err), 0);
+  assert_int_equal(pl_envgen_mark_requested(g, -1, t[0].dist_info, &err), 0);
   assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
   pl_stat_sum_add(&print.gen, path, &st);
   snprintf(path, sizeof path, "%s/REQUESTED", t[0].dist_info);
@@ -729,7 +729,7 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
 /* pylock's REQUESTED for a distribution whose directory holds one already
  * that its tree does not ship (another wheel's, linked there first): a
  * conflict, not a file to take for pylock's; written before by pylock
- * itself (pl_envgen_write_requested), it is found and kept. */
+ * itself (pl_envgen_mark_requested without a tree), it is found and kept. */
 static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **state) {
   need_python();
   struct pl_cache c;
@@ -752,7 +752,7 @@ static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **st
   assert_non_null(strstr(err->msg, "REQUESTED"));
   pl_error_free(&err);
   /* Without a tree to hold it to: kept, as pylock's own from before. */
-  assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
+  assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
   pl_cache_tree_release(&t);
   pl_cache_close(&c);
 }
@@ -965,7 +965,7 @@ static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void 
     snprintf(fn, sizeof fn, "%s-py3-none-any.whl", fixture_names[i]);
     if (tree_of(&c, fn, &t, &err) < 0) fail_msg("%s", pl_error_string(err));
     assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
-    assert_int_equal(pl_envgen_write_requested(g, t.dist_info, &err), 0);
+    assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
     snprintf(rec, sizeof rec, "%s/RECORD", t.dist_info);
     cleanup_free char *text = NULL, *again = NULL;
     size_t len, alen;
