@@ -30,6 +30,7 @@ import os, re, shutil, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_sync import rmtree, run, timed  # noqa: E402
+import bench_layers  # noqa: E402
 
 # BENCH_INSTALL_* variables: see integration/bench/run-install.
 
@@ -129,6 +130,35 @@ def install(d, rounds, python, wheels):
               % ("/".join(str(x) for x in sorted(runs)), rs, served, med[which[0]] - rs))
     print("  goal: pylock within 0.5x of pip's time (x1.5 at most): x%.2f" % (med[which[0]] / pip))
     print("  both byte-compile every module; pip's venv creation and pylock init are untimed")
+    large_layers(pl, w, reg, root, python, names)
+
+
+def large_layers(pl, w, reg, root, python, names):
+    """bench_layers on the large set: installed once more (untimed), every
+    top-level module of it imported (those that fail to import skipped)."""
+    env = dict(os.environ, XDG_STATE_HOME=os.path.join(w, "layers-state"),
+               XDG_CONFIG_HOME=os.path.join(w, "layers-config"), PYLOCK_KEEPALIVE="0")
+    proj = os.path.join(w, "layers-proj")
+    run([pl, "-q", "init", "--python", python, "--registry", reg, "--root", root, proj], env=env)
+    run([pl, "-q", "-C", proj, "install"] + names, env=env, stderr=subprocess.DEVNULL)
+    purelib = subprocess.run([pl, "-C", proj, "run", python, "-c",
+                              "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             env=env, check=True, capture_output=True, text=True).stdout.strip()
+    layer = subprocess.run([pl, "-C", proj, "info", "layer"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    prefix = subprocess.run([pl, "-C", proj, "info", "prefix"], env=env, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    site = layer + purelib[len(prefix):]
+    mods = sorted({re.sub(r"(\.cpython-[^.]*)?\.(py|so)$", "", n) for n in os.listdir(site)
+                   if not n.startswith("_") and "-" not in n and "." not in n.split(".")[0][1:]
+                   and (os.path.isdir(os.path.join(site, n)) or n.endswith((".py", ".so")))})
+    probe = subprocess.run([pl, "-C", proj, "run", python, "-c",
+                            "import importlib\nfor m in %r:\n try: importlib.import_module(m)\n"
+                            " except BaseException: pass\n else: print(m)" % mods],
+                           env=env, capture_output=True, text=True, timeout=300).stdout.split()
+    code = "import " + ", ".join(probe) if probe else "pass"
+    bench_layers.layers(pl, proj, env, python, code, 10,
+                        "the large set, %d modules imported" % len(probe))
 
 
 if __name__ == "__main__":

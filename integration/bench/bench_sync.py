@@ -34,6 +34,8 @@ creation is not part of pip's time).  Every command byte-compiles, as both
 tools do by default."""
 import os, re, shutil, statistics, subprocess, sys, time
 
+import bench_layers
+
 # Closed under the fixtures' dependencies: 14 distributions.
 REQUESTED = ["requests", "chardet", "click", "jinja2", "pygments", "docutils", "packaging",
              "pyparsing"]
@@ -379,6 +381,8 @@ def sync(d, rounds, python):
         f, u, l = (statistics.median(p[i] for p in phases) for i in range(3))
         print("  cold sync as pylock reports it (median): fetch %d ms, unpack %d ms, link %d ms, "
               "then byte-code after the switch %d ms" % (f, u, l, statistics.median(compile_ms)))
+    bench_layers.layers(pl, os.path.dirname(lock), env, python, IMPORTS, max(rounds, 20),
+                        "the 14 fixture packages")
 
 
 if __name__ == "__main__":
