@@ -144,18 +144,25 @@ def large_layers(pl, w, reg, root, python, names):
     purelib = subprocess.run([pl, "-C", proj, "run", python, "-c",
                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              env=env, check=True, capture_output=True, text=True).stdout.strip()
-    layer = subprocess.run([pl, "-C", proj, "info", "layer"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    prefix = subprocess.run([pl, "-C", proj, "info", "prefix"], env=env, check=True,
-                            capture_output=True, text=True).stdout.strip()
+    layer, prefix = (bench_layers.info(pl, proj, env, k) for k in ("layer", "prefix"))
     site = layer + purelib[len(prefix):]
-    mods = sorted({re.sub(r"(\.cpython-[^.]*)?\.(py|so)$", "", n) for n in os.listdir(site)
-                   if not n.startswith("_") and "-" not in n and "." not in n.split(".")[0][1:]
-                   and (os.path.isdir(os.path.join(site, n)) or n.endswith((".py", ".so")))})
-    probe = subprocess.run([pl, "-C", proj, "run", python, "-c",
-                            "import importlib\nfor m in %r:\n try: importlib.import_module(m)\n"
-                            " except BaseException: pass\n else: print(m)" % mods],
-                           env=env, capture_output=True, text=True, timeout=300).stdout.split()
+    mods = set()
+    for n in os.listdir(site):
+        if n.startswith("_"):
+            continue
+        if os.path.isdir(os.path.join(site, n)) and "-" not in n and "." not in n:
+            mods.add(n)  # a package (not a .dist-info, not a .data)
+        elif n.endswith(".py"):
+            mods.add(n[:-3])
+        elif n.endswith(".so"):
+            mods.add(n.split(".")[0])  # name.cpython-311-x86_64-linux-gnu.so
+    mods = sorted(m for m in mods if m.isidentifier())
+    # Marked: a module may print as it is imported.
+    out = subprocess.run([pl, "-C", proj, "run", python, "-c",
+                          "import importlib\nfor m in %r:\n try: importlib.import_module(m)\n"
+                          " except BaseException: pass\n else: print('imported:' + m)" % mods],
+                         env=env, capture_output=True, text=True, timeout=300).stdout
+    probe = [l[len("imported:"):] for l in out.splitlines() if l.startswith("imported:")]
     code = "import " + ", ".join(probe) if probe else "pass"
     bench_layers.layers(pl, proj, env, python, code, 10,
                         "the large set, %d modules imported" % len(probe))
