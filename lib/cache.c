@@ -443,7 +443,7 @@ int pl_cache_batch_add_source(struct pl_cache_batch *b, const struct pl_cache_tr
   cleanup_free char *tree_path = NULL;
   if (batch_entry(b, key, &t, &tree_path, err) < 0) return -1;
   struct pl_link_stats st = {0};
-  if (pl_envgen_link_tree(t->fd, src->fd, &st, NULL, err) < 0)
+  if (pl_envgen_link_tree(t->fd, src->fd, NULL, &st, NULL, err) < 0)
     return pl_error_wrap(err, "link %s/trees/%s", b->c->path, src->key);
   return pl_install_from_source(t->fd, tree_path, src->dist_info, b->interp, &t->install, err);
 }

@@ -1483,6 +1483,7 @@ struct link_pool {
   int gen_fd;
   const struct pl_lockfile *lf;
   const struct pl_cache_tree *trees;
+  const struct pl_fold *folds;  /* one per package */
   struct pl_link_print *prints; /* one per package, filled by whoever linked it */
   struct pl_manifest *owns;     /* one per package: the files pylock wrote for it */
   size_t *order;                /* the packages to link, largest tree first */
@@ -1498,7 +1499,7 @@ static void link_some(void *arg) {
     pl_error_t err = NULL;
     const struct pl_cache_tree *t = &lp->trees[i];
     if (pl_interrupt_check(&err) < 0 ||
-        pl_envgen_link_tree(lp->gen_fd, t->fd, NULL, &lp->prints[i], &err) < 0 ||
+        pl_envgen_link_tree(lp->gen_fd, t->fd, &lp->folds[i], NULL, &lp->prints[i], &err) < 0 ||
         (lp->lf->packages[i].requested &&
          mark_requested(lp->gen_fd, t, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
       atomic_store(&lp->failed, true);
@@ -1518,10 +1519,11 @@ static int by_files(const void *a, const void *b, void *trees) {
  * linked (the caller links them again one after another, where the error, a
  * conflict say, is found and reported as it always is), -1. */
 static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tree *trees,
-                         unsigned threads, struct pl_link_print **prints, struct pl_manifest **owns,
+                         const struct pl_fold *folds, unsigned threads,
+                         struct pl_link_print **prints, struct pl_manifest **owns,
                          pl_error_t *err) {
   size_t n = e->lf.npackages;
-  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees};
+  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees, .folds = folds};
   *prints = lp.prints = calloc(n ? n : 1, sizeof *lp.prints);
   *owns = lp.owns = calloc(n ? n : 1, sizeof *lp.owns);
   cleanup_free size_t *order = lp.order = calloc(n ? n : 1, sizeof *order);
@@ -1551,7 +1553,8 @@ static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, 
 /* link_trees, the trees already linked into `linked` and `owns` (or linked
  * here when NULL), each checked in order. */
 static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
-                        struct pl_cache_tree *trees, struct pl_link_print *linked,
+                        struct pl_cache_tree *trees, const struct pl_fold *folds,
+                        struct pl_link_print *linked,
                         struct pl_manifest *owns, struct pl_gen_manifest *gm,
                         struct pl_manifest *own, struct pl_link_print *print, size_t *bad,
                         char *why, size_t cap, pl_error_t *err) {
@@ -1565,7 +1568,7 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
     print->tree = (struct pl_stat_sum){0};
     if (linked) {
       if (pl_link_print_take(print, &linked[i], err) < 0) return -1;
-    } else if (pl_envgen_link_tree(gen_fd, tree->fd, NULL, print, err) < 0) {
+    } else if (pl_envgen_link_tree(gen_fd, tree->fd, &folds[i], NULL, print, err) < 0) {
       /* An entry of the tree gone or unreadable fails linking before the
        * fingerprints can be compared: damage, when a walk of the tree
        * agrees (not a conflict, nor a full disk), built again like any. */
@@ -1597,6 +1600,124 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
   return 0;
 }
 
+/* How each tree is folded into the generation (envgen.h). */
+struct folds {
+  struct pl_fold *fold; /* one per package */
+  char **shared;        /* the names two trees or more have at the top of a lib */
+  size_t nshared;
+};
+
+static void free_folds(struct folds *f, size_t n) {
+  for (size_t i = 0; f->fold && i < n; i++)
+    free((char *)f->fold[i].tree);
+  free(f->fold);
+  for (size_t i = 0; i < f->nshared; i++)
+    free(f->shared[i]);
+  free(f->shared);
+  memset(f, 0, sizeof *f);
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names at the top of `lib` in tree t, each once, onto *names. */
+static int lib_names(const struct pl_cache_tree *t, const char *lib, char ***names, size_t *n,
+                     size_t *cap, pl_error_t *err) {
+  pl_error_t absent = NULL;
+  int fd = pl_open_dir_beneath(t->fd, lib, &absent);
+  if (fd < 0) {
+    int e = absent->errnum;
+    pl_error_free(&absent);
+    return e == ENOENT ? 0 : pl_fail(err, e, "cache tree %s: open %s", t->key, lib);
+  }
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return pl_fail(err, errno, "cache tree %s: read %s", t->key, lib);
+  }
+  struct dirent *de;
+  while ((errno = 0, de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    if (*n == *cap) {
+      size_t nc = *cap ? *cap * 2 : 256;
+      char **v = realloc(*names, nc * sizeof *v);
+      if (v == NULL) return pl_fail(err, ENOMEM, "generation");
+      *names = v;
+      *cap = nc;
+    }
+    if (((*names)[*n] = strdup(de->d_name)) == NULL) return pl_fail(err, ENOMEM, "generation");
+    (*n)++;
+  }
+  return errno ? pl_fail(err, errno, "cache tree %s: read %s", t->key, lib) : 0;
+}
+
+/* Every chosen tree's fold: its path, the interpreter's lib directories,
+ * and the names two trees or more have there (a namespace package, say),
+ * which stay directories of links. */
+static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct pl_cache_tree *trees,
+                      struct folds *f, pl_error_t *err) {
+  size_t np = e->lf.npackages;
+  const char *pure = pl_interp_relative(&e->in, e->in.purelib);
+  const char *plat = pl_interp_relative(&e->in, e->in.platlib);
+  if (pure == NULL || plat == NULL)
+    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", e->in.python);
+  const char *libs[2] = {pure, strcmp(pure, plat) == 0 ? NULL : plat};
+  if ((f->fold = calloc(np ? np : 1, sizeof *f->fold)) == NULL)
+    return pl_fail(err, ENOMEM, "generation");
+  char **all = NULL;
+  size_t n = 0, cap = 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < np; i++) {
+    if (!chosen_wheel(e, i)) continue;
+    size_t from = n;
+    for (size_t k = 0; r == 0 && k < 2; k++)
+      if (libs[k]) r = lib_names(&trees[i], libs[k], &all, &n, &cap, err);
+    /* A name in both libs of one tree counts once. */
+    if (r == 0 && libs[1] && n - from > 1) {
+      qsort(all + from, n - from, sizeof *all, cmp_names);
+      size_t w = from;
+      for (size_t k = from; k < n; k++) {
+        if (w > from && strcmp(all[k], all[w - 1]) == 0) {
+          free(all[k]);
+          continue;
+        }
+        all[w++] = all[k];
+      }
+      n = w;
+    }
+    if (r == 0 && asprintf((char **)&f->fold[i].tree, "%s/trees/%s", c->path, trees[i].key) < 0) {
+      f->fold[i].tree = NULL;
+      r = pl_fail(err, ENOMEM, "generation");
+    }
+    f->fold[i].libs[0] = libs[0];
+    f->fold[i].libs[1] = libs[1];
+  }
+  if (r == 0 && n) qsort(all, n, sizeof *all, cmp_names);
+  for (size_t k = 0; r == 0 && k < n; k++) {
+    bool dup = (k > 0 && strcmp(all[k], all[k - 1]) == 0);
+    bool first_dup = dup && (f->nshared == 0 || strcmp(f->shared[f->nshared - 1], all[k]) != 0);
+    if (first_dup) {
+      char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
+      if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
+        if (v) f->shared = v;
+        r = pl_fail(err, ENOMEM, "generation");
+        break;
+      }
+      f->shared = v;
+      f->nshared++;
+    }
+  }
+  for (size_t k = 0; k < n; k++)
+    free(all[k]);
+  free(all);
+  for (size_t i = 0; r == 0 && i < np; i++) {
+    f->fold[i].shared = f->shared;
+    f->fold[i].nshared = f->nshared;
+  }
+  return r;
+}
+
 /* Link every tree into gen_fd, the generation's manifest into gm (and the
  * files pylock writes itself into own), its fingerprint into print.  Each
  * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
@@ -1610,10 +1731,15 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
                       pl_error_t *err) {
   struct pl_link_print *linked = NULL;
   struct pl_manifest *owns = NULL;
-  int r = threads > 1 ? link_parallel(e, gen_fd, trees, threads, &linked, &owns, err) : 0;
+  struct folds f = {0};
+  int r = make_folds(e, c, trees, &f, err);
+  if (r == 0 && threads > 1)
+    r = link_parallel(e, gen_fd, trees, f.fold, threads, &linked, &owns, err);
   if (r == 0)
-    r = link_checked(e, c, gen_fd, trees, linked, owns, gm, own, print, bad, why, cap, err);
+    r = link_checked(e, c, gen_fd, trees, f.fold, linked, owns, gm, own, print, bad, why, cap,
+                     err);
   free_linked(linked, owns, e->lf.npackages);
+  free_folds(&f, e->lf.npackages);
   return r;
 }
 

@@ -563,14 +563,14 @@ static void test_linking_twice_or_a_clashing_file_names_both_distributions(void 
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-conflict");
   struct pl_link_stats st = {0};
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, &st, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, &st, NULL, &err), 0);
   assert_int_equal(st.hardlinked, 7);
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, NULL, &err), -1);
   assert_int_equal(err->errnum, EEXIST);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "of six-1.16.0.dist-info is in the generation already"));
   pl_error_free(&err);
-  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, NULL, NULL, &err), -1);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "site-packages/"));
   assert_non_null(strstr(err->msg, "six-1.16.0.dist-info and sixclone-1.0.dist-info"));
@@ -589,7 +589,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested");
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
   assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
   assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0); /* idempotent */
   char rec[600];
@@ -627,8 +627,8 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
       tree_of(&c, "requests-2.28.1-py3-none-any.whl", &req, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-verify");
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), 0);
-  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, NULL, &err), 0);
   struct pl_verify_report r;
   assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
@@ -667,7 +667,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   struct pl_cache_tree again;
   assert_int_equal(tree_of(&c, "six-1.16.0-py3-none-any.whl", &again, &err), 0);
   cleanup_close int g2 = open_gen("gen-verify-2");
-  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, NULL, &err), 0);
   assert_int_equal(pl_verify_generation(g2, &in, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
@@ -695,7 +695,7 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   for (int i = 0; i < N; i++) {
     char now[PL_STAT_DIGEST_LEN + 1];
     print.tree = (struct pl_stat_sum){0};
-    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &print, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, NULL, &print, &err), 0);
     pl_stat_sum_digest(&print.tree, now);
     assert_string_equal(now, t[i].stat);
   }
@@ -739,7 +739,7 @@ static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **st
   if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested-found");
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/REQUESTED", t.dist_info);
   int fd = openat(g, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -770,7 +770,7 @@ static void link_each(void *arg) {
   struct linking *l = arg;
   for (size_t i; (i = atomic_fetch_add(&l->next, 1)) < l->n;) {
     pl_error_t err = NULL;
-    if (pl_envgen_link_tree(l->gen_fd, l->t[i].fd, NULL, &l->prints[i], &err) < 0)
+    if (pl_envgen_link_tree(l->gen_fd, l->t[i].fd, NULL, NULL, &l->prints[i], &err) < 0)
       atomic_fetch_add(&l->failed, 1);
     pl_error_free(&err);
   }
@@ -841,7 +841,7 @@ static void race_while_linking(const char *name, enum race r) {
   struct pl_link_print print = {0};
   race = r;
   race_name = "six.py";
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, &print, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &print, &err), 0);
   assert_int_equal(race, RACE_NONE); /* it happened */
   char now[PL_STAT_DIGEST_LEN + 1], gathered[PL_STAT_DIGEST_LEN + 1],
       walked[PL_STAT_DIGEST_LEN + 1];
@@ -930,7 +930,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
     if (pl_cache_tree_get_or_build(&c, hex[i], -1, fn[i], &in, &t[i], &err) < 0)
       fail_msg("%s", pl_error_string(err));
     assert_false(t[i].built);
-    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &st, NULL, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &st, NULL, &err), 0);
     pl_cache_tree_release(&t[i]);
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
@@ -964,7 +964,7 @@ static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void 
     struct pl_cache_tree t;
     snprintf(fn, sizeof fn, "%s-py3-none-any.whl", fixture_names[i]);
     if (tree_of(&c, fn, &t, &err) < 0) fail_msg("%s", pl_error_string(err));
-    assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
     assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
     snprintf(rec, sizeof rec, "%s/RECORD", t.dist_info);
     cleanup_free char *text = NULL, *again = NULL;
