@@ -1554,10 +1554,10 @@ static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, 
  * here when NULL), each checked in order. */
 static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
                         struct pl_cache_tree *trees, const struct pl_fold *folds,
-                        struct pl_link_print *linked,
-                        struct pl_manifest *owns, struct pl_gen_manifest *gm,
-                        struct pl_manifest *own, struct pl_link_print *print, size_t *bad,
-                        char *why, size_t cap, pl_error_t *err) {
+                        struct pl_link_print *linked, struct pl_manifest *owns,
+                        struct pl_gen_manifest *gm, struct pl_manifest *own,
+                        struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                        pl_error_t *err) {
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
@@ -1736,8 +1736,7 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
   if (r == 0 && threads > 1)
     r = link_parallel(e, gen_fd, trees, f.fold, threads, &linked, &owns, err);
   if (r == 0)
-    r = link_checked(e, c, gen_fd, trees, f.fold, linked, owns, gm, own, print, bad, why, cap,
-                     err);
+    r = link_checked(e, c, gen_fd, trees, f.fold, linked, owns, gm, own, print, bad, why, cap, err);
   free_linked(linked, owns, e->lf.npackages);
   free_folds(&f, e->lf.npackages);
   return r;
@@ -1920,6 +1919,75 @@ out:
 /* Why the current generation cannot stay as it is (a few words into why),
  * or "" when it can: it must exist, have its manifest and its record, and
  * its stat fingerprint must be the one recorded when it was built. */
+/* The trees generation n folds into (envgen.h), each as it was sealed?  The
+ * generation's own fingerprint covers its links, not what they lead to.
+ * Into why when not. */
+static void folds_damage(struct pl_env *e, int gen_fd, unsigned n, char *why, size_t cap) {
+  struct pl_cache c;
+  pl_error_t err = NULL;
+  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  bool open = open_cache(e, &c, &err) == 0;
+  cleanup_free char *trees_path = NULL;
+  if (open && asprintf(&trees_path, "%s/trees", c.path) < 0) trees_path = NULL;
+  char **keys = NULL;
+  size_t nkeys = 0;
+  for (size_t k = 0; k < 2 && !why[0]; k++) {
+    if (libs[k] == NULL) continue;
+    int lfd = pl_open_dir_beneath(gen_fd, libs[k], &err);
+    pl_error_free(&err);
+    if (lfd < 0) continue; /* no such lib: nothing folded there */
+    cleanup_dir DIR *d = fdopendir(lfd);
+    if (d == NULL) {
+      close(lfd);
+      continue;
+    }
+    struct dirent *de;
+    while (!why[0] && (de = readdir(d)) != NULL) {
+      struct stat st;
+      if (fstatat(lfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) continue;
+      char key[PL_CACHE_TREE_KEY_MAX];
+      int fd = open && trees_path ? pl_envgen_fold_open(lfd, libs[k], de->d_name, c.trees_fd,
+                                                        trees_path, key, sizeof key)
+                                  : (errno = ENOENT, -1);
+      if (fd < 0) {
+        snprintf(why, cap, "generation %u: %s/%s leads %s", n, libs[k], de->d_name,
+                 errno == EINVAL ? "out of pylock's cache" : "to a cached tree that is gone");
+        break;
+      }
+      close(fd);
+      bool seen = false;
+      for (size_t i = 0; i < nkeys && !seen; i++)
+        seen = strcmp(keys[i], key) == 0;
+      char **v = seen ? keys : realloc(keys, (nkeys + 1) * sizeof *v);
+      if (v == NULL || (!seen && (v[nkeys] = strdup(key)) == NULL)) {
+        keys = v ? v : keys;
+        snprintf(why, cap, "generation %u: out of memory checking its trees", n);
+        break;
+      }
+      keys = v;
+      nkeys += !seen;
+    }
+  }
+  for (size_t i = 0; i < nkeys && !why[0]; i++) {
+    struct pl_cache_tree t;
+    char what[128] = "it is gone or incomplete";
+    int r = pl_cache_tree_peek(&c, keys[i], &t, &err);
+    if (r == 1) r = pl_cache_tree_check(&c, &t, false, what, sizeof what, &err) == 0;
+    if (r != 1)
+      snprintf(why, cap, "generation %u: its cached tree %s is damaged (%s)", n, keys[i],
+               err ? err->msg : what);
+    pl_error_free(&err);
+    pl_cache_tree_release(&t);
+  }
+  for (size_t i = 0; i < nkeys; i++)
+    free(keys[i]);
+  free(keys);
+  if (open) pl_cache_close(&c);
+  pl_error_free(&err);
+}
+
 static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link, char *why,
                            size_t cap) {
   char name[64];
@@ -1953,6 +2021,7 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
     snprintf(why, cap,
              "generation %u changed since it was built (a file written, added or removed)", cur);
   pl_error_free(&ignored);
+  if (!why[0]) folds_damage(e, gfd, cur, why, cap);
 }
 
 /* Generation n is current, usable, built from `nsource` source trees (0:

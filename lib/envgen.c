@@ -197,7 +197,8 @@ static int fold_here(struct linker *l, int ddir, size_t plen, const char *name, 
   bool lib = false;
   for (size_t i = 0; i < 2 && !lib; i++)
     lib = f->libs[i] && strlen(f->libs[i]) == plen && memcmp(l->path, f->libs[i], plen) == 0;
-  if (!lib || (f->nshared && bsearch(&name, f->shared, f->nshared, sizeof name, cmp_name))) return 0;
+  if (!lib || (f->nshared && bsearch(&name, f->shared, f->nshared, sizeof name, cmp_name)))
+    return 0;
   char target[PATH_MAX];
   int n = snprintf(target, sizeof target, "%s/%.*s", f->tree, (int)sub, l->path);
   if (n < 0 || (size_t)n >= sizeof target) return 0; /* too long to fold: linked */

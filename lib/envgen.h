@@ -55,9 +55,9 @@ struct pl_link_print {
  * them: a namespace package, a top-level __pycache__), anything elsewhere
  * (bin, include, data: merged with the base prefix's). */
 struct pl_fold {
-  const char *tree;       /* the tree's absolute path: <cache>/trees/<key> */
-  const char *libs[2];    /* purelib and platlib relative to the prefix; NULL: none */
-  char *const *shared;    /* names at the top of a lib two trees or more have, sorted */
+  const char *tree;    /* the tree's absolute path: <cache>/trees/<key> */
+  const char *libs[2]; /* purelib and platlib relative to the prefix; NULL: none */
+  char *const *shared; /* names at the top of a lib two trees or more have, sorted */
   size_t nshared;
 };
 /* fold: NULL links every file. */
