@@ -726,6 +726,100 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   pl_cache_close(&c);
 }
 
+/* Folding (envgen.h): a package's own directory at the top of site-packages
+ * is one symlink to its tree, at the tree's absolute path; a .dist-info, a
+ * top-level module and a name listed as shared are linked as before; the
+ * fingerprints are what the walks give, the tree's still its sealed one;
+ * the same name folded twice is a conflict. */
+static void test_fold_links_a_package_directory_once(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("fold", &c);
+  static const char *const names[] = {"six-1.16.0", "requests-2.28.1", "idna-3.3"};
+  enum { N = sizeof names / sizeof names[0] };
+  struct pl_cache_tree t[N];
+  pl_error_t err = NULL;
+  trees_of(&c, names, N, t);
+  cleanup_close int g = create_gen("gen-fold");
+  const char *sp = "lib/python3.12/site-packages";
+  char *shared[] = {"__pycache__", "idna"}; /* as if another tree had them too */
+  char tree[N][1024], trees_path[512];
+  snprintf(trees_path, sizeof trees_path, "%s/trees", c.path);
+  struct pl_link_print print = {0};
+  for (int i = 0; i < N; i++) {
+    snprintf(tree[i], sizeof tree[i], "%s/%s", trees_path, t[i].key);
+    struct pl_fold f = {.tree = tree[i], .libs = {sp, NULL}, .shared = shared, .nshared = 2};
+    char now[PL_STAT_DIGEST_LEN + 1];
+    print.tree = (struct pl_stat_sum){0};
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &f, NULL, &print, &err), 0);
+    pl_stat_sum_digest(&print.tree, now);
+    assert_string_equal(now, t[i].stat);
+  }
+  char path[PATH_MAX], target[PATH_MAX], want[PATH_MAX];
+  struct stat st, in_tree;
+  snprintf(path, sizeof path, "%s/requests", sp);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  ssize_t n = readlinkat(g, path, target, sizeof target - 1);
+  assert_true(n > 0);
+  target[n] = '\0';
+  snprintf(want, sizeof want, "%s/%s/requests", tree[1], sp);
+  assert_string_equal(target, want);
+  /* Not folded: a .dist-info, a module, the shared names. */
+  snprintf(path, sizeof path, "%s/%s/RECORD", sp, strrchr(t[1].dist_info, '/') + 1);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_true(S_ISREG(st.st_mode));
+  const char *kept[] = {"requests-2.28.1.dist-info", "__pycache__", "idna"};
+  for (size_t k = 0; k < 3; k++) {
+    snprintf(path, sizeof path, "%s/%s", sp, kept[k]);
+    assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+    assert_true(S_ISDIR(st.st_mode));
+  }
+  snprintf(path, sizeof path, "%s/six.py", sp);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal(fstatat(t[0].fd, path, &in_tree, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal(st.st_ino, in_tree.st_ino);
+  /* The generation's fingerprint: its links, as the walk sees them. */
+  char gathered[PL_STAT_DIGEST_LEN + 1], walked[PL_STAT_DIGEST_LEN + 1];
+  assert_int_equal(pl_envgen_print_digest(g, &in, &print, gathered, &err), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_equal(gathered, walked);
+  /* Read back: a fold opens its tree's directory; anything else is refused. */
+  cleanup_close int lfd = openat(g, sp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(lfd >= 0);
+  char key[PL_CACHE_TREE_KEY_MAX];
+  int fd = pl_envgen_fold_open(lfd, sp, "requests", c.trees_fd, trees_path, key, sizeof key);
+  assert_true(fd >= 0);
+  assert_string_equal(key, t[1].key);
+  assert_int_equal(fstatat(fd, "api.py", &st, AT_SYMLINK_NOFOLLOW), 0);
+  close(fd);
+  errno = 0;
+  assert_int_equal(pl_envgen_fold_open(lfd, sp, "six.py", c.trees_fd, trees_path, key, sizeof key),
+                   -1);
+  assert_int_equal(errno, EINVAL);
+  /* A link to the right tree under another name, or elsewhere: not a fold. */
+  assert_int_equal(symlinkat(want, lfd, "requests2"), 0);
+  assert_int_equal(
+      pl_envgen_fold_open(lfd, sp, "requests2", c.trees_fd, trees_path, key, sizeof key), -1);
+  assert_int_equal(errno, EINVAL);
+  snprintf(want, sizeof want, "%s/../%s/%s/evil", trees_path, t[1].key, sp);
+  assert_int_equal(symlinkat(want, lfd, "evil"), 0);
+  assert_int_equal(pl_envgen_fold_open(lfd, sp, "evil", c.trees_fd, trees_path, key, sizeof key),
+                   -1);
+  assert_int_equal(errno, EINVAL);
+  /* requests folded a second time: the name is taken. */
+  assert_int_equal(pl_envgen_link_tree(g, t[1].fd,
+                                       &(struct pl_fold){.tree = tree[1], .libs = {sp, NULL}}, NULL,
+                                       NULL, &err),
+                   -1);
+  assert_int_equal(err->errnum, EEXIST);
+  pl_error_free(&err);
+  pl_link_print_free(&print);
+  for (int i = 0; i < N; i++)
+    pl_cache_tree_release(&t[i]);
+  pl_cache_close(&c);
+}
+
 /* pylock's REQUESTED for a distribution whose directory holds one already
  * that its tree does not ship (another wheel's, linked there first): a
  * conflict, not a file to take for pylock's; written before by pylock
@@ -994,6 +1088,7 @@ int main(void) {
       cmocka_unit_test(test_batch_builds_every_tree_with_byte_code_in_its_manifest),
       cmocka_unit_test(test_linking_twice_or_a_clashing_file_names_both_distributions),
       cmocka_unit_test(test_fingerprints_gathered_while_linking_equal_the_walks),
+      cmocka_unit_test(test_fold_links_a_package_directory_once),
       cmocka_unit_test(test_a_tree_file_written_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_tree_file_swapped_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_file_added_to_a_tree_directory_being_linked_is_seen),
