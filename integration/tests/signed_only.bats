@@ -197,7 +197,7 @@ PY
   cp "$BATS_TEST_TMPDIR/then.lock" "$F/pylock.toml"
   refused_with "$why" "$F" sync
   refused_with "$why" "$F" sync --frozen
-  [ -z "$(find "$(layer_dir "$F")" -name 'six*')" ]
+  [ -z "$(find -L "$(layer_dir "$F")" -name 'six*')" ]
   assert_eq "$(cache_digest)" "$cache"
 }
 
@@ -234,7 +234,7 @@ PY
   local P="$W/pyc" layer rel tree_file tree_sha
   from_lock "$P"
   layer=$(layer_dir "$P")
-  rel=$(cd "$layer" && find . -path '*-packages/__pycache__/six.*.pyc' | sed 's|^\./||')
+  rel=$(cd "$layer" && find -L . -path '*-packages/__pycache__/six.*.pyc' | sed 's|^\./||')
   [ -n "$rel" ]
   tree_file=$(find "$R/cache/trees" -samefile "$layer/$rel")
   tree_sha=$(sha256sum <"$tree_file")
