@@ -336,10 +336,11 @@ int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees
   if ((size_t)n >= sizeof target) return errno = EINVAL, -1;
   target[n] = '\0';
   size_t tl = strlen(trees_path), ll = strlen(lib);
+  if ((size_t)n <= tl + 1 || strncmp(target, trees_path, tl) != 0 || target[tl] != '/')
+    return errno = EINVAL, -1;
   const char *k = target + tl + 1, *slash = strchr(k, '/');
-  if (strncmp(target, trees_path, tl) != 0 || target[tl] != '/' || slash == NULL || slash == k ||
-      k[0] == '.' || (size_t)(slash - k) >= cap || strncmp(slash + 1, lib, ll) != 0 ||
-      slash[1 + ll] != '/' || strcmp(slash + 2 + ll, name) != 0)
+  if (slash == NULL || slash == k || k[0] == '.' || (size_t)(slash - k) >= cap ||
+      strncmp(slash + 1, lib, ll) != 0 || slash[1 + ll] != '/' || strcmp(slash + 2 + ll, name) != 0)
     return errno = EINVAL, -1;
   memcpy(key, k, (size_t)(slash - k));
   key[slash - k] = '\0';
