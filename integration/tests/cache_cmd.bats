@@ -64,12 +64,16 @@ use() {
   cp "$FIX/$1.toml" "$PROJ/pylock.toml"
 }
 
+# The project's current generation, N.
+current_n() {
+  readlink "$(state_dir)/current" | cut -d/ -f2
+}
+
 # The cache tree of the wheel whose file name starts with PREFIX, as the
-# manifest of the project's generation N (default: current) names it.
+# manifest of the project's current generation names it.
 tree_of() {
-  local n=${2:-$(readlink "$(state_dir)/current" | cut -d/ -f2)}
   awk -v w="$1" '$1 == "tree" && index($4, w) == 1 { print $2 }' \
-    "$(state_dir)/generations/$n.manifest"
+    "$(state_dir)/generations/$(current_n).manifest"
 }
 
 # The project's environment imports MODULES and verifies.
@@ -142,7 +146,7 @@ cache_entries() {
 @test "cache clean keeps the previous generation's trees for a rollback, and older ones' until pylock gc" {
   synced_project lock-toml
   toml=$(tree_of toml-)
-  first=$(readlink "$(state_dir)/current" | cut -d/ -f2)
+  first=$(current_n)
   [ -n "$toml" ]
   # A sync that drops toml: the previous generation still names its tree.
   use lock
@@ -215,7 +219,7 @@ cache_entries() {
 
 @test "cache clean keeps every tree while a generation has no manifest, and says which" {
   synced_project
-  cur=$(readlink "$(state_dir)/current" | cut -d/ -f2)
+  cur=$(current_n)
   junk=$(printf 'f%.0s' $(seq 64))
   six=$(tree_of six-)
   cp -a "$CACHE/trees/$six" "$CACHE/trees/$junk-${six#*-}"
