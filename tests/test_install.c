@@ -74,7 +74,8 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     if (pl_cache_tree_get_or_build(&cache, hex, wfd, *n, &in, &t, &err) < 0)
       fail_msg("%s", pl_error_string(err));
     assert_true(t.built);
-    if (pl_envgen_link_tree(gfd, t.fd, NULL, NULL, &err) < 0) fail_msg("%s", pl_error_string(err));
+    if (pl_envgen_link_tree(gfd, t.fd, NULL, NULL, NULL, &err) < 0)
+      fail_msg("%s", pl_error_string(err));
     if (pl_envgen_mark_requested(gfd, -1, t.dist_info, &err) < 0)
       fail_msg("%s", pl_error_string(err));
     pl_cache_tree_release(&t);
