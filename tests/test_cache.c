@@ -604,7 +604,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   assert_null(strstr(strstr(gen_record, row) + 1, row));
   assert_null(strstr(cache_record, "REQUESTED"));
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&t);
@@ -630,7 +630,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, NULL, &err), 0);
   assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, NULL, &err), 0);
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   assert_int_equal(r.dists, 2);
   pl_verify_report_free(&r);
@@ -651,7 +651,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(unlinkat(g, p2, 0), 0);
   assert_int_equal(pl_write_file_atomic_at(g, p3, "x = 1\n", 6, 0444, &err), 0);
   assert_int_equal(unlinkat(g, p4, 0), 0);
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   for (size_t i = 0; i < r.nissues; i++)
     print_message("# %s %s: %s\n", pl_verify_kind_name(r.issues[i].kind), r.issues[i].path,
                   r.issues[i].detail);
@@ -668,7 +668,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(tree_of(&c, "six-1.16.0-py3-none-any.whl", &again, &err), 0);
   cleanup_close int g2 = open_gen("gen-verify-2");
   assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, NULL, &err), 0);
-  assert_int_equal(pl_verify_generation(g2, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g2, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&again);
@@ -942,7 +942,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
                 (unsigned long long)st.copied, (unsigned long long)st.dirs, ms);
   assert_int_equal(st.hardlinked, files);
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_close(&c);
