@@ -2592,7 +2592,17 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
   struct pl_manifest expected;
   bool have = false;
   if (load_expected(e, cur, &expected, &have, lock_issues, nlock_issues, err) < 0) return -1;
-  int vr = pl_verify_generation(gen_fd, &e->in, have ? &expected : NULL, report, err);
+  /* Folds lead into the cache's trees: without the cache, none is taken for
+   * one (each is reported, with the files it would hold). */
+  struct pl_cache c;
+  pl_error_t e2 = NULL;
+  cleanup_free char *trees = NULL;
+  bool cache = open_cache(e, &c, &e2) == 0;
+  pl_error_free(&e2);
+  if (cache && asprintf(&trees, "%s/trees", c.path) < 0) trees = NULL;
+  int vr = pl_verify_generation(gen_fd, &e->in, have ? &expected : NULL, trees ? c.trees_fd : -1,
+                                trees, report, err);
+  if (cache) pl_cache_close(&c);
   pl_manifest_free(&expected);
   if (vr < 0 || verify_signatures(e, lock_issues, nlock_issues, err) < 0) return -1;
   struct pl_installed *inst = NULL;
