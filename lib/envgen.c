@@ -193,7 +193,9 @@ static bool ends_with(const char *s, const char *tail) {
  * is taken in the generation (a conflict), -1 with errno. */
 static int fold_here(struct linker *l, int ddir, size_t plen, const char *name, size_t sub) {
   const struct pl_fold *f = l->fold;
-  if (f == NULL || ends_with(name, ".dist-info")) return 0;
+  /* plen 0: a lib that is the prefix itself, whose top holds lib/, bin/...
+   * of the base too: never folded over. */
+  if (f == NULL || plen == 0 || ends_with(name, ".dist-info")) return 0;
   bool lib = false;
   for (size_t i = 0; i < 2 && !lib; i++)
     lib = f->libs[i] && strlen(f->libs[i]) == plen && memcmp(l->path, f->libs[i], plen) == 0;
