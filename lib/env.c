@@ -1970,14 +1970,33 @@ static void folds_damage(struct pl_env *e, int gen_fd, unsigned n, char *why, si
       nkeys += !seen;
     }
   }
+  /* Each tree the one the generation was built from (its manifest's hash,
+   * as the generation's manifest names it): a tree built again since (after
+   * damage) has byte-code of its own. */
+  char mname[64];
+  cleanup_free char *mtext = NULL;
+  if (nkeys && !why[0] &&
+      (gen_manifest_name(n, mname, sizeof mname) < 0 ||
+       pl_read_file_at(e->state_fd, mname, PL_MANIFEST_MAX_BYTES, &mtext, NULL, &err) < 0))
+    snprintf(why, cap, "generation %u has no manifest that can be read", n);
+  pl_error_free(&err);
   for (size_t i = 0; i < nkeys && !why[0]; i++) {
     struct pl_cache_tree t;
-    char what[128] = "it is gone or incomplete";
+    char what[128] = "", line[PL_CACHE_TREE_KEY_MAX + 8];
     int r = pl_cache_tree_peek(&c, keys[i], &t, &err);
-    if (r == 1) r = pl_cache_tree_check(&c, &t, false, what, sizeof what, &err) == 0;
-    if (r != 1)
+    if (r == 1 && pl_cache_tree_check(&c, &t, false, what, sizeof what, &err) == 0) {
+      snprintf(line, sizeof line, "\ntree %s ", keys[i]);
+      const char *named = strstr(mtext, line);
+      if (named == NULL || strncmp(named + strlen(line), t.manifest, 64) != 0)
+        snprintf(why, cap, "generation %u: its cached tree %s was built again since", n, keys[i]);
+    } else if (r == 1) {
       snprintf(why, cap, "generation %u: its cached tree %s is damaged (%s)", n, keys[i],
                err ? err->msg : what);
+    } else {
+      snprintf(why, cap, "generation %u: its cached tree %s %s%s%s", n, keys[i],
+               r < 0 ? "cannot be read (" : "is gone", r < 0 && err ? err->msg : "",
+               r < 0 ? ")" : "");
+    }
     pl_error_free(&err);
     pl_cache_tree_release(&t);
   }
