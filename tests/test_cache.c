@@ -1061,6 +1061,31 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   pl_cache_close(&c);
 }
 
+/* One wheel built into a tree twice, a second apart (two caches): the same
+ * bytes, byte-code included (every file one fixed mtime, which the byte-code
+ * records), so a tree built again after damage is what the generations
+ * folding into it were made from. */
+static void test_a_tree_built_twice_is_the_same_bytes(void **state) {
+  need_python();
+  struct pl_cache a, b;
+  open_cache("twice-a", &a);
+  open_cache("twice-b", &b);
+  struct pl_cache_tree ta, tb;
+  pl_error_t err = NULL;
+  if (tree_of(&a, "idna-3.3-py3-none-any.whl", &ta, &err) < 0) fail_msg("%s", pl_error_string(err));
+  sleep(1);
+  if (tree_of(&b, "idna-3.3-py3-none-any.whl", &tb, &err) < 0) fail_msg("%s", pl_error_string(err));
+  assert_true(ta.built && tb.built);
+  assert_string_equal(ta.manifest, tb.manifest);
+  struct stat st;
+  assert_int_equal(fstatat(ta.fd, "lib/python3.12/site-packages/idna/core.py", &st, 0), 0);
+  assert_int_equal(st.st_mtim.tv_sec, 315532800);
+  pl_cache_tree_release(&ta);
+  pl_cache_tree_release(&tb);
+  pl_cache_close(&a);
+  pl_cache_close(&b);
+}
+
 /* Folding (envgen.h): a package's own directory at the top of site-packages
  * is one symlink to its tree, at the tree's absolute path; a .dist-info, a
  * top-level module and a name listed as shared are linked as before; the
@@ -1424,6 +1449,7 @@ int main(void) {
       cmocka_unit_test(test_linking_twice_or_a_clashing_file_names_both_distributions),
       cmocka_unit_test(test_fingerprints_gathered_while_linking_equal_the_walks),
       cmocka_unit_test(test_fold_links_a_package_directory_once),
+      cmocka_unit_test(test_a_tree_built_twice_is_the_same_bytes),
       cmocka_unit_test(test_a_tree_file_written_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_tree_file_swapped_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_file_added_to_a_tree_directory_being_linked_is_seen),
