@@ -1652,9 +1652,27 @@ static int lib_names(const struct pl_cache_tree *t, const char *lib, char ***nam
   return errno ? pl_fail(err, errno, "cache tree %s: read %s", t->key, lib) : 0;
 }
 
+/* Has the base interpreter `name` at the top of one of its libs?  The
+ * overlay merges a directory of the generation with the base's of that
+ * name, but a link there would hide the base's whole directory (its pip,
+ * say), file by file what pl_install refuses a wheel to shadow.  A lookup
+ * that fails for another reason than absence says it has. */
+static bool base_has(int base_fd, const char *const libs[2], const char *name) {
+  char path[PATH_MAX];
+  struct stat st;
+  for (size_t k = 0; k < 2; k++) {
+    if (libs[k] == NULL) continue;
+    int n = snprintf(path, sizeof path, "%s%s%s", libs[k], libs[k][0] ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof path ||
+        fstatat(base_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+      return true;
+  }
+  return false;
+}
+
 /* Every chosen tree's fold: its path, the interpreter's lib directories,
- * and the names two trees or more have there (a namespace package, say),
- * which stay directories of links. */
+ * and the names that stay directories of links: those two trees or more
+ * have there (a namespace package, say), and those the base has. */
 static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct pl_cache_tree *trees,
                       struct folds *f, pl_error_t *err) {
   size_t np = e->lf.npackages;
@@ -1663,6 +1681,8 @@ static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct p
   if (pure == NULL || plat == NULL)
     return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", e->in.python);
   const char *libs[2] = {pure, strcmp(pure, plat) == 0 ? NULL : plat};
+  cleanup_close int base_fd = open(e->in.prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base_fd < 0) return pl_fail(err, errno, "open %s", e->in.prefix);
   if ((f->fold = calloc(np ? np : 1, sizeof *f->fold)) == NULL)
     return pl_fail(err, ENOMEM, "generation");
   char **all = NULL;
@@ -1695,18 +1715,17 @@ static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct p
   }
   if (r == 0 && n) qsort(all, n, sizeof *all, cmp_names);
   for (size_t k = 0; r == 0 && k < n; k++) {
-    bool dup = (k > 0 && strcmp(all[k], all[k - 1]) == 0);
-    bool first_dup = dup && (f->nshared == 0 || strcmp(f->shared[f->nshared - 1], all[k]) != 0);
-    if (first_dup) {
-      char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
-      if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
-        if (v) f->shared = v;
-        r = pl_fail(err, ENOMEM, "generation");
-        break;
-      }
-      f->shared = v;
-      f->nshared++;
+    if (k > 0 && strcmp(all[k], all[k - 1]) == 0) continue; /* taken at its first */
+    bool two = k + 1 < n && strcmp(all[k], all[k + 1]) == 0;
+    if (!two && !base_has(base_fd, libs, all[k])) continue;
+    char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
+    if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
+      if (v) f->shared = v;
+      r = pl_fail(err, ENOMEM, "generation");
+      break;
     }
+    f->shared = v;
+    f->nshared++;
   }
   for (size_t k = 0; k < n; k++)
     free(all[k]);
