@@ -696,6 +696,21 @@ static char *describe_change(const struct pl_lockfile *old, const struct pl_lock
   return s ? s : strdup("the locked wheels, hashes or requested flags differ");
 }
 
+/* generations.h, pl_gen_check_folds: `gen` generations/N, `cache` the cache's path. */
+static int folds_here(struct pl_env *e, const char *gen, const char *cache, pl_error_t *err) {
+  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  cleanup_free char *trees = NULL;
+  cleanup_close int gen_fd =
+      openat(e->state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", e->state_path, gen);
+  if (asprintf(&trees, "%s/trees", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
+  if (pl_gen_check_folds(gen_fd, libs, trees, err) < 0)
+    return pl_error_wrap(err, "%s/%s", e->state_path, gen);
+  return 0;
+}
+
 int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
   if (pl_env_update_trust(e, err) < 0) return -1;
   /* Another tool's lock, trusted through the registry its packages' index
@@ -719,6 +734,9 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
+  /* pip runs on that generation: its folds must lead into the cache the
+   * sandbox binds read-only, not where a moved or copied state was. */
+  if (folds_here(e, gen, cache, err) < 0) return -1;
   /* pip is served the shared cache's wheels, checked as they go (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
   if (cache_hold < 0) return -1;

@@ -70,8 +70,8 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, const struct pl_fold *fold,
  * prefix) a fold, and where to: open its tree's directory (O_RDONLY,
  * O_DIRECTORY), found beneath trees_fd, the cache's trees/
  * directory whose absolute path is trees_path.  The link must name
- * <trees_path>/<key>/<lib>/<name> exactly, <key> one name not starting with
- * a dot, and nothing on the way may be a symbolic link.  *key (cap bytes)
+ * <trees_path>/<key>/<lib>/<name> exactly (pl_gen_fold_read), and nothing
+ * on the way may be a symbolic link.  *key (cap bytes)
  * gets <key>.  -1 with errno: EINVAL not a fold (or leading elsewhere),
  * else why it could not be opened. */
 int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees_fd,
