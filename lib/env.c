@@ -1276,11 +1276,40 @@ int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_loc
                     err);
 }
 
+/* Is t the tree of the wheel file `wheel`?  Its .dist-info is the one
+ * unpacking held against that name (wheel.c); trees/<key> names no more
+ * than the wheel's sha256, so the sealed tree of another wheel in its place
+ * (another version's) passes every other check, and a fold would lead a
+ * generation, and each one built again, into it. */
+static bool tree_of_wheel(const struct pl_cache_tree *t, const char *wheel) {
+  struct pl_wheel_filename fn;
+  pl_error_t e = NULL;
+  if (pl_wheel_filename_parse(wheel, &fn, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  const char *di = strrchr(t->dist_info, '/');
+  di = di ? di + 1 : t->dist_info;
+  size_t stem = strlen(di) > 10 ? strlen(di) - 10 : 0;
+  const char *dash = memchr(di, '-', stem);
+  size_t vl = dash ? stem - (size_t)(dash + 1 - di) : 0;
+  char ver[PL_VERSION_MAX + 1];
+  bool ok = dash && vl > 0 && vl <= PL_VERSION_MAX && strcmp(di + stem, ".dist-info") == 0 &&
+            pl_distname_equal(di, (size_t)(dash - di), fn.name, strlen(fn.name));
+  if (ok) {
+    memcpy(ver, dash + 1, vl);
+    ver[vl] = '\0';
+    ok = pl_version_matches_filename(ver, fn.version, strlen(fn.version));
+  }
+  pl_wheel_filename_free(&fn);
+  return ok;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
- * whose stat fingerprint changed since it was sealed (or, with `full`, any
- * byte of which differs from its manifest) is quarantined; `linked`: it is
- * linked next, which checks the fingerprint.  1: found and sound (tree
- * filled); 0: absent or quarantined. */
+ * of another wheel, or whose stat fingerprint changed since it was sealed
+ * (or, with `full`, any byte of which differs from its manifest) is
+ * quarantined; `linked`: it is linked next, which checks the fingerprint.
+ * 1: found and sound (tree filled); 0: absent or quarantined. */
 static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
                         const struct pl_lock_wheel *w, bool source, bool linked, bool full,
                         struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
@@ -1288,12 +1317,17 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
                  : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
-  /* The cheap check (the stat fingerprint) of a tree about to be linked
-   * is linking's own: link_trees(). */
-  if (linked && !full && tree->stat[0]) return 1;
   char why[512];
-  r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-  if (r <= 0) return r < 0 ? -1 : 1;
+  if (!tree_of_wheel(tree, w->name)) {
+    const char *di = strrchr(tree->dist_info, '/');
+    snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
+  } else {
+    /* The cheap check (the stat fingerprint) of a tree about to be linked
+     * is linking's own: link_trees(). */
+    if (linked && !full && tree->stat[0]) return 1;
+    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r < 0 ? -1 : 1;
+  }
   say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
       source ? "source " : "", p->name, p->version, why);
   char key[PL_CACHE_TREE_KEY_MAX];
