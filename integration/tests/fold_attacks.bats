@@ -43,6 +43,22 @@ open(whl + ".metadata", "wb").write(files[di + "/METADATA"])
 PY
   make_wheel "$FIX/evil" dirname 'clash/__init__.py=print("the directory")\n'
   make_wheel "$FIX/evil" filename 'clash=the file\n'
+  # foo 1.0 and 2.0, both signed: the tree of one in the other's place.
+  python3 - "$FIX/evil" <<'PY'
+import base64, hashlib, os, sys, zipfile
+h = lambda b: "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(b).digest()).rstrip(b"=").decode()
+for v in ("1.0", "2.0"):
+    di = "foo-%s.dist-info" % v
+    meta = ("Metadata-Version: 2.1\nName: foo\nVersion: %s\n" % v).encode()
+    files = {"foo/__init__.py": ("VERSION = %r\n" % v).encode(), di + "/METADATA": meta,
+             di + "/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    rec = "".join("%s,%s,%d\n" % (p, h(b), len(b)) for p, b in files.items()) + di + "/RECORD,,\n"
+    whl = os.path.join(sys.argv[1], "foo-%s-py3-none-any.whl" % v)
+    with zipfile.ZipFile(whl, "w") as z:
+        for p, b in list(files.items()) + [(di + "/RECORD", rec.encode())]:
+            z.writestr(zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)), b)
+    open(whl + ".metadata", "wb").write(meta)
+PY
   "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
   "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl "$FIX"/wheels/certifi-*.whl "$FIX"/evil/*.whl
@@ -371,6 +387,36 @@ EOF
   assert_contains "$stderr" "is gone: building it again"
   [ -f "$tree/.complete" ] && [ ! -e "$d/evil.py" ]
   assert_eq "$(imported_idna)" "3.3"
+}
+
+# Once a hole: two sealed trees swapped (foo 1.0's and 2.0's) each pass
+# their own checks, and trees/<key> names only the wheel's sha256.  The
+# generation folding into foo 1.0's key ran 2.0's code under 1.0's
+# .dist-info, the no-op sync found nothing, and sync --repair linked the
+# same tree again.  Now the no-op sync finds the tree is not the one the
+# generation was built from, and the tree in its place is not taken for
+# 1.0's (its .dist-info is 2.0's): built again, each project runs its own.
+@test "a_folded_tree_swapped_for_another_sealed_tree_is_found_and_built_again" {
+  local other="$BATS_TEST_TMPDIR/other" one two
+  "$PL" -q -C "$PROJ" install 'foo==1.0'
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
+  "$PL" -q -C "$other" install 'foo==2.0'
+  one=$(readlink "$(fold foo)")
+  two=$(readlink "$(PROJ=$other fold foo)")
+  one=${one%/lib/*} two=${two%/lib/*}
+  chmod u+w "$one" "$two"
+  mv "$one" "$one.x" && mv "$two" "$one" && mv "$one.x" "$two"
+  chmod a-w "$one" "$two"
+  run --separate-stderr "$PL" -C "$PROJ" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "was built again since: building it again"
+  assert_contains "$stderr" "(it holds foo-2.0.dist-info, not foo-1.0-py3-none-any.whl)"
+  assert_eq "$("$PL" -C "$PROJ" run python3 -c 'import foo; print(foo.VERSION)')" "1.0"
+  run --separate-stderr "$PL" -C "$other" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$("$PL" -C "$other" run python3 -c 'import foo; print(foo.VERSION)')" "2.0"
+  run --separate-stderr "$PL" -C "$PROJ" verify
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
 }
 
 # ---- gc ----
