@@ -696,6 +696,21 @@ static char *describe_change(const struct pl_lockfile *old, const struct pl_lock
   return s ? s : strdup("the locked wheels, hashes or requested flags differ");
 }
 
+/* generations.h, pl_gen_check_folds: `gen` generations/N, `cache` the cache's path. */
+static int folds_here(struct pl_env *e, const char *gen, const char *cache, pl_error_t *err) {
+  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  cleanup_free char *trees = NULL;
+  cleanup_close int gen_fd =
+      openat(e->state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", e->state_path, gen);
+  if (asprintf(&trees, "%s/trees", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
+  if (pl_gen_check_folds(gen_fd, libs, trees, err) < 0)
+    return pl_error_wrap(err, "%s/%s", e->state_path, gen);
+  return 0;
+}
+
 int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
   if (pl_env_update_trust(e, err) < 0) return -1;
   /* Another tool's lock, trusted through the registry its packages' index
@@ -719,6 +734,9 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
+  /* pip runs on that generation: its folds must lead into the cache the
+   * sandbox binds read-only, not where a moved or copied state was. */
+  if (folds_here(e, gen, cache, err) < 0) return -1;
   /* pip is served the shared cache's wheels, checked as they go (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
   if (cache_hold < 0) return -1;
@@ -1258,11 +1276,40 @@ int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_loc
                     err);
 }
 
+/* Is t the tree of the wheel file `wheel`?  Its .dist-info is the one
+ * unpacking held against that name (wheel.c); trees/<key> names no more
+ * than the wheel's sha256, so the sealed tree of another wheel in its place
+ * (another version's) passes every other check, and a fold would lead a
+ * generation, and each one built again, into it. */
+static bool tree_of_wheel(const struct pl_cache_tree *t, const char *wheel) {
+  struct pl_wheel_filename fn;
+  pl_error_t e = NULL;
+  if (pl_wheel_filename_parse(wheel, &fn, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  const char *di = strrchr(t->dist_info, '/');
+  di = di ? di + 1 : t->dist_info;
+  size_t stem = strlen(di) > 10 ? strlen(di) - 10 : 0;
+  const char *dash = memchr(di, '-', stem);
+  size_t vl = dash ? stem - (size_t)(dash + 1 - di) : 0;
+  char ver[PL_VERSION_MAX + 1];
+  bool ok = dash && vl > 0 && vl <= PL_VERSION_MAX && strcmp(di + stem, ".dist-info") == 0 &&
+            pl_distname_equal(di, (size_t)(dash - di), fn.name, strlen(fn.name));
+  if (ok) {
+    memcpy(ver, dash + 1, vl);
+    ver[vl] = '\0';
+    ok = pl_version_matches_filename(ver, fn.version, strlen(fn.version));
+  }
+  pl_wheel_filename_free(&fn);
+  return ok;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
- * whose stat fingerprint changed since it was sealed (or, with `full`, any
- * byte of which differs from its manifest) is quarantined; `linked`: it is
- * linked next, which checks the fingerprint.  1: found and sound (tree
- * filled); 0: absent or quarantined. */
+ * of another wheel, or whose stat fingerprint changed since it was sealed
+ * (or, with `full`, any byte of which differs from its manifest) is
+ * quarantined; `linked`: it is linked next, which checks the fingerprint.
+ * 1: found and sound (tree filled); 0: absent or quarantined. */
 static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
                         const struct pl_lock_wheel *w, bool source, bool linked, bool full,
                         struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
@@ -1270,12 +1317,17 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
                  : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
-  /* The cheap check (the stat fingerprint) of a tree about to be linked
-   * is linking's own: link_trees(). */
-  if (linked && !full && tree->stat[0]) return 1;
   char why[512];
-  r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-  if (r <= 0) return r < 0 ? -1 : 1;
+  if (!tree_of_wheel(tree, w->name)) {
+    const char *di = strrchr(tree->dist_info, '/');
+    snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
+  } else {
+    /* The cheap check (the stat fingerprint) of a tree about to be linked
+     * is linking's own: link_trees(). */
+    if (linked && !full && tree->stat[0]) return 1;
+    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r < 0 ? -1 : 1;
+  }
   say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
       source ? "source " : "", p->name, p->version, why);
   char key[PL_CACHE_TREE_KEY_MAX];
@@ -1652,9 +1704,27 @@ static int lib_names(const struct pl_cache_tree *t, const char *lib, char ***nam
   return errno ? pl_fail(err, errno, "cache tree %s: read %s", t->key, lib) : 0;
 }
 
+/* Has the base interpreter `name` at the top of one of its libs?  The
+ * overlay merges a directory of the generation with the base's of that
+ * name, but a link there would hide the base's whole directory (its pip,
+ * say), file by file what pl_install refuses a wheel to shadow.  A lookup
+ * that fails for another reason than absence says it has. */
+static bool base_has(int base_fd, const char *const libs[2], const char *name) {
+  char path[PATH_MAX];
+  struct stat st;
+  for (size_t k = 0; k < 2; k++) {
+    if (libs[k] == NULL) continue;
+    int n = snprintf(path, sizeof path, "%s%s%s", libs[k], libs[k][0] ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof path ||
+        fstatat(base_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+      return true;
+  }
+  return false;
+}
+
 /* Every chosen tree's fold: its path, the interpreter's lib directories,
- * and the names two trees or more have there (a namespace package, say),
- * which stay directories of links. */
+ * and the names that stay directories of links: those two trees or more
+ * have there (a namespace package, say), and those the base has. */
 static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct pl_cache_tree *trees,
                       struct folds *f, pl_error_t *err) {
   size_t np = e->lf.npackages;
@@ -1663,6 +1733,8 @@ static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct p
   if (pure == NULL || plat == NULL)
     return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", e->in.python);
   const char *libs[2] = {pure, strcmp(pure, plat) == 0 ? NULL : plat};
+  cleanup_close int base_fd = open(e->in.prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base_fd < 0) return pl_fail(err, errno, "open %s", e->in.prefix);
   if ((f->fold = calloc(np ? np : 1, sizeof *f->fold)) == NULL)
     return pl_fail(err, ENOMEM, "generation");
   char **all = NULL;
@@ -1695,18 +1767,17 @@ static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct p
   }
   if (r == 0 && n) qsort(all, n, sizeof *all, cmp_names);
   for (size_t k = 0; r == 0 && k < n; k++) {
-    bool dup = (k > 0 && strcmp(all[k], all[k - 1]) == 0);
-    bool first_dup = dup && (f->nshared == 0 || strcmp(f->shared[f->nshared - 1], all[k]) != 0);
-    if (first_dup) {
-      char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
-      if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
-        if (v) f->shared = v;
-        r = pl_fail(err, ENOMEM, "generation");
-        break;
-      }
-      f->shared = v;
-      f->nshared++;
+    if (k > 0 && strcmp(all[k], all[k - 1]) == 0) continue; /* taken at its first */
+    bool two = k + 1 < n && strcmp(all[k], all[k + 1]) == 0;
+    if (!two && !base_has(base_fd, libs, all[k])) continue;
+    char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
+    if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
+      if (v) f->shared = v;
+      r = pl_fail(err, ENOMEM, "generation");
+      break;
     }
+    f->shared = v;
+    f->nshared++;
   }
   for (size_t k = 0; k < n; k++)
     free(all[k]);

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "file.h"
+#include "generations.h"
 #include "install.h"
 #include "manifest.h"
 #include "project.h"
@@ -333,19 +334,12 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, const struct pl_fold *fold,
 int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees_fd,
                         const char *trees_path, char *key, size_t cap) {
   char target[PATH_MAX];
-  ssize_t n = readlinkat(lib_fd, name, target, sizeof target);
-  if (n < 0) return -1; /* EINVAL: not a symbolic link */
-  if ((size_t)n >= sizeof target) return errno = EINVAL, -1;
-  target[n] = '\0';
-  size_t tl = strlen(trees_path), ll = strlen(lib);
-  if ((size_t)n <= tl + 1 || strncmp(target, trees_path, tl) != 0 || target[tl] != '/')
-    return errno = EINVAL, -1;
-  const char *k = target + tl + 1, *slash = strchr(k, '/');
-  if (slash == NULL || slash == k || k[0] == '.' || (size_t)(slash - k) >= cap ||
-      strncmp(slash + 1, lib, ll) != 0 || slash[1 + ll] != '/' || strcmp(slash + 2 + ll, name) != 0)
-    return errno = EINVAL, -1;
-  memcpy(key, k, (size_t)(slash - k));
-  key[slash - k] = '\0';
+  const char *k;
+  size_t kl;
+  if (pl_gen_fold_read(lib_fd, lib, name, trees_path, target, &k, &kl) < 0) return -1;
+  if (kl >= cap) return errno = EINVAL, -1;
+  memcpy(key, k, kl);
+  key[kl] = '\0';
   pl_error_t err = NULL;
   int fd = pl_open_dir_beneath(trees_fd, k, &err);
   int e = err ? err->errnum : 0;

@@ -52,12 +52,14 @@ struct pl_link_print {
  * package, not per file.  The tree is still read whole (each entry stat'ed:
  * its fingerprint).  Not folded: .dist-info directories (pylock writes
  * REQUESTED and RECORD there), names `shared` lists (two trees or more have
- * them: a namespace package, a top-level __pycache__), anything elsewhere
- * (bin, include, data: merged with the base prefix's). */
+ * them: a namespace package, a top-level __pycache__; or the base
+ * interpreter has them, whose directory a link would hide, where a
+ * directory merges with it), anything elsewhere (bin, include, data: merged
+ * with the base prefix's). */
 struct pl_fold {
   const char *tree;    /* the tree's absolute path: <cache>/trees/<key> */
   const char *libs[2]; /* purelib and platlib relative to the prefix; NULL: none */
-  char *const *shared; /* names at the top of a lib two trees or more have, sorted */
+  char *const *shared; /* names at the top of a lib kept as directories (above), sorted */
   size_t nshared;
 };
 /* fold: NULL links every file. */
@@ -68,8 +70,8 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, const struct pl_fold *fold,
  * prefix) a fold, and where to: open its tree's directory (O_RDONLY,
  * O_DIRECTORY), found beneath trees_fd, the cache's trees/
  * directory whose absolute path is trees_path.  The link must name
- * <trees_path>/<key>/<lib>/<name> exactly, <key> one name not starting with
- * a dot, and nothing on the way may be a symbolic link.  *key (cap bytes)
+ * <trees_path>/<key>/<lib>/<name> exactly (pl_gen_fold_read), and nothing
+ * on the way may be a symbolic link.  *key (cap bytes)
  * gets <key>.  -1 with errno: EINVAL not a fold (or leading elsewhere),
  * else why it could not be opened. */
 int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees_fd,
