@@ -1100,7 +1100,7 @@ static void test_fold_links_a_package_directory_once(void **state) {
   struct pl_cache_tree t[N];
   pl_error_t err = NULL;
   trees_of(&c, names, N, t);
-  cleanup_close int g = create_gen("gen-fold");
+  cleanup_close int g = create_gen("gen-fold-link");
   const char *sp = "lib/python3.12/site-packages";
   char *shared[] = {"__pycache__", "idna"}; /* as if another tree had them too */
   char tree[N][1024], trees_path[512];

@@ -97,14 +97,14 @@ imports_six() {
   "$PL" -C "${1:-$PROJ}" run python3 -c 'import six; print(six.__version__)'
 }
 
-# The project synced before folds six into the tree built again: it still
-# imports; its next sync finds the tree is not the one its generation was
-# built from and builds the generation again, which verifies.
+# The project synced before folds into the tree built again, the same bytes
+# as the one it was made from (one fixed mtime, so the same byte-code): it
+# imports, and once its next sync has looked (its six.py, a top-level module,
+# is a hard link the tampering may have reached), it verifies.
 project_synced_before_follows() {
   imports_six "$PROJ"
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "was built again since"
   assert_verified "$PROJ"
   ! tampered "$(six_in_gen "$PROJ")"
 }
