@@ -99,7 +99,7 @@ for d in os.listdir(site):
         for row in csv.reader(open(os.path.join(site, d, "RECORD"))):
             recorded.add(os.path.normpath(os.path.join(site, row[0])))
 bad, n = [], 0
-for root, dirs, files in os.walk(site, followlinks=True)  # through folds:
+for root, dirs, files in os.walk(site, followlinks=True):  # through folds
     for f in files:
         if not f.endswith(".py"):
             continue
