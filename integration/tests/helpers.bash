@@ -31,10 +31,12 @@ uncache_but_current() {
     keep+=$(sed -n 's/^tree \([^ ]*\) .*/\1/p' "$(layer_dir "$p").manifest")$'\n'
   done
   [ -d "$cache" ] || return 0
-  chmod -R u+w "$cache"
+  # Only what goes is made writable: a kept tree's modes are part of its
+  # seal, and a sync would take it for damaged.
+  chmod u+w "$cache" "$cache/trees" "$cache/wheels" 2>/dev/null || true
   for t in "$cache"/trees/* "$cache"/trees/.[!.]*; do
     [ -e "$t" ] || continue
-    grep -qxF "${t##*/}" <<<"$keep" || rm -rf "$t"
+    grep -qxF "${t##*/}" <<<"$keep" || { chmod -R u+w "$t" && rm -rf "$t"; }
   done
   rm -rf "$cache"/wheels/* "$cache"/wheels/.[!.]*
 }
