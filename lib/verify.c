@@ -354,6 +354,21 @@ static int open_lib(const struct verifier *v, const char *lib) {
                 : openat(v->gen_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* The entries of lib: *fd its directory, *d a listing of its own; 0 with
+ * *d NULL when there is no such lib. */
+static int list_lib(const struct verifier *v, const char *lib, int *fd, DIR **d, pl_error_t *err) {
+  *d = NULL;
+  *fd = open_lib(v, lib);
+  if (*fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
+  int rfd = openat(*fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return pl_fail(err, errno, "open %s", lib);
+  if ((*d = fdopendir(rfd)) == NULL) {
+    close(rfd);
+    return pl_fail(err, errno, "read %s", lib);
+  }
+  return 0;
+}
+
 static int add_fold(struct verifier *v, const char *lib, const char *name, int fd, int errnum,
                     pl_error_t *err) {
   if (v->nfolds == v->foldcap) {
@@ -377,15 +392,10 @@ static int add_fold(struct verifier *v, const char *lib, const char *name, int f
  * followed), its tree's directory opened once, here. */
 static int find_folds(struct verifier *v, const char *lib, int trees_fd, const char *trees_path,
                       pl_error_t *err) {
-  cleanup_close int fd = open_lib(v, lib);
-  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
-  int rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0) return pl_fail(err, errno, "open %s", lib);
-  cleanup_dir DIR *d = fdopendir(rfd);
-  if (d == NULL) {
-    close(rfd);
-    return pl_fail(err, errno, "read %s", lib);
-  }
+  cleanup_close int fd = -1;
+  cleanup_dir DIR *d = NULL;
+  if (list_lib(v, lib, &fd, &d, err) < 0) return -1;
+  if (d == NULL) return 0;
   struct dirent *e;
   while ((errno = 0, e = readdir(d)) != NULL) {
     struct stat st;
@@ -408,15 +418,10 @@ static int cmp_fold_path(const void *a, const void *b) {
 }
 
 static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
-  cleanup_close int fd = open_lib(v, lib);
-  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
-  int rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0) return pl_fail(err, errno, "open %s", lib);
-  cleanup_dir DIR *d = fdopendir(rfd);
-  if (d == NULL) {
-    close(rfd);
-    return pl_fail(err, errno, "read %s", lib);
-  }
+  cleanup_close int fd = -1;
+  cleanup_dir DIR *d = NULL;
+  if (list_lib(v, lib, &fd, &d, err) < 0) return -1;
+  if (d == NULL) return 0;
   struct dirent *e;
   while ((errno = 0, e = readdir(d)) != NULL) {
     size_t nl = strlen(e->d_name);
