@@ -124,7 +124,7 @@ complete -c pylock -n 'not __pylock_command' -a info -d 'Where the environment l
 complete -c pylock -n 'not __pylock_command' -a verify -d 'Check installed files against RECORD and the lock'
 complete -c pylock -n 'not __pylock_command' -a rollback -d 'Switch back to the previous generation'
 complete -c pylock -n 'not __pylock_command' -a gc -d 'Remove unused generations and cache entries'
-complete -c pylock -n 'not __pylock_command' -a cache -d 'Print where the shared cache is, or empty it'
+complete -c pylock -n 'not __pylock_command' -a cache -d 'Print where the shared cache is, or clean it'
 complete -c pylock -n 'not __pylock_command' -a shim -d 'Install or remove the python3/pip shims'
 complete -c pylock -n 'not __pylock_command' -a doctor -d 'Check that this machine can run pylock'
 complete -c pylock -n 'not __pylock_command' -a registry -d 'Create, extend, re-sign, verify a registry'

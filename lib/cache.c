@@ -227,7 +227,10 @@ void pl_cache_tree_release(struct pl_cache_tree *t) {
 
 /* A complete tree: open it and read its marker.  1 if found, 0 if absent,
  * -1 on error; a directory without a marker is moved aside and removed. */
-static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
+/* tree_open without its repairs: 1 open (out filled), 0 absent, 2 without
+ * a marker, 3 a marker that does not parse (nothing moved: the caller
+ * decides), -1. */
+static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                      pl_error_t *err) {
   int fd = openat(c->trees_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
@@ -235,27 +238,24 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     return pl_fail(err, errno, "open %s/trees/%s", c->path, key);
   }
   cleanup_free char *marker = NULL;
-  if (pl_read_file_at(fd, PL_TREE_MARKER, MARKER_MAX, &marker, NULL, err) < 0) {
+  pl_error_t e = NULL;
+  if (pl_read_file_at(fd, PL_TREE_MARKER, MARKER_MAX, &marker, NULL, &e) < 0) {
     close(fd);
-    if ((*err)->errnum != ENOENT) return -1;
-    /* Only complete trees are renamed into place; this one was put here by
-     * something else.  Out of the way with it, and build anew. */
-    char aside[128];
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (unsigned long long)getpid();
-    snprintf(aside, sizeof aside, ".tmp-broken-%016llx", rnd);
-    if (renameat(c->trees_fd, key, c->trees_fd, aside) == 0)
-      pl_cache_remove_tree(c->trees_fd, aside, err);
-    return 0;
+    bool absent = e->errnum == ENOENT;
+    if (!absent && err) {
+      *err = e;
+      return -1;
+    }
+    pl_error_free(&e);
+    return absent ? 2 : -1;
   }
   const char *di = strstr(marker, "dist_info=");
   const char *files = strstr(marker, "\nfiles=");
   const char *man = strstr(marker, "\nmanifest=");
   if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 ||
       man[74] != '\n') {
-    /* Damaged: out of the way (kept for a look), and build anew. */
     close(fd);
-    return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
+    return 3;
   }
   out->dist_info = strndup(di + 10, (size_t)(files - di - 10));
   out->files = strtoull(files + 7, NULL, 10);
@@ -269,9 +269,6 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
   snprintf(out->key, sizeof out->key, "%s", key);
   size_t kl = strlen(key), sl = strlen(PL_CACHE_SOURCE_SUFFIX);
   out->source = kl > sl && strcmp(key + kl - sl, PL_CACHE_SOURCE_SUFFIX) == 0;
-  /* A crash between a batch's rename and the root's seal (batch_place). */
-  struct stat rst;
-  if (fstat(fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(fd, 0555);
   out->fd = fd;
   out->built = false;
   if (out->dist_info == NULL) {
@@ -279,6 +276,38 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     return pl_fail(err, ENOMEM, "tree");
   }
   return 1;
+}
+
+int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
+                       pl_error_t *err) {
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  int r = tree_read(c, key, out, err);
+  return r < 0 ? -1 : r == 1;
+}
+
+static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
+                     pl_error_t *err) {
+  int r = tree_read(c, key, out, err);
+  if (r == 1) {
+    /* A crash between a batch's rename and the root's seal (batch_place). */
+    struct stat rst;
+    if (fstat(out->fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(out->fd, 0555);
+  }
+  if (r < 2) return r;
+  if (r == 2) {
+    /* Only complete trees are renamed into place; this one was put here by
+     * something else.  Out of the way with it, and build anew. */
+    char aside[128];
+    unsigned long long rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (unsigned long long)getpid();
+    snprintf(aside, sizeof aside, ".tmp-broken-%016llx", rnd);
+    if (renameat(c->trees_fd, key, c->trees_fd, aside) == 0)
+      pl_cache_remove_tree(c->trees_fd, aside, err);
+    return 0;
+  }
+  /* Damaged: out of the way (kept for a look), and build anew. */
+  return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
 }
 
 /* The cache's name of the tree of (wheel, interpreter). */
@@ -443,7 +472,7 @@ int pl_cache_batch_add_source(struct pl_cache_batch *b, const struct pl_cache_tr
   cleanup_free char *tree_path = NULL;
   if (batch_entry(b, key, &t, &tree_path, err) < 0) return -1;
   struct pl_link_stats st = {0};
-  if (pl_envgen_link_tree(t->fd, src->fd, &st, NULL, err) < 0)
+  if (pl_envgen_link_tree(t->fd, src->fd, NULL, &st, NULL, err) < 0)
     return pl_error_wrap(err, "link %s/trees/%s", b->c->path, src->key);
   return pl_install_from_source(t->fd, tree_path, src->dist_info, b->interp, &t->install, err);
 }

@@ -100,6 +100,11 @@ void pl_cache_tree_release(struct pl_cache_tree *t);
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err);
 
+/* The tree trees/<key> as it is, nothing moved aside: 1 open (out filled),
+ * 0 absent or without a marker that parses, -1. */
+int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
+                       pl_error_t *err);
+
 /* The same for the source tree (no byte-code) of wheel_sha256. */
 int pl_cache_tree_find_source(struct pl_cache *c, const char *wheel_sha256,
                               const struct pl_interp *interp, struct pl_cache_tree *out,

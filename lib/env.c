@@ -696,6 +696,21 @@ static char *describe_change(const struct pl_lockfile *old, const struct pl_lock
   return s ? s : strdup("the locked wheels, hashes or requested flags differ");
 }
 
+/* generations.h, pl_gen_check_folds: `gen` generations/N, `cache` the cache's path. */
+static int folds_here(struct pl_env *e, const char *gen, const char *cache, pl_error_t *err) {
+  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  cleanup_free char *trees = NULL;
+  cleanup_close int gen_fd =
+      openat(e->state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", e->state_path, gen);
+  if (asprintf(&trees, "%s/trees", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
+  if (pl_gen_check_folds(gen_fd, libs, trees, err) < 0)
+    return pl_error_wrap(err, "%s/%s", e->state_path, gen);
+  return 0;
+}
+
 int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
   if (pl_env_update_trust(e, err) < 0) return -1;
   /* Another tool's lock, trusted through the registry its packages' index
@@ -719,6 +734,9 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
   }
   if (asprintf(&cache, "%s/%s", e->state.path, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "resolve");
+  /* pip runs on that generation: its folds must lead into the cache the
+   * sandbox binds read-only, not where a moved or copied state was. */
+  if (folds_here(e, gen, cache, err) < 0) return -1;
   /* pip is served the shared cache's wheels, checked as they go (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
   if (cache_hold < 0) return -1;
@@ -1258,11 +1276,40 @@ int pl_env_write_meta(int root_fd, int state_fd, unsigned n, const struct pl_loc
                     err);
 }
 
+/* Is t the tree of the wheel file `wheel`?  Its .dist-info is the one
+ * unpacking held against that name (wheel.c); trees/<key> names no more
+ * than the wheel's sha256, so the sealed tree of another wheel in its place
+ * (another version's) passes every other check, and a fold would lead a
+ * generation, and each one built again, into it. */
+static bool tree_of_wheel(const struct pl_cache_tree *t, const char *wheel) {
+  struct pl_wheel_filename fn;
+  pl_error_t e = NULL;
+  if (pl_wheel_filename_parse(wheel, &fn, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  const char *di = strrchr(t->dist_info, '/');
+  di = di ? di + 1 : t->dist_info;
+  size_t stem = strlen(di) > 10 ? strlen(di) - 10 : 0;
+  const char *dash = memchr(di, '-', stem);
+  size_t vl = dash ? stem - (size_t)(dash + 1 - di) : 0;
+  char ver[PL_VERSION_MAX + 1];
+  bool ok = dash && vl > 0 && vl <= PL_VERSION_MAX && strcmp(di + stem, ".dist-info") == 0 &&
+            pl_distname_equal(di, (size_t)(dash - di), fn.name, strlen(fn.name));
+  if (ok) {
+    memcpy(ver, dash + 1, vl);
+    ver[vl] = '\0';
+    ok = pl_version_matches_filename(ver, fn.version, strlen(fn.version));
+  }
+  pl_wheel_filename_free(&fn);
+  return ok;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
- * whose stat fingerprint changed since it was sealed (or, with `full`, any
- * byte of which differs from its manifest) is quarantined; `linked`: it is
- * linked next, which checks the fingerprint.  1: found and sound (tree
- * filled); 0: absent or quarantined. */
+ * of another wheel, or whose stat fingerprint changed since it was sealed
+ * (or, with `full`, any byte of which differs from its manifest) is
+ * quarantined; `linked`: it is linked next, which checks the fingerprint.
+ * 1: found and sound (tree filled); 0: absent or quarantined. */
 static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
                         const struct pl_lock_wheel *w, bool source, bool linked, bool full,
                         struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
@@ -1270,12 +1317,17 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
                  : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
-  /* The cheap check (the stat fingerprint) of a tree about to be linked
-   * is linking's own: link_trees(). */
-  if (linked && !full && tree->stat[0]) return 1;
   char why[512];
-  r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
-  if (r <= 0) return r < 0 ? -1 : 1;
+  if (!tree_of_wheel(tree, w->name)) {
+    const char *di = strrchr(tree->dist_info, '/');
+    snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
+  } else {
+    /* The cheap check (the stat fingerprint) of a tree about to be linked
+     * is linking's own: link_trees(). */
+    if (linked && !full && tree->stat[0]) return 1;
+    r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
+    if (r <= 0) return r < 0 ? -1 : 1;
+  }
   say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
       source ? "source " : "", p->name, p->version, why);
   char key[PL_CACHE_TREE_KEY_MAX];
@@ -1483,6 +1535,7 @@ struct link_pool {
   int gen_fd;
   const struct pl_lockfile *lf;
   const struct pl_cache_tree *trees;
+  const struct pl_fold *folds;  /* one per package */
   struct pl_link_print *prints; /* one per package, filled by whoever linked it */
   struct pl_manifest *owns;     /* one per package: the files pylock wrote for it */
   size_t *order;                /* the packages to link, largest tree first */
@@ -1498,7 +1551,7 @@ static void link_some(void *arg) {
     pl_error_t err = NULL;
     const struct pl_cache_tree *t = &lp->trees[i];
     if (pl_interrupt_check(&err) < 0 ||
-        pl_envgen_link_tree(lp->gen_fd, t->fd, NULL, &lp->prints[i], &err) < 0 ||
+        pl_envgen_link_tree(lp->gen_fd, t->fd, &lp->folds[i], NULL, &lp->prints[i], &err) < 0 ||
         (lp->lf->packages[i].requested &&
          mark_requested(lp->gen_fd, t, &lp->prints[i].gen, &lp->owns[i], &err) < 0))
       atomic_store(&lp->failed, true);
@@ -1518,10 +1571,11 @@ static int by_files(const void *a, const void *b, void *trees) {
  * linked (the caller links them again one after another, where the error, a
  * conflict say, is found and reported as it always is), -1. */
 static int link_parallel(struct pl_env *e, int gen_fd, const struct pl_cache_tree *trees,
-                         unsigned threads, struct pl_link_print **prints, struct pl_manifest **owns,
+                         const struct pl_fold *folds, unsigned threads,
+                         struct pl_link_print **prints, struct pl_manifest **owns,
                          pl_error_t *err) {
   size_t n = e->lf.npackages;
-  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees};
+  struct link_pool lp = {.gen_fd = gen_fd, .lf = &e->lf, .trees = trees, .folds = folds};
   *prints = lp.prints = calloc(n ? n : 1, sizeof *lp.prints);
   *owns = lp.owns = calloc(n ? n : 1, sizeof *lp.owns);
   cleanup_free size_t *order = lp.order = calloc(n ? n : 1, sizeof *order);
@@ -1551,10 +1605,11 @@ static void free_linked(struct pl_link_print *prints, struct pl_manifest *owns, 
 /* link_trees, the trees already linked into `linked` and `owns` (or linked
  * here when NULL), each checked in order. */
 static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
-                        struct pl_cache_tree *trees, struct pl_link_print *linked,
-                        struct pl_manifest *owns, struct pl_gen_manifest *gm,
-                        struct pl_manifest *own, struct pl_link_print *print, size_t *bad,
-                        char *why, size_t cap, pl_error_t *err) {
+                        struct pl_cache_tree *trees, const struct pl_fold *folds,
+                        struct pl_link_print *linked, struct pl_manifest *owns,
+                        struct pl_gen_manifest *gm, struct pl_manifest *own,
+                        struct pl_link_print *print, size_t *bad, char *why, size_t cap,
+                        pl_error_t *err) {
   for (size_t i = 0; i < e->lf.npackages; i++) {
     const struct pl_lock_package *p = &e->lf.packages[i];
     const struct pl_lock_wheel *w = chosen_wheel(e, i);
@@ -1565,7 +1620,7 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
     print->tree = (struct pl_stat_sum){0};
     if (linked) {
       if (pl_link_print_take(print, &linked[i], err) < 0) return -1;
-    } else if (pl_envgen_link_tree(gen_fd, tree->fd, NULL, print, err) < 0) {
+    } else if (pl_envgen_link_tree(gen_fd, tree->fd, &folds[i], NULL, print, err) < 0) {
       /* An entry of the tree gone or unreadable fails linking before the
        * fingerprints can be compared: damage, when a walk of the tree
        * agrees (not a conflict, nor a full disk), built again like any. */
@@ -1597,6 +1652,143 @@ static int link_checked(struct pl_env *e, struct pl_cache *c, int gen_fd,
   return 0;
 }
 
+/* How each tree is folded into the generation (envgen.h). */
+struct folds {
+  struct pl_fold *fold; /* one per package */
+  char **shared;        /* the names two trees or more have at the top of a lib */
+  size_t nshared;
+};
+
+static void free_folds(struct folds *f, size_t n) {
+  for (size_t i = 0; f->fold && i < n; i++)
+    free((char *)f->fold[i].tree);
+  free(f->fold);
+  for (size_t i = 0; i < f->nshared; i++)
+    free(f->shared[i]);
+  free(f->shared);
+  memset(f, 0, sizeof *f);
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names at the top of `lib` in tree t, each once, onto *names. */
+static int lib_names(const struct pl_cache_tree *t, const char *lib, char ***names, size_t *n,
+                     size_t *cap, pl_error_t *err) {
+  pl_error_t absent = NULL;
+  int fd = pl_open_dir_beneath(t->fd, lib, &absent);
+  if (fd < 0) {
+    int e = absent->errnum;
+    pl_error_free(&absent);
+    return e == ENOENT ? 0 : pl_fail(err, e, "cache tree %s: open %s", t->key, lib);
+  }
+  cleanup_dir DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return pl_fail(err, errno, "cache tree %s: read %s", t->key, lib);
+  }
+  struct dirent *de;
+  while ((errno = 0, de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    if (*n == *cap) {
+      size_t nc = *cap ? *cap * 2 : 256;
+      char **v = realloc(*names, nc * sizeof *v);
+      if (v == NULL) return pl_fail(err, ENOMEM, "generation");
+      *names = v;
+      *cap = nc;
+    }
+    if (((*names)[*n] = strdup(de->d_name)) == NULL) return pl_fail(err, ENOMEM, "generation");
+    (*n)++;
+  }
+  return errno ? pl_fail(err, errno, "cache tree %s: read %s", t->key, lib) : 0;
+}
+
+/* Has the base interpreter `name` at the top of one of its libs?  The
+ * overlay merges a directory of the generation with the base's of that
+ * name, but a link there would hide the base's whole directory (its pip,
+ * say), file by file what pl_install refuses a wheel to shadow.  A lookup
+ * that fails for another reason than absence says it has. */
+static bool base_has(int base_fd, const char *const libs[2], const char *name) {
+  char path[PATH_MAX];
+  struct stat st;
+  for (size_t k = 0; k < 2; k++) {
+    if (libs[k] == NULL) continue;
+    int n = snprintf(path, sizeof path, "%s%s%s", libs[k], libs[k][0] ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof path ||
+        fstatat(base_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+      return true;
+  }
+  return false;
+}
+
+/* Every chosen tree's fold: its path, the interpreter's lib directories,
+ * and the names that stay directories of links: those two trees or more
+ * have there (a namespace package, say), and those the base has. */
+static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct pl_cache_tree *trees,
+                      struct folds *f, pl_error_t *err) {
+  size_t np = e->lf.npackages;
+  const char *pure = pl_interp_relative(&e->in, e->in.purelib);
+  const char *plat = pl_interp_relative(&e->in, e->in.platlib);
+  if (pure == NULL || plat == NULL)
+    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", e->in.python);
+  const char *libs[2] = {pure, strcmp(pure, plat) == 0 ? NULL : plat};
+  cleanup_close int base_fd = open(e->in.prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base_fd < 0) return pl_fail(err, errno, "open %s", e->in.prefix);
+  if ((f->fold = calloc(np ? np : 1, sizeof *f->fold)) == NULL)
+    return pl_fail(err, ENOMEM, "generation");
+  char **all = NULL;
+  size_t n = 0, cap = 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < np; i++) {
+    if (!chosen_wheel(e, i)) continue;
+    size_t from = n;
+    for (size_t k = 0; r == 0 && k < 2; k++)
+      if (libs[k]) r = lib_names(&trees[i], libs[k], &all, &n, &cap, err);
+    /* A name in both libs of one tree counts once. */
+    if (r == 0 && libs[1] && n - from > 1) {
+      qsort(all + from, n - from, sizeof *all, cmp_names);
+      size_t w = from;
+      for (size_t k = from; k < n; k++) {
+        if (w > from && strcmp(all[k], all[w - 1]) == 0) {
+          free(all[k]);
+          continue;
+        }
+        all[w++] = all[k];
+      }
+      n = w;
+    }
+    if (r == 0 && asprintf((char **)&f->fold[i].tree, "%s/trees/%s", c->path, trees[i].key) < 0) {
+      f->fold[i].tree = NULL;
+      r = pl_fail(err, ENOMEM, "generation");
+    }
+    f->fold[i].libs[0] = libs[0];
+    f->fold[i].libs[1] = libs[1];
+  }
+  if (r == 0 && n) qsort(all, n, sizeof *all, cmp_names);
+  for (size_t k = 0; r == 0 && k < n; k++) {
+    if (k > 0 && strcmp(all[k], all[k - 1]) == 0) continue; /* taken at its first */
+    bool two = k + 1 < n && strcmp(all[k], all[k + 1]) == 0;
+    if (!two && !base_has(base_fd, libs, all[k])) continue;
+    char **v = realloc(f->shared, (f->nshared + 1) * sizeof *v);
+    if (v == NULL || (v[f->nshared] = strdup(all[k])) == NULL) {
+      if (v) f->shared = v;
+      r = pl_fail(err, ENOMEM, "generation");
+      break;
+    }
+    f->shared = v;
+    f->nshared++;
+  }
+  for (size_t k = 0; k < n; k++)
+    free(all[k]);
+  free(all);
+  for (size_t i = 0; r == 0 && i < np; i++) {
+    f->fold[i].shared = f->shared;
+    f->fold[i].nshared = f->nshared;
+  }
+  return r;
+}
+
 /* Link every tree into gen_fd, the generation's manifest into gm (and the
  * files pylock writes itself into own), its fingerprint into print.  Each
  * tree is checked as it is linked: its stat fingerprint (manifest.h) and its
@@ -1610,10 +1802,14 @@ static int link_trees(struct pl_env *e, struct pl_cache *c, int gen_fd, struct p
                       pl_error_t *err) {
   struct pl_link_print *linked = NULL;
   struct pl_manifest *owns = NULL;
-  int r = threads > 1 ? link_parallel(e, gen_fd, trees, threads, &linked, &owns, err) : 0;
+  struct folds f = {0};
+  int r = make_folds(e, c, trees, &f, err);
+  if (r == 0 && threads > 1)
+    r = link_parallel(e, gen_fd, trees, f.fold, threads, &linked, &owns, err);
   if (r == 0)
-    r = link_checked(e, c, gen_fd, trees, linked, owns, gm, own, print, bad, why, cap, err);
+    r = link_checked(e, c, gen_fd, trees, f.fold, linked, owns, gm, own, print, bad, why, cap, err);
   free_linked(linked, owns, e->lf.npackages);
+  free_folds(&f, e->lf.npackages);
   return r;
 }
 
@@ -1794,6 +1990,94 @@ out:
 /* Why the current generation cannot stay as it is (a few words into why),
  * or "" when it can: it must exist, have its manifest and its record, and
  * its stat fingerprint must be the one recorded when it was built. */
+/* The trees generation n folds into (envgen.h), each as it was sealed?  The
+ * generation's own fingerprint covers its links, not what they lead to.
+ * Into why when not. */
+static void folds_damage(struct pl_env *e, int gen_fd, unsigned n, char *why, size_t cap) {
+  struct pl_cache c;
+  pl_error_t err = NULL;
+  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
+                         pl_interp_relative(&e->in, e->in.platlib)};
+  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  bool open = open_cache(e, &c, &err) == 0;
+  cleanup_free char *trees_path = NULL;
+  if (open && asprintf(&trees_path, "%s/trees", c.path) < 0) trees_path = NULL;
+  char **keys = NULL;
+  size_t nkeys = 0;
+  for (size_t k = 0; k < 2 && !why[0]; k++) {
+    if (libs[k] == NULL) continue;
+    int lfd = pl_open_dir_beneath(gen_fd, libs[k], &err);
+    pl_error_free(&err);
+    if (lfd < 0) continue; /* no such lib: nothing folded there */
+    cleanup_dir DIR *d = fdopendir(lfd);
+    if (d == NULL) {
+      close(lfd);
+      continue;
+    }
+    struct dirent *de;
+    while (!why[0] && (de = readdir(d)) != NULL) {
+      struct stat st;
+      if (fstatat(lfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) continue;
+      char key[PL_CACHE_TREE_KEY_MAX];
+      int fd = open && trees_path ? pl_envgen_fold_open(lfd, libs[k], de->d_name, c.trees_fd,
+                                                        trees_path, key, sizeof key)
+                                  : (errno = ENOENT, -1);
+      if (fd < 0) {
+        snprintf(why, cap, "generation %u: %s/%s leads %s", n, libs[k], de->d_name,
+                 errno == EINVAL ? "out of pylock's cache" : "to a cached tree that is gone");
+        break;
+      }
+      close(fd);
+      bool seen = false;
+      for (size_t i = 0; i < nkeys && !seen; i++)
+        seen = strcmp(keys[i], key) == 0;
+      char **v = seen ? keys : realloc(keys, (nkeys + 1) * sizeof *v);
+      if (v == NULL || (!seen && (v[nkeys] = strdup(key)) == NULL)) {
+        keys = v ? v : keys;
+        snprintf(why, cap, "generation %u: out of memory checking its trees", n);
+        break;
+      }
+      keys = v;
+      nkeys += !seen;
+    }
+  }
+  /* Each tree the one the generation was built from (its manifest's hash,
+   * as the generation's manifest names it): a tree built again since (after
+   * damage) has byte-code of its own. */
+  char mname[64];
+  cleanup_free char *mtext = NULL;
+  if (nkeys && !why[0] &&
+      (gen_manifest_name(n, mname, sizeof mname) < 0 ||
+       pl_read_file_at(e->state_fd, mname, PL_MANIFEST_MAX_BYTES, &mtext, NULL, &err) < 0))
+    snprintf(why, cap, "generation %u has no manifest that can be read", n);
+  pl_error_free(&err);
+  for (size_t i = 0; i < nkeys && !why[0]; i++) {
+    struct pl_cache_tree t;
+    char what[128] = "", line[PL_CACHE_TREE_KEY_MAX + 8];
+    int r = pl_cache_tree_peek(&c, keys[i], &t, &err);
+    if (r == 1 && pl_cache_tree_check(&c, &t, false, what, sizeof what, &err) == 0) {
+      snprintf(line, sizeof line, "\ntree %s ", keys[i]);
+      const char *named = strstr(mtext, line);
+      if (named == NULL || strncmp(named + strlen(line), t.manifest, 64) != 0)
+        snprintf(why, cap, "generation %u: its cached tree %s was built again since", n, keys[i]);
+    } else if (r == 1) {
+      snprintf(why, cap, "generation %u: its cached tree %s is damaged (%s)", n, keys[i],
+               err ? err->msg : what);
+    } else {
+      snprintf(why, cap, "generation %u: its cached tree %s %s%s%s", n, keys[i],
+               r < 0 ? "cannot be read (" : "is gone", r < 0 && err ? err->msg : "",
+               r < 0 ? ")" : "");
+    }
+    pl_error_free(&err);
+    pl_cache_tree_release(&t);
+  }
+  for (size_t i = 0; i < nkeys; i++)
+    free(keys[i]);
+  free(keys);
+  if (open) pl_cache_close(&c);
+  pl_error_free(&err);
+}
+
 static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link, char *why,
                            size_t cap) {
   char name[64];
@@ -1827,6 +2111,7 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
     snprintf(why, cap,
              "generation %u changed since it was built (a file written, added or removed)", cur);
   pl_error_free(&ignored);
+  if (!why[0]) folds_damage(e, gfd, cur, why, cap);
 }
 
 /* Generation n is current, usable, built from `nsource` source trees (0:
@@ -2397,7 +2682,17 @@ int pl_env_verify(struct pl_env *e, struct pl_verify_report *report, char ***loc
   struct pl_manifest expected;
   bool have = false;
   if (load_expected(e, cur, &expected, &have, lock_issues, nlock_issues, err) < 0) return -1;
-  int vr = pl_verify_generation(gen_fd, &e->in, have ? &expected : NULL, report, err);
+  /* Folds lead into the cache's trees: without the cache, none is taken for
+   * one (each is reported, with the files it would hold). */
+  struct pl_cache c;
+  pl_error_t e2 = NULL;
+  cleanup_free char *trees = NULL;
+  bool cache = open_cache(e, &c, &e2) == 0;
+  pl_error_free(&e2);
+  if (cache && asprintf(&trees, "%s/trees", c.path) < 0) trees = NULL;
+  int vr = pl_verify_generation(gen_fd, &e->in, have ? &expected : NULL, trees ? c.trees_fd : -1,
+                                trees, report, err);
+  if (cache) pl_cache_close(&c);
   pl_manifest_free(&expected);
   if (vr < 0 || verify_signatures(e, lock_issues, nlock_issues, err) < 0) return -1;
   struct pl_installed *inst = NULL;

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "file.h"
+#include "generations.h"
 #include "install.h"
 #include "manifest.h"
 #include "project.h"
@@ -80,6 +81,7 @@ struct linker {
   bool no_hardlink; /* a link failed with EXDEV/EPERM/EMLINK: stop trying */
   bool no_reflink;
   bool no_copy_range;         /* copy_file_range failed with EXDEV/EINVAL/ENOSYS: read and write */
+  const struct pl_fold *fold; /* or NULL */
   char path[PL_PATH_MAX + 1]; /* the entry being linked, relative to the prefix */
 };
 
@@ -178,8 +180,37 @@ static int print_dir(struct pl_link_print *p, const char *path, pl_error_t *err)
   return 0;
 }
 
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n > t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Directory `name` of the tree, at l->path (its parent the first plen bytes,
+ * itself `sub`): 0 not to be folded, 1 folded (the link made), 2 the name
+ * is taken in the generation (a conflict), -1 with errno. */
+static int fold_here(struct linker *l, int ddir, size_t plen, const char *name, size_t sub) {
+  const struct pl_fold *f = l->fold;
+  /* plen 0: a lib that is the prefix itself, whose top holds lib/, bin/...
+   * of the base too: never folded over. */
+  if (f == NULL || plen == 0 || ends_with(name, ".dist-info")) return 0;
+  bool lib = false;
+  for (size_t i = 0; i < 2 && !lib; i++)
+    lib = f->libs[i] && strlen(f->libs[i]) == plen && memcmp(l->path, f->libs[i], plen) == 0;
+  if (!lib || (f->nshared && bsearch(&name, f->shared, f->nshared, sizeof name, cmp_name)))
+    return 0;
+  char target[PATH_MAX];
+  int n = snprintf(target, sizeof target, "%s/%.*s", f->tree, (int)sub, l->path);
+  if (n < 0 || (size_t)n >= sizeof target) return 0; /* too long to fold: linked */
+  if (symlinkat(target, ddir, name) == 0) return 1;
+  return errno == EEXIST ? 2 : -1;
+}
+
 /* Link the entries of sdir (read from its offset: a descriptor of this walk's
- * own) into ddir. */
+ * own) into ddir; ddir -1: inside a fold, the entries only stat'ed. */
 static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth, pl_error_t *err) {
   if (depth > LINK_DEPTH_MAX) return pl_fail(err, ELOOP, "%s: too deep", l->path);
   cleanup_free struct pl_dirents *rd = malloc(sizeof *rd);
@@ -207,7 +238,30 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
      * between the two would reach the generation with the tree's sealed
      * fingerprint intact.  A directory is taken after its entries, so an
      * entry renamed into it, added or removed meanwhile changes it too. */
-    if (type == DT_DIR) {
+    int f = ddir >= 0 && type == DT_DIR ? fold_here(l, ddir, plen, name, sub) : 0;
+    if (f < 0) return pl_fail(err, errno, "symlink %s", l->path);
+    if (f == 2) return conflict(l, err);
+    if (f == 1 || (ddir < 0 && type == DT_DIR)) {
+      /* Folded (or inside a fold): the tree's entries stat'ed, not linked. */
+      if (f == 1 && l->print) {
+        if (fstatat(ddir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+          return pl_fail(err, errno, "stat %s", l->path);
+        pl_stat_sum_add(&l->print->gen, l->path, &st);
+      }
+      cleanup_close int s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (s2 < 0) return pl_fail(err, errno, "open %s in the tree", l->path);
+      if (link_dir(l, s2, -1, sub, depth + 1, err) < 0) return -1;
+      if (l->print) {
+        if (fstat(s2, &st) < 0) return pl_fail(err, errno, "stat %s", l->path);
+        pl_stat_sum_add(&l->print->tree, l->path, &st);
+      }
+    } else if (ddir < 0) {
+      if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return pl_fail(err, errno, "stat %s", l->path);
+      if (!S_ISREG(st.st_mode))
+        return pl_fail(err, EINVAL, "%s in the tree is not a regular file or directory", l->path);
+      if (l->print) pl_stat_sum_add(&l->print->tree, l->path, &st);
+    } else if (type == DT_DIR) {
       bool made = mkdirat(ddir, name, 0755) == 0;
       if (!made && errno != EEXIST) return pl_fail(err, errno, "mkdir %s", l->path);
       if (made && l->stats) l->stats->dirs++;
@@ -259,14 +313,15 @@ static int link_dir(struct linker *l, int sdir, int ddir, size_t plen, int depth
   return 0;
 }
 
-int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
-                        struct pl_link_print *print, pl_error_t *err) {
+int pl_envgen_link_tree(int gen_fd, int tree_fd, const struct pl_fold *fold,
+                        struct pl_link_stats *stats, struct pl_link_print *print, pl_error_t *err) {
   struct linker *l = calloc(1, sizeof *l);
   if (l == NULL) return pl_fail(err, ENOMEM, "link");
   l->gen_fd = gen_fd;
   l->tree_fd = tree_fd;
   l->stats = stats;
   l->print = print;
+  l->fold = fold;
   /* A fresh open of ".": an offset of the walk's own, unlike a dup of tree_fd.
    * Below, each directory is read through the descriptor its parent opened. */
   int top = openat(tree_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -274,6 +329,23 @@ int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
   if (top >= 0) close(top);
   free(l);
   return r;
+}
+
+int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees_fd,
+                        const char *trees_path, char *key, size_t cap) {
+  char target[PATH_MAX];
+  const char *k;
+  size_t kl;
+  if (pl_gen_fold_read(lib_fd, lib, name, trees_path, target, &k, &kl) < 0) return -1;
+  if (kl >= cap) return errno = EINVAL, -1;
+  memcpy(key, k, kl);
+  key[kl] = '\0';
+  pl_error_t err = NULL;
+  int fd = pl_open_dir_beneath(trees_fd, k, &err);
+  int e = err ? err->errnum : 0;
+  pl_error_free(&err);
+  if (fd < 0) errno = e ? e : EIO;
+  return fd;
 }
 
 static int cmp_path(const void *a, const void *b) {

@@ -44,8 +44,38 @@ struct pl_link_print {
   char **dirs;             /* directories linking created in the generation */
   size_t ndirs, cap;
 };
-int pl_envgen_link_tree(int gen_fd, int tree_fd, struct pl_link_stats *stats,
-                        struct pl_link_print *print, pl_error_t *err);
+/* Folding.  A directory at the top of site-packages (purelib, platlib) that
+ * no other tree of the generation has, a package's own, is not made again
+ * file by file: it becomes one symbolic link to the tree's directory, at
+ * the absolute path every sandbox sees the state root at (read-only, its
+ * ancestors pinned: sandbox.c).  A warm sync is then a system call per
+ * package, not per file.  The tree is still read whole (each entry stat'ed:
+ * its fingerprint).  Not folded: .dist-info directories (pylock writes
+ * REQUESTED and RECORD there), names `shared` lists (two trees or more have
+ * them: a namespace package, a top-level __pycache__; or the base
+ * interpreter has them, whose directory a link would hide, where a
+ * directory merges with it), anything elsewhere (bin, include, data: merged
+ * with the base prefix's). */
+struct pl_fold {
+  const char *tree;    /* the tree's absolute path: <cache>/trees/<key> */
+  const char *libs[2]; /* purelib and platlib relative to the prefix; NULL: none */
+  char *const *shared; /* names at the top of a lib kept as directories (above), sorted */
+  size_t nshared;
+};
+/* fold: NULL links every file. */
+int pl_envgen_link_tree(int gen_fd, int tree_fd, const struct pl_fold *fold,
+                        struct pl_link_stats *stats, struct pl_link_print *print, pl_error_t *err);
+
+/* Is `name` (an entry of lib directory `lib` of a generation, relative to the
+ * prefix) a fold, and where to: open its tree's directory (O_RDONLY,
+ * O_DIRECTORY), found beneath trees_fd, the cache's trees/
+ * directory whose absolute path is trees_path.  The link must name
+ * <trees_path>/<key>/<lib>/<name> exactly (pl_gen_fold_read), and nothing
+ * on the way may be a symbolic link.  *key (cap bytes)
+ * gets <key>.  -1 with errno: EINVAL not a fold (or leading elsewhere),
+ * else why it could not be opened. */
+int pl_envgen_fold_open(int lib_fd, const char *lib, const char *name, int trees_fd,
+                        const char *trees_path, char *key, size_t cap);
 /* The generation's stat fingerprint from `print`, once every tree is linked:
  * its directories (created by linking, or pl_envgen_create_at's scheme
  * directories) stat'ed, added to its files.  Files the caller wrote itself

@@ -879,49 +879,82 @@ static int clean_entry(int dirfd, const char *name, size_t *count, uint64_t *byt
   return 0;
 }
 
-/* Everything in the directory `sub` of the cache (trees/, wheels/), the
- * directory itself kept. */
-static int clean_dir(int cache_fd, const char *sub, size_t *count, uint64_t *bytes,
-                     pl_error_t *err) {
+/* Everything in the directory `sub` of the cache (trees/, wheels/) but the
+ * trees the live set keeps, the directory itself kept.  Tree keys and wheel
+ * names count as trees and wheels, anything else as a leftover. */
+static int clean_dir(struct gc_run *g, int cache_fd, const char *sub, bool trees, pl_error_t *err) {
   cleanup_close int fd = openat(cache_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", sub);
   char **names = NULL;
   size_t n = 0;
   int rc = list_names(fd, &names, &n, err);
-  for (size_t i = 0; rc == 0 && i < n; i++)
-    if ((rc = clean_entry(fd, names[i], count, bytes, err)) < 0)
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    char sha[PL_SHA256_HEX];
+    size_t *count = &g->res->leftovers;
+    if (trees && is_tree_key(names[i])) {
+      if (g->live.keep_all || pl_gc_live_has_tree(&g->live, names[i])) {
+        g->res->trees_kept++;
+        continue;
+      }
+      count = &g->res->trees;
+    } else if (!trees && is_wheel_name(names[i], sha)) {
+      count = &g->res->wheels;
+    }
+    if ((rc = clean_entry(fd, names[i], count, &g->res->bytes, err)) < 0)
       pl_error_wrap(err, "%s/%s", sub, names[i]);
+  }
   free_names(names, n);
+  return rc;
+}
+
+/* The live set of the generations in STATE/projects, if there is one. */
+static int clean_collect_live(struct gc_run *g, pl_error_t *err) {
+  g->projects_fd = pl_state_subdir(g->s, PL_STATE_PROJECTS, false, err);
+  if (g->projects_fd < 0) {
+    if ((*err)->errnum != ENOENT) return -1;
+    pl_error_free(err); /* no project yet: no generation names anything */
+    return 0;
+  }
+  int rc = collect_live(g, err);
+  close(g->projects_fd);
+  g->projects_fd = -1;
   return rc;
 }
 
 int pl_gc_clean_cache(const struct pl_state *s, const struct pl_gc_opts *o,
                       struct pl_gc_result *res, pl_error_t *err) {
   memset(res, 0, sizeof *res);
+  struct gc_run g = {.s = s, .o = o, .res = res, .projects_fd = -1, .now = time(NULL)};
   cleanup_close int cache_fd = pl_state_subdir(s, PL_STATE_CACHE, false, err);
   if (cache_fd < 0) {
     if ((*err)->errnum != ENOENT) return -1;
     pl_error_free(err); /* no cache: nothing to remove */
     return 0;
   }
-  /* Exclusive, as for gc: no sync is between its cache lookups and the
-   * switch to a generation, no resolver reads wheels, while this runs. */
+  /* Exclusive, as for gc: no sync is between its cache lookups and its
+   * generation in place, no resolver reads wheels, while this runs; so the
+   * manifests read now name every tree an environment uses or will. */
   cleanup_close int lock = take_exclusive(s, o, err);
   if (lock < 0) return -1;
+  int rc = clean_collect_live(&g, err);
+  if (rc == 0 && g.live.keep_all) {
+    res->cache_kept = true;
+    SAY(&g, "pylock: kept every cache tree: %s; a sync of that project writes one",
+        g.live.keep_all);
+  }
   char **names = NULL;
   size_t n = 0;
-  int rc = list_names(cache_fd, &names, &n, err);
+  if (rc == 0) rc = list_names(cache_fd, &names, &n, err);
   for (size_t i = 0; rc == 0 && i < n; i++) {
     const char *name = names[i];
     if (strcmp(name, PL_GC_CACHE_LOCK) == 0) continue; /* others hold it, or wait on it */
-    if (strcmp(name, "trees") == 0)
-      rc = clean_dir(cache_fd, name, &res->trees, &res->bytes, err);
-    else if (strcmp(name, "wheels") == 0)
-      rc = clean_dir(cache_fd, name, &res->wheels, &res->bytes, err);
+    if (strcmp(name, "trees") == 0 || strcmp(name, "wheels") == 0)
+      rc = clean_dir(&g, cache_fd, name, strcmp(name, "trees") == 0, err);
     else if ((rc = clean_entry(cache_fd, name, &res->leftovers, &res->bytes, err)) < 0)
       pl_error_wrap(err, "%s", name);
   }
   free_names(names, n);
+  pl_gc_live_free(&g.live);
   if (rc < 0) pl_error_wrap(err, "clean %s/%s", s->path, PL_STATE_CACHE);
   return rc;
 }

@@ -13,7 +13,9 @@
  * Link counts and ages decide nothing.  A generation without a manifest that
  * parses (made by a pylock older than manifests, or damaged) makes gc keep
  * the whole cache, and say which generation: a sync of that project writes
- * its manifest.
+ * its manifest.  pylock cache clean (pl_gc_clean_cache) keeps the trees of
+ * the same live set, read from every generation it finds (it prunes none),
+ * and removes every wheel.
  *
  * The cache lock, STATE/cache/lock.  A change holds it (pl_gc_hold_cache)
  * from before it looks up, fetches or builds anything in the cache until
@@ -98,6 +100,7 @@ struct pl_gc_result {
   size_t generations;        /* removed: neither current, previous nor in use */
   size_t generations_in_use; /* kept: a running environment has them mounted */
   size_t trees, wheels;      /* removed from the cache: no kept generation uses them */
+  size_t trees_kept;         /* cache clean: trees left in the cache, a generation uses them */
   size_t leftovers;          /* removed: partial trees, temporary wheels, quarantine */
   size_t orphans;            /* orphan projects removed */
   size_t orphans_waiting;    /* orphan projects marked, within their grace period */
@@ -110,15 +113,25 @@ struct pl_gc_result {
 int pl_gc_run(const struct pl_state *s, const struct pl_gc_opts *o, struct pl_gc_result *res,
               pl_error_t *err);
 
-/* Empty the shared cache (STATE/cache): every tree, wheel and leftover,
- * whatever uses it, holding the cache lock as gc does (so waiting up to
- * o->wait_seconds for syncs, then failing having removed nothing).  The
- * cache is sealed read-only; this is how to remove it.  Environments keep
- * working: a generation's files are hard links of the trees' files, so
- * they stay; the next change fetches and builds what it needs again.
- * Never follows a symlink, never leaves the cache's mount.  res counts
- * trees, wheels and (leftovers) anything else removed, and the bytes freed
- * (a file an environment still links frees nothing). */
+/* Empty the shared cache (STATE/cache) of all that no environment uses:
+ * every wheel, every leftover (partial trees, temporary wheels, quarantine,
+ * anything else there), and every tree no generation names: the live set
+ * above, read from the manifests of every complete generation of every
+ * project, under the cache lock held as gc holds it (so waiting up to
+ * o->wait_seconds for syncs, then failing having removed nothing).  It
+ * removes no generation, so every one left in the state root counts, old
+ * ones too: they and then their trees go with pylock gc.  A generation
+ * without a manifest that parses keeps every tree (cache_kept, said
+ * through o->progress, as gc does); wheels and leftovers still go.  The
+ * cache is sealed read-only; this is how to empty it.  Environments keep
+ * working: their generations' package directories are hard links of the
+ * trees' files or symlinks into the trees (envgen.h), and the trees stay;
+ * the next change fetches the wheels it needs again.  It takes no
+ * project's change lock (it removes nothing of a project's; a change holds
+ * the cache lock until its generation is complete).  Never follows a
+ * symlink, never leaves the cache's mount.  res counts trees, wheels and
+ * (leftovers) anything else removed, the trees kept (trees_kept), and the
+ * bytes freed. */
 int pl_gc_clean_cache(const struct pl_state *s, const struct pl_gc_opts *o,
                       struct pl_gc_result *res, pl_error_t *err);
 

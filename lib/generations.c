@@ -277,6 +277,65 @@ int pl_gen_replace(int state_fd, unsigned n, pl_error_t *err) {
   return 0;
 }
 
+/* ---- folds (envgen.h) ------------------------------------------------------- */
+
+int pl_gen_fold_read(int lib_fd, const char *lib, const char *name, const char *trees_path,
+                     char *target, const char **key, size_t *klen) {
+  ssize_t n = readlinkat(lib_fd, name, target, PATH_MAX);
+  if (n < 0) return -1; /* EINVAL: not a symbolic link */
+  if (n >= PATH_MAX) return errno = EINVAL, -1;
+  target[n] = '\0';
+  size_t tl = strlen(trees_path), ll = strlen(lib);
+  if ((size_t)n <= tl + 1 || strncmp(target, trees_path, tl) != 0 || target[tl] != '/')
+    return errno = EINVAL, -1;
+  const char *k = target + tl + 1, *slash = strchr(k, '/');
+  if (slash == NULL || slash == k || k[0] == '.' || strncmp(slash + 1, lib, ll) != 0 ||
+      slash[1 + ll] != '/' || strcmp(slash + 2 + ll, name) != 0)
+    return errno = EINVAL, -1;
+  *key = k;
+  *klen = (size_t)(slash - k);
+  return 0;
+}
+
+int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_path,
+                       pl_error_t *err) {
+  for (size_t i = 0; i < 2; i++) {
+    if (libs[i] == NULL) continue;
+    pl_error_t absent = NULL;
+    int fd = pl_open_dir_beneath(gen_fd, libs[i], &absent);
+    if (fd < 0) {
+      int e = absent->errnum;
+      pl_error_free(&absent);
+      if (e == ENOENT) continue; /* nothing folded there */
+      return pl_fail(err, e, "open %s", libs[i]);
+    }
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (d == NULL) {
+      close(fd);
+      return pl_fail(err, errno, "read %s", libs[i]);
+    }
+    struct dirent *de;
+    while ((errno = 0, de = readdir(d)) != NULL) {
+      struct stat st;
+      bool link = de->d_type == DT_LNK ||
+                  (de->d_type == DT_UNKNOWN &&
+                   fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+      if (!link) continue;
+      char target[PATH_MAX] = "";
+      const char *key;
+      size_t kl;
+      if (pl_gen_fold_read(fd, libs[i], de->d_name, trees_path, target, &key, &kl) == 0) continue;
+      if (errno != EINVAL) return pl_fail(err, errno, "read the link %s/%s", libs[i], de->d_name);
+      return pl_fail_hint(
+          err, 0, "rebuild it where the state is now with: pylock sync",
+          "%s/%s leads to %s, outside pylock's cache %s: the state was moved or copied since",
+          libs[i], de->d_name, target, trees_path);
+    }
+    if (errno) return pl_fail(err, errno, "read %s", libs[i]);
+  }
+  return 0;
+}
+
 /* path as overlayfs shows an option's value in mountinfo (seq_show_option):
  * ',', ' ', tab, newline and '\\' as \ooo.  false if it does not fit. */
 static bool mountinfo_escape(const char *path, char *out, size_t cap) {

@@ -65,6 +65,25 @@ int pl_gen_replace(int state_fd, unsigned n, pl_error_t *err);
  * namespace this user can see (a running `pylock run`, a keep-alive holder)? */
 bool pl_gen_in_use(const char *layer);
 
+/* Read `name`, an entry of the lib directory `lib` of a generation (open
+ * at lib_fd; lib relative to the prefix), as a fold (envgen.h) into the
+ * cache's trees directory trees_path: 0 when it is a symbolic link that
+ * reads <trees_path>/<key>/<lib>/<name>, <key> one name not starting with a
+ * dot; its target into target (PATH_MAX bytes), *key and *klen naming
+ * <key> in it.  -1 with errno: EINVAL not a symbolic link, or one leading
+ * elsewhere. */
+int pl_gen_fold_read(int lib_fd, const char *lib, const char *name, const char *trees_path,
+                     char *target, const char **key, size_t *klen);
+
+/* Does every symbolic link at the top of the lib directories of the
+ * generation open at gen_fd (libs relative to the prefix, NULL: none) read
+ * as a fold into trees_path?  A fold names its tree by the absolute path
+ * the state had when the generation was built: once the state is moved or
+ * copied, it leads to the old place, which no sandbox binds read-only.  -1
+ * with the first that does not in err. */
+int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_path,
+                       pl_error_t *err);
+
 /* Remove generations/N (or a partial .N.tmp), including read-only dirs.
  * Refuses the current and previous generations. */
 int pl_gen_remove(int state_fd, const char *name, pl_error_t *err);

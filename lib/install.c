@@ -201,12 +201,22 @@ static int create_file(struct pl_install *s, const char *dest, bool executable, 
   return fd;
 }
 
+/* Every file of a tree gets one fixed time (the zip epoch, 1980-01-01 UTC),
+ * not the time it was unpacked: the byte-code records its source's mtime,
+ * so a tree built again from the same wheel (after damage) is the same
+ * bytes, and the generations that fold into it (envgen.h) stay what their
+ * manifests say. */
+static int fix_time(int fd) {
+  static const struct timespec t[2] = {{315532800, 0}, {315532800, 0}};
+  return futimens(fd, t);
+}
+
 static int write_new(struct pl_install *s, const char *dest, const void *data, size_t len,
                      bool executable, pl_error_t *err) {
   char qb[PL_QUOTE_CAP];
   int fd = create_file(s, dest, executable, true, err);
   if (fd < 0) return -1;
-  int e = pl_write_all(fd, data, len) < 0 ? errno : 0;
+  int e = pl_write_all(fd, data, len) < 0 || fix_time(fd) < 0 ? errno : 0;
   if (close(fd) < 0 && e == 0) e = errno;
   if (e) return pl_fail(err, e, "write %s", q(qb, dest));
   return 0;
@@ -427,7 +437,8 @@ static int on_end(void *ctx, const struct pl_wheel_entry *e, pl_error_t *err) {
   int fd = s->fd;
   s->fd = -1;
   s->in_entry_points = false;
-  if (close(fd) < 0) return pl_fail(err, errno, "write %s", e->path);
+  int r = fix_time(fd);
+  if (close(fd) < 0 || r < 0) return pl_fail(err, errno, "write %s", e->path);
   return 0;
 }
 

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "archive_path.h"
+#include "cache.h"
 #include "cleanup.h"
 #include "digest.h"
+#include "envgen.h"
 #include "file.h"
 #include "manifest.h"
 #include "record.h"
@@ -24,8 +26,19 @@
 #define WALK_DEPTH_MAX (PL_PATH_DEPTH_MAX + 8)
 #define HASH_BLOCK (128 * 1024)
 
+/* A fold: <lib>/<name> a symbolic link pl_envgen_fold_open accepted, and
+ * the directory of the tree it names, opened then and used from then on in
+ * its place (the link itself is never followed). */
+struct fold {
+  char *path; /* <lib>/<name>, relative to the prefix */
+  int fd;     /* the tree's directory; -1: the link names a tree that could not be opened */
+  int errnum; /* why not */
+};
+
 struct verifier {
   int gen_fd;
+  struct fold *folds; /* sorted by path */
+  size_t nfolds, foldcap;
   struct pl_verify_report *r;
   const struct pl_manifest *expected; /* pylock's, or NULL */
   struct pl_manifest actual;          /* every regular file found, hashed */
@@ -104,9 +117,40 @@ static int open_beneath(int root, const char *path, int flags) {
   return cur;
 }
 
+/* The first n bytes of a path against a fold's (bsearch over v->folds). */
+struct span {
+  const char *s;
+  size_t n;
+};
+
+static int cmp_fold(const void *key, const void *elem) {
+  const struct span *k = key;
+  const struct fold *f = elem;
+  int c = strncmp(k->s, f->path, k->n);
+  return c ? c : f->path[k->n] ? -1 : 0;
+}
+
+static const struct fold *find_fold(const struct verifier *v, const char *path, size_t n) {
+  struct span k = {path, n};
+  return v->nfolds ? bsearch(&k, v->folds, v->nfolds, sizeof *v->folds, cmp_fold) : NULL;
+}
+
+/* open_beneath for a path of the generation: under a fold, the rest of it
+ * beneath the fold's directory, the same way. */
+static int open_in_gen(const struct verifier *v, const char *path, int flags) {
+  for (const char *s = strchr(path, '/'); s && v->nfolds; s = strchr(s + 1, '/')) {
+    const struct fold *f = find_fold(v, path, (size_t)(s - path));
+    if (f && f->fd < 0) return errno = f->errnum, -1;
+    if (f) return open_beneath(f->fd, s + 1, flags);
+  }
+  const struct fold *f = find_fold(v, path, strlen(path));
+  if (f && f->fd >= 0) return openat(f->fd, ".", flags | O_CLOEXEC);
+  return open_beneath(v->gen_fd, path, flags);
+}
+
 static int check_row(struct verifier *v, const char *path, const struct pl_record_entry *row,
                      pl_error_t *err) {
-  cleanup_close int fd = open_beneath(v->gen_fd, path, O_RDONLY | O_NONBLOCK);
+  cleanup_close int fd = open_in_gen(v, path, O_RDONLY | O_NONBLOCK);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
     return issue(v, PL_VERIFY_MISSING, path,
@@ -212,9 +256,21 @@ static bool is_claimed(struct verifier *v, const char *path) {
   return v->nclaimed && bsearch(&key, v->claimed, v->nclaimed, sizeof key, cmp_str) != NULL;
 }
 
+/* A symbolic link that is no fold (f NULL), or one whose tree could not be
+ * opened: never followed. */
+static int unlisted_link(struct verifier *v, const struct fold *f, pl_error_t *err) {
+  char why[128] = "a symbolic link";
+  if (f)
+    snprintf(why, sizeof why, "a symbolic link to a cache tree that cannot be opened: %s",
+             strerror(f->errnum));
+  return issue(v, PL_VERIFY_UNLISTED, v->path, why, err);
+}
+
 /* Every entry of the generation: regular files are hashed into v->actual
- * and held against pylock's manifest; nothing else may be there. */
-static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t *err) {
+ * and held against pylock's manifest; nothing else may be there.  A fold
+ * is walked as the generation's own directory at its path (`folded`: dfd
+ * is in one, where no link is a fold). */
+static int walk(struct verifier *v, int dfd, size_t plen, int depth, bool folded, pl_error_t *err) {
   if (depth > WALK_DEPTH_MAX) return issue(v, PL_VERIFY_UNLISTED, v->path, "too deep", err);
   int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return pl_fail(err, errno, "open %s", plen ? v->path : "generation");
@@ -238,10 +294,12 @@ static int walk(struct verifier *v, int dfd, size_t plen, int depth, pl_error_t 
     if (S_ISDIR(st.st_mode)) {
       cleanup_close int sfd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sfd < 0) return pl_fail(err, errno, "open %s", v->path);
-      r = walk(v, sfd, sub, depth + 1, err);
+      r = walk(v, sfd, sub, depth + 1, folded, err);
+    } else if (S_ISLNK(st.st_mode)) {
+      const struct fold *f = folded ? NULL : find_fold(v, v->path, sub);
+      r = f && f->fd >= 0 ? walk(v, f->fd, sub, depth + 1, true, err) : unlisted_link(v, f, err);
     } else if (!S_ISREG(st.st_mode)) {
-      r = issue(v, PL_VERIFY_UNLISTED, v->path,
-                S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", err);
+      r = issue(v, PL_VERIFY_UNLISTED, v->path, "not a regular file", err);
     } else {
       char hex[PL_SHA256_HEX];
       uint64_t size;
@@ -291,17 +349,79 @@ static int unlisted_and_missing(struct verifier *v, pl_error_t *err) {
   return 0;
 }
 
-static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
-  cleanup_close int fd = lib[0] ? open_beneath(v->gen_fd, lib, O_RDONLY | O_DIRECTORY)
-                                : openat(v->gen_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
-  int rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+static int open_lib(const struct verifier *v, const char *lib) {
+  return lib[0] ? open_beneath(v->gen_fd, lib, O_RDONLY | O_DIRECTORY)
+                : openat(v->gen_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The entries of lib: *fd its directory, *d a listing of its own; 0 with
+ * *d NULL when there is no such lib. */
+static int list_lib(const struct verifier *v, const char *lib, int *fd, DIR **d, pl_error_t *err) {
+  *d = NULL;
+  *fd = open_lib(v, lib);
+  if (*fd < 0) return errno == ENOENT ? 0 : pl_fail(err, errno, "open %s", lib);
+  int rfd = openat(*fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return pl_fail(err, errno, "open %s", lib);
-  cleanup_dir DIR *d = fdopendir(rfd);
-  if (d == NULL) {
+  if ((*d = fdopendir(rfd)) == NULL) {
     close(rfd);
     return pl_fail(err, errno, "read %s", lib);
   }
+  return 0;
+}
+
+static int add_fold(struct verifier *v, const char *lib, const char *name, int fd, int errnum,
+                    pl_error_t *err) {
+  if (v->nfolds == v->foldcap) {
+    size_t cap = v->foldcap ? v->foldcap * 2 : 64;
+    struct fold *n = realloc(v->folds, cap * sizeof *n);
+    if (n == NULL) return pl_fail(err, ENOMEM, "verify");
+    v->folds = n;
+    v->foldcap = cap;
+  }
+  struct fold *n = v->folds;
+  if (asprintf(&n[v->nfolds].path, "%s%s%s", lib, lib[0] ? "/" : "", name) < 0)
+    return pl_fail(err, ENOMEM, "verify");
+  n[v->nfolds].fd = fd;
+  n[v->nfolds].errnum = errnum;
+  v->nfolds++;
+  return 0;
+}
+
+/* The folds of one lib directory: each symbolic link at its top that
+ * pl_envgen_fold_open takes for one (it alone decides: nothing else is
+ * followed), its tree's directory opened once, here. */
+static int find_folds(struct verifier *v, const char *lib, int trees_fd, const char *trees_path,
+                      pl_error_t *err) {
+  cleanup_close int fd = -1;
+  cleanup_dir DIR *d = NULL;
+  if (list_lib(v, lib, &fd, &d, err) < 0) return -1;
+  if (d == NULL) return 0;
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    struct stat st;
+    if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+    if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) continue;
+    char key[PL_CACHE_TREE_KEY_MAX];
+    int tfd = pl_envgen_fold_open(fd, lib, e->d_name, trees_fd, trees_path, key, sizeof key);
+    if (tfd < 0 && errno == EINVAL) continue; /* not a fold: the walk reports it */
+    if (add_fold(v, lib, e->d_name, tfd, tfd < 0 ? errno : 0, err) < 0) {
+      if (tfd >= 0) close(tfd);
+      return -1;
+    }
+  }
+  if (errno) return pl_fail(err, errno, "read %s", lib);
+  return 0;
+}
+
+static int cmp_fold_path(const void *a, const void *b) {
+  return strcmp(((const struct fold *)a)->path, ((const struct fold *)b)->path);
+}
+
+static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
+  cleanup_close int fd = -1;
+  cleanup_dir DIR *d = NULL;
+  if (list_lib(v, lib, &fd, &d, err) < 0) return -1;
+  if (d == NULL) return 0;
   struct dirent *e;
   while ((errno = 0, e = readdir(d)) != NULL) {
     size_t nl = strlen(e->d_name);
@@ -315,8 +435,8 @@ static int scan_lib(struct verifier *v, const char *lib, pl_error_t *err) {
 }
 
 int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
-                         const struct pl_manifest *expected, struct pl_verify_report *out,
-                         pl_error_t *err) {
+                         const struct pl_manifest *expected, int trees_fd, const char *trees_path,
+                         struct pl_verify_report *out, pl_error_t *err) {
   memset(out, 0, sizeof *out);
   const char *pure = pl_interp_relative(interp, interp->purelib);
   const char *plat = pl_interp_relative(interp, interp->platlib);
@@ -330,7 +450,12 @@ int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
     goto out;
   }
   v.path[0] = '\0';
-  if (walk(&v, gen_fd, 0, 0, err) < 0) goto out;
+  if (trees_fd >= 0 && trees_path &&
+      (find_folds(&v, pure, trees_fd, trees_path, err) < 0 ||
+       (strcmp(pure, plat) != 0 && find_folds(&v, plat, trees_fd, trees_path, err) < 0)))
+    goto out;
+  if (v.nfolds) qsort(v.folds, v.nfolds, sizeof *v.folds, cmp_fold_path);
+  if (walk(&v, gen_fd, 0, 0, false, err) < 0) goto out;
   pl_manifest_sort(&v.actual);
   out->files = v.actual.n;
   if (scan_lib(&v, pure, err) < 0 || (strcmp(pure, plat) != 0 && scan_lib(&v, plat, err) < 0))
@@ -343,6 +468,11 @@ out:
   for (size_t i = 0; i < v.nclaimed; i++)
     free(v.claimed[i]);
   free(v.claimed);
+  for (size_t i = 0; i < v.nfolds; i++) {
+    free(v.folds[i].path);
+    if (v.folds[i].fd >= 0) close(v.folds[i].fd);
+  }
+  free(v.folds);
   free(v.buf);
   if (r < 0) pl_verify_report_free(out);
   return r;

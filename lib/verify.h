@@ -11,6 +11,12 @@
  * every file must be listed by some RECORD (a dist-info's REQUESTED
  * excepted: it is per project).  Problems are collected, each naming its
  * path, not stopped at.
+ *
+ * A folded directory (envgen.h: a symbolic link at the top of purelib or
+ * platlib into the cache's trees) is verified as the generation's own
+ * directory at its path: its files hashed, anything added there found.  A
+ * link is a fold only if pl_envgen_fold_open takes it for one; any other
+ * symbolic link is reported (unlisted), never followed.
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_VERIFY_H
 #define PYLOCK_VERIFY_H
@@ -48,11 +54,14 @@ struct pl_manifest;
 
 /* Verify the generation open at gen_fd, laid out like interp's prefix,
  * against `expected` (pylock's manifest of it; NULL: the RECORDs only).
- * Returns 0 when the check ran (problems are in *out: their sum is 0 when
- * the generation is intact), -1 when it could not (unreadable RECORD, ...). */
+ * trees_fd is the cache's trees/ directory (O_RDONLY|O_DIRECTORY) and
+ * trees_path its absolute path, where folds lead; -1 and NULL: no fold is
+ * accepted (every symbolic link is reported).  Returns 0 when the check ran
+ * (problems are in *out: their sum is 0 when the generation is intact), -1
+ * when it could not (unreadable RECORD, ...). */
 int pl_verify_generation(int gen_fd, const struct pl_interp *interp,
-                         const struct pl_manifest *expected, struct pl_verify_report *out,
-                         pl_error_t *err);
+                         const struct pl_manifest *expected, int trees_fd, const char *trees_path,
+                         struct pl_verify_report *out, pl_error_t *err);
 
 void pl_verify_report_free(struct pl_verify_report *r);
 

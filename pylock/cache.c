@@ -19,10 +19,12 @@ static void usage(FILE *out) {
           "project of yours links its environments from (STATE/cache in pylock's state root).\n"
           "Its files are read-only, so `rm -rf` cannot remove it: use `pylock cache clean`.\n\n"
           "  dir    print the cache's directory\n"
-          "  clean  remove everything in the cache; environments keep working (their files\n"
-          "         are hard links), and the next change fetches and unpacks what it needs\n"
-          "         again. It waits for syncs using the cache to finish, as pylock gc does.\n"
-          "         To remove only what no environment uses: pylock gc\n\n"
+          "  clean  remove every wheel, every tree no environment uses and what\n"
+          "         interrupted commands left. The trees that generations of your\n"
+          "         projects are built from stay, so environments keep working (pylock gc\n"
+          "         removes old generations, and then their trees). The next change\n"
+          "         fetches the wheels it needs again. It waits for syncs using the cache\n"
+          "         to finish, as pylock gc does.\n\n"
           "Options:\n"
           "  --wait SECONDS  give up, removing nothing, if syncs still use the cache after\n"
           "                  SECONDS (default %d)\n"
@@ -54,11 +56,15 @@ static int cache_clean(unsigned long wait) {
   }
   char freed[32];
   pl_cli_bytes(res.bytes, freed, sizeof freed);
+  char kept[160] = "";
+  if (res.trees_kept)
+    snprintf(kept, sizeof kept,
+             "; kept %zu tree(s) that environments use (they go with their generations: pylock gc)",
+             res.trees_kept);
   pl_cli_info("pylock: cache clean removed %zu tree(s), %zu wheel(s) and %zu other entr%s from "
-              "%s/%s; %s freed (files environments still use stay until pylock gc removes "
-              "those generations)",
+              "%s/%s; %s freed%s",
               res.trees, res.wheels, res.leftovers, res.leftovers == 1 ? "y" : "ies", s.path,
-              PL_STATE_CACHE, freed);
+              PL_STATE_CACHE, freed, kept);
   pl_state_close(&s);
   return PL_EXIT_OK;
 }

@@ -97,7 +97,7 @@ int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error
   X(verify, "check every installed file against its RECORD and the lock")                          \
   X(rollback, "switch back to the previous environment generation")                                \
   X(gc, "remove unused generations and cache entries")                                             \
-  X(cache, "print where the shared cache is, or empty it")                                         \
+  X(cache, "print where the shared cache is, or clean it")                                         \
   X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \

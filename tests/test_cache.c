@@ -1,11 +1,14 @@
 /* Unit tests: lib/cache.c, the linking half of lib/envgen.c, lib/verify.c —
  * trees appear whole or not at all, bad bytes never become a tree, linking
- * names conflicts, and verify names every damaged file.
+ * names conflicts, and verify names every damaged file, folded or not, and
+ * follows no link but a fold.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <seccomp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -563,14 +566,14 @@ static void test_linking_twice_or_a_clashing_file_names_both_distributions(void 
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-conflict");
   struct pl_link_stats st = {0};
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, &st, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, &st, NULL, &err), 0);
   assert_int_equal(st.hardlinked, 7);
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, NULL, &err), -1);
   assert_int_equal(err->errnum, EEXIST);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "of six-1.16.0.dist-info is in the generation already"));
   pl_error_free(&err);
-  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, NULL, &err), -1);
+  assert_int_equal(pl_envgen_link_tree(g, clone.fd, NULL, NULL, NULL, &err), -1);
   print_message("# %s\n", err->msg);
   assert_non_null(strstr(err->msg, "site-packages/"));
   assert_non_null(strstr(err->msg, "six-1.16.0.dist-info and sixclone-1.0.dist-info"));
@@ -589,7 +592,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested");
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
   assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
   assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0); /* idempotent */
   char rec[600];
@@ -604,7 +607,7 @@ static void test_requested_goes_into_the_generation_not_the_cache(void **state) 
   assert_null(strstr(strstr(gen_record, row) + 1, row));
   assert_null(strstr(cache_record, "REQUESTED"));
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&t);
@@ -627,10 +630,10 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
       tree_of(&c, "requests-2.28.1-py3-none-any.whl", &req, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-verify");
-  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, &err), 0);
-  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, six.fd, NULL, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, req.fd, NULL, NULL, NULL, &err), 0);
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   assert_int_equal(r.dists, 2);
   pl_verify_report_free(&r);
@@ -651,7 +654,7 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   assert_int_equal(unlinkat(g, p2, 0), 0);
   assert_int_equal(pl_write_file_atomic_at(g, p3, "x = 1\n", 6, 0444, &err), 0);
   assert_int_equal(unlinkat(g, p4, 0), 0);
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   for (size_t i = 0; i < r.nissues; i++)
     print_message("# %s %s: %s\n", pl_verify_kind_name(r.issues[i].kind), r.issues[i].path,
                   r.issues[i].detail);
@@ -667,13 +670,345 @@ static void test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file(voi
   struct pl_cache_tree again;
   assert_int_equal(tree_of(&c, "six-1.16.0-py3-none-any.whl", &again, &err), 0);
   cleanup_close int g2 = open_gen("gen-verify-2");
-  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, &err), 0);
-  assert_int_equal(pl_verify_generation(g2, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g2, again.fd, NULL, NULL, NULL, &err), 0);
+  assert_int_equal(pl_verify_generation(g2, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_tree_release(&again);
   pl_cache_tree_release(&six);
   pl_cache_tree_release(&req);
+  pl_cache_close(&c);
+}
+
+/* Folding: six's and requests' own directories at the top of site-packages
+ * (requests/, a __pycache__ only six has) are each one symbolic link into
+ * the cache's tree, as a sync makes them. */
+static const char *const fold_names[] = {"six-1.16.0", "requests-2.28.1"};
+enum { NFOLD = sizeof fold_names / sizeof fold_names[0] };
+
+/* A generation `name` of the trees t, every directory there is to fold folded. */
+static int folded_gen(const struct pl_cache *c, const struct pl_cache_tree *t, const char *name) {
+  const char *pure = pl_interp_relative(&in, in.purelib),
+             *plat = pl_interp_relative(&in, in.platlib);
+  pl_error_t err = NULL;
+  int g = open_gen(name);
+  for (int i = 0; i < NFOLD; i++) {
+    char tree[PATH_MAX];
+    snprintf(tree, sizeof tree, "%s/trees/%s", c->path, t[i].key);
+    struct pl_fold f = {.tree = tree, .libs = {pure, strcmp(pure, plat) ? plat : NULL}};
+    if (pl_envgen_link_tree(g, t[i].fd, &f, NULL, NULL, &err) < 0)
+      fail_msg("%s", pl_error_string(err));
+  }
+  return g;
+}
+
+/* pylock's manifest of the same trees linked file by file (no fold). */
+static void expected_of(const struct pl_cache_tree *t, const char *name, struct pl_manifest *m) {
+  pl_error_t err = NULL;
+  cleanup_close int g = open_gen(name);
+  for (int i = 0; i < NFOLD; i++)
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, NULL, NULL, &err), 0);
+  memset(m, 0, sizeof *m);
+  if (pl_manifest_build(g, NULL, m, &err) < 0) fail_msg("%s", pl_error_string(err));
+  pl_manifest_sort(m);
+}
+
+/* A report as text: its counts, then its issues one a line. */
+static char *report_text(const struct pl_verify_report *r) {
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&s, &len);
+  assert_non_null(f);
+  fprintf(f, "%llu files, %llu dists, %llu checked, %llu modified, %llu missing, %llu unlisted\n",
+          (unsigned long long)r->files, (unsigned long long)r->dists,
+          (unsigned long long)r->checked, (unsigned long long)r->modified,
+          (unsigned long long)r->missing, (unsigned long long)r->unlisted);
+  for (size_t i = 0; i < r->nissues; i++)
+    fprintf(f, "%s %s: %s\n", pl_verify_kind_name(r->issues[i].kind), r->issues[i].path,
+            r->issues[i].detail);
+  fclose(f);
+  return s;
+}
+
+/* Why a tree could not be opened cut off a report's text: the walk by hand
+ * meets a link on the way as ENOTDIR where openat2 says ELOOP. */
+static void cut_why_not_opened(char *s) {
+  const char *cut = "cannot be opened: ";
+  for (char *p = strstr(s, cut); p; p = strstr(p, cut)) {
+    p += strlen(cut);
+    char *nl = strchr(p, '\n');
+    memmove(p, nl ? nl : p + strlen(p), strlen(nl ? nl : p + strlen(p)) + 1);
+  }
+}
+
+/* The same verification in a child where openat2 fails ENOSYS (kernels
+ * before 5.6, or a seccomp profile that does not know it): its report as
+ * text, which must be the one made here (`here`), why a tree could not be
+ * opened aside. */
+static void assert_same_without_openat2(int g, const struct pl_manifest *m, int trees_fd,
+                                        const char *trees, const char *here) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == NULL || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0) < 0 ||
+        seccomp_load(ctx) < 0)
+      _exit(2);
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY};
+    if (syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof how) >= 0 || errno != ENOSYS) _exit(3);
+    struct pl_verify_report r;
+    pl_error_t err = NULL;
+    if (pl_verify_generation(g, &in, m, trees_fd, trees, &r, &err) < 0) _exit(4);
+    char *s = report_text(&r);
+    size_t len = strlen(s), off = 0;
+    while (off < len) {
+      ssize_t n = write(p[1], s + off, len - off);
+      if (n <= 0) _exit(5);
+      off += (size_t)n;
+    }
+    _exit(0);
+  }
+  close(p[1]);
+  char *s = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&s, &len);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0)
+    fwrite(buf, 1, (size_t)n, f);
+  fclose(f);
+  close(p[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  cleanup_free char *want = strdup(here);
+  assert_non_null(want);
+  cut_why_not_opened(s);
+  cut_why_not_opened(want);
+  if (strcmp(s, want) != 0) fail_msg("without openat2:\n%s\nwith it:\n%s", s, want);
+  free(s);
+}
+
+/* Verify g, here and without openat2, expecting the same: the report. */
+static void verify_both(int g, const struct pl_manifest *m, const struct pl_cache *c,
+                        struct pl_verify_report *r) {
+  char trees[PATH_MAX];
+  snprintf(trees, sizeof trees, "%s/trees", c->path);
+  pl_error_t err = NULL;
+  if (pl_verify_generation(g, &in, m, c->trees_fd, trees, r, &err) < 0)
+    fail_msg("%s", pl_error_string(err));
+  cleanup_free char *text = report_text(r);
+  for (const char *l = text, *nl; *l; l = nl + 1) {
+    nl = strchr(l, '\n');
+    print_message("# %.*s\n", (int)(nl - l), l);
+  }
+  assert_same_without_openat2(g, m, c->trees_fd, trees, text);
+}
+
+static bool has_issue_why(const struct pl_verify_report *r, enum pl_verify_kind k, const char *path,
+                          const char *why) {
+  for (size_t i = 0; i < r->nissues; i++)
+    if (r->issues[i].kind == k && strcmp(r->issues[i].path, path) == 0 &&
+        strncmp(r->issues[i].detail, why, strlen(why)) == 0)
+      return true;
+  return false;
+}
+
+/* Clean, the fold's files hashed at their paths in the generation; without
+ * the cache, every fold is a symbolic link reported and its files missing. */
+static void test_a_folded_generation_verifies_clean_against_its_manifest(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("fold", &c);
+  struct pl_cache_tree t[NFOLD];
+  trees_of(&c, fold_names, NFOLD, t);
+  cleanup_close int g = folded_gen(&c, t, "gen-fold");
+  struct pl_manifest m;
+  expected_of(t, "gen-fold-plain", &m);
+  const char *sp = pl_interp_relative(&in, in.purelib);
+  char req[512], pyc[512], target[PATH_MAX], want[PATH_MAX];
+  snprintf(req, sizeof req, "%s/requests", sp);
+  snprintf(pyc, sizeof pyc, "%s/__pycache__", sp);
+  /* Folded indeed: requests/ is one link to its tree's directory. */
+  ssize_t n = readlinkat(g, req, target, sizeof target - 1);
+  assert_true(n > 0);
+  target[n] = '\0';
+  snprintf(want, sizeof want, "%s/trees/%s/%s", c.path, t[1].key, req);
+  assert_string_equal(target, want);
+  assert_true(readlinkat(g, pyc, target, sizeof target) > 0);
+
+  struct pl_verify_report r;
+  verify_both(g, &m, &c, &r);
+  assert_int_equal(r.nissues, 0);
+  assert_int_equal(r.files, m.n);
+  assert_int_equal(r.dists, 2);
+  assert_true(r.checked > 0);
+  pl_verify_report_free(&r);
+  /* RECORDs only: the same. */
+  verify_both(g, NULL, &c, &r);
+  assert_int_equal(r.nissues, 0);
+  assert_int_equal(r.files, m.n);
+  pl_verify_report_free(&r);
+
+  /* No cache given: no fold is taken for one, and nothing followed. */
+  pl_error_t err = NULL;
+  assert_int_equal(pl_verify_generation(g, &in, &m, -1, NULL, &r, &err), 0);
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, req, "a symbolic link"));
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, pyc, "a symbolic link"));
+  char api[600];
+  snprintf(api, sizeof api, "%s/api.py", req);
+  assert_true(has_issue(&r, PL_VERIFY_MISSING, api));
+  assert_int_equal(r.unlisted, 2);
+  assert_true(r.files < m.n);
+  pl_verify_report_free(&r);
+  pl_manifest_free(&m);
+  for (int i = 0; i < NFOLD; i++)
+    pl_cache_tree_release(&t[i]);
+  pl_cache_close(&c);
+}
+
+/* The tree's directory a fold shows, damaged: found as in a directory of
+ * the generation's own. */
+static void test_a_file_changed_or_added_in_a_folded_tree_is_reported(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("fold-damage", &c);
+  struct pl_cache_tree t[NFOLD];
+  trees_of(&c, fold_names, NFOLD, t);
+  cleanup_close int g = folded_gen(&c, t, "gen-fold-damage");
+  struct pl_manifest m;
+  expected_of(t, "gen-fold-damage-plain", &m);
+  const char *sp = pl_interp_relative(&in, in.purelib);
+  /* In the tree itself: what the fold shows. */
+  char dir[1024], api[1100], evil[1100];
+  snprintf(dir, sizeof dir, "%s/trees/%s/%s/requests", c.path, t[1].key, sp);
+  snprintf(api, sizeof api, "%s/api.py", dir);
+  snprintf(evil, sizeof evil, "%s/evil.py", dir);
+  assert_int_equal(fx_sh("chmod u+w %s %s", dir, api), 0);
+  cleanup_close int fd = open(api, O_RDWR);
+  assert_true(fd >= 0);
+  char b;
+  assert_int_equal(pread(fd, &b, 1, 100), 1);
+  b ^= 0x20;
+  assert_int_equal(pwrite(fd, &b, 1, 100), 1); /* in place: the size kept */
+  cleanup_close int efd = open(evil, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  assert_true(efd >= 0);
+  assert_int_equal(write(efd, "x = 1\n", 6), 6);
+  /* And a link in it, to the tree's own directory: a fold's form, not at
+   * a lib's top. */
+  char loop[1100];
+  snprintf(loop, sizeof loop, "%s/loop", dir);
+  assert_int_equal(symlink(dir, loop), 0);
+
+  char gapi[PATH_MAX], gevil[PATH_MAX], gloop[PATH_MAX];
+  snprintf(gapi, sizeof gapi, "%s/requests/api.py", sp);
+  snprintf(gevil, sizeof gevil, "%s/requests/evil.py", sp);
+  snprintf(gloop, sizeof gloop, "%s/requests/loop", sp);
+  struct pl_verify_report r;
+  verify_both(g, &m, &c, &r);
+  assert_true(has_issue_why(&r, PL_VERIFY_MODIFIED, gapi, "its sha256 is not the one"));
+  assert_true(has_issue_why(&r, PL_VERIFY_MODIFIED, gapi, "hash mismatch"));
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, gevil, "not in pylock's manifest"));
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, gloop, "a symbolic link"));
+  assert_int_equal(r.modified, 2);
+  assert_int_equal(r.unlisted, 2);
+  assert_int_equal(r.missing, 0);
+  assert_int_equal(r.files, m.n + 1);
+  pl_verify_report_free(&r);
+  /* RECORDs only: found by them. */
+  verify_both(g, NULL, &c, &r);
+  assert_true(has_issue_why(&r, PL_VERIFY_MODIFIED, gapi, "hash mismatch"));
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, gevil, "listed in no RECORD"));
+  assert_true(has_issue_why(&r, PL_VERIFY_UNLISTED, gloop, "a symbolic link"));
+  assert_int_equal(r.modified + r.unlisted + r.missing, 3);
+  pl_verify_report_free(&r);
+  pl_manifest_free(&m);
+  for (int i = 0; i < NFOLD; i++)
+    pl_cache_tree_release(&t[i]);
+  pl_cache_close(&c);
+}
+
+/* Links at the top of site-packages that are no fold, each to a directory
+ * holding a secret.py (or to the file): each is reported, none followed. */
+static void test_a_link_at_a_libs_top_that_is_no_fold_is_reported_never_followed(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("fold-links", &c);
+  struct pl_cache_tree t[NFOLD];
+  trees_of(&c, fold_names, NFOLD, t);
+  char gname[] = "gen-fold-links";
+  cleanup_close int g = folded_gen(&c, t, gname);
+  struct pl_manifest m;
+  expected_of(t, "gen-fold-links-plain", &m);
+  const char *sp = pl_interp_relative(&in, in.purelib);
+  char trees[1024];
+  snprintf(trees, sizeof trees, "%s/trees", c.path);
+  /* What the links lead to, each a directory with a secret.py. */
+  assert_int_equal(
+      fx_sh("cd %s && for d in outside/abs %s/../x/%s/dotdot %s/.tmp-x/%s/tmpx "
+            "%s/fake/lib/python3.11/site-packages/otherlib outside/hop/%s/through "
+            "outside/fake2lib/%s/inner; do mkdir -p $d && echo 'print(1)' > $d/secret.py; done && "
+            "ln -s %s/outside/hop %s/hop && mkdir -p %s/fake2 && "
+            "ln -s %s/outside/fake2lib/lib %s/fake2/lib",
+            tmp, trees, sp, trees, sp, trees, sp, sp, tmp, trees, trees, tmp, trees),
+      0);
+  /* Where the generation's site-packages is, up to tmp. */
+  char up[256] = "../..";
+  size_t ul = strlen(up);
+  for (const char *s = sp; (s = strchr(s, '/')) != NULL && ul + 4 < sizeof up; s++)
+    ul += (size_t)snprintf(up + ul, sizeof up - ul, "/..");
+  struct {
+    const char *name;
+    char target[PATH_MAX];
+  } links[] = {{"abs", ""},   {"abs.py", ""},   {"rel", ""},     {"dotdot", ""}, {"tmpx", ""},
+               {"other", ""}, {"otherlib", ""}, {"through", ""}, {"inner", ""}};
+  enum { NLINKS = sizeof links / sizeof links[0] };
+  snprintf(links[0].target, PATH_MAX, "%s/outside/abs", tmp);
+  snprintf(links[1].target, PATH_MAX, "%s/outside/abs/secret.py", tmp);
+  snprintf(links[2].target, PATH_MAX, "%s/outside/abs", up);
+  snprintf(links[3].target, PATH_MAX, "%s/../x/%s/dotdot", trees, sp);
+  snprintf(links[4].target, PATH_MAX, "%s/.tmp-x/%s/tmpx", trees, sp);
+  /* A real tree's directory, named for another name. */
+  snprintf(links[5].target, PATH_MAX, "%s/%s/%s/requests", trees, t[1].key, sp);
+  /* The right name in another lib. */
+  snprintf(links[6].target, PATH_MAX, "%s/fake/lib/python3.11/site-packages/otherlib", trees);
+  /* The right form, through a link in trees/ (as its key) or in the tree. */
+  snprintf(links[7].target, PATH_MAX, "%s/hop/%s/through", trees, sp);
+  snprintf(links[8].target, PATH_MAX, "%s/fake2/%s/inner", trees, sp);
+  cleanup_close int lib = openat(g, sp, O_RDONLY | O_DIRECTORY);
+  assert_true(lib >= 0);
+  for (int i = 0; i < NLINKS; i++)
+    assert_int_equal(symlinkat(links[i].target, lib, links[i].name), 0);
+  /* The relative one leads where the absolute one does. */
+  struct stat a, b;
+  assert_int_equal(fstatat(lib, "rel/secret.py", &a, 0), 0);
+  assert_int_equal(fstatat(lib, "abs/secret.py", &b, 0), 0);
+  assert_true(a.st_ino == b.st_ino);
+
+  struct pl_verify_report r;
+  verify_both(g, &m, &c, &r);
+  for (int i = 0; i < NLINKS; i++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", sp, links[i].name);
+    if (!has_issue_why(&r, PL_VERIFY_UNLISTED, p, "a symbolic link"))
+      fail_msg("%s -> %s is not reported as a symbolic link", p, links[i].target);
+  }
+  /* Nothing they lead to was read: no file of theirs hashed or named. */
+  for (size_t i = 0; i < r.nissues; i++) {
+    assert_null(strstr(r.issues[i].path, "secret"));
+    assert_true(strchr(r.issues[i].path + strlen(sp) + 1, '/') == NULL);
+  }
+  assert_int_equal(r.unlisted, NLINKS);
+  assert_int_equal(r.modified + r.missing, 0);
+  assert_int_equal(r.files, m.n);
+  pl_verify_report_free(&r);
+  pl_manifest_free(&m);
+  for (int i = 0; i < NFOLD; i++)
+    pl_cache_tree_release(&t[i]);
   pl_cache_close(&c);
 }
 
@@ -695,7 +1030,7 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   for (int i = 0; i < N; i++) {
     char now[PL_STAT_DIGEST_LEN + 1];
     print.tree = (struct pl_stat_sum){0};
-    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &print, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, NULL, &print, &err), 0);
     pl_stat_sum_digest(&print.tree, now);
     assert_string_equal(now, t[i].stat);
   }
@@ -726,6 +1061,125 @@ static void test_fingerprints_gathered_while_linking_equal_the_walks(void **stat
   pl_cache_close(&c);
 }
 
+/* One wheel built into a tree twice, a second apart (two caches): the same
+ * bytes, byte-code included (every file one fixed mtime, which the byte-code
+ * records), so a tree built again after damage is what the generations
+ * folding into it were made from. */
+static void test_a_tree_built_twice_is_the_same_bytes(void **state) {
+  need_python();
+  struct pl_cache a, b;
+  open_cache("twice-a", &a);
+  open_cache("twice-b", &b);
+  struct pl_cache_tree ta, tb;
+  pl_error_t err = NULL;
+  if (tree_of(&a, "idna-3.3-py3-none-any.whl", &ta, &err) < 0) fail_msg("%s", pl_error_string(err));
+  sleep(1);
+  if (tree_of(&b, "idna-3.3-py3-none-any.whl", &tb, &err) < 0) fail_msg("%s", pl_error_string(err));
+  assert_true(ta.built && tb.built);
+  assert_string_equal(ta.manifest, tb.manifest);
+  struct stat st;
+  assert_int_equal(fstatat(ta.fd, "lib/python3.12/site-packages/idna/core.py", &st, 0), 0);
+  assert_int_equal(st.st_mtim.tv_sec, 315532800);
+  pl_cache_tree_release(&ta);
+  pl_cache_tree_release(&tb);
+  pl_cache_close(&a);
+  pl_cache_close(&b);
+}
+
+/* Folding (envgen.h): a package's own directory at the top of site-packages
+ * is one symlink to its tree, at the tree's absolute path; a .dist-info, a
+ * top-level module and a name listed as shared are linked as before; the
+ * fingerprints are what the walks give, the tree's still its sealed one;
+ * the same name folded twice is a conflict. */
+static void test_fold_links_a_package_directory_once(void **state) {
+  need_python();
+  struct pl_cache c;
+  open_cache("fold", &c);
+  static const char *const names[] = {"six-1.16.0", "requests-2.28.1", "idna-3.3"};
+  enum { N = sizeof names / sizeof names[0] };
+  struct pl_cache_tree t[N];
+  pl_error_t err = NULL;
+  trees_of(&c, names, N, t);
+  cleanup_close int g = create_gen("gen-fold-link");
+  const char *sp = "lib/python3.12/site-packages";
+  char *shared[] = {"__pycache__", "idna"}; /* as if another tree had them too */
+  char tree[N][1024], trees_path[512];
+  snprintf(trees_path, sizeof trees_path, "%s/trees", c.path);
+  struct pl_link_print print = {0};
+  for (int i = 0; i < N; i++) {
+    snprintf(tree[i], sizeof tree[i], "%s/%s", trees_path, t[i].key);
+    struct pl_fold f = {.tree = tree[i], .libs = {sp, NULL}, .shared = shared, .nshared = 2};
+    char now[PL_STAT_DIGEST_LEN + 1];
+    print.tree = (struct pl_stat_sum){0};
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &f, NULL, &print, &err), 0);
+    pl_stat_sum_digest(&print.tree, now);
+    assert_string_equal(now, t[i].stat);
+  }
+  char path[PATH_MAX], target[PATH_MAX], want[PATH_MAX];
+  struct stat st, in_tree;
+  snprintf(path, sizeof path, "%s/requests", sp);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  ssize_t n = readlinkat(g, path, target, sizeof target - 1);
+  assert_true(n > 0);
+  target[n] = '\0';
+  snprintf(want, sizeof want, "%s/%s/requests", tree[1], sp);
+  assert_string_equal(target, want);
+  /* Not folded: a .dist-info, a module, the shared names. */
+  snprintf(path, sizeof path, "%s/%s/RECORD", sp, strrchr(t[1].dist_info, '/') + 1);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_true(S_ISREG(st.st_mode));
+  const char *kept[] = {"requests-2.28.1.dist-info", "__pycache__", "idna"};
+  for (size_t k = 0; k < 3; k++) {
+    snprintf(path, sizeof path, "%s/%s", sp, kept[k]);
+    assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+    assert_true(S_ISDIR(st.st_mode));
+  }
+  snprintf(path, sizeof path, "%s/six.py", sp);
+  assert_int_equal(fstatat(g, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal(fstatat(t[0].fd, path, &in_tree, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal(st.st_ino, in_tree.st_ino);
+  /* The generation's fingerprint: its links, as the walk sees them. */
+  char gathered[PL_STAT_DIGEST_LEN + 1], walked[PL_STAT_DIGEST_LEN + 1];
+  assert_int_equal(pl_envgen_print_digest(g, &in, &print, gathered, &err), 0);
+  assert_int_equal(pl_manifest_stat_digest(g, NULL, walked, &err), 0);
+  assert_string_equal(gathered, walked);
+  /* Read back: a fold opens its tree's directory; anything else is refused. */
+  cleanup_close int lfd = openat(g, sp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(lfd >= 0);
+  char key[PL_CACHE_TREE_KEY_MAX];
+  int fd = pl_envgen_fold_open(lfd, sp, "requests", c.trees_fd, trees_path, key, sizeof key);
+  assert_true(fd >= 0);
+  assert_string_equal(key, t[1].key);
+  assert_int_equal(fstatat(fd, "api.py", &st, AT_SYMLINK_NOFOLLOW), 0);
+  close(fd);
+  errno = 0;
+  assert_int_equal(pl_envgen_fold_open(lfd, sp, "six.py", c.trees_fd, trees_path, key, sizeof key),
+                   -1);
+  assert_int_equal(errno, EINVAL);
+  /* A link to the right tree under another name, or elsewhere: not a fold. */
+  assert_int_equal(symlinkat(want, lfd, "requests2"), 0);
+  assert_int_equal(
+      pl_envgen_fold_open(lfd, sp, "requests2", c.trees_fd, trees_path, key, sizeof key), -1);
+  assert_int_equal(errno, EINVAL);
+  snprintf(want, sizeof want, "%s/../%s/%s/evil", trees_path, t[1].key, sp);
+  assert_int_equal(symlinkat(want, lfd, "evil"), 0);
+  assert_int_equal(pl_envgen_fold_open(lfd, sp, "evil", c.trees_fd, trees_path, key, sizeof key),
+                   -1);
+  assert_int_equal(errno, EINVAL);
+  /* requests folded a second time: the name is taken. */
+  assert_int_equal(pl_envgen_link_tree(g, t[1].fd,
+                                       &(struct pl_fold){.tree = tree[1], .libs = {sp, NULL}}, NULL,
+                                       NULL, &err),
+                   -1);
+  assert_int_equal(err->errnum, EEXIST);
+  pl_error_free(&err);
+  pl_link_print_free(&print);
+  for (int i = 0; i < N; i++)
+    pl_cache_tree_release(&t[i]);
+  pl_cache_close(&c);
+}
+
 /* pylock's REQUESTED for a distribution whose directory holds one already
  * that its tree does not ship (another wheel's, linked there first): a
  * conflict, not a file to take for pylock's; written before by pylock
@@ -739,7 +1193,7 @@ static void test_requested_found_that_the_tree_does_not_ship_conflicts(void **st
   if (tree_of(&c, "six-1.16.0-py3-none-any.whl", &t, &err) < 0)
     fail_msg("%s", pl_error_string(err));
   cleanup_close int g = open_gen("gen-requested-found");
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/REQUESTED", t.dist_info);
   int fd = openat(g, path, O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -770,7 +1224,7 @@ static void link_each(void *arg) {
   struct linking *l = arg;
   for (size_t i; (i = atomic_fetch_add(&l->next, 1)) < l->n;) {
     pl_error_t err = NULL;
-    if (pl_envgen_link_tree(l->gen_fd, l->t[i].fd, NULL, &l->prints[i], &err) < 0)
+    if (pl_envgen_link_tree(l->gen_fd, l->t[i].fd, NULL, NULL, &l->prints[i], &err) < 0)
       atomic_fetch_add(&l->failed, 1);
     pl_error_free(&err);
   }
@@ -841,7 +1295,7 @@ static void race_while_linking(const char *name, enum race r) {
   struct pl_link_print print = {0};
   race = r;
   race_name = "six.py";
-  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, &print, &err), 0);
+  assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &print, &err), 0);
   assert_int_equal(race, RACE_NONE); /* it happened */
   char now[PL_STAT_DIGEST_LEN + 1], gathered[PL_STAT_DIGEST_LEN + 1],
       walked[PL_STAT_DIGEST_LEN + 1];
@@ -930,7 +1384,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
     if (pl_cache_tree_get_or_build(&c, hex[i], -1, fn[i], &in, &t[i], &err) < 0)
       fail_msg("%s", pl_error_string(err));
     assert_false(t[i].built);
-    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, &st, NULL, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t[i].fd, NULL, &st, NULL, &err), 0);
     pl_cache_tree_release(&t[i]);
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
@@ -942,7 +1396,7 @@ static void test_warm_link_of_every_fixture_reads_no_file(void **state) {
                 (unsigned long long)st.copied, (unsigned long long)st.dirs, ms);
   assert_int_equal(st.hardlinked, files);
   struct pl_verify_report r;
-  assert_int_equal(pl_verify_generation(g, &in, NULL, &r, &err), 0);
+  assert_int_equal(pl_verify_generation(g, &in, NULL, -1, NULL, &r, &err), 0);
   assert_int_equal(r.nissues, 0);
   pl_verify_report_free(&r);
   pl_cache_close(&c);
@@ -964,7 +1418,7 @@ static void test_requested_row_inserted_as_the_parsed_record_would_hold_it(void 
     struct pl_cache_tree t;
     snprintf(fn, sizeof fn, "%s-py3-none-any.whl", fixture_names[i]);
     if (tree_of(&c, fn, &t, &err) < 0) fail_msg("%s", pl_error_string(err));
-    assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, &err), 0);
+    assert_int_equal(pl_envgen_link_tree(g, t.fd, NULL, NULL, NULL, &err), 0);
     assert_int_equal(pl_envgen_mark_requested(g, -1, t.dist_info, &err), 0);
     snprintf(rec, sizeof rec, "%s/RECORD", t.dist_info);
     cleanup_free char *text = NULL, *again = NULL;
@@ -994,6 +1448,8 @@ int main(void) {
       cmocka_unit_test(test_batch_builds_every_tree_with_byte_code_in_its_manifest),
       cmocka_unit_test(test_linking_twice_or_a_clashing_file_names_both_distributions),
       cmocka_unit_test(test_fingerprints_gathered_while_linking_equal_the_walks),
+      cmocka_unit_test(test_fold_links_a_package_directory_once),
+      cmocka_unit_test(test_a_tree_built_twice_is_the_same_bytes),
       cmocka_unit_test(test_a_tree_file_written_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_tree_file_swapped_just_before_it_is_linked_is_seen),
       cmocka_unit_test(test_a_file_added_to_a_tree_directory_being_linked_is_seen),
@@ -1002,6 +1458,9 @@ int main(void) {
       cmocka_unit_test(test_trees_linked_side_by_side_print_as_one_after_another),
       cmocka_unit_test(test_requested_found_that_the_tree_does_not_ship_conflicts),
       cmocka_unit_test(test_verify_names_a_modified_byte_a_missing_and_an_unlisted_file),
+      cmocka_unit_test(test_a_folded_generation_verifies_clean_against_its_manifest),
+      cmocka_unit_test(test_a_file_changed_or_added_in_a_folded_tree_is_reported),
+      cmocka_unit_test(test_a_link_at_a_libs_top_that_is_no_fold_is_reported_never_followed),
       cmocka_unit_test(test_warm_link_of_every_fixture_reads_no_file),
       cmocka_unit_test(test_requested_row_inserted_as_the_parsed_record_would_hold_it),
   };

@@ -1,6 +1,6 @@
 /* Unit tests: lib/gc.c — the live set from generation manifests, a whole
  * collection over a state root built by hand, orphan projects, the cache
- * lock.
+ * lock, cache clean.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
@@ -629,26 +629,125 @@ static void test_gc_holders_share_the_cache(void **state) {
 
 /* ---- cache clean ----------------------------------------------------------------- */
 
+/* A progress callback keeping the last message in ctx (512 bytes). */
+static void remember(void *ctx, const char *msg) {
+  snprintf(ctx, 512, "%s", msg);
+}
+
 static void test_gc_clean_cache_removes_every_tree_and_wheel_and_keeps_the_lock(void **state) {
   struct fx *f = *state;
   cache_tree(f, KEY_A);
   cache_tree(f, KEY_B);
   put(f, "cache/quarantine/x-1/file", "damaged");
   put(f, "cache/trees/.tmp-123/partial", "half");
+  put(f, "cache/trees/README", "not a tree");
+  put(f, "cache/wheels/.fetch.tmp0000000000000001", "");
   close(pl_gc_hold_cache(&f->s, NULL, NULL, &f->err)); /* makes cache/lock */
   struct pl_gc_opts o = {.wait_seconds = 1};
   struct pl_gc_result r;
   assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), 0);
-  assert_int_equal(r.trees, 3); /* the partial one too */
+  assert_int_equal(r.trees, 2);
   assert_int_equal(r.wheels, 2);
-  assert_int_equal(r.leftovers, 1);
+  assert_int_equal(r.leftovers, 4); /* partial tree, README, temporary wheel, quarantine */
+  assert_int_equal(r.trees_kept, 0);
+  assert_false(r.cache_kept);
   assert_true(r.bytes > 0);
   assert_false(exists(f, "cache/trees/" KEY_A));
+  assert_false(exists(f, "cache/trees/.tmp-123"));
+  assert_false(exists(f, "cache/trees/README"));
   assert_false(exists(f, "cache/wheels/" SHA_A ".whl"));
   assert_false(exists(f, "cache/quarantine"));
   assert_true(exists(f, "cache/trees"));
   assert_true(exists(f, "cache/wheels"));
   assert_true(exists(f, "cache/lock"));
+}
+
+/* A generation's package directories may be symlinks into its trees
+ * (envgen.h): every tree a generation left in the state root names stays,
+ * whether gc would keep that generation or not (clean removes none); every
+ * wheel goes, theirs too. */
+static void test_gc_clean_cache_keeps_every_tree_a_generation_names(void **state) {
+  struct fx *f = *state;
+  /* p1: 1 (A, B) neither current nor previous, 2 (A), 3 (A.src); p2: 1 (C). */
+  static const char *const g1[] = {KEY_A, KEY_B, NULL}, *const g2[] = {KEY_A, NULL},
+                           *const g3[] = {KEY_A ".src", NULL}, *const q1[] = {KEY_C, NULL};
+  static const char *const *const p1[] = {g1, g2, g3}, *const *const p2[] = {q1};
+  char id1[PL_PROJECT_ID_MAX], id2[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 3, id1);
+  project(f, "p2", p2, 1, id2);
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_A ".src");
+  cache_tree(f, KEY_B);
+  cache_tree(f, KEY_C);
+  cache_tree(f, KEY_D);        /* nobody's */
+  cache_tree(f, KEY_D ".src"); /* nobody's */
+  /* A partial generation names nothing: its change was killed. */
+  snprintf(rel, sizeof rel, "projects/%s/generations/.4.tmp/x", id2);
+  put(f, rel, "");
+  snprintf(rel, sizeof rel, "projects/%s/generations/4.manifest", id2);
+  static const char *const g4[] = {KEY_D, NULL};
+  cleanup_free char *m = manifest(g4);
+  put(f, rel, m);
+  struct pl_gc_opts o = {.wait_seconds = 1};
+  struct pl_gc_result r;
+  assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), 0);
+  assert_int_equal(r.trees_kept, 4);
+  assert_int_equal(r.trees, 2);
+  assert_int_equal(r.wheels, 4); /* A, B, C, D: every wheel */
+  assert_false(r.cache_kept);
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_A ".src/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_B "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_C "/lib/mod.py"));
+  assert_false(exists(f, "cache/trees/" KEY_D));
+  assert_false(exists(f, "cache/trees/" KEY_D ".src"));
+  assert_false(exists(f, "cache/wheels/" SHA_A ".whl"));
+  assert_false(exists(f, "cache/wheels/" SHA_C ".whl"));
+  /* No generation was touched. */
+  snprintf(rel, sizeof rel, "projects/%s/generations/1/lib/mod.py", id1);
+  assert_true(exists(f, rel));
+  snprintf(rel, sizeof rel, "projects/%s/generations/1.manifest", id1);
+  assert_true(exists(f, rel));
+  /* Once gc removes generation 1, B goes with it; a clean after that finds
+   * nothing more to remove. */
+  assert_int_equal(run_gc(f, 30, 0, &r), 0);
+  assert_int_equal(r.generations, 1);
+  assert_false(exists(f, "cache/trees/" KEY_B));
+  assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), 0);
+  assert_int_equal(r.trees + r.wheels + r.leftovers, 0);
+  assert_int_equal(r.trees_kept, 3);
+}
+
+/* A generation whose trees cannot be told (no manifest, or one that does
+ * not parse) keeps every tree, as for gc; wheels and leftovers still go. */
+static void test_gc_clean_cache_keeps_every_tree_for_a_generation_without_manifest(void **state) {
+  struct fx *f = *state;
+  static const char *const g1[] = {KEY_A, NULL};
+  static const char *const *const p1[] = {g1};
+  char id[PL_PROJECT_ID_MAX], rel[PATH_MAX];
+  project(f, "p1", p1, 1, id);
+  snprintf(rel, sizeof rel, "projects/%s/generations/2/lib/mod.py", id); /* an older pylock's */
+  put(f, rel, "");
+  cache_tree(f, KEY_A);
+  cache_tree(f, KEY_D);
+  put(f, "cache/trees/.tmp-" KEY_D "-0000000000000001/half", "");
+  put(f, "cache/trees/not-a-key", "");
+  char said[512] = "";
+  struct pl_gc_opts o = {.wait_seconds = 1, .progress = remember, .progress_ctx = said};
+  struct pl_gc_result r;
+  assert_int_equal(pl_gc_clean_cache(&f->s, &o, &r, &f->err), 0);
+  assert_true(r.cache_kept);
+  assert_non_null(strstr(said, "kept every cache tree"));
+  assert_non_null(strstr(said, "generation 2"));
+  assert_int_equal(r.trees, 0);
+  assert_int_equal(r.trees_kept, 2);
+  assert_int_equal(r.wheels, 2);
+  assert_int_equal(r.leftovers, 2);
+  assert_true(exists(f, "cache/trees/" KEY_A "/lib/mod.py"));
+  assert_true(exists(f, "cache/trees/" KEY_D "/lib/mod.py"));
+  assert_false(exists(f, "cache/wheels/" SHA_A ".whl"));
+  assert_false(exists(f, "cache/trees/.tmp-" KEY_D "-0000000000000001"));
+  assert_false(exists(f, "cache/trees/not-a-key"));
 }
 
 static void test_gc_clean_cache_gives_up_while_a_sync_holds_the_cache(void **state) {
@@ -810,6 +909,8 @@ int main(void) {
       T(test_gc_waits_for_a_sync_to_let_go_of_the_cache),
       T(test_gc_holders_share_the_cache),
       T(test_gc_clean_cache_removes_every_tree_and_wheel_and_keeps_the_lock),
+      T(test_gc_clean_cache_keeps_every_tree_a_generation_names),
+      T(test_gc_clean_cache_keeps_every_tree_for_a_generation_without_manifest),
       T(test_gc_clean_cache_gives_up_while_a_sync_holds_the_cache),
       T(test_gc_clean_cache_never_removes_what_a_mount_inside_shows),
       T(test_gc_holder_lines_match_device_and_inode),

@@ -374,6 +374,46 @@ static void test_gen_compile_lock_refuses_a_link(void **state) {
   assert_false(pl_gen_compiling(f->state_fd, &holder));
 }
 
+/* A generation's folds must read <trees>/<key>/<lib>/<name>: one that leads
+ * anywhere else (where a moved or copied state was) is named; directories
+ * and files at the top of a lib are no folds, nor a lib the generation lacks. */
+static void test_gen_check_folds_names_a_fold_leading_elsewhere(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  const char *lib = "lib/site", *libs[2] = {lib, "lib64/none"};
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/1/lib/site/pkg", 0755, &err), 0);
+  cleanup_close int g = openat(f->state_fd, "generations/1", O_RDONLY | O_DIRECTORY);
+  cleanup_close int l = openat(f->state_fd, "generations/1/lib/site", O_RDONLY | O_DIRECTORY);
+  assert_true(g >= 0 && l >= 0);
+  close(openat(l, "mod.py", O_WRONLY | O_CREAT | O_EXCL, 0444));
+  assert_int_equal(symlinkat("/st/cache/trees/k1/lib/site/a", l, "a"), 0);
+  assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", &err), 0);
+  char target[PATH_MAX];
+  const char *key;
+  size_t kl;
+  assert_int_equal(pl_gen_fold_read(l, lib, "a", "/st/cache/trees", target, &key, &kl), 0);
+  assert_int_equal(kl, 2);
+  assert_memory_equal(key, "k1", 2);
+  /* The same state, moved: every fold leads to its old place. */
+  assert_int_equal(pl_gen_check_folds(g, libs, "/moved/cache/trees", &err), -1);
+  assert_non_null(strstr(err->msg, "lib/site/a leads to /st/cache/trees/k1/lib/site/a"));
+  pl_error_free(&err);
+  /* Into the cache, but not as pylock makes a fold. */
+  static const char *const odd[] = {"/st/cache/trees/k1/lib/site/other", "/st/cache/trees/../x",
+                                    "/st/cache/trees/.tmp-1/lib/site/b", "/st/cache/treesx/k/b",
+                                    "k1/lib/site/b"};
+  for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+    assert_int_equal(symlinkat(odd[i], l, "b"), 0);
+    assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", &err), -1);
+    assert_non_null(strstr(err->msg, "lib/site/b leads to "));
+    pl_error_free(&err);
+    errno = 0;
+    assert_int_equal(pl_gen_fold_read(l, lib, "b", "/st/cache/trees", target, &key, &kl), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(unlinkat(l, "b", 0), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
@@ -396,6 +436,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_gen_compiling_sees_the_compile_lock_and_its_holder,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_compile_lock_refuses_a_link, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_check_folds_names_a_fold_leading_elsewhere, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_gen_lock_adopt_names_the_child_and_is_never_free, setup,
                                       teardown),
   };

@@ -74,7 +74,8 @@ static void check_against_pip(const char *python, const char *tag, const char *c
     if (pl_cache_tree_get_or_build(&cache, hex, wfd, *n, &in, &t, &err) < 0)
       fail_msg("%s", pl_error_string(err));
     assert_true(t.built);
-    if (pl_envgen_link_tree(gfd, t.fd, NULL, NULL, &err) < 0) fail_msg("%s", pl_error_string(err));
+    if (pl_envgen_link_tree(gfd, t.fd, NULL, NULL, NULL, &err) < 0)
+      fail_msg("%s", pl_error_string(err));
     if (pl_envgen_mark_requested(gfd, -1, t.dist_info, &err) < 0)
       fail_msg("%s", pl_error_string(err));
     pl_cache_tree_release(&t);
@@ -88,7 +89,7 @@ static void check_against_pip(const char *python, const char *tag, const char *c
 
   /* And what pylock installed verifies against its own RECORDs. */
   struct pl_verify_report rep;
-  assert_int_equal(pl_verify_generation(gfd, &in, NULL, &rep, &err), 0);
+  assert_int_equal(pl_verify_generation(gfd, &in, NULL, -1, NULL, &rep, &err), 0);
   for (size_t i = 0; i < rep.nissues; i++)
     print_message("%s %s: %s\n", pl_verify_kind_name(rep.issues[i].kind), rep.issues[i].path,
                   rep.issues[i].detail);

@@ -293,6 +293,10 @@ def sync(d, rounds, python):
                         purelib = layer + info["purelib"][len(info["prefix"]):]
                         shutil.copytree(purelib, site_copy,
                                         ignore=shutil.ignore_patterns("__pycache__"))
+                        # Folded packages come from the sealed (read-only) cache.
+                        for top, dirs, _ in os.walk(site_copy):
+                            for x in dirs:
+                                os.chmod(os.path.join(top, x), 0o755)
                 m = re.search(r"(\d+) packages, (\d+) files .*fetch (\d+) ms, unpack (\d+) ms, "
                               r"link (\d+) ms", out)
                 if m:

@@ -2,13 +2,16 @@
 # pylock-test: once
 # pylock cache dir / clean (issue 13): the shared cache is sealed read-only,
 # so `rm -rf` cannot remove it; `pylock cache clean` can, under the cache
-# lock, without following a symlink or leaving the cache's mount, and the
-# environments built from it keep working.  Real registry, real wheels.
+# lock, without following a symlink or leaving the cache's mount.  It keeps
+# every tree a generation names (a generation's package directories are
+# symlinks into its trees), so the environments built from it keep working,
+# and removes every wheel and every other tree.  Real registry, real wheels.
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
 load helpers
 load pause_helpers
+load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -25,6 +28,9 @@ setup_file() {
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$FIX/locks"
   "$PL" -q -C "$FIX/locks" install idna six
   cp "$FIX/locks/pylock.toml" "$FIX/lock.toml"
+  "$PL" -q -C "$FIX/locks" install toml
+  cp "$FIX/locks/pylock.toml" "$FIX/lock-toml.toml"
+  lock_without "$FIX/lock.toml" "$FIX/lock-idna.toml" six
 }
 
 setup() {
@@ -44,12 +50,37 @@ teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
 }
 
-# A project trusting the fixture registry, synced from the shared lock.
+# A project trusting the fixture registry, synced from the shared lock
+# (idna and six) or from $FIX/LOCK.toml.
 synced_project() {
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$PROJ"
-  cp "$FIX/lock.toml" "$PROJ/pylock.toml"
+  cp "$FIX/${1:-lock}.toml" "$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync
   CACHE=$("$PL" cache dir)
+}
+
+# The project's lock: $FIX/LOCK.toml.
+use() {
+  cp "$FIX/$1.toml" "$PROJ/pylock.toml"
+}
+
+# The project's current generation, N.
+current_n() {
+  readlink "$(state_dir)/current" | cut -d/ -f2
+}
+
+# The cache tree of the wheel whose file name starts with PREFIX, as the
+# manifest of the project's current generation names it.
+tree_of() {
+  awk -v w="$1" '$1 == "tree" && index($4, w) == 1 { print $2 }' \
+    "$(state_dir)/generations/$(current_n).manifest"
+}
+
+# The project's environment imports MODULES and verifies.
+env_works() {
+  run --separate-stderr "$PL" -C "$PROJ" run python3 -c "import $1"
+  [ "$status" -eq 0 ] || { echo "import $1: $stderr"; return 1; }
+  assert_verified
 }
 
 # Entries of the cache's trees/ and wheels/, one per line.
@@ -66,30 +97,143 @@ cache_entries() {
   assert_eq "$output" "$BATS_TEST_TMPDIR/elsewhere/cache"
 }
 
-@test "cache clean empties the sealed cache rm -rf cannot remove, and the environment keeps working" {
+@test "cache clean removes every wheel and unused tree, keeps the trees the environment uses, and it keeps working" {
   synced_project
-  [ -n "$(cache_entries)" ]
+  six=$(tree_of six-)
+  [ -n "$six" ]
+  [ "$(cache_wheels | wc -l)" -eq 2 ]
   # What a user tries first: thousands of "Permission denied".
-  run rm -rf "$CACHE"
+  run rm -rf "$CACHE/trees"
   [ "$status" -ne 0 ]
   assert_contains "$output" "Permission denied"
-  [ "$(ls "$CACHE/trees" | wc -l)" -eq 2 ] # rm got the wheels, not the sealed trees
+  [ "$(ls "$CACHE/trees" | wc -l)" -eq 2 ]
+  # Garbage: a tree no generation names (a copy under another sha256), a
+  # partial tree, a damaged entry moved aside.
+  junk=$(printf 'f%.0s' $(seq 64))
+  cp -a "$CACHE/trees/$six" "$CACHE/trees/$junk-${six#*-}"
+  mkdir -p "$CACHE/trees/.tmp-$junk-0000000000000001" "$CACHE/quarantine/$six-1700000000-00000001"
   run --separate-stderr "$PL" cache clean
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "cache clean removed 2 tree(s)"
-  assert_eq "$(cache_entries)" ""
+  assert_contains "$stderr" "cache clean removed 1 tree(s), 2 wheel(s) and 2 other entries from "
+  assert_contains "$stderr" "; kept 2 tree(s) that environments use (they go with their generations: pylock gc)"
+  [ "$(named_trees | wc -l)" -eq 2 ]
+  assert_eq "$(cache_trees)" "$(named_trees)"
+  assert_eq "$(cache_wheels)" ""
+  [ ! -e "$CACHE/quarantine" ]
   [ -f "$CACHE/lock" ]
-  # The generation's files are hard links: they stay, whole and verified.
+  [ -f "$CACHE/trees/$six/.complete" ]
+  # The generation's folded directories point into the trees it kept.
   run --separate-stderr "$PL" -C "$PROJ" run python3 -c 'import idna, six; print(six.__version__)'
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$output" "1.16.0"
-  run --separate-stderr "$PL" -C "$PROJ" verify
-  [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
-  # The next change fetches and unpacks what it needs again.
-  "$PL" -q -C "$PROJ" sync --repair
-  [ -n "$(cache_entries)" ]
-  run "$PL" -C "$PROJ" run python3 -c 'import idna'
-  [ "$status" -eq 0 ]
+  assert_verified
+  # A second project with the same lock fetches the wheels again (through
+  # the signature checks) and unpacks nothing: the trees are there.
+  P2="$BATS_TEST_TMPDIR/p2"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$P2"
+  cp "$FIX/lock.toml" "$P2/pylock.toml"
+  run --separate-stderr "$PL" -C "$P2" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "2 fetched, 0 unpacked"
+  assert_verified "$P2"
+  # Again: nothing more to remove but those wheels.
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 2 wheel(s) and 0 other entries"
+  assert_eq "$(cache_trees)" "$(named_trees)"
+}
+
+@test "cache clean keeps the previous generation's trees for a rollback, and older ones' until pylock gc" {
+  synced_project lock-toml
+  toml=$(tree_of toml-)
+  first=$(current_n)
+  [ -n "$toml" ]
+  # A sync that drops toml: the previous generation still names its tree.
+  use lock
+  "$PL" -q -C "$PROJ" sync
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 3 wheel(s)"
+  assert_contains "$stderr" "kept 3 tree(s)"
+  [ -f "$CACHE/trees/$toml/.complete" ]
+  "$PL" -q -C "$PROJ" rollback
+  use lock-toml
+  env_works "idna, six, toml"
+  "$PL" -q -C "$PROJ" rollback
+  use lock
+  env_works "idna, six"
+  # One more change: the toml generation is neither current nor previous,
+  # but still there (clean removes no generation): its tree stays.
+  use lock-idna
+  "$PL" -q -C "$PROJ" sync
+  [ -d "$(state_dir)/generations/$first" ]
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 1 wheel(s)"
+  assert_contains "$stderr" "kept 3 tree(s)"
+  [ -f "$CACHE/trees/$toml/.complete" ]
+  # pylock gc removes that generation (and init's empty one), and the tree
+  # only it used with it; six stays, the previous generation's.
+  run --separate-stderr "$PL" -C "$PROJ" gc
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "removed 2 generation(s)"
+  assert_contains "$stderr" "1 cache tree(s)"
+  [ ! -e "$CACHE/trees/$toml" ]
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 0 wheel(s) and 0 other entries"
+  assert_contains "$stderr" "kept 2 tree(s)"
+  assert_eq "$(cache_trees)" "$(named_trees)"
+  env_works idna
+  "$PL" -q -C "$PROJ" rollback
+  use lock
+  env_works "idna, six"
+}
+
+@test "cache clean removes the tree a killed sync made, which no generation names, and keeps the used one" {
+  synced_project lock-idna
+  idna=$(tree_of idna-)
+  # A sync adding six, killed once its generation's files are linked, before
+  # the generation has its manifest and its name.
+  use lock
+  paused linked "$PL" -C "$PROJ" sync
+  kill -9 "$PAUSED"
+  wait "$PAUSED" || true
+  six=$(cache_trees | grep -vx "$idna")
+  [ -n "$six" ] && [ "$(cache_trees | wc -l)" -eq 2 ]
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "cache clean removed 1 tree(s), 2 wheel(s)"
+  assert_contains "$stderr" "kept 1 tree(s)"
+  assert_eq "$(cache_trees)" "$idna"
+  assert_eq "$(cache_wheels)" ""
+  use lock-idna
+  env_works idna
+  # The sync done again fetches and unpacks six again.
+  use lock
+  run --separate-stderr "$PL" -C "$PROJ" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "1 unpacked"
+  env_works "idna, six"
+}
+
+@test "cache clean keeps every tree while a generation has no manifest, and says which" {
+  synced_project
+  cur=$(current_n)
+  junk=$(printf 'f%.0s' $(seq 64))
+  six=$(tree_of six-)
+  cp -a "$CACHE/trees/$six" "$CACHE/trees/$junk-${six#*-}"
+  # As an older pylock left it (or damaged).
+  rm -f "$(state_dir)/generations/$cur.manifest"
+  run --separate-stderr "$PL" cache clean
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "kept every cache tree: generation $cur of "
+  assert_contains "$stderr" "a sync of that project writes one"
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 2 wheel(s)"
+  assert_contains "$stderr" "kept 3 tree(s)"
+  [ -d "$CACHE/trees/$junk-${six#*-}" ]
+  run --separate-stderr "$PL" -C "$PROJ" run python3 -c 'import idna, six'
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
 }
 
 @test "cache clean with no cache yet removes nothing and succeeds" {
@@ -117,11 +261,13 @@ cache_entries() {
   # Let the sync finish; then clean gets the lock.
   kill -CONT "$pid"
   wait "$pid"
-  run --separate-stderr "$PL" -C "$P2" verify
-  [ "$status" -eq 0 ]
+  assert_verified "$P2"
   run --separate-stderr "$PL" cache clean --wait 5
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_eq "$(cache_entries)" ""
+  # The generation the sync made names the same trees: they stay.
+  assert_contains "$stderr" "kept 2 tree(s)"
+  assert_eq "$(cache_trees)" "$(named_trees)"
+  assert_eq "$(cache_wheels)" ""
 }
 
 @test "attack: symlinks planted in the cache are removed, never followed" {
@@ -131,17 +277,25 @@ cache_entries() {
   echo precious >"$victim/file"
   echo precious >"$victim/dir/inner"
   # Whatever could put them there: a link for a tree, for a wheel, for the
-  # quarantine, and one inside a (writable again) tree.
+  # quarantine, and one inside a tree no generation names (a copy, made
+  # writable) and one inside a tree a generation names.
   ln -s "$victim/dir" "$CACHE/trees/$(printf 'a%.0s' $(seq 64))-0123456789abcdef"
   ln -s "$victim/file" "$CACHE/wheels/$(printf 'b%.0s' $(seq 64)).whl"
   ln -s "$victim" "$CACHE/quarantine"
   tree=$(find "$CACHE/trees" -mindepth 1 -maxdepth 1 -type d | head -n1)
-  chmod u+w "$tree"
+  copy="$CACHE/trees/$(printf 'c%.0s' $(seq 64))-${tree##*-}"
+  cp -a "$tree" "$copy"
+  chmod u+w "$copy" "$tree"
+  ln -s "$victim" "$copy/zz-link"
   ln -s "$victim" "$tree/zz-link"
+  chmod u-w "$tree"
   run --separate-stderr "$PL" cache clean
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_eq "$(cache_entries)" ""
+  assert_contains "$stderr" "cache clean removed 2 tree(s), 3 wheel(s) and 1 other entry"
+  assert_eq "$(cache_trees)" "$(named_trees)"
+  assert_eq "$(cache_wheels)" ""
   [ ! -e "$CACHE/quarantine" ] && [ ! -L "$CACHE/quarantine" ]
+  [ -L "$tree/zz-link" ] # kept with its tree, not followed
   assert_eq "$(cat "$victim/file")" "precious"
   assert_eq "$(cat "$victim/dir/inner")" "precious"
   assert_eq "$(stat -c %a "$victim/dir")" "$(stat -c %a "$victim")"

@@ -38,7 +38,7 @@ teardown_file() {
 
 # Byte-code files in the current generation.
 pyc_count() {
-  find "$(layer_dir)" -name '*.pyc' | wc -l
+  find -L "$(layer_dir)" -name '*.pyc' | wc -l
 }
 
 @test "a cold sync is usable from source before its byte-code, then switches to the same packages compiled" {
@@ -65,7 +65,7 @@ pyc_count() {
   assert_eq "$(bytecode_of "$(current_n)")" yes
   assert_eq "$(readlink "$(state_dir)/previous" | cut -d/ -f2)" "$before"
   [ "$(pyc_count)" -ge 5 ]
-  [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+  [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
   run "$PL" -C "$PROJ" run python3 -c "$IMPORTS"
   assert_eq "$output" "pyc $(interp purelib)/idna/core.py"
   assert_usable "after the byte-code"
@@ -86,7 +86,7 @@ pyc_count() {
   assert_contains "$stderr" "usable now"
   assert_contains "$stderr" "byte-code compiled after the switch"
   assert_eq "$(bytecode_of "$(current_n)")" yes
-  [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+  [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
   assert_usable "after install"
   "$PL" -q -C "$PROJ" rollback
   assert_eq "$(current_n)" "$before"
@@ -106,7 +106,7 @@ pyc_count() {
   assert_contains "$stderr" "generation $n imports from source: its byte-compiling was interrupted; finishing it"
   [ "$(current_n)" -gt "$n" ]
   assert_eq "$(bytecode_of "$(current_n)")" yes
-  [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+  [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
   assert_usable "finished after a kill at usable"
   assert_nothing_left
 }
@@ -127,7 +127,7 @@ pyc_count() {
     [ "$status" -eq 0 ] || { echo "$step: $stderr"; return 1; }
     assert_contains "$stderr" "its byte-compiling was interrupted; finishing it"
     assert_eq "$(bytecode_of "$(current_n)")" yes
-    [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+    [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
     assert_usable "finished after a kill at $step"
     assert_nothing_left
   done
@@ -201,7 +201,7 @@ digests() {
   targets=$(
     echo "$srcs"
     find $srcs -mindepth 1 | head -60
-    find "$(layer_dir)" -path '*idna*' -type f | head -20
+    find -L "$(layer_dir)" -path '*idna*' -type f | head -20
     echo "$(interp purelib)/idna/core.py" "$(interp purelib)/idna" "$(interp purelib)/six.py"
     echo "$STATE/cache/trees"
   )
@@ -241,7 +241,7 @@ digests() {
   [ "$RESUMED" -eq 0 ] || { echo "sync: $(cat "$BATS_TEST_TMPDIR/paused.err")"; return 1; }
   # What the generation holds is what the compiler wrote, byte for byte.
   local pyc
-  pyc=$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')
+  pyc=$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')
   grep -q "$(sha256sum "$pyc" | cut -c1-64)" <<<"$before"
   [ -z "$(find "$STATE/cache/trees" "$(layer_dir)" \( -name 'planted.pyc' -o -name '*.moved' \))" ]
   assert_usable "after the attack while compiling"

@@ -101,7 +101,7 @@ field() {
   assert_contains "$(cat "$BATS_TEST_TMPDIR/cmd.err")" "byte-compiling 1 package in the background"
   wait_compiled
   assert_eq "$(bytecode_of "$(current_n)")" yes
-  [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+  [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
   assert_usable "after install"
   # A remove builds no tree: nothing to compile, it returns compiled.
   run --separate-stderr "$PL" -C "$PROJ" remove idna
@@ -165,7 +165,7 @@ field() {
     [ "$status" -eq 0 ] || { echo "$step: $stderr"; return 1; }
     assert_contains "$stderr" "its byte-compiling was interrupted; finishing it"
     assert_eq "$(bytecode_of "$(current_n)")" yes
-    [ -n "$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
+    [ -n "$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')" ]
     assert_usable "finished after a kill at $step"
     assert_nothing_left
   done

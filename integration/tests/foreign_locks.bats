@@ -116,7 +116,7 @@ current() {
 # The Tag lines of an installed distribution's WHEEL file, space-separated.
 installed_tags() {
   local f
-  f=$(find "$(layer_dir)" -path "*/$1-*.dist-info/WHEEL" | head -1)
+  f=$(find -L "$(layer_dir)" -path "*/$1-*.dist-info/WHEEL" | head -1)
   [ -n "$f" ] || { echo "no $1 installed" >&2; return 1; }
   sed -n 's/^Tag: //p' "$f" | tr '\n' ' ' | sed 's/ $//'
 }

@@ -21,6 +21,26 @@ layer_dir() {
   "$PL" -C "${1:-$PROJ}" info layer
 }
 
+# A cold cache for the next sync, but for the trees the current generation of
+# each project given (default: $PROJ) names: a generation's packages are
+# links into those trees (folds), so taking them away by hand (the cache is
+# sealed, and pylock cache clean keeps them) would take its packages away.
+uncache_but_current() {
+  local cache="$XDG_STATE_HOME/pylock/cache" keep="" p t
+  for p in "${@:-$PROJ}"; do
+    keep+=$(sed -n 's/^tree \([^ ]*\) .*/\1/p' "$(layer_dir "$p").manifest")$'\n'
+  done
+  [ -d "$cache" ] || return 0
+  # Only what goes is made writable: a kept tree's modes are part of its
+  # seal, and a sync would take it for damaged.
+  chmod u+w "$cache" "$cache/trees" "$cache/wheels" 2>/dev/null || true
+  for t in "$cache"/trees/* "$cache"/trees/.[!.]*; do
+    [ -e "$t" ] || continue
+    grep -qxF "${t##*/}" <<<"$keep" || { chmod -R u+w "$t" && rm -rf "$t"; }
+  done
+  rm -rf "$cache"/wheels/* "$cache"/wheels/.[!.]*
+}
+
 # A key of the project's interpreter record (prefix, purelib, short version...).
 interp() {
   sed -n "s/^$1=//p" "$(state_dir "${2:-$PROJ}")/interp"

@@ -318,7 +318,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   "$PL" -q -C "$PROJ" lock
   before=$(current)
   flip_middle_byte "$BATS_TEST_TMPDIR/reg/targets/six-1.16.0-py3-none-any.whl"
-  chmod -R u+w "$XDG_STATE_HOME/pylock/cache" && rm -rf "$XDG_STATE_HOME/pylock/cache"
+  uncache_but_current
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 1 ]
   assert_contains "$stderr" "six-1.16.0-py3-none-any.whl"
@@ -353,7 +353,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
     target=${locks[i % 2]}
     cold=$(((i / 2) % 2)) # two cold, two warm, ...
     if [ "$cold" -eq 1 ]; then
-      chmod -R u+w "$XDG_STATE_HOME/pylock/cache" && rm -rf "$XDG_STATE_HOME/pylock/cache"
+      uncache_but_current
     fi
     delay=$((cold ? RANDOM % 700 : RANDOM % 40))
     before=$(current)

@@ -197,7 +197,7 @@ PY
   cp "$BATS_TEST_TMPDIR/then.lock" "$F/pylock.toml"
   refused_with "$why" "$F" sync
   refused_with "$why" "$F" sync --frozen
-  [ -z "$(find "$(layer_dir "$F")" -name 'six*')" ]
+  [ -z "$(find -L "$(layer_dir "$F")" -name 'six*')" ]
   assert_eq "$(cache_digest)" "$cache"
 }
 
@@ -230,11 +230,11 @@ PY
 
 # ---------------------------------------------------------------- tampering with a generation
 
-@test "a changed .pyc in a generation: verify names it, ci rebuilds before it runs, the cache's tree is untouched" {
-  local P="$W/pyc" layer rel tree_file tree_sha
+@test "a changed .pyc in a generation: verify names it, ci rebuilds its tree before it runs" {
+  local P="$W/pyc" layer rel tree_file tree_sha bad_sha
   from_lock "$P"
   layer=$(layer_dir "$P")
-  rel=$(cd "$layer" && find . -path '*-packages/__pycache__/six.*.pyc' | sed 's|^\./||')
+  rel=$(cd "$layer" && find -L . -path '*-packages/__pycache__/six.*.pyc' | sed 's|^\./||')
   [ -n "$rel" ]
   tree_file=$(find "$R/cache/trees" -samefile "$layer/$rel")
   tree_sha=$(sha256sum <"$tree_file")
@@ -245,19 +245,26 @@ PY
   chmod u+w "$BATS_TEST_TMPDIR/x.pyc" "$(dirname "$layer/$rel")"
   printf 'X' | dd of="$BATS_TEST_TMPDIR/x.pyc" bs=1 seek=200 conv=notrunc 2>/dev/null
   mv -f "$BATS_TEST_TMPDIR/x.pyc" "$layer/$rel"
+  bad_sha=$(sha256sum <"$layer/$rel")
+  [ "$bad_sha" != "$tree_sha" ]
   run "$PL" -C "$P" verify
   [ "$status" -eq 1 ]
   assert_contains "$output" "modified: $rel: its sha256 is not the one pylock installed"
   assert_contains "$output" "FAILED"
-  # ci's sync sees the generation changed and builds it again from the
-  # cache; the command runs on the rebuilt one, which verifies.
+  # The generation folds six's __pycache__ into the cache's tree: the file
+  # changed there.  ci's sync finds that tree damaged, moves it aside, builds
+  # it again from the signed wheel, then the generation; the command runs
+  # on the rebuilt one, which verifies.
   run --separate-stderr "$PL" -C "$P" ci -- touch "$BATS_TEST_TMPDIR/cmd-ran"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "changed since it was built"
+  assert_contains "$stderr" "is damaged (a file in it was written, added or removed since it was built)"
   [ -e "$BATS_TEST_TMPDIR/cmd-ran" ]
   run "$PL" -C "$P" verify
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
-  assert_eq "$(sha256sum <"$tree_file")" "$tree_sha"
+  [ "$(sha256sum <"$layer/$rel")" != "$bad_sha" ]
+  [ "$(sha256sum <"$(layer_dir "$P")/$rel")" != "$bad_sha" ]
+  # The damaged copy is kept aside, in no generation.
+  [ -n "$(find "$R/cache/quarantine" -name "$(basename "$rel")" -type f)" ]
 }
 
 @test "a .pth dropped in a generation: verify names it, ci rebuilds without it before it runs" {

@@ -99,7 +99,7 @@ for d in os.listdir(site):
         for row in csv.reader(open(os.path.join(site, d, "RECORD"))):
             recorded.add(os.path.normpath(os.path.join(site, row[0])))
 bad, n = [], 0
-for root, dirs, files in os.walk(site):
+for root, dirs, files in os.walk(site, followlinks=True):  # through folds
     for f in files:
         if not f.endswith(".py"):
             continue
@@ -232,7 +232,7 @@ PY
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   "$PL" -q -C "$PROJ" verify
   # The byte-code the environment has now is compiled from idna's source.
-  pyc=$(find "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')
+  pyc=$(find -L "$(layer_dir)" -path '*/idna/__pycache__/core.*.pyc')
   [ "$(sha256sum <"$pyc")" != "$bad" ]
   "$PY" -I -c 'import marshal, sys
 c = marshal.loads(open(sys.argv[1], "rb").read()[16:])
@@ -310,7 +310,7 @@ SH
   [ -z "$(find "$STATE/cache/trees" \( -name planted.py -o -name extra.pyc -o -name '*.moved' \))" ]
   # The sources are the wheel's, byte for byte, and verify agrees.
   local six
-  six=$(find "$(layer_dir)" -name six.py)
+  six=$(find -L "$(layer_dir)" -name six.py)
   assert_eq "$(sha256sum <"$six")" "$(unzip -p "$FIX"/wheels/six-*.whl six.py | sha256sum)"
   assert_synced "after a hostile compiler"
   [ -z "$(find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*')" ]

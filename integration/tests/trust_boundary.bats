@@ -233,7 +233,7 @@ end_holders() {
 # A path of a project's current layer, relative to it: the first match of
 # `find -path PATTERN`.
 in_layer() {
-  (cd "$(layer_dir "$1")" && find . -path "$2" | sed 's|^\./||' | head -n 1)
+  (cd "$(layer_dir "$1")" && find -L . -path "$2" | sed 's|^\./||' | head -n 1)
 }
 
 # ---------------------------------------------------------------- 1. the cache and the state
@@ -579,7 +579,7 @@ EOF
     done
   done
   cd "$W"
-  [ -z "$(find "$la" "$(state_dir "$PA")" "$tree" -name x -o -name y)" ]
+  [ -z "$(find -L "$la" "$(state_dir "$PA")" "$tree" -name x -o -name y)" ]
   assert_untouched
 }
 
@@ -899,7 +899,7 @@ EOF
   assert_contains "$output" "moved this project's environment"
   [ ! -e "$p/.pylock" ]
   assert_eq "$("$PL" -C "$p" info python)" "$PY"
-  [ -z "$(find "$(layer_dir "$p")" -name zz_planted.pth)" ]
+  [ -z "$(find -L "$(layer_dir "$p")" -name zz_planted.pth)" ]
   assert_eq "$(tree_digest "$(layer_dir "$p")")" "$(cat "$FIX/layer.digest")"
   run "$PL" -C "$p" run python3 -c 'import six; print("ran")'
   assert_eq "$output" "ran"

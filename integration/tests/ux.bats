@@ -208,7 +208,7 @@ field() {
   [ -n "$installed" ] && [ -n "$checked" ]
   assert_eq "$checked" "$installed"
   # And both are the files the environment really holds.
-  assert_eq "$(find "$(layer_dir)" -type f | wc -l)" "$installed"
+  assert_eq "$(find -L "$(layer_dir)" -type f | wc -l)" "$installed"
 }
 
 @test "on a terminal: a spinner with the step and elapsed time, then [i/n] per wheel" {
