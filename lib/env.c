@@ -696,21 +696,6 @@ static char *describe_change(const struct pl_lockfile *old, const struct pl_lock
   return s ? s : strdup("the locked wheels, hashes or requested flags differ");
 }
 
-/* generations.h, pl_gen_check_folds: `gen` generations/N, `cache` the cache's path. */
-static int folds_here(struct pl_env *e, const char *gen, const char *cache, pl_error_t *err) {
-  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
-                         pl_interp_relative(&e->in, e->in.platlib)};
-  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
-  cleanup_free char *trees = NULL;
-  cleanup_close int gen_fd =
-      openat(e->state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", e->state_path, gen);
-  if (asprintf(&trees, "%s/trees", cache) < 0) return pl_fail(err, ENOMEM, "resolve");
-  if (pl_gen_check_folds(gen_fd, libs, trees, err) < 0)
-    return pl_error_wrap(err, "%s/%s", e->state_path, gen);
-  return 0;
-}
-
 int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err) {
   if (pl_env_update_trust(e, err) < 0) return -1;
   /* Another tool's lock, trusted through the registry its packages' index
@@ -736,7 +721,9 @@ int pl_env_resolve(struct pl_env *e, bool *changed, char **why, pl_error_t *err)
     return pl_fail(err, ENOMEM, "resolve");
   /* pip runs on that generation: its folds must lead into the cache the
    * sandbox binds read-only, not where a moved or copied state was. */
-  if (folds_here(e, gen, cache, err) < 0) return -1;
+  if (pl_gen_check_folds_of(e->state_fd, e->state_path, gen, e->state.path, &e->in, NULL, NULL,
+                            err) < 0)
+    return -1;
   /* pip is served the shared cache's wheels, checked as they go (gc.h). */
   cleanup_close int cache_hold = pl_gc_hold_cache(&e->state, e->progress, e->progress_ctx, err);
   if (cache_hold < 0) return -1;
@@ -1728,11 +1715,9 @@ static bool base_has(int base_fd, const char *const libs[2], const char *name) {
 static int make_folds(struct pl_env *e, const struct pl_cache *c, const struct pl_cache_tree *trees,
                       struct folds *f, pl_error_t *err) {
   size_t np = e->lf.npackages;
-  const char *pure = pl_interp_relative(&e->in, e->in.purelib);
-  const char *plat = pl_interp_relative(&e->in, e->in.platlib);
-  if (pure == NULL || plat == NULL)
+  const char *libs[2];
+  if (pl_interp_libs(&e->in, libs) < 0)
     return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", e->in.python);
-  const char *libs[2] = {pure, strcmp(pure, plat) == 0 ? NULL : plat};
   cleanup_close int base_fd = open(e->in.prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (base_fd < 0) return pl_fail(err, errno, "open %s", e->in.prefix);
   if ((f->fold = calloc(np ? np : 1, sizeof *f->fold)) == NULL)
@@ -1990,57 +1975,48 @@ out:
 /* Why the current generation cannot stay as it is (a few words into why),
  * or "" when it can: it must exist, have its manifest and its record, and
  * its stat fingerprint must be the one recorded when it was built. */
-/* The trees generation n folds into (envgen.h), each as it was sealed?  The
- * generation's own fingerprint covers its links, not what they lead to.
- * Into why when not. */
-static void folds_damage(struct pl_env *e, int gen_fd, unsigned n, char *why, size_t cap) {
-  struct pl_cache c;
+/* The keys of the trees a generation folds into, each once. */
+struct fold_keys {
+  char **v;
+  size_t n;
+};
+
+static int add_fold_key(void *ctx, const char *key, size_t klen) {
+  struct fold_keys *k = ctx;
+  for (size_t i = 0; i < k->n; i++)
+    if (strlen(k->v[i]) == klen && memcmp(k->v[i], key, klen) == 0) return 0;
+  char **v = realloc(k->v, (k->n + 1) * sizeof *v);
+  if (v == NULL) return errno = ENOMEM, -1;
+  k->v = v;
+  if ((v[k->n] = strndup(key, klen)) == NULL) return errno = ENOMEM, -1;
+  k->n++;
+  return 0;
+}
+
+/* The trees generation n (generations/N) folds into (envgen.h), each as it
+ * was sealed?  The generation's own fingerprint covers its links, not what
+ * they lead to.  Into why when not. */
+static void folds_damage(struct pl_env *e, const char *gen, unsigned n, char *why, size_t cap) {
   pl_error_t err = NULL;
-  const char *libs[2] = {pl_interp_relative(&e->in, e->in.purelib),
-                         pl_interp_relative(&e->in, e->in.platlib)};
-  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
-  bool open = open_cache(e, &c, &err) == 0;
-  cleanup_free char *trees_path = NULL;
-  if (open && asprintf(&trees_path, "%s/trees", c.path) < 0) trees_path = NULL;
-  char **keys = NULL;
-  size_t nkeys = 0;
-  for (size_t k = 0; k < 2 && !why[0]; k++) {
-    if (libs[k] == NULL) continue;
-    int lfd = pl_open_dir_beneath(gen_fd, libs[k], &err);
+  struct fold_keys fk = {0};
+  if (pl_gen_check_folds_of(e->state_fd, e->state_path, gen, e->state.path, &e->in, add_fold_key,
+                            &fk, &err) < 0) {
+    /* errnum 0: a link that is no fold into this cache (generations.h). */
+    if (err->errnum == 0)
+      snprintf(why, cap, "generation %u: a link at the top of its lib leads out of pylock's cache",
+               n);
+    else
+      snprintf(why, cap, "generation %u: %s", n, err->msg);
     pl_error_free(&err);
-    if (lfd < 0) continue; /* no such lib: nothing folded there */
-    cleanup_dir DIR *d = fdopendir(lfd);
-    if (d == NULL) {
-      close(lfd);
-      continue;
-    }
-    struct dirent *de;
-    while (!why[0] && (de = readdir(d)) != NULL) {
-      struct stat st;
-      if (fstatat(lfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) continue;
-      char key[PL_CACHE_TREE_KEY_MAX];
-      int fd = open && trees_path ? pl_envgen_fold_open(lfd, libs[k], de->d_name, c.trees_fd,
-                                                        trees_path, key, sizeof key)
-                                  : (errno = ENOENT, -1);
-      if (fd < 0) {
-        snprintf(why, cap, "generation %u: %s/%s leads %s", n, libs[k], de->d_name,
-                 errno == EINVAL ? "out of pylock's cache" : "to a cached tree that is gone");
-        break;
-      }
-      close(fd);
-      bool seen = false;
-      for (size_t i = 0; i < nkeys && !seen; i++)
-        seen = strcmp(keys[i], key) == 0;
-      char **v = seen ? keys : realloc(keys, (nkeys + 1) * sizeof *v);
-      if (v == NULL || (!seen && (v[nkeys] = strdup(key)) == NULL)) {
-        keys = v ? v : keys;
-        snprintf(why, cap, "generation %u: out of memory checking its trees", n);
-        break;
-      }
-      keys = v;
-      nkeys += !seen;
-    }
   }
+  char **keys = fk.v;
+  size_t nkeys = fk.n;
+  struct pl_cache c;
+  bool open = nkeys && !why[0] && open_cache(e, &c, &err) == 0;
+  if (nkeys && !why[0] && !open)
+    snprintf(why, cap, "generation %u: the cache it folds into cannot be opened (%s)", n,
+             err ? err->msg : "?");
+  pl_error_free(&err);
   /* Each tree the one the generation was built from (its manifest's hash,
    * as the generation's manifest names it): a tree built again since (after
    * damage) has byte-code of its own. */
@@ -2064,8 +2040,8 @@ static void folds_damage(struct pl_env *e, int gen_fd, unsigned n, char *why, si
       snprintf(why, cap, "generation %u: its cached tree %s is damaged (%s)", n, keys[i],
                err ? err->msg : what);
     } else {
-      snprintf(why, cap, "generation %u: its cached tree %s %s%s%s", n, keys[i],
-               r < 0 ? "cannot be read (" : "is gone", r < 0 && err ? err->msg : "",
+      snprintf(why, cap, "generation %u: a link into %s leads to a cached tree that %s%s%s", n,
+               keys[i], r < 0 ? "cannot be read (" : "is gone", r < 0 && err ? err->msg : "",
                r < 0 ? ")" : "");
     }
     pl_error_free(&err);
@@ -2111,7 +2087,8 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
     snprintf(why, cap,
              "generation %u changed since it was built (a file written, added or removed)", cur);
   pl_error_free(&ignored);
-  if (!why[0]) folds_damage(e, gfd, cur, why, cap);
+  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
+  if (!why[0]) folds_damage(e, name, cur, why, cap);
 }
 
 /* Generation n is current, usable, built from `nsource` source trees (0:

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "interp.h"
 #include "interrupt.h"
 #include "file.h"
 #include "project.h"
+#include "state.h"
 
 /* The change lock can stall every change of a project, so no code pylock
  * runs may take it.  Sandboxes see the state root read-only, and flock()
@@ -298,6 +300,7 @@ int pl_gen_fold_read(int lib_fd, const char *lib, const char *name, const char *
 }
 
 int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_path,
+                       int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
                        pl_error_t *err) {
   for (size_t i = 0; i < 2; i++) {
     if (libs[i] == NULL) continue;
@@ -324,7 +327,11 @@ int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_
       char target[PATH_MAX] = "";
       const char *key;
       size_t kl;
-      if (pl_gen_fold_read(fd, libs[i], de->d_name, trees_path, target, &key, &kl) == 0) continue;
+      if (pl_gen_fold_read(fd, libs[i], de->d_name, trees_path, target, &key, &kl) == 0) {
+        if (each && each(ctx, key, kl) < 0)
+          return pl_fail(err, errno, "%s/%s", libs[i], de->d_name);
+        continue;
+      }
       if (errno != EINVAL) return pl_fail(err, errno, "read the link %s/%s", libs[i], de->d_name);
       return pl_fail_hint(
           err, 0, "rebuild it where the state is now with: pylock sync",
@@ -333,6 +340,23 @@ int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_
     }
     if (errno) return pl_fail(err, errno, "read %s", libs[i]);
   }
+  return 0;
+}
+
+int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
+                          const char *state_root, const struct pl_interp *in,
+                          int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
+                          pl_error_t *err) {
+  const char *libs[2];
+  if (pl_interp_libs(in, libs) < 0)
+    return pl_fail(err, EINVAL, "install scheme of %s is outside its prefix", in->python);
+  cleanup_close int gen_fd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", state_path, gen);
+  cleanup_free char *trees = NULL;
+  if (asprintf(&trees, "%s/%s/trees", state_root, PL_STATE_CACHE) < 0)
+    return pl_fail(err, ENOMEM, "%s/%s", state_path, gen);
+  if (pl_gen_check_folds(gen_fd, libs, trees, each, ctx, err) < 0)
+    return pl_error_wrap(err, "%s/%s", state_path, gen);
   return 0;
 }
 

@@ -19,6 +19,8 @@
 
 #include "error.h"
 
+struct pl_interp;
+
 #define PL_PREVIOUS_LINK "previous"
 #define PL_CHANGE_LOCK "change.lock"   /* mode 0200: see pl_gen_lock */
 #define PL_CHANGE_LOCK_OLD "lock"      /* an older pylock's, removed */
@@ -82,7 +84,17 @@ int pl_gen_fold_read(int lib_fd, const char *lib, const char *name, const char *
  * copied, it leads to the old place, which no sandbox binds read-only.  -1
  * with the first that does not in err. */
 int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_path,
+                       int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
                        pl_error_t *err);
+
+/* The same for generation `gen` (generations/N) of the project state open
+ * at state_fd (its path state_path), folded into the cache of the state
+ * root state_root, for interpreter `in`; `each` (or NULL) is called with
+ * the key of every fold (0 to go on).  The error names the generation. */
+int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
+                          const char *state_root, const struct pl_interp *in,
+                          int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
+                          pl_error_t *err);
 
 /* Remove generations/N (or a partial .N.tmp), including read-only dirs.
  * Refuses the current and previous generations. */

@@ -231,6 +231,14 @@ char *pl_interp_format(const struct pl_interp *in) {
   return s;
 }
 
+int pl_interp_libs(const struct pl_interp *in, const char *libs[2]) {
+  libs[0] = pl_interp_relative(in, in->purelib);
+  libs[1] = pl_interp_relative(in, in->platlib);
+  if (libs[0] == NULL || libs[1] == NULL) return -1;
+  if (strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
+  return 0;
+}
+
 const char *pl_interp_relative(const struct pl_interp *in, const char *abs) {
   size_t n = strlen(in->prefix);
   if (strncmp(abs, in->prefix, n) != 0) return NULL;

@@ -77,6 +77,10 @@ int pl_interp_parse(const char *buf, struct pl_interp *out, pl_error_t *err);
  * "" for the prefix itself; NULL if outside it. Points into abs. */
 const char *pl_interp_relative(const struct pl_interp *in, const char *abs);
 
+/* purelib and platlib relative to the prefix into libs; libs[1] NULL when
+ * they are one directory.  -1 when either is outside the prefix. */
+int pl_interp_libs(const struct pl_interp *in, const char *libs[2]);
+
 void pl_interp_free(struct pl_interp *in);
 
 #endif

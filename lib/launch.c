@@ -183,18 +183,8 @@ static int finish(struct pl_launch *l, const char *cmd, char **argv, pl_error_t 
 /* The generation's folds lead into the cache of the state the sandbox binds
  * read-only (generations.h): not to where a moved or copied state was. */
 static int check_folds(struct pl_launch *l, pl_error_t *err) {
-  const char *libs[2] = {pl_interp_relative(&l->in, l->in.purelib),
-                         pl_interp_relative(&l->in, l->in.platlib)};
-  if (libs[0] && libs[1] && strcmp(libs[0], libs[1]) == 0) libs[1] = NULL;
-  cleanup_free char *trees = NULL;
-  cleanup_close int gen_fd =
-      openat(l->state_fd, l->gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (gen_fd < 0) return pl_fail(err, errno, "open %s/%s", l->state_path, l->gen);
-  if (asprintf(&trees, "%s/%s/trees", l->state.path, PL_STATE_CACHE) < 0)
-    return pl_fail(err, ENOMEM, "run");
-  if (pl_gen_check_folds(gen_fd, libs, trees, err) < 0)
-    return pl_error_wrap(err, "%s/%s", l->state_path, l->gen);
-  return 0;
+  return pl_gen_check_folds_of(l->state_fd, l->state_path, l->gen, l->state.path, &l->in, NULL,
+                               NULL, err);
 }
 
 int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {

@@ -387,7 +387,7 @@ static void test_gen_check_folds_names_a_fold_leading_elsewhere(void **state) {
   assert_true(g >= 0 && l >= 0);
   close(openat(l, "mod.py", O_WRONLY | O_CREAT | O_EXCL, 0444));
   assert_int_equal(symlinkat("/st/cache/trees/k1/lib/site/a", l, "a"), 0);
-  assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", &err), 0);
+  assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", NULL, NULL, &err), 0);
   char target[PATH_MAX];
   const char *key;
   size_t kl;
@@ -395,7 +395,7 @@ static void test_gen_check_folds_names_a_fold_leading_elsewhere(void **state) {
   assert_int_equal(kl, 2);
   assert_memory_equal(key, "k1", 2);
   /* The same state, moved: every fold leads to its old place. */
-  assert_int_equal(pl_gen_check_folds(g, libs, "/moved/cache/trees", &err), -1);
+  assert_int_equal(pl_gen_check_folds(g, libs, "/moved/cache/trees", NULL, NULL, &err), -1);
   assert_non_null(strstr(err->msg, "lib/site/a leads to /st/cache/trees/k1/lib/site/a"));
   pl_error_free(&err);
   /* Into the cache, but not as pylock makes a fold. */
@@ -404,7 +404,7 @@ static void test_gen_check_folds_names_a_fold_leading_elsewhere(void **state) {
                                     "k1/lib/site/b"};
   for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
     assert_int_equal(symlinkat(odd[i], l, "b"), 0);
-    assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", &err), -1);
+    assert_int_equal(pl_gen_check_folds(g, libs, "/st/cache/trees", NULL, NULL, &err), -1);
     assert_non_null(strstr(err->msg, "lib/site/b leads to "));
     pl_error_free(&err);
     errno = 0;
