@@ -337,6 +337,22 @@ int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struc
   return tree_open(c, key, out, err);
 }
 
+bool pl_cache_tree_named(struct pl_cache *c, const char *wheel_sha256,
+                         const struct pl_interp *interp) {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  pl_error_t e = NULL;
+  struct stat st;
+  bool named = false;
+  if (source_key(wheel_sha256, interp, key, sizeof key, &e) == 0) {
+    named = fstatat(c->trees_fd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    key[strlen(key) - strlen(PL_CACHE_SOURCE_SUFFIX)] = '\0'; /* the complete tree's */
+    named =
+        named || (fstatat(c->trees_fd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+  }
+  pl_error_free(&e);
+  return named;
+}
+
 int pl_cache_tree_find_source(struct pl_cache *c, const char *wheel_sha256,
                               const struct pl_interp *interp, struct pl_cache_tree *out,
                               pl_error_t *err) {

@@ -105,6 +105,12 @@ int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struc
 int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                        pl_error_t *err);
 
+/* Whether trees/ has an entry named for wheel_sha256 on interp: its complete tree or its
+ * source tree.  Nothing is opened or checked: only whether the wheel need be fetched
+ * before the trees are found (pl_cache_tree_find) and checked. */
+bool pl_cache_tree_named(struct pl_cache *c, const char *wheel_sha256,
+                         const struct pl_interp *interp);
+
 /* The same for the source tree (no byte-code) of wheel_sha256. */
 int pl_cache_tree_find_source(struct pl_cache *c, const char *wheel_sha256,
                               const struct pl_interp *interp, struct pl_cache_tree *out,

@@ -1096,7 +1096,11 @@ static int ensure_cached_wheel(struct pl_env *e, struct pl_cache *c, const struc
   return fetch_wheels(e, c, &w, 1, fetched, err);
 }
 
-/* Every selected wheel the cache lacks, fetched FETCH_BATCH at a time. */
+/* Every selected wheel the cache lacks, fetched FETCH_BATCH at a time; but not
+ * one whose tree (complete, or source) the cache has: the tree is what the
+ * generation is made of.  If that tree proves damaged, sound_tree() fetches
+ * the wheel to build it again.  So a cache that `cache clean` emptied of
+ * wheels still builds generations from the trees it kept, offline too. */
 static int fetch_missing(struct pl_env *e, struct pl_cache *c, size_t *fetched, pl_error_t *err) {
   const struct pl_lock_wheel *want[FETCH_BATCH];
   size_t n = 0;
@@ -1105,6 +1109,7 @@ static int fetch_missing(struct pl_env *e, struct pl_cache *c, size_t *fetched, 
     if (w) pl_progress_item(i + 1, e->lf.npackages, "getting %s", w->name);
     int fd = w ? pl_cache_wheel_open(c, w->sha256, NULL) : -1;
     if (fd >= 0) close(fd);
+    if (w && fd < 0 && pl_cache_tree_named(c, w->sha256, &e->in)) continue;
     bool again = false;
     for (size_t k = 0; w && k < n; k++)
       again |= strcmp(want[k]->sha256, w->sha256) == 0;
@@ -1344,6 +1349,8 @@ static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batc
     pl_cache_tree_release(tree);
     return r < 0 ? pl_error_wrap(err, "%s", p->name) : 0;
   }
+  /* Absent when fetch_missing() found a tree, which proved damaged. */
+  if (ensure_cached_wheel(e, c, w, &res->fetched, err) < 0) return -1;
   for (int attempt = 0;; attempt++) {
     if (pl_cache_batch_add(b, w->sha256, -1, w->name, err) == 0) return 0;
     if (attempt > 0 || (*err)->errnum != EBADMSG) return pl_error_wrap(err, "%s", p->name);

@@ -127,20 +127,51 @@ cache_entries() {
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$output" "1.16.0"
   assert_verified
-  # A second project with the same lock fetches the wheels again (through
-  # the signature checks) and unpacks nothing: the trees are there.
+  # A second project with the same lock is made of the trees kept: no wheel
+  # is fetched, so it builds offline too, and nothing is unpacked.
   P2="$BATS_TEST_TMPDIR/p2"
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$P2"
   cp "$FIX/lock.toml" "$P2/pylock.toml"
-  run --separate-stderr "$PL" -C "$P2" sync
+  run --separate-stderr "$PL" -C "$P2" sync --offline
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "2 fetched, 0 unpacked"
+  assert_contains "$stderr" "0 fetched, 0 unpacked"
+  assert_eq "$(cache_wheels)" ""
   assert_verified "$P2"
-  # Again: nothing more to remove but those wheels.
+  # Again: nothing more to remove.
   run --separate-stderr "$PL" cache clean
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "cache clean removed 0 tree(s), 2 wheel(s) and 0 other entries"
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 0 wheel(s) and 0 other entries"
   assert_eq "$(cache_trees)" "$(named_trees)"
+}
+
+# The wheels are gone (cache clean), and the tree a new generation would be
+# made of is found damaged: the sync fetches that wheel again, through the
+# signature checks, and builds the tree from it; offline, it says it cannot.
+@test "a kept tree found damaged after cache clean is built again from its wheel, fetched again" {
+  synced_project
+  six=$(tree_of six-)
+  "$PL" -q cache clean
+  [ -z "$(cache_wheels)" ]
+  f=$(find "$CACHE/trees/$six" -name six.py)
+  [ -n "$f" ]
+  chmod u+w "$(dirname "$f")" "$f"
+  echo 'print("FORGED")' >>"$f"
+  chmod a-w "$(dirname "$f")" "$f"
+  P2="$BATS_TEST_TMPDIR/p2"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$P2"
+  cp "$FIX/lock.toml" "$P2/pylock.toml"
+  run --separate-stderr "$PL" -C "$P2" sync --offline
+  [ "$status" -ne 0 ]
+  assert_contains "$stderr" "is damaged"
+  assert_contains "$stderr" "six"
+  run --separate-stderr "$PL" -C "$P2" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "1 fetched, 1 unpacked"
+  assert_eq "$(cache_wheels)" "$(grep -o '[0-9a-f]\{64\}' <<<"$six").whl"
+  run --separate-stderr "$PL" -C "$P2" run python3 -c 'import six; print(six.__version__)'
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$output" "1.16.0"
+  assert_verified "$P2"
 }
 
 @test "cache clean keeps the previous generation's trees for a rollback, and older ones' until pylock gc" {
@@ -167,9 +198,10 @@ cache_entries() {
   use lock-idna
   "$PL" -q -C "$PROJ" sync
   [ -d "$(state_dir)/generations/$first" ]
+  # That sync was made of the trees kept: it fetched no wheel.
   run --separate-stderr "$PL" cache clean
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
-  assert_contains "$stderr" "cache clean removed 0 tree(s), 1 wheel(s)"
+  assert_contains "$stderr" "cache clean removed 0 tree(s), 0 wheel(s)"
   assert_contains "$stderr" "kept 3 tree(s)"
   [ -f "$CACHE/trees/$toml/.complete" ]
   # pylock gc removes that generation (and init's empty one), and the tree
@@ -320,9 +352,11 @@ cache_entries() {
 @test "a permission error in the cache names pylock cache clean" {
   synced_project
   "$PL" -q cache clean
-  # A cache directory made unwritable (by hand, say): the next fetch fails.
+  # A cache directory made unwritable (by hand, say): the next fetch (of
+  # toml, whose tree is not cached) fails.
   chmod 0500 "$CACHE/wheels"
-  run --separate-stderr "$PL" -C "$PROJ" sync --repair
+  use lock-toml
+  run --separate-stderr "$PL" -C "$PROJ" sync
   chmod 0700 "$CACHE/wheels"
   [ "$status" -eq 1 ]
   assert_contains "$stderr" "Permission denied"
