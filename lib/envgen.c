@@ -186,7 +186,7 @@ static int cmp_name(const void *a, const void *b) {
 
 static bool ends_with(const char *s, const char *tail) {
   size_t n = strlen(s), t = strlen(tail);
-  return n > t && strcmp(s + n - t, tail) == 0;
+  return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
 /* Directory `name` of the tree, at l->path (its parent the first plen bytes,
@@ -538,9 +538,13 @@ static bool record_lists(int dfd, const char *base, const char *name, const char
     pl_error_free(&e);
     return false;
   }
+  /* A file at `path`, or one below it: a directory of one distribution
+   * where another has a file is theirs too. */
+  size_t pn = strlen(path);
   bool found = false;
   for (size_t i = 0; i < rec.n && !found; i++)
-    found = pl_record_resolve(base, rec.entries[i].path, got, sizeof got) && !strcmp(got, path);
+    found = pl_record_resolve(base, rec.entries[i].path, got, sizeof got) &&
+            strncmp(got, path, pn) == 0 && (got[pn] == '\0' || got[pn] == '/');
   pl_record_free(&rec);
   return found;
 }

@@ -101,7 +101,8 @@ int pl_link_print_take(struct pl_link_print *into, struct pl_link_print *from, p
 int pl_envgen_mark_requested(int gen_fd, int tree_fd, const char *dist_info, pl_error_t *err);
 
 /* Which distribution of the tree `root_fd` (a generation or a cache tree)
- * lists `path` (relative to the prefix) in its RECORD, the .dist-info named
+ * lists `path` (relative to the prefix), or a file below it, in its RECORD,
+ * the .dist-info named
  * `skip` (or NULL) aside: its name into `out`; false when none does.  Walks
  * the tree: for error messages. */
 bool pl_envgen_find_owner(int root_fd, const char *path, const char *skip, char *out, size_t cap);

@@ -303,7 +303,7 @@ EOF
 
 # Two signed wheels, one with a directory `clash`, the other a file of that
 # name: the name is in two trees, so neither is folded, and linking finds
-# the conflict as it always did; nothing changes.
+# the conflict as it always did, naming both; nothing changes.
 @test "a_directory_and_a_file_of_one_name_in_two_wheels_conflict_not_fold" {
   local gen lock
   gen=$("$PL" -C "$PROJ" info generation)
@@ -312,6 +312,12 @@ EOF
   [ "$status" -ne 0 ]
   assert_contains "$stderr" "site-packages/clash"
   assert_contains "$stderr" "File exists"
+  # Named as the conflict it is, between the two distributions.
+  assert_contains "$stderr" "conflicting files:"
+  assert_contains "$stderr" "is shipped by both "
+  assert_contains "$stderr" "dirname-1.0.dist-info"
+  assert_contains "$stderr" "filename-1.0.dist-info"
+  assert_contains "$stderr" "remove one of the two from the requirements"
   assert_not_contains "$stderr" "damaged"
   assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
   assert_eq "$(sha256sum <"$PROJ/pylock.toml")" "$lock"
