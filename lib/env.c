@@ -1979,9 +1979,6 @@ out:
   return rc;
 }
 
-/* Why the current generation cannot stay as it is (a few words into why),
- * or "" when it can: it must exist, have its manifest and its record, and
- * its stat fingerprint must be the one recorded when it was built. */
 /* The keys of the trees a generation folds into, each once. */
 struct fold_keys {
   char **v;
@@ -2061,16 +2058,14 @@ static void folds_damage(struct pl_env *e, const char *gen, unsigned n, char *wh
   pl_error_free(&err);
 }
 
-static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link, char *why,
-                           size_t cap) {
+/* Why generation n cannot be used as it is (see current_damage), or "";
+ * `records`: it must have the manifest and record of the current pylock
+ * (else only what it has is checked). */
+static void gen_damage(struct pl_env *e, unsigned cur, bool records, char *why, size_t cap) {
   char name[64];
   struct pl_gen_meta m;
   struct stat st;
   why[0] = '\0';
-  if (bad_link) {
-    snprintf(why, cap, "%s", bad_link);
-    return;
-  }
   if (cur == 0) return;
   snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
   cleanup_close int gfd =
@@ -2079,13 +2074,19 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
     snprintf(why, cap, "generation %u is missing", cur);
     return;
   }
-  if (gen_manifest_name(cur, name, sizeof name) == 0 &&
+  if (records && gen_manifest_name(cur, name, sizeof name) == 0 &&
       fstatat(e->state_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
     snprintf(why, cap, "generation %u has no manifest (an earlier pylock built it)", cur);
     return;
   }
-  if (pl_meta_read(e->state_fd, cur, &m, NULL) < 0 || m.stat[0] == '\0') {
+  bool meta = pl_meta_read(e->state_fd, cur, &m, NULL) == 0 && m.stat[0] != '\0';
+  if (records && !meta) {
     snprintf(why, cap, "generation %u has no record of how it was built", cur);
+    return;
+  }
+  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
+  if (!meta) {
+    folds_damage(e, name, cur, why, cap);
     return;
   }
   char now[PL_STAT_DIGEST_LEN + 1];
@@ -2094,8 +2095,20 @@ static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link,
     snprintf(why, cap,
              "generation %u changed since it was built (a file written, added or removed)", cur);
   pl_error_free(&ignored);
-  snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, cur);
   if (!why[0]) folds_damage(e, name, cur, why, cap);
+}
+
+/* Why the current generation cannot stay as it is (a few words into why),
+ * or "" when it can: it must exist, have its manifest and its record, its
+ * stat fingerprint must be the one recorded when it was built, and each tree
+ * it folds into as it was (folds_damage). */
+static void current_damage(struct pl_env *e, unsigned cur, const char *bad_link, char *why,
+                           size_t cap) {
+  why[0] = '\0';
+  if (bad_link)
+    snprintf(why, cap, "%s", bad_link);
+  else
+    gen_damage(e, cur, true, why, cap);
 }
 
 /* Generation n is current, usable, built from `nsource` source trees (0:
@@ -2732,6 +2745,15 @@ int pl_env_rollback(struct pl_env *e, unsigned *from, unsigned *to, pl_error_t *
   snprintf(name, sizeof name, "%s/%u", PL_GENERATIONS_DIR, *to);
   if (faccessat(e->state_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
     return pl_fail(err, errno, "previous generation %u", *to);
+  /* A generation changed since it was built, or whose trees are gone or
+   * changed, is not switched to: runs would get what it no longer is. */
+  char why[512];
+  gen_damage(e, *to, false, why, sizeof why);
+  if (why[0])
+    return pl_fail_hint(err, EIO,
+                        "nothing changed; to get its packages back, put the pylock.toml it was "
+                        "built from in place and run: pylock sync",
+                        "the previous generation cannot be rolled back to: %s", why);
   pl_pause("rollback");
   return pl_gen_switch(e->state_fd, *to, err);
 }

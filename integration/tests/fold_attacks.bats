@@ -445,3 +445,34 @@ EOF
   assert_eq "$(tree_digest "$tree")" "$before"
   assert_eq "$(imported_idna "$other")" "3.3"
 }
+
+# Once a hole: rollback switched to the previous generation without a look
+# at the trees it folds into, so a tree gone or written since made an
+# environment without that package, or with the changed code.  Now it
+# refuses, says why and what to do, and changes nothing.
+@test "rollback_refuses_a_previous_generation_whose_folded_tree_changed" {
+  local one gen f
+  "$PL" -q -C "$PROJ" install 'foo==1.0'
+  one=$(readlink "$(fold foo)")
+  one=${one%/lib/*}
+  "$PL" -q -C "$PROJ" install 'foo==2.0'
+  gen=$("$PL" -C "$PROJ" info generation)
+  f="$one/$(purelib_rel)/foo/__init__.py"
+  chmod u+w "$(dirname "$f")" "$f"
+  echo 'print("FORGED")' >>"$f"
+  chmod a-w "$(dirname "$f")" "$f"
+  run --separate-stderr "$PL" -C "$PROJ" rollback
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "the previous generation cannot be rolled back to: generation "
+  assert_contains "$stderr" "is damaged (a file in it was written, added or removed"
+  assert_contains "$stderr" "run: pylock sync"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
+  # Gone: the same.
+  chmod u+w "$one"
+  mv "$one" "$STATE/cache/trees/.gone"
+  run --separate-stderr "$PL" -C "$PROJ" rollback
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "leads to a cached tree that is gone"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
+  assert_eq "$("$PL" -C "$PROJ" run python3 -c 'import foo; print(foo.VERSION)')" "2.0"
+}
