@@ -208,7 +208,10 @@ int pl_resolve_pip_error(const char *output, int status, pl_error_t *err) {
  * checked as served, the report's hashes are checked against the signed
  * ones (pl_resolve_parse_report), and every wheel is fetched and verified
  * by pylock before it is installed.  A pip whose internals differ is run
- * unchanged (it downloads, as before), and so is code in pip's place. */
+ * unchanged (it downloads, as before), and so is code in pip's place.
+ * pip's User-Agent, which only pylock's own index server sees, is a fixed
+ * string: pip works it out from the system at every session (running
+ * `lsb_release -a` and scanning for setuptools), ~0.1 s of every resolution. */
 static const char pip_driver[] =
     "import os, runpy, sys\n"
     "main = None\n"
@@ -251,6 +254,11 @@ static const char pip_driver[] =
     "    P.prepare_linked_requirements_more = prepare_more\n"
     "    R.get_dist = get_dist\n"
     "patch()\n"
+    "try:\n"
+    "    import pip._internal.network.session as s\n"
+    "    s.user_agent = lambda: 'pip (pylock resolver)'\n"
+    "except (ImportError, AttributeError):\n"
+    "    pass\n"
     "if main is None:\n"
     "    runpy.run_module('pip', run_name='__main__', alter_sys=True)\n"
     "else:\n"

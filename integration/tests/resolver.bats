@@ -2,8 +2,9 @@
 # One pip run per resolution (issue 14), the real binary end to end on each
 # base interpreter, against a registry served by nginx on loopback: a cold
 # resolution of a multi-package set execs pip exactly once (counted by
-# strace, not by pylock's word) and fetches each file from the registry at
-# most once (counted in nginx's access log); pip, in a sandbox whose only
+# strace, not by pylock's word), pip no program to describe the system,
+# and fetches each file from the registry at most once (counted in
+# nginx's access log); pip, in a sandbox whose only
 # network is loopback, gets its index, metadata and wheels from pylock's
 # server, each checked against the signed target before a byte reaches it;
 # a .metadata file the registry serves tampered is refused mid-resolution,
@@ -83,6 +84,10 @@ fetches() {
   assert_eq "$names" "Jinja2 MarkupSafe Pygments certifi charset-normalizer idna requests six urllib3 "
   assert_eq "$(pip_installs "$BATS_TEST_TMPDIR/trace")" 1
   assert_contains "$stderr" "pip ran 1 time(s)"
+  # pip works out its User-Agent from the system: `lsb_release -a` (a shell
+  # script on Debian: uname, tr, cut...) and `rustc --version`, some 25
+  # programs a resolution.  pylock's driver gives it a fixed one.
+  run ! grep -E 'execve\("[^"]*/(lsb_release|uname|rustc)"' "$BATS_TEST_TMPDIR/trace"
   # Each wheel and each .metadata came from the registry once, however
   # often pip asked for it (pip 23.0 downloads a wheel twice).
   local w
