@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # A pull request is hostile input (issue 11, part 1): on a CI runner,
 # `pylock ci` and `pylock sync --frozen` build the environment of a
 # checkout whose pylock.toml the pull request wrote.  They run only an

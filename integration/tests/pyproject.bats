@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # pyproject.toml as the requested set (issue 13): lock reads [project]
 # dependencies, optional-dependencies and [dependency-groups]; install and
 # remove edit [project] dependencies in place, comments and layout kept;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # pylock tree (issue 13): the dependency tree of the environment from the
 # installed metadata, as text and as JSON; extras asked for are followed,
 # hostile names in metadata cannot draw on the terminal.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # First contact (issue 13): -v says what each step does, a status line on a
 # terminal (and nothing extra elsewhere), Ctrl-C during install, lock or
 # sync stops pylock and pip together and leaves the project as it was,
