@@ -1297,6 +1297,27 @@ static bool tree_of_wheel(const struct pl_cache_tree *t, const char *wheel) {
   return ok;
 }
 
+/* Can the damaged tree (source: source tree) of package p, of wheel w, be
+ * built again?  It needs the wheel: offline, one the cache lacks (cache
+ * clean removed it) cannot be had, and the tree is left where it is, not
+ * quarantined, so that the generations folding into it keep it until a
+ * sync with the network builds it again.  false with *err set. */
+static bool rebuildable(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
+                        const struct pl_lock_wheel *w, bool source, const char *why,
+                        pl_error_t *err) {
+  if (!e->offline) return true;
+  int wfd = pl_cache_wheel_open(c, w->sha256, NULL);
+  if (wfd >= 0) {
+    close(wfd);
+    return true;
+  }
+  pl_fail_hint(err, ENETDOWN, "run again without --offline",
+               "the cached %stree of %s %s is damaged (%s), and --offline cannot build it again: "
+               "its wheel is not in the cache",
+               source ? "source " : "", p->name, p->version, why);
+  return false;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
  * of another wheel, or whose stat fingerprint changed since it was sealed
  * (or, with `full`, any byte of which differs from its manifest) is
@@ -1319,6 +1340,10 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
     if (linked && !full && tree->stat[0]) return 1;
     r = pl_cache_tree_check(c, tree, full, why, sizeof why, err);
     if (r <= 0) return r < 0 ? -1 : 1;
+  }
+  if (!rebuildable(e, c, p, w, source, why, err)) {
+    pl_cache_tree_release(tree);
+    return -1;
   }
   say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
       source ? "source " : "", p->name, p->version, why);
@@ -1890,6 +1915,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     bool known = false;
     if (linked == 0) {
       const struct pl_lock_package *p = &e->lf.packages[bad];
+      if (!rebuildable(e, &c, p, chosen_wheel(e, bad), trees[bad].source, why, err)) goto out;
       say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
           p->version, why);
       snprintf(key, sizeof key, "%s", trees[bad].key);
