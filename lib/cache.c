@@ -228,13 +228,15 @@ void pl_cache_tree_release(struct pl_cache_tree *t) {
 /* A complete tree: open it and read its marker.  1 if found, 0 if absent,
  * -1 on error; a directory without a marker is moved aside and removed. */
 /* tree_open without its repairs: 1 open (out filled), 0 absent, 2 without
- * a marker, 3 a marker that does not parse (nothing moved: the caller
- * decides), -1. */
+ * a marker, 3 a marker that does not parse, 4 not a directory (nothing
+ * moved: the caller decides), -1. */
 static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                      pl_error_t *err) {
   int fd = openat(c->trees_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return 0;
+    /* A symbolic link or a file under a tree's name: no tree pylock built. */
+    if (errno == ENOTDIR || errno == ELOOP) return 4;
     return pl_fail(err, errno, "open %s/trees/%s", c->path, key);
   }
   cleanup_free char *marker = NULL;
@@ -295,6 +297,12 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     if (fstat(out->fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(out->fd, 0555);
   }
   if (r < 2) return r;
+  if (r == 4) {
+    /* Removed itself, never followed; built anew. */
+    if (unlinkat(c->trees_fd, key, 0) < 0 && errno != ENOENT)
+      return pl_fail(err, errno, "remove %s/trees/%s (not a directory)", c->path, key);
+    return 0;
+  }
   if (r == 2) {
     /* Only complete trees are renamed into place; this one was put here by
      * something else.  Out of the way with it, and build anew. */
