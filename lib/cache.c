@@ -541,6 +541,54 @@ static int batch_seal(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, c
   return 0;
 }
 
+int pl_cache_batch_replace(struct pl_cache_batch *b, const char *key, const struct stat *st,
+                           pl_error_t *err) {
+  struct pl_cache_damaged *v = realloc(b->damaged, (b->ndamaged + 1) * sizeof *v);
+  if (v == NULL) return pl_fail(err, ENOMEM, "tree");
+  b->damaged = v;
+  struct pl_cache_damaged *d = &v[b->ndamaged++];
+  snprintf(d->key, sizeof d->key, "%s", key);
+  d->dev = st->st_dev;
+  d->ino = st->st_ino;
+  return 0;
+}
+
+static int quarantine(struct pl_cache *c, int from_fd, const char *name, pl_error_t *err);
+
+/* Tree t, built, where trees/<key> is taken: if that is the damaged tree
+ * pl_cache_batch_replace named, swapped with it (the damaged one then moved
+ * from the batch into quarantine/).  1 replaced, 0 not the damaged one (or
+ * no longer: another builder's, as good as ours), -1. */
+static int batch_replace(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, pl_error_t *err) {
+  struct pl_cache *c = b->c;
+  const struct pl_cache_damaged *d = NULL;
+  for (size_t i = 0; i < b->ndamaged && d == NULL; i++)
+    if (strcmp(b->damaged[i].key, t->key) == 0) d = &b->damaged[i];
+  struct stat st;
+  if (d == NULL || fstatat(c->trees_fd, t->key, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+      !S_ISDIR(st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino)
+    return 0;
+  /* A directory moves to another parent only while writable (its ".."). */
+  if (fchmodat(c->trees_fd, t->key, (st.st_mode & 07777) | 0700, 0) < 0) {
+    /* the exchange below says why it failed */
+  }
+  pl_pause("replace");
+  if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_EXCHANGE) == 0)
+    return quarantine(c, b->fd, t->key, err) < 0 ? -1 : 1;
+  int e = errno;
+  if (e == EACCES || e == EPERM) return 0; /* sealed since: another builder's */
+  if (e != EINVAL && e != ENOSYS)
+    return pl_fail(err, e, "replace %s/trees/%s with the tree built again", c->path, t->key);
+  /* No RENAME_EXCHANGE on this filesystem: out of the way, then in place. */
+  if (quarantine(c, c->trees_fd, t->key, err) < 0) return -1;
+  if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_NOREPLACE) == 0) return 1;
+  e = errno;
+  if (e == EINVAL || e == ENOSYS) e = renameat(b->fd, t->key, c->trees_fd, t->key) < 0 ? errno : 0;
+  if (e == 0) return 1;
+  if (e == EEXIST || e == ENOTEMPTY) return 0;
+  return pl_fail(err, e, "rename %s/%s into %s/trees", b->path, t->key, c->path);
+}
+
 /* Tree t, sealed and on disk: its marker, then into trees/ under its key
  * (RENAME_NOREPLACE: of two builders the loser discards its copy), then its
  * root sealed (a directory moves to another parent only while writable;
@@ -557,10 +605,15 @@ static int batch_place(struct pl_cache_batch *b, struct pl_cache_batch_tree *t, 
     if (e == EINVAL || e == ENOSYS) /* no RENAME_NOREPLACE here: a full target is refused anyway */
       e = renameat(b->fd, t->key, c->trees_fd, t->key) < 0 ? errno : 0;
     if (e == EEXIST || e == ENOTEMPTY) {
-      t->lost = true; /* another builder won the race: theirs is as good */
-      return 0;
+      int r = batch_replace(b, t, err);
+      if (r < 0) return -1;
+      if (r == 0) {
+        t->lost = true; /* another builder won the race: theirs is as good */
+        return 0;
+      }
+    } else if (e != 0) {
+      return pl_fail(err, e, "rename %s/%s into %s/trees", b->path, t->key, c->path);
     }
-    if (e != 0) return pl_fail(err, e, "rename %s/%s into %s/trees", b->path, t->key, c->path);
   }
   if (fchmod(t->fd, 0555) < 0 || fsync(t->fd) < 0)
     return pl_fail(err, errno, "seal %s/trees/%s", c->path, t->key);
@@ -629,6 +682,7 @@ void pl_cache_batch_release(struct pl_cache_batch *b) {
   }
   if (b->fd >= 0) close(b->fd);
   free(b->path);
+  free(b->damaged);
   bool source_only = b->source_only;
   pl_cache_batch_init(b, b->c, b->interp);
   b->source_only = source_only;

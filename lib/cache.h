@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "install.h"
@@ -134,6 +135,12 @@ struct pl_cache_batch_tree {
   struct pl_install *install; /* until its RECORD is written */
   bool lost;                  /* another builder put the same tree in place first */
 };
+/* A damaged tree left at trees/<key> for a batch to replace: its directory's identity. */
+struct pl_cache_damaged {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  dev_t dev;
+  ino_t ino;
+};
 struct pl_cache_batch {
   struct pl_cache *c;
   const struct pl_interp *interp;
@@ -142,7 +149,9 @@ struct pl_cache_batch {
   char *path;    /* absolute */
   struct pl_cache_batch_tree *t;
   size_t n, cap;
-  bool source_only; /* build source trees: <key>.src, without byte-code */
+  bool source_only;                 /* build source trees: <key>.src, without byte-code */
+  struct pl_cache_damaged *damaged; /* pl_cache_batch_replace */
+  size_t ndamaged;
 };
 void pl_cache_batch_init(struct pl_cache_batch *b, struct pl_cache *c,
                          const struct pl_interp *interp);
@@ -150,6 +159,13 @@ int pl_cache_batch_add(struct pl_cache_batch *b, const char *wheel_sha256, int w
                        const char *wheel_filename, pl_error_t *err);
 int pl_cache_batch_add_source(struct pl_cache_batch *b, const struct pl_cache_tree *src,
                               pl_error_t *err);
+/* The tree this batch builds under `key` replaces the damaged one there (st: its directory)
+ * in one step (renameat2 RENAME_EXCHANGE) when it is put in place, and the damaged one goes
+ * to quarantine/ then: the generations that fold into trees/<key> never find it missing,
+ * even if the sync dies before.  If trees/<key> is no longer that directory (another
+ * builder replaced it), the batch takes what is there, as for any tree built twice. */
+int pl_cache_batch_replace(struct pl_cache_batch *b, const char *key, const struct stat *st,
+                           pl_error_t *err);
 int pl_cache_batch_finish(struct pl_cache_batch *b, pl_error_t *err);
 int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
                         struct pl_cache_tree *out, pl_error_t *err);

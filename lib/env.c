@@ -1318,12 +1318,39 @@ static bool rebuildable(struct pl_env *e, struct pl_cache *c, const struct pl_lo
   return false;
 }
 
+/* Trees found damaged as they were linked (each directory's identity, and
+ * why): the next round of the generation's build takes none of them, but
+ * builds each again in its place. */
+struct damaged_trees {
+  struct damaged_tree {
+    char key[PL_CACHE_TREE_KEY_MAX];
+    dev_t dev;
+    ino_t ino;
+    char why[128];
+  } * v;
+  size_t n;
+};
+
+static const struct damaged_tree *damaged_find(const struct damaged_trees *d, const char *key,
+                                               const struct stat *st) {
+  for (size_t i = 0; d && i < d->n; i++)
+    if (strcmp(d->v[i].key, key) == 0 && d->v[i].dev == st->st_dev && d->v[i].ino == st->st_ino)
+      return &d->v[i];
+  return NULL;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
- * of another wheel, or whose stat fingerprint changed since it was sealed
- * (or, with `full`, any byte of which differs from its manifest) is
- * quarantined; `linked`: it is linked next, which checks the fingerprint.
- * 1: found and sound (tree filled); 0: absent or quarantined. */
-static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lock_package *p,
+ * of another wheel, one found damaged as it was linked (`known`), or one
+ * whose stat fingerprint changed since it was sealed (or, with `full`, any
+ * byte of which differs from its manifest) is built again; `linked`: it is
+ * linked next, which checks the fingerprint.  A damaged tree stays where it
+ * is until the tree built again under its key replaces it in one step
+ * (pl_cache_batch_replace: generations folding into it never find it
+ * missing); one batch b does not build (a complete tree where b builds
+ * source trees) is quarantined.  1: found and sound (tree filled); 0: absent,
+ * or to be built again. */
+static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
+                        const struct damaged_trees *known, const struct pl_lock_package *p,
                         const struct pl_lock_wheel *w, bool source, bool linked, bool full,
                         struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
   int r = source ? pl_cache_tree_find_source(c, w->sha256, &e->in, tree, err)
@@ -1331,9 +1358,14 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
   char why[512];
+  struct stat st;
+  bool have = fstat(tree->fd, &st) == 0;
+  const struct damaged_tree *seen = have ? damaged_find(known, tree->key, &st) : NULL;
   if (!tree_of_wheel(tree, w->name)) {
     const char *di = strrchr(tree->dist_info, '/');
     snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
+  } else if (seen) {
+    snprintf(why, sizeof why, "%s", seen->why);
   } else {
     /* The cheap check (the stat fingerprint) of a tree about to be linked
      * is linking's own: link_trees(). */
@@ -1350,7 +1382,11 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
   char key[PL_CACHE_TREE_KEY_MAX];
   snprintf(key, sizeof key, "%s", tree->key);
   pl_cache_tree_release(tree);
-  if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
+  if (have && source == b->source_only) {
+    if (pl_cache_batch_replace(b, key, &st, err) < 0) return -1;
+  } else if (pl_cache_quarantine_tree(c, key, err) < 0) {
+    return -1;
+  }
   res->repaired++;
   return 0;
 }
@@ -1362,11 +1398,12 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, const struct pl_lo
  * the signed sha256 is quarantined and fetched again through the signature
  * check.  1: found and sound (tree filled); 0: to be built, added to b. */
 static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
-                      const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool full,
-                      struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
-  int r = checked_tree(e, c, p, w, false, true, full, tree, res, err);
+                      const struct damaged_trees *known, const struct pl_lock_package *p,
+                      const struct pl_lock_wheel *w, bool full, struct pl_cache_tree *tree,
+                      struct pl_sync_result *res, pl_error_t *err) {
+  int r = checked_tree(e, c, b, known, p, w, false, true, full, tree, res, err);
   if (r != 0) return r;
-  r = checked_tree(e, c, p, w, true, b->source_only, full, tree, res, err);
+  r = checked_tree(e, c, b, known, p, w, true, b->source_only, full, tree, res, err);
   if (r < 0) return -1;
   if (r == 1 && b->source_only) return 1;
   if (r == 1) {
@@ -1421,7 +1458,8 @@ static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_t
  * or built, those missing together (one byte-compiling pool a batch);
  * `sources`: a source tree will do, and those missing are built so. */
 static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sources,
-                       struct pl_cache_tree *trees, struct pl_sync_result *res, pl_error_t *err) {
+                       const struct damaged_trees *known, struct pl_cache_tree *trees,
+                       struct pl_sync_result *res, pl_error_t *err) {
   struct pl_cache_batch b;
   pl_cache_batch_init(&b, c, &e->in);
   b.source_only = sources;
@@ -1433,7 +1471,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sou
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     pl_progress_item(i + 1, e->lf.npackages, "unpacking and compiling %s %s", p->name, p->version);
     int r = pl_interrupt_check(err);
-    if (r == 0) r = sound_tree(e, c, &b, p, w, full, &trees[i], res, err);
+    if (r == 0) r = sound_tree(e, c, &b, known, p, w, full, &trees[i], res, err);
     if (r == 1)
       pl_log(PL_LOG_VERBOSE, "%s %s: cache tree %s, checked when it was built; %s", p->name,
              p->version, trees[i].key,
@@ -1859,6 +1897,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   struct pl_link_print print = {0};
   char gen_stat[PL_STAT_DIGEST_LEN + 1];
   struct pl_cache_tree *trees = NULL;
+  struct damaged_trees damaged = {0};
   double t0 = now_ms();
   pl_progress_begin("getting the wheels");
   if (fetch_missing(e, &c, &res->fetched, err) < 0) goto out;
@@ -1889,11 +1928,12 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
    * they wait on each other's directory locks. */
   unsigned threads = pl_cpus() < LINK_THREADS_MAX ? pl_cpus() : LINK_THREADS_MAX;
   /* A tree found damaged while linked is built again, and the generation
-   * with it: each round quarantines one tree (a package has two at most: its
-   * complete tree, then the source tree it would be made from), so this ends. */
-  size_t redone = 0; /* rounds that quarantined nothing (linked in threads, then again) */
+   * with it: each round builds one tree again (a package has two at most: its
+   * complete tree, then the source tree it would be made from), and the
+   * rounds are bounded below, so this ends. */
+  size_t redone = 0; /* rounds that built nothing again (linked in threads, then again) */
   for (size_t round = 0;; round++) {
-    if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
+    if (sound_trees(e, &c, full, sources, &damaged, trees, res, err) < 0) goto out;
     if (round == 0) {
       link = now_ms();
       build = link - build;
@@ -1910,20 +1950,27 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
       threads = 1;
       redone++;
     }
-    char key[PL_CACHE_TREE_KEY_MAX] = "";
-    struct stat was, is;
-    bool known = false;
+    /* The tree found damaged, as it is: the next round takes it for
+     * damaged (checked_tree) and builds it again in its place -- if its
+     * name still holds it then, not one another sync has built since. */
+    struct damaged_tree *d = NULL;
     if (linked == 0) {
-      const struct pl_lock_package *p = &e->lf.packages[bad];
-      if (!rebuildable(e, &c, p, chosen_wheel(e, bad), trees[bad].source, why, err)) goto out;
-      say(e, "pylock: the cached tree of %s %s is damaged (%s): building it again", p->name,
-          p->version, why);
-      snprintf(key, sizeof key, "%s", trees[bad].key);
+      d = realloc(damaged.v, (damaged.n + 1) * sizeof *d);
+      if (d == NULL) {
+        pl_fail(err, ENOMEM, "generation");
+        goto out;
+      }
+      damaged.v = d;
+      d = &damaged.v[damaged.n];
+      struct stat was;
+      if (fstat(trees[bad].fd, &was) == 0) {
+        snprintf(d->key, sizeof d->key, "%s", trees[bad].key);
+        snprintf(d->why, sizeof d->why, "%s", why);
+        d->dev = was.st_dev;
+        d->ino = was.st_ino;
+        damaged.n++;
+      }
       pl_pause("quarantine");
-      /* Quarantined by name: only if the name still holds the tree found
-       * damaged, not one another sync has built since (it may be linking
-       * it, or about to open it). */
-      known = fstat(trees[bad].fd, &was) == 0;
     }
     for (size_t i = 0; i < e->lf.npackages; i++)
       pl_cache_tree_release(&trees[i]);
@@ -1933,13 +1980,8 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     memset(&gm, 0, sizeof gm);
     close(gen_fd);
     gen_fd = -1;
-    bool still = known && fstatat(c.trees_fd, key, &is, AT_SYMLINK_NOFOLLOW) == 0 &&
-                 was.st_dev == is.st_dev && was.st_ino == is.st_ino;
-    if ((still && pl_cache_quarantine_tree(&c, key, err) < 0) ||
-        pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0)
-      goto out;
-    if (linked == 0) res->repaired++;
-    if (round + 1 - redone > 2 * e->lf.npackages) { /* quarantines so far */
+    if (pl_gen_remove(e->state_fd, tmpname + sizeof PL_GENERATIONS_DIR, err) < 0) goto out;
+    if (round + 1 - redone > 2 * e->lf.npackages) { /* trees built again so far */
       pl_fail_hint(err, EIO, "check what else writes to the cache",
                    "cache trees keep changing while they are linked (%s)", c.path);
       goto out;
@@ -1998,6 +2040,7 @@ out:
   for (size_t i = 0; trees && i < e->lf.npackages; i++)
     pl_cache_tree_release(&trees[i]);
   free(trees);
+  free(damaged.v);
   pl_gen_manifest_free(&gm);
   pl_manifest_free(&own);
   pl_link_print_free(&print);

@@ -345,3 +345,48 @@ as_writable() {
   assert_not_contains "$output" "wrote"
   assert_verified
 }
+
+# Once a window: a sync that found a cached tree damaged moved it into
+# quarantine/ before it built it again, so until the new one was in place
+# (seconds: unpacked, byte-compiled) every generation folding into that
+# tree lacked the package, and a sync killed meanwhile left them so until
+# the next.  Now the tree built again replaces the damaged one in one step
+# (RENAME_EXCHANGE), and only then is the damaged one quarantined.  idna is
+# a package (folded: its generation links to the tree's directory).
+@test "attack: a sync killed while it builds a damaged tree again leaves no environment without the package" {
+  project "$PROJ" good lock-good
+  "$PL" -q -C "$PROJ" sync
+  local idna f p2="$BATS_TEST_TMPDIR/p2" good
+  good=$(unzip -p "$FIX/wheels/"idna-*.whl idna/core.py | sha256sum | cut -d' ' -f1)
+  idna=$(tree_of idna-)
+  f=$(find "$CACHE/trees/$idna" -path '*/idna/core.py')
+  as_writable "$(dirname "$f")" sh -c "chmod u+w '$f' && echo '# damaged' >>'$f' && chmod a-w '$f'"
+  project "$p2" good lock-good
+  # Another project's sync, stopped once idna's tree is built again, before
+  # it is put in place.
+  paused compiled "$PL" -C "$p2" sync
+  grep -q "the cached tree of idna 3.3 is damaged" "$BATS_TEST_TMPDIR/paused.err"
+  [ -d "$CACHE/trees/$idna" ]
+  assert_eq "$(imported_idna_core)" "$(sha256sum <"$f" | cut -d' ' -f1)"
+  # Killed there: nothing moved, the environment still has idna.
+  kill -9 "$PAUSED"
+  wait "$PAUSED" || true
+  [ -d "$CACHE/trees/$idna" ]
+  [ -z "$(ls -A "$CACHE/quarantine" 2>/dev/null)" ]
+  [ -n "$(imported_idna_core)" ]
+  # The next sync builds it again and swaps it in: both projects import the
+  # registry's idna, and the damaged tree is in quarantine/.
+  run --separate-stderr "$PL" -C "$p2" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_contains "$stderr" "the cached tree of idna 3.3 is damaged"
+  assert_eq "$(imported_idna_core "$p2")" "$good"
+  assert_eq "$(imported_idna_core)" "$good"
+  assert_eq "$(ls "$CACHE/quarantine" | wc -l)" 1
+  assert_verified "$p2"
+}
+
+# sha256 of idna/core.py as project DIR's environment imports it.
+imported_idna_core() {
+  "$PL" -C "${1:-$PROJ}" run python3 -c \
+    'import hashlib, idna.core as c; print(hashlib.sha256(open(c.__file__, "rb").read()).hexdigest())'
+}
