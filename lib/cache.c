@@ -564,19 +564,36 @@ static int batch_replace(struct pl_cache_batch *b, struct pl_cache_batch_tree *t
   const struct pl_cache_damaged *d = NULL;
   for (size_t i = 0; i < b->ndamaged && d == NULL; i++)
     if (strcmp(b->damaged[i].key, t->key) == 0) d = &b->damaged[i];
-  struct stat st;
-  if (d == NULL || fstatat(c->trees_fd, t->key, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-      !S_ISDIR(st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino)
-    return 0;
-  /* A directory moves to another parent only while writable (its ".."). */
-  if (fchmodat(c->trees_fd, t->key, (st.st_mode & 07777) | 0700, 0) < 0) {
-    /* the exchange below says why it failed */
+  if (d == NULL) return 0;
+  /* A directory moves to another parent only while writable (its "..").
+   * Another pylock opening the tree meanwhile seals its root again
+   * (tree_open): while the name still holds the damaged tree, unseal and
+   * try again; it is never taken for another builder's. */
+  int e = 0;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    struct stat st;
+    if (fstatat(c->trees_fd, t->key, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+        st.st_dev != d->dev || st.st_ino != d->ino)
+      return 0; /* no longer the damaged tree: another builder's, as good as ours */
+    if (fchmodat(c->trees_fd, t->key, (st.st_mode & 07777) | 0700, 0) < 0) {
+      /* the exchange below says why it failed */
+    }
+    pl_pause("replace");
+    if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_EXCHANGE) == 0)
+      return quarantine(c, b->fd, t->key, err) < 0 ? -1 : 1;
+    e = errno;
+    if (e != EACCES && e != EPERM) break;
   }
-  pl_pause("replace");
-  if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_EXCHANGE) == 0)
-    return quarantine(c, b->fd, t->key, err) < 0 ? -1 : 1;
-  int e = errno;
-  if (e == EACCES || e == EPERM) return 0; /* sealed since: another builder's */
+  if (e == EACCES || e == EPERM) {
+    struct stat st;
+    if (fstatat(c->trees_fd, t->key, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == d->dev &&
+        st.st_ino == d->ino && fchmodat(c->trees_fd, t->key, 0555, 0) < 0) {
+      /* sealed again by whoever keeps sealing it, or by its next opener */
+    }
+    return pl_fail_hint(err, e, "run `pylock sync --repair` again once other pylock commands end",
+                        "replace the damaged tree %s/trees/%s: it keeps being sealed again",
+                        c->path, t->key);
+  }
   if (e != EINVAL && e != ENOSYS)
     return pl_fail(err, e, "replace %s/trees/%s with the tree built again", c->path, t->key);
   /* No RENAME_EXCHANGE on this filesystem: out of the way, then in place. */
@@ -664,6 +681,17 @@ int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
     if (strcmp(b->t[i].key, key) == 0) built = !b->t[i].lost;
   int r = tree_open(b->c, key, out, err);
   if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
+  /* What another builder put there, never the damaged tree this batch was
+   * to replace. */
+  struct stat st;
+  for (size_t i = 0; i < b->ndamaged; i++)
+    if (strcmp(b->damaged[i].key, key) == 0 &&
+        (fstat(out->fd, &st) < 0 ||
+         (st.st_dev == b->damaged[i].dev && st.st_ino == b->damaged[i].ino))) {
+      pl_cache_tree_release(out);
+      return pl_fail_hint(err, EAGAIN, "run `pylock sync --repair` again",
+                          "tree %s/trees/%s is still the damaged one", b->c->path, key);
+    }
   out->built = built;
   return 0;
 }

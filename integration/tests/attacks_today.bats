@@ -385,6 +385,38 @@ as_writable() {
   assert_verified "$p2"
 }
 
+# The swap needs the damaged tree's root writable for a moment; another
+# pylock opening the tree then seals it again (as it seals any root a crash
+# left writable), and the swap failed.  It was then taken for another
+# builder's tree, "as good as ours", so a `sync --repair` that found bytes
+# only its full check sees (same size and mtime) linked the damaged tree
+# again and said it had repaired it.  Now it unseals and swaps again while
+# the name still holds the damaged tree, and never takes that tree.
+@test "attack: a damaged tree sealed again while --repair replaces it is still replaced" {
+  project "$PROJ" good lock-good
+  "$PL" -q -C "$PROJ" sync
+  local idna f good mt
+  good=$(unzip -p "$FIX/wheels/"idna-*.whl idna/core.py | sha256sum | cut -d' ' -f1)
+  idna=$(tree_of idna-)
+  f=$(find "$CACHE/trees/$idna" -path '*/idna/core.py')
+  mt=$(stat -c %Y "$f")
+  # Bit rot: one byte changed in place, size and mtime as they were (the
+  # stat fingerprint does not see it; --repair's full check does).
+  as_writable "$(dirname "$f")" sh -c "chmod u+w '$f' && printf '#' | dd of='$f' bs=1 seek=0 conv=notrunc status=none && chmod a-w '$f' && touch -d @$mt '$f'"
+  [ "$(sha256sum <"$f" | cut -d' ' -f1)" != "$good" ]
+  paused replace "$PL" -C "$PROJ" sync --repair
+  grep -q "the cached tree of idna 3.3 is damaged" "$BATS_TEST_TMPDIR/paused.err"
+  # Meanwhile another pylock opens the tree: it seals the root again.
+  [ "$(stat -c %a "$CACHE/trees/$idna")" = 755 ]
+  chmod 0555 "$CACHE/trees/$idna"
+  resume
+  [ "$RESUMED" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/paused.err"; return 1; }
+  # The registry's bytes, not the damaged ones; the damaged tree quarantined.
+  assert_eq "$(imported_idna_core)" "$good"
+  assert_eq "$(ls "$CACHE/quarantine" | wc -l)" 1
+  assert_verified
+}
+
 # sha256 of idna/core.py as project DIR's environment imports it.
 imported_idna_core() {
   "$PL" -C "${1:-$PROJ}" run python3 -c \
