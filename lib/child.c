@@ -86,6 +86,7 @@ child_main(const struct pl_child_opts *o, pid_t parent, int outfd, int errfd) {
   if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
     child_fail(errfd, NULL, "standard streams: ");
   if (o->sandbox) run_sandboxed(o, errfd);
+  pl_files_limit_restore();
   execve(o->argv[0], o->argv, (char *const *)(o->envp ? (char **)o->envp : environ));
   child_fail(errfd, NULL, "exec: ");
 }

@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,7 +50,23 @@ int pl_harden_seccomp(bool strict, pl_error_t *err) {
   return load_filter(FILTER(pl_seccomp_bpf), err);
 }
 
+static struct rlimit files_given;
+static bool files_raised;
+
+void pl_files_limit_raise(void) {
+  struct rlimit r;
+  if (files_raised || getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max) return;
+  files_given = r;
+  r.rlim_cur = r.rlim_max;
+  files_raised = setrlimit(RLIMIT_NOFILE, &r) == 0;
+}
+
+void pl_files_limit_restore(void) {
+  if (files_raised && setrlimit(RLIMIT_NOFILE, &files_given) == 0) files_raised = false;
+}
+
 int pl_harden(bool strict, pl_error_t *err) {
+  pl_files_limit_restore();
   if (pl_harden_drop_caps(err) < 0) return -1;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return pl_fail(err, errno, "set no_new_privs");
   return pl_harden_seccomp(strict, err);

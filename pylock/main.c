@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "harden.h"
 #include "keepalive.h"
 #include "shim.h"
 #include "pylock_version.h"
@@ -112,6 +113,9 @@ int main(int argc, char **argv) {
   /* Called as python3, pip...: a shim (see lib/shim.h). */
   bool is_pip;
   if (pl_shim_name(base, &is_pip)) return pl_shim_main(base, is_pip, argc, argv);
+  /* A sync holds a few descriptors a package; what pylock runs gets the
+   * limit it was given back (pl_files_limit_restore, before every exec). */
+  pl_files_limit_raise();
 
   const char *nc = getenv("NO_COLOR");
   pl_cli.color = isatty(STDERR_FILENO) && (nc == NULL || nc[0] == '\0');

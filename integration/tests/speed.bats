@@ -315,3 +315,30 @@ SH
   assert_synced "after a hostile compiler"
   [ -z "$(find "$STATE/cache/trees" -mindepth 1 -maxdepth 1 -name '.tmp-*')" ]
 }
+
+# A sync holds a few descriptors a package (each tree open while it is
+# checked and linked, the compiler's pipes), so a soft open-file limit of
+# 1,024 stopped it near 300 packages with "Too many open files".  pylock
+# raises its own limit to the hard one; what it runs gets the limit it was
+# given back.  Here a soft limit of 20 stands for 1,024.
+@test "a sync needs no more open files than the soft limit, and what it runs keeps that limit" {
+  cp "$FIX/lock-five.toml" "$PROJ/pylock.toml"
+  run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" sync" "$PL" "$PROJ"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_synced "sync under a soft limit of 20"
+  run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" verify" "$PL" "$PROJ"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  # The command run, fresh and through the full program, sees 20.
+  local hard full
+  hard=$(ulimit -Hn)
+  [ "$hard" != unlimited ] || hard=-1
+  full="$(dirname "$(readlink -f "$PL")")/../lib/pylock/pylock"
+  run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" run python3 -c \
+    'import resource; print(*resource.getrlimit(resource.RLIMIT_NOFILE))'" "$PL" "$PROJ"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$output" "20 $hard"
+  run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" run python3 -c \
+    'import resource; print(*resource.getrlimit(resource.RLIMIT_NOFILE))'" "$full" "$PROJ"
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$output" "20 $hard"
+}
