@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "env.h"
 #include "file.h"
+#include "harden.h"
 #include "interp.h"
 #include "launch.h"
 #include "paths.h"
@@ -303,6 +304,7 @@ int pl_shim_main(const char *name, bool is_pip, int argc, char **argv) {
     /* Asked for by pylock.toml, which code in a sandbox can write: it may
      * bring packages, never loosen the sandbox it then runs in. */
     struct pl_sync_opts so = {.keep_policy = true};
+    pl_files_limit_raise(); /* as pylock sync; the run gets it back (pl_harden) */
     if (pl_sync_project(&so, &res, NULL, &err) < 0) return pl_cli_report("auto-sync", &err);
     opened = pl_launch_open(&l, &lo, &err);
   }
