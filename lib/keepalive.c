@@ -96,7 +96,7 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
 }
 
 int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t size) {
-  int n = snprintf(buf, size, "pylock-keepalive 3 %ld %llu %llu %llu %016" PRIx64 " %s\n", r->pid,
+  int n = snprintf(buf, size, "pylock-keepalive 4 %ld %llu %llu %llu %016" PRIx64 " %s\n", r->pid,
                    r->start, r->userns_ino, r->mntns_ino, r->digest, r->gen);
   return n < 0 || (size_t)n >= size ? -1 : n;
 }
@@ -104,7 +104,7 @@ int pl_keepalive_format(const struct pl_keepalive_record *r, char *buf, size_t s
 int pl_keepalive_parse(const char *text, struct pl_keepalive_record *r) {
   int consumed = 0;
   memset(r, 0, sizeof *r);
-  if (sscanf(text, "pylock-keepalive 3 %ld %llu %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->start,
+  if (sscanf(text, "pylock-keepalive 4 %ld %llu %llu %llu %" SCNx64 " %63s%n", &r->pid, &r->start,
              &r->userns_ino, &r->mntns_ino, &r->digest, r->gen, &consumed) != 6)
     return -1;
   if (r->pid <= 1 || r->start == 0 || text[consumed] != '\n' || text[consumed + 1] != '\0')

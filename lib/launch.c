@@ -194,12 +194,14 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
   return finish(l, cmd, argv, err);
 }
 
+/* No check of the folds here: a holder is joined only when its record names
+ * this generation and a digest of this state root (pl_keepalive_digest),
+ * and only pl_launch_exec spawns one, after check_folds passed for that
+ * same pair; a generation never changes once built (a sync makes a new
+ * one).  A moved or copied state is another root: no holder of its own
+ * until a run has checked its folds.  (The check reads every fold link:
+ * a cost that grows with the packages, on the path meant to cost least.) */
 int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
-  pl_error_t stale = NULL;
-  if (check_folds(l, &stale) < 0) { /* pl_launch_exec says why */
-    pl_error_free(&stale);
-    return 0;
-  }
   int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
   if (joined <= 0) return joined;
   return finish(l, cmd, argv, err);

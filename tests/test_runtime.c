@@ -146,16 +146,18 @@ static void test_keepalive_record_round_trips(void **state) {
 
 static void test_keepalive_parse_rejects_malformed_records(void **state) {
   struct pl_keepalive_record r;
-  const char *bad[] = {"",
-                       "pylock-keepalive 1 10 1 2 00 generations/1\n", /* older formats */
-                       "pylock-keepalive 2 10 1 2 00 generations/1\n", /* (no start time) */
-                       "pylock-keepalive 4 10 7 1 2 00 generations/1\n",
-                       "pylock-keepalive 3 10 1 2 00 generations/1\n",   /* no start time */
-                       "pylock-keepalive 3 10 0 1 2 00 generations/1\n", /* start time 0 */
-                       "pylock-keepalive 3 1 7 1 2 00 generations/1\n",  /* pid 1 */
-                       "pylock-keepalive 3 10 7 1 2 00 generations/1",   /* no newline */
-                       "pylock-keepalive 3 10 7 1 2 00 generations/1\nextra",
-                       "pylock-keepalive 3 -5 7 1 2 00 generations/1\n"};
+  const char *bad[] = {"", "pylock-keepalive 1 10 1 2 00 generations/1\n", /* older formats */
+                       "pylock-keepalive 2 10 1 2 00 generations/1\n",     /* (no start time) */
+                       /* (joined without a check of the folds: a holder of 3 may
+                        * come from a pylock that did not check them) */
+                       "pylock-keepalive 3 10 7 1 2 00 generations/1\n",
+                       "pylock-keepalive 5 10 7 1 2 00 generations/1\n",
+                       "pylock-keepalive 4 10 1 2 00 generations/1\n",   /* no start time */
+                       "pylock-keepalive 4 10 0 1 2 00 generations/1\n", /* start time 0 */
+                       "pylock-keepalive 4 1 7 1 2 00 generations/1\n",  /* pid 1 */
+                       "pylock-keepalive 4 10 7 1 2 00 generations/1",   /* no newline */
+                       "pylock-keepalive 4 10 7 1 2 00 generations/1\nextra",
+                       "pylock-keepalive 4 -5 7 1 2 00 generations/1\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pl_keepalive_parse(bad[i], &r), -1);
 }

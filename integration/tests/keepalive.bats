@@ -80,7 +80,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   usr=$(stat -L -c %i /proc/$other/ns/user)
   start=$(awk '{ print $22 }' /proc/$other/stat)
   # Right pid, start time and inodes but the digest of another configuration.
-  echo "pylock-keepalive 3 $other $start $usr $mnt 0000000000000000 generations/1" > "$rec"
+  echo "pylock-keepalive 4 $other $start $usr $mnt 0000000000000000 generations/1" > "$rec"
   run env PYLOCK_KEEPALIVE=30 "$PL" run readlink /proc/self/ns/mnt
   kill "$other"
   [ "$output" != "$(readlink /proc/self/ns/mnt)" ]

@@ -169,7 +169,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
   start=$(awk '{ print $22 }' /proc/$other/stat)
   gen=$(readlink "$STATE/current")
   digest=$(cut -d' ' -f7 "$rec")
-  printf 'pylock-keepalive 3 %s %s %s %s %s %s\n' "$other" "$start" "$usr" "$mnt" "$digest" "$gen" >"$rec"
+  printf 'pylock-keepalive 4 %s %s %s %s %s %s\n' "$other" "$start" "$usr" "$mnt" "$digest" "$gen" >"$rec"
   chmod 600 "$rec"
   chmod 000 "$P/lib/pylock/pylock"
   run "$P/bin/pylock" run sh -c 'echo joined-forged'
