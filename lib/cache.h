@@ -97,7 +97,10 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
 void pl_cache_tree_release(struct pl_cache_tree *t);
 
 /* The complete tree of wheel_sha256 for interp: 1 found (out filled), 0
- * absent (a damaged one moved aside), -1 on error. */
+ * absent (a file or link under its name removed), 2 a directory there
+ * without a marker that parses, damaged: left where it is (generations may
+ * fold into it), out->fd and out->key only, for the caller to have it
+ * replaced (pl_cache_batch_replace); -1 on error. */
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err);
 

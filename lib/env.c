@@ -1381,7 +1381,9 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
   struct stat st;
   bool have = fstat(tree->fd, &st) == 0;
   struct pl_env_damaged *seen = have ? damaged_find(e, tree->key, &st) : NULL;
-  if (!tree_of_wheel(tree, w->name)) {
+  if (r == 2) {
+    snprintf(why, sizeof why, "its marker %s is missing or does not parse", PL_TREE_MARKER);
+  } else if (!tree_of_wheel(tree, w->name)) {
     const char *di = strrchr(tree->dist_info, '/');
     snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
   } else if (seen) {
