@@ -285,6 +285,20 @@ static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *
   return 1;
 }
 
+int pl_cache_tree_mark_damaged(const struct pl_cache_tree *t, pl_error_t *err) {
+  /* Through the directory itself, never its name: another sync may have
+   * put the tree built again there already. */
+  struct stat st;
+  if (fstat(t->fd, &st) < 0) return pl_fail(err, errno, "tree %s", t->key);
+  if (fchmod(t->fd, (st.st_mode & 07777) | 0700) < 0)
+    return pl_fail(err, errno, "unseal tree %s", t->key);
+  int r = 0;
+  if (unlinkat(t->fd, PL_TREE_MARKER, 0) < 0 && errno != ENOENT)
+    r = pl_fail(err, errno, "remove the marker of tree %s", t->key);
+  if (fchmod(t->fd, 0555) < 0 && r == 0) r = pl_fail(err, errno, "seal tree %s", t->key);
+  return r;
+}
+
 int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                        pl_error_t *err) {
   memset(out, 0, sizeof *out);

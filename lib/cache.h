@@ -104,6 +104,12 @@ void pl_cache_tree_release(struct pl_cache_tree *t);
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err);
 
+/* Tree t (found), damaged: its marker removed, so that every pylock takes
+ * it for damaged (pl_cache_tree_find's 2) until the tree built again under
+ * its key replaces it in one step; generations folding into it keep it
+ * meanwhile.  0, or -1. */
+int pl_cache_tree_mark_damaged(const struct pl_cache_tree *t, pl_error_t *err);
+
 /* The tree trees/<key> as it is, nothing moved aside: 1 open (out filled),
  * 0 absent or without a marker that parses, -1. */
 int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,

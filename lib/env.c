@@ -1377,6 +1377,7 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
                  : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
+  bool marked = r == 1; /* to be marked damaged; else no marker that parses */
   char why[512];
   struct stat st;
   bool have = fstat(tree->fd, &st) == 0;
@@ -1384,6 +1385,9 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
   if (r == 2) {
     snprintf(why, sizeof why, "its marker %s is missing or does not parse", PL_TREE_MARKER);
   } else if (!tree_of_wheel(tree, w->name)) {
+    /* Wrong for the lock's name, perhaps not for its key: a registry may
+     * sign a wheel's bytes under another name.  Not marked for others. */
+    marked = false;
     const char *di = strrchr(tree->dist_info, '/');
     snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
   } else if (seen) {
@@ -1403,6 +1407,13 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
     say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
         source ? "source " : "", p->name, p->version, why);
     res->repaired++;
+  }
+  /* Its own bytes damaged: so for every pylock from now on, this change's
+   * later generations and byte-compiling too, whichever process builds
+   * them (its marker removed). */
+  if (marked && have && pl_cache_tree_mark_damaged(tree, err) < 0) {
+    pl_cache_tree_release(tree);
+    return -1;
   }
   char key[PL_CACHE_TREE_KEY_MAX];
   snprintf(key, sizeof key, "%s", tree->key);
