@@ -228,8 +228,8 @@ void pl_cache_tree_release(struct pl_cache_tree *t) {
 /* A complete tree: open it and read its marker.  1 if found, 0 if absent,
  * -1 on error; a directory without a marker is moved aside and removed. */
 /* tree_open without its repairs: 1 open (out filled), 0 absent, 2 without
- * a marker, 3 a marker that does not parse, 4 not a directory (nothing
- * moved: the caller decides), -1. */
+ * a marker, 3 a marker that does not parse (2 and 3: out->fd and out->key
+ * only), 4 not a directory (nothing moved: the caller decides), -1. */
 static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                      pl_error_t *err) {
   int fd = openat(c->trees_fd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -241,22 +241,28 @@ static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *
   }
   cleanup_free char *marker = NULL;
   pl_error_t e = NULL;
+  snprintf(out->key, sizeof out->key, "%s", key);
   if (pl_read_file_at(fd, PL_TREE_MARKER, MARKER_MAX, &marker, NULL, &e) < 0) {
-    close(fd);
     bool absent = e->errnum == ENOENT;
     if (!absent && err) {
+      close(fd);
       *err = e;
       return -1;
     }
     pl_error_free(&e);
-    return absent ? 2 : -1;
+    if (!absent) {
+      close(fd);
+      return -1;
+    }
+    out->fd = fd;
+    return 2;
   }
   const char *di = strstr(marker, "dist_info=");
   const char *files = strstr(marker, "\nfiles=");
   const char *man = strstr(marker, "\nmanifest=");
   if (di != marker || files == NULL || man == NULL || strlen(man) < 10 + 64 + 1 ||
       man[74] != '\n') {
-    close(fd);
+    out->fd = fd;
     return 3;
   }
   out->dist_info = strndup(di + 10, (size_t)(files - di - 10));
@@ -268,7 +274,6 @@ static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *
     memcpy(out->stat, st + 6, PL_STAT_DIGEST_LEN);
     out->stat[PL_STAT_DIGEST_LEN] = '\0';
   }
-  snprintf(out->key, sizeof out->key, "%s", key);
   size_t kl = strlen(key), sl = strlen(PL_CACHE_SOURCE_SUFFIX);
   out->source = kl > sl && strcmp(key + kl - sl, PL_CACHE_SOURCE_SUFFIX) == 0;
   out->fd = fd;
@@ -280,11 +285,26 @@ static int tree_read(struct pl_cache *c, const char *key, struct pl_cache_tree *
   return 1;
 }
 
+int pl_cache_tree_mark_damaged(const struct pl_cache_tree *t, pl_error_t *err) {
+  /* Through the directory itself, never its name: another sync may have
+   * put the tree built again there already. */
+  struct stat st;
+  if (fstat(t->fd, &st) < 0) return pl_fail(err, errno, "tree %s", t->key);
+  if (fchmod(t->fd, (st.st_mode & 07777) | 0700) < 0)
+    return pl_fail(err, errno, "unseal tree %s", t->key);
+  int r = 0;
+  if (unlinkat(t->fd, PL_TREE_MARKER, 0) < 0 && errno != ENOENT)
+    r = pl_fail(err, errno, "remove the marker of tree %s", t->key);
+  if (fchmod(t->fd, 0555) < 0 && r == 0) r = pl_fail(err, errno, "seal tree %s", t->key);
+  return r;
+}
+
 int pl_cache_tree_peek(struct pl_cache *c, const char *key, struct pl_cache_tree *out,
                        pl_error_t *err) {
   memset(out, 0, sizeof *out);
   out->fd = -1;
   int r = tree_read(c, key, out, err);
+  if (r == 2 || r == 3) pl_cache_tree_release(out);
   return r < 0 ? -1 : r == 1;
 }
 
@@ -296,26 +316,16 @@ static int tree_open(struct pl_cache *c, const char *key, struct pl_cache_tree *
     struct stat rst;
     if (fstat(out->fd, &rst) == 0 && (rst.st_mode & 07777) != 0555) fchmod(out->fd, 0555);
   }
-  if (r < 2) return r;
   if (r == 4) {
     /* Removed itself, never followed; built anew. */
     if (unlinkat(c->trees_fd, key, 0) < 0 && errno != ENOENT)
       return pl_fail(err, errno, "remove %s/trees/%s (not a directory)", c->path, key);
     return 0;
   }
-  if (r == 2) {
-    /* Only complete trees are renamed into place; this one was put here by
-     * something else.  Out of the way with it, and build anew. */
-    char aside[128];
-    unsigned long long rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) < 0) rnd = (unsigned long long)getpid();
-    snprintf(aside, sizeof aside, ".tmp-broken-%016llx", rnd);
-    if (renameat(c->trees_fd, key, c->trees_fd, aside) == 0)
-      pl_cache_remove_tree(c->trees_fd, aside, err);
-    return 0;
-  }
-  /* Damaged: out of the way (kept for a look), and build anew. */
-  return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
+  /* Without a marker that parses: damaged (only complete trees, marker
+   * and all, are renamed into place), yet generations may fold into it.
+   * Left where it is for the caller, who has it replaced in one step. */
+  return r == 2 || r == 3 ? 2 : r;
 }
 
 /* The cache's name of the tree of (wheel, interpreter). */
@@ -681,6 +691,11 @@ int pl_cache_batch_tree(struct pl_cache_batch *b, const char *wheel_sha256,
     if (strcmp(b->t[i].key, key) == 0) built = !b->t[i].lost;
   int r = tree_open(b->c, key, out, err);
   if (r <= 0) return r < 0 ? -1 : pl_fail(err, ENOENT, "tree %s vanished after its build", key);
+  if (r == 2) {
+    pl_cache_tree_release(out);
+    return pl_fail_hint(err, EAGAIN, "run `pylock sync --repair` again",
+                        "tree %s/trees/%s has no marker that parses", b->c->path, key);
+  }
   /* What another builder put there, never the damaged tree this batch was
    * to replace. */
   struct stat st;
@@ -720,7 +735,14 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
                                const char *wheel_filename, const struct pl_interp *interp,
                                struct pl_cache_tree *out, pl_error_t *err) {
   int r = pl_cache_tree_find(c, wheel_sha256, interp, out, err);
-  if (r != 0) return r < 0 ? -1 : 0;
+  if (r == 2) {
+    char key[PL_CACHE_TREE_KEY_MAX];
+    snprintf(key, sizeof key, "%s", out->key);
+    pl_cache_tree_release(out);
+    if (pl_cache_quarantine_tree(c, key, err) < 0) return -1;
+  } else if (r != 0) {
+    return r < 0 ? -1 : 0;
+  }
   struct pl_cache_batch b;
   pl_cache_batch_init(&b, c, interp);
   r = pl_cache_batch_add(&b, wheel_sha256, wheel_fd, wheel_filename, err);

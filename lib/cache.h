@@ -97,9 +97,18 @@ int pl_cache_tree_get_or_build(struct pl_cache *c, const char *wheel_sha256, int
 void pl_cache_tree_release(struct pl_cache_tree *t);
 
 /* The complete tree of wheel_sha256 for interp: 1 found (out filled), 0
- * absent (a damaged one moved aside), -1 on error. */
+ * absent (a file or link under its name removed), 2 a directory there
+ * without a marker that parses, damaged: left where it is (generations may
+ * fold into it), out->fd and out->key only, for the caller to have it
+ * replaced (pl_cache_batch_replace); -1 on error. */
 int pl_cache_tree_find(struct pl_cache *c, const char *wheel_sha256, const struct pl_interp *interp,
                        struct pl_cache_tree *out, pl_error_t *err);
+
+/* Tree t (found), damaged: its marker removed, so that every pylock takes
+ * it for damaged (pl_cache_tree_find's 2) until the tree built again under
+ * its key replaces it in one step; generations folding into it keep it
+ * meanwhile.  0, or -1. */
+int pl_cache_tree_mark_damaged(const struct pl_cache_tree *t, pl_error_t *err);
 
 /* The tree trees/<key> as it is, nothing moved aside: 1 open (out filled),
  * 0 absent or without a marker that parses, -1. */

@@ -340,6 +340,7 @@ void pl_env_close(struct pl_env *e) {
   pl_lockfile_free(&e->lf);
   pl_interp_free(&e->in);
   pl_tuf_free(e->tuf);
+  free(e->damaged);
   memset(e, 0, sizeof *e);
   e->root_fd = e->state_fd = e->change_lock = e->compile_lock = e->state.fd = -1;
 }
@@ -1318,50 +1319,75 @@ static bool rebuildable(struct pl_env *e, struct pl_cache *c, const struct pl_lo
   return false;
 }
 
-/* Trees found damaged as they were linked (each directory's identity, and
- * why): the next round of the generation's build takes none of them, but
- * builds each again in its place. */
-struct damaged_trees {
-  struct damaged_tree {
-    char key[PL_CACHE_TREE_KEY_MAX];
-    dev_t dev;
-    ino_t ino;
-    char why[128];
-  } * v;
-  size_t n;
+/* A tree found damaged (its directory's identity, and why), as it was
+ * linked or checked: no generation of this change takes it, and each is
+ * built again in its place.  `told`: said and counted. */
+struct pl_env_damaged {
+  char key[PL_CACHE_TREE_KEY_MAX];
+  dev_t dev;
+  ino_t ino;
+  char why[128];
+  bool told;
 };
 
-static const struct damaged_tree *damaged_find(const struct damaged_trees *d, const char *key,
-                                               const struct stat *st) {
-  for (size_t i = 0; d && i < d->n; i++)
-    if (strcmp(d->v[i].key, key) == 0 && d->v[i].dev == st->st_dev && d->v[i].ino == st->st_ino)
-      return &d->v[i];
+static struct pl_env_damaged *damaged_find(const struct pl_env *e, const char *key,
+                                           const struct stat *st) {
+  for (size_t i = 0; i < e->ndamaged; i++)
+    if (strcmp(e->damaged[i].key, key) == 0 && e->damaged[i].dev == st->st_dev &&
+        e->damaged[i].ino == st->st_ino)
+      return &e->damaged[i];
   return NULL;
 }
 
+static int damaged_add(struct pl_env *e, const char *key, const struct stat *st, const char *why,
+                       bool told, pl_error_t *err) {
+  struct pl_env_damaged *d = damaged_find(e, key, st);
+  if (d == NULL) {
+    d = realloc(e->damaged, (e->ndamaged + 1) * sizeof *d);
+    if (d == NULL) return pl_fail(err, ENOMEM, "generation");
+    e->damaged = d;
+    d = &e->damaged[e->ndamaged++];
+    snprintf(d->key, sizeof d->key, "%s", key);
+    snprintf(d->why, sizeof d->why, "%s", why);
+    d->dev = st->st_dev;
+    d->ino = st->st_ino;
+    d->told = false;
+  }
+  d->told |= told;
+  return 0;
+}
+
 /* The cached tree (source: the source tree) of package p, checked: one
- * of another wheel, one found damaged as it was linked (`known`), or one
+ * of another wheel, one this change found damaged (e->damaged), or one
  * whose stat fingerprint changed since it was sealed (or, with `full`, any
  * byte of which differs from its manifest) is built again; `linked`: it is
  * linked next, which checks the fingerprint.  A damaged tree stays where it
  * is until the tree built again under its key replaces it in one step
  * (pl_cache_batch_replace: generations folding into it never find it
  * missing); one batch b does not build (a complete tree where b builds
- * source trees) is quarantined.  1: found and sound (tree filled); 0: absent,
- * or to be built again. */
+ * source trees, or the other way) stays too, taken by no generation of
+ * this change, and is replaced by the one that builds it (a byte-compiling
+ * after the switch, another sync).  1: found and sound (tree filled); 0:
+ * absent, or to be built again. */
 static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
-                        const struct damaged_trees *known, const struct pl_lock_package *p,
-                        const struct pl_lock_wheel *w, bool source, bool linked, bool full,
-                        struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
+                        const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool source,
+                        bool linked, bool full, struct pl_cache_tree *tree,
+                        struct pl_sync_result *res, pl_error_t *err) {
   int r = source ? pl_cache_tree_find_source(c, w->sha256, &e->in, tree, err)
                  : pl_cache_tree_find(c, w->sha256, &e->in, tree, err);
   if (r < 0) return pl_error_wrap(err, "%s", p->name);
   if (r == 0) return 0;
+  bool marked = r == 1; /* to be marked damaged; else no marker that parses */
   char why[512];
   struct stat st;
   bool have = fstat(tree->fd, &st) == 0;
-  const struct damaged_tree *seen = have ? damaged_find(known, tree->key, &st) : NULL;
-  if (!tree_of_wheel(tree, w->name)) {
+  struct pl_env_damaged *seen = have ? damaged_find(e, tree->key, &st) : NULL;
+  if (r == 2) {
+    snprintf(why, sizeof why, "its marker %s is missing or does not parse", PL_TREE_MARKER);
+  } else if (!tree_of_wheel(tree, w->name)) {
+    /* Wrong for the lock's name, perhaps not for its key: a registry may
+     * sign a wheel's bytes under another name.  Not marked for others. */
+    marked = false;
     const char *di = strrchr(tree->dist_info, '/');
     snprintf(why, sizeof why, "it holds %s, not %s", di ? di + 1 : tree->dist_info, w->name);
   } else if (seen) {
@@ -1377,17 +1403,24 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
     pl_cache_tree_release(tree);
     return -1;
   }
-  say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
-      source ? "source " : "", p->name, p->version, why);
+  if (seen == NULL || !seen->told) {
+    say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
+        source ? "source " : "", p->name, p->version, why);
+    res->repaired++;
+  }
+  /* Its own bytes damaged: so for every pylock from now on, this change's
+   * later generations and byte-compiling too, whichever process builds
+   * them (its marker removed). */
+  if (marked && have && pl_cache_tree_mark_damaged(tree, err) < 0) {
+    pl_cache_tree_release(tree);
+    return -1;
+  }
   char key[PL_CACHE_TREE_KEY_MAX];
   snprintf(key, sizeof key, "%s", tree->key);
   pl_cache_tree_release(tree);
-  if (have && source == b->source_only) {
-    if (pl_cache_batch_replace(b, key, &st, err) < 0) return -1;
-  } else if (pl_cache_quarantine_tree(c, key, err) < 0) {
-    return -1;
-  }
-  res->repaired++;
+  if (!have) return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
+  if (damaged_add(e, key, &st, why, true, err) < 0) return -1;
+  if (source == b->source_only && pl_cache_batch_replace(b, key, &st, err) < 0) return -1;
   return 0;
 }
 
@@ -1398,12 +1431,11 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
  * the signed sha256 is quarantined and fetched again through the signature
  * check.  1: found and sound (tree filled); 0: to be built, added to b. */
 static int sound_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_batch *b,
-                      const struct damaged_trees *known, const struct pl_lock_package *p,
-                      const struct pl_lock_wheel *w, bool full, struct pl_cache_tree *tree,
-                      struct pl_sync_result *res, pl_error_t *err) {
-  int r = checked_tree(e, c, b, known, p, w, false, true, full, tree, res, err);
+                      const struct pl_lock_package *p, const struct pl_lock_wheel *w, bool full,
+                      struct pl_cache_tree *tree, struct pl_sync_result *res, pl_error_t *err) {
+  int r = checked_tree(e, c, b, p, w, false, true, full, tree, res, err);
   if (r != 0) return r;
-  r = checked_tree(e, c, b, known, p, w, true, b->source_only, full, tree, res, err);
+  r = checked_tree(e, c, b, p, w, true, b->source_only, full, tree, res, err);
   if (r < 0) return -1;
   if (r == 1 && b->source_only) return 1;
   if (r == 1) {
@@ -1458,8 +1490,7 @@ static int collect(struct pl_env *e, struct pl_cache_batch *b, struct pl_cache_t
  * or built, those missing together (one byte-compiling pool a batch);
  * `sources`: a source tree will do, and those missing are built so. */
 static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sources,
-                       const struct damaged_trees *known, struct pl_cache_tree *trees,
-                       struct pl_sync_result *res, pl_error_t *err) {
+                       struct pl_cache_tree *trees, struct pl_sync_result *res, pl_error_t *err) {
   struct pl_cache_batch b;
   pl_cache_batch_init(&b, c, &e->in);
   b.source_only = sources;
@@ -1471,7 +1502,7 @@ static int sound_trees(struct pl_env *e, struct pl_cache *c, bool full, bool sou
     if (w == NULL) continue; /* not for this interpreter, or these extras and groups */
     pl_progress_item(i + 1, e->lf.npackages, "unpacking and compiling %s %s", p->name, p->version);
     int r = pl_interrupt_check(err);
-    if (r == 0) r = sound_tree(e, c, &b, known, p, w, full, &trees[i], res, err);
+    if (r == 0) r = sound_tree(e, c, &b, p, w, full, &trees[i], res, err);
     if (r == 1)
       pl_log(PL_LOG_VERBOSE, "%s %s: cache tree %s, checked when it was built; %s", p->name,
              p->version, trees[i].key,
@@ -1897,7 +1928,6 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
   struct pl_link_print print = {0};
   char gen_stat[PL_STAT_DIGEST_LEN + 1];
   struct pl_cache_tree *trees = NULL;
-  struct damaged_trees damaged = {0};
   double t0 = now_ms();
   pl_progress_begin("getting the wheels");
   if (fetch_missing(e, &c, &res->fetched, err) < 0) goto out;
@@ -1933,7 +1963,7 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
    * rounds are bounded below, so this ends. */
   size_t redone = 0; /* rounds that built nothing again (linked in threads, then again) */
   for (size_t round = 0;; round++) {
-    if (sound_trees(e, &c, full, sources, &damaged, trees, res, err) < 0) goto out;
+    if (sound_trees(e, &c, full, sources, trees, res, err) < 0) goto out;
     if (round == 0) {
       link = now_ms();
       build = link - build;
@@ -1953,23 +1983,11 @@ static int build_generation(struct pl_env *e, const char *lock_name, const char 
     /* The tree found damaged, as it is: the next round takes it for
      * damaged (checked_tree) and builds it again in its place -- if its
      * name still holds it then, not one another sync has built since. */
-    struct damaged_tree *d = NULL;
     if (linked == 0) {
-      d = realloc(damaged.v, (damaged.n + 1) * sizeof *d);
-      if (d == NULL) {
-        pl_fail(err, ENOMEM, "generation");
-        goto out;
-      }
-      damaged.v = d;
-      d = &damaged.v[damaged.n];
       struct stat was;
-      if (fstat(trees[bad].fd, &was) == 0) {
-        snprintf(d->key, sizeof d->key, "%s", trees[bad].key);
-        snprintf(d->why, sizeof d->why, "%s", why);
-        d->dev = was.st_dev;
-        d->ino = was.st_ino;
-        damaged.n++;
-      }
+      if (fstat(trees[bad].fd, &was) == 0 &&
+          damaged_add(e, trees[bad].key, &was, why, false, err) < 0)
+        goto out;
       pl_pause("quarantine");
     }
     for (size_t i = 0; i < e->lf.npackages; i++)
@@ -2040,7 +2058,6 @@ out:
   for (size_t i = 0; trees && i < e->lf.npackages; i++)
     pl_cache_tree_release(&trees[i]);
   free(trees);
-  free(damaged.v);
   pl_gen_manifest_free(&gm);
   pl_manifest_free(&own);
   pl_link_print_free(&print);

@@ -47,6 +47,11 @@ struct pl_env {
   int compile_lock;                  /* held while compiling after the switch, else -1 */
   bool compile_detach;               /* that compile is the caller's (pl_env_compile_pending) */
   unsigned pending_gen;              /* with compile_detach: the generation it compiles */
+  /* Cache trees this change found damaged, each left where it is until the
+   * tree built again under its key replaces it (env.c): no later generation
+   * of the change, its byte-compiling's too, takes one. */
+  struct pl_env_damaged *damaged;
+  size_t ndamaged;
   /* Called once a change made generation n current, before byte-compiling
    * after the switch: when its code can first run.  May be NULL. */
   void (*switched)(const struct pl_env *e, unsigned n, void *ctx);
