@@ -360,6 +360,42 @@ int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
   return 0;
 }
 
+static uint64_t stamp_mix(uint64_t h, uint64_t v) {
+  for (int i = 0; i < 8; i++, v >>= 8) {
+    h ^= v & 0xff;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const struct pl_interp *in) {
+  const char *libs[2];
+  if (pl_interp_libs(in, libs) < 0) return 0;
+  cleanup_close int gen_fd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (gen_fd < 0) return 0;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < 2; i++) {
+    if (libs[i] == NULL) continue;
+    pl_error_t e = NULL;
+    cleanup_close int fd = pl_open_dir_beneath(gen_fd, libs[i], &e);
+    bool absent = fd < 0 && e->errnum == ENOENT; /* as pl_gen_check_folds */
+    pl_error_free(&e);
+    struct stat st;
+    if (fd < 0 ? !absent : fstat(fd, &st) < 0) return 0;
+    if (absent) {
+      h = stamp_mix(h, 0);
+      continue;
+    }
+    h = stamp_mix(h, (uint64_t)st.st_dev);
+    h = stamp_mix(h, (uint64_t)st.st_ino);
+    h = stamp_mix(h, (uint64_t)st.st_ctim.tv_sec);
+    h = stamp_mix(h, (uint64_t)st.st_ctim.tv_nsec);
+    h = stamp_mix(h, (uint64_t)st.st_mtim.tv_sec);
+    h = stamp_mix(h, (uint64_t)st.st_mtim.tv_nsec);
+  }
+  return h ? h : 1;
+}
+
 /* path as overlayfs shows an option's value in mountinfo (seq_show_option):
  * ',', ' ', tab, newline and '\\' as \ooo.  false if it does not fit. */
 static bool mountinfo_escape(const char *path, char *out, size_t cap) {

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -95,6 +96,15 @@ int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
                           const char *state_root, const struct pl_interp *in,
                           int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
                           pl_error_t *err);
+
+/* A stamp of the lib directories of generation `gen` of the project state
+ * open at state_fd, for interpreter `in`: the device, inode, change and
+ * modification times of each (or that it is absent).  A generation never
+ * changes once built, but a state restored or copied over in place changes
+ * it under its name: an entry made, removed or replaced at the top of a
+ * lib directory (a fold), or the directory or the generation replaced,
+ * changes the stamp.  0 when it cannot be read. */
+uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const struct pl_interp *in);
 
 /* Remove generations/N (or a partial .N.tmp), including read-only dirs.
  * Refuses the current and previous generations. */

@@ -92,6 +92,11 @@ uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
   h = fnv1a(h, sb->cache_home);
   for (size_t i = 0; i < sb->nallow_write; i++)
     h = fnv1a(h, sb->allow_write[i]);
+  /* The generation's lib directories as they were when its folds were
+   * checked: a joined run does not read them again (launch.c). */
+  char stamp[24];
+  snprintf(stamp, sizeof stamp, "%016" PRIx64, sb->folds_stamp);
+  h = fnv1a(h, stamp);
   return fnv1a(h, gen);
 }
 

@@ -181,8 +181,12 @@ static int finish(struct pl_launch *l, const char *cmd, char **argv, pl_error_t 
 }
 
 /* The generation's folds lead into the cache of the state the sandbox binds
- * read-only (generations.h): not to where a moved or copied state was. */
+ * read-only (generations.h): not to where a moved or copied state was.
+ * The stamp of its lib directories is taken first: a holder spawned after
+ * the check records it (in its digest), and is joined only while the
+ * directories are still the ones checked. */
 static int check_folds(struct pl_launch *l, pl_error_t *err) {
+  l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, &l->in);
   return pl_gen_check_folds_of(l->state_fd, l->state_path, l->gen, l->state.path, &l->in, NULL,
                                NULL, err);
 }
@@ -197,11 +201,17 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
 /* No check of the folds here: a holder is joined only when its record names
  * this generation and a digest of this state root (pl_keepalive_digest),
  * and only pl_launch_exec spawns one, after check_folds passed for that
- * same pair; a generation never changes once built (a sync makes a new
- * one).  A moved or copied state is another root: no holder of its own
- * until a run has checked its folds.  (The check reads every fold link:
- * a cost that grows with the packages, on the path meant to cost least.) */
+ * same pair.  A generation never changes once built (a sync makes a new
+ * one), but a state restored or copied over in place changes it under its
+ * name: the digest holds the stamp of its lib directories taken when the
+ * folds were checked, and one that differs now (a fold replaced, the
+ * generation replaced) is not joined: pl_launch_exec checks again.  A moved
+ * or copied state is another root: no holder of its own until a run has
+ * checked its folds.  (The check reads every fold link: a cost that grows
+ * with the packages, on the path meant to cost least; the stamp is two
+ * stats.) */
 int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
+  if ((l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, &l->in)) == 0) return 0;
   int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
   if (joined <= 0) return joined;
   return finish(l, cmd, argv, err);

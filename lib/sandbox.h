@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -50,6 +51,9 @@ struct pl_sandbox {
   bool no_network; /* own network namespace, loopback only */
   bool strict;     /* --strict: see pylock-run(1) */
   bool sealed;     /* nothing writable at all (probing an interpreter) */
+  /* pl_gen_folds_stamp of the generation when its folds were checked (0:
+   * none): part of a keep-alive holder's digest (keepalive.h). */
+  uint64_t folds_stamp;
 };
 
 /* Create the namespaces and mounts in the calling (single-threaded) process. */
