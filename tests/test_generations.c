@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cleanup.h"
 #include "file.h"
 #include "generations.h"
+#include "interp.h"
 #include "project.h"
 #include "sandbox.h"
 
@@ -414,6 +416,46 @@ static void test_gen_check_folds_names_a_fold_leading_elsewhere(void **state) {
   }
 }
 
+/* The stamp a keep-alive holder's digest holds (launch.c): the same while
+ * the lib directories are as they were, another once an entry at their top
+ * is made, replaced or removed, or the generation is replaced under its
+ * name; 0 for a generation that is not there. */
+static void test_gen_folds_stamp_changes_with_the_top_of_the_libs(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  struct pl_interp in = {.prefix = "/p", .purelib = "/p/lib/site", .platlib = "/p/lib/plat"};
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/1/lib/site", 0755, &err), 0);
+  cleanup_close int l = openat(f->state_fd, "generations/1/lib/site", O_RDONLY | O_DIRECTORY);
+  assert_true(l >= 0);
+  assert_int_equal(symlinkat("/st/cache/trees/k1/lib/site/a", l, "a"), 0);
+  uint64_t s0 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  assert_true(s0 != 0);
+  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/1", &in) == s0);
+  /* (A clock tick between changes: timestamps may be coarse.) */
+  usleep(20000);
+  assert_int_equal(unlinkat(l, "a", 0), 0);
+  assert_int_equal(symlinkat("/elsewhere/cache/trees/k1/lib/site/a", l, "a"), 0);
+  uint64_t s1 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  assert_true(s1 != 0 && s1 != s0);
+  usleep(20000);
+  assert_int_equal(symlinkat("/st/cache/trees/k2/lib/site/b", l, "b"), 0);
+  uint64_t s2 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  assert_true(s2 != 0 && s2 != s1);
+  /* The platlib, absent so far, made. */
+  usleep(20000);
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/1/lib/plat", 0755, &err), 0);
+  uint64_t s3 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  assert_true(s3 != 0 && s3 != s2);
+  /* Another directory under the same name, its entries alike. */
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3/lib/site", 0755, &err), 0);
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3/lib/plat", 0755, &err), 0);
+  assert_int_equal(renameat(f->state_fd, "generations/1", f->state_fd, "generations/old"), 0);
+  assert_int_equal(renameat(f->state_fd, "generations/3", f->state_fd, "generations/1"), 0);
+  uint64_t s4 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  assert_true(s4 != 0 && s4 != s3);
+  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/9", &in) == 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
@@ -436,6 +478,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_gen_compiling_sees_the_compile_lock_and_its_holder,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_gen_compile_lock_refuses_a_link, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gen_folds_stamp_changes_with_the_top_of_the_libs, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_gen_check_folds_names_a_fold_leading_elsewhere, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gen_lock_adopt_names_the_child_and_is_never_free, setup,
