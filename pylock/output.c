@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,16 @@ int pl_cli_report(const char *cmd, pl_error_t *err) {
       ((*err)->errnum == EACCES || (*err)->errnum == EPERM || (*err)->errnum == EROFS) &&
       names_cache((*err)->msg))
     pl_error_set_hint(err, "the cache is sealed read-only; to empty it: pylock cache clean");
+  /* Out of descriptors at the hard limit (pylock raised its soft limit to
+   * it at start): only the user can raise it. */
+  struct rlimit nofile;
+  if (err && *err && (*err)->hint == NULL && (*err)->errnum == EMFILE &&
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+    pl_error_set_hint(err,
+                      "pylock holds a few files open per package; the limit here is %llu: raise "
+                      "it with `ulimit -n` (its hard limit: limits.conf, or LimitNOFILE= for a "
+                      "service)",
+                      (unsigned long long)nofile.rlim_cur);
   /* Stopped on Ctrl-C before its commit: the change undid itself. */
   if (err && *err && pl_error_is(*err, EINTR) && pl_interrupted())
     pl_error_set_hint(err, "nothing changed: %s and the environment are as they were",

@@ -341,4 +341,14 @@ SH
     'import resource; print(*resource.getrlimit(resource.RLIMIT_NOFILE))'" "$full" "$PROJ"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$output" "20 $hard"
+  # A hard limit too low as well: the sync fails, says how to raise it, and
+  # the environment is the one it was.
+  local gen
+  gen=$("$PL" -C "$PROJ" info generation)
+  cp "$FIX/lock-four.toml" "$PROJ/pylock.toml"
+  run --separate-stderr bash -c "ulimit -n 12 && exec \"\$0\" -C \"\$1\" sync" "$PL" "$PROJ"
+  [ "$status" -eq 1 ] || { echo "$status $stderr"; return 1; }
+  assert_contains "$stderr" "Too many open files"
+  assert_contains "$stderr" "hint: pylock holds a few files open per package; the limit here is 12"
+  assert_eq "$("$PL" -C "$PROJ" info generation)" "$gen"
 }
