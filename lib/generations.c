@@ -343,6 +343,23 @@ int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_
   return 0;
 }
 
+/* The first n bytes of path (the state root's cache, or its trees/) name a
+ * directory, not a link or anything else, or nothing at all. */
+static int cache_dir_real(const char *path, size_t n, pl_error_t *err) {
+  char p[PATH_MAX];
+  if (n >= sizeof p) return pl_fail(err, ENAMETOOLONG, "%.*s", (int)n, path);
+  memcpy(p, path, n);
+  p[n] = '\0';
+  struct stat st;
+  if (lstat(p, &st) < 0) /* none: nothing to fold into */
+    return errno == ENOENT ? 0 : pl_fail(err, errno, "%s", p);
+  if (S_ISDIR(st.st_mode)) return 0;
+  return pl_fail_hint(err, ENOTDIR,
+                      "pylock follows no link in its state: move the cache back under the state "
+                      "root (or set state-dir, pylock-config(5)), then: pylock sync",
+                      "%s is not a directory", p);
+}
+
 int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
                           const char *state_root, const struct pl_interp *in,
                           int (*each)(void *ctx, const char *key, size_t klen), void *ctx,
@@ -355,6 +372,13 @@ int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
   cleanup_free char *trees = NULL;
   if (asprintf(&trees, "%s/%s/trees", state_root, PL_STATE_CACHE) < 0)
     return pl_fail(err, ENOMEM, "%s/%s", state_path, gen);
+  /* The folds are followed from their text: through the cache and its
+   * trees/ as they are, which a sync never takes for a link (pl_cache_open),
+   * so neither may a run.  A cache moved and linked back from elsewhere (a
+   * bigger disk, ~/.cache) is where a sandbox may write. */
+  if (cache_dir_real(trees, strlen(trees) - strlen("/trees"), err) < 0 ||
+      cache_dir_real(trees, strlen(trees), err) < 0)
+    return -1;
   if (pl_gen_check_folds(gen_fd, libs, trees, each, ctx, err) < 0)
     return pl_error_wrap(err, "%s/%s", state_path, gen);
   return 0;
@@ -368,12 +392,29 @@ static uint64_t stamp_mix(uint64_t h, uint64_t v) {
   return h;
 }
 
-uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const struct pl_interp *in) {
+uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const char *state_root,
+                            const struct pl_interp *in) {
   const char *libs[2];
   if (pl_interp_libs(in, libs) < 0) return 0;
   cleanup_close int gen_fd = openat(state_fd, gen, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (gen_fd < 0) return 0;
   uint64_t h = 0xcbf29ce484222325ULL;
+  /* The cache and its trees/, as the folds are followed through them
+   * (pl_gen_check_folds_of): what each is, not a link put there since. */
+  char path[PATH_MAX];
+  for (int i = 0; i < 2; i++) {
+    int n = snprintf(path, sizeof path, "%s/%s%s", state_root, PL_STATE_CACHE, i ? "/trees" : "");
+    struct stat st;
+    if (n < 0 || (size_t)n >= sizeof path) return 0;
+    if (lstat(path, &st) < 0) {
+      if (errno != ENOENT) return 0;
+      h = stamp_mix(h, 0);
+      continue;
+    }
+    h = stamp_mix(h, (uint64_t)st.st_dev);
+    h = stamp_mix(h, (uint64_t)st.st_ino);
+    h = stamp_mix(h, (uint64_t)st.st_mode);
+  }
   for (size_t i = 0; i < 2; i++) {
     if (libs[i] == NULL) continue;
     pl_error_t e = NULL;

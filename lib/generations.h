@@ -103,8 +103,10 @@ int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
  * changes once built, but a state restored or copied over in place changes
  * it under its name: an entry made, removed or replaced at the top of a
  * lib directory (a fold), or the directory or the generation replaced,
- * changes the stamp.  0 when it cannot be read. */
-uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const struct pl_interp *in);
+ * changes the stamp; so does the state root's cache or its trees/ replaced
+ * (by a link, say).  0 when it cannot be read. */
+uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const char *state_root,
+                            const struct pl_interp *in);
 
 /* Remove generations/N (or a partial .N.tmp), including read-only dirs.
  * Refuses the current and previous generations. */

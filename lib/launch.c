@@ -186,7 +186,7 @@ static int finish(struct pl_launch *l, const char *cmd, char **argv, pl_error_t 
  * the check records it (in its digest), and is joined only while the
  * directories are still the ones checked. */
 static int check_folds(struct pl_launch *l, pl_error_t *err) {
-  l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, &l->in);
+  l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, l->state.path, &l->in);
   return pl_gen_check_folds_of(l->state_fd, l->state_path, l->gen, l->state.path, &l->in, NULL,
                                NULL, err);
 }
@@ -211,7 +211,8 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
  * with the packages, on the path meant to cost least; the stamp is two
  * stats.) */
 int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
-  if ((l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, &l->in)) == 0) return 0;
+  if ((l->sb.folds_stamp = pl_gen_folds_stamp(l->state_fd, l->gen, l->state.path, &l->in)) == 0)
+    return 0;
   int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
   if (joined <= 0) return joined;
   return finish(l, cmd, argv, err);

@@ -428,32 +428,32 @@ static void test_gen_folds_stamp_changes_with_the_top_of_the_libs(void **state) 
   cleanup_close int l = openat(f->state_fd, "generations/1/lib/site", O_RDONLY | O_DIRECTORY);
   assert_true(l >= 0);
   assert_int_equal(symlinkat("/st/cache/trees/k1/lib/site/a", l, "a"), 0);
-  uint64_t s0 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  uint64_t s0 = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
   assert_true(s0 != 0);
-  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/1", &in) == s0);
+  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in) == s0);
   /* (A clock tick between changes: timestamps may be coarse.) */
   usleep(20000);
   assert_int_equal(unlinkat(l, "a", 0), 0);
   assert_int_equal(symlinkat("/elsewhere/cache/trees/k1/lib/site/a", l, "a"), 0);
-  uint64_t s1 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  uint64_t s1 = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
   assert_true(s1 != 0 && s1 != s0);
   usleep(20000);
   assert_int_equal(symlinkat("/st/cache/trees/k2/lib/site/b", l, "b"), 0);
-  uint64_t s2 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  uint64_t s2 = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
   assert_true(s2 != 0 && s2 != s1);
   /* The platlib, absent so far, made. */
   usleep(20000);
   assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/1/lib/plat", 0755, &err), 0);
-  uint64_t s3 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  uint64_t s3 = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
   assert_true(s3 != 0 && s3 != s2);
   /* Another directory under the same name, its entries alike. */
   assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3/lib/site", 0755, &err), 0);
   assert_int_equal(pl_mkdir_p_at(f->state_fd, "generations/3/lib/plat", 0755, &err), 0);
   assert_int_equal(renameat(f->state_fd, "generations/1", f->state_fd, "generations/old"), 0);
   assert_int_equal(renameat(f->state_fd, "generations/3", f->state_fd, "generations/1"), 0);
-  uint64_t s4 = pl_gen_folds_stamp(f->state_fd, "generations/1", &in);
+  uint64_t s4 = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
   assert_true(s4 != 0 && s4 != s3);
-  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/9", &in) == 0);
+  assert_true(pl_gen_folds_stamp(f->state_fd, "generations/9", f->dir, &in) == 0);
 }
 
 int main(void) {

@@ -6,7 +6,8 @@
 # and that a generation never changes once built.  Attacks on that: the
 # state restored, swapped, re-pointed or rolled back while a holder lives.
 # Each attack fails: no fold leading out of the state's cache is followed,
-# and nothing planted there is imported.
+# and nothing planted there is imported.  Also: the cache moved elsewhere
+# and linked back.
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
@@ -44,6 +45,7 @@ teardown() {
   done
   chmod -R u+rwx "$BATS_TEST_TMPDIR" 2>/dev/null || true
   [ -z "${LINK:-}" ] || rm -f "$LINK"
+  [ -z "${MOVED:-}" ] || { chmod -R u+w "$MOVED" 2>/dev/null; rm -rf "$MOVED"; }
 }
 
 teardown_file() {
@@ -223,4 +225,37 @@ print(idna.__version__)' "$STATE"
   assert_contains "$stderr" "idna leads to $target, outside pylock's cache"
   assert_not_contains "$output$stderr" FORGED
   [ ! -e "$BATS_TEST_TMPDIR/forged-ran" ]
+}
+
+# Once a hole: sync refuses a state whose cache is a link, but runs followed
+# the folds through it.  A user who moves the cache to where caches go
+# (~/.cache, which every sandbox may write) and links it back has every
+# environment run trees any sandboxed code can change.  Runs are refused
+# now, fresh and joined (the holder's stamp holds what the cache is), and
+# nothing written there is imported.
+@test "a_cache_moved_into_a_sandbox_writable_place_and_linked_back_is_not_followed" {
+  local moved="$HOME/.cache/pylock-moved-cache-$BATS_TEST_NUMBER-$$" init
+  MOVED=$moved
+  [ -d "$HOME/.cache" ] || mkdir -p "$HOME/.cache"
+  start_holder
+  cp -a "$STATE/cache" "$moved" 2>/dev/null || true # not the write-only lock
+  [ -d "$moved/trees" ]
+  chmod -R u+w "$STATE/cache" && rm -rf "$STATE/cache"
+  ln -s "$moved" "$STATE/cache"
+  LINK="$STATE/cache"
+  # What code in any sandbox could do there: write into idna's tree.
+  init=$(find "$moved/trees" -path '*/idna/__init__.py' | head -1)
+  [ -n "$init" ]
+  chmod u+w "$(dirname "$init")" "$init"
+  printf '\nprint("FORGED")\n' >>"$init"
+  holder_alive
+  local ka
+  for ka in 0 30; do
+    run --separate-stderr env PYLOCK_KEEPALIVE=$ka "$PL" -C "$PROJ" run python3 -c \
+      'import idna; print(idna.__version__)'
+    [ "$status" -eq 1 ] || { echo "keep-alive $ka: $status $output $stderr"; return 1; }
+    assert_contains "$stderr" "$STATE/cache is not a directory"
+    assert_contains "$stderr" "hint: pylock follows no link in its state"
+    assert_not_contains "$output$stderr" FORGED
+  done
 }
