@@ -343,21 +343,47 @@ int pl_gen_check_folds(int gen_fd, const char *const libs[2], const char *trees_
   return 0;
 }
 
+/* Where path is, not following a link: its file system and (Linux 5.8+)
+ * its mount, with its inode and type; errno ENOENT when it is not there. */
+struct where {
+  uint64_t dev, ino, mnt;
+  mode_t mode;
+  bool has_mnt;
+};
+
+static int where_is(const char *path, struct where *w) {
+  struct statx sx;
+  if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+    return -1;
+  w->dev = ((uint64_t)sx.stx_dev_major << 32) | sx.stx_dev_minor;
+  w->ino = sx.stx_ino;
+  w->mode = sx.stx_mode;
+  w->has_mnt = (sx.stx_mask & STATX_MNT_ID) != 0;
+  w->mnt = w->has_mnt ? sx.stx_mnt_id : 0;
+  return 0;
+}
+
 /* The first n bytes of path (the state root's cache, or its trees/) name a
- * directory, not a link or anything else, or nothing at all. */
+ * directory on the mount of the one above it, not a link, a mount put
+ * there (a bind of ~/.cache/..., a FUSE bindfs) or anything else; or
+ * nothing at all. */
 static int cache_dir_real(const char *path, size_t n, pl_error_t *err) {
   char p[PATH_MAX];
   if (n >= sizeof p) return pl_fail(err, ENAMETOOLONG, "%.*s", (int)n, path);
   memcpy(p, path, n);
   p[n] = '\0';
-  struct stat st;
-  if (lstat(p, &st) < 0) /* none: nothing to fold into */
+  struct where here, above;
+  if (where_is(p, &here) < 0) /* none: nothing to fold into */
     return errno == ENOENT ? 0 : pl_fail(err, errno, "%s", p);
-  if (S_ISDIR(st.st_mode)) return 0;
-  return pl_fail_hint(err, ENOTDIR,
-                      "pylock follows no link in its state: move the cache back under the state "
-                      "root (or set state-dir, pylock-config(5)), then: pylock sync",
-                      "%s is not a directory", p);
+  const char *hint = "pylock follows no link in its state, nor a mount: move the cache back "
+                     "under the state root (or set state-dir, pylock-config(5)), then: pylock sync";
+  if (!S_ISDIR(here.mode)) return pl_fail_hint(err, ENOTDIR, hint, "%s is not a directory", p);
+  *strrchr(p, '/') = '\0';
+  if (where_is(p, &above) < 0) return pl_fail(err, errno, "%s", p);
+  p[strlen(p)] = '/';
+  if (here.dev != above.dev || (here.has_mnt && above.has_mnt && here.mnt != above.mnt))
+    return pl_fail_hint(err, PL_REFUSED, hint, "%s is a mount point", p);
+  return 0;
 }
 
 int pl_gen_check_folds_of(int state_fd, const char *state_path, const char *gen,
@@ -400,20 +426,22 @@ uint64_t pl_gen_folds_stamp(int state_fd, const char *gen, const char *state_roo
   if (gen_fd < 0) return 0;
   uint64_t h = 0xcbf29ce484222325ULL;
   /* The cache and its trees/, as the folds are followed through them
-   * (pl_gen_check_folds_of): what each is, not a link put there since. */
+   * (pl_gen_check_folds_of): what each is, not a link or a mount put there
+   * since. */
   char path[PATH_MAX];
   for (int i = 0; i < 2; i++) {
     int n = snprintf(path, sizeof path, "%s/%s%s", state_root, PL_STATE_CACHE, i ? "/trees" : "");
-    struct stat st;
+    struct where w;
     if (n < 0 || (size_t)n >= sizeof path) return 0;
-    if (lstat(path, &st) < 0) {
+    if (where_is(path, &w) < 0) {
       if (errno != ENOENT) return 0;
       h = stamp_mix(h, 0);
       continue;
     }
-    h = stamp_mix(h, (uint64_t)st.st_dev);
-    h = stamp_mix(h, (uint64_t)st.st_ino);
-    h = stamp_mix(h, (uint64_t)st.st_mode);
+    h = stamp_mix(h, w.dev);
+    h = stamp_mix(h, w.ino);
+    h = stamp_mix(h, (uint64_t)w.mode);
+    h = stamp_mix(h, w.mnt); /* a mount put over it since */
   }
   for (size_t i = 0; i < 2; i++) {
     if (libs[i] == NULL) continue;

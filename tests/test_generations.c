@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -456,6 +457,57 @@ static void test_gen_folds_stamp_changes_with_the_top_of_the_libs(void **state) 
   assert_true(pl_gen_folds_stamp(f->state_fd, "generations/9", f->dir, &in) == 0);
 }
 
+/* The cache, or its trees/, a directory at its path but a mount put there
+ * (a bind of a directory in ~/.cache, say, where sandboxes write): refused
+ * as a link there is.  The mount is made in a user and mount namespace. */
+static void test_gen_check_folds_of_refuses_a_mounted_cache(void **state) {
+  struct fixture *f = *state;
+  pl_error_t err = NULL;
+  struct pl_interp in = {.prefix = "/p", .purelib = "/p/lib/site", .platlib = "/p/lib/plat"};
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "cache/trees", 0700, &err), 0);
+  assert_int_equal(pl_mkdir_p_at(f->state_fd, "elsewhere/trees", 0700, &err), 0);
+  assert_int_equal(
+      pl_gen_check_folds_of(f->state_fd, f->dir, "generations/1", f->dir, &in, NULL, NULL, &err),
+      0);
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char res[3] = {0, 0, 0}, src[128], at[128];
+    pl_error_t e = NULL;
+    const char *sub[2] = {"", "/trees"};
+    if (pl_sandbox_unshare(0, getuid(), getgid(), &e) == 0) {
+      res[0] = 1;
+      for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, "%s/elsewhere%s", f->dir, sub[i]);
+        snprintf(at, sizeof at, "%s/cache%s", f->dir, sub[i]);
+        uint64_t before = pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in);
+        if (mount(src, at, NULL, MS_BIND, NULL) < 0) _exit(3);
+        pl_error_t ce = NULL;
+        res[1 + i] = pl_gen_check_folds_of(f->state_fd, f->dir, "generations/1", f->dir, &in, NULL,
+                                           NULL, &ce) < 0 &&
+                     strstr(ce->msg, "is a mount point") != NULL &&
+                     pl_gen_folds_stamp(f->state_fd, "generations/1", f->dir, &in) != before;
+        pl_error_free(&ce);
+        if (umount2(at, MNT_DETACH) < 0) _exit(4);
+      }
+    }
+    pl_error_free(&e);
+    _exit(write(p[1], res, 3) == 3 ? 0 : 2);
+  }
+  close(p[1]);
+  char res[3] = {0, 0, 0};
+  ssize_t got = read(p[0], res, 3);
+  close(p[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  assert_int_equal(got, 3);
+  if (!res[0]) skip(); /* no user namespaces here */
+  assert_true(res[1]); /* cache a mount point */
+  assert_true(res[2]); /* trees/ a mount point */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_gen_switch_records_previous_for_rollback, setup,
@@ -481,6 +533,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_gen_folds_stamp_changes_with_the_top_of_the_libs, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gen_check_folds_names_a_fold_leading_elsewhere, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_gen_check_folds_of_refuses_a_mounted_cache, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gen_lock_adopt_names_the_child_and_is_never_free, setup,
                                       teardown),

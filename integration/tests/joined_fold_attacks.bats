@@ -259,3 +259,32 @@ print(idna.__version__)' "$STATE"
     assert_not_contains "$output$stderr" FORGED
   done
 }
+
+# The cache left a directory, its trees/ moved into ~/.cache and linked
+# back: the folds go through trees/ as through the cache, so that link is
+# refused as the cache's is, fresh and joined.  (A mount there instead, a
+# bind or a FUSE bindfs, is refused as well: tests/test_generations.c, as
+# no mount can be made here where pylock would still trust the state.)
+@test "a_cache_whose_trees_are_moved_into_a_sandbox_writable_place_and_linked_back_is_not_followed" {
+  local moved="$HOME/.cache/pylock-moved-trees-$BATS_TEST_NUMBER-$$" init
+  MOVED=$moved
+  [ -d "$HOME/.cache" ] || mkdir -p "$HOME/.cache"
+  start_holder
+  chmod u+w "$STATE/cache"
+  mv "$STATE/cache/trees" "$moved"
+  ln -s "$moved" "$STATE/cache/trees"
+  init=$(find "$moved/" -path '*/idna/__init__.py' | head -1)
+  [ -n "$init" ]
+  chmod u+w "$(dirname "$init")" "$init"
+  printf '\nprint("FORGED")\n' >>"$init"
+  holder_alive
+  local ka
+  for ka in 0 30; do
+    run --separate-stderr env PYLOCK_KEEPALIVE=$ka "$PL" -C "$PROJ" run python3 -c \
+      'import idna; print(idna.__version__)'
+    [ "$status" -eq 1 ] || { echo "keep-alive $ka: $status $output $stderr"; return 1; }
+    assert_contains "$stderr" "$STATE/cache/trees is not a directory"
+    assert_contains "$stderr" "hint: pylock follows no link in its state"
+    assert_not_contains "$output$stderr" FORGED
+  done
+}
