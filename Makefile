@@ -195,7 +195,8 @@ CLI_OBJ := $(patsubst %.c,$(B)/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 HELPERS := $(B)/helpers/deny-userns $(B)/helpers/exec-floor $(B)/helpers/ptrace-attack \
            $(B)/helpers/wheel-verify $(B)/helpers/i386-syscall $(B)/helpers/inotify-flock \
-           $(B)/helpers/enosys-faccessat2 $(B)/helpers/enosys-statmount
+           $(B)/helpers/enosys-faccessat2 $(B)/helpers/enosys-statmount \
+           $(B)/helpers/no-rename-exchange
 
 .SECONDARY: $(GEN_HDR)
 .PHONY: all deps check unit toml-decoder integration demo bench bench-scale stress lint clean install uninstall man \

@@ -608,6 +608,7 @@ static int batch_replace(struct pl_cache_batch *b, struct pl_cache_batch_tree *t
     return pl_fail(err, e, "replace %s/trees/%s with the tree built again", c->path, t->key);
   /* No RENAME_EXCHANGE on this filesystem: out of the way, then in place. */
   if (quarantine(c, c->trees_fd, t->key, err) < 0) return -1;
+  pl_pause("replace-moved"); /* the name is empty until the rename: a kill leaves it so */
   if (renameat2(b->fd, t->key, c->trees_fd, t->key, RENAME_NOREPLACE) == 0) return 1;
   e = errno;
   if (e == EINVAL || e == ENOSYS) e = renameat(b->fd, t->key, c->trees_fd, t->key) < 0 ? errno : 0;

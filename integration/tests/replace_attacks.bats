@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Attacks on how a sync replaces a cached tree it found damaged: the swap of
 # the tree built again for the damaged one, the damaged tree of the other
 # kind (a source tree where the sync builds complete trees, a complete tree
@@ -326,6 +327,56 @@ source_generation() {
   wait "$PAUSED" || true
   [ -d "$CACHE/trees/$idna" ]
   run --separate-stderr "$PL" -C "$P2" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  assert_eq "$(imported_idna_core "$P2")" "$GOOD_IDNA"
+  assert_eq "$(imported_idna_core)" "$GOOD_IDNA"
+  assert_verified "$P2"
+  assert_verified
+}
+
+# Where the filesystem has no exchanging rename (renameat2's RENAME_EXCHANGE
+# fails EINVAL: the helper no-rename-exchange makes it so), the damaged tree
+# goes to quarantine first, then the tree built again takes its name: both
+# projects import the registry's bytes, and the damaged tree is kept aside.
+@test "a sync where renames cannot exchange replaces a damaged tree: quarantined, then the new one in place" {
+  [ -x "$PYLOCK_BIN/no-rename-exchange" ] ||
+    { echo "build the helpers: make build/helpers/no-rename-exchange"; return 1; }
+  project "$PROJ"
+  "$PL" -q -C "$PROJ" sync
+  local idna
+  idna=$(tree_of idna-)
+  damage "$idna"
+  project "$P2"
+  run --separate-stderr "$PYLOCK_BIN/no-rename-exchange" "$PL" -C "$P2" sync
+  [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+  [ "$(tree_of idna- "$P2")" = "$idna" ]
+  assert_eq "$(imported_idna_core "$P2")" "$GOOD_IDNA"
+  assert_eq "$(imported_idna_core)" "$GOOD_IDNA"
+  assert_eq "$(ls "$CACHE/quarantine" | wc -l)" 1
+  assert_eq "$(find "$CACHE/quarantine" -path '*/idna/core.py' -exec sha256sum {} + | cut -d' ' -f1)" "$BAD"
+  assert_verified "$P2"
+  assert_verified
+}
+
+# The same, killed in the window that way has: the damaged tree is in
+# quarantine and the name is empty.  A project folding into it then fails to
+# import idna (it never imports the damaged bytes), and the next sync builds
+# the tree again in place.
+@test "attack: a sync killed between quarantining a damaged tree and placing the new one leaves no damaged bytes" {
+  project "$PROJ"
+  "$PL" -q -C "$PROJ" sync
+  local idna
+  idna=$(tree_of idna-)
+  damage "$idna"
+  project "$P2"
+  paused replace-moved "$PYLOCK_BIN/no-rename-exchange" "$PL" -C "$P2" sync
+  kill -9 "$PAUSED"
+  wait "$PAUSED" || true
+  [ ! -e "$CACHE/trees/$idna" ]
+  run "$PL" -C "$PROJ" run python3 -c 'import idna.core'
+  [ "$status" -ne 0 ]
+  assert_contains "$output" "No module named 'idna'"
+  run --separate-stderr "$PYLOCK_BIN/no-rename-exchange" "$PL" -C "$P2" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$(imported_idna_core "$P2")" "$GOOD_IDNA"
   assert_eq "$(imported_idna_core)" "$GOOD_IDNA"
