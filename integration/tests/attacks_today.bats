@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Attacks on the changes of 2 December: a sync that builds a generation
 # from the trees the cache keeps without fetching their wheels (after
 # `pylock cache clean`), rollback's check of the previous generation, and a

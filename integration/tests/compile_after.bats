@@ -257,6 +257,7 @@ cold_idna() {
 }
 
 @test "an install compiling after its switch killed at each step leaves the old or the new lock, working" {
+  kill_loop_on_one_base
   local step old
   for step in resolved staged fetched unpacked linked built recorded committed switched usable \
     compiled complete-built; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # pylock gc (issue 12): it keeps exactly the cache trees and wheels the kept
 # generations of every project name in their manifests, removes the rest,
 # removes the state of projects that are gone after a grace period, and

@@ -7,6 +7,16 @@ PL="$PYLOCK_BIN/pylock"
 PL_FULL="$PYLOCK_BIN/../lib/pylock/pylock"
 PY="$PYLOCK_TEST_PYTHON"
 
+# A test that kills pylock at each of its steps, or at random moments, exercises
+# pylock's own steps, which the base interpreter does not change, and costs a whole
+# install per kill: `make check` runs it on the first base only (integration/run
+# sets PYLOCK_TEST_FIRST_BASE); `make stress` (PYLOCK_TEST_ALL_BASES=1) on every base.
+kill_loop_on_one_base() {
+  [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ] || [ -z "${PYLOCK_TEST_FIRST_BASE:-}" ] ||
+    [ "$PY" = "$PYLOCK_TEST_FIRST_BASE" ] ||
+    skip "a kill loop: on the first base only (make stress runs it on every base)"
+}
+
 # Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.
 new_project() {
   PROJ="${1:-$BATS_TEST_TMPDIR/proj}"

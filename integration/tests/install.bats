@@ -342,6 +342,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 # exactly the lock it was built from (its N.meta names that lock's sha256),
 # and the next sync succeeds.
 @test "sigkill_at_random_points_of_a_sync_leaves_the_old_or_the_new_generation_never_a_mix" {
+  kill_loop_on_one_base
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   project "$PROJ"
   local locks=("$FIX/lock-requests.toml" "$FIX/lock-idna-six.toml") sums=() i

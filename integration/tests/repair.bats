@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Corruption (issue 12): damage to a cached file, a cached wheel, a
 # generation or the `current` link is found and repaired, never spread to
 # another project; every hint pylock prints about it names a command that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Signed-only, end to end (issue 10): every wheel that enters an environment
 # is one the project's own registry signs now -- checked at every use, not
 # only at download -- and `pylock verify` proves what is installed.  Each
