@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Compiling after the switch (issue 15), what is said about it: `verify` and
 # `info` (and info --json) tell a generation that still imports from source,
 # "pending" when no pylock is compiling it (a killed sync) and "compiling"
