@@ -1403,10 +1403,16 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
     pl_cache_tree_release(tree);
     return -1;
   }
+  /* A tree of the kind this batch does not build stays where it is (other
+   * generations fold into it) until a build of its kind replaces it. */
+  bool replaced = source == b->source_only;
   if (seen == NULL || !seen->told) {
-    say(e, "pylock: the cached %stree of %s %s is damaged (%s): building it again",
-        source ? "source " : "", p->name, p->version, why);
-    res->repaired++;
+    say(e, "pylock: the cached %stree of %s %s is damaged (%s): %s", source ? "source " : "",
+        p->name, p->version, why,
+        replaced  ? "building it again"
+        : !source ? "building it again with the byte-code, after the switch"
+                  : "not used here; projects still using it get a sound one at their next sync");
+    if (replaced) res->repaired++;
   }
   /* Its own bytes damaged: so for every pylock from now on, this change's
    * later generations and byte-compiling too, whichever process builds
@@ -1420,7 +1426,7 @@ static int checked_tree(struct pl_env *e, struct pl_cache *c, struct pl_cache_ba
   pl_cache_tree_release(tree);
   if (!have) return pl_cache_quarantine_tree(c, key, err) < 0 ? -1 : 0;
   if (damaged_add(e, key, &st, why, true, err) < 0) return -1;
-  if (source == b->source_only && pl_cache_batch_replace(b, key, &st, err) < 0) return -1;
+  if (replaced && pl_cache_batch_replace(b, key, &st, err) < 0) return -1;
   return 0;
 }
 
