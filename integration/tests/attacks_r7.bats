@@ -184,3 +184,36 @@ EOF
   [ ! -e "$PB/pylock.toml" ]
   rm -rf "$pfx"
 }
+
+@test "attack: a pip package planted where a sandbox writes is not what the pip shim runs from there" {
+  # The shims, installed as the user would; and the full program as pip
+  # beside a copy of their manifest (a link made before pylock-shim).
+  local shims="$W/shims" legacy="$W/legacy" dl="$BATS_TEST_TMPDIR/dl"
+  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
+  mkdir -p "$legacy"
+  cp "$shims/.pylock-shims" "$legacy/"
+  ln -s "$PL" "$legacy/pip"
+  # Code in project A's sandbox plants a pip package in /tmp, where the
+  # user later runs pip (no project there: the shim runs the real pip).
+  "$PL" -C "$PA" run python3 - "$dl" "$MARK" <<'PY'
+import os, sys
+dl, mark = sys.argv[1:3]
+os.makedirs(os.path.join(dl, "pip"))
+open(os.path.join(dl, "pip", "__init__.py"), "w").close()
+open(os.path.join(dl, "pip", "__main__.py"), "w").write(
+    "print('the planted pip ran')\nopen(%r, 'a').write('planted pip ran outside\\n')\n" % mark)
+PY
+  [ -e "$dl/pip/__main__.py" ]
+  local via
+  for via in "$shims/pip" "$shims/pip3" "$legacy/pip"; do
+    run --separate-stderr sh -c 'cd "$1" && "$2" --version' _ "$dl" "$via"
+    [ "$status" -eq 0 ] || { echo "$via: status $status: $output $stderr"; return 1; }
+    assert_not_contains "$output" "planted pip ran"
+    assert_contains "$output" "pip "
+    assert_contains "$output" "$("$PY" -I -c 'import sys; print(sys.prefix)')"
+  done
+  [ ! -e "$MARK" ] || { echo "$(cat "$MARK")"; return 1; }
+  # pip's name for itself in its messages is as before.
+  run --separate-stderr sh -c 'cd "$1" && "$2" help' _ "$dl" "$shims/pip"
+  assert_contains "$output" "-m pip <command>"
+}
