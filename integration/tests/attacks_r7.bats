@@ -281,3 +281,27 @@ open(out, "wb").write(data)
 PY
   assert_not_contains "$(cat "$out")" "STOLEN"
 }
+
+@test "attack: shim install refuses a real interpreter a sandbox could replace, which the shims run unsandboxed" {
+  # The user's interpreter kept in ~/.cache (a build tool's, say): any
+  # default sandbox writes there, and the shims run it outside every one.
+  local dir="$HOME/.cache/r7-real-$BATS_TEST_NUMBER" shims="$W/shims" out="$W/outside"
+  mkdir -p "$dir" "$out"
+  printf '#!/bin/sh\nexec "%s" "$@"\n' "$PY" >"$dir/python3"
+  chmod 755 "$dir/python3"
+  run --separate-stderr "$PL" shim install --dir "$shims" --python "$dir/python3"
+  if [ "$status" -eq 0 ]; then
+    # Once a hole: code in project A's sandbox replaces it...
+    "$PL" -C "$PA" run sh -c 'printf "#!/bin/sh\necho escaped >>\"%s\"\nexec \"%s\" \"\$@\"\n" "$1" "$2" >"$3"' \
+      _ "$MARK" "$PY" "$dir/python3"
+    # ...and the user's next python3, outside any project, runs it unsandboxed.
+    (cd "$out" && "$shims/python3" -c pass) || true
+    [ ! -e "$MARK" ] || { echo "ran outside the sandbox: $(cat "$MARK")"; return 1; }
+    return 1
+  fi
+  assert_contains "$stderr" "interpreter $dir/python3: it is reached through $(readlink -f "$HOME/.cache")"
+  assert_contains "$stderr" "the shims run it outside any sandbox"
+  [ ! -e "$shims/.pylock-shims" ]
+  [ ! -e "$shims/python3" ]
+  rm -rf "$dir"
+}
