@@ -305,3 +305,78 @@ PY
   [ ! -e "$shims/python3" ]
   rm -rf "$dir"
 }
+
+# forge_target REG FILE: add FILE (bytes of the attacker's) as a target to
+# the targets metadata of registry REG that lists targets (targets.json, or
+# the bin that holds the name), without a signature: what any writer of the
+# directory can do.
+forge_target() {
+  python3 - "$1" "$2" <<'PY'
+import glob, hashlib, json, os, shutil, sys
+reg, src = sys.argv[1:3]
+name = os.path.basename(src)
+data = open(src, "rb").read()
+shutil.copy(src, os.path.join(reg, "targets", name))
+# The metadata holding the targets: targets.json, else each bin (one will do
+# for the test: the one whose name the client would look up is not needed).
+files = [f for f in glob.glob(os.path.join(reg, "*.json"))
+         if json.load(open(f))["signed"].get("_type") == "targets"
+         and json.load(open(f))["signed"].get("targets")]
+for f in files:
+    d = json.load(open(f))
+    d["signed"]["targets"][name] = {"hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                                    "length": len(data)}
+    json.dump(d, open(f, "w"))
+print(len(files))
+PY
+}
+
+@test "attack: a target or key written into a registry's directory is not signed by the next add or sign" {
+  # The maintainer keeps the registry in a project (or /tmp, an object
+  # store synced down): code in a run there writes it.  The keys stay in
+  # the maintainer's configuration, out of every sandbox's reach.
+  local proj="$W/published" reg="$W/published/registry" key="$HOME/.config/pylock/keys/r7.key"
+  "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trust/root.json" "$proj"
+  mkdir -p "$(dirname "$key")" && chmod 700 "$(dirname "$key")"
+  "$PL" key generate -o "$key" >/dev/null
+  "$PL" -q registry init "$reg" --key "$key"
+  cp "$reg/1.root.json" "$W/published-root.json"
+  "$PL" -q registry add "$reg" --key "$key" "$FIX"/wheels/six-*.whl
+  cp -a "$reg" "$W/registry-as-signed"
+  # From inside a run of the project: a wheel of the attacker's, listed as a
+  # target with its hash (the signature now fails).
+  local evil
+  evil=$(ls "$FIX"/wheels/idna-*.whl)
+  "$PL" -C "$proj" run sh -c "$(declare -f forge_target); forge_target \"\$1\" \"\$2\"" _ "$reg" "$evil"
+  run "$PL" registry verify "$reg" --root "$W/published-root.json"
+  [ "$status" -ne 0 ] # a client would refuse it as it is
+  # The maintainer adds a wheel: nothing of the attacker's gets signed.
+  run --separate-stderr "$PL" registry add "$reg" --key "$key" "$FIX"/wheels/urllib3-*.whl
+  [ "$status" -eq 1 ] || {
+    run "$PL" registry verify "$reg" --root "$W/published-root.json" --target "$(basename "$evil")"
+    echo "add re-signed the forged targets: verify status $status: $output"
+    return 1
+  }
+  assert_contains "$stderr" "targets.json is not what the given keys signed"
+  run --separate-stderr "$PL" registry sign "$reg" --key "$key"
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "is not what the given keys signed"
+  # Nor a root changed in place (the registry otherwise as signed): another
+  # key for targets, which a new root version would make every client trust.
+  rm -rf "$reg" && cp -a "$W/registry-as-signed" "$reg"
+  "$PL" -C "$proj" run python3 - "$reg/root.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["signed"]["roles"]["targets"]["keyids"].append("ab" * 32)
+json.dump(d, open(sys.argv[1], "w"))
+PY
+  run --separate-stderr "$PL" registry sign "$reg" --key "$key" --renew-root
+  [ "$status" -eq 1 ] || { echo "sign re-signed a root changed in place: $stderr"; return 1; }
+  assert_contains "$stderr" "root.json is not what the given keys signed"
+  # As signed, both work.
+  rm -rf "$reg" && cp -a "$W/registry-as-signed" "$reg"
+  "$PL" -q registry add "$reg" --key "$key" "$FIX"/wheels/urllib3-*.whl
+  "$PL" -q registry sign "$reg" --key "$key" --renew-root
+  run "$PL" registry verify "$reg" --root "$W/published-root.json"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
