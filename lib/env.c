@@ -311,7 +311,15 @@ int pl_env_open_with(struct pl_env *e, const struct pl_env_opts *o, pl_error_t *
     return pl_fail_hint(err, PL_REFUSED, "remove the project's state, then run again: rm -rf %s",
                         "the environment of %s was made for the interpreter %s, not %s", e->root,
                         e->in.python, want);
-  if (e->runner && interpreter_allowed(e, e->in.python, err) < 0) return -1;
+  /* And for everyone, as it is now: code in a sandbox of another project
+   * may have changed what was checked when the state was made (a link in
+   * /tmp, a prefix in ~/.cache). */
+  if (interpreter_allowed(e, e->in.python, err) < 0) return -1;
+  if (pl_interp_check_prefix(e->in.python, e->in.prefix, e->root, err) < 0)
+    return pl_error_set_hint(err,
+                             "use an interpreter installed where only you or root can "
+                             "change it: remove %s, then pylock init --python PATH",
+                             e->state_path);
   if (pl_path_user_site(e->in.short_version, &e->user_site, err) < 0) return -1;
   return 0;
 }

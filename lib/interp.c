@@ -20,6 +20,8 @@
 #include "child.h"
 #include "cleanup.h"
 #include "file.h"
+#include "project.h"
+#include "sandbox.h"
 
 #define PROBE_TIMEOUT_S 30
 #define PROBE_OUTPUT_MAX 16384
@@ -270,6 +272,83 @@ static bool path_in(const char *path, const char *dir) {
   return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* The place of `places` that path lies in, else NULL. */
+static const char *place_of(const char *path, char *const *places, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (path_in(path, places[i]) || strcmp(places[i], "/") == 0) return places[i];
+  return NULL;
+}
+
+/* Is directory `dir` a pylock project (a pylock.toml in it)?  Code in its
+ * sandboxes writes it, as it writes every place pl_sandbox_shared_places
+ * names. */
+static bool holds_project(const char *dir) {
+  char p[PATH_MAX];
+  int w = snprintf(p, sizeof p, "%s/%s", dir, PL_LOCK_FILE);
+  return w > 0 && (size_t)w < sizeof p && faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Refuse name `cand` (a directory, a link or the file on the way to what
+ * `python` names) when code in some sandbox of the user can change it: it
+ * lies in /tmp, ~/.cache... (any project's sandbox writes there), or in a
+ * project (a directory holding a pylock.toml; is_dir: cand is a directory). */
+static int check_sandbox_writable(const char *python, const char *cand, bool is_dir,
+                                  char *const *places, size_t nplaces, pl_error_t *err) {
+  const char *place = place_of(cand, places, nplaces);
+  if (place)
+    return pl_fail(err, PL_REFUSED,
+                   "interpreter %s: it is reached through %s, which code in any of your pylock "
+                   "sandboxes can write",
+                   python, place);
+  if (is_dir && holds_project(cand))
+    return pl_fail(err, PL_REFUSED,
+                   "interpreter %s: it is reached through the project %s, which code in its "
+                   "sandboxes can change",
+                   python, cand);
+  return 0;
+}
+
+static int check_path(const char *python, const char *project, char *const *places, size_t nplaces,
+                      bool shared, pl_error_t *err);
+
+int pl_interp_check_path(const char *python, const char *project, pl_error_t *err) {
+  char **places = NULL;
+  size_t n = 0;
+  /* Someone else's first (the more precise message), then every sandbox's. */
+  if (check_path(python, project, NULL, 0, false, err) < 0 ||
+      pl_sandbox_shared_places(&places, &n, err) < 0)
+    return -1;
+  int r = check_path(python, project, places, n, true, err);
+  pl_sandbox_places_free(places, n);
+  return r;
+}
+
+int pl_interp_check_prefix(const char *python, const char *prefix, const char *project,
+                           pl_error_t *err) {
+  cleanup_free char *real = realpath(prefix, NULL);
+  if (real == NULL) return pl_fail(err, errno, "interpreter %s: prefix %s", python, prefix);
+  char **places = NULL;
+  size_t n = 0;
+  if (pl_sandbox_shared_places(&places, &n, err) < 0) return -1;
+  int r = 0;
+  if (project && path_in(real, project))
+    r = pl_fail(err, PL_REFUSED,
+                "interpreter %s: its prefix %s lies in the project %s, which code in its "
+                "sandboxes can change",
+                python, real, project);
+  /* Every directory from the top: the prefix's and those above it. */
+  char buf[PATH_MAX];
+  size_t len = strlen(real);
+  for (size_t i = 1; r == 0 && i <= len && len < sizeof buf; i++) {
+    if (real[i] != '/' && real[i] != '\0') continue;
+    memcpy(buf, real, i);
+    buf[i] = '\0';
+    r = check_sandbox_writable(python, buf, true, places, n, err);
+  }
+  pl_sandbox_places_free(places, n);
+  return r;
+}
+
 /* A pylock.toml from a pull request names the interpreter, and the check
  * below is only worth something if what runs later is what was checked:
  * realpath() alone would accept /var/tmp/link/python3 (a link another user
@@ -277,8 +356,10 @@ static bool path_in(const char *path, const char *dir) {
  * PROJECT/py -> /usr/bin/python3 (a link code in the project's sandbox can
  * repoint before the next compileall writes the shared cache).  So the path
  * is resolved here by hand, one name at a time, and every name it goes
- * through must be one that only root or the caller can change. */
-int pl_interp_check_path(const char *python, const char *project, pl_error_t *err) {
+ * through must be one that only root or the caller can change; `shared`:
+ * and that no sandbox of the caller's can change (check_sandbox_writable). */
+static int check_path(const char *python, const char *project, char *const *places, size_t nplaces,
+                      bool shared, pl_error_t *err) {
   char cur[PATH_MAX] = "", rest[PATH_MAX], cand[PATH_MAX], link[PATH_MAX];
   struct stat dir, st;
   int links = 0;
@@ -318,6 +399,9 @@ int pl_interp_check_path(const char *python, const char *project, pl_error_t *er
                      "interpreter %s: it is reached through the project %s, which code in its "
                      "sandboxes can change",
                      python, project);
+    if (shared &&
+        check_sandbox_writable(python, cand, S_ISDIR(st.st_mode), places, nplaces, err) < 0)
+      return -1;
     if (S_ISLNK(st.st_mode)) {
       ssize_t l = readlink(cand, link, sizeof link - 1);
       if (l < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);

@@ -60,9 +60,20 @@ int pl_interp_resolve(const char *name, char **python, pl_error_t *err);
  * whose every name on the way -- each directory, each symbolic link and
  * what it points to, the file -- only root or the caller can change, none
  * of them in `project` (code in the project's sandboxes can write there;
- * NULL: no project), the file regular and writable by no one else.  What is
+ * NULL: no project), in another project, or in a place any sandbox of the
+ * user writes (/tmp, ~/.cache...: pl_sandbox_shared_places), the file
+ * regular and writable by no one else.  What is
  * checked is then what runs: nobody else can swap it in between. */
 int pl_interp_check_path(const char *python, const char *project, pl_error_t *err);
+
+/* Is the prefix of the interpreter `python` (a directory: the stdlib, the
+ * lower layer of every run's overlay) out of reach of code in any sandbox
+ * of the user?  Not in `project`, nor in a place every sandbox writes
+ * (/tmp, ~/.cache...: pl_sandbox_shared_places), nor in any other project,
+ * as it resolves now.  pl_interp_check_path refuses the same for the path
+ * to the interpreter itself. */
+int pl_interp_check_prefix(const char *python, const char *prefix, const char *project,
+                           pl_error_t *err);
 
 /* Run the interpreter once to learn its version, prefix and scheme paths.
  * Refuses a virtual environment's interpreter and scheme paths outside the

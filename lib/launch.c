@@ -18,6 +18,7 @@
 #include "file.h"
 #include "generations.h"
 #include "harden.h"
+#include "interp.h"
 #include "keepalive.h"
 #include "lockfile.h"
 #include "paths.h"
@@ -191,8 +192,23 @@ static int check_folds(struct pl_launch *l, pl_error_t *err) {
                                NULL, err);
 }
 
+/* The interpreter the state records, and its prefix, out of reach of code
+ * in any sandbox as they are now (interp.h): a link or a prefix in /tmp or
+ * ~/.cache, where another project's run could change it, would have this
+ * run (a shim execs the interpreter by that path) run that code with this
+ * project writable.  Not on a joined run: a holder is spawned only here. */
+static int check_interp(struct pl_launch *l, pl_error_t *err) {
+  if (pl_interp_check_path(l->in.python, l->root, err) < 0 ||
+      pl_interp_check_prefix(l->in.python, l->in.prefix, l->root, err) < 0)
+    return pl_error_set_hint(err,
+                             "use an interpreter installed where only you or root can "
+                             "change it: remove %s, then pylock init --python PATH",
+                             l->state_path);
+  return 0;
+}
+
 int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t *err) {
-  if (check_folds(l, err) < 0 ||
+  if (check_interp(l, err) < 0 || check_folds(l, err) < 0 ||
       pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0)
     return -1;
   return finish(l, cmd, argv, err);

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "log.h"
 #include "file.h"
 #include "landlock.h"
+#include "paths.h"
 
 static int write_proc_self(const char *name, const char *text, pl_error_t *err) {
   char path[64];
@@ -237,6 +239,32 @@ static size_t writable_places(const struct pl_sandbox *sb, const char **out) {
   for (size_t i = 0; i < sb->nallow_write && n < WRITABLE_MAX; i++)
     out[n++] = sb->allow_write[i];
   return n;
+}
+
+void pl_sandbox_places_free(char **places, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(places[i]);
+  free(places);
+}
+
+int pl_sandbox_shared_places(char ***places, size_t *n, pl_error_t *err) {
+  const struct pl_config *cfg = pl_config_get(err);
+  if (cfg == NULL) return -1;
+  cleanup_free char *cache = NULL;
+  if (pl_path_cache_home(&cache, err) < 0) return -1;
+  const char *fixed[] = {"/tmp", "/var/tmp", "/dev/shm", cache};
+  size_t nfixed = sizeof fixed / sizeof fixed[0], cap = nfixed + cfg->nallow_write;
+  char **out = calloc(cap, sizeof *out);
+  if (out == NULL) return pl_fail(err, ENOMEM, "writable places");
+  size_t k = 0;
+  for (size_t i = 0; i < cap; i++) {
+    const char *p = i < nfixed ? fixed[i] : cfg->allow_write[i - nfixed];
+    char *real = realpath(p, NULL);
+    if (real) out[k++] = real;
+  }
+  *places = out;
+  *n = k;
+  return 0;
 }
 
 bool pl_sandbox_has_landlock(void) {

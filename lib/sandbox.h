@@ -95,6 +95,16 @@ int pl_sandbox_check_ns(long pid, int mntns, const struct pl_sandbox *sb, pl_err
 int pl_sandbox_check_links(const struct pl_sandbox *sb, const char *path, const char *what,
                            pl_error_t *err);
 
+/* The places every default sandbox of the user may write, whichever
+ * project it runs: /tmp, /var/tmp, /dev/shm, the user's cache directory and
+ * the configuration's allow-write, each as it resolves now (those that do
+ * not exist are left out).  Code in one project's sandbox can change what
+ * lies there under every other project: nothing pylock runs for a project
+ * (its interpreter) may come from there.  *places: n strings; free with
+ * pl_sandbox_places_free. */
+int pl_sandbox_shared_places(char ***places, size_t *n, pl_error_t *err);
+void pl_sandbox_places_free(char **places, size_t n);
+
 /* Namespaces only: user (+mount, +net as flags ask); used by doctor too. */
 int pl_sandbox_unshare(int extra_flags, uid_t uid, gid_t gid, pl_error_t *err);
 

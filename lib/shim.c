@@ -414,6 +414,17 @@ int pl_shim_find_real(const char *name, const char *skip_dir, char *out, size_t 
   return -1;
 }
 
+/* `real -m pip ARGS` as pip's own script runs it: without the working
+ * directory first on sys.path.  `python -m` puts it there, so a pip/ in the
+ * directory pip is run from (/tmp, ~/.cache: code in any sandbox writes
+ * there) would be imported as pip, outside every sandbox; pip's script
+ * (/usr/bin/pip) has its own directory there instead.  pip's __main__ then
+ * runs as -m runs it (runpy, sys.argv[0] its file). */
+static const char pip_main[] = "import runpy, sys\n"
+                               "if sys.path and sys.path[0] == '':\n"
+                               "    del sys.path[0]\n"
+                               "runpy.run_module('pip', run_name='__main__', alter_sys=True)\n";
+
 void pl_shim_exec_real(const struct pl_shim_entry *e, char **argv) {
   if (!e->module_pip) {
     argv[0] = (char *)e->real;
@@ -426,8 +437,8 @@ void pl_shim_exec_real(const struct pl_shim_entry *e, char **argv) {
   char **nargv = calloc((size_t)argc + 3, sizeof *nargv);
   if (nargv == NULL) return; /* errno ENOMEM */
   nargv[0] = (char *)e->real;
-  nargv[1] = "-m";
-  nargv[2] = "pip";
+  nargv[1] = "-c";
+  nargv[2] = (char *)pip_main;
   for (int i = 1; i < argc; i++)
     nargv[i + 2] = argv[i];
   execv(e->real, nargv);

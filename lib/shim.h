@@ -51,7 +51,7 @@ enum pl_program { PL_PROGRAM_FULL, PL_PROGRAM_CMD, PL_PROGRAM_SHIM };
 struct pl_shim_entry {
   char name[32];
   char real[PATH_MAX];
-  bool module_pip; /* run as `real -m pip` */
+  bool module_pip; /* run as `real -m pip`, the cwd not on sys.path */
 };
 
 /* Is `name` (a basename) one a shim can have: python, python3, python3.N,

@@ -193,7 +193,8 @@ static int init_project(const char *dir, const char *python_opt, struct registry
           0 ||
       pl_interp_check_path(python, root, err) < 0 || registry_load(reg, err) < 0 ||
       (probe_cache = pl_state_subdir(&st, PL_STATE_INTERP, true, err)) < 0 ||
-      pl_interp_probe(python, probe_cache, &in, err) < 0)
+      pl_interp_probe(python, probe_cache, &in, err) < 0 ||
+      pl_interp_check_prefix(python, in.prefix, root, err) < 0)
     goto out;
   interp_text = pl_interp_format(&in);
   if ((lock = lock_text(&in, reg, err)) == NULL) goto out;

@@ -448,6 +448,12 @@ static int shim_install(const char *dir, const char *python, pl_error_t *err) {
     return pl_fail_hint(err, ENOENT, "pass it with --python PATH",
                         "no python3.12 or python3 on PATH outside %s", dir);
   }
+  /* The shims run it outside every sandbox: never one that someone else,
+   * or code in a sandbox (/tmp, ~/.cache, a project), could change. */
+  if (pl_interp_check_path(real_py, NULL, err) < 0)
+    return pl_error_set_hint(err, "the shims run it outside any sandbox: name one only you or "
+                                  "root can change, outside /tmp, ~/.cache and every project, "
+                                  "with --python PATH");
   struct pl_interp in = {0};
   if (pl_interp_probe(real_py, -1, &in, err) < 0) return -1;
   struct pl_shim_entry e[PL_SHIM_MAX] = {0};

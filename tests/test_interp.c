@@ -2,6 +2,7 @@
  * what is checked must be what runs, whoever else is on the machine.
  * SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,15 +19,21 @@
 #define NOBODY 65534
 
 struct fx {
-  char dir[64], proj[128], py[128];
+  char dir[PATH_MAX], proj[PATH_MAX + 16], py[PATH_MAX + 16];
   pl_error_t err;
 };
 
-/* fx->dir/py (0755, a regular file), fx->dir/proj (a project). */
+/* fx->dir/py (0755, a regular file), fx->dir/proj (a project).  Not in
+ * /tmp, where every sandbox writes: an interpreter there is refused. */
 static int setup(void **state) {
   struct fx *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/pl-test-interp-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
+  char cwd[PATH_MAX];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  snprintf(f->dir, sizeof f->dir, "%s/build/pl-test-interp-XXXXXX", cwd);
+  if (mkdtemp(f->dir) == NULL) { /* not run from the top of the tree */
+    snprintf(f->dir, sizeof f->dir, "%s/pl-test-interp-XXXXXX", cwd);
+    assert_non_null(mkdtemp(f->dir));
+  }
   chmod(f->dir, 0755);
   snprintf(f->proj, sizeof f->proj, "%s/proj", f->dir);
   snprintf(f->py, sizeof f->py, "%s/py", f->dir);
@@ -41,7 +48,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct fx *f = *state;
-  char cmd[160];
+  char cmd[PATH_MAX + 16];
   snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
   assert_int_equal(system(cmd), 0);
   pl_error_free(&f->err);
@@ -51,7 +58,7 @@ static int teardown(void **state) {
 
 /* fx->dir/NAME */
 static const char *at(const struct fx *f, const char *name) {
-  static char buf[4][256];
+  static char buf[4][PATH_MAX + 64];
   static int i;
   i = (i + 1) % 4;
   snprintf(buf[i], sizeof buf[i], "%s/%s", f->dir, name);
@@ -123,6 +130,58 @@ static void test_interp_path_to_a_file_others_can_write_or_no_file_is_refused(vo
   assert_int_equal(f->err->errnum, ELOOP);
 }
 
+static void test_interp_path_or_prefix_where_every_sandbox_writes_is_refused(void **state) {
+  struct fx *f = *state;
+  /* /tmp: a link of one's own there, to an interpreter out of it. */
+  char tmp[] = "/tmp/pl-test-interp-link-XXXXXX", link[64];
+  assert_non_null(mkdtemp(tmp));
+  snprintf(link, sizeof link, "%s/python3", tmp);
+  assert_int_equal(symlink(f->py, link), 0);
+  assert_int_equal(pl_interp_check_path(link, NULL, &f->err), -1);
+  assert_int_equal(f->err->errnum, PL_REFUSED);
+  assert_non_null(strstr(f->err->msg, "reached through /tmp"));
+  assert_int_equal(pl_interp_check_prefix(f->py, tmp, NULL, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "reached through /tmp"));
+  unlink(link);
+  rmdir(tmp);
+  /* The cache directory, as XDG_CACHE_HOME names it (through a link). */
+  assert_int_equal(mkdir(at(f, "cache"), 0700), 0);
+  assert_int_equal(mkdir(at(f, "cache/py"), 0700), 0);
+  assert_int_equal(symlink(f->py, at(f, "cache/py/python3")), 0);
+  assert_int_equal(symlink("cache", at(f, "cache-link")), 0);
+  char *old = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+  setenv("XDG_CACHE_HOME", at(f, "cache-link"), 1);
+  assert_int_equal(pl_interp_check_path(at(f, "cache/py/python3"), NULL, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, at(f, "cache")));
+  assert_int_equal(pl_interp_check_prefix(f->py, at(f, "cache-link/py"), NULL, &f->err), -1);
+  assert_int_equal(pl_interp_check_path(f->py, NULL, &f->err), 0);
+  assert_int_equal(pl_interp_check_prefix(f->py, f->dir, NULL, &f->err), 0);
+  if (old)
+    setenv("XDG_CACHE_HOME", old, 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
+  free(old);
+}
+
+static void test_interp_path_or_prefix_in_any_project_is_refused(void **state) {
+  struct fx *f = *state;
+  /* Another project than the one asking: a pylock.toml in a directory on
+   * the way. */
+  assert_int_equal(mkdir(at(f, "other"), 0755), 0);
+  assert_int_equal(mkdir(at(f, "other/bin"), 0755), 0);
+  assert_int_equal(symlink(f->py, at(f, "other/bin/python3")), 0);
+  assert_int_equal(pl_interp_check_path(at(f, "other/bin/python3"), f->proj, &f->err), 0);
+  int fd = open(at(f, "other/pylock.toml"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(pl_interp_check_path(at(f, "other/bin/python3"), f->proj, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "reached through the project"));
+  assert_int_equal(pl_interp_check_prefix(f->py, at(f, "other/bin"), NULL, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "reached through the project"));
+  assert_int_equal(pl_interp_check_prefix(f->py, f->proj, f->proj, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "lies in the project"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_interp_path_of_ones_own_links_and_dotdot_is_accepted,
@@ -135,6 +194,10 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_interp_path_to_a_file_others_can_write_or_no_file_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_interp_path_or_prefix_where_every_sandbox_writes_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_interp_path_or_prefix_in_any_project_is_refused, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

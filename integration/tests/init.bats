@@ -48,16 +48,20 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 }
 
 @test "init defaults to python3.12 on PATH, else python3" {
-  mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
-  ln -s "$PY" "$BATS_TEST_TMPDIR/a/python3"
-  ln -s "$PY" "$BATS_TEST_TMPDIR/b/python3"
-  ln -s "$PY" "$BATS_TEST_TMPDIR/b/python3.12"
-  PATH="$BATS_TEST_TMPDIR/a:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pa"
+  # The links in the home: pylock refuses an interpreter reached through /tmp.
+  local t
+  t=$(mktemp -d "$HOME/init-path.XXXXXX")
+  mkdir -p "$t/a" "$t/b"
+  ln -s "$PY" "$t/a/python3"
+  ln -s "$PY" "$t/b/python3"
+  ln -s "$PY" "$t/b/python3.12"
+  PATH="$t/a:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pa"
   [ "$status" -eq 0 ]
-  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pa")/interp")" "$BATS_TEST_TMPDIR/a/python3"
-  PATH="$BATS_TEST_TMPDIR/b:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pb"
+  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pa")/interp")" "$t/a/python3"
+  PATH="$t/b:/usr/bin:/bin" run "$PL" init "$BATS_TEST_TMPDIR/pb"
   [ "$status" -eq 0 ]
-  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pb")/interp")" "$BATS_TEST_TMPDIR/b/python3.12"
+  assert_eq "$(sed -n 's/^python=//p' "$(state_dir "$BATS_TEST_TMPDIR/pb")/interp")" "$t/b/python3.12"
+  rm -rf "$t"
 }
 
 @test "init --python VERSION finds pythonVERSION on PATH" {
@@ -75,12 +79,15 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 }
 
 @test "init refuses a virtual environment's interpreter and names the base" {
-  "$PY" -m venv --without-pip "$BATS_TEST_TMPDIR/venv"
-  run "$PL" init --python "$BATS_TEST_TMPDIR/venv/bin/python3" "$BATS_TEST_TMPDIR/p"
+  local venv
+  venv=$(mktemp -d "$HOME/venv.XXXXXX") # not in /tmp, which pylock refuses first
+  "$PY" -m venv --without-pip "$venv"
+  run "$PL" init --python "$venv/bin/python3" "$BATS_TEST_TMPDIR/p"
   [ "$status" -eq 1 ]
   assert_contains "$output" "virtual environment"
   assert_contains "$output" "hint:"
   [ ! -e "$BATS_TEST_TMPDIR/p/pylock.toml" ]
+  rm -rf "$venv"
 }
 
 @test "commands outside any project fail with a hint to init" {

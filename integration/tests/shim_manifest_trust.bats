@@ -339,7 +339,7 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
 # whose real path is ~1,700 characters makes five entries of more than that.
 @test "shim install refuses a manifest longer than the shims read, and writes nothing" {
   deb=$(readlink -f /usr/bin/python3 2>/dev/null) || skip "no /usr/bin/python3 to copy"
-  d=$BATS_TEST_TMPDIR/long
+  d=$(mktemp -d "$HOME/long.XXXXXX") # not in /tmp: shim install refuses an interpreter there
   for _ in 1 2 3 4 5 6 7 8 9; do d="$d/$(printf 'd%.0s' $(seq 1 190))"; done
   mkdir -p "$d"
   cp "$deb" "$d/python3" # Debian's interpreter runs from anywhere (its prefix is built in)
@@ -350,4 +350,5 @@ print(where, sys.executable, os.readlink("/proc/self/ns/user"), sys.argv[1:])'
   assert_contains "$output" "hint: the shims name the interpreter by its real path"
   [ ! -e "$BATS_TEST_TMPDIR/long-shims/.pylock-shims" ]
   [ -z "$(ls -A "$BATS_TEST_TMPDIR/long-shims" 2>/dev/null)" ]
+  rm -rf "${d%%/ddd*}"
 }

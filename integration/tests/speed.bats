@@ -267,7 +267,8 @@ sys.exit(not c.co_filename.endswith("/idna/core.py"))' "$pyc"
   # beside it, leaves an extra file among its byte-code, and swaps the
   # first byte-code's directory for a link to a directory of the user's
   # holding a file of the same name.
-  local fake="$BATS_TEST_TMPDIR/fakepy/python3" victim="$BATS_TEST_TMPDIR/victim" tag
+  # (In the home: pylock refuses an interpreter in /tmp, which sandboxes write.)
+  local fake="$HOME/fakepy-$BATS_TEST_NUMBER/python3" victim="$BATS_TEST_TMPDIR/victim" tag
   tag=$("$PY" -I -c 'import sys; print(sys.implementation.cache_tag)')
   mkdir -p "$(dirname "$fake")" "$victim"
   echo VICTIM >"$victim/six.$tag.pyc"
