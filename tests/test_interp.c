@@ -29,9 +29,11 @@ static int setup(void **state) {
   struct fx *f = calloc(1, sizeof *f);
   char cwd[PATH_MAX];
   assert_non_null(getcwd(cwd, sizeof cwd));
-  snprintf(f->dir, sizeof f->dir, "%s/build/pl-test-interp-XXXXXX", cwd);
+  int n = snprintf(f->dir, sizeof f->dir, "%s/build/pl-test-interp-XXXXXX", cwd);
+  assert_true(n > 0 && (size_t)n < sizeof f->dir);
   if (mkdtemp(f->dir) == NULL) { /* not run from the top of the tree */
-    snprintf(f->dir, sizeof f->dir, "%s/pl-test-interp-XXXXXX", cwd);
+    n = snprintf(f->dir, sizeof f->dir, "%s/pl-test-interp-XXXXXX", cwd);
+    assert_true(n > 0 && (size_t)n < sizeof f->dir);
     assert_non_null(mkdtemp(f->dir));
   }
   chmod(f->dir, 0755);
