@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "interp.h"
+#include "sandbox.h"
 
 #define NOBODY 65534
 
@@ -23,17 +25,42 @@ struct fx {
   pl_error_t err;
 };
 
-/* fx->dir/py (0755, a regular file), fx->dir/proj (a project).  Not in
- * /tmp, where every sandbox writes: an interpreter there is refused. */
+/* fx->dir/py (0755, a regular file), fx->dir/proj (a project).  Not in a
+ * place every sandbox writes (/tmp, /var/tmp, ~/.cache...), where an
+ * interpreter is refused: the tree's build/ when the tree is not in one
+ * (a clone in /tmp is), else the home. */
+static bool in_shared_place(const char *dir) {
+  char **places = NULL;
+  size_t n = 0;
+  pl_error_t err = NULL;
+  char *real = realpath(dir, NULL);
+  bool in = real == NULL;
+  if (pl_sandbox_shared_places(&places, &n, &err) < 0) {
+    pl_error_free(&err);
+    in = true;
+  }
+  for (size_t i = 0; !in && i < n; i++) {
+    size_t l = strlen(places[i]);
+    in = strcmp(places[i], "/") == 0 ||
+         (strncmp(real, places[i], l) == 0 && (real[l] == '/' || real[l] == '\0'));
+  }
+  if (places) pl_sandbox_places_free(places, n);
+  free(real);
+  return in;
+}
+
 static int setup(void **state) {
   struct fx *f = calloc(1, sizeof *f);
   char cwd[PATH_MAX];
   assert_non_null(getcwd(cwd, sizeof cwd));
+  const char *home = getenv("HOME");
   int n = snprintf(f->dir, sizeof f->dir, "%s/build/pl-test-interp-XXXXXX", cwd);
   assert_true(n > 0 && (size_t)n < sizeof f->dir);
-  if (mkdtemp(f->dir) == NULL) { /* not run from the top of the tree */
-    n = snprintf(f->dir, sizeof f->dir, "%s/pl-test-interp-XXXXXX", cwd);
+  if (in_shared_place(cwd) || mkdtemp(f->dir) == NULL) {
+    assert_non_null(home);
+    n = snprintf(f->dir, sizeof f->dir, "%s/.pl-test-interp-XXXXXX", home);
     assert_true(n > 0 && (size_t)n < sizeof f->dir);
+    assert_false(in_shared_place(home));
     assert_non_null(mkdtemp(f->dir));
   }
   chmod(f->dir, 0755);
