@@ -503,33 +503,8 @@ static int64_t listed_version(const json_t *body, const char *role) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-static const struct pl_key *given_key(const struct pl_registry_opts *o, size_t i);
-static const json_t *root_role(const json_t *root, const char *role);
-static bool role_has_key(const json_t *role, const char *keyid);
-
-/* Is raw (dir/name, TUF metadata of type) signed by one of the keys given?
- * What is about to be re-signed with them must be what they signed: the
- * directory may sit where others write (an object store, a mirror, a
- * project a sandbox writes), and a target or key edited into it would
- * otherwise be signed for every client by the next add or sign. */
-static int vouched(struct reg *r, const char *name, const char *type, const char *raw, size_t len,
-                   pl_error_t *err) {
-  size_t n = r->o->nkeys + r->o->nonline_keys + r->o->nadd_root_keys;
-  cleanup_free const struct pl_key **keys = calloc(n ? n : 1, sizeof *keys);
-  if (keys == NULL) return pl_fail(err, ENOMEM, "registry %s", r->dir);
-  for (size_t i = 0; i < n; i++)
-    keys[i] = given_key(r->o, i);
-  if (pl_tuf_signed_by_any(raw, len, name, type, keys, n, err) == 0) return 0;
-  pl_error_wrap(err, "registry %s: %s is not what the given keys signed", r->dir, name);
-  return pl_error_set_hint(err,
-                           "it changed since it was signed: find out how with: pylock "
-                           "registry verify %s; restore it from your own copy",
-                           r->dir);
-}
-
-/* The "signed" body of dir/name, which must be TUF metadata of type; when
- * vouch, signed by one of the keys given (vouched). */
-static int read_body(struct reg *r, const char *name, const char *type, bool vouch, json_t **out,
+/* The "signed" body of dir/name, which must be TUF metadata of type. */
+static int read_body(struct reg *r, const char *name, const char *type, json_t **out,
                      pl_error_t *err) {
   cleanup_free char *raw = NULL;
   size_t len;
@@ -539,10 +514,6 @@ static int read_body(struct reg *r, const char *name, const char *type, bool vou
   if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
       pl_json_parse(raw, len, name, &doc, err) < 0)
     return pl_error_wrap(err, "registry %s", r->dir);
-  if (vouch && vouched(r, name, type, raw, len, err) < 0) {
-    pl_json_decref(doc);
-    return -1;
-  }
   json_t *body = json_object_get(doc, "signed");
   const char *t = json_string_value(json_object_get(body, "_type"));
   if (t == NULL || strcmp(t, type) != 0) {
@@ -598,7 +569,7 @@ static int load_bin(struct reg *r, uint32_t bin, json_t **out, pl_error_t *err) 
     int64_t v = listed_version(r->body[PL_TUF_SNAPSHOT], name);
     if (v < 1) return pl_fail(err, 0, "registry %s: snapshot lists no %s.json", r->dir, name);
     role_file(r, name, v, file, sizeof file);
-    if (read_body(r, file, "targets", true, &r->bins[bin], err) < 0) return -1;
+    if (read_body(r, file, "targets", &r->bins[bin], err) < 0) return -1;
   }
   *out = r->bins[bin];
   return 0;
@@ -674,12 +645,7 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
                                       : 0;
     char name[64];
     role_file(r, role, v, name, sizeof name);
-    /* Only what these keys would sign (root: by sign, which checks it there). */
-    bool vouch = false;
-    for (size_t k = 0; i != PL_TUF_ROOT && k < r->o->nkeys + r->o->nonline_keys; k++)
-      vouch =
-          vouch || role_has_key(root_role(r->body[PL_TUF_ROOT], role), given_key(r->o, k)->keyid);
-    if (read_body(r, name, role, vouch, &r->body[i], err) < 0) return -1;
+    if (read_body(r, name, role, &r->body[i], err) < 0) return -1;
     if (i == PL_TUF_ROOT)
       r->consistent = json_is_true(json_object_get(r->body[i], "consistent_snapshot"));
   }
@@ -1496,12 +1462,6 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
   pl_tuf_parse_time(json_string_value(json_object_get(old, "expires")), &root_exp);
   bool rotate = o->nadd_root_keys || o->nremove_root_keyids;
   if (rotate || o->renew_root || root_exp <= expiry(&r, false)) {
-    /* The root the new one copies, as the given root keys signed it. */
-    cleanup_free char *raw = NULL;
-    size_t len = 0;
-    if (pl_read_file_at(r.fd, "root.json", PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
-        vouched(&r, "root.json", "root", raw, len, err) < 0)
-      goto out;
     cleanup_json json_t *root = json_deep_copy(old);
     if (root == NULL) {
       pl_fail(err, ENOMEM, "sign");

@@ -245,44 +245,6 @@ int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *ve
   return r;
 }
 
-int pl_tuf_signed_by_any(const char *buf, size_t len, const char *what, const char *type,
-                         const struct pl_key *const *keys, size_t nkeys, pl_error_t *err) {
-  char *copy = malloc(len + 1);
-  if (copy == NULL) return pl_fail(err, ENOMEM, "%s", what);
-  memcpy(copy, buf, len);
-  copy[len] = '\0';
-  struct md m;
-  if (tuf_md_parse(copy, len, what, type, &m, err) < 0) return -1;
-  json_t *table = json_object(), *ids = json_array(), *role = json_object();
-  int r = -1;
-  if (table == NULL || ids == NULL || role == NULL) {
-    pl_fail(err, ENOMEM, "%s", what);
-    goto out;
-  }
-  for (size_t i = 0; i < nkeys; i++) {
-    json_t *k = pl_key_to_json(keys[i]);
-    if (k == NULL || json_object_set_new(table, keys[i]->keyid, k) < 0 ||
-        json_array_append_new(ids, json_string(keys[i]->keyid)) < 0) {
-      pl_fail(err, ENOMEM, "%s", what);
-      goto out;
-    }
-  }
-  json_t *owned = ids;
-  ids = NULL; /* the role's from here, set or not */
-  if (json_object_set_new(role, "keyids", owned) < 0 ||
-      json_object_set_new(role, "threshold", json_integer(1)) < 0) {
-    pl_fail(err, ENOMEM, "%s", what);
-    goto out;
-  }
-  r = tuf_verify_sigs(table, role, type, &m, what, err);
-out:
-  if (table) pl_json_decref(table);
-  if (ids) pl_json_decref(ids);
-  if (role) pl_json_decref(role);
-  tuf_md_clear(&m);
-  return r;
-}
-
 /* ---- fetching metadata with the limits the referring role sets ---- */
 
 struct hashing {

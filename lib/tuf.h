@@ -163,15 +163,6 @@ int pl_tuf_fetch_target_mem(struct pl_tuf *t, const char *name, char **buf, size
 /* Check a local copy (e.g. from a cache) read from fd at offset 0. */
 int pl_tuf_verify_target_fd(struct pl_tuf *t, const char *name, int fd, pl_error_t *err);
 
-/* Check that buf (TUF metadata of type `type`, named `what`) carries a
- * valid signature by at least one of keys (by their own public keys, not
- * by any key table of the metadata): a publisher about to re-sign what its
- * directory holds vouches only for what it signed before.  Neither the
- * role's threshold nor expiry is judged. */
-struct pl_key;
-int pl_tuf_signed_by_any(const char *buf, size_t len, const char *what, const char *type,
-                         const struct pl_key *const *keys, size_t nkeys, pl_error_t *err);
-
 /* Check that buf is a TUF root signed by a threshold of its own root keys
  * (what `trust add` accepts).  Fills version and expiry; expiry is not
  * judged here (the client judges the newest root after rotation). */
