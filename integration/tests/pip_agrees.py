@@ -10,7 +10,8 @@ interpreter: what the base ships in PURELIB itself (pip, on Python 3.12),
 which the environment's listing is expected to add to.  Prints one line per
 disagreement and exits 1 if there is any; prints a summary and exits 0
 otherwise."""
-import json, os, re, subprocess, sys, tomllib
+import contextlib, io, json, os, re, sys, tomllib
+from types import SimpleNamespace
 
 
 def norm(name):
@@ -18,8 +19,16 @@ def norm(name):
 
 
 def pip(*args):
-    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True)
+    """`python -m pip ARGS`, run in this process: pip's start-up (most of a
+    pip command's time) is paid once for the three commands, not three times."""
+    from pip._internal.cli.main import main as pip_main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = pip_main(["--disable-pip-version-check", *args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def main():
