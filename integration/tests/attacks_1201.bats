@@ -113,7 +113,7 @@ planted_prefix() {
   rec="$(state_dir "$q")/run/keepalive"
   state=$(dirname "$(dirname "$(state_dir "$q")")")
   q_ns=$(cd "$q" && "$PL" run readlink /proc/self/ns/mnt)
-  for _ in $(seq 100); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$rec" ] && break; nap 0.05; done
   [ -s "$rec" ]
   # Joined from outside: Q's holder's namespace.
   [ "$(cd "$q" && "$PL" run readlink /proc/self/ns/mnt)" = "$q_ns" ]

@@ -27,7 +27,7 @@ teardown() {
 
 # wait_record FILE: until a holder has recorded itself there.
 wait_record() {
-  for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$1" ] && return 0; nap 0.05; done
   return 1
 }
 
@@ -63,12 +63,12 @@ check_path() {
   spid=$(cut -d' ' -f3 "$srec")
   stat -L -c %i /proc/"$spid"/ns/user /proc/"$spid"/ns/mnt | tr '\n' ' ' > "$BATS_TEST_TMPDIR/held"
   kill "$spid"
-  for _ in $(seq 100); do [ -d /proc/"$spid" ] || break; sleep 0.05; done
+  for _ in $(seq 100); do [ -d /proc/"$spid" ] || break; nap 0.05; done
   [ ! -d /proc/"$spid" ]
   # Code in a default sandbox of the same project, living on (a daemon of a test run).
   PYLOCK_KEEPALIVE=0 "$PL" run sh -c 'echo default > /tmp/pylock-nscheck-mark.$$; echo $$ > "$1"; exec sleep 30' \
     _ "$BATS_TEST_TMPDIR/daemon" 3>&- &
-  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/daemon" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/daemon" ] && break; nap 0.05; done
   DAEMON=$(cat "$BATS_TEST_TMPDIR/daemon")
   daemon_ns=$(readlink /proc/"$DAEMON"/ns/mnt)
   local usr mnt

@@ -165,7 +165,7 @@ hinted() {
     local i
     for i in $(seq 1 200); do
       grep -q "waiting for another pylock (pid $PAUSED)" "$BATS_TEST_TMPDIR/waiter.err" && break
-      sleep 0.05
+      nap 0.05
     done
     assert_contains "$(cat "$BATS_TEST_TMPDIR/waiter.err")" "waiting for another pylock (pid $PAUSED)"
     resume
@@ -234,7 +234,7 @@ if os.fork() == 0:
     os._exit(0)
 ' "$(state_dir)/compile.lock" "$BATS_TEST_TMPDIR/attacker.pid" >"$BATS_TEST_TMPDIR/attack" 2>&1
   local i
-  for i in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/attacker.pid" ] && break; sleep 0.05; done
+  for i in $(seq 1 100); do [ -s "$BATS_TEST_TMPDIR/attacker.pid" ] && break; nap 0.05; done
   BG+=("$(cat "$BATS_TEST_TMPDIR/attacker.pid")")
   cat "$BATS_TEST_TMPDIR/attack"
   run ! grep -q -e LOCKED -e CHANGED "$BATS_TEST_TMPDIR/attack"

@@ -200,7 +200,7 @@ field() {
   BG+=("$waiter")
   for i in $(seq 1 200); do
     grep -q "waiting for another pylock (pid $DETACHED) to finish byte-compiling" "$BATS_TEST_TMPDIR/waiter.err" && break
-    sleep 0.05
+    nap 0.05
   done
   assert_contains "$(cat "$BATS_TEST_TMPDIR/waiter.err")" "waiting for another pylock (pid $DETACHED) to finish byte-compiling the current generation (usable meanwhile)"
   kill -CONT "$DETACHED"

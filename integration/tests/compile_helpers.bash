@@ -82,7 +82,7 @@ wait_compiled() {
   local i
   for i in $(seq 1 1200); do
     [ "$("$PL" -C "$PROJ" info byte-code)" = compiling ] || return 0
-    sleep 0.05
+    nap 0.05
   done
   echo "still compiling"
   return 1
@@ -93,7 +93,7 @@ wait_gone() {
   local i
   for i in $(seq 1 400); do
     kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.05
+    nap 0.05
   done
   echo "pid $1 still there"
   return 1

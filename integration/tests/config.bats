@@ -22,7 +22,7 @@ teardown() {
 user_config() { printf '%s\n' "$@" > "$XDG_CONFIG_HOME/pylock/config.toml"; }
 
 wait_for_record() {
-  for _ in $(seq 50); do [ -s "$rec" ] && return 0; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && return 0; nap 0.05; done
   return 1
 }
 
@@ -68,7 +68,7 @@ wait_for_record() {
   run "$PL" run sh -c 'touch "$1/b" && readlink /proc/self/ns/mnt' _ "$out"
   [ "$status" -eq 0 ]
   [ -e "$out/b" ]
-  for _ in $(seq 50); do [ "$(cut -d' ' -f3 "$rec")" != "$holder" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ "$(cut -d' ' -f3 "$rec")" != "$holder" ] && break; nap 0.05; done
   holder=$(cut -d' ' -f3 "$rec")
   run "$PL" run sh -c 'touch "$1/c" && readlink /proc/self/ns/mnt' _ "$out"
   [ "$status" -eq 0 ]

@@ -159,7 +159,7 @@ check_kill() {
   # Kill it while pip runs (its scratch directory exists).
   for i in $(seq 1 400); do
     [ -n "$(find "$STATE/scratch" -mindepth 1 -maxdepth 1 2>/dev/null)" ] && break
-    sleep 0.02
+    nap 0.02
   done
   [ -n "$(find "$STATE/scratch" -mindepth 1 -maxdepth 1)" ] || { echo "pip never started"; return 1; }
   kill -9 "$pid"

@@ -37,7 +37,7 @@ assert_no_process_left() {
   for i in $(seq 1 40); do
     left=$(pgrep -u "$(id -u)" -af -- "$STATE|$PROJ" | grep -v -e pgrep -e bats || true)
     [ -z "$left" ] && return 0
-    sleep 0.05
+    nap 0.05
   done
   echo "processes left: $left"
   return 1

@@ -115,7 +115,7 @@ start_holder() {
   local rec
   rec="$(state_dir "$1")/run/keepalive"
   PYLOCK_KEEPALIVE=30 "$PL" -C "$1" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   [ "$(cat "/proc/$(cut -d' ' -f3 "$rec")/comm")" = pylock-keep ] ||
     { echo "no holder: $(cat "$rec")" >&2; return 1; }
 }

@@ -157,7 +157,7 @@ time.sleep(120)
   # Ours: in the project's subdirectory before the attack starts, python3 ../app.py over and
   # over while it goes on.
   (cd "$PROJ/sub" || exit 1
-    for _ in $(seq 400); do [ -e "$go" ] && break; sleep 0.05; done
+    for _ in $(seq 400); do [ -e "$go" ] && break; nap 0.05; done
     for _ in $(seq 150); do
       PATH="$SHIMS:$PATH" python3 ../app.py >/dev/null 2>&1 || true
       [ ! -e "$MARK" ] || break

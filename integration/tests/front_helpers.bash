@@ -33,6 +33,6 @@ private_pylock() {
 # Until the holder has written its record (default: $rec).
 wait_holder() { # [RECORD]
   local r=${1:-$rec}
-  for _ in $(seq 100); do [ -s "$r" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$r" ] && break; nap 0.05; done
   [ -s "$r" ]
 }

@@ -232,7 +232,7 @@ print("\n".join(results), flush=True)
 open(sys.argv[2], "w").close()
 time.sleep(60)' "$lock" "$BATS_TEST_TMPDIR/tried" >"$BATS_TEST_TMPDIR/attack" 2>&1 &
   BG+=($!)
-  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/tried" ] && break; sleep 0.02; done
+  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/tried" ] && break; nap 0.02; done
   [ -e "$BATS_TEST_TMPDIR/tried" ] || { cat "$BATS_TEST_TMPDIR/attack"; return 1; }
   cat "$BATS_TEST_TMPDIR/attack"
   if grep -q "LOCKED\|CREATED" "$BATS_TEST_TMPDIR/attack"; then cat "$BATS_TEST_TMPDIR/attack"; return 1; fi
@@ -261,7 +261,7 @@ fcntl.fcntl(fd, F_OFD_SETLKW, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 123456, 1, 
 open(sys.argv[2], "w").close()
 time.sleep(float(sys.argv[3]))' "$(state_root)/cache/lock" "$BATS_TEST_TMPDIR/held" "$1" &
   BG+=($!)
-  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.02; done
+  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/held" ] && break; nap 0.02; done
   [ -e "$BATS_TEST_TMPDIR/held" ]
 }
 

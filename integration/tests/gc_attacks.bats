@@ -55,7 +55,7 @@ as_other() {
 # wait_for FILE: until it exists (10 s).
 wait_for() {
   local _
-  for _ in $(seq 500); do [ -e "$1" ] && return 0; sleep 0.02; done
+  for _ in $(seq 500); do [ -e "$1" ] && return 0; nap 0.02; done
   return 1
 }
 
@@ -363,7 +363,7 @@ print("\n".join(out))' "$(state_root)" >"$BATS_TEST_TMPDIR/attack" 2>&1
   "$PL" -C "$PROJ" sync 2>"$BATS_TEST_TMPDIR/sync.err" &
   sp=$!
   BG+=($sp)
-  for _ in $(seq 500); do grep -q "waiting for another pylock" "$BATS_TEST_TMPDIR/sync.err" && break; sleep 0.02; done
+  for _ in $(seq 500); do grep -q "waiting for another pylock" "$BATS_TEST_TMPDIR/sync.err" && break; nap 0.02; done
   assert_contains "$(cat "$BATS_TEST_TMPDIR/sync.err")" "waiting for another pylock (pid $gcp)"
   kill -CONT "$gcp"
   wait "$gcp"

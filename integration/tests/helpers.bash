@@ -7,6 +7,16 @@ PL="$PYLOCK_BIN/pylock"
 PL_FULL="$PYLOCK_BIN/../lib/pylock/pylock"
 PY="$PYLOCK_TEST_PYTHON"
 
+# nap SECONDS: a sleep that starts no process.  The polling loops wait on pylock
+# thousands of times a run, and a sleep(1) each time was a process each time.
+# A read from a FIFO nobody writes to (opened read-write, so the open does not
+# block) returns when its time is up.
+nap() {
+  local fifo="${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/.nap"
+  [ -p "$fifo" ] || mkfifo "$fifo" 2>/dev/null || [ -p "$fifo" ] || { sleep "$1"; return 0; }
+  read -rt "$1" _ <>"$fifo" || true
+}
+
 # A test that kills pylock at each of its steps, or at random moments, exercises
 # pylock's own steps, which the base interpreter does not change, and costs a whole
 # install per kill: `make check` runs it on the first base only (integration/run

@@ -396,7 +396,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
     if [ -e "$(state_dir)/change.lock" ]; then
       { flock -n 9 || break; } 9>>"$(state_dir)/change.lock"
     fi
-    sleep 0.01
+    nap 0.01
   done
   "$PL" install idna 2>"$BATS_TEST_TMPDIR/b.err" &
   b=$!
@@ -427,7 +427,7 @@ with open(six.__file__) as f:
     f.read()
 print(six.__version__, six.__file__)' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/out" 2>&1 &
   BG+=($!)
-  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/ready" ] && break; sleep 0.02; done
+  for _ in $(seq 500); do [ -e "$BATS_TEST_TMPDIR/ready" ] && break; nap 0.02; done
   [ -e "$BATS_TEST_TMPDIR/ready" ]
   # Two changes without six: the generation the run uses is neither
   # current nor previous any more; gc must still leave it.

@@ -62,7 +62,7 @@ start_holder() {
   local rec
   rec="$(state_dir)/run/keepalive"
   PYLOCK_KEEPALIVE=30 "$PL" -C "$PROJ" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   HOLDER=$(cut -d' ' -f3 "$rec")
   [ "$(cat "/proc/$HOLDER/comm")" = pylock-keep ] ||
     { echo "no holder: $(cat "$rec")" >&2; return 1; }

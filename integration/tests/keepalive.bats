@@ -15,7 +15,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 
 @test "a first run leaves a holder; the next run joins its namespaces" {
   PYLOCK_KEEPALIVE=30 "$PL" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   [ -s "$rec" ]
   pid=$(holder_pid)
   assert_eq "$(cat /proc/"$pid"/comm)" "pylock-keep"
@@ -35,7 +35,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
   # Two runs alive at once (namespace inode numbers are reused once freed).
   PYLOCK_KEEPALIVE=0 "$PL" run sh -c 'readlink /proc/self/ns/mnt > "$1"; sleep 5' _ "$BATS_TEST_TMPDIR/a" &
   first=$!
-  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/a" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/a" ] && break; nap 0.05; done
   b=$(PYLOCK_KEEPALIVE=0 "$PL" run readlink /proc/self/ns/mnt)
   kill "$first"
   [ -s "$BATS_TEST_TMPDIR/a" ]
@@ -45,7 +45,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 
 @test "a holder leaves when its generation stops being current, and runs use the new one" {
   PYLOCK_KEEPALIVE=30 "$PL" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   pid=$(holder_pid)
   # A new generation with a package in it, switched to with one rename.
   cp -a "$STATE/generations/1" "$STATE/generations/2"
@@ -62,7 +62,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 
 @test "an idle holder leaves after PYLOCK_KEEPALIVE seconds" {
   PYLOCK_KEEPALIVE=1 "$PL" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   pid=$(holder_pid)
   [ -d /proc/"$pid" ]
   for _ in $(seq 60); do [ -d /proc/"$pid" ] || break; sleep 0.1; done

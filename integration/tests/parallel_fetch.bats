@@ -135,7 +135,7 @@ snapshot() {
   # Killed while the wheels come: their temporary files exist.
   for i in $(seq 1 600); do
     [ -n "$(find "$STATE/cache/wheels" -name '.fetch.tmp*' 2>/dev/null)" ] && break
-    sleep 0.05
+    nap 0.05
   done
   [ -n "$(find "$STATE/cache/wheels" -name '.fetch.tmp*')" ] || { echo "no fetch began"; return 1; }
   sleep 0.5

@@ -5,12 +5,14 @@
 
 # wait_stopped PID: until PID is stopped (0), or has exited or never stops (1).
 wait_stopped() {
-  local i state
+  local i line state
   for i in $(seq 1 1200); do
-    state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+    # The state follows the command's name, which may hold ") ": after the last.
+    { IFS= read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    state=${line##*) } state=${state%% *}
     [ "$state" = T ] && return 0
     [ "$state" = Z ] && return 1
-    sleep 0.05
+    nap 0.05
   done
   return 1
 }

@@ -48,7 +48,7 @@ add_two_at_once() {
   local i
   for i in $(seq 1 200); do
     grep -q 'waiting' "$BATS_TEST_TMPDIR/second.err" && break
-    sleep 0.05
+    nap 0.05
   done
   assert_contains "$(cat "$BATS_TEST_TMPDIR/second.err")" "another pylock is publishing to $REG; waiting for it"
   kill -0 "$second" # still waiting, not done
@@ -80,7 +80,7 @@ add_two_at_once() {
   local i
   for i in $(seq 1 200); do
     grep -q 'waiting' "$BATS_TEST_TMPDIR/index.err" && break
-    sleep 0.05
+    nap 0.05
   done
   assert_contains "$(cat "$BATS_TEST_TMPDIR/index.err")" "waiting for it"
   resume

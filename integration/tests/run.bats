@@ -159,7 +159,7 @@ signal.signal(signal.SIGTERM, h); signal.signal(signal.SIGINT, h)
 open(sys.argv[1] + ".ready", "w").close()
 time.sleep(30)' "$BATS_TEST_TMPDIR/got" &
     pid=$!
-    for _ in $(seq 100); do [ -e "$BATS_TEST_TMPDIR/got.ready" ] && break; sleep 0.05; done
+    for _ in $(seq 100); do [ -e "$BATS_TEST_TMPDIR/got.ready" ] && break; nap 0.05; done
     kill -"$sig" "$pid"
     wait "$pid" && st=0 || st=$?
     rm -f "$BATS_TEST_TMPDIR/got.ready"
@@ -191,7 +191,7 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/got" &
   for _ in $(seq 100); do
     port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/http.log" | head -n1)
     [ -n "$port" ] && break
-    sleep 0.05
+    nap 0.05
   done
   probe='import socket, sys
 s = socket.socket()

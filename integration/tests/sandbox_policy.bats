@@ -246,7 +246,7 @@ serve() {
   local ready="$W/ready-$BATS_TEST_NUMBER-${#BG[@]}"
   python3 "$T/serve.py" "$1" "$2" "$ready" &
   BG+=($!)
-  for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$ready" ] && break; nap 0.05; done
   SERVED=$(cat "$ready")
 }
 
@@ -495,7 +495,7 @@ time.sleep(120)
 PY
   python3 "$pt" "$ready" 3>&- &
   local holder=$!
-  for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
+  for _ in $(seq 100); do [ -s "$ready" ] && break; nap 0.05; done
   local slave
   slave=$(cat "$ready")
   [[ "$slave" == /dev/pts/* ]] || { kill "$holder"; echo "no host pty: $slave"; return 1; }

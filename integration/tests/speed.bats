@@ -185,7 +185,7 @@ PY
       break
     fi
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.01
+    nap 0.01
   done
   [ -n "$seen" ] || { echo "never saw the compiler: $(cat "$BATS_TEST_TMPDIR/err")"; return 1; }
   kill -9 "$pid"
@@ -193,7 +193,7 @@ PY
   # The compiler and its workers die with pylock (their PID namespace).
   for i in $(seq 1 100); do
     pgrep -u "$(id -u)" -f -- "py_compile.*$STATE/cache/" >/dev/null || break
-    sleep 0.05
+    nap 0.05
   done
   run pgrep -u "$(id -u)" -af -- "py_compile.*$STATE/cache/"
   [ "$status" -ne 0 ] || { echo "compiler left: $output"; return 1; }

@@ -214,7 +214,7 @@ start_holder() {
   local rec pid
   rec="$(state_dir "$1")/run/keepalive"
   PYLOCK_KEEPALIVE=30 "$PL" -C "$1" run true
-  for _ in $(seq 50); do [ -s "$rec" ] && break; sleep 0.05; done
+  for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   pid=$(cut -d' ' -f3 "$rec")
   [ "$(cat "/proc/$pid/comm")" = pylock-keep ] || { echo "no holder: $(cat "$rec")" >&2; return 1; }
   echo "$pid"
@@ -431,7 +431,7 @@ EOF
   BG+=("$other")
   for _ in $(seq 100); do
     [ "$(readlink "/proc/$other/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
-    sleep 0.05
+    nap 0.05
   done
   local p
   for p in "$self" "$out" "$other"; do
@@ -490,7 +490,7 @@ EOF
   BG+=("$u")
   for _ in $(seq 100); do
     [ "$(readlink "/proc/$u/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
-    sleep 0.05
+    nap 0.05
   done
   # The right digest and generation, another process's namespaces (and start time).
   read -r magic version _ _ _ _ digest gen <"$rec"
