@@ -97,6 +97,16 @@ damage() {
   [ "$BAD" != "$GOOD_IDNA" ]
 }
 
+# damaged_idna: project $PROJ synced, idna's tree in its cache damaged (its
+# name in IDNA), and a second project $P2 made, not yet synced.
+damaged_idna() {
+  project "$PROJ"
+  "$PL" -q -C "$PROJ" sync
+  IDNA=$(tree_of idna-)
+  damage "$IDNA"
+  project "$P2"
+}
+
 # source_generation DIR: project DIR synced from source trees, its
 # byte-compiling killed before it began: its generation folds into them.
 source_generation() {
@@ -140,12 +150,8 @@ source_generation() {
 # generation folds into it lost the package until the byte-compiling built
 # it again -- for good, when that was killed.
 @test "attack: a damaged complete tree stays for other projects while a sync compiling after the switch builds it again" {
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna
-  idna=$(tree_of idna-)
-  damage "$idna"
-  project "$P2"
+  damaged_idna
+  local idna=$IDNA
   PYLOCK_COMPILE=after-switch-wait paused usable "$PL" -C "$P2" sync
   grep -q "the cached tree of idna 3.3 is damaged (.*): building it again with the byte-code, after the switch" \
     "$BATS_TEST_TMPDIR/paused.err" || { cat "$BATS_TEST_TMPDIR/paused.err"; return 1; }
@@ -195,12 +201,8 @@ source_generation() {
 # Killed at the swap, the damaged tree's root unsealed: nothing moved, no
 # project lost idna, and the next sync replaces it.
 @test "attack: a sync killed with the damaged tree's root unsealed for the swap leaves it to the next" {
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna
-  idna=$(tree_of idna-)
-  damage "$idna"
-  project "$P2"
+  damaged_idna
+  local idna=$IDNA
   paused replace "$PL" -C "$P2" sync
   [ "$(stat -c %a "$CACHE/trees/$idna")" = 755 ]
   kill -9 "$PAUSED"
@@ -219,12 +221,8 @@ source_generation() {
 # second finds another tree there, the first one's, and takes it; neither
 # takes the damaged one, and only one tree is quarantined.
 @test "attack: two syncs replacing one damaged tree both end on the registry's bytes" {
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna p3="$BATS_TEST_TMPDIR/p3"
-  idna=$(tree_of idna-)
-  damage "$idna"
-  project "$P2"
+  damaged_idna
+  local idna=$IDNA p3="$BATS_TEST_TMPDIR/p3"
   project "$p3"
   paused replace "$PL" -C "$P2" sync
   run --separate-stderr "$PL" -C "$p3" sync
@@ -243,13 +241,9 @@ source_generation() {
 # link to another tree (the other project's fold then follows it): the sync
 # never follows it nor takes what it leads to.
 @test "attack: a symbolic link put at a damaged tree's name during its swap is never taken" {
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna six
-  idna=$(tree_of idna-)
+  damaged_idna
+  local idna=$IDNA six
   six=$(tree_of six-)
-  damage "$idna"
-  project "$P2"
   paused replace "$PL" -C "$P2" sync
   mv "$CACHE/trees/$idna" "$CACHE/trees/aside"
   ln -s "$CACHE/trees/$six" "$CACHE/trees/$idna"
@@ -343,12 +337,8 @@ source_generation() {
 @test "a sync where renames cannot exchange replaces a damaged tree: quarantined, then the new one in place" {
   [ -x "$PYLOCK_BIN/no-rename-exchange" ] ||
     { echo "build the helpers: make build/helpers/no-rename-exchange"; return 1; }
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna
-  idna=$(tree_of idna-)
-  damage "$idna"
-  project "$P2"
+  damaged_idna
+  local idna=$IDNA
   run --separate-stderr "$PYLOCK_BIN/no-rename-exchange" "$PL" -C "$P2" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   [ "$(tree_of idna- "$P2")" = "$idna" ]
@@ -365,12 +355,8 @@ source_generation() {
 # import idna (it never imports the damaged bytes), and the next sync builds
 # the tree again in place.
 @test "attack: a sync killed between quarantining a damaged tree and placing the new one leaves no damaged bytes" {
-  project "$PROJ"
-  "$PL" -q -C "$PROJ" sync
-  local idna
-  idna=$(tree_of idna-)
-  damage "$idna"
-  project "$P2"
+  damaged_idna
+  local idna=$IDNA
   paused replace-moved "$PYLOCK_BIN/no-rename-exchange" "$PL" -C "$P2" sync
   kill -9 "$PAUSED"
   wait "$PAUSED" || true
