@@ -244,7 +244,7 @@ zsh_complete() {
     zpty -w z "fpath=(${(q)1} \$fpath); autoload -Uz compinit; compinit -u -d ${(q)2}.zcd"
     zpty -w z "dump() { print -r -- \"\$BUFFER\" > ${(q)2}; }; zle -N dump; bindkey ^X dump"
     zpty -n -w z "$3"$'"'"'\t\x18'"'"'
-    for i in {1..100}; do [[ -s $2 ]] && break; nap 0.05; done
+    for i in {1..100}; do [[ -s $2 ]] && break; sleep 0.05; done
     zpty -d z' _ "$COMPL" "$out" "$1"
   cat "$out"
 }
