@@ -307,12 +307,18 @@ static void say_waiting(void *ctx, const char *dir) {
   pl_cli_line(stderr, "pylock registry: another pylock is publishing to %s; waiting for it", dir);
 }
 
-#define SWEPT_SHOWN 10 /* then one line for the rest */
+#define SWEPT_SHOWN 10  /* then one line for the rest */
+#define EDITS_SHOWN 200 /* likewise */
+
+/* What the callbacks of a change count. */
+struct said {
+  size_t swept, edits;
+};
 
 /* A temporary file a publisher that did not finish left, removed by this
  * one: named, the first few, and counted (ctx: a size_t). */
 static void say_swept(void *ctx, const char *dir, const char *name, long pid) {
-  size_t *n = ctx;
+  size_t *n = &((struct said *)ctx)->swept;
   if (++*n > SWEPT_SHOWN) return;
   char who[32] = "";
   if (pid > 0) snprintf(who, sizeof who, " (pid %ld)", pid);
@@ -336,7 +342,7 @@ static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, 
 /* A target sign found edited by hand, or withdraw takes out: one line
  * each, on stderr even with -q (what gets signed is the maintainer's to see). */
 static void say_edit(void *ctx, const char *file, enum pl_registry_edit kind, const char *target) {
-  (void)ctx;
+  if (++((struct said *)ctx)->edits > EDITS_SHOWN) return;
   static const char *const verbs[] = {
       [PL_REGISTRY_EDIT_REMOVED] = "removed by hand",
       [PL_REGISTRY_EDIT_ADDED] = "ADDED by hand",
@@ -386,7 +392,7 @@ static int write_cmd(const char *sub, struct args *a) {
     wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
-  size_t swept = 0;
+  struct said said = {0};
   struct pl_registry_opts o = {.keys = keys,
                                .nkeys = nkeys,
                                .key_files = files,
@@ -407,7 +413,7 @@ static int write_cmd(const char *sub, struct args *a) {
                                .swept = say_swept,
                                .edit = say_edit,
                                .accept_edits = a->accept_edits,
-                               .ctx = &swept};
+                               .ctx = &said};
   int r;
   struct pl_registry_index_stats ist;
   bool is_index = strcmp(sub, "index") == 0;
@@ -424,9 +430,11 @@ static int write_cmd(const char *sub, struct args *a) {
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
   wipe_keys(online, nonline);
-  if (swept > SWEPT_SHOWN)
+  if (said.swept > SWEPT_SHOWN)
     pl_cli_line(stderr, "pylock registry: removed %zu more temporary files of it",
-                swept - SWEPT_SHOWN);
+                said.swept - SWEPT_SHOWN);
+  if (said.edits > EDITS_SHOWN)
+    pl_cli_line(stderr, "pylock registry: and %zu more targets", said.edits - EDITS_SHOWN);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);
