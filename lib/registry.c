@@ -619,6 +619,23 @@ static void record_file(struct reg *r, const char *file, const char *data, size_
   }
 }
 
+/* init: a registry made again at a path pylock published before starts
+ * with no record of the old one (its bins, its timestamp's version). */
+static void record_clear(struct reg *r) {
+  pl_error_t e = NULL;
+  if (r->rec < 0 && open_record(r, false, &e) < 0) pl_error_free(&e);
+  int fd = r->rec >= 0 ? openat(r->rec, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (de->d_type == DT_REG) unlinkat(r->rec, de->d_name, 0);
+  closedir(d);
+}
+
 /* Refuse file, which changed since it was signed (why says how). */
 static int changed_since_signed(struct reg *r, const char *file, pl_error_t *why, pl_error_t *err) {
   cleanup_free char *msg = pl_error_string(*why);
@@ -670,7 +687,10 @@ static int compare_with_record(struct reg *r, const char *file, const char *role
   for (void *it = json_object_iter(old_t); it; it = json_object_iter_next(old_t, it))
     if (json_object_get(now_t, json_object_iter_key(it)) == NULL)
       said(r, file, PL_REGISTRY_EDIT_REMOVED, json_object_iter_key(it));
-  if (old == NULL) return 0;
+  if (old == NULL) { /* its delegations may have changed too: unknown, so counted */
+    said(r, file, PL_REGISTRY_EDIT_CHANGED, NULL);
+    return 0;
+  }
   cleanup_json json_t *a = json_deep_copy(body);
   cleanup_json json_t *b = json_deep_copy(old);
   if (a == NULL || b == NULL) return pl_fail(err, ENOMEM, "registry %s", r->dir);
@@ -1383,6 +1403,7 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
       stage_batch(&r, &c, &b, err) < 0)
     goto out;
   if (change_publish(&c, err) == 0) {
+    record_clear(&r);
     record_published(&r, &b);
     ret = 0;
   }
@@ -1546,6 +1567,26 @@ static int check_names(struct reg *r, const char *const *wheels, size_t nwheels,
   return 0;
 }
 
+/* Before a wheel is copied: every role the add will sign again (the bins
+ * of each wheel, its .metadata and its project's page) is read, and so
+ * vouched for (load_bin).  Without bins reg_open did it already. */
+static int vouch_touched(struct reg *r, const struct staged *st, size_t n, pl_error_t *err) {
+  for (size_t i = 0; r->bin_bits && i < n; i++) {
+    char md[NAME_MAX + 1], project[PL_DISTNAME_MAX + 1], page[PL_PROJINDEX_TARGET_MAX];
+    const char *sha;
+    bool exists;
+    snprintf(md, sizeof md, "%s.metadata", st[i].base);
+    if (published_sha(r, st[i].base, &sha, &exists, err) < 0 ||
+        published_sha(r, md, &sha, &exists, err) < 0)
+      return -1;
+    if (r->project_index && (project_of(st[i].base, project, sizeof project, err) < 0 ||
+                             pl_projindex_target(project, page, sizeof page, err) < 0 ||
+                             published_sha(r, page, &sha, &exists, err) < 0))
+      return -1;
+  }
+  return 0;
+}
+
 /* Every wheel is copied and verified before anything is published: one bad
  * wheel leaves the registry as it was. */
 static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
@@ -1636,7 +1677,11 @@ static int stage_project_indexes(struct reg *r, struct change *c, const struct s
     int dfd = -1;
     const char *dirname = NULL;
     struct pl_projindex ix;
+    const char *sha;
+    bool listed;
+    /* The role that lists the page is vouched for before its directory is made. */
     if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
+        published_sha(r, target, &sha, &listed, err) < 0 ||
         open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
         read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
       return -1;
@@ -1687,7 +1732,7 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
     goto out;
   }
   if (check_can_sign(&r, err) < 0 || check_names(&r, wheels, nwheels, st, tdir, err) < 0 ||
-      stage_all(&r, wheels, nwheels, st, err) < 0 ||
+      vouch_touched(&r, st, nwheels, err) < 0 || stage_all(&r, wheels, nwheels, st, err) < 0 ||
       stage_targets(&r, &c, st, nwheels, tdir, err) < 0 ||
       stage_project_indexes(&r, &c, st, nwheels, err) < 0)
     goto out;
@@ -2404,7 +2449,10 @@ static int withdraw_from_pages(struct reg *r, struct change *c, const struct wit
     int dfd = -1;
     const char *dirname = NULL;
     struct pl_projindex ix;
+    const char *sha;
+    bool listed;
     if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
+        published_sha(r, target, &sha, &listed, err) < 0 ||
         open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
         read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
       return -1;
