@@ -65,6 +65,7 @@ struct reg {
    * timestamp's version, what sign compares hand edits with.  -1: none
    * yet (a registry first published elsewhere, or made by an older pylock). */
   int rec;
+  char *rec_path;           /* where it is, for messages */
   char *raw[PL_TUF_NROLES]; /* each top-level role as read (and vouched for) */
   size_t rawlen[PL_TUF_NROLES];
   bool sign_edits;     /* sign: a targets role edited by hand is compared, not refused */
@@ -91,6 +92,7 @@ static void reg_close(struct reg *r) {
   if (r->simple >= 0) close(r->simple);
   if (r->fd >= 0) close(r->fd);
   if (r->rec >= 0) close(r->rec);
+  free(r->rec_path);
   if (r->targets >= 0) close(r->targets);
   /* Every temporary file is gone (change_free, staged_free): nothing for
    * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
@@ -569,7 +571,11 @@ static int open_record(struct reg *r, bool create, pl_error_t *err) {
   if (pl_state_open(&st, err) < 0)
     return pl_error_wrap(err, "registry %s: what pylock signed of it is kept in its state", r->dir);
   pl_error_t e = NULL;
+  char hash[PL_SHA256_HEX];
   r->rec = pl_state_published_dir(&st, real, create, &e);
+  if (r->rec_path == NULL && pl_sha256_hex(real, strlen(real), hash, NULL) == 0 &&
+      asprintf(&r->rec_path, "%s/%s/%.32s", st.path, PL_STATE_PUBLISHED, hash) < 0)
+    r->rec_path = NULL;
   pl_state_close(&st);
   if (r->rec >= 0) return 0;
   if (!create && pl_error_is(e, ENOENT)) {
@@ -792,7 +798,14 @@ static int vouch_top(struct reg *r, int i, const char *file, const char *raw, si
   pl_error_t why = NULL;
   pl_fail(&why, 0, "version %" PRId64 ", older than version %" PRId64 " pylock signed last",
           pl_tuf_get_version(r->body[i]), pl_tuf_get_version(old));
-  return changed_since_signed(r, file, &why, err);
+  changed_since_signed(r, file, &why, err);
+  /* A whole older registry put back: by someone else (who may bring back
+   * what was withdrawn), or by the maintainer restoring a backup. */
+  return pl_error_set_hint(err,
+                           "if you put an older copy of the registry back yourself, remove "
+                           "pylock's record of what it signed last (rm -r %s) and run the "
+                           "command again; otherwise restore the registry you published last",
+                           r->rec_path ? r->rec_path : "STATE/published/HASH");
 }
 
 /* Hashed bins the top-level targets delegate to, as pylock writes them
