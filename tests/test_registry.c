@@ -63,6 +63,7 @@ static int teardown(void **state) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
   assert_int_equal(system(cmd), 0);
+  unsetenv("PYLOCK_STATE_DIR");
   pl_error_free(&f->err);
   free(f);
   return 0;
