@@ -101,7 +101,7 @@ _pylock() {
       case $cmd in
       cache) COMPREPLY=($(compgen -W "dir clean" -- "$cur")) ;;
       shim) COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
-      registry) COMPREPLY=($(compgen -W "init add index sign verify" -- "$cur")) ;;
+      registry) COMPREPLY=($(compgen -W "init add index withdraw sign verify" -- "$cur")) ;;
       key) COMPREPLY=($(compgen -W "generate show" -- "$cur")) ;;
       trust) COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
       esac
@@ -197,8 +197,8 @@ _pylock() {
   registry)
     case $sub in
     init) opts="--key --online-key --bins --project-index --no-project-index --threshold --expires -h --help" ;;
-    add | index) opts="--key --expires -h --help" ;;
-    sign) opts="--key --add-root-key --remove-root-key --renew-root --expires -h --help" ;;
+    add | index | withdraw) opts="--key --expires -h --help" ;;
+    sign) opts="--key --add-root-key --remove-root-key --renew-root --accept-edits --expires -h --help" ;;
     verify) opts="--root --trusted --state --targets --target -h --help" ;;
     esac
     ;;

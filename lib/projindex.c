@@ -49,6 +49,17 @@ static void file_free(struct pl_projindex_file *f) {
   free(f->requires_python);
 }
 
+bool pl_projindex_remove(struct pl_projindex *ix, const char *filename) {
+  for (size_t i = 0; i < ix->n; i++)
+    if (strcmp(ix->files[i].filename, filename) == 0) {
+      file_free(&ix->files[i]);
+      memmove(&ix->files[i], &ix->files[i + 1], (ix->n - i - 1) * sizeof ix->files[0]);
+      ix->n--;
+      return true;
+    }
+  return false;
+}
+
 void pl_projindex_free(struct pl_projindex *ix) {
   for (size_t i = 0; i < ix->n; i++)
     file_free(&ix->files[i]);

@@ -83,6 +83,9 @@ const struct pl_projindex_file *pl_projindex_find(const struct pl_projindex *ix,
 int pl_projindex_render(const struct pl_projindex *ix, bool hashed_names, char **out, size_t *len,
                         pl_error_t *err);
 
+/* Drop the file named filename from ix; false when ix lists none. */
+bool pl_projindex_remove(struct pl_projindex *ix, const char *filename);
+
 void pl_projindex_free(struct pl_projindex *ix);
 
 /* The Requires-Python a page gives for a wheel of this METADATA (its

@@ -27,6 +27,9 @@
 #include "pep508.h"
 #include "pause.h"
 #include "projindex.h"
+#include "state.h"
+#include "tags.h"
+#include "version.h"
 #include "tuf.h"
 #include "tuf_meta.h"
 #include "wheel.h"
@@ -57,11 +60,25 @@ struct reg {
   int *subfds;
   char **subdirs;
   size_t nsub;
+  /* What pylock last signed of this registry (STATE/published/<hash>/,
+   * out of every sandbox's reach): the anchor of root, the floor of
+   * timestamp's version, what sign compares hand edits with.  -1: none
+   * yet (a registry first published elsewhere, or made by an older pylock). */
+  int rec;
+  char *rec_path;           /* where it is, for messages */
+  char *raw[PL_TUF_NROLES]; /* each top-level role as read (and vouched for) */
+  size_t rawlen[PL_TUF_NROLES];
+  bool sign_edits;     /* sign: a targets role edited by hand is compared, not refused */
+  size_t additions;    /* targets added or changed by hand (sign_edits) */
+  bool no_record;      /* ... and counted so for want of a record */
+  bool targets_edited; /* top-level targets was, so its raw is not what was signed */
 };
 
 static void reg_close(struct reg *r) {
-  for (int i = 0; i < PL_TUF_NROLES; i++)
+  for (int i = 0; i < PL_TUF_NROLES; i++) {
     pl_json_decref(r->body[i]);
+    free(r->raw[i]);
+  }
   for (size_t i = 0; r->bins && i < ((size_t)1 << r->bin_bits); i++)
     pl_json_decref(r->bins[i]);
   free(r->bins);
@@ -74,6 +91,8 @@ static void reg_close(struct reg *r) {
   free(r->subdirs);
   if (r->simple >= 0) close(r->simple);
   if (r->fd >= 0) close(r->fd);
+  if (r->rec >= 0) close(r->rec);
+  free(r->rec_path);
   if (r->targets >= 0) close(r->targets);
   /* Every temporary file is gone (change_free, staged_free): nothing for
    * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
@@ -503,9 +522,10 @@ static int64_t listed_version(const json_t *body, const char *role) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
-/* The "signed" body of dir/name, which must be TUF metadata of type. */
-static int read_body(struct reg *r, const char *name, const char *type, json_t **out,
-                     pl_error_t *err) {
+/* The "signed" body of dir/name, which must be TUF metadata of type, and
+ * the bytes it was read from (to be vouched for: vouch). */
+static int read_body(struct reg *r, const char *name, const char *type, json_t **out, char **rawp,
+                     size_t *lenp, pl_error_t *err) {
   cleanup_free char *raw = NULL;
   size_t len;
   json_t *doc = NULL;
@@ -522,7 +542,270 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
   }
   *out = json_incref(body);
   pl_json_decref(doc);
+  *rawp = steal_pointer(&raw);
+  *lenp = len;
   return 0;
+}
+
+/* ---- what is signed again must be what was signed ---- */
+
+/* Every routine change (add, index, withdraw) signs again documents it
+ * reads from the directory: targets or its bins, snapshot, timestamp.  The
+ * directory may be written by others than the maintainer (code in a
+ * sandbox of a project that holds it, the object store it is synced from),
+ * and a target written into a document there would be signed for every
+ * client by the maintainer's next change.  So each document is checked
+ * first as a client checks it, and one that changed since it was signed is
+ * refused before anything is written.  Root, which holds every other key,
+ * is anchored to the root pylock last signed for this directory (in the
+ * user's state root, which no sandbox can write), not to itself. */
+
+static const json_t *root_role(const json_t *root, const char *role);
+
+/* Open the record of what pylock last signed of this registry (r->rec),
+ * made when create; none yet is not an error. */
+static int open_record(struct reg *r, bool create, pl_error_t *err) {
+  char real[PATH_MAX];
+  if (realpath(r->dir, real) == NULL) return pl_fail(err, errno, "registry %s", r->dir);
+  struct pl_state st;
+  if (pl_state_open(&st, err) < 0)
+    return pl_error_wrap(err, "registry %s: what pylock signed of it is kept in its state", r->dir);
+  pl_error_t e = NULL;
+  char hash[PL_SHA256_HEX];
+  r->rec = pl_state_published_dir(&st, real, create, &e);
+  if (r->rec_path == NULL && pl_sha256_hex(real, strlen(real), hash, NULL) == 0 &&
+      asprintf(&r->rec_path, "%s/%s/%.32s", st.path, PL_STATE_PUBLISHED, hash) < 0)
+    r->rec_path = NULL;
+  pl_state_close(&st);
+  if (r->rec >= 0) return 0;
+  if (!create && pl_error_is(e, ENOENT)) {
+    pl_error_free(&e);
+    return 0;
+  }
+  *err = e;
+  return -1;
+}
+
+/* The signed body of the record of role (NULL: none). */
+static int record_body(struct reg *r, const char *role, json_t **out, pl_error_t *err) {
+  *out = NULL;
+  if (r->rec < 0) return 0;
+  char name[PL_TUF_ROLE_NAME_MAX + 8];
+  snprintf(name, sizeof name, "%s.json", role);
+  bool exists;
+  if (check_regular_at(r->rec, "pylock's record", name, &exists, err) < 0) return -1;
+  if (!exists) return 0;
+  cleanup_free char *raw = NULL;
+  size_t len;
+  cleanup_json json_t *doc = NULL;
+  if (pl_read_file_at(r->rec, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+      pl_json_parse(raw, len, name, &doc, err) < 0)
+    return pl_error_wrap(err, "registry %s: what pylock last signed of it", r->dir);
+  json_t *body = json_object_get(doc, "signed");
+  if (!json_is_object(body))
+    return pl_fail(err, 0, "registry %s: pylock's record of %s is damaged", r->dir, name);
+  *out = json_incref(body);
+  return 0;
+}
+
+/* Keep file (as just published) as what pylock last signed of its role.
+ * A record lost costs only a later sign of hand edits its comparison: said
+ * with -v, not fatal (the publication is done). */
+static void record_file(struct reg *r, const char *file, const char *data, size_t len) {
+  pl_error_t e = NULL;
+  const char *role = file, *p = file;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  if (p != file && *p == '.') role = p + 1; /* VERSION.ROLE.json */
+  if ((r->rec < 0 && open_record(r, true, &e) < 0) ||
+      pl_write_file_atomic_at(r->rec, role, data, len, 0600, &e) < 0) {
+    cleanup_free char *msg = pl_error_string(e);
+    pl_log(PL_LOG_VERBOSE, "registry %s: keep a copy of %s: %s", r->dir, file, msg);
+    pl_error_free(&e);
+  }
+}
+
+/* init: a registry made again at a path pylock published before starts
+ * with no record of the old one (its bins, its timestamp's version). */
+static void record_clear(struct reg *r) {
+  pl_error_t e = NULL;
+  if (r->rec < 0 && open_record(r, false, &e) < 0) pl_error_free(&e);
+  int fd = r->rec >= 0 ? openat(r->rec, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (de->d_type == DT_REG) unlinkat(r->rec, de->d_name, 0);
+  closedir(d);
+}
+
+/* Refuse file, which changed since it was signed (why says how). */
+static int changed_since_signed(struct reg *r, const char *file, pl_error_t *why, pl_error_t *err) {
+  cleanup_free char *msg = pl_error_string(*why);
+  pl_error_free(why);
+  pl_fail(err, PL_REFUSED, "registry %s: %s changed since it was signed (%s); nothing was signed",
+          r->dir, file, msg);
+  return pl_error_set_hint(
+      err,
+      "review it; if the change is not yours, restore it from your own copy.  Sign your own "
+      "edits with 'pylock registry sign %s' (it lists them), withdraw wheels with 'pylock "
+      "registry withdraw %s WHEEL...'",
+      r->dir, r->dir);
+}
+
+static bool same_json(const json_t *a, const json_t *b) {
+  cleanup_free char *x = NULL, *y = NULL;
+  size_t xl = 0, yl = 0;
+  pl_error_t e = NULL;
+  bool same = a && b && pl_json_canonical(a, &x, &xl, &e) == 0 &&
+              pl_json_canonical(b, &y, &yl, &e) == 0 && xl == yl && memcmp(x, y, xl) == 0;
+  pl_error_free(&e);
+  return same;
+}
+
+static void said(struct reg *r, const char *file, enum pl_registry_edit kind, const char *target) {
+  if (kind == PL_REGISTRY_EDIT_ADDED || kind == PL_REGISTRY_EDIT_CHANGED) r->additions++;
+  if (r->o->edit) r->o->edit(r->o->ctx, file, kind, target);
+}
+
+/* sign: targets role `role` (file, body as it stands) changed since it was
+ * signed.  Compared with the copy pylock last signed: each target removed,
+ * added or changed is said, and anything else changed (its delegations).
+ * Without a copy every target counts as added: what was signed is unknown,
+ * and a target someone else planted must never pass unseen. */
+static int compare_with_record(struct reg *r, const char *file, const char *role,
+                               const json_t *body, pl_error_t *err) {
+  cleanup_json json_t *old = NULL;
+  if (record_body(r, role, &old, err) < 0) return -1;
+  if (old == NULL) r->no_record = true;
+  json_t *now_t = json_object_get(body, "targets"), *old_t = json_object_get(old, "targets");
+  for (void *it = json_object_iter(now_t); it; it = json_object_iter_next(now_t, it)) {
+    const char *name = json_object_iter_key(it);
+    const json_t *was = json_object_get(old_t, name);
+    if (was == NULL)
+      said(r, file, PL_REGISTRY_EDIT_ADDED, name);
+    else if (!same_json(was, json_object_iter_value(it)))
+      said(r, file, PL_REGISTRY_EDIT_CHANGED, name);
+  }
+  for (void *it = json_object_iter(old_t); it; it = json_object_iter_next(old_t, it))
+    if (json_object_get(now_t, json_object_iter_key(it)) == NULL)
+      said(r, file, PL_REGISTRY_EDIT_REMOVED, json_object_iter_key(it));
+  if (old == NULL) { /* its delegations may have changed too: unknown, so counted */
+    said(r, file, PL_REGISTRY_EDIT_CHANGED, NULL);
+    return 0;
+  }
+  cleanup_json json_t *a = json_deep_copy(body);
+  cleanup_json json_t *b = json_deep_copy(old);
+  if (a == NULL || b == NULL) return pl_fail(err, ENOMEM, "registry %s", r->dir);
+  static const char *const own[] = {"targets", "version", "expires"};
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+    json_object_del(a, own[i]);
+    json_object_del(b, own[i]);
+  }
+  if (!same_json(a, b)) said(r, file, PL_REGISTRY_EDIT_CHANGED, NULL);
+  return 0;
+}
+
+/* Is raw (file: the document of `role`, of type, read as body) signed by a
+ * threshold of the keys role_obj names, and at the version and with the
+ * hashes `from` lists for it in meta?  Else refused, but for sign, which
+ * compares a targets role edited by hand (compare_with_record). */
+static int vouch(struct reg *r, const char *file, const char *role, const char *type,
+                 const char *raw, size_t len, const json_t *keys, const json_t *role_obj,
+                 const json_t *meta, const char *from, const json_t *body, pl_error_t *err) {
+  pl_error_t why = NULL;
+  if (from && meta == NULL)
+    pl_fail(&why, 0, "%s lists no %s.json", from, role);
+  else if (pl_tuf_check_signed(raw, len, file, type, keys, role_obj, meta, from, &why) == 0)
+    return 0;
+  if (r->sign_edits && strcmp(type, "targets") == 0) {
+    pl_error_free(&why);
+    if (strcmp(role, "targets") == 0) r->targets_edited = true;
+    return compare_with_record(r, file, role, body, err);
+  }
+  return changed_since_signed(r, file, &why, err);
+}
+
+/* Root: signed by a threshold of its own keys, and the root pylock last
+ * signed for this registry or reached from it by N.root.json files each
+ * signed by a threshold of the previous root's keys and of its own, as a
+ * client rotates.  With no record (a registry first published elsewhere),
+ * the root as it stands is trusted on first use, and recorded. */
+static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *err) {
+  pl_error_t why = NULL;
+  int64_t v = 0;
+  cleanup_json json_t *prev = NULL;
+  if (pl_tuf_check_root(raw, len, "root.json", &v, NULL, &why) < 0)
+    return changed_since_signed(r, "root.json", &why, err);
+  if (record_body(r, "root", &prev, err) < 0) return -1;
+  if (prev == NULL) return 0;
+  int64_t pv = pl_tuf_get_version(prev);
+  if (pv > v || v - pv > PL_TUF_MAX_ROOT_ROTATIONS) {
+    pl_fail(&why, 0, "version %" PRId64 ", and pylock last signed version %" PRId64, v, pv);
+    return changed_since_signed(r, "root.json", &why, err);
+  }
+  for (int64_t n = pv + 1; n <= v; n++) {
+    char name[40];
+    snprintf(name, sizeof name, "%" PRId64 ".root.json", n);
+    cleanup_free char *nraw = NULL;
+    size_t nlen = 0;
+    json_t *body = NULL;
+    if (read_body(r, name, "root", &body, &nraw, &nlen, &why) < 0 ||
+        pl_tuf_check_signed(nraw, nlen, name, "root", json_object_get(prev, "keys"),
+                            root_role(prev, "root"), NULL, NULL, &why) < 0 ||
+        pl_tuf_check_root(nraw, nlen, name, NULL, NULL, &why) < 0) {
+      pl_json_decref(body);
+      return changed_since_signed(r, "root.json", &why, err);
+    }
+    pl_json_decref(prev);
+    prev = body;
+  }
+  if (!same_json(prev, r->body[PL_TUF_ROOT])) {
+    pl_fail(&why, 0, "not the root pylock signed (version %" PRId64 ") nor a rotation from it", pv);
+    return changed_since_signed(r, "root.json", &why, err);
+  }
+  return 0;
+}
+
+/* Timestamp, snapshot or targets (index i, read from file as raw): signed
+ * by a threshold of the keys root gives its role, and listed by the one
+ * before it; timestamp no older than the one pylock last signed (a whole
+ * older registry put back). */
+static int vouch_top(struct reg *r, int i, const char *file, const char *raw, size_t len,
+                     pl_error_t *err) {
+  const char *role = pl_tuf_role_names[i];
+  if (i == PL_TUF_ROOT) return vouch_root(r, raw, len, err);
+  const json_t *root = r->body[PL_TUF_ROOT];
+  const char *from = i == PL_TUF_SNAPSHOT  ? "timestamp.json"
+                     : i == PL_TUF_TARGETS ? "snapshot.json"
+                                           : NULL;
+  const json_t *listing = i == PL_TUF_SNAPSHOT  ? r->body[PL_TUF_TIMESTAMP]
+                          : i == PL_TUF_TARGETS ? r->body[PL_TUF_SNAPSHOT]
+                                                : NULL;
+  char listed[32];
+  snprintf(listed, sizeof listed, "%s.json", role);
+  const json_t *meta = json_object_get(json_object_get(listing, "meta"), listed);
+  if (vouch(r, file, role, role, raw, len, json_object_get(root, "keys"), root_role(root, role),
+            meta, from, r->body[i], err) < 0)
+    return -1;
+  cleanup_json json_t *old = NULL;
+  if (i != PL_TUF_TIMESTAMP) return 0;
+  if (record_body(r, "timestamp", &old, err) < 0) return -1;
+  if (old == NULL || pl_tuf_get_version(old) <= pl_tuf_get_version(r->body[i])) return 0;
+  pl_error_t why = NULL;
+  pl_fail(&why, 0, "version %" PRId64 ", older than version %" PRId64 " pylock signed last",
+          pl_tuf_get_version(r->body[i]), pl_tuf_get_version(old));
+  changed_since_signed(r, file, &why, err);
+  /* A whole older registry put back: by someone else (who may bring back
+   * what was withdrawn), or by the maintainer restoring a backup. */
+  return pl_error_set_hint(err,
+                           "if you put an older copy of the registry back yourself, remove "
+                           "pylock's record of what it signed last (rm -r %s) and run the "
+                           "command again; otherwise restore the registry you published last",
+                           r->rec_path ? r->rec_path : "STATE/published/HASH");
 }
 
 /* Hashed bins the top-level targets delegate to, as pylock writes them
@@ -569,7 +852,16 @@ static int load_bin(struct reg *r, uint32_t bin, json_t **out, pl_error_t *err) 
     int64_t v = listed_version(r->body[PL_TUF_SNAPSHOT], name);
     if (v < 1) return pl_fail(err, 0, "registry %s: snapshot lists no %s.json", r->dir, name);
     role_file(r, name, v, file, sizeof file);
-    if (read_body(r, file, "targets", &r->bins[bin], err) < 0) return -1;
+    cleanup_free char *raw = NULL;
+    size_t len = 0;
+    char listed[sizeof name + 8];
+    snprintf(listed, sizeof listed, "%s.json", name);
+    const json_t *d = json_object_get(r->body[PL_TUF_TARGETS], "delegations");
+    if (read_body(r, file, "targets", &r->bins[bin], &raw, &len, err) < 0 ||
+        vouch(r, file, name, "targets", raw, len, json_object_get(d, "keys"), r->bin_role,
+              json_object_get(json_object_get(r->body[PL_TUF_SNAPSHOT], "meta"), listed),
+              "snapshot.json", r->bins[bin], err) < 0)
+      return -1;
   }
   *out = r->bins[bin];
   return 0;
@@ -614,16 +906,20 @@ static void target_file(const struct reg *r, const char *name, const char *sha25
 /* The registry's own files: the maintainer's directory, read back to be
  * extended; the keys that sign the result are what clients check. */
 static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opts *o,
-                    pl_error_t *err) {
+                    bool sign_edits, pl_error_t *err) {
   memset(r, 0, sizeof *r);
+  r->sign_edits = sign_edits;
   r->dir = dir;
   r->o = o;
   r->targets = -1;
   r->simple = -1;
   r->lock = -1;
+  r->rec = -1;
   r->now = o->now ? o->now : time(NULL);
   r->fd = open_registry_dir(dir, false, err);
-  if (r->fd < 0 || check_keys(r, err) < 0 || take_publish_lock(r, err) < 0) return -1;
+  if (r->fd < 0 || check_keys(r, err) < 0 || take_publish_lock(r, err) < 0 ||
+      open_record(r, false, err) < 0)
+    return -1;
   /* targets/ is checked whenever it exists: what it holds is published too. */
   char tdir[PATH_MAX];
   snprintf(tdir, sizeof tdir, "%s/targets", dir);
@@ -645,9 +941,10 @@ static int reg_open(struct reg *r, const char *dir, const struct pl_registry_opt
                                       : 0;
     char name[64];
     role_file(r, role, v, name, sizeof name);
-    if (read_body(r, name, role, &r->body[i], err) < 0) return -1;
+    if (read_body(r, name, role, &r->body[i], &r->raw[i], &r->rawlen[i], err) < 0) return -1;
     if (i == PL_TUF_ROOT)
       r->consistent = json_is_true(json_object_get(r->body[i], "consistent_snapshot"));
+    if (vouch_top(r, i, name, r->raw[i], r->rawlen[i], err) < 0) return -1;
   }
   if (find_bins(r, err) < 0) return -1;
   const char *sha;
@@ -785,6 +1082,21 @@ static int batch_reserve(struct batch *b, pl_error_t *err) {
   b->f = nf;
   b->cap = cap;
   return 0;
+}
+
+static void record_file(struct reg *r, const char *file, const char *data, size_t len);
+
+/* Once a change is published: keep what it signed, and the top-level roles
+ * it started from (vouched for), as what pylock last signed. */
+static void record_published(struct reg *r, const struct batch *b) {
+  for (int i = 0; i < PL_TUF_NROLES; i++) {
+    char file[32];
+    snprintf(file, sizeof file, "%s.json", pl_tuf_role_names[i]);
+    if (r->raw[i] && !(i == PL_TUF_TARGETS && r->targets_edited))
+      record_file(r, file, r->raw[i], r->rawlen[i]);
+  }
+  for (int i = 0; i < b->n; i++)
+    record_file(r, b->f[i].name, b->f[i].data, b->f[i].len);
 }
 
 /* Stage every signed file into the change, in the order they publish. */
@@ -1063,7 +1375,8 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
                   .now = o->now ? o->now : time(NULL),
                   .targets = -1,
                   .simple = -1,
-                  .lock = -1};
+                  .lock = -1,
+                  .rec = -1};
   struct change c = {0};
   struct batch b = {0};
   int ret = -1;
@@ -1102,7 +1415,11 @@ int pl_registry_init(const char *dir, const struct pl_registry_opts *o, pl_error
       sign_root(&r, &b, r.body[PL_TUF_ROOT], NULL, err) < 0 || resign_tail(&r, &b, true, err) < 0 ||
       stage_batch(&r, &c, &b, err) < 0)
     goto out;
-  if (change_publish(&c, err) == 0) ret = 0;
+  if (change_publish(&c, err) == 0) {
+    record_clear(&r);
+    record_published(&r, &b);
+    ret = 0;
+  }
 out:
   batch_free(&b);
   change_free(&c);
@@ -1263,6 +1580,26 @@ static int check_names(struct reg *r, const char *const *wheels, size_t nwheels,
   return 0;
 }
 
+/* Before a wheel is copied: every role the add will sign again (the bins
+ * of each wheel, its .metadata and its project's page) is read, and so
+ * vouched for (load_bin).  Without bins reg_open did it already. */
+static int vouch_touched(struct reg *r, const struct staged *st, size_t n, pl_error_t *err) {
+  for (size_t i = 0; r->bin_bits && i < n; i++) {
+    char md[NAME_MAX + 1], project[PL_DISTNAME_MAX + 1], page[PL_PROJINDEX_TARGET_MAX];
+    const char *sha;
+    bool exists;
+    snprintf(md, sizeof md, "%s.metadata", st[i].base);
+    if (published_sha(r, st[i].base, &sha, &exists, err) < 0 ||
+        published_sha(r, md, &sha, &exists, err) < 0)
+      return -1;
+    if (r->project_index && (project_of(st[i].base, project, sizeof project, err) < 0 ||
+                             pl_projindex_target(project, page, sizeof page, err) < 0 ||
+                             published_sha(r, page, &sha, &exists, err) < 0))
+      return -1;
+  }
+  return 0;
+}
+
 /* Every wheel is copied and verified before anything is published: one bad
  * wheel leaves the registry as it was. */
 static int stage_all(struct reg *r, const char *const *wheels, size_t nwheels, struct staged *st,
@@ -1353,7 +1690,11 @@ static int stage_project_indexes(struct reg *r, struct change *c, const struct s
     int dfd = -1;
     const char *dirname = NULL;
     struct pl_projindex ix;
+    const char *sha;
+    bool listed;
+    /* The role that lists the page is vouched for before its directory is made. */
     if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
+        published_sha(r, target, &sha, &listed, err) < 0 ||
         open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
         read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
       return -1;
@@ -1398,21 +1739,23 @@ int pl_registry_add(const char *dir, const struct pl_registry_opts *o, const cha
   snprintf(tdir, sizeof tdir, "%s/targets", dir);
   struct staged *st = calloc(nwheels ? nwheels : 1, sizeof *st);
   if (st == NULL) return pl_fail(err, ENOMEM, "registry add");
-  if (reg_open(&r, dir, o, err) < 0) goto out;
+  if (reg_open(&r, dir, o, false, err) < 0) goto out;
   if (r.targets < 0) {
     pl_fail(err, ENOENT, "registry %s has no targets directory", dir);
     goto out;
   }
   if (check_can_sign(&r, err) < 0 || check_names(&r, wheels, nwheels, st, tdir, err) < 0 ||
-      stage_all(&r, wheels, nwheels, st, err) < 0 ||
+      vouch_touched(&r, st, nwheels, err) < 0 || stage_all(&r, wheels, nwheels, st, err) < 0 ||
       stage_targets(&r, &c, st, nwheels, tdir, err) < 0 ||
       stage_project_indexes(&r, &c, st, nwheels, err) < 0)
     goto out;
   /* Targets before the metadata that lists them.  With bins, only the bins
    * the wheels fall in are signed again, and top-level targets is not. */
   if (resign_tail(&r, &b, r.bin_bits == 0, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
-      change_publish(&c, err) == 0)
+      change_publish(&c, err) == 0) {
+    record_published(&r, &b);
     ret = 0;
+  }
   for (size_t i = 0; ret == 0 && o->startup_hooks && i < nwheels; i++)
     if (st[i].nhooks) o->startup_hooks(o->ctx, st[i].base, st[i].hooks, st[i].nhooks);
 out:
@@ -1450,13 +1793,29 @@ static int renew_bins(struct reg *r, bool *sign_targets, pl_error_t *err) {
   return 0;
 }
 
+/* sign found targets added or changed by hand (said through o->edit). */
+static int refuse_edits(struct reg *r, pl_error_t *err) {
+  pl_fail(err, PL_REFUSED,
+          "registry %s: %zu target(s) or field(s) added or changed by hand since pylock signed "
+          "them%s; nothing was signed",
+          r->dir, r->additions,
+          r->no_record ? " (pylock has no record of what it signed of this registry here, so "
+                         "every target of an edited role counts as added)"
+                       : "");
+  return pl_error_set_hint(err,
+                           "review each one listed: a target you did not add is someone "
+                           "else's; sign them with 'pylock registry sign %s --accept-edits', "
+                           "or restore the registry from your own copy",
+                           r->dir);
+}
+
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error_t *err) {
   if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
   struct reg r;
   struct batch b = {0};
   struct change c = {0};
   int ret = -1;
-  if (reg_open(&r, dir, o, err) < 0) goto out;
+  if (reg_open(&r, dir, o, true, err) < 0) goto out;
   json_t *old = r.body[PL_TUF_ROOT];
   time_t root_exp = 0;
   pl_tuf_parse_time(json_string_value(json_object_get(old, "expires")), &root_exp);
@@ -1491,9 +1850,15 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
   }
   bool sign_targets = true;
   if (r.bin_bits && renew_bins(&r, &sign_targets, err) < 0) goto out;
+  if (r.additions && !o->accept_edits) {
+    refuse_edits(&r, err);
+    goto out;
+  }
   if (resign_tail(&r, &b, sign_targets, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
-      change_publish(&c, err) == 0)
+      change_publish(&c, err) == 0) {
+    record_published(&r, &b);
     ret = 0;
+  }
 out:
   batch_free(&b);
   change_free(&c);
@@ -1858,6 +2223,7 @@ static int flush_bin(struct reg *r, uint32_t bin, pl_error_t *err) {
   snprintf(listed, sizeof listed, "%s.json", name);
   int ret = sign_with(r, &b, file, body, name, r->bin_role, NULL, err);
   if (ret == 0) ret = write_unlisted(r->fd, r->dir, file, b.f[0].data, b.f[0].len, false, err);
+  if (ret == 0) record_file(r, file, b.f[0].data, b.f[0].len); /* see record_published */
   if (ret == 0)
     ret = pl_tuf_meta_set(r->body[PL_TUF_SNAPSHOT], listed, pl_tuf_get_version(body), NULL, 0, err);
   batch_free(&b);
@@ -1907,7 +2273,7 @@ int pl_registry_index(const char *dir, const struct pl_registry_opts *o,
   struct batch b = {0};
   struct spill projects = {0}, bins = {0};
   int ret = -1;
-  if (reg_open(&r, dir, o, err) < 0) goto out;
+  if (reg_open(&r, dir, o, false, err) < 0) goto out;
   if (r.targets < 0) {
     pl_fail(err, ENOENT, "registry %s has no targets directory", dir);
     goto out;
@@ -1946,11 +2312,216 @@ int pl_registry_index(const char *dir, const struct pl_registry_opts *o,
     goto out;
   }
   if (resign_tail(&r, &b, r.bin_bits == 0, err) == 0 && stage_batch(&r, &c, &b, err) == 0 &&
-      change_publish(&c, err) == 0)
+      change_publish(&c, err) == 0) {
+    record_published(&r, &b);
     ret = 0;
+  }
 out:
   spill_free(&projects);
   spill_free(&bins);
+  batch_free(&b);
+  change_free(&c);
+  reg_close(&r);
+  return ret;
+}
+
+/* ---- withdraw: wheels out of the registry, signed ---- */
+
+/* The wheels withdraw takes out, and the files to remove once it is
+ * published. */
+struct withdrawal {
+  char **wheels;
+  size_t n;
+  char **files; /* in targets/: wheels and .metadata */
+  size_t nfiles;
+};
+
+static void withdrawal_free(struct withdrawal *w) {
+  for (size_t i = 0; i < w->n; i++)
+    free(w->wheels[i]);
+  for (size_t i = 0; i < w->nfiles; i++)
+    free(w->files[i]);
+  free(w->wheels);
+  free(w->files);
+}
+
+static int push_name(char ***list, size_t *n, const char *name, pl_error_t *err) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp((*list)[i], name) == 0) return 0;
+  char **nl = reallocarray(*list, *n + 1, sizeof *nl);
+  if (nl == NULL) return pl_fail(err, ENOMEM, "withdraw");
+  *list = nl;
+  if ((nl[*n] = strdup(name)) == NULL) return pl_fail(err, ENOMEM, "withdraw");
+  ++*n;
+  return 0;
+}
+
+/* Does wheel target `name` belong to release project==version (a
+ * normalized project, a parsed version)? */
+static bool wheel_of(const char *name, const char *project, const struct pl_version *version) {
+  size_t nl = strlen(name);
+  if (nl < 5 || strcmp(name + nl - 4, ".whl") != 0 || strchr(name, '/')) return false;
+  struct pl_wheel_filename fn;
+  pl_error_t e = NULL;
+  if (pl_wheel_filename_parse(name, &fn, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  char norm[PL_DISTNAME_MAX + 1];
+  struct pl_version v;
+  bool match = pl_distname_normalize(fn.name, strlen(fn.name), norm, sizeof norm) >= 0 &&
+               strcmp(norm, project) == 0 &&
+               pl_version_parse(fn.version, strlen(fn.version), &v) == 0 &&
+               pl_version_cmp(&v, version) == 0;
+  pl_wheel_filename_free(&fn);
+  return match;
+}
+
+/* NAME==VERSION: every wheel of that release, from every targets role. */
+static int find_release(struct reg *r, const char *spec, struct withdrawal *w, pl_error_t *err) {
+  const char *eq = strstr(spec, "==");
+  char project[PL_DISTNAME_MAX + 1];
+  struct pl_version version;
+  if (pl_distname_normalize(spec, (size_t)(eq - spec), project, sizeof project) < 0 ||
+      pl_version_parse(eq + 2, strlen(eq + 2), &version) < 0)
+    return pl_fail(err, EINVAL, "'%s': not NAME==VERSION nor a wheel file name", spec);
+  size_t before = w->n;
+  uint32_t nroles = r->bin_bits ? (uint32_t)1 << r->bin_bits : 1;
+  for (uint32_t i = 0; i < nroles; i++) {
+    json_t *body = r->body[PL_TUF_TARGETS];
+    if (r->bin_bits && load_bin(r, i, &body, err) < 0) return -1;
+    json_t *tg = json_object_get(body, "targets");
+    for (void *it = json_object_iter(tg); it; it = json_object_iter_next(tg, it))
+      if (wheel_of(json_object_iter_key(it), project, &version) &&
+          push_name(&w->wheels, &w->n, json_object_iter_key(it), err) < 0)
+        return -1;
+  }
+  if (w->n == before)
+    return pl_fail(err, ENOENT, "registry %s: no wheel of %s %s is published", r->dir, project,
+                   eq + 2);
+  return 0;
+}
+
+/* Each spec, a wheel file name (or a path to one) or NAME==VERSION, as the
+ * published wheels it names. */
+static int find_wheels(struct reg *r, const char *const *specs, size_t n, struct withdrawal *w,
+                       pl_error_t *err) {
+  for (size_t i = 0; i < n; i++) {
+    const char *slash = strrchr(specs[i], '/');
+    const char *base = slash ? slash + 1 : specs[i];
+    size_t bl = strlen(base);
+    if (strstr(specs[i], "==") && !(bl > 4 && strcmp(base + bl - 4, ".whl") == 0)) {
+      if (find_release(r, specs[i], w, err) < 0) return -1;
+      continue;
+    }
+    const char *sha;
+    bool exists;
+    if (check_wheel_name(base, err) < 0 || published_sha(r, base, &sha, &exists, err) < 0)
+      return -1;
+    if (!exists)
+      return pl_fail_hint(err, ENOENT, "withdraw takes WHEEL file names or NAME==VERSION",
+                          "registry %s: %s is not published", r->dir, base);
+    if (push_name(&w->wheels, &w->n, base, err) < 0) return -1;
+  }
+  return 0;
+}
+
+/* Delist target name (published, or absent for a .metadata) from its
+ * role; its file joins those removed after the publication. */
+static int delist(struct reg *r, struct withdrawal *w, const char *name, pl_error_t *err) {
+  json_t *tg;
+  if (targets_for(r, name, true, &tg, err) < 0) return -1;
+  json_t *list = json_object_get(tg, "targets");
+  json_t *e = json_object_get(list, name);
+  if (e == NULL) return 0;
+  const char *sha = json_string_value(json_object_get(json_object_get(e, "hashes"), "sha256"));
+  char file[PATH_MAX];
+  target_file(r, name, sha ? sha : "", file, sizeof file);
+  if (sha && !strchr(file, '/') && push_name(&w->files, &w->nfiles, file, err) < 0) return -1;
+  char role[PL_TUF_ROLE_NAME_MAX + 8] = "targets.json", bin[PL_TUF_ROLE_NAME_MAX + 1];
+  if (r->bin_bits) {
+    bin_name(r, pl_tuf_succinct_bin(name, r->bin_bits, err), bin, sizeof bin);
+    snprintf(role, sizeof role, "%s.json", bin);
+  }
+  said(r, role, PL_REGISTRY_EDIT_WITHDRAWN, name);
+  json_object_del(list, name);
+  return 0;
+}
+
+/* The page of each project a withdrawn wheel was of, without it; a page
+ * left without files is withdrawn too. */
+static int withdraw_from_pages(struct reg *r, struct change *c, const struct withdrawal *w,
+                               pl_error_t *err) {
+  for (size_t i = 0; r->project_index && i < w->n; i++) {
+    char project[PL_DISTNAME_MAX + 1], other[PL_DISTNAME_MAX + 1], target[PL_PROJINDEX_TARGET_MAX];
+    if (project_of(w->wheels[i], project, sizeof project, err) < 0) return -1;
+    bool done = false;
+    for (size_t j = 0; j < i && !done; j++)
+      done = project_of(w->wheels[j], other, sizeof other, err) == 0 && strcmp(other, project) == 0;
+    if (done) continue;
+    int dfd = -1;
+    const char *dirname = NULL;
+    struct pl_projindex ix;
+    const char *sha;
+    bool listed;
+    if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
+        published_sha(r, target, &sha, &listed, err) < 0 ||
+        open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
+        read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
+      return -1;
+    for (size_t j = i; j < w->n; j++)
+      if (project_of(w->wheels[j], other, sizeof other, err) == 0 && strcmp(other, project) == 0)
+        pl_projindex_remove(&ix, w->wheels[j]);
+    cleanup_free char *page = NULL;
+    size_t len = 0;
+    int ret = 0;
+    json_t *tg;
+    if (ix.n == 0)
+      ret = targets_for(r, target, true, &tg, err) < 0
+                ? -1
+                : (json_object_del(json_object_get(tg, "targets"), target), 0);
+    else if ((ret = pl_projindex_render(&ix, r->consistent, &page, &len, err)) == 0)
+      ret = stage_index_target(r, c, dfd, dirname, target, page, len, err);
+    pl_projindex_free(&ix);
+    if (ret < 0) return -1;
+  }
+  return 0;
+}
+
+int pl_registry_withdraw(const char *dir, const struct pl_registry_opts *o,
+                         const char *const *specs, size_t nspecs, pl_error_t *err) {
+  if (pl_dynlib_load(PL_LIB_JANSSON, err) < 0 || pl_dynlib_load(PL_LIB_CRYPTO, err) < 0) return -1;
+  struct reg r;
+  struct change c = {0};
+  struct batch b = {0};
+  struct withdrawal w = {0};
+  int ret = -1;
+  if (reg_open(&r, dir, o, false, err) < 0) goto out;
+  if (r.targets < 0) {
+    pl_fail(err, ENOENT, "registry %s has no targets directory", dir);
+    goto out;
+  }
+  if (check_can_sign(&r, err) < 0 || find_wheels(&r, specs, nspecs, &w, err) < 0 ||
+      withdraw_from_pages(&r, &c, &w, err) < 0)
+    goto out;
+  for (size_t i = 0; i < w.n; i++) {
+    char md[NAME_MAX + 1];
+    snprintf(md, sizeof md, "%s.metadata", w.wheels[i]);
+    if (delist(&r, &w, w.wheels[i], err) < 0 || delist(&r, &w, md, err) < 0) goto out;
+  }
+  if (resign_tail(&r, &b, r.bin_bits == 0, err) < 0 || stage_batch(&r, &c, &b, err) < 0 ||
+      change_publish(&c, err) < 0)
+    goto out;
+  record_published(&r, &b);
+  /* Delisted and signed: the files go (a client already holding the old
+   * metadata fails to fetch them, as it would be refused them). */
+  for (size_t i = 0; i < w.nfiles; i++)
+    if (unlinkat(r.targets, w.files[i], 0) < 0 && errno != ENOENT)
+      pl_log(PL_LOG_VERBOSE, "registry %s: remove targets/%s: %s", dir, w.files[i],
+             strerror(errno));
+  ret = 0;
+out:
+  withdrawal_free(&w);
   batch_free(&b);
   change_free(&c);
   reg_close(&r);

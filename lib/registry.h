@@ -24,6 +24,16 @@
  * under a temporary name beside its final one) and published only when all
  * of it is ready, by renames: targets before the metadata that lists them,
  * root before the roles it keys.
+ *
+ * Nothing is signed as it stands on disk unless it is what was signed: the
+ * directory may be written by others (a sandbox of a project that holds it,
+ * the object store it is synced from).  Every role document a change starts
+ * from is checked first, as a client checks it (signed by a threshold of
+ * its role's keys, at the version and with the hashes the referring role
+ * lists), root against the root pylock last signed or accepted for DIR
+ * (kept in STATE/published/, lib/state.h, out of every sandbox's reach);
+ * one that changed since it was signed fails the change before anything is
+ * written.  Only sign takes hand edits, and lists them (pl_registry_sign).
  * SPDX-License-Identifier: Apache-2.0 */
 #ifndef PYLOCK_REGISTRY_H
 #define PYLOCK_REGISTRY_H
@@ -44,6 +54,15 @@
 /* Longest wheel file name: its target NAME.metadata and the temporary file
  * beside it (".NAME.metadata.tmp" and 16 hex digits) must fit NAME_MAX 255. */
 #define PL_REGISTRY_WHEEL_NAME_MAX (255 - 30)
+
+/* What sign found changed by hand in a targets role since pylock signed it,
+ * or what withdraw removes. */
+enum pl_registry_edit {
+  PL_REGISTRY_EDIT_REMOVED,   /* a target no longer listed */
+  PL_REGISTRY_EDIT_ADDED,     /* a target pylock did not sign (or has no record of) */
+  PL_REGISTRY_EDIT_CHANGED,   /* a target whose length or hashes changed, or other fields */
+  PL_REGISTRY_EDIT_WITHDRAWN, /* withdraw: a target it removes */
+};
 
 struct pl_registry_opts {
   const struct pl_key *keys; /* private keys to sign with */
@@ -77,8 +96,13 @@ struct pl_registry_opts {
    * once the next publisher, holding the registry, has removed it: its
    * path relative to dir, and that publisher's pid (0: unknown).  May be NULL. */
   void (*swept)(void *ctx, const char *dir, const char *name, long pid);
+  /* sign and withdraw: called for each target they change, before
+   * anything is written (with the file that lists it; target NULL for a
+   * change to anything else of that file, such as its delegations). */
+  void (*edit)(void *ctx, const char *file, enum pl_registry_edit kind, const char *target);
   void *ctx;
   /* sign only: */
+  bool accept_edits; /* sign targets added or changed by hand (listed through edit) */
   const struct pl_key *add_root_keys; /* keys to add to the root role (private: they sign) */
   size_t nadd_root_keys;
   const char *const *remove_root_keyids; /* keyids to drop from the root role */
@@ -135,8 +159,22 @@ int pl_registry_index(const char *dir, const struct pl_registry_opts *opts,
 
 /* Re-sign timestamp, snapshot and targets with bumped versions and new
  * expiry; and root (N+1, signed by the old and the new root keys) when keys
- * change, renew_root is set, or root would expire before the others. */
+ * change, renew_root is set, or root would expire before the others.
+ * A targets role (or bin) edited by hand since pylock signed it is compared
+ * with what pylock last signed of it (the record in the state root): each
+ * target removed, added or changed is said through opts->edit; additions
+ * and changes are refused unless opts->accept_edits (and without a record
+ * every target of it counts as added). */
 int pl_registry_sign(const char *dir, const struct pl_registry_opts *opts, pl_error_t *err);
+
+/* Withdraw wheels: each spec is a wheel file name (or a path to one: its
+ * last component) or NAME==VERSION (every wheel of that release).  Removes
+ * each wheel's target and its .metadata target, drops it from its
+ * project's page (withdrawing a page left empty), re-signs what lists them,
+ * snapshot and timestamp, and then removes the files.  Nothing changes
+ * unless every spec names a published wheel. */
+int pl_registry_withdraw(const char *dir, const struct pl_registry_opts *opts,
+                         const char *const *specs, size_t nspecs, pl_error_t *err);
 
 /* Fail when keyfile (a private key, existing or about to be written) is in
  * a directory that holds a registry (a TUF root.json) or below one:

@@ -216,6 +216,14 @@ int pl_state_registry_path(const struct pl_state *s, const char *key, char **pat
   return 0;
 }
 
+int pl_state_published_dir(const struct pl_state *s, const char *dir, bool create,
+                           pl_error_t *err) {
+  char hash[PL_SHA256_HEX], rel[64];
+  if (pl_sha256_hex(dir, strlen(dir), hash, err) < 0) return -1;
+  snprintf(rel, sizeof rel, "%s/%.32s", PL_STATE_PUBLISHED, hash);
+  return pl_state_subdir(s, rel, create, err);
+}
+
 int pl_state_scratch(const struct pl_state *s, const char *what, char **path, int *lock_fd,
                      pl_error_t *err) {
   cleanup_close int dfd = pl_state_subdir(s, PL_STATE_SCRATCH, true, err);

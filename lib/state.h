@@ -6,6 +6,8 @@
  *                                       registry root, generations, change lock and
  *                                       keep-alive record        (project.h)
  *   STATE/registries/<hash>/            TUF state per registry (last versions seen)
+ *   STATE/published/<hash>/             what pylock last signed of each registry it
+ *                                       publishes (registry.h)
  *   STATE/interp/                       the interpreter probe cache (interp.h)
  *   STATE/scratch/                      the resolver's work directories, swept
  *
@@ -32,6 +34,7 @@
 #define PL_STATE_CACHE "cache"
 #define PL_STATE_PROJECTS "projects"
 #define PL_STATE_REGISTRIES "registries"
+#define PL_STATE_PUBLISHED "published"
 #define PL_STATE_INTERP "interp"
 #define PL_STATE_SCRATCH "scratch"
 
@@ -65,6 +68,11 @@ void pl_state_sweep_scratch(const struct pl_state *s);
  * the registry key names (env.c: its trusted root, whatever its address;
  * created, checked); newly allocated. */
 int pl_state_registry_path(const struct pl_state *s, const char *key, char **path, pl_error_t *err);
+
+/* STATE/published/<first 32 hex digits of sha256(dir)>: what pylock last
+ * signed of the registry at dir (its real path), opened (created when
+ * create) and checked; returns the fd, or -1 with ENOENT when missing. */
+int pl_state_published_dir(const struct pl_state *s, const char *dir, bool create, pl_error_t *err);
 
 /* Is the directory or file open at fd the caller's and writable by nobody
  * else?  `path` names it in the error. */

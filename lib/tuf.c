@@ -1,6 +1,7 @@
 /* pylock — TUF 1.0 client workflow; see tuf.h. */
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tuf.h"
+#include "tuf_meta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -241,6 +242,26 @@ int pl_tuf_check_root(const char *buf, size_t len, const char *what, int64_t *ve
     if (version) *version = m.version;
     if (expires) *expires = m.expires;
   }
+  tuf_md_clear(&m);
+  return r;
+}
+
+int pl_tuf_check_signed(const char *buf, size_t len, const char *what, const char *type,
+                        const json_t *keys, const json_t *role, const json_t *meta,
+                        const char *from, pl_error_t *err) {
+  char *copy = malloc(len + 1);
+  if (copy == NULL) return pl_fail(err, ENOMEM, "%s", what);
+  memcpy(copy, buf, len);
+  copy[len] = '\0';
+  struct md m;
+  if (tuf_md_parse(copy, len, what, type, &m, err) < 0) return -1;
+  int64_t want = 0;
+  int r = json_is_object(role) ? tuf_verify_sigs(keys, role, type, &m, what, err)
+                               : pl_fail(err, 0, "%s: no role holds it", what);
+  if (r == 0 && meta) r = tuf_check_meta_bytes(meta, what, from, buf, len, err);
+  if (r == 0 && meta && tuf_get_int(meta, "version", &want) == 0 && want != m.version)
+    r = pl_fail(err, 0, "%s: version %" PRId64 ", but %s lists version %" PRId64, what, m.version,
+                from, want);
   tuf_md_clear(&m);
   return r;
 }

@@ -70,4 +70,14 @@ int pl_tuf_meta_set(json_t *body, const char *file, int64_t version, const char 
 int pl_tuf_sign(const json_t *body, const struct pl_key *const *keys, size_t nkeys, char **out,
                 size_t *len, pl_error_t *err);
 
+/* Check that buf (TUF metadata of `type`, named `what`) is signed by a
+ * threshold of the keys `role` (an object with "keyids" and "threshold")
+ * names, looked up in `keys` (a root's or a delegation's key table); and,
+ * when meta (the entry the referring role `from` lists for it) is given,
+ * that its length, hashes and version are those listed.  Expiry is not
+ * judged: a publisher checks what it is about to re-sign. */
+int pl_tuf_check_signed(const char *buf, size_t len, const char *what, const char *type,
+                        const json_t *keys, const json_t *role, const json_t *meta,
+                        const char *from, pl_error_t *err);
+
 #endif

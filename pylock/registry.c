@@ -32,8 +32,11 @@ static void usage(FILE *out) {
       "                            [--no-project-index] [--threshold N] [--expires DAYS]\n"
       "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
       "       pylock registry index DIR [--key FILE]... [--expires DAYS]\n"
+      "       pylock registry withdraw DIR [--key FILE]... [--expires DAYS]\n"
+      "                            (WHEEL | NAME==VERSION)...\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
+      "                            [--accept-edits]\n"
       "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
       "[--targets | --target NAME...]\n\n"
       "A registry is a directory of TUF metadata and wheels that any static web server,\n"
@@ -49,9 +52,15 @@ static void usage(FILE *out) {
       "           write every project's page from the signed files, and re-sign only\n"
       "           what lists a changed page (its bins or targets), snapshot and timestamp;\n"
       "           later adds keep the pages current (also repairs pages that disagree)\n"
+      "  withdraw take wheels out: delist each WHEEL (a file name) or every wheel of\n"
+      "           NAME==VERSION, with its .metadata and from its project's page, re-sign\n"
+      "           what listed them, snapshot and timestamp, then remove their files;\n"
+      "           clients refuse them from then on, even from a warm cache\n"
       "  sign     re-sign timestamp, snapshot and targets with new expiry; sign a new root\n"
       "           version when root keys change, with --renew-root, or when root would\n"
-      "           expire first (signed by the current and the new root keys)\n"
+      "           expire first (signed by the current and the new root keys).  Hand edits\n"
+      "           of targets since pylock signed them are listed; removals are signed,\n"
+      "           added or changed targets only with --accept-edits\n"
       "  verify   run the full TUF client workflow against URL (a directory, file:///DIR,\n"
       "           http:// or https://) and print each role's version and expiry\n\n"
       "Options:\n"
@@ -75,6 +84,7 @@ static void usage(FILE *out) {
       "  --add-root-key FILE     add this private key to the root role; it co-signs (sign)\n"
       "  --remove-root-key KEYID drop a key from the root role (sign)\n"
       "  --renew-root            sign a new root version even without key changes (sign)\n"
+      "  --accept-edits          sign targets added or changed by hand, once reviewed (sign)\n"
       "  --root FILE             trusted root to verify against (verify)\n"
       "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify)\n"
       "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
@@ -88,6 +98,9 @@ static void usage(FILE *out) {
       "  -h, --help              print this help and exit\n\n"
       "DIR and DIR/targets must be yours and writable by nobody else, and no key may\n"
       "lie inside DIR: publishing DIR would publish it.\n\n"
+      "add, index and withdraw sign nothing that changed since it was signed: each\n"
+      "document they start from must verify (root against the root pylock last signed\n"
+      "for DIR); otherwise they stop, naming it, and change nothing.\n\n"
       "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
       "registry is consistent, not that it is the registry you meant.\n\n"
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
@@ -115,7 +128,8 @@ enum {
   OPT_BINS,
   OPT_TARGET,
   OPT_PROJECT_INDEX,
-  OPT_NO_PROJECT_INDEX
+  OPT_NO_PROJECT_INDEX,
+  OPT_ACCEPT_EDITS
 };
 
 struct args {
@@ -124,7 +138,7 @@ struct args {
   size_t nnames;
   size_t nkey_files, nadd_files, nremove_ids, nonline_files;
   unsigned long threshold, expires, bins;
-  bool renew_root, targets, no_project_index;
+  bool renew_root, targets, no_project_index, accept_edits;
   const char *root, *trusted, *state;
   char **pos;
   int npos;
@@ -147,14 +161,15 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       {"target", required_argument, NULL, OPT_TARGET},
       {"project-index", no_argument, NULL, OPT_PROJECT_INDEX},
       {"no-project-index", no_argument, NULL, OPT_NO_PROJECT_INDEX},
+      {"accept-edits", no_argument, NULL, OPT_ACCEPT_EDITS},
       {"help", no_argument, NULL, 'h'},
       {0}};
   /* Which options each subcommand takes. */
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {
-      {"init", "kTeObpP"}, {"add", "ke"}, {"index", "ke"}, {"sign", "kearR"}, {"verify", "otsgn"}};
+  } table[] = {{"init", "kTeObpP"}, {"add", "ke"},      {"index", "ke"},
+               {"sign", "kearRA"},  {"withdraw", "ke"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -235,6 +250,10 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
       tag = 'P';
       a->no_project_index = true;
       break;
+    case OPT_ACCEPT_EDITS:
+      tag = 'A';
+      a->accept_edits = true;
+      break;
     default: return pl_cli_bad_option("registry", argv);
     }
     if (!strchr(allowed, tag))
@@ -288,12 +307,18 @@ static void say_waiting(void *ctx, const char *dir) {
   pl_cli_line(stderr, "pylock registry: another pylock is publishing to %s; waiting for it", dir);
 }
 
-#define SWEPT_SHOWN 10 /* then one line for the rest */
+#define SWEPT_SHOWN 10  /* then one line for the rest */
+#define EDITS_SHOWN 200 /* likewise */
+
+/* What the callbacks of a change count. */
+struct said {
+  size_t swept, edits;
+};
 
 /* A temporary file a publisher that did not finish left, removed by this
  * one: named, the first few, and counted (ctx: a size_t). */
 static void say_swept(void *ctx, const char *dir, const char *name, long pid) {
-  size_t *n = ctx;
+  size_t *n = &((struct said *)ctx)->swept;
   if (++*n > SWEPT_SHOWN) return;
   char who[32] = "";
   if (pid > 0) snprintf(who, sizeof who, " (pid %ld)", pid);
@@ -314,11 +339,30 @@ static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, 
               wheel, list ? list : "(out of memory)");
 }
 
+/* A target sign found edited by hand, or withdraw takes out: one line
+ * each, on stderr even with -q (what gets signed is the maintainer's to see). */
+static void say_edit(void *ctx, const char *file, enum pl_registry_edit kind, const char *target) {
+  if (++((struct said *)ctx)->edits > EDITS_SHOWN) return;
+  static const char *const verbs[] = {
+      [PL_REGISTRY_EDIT_REMOVED] = "removed by hand",
+      [PL_REGISTRY_EDIT_ADDED] = "ADDED by hand",
+      [PL_REGISTRY_EDIT_CHANGED] = "CHANGED by hand",
+      [PL_REGISTRY_EDIT_WITHDRAWN] = "withdrawn",
+  };
+  if (target)
+    pl_cli_line(stderr, "pylock registry: %s: %s (%s)", verbs[kind], target, file);
+  else
+    pl_cli_line(stderr, "pylock registry: %s: %s, other than its targets (its delegations?)",
+                verbs[kind], file);
+}
+
 static int write_cmd(const char *sub, struct args *a) {
   if (a->npos < 1) return pl_cli_usage_error("registry", "%s: missing DIR", sub);
-  bool is_add = strcmp(sub, "add") == 0;
+  bool is_add = strcmp(sub, "add") == 0, is_withdraw = strcmp(sub, "withdraw") == 0;
   if (is_add && a->npos < 2) return pl_cli_usage_error("registry", "add: missing WHEEL");
-  if (!is_add && a->npos > 1)
+  if (is_withdraw && a->npos < 2)
+    return pl_cli_usage_error("registry", "withdraw: missing WHEEL or NAME==VERSION");
+  if (!is_add && !is_withdraw && a->npos > 1)
     return pl_cli_usage_error("registry", "%s: unexpected argument '%s'", sub, a->pos[1]);
   const char *dir = a->pos[0];
   char cmd[32];
@@ -348,7 +392,7 @@ static int write_cmd(const char *sub, struct args *a) {
     wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
-  size_t swept = 0;
+  struct said said = {0};
   struct pl_registry_opts o = {.keys = keys,
                                .nkeys = nkeys,
                                .key_files = files,
@@ -367,7 +411,9 @@ static int write_cmd(const char *sub, struct args *a) {
                                .startup_hooks = say_startup_hooks,
                                .waiting = say_waiting,
                                .swept = say_swept,
-                               .ctx = &swept};
+                               .edit = say_edit,
+                               .accept_edits = a->accept_edits,
+                               .ctx = &said};
   int r;
   struct pl_registry_index_stats ist;
   bool is_index = strcmp(sub, "index") == 0;
@@ -377,17 +423,23 @@ static int write_cmd(const char *sub, struct args *a) {
     r = pl_registry_index(dir, &o, &ist, &err);
   else if (is_add)
     r = pl_registry_add(dir, &o, (const char *const *)a->pos + 1, (size_t)a->npos - 1, &err);
+  else if (is_withdraw)
+    r = pl_registry_withdraw(dir, &o, (const char *const *)a->pos + 1, (size_t)a->npos - 1, &err);
   else
     r = pl_registry_sign(dir, &o, &err);
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
   wipe_keys(online, nonline);
-  if (swept > SWEPT_SHOWN)
+  if (said.swept > SWEPT_SHOWN)
     pl_cli_line(stderr, "pylock registry: removed %zu more temporary files of it",
-                swept - SWEPT_SHOWN);
+                said.swept - SWEPT_SHOWN);
+  if (said.edits > EDITS_SHOWN)
+    pl_cli_line(stderr, "pylock registry: and %zu more targets", said.edits - EDITS_SHOWN);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);
+  else if (is_withdraw)
+    pl_cli_info("withdrew from %s and signed it", dir);
   else if (is_index && ist.already && ist.pages_written + ist.pages_removed == 0)
     pl_cli_info("%s: every project page is current; nothing signed", dir);
   else if (is_index)
@@ -667,14 +719,15 @@ static int verify_cmd(struct args *a) {
 
 int pl_cmd_registry(int argc, char **argv) {
   if (argc < 2)
-    return pl_cli_usage_error("registry", "missing subcommand (init, add, index, sign, verify)");
+    return pl_cli_usage_error("registry",
+                              "missing subcommand (init, add, index, withdraw, sign, verify)");
   if (pl_cli_is_help(argv[1])) {
     usage(stdout);
     return PL_EXIT_OK;
   }
   const char *sub = argv[1];
   if (strcmp(sub, "init") && strcmp(sub, "add") && strcmp(sub, "index") && strcmp(sub, "sign") &&
-      strcmp(sub, "verify"))
+      strcmp(sub, "withdraw") && strcmp(sub, "verify"))
     return pl_cli_usage_error("registry", "unknown subcommand '%s'", sub);
   struct args a = {0};
   int r = parse(sub, argc - 1, argv + 1, &a);

@@ -89,6 +89,28 @@ static void test_render_then_parse_round_trips(void **state) {
   pl_projindex_free(&back);
 }
 
+static void test_remove_drops_only_the_named_file_keeping_order(void **state) {
+  (void)state;
+  struct pl_projindex ix;
+  pl_error_t e = NULL;
+  assert_int_equal(pl_projindex_init(&ix, "foo", &e), 0);
+  const char *names[] = {"foo-1.0-py3-none-any.whl", "foo-2.0-py3-none-any.whl",
+                         "foo-3.0-py3-none-any.whl"};
+  for (size_t i = 0; i < 3; i++) {
+    struct pl_projindex_file f = {.filename = (char *)names[i], .sha256 = SHA_A};
+    assert_int_equal(pl_projindex_add(&ix, &f, &e), 0);
+  }
+  assert_true(pl_projindex_remove(&ix, "foo-2.0-py3-none-any.whl"));
+  assert_false(pl_projindex_remove(&ix, "foo-2.0-py3-none-any.whl"));
+  assert_int_equal(ix.n, 2);
+  assert_string_equal(ix.files[0].filename, names[0]);
+  assert_string_equal(ix.files[1].filename, names[2]);
+  assert_true(pl_projindex_remove(&ix, names[0]));
+  assert_true(pl_projindex_remove(&ix, names[2]));
+  assert_int_equal(ix.n, 0);
+  pl_projindex_free(&ix);
+}
+
 static void test_add_refuses_a_file_of_another_project(void **state) {
   (void)state;
   struct pl_projindex ix;
@@ -233,6 +255,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_target_path_is_the_normalized_name),
       cmocka_unit_test(test_render_then_parse_round_trips),
+      cmocka_unit_test(test_remove_drops_only_the_named_file_keeping_order),
       cmocka_unit_test(test_add_refuses_a_file_of_another_project),
       cmocka_unit_test(test_parse_refuses_hostile_pages),
       cmocka_unit_test(test_parse_bounds_files_and_bytes),

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "canonjson.h"
+#include "cleanup.h"
 #include "ed25519.h"
 #include "fetchwheel.h"
 #include "file.h"
@@ -33,7 +34,7 @@ static const char METADATA[] = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\
 static const char *const WHL = "demo-1.0-py3-none-any.whl";
 
 struct fx {
-  char dir[64], reg[96], wheel[160], anchor[128], out[96];
+  char dir[64], reg[96], wheel[160], anchor[128], out[96], state[96];
   struct pl_key k1, k2;
   pl_error_t err;
 };
@@ -46,6 +47,9 @@ static int setup(void **state) {
   snprintf(f->anchor, sizeof f->anchor, "%s/reg/1.root.json", f->dir);
   snprintf(f->out, sizeof f->out, "%s/out", f->dir);
   assert_int_equal(mkdir(f->out, 0755), 0);
+  /* What pylock signed of each registry is kept in the state root. */
+  snprintf(f->state, sizeof f->state, "%s/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", f->state, 1);
   snprintf(f->wheel, sizeof f->wheel, "%s",
            wheelgen(f->dir, "demo", "1.0", "py3-none-any", "x = 1\n", METADATA, WHEEL_OK));
   assert_int_equal(pl_key_generate(&f->k1, &f->err), 0);
@@ -59,6 +63,7 @@ static int teardown(void **state) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
   assert_int_equal(system(cmd), 0);
+  unsetenv("PYLOCK_STATE_DIR");
   pl_error_free(&f->err);
   free(f);
   return 0;
@@ -908,6 +913,146 @@ static void test_registry_next_publisher_sweeps_only_a_dead_ones_temporaries(voi
   pl_tuf_free(t);
 }
 
+/* ---- what is signed again must be what was signed ---- */
+
+/* dir/name, a TUF document, with target `name` listed as sha256 (length 1)
+ * in its signed body, signatures left as they were: a writer without keys. */
+static void forge_target(const char *dir, const char *file, const char *name, const char *sha) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  cleanup_free char *raw = NULL;
+  size_t len;
+  cleanup_json json_t *doc = NULL;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_read_file_at(AT_FDCWD, path, 1 << 20, &raw, &len, &err), 0);
+  assert_int_equal(pl_json_parse(raw, len, file, &doc, &err), 0);
+  json_t *tg = json_object_get(doc, "signed");
+  assert_int_equal(pl_tuf_targets_add(tg, name, 1, sha, &err), 0);
+  char *out = json_dumps(doc, 0);
+  assert_non_null(out);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, path, out, strlen(out), 0644, &err), 0);
+  free(out);
+}
+
+static char *slurp(const char *dir, const char *file) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  char *raw = NULL;
+  size_t len;
+  pl_error_t err = NULL;
+  assert_int_equal(pl_read_file_at(AT_FDCWD, path, 1 << 20, &raw, &len, &err), 0);
+  return raw;
+}
+
+struct edits {
+  int removed, added, changed, withdrawn;
+  char last[128];
+};
+
+static void count_edit(void *ctx, const char *file, enum pl_registry_edit kind,
+                       const char *target) {
+  struct edits *e = ctx;
+  (void)file;
+  e->removed += kind == PL_REGISTRY_EDIT_REMOVED;
+  e->added += kind == PL_REGISTRY_EDIT_ADDED;
+  e->changed += kind == PL_REGISTRY_EDIT_CHANGED;
+  e->withdrawn += kind == PL_REGISTRY_EDIT_WITHDRAWN;
+  snprintf(e->last, sizeof e->last, "%s", target ? target : "");
+}
+
+static const char EVIL_SHA[] = "ab00000000000000000000000000000000000000000000000000000000000000";
+
+static void test_registry_add_and_index_refuse_a_target_written_in_unsigned(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  forge_target(f->reg, "targets.json", "evil-1.0-py3-none-any.whl", EVIL_SHA);
+  cleanup_free char *before = slurp(f->reg, "targets.json");
+  cleanup_free char *snap = slurp(f->reg, "snapshot.json");
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), -1);
+  assert_int_equal(f->err->errnum, PL_REFUSED);
+  assert_non_null(strstr(f->err->msg, "targets.json changed since it was signed"));
+  pl_error_free(&f->err);
+  struct pl_registry_index_stats st;
+  assert_int_equal(pl_registry_index(f->reg, &o, &st, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "targets.json changed since it was signed"));
+  pl_error_free(&f->err);
+  const char *spec[] = {"demo==1.0"};
+  assert_int_equal(pl_registry_withdraw(f->reg, &o, spec, 1, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "targets.json changed since it was signed"));
+  cleanup_free char *after = slurp(f->reg, "targets.json");
+  cleanup_free char *snap_after = slurp(f->reg, "snapshot.json");
+  assert_string_equal(after, before);
+  assert_string_equal(snap_after, snap);
+}
+
+static void
+test_registry_sign_lists_hand_edits_and_signs_additions_only_when_accepted(void **state) {
+  struct fx *f = *state;
+  struct edits e = {0};
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1, .edit = count_edit, .ctx = &e};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  forge_target(f->reg, "targets.json", "evil-1.0-py3-none-any.whl", EVIL_SHA);
+  cleanup_free char *before = slurp(f->reg, "timestamp.json");
+  assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), -1);
+  assert_int_equal(f->err->errnum, PL_REFUSED);
+  assert_int_equal(e.added, 1);
+  assert_string_equal(e.last, "evil-1.0-py3-none-any.whl");
+  cleanup_free char *after = slurp(f->reg, "timestamp.json");
+  assert_string_equal(after, before);
+  pl_error_free(&f->err);
+  o.accept_edits = true;
+  assert_int_equal(pl_registry_sign(f->reg, &o, &f->err), 0);
+  assert_int_equal(e.added, 2);
+  /* Signed now, and recorded: a routine add works again. */
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+}
+
+static void test_registry_withdraw_delists_and_clients_lose_the_target(void **state) {
+  struct fx *f = *state;
+  struct edits e = {0};
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1, .edit = count_edit, .ctx = &e};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &o, w, 1, &f->err), 0);
+  const char *missing[] = {"demo==2.0"};
+  assert_int_equal(pl_registry_withdraw(f->reg, &o, missing, 1, &f->err), -1);
+  assert_int_equal(f->err->errnum, ENOENT);
+  pl_error_free(&f->err);
+  const char *spec[] = {"Demo==1.0"};
+  assert_int_equal(pl_registry_withdraw(f->reg, &o, spec, 1, &f->err), 0);
+  assert_int_equal(e.withdrawn, 2); /* the wheel and its .metadata */
+  struct pl_tuf *t = client(f);
+  if (t == NULL) fail_msg("%s", f->err->msg);
+  const struct pl_tuf_target *tt;
+  assert_int_equal(pl_tuf_find_target(t, WHL, &tt, &f->err), -1);
+  pl_tuf_free(t);
+  char path[256];
+  snprintf(path, sizeof path, "%s/targets/%s", f->reg, WHL);
+  assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_registry_root_is_anchored_to_the_one_pylock_signed(void **state) {
+  struct fx *f = *state;
+  struct pl_registry_opts o = {.keys = &f->k1, .nkeys = 1};
+  assert_int_equal(pl_registry_init(f->reg, &o, &f->err), 0);
+  /* Another registry's root (k2's, self-signed) put in place of this one. */
+  char other[128];
+  snprintf(other, sizeof other, "%s/other", f->dir);
+  struct pl_registry_opts o2 = {.keys = &f->k2, .nkeys = 1};
+  assert_int_equal(pl_registry_init(other, &o2, &f->err), 0);
+  cleanup_free char *root2 = slurp(other, "root.json");
+  char path[256];
+  snprintf(path, sizeof path, "%s/root.json", f->reg);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, path, root2, strlen(root2), 0644, &f->err), 0);
+  struct pl_registry_opts both = {.keys = (struct pl_key[]){f->k1, f->k2}, .nkeys = 2};
+  const char *w[] = {f->wheel};
+  assert_int_equal(pl_registry_add(f->reg, &both, w, 1, &f->err), -1);
+  assert_non_null(strstr(f->err->msg, "root.json changed since it was signed"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -934,6 +1079,10 @@ int main(void) {
       T(test_registry_init_makes_directories_0755_whatever_the_umask),
       T(test_registry_temp_names_are_pylocks_alone),
       T(test_registry_next_publisher_sweeps_only_a_dead_ones_temporaries),
+      T(test_registry_add_and_index_refuse_a_target_written_in_unsigned),
+      T(test_registry_sign_lists_hand_edits_and_signs_additions_only_when_accepted),
+      T(test_registry_withdraw_delists_and_clients_lose_the_target),
+      T(test_registry_root_is_anchored_to_the_one_pylock_signed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

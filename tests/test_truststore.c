@@ -33,6 +33,10 @@ static int setup(void **state) {
   snprintf(cfg, sizeof cfg, "%s/cfg", f->dir);
   setenv("XDG_CONFIG_HOME", cfg, 1);
   setenv("PYLOCK_SYSCONFDIR", f->sys, 1);
+  /* registry init keeps what it signed in the state root: the test's own. */
+  char st[96];
+  snprintf(st, sizeof st, "%s/state", f->dir);
+  setenv("PYLOCK_STATE_DIR", st, 1);
   struct pl_key k;
   assert_int_equal(pl_key_generate(&k, &f->err), 0);
   struct pl_registry_opts o = {.keys = &k, .nkeys = 1};

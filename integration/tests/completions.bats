@@ -37,7 +37,7 @@ fish_complete() {
 # The options each completion offers for CMD, over all its subcommands.
 subcommands() {
   case $1 in
-  registry) echo "init add index sign verify" ;;
+  registry) echo "init add index withdraw sign verify" ;;
   key) echo "generate show" ;;
   trust) echo "add list remove" ;;
   shim) echo "install uninstall" ;;
@@ -98,7 +98,7 @@ info_keys() {
   assert_eq "$(bash_complete pylock run --no)" "--no-network"
   run bash_complete pylock run --no-network python3.1
   assert_contains "$output" "python3.1"
-  assert_eq "$(bash_complete pylock registry '')" "$(printf 'add\nindex\ninit\nsign\nverify')"
+  assert_eq "$(bash_complete pylock registry '')" "$(printf 'add\nindex\ninit\nsign\nverify\nwithdraw')"
 }
 
 @test "bash: every command completes exactly the options its --help lists" {

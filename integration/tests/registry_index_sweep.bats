@@ -153,6 +153,10 @@ keep"
   "$PL" -q registry init "$REG" --key "$KEY" --bins 16 --no-project-index
   "$PL" -q registry add "$REG" --key "$KEY" "$W"/*.whl 2>/dev/null
   cp -a "$REG" "$BATS_TEST_TMPDIR/pristine"
+  # With pylock's record of what it signed: the registry is put back as the
+  # maintainer left it, not an older copy under a newer record (refused).
+  local rec="$XDG_STATE_HOME/pylock/published"
+  cp -a "$rec" "$BATS_TEST_TMPDIR/pristine-record"
   strace -f -qq -o "$BATS_TEST_TMPDIR/trace" -e trace=rename,renameat,renameat2 -e signal=none \
     "$PL" -q registry index "$REG" --key "$KEY"
   n=$(grep -c rename "$BATS_TEST_TMPDIR/trace")
@@ -161,8 +165,9 @@ keep"
   # A kill at the first rename, the last, and every fourth between.
   for k in $(seq 1 "$n"); do
     [ "$k" -eq 1 ] || [ "$k" -eq "$n" ] || [ $((k % 4)) -eq 0 ] || continue
-    rm -rf "$REG"
+    rm -rf "$REG" "$rec"
     cp -a "$BATS_TEST_TMPDIR/pristine" "$REG"
+    cp -a "$BATS_TEST_TMPDIR/pristine-record" "$rec"
     run strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
       -e inject=rename,renameat,renameat2:signal=KILL:when="$k" \
       "$PL" -q registry index "$REG" --key "$KEY"

@@ -176,15 +176,7 @@ six_seen() {
   project "$P" "$U" a
   cp "$BATS_TEST_TMPDIR/then.lock" "$P/pylock.toml"
   "$PL" -q -C "$P" sync
-  python3 - "$FIX/www/a-then/targets.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for name in [n for n in d["signed"]["targets"] if n.startswith("six-")]:
-    del d["signed"]["targets"][name]
-json.dump(d, open(sys.argv[1], "w"))
-PY
-  rm "$FIX/www/a-then/targets/six-1.16.0-py3-none-any.whl"*
-  "$PL" -q registry sign "$FIX/www/a-then" --key "$FIX/keys/a.key"
+  "$PL" -q registry withdraw "$FIX/www/a-then" --key "$FIX/keys/a.key" six==1.16.0
   local env cache why="six 1.16.0: six-1.16.0-py3-none-any.whl is not signed by $U (withdrawn, or never published there)"
   env=$(env_digest "$P") cache=$(cache_digest)
   refused_with "$why" "$P" sync
