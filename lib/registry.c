@@ -563,21 +563,45 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
 static const json_t *root_role(const json_t *root, const char *role);
 
 /* Open the record of what pylock last signed of this registry (r->rec),
- * made when create; none yet is not an error. */
+ * made when create; none yet is not an error.  It is looked up by the
+ * path the maintainer names (made absolute, not resolved) first: whoever
+ * can write a directory above the registry can make that path resolve
+ * elsewhere (a link put in place of a directory), to a copy with no
+ * record of its own, and so shed the anchor of root and the floor of
+ * timestamp.  Only when that path has no record is the one of the real
+ * path used (the same registry named through another path). */
 static int open_record(struct reg *r, bool create, pl_error_t *err) {
-  char real[PATH_MAX];
-  if (realpath(r->dir, real) == NULL) return pl_fail(err, errno, "registry %s", r->dir);
+  char keys[2][PATH_MAX];
+  if (lexical_abs(r->dir, keys[0], err) < 0) return pl_error_wrap(err, "registry %s", r->dir);
+  if (realpath(r->dir, keys[1]) == NULL) return pl_fail(err, errno, "registry %s", r->dir);
   struct pl_state st;
   if (pl_state_open(&st, err) < 0)
     return pl_error_wrap(err, "registry %s: what pylock signed of it is kept in its state", r->dir);
+  int nkeys = strcmp(keys[0], keys[1]) == 0 ? 1 : 2;
   pl_error_t e = NULL;
+  const char *key = keys[0];
+  for (int i = 0; i < nkeys && r->rec < 0; i++) {
+    pl_error_free(&e);
+    key = keys[i];
+    r->rec = pl_state_published_dir(&st, key, false, &e);
+    if (r->rec < 0 && !pl_error_is(e, ENOENT)) break;
+  }
+  if (r->rec < 0 && create && pl_error_is(e, ENOENT)) {
+    pl_error_free(&e);
+    key = keys[0];
+    r->rec = pl_state_published_dir(&st, key, true, &e);
+  }
   char hash[PL_SHA256_HEX];
-  r->rec = pl_state_published_dir(&st, real, create, &e);
-  if (r->rec_path == NULL && pl_sha256_hex(real, strlen(real), hash, NULL) == 0 &&
+  free(r->rec_path);
+  r->rec_path = NULL;
+  if (pl_sha256_hex(key, strlen(key), hash, NULL) == 0 &&
       asprintf(&r->rec_path, "%s/%s/%.32s", st.path, PL_STATE_PUBLISHED, hash) < 0)
     r->rec_path = NULL;
   pl_state_close(&st);
-  if (r->rec >= 0) return 0;
+  if (r->rec >= 0) {
+    pl_error_free(&e);
+    return 0;
+  }
   if (!create && pl_error_is(e, ENOENT)) {
     pl_error_free(&e);
     return 0;
