@@ -57,3 +57,67 @@ reg_digest() {
   assert_contains "$stderr" "timestamp.json changed since it was signed"
   assert_eq "$(reg_digest "$PROJ/other/reg")" "$before"
 }
+
+# forge_add FILE: what any writer of the directory can do, with no key:
+# list FILE (its bytes copied in) as a target of the role a client looks
+# it up in (targets.json, or its hashed bin).  Prints the document edited.
+forge_add() {
+  python3 - "$REG" "$1" <<'PY'
+import hashlib, json, os, shutil, sys
+reg, src = sys.argv[1:3]
+name = os.path.basename(src)
+data = open(src, "rb").read()
+sha = hashlib.sha256(data).hexdigest()
+root = json.load(open(f"{reg}/root.json"))["signed"]
+consistent = root.get("consistent_snapshot", False)
+ts = json.load(open(f"{reg}/timestamp.json"))["signed"]
+sv = ts["meta"]["snapshot.json"]["version"]
+snap = json.load(open(f"{reg}/{sv}.snapshot.json" if consistent else f"{reg}/snapshot.json"))["signed"]
+def role_file(role):
+    v = snap["meta"][role + ".json"]["version"]
+    return f"{v}.{role}.json" if consistent else f"{role}.json"
+role = "targets"
+d = json.load(open(f"{reg}/{role_file('targets')}"))["signed"].get("delegations")
+if d and "succinct_roles" in d:
+    sr = d["succinct_roles"]
+    bits = sr["bit_length"]
+    b = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") >> (32 - bits)
+    role = "%s-%0*x" % (sr["name_prefix"], len("%x" % ((1 << bits) - 1)), b)
+path = f"{reg}/{role_file(role)}"
+doc = json.load(open(path))
+doc["signed"]["targets"][name] = {"hashes": {"sha256": sha}, "length": len(data)}
+shutil.copy(src, f"{reg}/targets/" + (f"{sha}.{name}" if consistent else name))
+json.dump(doc, open(path, "w"))
+print(os.path.basename(path))
+PY
+}
+
+@test "attack: a target added by hand is listed by sign even after 200 removals" {
+  make_reg --bins 4
+  # The maintainer removed many targets by hand from every bin (here: what
+  # pylock recorded as signed lists 201 more per bin, and each bin's
+  # signature no longer holds, as after an edit).
+  python3 - "$REG" "$XDG_STATE_HOME/pylock/published" <<'PY'
+import glob, json, os, sys
+reg, pub = sys.argv[1:3]
+for rec in glob.glob(pub + "/*/bins-*.json"):
+    d = json.load(open(rec))
+    for i in range(201):
+        d["signed"]["targets"]["gone-%d-1.0-py3-none-any.whl" % i] = {
+            "hashes": {"sha256": "00" * 32}, "length": 1}
+    json.dump(d, open(rec, "w"))
+    role = os.path.basename(rec)
+    for f in glob.glob(reg + "/*." + role):
+        doc = json.load(open(f))
+        for s in doc["signatures"]:
+            s["sig"] = "00" * (len(s["sig"]) // 2)
+        json.dump(doc, open(f, "w"))
+PY
+  # The attacker adds one target in the same round.
+  local bin
+  bin=$(forge_add "$IDNA")
+  run --separate-stderr "$PL" registry sign "$REG"
+  [ "$status" -eq 1 ] || { echo "sign signed the planted target: $stderr"; return 1; }
+  assert_contains "$stderr" "ADDED by hand: $IDNAW ($bin)"
+  assert_contains "$stderr" "more targets removed or withdrawn"
+}
