@@ -121,3 +121,82 @@ PY
   assert_contains "$stderr" "ADDED by hand: $IDNAW ($bin)"
   assert_contains "$stderr" "more targets removed or withdrawn"
 }
+
+@test "attack: from a sandbox of the project that holds it, the record can be neither written nor shed" {
+  make_reg
+  cp -a "$REG" "$PROJ/then"
+  "$PL" -q registry withdraw "$REG" six==1.16.0
+  "$PL" -q init --python "$PY" --registry "$REG" --root "$REG/1.root.json" "$PROJ"
+  local rec
+  rec=$(echo "$XDG_STATE_HOME"/pylock/published/*)
+  [ -f "$rec/timestamp.json" ]
+  local before
+  before=$(sha256sum "$rec"/* | LC_ALL=C sort)
+  # Code in a run: drop the record, or plant one, then swap a directory
+  # above the registry for a link to the older copy (six back in).
+  run "$PL" -C "$PROJ" run sh -c '
+    rm -f "$1"/* 2>/dev/null; echo x >"$1/timestamp.json" 2>/dev/null
+    mkdir -p "$1/../x" 2>/dev/null
+    cd "$2" && mkdir other && mv then other/reg && mv pub pub.was && ln -s other pub &&
+    echo swapped' _ "$rec" "$PROJ"
+  assert_contains "$output" "swapped"
+  assert_eq "$(sha256sum "$rec"/* | LC_ALL=C sort)" "$before"
+  [ ! -e "$XDG_STATE_HOME/pylock/published/x" ]
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "signed the older registry put back: $status $stderr"; return 1; }
+  assert_contains "$stderr" "timestamp.json changed since it was signed"
+}
+
+@test "attack: a metadata name or targets/ made a link is refused, and what it points to kept" {
+  make_reg
+  local out="$BATS_TEST_TMPDIR/outside" before
+  mkdir "$out"
+  # A signed copy elsewhere, linked in place of targets.json.
+  cp "$REG/targets.json" "$out/targets.json"
+  rm "$REG/targets.json" && ln -s "$out/targets.json" "$REG/targets.json"
+  before=$(reg_digest "$out")
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "targets.json is a symbolic link"
+  rm "$REG/targets.json" && cp "$out/targets.json" "$REG/targets.json"
+  # targets/ made a link to a directory of the attacker's.
+  mv "$REG/targets" "$out/targets" && ln -s "$out/targets" "$REG/targets"
+  before=$(reg_digest "$out")
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "symbolic link"
+  run --separate-stderr "$PL" registry withdraw "$REG" six==1.16.0
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_eq "$(reg_digest "$out")" "$before"
+}
+
+@test "attack: withdraw removes a link planted at a wheel's file, never what it points to" {
+  make_reg
+  local victim="$BATS_TEST_TMPDIR/victim.txt"
+  echo precious >"$victim"
+  rm "$REG/targets/$SIXW" && ln -s "$victim" "$REG/targets/$SIXW"
+  "$PL" -q registry withdraw "$REG" "$SIXW" 2>/dev/null || true
+  assert_eq "$(cat "$victim")" "precious"
+  # A name that climbs out of the registry names no published wheel.
+  run --separate-stderr "$PL" registry withdraw "$REG" "../../victim-1.0-py3-none-any.whl"
+  [ "$status" -ne 0 ]
+  assert_eq "$(cat "$victim")" "precious"
+}
+
+@test "attack: a planted target name cannot write control characters into what sign lists" {
+  make_reg
+  python3 - "$REG/targets.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["signed"]["targets"]["evil-1.0-py3-none-any.whl\r\x1b[2K\x1b[1Aremoved by hand: x"] = {
+    "hashes": {"sha256": "00" * 32}, "length": 1}
+json.dump(d, open(sys.argv[1], "w"))
+PY
+  run --separate-stderr "$PL" registry sign "$REG"
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "ADDED by hand: evil-1.0-py3-none-any.whl"
+  if printf '%s' "$stderr" | grep -q $'[\r\x1b]'; then
+    echo "raw control characters on stderr: $stderr"
+    return 1
+  fi
+}
