@@ -68,10 +68,11 @@ struct reg {
   char *rec_path;           /* where it is, for messages */
   char *raw[PL_TUF_NROLES]; /* each top-level role as read (and vouched for) */
   size_t rawlen[PL_TUF_NROLES];
-  bool sign_edits;     /* sign: a targets role edited by hand is compared, not refused */
-  size_t additions;    /* targets added or changed by hand (sign_edits) */
-  bool no_record;      /* ... and counted so for want of a record */
-  bool targets_edited; /* top-level targets was, so its raw is not what was signed */
+  bool sign_edits;        /* sign: a targets role edited by hand is compared, not refused */
+  size_t additions;       /* targets added or changed by hand (sign_edits) */
+  bool no_record;         /* ... and counted so for want of a record */
+  bool targets_edited;    /* top-level targets was, so its raw is not what was signed */
+  json_t *signed_targets; /* ... and the body pylock last signed of it (record), or NULL */
 };
 
 static void reg_close(struct reg *r) {
@@ -93,6 +94,7 @@ static void reg_close(struct reg *r) {
   if (r->fd >= 0) close(r->fd);
   if (r->rec >= 0) close(r->rec);
   free(r->rec_path);
+  pl_json_decref(r->signed_targets);
   if (r->targets >= 0) close(r->targets);
   /* Every temporary file is gone (change_free, staged_free): nothing for
    * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
@@ -881,8 +883,18 @@ static int load_bin(struct reg *r, uint32_t bin, json_t **out, pl_error_t *err) 
     char listed[sizeof name + 8];
     snprintf(listed, sizeof listed, "%s.json", name);
     const json_t *d = json_object_get(r->body[PL_TUF_TARGETS], "delegations");
+    const json_t *role = r->bin_role;
+    if (r->targets_edited) {
+      /* sign, targets.json edited by hand: its delegation may name keys
+       * someone else holds, so the bins are checked against the one pylock
+       * signed (none: every bin is compared, its targets all counted). */
+      if (r->signed_targets == NULL && record_body(r, "targets", &r->signed_targets, err) < 0)
+        return -1;
+      d = json_object_get(r->signed_targets, "delegations");
+      role = json_object_get(d, "succinct_roles");
+    }
     if (read_body(r, file, "targets", &r->bins[bin], &raw, &len, err) < 0 ||
-        vouch(r, file, name, "targets", raw, len, json_object_get(d, "keys"), r->bin_role,
+        vouch(r, file, name, "targets", raw, len, json_object_get(d, "keys"), role,
               json_object_get(json_object_get(r->body[PL_TUF_SNAPSHOT], "meta"), listed),
               "snapshot.json", r->bins[bin], err) < 0)
       return -1;

@@ -200,3 +200,45 @@ PY
     return 1
   fi
 }
+
+@test "attack: bins signed by a key planted in an edited targets.json are listed by sign, not trusted" {
+  make_reg --bins 4
+  local PIP="$FIX/wheels/pip-23.0.1-py3-none-any.whl" PYP="$FIX/wheels/pyparsing-3.0.9-py3-none-any.whl"
+  # pip and pyparsing fall in bin 0 (at version 3 here).
+  "$PL" -q registry add "$REG" "$PIP"
+  # The attacker's own registry and key, its bin 0 at version 3 too,
+  # listing pyparsing.
+  local evil="$BATS_TEST_TMPDIR/evil" akey="$BATS_TEST_TMPDIR/attacker.key"
+  "$PL" key generate -o "$akey" >/dev/null
+  "$PL" -q registry init "$evil" --bins 4 --key "$akey"
+  "$PL" -q registry add "$evil" --key "$akey" "$PYP"
+  "$PL" -q registry add "$evil" --key "$akey" "$CERTIFI"
+  # Their key joins the bins' delegation in targets.json (the maintainer's
+  # stays, so that the maintainer's key still signs), their bin 0 replaces
+  # the maintainer's.
+  python3 - "$REG" "$evil" <<'PY'
+import glob, json, os, shutil, sys
+reg, evil = sys.argv[1:3]
+def current(d, role):
+    ts = json.load(open(f"{d}/timestamp.json"))["signed"]
+    sv = ts["meta"]["snapshot.json"]["version"]
+    snap = json.load(open(f"{d}/{sv}.snapshot.json"))["signed"]
+    return f"{d}/{snap['meta'][role + '.json']['version']}.{role}.json"
+t = current(reg, "targets")
+doc = json.load(open(t))
+ed = json.load(open(current(evil, "targets")))["signed"]["delegations"]
+dl = doc["signed"]["delegations"]
+dl["keys"].update(ed["keys"])
+dl["succinct_roles"]["keyids"] += ed["succinct_roles"]["keyids"]
+json.dump(doc, open(t, "w"))
+mine, theirs = current(reg, "bins-0"), current(evil, "bins-0")
+assert os.path.basename(mine) == os.path.basename(theirs), (mine, theirs)
+shutil.copy(theirs, mine)
+for f in glob.glob(f"{evil}/targets/*pyparsing*"):
+    shutil.copy(f, f"{reg}/targets/")
+PY
+  run --separate-stderr "$PL" registry sign "$REG"
+  [ "$status" -eq 1 ] || { echo "sign signed the planted bin: $stderr"; return 1; }
+  assert_contains "$stderr" "ADDED by hand: pyparsing-3.0.9-py3-none-any.whl (3.bins-0.json)"
+  assert_contains "$stderr" "removed by hand: pip-23.0.1-py3-none-any.whl (3.bins-0.json)"
+}
