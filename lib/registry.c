@@ -490,8 +490,11 @@ static int check_keys(struct reg *r, pl_error_t *err) {
 
 /* dirfd/name must be a regular file, or absent (*exists false): a planted
  * link at a name the registry reads or writes is refused, never followed nor
- * replaced.  Checking first and opening after is sound here: the directory is
- * the caller's alone, so nobody else can swap the name in between. */
+ * replaced.  The directory may be written by others (a sandbox, an object
+ * store) who could swap the name between the check and the open: the
+ * registry's files are read without following a link (pl_read_file_nofollow_at)
+ * and written by renaming over the name, which replaces a link, never
+ * follows it. */
 static int check_regular_at(int dirfd, const char *dirname, const char *name, bool *exists,
                             pl_error_t *err) {
   struct stat st;
@@ -533,7 +536,7 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
   json_t *doc = NULL;
   bool exists;
   if (check_regular_at(r->fd, r->dir, name, &exists, err) < 0) return -1;
-  if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+  if (pl_read_file_nofollow_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
       pl_json_parse(raw, len, name, &doc, err) < 0)
     return pl_error_wrap(err, "registry %s", r->dir);
   json_t *body = json_object_get(doc, "signed");
@@ -1698,7 +1701,7 @@ static int read_project_index(struct reg *r, int dfd, const char *dirname, const
   size_t len = 0;
   target_file(r, "index.json", sha ? sha : "", file, sizeof file);
   if (sha == NULL || check_regular_at(dfd, dirname, file, &exists, err) < 0 || !exists ||
-      pl_read_file_at(dfd, file, PL_PROJINDEX_MAX, &raw, &len, err) < 0 ||
+      pl_read_file_nofollow_at(dfd, file, PL_PROJINDEX_MAX, &raw, &len, err) < 0 ||
       pl_sha256_hex(raw, len, got, err) < 0 || strcmp(got, sha) != 0) {
     if (*err == NULL) pl_fail(err, 0, "%s/%s: not the index the registry signed", dirname, file);
     pl_error_wrap(err, "registry %s", r->dir);
@@ -2134,7 +2137,7 @@ static int local_requires_python(struct reg *r, const char *wheel, const char *m
   if (!exists)
     return pl_fail_hint(err, ENOENT, "restore the registry's files from a backup",
                         "registry %s: targets/%s, a signed target, is missing", r->dir, file);
-  if (pl_read_file_at(r->targets, file, (size_t)16 << 20, &raw, &len, err) < 0 ||
+  if (pl_read_file_nofollow_at(r->targets, file, (size_t)16 << 20, &raw, &len, err) < 0 ||
       pl_sha256_hex(raw, len, got, err) < 0)
     return pl_error_wrap(err, "registry %s", r->dir);
   if (strcmp(got, msha) != 0)
