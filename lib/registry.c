@@ -1227,10 +1227,12 @@ static int resign_bins(struct reg *r, struct batch *b, json_t *snap, pl_error_t 
     char name[PL_TUF_ROLE_NAME_MAX + 1], file[PL_TUF_ROLE_NAME_MAX + 32], listed[sizeof name + 8];
     bin_name(r, i, name, sizeof name);
     json_t *body = r->bins[i];
-    pl_tuf_set_version(body, pl_tuf_get_version(body) + 1);
+    snprintf(listed, sizeof listed, "%s.json", name);
+    /* One up from the version snapshot lists, not from the body's own: a
+     * bin edited by hand (sign) may say any version. */
+    pl_tuf_set_version(body, listed_version(r->body[PL_TUF_SNAPSHOT], name) + 1);
     pl_tuf_set_expires(body, expiry(r, false));
     role_file(r, name, pl_tuf_get_version(body), file, sizeof file);
-    snprintf(listed, sizeof listed, "%s.json", name);
     if (sign_with(r, b, file, body, name, r->bin_role, NULL, err) < 0 ||
         pl_tuf_meta_set(snap, listed, pl_tuf_get_version(body), NULL, 0, err) < 0)
       return -1;
@@ -1251,7 +1253,8 @@ static int resign_tail(struct reg *r, struct batch *b, bool sign_targets, pl_err
   pl_tuf_set_version(snap, snapv);
   pl_tuf_set_expires(snap, expiry(r, false));
   if (sign_targets) {
-    pl_tuf_set_version(tg, pl_tuf_get_version(tg) + 1);
+    /* One up from what snapshot lists, as for bins (resign_bins). */
+    pl_tuf_set_version(tg, listed_version(r->body[PL_TUF_SNAPSHOT], "targets") + 1);
     pl_tuf_set_expires(tg, expiry(r, r->bin_bits != 0));
     role_file(r, "targets", pl_tuf_get_version(tg), file, sizeof file);
     if (sign_body(r, b, file, tg, "targets", root, NULL, err) < 0) return -1;

@@ -242,3 +242,22 @@ PY
   assert_contains "$stderr" "ADDED by hand: pyparsing-3.0.9-py3-none-any.whl (3.bins-0.json)"
   assert_contains "$stderr" "removed by hand: pip-23.0.1-py3-none-any.whl (3.bins-0.json)"
 }
+
+@test "attack: a version written into a hand-edited role does not set the version sign signs" {
+  make_reg
+  "$PL" -q registry add "$REG" "$IDNA"
+  local before
+  before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$REG/targets.json")
+  # A removal by hand (signed without --accept-edits), and version 0: a
+  # targets.json signed at version 1 is refused by every client as rollback.
+  python3 - "$REG/targets.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+del d["signed"]["targets"]["idna-3.3-py3-none-any.whl.metadata"]
+d["signed"]["version"] = 0
+json.dump(d, open(sys.argv[1], "w"))
+PY
+  "$PL" -q registry sign "$REG" 2>/dev/null
+  run python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["version"])' "$REG/targets.json"
+  assert_eq "$output" "$((before + 1))"
+}
