@@ -59,7 +59,7 @@ man_options() {
 
 @test "the option parser of the test sees what it should (pylock registry)" {
   got=$("$PL" registry --help | help_options | tr '\n' ' ')
-  assert_eq "$got" "--add-root-key --bins --expires --help --key --no-project-index --online-key --project-index --remove-root-key --renew-root --root --state --target --targets --threshold --trusted -h "
+  assert_eq "$got" "--accept-edits --add-root-key --bins --expires --help --key --no-project-index --online-key --project-index --remove-root-key --renew-root --root --state --target --targets --threshold --trusted -h "
 }
 
 @test "the man pages' sections are the ones they name" {
