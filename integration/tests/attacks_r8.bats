@@ -141,6 +141,9 @@ PY
     echo swapped' _ "$rec" "$PROJ"
   assert_contains "$output" "swapped"
   assert_eq "$(sha256sum "$rec"/* | LC_ALL=C sort)" "$before"
+  # Nor can it read the key that signs the registry.
+  run "$PL" -C "$PROJ" run sh -c 'cat "$1" && echo READ' _ "$XDG_CONFIG_HOME/pylock/keys/default.key"
+  [[ "$output" != *READ* ]] || { echo "the signing key was read in a run: $output"; return 1; }
   [ ! -e "$XDG_STATE_HOME/pylock/published/x" ]
   run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
   [ "$status" -eq 1 ] || { echo "signed the older registry put back: $status $stderr"; return 1; }
