@@ -38,11 +38,11 @@ int pl_write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
-                    pl_error_t *err) {
+static int read_file_at(int dirfd, const char *name, int flags, size_t max, char **buf, size_t *len,
+                        pl_error_t *err) {
   /* O_NONBLOCK: a FIFO planted under the name must not hang us; it fails
    * the regular-file check below instead. */
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
   if (fd < 0) return pl_fail(err, errno, "open %s", name);
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", name);
@@ -76,6 +76,16 @@ int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t 
   if (len) *len = n;
   *buf = steal_pointer(&b);
   return 0;
+}
+
+int pl_read_file_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+                    pl_error_t *err) {
+  return read_file_at(dirfd, name, 0, max, buf, len, err);
+}
+
+int pl_read_file_nofollow_at(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+                             pl_error_t *err) {
+  return read_file_at(dirfd, name, O_NOFOLLOW, max, buf, len, err);
 }
 
 /* A new temporary name for name (a path relative to a directory): in name's

@@ -15,6 +15,12 @@
 int pl_read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len,
                     pl_error_t *err);
 
+/* pl_read_file_at, but a symlink at name is not followed (ELOOP): for a
+ * name in a directory others can write, where a check made before opening
+ * could be raced. */
+int pl_read_file_nofollow_at(int dirfd, const char *name, size_t max, char **out, size_t *len,
+                             pl_error_t *err);
+
 /* Replace dirfd/name atomically: write a fresh temporary file beside it
  * (random name, O_EXCL, O_NOFOLLOW, exactly `mode`), fsync, rename over.  A
  * crash leaves the old content or the new, never a mix.  `name` may hold one

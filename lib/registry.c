@@ -68,10 +68,11 @@ struct reg {
   char *rec_path;           /* where it is, for messages */
   char *raw[PL_TUF_NROLES]; /* each top-level role as read (and vouched for) */
   size_t rawlen[PL_TUF_NROLES];
-  bool sign_edits;     /* sign: a targets role edited by hand is compared, not refused */
-  size_t additions;    /* targets added or changed by hand (sign_edits) */
-  bool no_record;      /* ... and counted so for want of a record */
-  bool targets_edited; /* top-level targets was, so its raw is not what was signed */
+  bool sign_edits;        /* sign: a targets role edited by hand is compared, not refused */
+  size_t additions;       /* targets added or changed by hand (sign_edits) */
+  bool no_record;         /* ... and counted so for want of a record */
+  bool targets_edited;    /* top-level targets was, so its raw is not what was signed */
+  json_t *signed_targets; /* ... and the body pylock last signed of it (record), or NULL */
 };
 
 static void reg_close(struct reg *r) {
@@ -93,6 +94,7 @@ static void reg_close(struct reg *r) {
   if (r->fd >= 0) close(r->fd);
   if (r->rec >= 0) close(r->rec);
   free(r->rec_path);
+  pl_json_decref(r->signed_targets);
   if (r->targets >= 0) close(r->targets);
   /* Every temporary file is gone (change_free, staged_free): nothing for
    * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
@@ -488,8 +490,11 @@ static int check_keys(struct reg *r, pl_error_t *err) {
 
 /* dirfd/name must be a regular file, or absent (*exists false): a planted
  * link at a name the registry reads or writes is refused, never followed nor
- * replaced.  Checking first and opening after is sound here: the directory is
- * the caller's alone, so nobody else can swap the name in between. */
+ * replaced.  The directory may be written by others (a sandbox, an object
+ * store) who could swap the name between the check and the open: the
+ * registry's files are read without following a link (pl_read_file_nofollow_at)
+ * and written by renaming over the name, which replaces a link, never
+ * follows it. */
 static int check_regular_at(int dirfd, const char *dirname, const char *name, bool *exists,
                             pl_error_t *err) {
   struct stat st;
@@ -531,7 +536,7 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
   json_t *doc = NULL;
   bool exists;
   if (check_regular_at(r->fd, r->dir, name, &exists, err) < 0) return -1;
-  if (pl_read_file_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
+  if (pl_read_file_nofollow_at(r->fd, name, PL_TUF_TARGETS_MAX, &raw, &len, err) < 0 ||
       pl_json_parse(raw, len, name, &doc, err) < 0)
     return pl_error_wrap(err, "registry %s", r->dir);
   json_t *body = json_object_get(doc, "signed");
@@ -563,21 +568,45 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
 static const json_t *root_role(const json_t *root, const char *role);
 
 /* Open the record of what pylock last signed of this registry (r->rec),
- * made when create; none yet is not an error. */
+ * made when create; none yet is not an error.  It is looked up by the
+ * path the maintainer names (made absolute, not resolved) first: whoever
+ * can write a directory above the registry can make that path resolve
+ * elsewhere (a link put in place of a directory), to a copy with no
+ * record of its own, and so shed the anchor of root and the floor of
+ * timestamp.  Only when that path has no record is the one of the real
+ * path used (the same registry named through another path). */
 static int open_record(struct reg *r, bool create, pl_error_t *err) {
-  char real[PATH_MAX];
-  if (realpath(r->dir, real) == NULL) return pl_fail(err, errno, "registry %s", r->dir);
+  char keys[2][PATH_MAX];
+  if (lexical_abs(r->dir, keys[0], err) < 0) return pl_error_wrap(err, "registry %s", r->dir);
+  if (realpath(r->dir, keys[1]) == NULL) return pl_fail(err, errno, "registry %s", r->dir);
   struct pl_state st;
   if (pl_state_open(&st, err) < 0)
     return pl_error_wrap(err, "registry %s: what pylock signed of it is kept in its state", r->dir);
+  int nkeys = strcmp(keys[0], keys[1]) == 0 ? 1 : 2;
   pl_error_t e = NULL;
+  const char *key = keys[0];
+  for (int i = 0; i < nkeys && r->rec < 0; i++) {
+    pl_error_free(&e);
+    key = keys[i];
+    r->rec = pl_state_published_dir(&st, key, false, &e);
+    if (r->rec < 0 && !pl_error_is(e, ENOENT)) break;
+  }
+  if (r->rec < 0 && create && pl_error_is(e, ENOENT)) {
+    pl_error_free(&e);
+    key = keys[0];
+    r->rec = pl_state_published_dir(&st, key, true, &e);
+  }
   char hash[PL_SHA256_HEX];
-  r->rec = pl_state_published_dir(&st, real, create, &e);
-  if (r->rec_path == NULL && pl_sha256_hex(real, strlen(real), hash, NULL) == 0 &&
+  free(r->rec_path);
+  r->rec_path = NULL;
+  if (pl_sha256_hex(key, strlen(key), hash, NULL) == 0 &&
       asprintf(&r->rec_path, "%s/%s/%.32s", st.path, PL_STATE_PUBLISHED, hash) < 0)
     r->rec_path = NULL;
   pl_state_close(&st);
-  if (r->rec >= 0) return 0;
+  if (r->rec >= 0) {
+    pl_error_free(&e);
+    return 0;
+  }
   if (!create && pl_error_is(e, ENOENT)) {
     pl_error_free(&e);
     return 0;
@@ -881,8 +910,18 @@ static int load_bin(struct reg *r, uint32_t bin, json_t **out, pl_error_t *err) 
     char listed[sizeof name + 8];
     snprintf(listed, sizeof listed, "%s.json", name);
     const json_t *d = json_object_get(r->body[PL_TUF_TARGETS], "delegations");
+    const json_t *role = r->bin_role;
+    if (r->targets_edited) {
+      /* sign, targets.json edited by hand: its delegation may name keys
+       * someone else holds, so the bins are checked against the one pylock
+       * signed (none: every bin is compared, its targets all counted). */
+      if (r->signed_targets == NULL && record_body(r, "targets", &r->signed_targets, err) < 0)
+        return -1;
+      d = json_object_get(r->signed_targets, "delegations");
+      role = json_object_get(d, "succinct_roles");
+    }
     if (read_body(r, file, "targets", &r->bins[bin], &raw, &len, err) < 0 ||
-        vouch(r, file, name, "targets", raw, len, json_object_get(d, "keys"), r->bin_role,
+        vouch(r, file, name, "targets", raw, len, json_object_get(d, "keys"), role,
               json_object_get(json_object_get(r->body[PL_TUF_SNAPSHOT], "meta"), listed),
               "snapshot.json", r->bins[bin], err) < 0)
       return -1;
@@ -1212,10 +1251,12 @@ static int resign_bins(struct reg *r, struct batch *b, json_t *snap, pl_error_t 
     char name[PL_TUF_ROLE_NAME_MAX + 1], file[PL_TUF_ROLE_NAME_MAX + 32], listed[sizeof name + 8];
     bin_name(r, i, name, sizeof name);
     json_t *body = r->bins[i];
-    pl_tuf_set_version(body, pl_tuf_get_version(body) + 1);
+    snprintf(listed, sizeof listed, "%s.json", name);
+    /* One up from the version snapshot lists, not from the body's own: a
+     * bin edited by hand (sign) may say any version. */
+    pl_tuf_set_version(body, listed_version(r->body[PL_TUF_SNAPSHOT], name) + 1);
     pl_tuf_set_expires(body, expiry(r, false));
     role_file(r, name, pl_tuf_get_version(body), file, sizeof file);
-    snprintf(listed, sizeof listed, "%s.json", name);
     if (sign_with(r, b, file, body, name, r->bin_role, NULL, err) < 0 ||
         pl_tuf_meta_set(snap, listed, pl_tuf_get_version(body), NULL, 0, err) < 0)
       return -1;
@@ -1236,7 +1277,8 @@ static int resign_tail(struct reg *r, struct batch *b, bool sign_targets, pl_err
   pl_tuf_set_version(snap, snapv);
   pl_tuf_set_expires(snap, expiry(r, false));
   if (sign_targets) {
-    pl_tuf_set_version(tg, pl_tuf_get_version(tg) + 1);
+    /* One up from what snapshot lists, as for bins (resign_bins). */
+    pl_tuf_set_version(tg, listed_version(r->body[PL_TUF_SNAPSHOT], "targets") + 1);
     pl_tuf_set_expires(tg, expiry(r, r->bin_bits != 0));
     role_file(r, "targets", pl_tuf_get_version(tg), file, sizeof file);
     if (sign_body(r, b, file, tg, "targets", root, NULL, err) < 0) return -1;
@@ -1686,7 +1728,7 @@ static int read_project_index(struct reg *r, int dfd, const char *dirname, const
   size_t len = 0;
   target_file(r, "index.json", sha ? sha : "", file, sizeof file);
   if (sha == NULL || check_regular_at(dfd, dirname, file, &exists, err) < 0 || !exists ||
-      pl_read_file_at(dfd, file, PL_PROJINDEX_MAX, &raw, &len, err) < 0 ||
+      pl_read_file_nofollow_at(dfd, file, PL_PROJINDEX_MAX, &raw, &len, err) < 0 ||
       pl_sha256_hex(raw, len, got, err) < 0 || strcmp(got, sha) != 0) {
     if (*err == NULL) pl_fail(err, 0, "%s/%s: not the index the registry signed", dirname, file);
     pl_error_wrap(err, "registry %s", r->dir);
@@ -2122,7 +2164,7 @@ static int local_requires_python(struct reg *r, const char *wheel, const char *m
   if (!exists)
     return pl_fail_hint(err, ENOENT, "restore the registry's files from a backup",
                         "registry %s: targets/%s, a signed target, is missing", r->dir, file);
-  if (pl_read_file_at(r->targets, file, (size_t)16 << 20, &raw, &len, err) < 0 ||
+  if (pl_read_file_nofollow_at(r->targets, file, (size_t)16 << 20, &raw, &len, err) < 0 ||
       pl_sha256_hex(raw, len, got, err) < 0)
     return pl_error_wrap(err, "registry %s", r->dir);
   if (strcmp(got, msha) != 0)

@@ -728,6 +728,7 @@ static void log_mounts(const struct pl_sandbox *sb) {
          PL_SANDBOX_PTS);
   if (sb->state_root) pl_log(PL_LOG_VERBOSE, "sandbox: bind %s read-only", sb->state_root);
   if (sb->config_dir) pl_log(PL_LOG_VERBOSE, "sandbox: bind %s read-only", sb->config_dir);
+  if (sb->config_dir) pl_log(PL_LOG_VERBOSE, "sandbox: hide %s/keys (empty tmpfs)", sb->config_dir);
   if (sb->user_site) pl_log(PL_LOG_VERBOSE, "sandbox: hide %s (empty tmpfs)", sb->user_site);
   if (sb->project && !sb->scratch)
     pl_log(PL_LOG_VERBOSE, "sandbox: bind %s/.git/hooks and .git/config read-only", sb->project);
@@ -739,10 +740,33 @@ static void log_mounts(const struct pl_sandbox *sb) {
            pl_sandbox_has_landlock() ? " (Landlock)" : "");
 }
 
+/* Where pylock keeps private keys (pylock key generate): config_dir/keys,
+ * or for a sandbox that names no configuration directory (a build, a
+ * probe), the user's, "" when there is none to hide (not there, no home). */
+static int keys_dir(const char *config_dir, char out[PATH_MAX], pl_error_t *err) {
+  if (config_dir) {
+    int w = snprintf(out, PATH_MAX, "%s/keys", config_dir);
+    return w < 0 || w >= PATH_MAX ? pl_fail(err, ENAMETOOLONG, "%s/keys", config_dir) : 0;
+  }
+  cleanup_free char *dir = NULL;
+  pl_error_t e = NULL;
+  struct stat st;
+  out[0] = '\0';
+  if (pl_path_user_config("keys", &dir, &e) < 0 || strlen(dir) >= PATH_MAX || stat(dir, &st) < 0 ||
+      !S_ISDIR(st.st_mode)) {
+    pl_error_free(&e);
+    return 0;
+  }
+  snprintf(out, PATH_MAX, "%s", dir);
+  return 0;
+}
+
 int pl_sandbox_enter(const struct pl_sandbox *sb, pl_error_t *err) {
   log_mounts(sb);
+  char keys[PATH_MAX];
+  if (keys_dir(sb->config_dir, keys, err) < 0) return -1;
   /* On the host, first: what gets covered must exist. */
-  if ((sb->config_dir && ensure_dir(sb->config_dir, err) < 0) ||
+  if ((sb->config_dir && (ensure_dir(sb->config_dir, err) < 0 || ensure_dir(keys, err) < 0)) ||
       (sb->user_site && ensure_dir(sb->user_site, err) < 0))
     return -1;
   if (pl_sandbox_unshare(sb->no_network ? CLONE_NEWNET : 0, getuid(), getgid(), err) < 0) return -1;
@@ -771,6 +795,9 @@ out:
     if (kept[i] >= 0) close(kept[i]);
   if (rc < 0) return -1;
   if (sb->config_dir && bind_read_only(sb->config_dir, err) < 0) return -1;
+  /* The private keys that sign registries: code that read one could sign
+   * anything for every client of the registry. */
+  if (keys[0] && hide_dir(-1, keys, err) < 0) return -1;
   if (sb->user_site && hide_dir(-1, sb->user_site, err) < 0) return -1;
   if (sb->project && !sb->scratch && protect_git(sb->project, err) < 0) return -1;
   if (!sb->scratch && !sb->sealed && hide_session_services(sb, err) < 0) return -1;

@@ -312,7 +312,7 @@ static void say_waiting(void *ctx, const char *dir) {
 
 /* What the callbacks of a change count. */
 struct said {
-  size_t swept, edits;
+  size_t swept, edits, adds; /* adds: targets added or changed by hand */
 };
 
 /* A temporary file a publisher that did not finish left, removed by this
@@ -342,7 +342,11 @@ static void say_startup_hooks(void *ctx, const char *wheel, char *const *hooks, 
 /* A target sign found edited by hand, or withdraw takes out: one line
  * each, on stderr even with -q (what gets signed is the maintainer's to see). */
 static void say_edit(void *ctx, const char *file, enum pl_registry_edit kind, const char *target) {
-  if (++((struct said *)ctx)->edits > EDITS_SHOWN) return;
+  /* Counted apart: a target added among many removed is never cut off the
+   * list by them. */
+  struct said *s = ctx;
+  bool adds = kind == PL_REGISTRY_EDIT_ADDED || kind == PL_REGISTRY_EDIT_CHANGED;
+  if (++*(adds ? &s->adds : &s->edits) > EDITS_SHOWN) return;
   static const char *const verbs[] = {
       [PL_REGISTRY_EDIT_REMOVED] = "removed by hand",
       [PL_REGISTRY_EDIT_ADDED] = "ADDED by hand",
@@ -434,7 +438,11 @@ static int write_cmd(const char *sub, struct args *a) {
     pl_cli_line(stderr, "pylock registry: removed %zu more temporary files of it",
                 said.swept - SWEPT_SHOWN);
   if (said.edits > EDITS_SHOWN)
-    pl_cli_line(stderr, "pylock registry: and %zu more targets", said.edits - EDITS_SHOWN);
+    pl_cli_line(stderr, "pylock registry: and %zu more targets removed or withdrawn",
+                said.edits - EDITS_SHOWN);
+  if (said.adds > EDITS_SHOWN)
+    pl_cli_line(stderr, "pylock registry: and %zu more targets ADDED or CHANGED by hand",
+                said.adds - EDITS_SHOWN);
   if (r < 0) return pl_cli_report(cmd, &err);
   if (is_add)
     pl_cli_info("added %d wheel(s) to %s", a->npos - 1, dir);

@@ -1053,6 +1053,26 @@ static void test_registry_root_is_anchored_to_the_one_pylock_signed(void **state
   assert_non_null(strstr(f->err->msg, "root.json changed since it was signed"));
 }
 
+/* A registry's files are read without following a link: a name swapped
+ * for one after it was checked (others may write the directory) is not
+ * read through. */
+static void test_registry_files_are_read_without_following_a_link(void **state) {
+  struct fx *f = *state;
+  char target[128], link[128];
+  snprintf(target, sizeof target, "%s/elsewhere.json", f->dir);
+  snprintf(link, sizeof link, "%s/planted.json", f->dir);
+  assert_int_equal(pl_write_file_atomic_at(AT_FDCWD, target, "{}", 2, 0644, &f->err), 0);
+  assert_int_equal(symlink(target, link), 0);
+  cleanup_free char *raw = NULL;
+  size_t len = 0;
+  assert_int_equal(pl_read_file_nofollow_at(AT_FDCWD, link, 4096, &raw, &len, &f->err), -1);
+  assert_true(pl_error_is(f->err, ELOOP));
+  assert_null(raw);
+  pl_error_free(&f->err);
+  assert_int_equal(pl_read_file_nofollow_at(AT_FDCWD, target, 4096, &raw, &len, &f->err), 0);
+  assert_int_equal(len, 2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -1083,6 +1103,7 @@ int main(void) {
       T(test_registry_sign_lists_hand_edits_and_signs_additions_only_when_accepted),
       T(test_registry_withdraw_delists_and_clients_lose_the_target),
       T(test_registry_root_is_anchored_to_the_one_pylock_signed),
+      T(test_registry_files_are_read_without_following_a_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
