@@ -7,6 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load registry_forge
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -35,11 +36,6 @@ make_reg() {
   "$PL" -q registry add "$REG" "$SIX"
 }
 
-reg_digest() {
-  (cd "$1" && find . -mindepth 1 -printf '%p %y %m\n' | LC_ALL=C sort &&
-    find . -type f -exec sha256sum {} + | LC_ALL=C sort)
-}
-
 @test "attack: a directory above the registry swapped for a link does not shed pylock's record" {
   make_reg
   cp -a "$REG" "$BATS_TEST_TMPDIR/then"
@@ -56,40 +52,6 @@ reg_digest() {
   [ "$status" -eq 1 ] || { echo "signed the older registry put back: $status $stderr"; return 1; }
   assert_contains "$stderr" "timestamp.json changed since it was signed"
   assert_eq "$(reg_digest "$PROJ/other/reg")" "$before"
-}
-
-# forge_add FILE: what any writer of the directory can do, with no key:
-# list FILE (its bytes copied in) as a target of the role a client looks
-# it up in (targets.json, or its hashed bin).  Prints the document edited.
-forge_add() {
-  python3 - "$REG" "$1" <<'PY'
-import hashlib, json, os, shutil, sys
-reg, src = sys.argv[1:3]
-name = os.path.basename(src)
-data = open(src, "rb").read()
-sha = hashlib.sha256(data).hexdigest()
-root = json.load(open(f"{reg}/root.json"))["signed"]
-consistent = root.get("consistent_snapshot", False)
-ts = json.load(open(f"{reg}/timestamp.json"))["signed"]
-sv = ts["meta"]["snapshot.json"]["version"]
-snap = json.load(open(f"{reg}/{sv}.snapshot.json" if consistent else f"{reg}/snapshot.json"))["signed"]
-def role_file(role):
-    v = snap["meta"][role + ".json"]["version"]
-    return f"{v}.{role}.json" if consistent else f"{role}.json"
-role = "targets"
-d = json.load(open(f"{reg}/{role_file('targets')}"))["signed"].get("delegations")
-if d and "succinct_roles" in d:
-    sr = d["succinct_roles"]
-    bits = sr["bit_length"]
-    b = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") >> (32 - bits)
-    role = "%s-%0*x" % (sr["name_prefix"], len("%x" % ((1 << bits) - 1)), b)
-path = f"{reg}/{role_file(role)}"
-doc = json.load(open(path))
-doc["signed"]["targets"][name] = {"hashes": {"sha256": sha}, "length": len(data)}
-shutil.copy(src, f"{reg}/targets/" + (f"{sha}.{name}" if consistent else name))
-json.dump(doc, open(path, "w"))
-print(os.path.basename(path))
-PY
 }
 
 @test "attack: a target added by hand is listed by sign even after 200 removals" {
@@ -115,7 +77,7 @@ for rec in glob.glob(pub + "/*/bins-*.json"):
 PY
   # The attacker adds one target in the same round.
   local bin
-  bin=$(forge_add "$IDNA")
+  bin=$(forge add "$IDNA")
   run --separate-stderr "$PL" registry sign "$REG"
   [ "$status" -eq 1 ] || { echo "sign signed the planted target: $stderr"; return 1; }
   assert_contains "$stderr" "ADDED by hand: $IDNAW ($bin)"
