@@ -70,8 +70,14 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
   return h;
 }
 
+/* What a holder's sandbox hides and how (sandbox.c): bumped with every change
+ * to it, so that a run never joins a holder an older pylock made, without
+ * what was hidden since (2: the private keys in the configuration). */
+#define SANDBOX_SHAPE "sandbox shape 2"
+
 uint64_t pl_keepalive_digest(const struct pl_sandbox *sb, const char *gen) {
   uint64_t h = 0xcbf29ce484222325ULL;
+  h = fnv1a(h, SANDBOX_SHAPE);
   h = fnv1a(h, sb->project);
   h = fnv1a(h, sb->state_root);
   h = fnv1a(h, sb->config_dir);
