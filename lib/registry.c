@@ -1738,6 +1738,22 @@ static int read_project_index(struct reg *r, int dfd, const char *dirname, const
   return pl_projindex_parse(raw, len, project, ix, err);
 }
 
+/* The published page of project, to be rewritten: its index target's name,
+ * its directory (made when missing) and its index as the registry signed it.
+ * The role that lists the page is vouched for (published_sha) before the
+ * directory is made. */
+static int open_project_page(struct reg *r, const char *project,
+                             char target[PL_PROJINDEX_TARGET_MAX], int *dfd, const char **dirname,
+                             struct pl_projindex *ix, pl_error_t *err) {
+  const char *sha;
+  bool listed;
+  if (pl_projindex_target(project, target, PL_PROJINDEX_TARGET_MAX, err) < 0 ||
+      published_sha(r, target, &sha, &listed, err) < 0 ||
+      open_project_dir(r, project, dfd, dirname, err) < 0)
+    return -1;
+  return read_project_index(r, *dfd, *dirname, target, project, ix, err);
+}
+
 /* Rewrite the index target of each project the add publishes a wheel of:
  * its last index and the new files, nothing of any other project. */
 static int stage_project_indexes(struct reg *r, struct change *c, const struct staged *st, size_t n,
@@ -1756,14 +1772,7 @@ static int stage_project_indexes(struct reg *r, struct change *c, const struct s
     int dfd = -1;
     const char *dirname = NULL;
     struct pl_projindex ix;
-    const char *sha;
-    bool listed;
-    /* The role that lists the page is vouched for before its directory is made. */
-    if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
-        published_sha(r, target, &sha, &listed, err) < 0 ||
-        open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
-        read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
-      return -1;
+    if (open_project_page(r, project, target, &dfd, &dirname, &ix, err) < 0) return -1;
     int ret = 0;
     for (size_t j = i; ret == 0 && j < n; j++) {
       char other[PL_DISTNAME_MAX + 1];
@@ -2528,13 +2537,7 @@ static int withdraw_from_pages(struct reg *r, struct change *c, const struct wit
     int dfd = -1;
     const char *dirname = NULL;
     struct pl_projindex ix;
-    const char *sha;
-    bool listed;
-    if (pl_projindex_target(project, target, sizeof target, err) < 0 ||
-        published_sha(r, target, &sha, &listed, err) < 0 ||
-        open_project_dir(r, project, &dfd, &dirname, err) < 0 ||
-        read_project_index(r, dfd, dirname, target, project, &ix, err) < 0)
-      return -1;
+    if (open_project_page(r, project, target, &dfd, &dirname, &ix, err) < 0) return -1;
     for (size_t j = i; j < w->n; j++)
       if (project_of(w->wheels[j], other, sizeof other, err) == 0 && strcmp(other, project) == 0)
         pl_projindex_remove(&ix, w->wheels[j]);
