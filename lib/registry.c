@@ -566,6 +566,7 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
  * user's state root, which no sandbox can write), not to itself. */
 
 static const json_t *root_role(const json_t *root, const char *role);
+static const struct pl_key *given_key(const struct pl_registry_opts *o, size_t i);
 
 /* Open the record of what pylock last signed of this registry (r->rec),
  * made when create; none yet is not an error.  It is looked up by the
@@ -782,22 +783,17 @@ static int vouch(struct reg *r, const char *file, const char *role, const char *
   return changed_since_signed(r, file, &why, err);
 }
 
-/* Root: signed by a threshold of its own keys, and the root pylock last
- * signed for this registry or reached from it by N.root.json files each
- * signed by a threshold of the previous root's keys and of its own, as a
- * client rotates.  With no record (a registry first published elsewhere),
- * the root as it stands is trusted on first use, and recorded. */
-static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *err) {
+/* Is prev (a root body, owned, taken) the current root r->body[ROOT], of
+ * version v, or reached from it by N.root.json files each signed by a
+ * threshold of the previous root's keys and of its own, as a client
+ * rotates?  `whose` names prev in the refusal. */
+static int rotated_from(struct reg *r, json_t *prev, int64_t v, const char *whose,
+                        pl_error_t *err) {
   pl_error_t why = NULL;
-  int64_t v = 0;
-  cleanup_json json_t *prev = NULL;
-  if (pl_tuf_check_root(raw, len, "root.json", &v, NULL, &why) < 0)
-    return changed_since_signed(r, "root.json", &why, err);
-  if (record_body(r, "root", &prev, err) < 0) return -1;
-  if (prev == NULL) return 0;
-  int64_t pv = pl_tuf_get_version(prev);
+  cleanup_json json_t *cur = prev;
+  int64_t pv = pl_tuf_get_version(cur);
   if (pv > v || v - pv > PL_TUF_MAX_ROOT_ROTATIONS) {
-    pl_fail(&why, 0, "version %" PRId64 ", and pylock last signed version %" PRId64, v, pv);
+    pl_fail(&why, 0, "version %" PRId64 ", and %s is version %" PRId64, v, whose, pv);
     return changed_since_signed(r, "root.json", &why, err);
   }
   for (int64_t n = pv + 1; n <= v; n++) {
@@ -807,20 +803,86 @@ static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *er
     size_t nlen = 0;
     json_t *body = NULL;
     if (read_body(r, name, "root", &body, &nraw, &nlen, &why) < 0 ||
-        pl_tuf_check_signed(nraw, nlen, name, "root", json_object_get(prev, "keys"),
-                            root_role(prev, "root"), NULL, NULL, &why) < 0 ||
+        pl_tuf_check_signed(nraw, nlen, name, "root", json_object_get(cur, "keys"),
+                            root_role(cur, "root"), NULL, NULL, &why) < 0 ||
         pl_tuf_check_root(nraw, nlen, name, NULL, NULL, &why) < 0) {
       pl_json_decref(body);
       return changed_since_signed(r, "root.json", &why, err);
     }
-    pl_json_decref(prev);
-    prev = body;
+    pl_json_decref(cur);
+    cur = body;
   }
-  if (!same_json(prev, r->body[PL_TUF_ROOT])) {
-    pl_fail(&why, 0, "not the root pylock signed (version %" PRId64 ") nor a rotation from it", pv);
+  if (!same_json(cur, r->body[PL_TUF_ROOT])) {
+    pl_fail(&why, 0, "not %s (version %" PRId64 ") nor a rotation from it", whose, pv);
     return changed_since_signed(r, "root.json", &why, err);
   }
   return 0;
+}
+
+/* Does root (raw) carry a valid signature by one of the keys given to sign
+ * with?  Checked against those keys' own public halves, never against the
+ * key table of the root being judged (which could pair a keyid of ours
+ * with a key of someone else's). */
+static bool signed_by_given_key(struct reg *r, const char *raw, size_t len) {
+  size_t n = r->o->nkeys + r->o->nonline_keys + r->o->nadd_root_keys;
+  cleanup_json json_t *keys = json_object(), *ids = json_array();
+  if (keys == NULL || ids == NULL) return false;
+  for (size_t i = 0; i < n; i++) {
+    const struct pl_key *k = given_key(r->o, i);
+    if (json_object_set_new(keys, k->keyid, pl_key_to_json(k)) < 0 ||
+        json_array_append_new(ids, json_string(k->keyid)) < 0)
+      return false;
+  }
+  cleanup_json json_t *role = json_object();
+  if (role == NULL || json_object_set_new(role, "keyids", json_incref(ids)) < 0 ||
+      json_object_set_new(role, "threshold", json_integer(1)) < 0)
+    return false;
+  pl_error_t e = NULL;
+  bool ok =
+      n > 0 && pl_tuf_check_signed(raw, len, "root.json", "root", keys, role, NULL, NULL, &e) == 0;
+  pl_error_free(&e);
+  return ok;
+}
+
+/* Root: signed by a threshold of its own keys, and the root pylock last
+ * signed for this registry or reached from it by rotation.  With no record
+ * (pylock has not signed this registry on this machine at this path: a new
+ * machine, a registry first published elsewhere), root as it stands is
+ * someone else's word: whoever writes the directory could have put in a
+ * root that lists keys of theirs, and the maintainer's next change would
+ * sign under it.  So it must then be vouched for otherwise: reached from the
+ * root the maintainer names (--root, --trusted), or signed by a key given
+ * to sign with (the maintainer's own signature on it). */
+static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *err) {
+  pl_error_t why = NULL;
+  int64_t v = 0;
+  json_t *prev = NULL;
+  if (pl_tuf_check_root(raw, len, "root.json", &v, NULL, &why) < 0)
+    return changed_since_signed(r, "root.json", &why, err);
+  if (record_body(r, "root", &prev, err) < 0) return -1;
+  if (prev != NULL) return rotated_from(r, prev, v, "the root pylock last signed", err);
+  const struct pl_registry_opts *o = r->o;
+  if (o->anchor_root != NULL) {
+    cleanup_json json_t *doc = NULL;
+    if (pl_tuf_check_root(o->anchor_root, o->anchor_root_len, o->anchor_root_name, NULL, NULL,
+                          err) < 0 ||
+        pl_json_parse(o->anchor_root, o->anchor_root_len, o->anchor_root_name, &doc, err) < 0)
+      return -1;
+    char whose[PATH_MAX + 16];
+    snprintf(whose, sizeof whose, "the root you gave (%s)", o->anchor_root_name);
+    return rotated_from(r, json_incref(json_object_get(doc, "signed")), v, whose, err);
+  }
+  if (signed_by_given_key(r, raw, len)) return 0;
+  pl_fail(err, PL_REFUSED,
+          "registry %s: pylock has no record of signing it here, and root.json is not signed "
+          "by any key you gave; nothing was signed",
+          r->dir);
+  return pl_error_set_hint(
+      err,
+      "whoever can write %s could have put in a root that lists keys of theirs.  Name the root "
+      "you keep: --root YOUR-ROOT.json (or --trusted NAME, see pylock trust list); pylock then "
+      "checks root.json is it or a rotation from it, and keeps a record from then on",
+      r->dir);
 }
 
 /* Timestamp, snapshot or targets (index i, read from file as raw): signed

@@ -84,6 +84,14 @@ struct pl_registry_opts {
    * would publish the key. */
   const char *const *key_files;
   size_t nkey_files;
+  /* add, index, withdraw, sign: the root to anchor to when pylock has no
+   * record of signing this registry here (the bytes of the maintainer's own
+   * copy, and its name for messages); root.json must be it or a rotation
+   * from it.  NULL: with no record, root.json must be signed by one of the
+   * keys given.  A record, when there is one, is the anchor. */
+  const char *anchor_root;
+  size_t anchor_root_len;
+  const char *anchor_root_name;
   /* add only: called once the add succeeded, for each wheel of it that
    * installs startup hooks (pl_wheel_startup_hook: .pth files,
    * sitecustomize): its file name and theirs, sorted.  May be NULL. */

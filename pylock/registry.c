@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "log.h"
+#include "file.h"
 #include "pep508.h"
 #include "projindex.h"
 #include "registry.h"
@@ -30,15 +31,16 @@ static void usage(FILE *out) {
       out,
       "usage: pylock registry init DIR [--key FILE]... [--online-key FILE]... [--bins N]\n"
       "                            [--no-project-index] [--threshold N] [--expires DAYS]\n"
-      "       pylock registry add DIR [--key FILE]... [--expires DAYS] WHEEL...\n"
-      "       pylock registry index DIR [--key FILE]... [--expires DAYS]\n"
-      "       pylock registry withdraw DIR [--key FILE]... [--expires DAYS]\n"
+      "       pylock registry add DIR [--key FILE]... [--expires DAYS] [ANCHOR] WHEEL...\n"
+      "       pylock registry index DIR [--key FILE]... [--expires DAYS] [ANCHOR]\n"
+      "       pylock registry withdraw DIR [--key FILE]... [--expires DAYS] [ANCHOR]\n"
       "                            (WHEEL | NAME==VERSION)...\n"
       "       pylock registry sign DIR [--key FILE]... [--add-root-key FILE]...\n"
       "                            [--remove-root-key KEYID]... [--renew-root] [--expires DAYS]\n"
-      "                            [--accept-edits]\n"
+      "                            [--accept-edits] [ANCHOR]\n"
       "       pylock registry verify URL [--root FILE | --trusted NAME] [--state DIR] "
-      "[--targets | --target NAME...]\n\n"
+      "[--targets | --target NAME...]\n"
+      "       (ANCHOR: --root FILE | --trusted NAME)\n\n"
       "A registry is a directory of TUF metadata and wheels that any static web server,\n"
       "object store or file share can publish; see pylock-registry(5).\n\n"
       "  init     create DIR with root version 1 and empty targets; every role is held by\n"
@@ -85,8 +87,11 @@ static void usage(FILE *out) {
       "  --remove-root-key KEYID drop a key from the root role (sign)\n"
       "  --renew-root            sign a new root version even without key changes (sign)\n"
       "  --accept-edits          sign targets added or changed by hand, once reviewed (sign)\n"
-      "  --root FILE             trusted root to verify against (verify)\n"
-      "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify)\n"
+      "  --root FILE             trusted root to verify against (verify); with add, index,\n"
+      "                          withdraw and sign: the root to check DIR's against when\n"
+      "                          pylock has no record of signing DIR here\n"
+      "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify;\n"
+      "                          add, index, withdraw and sign as --root)\n"
       "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
       "  --targets               also download and check every target: length and sha256,\n"
       "                          each wheel as add does, each .metadata equal to its\n"
@@ -100,7 +105,9 @@ static void usage(FILE *out) {
       "lie inside DIR: publishing DIR would publish it.\n\n"
       "add, index and withdraw sign nothing that changed since it was signed: each\n"
       "document they start from must verify (root against the root pylock last signed\n"
-      "for DIR); otherwise they stop, naming it, and change nothing.\n\n"
+      "for DIR); otherwise they stop, naming it, and change nothing.  With no record\n"
+      "(a new machine, a registry first signed elsewhere), root.json must be signed by a\n"
+      "key you give, or be the root given with --root or --trusted or a rotation from it.\n\n"
       "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
       "registry is consistent, not that it is the registry you meant.\n\n"
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
@@ -168,8 +175,8 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
   static const struct {
     const char *sub;
     const char *allowed;
-  } table[] = {{"init", "kTeObpP"}, {"add", "ke"},      {"index", "ke"},
-               {"sign", "kearRA"},  {"withdraw", "ke"}, {"verify", "otsgn"}};
+  } table[] = {{"init", "kTeObpP"},  {"add", "keot"},      {"index", "keot"},
+               {"sign", "kearRAot"}, {"withdraw", "keot"}, {"verify", "otsgn"}};
   const char *allowed = NULL;
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].sub, sub) == 0) allowed = table[i].allowed;
@@ -362,6 +369,8 @@ static void say_edit(void *ctx, const char *file, enum pl_registry_edit kind, co
 
 static int write_cmd(const char *sub, struct args *a) {
   if (a->npos < 1) return pl_cli_usage_error("registry", "%s: missing DIR", sub);
+  if (a->root && a->trusted)
+    return pl_cli_usage_error("registry", "--root and --trusted exclude each other");
   bool is_add = strcmp(sub, "add") == 0, is_withdraw = strcmp(sub, "withdraw") == 0;
   if (is_add && a->npos < 2) return pl_cli_usage_error("registry", "add: missing WHEEL");
   if (is_withdraw && a->npos < 2)
@@ -396,8 +405,24 @@ static int write_cmd(const char *sub, struct args *a) {
     wipe_keys(add, nadd);
     return pl_cli_report(cmd, &err);
   }
+  /* The maintainer's own root, the anchor when pylock has no record of
+   * signing DIR here. */
+  cleanup_free char *root_path = NULL, *root_raw = NULL;
+  size_t root_len = 0;
+  if ((a->trusted && pl_trust_find(a->trusted, &root_path, &err) < 0) ||
+      ((a->root || root_path) &&
+       pl_read_file_at(AT_FDCWD, a->root ? a->root : root_path, PL_TUF_ROOT_MAX, &root_raw,
+                       &root_len, &err) < 0)) {
+    wipe_keys(keys, nkeys);
+    wipe_keys(add, nadd);
+    wipe_keys(online, nonline);
+    return pl_cli_report(cmd, &err);
+  }
   struct said said = {0};
   struct pl_registry_opts o = {.keys = keys,
+                               .anchor_root = root_raw,
+                               .anchor_root_len = root_len,
+                               .anchor_root_name = a->root ? a->root : root_path,
                                .nkeys = nkeys,
                                .key_files = files,
                                .nkey_files = nfiles,

@@ -293,13 +293,17 @@ $(id -un) 755"
 
 # ---- a client bounds what it parses before a signature is checked ----
 
-# measure CMD...: run it; MAXRSS_KB and SECONDS_TAKEN are set.
+# measure CMD...: run it; MAXRSS_KB and SECONDS_TAKEN (CPU time, user +
+# system: a bound on work that holds on a loaded machine, as wall time
+# does not) are set.
 measure() {
   [ -x /usr/bin/time ] || skip "needs /usr/bin/time (GNU time) to measure peak memory"
-  run --separate-stderr /usr/bin/time -f '%M %e' -o "$BATS_TEST_TMPDIR/time.out" "$@"
+  run --separate-stderr /usr/bin/time -f '%M %U %S' -o "$BATS_TEST_TMPDIR/time.out" "$@"
   # The last line: GNU time puts "Command exited with non-zero status" first.
-  read -r MAXRSS_KB SECONDS_TAKEN < <(tail -n 1 "$BATS_TEST_TMPDIR/time.out")
-  echo "# peak RSS ${MAXRSS_KB} KB, ${SECONDS_TAKEN} s: $*" >&3
+  local user sys
+  read -r MAXRSS_KB user sys < <(tail -n 1 "$BATS_TEST_TMPDIR/time.out")
+  SECONDS_TAKEN=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  echo "# peak RSS ${MAXRSS_KB} KB, ${SECONDS_TAKEN} s CPU: $*" >&3
 }
 
 # huge_json FILE MIB: valid JSON of MIB MiB that costs the most to parse: a
@@ -332,7 +336,7 @@ EOF
   assert_eq "$(tree_digest "$state")" "$state_before"
   # Before: 1.3 GB and 5.5 s for this file.  Now: nothing beyond the listed length is read.
   [ "$MAXRSS_KB" -lt 32768 ] || { echo "peak RSS ${MAXRSS_KB} KB"; return 1; }
-  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s"; return 1; }
+  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s of CPU"; return 1; }
 }
 
 @test "an_oversized_unsigned_targets_json_of_a_registry_listing_no_length_is_refused_unparsed" {
@@ -354,7 +358,7 @@ EOF
     "snapshot.json does not list (refused before parsing)"
   assert_eq "$(tree_digest "$state")" "$state_before"
   [ "$MAXRSS_KB" -lt 32768 ] || { echo "peak RSS ${MAXRSS_KB} KB"; return 1; }
-  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s"; return 1; }
+  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s of CPU"; return 1; }
   # The worst file under the cap is parsed, then refused, within the
   # documented bound (about 100 MB, a fraction of a second).
   huge_json "$REG/targets.json" 1.99
@@ -362,5 +366,5 @@ EOF
   assert_refused "targets.json"
   assert_eq "$(tree_digest "$state")" "$state_before"
   [ "$MAXRSS_KB" -lt 131072 ] || { echo "peak RSS ${MAXRSS_KB} KB"; return 1; }
-  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s"; return 1; }
+  [ "${SECONDS_TAKEN%.*}" -lt 2 ] || { echo "took ${SECONDS_TAKEN} s of CPU"; return 1; }
 }

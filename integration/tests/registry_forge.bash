@@ -46,3 +46,71 @@ json.dump(doc, open(path, "w"))
 print(os.path.basename(path))
 PY
 }
+
+# take_over FILE [as-yours]: what a writer of the directory can do before the
+# maintainer's first command on a machine (no record there yet): a root of
+# the next version that adds a key of theirs to every role, signed by that
+# key alone, and targets (FILE listed), snapshot and timestamp re-signed by
+# it; as-yours: their key put in under the keyid of the maintainer's root
+# key.  A registry with one targets.json only.
+take_over() {
+  python3 - "$REG" "$@" <<'PY'
+import hashlib, json, os, shutil, subprocess, sys, tempfile
+reg, src = sys.argv[1:3]
+# Their key, made and used with openssl; canonical JSON of these bodies
+# (ASCII strings, integers) is sorted keys without spaces.
+tmp = tempfile.mkdtemp()
+sk = f"{tmp}/their.pem"
+subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", sk], check=True)
+pub = subprocess.run(["openssl", "pkey", "-in", sk, "-pubout", "-outform", "DER"],
+                     check=True, capture_output=True).stdout[-32:].hex()
+def canonical(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+def sign(msg):
+    open(f"{tmp}/msg", "wb").write(msg)
+    return subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", sk, "-in", f"{tmp}/msg"],
+                          check=True, capture_output=True).stdout.hex()
+key = {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": pub}}
+kid = hashlib.sha256(canonical(key)).hexdigest()
+if len(sys.argv) > 3:
+    # as-yours: their key under the keyid of the maintainer's root key.
+    kid = json.load(open(f"{reg}/root.json"))["signed"]["roles"]["root"]["keyids"][0]
+def load(name):
+    return json.load(open(f"{reg}/{name}"))["signed"]
+def write(names, body):
+    sig = sign(canonical(body))
+    data = json.dumps({"signatures": [{"keyid": kid, "sig": sig}], "signed": body}).encode()
+    for n in names:
+        open(f"{reg}/{n}", "wb").write(data)
+    return data
+def meta(data, version):
+    return {"version": version, "length": len(data),
+            "hashes": {"sha256": hashlib.sha256(data).hexdigest()}}
+root = load("root.json")
+root["version"] += 1
+root["keys"][kid] = key
+for r in root["roles"].values():
+    if kid not in r["keyids"]:
+        r["keyids"].append(kid)
+cons = root.get("consistent_snapshot", False)
+write(["root.json", f"{root['version']}.root.json"], root)
+ts = load("timestamp.json")
+sv = ts["meta"]["snapshot.json"]["version"]
+snap = load(f"{sv}.snapshot.json" if cons else "snapshot.json")
+tv = snap["meta"]["targets.json"]["version"]
+targets = load(f"{tv}.targets.json" if cons else "targets.json")
+data = open(src, "rb").read()
+name = os.path.basename(src)
+sha = hashlib.sha256(data).hexdigest()
+targets["targets"][name] = {"hashes": {"sha256": sha}, "length": len(data)}
+shutil.copy(src, f"{reg}/targets/" + (f"{sha}.{name}" if cons else name))
+targets["version"] += 1
+tdata = write([f"{targets['version']}.targets.json" if cons else "targets.json"], targets)
+snap["version"] += 1
+snap["meta"]["targets.json"] = meta(tdata, targets["version"])
+sdata = write([f"{snap['version']}.snapshot.json" if cons else "snapshot.json"], snap)
+ts["version"] += 1
+ts["meta"]["snapshot.json"] = meta(sdata, snap["version"])
+write(["timestamp.json"], ts)
+PY
+}

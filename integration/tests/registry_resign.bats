@@ -265,6 +265,75 @@ PY
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
 }
 
+@test "attack: with no record here, a root a writer put in is not signed under" {
+  make_reg
+  cp -a "$REG" "$BATS_TEST_TMPDIR/reg-then"
+  # The maintainer's first command on a new machine (no record of this
+  # registry in its state); before it, whoever writes the directory put in
+  # a root adding a key of theirs to every role, signed by that key, and a
+  # targets.json listing their wheel under it.
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  take_over "$IDNA"
+  local before cmd
+  before=$(reg_digest)
+  for cmd in "add $REG $CERTIFI" "index $REG" "withdraw $REG six==1.16.0" "sign $REG --accept-edits" \
+    "add $REG --root $BATS_TEST_TMPDIR/trust/root.json $CERTIFI"; do
+    # shellcheck disable=SC2086 # the words of each command
+    run --separate-stderr "$PL" registry $cmd
+    [ "$status" -eq 1 ] || { echo "$cmd: signed under the planted root: $stderr"; return 1; }
+    assert_contains "$stderr" "root.json"
+    assert_contains "$stderr" "nothing was signed"
+  done
+  # (--root: 2.root.json is no rotation from the root given: not signed by its keys)
+  assert_contains "$stderr" "2.root.json: signature threshold not met"
+  assert_eq "$(reg_digest)" "$before"
+  # Without --root, the refusal says why and how to name the root you keep.
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  assert_contains "$stderr" "not signed by any key you gave"
+  assert_contains "$stderr" "--root YOUR-ROOT.json"
+  # Their key put in under the keyid of the maintainer's root key: root's
+  # own key table then vouches for their signature, the maintainer's key
+  # does not.
+  rm -rf "$REG" && cp -a "$BATS_TEST_TMPDIR/reg-then" "$REG"
+  take_over "$IDNA" as-yours
+  before=$(reg_digest)
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "signed under the planted root: $stderr"; return 1; }
+  assert_contains "$stderr" "not signed by any key you gave"
+  assert_eq "$(reg_digest)" "$before"
+  # The registry as the maintainer left it, still with no record: its root
+  # bears the maintainer's signature, so routine changes go on.
+  rm -rf "$REG" && cp -a "$BATS_TEST_TMPDIR/reg-then" "$REG"
+  "$PL" -q registry add "$REG" "$CERTIFI"
+  run "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+@test "with no record and root held offline, add needs the root you keep (--root or --trusted)" {
+  local online="$BATS_TEST_TMPDIR/online.key"
+  "$PL" key generate -o "$online" >/dev/null
+  # Root and targets held by the default key (offline); the bins, snapshot
+  # and timestamp online: add signs with the online key alone.
+  "$PL" -q registry init "$REG" --bins 4 --online-key "$online"
+  "$PL" -q registry add "$REG" --key "$online" "$SIX"
+  mkdir -p "$BATS_TEST_TMPDIR/trust" && cp "$REG/1.root.json" "$BATS_TEST_TMPDIR/trust/root.json"
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  local before
+  before=$(reg_digest)
+  run --separate-stderr "$PL" registry add "$REG" --key "$online" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
+  assert_contains "$stderr" "no record of signing it here"
+  assert_eq "$(reg_digest)" "$before"
+  "$PL" -q registry add "$REG" --key "$online" --root "$BATS_TEST_TMPDIR/trust/root.json" "$CERTIFI"
+  # A record from then on: the anchor is no longer needed.
+  "$PL" -q registry add "$REG" --key "$online" "$IDNA"
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  "$PL" -q trust add "$BATS_TEST_TMPDIR/trust/root.json" --name mine
+  "$PL" -q registry withdraw "$REG" --key "$online" --trusted mine idna==3.3
+  run "$PL" registry verify "$REG" --trusted mine --targets
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
 @test "registry withdraw --help names the command and its arguments" {
   run "$PL" registry --help
   [ "$status" -eq 0 ]
