@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "env.h"
+#include "harden.h"
 #include "log.h"
 #include "verify.h"
 
@@ -31,6 +32,7 @@ static void usage(FILE *out) {
           "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
           "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
           "phase before it failed); a CMD killed by a signal kills pylock ci with it.\n"
+          "Every process CMD started ends when CMD ends (pylock-ci(1), PROCESSES).\n"
           "pylock.toml may come from a pull request: ci uses only an interpreter the runner\n"
           "chose (--python, or one root installed) and a registry root the runner trusts\n"
           "(--trusted, or a root of 'pylock trust' with the keys pylock.toml pins).\n\n"
@@ -318,6 +320,11 @@ static int fresh_proc(pl_error_t *err) {
   return 0;
 }
 
+/* SIGCHLD as pylock started with it: pylock, the supervisor and init need
+ * it not ignored (an ignored SIGCHLD reaps every child unseen, and a wait
+ * fails), CMD gets it back. */
+static struct sigaction chld_saved;
+
 /* In init's child: CMD's own group, the terminal, pylock's dispositions and
  * mask; returns to exec CMD. */
 static int cmd_setup(const struct child_setup *c) {
@@ -325,6 +332,7 @@ static int cmd_setup(const struct child_setup *c) {
   if (c->fg) give_terminal(c->tty, getpid());
   for (int sig = 1; sig < NSIG; sig++)
     if (sigismember(&c->forwarded, sig) == 1) sigaction(sig, &c->saved[sig], NULL);
+  sigaction(SIGCHLD, &chld_saved, NULL);
   sigprocmask(SIG_SETMASK, &c->mask, NULL);
   return 0;
 }
@@ -352,7 +360,12 @@ static int init_main(const struct child_setup *c, int alive, int msg) {
     _exit(pl_cli_report("ci", &err));
   }
   setpgid(x, x); /* as CMD does: whichever runs first */
-  prctl(PR_SET_DUMPABLE, 0);
+  /* Nothing in here may attach to init or use its capabilities: it needs
+   * none to pass signals on. */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0 || pl_harden_drop_caps(NULL) < 0) {
+    kill(x, SIGKILL);
+    _exit(PL_EXIT_FAIL);
+  }
   for (;;) {
     siginfo_t si;
     struct timespec tick = {.tv_sec = 1};
@@ -496,6 +509,8 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
     sigaction(sig, NULL, &c.saved[sig]);
     if (c.saved[sig].sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
   }
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGCHLD, &dfl, &chld_saved);
   c.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   c.fg = c.tty >= 0 && tcgetpgrp(c.tty) == getpgrp();
   fflush(NULL);
@@ -515,6 +530,7 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
   /* CMD is gone: a signal now is for pylock, as it was before. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sigismember(&c.forwarded, sig) == 1) sigaction(sig, &c.saved[sig], NULL);
+  sigaction(SIGCHLD, &chld_saved, NULL);
   sigprocmask(SIG_SETMASK, &c.mask, NULL);
   if (c.tty >= 0) close(c.tty);
   return rc;
