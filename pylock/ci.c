@@ -413,7 +413,8 @@ static int supervise(void *ctx, pl_error_t *err) {
   close(alive[0]);
   close(msg[1]);
   int status = -1, st = 0;
-  for (;;) {
+  pid_t r = 0;
+  while (r != init) {
     struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = msg[0], .events = POLLIN}};
     if (poll(p, 2, -1) < 0 && errno != EINTR) break;
     if (p[0].revents & POLLIN) {
@@ -434,9 +435,10 @@ static int supervise(void *ctx, pl_error_t *err) {
         msg[0] = -1;
       }
     }
-    pid_t r = waitpid(init, &st, WNOHANG);
-    if (r == init || (r < 0 && errno != EINTR)) break;
+    if ((r = waitpid(init, &st, WNOHANG)) < 0 && errno != EINTR) break;
   }
+  while (r != init && (r = waitpid(init, &st, 0)) < 0 && errno == EINTR)
+    ;
   /* Init's last word, if it was not read before its end was seen. */
   struct sup_msg m;
   while (status < 0 && msg[0] >= 0 && read(msg[0], &m, sizeof m) == sizeof m)
