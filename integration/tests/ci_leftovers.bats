@@ -10,7 +10,8 @@
 # terminal's foreground group to read what the user types.  Each is
 # performed and must fail; then what must still work: CMD's exit status,
 # multiprocessing, /proc, a terminal, a keep-alive holder spawned and
-# joined.  On an empty project: no registry needed.
+# joined, a parent that ignores SIGCHLD.  On an empty project: no registry
+# needed.
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
@@ -236,4 +237,16 @@ print(os.readlink("/proc/self/ns/user"))' "$D" 1.5 'open(sys.argv[1] + "/late", 
   holder=$(cut -d' ' -f3 "$rec")
   [ -d "/proc/$holder" ]
   kill "$holder"
+}
+
+@test "ci started with SIGCHLD ignored waits for CMD, and CMD gets SIGCHLD ignored" {
+  # A parent that ignores SIGCHLD: every child of pylock's would be reaped
+  # unseen, and its wait fail.
+  run python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], [sys.argv[1], "-q", "ci", "--", "python3", "-c",
+         "import signal, sys; sys.exit(3 if signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN else 9)"])
+' "$PL"
+  assert_eq "$status" "3"
 }
