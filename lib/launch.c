@@ -211,6 +211,7 @@ int pl_launch_exec(struct pl_launch *l, const char *cmd, char **argv, pl_error_t
   if (check_interp(l, err) < 0 || check_folds(l, err) < 0 ||
       pl_keepalive_enter(&l->sb, l->run_fd, l->state_path, l->gen, err) < 0)
     return -1;
+  if (l->before_exec && l->before_exec(l->before_exec_ctx, err) < 0) return -1;
   return finish(l, cmd, argv, err);
 }
 
@@ -231,5 +232,6 @@ int pl_launch_exec_joined(struct pl_launch *l, const char *cmd, char **argv, pl_
     return 0;
   int joined = pl_keepalive_join(&l->sb, l->run_fd, l->gen, err);
   if (joined <= 0) return joined;
+  if (l->before_exec && l->before_exec(l->before_exec_ctx, err) < 0) return -1;
   return finish(l, cmd, argv, err);
 }

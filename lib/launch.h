@@ -47,6 +47,11 @@ struct pl_launch {
   struct pl_interp in;
   struct pl_sandbox sb;
   bool fresh; /* the generation was built from pylock.toml as it is now */
+  /* Called in the sandbox's namespaces, before the last steps (restrict,
+   * harden, exec): pylock ci starts its PID namespace there.  It returns 0
+   * in the process that goes on to exec, -1 with err on failure. */
+  int (*before_exec)(void *ctx, pl_error_t *err);
+  void *before_exec_ctx;
 };
 
 int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error_t *err);

@@ -7,13 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "env.h"
+#include "harden.h"
+#include "log.h"
 #include "verify.h"
 
 static void usage(FILE *out) {
@@ -25,6 +32,7 @@ static void usage(FILE *out) {
           "(sync --frozen: fail if the lock is stale, never re-lock), verify every installed\n"
           "file, then run CMD inside the environment. The exit status is CMD's (or 1 if a\n"
           "phase before it failed); a CMD killed by a signal kills pylock ci with it.\n"
+          "Every process CMD started ends when CMD ends (pylock-ci(1), PROCESSES).\n"
           "pylock.toml may come from a pull request: ci uses only an interpreter the runner\n"
           "chose (--python, or one root installed) and a registry root the runner trusts\n"
           "(--trusted, or a root of 'pylock trust' with the keys pylock.toml pins).\n\n"
@@ -205,22 +213,26 @@ static int prepare(struct summary *s, const struct pl_sync_opts *so, pl_error_t 
  *   stops too, so the shell sees the job stop, and when continued it gives the
  *   terminal back and continues CMD.
  * - What pylock itself receives (kill(1) of its pid, a runner's SIGTERM to
- *   its group) it passes on to CMD's group, once.
+ *   its group) it passes on to CMD's group, once (through the supervisor
+ *   and init, below).
  * - The signals are blocked before fork() and their handler set while they
  *   are: one that comes at any moment is passed on once CMD exists, never
  *   lost and never fatal to pylock alone.  The child puts back the
  *   dispositions pylock started with (so nohup's SIGHUP stays ignored) and
  *   the signal mask, before anything of CMD runs.
- * - CMD dies if pylock dies (PR_SET_PDEATHSIG, SIGKILL), so a killed job
- *   leaves no command behind; a pylock that died before the child asked for
- *   that is seen by the child's getppid() check. */
+ * - CMD dies if pylock dies: the child dies with pylock (PR_SET_PDEATHSIG,
+ *   SIGKILL), init with the child, and the PID namespace with init, so a
+ *   killed job leaves no command behind; a pylock that died before the
+ *   child asked for that is seen by the child's getppid() check. */
 
 static volatile sig_atomic_t child_pid;
 
-/* Pass a signal on to CMD's process group (to CMD if the group is gone). */
+/* Pass a signal on to the child: the supervisor, which passes it on to
+ * CMD's process group through init (below); before that, the child is
+ * what CMD would be, and the signal does to it what it would to CMD. */
 static void forward(int sig) {
   int saved = errno;
-  if (child_pid > 0 && kill(-child_pid, sig) < 0) kill(child_pid, sig);
+  if (child_pid > 0) kill(child_pid, sig);
   errno = saved;
 }
 
@@ -257,16 +269,207 @@ struct child_setup {
   const struct pl_run_opts *run; /* --strict, --no-network, --allow-write */
 };
 
-/* In the child: own group, the terminal, pylock's dispositions and mask, then
- * CMD; never returns. */
-static void child_main(const struct child_setup *c, char **cmd) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent) _exit(PL_EXIT_FAIL);
+/* ---------------------------------------------------------------- CMD's PID namespace
+ *
+ * Nothing CMD starts outlives it: not a double-forked, setsid'd process
+ * that would write a forged result line or "tests passed" after pylock's
+ * own, keep running in the job, or take the terminal after pylock ends.
+ * Three processes under pylock:
+ *
+ * - the supervisor (pylock's child, in the sandbox's namespaces; pylock
+ *   waits for it) makes a PID namespace, forks its first process, passes
+ *   on what pylock forwards, follows CMD when it stops, and ends as CMD
+ *   did: with its exit status, or killed by its signal;
+ * - init, pid 1 in there: a procfs of its own on /proc (tools see the
+ *   namespace's pids), reaps every orphan, passes each signal on to CMD's
+ *   group, tells the supervisor when CMD stops or ends, and then exits:
+ *   the kernel kills everything else in the namespace and has reaped it
+ *   before the supervisor can see init end, so before pylock prints a word;
+ * - CMD: a process group of its own, the terminal's foreground group when
+ *   pylock's was, then pylock run's last steps and exec.
+ *
+ * Each hop passes a signal to a process it has not reaped yet, never to a
+ * pid the kernel may have given to another.  The supervisor and init
+ * are in process groups of their own, and the terminal's foreground group
+ * is CMD's: a signal sent to a group reaches CMD exactly once. */
+
+struct sup_msg {
+  char kind; /* 'S': CMD stopped; 'E': CMD ended */
+  int status;
+};
+
+static void send_msg(int fd, char kind, int status) {
+  struct sup_msg m = {.kind = kind, .status = status};
+  while (write(fd, &m, sizeof m) < 0 && errno == EINTR)
+    ;
+}
+
+/* In init, before CMD's fork: a fresh procfs on /proc, in a mount namespace
+ * of its own (the sandbox's may be a keep-alive holder's, shared with other
+ * runs).  As read-only as the /proc it covers.  Where the kernel refuses
+ * (a /proc with parts covered, as some containers make it) the old one
+ * stays: everything still ends with CMD, only /proc shows pids of outside. */
+static int fresh_proc(pl_error_t *err) {
+  if (unshare(CLONE_NEWNS) < 0) return pl_fail(err, errno, "a mount namespace for /proc");
+  struct statvfs vs;
+  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (statvfs("/proc", &vs) == 0 && (vs.f_flag & ST_RDONLY)) flags |= MS_RDONLY;
+  if (mount("proc", "/proc", "proc", flags, NULL) < 0)
+    pl_log(PL_LOG_VERBOSE, "ci: cannot mount a procfs of the PID namespace on /proc (%s)",
+           strerror(errno));
+  return 0;
+}
+
+/* SIGCHLD as pylock started with it: pylock, the supervisor and init need
+ * it not ignored (an ignored SIGCHLD reaps every child unseen, and a wait
+ * fails), CMD gets it back. */
+static struct sigaction chld_saved;
+
+/* In init's child: CMD's own group, the terminal, pylock's dispositions and
+ * mask; returns to exec CMD. */
+static int cmd_setup(const struct child_setup *c) {
   setpgid(0, 0);
   if (c->fg) give_terminal(c->tty, getpid());
   for (int sig = 1; sig < NSIG; sig++)
     if (sigismember(&c->forwarded, sig) == 1) sigaction(sig, &c->saved[sig], NULL);
+  sigaction(SIGCHLD, &chld_saved, NULL);
   sigprocmask(SIG_SETMASK, &c->mask, NULL);
-  _exit(pl_run_command(cmd[0], cmd, c->run));
+  return 0;
+}
+
+/* pid 1: see above.  Returns only in CMD's process. */
+static int init_main(const struct child_setup *c, int alive, int msg) {
+  /* pid 1 sees its parent as 0 whether it lives or not: the pipe the
+   * supervisor holds open tells instead. */
+  struct pollfd pfd = {.fd = alive, .events = POLLIN};
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&pfd, 1, 0) != 0) _exit(PL_EXIT_FAIL);
+  close(alive);
+  setpgid(0, 0);
+  pl_error_t err = NULL;
+  sigset_t w = c->forwarded;
+  sigaddset(&w, SIGCHLD);
+  sigaddset(&w, SIGCONT);
+  sigprocmask(SIG_BLOCK, &w, NULL);
+  pid_t x = fresh_proc(&err) < 0 ? -1 : fork();
+  if (x == 0) {
+    close(msg);
+    return cmd_setup(c);
+  }
+  if (x < 0) {
+    if (err == NULL) pl_fail(&err, errno, "fork");
+    _exit(pl_cli_report("ci", &err));
+  }
+  setpgid(x, x); /* as CMD does: whichever runs first */
+  /* Nothing in here may attach to init or use its capabilities: it needs
+   * none to pass signals on. */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0 || pl_harden_drop_caps(NULL) < 0) {
+    kill(x, SIGKILL);
+    _exit(PL_EXIT_FAIL);
+  }
+  for (;;) {
+    siginfo_t si;
+    struct timespec tick = {.tv_sec = 1};
+    int sig = sigtimedwait(&w, &si, &tick);
+    if (sig > 0 && sig != SIGCHLD) {
+      if (kill(-x, sig) < 0) kill(x, sig);
+      continue;
+    }
+    for (;;) {
+      int st;
+      pid_t p = waitpid(-1, &st, WNOHANG | (c->fg ? WUNTRACED : 0));
+      if (p <= 0) break;
+      if (p != x) continue; /* an orphan, reaped */
+      if (WIFSTOPPED(st)) {
+        send_msg(msg, 'S', st);
+        continue;
+      }
+      send_msg(msg, 'E', st);
+      _exit(0); /* the kernel ends the rest of the namespace */
+    }
+  }
+}
+
+/* pl_launch's before_exec: the supervisor (see above).  Returns 0 only in
+ * CMD's process; else ends as CMD did. */
+static int supervise(void *ctx, pl_error_t *err) {
+  const struct child_setup *c = ctx;
+  sigset_t w = c->forwarded;
+  sigaddset(&w, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &w, NULL); /* what comes now waits for the signalfd */
+  int sfd = signalfd(-1, &w, SFD_CLOEXEC);
+  if (sfd < 0) return pl_fail(err, errno, "signalfd");
+  if (unshare(CLONE_NEWPID) < 0) return pl_fail(err, errno, "a PID namespace");
+  int alive[2], msg[2];
+  if (pipe2(alive, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
+  if (pipe2(msg, O_CLOEXEC) < 0) return pl_fail(err, errno, "pipe");
+  pid_t init = fork();
+  if (init == 0) {
+    close(sfd);
+    close(alive[1]);
+    close(msg[0]);
+    return init_main(c, alive[0], msg[1]);
+  }
+  if (init < 0) return pl_fail(err, errno, "fork");
+  close(alive[0]);
+  close(msg[1]);
+  int status = -1, st = 0;
+  pid_t r = 0;
+  while (r != init) {
+    struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = msg[0], .events = POLLIN}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
+        kill(init, (int)si.ssi_signo);
+    }
+    if (p[1].revents) {
+      struct sup_msg m;
+      ssize_t n = read(msg[0], &m, sizeof m);
+      if (n == sizeof m && m.kind == 'S' && c->fg) {
+        raise(SIGSTOP); /* pylock sees the job stop (wait_child) */
+        kill(init, SIGCONT);
+      } else if (n == sizeof m && m.kind == 'E') {
+        status = m.status;
+      } else if (n <= 0 && !(n < 0 && errno == EINTR)) {
+        close(msg[0]);
+        msg[0] = -1;
+      }
+    }
+    if ((r = waitpid(init, &st, WNOHANG)) < 0 && errno != EINTR) break;
+  }
+  while (r != init && (r = waitpid(init, &st, 0)) < 0 && errno == EINTR)
+    ;
+  /* Init's last word, if it was not read before its end was seen. */
+  struct sup_msg m;
+  while (status < 0 && msg[0] >= 0 && read(msg[0], &m, sizeof m) == sizeof m)
+    if (m.kind == 'E') status = m.status;
+  if (status < 0) status = st;
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  /* Die the same way, so pylock sees what CMD did (no core of ours). */
+  int sig = WTERMSIG(status);
+  prctl(PR_SET_DUMPABLE, 0);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+  _exit(128 + sig);
+}
+
+/* In the child: own group, pylock's dispositions and mask (a signal now
+ * ends it, as it would CMD), then the sandbox and supervise(); never
+ * returns. */
+static void child_main(const struct child_setup *c, char **cmd) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent) _exit(PL_EXIT_FAIL);
+  setpgid(0, 0);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sigismember(&c->forwarded, sig) == 1) sigaction(sig, &c->saved[sig], NULL);
+  sigprocmask(SIG_SETMASK, &c->mask, NULL);
+  struct pl_run_opts ro = *c->run;
+  ro.before_exec = supervise;
+  ro.before_exec_ctx = (void *)c;
+  _exit(pl_run_command(cmd[0], cmd, &ro));
 }
 
 /* Wait for CMD; when it stops on the terminal, stop with it (see above).
@@ -283,10 +486,12 @@ static int wait_child(const struct child_setup *c, pid_t pid, int *status, pl_er
     while (waitpid(pid, status, WUNTRACED) < 0)
       if (errno != EINTR) return pl_fail(err, errno, "wait for %d", (int)pid);
     if (!WIFSTOPPED(*status)) return 0; /* killed while stopped: reaped */
+    pid_t cmd_fg = tcgetpgrp(c->tty);   /* CMD's group, as a shell keeps a job's */
     give_terminal(c->tty, getpgrp());
     raise(SIGTSTP); /* until the shell continues us (a no-op in an orphaned group) */
-    if (tcgetpgrp(c->tty) == getpgrp()) give_terminal(c->tty, pid); /* fg, not bg */
-    kill(-pid, SIGCONT);
+    if (tcgetpgrp(c->tty) == getpgrp()) /* fg, not bg */
+      give_terminal(c->tty, cmd_fg > 0 && cmd_fg != getpgrp() ? cmd_fg : pid);
+    kill(-pid, SIGCONT); /* the supervisor, which continues CMD's group */
   }
   child_pid = 0;
   while (waitpid(pid, status, 0) < 0)
@@ -306,6 +511,8 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
     sigaction(sig, NULL, &c.saved[sig]);
     if (c.saved[sig].sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
   }
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGCHLD, &dfl, &chld_saved);
   c.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   c.fg = c.tty >= 0 && tcgetpgrp(c.tty) == getpgrp();
   fflush(NULL);
@@ -325,6 +532,7 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
   /* CMD is gone: a signal now is for pylock, as it was before. */
   for (int sig = 1; sig < NSIG; sig++)
     if (sigismember(&c.forwarded, sig) == 1) sigaction(sig, &c.saved[sig], NULL);
+  sigaction(SIGCHLD, &chld_saved, NULL);
   sigprocmask(SIG_SETMASK, &c.mask, NULL);
   if (c.tty >= 0) close(c.tty);
   return rc;

@@ -110,6 +110,9 @@ struct pl_run_opts {
   bool strict;
   char *allow_write[64]; /* --allow-write, made absolute */
   size_t nallow_write;
+  /* pl_launch's before_exec (pylock ci's supervisor), or NULL. */
+  int (*before_exec)(void *ctx, pl_error_t *err);
+  void *before_exec_ctx;
 };
 /* The options run, shell and ci share: n (--no-network), s (--strict), w
  * (--allow-write PATH).  1 if c was one of them, 0 if not, -1 on a bad

@@ -72,6 +72,8 @@ int pl_run_command(const char *cmd, char **cmd_argv, const struct pl_run_opts *o
     pl_cli_info("pylock: note: %s changed since the environment (%s) was built from it; "
                 "update it with: pylock sync",
                 PL_LOCK_FILE, l.gen);
+  l.before_exec = o->before_exec;
+  l.before_exec_ctx = o->before_exec_ctx;
   if (e == 0) e = pl_launch_exec(&l, cmd, cmd_argv, &err);
   pl_launch_close(&l);
   if (e < 0) {

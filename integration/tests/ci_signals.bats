@@ -186,10 +186,11 @@ elif mode == "sigkill":
     marker = "pylock-ci-marker-%d-%d" % (os.getpid(), random.randrange(1 << 30))
     p = start(["python3", "-c", 'import os, sys, time\nopen(sys.argv[1] + "/ready", "w").close()\ntime.sleep(60)', d, marker])
     wait_file(d + "/ready", p)
-    before = alive(marker)
+    # pylock and the command (pylock's own helpers, its forks, too).
+    before = [alive(marker, "python3"), [q for q in alive(marker) if q == p.pid]]
     p.kill()
     p.wait(60)
-    print(json.dumps({"before": len(before), "after": len(none_alive(marker))}))
+    print(json.dumps({"before": sum(map(len, before)), "after": len(none_alive(marker))}))
 elif mode == "sigterm-any-moment":
     # SIGTERM to pylock at some moment of its life, 30 times: whenever pylock
     # ends, no command is left running.
