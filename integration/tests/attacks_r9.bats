@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# pylock-test: once
+# Attacks on the root `pylock registry add/index/withdraw/sign` anchor to
+# when pylock has no record of signing the registry here (a new machine, a
+# fresh CI runner), by anyone who can write the registry's directory and
+# holds a key the maintainer removed from root: an older root of the
+# maintainer's own put back bears the maintainer's signature too.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+load registry_forge
+
+setup_file() {
+  export FIX="$BATS_FILE_TMPDIR"
+  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+}
+
+setup() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export PYLOCK_KEEPALIVE=0
+  "$PL" key generate >/dev/null
+  REG="$BATS_TEST_TMPDIR/reg"
+  SIX="$FIX/wheels/six-1.16.0-py3-none-any.whl"
+  IDNA="$FIX/wheels/idna-3.3-py3-none-any.whl"
+  CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+}
+
+teardown() {
+  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+}
+
+# removed_key_reg: a registry whose root went 1 (your key), 2 (a second
+# root key, $OTHER, added), 3 ($OTHER removed: say, it leaked); your first
+# root kept outside as $TRUST/1.root.json, the newest as $TRUST/3.root.json.
+removed_key_reg() {
+  OTHER="$BATS_TEST_TMPDIR/other.key" TRUST="$BATS_TEST_TMPDIR/trust"
+  "$PL" key generate -o "$OTHER" >/dev/null
+  "$PL" -q registry init "$REG"
+  "$PL" -q registry add "$REG" "$SIX"
+  "$PL" -q registry sign "$REG" --add-root-key "$OTHER"
+  OTHER_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["signed"]["roles"]["root"]["keyids"][-1])' "$REG/2.root.json")
+  "$PL" -q registry sign "$REG" --remove-root-key "$OTHER_ID"
+  mkdir -p "$TRUST" && cp "$REG/1.root.json" "$REG/3.root.json" "$TRUST/"
+}
+
+# put_back_root N: what whoever holds the removed key and writes the
+# directory does before the maintainer's next command on a machine with
+# no record: root N (authentic, signed by the maintainer) as root.json,
+# the roots after it removed.
+put_back_root() {
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  cp "$REG/$1.root.json" "$REG/root.json"
+  rm -f "$REG/3.root.json"
+}
+
+# assert_no_removed_key: no root in the registry lists $OTHER_ID but 2.
+assert_no_removed_key() {
+  local f
+  for f in "$REG"/root.json "$REG"/[3-9].root.json; do
+    [ -e "$f" ] || continue
+    if grep -q "$OTHER_ID" "$f" && ! cmp -s "$f" "$REG/2.root.json"; then
+      echo "$f lists the removed key again"
+      return 1
+    fi
+  done
+}
+
+@test "attack: an older root of yours put back does not give a removed key its role again" {
+  removed_key_reg
+  cp -a "$REG" "$BATS_TEST_TMPDIR/reg-then"
+  put_back_root 2
+  local before
+  before=$(reg_digest)
+  # With no root given: root.json bears your signature, and lists a key you
+  # did not give.
+  run --separate-stderr "$PL" registry sign "$REG" --renew-root
+  [ "$status" -eq 1 ] || { echo "signed under the older root: $stderr"; return 1; }
+  assert_contains "$stderr" "gives a role to key ${OTHER_ID:0:16}"
+  assert_contains "$stderr" "an older root of yours"
+  assert_contains "$stderr" "--root YOUR-ROOT.json"
+  run --separate-stderr "$PL" registry add "$REG" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "signed under the older root: $stderr"; return 1; }
+  assert_contains "$stderr" "nothing was signed"
+  assert_eq "$(reg_digest)" "$before"
+  # With your first root given: 2.root.json is a rotation from it, but a
+  # new root may not carry forward the key neither it nor you hold.
+  run --separate-stderr "$PL" registry sign "$REG" --renew-root --root "$TRUST/1.root.json"
+  [ "$status" -eq 1 ] || { echo "signed a root listing the removed key: $stderr"; return 1; }
+  assert_contains "$stderr" "the new root would give a role to key ${OTHER_ID:0:16}"
+  assert_contains "$stderr" "the root you gave (version 1)"
+  assert_contains "$stderr" "give the newest root you signed"
+  assert_eq "$(reg_digest)" "$before"
+  # add signs no root; the record it leaves is the root you gave, not the
+  # older one it found, so the next sign still refuses.
+  "$PL" -q registry add "$REG" --root "$TRUST/1.root.json" "$CERTIFI"
+  run --separate-stderr "$PL" registry sign "$REG" --renew-root
+  [ "$status" -eq 1 ] || { echo "the record took the older root: $stderr"; return 1; }
+  assert_contains "$stderr" "the root pylock last signed (version 1)"
+  assert_no_removed_key
+  # Your newest root given: the older one is refused outright.
+  run --separate-stderr "$PL" registry sign "$REG" --renew-root --root "$TRUST/3.root.json"
+  [ "$status" -eq 1 ] || { echo "signed under the older root: $stderr"; return 1; }
+  assert_contains "$stderr" "root.json changed since it was signed"
+  assert_no_removed_key
+  # The registry as you left it, with no record: sign goes on.
+  rm -rf "$REG" "$XDG_STATE_HOME/pylock/published" && cp -a "$BATS_TEST_TMPDIR/reg-then" "$REG"
+  "$PL" -q registry sign "$REG" --renew-root
+  "$PL" -q registry sign "$REG" --renew-root --root "$TRUST/1.root.json"
+  assert_no_removed_key
+  run "$PL" registry verify "$REG" --root "$TRUST/1.root.json" --targets
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+@test "attack: the root of another registry signed with your key is not taken without a record" {
+  # Your key signs two registries; the other one's root also lists a key
+  # someone else holds (theirs, given its roles at init).
+  local theirs="$BATS_TEST_TMPDIR/theirs.key" other="$BATS_TEST_TMPDIR/other-reg"
+  "$PL" key generate -o "$theirs" >/dev/null
+  "$PL" -q registry init "$REG"
+  "$PL" -q registry add "$REG" "$SIX"
+  "$PL" -q registry init "$other" --key "$XDG_CONFIG_HOME/pylock/keys/default.key" --key "$theirs"
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  cp "$other/root.json" "$REG/root.json"
+  local before
+  before=$(reg_digest)
+  run --separate-stderr "$PL" registry sign "$REG" --accept-edits
+  [ "$status" -eq 1 ] || { echo "signed under the other registry's root: $stderr"; return 1; }
+  assert_contains "$stderr" "which you did not give"
+  assert_eq "$(reg_digest)" "$before"
+}
