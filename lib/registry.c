@@ -418,6 +418,7 @@ static int resolved_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
 /* What a walk up from a key looks for, and where it found it. */
 struct key_walk {
   const struct stat *reg; /* this registry's directory, or NULL */
+  bool reg_only;          /* look for reg alone, not for any registry */
   char found[PATH_MAX];
   bool is_reg;
 };
@@ -453,7 +454,7 @@ static bool walk_up(char *abs, struct key_walk *w) {
     struct stat st;
     if (w->reg && stat(abs, &st) == 0 && st.st_dev == w->reg->st_dev && st.st_ino == w->reg->st_ino)
       w->is_reg = true;
-    if (w->is_reg || holds_registry(abs)) {
+    if (w->is_reg || (!w->reg_only && holds_registry(abs))) {
       snprintf(w->found, sizeof w->found, "%s", abs);
       return true;
     }
@@ -485,13 +486,37 @@ int pl_registry_check_key_path(const char *keyfile, pl_error_t *err) {
   return check_key_outside(keyfile, NULL, NULL, err);
 }
 
-/* Every key file given must lie outside the registry (and any other). */
+/* The root given to anchor to (--root, --trusted) must lie outside the
+ * registry: whoever can write the directory wrote that file too, and a root
+ * of theirs would then vouch for itself.  (A copy in a directory of its
+ * own named root.json, as trust stores keep it, is no registry here.) */
+static int check_anchor_outside(struct reg *r, const struct stat *reg, pl_error_t *err) {
+  const char *file = r->o->anchor_root_name;
+  if (r->o->anchor_root == NULL || file == NULL) return 0;
+  struct key_walk w = {.reg = reg, .reg_only = true};
+  char given[PATH_MAX], real[PATH_MAX];
+  if (lexical_abs(file, given, err) < 0) return -1;
+  int rc = resolved_abs(file, real, err);
+  if (rc < 0) return -1;
+  if (!walk_up(given, &w) && !(rc == 0 && walk_up(real, &w))) return 0;
+  pl_fail(err, PL_REFUSED,
+          "registry %s: refusing the root %s: it is inside the registry directory, which others "
+          "may write, so it vouches for nothing; nothing was signed",
+          r->dir, file);
+  return pl_error_set_hint(err,
+                           "give the copy of your root you keep outside %s (the newest root you "
+                           "signed), or a trusted root: --trusted NAME (see pylock trust list)",
+                           r->dir);
+}
+
+/* Every key file given must lie outside the registry (and any other), and
+ * so must the root given to anchor to. */
 static int check_keys(struct reg *r, pl_error_t *err) {
   struct stat st;
   if (fstat(r->fd, &st) < 0) return pl_fail(err, errno, "stat %s", r->dir);
   for (size_t i = 0; i < r->o->nkey_files; i++)
     if (check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0) return -1;
-  return 0;
+  return check_anchor_outside(r, &st, err);
 }
 
 /* ---- reading the registry's own files ---- */

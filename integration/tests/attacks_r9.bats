@@ -129,3 +129,34 @@ assert_no_removed_key() {
   assert_contains "$stderr" "which you did not give"
   assert_eq "$(reg_digest)" "$before"
 }
+
+@test "attack: a --root inside the registry directory, or others can change, is no anchor" {
+  removed_key_reg
+  put_back_root 2
+  local before
+  before=$(reg_digest)
+  mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
+  ln -s "$REG/1.root.json" "$BATS_TEST_TMPDIR/elsewhere/root.json"
+  local root
+  for root in "$REG/2.root.json" "$REG/targets/../root.json" "$BATS_TEST_TMPDIR/elsewhere/root.json"; do
+    run --separate-stderr "$PL" registry add "$REG" --root "$root" "$CERTIFI"
+    [ "$status" -eq 1 ] || { echo "$root: anchored inside the registry: $stderr"; return 1; }
+    assert_contains "$stderr" "is inside the registry directory"
+    assert_contains "$stderr" "give the copy of your root you keep outside"
+  done
+  # Nor one that another user could change (a shared directory).
+  mkdir -p "$BATS_TEST_TMPDIR/shared" && cp "$TRUST/3.root.json" "$BATS_TEST_TMPDIR/shared/root.json"
+  chmod 0777 "$BATS_TEST_TMPDIR/shared"
+  run --separate-stderr "$PL" registry add "$REG" --root "$BATS_TEST_TMPDIR/shared/root.json" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "anchored to a root others can change: $stderr"; return 1; }
+  assert_contains "$stderr" "another user could replace what is below it"
+  assert_eq "$(reg_digest)" "$before"
+  # Your copy outside, or a trusted root, anchors: the older root put
+  # back is refused for being older than it, not for where the root lies.
+  "$PL" -q trust add "$TRUST/3.root.json" --name mine
+  run --separate-stderr "$PL" registry add "$REG" --trusted mine "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "signed under the older root: $stderr"; return 1; }
+  assert_contains "$stderr" "root.json changed since it was signed"
+  cp "$TRUST/3.root.json" "$REG/root.json" && cp "$TRUST/3.root.json" "$REG/3.root.json"
+  "$PL" -q registry add "$REG" --trusted mine "$CERTIFI"
+}
