@@ -130,6 +130,24 @@ assert_no_removed_key() {
   assert_eq "$(reg_digest)" "$before"
 }
 
+@test "attack: a root signed by the key being added is not the maintainer's word" {
+  # Someone whose key you are about to add to root (sign --add-root-key)
+  # writes the directory first: a root listing their key in every role,
+  # signed by it alone, and their targets.
+  local theirs="$BATS_TEST_TMPDIR/theirs.key"
+  "$PL" key generate -o "$theirs" >/dev/null
+  "$PL" -q registry init "$REG"
+  "$PL" -q registry add "$REG" "$SIX"
+  rm -rf "$XDG_STATE_HOME/pylock/published"
+  TAKE_OVER_KEY="$theirs" take_over "$IDNA"
+  local before
+  before=$(reg_digest)
+  run --separate-stderr "$PL" registry sign "$REG" --add-root-key "$theirs"
+  [ "$status" -eq 1 ] || { echo "signed their root: $stderr"; return 1; }
+  assert_contains "$stderr" "not signed by any key you gave"
+  assert_eq "$(reg_digest)" "$before"
+}
+
 @test "attack: a --root inside the registry directory, or others can change, is no anchor" {
   removed_key_reg
   put_back_root 2
