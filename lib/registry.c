@@ -712,6 +712,15 @@ static int changed_since_signed(struct reg *r, const char *file, pl_error_t *why
   pl_error_free(why);
   pl_fail(err, PL_REFUSED, "registry %s: %s changed since it was signed (%s); nothing was signed",
           r->dir, file, msg);
+  /* Root is never signed again as found: sign's edits are targets'. */
+  if (strcmp(file, "root.json") == 0)
+    return pl_error_set_hint(
+        err,
+        "restore root.json and the N.root.json files from your own copy of the newest root you "
+        "signed (where pylock has no record of %s, give that copy with --root FILE); root's "
+        "keys change only with 'pylock registry sign %s --add-root-key FILE' or "
+        "'--remove-root-key KEYID'",
+        r->dir, r->dir);
   return pl_error_set_hint(
       err,
       "review it; if the change is not yours, restore it from your own copy.  Sign your own "

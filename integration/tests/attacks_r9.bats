@@ -102,6 +102,7 @@ assert_no_removed_key() {
   run --separate-stderr "$PL" registry sign "$REG" --renew-root --root "$TRUST/3.root.json"
   [ "$status" -eq 1 ] || { echo "signed under the older root: $stderr"; return 1; }
   assert_contains "$stderr" "root.json changed since it was signed"
+  assert_contains "$stderr" "your own copy of the newest root you signed"
   assert_no_removed_key
   # The registry as you left it, with no record: sign goes on.
   rm -rf "$REG" "$XDG_STATE_HOME/pylock/published" && cp -a "$BATS_TEST_TMPDIR/reg-then" "$REG"
