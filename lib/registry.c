@@ -73,6 +73,13 @@ struct reg {
   bool no_record;         /* ... and counted so for want of a record */
   bool targets_edited;    /* top-level targets was, so its raw is not what was signed */
   json_t *signed_targets; /* ... and the body pylock last signed of it (record), or NULL */
+  /* root.json reached by rotations read from DIR from the root pylock last
+   * signed or the one given (--root): that root (its signed body), whose
+   * keys alone (and those given to sign with) a new root may carry forward,
+   * and which stays the record of root.  NULL: root.json is it, or was
+   * vouched for by the keys given. */
+  json_t *rotated_base;
+  bool base_is_anchor; /* ... and it is the root given */
 };
 
 static void reg_close(struct reg *r) {
@@ -95,6 +102,7 @@ static void reg_close(struct reg *r) {
   if (r->rec >= 0) close(r->rec);
   free(r->rec_path);
   pl_json_decref(r->signed_targets);
+  pl_json_decref(r->rotated_base);
   if (r->targets >= 0) close(r->targets);
   /* Every temporary file is gone (change_free, staged_free): nothing for
    * the next publisher to sweep.  A clear lost in a crash costs it a sweep. */
@@ -410,6 +418,7 @@ static int resolved_abs(const char *path, char out[PATH_MAX], pl_error_t *err) {
 /* What a walk up from a key looks for, and where it found it. */
 struct key_walk {
   const struct stat *reg; /* this registry's directory, or NULL */
+  bool reg_only;          /* look for reg alone, not for any registry */
   char found[PATH_MAX];
   bool is_reg;
 };
@@ -445,7 +454,7 @@ static bool walk_up(char *abs, struct key_walk *w) {
     struct stat st;
     if (w->reg && stat(abs, &st) == 0 && st.st_dev == w->reg->st_dev && st.st_ino == w->reg->st_ino)
       w->is_reg = true;
-    if (w->is_reg || holds_registry(abs)) {
+    if (w->is_reg || (!w->reg_only && holds_registry(abs))) {
       snprintf(w->found, sizeof w->found, "%s", abs);
       return true;
     }
@@ -477,13 +486,37 @@ int pl_registry_check_key_path(const char *keyfile, pl_error_t *err) {
   return check_key_outside(keyfile, NULL, NULL, err);
 }
 
-/* Every key file given must lie outside the registry (and any other). */
+/* The root given to anchor to (--root, --trusted) must lie outside the
+ * registry: whoever can write the directory wrote that file too, and a root
+ * of theirs would then vouch for itself.  (A copy in a directory of its
+ * own named root.json, as trust stores keep it, is no registry here.) */
+static int check_anchor_outside(struct reg *r, const struct stat *reg, pl_error_t *err) {
+  const char *file = r->o->anchor_root_name;
+  if (r->o->anchor_root == NULL || file == NULL) return 0;
+  struct key_walk w = {.reg = reg, .reg_only = true};
+  char given[PATH_MAX], real[PATH_MAX];
+  if (lexical_abs(file, given, err) < 0) return -1;
+  int rc = resolved_abs(file, real, err);
+  if (rc < 0) return -1;
+  if (!walk_up(given, &w) && !(rc == 0 && walk_up(real, &w))) return 0;
+  pl_fail(err, PL_REFUSED,
+          "registry %s: refusing the root %s: it is inside the registry directory, which others "
+          "may write, so it vouches for nothing; nothing was signed",
+          r->dir, file);
+  return pl_error_set_hint(err,
+                           "give the copy of your root you keep outside %s (the newest root you "
+                           "signed), or a trusted root: --trusted NAME (see pylock trust list)",
+                           r->dir);
+}
+
+/* Every key file given must lie outside the registry (and any other), and
+ * so must the root given to anchor to. */
 static int check_keys(struct reg *r, pl_error_t *err) {
   struct stat st;
   if (fstat(r->fd, &st) < 0) return pl_fail(err, errno, "stat %s", r->dir);
   for (size_t i = 0; i < r->o->nkey_files; i++)
     if (check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0) return -1;
-  return 0;
+  return check_anchor_outside(r, &st, err);
 }
 
 /* ---- reading the registry's own files ---- */
@@ -567,6 +600,7 @@ static int read_body(struct reg *r, const char *name, const char *type, json_t *
 
 static const json_t *root_role(const json_t *root, const char *role);
 static const struct pl_key *given_key(const struct pl_registry_opts *o, size_t i);
+static bool role_has_key(const json_t *role, const char *keyid);
 
 /* Open the record of what pylock last signed of this registry (r->rec),
  * made when create; none yet is not an error.  It is looked up by the
@@ -678,6 +712,15 @@ static int changed_since_signed(struct reg *r, const char *file, pl_error_t *why
   pl_error_free(why);
   pl_fail(err, PL_REFUSED, "registry %s: %s changed since it was signed (%s); nothing was signed",
           r->dir, file, msg);
+  /* Root is never signed again as found: sign's edits are targets'. */
+  if (strcmp(file, "root.json") == 0)
+    return pl_error_set_hint(
+        err,
+        "restore root.json and the N.root.json files from your own copy of the newest root you "
+        "signed (where pylock has no record of %s, give that copy with --root FILE); root's "
+        "keys change only with 'pylock registry sign %s --add-root-key FILE' or "
+        "'--remove-root-key KEYID'",
+        r->dir, r->dir);
   return pl_error_set_hint(
       err,
       "review it; if the change is not yours, restore it from your own copy.  Sign your own "
@@ -820,11 +863,12 @@ static int rotated_from(struct reg *r, json_t *prev, int64_t v, const char *whos
 }
 
 /* Does root (raw) carry a valid signature by one of the keys given to sign
- * with?  Checked against those keys' own public halves, never against the
+ * with (--key, --online-key; not --add-root-key, a key root does not hold
+ * yet)?  Checked against those keys' own public halves, never against the
  * key table of the root being judged (which could pair a keyid of ours
  * with a key of someone else's). */
 static bool signed_by_given_key(struct reg *r, const char *raw, size_t len) {
-  size_t n = r->o->nkeys + r->o->nonline_keys + r->o->nadd_root_keys;
+  size_t n = r->o->nkeys + r->o->nonline_keys;
   cleanup_json json_t *keys = json_object(), *ids = json_array();
   if (keys == NULL || ids == NULL) return false;
   for (size_t i = 0; i < n; i++) {
@@ -844,15 +888,65 @@ static bool signed_by_given_key(struct reg *r, const char *raw, size_t len) {
   return ok;
 }
 
+/* Is id, in root's key table as key, the same key (keyid and public half)
+ * as one given to sign with (with_added: --add-root-key too), or as one
+ * the root `also` (may be NULL) gives a role? */
+static bool known_key(struct reg *r, const char *id, const json_t *key, bool with_added,
+                      const json_t *also) {
+  struct pl_key k;
+  pl_error_t e = NULL;
+  if (pl_key_from_json(key, &k, &e) < 0) {
+    pl_error_free(&e);
+    return false;
+  }
+  size_t n = r->o->nkeys + r->o->nonline_keys + (with_added ? r->o->nadd_root_keys : 0);
+  for (size_t i = 0; i < n; i++) {
+    const struct pl_key *g = given_key(r->o, i);
+    if (strcmp(g->keyid, id) == 0 && memcmp(g->pub, k.pub, sizeof k.pub) == 0) return true;
+  }
+  const json_t *roles = json_object_get(also, "roles"), *role;
+  const char *name;
+  struct pl_key a;
+  json_object_foreach((json_t *)roles, name, role) {
+    if (!role_has_key(role, id)) continue;
+    if (pl_key_from_json(json_object_get(json_object_get(also, "keys"), id), &a, &e) == 0 &&
+        memcmp(a.pub, k.pub, sizeof k.pub) == 0)
+      return true;
+    pl_error_free(&e);
+  }
+  return false;
+}
+
+/* The first keyid root gives a role that is not a known_key (NULL: none). */
+static const char *stranger_key(struct reg *r, const json_t *root, bool with_added,
+                                const json_t *also) {
+  const json_t *roles = json_object_get(root, "roles"), *role, *id;
+  const json_t *keys = json_object_get(root, "keys");
+  const char *name;
+  size_t i;
+  json_object_foreach((json_t *)roles, name, role) {
+    json_array_foreach(json_object_get(role, "keyids"), i, id) {
+      const char *s = json_string_value(id);
+      if (s == NULL) return "(not a string)";
+      if (!known_key(r, s, json_object_get(keys, s), with_added, also)) return s;
+    }
+  }
+  return NULL;
+}
+
 /* Root: signed by a threshold of its own keys, and the root pylock last
- * signed for this registry or reached from it by rotation.  With no record
+ * signed for this registry or reached from it by rotation (and, when one
+ * is given with --root or --trusted, from that one too).  With no record
  * (pylock has not signed this registry on this machine at this path: a new
  * machine, a registry first published elsewhere), root as it stands is
  * someone else's word: whoever writes the directory could have put in a
  * root that lists keys of theirs, and the maintainer's next change would
  * sign under it.  So it must then be vouched for otherwise: reached from the
  * root the maintainer names (--root, --trusted), or signed by a key given
- * to sign with (the maintainer's own signature on it). */
+ * to sign with and giving no role to any other key.  A signature alone is
+ * not enough: an older root of the maintainer's own (from before a key was
+ * removed) or the root of another registry signed with the same key bear
+ * it too, and would hand that key back its role. */
 static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *err) {
   pl_error_t why = NULL;
   int64_t v = 0;
@@ -860,28 +954,56 @@ static int vouch_root(struct reg *r, const char *raw, size_t len, pl_error_t *er
   if (pl_tuf_check_root(raw, len, "root.json", &v, NULL, &why) < 0)
     return changed_since_signed(r, "root.json", &why, err);
   if (record_body(r, "root", &prev, err) < 0) return -1;
-  if (prev != NULL) return rotated_from(r, prev, v, "the root pylock last signed", err);
   const struct pl_registry_opts *o = r->o;
+  if (prev != NULL) {
+    if (pl_tuf_get_version(prev) < v) r->rotated_base = json_incref(prev);
+    if (rotated_from(r, prev, v, "the root pylock last signed", err) < 0) return -1;
+  }
   if (o->anchor_root != NULL) {
     cleanup_json json_t *doc = NULL;
     if (pl_tuf_check_root(o->anchor_root, o->anchor_root_len, o->anchor_root_name, NULL, NULL,
                           err) < 0 ||
         pl_json_parse(o->anchor_root, o->anchor_root_len, o->anchor_root_name, &doc, err) < 0)
       return -1;
+    json_t *given = json_object_get(doc, "signed");
     char whose[PATH_MAX + 16];
     snprintf(whose, sizeof whose, "the root you gave (%s)", o->anchor_root_name);
-    return rotated_from(r, json_incref(json_object_get(doc, "signed")), v, whose, err);
+    if (rotated_from(r, json_incref(given), v, whose, err) < 0) return -1;
+    /* Of the record and the root given, the newer is the base. */
+    int64_t gv = pl_tuf_get_version(given);
+    if (prev == NULL || gv > pl_tuf_get_version(prev)) {
+      pl_json_decref(r->rotated_base);
+      r->rotated_base = gv < v ? json_incref(given) : NULL;
+      r->base_is_anchor = gv < v;
+    }
+    return 0;
   }
-  if (signed_by_given_key(r, raw, len)) return 0;
+  if (prev != NULL) return 0;
+  if (!signed_by_given_key(r, raw, len)) {
+    pl_fail(err, PL_REFUSED,
+            "registry %s: pylock has no record of signing it here, and root.json is not signed "
+            "by any key you gave; nothing was signed",
+            r->dir);
+    return pl_error_set_hint(
+        err,
+        "whoever can write %s could have put in a root that lists keys of theirs.  Name the "
+        "root you keep: --root YOUR-ROOT.json (or --trusted NAME, see pylock trust list); "
+        "pylock then checks root.json is it or a rotation from it, and keeps a record from "
+        "then on",
+        r->dir);
+  }
+  const char *other = stranger_key(r, r->body[PL_TUF_ROOT], false, NULL);
+  if (other == NULL) return 0;
   pl_fail(err, PL_REFUSED,
-          "registry %s: pylock has no record of signing it here, and root.json is not signed "
-          "by any key you gave; nothing was signed",
-          r->dir);
+          "registry %s: pylock has no record of signing it here, and root.json, though signed by "
+          "a key you gave, gives a role to key %.16s..., which you did not give: an older root "
+          "of yours (from before that key was removed) or the root of another registry signed "
+          "with the same key reads the same; nothing was signed",
+          r->dir, other);
   return pl_error_set_hint(
       err,
-      "whoever can write %s could have put in a root that lists keys of theirs.  Name the root "
-      "you keep: --root YOUR-ROOT.json (or --trusted NAME, see pylock trust list); pylock then "
-      "checks root.json is it or a rotation from it, and keeps a record from then on",
+      "name the newest root you signed for %s: --root YOUR-ROOT.json (or --trusted NAME, see "
+      "pylock trust list), or give every key root lists with --key/--online-key",
       r->dir);
 }
 
@@ -1217,6 +1339,12 @@ static void record_published(struct reg *r, const struct batch *b) {
   for (int i = 0; i < PL_TUF_NROLES; i++) {
     char file[32];
     snprintf(file, sizeof file, "%s.json", pl_tuf_role_names[i]);
+    if (i == PL_TUF_ROOT && r->rotated_base) {
+      /* Rotations read from DIR are not taken as the anchor: the root they
+       * started from stays it (a new root signed below replaces it). */
+      if (r->base_is_anchor) record_file(r, file, r->o->anchor_root, r->o->anchor_root_len);
+      continue;
+    }
     if (r->raw[i] && !(i == PL_TUF_TARGETS && r->targets_edited))
       record_file(r, file, r->raw[i], r->rawlen[i]);
   }
@@ -1977,6 +2105,26 @@ int pl_registry_sign(const char *dir, const struct pl_registry_opts *o, pl_error
     if ((int64_t)json_array_size(ids) < pl_tuf_root_threshold(root, "root")) {
       pl_fail(err, 0, "the new root would list %zu root key(s), fewer than its threshold %" PRId64,
               json_array_size(ids), pl_tuf_root_threshold(root, "root"));
+      goto out;
+    }
+    /* root.json reached by rotations read from DIR (from the root pylock
+     * last signed, or the one given) may be an older one of them put back,
+     * from before a key was removed: the new root, which every client
+     * takes, carries forward no key that neither that root nor the keys
+     * given hold. */
+    const char *other = r.rotated_base ? stranger_key(&r, root, true, r.rotated_base) : NULL;
+    if (other) {
+      pl_fail(err, PL_REFUSED,
+              "registry %s: the new root would give a role to key %.16s..., which neither %s "
+              "(version %" PRId64 ") nor the keys you gave hold: root.json (version %" PRId64
+              ") may be an older root put back, from before that key was removed; nothing was "
+              "signed",
+              dir, other, r.base_is_anchor ? "the root you gave" : "the root pylock last signed",
+              pl_tuf_get_version(r.rotated_base), pl_tuf_get_version(old));
+      pl_error_set_hint(err,
+                        "give the newest root you signed for %s with --root FILE (or "
+                        "--trusted NAME), or give that key with --key if it is yours",
+                        dir);
       goto out;
     }
     pl_tuf_set_version(root, pl_tuf_get_version(old) + 1);

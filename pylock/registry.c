@@ -21,6 +21,7 @@
 #include "pep508.h"
 #include "projindex.h"
 #include "registry.h"
+#include "state.h"
 #include "truststore.h"
 #include "tuf.h"
 
@@ -88,8 +89,8 @@ static void usage(FILE *out) {
       "  --renew-root            sign a new root version even without key changes (sign)\n"
       "  --accept-edits          sign targets added or changed by hand, once reviewed (sign)\n"
       "  --root FILE             trusted root to verify against (verify); with add, index,\n"
-      "                          withdraw and sign: the root to check DIR's against when\n"
-      "                          pylock has no record of signing DIR here\n"
+      "                          withdraw and sign: your newest root, outside DIR, to check\n"
+      "                          DIR's against when pylock has no record of signing DIR here\n"
       "  --trusted NAME          use the trusted root NAME (see pylock trust list) (verify;\n"
       "                          add, index, withdraw and sign as --root)\n"
       "  --state DIR             keep and check the last versions seen in DIR (verify)\n"
@@ -107,7 +108,8 @@ static void usage(FILE *out) {
       "document they start from must verify (root against the root pylock last signed\n"
       "for DIR); otherwise they stop, naming it, and change nothing.  With no record\n"
       "(a new machine, a registry first signed elsewhere), root.json must be signed by a\n"
-      "key you give, or be the root given with --root or --trusted or a rotation from it.\n\n"
+      "key you give and give roles to no other key, or be the root given with --root or\n"
+      "--trusted (your newest, kept outside DIR) or a rotation from it.\n\n"
       "Without --root or --trusted, verify anchors to URL's own 1.root.json: that checks the\n"
       "registry is consistent, not that it is the registry you meant.\n\n"
       "verify prints on stdout 'registry: URL', one 'ROLE: version N, expires\n"
@@ -406,10 +408,12 @@ static int write_cmd(const char *sub, struct args *a) {
     return pl_cli_report(cmd, &err);
   }
   /* The maintainer's own root, the anchor when pylock has no record of
-   * signing DIR here. */
+   * signing DIR here: like a trusted root, a file nobody else can change
+   * (the registry refuses one inside DIR). */
   cleanup_free char *root_path = NULL, *root_raw = NULL;
   size_t root_len = 0;
   if ((a->trusted && pl_trust_find(a->trusted, &root_path, &err) < 0) ||
+      (a->root && pl_path_check_trusted(a->root, "root", &err) < 0) ||
       ((a->root || root_path) &&
        pl_read_file_at(AT_FDCWD, a->root ? a->root : root_path, PL_TUF_ROOT_MAX, &root_raw,
                        &root_len, &err) < 0)) {

@@ -52,7 +52,8 @@ PY
 # the next version that adds a key of theirs to every role, signed by that
 # key alone, and targets (FILE listed), snapshot and timestamp re-signed by
 # it; as-yours: their key put in under the keyid of the maintainer's root
-# key.  A registry with one targets.json only.
+# key.  A registry with one targets.json only.  With TAKE_OVER_KEY set to
+# a pylock key file, that key is theirs.
 take_over() {
   python3 - "$REG" "$@" <<'PY'
 import hashlib, json, os, shutil, subprocess, sys, tempfile
@@ -61,7 +62,12 @@ reg, src = sys.argv[1:3]
 # (ASCII strings, integers) is sorted keys without spaces.
 tmp = tempfile.mkdtemp()
 sk = f"{tmp}/their.pem"
-subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", sk], check=True)
+if os.environ.get("TAKE_OVER_KEY"):
+    seed = bytes.fromhex(open(os.environ["TAKE_OVER_KEY"]).read().split()[1])
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed
+    subprocess.run(["openssl", "pkey", "-inform", "DER", "-out", sk], input=der, check=True)
+else:
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", sk], check=True)
 pub = subprocess.run(["openssl", "pkey", "-in", sk, "-pubout", "-outform", "DER"],
                      check=True, capture_output=True).stdout[-32:].hex()
 def canonical(o):
