@@ -63,6 +63,9 @@ void pl_cli_put(FILE *f, const char *s);
 /* fmt's rendering on f as one line, escaped as a whole (so fmt itself holds no
  * '\n' or '\t'), then '\n': output lines that carry outside text. */
 void pl_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Warn (stderr, once per file) that private key `path`, outside the keys
+ * directory, is readable by code pylock runs, and how to move it. */
+void pl_cli_key_outside(const char *cmd, const char *path);
 /* v[0] sep v[1] sep ...: a new string, or NULL when out of memory. */
 char *pl_cli_join(char *const *v, size_t n, const char *sep);
 /* Options of a command whose only option is --help: prints `help` for it.
