@@ -104,7 +104,7 @@ int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error
   X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \
-  X(key, "generate an ed25519 signing key, or show a key's id")                                    \
+  X(key, "generate or import an ed25519 signing key, or show a key's id")                          \
   X(trust, "add, list and remove the registry roots you trust")
 
 /* How run, shell, ci and the shim sandbox their command (pylock-run(1)). */
