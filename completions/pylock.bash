@@ -102,7 +102,7 @@ _pylock() {
       cache) COMPREPLY=($(compgen -W "dir clean" -- "$cur")) ;;
       shim) COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
       registry) COMPREPLY=($(compgen -W "init add index withdraw sign verify" -- "$cur")) ;;
-      key) COMPREPLY=($(compgen -W "generate show" -- "$cur")) ;;
+      key) COMPREPLY=($(compgen -W "generate import show" -- "$cur")) ;;
       trust) COMPREPLY=($(compgen -W "add list remove" -- "$cur")) ;;
       esac
       return
@@ -202,7 +202,12 @@ _pylock() {
     verify) opts="--root --trusted --state --targets --target -h --help" ;;
     esac
     ;;
-  key) [[ $sub == generate ]] && opts="-o --output -h --help" ;;
+  key)
+    case $sub in
+    generate) opts="-o --output -h --help" ;;
+    import) opts="-n --name -h --help" ;;
+    esac
+    ;;
   shim)
     case $sub in
     install) opts="--user --system --dir --python -h --help" ;;
@@ -231,7 +236,7 @@ _pylock() {
     ((n == 0)) && COMPREPLY=($(compgen -W "$words" -- "$cur"))
     ;;
   init/ | registry/init | registry/sign) COMPREPLY=($(compgen -d -- "$cur")) ;;
-  registry/add | registry/verify | key/show | trust/add) COMPREPLY=($(compgen -f -- "$cur")) ;;
+  registry/add | registry/verify | key/show | key/import | trust/add) COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
 

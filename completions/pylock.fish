@@ -128,7 +128,7 @@ complete -c pylock -n 'not __pylock_command' -a cache -d 'Print where the shared
 complete -c pylock -n 'not __pylock_command' -a shim -d 'Install or remove the python3/pip shims'
 complete -c pylock -n 'not __pylock_command' -a doctor -d 'Check that this machine can run pylock'
 complete -c pylock -n 'not __pylock_command' -a registry -d 'Create, extend, re-sign, verify a registry'
-complete -c pylock -n 'not __pylock_command' -a key -d 'Generate or show a signing key'
+complete -c pylock -n 'not __pylock_command' -a key -d 'Generate, import or show a signing key'
 complete -c pylock -n 'not __pylock_command' -a trust -d 'Add, list, remove trusted roots'
 
 # -h/--help: every command and subcommand.
@@ -190,9 +190,11 @@ complete -c pylock -n '__pylock_using registry verify' -l targets -d 'Also check
 complete -c pylock -n '__pylock_using registry verify' -l target -x -d 'Look up, download and check one target'
 complete -c pylock -n '__pylock_using registry; and not __pylock_needs_sub registry' -F
 
-complete -c pylock -n '__pylock_needs_sub key' -a 'generate show'
+complete -c pylock -n '__pylock_needs_sub key' -a 'generate import show'
 complete -c pylock -n '__pylock_using key generate' -s o -l output -r -F -d 'Where to write the private key'
 complete -c pylock -n '__pylock_using key show' -F
+complete -c pylock -n '__pylock_using key import' -s n -l name -x -d 'Name of the key in the keys directory'
+complete -c pylock -n '__pylock_using key import' -F
 
 complete -c pylock -n '__pylock_needs_sub trust' -a 'add list remove'
 complete -c pylock -n '__pylock_using trust add' -l name -x -d 'Name to keep the root under'

@@ -91,9 +91,13 @@ for w in requests urllib3 idna charset_normalizer certifi jinja2 markupsafe; do
     { echo "no $w wheel: install python3-$w (as root, integration/setup-root.sh does)"; exit 1; }
 done
 show ls wheels
-show pylock key generate -o demo.key
-show pylock registry init registry --key demo.key
-show pylock registry add registry --key demo.key wheels/*.whl
+# The key goes into ~/.config/pylock/keys (a name without a '/'), the one
+# place no sandbox reads; one per run, since pylock never overwrites a key.
+key=demo-${dir##*.}.key
+trap 'rm -f "${XDG_CONFIG_HOME:-$HOME/.config}/pylock/keys/$key" "${XDG_CONFIG_HOME:-$HOME/.config}/pylock/keys/$key.pub"' EXIT
+show pylock key generate -o "$key"
+show pylock registry init registry --key "$key"
+show pylock registry add registry --key "$key" wheels/*.whl
 show pylock registry verify registry --root registry/1.root.json --targets
 
 step "A project trusting that registry's root (the maintainer's registry/1.root.json, got out of band)"

@@ -182,12 +182,17 @@ int pl_key_save(const char *path, const struct pl_key *k, pl_error_t *err) {
 
 int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
   memset(k, 0, sizeof *k);
-  if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0 || pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
   cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return pl_fail(err, errno, "open key %s", path);
+  return pl_key_load_fd(fd, path, true, k, err);
+}
+
+int pl_key_load_fd(int fd, const char *path, bool is_file, struct pl_key *k, pl_error_t *err) {
+  memset(k, 0, sizeof *k);
+  if (pl_dynlib_load(PL_LIB_CRYPTO, err) < 0 || pl_dynlib_load(PL_LIB_JANSSON, err) < 0) return -1;
   struct stat st;
   if (fstat(fd, &st) < 0) return pl_fail(err, errno, "stat %s", path);
-  if (!S_ISREG(st.st_mode)) return pl_fail(err, 0, "key %s is not a regular file", path);
+  if (is_file && !S_ISREG(st.st_mode)) return pl_fail(err, 0, "key %s is not a regular file", path);
   char buf[KEY_FILE_MAX + 1];
   size_t n = 0;
   while (n < sizeof buf - 1) {
@@ -206,10 +211,14 @@ int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err) {
   if (n > hl && memcmp(buf, PL_KEY_PRIVATE_HEADER, hl) == 0 && buf[hl] == '\n') {
     /* A readable secret key lets anyone sign for the registry: refuse it the
      * way ssh does, before using it. */
-    if (st.st_mode & 077) {
+    if (is_file && (st.st_mode & 077)) {
       ret = pl_fail_hint(err, 0, NULL, "private key %s is readable by others (mode %04o)", path,
                          (unsigned)(st.st_mode & 07777));
       pl_error_set_hint(err, "chmod 600 %s", path);
+    } else if (is_file && st.st_uid != getuid()) {
+      /* Its owner can change it: a key of theirs would sign in our name. */
+      ret = pl_fail(err, PL_REFUSED, "private key %s is owned by uid %u, not you", path,
+                    (unsigned)st.st_uid);
     } else {
       char *hex = buf + hl + 1;
       size_t hexlen = strcspn(hex, "\n");

@@ -53,6 +53,11 @@ int pl_key_save(const char *path, const struct pl_key *k, pl_error_t *err);
 /* Load a private key file, or a public key file (has_seed false). */
 int pl_key_load(const char *path, struct pl_key *k, pl_error_t *err);
 
+/* The same from an open descriptor; `path` names it in errors.  is_file:
+ * it must be a regular file and, holding a private key, the caller's and
+ * readable by no one else (standard input, say, is not checked so). */
+int pl_key_load_fd(int fd, const char *path, bool is_file, struct pl_key *k, pl_error_t *err);
+
 /* Wipe the secret part from memory. */
 void pl_key_wipe(struct pl_key *k);
 

@@ -292,33 +292,43 @@ static bool holds_project(const char *dir) {
  * `python` names) when code in some sandbox of the user can change it: it
  * lies in /tmp, ~/.cache... (any project's sandbox writes there), or in a
  * project (a directory holding a pylock.toml; is_dir: cand is a directory). */
-static int check_sandbox_writable(const char *python, const char *cand, bool is_dir,
-                                  char *const *places, size_t nplaces, pl_error_t *err) {
+static int check_sandbox_writable(const char *what, const char *python, const char *cand,
+                                  bool is_dir, char *const *places, size_t nplaces,
+                                  pl_error_t *err) {
   const char *place = place_of(cand, places, nplaces);
   if (place)
     return pl_fail(err, PL_REFUSED,
-                   "interpreter %s: it is reached through %s, which code in any of your pylock "
+                   "%s %s: it is reached through %s, which code in any of your pylock "
                    "sandboxes can write",
-                   python, place);
+                   what, python, place);
   if (is_dir && holds_project(cand))
     return pl_fail(err, PL_REFUSED,
-                   "interpreter %s: it is reached through the project %s, which code in its "
+                   "%s %s: it is reached through the project %s, which code in its "
                    "sandboxes can change",
-                   python, cand);
+                   what, python, cand);
   return 0;
 }
 
-static int check_path(const char *python, const char *project, char *const *places, size_t nplaces,
-                      bool shared, pl_error_t *err);
+static int check_path(const char *what, const char *python, bool want_dir, const char *project,
+                      char *const *places, size_t nplaces, bool shared, pl_error_t *err);
 
 int pl_interp_check_path(const char *python, const char *project, pl_error_t *err) {
   char **places = NULL;
   size_t n = 0;
   /* Someone else's first (the more precise message), then every sandbox's. */
-  if (check_path(python, project, NULL, 0, false, err) < 0 ||
+  if (check_path("interpreter", python, false, project, NULL, 0, false, err) < 0 ||
       pl_sandbox_shared_places(&places, &n, err) < 0)
     return -1;
-  int r = check_path(python, project, places, n, true, err);
+  int r = check_path("interpreter", python, false, project, places, n, true, err);
+  pl_sandbox_places_free(places, n);
+  return r;
+}
+
+int pl_path_check_unchangeable(const char *what, const char *path, bool want_dir, pl_error_t *err) {
+  char **places = NULL;
+  size_t n = 0;
+  if (pl_sandbox_shared_places(&places, &n, err) < 0) return -1;
+  int r = check_path(what, path, want_dir, NULL, places, n, true, err);
   pl_sandbox_places_free(places, n);
   return r;
 }
@@ -343,7 +353,7 @@ int pl_interp_check_prefix(const char *python, const char *prefix, const char *p
     if (real[i] != '/' && real[i] != '\0') continue;
     memcpy(buf, real, i);
     buf[i] = '\0';
-    r = check_sandbox_writable(python, buf, true, places, n, err);
+    r = check_sandbox_writable("interpreter", python, buf, true, places, n, err);
   }
   pl_sandbox_places_free(places, n);
   return r;
@@ -358,14 +368,14 @@ int pl_interp_check_prefix(const char *python, const char *prefix, const char *p
  * is resolved here by hand, one name at a time, and every name it goes
  * through must be one that only root or the caller can change; `shared`:
  * and that no sandbox of the caller's can change (check_sandbox_writable). */
-static int check_path(const char *python, const char *project, char *const *places, size_t nplaces,
-                      bool shared, pl_error_t *err) {
+static int check_path(const char *what, const char *python, bool want_dir, const char *project,
+                      char *const *places, size_t nplaces, bool shared, pl_error_t *err) {
   char cur[PATH_MAX] = "", rest[PATH_MAX], cand[PATH_MAX], link[PATH_MAX];
   struct stat dir, st;
   int links = 0;
   size_t off = 0;
   if (python[0] != '/' || strlen(python) >= sizeof rest)
-    return pl_fail(err, EINVAL, "interpreter %s: not an absolute path", python);
+    return pl_fail(err, EINVAL, "%s %s: not an absolute path", what, python);
   memcpy(rest, python, strlen(python) + 1);
   if (stat("/", &dir) < 0) return pl_fail(err, errno, "stat /");
   st = dir;
@@ -385,31 +395,30 @@ static int check_path(const char *python, const char *project, char *const *plac
       continue;
     }
     int w = snprintf(cand, sizeof cand, "%s/%.*s", cur, (int)n, p);
-    if (w < 0 || (size_t)w >= sizeof cand)
-      return pl_fail(err, ENAMETOOLONG, "interpreter %s", python);
-    if (lstat(cand, &st) < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);
+    if (w < 0 || (size_t)w >= sizeof cand) return pl_fail(err, ENAMETOOLONG, "%s %s", what, python);
+    if (lstat(cand, &st) < 0) return pl_fail(err, errno, "%s %s: %s", what, python, cand);
     if (!entry_is_stable(&dir, &st))
       return pl_fail(err, PL_REFUSED,
-                     "interpreter %s: %s lies in %s (owned by uid %u, mode %04o), where "
+                     "%s %s: %s lies in %s (owned by uid %u, mode %04o), where "
                      "someone else could replace it between pylock's check and its use",
-                     python, cand, cur[0] ? cur : "/", (unsigned)dir.st_uid,
+                     what, python, cand, cur[0] ? cur : "/", (unsigned)dir.st_uid,
                      (unsigned)(dir.st_mode & 07777));
     if (project && path_in(cand, project))
       return pl_fail(err, PL_REFUSED,
-                     "interpreter %s: it is reached through the project %s, which code in its "
+                     "%s %s: it is reached through the project %s, which code in its "
                      "sandboxes can change",
-                     python, project);
+                     what, python, project);
     if (shared &&
-        check_sandbox_writable(python, cand, S_ISDIR(st.st_mode), places, nplaces, err) < 0)
+        check_sandbox_writable(what, python, cand, S_ISDIR(st.st_mode), places, nplaces, err) < 0)
       return -1;
     if (S_ISLNK(st.st_mode)) {
       ssize_t l = readlink(cand, link, sizeof link - 1);
-      if (l < 0) return pl_fail(err, errno, "interpreter %s: %s", python, cand);
+      if (l < 0) return pl_fail(err, errno, "%s %s: %s", what, python, cand);
       link[l] = '\0';
-      if (++links > INTERP_LINKS_MAX) return pl_fail(err, ELOOP, "interpreter %s", python);
+      if (++links > INTERP_LINKS_MAX) return pl_fail(err, ELOOP, "%s %s", what, python);
       w = snprintf(cand, sizeof cand, "%s%s", link, rest + off);
       if (w < 0 || (size_t)w >= sizeof cand)
-        return pl_fail(err, ENAMETOOLONG, "interpreter %s", python);
+        return pl_fail(err, ENAMETOOLONG, "%s %s", what, python);
       memcpy(rest, cand, (size_t)w + 1);
       off = 0;
       if (link[0] == '/') {
@@ -421,13 +430,14 @@ static int check_path(const char *python, const char *project, char *const *plac
     memcpy(cur, cand, (size_t)w + 1);
     dir = st;
   }
-  if (!S_ISREG(st.st_mode))
-    return pl_fail(err, EINVAL, "interpreter %s: not a regular file", python);
+  if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+    return pl_fail(err, EINVAL, "%s %s: not a %s", what, python,
+                   want_dir ? "directory" : "regular file");
   if ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
     return pl_fail(err, PL_REFUSED,
-                   "interpreter %s: %s is owned by uid %u with mode %04o: someone else could "
+                   "%s %s: %s is owned by uid %u with mode %04o: someone else could "
                    "change it",
-                   python, cur, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                   what, python, cur, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
   return 0;
 }
 

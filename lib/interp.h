@@ -66,6 +66,13 @@ int pl_interp_resolve(const char *name, char **python, pl_error_t *err);
  * checked is then what runs: nobody else can swap it in between. */
 int pl_interp_check_path(const char *python, const char *project, pl_error_t *err);
 
+/* The same walk for any file pylock trusts (`what` names it in errors: a
+ * private signing key): `path` absolute, every name on the way to it only
+ * root or the caller can change, none in a project (a directory holding a
+ * pylock.toml) nor in a place any sandbox of the user writes; the last a
+ * regular file (want_dir: a directory) writable by no one else. */
+int pl_path_check_unchangeable(const char *what, const char *path, bool want_dir, pl_error_t *err);
+
 /* Is the prefix of the interpreter `python` (a directory: the stdlib, the
  * lower layer of every run's overlay) out of reach of code in any sandbox
  * of the user?  Not in `project`, nor in a place every sandbox writes

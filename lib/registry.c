@@ -515,7 +515,9 @@ static int check_keys(struct reg *r, pl_error_t *err) {
   struct stat st;
   if (fstat(r->fd, &st) < 0) return pl_fail(err, errno, "stat %s", r->dir);
   for (size_t i = 0; i < r->o->nkey_files; i++)
-    if (check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0) return -1;
+    if (strcmp(r->o->key_files[i], "-") != 0 && /* standard input: in no directory */
+        check_key_outside(r->o->key_files[i], &st, r->dir, err) < 0)
+      return -1;
   return check_anchor_outside(r, &st, err);
 }
 

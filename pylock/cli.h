@@ -63,6 +63,9 @@ void pl_cli_put(FILE *f, const char *s);
 /* fmt's rendering on f as one line, escaped as a whole (so fmt itself holds no
  * '\n' or '\t'), then '\n': output lines that carry outside text. */
 void pl_cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Warn (stderr, once per file) that private key `path`, outside the keys
+ * directory, is readable by code pylock runs, and how to move it. */
+void pl_cli_key_outside(const char *cmd, const char *path);
 /* v[0] sep v[1] sep ...: a new string, or NULL when out of memory. */
 char *pl_cli_join(char *const *v, size_t n, const char *sep);
 /* Options of a command whose only option is --help: prints `help` for it.
@@ -101,7 +104,7 @@ int pl_cli_requested_prepare(struct pl_env *e, struct pl_requested *rq, pl_error
   X(shim, "install or remove the python3/pip shims that make them project-aware")                  \
   X(doctor, "check that this machine can run pylock; name each cause and its fix")                 \
   X(registry, "create, extend, re-sign and verify a signed (TUF) wheel registry")                  \
-  X(key, "generate an ed25519 signing key, or show a key's id")                                    \
+  X(key, "generate or import an ed25519 signing key, or show a key's id")                          \
   X(trust, "add, list and remove the registry roots you trust")
 
 /* How run, shell, ci and the shim sandbox their command (pylock-run(1)). */

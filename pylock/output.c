@@ -453,3 +453,16 @@ int pl_cli_json_options(const char *cmd, int argc, char **argv, void (*usage)(FI
   if (optind < argc) return pl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
   return -1;
 }
+
+void pl_cli_key_outside(const char *cmd, const char *path) {
+  static char *said[8];
+  size_t i = 0;
+  for (; i < sizeof said / sizeof said[0] && said[i]; i++)
+    if (strcmp(said[i], path) == 0) return;
+  if (i < sizeof said / sizeof said[0]) said[i] = strdup(path);
+  pl_cli_line(stderr,
+              "pylock: %s: warning: the private key %s lies outside the keys directory, and code "
+              "pylock runs can read it there; move it: pylock key import %s (then delete it), or "
+              "pass it on standard input (--key -)",
+              cmd, path, path);
+}

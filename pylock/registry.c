@@ -14,6 +14,7 @@
 #include "paths.h"
 #include "config.h"
 #include "ed25519.h"
+#include "keyplace.h"
 #include "fetch.h"
 #include "fetchwheel.h"
 #include "log.h"
@@ -68,7 +69,8 @@ static void usage(FILE *out) {
       "           http:// or https://) and print each role's version and expiry\n\n"
       "Options:\n"
       "  --key FILE              private signing key (repeatable); default\n"
-      "                          $XDG_CONFIG_HOME/pylock/keys/default.key\n"
+      "                          $XDG_CONFIG_HOME/pylock/keys/default.key; a FILE\n"
+      "                          without '/' is in that directory, - is stdin\n"
       "  --online-key FILE       private key holding timestamp, snapshot and the bins,\n"
       "                          which add signs again; --key then holds root and\n"
       "                          targets, which can stay offline (repeatable; init)\n"
@@ -103,7 +105,9 @@ static void usage(FILE *out) {
       "                          length and sha256 (repeatable; verify)\n"
       "  -h, --help              print this help and exit\n\n"
       "DIR and DIR/targets must be yours and writable by nobody else, and no key may\n"
-      "lie inside DIR: publishing DIR would publish it.\n\n"
+      "lie inside DIR: publishing DIR would publish it.  A key is refused where code\n"
+      "pylock runs could have written it (a project, /tmp, ~/.cache...; see\n"
+      "pylock-key(1)), and warned of outside the keys directory, which no sandbox reads.\n\n"
       "add, index and withdraw sign nothing that changed since it was signed: each\n"
       "document they start from must verify (root against the root pylock last signed\n"
       "for DIR); otherwise they stop, naming it, and change nothing.  With no record\n"
@@ -273,21 +277,12 @@ static int parse(const char *sub, int argc, char **argv, struct args *a) {
   return 0;
 }
 
-/* The default key file, when no --key is given. */
-static int default_key_file(char **out, pl_error_t *err) {
-  cleanup_free char *dir = NULL;
-  if (pl_path_user_config("keys", &dir, err) < 0) return -1;
-  if (asprintf(out, "%s/default.key", dir) < 0) {
-    *out = NULL;
-    return pl_fail(err, ENOMEM, "key");
-  }
-  return 0;
-}
-
+/* Private keys, each checked where it lies (keyplace.h) before it is read:
+ * one a sandbox could have written would sign for the registry. */
 static int load_keys(const char *const *files, size_t n, bool is_default, struct pl_key *keys,
-                     size_t *nkeys, pl_error_t *err) {
+                     size_t *nkeys, bool *outside, pl_error_t *err) {
   for (size_t i = 0; i < n; i++) {
-    if (pl_key_load(files[i], &keys[i], err) < 0) {
+    if (pl_key_load_private(files[i], &keys[i], &outside[i], err) < 0) {
       if (is_default) pl_error_set_hint(err, "pass --key FILE, or create it: pylock key generate");
       goto fail;
     }
@@ -385,26 +380,39 @@ static int write_cmd(const char *sub, struct args *a) {
   pl_error_t err = NULL;
   struct pl_key keys[MAX_KEYS], add[MAX_KEYS], online[MAX_KEYS];
   size_t nkeys = 0, nadd = 0, nonline = 0;
-  /* Every key file, so that the registry can refuse one inside it. */
+  /* Every key file as it resolves (keyplace.h), so that the registry can
+   * refuse one inside it. */
   const char *files[3 * MAX_KEYS];
+  char *owned[3 * MAX_KEYS];
   size_t nfiles = 0;
-  cleanup_free char *def = NULL;
-  if (a->nkey_files == 0) {
-    if (default_key_file(&def, &err) < 0) return pl_cli_report(cmd, &err);
-    files[nfiles++] = def;
-  }
-  for (size_t i = 0; i < a->nkey_files; i++)
-    files[nfiles++] = a->key_files[i];
-  size_t nsign = nfiles;
-  for (size_t i = 0; i < a->nadd_files; i++)
-    files[nfiles++] = a->add_files[i];
-  for (size_t i = 0; i < a->nonline_files; i++)
-    files[nfiles++] = a->online_files[i];
-  if (load_keys(files, nsign, def != NULL, keys, &nkeys, &err) < 0) return pl_cli_report(cmd, &err);
-  if (load_keys(a->add_files, a->nadd_files, false, add, &nadd, &err) < 0 ||
-      load_keys(a->online_files, a->nonline_files, false, online, &nonline, &err) < 0) {
+  bool is_default = a->nkey_files == 0;
+  const char *def[] = {"default.key"};
+  const char *const *sign = is_default ? def : a->key_files;
+  size_t nsign = is_default ? 1 : a->nkey_files;
+  const struct {
+    const char *const *v;
+    size_t n;
+  } lists[] = {{sign, nsign}, {a->add_files, a->nadd_files}, {a->online_files, a->nonline_files}};
+  int r = 0;
+  for (size_t l = 0; l < 3 && r == 0; l++)
+    for (size_t i = 0; i < lists[l].n && r == 0; i++) {
+      r = pl_key_resolve(lists[l].v[i], &owned[nfiles], &err);
+      if (r == 0) files[nfiles] = owned[nfiles], nfiles++;
+    }
+  bool outside[3 * MAX_KEYS] = {0};
+  size_t nadd_at = nsign, nonline_at = nsign + a->nadd_files;
+  if (r == 0 && load_keys(files, nsign, is_default, keys, &nkeys, outside, &err) < 0) r = -1;
+  if (r == 0 &&
+      (load_keys(files + nadd_at, a->nadd_files, false, add, &nadd, outside + nadd_at, &err) < 0 ||
+       load_keys(files + nonline_at, a->nonline_files, false, online, &nonline,
+                 outside + nonline_at, &err) < 0)) {
     wipe_keys(keys, nkeys);
     wipe_keys(add, nadd);
+    r = -1;
+  }
+  if (r < 0) {
+    for (size_t i = 0; i < nfiles; i++)
+      free(owned[i]);
     return pl_cli_report(cmd, &err);
   }
   /* The maintainer's own root, the anchor when pylock has no record of
@@ -447,7 +455,6 @@ static int write_cmd(const char *sub, struct args *a) {
                                .edit = say_edit,
                                .accept_edits = a->accept_edits,
                                .ctx = &said};
-  int r;
   struct pl_registry_index_stats ist;
   bool is_index = strcmp(sub, "index") == 0;
   if (strcmp(sub, "init") == 0)
@@ -463,6 +470,11 @@ static int write_cmd(const char *sub, struct args *a) {
   wipe_keys(keys, nkeys);
   wipe_keys(add, nadd);
   wipe_keys(online, nonline);
+  /* Once it signed: a refusal says enough without it. */
+  for (size_t i = 0; i < nfiles && r == 0; i++)
+    if (outside[i]) pl_cli_key_outside(cmd, files[i]);
+  for (size_t i = 0; i < nfiles; i++)
+    free(owned[i]);
   if (said.swept > SWEPT_SHOWN)
     pl_cli_line(stderr, "pylock registry: removed %zu more temporary files of it",
                 said.swept - SWEPT_SHOWN);

@@ -95,12 +95,59 @@ static void test_ed25519_key_file_round_trip_is_private_and_never_overwritten(vo
   pl_key_wipe(&back);
 }
 
+/* Standard input (a pipe) carries a key that never sat in a file; a key
+ * file is the caller's, or refused: its owner could swap in their own. */
+static void test_ed25519_key_from_a_pipe_and_a_file_not_ours(void **state) {
+  pl_error_t err = NULL;
+  struct pl_key k, back;
+  assert_int_equal(pl_key_generate(&k, &err), 0);
+  char hex[65], text[128];
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", k.seed[i]);
+  int n = snprintf(text, sizeof text, "%s\n%s\n", PL_KEY_PRIVATE_HEADER, hex);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], text, (size_t)n), n);
+  close(fds[1]);
+  assert_int_equal(pl_key_load_fd(fds[0], "stdin", false, &back, &err), 0);
+  close(fds[0]);
+  assert_true(back.has_seed);
+  assert_string_equal(back.keyid, k.keyid);
+  pl_key_wipe(&back);
+  /* A pipe is no key file. */
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], text, (size_t)n), n);
+  close(fds[1]);
+  assert_int_equal(pl_key_load_fd(fds[0], "pipe", true, &back, &err), -1);
+  close(fds[0]);
+  pl_error_free(&err);
+  if (geteuid() == 0) {
+    char dir[] = "/tmp/pl-test-key-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/k.key", dir);
+    assert_int_equal(pl_key_save(path, &k, &err), 0);
+    assert_int_equal(pl_key_load(path, &back, &err), 0);
+    pl_key_wipe(&back);
+    assert_int_equal(chown(path, 4242, 4242), 0);
+    assert_int_equal(pl_key_load(path, &back, &err), -1);
+    assert_int_equal(err->errnum, PL_REFUSED);
+    assert_non_null(strstr(err->msg, "owned by uid 4242"));
+    pl_error_free(&err);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/k.key.pub", dir);
+    unlink(path);
+    rmdir(dir);
+  }
+  pl_key_wipe(&k);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ed25519_signature_verifies_and_tampering_fails),
       cmocka_unit_test(test_ed25519_rfc8032_vector_1),
       cmocka_unit_test(test_ed25519_keyid_is_sha256_of_canonical_public_key),
       cmocka_unit_test(test_ed25519_key_file_round_trip_is_private_and_never_overwritten),
+      cmocka_unit_test(test_ed25519_key_from_a_pipe_and_a_file_not_ours),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@ setup_file() {
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   export PYLOCK_KEEPALIVE=0
   "$PL" key generate >/dev/null
   # The registry sits below a directory a sandbox can write (a project's).
@@ -173,8 +173,8 @@ PY
   "$PL" -q registry add "$REG" "$PIP"
   # The attacker's own registry and key, its bin 0 at version 3 too,
   # listing pyparsing.
-  local evil="$BATS_TEST_TMPDIR/evil" akey="$BATS_TEST_TMPDIR/attacker.key"
-  "$PL" key generate -o "$akey" >/dev/null
+  local evil="$BATS_TEST_TMPDIR/evil" akey="$XDG_CONFIG_HOME/pylock/keys/attacker.key"
+  "$PL" key generate -o attacker >/dev/null
   "$PL" -q registry init "$evil" --bins 4 --key "$akey"
   "$PL" -q registry add "$evil" --key "$akey" "$PYP"
   "$PL" -q registry add "$evil" --key "$akey" "$CERTIFI"

@@ -19,7 +19,7 @@ load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR" MARKS="$BATS_FILE_TMPDIR/marks"
-  mkdir -p "$FIX/keys" "$FIX/evil" "$MARKS"
+  mkdir -p "$FIX/evil" "$MARKS"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   # The attacker's six: same file name and version, its own bytes; it
   # leaves a mark wherever it can when imported.
@@ -44,13 +44,13 @@ open(whl + ".metadata", "wb").write(meta)
 PY
   local k
   for k in good bad; do
-    "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null
-    "$PL" -q registry init "$FIX/$k" --key "$FIX/keys/$k.key"
+    "$PL" key generate -o "$KEYS/$k.key" >/dev/null
+    "$PL" -q registry init "$FIX/$k" --key "$KEYS/$k.key"
     cp "$FIX/$k/1.root.json" "$FIX/$k-root.json"
   done
-  "$PL" -q registry add "$FIX/good" --key "$FIX/keys/good.key" \
+  "$PL" -q registry add "$FIX/good" --key "$KEYS/good.key" \
     "$FIX"/wheels/{idna,six}-*.whl "$FIX/evil/dotdi-1.0-py3-none-any.whl"
-  "$PL" -q registry add "$FIX/bad" --key "$FIX/keys/bad.key" \
+  "$PL" -q registry add "$FIX/bad" --key "$KEYS/bad.key" \
     "$FIX/wheels"/idna-*.whl "$FIX/evil/six-1.16.0-py3-none-any.whl"
   # The locks, made once (pip takes seconds): the project's, and the one the
   # attacker's registry gives for the same requirements.

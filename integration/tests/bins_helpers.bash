@@ -2,8 +2,8 @@
 # tuf_warm_scale.bats: the wheels, the offline and online keys, a registry per test.
 # SPDX-License-Identifier: Apache-2.0
 
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
+OFF="$KEYS/offline.key"
+ON="$KEYS/online.key"
 
 # need_tuf_js: fails unless integration/setup-node.sh installed tuf-js.
 need_tuf_js() {
@@ -16,8 +16,8 @@ need_tuf_js() {
 bins_fixture() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
+  mkdir -p "$FIX/www"
+  for k in offline online; do "$PL" key generate -o "$KEYS/$k.key" >/dev/null; done
   nginx_start "$FIX/nginx" "$FIX/www"
 }
 

@@ -16,10 +16,9 @@ load gc_helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" \
     "$FIX"/wheels/{idna,six,toml}-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   # One lock made once (pip takes seconds); each test syncs it into a

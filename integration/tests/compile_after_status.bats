@@ -37,7 +37,7 @@ with zipfile.ZipFile(os.path.join(out, "hooked-1.0-py3-none-any.whl"), "w") as z
     for p, b in list(files.items()) + [(di + "/RECORD", record.encode())]:
         z.writestr(zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)), b)
 PY
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX/ok/hooked-1.0-py3-none-any.whl" 2>/dev/null
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX/ok/hooked-1.0-py3-none-any.whl" 2>/dev/null
 }
 
 setup() {

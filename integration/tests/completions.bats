@@ -38,7 +38,7 @@ fish_complete() {
 subcommands() {
   case $1 in
   registry) echo "init add index withdraw sign verify" ;;
-  key) echo "generate show" ;;
+  key) echo "generate import show" ;;
   trust) echo "add list remove" ;;
   shim) echo "install uninstall" ;;
   *) echo "" ;;

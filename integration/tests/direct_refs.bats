@@ -16,10 +16,9 @@ load helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" \
     "$FIX/wheels/six-1.16.0-py3-none-any.whl" "$FIX/wheels/idna-3.3-py3-none-any.whl"
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
 }
@@ -238,7 +237,7 @@ PY
   make_trojan "$BATS_TEST_TMPDIR/t"
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   (cd "$BATS_TEST_TMPDIR/reg" && find . -type f -exec sha256sum {} + | sort) >"$BATS_TEST_TMPDIR/before"
-  run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" \
+  run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
     "$FIX/wheels/certifi-2022.9.24-py3-none-any.whl" "$BATS_TEST_TMPDIR/t/trojan-1.0-py3-none-any.whl"
   [ "$status" -eq 1 ]
   assert_contains "$stderr" "trojan-1.0-py3-none-any.whl: Requires-Dist: requirement \"evil @ file://$EVIL\": a direct reference"

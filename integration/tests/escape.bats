@@ -24,10 +24,10 @@ SHOWN='\x1b]0;pwned\x07\x1b[2J\x7f\u009b31m\u202e'
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl"
+  mkdir -p "$FIX/www"
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl"
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   write_tufedit "$FIX/tufedit.py"
   nginx_start "$FIX/nginx" "$FIX/www"
@@ -246,7 +246,7 @@ mirror_attack() {
   local before name
   before=$(tree_digest "$state")
   name=$(python3 -c 'import ast, sys; print("evil" + ast.literal_eval(sys.argv[1]) + ".txt")' "$HOSTILE_PY")
-  python3 "$FIX/tufedit.py" add-target "$reg" "$FIX/keys/k.key" "$name"
+  python3 "$FIX/tufedit.py" add-target "$reg" "$KEYS/k.key" "$name"
   local refused="targets.json: target \"evil${SHOWN}.txt\" has an unsafe path or malformed length/hashes"
   # Validly signed, yet its name is no safe path: the whole targets.json is
   # refused, naming the target escaped, and nothing of it is kept.

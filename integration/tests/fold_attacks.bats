@@ -20,8 +20,8 @@ load store_helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/evil"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
+  mkdir -p "$FIX/evil"
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
   # pipper: a pip/ directory of files the base's pip does not have (its
   # byte-code only), so that no file of it shadows one of the base's.
   python3 - "$FIX/evil" <<'PY'
@@ -59,8 +59,8 @@ for v in ("1.0", "2.0"):
             z.writestr(zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)), b)
     open(whl + ".metadata", "wb").write(meta)
 PY
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl "$FIX"/wheels/certifi-*.whl "$FIX"/evil/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0

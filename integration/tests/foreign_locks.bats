@@ -29,15 +29,14 @@ setup_file() {
   # Made but never published: a wheel the registry does not sign.
   python3 "$mk" --retag "$w/six-1.16.0-py3-none-any.whl" "$CP-none-linux_$ARCH" \
     "$FIX/unsigned" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl "$FIX"/tagged/*.whl
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl "$FIX"/tagged/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   # A second registry, under another key, with the same wheels.
-  "$PL" key generate -o "$FIX/keys/other.key" >/dev/null
-  "$PL" -q registry init "$FIX/other" --key "$FIX/keys/other.key"
-  "$PL" -q registry add "$FIX/other" --key "$FIX/keys/other.key" "$FIX"/wheels/*.whl
+  "$PL" key generate -o "$KEYS/other.key" >/dev/null
+  "$PL" -q registry init "$FIX/other" --key "$KEYS/other.key"
+  "$PL" -q registry add "$FIX/other" --key "$KEYS/other.key" "$FIX"/wheels/*.whl
   cp "$FIX/other/1.root.json" "$FIX/other-root.json"
   cat >"$FIX/mklock.py" <<'PY'
 import hashlib, os, sys

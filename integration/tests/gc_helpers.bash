@@ -8,10 +8,9 @@
 gc_fixture() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config"
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/trusted-root.json" "$FIX/locks"

@@ -7,6 +7,13 @@ PL="$PYLOCK_BIN/pylock"
 PL_FULL="$PYLOCK_BIN/../lib/pylock/pylock"
 PY="$PYLOCK_TEST_PYTHON"
 
+# Private signing keys: pylock refuses one where code it runs could write or
+# replace it (/tmp, where the tests' own directories are, or a project), so
+# the tests keep theirs in the home (one per test file), in the keys
+# directory it has when XDG_CONFIG_HOME is not moved.
+KEYS="$HOME/.config/pylock/keys"
+mkdir -p "$KEYS" && chmod 700 "$HOME/.config" "$HOME/.config/pylock" "$KEYS"
+
 # nap SECONDS: a sleep that starts no process.  The polling loops wait on pylock
 # thousands of times a run, and a sleep(1) each time was a process each time.
 # A read from a FIFO nobody writes to (opened read-write, so the open does not

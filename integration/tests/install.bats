@@ -15,10 +15,9 @@ setup_file() {
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   python3 "$PYLOCK_BIN/make-wheels.py" --bump "$FIX/wheels/six-1.16.0-py3-none-any.whl" 1.17.0 \
     "$FIX/newer" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   # Locks made once (pip's resolution takes seconds), copied into the
   # projects that only need to sync them.  Tests share a warm cache unless
@@ -152,7 +151,7 @@ flip_middle_byte() {
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
   "$PL" -q -C "$PROJ" install six
   assert_eq "$(installed_set)" "six==1.16.0"
-  "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" \
+  "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
     "$FIX/newer/six-1.17.0-py3-none-any.whl"
   run --separate-stderr "$PL" -C "$PROJ" install 'six>=1.17'
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }

@@ -25,10 +25,9 @@ setup_file() {
   W=$(mktemp -d "$HOME/integrity.XXXXXX")
   export W
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   # Two locks, resolved once: six, and six + idna.

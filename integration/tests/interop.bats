@@ -18,8 +18,8 @@ setup_file() {
     { echo "tuf-js not installed: integration/setup-node.sh did not run" >&2; return 1; }
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   mkdir -p "$FIX/www"
-  "$PL" key generate -o "$FIX/k1.key" >/dev/null
-  "$PL" key generate -o "$FIX/k2.key" >/dev/null
+  "$PL" key generate -o "$KEYS/k1.key" >/dev/null
+  "$PL" key generate -o "$KEYS/k2.key" >/dev/null
   nginx_start "$FIX/nginx" "$FIX/www"
 }
 
@@ -88,8 +88,8 @@ pylock_verify() {
 # ---- (b) written by pylock, verified by tuf-js ----
 
 make_pylock_registry() {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key"
-  "$PL" -q registry add "$REG" --key "$FIX/k1.key" "${WHEELS[@]}"
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key"
+  "$PL" -q registry add "$REG" --key "$KEYS/k1.key" "${WHEELS[@]}"
 }
 
 @test "pylock_registry_over_http_verifies_in_tuf_js_and_downloads_a_wheel" {
@@ -119,9 +119,9 @@ make_pylock_registry() {
 
 @test "pylock_root_rotation_is_followed_by_tuf_js" {
   make_pylock_registry
-  "$PL" -q registry sign "$REG" --key "$FIX/k1.key" --add-root-key "$FIX/k2.key"
-  k1=$("$PL" key show "$FIX/k1.key" | sed -n 's/^keyid: //p')
-  "$PL" -q registry sign "$REG" --key "$FIX/k1.key" --key "$FIX/k2.key" --remove-root-key "$k1"
+  "$PL" -q registry sign "$REG" --key "$KEYS/k1.key" --add-root-key "$KEYS/k2.key"
+  k1=$("$PL" key show "$KEYS/k1.key" | sed -n 's/^keyid: //p')
+  "$PL" -q registry sign "$REG" --key "$KEYS/k1.key" --key "$KEYS/k2.key" --remove-root-key "$k1"
   [ -f "$REG/3.root.json" ]
   run tuf_tool fetch "$NGINX_HTTP/$NAME" "$REG/1.root.json" urllib3-1.26.12-py3-none-any.whl "$BATS_TEST_TMPDIR/dl/u.whl"
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }

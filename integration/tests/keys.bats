@@ -6,7 +6,8 @@
 load helpers
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/cfg"
+  # Not in /tmp: pylock refuses a key where code it runs may write.
+  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/cfg.XXXXXX")"
   cd "$BATS_TEST_TMPDIR"
 }
 
@@ -23,9 +24,11 @@ setup() {
 }
 
 @test "key show prints the same keyid for the private key and its .pub, and it is the TUF keyid" {
+  # A name without a '/' is a file in the keys directory.
   "$PL" key generate -o k > gen.out
+  assert_contains "$(cat gen.out)" "private-key: $XDG_CONFIG_HOME/pylock/keys/k.key"
   a=$("$PL" key show k)
-  b=$("$PL" key show k.pub)
+  b=$("$PL" key show k.key.pub)
   assert_eq "$a" "$b"
   keyid=$(sed -n 's/^keyid: //p' <<<"$a")
   pub=$(sed -n 's/^public: //p' <<<"$a")
@@ -37,7 +40,7 @@ setup() {
 
 @test "a private key readable by others is refused" {
   "$PL" key generate -o k >/dev/null
-  chmod 644 k
+  chmod 644 "$XDG_CONFIG_HOME/pylock/keys/k.key"
   run "$PL" key show k
   [ "$status" -eq 1 ]
 }

@@ -25,9 +25,9 @@ setup_file() {
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   clash_wheel "$FIX/wheels" clash_a
   clash_wheel "$FIX/wheels" clash_b
-  "$PL" key generate -o "$FIX/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/k.key" "$FIX"/wheels/*.whl 2>/dev/null
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl 2>/dev/null
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
 }
 
@@ -132,9 +132,9 @@ PY
   mkdir "$w"
   tiny_wheels "$w" 120
   mkdir "$BATS_TEST_TMPDIR/keys"
-  "$PL" key generate -o "$BATS_TEST_TMPDIR/keys/k.key" >/dev/null
-  "$PL" -q registry init "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key"
-  "$PL" -q registry add "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key" "$w"/*.whl 2>/dev/null
+  "$PL" key generate -o "$KEYS/many.key" >/dev/null
+  "$PL" -q registry init "$reg" --key "$KEYS/many.key"
+  "$PL" -q registry add "$reg" --key "$KEYS/many.key" "$w"/*.whl 2>/dev/null
   PROJ="$BATS_TEST_TMPDIR/many"
   cp "$reg/1.root.json" "$BATS_TEST_TMPDIR/keys/root.json"
   "$PL" -q init --python "$PY" --registry "$reg" --root "$BATS_TEST_TMPDIR/keys/root.json" "$PROJ"
@@ -179,9 +179,9 @@ for name in ("aaa_intruder", "zzz_intruder"):
         for p, b in list(files.items()) + [(di + "/RECORD", record.encode())]:
             z.writestr(zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)), b)
 PY
-  "$PL" key generate -o "$k/k.key" >/dev/null
-  "$PL" -q registry init "$reg" --key "$k/k.key"
-  "$PL" -q registry add "$reg" --key "$k/k.key" "$FIX"/wheels/six-*.whl "$w"/*.whl
+  "$PL" key generate -o "$KEYS/intruder.key" >/dev/null
+  "$PL" -q registry init "$reg" --key "$KEYS/intruder.key"
+  "$PL" -q registry add "$reg" --key "$KEYS/intruder.key" "$FIX"/wheels/six-*.whl "$w"/*.whl
   cp "$reg/1.root.json" "$k/root.json"
   local intruder
   for intruder in aaa-intruder zzz-intruder; do

@@ -10,10 +10,9 @@ load helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/jinja2-*.whl "$FIX"/wheels/markupsafe-*.whl "$FIX"/wheels/charset_normalizer-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
 }

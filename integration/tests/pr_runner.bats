@@ -26,18 +26,18 @@ setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   W=$(mktemp -d "$HOME/pr-runner.XXXXXX")
   export W PYLOCK_KEEPALIVE=0 MARKS="$FIX/marks"
-  mkdir -p "$MARKS" "$FIX/www" "$FIX/keys" "$FIX/evil"
+  mkdir -p "$MARKS" "$FIX/www" "$FIX/evil"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   evil_six "$FIX/wheels/six-1.16.0-py3-none-any.whl" "$FIX/evil/six-1.16.0-py3-none-any.whl" \
     "$MARKS/six-ran" "$W/six-ran"
   local k
   for k in a b; do
-    "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null
-    "$PL" -q registry init "$FIX/www/$k" --key "$FIX/keys/$k.key"
+    "$PL" key generate -o "$KEYS/$k.key" >/dev/null
+    "$PL" -q registry init "$FIX/www/$k" --key "$KEYS/$k.key"
   done
-  "$PL" -q registry add "$FIX/www/a" --key "$FIX/keys/a.key" \
+  "$PL" -q registry add "$FIX/www/a" --key "$KEYS/a.key" \
     "$FIX/wheels/six-1.16.0-py3-none-any.whl" "$FIX/wheels/idna-3.3-py3-none-any.whl"
-  "$PL" -q registry add "$FIX/www/b" --key "$FIX/keys/b.key" "$FIX/evil/six-1.16.0-py3-none-any.whl"
+  "$PL" -q registry add "$FIX/www/b" --key "$KEYS/b.key" "$FIX/evil/six-1.16.0-py3-none-any.whl"
   cp "$FIX/www/a/1.root.json" "$FIX/a-root.json"
   cp "$FIX/www/b/1.root.json" "$FIX/b-root.json"
   nginx_start "$FIX/nginx" "$FIX/www"
@@ -288,7 +288,7 @@ assert_no_environment() {
   "$PL" -q -C "$dev" sync
   cp -a "$FIX/www/r$BATS_TEST_NUMBER" "$FIX/www/r$BATS_TEST_NUMBER-mirror"
   # Its maintainer withdraws six; the runner and the developer see it.
-  "$PL" -q registry withdraw "$FIX/www/r$BATS_TEST_NUMBER" --key "$FIX/keys/a.key" six==1.16.0
+  "$PL" -q registry withdraw "$FIX/www/r$BATS_TEST_NUMBER" --key "$KEYS/a.key" six==1.16.0
   refused_with "six-1.16.0-py3-none-any.whl is not signed by $U (withdrawn" "$CO" ci -- true
   refused_with "six-1.16.0-py3-none-any.whl is not signed by $U (withdrawn" "$dev" sync
   local env

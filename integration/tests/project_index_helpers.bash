@@ -2,8 +2,8 @@
 # and project_index_pages.bats: the wheels, keys, a registry per test, its bins read.
 # SPDX-License-Identifier: Apache-2.0
 
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
+OFF="$KEYS/offline.key"
+ON="$KEYS/online.key"
 
 # index_fixture: setup_file's wheels (and six 1.17.0 in $FIX/bumped), offline
 # and online keys, and nginx serving $FIX/www; fails without tuf-js.
@@ -14,8 +14,8 @@ index_fixture() {
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   python3 "$PYLOCK_BIN/make-wheels.py" --bump "$FIX/wheels/six-1.16.0-py3-none-any.whl" 1.17.0 \
     "$FIX/bumped" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
+  mkdir -p "$FIX/www"
+  for k in offline online; do "$PL" key generate -o "$KEYS/$k.key" >/dev/null; done
   nginx_start "$FIX/nginx" "$FIX/www"
 }
 

@@ -17,8 +17,8 @@ setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   python3 "$PYLOCK_BIN/make-wheels.py" --malicious "$FIX/evil" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in k1 k2 k3; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
+  mkdir -p "$FIX/www"
+  for k in k1 k2 k3; do "$PL" key generate -o "$KEYS/$k.key" >/dev/null; done
   nginx_start "$FIX/nginx" "$FIX/www"
 }
 
@@ -39,7 +39,7 @@ teardown() {
   badserver_stop
 }
 
-key() { echo "$FIX/keys/$1.key"; }
+key() { echo "$KEYS/$1.key"; }
 
 # make_registry: $REG signed by k1 with two wheels; $ROOT is a copy of its first root, kept apart
 # from what is served, as a client would have been given it.

@@ -26,7 +26,7 @@ teardown_file() {
 
 setup() {
   # The maintainer's own configuration, with the default signing key in it.
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
+  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
   CONF="$XDG_CONFIG_HOME/pylock"
   "$PL" key generate >/dev/null
   printf "keepalive = 30\n" >"$CONF/config.toml"
@@ -251,7 +251,10 @@ $(id -un) 755"
 
 # ---- keys stay out of what gets published ----
 
+# (The registry in the home here: pylock refuses a key anywhere in /tmp
+# before it looks for a registry around it; attacks_keys.bats.)
 @test "key_generate_refuses_to_write_a_key_inside_a_registry_directory" {
+  REG="$HOME/reg-$NAME"
   make_registry
   mkdir "$REG/keys" "$REG/targets/deep"
   local before out
@@ -263,22 +266,23 @@ $(id -un) 755"
     assert_eq "$(tree_digest "$REG")" "$before"
   done
   # Outside it is fine.
-  run --separate-stderr "$PL" key generate -o "$BATS_TEST_TMPDIR/release.key"
+  run --separate-stderr "$PL" key generate -o "$REG-release.key"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
 }
 
 @test "registry_commands_refuse_a_key_inside_the_registry_directory_however_it_is_named" {
+  REG="$HOME/reg-$NAME"
   make_registry
   mkdir -m 0700 "$REG/keys"
   cp "$KEY" "$REG/keys/release.key"
-  ln -s "$REG/keys" "$BATS_TEST_TMPDIR/keys-elsewhere"
+  ln -s "$REG/keys" "$REG-keys-elsewhere"
   local before
   before=$(tree_digest "$REG")
   run --separate-stderr "$PL" registry add "$REG" --key "$REG/keys/release.key" "$WHL_B"
   assert_refused "refusing the private key $REG/keys/release.key: it is inside $REG" \
     "publishing the directory would publish the key"
-  run --separate-stderr "$PL" registry sign "$REG" --key "$BATS_TEST_TMPDIR/keys-elsewhere/release.key"
-  assert_refused "refusing the private key $BATS_TEST_TMPDIR/keys-elsewhere/release.key" \
+  run --separate-stderr "$PL" registry sign "$REG" --key "$REG-keys-elsewhere/release.key"
+  assert_refused "refusing the private key $REG-keys-elsewhere/release.key" \
     "publish the key"
   run --separate-stderr "$PL" registry sign "$REG" --key "$KEY" --add-root-key "$REG/keys/release.key"
   assert_refused "refusing the private key $REG/keys/release.key" "publish the key"

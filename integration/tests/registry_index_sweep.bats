@@ -17,13 +17,13 @@ load pause_helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  "$PL" key generate -o "$FIX/k1.key" >/dev/null
+  "$PL" key generate -o "$KEYS/k1.key" >/dev/null
 }
 
 setup() {
   export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/xdgstate"
   REG="$BATS_TEST_TMPDIR/reg"
-  KEY="$FIX/k1.key"
+  KEY="$KEYS/k1.key"
   W="$FIX/wheels"
   BG=()
 }

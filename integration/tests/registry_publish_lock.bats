@@ -14,7 +14,7 @@ load pause_helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  "$PL" key generate -o "$FIX/k1.key" >/dev/null
+  "$PL" key generate -o "$KEYS/k1.key" >/dev/null
 }
 
 setup() {
@@ -39,9 +39,9 @@ signed() {
 # add_two_at_once: a first add of idna paused holding the registry, a second
 # add of six started meanwhile; both must be signed in the end.
 add_two_at_once() {
-  paused registry-publish "$PL" registry add "$REG" --key "$FIX/k1.key" \
+  paused registry-publish "$PL" registry add "$REG" --key "$KEYS/k1.key" \
     "$FIX/wheels/idna-3.3-py3-none-any.whl"
-  "$PL" registry add "$REG" --key "$FIX/k1.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl" \
+  "$PL" registry add "$REG" --key "$KEYS/k1.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl" \
     2>"$BATS_TEST_TMPDIR/second.err" &
   local second=$!
   BG+=("$second")
@@ -61,20 +61,20 @@ add_two_at_once() {
 }
 
 @test "two adds at once both publish (one targets.json)" {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key" --no-project-index
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key" --no-project-index
   add_two_at_once
 }
 
 @test "two adds at once both publish (hashed bins, pages)" {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key" --bins 16
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key" --bins 16
   add_two_at_once
 }
 
 @test "an index waits for an add, and keeps what it added" {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key" --bins 16 --no-project-index
-  paused registry-publish "$PL" registry add "$REG" --key "$FIX/k1.key" \
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key" --bins 16 --no-project-index
+  paused registry-publish "$PL" registry add "$REG" --key "$KEYS/k1.key" \
     "$FIX/wheels/idna-3.3-py3-none-any.whl"
-  "$PL" registry index "$REG" --key "$FIX/k1.key" 2>"$BATS_TEST_TMPDIR/index.err" &
+  "$PL" registry index "$REG" --key "$KEYS/k1.key" 2>"$BATS_TEST_TMPDIR/index.err" &
   local ix=$!
   BG+=("$ix")
   local i
@@ -92,28 +92,28 @@ add_two_at_once() {
 }
 
 @test "a lock file others can read is refused, and the hint's fix works" {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key" --no-project-index
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key" --no-project-index
   [ "$(stat -c %a "$REG/.pylock-publish.lock")" = 600 ]
   chmod 644 "$REG/.pylock-publish.lock"
   local before
   before=$(cat "$REG/timestamp.json")
-  run --separate-stderr "$PL" registry add "$REG" --key "$FIX/k1.key" \
+  run --separate-stderr "$PL" registry add "$REG" --key "$KEYS/k1.key" \
     "$FIX/wheels/idna-3.3-py3-none-any.whl"
   [ "$status" -ne 0 ]
   assert_contains "$stderr" "not a lock file of yours alone"
   assert_contains "$stderr" "remove it"
   [ "$(cat "$REG/timestamp.json")" = "$before" ] # nothing published
   rm "$REG/.pylock-publish.lock"
-  "$PL" -q registry add "$REG" --key "$FIX/k1.key" "$FIX/wheels/idna-3.3-py3-none-any.whl"
+  "$PL" -q registry add "$REG" --key "$KEYS/k1.key" "$FIX/wheels/idna-3.3-py3-none-any.whl"
   signed idna-3.3-py3-none-any.whl
 }
 
 @test "a symlink at the lock file is not followed" {
-  "$PL" -q registry init "$REG" --key "$FIX/k1.key" --no-project-index
+  "$PL" -q registry init "$REG" --key "$KEYS/k1.key" --no-project-index
   rm "$REG/.pylock-publish.lock"
   echo keep > "$BATS_TEST_TMPDIR/victim"
   ln -s "$BATS_TEST_TMPDIR/victim" "$REG/.pylock-publish.lock"
-  run --separate-stderr "$PL" registry add "$REG" --key "$FIX/k1.key" \
+  run --separate-stderr "$PL" registry add "$REG" --key "$KEYS/k1.key" \
     "$FIX/wheels/idna-3.3-py3-none-any.whl"
   [ "$status" -ne 0 ]
   [ "$(cat "$BATS_TEST_TMPDIR/victim")" = keep ]

@@ -22,7 +22,7 @@ setup_file() {
 setup() {
   # The maintainer's configuration and state (what pylock last signed of
   # each registry is kept there), fresh for each test.
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   export PYLOCK_KEEPALIVE=0
   KEY="$XDG_CONFIG_HOME/pylock/keys/default.key"
   "$PL" key generate >/dev/null

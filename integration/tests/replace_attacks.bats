@@ -18,12 +18,11 @@ load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$FIX/keys"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  "$PL" key generate -o "$FIX/keys/good.key" >/dev/null
-  "$PL" -q registry init "$FIX/good" --key "$FIX/keys/good.key"
+  "$PL" key generate -o "$KEYS/good.key" >/dev/null
+  "$PL" -q registry init "$FIX/good" --key "$KEYS/good.key"
   cp "$FIX/good/1.root.json" "$FIX/good-root.json"
-  "$PL" -q registry add "$FIX/good" --key "$FIX/keys/good.key" "$FIX"/wheels/{idna,six}-*.whl
+  "$PL" -q registry add "$FIX/good" --key "$KEYS/good.key" "$FIX"/wheels/{idna,six}-*.whl
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/good" --root "$FIX/good-root.json" "$FIX/l-good"
   "$PL" -q -C "$FIX/l-good" install six idna

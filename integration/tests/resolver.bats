@@ -24,11 +24,11 @@ load "$PYLOCK_SCRATCH/lib/nginx"
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/www/reg" --key "$FIX/keys/k.key"
+  mkdir -p "$FIX/www"
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/www/reg" --key "$KEYS/k.key"
   # Every wheel with its PEP 658 .metadata (registry add signs both).
-  "$PL" -q registry add "$FIX/www/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl 2>/dev/null
+  "$PL" -q registry add "$FIX/www/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl 2>/dev/null
   cp "$FIX/www/reg/1.root.json" "$FIX/trusted-root.json"
   nginx_start "$FIX/nginx" "$FIX/www"
 }
@@ -260,7 +260,7 @@ PY
   port=${NGINX_HTTP##*:}
   mkdir -p "$BATS_TEST_TMPDIR/w"
   probe_pip "$BATS_TEST_TMPDIR/w/pip-99.0-py3-none-any.whl" "$port"
-  "$PL" -q registry add "$reg" --key "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/w/pip-99.0-py3-none-any.whl"
+  "$PL" -q registry add "$reg" --key "$KEYS/k.key" "$BATS_TEST_TMPDIR/w/pip-99.0-py3-none-any.whl"
   # The control: from the host's network, nginx answers on that port.
   curl -fsS -o /dev/null "$NGINX_HTTP/probe/timestamp.json"
   project "$PROJ" "$NGINX_HTTP/probe"

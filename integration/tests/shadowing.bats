@@ -18,8 +18,8 @@ load helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/evil" "$FIX/ok"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
+  mkdir -p "$FIX/evil" "$FIX/ok"
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
   local sv
   sv=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   make_wheel "$FIX/evil" evilscript "evilscript/__init__.py=" \
@@ -42,8 +42,8 @@ setup_file() {
   node "$PYLOCK_SCRATCH/interop/tuf-tool.js" make-registry "$FIX/hostile" --no-consistent \
     "${good[@]}" "$FIX"/evil/*.whl "$FIX"/evil/*.whl.metadata >/dev/null
   # pylock's own registry: what it accepts, hooked and six.
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "${good[@]}" 2>/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "${good[@]}" 2>/dev/null
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
 }
 
@@ -114,7 +114,7 @@ evil_whl() {
   for w in "evilscript:scripts/python3\" would shadow the interpreter" \
     "evilstdlib:/json/__init__.py\" would shadow the standard library" \
     "evilpip:entry point pip = evilpip:main (console_scripts) would shadow pip"; do
-    run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" \
+    run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
       "$FIX/wheels/certifi-2022.9.24-py3-none-any.whl" "$FIX/evil/$(evil_whl "${w%%:*}")"
     [ "$status" -eq 1 ] || { echo "${w%%:*}: status $status"; return 1; }
     assert_contains "$stderr" "wheel $(evil_whl "${w%%:*}"): "
@@ -212,7 +212,7 @@ PY
   before=$(if [ -L "$data/$rel" ]; then readlink "$data/$rel"; else sha256sum <"$data/$rel"; fi)
   make_wheel "$BATS_TEST_TMPDIR" collide "collide/__init__.py=" "collide-1.0.data/data/$rel=SHADOWED\n"
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
-  run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" \
+  run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
     "$BATS_TEST_TMPDIR/$(evil_whl collide)"
   [ "$status" -eq 0 ] || { echo "registry add: $stderr"; return 1; }
   project "$BATS_TEST_TMPDIR/reg" "$FIX/trusted-root.json"
@@ -240,7 +240,7 @@ PY
   [ -n "$rel" ] || skip "the base ships no package in $purelib"
   make_wheel "$BATS_TEST_TMPDIR" notbase "$rel=print('SHADOWED')\n"
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
-  "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/$(evil_whl notbase)"
+  "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" "$BATS_TEST_TMPDIR/$(evil_whl notbase)"
   project "$BATS_TEST_TMPDIR/reg" "$FIX/trusted-root.json"
   run --separate-stderr timeout 120 "$PL" -C "$PROJ" install six
   [ "$status" -eq 0 ] || { echo "control: $stderr"; return 1; }
@@ -258,8 +258,10 @@ PY
 
 @test "a .pth file is named by registry add, once by install, and by list" {
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
-  run --separate-stderr "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/k.key" \
-    "$FIX/ok/hooked-1.0-py3-none-any.whl" "$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+  # The key on standard input: from a file outside the keys directory of
+  # this test's configuration, pylock would add a warning to the lines.
+  run --separate-stderr "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key - \
+    "$FIX/ok/hooked-1.0-py3-none-any.whl" "$FIX/wheels/certifi-2022.9.24-py3-none-any.whl" <"$KEYS/k.key"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_eq "$stderr" "pylock: registry add: hooked-1.0-py3-none-any.whl installs startup hooks: hooked.pth (code that runs at every interpreter start)"
   project "$BATS_TEST_TMPDIR/reg" "$FIX/trusted-root.json"

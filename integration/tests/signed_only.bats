@@ -28,18 +28,18 @@ setup_file() {
   W=$(mktemp -d "$HOME/signed-only.XXXXXX")
   export W PYLOCK_STATE_DIR="$W/state" XDG_CONFIG_HOME="$W/config" PYLOCK_KEEPALIVE=0
   export MARK="$FIX/marks/six-ran"
-  mkdir -p "$FIX/marks" "$FIX/www" "$FIX/keys" "$FIX/evil"
+  mkdir -p "$FIX/marks" "$FIX/www" "$FIX/evil"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
   evil_six "$FIX/wheels/six-1.16.0-py3-none-any.whl" "$FIX/evil/six-1.16.0-py3-none-any.whl" \
     "$MARK" "$W/six-ran"
   local k
   for k in a b; do
-    "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null
-    "$PL" -q registry init "$FIX/www/$k" --key "$FIX/keys/$k.key"
+    "$PL" key generate -o "$KEYS/$k.key" >/dev/null
+    "$PL" -q registry init "$FIX/www/$k" --key "$KEYS/$k.key"
   done
-  "$PL" -q registry add "$FIX/www/a" --key "$FIX/keys/a.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl" \
+  "$PL" -q registry add "$FIX/www/a" --key "$KEYS/a.key" "$FIX/wheels/six-1.16.0-py3-none-any.whl" \
     "$FIX/wheels/idna-3.3-py3-none-any.whl" "$FIX/wheels/urllib3-1.26.12-py3-none-any.whl"
-  "$PL" -q registry add "$FIX/www/b" --key "$FIX/keys/b.key" "$FIX/evil/six-1.16.0-py3-none-any.whl"
+  "$PL" -q registry add "$FIX/www/b" --key "$KEYS/b.key" "$FIX/evil/six-1.16.0-py3-none-any.whl"
   cp "$FIX/www/a/1.root.json" "$FIX/a-root.json"
   cp "$FIX/www/b/1.root.json" "$FIX/b-root.json"
   nginx_start "$FIX/nginx" "$FIX/www"
@@ -176,7 +176,7 @@ six_seen() {
   project "$P" "$U" a
   cp "$BATS_TEST_TMPDIR/then.lock" "$P/pylock.toml"
   "$PL" -q -C "$P" sync
-  "$PL" -q registry withdraw "$FIX/www/a-then" --key "$FIX/keys/a.key" six==1.16.0
+  "$PL" -q registry withdraw "$FIX/www/a-then" --key "$KEYS/a.key" six==1.16.0
   local env cache why="six 1.16.0: six-1.16.0-py3-none-any.whl is not signed by $U (withdrawn, or never published there)"
   env=$(env_digest "$P") cache=$(cache_digest)
   refused_with "$why" "$P" sync
@@ -366,7 +366,7 @@ with zipfile.ZipFile(os.path.join(out, "trojan-1.0-py3-none-any.whl"), "w") as z
     for n, b in list(files.items()) + [(di + "/RECORD", record.encode())]:
         z.writestr(zipfile.ZipInfo(n, (1980, 1, 1, 0, 0, 0)), b)
 PY
-    run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$FIX/keys/a.key" \
+    run --separate-stderr "$PL" registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/a.key" \
       "$FIX/wheels/certifi-2022.9.24-py3-none-any.whl" "$t/trojan-1.0-py3-none-any.whl"
     [ "$status" -eq 1 ] || { echo "$dep: status $status: $stderr"; return 1; }
     assert_contains "$stderr" "trojan-1.0-py3-none-any.whl: Requires-Dist: requirement"

@@ -32,10 +32,9 @@ files, di, fn = mw.small_wheel("listname", {
     "listname-1.0.data/data/.pylock-compile": (b"/etc/passwd\0/x\0", 0o644)})
 mw.build_wheel(sys.argv[2], fn, files, di)
 PY
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl "$FIX"/wheels/certifi-*.whl "$FIX"/wheels/pygments-*.whl \
     "$FIX"/wheels/oldsyntax-*.whl "$FIX"/wheels/listname-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"

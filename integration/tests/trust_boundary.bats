@@ -22,10 +22,10 @@ setup_file() {
   W=$(mktemp -d "$HOME/trust-boundary.XXXXXX")
   export W PA="$W/projA" PB="$W/projB"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/marks"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  mkdir -p "$FIX/marks"
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/urllib3-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export PYLOCK_KEEPALIVE=0

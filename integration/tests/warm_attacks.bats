@@ -16,10 +16,9 @@ load pause_helpers
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/six-*.whl \
+  "$PL" key generate -o "$KEYS/k.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
@@ -281,9 +280,7 @@ EOF
   sed "s#$FIX/reg#$reg#g" "$FIX/lock.toml" >"$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync
   [ "$(find "$STATE/registries" -name timestamp.json | wc -l)" -eq 1 ]
-  mkdir "$BATS_TEST_TMPDIR/keys" # not beside $FIX/root.json
-  cp "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/keys/"
-  "$PL" -q registry add "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key" "$FIX"/wheels/certifi-*.whl
+  "$PL" -q registry add "$reg" --key "$KEYS/k.key" "$FIX"/wheels/certifi-*.whl
   run --separate-stderr "$PL" -C "$PROJ" sync
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   ts=$(find "$STATE/registries" -name timestamp.json)
@@ -319,9 +316,7 @@ with zipfile.ZipFile("sixclone-1.0-py3-none-any.whl", "w") as z:
     z.writestr("sixclone-1.0.dist-info/RECORD", r)
 PY
   )
-  mkdir "$BATS_TEST_TMPDIR/keys" # not beside $FIX/root.json
-  cp "$FIX/keys/k.key" "$BATS_TEST_TMPDIR/keys/"
-  "$PL" -q registry add "$reg" --key "$BATS_TEST_TMPDIR/keys/k.key" \
+  "$PL" -q registry add "$reg" --key "$KEYS/k.key" \
     "$BATS_TEST_TMPDIR/sixclone-1.0-py3-none-any.whl"
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state2"
   STATE="$XDG_STATE_HOME/pylock"

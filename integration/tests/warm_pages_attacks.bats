@@ -16,8 +16,8 @@ load "$PYLOCK_SCRATCH/lib/nginx"
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys" "$FIX/www"
-  for k in offline online; do "$PL" key generate -o "$FIX/keys/$k.key" >/dev/null; done
+  mkdir -p "$FIX/www"
+  for k in offline online; do "$PL" key generate -o "$KEYS/$k.key" >/dev/null; done
   nginx_start "$FIX/nginx" "$FIX/www"
 }
 
@@ -40,8 +40,8 @@ teardown() {
   chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
 }
 
-OFF="$BATS_FILE_TMPDIR/keys/offline.key"
-ON="$BATS_FILE_TMPDIR/keys/online.key"
+OFF="$KEYS/offline.key"
+ON="$KEYS/online.key"
 
 # digest DIR: "PATH SHA256" of every file under DIR, sorted.
 digest() {
