@@ -17,7 +17,8 @@ setup_file() {
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  # Keys where pylock accepts them: in the home, never under /tmp.
+  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   export PYLOCK_KEEPALIVE=0
   "$PL" key generate >/dev/null
   REG="$BATS_TEST_TMPDIR/reg"
@@ -34,7 +35,7 @@ teardown() {
 # root key, $OTHER, added), 3 ($OTHER removed: say, it leaked); your first
 # root kept outside as $TRUST/1.root.json, the newest as $TRUST/3.root.json.
 removed_key_reg() {
-  OTHER="$BATS_TEST_TMPDIR/other.key" TRUST="$BATS_TEST_TMPDIR/trust"
+  OTHER="$XDG_CONFIG_HOME/pylock/keys/other.key" TRUST="$BATS_TEST_TMPDIR/trust"
   "$PL" key generate -o "$OTHER" >/dev/null
   "$PL" -q registry init "$REG"
   "$PL" -q registry add "$REG" "$SIX"
@@ -116,7 +117,7 @@ assert_no_removed_key() {
 @test "attack: the root of another registry signed with your key is not taken without a record" {
   # Your key signs two registries; the other one's root also lists a key
   # someone else holds (theirs, given its roles at init).
-  local theirs="$BATS_TEST_TMPDIR/theirs.key" other="$BATS_TEST_TMPDIR/other-reg"
+  local theirs="$XDG_CONFIG_HOME/pylock/keys/theirs.key" other="$BATS_TEST_TMPDIR/other-reg"
   "$PL" key generate -o "$theirs" >/dev/null
   "$PL" -q registry init "$REG"
   "$PL" -q registry add "$REG" "$SIX"
@@ -135,7 +136,7 @@ assert_no_removed_key() {
   # Someone whose key you are about to add to root (sign --add-root-key)
   # writes the directory first: a root listing their key in every role,
   # signed by it alone, and their targets.
-  local theirs="$BATS_TEST_TMPDIR/theirs.key"
+  local theirs="$XDG_CONFIG_HOME/pylock/keys/theirs.key"
   "$PL" key generate -o "$theirs" >/dev/null
   "$PL" -q registry init "$REG"
   "$PL" -q registry add "$REG" "$SIX"

@@ -316,7 +316,7 @@ PY
 }
 
 @test "with no record and root held offline, add needs the root you keep (--root or --trusted)" {
-  local online="$BATS_TEST_TMPDIR/online.key"
+  local online="$XDG_CONFIG_HOME/pylock/keys/online.key"
   "$PL" key generate -o "$online" >/dev/null
   # Root and targets held by the default key (offline); the bins, snapshot
   # and timestamp online: add signs with the online key alone.
