@@ -19,6 +19,7 @@
 #include "fetchwheel.h"
 #include "log.h"
 #include "file.h"
+#include "interp.h"
 #include "pep508.h"
 #include "projindex.h"
 #include "registry.h"
@@ -416,12 +417,14 @@ static int write_cmd(const char *sub, struct args *a) {
     return pl_cli_report(cmd, &err);
   }
   /* The maintainer's own root, the anchor when pylock has no record of
-   * signing DIR here: like a trusted root, a file nobody else can change
-   * (the registry refuses one inside DIR). */
+   * signing DIR here: like a trusted root, a file nobody else can change,
+   * nor code pylock runs (none in a project, /tmp, ~/.cache...: a sandbox
+   * would put its own root there); the registry refuses one inside DIR. */
   cleanup_free char *root_path = NULL, *root_raw = NULL;
   size_t root_len = 0;
   if ((a->trusted && pl_trust_find(a->trusted, &root_path, &err) < 0) ||
-      (a->root && pl_path_check_trusted(a->root, "root", &err) < 0) ||
+      (a->root && (pl_path_check_trusted(a->root, "root", &err) < 0 ||
+                   pl_path_check_unchangeable("root", a->root, false, &err) < 0)) ||
       ((a->root || root_path) &&
        pl_read_file_at(AT_FDCWD, a->root ? a->root : root_path, PL_TUF_ROOT_MAX, &root_raw,
                        &root_len, &err) < 0)) {

@@ -17,25 +17,28 @@ setup_file() {
 }
 
 setup() {
-  # Keys where pylock accepts them: in the home, never under /tmp.
-  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  # Keys, roots and the registry where pylock accepts them: in the home,
+  # never under /tmp, where every sandbox writes.
+  H=$(mktemp -d "$HOME/r9.XXXXXX")
+  export XDG_CONFIG_HOME="$H/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   export PYLOCK_KEEPALIVE=0
   "$PL" key generate >/dev/null
-  REG="$BATS_TEST_TMPDIR/reg"
+  REG="$H/reg"
   SIX="$FIX/wheels/six-1.16.0-py3-none-any.whl"
   IDNA="$FIX/wheels/idna-3.3-py3-none-any.whl"
   CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
 }
 
 teardown() {
-  chmod -R u+w "$BATS_TEST_TMPDIR" 2>/dev/null || true
+  chmod -R u+w "$BATS_TEST_TMPDIR" "$H" 2>/dev/null || true
+  rm -rf "$H"
 }
 
 # removed_key_reg: a registry whose root went 1 (your key), 2 (a second
 # root key, $OTHER, added), 3 ($OTHER removed: say, it leaked); your first
 # root kept outside as $TRUST/1.root.json, the newest as $TRUST/3.root.json.
 removed_key_reg() {
-  OTHER="$XDG_CONFIG_HOME/pylock/keys/other.key" TRUST="$BATS_TEST_TMPDIR/trust"
+  OTHER="$XDG_CONFIG_HOME/pylock/keys/other.key" TRUST="$H/trust"
   "$PL" key generate -o "$OTHER" >/dev/null
   "$PL" -q registry init "$REG"
   "$PL" -q registry add "$REG" "$SIX"
@@ -155,10 +158,10 @@ assert_no_removed_key() {
   put_back_root 2
   local before
   before=$(reg_digest)
-  mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
-  ln -s "$REG/1.root.json" "$BATS_TEST_TMPDIR/elsewhere/root.json"
+  mkdir -p "$H/elsewhere"
+  ln -s "$REG/1.root.json" "$H/elsewhere/root.json"
   local root
-  for root in "$REG/2.root.json" "$REG/targets/../root.json" "$BATS_TEST_TMPDIR/elsewhere/root.json"; do
+  for root in "$REG/2.root.json" "$REG/targets/../root.json" "$H/elsewhere/root.json"; do
     run --separate-stderr "$PL" registry add "$REG" --root "$root" "$CERTIFI"
     [ "$status" -eq 1 ] || { echo "$root: anchored inside the registry: $stderr"; return 1; }
     assert_contains "$stderr" "is inside the registry directory"
@@ -170,6 +173,17 @@ assert_no_removed_key() {
   run --separate-stderr "$PL" registry add "$REG" --root "$BATS_TEST_TMPDIR/shared/root.json" "$CERTIFI"
   [ "$status" -eq 1 ] || { echo "anchored to a root others can change: $stderr"; return 1; }
   assert_contains "$stderr" "another user could replace what is below it"
+  # Nor one code pylock runs could replace: under /tmp (every sandbox
+  # writes there), or in a project (its own sandboxes write there).
+  mkdir -p "$BATS_TEST_TMPDIR/mine" "$H/app"
+  cp "$TRUST/3.root.json" "$BATS_TEST_TMPDIR/mine/root.json"
+  run --separate-stderr "$PL" registry add "$REG" --root "$BATS_TEST_TMPDIR/mine/root.json" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "anchored to a root in /tmp: $stderr"; return 1; }
+  assert_contains "$stderr" "which code in any of your pylock sandboxes can write"
+  touch "$H/app/pylock.toml" && cp "$TRUST/3.root.json" "$H/app/root.json"
+  run --separate-stderr "$PL" registry add "$REG" --root "$H/app/root.json" "$CERTIFI"
+  [ "$status" -eq 1 ] || { echo "anchored to a root in a project: $stderr"; return 1; }
+  assert_contains "$stderr" "which code in its sandboxes can change"
   assert_eq "$(reg_digest)" "$before"
   # Your copy outside, or a trusted root, anchors: the older root put
   # back is refused for being older than it, not for where the root lies.

@@ -41,7 +41,7 @@ teardown() {
 make_reg() {
   "$PL" -q registry init "$REG" "$@"
   "$PL" -q registry add "$REG" "$SIX"
-  mkdir -p "$BATS_TEST_TMPDIR/trust" && cp "$REG/1.root.json" "$BATS_TEST_TMPDIR/trust/root.json"
+  mkdir -p "$XDG_CONFIG_HOME/roots" && cp "$REG/1.root.json" "$XDG_CONFIG_HOME/roots/root.json"
 }
 
 # assert_changed_refused FILE: exit 1 naming FILE as changed since it was
@@ -76,7 +76,7 @@ assert_no_routine_signs() {
 
 # A client of the registry, anchored to its first root.
 client() {
-  "$PL" -q init --python "$PY" --registry "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" "$1"
+  "$PL" -q init --python "$PY" --registry "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" "$1"
 }
 
 @test "attack: a target written into targets.json is signed by none of add, index, withdraw, nor sign" {
@@ -135,7 +135,7 @@ client() {
   [ "$status" -ne 0 ] || { echo "the planted wheel was installed"; return 1; }
   [ -z "$(find -L "$(layer_dir "$BATS_TEST_TMPDIR/proj")" -name 'idna*' 2>/dev/null)" ]
   # Looked up by name, the bin that lists it fails its signature check.
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --target "$IDNAW"
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --target "$IDNAW"
   [ "$status" -eq 1 ] || { echo "status $status: $output"; return 1; }
   assert_contains "$stderr" "${bin#*.}"
 }
@@ -184,7 +184,7 @@ PY
   assert_contains "$stderr" "withdrawn: $SIXW (targets.json)"
   assert_contains "$stderr" "withdrawn: $SIXW.metadata (targets.json)"
   [ ! -e "$REG/targets/$SIXW" ] && [ ! -e "$REG/targets/$SIXW.metadata" ]
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --targets
   [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
   assert_contains "$output" "target-count: 4" # idna, its .metadata, its page, the marker
   run --separate-stderr "$PL" -C "$P" sync
@@ -197,7 +197,7 @@ PY
   [ "$status" -eq 1 ] && assert_contains "$stderr" "$SIXW is not published"
   assert_eq "$(reg_digest)" "$before"
   "$PL" -q registry withdraw "$REG" "$FIX/wheels/$IDNAW"
-  run "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  run "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --targets
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
   assert_contains "$output" "target-count: 1" # the marker
 }
@@ -208,10 +208,10 @@ PY
   run --separate-stderr "$PL" registry withdraw "$REG" "$SIXW"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "withdrawn: $SIXW (bins-"
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --targets
   [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
   assert_contains "$output" "target-count: 4"
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --target "$SIXW"
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --target "$SIXW"
   [ "$status" -eq 1 ]
 }
 
@@ -230,7 +230,7 @@ PY
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "removed by hand: $SIXW (targets.json)"
   assert_contains "$stderr" "removed by hand: $SIXW.metadata (targets.json)"
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --targets
   [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
   # Signed: the routine commands work on it again.
   "$PL" -q registry add "$REG" "$CERTIFI"
@@ -242,7 +242,7 @@ PY
   run --separate-stderr "$PL" registry sign "$REG" --accept-edits
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   assert_contains "$stderr" "ADDED by hand: $IDNAW (targets.json)"
-  run --separate-stderr "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --target "$IDNAW"
+  run --separate-stderr "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --target "$IDNAW"
   [ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
   "$PL" -q registry add "$REG" "$CERTIFI"
 }
@@ -267,7 +267,7 @@ PY
   assert_contains "$stderr" "ADDED by hand: $SIXW (targets.json)"
   assert_eq "$(reg_digest)" "$before"
   "$PL" -q registry sign "$REG" --accept-edits 2>/dev/null
-  run "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json"
+  run "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json"
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
 }
 
@@ -283,7 +283,7 @@ PY
   local before cmd
   before=$(reg_digest)
   for cmd in "add $REG $CERTIFI" "index $REG" "withdraw $REG six==1.16.0" "sign $REG --accept-edits" \
-    "add $REG --root $BATS_TEST_TMPDIR/trust/root.json $CERTIFI"; do
+    "add $REG --root $XDG_CONFIG_HOME/roots/root.json $CERTIFI"; do
     # shellcheck disable=SC2086 # the words of each command
     run --separate-stderr "$PL" registry $cmd
     [ "$status" -eq 1 ] || { echo "$cmd: signed under the planted root: $stderr"; return 1; }
@@ -311,7 +311,7 @@ PY
   # bears the maintainer's signature, so routine changes go on.
   rm -rf "$REG" && cp -a "$BATS_TEST_TMPDIR/reg-then" "$REG"
   "$PL" -q registry add "$REG" "$CERTIFI"
-  run "$PL" registry verify "$REG" --root "$BATS_TEST_TMPDIR/trust/root.json" --targets
+  run "$PL" registry verify "$REG" --root "$XDG_CONFIG_HOME/roots/root.json" --targets
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
 }
 
@@ -322,7 +322,7 @@ PY
   # and timestamp online: add signs with the online key alone.
   "$PL" -q registry init "$REG" --bins 4 --online-key "$online"
   "$PL" -q registry add "$REG" --key "$online" "$SIX"
-  mkdir -p "$BATS_TEST_TMPDIR/trust" && cp "$REG/1.root.json" "$BATS_TEST_TMPDIR/trust/root.json"
+  mkdir -p "$XDG_CONFIG_HOME/roots" && cp "$REG/1.root.json" "$XDG_CONFIG_HOME/roots/root.json"
   rm -rf "$XDG_STATE_HOME/pylock/published"
   local before
   before=$(reg_digest)
@@ -330,11 +330,11 @@ PY
   [ "$status" -eq 1 ] || { echo "status $status: $stderr"; return 1; }
   assert_contains "$stderr" "no record of signing it here"
   assert_eq "$(reg_digest)" "$before"
-  "$PL" -q registry add "$REG" --key "$online" --root "$BATS_TEST_TMPDIR/trust/root.json" "$CERTIFI"
+  "$PL" -q registry add "$REG" --key "$online" --root "$XDG_CONFIG_HOME/roots/root.json" "$CERTIFI"
   # A record from then on: the anchor is no longer needed.
   "$PL" -q registry add "$REG" --key "$online" "$IDNA"
   rm -rf "$XDG_STATE_HOME/pylock/published"
-  "$PL" -q trust add "$BATS_TEST_TMPDIR/trust/root.json" --name mine
+  "$PL" -q trust add "$XDG_CONFIG_HOME/roots/root.json" --name mine
   "$PL" -q registry withdraw "$REG" --key "$online" --trusted mine idna==3.3
   run "$PL" registry verify "$REG" --trusted mine --targets
   [ "$status" -eq 0 ] || { echo "$output"; return 1; }
