@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# pylock-test: once
+# Round 10: `pylock ci -- CMD` attacked from CMD.  Nothing CMD starts
+# outlives it (ci_leftovers.bats); what CMD does to the terminal it shares
+# with the user's shell must not outlive it either.  Each attack is made
+# from CMD on a terminal whose session leader is a shell, as the user's,
+# and must fail; the terminal is then checked as the shell finds it after
+# ci returned.  On an empty project: no registry needed.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
+  new_project
+  cd "$PROJ"
+  D="$BATS_TEST_TMPDIR/d"
+  mkdir -p "$D"
+}
+
+# on_terminal CODE AFTER: on a new terminal, a shell runs `pylock -q ci --
+# python3 -c CODE`, then `python3 -c AFTER` (the next thing the user runs
+# there); both write to standard error, which is a file (a terminal the
+# attack breaks may show nothing).  Prints that file.
+on_terminal() {
+  python3 - "$PL" "$D/log" "$1" "$2" <<'PY'
+import os, pty, sys, time
+pl, log, code, after = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.execvp("sh", ["sh", "-c", '"$0" -q ci -- python3 -c "$1"; echo CI-RC=$? >&2; python3 -c "$2"',
+                     pl, code, after])
+t = time.time()
+while time.time() - t < 30:
+    try:
+        if not os.read(fd, 4096):
+            break
+    except OSError:
+        break
+os.waitpid(pid, 0)
+sys.stdout.write(open(log).read())
+PY
+}
+
+@test "attack: CMD cannot give the terminal a line discipline that drops every byte after ci" {
+  # N_NULL (27) discards all input and output: once ci returned, the
+  # user's shell reads nothing, and no `reset` can be typed.
+  run on_terminal '
+import fcntl, os, struct, sys, termios
+fd = os.open("/dev/tty", os.O_RDWR)
+try:
+    fcntl.ioctl(fd, termios.TIOCSETD, struct.pack("i", 27))
+    print("SETD done", file=sys.stderr)
+except OSError as e:
+    print("SETD refused", e.errno == 1, file=sys.stderr)
+' '
+import fcntl, struct, sys, termios
+print("LDISC", struct.unpack("i", fcntl.ioctl(0, termios.TIOCGETD, bytes(4)))[0], file=sys.stderr)
+'
+  [ "$status" -eq 0 ]
+  echo "$output"
+  assert_contains "$output" "SETD refused True"
+  assert_contains "$output" "CI-RC=0"
+  assert_contains "$output" "LDISC 0" # N_TTY, as the shell had it
+}
+
+@test "attack: CMD cannot make the terminal exclusive, refusing every later open of it" {
+  # TIOCEXCL: every open of the terminal (/dev/tty, /dev/pts/N) then fails
+  # with EBUSY, as sudo's or ssh's password prompt would after ci.
+  run on_terminal '
+import fcntl, os, sys, termios
+fd = os.open("/dev/tty", os.O_RDWR)
+try:
+    fcntl.ioctl(fd, termios.TIOCEXCL)
+    print("EXCL done", file=sys.stderr)
+except OSError as e:
+    print("EXCL refused", e.errno == 1, file=sys.stderr)
+' '
+import os, sys
+for p in ("/dev/tty", os.ttyname(0)):
+    try:
+        os.close(os.open(p, os.O_RDWR))
+        print("open ok", file=sys.stderr)
+    except OSError as e:
+        print("open failed", p, e, file=sys.stderr)
+'
+  [ "$status" -eq 0 ]
+  echo "$output"
+  assert_contains "$output" "EXCL refused True"
+  assert_contains "$output" "CI-RC=0"
+  assert_not_contains "$output" "open failed"
+  assert_eq "$(grep -c "open ok" <<<"$output")" 2
+}
