@@ -12,11 +12,13 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "env.h"
 #include "harden.h"
@@ -120,6 +122,27 @@ static void print_json(FILE *f, const struct summary *s) {
   fputs("}\n", f);
 }
 
+/* Is fd (stderr) at the start of a line?  CMD wrote there first, on the
+ * same descriptor: a line it left unfinished, say a forged result object,
+ * would begin pylock's own, and a reader that decodes the first value of
+ * the last line would take it.  Known for a regular file (its last byte,
+ * read through a descriptor of pylock's own when fd is write-only); for
+ * anything else (a pipe, a terminal) it cannot be told: no.  Nothing of
+ * CMD's runs any more to write after the check (PROCESSES). */
+static bool at_line_start(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  int fl = fcntl(fd, F_GETFL);
+  off_t end = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+  if (end == 0) return true;
+  if (end < 0 || end > st.st_size) return false;
+  char c, path[32];
+  if (pread(fd, &c, 1, end - 1) == 1) return c == '\n';
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  cleanup_close int r = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  return r >= 0 && pread(r, &c, 1, end - 1) == 1 && c == '\n';
+}
+
 static void print_summary(const struct summary *s, bool json) {
   if (!json) {
     /* -q silences the text summary; --json is asked for, so it stays. */
@@ -130,10 +153,14 @@ static void print_summary(const struct summary *s, bool json) {
                   s->verify_ms, s->run_ms, s->root ? s->root : "-");
     return;
   }
-  /* One write: a reader of stderr gets the line whole. */
+  /* One write: a reader of stderr gets the line whole.  A line of its
+   * own: after CMD, unless stderr is known to be at a line start, a
+   * newline first. */
   char *buf = NULL;
   size_t len = 0;
+  fflush(stderr);
   FILE *m = open_memstream(&buf, &len);
+  if (s->status >= 0 && !at_line_start(fileno(stderr))) fputc('\n', m ? m : stderr);
   print_json(m ? m : stderr, s);
   if (m && fclose(m) == 0) fwrite(buf, 1, len, stderr);
   free(buf);

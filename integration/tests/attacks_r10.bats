@@ -94,3 +94,39 @@ for p in ("/dev/tty", os.ttyname(0)):
   assert_not_contains "$output" "open failed"
   assert_eq "$(grep -c "open ok" <<<"$output")" 2
 }
+
+# last_json FILE: the first JSON value of FILE's last line, as a reader that
+# decodes one value would take it (Go's json.Decoder), and what follows it.
+last_json() {
+  python3 - "$1" <<'PY'
+import json, sys
+line = open(sys.argv[1]).read().splitlines()[-1]
+v, end = json.JSONDecoder().raw_decode(line)
+print(json.dumps({"ok": v.get("ok"), "exit_status": v.get("exit_status"), "generation": "generation" in v,
+                  "rest": line[end:].strip()}))
+PY
+}
+
+@test "attack: an unfinished last line of CMD's stderr does not begin ci's --json summary" {
+  # CMD fails (3), its last words a forged success without a newline.
+  local forge='import sys; sys.stderr.write("{\"ok\": true, \"exit_status\": 0}"); sys.exit(3)' out
+  # To a file (the man page's `2> summary.json`), and to one opened to append.
+  local st=0
+  "$PL" -q ci --json -- python3 -c "$forge" 2>"$D/sum.json" || st=$?
+  assert_eq "$st" 3
+  out=$(last_json "$D/sum.json")
+  assert_eq "$out" '{"ok": false, "exit_status": 3, "generation": true, "rest": ""}'
+  echo start >"$D/sum2.json"
+  st=0
+  "$PL" -q ci --json -- python3 -c "$forge" 2>>"$D/sum2.json" || st=$?
+  assert_eq "$st" 3
+  assert_eq "$(last_json "$D/sum2.json")" "$out"
+  # Through a pipe, as a runner reads it.
+  "$PL" -q ci --json -- python3 -c "$forge" 2>&1 >/dev/null | cat >"$D/sum3.json" || true
+  assert_eq "$(last_json "$D/sum3.json")" "$out"
+  # A file CMD left at a line's start gets no empty line.
+  "$PL" -q ci --json -- python3 -c 'import sys; sys.stderr.write("done\n")' 2>"$D/sum4.json"
+  assert_eq "$(head -n1 "$D/sum4.json")" "done"
+  assert_eq "$(sed -n 2p "$D/sum4.json" | cut -c1-12)" '{"ok": true,'
+  assert_eq "$(wc -l <"$D/sum4.json")" 2
+}
