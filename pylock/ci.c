@@ -292,6 +292,7 @@ struct child_setup {
   struct sigaction saved[NSIG];
   int tty;                       /* the controlling terminal, or -1 */
   bool fg;                       /* pylock's group was its foreground group */
+  pid_t tty_fg;                  /* the terminal's foreground group before CMD */
   pid_t parent;                  /* pylock's pid */
   const struct pl_run_opts *run; /* --strict, --no-network, --allow-write */
 };
@@ -499,6 +500,17 @@ static void child_main(const struct child_setup *c, char **cmd) {
   _exit(pl_run_command(cmd[0], cmd, &ro));
 }
 
+/* pylock in the background on a terminal: CMD could still make its group
+ * the foreground one (SIGTTOU ignored), and that group is gone now; the
+ * terminal goes back to the group that had it before (the user's shell),
+ * so that nothing of CMD's holds it after ci.  Not when the group now in
+ * the foreground is another that lives (a job the user brought forward). */
+static void give_back_terminal(const struct child_setup *c) {
+  pid_t now = tcgetpgrp(c->tty);
+  if (c->tty_fg > 0 && now > 0 && now != c->tty_fg && kill(-now, 0) < 0 && errno == ESRCH)
+    give_terminal(c->tty, c->tty_fg);
+}
+
 /* Wait for CMD; when it stops on the terminal, stop with it (see above).
  * CMD is reaped only after child_pid is cleared: no signal is ever passed on
  * to a process group whose id the kernel may have given to another. */
@@ -541,7 +553,8 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   sigaction(SIGCHLD, &dfl, &chld_saved);
   c.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  c.fg = c.tty >= 0 && tcgetpgrp(c.tty) == getpgrp();
+  c.tty_fg = c.tty >= 0 ? tcgetpgrp(c.tty) : -1;
+  c.fg = c.tty >= 0 && c.tty_fg == getpgrp();
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) child_main(&c, cmd);
@@ -554,7 +567,10 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
     sigprocmask(SIG_SETMASK, &c.mask, NULL);
     rc = wait_child(&c, pid, status, err);
     child_pid = 0;
-    if (c.fg) give_terminal(c.tty, getpgrp());
+    if (c.fg)
+      give_terminal(c.tty, getpgrp());
+    else if (c.tty >= 0)
+      give_back_terminal(&c);
   }
   /* CMD is gone: a signal now is for pylock, as it was before. */
   for (int sig = 1; sig < NSIG; sig++)

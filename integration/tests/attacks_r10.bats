@@ -130,3 +130,39 @@ PY
   assert_eq "$(sed -n 2p "$D/sum4.json" | cut -c1-12)" '{"ok": true,'
   assert_eq "$(wc -l <"$D/sum4.json")" 2
 }
+
+@test "attack: CMD of a ci in the background takes the terminal; the shell has it again after" {
+  # A job in the background (the shell's job control: a group of its own,
+  # not the foreground one): CMD, SIGTTOU ignored, makes its group the
+  # terminal's foreground group, and ends.  pylock in the foreground gives
+  # the terminal back to the shell after CMD; in the background too.
+  python3 - "$PL" "$D/log" <<'PY'
+import os, pty, sys, time
+pl, log = sys.argv[1:3]
+code = ("import os, signal, sys\n"
+        "signal.signal(signal.SIGTTOU, signal.SIG_IGN)\n"
+        "fd = os.open('/dev/tty', os.O_RDWR)\n"
+        "os.tcsetpgrp(fd, os.getpgrp())\n"
+        "print('TOOK', os.tcgetpgrp(fd) == os.getpgrp(), file=sys.stderr)\n")
+after = ("import os, sys\n"
+         "print('SHELL-FG', os.tcgetpgrp(0) == os.getpgid(os.getppid()), file=sys.stderr)\n")
+pid, fd = pty.fork()
+if pid == 0:
+    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.execvp("bash", ["bash", "-c", 'set -m; python3 -c "$2"; "$0" -q ci -- python3 -c "$1" & wait $!; '
+                       'echo CI-RC=$? >&2; python3 -c "$2"; true', pl, code, after])
+t = time.time()
+while time.time() - t < 30:
+    try:
+        if not os.read(fd, 4096):
+            break
+    except OSError:
+        break
+os.waitpid(pid, 0)
+PY
+  cat "$D/log"
+  # The shell had the foreground before; CMD took it (the attack was made).
+  assert_eq "$(grep -c "SHELL-FG True" "$D/log")" 2
+  assert_contains "$(cat "$D/log")" "TOOK True"
+  assert_contains "$(cat "$D/log")" "CI-RC=0"
+}
