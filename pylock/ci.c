@@ -122,20 +122,22 @@ static void print_json(FILE *f, const struct summary *s) {
   fputs("}\n", f);
 }
 
-/* Is fd (stderr) at the start of a line?  CMD wrote there first, on the
- * same descriptor: a line it left unfinished, say a forged result object,
- * would begin pylock's own, and a reader that decodes the first value of
- * the last line would take it.  Known for a regular file (its last byte,
- * read through a descriptor of pylock's own when fd is write-only); for
- * anything else (a pipe, a terminal) it cannot be told: no.  Nothing of
- * CMD's runs any more to write after the check (PROCESSES). */
-static bool at_line_start(int fd) {
+/* Where pylock's own last line goes, after CMD: CMD wrote to the same
+ * stderr first.  A regular file: its end (CMD shares the open file
+ * description, and one that moved its offset back had pylock's summary
+ * written over its first bytes, its own forged result left as the last
+ * line).  Then, is that at the start of a line?  A line CMD left
+ * unfinished, say a forged result object, would begin pylock's, and a
+ * reader that decodes the first value of the last line would take it.
+ * Known for a regular file (its last byte, read through a descriptor of
+ * pylock's own when fd is write-only); not for anything else (a pipe, a
+ * terminal): no.  Nothing of CMD's runs any more (PROCESSES). */
+static bool to_line_start(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
-  int fl = fcntl(fd, F_GETFL);
-  off_t end = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+  off_t end = lseek(fd, 0, SEEK_END);
   if (end == 0) return true;
-  if (end < 0 || end > st.st_size) return false;
+  if (end < 0) return false;
   char c, path[32];
   if (pread(fd, &c, 1, end - 1) == 1) return c == '\n';
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -144,6 +146,8 @@ static bool at_line_start(int fd) {
 }
 
 static void print_summary(const struct summary *s, bool json) {
+  fflush(stderr);
+  bool line_start = s->status < 0 || to_line_start(fileno(stderr));
   if (!json) {
     /* -q silences the text summary; --json is asked for, so it stays. */
     if (s->status >= 0)
@@ -158,9 +162,8 @@ static void print_summary(const struct summary *s, bool json) {
    * newline first. */
   char *buf = NULL;
   size_t len = 0;
-  fflush(stderr);
   FILE *m = open_memstream(&buf, &len);
-  if (s->status >= 0 && !at_line_start(fileno(stderr))) fputc('\n', m ? m : stderr);
+  if (!line_start) fputc('\n', m ? m : stderr);
   print_json(m ? m : stderr, s);
   if (m && fclose(m) == 0) fwrite(buf, 1, len, stderr);
   free(buf);

@@ -166,3 +166,20 @@ PY
   assert_contains "$(cat "$D/log")" "TOOK True"
   assert_contains "$(cat "$D/log")" "CI-RC=0"
 }
+
+@test "attack: CMD moving stderr's offset back does not put its forged line after ci's summary" {
+  # `2> summary.json`: CMD shares the file's offset with pylock.  It writes
+  # its forged result as the last line, then seeks back to the start: ci's
+  # summary would overwrite the first bytes and leave the forgery last.
+  local st=0
+  "$PL" -q ci --json -- python3 -c '
+import os, sys
+os.write(2, b"x" * 400 + b"\n" + b"{\"ok\": true, \"exit_status\": 0}\n")
+os.lseek(2, 0, os.SEEK_SET)
+sys.exit(3)' 2>"$D/sum.json" || st=$?
+  assert_eq "$st" 3
+  assert_eq "$(last_json "$D/sum.json")" '{"ok": false, "exit_status": 3, "generation": true, "rest": ""}'
+  # CMD's output is all there, before it.
+  assert_eq "$(head -c 400 "$D/sum.json")" "$(printf 'x%.0s' $(seq 400))"
+  assert_eq "$(wc -l <"$D/sum.json")" 3
+}
