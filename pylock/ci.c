@@ -312,10 +312,11 @@ struct child_setup {
  *   on what pylock forwards, follows CMD when it stops, and ends as CMD
  *   did: with its exit status, or killed by its signal;
  * - init, pid 1 in there: a procfs of its own on /proc (tools see the
- *   namespace's pids), reaps every orphan, passes each signal on to CMD's
- *   group, tells the supervisor when CMD stops or ends, and then exits:
- *   the kernel kills everything else in the namespace and has reaped it
- *   before the supervisor can see init end, so before pylock prints a word;
+ *   namespace's pids) and IPC namespace (fresh_proc), reaps every orphan,
+ *   passes each signal on to CMD's group, tells the supervisor when CMD
+ *   stops or ends, and then exits: the kernel kills everything else in the
+ *   namespace and has reaped it before the supervisor can see init end, so
+ *   before pylock prints a word;
  * - CMD: a process group of its own, the terminal's foreground group when
  *   pylock's was, then pylock run's last steps and exec.
  *
@@ -339,9 +340,14 @@ static void send_msg(int fd, char kind, int status) {
  * of its own (the sandbox's may be a keep-alive holder's, shared with other
  * runs).  As read-only as the /proc it covers.  Where the kernel refuses
  * (a /proc with parts covered, as some containers make it) the old one
- * stays: everything still ends with CMD, only /proc shows pids of outside. */
+ * stays: everything still ends with CMD, only /proc shows pids of outside.
+ * And an IPC namespace of its own: System V shared memory, message queues
+ * and semaphores, and POSIX message queues, live on after every process
+ * is gone (memory held on the runner until it reboots, a message for the
+ * job's next step); the kernel ends those of this namespace with init. */
 static int fresh_proc(pl_error_t *err) {
-  if (unshare(CLONE_NEWNS) < 0) return pl_fail(err, errno, "a mount namespace for /proc");
+  if (unshare(CLONE_NEWNS | CLONE_NEWIPC) < 0)
+    return pl_fail(err, errno, "a mount and an IPC namespace for CMD");
   struct statvfs vs;
   unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (statvfs("/proc", &vs) == 0 && (vs.f_flag & ST_RDONLY)) flags |= MS_RDONLY;

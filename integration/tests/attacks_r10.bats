@@ -183,3 +183,25 @@ sys.exit(3)' 2>"$D/sum.json" || st=$?
   assert_eq "$(head -c 400 "$D/sum.json")" "$(printf 'x%.0s' $(seq 400))"
   assert_eq "$(wc -l <"$D/sum.json")" 3
 }
+
+@test "attack: System V memory and message queues CMD made end with it" {
+  # IPC objects outlive every process: memory held on the runner until it
+  # reboots (a job's limit is no limit for them), a message for the next
+  # step.  A key of this test's own, looked up in the kernel's tables.
+  local key=$((0x5a000000 + RANDOM))
+  run "$PL" -q ci -- python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+key = int(sys.argv[1])
+shm = libc.shmget(key, 1 << 20, 0o1600)  # IPC_CREAT | 0600
+msq = libc.msgget(key, 0o1600)
+print("made", shm >= 0, msq >= 0)
+' "$key"
+  [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+  assert_eq "$output" "made True True"
+  # /proc/sysvipc lists the keys in decimal.
+  ! awk -v k="$key" '$1 == k { found = 1 } END { exit !found }' /proc/sysvipc/shm ||
+    { echo "a shared memory segment of CMD's outlived ci"; ipcrm -M "$key" -Q "$key"; return 1; }
+  ! awk -v k="$key" '$1 == k { found = 1 } END { exit !found }' /proc/sysvipc/msg ||
+    { echo "a message queue of CMD's outlived ci"; ipcrm -Q "$key"; return 1; }
+}
