@@ -66,12 +66,16 @@ int pl_seccomp_policy(scmp_filter_ctx ctx, int flags) {
   /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes
    * libc fall back to clone(2), whose flags the rule above checks. */
   if (r == 0) r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-  /* TIOCSTI/TIOCLINUX push input into the terminal the user is typing in. */
-  if (r == 0)
+  /* TIOCSTI/TIOCLINUX push input into the terminal the user is typing in.
+   * TIOCSETD and TIOCEXCL change the terminal itself, shared with the
+   * user's shell, for after the command: a line discipline that drops
+   * every byte (N_NULL: the terminal is dead, no `reset` can be typed), or
+   * exclusive mode (every later open of it fails: sudo's, ssh's password
+   * prompt).  TIOCSETD is also the way into the line disciplines' kernel
+   * code (n_gsm, n_hdlc...), on any pseudo-terminal. */
+  static const unsigned long tty_ioctls[] = {TIOCSTI, TIOCLINUX, TIOCSETD, TIOCEXCL};
+  for (size_t i = 0; i < sizeof tty_ioctls / sizeof tty_ioctls[0] && r == 0; i++)
     r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
-  if (r == 0)
-    r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+                         SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_ioctls[i]));
   return r;
 }

@@ -12,11 +12,13 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "env.h"
 #include "harden.h"
@@ -120,7 +122,32 @@ static void print_json(FILE *f, const struct summary *s) {
   fputs("}\n", f);
 }
 
+/* Where pylock's own last line goes, after CMD: CMD wrote to the same
+ * stderr first.  A regular file: its end (CMD shares the open file
+ * description, and one that moved its offset back had pylock's summary
+ * written over its first bytes, its own forged result left as the last
+ * line).  Then, is that at the start of a line?  A line CMD left
+ * unfinished, say a forged result object, would begin pylock's, and a
+ * reader that decodes the first value of the last line would take it.
+ * Known for a regular file (its last byte, read through a descriptor of
+ * pylock's own when fd is write-only); not for anything else (a pipe, a
+ * terminal): no.  Nothing of CMD's runs any more (PROCESSES). */
+static bool to_line_start(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return false;
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end == 0) return true;
+  if (end < 0) return false;
+  char c, path[32];
+  if (pread(fd, &c, 1, end - 1) == 1) return c == '\n';
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  cleanup_close int r = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  return r >= 0 && pread(r, &c, 1, end - 1) == 1 && c == '\n';
+}
+
 static void print_summary(const struct summary *s, bool json) {
+  fflush(stderr);
+  bool line_start = s->status < 0 || to_line_start(fileno(stderr));
   if (!json) {
     /* -q silences the text summary; --json is asked for, so it stays. */
     if (s->status >= 0)
@@ -130,10 +157,13 @@ static void print_summary(const struct summary *s, bool json) {
                   s->verify_ms, s->run_ms, s->root ? s->root : "-");
     return;
   }
-  /* One write: a reader of stderr gets the line whole. */
+  /* One write: a reader of stderr gets the line whole.  A line of its
+   * own: after CMD, unless stderr is known to be at a line start, a
+   * newline first. */
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
+  if (!line_start) fputc('\n', m ? m : stderr);
   print_json(m ? m : stderr, s);
   if (m && fclose(m) == 0) fwrite(buf, 1, len, stderr);
   free(buf);
@@ -265,6 +295,7 @@ struct child_setup {
   struct sigaction saved[NSIG];
   int tty;                       /* the controlling terminal, or -1 */
   bool fg;                       /* pylock's group was its foreground group */
+  pid_t tty_fg;                  /* the terminal's foreground group before CMD */
   pid_t parent;                  /* pylock's pid */
   const struct pl_run_opts *run; /* --strict, --no-network, --allow-write */
 };
@@ -281,10 +312,11 @@ struct child_setup {
  *   on what pylock forwards, follows CMD when it stops, and ends as CMD
  *   did: with its exit status, or killed by its signal;
  * - init, pid 1 in there: a procfs of its own on /proc (tools see the
- *   namespace's pids), reaps every orphan, passes each signal on to CMD's
- *   group, tells the supervisor when CMD stops or ends, and then exits:
- *   the kernel kills everything else in the namespace and has reaped it
- *   before the supervisor can see init end, so before pylock prints a word;
+ *   namespace's pids) and IPC namespace (fresh_proc), reaps every orphan,
+ *   passes each signal on to CMD's group, tells the supervisor when CMD
+ *   stops or ends, and then exits: the kernel kills everything else in the
+ *   namespace and has reaped it before the supervisor can see init end, so
+ *   before pylock prints a word;
  * - CMD: a process group of its own, the terminal's foreground group when
  *   pylock's was, then pylock run's last steps and exec.
  *
@@ -308,9 +340,14 @@ static void send_msg(int fd, char kind, int status) {
  * of its own (the sandbox's may be a keep-alive holder's, shared with other
  * runs).  As read-only as the /proc it covers.  Where the kernel refuses
  * (a /proc with parts covered, as some containers make it) the old one
- * stays: everything still ends with CMD, only /proc shows pids of outside. */
+ * stays: everything still ends with CMD, only /proc shows pids of outside.
+ * And an IPC namespace of its own: System V shared memory, message queues
+ * and semaphores, and POSIX message queues, live on after every process
+ * is gone (memory held on the runner until it reboots, a message for the
+ * job's next step); the kernel ends those of this namespace with init. */
 static int fresh_proc(pl_error_t *err) {
-  if (unshare(CLONE_NEWNS) < 0) return pl_fail(err, errno, "a mount namespace for /proc");
+  if (unshare(CLONE_NEWNS | CLONE_NEWIPC) < 0)
+    return pl_fail(err, errno, "a mount and an IPC namespace for CMD");
   struct statvfs vs;
   unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   if (statvfs("/proc", &vs) == 0 && (vs.f_flag & ST_RDONLY)) flags |= MS_RDONLY;
@@ -472,6 +509,17 @@ static void child_main(const struct child_setup *c, char **cmd) {
   _exit(pl_run_command(cmd[0], cmd, &ro));
 }
 
+/* pylock in the background on a terminal: CMD could still make its group
+ * the foreground one (SIGTTOU ignored), and that group is gone now; the
+ * terminal goes back to the group that had it before (the user's shell),
+ * so that nothing of CMD's holds it after ci.  Not when the group now in
+ * the foreground is another that lives (a job the user brought forward). */
+static void give_back_terminal(const struct child_setup *c) {
+  pid_t now = tcgetpgrp(c->tty);
+  if (c->tty_fg > 0 && now > 0 && now != c->tty_fg && kill(-now, 0) < 0 && errno == ESRCH)
+    give_terminal(c->tty, c->tty_fg);
+}
+
 /* Wait for CMD; when it stops on the terminal, stop with it (see above).
  * CMD is reaped only after child_pid is cleared: no signal is ever passed on
  * to a process group whose id the kernel may have given to another. */
@@ -514,7 +562,8 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   sigaction(SIGCHLD, &dfl, &chld_saved);
   c.tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  c.fg = c.tty >= 0 && tcgetpgrp(c.tty) == getpgrp();
+  c.tty_fg = c.tty >= 0 ? tcgetpgrp(c.tty) : -1;
+  c.fg = c.tty >= 0 && c.tty_fg == getpgrp();
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) child_main(&c, cmd);
@@ -527,7 +576,10 @@ static int run_child(char **cmd, const struct pl_run_opts *ro, int *status, pl_e
     sigprocmask(SIG_SETMASK, &c.mask, NULL);
     rc = wait_child(&c, pid, status, err);
     child_pid = 0;
-    if (c.fg) give_terminal(c.tty, getpgrp());
+    if (c.fg)
+      give_terminal(c.tty, getpgrp());
+    else if (c.tty >= 0)
+      give_back_terminal(&c);
   }
   /* CMD is gone: a signal now is for pylock, as it was before. */
   for (int sig = 1; sig < NSIG; sig++)

@@ -7,7 +7,10 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWUSER = 0x10000000
-TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+TIOCSTI, TIOCLINUX, TIOCSETD, TIOCEXCL = 0x5412, 0x541C, 0x5423, 0x540C
+# A terminal of the probe's own for the terminal calls: where they are not
+# denied (outside the sandbox) they change it, not the caller's.
+_, pty = os.openpty()
 calls = {
     "unshare(CLONE_NEWUSER)": (272, CLONE_NEWUSER),
     "mount": (165, b"none", b"/tmp", b"tmpfs", 0, 0),
@@ -31,6 +34,8 @@ calls = {
     "mount_setattr": (442, -100, b"/", 0, 0, 0),
     "ioctl(TIOCSTI)": (16, 0, TIOCSTI, ctypes.byref(ctypes.c_char(b"x"))),
     "ioctl(TIOCLINUX)": (16, 0, TIOCLINUX, 0),
+    "ioctl(TIOCSETD)": (16, pty, TIOCSETD, ctypes.byref(ctypes.c_int(0))),
+    "ioctl(TIOCEXCL)": (16, pty, TIOCEXCL, 0),
 }
 for name, args in calls.items():
     ctypes.set_errno(0)
