@@ -25,24 +25,9 @@ setup() {
 # there); both write to standard error, which is a file (a terminal the
 # attack breaks may show nothing).  Prints that file.
 on_terminal() {
-  python3 - "$PL" "$D/log" "$1" "$2" <<'PY'
-import os, pty, sys, time
-pl, log, code, after = sys.argv[1:5]
-pid, fd = pty.fork()
-if pid == 0:
-    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
-    os.execvp("sh", ["sh", "-c", '"$0" -q ci -- python3 -c "$1"; echo CI-RC=$? >&2; python3 -c "$2"',
-                     pl, code, after])
-t = time.time()
-while time.time() - t < 30:
-    try:
-        if not os.read(fd, 4096):
-            break
-    except OSError:
-        break
-os.waitpid(pid, 0)
-sys.stdout.write(open(log).read())
-PY
+  python3 "$BATS_TEST_DIRNAME/on_tty.py" --stderr "$D/log" sh -c \
+    '"$0" -q ci -- python3 -c "$1"; echo CI-RC=$? >&2; python3 -c "$2"' "$PL" "$1" "$2" >/dev/null
+  cat "$D/log"
 }
 
 @test "attack: CMD cannot give the terminal a line discipline that drops every byte after ci" {
@@ -136,30 +121,23 @@ PY
   # not the foreground one): CMD, SIGTTOU ignored, makes its group the
   # terminal's foreground group, and ends.  pylock in the foreground gives
   # the terminal back to the shell after CMD; in the background too.
-  python3 - "$PL" "$D/log" <<'PY'
-import os, pty, sys, time
-pl, log = sys.argv[1:3]
-code = ("import os, signal, sys\n"
-        "signal.signal(signal.SIGTTOU, signal.SIG_IGN)\n"
-        "fd = os.open('/dev/tty', os.O_RDWR)\n"
-        "os.tcsetpgrp(fd, os.getpgrp())\n"
-        "print('TOOK', os.tcgetpgrp(fd) == os.getpgrp(), file=sys.stderr)\n")
-after = ("import os, sys\n"
-         "print('SHELL-FG', os.tcgetpgrp(0) == os.getpgid(os.getppid()), file=sys.stderr)\n")
-pid, fd = pty.fork()
-if pid == 0:
-    os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
-    os.execvp("bash", ["bash", "-c", 'set -m; python3 -c "$2"; "$0" -q ci -- python3 -c "$1" & wait $!; '
-                       'echo CI-RC=$? >&2; python3 -c "$2"; true', pl, code, after])
-t = time.time()
-while time.time() - t < 30:
-    try:
-        if not os.read(fd, 4096):
-            break
-    except OSError:
-        break
-os.waitpid(pid, 0)
+  local code after
+  code=$(cat <<'PY'
+import os, signal, sys
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+fd = os.open('/dev/tty', os.O_RDWR)
+os.tcsetpgrp(fd, os.getpgrp())
+print('TOOK', os.tcgetpgrp(fd) == os.getpgrp(), file=sys.stderr)
 PY
+)
+  after=$(cat <<'PY'
+import os, sys
+print('SHELL-FG', os.tcgetpgrp(0) == os.getpgid(os.getppid()), file=sys.stderr)
+PY
+)
+  python3 "$BATS_TEST_DIRNAME/on_tty.py" --stderr "$D/log" bash -c \
+    'set -m; python3 -c "$2"; "$0" -q ci -- python3 -c "$1" & wait $!; echo CI-RC=$? >&2; python3 -c "$2"; true' \
+    "$PL" "$code" "$after" >/dev/null
   cat "$D/log"
   # The shell had the foreground before; CMD took it (the attack was made).
   assert_eq "$(grep -c "SHELL-FG True" "$D/log")" 2

@@ -250,36 +250,24 @@ PY
   # A run leaves a process that, once pylock returned, makes itself the
   # terminal's foreground group: it would then read what the user types.
   local out="$W/stolen"
-  python3 - "$PL" "$PA" "$out" <<'PY'
-import os, pty, sys, time
-pl, proj, out = sys.argv[1:4]
-code = ("import os, signal, time\n"
-        "signal.signal(signal.SIGTTOU, signal.SIG_IGN)\n"
-        "if os.fork() == 0:\n"
-        "    os.setpgid(0, 0)\n"
-        "    time.sleep(1.5)\n"
-        "    fd = os.open('/dev/tty', os.O_RDWR)\n"
-        "    try:\n"
-        "        os.tcsetpgrp(fd, os.getpgrp()); print('STOLEN', flush=True)\n"
-        "    except OSError as e:\n"
-        "        print('refused', e, flush=True)\n"
-        "    os._exit(0)\n")
-pid, fd = pty.fork()
-if pid == 0:
-    # A shell stays the session's leader, as the user's does.
-    os.execvp("sh", ["sh", "-c", '"$0" -C "$1" run python3 -c "$2"; sleep 3', pl, proj, code])
-data, t = b"", time.time()
-while time.time() - t < 4:
+  local code
+  code=$(cat <<'PY'
+import os, signal, time
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+if os.fork() == 0:
+    os.setpgid(0, 0)
+    time.sleep(1.5)
+    fd = os.open('/dev/tty', os.O_RDWR)
     try:
-        d = os.read(fd, 1024)
-    except OSError:
-        break
-    if not d:
-        break
-    data += d
-os.waitpid(pid, 0)
-open(out, "wb").write(data)
+        os.tcsetpgrp(fd, os.getpgrp()); print('STOLEN', flush=True)
+    except OSError as e:
+        print('refused', e, flush=True)
+    os._exit(0)
 PY
+)
+  # A shell stays the session's leader, as the user's does.
+  python3 "$BATS_TEST_DIRNAME/on_tty.py" --timeout 4 sh -c '"$0" -C "$1" run python3 -c "$2"; sleep 3' \
+    "$PL" "$PA" "$code" >"$out"
   assert_not_contains "$(cat "$out")" "STOLEN"
 }
 

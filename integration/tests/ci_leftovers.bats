@@ -127,38 +127,26 @@ os.kill(os.getpid(), signal.SIGTERM)' "$D" 1.5 'open(sys.argv[1] + "/late", "w")
   # As attacks_r7's for pylock run, through pylock ci: once pylock has
   # returned, the leftover makes its group the terminal's foreground group.
   local out="$D/tty"
-  python3 - "$PL" "$out" "$D" <<'PY'
-import os, pty, sys, time
-pl, out, d = sys.argv[1:4]
-code = ("import os, signal, time, sys\n"
-        "signal.signal(signal.SIGTTOU, signal.SIG_IGN)\n"
-        "if os.fork() == 0:\n"
-        "    os.setpgid(0, 0)\n"
-        "    open(sys.argv[1] + '/armed', 'w').close()\n"
-        "    time.sleep(1.5)\n"
-        "    fd = os.open('/dev/tty', os.O_RDWR)\n"
-        "    try:\n"
-        "        os.tcsetpgrp(fd, os.getpgrp()); print('STOLEN', flush=True)\n"
-        "    except OSError as e:\n"
-        "        print('refused', e, flush=True)\n"
-        "    os._exit(0)\n"
-        "while not os.path.exists(sys.argv[1] + '/armed'): time.sleep(0.01)\n")
-pid, fd = pty.fork()
-if pid == 0:
-    # A shell stays the session's leader, as the user's does.
-    os.execvp("sh", ["sh", "-c", '"$0" -q ci -- python3 -c "$1" "$2"; echo CI-RC=$?; sleep 3', pl, code, d])
-data, t = b"", time.time()
-while time.time() - t < 5:
+  local code
+  code=$(cat <<'PY'
+import os, signal, time, sys
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+if os.fork() == 0:
+    os.setpgid(0, 0)
+    open(sys.argv[1] + '/armed', 'w').close()
+    time.sleep(1.5)
+    fd = os.open('/dev/tty', os.O_RDWR)
     try:
-        x = os.read(fd, 1024)
-    except OSError:
-        break
-    if not x:
-        break
-    data += x
-os.waitpid(pid, 0)
-open(out, "wb").write(data)
+        os.tcsetpgrp(fd, os.getpgrp()); print('STOLEN', flush=True)
+    except OSError as e:
+        print('refused', e, flush=True)
+    os._exit(0)
+while not os.path.exists(sys.argv[1] + '/armed'): time.sleep(0.01)
 PY
+)
+  # A shell stays the session's leader, as the user's does.
+  python3 "$BATS_TEST_DIRNAME/on_tty.py" --timeout 5 sh -c \
+    '"$0" -q ci -- python3 -c "$1" "$2"; echo CI-RC=$?; sleep 3' "$PL" "$code" "$D" >"$out"
   [ -e "$D/armed" ]
   assert_contains "$(cat "$out")" "CI-RC=0"
   assert_not_contains "$(cat "$out")" "STOLEN"
@@ -189,27 +177,15 @@ print("pids", pids[0], me)
 }
 
 @test "ci on a terminal: the command's group is the foreground, and the shell's again after" {
-  python3 - "$PL" "$D/tty" <<'PY'
-import os, pty, sys, time
-pl, out = sys.argv[1:3]
-code = ("import os\n"
-        "print('CMD-FG', os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() == os.getpid(), flush=True)\n")
-after = "import os; print('SHELL-FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("sh", ["sh", "-c", '"$0" -q ci -- python3 -c "$1"; python3 -c "$2"', pl, code, after])
-data, t = b"", time.time()
-while time.time() - t < 30:
-    try:
-        x = os.read(fd, 1024)
-    except OSError:
-        break
-    if not x:
-        break
-    data += x
-os.waitpid(pid, 0)
-open(out, "wb").write(data)
+  local code after
+  code=$(cat <<'PY'
+import os
+print('CMD-FG', os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp() == os.getpid(), flush=True)
 PY
+)
+  after="import os; print('SHELL-FG', os.tcgetpgrp(0) == os.getpgrp(), flush=True)"
+  python3 "$BATS_TEST_DIRNAME/on_tty.py" sh -c '"$0" -q ci -- python3 -c "$1"; python3 -c "$2"' \
+    "$PL" "$code" "$after" >"$D/tty"
   assert_contains "$(cat "$D/tty")" "CMD-FG True"
   assert_contains "$(cat "$D/tty")" "SHELL-FG True"
 }

@@ -57,24 +57,7 @@ assert_usable() {
 # sync_on_pty [NAME=VALUE...]: `pylock sync` of $PROJ on a terminal of its own
 # (pty.fork), with the variables set; all it wrote there on stdout, its status.
 sync_on_pty() {
-  env "$@" python3 - "$PL" "$PROJ" <<'PY'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-C", sys.argv[2], "sync"])
-out = b""
-while True:
-    try:
-        b = os.read(fd, 4096)
-    except OSError:
-        break
-    if not b:
-        break
-    out += b
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(st))
-PY
+  env "$@" python3 "$BATS_TEST_DIRNAME/on_tty.py" --timeout 600 "$PL" -C "$PROJ" sync
 }
 
 # wait_compiled: until `pylock info byte-code` no longer says compiling.
