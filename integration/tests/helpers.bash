@@ -27,6 +27,17 @@ kill_loop_on_one_base() {
     skip "a kill loop: on the first base only (make stress runs it on every base)"
 }
 
+# A test of a file that runs on every base, which itself does not depend on the base:
+# what it asserts happens before the base interpreter runs at all (a refusal of pylock's
+# own parsers and checks, before any resolution, sync or run), or in commands that never
+# use it (registry, key, trust).  It runs on the first base only, as a file marked
+# `# pylock-test: once` does; PYLOCK_TEST_ALL_BASES=1 runs it on every base.
+base_blind() {
+  [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ] || [ -z "${PYLOCK_TEST_FIRST_BASE:-}" ] ||
+    [ "$PY" = "$PYLOCK_TEST_FIRST_BASE" ] ||
+    skip "does not depend on the base: on the first base only"
+}
+
 # Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.
 new_project() {
   PROJ="${1:-$BATS_TEST_TMPDIR/proj}"
