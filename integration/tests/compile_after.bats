@@ -259,8 +259,8 @@ cold_idna() {
 @test "an install compiling after its switch killed at each step leaves the old or the new lock, working" {
   kill_loop_on_one_base
   local step old
-  for step in resolved staged fetched unpacked linked built recorded committed switched usable \
-    compiled complete-built; do
+  for step in $(kill_steps resolved staged fetched unpacked linked built recorded committed \
+    switched usable compiled complete-built); do
     use_lock six
     "$PL" -q -C "$PROJ" sync
     old=$(cat "$PROJ/pylock.toml")

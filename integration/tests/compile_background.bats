@@ -145,7 +145,7 @@ field() {
 @test "the detached pylock killed at each step leaves the generation pending, and the next sync finishes it" {
   kill_loop_on_one_base
   local step n
-  for step in detached compiled complete-built; do
+  for step in $(kill_steps detached compiled complete-built); do
     export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-$step"
     STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-$step"
     gc_project "$PROJ" idna-six
@@ -312,7 +312,7 @@ print("\n".join(out))
 @test "SIGKILLs of the command at random moments leave its change whole, and at most a detached pylock that finishes" {
   kill_loop_on_one_base
   local i delay pid n outcomes=""
-  for i in 1 2 3 4 5 6 7 8; do
+  for i in $(seq 1 "$(kill_rounds 8)"); do
     export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state-$i"
     STATE="$XDG_STATE_HOME/pylock" PROJ="$BATS_TEST_TMPDIR/proj-$i"
     gc_project "$PROJ" idna-six

@@ -2,7 +2,9 @@
 # pylock-test: once
 # Crashes (issue 12): install, remove, sync and rollback killed with SIGKILL
 # at every named step of the change (PYLOCK_PAUSE_AT stops pylock exactly
-# there, so every step is hit, not only the slowest), and what must hold
+# there, so every step is hit, not only the slowest; make check kills at
+# every second step, which ones changing with the day, make stress at every
+# step: see kill_steps in helpers.bash), and what must hold
 # after each kill and after the next command:
 #   - before anything else runs: pylock.toml and the environment agree (what
 #     imports inside `pylock run` is what `list --json` says is what the
@@ -97,7 +99,8 @@ check_kill() {
 
 @test "install_killed_at_each_step_leaves_lock_and_environment_agreeing" {
   local step
-  for step in resolved staged fetched compiled unpacked linked built recorded committed switched; do
+  for step in $(kill_steps resolved staged fetched compiled unpacked linked built recorded committed \
+    switched); do
     cp "$FIX/lock-six.toml" "$PROJ/pylock.toml"
     "$PL" -q -C "$PROJ" sync
     cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/old.toml"
@@ -109,7 +112,7 @@ check_kill() {
 
 @test "remove_killed_at_each_step_leaves_lock_and_environment_agreeing" {
   local step
-  for step in resolved staged linked built recorded committed switched; do
+  for step in $(kill_steps resolved staged linked built recorded committed switched); do
     cp "$FIX/lock-six-idna.toml" "$PROJ/pylock.toml"
     "$PL" -q -C "$PROJ" sync
     cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/old.toml"
@@ -120,7 +123,7 @@ check_kill() {
 
 @test "sync_killed_at_each_step_keeps_the_old_generation_until_the_switch" {
   local step before
-  for step in fetched compiled unpacked linked built switch; do
+  for step in $(kill_steps fetched compiled unpacked linked built switch); do
     cp "$FIX/lock-six.toml" "$PROJ/pylock.toml"
     "$PL" -q -C "$PROJ" sync
     before=$("$PL" -C "$PROJ" info generation)

@@ -145,6 +145,7 @@ direct_forms() {
 # ---------------------------------------------------------------- command line
 
 @test "install refuses every direct reference on the command line before touching anything" {
+  base_blind
   project
   snapshot
   direct_forms
@@ -158,6 +159,7 @@ direct_forms() {
 }
 
 @test "install refuses pip options given as requirements" {
+  base_blind
   project
   snapshot
   for req in "-e $EVIL" "--editable=$EVIL" "--index-url=file://$EVIL" "-r $EVIL/pyproject.toml"; do
@@ -169,6 +171,7 @@ direct_forms() {
 }
 
 @test "install refuses a requirement that is not PEP 508, pointing at the column" {
+  base_blind
   project
   snapshot
   run --separate-stderr "$PL" -C "$PROJ" install "six >= 1.0 junk"
@@ -179,6 +182,7 @@ direct_forms() {
 # ---------------------------------------------------------------- pylock.toml
 
 @test "a pylock.toml whose requested holds a direct reference: lock --check, lock, sync, install refuse it" {
+  base_blind
   project
   direct_forms
   for req in "${DIRECT_FORMS[@]}"; do
@@ -195,6 +199,7 @@ direct_forms() {
 }
 
 @test "pylock ci refuses a pull request's pylock.toml with a direct reference" {
+  base_blind
   project
   set_requested "evil @ file://$EVIL"
   snapshot
@@ -234,6 +239,7 @@ PY
 }
 
 @test "registry add refuses a wheel whose Requires-Dist is a direct reference, leaving the registry as it was" {
+  base_blind
   make_trojan "$BATS_TEST_TMPDIR/t"
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   (cd "$BATS_TEST_TMPDIR/reg" && find . -type f -exec sha256sum {} + | sort) >"$BATS_TEST_TMPDIR/before"
@@ -262,6 +268,7 @@ hostile_registry() {
 }
 
 @test "registry verify --targets names a signed wheel whose Requires-Dist is a direct reference" {
+  base_blind
   hostile_registry "$BATS_TEST_TMPDIR/hostile"
   run --separate-stderr timeout 120 "$PL" registry verify "$BATS_TEST_TMPDIR/hostile" \
     --root "$BATS_TEST_TMPDIR/hostile/1.root.json" --state "$BATS_TEST_TMPDIR/vstate" --targets
@@ -272,6 +279,7 @@ hostile_registry() {
 }
 
 @test "a signed wheel's .metadata with a direct reference fails the resolution before pip reads it" {
+  base_blind
   hostile_registry "$BATS_TEST_TMPDIR/hostile"
   project "$BATS_TEST_TMPDIR/hostile" "$BATS_TEST_TMPDIR/hostile/1.root.json"
   snapshot

@@ -34,6 +34,40 @@ kill_loop_on_one_base() {
     skip "a kill loop: on the first base only (make stress runs it on every base)"
 }
 
+# A test of a file that runs on every base, which itself does not depend on the base:
+# what it asserts happens before the base interpreter runs at all (a refusal of pylock's
+# own parsers and checks, before any resolution, sync or run), or in commands that never
+# use it (registry, key, trust).  It runs on the first base only, as a file marked
+# `# pylock-test: once` does; PYLOCK_TEST_ALL_BASES=1 runs it on every base.
+base_blind() {
+  [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ] || [ -z "${PYLOCK_TEST_FIRST_BASE:-}" ] ||
+    [ "$PY" = "$PYLOCK_TEST_FIRST_BASE" ] ||
+    skip "does not depend on the base: on the first base only"
+}
+
+# kill_steps STEP...: the steps of a kill loop this run kills at, one a line.  make check takes every second one, from an
+# offset that changes with the day (the day of the year; PYLOCK_TEST_KILL_OFFSET=0 or 1
+# sets it), so that two days' runs kill at every step, and prints which it took (a failure
+# names its offset); make stress (PYLOCK_TEST_ALL_BASES=1) takes every step.
+kill_steps() {
+  if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then
+    printf '%s\n' "$@"
+    return 0
+  fi
+  local off=${PYLOCK_TEST_KILL_OFFSET:-$((10#$(date -u +%j) % 2))} i=0 s taken=""
+  for s in "$@"; do
+    [ $((i % 2)) -eq "$off" ] && { printf '%s\n' "$s"; taken+=" $s"; }
+    i=$((i + 1))
+  done
+  echo "# kill_steps: offset $off of 2 (PYLOCK_TEST_KILL_OFFSET; make stress takes all):$taken" >&3
+}
+
+# kill_rounds N: how many rounds a loop of kills at random moments makes this run: half of
+# N in make check, N in make stress (PYLOCK_TEST_ALL_BASES=1).
+kill_rounds() {
+  if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then echo "$1"; else echo $((($1 + 1) / 2)); fi
+}
+
 # Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.
 new_project() {
   PROJ="${1:-$BATS_TEST_TMPDIR/proj}"

@@ -349,7 +349,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
   cp "${locks[1]}" "$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync
   local old=0 new=0 cold delay target gen meta which
-  for i in $(seq 1 8); do # 100 more rounds in make stress (crash_loop.bats)
+  for i in $(seq 1 "$(kill_rounds 8)"); do # 100 more rounds in make stress (crash_loop.bats)
     target=${locks[i % 2]}
     cold=$(((i / 2) % 2)) # two cold, two warm, ...
     if [ "$cold" -eq 1 ]; then

@@ -108,6 +108,7 @@ evil_whl() {
 # ---------------------------------------------------------------- the registry side
 
 @test "registry add refuses wheels that would shadow python3, json or pip, leaving the registry as it was" {
+  base_blind
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   local before w
   before=$(cd "$BATS_TEST_TMPDIR/reg" && find . -type f -exec sha256sum {} + | sort)
@@ -124,6 +125,7 @@ evil_whl() {
 }
 
 @test "registry verify --targets names each signed wheel that would shadow, and only those" {
+  base_blind
   run --separate-stderr timeout 120 "$PL" registry verify "$FIX/hostile" \
     --root "$FIX/hostile/1.root.json" --state "$BATS_TEST_TMPDIR/vstate" --targets
   [ "$status" -eq 1 ] || { echo "$output $stderr"; return 1; }

@@ -643,6 +643,7 @@ EOF
 # ---------------------------------------------------------------- 6. whose state and cache
 
 @test "a state root below a directory others can write, or writable by others, is refused" {
+  base_blind
   [ -n "$PYLOCK_FOREIGN_DIR" ] || skip "needs integration/run as root (PYLOCK_FOREIGN_DIR)"
   local mine="$PYLOCK_FOREIGN_DIR/tb-$$-$BATS_TEST_NUMBER" marker="$W/marker-$BATS_TEST_NUMBER"
   mkdir -m 700 "$mine"
@@ -669,6 +670,7 @@ EOF
 }
 
 @test "a group-writable cache/trees in the user's own state is refused before anything runs" {
+  base_blind
   local fresh="$W/fresh-gw" marker="$W/marker-gw"
   project "$fresh"
   cp "$FIX/lock.toml" "$fresh/pylock.toml"
@@ -717,6 +719,7 @@ EOF
 # directory, config.toml and trust.d, refusing with one line naming owner
 # and mode.
 @test "a user configuration others can write is not used" {
+  base_blind
   local cfg victim="$W/victim-$BATS_TEST_NUMBER"
   if [ -n "$PYLOCK_FOREIGN_DIR" ]; then
     cfg="$PYLOCK_FOREIGN_DIR/tb-config-$$" # in a root-owned directory anyone may write
