@@ -15,15 +15,11 @@ load helpers
 load attack_helpers
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  fixture_wheels
 }
 
 setup() {
-  # The configuration (and its keys directory) in the home: /tmp is a place
-  # every sandbox writes, and pylock refuses keys there.
-  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export PYLOCK_KEEPALIVE=0
+  maintainer
   KD="$XDG_CONFIG_HOME/pylock/keys"
   # The maintainer's key, in the keys directory, and a copy of it made the
   # way the README once said (a file in the working directory).
@@ -34,8 +30,6 @@ setup() {
   "$PL" key generate -o evil >/dev/null
   EVIL_TEXT=$(cat "$KD/evil.key")
   N="t$BATS_TEST_NUMBER"
-  SIX="$FIX/wheels/six-1.16.0-py3-none-any.whl"
-  IDNA="$FIX/wheels/idna-3.3-py3-none-any.whl"
 }
 
 teardown() {

@@ -10,21 +10,16 @@ load helpers
 load registry_forge
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  fixture_wheels
 }
 
 setup() {
-  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export PYLOCK_KEEPALIVE=0
+  maintainer
   "$PL" key generate >/dev/null
   # The registry sits below a directory a sandbox can write (a project's).
   PROJ="$BATS_TEST_TMPDIR/proj"
   REG="$PROJ/pub/reg"
   mkdir -p "$PROJ/pub"
-  SIXW=six-1.16.0-py3-none-any.whl IDNAW=idna-3.3-py3-none-any.whl
-  SIX="$FIX/wheels/$SIXW" IDNA="$FIX/wheels/$IDNAW"
-  CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
 }
 
 teardown() {

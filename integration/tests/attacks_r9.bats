@@ -12,21 +12,16 @@ load helpers
 load registry_forge
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  fixture_wheels
 }
 
 setup() {
   # Keys, roots and the registry where pylock accepts them: in the home,
   # never under /tmp, where every sandbox writes.
   H=$(mktemp -d "$HOME/r9.XXXXXX")
-  export XDG_CONFIG_HOME="$H/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export PYLOCK_KEEPALIVE=0
+  maintainer "$H/config"
   "$PL" key generate >/dev/null
   REG="$H/reg"
-  SIX="$FIX/wheels/six-1.16.0-py3-none-any.whl"
-  IDNA="$FIX/wheels/idna-3.3-py3-none-any.whl"
-  CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
 }
 
 teardown() {

@@ -18,12 +18,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
-  new_project
-  cd "$PROJ"
-  D="$BATS_TEST_TMPDIR/d"
-  mkdir -p "$D"
+  empty_project_in_own_dirs
 }
 
 # A leftover: double fork, setsid, then (in a group of its own, SIGHUP and

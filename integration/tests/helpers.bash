@@ -68,6 +68,37 @@ kill_rounds() {
   if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then echo "$1"; else echo $((($1 + 1) / 2)); fi
 }
 
+# empty_project_in_own_dirs (in setup): configuration, state and cache of
+# the test's own, no keep-alive, and an empty project ($PROJ, the working
+# directory); $D a scratch directory beside it.
+empty_project_in_own_dirs() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
+  new_project
+  cd "$PROJ" || return 1
+  D="$BATS_TEST_TMPDIR/d"
+  mkdir -p "$D"
+}
+
+# fixture_wheels (in setup_file): the fixtures' real wheels in $FIX/wheels.
+fixture_wheels() {
+  export FIX="$BATS_FILE_TMPDIR"
+  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+}
+
+# maintainer [CONFIG-DIR] (in setup): a registry maintainer's configuration,
+# its keys directory with it, in CONFIG-DIR (default: a fresh one in the home:
+# pylock refuses keys under /tmp, where every sandbox writes), and a fresh
+# state (pylock's record of what it signed), no keep-alive; the wheels six,
+# idna and certifi of fixture_wheels named (SIX, IDNA, CERTIFI; SIXW, IDNAW).
+maintainer() {
+  XDG_CONFIG_HOME=${1:-$(mktemp -d "$HOME/config.XXXXXX")}
+  export XDG_CONFIG_HOME XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" PYLOCK_KEEPALIVE=0
+  SIXW=six-1.16.0-py3-none-any.whl IDNAW=idna-3.3-py3-none-any.whl
+  SIX="$FIX/wheels/$SIXW" IDNA="$FIX/wheels/$IDNAW"
+  CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
+}
+
 # Fresh project in $BATS_TEST_TMPDIR/proj on the base under test.
 new_project() {
   PROJ="${1:-$BATS_TEST_TMPDIR/proj}"

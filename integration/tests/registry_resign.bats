@@ -15,21 +15,16 @@ load helpers
 load registry_forge
 
 setup_file() {
-  export FIX="$BATS_FILE_TMPDIR"
-  python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
+  fixture_wheels
 }
 
 setup() {
   # The maintainer's configuration and state (what pylock last signed of
   # each registry is kept there), fresh for each test.
-  export XDG_CONFIG_HOME="$(mktemp -d "$HOME/config.XXXXXX")" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export PYLOCK_KEEPALIVE=0
+  maintainer
   KEY="$XDG_CONFIG_HOME/pylock/keys/default.key"
   "$PL" key generate >/dev/null
   REG="$BATS_TEST_TMPDIR/reg"
-  SIXW=six-1.16.0-py3-none-any.whl IDNAW=idna-3.3-py3-none-any.whl
-  SIX="$FIX/wheels/$SIXW" IDNA="$FIX/wheels/$IDNAW"
-  CERTIFI="$FIX/wheels/certifi-2022.9.24-py3-none-any.whl"
 }
 
 teardown() {
