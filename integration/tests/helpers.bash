@@ -12,7 +12,9 @@ PY="$PYLOCK_TEST_PYTHON"
 # the tests keep theirs in the home (one per test file), in the keys
 # directory it has when XDG_CONFIG_HOME is not moved.
 KEYS="$HOME/.config/pylock/keys"
-mkdir -p "$KEYS" && chmod 700 "$HOME/.config" "$HOME/.config/pylock" "$KEYS"
+# Made once a home: the file is sourced again for every test, and two processes
+# a test are ~10 CPU-s of a make check on a machine where a fork costs ~4 ms.
+[ -d "$KEYS" ] || { mkdir -p "$KEYS" && chmod 700 "$HOME/.config" "$HOME/.config/pylock" "$KEYS"; }
 
 # nap SECONDS: a sleep that starts no process.  The polling loops wait on pylock
 # thousands of times a run, and a sleep(1) each time was a process each time.
