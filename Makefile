@@ -408,10 +408,12 @@ bench-install: deps all
 
 # Crash loops and races too long for make check, run as the integration suite is; with
 # them, the files whose kill loops make check runs on the first base only or in part (every
-# second step, half the random rounds: kill_steps, kill_rounds), whole and on every base.
+# third step, a third of the random rounds: kill_steps, kill_rounds), and those with a test
+# make check runs at a smaller scale (naming PYLOCK_TEST_ALL_BASES), whole and on every base.
 stress: deps all $(HELPERS)
 	@$(IT_ENV) PYLOCK_TEST_ALL_BASES=1 integration/run integration/stress/*.bats \
-	  $$(grep -lE '^  kill_loop_on_one_base$$|\$$\(kill_(steps|rounds) ' integration/tests/*.bats)
+	  $$(grep -lE '^  kill_loop_on_one_base$$|\$$\(kill_(steps|rounds) |PYLOCK_TEST_ALL_BASES' \
+	  integration/tests/*.bats)
 
 lint:
 	@tests/lint.sh

@@ -3,7 +3,7 @@
 # Crashes (issue 12): install, remove, sync and rollback killed with SIGKILL
 # at every named step of the change (PYLOCK_PAUSE_AT stops pylock exactly
 # there, so every step is hit, not only the slowest; make check kills at
-# every second step, which ones changing with the day, make stress at every
+# every third step, which ones changing with the day, make stress at every
 # step: see kill_steps in helpers.bash), and what must hold
 # after each kill and after the next command:
 #   - before anything else runs: pylock.toml and the environment agree (what

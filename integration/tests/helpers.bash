@@ -47,27 +47,28 @@ base_blind() {
     skip "does not depend on the base: on the first base only"
 }
 
-# kill_steps STEP...: the steps of a kill loop this run kills at, one a line.  make check takes every second one, from an
-# offset that changes with the day (the day of the year; PYLOCK_TEST_KILL_OFFSET=0 or 1
-# sets it), so that two days' runs kill at every step, and prints which it took (a failure
-# names its offset); make stress (PYLOCK_TEST_ALL_BASES=1) takes every step.
+# kill_steps STEP...: the steps of a kill loop this run kills at, one a line.  make check
+# takes every third one, from an offset that changes with the day (the day of the year
+# modulo 3; PYLOCK_TEST_KILL_OFFSET=0, 1 or 2 sets it), so that three days' runs kill at
+# every step, and prints which it took (a failure names its offset); make stress
+# (PYLOCK_TEST_ALL_BASES=1) takes every step.
 kill_steps() {
   if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then
     printf '%s\n' "$@"
     return 0
   fi
-  local off=${PYLOCK_TEST_KILL_OFFSET:-$((10#$(date -u +%j) % 2))} i=0 s taken=""
+  local off=${PYLOCK_TEST_KILL_OFFSET:-$((10#$(date -u +%j) % 3))} i=0 s taken=""
   for s in "$@"; do
-    [ $((i % 2)) -eq "$off" ] && { printf '%s\n' "$s"; taken+=" $s"; }
+    [ $((i % 3)) -eq "$off" ] && { printf '%s\n' "$s"; taken+=" $s"; }
     i=$((i + 1))
   done
-  echo "# kill_steps: offset $off of 2 (PYLOCK_TEST_KILL_OFFSET; make stress takes all):$taken" >&3
+  echo "# kill_steps: offset $off of 3 (PYLOCK_TEST_KILL_OFFSET; make stress takes all):$taken" >&3
 }
 
-# kill_rounds N: how many rounds a loop of kills at random moments makes this run: half of
-# N in make check, N in make stress (PYLOCK_TEST_ALL_BASES=1).
+# kill_rounds N: how many rounds a loop of kills at random moments makes this run: a third
+# of N (at least 1) in make check, N in make stress (PYLOCK_TEST_ALL_BASES=1).
 kill_rounds() {
-  if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then echo "$1"; else echo $((($1 + 1) / 2)); fi
+  if [ "${PYLOCK_TEST_ALL_BASES:-}" = 1 ]; then echo "$1"; else echo $((($1 + 2) / 3)); fi
 }
 
 # empty_project_in_own_dirs (in setup): configuration, state and cache of
