@@ -171,6 +171,7 @@ PY
 }
 
 @test "a sync killed while byte-compiling leaves no compiler and the next sync builds again" {
+  base_blind
   cp "$FIX/lock-five.toml" "$PROJ/pylock.toml"
   local before
   before=$("$PL" -C "$PROJ" info generation)
@@ -322,6 +323,7 @@ SH
 # raises its own limit to the hard one; what it runs gets the limit it was
 # given back.  Here a soft limit of 20 stands for 1,024.
 @test "a sync needs no more open files than the soft limit, and what it runs keeps that limit" {
+  base_blind
   cp "$FIX/lock-five.toml" "$PROJ/pylock.toml"
   run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" sync" "$PL" "$PROJ"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
