@@ -40,9 +40,12 @@ PY
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$FIX/p"
-  "$PL" -q -C "$FIX/p" install six idna certifi oldsyntax
+  # Locked, not installed: every test syncs them into a state of its own.
+  set_requested_in "$FIX/p/pylock.toml" six idna certifi oldsyntax
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock-four.toml"
-  "$PL" -q -C "$FIX/p" install pygments
+  set_requested_in "$FIX/p/pylock.toml" six idna certifi oldsyntax pygments
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock-five.toml"
 }
 
