@@ -10,6 +10,7 @@ setup() {
 }
 
 @test "run under a seccomp filter that denies unshare names the cause and the fix" {
+  base_blind
   for keep in 0 30; do
     PYLOCK_KEEPALIVE=$keep run "$PYLOCK_BIN/deny-userns" "$PL" run python3 -c pass
     [ "$status" -eq 1 ]
@@ -29,6 +30,7 @@ setup() {
 }
 
 @test "doctor reports blocked user namespaces with the fix, and exits 1" {
+  base_blind
   run "$PYLOCK_BIN/deny-userns" "$PL" doctor
   [ "$status" -eq 1 ]
   assert_contains "$output" "FAIL  user namespaces"

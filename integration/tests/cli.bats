@@ -1,5 +1,7 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # The command line itself: help, version, usage errors, refusing setuid.
+# Nothing here depends on the base (pylock's own parsing and checks), so the file runs once.
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0

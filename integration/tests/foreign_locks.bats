@@ -155,6 +155,7 @@ assert_verified() {
 }
 
 @test "extras_and_groups_the_lock_does_not_offer_are_refused_naming_what_it_offers" {
+  base_blind
   project "$PROJ"
   markers_lock "$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync --frozen
@@ -169,6 +170,7 @@ assert_verified() {
 }
 
 @test "ci_takes_extra_and_group_and_its_json_lists_what_was_selected" {
+  base_blind
   project "$PROJ"
   markers_lock "$PROJ/pylock.toml"
   run --separate-stderr "$PL" -C "$PROJ" ci --json --extra tests -- python3 -c 'import six, certifi'
@@ -224,6 +226,7 @@ EOF
 }
 
 @test "a_package_whose_marker_is_false_is_neither_fetched_nor_installed" {
+  base_blind
   project "$PROJ"
   # A Windows-only package whose wheel no registry signs: never looked at here.
   mklock "$PROJ/pylock.toml" "$FIX/reg" <<EOF
@@ -240,6 +243,7 @@ EOF
 }
 
 @test "attack_a_selected_wheel_the_registry_does_not_sign_is_refused_with_no_fallback" {
+  base_blind
   project "$PROJ"
   markers_lock "$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync --frozen
@@ -268,6 +272,7 @@ EOF
 }
 
 @test "attack_a_foreign_lock_whose_index_no_trusted_root_covers_is_refused_and_the_hint_works" {
+  base_blind
   # A fresh checkout: only another tool's lock, naming a registry this runner
   # was never told to trust.
   mkdir -p "$PROJ"
@@ -287,6 +292,7 @@ EOF
 }
 
 @test "attack_a_foreign_lock_moving_the_index_to_another_registry_verifies_against_the_projects_root" {
+  base_blind
   project "$PROJ"
   markers_lock "$PROJ/pylock.toml"
   "$PL" -q -C "$PROJ" sync --frozen
@@ -301,6 +307,7 @@ EOF
 }
 
 @test "a_foreign_lock_with_packages_from_several_indexes_is_refused_naming_them" {
+  base_blind
   project "$PROJ"
   mklock "$BATS_TEST_TMPDIR/a" "$FIX/reg" <<<"idna 3.3 - idna-3.3-py3-none-any.whl"
   mklock "$BATS_TEST_TMPDIR/b" "https://pypi.org/simple" <<<"six 1.16.0 - six-1.16.0-py3-none-any.whl"
@@ -311,6 +318,7 @@ EOF
 }
 
 @test "lock_version_1_1_warns_as_pep751_asks_and_2_0_is_refused" {
+  base_blind
   project "$PROJ"
   mklock "$PROJ/pylock.toml" "$FIX/reg" <<<"idna 3.3 - idna-3.3-py3-none-any.whl"
   sed -i 's/^lock-version = "1.0"/lock-version = "1.1"/' "$PROJ/pylock.toml"
@@ -377,6 +385,7 @@ print(" ".join(sorted(str(t) for t in parse_wheel_filename(wheel.filename)[3])))
 }
 
 @test "pylocks_own_lock_syncs_as_before_and_offers_no_extras" {
+  base_blind
   project "$PROJ"
   "$PL" -q -C "$PROJ" install idna
   cp "$PROJ/pylock.toml" "$BATS_TEST_TMPDIR/own"

@@ -24,6 +24,7 @@ setup() {
 snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
 
 @test "attack: faccessat2 failing ENOSYS (Linux < 5.8, a container's seccomp) does not make a project look absent" {
+  base_blind
   [ -x "$PYLOCK_BIN/enosys-faccessat2" ] || { echo "build the helpers: make build/helpers/enosys-faccessat2"; return 1; }
   mkdir -p "$PROJ/sub/deeper"
   local before wd
@@ -44,6 +45,7 @@ snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
 }
 
 @test "attack: a working directory deeper than PATH_MAX inside a project is refused, not run unsandboxed" {
+  base_blind
   local d deep link
   d=$(printf 'd%.0s' $(seq 200))
   deep="$PROJ"
@@ -67,6 +69,7 @@ snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
 }
 
 @test "attack: a deleted directory inside a project does not run ../app.py unsandboxed" {
+  base_blind
   mkdir "$PROJ/gone"
   local before
   before=$(snapshot | grep -v '^./gone ')
@@ -82,6 +85,7 @@ snapshot() { (cd "$PROJ" && find . -mindepth 1 -printf '%p %s %T@\n' | sort); }
 }
 
 @test "attack: a flock on another filesystem's file of the same inode number does not fake compiling" {
+  base_blind
   [ -n "${PYLOCK_SMALL_FS:-}" ] && [ -w "$PYLOCK_SMALL_FS" ] ||
     skip "needs the small tmpfs integration/run mounts as root (small inode numbers)"
   unshare -rm true 2>/dev/null || skip "no unshare -rm"
@@ -134,6 +138,7 @@ time.sleep(120)
 }
 
 @test "attack: another user renaming directories above a project mid-search never gets it run unsandboxed" {
+  base_blind
   local other=pylocktest2
   id "$other" >/dev/null 2>&1 && (cd / && sudo -n -u "$other" true) 2>/dev/null ||
     skip "needs the second user $other and sudo to act as it (integration/run as root)"

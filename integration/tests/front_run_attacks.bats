@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Attacks on pylock's static front end (bin/pylock) and the layout it brought: where a
 # joined `pylock run` could differ from the full program's (lib/pylock/pylock).
+# (Once: the interpreter is only the command both programs run; what is compared is theirs.)
 # SPDX-License-Identifier: Apache-2.0
 
 load helpers

@@ -38,6 +38,7 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 }
 
 @test "init on an existing project says so and changes nothing" {
+  base_blind
   new_project
   before=$(cd "$PROJ" && find . -printf '%p %s %T@\n' | sort | sha256sum)
   run "$PL" init --python "$PY" "$PROJ"
@@ -72,6 +73,7 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 }
 
 @test "init with a missing interpreter fails with the cause and leaves no project" {
+  base_blind
   run "$PL" init --python /nonexistent/python3 "$BATS_TEST_TMPDIR/p"
   [ "$status" -eq 1 ]
   assert_contains "$output" "/nonexistent/python3"
@@ -91,6 +93,7 @@ print(d["lock-version"], d["created-by"], d["packages"], t["python"], t["python-
 }
 
 @test "commands outside any project fail with a hint to init" {
+  base_blind
   cd "$BATS_TEST_TMPDIR"
   run "$PL" run true
   [ "$status" -eq 1 ]

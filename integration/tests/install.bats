@@ -187,6 +187,7 @@ flip_middle_byte() {
 }
 
 @test "rollback_returns_the_previous_package_set_and_twice_returns_again" {
+  base_blind
   project "$PROJ"
   use_lock idna-six
   "$PL" -q -C "$PROJ" sync
@@ -211,6 +212,7 @@ flip_middle_byte() {
 }
 
 @test "lock_of_the_same_input_gives_identical_bytes_and_relocking_does_not_rewrite" {
+  base_blind
   project "$PROJ"
   project "$BATS_TEST_TMPDIR/other"
   "$PL" -q -C "$PROJ" install requests
@@ -266,6 +268,7 @@ flip_middle_byte() {
 }
 
 @test "ci_passes_the_command_exit_status_and_death_by_signal_through" {
+  base_blind
   project "$PROJ"
   use_lock idna-six
   cd "$PROJ"
@@ -289,6 +292,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 }
 
 @test "ci_refuses_a_stale_lock_without_running_the_command" {
+  base_blind
   project "$PROJ"
   use_lock idna-six
   set_requested_in "$PROJ/pylock.toml" idna six requests # changed, not re-locked
@@ -308,6 +312,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 # ---- nothing unverified gets in, nothing is lost ------------------------------
 
 @test "sync_refuses_a_wheel_tampered_after_locking_and_keeps_the_current_generation" {
+  base_blind
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
@@ -384,6 +389,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 }
 
 @test "concurrent_installs_in_one_project_serialize_and_both_land" {
+  base_blind
   project "$PROJ"
   cd "$PROJ"
   "$PL" install six 2>"$BATS_TEST_TMPDIR/a.err" &
@@ -412,6 +418,7 @@ print(p.stderr.strip().splitlines()[-1])' "$PL"
 }
 
 @test "a_run_started_before_a_sync_keeps_its_generation_after_the_switch_and_gc" {
+  base_blind
   project "$PROJ"
   use_lock idna-six
   "$PL" -q -C "$PROJ" sync
@@ -465,6 +472,7 @@ fill_leaving() {
 }
 
 @test "a_project_on_another_filesystem_than_pylocks_state_links_the_cache_there" {
+  base_blind
   small_fs_or_skip
   PROJ="$SMALL/proj"
   project "$PROJ"
@@ -483,6 +491,7 @@ fill_leaving() {
 }
 
 @test "sync_into_a_full_environment_filesystem_fails_cleanly_and_changes_nothing" {
+  base_blind
   small_fs_or_skip
   export XDG_STATE_HOME="$SMALL/state" # pylock's state on the small filesystem
   project "$PROJ"
@@ -510,6 +519,7 @@ fill_leaving() {
 }
 
 @test "sync_with_a_full_cache_filesystem_fails_cleanly_and_leaves_no_partial_cache_entry" {
+  base_blind
   small_fs_or_skip
   export PYLOCK_STATE_DIR="$SMALL/state" # pylock's state on the small filesystem
   project "$PROJ"
@@ -628,6 +638,7 @@ append_tool_pylock() {
 }
 
 @test "a_lock_with_sdist_vcs_or_directory_entries_is_refused_naming_the_package" {
+  base_blind
   project "$PROJ"
   OWN="$BATS_TEST_TMPDIR/own.toml" && cp "$PROJ/pylock.toml" "$OWN"
   before=$(current)

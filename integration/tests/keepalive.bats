@@ -14,6 +14,7 @@ setup() {
 holder_pid() { cut -d' ' -f3 "$rec"; }
 
 @test "a first run leaves a holder; the next run joins its namespaces" {
+  base_blind
   PYLOCK_KEEPALIVE=30 "$PL" run true
   for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   [ -s "$rec" ]
@@ -29,6 +30,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 }
 
 @test "PYLOCK_KEEPALIVE=0 leaves no holder and every run gets fresh namespaces" {
+  base_blind
   PYLOCK_KEEPALIVE=0 "$PL" run true
   sleep 0.2
   [ ! -e "$rec" ]
@@ -61,6 +63,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 }
 
 @test "an idle holder leaves after PYLOCK_KEEPALIVE seconds" {
+  base_blind
   PYLOCK_KEEPALIVE=1 "$PL" run true
   for _ in $(seq 50); do [ -s "$rec" ] && break; nap 0.05; done
   pid=$(holder_pid)
@@ -73,6 +76,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 }
 
 @test "a forged record pointing at another process's namespaces is not joined" {
+  base_blind
   PYLOCK_KEEPALIVE=0 "$PL" run true
   sleep 30 &
   other=$!
@@ -88,6 +92,7 @@ holder_pid() { cut -d' ' -f3 "$rec"; }
 }
 
 @test "run output captured by \$(...) does not wait for the holder" {
+  base_blind
   start=$(date +%s)
   out=$(PYLOCK_KEEPALIVE=30 "$PL" run echo captured)
   end=$(date +%s)

@@ -107,6 +107,7 @@ locked_names() {
 }
 
 @test "pip cannot reach the network while resolving, not even the host's loopback" {
+  base_blind
   mkdir -p "$BATS_TEST_TMPDIR/www"
   cp "$FIX/wheels/six-1.16.0-py3-none-any.whl" "$BATS_TEST_TMPDIR/www/"
   port=$((20000 + RANDOM % 20000))
@@ -138,6 +139,7 @@ locked_names() {
 }
 
 @test "lock without a registry says how to name one" {
+  base_blind
   P2="$BATS_TEST_TMPDIR/plain"
   "$PL" -q init --python "$PY" "$P2"
   run --separate-stderr "$PL" -C "$P2" lock

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
+# pylock-test: once
 # Attacks on what was merged last (foreign locks, hashed bins, cache clean,
 # -v and the status line), as a hostile pull request, mirror or checkout
 # would make them.  Each test performs one attack and asserts that it fails
-# and that nothing changed.
+# and that nothing changed.  (Once: each attack ends in pylock's own
+# checks, whatever the base.)
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0

@@ -253,6 +253,7 @@ PY
 }
 
 @test "code in pip's place reaches signed files only, and not the registry's server" {
+  base_blind
   # The registry signs the attacker's "pip" (a hostile registry may): run
   # as the registry's pip, it is code in the resolver's sandbox.
   local reg=$FIX/www/probe port

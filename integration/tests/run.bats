@@ -19,6 +19,7 @@ setup() {
 }
 
 @test "the command runs as the caller's own uid and gid, not root" {
+  base_blind
   run "$PL" run sh -c 'echo "$(id -u) $(id -g)"'
   [ "$status" -eq 0 ]
   assert_eq "$output" "$(id -u) $(id -g)"
@@ -47,6 +48,7 @@ for p in sys.argv[1:]:
 }
 
 @test "pylock's state is read-only inside, so the env cannot be changed from within" {
+  base_blind
   run "$PL" run python3 -c '
 import errno, sys
 for path in (sys.argv[1] + "/evil", sys.argv[2] + "/evil"):
@@ -89,6 +91,7 @@ EROFS"
 }
 
 @test "leaking variables are removed and PYLOCK_PROJECT is set" {
+  base_blind
   run env PYTHONPATH=/tmp/pp PYTHONHOME=/tmp/ph PYTHONUSERBASE=/tmp/pu VIRTUAL_ENV=/tmp/ve \
     CONDA_PREFIX=/tmp/cp PIP_INDEX_URL=http://evil PIP_REQUIRE_VIRTUALENV=0 KEEP_ME=yes \
     "$PL" run env
@@ -101,6 +104,7 @@ EROFS"
 }
 
 @test "all capabilities are dropped, no_new_privs is set and a seccomp filter is loaded" {
+  base_blind
   run "$PL" run grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status
   [ "$status" -eq 0 ]
   for f in CapInh CapPrm CapEff CapBnd CapAmb; do
@@ -111,6 +115,7 @@ EROFS"
 }
 
 @test "the seccomp filter answers EPERM to every call the spec denies" {
+  base_blind
   run "$PL" run python3 "$PYLOCK_SCRATCH/tests/probe_syscalls.py"
   [ "$status" -eq 0 ]
   echo "$output"
@@ -126,12 +131,14 @@ EROFS"
 }
 
 @test "creating a user namespace again fails with EPERM (unshare -U)" {
+  base_blind
   run "$PL" run unshare -U true
   [ "$status" -ne 0 ]
   assert_contains "$output" "Operation not permitted"
 }
 
 @test "exit statuses pass through: 0 and 3" {
+  base_blind
   run "$PL" run python3 -c 'pass'
   [ "$status" -eq 0 ]
   run "$PL" run python3 -c 'raise SystemExit(3)'
@@ -139,6 +146,7 @@ EROFS"
 }
 
 @test "death by SIGTERM is seen as a shell sees it (128+15), and as the signal by a parent" {
+  base_blind
   run "$PL" run sh -c 'kill -TERM $$'
   [ "$status" -eq 143 ]
   run "$PY" -c '
@@ -149,6 +157,7 @@ print(p.returncode)' "$PL"
 }
 
 @test "SIGTERM and SIGINT sent to pylock reach the command" {
+  base_blind
   for sig in TERM INT; do
     rm -f "$BATS_TEST_TMPDIR/got"
     "$PL" run python3 -c '
@@ -169,12 +178,14 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/got" &
 }
 
 @test "a command that does not exist exits 127 with a clear message" {
+  base_blind
   run -127 "$PL" run no-such-command-pylock
   [ "$status" -eq 127 ]
   assert_contains "$output" "no-such-command-pylock: No such file or directory"
 }
 
 @test "run finds the project from a subdirectory, and -C selects one from elsewhere" {
+  base_blind
   mkdir -p "$PROJ/src/deep"
   cd "$PROJ/src/deep"
   run "$PL" run sh -c 'echo "$PYLOCK_PROJECT $(pwd)"'
@@ -185,6 +196,7 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/got" &
 }
 
 @test "--no-network cannot reach a server listening on the host's loopback" {
+  base_blind
   "$PY" -u -m http.server --bind 127.0.0.1 0 >"$BATS_TEST_TMPDIR/http.log" 2>&1 &
   srv=$!
   port=""
@@ -221,6 +233,7 @@ except OSError as e:
 }
 
 @test "pylock shell runs \$SHELL inside the environment" {
+  base_blind
   run env SHELL=/bin/sh "$PL" shell <<<'echo "in:$PYLOCK_PROJECT"; grep Seccomp: /proc/self/status'
   [ "$status" -eq 0 ]
   assert_contains "$output" "in:$PROJ"
@@ -228,6 +241,7 @@ except OSError as e:
 }
 
 @test "pylock run inside pylock run fails with a clear message" {
+  base_blind
   run "$PL" run "$PL" run true
   [ "$status" -eq 1 ]
   assert_contains "$output" "already inside the project's environment"

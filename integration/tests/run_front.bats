@@ -40,6 +40,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 '
 
 @test "a joined run is the front end's alone: it runs with the full program unreadable" {
+  base_blind
   private_pylock
   "$P/bin/pylock" run true
   wait_holder
@@ -64,6 +65,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 }
 
 @test "everything but a joined run is handed to the full program, before anything is changed" {
+  base_blind
   private_pylock
   "$P/bin/pylock" run true
   wait_holder
@@ -127,6 +129,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 }
 
 @test "a script without #! runs through /bin/sh, as through the full program" {
+  base_blind
   "$PL" run true
   wait_holder
   printf 'echo "via sh: $0 $1"\n' >"$PROJ/noshebang"
@@ -138,6 +141,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 }
 
 @test "a command not found or not runnable: the full program's message and status" {
+  base_blind
   "$PL" run true
   wait_holder
   printf '#!/bin/sh\necho no\n' >"$PROJ/notexec"
@@ -156,6 +160,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 }
 
 @test "attack: a forged holder record is not joined by the front end, which hands over to the full program" {
+  base_blind
   private_pylock
   "$P/bin/pylock" run true
   wait_holder
@@ -179,6 +184,7 @@ for p in (os.getcwd() + "/w", os.environ["HOME"] + "/w", "/etc/w", sys.prefix + 
 }
 
 @test "attack: a holder whose mount namespace lost the read-only state is not joined by the front end" {
+  base_blind
   private_pylock
   "$P/bin/pylock" run true
   wait_holder

@@ -111,6 +111,7 @@ print(p.returncode)'
 }
 
 @test "a stale or missing environment prints one line to run pylock sync; auto-sync opts in" {
+  base_blind
   cd "$PROJ"
   echo '# edited' >> pylock.toml
   run python3 -c 'print("ran")'
@@ -148,6 +149,7 @@ PYEOF
 }
 
 @test "shim install refuses to overwrite, and uninstall to delete, a file it did not create" {
+  base_blind
   d="$BATS_TEST_TMPDIR/mixed"
   mkdir -p "$d"
   echo 'not ours' > "$d/pip"

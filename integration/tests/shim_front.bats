@@ -55,6 +55,7 @@ except ImportError:
 print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:])'
 
 @test "shim install links the shims to pylock-shim beside pylock, and to the full pylock when there is none" {
+  base_blind
   for n in python3 python pip pip3; do
     assert_eq "$(readlink "$SHIMS/$n")" "$FRONT"
   done
@@ -156,6 +157,7 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
 }
 
 @test "attack: a manifest naming pylock-shim, pylock or a link to them is refused, no loop" {
+  base_blind
   local d="$BATS_TEST_TMPDIR/loop" real
   WD=$OUTSIDE
   for real in "$FRONT" "$PL" "$d/python"; do
@@ -197,6 +199,7 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
 }
 
 @test "without the full pylock the front end runs the real interpreter outside projects and names what to reinstall inside" {
+  base_blind
   local lone="$BATS_TEST_TMPDIR/lone"
   mkdir -p "$lone"
   cp "$FRONT" "$lone/pylock-shim"
@@ -241,6 +244,7 @@ print(where, sys.executable, os.environ.get("PYLOCK_PROJECT", "-"), sys.argv[1:]
 }
 
 @test "a setuid or setgid front end refuses to run; run by its own name it says what it is" {
+  base_blind
   local c="$BATS_TEST_TMPDIR/suid"
   mkdir -p "$c"
   cp "$FRONT" "$c/pylock-shim"

@@ -40,9 +40,12 @@ PY
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$FIX/p"
-  "$PL" -q -C "$FIX/p" install six idna certifi oldsyntax
+  # Locked, not installed: every test syncs them into a state of its own.
+  set_requested_in "$FIX/p/pylock.toml" six idna certifi oldsyntax
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock-four.toml"
-  "$PL" -q -C "$FIX/p" install pygments
+  set_requested_in "$FIX/p/pylock.toml" six idna certifi oldsyntax pygments
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock-five.toml"
 }
 
@@ -171,6 +174,7 @@ PY
 }
 
 @test "a sync killed while byte-compiling leaves no compiler and the next sync builds again" {
+  base_blind
   cp "$FIX/lock-five.toml" "$PROJ/pylock.toml"
   local before
   before=$("$PL" -C "$PROJ" info generation)
@@ -322,6 +326,7 @@ SH
 # raises its own limit to the hard one; what it runs gets the limit it was
 # given back.  Here a soft limit of 20 stands for 1,024.
 @test "a sync needs no more open files than the soft limit, and what it runs keeps that limit" {
+  base_blind
   cp "$FIX/lock-five.toml" "$PROJ/pylock.toml"
   run --separate-stderr bash -c "ulimit -Sn 20 && exec \"\$0\" -C \"\$1\" sync" "$PL" "$PROJ"
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }

@@ -312,6 +312,7 @@ in_layer() {
 # back) in every sandbox, Landlock on top, so that metadata changes fail
 # with EROFS outside the allow-list as writes do.
 @test "from inside a run, the modes of the user's files outside the allow-list stay as they are" {
+  base_blind
   local f="$W/dotfile" strict before m1 m2 m3 bad=
   touch "$f"
   chmod 600 "$f"
@@ -335,6 +336,7 @@ in_layer() {
 # ---------------------------------------------------------------- 2. the keep-alive holder
 
 @test "the keep-alive holder cannot be traced, read or reached from a run, joined or fresh" {
+  base_blind
   local h
   h=$(start_holder "$PA")
   ops <<EOF
@@ -380,6 +382,7 @@ EOF
 }
 
 @test "the holder runs with no capabilities, no_new_privs, seccomp, and is not dumpable" {
+  base_blind
   local h status_text
   h=$(start_holder "$PA")
   status_text=$(cat "/proc/$h/status")
@@ -406,6 +409,7 @@ EOF
 }
 
 @test "a run, fresh, spawning a holder or joined, holds no descriptor the caller did not pass" {
+  base_blind
   # The descriptors a command sees, by number and kind (pipes by kind only).
   local fds='for f in /proc/$$/fd/*; do
     t=$(readlink "$f") || continue; case $t in pipe:*) t=pipe ;; esac; echo "${f##*/} $t"; done'
@@ -422,6 +426,7 @@ EOF
 # ---------------------------------------------------------------- 3. other processes of the user
 
 @test "a run cannot reach the host through another process's /proc entries, nor signal it" {
+  base_blind
   (cd "$W" && exec sleep 300) &
   BG+=($!)
   local out=$! self=$$ other
@@ -467,6 +472,7 @@ EOF
 # ---------------------------------------------------------------- 4. the keep-alive record
 
 @test "project B's run does not join project A's holder through a copy of A's record" {
+  base_blind
   local ha recb
   ha=$(start_holder "$PA")
   recb="$(state_dir "$PB")/run/keepalive"
@@ -482,6 +488,7 @@ EOF
 }
 
 @test "a record naming another of the user's processes in a user namespace of its own is not joined" {
+  base_blind
   local rec h u
   rec="$(state_dir "$PA")/run/keepalive"
   h=$(start_holder "$PA")
@@ -513,6 +520,7 @@ EOF
 }
 
 @test "a FIFO at the record's path does not hang a run" {
+  base_blind
   local rec
   rec="$(state_dir "$PA")/run/keepalive"
   rm -f "$rec"
@@ -524,6 +532,7 @@ EOF
 }
 
 @test "a group-writable record, or a record behind a symlink, is not trusted" {
+  base_blind
   local rec h
   rec="$(state_dir "$PA")/run/keepalive"
   h=$(start_holder "$PA")
@@ -564,6 +573,7 @@ EOF
 # ---------------------------------------------------------------- 5. the working directory
 
 @test "a run started with its cwd in the generation, the state or the cache cannot write there" {
+  base_blind
   local la tree d keep
   la=$(layer_dir "$PA")
   tree=$(dirname "$(dirname "$(find "$R/cache/trees" -samefile "$la/$(in_layer "$PA" '*-packages/six.py')")")")
@@ -584,6 +594,7 @@ EOF
 }
 
 @test "from inside a run the project cannot be renamed away and replaced" {
+  base_blind
   local before
   before=$(tree_digest "$PA")
   run "$PL" -C "$PA" run sh -c 'mv "$1" "$1.evil"; echo "mv: $?"; mkdir "$1.evil"; echo "mkdir: $?"' _ "$PA"
@@ -603,6 +614,7 @@ EOF
 # project, when its parent is writable) over itself, so that renaming it
 # fails with EBUSY, and check that in a holder's mountinfo too.
 @test "from inside a run .git cannot be swapped for a copy with a hook" {
+  base_blind
   local p="$W/proj-git" hooks
   new_project "$p"
   git -C "$p" init -q
@@ -625,6 +637,7 @@ EOF
 # .git/config names that git runs (core.hooksPath, core.fsmonitor) when it
 # lies in a writable place, or refuse to run until the user allows it.
 @test "hooks in the directory core.hooksPath names stay read-only inside" {
+  base_blind
   local p="$W/proj-hookspath"
   new_project "$p"
   git -C "$p" init -q
@@ -690,6 +703,7 @@ EOF
 }
 
 @test "a cache prepared by someone else under PYLOCK_CACHE_DIR or XDG_CACHE_HOME is never read" {
+  base_blind
   [ -n "$PYLOCK_FOREIGN_DIR" ] || skip "needs integration/run as root (PYLOCK_FOREIGN_DIR)"
   local planted="$PYLOCK_FOREIGN_DIR/tb-cache-$$" fresh="$W/fresh-planted"
   # The old cache layout, filled with the real trees but a tampered six.py.
@@ -739,6 +753,7 @@ EOF
 # ---------------------------------------------------------------- 7. another project of the user
 
 @test "a run of project A can write neither project B nor B's state" {
+  base_blind
   local lb sb six before
   git -C "$PB" init -q 2>/dev/null || true
   before=$(tree_digest "$PB")
@@ -924,6 +939,7 @@ EOF
 # the sandbox's write allow-list, or bind every such ancestor over itself so
 # that renaming it fails with EBUSY.
 @test "a state root below /tmp cannot be swapped for a forged one from inside a run" {
+  base_blind
   local base="$BATS_TEST_TMPDIR/st" p="$W/proj-tmpstate"
   mkdir -m 700 "$base"
   export PYLOCK_STATE_DIR="$base/state"
