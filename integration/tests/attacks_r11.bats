@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# pylock-test: once
+# Round 11: what code run by pylock leaves in the project for a later
+# command to take as the user's word.  A project's pylock.toml can only
+# tighten its sandbox ([tool.pylock] strict, [tool.pylock.sandbox]), and a
+# loosening written from inside a run is refused until the user's own sync
+# (integrity_attacks.bats).  Each attack here is made from inside a run, or
+# by what a run planted, and must fail.  On projects in the home, outside
+# /tmp which default sandboxes write; no registry needed.
+# SPDX-License-Identifier: Apache-2.0
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
+  W=$(mktemp -d "$HOME/r11.XXXXXX")
+  PROJ="$W/proj"
+  "$PL" -q init --python "$PY" "$PROJ"
+  cd "$PROJ" || return 1
+  MARKER=$(mktemp /tmp/pl-r11.XXXXXX)
+  # Strict: a private /tmp, where the host's marker is not.
+  PROBE="import os; print('host /tmp' if os.path.exists('$MARKER') else 'private /tmp')"
+}
+
+teardown() {
+  rm -f "$MARKER"
+  chmod -R u+w "$W" 2>/dev/null || true
+  rm -rf "$W"
+}
+
+# make_strict: [tool.pylock] strict = true in $PROJ's lock, taken by the user's sync.
+make_strict() {
+  python3 - "$PROJ/pylock.toml" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p).read().replace("[tool.pylock]\n", "[tool.pylock]\nstrict = true\n", 1)
+open(p, "w").write(t)
+PY
+  "$PL" -q -C "$PROJ" sync
+}
+
+# Code in a strict run plants a project of its own below the strict one: a
+# copy of its pylock.toml without `strict`, with auto-sync.  The user's
+# next command from that directory (cd tests && python3 -m pytest, through
+# the shims; or pylock run) must not run it without the sandbox the
+# project asked for: network, the host's /tmp, ~/.cache.
+@test "attack: a project planted below a strict one by its code does not run what follows unstrict" {
+  make_strict
+  assert_eq "$("$PL" -q run python3 -c "$PROBE")" "private /tmp"
+  "$PL" -q run python3 -c '
+import os
+t = open("pylock.toml").read().replace("strict = true\n", "auto-sync = true\n")
+os.makedirs("tests", exist_ok=True)
+open("tests/pylock.toml", "w").write(t)'
+  [ -f "$PROJ/tests/pylock.toml" ]
+  local shims="$BATS_TEST_TMPDIR/shims"
+  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
+  run --separate-stderr bash -c "cd '$PROJ/tests' && PATH='$shims':\$PATH python3 -c \"$PROBE\""
+  echo "shim: status $status out $output err $stderr"
+  [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
+  # The user's own sync there, then a run: the same.
+  "$PL" -q -C "$PROJ/tests" sync 2>/dev/null || true
+  run --separate-stderr bash -c "cd '$PROJ/tests' && '$PL' -q run python3 -c \"$PROBE\""
+  echo "run: status $status out $output err $stderr"
+  [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
+}
+
+# The same with a project that only keeps its sandboxes off the network.
+@test "attack: a project planted below one off the network by its code does not put what follows on it" {
+  printf '\n[tool.pylock.sandbox]\nnetwork = false\n' >>"$PROJ/pylock.toml"
+  "$PL" -q -C "$PROJ" sync
+  local nets='import socket; print(sorted(n for _, n in socket.if_nameindex()))'
+  assert_eq "$("$PL" -q run python3 -c "$nets")" "['lo']"
+  "$PL" -q run python3 -c '
+import os
+t = open("pylock.toml").read().replace("network = false", "")
+t = t.replace("[tool.pylock]\n", "[tool.pylock]\nauto-sync = true\n", 1)
+os.makedirs("docs", exist_ok=True)
+open("docs/pylock.toml", "w").write(t)'
+  [ -f "$PROJ/docs/pylock.toml" ]
+  local shims="$BATS_TEST_TMPDIR/shims"
+  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
+  run --separate-stderr bash -c "cd '$PROJ/docs' && PATH='$shims':\$PATH python3 -c '$nets'"
+  echo "shim: status $status out $output err $stderr"
+  [ "$status" -ne 0 ] || assert_eq "$output" "['lo']"
+  # A project of the user's own beside it (not below it) keeps its own settings.
+  "$PL" -q init --python "$PY" "$W/beside"
+  run --separate-stderr bash -c "cd '$W/beside' && '$PL' -q run python3 -c '$nets'"
+  [ "$status" -eq 0 ]
+  assert_not_contains "$output" "['lo']"
+}
