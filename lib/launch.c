@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "cleanup.h"
 #include "config.h"
 #include "env.h"
@@ -23,6 +25,7 @@
 #include "lockfile.h"
 #include "paths.h"
 #include "project.h"
+#include "projwalk.h"
 #include "state.h"
 
 #define INTERP_FILE_MAX 16384
@@ -54,6 +57,33 @@ static int project_policy(struct pl_launch *l, int root_fd, bool fresh_only, boo
   *strict |= lf.strict, *no_network |= lf.no_network;
   pl_lockfile_free(&lf);
   return 0;
+}
+
+/* The settings recorded for the projects around this one (a pylock.toml
+ * in a directory above its root, with a state): a project below another
+ * may have been planted by code in that one's sandboxes, which write it,
+ * and its runs must be no looser than that one's.  What cannot be read
+ * adds nothing. */
+static void enclosing_policy(struct pl_launch *l, bool *strict, bool *no_network) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s", l->root) >= (int)sizeof dir) return;
+  for (char *slash; dir[1] != '\0' && (slash = strrchr(dir, '/')) != NULL;) {
+    if (slash == dir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+    if (pl_project_has_lock_file(dir) != 1) continue;
+    pl_error_t e = NULL;
+    cleanup_free char *path = NULL;
+    int fd = pl_project_state_open(&l->state, dir, false, &path, &e);
+    pl_error_free(&e);
+    if (fd < 0) continue;
+    unsigned cur = 0;
+    struct pl_gen_meta m;
+    if (pl_gen_current(fd, &cur, NULL) == 0 && cur && pl_meta_read(fd, cur, &m, NULL) == 0)
+      *strict |= m.strict, *no_network |= m.no_network;
+    close(fd);
+  }
 }
 
 static int add_allowed(struct pl_launch *l, const char *path, pl_error_t *err) {
@@ -103,6 +133,7 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
     if (!o->lenient || o->fresh_only) return -1;
     pl_error_free(err); /* the record's settings stand */
   }
+  enclosing_policy(l, &p_strict, &p_nonet);
   const struct pl_config *cfg = pl_config_get(err);
   if (cfg == NULL) return -1;
   strict |= p_strict || cfg->strict > 0;
