@@ -91,3 +91,39 @@ open("docs/pylock.toml", "w").write(t)'
   [ "$status" -eq 0 ]
   assert_not_contains "$output" "['lo']"
 }
+
+# The user lets every sandbox write a directory of another project's
+# (allow-write = ["~/src/site/public"]: one project builds what the other
+# serves), or of the cache (~/.cache/models, for --strict runs, which do
+# not write the cache).  Code in a run of that project (or any default
+# run, for the cache) writes it, and puts a link there to a directory no
+# sandbox may write (~/.local/bin, ~/.ssh): the next run of any project
+# must not write that.
+@test "attack: an allow-write place replaced by a link from a run does not make the link's target writable" {
+  local site="$W/site" public="$W/site/out/public" victim="$W/victim"
+  "$PL" -q init --python "$PY" "$site"
+  mkdir -p "$public" "$victim" "$XDG_CONFIG_HOME/pylock"
+  chmod 700 "$XDG_CONFIG_HOME" "$XDG_CONFIG_HOME/pylock"
+  printf 'allow-write = ["%s"]\n' "$public" >"$XDG_CONFIG_HOME/pylock/config.toml"
+  local write='import sys
+try:
+    open(sys.argv[1] + "/planted", "w").write("x")
+    print("wrote")
+except OSError as e:
+    print("refused", e.errno)'
+  # Control: the victim is no sandbox's to write; the allowed place is.
+  assert_contains "$("$PL" -q run python3 -c "$write" "$victim")" "refused"
+  assert_eq "$("$PL" -q run --strict python3 -c "$write" "$public")" "wrote"
+  # In its runs the place itself is a mount point; its parent is not.
+  "$PL" -q -C "$site" run python3 -c 'import os, sys
+os.rename(os.path.dirname(sys.argv[1]), os.path.dirname(sys.argv[1]) + ".old")
+os.mkdir(os.path.dirname(sys.argv[1]))
+os.symlink(sys.argv[2], sys.argv[1])' "$public" "$victim"
+  [ -L "$public" ]
+  run --separate-stderr "$PL" -q run --strict python3 -c "$write" "$public"
+  echo "status $status out $output err $stderr"
+  [ ! -e "$victim/planted" ]
+  run --separate-stderr "$PL" -q run python3 -c "$write" "$victim"
+  echo "status $status out $output err $stderr"
+  [ ! -e "$victim/planted" ]
+}
