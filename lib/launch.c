@@ -138,12 +138,19 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   if (cfg == NULL) return -1;
   strict |= p_strict || cfg->strict > 0;
   no_network |= p_nonet || strict;
-  for (size_t i = 0; i < o->nallow_write; i++)
-    if (add_allowed(l, o->allow_write[i], err) < 0) return -1;
+  /* As they resolve now, and never through a link that code in a sandbox
+   * could have put there, to have a later run write where the link leads. */
+  for (size_t i = 0; i < o->nallow_write; i++) {
+    if (pl_path_check_links("--allow-write", o->allow_write[i], err) < 0) return -1;
+    cleanup_free char *real = realpath(o->allow_write[i], NULL);
+    if (real == NULL) return pl_fail(err, errno, "--allow-write %s", o->allow_write[i]);
+    if (add_allowed(l, real, err) < 0) return -1;
+  }
   /* The configuration's paths as they resolve now, as --allow-write's are:
    * the mounts and the checks of what lies below a writable place compare
    * real paths.  One that does not exist stays unwritable. */
   for (size_t i = 0; i < cfg->nallow_write; i++) {
+    if (pl_path_check_links("allow-write", cfg->allow_write[i], err) < 0) return -1;
     cleanup_free char *real = realpath(cfg->allow_write[i], NULL);
     if (real && add_allowed(l, real, err) < 0) return -1;
   }

@@ -123,6 +123,15 @@ os.symlink(sys.argv[2], sys.argv[1])' "$public" "$victim"
   run --separate-stderr "$PL" -q run --strict python3 -c "$write" "$public"
   echo "status $status out $output err $stderr"
   [ ! -e "$victim/planted" ]
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "allow-write $public: it is reached through the link $public"
+  # On the command line, through a link in the project: the same.
+  ln -s "$victim" "$PROJ/out"
+  run --separate-stderr "$PL" -q run --allow-write out python3 -c "$write" "$victim"
+  echo "status $status out $output err $stderr"
+  [ ! -e "$victim/planted" ]
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "--allow-write $PROJ/out: it is reached through the link $PROJ/out"
   run --separate-stderr "$PL" -q run python3 -c "$write" "$victim"
   echo "status $status out $output err $stderr"
   [ ! -e "$victim/planted" ]
