@@ -136,3 +136,22 @@ os.symlink(sys.argv[2], sys.argv[1])' "$public" "$victim"
   echo "status $status out $output err $stderr"
   [ ! -e "$victim/planted" ]
 }
+
+# The project's .git/hooks and .git/config stay read-only in a run, since
+# git runs what they name outside any sandbox (trust_boundary.bats).  A
+# repository git finds first is one code in a run can make in any
+# directory it writes: a .git of its own in a subdirectory of the project
+# (or a .git file naming one in /tmp), whose core.fsmonitor git runs on the
+# next `git status` there: the user's, or their shell prompt's on `cd`.
+# Not fixed (needs design): see the round 11 report.
+@test "attack: a repository planted in a subdirectory by a run gets nothing run by the user's git" {
+  command -v git >/dev/null || skip "no git"
+  git -C "$PROJ" init -q
+  local ran="$W/fsmonitor-ran"
+  "$PL" -q run sh -c '
+    git init -q docs &&
+    printf "#!/bin/sh\ntouch %s\n" "$1" >docs/.fsm && chmod +x docs/.fsm &&
+    git -C docs config core.fsmonitor "$PWD/docs/.fsm"' _ "$ran"
+  (cd "$PROJ/docs" && git status >/dev/null 2>&1) || true
+  [ ! -e "$ran" ] || { echo "git ran the planted core.fsmonitor outside the sandbox"; return 1; }
+}
