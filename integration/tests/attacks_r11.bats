@@ -155,3 +155,30 @@ os.symlink(sys.argv[2], sys.argv[1])' "$public" "$victim"
   (cd "$PROJ/docs" && git status >/dev/null 2>&1) || true
   [ ! -e "$ran" ] || { echo "git ran the planted core.fsmonitor outside the sandbox"; return 1; }
 }
+
+# The same for the cache every default run writes, when it lies where a
+# sandbox writes (XDG_CACHE_HOME=/tmp/$USER/cache, as on machines with a
+# small home): code in a run renames its parent and puts a link at its name.
+@test "attack: a cache directory in /tmp replaced by a link from a run does not make the link's target writable" {
+  local victim="$W/victim"
+  mkdir -p "$victim" "$BATS_TEST_TMPDIR/c/cache"
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/c/cache"
+  local write='import os, sys
+try:
+    open(os.environ["XDG_CACHE_HOME"] + "/planted", "w").write("x")
+    print("wrote")
+except OSError as e:
+    print("refused", e.errno)'
+  assert_eq "$("$PL" -q run python3 -c "$write")" "wrote"
+  "$PL" -q run python3 -c 'import os, sys
+c = os.environ["XDG_CACHE_HOME"]
+os.rename(os.path.dirname(c), os.path.dirname(c) + ".old")
+os.mkdir(os.path.dirname(c))
+os.symlink(sys.argv[1], c)' "$victim"
+  [ -L "$XDG_CACHE_HOME" ]
+  run --separate-stderr "$PL" -q run python3 -c "$write"
+  echo "status $status out $output err $stderr"
+  [ ! -e "$victim/planted" ]
+  [ "$status" -eq 1 ]
+  assert_contains "$stderr" "cache $XDG_CACHE_HOME: it is reached through the link $XDG_CACHE_HOME"
+}
