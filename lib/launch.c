@@ -121,7 +121,9 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
     return -1;
   if ((l->cwd = getcwd(NULL, 0)) == NULL) return pl_fail(err, errno, "getcwd");
   /* The cache as it resolves now (a ~/.cache linked to another disk): the
-   * sandbox binds it back writable at its real path. */
+   * sandbox binds it back writable at its real path; never through a link
+   * where a sandbox writes (a cache in /tmp), which could lead anywhere. */
+  if (pl_path_check_links("cache", l->cache_home, err) < 0) return -1;
   char *cache = realpath(l->cache_home, NULL);
   if (cache) {
     free(l->cache_home);
