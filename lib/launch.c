@@ -25,7 +25,6 @@
 #include "lockfile.h"
 #include "paths.h"
 #include "project.h"
-#include "projwalk.h"
 #include "state.h"
 
 #define INTERP_FILE_MAX 16384
@@ -59,11 +58,11 @@ static int project_policy(struct pl_launch *l, int root_fd, bool fresh_only, boo
   return 0;
 }
 
-/* The settings recorded for the projects around this one (a pylock.toml
- * in a directory above its root, with a state): a project below another
- * may have been planted by code in that one's sandboxes, which write it,
- * and its runs must be no looser than that one's.  What cannot be read
- * adds nothing. */
+/* The settings recorded for the projects around this one (a directory
+ * above its root with a state; its pylock.toml is not asked for: code in
+ * its sandboxes can move that away): a project below another may have been
+ * planted by code in that one's sandboxes, which write it, and its runs
+ * must be no looser than that one's.  What cannot be read adds nothing. */
 static void enclosing_policy(struct pl_launch *l, bool *strict, bool *no_network) {
   char dir[PATH_MAX];
   if (snprintf(dir, sizeof dir, "%s", l->root) >= (int)sizeof dir) return;
@@ -72,7 +71,6 @@ static void enclosing_policy(struct pl_launch *l, bool *strict, bool *no_network
       slash[1] = '\0';
     else
       *slash = '\0';
-    if (pl_project_has_lock_file(dir) != 1) continue;
     pl_error_t e = NULL;
     cleanup_free char *path = NULL;
     int fd = pl_project_state_open(&l->state, dir, false, &path, &e);

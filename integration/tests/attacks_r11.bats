@@ -60,6 +60,13 @@ open("tests/pylock.toml", "w").write(t)'
   run --separate-stderr bash -c "cd '$PROJ/tests' && PATH='$shims':\$PATH python3 -c \"$PROBE\""
   echo "shim: status $status out $output err $stderr"
   [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
+  # With the strict project's pylock.toml moved away meanwhile (a process
+  # left by its run may put it back after): the same.
+  "$PL" -q run mv pylock.toml pylock.toml.away
+  run --separate-stderr bash -c "cd '$PROJ/tests' && PATH='$shims':\$PATH python3 -c \"$PROBE\""
+  echo "shim, moved: status $status out $output err $stderr"
+  mv "$PROJ/pylock.toml.away" "$PROJ/pylock.toml"
+  [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
   # The user's own sync there, then a run: the same.
   "$PL" -q -C "$PROJ/tests" sync 2>/dev/null || true
   run --separate-stderr bash -c "cd '$PROJ/tests' && '$PL' -q run python3 -c \"$PROBE\""
