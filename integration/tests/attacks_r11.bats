@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # pylock-test: once
-# Round 11: what code run by pylock leaves in the project for a later
-# command to take as the user's word.  A project's pylock.toml can only
-# tighten its sandbox ([tool.pylock] strict, [tool.pylock.sandbox]), and a
-# loosening written from inside a run is refused until the user's own sync
-# (integrity_attacks.bats).  Each attack here is made from inside a run, or
-# by what a run planted, and must fail.  On projects in the home, outside
-# /tmp which default sandboxes write; no registry needed.
+# Round 11: what code run by pylock leaves in places it writes (the project,
+# another project, /tmp) for a later command to take as the user's word: a
+# project of its own below a strict or offline one (whose loosening written
+# from inside is refused until the user's sync: integrity_attacks.bats); a
+# link at the name of an allow-write place or of a cache in /tmp, which every
+# later run resolved to decide what it may write; a git repository of its
+# own below the project, whose core.fsmonitor git runs outside.  Each attack
+# must fail.  On projects in the home, outside /tmp which default sandboxes
+# write; no registry needed.
 # SPDX-License-Identifier: Apache-2.0
 
 bats_require_minimum_version 1.5.0
