@@ -333,6 +333,79 @@ int pl_path_check_unchangeable(const char *what, const char *path, bool want_dir
   return r;
 }
 
+/* Could code in a sandbox write directory `dir` (canonical): in a place
+ * every sandbox writes, or in a project (at or below a directory holding a
+ * pylock.toml)? */
+static bool dir_sandbox_writable(const char *dir, char *const *places, size_t nplaces) {
+  if (place_of(dir, places, nplaces)) return true;
+  char d[PATH_MAX];
+  if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d) return true;
+  for (;;) {
+    if (holds_project(d)) return true;
+    char *slash = strrchr(d, '/');
+    if (slash == NULL || d[1] == '\0') return false;
+    if (slash == d)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+}
+
+int pl_path_check_links(const char *what, const char *path, pl_error_t *err) {
+  if (path[0] != '/') return pl_fail(err, EINVAL, "%s %s: not an absolute path", what, path);
+  char **places = NULL;
+  size_t nplaces = 0;
+  if (pl_sandbox_shared_places(&places, &nplaces, err) < 0) return -1;
+  char cur[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+  int r = 0, links = 0;
+  if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur) {
+    r = pl_fail(err, ENAMETOOLONG, "%s %s", what, path);
+    goto out;
+  }
+again:
+  for (size_t i = 1, len = strlen(cur); i <= len; i++) {
+    if ((cur[i] != '/' && cur[i] != '\0') || cur[i - 1] == '/') continue;
+    char save = cur[i];
+    cur[i] = '\0';
+    struct stat st;
+    if (lstat(cur, &st) < 0) break; /* what does not exist stays unwritable */
+    if (!S_ISLNK(st.st_mode)) {
+      cur[i] = save;
+      continue;
+    }
+    char *slash = strrchr(cur, '/');
+    *slash = '\0';
+    cleanup_free char *parent = realpath(slash == cur ? "/" : cur, NULL);
+    *slash = '/';
+    if (parent == NULL || dir_sandbox_writable(parent, places, nplaces)) {
+      r = pl_fail_hint(err, PL_REFUSED, "name what it points to instead, if you trust it",
+                       "%s %s: it is reached through the link %s, which code in your pylock "
+                       "sandboxes can replace to lead it anywhere",
+                       what, path, cur);
+      goto out;
+    }
+    ssize_t k = readlink(cur, target, sizeof target - 1);
+    if (k < 0 || ++links > INTERP_LINKS_MAX) {
+      r = pl_fail(err, k < 0 ? errno : ELOOP, "%s %s: %s", what, path, cur);
+      goto out;
+    }
+    target[k] = '\0';
+    const char *rest = save ? cur + i + 1 : "";
+    *slash = '\0';
+    int w = target[0] == '/' ? snprintf(next, sizeof next, "%s/%s", target, rest)
+                             : snprintf(next, sizeof next, "%s/%s/%s", cur, target, rest);
+    if (w < 0 || (size_t)w >= sizeof next) {
+      r = pl_fail(err, ENAMETOOLONG, "%s %s", what, path);
+      goto out;
+    }
+    memcpy(cur, next, (size_t)w + 1);
+    goto again;
+  }
+out:
+  pl_sandbox_places_free(places, nplaces);
+  return r;
+}
+
 int pl_interp_check_prefix(const char *python, const char *prefix, const char *project,
                            pl_error_t *err) {
   cleanup_free char *real = realpath(prefix, NULL);

@@ -73,6 +73,12 @@ int pl_interp_check_path(const char *python, const char *project, pl_error_t *er
  * regular file (want_dir: a directory) writable by no one else. */
 int pl_path_check_unchangeable(const char *what, const char *path, bool want_dir, pl_error_t *err);
 
+/* Refuse a path (absolute) that is reached through a symbolic link lying
+ * where code in a sandbox of the user can write (a project, /tmp,
+ * ~/.cache...): it could point the link anywhere before the path is next
+ * resolved.  The path itself may lie in such a place: an allow-write entry. */
+int pl_path_check_links(const char *what, const char *path, pl_error_t *err);
+
 /* Is the prefix of the interpreter `python` (a directory: the stdlib, the
  * lower layer of every run's overlay) out of reach of code in any sandbox
  * of the user?  Not in `project`, nor in a place every sandbox writes

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "change.h"
 #include "cleanup.h"
 #include "config.h"
 #include "env.h"
@@ -56,6 +58,32 @@ static int project_policy(struct pl_launch *l, int root_fd, bool fresh_only, boo
   return 0;
 }
 
+/* The settings recorded for the projects around this one (a directory
+ * above its root with a state; its pylock.toml is not asked for: code in
+ * its sandboxes can move that away): a project below another may have been
+ * planted by code in that one's sandboxes, which write it, and its runs
+ * must be no looser than that one's.  What cannot be read adds nothing. */
+static void enclosing_policy(struct pl_launch *l, bool *strict, bool *no_network) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s", l->root) >= (int)sizeof dir) return;
+  for (char *slash; dir[1] != '\0' && (slash = strrchr(dir, '/')) != NULL;) {
+    if (slash == dir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+    pl_error_t e = NULL;
+    cleanup_free char *path = NULL;
+    int fd = pl_project_state_open(&l->state, dir, false, &path, &e);
+    pl_error_free(&e);
+    if (fd < 0) continue;
+    unsigned cur = 0;
+    struct pl_gen_meta m;
+    if (pl_gen_current(fd, &cur, NULL) == 0 && cur && pl_meta_read(fd, cur, &m, NULL) == 0)
+      *strict |= m.strict, *no_network |= m.no_network;
+    close(fd);
+  }
+}
+
 static int add_allowed(struct pl_launch *l, const char *path, pl_error_t *err) {
   char **a = realloc(l->allow_write, (l->nallow_write + 1) * sizeof *a);
   if (a == NULL) return pl_fail(err, ENOMEM, "allow-write");
@@ -91,7 +119,9 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
     return -1;
   if ((l->cwd = getcwd(NULL, 0)) == NULL) return pl_fail(err, errno, "getcwd");
   /* The cache as it resolves now (a ~/.cache linked to another disk): the
-   * sandbox binds it back writable at its real path. */
+   * sandbox binds it back writable at its real path; never through a link
+   * where a sandbox writes (a cache in /tmp), which could lead anywhere. */
+  if (pl_path_check_links("cache", l->cache_home, err) < 0) return -1;
   char *cache = realpath(l->cache_home, NULL);
   if (cache) {
     free(l->cache_home);
@@ -103,16 +133,24 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
     if (!o->lenient || o->fresh_only) return -1;
     pl_error_free(err); /* the record's settings stand */
   }
+  enclosing_policy(l, &p_strict, &p_nonet);
   const struct pl_config *cfg = pl_config_get(err);
   if (cfg == NULL) return -1;
   strict |= p_strict || cfg->strict > 0;
   no_network |= p_nonet || strict;
-  for (size_t i = 0; i < o->nallow_write; i++)
-    if (add_allowed(l, o->allow_write[i], err) < 0) return -1;
+  /* As they resolve now, and never through a link that code in a sandbox
+   * could have put there, to have a later run write where the link leads. */
+  for (size_t i = 0; i < o->nallow_write; i++) {
+    if (pl_path_check_links("--allow-write", o->allow_write[i], err) < 0) return -1;
+    cleanup_free char *real = realpath(o->allow_write[i], NULL);
+    if (real == NULL) return pl_fail(err, errno, "--allow-write %s", o->allow_write[i]);
+    if (add_allowed(l, real, err) < 0) return -1;
+  }
   /* The configuration's paths as they resolve now, as --allow-write's are:
    * the mounts and the checks of what lies below a writable place compare
    * real paths.  One that does not exist stays unwritable. */
   for (size_t i = 0; i < cfg->nallow_write; i++) {
+    if (pl_path_check_links("allow-write", cfg->allow_write[i], err) < 0) return -1;
     cleanup_free char *real = realpath(cfg->allow_write[i], NULL);
     if (real && add_allowed(l, real, err) < 0) return -1;
   }

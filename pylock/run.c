@@ -41,11 +41,22 @@ int pl_run_opts_parse(int c, const char *arg, const char *cmd, struct pl_run_opt
   case 'n': o->no_network = true; return 1;
   case 's': o->strict = true; return 1;
   case 'w': {
-    char *abs = realpath(arg, NULL);
-    if (abs == NULL) {
+    /* Absolute, its links kept: launch.c checks where they lie, then
+     * resolves them. */
+    char *real = realpath(arg, NULL), *abs = NULL;
+    if (real == NULL) {
       fprintf(stderr, "pylock %s: --allow-write %s: %s\n", cmd, arg, strerror(errno));
       return -1;
     }
+    free(real);
+    char *cwd = arg[0] == '/' ? NULL : getcwd(NULL, 0);
+    if ((arg[0] != '/' && cwd == NULL) ||
+        asprintf(&abs, "%s%s%s", cwd ? cwd : "", cwd ? "/" : "", arg) < 0) {
+      free(cwd);
+      fprintf(stderr, "pylock %s: --allow-write %s: %s\n", cmd, arg, strerror(errno));
+      return -1;
+    }
+    free(cwd);
     if (o->nallow_write == sizeof o->allow_write / sizeof o->allow_write[0]) {
       free(abs);
       pl_cli_usage_error(cmd, "too many --allow-write");
