@@ -397,7 +397,11 @@ EOF
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" # its own registry's versions seen
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
-  "$PL" -q -C "$PROJ" install six idna
+  # What `install six idna` locks, on this copy of the registry (the lock of
+  # setup_file, its registry's name changed): six 1.16.0, the one there is.
+  sed "s|$FIX/reg|$BATS_TEST_TMPDIR/reg|g" "$FIX/own-lock-idna-six.toml" >"$PROJ/pylock.toml"
+  assert_eq "$(lock_set)" "idna==3.3 six==1.16.0"
+  grep -q "^registry = \"$BATS_TEST_TMPDIR/reg\"" "$PROJ/pylock.toml"
   "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
     "$FIX/newer/six-1.17.0-py3-none-any.whl"
   run --separate-stderr "$PL" -C "$PROJ" lock
