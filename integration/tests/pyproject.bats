@@ -11,6 +11,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -22,16 +23,18 @@ setup_file() {
   "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
   # The locks the tests on a foreign lock start from (see own_lock_of),
-  # each resolved once here rather than installed in every test.
+  # resolved once here rather than installed in every test; idna's is
+  # idna and six's without six.
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   project "$FIX/locks"
   local what
-  for what in requests "idna six" idna; do
+  for what in requests "idna six"; do
     # shellcheck disable=SC2086
     set_requested_in "$FIX/locks/pylock.toml" $what
     "$PL" -q -C "$FIX/locks" lock
     cp "$FIX/locks/pylock.toml" "$FIX/own-lock-${what// /-}.toml"
   done
+  lock_without "$FIX/own-lock-idna-six.toml" "$FIX/own-lock-idna.toml" six
 }
 
 setup() {
