@@ -66,7 +66,9 @@ PY
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$FIX/p"
-  "$PL" -q -C "$FIX/p" install six idna
+  # Locked, not installed: the tests sync in states of their own.
+  set_requested_in "$FIX/p/pylock.toml" six idna
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock.toml"
   # The locks the tests change PROJ to (by a sync of a copy, see
   # sync_lock): two resolutions here, the others these without packages.
