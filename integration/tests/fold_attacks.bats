@@ -16,6 +16,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 load attack_helpers
 load store_helpers
+load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -65,8 +66,24 @@ PY
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$FIX/p"
-  "$PL" -q -C "$FIX/p" install six idna
+  # Locked, not installed: the tests sync in states of their own.
+  set_requested_in "$FIX/p/pylock.toml" six idna
+  "$PL" -q -C "$FIX/p" lock
   cp "$FIX/p/pylock.toml" "$FIX/lock.toml"
+  # The locks the tests change PROJ to (by a sync of a copy, see
+  # sync_lock): two resolutions here, the others these without packages.
+  local what
+  for what in "six idna certifi foo==1.0" "six idna foo==2.0"; do
+    # shellcheck disable=SC2086
+    set_requested_in "$FIX/p/pylock.toml" $what
+    "$PL" -q -C "$FIX/p" lock
+    cp "$FIX/p/pylock.toml" "$FIX/lock-${what##*=}.toml"
+  done
+  grep -qx 'version = "1.0"' "$FIX/lock-1.0.toml" && grep -qx 'version = "2.0"' "$FIX/lock-2.0.toml"
+  lock_without "$FIX/lock-1.0.toml" "$FIX/lock-foo1.toml" certifi
+  lock_without "$FIX/lock-2.0.toml" "$FIX/lock-foo2.toml"
+  lock_without "$FIX/lock-1.0.toml" "$FIX/lock-six-certifi.toml" idna foo
+  lock_without "$FIX/lock-1.0.toml" "$FIX/lock-six.toml" idna foo certifi
 }
 
 setup() {
@@ -89,6 +106,14 @@ teardown() {
 
 teardown_file() {
   chmod -R u+w "$BATS_FILE_TMPDIR" 2>/dev/null || true
+}
+
+# sync_lock NAME [DIR]: DIR (default PROJ) changed to setup_file's lock NAME
+# (foo1, foo2: six, idna and foo 1.0 or 2.0; six; six-certifi) by a sync, a
+# new generation as an install or remove of that set makes.
+sync_lock() {
+  cp "$FIX/lock-$1.toml" "${2:-$PROJ}/pylock.toml"
+  "$PL" -q -C "${2:-$PROJ}" sync
 }
 
 # The fold of NAME in the current generation of PROJ.
@@ -404,9 +429,9 @@ EOF
 # 1.0's (its .dist-info is 2.0's): built again, each project runs its own.
 @test "a_folded_tree_swapped_for_another_sealed_tree_is_found_and_built_again" {
   local other="$BATS_TEST_TMPDIR/other" one two
-  "$PL" -q -C "$PROJ" install 'foo==1.0'
+  sync_lock foo1
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$other"
-  "$PL" -q -C "$other" install 'foo==2.0'
+  sync_lock foo2 "$other"
   one=$(readlink "$(fold foo)")
   two=$(readlink "$(PROJ=$other fold foo)")
   one=${one%/lib/*} two=${two%/lib/*}
@@ -436,9 +461,10 @@ EOF
   tree=$(idna_tree)
   before=$(tree_digest "$tree")
   old=$("$PL" -C "$PROJ" info layer)
-  "$PL" -q -C "$PROJ" remove idna
-  "$PL" -q -C "$PROJ" install certifi
-  "$PL" -q -C "$PROJ" remove certifi
+  # The generations remove idna, install certifi and remove certifi make.
+  sync_lock six
+  sync_lock six-certifi
+  sync_lock six
   run --separate-stderr "$PL" -C "$PROJ" gc
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
   [ ! -e "$old" ]
@@ -452,10 +478,10 @@ EOF
 # refuses, says why and what to do, and changes nothing.
 @test "rollback_refuses_a_previous_generation_whose_folded_tree_changed" {
   local one gen f
-  "$PL" -q -C "$PROJ" install 'foo==1.0'
+  sync_lock foo1
   one=$(readlink "$(fold foo)")
   one=${one%/lib/*}
-  "$PL" -q -C "$PROJ" install 'foo==2.0'
+  sync_lock foo2
   gen=$("$PL" -C "$PROJ" info generation)
   f="$one/$(purelib_rel)/foo/__init__.py"
   chmod u+w "$(dirname "$f")" "$f"

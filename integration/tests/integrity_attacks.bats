@@ -18,6 +18,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 load pause_helpers
 load envcheck
+load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR" PYLOCK_KEEPALIVE=0
@@ -30,12 +31,11 @@ setup_file() {
   "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/six-*.whl \
     "$FIX"/wheels/idna-*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
-  # Two locks, resolved once: six, and six + idna.
+  # Two locks, one resolution: six + idna, and six, that lock without idna.
   "$PL" -q init --python "$PY" --registry "$FIX/reg" --root "$FIX/root.json" "$W/first"
-  "$PL" -q -C "$W/first" install six
-  cp "$W/first/pylock.toml" "$FIX/lock-six.toml"
-  "$PL" -q -C "$W/first" install idna
+  "$PL" -q -C "$W/first" install six idna
   cp "$W/first/pylock.toml" "$FIX/lock-six-idna.toml"
+  lock_without "$FIX/lock-six-idna.toml" "$FIX/lock-six.toml" idna
   "$PY" -I -c "$DISTS" >"$FIX/bare.set"
   STATE=$("$PL" -C "$W/first" info state-root)
   export STATE

@@ -11,6 +11,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load gc_helpers
 
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
@@ -21,6 +22,19 @@ setup_file() {
   "$PL" -q registry init "$FIX/reg" --key "$KEYS/k.key"
   "$PL" -q registry add "$FIX/reg" --key "$KEYS/k.key" "$FIX"/wheels/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/trusted-root.json"
+  # The locks the tests on a foreign lock start from (see own_lock_of),
+  # resolved once here rather than installed in every test; idna's is
+  # idna and six's without six.
+  export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
+  project "$FIX/locks"
+  local what
+  for what in requests "idna six"; do
+    # shellcheck disable=SC2086
+    set_requested_in "$FIX/locks/pylock.toml" $what
+    "$PL" -q -C "$FIX/locks" lock
+    cp "$FIX/locks/pylock.toml" "$FIX/own-lock-${what// /-}.toml"
+  done
+  lock_without "$FIX/own-lock-idna-six.toml" "$FIX/own-lock-idna.toml" six
 }
 
 setup() {
@@ -101,12 +115,13 @@ line-length = 100  # keep me
 EOF
 }
 
-# own_lock_of REQ...: the lock pylock makes for REQ (a scratch project).
+# own_lock_of REQ...: the lock pylock makes for REQ (resolved in setup_file;
+# the sets there only).
 own_lock_of() {
-  local p="$BATS_TEST_TMPDIR/scratch-$RANDOM"
-  project "$p"
-  "$PL" -q -C "$p" install "$@"
-  cat "$p/pylock.toml"
+  local f
+  f="$FIX/own-lock-$(IFS=-; echo "$*").toml"
+  [ -f "$f" ] || { echo "own_lock_of $*: no such lock resolved in setup_file" >&2; return 1; }
+  cat "$f"
 }
 
 # as_foreign: a pylock lock on stdin as another tool leaves it -- created-by
@@ -319,7 +334,8 @@ EOF
 
 @test "install_on_a_foreign_lock_keeps_its_packages_and_adds_the_new_one" {
   project "$PROJ"
-  own_lock_of requests idna | as_foreign >"$PROJ/pylock.toml"
+  # (The lock of requests: it holds idna, and a foreign lock requests nothing.)
+  own_lock_of requests | as_foreign >"$PROJ/pylock.toml"
   before=$(lock_set)
   run --separate-stderr "$PL" -C "$PROJ" install chardet
   [ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
@@ -384,7 +400,11 @@ EOF
   cp -a "$FIX/reg" "$BATS_TEST_TMPDIR/reg"
   export XDG_STATE_HOME="$BATS_TEST_TMPDIR/state" # its own registry's versions seen
   project "$PROJ" "$BATS_TEST_TMPDIR/reg"
-  "$PL" -q -C "$PROJ" install six idna
+  # What `install six idna` locks, on this copy of the registry (the lock of
+  # setup_file, its registry's name changed): six 1.16.0, the one there is.
+  sed "s|$FIX/reg|$BATS_TEST_TMPDIR/reg|g" "$FIX/own-lock-idna-six.toml" >"$PROJ/pylock.toml"
+  assert_eq "$(lock_set)" "idna==3.3 six==1.16.0"
+  grep -q "^registry = \"$BATS_TEST_TMPDIR/reg\"" "$PROJ/pylock.toml"
   "$PL" -q registry add "$BATS_TEST_TMPDIR/reg" --key "$KEYS/k.key" \
     "$FIX/newer/six-1.17.0-py3-none-any.whl"
   run --separate-stderr "$PL" -C "$PROJ" lock

@@ -25,7 +25,9 @@ setup_file() {
   "$PL" -q registry add "$FIX/good" --key "$KEYS/good.key" "$FIX"/wheels/{idna,six}-*.whl
   export XDG_STATE_HOME="$FIX/state" XDG_CONFIG_HOME="$FIX/config" PYLOCK_KEEPALIVE=0
   "$PL" -q init --python "$PY" --registry "$FIX/good" --root "$FIX/good-root.json" "$FIX/l-good"
-  "$PL" -q -C "$FIX/l-good" install six idna
+  # Locked, not installed: the tests sync in states of their own.
+  set_requested_in "$FIX/l-good/pylock.toml" six idna
+  "$PL" -q -C "$FIX/l-good" lock
   cp "$FIX/l-good/pylock.toml" "$FIX/lock-good.toml"
   GOOD_IDNA=$(unzip -p "$FIX/wheels/"idna-*.whl idna/core.py | sha256sum | cut -d' ' -f1)
   export GOOD_IDNA
