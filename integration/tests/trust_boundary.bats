@@ -143,25 +143,14 @@ project() {
 }
 
 # One digest of directory trees: every entry's path, type, mode and link
-# target, and every file's bytes.
+# target, and every file's bytes (one process: tree_digest.py).
 tree_digest() {
-  local d
-  for d in "$@"; do
-    (cd "$d" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort &&
-      find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
-  done | sha256sum | cut -d' ' -f1
+  python3 "$BATS_TEST_DIRNAME/tree_digest.py" "$@"
 }
 
 # The cache as setup_file left it (wheels and trees made later are not counted).
 cache_digest() {
-  local item
-  while read -r item; do
-    if [ -d "$R/cache/$item" ]; then
-      echo "$item $(tree_digest "$R/cache/$item")"
-    else
-      echo "$item $(sha256sum <"$R/cache/$item") $(stat -c %a "$R/cache/$item")"
-    fi
-  done <"$FIX/cache.items" | sha256sum | cut -d' ' -f1
+  python3 "$BATS_TEST_DIRNAME/tree_digest.py" --items "$FIX/cache.items" "$R/cache"
 }
 
 # A project's state but its keep-alive records and change lock.
