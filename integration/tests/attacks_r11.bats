@@ -32,6 +32,32 @@ teardown() {
   rm -rf "$W"
 }
 
+# plant DIR EXPR: code in a run of $PROJ writes DIR/pylock.toml, its own lock
+# as the Python expression EXPR makes it of the text t; the shims in
+# $BATS_TEST_TMPDIR/shims, for the user's next python3 there.
+plant() {
+  "$PL" -q run python3 -c "
+import os
+t = open('pylock.toml').read()
+os.makedirs('$1', exist_ok=True)
+open('$1/pylock.toml', 'w').write($2)"
+  [ -f "$PROJ/$1/pylock.toml" ]
+  "$PL" shim install --dir "$BATS_TEST_TMPDIR/shims" --python "$PY" >/dev/null 2>&1
+}
+
+# planted DIR LINE WORD: DIR/pylock.toml has LINE and no WORD (the attack is real).
+planted() {
+  grep -qx "$2" "$PROJ/$1/pylock.toml" || { echo "no '$2' in $1/pylock.toml"; return 1; }
+  ! grep -q "$3" "$PROJ/$1/pylock.toml" || { echo "'$3' still in $1/pylock.toml"; return 1; }
+}
+
+# via_shim DIR CODE WANT: python3 -c CODE through the shims, from DIR, fails or prints WANT.
+via_shim() {
+  run --separate-stderr bash -c "cd '$1' && PATH='$BATS_TEST_TMPDIR/shims':\$PATH python3 -c \"\$0\"" "$2"
+  echo "shim in $1: status $status out $output err $stderr"
+  [ "$status" -ne 0 ] || assert_eq "$output" "$3"
+}
+
 # make_strict: [tool.pylock] strict = true in $PROJ's lock, taken by the user's sync.
 make_strict() {
   python3 - "$PROJ/pylock.toml" <<'PY'
@@ -51,24 +77,16 @@ PY
 @test "attack: a project planted below a strict one by its code does not run what follows unstrict" {
   make_strict
   assert_eq "$("$PL" -q run python3 -c "$PROBE")" "private /tmp"
-  "$PL" -q run python3 -c '
-import os
-t = open("pylock.toml").read().replace("strict = true\n", "auto-sync = true\n")
-os.makedirs("tests", exist_ok=True)
-open("tests/pylock.toml", "w").write(t)'
-  [ -f "$PROJ/tests/pylock.toml" ]
-  local shims="$BATS_TEST_TMPDIR/shims"
-  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
-  run --separate-stderr bash -c "cd '$PROJ/tests' && PATH='$shims':\$PATH python3 -c \"$PROBE\""
-  echo "shim: status $status out $output err $stderr"
-  [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
+  plant tests 't.replace("strict = true\n", "auto-sync = true\n")'
+  planted tests "auto-sync = true" strict
+  via_shim "$PROJ/tests" "$PROBE" "private /tmp"
   # With the strict project's pylock.toml moved away meanwhile (a process
   # left by its run may put it back after): the same.
   "$PL" -q run mv pylock.toml pylock.toml.away
-  run --separate-stderr bash -c "cd '$PROJ/tests' && PATH='$shims':\$PATH python3 -c \"$PROBE\""
-  echo "shim, moved: status $status out $output err $stderr"
+  local r=0
+  via_shim "$PROJ/tests" "$PROBE" "private /tmp" || r=1
   mv "$PROJ/pylock.toml.away" "$PROJ/pylock.toml"
-  [ "$status" -ne 0 ] || assert_eq "$output" "private /tmp"
+  [ "$r" -eq 0 ]
   # The user's own sync there, then a run: the same.
   "$PL" -q -C "$PROJ/tests" sync 2>/dev/null || true
   run --separate-stderr bash -c "cd '$PROJ/tests' && '$PL' -q run python3 -c \"$PROBE\""
@@ -82,18 +100,9 @@ open("tests/pylock.toml", "w").write(t)'
   "$PL" -q -C "$PROJ" sync
   local nets='import socket; print(sorted(n for _, n in socket.if_nameindex()))'
   assert_eq "$("$PL" -q run python3 -c "$nets")" "['lo']"
-  "$PL" -q run python3 -c '
-import os
-t = open("pylock.toml").read().replace("network = false", "")
-t = t.replace("[tool.pylock]\n", "[tool.pylock]\nauto-sync = true\n", 1)
-os.makedirs("docs", exist_ok=True)
-open("docs/pylock.toml", "w").write(t)'
-  [ -f "$PROJ/docs/pylock.toml" ]
-  local shims="$BATS_TEST_TMPDIR/shims"
-  "$PL" shim install --dir "$shims" --python "$PY" >/dev/null 2>&1
-  run --separate-stderr bash -c "cd '$PROJ/docs' && PATH='$shims':\$PATH python3 -c '$nets'"
-  echo "shim: status $status out $output err $stderr"
-  [ "$status" -ne 0 ] || assert_eq "$output" "['lo']"
+  plant docs 't.replace("network = false", "").replace("[tool.pylock]\n", "[tool.pylock]\nauto-sync = true\n", 1)'
+  planted docs "auto-sync = true" network
+  via_shim "$PROJ/docs" "$nets" "['lo']"
   # A project of the user's own beside it (not below it) keeps its own settings.
   "$PL" -q init --python "$PY" "$W/beside"
   run --separate-stderr bash -c "cd '$W/beside' && '$PL' -q run python3 -c '$nets'"
