@@ -47,9 +47,13 @@ fi
 # ---- the demo itself (as an ordinary user, in a scratch directory) ----
 dir=$PYLOCK_DEMO_DIR
 export PATH="$dir:$PATH"
-# pylock's state, cache and configuration in the scratch directory (nothing
-# left in your home); no keep-alive holders outliving the demo.
-export XDG_STATE_HOME="$dir/state" XDG_CONFIG_HOME="$dir/config" PYLOCK_KEEPALIVE=0
+# pylock's state and cache in the scratch directory, its configuration (the
+# signing key's directory) in a directory of its own in your home: pylock
+# refuses private keys under /tmp, where code in its sandboxes writes.  Both
+# are removed at the end; no keep-alive holders outliving the demo.
+conf=$(mktemp -d "$HOME/.pylock-demo.XXXXXX")
+trap 'rm -rf "$conf"' EXIT
+export XDG_STATE_HOME="$dir/state" XDG_CONFIG_HOME="$conf" PYLOCK_KEEPALIVE=0
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 # The command line as you would type it: arguments with blanks or quotes in single quotes.
@@ -91,10 +95,9 @@ for w in requests urllib3 idna charset_normalizer certifi jinja2 markupsafe; do
     { echo "no $w wheel: install python3-$w (as root, integration/setup-root.sh does)"; exit 1; }
 done
 show ls wheels
-# The key goes into ~/.config/pylock/keys (a name without a '/'), the one
-# place no sandbox reads; one per run, since pylock never overwrites a key.
-key=demo-${dir##*.}.key
-trap 'rm -f "${XDG_CONFIG_HOME:-$HOME/.config}/pylock/keys/$key" "${XDG_CONFIG_HOME:-$HOME/.config}/pylock/keys/$key.pub"' EXIT
+# The key goes into the configuration's keys directory (a name without a
+# '/'), the one place no sandbox reads.
+key=demo.key
 show pylock key generate -o "$key"
 show pylock registry init registry --key "$key"
 show pylock registry add registry --key "$key" wheels/*.whl
