@@ -366,7 +366,12 @@ check: deps
 	 if [ "$$(id -u)" -eq 0 ]; then integration/setup-root.sh; fi; \
 	 t=$$(date +%s); \
 	 { if tests/lint.sh; then r="1 0"; else r="0 1"; fi; echo "$$r" > build/results.lint; \
-	   echo "lint: $$(($$(date +%s) - t)) s" >> build/check-times; } > build/lint.log 2>&1 & \
+	   echo "lint: $$(($$(date +%s) - t)) s" >> build/check-times; \
+	   d=$$(date +%s); \
+	   if integration/demo.sh > build/demo.log 2>&1; then r="1 0"; echo "demo: passed"; \
+	   else r="0 1"; tail -n 20 build/demo.log; echo "demo: failed (build/demo.log)"; fi; \
+	   echo "$$r" > build/results.demo; \
+	   echo "demo: $$(($$(date +%s) - d)) s" >> build/check-times; } > build/lint.log 2>&1 & \
 	 { $(if $(SAN),echo "packaging: skipped with SANITIZE=1";,tests/packaging.sh;) \
 	   echo "packaging: $$(($$(date +%s) - t)) s" >> build/check-times; } > build/packaging.log 2>&1 & \
 	 $(SAN_ENV) tests/run-unit.sh $(TEST_BIN) || true; \
