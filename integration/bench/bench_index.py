@@ -17,6 +17,7 @@ import hashlib, json, os, shutil, subprocess, sys, tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchkeys  # noqa: E402
 from bench_scale import BINS, load_key, run_rss, sign_tail, sign_to, tree, written  # noqa: E402
 
 
@@ -66,9 +67,7 @@ def main():
     work = tempfile.mkdtemp(prefix="pylock-bench-index-")
     os.chmod(work, 0o700)
     try:
-        offline, online = os.path.join(work, "off.key"), os.path.join(work, "on.key")
-        for k in (offline, online):
-            subprocess.run([pl, "key", "generate", "-o", k], check=True, stdout=subprocess.DEVNULL)
+        offline, online = benchkeys.generate(pl, "index-off.key"), benchkeys.generate(pl, "index-on.key")
         print("| targets (projects) | `registry index`: time; peak RSS | written | again: time |")
         print("|---|---|---|---|")
         for n in sizes:

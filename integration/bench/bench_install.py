@@ -31,6 +31,7 @@ import os, re, shutil, statistics, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_sync import rmtree, run, timed  # noqa: E402
 import bench_layers  # noqa: E402
+import benchkeys  # noqa: E402
 
 # BENCH_INSTALL_* variables: see integration/bench/run-install.
 
@@ -56,8 +57,7 @@ def prepare(d, pl, wheels):
     w = os.path.join(d, "install")
     rmtree(w)
     os.makedirs(w)
-    key, reg = os.path.join(w, "k.key"), os.path.join(w, "reg")
-    run([pl, "key", "generate", "-o", key], stdout=subprocess.DEVNULL)
+    key, reg = benchkeys.generate(pl, "install.key"), os.path.join(w, "reg")
     run([pl, "-q", "registry", "init", reg, "--key", key])
     run([pl, "-q", "registry", "add", reg, "--key", key] +
         sorted(os.path.join(wheels, f) for f in os.listdir(wheels) if f.endswith(".whl")),

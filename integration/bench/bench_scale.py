@@ -30,6 +30,8 @@ Prints a table; asserts nothing.  Usage: bench_scale.py PYLOCK [TARGETS]"""
 import hashlib, json, os, re, shutil, socket, subprocess, sys, tempfile, time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchkeys  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINS = 16384
@@ -376,8 +378,7 @@ def main():
             bumped.append(os.path.join(work, "bumped", out))
         keys = {}
         for k in ("offline", "online"):
-            keys[k] = os.path.join(work, k + ".key")
-            subprocess.run([pl, "key", "generate", "-o", keys[k]], check=True, stdout=subprocess.DEVNULL)
+            keys[k] = benchkeys.generate(pl, "scale-" + k + ".key")
         www = os.path.join(work, "www")
         os.makedirs(www)
         global SERVER

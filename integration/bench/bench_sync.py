@@ -35,6 +35,7 @@ tools do by default."""
 import os, re, shutil, statistics, subprocess, sys, time
 
 import bench_layers
+import benchkeys
 
 # Closed under the fixtures' dependencies: 14 distributions.
 REQUESTED = ["requests", "chardet", "click", "jinja2", "pygments", "docutils", "packaging",
@@ -168,8 +169,7 @@ def prepare(d, pl, python, name="sync"):
     os.makedirs(w)
     wheels = os.path.join(w, "wheels")
     run([sys.executable, os.path.join(d, "make-wheels.py"), wheels], stdout=subprocess.DEVNULL)
-    key, reg = os.path.join(w, "k.key"), os.path.join(w, "reg")
-    run([pl, "key", "generate", "-o", key], stdout=subprocess.DEVNULL)
+    key, reg = benchkeys.generate(pl, name + ".key"), os.path.join(w, "reg")
     run([pl, "-q", "registry", "init", reg, "--key", key])
     run([pl, "-q", "registry", "add", reg, "--key", key] +
         sorted(os.path.join(wheels, f) for f in os.listdir(wheels)))

@@ -16,6 +16,7 @@ import base64, glob, hashlib, os, shutil, statistics, subprocess, sys, time, zip
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from abtime import measure  # noqa: E402
+import benchkeys  # noqa: E402
 
 REFERENCE_PYTHON = "/usr/bin/python3"  # Debian's, where python3-securesystemslib lives
 EPOCH = (2020, 1, 1, 0, 0, 0)
@@ -59,7 +60,7 @@ def registry(d, rounds, nwheels=5000):
     shutil.rmtree(work, ignore_errors=True)
     reg, state = os.path.join(work, "reg"), os.path.join(work, "state")
     anchor = os.path.join(reg, "1.root.json")
-    env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(work, "cfg"))
+    env = dict(os.environ, XDG_CONFIG_HOME=benchkeys.config_dir("trust"))
     t = time.perf_counter()
     wheels = make_wheels(os.path.join(work, "wheels"), nwheels)
     t_wheels = time.perf_counter() - t

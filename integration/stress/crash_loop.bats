@@ -16,10 +16,11 @@ KILLS=${PYLOCK_STRESS_KILLS:-100}
 setup_file() {
   export FIX="$BATS_FILE_TMPDIR"
   python3 "$PYLOCK_BIN/make-wheels.py" "$FIX/wheels" >/dev/null
-  mkdir -p "$FIX/keys"
-  "$PL" key generate -o "$FIX/keys/k.key" >/dev/null
-  "$PL" -q registry init "$FIX/reg" --key "$FIX/keys/k.key"
-  "$PL" -q registry add "$FIX/reg" --key "$FIX/keys/k.key" "$FIX"/wheels/*.whl
+  # The key in the home's keys directory (helpers.bash): pylock refuses
+  # private keys under /tmp, where $FIX is.
+  "$PL" key generate -o "$KEYS/stress.key" >/dev/null
+  "$PL" -q registry init "$FIX/reg" --key "$KEYS/stress.key"
+  "$PL" -q registry add "$FIX/reg" --key "$KEYS/stress.key" "$FIX"/wheels/*.whl
   cp "$FIX/reg/1.root.json" "$FIX/root.json"
 }
 
