@@ -351,7 +351,31 @@ static bool dir_sandbox_writable(const char *dir, char *const *places, size_t np
   }
 }
 
-int pl_path_check_links(const char *what, const char *path, pl_error_t *err) {
+/* Path p (absolute, no link on its way) without `.`, `..` nor empty names. */
+static void lexical_normalize(char *p) {
+  size_t o = 0;
+  for (const char *c = p; *c;) {
+    while (*c == '/')
+      c++;
+    size_t n = strcspn(c, "/");
+    if (n == 0 || (n == 1 && c[0] == '.')) {
+    } else if (n == 2 && c[0] == '.' && c[1] == '.') {
+      while (o > 0 && p[o - 1] != '/')
+        o--;
+      if (o > 0) o--;
+    } else {
+      p[o++] = '/';
+      memmove(p + o, c, n);
+      o += n;
+    }
+    c += n;
+  }
+  if (o == 0) p[o++] = '/';
+  p[o] = '\0';
+}
+
+int pl_path_check_links(const char *what, const char *path, char **resolved, pl_error_t *err) {
+  if (resolved) *resolved = NULL;
   if (path[0] != '/') return pl_fail(err, EINVAL, "%s %s: not an absolute path", what, path);
   char **places = NULL;
   size_t nplaces = 0;
@@ -368,7 +392,7 @@ again:
     char save = cur[i];
     cur[i] = '\0';
     struct stat st;
-    if (lstat(cur, &st) < 0) break; /* what does not exist stays unwritable */
+    if (lstat(cur, &st) < 0) goto out; /* what does not exist stays unwritable */
     if (!S_ISLNK(st.st_mode)) {
       cur[i] = save;
       continue;
@@ -401,6 +425,9 @@ again:
     memcpy(cur, next, (size_t)w + 1);
     goto again;
   }
+  /* What was checked, not what the name leads to a moment later. */
+  lexical_normalize(cur);
+  if (resolved && (*resolved = strdup(cur)) == NULL) r = pl_fail(err, ENOMEM, "%s", what);
 out:
   pl_sandbox_places_free(places, nplaces);
   return r;

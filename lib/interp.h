@@ -76,8 +76,12 @@ int pl_path_check_unchangeable(const char *what, const char *path, bool want_dir
 /* Refuse a path (absolute) that is reached through a symbolic link lying
  * where code in a sandbox of the user can write (a project, /tmp,
  * ~/.cache...): it could point the link anywhere before the path is next
- * resolved.  The path itself may lie in such a place: an allow-write entry. */
-int pl_path_check_links(const char *what, const char *path, pl_error_t *err);
+ * resolved.  The path itself may lie in such a place: an allow-write entry.
+ * *resolved (if resolved): the path as checked, its links followed, without
+ * `.` nor `..`; NULL when a name on the way does not exist.  Use it, not
+ * realpath(), which a run still going could lead elsewhere a moment later;
+ * mount it with no link followed (sandbox.c). */
+int pl_path_check_links(const char *what, const char *path, char **resolved, pl_error_t *err);
 
 /* Is the prefix of the interpreter `python` (a directory: the stdlib, the
  * lower layer of every run's overlay) out of reach of code in any sandbox

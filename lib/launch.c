@@ -121,8 +121,8 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   /* The cache as it resolves now (a ~/.cache linked to another disk): the
    * sandbox binds it back writable at its real path; never through a link
    * where a sandbox writes (a cache in /tmp), which could lead anywhere. */
-  if (pl_path_check_links("cache", l->cache_home, err) < 0) return -1;
-  char *cache = realpath(l->cache_home, NULL);
+  char *cache = NULL;
+  if (pl_path_check_links("cache", l->cache_home, &cache, err) < 0) return -1;
   if (cache) {
     free(l->cache_home);
     l->cache_home = cache;
@@ -141,17 +141,17 @@ int pl_launch_open(struct pl_launch *l, const struct pl_launch_opts *o, pl_error
   /* As they resolve now, and never through a link that code in a sandbox
    * could have put there, to have a later run write where the link leads. */
   for (size_t i = 0; i < o->nallow_write; i++) {
-    if (pl_path_check_links("--allow-write", o->allow_write[i], err) < 0) return -1;
-    cleanup_free char *real = realpath(o->allow_write[i], NULL);
-    if (real == NULL) return pl_fail(err, errno, "--allow-write %s", o->allow_write[i]);
+    cleanup_free char *real = NULL;
+    if (pl_path_check_links("--allow-write", o->allow_write[i], &real, err) < 0) return -1;
+    if (real == NULL) return pl_fail(err, ENOENT, "--allow-write %s", o->allow_write[i]);
     if (add_allowed(l, real, err) < 0) return -1;
   }
   /* The configuration's paths as they resolve now, as --allow-write's are:
    * the mounts and the checks of what lies below a writable place compare
    * real paths.  One that does not exist stays unwritable. */
   for (size_t i = 0; i < cfg->nallow_write; i++) {
-    if (pl_path_check_links("allow-write", cfg->allow_write[i], err) < 0) return -1;
-    cleanup_free char *real = realpath(cfg->allow_write[i], NULL);
+    cleanup_free char *real = NULL;
+    if (pl_path_check_links("allow-write", cfg->allow_write[i], &real, err) < 0) return -1;
     if (real && add_allowed(l, real, err) < 0) return -1;
   }
 

@@ -290,6 +290,27 @@ static int clone_tree(const char *path, pl_error_t *err) {
   return fd;
 }
 
+/* The same for a place named as checked (an allow-write entry, the cache:
+ * pl_path_check_links): with no link followed, or a run still going could
+ * have put one on its way since the check. */
+static int clone_tree_nofollow(const char *path, pl_error_t *err) {
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  cleanup_close int at = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (at < 0 && errno == ENOSYS) return clone_tree(path, err);
+  if (at < 0) return pl_fail(err, errno, "open %s", path);
+  int fd = open_tree(at, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (fd < 0) return pl_fail(err, errno, "copy the mount at %s", path);
+  return fd;
+}
+
+static bool named_as_checked(const struct pl_sandbox *sb, const char *path) {
+  if (sb->cache_home && path == sb->cache_home) return true;
+  for (size_t i = 0; i < sb->nallow_write; i++)
+    if (path == sb->allow_write[i]) return true;
+  return false;
+}
+
 static int attach(int tree_fd, const char *path, pl_error_t *err) {
   if (move_mount(tree_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return pl_fail(err, errno, "mount %s", path);
@@ -315,7 +336,8 @@ static int mount_allow_list(const struct pl_sandbox *sb, pl_error_t *err) {
     struct stat st;
     /* Devices are written through on a read-only mount: they need no copy. */
     if (stat(places[i], &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) continue;
-    if ((fds[k] = clone_tree(places[i], err)) < 0)
+    if ((fds[k] = named_as_checked(sb, places[i]) ? clone_tree_nofollow(places[i], err)
+                                                  : clone_tree(places[i], err)) < 0)
       rc = -1;
     else
       places[k++] = places[i];
