@@ -15,12 +15,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
-  W=$(mktemp -d "$HOME/r11.XXXXXX")
-  PROJ="$W/proj"
-  "$PL" -q init --python "$PY" "$PROJ"
-  cd "$PROJ" || return 1
+  empty_project_in_home r11
   MARKER=$(mktemp /tmp/pl-r11.XXXXXX)
   # Strict: a private /tmp, where the host's marker is not.
   PROBE="import os; print('host /tmp' if os.path.exists('$MARKER') else 'private /tmp')"

@@ -11,12 +11,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
-  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
-  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
-  W=$(mktemp -d "$HOME/r12.XXXXXX")
-  PROJ="$W/proj"
-  "$PL" -q init --python "$PY" "$PROJ"
-  cd "$PROJ" || return 1
+  empty_project_in_home r12
   SITE="$W/site" PUBLIC="$W/site/out/public" VICTIM="$W/victim"
   "$PL" -q init --python "$PY" "$SITE"
   mkdir -p "$PUBLIC" "$VICTIM" "$XDG_CONFIG_HOME/pylock"

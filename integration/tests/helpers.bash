@@ -219,3 +219,15 @@ with zipfile.ZipFile(whl, "w") as z:
 open(whl + ".metadata", "w").write("Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name)
 PY
 }
+
+# empty_project_in_home NAME (in setup): configuration, state and cache of the
+# test's own, no keep-alive, and an empty project $PROJ (the working directory)
+# in $W, a fresh directory NAME.XXXXXX of the home: outside /tmp, which default
+# sandboxes write.  The caller removes $W.
+empty_project_in_home() {
+  export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config" XDG_STATE_HOME="$BATS_TEST_TMPDIR/state"
+  export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache" PYLOCK_KEEPALIVE=0
+  W=$(mktemp -d "$HOME/$1.XXXXXX")
+  new_project "$W/proj"
+  cd "$PROJ" || return 1
+}
